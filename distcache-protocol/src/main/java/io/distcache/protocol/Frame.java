@@ -1,0 +1,152 @@
+package io.distcache.protocol;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * One request or response of the binary protocol. Immutable by convention: the arrays are not
+ * copied, so callers must not change them after building a frame.
+ *
+ * <p>The opcode is kept as its wire byte so that a frame with an unknown opcode can still be
+ * decoded and answered with UNKNOWN_OPCODE; {@link #op()} resolves it.
+ */
+public final class Frame {
+  public static final byte[] EMPTY = new byte[0];
+  public static final long[] NO_EXTRAS = new long[0];
+
+  private final byte opcode;
+  private final int flags;
+  private final int requestId;
+  private final Status status;
+  private final long[] extras;
+  private final byte[] key;
+  private final byte[] value;
+
+  public Frame(byte opcode, int flags, int requestId, Status status, long[] extras, byte[] key, byte[] value) {
+    if (extras.length > ProtocolConstants.MAX_EXTRAS) {
+      throw new IllegalArgumentException(
+          "extras: expected <= " + ProtocolConstants.MAX_EXTRAS + ", got " + extras.length);
+    }
+    this.opcode = opcode;
+    this.flags = flags & 0xFF;
+    this.requestId = requestId;
+    this.status = status;
+    this.extras = extras;
+    this.key = key;
+    this.value = value;
+  }
+
+  // ---- requests ----
+
+  public static Frame request(Opcode op, int flags, byte[] key, byte[] value, long... extras) {
+    return new Frame(op.code(), flags, 0, Status.OK, extras, key == null ? EMPTY : key, value == null ? EMPTY : value);
+  }
+
+  public static Frame request(Opcode op, byte[] key) {
+    return request(op, 0, key, EMPTY);
+  }
+
+  /** The same request with another request id (clients assign ids when they send). */
+  public Frame withRequestId(int id) {
+    return new Frame(opcode, flags, id, status, extras, key, value);
+  }
+
+  /** The same request with extra flag bits set. */
+  public Frame withFlags(int moreFlags) {
+    return new Frame(opcode, flags | moreFlags, requestId, status, extras, key, value);
+  }
+
+  // ---- responses ----
+
+  /** A response to this request. */
+  public Frame reply(Status status, int flags, byte[] value, long... extras) {
+    return new Frame(opcode, Flags.RESPONSE | flags, requestId, status, extras, EMPTY, value == null ? EMPTY : value);
+  }
+
+  public Frame reply(Status status) {
+    return reply(status, 0, EMPTY);
+  }
+
+  public Frame replyOk(long... extras) {
+    return reply(Status.OK, 0, EMPTY, extras);
+  }
+
+  public Frame replyValue(byte[] value, long... extras) {
+    return reply(Status.OK, 0, value, extras);
+  }
+
+  /** An error response whose value is the UTF-8 message. */
+  public Frame replyError(Status status, String message) {
+    return reply(status, 0, message.getBytes(StandardCharsets.UTF_8));
+  }
+
+  // ---- accessors ----
+
+  public byte opcode() {
+    return opcode;
+  }
+
+  /** The opcode, or null when the wire byte is unknown. */
+  public Opcode op() {
+    return Opcode.fromCode(opcode);
+  }
+
+  public int flags() {
+    return flags;
+  }
+
+  public boolean hasFlag(int bit) {
+    return (flags & bit) != 0;
+  }
+
+  public boolean isResponse() {
+    return hasFlag(Flags.RESPONSE);
+  }
+
+  public int requestId() {
+    return requestId;
+  }
+
+  public Status status() {
+    return status;
+  }
+
+  public long[] extras() {
+    return extras;
+  }
+
+  /** The i-th extra, or {@code dflt} when the frame has fewer. */
+  public long extra(int i, long dflt) {
+    return i < extras.length ? extras[i] : dflt;
+  }
+
+  public byte[] key() {
+    return key;
+  }
+
+  public byte[] value() {
+    return value;
+  }
+
+  /** The value as UTF-8 text (error messages, stats). */
+  public String valueText() {
+    return new String(value, StandardCharsets.UTF_8);
+  }
+
+  /** Bytes this frame takes on the wire. */
+  public int encodedLength() {
+    return ProtocolConstants.HEADER_BYTES + extras.length * 8 + key.length + value.length;
+  }
+
+  @Override
+  public String toString() {
+    Opcode op = op();
+    return (isResponse() ? "Response{" : "Request{")
+        + (op == null ? "opcode=0x" + Integer.toHexString(opcode & 0xFF) : op.name())
+        + ", id=" + requestId
+        + (isResponse() ? ", status=" + status : "")
+        + ", flags=0x" + Integer.toHexString(flags)
+        + ", extras=" + Arrays.toString(extras)
+        + ", key=" + key.length + "B, value=" + value.length + "B}";
+  }
+}

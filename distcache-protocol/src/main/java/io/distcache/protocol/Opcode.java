@@ -1,0 +1,100 @@
+package io.distcache.protocol;
+
+/**
+ * Every operation of the binary protocol. The layout of each request and response (which of key,
+ * value and extras are used) is in docs/PROTOCOL.md; the short form is here.
+ *
+ * <p>Extras are big-endian signed 64-bit integers. "ttl" extras are milliseconds relative to the
+ * receipt of the request, 0 meaning no expiry, unless the request sets {@link Flags#EXPIRY_ABSOLUTE},
+ * in which case they are absolute Unix milliseconds.
+ */
+public enum Opcode {
+  /** value: optional payload → OK, value echoed. */
+  PING(0x01, false),
+  /** key; flag WITH_META → OK value [extras: version, expireAtMillis (0 = none)] | NOT_FOUND. */
+  GET(0x02, true),
+  /**
+   * key value extras:[ttl]; flags IF_ABSENT, IF_PRESENT, KEEP_TTL, RETURN_PREVIOUS → OK extras:[version]
+   * | CONDITION_FAILED; with RETURN_PREVIOUS the previous value, flagged PREVIOUS_PRESENT.
+   */
+  SET(0x03, true),
+  /** key → OK | NOT_FOUND. */
+  DELETE(0x04, true),
+  /** key → OK | NOT_FOUND. */
+  EXISTS(0x05, true),
+  /** key extras:[ttl, condition 0=always 1=NX 2=XX 3=GT 4=LT] → OK | CONDITION_FAILED | NOT_FOUND. */
+  EXPIRE(0x06, true),
+  /** key → OK (expiry removed) | CONDITION_FAILED (had none) | NOT_FOUND. */
+  PERSIST(0x07, true),
+  /** key → OK extras:[remaining ms or -1, expireAtMillis or -1] | NOT_FOUND. */
+  TTL(0x08, true),
+  /** key value extras:[ttl] → OK, previous value flagged PREVIOUS_PRESENT. */
+  GET_AND_SET(0x09, true),
+  /** key → OK value | NOT_FOUND. */
+  GET_AND_DELETE(0x0A, true),
+  /** key extras:[delta] → OK extras:[new value] | NOT_A_NUMBER | OVERFLOW. */
+  INCREMENT(0x0B, true),
+  /** key value:[delta as decimal text] → OK value:[new value as text] | NOT_A_NUMBER | OVERFLOW. */
+  INCREMENT_FLOAT(0x0C, true),
+  /** key value → OK extras:[new length]. */
+  APPEND(0x0D, true),
+  /** key value extras:[expected version, ttl] → OK extras:[new version] | VERSION_MISMATCH extras:[current] | NOT_FOUND. */
+  COMPARE_AND_SET(0x0E, true),
+  /** key → OK extras:[length] (0 when absent). */
+  STRLEN(0x0F, true),
+  /** key extras:[start, end] → OK value (Redis GETRANGE offsets). */
+  GET_RANGE(0x10, true),
+  /** key value extras:[offset] → OK extras:[new length]. */
+  SET_RANGE(0x11, true),
+  /** value:[key list] → OK value:[value list, -1 length where missing]. */
+  MULTI_GET(0x12, false),
+  /** value:[pair list] extras:[ttl] → OK. */
+  MULTI_SET(0x13, false),
+  /** value:[pair list] → OK | CONDITION_FAILED (a key existed; nothing written). */
+  MULTI_SET_IF_ABSENT(0x14, false),
+  /** value:[key list] → OK extras:[number deleted]. */
+  MULTI_DELETE(0x15, false),
+  /** value:[key list] → OK extras:[number existing]. */
+  MULTI_EXISTS(0x16, false),
+  /** extras:[cursor, count] → OK extras:[next cursor] value:[key list]. */
+  SCAN(0x17, false),
+  /** → OK. Removes every entry of the receiving node. */
+  FLUSH(0x18, false),
+  /** → OK extras:[entries]. */
+  SIZE(0x19, false),
+  /** → OK value:[UTF-8 "name:value" lines]. */
+  STATS(0x1A, false),
+  /** → OK value:[a key] | NOT_FOUND. */
+  RANDOM_KEY(0x1B, false);
+
+  private static final Opcode[] BY_CODE = new Opcode[256];
+
+  static {
+    for (Opcode op : values()) {
+      BY_CODE[op.code] = op;
+    }
+  }
+
+  private final int code;
+  private final boolean keyed;
+
+  Opcode(int code, boolean keyed) {
+    this.code = code;
+    this.keyed = keyed;
+  }
+
+  /** The byte on the wire. */
+  public byte code() {
+    return (byte) code;
+  }
+
+  /** True when the request names one key in the key field (and so has one owner). */
+  public boolean keyed() {
+    return keyed;
+  }
+
+  /** The opcode for a wire byte, or null when unknown. */
+  public static Opcode fromCode(byte code) {
+    return BY_CODE[code & 0xFF];
+  }
+}

@@ -1,0 +1,29 @@
+package io.distcache.protocol;
+
+/** The fixed part of every frame. See docs/PROTOCOL.md. */
+public final class ProtocolConstants {
+  private ProtocolConstants() {}
+
+  /**
+   * First byte of every frame. Not printable ASCII (and not '*', '$', '+'), so a node can tell our
+   * protocol from RESP and inline commands by the first byte of a connection.
+   */
+  public static final byte MAGIC = (byte) 0xDC;
+
+  public static final byte VERSION = 1;
+
+  /**
+   * Header layout, big-endian: magic u8, version u8, opcode u8, flags u8, request id u32, status
+   * u16, extras length u16 (bytes, a multiple of 8), key length u32, value length u32.
+   */
+  public static final int HEADER_BYTES = 20;
+
+  /** At most this many 8-byte extras. */
+  public static final int MAX_EXTRAS = 8;
+
+  /** Default largest frame (header + extras + key + value) a peer accepts. */
+  public static final int DEFAULT_MAX_FRAME_BYTES = 32 * 1024 * 1024;
+
+  /** Keys are at most 64 KiB everywhere. */
+  public static final int MAX_KEY_BYTES = 64 * 1024;
+}

@@ -1,0 +1,53 @@
+package io.distcache.protocol;
+
+/**
+ * Response status codes. Errors carry a UTF-8 message in the value field. Codes are stable: a
+ * client maps them to typed exceptions from one table.
+ */
+public enum Status {
+  OK(0),
+  NOT_FOUND(1),
+  CONDITION_FAILED(2),
+  VERSION_MISMATCH(3),
+  NOT_A_NUMBER(4),
+  OVERFLOW(5),
+  TOO_LARGE(6),
+  BAD_REQUEST(7),
+  OUT_OF_MEMORY(8),
+  UNKNOWN_OPCODE(9),
+  /** The receiver does not own the key and will not forward it (the request was already forwarded). */
+  NOT_OWNER(10),
+  AUTH_REQUIRED(11),
+  /** The node is overloaded or shutting down; retry elsewhere or later. */
+  BUSY(12),
+  /** A failure inside the node; the message says what. */
+  INTERNAL_ERROR(13);
+
+  private static final Status[] BY_CODE = new Status[64];
+
+  static {
+    for (Status s : values()) {
+      BY_CODE[s.code] = s;
+    }
+  }
+
+  private final int code;
+
+  Status(int code) {
+    this.code = code;
+  }
+
+  public short code() {
+    return (short) code;
+  }
+
+  /** The status for a wire code, or null when unknown. */
+  public static Status fromCode(int code) {
+    return code >= 0 && code < BY_CODE.length ? BY_CODE[code] : null;
+  }
+
+  /** True for the codes that mean "the request failed", as opposed to a normal negative answer. */
+  public boolean isError() {
+    return this != OK && this != NOT_FOUND && this != CONDITION_FAILED && this != VERSION_MISMATCH;
+  }
+}

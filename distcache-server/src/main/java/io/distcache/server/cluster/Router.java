@@ -1,0 +1,20 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.Frame;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The one place that decides, for every data request, whether this node serves it or forwards it
+ * to the owner. Both protocol handlers (binary and RESP) hand their requests here as binary
+ * {@link Frame}s, so forwarding, splitting multi-key requests by owner, and the "forward at most
+ * once" rule exist once.
+ *
+ * <p>A request served locally completes before {@link #route} returns (callers may test
+ * {@link CompletableFuture#isDone()} to skip asynchronous bookkeeping); a forwarded one completes
+ * later on a network thread. The future never completes exceptionally: failures become error
+ * frames (INTERNAL_ERROR, BUSY, ...) so callers have one path.
+ */
+public interface Router {
+
+  CompletableFuture<Frame> route(Frame request);
+}

@@ -1,0 +1,4 @@
+package io.distcache.server.store;
+
+/** One live entry seen by an iterator. */
+public record KeyValue(byte[] key, byte[] value, long expireAtMillis) {}

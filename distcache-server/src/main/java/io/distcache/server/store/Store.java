@@ -1,0 +1,149 @@
+package io.distcache.server.store;
+
+import java.util.List;
+
+/**
+ * A node-local key-value store: binary keys and values, per-key expiry, a memory bound.
+ *
+ * <p>Every method is thread-safe and atomic for the keys it names. An entry whose expiry time is
+ * at or before {@link io.distcache.server.Clock#millis()} is absent to every method. Methods that
+ * create or grow an entry may throw {@link StoreException} with {@link StoreException.Reason#OUT_OF_MEMORY}
+ * when the bound is reached and the eviction policy is {@code noeviction}; every method that takes a
+ * key or value checks its size first ({@link StoreException.Reason#TOO_LARGE}).
+ *
+ * <p>Times: {@code expireAtMillis} is an absolute Unix time in milliseconds;
+ * {@link #NO_EXPIRY} (0) means the entry never expires.
+ */
+public interface Store extends AutoCloseable {
+
+  /** An expireAtMillis meaning "no expiry". */
+  long NO_EXPIRY = 0L;
+  /** {@link #ttlMillis} and {@link #expireTimeMillis} answer this for a missing key. */
+  long KEY_MISSING = -2L;
+  /** {@link #ttlMillis} and {@link #expireTimeMillis} answer this for a key without expiry. */
+  long NO_TTL = -1L;
+
+  // ---- reads ----
+
+  /** The value, or null when the key is absent. Counts a hit or a miss. */
+  byte[] get(byte[] key);
+
+  /** The value with its version and expiry, or null when absent. Counts a hit or a miss. */
+  StoredEntry getEntry(byte[] key);
+
+  /** Many keys at once; the result has the same order and size, null where absent. */
+  List<byte[]> getAll(List<byte[]> keys);
+
+  boolean exists(byte[] key);
+
+  /** Value length, 0 when absent. */
+  long strlen(byte[] key);
+
+  /** Redis GETRANGE: inclusive offsets, negative from the end; empty when absent or out of range. */
+  byte[] getRange(byte[] key, long start, long end);
+
+  // ---- writes ----
+
+  /** Writes when {@code args.condition()} holds. See {@link SetArgs}. */
+  SetResult set(byte[] key, byte[] value, SetArgs args);
+
+  /** Plain set without expiry: shorthand for {@code set(key, value, SetArgs.ALWAYS)}. */
+  default void put(byte[] key, byte[] value) {
+    set(key, value, SetArgs.ALWAYS);
+  }
+
+  /** Sets every pair (each with the same expiry, {@link #NO_EXPIRY} for none). */
+  void setAll(List<byte[]> keys, List<byte[]> values, long expireAtMillis);
+
+  /** Redis MSETNX: sets every pair only if none of the keys exists; atomic across the keys. */
+  boolean setAllIfAbsent(List<byte[]> keys, List<byte[]> values);
+
+  /** True when the key existed and was removed. */
+  boolean delete(byte[] key);
+
+  /** Removes and returns the value, or null when absent. */
+  byte[] getAndDelete(byte[] key);
+
+  /**
+   * Compare-and-set against the entry's version (from {@link #getEntry}). Writes the value with
+   * {@code expireAtMillis} only when the current version equals {@code expectedVersion}.
+   */
+  CasResult compareAndSet(byte[] key, long expectedVersion, byte[] value, long expireAtMillis);
+
+  /**
+   * Adds {@code delta} to a decimal integer value (absent counts as 0), keeping the TTL.
+   *
+   * @throws StoreException NOT_A_NUMBER when the value is not a decimal 64-bit integer, OVERFLOW
+   *     when the result does not fit in 64 bits
+   */
+  long incrementBy(byte[] key, long delta);
+
+  /**
+   * Adds {@code delta} to a decimal floating-point value (absent counts as 0), keeping the TTL;
+   * returns the new value as stored (Redis INCRBYFLOAT formatting).
+   *
+   * @throws StoreException NOT_A_NUMBER when the value is not a number, OVERFLOW when the result
+   *     would be NaN or infinite
+   */
+  byte[] incrementByFloat(byte[] key, double delta);
+
+  /** Appends to the value (creating it when absent), keeping the TTL; returns the new length. */
+  long append(byte[] key, byte[] suffix);
+
+  /**
+   * Redis SETRANGE: overwrites from {@code offset}, zero-padding when the value is shorter;
+   * returns the new length. An empty {@code value} with an absent key creates nothing and returns 0.
+   */
+  long setRange(byte[] key, long offset, byte[] value);
+
+  // ---- expiry ----
+
+  /**
+   * Sets the absolute expiry of an existing key when {@code condition} holds (Redis EXPIRE's NX,
+   * XX, GT, LT; a key without expiry counts as infinite TTL for GT and LT). A time at or before
+   * now deletes the key. Returns true when the expiry was set (or the key deleted).
+   */
+  boolean expireAt(byte[] key, long expireAtMillis, ExpireCondition condition);
+
+  /** Removes the expiry; true when the key existed and had one. */
+  boolean persist(byte[] key);
+
+  /** Remaining milliseconds, or {@link #NO_TTL} or {@link #KEY_MISSING}. */
+  long ttlMillis(byte[] key);
+
+  /** Absolute expiry in Unix milliseconds, or {@link #NO_TTL} or {@link #KEY_MISSING}. */
+  long expireTimeMillis(byte[] key);
+
+  // ---- whole store ----
+
+  /**
+   * One step of a weakly consistent cursor scan (Redis SCAN): start with cursor 0; the scan is
+   * over when the returned cursor is 0. Every key present for the whole scan is returned at least
+   * once; keys added or removed meanwhile may or may not be. {@code count} is a hint.
+   */
+  ScanResult scan(long cursor, int count);
+
+  /** A weakly consistent iteration over live entries (for migration and KEYS). */
+  java.util.Iterator<KeyValue> iterator();
+
+  /** A random live key, or null when empty. */
+  byte[] randomKey();
+
+  /** Removes every entry. */
+  void flush();
+
+  /** Number of live entries (may include expired entries not yet removed). */
+  long size();
+
+  /** Number of entries that carry an expiry. */
+  long sizeWithExpiry();
+
+  StoreStats stats();
+
+  /** The limits this store enforces. */
+  StoreConfig config();
+
+  /** Stops background work and releases memory. */
+  @Override
+  void close();
+}

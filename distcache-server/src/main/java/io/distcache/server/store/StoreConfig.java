@@ -1,0 +1,35 @@
+package io.distcache.server.store;
+
+import io.distcache.server.Clock;
+
+/**
+ * The store's limits and policy.
+ *
+ * @param maxMemoryBytes the memory bound: keys, values and per-entry overhead
+ * @param maxValueBytes the largest value accepted (default 16 MiB, at most 512 MiB)
+ * @param policy what to do when full
+ * @param clock the time source for expiry
+ */
+public record StoreConfig(long maxMemoryBytes, int maxValueBytes, EvictionPolicy policy, Clock clock) {
+  /** Keys are at most 64 KiB. */
+  public static final int MAX_KEY_BYTES = 64 * 1024;
+  public static final int DEFAULT_MAX_VALUE_BYTES = 16 * 1024 * 1024;
+  public static final int MAX_VALUE_BYTES_LIMIT = 512 * 1024 * 1024;
+
+  public StoreConfig {
+    if (maxMemoryBytes <= 0) {
+      throw new IllegalArgumentException("maxMemoryBytes must be positive: " + maxMemoryBytes);
+    }
+    if (maxValueBytes <= 0 || maxValueBytes > MAX_VALUE_BYTES_LIMIT) {
+      throw new IllegalArgumentException(
+          "maxValueBytes: expected 1.." + MAX_VALUE_BYTES_LIMIT + ", got " + maxValueBytes);
+    }
+    if (policy == null || clock == null) {
+      throw new IllegalArgumentException("policy and clock are required");
+    }
+  }
+
+  public static StoreConfig of(long maxMemoryBytes, Clock clock) {
+    return new StoreConfig(maxMemoryBytes, DEFAULT_MAX_VALUE_BYTES, EvictionPolicy.ALLKEYS_LRU, clock);
+  }
+}
