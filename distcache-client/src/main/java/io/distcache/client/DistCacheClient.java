@@ -20,6 +20,18 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
+/*
+ * Design: every operation is one Call (Calls.java: request layout and response reading) sent
+ * through execute(); the blocking form is the async form plus a wait, so both behave the same.
+ * The per-node work (connections, request ids, timeouts, reconnects) lives in NodePool and
+ * NodeConnection, so that routing stays here, in sendFrom(): today the first reachable address
+ * in order, later the key's owner.
+ *
+ * Futures complete on the I/O threads without a hop to another executor, which keeps a reply's
+ * latency to one thread switch; the price is that a blocking call from a callback would deadlock
+ * its own I/O thread, so await() refuses it with a clear message instead.
+ */
+
 /**
  * The Java client of distcache. Thread-safe; create one per application and close it at the end.
  *

@@ -5,7 +5,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.net.SocketAddress;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -30,12 +29,13 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
   private static final Logger log = LoggerFactory.getLogger(NodeConnection.class);
 
   private final Channel channel;
-  private final SocketAddress address;
+  /** host:port, for messages. */
+  private final String address;
   private final long requestTimeoutMillis;
   private final ConcurrentHashMap<Integer, Pending<?>> pending = new ConcurrentHashMap<>();
   private final AtomicInteger nextId = new AtomicInteger(1);
 
-  NodeConnection(Channel channel, SocketAddress address, long requestTimeoutMillis) {
+  NodeConnection(Channel channel, String address, long requestTimeoutMillis) {
     super(Frame.class);
     this.channel = channel;
     this.address = address;

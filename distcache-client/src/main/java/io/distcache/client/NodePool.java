@@ -31,6 +31,8 @@ final class NodePool {
   private static final FrameEncoder ENCODER = new FrameEncoder();
 
   private final InetSocketAddress address;
+  /** host:port as configured, for messages (an unresolved address prints oddly). */
+  private final String name;
   private final Bootstrap bootstrap;
   private final AtomicReferenceArray<CompletableFuture<NodeConnection>> slots;
   private final AtomicInteger next = new AtomicInteger();
@@ -39,6 +41,7 @@ final class NodePool {
   NodePool(InetSocketAddress address, EventLoopGroup group, int connections, int connectTimeoutMillis,
       long requestTimeoutMillis, int maxFrameBytes) {
     this.address = address;
+    this.name = address.getHostString() + ":" + address.getPort();
     this.slots = new AtomicReferenceArray<>(connections);
     this.bootstrap = new Bootstrap()
         .group(group)
@@ -55,7 +58,7 @@ final class NodePool {
                 new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true),
                 new FrameDecoder(maxFrameBytes),
                 ENCODER,
-                new NodeConnection(ch, address, requestTimeoutMillis));
+                new NodeConnection(ch, name, requestTimeoutMillis));
           }
         });
   }
@@ -96,13 +99,13 @@ final class NodePool {
     try {
       connect = bootstrap.connect();
     } catch (RuntimeException e) {
-      slot.completeExceptionally(new DistCacheConnectionException("cannot connect to " + address + ": " + e, e));
+      slot.completeExceptionally(new DistCacheConnectionException("cannot connect to " + name + ": " + e, e));
       return;
     }
     connect.addListener((ChannelFuture f) -> {
       if (!f.isSuccess()) {
         slot.completeExceptionally(new DistCacheConnectionException(
-            "cannot connect to " + address + ": " + f.cause().getMessage(), f.cause()));
+            "cannot connect to " + name + ": " + f.cause().getMessage(), f.cause()));
       } else if (closed) {
         f.channel().close();
         slot.completeExceptionally(new DistCacheConnectionException("the client is closed"));

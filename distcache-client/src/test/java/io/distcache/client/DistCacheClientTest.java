@@ -99,7 +99,7 @@ class DistCacheClientTest {
 
     assertThatThrownBy(() -> client.get("silent"))
         .isInstanceOf(DistCacheTimeoutException.class)
-        .hasMessageContaining("GET timed out after 200 ms");
+        .hasMessageStartingWith("GET timed out after 200 ms waiting for " + server.address());
 
     client.ping();
     assertThat(server.accepted()).isEqualTo(1);
@@ -146,8 +146,7 @@ class DistCacheClientTest {
       assertThat(f).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(java.util.concurrent.ExecutionException.class)
           .havingCause()
           .isInstanceOf(DistCacheConnectionException.class)
-          .withMessageContaining("GET failed: the connection to")
-          .withMessageContaining("closed before the reply");
+          .withMessage("GET failed: the connection to " + server.address() + " closed before the reply");
     }
     client.ping();
     assertThat(server.accepted()).isEqualTo(2);
@@ -237,8 +236,7 @@ class DistCacheClientTest {
 
     assertThatThrownBy(client::ping)
         .isInstanceOf(DistCacheConnectionException.class)
-        .hasMessageContaining("cannot connect to")
-        .hasMessageContaining(String.valueOf(gone.port()));
+        .hasMessageStartingWith("cannot connect to " + address + ": ");
   }
 
   @Test
