@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -99,8 +100,12 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     // A corrupt reply stream cannot be resynchronised: drop the connection (its requests fail) and
-    // let the pool reconnect on next use.
-    log.warn("closing the connection to {}: {}", address, cause.toString());
+    // let the pool reconnect on next use. A reset by the node (a restart) is routine, not a warning.
+    if (cause instanceof IOException) {
+      log.debug("closing the connection to {}: {}", address, cause.toString());
+    } else {
+      log.warn("closing the connection to {}: {}", address, cause.toString());
+    }
     ctx.close();
   }
 
