@@ -7,12 +7,15 @@ import static org.awaitility.Awaitility.await;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -150,6 +153,45 @@ class DistCacheClientTest {
     }
     client.ping();
     assertThat(server.accepted()).isEqualTo(2);
+  }
+
+  @Test
+  void get_corruptReplyStream_failsWithConnectionErrorAndNextRequestReconnects() {
+    ScriptedServer server = server((ctx, request) -> {
+      if (request.op() == Opcode.PING) {
+        ctx.writeAndFlush(request.replyOk());
+      } else {
+        ctx.writeAndFlush(Unpooled.wrappedBuffer("-ERR not our protocol at all\r\n".getBytes(StandardCharsets.US_ASCII)));
+      }
+    });
+    DistCacheClient client = client(DistCacheClient.builder().addresses(server.address()).connectionsPerNode(1));
+
+    assertThatThrownBy(() -> client.get("k"))
+        .isInstanceOf(DistCacheConnectionException.class)
+        .hasMessage("GET failed: the connection to " + server.address() + " closed before the reply");
+    client.ping();
+    assertThat(server.accepted()).isEqualTo(2);
+  }
+
+  @Test
+  void get_replyArrivesAfterTimeout_isDroppedAndLaterRequestsGetTheirOwnReplies() {
+    AtomicBoolean lateReplySent = new AtomicBoolean();
+    ScriptedServer server = server((ctx, request) -> {
+      if (request.op() == Opcode.GET) {
+        ctx.executor().schedule(() -> ctx.writeAndFlush(request.replyValue(request.key()))
+            .addListener(f -> lateReplySent.set(true)), 300, TimeUnit.MILLISECONDS);
+      } else {
+        ctx.writeAndFlush(request.replyValue(request.value()));
+      }
+    });
+    DistCacheClient client = client(DistCacheClient.builder().addresses(server.address())
+        .connectionsPerNode(1).requestTimeout(Duration.ofMillis(100)));
+
+    assertThatThrownBy(() -> client.get("slow")).isInstanceOf(DistCacheTimeoutException.class);
+    await().atMost(Duration.ofSeconds(5)).untilTrue(lateReplySent);
+
+    assertThat(client.ping("echo".getBytes(StandardCharsets.UTF_8))).asString().isEqualTo("echo");
+    assertThat(server.accepted()).isEqualTo(1);
   }
 
   static Stream<Arguments> errorStatuses() {
