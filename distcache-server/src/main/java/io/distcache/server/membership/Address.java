@@ -16,6 +16,13 @@ public record Address(String host, int port) {
       throw new IllegalArgumentException(
           "host length " + host.length() + " is outside 1.." + MAX_HOST_LENGTH);
     }
+    // Hosts travel as ASCII (international names as punycode), one byte per character.
+    for (int i = 0; i < host.length(); i++) {
+      char c = host.charAt(i);
+      if (c <= 0x20 || c >= 0x7F) {
+        throw new IllegalArgumentException("host contains the character 0x" + Integer.toHexString(c) + " at " + i);
+      }
+    }
     if (port < 1 || port > 65535) {
       throw new IllegalArgumentException("port " + port + " is outside 1..65535");
     }

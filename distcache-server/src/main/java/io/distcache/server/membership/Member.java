@@ -22,6 +22,13 @@ public record Member(String id, Address address) {
     if (id.isEmpty() || id.length() > MAX_ID_LENGTH) {
       throw new IllegalArgumentException("member id length " + id.length() + " is outside 1.." + MAX_ID_LENGTH);
     }
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
+      if (c <= 0x20 || c >= 0x7F) {
+        throw new IllegalArgumentException(
+            "member id contains the character 0x" + Integer.toHexString(c) + " at " + i + "; ids are printable ASCII");
+      }
+    }
   }
 
   /** A fresh id for a process started at {@code startMillis}. */
