@@ -71,13 +71,47 @@ public final class GossipCodec {
       b.put((byte) TYPE_GOSSIP);
       putMember(b, message.sender());
     }
-    b.putShort((short) message.updates().size());
-    for (MemberStatus s : message.updates()) {
+    putStatuses(b, message.updates());
+    return b.array();
+  }
+
+  private static void putStatuses(ByteBuffer b, List<MemberStatus> statuses) {
+    b.putShort((short) statuses.size());
+    for (MemberStatus s : statuses) {
       putMember(b, s.member());
       b.put((byte) s.state().ordinal());
       b.putLong(s.incarnation());
     }
+  }
+
+  /** A bare status list (the value of a CLUSTER_MEMBERS response): count u16, statuses. */
+  public static byte[] encodeStatuses(List<MemberStatus> statuses) {
+    if (statuses.size() > MAX_STATUSES) {
+      throw new IllegalArgumentException("status count " + statuses.size() + " exceeds the limit " + MAX_STATUSES);
+    }
+    int n = 2;
+    for (MemberStatus s : statuses) {
+      n += memberLength(s.member()) + 1 + 8;
+    }
+    ByteBuffer b = ByteBuffer.allocate(n);
+    putStatuses(b, statuses);
     return b.array();
+  }
+
+  /** @throws MalformedGossipException when the bytes are not one well-formed status list */
+  public static List<MemberStatus> decodeStatuses(byte[] bytes) {
+    ByteBuffer b = ByteBuffer.wrap(bytes);
+    try {
+      List<MemberStatus> out = getStatuses(b);
+      if (b.hasRemaining()) {
+        throw new MalformedGossipException(b.remaining() + " trailing bytes after the status list");
+      }
+      return out;
+    } catch (BufferUnderflowException e) {
+      throw new MalformedGossipException("status list truncated after " + b.position() + " of " + bytes.length + " bytes");
+    } catch (IllegalArgumentException e) {
+      throw new MalformedGossipException(e.getMessage());
+    }
   }
 
   /** @throws MalformedGossipException when the bytes are not one well-formed message */
