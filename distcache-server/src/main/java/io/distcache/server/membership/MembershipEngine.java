@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  *   t0 + pingTimeout        no ack: ask indirectProbes other members to ping it for us
  *                           (a lossy link between two nodes is not a dead node)
  *   t0 + probeTimeout       still no ack, direct or relayed: SUSPECT, and tell everyone
- *   + suspicionTimeout      nobody heard a refutation: DEAD, and out of the ring
+ *   + suspicionTimeout      no refutation heard: DEAD, and out of the ring
  *
  * A suspected member learns of the suspicion from the gossip on the next ping it receives and
  * refutes it by raising its incarnation: ALIVE at a higher incarnation beats SUSPECT everywhere.
@@ -175,7 +175,7 @@ public final class MembershipEngine {
     }
     if (now - nextSyncAt >= 0) {
       nextSyncAt = now + config.syncInterval().toNanos();
-      Member peer = randomLiveMember(null);
+      Member peer = randomLiveMember();
       if (peer != null) {
         transport.send(peer.address(), fullSync(false));
       }
@@ -387,10 +387,10 @@ public final class MembershipEngine {
     return broadcasts.take(config.maxPiggyback(), Broadcasts.retransmitLimit(config.retransmitMultiplier(), live));
   }
 
-  private Member randomLiveMember(String exceptId) {
+  private Member randomLiveMember() {
     List<Member> live = new ArrayList<>();
     for (MemberTable.Entry e : table.entries()) {
-      if (e.member != self && e.state.ownsKeys() && !e.member.id().equals(exceptId)) {
+      if (e.member != self && e.state.ownsKeys()) {
         live.add(e.member);
       }
     }

@@ -22,12 +22,19 @@ final class SimCluster {
   final ManualClock clock = new ManualClock();
   final InMemoryNetwork net = new InMemoryNetwork(clock);
   final MembershipConfig config;
-  private final Random ids = new Random(1);
+  private final long seed;
+  private final Random ids;
   private final Map<String, MembershipEngine> running = new LinkedHashMap<>();
   private final long startNanos = clock.nanos();
 
-  SimCluster(MembershipConfig config) {
+  SimCluster(MembershipConfig config, long seed) {
     this.config = config;
+    this.seed = seed;
+    this.ids = new Random(seed);
+  }
+
+  SimCluster(MembershipConfig config) {
+    this(config, 1);
   }
 
   SimCluster() {
@@ -42,7 +49,7 @@ final class SimCluster {
   MembershipEngine start(String name, String... seedNames) {
     Member member = new Member(Member.newId(clock.millis(), ids), address(name));
     MembershipEngine e = new MembershipEngine(
-        member, config, net.transportFor(member.address()), clock, new Random(name.hashCode()));
+        member, config, net.transportFor(member.address()), clock, new Random(seed * 31 + name.hashCode()));
     net.attach(e);
     running.put(name, e);
     e.join(Arrays.stream(seedNames).map(SimCluster::address).toList());
