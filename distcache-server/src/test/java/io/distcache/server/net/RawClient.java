@@ -20,12 +20,12 @@ import java.nio.charset.StandardCharsets;
  * frame decoder. Every read is bounded by a socket timeout, so a missing reply fails the test
  * instead of hanging it.
  */
-final class RawClient implements AutoCloseable {
+public final class RawClient implements AutoCloseable {
   private final Socket socket;
   private final InputStream in;
   private final EmbeddedChannel decoder = new EmbeddedChannel(new FrameDecoder());
 
-  RawClient(int port) {
+  public RawClient(int port) {
     try {
       socket = new Socket();
       socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
@@ -37,7 +37,7 @@ final class RawClient implements AutoCloseable {
   }
 
   /** All frames in one write, as a pipelining client sends them. */
-  RawClient send(Frame... frames) {
+  public RawClient send(Frame... frames) {
     ByteBuf buf = Unpooled.buffer();
     for (Frame f : frames) {
       FrameEncoder.write(f, buf);
@@ -48,7 +48,7 @@ final class RawClient implements AutoCloseable {
     return sendBytes(bytes);
   }
 
-  RawClient sendBytes(byte[] bytes) {
+  public RawClient sendBytes(byte[] bytes) {
     try {
       socket.getOutputStream().write(bytes);
       socket.getOutputStream().flush();
@@ -59,7 +59,7 @@ final class RawClient implements AutoCloseable {
   }
 
   /** The next reply frame. */
-  Frame read() {
+  public Frame read() {
     byte[] chunk = new byte[8192];
     while (true) {
       Frame f = decoder.readInbound();
@@ -79,7 +79,7 @@ final class RawClient implements AutoCloseable {
   }
 
   /** Everything the server sends until it closes the connection. */
-  String readUntilClosed() {
+  public String readUntilClosed() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     byte[] chunk = new byte[1024];
     try {
