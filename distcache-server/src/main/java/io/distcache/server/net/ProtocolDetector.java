@@ -43,6 +43,8 @@ final class ProtocolDetector extends ByteToMessageDecoder {
   private final ProtocolInstaller other;
   /** Null for an accepted connection; the reason it is refused otherwise. */
   private final String rejection;
+  /** Rejecting mode: the refusal has been written; later bytes are dropped until the close. */
+  private boolean refused;
 
   ProtocolDetector(ProtocolInstaller binary, ProtocolInstaller other, String rejection) {
     this.binary = binary;
@@ -67,7 +69,10 @@ final class ProtocolDetector extends ByteToMessageDecoder {
     if (rejection == null) {
       (isBinary ? binary : other).install(ctx.pipeline());
       ctx.pipeline().remove(this);
+    } else if (refused) {
+      in.skipBytes(in.readableBytes());
     } else if (!isBinary) {
+      refused = true;
       in.skipBytes(in.readableBytes());
       ctx.channel()
           .writeAndFlush(Unpooled.copiedBuffer(REDIS_MAX_CLIENTS, StandardCharsets.US_ASCII))
@@ -76,6 +81,7 @@ final class ProtocolDetector extends ByteToMessageDecoder {
       int start = in.readerIndex();
       byte opcode = in.getByte(start + 2);
       int requestId = in.getInt(start + 4);
+      refused = true;
       in.skipBytes(in.readableBytes());
       Frame busy =
           new Frame(
