@@ -213,7 +213,8 @@ public final class DistCacheNode implements AutoCloseable {
 
   /** Node settings; every one has a default. */
   public static final class Builder {
-    private String host = "0.0.0.0";
+    /** Null: every interface, IPv4 and IPv6. */
+    private String host;
     private int port = 7000;
     private long maxMemoryBytes = Stores.defaultMaxMemoryBytes();
     private int maxValueBytes = StoreConfig.DEFAULT_MAX_VALUE_BYTES;
@@ -228,14 +229,14 @@ public final class DistCacheNode implements AutoCloseable {
     private Builder() {}
 
     /**
-     * Where to listen. A null, empty or wildcard host ("0.0.0.0", "::") listens on every
-     * interface; port 0 picks a free port (see {@link DistCacheNode#port()}). Default :7000.
+     * Where to listen. A null or empty host listens on every interface (IPv4 and IPv6; "0.0.0.0"
+     * only IPv4 ones); port 0 picks a free port (see {@link DistCacheNode#port()}). Default :7000.
      */
     public Builder address(String host, int port) {
       if (port < 0 || port > 65535) {
         throw new IllegalArgumentException("port " + port + " is out of range 0..65535");
       }
-      this.host = host == null || host.isEmpty() ? "0.0.0.0" : host;
+      this.host = host == null || host.isEmpty() ? null : host;
       this.port = port;
       return this;
     }
@@ -354,7 +355,7 @@ public final class DistCacheNode implements AutoCloseable {
     }
 
     InetSocketAddress bindAddress() {
-      return new InetSocketAddress(host, port);
+      return host == null ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
     }
   }
 }

@@ -48,6 +48,16 @@ class DistCacheNodeTest {
   }
 
   @Test
+  void start_hostLeftOut_listensOnEveryInterfaceIncludingLoopback() {
+    node = DistCacheNode.builder().address(null, 0).maxMemoryBytes(16L * 1024 * 1024).start();
+    client = new RawClient(node.port());
+
+    assertThat(node.address().getAddress().isAnyLocalAddress()).isTrue();
+    assertThat(node.displayAddress()).isEqualTo("*:" + node.port());
+    assertThat(client.send(Frame.request(Opcode.PING, null).withRequestId(1)).read().status()).isEqualTo(Status.OK);
+  }
+
+  @Test
   void setThenGet_binaryProtocol_servedFromTheStore() {
     node = loopback().start();
     client = new RawClient(node.port());
