@@ -5,6 +5,9 @@ import io.distcache.protocol.cluster.Address;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -21,7 +24,8 @@ import org.slf4j.LoggerFactory;
  *   - periodically (the builder's interval), to notice joins and leaves;
  *   - soon after a hint that the view is stale: a NOT_OWNER reply or an owner that refuses
  *     connections. Hints are rate-limited (at most one fetch per minimum gap, and never two at
- *     once), so a burst of stale requests costs one fetch, not one each.
+ *     once; a hint inside the gap schedules one fetch at its end), so a burst of stale requests
+ *     costs one fetch, not one each, and no hint is lost.
  *
  * An error reply (a standalone node answers BAD_REQUEST, an older one UNKNOWN_OPCODE, a starting
  * one BUSY) leaves the view as it was: plain mode stays plain, silently, and a known cluster is
@@ -41,6 +45,9 @@ final class ClusterRouting {
   private final long downNanos;
   private final CompletableFuture<Void> firstAnswer = new CompletableFuture<>();
   private final AtomicBoolean fetching = new AtomicBoolean();
+  /** A hint-driven fetch is scheduled. */
+  private final AtomicBoolean deferred = new AtomicBoolean();
+  private final ScheduledExecutorService scheduler;
   private final ConcurrentHashMap<Address, Long> downUntil = new ConcurrentHashMap<>();
   private volatile Topology current;
   private volatile long lastFetchNanos;
@@ -51,10 +58,12 @@ final class ClusterRouting {
    * @param onNewRing called after a topology with different owners is published
    * @param minGapNanos the least time between two fetches triggered by hints
    * @param downNanos how long an owner that refused a connection is skipped
+   * @param scheduler runs deferred fetches
    */
   ClusterRouting(Supplier<CompletableFuture<MemberList>> fetch, Consumer<Topology> onNewRing, long minGapNanos,
-      long downNanos) {
+      long downNanos, ScheduledExecutorService scheduler) {
     this.fetch = fetch;
+    this.scheduler = scheduler;
     this.onNewRing = onNewRing;
     this.minGapNanos = minGapNanos;
     this.downNanos = downNanos;
@@ -106,10 +115,24 @@ final class ClusterRouting {
     return done;
   }
 
-  /** A hint that the view is stale: fetches unless one ran within the minimum gap. */
+  /**
+   * A hint that the view is stale: fetches now, or once the minimum gap since the last fetch has
+   * passed. Hints within one gap share that one deferred fetch.
+   */
   void refreshSoon() {
-    if (System.nanoTime() - lastFetchNanos >= minGapNanos) {
+    long wait = lastFetchNanos + minGapNanos - System.nanoTime();
+    if (wait <= 0 && !fetching.get()) {
       refresh();
+    } else if (deferred.compareAndSet(false, true)) {
+      // A fetch in flight may have been asked before the change we were hinted about: fetch again.
+      try {
+        scheduler.schedule(() -> {
+          deferred.set(false);
+          refresh();
+        }, Math.max(wait, minGapNanos / 4), TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException closing) {
+        deferred.set(false); // the client is closing: no view is needed any more
+      }
     }
   }
 

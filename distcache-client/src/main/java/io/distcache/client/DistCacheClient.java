@@ -121,7 +121,7 @@ public final class DistCacheClient implements AutoCloseable {
     if (b.smartRouting) {
       long interval = b.refreshInterval.toNanos();
       this.routing = new ClusterRouting(() -> executeOnAnyNode(Calls.clusterMembers()), this::retainPools,
-          Math.min(interval, MIN_REFRESH_GAP_NANOS), interval);
+          Math.min(interval, MIN_REFRESH_GAP_NANOS), interval, group);
       routing.start();
       this.refresher = group.next().scheduleWithFixedDelay(routing::refresh, interval, interval, TimeUnit.NANOSECONDS);
     } else {
