@@ -1,6 +1,8 @@
 package io.distcache.server.resp;
 
 import io.distcache.protocol.ProtocolConstants;
+import io.distcache.server.store.RedisNumbers;
+import io.distcache.server.store.StoreException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
@@ -99,20 +101,26 @@ final class Args {
   }
 
   /**
-   * A float as Redis's strtold accepts it for INCRBYFLOAT: decimal with optional exponent, or
-   * inf/infinity; no blanks, no NaN, no hex, no Java suffixes.
+   * A float as Redis's strtold accepts it for INCRBYFLOAT: decimal with optional exponent,
+   * inf/infinity, or C hexadecimal ("0x10", "0x1.8p3"); no blanks, no NaN.
    */
   static double parseDouble(byte[] b) {
     String s = latin1(b);
-    String l = s.toLowerCase(Locale.ROOT);
-    String unsigned = l.startsWith("-") || l.startsWith("+") ? l.substring(1) : l;
-    if (unsigned.equals("inf") || unsigned.equals("infinity")) {
-      return l.startsWith("-") ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
+    if (s.matches("[+-]?0[xX]([0-9a-fA-F]+\\.?[0-9a-fA-F]*|\\.[0-9a-fA-F]+)([pP][+-]?[0-9]+)?")) {
+      // Java wants the binary exponent that C makes optional.
+      return Double.parseDouble(s.matches(".*[pP].*") ? s : s + "p0");
     }
-    if (!s.matches("[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?")) {
+    try {
+      return RedisNumbers.parseDouble(b);
+    } catch (StoreException e) {
       throw new CommandException(RespErrors.NOT_FLOAT);
     }
-    return Double.parseDouble(s);
+  }
+
+  /** True when {@link #parseDouble} read the text as hexadecimal, which the store does not parse. */
+  static boolean isHexFloat(byte[] b) {
+    String s = latin1(b).toLowerCase(Locale.ROOT);
+    return s.startsWith("0x") || s.startsWith("-0x") || s.startsWith("+0x");
   }
 
   /** An unsigned 64-bit cursor (SCAN), else "invalid cursor". */

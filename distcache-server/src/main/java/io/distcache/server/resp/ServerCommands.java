@@ -49,8 +49,10 @@ final class ServerCommands {
         Registry.sub("help", 2, "loading stale", "server", ServerCommands::commandHelp)));
     r.addContainer("config", -2, "", "server", null, List.of(
         Registry.sub("get", -3, "admin noscript loading stale", "server", ServerCommands::configGet),
+        Registry.sub("set", -4, "admin noscript loading stale", "server", ServerCommands::configSet),
         Registry.sub("help", 2, "loading stale", "server", (s, a) -> ConnectionCommands.helpReply(s, "CONFIG",
             List.of("GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+                "SET <directive> <value>", "    Refused: distcache is configured at startup only.",
                 "HELP", "    Print this help.")))));
     r.add("info", -1, "loading stale", "server", (s, a) -> s.out().verbatim(InfoReport.build(s, a)));
     r.add("dbsize", 1, "readonly fast", "server", (s, a) -> s.out().integer(s.context().store().size()));
@@ -216,6 +218,20 @@ final class ServerCommands {
       w.bulk(e.getKey());
       w.bulk(e.getValue());
     }
+  }
+
+  /** The node is configured at startup; CONFIG SET answers the way Redis refuses a value. */
+  private static void configSet(RespSession s, byte[][] a) {
+    if (a.length % 2 != 0) {
+      throw new CommandException(RespErrors.wrongArity("config|set"));
+    }
+    String name = Args.lower(a[2]);
+    if (!CONFIG.containsKey(name)) {
+      throw new CommandException(
+          "ERR Unknown option or number of arguments for CONFIG SET - '" + Args.latin1(a[2]) + "'");
+    }
+    throw new CommandException("ERR CONFIG SET failed (possibly related to argument '" + name
+        + "') - distcache is configured at startup and does not change parameters at runtime");
   }
 
   private static void flush(RespSession s, byte[][] a) {

@@ -184,7 +184,17 @@ final class StringCommands {
         throw new CommandException(RespErrors.SYNTAX);
       }
     }
-    Expiry expiry = expiryAt < 0 ? null : expiryOption(s, a, expiryAt, "getex");
+    // Redis reads the amount only once it found the key: a missing key answers null even for
+    // "EX 0", so a bad amount is reported only when the GET finds the key.
+    Expiry expiry = null;
+    String badExpiry = null;
+    if (expiryAt >= 0) {
+      try {
+        expiry = expiryOption(s, a, expiryAt, "getex");
+      } catch (CommandException e) {
+        badExpiry = e.getMessage();
+      }
+    }
     CompletableFuture<Frame> got = s.context().router().route(Frame.request(Opcode.GET, key));
     Frame then;
     if (expiry != null) {
@@ -199,7 +209,14 @@ final class StringCommands {
         : got.thenCompose(r -> r.status() == Status.OK
             ? s.context().router().route(then).thenApply(ignored -> r)
             : CompletableFuture.completedFuture(r));
-    s.await(done, StringCommands::valueOrNull);
+    String error = badExpiry;
+    s.await(done, (r, w) -> {
+      if (error != null && r.status() == Status.OK) {
+        w.error(error);
+      } else {
+        valueOrNull(r, w);
+      }
+    });
   }
 
   private static void mget(RespSession s, byte[][] a) {
@@ -299,7 +316,8 @@ final class StringCommands {
     if (Double.isInfinite(delta)) {
       throw new CommandException(RespErrors.FLOAT_OVERFLOW);
     }
-    s.route(Frame.request(Opcode.INCREMENT_FLOAT, 0, key, a[2]), (r, w) -> {
+    byte[] text = Args.isHexFloat(a[2]) ? Args.utf8(Double.toString(delta)) : a[2];
+    s.route(Frame.request(Opcode.INCREMENT_FLOAT, 0, key, text), (r, w) -> {
       if (!failed(r, w, true)) {
         w.bulk(r.value());
       }

@@ -38,8 +38,9 @@ class LettuceIT {
   @BeforeAll
   static void start() throws InterruptedException {
     server = new RespTestServer();
-    client = RedisClient.create(RedisURI.create("127.0.0.1", server.port()));
-    client.setDefaultTimeout(Duration.ofSeconds(10));
+    RedisURI uri = RedisURI.create("127.0.0.1", server.port());
+    uri.setTimeout(Duration.ofSeconds(10));
+    client = RedisClient.create(uri);
   }
 
   @AfterAll
@@ -145,6 +146,7 @@ class LettuceIT {
   @MethodSource("protocols")
   void async_manyCommandsInFlight_allAnsweredInOrder(ProtocolVersion protocol) throws Exception {
     try (StatefulRedisConnection<String, String> c = connect(protocol)) {
+      c.sync().flushall();
       RedisAsyncCommands<String, String> a = c.async();
       c.setAutoFlushCommands(false);
       List<RedisFuture<String>> gets = new ArrayList<>();

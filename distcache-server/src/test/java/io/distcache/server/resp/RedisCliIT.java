@@ -53,7 +53,7 @@ class RedisCliIT {
     assertThat(cli(null, "TTL", "greeting").out()).isEqualTo("100\n");
     assertThat(cli(null, "MGET", "greeting", "nope").out()).isEqualTo("hello world\n\n");
     assertThat(cli(null, "DBSIZE").out()).isEqualTo("2\n");
-    assertThat(cli(null, "GET").out()).isEqualTo("ERR wrong number of arguments for 'get' command\n");
+    assertThat(cli(null, "GET").out()).startsWith("ERR wrong number of arguments for 'get' command\n");
     assertThat(cli(null, "INFO", "keyspace").out()).contains("db0:keys=2,expires=1,avg_ttl=0");
   }
 

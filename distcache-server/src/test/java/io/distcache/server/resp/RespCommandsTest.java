@@ -245,7 +245,7 @@ class RespCommandsTest {
       String out = send("SCAN " + cursor + " MATCH user:* COUNT 7");
       String[] lines = out.split("\r\n");
       cursor = lines[2];
-      for (int i = 4; i < lines.length; i += 2) {
+      for (int i = 5; i < lines.length; i += 2) {
         seen.add(lines[i]);
       }
       rounds++;
