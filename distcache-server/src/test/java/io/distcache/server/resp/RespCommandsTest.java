@@ -106,7 +106,10 @@ class RespCommandsTest {
         .isEqualTo("*4\r\n$18\r\nproto-max-bulk-len\r\n$7\r\n1048576\r\n$9\r\ndatabases\r\n$1\r\n1\r\n");
     assertThat(send("CONFIG GET nosuch")).isEqualTo("*0\r\n");
     assertThat(send("CONFIG GET")).isEqualTo("-ERR wrong number of arguments for 'config|get' command\r\n");
-    assertThat(send("CONFIG SET a b")).isEqualTo("-ERR unknown subcommand 'SET'. Try CONFIG HELP.\r\n");
+    assertThat(send("CONFIG FOO")).isEqualTo("-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n");
+    assertThat(send("CONFIG SET a b")).isEqualTo("-ERR Unknown option or number of arguments for CONFIG SET - 'a'\r\n");
+    assertThat(send("CONFIG SET maxmemory 1"))
+        .startsWith("-ERR CONFIG SET failed (possibly related to argument 'maxmemory') - ");
     send("HELLO 3");
     assertThat(send("CONFIG GET timeout")).isEqualTo("%1\r\n$7\r\ntimeout\r\n$1\r\n0\r\n");
   }
