@@ -10,6 +10,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -100,7 +101,13 @@ final class RespSession extends ChannelInboundHandlerAdapter {
       return;
     }
     parked.add(new Parked(response, reply, null, writer.protocol()));
-    response.whenComplete((r, e) -> ctx.executor().execute(this::drain));
+    response.whenComplete((r, e) -> {
+      try {
+        ctx.executor().execute(this::drain);
+      } catch (RejectedExecutionException shuttingDown) {
+        log.debug("event loop gone; dropping the replies of {}", client.address);
+      }
+    });
     updateAutoRead();
   }
 
@@ -186,14 +193,16 @@ final class RespSession extends ChannelInboundHandlerAdapter {
   }
 
   private void render(CompletableFuture<Frame> response, Reply reply) {
-    Frame frame;
+    ByteBuf target = writer.target();
+    int mark = target.writerIndex();
     try {
-      frame = response.join();
+      reply.write(response.join(), writer);
     } catch (RuntimeException e) {
+      // A malformed response must not leave half a reply in the stream.
+      log.warn("could not render a Redis reply", e);
+      target.writerIndex(mark);
       writer.error("ERR internal error: " + e.getMessage());
-      return;
     }
-    reply.write(frame, writer);
   }
 
   private void drain() {

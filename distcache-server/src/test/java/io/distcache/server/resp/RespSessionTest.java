@@ -199,6 +199,15 @@ class RespSessionTest {
   }
 
   @Test
+  void malformedResponse_errorReplyWithoutHalfWrittenArray() {
+    router.answer(r -> r.replyValue(new byte[] {0, 0, 0, 5}));
+    assertThat(resp.send("MGET a b", "PING")).startsWith("-ERR internal error: ").endsWith("\r\n+PONG\r\n")
+        .doesNotContain("*2");
+    router.answer(r -> r.replyValue(ListCodec.encodeValues(Arrays.asList(b("1")))));
+    assertThat(resp.send("MGET a b")).isEqualTo("-ERR internal error: MULTI_GET answered 1 values for 2 keys\r\n");
+  }
+
+  @Test
   void singleKeyDelAndExists_singleKeyOpcodes() {
     router.answer(r -> r.reply(Status.NOT_FOUND));
     assertThat(resp.send("DEL a", "UNLINK a", "EXISTS a", "TYPE a")).isEqualTo(":0\r\n:0\r\n:0\r\n+none\r\n");
