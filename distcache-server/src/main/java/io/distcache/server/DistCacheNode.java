@@ -3,11 +3,13 @@ package io.distcache.server;
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.server.cluster.LocalExecutor;
 import io.distcache.server.cluster.LocalRouter;
+import io.distcache.server.cluster.Router;
 import io.distcache.server.net.BinaryProtocol;
 import io.distcache.server.net.NetConfig;
 import io.distcache.server.net.NetServer;
 import io.distcache.server.net.ProtocolInstaller;
-import io.distcache.server.net.UnknownProtocol;
+import io.distcache.server.resp.RespContext;
+import io.distcache.server.resp.RespPipeline;
 import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreConfig;
@@ -87,7 +89,7 @@ public final class DistCacheNode implements AutoCloseable {
       try {
         router = new DrainingRouter(new LocalRouter(new LocalExecutor(store)));
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes);
-        ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : UnknownProtocol.INSTANCE;
+        ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis(router, store);
         NetConfig net =
             NetConfig.of(config.bindAddress())
                 .withMaxConnections(config.maxConnections)
@@ -114,6 +116,12 @@ public final class DistCacheNode implements AutoCloseable {
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
       return this;
     }
+  }
+
+  /** The Redis protocol, sharing the node's router (so it drains on close) and store. */
+  private static ProtocolInstaller redis(Router router, Store store) {
+    RespContext ctx = RespContext.builder(router, store).build();
+    return pipeline -> RespPipeline.install(pipeline, ctx);
   }
 
   /** {@code host:port} without the resolver's "host/address" form; "*" for every interface. */
@@ -315,7 +323,7 @@ public final class DistCacheNode implements AutoCloseable {
       return this;
     }
 
-    /** The protocol for connections that do not start with the binary magic byte (Redis). */
+    /** The protocol for connections that do not start with the binary magic byte. Default: Redis. */
     public Builder otherProtocol(ProtocolFactory factory) {
       this.otherProtocol = factory;
       return this;
