@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +30,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /*
  * Design: every operation is one Call (Calls.java: request layout and response reading) sent
@@ -42,9 +44,11 @@ import java.util.concurrent.TimeUnit;
  * which forwards it, while the view is renewed. An owner that refuses a connection is marked down
  * and the request goes to any node too: nothing was sent, so resending cannot apply it twice. A
  * connection lost with the request in flight is the caller's error, as in plain mode, because
- * the request may have been applied. Everything else (no view, multi-key and node-wide
- * operations) goes to "any node": the first reachable of the configured addresses in order, then
- * the known members, starting from the one that last accepted a connection.
+ * the request may have been applied. Multi-key requests are split by owner, one unflagged part
+ * to each, and the replies merged in the caller's order. Everything else (no view, node-wide
+ * operations, MULTI_SET_IF_ABSENT) goes to "any node": the first reachable of the configured
+ * addresses in order, then the known members, starting from the one that last accepted a
+ * connection.
  *
  * Futures complete on the I/O threads without a hop to another executor, which keeps a reply's
  * latency to one thread switch; the price is that a blocking call from a callback would deadlock
@@ -78,7 +82,8 @@ import java.util.concurrent.TimeUnit;
  * back to any node (which forwards) while the view is stale or an owner is unreachable. A node
  * without a cluster layer leaves the client in plain mode: every request goes to the first
  * configured address that accepts a connection; any node of a cluster serves any key.
- * Multi-key operations go to that node too (it splits them by owner), and node-wide operations
+ * With a view, multi-key operations are split by owner (except {@link #setAllIfAbsent}, which
+ * goes whole to one node); in plain mode that node splits them. Node-wide operations
  * ({@link #flush}, {@link #size}, {@link #stats}, {@link #scan}, {@link #randomKey}) act on that
  * node only.
  */
@@ -605,7 +610,23 @@ public final class DistCacheClient implements AutoCloseable {
   }
 
   public CompletableFuture<List<byte[]>> getAllAsync(List<byte[]> keys) {
-    return execute(Calls.getAll(keys));
+    Map<Address, List<Integer>> parts = splitByOwner(keys);
+    if (parts == null) {
+      return execute(Calls.getAll(keys));
+    }
+    List<CompletableFuture<List<byte[]>>> replies = new ArrayList<>(parts.size());
+    parts.forEach((owner, indices) -> replies.add(executeAt(owner, Calls.getAll(pick(keys, indices)))));
+    return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0])).thenApply(done -> {
+      byte[][] merged = new byte[keys.size()][];
+      int part = 0;
+      for (List<Integer> indices : parts.values()) {
+        List<byte[]> values = replies.get(part++).join();
+        for (int i = 0; i < indices.size(); i++) {
+          merged[indices.get(i)] = values.get(i);
+        }
+      }
+      return Arrays.asList(merged);
+    });
   }
 
   /** Stores every pair ({@code keys.get(i)} → {@code values.get(i)}) without expiry. */
@@ -632,7 +653,15 @@ public final class DistCacheClient implements AutoCloseable {
   /** {@code ttl} null for no expiry. */
   public CompletableFuture<Void> setAllAsync(List<byte[]> keys, List<byte[]> values, Duration ttl) {
     long ttlMillis = ttl == null ? 0 : Durations.positiveMillis("ttl", ttl);
-    return execute(Calls.setAll(keys, values, ttlMillis));
+    Map<Address, List<Integer>> parts =
+        keys != null && values != null && values.size() == keys.size() ? splitByOwner(keys) : null;
+    if (parts == null) {
+      return execute(Calls.setAll(keys, values, ttlMillis));
+    }
+    List<CompletableFuture<Void>> replies = new ArrayList<>(parts.size());
+    parts.forEach((owner, indices) ->
+        replies.add(executeAt(owner, Calls.setAll(pick(keys, indices), pick(values, indices), ttlMillis))));
+    return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]));
   }
 
   /** Redis MSETNX: stores every pair only if none of the keys exists; true when written. */
@@ -664,7 +693,8 @@ public final class DistCacheClient implements AutoCloseable {
   }
 
   public CompletableFuture<Long> deleteAllAsync(List<byte[]> keys) {
-    return execute(Calls.deleteAll(keys));
+    Map<Address, List<Integer>> parts = splitByOwner(keys);
+    return parts == null ? execute(Calls.deleteAll(keys)) : sum(parts, indices -> Calls.deleteAll(pick(keys, indices)));
   }
 
   /** Number of the keys that exist (Redis EXISTS with many keys; a repeated key counts each time). */
@@ -677,7 +707,8 @@ public final class DistCacheClient implements AutoCloseable {
   }
 
   public CompletableFuture<Long> existsCountAsync(List<byte[]> keys) {
-    return execute(Calls.existsCount(keys));
+    Map<Address, List<Integer>> parts = splitByOwner(keys);
+    return parts == null ? execute(Calls.existsCount(keys)) : sum(parts, indices -> Calls.existsCount(pick(keys, indices)));
   }
 
   // ---- whole node ----
@@ -799,6 +830,78 @@ public final class DistCacheClient implements AutoCloseable {
     } else {
       dispatch(call, result);
     }
+    return result;
+  }
+
+  /**
+   * The indices of {@code keys} grouped by owner, in first-seen order; null when there is no view
+   * or fewer than two keys, so the request goes whole to any node. One part per owner is sent to
+   * that owner unflagged: it serves its own keys, and a stale view costs a forward, not an error.
+   * MULTI_SET_IF_ABSENT is never split: its all-or-nothing check belongs to one request.
+   */
+  private Map<Address, List<Integer>> splitByOwner(List<byte[]> keys) {
+    Topology view = routing == null ? null : routing.current();
+    Objects.requireNonNull(keys, "keys");
+    if (view == null || keys.size() < 2) {
+      return null;
+    }
+    Map<Address, List<Integer>> parts = new LinkedHashMap<>();
+    for (int i = 0; i < keys.size(); i++) {
+      Address owner = view.owner(Objects.requireNonNull(keys.get(i), "keys contains null"));
+      if (owner == null) {
+        return null;
+      }
+      parts.computeIfAbsent(owner, a -> new ArrayList<>()).add(i);
+    }
+    return parts;
+  }
+
+  private static List<byte[]> pick(List<byte[]> items, List<Integer> indices) {
+    List<byte[]> out = new ArrayList<>(indices.size());
+    for (int i : indices) {
+      out.add(items.get(i));
+    }
+    return out;
+  }
+
+  private CompletableFuture<Long> sum(Map<Address, List<Integer>> parts, Function<List<Integer>, Call<Long>> call) {
+    List<CompletableFuture<Long>> replies = new ArrayList<>(parts.size());
+    parts.forEach((owner, indices) -> replies.add(executeAt(owner, call.apply(indices))));
+    return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0])).thenApply(done -> {
+      long total = 0;
+      for (CompletableFuture<Long> r : replies) {
+        total += r.join();
+      }
+      return total;
+    });
+  }
+
+  /** One part of a split request, to {@code owner} unflagged (any node when it is down). */
+  private <T> CompletableFuture<T> executeAt(Address owner, Call<T> call) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    if (closed) {
+      result.completeExceptionally(new DistCacheConnectionException(call.op() + " failed: the client is closed"));
+      return result;
+    }
+    DistCacheException tooLarge = checkSize(call);
+    if (tooLarge != null) {
+      result.completeExceptionally(tooLarge);
+      return result;
+    }
+    if (routing.isDown(owner)) {
+      sendFrom(anyNodes(routing.current()), 0, call, result);
+      return result;
+    }
+    pools.computeIfAbsent(owner, this::newPool).acquire().whenComplete((connection, connectError) -> {
+      if (connectError == null) {
+        connection.send(call, result);
+      } else if (closed) {
+        result.completeExceptionally(unwrap(connectError));
+      } else {
+        routing.markDown(owner);
+        sendFrom(anyNodes(routing.current()), 0, call, result);
+      }
+    });
     return result;
   }
 

@@ -2,6 +2,7 @@ package io.distcache.client;
 
 import io.distcache.protocol.Flags;
 import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.cluster.Address;
@@ -39,6 +40,8 @@ final class FakeCluster implements AutoCloseable {
   private final Map<String, byte[]> data = new ConcurrentHashMap<>();
   final Queue<Received> log = new ConcurrentLinkedQueue<>();
   final Queue<String> forwardedBy = new ConcurrentLinkedQueue<>();
+  /** One entry per key of every multi-key request. */
+  final Queue<Received> multiKeys = new ConcurrentLinkedQueue<>();
   /** What every node answers to CLUSTER_MEMBERS; null: BAD_REQUEST, as a node without a cluster layer. */
   private volatile List<ClusterMember> members;
   private volatile HashRing ring = HashRing.empty();
@@ -110,6 +113,9 @@ final class FakeCluster implements AutoCloseable {
           ? request.replyError(Status.BAD_REQUEST, "CLUSTER_MEMBERS is a cluster message; this node has no cluster layer")
           : request.replyValue(encode(list), 7, VIRTUAL_NODES);
     }
+    if (op == Opcode.MULTI_GET || op == Opcode.MULTI_SET || op == Opcode.MULTI_DELETE || op == Opcode.MULTI_EXISTS) {
+      return multi(self, op, request);
+    }
     if (op == null || !op.keyed()) {
       return request.replyOk();
     }
@@ -131,6 +137,25 @@ final class FakeCluster implements AutoCloseable {
       case GET -> data.containsKey(key) ? request.replyValue(data.get(key)) : request.reply(Status.NOT_FOUND);
       default -> request.replyOk();
     };
+  }
+
+  /** Multi-key requests: each key is logged as its own entry (flags of the request). */
+  private Frame multi(String self, Opcode op, Frame request) {
+    List<byte[]> items = op == Opcode.MULTI_SET ? ListCodec.decodePairs(request.value()) : ListCodec.decodeKeys(request.value());
+    int step = op == Opcode.MULTI_SET ? 2 : 1;
+    List<byte[]> values = new ArrayList<>();
+    long count = 0;
+    for (int i = 0; i < items.size(); i += step) {
+      String key = new String(items.get(i), StandardCharsets.UTF_8);
+      multiKeys.add(new Received(self, op, request.flags(), key));
+      switch (op) {
+        case MULTI_SET -> data.put(key, items.get(i + 1));
+        case MULTI_GET -> values.add(data.get(key));
+        case MULTI_DELETE -> count += data.remove(key) != null ? 1 : 0;
+        default -> count += data.containsKey(key) ? 1 : 0;
+      }
+    }
+    return op == Opcode.MULTI_GET ? request.replyValue(ListCodec.encodeValues(values)) : request.replyOk(count);
   }
 
   /** The CLUSTER_MEMBERS value layout (Opcode javadoc). */

@@ -6,9 +6,11 @@ import static org.awaitility.Awaitility.await;
 import io.distcache.protocol.Opcode;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -212,18 +214,47 @@ class SmartRoutingTest {
   }
 
   @Test
-  void getAll_multiKey_goesToOneNodeUnflagged() {
-    FakeCluster cluster = cluster(2);
+  void multiKey_splitByOwner_eachPartGoesToItsOwnerAndRepliesMergeInOrder() {
+    FakeCluster cluster = cluster(3);
+    cluster.allAlive();
+    DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(1)));
+    client.ping();
+    List<byte[]> keys = new ArrayList<>();
+    List<byte[]> values = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      keys.add(("m" + i).getBytes(StandardCharsets.UTF_8));
+      values.add(("v" + i).getBytes(StandardCharsets.UTF_8));
+    }
+
+    client.setAll(keys, values);
+    List<byte[]> withMissing = new ArrayList<>(keys);
+    withMissing.add(3, "absent".getBytes(StandardCharsets.UTF_8));
+    List<byte[]> got = client.getAll(withMissing);
+    long existing = client.existsCount(withMissing);
+    long deleted = client.deleteAll(keys.subList(0, 30));
+
+    List<byte[]> expected = new ArrayList<>(values);
+    expected.add(3, null);
+    assertThat(got).containsExactlyElementsOf(expected);
+    assertThat(existing).isEqualTo(60);
+    assertThat(deleted).isEqualTo(30);
+    assertThat(cluster.multiKeys).allSatisfy(r -> {
+      assertThat(r.node()).as("owner of %s", r.key()).isEqualTo(cluster.ownerId(r.key()));
+      assertThat(r.routed()).isFalse();
+    });
+    assertThat(cluster.multiKeys).extracting(FakeCluster.Received::node).contains(cluster.id(0), cluster.id(1), cluster.id(2));
+  }
+
+  @Test
+  void setAllIfAbsent_isNotSplit_goesWholeToOneNode() {
+    FakeCluster cluster = cluster(3);
     cluster.allAlive();
     DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(1)));
     client.ping();
 
-    client.deleteAll("a", "b", "c");
+    client.setAllIfAbsent(Map.of("a", "1", "b", "2", "c", "3", "d", "4"));
 
-    assertThat(cluster.log).filteredOn(r -> r.op() == Opcode.MULTI_DELETE).singleElement()
-        .satisfies(r -> {
-          assertThat(r.node()).isEqualTo(cluster.id(1));
-          assertThat(r.routed()).isFalse();
-        });
+    assertThat(cluster.log).filteredOn(r -> r.op() == Opcode.MULTI_SET_IF_ABSENT).singleElement()
+        .satisfies(r -> assertThat(r.node()).isEqualTo(cluster.id(1)));
   }
 }
