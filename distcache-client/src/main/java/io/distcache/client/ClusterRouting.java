@@ -9,6 +9,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -44,7 +45,8 @@ final class ClusterRouting {
   private final long minGapNanos;
   private final long downNanos;
   private final CompletableFuture<Void> firstAnswer = new CompletableFuture<>();
-  private final AtomicBoolean fetching = new AtomicBoolean();
+  /** The fetch in flight, or null. */
+  private final AtomicReference<CompletableFuture<Void>> inFlight = new AtomicReference<>();
   /** A hint-driven fetch is scheduled. */
   private final AtomicBoolean deferred = new AtomicBoolean();
   private final ScheduledExecutorService scheduler;
@@ -87,18 +89,19 @@ final class ClusterRouting {
 
   /** Fetches now unless a fetch is in flight; completes when this (or that) fetch is over. */
   CompletableFuture<Void> refresh() {
-    if (!fetching.compareAndSet(false, true)) {
-      return CompletableFuture.completedFuture(null);
+    CompletableFuture<Void> mine = new CompletableFuture<>();
+    CompletableFuture<Void> running = inFlight.compareAndExchange(null, mine);
+    if (running != null) {
+      return running;
     }
     lastFetchNanos = System.nanoTime();
-    CompletableFuture<Void> done = new CompletableFuture<>();
     CompletableFuture<MemberList> reply;
     try {
       reply = fetch.get();
     } catch (RuntimeException e) {
-      fetching.set(false);
-      done.complete(null);
-      return done;
+      inFlight.set(null);
+      mine.complete(null);
+      return mine;
     }
     reply.whenComplete((list, error) -> {
       try {
@@ -108,11 +111,11 @@ final class ClusterRouting {
           note(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
         }
       } finally {
-        fetching.set(false);
-        done.complete(null);
+        inFlight.set(null);
+        mine.complete(null);
       }
     });
-    return done;
+    return mine;
   }
 
   /**
@@ -121,7 +124,7 @@ final class ClusterRouting {
    */
   void refreshSoon() {
     long wait = lastFetchNanos + minGapNanos - System.nanoTime();
-    if (wait <= 0 && !fetching.get()) {
+    if (wait <= 0 && inFlight.get() == null) {
       refresh();
     } else if (deferred.compareAndSet(false, true)) {
       // A fetch in flight may have been asked before the change we were hinted about: fetch again.
