@@ -56,7 +56,27 @@ public record NetConfig(
         Duration.ZERO,
         DEFAULT_WRITE_BUFFER_LOW_BYTES,
         DEFAULT_WRITE_BUFFER_HIGH_BYTES,
-        Runtime.getRuntime().availableProcessors());
+        defaultIoThreads());
+  }
+
+  /** System property that sets the event-loop threads of {@link #of} (for tuning without a rebuild). */
+  public static final String IO_THREADS_PROPERTY = "distcache.ioThreads";
+
+  /** {@value #IO_THREADS_PROPERTY} when set, else one event loop per core. */
+  static int defaultIoThreads() {
+    String v = System.getProperty(IO_THREADS_PROPERTY);
+    if (v == null || v.isBlank()) {
+      return Runtime.getRuntime().availableProcessors();
+    }
+    try {
+      int n = Integer.parseInt(v.trim());
+      if (n >= 1) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // reported below with the value
+    }
+    throw new IllegalArgumentException(IO_THREADS_PROPERTY + " must be a whole number of at least 1, got '" + v + "'");
   }
 
   public NetConfig withMaxConnections(int n) {

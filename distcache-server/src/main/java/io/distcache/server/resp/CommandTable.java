@@ -8,8 +8,9 @@ import java.util.List;
 import java.util.Map;
 
 /*
- * Design: one immutable table, built once per node and shared by every connection, looked up by
- * the lower-cased name. Name, arity and subcommand checks happen here, before any command code
+ * Design: one immutable table, built once per node and shared by every connection. Requests look
+ * their command up by the name's bytes in a CommandIndex (no String per request); COMMAND INFO and
+ * friends use the lower-cased name. Name, arity and subcommand checks happen here, before any command code
  * runs, so every command gets Redis's exact "unknown command" and "wrong number of arguments"
  * errors for free and COMMAND INFO describes exactly what is dispatched.
  */
@@ -17,9 +18,11 @@ import java.util.Map;
 /** The Redis commands the node understands. */
 final class CommandTable {
   private final Map<String, CommandSpec> byName;
+  private final CommandIndex<CommandSpec> index;
 
   private CommandTable(Map<String, CommandSpec> byName) {
     this.byName = Collections.unmodifiableMap(byName);
+    this.index = new CommandIndex<>(byName);
   }
 
   /** Every command distcache supports. */
@@ -41,8 +44,7 @@ final class CommandTable {
   }
 
   void dispatch(RespSession s, byte[][] args) {
-    String name = Args.lower(args[0]);
-    CommandSpec spec = byName.get(name);
+    CommandSpec spec = index.get(args[0]);
     if (spec == null) {
       throw new CommandException(RespErrors.unknownCommand(args));
     }

@@ -35,6 +35,10 @@ import org.slf4j.LoggerFactory;
 final class RespSession extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(RespSession.class);
   private static final int MAX_PARKED = 4096;
+  /** The burst buffer's first size when nothing is known yet (a lone short reply). */
+  private static final int MIN_BURST_BYTES = 256;
+  /** The burst buffer is never pre-sized beyond this; a bigger burst grows it as it goes. */
+  private static final int MAX_BURST_HINT_BYTES = 64 * 1024;
 
   /** Renders a router response as the command's reply. */
   interface Reply {
@@ -48,6 +52,12 @@ final class RespSession extends ChannelInboundHandlerAdapter {
   private ChannelHandlerContext ctx;
   private ClientState client;
   private ByteBuf burst;
+  /**
+   * The size of the previous burst's replies. Clients repeat their patterns (a pipeline of 16 GETs,
+   * then another), so the next burst buffer starts that big instead of growing, and copying, its
+   * way up from a small one several times per burst.
+   */
+  private int burstHint = MIN_BURST_BYTES;
   /** Whether the current command's reply target has been chosen. */
   private boolean replyStarted;
   /** No more commands are executed; the connection closes once the replies are out. */
@@ -237,6 +247,7 @@ final class RespSession extends ChannelInboundHandlerAdapter {
     if (burst != null && burst.isReadable()) {
       ByteBuf out = burst;
       burst = null;
+      burstHint = Math.max(MIN_BURST_BYTES, Math.min(MAX_BURST_HINT_BYTES, out.readableBytes()));
       if (closeNow) {
         ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
       } else {
@@ -249,7 +260,7 @@ final class RespSession extends ChannelInboundHandlerAdapter {
 
   private ByteBuf burst() {
     if (burst == null) {
-      burst = ctx.alloc().ioBuffer();
+      burst = ctx.alloc().ioBuffer(burstHint);
     }
     return burst;
   }
