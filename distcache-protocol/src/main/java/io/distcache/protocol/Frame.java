@@ -43,7 +43,16 @@ public final class Frame {
   }
 
   public static Frame request(Opcode op, byte[] key) {
-    return request(op, 0, key, EMPTY);
+    return request(op, 0, key, EMPTY, NO_EXTRAS);
+  }
+
+  /*
+   * The overloads without extras below exist for speed only: a varargs call with no arguments
+   * allocates a fresh empty array every time, and these run once per request.
+   */
+
+  public static Frame request(Opcode op, int flags, byte[] key, byte[] value) {
+    return request(op, flags, key, value, NO_EXTRAS);
   }
 
   /** The same request with another request id (clients assign ids when they send). */
@@ -63,16 +72,28 @@ public final class Frame {
     return new Frame(opcode, Flags.RESPONSE | flags, requestId, status, extras, EMPTY, value == null ? EMPTY : value);
   }
 
+  public Frame reply(Status status, int flags, byte[] value) {
+    return reply(status, flags, value, NO_EXTRAS);
+  }
+
   public Frame reply(Status status) {
-    return reply(status, 0, EMPTY);
+    return reply(status, 0, EMPTY, NO_EXTRAS);
   }
 
   public Frame replyOk(long... extras) {
     return reply(Status.OK, 0, EMPTY, extras);
   }
 
+  public Frame replyOk() {
+    return reply(Status.OK, 0, EMPTY, NO_EXTRAS);
+  }
+
   public Frame replyValue(byte[] value, long... extras) {
     return reply(Status.OK, 0, value, extras);
+  }
+
+  public Frame replyValue(byte[] value) {
+    return reply(Status.OK, 0, value, NO_EXTRAS);
   }
 
   /** An error response whose value is the UTF-8 message. */
