@@ -1,0 +1,138 @@
+package io.distcache.server.resp;
+
+import io.distcache.protocol.ProtocolConstants;
+import io.distcache.server.store.RedisNumbers;
+import io.distcache.server.store.StoreException;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+
+/** Parsing of command arguments with Redis's rules and error texts. */
+final class Args {
+  private Args() {}
+
+  /** Bytes as a string, one char per byte, so any key or argument can be quoted back exactly. */
+  static String latin1(byte[] b) {
+    return new String(b, StandardCharsets.ISO_8859_1);
+  }
+
+  static String lower(byte[] b) {
+    return latin1(b).toLowerCase(Locale.ROOT);
+  }
+
+  static boolean is(byte[] arg, String lowerAscii) {
+    if (arg.length != lowerAscii.length()) {
+      return false;
+    }
+    for (int i = 0; i < arg.length; i++) {
+      int c = arg[i];
+      if (c >= 'A' && c <= 'Z') {
+        c += 'a' - 'A';
+      }
+      if (c != lowerAscii.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** A key, checked against the key limit every node enforces. */
+  static byte[] key(byte[] key) {
+    if (key.length > ProtocolConstants.MAX_KEY_BYTES) {
+      throw new CommandException(
+          "ERR key length " + key.length + " exceeds the limit " + ProtocolConstants.MAX_KEY_BYTES);
+    }
+    return key;
+  }
+
+  /** Redis string2ll: optional '-', digits, no '+', no blanks, no leading zeros. */
+  static long parseLong(byte[] b) {
+    return parseLong(b, RespErrors.NOT_INTEGER);
+  }
+
+  /** Like {@link #parseLong(byte[])} but fails with the given Redis error. */
+  static long parseLong(byte[] b, String error) {
+    int n = b.length;
+    if (n == 0 || n > 20) {
+      throw new CommandException(error);
+    }
+    int i = 0;
+    boolean negative = b[0] == '-';
+    if (negative) {
+      i = 1;
+      if (n == 1) {
+        throw new CommandException(error);
+      }
+    }
+    if (b[i] == '0') {
+      if (n == 1) {
+        return 0;
+      }
+      throw new CommandException(error);
+    }
+    // Accumulated negatively (as Long.parseLong does) so that Long.MIN_VALUE fits.
+    long limit = negative ? Long.MIN_VALUE : -Long.MAX_VALUE;
+    long multmin = limit / 10;
+    long acc = 0;
+    for (; i < n; i++) {
+      int d = b[i] - '0';
+      if (d < 0 || d > 9 || acc < multmin) {
+        throw new CommandException(error);
+      }
+      acc *= 10;
+      if (acc < limit + d) {
+        throw new CommandException(error);
+      }
+      acc -= d;
+    }
+    return negative ? acc : -acc;
+  }
+
+  /** An int in range, else "value is not an integer or out of range". */
+  static int parseInt(byte[] b) {
+    long v = parseLong(b);
+    if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+      throw new CommandException(RespErrors.NOT_INTEGER);
+    }
+    return (int) v;
+  }
+
+  /**
+   * A float as Redis's strtold accepts it for INCRBYFLOAT: decimal with optional exponent,
+   * inf/infinity, or C hexadecimal ("0x10", "0x1.8p3"); no blanks, no NaN.
+   */
+  static double parseDouble(byte[] b) {
+    String s = latin1(b);
+    if (s.matches("[+-]?0[xX]([0-9a-fA-F]+\\.?[0-9a-fA-F]*|\\.[0-9a-fA-F]+)([pP][+-]?[0-9]+)?")) {
+      // Java wants the binary exponent that C makes optional.
+      return Double.parseDouble(s.matches(".*[pP].*") ? s : s + "p0");
+    }
+    try {
+      return RedisNumbers.parseDouble(b);
+    } catch (StoreException e) {
+      throw new CommandException(RespErrors.NOT_FLOAT);
+    }
+  }
+
+  /** True when {@link #parseDouble} read the text as hexadecimal, which the store does not parse. */
+  static boolean isHexFloat(byte[] b) {
+    String s = latin1(b).toLowerCase(Locale.ROOT);
+    return s.startsWith("0x") || s.startsWith("-0x") || s.startsWith("+0x");
+  }
+
+  /** An unsigned 64-bit cursor (SCAN), else "invalid cursor". */
+  static long parseCursor(byte[] b) {
+    try {
+      String s = latin1(b);
+      if (s.isEmpty() || !Character.isDigit(s.charAt(0))) {
+        throw new NumberFormatException(s);
+      }
+      return Long.parseUnsignedLong(s);
+    } catch (NumberFormatException e) {
+      throw new CommandException(RespErrors.INVALID_CURSOR);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+package io.distcache.server.resp;
+
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/*
+ * Design: one immutable table, built once per node and shared by every connection, looked up by
+ * the lower-cased name. Name, arity and subcommand checks happen here, before any command code
+ * runs, so every command gets Redis's exact "unknown command" and "wrong number of arguments"
+ * errors for free and COMMAND INFO describes exactly what is dispatched.
+ */
+
+/** The Redis commands the node understands. */
+final class CommandTable {
+  private final Map<String, CommandSpec> byName;
+
+  private CommandTable(Map<String, CommandSpec> byName) {
+    this.byName = Collections.unmodifiableMap(byName);
+  }
+
+  /** Every command distcache supports. */
+  static CommandTable standard() {
+    Registry r = new Registry();
+    ConnectionCommands.register(r);
+    ServerCommands.register(r);
+    StringCommands.register(r);
+    KeyCommands.register(r);
+    return new CommandTable(r.commands);
+  }
+
+  CommandSpec find(String lowerName) {
+    return byName.get(lowerName);
+  }
+
+  Collection<CommandSpec> all() {
+    return byName.values();
+  }
+
+  void dispatch(RespSession s, byte[][] args) {
+    String name = Args.lower(args[0]);
+    CommandSpec spec = byName.get(name);
+    if (spec == null) {
+      throw new CommandException(RespErrors.unknownCommand(args));
+    }
+    if (!spec.arityAccepts(args.length)) {
+      throw new CommandException(RespErrors.wrongArity(spec.name()));
+    }
+    String fullName = spec.name();
+    if (spec.subcommands() != null && args.length > 1) {
+      CommandSpec sub = spec.subcommands().get(Args.lower(args[1]));
+      if (sub == null) {
+        throw new CommandException(RespErrors.unknownSubcommand(args[1], spec.name()));
+      }
+      fullName = sub.fullName(spec.name());
+      if (!sub.arityAccepts(args.length)) {
+        throw new CommandException(RespErrors.wrongArity(fullName));
+      }
+      spec = sub;
+    }
+    s.context().stats().commandProcessed();
+    s.client().lastCommand = fullName;
+    spec.handler().handle(s, args);
+  }
+
+  /** Collects commands at startup. */
+  static final class Registry {
+    private final Map<String, CommandSpec> commands = new LinkedHashMap<>();
+
+    /** A keyless command. */
+    void add(String name, int arity, String flags, String group, CommandSpec.Handler handler) {
+      add(name, arity, flags, 0, 0, 0, group, handler);
+    }
+
+    void add(String name, int arity, String flags, int firstKey, int lastKey, int step, String group,
+        CommandSpec.Handler handler) {
+      put(new CommandSpec(name, arity, flags(flags), firstKey, lastKey, step, group, handler, null));
+    }
+
+    /**
+     * A command with subcommands (CLIENT, CONFIG, COMMAND); each subcommand has its own arity.
+     * {@code bare} runs the command without a subcommand (COMMAND), or is null.
+     */
+    void addContainer(String name, int arity, String flags, String group, CommandSpec.Handler bare,
+        List<CommandSpec> subs) {
+      Map<String, CommandSpec> byName = new LinkedHashMap<>();
+      for (CommandSpec sub : subs) {
+        byName.put(sub.name(), sub);
+      }
+      put(new CommandSpec(name, arity, flags(flags), 0, 0, 0, group, bare, Collections.unmodifiableMap(byName)));
+    }
+
+    static CommandSpec sub(String name, int arity, String flags, String group, CommandSpec.Handler handler) {
+      return new CommandSpec(name, arity, flags(flags), 0, 0, 0, group, handler, null);
+    }
+
+    private void put(CommandSpec spec) {
+      if (commands.put(spec.name(), spec) != null) {
+        throw new IllegalStateException("command registered twice: " + spec.name());
+      }
+    }
+
+    private static List<String> flags(String flags) {
+      return flags.isEmpty() ? List.of() : List.copyOf(Arrays.asList(flags.split(" ")));
+    }
+  }
+}

@@ -1,0 +1,215 @@
+package io.distcache.server.resp;
+
+import static io.distcache.server.resp.Args.is;
+
+import io.distcache.server.resp.CommandTable.Registry;
+import java.util.List;
+
+/** Connection commands: PING, ECHO, QUIT, RESET, HELLO, AUTH, SELECT, CLIENT. */
+final class ConnectionCommands {
+  private ConnectionCommands() {}
+
+  static void register(Registry r) {
+    r.add("ping", -1, "fast", "connection", ConnectionCommands::ping);
+    r.add("echo", 2, "fast", "connection", (s, a) -> s.out().bulk(a[1]));
+    r.add("quit", -1, "fast", "connection", ConnectionCommands::quit);
+    r.add("reset", 1, "fast", "connection", ConnectionCommands::reset);
+    r.add("hello", -1, "fast", "connection", ConnectionCommands::hello);
+    r.add("auth", -2, "fast", "connection", ConnectionCommands::auth);
+    r.add("select", 2, "fast", "connection", ConnectionCommands::select);
+    r.addContainer("client", -2, "", "connection", null, List.of(
+        Registry.sub("id", 2, "fast", "connection", (s, a) -> s.out().integer(s.client().id)),
+        Registry.sub("getname", 2, "fast", "connection", ConnectionCommands::getname),
+        Registry.sub("setname", 3, "fast", "connection", ConnectionCommands::setname),
+        Registry.sub("setinfo", 4, "fast", "connection", ConnectionCommands::setinfo),
+        Registry.sub("info", 2, "", "connection", ConnectionCommands::clientInfo),
+        Registry.sub("list", -2, "admin", "connection", ConnectionCommands::clientList),
+        Registry.sub("help", 2, "", "connection", ConnectionCommands::clientHelp)));
+  }
+
+  private static void ping(RespSession s, byte[][] a) {
+    if (a.length > 2) {
+      throw new CommandException(RespErrors.wrongArity("ping"));
+    }
+    if (a.length == 2) {
+      s.out().bulk(a[1]);
+    } else {
+      s.out().simple("PONG");
+    }
+  }
+
+  private static void quit(RespSession s, byte[][] a) {
+    s.out().ok();
+    s.closeAfterReply();
+  }
+
+  private static void reset(RespSession s, byte[][] a) {
+    s.protocol(2);
+    s.client().name = "";
+    s.out().simple("RESET");
+  }
+
+  /*
+   * No password is configured, so every user is Redis's "default" user with nopass: AUTH with a
+   * username accepts any password for "default" and refuses other users, as such a Redis does.
+   */
+  private static void auth(RespSession s, byte[][] a) {
+    if (a.length > 3) {
+      throw new CommandException(RespErrors.SYNTAX);
+    }
+    if (a.length == 2) {
+      throw new CommandException(RespErrors.AUTH_WITHOUT_PASSWORD);
+    }
+    checkUser(a[1]);
+    s.out().ok();
+  }
+
+  private static void checkUser(byte[] user) {
+    if (!Args.latin1(user).equals("default")) {
+      throw new CommandException(RespErrors.WRONGPASS);
+    }
+  }
+
+  private static void select(RespSession s, byte[][] a) {
+    long db = Args.parseLong(a[1]);
+    if (db != 0) {
+      throw new CommandException(RespErrors.DB_OUT_OF_RANGE);
+    }
+    s.out().ok();
+  }
+
+  private static void hello(RespSession s, byte[][] a) {
+    int protocol = s.protocol();
+    int i = 1;
+    if (a.length > 1) {
+      long requested = Args.parseLong(a[1], "ERR Protocol version is not an integer or out of range");
+      if (requested < 2 || requested > 3) {
+        throw new CommandException("NOPROTO unsupported protocol version");
+      }
+      protocol = (int) requested;
+      i = 2;
+    }
+    String name = null;
+    for (; i < a.length; i++) {
+      if (is(a[i], "auth") && a.length - i - 1 >= 2) {
+        checkUser(a[i + 1]);
+        i += 2;
+      } else if (is(a[i], "setname") && a.length - i - 1 >= 1) {
+        name = validName(a[i + 1], RespErrors.BAD_CLIENT_NAME);
+        i++;
+      } else {
+        throw new CommandException("ERR Syntax error in HELLO option '" + Args.latin1(a[i]) + "'");
+      }
+    }
+    if (name != null) {
+      s.client().name = name;
+    }
+    s.protocol(protocol);
+    RespWriter w = s.out();
+    w.map(7);
+    w.bulk("server");
+    w.bulk("redis");
+    w.bulk("version");
+    w.bulk(RespContext.REDIS_VERSION);
+    w.bulk("proto");
+    w.integer(protocol);
+    w.bulk("id");
+    w.integer(s.client().id);
+    w.bulk("mode");
+    w.bulk("standalone");
+    w.bulk("role");
+    w.bulk("master");
+    w.bulk("modules");
+    w.array(0);
+  }
+
+  private static void getname(RespSession s, byte[][] a) {
+    String name = s.client().name;
+    s.out().bulkOrNull(name.isEmpty() ? null : Args.utf8(name));
+  }
+
+  private static void setname(RespSession s, byte[][] a) {
+    s.client().name = validName(a[2], RespErrors.BAD_CLIENT_NAME);
+    s.out().ok();
+  }
+
+  private static void setinfo(RespSession s, byte[][] a) {
+    if (is(a[2], "lib-name")) {
+      s.client().libName = validName(a[3], "ERR lib-name cannot contain spaces, newlines or special characters.");
+    } else if (is(a[2], "lib-ver")) {
+      s.client().libVersion = validName(a[3], "ERR lib-ver cannot contain spaces, newlines or special characters.");
+    } else {
+      throw new CommandException("ERR Unrecognized option '" + Args.latin1(a[2]) + "'");
+    }
+    s.out().ok();
+  }
+
+  /** Redis accepts printable ASCII without spaces in client names and library info. */
+  private static String validName(byte[] b, String error) {
+    for (byte c : b) {
+      if (c < '!' || c > '~') {
+        throw new CommandException(error);
+      }
+    }
+    return Args.latin1(b);
+  }
+
+  private static void clientInfo(RespSession s, byte[][] a) {
+    s.out().verbatim(s.client().describe(s.context().clock().nanos()) + "\n");
+  }
+
+  private static void clientList(RespSession s, byte[][] a) {
+    List<Long> ids = null;
+    if (a.length > 2) {
+      if (is(a[2], "id") && a.length > 3) {
+        ids = new java.util.ArrayList<>();
+        for (int i = 3; i < a.length; i++) {
+          long id = Args.parseLong(a[i], "ERR Invalid client ID");
+          if (id <= 0) {
+            throw new CommandException("ERR Invalid client ID");
+          }
+          ids.add(id);
+        }
+      } else if (is(a[2], "type") && a.length == 4) {
+        if (!(is(a[3], "normal") || is(a[3], "master") || is(a[3], "replica") || is(a[3], "slave")
+            || is(a[3], "pubsub"))) {
+          throw new CommandException("ERR Unknown client type '" + Args.latin1(a[3]) + "'");
+        }
+        if (!is(a[3], "normal")) {
+          ids = List.of();
+        }
+      } else {
+        throw new CommandException(RespErrors.SYNTAX);
+      }
+    }
+    long now = s.context().clock().nanos();
+    StringBuilder sb = new StringBuilder();
+    for (ClientState c : s.context().stats().clients()) {
+      if (ids == null || ids.contains(c.id)) {
+        sb.append(c.describe(now)).append('\n');
+      }
+    }
+    s.out().verbatim(sb.toString());
+  }
+
+  private static void clientHelp(RespSession s, byte[][] a) {
+    helpReply(s, "CLIENT", List.of(
+        "GETNAME", "    Return the name of the current connection.",
+        "ID", "    Return the ID of the current connection.",
+        "INFO", "    Return information about the current client connection.",
+        "LIST [TYPE <normal|master|replica|pubsub>] [ID <id> [<id> ...]]", "    Return information about client connections.",
+        "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
+        "SETNAME <name>", "    Assign the name <name> to the current connection.",
+        "HELP", "    Print this help."));
+  }
+
+  /** Redis's HELP layout: a header line, then the lines, as simple strings. */
+  static void helpReply(RespSession s, String command, List<String> lines) {
+    RespWriter w = s.out();
+    w.array(lines.size() + 1);
+    w.simple(command + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    for (String line : lines) {
+      w.simple(line);
+    }
+  }
+}

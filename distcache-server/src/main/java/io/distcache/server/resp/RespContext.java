@@ -1,0 +1,137 @@
+package io.distcache.server.resp;
+
+import io.distcache.server.Clock;
+import io.distcache.server.cluster.Router;
+import io.distcache.server.store.Store;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * What every Redis connection of a node shares: where data commands go (the router), the local
+ * store for node-local commands (DBSIZE, SCAN, KEYS, RANDOMKEY, FLUSHDB, INFO), counters, limits.
+ */
+public final class RespContext {
+  /** The Redis version announced to clients (HELLO, INFO): the command set is a 7.x one. */
+  static final String REDIS_VERSION = "7.2.4";
+
+  private final Router router;
+  private final Store store;
+  private final Clock clock;
+  private final RespStats stats;
+  private final RespLimits limits;
+  private final String version;
+  private final String runId;
+  private final long startNanos;
+  private final CommandTable commands = CommandTable.standard();
+
+  private RespContext(Builder b) {
+    this.router = b.router;
+    this.store = b.store;
+    this.clock = b.clock != null ? b.clock : b.store.config().clock();
+    this.stats = b.stats != null ? b.stats : new RespStats();
+    this.limits = b.limits != null ? b.limits : RespLimits.forMaxValueBytes(b.store.config().maxValueBytes());
+    this.version = b.version != null ? b.version : defaultVersion();
+    this.runId = randomHex(40);
+    this.startNanos = clock.nanos();
+  }
+
+  public static Builder builder(Router router, Store store) {
+    return new Builder(router, store);
+  }
+
+  public Router router() {
+    return router;
+  }
+
+  public Store store() {
+    return store;
+  }
+
+  public Clock clock() {
+    return clock;
+  }
+
+  public RespStats stats() {
+    return stats;
+  }
+
+  public RespLimits limits() {
+    return limits;
+  }
+
+  /** distcache's own version. */
+  public String version() {
+    return version;
+  }
+
+  CommandTable commands() {
+    return commands;
+  }
+
+  String runId() {
+    return runId;
+  }
+
+  long uptimeSeconds() {
+    return (clock.nanos() - startNanos) / 1_000_000_000L;
+  }
+
+  private static String defaultVersion() {
+    String v = RespContext.class.getPackage().getImplementationVersion();
+    return v != null ? v : "dev";
+  }
+
+  private static String randomHex(int n) {
+    StringBuilder sb = new StringBuilder(n);
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    for (int i = 0; i < n; i++) {
+      sb.append(Character.forDigit(r.nextInt(16), 16));
+    }
+    return sb.toString();
+  }
+
+  /** Builds a context; router and store are required, the rest defaults from the store's config. */
+  public static final class Builder {
+    private final Router router;
+    private final Store store;
+    private Clock clock;
+    private RespStats stats;
+    private RespLimits limits;
+    private String version;
+
+    private Builder(Router router, Store store) {
+      if (router == null || store == null) {
+        throw new IllegalArgumentException("router and store are required");
+      }
+      this.router = router;
+      this.store = store;
+    }
+
+    /** Default: the store's clock. */
+    public Builder clock(Clock clock) {
+      this.clock = clock;
+      return this;
+    }
+
+    /** Default: a new instance. Pass the node's to share counters. */
+    public Builder stats(RespStats stats) {
+      this.stats = stats;
+      return this;
+    }
+
+    /** Default: {@link RespLimits#forMaxValueBytes} of the store's value limit. */
+    public Builder limits(RespLimits limits) {
+      this.limits = limits;
+      return this;
+    }
+
+    /** Default: the jar's Implementation-Version, else "dev". */
+    public Builder version(String version) {
+      this.version = version;
+      return this;
+    }
+
+    public RespContext build() {
+      return new RespContext(this);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+package io.distcache.server.resp;
+
+import io.distcache.protocol.Frame;
+
+/** Redis's error texts, and the one table mapping binary-protocol statuses back to them. */
+final class RespErrors {
+  private RespErrors() {}
+
+  static final String SYNTAX = "ERR syntax error";
+  static final String NOT_INTEGER = "ERR value is not an integer or out of range";
+  static final String NOT_FLOAT = "ERR value is not a valid float";
+  static final String OVERFLOW = "ERR increment or decrement would overflow";
+  static final String FLOAT_OVERFLOW = "ERR increment would produce NaN or Infinity";
+  static final String OOM = "OOM command not allowed when used memory > 'maxmemory'.";
+  static final String TOO_LARGE = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+  static final String NOAUTH = "NOAUTH Authentication required.";
+  static final String WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled.";
+  static final String AUTH_WITHOUT_PASSWORD =
+      "ERR AUTH <password> called without any password configured for the default user. "
+          + "Are you sure your configuration is correct?";
+  static final String DB_OUT_OF_RANGE = "ERR DB index is out of range";
+  static final String INVALID_CURSOR = "ERR invalid cursor";
+  static final String OFFSET_OUT_OF_RANGE = "ERR offset is out of range";
+  static final String BAD_CLIENT_NAME =
+      "ERR Client names cannot contain spaces, newlines or special characters.";
+
+  static String wrongArity(String fullName) {
+    return "ERR wrong number of arguments for '" + fullName + "' command";
+  }
+
+  static String invalidExpire(String command) {
+    return "ERR invalid expire time in '" + command + "' command";
+  }
+
+  static String unknownSubcommand(byte[] sub, String command) {
+    return "ERR unknown subcommand '" + truncate(Args.latin1(sub), 128) + "'. Try " + command.toUpperCase(java.util.Locale.ROOT) + " HELP.";
+  }
+
+  /** Redis's text, quoting at most about 128 bytes of the arguments. */
+  static String unknownCommand(byte[][] args) {
+    StringBuilder quoted = new StringBuilder();
+    for (int i = 1; i < args.length && quoted.length() < 128; i++) {
+      quoted.append('\'').append(truncate(Args.latin1(args[i]), 128 - quoted.length())).append("' ");
+    }
+    return "ERR unknown command '" + truncate(Args.latin1(args[0]), 128) + "', with args beginning with: " + quoted;
+  }
+
+  /**
+   * The error for a response whose status is an error. {@code numberKind} picks the wording for
+   * NOT_A_NUMBER and OVERFLOW: integer commands and INCRBYFLOAT differ in Redis.
+   */
+  static String fromStatus(Frame response, boolean floatCommand) {
+    return switch (response.status()) {
+      case OUT_OF_MEMORY -> OOM;
+      case TOO_LARGE -> TOO_LARGE;
+      case NOT_A_NUMBER -> floatCommand ? NOT_FLOAT : NOT_INTEGER;
+      case OVERFLOW -> floatCommand ? FLOAT_OVERFLOW : OVERFLOW;
+      case AUTH_REQUIRED -> NOAUTH;
+      case BUSY -> "BUSY " + message(response, "the node is busy, try again later");
+      default -> "ERR " + message(response, response.status().name().toLowerCase(java.util.Locale.ROOT));
+    };
+  }
+
+  private static String message(Frame response, String fallback) {
+    String text = response.valueText();
+    return text.isEmpty() ? fallback : text;
+  }
+
+  private static String truncate(String s, int max) {
+    return s.length() <= max ? s : s.substring(0, Math.max(0, max));
+  }
+}

@@ -1,0 +1,288 @@
+package io.distcache.server.resp;
+
+import io.distcache.protocol.Frame;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design: one instance per connection, always on the connection's event loop. Replies of a read
+ * burst are written into one pooled buffer and flushed once at channelReadComplete, which is what
+ * makes pipelining cheap.
+ *
+ * Ordering: Redis answers in request order. A data command goes through the Router; served locally,
+ * its future is already complete and the reply is written at once. A forwarded one completes later,
+ * so its reply is "parked", and so is every reply after it (pre-rendered into its own buffer when it
+ * was immediate) until the parked head completes. Worked example: GET a (forwarded), PING, GET b
+ * (local) parks three entries; when a's answer arrives, drain() writes a's reply, PONG and b's reply
+ * in that order and flushes. Parked replies keep the protocol version of the moment they were
+ * issued (HELLO 3 may follow them).
+ *
+ * Backpressure: reading pauses while the channel is unwritable (the client is not reading its
+ * replies) or too many replies are parked, so neither can grow without bound.
+ */
+
+/** The Redis protocol's per-connection handler: executes commands and keeps replies in order. */
+final class RespSession extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(RespSession.class);
+  private static final int MAX_PARKED = 4096;
+
+  /** Renders a router response as the command's reply. */
+  interface Reply {
+    void write(Frame response, RespWriter w);
+  }
+
+  private final RespContext context;
+  private final CommandTable commands;
+  private final RespWriter writer = new RespWriter();
+  private final ArrayDeque<Parked> parked = new ArrayDeque<>();
+  private ChannelHandlerContext ctx;
+  private ClientState client;
+  private ByteBuf burst;
+  /** Whether the current command's reply target has been chosen. */
+  private boolean replyStarted;
+  /** No more commands are executed; the connection closes once the replies are out. */
+  private boolean closing;
+
+  RespSession(RespContext context, CommandTable commands) {
+    this.context = context;
+    this.commands = commands;
+  }
+
+  // ---- what commands use ----
+
+  RespContext context() {
+    return context;
+  }
+
+  CommandTable commands() {
+    return commands;
+  }
+
+  ClientState client() {
+    return client;
+  }
+
+  /** The writer, pointed at where the current command's reply belongs. Call once per reply. */
+  RespWriter out() {
+    if (!replyStarted) {
+      replyStarted = true;
+      if (parked.isEmpty()) {
+        writer.target(burst());
+      } else {
+        ByteBuf own = ctx.alloc().buffer();
+        parked.add(new Parked(null, null, own, writer.protocol()));
+        writer.target(own);
+      }
+    }
+    return writer;
+  }
+
+  /** Sends a data request through the router; {@code reply} renders its response, in order. */
+  void route(Frame request, Reply reply) {
+    await(context.router().route(request), reply);
+  }
+
+  /** Like {@link #route} for a response computed from several router calls. */
+  void await(CompletableFuture<Frame> response, Reply reply) {
+    replyStarted = true;
+    if (parked.isEmpty() && response.isDone()) {
+      writer.target(burst());
+      render(response, reply);
+      return;
+    }
+    parked.add(new Parked(response, reply, null, writer.protocol()));
+    response.whenComplete((r, e) -> {
+      try {
+        ctx.executor().execute(this::drain);
+      } catch (RejectedExecutionException shuttingDown) {
+        log.debug("event loop gone; dropping the replies of {}", client.address);
+      }
+    });
+    updateAutoRead();
+  }
+
+  /** QUIT: answer, then close; later commands are ignored. */
+  void closeAfterReply() {
+    closing = true;
+  }
+
+  /** The protocol version for replies from now on (HELLO, RESET). */
+  void protocol(int version) {
+    writer.protocol(version);
+    client.protocol = version;
+  }
+
+  int protocol() {
+    return writer.protocol();
+  }
+
+  // ---- Netty ----
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    long now = context.clock().nanos();
+    client = new ClientState(context.stats().nextClientId(), address(ctx.channel().remoteAddress()),
+        address(ctx.channel().localAddress()), now);
+    context.stats().connected(client);
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    context.stats().disconnected(client);
+    releaseAll();
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof RespCommand command) {
+      if (!closing) {
+        execute(command.args);
+      }
+    } else if (msg instanceof RespProtocolError error) {
+      if (!closing) {
+        replyStarted = false;
+        out().error("ERR " + error.message);
+        closing = true;
+      }
+    } else {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    flush();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    updateAutoRead();
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    log.debug("closing Redis connection {} after an error", client.address, cause);
+    ctx.close();
+  }
+
+  // ---- internals ----
+
+  private void execute(byte[][] args) {
+    replyStarted = false;
+    client.lastCommandNanos = context.clock().nanos();
+    try {
+      commands.dispatch(this, args);
+    } catch (CommandException e) {
+      out().error(e.getMessage());
+    } catch (RuntimeException e) {
+      log.warn("Redis command {} failed", Args.latin1(args[0]), e);
+      out().error("ERR internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+    }
+  }
+
+  private void render(CompletableFuture<Frame> response, Reply reply) {
+    ByteBuf target = writer.target();
+    int mark = target.writerIndex();
+    try {
+      reply.write(response.join(), writer);
+    } catch (RuntimeException e) {
+      // A malformed response must not leave half a reply in the stream.
+      log.warn("could not render a Redis reply", e);
+      target.writerIndex(mark);
+      writer.error("ERR internal error: " + e.getMessage());
+    }
+  }
+
+  private void drain() {
+    if (!ctx.channel().isActive()) {
+      releaseAll();
+      return;
+    }
+    int protocol = writer.protocol();
+    while (!parked.isEmpty()) {
+      Parked p = parked.peek();
+      if (p.response != null && !p.response.isDone()) {
+        break;
+      }
+      parked.poll();
+      ByteBuf out = burst();
+      if (p.rendered != null) {
+        out.writeBytes(p.rendered);
+        p.rendered.release();
+      } else {
+        writer.protocol(p.protocol);
+        writer.target(out);
+        render(p.response, p.reply);
+      }
+    }
+    writer.protocol(protocol);
+    flush();
+    updateAutoRead();
+  }
+
+  private void flush() {
+    boolean closeNow = closing && parked.isEmpty();
+    if (burst != null && burst.isReadable()) {
+      ByteBuf out = burst;
+      burst = null;
+      if (closeNow) {
+        ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+      } else {
+        ctx.writeAndFlush(out, ctx.voidPromise());
+      }
+    } else if (closeNow) {
+      ctx.close();
+    }
+  }
+
+  private ByteBuf burst() {
+    if (burst == null) {
+      burst = ctx.alloc().ioBuffer();
+    }
+    return burst;
+  }
+
+  private void updateAutoRead() {
+    boolean read = ctx.channel().isWritable() && parked.size() < MAX_PARKED && !closing;
+    if (ctx.channel().config().isAutoRead() != read) {
+      ctx.channel().config().setAutoRead(read);
+    }
+  }
+
+  private void releaseAll() {
+    if (burst != null) {
+      burst.release();
+      burst = null;
+    }
+    for (Parked p : parked) {
+      if (p.rendered != null) {
+        p.rendered.release();
+      }
+    }
+    parked.clear();
+  }
+
+  private static String address(SocketAddress a) {
+    if (a instanceof InetSocketAddress inet) {
+      return inet.getAddress() == null
+          ? inet.getHostString() + ":" + inet.getPort()
+          : inet.getAddress().getHostAddress() + ":" + inet.getPort();
+    }
+    return String.valueOf(a);
+  }
+
+  /** A reply waiting for an earlier one: a pending response, or an immediate reply already rendered. */
+  private record Parked(CompletableFuture<Frame> response, Reply reply, ByteBuf rendered, int protocol) {}
+}

@@ -1,0 +1,195 @@
+package io.distcache.server.resp;
+
+import io.netty.buffer.ByteBuf;
+import java.nio.charset.StandardCharsets;
+
+/*
+ * Design: replies are written straight into the connection's pooled output buffer, digits and all,
+ * so a pipelined burst of GETs costs no intermediate objects. One writer per connection; the handler
+ * points it at the buffer the current reply belongs to (the burst buffer, or a parked reply's own
+ * buffer while an earlier reply is still being computed elsewhere). The protocol version decides how
+ * nulls, maps, sets, doubles and booleans look: RESP2 folds them into bulk strings, flat arrays and
+ * integers the way Redis does.
+ */
+
+/** Writes RESP2 or RESP3 replies. */
+final class RespWriter {
+  private static final byte[] CRLF = {'\r', '\n'};
+  private static final byte[] NULL2 = "$-1\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] NULL3 = "_\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] TRUE3 = "#t\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] FALSE3 = "#f\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
+
+  private final byte[] digits = new byte[20];
+  private ByteBuf out;
+  private int protocol = 2;
+
+  void target(ByteBuf out) {
+    this.out = out;
+  }
+
+  ByteBuf target() {
+    return out;
+  }
+
+  int protocol() {
+    return protocol;
+  }
+
+  void protocol(int version) {
+    this.protocol = version;
+  }
+
+  boolean resp3() {
+    return protocol == 3;
+  }
+
+  void ok() {
+    out.writeBytes(OK);
+  }
+
+  void simple(String s) {
+    out.writeByte('+');
+    writeLine(s);
+  }
+
+  /** An error reply; the text starts with its code ("ERR ...", "OOM ..."). Line breaks become spaces. */
+  void error(String s) {
+    out.writeByte('-');
+    writeLine(s);
+  }
+
+  void integer(long n) {
+    out.writeByte(':');
+    writeDigits(n);
+    out.writeBytes(CRLF);
+  }
+
+  void bulk(byte[] b) {
+    out.writeByte('$');
+    writeDigits(b.length);
+    out.writeBytes(CRLF);
+    out.writeBytes(b);
+    out.writeBytes(CRLF);
+  }
+
+  void bulk(String s) {
+    bulk(s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** A bulk string, or null when {@code b} is null. */
+  void bulkOrNull(byte[] b) {
+    if (b == null) {
+      nil();
+    } else {
+      bulk(b);
+    }
+  }
+
+  void nil() {
+    out.writeBytes(resp3() ? NULL3 : NULL2);
+  }
+
+  void array(int n) {
+    header('*', n);
+  }
+
+  /** A map of {@code n} pairs (RESP2: a flat array of 2n elements). */
+  void map(int n) {
+    if (resp3()) {
+      header('%', n);
+    } else {
+      header('*', 2L * n);
+    }
+  }
+
+  /** A set (RESP2: an array). */
+  void set(int n) {
+    header(resp3() ? '~' : '*', n);
+  }
+
+  /** A double (RESP2: a bulk string, as Redis sends scores). */
+  void dbl(double d) {
+    String text;
+    if (Double.isInfinite(d)) {
+      text = d > 0 ? "inf" : "-inf";
+    } else if (Double.isNaN(d)) {
+      text = "nan";
+    } else if (d == Math.rint(d) && Math.abs(d) < 1e17) {
+      text = Long.toString((long) d);
+    } else {
+      text = Double.toString(d);
+    }
+    if (resp3()) {
+      out.writeByte(',');
+      writeLine(text);
+    } else {
+      bulk(text);
+    }
+  }
+
+  /** A boolean (RESP2: the integer 1 or 0). */
+  void bool(boolean b) {
+    if (resp3()) {
+      out.writeBytes(b ? TRUE3 : FALSE3);
+    } else {
+      integer(b ? 1 : 0);
+    }
+  }
+
+  /** Human-readable text (INFO, CLIENT LIST): a RESP3 verbatim string, else a bulk string. */
+  void verbatim(String text) {
+    byte[] b = text.getBytes(StandardCharsets.UTF_8);
+    if (!resp3()) {
+      bulk(b);
+      return;
+    }
+    out.writeByte('=');
+    writeDigits(b.length + 4L);
+    out.writeBytes(CRLF);
+    out.writeBytes("txt:".getBytes(StandardCharsets.US_ASCII));
+    out.writeBytes(b);
+    out.writeBytes(CRLF);
+  }
+
+  private void header(char type, long n) {
+    out.writeByte(type);
+    writeDigits(n);
+    out.writeBytes(CRLF);
+  }
+
+  private void writeLine(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '\r' || c == '\n') {
+        out.writeByte(' ');
+      } else {
+        // Texts that quote client bytes are built as ISO-8859-1, so each char is one raw byte.
+        out.writeByte(c <= 0xFF ? c : '?');
+      }
+    }
+    out.writeBytes(CRLF);
+  }
+
+  private void writeDigits(long n) {
+    if (n >= 0 && n < 10) {
+      out.writeByte('0' + (int) n);
+      return;
+    }
+    if (n == Long.MIN_VALUE) {
+      out.writeBytes("-9223372036854775808".getBytes(StandardCharsets.US_ASCII));
+      return;
+    }
+    if (n < 0) {
+      out.writeByte('-');
+      n = -n;
+    }
+    int i = digits.length;
+    while (n > 0) {
+      digits[--i] = (byte) ('0' + (n % 10));
+      n /= 10;
+    }
+    out.writeBytes(digits, i, digits.length - i);
+  }
+}

@@ -1,0 +1,317 @@
+package io.distcache.server.resp;
+
+import static io.distcache.server.resp.Args.is;
+
+import io.distcache.server.resp.CommandTable.Registry;
+import io.distcache.server.store.KeyValue;
+import io.distcache.server.store.ScanResult;
+import io.distcache.server.store.Store;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/*
+ * Design: these commands describe or sweep this node only and read the local Store directly, as
+ * Redis Cluster keeps DBSIZE, SCAN, KEYS, RANDOMKEY and FLUSHALL node-local: a cluster-wide view is
+ * the client's business (it asks every node).
+ */
+
+/** Server commands: COMMAND, CONFIG GET, INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME, SCAN, KEYS, RANDOMKEY. */
+final class ServerCommands {
+  private ServerCommands() {}
+
+  private static final long DEFAULT_SCAN_COUNT = 10;
+
+  /** CONFIG GET's parameters, in the order they are listed. */
+  private static final Map<String, Function<RespContext, String>> CONFIG = new LinkedHashMap<>();
+
+  static {
+    CONFIG.put("save", c -> "");
+    CONFIG.put("appendonly", c -> "no");
+    CONFIG.put("maxmemory", c -> Long.toString(c.store().config().maxMemoryBytes()));
+    CONFIG.put("maxmemory-policy", c -> c.store().config().policy().redisName());
+    CONFIG.put("databases", c -> "1");
+    CONFIG.put("timeout", c -> "0");
+    CONFIG.put("proto-max-bulk-len", c -> Integer.toString(c.limits().maxBulkBytes()));
+    CONFIG.put("cluster-enabled", c -> "no");
+    CONFIG.put("notify-keyspace-events", c -> "");
+  }
+
+  static void register(Registry r) {
+    r.addContainer("command", -1, "loading stale", "server", ServerCommands::commandAll, List.of(
+        Registry.sub("count", 2, "loading stale", "server", (s, a) -> s.out().integer(s.commands().all().size())),
+        Registry.sub("info", -2, "loading stale", "server", ServerCommands::commandInfo),
+        Registry.sub("docs", -2, "loading stale", "server", ServerCommands::commandDocs),
+        Registry.sub("list", -2, "loading stale", "server", ServerCommands::commandList),
+        Registry.sub("help", 2, "loading stale", "server", ServerCommands::commandHelp)));
+    r.addContainer("config", -2, "", "server", null, List.of(
+        Registry.sub("get", -3, "admin noscript loading stale", "server", ServerCommands::configGet),
+        Registry.sub("set", -4, "admin noscript loading stale", "server", ServerCommands::configSet),
+        Registry.sub("help", 2, "loading stale", "server", (s, a) -> ConnectionCommands.helpReply(s, "CONFIG",
+            List.of("GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+                "SET <directive> <value>", "    Refused: distcache is configured at startup only.",
+                "HELP", "    Print this help.")))));
+    r.add("info", -1, "loading stale", "server", (s, a) -> s.out().verbatim(InfoReport.build(s, a)));
+    r.add("dbsize", 1, "readonly fast", "server", (s, a) -> s.out().integer(s.context().store().size()));
+    r.add("flushdb", -1, "write", "server", ServerCommands::flush);
+    r.add("flushall", -1, "write", "server", ServerCommands::flush);
+    r.add("time", 1, "loading stale fast", "server", ServerCommands::time);
+    r.add("scan", -2, "readonly", "keyspace", ServerCommands::scan);
+    r.add("keys", 2, "readonly", "keyspace", ServerCommands::keys);
+    r.add("randomkey", 1, "readonly", "keyspace",
+        (s, a) -> s.out().bulkOrNull(s.context().store().randomKey()));
+  }
+
+  // ---- COMMAND ----
+
+  /** COMMAND with no subcommand: every command. */
+  private static void commandAll(RespSession s, byte[][] a) {
+    RespWriter w = s.out();
+    w.array(s.commands().all().size());
+    for (CommandSpec spec : s.commands().all()) {
+      writeInfo(w, spec, null);
+    }
+  }
+
+  private static void commandInfo(RespSession s, byte[][] a) {
+    RespWriter w = s.out();
+    if (a.length == 2) {
+      commandAll(s, a);
+      return;
+    }
+    w.array(a.length - 2);
+    for (int i = 2; i < a.length; i++) {
+      CommandSpec spec = s.commands().find(Args.lower(a[i]));
+      if (spec == null) {
+        w.nil();
+      } else {
+        writeInfo(w, spec, null);
+      }
+    }
+  }
+
+  private static void writeInfo(RespWriter w, CommandSpec spec, String parent) {
+    w.array(10);
+    w.bulk(spec.fullName(parent));
+    w.integer(spec.arity());
+    w.set(spec.flags().size());
+    for (String f : spec.flags()) {
+      w.simple(f);
+    }
+    w.integer(spec.firstKey());
+    w.integer(spec.lastKey());
+    w.integer(spec.step());
+    List<String> acl = aclCategories(spec);
+    w.set(acl.size());
+    for (String c : acl) {
+      w.simple(c);
+    }
+    w.array(0);
+    w.array(0);
+    if (spec.subcommands() == null) {
+      w.array(0);
+    } else {
+      w.array(spec.subcommands().size());
+      for (CommandSpec sub : spec.subcommands().values()) {
+        writeInfo(w, sub, spec.name());
+      }
+    }
+  }
+
+  private static List<String> aclCategories(CommandSpec spec) {
+    List<String> out = new ArrayList<>();
+    out.add("@" + spec.group());
+    if (spec.flags().contains("write")) {
+      out.add("@write");
+    }
+    if (spec.flags().contains("readonly")) {
+      out.add("@read");
+    }
+    if (spec.flags().contains("fast")) {
+      out.add("@fast");
+    } else {
+      out.add("@slow");
+    }
+    if (spec.flags().contains("admin")) {
+      out.add("@admin");
+      out.add("@dangerous");
+    }
+    return out;
+  }
+
+  private static void commandDocs(RespSession s, byte[][] a) {
+    List<CommandSpec> specs = new ArrayList<>();
+    if (a.length == 2) {
+      specs.addAll(s.commands().all());
+    } else {
+      for (int i = 2; i < a.length; i++) {
+        CommandSpec spec = s.commands().find(Args.lower(a[i]));
+        if (spec != null) {
+          specs.add(spec);
+        }
+      }
+    }
+    RespWriter w = s.out();
+    w.map(specs.size());
+    for (CommandSpec spec : specs) {
+      w.bulk(spec.name());
+      w.map(3);
+      w.bulk("summary");
+      w.bulk("");
+      w.bulk("since");
+      w.bulk("1.0.0");
+      w.bulk("group");
+      w.bulk(spec.group());
+    }
+  }
+
+  private static void commandList(RespSession s, byte[][] a) {
+    byte[] pattern = null;
+    if (a.length > 2) {
+      if (a.length == 5 && is(a[2], "filterby") && is(a[3], "pattern")) {
+        pattern = a[4];
+      } else {
+        throw new CommandException(RespErrors.SYNTAX);
+      }
+    }
+    List<String> names = new ArrayList<>();
+    for (CommandSpec spec : s.commands().all()) {
+      if (pattern == null || GlobMatcher.matches(pattern, Args.utf8(spec.name()))) {
+        names.add(spec.name());
+      }
+    }
+    RespWriter w = s.out();
+    w.array(names.size());
+    for (String n : names) {
+      w.bulk(n);
+    }
+  }
+
+  private static void commandHelp(RespSession s, byte[][] a) {
+    ConnectionCommands.helpReply(s, "COMMAND", List.of(
+        "(no subcommand)", "    Return details about all commands.",
+        "COUNT", "    Return the total number of commands in this server.",
+        "LIST [FILTERBY PATTERN <pattern>]", "    Return a list of all commands in this server.",
+        "INFO [<command-name> ...]", "    Return details about multiple commands.",
+        "DOCS [<command-name> ...]", "    Return documentation details about multiple commands.",
+        "HELP", "    Print this help."));
+  }
+
+  // ---- CONFIG, FLUSH, TIME ----
+
+  private static void configGet(RespSession s, byte[][] a) {
+    Map<String, String> found = new LinkedHashMap<>();
+    for (int i = 2; i < a.length; i++) {
+      byte[] pattern = Args.utf8(Args.lower(a[i]));
+      for (Map.Entry<String, Function<RespContext, String>> e : CONFIG.entrySet()) {
+        if (GlobMatcher.matches(pattern, Args.utf8(e.getKey()))) {
+          found.putIfAbsent(e.getKey(), e.getValue().apply(s.context()));
+        }
+      }
+    }
+    RespWriter w = s.out();
+    w.map(found.size());
+    for (Map.Entry<String, String> e : found.entrySet()) {
+      w.bulk(e.getKey());
+      w.bulk(e.getValue());
+    }
+  }
+
+  /** The node is configured at startup; CONFIG SET answers the way Redis refuses a value. */
+  private static void configSet(RespSession s, byte[][] a) {
+    if (a.length % 2 != 0) {
+      throw new CommandException(RespErrors.wrongArity("config|set"));
+    }
+    String name = Args.lower(a[2]);
+    if (!CONFIG.containsKey(name)) {
+      throw new CommandException(
+          "ERR Unknown option or number of arguments for CONFIG SET - '" + Args.latin1(a[2]) + "'");
+    }
+    throw new CommandException("ERR CONFIG SET failed (possibly related to argument '" + name
+        + "') - distcache is configured at startup and does not change parameters at runtime");
+  }
+
+  private static void flush(RespSession s, byte[][] a) {
+    if (a.length > 2 || (a.length == 2 && !is(a[1], "async") && !is(a[1], "sync"))) {
+      throw new CommandException(RespErrors.SYNTAX);
+    }
+    s.context().store().flush();
+    s.out().ok();
+  }
+
+  private static void time(RespSession s, byte[][] a) {
+    long ms = s.context().clock().millis();
+    RespWriter w = s.out();
+    w.array(2);
+    w.bulk(Long.toString(ms / 1000));
+    w.bulk(Long.toString((ms % 1000) * 1000));
+  }
+
+  // ---- SCAN, KEYS ----
+
+  private static void scan(RespSession s, byte[][] a) {
+    long cursor = Args.parseCursor(a[1]);
+    byte[] pattern = null;
+    long count = DEFAULT_SCAN_COUNT;
+    boolean stringsWanted = true;
+    for (int i = 2; i < a.length; i++) {
+      boolean hasNext = i + 1 < a.length;
+      if (is(a[i], "match") && hasNext) {
+        pattern = a[++i];
+      } else if (is(a[i], "count") && hasNext) {
+        count = Args.parseLong(a[++i]);
+        if (count < 1) {
+          throw new CommandException(RespErrors.SYNTAX);
+        }
+      } else if (is(a[i], "type") && hasNext) {
+        // Every key is a string here, so any other type simply matches nothing.
+        stringsWanted = is(a[++i], "string");
+      } else {
+        throw new CommandException(RespErrors.SYNTAX);
+      }
+    }
+    ScanResult step = s.context().store().scan(cursor, (int) Math.min(count, Integer.MAX_VALUE));
+    List<byte[]> keys = new ArrayList<>();
+    if (stringsWanted) {
+      for (byte[] k : step.keys()) {
+        if (pattern == null || GlobMatcher.matches(pattern, k)) {
+          keys.add(k);
+        }
+      }
+    }
+    RespWriter w = s.out();
+    w.array(2);
+    w.bulk(Long.toUnsignedString(step.nextCursor()));
+    w.array(keys.size());
+    for (byte[] k : keys) {
+      w.bulk(k);
+    }
+  }
+
+  private static void keys(RespSession s, byte[][] a) {
+    byte[] pattern = a[1];
+    Store store = s.context().store();
+    List<byte[]> keys = new ArrayList<>();
+    if (GlobMatcher.isLiteral(pattern)) {
+      if (store.exists(pattern)) {
+        keys.add(pattern);
+      }
+    } else {
+      Iterator<KeyValue> it = store.iterator();
+      while (it.hasNext()) {
+        byte[] k = it.next().key();
+        if (GlobMatcher.matches(pattern, k)) {
+          keys.add(k);
+        }
+      }
+    }
+    RespWriter w = s.out();
+    w.array(keys.size());
+    for (byte[] k : keys) {
+      w.bulk(k);
+    }
+  }
+}

@@ -1,0 +1,326 @@
+package io.distcache.server.resp;
+
+import static io.distcache.server.resp.Args.is;
+import static io.distcache.server.resp.Args.key;
+
+import io.distcache.protocol.Flags;
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/*
+ * Design: each handler only parses, builds one binary request, and renders the response (as Olric
+ * does per operation); serve-or-forward is the Router's business. Argument errors are raised before
+ * anything is sent, in the order Redis checks them.
+ */
+
+/** String commands: GET, SET and friends, counters, ranges, MGET/MSET. */
+final class StringCommands {
+  private StringCommands() {}
+
+  static void register(CommandTable.Registry r) {
+    r.add("get", 2, "readonly fast", 1, 1, 1, "string", StringCommands::get);
+    r.add("set", -3, "write denyoom", 1, 1, 1, "string", StringCommands::set);
+    r.add("setnx", 3, "write denyoom fast", 1, 1, 1, "string", StringCommands::setnx);
+    r.add("setex", 4, "write denyoom", 1, 1, 1, "string", (s, a) -> setex(s, a, true, "setex"));
+    r.add("psetex", 4, "write denyoom", 1, 1, 1, "string", (s, a) -> setex(s, a, false, "psetex"));
+    r.add("getset", 3, "write denyoom fast", 1, 1, 1, "string", StringCommands::getset);
+    r.add("getdel", 2, "write fast", 1, 1, 1, "string", StringCommands::getdel);
+    r.add("getex", -2, "write fast", 1, 1, 1, "string", StringCommands::getex);
+    r.add("mget", -2, "readonly fast", 1, -1, 1, "string", StringCommands::mget);
+    r.add("mset", -3, "write denyoom", 1, -1, 2, "string", StringCommands::mset);
+    r.add("msetnx", -3, "write denyoom", 1, -1, 2, "string", StringCommands::msetnx);
+    r.add("append", 3, "write denyoom fast", 1, 1, 1, "string", StringCommands::append);
+    r.add("strlen", 2, "readonly fast", 1, 1, 1, "string", StringCommands::strlen);
+    r.add("getrange", 4, "readonly", 1, 1, 1, "string", StringCommands::getrange);
+    r.add("setrange", 4, "write denyoom", 1, 1, 1, "string", StringCommands::setrange);
+    r.add("incr", 2, "write denyoom fast", 1, 1, 1, "string", (s, a) -> incrBy(s, a[1], 1));
+    r.add("decr", 2, "write denyoom fast", 1, 1, 1, "string", (s, a) -> incrBy(s, a[1], -1));
+    r.add("incrby", 3, "write denyoom fast", 1, 1, 1, "string", (s, a) -> incrBy(s, a[1], Args.parseLong(a[2])));
+    r.add("decrby", 3, "write denyoom fast", 1, 1, 1, "string", StringCommands::decrby);
+    r.add("incrbyfloat", 3, "write denyoom fast", 1, 1, 1, "string", StringCommands::incrbyfloat);
+  }
+
+  /** Writes the error for an error status and returns true; false for a normal answer. */
+  static boolean failed(Frame r, RespWriter w) {
+    return failed(r, w, false);
+  }
+
+  static boolean failed(Frame r, RespWriter w, boolean floatCommand) {
+    if (r.status().isError()) {
+      w.error(RespErrors.fromStatus(r, floatCommand));
+      return true;
+    }
+    return false;
+  }
+
+  private static void get(RespSession s, byte[][] a) {
+    s.route(Frame.request(Opcode.GET, key(a[1])), StringCommands::valueOrNull);
+  }
+
+  static void valueOrNull(Frame r, RespWriter w) {
+    if (!failed(r, w)) {
+      if (r.status() == Status.OK) {
+        w.bulk(r.value());
+      } else {
+        w.nil();
+      }
+    }
+  }
+
+  private static void set(RespSession s, byte[][] a) {
+    byte[] key = key(a[1]);
+    int flags = 0;
+    int expiryAt = -1;
+    for (int i = 3; i < a.length; i++) {
+      byte[] opt = a[i];
+      boolean hasNext = i + 1 < a.length;
+      if (is(opt, "nx") && !Flags.has(flags, Flags.IF_PRESENT)) {
+        flags |= Flags.IF_ABSENT;
+      } else if (is(opt, "xx") && !Flags.has(flags, Flags.IF_ABSENT)) {
+        flags |= Flags.IF_PRESENT;
+      } else if (is(opt, "get")) {
+        flags |= Flags.RETURN_PREVIOUS;
+      } else if (is(opt, "keepttl") && expiryAt < 0) {
+        flags |= Flags.KEEP_TTL;
+      } else if (hasNext && expiryAt < 0 && !Flags.has(flags, Flags.KEEP_TTL) && isExpiryOption(opt)) {
+        expiryAt = i++;
+      } else {
+        throw new CommandException(RespErrors.SYNTAX);
+      }
+    }
+    // Like Redis, the amount is read only once every option is known to be well-formed.
+    Expiry expiry = expiryAt < 0 ? Expiry.NONE : expiryOption(s, a, expiryAt, "set");
+    boolean returnPrevious = Flags.has(flags, Flags.RETURN_PREVIOUS);
+    Frame request = Frame.request(Opcode.SET, flags | expiry.flags(), key, a[2], expiry.ttl());
+    s.route(request, (r, w) -> {
+      if (failed(r, w)) {
+        return;
+      }
+      if (returnPrevious) {
+        w.bulkOrNull(r.hasFlag(Flags.PREVIOUS_PRESENT) ? r.value() : null);
+      } else if (r.status() == Status.OK) {
+        w.ok();
+      } else {
+        w.nil();
+      }
+    });
+  }
+
+  private static boolean isExpiryOption(byte[] opt) {
+    return is(opt, "ex") || is(opt, "px") || is(opt, "exat") || is(opt, "pxat");
+  }
+
+  /** Converts "EX 10" (the option at {@code at}, its amount after it). */
+  private static Expiry expiryOption(RespSession s, byte[][] a, int at, String command) {
+    byte[] opt = a[at];
+    boolean seconds = is(opt, "ex") || is(opt, "exat");
+    boolean absolute = is(opt, "exat") || is(opt, "pxat");
+    return Expiry.strict(Args.parseLong(a[at + 1]), seconds, absolute, s.context().clock().millis(), command);
+  }
+
+  private static void setnx(RespSession s, byte[][] a) {
+    s.route(Frame.request(Opcode.SET, Flags.IF_ABSENT, key(a[1]), a[2], 0L), StringCommands::oneIfOk);
+  }
+
+  /** 1 for OK, 0 for a negative answer (the Redis integer-reply convention). */
+  static void oneIfOk(Frame r, RespWriter w) {
+    if (!failed(r, w)) {
+      w.integer(r.status() == Status.OK ? 1 : 0);
+    }
+  }
+
+  /** The first extra as an integer reply. */
+  static void firstExtra(Frame r, RespWriter w) {
+    if (!failed(r, w)) {
+      w.integer(r.extra(0, 0));
+    }
+  }
+
+  private static void setex(RespSession s, byte[][] a, boolean seconds, String command) {
+    byte[] key = key(a[1]);
+    Expiry e = Expiry.strict(Args.parseLong(a[2]), seconds, false, s.context().clock().millis(), command);
+    s.route(Frame.request(Opcode.SET, e.flags(), key, a[3], e.ttl()), (r, w) -> {
+      if (!failed(r, w)) {
+        w.ok();
+      }
+    });
+  }
+
+  private static void getset(RespSession s, byte[][] a) {
+    s.route(Frame.request(Opcode.GET_AND_SET, 0, key(a[1]), a[2], 0L), StringCommands::previousOrNull);
+  }
+
+  static void previousOrNull(Frame r, RespWriter w) {
+    if (!failed(r, w)) {
+      w.bulkOrNull(r.hasFlag(Flags.PREVIOUS_PRESENT) ? r.value() : null);
+    }
+  }
+
+  private static void getdel(RespSession s, byte[][] a) {
+    s.route(Frame.request(Opcode.GET_AND_DELETE, key(a[1])), StringCommands::valueOrNull);
+  }
+
+  /*
+   * GETEX is a GET followed, when the key exists, by EXPIRE or PERSIST: two requests to the same
+   * owner, not one atomic step (see docs/PROTOCOL.md).
+   */
+  private static void getex(RespSession s, byte[][] a) {
+    byte[] key = key(a[1]);
+    int expiryAt = -1;
+    boolean persist = false;
+    for (int i = 2; i < a.length; i++) {
+      byte[] opt = a[i];
+      boolean hasNext = i + 1 < a.length;
+      if (is(opt, "persist") && expiryAt < 0 && !persist) {
+        persist = true;
+      } else if (hasNext && expiryAt < 0 && !persist && isExpiryOption(opt)) {
+        expiryAt = i++;
+      } else {
+        throw new CommandException(RespErrors.SYNTAX);
+      }
+    }
+    // Redis reads the amount only once it found the key: a missing key answers null even for
+    // "EX 0", so a bad amount is reported only when the GET finds the key.
+    Expiry expiry = null;
+    String badExpiry = null;
+    if (expiryAt >= 0) {
+      try {
+        expiry = expiryOption(s, a, expiryAt, "getex");
+      } catch (CommandException e) {
+        badExpiry = e.getMessage();
+      }
+    }
+    CompletableFuture<Frame> got = s.context().router().route(Frame.request(Opcode.GET, key));
+    Frame then;
+    if (expiry != null) {
+      then = Frame.request(Opcode.EXPIRE, expiry.flags(), key, null, expiry.ttl(), 0L);
+    } else if (persist) {
+      then = Frame.request(Opcode.PERSIST, key);
+    } else {
+      then = null;
+    }
+    CompletableFuture<Frame> done = then == null
+        ? got
+        : got.thenCompose(r -> r.status() == Status.OK
+            ? s.context().router().route(then).thenApply(ignored -> r)
+            : CompletableFuture.completedFuture(r));
+    String error = badExpiry;
+    s.await(done, (r, w) -> {
+      if (error != null && r.status() == Status.OK) {
+        w.error(error);
+      } else {
+        valueOrNull(r, w);
+      }
+    });
+  }
+
+  private static void mget(RespSession s, byte[][] a) {
+    List<byte[]> keys = new ArrayList<>(a.length - 1);
+    for (int i = 1; i < a.length; i++) {
+      keys.add(key(a[i]));
+    }
+    int n = keys.size();
+    s.route(Frame.request(Opcode.MULTI_GET, 0, null, ListCodec.encodeKeys(keys)), (r, w) -> {
+      if (failed(r, w)) {
+        return;
+      }
+      List<byte[]> values = ListCodec.decodeValues(r.value());
+      if (values.size() != n) {
+        w.error("ERR internal error: MULTI_GET answered " + values.size() + " values for " + n + " keys");
+        return;
+      }
+      w.array(n);
+      for (byte[] v : values) {
+        w.bulkOrNull(v);
+      }
+    });
+  }
+
+  private static Frame pairsRequest(Opcode op, byte[][] a, String command, long... extras) {
+    if (a.length % 2 == 0) {
+      throw new CommandException(RespErrors.wrongArity(command));
+    }
+    List<byte[]> keys = new ArrayList<>(a.length / 2);
+    List<byte[]> values = new ArrayList<>(a.length / 2);
+    for (int i = 1; i < a.length; i += 2) {
+      keys.add(key(a[i]));
+      values.add(a[i + 1]);
+    }
+    return Frame.request(op, 0, null, ListCodec.encodePairs(keys, values), extras);
+  }
+
+  private static void mset(RespSession s, byte[][] a) {
+    s.route(pairsRequest(Opcode.MULTI_SET, a, "mset", 0L), (r, w) -> {
+      if (!failed(r, w)) {
+        w.ok();
+      }
+    });
+  }
+
+  private static void msetnx(RespSession s, byte[][] a) {
+    s.route(pairsRequest(Opcode.MULTI_SET_IF_ABSENT, a, "msetnx"), StringCommands::oneIfOk);
+  }
+
+  private static void append(RespSession s, byte[][] a) {
+    s.route(Frame.request(Opcode.APPEND, 0, key(a[1]), a[2]), StringCommands::firstExtra);
+  }
+
+  private static void strlen(RespSession s, byte[][] a) {
+    s.route(Frame.request(Opcode.STRLEN, key(a[1])), StringCommands::firstExtra);
+  }
+
+  private static void getrange(RespSession s, byte[][] a) {
+    byte[] key = key(a[1]);
+    long start = Args.parseLong(a[2]);
+    long end = Args.parseLong(a[3]);
+    s.route(Frame.request(Opcode.GET_RANGE, 0, key, null, start, end), (r, w) -> {
+      if (!failed(r, w)) {
+        w.bulk(r.status() == Status.OK ? r.value() : Frame.EMPTY);
+      }
+    });
+  }
+
+  private static void setrange(RespSession s, byte[][] a) {
+    byte[] key = key(a[1]);
+    long offset = Args.parseLong(a[2]);
+    if (offset < 0) {
+      throw new CommandException(RespErrors.OFFSET_OUT_OF_RANGE);
+    }
+    byte[] value = a[3];
+    if (value.length > 0 && offset + value.length > s.context().limits().maxBulkBytes()) {
+      throw new CommandException(RespErrors.TOO_LARGE);
+    }
+    s.route(Frame.request(Opcode.SET_RANGE, 0, key, value, offset), StringCommands::firstExtra);
+  }
+
+  private static void decrby(RespSession s, byte[][] a) {
+    long delta = Args.parseLong(a[2]);
+    if (delta == Long.MIN_VALUE) {
+      throw new CommandException("ERR decrement would overflow");
+    }
+    incrBy(s, a[1], -delta);
+  }
+
+  private static void incrBy(RespSession s, byte[] key, long delta) {
+    s.route(Frame.request(Opcode.INCREMENT, 0, key(key), null, delta), StringCommands::firstExtra);
+  }
+
+  private static void incrbyfloat(RespSession s, byte[][] a) {
+    byte[] key = key(a[1]);
+    double delta = Args.parseDouble(a[2]);
+    if (Double.isInfinite(delta)) {
+      throw new CommandException(RespErrors.FLOAT_OVERFLOW);
+    }
+    byte[] text = Args.isHexFloat(a[2]) ? Args.utf8(Double.toString(delta)) : a[2];
+    s.route(Frame.request(Opcode.INCREMENT_FLOAT, 0, key, text), (r, w) -> {
+      if (!failed(r, w, true)) {
+        w.bulk(r.value());
+      }
+    });
+  }
+}

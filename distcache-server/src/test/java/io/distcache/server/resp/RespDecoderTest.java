@@ -1,0 +1,208 @@
+package io.distcache.server.resp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class RespDecoderTest {
+  /** *3 $3 SET $1 k $5 value: a three-argument array of bulk strings. */
+  private static final String SET_K_VALUE = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n";
+
+  private final EmbeddedChannel channel = new EmbeddedChannel(new RespDecoder(new RespLimits(1024, 8, 64)));
+
+  @AfterEach
+  void tearDown() {
+    channel.finishAndReleaseAll();
+  }
+
+  private void write(String s) {
+    channel.writeInbound(Unpooled.copiedBuffer(s, StandardCharsets.ISO_8859_1));
+  }
+
+  private List<Object> drain() {
+    List<Object> out = new ArrayList<>();
+    Object m;
+    while ((m = channel.readInbound()) != null) {
+      out.add(m);
+    }
+    return out;
+  }
+
+  private static List<String> args(Object message) {
+    assertThat(message).isInstanceOf(RespCommand.class);
+    return Arrays.stream(((RespCommand) message).args).map(b -> new String(b, StandardCharsets.ISO_8859_1)).toList();
+  }
+
+  private static String error(Object message) {
+    assertThat(message).isInstanceOf(RespProtocolError.class);
+    return ((RespProtocolError) message).message;
+  }
+
+  @Test
+  void decode_wholeArray_oneCommand() {
+    write(SET_K_VALUE);
+    List<Object> out = drain();
+    assertThat(out).hasSize(1);
+    assertThat(args(out.get(0))).containsExactly("SET", "k", "value");
+  }
+
+  @Test
+  void decode_oneByteAtATime_commandOnlyAfterLastByte() {
+    for (int i = 0; i < SET_K_VALUE.length() - 1; i++) {
+      write(SET_K_VALUE.substring(i, i + 1));
+      assertThat(drain()).as("after byte %d", i).isEmpty();
+    }
+    write(SET_K_VALUE.substring(SET_K_VALUE.length() - 1));
+    assertThat(args(drain().get(0))).containsExactly("SET", "k", "value");
+  }
+
+  @Test
+  void decode_inlineOneByteAtATime_commandOnlyAfterNewline() {
+    String line = "SET k \"a b\"\r\n";
+    for (int i = 0; i < line.length() - 1; i++) {
+      write(line.substring(i, i + 1));
+      assertThat(drain()).isEmpty();
+    }
+    write("\n");
+    assertThat(args(drain().get(0))).containsExactly("SET", "k", "a b");
+  }
+
+  @Test
+  void decode_batchInOneBuffer_everyCommandInOrder() {
+    write("*1\r\n$4\r\nPING\r\n" + SET_K_VALUE + "GET k\r\n*2\r\n$3\r\nGET\r\n$0\r\n\r\n");
+    List<Object> out = drain();
+    assertThat(out).hasSize(4);
+    assertThat(args(out.get(0))).containsExactly("PING");
+    assertThat(args(out.get(1))).containsExactly("SET", "k", "value");
+    assertThat(args(out.get(2))).containsExactly("GET", "k");
+    assertThat(args(out.get(3))).containsExactly("GET", "");
+  }
+
+  @Test
+  void decode_binaryBulk_keepsCrLfAndNulBytes() {
+    ByteBuf in = Unpooled.buffer();
+    in.writeCharSequence("*2\r\n$3\r\nGET\r\n$4\r\n", StandardCharsets.US_ASCII);
+    in.writeBytes(new byte[] {0, '\r', '\n', (byte) 0xFF});
+    in.writeCharSequence("\r\n", StandardCharsets.US_ASCII);
+    channel.writeInbound(in);
+    RespCommand c = (RespCommand) drain().get(0);
+    assertThat(c.args[1]).containsExactly(0, '\r', '\n', 0xFF);
+  }
+
+  @Test
+  void decode_inlineWithBareNewline_accepted() {
+    write("PING\nECHO hi\n");
+    List<Object> out = drain();
+    assertThat(args(out.get(0))).containsExactly("PING");
+    assertThat(args(out.get(1))).containsExactly("ECHO", "hi");
+  }
+
+  @Test
+  void decode_emptyArrayAndBlankLine_ignored() {
+    write("*0\r\n*-1\r\n\r\n   \r\nPING\r\n");
+    List<Object> out = drain();
+    assertThat(out).hasSize(1);
+    assertThat(args(out.get(0))).containsExactly("PING");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "*x\\r\\n|Protocol error: invalid multibulk length",
+      "*01\\r\\n|Protocol error: invalid multibulk length",
+      "*+1\\r\\n|Protocol error: invalid multibulk length",
+      "*1\\r\\nx3\\r\\n|Protocol error: expected '$', got 'x'",
+      "*1\\r\\n$x\\r\\n|Protocol error: invalid bulk length",
+      "*1\\r\\n$-1\\r\\n|Protocol error: invalid bulk length",
+      "SET k \"abc\\r\\n|Protocol error: unbalanced quotes in request",
+  })
+  void decode_malformed_redisProtocolError(String input, String expected) {
+    write(input.replace("\\r", "\r").replace("\\n", "\n"));
+    List<Object> out = drain();
+    assertThat(out).hasSize(1);
+    assertThat(error(out.get(0))).isEqualTo(expected);
+  }
+
+  @Test
+  void decode_commandsBeforeError_emittedFirstAndNothingAfter() {
+    write("PING\r\n*1\r\n!\r\nPING\r\n");
+    List<Object> out = drain();
+    assertThat(out).hasSize(2);
+    assertThat(args(out.get(0))).containsExactly("PING");
+    assertThat(error(out.get(1))).isEqualTo("Protocol error: expected '$', got '!'");
+    write("PING\r\n");
+    assertThat(drain()).isEmpty();
+  }
+
+  @Test
+  void decode_bulkLongerThanLimit_errorBeforeTheDataArrives() {
+    write("*2\r\n$3\r\nGET\r\n$1025\r\n");
+    assertThat(error(drain().get(0))).isEqualTo("Protocol error: invalid bulk length");
+  }
+
+  @Test
+  void decode_hugeBulkLength_errorWithoutWaitingOrAllocating() {
+    write("*1\r\n$99999999999999999999999\r\n");
+    assertThat(error(drain().get(0))).isEqualTo("Protocol error: invalid bulk length");
+    write("*1\r\n$9223372036854775807\r\n");
+    assertThat(drain()).isEmpty(); // already failed: discarded
+  }
+
+  @Test
+  void decode_arrayLongerThanLimit_error() {
+    write("*9\r\n");
+    assertThat(error(drain().get(0))).isEqualTo("Protocol error: invalid multibulk length");
+  }
+
+  @Test
+  void decode_bulkAtLimit_accepted() {
+    String value = "v".repeat(1024);
+    write("*1\r\n$1024\r\n" + value + "\r\n");
+    assertThat(args(drain().get(0))).containsExactly(value);
+  }
+
+  @Test
+  void decode_inlineLongerThanLimit_tooBigInlineRequest() {
+    write("x".repeat(65));
+    assertThat(error(drain().get(0))).isEqualTo("Protocol error: too big inline request");
+  }
+
+  @Test
+  void decode_lengthLineWithoutEnd_tooBigCountString() {
+    write("*" + "1".repeat(70));
+    assertThat(error(drain().get(0))).isEqualTo("Protocol error: too big mbulk count string");
+  }
+
+  @Test
+  void decode_bulkLengthLineWithoutEnd_tooBigBulkCountString() {
+    write("*1\r\n$" + "1".repeat(70));
+    assertThat(error(drain().get(0))).isEqualTo("Protocol error: too big bulk count string");
+  }
+
+  @Test
+  void decode_largeBulkInChunks_assembledOnce() {
+    EmbeddedChannel big = new EmbeddedChannel(new RespDecoder(RespLimits.forMaxValueBytes(2 * 1024 * 1024)));
+    byte[] value = new byte[1024 * 1024];
+    Arrays.fill(value, (byte) 'z');
+    ByteBuf all = Unpooled.buffer();
+    all.writeCharSequence("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + value.length + "\r\n", StandardCharsets.US_ASCII);
+    all.writeBytes(value).writeCharSequence("\r\n", StandardCharsets.US_ASCII);
+    while (all.isReadable()) {
+      big.writeInbound(all.readRetainedSlice(Math.min(60_000, all.readableBytes())));
+    }
+    all.release();
+    RespCommand c = big.readInbound();
+    assertThat(c.args[2]).isEqualTo(value);
+    assertThat((Object) big.readInbound()).isNull();
+    assertThat(big.finish()).isFalse();
+  }
+}
