@@ -12,7 +12,8 @@ import io.distcache.server.net.BinaryProtocol;
 import io.distcache.server.net.NetConfig;
 import io.distcache.server.net.NetServer;
 import io.distcache.server.net.ProtocolInstaller;
-import io.distcache.server.net.UnknownProtocol;
+import io.distcache.server.resp.RespContext;
+import io.distcache.server.resp.RespPipeline;
 import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreConfig;
@@ -113,7 +114,7 @@ public final class DistCacheNode implements AutoCloseable {
         clusterRouter = new ClusterRouter(new LocalExecutor(store), membership, peers);
         router = new DrainingRouter(clusterRouter);
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes);
-        ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : UnknownProtocol.INSTANCE;
+        ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis();
         NetConfig net =
             NetConfig.of(config.bindAddress())
                 .withMaxConnections(config.maxConnections)
@@ -142,6 +143,12 @@ public final class DistCacheNode implements AutoCloseable {
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
       return this;
     }
+  }
+
+  /** The Redis protocol, with data commands through the router and CLUSTER/INFO from the cluster layer. */
+  private ProtocolInstaller redis() {
+    RespContext context = RespContext.builder(router, store).cluster(clusterRouter).build();
+    return pipeline -> RespPipeline.install(pipeline, context);
   }
 
   /**
@@ -465,7 +472,7 @@ public final class DistCacheNode implements AutoCloseable {
       return this;
     }
 
-    /** The protocol for connections that do not start with the binary magic byte (Redis). */
+    /** The protocol for connections that do not start with the binary magic byte. Default: the Redis protocol. */
     public Builder otherProtocol(ProtocolFactory factory) {
       this.otherProtocol = factory;
       return this;

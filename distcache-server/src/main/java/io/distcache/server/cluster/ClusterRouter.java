@@ -42,7 +42,7 @@ import java.util.concurrent.atomic.LongAdder;
  */
 
 /** The cluster {@link Router}: serves what this node owns and forwards the rest to the owner. */
-public final class ClusterRouter implements Router {
+public final class ClusterRouter implements Router, ClusterView {
   private final LocalExecutor local;
   private final ClusterMembership cluster;
   private final FrameClient peers;
@@ -115,8 +115,20 @@ public final class ClusterRouter implements Router {
     return member.equals(cluster.self());
   }
 
-  HashRing ring() {
+  @Override
+  public HashRing ring() {
     return cluster.ring();
+  }
+
+  @Override
+  public Optional<MembershipSnapshot> snapshot() {
+    return cluster.snapshot();
+  }
+
+  @Override
+  public Member owner(byte[] key) {
+    HashRing ring = cluster.ring();
+    return ring.isEmpty() ? cluster.self() : ring.owner(key);
   }
 
   /**
@@ -146,6 +158,7 @@ public final class ClusterRouter implements Router {
   }
 
   /** Requests this node sent on to an owner since it started (multi-key parts count one each). */
+  @Override
   public long forwardedRequests() {
     return forwarded.sum();
   }
@@ -173,8 +186,7 @@ public final class ClusterRouter implements Router {
 
   private Frame owner(Frame request) {
     HashRing ring = cluster.ring();
-    Member self = cluster.self();
-    Member owner = ring.isEmpty() ? self : ring.owner(request.key());
+    Member owner = owner(request.key());
     if (owner == null) {
       return request.replyError(Status.BUSY, "membership is not started yet");
     }
