@@ -1,0 +1,12 @@
+package io.distcache.server;
+
+import io.distcache.server.store.Store;
+
+/** Lets tests in other packages reach a node's internals that the public API keeps private. */
+public final class NodeAccess {
+  private NodeAccess() {}
+
+  public static Store store(DistCacheNode node) {
+    return node.store();
+  }
+}
