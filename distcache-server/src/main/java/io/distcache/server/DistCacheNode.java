@@ -461,8 +461,8 @@ public final class DistCacheNode implements AutoCloseable {
     }
 
     /**
-     * How long a forwarded request may wait for the owner (connect included) before the client
-     * gets BUSY "owner ... unreachable". Default 2 s.
+     * How long a forwarded request may wait for a connection to the owner, and then for the
+     * owner's reply, before the client gets BUSY "owner ... unreachable". Default 2 s.
      */
     public Builder forwardTimeout(Duration timeout) {
       if (timeout == null || timeout.isNegative() || timeout.isZero()) {

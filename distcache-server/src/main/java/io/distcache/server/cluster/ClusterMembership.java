@@ -162,8 +162,10 @@ public final class ClusterMembership implements AutoCloseable {
     if (e == null) {
       return;
     }
+    // Wait for the goodbyes only: a ping still waiting on a dead member must not delay the stop.
+    Set<CompletableFuture<Frame>> before = Set.copyOf(inFlight);
     e.leave();
-    CompletableFuture<?>[] sent = inFlight.toArray(new CompletableFuture<?>[0]);
+    CompletableFuture<?>[] sent = inFlight.stream().filter(f -> !before.contains(f)).toArray(CompletableFuture<?>[]::new);
     try {
       CompletableFuture.allOf(sent).get(wait.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException ex) {
