@@ -196,6 +196,12 @@ final class Calls {
         r -> found("RANDOM_KEY", r) ? r.value() : null);
   }
 
+  /** The members and ring parameters a node reports (for the smart client's routing). */
+  static Call<MemberList> clusterMembers() {
+    return new Call<>("CLUSTER_MEMBERS", Frame.request(Opcode.CLUSTER_MEMBERS, 0, null, null),
+        r -> MemberListCodec.decode(ok("CLUSTER_MEMBERS", r)));
+  }
+
   // ---- response helpers ----
 
   private static Frame ok(String op, Frame r) {

@@ -1,31 +1,54 @@
 package io.distcache.client;
 
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
 import io.distcache.protocol.ProtocolConstants;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.Address;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /*
  * Design: every operation is one Call (Calls.java: request layout and response reading) sent
  * through execute(); the blocking form is the async form plus a wait, so both behave the same.
  * The per-node work (connections, request ids, timeouts, reconnects) lives in NodePool and
- * NodeConnection, so that routing stays here, in sendFrom(): today the first reachable address
- * in order, later the key's owner.
+ * NodeConnection, so that routing stays here, in dispatch().
+ *
+ * Routing. With a cluster view (ClusterRouting: members and ring from CLUSTER_MEMBERS), a keyed
+ * request goes straight to its owner flagged ROUTED. The owner serves it; a node that is not the
+ * owner (our view is stale) answers NOT_OWNER, and we resend the request unflagged to any node,
+ * which forwards it, while the view is renewed. An owner that refuses a connection is marked down
+ * and the request goes to any node too: nothing was sent, so resending cannot apply it twice. A
+ * connection lost with the request in flight is the caller's error, as in plain mode, because
+ * the request may have been applied. Multi-key requests are split by owner, one unflagged part
+ * to each, and the replies merged in the caller's order. Everything else (no view, node-wide
+ * operations, MULTI_SET_IF_ABSENT) goes to "any node": the first reachable of the configured
+ * addresses in order, then the known members, starting from the one that last accepted a
+ * connection.
  *
  * Futures complete on the I/O threads without a hop to another executor, which keeps a reply's
  * latency to one thread switch; the price is that a blocking call from a callback would deadlock
@@ -52,9 +75,17 @@ import java.util.concurrent.TimeUnit;
  * no reply came within the request timeout, {@link DistCacheConnectionException} when the node is
  * unreachable or the connection dropped with the request in flight (the next request reconnects).
  *
- * <p>Requests go to the first configured address that accepts a connection; any node of a cluster
- * serves any key. Node-wide operations ({@link #flush}, {@link #size}, {@link #stats}, {@link #scan},
- * {@link #randomKey}) act on that node only.
+ * <p>Smart routing (on by default): the client asks a node for the cluster's members, builds the
+ * same consistent-hash ring the nodes use, and sends each single-key request straight to the
+ * key's owner, saving the forwarding hop. It renews its view periodically ({@link
+ * Builder#topologyRefreshInterval}) and at once when a node says it is not the owner, and falls
+ * back to any node (which forwards) while the view is stale or an owner is unreachable. A node
+ * without a cluster layer leaves the client in plain mode: every request goes to the first
+ * configured address that accepts a connection; any node of a cluster serves any key.
+ * With a view, multi-key operations are split by owner (except {@link #setAllIfAbsent}, which
+ * goes whole to one node); in plain mode that node splits them. Node-wide operations
+ * ({@link #flush}, {@link #size}, {@link #stats}, {@link #scan}, {@link #randomKey}) act on that
+ * node only.
  */
 public final class DistCacheClient implements AutoCloseable {
   /** {@link #ttl} and {@link #expireTime} answer this for a key without expiry. */
@@ -63,22 +94,53 @@ public final class DistCacheClient implements AutoCloseable {
   public static final long KEY_MISSING = -2;
 
   private final EventLoopGroup group;
-  private final List<NodePool> nodes;
+  /** The configured addresses' pools, in the configured order. */
+  private final List<NodePool> seeds;
+  /** Every pool by address: the seeds, and the members met through the cluster view. */
+  private final ConcurrentHashMap<Address, NodePool> pools = new ConcurrentHashMap<>();
   private final int maxFrameBytes;
-  /** Index of the node that last accepted a connection; requests start there. */
-  private volatile int preferred;
+  private final int connectionsPerNode;
+  private final int connectTimeoutMillis;
+  private final long requestTimeoutMillis;
+  /** Null when smart routing is off. */
+  private final ClusterRouting routing;
+  private final ScheduledFuture<?> refresher;
+  /** The node that last accepted a connection; "any node" starts there. */
+  private volatile NodePool preferred;
   private volatile boolean closed;
 
   private DistCacheClient(Builder b) {
     this.maxFrameBytes = b.maxFrameBytes;
+    this.connectionsPerNode = b.connectionsPerNode;
+    this.connectTimeoutMillis = (int) b.connectTimeout.toMillis();
+    this.requestTimeoutMillis = b.requestTimeout.toMillis();
     this.group = new MultiThreadIoEventLoopGroup(b.ioThreads,
         new DefaultThreadFactory("distcache-client", true), NioIoHandler.newFactory());
-    List<NodePool> pools = new ArrayList<>();
+    List<NodePool> seedPools = new ArrayList<>();
     for (InetSocketAddress address : b.addresses) {
-      pools.add(new NodePool(address, group, b.connectionsPerNode, (int) b.connectTimeout.toMillis(),
-          b.requestTimeout.toMillis(), b.maxFrameBytes));
+      Address key = new Address(address.getHostString(), address.getPort());
+      seedPools.add(pools.computeIfAbsent(key, this::newPool));
     }
-    this.nodes = List.copyOf(pools);
+    this.seeds = List.copyOf(seedPools);
+    this.preferred = seeds.get(0);
+    if (b.smartRouting) {
+      long interval = b.refreshInterval.toNanos();
+      this.routing = new ClusterRouting(() -> executeOnAnyNode(Calls.clusterMembers()), this::retainPools,
+          Math.min(interval, MIN_REFRESH_GAP_NANOS), interval, group);
+      routing.start();
+      this.refresher = group.next().scheduleWithFixedDelay(routing::refresh, interval, interval, TimeUnit.NANOSECONDS);
+    } else {
+      this.routing = null;
+      this.refresher = null;
+    }
+  }
+
+  /** Hints (NOT_OWNER, a refused owner) renew the view at most this often. */
+  private static final long MIN_REFRESH_GAP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+  private NodePool newPool(Address address) {
+    return new NodePool(InetSocketAddress.createUnresolved(address.host(), address.port()), group,
+        connectionsPerNode, connectTimeoutMillis, requestTimeoutMillis, maxFrameBytes);
   }
 
   public static Builder builder() {
@@ -548,7 +610,23 @@ public final class DistCacheClient implements AutoCloseable {
   }
 
   public CompletableFuture<List<byte[]>> getAllAsync(List<byte[]> keys) {
-    return execute(Calls.getAll(keys));
+    Map<Address, List<Integer>> parts = splitByOwner(keys);
+    if (parts == null) {
+      return execute(Calls.getAll(keys));
+    }
+    List<CompletableFuture<List<byte[]>>> replies = new ArrayList<>(parts.size());
+    parts.forEach((owner, indices) -> replies.add(executeAt(owner, Calls.getAll(pick(keys, indices)))));
+    return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0])).thenApply(done -> {
+      byte[][] merged = new byte[keys.size()][];
+      int part = 0;
+      for (List<Integer> indices : parts.values()) {
+        List<byte[]> values = replies.get(part++).join();
+        for (int i = 0; i < indices.size(); i++) {
+          merged[indices.get(i)] = values.get(i);
+        }
+      }
+      return Arrays.asList(merged);
+    });
   }
 
   /** Stores every pair ({@code keys.get(i)} → {@code values.get(i)}) without expiry. */
@@ -575,7 +653,15 @@ public final class DistCacheClient implements AutoCloseable {
   /** {@code ttl} null for no expiry. */
   public CompletableFuture<Void> setAllAsync(List<byte[]> keys, List<byte[]> values, Duration ttl) {
     long ttlMillis = ttl == null ? 0 : Durations.positiveMillis("ttl", ttl);
-    return execute(Calls.setAll(keys, values, ttlMillis));
+    Map<Address, List<Integer>> parts =
+        keys != null && values != null && values.size() == keys.size() ? splitByOwner(keys) : null;
+    if (parts == null) {
+      return execute(Calls.setAll(keys, values, ttlMillis));
+    }
+    List<CompletableFuture<Void>> replies = new ArrayList<>(parts.size());
+    parts.forEach((owner, indices) ->
+        replies.add(executeAt(owner, Calls.setAll(pick(keys, indices), pick(values, indices), ttlMillis))));
+    return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]));
   }
 
   /** Redis MSETNX: stores every pair only if none of the keys exists; true when written. */
@@ -607,7 +693,8 @@ public final class DistCacheClient implements AutoCloseable {
   }
 
   public CompletableFuture<Long> deleteAllAsync(List<byte[]> keys) {
-    return execute(Calls.deleteAll(keys));
+    Map<Address, List<Integer>> parts = splitByOwner(keys);
+    return parts == null ? execute(Calls.deleteAll(keys)) : sum(parts, indices -> Calls.deleteAll(pick(keys, indices)));
   }
 
   /** Number of the keys that exist (Redis EXISTS with many keys; a repeated key counts each time). */
@@ -620,7 +707,8 @@ public final class DistCacheClient implements AutoCloseable {
   }
 
   public CompletableFuture<Long> existsCountAsync(List<byte[]> keys) {
-    return execute(Calls.existsCount(keys));
+    Map<Address, List<Integer>> parts = splitByOwner(keys);
+    return parts == null ? execute(Calls.existsCount(keys)) : sum(parts, indices -> Calls.existsCount(pick(keys, indices)));
   }
 
   // ---- whole node ----
@@ -670,6 +758,40 @@ public final class DistCacheClient implements AutoCloseable {
     return execute(Calls.randomKey());
   }
 
+  // ---- the cluster view (for tools; routing uses it by itself) ----
+
+  /**
+   * Every member of the cluster with its state, as a node last reported it; empty in plain mode
+   * (smart routing off, or the nodes have no cluster layer).
+   */
+  public List<ClusterMember> members() {
+    Topology view = routing == null ? null : routing.current();
+    return view == null ? List.of() : view.members();
+  }
+
+  /** The member this client sends {@code key} to, or empty in plain mode. */
+  public Optional<ClusterMember> ownerOf(byte[] key) {
+    Objects.requireNonNull(key, "key");
+    Topology view = routing == null ? null : routing.current();
+    return view == null ? Optional.empty() : Optional.ofNullable(view.ownerMember(key));
+  }
+
+  public Optional<ClusterMember> ownerOf(String key) {
+    return ownerOf(utf8(key));
+  }
+
+  /**
+   * Asks a node for the members now (rather than at the next periodic refresh) and returns the
+   * resulting view, as {@link #members()}. Does nothing but return the current view in plain mode
+   * with smart routing off.
+   */
+  public List<ClusterMember> refreshMembers() {
+    if (routing != null && !closed) {
+      await(routing.refresh());
+    }
+    return members();
+  }
+
   // ---- plumbing ----
 
   /**
@@ -682,7 +804,10 @@ public final class DistCacheClient implements AutoCloseable {
       return;
     }
     closed = true;
-    for (NodePool node : nodes) {
+    if (refresher != null) {
+      refresher.cancel(false);
+    }
+    for (NodePool node : pools.values()) {
       node.close();
     }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
@@ -699,23 +824,199 @@ public final class DistCacheClient implements AutoCloseable {
       result.completeExceptionally(tooLarge);
       return result;
     }
-    sendFrom(preferred, 0, call, result);
+    if (routing != null && !routing.firstAnswer().isDone()) {
+      // Wait for the first view so that early requests go to their owners, not through a hop.
+      routing.firstAnswer().whenComplete((v, e) -> dispatch(call, result));
+    } else {
+      dispatch(call, result);
+    }
     return result;
   }
 
-  /** Tries the nodes in order from {@code start}, moving on only when a node refuses connections. */
-  private <T> void sendFrom(int start, int attempt, Call<T> call, CompletableFuture<T> result) {
-    int index = (start + attempt) % nodes.size();
-    nodes.get(index).acquire().whenComplete((connection, connectError) -> {
+  /**
+   * The indices of {@code keys} grouped by owner, in first-seen order; null when there is no view
+   * or fewer than two keys, so the request goes whole to any node. One part per owner is sent to
+   * that owner unflagged: it serves its own keys, and a stale view costs a forward, not an error.
+   * MULTI_SET_IF_ABSENT is never split: its all-or-nothing check belongs to one request.
+   */
+  private Map<Address, List<Integer>> splitByOwner(List<byte[]> keys) {
+    Topology view = routing == null ? null : routing.current();
+    Objects.requireNonNull(keys, "keys");
+    if (view == null || keys.size() < 2) {
+      return null;
+    }
+    Map<Address, List<Integer>> parts = new LinkedHashMap<>();
+    for (int i = 0; i < keys.size(); i++) {
+      Address owner = view.owner(Objects.requireNonNull(keys.get(i), "keys contains null"));
+      if (owner == null) {
+        return null;
+      }
+      parts.computeIfAbsent(owner, a -> new ArrayList<>()).add(i);
+    }
+    return parts;
+  }
+
+  private static List<byte[]> pick(List<byte[]> items, List<Integer> indices) {
+    List<byte[]> out = new ArrayList<>(indices.size());
+    for (int i : indices) {
+      out.add(items.get(i));
+    }
+    return out;
+  }
+
+  private CompletableFuture<Long> sum(Map<Address, List<Integer>> parts, Function<List<Integer>, Call<Long>> call) {
+    List<CompletableFuture<Long>> replies = new ArrayList<>(parts.size());
+    parts.forEach((owner, indices) -> replies.add(executeAt(owner, call.apply(indices))));
+    return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0])).thenApply(done -> {
+      long total = 0;
+      for (CompletableFuture<Long> r : replies) {
+        total += r.join();
+      }
+      return total;
+    });
+  }
+
+  /** One part of a split request, to {@code owner} unflagged (any node when it is down). */
+  private <T> CompletableFuture<T> executeAt(Address owner, Call<T> call) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    if (closed) {
+      result.completeExceptionally(new DistCacheConnectionException(call.op() + " failed: the client is closed"));
+      return result;
+    }
+    DistCacheException tooLarge = checkSize(call);
+    if (tooLarge != null) {
+      result.completeExceptionally(tooLarge);
+      return result;
+    }
+    if (routing.isDown(owner)) {
+      sendFrom(anyNodes(routing.current()), 0, call, result);
+      return result;
+    }
+    pools.computeIfAbsent(owner, this::newPool).acquire().whenComplete((connection, connectError) -> {
       if (connectError == null) {
-        preferred = index;
         connection.send(call, result);
-      } else if (attempt + 1 < nodes.size() && !closed) {
-        sendFrom(start, attempt + 1, call, result);
+      } else if (closed) {
+        result.completeExceptionally(unwrap(connectError));
       } else {
-        result.completeExceptionally(connectError instanceof CompletionException ? connectError.getCause() : connectError);
+        routing.markDown(owner);
+        sendFrom(anyNodes(routing.current()), 0, call, result);
       }
     });
+    return result;
+  }
+
+  /** A keyed request to its owner when the view knows it; anything else to any node. */
+  private <T> void dispatch(Call<T> call, CompletableFuture<T> result) {
+    Topology view = routing == null ? null : routing.current();
+    Opcode op = call.request().op();
+    if (view != null && op != null && op.keyed()) {
+      Address owner = view.owner(call.request().key());
+      if (owner != null && !routing.isDown(owner)) {
+        sendToOwner(owner, call, result);
+        return;
+      }
+    }
+    sendFrom(anyNodes(view), 0, call, result);
+  }
+
+  /** Sends ROUTED to {@code owner}; NOT_OWNER or a refused connection resend through any node. */
+  private <T> void sendToOwner(Address owner, Call<T> call, CompletableFuture<T> result) {
+    pools.computeIfAbsent(owner, this::newPool).acquire().whenComplete((connection, connectError) -> {
+      if (connectError != null) {
+        if (closed) {
+          result.completeExceptionally(unwrap(connectError));
+          return;
+        }
+        routing.markDown(owner);
+        sendFrom(anyNodes(routing.current()), 0, call, result);
+        return;
+      }
+      CompletableFuture<Frame> reply = new CompletableFuture<>();
+      connection.send(call.routed(), reply);
+      reply.whenComplete((frame, error) -> {
+        if (error != null) {
+          if (error instanceof DistCacheConnectionException) {
+            routing.refreshSoon();
+          }
+          result.completeExceptionally(error);
+        } else if (frame.status() == Status.NOT_OWNER) {
+          routing.refreshSoon();
+          sendFrom(anyNodes(routing.current()), 0, call, result);
+        } else {
+          try {
+            result.complete(call.decode(frame));
+          } catch (RuntimeException e) {
+            result.completeExceptionally(e);
+          }
+        }
+      });
+    });
+  }
+
+  private <T> CompletableFuture<T> executeOnAnyNode(Call<T> call) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    sendFrom(anyNodes(routing == null ? null : routing.current()), 0, call, result);
+    return result;
+  }
+
+  /**
+   * The nodes to try for a request without an owner: the one that last accepted a connection, the
+   * configured addresses in order, then the key-owning members of the view.
+   */
+  private List<NodePool> anyNodes(Topology view) {
+    NodePool first = preferred;
+    if (view == null && first == seeds.get(0)) {
+      return seeds;
+    }
+    LinkedHashSet<NodePool> order = new LinkedHashSet<>();
+    order.add(first);
+    order.addAll(seeds);
+    if (view != null) {
+      for (Address a : view.ownerAddresses()) {
+        order.add(pools.computeIfAbsent(a, this::newPool));
+      }
+    }
+    return new ArrayList<>(order);
+  }
+
+  /** Tries the nodes in order, moving on only when a node refuses connections. */
+  private <T> void sendFrom(List<NodePool> order, int attempt, Call<T> call, CompletableFuture<T> result) {
+    NodePool node = order.get(attempt);
+    node.acquire().whenComplete((connection, connectError) -> {
+      if (connectError == null) {
+        preferred = node;
+        connection.send(call, result);
+      } else if (attempt + 1 < order.size() && !closed) {
+        sendFrom(order, attempt + 1, call, result);
+      } else {
+        result.completeExceptionally(unwrap(connectError));
+      }
+    });
+  }
+
+  /**
+   * After the view changed: closes the connections to nodes that are neither configured nor
+   * key-owning members any more, so members that left do not pin connections.
+   */
+  private void retainPools(Topology view) {
+    Set<Address> keep = new HashSet<>(view.ownerAddresses());
+    for (NodePool seed : seeds) {
+      keep.add(new Address(seed.address().getHostString(), seed.address().getPort()));
+    }
+    pools.entrySet().removeIf(e -> {
+      if (keep.contains(e.getKey())) {
+        return false;
+      }
+      e.getValue().close();
+      if (preferred == e.getValue()) {
+        preferred = seeds.get(0);
+      }
+      return true;
+    });
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
 
   private <T> DistCacheException checkSize(Call<T> call) {
@@ -782,8 +1083,27 @@ public final class DistCacheClient implements AutoCloseable {
     private int connectionsPerNode = 2;
     private int maxFrameBytes = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
     private int ioThreads = Math.min(2, Runtime.getRuntime().availableProcessors());
+    private boolean smartRouting = true;
+    private Duration refreshInterval = Duration.ofSeconds(1);
 
     private Builder() {}
+
+    /**
+     * Send each single-key request straight to its owner from a copy of the cluster's ring (default
+     * true). Off, or against nodes without a cluster layer, every request goes to the first
+     * reachable address, which forwards it to the owner.
+     */
+    public Builder smartRouting(boolean on) {
+      this.smartRouting = on;
+      return this;
+    }
+
+    /** How often the smart client asks for the members, to notice joins and leaves (default 1 s). */
+    public Builder topologyRefreshInterval(Duration interval) {
+      Durations.positiveMillis("topologyRefreshInterval", interval);
+      this.refreshInterval = interval;
+      return this;
+    }
 
     /** Nodes as {@code host:port} ({@code [v6addr]:port} for IPv6 literals); tried in this order. */
     public Builder addresses(String... hostPorts) {

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -296,10 +297,23 @@ class DistCacheClientTest {
 
   @Test
   void get_blockingCallFromReplyCallback_isRefusedInsteadOfDeadlocking() {
-    ScriptedServer server = server(ScriptedServer.answering(r -> r.replyValue(r.key())));
+    // The reply to "a" waits until the callback is attached, so the callback runs on the I/O
+    // thread that completes the future rather than on this thread.
+    CountDownLatch attached = new CountDownLatch(1);
+    ScriptedServer server = server(ScriptedServer.answering(r -> {
+      if (new String(r.key(), StandardCharsets.UTF_8).equals("a")) {
+        try {
+          attached.await(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return r.replyValue(r.key());
+    }));
     DistCacheClient client = client(DistCacheClient.builder().addresses(server.address()));
 
     CompletableFuture<String> nested = client.getAsync("a").thenApply(v -> client.get("b"));
+    attached.countDown();
 
     assertThat(nested).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(java.util.concurrent.ExecutionException.class)
         .havingCause()
@@ -331,8 +345,9 @@ class DistCacheClientTest {
     return s;
   }
 
+  /** Plain mode: these scripts answer exactly the requests each test makes, with no CLUSTER_MEMBERS. */
   private DistCacheClient client(DistCacheClient.Builder builder) {
-    DistCacheClient c = builder.build();
+    DistCacheClient c = builder.smartRouting(false).build();
     toClose.add(c);
     return c;
   }

@@ -1,0 +1,149 @@
+package io.distcache.client;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Member;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/*
+ * Design: the reply comes from the network, so nothing in it is trusted: every count and length
+ * is checked against the bytes that remain before anything is allocated or read, and each error
+ * names the member, the field and both numbers. A malformed reply turns into one
+ * DistCacheException; the caller keeps its previous view (or plain mode) rather than routing by
+ * half a list.
+ */
+
+/** Reads a CLUSTER_MEMBERS reply (layout in {@link io.distcache.protocol.Opcode#CLUSTER_MEMBERS}). */
+final class MemberListCodec {
+  private static final ClusterMember.State[] STATES = ClusterMember.State.values();
+  /** Per member at least: id length, one id byte, host length, one host byte, port, state, incarnation. */
+  private static final int MIN_MEMBER_BYTES = 1 + 1 + 1 + 1 + 2 + 1 + 8;
+
+  private MemberListCodec() {}
+
+  /**
+   * The member list of an OK reply.
+   *
+   * @throws MalformedException naming what is wrong when the reply is malformed
+   */
+  static MemberList decode(Frame reply) {
+    if (reply.extras().length < 2) {
+      throw malformed("expected 2 extras (ring version, virtual nodes), got " + reply.extras().length);
+    }
+    long version = reply.extras()[0];
+    long virtualNodes = reply.extras()[1];
+    if (virtualNodes < 1 || virtualNodes > HashRing.MAX_VIRTUAL_NODES) {
+      throw malformed("virtual nodes " + virtualNodes + " is outside 1.." + HashRing.MAX_VIRTUAL_NODES);
+    }
+    List<ClusterMember> members = decodeMembers(reply.value());
+    Set<String> ids = new HashSet<>();
+    for (ClusterMember m : members) {
+      if (!ids.add(m.id())) {
+        throw malformed("member id " + m.id() + " appears twice");
+      }
+    }
+    return new MemberList(version, (int) virtualNodes, members);
+  }
+
+  /** The member list of a reply's value. */
+  static List<ClusterMember> decodeMembers(byte[] bytes) {
+    Reader in = new Reader(bytes);
+    int count = in.u16("member count");
+    if ((long) count * MIN_MEMBER_BYTES > in.remaining()) {
+      throw malformed("member count " + count + " needs at least " + (long) count * MIN_MEMBER_BYTES
+          + " bytes, but only " + in.remaining() + " remain");
+    }
+    List<ClusterMember> out = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      String where = "member " + i;
+      String id = in.ascii(where + " id");
+      String host = in.ascii(where + " host");
+      int port = in.u16(where + " port");
+      int state = in.u8(where + " state");
+      long incarnation = in.u64(where + " incarnation");
+      if (state >= STATES.length) {
+        throw malformed(where + " state " + state + " is not one of 0..3 (ALIVE, SUSPECT, DEAD, LEFT)");
+      }
+      try {
+        // The same checks the nodes apply: printable ASCII, bounded lengths, a real port.
+        new Member(id, new Address(host, port));
+      } catch (IllegalArgumentException e) {
+        throw malformed(where + ": " + e.getMessage());
+      }
+      out.add(new ClusterMember(id, host, port, STATES[state], incarnation));
+    }
+    if (in.remaining() > 0) {
+      throw malformed(in.remaining() + " trailing bytes after " + count + " members");
+    }
+    return out;
+  }
+
+  private static MalformedException malformed(String why) {
+    return new MalformedException("CLUSTER_MEMBERS reply is malformed: " + why);
+  }
+
+  /** A reply that does not follow the layout; the message says where and why. */
+  static final class MalformedException extends DistCacheException {
+    private static final long serialVersionUID = 1L;
+
+    MalformedException(String message) {
+      super(null, message);
+    }
+  }
+
+  /** Big-endian reads that check the remaining length first. */
+  private static final class Reader {
+    private final byte[] bytes;
+    private int pos;
+
+    Reader(byte[] bytes) {
+      this.bytes = bytes;
+    }
+
+    int remaining() {
+      return bytes.length - pos;
+    }
+
+    private void need(int n, String what) {
+      if (n > remaining()) {
+        throw malformed(what + " needs " + n + " bytes at offset " + pos + ", but only " + remaining() + " remain");
+      }
+    }
+
+    int u8(String what) {
+      need(1, what);
+      return bytes[pos++] & 0xFF;
+    }
+
+    int u16(String what) {
+      need(2, what);
+      int v = ((bytes[pos] & 0xFF) << 8) | (bytes[pos + 1] & 0xFF);
+      pos += 2;
+      return v;
+    }
+
+    long u64(String what) {
+      need(8, what);
+      long v = 0;
+      for (int i = 0; i < 8; i++) {
+        v = (v << 8) | (bytes[pos + i] & 0xFF);
+      }
+      pos += 8;
+      return v;
+    }
+
+    /** A u8 length, then that many ASCII bytes. */
+    String ascii(String what) {
+      int length = u8(what + " length");
+      need(length, what + " (length " + length + ")");
+      String s = new String(bytes, pos, length, StandardCharsets.US_ASCII);
+      pos += length;
+      return s;
+    }
+  }
+}

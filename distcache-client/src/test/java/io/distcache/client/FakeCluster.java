@@ -1,0 +1,198 @@
+package io.distcache.client;
+
+import io.distcache.protocol.Flags;
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.RingHash;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * Scripted nodes that behave like a cluster for the smart client: each answers CLUSTER_MEMBERS
+ * with the list the test sets, serves keys it owns in that list from one shared map, answers
+ * NOT_OWNER to a ROUTED request for a key it does not own, and "forwards" an unflagged one (serves
+ * it from the shared map and counts a forward). Every request is logged per node.
+ */
+final class FakeCluster implements AutoCloseable {
+  static final int VIRTUAL_NODES = 64;
+
+  /** One logged request: which node got it and how. */
+  record Received(String node, Opcode op, int flags, String key) {
+    boolean routed() {
+      return (flags & Flags.ROUTED) != 0;
+    }
+  }
+
+  private final List<ScriptedServer> servers = new ArrayList<>();
+  private final List<String> ids = new ArrayList<>();
+  private final java.util.Set<Integer> stopped = ConcurrentHashMap.newKeySet();
+  private final Map<String, byte[]> data = new ConcurrentHashMap<>();
+  final Queue<Received> log = new ConcurrentLinkedQueue<>();
+  final Queue<String> forwardedBy = new ConcurrentLinkedQueue<>();
+  /** One entry per key of every multi-key request. */
+  final Queue<Received> multiKeys = new ConcurrentLinkedQueue<>();
+  /** What every node answers to CLUSTER_MEMBERS; null: BAD_REQUEST, as a node without a cluster layer. */
+  private volatile List<ClusterMember> members;
+  private volatile HashRing ring = HashRing.empty();
+
+  FakeCluster(int nodes) {
+    for (int i = 0; i < nodes; i++) {
+      String id = "node-" + i;
+      ids.add(id);
+      servers.add(ScriptedServer.start((ctx, request) -> ctx.writeAndFlush(answer(id, request))));
+    }
+  }
+
+  String address(int node) {
+    return servers.get(node).address();
+  }
+
+  int port(int node) {
+    return servers.get(node).port();
+  }
+
+  ClusterMember member(int node, ClusterMember.State state) {
+    return new ClusterMember(ids.get(node), "127.0.0.1", port(node), state, 1);
+  }
+
+  /** Every node now reports these members (and owns keys by the ring of them). */
+  void setMembers(List<ClusterMember> list) {
+    List<Member> owners = new ArrayList<>();
+    for (ClusterMember m : list) {
+      if (m.state().ownsKeys()) {
+        owners.add(new Member(m.id(), new Address(m.host(), m.port())));
+      }
+    }
+    ring = HashRing.of(7, owners, VIRTUAL_NODES, RingHash.XXHASH64);
+    members = List.copyOf(list);
+  }
+
+  /** All nodes ALIVE. */
+  void allAlive() {
+    List<ClusterMember> list = new ArrayList<>();
+    for (int i = 0; i < servers.size(); i++) {
+      list.add(member(i, ClusterMember.State.ALIVE));
+    }
+    setMembers(list);
+  }
+
+  /** The node id that owns {@code key} in the current list. */
+  String ownerId(String key) {
+    return ring.owner(key.getBytes(StandardCharsets.UTF_8)).id();
+  }
+
+  String id(int node) {
+    return ids.get(node);
+  }
+
+  long membersRequests() {
+    return log.stream().filter(r -> r.op() == Opcode.CLUSTER_MEMBERS).count();
+  }
+
+  List<Received> keyed() {
+    return log.stream().filter(r -> r.op() != null && r.op().keyed()).toList();
+  }
+
+  private Frame answer(String self, Frame request) {
+    Opcode op = request.op();
+    log.add(new Received(self, op, request.flags(), new String(request.key(), StandardCharsets.UTF_8)));
+    if (op == Opcode.CLUSTER_MEMBERS) {
+      List<ClusterMember> list = members;
+      return list == null
+          ? request.replyError(Status.BAD_REQUEST, "CLUSTER_MEMBERS is a cluster message; this node has no cluster layer")
+          : request.replyValue(encode(list), 7, VIRTUAL_NODES);
+    }
+    if (op == Opcode.MULTI_GET || op == Opcode.MULTI_SET || op == Opcode.MULTI_DELETE || op == Opcode.MULTI_EXISTS) {
+      return multi(self, op, request);
+    }
+    if (op == null || !op.keyed()) {
+      return request.replyOk();
+    }
+    if (members != null && !ring.isEmpty()) {
+      Member owner = ring.owner(request.key());
+      if (!owner.id().equals(self)) {
+        if (request.hasFlag(Flags.ROUTED)) {
+          return request.reply(Status.NOT_OWNER, 0, owner.address().toString().getBytes(StandardCharsets.US_ASCII));
+        }
+        forwardedBy.add(self);
+      }
+    }
+    String key = new String(request.key(), StandardCharsets.UTF_8);
+    return switch (op) {
+      case SET -> {
+        data.put(key, request.value());
+        yield request.replyOk(1);
+      }
+      case GET -> data.containsKey(key) ? request.replyValue(data.get(key)) : request.reply(Status.NOT_FOUND);
+      default -> request.replyOk();
+    };
+  }
+
+  /** Multi-key requests: each key is logged as its own entry (flags of the request). */
+  private Frame multi(String self, Opcode op, Frame request) {
+    List<byte[]> items = op == Opcode.MULTI_SET ? ListCodec.decodePairs(request.value()) : ListCodec.decodeKeys(request.value());
+    int step = op == Opcode.MULTI_SET ? 2 : 1;
+    List<byte[]> values = new ArrayList<>();
+    long count = 0;
+    for (int i = 0; i < items.size(); i += step) {
+      String key = new String(items.get(i), StandardCharsets.UTF_8);
+      multiKeys.add(new Received(self, op, request.flags(), key));
+      switch (op) {
+        case MULTI_SET -> data.put(key, items.get(i + 1));
+        case MULTI_GET -> values.add(data.get(key));
+        case MULTI_DELETE -> count += data.remove(key) != null ? 1 : 0;
+        default -> count += data.containsKey(key) ? 1 : 0;
+      }
+    }
+    return op == Opcode.MULTI_GET ? request.replyValue(ListCodec.encodeValues(values)) : request.replyOk(count);
+  }
+
+  /** The CLUSTER_MEMBERS value layout (Opcode javadoc). */
+  static byte[] encode(List<ClusterMember> list) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(list.size() >> 8);
+    out.write(list.size());
+    for (ClusterMember m : list) {
+      writeString(out, m.id());
+      writeString(out, m.host());
+      out.write(m.port() >> 8);
+      out.write(m.port());
+      out.write(m.state().ordinal());
+      for (int shift = 56; shift >= 0; shift -= 8) {
+        out.write((int) (m.incarnation() >>> shift));
+      }
+    }
+    return out.toByteArray();
+  }
+
+  private static void writeString(ByteArrayOutputStream out, String s) {
+    byte[] b = s.getBytes(StandardCharsets.US_ASCII);
+    out.write(b.length);
+    out.write(b, 0, b.length);
+  }
+
+  /** Stops one node (it refuses connections from now on). */
+  void stop(int node) {
+    if (stopped.add(node)) {
+      servers.get(node).close();
+    }
+  }
+
+  @Override
+  public void close() {
+    for (int i = 0; i < servers.size(); i++) {
+      stop(i);
+    }
+  }
+}

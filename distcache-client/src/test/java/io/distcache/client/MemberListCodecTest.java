@@ -1,0 +1,156 @@
+package io.distcache.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.cluster.HashRing;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MemberListCodecTest {
+  /** Two members: "a" at h1:7000 ALIVE incarnation 1, "bb" at h2:65535 LEFT incarnation 2^63-1. */
+  private static final byte[] TWO_MEMBERS = {
+      0x00, 0x02, // count 2
+      0x01, 'a', // id length 1, "a"
+      0x02, 'h', '1', // host length 2, "h1"
+      0x1B, 0x58, // port 7000
+      0x00, // state ALIVE
+      0, 0, 0, 0, 0, 0, 0, 1, // incarnation 1
+      0x02, 'b', 'b', // id "bb"
+      0x02, 'h', '2', // host "h2"
+      (byte) 0xFF, (byte) 0xFF, // port 65535
+      0x03, // state LEFT
+      0x7F, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF,
+  };
+
+  private static Frame reply(byte[] value, long... extras) {
+    return Frame.request(Opcode.CLUSTER_MEMBERS, 0, null, null).replyValue(value, extras);
+  }
+
+  @Test
+  void decode_exactBytes_readsEveryField() {
+    MemberList list = MemberListCodec.decode(reply(TWO_MEMBERS, 42, 16));
+
+    assertThat(list.version()).isEqualTo(42);
+    assertThat(list.virtualNodes()).isEqualTo(16);
+    assertThat(list.members()).containsExactly(
+        new ClusterMember("a", "h1", 7000, ClusterMember.State.ALIVE, 1),
+        new ClusterMember("bb", "h2", 65535, ClusterMember.State.LEFT, Long.MAX_VALUE));
+    assertThat(list.members().get(0).address()).isEqualTo("h1:7000");
+  }
+
+  @Test
+  void decode_emptyList_hasNoMembers() {
+    assertThat(MemberListCodec.decode(reply(new byte[] {0, 0}, 1, 1024)).members()).isEmpty();
+  }
+
+  @Test
+  void decode_missingExtras_failsNamingThem() {
+    assertThatThrownBy(() -> MemberListCodec.decode(reply(TWO_MEMBERS, 1)))
+        .isInstanceOf(MemberListCodec.MalformedException.class)
+        .hasMessage("CLUSTER_MEMBERS reply is malformed: expected 2 extras (ring version, virtual nodes), got 1");
+  }
+
+  @Test
+  void decode_virtualNodesOutOfRange_fails() {
+    assertThatThrownBy(() -> MemberListCodec.decode(reply(TWO_MEMBERS, 1, 0)))
+        .hasMessageEndingWith("virtual nodes 0 is outside 1.." + HashRing.MAX_VIRTUAL_NODES);
+    assertThatThrownBy(() -> MemberListCodec.decode(reply(TWO_MEMBERS, 1, HashRing.MAX_VIRTUAL_NODES + 1L)))
+        .isInstanceOf(MemberListCodec.MalformedException.class);
+  }
+
+  @Test
+  void decodeMembers_countBeyondTheBytes_failsBeforeAllocating() {
+    byte[] bytes = {(byte) 0xFF, (byte) 0xFF, 1, 'a'};
+
+    assertThatThrownBy(() -> MemberListCodec.decodeMembers(bytes))
+        .isInstanceOf(MemberListCodec.MalformedException.class)
+        .hasMessageEndingWith("member count 65535 needs at least 983025 bytes, but only 2 remain");
+  }
+
+  @Test
+  void decodeMembers_noCount_fails() {
+    assertThatThrownBy(() -> MemberListCodec.decodeMembers(new byte[] {0}))
+        .hasMessageEndingWith("member count needs 2 bytes at offset 0, but only 1 remain");
+  }
+
+  @Test
+  void decodeMembers_hostLengthBeyondTheBytes_failsNamingMemberAndField() {
+    byte[] bytes = TWO_MEMBERS.clone();
+    bytes[4] = 120; // first member's host length
+
+    assertThatThrownBy(() -> MemberListCodec.decodeMembers(bytes))
+        .isInstanceOf(MemberListCodec.MalformedException.class)
+        .hasMessageEndingWith("member 0 host (length 120) needs 120 bytes at offset 5, but only 30 remain");
+  }
+
+  @Test
+  void decodeMembers_everyTruncation_failsCleanly() {
+    for (int n = 0; n < TWO_MEMBERS.length; n++) {
+      byte[] cut = Arrays.copyOf(TWO_MEMBERS, n);
+      assertThatThrownBy(() -> MemberListCodec.decodeMembers(cut))
+          .as("first %d bytes", n)
+          .isInstanceOf(MemberListCodec.MalformedException.class);
+    }
+  }
+
+  @Test
+  void decodeMembers_trailingBytes_fail() {
+    byte[] bytes = Arrays.copyOf(TWO_MEMBERS, TWO_MEMBERS.length + 3);
+
+    assertThatThrownBy(() -> MemberListCodec.decodeMembers(bytes))
+        .hasMessageEndingWith("3 trailing bytes after 2 members");
+  }
+
+  @Test
+  void decodeMembers_unknownState_fails() {
+    byte[] bytes = TWO_MEMBERS.clone();
+    bytes[9] = 4; // first member's state
+
+    assertThatThrownBy(() -> MemberListCodec.decodeMembers(bytes))
+        .hasMessageEndingWith("member 0 state 4 is not one of 0..3 (ALIVE, SUSPECT, DEAD, LEFT)");
+  }
+
+  @Test
+  void decodeMembers_portZeroOrEmptyIdOrControlCharacter_fail() {
+    byte[] port = TWO_MEMBERS.clone();
+    port[7] = 0;
+    port[8] = 0;
+    assertThatThrownBy(() -> MemberListCodec.decodeMembers(port)).hasMessageEndingWith("member 0: port 0 is outside 1..65535");
+
+    byte[] control = TWO_MEMBERS.clone();
+    control[3] = 0x07;
+    assertThatThrownBy(() -> MemberListCodec.decodeMembers(control))
+        .hasMessageContaining("member 0: member id contains the character 0x7");
+
+    byte[] emptyId = {0, 1, 0, 2, 'h', '1', 0x1B, 0x58, 0, 0, 0, 0, 0, 0, 0, 0, 1, 9, 9, 9};
+    assertThatThrownBy(() -> MemberListCodec.decodeMembers(emptyId))
+        .isInstanceOf(MemberListCodec.MalformedException.class);
+  }
+
+  @Test
+  void decode_duplicateIds_fail() {
+    byte[] bytes = {
+        0x00, 0x02, // count 2
+        0x01, 'a', 0x02, 'h', '1', 0x1B, 0x58, 0x00, 0, 0, 0, 0, 0, 0, 0, 1, // "a" at h1:7000
+        0x01, 'a', 0x02, 'h', '2', 0x1B, 0x58, 0x00, 0, 0, 0, 0, 0, 0, 0, 1, // "a" again at h2:7000
+    };
+
+    assertThatThrownBy(() -> MemberListCodec.decode(reply(bytes, 1, 8)))
+        .hasMessageEndingWith("member id a appears twice");
+  }
+
+  @Test
+  void owners_onlyAliveAndSuspectOwnKeys() {
+    MemberList list = new MemberList(1, 8, List.of(
+        new ClusterMember("a", "h", 1, ClusterMember.State.ALIVE, 0),
+        new ClusterMember("b", "h", 2, ClusterMember.State.SUSPECT, 0),
+        new ClusterMember("c", "h", 3, ClusterMember.State.DEAD, 0),
+        new ClusterMember("d", "h", 4, ClusterMember.State.LEFT, 0)));
+
+    assertThat(list.owners()).extracting(m -> m.id()).containsExactlyInAnyOrder("a", "b");
+  }
+}

@@ -1,0 +1,83 @@
+package io.distcache.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.RingHash;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class TopologyTest {
+  private static ClusterMember member(String id, int port, ClusterMember.State state) {
+    return new ClusterMember(id, "10.0.0." + port % 250, port, state, 3);
+  }
+
+  @Test
+  void owner_sameAsTheNodesRingForTheSameMembers() {
+    List<ClusterMember> members = List.of(
+        member("0190aa00bb01-1111111111111111", 7001, ClusterMember.State.ALIVE),
+        member("0190aa00bb02-2222222222222222", 7002, ClusterMember.State.SUSPECT),
+        member("0190aa00bb03-3333333333333333", 7003, ClusterMember.State.ALIVE),
+        member("0190aa00bb04-4444444444444444", 7004, ClusterMember.State.DEAD));
+    Topology view = Topology.of(new MemberList(9, 256, members));
+    // What a node builds: the key-owning members, its virtual nodes, xxHash64, in any order.
+    HashRing nodes = HashRing.of(9, List.of(
+        new Member("0190aa00bb03-3333333333333333", new Address("10.0.0.3", 7003)),
+        new Member("0190aa00bb01-1111111111111111", new Address("10.0.0.1", 7001)),
+        new Member("0190aa00bb02-2222222222222222", new Address("10.0.0.2", 7002))), 256, RingHash.XXHASH64);
+
+    for (int i = 0; i < 20_000; i++) {
+      byte[] key = ("key:" + i).getBytes(StandardCharsets.UTF_8);
+      assertThat(view.owner(key)).isEqualTo(nodes.owner(key).address());
+      assertThat(view.ownerMember(key).id()).isEqualTo(nodes.owner(key).id());
+    }
+    assertThat(view.ring().members()).isEqualTo(nodes.members());
+  }
+
+  @Test
+  void update_sameOwnersNewStates_keepsTheRingAndTakesTheMembers() {
+    Topology first = Topology.of(new MemberList(1, 64, List.of(
+        member("a", 7001, ClusterMember.State.ALIVE), member("b", 7002, ClusterMember.State.ALIVE))));
+    MemberList suspected = new MemberList(5, 64, List.of(
+        member("a", 7001, ClusterMember.State.ALIVE), member("b", 7002, ClusterMember.State.SUSPECT),
+        member("c", 7003, ClusterMember.State.DEAD)));
+
+    Topology next = first.update(suspected);
+
+    assertThat(next.sameRing(first)).isTrue();
+    assertThat(next.members()).isEqualTo(suspected.members());
+  }
+
+  @Test
+  void update_memberLeft_buildsANewRingWithoutIt() {
+    Topology first = Topology.of(new MemberList(1, 64, List.of(
+        member("a", 7001, ClusterMember.State.ALIVE), member("b", 7002, ClusterMember.State.ALIVE))));
+
+    Topology next = first.update(new MemberList(2, 64, List.of(
+        member("a", 7001, ClusterMember.State.ALIVE), member("b", 7002, ClusterMember.State.LEFT))));
+
+    assertThat(next.sameRing(first)).isFalse();
+    assertThat(next.ownerAddresses()).containsExactly(new Address("10.0.0.1", 7001));
+    assertThat(next.owner("anything".getBytes(StandardCharsets.UTF_8))).isEqualTo(new Address("10.0.0.1", 7001));
+  }
+
+  @Test
+  void update_sameIdNewAddress_isANewRing() {
+    Topology first = Topology.of(new MemberList(1, 64, List.of(member("a", 7001, ClusterMember.State.ALIVE))));
+
+    Topology next = first.update(new MemberList(1, 64, List.of(member("a", 7009, ClusterMember.State.ALIVE))));
+
+    assertThat(next.sameRing(first)).isFalse();
+  }
+
+  @Test
+  void owner_noMemberOwnsKeys_isNull() {
+    Topology view = Topology.of(new MemberList(1, 8, List.of(member("a", 7001, ClusterMember.State.DEAD))));
+
+    assertThat(view.owner(new byte[] {1})).isNull();
+    assertThat(view.ownerMember(new byte[] {1})).isNull();
+  }
+}
