@@ -307,6 +307,26 @@ class ClusterTest {
   }
 
   @Test
+  void smartClient_throughOneSeedAddress_sendsEveryKeyToItsOwnerWithoutForwarding() {
+    List<DistCacheNode> c = cluster(3, FAST);
+
+    try (io.distcache.client.DistCacheClient smart =
+        io.distcache.client.DistCacheClient.builder().addresses("127.0.0.1:" + c.get(0).port()).build()) {
+      for (int i = 0; i < 100; i++) {
+        smart.set("sk" + i, "v" + i);
+      }
+      for (int i = 0; i < 100; i++) {
+        assertThat(smart.get("sk" + i)).isEqualTo("v" + i);
+      }
+    }
+
+    for (int i = 0; i < 100; i++) {
+      assertThat(ownerOf(c, bytes("sk" + i)).store().get(bytes("sk" + i))).isEqualTo(bytes("v" + i));
+    }
+    assertThat(c).allSatisfy(n -> assertThat(n.forwardedRequests()).as("forwarded by %s", n.membership().self()).isZero());
+  }
+
+  @Test
   void route_routedFlagToANonOwner_answersNotOwnerWithTheOwnersAddress() {
     List<DistCacheNode> c = cluster(3, FAST);
     byte[] key = keyNotOwnedBy(c, 0);
