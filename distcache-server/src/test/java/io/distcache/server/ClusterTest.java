@@ -1,5 +1,6 @@
 package io.distcache.server;
 
+import static io.distcache.server.TestPorts.freePort;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -18,9 +19,7 @@ import io.distcache.server.membership.MemberState;
 import io.distcache.server.membership.MemberStatus;
 import io.distcache.server.membership.MembershipConfig;
 import io.distcache.server.net.RawClient;
-import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -144,13 +143,6 @@ class ClusterTest {
       if (ownerOf(nodes, key) != nodes.get(index)) {
         return key;
       }
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket()) {
-      s.bind(new InetSocketAddress("127.0.0.1", 0));
-      return s.getLocalPort();
     }
   }
 
