@@ -806,7 +806,7 @@ final class Segment {
     int i = home(fromTag);
     int last = home(toTag - 1);
     boolean pastLast = false;
-    for (int n = 0; n <= t.length; n++) {
+    for (int n = 0; n < t.length; n++) {
       long e = t[i];
       if (e == 0) {
         if (pastLast || i == last) {
