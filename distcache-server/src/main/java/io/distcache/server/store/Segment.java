@@ -1,6 +1,7 @@
 package io.distcache.server.store;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.locks.StampedLock;
@@ -10,8 +11,9 @@ import java.util.concurrent.locks.StampedLock;
  * key hash), its own lock, its own index and its own log of off-heap pages. Nothing here is a Java
  * object per entry, so the GC sees a few arrays and buffers whatever the entry count.
  *
- * Index: a long[] open-addressing table with linear probing and backward-shift deletion (no
- * tombstones). A slot packs
+ * Index: an off-heap table of longs (a direct buffer, so a resize frees the old one at once and
+ * the heap stays small whatever the entry count) with open addressing, linear probing and
+ * backward-shift deletion (no tombstones). A slot packs
  *   bit 63 present | bit 62 has expiry | bits 34..61 a 28-bit tag | bits 18..33 page | bits 0..17 offset.
  * The tag is 28 bits of the key hash; the home slot is the tag's top bits, so a probe skips
  * foreign keys without touching their pages, a resize or a backward shift can recompute any home
@@ -55,7 +57,8 @@ final class Segment {
   private static final long ADDRESS_MASK = (1L << TAG_SHIFT) - 1;
   private static final int MAX_PAGES = 1 << 16;
   private static final int INITIAL_CAPACITY = 16;
-  private static final int MAX_CAPACITY_BITS = TAG_BITS;
+  // 2^27 slots is the largest table a ByteBuffer can hold
+  private static final int MAX_CAPACITY_BITS = 27;
 
   enum Cause {
     DELETED,
@@ -71,7 +74,7 @@ final class Segment {
   private final boolean evicts;
 
   // ---- guarded by lock ----
-  private long[] table;
+  private ByteBuffer table;
   private int capacityBits;
   private long liveBytes;
   private long versionSeq;
@@ -105,8 +108,7 @@ final class Segment {
     this.budget = budget;
     this.pageSize = pageSize;
     this.evicts = evicts;
-    budget.forceReserve(8L * INITIAL_CAPACITY);
-    this.table = new long[INITIAL_CAPACITY];
+    this.table = newTable(INITIAL_CAPACITY);
     this.capacityBits = Integer.numberOfTrailingZeros(INITIAL_CAPACITY);
   }
 
@@ -127,18 +129,18 @@ final class Segment {
   }
 
   int capacity() {
-    return table.length;
+    return (table.capacity() >>> 3);
   }
 
   // ---------------------------------------------------------------- lookups
 
   /** The slot holding key, or -(insertion slot + 1). Expired entries are still found. */
   int find(byte[] key, int tag) {
-    long[] t = table;
-    int mask = t.length - 1;
+    ByteBuffer t = table;
+    int mask = (t.capacity() >>> 3) - 1;
     int i = home(tag);
     while (true) {
-      long e = t[i];
+      long e = t.getLong(i << 3);
       if (e == 0) {
         return -(i + 1);
       }
@@ -172,7 +174,7 @@ final class Segment {
   }
 
   boolean isExpired(int slot, long now) {
-    long e = table[slot];
+    long e = table.getLong(slot << 3);
     if ((e & EXPIRY_BIT) == 0) {
       return false;
     }
@@ -181,20 +183,20 @@ final class Segment {
   }
 
   long expireAt(int slot) {
-    long e = table[slot];
+    long e = table.getLong(slot << 3);
     ByteBuffer pg = pages[page(e)];
     int off = offset(e);
     return (pg.get(off) & FLAG_EXPIRES) != 0 ? pg.getLong(off + 9) : Store.NO_EXPIRY;
   }
 
   long version(int slot) {
-    long e = table[slot];
+    long e = table.getLong(slot << 3);
     return pages[page(e)].getLong(offset(e) + 1);
   }
 
   /** Marks the entry recently used for the CLOCK hand; safe under the read lock. */
   void touch(int slot) {
-    long e = table[slot];
+    long e = table.getLong(slot << 3);
     ByteBuffer pg = pages[page(e)];
     int off = offset(e);
     byte flags = pg.get(off);
@@ -204,7 +206,7 @@ final class Segment {
   }
 
   byte[] value(int slot) {
-    long e = table[slot];
+    long e = table.getLong(slot << 3);
     ByteBuffer pg = pages[page(e)];
     int off = offset(e);
     int flags = pg.get(off);
@@ -226,7 +228,7 @@ final class Segment {
   }
 
   int valueLength(int slot) {
-    long e = table[slot];
+    long e = table.getLong(slot << 3);
     ByteBuffer pg = pages[page(e)];
     int off = offset(e);
     int flags = pg.get(off);
@@ -240,7 +242,7 @@ final class Segment {
   }
 
   byte[] key(int slot) {
-    long e = table[slot];
+    long e = table.getLong(slot << 3);
     ByteBuffer pg = pages[page(e)];
     int off = offset(e);
     int flags = pg.get(off);
@@ -334,19 +336,19 @@ final class Segment {
     liveBytes += size;
     long packed = PRESENT | ((long) tag << TAG_SHIFT) | address(head, off) | (expires ? EXPIRY_BIT : 0);
     if (slot >= 0) {
-      long old = table[slot];
+      long old = table.getLong(slot << 3);
       killEntry(old);
       if ((old & EXPIRY_BIT) != 0) {
         expiring--;
       }
-      table[slot] = packed;
+      table.putLong(slot << 3, packed);
       int oldPage = page(old);
       if (live[oldPage] == 0 && oldPage != head) {
         unlink(oldPage);
         freePage(oldPage);
       }
     } else {
-      table[-(slot + 1)] = packed;
+      table.putLong((-(slot + 1)) << 3, packed);
       count++;
     }
     if (expires) {
@@ -364,7 +366,7 @@ final class Segment {
    * Keeps the version (the value did not change).
    */
   void setExpiry(int slot, byte[] key, int tag, long expireAt) {
-    long e = table[slot];
+    long e = table.getLong(slot << 3);
     ByteBuffer pg = pages[page(e)];
     int off = offset(e);
     int flags = pg.get(off);
@@ -372,7 +374,7 @@ final class Segment {
       pg.putLong(off + 9, expireAt);
       boolean had = (e & EXPIRY_BIT) != 0;
       boolean has = expireAt != Store.NO_EXPIRY;
-      table[slot] = has ? (e | EXPIRY_BIT) : (e & ~EXPIRY_BIT);
+      table.putLong(slot << 3, has ? (e | EXPIRY_BIT) : (e & ~EXPIRY_BIT));
       expiring += (has ? 1 : 0) - (had ? 1 : 0);
       return;
     }
@@ -388,7 +390,7 @@ final class Segment {
   }
 
   private void removeAt(int slot, Cause cause, boolean mayFreePage) {
-    long e = table[slot];
+    long e = table.getLong(slot << 3);
     int p = page(e);
     killEntry(e);
     if ((e & EXPIRY_BIT) != 0) {
@@ -429,13 +431,13 @@ final class Segment {
   }
 
   private void deleteSlot(int slot) {
-    long[] t = table;
-    int mask = t.length - 1;
+    ByteBuffer t = table;
+    int mask = (t.capacity() >>> 3) - 1;
     int i = slot;
     int j = slot;
     while (true) {
       j = (j + 1) & mask;
-      long e = t[j];
+      long e = t.getLong(j << 3);
       if (e == 0) {
         break;
       }
@@ -443,38 +445,42 @@ final class Segment {
       // e may move back to i unless its home lies cyclically in (i, j]
       boolean stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
       if (!stays) {
-        t[i] = e;
+        t.putLong(i << 3, e);
         i = j;
       }
     }
-    t[i] = 0;
+    t.putLong(i << 3, 0);
   }
 
   // ---------------------------------------------------------------- room
 
   private void ensureIndexRoom() {
-    long[] t = table;
-    if ((long) (count + 1) * 4 <= (long) t.length * 3 || capacityBits >= MAX_CAPACITY_BITS) {
+    int cap = table.capacity() >>> 3;
+    if ((long) (count + 1) * 4 <= (long) cap * 3 || capacityBits >= MAX_CAPACITY_BITS) {
       return;
     }
-    long newBytes = 16L * t.length;
-    reserve(newBytes);
-    t = table; // eviction may have run; the table object is the same
-    long[] n = new long[t.length * 2];
+    reserve(16L * cap);
+    ByteBuffer n = budget.allocate(16 * cap);
+    if (n == null) {
+      throw store.outOfMemory(16L * cap);
+    }
+    n.order(ByteOrder.nativeOrder());
     int bits = capacityBits + 1;
-    int mask = n.length - 1;
-    for (long e : t) {
+    int mask = 2 * cap - 1;
+    ByteBuffer t = table; // eviction may have run while reserving; the buffer is the same
+    for (int j = 0; j < cap; j++) {
+      long e = t.getLong(j << 3);
       if (e != 0) {
         int i = (int) (tagOf(e) >>> (TAG_BITS - bits));
-        while (n[i] != 0) {
+        while (n.getLong(i << 3) != 0) {
           i = (i + 1) & mask;
         }
-        n[i] = e;
+        n.putLong(i << 3, e);
       }
     }
     table = n;
     capacityBits = bits;
-    budget.release(8L * t.length);
+    budget.free(t);
   }
 
   /** Takes bytes from the budget, evicting (under allkeys-lru) until they fit. */
@@ -658,7 +664,7 @@ final class Segment {
           pg.put(r, (byte) (flags & ~FLAG_ACCESSED));
           if (w != r) {
             pg.put(w, pg, r, size);
-            table[slot] = (table[slot] & ~ADDRESS_MASK) | address(p, w);
+            table.putLong(slot << 3, (table.getLong(slot << 3) & ~ADDRESS_MASK) | address(p, w));
           }
           w += size;
         }
@@ -695,7 +701,7 @@ final class Segment {
           int w = end[head];
           to.put(w, pg, r, size);
           to.put(w, (byte) (flags & ~FLAG_ACCESSED));
-          table[slot] = (table[slot] & ~ADDRESS_MASK) | address(head, w);
+          table.putLong(slot << 3, (table.getLong(slot << 3) & ~ADDRESS_MASK) | address(head, w));
           end[head] = w + size;
           live[head] += size;
           live[p] -= size;
@@ -746,11 +752,11 @@ final class Segment {
       hash = KeyHash.hash(pg, kp, klen);
     }
     long addr = address(p, off);
-    long[] t = table;
-    int mask = t.length - 1;
+    ByteBuffer t = table;
+    int mask = (t.capacity() >>> 3) - 1;
     int i = home(tag(hash));
     while (true) {
-      long e = t[i];
+      long e = t.getLong(i << 3);
       if (e == 0) {
         throw new IllegalStateException("live entry at page " + p + " offset " + off + " has no index slot");
       }
@@ -768,15 +774,15 @@ final class Segment {
    * expiry, entries removed}.
    */
   long sweep(long now, int maxSlots) {
-    long[] t = table;
+    ByteBuffer t = table;
     int i = sweepCursor;
     int withExpiry = 0;
     int removed = 0;
     for (int n = 0; n < maxSlots && expiring > 0; n++) {
-      if (i >= t.length) {
+      if (i >= (t.capacity() >>> 3)) {
         i = 0;
       }
-      long e = t[i];
+      long e = t.getLong(i << 3);
       if (e != 0 && (e & EXPIRY_BIT) != 0) {
         withExpiry++;
         if (isExpired(i, now)) {
@@ -798,16 +804,16 @@ final class Segment {
    * home(toTag - 1).
    */
   void rangeKeys(int fromTag, int toTag, long now, List<byte[]> keys, List<KeyValue> entries) {
-    long[] t = table;
+    ByteBuffer t = table;
     if (count == 0) {
       return;
     }
-    int mask = t.length - 1;
+    int mask = (t.capacity() >>> 3) - 1;
     int i = home(fromTag);
     int last = home(toTag - 1);
     boolean pastLast = false;
-    for (int n = 0; n < t.length; n++) {
-      long e = t[i];
+    for (int n = 0; n < (t.capacity() >>> 3); n++) {
+      long e = t.getLong(i << 3);
       if (e == 0) {
         if (pastLast || i == last) {
           return;
@@ -831,15 +837,15 @@ final class Segment {
 
   /** A live key from a random slot, or null after a few misses. */
   byte[] randomKey(java.util.Random rnd, long now) {
-    long[] t = table;
+    ByteBuffer t = table;
     if (count == 0) {
       return null;
     }
-    int mask = t.length - 1;
-    int start = rnd.nextInt(t.length);
-    for (int n = 0; n < t.length; n++) {
+    int mask = (t.capacity() >>> 3) - 1;
+    int start = rnd.nextInt((t.capacity() >>> 3));
+    for (int n = 0; n < (t.capacity() >>> 3); n++) {
       int i = (start + n) & mask;
-      if (t[i] != 0 && !isExpired(i, now)) {
+      if (t.getLong(i << 3) != 0 && !isExpired(i, now)) {
         return key(i);
       }
     }
@@ -864,30 +870,26 @@ final class Segment {
     largeSlots = 0;
     head = -1;
     tail = -1;
-    budget.release(8L * table.length);
-    int cap = close ? 1 : INITIAL_CAPACITY;
-    budget.forceReserve(8L * cap);
-    table = new long[cap];
-    capacityBits = Integer.numberOfTrailingZeros(cap);
+    budget.free(table);
+    // a closed segment keeps a one-slot heap table so late readers find nothing, safely
+    table = close ? ByteBuffer.allocate(8) : newTable(INITIAL_CAPACITY);
+    capacityBits = close ? 0 : Integer.numberOfTrailingZeros(INITIAL_CAPACITY);
     count = 0;
     expiring = 0;
     liveBytes = 0;
     sweepCursor = 0;
-    if (close) {
-      budget.release(8L * cap);
-      closed = true;
-    }
+    closed = close;
   }
 
   /** Checks the bookkeeping against the data; returns a description of the first mismatch or null. */
   String validate() {
-    long[] t = table;
+    ByteBuffer t = table;
     int n = 0;
     int exp = 0;
     long bytes = 0;
     int[] pageLive = new int[pageSlots];
-    for (int i = 0; i < t.length; i++) {
-      long e = t[i];
+    for (int i = 0; i < (t.capacity() >>> 3); i++) {
+      long e = t.getLong(i << 3);
       if (e == 0) {
         continue;
       }
@@ -932,13 +934,22 @@ final class Segment {
 
   /** Bytes this segment holds from the budget (pages, large buffers, index). */
   long heldBytes() {
-    long b = (long) pageCount * pageSize + 8L * table.length;
+    long b = (long) pageCount * pageSize + 8L * (table.capacity() >>> 3);
     for (int h = 0; h < largeSlots; h++) {
       if (larges[h] != null) {
         b += larges[h].capacity();
       }
     }
     return b;
+  }
+
+  private ByteBuffer newTable(int slots) {
+    budget.forceReserve(8L * slots);
+    ByteBuffer t = budget.allocate(8 * slots);
+    if (t == null) {
+      throw store.outOfMemory(8L * slots);
+    }
+    return t.order(ByteOrder.nativeOrder());
   }
 
   // ---------------------------------------------------------------- encoding

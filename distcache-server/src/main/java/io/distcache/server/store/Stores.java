@@ -16,17 +16,14 @@ public final class Stores {
   }
 
   /**
-   * A memory bound this JVM can hold without OutOfMemoryError: entry data lives in direct memory
-   * (MaxDirectMemorySize, which "0" makes equal to the heap's max) and the index in the heap.
-   * Leaves a quarter of direct memory (at least 64 MiB) to the network buffers, and keeps the bound
-   * at most four times what the heap has left after 128 MiB, since the index takes about 1/8 of the
-   * bound and briefly doubles while it grows.
+   * A memory bound this JVM can hold without OutOfMemoryError. Everything the store keeps (pages,
+   * large values, the index) is direct memory, limited by MaxDirectMemorySize, which "0" (the
+   * default) makes equal to the heap's max. A quarter of it, at least 64 MiB, is left to the
+   * network buffers and the JDK.
    */
   public static long defaultMaxMemoryBytes() {
-    long heap = Runtime.getRuntime().maxMemory();
-    long direct = maxDirectMemory(heap);
-    long forData = Math.min(direct - Math.max(64 * MIB, direct / 4), 4 * (heap - 128 * MIB));
-    return Math.max(MIN_BOUND, forData);
+    long direct = maxDirectMemory(Runtime.getRuntime().maxMemory());
+    return Math.max(MIN_BOUND, direct - Math.max(64 * MIB, direct / 4));
   }
 
   static long maxDirectMemory(long heapMax) {
