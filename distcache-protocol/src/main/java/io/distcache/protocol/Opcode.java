@@ -65,7 +65,23 @@ public enum Opcode {
   /** → OK value:[UTF-8 "name:value" lines]. */
   STATS(0x1A, false),
   /** → OK value:[a key] | NOT_FOUND. */
-  RANDOM_KEY(0x1B, false);
+  RANDOM_KEY(0x1B, false),
+
+  // 0x40-0x4F: the cluster. Never forwarded: each is about the node that receives it.
+
+  /**
+   * Node to node. value:[a membership message, distcache-server GossipCodec] → OK value:[the
+   * answer, same encoding; empty when the message calls for none] | BAD_REQUEST (malformed).
+   */
+  CLUSTER_GOSSIP(0x40, false),
+  /**
+   * For smart clients. → OK extras:[ring version] value:[member list: count u16, then per member:
+   * id length u8, id (ASCII), host length u8, host (ASCII), port u16, state u8 (0 ALIVE, 1 SUSPECT,
+   * 2 DEAD, 3 LEFT), incarnation u64]. Members in state ALIVE or SUSPECT own keys.
+   */
+  CLUSTER_MEMBERS(0x41, false),
+  /** key → OK extras:[ring version] value:[the owner's address, ASCII host:port]. */
+  CLUSTER_OWNER(0x42, false);
 
   private static final Opcode[] BY_CODE = new Opcode[256];
 

@@ -1,7 +1,6 @@
 package io.distcache.server.store;
 
 import io.distcache.server.Clock;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -444,8 +443,13 @@ final class OffHeapStore implements Store {
     try {
       int slot = s.findLiveForWrite(key, tag, now());
       long current = slot < 0 ? 0 : RedisNumbers.parseLong(s.value(slot));
-      long next = RedisNumbers.add(current, delta);
-      rewrite(s, slot, key, tag, Long.toString(next).getBytes(StandardCharsets.US_ASCII));
+      long next;
+      try {
+        next = Math.addExact(current, delta);
+      } catch (ArithmeticException e) {
+        throw new StoreException(StoreException.Reason.OVERFLOW, RedisNumbers.INTEGER_OVERFLOW);
+      }
+      rewrite(s, slot, key, tag, RedisNumbers.formatLong(next));
       return next;
     } finally {
       s.lock.unlockWrite(stamp);

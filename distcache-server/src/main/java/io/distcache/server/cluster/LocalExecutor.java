@@ -1,0 +1,373 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.Flags;
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.server.Clock;
+import io.distcache.server.store.CasResult;
+import io.distcache.server.store.ExpireCondition;
+import io.distcache.server.store.RedisNumbers;
+import io.distcache.server.store.ScanResult;
+import io.distcache.server.store.SetArgs;
+import io.distcache.server.store.SetResult;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreException;
+import io.distcache.server.store.StoreStats;
+import io.distcache.server.store.StoredEntry;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design: binary request frames are the node's one internal request model (the RESP handler
+ * translates Redis commands into them), so this class is the only place where an opcode meets
+ * the Store. It parses a frame's key, value and extras as Opcode's javadoc specifies, calls the
+ * store, and builds the response with Frame.reply*, which echoes the request id and opcode.
+ *
+ * It never throws: a store refusal (StoreException) becomes its status from one table, a
+ * malformed request (IllegalArgumentException, MalformedListException) becomes BAD_REQUEST, and
+ * anything else becomes INTERNAL_ERROR, logged here and nowhere else. Handlers therefore signal
+ * bad input by throwing IllegalArgumentException with a message that names the bad value.
+ *
+ * Times: ttl extras are relative to clock.millis() at execution unless the request sets
+ * EXPIRY_ABSOLUTE. The clock is the store's own, so "now" here and in the store agree.
+ */
+
+/** Runs binary-protocol requests against the local {@link Store}. Thread-safe when the store is. */
+public final class LocalExecutor {
+  private static final Logger log = LoggerFactory.getLogger(LocalExecutor.class);
+
+  /** SCAN's count when the request gives none (Redis' default). */
+  static final int DEFAULT_SCAN_COUNT = 10;
+  /**
+   * The largest count one SCAN step honours. Count is only a hint, so capping it keeps a single
+   * reply far below the frame limit without changing what a full cursor loop returns.
+   */
+  static final int MAX_SCAN_COUNT = 10_000;
+
+  /** How each store refusal is reported; every Reason has a row. */
+  private static final Map<StoreException.Reason, Status> STATUS_BY_REASON = new EnumMap<>(StoreException.Reason.class);
+
+  static {
+    STATUS_BY_REASON.put(StoreException.Reason.NOT_A_NUMBER, Status.NOT_A_NUMBER);
+    STATUS_BY_REASON.put(StoreException.Reason.OVERFLOW, Status.OVERFLOW);
+    STATUS_BY_REASON.put(StoreException.Reason.TOO_LARGE, Status.TOO_LARGE);
+    STATUS_BY_REASON.put(StoreException.Reason.OUT_OF_MEMORY, Status.OUT_OF_MEMORY);
+  }
+
+  private final Store store;
+  private final Clock clock;
+
+  public LocalExecutor(Store store) {
+    if (store == null) {
+      throw new IllegalArgumentException("store cannot be null");
+    }
+    this.store = store;
+    this.clock = store.config().clock();
+  }
+
+  /** The response to {@code request}; never throws, never returns null. */
+  public Frame execute(Frame request) {
+    Opcode op = request.op();
+    if (op == null) {
+      return request.replyError(Status.UNKNOWN_OPCODE, String.format("unknown opcode 0x%02x", request.opcode() & 0xFF));
+    }
+    try {
+      return switch (op) {
+        case PING -> request.replyValue(request.value());
+        case GET -> get(request);
+        case SET -> set(request);
+        case DELETE -> found(request, store.delete(request.key()));
+        case EXISTS -> found(request, store.exists(request.key()));
+        case EXPIRE -> expire(request);
+        case PERSIST -> persist(request);
+        case TTL -> ttl(request);
+        case GET_AND_SET -> getAndSet(request);
+        case GET_AND_DELETE -> getAndDelete(request);
+        case INCREMENT -> increment(request);
+        case INCREMENT_FLOAT -> incrementFloat(request);
+        case APPEND -> request.replyOk(store.append(request.key(), request.value()));
+        case COMPARE_AND_SET -> compareAndSet(request);
+        case STRLEN -> request.replyOk(store.strlen(request.key()));
+        case GET_RANGE -> getRange(request);
+        case SET_RANGE -> setRange(request);
+        case MULTI_GET -> multiGet(request);
+        case MULTI_SET -> multiSet(request);
+        case MULTI_SET_IF_ABSENT -> multiSetIfAbsent(request);
+        case MULTI_DELETE -> multiDelete(request);
+        case MULTI_EXISTS -> multiExists(request);
+        case SCAN -> scan(request);
+        case FLUSH -> flush(request);
+        case SIZE -> request.replyOk(store.size());
+        case STATS -> stats(request);
+        case RANDOM_KEY -> randomKey(request);
+      };
+    } catch (StoreException e) {
+      return request.replyError(STATUS_BY_REASON.get(e.reason()), e.getMessage());
+    } catch (IllegalArgumentException | ListCodec.MalformedListException e) {
+      return request.replyError(Status.BAD_REQUEST, e.getMessage());
+    } catch (RuntimeException e) {
+      log.error("{} request failed inside the node", op, e);
+      return request.replyError(Status.INTERNAL_ERROR, "internal error in " + op + ": " + e);
+    }
+  }
+
+  // ---- single key ----
+
+  private Frame get(Frame r) {
+    if (r.hasFlag(Flags.WITH_META)) {
+      StoredEntry e = store.getEntry(r.key());
+      return e == null ? r.reply(Status.NOT_FOUND) : r.replyValue(e.value(), e.version(), e.expireAtMillis());
+    }
+    byte[] value = store.get(r.key());
+    return value == null ? r.reply(Status.NOT_FOUND) : r.replyValue(value);
+  }
+
+  private Frame set(Frame r) {
+    boolean ifAbsent = r.hasFlag(Flags.IF_ABSENT);
+    boolean ifPresent = r.hasFlag(Flags.IF_PRESENT);
+    if (ifAbsent && ifPresent) {
+      throw new IllegalArgumentException("SET flags IF_ABSENT and IF_PRESENT cannot be combined");
+    }
+    boolean keepTtl = r.hasFlag(Flags.KEEP_TTL);
+    long ttl = r.extra(0, 0);
+    if (keepTtl && ttl != 0) {
+      throw new IllegalArgumentException("SET with KEEP_TTL cannot also set a ttl: " + ttl);
+    }
+    SetArgs.Condition condition =
+        ifAbsent ? SetArgs.Condition.IF_ABSENT : ifPresent ? SetArgs.Condition.IF_PRESENT : SetArgs.Condition.ALWAYS;
+    boolean returnPrevious = r.hasFlag(Flags.RETURN_PREVIOUS);
+    SetResult res = store.set(r.key(), r.value(), new SetArgs(condition, expiry(r, ttl), keepTtl, returnPrevious));
+    Status status = res.written() ? Status.OK : Status.CONDITION_FAILED;
+    long[] extras = res.written() ? new long[] {res.version()} : Frame.NO_EXTRAS;
+    return withPrevious(r, status, res.previous(), extras);
+  }
+
+  private Frame getAndSet(Frame r) {
+    SetArgs args = new SetArgs(SetArgs.Condition.ALWAYS, expiry(r, r.extra(0, 0)), false, true);
+    return withPrevious(r, Status.OK, store.set(r.key(), r.value(), args).previous());
+  }
+
+  /** A reply whose value is the previous value, flagged PREVIOUS_PRESENT when there was one. */
+  private static Frame withPrevious(Frame r, Status status, byte[] previous, long... extras) {
+    return previous == null
+        ? r.reply(status, 0, Frame.EMPTY, extras)
+        : r.reply(status, Flags.PREVIOUS_PRESENT, previous, extras);
+  }
+
+  private Frame getAndDelete(Frame r) {
+    byte[] value = store.getAndDelete(r.key());
+    return value == null ? r.reply(Status.NOT_FOUND) : r.replyValue(value);
+  }
+
+  private static Frame found(Frame r, boolean found) {
+    return r.reply(found ? Status.OK : Status.NOT_FOUND);
+  }
+
+  private Frame increment(Frame r) {
+    long delta = required(r, 0, "delta");
+    return r.replyOk(store.incrementBy(r.key(), delta));
+  }
+
+  private Frame incrementFloat(Frame r) {
+    double delta = RedisNumbers.parseDouble(r.value());
+    return r.replyValue(store.incrementByFloat(r.key(), delta));
+  }
+
+  private Frame compareAndSet(Frame r) {
+    long expected = required(r, 0, "expected version");
+    CasResult res = store.compareAndSet(r.key(), expected, r.value(), expiry(r, r.extra(1, 0)));
+    return switch (res.outcome()) {
+      case WRITTEN -> r.replyOk(res.version());
+      case VERSION_MISMATCH -> r.reply(Status.VERSION_MISMATCH, 0, Frame.EMPTY, res.version());
+      case NOT_FOUND -> r.reply(Status.NOT_FOUND);
+    };
+  }
+
+  private Frame getRange(Frame r) {
+    long start = required(r, 0, "start");
+    long end = required(r, 1, "end");
+    return r.replyValue(store.getRange(r.key(), start, end));
+  }
+
+  private Frame setRange(Frame r) {
+    long offset = required(r, 0, "offset");
+    return r.replyOk(store.setRange(r.key(), offset, r.value()));
+  }
+
+  // ---- expiry ----
+
+  private Frame expire(Frame r) {
+    long ttl = required(r, 0, "ttl");
+    ExpireCondition condition = expireCondition(r.extra(1, 0));
+    long when;
+    if (r.hasFlag(Flags.EXPIRY_ABSOLUTE)) {
+      when = ttl;
+    } else if (ttl <= 0) {
+      // Already due, so the store deletes the key (Redis EXPIRE with a ttl <= 0). A non-negative
+      // clock plus a non-positive ttl cannot overflow.
+      when = clock.millis() + ttl;
+    } else {
+      when = relativeToAbsolute(ttl);
+    }
+    if (store.expireAt(r.key(), when, condition)) {
+      return r.replyOk();
+    }
+    return r.reply(store.exists(r.key()) ? Status.CONDITION_FAILED : Status.NOT_FOUND);
+  }
+
+  private static ExpireCondition expireCondition(long code) {
+    if (code == 0) {
+      return ExpireCondition.ALWAYS;
+    } else if (code == 1) {
+      return ExpireCondition.NX;
+    } else if (code == 2) {
+      return ExpireCondition.XX;
+    } else if (code == 3) {
+      return ExpireCondition.GT;
+    } else if (code == 4) {
+      return ExpireCondition.LT;
+    }
+    throw new IllegalArgumentException("expire condition " + code + " is not one of 0..4 (always, NX, XX, GT, LT)");
+  }
+
+  private Frame persist(Frame r) {
+    if (store.persist(r.key())) {
+      return r.replyOk();
+    }
+    return r.reply(store.exists(r.key()) ? Status.CONDITION_FAILED : Status.NOT_FOUND);
+  }
+
+  private Frame ttl(Frame r) {
+    long expireAt = store.expireTimeMillis(r.key());
+    if (expireAt == Store.KEY_MISSING) {
+      return r.reply(Status.NOT_FOUND);
+    }
+    if (expireAt == Store.NO_TTL) {
+      return r.replyOk(-1, -1);
+    }
+    // The store saw the key alive; a clock that moved since must not make the answer negative.
+    return r.replyOk(Math.max(0, expireAt - clock.millis()), expireAt);
+  }
+
+  /** A ttl extra of SET-like opcodes as the store's expireAtMillis: 0 is none, negative is refused. */
+  private long expiry(Frame r, long ttl) {
+    if (ttl == 0) {
+      return Store.NO_EXPIRY;
+    }
+    if (ttl < 0) {
+      throw new IllegalArgumentException("ttl cannot be negative: " + ttl);
+    }
+    return r.hasFlag(Flags.EXPIRY_ABSOLUTE) ? ttl : relativeToAbsolute(ttl);
+  }
+
+  private long relativeToAbsolute(long ttlMillis) {
+    long now = clock.millis();
+    if (ttlMillis > Long.MAX_VALUE - now) {
+      throw new IllegalArgumentException("ttl " + ttlMillis + " ms is too far in the future");
+    }
+    return now + ttlMillis;
+  }
+
+  // ---- multi key ----
+
+  private Frame multiGet(Frame r) {
+    return r.replyValue(ListCodec.encodeValues(store.getAll(ListCodec.decodeKeys(r.value()))));
+  }
+
+  private Frame multiSet(Frame r) {
+    long expireAt = expiry(r, r.extra(0, 0));
+    List<byte[]> pairs = ListCodec.decodePairs(r.value());
+    store.setAll(evens(pairs), odds(pairs), expireAt);
+    return r.replyOk();
+  }
+
+  private Frame multiSetIfAbsent(Frame r) {
+    List<byte[]> pairs = ListCodec.decodePairs(r.value());
+    return r.reply(store.setAllIfAbsent(evens(pairs), odds(pairs)) ? Status.OK : Status.CONDITION_FAILED);
+  }
+
+  private Frame multiDelete(Frame r) {
+    long deleted = 0;
+    for (byte[] key : ListCodec.decodeKeys(r.value())) {
+      if (store.delete(key)) {
+        deleted++;
+      }
+    }
+    return r.replyOk(deleted);
+  }
+
+  /** Counts a key once per mention, as Redis EXISTS does. */
+  private Frame multiExists(Frame r) {
+    long existing = 0;
+    for (byte[] key : ListCodec.decodeKeys(r.value())) {
+      if (store.exists(key)) {
+        existing++;
+      }
+    }
+    return r.replyOk(existing);
+  }
+
+  private static List<byte[]> evens(List<byte[]> pairs) {
+    List<byte[]> out = new ArrayList<>(pairs.size() / 2);
+    for (int i = 0; i < pairs.size(); i += 2) {
+      out.add(pairs.get(i));
+    }
+    return out;
+  }
+
+  private static List<byte[]> odds(List<byte[]> pairs) {
+    List<byte[]> out = new ArrayList<>(pairs.size() / 2);
+    for (int i = 1; i < pairs.size(); i += 2) {
+      out.add(pairs.get(i));
+    }
+    return out;
+  }
+
+  // ---- whole store ----
+
+  private Frame scan(Frame r) {
+    long cursor = r.extra(0, 0);
+    long count = r.extra(1, 0);
+    int hint = count <= 0 ? DEFAULT_SCAN_COUNT : (int) Math.min(count, MAX_SCAN_COUNT);
+    ScanResult res = store.scan(cursor, hint);
+    return r.replyValue(ListCodec.encodeKeys(res.keys()), res.nextCursor());
+  }
+
+  private Frame flush(Frame r) {
+    store.flush();
+    return r.replyOk();
+  }
+
+  private Frame stats(Frame r) {
+    StoreStats s = store.stats();
+    String text = "hits:" + s.hits() + "\n"
+        + "misses:" + s.misses() + "\n"
+        + "expired:" + s.expired() + "\n"
+        + "evicted:" + s.evicted() + "\n"
+        + "entries:" + s.entries() + "\n"
+        + "bytes_used:" + s.bytesUsed() + "\n"
+        + "bytes_max:" + s.bytesMax() + "\n";
+    return r.replyValue(text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private Frame randomKey(Frame r) {
+    byte[] key = store.randomKey();
+    return key == null ? r.reply(Status.NOT_FOUND) : r.replyValue(key);
+  }
+
+  /** Extra {@code index}, which this opcode needs. */
+  private static long required(Frame r, int index, String name) {
+    if (r.extras().length <= index) {
+      throw new IllegalArgumentException(
+          r.op() + " needs extra " + index + " (" + name + "), but the request has " + r.extras().length + " extras");
+    }
+    return r.extras()[index];
+  }
+}

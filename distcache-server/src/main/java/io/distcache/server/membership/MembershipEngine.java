@@ -1,0 +1,420 @@
+package io.distcache.server.membership;
+
+import io.distcache.server.Clock;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design: a SWIM-style membership engine with no threads and no sockets of its own. Time comes from
+ * the injected Clock and messages go out through the injected GossipTransport; the driver calls
+ * tick() every config.tickInterval() and onMessage() for every message that arrives. So the same
+ * code runs on a Netty event loop in production and, in tests, in one thread with a manual clock
+ * and an in-memory network, where every run is exactly repeatable.
+ *
+ * Failure detection (one probe starts per protocol period, probes overlap freely):
+ *
+ *   t0                      ping the next member of a shuffled round-robin list
+ *   t0 + pingTimeout        no ack: ask indirectProbes other members to ping it for us
+ *                           (a lossy link between two nodes is not a dead node)
+ *   t0 + probeTimeout       still no ack, direct or relayed: SUSPECT, and tell everyone
+ *   + suspicionTimeout      no refutation heard: DEAD, and out of the ring
+ *
+ * A suspected member learns of the suspicion from the gossip on the next ping it receives and
+ * refutes it by raising its incarnation: ALIVE at a higher incarnation beats SUSPECT everywhere.
+ *
+ * Dissemination: every state change is queued in Broadcasts and piggybacked on pings and acks.
+ * Anti-entropy: every syncInterval the full list is exchanged with a random live member; every
+ * reconnectInterval with a DEAD member or a seed nobody live holds, which is how two sides of a
+ * healed partition find each other again.
+ *
+ * Join is a sync with the seeds. Until one answers, the reconnect timer keeps trying them, so two
+ * nodes that start at the same moment, each listing the other, end up in one cluster whoever
+ * answers first.
+ *
+ * Locking: the public mutators are synchronized; snapshot() reads a volatile and never blocks.
+ */
+
+/** One node's view of the cluster membership, kept current by the SWIM protocol. */
+public final class MembershipEngine {
+  private static final Logger log = LoggerFactory.getLogger(MembershipEngine.class);
+
+  private static final class Probe {
+    final Member target;
+    final long startNanos;
+    boolean indirectSent;
+
+    Probe(Member target, long startNanos) {
+      this.target = target;
+      this.startNanos = startNanos;
+    }
+  }
+
+  /** A ping we send on someone else's behalf; its ack goes back to them under their seq. */
+  private record Relay(Address requester, long requesterSeq, long startNanos) {}
+
+  private final Member self;
+  private final MembershipConfig config;
+  private final GossipTransport transport;
+  private final Clock clock;
+  private final Random random;
+  private final MemberTable table;
+  private final Broadcasts broadcasts = new Broadcasts();
+  private final Map<Long, Probe> probes = new HashMap<>();
+  private final Map<Long, Relay> relays = new HashMap<>();
+  private final List<Member> probeOrder = new ArrayList<>();
+  private final List<MembershipListener> listeners = new CopyOnWriteArrayList<>();
+  private final List<Address> seeds = new ArrayList<>();
+
+  private int probeIndex;
+  private long nextSeq = 1;
+  private long nextProbeAt;
+  private long nextSyncAt;
+  private long nextReconnectAt;
+  private boolean left;
+  private volatile MembershipSnapshot snapshot;
+
+  public MembershipEngine(Member self, MembershipConfig config, GossipTransport transport, Clock clock, Random random) {
+    this.self = Objects.requireNonNull(self, "self");
+    this.config = Objects.requireNonNull(config, "config");
+    this.transport = Objects.requireNonNull(transport, "transport");
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.random = Objects.requireNonNull(random, "random");
+    long now = clock.nanos();
+    this.table = new MemberTable(self, now);
+    this.nextProbeAt = now;
+    this.nextSyncAt = now + config.syncInterval().toNanos();
+    this.nextReconnectAt = now + config.reconnectInterval().toNanos();
+    broadcasts.add(table.self().status());
+    this.snapshot = table.snapshot();
+  }
+
+  public Member self() {
+    return self;
+  }
+
+  public MembershipConfig config() {
+    return config;
+  }
+
+  /** The current member list. Never blocks; safe from any thread. */
+  public MembershipSnapshot snapshot() {
+    return snapshot;
+  }
+
+  /** Calls the listener after every change, starting with the current state. */
+  public void addListener(MembershipListener listener) {
+    listeners.add(listener);
+    listener.membershipChanged(snapshot);
+  }
+
+  public void removeListener(MembershipListener listener) {
+    listeners.remove(listener);
+  }
+
+  /**
+   * Joins the cluster through these seeds (our own address among them is skipped). With no seeds
+   * the node is a one-node cluster that others may join. Returns at once: members arrive as the
+   * seeds answer, and unanswered seeds are retried every reconnect interval.
+   */
+  public synchronized void join(List<Address> seedAddresses) {
+    for (Address a : seedAddresses) {
+      if (!a.equals(self.address()) && !seeds.contains(a)) {
+        seeds.add(a);
+      }
+    }
+    for (Address seed : seeds) {
+      transport.send(seed, fullSync(false));
+    }
+  }
+
+  /**
+   * Leaves gracefully: tells every live member directly that we LEFT, so they take us out of
+   * their rings at once instead of after failure detection. The engine is inert afterwards.
+   */
+  public synchronized void leave() {
+    if (left) {
+      return;
+    }
+    long now = clock.nanos();
+    table.setSelf(MemberState.LEFT, table.self().incarnation, now);
+    left = true;
+    GossipMessage bye = new GossipMessage.Gossip(self, List.of(table.self().status()));
+    for (MemberTable.Entry e : table.entries()) {
+      if (e.member != self && e.state.ownsKeys()) {
+        transport.send(e.member.address(), bye);
+      }
+    }
+    log.info("{} left the cluster", self);
+    publish();
+  }
+
+  /** Does whatever protocol work is due now. Call every {@link MembershipConfig#tickInterval()}. */
+  public synchronized void tick() {
+    if (left) {
+      return;
+    }
+    long before = table.version();
+    long now = clock.nanos();
+    advanceProbes(now);
+    expireRelays(now);
+    expireSuspicions(now);
+    table.expireTombstones(now, config.tombstoneTimeout().toNanos());
+    if (now - nextProbeAt >= 0) {
+      nextProbeAt = now + config.protocolPeriod().toNanos();
+      startProbe(now);
+    }
+    if (now - nextSyncAt >= 0) {
+      nextSyncAt = now + config.syncInterval().toNanos();
+      Member peer = randomLiveMember();
+      if (peer != null) {
+        transport.send(peer.address(), fullSync(false));
+      }
+    }
+    if (now - nextReconnectAt >= 0) {
+      nextReconnectAt = now + config.reconnectInterval().toNanos();
+      reconnect();
+    }
+    if (table.version() != before) {
+      publish();
+    }
+  }
+
+  /**
+   * Handles one message from a peer. Returns the answer, if the message calls for one (an ack to
+   * a ping, our full list to a sync); the transport carries it back to the sender.
+   */
+  public synchronized Optional<GossipMessage> onMessage(GossipMessage message) {
+    if (left) {
+      return Optional.empty();
+    }
+    long before = table.version();
+    long now = clock.nanos();
+    merge(message.updates(), now);
+    Optional<GossipMessage> reply = Optional.empty();
+    if (message instanceof GossipMessage.Ping ping) {
+      if (ping.targetId().equals(self.id())) {
+        reply = Optional.of(new GossipMessage.Ack(self, ping.seq(), piggyback()));
+      } else {
+        // Meant for an earlier run of this node: stay silent, so that run is found dead.
+        log.debug("ping for {} reached {}", ping.targetId(), self);
+      }
+    } else if (message instanceof GossipMessage.Ack ack) {
+      onAck(ack);
+    } else if (message instanceof GossipMessage.PingReq req) {
+      long seq = nextSeq++;
+      relays.put(seq, new Relay(req.sender().address(), req.seq(), now));
+      transport.send(req.target().address(), new GossipMessage.Ping(self, seq, req.target().id(), piggyback()));
+    } else if (message instanceof GossipMessage.Sync sync && !sync.reply()) {
+      reply = Optional.of(fullSync(true));
+    }
+    if (table.version() != before) {
+      publish();
+    }
+    return reply;
+  }
+
+  // ---- failure detection ----
+
+  private void startProbe(long now) {
+    Member target = nextProbeTarget();
+    if (target == null) {
+      return;
+    }
+    long seq = nextSeq++;
+    probes.put(seq, new Probe(target, now));
+    transport.send(target.address(), new GossipMessage.Ping(self, seq, target.id(), piggyback()));
+  }
+
+  /** Round robin over a shuffled list, reshuffled every round, so each member is probed once a round. */
+  private Member nextProbeTarget() {
+    for (int attempts = 0; attempts < 2; attempts++) {
+      while (probeIndex < probeOrder.size()) {
+        Member m = probeOrder.get(probeIndex++);
+        MemberTable.Entry e = table.get(m.id());
+        if (e != null && e.state.ownsKeys()) {
+          return m;
+        }
+      }
+      probeOrder.clear();
+      probeIndex = 0;
+      for (MemberTable.Entry e : table.entries()) {
+        if (e.member != self && e.state.ownsKeys()) {
+          probeOrder.add(e.member);
+        }
+      }
+      probeOrder.sort((a, b) -> a.id().compareTo(b.id())); // a fixed start, so a seeded Random repeats
+      Collections.shuffle(probeOrder, random);
+    }
+    return null;
+  }
+
+  private void advanceProbes(long now) {
+    long pingTimeout = config.pingTimeout().toNanos();
+    long probeTimeout = config.probeTimeout().toNanos();
+    for (Iterator<Map.Entry<Long, Probe>> it = probes.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<Long, Probe> en = it.next();
+      Probe p = en.getValue();
+      long age = now - p.startNanos;
+      if (age >= probeTimeout) {
+        it.remove();
+        MemberTable.Entry e = table.get(p.target.id());
+        if (e != null && e.state == MemberState.ALIVE) {
+          log.info("{} did not answer a probe within {}", p.target, config.probeTimeout());
+          broadcasts.add(table.suspect(e, now));
+        }
+      } else if (age >= pingTimeout && !p.indirectSent) {
+        p.indirectSent = true;
+        sendIndirectProbes(en.getKey(), p.target);
+      }
+    }
+  }
+
+  private void sendIndirectProbes(long seq, Member target) {
+    List<Member> helpers = new ArrayList<>();
+    for (MemberTable.Entry e : table.entries()) {
+      if (e.member != self && e.state == MemberState.ALIVE && !e.member.id().equals(target.id())) {
+        helpers.add(e.member);
+      }
+    }
+    helpers.sort((a, b) -> a.id().compareTo(b.id()));
+    Collections.shuffle(helpers, random);
+    for (Member helper : helpers.subList(0, Math.min(config.indirectProbes(), helpers.size()))) {
+      transport.send(helper.address(), new GossipMessage.PingReq(self, seq, target, piggyback()));
+    }
+  }
+
+  private void onAck(GossipMessage.Ack ack) {
+    if (probes.remove(ack.seq()) != null) {
+      return;
+    }
+    Relay relay = relays.remove(ack.seq());
+    if (relay != null) {
+      transport.send(relay.requester(), new GossipMessage.Ack(self, relay.requesterSeq(), piggyback()));
+    }
+  }
+
+  private void expireRelays(long now) {
+    long timeout = config.probeTimeout().toNanos();
+    relays.values().removeIf(r -> now - r.startNanos() >= timeout);
+  }
+
+  private void expireSuspicions(long now) {
+    long timeout = config.suspicionTimeout().toNanos();
+    for (MemberTable.Entry e : table.entries()) {
+      if (e.state == MemberState.SUSPECT && now - e.sinceNanos >= timeout) {
+        log.warn("{} suspected for {} without refuting: declaring it dead", e.member, config.suspicionTimeout());
+        broadcasts.add(table.declareDead(e, now));
+      }
+    }
+  }
+
+  // ---- dissemination and anti-entropy ----
+
+  private void merge(List<MemberStatus> updates, long now) {
+    for (MemberStatus u : updates) {
+      if (u.id().equals(self.id())) {
+        refuteIfNeeded(u, now);
+      } else {
+        for (MemberStatus news : table.apply(u, now)) {
+          broadcasts.add(news);
+        }
+      }
+    }
+  }
+
+  /** Someone says we are suspect, dead or gone: outbid that with a higher incarnation. */
+  private void refuteIfNeeded(MemberStatus about, long now) {
+    MemberTable.Entry me = table.self();
+    if (about.state() == MemberState.ALIVE || about.incarnation() < me.incarnation) {
+      return;
+    }
+    long incarnation = about.incarnation() + 1;
+    log.info("refuting {} about us with incarnation {}", about.state(), incarnation);
+    table.setSelf(MemberState.ALIVE, incarnation, now);
+    broadcasts.add(table.self().status());
+  }
+
+  private void reconnect() {
+    List<Address> candidates = new ArrayList<>();
+    List<Address> live = new ArrayList<>();
+    for (MemberTable.Entry e : table.entries()) {
+      if (e.state.ownsKeys()) {
+        live.add(e.member.address());
+      }
+    }
+    for (MemberTable.Entry e : table.entries()) {
+      if (e.state == MemberState.DEAD && !live.contains(e.member.address())
+          && !candidates.contains(e.member.address())) {
+        candidates.add(e.member.address());
+      }
+    }
+    for (Address seed : seeds) {
+      if (!live.contains(seed) && !candidates.contains(seed)) {
+        candidates.add(seed);
+      }
+    }
+    if (!candidates.isEmpty()) {
+      candidates.sort((a, b) -> a.toString().compareTo(b.toString()));
+      transport.send(candidates.get(random.nextInt(candidates.size())), fullSync(false));
+    }
+  }
+
+  private GossipMessage.Sync fullSync(boolean reply) {
+    List<MemberStatus> all = new ArrayList<>();
+    for (MemberTable.Entry e : table.entries()) {
+      all.add(e.status());
+    }
+    return new GossipMessage.Sync(self, reply, all);
+  }
+
+  private List<MemberStatus> piggyback() {
+    int live = 0;
+    for (MemberTable.Entry e : table.entries()) {
+      if (e.state.ownsKeys()) {
+        live++;
+      }
+    }
+    return broadcasts.take(config.maxPiggyback(), Broadcasts.retransmitLimit(config.retransmitMultiplier(), live));
+  }
+
+  private Member randomLiveMember() {
+    List<Member> live = new ArrayList<>();
+    for (MemberTable.Entry e : table.entries()) {
+      if (e.member != self && e.state.ownsKeys()) {
+        live.add(e.member);
+      }
+    }
+    if (live.isEmpty()) {
+      return null;
+    }
+    live.sort((a, b) -> a.id().compareTo(b.id()));
+    return live.get(random.nextInt(live.size()));
+  }
+
+  private void publish() {
+    MembershipSnapshot s = table.snapshot();
+    snapshot = s;
+    for (MembershipListener l : listeners) {
+      try {
+        l.membershipChanged(s);
+      } catch (RuntimeException e) {
+        log.error("membership listener {} failed", l, e);
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "MembershipEngine{" + self + ", version=" + snapshot.version() + "}";
+  }
+}
