@@ -1,6 +1,8 @@
 package io.distcache.server.store;
 
 import io.distcache.server.Clock;
+import io.netty.util.internal.PlatformDependent;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -8,6 +10,7 @@ import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
 /*
@@ -43,6 +46,12 @@ final class OffHeapStore implements Store {
   private final LongAdder evicted = new LongAdder();
   private final ExpirySweeper sweeper;
   private final AtomicBoolean closed = new AtomicBoolean();
+  /**
+   * One freed page kept for the next segment that needs one (outside the budget: at most a page,
+   * 1/1024 of the bound), so a segment that empties and refills, e.g. one key set and deleted in a
+   * loop, does not allocate and zero a page each time.
+   */
+  private final AtomicReference<ByteBuffer> sparePage = new AtomicReference<>();
 
   OffHeapStore(StoreConfig config) {
     this.config = config;
@@ -72,6 +81,16 @@ final class OffHeapStore implements Store {
 
   long now() {
     return clock.millis();
+  }
+
+  ByteBuffer takeSparePage() {
+    return sparePage.getAndSet(null);
+  }
+
+  void offerSparePage(ByteBuffer page) {
+    if (closed.get() || !sparePage.compareAndSet(null, page)) {
+      PlatformDependent.freeDirectBuffer(page);
+    }
   }
 
   void countEvicted() {
@@ -136,14 +155,33 @@ final class OffHeapStore implements Store {
 
   // ---------------------------------------------------------------- reads
 
+  /**
+   * A read met an expired entry: removes it now (counting it expired) so its memory comes back
+   * and the expiry is counted once, when it is found. Returns the write stamp now held.
+   */
+  private long removeExpired(Segment s, byte[] key, int tag, long readStamp) {
+    long stamp = s.lock.tryConvertToWriteLock(readStamp);
+    if (stamp == 0) {
+      s.lock.unlockRead(readStamp);
+      stamp = s.lock.writeLock();
+    }
+    s.findLiveForWrite(key, tag, now());
+    return stamp;
+  }
+
   @Override
   public byte[] get(byte[] key) {
     checkKey(key);
     long h = KeyHash.hash(key);
     Segment s = segmentFor(h);
+    int tag = Segment.tag(h);
     long stamp = s.lock.readLock();
     try {
-      int slot = s.findLive(key, Segment.tag(h), now());
+      int slot = s.find(key, tag);
+      if (slot >= 0 && s.isExpired(slot, now())) {
+        stamp = removeExpired(s, key, tag, stamp);
+        slot = -1;
+      }
       if (slot < 0) {
         misses.increment();
         return null;
@@ -152,7 +190,7 @@ final class OffHeapStore implements Store {
       s.touch(slot);
       return s.value(slot);
     } finally {
-      s.lock.unlockRead(stamp);
+      s.lock.unlock(stamp);
     }
   }
 
@@ -161,9 +199,14 @@ final class OffHeapStore implements Store {
     checkKey(key);
     long h = KeyHash.hash(key);
     Segment s = segmentFor(h);
+    int tag = Segment.tag(h);
     long stamp = s.lock.readLock();
     try {
-      int slot = s.findLive(key, Segment.tag(h), now());
+      int slot = s.find(key, tag);
+      if (slot >= 0 && s.isExpired(slot, now())) {
+        stamp = removeExpired(s, key, tag, stamp);
+        slot = -1;
+      }
       if (slot < 0) {
         misses.increment();
         return null;
@@ -172,7 +215,7 @@ final class OffHeapStore implements Store {
       s.touch(slot);
       return new StoredEntry(s.value(slot), s.version(slot), s.expireAt(slot));
     } finally {
-      s.lock.unlockRead(stamp);
+      s.lock.unlock(stamp);
     }
   }
 
@@ -510,7 +553,14 @@ final class OffHeapStore implements Store {
       if (value.length == 0) {
         return slot < 0 ? 0 : s.valueLength(slot);
       }
-      checkLength(offset + value.length);
+      if (offset > config.maxValueBytes() - value.length) {
+        throw new StoreException(
+            StoreException.Reason.TOO_LARGE,
+            "value length "
+                + (offset > Long.MAX_VALUE - value.length ? "over 2^63" : String.valueOf(offset + value.length))
+                + " exceeds the limit "
+                + config.maxValueBytes());
+      }
       byte[] old = slot < 0 ? EMPTY : s.value(slot);
       byte[] next = Arrays.copyOf(old, (int) Math.max(old.length, offset + value.length));
       System.arraycopy(value, 0, next, (int) offset, value.length);
@@ -777,6 +827,10 @@ final class OffHeapStore implements Store {
     }
     sweeper.close();
     flush();
+    ByteBuffer spare = sparePage.getAndSet(null);
+    if (spare != null) {
+      PlatformDependent.freeDirectBuffer(spare);
+    }
   }
 
   /** Checks every segment's bookkeeping; returns the first problem found or null. */

@@ -56,6 +56,8 @@ final class Segment {
   static final int MAX_PAGE_SIZE = 1 << OFFSET_BITS;
   private static final long ADDRESS_MASK = (1L << TAG_SHIFT) - 1;
   private static final int MAX_PAGES = 1 << 16;
+  /** The table of a segment holding nothing: one empty slot, so an empty segment costs no memory. */
+  private static final ByteBuffer NO_TABLE = ByteBuffer.allocate(8).asReadOnlyBuffer();
   private static final int INITIAL_CAPACITY = 16;
   // 2^27 slots is the largest table a ByteBuffer can hold
   private static final int MAX_CAPACITY_BITS = 27;
@@ -108,8 +110,8 @@ final class Segment {
     this.budget = budget;
     this.pageSize = pageSize;
     this.evicts = evicts;
-    this.table = newTable(INITIAL_CAPACITY);
-    this.capacityBits = Integer.numberOfTrailingZeros(INITIAL_CAPACITY);
+    this.table = NO_TABLE;
+    this.capacityBits = 0;
   }
 
   static int tag(long hash) {
@@ -404,12 +406,20 @@ final class Segment {
       store.countExpired();
     }
     if (mayFreePage && live[p] == 0) {
-      if (p == head) {
-        end[p] = 0;
-      } else {
-        unlink(p);
-        freePage(p);
-      }
+      unlink(p);
+      freePage(p);
+    }
+    if (mayFreePage && count == 0) {
+      dropTable();
+    }
+  }
+
+  private void dropTable() {
+    if (table != NO_TABLE) {
+      budget.free(table);
+      table = NO_TABLE;
+      capacityBits = 0;
+      sweepCursor = 0;
     }
   }
 
@@ -455,6 +465,12 @@ final class Segment {
   // ---------------------------------------------------------------- room
 
   private void ensureIndexRoom() {
+    if (table == NO_TABLE) {
+      reserve(8L * INITIAL_CAPACITY);
+      table = newTable(INITIAL_CAPACITY);
+      capacityBits = Integer.numberOfTrailingZeros(INITIAL_CAPACITY);
+      return;
+    }
     int cap = table.capacity() >>> 3;
     if ((long) (count + 1) * 4 <= (long) cap * 3 || capacityBits >= MAX_CAPACITY_BITS) {
       return;
@@ -467,7 +483,9 @@ final class Segment {
     n.order(ByteOrder.nativeOrder());
     int bits = capacityBits + 1;
     int mask = 2 * cap - 1;
-    ByteBuffer t = table; // eviction may have run while reserving; the buffer is the same
+    // eviction may have run while reserving, but only public removals drop the table, so it is
+    // still the one of cap slots
+    ByteBuffer t = table;
     for (int j = 0; j < cap; j++) {
       long e = t.getLong(j << 3);
       if (e != 0) {
@@ -584,9 +602,12 @@ final class Segment {
       budget.release(pageSize);
       throw store.outOfMemory(pageSize);
     }
-    ByteBuffer pg = budget.allocate(pageSize);
+    ByteBuffer pg = store.takeSparePage();
     if (pg == null) {
-      throw store.outOfMemory(pageSize);
+      pg = budget.allocate(pageSize);
+      if (pg == null) {
+        throw store.outOfMemory(pageSize);
+      }
     }
     int p;
     if (freePageCount > 0) {
@@ -611,7 +632,8 @@ final class Segment {
   }
 
   private void freePage(int p) {
-    budget.free(pages[p]);
+    budget.release(pageSize);
+    store.offerSparePage(pages[p]);
     pages[p] = null;
     freePages[freePageCount++] = p;
     pageCount--;
@@ -774,15 +796,15 @@ final class Segment {
    * expiry, entries removed}.
    */
   long sweep(long now, int maxSlots) {
-    ByteBuffer t = table;
     int i = sweepCursor;
     int withExpiry = 0;
     int removed = 0;
     for (int n = 0; n < maxSlots && expiring > 0; n++) {
-      if (i >= (t.capacity() >>> 3)) {
+      // read the field each time: removing the last entry drops the table
+      if (i >= (table.capacity() >>> 3)) {
         i = 0;
       }
-      long e = t.getLong(i << 3);
+      long e = table.getLong(i << 3);
       if (e != 0 && (e & EXPIRY_BIT) != 0) {
         withExpiry++;
         if (isExpired(i, now)) {
@@ -870,10 +892,7 @@ final class Segment {
     largeSlots = 0;
     head = -1;
     tail = -1;
-    budget.free(table);
-    // a closed segment keeps a one-slot heap table so late readers find nothing, safely
-    table = close ? ByteBuffer.allocate(8) : newTable(INITIAL_CAPACITY);
-    capacityBits = close ? 0 : Integer.numberOfTrailingZeros(INITIAL_CAPACITY);
+    dropTable();
     count = 0;
     expiring = 0;
     liveBytes = 0;
@@ -934,7 +953,7 @@ final class Segment {
 
   /** Bytes this segment holds from the budget (pages, large buffers, index). */
   long heldBytes() {
-    long b = (long) pageCount * pageSize + 8L * (table.capacity() >>> 3);
+    long b = (long) pageCount * pageSize + (table == NO_TABLE ? 0 : table.capacity());
     for (int h = 0; h < largeSlots; h++) {
       if (larges[h] != null) {
         b += larges[h].capacity();
@@ -943,8 +962,8 @@ final class Segment {
     return b;
   }
 
+  /** A zeroed table whose bytes the caller has reserved. */
   private ByteBuffer newTable(int slots) {
-    budget.forceReserve(8L * slots);
     ByteBuffer t = budget.allocate(8 * slots);
     if (t == null) {
       throw store.outOfMemory(8L * slots);
