@@ -13,6 +13,13 @@ public final class Flags {
    */
   public static final int FORWARDED = 0x40;
 
+  /**
+   * Request: the sender (a smart client) chose this node as the key's owner from its own copy of
+   * the ring. A receiver that does not own the key answers NOT_OWNER (value: the owner's host:port
+   * as ASCII) instead of forwarding, so the client learns its ring is stale.
+   */
+  public static final int ROUTED = 0x10;
+
   /** Request: ttl extras are absolute Unix milliseconds instead of relative milliseconds. */
   public static final int EXPIRY_ABSOLUTE = 0x20;
 

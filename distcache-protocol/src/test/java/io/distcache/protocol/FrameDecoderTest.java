@@ -51,7 +51,7 @@ class FrameDecoderTest {
         Opcode.GET.code(), Flags.RESPONSE, 3, Status.OK, Frame.NO_EXTRAS, Frame.EMPTY, utf8("bar")));
     assertSameFrame(channel.readInbound(), new Frame(
         Opcode.GET.code(), Flags.RESPONSE, 4, Status.NOT_FOUND, Frame.NO_EXTRAS, Frame.EMPTY, Frame.EMPTY));
-    assertThat((Object) channel.readInbound()).isNull();
+    assertThat(channel.<Object>readInbound()).isNull();
     assertThat(channel.finish()).isFalse();
   }
 
@@ -72,7 +72,7 @@ class FrameDecoderTest {
     byte[] frame = Fixtures.NOT_A_NUMBER_RESPONSE;
 
     assertThat(channel.writeInbound(Unpooled.wrappedBuffer(Arrays.copyOf(frame, frame.length - 5)))).isFalse();
-    assertThat((Object) channel.readInbound()).isNull();
+    assertThat(channel.<Object>readInbound()).isNull();
 
     assertThat(channel.writeInbound(Unpooled.wrappedBuffer(Arrays.copyOfRange(frame, frame.length - 5, frame.length))))
         .isTrue();

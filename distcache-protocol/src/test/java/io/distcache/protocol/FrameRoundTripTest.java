@@ -32,7 +32,7 @@ class FrameRoundTripTest {
     wire.release();
 
     assertSameFrame(decoder.readInbound(), frame);
-    assertThat((Object) decoder.readInbound()).isNull();
+    assertThat(decoder.<Object>readInbound()).isNull();
     assertThat(decoder.finish()).isFalse();
     assertThat(encoder.finish()).isFalse();
   }

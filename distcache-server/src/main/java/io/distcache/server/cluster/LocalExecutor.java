@@ -107,6 +107,10 @@ public final class LocalExecutor {
         case SIZE -> request.replyOk(store.size());
         case STATS -> stats(request);
         case RANDOM_KEY -> randomKey(request);
+        // Membership traffic is answered by the cluster layer before a request reaches the store;
+        // one that gets here was sent to a node that runs without it.
+        case CLUSTER_GOSSIP, CLUSTER_MEMBERS, CLUSTER_OWNER ->
+            request.replyError(Status.BAD_REQUEST, op + " is a cluster message; this node has no cluster layer to answer it");
       };
     } catch (StoreException e) {
       return request.replyError(STATUS_BY_REASON.get(e.reason()), e.getMessage());

@@ -1,5 +1,7 @@
 package io.distcache.server.membership;
 
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.Member;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

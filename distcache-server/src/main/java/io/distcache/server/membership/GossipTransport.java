@@ -1,5 +1,6 @@
 package io.distcache.server.membership;
 
+import io.distcache.protocol.cluster.Address;
 /**
  * How the membership engine reaches other nodes. Best effort: a message may be lost, delayed or
  * reordered, and the protocol is built to live with that. When the receiving engine answers (its

@@ -1,5 +1,6 @@
 package io.distcache.server.membership;
 
+import io.distcache.protocol.cluster.Member;
 import java.util.Objects;
 
 /**

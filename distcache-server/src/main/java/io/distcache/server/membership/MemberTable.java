@@ -1,5 +1,7 @@
 package io.distcache.server.membership;
 
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.Member;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;

@@ -1,6 +1,8 @@
 package io.distcache.server.ring;
 
-import io.distcache.server.membership.Member;
+import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.RingHash;
+import io.distcache.protocol.cluster.Member;
 import io.distcache.server.membership.MembershipListener;
 import io.distcache.server.membership.MembershipSnapshot;
 import java.util.Objects;

@@ -1,5 +1,7 @@
 package io.distcache.server.membership;
 
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.Member;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

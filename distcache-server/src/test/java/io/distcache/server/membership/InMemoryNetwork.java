@@ -1,5 +1,6 @@
 package io.distcache.server.membership;
 
+import io.distcache.protocol.cluster.Address;
 import io.distcache.server.ManualClock;
 import java.util.Collection;
 import java.util.HashMap;

@@ -1,9 +1,10 @@
 package io.distcache.server.ring;
 
+import io.distcache.protocol.cluster.HashRing;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.distcache.server.membership.Address;
-import io.distcache.server.membership.Member;
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.Member;
 import io.distcache.server.membership.MemberState;
 import io.distcache.server.membership.MemberStatus;
 import io.distcache.server.membership.MembershipSnapshot;

@@ -1,4 +1,4 @@
-package io.distcache.server.membership;
+package io.distcache.protocol.cluster;
 
 import java.util.Objects;
 

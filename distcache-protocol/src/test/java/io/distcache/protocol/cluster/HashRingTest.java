@@ -1,10 +1,8 @@
-package io.distcache.server.ring;
+package io.distcache.protocol.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.distcache.server.membership.Address;
-import io.distcache.server.membership.Member;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;

@@ -1,4 +1,4 @@
-package io.distcache.server.ring;
+package io.distcache.protocol.cluster;
 
 import java.nio.charset.StandardCharsets;
 

@@ -1,4 +1,4 @@
-package io.distcache.server.ring;
+package io.distcache.protocol.cluster;
 
 /*
  * Design: the ring hashes every key on every request, so the hash must be fast on short inputs

@@ -1,4 +1,4 @@
-package io.distcache.server.ring;
+package io.distcache.protocol.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,6 +1,5 @@
-package io.distcache.server.ring;
+package io.distcache.protocol.cluster;
 
-import io.distcache.server.membership.Member;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;

@@ -1,0 +1,874 @@
+package io.distcache.client;
+
+import io.distcache.protocol.ProtocolConstants;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/*
+ * Design: every operation is one Call (Calls.java: request layout and response reading) sent
+ * through execute(); the blocking form is the async form plus a wait, so both behave the same.
+ * The per-node work (connections, request ids, timeouts, reconnects) lives in NodePool and
+ * NodeConnection, so that routing stays here, in sendFrom(): today the first reachable address
+ * in order, later the key's owner.
+ *
+ * Futures complete on the I/O threads without a hop to another executor, which keeps a reply's
+ * latency to one thread switch; the price is that a blocking call from a callback would deadlock
+ * its own I/O thread, so await() refuses it with a clear message instead.
+ */
+
+/**
+ * The Java client of distcache. Thread-safe; create one per application and close it at the end.
+ *
+ * <pre>{@code
+ * try (DistCacheClient cache = DistCacheClient.builder().addresses("127.0.0.1:7000").build()) {
+ *   cache.set("greeting", "hello", SetOptions.ttl(Duration.ofMinutes(5)));
+ *   String v = cache.get("greeting");
+ * }
+ * }</pre>
+ *
+ * <p>Every operation has a blocking form and an {@code ...Async} form returning a {@link
+ * CompletableFuture}; keys and values are {@code byte[]}, with {@code String} (UTF-8) overloads.
+ * Async futures complete on the client's I/O threads: do not block in their callbacks (use the
+ * {@code thenXxxAsync} variants for slow work), and do not call blocking methods from them.
+ *
+ * <p>A missing key is not an error ({@code get} answers null, {@code delete} false). Failures are
+ * {@link DistCacheException}s: typed by the node's status, {@link DistCacheTimeoutException} when
+ * no reply came within the request timeout, {@link DistCacheConnectionException} when the node is
+ * unreachable or the connection dropped with the request in flight (the next request reconnects).
+ *
+ * <p>Requests go to the first configured address that accepts a connection; any node of a cluster
+ * serves any key. Node-wide operations ({@link #flush}, {@link #size}, {@link #stats}, {@link #scan},
+ * {@link #randomKey}) act on that node only.
+ */
+public final class DistCacheClient implements AutoCloseable {
+  /** {@link #ttl} and {@link #expireTime} answer this for a key without expiry. */
+  public static final long NO_EXPIRY = -1;
+  /** {@link #ttl} and {@link #expireTime} answer this for a missing key. */
+  public static final long KEY_MISSING = -2;
+
+  private final EventLoopGroup group;
+  private final List<NodePool> nodes;
+  private final int maxFrameBytes;
+  /** Index of the node that last accepted a connection; requests start there. */
+  private volatile int preferred;
+  private volatile boolean closed;
+
+  private DistCacheClient(Builder b) {
+    this.maxFrameBytes = b.maxFrameBytes;
+    this.group = new MultiThreadIoEventLoopGroup(b.ioThreads,
+        new DefaultThreadFactory("distcache-client", true), NioIoHandler.newFactory());
+    List<NodePool> pools = new ArrayList<>();
+    for (InetSocketAddress address : b.addresses) {
+      pools.add(new NodePool(address, group, b.connectionsPerNode, (int) b.connectTimeout.toMillis(),
+          b.requestTimeout.toMillis(), b.maxFrameBytes));
+    }
+    this.nodes = List.copyOf(pools);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  // ---- PING ----
+
+  public void ping() {
+    await(pingAsync());
+  }
+
+  public CompletableFuture<Void> pingAsync() {
+    return execute(Calls.ping(null)).thenApply(echo -> null);
+  }
+
+  /** Sends a payload and returns the node's echo of it. */
+  public byte[] ping(byte[] payload) {
+    return await(execute(Calls.ping(payload)));
+  }
+
+  // ---- GET ----
+
+  /** The value, or null when the key is absent. */
+  public byte[] get(byte[] key) {
+    return await(getAsync(key));
+  }
+
+  public String get(String key) {
+    return text(get(utf8(key)));
+  }
+
+  public CompletableFuture<byte[]> getAsync(byte[] key) {
+    return execute(Calls.get(key));
+  }
+
+  public CompletableFuture<String> getAsync(String key) {
+    return getAsync(utf8(key)).thenApply(DistCacheClient::text);
+  }
+
+  /** The value with its version and expiry, or null when the key is absent. */
+  public CacheEntry getEntry(byte[] key) {
+    return await(getEntryAsync(key));
+  }
+
+  public CacheEntry getEntry(String key) {
+    return getEntry(utf8(key));
+  }
+
+  public CompletableFuture<CacheEntry> getEntryAsync(byte[] key) {
+    return execute(Calls.getEntry(key));
+  }
+
+  public CompletableFuture<CacheEntry> getEntryAsync(String key) {
+    return getEntryAsync(utf8(key));
+  }
+
+  // ---- SET ----
+
+  /** Stores the value without expiry (clearing any previous expiry). */
+  public void set(byte[] key, byte[] value) {
+    set(key, value, SetOptions.none());
+  }
+
+  public void set(String key, String value) {
+    set(utf8(key), utf8(value));
+  }
+
+  /** Stores the value, expiring {@code ttl} after the node receives it. */
+  public void set(byte[] key, byte[] value, Duration ttl) {
+    set(key, value, SetOptions.ttl(ttl));
+  }
+
+  public void set(String key, String value, Duration ttl) {
+    set(utf8(key), utf8(value), ttl);
+  }
+
+  /** Stores the value as the options say; false when their condition (ifAbsent, ifPresent) failed. */
+  public boolean set(byte[] key, byte[] value, SetOptions options) {
+    return await(setAsync(key, value, options));
+  }
+
+  public boolean set(String key, String value, SetOptions options) {
+    return set(utf8(key), utf8(value), options);
+  }
+
+  public CompletableFuture<Boolean> setAsync(byte[] key, byte[] value, SetOptions options) {
+    return execute(Calls.set(key, value, Objects.requireNonNull(options, "options")));
+  }
+
+  public CompletableFuture<Boolean> setAsync(String key, String value, SetOptions options) {
+    return setAsync(utf8(key), utf8(value), options);
+  }
+
+  public CompletableFuture<Boolean> setAsync(byte[] key, byte[] value) {
+    return setAsync(key, value, SetOptions.none());
+  }
+
+  public CompletableFuture<Boolean> setAsync(String key, String value) {
+    return setAsync(utf8(key), utf8(value));
+  }
+
+  /** Redis SETNX: true when the key was absent and is now set. */
+  public boolean setIfAbsent(byte[] key, byte[] value) {
+    return set(key, value, SetOptions.none().ifAbsent());
+  }
+
+  public boolean setIfAbsent(String key, String value) {
+    return setIfAbsent(utf8(key), utf8(value));
+  }
+
+  // ---- GET_AND_SET, GET_AND_DELETE ----
+
+  /** Stores the value without expiry and returns the previous one, or null. */
+  public byte[] getAndSet(byte[] key, byte[] value) {
+    return await(getAndSetAsync(key, value));
+  }
+
+  public String getAndSet(String key, String value) {
+    return text(getAndSet(utf8(key), utf8(value)));
+  }
+
+  /** Stores the value expiring after {@code ttl} and returns the previous one, or null. */
+  public byte[] getAndSet(byte[] key, byte[] value, Duration ttl) {
+    return await(getAndSetAsync(key, value, ttl));
+  }
+
+  public String getAndSet(String key, String value, Duration ttl) {
+    return text(getAndSet(utf8(key), utf8(value), ttl));
+  }
+
+  public CompletableFuture<byte[]> getAndSetAsync(byte[] key, byte[] value) {
+    return execute(Calls.getAndSet(key, value, 0));
+  }
+
+  public CompletableFuture<byte[]> getAndSetAsync(byte[] key, byte[] value, Duration ttl) {
+    return execute(Calls.getAndSet(key, value, Durations.positiveMillis("ttl", ttl)));
+  }
+
+  public CompletableFuture<String> getAndSetAsync(String key, String value) {
+    return getAndSetAsync(utf8(key), utf8(value)).thenApply(DistCacheClient::text);
+  }
+
+  /** Removes the key and returns its value, or null when it was absent. */
+  public byte[] getAndDelete(byte[] key) {
+    return await(getAndDeleteAsync(key));
+  }
+
+  public String getAndDelete(String key) {
+    return text(getAndDelete(utf8(key)));
+  }
+
+  public CompletableFuture<byte[]> getAndDeleteAsync(byte[] key) {
+    return execute(Calls.getAndDelete(key));
+  }
+
+  public CompletableFuture<String> getAndDeleteAsync(String key) {
+    return getAndDeleteAsync(utf8(key)).thenApply(DistCacheClient::text);
+  }
+
+  // ---- DELETE, EXISTS ----
+
+  /** True when the key existed. */
+  public boolean delete(byte[] key) {
+    return await(deleteAsync(key));
+  }
+
+  public boolean delete(String key) {
+    return delete(utf8(key));
+  }
+
+  public CompletableFuture<Boolean> deleteAsync(byte[] key) {
+    return execute(Calls.delete(key));
+  }
+
+  public CompletableFuture<Boolean> deleteAsync(String key) {
+    return deleteAsync(utf8(key));
+  }
+
+  public boolean exists(byte[] key) {
+    return await(existsAsync(key));
+  }
+
+  public boolean exists(String key) {
+    return exists(utf8(key));
+  }
+
+  public CompletableFuture<Boolean> existsAsync(byte[] key) {
+    return execute(Calls.exists(key));
+  }
+
+  public CompletableFuture<Boolean> existsAsync(String key) {
+    return existsAsync(utf8(key));
+  }
+
+  // ---- EXPIRE, PERSIST, TTL ----
+
+  /** Sets the key to expire after {@code ttl}; false when the key is absent. */
+  public boolean expire(byte[] key, Duration ttl) {
+    return expire(key, ttl, ExpireCondition.ALWAYS);
+  }
+
+  public boolean expire(String key, Duration ttl) {
+    return expire(utf8(key), ttl);
+  }
+
+  /** As {@link #expire(byte[], Duration)} when {@code condition} holds; false when absent or it does not. */
+  public boolean expire(byte[] key, Duration ttl, ExpireCondition condition) {
+    return await(expireAsync(key, ttl, condition));
+  }
+
+  public boolean expire(String key, Duration ttl, ExpireCondition condition) {
+    return expire(utf8(key), ttl, condition);
+  }
+
+  public CompletableFuture<Boolean> expireAsync(byte[] key, Duration ttl, ExpireCondition condition) {
+    return execute(Calls.expire(key, Durations.positiveMillis("ttl", ttl), false, condition));
+  }
+
+  public CompletableFuture<Boolean> expireAsync(String key, Duration ttl, ExpireCondition condition) {
+    return expireAsync(utf8(key), ttl, condition);
+  }
+
+  /** Sets the key to expire at {@code when} (a past time deletes it); false when absent or the condition fails. */
+  public boolean expireAt(byte[] key, Instant when, ExpireCondition condition) {
+    return await(expireAtAsync(key, when, condition));
+  }
+
+  public boolean expireAt(String key, Instant when, ExpireCondition condition) {
+    return expireAt(utf8(key), when, condition);
+  }
+
+  public CompletableFuture<Boolean> expireAtAsync(byte[] key, Instant when, ExpireCondition condition) {
+    long millis = Objects.requireNonNull(when, "when").toEpochMilli();
+    if (millis <= 0) {
+      throw new IllegalArgumentException("expiry must be after the epoch: " + when);
+    }
+    return execute(Calls.expire(key, millis, true, condition));
+  }
+
+  /** Removes the key's expiry; false when the key is absent or had none. */
+  public boolean persist(byte[] key) {
+    return await(persistAsync(key));
+  }
+
+  public boolean persist(String key) {
+    return persist(utf8(key));
+  }
+
+  public CompletableFuture<Boolean> persistAsync(byte[] key) {
+    return execute(Calls.persist(key));
+  }
+
+  public CompletableFuture<Boolean> persistAsync(String key) {
+    return persistAsync(utf8(key));
+  }
+
+  /** Remaining milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING} (Redis PTTL). */
+  public long ttl(byte[] key) {
+    return await(ttlAsync(key));
+  }
+
+  public long ttl(String key) {
+    return ttl(utf8(key));
+  }
+
+  public CompletableFuture<Long> ttlAsync(byte[] key) {
+    return execute(Calls.ttl(key, 0));
+  }
+
+  public CompletableFuture<Long> ttlAsync(String key) {
+    return ttlAsync(utf8(key));
+  }
+
+  /** Absolute expiry in Unix milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING} (Redis PEXPIRETIME). */
+  public long expireTime(byte[] key) {
+    return await(expireTimeAsync(key));
+  }
+
+  public long expireTime(String key) {
+    return expireTime(utf8(key));
+  }
+
+  public CompletableFuture<Long> expireTimeAsync(byte[] key) {
+    return execute(Calls.ttl(key, 1));
+  }
+
+  public CompletableFuture<Long> expireTimeAsync(String key) {
+    return expireTimeAsync(utf8(key));
+  }
+
+  // ---- counters ----
+
+  /**
+   * Adds {@code delta} to a decimal integer value (absent counts as 0) and returns the result.
+   *
+   * @throws NotANumberException when the value is not a 64-bit decimal integer
+   * @throws ValueOverflowException when the result would not fit in 64 bits
+   */
+  public long incrementBy(byte[] key, long delta) {
+    return await(incrementByAsync(key, delta));
+  }
+
+  public long incrementBy(String key, long delta) {
+    return incrementBy(utf8(key), delta);
+  }
+
+  public CompletableFuture<Long> incrementByAsync(byte[] key, long delta) {
+    return execute(Calls.incrementBy(key, delta));
+  }
+
+  public CompletableFuture<Long> incrementByAsync(String key, long delta) {
+    return incrementByAsync(utf8(key), delta);
+  }
+
+  public long increment(byte[] key) {
+    return incrementBy(key, 1);
+  }
+
+  public long increment(String key) {
+    return incrementBy(key, 1);
+  }
+
+  public long decrementBy(byte[] key, long delta) {
+    return await(decrementByAsync(key, delta));
+  }
+
+  public long decrementBy(String key, long delta) {
+    return decrementBy(utf8(key), delta);
+  }
+
+  public CompletableFuture<Long> decrementByAsync(byte[] key, long delta) {
+    if (delta == Long.MIN_VALUE) {
+      throw new IllegalArgumentException("delta cannot be negated: " + delta);
+    }
+    return incrementByAsync(key, -delta);
+  }
+
+  public CompletableFuture<Long> decrementByAsync(String key, long delta) {
+    return decrementByAsync(utf8(key), delta);
+  }
+
+  public long decrement(byte[] key) {
+    return decrementBy(key, 1);
+  }
+
+  public long decrement(String key) {
+    return decrementBy(key, 1);
+  }
+
+  /** Adds {@code delta} to a decimal number value (absent counts as 0) and returns the result. */
+  public double incrementByFloat(byte[] key, double delta) {
+    return await(incrementByFloatAsync(key, delta));
+  }
+
+  public double incrementByFloat(String key, double delta) {
+    return incrementByFloat(utf8(key), delta);
+  }
+
+  public CompletableFuture<Double> incrementByFloatAsync(byte[] key, double delta) {
+    return execute(Calls.incrementByFloat(key, delta));
+  }
+
+  public CompletableFuture<Double> incrementByFloatAsync(String key, double delta) {
+    return incrementByFloatAsync(utf8(key), delta);
+  }
+
+  // ---- strings ----
+
+  /** Appends to the value (creating it when absent); returns the new length. */
+  public long append(byte[] key, byte[] suffix) {
+    return await(appendAsync(key, suffix));
+  }
+
+  public long append(String key, String suffix) {
+    return append(utf8(key), utf8(suffix));
+  }
+
+  public CompletableFuture<Long> appendAsync(byte[] key, byte[] suffix) {
+    return execute(Calls.append(key, suffix));
+  }
+
+  public CompletableFuture<Long> appendAsync(String key, String suffix) {
+    return appendAsync(utf8(key), utf8(suffix));
+  }
+
+  /** Value length in bytes, 0 when absent. */
+  public long strlen(byte[] key) {
+    return await(strlenAsync(key));
+  }
+
+  public long strlen(String key) {
+    return strlen(utf8(key));
+  }
+
+  public CompletableFuture<Long> strlenAsync(byte[] key) {
+    return execute(Calls.strlen(key));
+  }
+
+  public CompletableFuture<Long> strlenAsync(String key) {
+    return strlenAsync(utf8(key));
+  }
+
+  /** Redis GETRANGE: bytes {@code start..end} inclusive, negative offsets from the end; empty when absent. */
+  public byte[] getRange(byte[] key, long start, long end) {
+    return await(getRangeAsync(key, start, end));
+  }
+
+  /** {@link #getRange(byte[], long, long)} decoded as UTF-8; the offsets are byte offsets. */
+  public String getRange(String key, long start, long end) {
+    return text(getRange(utf8(key), start, end));
+  }
+
+  public CompletableFuture<byte[]> getRangeAsync(byte[] key, long start, long end) {
+    return execute(Calls.getRange(key, start, end));
+  }
+
+  /** Redis SETRANGE: overwrites from {@code offset}, zero-padding a shorter value; returns the new length. */
+  public long setRange(byte[] key, long offset, byte[] value) {
+    return await(setRangeAsync(key, offset, value));
+  }
+
+  public long setRange(String key, long offset, String value) {
+    return setRange(utf8(key), offset, utf8(value));
+  }
+
+  public CompletableFuture<Long> setRangeAsync(byte[] key, long offset, byte[] value) {
+    return execute(Calls.setRange(key, offset, value));
+  }
+
+  // ---- compare-and-set ----
+
+  /** Writes the value (without expiry) only when the entry's version is {@code expectedVersion}. */
+  public CasResult compareAndSet(byte[] key, long expectedVersion, byte[] value) {
+    return await(compareAndSetAsync(key, expectedVersion, value, null));
+  }
+
+  public CasResult compareAndSet(String key, long expectedVersion, String value) {
+    return compareAndSet(utf8(key), expectedVersion, utf8(value));
+  }
+
+  /** As {@link #compareAndSet(byte[], long, byte[])}, the new value expiring after {@code ttl}. */
+  public CasResult compareAndSet(byte[] key, long expectedVersion, byte[] value, Duration ttl) {
+    return await(compareAndSetAsync(key, expectedVersion, value, Objects.requireNonNull(ttl, "ttl")));
+  }
+
+  /** {@code ttl} null for no expiry. */
+  public CompletableFuture<CasResult> compareAndSetAsync(byte[] key, long expectedVersion, byte[] value, Duration ttl) {
+    long ttlMillis = ttl == null ? 0 : Durations.positiveMillis("ttl", ttl);
+    return execute(Calls.compareAndSet(key, expectedVersion, value, ttlMillis));
+  }
+
+  // ---- many keys ----
+
+  /** Values in the order of {@code keys}, null where absent. */
+  public List<byte[]> getAll(List<byte[]> keys) {
+    return await(getAllAsync(keys));
+  }
+
+  public List<String> getAll(String... keys) {
+    List<byte[]> values = getAll(utf8(keys));
+    List<String> out = new ArrayList<>(values.size());
+    for (byte[] v : values) {
+      out.add(text(v));
+    }
+    return out;
+  }
+
+  public CompletableFuture<List<byte[]>> getAllAsync(List<byte[]> keys) {
+    return execute(Calls.getAll(keys));
+  }
+
+  /** Stores every pair ({@code keys.get(i)} → {@code values.get(i)}) without expiry. */
+  public void setAll(List<byte[]> keys, List<byte[]> values) {
+    await(setAllAsync(keys, values, null));
+  }
+
+  /** Stores every entry without expiry. */
+  public void setAll(Map<String, String> entries) {
+    setAll(entries, null);
+  }
+
+  /** Stores every entry, each expiring after {@code ttl} (null for none). */
+  public void setAll(Map<String, String> entries, Duration ttl) {
+    List<byte[]> keys = new ArrayList<>(entries.size());
+    List<byte[]> values = new ArrayList<>(entries.size());
+    entries.forEach((k, v) -> {
+      keys.add(utf8(k));
+      values.add(utf8(v));
+    });
+    await(setAllAsync(keys, values, ttl));
+  }
+
+  /** {@code ttl} null for no expiry. */
+  public CompletableFuture<Void> setAllAsync(List<byte[]> keys, List<byte[]> values, Duration ttl) {
+    long ttlMillis = ttl == null ? 0 : Durations.positiveMillis("ttl", ttl);
+    return execute(Calls.setAll(keys, values, ttlMillis));
+  }
+
+  /** Redis MSETNX: stores every pair only if none of the keys exists; true when written. */
+  public boolean setAllIfAbsent(List<byte[]> keys, List<byte[]> values) {
+    return await(setAllIfAbsentAsync(keys, values));
+  }
+
+  public boolean setAllIfAbsent(Map<String, String> entries) {
+    List<byte[]> keys = new ArrayList<>(entries.size());
+    List<byte[]> values = new ArrayList<>(entries.size());
+    entries.forEach((k, v) -> {
+      keys.add(utf8(k));
+      values.add(utf8(v));
+    });
+    return setAllIfAbsent(keys, values);
+  }
+
+  public CompletableFuture<Boolean> setAllIfAbsentAsync(List<byte[]> keys, List<byte[]> values) {
+    return execute(Calls.setAllIfAbsent(keys, values));
+  }
+
+  /** Number of the keys that existed and were removed. */
+  public long deleteAll(List<byte[]> keys) {
+    return await(deleteAllAsync(keys));
+  }
+
+  public long deleteAll(String... keys) {
+    return deleteAll(utf8(keys));
+  }
+
+  public CompletableFuture<Long> deleteAllAsync(List<byte[]> keys) {
+    return execute(Calls.deleteAll(keys));
+  }
+
+  /** Number of the keys that exist (Redis EXISTS with many keys; a repeated key counts each time). */
+  public long existsCount(List<byte[]> keys) {
+    return await(existsCountAsync(keys));
+  }
+
+  public long existsCount(String... keys) {
+    return existsCount(utf8(keys));
+  }
+
+  public CompletableFuture<Long> existsCountAsync(List<byte[]> keys) {
+    return execute(Calls.existsCount(keys));
+  }
+
+  // ---- whole node ----
+
+  /** One step of a cursor scan over the node's keys: start at 0, stop when the next cursor is 0. */
+  public ScanResult scan(long cursor, int count) {
+    return await(scanAsync(cursor, count));
+  }
+
+  public CompletableFuture<ScanResult> scanAsync(long cursor, int count) {
+    return execute(Calls.scan(cursor, count));
+  }
+
+  /** Removes every entry of the node. */
+  public void flush() {
+    await(flushAsync());
+  }
+
+  public CompletableFuture<Void> flushAsync() {
+    return execute(Calls.flush());
+  }
+
+  /** Number of entries on the node. */
+  public long size() {
+    return await(sizeAsync());
+  }
+
+  public CompletableFuture<Long> sizeAsync() {
+    return execute(Calls.size());
+  }
+
+  /** The node's statistics, by name (Redis INFO names where the meaning is the same). */
+  public Map<String, String> stats() {
+    return await(statsAsync());
+  }
+
+  public CompletableFuture<Map<String, String>> statsAsync() {
+    return execute(Calls.stats());
+  }
+
+  /** A random key of the node, or null when it is empty. */
+  public byte[] randomKey() {
+    return await(randomKeyAsync());
+  }
+
+  public CompletableFuture<byte[]> randomKeyAsync() {
+    return execute(Calls.randomKey());
+  }
+
+  // ---- plumbing ----
+
+  /**
+   * Closes every connection (requests in flight fail with {@link DistCacheConnectionException}) and
+   * stops the I/O threads.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    for (NodePool node : nodes) {
+      node.close();
+    }
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+
+  private <T> CompletableFuture<T> execute(Call<T> call) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    if (closed) {
+      result.completeExceptionally(new DistCacheConnectionException(call.op() + " failed: the client is closed"));
+      return result;
+    }
+    DistCacheException tooLarge = checkSize(call);
+    if (tooLarge != null) {
+      result.completeExceptionally(tooLarge);
+      return result;
+    }
+    sendFrom(preferred, 0, call, result);
+    return result;
+  }
+
+  /** Tries the nodes in order from {@code start}, moving on only when a node refuses connections. */
+  private <T> void sendFrom(int start, int attempt, Call<T> call, CompletableFuture<T> result) {
+    int index = (start + attempt) % nodes.size();
+    nodes.get(index).acquire().whenComplete((connection, connectError) -> {
+      if (connectError == null) {
+        preferred = index;
+        connection.send(call, result);
+      } else if (attempt + 1 < nodes.size() && !closed) {
+        sendFrom(start, attempt + 1, call, result);
+      } else {
+        result.completeExceptionally(connectError instanceof CompletionException ? connectError.getCause() : connectError);
+      }
+    });
+  }
+
+  private <T> DistCacheException checkSize(Call<T> call) {
+    var request = call.request();
+    if (request.key().length > ProtocolConstants.MAX_KEY_BYTES) {
+      return new TooLargeException(call.op() + ": key length " + request.key().length
+          + " exceeds the limit " + ProtocolConstants.MAX_KEY_BYTES);
+    }
+    long frameBytes = ProtocolConstants.HEADER_BYTES + request.extras().length * 8L
+        + request.key().length + (long) request.value().length;
+    if (frameBytes > maxFrameBytes) {
+      return new TooLargeException(call.op() + ": frame length " + frameBytes + " exceeds the limit " + maxFrameBytes);
+    }
+    return null;
+  }
+
+  private <T> T await(CompletableFuture<T> future) {
+    for (EventExecutor loop : group) {
+      if (loop.inEventLoop()) {
+        throw new IllegalStateException(
+            "a blocking DistCacheClient method was called on the client's I/O thread (from a future's callback); "
+                + "use the ...Async method there");
+      }
+    }
+    try {
+      return future.get();
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause() instanceof CompletionException && e.getCause().getCause() != null
+          ? e.getCause().getCause() : e.getCause();
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new DistCacheException(null, "request failed: " + cause, cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new DistCacheException(null, "interrupted while waiting for the reply", e);
+    }
+  }
+
+  private static byte[] utf8(String s) {
+    return Objects.requireNonNull(s, "key and value strings cannot be null").getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static List<byte[]> utf8(String[] keys) {
+    List<byte[]> out = new ArrayList<>(keys.length);
+    for (String k : keys) {
+      out.add(utf8(k));
+    }
+    return out;
+  }
+
+  private static String text(byte[] bytes) {
+    return bytes == null ? null : new String(bytes, StandardCharsets.UTF_8);
+  }
+
+  /** Configures a {@link DistCacheClient}. */
+  public static final class Builder {
+    private final List<InetSocketAddress> addresses = new ArrayList<>();
+    private Duration connectTimeout = Duration.ofSeconds(2);
+    private Duration requestTimeout = Duration.ofSeconds(2);
+    private int connectionsPerNode = 2;
+    private int maxFrameBytes = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
+    private int ioThreads = Math.min(2, Runtime.getRuntime().availableProcessors());
+
+    private Builder() {}
+
+    /** Nodes as {@code host:port} ({@code [v6addr]:port} for IPv6 literals); tried in this order. */
+    public Builder addresses(String... hostPorts) {
+      return addresses(Arrays.asList(hostPorts));
+    }
+
+    public Builder addresses(List<String> hostPorts) {
+      for (String hp : hostPorts) {
+        addresses.add(parse(hp));
+      }
+      return this;
+    }
+
+    /** Longest wait for a TCP connection (default 2 s). */
+    public Builder connectTimeout(Duration timeout) {
+      Durations.positiveMillis("connectTimeout", timeout);
+      if (timeout.toMillis() > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("connectTimeout: expected <= " + Integer.MAX_VALUE + " ms, got " + timeout);
+      }
+      this.connectTimeout = timeout;
+      return this;
+    }
+
+    /** Longest wait for each reply once the request is sent (default 2 s). */
+    public Builder requestTimeout(Duration timeout) {
+      Durations.positiveMillis("requestTimeout", timeout);
+      this.requestTimeout = timeout;
+      return this;
+    }
+
+    /** Connections to each node (default 2); each carries many requests at once. */
+    public Builder connectionsPerNode(int n) {
+      if (n < 1 || n > 64) {
+        throw new IllegalArgumentException("connectionsPerNode: expected 1..64, got " + n);
+      }
+      this.connectionsPerNode = n;
+      return this;
+    }
+
+    /** Largest frame sent or accepted (default 32 MiB, the node's default). */
+    public Builder maxFrameBytes(int bytes) {
+      if (bytes < ProtocolConstants.HEADER_BYTES) {
+        throw new IllegalArgumentException(
+            "maxFrameBytes: expected >= " + ProtocolConstants.HEADER_BYTES + ", got " + bytes);
+      }
+      this.maxFrameBytes = bytes;
+      return this;
+    }
+
+    /** I/O threads shared by all connections (default min(2, cores)). */
+    public Builder ioThreads(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("ioThreads: expected >= 1, got " + n);
+      }
+      this.ioThreads = n;
+      return this;
+    }
+
+    public DistCacheClient build() {
+      if (addresses.isEmpty()) {
+        throw new IllegalStateException("no addresses: call addresses(\"host:port\", ...)");
+      }
+      return new DistCacheClient(this);
+    }
+
+    private static InetSocketAddress parse(String hostPort) {
+      Objects.requireNonNull(hostPort, "address");
+      int colon = hostPort.lastIndexOf(':');
+      if (colon <= 0 || colon == hostPort.length() - 1) {
+        throw new IllegalArgumentException("address must be host:port, got \"" + hostPort + "\"");
+      }
+      String host = hostPort.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      int port;
+      try {
+        port = Integer.parseInt(hostPort.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("address port is not a number: \"" + hostPort + "\"");
+      }
+      if (port < 1 || port > 65535) {
+        throw new IllegalArgumentException("address port: expected 1..65535, got " + port + " in \"" + hostPort + "\"");
+      }
+      return InetSocketAddress.createUnresolved(host, port);
+    }
+  }
+}

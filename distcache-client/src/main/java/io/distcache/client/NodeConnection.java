@@ -1,0 +1,153 @@
+package io.distcache.client;
+
+import io.distcache.protocol.Frame;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design: one TCP connection carries any number of requests at once. Each request gets a fresh id
+ * and a slot in `pending`; the reply with that id completes it, in whatever order replies come.
+ *
+ * Who completes a pending request, exactly once: the reply (channelRead), its timeout (scheduled on
+ * this channel's event loop and cancelled by the reply), a failed write, or the connection closing
+ * (channelInactive fails everything still pending). Each of these first removes the id from the
+ * map, and only the one that removed it completes the future, so a late reply after a timeout is
+ * dropped instead of completing something twice.
+ *
+ * A request registered while the channel is closing is not lost: channelInactive may already have
+ * run, but then the write fails and its listener fails the request.
+ */
+final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
+  private static final Logger log = LoggerFactory.getLogger(NodeConnection.class);
+
+  private final Channel channel;
+  /** host:port, for messages. */
+  private final String address;
+  private final long requestTimeoutMillis;
+  private final ConcurrentHashMap<Integer, Pending<?>> pending = new ConcurrentHashMap<>();
+  private final AtomicInteger nextId = new AtomicInteger(1);
+
+  NodeConnection(Channel channel, String address, long requestTimeoutMillis) {
+    super(Frame.class);
+    this.channel = channel;
+    this.address = address;
+    this.requestTimeoutMillis = requestTimeoutMillis;
+  }
+
+  boolean isActive() {
+    return channel.isActive();
+  }
+
+  int inFlight() {
+    return pending.size();
+  }
+
+  /** Sends the call and completes {@code result} with its outcome. */
+  <T> void send(Call<T> call, CompletableFuture<T> result) {
+    int id = nextId.getAndIncrement();
+    Pending<T> p = new Pending<>(call, result);
+    pending.put(id, p);
+    try {
+      p.timeout = channel.eventLoop().schedule(() -> timeOut(id), requestTimeoutMillis, TimeUnit.MILLISECONDS);
+    } catch (RuntimeException rejected) {
+      fail(id, new DistCacheConnectionException(call.op() + " failed: the client is closed", rejected));
+      return;
+    }
+    channel.writeAndFlush(call.request().withRequestId(id)).addListener(f -> {
+      if (!f.isSuccess()) {
+        fail(id, new DistCacheConnectionException(
+            call.op() + " could not be sent to " + address + ": " + f.cause(), f.cause()));
+      }
+    });
+  }
+
+  void close() {
+    channel.close();
+  }
+
+  @Override
+  protected void channelRead0(ChannelHandlerContext ctx, Frame reply) {
+    Pending<?> p = pending.remove(reply.requestId());
+    if (p == null) {
+      log.debug("dropping a reply from {} to request id {}, which timed out or was never sent", address, reply.requestId());
+      return;
+    }
+    p.cancelTimeout();
+    p.complete(reply);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    for (Integer id : pending.keySet()) {
+      Pending<?> p = pending.get(id);
+      if (p != null) {
+        fail(id, new DistCacheConnectionException(
+            p.call.op() + " failed: the connection to " + address + " closed before the reply"));
+      }
+    }
+    super.channelInactive(ctx);
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    // A corrupt reply stream cannot be resynchronised: drop the connection (its requests fail) and
+    // let the pool reconnect on next use. A reset by the node (a restart) is routine, not a warning.
+    if (cause instanceof IOException) {
+      log.debug("closing the connection to {}: {}", address, cause.toString());
+    } else {
+      log.warn("closing the connection to {}: {}", address, cause.toString());
+    }
+    ctx.close();
+  }
+
+  private void timeOut(int id) {
+    Pending<?> p = pending.get(id);
+    if (p != null) {
+      fail(id, new DistCacheTimeoutException(p.call.op() + " timed out after " + requestTimeoutMillis
+          + " ms waiting for " + address + " (request id " + id + ")"));
+    }
+  }
+
+  private void fail(int id, DistCacheException e) {
+    Pending<?> p = pending.remove(id);
+    if (p != null) {
+      p.cancelTimeout();
+      p.result.completeExceptionally(e);
+    }
+  }
+
+  private static final class Pending<T> {
+    final Call<T> call;
+    final CompletableFuture<T> result;
+    volatile ScheduledFuture<?> timeout;
+
+    Pending(Call<T> call, CompletableFuture<T> result) {
+      this.call = call;
+      this.result = result;
+    }
+
+    void complete(Frame reply) {
+      try {
+        result.complete(call.decode(reply));
+      } catch (RuntimeException e) {
+        result.completeExceptionally(e);
+      }
+    }
+
+    void cancelTimeout() {
+      ScheduledFuture<?> t = timeout;
+      if (t != null) {
+        t.cancel(false);
+      }
+    }
+  }
+}

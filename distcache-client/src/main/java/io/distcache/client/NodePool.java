@@ -1,0 +1,128 @@
+package io.distcache.client;
+
+import io.distcache.protocol.FrameDecoder;
+import io.distcache.protocol.FrameEncoder;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
+import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/*
+ * Design: a few connections to one node, used round-robin. Each connection already multiplexes many
+ * requests, so the pool is small; it exists to spread the encode/decode work over event loop
+ * threads and to keep one slow large reply from delaying every other request.
+ *
+ * A slot holds the future of its connection. A slot is (re)connected lazily, by the first request
+ * that finds it empty, failed, or closed; concurrent requests that find it connecting wait on the
+ * same future, so a node restart costs one connect per slot, not one per request. Nothing retries
+ * in the background: a node that is down costs nothing until it is used.
+ *
+ * The cluster client will hold one pool per node and pick the pool by key owner.
+ */
+final class NodePool {
+  private static final FrameEncoder ENCODER = new FrameEncoder();
+
+  private final InetSocketAddress address;
+  /** host:port as configured, for messages (an unresolved address prints oddly). */
+  private final String name;
+  private final Bootstrap bootstrap;
+  private final AtomicReferenceArray<CompletableFuture<NodeConnection>> slots;
+  private final AtomicInteger next = new AtomicInteger();
+  private volatile boolean closed;
+
+  NodePool(InetSocketAddress address, EventLoopGroup group, int connections, int connectTimeoutMillis,
+      long requestTimeoutMillis, int maxFrameBytes) {
+    this.address = address;
+    this.name = address.getHostString() + ":" + address.getPort();
+    this.slots = new AtomicReferenceArray<>(connections);
+    this.bootstrap = new Bootstrap()
+        .group(group)
+        .channel(NioSocketChannel.class)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.SO_KEEPALIVE, true)
+        .remoteAddress(address)
+        .handler(new ChannelInitializer<Channel>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            ch.pipeline().addLast(
+                // Many callers writing at once share one syscall instead of one flush each.
+                new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true),
+                new FrameDecoder(maxFrameBytes),
+                ENCODER,
+                new NodeConnection(ch, name, requestTimeoutMillis));
+          }
+        });
+  }
+
+  InetSocketAddress address() {
+    return address;
+  }
+
+  /** A connection, connecting (or reconnecting) its slot first when needed. */
+  CompletableFuture<NodeConnection> acquire() {
+    if (closed) {
+      return CompletableFuture.failedFuture(new DistCacheConnectionException("the client is closed"));
+    }
+    int i = Math.floorMod(next.getAndIncrement(), slots.length());
+    while (true) {
+      CompletableFuture<NodeConnection> current = slots.get(i);
+      if (current != null && usable(current)) {
+        return current;
+      }
+      CompletableFuture<NodeConnection> fresh = new CompletableFuture<>();
+      if (slots.compareAndSet(i, current, fresh)) {
+        connect(fresh);
+        return fresh;
+      }
+    }
+  }
+
+  /** Connecting, or connected and open. A failed or closed slot is replaced. */
+  private static boolean usable(CompletableFuture<NodeConnection> slot) {
+    if (!slot.isDone()) {
+      return true;
+    }
+    return !slot.isCompletedExceptionally() && slot.join().isActive();
+  }
+
+  private void connect(CompletableFuture<NodeConnection> slot) {
+    ChannelFuture connect;
+    try {
+      connect = bootstrap.connect();
+    } catch (RuntimeException e) {
+      slot.completeExceptionally(new DistCacheConnectionException("cannot connect to " + name + ": " + e, e));
+      return;
+    }
+    connect.addListener((ChannelFuture f) -> {
+      if (!f.isSuccess()) {
+        slot.completeExceptionally(new DistCacheConnectionException(
+            "cannot connect to " + name + ": " + f.cause().getMessage(), f.cause()));
+      } else if (closed) {
+        f.channel().close();
+        slot.completeExceptionally(new DistCacheConnectionException("the client is closed"));
+      } else {
+        slot.complete(f.channel().pipeline().get(NodeConnection.class));
+      }
+    });
+  }
+
+  /** Closes every connection; requests in flight fail with a connection error. */
+  void close() {
+    closed = true;
+    for (int i = 0; i < slots.length(); i++) {
+      CompletableFuture<NodeConnection> slot = slots.get(i);
+      if (slot != null) {
+        slot.thenAccept(NodeConnection::close);
+      }
+    }
+  }
+}

@@ -1,0 +1,12 @@
+package io.distcache.client;
+
+import io.distcache.protocol.Status;
+
+/** The value is not a number (INCREMENT, INCREMENT_FLOAT). Status {@link Status#NOT_A_NUMBER}. */
+public class NotANumberException extends DistCacheException {
+  private static final long serialVersionUID = 1L;
+
+  public NotANumberException(String message) {
+    super(Status.NOT_A_NUMBER, message);
+  }
+}

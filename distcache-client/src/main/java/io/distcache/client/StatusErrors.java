@@ -1,0 +1,42 @@
+package io.distcache.client;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Status;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The one table from a node's error status to the exception the caller sees. Statuses without a
+ * dedicated class (NOT_OWNER, AUTH_REQUIRED, BUSY, INTERNAL_ERROR) become a plain {@link
+ * DistCacheException} that still carries the status.
+ */
+final class StatusErrors {
+  private StatusErrors() {}
+
+  private static final Map<Status, Function<String, DistCacheException>> TABLE = new EnumMap<>(Status.class);
+
+  static {
+    TABLE.put(Status.NOT_A_NUMBER, NotANumberException::new);
+    TABLE.put(Status.OVERFLOW, ValueOverflowException::new);
+    TABLE.put(Status.TOO_LARGE, TooLargeException::new);
+    TABLE.put(Status.OUT_OF_MEMORY, CacheFullException::new);
+    TABLE.put(Status.BAD_REQUEST, BadRequestException::new);
+    TABLE.put(Status.UNKNOWN_OPCODE, UnknownOpcodeException::new);
+  }
+
+  /** The exception for an error response to {@code opName}; the message names the op and the node's text. */
+  static DistCacheException of(String opName, Frame response) {
+    Status status = response.status();
+    String text = response.valueText();
+    String message = opName + " failed: " + status + (text.isEmpty() ? "" : ": " + text);
+    Function<String, DistCacheException> factory = TABLE.get(status);
+    return factory != null ? factory.apply(message) : new DistCacheException(status, message);
+  }
+
+  /** A response whose status makes no sense for the operation. */
+  static DistCacheException unexpected(String opName, Frame response) {
+    return new DistCacheException(response.status(),
+        opName + " got an unexpected status " + response.status() + " from the node");
+  }
+}

@@ -1,0 +1,12 @@
+package io.distcache.client;
+
+import io.distcache.protocol.Status;
+
+/** The node does not know the operation (it runs an older version). Status {@link Status#UNKNOWN_OPCODE}. */
+public class UnknownOpcodeException extends DistCacheException {
+  private static final long serialVersionUID = 1L;
+
+  public UnknownOpcodeException(String message) {
+    super(Status.UNKNOWN_OPCODE, message);
+  }
+}

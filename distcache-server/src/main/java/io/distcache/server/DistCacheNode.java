@@ -1,0 +1,361 @@
+package io.distcache.server;
+
+import io.distcache.protocol.ProtocolConstants;
+import io.distcache.server.cluster.LocalExecutor;
+import io.distcache.server.cluster.LocalRouter;
+import io.distcache.server.net.BinaryProtocol;
+import io.distcache.server.net.NetConfig;
+import io.distcache.server.net.NetServer;
+import io.distcache.server.net.ProtocolInstaller;
+import io.distcache.server.net.UnknownProtocol;
+import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
+import io.distcache.server.store.Stores;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design: the node is the one object that owns everything with a lifecycle, created and stopped
+ * in one order:
+ *
+ *   start:  store -> router -> network (bind last, so no client sees a half-built node)
+ *   close:  stop accepting -> drain in-flight requests (bounded) -> close connections and event
+ *           loops -> close the store (last, so no request can touch a closed store)
+ *
+ * The command line and the tests build nodes the same way, through the builder, so the CLI has no
+ * behaviour of its own beyond parsing flags and handling signals.
+ */
+
+/**
+ * A distcache node that can be embedded in any JVM program.
+ *
+ * <pre>{@code
+ * try (DistCacheNode node = DistCacheNode.builder().address("127.0.0.1", 7000).build().start()) {
+ *   ...
+ * }
+ * }</pre>
+ */
+public final class DistCacheNode implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(DistCacheNode.class);
+
+  /** How long close() lets requests already forwarded finish before it closes connections. */
+  static final long DRAIN_MILLIS = 2_000;
+  /** How long close() waits for connections and event loops to stop. */
+  static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
+
+  private final Builder config;
+  private final Object lifecycle = new Object();
+  /** Guarded by lifecycle. */
+  private State state = State.NEW;
+  private Store store;
+  private DrainingRouter router;
+  private NetServer server;
+
+  private enum State {
+    NEW,
+    RUNNING,
+    CLOSED
+  }
+
+  private DistCacheNode(Builder config) {
+    this.config = config;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Opens the store and starts listening. Returns this node.
+   *
+   * @throws java.io.UncheckedIOException when the address cannot be bound, e.g. "cannot listen on
+   *     :7000: port 7000 is already in use"
+   * @throws IllegalStateException when called twice or after close
+   */
+  public DistCacheNode start() {
+    synchronized (lifecycle) {
+      if (state != State.NEW) {
+        throw new IllegalStateException("node already " + (state == State.RUNNING ? "started" : "closed"));
+      }
+      long t0 = System.nanoTime();
+      store = Stores.create(new StoreConfig(config.maxMemoryBytes, config.maxValueBytes, config.evictionPolicy, config.clock));
+      try {
+        router = new DrainingRouter(new LocalRouter(new LocalExecutor(store)));
+        ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes);
+        ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : UnknownProtocol.INSTANCE;
+        NetConfig net =
+            NetConfig.of(config.bindAddress())
+                .withMaxConnections(config.maxConnections)
+                .withIdleTimeout(config.idleTimeout);
+        server = new NetServer(net, binary, other);
+        server.start();
+      } catch (RuntimeException e) {
+        store.close();
+        state = State.CLOSED;
+        throw e;
+      }
+      state = State.RUNNING;
+      if (!config.joinAddresses.isEmpty()) {
+        log.info(
+            "join addresses {} noted; clustering is not part of this version, so this node runs standalone",
+            config.joinAddresses.stream().map(DistCacheNode::hostPort).toList());
+      }
+      log.info(
+          "listening on {} ({}), max memory {} bytes, policy {}, started in {} ms",
+          hostPort(server.localAddress()),
+          server.transport().displayName(),
+          config.maxMemoryBytes,
+          config.evictionPolicy.redisName(),
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+      return this;
+    }
+  }
+
+  /** {@code host:port} without the resolver's "host/address" form; "*" for every interface. */
+  static String hostPort(InetSocketAddress a) {
+    String host = a.getAddress() != null && a.getAddress().isAnyLocalAddress() ? "*" : a.getHostString();
+    return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+  }
+
+  /** The port listened on (the real one when 0 was asked). */
+  public int port() {
+    return address().getPort();
+  }
+
+  /** The address listened on. */
+  public InetSocketAddress address() {
+    synchronized (lifecycle) {
+      if (server == null) {
+        throw new IllegalStateException("node not started");
+      }
+      return server.localAddress();
+    }
+  }
+
+  /** The address listened on as {@code host:port}, {@code *:port} for every interface. */
+  public String displayAddress() {
+    return hostPort(address());
+  }
+
+  /** "epoll" or "nio". */
+  public String transport() {
+    synchronized (lifecycle) {
+      if (server == null) {
+        throw new IllegalStateException("node not started");
+      }
+      return server.transport().displayName();
+    }
+  }
+
+  public long maxMemoryBytes() {
+    return config.maxMemoryBytes;
+  }
+
+  /** The join addresses this node was given (used once clustering lands). */
+  public List<InetSocketAddress> joinAddresses() {
+    return config.joinAddresses;
+  }
+
+  /** The local store, for tests and tools inside the server module. */
+  Store store() {
+    return store;
+  }
+
+  /** True between a successful start and close. */
+  public boolean isRunning() {
+    synchronized (lifecycle) {
+      return state == State.RUNNING;
+    }
+  }
+
+  /**
+   * Stops gracefully: stops accepting connections, answers new requests BUSY while the ones in
+   * flight finish (at most 2 s), closes every connection, stops the event loops and closes the
+   * store. An idle node stops in milliseconds. Idempotent; must not be called from a request
+   * handler thread.
+   */
+  @Override
+  public void close() {
+    synchronized (lifecycle) {
+      if (state != State.RUNNING) {
+        state = State.CLOSED;
+        return;
+      }
+      if (server.inEventLoop()) {
+        throw new IllegalStateException("close() called from the node's own event loop; it would wait for itself");
+      }
+      state = State.CLOSED;
+      long t0 = System.nanoTime();
+      server.stopAccepting();
+      int unfinished = router.drain(DRAIN_MILLIS);
+      if (unfinished > 0) {
+        log.warn("{} requests still in flight after {} ms; closing their connections", unfinished, DRAIN_MILLIS);
+      }
+      server.close(CLOSE_TIMEOUT);
+      store.close();
+      log.info("stopped in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+    }
+  }
+
+  /**
+   * Builds the handlers for connections that do not speak the binary protocol (the Redis
+   * protocol), given the node's router and store.
+   */
+  @FunctionalInterface
+  public interface ProtocolFactory {
+    ProtocolInstaller create(io.distcache.server.cluster.Router router, Store store);
+  }
+
+  /** Node settings; every one has a default. */
+  public static final class Builder {
+    /** Null: every interface, IPv4 and IPv6. */
+    private String host;
+    private int port = 7000;
+    private long maxMemoryBytes = Stores.defaultMaxMemoryBytes();
+    private int maxValueBytes = StoreConfig.DEFAULT_MAX_VALUE_BYTES;
+    private EvictionPolicy evictionPolicy = EvictionPolicy.ALLKEYS_LRU;
+    private int maxConnections = NetConfig.DEFAULT_MAX_CONNECTIONS;
+    private int maxFrameBytes = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
+    private Duration idleTimeout = Duration.ZERO;
+    private Clock clock = Clock.system();
+    private List<InetSocketAddress> joinAddresses = List.of();
+    private ProtocolFactory otherProtocol;
+
+    private Builder() {}
+
+    /**
+     * Where to listen. A null or empty host listens on every interface (IPv4 and IPv6; "0.0.0.0"
+     * only IPv4 ones); port 0 picks a free port (see {@link DistCacheNode#port()}). Default :7000.
+     */
+    public Builder address(String host, int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port " + port + " is out of range 0..65535");
+      }
+      this.host = host == null || host.isEmpty() ? null : host;
+      this.port = port;
+      return this;
+    }
+
+    /** The memory bound for keys, values and entry overhead. Default: {@link Stores#defaultMaxMemoryBytes()}. */
+    public Builder maxMemoryBytes(long bytes) {
+      if (bytes <= 0) {
+        throw new IllegalArgumentException("max memory must be positive: " + bytes);
+      }
+      this.maxMemoryBytes = bytes;
+      return this;
+    }
+
+    /** The largest value accepted. Default 16 MiB, at most 512 MiB. */
+    public Builder maxValueBytes(int bytes) {
+      if (bytes <= 0 || bytes > StoreConfig.MAX_VALUE_BYTES_LIMIT) {
+        throw new IllegalArgumentException(
+            "max value " + bytes + " is out of range 1.." + StoreConfig.MAX_VALUE_BYTES_LIMIT);
+      }
+      this.maxValueBytes = bytes;
+      return this;
+    }
+
+    /** What happens when memory is full. Default allkeys-lru. */
+    public Builder evictionPolicy(EvictionPolicy policy) {
+      if (policy == null) {
+        throw new IllegalArgumentException("eviction policy cannot be null");
+      }
+      this.evictionPolicy = policy;
+      return this;
+    }
+
+    /** Clients served at once; one more is told so and closed. Default 10000. */
+    public Builder maxConnections(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("max connections must be at least 1: " + n);
+      }
+      this.maxConnections = n;
+      return this;
+    }
+
+    /** The largest binary frame accepted; larger ones are answered TOO_LARGE. Default 32 MiB. */
+    public Builder maxFrameBytes(int bytes) {
+      if (bytes < ProtocolConstants.HEADER_BYTES) {
+        throw new IllegalArgumentException(
+            "max frame " + bytes + " is below the frame header size " + ProtocolConstants.HEADER_BYTES);
+      }
+      this.maxFrameBytes = bytes;
+      return this;
+    }
+
+    /** Close clients idle this long; zero (the default) never does, as Redis's {@code timeout 0}. */
+    public Builder idleTimeout(Duration timeout) {
+      if (timeout == null || timeout.isNegative()) {
+        throw new IllegalArgumentException("idle timeout cannot be negative: " + timeout);
+      }
+      this.idleTimeout = timeout;
+      return this;
+    }
+
+    /** The time source for expiry. Default: the system clock. */
+    public Builder clock(Clock clock) {
+      if (clock == null) {
+        throw new IllegalArgumentException("clock cannot be null");
+      }
+      this.clock = clock;
+      return this;
+    }
+
+    /**
+     * Nodes of the cluster to join. Recorded for clustering, which is not part of this version: a
+     * node given join addresses says so in its log and runs standalone.
+     */
+    public Builder joinAddresses(List<InetSocketAddress> addresses) {
+      this.joinAddresses = List.copyOf(addresses);
+      return this;
+    }
+
+    /** The protocol for connections that do not start with the binary magic byte (Redis). */
+    public Builder otherProtocol(ProtocolFactory factory) {
+      this.otherProtocol = factory;
+      return this;
+    }
+
+    /** Builds and starts a node: shorthand for {@code build().start()}. */
+    public DistCacheNode start() {
+      return build().start();
+    }
+
+    /** A node with these settings, not yet started. Later changes to this builder do not affect it. */
+    public DistCacheNode build() {
+      long overhead = ProtocolConstants.HEADER_BYTES + 8L * ProtocolConstants.MAX_EXTRAS + ProtocolConstants.MAX_KEY_BYTES;
+      if (maxFrameBytes < maxValueBytes + overhead) {
+        throw new IllegalArgumentException(
+            "max frame " + maxFrameBytes + " bytes cannot carry a value of max value " + maxValueBytes
+                + " bytes (needs at least " + (maxValueBytes + overhead) + " with header, extras and key);"
+                + " raise max frame or lower max value");
+      }
+      return new DistCacheNode(copy());
+    }
+
+    private Builder copy() {
+      Builder b = new Builder();
+      b.host = host;
+      b.port = port;
+      b.maxMemoryBytes = maxMemoryBytes;
+      b.maxValueBytes = maxValueBytes;
+      b.evictionPolicy = evictionPolicy;
+      b.maxConnections = maxConnections;
+      b.maxFrameBytes = maxFrameBytes;
+      b.idleTimeout = idleTimeout;
+      b.clock = clock;
+      b.joinAddresses = joinAddresses;
+      b.otherProtocol = otherProtocol;
+      return b;
+    }
+
+    InetSocketAddress bindAddress() {
+      return host == null ? new InetSocketAddress(port) : new InetSocketAddress(host, port);
+    }
+  }
+}

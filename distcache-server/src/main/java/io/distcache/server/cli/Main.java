@@ -1,0 +1,298 @@
+package io.distcache.server.cli;
+
+import io.distcache.protocol.ProtocolConstants;
+import io.distcache.server.DistCacheNode;
+import io.distcache.server.net.NetConfig;
+import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.StoreConfig;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import sun.misc.Signal;
+
+/*
+ * Design: the command line only turns flags into a DistCacheNode.Builder and handles the process
+ * lifecycle; the node itself behaves the same embedded or run from here.
+ *
+ * Exit codes: 0 after a clean stop (SIGINT or SIGTERM), 1 when the node cannot start (port in use),
+ * 2 for bad flags. A JVM stopped by SIGTERM through shutdown hooks alone exits 143, which service
+ * managers report as a failure; so SIGINT and SIGTERM get handlers (sun.misc.Signal, the only
+ * portable way on JDK 17) that stop the node and let main return 0. The shutdown hook stays as a
+ * fallback for other ways the JVM is asked to exit.
+ *
+ * Output: stdout gets exactly one line, the startup line, so scripts can wait for it; everything
+ * else is logged (logback, to stderr).
+ */
+
+/** {@code distcache}: runs one cache node until SIGINT or SIGTERM. */
+@Command(
+    name = "distcache",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    sortOptions = false,
+    usageHelpAutoWidth = true,
+    description = "Runs a distcache node: a key-value cache speaking its binary protocol and the Redis protocol on one port.",
+    footer = {
+      "",
+      "Sizes take Redis units: k=1000, kb=1024, m=1000^2, mb=1024^2, g=1000^3, gb=1024^3, e.g. 512mb, 4gb.",
+      "Stops cleanly on SIGINT or SIGTERM (exit code 0). Exit codes: 1 cannot start, 2 bad flags."
+    })
+public final class Main implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  @Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(
+      names = {"-addr", "--addr"},
+      paramLabel = "[HOST]:PORT",
+      defaultValue = ":7000",
+      converter = HostPortConverter.class,
+      description = "Address to listen on. ':7000' listens on every interface, '127.0.0.1:7000' on loopback only. Default: ${DEFAULT-VALUE}.")
+  HostPort addr;
+
+  @Option(
+      names = {"-join", "--join"},
+      paramLabel = "HOST:PORT",
+      split = ",",
+      converter = HostPortConverter.class,
+      description = "Nodes of a cluster to join, comma-separated (':7000' is this host). Clustering is not part of this version: the node notes the addresses and runs standalone.")
+  List<HostPort> join = new ArrayList<>();
+
+  @Option(
+      names = "--max-memory",
+      paramLabel = "SIZE",
+      converter = SizeConverter.class,
+      description = "Memory bound for keys, values and entry overhead; at the bound the eviction policy applies. Default: a share of the JVM's direct memory.")
+  Long maxMemory;
+
+  @Option(
+      names = "--max-connections",
+      paramLabel = "N",
+      defaultValue = "" + NetConfig.DEFAULT_MAX_CONNECTIONS,
+      description = "Clients served at once; one more gets an error and is closed. Default: ${DEFAULT-VALUE}.")
+  int maxConnections;
+
+  @Option(
+      names = "--max-frame",
+      paramLabel = "SIZE",
+      defaultValue = "32mb",
+      converter = IntSizeConverter.class,
+      description = "Largest binary-protocol frame; larger ones are answered TOO_LARGE and the connection closed. Default: ${DEFAULT-VALUE}.")
+  int maxFrame = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
+
+  @Option(
+      names = "--max-value",
+      paramLabel = "SIZE",
+      defaultValue = "16mb",
+      converter = IntSizeConverter.class,
+      description = "Largest value stored (at most 512mb). Default: ${DEFAULT-VALUE}.")
+  int maxValue = StoreConfig.DEFAULT_MAX_VALUE_BYTES;
+
+  @Option(
+      names = "--eviction-policy",
+      paramLabel = "POLICY",
+      defaultValue = "allkeys-lru",
+      converter = PolicyConverter.class,
+      description = "allkeys-lru (evict least recently used keys) or noeviction (refuse writes when full). Default: ${DEFAULT-VALUE}.")
+  EvictionPolicy evictionPolicy;
+
+  @Option(
+      names = "--idle-timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "0",
+      description = "Close clients idle for this many seconds; 0 never does (as Redis's 'timeout 0'). Default: ${DEFAULT-VALUE}.")
+  long idleTimeoutSeconds;
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the command and returns its exit code; separate from main so tests can call it. */
+  static int run(String... args) {
+    return commandLine().execute(args);
+  }
+
+  static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    // Flags that are each valid but clash (checked when the node is built) are bad input too:
+    // usage and exit code 2, not a stack trace.
+    cl.setExecutionExceptionHandler(
+        (e, cmd, parsed) -> {
+          if (e instanceof ParameterException pe) {
+            return cmd.getParameterExceptionHandler().handleParseException(pe, new String[0]);
+          }
+          throw e;
+        });
+    return cl;
+  }
+
+  /** The builder these flags describe. */
+  DistCacheNode.Builder toBuilder() {
+    if (maxConnections < 1) {
+      throw new ParameterException(spec.commandLine(), "--max-connections must be at least 1, got " + maxConnections);
+    }
+    if (idleTimeoutSeconds < 0) {
+      throw new ParameterException(spec.commandLine(), "--idle-timeout cannot be negative, got " + idleTimeoutSeconds);
+    }
+    if (maxValue > StoreConfig.MAX_VALUE_BYTES_LIMIT) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--max-value " + maxValue + " bytes exceeds the limit " + StoreConfig.MAX_VALUE_BYTES_LIMIT + " bytes (512mb)");
+    }
+    try {
+      DistCacheNode.Builder b =
+          DistCacheNode.builder()
+              .address(addr.host(), addr.port())
+              .maxConnections(maxConnections)
+              .maxFrameBytes(maxFrame)
+              .maxValueBytes(maxValue)
+              .evictionPolicy(evictionPolicy)
+              .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds));
+      if (maxMemory != null) {
+        b.maxMemoryBytes(maxMemory);
+      }
+      List<InetSocketAddress> seeds = new ArrayList<>();
+      for (HostPort hp : join) {
+        seeds.add(InetSocketAddress.createUnresolved(hp.hostOrLoopback(), hp.port()));
+      }
+      b.joinAddresses(seeds);
+      b.build();
+      return b;
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public Integer call() throws InterruptedException {
+    DistCacheNode node = toBuilder().build();
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    try {
+      node.start();
+    } catch (UncheckedIOException | IllegalStateException e) {
+      err.println("distcache: " + e.getMessage());
+      err.flush();
+      return 1;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    AtomicBoolean stopping = new AtomicBoolean();
+    Runnable stop =
+        () -> {
+          node.close();
+          stopped.countDown();
+        };
+    installSignalHandlers(stop, stopping);
+    Runtime.getRuntime().addShutdownHook(new Thread(node::close, "distcache-shutdown-hook"));
+
+    out.println(startupLine(node));
+    out.flush();
+    stopped.await();
+    return 0;
+  }
+
+  static String startupLine(DistCacheNode node) {
+    return "distcache " + version() + " listening on " + node.displayAddress()
+        + " (JDK " + Runtime.version() + ", transport " + node.transport()
+        + ", max memory " + Sizes.format(node.maxMemoryBytes()) + ")";
+  }
+
+  private static void installSignalHandlers(Runnable stop, AtomicBoolean stopping) {
+    for (String name : new String[] {"TERM", "INT"}) {
+      try {
+        Signal.handle(
+            new Signal(name),
+            sig -> {
+              if (stopping.compareAndSet(false, true)) {
+                log.info("SIG{} received: stopping", sig.getName());
+                stop.run();
+              } else {
+                log.warn("SIG{} received again while stopping: exiting now", sig.getName());
+                Runtime.getRuntime().halt(1);
+              }
+            });
+      } catch (IllegalArgumentException e) {
+        log.warn("cannot handle SIG{} ({}); relying on the shutdown hook", name, e.getMessage());
+      }
+    }
+  }
+
+  static String version() {
+    try (InputStream in = Main.class.getResourceAsStream("/io/distcache/server/version.properties")) {
+      if (in != null) {
+        Properties p = new Properties();
+        p.load(in);
+        return p.getProperty("version", "unknown");
+      }
+    } catch (java.io.IOException e) {
+      log.debug("cannot read the version resource", e);
+    }
+    return "unknown";
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"distcache " + version() + " (JDK " + Runtime.version() + ")"};
+    }
+  }
+
+  static final class HostPortConverter implements CommandLine.ITypeConverter<HostPort> {
+    @Override
+    public HostPort convert(String value) {
+      try {
+        return HostPort.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  static final class SizeConverter implements CommandLine.ITypeConverter<Long> {
+    @Override
+    public Long convert(String value) {
+      try {
+        return Sizes.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  static final class IntSizeConverter implements CommandLine.ITypeConverter<Integer> {
+    @Override
+    public Integer convert(String value) {
+      try {
+        return Sizes.parseInt(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
+  static final class PolicyConverter implements CommandLine.ITypeConverter<EvictionPolicy> {
+    @Override
+    public EvictionPolicy convert(String value) {
+      try {
+        return EvictionPolicy.fromName(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    }
+  }
+}

@@ -1,0 +1,165 @@
+package io.distcache.server.net;
+
+import io.distcache.protocol.Flags;
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.FrameTooLargeException;
+import io.distcache.protocol.Status;
+import io.distcache.server.cluster.Router;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design: the syscall, not the lookup, is what a cache request costs. A client that pipelines N
+ * requests has them decoded in one socket read; each reply is only written (queued) as it is
+ * produced, and channelReadComplete flushes once, so N replies leave in one write(2).
+ *
+ * Requests served locally complete inside route(), on this event loop, and take that path. A
+ * forwarded request completes later on another thread; its reply is written and flushed from this
+ * channel's event loop when it arrives, which may be after replies to later requests. That is
+ * fine: every reply echoes its request id, and clients match on it.
+ *
+ * Errors: an oversize frame is answered TOO_LARGE with its own request id (the decoder knows it
+ * from the header) and the connection closed; a malformed stream (bad magic, bad version) cannot
+ * be answered meaningfully, so it is logged once and closed.
+ */
+
+/** Serves decoded binary {@link Frame}s through the {@link Router}. One instance per connection. */
+final class BinaryRequestHandler extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(BinaryRequestHandler.class);
+
+  private final Router router;
+  /** Replies written since the last flush; touched only on the event loop. */
+  private boolean flushPending;
+  /** Set once the connection is being closed for an error: later input is ignored. */
+  private boolean closing;
+
+  BinaryRequestHandler(Router router) {
+    this.router = router;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof Frame request)) {
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    if (closing) {
+      return;
+    }
+    Frame immediate = validate(request);
+    if (immediate != null) {
+      write(ctx, immediate);
+      return;
+    }
+    CompletableFuture<Frame> reply;
+    try {
+      reply = router.route(request);
+    } catch (RuntimeException e) {
+      log.warn("request {} failed inside the node", request, e);
+      write(ctx, internalError(request, e));
+      return;
+    }
+    if (reply.isDone()) {
+      write(ctx, resolve(request, reply));
+    } else {
+      reply.whenComplete(
+          (r, e) -> {
+            Frame out = r != null ? r : internalError(request, e);
+            if (ctx.executor().inEventLoop()) {
+              ctx.writeAndFlush(out);
+            } else {
+              ctx.executor().execute(() -> ctx.writeAndFlush(out));
+            }
+          });
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    if (flushPending) {
+      flushPending = false;
+      ctx.flush();
+    }
+    ctx.fireChannelReadComplete();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (closing) {
+      return;
+    }
+    closing = true;
+    FrameTooLargeException tooLarge = find(cause, FrameTooLargeException.class);
+    if (tooLarge != null) {
+      Frame reply =
+          new Frame(
+              tooLarge.opcode(),
+              Flags.RESPONSE,
+              tooLarge.requestId(),
+              Status.TOO_LARGE,
+              Frame.NO_EXTRAS,
+              Frame.EMPTY,
+              String.valueOf(tooLarge.getMessage()).getBytes(StandardCharsets.UTF_8));
+      flushPending = false;
+      ctx.writeAndFlush(reply).addListener(ChannelFutureListener.CLOSE);
+      log.debug("closing {}: {}", ctx.channel().remoteAddress(), tooLarge.getMessage());
+    } else if (cause instanceof DecoderException) {
+      Throwable root = cause.getCause() != null ? cause.getCause() : cause;
+      log.warn("closing {}: malformed binary frame: {}", ctx.channel().remoteAddress(), root.getMessage());
+      ctx.close();
+    } else if (cause instanceof IOException) {
+      log.debug("closing {}: {}", ctx.channel().remoteAddress(), cause.toString());
+      ctx.close();
+    } else {
+      log.warn("closing {} after an unexpected error", ctx.channel().remoteAddress(), cause);
+      ctx.close();
+    }
+  }
+
+  private void write(ChannelHandlerContext ctx, Frame reply) {
+    ctx.write(reply, ctx.voidPromise());
+    flushPending = true;
+  }
+
+  /** An answer for requests the router must not see, or null to route it. */
+  private static Frame validate(Frame request) {
+    if (request.isResponse()) {
+      return request.replyError(Status.BAD_REQUEST, "a response frame was sent as a request");
+    }
+    if (request.op() == null) {
+      return request.replyError(
+          Status.UNKNOWN_OPCODE, "unknown opcode 0x" + Integer.toHexString(request.opcode() & 0xFF));
+    }
+    return null;
+  }
+
+  private static Frame resolve(Frame request, CompletableFuture<Frame> done) {
+    try {
+      Frame r = done.getNow(null);
+      return r != null ? r : internalError(request, null);
+    } catch (RuntimeException e) {
+      return internalError(request, e);
+    }
+  }
+
+  private static Frame internalError(Frame request, Throwable e) {
+    return request.replyError(
+        Status.INTERNAL_ERROR, "internal error: " + (e == null ? "no reply" : String.valueOf(e.getMessage())));
+  }
+
+  private static <T extends Throwable> T find(Throwable t, Class<T> type) {
+    for (int depth = 0; t != null && depth < 8; depth++, t = t.getCause()) {
+      if (type.isInstance(t)) {
+        return type.cast(t);
+      }
+    }
+    return null;
+  }
+}

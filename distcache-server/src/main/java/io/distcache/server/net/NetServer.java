@@ -1,0 +1,234 @@
+package io.distcache.server.net;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design: one acceptor thread (accepting is cheap) and one event loop per core; each connection
+ * lives on one loop for its life, so its handlers need no locks. Every child pipeline starts the
+ * same way:
+ *
+ *   [IdleCloser]  closes connections idle past the timeout (only when a timeout is set)
+ *   WritabilityGate  stops reading while the client is not reading its replies
+ *   ProtocolDetector  replaced, on the first byte, by the binary or the other protocol's handlers
+ *
+ * The connection count is taken in initChannel, before the first read: a connection over the
+ * limit is not counted (it is refused and holds nothing but its socket), so refusals cannot crowd
+ * out the clients that are served.
+ *
+ * Shutdown is two steps so the owner can drain in between: stopAccepting() closes the listening
+ * socket (the port is free at once), close() then closes the connections and stops the loops with
+ * no quiet period, so an idle node is down in milliseconds.
+ */
+
+/** The Netty server: listens, detects each connection's protocol, enforces connection limits. */
+public final class NetServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(NetServer.class);
+  private static final long REJECT_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  private final NetConfig config;
+  private final ProtocolInstaller binary;
+  private final ProtocolInstaller other;
+  private final Transport transport = Transport.best();
+  private final ChannelGroup channels = new DefaultChannelGroup("distcache-clients", GlobalEventExecutor.INSTANCE);
+  private final AtomicInteger connections = new AtomicInteger();
+  private final AtomicLong rejected = new AtomicLong();
+  private final AtomicLong lastRejectLogNanos = new AtomicLong(System.nanoTime() - REJECT_LOG_INTERVAL_NANOS);
+
+  private EventLoopGroup boss;
+  private EventLoopGroup workers;
+  private Channel serverChannel;
+  private InetSocketAddress localAddress;
+
+  /**
+   * @param binary installed on connections whose first byte is the binary magic byte
+   * @param other installed on every other connection (the Redis protocol)
+   */
+  public NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other) {
+    if (config == null || binary == null || other == null) {
+      throw new IllegalArgumentException("config and both protocol installers are required");
+    }
+    this.config = config;
+    this.binary = binary;
+    this.other = other;
+  }
+
+  /**
+   * Binds and starts serving.
+   *
+   * @throws UncheckedIOException when the address cannot be bound, saying why (port in use, ...)
+   */
+  public synchronized void start() {
+    if (boss != null) {
+      throw new IllegalStateException("already started");
+    }
+    boss = transport.newGroup(1, "distcache-accept");
+    workers = transport.newGroup(config.ioThreads(), "distcache-io");
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(boss, workers)
+            .channel(transport.serverChannel())
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(ChannelOption.SO_KEEPALIVE, true)
+            .childOption(
+                ChannelOption.WRITE_BUFFER_WATER_MARK,
+                new WriteBufferWaterMark(config.writeBufferLowBytes(), config.writeBufferHighBytes()))
+            .childHandler(new Initializer());
+    try {
+      serverChannel = b.bind(config.bindAddress()).syncUninterruptibly().channel();
+    } catch (Exception e) {
+      shutdownLoops(Duration.ofSeconds(1));
+      throw bindFailure(e);
+    }
+    localAddress = (InetSocketAddress) serverChannel.localAddress();
+  }
+
+  /** The address actually bound (with the real port when 0 was asked). */
+  public InetSocketAddress localAddress() {
+    if (localAddress == null) {
+      throw new IllegalStateException("not started");
+    }
+    return localAddress;
+  }
+
+  public Transport transport() {
+    return transport;
+  }
+
+  /** Connections being served now (refused ones not counted). */
+  public int connections() {
+    return connections.get();
+  }
+
+  /** Connections refused because the limit was reached, since start. */
+  public long rejectedConnections() {
+    return rejected.get();
+  }
+
+  /** True when the calling thread is one of this server's event loops (blocking there would deadlock). */
+  public boolean inEventLoop() {
+    return inLoop(workers) || inLoop(boss);
+  }
+
+  /** Closes the listening socket: no new connections, existing ones go on. Idempotent. */
+  public synchronized void stopAccepting() {
+    if (serverChannel != null) {
+      serverChannel.close().awaitUninterruptibly();
+    }
+  }
+
+  /** Stops accepting, closes every connection and stops the event loops, waiting at most {@code timeout}. */
+  public synchronized void close(Duration timeout) {
+    stopAccepting();
+    if (boss == null) {
+      return;
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    channels.close().awaitUninterruptibly(Math.max(1, remainingMillis(deadline)));
+    shutdownLoops(Duration.ofMillis(Math.max(1, remainingMillis(deadline))));
+  }
+
+  @Override
+  public void close() {
+    close(Duration.ofSeconds(2));
+  }
+
+  private void shutdownLoops(Duration timeout) {
+    long ms = timeout.toMillis();
+    Future<?> b = boss.shutdownGracefully(0, ms, TimeUnit.MILLISECONDS);
+    Future<?> w = workers.shutdownGracefully(0, ms, TimeUnit.MILLISECONDS);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    b.awaitUninterruptibly(Math.max(1, remainingMillis(deadline)));
+    w.awaitUninterruptibly(Math.max(1, remainingMillis(deadline)));
+    if (!b.isDone() || !w.isDone()) {
+      log.warn("event loops did not stop within {} ms", ms);
+    }
+  }
+
+  private static long remainingMillis(long deadlineNanos) {
+    return TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+  }
+
+  private static boolean inLoop(EventLoopGroup group) {
+    if (group == null) {
+      return false;
+    }
+    for (EventExecutor e : group) {
+      if (e.inEventLoop()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private UncheckedIOException bindFailure(Exception e) {
+    InetSocketAddress a = config.bindAddress();
+    String where = (a.getAddress() != null && a.getAddress().isAnyLocalAddress() ? "" : a.getHostString()) + ":" + a.getPort();
+    boolean inUse = false;
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String m = String.valueOf(t.getMessage());
+      if (m.contains("Address already in use") || m.contains("address already in use")) {
+        inUse = true;
+      }
+    }
+    String reason = inUse ? "port " + a.getPort() + " is already in use" : String.valueOf(e.getMessage());
+    BindException be = new BindException("cannot listen on " + where + ": " + reason);
+    be.initCause(e);
+    return new UncheckedIOException(be.getMessage(), be);
+  }
+
+  private void logRejection(Channel ch) {
+    long n = rejected.incrementAndGet();
+    long now = System.nanoTime();
+    long last = lastRejectLogNanos.get();
+    if (now - last >= REJECT_LOG_INTERVAL_NANOS && lastRejectLogNanos.compareAndSet(last, now)) {
+      log.warn(
+          "refused connection from {}: max connections {} reached ({} refused since start)",
+          ch.remoteAddress(),
+          config.maxConnections(),
+          n);
+    }
+  }
+
+  private final class Initializer extends ChannelInitializer<Channel> {
+    @Override
+    protected void initChannel(Channel ch) {
+      String rejection = null;
+      if (connections.incrementAndGet() > config.maxConnections()) {
+        connections.decrementAndGet();
+        rejection = "max connections " + config.maxConnections() + " reached";
+        logRejection(ch);
+      } else {
+        ch.closeFuture().addListener(f -> connections.decrementAndGet());
+      }
+      channels.add(ch);
+      ChannelPipeline p = ch.pipeline();
+      if (!config.idleTimeout().isZero()) {
+        p.addLast("idle", new IdleCloser(config.idleTimeout()));
+      }
+      p.addLast("writability", WritabilityGate.INSTANCE);
+      p.addLast("detector", new ProtocolDetector(binary, other, rejection));
+    }
+  }
+}

@@ -1,0 +1,99 @@
+package io.distcache.server.net;
+
+import io.distcache.protocol.Flags;
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.FrameEncoder;
+import io.distcache.protocol.ProtocolConstants;
+import io.distcache.protocol.Status;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/*
+ * Design: one port serves both protocols. Our frames start with 0xDC, which is neither printable
+ * ASCII nor a RESP type byte, so the first byte of a connection decides for its whole life. The
+ * detector then installs that protocol's handlers behind itself and removes itself; the
+ * ByteToMessageDecoder base hands the bytes it holds (the first byte included) to the new
+ * handlers, so nothing is lost or copied.
+ *
+ * A connection over the limit still gets one detector, in rejecting mode: it waits for enough
+ * bytes to answer in the client's own protocol (a Redis client shows "-ERR max number of clients
+ * reached" to its user; a binary client maps BUSY to a typed exception and can try another node),
+ * then closes. It holds at most 8 bytes, and gives up after REJECT_WAIT_SECONDS of silence.
+ */
+
+/** Tells the binary protocol from the Redis protocol by the first byte and installs the right one. */
+final class ProtocolDetector extends ByteToMessageDecoder {
+  /** Redis's own text, which Redis clients and people recognise. */
+  static final String REDIS_MAX_CLIENTS = "-ERR max number of clients reached\r\n";
+
+  static final int REJECT_WAIT_SECONDS = 10;
+
+  /** Header bytes up to and including the request id: what a BUSY reply needs. */
+  private static final int HEADER_BYTES_TO_REQUEST_ID = 8;
+
+  private static final FrameEncoder ENCODER = new FrameEncoder();
+
+  private final ProtocolInstaller binary;
+  private final ProtocolInstaller other;
+  /** Null for an accepted connection; the reason it is refused otherwise. */
+  private final String rejection;
+  /** Rejecting mode: the refusal has been written; later bytes are dropped until the close. */
+  private boolean refused;
+
+  ProtocolDetector(ProtocolInstaller binary, ProtocolInstaller other, String rejection) {
+    this.binary = binary;
+    this.other = other;
+    this.rejection = rejection;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    if (rejection != null) {
+      ctx.executor().schedule(() -> ctx.channel().close(), REJECT_WAIT_SECONDS, TimeUnit.SECONDS);
+    }
+    super.channelActive(ctx);
+  }
+
+  @Override
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    if (!in.isReadable()) {
+      return;
+    }
+    boolean isBinary = in.getByte(in.readerIndex()) == ProtocolConstants.MAGIC;
+    if (rejection == null) {
+      (isBinary ? binary : other).install(ctx.pipeline());
+      ctx.pipeline().remove(this);
+    } else if (refused) {
+      in.skipBytes(in.readableBytes());
+    } else if (!isBinary) {
+      refused = true;
+      in.skipBytes(in.readableBytes());
+      ctx.channel()
+          .writeAndFlush(Unpooled.copiedBuffer(REDIS_MAX_CLIENTS, StandardCharsets.US_ASCII))
+          .addListener(ChannelFutureListener.CLOSE);
+    } else if (in.readableBytes() >= HEADER_BYTES_TO_REQUEST_ID) {
+      int start = in.readerIndex();
+      byte opcode = in.getByte(start + 2);
+      int requestId = in.getInt(start + 4);
+      refused = true;
+      in.skipBytes(in.readableBytes());
+      Frame busy =
+          new Frame(
+              opcode,
+              Flags.RESPONSE,
+              requestId,
+              Status.BUSY,
+              Frame.NO_EXTRAS,
+              Frame.EMPTY,
+              rejection.getBytes(StandardCharsets.UTF_8));
+      ctx.pipeline().addLast(ENCODER);
+      ctx.channel().writeAndFlush(busy).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+}

@@ -1,0 +1,133 @@
+package io.distcache.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.server.net.RawClient;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Runs the real bin/distcache against the packaged jar, as an operator would. */
+class LauncherIT {
+  private static Path launcher;
+
+  @TempDir Path tmp;
+
+  @BeforeAll
+  static void findLauncher() {
+    String path = System.getProperty("distcache.launcher");
+    assertThat(path).as("system property distcache.launcher (set by the pom)").isNotBlank();
+    launcher = Path.of(path);
+    assertThat(Files.isExecutable(launcher)).as("%s is executable", launcher).isTrue();
+    String jar = System.getProperty("distcache.shadedJar");
+    assertThat(jar).isNotBlank();
+    assertThat(new File(jar)).exists();
+  }
+
+  private Process launch(Path stdout, String... args) throws IOException {
+    List<String> command = new java.util.ArrayList<>();
+    command.add(launcher.toString());
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command);
+    pb.environment().put("DISTCACHE_HEAP", "128m");
+    pb.environment().put("DISTCACHE_DIRECT_MEMORY", "256m");
+    pb.redirectOutput(stdout.toFile());
+    pb.redirectError(tmp.resolve("stderr.txt").toFile());
+    return pb.start();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket()) {
+      s.bind(new InetSocketAddress("127.0.0.1", 0));
+      return s.getLocalPort();
+    }
+  }
+
+  private static boolean accepts(int port) {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private String stderr() throws IOException {
+    Path p = tmp.resolve("stderr.txt");
+    return Files.exists(p) ? Files.readString(p) : "";
+  }
+
+  @Test
+  void launcher_setGetThenSigterm_exitsZeroAndFreesThePort() throws Exception {
+    int port = freePort();
+    Path stdout = tmp.resolve("stdout.txt");
+    Process p = launch(stdout, "-addr", "127.0.0.1:" + port, "--max-memory", "64mb");
+    try {
+      await().atMost(Duration.ofSeconds(60)).until(() -> !p.isAlive() || accepts(port));
+      assertThat(p.isAlive()).as("node still running; stderr:%n%s", stderr()).isTrue();
+
+      try (RawClient c = new RawClient(port)) {
+        byte[] key = "greeting".getBytes(StandardCharsets.UTF_8);
+        byte[] value = "hello".getBytes(StandardCharsets.UTF_8);
+        assertThat(c.send(Frame.request(Opcode.SET, 0, key, value).withRequestId(1)).read().status())
+            .isEqualTo(Status.OK);
+        Frame got = c.send(Frame.request(Opcode.GET, key).withRequestId(2)).read();
+        assertThat(got.status()).isEqualTo(Status.OK);
+        assertThat(got.value()).isEqualTo(value);
+      }
+
+      p.destroy(); // SIGTERM
+      assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("exited after SIGTERM; stderr:%n%s", stderr()).isTrue();
+      assertThat(p.exitValue()).as("exit code; stderr:%n%s", stderr()).isZero();
+
+      List<String> lines = Files.readAllLines(stdout);
+      assertThat(lines).hasSize(1);
+      assertThat(lines.get(0)).startsWith("distcache ").contains("listening on 127.0.0.1:" + port).contains("transport ");
+      try (ServerSocket again = new ServerSocket()) {
+        again.bind(new InetSocketAddress("127.0.0.1", port));
+      }
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void launcher_help_printsUsageAndExitsZero() throws Exception {
+    Path stdout = tmp.resolve("help.txt");
+    Process p = launch(stdout, "--help");
+    try {
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).as("stderr:%n%s", stderr()).isZero();
+      assertThat(Files.readString(stdout)).contains("Usage: distcache").contains("--max-memory");
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
+  void launcher_badFlag_exitsTwo() throws Exception {
+    Process p = launch(tmp.resolve("bad.txt"), "--max-memory", "lots");
+    try {
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).isEqualTo(2);
+      assertThat(stderr()).contains("'lots'");
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+}

@@ -1,0 +1,149 @@
+package io.distcache.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.protocol.ProtocolConstants;
+import io.distcache.server.net.NetConfig;
+import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.StoreConfig;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class MainTest {
+  private final StringWriter out = new StringWriter();
+  private final StringWriter err = new StringWriter();
+
+  private Main parse(String... args) {
+    Main main = new Main();
+    new CommandLine(main).parseArgs(args);
+    return main;
+  }
+
+  private int run(String... args) {
+    CommandLine cl = Main.commandLine();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    return cl.execute(args);
+  }
+
+  @Test
+  void parse_noFlags_documentedDefaults() {
+    Main m = parse();
+
+    assertThat(m.addr).isEqualTo(new HostPort(null, 7000));
+    assertThat(m.join).isEmpty();
+    assertThat(m.maxMemory).isNull();
+    assertThat(m.maxConnections).isEqualTo(NetConfig.DEFAULT_MAX_CONNECTIONS);
+    assertThat(m.maxFrame).isEqualTo(ProtocolConstants.DEFAULT_MAX_FRAME_BYTES);
+    assertThat(m.maxValue).isEqualTo(StoreConfig.DEFAULT_MAX_VALUE_BYTES);
+    assertThat(m.evictionPolicy).isEqualTo(EvictionPolicy.ALLKEYS_LRU);
+    assertThat(m.idleTimeoutSeconds).isZero();
+  }
+
+  @Test
+  void parse_singleDashSeedForms_accepted() {
+    Main m = parse("-addr", "127.0.0.1:7001", "-join", ":7000,node2:7002");
+
+    assertThat(m.addr).isEqualTo(new HostPort("127.0.0.1", 7001));
+    assertThat(m.join).containsExactly(new HostPort(null, 7000), new HostPort("node2", 7002));
+  }
+
+  @Test
+  void parse_doubleDashForms_accepted() {
+    Main m =
+        parse(
+            "--addr=:7005",
+            "--join", "a:1",
+            "--max-memory", "512mb",
+            "--max-connections", "5",
+            "--max-frame", "64mb",
+            "--max-value", "1mb",
+            "--eviction-policy", "noeviction",
+            "--idle-timeout", "30");
+
+    assertThat(m.addr).isEqualTo(new HostPort(null, 7005));
+    assertThat(m.join).containsExactly(new HostPort("a", 1));
+    assertThat(m.maxMemory).isEqualTo(512L * 1024 * 1024);
+    assertThat(m.maxConnections).isEqualTo(5);
+    assertThat(m.maxFrame).isEqualTo(64 * 1024 * 1024);
+    assertThat(m.maxValue).isEqualTo(1024 * 1024);
+    assertThat(m.evictionPolicy).isEqualTo(EvictionPolicy.NOEVICTION);
+    assertThat(m.idleTimeoutSeconds).isEqualTo(30);
+  }
+
+  @Test
+  void toBuilder_joinHostLeftOut_meansThisHost() {
+    Main m = parse("-join", ":7000");
+
+    assertThat(m.toBuilder().build().joinAddresses())
+        .containsExactly(InetSocketAddress.createUnresolved("127.0.0.1", 7000));
+  }
+
+  @Test
+  void run_badSize_printsUsageNamingTheValueAndExits2() {
+    int code = run("--max-memory", "12xb");
+
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString()).contains("--max-memory").contains("'12xb'").contains("Usage:");
+  }
+
+  @Test
+  void run_unknownPolicy_exits2NamingIt() {
+    assertThat(run("--eviction-policy", "lfu")).isEqualTo(2);
+    assertThat(err.toString()).contains("lfu").contains("allkeys-lru or noeviction");
+  }
+
+  @Test
+  void run_badAddress_exits2NamingIt() {
+    assertThat(run("-addr", "localhost")).isEqualTo(2);
+    assertThat(err.toString()).contains("'localhost'");
+  }
+
+  @Test
+  void run_unknownFlag_exits2() {
+    assertThat(run("--bogus")).isEqualTo(2);
+    assertThat(err.toString()).contains("--bogus").contains("Usage:");
+  }
+
+  @Test
+  void run_negativeIdleTimeout_exits2() {
+    assertThat(run("--idle-timeout", "-1")).isEqualTo(2);
+    assertThat(err.toString()).contains("--idle-timeout cannot be negative, got -1");
+  }
+
+  @Test
+  void run_maxFrameTooSmallForMaxValue_exits2NamingBoth() {
+    assertThat(run("--max-frame", "1mb")).isEqualTo(2);
+    assertThat(err.toString()).contains("max frame 1048576").contains("max value 16777216");
+  }
+
+  @Test
+  void run_help_printsEveryFlagAndExits0() {
+    assertThat(run("--help")).isZero();
+    assertThat(out.toString())
+        .contains("-addr", "--addr", "-join", "--max-memory", "--max-connections", "--max-frame")
+        .contains("--max-value", "--eviction-policy", "--idle-timeout", "--version");
+  }
+
+  @Test
+  void run_version_printsVersionAndExits0() {
+    assertThat(run("--version")).isZero();
+    assertThat(out.toString()).startsWith("distcache ").doesNotContain("${");
+  }
+
+  @Test
+  void run_portInUse_exits1WithTheReason() throws IOException {
+    try (ServerSocket taken = new ServerSocket()) {
+      taken.bind(new InetSocketAddress("127.0.0.1", 0));
+      int port = taken.getLocalPort();
+
+      assertThat(run("-addr", "127.0.0.1:" + port, "--max-memory", "16mb")).isEqualTo(1);
+      assertThat(err.toString()).contains("distcache: cannot listen on 127.0.0.1:" + port).contains("already in use");
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package io.distcache.server.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.FrameTooLargeException;
+import io.distcache.protocol.MalformedFrameException;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.server.cluster.Router;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+class BinaryRequestHandlerTest {
+
+  /** Counts flushes reaching the socket end of the pipeline. */
+  private static final class FlushCounter extends ChannelOutboundHandlerAdapter {
+    int flushes;
+
+    @Override
+    public void flush(ChannelHandlerContext ctx) {
+      flushes++;
+      ctx.flush();
+    }
+  }
+
+  private static Frame ping(int id) {
+    return Frame.request(Opcode.PING, 0, null, ("p" + id).getBytes(StandardCharsets.UTF_8)).withRequestId(id);
+  }
+
+  @Test
+  void channelRead_burstOfPipelinedRequests_flushedOnce() {
+    FlushCounter counter = new FlushCounter();
+    EmbeddedChannel ch = new EmbeddedChannel(counter, new BinaryRequestHandler(new MapRouter()));
+
+    ch.writeInbound(ping(1), ping(2), ping(3));
+
+    assertThat(counter.flushes).isEqualTo(1);
+    for (int id = 1; id <= 3; id++) {
+      Frame reply = ch.readOutbound();
+      assertThat(reply.requestId()).isEqualTo(id);
+      assertThat(reply.valueText()).isEqualTo("p" + id);
+    }
+    assertThat((Object) ch.readOutbound()).isNull();
+    assertThat(ch.finish()).isFalse();
+  }
+
+  @Test
+  void channelRead_asyncReply_writtenAndFlushedWhenItCompletes() {
+    CompletableFuture<Frame> pending = new CompletableFuture<>();
+    Router router = r -> r.op() == Opcode.GET ? pending : CompletableFuture.completedFuture(r.replyValue(r.value()));
+    FlushCounter counter = new FlushCounter();
+    EmbeddedChannel ch = new EmbeddedChannel(counter, new BinaryRequestHandler(router));
+    Frame get = Frame.request(Opcode.GET, "k".getBytes(StandardCharsets.UTF_8)).withRequestId(10);
+
+    ch.writeInbound(get, ping(11));
+    Frame first = ch.readOutbound();
+    pending.complete(get.replyValue("late".getBytes(StandardCharsets.UTF_8)));
+    ch.runPendingTasks();
+    Frame second = ch.readOutbound();
+
+    assertThat(first.requestId()).isEqualTo(11);
+    assertThat(second.requestId()).isEqualTo(10);
+    assertThat(second.valueText()).isEqualTo("late");
+    assertThat(counter.flushes).isEqualTo(2);
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void channelRead_routerThrows_answersInternalErrorAndStaysOpen() {
+    Router router = r -> {
+      throw new IllegalStateException("boom");
+    };
+    EmbeddedChannel ch = new EmbeddedChannel(new BinaryRequestHandler(router));
+
+    ch.writeInbound(ping(4));
+    Frame reply = ch.readOutbound();
+
+    assertThat(reply.status()).isEqualTo(Status.INTERNAL_ERROR);
+    assertThat(reply.requestId()).isEqualTo(4);
+    assertThat(reply.valueText()).contains("boom");
+    assertThat(ch.isOpen()).isTrue();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void exceptionCaught_frameTooLarge_answersTooLargeWithItsIdAndCloses() {
+    EmbeddedChannel ch = new EmbeddedChannel(new BinaryRequestHandler(new MapRouter()));
+
+    ch.pipeline()
+        .fireExceptionCaught(new FrameTooLargeException("frame 5000 bytes exceeds the limit 1024", 77, Opcode.SET.code(), 0, 1, 4979));
+    Frame reply = ch.readOutbound();
+
+    assertThat(reply.status()).isEqualTo(Status.TOO_LARGE);
+    assertThat(reply.requestId()).isEqualTo(77);
+    assertThat(reply.op()).isEqualTo(Opcode.SET);
+    assertThat(reply.valueText()).isEqualTo("frame 5000 bytes exceeds the limit 1024");
+    assertThat(ch.isOpen()).isFalse();
+  }
+
+  @Test
+  void exceptionCaught_malformedFrame_closesWithoutReplyAndIgnoresLaterInput() {
+    EmbeddedChannel ch = new EmbeddedChannel(new BinaryRequestHandler(new MapRouter()));
+
+    ch.pipeline().fireExceptionCaught(new MalformedFrameException("bad magic 0x2a"));
+
+    assertThat((Object) ch.readOutbound()).isNull();
+    assertThat(ch.isOpen()).isFalse();
+  }
+}
