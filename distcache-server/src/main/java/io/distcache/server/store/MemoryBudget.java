@@ -1,7 +1,7 @@
 package io.distcache.server.store;
 
+import io.netty.util.internal.CleanableDirectBuffer;
 import io.netty.util.internal.PlatformDependent;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -10,8 +10,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * process: log pages, out-of-line large entries and the index arrays. A segment must reserve
  * before it allocates and gives back when it frees, so the counter is exactly what the store holds
  * and can never pass the bound: a reservation that does not fit fails and the segment evicts (or
- * refuses, under noeviction). Direct buffers are freed at once rather than left to the GC, so
- * memory given back here is really gone from the process.
+ * refuses, under noeviction). Direct buffers come from Netty's PlatformDependent.allocateDirect
+ * and are freed at once with their handle rather than left to the GC, so memory given back here
+ * is really gone from the process. (On JDK 24+ Netty frees deterministically only with
+ * --enable-native-access=ALL-UNNAMED; without it the JDK's cleaner frees them at the next GC.)
  */
 final class MemoryBudget {
   private final long max;
@@ -50,20 +52,22 @@ final class MemoryBudget {
   }
 
   /**
-   * A zeroed little-endian direct buffer whose bytes were already reserved; null when the JVM has
-   * no direct memory left (then the reservation is given back).
+   * A little-endian direct buffer (contents unspecified) whose bytes were already reserved; null
+   * when the JVM has no direct memory left (then the reservation is given back).
    */
-  ByteBuffer allocate(int bytes) {
+  CleanableDirectBuffer allocate(int bytes) {
     try {
-      return ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
+      CleanableDirectBuffer b = PlatformDependent.allocateDirect(bytes);
+      b.buffer().order(ByteOrder.LITTLE_ENDIAN);
+      return b;
     } catch (OutOfMemoryError e) {
       release(bytes);
       return null;
     }
   }
 
-  void free(ByteBuffer buffer) {
-    release(buffer.capacity());
-    PlatformDependent.freeDirectBuffer(buffer);
+  void free(CleanableDirectBuffer buffer) {
+    release(buffer.buffer().capacity());
+    buffer.clean();
   }
 }

@@ -1,8 +1,7 @@
 package io.distcache.server.store;
 
 import io.distcache.server.Clock;
-import io.netty.util.internal.PlatformDependent;
-import java.nio.ByteBuffer;
+import io.netty.util.internal.CleanableDirectBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -51,7 +50,7 @@ final class OffHeapStore implements Store {
    * 1/1024 of the bound), so a segment that empties and refills, e.g. one key set and deleted in a
    * loop, does not allocate and zero a page each time.
    */
-  private final AtomicReference<ByteBuffer> sparePage = new AtomicReference<>();
+  private final AtomicReference<CleanableDirectBuffer> sparePage = new AtomicReference<>();
 
   OffHeapStore(StoreConfig config) {
     this.config = config;
@@ -83,13 +82,13 @@ final class OffHeapStore implements Store {
     return clock.millis();
   }
 
-  ByteBuffer takeSparePage() {
+  CleanableDirectBuffer takeSparePage() {
     return sparePage.getAndSet(null);
   }
 
-  void offerSparePage(ByteBuffer page) {
+  void offerSparePage(CleanableDirectBuffer page) {
     if (closed.get() || !sparePage.compareAndSet(null, page)) {
-      PlatformDependent.freeDirectBuffer(page);
+      page.clean();
     }
   }
 
@@ -827,9 +826,9 @@ final class OffHeapStore implements Store {
     }
     sweeper.close();
     flush();
-    ByteBuffer spare = sparePage.getAndSet(null);
+    CleanableDirectBuffer spare = sparePage.getAndSet(null);
     if (spare != null) {
-      PlatformDependent.freeDirectBuffer(spare);
+      spare.clean();
     }
   }
 

@@ -1,5 +1,6 @@
 package io.distcache.server.store;
 
+import io.netty.util.internal.CleanableDirectBuffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -77,6 +78,7 @@ final class Segment {
 
   // ---- guarded by lock ----
   private ByteBuffer table;
+  private CleanableDirectBuffer tableMemory;
   private int capacityBits;
   private long liveBytes;
   private long versionSeq;
@@ -84,6 +86,7 @@ final class Segment {
   private boolean closed;
 
   private ByteBuffer[] pages = new ByteBuffer[4];
+  private CleanableDirectBuffer[] pageMemory = new CleanableDirectBuffer[4];
   private int[] live = new int[4];
   private int[] end = new int[4];
   private int[] older = new int[4];
@@ -96,6 +99,7 @@ final class Segment {
   private int tail = -1;
 
   private ByteBuffer[] larges = new ByteBuffer[4];
+  private CleanableDirectBuffer[] largeMemory = new CleanableDirectBuffer[4];
   private int[] freeLarges = new int[4];
   private int freeLargeCount;
   private int largeSlots;
@@ -416,7 +420,8 @@ final class Segment {
 
   private void dropTable() {
     if (table != NO_TABLE) {
-      budget.free(table);
+      budget.free(tableMemory);
+      tableMemory = null;
       table = NO_TABLE;
       capacityBits = 0;
       sweepCursor = 0;
@@ -467,7 +472,8 @@ final class Segment {
   private void ensureIndexRoom() {
     if (table == NO_TABLE) {
       reserve(8L * INITIAL_CAPACITY);
-      table = newTable(INITIAL_CAPACITY);
+      tableMemory = newTable(INITIAL_CAPACITY);
+      table = tableMemory.buffer();
       capacityBits = Integer.numberOfTrailingZeros(INITIAL_CAPACITY);
       return;
     }
@@ -476,11 +482,8 @@ final class Segment {
       return;
     }
     reserve(16L * cap);
-    ByteBuffer n = budget.allocate(16 * cap);
-    if (n == null) {
-      throw store.outOfMemory(16L * cap);
-    }
-    n.order(ByteOrder.nativeOrder());
+    CleanableDirectBuffer nMemory = newTable(2 * cap);
+    ByteBuffer n = nMemory.buffer();
     int bits = capacityBits + 1;
     int mask = 2 * cap - 1;
     // eviction may have run while reserving, but only public removals drop the table, so it is
@@ -496,9 +499,10 @@ final class Segment {
         n.putLong(i << 3, e);
       }
     }
+    budget.free(tableMemory);
     table = n;
+    tableMemory = nMemory;
     capacityBits = bits;
-    budget.free(t);
   }
 
   /** Takes bytes from the budget, evicting (under allkeys-lru) until they fit. */
@@ -522,10 +526,11 @@ final class Segment {
   private int storeLarge(byte[] key, byte[] value) {
     int bytes = 4 + key.length + value.length;
     reserve(bytes);
-    ByteBuffer lb = budget.allocate(bytes);
-    if (lb == null) {
+    CleanableDirectBuffer memory = budget.allocate(bytes);
+    if (memory == null) {
       throw store.outOfMemory(bytes);
     }
+    ByteBuffer lb = memory.buffer().order(ByteOrder.LITTLE_ENDIAN);
     lb.putInt(0, key.length);
     lb.put(4, key, 0, key.length);
     lb.put(4 + key.length, value, 0, value.length);
@@ -535,17 +540,20 @@ final class Segment {
     } else {
       if (largeSlots == larges.length) {
         larges = Arrays.copyOf(larges, largeSlots * 2);
+        largeMemory = Arrays.copyOf(largeMemory, largeSlots * 2);
         freeLarges = Arrays.copyOf(freeLarges, largeSlots * 2);
       }
       h = largeSlots++;
     }
     larges[h] = lb;
+    largeMemory[h] = memory;
     return h;
   }
 
   private void freeLarge(int h) {
-    budget.free(larges[h]);
+    budget.free(largeMemory[h]);
     larges[h] = null;
+    largeMemory[h] = null;
     freeLarges[freeLargeCount++] = h;
   }
 
@@ -602,10 +610,10 @@ final class Segment {
       budget.release(pageSize);
       throw store.outOfMemory(pageSize);
     }
-    ByteBuffer pg = store.takeSparePage();
-    if (pg == null) {
-      pg = budget.allocate(pageSize);
-      if (pg == null) {
+    CleanableDirectBuffer memory = store.takeSparePage();
+    if (memory == null) {
+      memory = budget.allocate(pageSize);
+      if (memory == null) {
         throw store.outOfMemory(pageSize);
       }
     }
@@ -616,6 +624,7 @@ final class Segment {
       if (pageSlots == pages.length) {
         int n = pageSlots * 2;
         pages = Arrays.copyOf(pages, n);
+        pageMemory = Arrays.copyOf(pageMemory, n);
         live = Arrays.copyOf(live, n);
         end = Arrays.copyOf(end, n);
         older = Arrays.copyOf(older, n);
@@ -624,7 +633,8 @@ final class Segment {
       }
       p = pageSlots++;
     }
-    pages[p] = pg;
+    pages[p] = memory.buffer().order(ByteOrder.LITTLE_ENDIAN);
+    pageMemory[p] = memory;
     live[p] = 0;
     end[p] = 0;
     linkAsHead(p);
@@ -633,8 +643,9 @@ final class Segment {
 
   private void freePage(int p) {
     budget.release(pageSize);
-    store.offerSparePage(pages[p]);
+    store.offerSparePage(pageMemory[p]);
     pages[p] = null;
+    pageMemory[p] = null;
     freePages[freePageCount++] = p;
     pageCount--;
   }
@@ -963,12 +974,17 @@ final class Segment {
   }
 
   /** A zeroed table whose bytes the caller has reserved. */
-  private ByteBuffer newTable(int slots) {
-    ByteBuffer t = budget.allocate(8 * slots);
-    if (t == null) {
+  private CleanableDirectBuffer newTable(int slots) {
+    CleanableDirectBuffer memory = budget.allocate(8 * slots);
+    if (memory == null) {
       throw store.outOfMemory(8L * slots);
     }
-    return t.order(ByteOrder.nativeOrder());
+    ByteBuffer t = memory.buffer().order(ByteOrder.nativeOrder());
+    // not every allocation path zeroes: an empty slot must read 0
+    for (int i = 0; i < slots; i++) {
+      t.putLong(i << 3, 0);
+    }
+    return memory;
   }
 
   // ---------------------------------------------------------------- encoding
