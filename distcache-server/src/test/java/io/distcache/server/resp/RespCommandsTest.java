@@ -190,6 +190,15 @@ class RespCommandsTest {
   }
 
   @Test
+  void incrbyfloat_hexArgumentOverRedisFloatLimit_notAValidFloatAndNoKey() {
+    byte[] longHex = b("0x1." + "0".repeat(5 * 1024));
+    assertThat(resp.call(b("INCRBYFLOAT"), b("k"), longHex)).isEqualTo("-ERR value is not a valid float\r\n");
+    assertThat(resp.call(b("INCRBYFLOAT"), b("k"), b("0x" + "1".repeat(16_000) + "!")))
+        .isEqualTo("-ERR value is not a valid float\r\n");
+    assertThat(send("EXISTS k", "INCRBYFLOAT k 0x1.8p1")).isEqualTo(":0\r\n$1\r\n3\r\n");
+  }
+
+  @Test
   void append_strlen_ranges() {
     assertThat(send("APPEND s Hello")).isEqualTo(":5\r\n");
     assertThat(resp.call(b("APPEND"), b("s"), b(" World"))).isEqualTo(":11\r\n");
