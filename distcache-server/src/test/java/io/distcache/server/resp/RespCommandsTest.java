@@ -270,4 +270,13 @@ class RespCommandsTest {
     assertThat(send("KEYS user:1?")).startsWith("*10\r\n");
     assertThat(send("KEYS other", "KEYS nope")).isEqualTo("*1\r\n$5\r\nother\r\n*0\r\n");
   }
+
+  @Test
+  void scan_cursorBeyondSignedRange_finishedScan() {
+    send("SET a v");
+    assertThat(send("SCAN 9223372036854775808", "SCAN 18446744073709551615 COUNT 5"))
+        .isEqualTo("*2\r\n$1\r\n0\r\n*0\r\n*2\r\n$1\r\n0\r\n*0\r\n");
+    assertThat(send("SCAN 18446744073709551616")).isEqualTo("-ERR invalid cursor\r\n");
+    assertThat(send("SCAN 9223372036854775808 BOGUS")).isEqualTo("-ERR syntax error\r\n");
+  }
 }
