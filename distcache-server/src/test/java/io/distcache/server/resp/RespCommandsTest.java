@@ -279,4 +279,11 @@ class RespCommandsTest {
     assertThat(send("SCAN 18446744073709551616")).isEqualTo("-ERR invalid cursor\r\n");
     assertThat(send("SCAN 9223372036854775808 BOGUS")).isEqualTo("-ERR syntax error\r\n");
   }
+
+  @Test
+  void setrange_offsetNearLongMax_protoMaxBulkLenError() {
+    assertThat(send("SETRANGE k 9223372036854775806 hello", "SETRANGE k 9223372036854775807 x", "EXISTS k"))
+        .isEqualTo("-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
+            + "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n:0\r\n");
+  }
 }

@@ -126,6 +126,13 @@ class RespSessionTest {
   }
 
   @Test
+  void setrange_offsetPlusLengthOverflowsLong_tooLargeWithoutRouting() {
+    assertThat(resp.send("SETRANGE k 9223372036854775806 hello"))
+        .isEqualTo("-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
+    assertThat(router.requests).isEmpty();
+  }
+
+  @Test
   void setex_zeroSeconds_invalidExpireNamingTheCommand() {
     assertThat(resp.send("SETEX k 0 v")).isEqualTo("-ERR invalid expire time in 'setex' command\r\n");
     assertThat(resp.send("PSETEX k -1 v")).isEqualTo("-ERR invalid expire time in 'psetex' command\r\n");
