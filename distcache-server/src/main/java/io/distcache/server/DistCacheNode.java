@@ -13,6 +13,7 @@ import io.distcache.server.net.NetConfig;
 import io.distcache.server.net.NetServer;
 import io.distcache.server.net.ProtocolInstaller;
 import io.distcache.server.resp.RespContext;
+import io.distcache.server.resp.RespLimits;
 import io.distcache.server.resp.RespPipeline;
 import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.Store;
@@ -147,7 +148,10 @@ public final class DistCacheNode implements AutoCloseable {
 
   /** The Redis protocol, with data commands through the router and CLUSTER/INFO from the cluster layer. */
   private ProtocolInstaller redis() {
-    RespContext context = RespContext.builder(router, store).cluster(clusterRouter).build();
+    RespContext context = RespContext.builder(router, store)
+        .cluster(clusterRouter)
+        .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
+        .build();
     return pipeline -> RespPipeline.install(pipeline, context);
   }
 

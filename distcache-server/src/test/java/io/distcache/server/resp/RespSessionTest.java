@@ -343,6 +343,22 @@ class RespSessionTest {
   }
 
   @Test
+  void requestOverRequestLimit_errorAndCloseBeforeTheBulkArrives() {
+    RespContext small = RespContext.builder(router, configOnlyStore()).clock(clock)
+        .limits(new RespLimits(1 << 20, 1024, 1024, 4 << 20)).build();
+    try (RespChannel limited = new RespChannel(small)) {
+      // Three 1 MiB values fit; the fourth one's header crosses 4 MiB, refused before its data is sent.
+      String out = limited.raw("*6\r\n$4\r\nMSET\r\n$1048576\r\n");
+      assertThat(out).isEmpty();
+      out = limited.raw("x".repeat(1 << 20) + "\r\n$1048576\r\n" + "y".repeat(1 << 20) + "\r\n"
+          + "$1048576\r\n" + "z".repeat(1 << 20) + "\r\n$1048576\r\n");
+      assertThat(out).isEqualTo("-ERR Protocol error: too big request: at least 4194366 bytes, the limit is 4194304\r\n");
+      assertThat(limited.channel.isOpen()).isFalse();
+      assertThat(router.requests).isEmpty();
+    }
+  }
+
+  @Test
   void quit_okThenCloseIgnoringLaterCommands() {
     assertThat(resp.send("QUIT", "PING")).isEqualTo("+OK\r\n");
     assertThat(resp.channel.isOpen()).isFalse();
