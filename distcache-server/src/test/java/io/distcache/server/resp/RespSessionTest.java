@@ -10,6 +10,9 @@ import io.distcache.protocol.Status;
 import io.distcache.server.ManualClock;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreConfig;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -356,6 +359,36 @@ class RespSessionTest {
       assertThat(limited.channel.isOpen()).isFalse();
       assertThat(router.requests).isEmpty();
     }
+  }
+
+  @Test
+  void clientNotReadingReplies_laterRequestsWaitUnexecutedUntilWritable() {
+    byte[] big = new byte[100 * 1024];
+    router.answer(r -> r.replyValue(big));
+    String bigReply = "$" + big.length + "\r\n" + text(big) + "\r\n";
+    ChannelOutboundBuffer outbound = resp.channel.unsafe().outboundBuffer();
+    // Stands in for a client that reads nothing: every flush fills its socket.
+    resp.channel.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
+      @Override
+      public void flush(ChannelHandlerContext ctx) {
+        ctx.flush();
+        outbound.setUserDefinedWritability(1, false);
+      }
+    });
+    assertThat(resp.send("GET a", "GET b", "GET c", "PING")).isEqualTo(bigReply);
+    assertThat(router.requests).hasSize(1);
+    assertThat(resp.channel.config().isAutoRead()).isFalse();
+    for (String key : List.of("b", "c")) {
+      outbound.setUserDefinedWritability(1, true);
+      assertThat(resp.output()).isEqualTo(bigReply);
+      assertThat(text(router.last().key())).isEqualTo(key);
+    }
+    outbound.setUserDefinedWritability(1, true);
+    assertThat(resp.output()).isEqualTo("+PONG\r\n");
+    outbound.setUserDefinedWritability(1, true);
+    resp.output();
+    assertThat(resp.channel.config().isAutoRead()).isTrue();
+    assertThat(router.requests).hasSize(3);
   }
 
   @Test
