@@ -53,8 +53,21 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
 
   /** Sends the call and completes {@code result} with its outcome. */
   <T> void send(Call<T> call, CompletableFuture<T> result) {
+    send(call, result, false);
+  }
+
+  /**
+   * Sends {@code request} as it is and completes {@code result} with the reply frame, whatever its
+   * status (a node relaying replies must pass error statuses on, not turn them into exceptions).
+   */
+  void sendRaw(Frame request, CompletableFuture<Frame> result) {
+    String op = request.op() != null ? request.op().name() : String.format("opcode 0x%02x", request.opcode() & 0xFF);
+    send(new Call<>(op, request, reply -> reply), result, true);
+  }
+
+  private <T> void send(Call<T> call, CompletableFuture<T> result, boolean raw) {
     int id = nextId.getAndIncrement();
-    Pending<T> p = new Pending<>(call, result);
+    Pending<T> p = new Pending<>(call, result, raw);
     pending.put(id, p);
     try {
       p.timeout = channel.eventLoop().schedule(() -> timeOut(id), requestTimeoutMillis, TimeUnit.MILLISECONDS);
@@ -128,16 +141,19 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
   private static final class Pending<T> {
     final Call<T> call;
     final CompletableFuture<T> result;
+    /** Complete with the decoder's result even for an error status (see sendRaw). */
+    final boolean raw;
     volatile ScheduledFuture<?> timeout;
 
-    Pending(Call<T> call, CompletableFuture<T> result) {
+    Pending(Call<T> call, CompletableFuture<T> result, boolean raw) {
       this.call = call;
       this.result = result;
+      this.raw = raw;
     }
 
     void complete(Frame reply) {
       try {
-        result.complete(call.decode(reply));
+        result.complete(raw ? call.decoder().apply(reply) : call.decode(reply));
       } catch (RuntimeException e) {
         result.completeExceptionally(e);
       }

@@ -8,8 +8,9 @@ public final class Flags {
   public static final int RESPONSE = 0x80;
 
   /**
-   * Request: sent by a node that forwarded it to the owner. The receiver serves it locally or
-   * answers NOT_OWNER; it never forwards it again.
+   * Request: sent by a node that forwarded it to the owner. The receiver serves it locally, even
+   * when its own ring names another owner (views may differ during a membership change); it never
+   * forwards it again.
    */
   public static final int FORWARDED = 0x40;
 

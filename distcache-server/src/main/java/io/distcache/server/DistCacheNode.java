@@ -1,21 +1,28 @@
 package io.distcache.server;
 
+import io.distcache.client.FrameClient;
 import io.distcache.protocol.ProtocolConstants;
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.HashRing;
+import io.distcache.server.cluster.ClusterMembership;
+import io.distcache.server.cluster.ClusterRouter;
 import io.distcache.server.cluster.LocalExecutor;
-import io.distcache.server.cluster.LocalRouter;
-import io.distcache.server.cluster.Router;
+import io.distcache.server.membership.MembershipConfig;
 import io.distcache.server.net.BinaryProtocol;
 import io.distcache.server.net.NetConfig;
 import io.distcache.server.net.NetServer;
 import io.distcache.server.net.ProtocolInstaller;
 import io.distcache.server.resp.RespContext;
+import io.distcache.server.resp.RespLimits;
 import io.distcache.server.resp.RespPipeline;
 import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreConfig;
 import io.distcache.server.store.Stores;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -25,9 +32,12 @@ import org.slf4j.LoggerFactory;
  * Design: the node is the one object that owns everything with a lifecycle, created and stopped
  * in one order:
  *
- *   start:  store -> router -> network (bind last, so no client sees a half-built node)
- *   close:  stop accepting -> drain in-flight requests (bounded) -> close connections and event
- *           loops -> close the store (last, so no request can touch a closed store)
+ *   start:  store -> peer connections, membership, router -> network (bind last, so no client
+ *           sees a half-built node) -> membership joins (the advertised port is known now)
+ *   close:  stop accepting -> leave the cluster (LEFT to every live member, so they drop us at
+ *           once) -> drain in-flight requests (bounded) -> close connections and event loops ->
+ *           close peer connections (after the drain: forwarded requests use them) -> close the
+ *           store (last, so no request can touch a closed store)
  *
  * The command line and the tests build nodes the same way, through the builder, so the CLI has no
  * behaviour of its own beyond parsing flags and handling signals.
@@ -49,6 +59,8 @@ public final class DistCacheNode implements AutoCloseable {
   static final long DRAIN_MILLIS = 2_000;
   /** How long close() waits for connections and event loops to stop. */
   static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
+  /** How long close() waits for the members to confirm our LEFT. */
+  static final Duration LEAVE_TIMEOUT = Duration.ofSeconds(1);
 
   private final Builder config;
   private final Object lifecycle = new Object();
@@ -56,6 +68,9 @@ public final class DistCacheNode implements AutoCloseable {
   private State state = State.NEW;
   private Store store;
   private DrainingRouter router;
+  private FrameClient peers;
+  private ClusterMembership membership;
+  private volatile ClusterRouter clusterRouter;
   private NetServer server;
 
   private enum State {
@@ -86,31 +101,44 @@ public final class DistCacheNode implements AutoCloseable {
       }
       long t0 = System.nanoTime();
       store = Stores.create(new StoreConfig(config.maxMemoryBytes, config.maxValueBytes, config.evictionPolicy, config.clock));
+      int peerThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
+      peers = FrameClient.builder()
+          .ioThreads(peerThreads)
+          .connectionsPerAddress(peerThreads)
+          .connectTimeout(config.forwardTimeout)
+          .requestTimeout(config.forwardTimeout)
+          .maxFrameBytes(config.maxFrameBytes)
+          .threadName("distcache-peers")
+          .build();
+      membership = new ClusterMembership(config.membership, config.virtualNodes, config.clock, peers);
       try {
-        router = new DrainingRouter(new LocalRouter(new LocalExecutor(store)));
+        clusterRouter = new ClusterRouter(new LocalExecutor(store), membership, peers);
+        router = new DrainingRouter(clusterRouter);
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes);
-        ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis(router, store);
+        ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis();
         NetConfig net =
             NetConfig.of(config.bindAddress())
                 .withMaxConnections(config.maxConnections)
                 .withIdleTimeout(config.idleTimeout);
         server = new NetServer(net, binary, other);
         server.start();
+        membership.start(advertised(server.localAddress()), seeds());
       } catch (RuntimeException e) {
+        if (server != null) {
+          server.close(CLOSE_TIMEOUT);
+        }
+        membership.close();
+        peers.close();
         store.close();
         state = State.CLOSED;
         throw e;
       }
       state = State.RUNNING;
-      if (!config.joinAddresses.isEmpty()) {
-        log.info(
-            "join addresses {} noted; clustering is not part of this version, so this node runs standalone",
-            config.joinAddresses.stream().map(DistCacheNode::hostPort).toList());
-      }
       log.info(
-          "listening on {} ({}), max memory {} bytes, policy {}, started in {} ms",
+          "listening on {} ({}) as {}, max memory {} bytes, policy {}, started in {} ms",
           hostPort(server.localAddress()),
           server.transport().displayName(),
+          membership.self(),
           config.maxMemoryBytes,
           config.evictionPolicy.redisName(),
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
@@ -118,10 +146,35 @@ public final class DistCacheNode implements AutoCloseable {
     }
   }
 
-  /** The Redis protocol, sharing the node's router (so it drains on close) and store. */
-  private static ProtocolInstaller redis(Router router, Store store) {
-    RespContext ctx = RespContext.builder(router, store).build();
-    return pipeline -> RespPipeline.install(pipeline, ctx);
+  /** The Redis protocol, with data commands through the router and CLUSTER/INFO from the cluster layer. */
+  private ProtocolInstaller redis() {
+    RespContext context = RespContext.builder(router, store)
+        .cluster(clusterRouter)
+        .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
+        .build();
+    return pipeline -> RespPipeline.install(pipeline, context);
+  }
+
+  /**
+   * The address peers and clients are told: the one given, or else the bound host and port, where
+   * a wildcard or loopback bind is advertised as 127.0.0.1 (one-host clusters work with no flag;
+   * several hosts need an explicit advertise address that the others can reach).
+   */
+  private Address advertised(InetSocketAddress bound) {
+    if (config.advertiseHost != null) {
+      return new Address(config.advertiseHost, config.advertisePort > 0 ? config.advertisePort : bound.getPort());
+    }
+    InetAddress ip = bound.getAddress();
+    boolean local = ip == null || ip.isAnyLocalAddress() || ip.isLoopbackAddress();
+    return new Address(local ? "127.0.0.1" : bound.getHostString(), bound.getPort());
+  }
+
+  private List<Address> seeds() {
+    List<Address> out = new ArrayList<>();
+    for (InetSocketAddress a : config.joinAddresses) {
+      out.add(new Address(a.getHostString(), a.getPort()));
+    }
+    return out;
   }
 
   /** {@code host:port} without the resolver's "host/address" form; "*" for every interface. */
@@ -164,9 +217,30 @@ public final class DistCacheNode implements AutoCloseable {
     return config.maxMemoryBytes;
   }
 
-  /** The join addresses this node was given (used once clustering lands). */
+  /** The join addresses this node was given. */
   public List<InetSocketAddress> joinAddresses() {
     return config.joinAddresses;
+  }
+
+  /** The address this node advertises to peers and smart clients, {@code host:port}. */
+  public String advertisedAddress() {
+    synchronized (lifecycle) {
+      if (membership == null || membership.self() == null) {
+        throw new IllegalStateException("node not started");
+      }
+      return membership.self().address().toString();
+    }
+  }
+
+  /** Requests this node forwarded to another node since it started (0 when clients route by owner). */
+  public long forwardedRequests() {
+    ClusterRouter r = clusterRouter;
+    return r == null ? 0 : r.forwardedRequests();
+  }
+
+  /** Membership and ring, for tests and tools inside the server module. */
+  ClusterMembership membership() {
+    return membership;
   }
 
   /** The local store, for tests and tools inside the server module. */
@@ -200,13 +274,36 @@ public final class DistCacheNode implements AutoCloseable {
       state = State.CLOSED;
       long t0 = System.nanoTime();
       server.stopAccepting();
+      membership.leave(LEAVE_TIMEOUT);
+      membership.close();
       int unfinished = router.drain(DRAIN_MILLIS);
       if (unfinished > 0) {
         log.warn("{} requests still in flight after {} ms; closing their connections", unfinished, DRAIN_MILLIS);
       }
       server.close(CLOSE_TIMEOUT);
+      peers.close();
       store.close();
       log.info("stopped in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+    }
+  }
+
+  /**
+   * Test hook: stops like a killed process, without telling the cluster. The membership timer
+   * stops, every socket closes at once, nothing is drained and no LEFT is sent, so the other
+   * members find out only by failure detection.
+   */
+  void closeAbruptly() {
+    synchronized (lifecycle) {
+      if (state != State.RUNNING) {
+        state = State.CLOSED;
+        return;
+      }
+      state = State.CLOSED;
+      membership.close();
+      peers.close();
+      server.close(CLOSE_TIMEOUT);
+      store.close();
+      log.info("stopped abruptly (no leave, no drain)");
     }
   }
 
@@ -233,6 +330,13 @@ public final class DistCacheNode implements AutoCloseable {
     private Clock clock = Clock.system();
     private List<InetSocketAddress> joinAddresses = List.of();
     private ProtocolFactory otherProtocol;
+    /** Null: derived from the bound address, see advertised(). */
+    private String advertiseHost;
+    /** 0: the bound port. */
+    private int advertisePort;
+    private int virtualNodes = HashRing.DEFAULT_VIRTUAL_NODES;
+    private MembershipConfig membership = MembershipConfig.defaults();
+    private Duration forwardTimeout = Duration.ofSeconds(2);
 
     private Builder() {}
 
@@ -315,15 +419,64 @@ public final class DistCacheNode implements AutoCloseable {
     }
 
     /**
-     * Nodes of the cluster to join. Recorded for clustering, which is not part of this version: a
-     * node given join addresses says so in its log and runs standalone.
+     * Nodes of the cluster to join (any one member is enough; unanswered ones are retried every
+     * reconnect interval). None: this node starts a new cluster that others may join.
      */
     public Builder joinAddresses(List<InetSocketAddress> addresses) {
       this.joinAddresses = List.copyOf(addresses);
       return this;
     }
 
-    /** The protocol for connections that do not start with the binary magic byte. Default: Redis. */
+    /**
+     * The address other nodes and smart clients use to reach this node. Default: the listen
+     * address, with a wildcard or loopback host advertised as 127.0.0.1, which only suits nodes
+     * on one host; nodes on several hosts must advertise an address the others can reach. Port 0
+     * means the listen port.
+     */
+    public Builder advertise(String host, int port) {
+      if (host == null || host.isEmpty()) {
+        throw new IllegalArgumentException("advertise host cannot be empty");
+      }
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("advertise port " + port + " is out of range 0..65535");
+      }
+      new Address(host, port == 0 ? 1 : port); // validates the host as the wire will
+      this.advertiseHost = host;
+      this.advertisePort = port;
+      return this;
+    }
+
+    /** Points per member on the hash ring, 1..4096. Default 1024; every node of a cluster must agree. */
+    public Builder virtualNodes(int n) {
+      if (n < 1 || n > HashRing.MAX_VIRTUAL_NODES) {
+        throw new IllegalArgumentException("virtual nodes " + n + " is out of range 1.." + HashRing.MAX_VIRTUAL_NODES);
+      }
+      this.virtualNodes = n;
+      return this;
+    }
+
+    /** Membership timers (probe interval and timeouts, suspicion timeout, ...). Default {@link MembershipConfig#defaults()}. */
+    public Builder membership(MembershipConfig config) {
+      if (config == null) {
+        throw new IllegalArgumentException("membership config cannot be null");
+      }
+      this.membership = config;
+      return this;
+    }
+
+    /**
+     * How long a forwarded request may wait for a connection to the owner, and then for the
+     * owner's reply, before the client gets BUSY "owner ... unreachable". Default 2 s.
+     */
+    public Builder forwardTimeout(Duration timeout) {
+      if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("forward timeout must be positive: " + timeout);
+      }
+      this.forwardTimeout = timeout;
+      return this;
+    }
+
+    /** The protocol for connections that do not start with the binary magic byte. Default: the Redis protocol. */
     public Builder otherProtocol(ProtocolFactory factory) {
       this.otherProtocol = factory;
       return this;
@@ -359,6 +512,11 @@ public final class DistCacheNode implements AutoCloseable {
       b.clock = clock;
       b.joinAddresses = joinAddresses;
       b.otherProtocol = otherProtocol;
+      b.advertiseHost = advertiseHost;
+      b.advertisePort = advertisePort;
+      b.virtualNodes = virtualNodes;
+      b.membership = membership;
+      b.forwardTimeout = forwardTimeout;
       return b;
     }
 

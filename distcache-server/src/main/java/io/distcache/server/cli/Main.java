@@ -1,7 +1,9 @@
 package io.distcache.server.cli;
 
 import io.distcache.protocol.ProtocolConstants;
+import io.distcache.protocol.cluster.HashRing;
 import io.distcache.server.DistCacheNode;
+import io.distcache.server.membership.MembershipConfig;
 import io.distcache.server.net.NetConfig;
 import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.StoreConfig;
@@ -70,8 +72,50 @@ public final class Main implements Callable<Integer> {
       paramLabel = "HOST:PORT",
       split = ",",
       converter = HostPortConverter.class,
-      description = "Nodes of a cluster to join, comma-separated (':7000' is this host). Clustering is not part of this version: the node notes the addresses and runs standalone.")
+      description = "Members of a cluster to join, comma-separated (':7000' is this host); one live member is enough, unanswered ones are retried. None: start a new cluster.")
   List<HostPort> join = new ArrayList<>();
+
+  @Option(
+      names = "--advertise",
+      paramLabel = "HOST:PORT",
+      converter = HostPortConverter.class,
+      description = "Address other nodes and smart clients use to reach this node. Default: the listen address, with a wildcard or loopback host advertised as 127.0.0.1 (one host only); set it when nodes run on several hosts.")
+  HostPort advertise;
+
+  @Option(
+      names = "--vnodes",
+      paramLabel = "N",
+      defaultValue = "" + HashRing.DEFAULT_VIRTUAL_NODES,
+      description = "Points per member on the hash ring (1..4096); every node of a cluster must use the same value. Default: ${DEFAULT-VALUE}.")
+  int vnodes;
+
+  @Option(
+      names = "--probe-interval",
+      paramLabel = "MILLIS",
+      defaultValue = "500",
+      description = "Failure detection: a probe of the next member starts this often. Default: ${DEFAULT-VALUE}.")
+  long probeIntervalMillis;
+
+  @Option(
+      names = "--probe-timeout",
+      paramLabel = "MILLIS",
+      defaultValue = "500",
+      description = "Failure detection: a member that has not answered a probe (directly, or through others asked after 40% of this) within this is suspected. Default: ${DEFAULT-VALUE}.")
+  long probeTimeoutMillis;
+
+  @Option(
+      names = "--suspicion-timeout",
+      paramLabel = "MILLIS",
+      defaultValue = "2500",
+      description = "Failure detection: a suspected member that does not refute within this is declared dead and leaves the ring. Default: ${DEFAULT-VALUE}.")
+  long suspicionTimeoutMillis;
+
+  @Option(
+      names = "--forward-timeout",
+      paramLabel = "MILLIS",
+      defaultValue = "2000",
+      description = "How long a request forwarded to its owner may take before the client gets BUSY (owner unreachable). Default: ${DEFAULT-VALUE}.")
+  long forwardTimeoutMillis;
 
   @Option(
       names = "--max-memory",
@@ -171,11 +215,37 @@ public final class Main implements Callable<Integer> {
         seeds.add(InetSocketAddress.createUnresolved(hp.hostOrLoopback(), hp.port()));
       }
       b.joinAddresses(seeds);
+      if (advertise != null) {
+        if (advertise.port() == 0) {
+          throw new ParameterException(spec.commandLine(), "--advertise needs a port, got " + advertise);
+        }
+        b.advertise(advertise.hostOrLoopback(), advertise.port());
+      }
+      b.virtualNodes(vnodes);
+      b.membership(membershipConfig());
+      if (forwardTimeoutMillis < 1) {
+        throw new ParameterException(spec.commandLine(), "--forward-timeout must be positive, got " + forwardTimeoutMillis);
+      }
+      b.forwardTimeout(Duration.ofMillis(forwardTimeoutMillis));
       b.build();
       return b;
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
     }
+  }
+
+  /** The membership timers these flags describe; the ping timeout is 40% of the probe timeout, as in the defaults. */
+  MembershipConfig membershipConfig() {
+    if (probeIntervalMillis < 1 || probeTimeoutMillis < 2 || suspicionTimeoutMillis < 1) {
+      throw new ParameterException(spec.commandLine(), "--probe-interval " + probeIntervalMillis + ", --probe-timeout "
+          + probeTimeoutMillis + " and --suspicion-timeout " + suspicionTimeoutMillis
+          + " must be positive (probe timeout at least 2)");
+    }
+    long ping = Math.max(1, probeTimeoutMillis * 2 / 5);
+    return MembershipConfig.defaults()
+        .withProtocolPeriod(Duration.ofMillis(probeIntervalMillis))
+        .withProbeTimeouts(Duration.ofMillis(ping), Duration.ofMillis(probeTimeoutMillis))
+        .withSuspicionTimeout(Duration.ofMillis(suspicionTimeoutMillis));
   }
 
   @Override
@@ -208,6 +278,7 @@ public final class Main implements Callable<Integer> {
 
   static String startupLine(DistCacheNode node) {
     return "distcache " + version() + " listening on " + node.displayAddress()
+        + " as " + node.advertisedAddress()
         + " (JDK " + Runtime.version() + ", transport " + node.transport()
         + ", max memory " + Sizes.format(node.maxMemoryBytes()) + ")";
   }

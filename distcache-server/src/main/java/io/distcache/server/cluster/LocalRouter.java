@@ -9,9 +9,9 @@ import java.util.concurrent.CompletableFuture;
  * asynchronous bookkeeping when isDone()). The executor never throws, so neither does this, and
  * the future never completes exceptionally, as Router requires.
  *
- * The cluster router adds the owner check here: a keyed request whose key another node owns is
- * forwarded (once) to that owner, and a FORWARDED request for a key we do not own is answered
- * NOT_OWNER instead of being served.
+ * A node uses ClusterRouter, which adds the owner check (a one-member ring takes the same local
+ * path); this router stays for tests and tools that need a store behind the protocol handlers
+ * without a cluster layer.
  */
 
 /** A {@link Router} that serves every request locally. */

@@ -8,6 +8,9 @@ import java.util.Locale;
 
 /** Parsing of command arguments with Redis's rules and error texts. */
 final class Args {
+  /** Redis's MAX_LONG_DOUBLE_CHARS is 5 KiB including the NUL; a longer float argument is rejected unread. */
+  static final int MAX_FLOAT_CHARS = 5 * 1024 - 1;
+
   private Args() {}
 
   /** Bytes as a string, one char per byte, so any key or argument can be quoted back exactly. */
@@ -105,16 +108,69 @@ final class Args {
    * inf/infinity, or C hexadecimal ("0x10", "0x1.8p3"); no blanks, no NaN.
    */
   static double parseDouble(byte[] b) {
-    String s = latin1(b);
-    if (s.matches("[+-]?0[xX]([0-9a-fA-F]+\\.?[0-9a-fA-F]*|\\.[0-9a-fA-F]+)([pP][+-]?[0-9]+)?")) {
+    // Checked before anything reads the text, so its cost is bounded by the limit.
+    if (b.length == 0 || b.length > MAX_FLOAT_CHARS) {
+      throw new CommandException(RespErrors.NOT_FLOAT);
+    }
+    int exponent = hexFloatExponentIndex(b);
+    if (exponent >= 0) {
+      String s = latin1(b);
       // Java wants the binary exponent that C makes optional.
-      return Double.parseDouble(s.matches(".*[pP].*") ? s : s + "p0");
+      return Double.parseDouble(exponent < b.length ? s : s + "p0");
     }
     try {
       return RedisNumbers.parseDouble(b);
     } catch (StoreException e) {
       throw new CommandException(RespErrors.NOT_FLOAT);
     }
+  }
+
+  /**
+   * Matches C's hexadecimal float, {@code [+-]? 0[xX] (h+ [.] h* | [.] h+) ([pP] [+-]? d+)?}, in one
+   * pass (a backtracking regex was quadratic in the digits). Returns the index of the 'p', the length
+   * when there is no exponent, or -1 when the text is not a hexadecimal float.
+   */
+  private static int hexFloatExponentIndex(byte[] b) {
+    int n = b.length;
+    int i = 0;
+    if (i < n && (b[i] == '+' || b[i] == '-')) {
+      i++;
+    }
+    if (i + 1 >= n || b[i] != '0' || (b[i + 1] != 'x' && b[i + 1] != 'X')) {
+      return -1;
+    }
+    i += 2;
+    int digits = 0;
+    while (i < n && Character.digit(b[i], 16) >= 0) {
+      i++;
+      digits++;
+    }
+    if (i < n && b[i] == '.') {
+      i++;
+      while (i < n && Character.digit(b[i], 16) >= 0) {
+        i++;
+        digits++;
+      }
+    }
+    if (digits == 0) {
+      return -1;
+    }
+    if (i == n) {
+      return n;
+    }
+    int p = i;
+    if (b[i] != 'p' && b[i] != 'P') {
+      return -1;
+    }
+    i++;
+    if (i < n && (b[i] == '+' || b[i] == '-')) {
+      i++;
+    }
+    int expStart = i;
+    while (i < n && b[i] >= '0' && b[i] <= '9') {
+      i++;
+    }
+    return i == n && i > expStart ? p : -1;
   }
 
   /** True when {@link #parseDouble} read the text as hexadecimal, which the store does not parse. */

@@ -32,6 +32,7 @@ final class CommandTable {
     ServerCommands.register(r);
     StringCommands.register(r);
     KeyCommands.register(r);
+    ClusterCommands.register(r);
     return new CommandTable(r.commands);
   }
 

@@ -97,7 +97,11 @@ final class InfoReport {
         }
         case "cluster" -> {
           header(sb, "Cluster");
-          line(sb, "cluster_enabled", 0);
+          if (c.cluster() == null) {
+            line(sb, "cluster_enabled", 0);
+          } else {
+            sb.append(ClusterCommands.infoLines(c.cluster()));
+          }
         }
         case "keyspace" -> {
           header(sb, "Keyspace");

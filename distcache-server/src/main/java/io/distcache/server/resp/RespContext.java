@@ -1,6 +1,7 @@
 package io.distcache.server.resp;
 
 import io.distcache.server.Clock;
+import io.distcache.server.cluster.ClusterView;
 import io.distcache.server.cluster.Router;
 import io.distcache.server.store.Store;
 import java.util.concurrent.ThreadLocalRandom;
@@ -22,6 +23,7 @@ public final class RespContext {
   private final String runId;
   private final long startNanos;
   private final CommandTable commands = CommandTable.standard();
+  private final ClusterView cluster;
 
   private RespContext(Builder b) {
     this.router = b.router;
@@ -32,6 +34,7 @@ public final class RespContext {
     this.version = b.version != null ? b.version : defaultVersion();
     this.runId = randomHex(40);
     this.startNanos = clock.nanos();
+    this.cluster = b.cluster;
   }
 
   public static Builder builder(Router router, Store store) {
@@ -61,6 +64,11 @@ public final class RespContext {
   /** distcache's own version. */
   public String version() {
     return version;
+  }
+
+  /** The cluster this node is part of, or null for a node without a cluster layer. */
+  public ClusterView cluster() {
+    return cluster;
   }
 
   CommandTable commands() {
@@ -97,6 +105,7 @@ public final class RespContext {
     private RespStats stats;
     private RespLimits limits;
     private String version;
+    private ClusterView cluster;
 
     private Builder(Router router, Store store) {
       if (router == null || store == null) {
@@ -127,6 +136,12 @@ public final class RespContext {
     /** Default: the jar's Implementation-Version, else "dev". */
     public Builder version(String version) {
       this.version = version;
+      return this;
+    }
+
+    /** Default: none (CLUSTER answers "cluster support disabled", INFO says cluster_enabled:0). */
+    public Builder cluster(ClusterView cluster) {
+      this.cluster = cluster;
       return this;
     }
 

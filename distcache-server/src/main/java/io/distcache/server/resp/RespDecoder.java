@@ -13,6 +13,8 @@ import java.util.List;
  *
  * Every length read from the network is checked against RespLimits before anything is allocated:
  * a bulk's bytes are copied out only once they have all arrived, and argument arrays start small.
+ * Each bulk's claimed size is also added to the request's running total as soon as its header is
+ * read, so a request of many large bulks is refused before the bulk that would cross the limit.
  * Malformed input yields a RespProtocolError with Redis's wording, after which the decoder discards
  * everything (the handler answers and closes, as Redis does).
  */
@@ -27,6 +29,8 @@ final class RespDecoder extends ByteToMessageDecoder {
   private int remainingArgs;
   /** Length of the bulk whose header was read, or -1 when the next thing is a bulk header. */
   private long bulkLength = -1;
+  /** Wire bytes the current array request has claimed so far, counting bulks in full from their header. */
+  private long requestBytes;
   private byte[][] args;
   private int argCount;
   private boolean failed;
@@ -58,6 +62,7 @@ final class RespDecoder extends ByteToMessageDecoder {
       }
       if (message instanceof RespProtocolError) {
         failed = true;
+        args = null;
         in.skipBytes(in.readableBytes());
         return;
       }
@@ -85,6 +90,7 @@ final class RespDecoder extends ByteToMessageDecoder {
       return NOTHING;
     }
     remainingArgs = (int) n;
+    requestBytes = cr + 2 - start;
     args = new byte[(int) Math.min(n, INITIAL_ARGS)][];
     argCount = 0;
     bulkLength = -1;
@@ -110,6 +116,11 @@ final class RespDecoder extends ByteToMessageDecoder {
         if (len < 0 || len > limits.maxBulkBytes()) {
           return error("invalid bulk length");
         }
+        long claimed = requestBytes + (cr + 2 - start) + len + 2;
+        if (claimed > limits.maxRequestBytes()) {
+          return error("too big request: at least " + claimed + " bytes, the limit is " + limits.maxRequestBytes());
+        }
+        requestBytes = claimed;
         in.readerIndex(cr + 2);
         bulkLength = len;
       }

@@ -17,7 +17,9 @@ import org.slf4j.LoggerFactory;
 /*
  * Design: one instance per connection, always on the connection's event loop. Replies of a read
  * burst are written into one pooled buffer and flushed once at channelReadComplete, which is what
- * makes pipelining cheap.
+ * makes pipelining cheap; but once that buffer holds FLUSH_BYTES it is written out at once, so a
+ * burst of small requests with large replies (200 pipelined GETs of a 512 KiB value: 100 MB) never
+ * becomes one huge buffer.
  *
  * Ordering: Redis answers in request order. A data command goes through the Router; served locally,
  * its future is already complete and the reply is written at once. A forwarded one completes later,
@@ -28,7 +30,10 @@ import org.slf4j.LoggerFactory;
  * issued (HELLO 3 may follow them).
  *
  * Backpressure: reading pauses while the channel is unwritable (the client is not reading its
- * replies) or too many replies are parked, so neither can grow without bound.
+ * replies) or too many replies are parked, so neither can grow without bound. Requests already
+ * decoded when that happens wait in `waiting`, unexecuted, until the channel is writable again
+ * (channelWritabilityChanged) or the parked replies drain: what they would reply is never produced
+ * ahead of the client. `waiting` holds at most what the last reads delivered.
  */
 
 /** The Redis protocol's per-connection handler: executes commands and keeps replies in order. */
@@ -39,6 +44,12 @@ final class RespSession extends ChannelInboundHandlerAdapter {
   private static final int MIN_BURST_BYTES = 256;
   /** The burst buffer is never pre-sized beyond this; a bigger burst grows it as it goes. */
   private static final int MAX_BURST_HINT_BYTES = 64 * 1024;
+  /**
+   * Replies are written out mid-burst once this many bytes are buffered: Netty's default high water
+   * mark, so a flush is large enough to cost little and the channel's writability still reflects a
+   * client that is not reading.
+   */
+  private static final int FLUSH_BYTES = 64 * 1024;
 
   /** Renders a router response as the command's reply. */
   interface Reply {
@@ -49,6 +60,10 @@ final class RespSession extends ChannelInboundHandlerAdapter {
   private final CommandTable commands;
   private final RespWriter writer = new RespWriter();
   private final ArrayDeque<Parked> parked = new ArrayDeque<>();
+  /** Decoded requests (RespCommand, RespProtocolError) not yet executed because the client is behind. */
+  private final ArrayDeque<Object> waiting = new ArrayDeque<>();
+  /** Guards against re-entering runWaiting() from a writability event fired inside a flush. */
+  private boolean runningWaiting;
   private ChannelHandlerContext ctx;
   private ClientState client;
   private ByteBuf burst;
@@ -155,18 +170,13 @@ final class RespSession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (msg instanceof RespCommand command) {
-      if (!closing) {
-        execute(command.args);
-      }
-    } else if (msg instanceof RespProtocolError error) {
-      if (!closing) {
-        replyStarted = false;
-        out().error("ERR " + error.message);
-        closing = true;
-      }
-    } else {
+    if (!(msg instanceof RespCommand) && !(msg instanceof RespProtocolError)) {
       ReferenceCountUtil.release(msg);
+    } else if (!waiting.isEmpty() || behind()) {
+      waiting.add(msg);
+      updateAutoRead();
+    } else {
+      handle(msg);
     }
   }
 
@@ -177,6 +187,7 @@ final class RespSession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    runWaiting();
     updateAutoRead();
     ctx.fireChannelWritabilityChanged();
   }
@@ -188,6 +199,44 @@ final class RespSession extends ChannelInboundHandlerAdapter {
   }
 
   // ---- internals ----
+
+  private void handle(Object msg) {
+    if (closing) {
+      return;
+    }
+    if (msg instanceof RespCommand command) {
+      execute(command.args);
+    } else {
+      replyStarted = false;
+      out().error("ERR " + ((RespProtocolError) msg).message);
+      closing = true;
+    }
+    if (burst != null && burst.readableBytes() >= FLUSH_BYTES) {
+      flush();
+    }
+  }
+
+  /** The client is not keeping up: replies would pile up in the outbound buffer or the parked queue. */
+  private boolean behind() {
+    return !ctx.channel().isWritable() || parked.size() >= MAX_PARKED;
+  }
+
+  /** Executes the requests held back while the client was behind, until it falls behind again. */
+  private void runWaiting() {
+    if (runningWaiting || waiting.isEmpty()) {
+      return;
+    }
+    runningWaiting = true;
+    try {
+      while (!waiting.isEmpty() && !behind()) {
+        handle(waiting.poll());
+      }
+    } finally {
+      runningWaiting = false;
+    }
+    // The read that delivered these has completed, so no channelReadComplete will flush them.
+    flush();
+  }
 
   private void execute(byte[][] args) {
     replyStarted = false;
@@ -236,9 +285,13 @@ final class RespSession extends ChannelInboundHandlerAdapter {
         writer.target(out);
         render(p.response, p.reply);
       }
+      if (out.readableBytes() >= FLUSH_BYTES) {
+        flush();
+      }
     }
     writer.protocol(protocol);
     flush();
+    runWaiting();
     updateAutoRead();
   }
 
@@ -266,7 +319,7 @@ final class RespSession extends ChannelInboundHandlerAdapter {
   }
 
   private void updateAutoRead() {
-    boolean read = ctx.channel().isWritable() && parked.size() < MAX_PARKED && !closing;
+    boolean read = !behind() && waiting.isEmpty() && !closing;
     if (ctx.channel().config().isAutoRead() != read) {
       ctx.channel().config().setAutoRead(read);
     }
@@ -283,6 +336,7 @@ final class RespSession extends ChannelInboundHandlerAdapter {
       }
     }
     parked.clear();
+    waiting.clear();
   }
 
   private static String address(SocketAddress a) {

@@ -273,6 +273,14 @@ final class ServerCommands {
         throw new CommandException(RespErrors.SYNTAX);
       }
     }
+    if (cursor < 0) {
+      // Redis takes any unsigned 64-bit cursor; the store's cursors stay below 2^63, so this one is past the end.
+      RespWriter w = s.out();
+      w.array(2);
+      w.bulk("0");
+      w.array(0);
+      return;
+    }
     ScanResult step = s.context().store().scan(cursor, (int) Math.min(count, Integer.MAX_VALUE));
     List<byte[]> keys = new ArrayList<>();
     if (stringsWanted) {

@@ -292,7 +292,8 @@ final class StringCommands {
       throw new CommandException(RespErrors.OFFSET_OUT_OF_RANGE);
     }
     byte[] value = a[3];
-    if (value.length > 0 && offset + value.length > s.context().limits().maxBulkBytes()) {
+    // Subtracting keeps the comparison exact where offset + length would overflow.
+    if (value.length > 0 && offset > s.context().limits().maxBulkBytes() - value.length) {
       throw new CommandException(RespErrors.TOO_LARGE);
     }
     s.route(Frame.request(Opcode.SET_RANGE, 0, key, value, offset), StringCommands::firstExtra);

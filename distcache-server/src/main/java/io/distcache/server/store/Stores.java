@@ -1,24 +1,40 @@
 package io.distcache.server.store;
 
-/** Creates the node's store. The one place that chooses the Store implementation. */
+import com.sun.management.HotSpotDiagnosticMXBean;
+import java.lang.management.ManagementFactory;
+
+/** Creates stores and works out the default memory bound. */
 public final class Stores {
+  private static final long MIB = 1024L * 1024;
+  private static final long MIN_BOUND = 16 * MIB;
+
   private Stores() {}
 
-  /** A store enforcing {@code config}. */
+  /** The production store (off-heap, segmented, CLOCK eviction). */
   public static Store create(StoreConfig config) {
-    return new ReferenceStore(config);
+    return new OffHeapStore(config);
   }
 
   /**
-   * The memory bound used when the operator sets none: half of the JVM's maximum heap.
-   *
-   * <p>The current store keeps entries on the heap, and its accounting (key + value + a fixed
-   * overhead) undercounts what the JVM really spends per entry (object headers, map nodes,
-   * padding). Half the heap leaves room for that gap, for the garbage collector to work without
-   * thrashing, and for request buffers, so a full cache evicts instead of failing with
-   * OutOfMemoryError.
+   * A memory bound this JVM can hold without OutOfMemoryError. Everything the store keeps (pages,
+   * large values, the index) is direct memory, limited by MaxDirectMemorySize, which "0" (the
+   * default) makes equal to the heap's max. A quarter of it, at least 64 MiB, is left to the
+   * network buffers and the JDK.
    */
   public static long defaultMaxMemoryBytes() {
-    return Math.max(1, Runtime.getRuntime().maxMemory() / 2);
+    long direct = maxDirectMemory(Runtime.getRuntime().maxMemory());
+    return Math.max(MIN_BOUND, direct - Math.max(64 * MIB, direct / 4));
+  }
+
+  static long maxDirectMemory(long heapMax) {
+    try {
+      HotSpotDiagnosticMXBean bean =
+          ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+      long v = Long.parseLong(bean.getVMOption("MaxDirectMemorySize").getValue());
+      return v > 0 ? v : heapMax;
+    } catch (RuntimeException e) {
+      // not a HotSpot JVM: the JDK's own default is the heap's max
+      return heapMax;
+    }
   }
 }

@@ -3,6 +3,8 @@ package io.distcache.server.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.distcache.protocol.ProtocolConstants;
+import io.distcache.protocol.cluster.HashRing;
+import io.distcache.server.membership.MembershipConfig;
 import io.distcache.server.net.NetConfig;
 import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.StoreConfig;
@@ -11,6 +13,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -85,6 +88,43 @@ class MainTest {
   }
 
   @Test
+  void membershipConfig_noFlags_isTheEngineDefaults() {
+    assertThat(parse().membershipConfig()).isEqualTo(MembershipConfig.defaults());
+    assertThat(parse().vnodes).isEqualTo(HashRing.DEFAULT_VIRTUAL_NODES);
+    assertThat(parse().advertise).isNull();
+  }
+
+  @Test
+  void membershipConfig_timeoutFlags_setPeriodProbeAndSuspicion() {
+    Main m = parse("--probe-interval", "200", "--probe-timeout", "300", "--suspicion-timeout", "1000");
+
+    MembershipConfig c = m.membershipConfig();
+
+    assertThat(c.protocolPeriod()).isEqualTo(Duration.ofMillis(200));
+    assertThat(c.probeTimeout()).isEqualTo(Duration.ofMillis(300));
+    assertThat(c.pingTimeout()).isEqualTo(Duration.ofMillis(120));
+    assertThat(c.suspicionTimeout()).isEqualTo(Duration.ofSeconds(1));
+  }
+
+  @Test
+  void run_zeroSuspicionTimeout_exits2NamingIt() {
+    assertThat(run("--suspicion-timeout", "0")).isEqualTo(2);
+    assertThat(err.toString()).contains("--suspicion-timeout 0");
+  }
+
+  @Test
+  void run_vnodesOutOfRange_exits2NamingTheLimit() {
+    assertThat(run("--vnodes", "5000")).isEqualTo(2);
+    assertThat(err.toString()).contains("virtual nodes 5000 is out of range 1..4096");
+  }
+
+  @Test
+  void run_advertiseWithoutPort_exits2() {
+    assertThat(run("--advertise", "10.0.0.5:0")).isEqualTo(2);
+    assertThat(err.toString()).contains("--advertise needs a port");
+  }
+
+  @Test
   void run_badSize_printsUsageNamingTheValueAndExits2() {
     int code = run("--max-memory", "12xb");
 
@@ -127,7 +167,9 @@ class MainTest {
     assertThat(run("--help")).isZero();
     assertThat(out.toString())
         .contains("-addr", "--addr", "-join", "--max-memory", "--max-connections", "--max-frame")
-        .contains("--max-value", "--eviction-policy", "--idle-timeout", "--version");
+        .contains("--max-value", "--eviction-policy", "--idle-timeout", "--version")
+        .contains("--advertise", "--vnodes", "--probe-interval", "--probe-timeout", "--suspicion-timeout",
+            "--forward-timeout");
   }
 
   @Test

@@ -9,7 +9,11 @@ import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreConfig;
 import io.distcache.server.store.Stores;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -190,6 +194,15 @@ class RespCommandsTest {
   }
 
   @Test
+  void incrbyfloat_hexArgumentOverRedisFloatLimit_notAValidFloatAndNoKey() {
+    byte[] longHex = b("0x1." + "0".repeat(5 * 1024));
+    assertThat(resp.call(b("INCRBYFLOAT"), b("k"), longHex)).isEqualTo("-ERR value is not a valid float\r\n");
+    assertThat(resp.call(b("INCRBYFLOAT"), b("k"), b("0x" + "1".repeat(16_000) + "!")))
+        .isEqualTo("-ERR value is not a valid float\r\n");
+    assertThat(send("EXISTS k", "INCRBYFLOAT k 0x1.8p1")).isEqualTo(":0\r\n$1\r\n3\r\n");
+  }
+
+  @Test
   void append_strlen_ranges() {
     assertThat(send("APPEND s Hello")).isEqualTo(":5\r\n");
     assertThat(resp.call(b("APPEND"), b("s"), b(" World"))).isEqualTo(":11\r\n");
@@ -199,6 +212,37 @@ class RespCommandsTest {
     assertThat(send("SETRANGE s 6 Redis", "GET s", "SETRANGE z 3 x", "GET z"))
         .isEqualTo(":11\r\n$11\r\nHello Redis\r\n:4\r\n$4\r\n\0\0\0x\r\n");
     assertThat(send("SETRANGE s 1048576 x")).isEqualTo("-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
+  }
+
+  @Test
+  void pipelinedGetsOfLargeValue_repliesWrittenInPiecesInRequestOrder() {
+    byte[] big = new byte[128 * 1024];
+    Arrays.fill(big, (byte) 'v');
+    assertThat(resp.call(b("SET"), b("big"), big)).isEqualTo("+OK\r\n");
+    StringBuilder requests = new StringBuilder();
+    StringBuilder expected = new StringBuilder();
+    String bigReply = "$" + big.length + "\r\n" + "v".repeat(big.length) + "\r\n";
+    for (int i = 0; i < 200; i++) {
+      requests.append(RespChannel.encode("GET big", "ECHO " + i));
+      expected.append(bigReply).append('$').append(Integer.toString(i).length()).append("\r\n").append(i).append("\r\n");
+    }
+    // 5 KB in, 26 MB out, all in one read burst: it used to become one 26 MB buffer.
+    resp.channel.writeInbound(Unpooled.copiedBuffer(requests, StandardCharsets.US_ASCII));
+    resp.channel.runPendingTasks();
+    ByteArrayOutputStream all = new ByteArrayOutputStream();
+    int largest = 0;
+    ByteBuf out;
+    while ((out = resp.channel.readOutbound()) != null) {
+      largest = Math.max(largest, out.readableBytes());
+      byte[] bytes = new byte[out.readableBytes()];
+      out.readBytes(bytes);
+      all.writeBytes(bytes);
+      out.release();
+    }
+    assertThat(largest).isLessThan(1024 * 1024);
+    String replies = all.toString(StandardCharsets.ISO_8859_1);
+    assertThat(replies).hasSize(expected.length());
+    assertThat(replies.equals(expected.toString())).as("every reply, in request order").isTrue();
   }
 
   @Test
@@ -260,5 +304,21 @@ class RespCommandsTest {
     assertThat(send("SCAN 0 BOGUS")).isEqualTo("-ERR syntax error\r\n");
     assertThat(send("KEYS user:1?")).startsWith("*10\r\n");
     assertThat(send("KEYS other", "KEYS nope")).isEqualTo("*1\r\n$5\r\nother\r\n*0\r\n");
+  }
+
+  @Test
+  void scan_cursorBeyondSignedRange_finishedScan() {
+    send("SET a v");
+    assertThat(send("SCAN 9223372036854775808", "SCAN 18446744073709551615 COUNT 5"))
+        .isEqualTo("*2\r\n$1\r\n0\r\n*0\r\n*2\r\n$1\r\n0\r\n*0\r\n");
+    assertThat(send("SCAN 18446744073709551616")).isEqualTo("-ERR invalid cursor\r\n");
+    assertThat(send("SCAN 9223372036854775808 BOGUS")).isEqualTo("-ERR syntax error\r\n");
+  }
+
+  @Test
+  void setrange_offsetNearLongMax_protoMaxBulkLenError() {
+    assertThat(send("SETRANGE k 9223372036854775806 hello", "SETRANGE k 9223372036854775807 x", "EXISTS k"))
+        .isEqualTo("-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
+            + "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n:0\r\n");
   }
 }

@@ -205,4 +205,32 @@ class RespDecoderTest {
     assertThat((Object) big.readInbound()).isNull();
     assertThat(big.finish()).isFalse();
   }
+
+  /** *3 $3 SET $1000 <1000 x> then only the header of a third 1000-byte bulk: 2031 bytes claimed. */
+  private static final String TWO_BULKS_AND_A_HEADER =
+      "*3\r\n$3\r\nSET\r\n$1000\r\n" + "x".repeat(1000) + "\r\n$1000\r\n";
+
+  @Test
+  void decode_bulkHeaderCrossingRequestLimit_tooBigRequestBeforeItsData() {
+    EmbeddedChannel small = new EmbeddedChannel(new RespDecoder(new RespLimits(1024, 8, 64, 2030)));
+    small.writeInbound(Unpooled.copiedBuffer(TWO_BULKS_AND_A_HEADER, StandardCharsets.ISO_8859_1));
+    assertThat(error(small.readInbound()))
+        .isEqualTo("Protocol error: too big request: at least 2031 bytes, the limit is 2030");
+    small.writeInbound(Unpooled.copiedBuffer("y".repeat(1000) + "\r\n", StandardCharsets.ISO_8859_1));
+    assertThat((Object) small.readInbound()).isNull();
+    assertThat(small.finish()).isFalse();
+  }
+
+  @Test
+  void decode_requestsEachAtRequestLimit_allDecoded() {
+    EmbeddedChannel exact = new EmbeddedChannel(new RespDecoder(new RespLimits(1024, 8, 64, 2031)));
+    String request = TWO_BULKS_AND_A_HEADER + "y".repeat(1000) + "\r\n";
+    exact.writeInbound(Unpooled.copiedBuffer(request + request, StandardCharsets.ISO_8859_1));
+    for (int i = 0; i < 2; i++) {
+      RespCommand c = exact.readInbound();
+      assertThat(c.args.length).isEqualTo(3);
+      assertThat(c.args[2]).hasSize(1000);
+    }
+    assertThat(exact.finish()).isFalse();
+  }
 }

@@ -10,6 +10,9 @@ import io.distcache.protocol.Status;
 import io.distcache.server.ManualClock;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreConfig;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -122,6 +125,13 @@ class RespSessionTest {
     assertThat(resp.send("SET k v PX -5")).isEqualTo("-ERR invalid expire time in 'set' command\r\n");
     assertThat(resp.send("SET k v EX 9223372036854775")).isEqualTo("-ERR invalid expire time in 'set' command\r\n");
     assertThat(resp.send("SET k")).isEqualTo("-ERR wrong number of arguments for 'set' command\r\n");
+    assertThat(router.requests).isEmpty();
+  }
+
+  @Test
+  void setrange_offsetPlusLengthOverflowsLong_tooLargeWithoutRouting() {
+    assertThat(resp.send("SETRANGE k 9223372036854775806 hello"))
+        .isEqualTo("-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
     assertThat(router.requests).isEmpty();
   }
 
@@ -333,6 +343,52 @@ class RespSessionTest {
     String out = resp.raw("*1048577\r\n");
     assertThat(out).isEqualTo("-ERR Protocol error: invalid multibulk length\r\n");
     assertThat(resp.channel.isOpen()).isFalse();
+  }
+
+  @Test
+  void requestOverRequestLimit_errorAndCloseBeforeTheBulkArrives() {
+    RespContext small = RespContext.builder(router, configOnlyStore()).clock(clock)
+        .limits(new RespLimits(1 << 20, 1024, 1024, 4 << 20)).build();
+    try (RespChannel limited = new RespChannel(small)) {
+      // Three 1 MiB values fit; the fourth one's header crosses 4 MiB, refused before its data is sent.
+      String out = limited.raw("*6\r\n$4\r\nMSET\r\n$1048576\r\n");
+      assertThat(out).isEmpty();
+      out = limited.raw("x".repeat(1 << 20) + "\r\n$1048576\r\n" + "y".repeat(1 << 20) + "\r\n"
+          + "$1048576\r\n" + "z".repeat(1 << 20) + "\r\n$1048576\r\n");
+      assertThat(out).isEqualTo("-ERR Protocol error: too big request: at least 4194366 bytes, the limit is 4194304\r\n");
+      assertThat(limited.channel.isOpen()).isFalse();
+      assertThat(router.requests).isEmpty();
+    }
+  }
+
+  @Test
+  void clientNotReadingReplies_laterRequestsWaitUnexecutedUntilWritable() {
+    byte[] big = new byte[100 * 1024];
+    router.answer(r -> r.replyValue(big));
+    String bigReply = "$" + big.length + "\r\n" + text(big) + "\r\n";
+    ChannelOutboundBuffer outbound = resp.channel.unsafe().outboundBuffer();
+    // Stands in for a client that reads nothing: every flush fills its socket.
+    resp.channel.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
+      @Override
+      public void flush(ChannelHandlerContext ctx) {
+        ctx.flush();
+        outbound.setUserDefinedWritability(1, false);
+      }
+    });
+    assertThat(resp.send("GET a", "GET b", "GET c", "PING")).isEqualTo(bigReply);
+    assertThat(router.requests).hasSize(1);
+    assertThat(resp.channel.config().isAutoRead()).isFalse();
+    for (String key : List.of("b", "c")) {
+      outbound.setUserDefinedWritability(1, true);
+      assertThat(resp.output()).isEqualTo(bigReply);
+      assertThat(text(router.last().key())).isEqualTo(key);
+    }
+    outbound.setUserDefinedWritability(1, true);
+    assertThat(resp.output()).isEqualTo("+PONG\r\n");
+    outbound.setUserDefinedWritability(1, true);
+    resp.output();
+    assertThat(resp.channel.config().isAutoRead()).isTrue();
+    assertThat(router.requests).hasSize(3);
   }
 
   @Test

@@ -109,13 +109,4 @@ class ReferenceStoreTest extends StoreContractTest {
     assertThat(v2).isGreaterThan(v1);
     assertThat(store.getEntry(b("a")).version()).isGreaterThan(v2);
   }
-
-  @Test
-  void stores_create_returnsAWorkingStoreAndDefaultIsHalfTheHeap() {
-    try (Store s = Stores.create(StoreConfig.of(1024 * 1024, clock))) {
-      s.put(b("k"), b("v"));
-      assertThat(s(s.get(b("k")))).isEqualTo("v");
-    }
-    assertThat(Stores.defaultMaxMemoryBytes()).isEqualTo(Runtime.getRuntime().maxMemory() / 2);
-  }
 }

@@ -1,0 +1,199 @@
+package io.distcache.server.cluster;
+
+import io.distcache.client.FrameClient;
+import io.distcache.protocol.Flags;
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.server.membership.GossipCodec;
+import io.distcache.server.membership.MembershipSnapshot;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.LongAdder;
+
+/*
+ * Design: the one place that decides serve-or-forward. Every request from either protocol comes
+ * through route(), and the decision is one switch:
+ *
+ *   cluster opcodes (GOSSIP, MEMBERS, OWNER)    about this node: answered here, never forwarded
+ *   node-local opcodes (PING, SCAN, SIZE, ...)  this node's own store, whatever the ring says
+ *   multi-key opcodes                           split by owner, see MultiKeyRouting
+ *   keyed opcodes                               owner = ring.owner(key), then:
+ *       we own it                   serve locally
+ *       the request is FORWARDED    serve locally even if our ring disagrees: forward at most
+ *                                   once, so two nodes with different views cannot bounce a
+ *                                   request between them
+ *       the request is ROUTED       a smart client picked us from a stale ring: NOT_OWNER with
+ *                                   the owner's host:port, so it refreshes instead of paying a hop
+ *       otherwise                   forward to the owner with FORWARDED set, relay the reply
+ *
+ * A one-member ring (a node that nobody joined) takes the local branch before any hashing, so a
+ * standalone node pays one volatile read and a size check per request.
+ *
+ * Forwarding uses the pooled, multiplexed peer connections of a FrameClient (never a connection
+ * per request). The peer connection gives the request its own id; the reply is rebuilt with the
+ * client's original id. Failures on the way (cannot connect, timeout, connection lost) become BUSY
+ * "owner host:port unreachable: ...": bounded by the peer request timeout, never a hang, and the
+ * future never completes exceptionally, as Router requires.
+ */
+
+/** The cluster {@link Router}: serves what this node owns and forwards the rest to the owner. */
+public final class ClusterRouter implements Router, ClusterView {
+  private final LocalExecutor local;
+  private final ClusterMembership cluster;
+  private final FrameClient peers;
+  private final LongAdder forwarded = new LongAdder();
+  private final MultiKeyRouting multiKey;
+
+  public ClusterRouter(LocalExecutor local, ClusterMembership cluster, FrameClient peers) {
+    if (local == null || cluster == null || peers == null) {
+      throw new IllegalArgumentException("local executor, membership and peers are all required");
+    }
+    this.local = local;
+    this.cluster = cluster;
+    this.peers = peers;
+    this.multiKey = new MultiKeyRouting(this);
+  }
+
+  @Override
+  public CompletableFuture<Frame> route(Frame request) {
+    Opcode op = request.op();
+    if (op == null) {
+      return done(local.execute(request)); // UNKNOWN_OPCODE, with the executor's wording
+    }
+    switch (op) {
+      // Cluster opcodes: about the receiving node, answered here, never forwarded.
+      case CLUSTER_GOSSIP:
+        return done(cluster.onGossip(request));
+      case CLUSTER_MEMBERS:
+        return done(members(request));
+      case CLUSTER_OWNER:
+        return done(owner(request));
+      // Node-local opcodes: this node's own store (Redis Cluster's DBSIZE, SCAN and FLUSHDB are
+      // per node too), plus our routing counter in STATS.
+      case STATS:
+        return done(withRoutingStats(local.execute(request)));
+      case PING, SCAN, SIZE, FLUSH, RANDOM_KEY:
+        return done(local.execute(request));
+      // Multi-key opcodes: one sub-request per owner, replies merged in the request's order.
+      case MULTI_GET, MULTI_SET, MULTI_SET_IF_ABSENT, MULTI_DELETE, MULTI_EXISTS:
+        return multiKey.route(request);
+      default:
+        break;
+    }
+    if (!op.keyed()) {
+      return done(local.execute(request));
+    }
+    HashRing ring = cluster.ring();
+    if (ring.size() <= 1) {
+      return done(local.execute(request)); // one-node cluster (or not started): every key is ours
+    }
+    Member owner = ring.owner(request.key());
+    if (owner.equals(cluster.self())) {
+      return done(local.execute(request)); // we own it
+    }
+    if (request.hasFlag(Flags.FORWARDED)) {
+      return done(local.execute(request)); // forwarded to us by a node that thinks we own it
+    }
+    if (request.hasFlag(Flags.ROUTED)) {
+      return done(notOwner(request, owner)); // a smart client's ring is stale
+    }
+    return forward(owner, request);
+  }
+
+  /** Serves a request against this node's store, whatever the ring says. */
+  Frame serveLocally(Frame request) {
+    return local.execute(request);
+  }
+
+  /** True when {@code member} is this node. */
+  boolean isSelf(Member member) {
+    return member.equals(cluster.self());
+  }
+
+  @Override
+  public HashRing ring() {
+    return cluster.ring();
+  }
+
+  @Override
+  public Optional<MembershipSnapshot> snapshot() {
+    return cluster.snapshot();
+  }
+
+  @Override
+  public Member owner(byte[] key) {
+    HashRing ring = cluster.ring();
+    return ring.isEmpty() ? cluster.self() : ring.owner(key);
+  }
+
+  /**
+   * Sends {@code request} to {@code owner} with FORWARDED set and completes with the owner's reply
+   * under the request's own id; BUSY naming the owner when it cannot be reached. Never completes
+   * exceptionally.
+   */
+  CompletableFuture<Frame> forward(Member owner, Frame request) {
+    forwarded.increment();
+    return peers.send(owner.address(), request.withFlags(Flags.FORWARDED))
+        .handle((reply, error) -> error == null ? relay(request, reply) : unreachable(request, owner, error));
+  }
+
+  /** The owner's reply as an answer to the original request (its id, which the client waits on). */
+  private static Frame relay(Frame request, Frame reply) {
+    return new Frame(reply.opcode(), reply.flags(), request.requestId(), reply.status(), reply.extras(), reply.key(),
+        reply.value());
+  }
+
+  private static Frame unreachable(Frame request, Member owner, Throwable error) {
+    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    return request.replyError(Status.BUSY, "owner " + owner.address() + " unreachable: " + cause.getMessage());
+  }
+
+  static Frame notOwner(Frame request, Member owner) {
+    return request.reply(Status.NOT_OWNER, 0, owner.address().toString().getBytes(StandardCharsets.US_ASCII));
+  }
+
+  /** Requests this node sent on to an owner since it started (multi-key parts count one each). */
+  @Override
+  public long forwardedRequests() {
+    return forwarded.sum();
+  }
+
+  private Frame withRoutingStats(Frame stats) {
+    if (stats.status() != Status.OK) {
+      return stats;
+    }
+    byte[] extra = ("forwarded_requests:" + forwardedRequests() + "\n").getBytes(StandardCharsets.UTF_8);
+    byte[] value = new byte[stats.value().length + extra.length];
+    System.arraycopy(stats.value(), 0, value, 0, stats.value().length);
+    System.arraycopy(extra, 0, value, stats.value().length, extra.length);
+    return new Frame(stats.opcode(), stats.flags(), stats.requestId(), stats.status(), stats.extras(), stats.key(), value);
+  }
+
+  private Frame members(Frame request) {
+    Optional<MembershipSnapshot> snapshot = cluster.snapshot();
+    if (snapshot.isEmpty()) {
+      return request.replyError(Status.BUSY, "membership is not started yet");
+    }
+    HashRing ring = cluster.ring();
+    return request.replyValue(GossipCodec.encodeStatuses(snapshot.get().members()), ring.version(),
+        cluster.virtualNodes());
+  }
+
+  private Frame owner(Frame request) {
+    HashRing ring = cluster.ring();
+    Member owner = owner(request.key());
+    if (owner == null) {
+      return request.replyError(Status.BUSY, "membership is not started yet");
+    }
+    return request.replyValue(owner.address().toString().getBytes(StandardCharsets.US_ASCII), ring.version());
+  }
+
+  private static CompletableFuture<Frame> done(Frame reply) {
+    return CompletableFuture.completedFuture(reply);
+  }
+}

@@ -1,0 +1,204 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.Flags;
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Member;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/*
+ * Design: a multi-key request may name keys of several owners. Redis Cluster refuses such a
+ * request (CROSSSLOT); we serve it, because a cache client should not need to know the ring:
+ *
+ *   1. group the keys by owner, remembering each key's position in the request
+ *   2. one sub-request per owner, all at once: our own group runs on the local store, the others
+ *      are forwarded (FORWARDED set, so the owner serves them without looking again)
+ *   3. merge when every part has answered: MULTI_GET puts each value back at its key's position,
+ *      MULTI_DELETE and MULTI_EXISTS add the counts, MULTI_SET is OK when every part is; the first
+ *      part that failed (in owner order) is the reply when any did
+ *
+ * When every key has one owner, the request goes there whole, unchanged: no decoding beyond the
+ * grouping and no merge. A FORWARDED request is served here whole (forward at most once), and a
+ * ROUTED one that names a key we do not own is answered NOT_OWNER with the first such key's owner.
+ *
+ * MULTI_SET_IF_ABSENT across owners is check-then-set, not atomic: first MULTI_EXISTS on every
+ * owner; if any key exists the answer is CONDITION_FAILED and nothing is written; otherwise each
+ * owner runs MULTI_SET_IF_ABSENT on its own keys (atomic per owner). A key created by another
+ * client between the check and the set makes that owner refuse its part and the reply
+ * CONDITION_FAILED, while other owners' parts may already be written. On one owner it stays
+ * all-or-nothing, as on a single node.
+ */
+
+/** Splits multi-key requests by owner and merges the owners' replies in the request's order. */
+final class MultiKeyRouting {
+  private final ClusterRouter router;
+
+  MultiKeyRouting(ClusterRouter router) {
+    this.router = router;
+  }
+
+  /** Keys of one owner: their positions in the request and, for pair lists, their values. */
+  private static final class Group {
+    final List<Integer> positions = new ArrayList<>();
+    final List<byte[]> keys = new ArrayList<>();
+    final List<byte[]> values = new ArrayList<>();
+  }
+
+  CompletableFuture<Frame> route(Frame request) {
+    HashRing ring = router.ring();
+    if (ring.size() <= 1 || request.hasFlag(Flags.FORWARDED)) {
+      return done(router.serveLocally(request));
+    }
+    Opcode op = request.op();
+    boolean pairs = op == Opcode.MULTI_SET || op == Opcode.MULTI_SET_IF_ABSENT;
+    List<byte[]> items;
+    try {
+      items = pairs ? ListCodec.decodePairs(request.value()) : ListCodec.decodeKeys(request.value());
+    } catch (ListCodec.MalformedListException e) {
+      return done(request.replyError(Status.BAD_REQUEST, e.getMessage()));
+    }
+    Map<Member, Group> groups = new LinkedHashMap<>();
+    int step = pairs ? 2 : 1;
+    for (int i = 0; i < items.size(); i += step) {
+      Group g = groups.computeIfAbsent(ring.owner(items.get(i)), m -> new Group());
+      g.positions.add(i / step);
+      g.keys.add(items.get(i));
+      if (pairs) {
+        g.values.add(items.get(i + 1));
+      }
+    }
+    if (request.hasFlag(Flags.ROUTED)) {
+      for (Member owner : groups.keySet()) {
+        if (!router.isSelf(owner)) {
+          return done(ClusterRouter.notOwner(request, owner));
+        }
+      }
+    }
+    if (groups.size() <= 1) {
+      Member owner = groups.isEmpty() ? null : groups.keySet().iterator().next();
+      return owner == null || router.isSelf(owner) ? done(router.serveLocally(request)) : router.forward(owner, request);
+    }
+    return switch (op) {
+      case MULTI_GET -> multiGet(request, groups, items.size());
+      case MULTI_DELETE, MULTI_EXISTS -> sumCounts(request, op, groups);
+      case MULTI_SET -> allOk(request, op, groups);
+      case MULTI_SET_IF_ABSENT -> setIfAbsent(request, groups);
+      default -> throw new IllegalArgumentException(op + " is not a multi-key opcode");
+    };
+  }
+
+  private CompletableFuture<Frame> multiGet(Frame request, Map<Member, Group> groups, int keyCount) {
+    List<Member> owners = new ArrayList<>(groups.keySet());
+    List<CompletableFuture<Frame>> parts = sendAll(request, Opcode.MULTI_GET, groups);
+    return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
+      Frame failed = firstFailure(parts, Status.OK);
+      if (failed != null) {
+        return asReplyTo(request, failed);
+      }
+      byte[][] values = new byte[keyCount][];
+      for (int p = 0; p < parts.size(); p++) {
+        Frame reply = parts.get(p).join();
+        List<byte[]> got;
+        try {
+          got = ListCodec.decodeValues(reply.value());
+        } catch (ListCodec.MalformedListException e) {
+          return request.replyError(Status.INTERNAL_ERROR,
+              "owner " + owners.get(p).address() + " sent a malformed MULTI_GET reply: " + e.getMessage());
+        }
+        List<Integer> positions = groups.get(owners.get(p)).positions;
+        if (got.size() != positions.size()) {
+          return request.replyError(Status.INTERNAL_ERROR, "owner " + owners.get(p).address() + " returned "
+              + got.size() + " values for " + positions.size() + " keys");
+        }
+        for (int i = 0; i < got.size(); i++) {
+          values[positions.get(i)] = got.get(i);
+        }
+      }
+      return request.replyValue(ListCodec.encodeValues(Arrays.asList(values)));
+    });
+  }
+
+  private CompletableFuture<Frame> sumCounts(Frame request, Opcode op, Map<Member, Group> groups) {
+    List<CompletableFuture<Frame>> parts = sendAll(request, op, groups);
+    return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
+      Frame failed = firstFailure(parts, Status.OK);
+      if (failed != null) {
+        return asReplyTo(request, failed);
+      }
+      long sum = 0;
+      for (CompletableFuture<Frame> part : parts) {
+        sum += part.join().extra(0, 0);
+      }
+      return request.replyOk(sum);
+    });
+  }
+
+  private CompletableFuture<Frame> allOk(Frame request, Opcode op, Map<Member, Group> groups) {
+    List<CompletableFuture<Frame>> parts = sendAll(request, op, groups);
+    return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
+      Frame failed = firstFailure(parts, Status.OK);
+      return failed != null ? asReplyTo(request, failed) : request.replyOk();
+    });
+  }
+
+  /** Check-then-set across owners; see the design note for what is and is not guaranteed. */
+  private CompletableFuture<Frame> setIfAbsent(Frame request, Map<Member, Group> groups) {
+    Frame check = Frame.request(Opcode.MULTI_EXISTS, 0, null, Frame.EMPTY).withRequestId(request.requestId());
+    return sumCounts(check, Opcode.MULTI_EXISTS, groups).thenCompose(existing -> {
+      if (existing.status() != Status.OK) {
+        return done(asReplyTo(request, existing));
+      }
+      if (existing.extra(0, 0) > 0) {
+        return done(request.reply(Status.CONDITION_FAILED));
+      }
+      List<CompletableFuture<Frame>> parts = sendAll(request, Opcode.MULTI_SET_IF_ABSENT, groups);
+      return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
+        Frame failed = firstFailure(parts, Status.OK);
+        return failed != null ? asReplyTo(request, failed) : request.replyOk();
+      });
+    });
+  }
+
+  /** One sub-request of {@code op} per owner, in owner order; our own runs here, now. */
+  private List<CompletableFuture<Frame>> sendAll(Frame request, Opcode op, Map<Member, Group> groups) {
+    List<CompletableFuture<Frame>> parts = new ArrayList<>(groups.size());
+    for (Map.Entry<Member, Group> e : groups.entrySet()) {
+      Group g = e.getValue();
+      boolean pairs = op == Opcode.MULTI_SET || op == Opcode.MULTI_SET_IF_ABSENT;
+      byte[] list = pairs ? ListCodec.encodePairs(g.keys, g.values) : ListCodec.encodeKeys(g.keys);
+      // Keep the flags (EXPIRY_ABSOLUTE) and extras (MULTI_SET's ttl) of the request; never ROUTED.
+      Frame part = new Frame(op.code(), request.flags() & ~Flags.ROUTED, request.requestId(), Status.OK,
+          op == request.op() ? request.extras() : Frame.NO_EXTRAS, Frame.EMPTY, list);
+      parts.add(router.isSelf(e.getKey()) ? done(router.serveLocally(part)) : router.forward(e.getKey(), part));
+    }
+    return parts;
+  }
+
+  /** The first part whose status is not {@code expected}, or null. */
+  private static Frame firstFailure(List<CompletableFuture<Frame>> parts, Status expected) {
+    for (CompletableFuture<Frame> part : parts) {
+      Frame reply = part.join();
+      if (reply.status() != expected) {
+        return reply;
+      }
+    }
+    return null;
+  }
+
+  private static Frame asReplyTo(Frame request, Frame reply) {
+    return new Frame(request.opcode(), reply.flags(), request.requestId(), reply.status(), reply.extras(), reply.key(),
+        reply.value());
+  }
+
+  private static CompletableFuture<Frame> done(Frame reply) {
+    return CompletableFuture.completedFuture(reply);
+  }
+}

@@ -1,0 +1,952 @@
+package io.distcache.server.store;
+
+import io.distcache.server.Clock;
+import io.netty.util.internal.CleanableDirectBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+
+/*
+ * Design: the production store. Entries live off-heap in pages owned by 2^k segments (see
+ * Segment for the layout, the index and the CLOCK reclaim); this class validates arguments, picks
+ * the segment from the top bits of the key hash, takes its lock and implements each Redis-like
+ * operation on the segment's primitives. There is no global lock: a single-key operation locks
+ * exactly one segment (read lock for reads, so reads of any keys run in parallel), and the few
+ * multi-key operations that must be atomic lock their segments in ascending order, which cannot
+ * deadlock. A segment that needs memory while the shared budget is exhausted may take a page from
+ * another segment, but only with tryWriteLock, so no thread ever waits for a second lock while
+ * holding one out of order.
+ *
+ * Sizing: pages are about 1/1024 of the bound (512 B .. 256 KiB) so the half-filled head page of
+ * each segment is a negligible slack, and there are up to 64 segments, fewer for tiny bounds so
+ * every segment can own at least eight pages.
+ */
+final class OffHeapStore implements Store {
+  private static final int MAX_SEGMENTS = 64;
+  private static final int MIN_PAGE_SIZE = 512;
+  private static final long TAG_SPACE = 1L << Segment.TAG_BITS;
+  private static final byte[] EMPTY = new byte[0];
+
+  private final StoreConfig config;
+  private final Clock clock;
+  private final MemoryBudget budget;
+  private final Segment[] segments;
+  private final int segmentBits;
+  private final int pageSize;
+  private final LongAdder hits = new LongAdder();
+  private final LongAdder misses = new LongAdder();
+  private final LongAdder expired = new LongAdder();
+  private final LongAdder evicted = new LongAdder();
+  private final ExpirySweeper sweeper;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  /**
+   * One freed page kept for the next segment that needs one (outside the budget: at most a page,
+   * 1/1024 of the bound), so a segment that empties and refills, e.g. one key set and deleted in a
+   * loop, does not allocate and zero a page each time.
+   */
+  private final AtomicReference<CleanableDirectBuffer> sparePage = new AtomicReference<>();
+
+  OffHeapStore(StoreConfig config) {
+    this.config = config;
+    this.clock = config.clock();
+    this.budget = new MemoryBudget(config.maxMemoryBytes());
+    long max = config.maxMemoryBytes();
+    this.pageSize =
+        (int) Math.max(MIN_PAGE_SIZE, Math.min(Segment.MAX_PAGE_SIZE, Long.highestOneBit(max / 1024)));
+    long bySize = Long.highestOneBit(Math.max(1, max / (8L * pageSize)));
+    int n = (int) Math.min(MAX_SEGMENTS, bySize);
+    this.segmentBits = Integer.numberOfTrailingZeros(n);
+    this.segments = new Segment[n];
+    boolean evicts = config.policy() == EvictionPolicy.ALLKEYS_LRU;
+    for (int i = 0; i < n; i++) {
+      segments[i] = new Segment(i, this, budget, pageSize, evicts);
+    }
+    this.sweeper = new ExpirySweeper(this, segments);
+  }
+
+  int pageSize() {
+    return pageSize;
+  }
+
+  int segmentCount() {
+    return segments.length;
+  }
+
+  long now() {
+    return clock.millis();
+  }
+
+  CleanableDirectBuffer takeSparePage() {
+    return sparePage.getAndSet(null);
+  }
+
+  void offerSparePage(CleanableDirectBuffer page) {
+    if (closed.get() || !sparePage.compareAndSet(null, page)) {
+      page.clean();
+    }
+  }
+
+  void countEvicted() {
+    evicted.increment();
+  }
+
+  void countExpired() {
+    expired.increment();
+  }
+
+  StoreException outOfMemory(long bytes) {
+    String why =
+        config.policy() == EvictionPolicy.NOEVICTION
+            ? "and the policy is noeviction"
+            : "and nothing more can be evicted";
+    return new StoreException(
+        StoreException.Reason.OUT_OF_MEMORY,
+        "memory bound "
+            + budget.max()
+            + " bytes reached ("
+            + budget.used()
+            + " used) "
+            + why
+            + "; the write needs "
+            + bytes
+            + " bytes");
+  }
+
+  /** Frees one page of another segment for requester; false when none could be taken now. */
+  boolean stealPage(Segment requester) {
+    int n = segments.length;
+    Segment richest = null;
+    for (Segment s : segments) {
+      if (s != requester && (richest == null || s.count() > richest.count())) {
+        richest = s;
+      }
+    }
+    if (richest != null && releaseFrom(richest)) {
+      return true;
+    }
+    int start = ThreadLocalRandom.current().nextInt(n);
+    for (int i = 0; i < n; i++) {
+      Segment s = segments[(start + i) & (n - 1)];
+      if (s != requester && releaseFrom(s)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean releaseFrom(Segment s) {
+    long stamp = s.lock.tryWriteLock();
+    if (stamp == 0) {
+      return false;
+    }
+    try {
+      return s.releaseOnePage();
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * A read met an expired entry: removes it now (counting it expired) so its memory comes back
+   * and the expiry is counted once, when it is found. Returns the write stamp now held.
+   */
+  private long removeExpired(Segment s, byte[] key, int tag, long readStamp) {
+    long stamp = s.lock.tryConvertToWriteLock(readStamp);
+    if (stamp == 0) {
+      s.lock.unlockRead(readStamp);
+      stamp = s.lock.writeLock();
+    }
+    s.findLiveForWrite(key, tag, now());
+    return stamp;
+  }
+
+  @Override
+  public byte[] get(byte[] key) {
+    checkKey(key);
+    long h = KeyHash.hash(key);
+    Segment s = segmentFor(h);
+    int tag = Segment.tag(h);
+    long stamp = s.lock.readLock();
+    try {
+      int slot = s.find(key, tag);
+      if (slot >= 0 && s.isExpired(slot, now())) {
+        stamp = removeExpired(s, key, tag, stamp);
+        slot = -1;
+      }
+      if (slot < 0) {
+        misses.increment();
+        return null;
+      }
+      hits.increment();
+      s.touch(slot);
+      return s.value(slot);
+    } finally {
+      s.lock.unlock(stamp);
+    }
+  }
+
+  @Override
+  public StoredEntry getEntry(byte[] key) {
+    checkKey(key);
+    long h = KeyHash.hash(key);
+    Segment s = segmentFor(h);
+    int tag = Segment.tag(h);
+    long stamp = s.lock.readLock();
+    try {
+      int slot = s.find(key, tag);
+      if (slot >= 0 && s.isExpired(slot, now())) {
+        stamp = removeExpired(s, key, tag, stamp);
+        slot = -1;
+      }
+      if (slot < 0) {
+        misses.increment();
+        return null;
+      }
+      hits.increment();
+      s.touch(slot);
+      return new StoredEntry(s.value(slot), s.version(slot), s.expireAt(slot));
+    } finally {
+      s.lock.unlock(stamp);
+    }
+  }
+
+  @Override
+  public List<byte[]> getAll(List<byte[]> keys) {
+    keys.forEach(OffHeapStore::checkKey);
+    long[] hashes = hashes(keys);
+    int[] order = segmentOrder(hashes);
+    long[] stamps = new long[order.length];
+    for (int i = 0; i < order.length; i++) {
+      stamps[i] = segments[order[i]].lock.readLock();
+    }
+    try {
+      long now = now();
+      List<byte[]> out = new ArrayList<>(keys.size());
+      for (int i = 0; i < keys.size(); i++) {
+        Segment s = segmentFor(hashes[i]);
+        int slot = s.findLive(keys.get(i), Segment.tag(hashes[i]), now);
+        if (slot < 0) {
+          misses.increment();
+          out.add(null);
+        } else {
+          hits.increment();
+          s.touch(slot);
+          out.add(s.value(slot));
+        }
+      }
+      return out;
+    } finally {
+      for (int i = order.length - 1; i >= 0; i--) {
+        segments[order[i]].lock.unlockRead(stamps[i]);
+      }
+    }
+  }
+
+  @Override
+  public boolean exists(byte[] key) {
+    checkKey(key);
+    long h = KeyHash.hash(key);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.readLock();
+    try {
+      return s.findLive(key, Segment.tag(h), now()) >= 0;
+    } finally {
+      s.lock.unlockRead(stamp);
+    }
+  }
+
+  @Override
+  public long strlen(byte[] key) {
+    checkKey(key);
+    long h = KeyHash.hash(key);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.readLock();
+    try {
+      int slot = s.findLive(key, Segment.tag(h), now());
+      return slot < 0 ? 0 : s.valueLength(slot);
+    } finally {
+      s.lock.unlockRead(stamp);
+    }
+  }
+
+  @Override
+  public byte[] getRange(byte[] key, long start, long end) {
+    checkKey(key);
+    long h = KeyHash.hash(key);
+    Segment s = segmentFor(h);
+    byte[] v;
+    long stamp = s.lock.readLock();
+    try {
+      int slot = s.findLive(key, Segment.tag(h), now());
+      if (slot < 0) {
+        return EMPTY;
+      }
+      v = s.value(slot);
+    } finally {
+      s.lock.unlockRead(stamp);
+    }
+    long len = v.length;
+    if (start < 0 && end < 0 && start > end) {
+      return EMPTY;
+    }
+    if (start < 0) {
+      start += len;
+    }
+    if (end < 0) {
+      end += len;
+    }
+    start = Math.max(0, start);
+    end = Math.max(0, end);
+    if (end >= len) {
+      end = len - 1;
+    }
+    if (len == 0 || start > end) {
+      return EMPTY;
+    }
+    return Arrays.copyOfRange(v, (int) start, (int) end + 1);
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  @Override
+  public SetResult set(byte[] key, byte[] value, SetArgs args) {
+    checkKey(key);
+    checkValue(value);
+    long h = KeyHash.hash(key);
+    int tag = Segment.tag(h);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.writeLock();
+    try {
+      long now = now();
+      int slot = s.findLiveForWrite(key, tag, now);
+      boolean exists = slot >= 0;
+      byte[] previous = args.returnPrevious() && exists ? s.value(slot) : null;
+      if ((args.condition() == SetArgs.Condition.IF_ABSENT && exists)
+          || (args.condition() == SetArgs.Condition.IF_PRESENT && !exists)) {
+        return new SetResult(false, previous, 0);
+      }
+      long expireAt =
+          args.keepTtl() ? (exists ? s.expireAt(slot) : NO_EXPIRY) : args.expireAtMillis();
+      long version = s.nextVersion();
+      if (expireAt != NO_EXPIRY && expireAt <= now) {
+        // Redis: a SET whose expiry is already past leaves no key behind
+        if (exists) {
+          s.remove(slot, Segment.Cause.DELETED);
+        }
+        return new SetResult(true, previous, version);
+      }
+      if (exists) {
+        s.touch(slot);
+      }
+      s.put(key, tag, value, version, expireAt);
+      return new SetResult(true, previous, version);
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
+  }
+
+  @Override
+  public void setAll(List<byte[]> keys, List<byte[]> values, long expireAtMillis) {
+    checkPairs(keys, values);
+    if (expireAtMillis < 0) {
+      throw new IllegalArgumentException("expireAtMillis cannot be negative: " + expireAtMillis);
+    }
+    long[] hashes = hashes(keys);
+    int[] order = segmentOrder(hashes);
+    long[] stamps = lockAll(order);
+    try {
+      long now = now();
+      for (int i = 0; i < keys.size(); i++) {
+        Segment s = segmentFor(hashes[i]);
+        int tag = Segment.tag(hashes[i]);
+        if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
+          int slot = s.find(keys.get(i), tag);
+          if (slot >= 0) {
+            s.remove(slot, Segment.Cause.DELETED);
+          }
+        } else {
+          s.put(keys.get(i), tag, values.get(i), s.nextVersion(), expireAtMillis);
+        }
+      }
+    } finally {
+      unlockAll(order, stamps);
+    }
+  }
+
+  @Override
+  public boolean setAllIfAbsent(List<byte[]> keys, List<byte[]> values) {
+    checkPairs(keys, values);
+    long[] hashes = hashes(keys);
+    int[] order = segmentOrder(hashes);
+    long[] stamps = lockAll(order);
+    try {
+      long now = now();
+      for (int i = 0; i < keys.size(); i++) {
+        if (segmentFor(hashes[i]).findLiveForWrite(keys.get(i), Segment.tag(hashes[i]), now) >= 0) {
+          return false;
+        }
+      }
+      for (int i = 0; i < keys.size(); i++) {
+        Segment s = segmentFor(hashes[i]);
+        s.put(keys.get(i), Segment.tag(hashes[i]), values.get(i), s.nextVersion(), NO_EXPIRY);
+      }
+      return true;
+    } finally {
+      unlockAll(order, stamps);
+    }
+  }
+
+  @Override
+  public boolean delete(byte[] key) {
+    checkKey(key);
+    long h = KeyHash.hash(key);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.writeLock();
+    try {
+      int slot = s.findLiveForWrite(key, Segment.tag(h), now());
+      if (slot < 0) {
+        return false;
+      }
+      s.remove(slot, Segment.Cause.DELETED);
+      return true;
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
+  }
+
+  @Override
+  public byte[] getAndDelete(byte[] key) {
+    checkKey(key);
+    long h = KeyHash.hash(key);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.writeLock();
+    try {
+      int slot = s.findLiveForWrite(key, Segment.tag(h), now());
+      if (slot < 0) {
+        return null;
+      }
+      byte[] v = s.value(slot);
+      s.remove(slot, Segment.Cause.DELETED);
+      return v;
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
+  }
+
+  @Override
+  public CasResult compareAndSet(byte[] key, long expectedVersion, byte[] value, long expireAtMillis) {
+    checkKey(key);
+    checkValue(value);
+    if (expireAtMillis < 0) {
+      throw new IllegalArgumentException("expireAtMillis cannot be negative: " + expireAtMillis);
+    }
+    long h = KeyHash.hash(key);
+    int tag = Segment.tag(h);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.writeLock();
+    try {
+      long now = now();
+      int slot = s.findLiveForWrite(key, tag, now);
+      if (slot < 0) {
+        return new CasResult(CasResult.Outcome.NOT_FOUND, 0);
+      }
+      long current = s.version(slot);
+      if (current != expectedVersion) {
+        return new CasResult(CasResult.Outcome.VERSION_MISMATCH, current);
+      }
+      long version = s.nextVersion();
+      if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
+        s.remove(slot, Segment.Cause.DELETED);
+      } else {
+        s.touch(slot);
+        s.put(key, tag, value, version, expireAtMillis);
+      }
+      return new CasResult(CasResult.Outcome.WRITTEN, version);
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
+  }
+
+  @Override
+  public long incrementBy(byte[] key, long delta) {
+    checkKey(key);
+    long h = KeyHash.hash(key);
+    int tag = Segment.tag(h);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.writeLock();
+    try {
+      int slot = s.findLiveForWrite(key, tag, now());
+      long current = slot < 0 ? 0 : RedisNumbers.parseLong(s.value(slot));
+      long next;
+      try {
+        next = Math.addExact(current, delta);
+      } catch (ArithmeticException e) {
+        throw new StoreException(StoreException.Reason.OVERFLOW, RedisNumbers.INTEGER_OVERFLOW);
+      }
+      rewrite(s, slot, key, tag, RedisNumbers.formatLong(next));
+      return next;
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
+  }
+
+  @Override
+  public byte[] incrementByFloat(byte[] key, double delta) {
+    checkKey(key);
+    long h = KeyHash.hash(key);
+    int tag = Segment.tag(h);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.writeLock();
+    try {
+      int slot = s.findLiveForWrite(key, tag, now());
+      byte[] next = RedisNumbers.addFloat(slot < 0 ? null : s.value(slot), delta);
+      rewrite(s, slot, key, tag, next);
+      return next.clone();
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
+  }
+
+  @Override
+  public long append(byte[] key, byte[] suffix) {
+    checkKey(key);
+    checkValue(suffix);
+    long h = KeyHash.hash(key);
+    int tag = Segment.tag(h);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.writeLock();
+    try {
+      int slot = s.findLiveForWrite(key, tag, now());
+      byte[] old = slot < 0 ? EMPTY : s.value(slot);
+      checkLength((long) old.length + suffix.length);
+      byte[] next = Arrays.copyOf(old, old.length + suffix.length);
+      System.arraycopy(suffix, 0, next, old.length, suffix.length);
+      rewrite(s, slot, key, tag, next);
+      return next.length;
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
+  }
+
+  @Override
+  public long setRange(byte[] key, long offset, byte[] value) {
+    checkKey(key);
+    if (offset < 0) {
+      throw new IllegalArgumentException("offset cannot be negative: " + offset);
+    }
+    checkValue(value);
+    long h = KeyHash.hash(key);
+    int tag = Segment.tag(h);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.writeLock();
+    try {
+      int slot = s.findLiveForWrite(key, tag, now());
+      if (value.length == 0) {
+        return slot < 0 ? 0 : s.valueLength(slot);
+      }
+      if (offset > config.maxValueBytes() - value.length) {
+        throw new StoreException(
+            StoreException.Reason.TOO_LARGE,
+            "value length "
+                + (offset > Long.MAX_VALUE - value.length ? "over 2^63" : String.valueOf(offset + value.length))
+                + " exceeds the limit "
+                + config.maxValueBytes());
+      }
+      byte[] old = slot < 0 ? EMPTY : s.value(slot);
+      byte[] next = Arrays.copyOf(old, (int) Math.max(old.length, offset + value.length));
+      System.arraycopy(value, 0, next, (int) offset, value.length);
+      rewrite(s, slot, key, tag, next);
+      return next.length;
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
+  }
+
+  /** Writes a new value keeping the entry's expiry (none when it is new). */
+  private static void rewrite(Segment s, int slot, byte[] key, int tag, byte[] value) {
+    long expireAt = NO_EXPIRY;
+    if (slot >= 0) {
+      expireAt = s.expireAt(slot);
+      s.touch(slot);
+    }
+    s.put(key, tag, value, s.nextVersion(), expireAt);
+  }
+
+  // ---------------------------------------------------------------- expiry
+
+  @Override
+  public boolean expireAt(byte[] key, long expireAtMillis, ExpireCondition condition) {
+    checkKey(key);
+    long h = KeyHash.hash(key);
+    int tag = Segment.tag(h);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.writeLock();
+    try {
+      long now = now();
+      int slot = s.findLiveForWrite(key, tag, now);
+      if (slot < 0) {
+        return false;
+      }
+      long current = s.expireAt(slot);
+      boolean hasTtl = current != NO_EXPIRY;
+      boolean ok;
+      switch (condition) {
+        case NX:
+          ok = !hasTtl;
+          break;
+        case XX:
+          ok = hasTtl;
+          break;
+        case GT:
+          ok = hasTtl && expireAtMillis > current;
+          break;
+        case LT:
+          ok = !hasTtl || expireAtMillis < current;
+          break;
+        default:
+          ok = true;
+      }
+      if (!ok) {
+        return false;
+      }
+      if (expireAtMillis <= now) {
+        s.remove(slot, Segment.Cause.DELETED);
+      } else {
+        s.setExpiry(slot, key, tag, expireAtMillis);
+      }
+      return true;
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
+  }
+
+  @Override
+  public boolean persist(byte[] key) {
+    checkKey(key);
+    long h = KeyHash.hash(key);
+    int tag = Segment.tag(h);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.writeLock();
+    try {
+      int slot = s.findLiveForWrite(key, tag, now());
+      if (slot < 0 || s.expireAt(slot) == NO_EXPIRY) {
+        return false;
+      }
+      s.setExpiry(slot, key, tag, NO_EXPIRY);
+      return true;
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
+  }
+
+  @Override
+  public long ttlMillis(byte[] key) {
+    long at = expireTimeMillis(key);
+    return at < 0 ? at : Math.max(0, at - now());
+  }
+
+  @Override
+  public long expireTimeMillis(byte[] key) {
+    checkKey(key);
+    long h = KeyHash.hash(key);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.readLock();
+    try {
+      int slot = s.findLive(key, Segment.tag(h), now());
+      if (slot < 0) {
+        return KEY_MISSING;
+      }
+      long at = s.expireAt(slot);
+      return at == NO_EXPIRY ? NO_TTL : at;
+    } finally {
+      s.lock.unlockRead(stamp);
+    }
+  }
+
+  // ---------------------------------------------------------------- whole store
+
+  /*
+   * The cursor is (segment << 28 | tag): every key has a fixed 28-bit tag, each step returns all
+   * live keys of one segment whose tag lies in the next range, and the cursor only moves forward,
+   * so a key present for the whole scan is returned exactly once whatever resizes or deletions
+   * happen between steps.
+   */
+  @Override
+  public ScanResult scan(long cursor, int count) {
+    if (cursor < 0) {
+      throw new IllegalArgumentException("cursor cannot be negative: " + cursor);
+    }
+    int want = Math.max(1, count);
+    int seg = (int) Math.min(Integer.MAX_VALUE, cursor >>> Segment.TAG_BITS);
+    long tag = cursor & (TAG_SPACE - 1);
+    List<byte[]> keys = new ArrayList<>();
+    while (seg < segments.length && keys.size() < want) {
+      Segment s = segments[seg];
+      long span = Math.max(1, TAG_SPACE * (want - keys.size()) / Math.max(1, s.count()));
+      long to = Math.min(TAG_SPACE, tag + span);
+      long stamp = s.lock.readLock();
+      try {
+        s.rangeKeys((int) tag, (int) to, now(), keys, null);
+      } finally {
+        s.lock.unlockRead(stamp);
+      }
+      tag = to;
+      if (tag == TAG_SPACE) {
+        seg++;
+        tag = 0;
+      }
+    }
+    long next = seg >= segments.length ? 0 : ((long) seg << Segment.TAG_BITS) | tag;
+    return new ScanResult(next, keys);
+  }
+
+  @Override
+  public Iterator<KeyValue> iterator() {
+    return new Iterator<>() {
+      private int seg;
+      private long tag;
+      private final List<KeyValue> batch = new ArrayList<>();
+      private int pos;
+
+      @Override
+      public boolean hasNext() {
+        while (pos == batch.size() && seg < segments.length) {
+          batch.clear();
+          pos = 0;
+          Segment s = segments[seg];
+          long span = Math.max(1, TAG_SPACE * 256 / Math.max(1, s.count()));
+          long to = Math.min(TAG_SPACE, tag + span);
+          long stamp = s.lock.readLock();
+          try {
+            s.rangeKeys((int) tag, (int) to, now(), null, batch);
+          } finally {
+            s.lock.unlockRead(stamp);
+          }
+          tag = to;
+          if (tag == TAG_SPACE) {
+            seg++;
+            tag = 0;
+          }
+        }
+        return pos < batch.size();
+      }
+
+      @Override
+      public KeyValue next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        return batch.get(pos++);
+      }
+    };
+  }
+
+  @Override
+  public byte[] randomKey() {
+    ThreadLocalRandom rnd = ThreadLocalRandom.current();
+    int n = segments.length;
+    int start = rnd.nextInt(n);
+    for (int i = 0; i < n; i++) {
+      Segment s = segments[(start + i) & (n - 1)];
+      if (s.count() == 0) {
+        continue;
+      }
+      long stamp = s.lock.readLock();
+      try {
+        byte[] k = s.randomKey(rnd, now());
+        if (k != null) {
+          return k;
+        }
+      } finally {
+        s.lock.unlockRead(stamp);
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public void flush() {
+    for (Segment s : segments) {
+      long stamp = s.lock.writeLock();
+      try {
+        s.clear(closed.get());
+      } finally {
+        s.lock.unlockWrite(stamp);
+      }
+    }
+  }
+
+  @Override
+  public long size() {
+    long n = 0;
+    for (Segment s : segments) {
+      n += s.count();
+    }
+    return n;
+  }
+
+  @Override
+  public long sizeWithExpiry() {
+    long n = 0;
+    for (Segment s : segments) {
+      n += s.expiring();
+    }
+    return n;
+  }
+
+  @Override
+  public StoreStats stats() {
+    return new StoreStats(
+        hits.sum(),
+        misses.sum(),
+        expired.sum(),
+        evicted.sum(),
+        size(),
+        budget.used(),
+        budget.max());
+  }
+
+  @Override
+  public StoreConfig config() {
+    return config;
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    sweeper.close();
+    flush();
+    CleanableDirectBuffer spare = sparePage.getAndSet(null);
+    if (spare != null) {
+      spare.clean();
+    }
+  }
+
+  /** Checks every segment's bookkeeping; returns the first problem found or null. */
+  String validate() {
+    long held = 0;
+    for (Segment s : segments) {
+      long stamp = s.lock.writeLock();
+      try {
+        String problem = s.validate();
+        if (problem != null) {
+          return "segment " + s.id + ": " + problem;
+        }
+        held += s.heldBytes();
+      } finally {
+        s.lock.unlockWrite(stamp);
+      }
+    }
+    if (held != budget.used()) {
+      return "budget says " + budget.used() + " bytes used but segments hold " + held;
+    }
+    return null;
+  }
+
+  /** Sum of the bytes live entries take in pages and large buffers (no index, no dead bytes). */
+  long liveBytes() {
+    long b = 0;
+    for (Segment s : segments) {
+      long stamp = s.lock.readLock();
+      try {
+        b += s.liveBytes();
+      } finally {
+        s.lock.unlockRead(stamp);
+      }
+    }
+    return b;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private Segment segmentFor(long hash) {
+    return segments[segmentBits == 0 ? 0 : (int) (hash >>> (64 - segmentBits))];
+  }
+
+  private long[] hashes(List<byte[]> keys) {
+    long[] h = new long[keys.size()];
+    for (int i = 0; i < h.length; i++) {
+      h[i] = KeyHash.hash(keys.get(i));
+    }
+    return h;
+  }
+
+  /** The distinct segment indexes the hashes fall in, ascending: the lock order. */
+  private int[] segmentOrder(long[] hashes) {
+    boolean[] seen = new boolean[segments.length];
+    int n = 0;
+    for (long h : hashes) {
+      int i = segmentFor(h).id;
+      if (!seen[i]) {
+        seen[i] = true;
+        n++;
+      }
+    }
+    int[] order = new int[n];
+    for (int i = 0, j = 0; i < seen.length; i++) {
+      if (seen[i]) {
+        order[j++] = i;
+      }
+    }
+    return order;
+  }
+
+  private long[] lockAll(int[] order) {
+    long[] stamps = new long[order.length];
+    for (int i = 0; i < order.length; i++) {
+      stamps[i] = segments[order[i]].lock.writeLock();
+    }
+    return stamps;
+  }
+
+  private void unlockAll(int[] order, long[] stamps) {
+    for (int i = order.length - 1; i >= 0; i--) {
+      segments[order[i]].lock.unlockWrite(stamps[i]);
+    }
+  }
+
+  private void checkPairs(List<byte[]> keys, List<byte[]> values) {
+    if (keys.size() != values.size()) {
+      throw new IllegalArgumentException(
+          "keys and values differ in number: " + keys.size() + " keys, " + values.size() + " values");
+    }
+    keys.forEach(OffHeapStore::checkKey);
+    values.forEach(this::checkValue);
+  }
+
+  private static void checkKey(byte[] key) {
+    if (key == null) {
+      throw new IllegalArgumentException("key cannot be null");
+    }
+    if (key.length > StoreConfig.MAX_KEY_BYTES) {
+      throw new StoreException(
+          StoreException.Reason.TOO_LARGE,
+          "key length " + key.length + " exceeds the limit " + StoreConfig.MAX_KEY_BYTES);
+    }
+  }
+
+  private void checkValue(byte[] value) {
+    if (value == null) {
+      throw new IllegalArgumentException("value cannot be null");
+    }
+    checkLength(value.length);
+  }
+
+  private void checkLength(long length) {
+    if (length > config.maxValueBytes()) {
+      throw new StoreException(
+          StoreException.Reason.TOO_LARGE,
+          "value length " + length + " exceeds the limit " + config.maxValueBytes());
+    }
+  }
+}

@@ -1,0 +1,113 @@
+package io.distcache.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.distcache.protocol.cluster.Member;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Protocol;
+
+/** The cluster through the Redis protocol: forwarding for Redis clients, CLUSTER and INFO cluster. */
+class ClusterRespTest {
+  private final List<DistCacheNode> nodes = new ArrayList<>();
+  private final List<Jedis> clients = new ArrayList<>();
+
+  @AfterEach
+  void tearDown() {
+    clients.forEach(Jedis::close);
+    nodes.forEach(DistCacheNode::close);
+  }
+
+  private DistCacheNode start(DistCacheNode... seeds) {
+    List<InetSocketAddress> join = new ArrayList<>();
+    for (DistCacheNode s : seeds) {
+      join.add(InetSocketAddress.createUnresolved("127.0.0.1", s.port()));
+    }
+    DistCacheNode n = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
+        .membership(ClusterTest.FAST).joinAddresses(join).start();
+    nodes.add(n);
+    return n;
+  }
+
+  private List<DistCacheNode> cluster3() {
+    DistCacheNode a = start();
+    List<DistCacheNode> c = List.of(a, start(a), start(a));
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      for (DistCacheNode n : c) {
+        assertThat(n.membership().ring().members()).as("ring of %s", n.membership().self()).hasSize(3);
+      }
+    });
+    return c;
+  }
+
+  private Jedis redis(DistCacheNode n) {
+    Jedis j = new Jedis(new HostAndPort("127.0.0.1", n.port()), DefaultJedisClientConfig.builder().build());
+    clients.add(j);
+    return j;
+  }
+
+  private static String str(Object reply) {
+    return new String((byte[]) reply, StandardCharsets.UTF_8);
+  }
+
+  private static DistCacheNode ownerOf(List<DistCacheNode> c, String key) {
+    Member owner = c.get(0).membership().ring().owner(key.getBytes(StandardCharsets.UTF_8));
+    return c.stream().filter(n -> n.membership().self().equals(owner)).findFirst().orElseThrow();
+  }
+
+  @Test
+  void info_standaloneNode_reportsAOneNodeCluster() {
+    DistCacheNode solo = start();
+
+    String info = redis(solo).info("cluster");
+
+    assertThat(info).contains("cluster_enabled:1\r\n", "cluster_known_nodes:1\r\n", "cluster_alive_nodes:1\r\n",
+        "cluster_suspect_nodes:0\r\n", "cluster_dead_nodes:0\r\n", "forwarded_requests:0\r\n")
+        .contains("cluster_ring_version:" + solo.membership().ring().version() + "\r\n");
+  }
+
+  @Test
+  void setAndGet_redisClientOnANonOwner_forwardedToTheOwner() {
+    List<DistCacheNode> c = cluster3();
+    List<Jedis> r = c.stream().map(this::redis).toList();
+
+    for (int i = 0; i < 30; i++) {
+      assertThat(r.get(i % 3).set("rk" + i, "v" + i)).isEqualTo("OK");
+    }
+
+    for (int i = 0; i < 30; i++) {
+      assertThat(r.get((i + 1) % 3).get("rk" + i)).isEqualTo("v" + i);
+      assertThat(ownerOf(c, "rk" + i).store().get(("rk" + i).getBytes(StandardCharsets.UTF_8))).isNotNull();
+    }
+    // DBSIZE is node-local: each key counted once, on its owner.
+    assertThat(r.stream().mapToLong(Jedis::dbSize).sum()).isEqualTo(30);
+    assertThat(r.get(0).mget("rk0", "nope", "rk1", "rk2")).containsExactly("v0", null, "v1", "v2");
+    assertThat(r.get(1).info("cluster")).contains("cluster_alive_nodes:3\r\n").containsPattern("forwarded_requests:[1-9]");
+  }
+
+  @Test
+  void clusterOwnerAndMembers_anyNode_sameOwnerAndEveryMemberAlive() {
+    List<DistCacheNode> c = cluster3();
+    DistCacheNode owner = ownerOf(c, "user:42");
+
+    for (DistCacheNode n : c) {
+      Jedis j = redis(n);
+      assertThat(str(j.sendCommand(Protocol.Command.CLUSTER, "OWNER", "user:42"))).isEqualTo("127.0.0.1:" + owner.port());
+      @SuppressWarnings("unchecked")
+      List<List<Object>> members = (List<List<Object>>) j.sendCommand(Protocol.Command.CLUSTER, "MEMBERS");
+      assertThat(members).hasSize(3);
+      assertThat(members).allSatisfy(m -> assertThat(str(m.get(2))).isEqualTo("alive"));
+      assertThat(members.stream().map(m -> str(m.get(1))))
+          .containsExactlyInAnyOrderElementsOf(c.stream().map(x -> "127.0.0.1:" + x.port()).toList());
+      assertThat(str(j.sendCommand(Protocol.Command.CLUSTER, "INFO"))).contains("cluster_known_nodes:3\r\n");
+    }
+  }
+}

@@ -1,0 +1,167 @@
+package io.distcache.server.store;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.distcache.server.ManualClock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Background expiry at scale and multi-threaded stress, with invariants checked afterwards. */
+class OffHeapStoreConcurrencyTest {
+  private final ManualClock clock = new ManualClock();
+  private final ExecutorService pool = Executors.newFixedThreadPool(4);
+  private OffHeapStore store;
+
+  @AfterEach
+  void tearDown() throws Exception {
+    pool.shutdownNow();
+    assertThat(pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    if (store != null) {
+      assertThat(store.validate()).isNull();
+      store.close();
+    }
+  }
+
+  private static byte[] key(int i) {
+    byte[] k = new byte[16];
+    for (int b = 0; b < 4; b++) {
+      k[b] = (byte) (i >>> (8 * b));
+    }
+    return k;
+  }
+
+  @Test
+  void sweeper_millionExpiredEntries_removedWhileTrafficFlows() throws Exception {
+    store = new OffHeapStore(StoreConfig.of(1L << 30, clock));
+    long at = clock.millis() + 1000;
+    byte[] value = new byte[100];
+    for (int i = 0; i < 1_000_000; i++) {
+      store.set(key(i), value, SetArgs.expiringAt(at));
+    }
+    assertThat(store.sizeWithExpiry()).isEqualTo(1_000_000);
+    clock.advanceMillis(1000);
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicLong ops = new AtomicLong();
+    Future<?> traffic =
+        pool.submit(
+            () -> {
+              ThreadLocalRandom rnd = ThreadLocalRandom.current();
+              while (!stop.get()) {
+                byte[] k = key(2_000_000 + rnd.nextInt(1000));
+                store.put(k, value);
+                assertThat(store.get(k)).isNotNull();
+                assertThat(store.get(key(rnd.nextInt(1_000_000)))).isNull();
+                ops.incrementAndGet();
+              }
+            });
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(20))
+        .until(() -> store.sizeWithExpiry() == 0);
+    long opsDuringSweep = ops.get();
+    stop.set(true);
+    traffic.get();
+    assertThat(opsDuringSweep).isPositive();
+    assertThat(store.size()).isLessThanOrEqualTo(1000);
+    // the sweeper removed most; the reader's random lookups removed (and counted) the rest
+    assertThat(store.stats().expired()).isEqualTo(1_000_000);
+    // the expired entries' pages went back to the budget
+    assertThat(store.liveBytes()).isLessThan(1000L * 200);
+  }
+
+  @Test
+  void stress_mixedOperationsUnderEviction_keepInvariants() throws Exception {
+    store = new OffHeapStore(StoreConfig.of(4 << 20, clock));
+    int threads = 4;
+    int perThread = 20_000;
+    List<Future<?>> futures = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      futures.add(
+          pool.submit(
+              () -> {
+                ThreadLocalRandom rnd = ThreadLocalRandom.current();
+                for (int i = 0; i < perThread; i++) {
+                  byte[] k = key(rnd.nextInt(20_000));
+                  switch (rnd.nextInt(8)) {
+                    case 0:
+                      store.put(k, new byte[rnd.nextInt(400)]);
+                      break;
+                    case 1:
+                      store.delete(k);
+                      break;
+                    case 2:
+                      store.set(k, new byte[10], SetArgs.expiringAt(clock.millis() + rnd.nextInt(5)));
+                      break;
+                    case 3:
+                      store.append(k, new byte[rnd.nextInt(50)]);
+                      break;
+                    case 4:
+                      store.put(k, new byte[rnd.nextInt(3) == 0 ? 100_000 : 20]);
+                      break;
+                    default:
+                      store.get(k);
+                  }
+                  if (i % 1000 == 0) {
+                    clock.advanceMillis(1);
+                  }
+                }
+              }));
+    }
+    for (Future<?> f : futures) {
+      f.get();
+    }
+    assertThat(store.validate()).isNull();
+    assertThat(store.stats().bytesUsed()).isLessThanOrEqualTo(4 << 20);
+    long iterated = 0;
+    for (var it = store.iterator(); it.hasNext(); it.next()) {
+      iterated++;
+    }
+    assertThat(iterated).isLessThanOrEqualTo(store.size());
+    assertThat(store.stats().evicted()).isPositive();
+  }
+
+  @Test
+  void stress_concurrentIncrementsAmongOtherWrites_loseNothing() throws Exception {
+    store = new OffHeapStore(StoreConfig.of(64 << 20, clock));
+    int threads = 4;
+    int perThread = 25_000;
+    List<Future<?>> futures = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      futures.add(
+          pool.submit(
+              () -> {
+                ThreadLocalRandom rnd = ThreadLocalRandom.current();
+                for (int i = 0; i < perThread; i++) {
+                  store.incrementBy(key(i % 8), 1);
+                  // other writes in the same segments move entries and grow the index meanwhile
+                  byte[] other = key(100 + rnd.nextInt(5000));
+                  if (rnd.nextBoolean()) {
+                    store.put(other, new byte[rnd.nextInt(200)]);
+                  } else {
+                    store.delete(other);
+                  }
+                }
+              }));
+    }
+    for (Future<?> f : futures) {
+      f.get();
+    }
+    long total = 0;
+    for (int k = 0; k < 8; k++) {
+      total += Long.parseLong(new String(store.get(key(k)), UTF_8));
+    }
+    assertThat(total).isEqualTo((long) threads * perThread);
+    assertThat(store.stats().evicted()).isZero();
+  }
+}
