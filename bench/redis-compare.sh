@@ -146,15 +146,25 @@ prepare_builds() {
 
 # ---- throughput and latency ------------------------------------------------------------------
 
-# One redis-benchmark run; appends "server,config,round,test,rps,p50,p99" lines to $OUT/runs.csv.
-bench() { # server port config round clients pipeline requests
-  local server="$1" port="$2" config="$3" round="$4" c="$5" p="$6" n="$7"
-  timeout 120 redis-benchmark -h "$HOST" -p "$port" -t set,get -d 100 -r 1000000 -n "$n" -c "$c" -P "$p" --csv \
-    >"$OUT/rb-$server-$config-$round.csv" 2>/dev/null \
-    || die "redis-benchmark against $server ($config) failed or timed out"
-  # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-  tr -d '"' <"$OUT/rb-$server-$config-$round.csv" | awk -F, -v s="$server" -v c="$config" -v r="$round" \
-    'NR > 1 && ($1 == "SET" || $1 == "GET") { print s "," c "," r "," $1 "," $2 "," $5 "," $7 }' >>"$OUT/runs.csv"
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system, in clock ticks
+
+# redis-benchmark runs of SET then GET; appends "server,config,round,test,rps,p50,p99,cpu_us_per_op"
+# lines to $OUT/runs.csv. The server's CPU time per request (from /proc/PID/stat around the run)
+# is the steadier figure on a shared machine: it does not count the time spent waiting for a core.
+bench() { # server port pid config round clients pipeline requests
+  local server="$1" port="$2" pid="$3" config="$4" round="$5" c="$6" p="$7" n="$8" t t0 t1 f
+  local hz
+  hz="$(getconf CLK_TCK)"
+  for t in set get; do
+    f="$OUT/rb-$server-$config-$round-$t.csv"
+    t0="$(cpu_ticks "$pid")"
+    timeout 120 redis-benchmark -h "$HOST" -p "$port" -t "$t" -d 100 -r 1000000 -n "$n" -c "$c" -P "$p" --csv \
+      >"$f" 2>/dev/null || die "redis-benchmark against $server ($config $t) failed or timed out"
+    t1="$(cpu_ticks "$pid")"
+    # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+    tr -d '"' <"$f" | awk -F, -v s="$server" -v c="$config" -v r="$round" -v cpu="$(((t1 - t0) * 1000000 / hz))" -v n="$n" \
+      'NR > 1 && ($1 == "SET" || $1 == "GET") { printf "%s,%s,%s,%s,%s,%s,%s,%.2f\n", s, c, r, $1, $2, $5, $7, cpu / n }' >>"$OUT/runs.csv"
+  done
 }
 
 throughput() {
@@ -181,7 +191,11 @@ throughput() {
       if ((r % 2 == 1)); then order="redis distcache"; else order="distcache redis"; fi
       for s in $order; do
         log "round $r/$ROUNDS $cfg $s"
-        if [[ "$s" == redis ]]; then bench redis "$rport" "$cfg" "$r" "$c" "$p" "$n"; else bench distcache "$dport" "$cfg" "$r" "$c" "$p" "$n"; fi
+        if [[ "$s" == redis ]]; then
+          bench redis "$rport" "$REDIS_PID" "$cfg" "$r" "$c" "$p" "$n"
+        else
+          bench distcache "$dport" "$NODE_PID" "$cfg" "$r" "$c" "$p" "$n"
+        fi
       done
     done
   done
@@ -195,15 +209,15 @@ print_table() { # runs.csv
   echo
   echo "## redis-benchmark -t set,get -d 100 -r 1000000: medians of $ROUNDS alternating runs"
   echo
-  echo "| clients x pipeline | test | Redis req/s | distcache req/s | ratio | Redis p50 ms | distcache p50 ms | Redis p99 ms | distcache p99 ms | p99 ratio |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| clients x pipeline | test | Redis req/s | distcache req/s | ratio | Redis p50 ms | distcache p50 ms | Redis p99 ms | distcache p99 ms | p99 ratio | Redis CPU µs/req | distcache CPU µs/req |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   awk -F, '
     function median(key,   n, i, j, t, a) {
       n = split(vals[key], a, " ")
       for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
       return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
-    { for (f = 5; f <= 7; f++) { k = $1 SUBSEP $2 SUBSEP $4 SUBSEP f; vals[k] = (k in vals ? vals[k] " " : "") $f } }
+    { for (f = 5; f <= 8; f++) { k = $1 SUBSEP $2 SUBSEP $4 SUBSEP f; vals[k] = (k in vals ? vals[k] " " : "") $f } }
     END {
       split("c50-P1 c50-P16 c1-P1", cfgs, " ")
       split("SET GET", tests, " ")
@@ -213,12 +227,13 @@ print_table() { # runs.csv
         rr = median("redis" SUBSEP c SUBSEP t SUBSEP 5); dr = median("distcache" SUBSEP c SUBSEP t SUBSEP 5)
         r50 = median("redis" SUBSEP c SUBSEP t SUBSEP 6); d50 = median("distcache" SUBSEP c SUBSEP t SUBSEP 6)
         r99 = median("redis" SUBSEP c SUBSEP t SUBSEP 7); d99 = median("distcache" SUBSEP c SUBSEP t SUBSEP 7)
+        rcpu = median("redis" SUBSEP c SUBSEP t SUBSEP 8); dcpu = median("distcache" SUBSEP c SUBSEP t SUBSEP 8)
         label = c; sub(/-P/, " x P", label); sub(/^c/, "", label)
-        printf "| %s | %s | %.0f | %.0f | %.2f | %.3f | %.3f | %.3f | %.3f | %.2f |\n", label, t, rr, dr, dr / rr, r50, d50, r99, d99, (r99 > 0 ? d99 / r99 : 0)
+        printf "| %s | %s | %.0f | %.0f | %.2f | %.3f | %.3f | %.3f | %.3f | %.2f | %.2f | %.2f |\n", label, t, rr, dr, dr / rr, r50, d50, r99, d99, (r99 > 0 ? d99 / r99 : 0), rcpu, dcpu
       }
     }' "$1"
   echo
-  echo "(ratio: distcache/Redis requests per second, higher is better; p99 ratio: distcache/Redis, lower is better. Raw runs: $1)"
+  echo "(ratio: distcache/Redis requests per second, higher is better; p99 ratio: distcache/Redis, lower is better; CPU: the server process's user+system time per request. Raw runs: $1)"
 }
 
 # ---- memory per entry ------------------------------------------------------------------------
@@ -310,14 +325,14 @@ cluster() {
   log "cluster of 3 on ports $p1 $p2 $p3"
   timeout 120 redis-benchmark -h "$HOST" -p "$p1" -t set,get -d 100 -r 1000000 -n "$N_P1" -c 50 -P 16 -q >/dev/null 2>&1 || true
   : >"$OUT/cluster.csv"
-  bench cluster-forwarding "$p1" c50-P1 1 50 1 "$N_P1"
-  bench cluster-forwarding "$p1" c50-P16 1 50 16 "$N_P16"
+  bench cluster-forwarding "$p1" "$pid1" c50-P1 1 50 1 "$N_P1"
+  bench cluster-forwarding "$p1" "$pid1" c50-P16 1 50 16 "$N_P16"
   echo
   echo "## Cluster: 3 local nodes, redis-benchmark -t set,get -d 100 -r 1000000 through one node"
   echo
-  echo "| clients x pipeline | test | req/s | p50 ms | p99 ms |"
-  echo "|---|---|---:|---:|---:|"
-  awk -F, '$1 == "cluster-forwarding" { c = $2; sub(/-P/, " x P", c); sub(/^c/, "", c); printf "| %s | %s | %.0f | %.3f | %.3f |\n", c, $4, $5, $6, $7 }' "$OUT/runs.csv"
+  echo "| clients x pipeline | test | req/s | p50 ms | p99 ms | CPU µs/req (the node hit) |"
+  echo "|---|---|---:|---:|---:|---:|"
+  awk -F, '$1 == "cluster-forwarding" { c = $2; sub(/-P/, " x P", c); sub(/^c/, "", c); printf "| %s | %s | %.0f | %.3f | %.3f | %.2f |\n", c, $4, $5, $6, $7, $8 }' "$OUT/runs.csv"
   echo
   echo "(two keys in three belong to another node and take one forwarding hop)"
   check_budget

@@ -8,7 +8,10 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +28,13 @@ import org.slf4j.LoggerFactory;
  *
  * A request registered while the channel is closing is not lost: channelInactive may already have
  * run, but then the write fails and its listener fails the request.
+ *
+ * Sending is batched. Callers are usually on another thread (a node forwarding from its own event
+ * loop, an application thread); handing each request to this channel's loop on its own would cost a
+ * task, a wake-up of that loop and a write syscall per request. Instead requests join `outbox`, and
+ * only the first one since the last drain submits a drain task: the drain schedules the timeouts
+ * (on the loop, where scheduling wakes nothing), writes every queued frame and flushes once. A node
+ * forwarding a pipelined burst therefore sends it to the owner in one write.
  */
 final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
   private static final Logger log = LoggerFactory.getLogger(NodeConnection.class);
@@ -35,6 +45,11 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
   private final long requestTimeoutMillis;
   private final ConcurrentHashMap<Integer, Pending<?>> pending = new ConcurrentHashMap<>();
   private final AtomicInteger nextId = new AtomicInteger(1);
+  /** Requests registered in `pending` and not yet written, oldest first. */
+  private final ConcurrentLinkedQueue<Outgoing> outbox = new ConcurrentLinkedQueue<>();
+  /** True from the moment a drain task is submitted until that drain starts taking from `outbox`. */
+  private final AtomicBoolean drainScheduled = new AtomicBoolean();
+  private final Runnable drain = this::drain;
 
   NodeConnection(Channel channel, String address, long requestTimeoutMillis) {
     super(Frame.class);
@@ -69,18 +84,49 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
     int id = nextId.getAndIncrement();
     Pending<T> p = new Pending<>(call, result, raw);
     pending.put(id, p);
-    try {
-      p.timeout = channel.eventLoop().schedule(() -> timeOut(id), requestTimeoutMillis, TimeUnit.MILLISECONDS);
-    } catch (RuntimeException rejected) {
-      fail(id, new DistCacheConnectionException(call.op() + " failed: the client is closed", rejected));
-      return;
-    }
-    channel.writeAndFlush(call.request().withRequestId(id)).addListener(f -> {
-      if (!f.isSuccess()) {
-        fail(id, new DistCacheConnectionException(
-            call.op() + " could not be sent to " + address + ": " + f.cause(), f.cause()));
+    outbox.add(new Outgoing(id, call.request().withRequestId(id)));
+    if (!drainScheduled.getAndSet(true)) {
+      try {
+        channel.eventLoop().execute(drain);
+      } catch (RejectedExecutionException rejected) {
+        drainScheduled.set(false);
+        failOutbox(rejected);
       }
-    });
+    }
+  }
+
+  /** On the channel's event loop: arm the timeouts, write what is queued, flush once. */
+  private void drain() {
+    drainScheduled.set(false);
+    boolean wrote = false;
+    for (Outgoing o; (o = outbox.poll()) != null; ) {
+      int id = o.id();
+      Pending<?> p = pending.get(id);
+      if (p == null) {
+        continue; // failed already (the connection closed)
+      }
+      p.timeout = channel.eventLoop().schedule(() -> timeOut(id), requestTimeoutMillis, TimeUnit.MILLISECONDS);
+      channel.write(o.frame()).addListener(f -> {
+        if (!f.isSuccess()) {
+          fail(id, new DistCacheConnectionException(
+              p.call.op() + " could not be sent to " + address + ": " + f.cause(), f.cause()));
+        }
+      });
+      wrote = true;
+    }
+    if (wrote) {
+      channel.flush();
+    }
+  }
+
+  /** The event loop is gone (the client is closing): nothing queued will be written. */
+  private void failOutbox(RejectedExecutionException cause) {
+    for (Outgoing o; (o = outbox.poll()) != null; ) {
+      Pending<?> p = pending.get(o.id());
+      if (p != null) {
+        fail(o.id(), new DistCacheConnectionException(p.call.op() + " failed: the client is closed", cause));
+      }
+    }
   }
 
   void close() {
@@ -137,6 +183,9 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
       p.result.completeExceptionally(e);
     }
   }
+
+  /** A request waiting in the outbox, with the connection's id already in its frame. */
+  private record Outgoing(int id, Frame frame) {}
 
   private static final class Pending<T> {
     final Call<T> call;
