@@ -11,6 +11,7 @@ import java.net.SocketAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,6 +61,12 @@ final class RespSession extends ChannelInboundHandlerAdapter {
   private final CommandTable commands;
   private final RespWriter writer = new RespWriter();
   private final ArrayDeque<Parked> parked = new ArrayDeque<>();
+  /** A drain task is queued on the event loop and has not started yet. */
+  private final AtomicBoolean drainScheduled = new AtomicBoolean();
+  private final Runnable scheduledDrain = () -> {
+    drainScheduled.set(false);
+    drain();
+  };
   /** Decoded requests (RespCommand, RespProtocolError) not yet executed because the client is behind. */
   private final ArrayDeque<Object> waiting = new ArrayDeque<>();
   /** Guards against re-entering runWaiting() from a writability event fired inside a flush. */
@@ -127,8 +134,14 @@ final class RespSession extends ChannelInboundHandlerAdapter {
     }
     parked.add(new Parked(response, reply, null, writer.protocol()));
     response.whenComplete((r, e) -> {
+      // Forwarded replies arrive in bursts (the peer answers a pipelined batch at once): one drain
+      // task takes all of them and flushes once. A completion that finds a drain already queued
+      // leaves it to that drain, which clears the flag before it looks at the parked replies.
+      if (drainScheduled.getAndSet(true)) {
+        return;
+      }
       try {
-        ctx.executor().execute(this::drain);
+        ctx.executor().execute(scheduledDrain);
       } catch (RejectedExecutionException shuttingDown) {
         log.debug("event loop gone; dropping the replies of {}", client.address);
       }
