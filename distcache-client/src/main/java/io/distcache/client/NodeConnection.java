@@ -2,6 +2,7 @@ package io.distcache.client;
 
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.FrameTooLargeException;
+import io.distcache.protocol.Status;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -26,6 +27,12 @@ import org.slf4j.LoggerFactory;
  *
  * A request registered while the channel is closing is not lost: channelInactive may already have
  * run, but then the write fails and its listener fails the request.
+ *
+ * Back-pressure: a request finding the channel unwritable (its unsent bytes are over the pool's
+ * high water mark, see NodePool) fails at once with a BUSY DistCacheException instead of joining
+ * the queue, so a node that stops reading, or a link slower than the callers, costs a bounded
+ * amount of memory here and a fast, retryable error there rather than a growing heap and
+ * timeouts. Callers that check at the same moment may each add one request past the mark.
  *
  * A reply over the max frame fails only its own request (TooLargeException): the decoder knows
  * the frame's end from its header, skips it and stays in sync, so the connection and every other
@@ -73,6 +80,11 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
   }
 
   private <T> void send(Call<T> call, CompletableFuture<T> result, boolean raw) {
+    if (!channel.isWritable() && channel.isActive()) {
+      result.completeExceptionally(new DistCacheException(Status.BUSY, call.op() + " not sent: the connection to "
+          + address + " is backed up (" + channel.bytesBeforeWritable() + " bytes to drain before it takes more)"));
+      return;
+    }
     int id = nextId.getAndIncrement();
     Pending<T> p = new Pending<>(call, result, raw);
     pending.put(id, p);
