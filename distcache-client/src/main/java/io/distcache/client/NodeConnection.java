@@ -1,6 +1,8 @@
 package io.distcache.client;
 
 import io.distcache.protocol.Frame;
+import io.distcache.protocol.FrameTooLargeException;
+import io.distcache.protocol.Status;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -28,6 +30,19 @@ import org.slf4j.LoggerFactory;
  *
  * A request registered while the channel is closing is not lost: channelInactive may already have
  * run, but then the write fails and its listener fails the request.
+ *
+ * Back-pressure: a request finding the channel unwritable (its unsent bytes are over the pool's
+ * high water mark, see NodePool) fails at once with a BUSY DistCacheException instead of joining
+ * the queue, so a node that stops reading, or a link slower than the callers, costs a bounded
+ * amount of memory here and a fast, retryable error there rather than a growing heap and
+ * timeouts. The check sees the bytes already handed to the channel, not the outbox (below): requests
+ * sent between two drains may all pass it, so the mark can be overshot by one batch.
+ *
+ * A reply over the max frame fails only its own request (TooLargeException): the decoder knows
+ * the frame's end from its header, skips it and stays in sync, so the connection and every other
+ * request on it go on. Closing instead would let one oversize reply fail a whole multiplexed
+ * connection, which for a node's peer link means every request it forwards. Any other decoder
+ * error leaves the stream unusable and closes it.
  *
  * Sending is batched. Callers are usually on another thread (a node forwarding from its own event
  * loop, an application thread); handing each request to this channel's loop on its own would cost a
@@ -81,6 +96,11 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
   }
 
   private <T> void send(Call<T> call, CompletableFuture<T> result, boolean raw) {
+    if (!channel.isWritable() && channel.isActive()) {
+      result.completeExceptionally(new DistCacheException(Status.BUSY, call.op() + " not sent: the connection to "
+          + address + " is backed up (" + channel.bytesBeforeWritable() + " bytes to drain before it takes more)"));
+      return;
+    }
     int id = nextId.getAndIncrement();
     Pending<T> p = new Pending<>(call, result, raw);
     pending.put(id, p);
@@ -158,6 +178,13 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    FrameTooLargeException tooLarge = tooLarge(cause);
+    if (tooLarge != null) {
+      log.debug("dropping an oversize reply from {}: {}", address, tooLarge.getMessage());
+      fail(tooLarge.requestId(), new TooLargeException("the reply from " + address + " was refused: "
+          + tooLarge.getMessage()));
+      return;
+    }
     // A corrupt reply stream cannot be resynchronised: drop the connection (its requests fail) and
     // let the pool reconnect on next use. A reset by the node (a restart) is routine, not a warning.
     if (cause instanceof IOException) {
@@ -166,6 +193,15 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
       log.warn("closing the connection to {}: {}", address, cause.toString());
     }
     ctx.close();
+  }
+
+  private static FrameTooLargeException tooLarge(Throwable t) {
+    for (int depth = 0; t != null && depth < 8; depth++, t = t.getCause()) {
+      if (t instanceof FrameTooLargeException e) {
+        return e;
+      }
+    }
+    return null;
   }
 
   private void timeOut(int id) {

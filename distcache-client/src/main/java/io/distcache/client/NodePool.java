@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import java.net.InetSocketAddress;
@@ -26,9 +27,17 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * in the background: a node that is down costs nothing until it is used.
  *
  * The cluster client will hold one pool per node and pick the pool by key owner.
+ *
+ * Each connection queues at most WRITE_BUFFER_HIGH_BYTES of unsent requests (plus the one that
+ * crossed the mark); past it NodeConnection fails new requests with BUSY until the socket drains
+ * below WRITE_BUFFER_LOW_BYTES. The marks sit far above what a healthy link holds (the kernel
+ * buffer takes the first few hundred KiB) and a single frame may be larger than both: it is
+ * accepted whenever the connection is under the mark.
  */
 final class NodePool {
   private static final FrameEncoder ENCODER = new FrameEncoder();
+  static final int WRITE_BUFFER_LOW_BYTES = 4 * 1024 * 1024;
+  static final int WRITE_BUFFER_HIGH_BYTES = 8 * 1024 * 1024;
 
   private final InetSocketAddress address;
   /** host:port as configured, for messages (an unresolved address prints oddly). */
@@ -49,6 +58,8 @@ final class NodePool {
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.SO_KEEPALIVE, true)
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new WriteBufferWaterMark(WRITE_BUFFER_LOW_BYTES, WRITE_BUFFER_HIGH_BYTES))
         .remoteAddress(address)
         .handler(new ChannelInitializer<Channel>() {
           @Override

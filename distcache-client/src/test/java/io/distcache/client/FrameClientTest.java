@@ -99,4 +99,40 @@ class FrameClientTest {
     assertThat(client.addresses()).containsExactly(a);
     assertThat(client.send(b, Frame.request(Opcode.PING, null)).join().status()).isEqualTo(Status.OK);
   }
+
+  @Test
+  void send_replyOverTheMaxFrame_failsOnlyThatRequestAndKeepsTheConnection() {
+    FrameClient limited = FrameClient.builder().maxFrameBytes(1024).requestTimeout(Duration.ofSeconds(5)).build();
+    // The first two requests are answered together, the oversize reply first and in one write, so
+    // the small reply follows it in the same socket read; later ones are answered at once.
+    List<Frame> held = new ArrayList<>();
+    ScriptedServer s = ScriptedServer.start((ctx, r) -> {
+      boolean isBig = new String(r.key(), StandardCharsets.UTF_8).equals("big");
+      Frame reply = isBig ? r.replyValue(new byte[2000]) : r.replyValue(r.key());
+      if (held.size() == 2) {
+        ctx.writeAndFlush(reply);
+        return;
+      }
+      held.add(isBig ? 0 : held.size(), reply);
+      if (held.size() == 2) {
+        held.forEach(ctx::write);
+        ctx.flush();
+      }
+    });
+    servers.add(s);
+    Address node = new Address("127.0.0.1", s.port());
+    try {
+      CompletableFuture<Frame> big = limited.send(node, Frame.request(Opcode.GET, "big".getBytes(StandardCharsets.UTF_8)));
+      CompletableFuture<Frame> small = limited.send(node, Frame.request(Opcode.GET, "small".getBytes(StandardCharsets.UTF_8)));
+
+      assertThatThrownBy(big::join).hasCauseInstanceOf(TooLargeException.class)
+          .hasMessageContaining("127.0.0.1:" + s.port()).hasMessageContaining("exceeds the limit 1024");
+      assertThat(small.join().valueText()).isEqualTo("small");
+      assertThat(limited.send(node, Frame.request(Opcode.GET, "after".getBytes(StandardCharsets.UTF_8))).join().valueText())
+          .isEqualTo("after");
+      assertThat(s.accepted()).isEqualTo(1);
+    } finally {
+      limited.close();
+    }
+  }
 }

@@ -20,6 +20,9 @@ import java.util.List;
  *   <li>{@link FrameTooLargeException}: the header is well formed, so the frame boundary is known.
  *       The decoder skips the declared body as it arrives and then decodes the next frame; the
  *       exception carries the request id, so the receiver can answer TOO_LARGE (and may close).
+ *       It is fired down the pipeline rather than thrown, so that the frames after it in the same
+ *       read are still decoded: thrown, they would sit in the buffer until more bytes arrive,
+ *       which on a quiet multiplexed connection may be never.
  *   <li>{@link MalformedFrameException}: bad magic, unsupported version, an extras length that is
  *       not a multiple of 8, or an unknown status in a response. The frame boundary is lost, so
  *       the decoder drops every byte from then on; the receiver closes the connection.
@@ -74,7 +77,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
       int now = (int) Math.min(body, in.readableBytes());
       in.skipBytes(now);
       bytesToSkip = body - now;
-      throw e;
+      ctx.fireExceptionCaught(e);
     } catch (MalformedFrameException e) {
       corrupted = true;
       in.skipBytes(in.readableBytes());

@@ -121,6 +121,20 @@ class FrameDecoderTest {
   }
 
   @Test
+  void decode_oversizeFrameAndNextFrameInOneRead_reportsTooLargeAndDecodesNextWithoutMoreBytes() {
+    EmbeddedChannel small = new EmbeddedChannel(new FrameDecoder(64));
+    byte[] oversize = concat(
+        bytes(0xDC, 0x01, 0x03, 0x00, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 100),
+        new byte[] {'k'}, new byte[100]);
+
+    assertThatThrownBy(() -> small.writeInbound(Unpooled.wrappedBuffer(concat(oversize, Fixtures.GET_REQUEST))))
+        .isInstanceOfSatisfying(FrameTooLargeException.class, e -> assertThat(e.requestId()).isEqualTo(9));
+
+    assertSameFrame(small.readInbound(), GET_FOO);
+    assertThat(small.finish()).isFalse();
+  }
+
+  @Test
   void decode_keyOverLimit_throwsTooLargeNamingKeyLength() {
     byte[] header = bytes(0xDC, 0x01, 0x02, 0x00, 0, 0, 0, 11, 0, 0, 0, 0, 0, 0x01, 0x00, 0x01, 0, 0, 0, 0);
 

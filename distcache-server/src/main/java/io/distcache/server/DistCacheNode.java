@@ -112,7 +112,7 @@ public final class DistCacheNode implements AutoCloseable {
           .build();
       membership = new ClusterMembership(config.membership, config.virtualNodes, config.clock, peers);
       try {
-        clusterRouter = new ClusterRouter(new LocalExecutor(store), membership, peers);
+        clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes), membership, peers);
         router = new DrainingRouter(clusterRouter);
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes);
         ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis();

@@ -39,6 +39,11 @@ import java.util.concurrent.atomic.LongAdder;
  * client's original id. Failures on the way (cannot connect, timeout, connection lost) become BUSY
  * "owner host:port unreachable: ...": bounded by the peer request timeout, never a hang, and the
  * future never completes exceptionally, as Router requires.
+ *
+ * A request over the max frame is refused here with TOO_LARGE, never sent: the owner's decoder
+ * would reject it and close the shared peer connection, failing every other request on it. Binary
+ * requests arrive within the limit, but a Redis MSET of many values within the value limit can
+ * translate into a larger frame.
  */
 
 /** The cluster {@link Router}: serves what this node owns and forwards the rest to the owner. */
@@ -110,6 +115,11 @@ public final class ClusterRouter implements Router, ClusterView {
     return local.execute(request);
   }
 
+  /** The largest frame this node sends to a peer or to a client. */
+  int maxFrameBytes() {
+    return local.maxFrameBytes();
+  }
+
   /** True when {@code member} is this node. */
   boolean isSelf(Member member) {
     return member.equals(cluster.self());
@@ -137,6 +147,12 @@ public final class ClusterRouter implements Router, ClusterView {
    * exceptionally.
    */
   CompletableFuture<Frame> forward(Member owner, Frame request) {
+    long bytes = request.encodedLength();
+    if (bytes > local.maxFrameBytes()) {
+      String op = request.op() != null ? request.op().name() : "request";
+      return done(request.replyError(Status.TOO_LARGE, op + " of " + bytes + " bytes exceeds the max frame "
+          + local.maxFrameBytes() + " and cannot be forwarded to its owner " + owner.address()));
+    }
     forwarded.increment();
     return peers.send(owner.address(), request.withFlags(Flags.FORWARDED))
         .handle((reply, error) -> error == null ? relay(request, reply) : unreachable(request, owner, error));

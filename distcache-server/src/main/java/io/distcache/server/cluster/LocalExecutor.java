@@ -4,6 +4,7 @@ import io.distcache.protocol.Flags;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
+import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.Status;
 import io.distcache.server.Clock;
 import io.distcache.server.store.CasResult;
@@ -37,6 +38,11 @@ import org.slf4j.LoggerFactory;
  *
  * Times: ttl extras are relative to clock.millis() at execution unless the request sets
  * EXPIRY_ABSOLUTE. The clock is the store's own, so "now" here and in the store agree.
+ *
+ * Replies stay within the max frame: every value fits one frame by the store's value limit, but a
+ * MULTI_GET of many large values may not. Such a reply is answered TOO_LARGE here, before it is
+ * encoded, because a frame over the limit makes the receiver's decoder reject it: a client loses
+ * the request, and a forwarding peer would see its shared connection fail.
  */
 
 /** Runs binary-protocol requests against the local {@link Store}. Thread-safe when the store is. */
@@ -63,13 +69,30 @@ public final class LocalExecutor {
 
   private final Store store;
   private final Clock clock;
+  private final int maxFrameBytes;
 
+  /** An executor whose replies stay within the default max frame. */
   public LocalExecutor(Store store) {
+    this(store, ProtocolConstants.DEFAULT_MAX_FRAME_BYTES);
+  }
+
+  /** An executor whose replies stay within {@code maxFrameBytes} (MULTI_GET beyond it is TOO_LARGE). */
+  public LocalExecutor(Store store, int maxFrameBytes) {
     if (store == null) {
       throw new IllegalArgumentException("store cannot be null");
     }
+    if (maxFrameBytes < ProtocolConstants.HEADER_BYTES) {
+      throw new IllegalArgumentException(
+          "maxFrameBytes " + maxFrameBytes + " is below the header size " + ProtocolConstants.HEADER_BYTES);
+    }
     this.store = store;
     this.clock = store.config().clock();
+    this.maxFrameBytes = maxFrameBytes;
+  }
+
+  /** The largest frame this node sends or accepts. */
+  public int maxFrameBytes() {
+    return maxFrameBytes;
   }
 
   /** The response to {@code request}; never throws, never returns null. */
@@ -282,7 +305,26 @@ public final class LocalExecutor {
   // ---- multi key ----
 
   private Frame multiGet(Frame r) {
-    return r.replyValue(ListCodec.encodeValues(store.getAll(ListCodec.decodeKeys(r.value()))));
+    List<byte[]> values = store.getAll(ListCodec.decodeKeys(r.value()));
+    Frame tooLarge = multiGetTooLarge(r, values, maxFrameBytes);
+    return tooLarge != null ? tooLarge : r.replyValue(ListCodec.encodeValues(values));
+  }
+
+  /**
+   * TOO_LARGE naming the size and the limit when the MULTI_GET reply carrying {@code values} would
+   * be a frame over {@code maxFrameBytes}; null when it fits. Counted in long, before encoding, so
+   * an oversize reply is never built.
+   */
+  static Frame multiGetTooLarge(Frame request, List<byte[]> values, int maxFrameBytes) {
+    long bytes = ProtocolConstants.HEADER_BYTES + 4L;
+    for (byte[] v : values) {
+      bytes += 4L + (v == null ? 0 : v.length);
+    }
+    if (bytes <= maxFrameBytes) {
+      return null;
+    }
+    return request.replyError(Status.TOO_LARGE, "MULTI_GET reply of " + bytes + " bytes for " + values.size()
+        + " keys exceeds the max frame " + maxFrameBytes + "; ask for fewer keys at a time");
   }
 
   private Frame multiSet(Frame r) {

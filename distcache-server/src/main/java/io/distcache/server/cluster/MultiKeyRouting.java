@@ -122,7 +122,9 @@ final class MultiKeyRouting {
           values[positions.get(i)] = got.get(i);
         }
       }
-      return request.replyValue(ListCodec.encodeValues(Arrays.asList(values)));
+      // Every part fitted a frame, but together they may not.
+      Frame tooLarge = LocalExecutor.multiGetTooLarge(request, Arrays.asList(values), router.maxFrameBytes());
+      return tooLarge != null ? tooLarge : request.replyValue(ListCodec.encodeValues(Arrays.asList(values)));
     });
   }
 

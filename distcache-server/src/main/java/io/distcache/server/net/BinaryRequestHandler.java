@@ -25,6 +25,13 @@ import org.slf4j.LoggerFactory;
  * channel's event loop when it arrives, which may be after replies to later requests. That is
  * fine: every reply echoes its request id, and clients match on it.
  *
+ * In flight: a forwarded request holds its future and the owner's reply until it completes, so a
+ * client that pipelines without waiting could make the node hold any number of them. At
+ * MAX_IN_FLIGHT unanswered requests the connection stops being read (autoRead off) and resumes as
+ * soon as one completes; requests already in the socket buffer are still decoded, so the cap is
+ * exceeded by at most one read's worth. Reading needs both this and writability (WritabilityGate),
+ * so each recomputes from both when its own condition changes.
+ *
  * Errors: an oversize frame is answered TOO_LARGE with its own request id (the decoder knows it
  * from the header) and the connection closed; a malformed stream (bad magic, bad version) cannot
  * be answered meaningfully, so it is logged once and closed.
@@ -34,14 +41,28 @@ import org.slf4j.LoggerFactory;
 final class BinaryRequestHandler extends ChannelInboundHandlerAdapter {
   private static final Logger log = LoggerFactory.getLogger(BinaryRequestHandler.class);
 
+  /** Requests routed but not yet answered on one connection before it stops being read. */
+  static final int MAX_IN_FLIGHT = 1024;
+
   private final Router router;
+  private final int maxInFlight;
   /** Replies written since the last flush; touched only on the event loop. */
   private boolean flushPending;
   /** Set once the connection is being closed for an error: later input is ignored. */
   private boolean closing;
+  /** Routed requests whose reply has not been written yet; touched only on the event loop. */
+  private int inFlight;
 
   BinaryRequestHandler(Router router) {
+    this(router, MAX_IN_FLIGHT);
+  }
+
+  BinaryRequestHandler(Router router, int maxInFlight) {
+    if (maxInFlight < 1) {
+      throw new IllegalArgumentException("maxInFlight must be at least 1: " + maxInFlight);
+    }
     this.router = router;
+    this.maxInFlight = maxInFlight;
   }
 
   @Override
@@ -69,16 +90,46 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter {
     if (reply.isDone()) {
       write(ctx, resolve(request, reply));
     } else {
+      if (++inFlight == maxInFlight) {
+        updateAutoRead(ctx);
+      }
       reply.whenComplete(
           (r, e) -> {
             Frame out = r != null ? r : internalError(request, e);
             if (ctx.executor().inEventLoop()) {
-              ctx.writeAndFlush(out);
+              replied(ctx, out);
             } else {
-              ctx.executor().execute(() -> ctx.writeAndFlush(out));
+              ctx.executor().execute(() -> replied(ctx, out));
             }
           });
     }
+  }
+
+  /** Writes a reply that completed later, on the event loop, and frees its in-flight slot. */
+  private void replied(ChannelHandlerContext ctx, Frame out) {
+    ctx.writeAndFlush(out);
+    if (inFlight-- == maxInFlight) {
+      updateAutoRead(ctx);
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    updateAutoRead(ctx);
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  /** Reads while the client reads its replies and fewer than maxInFlight requests are unanswered. */
+  private void updateAutoRead(ChannelHandlerContext ctx) {
+    boolean read = ctx.channel().isWritable() && inFlight < maxInFlight;
+    if (ctx.channel().config().isAutoRead() != read) {
+      ctx.channel().config().setAutoRead(read);
+    }
+  }
+
+  /** Requests routed and not yet answered (for tests). */
+  int inFlight() {
+    return inFlight;
   }
 
   @Override

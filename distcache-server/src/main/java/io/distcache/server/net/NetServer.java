@@ -34,7 +34,10 @@ import org.slf4j.LoggerFactory;
  *
  * The connection count is taken in initChannel, before the first read: a connection over the
  * limit is not counted (it is refused and holds nothing but its socket), so refusals cannot crowd
- * out the clients that are served.
+ * out the clients that are served. Refused connections are counted apart: each waits up to
+ * rejectWait (1 s) for the bytes it needs to be told why in its own protocol, and beyond
+ * maxLingeringRefusals of those at once a new one is closed at once, without a message, so a
+ * flood of connections that send nothing cannot hold an unbounded number of descriptors.
  *
  * Shutdown is two steps so the owner can drain in between: stopAccepting() closes the listening
  * socket (the port is free at once), close() then closes the connections and stops the loops with
@@ -61,6 +64,9 @@ public final class NetServer implements AutoCloseable {
   private final Transport transport = Transport.best();
   private final ChannelGroup channels = new DefaultChannelGroup("distcache-clients", GlobalEventExecutor.INSTANCE);
   private final AtomicInteger connections = new AtomicInteger();
+  /** Refused connections still open, waiting to be told why or to time out. */
+  private final AtomicInteger lingering = new AtomicInteger();
+  private final Duration rejectWait;
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong lastRejectLogNanos = new AtomicLong(System.nanoTime() - REJECT_LOG_INTERVAL_NANOS);
 
@@ -74,12 +80,23 @@ public final class NetServer implements AutoCloseable {
    * @param other installed on every other connection (the Redis protocol)
    */
   public NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other) {
+    this(config, binary, other, ProtocolDetector.REJECT_WAIT);
+  }
+
+  /** As the public constructor, with how long a refused connection may wait to be answered (for tests). */
+  NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, Duration rejectWait) {
     if (config == null || binary == null || other == null) {
       throw new IllegalArgumentException("config and both protocol installers are required");
     }
     this.config = config;
     this.binary = binary;
     this.other = other;
+    this.rejectWait = rejectWait;
+  }
+
+  /** Refused connections allowed to wait for their refusal at once; later ones are closed at once. */
+  static int maxLingeringRefusals(int maxConnections) {
+    return maxConnections / 10 + 16;
   }
 
   /**
@@ -229,8 +246,14 @@ public final class NetServer implements AutoCloseable {
       String rejection = null;
       if (connections.incrementAndGet() > config.maxConnections()) {
         connections.decrementAndGet();
-        rejection = "max connections " + config.maxConnections() + " reached";
         logRejection(ch);
+        if (lingering.incrementAndGet() > maxLingeringRefusals(config.maxConnections())) {
+          lingering.decrementAndGet();
+          ch.close(); // a flood: no answer, no descriptor held
+          return;
+        }
+        ch.closeFuture().addListener(f -> lingering.decrementAndGet());
+        rejection = "max connections " + config.maxConnections() + " reached";
       } else {
         ch.closeFuture().addListener(f -> connections.decrementAndGet());
       }
@@ -240,7 +263,7 @@ public final class NetServer implements AutoCloseable {
         p.addLast("idle", new IdleCloser(config.idleTimeout()));
       }
       p.addLast("writability", WritabilityGate.INSTANCE);
-      p.addLast("detector", new ProtocolDetector(binary, other, rejection));
+      p.addLast("detector", new ProtocolDetector(binary, other, rejection, rejectWait));
     }
   }
 }

@@ -11,6 +11,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -24,7 +25,9 @@ import java.util.concurrent.TimeUnit;
  * A connection over the limit still gets one detector, in rejecting mode: it waits for enough
  * bytes to answer in the client's own protocol (a Redis client shows "-ERR max number of clients
  * reached" to its user; a binary client maps BUSY to a typed exception and can try another node),
- * then closes. It holds at most 8 bytes, and gives up after REJECT_WAIT_SECONDS of silence.
+ * then closes. It holds at most 8 bytes, and gives up after REJECT_WAIT: a client sends its first
+ * request right after connecting, so a second is plenty, and a short wait keeps a flood of silent
+ * connections from holding descriptors (NetServer also bounds how many may wait at once).
  */
 
 /** Tells the binary protocol from the Redis protocol by the first byte and installs the right one. */
@@ -32,7 +35,7 @@ final class ProtocolDetector extends ByteToMessageDecoder {
   /** Redis's own text, which Redis clients and people recognise. */
   static final String REDIS_MAX_CLIENTS = "-ERR max number of clients reached\r\n";
 
-  static final int REJECT_WAIT_SECONDS = 10;
+  static final Duration REJECT_WAIT = Duration.ofSeconds(1);
 
   /** Header bytes up to and including the request id: what a BUSY reply needs. */
   private static final int HEADER_BYTES_TO_REQUEST_ID = 8;
@@ -43,19 +46,22 @@ final class ProtocolDetector extends ByteToMessageDecoder {
   private final ProtocolInstaller other;
   /** Null for an accepted connection; the reason it is refused otherwise. */
   private final String rejection;
+  /** How long a refused connection may take to send what its refusal needs. */
+  private final Duration rejectWait;
   /** Rejecting mode: the refusal has been written; later bytes are dropped until the close. */
   private boolean refused;
 
-  ProtocolDetector(ProtocolInstaller binary, ProtocolInstaller other, String rejection) {
+  ProtocolDetector(ProtocolInstaller binary, ProtocolInstaller other, String rejection, Duration rejectWait) {
     this.binary = binary;
     this.other = other;
     this.rejection = rejection;
+    this.rejectWait = rejectWait;
   }
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
     if (rejection != null) {
-      ctx.executor().schedule(() -> ctx.channel().close(), REJECT_WAIT_SECONDS, TimeUnit.SECONDS);
+      ctx.executor().schedule(() -> ctx.channel().close(), rejectWait.toMillis(), TimeUnit.MILLISECONDS);
     }
     super.channelActive(ctx);
   }

@@ -168,8 +168,28 @@ final class OffHeapStore implements Store {
     return stamp;
   }
 
-  @Override
-  public byte[] get(byte[] key) {
+  /** Reads what a caller wants from a key's slot while the segment lock is held. */
+  @FunctionalInterface
+  private interface SlotReader<T> {
+    /** slot is negative when the key is missing or expired. */
+    T read(Segment s, int slot);
+  }
+
+  /** SlotReader for primitive results, so a length or a time is not boxed on every call. */
+  @FunctionalInterface
+  private interface LongSlotReader {
+    /** slot is negative when the key is missing or expired. */
+    long read(Segment s, int slot);
+  }
+
+  /**
+   * The one read path for a single key, under the segment's read lock. A counted read (GET and
+   * its kin) counts a hit or a miss, marks a hit recently used and removes an expired entry it
+   * meets; an uncounted one (EXISTS, STRLEN, TTL...) only looks, leaving statistics, CLOCK bits
+   * and memory as they were. Callers pass lambdas that capture nothing (the key is an argument),
+   * which the JVM makes once, so the hot path allocates nothing beyond its result.
+   */
+  private <T> T read(byte[] key, boolean counted, SlotReader<T> reader) {
     checkKey(key);
     long h = KeyHash.hash(key);
     Segment s = segmentFor(h);
@@ -178,44 +198,50 @@ final class OffHeapStore implements Store {
     try {
       int slot = s.find(key, tag);
       if (slot >= 0 && s.isExpired(slot, now())) {
-        stamp = removeExpired(s, key, tag, stamp);
+        if (counted) {
+          stamp = removeExpired(s, key, tag, stamp);
+        }
         slot = -1;
       }
-      if (slot < 0) {
-        misses.increment();
-        return null;
+      if (counted) {
+        if (slot < 0) {
+          misses.increment();
+        } else {
+          hits.increment();
+          s.touch(slot);
+        }
       }
-      hits.increment();
-      s.touch(slot);
-      return s.value(slot);
+      return reader.read(s, slot);
     } finally {
       s.lock.unlock(stamp);
     }
   }
 
-  @Override
-  public StoredEntry getEntry(byte[] key) {
+  /** An uncounted read (see read) whose result is a number. */
+  private long readLong(byte[] key, LongSlotReader reader) {
     checkKey(key);
     long h = KeyHash.hash(key);
     Segment s = segmentFor(h);
-    int tag = Segment.tag(h);
     long stamp = s.lock.readLock();
     try {
-      int slot = s.find(key, tag);
-      if (slot >= 0 && s.isExpired(slot, now())) {
-        stamp = removeExpired(s, key, tag, stamp);
-        slot = -1;
-      }
-      if (slot < 0) {
-        misses.increment();
-        return null;
-      }
-      hits.increment();
-      s.touch(slot);
-      return new StoredEntry(s.value(slot), s.version(slot), s.expireAt(slot));
+      return reader.read(s, s.findLive(key, Segment.tag(h), now()));
     } finally {
-      s.lock.unlock(stamp);
+      s.lock.unlockRead(stamp);
     }
+  }
+
+  @Override
+  public byte[] get(byte[] key) {
+    return read(key, true, (s, slot) -> slot < 0 ? null : s.value(slot));
+  }
+
+  @Override
+  public StoredEntry getEntry(byte[] key) {
+    return read(
+        key,
+        true,
+        (s, slot) ->
+            slot < 0 ? null : new StoredEntry(s.value(slot), s.version(slot), s.expireAt(slot)));
   }
 
   @Override
@@ -252,47 +278,17 @@ final class OffHeapStore implements Store {
 
   @Override
   public boolean exists(byte[] key) {
-    checkKey(key);
-    long h = KeyHash.hash(key);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.readLock();
-    try {
-      return s.findLive(key, Segment.tag(h), now()) >= 0;
-    } finally {
-      s.lock.unlockRead(stamp);
-    }
+    return read(key, false, (s, slot) -> slot >= 0);
   }
 
   @Override
   public long strlen(byte[] key) {
-    checkKey(key);
-    long h = KeyHash.hash(key);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.readLock();
-    try {
-      int slot = s.findLive(key, Segment.tag(h), now());
-      return slot < 0 ? 0 : s.valueLength(slot);
-    } finally {
-      s.lock.unlockRead(stamp);
-    }
+    return readLong(key, (s, slot) -> slot < 0 ? 0 : s.valueLength(slot));
   }
 
   @Override
   public byte[] getRange(byte[] key, long start, long end) {
-    checkKey(key);
-    long h = KeyHash.hash(key);
-    Segment s = segmentFor(h);
-    byte[] v;
-    long stamp = s.lock.readLock();
-    try {
-      int slot = s.findLive(key, Segment.tag(h), now());
-      if (slot < 0) {
-        return EMPTY;
-      }
-      v = s.value(slot);
-    } finally {
-      s.lock.unlockRead(stamp);
-    }
+    byte[] v = read(key, false, (s, slot) -> slot < 0 ? EMPTY : s.value(slot));
     long len = v.length;
     if (start < 0 && end < 0 && start > end) {
       return EMPTY;
@@ -406,24 +402,19 @@ final class OffHeapStore implements Store {
 
   @Override
   public boolean delete(byte[] key) {
-    checkKey(key);
-    long h = KeyHash.hash(key);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      int slot = s.findLiveForWrite(key, Segment.tag(h), now());
-      if (slot < 0) {
-        return false;
-      }
-      s.remove(slot, Segment.Cause.DELETED);
-      return true;
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+    return remove(key, false) != null;
   }
 
   @Override
   public byte[] getAndDelete(byte[] key) {
+    return remove(key, true);
+  }
+
+  /**
+   * Deletes a live key. Returns null when there was none, else its value when wanted, or EMPTY
+   * as a mere "found" so DEL does not copy a value it throws away.
+   */
+  private byte[] remove(byte[] key, boolean wantValue) {
     checkKey(key);
     long h = KeyHash.hash(key);
     Segment s = segmentFor(h);
@@ -433,7 +424,7 @@ final class OffHeapStore implements Store {
       if (slot < 0) {
         return null;
       }
-      byte[] v = s.value(slot);
+      byte[] v = wantValue ? s.value(slot) : EMPTY;
       s.remove(slot, Segment.Cause.DELETED);
       return v;
     } finally {
@@ -655,20 +646,15 @@ final class OffHeapStore implements Store {
 
   @Override
   public long expireTimeMillis(byte[] key) {
-    checkKey(key);
-    long h = KeyHash.hash(key);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.readLock();
-    try {
-      int slot = s.findLive(key, Segment.tag(h), now());
-      if (slot < 0) {
-        return KEY_MISSING;
-      }
-      long at = s.expireAt(slot);
-      return at == NO_EXPIRY ? NO_TTL : at;
-    } finally {
-      s.lock.unlockRead(stamp);
-    }
+    return readLong(
+        key,
+        (s, slot) -> {
+          if (slot < 0) {
+            return KEY_MISSING;
+          }
+          long at = s.expireAt(slot);
+          return at == NO_EXPIRY ? NO_TTL : at;
+        });
   }
 
   // ---------------------------------------------------------------- whole store
@@ -685,56 +671,50 @@ final class OffHeapStore implements Store {
       throw new IllegalArgumentException("cursor cannot be negative: " + cursor);
     }
     int want = Math.max(1, count);
-    int seg = (int) Math.min(Integer.MAX_VALUE, cursor >>> Segment.TAG_BITS);
-    long tag = cursor & (TAG_SPACE - 1);
     List<byte[]> keys = new ArrayList<>();
-    while (seg < segments.length && keys.size() < want) {
-      Segment s = segments[seg];
-      long span = Math.max(1, TAG_SPACE * (want - keys.size()) / Math.max(1, s.count()));
-      long to = Math.min(TAG_SPACE, tag + span);
-      long stamp = s.lock.readLock();
-      try {
-        s.rangeKeys((int) tag, (int) to, now(), keys, null);
-      } finally {
-        s.lock.unlockRead(stamp);
-      }
-      tag = to;
-      if (tag == TAG_SPACE) {
-        seg++;
-        tag = 0;
-      }
+    while (!scanDone(cursor) && keys.size() < want) {
+      cursor = scanStep(cursor, want - keys.size(), keys, null);
     }
-    long next = seg >= segments.length ? 0 : ((long) seg << Segment.TAG_BITS) | tag;
-    return new ScanResult(next, keys);
+    return new ScanResult(scanDone(cursor) ? 0 : cursor, keys);
+  }
+
+  private boolean scanDone(long cursor) {
+    return (cursor >>> Segment.TAG_BITS) >= segments.length;
+  }
+
+  /**
+   * One step of the walk in cursor order: collects the live keys (or entries) of the cursor's
+   * segment whose tags lie in a range sized to hold about want of them, and returns the cursor
+   * after that range; a range that reaches the end of the tag space carries into the next
+   * segment, as the cursor is (segment << 28) + tag.
+   */
+  private long scanStep(long cursor, int want, List<byte[]> keys, List<KeyValue> entries) {
+    Segment s = segments[(int) (cursor >>> Segment.TAG_BITS)];
+    long tag = cursor & (TAG_SPACE - 1);
+    long span = Math.max(1, TAG_SPACE * want / Math.max(1, s.count()));
+    long to = Math.min(TAG_SPACE, tag + span);
+    long stamp = s.lock.readLock();
+    try {
+      s.rangeKeys((int) tag, (int) to, now(), keys, entries);
+    } finally {
+      s.lock.unlockRead(stamp);
+    }
+    return cursor - tag + to;
   }
 
   @Override
   public Iterator<KeyValue> iterator() {
     return new Iterator<>() {
-      private int seg;
-      private long tag;
+      private long cursor;
       private final List<KeyValue> batch = new ArrayList<>();
       private int pos;
 
       @Override
       public boolean hasNext() {
-        while (pos == batch.size() && seg < segments.length) {
+        while (pos == batch.size() && !scanDone(cursor)) {
           batch.clear();
           pos = 0;
-          Segment s = segments[seg];
-          long span = Math.max(1, TAG_SPACE * 256 / Math.max(1, s.count()));
-          long to = Math.min(TAG_SPACE, tag + span);
-          long stamp = s.lock.readLock();
-          try {
-            s.rangeKeys((int) tag, (int) to, now(), null, batch);
-          } finally {
-            s.lock.unlockRead(stamp);
-          }
-          tag = to;
-          if (tag == TAG_SPACE) {
-            seg++;
-            tag = 0;
-          }
+          cursor = scanStep(cursor, 256, null, batch);
         }
         return pos < batch.size();
       }

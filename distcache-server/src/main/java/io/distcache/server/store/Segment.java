@@ -212,25 +212,7 @@ final class Segment {
   }
 
   byte[] value(int slot) {
-    long e = table.getLong(slot << 3);
-    ByteBuffer pg = pages[page(e)];
-    int off = offset(e);
-    int flags = pg.get(off);
-    int p = lengthsAt(off, flags);
-    if ((flags & FLAG_LARGE) != 0) {
-      ByteBuffer lb = larges[pg.getInt(p)];
-      int klen = lb.getInt(0);
-      byte[] v = new byte[lb.capacity() - 4 - klen];
-      lb.get(4 + klen, v, 0, v.length);
-      return v;
-    }
-    int klen = readVarint(pg, p);
-    p += varintSize(klen);
-    int vlen = readVarint(pg, p);
-    p += varintSize(vlen);
-    byte[] v = new byte[vlen];
-    pg.get(p + klen, v, 0, vlen);
-    return v;
+    return copyOut(slot, false);
   }
 
   int valueLength(int slot) {
@@ -248,24 +230,37 @@ final class Segment {
   }
 
   byte[] key(int slot) {
+    return copyOut(slot, true);
+  }
+
+  /**
+   * Copies the entry's key or value onto the heap. A large entry's buffer holds the key length,
+   * the key and the value; an inline entry has both lengths as varints, then the key, the value.
+   */
+  private byte[] copyOut(int slot, boolean wantKey) {
     long e = table.getLong(slot << 3);
     ByteBuffer pg = pages[page(e)];
     int off = offset(e);
     int flags = pg.get(off);
     int p = lengthsAt(off, flags);
+    ByteBuffer from;
+    int klen;
+    int vlen;
     if ((flags & FLAG_LARGE) != 0) {
-      ByteBuffer lb = larges[pg.getInt(p)];
-      byte[] k = new byte[lb.getInt(0)];
-      lb.get(4, k, 0, k.length);
-      return k;
+      from = larges[pg.getInt(p)];
+      klen = from.getInt(0);
+      vlen = from.capacity() - 4 - klen;
+      p = 4;
+    } else {
+      from = pg;
+      klen = readVarint(pg, p);
+      p += varintSize(klen);
+      vlen = readVarint(pg, p);
+      p += varintSize(vlen);
     }
-    int klen = readVarint(pg, p);
-    p += varintSize(klen);
-    int vlen = readVarint(pg, p);
-    p += varintSize(vlen);
-    byte[] k = new byte[klen];
-    pg.get(p, k, 0, klen);
-    return k;
+    byte[] out = new byte[wantKey ? klen : vlen];
+    from.get(wantKey ? p : p + klen, out, 0, out.length);
+    return out;
   }
 
   /** Bytes the entry costs in the budget's terms: its log bytes plus its large buffer. */

@@ -775,4 +775,30 @@ class LocalExecutorTest {
       assertThat(f.join().status().isError()).isTrue();
     });
   }
+
+  @Test
+  void multiGet_replyOverTheMaxFrame_answersTooLargeNamingSizeAndLimit() {
+    LocalExecutor limited = new LocalExecutor(store, 1024);
+    store.set(b("a"), new byte[600], SetArgs.ALWAYS);
+    store.set(b("b"), new byte[600], SetArgs.ALWAYS);
+    byte[] both = ListCodec.encodeKeys(List.of(b("a"), b("b")));
+
+    Frame reply = limited.execute(Frame.request(Opcode.MULTI_GET, 0, null, both).withRequestId(REQUEST_ID));
+
+    assertThat(reply.status()).isEqualTo(Status.TOO_LARGE);
+    assertThat(reply.requestId()).isEqualTo(REQUEST_ID);
+    // header 20 + count 4 + two values of (length 4 + 600 bytes)
+    assertThat(reply.valueText()).contains("reply of 1232 bytes for 2 keys exceeds the max frame 1024");
+  }
+
+  @Test
+  void multiGet_replyExactlyAtTheMaxFrame_isServed() {
+    LocalExecutor limited = new LocalExecutor(store, 20 + 4 + 4 + 600);
+    store.set(b("a"), new byte[600], SetArgs.ALWAYS);
+
+    Frame reply = limited.execute(Frame.request(Opcode.MULTI_GET, 0, null, ListCodec.encodeKeys(List.of(b("a")))));
+
+    assertThat(reply.status()).isEqualTo(Status.OK);
+    assertThat(reply.encodedLength()).isEqualTo(limited.maxFrameBytes());
+  }
 }

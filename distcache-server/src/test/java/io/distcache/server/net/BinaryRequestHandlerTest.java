@@ -9,9 +9,13 @@ import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
 import io.distcache.server.cluster.Router;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
@@ -110,5 +114,54 @@ class BinaryRequestHandlerTest {
 
     assertThat((Object) ch.readOutbound()).isNull();
     assertThat(ch.isOpen()).isFalse();
+  }
+
+  @Test
+  void channelRead_inFlightCapReached_stopsReadingUntilOneIsAnswered() {
+    List<CompletableFuture<Frame>> pending = new ArrayList<>();
+    Router router = r -> {
+      CompletableFuture<Frame> f = new CompletableFuture<>();
+      pending.add(f);
+      return f;
+    };
+    EmbeddedChannel ch = new EmbeddedChannel(new BinaryRequestHandler(router, 3));
+
+    ch.writeInbound(ping(1), ping(2));
+    assertThat(ch.config().isAutoRead()).isTrue();
+    ch.writeInbound(ping(3));
+    assertThat(ch.config().isAutoRead()).isFalse();
+
+    pending.get(0).complete(ping(1).replyValue(Frame.EMPTY));
+    ch.runPendingTasks();
+    assertThat(ch.config().isAutoRead()).isTrue();
+    assertThat(((Frame) ch.readOutbound()).requestId()).isEqualTo(1);
+
+    ch.writeInbound(ping(4));
+    assertThat(ch.config().isAutoRead()).isFalse();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void channelWritabilityChanged_writableAgainWhileAtTheCap_staysPaused() {
+    List<CompletableFuture<Frame>> pending = new ArrayList<>();
+    Router router = r -> {
+      CompletableFuture<Frame> f = new CompletableFuture<>();
+      pending.add(f);
+      return f;
+    };
+    EmbeddedChannel ch = new EmbeddedChannel(WritabilityGate.INSTANCE, new BinaryRequestHandler(router, 1));
+    ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(8, 16));
+    ch.writeInbound(ping(1));
+
+    ch.write(Unpooled.wrappedBuffer(new byte[32]));
+    assertThat(ch.isWritable()).isFalse();
+    ch.flush();
+    assertThat(ch.isWritable()).isTrue();
+
+    assertThat(ch.config().isAutoRead()).isFalse();
+    pending.get(0).complete(ping(1).replyValue(Frame.EMPTY));
+    ch.runPendingTasks();
+    assertThat(ch.config().isAutoRead()).isTrue();
+    ch.finishAndReleaseAll();
   }
 }

@@ -195,6 +195,46 @@ class NetServerTest {
   }
 
   @Test
+  void maxConnections_tooManyRefusedWaiting_nextRefusedClosedAtOnceWithoutReply() {
+    NetConfig config = NetConfig.of(new InetSocketAddress("127.0.0.1", 0)).withMaxConnections(1).withIoThreads(1);
+    // Refused connections wait a minute here, so those within the bound are certainly still open.
+    NetServer server = new NetServer(config, new BinaryProtocol(new MapRouter(), ProtocolConstants.DEFAULT_MAX_FRAME_BYTES),
+        UnknownProtocol.INSTANCE, Duration.ofMinutes(1));
+    server.start();
+    toClose.add(server);
+    RawClient served = connect(server);
+    assertThat(served.send(request(Opcode.PING, 1, null, null)).read().status()).isEqualTo(Status.OK);
+    int bound = NetServer.maxLingeringRefusals(1);
+    List<RawClient> waiting = new ArrayList<>();
+    for (int i = 0; i < bound; i++) {
+      waiting.add(connect(server));
+    }
+    await().atMost(Duration.ofSeconds(5)).until(() -> server.rejectedConnections() == bound);
+
+    RawClient flood = connect(server);
+
+    assertThat(flood.readUntilClosed()).isEmpty();
+    assertThat(server.rejectedConnections()).isEqualTo(bound + 1);
+    // The ones within the bound are still told why, in their protocol.
+    Frame reply = waiting.get(0).send(request(Opcode.GET, 5, K, null)).read();
+    assertThat(reply.status()).isEqualTo(Status.BUSY);
+    assertThat(reply.requestId()).isEqualTo(5);
+    assertThat(reply.valueText()).isEqualTo("max connections 1 reached");
+  }
+
+  @Test
+  void maxConnections_refusedClientSilent_closedAfterTheRejectWait() {
+    NetServer server = start(cfg -> cfg.withMaxConnections(1), ProtocolConstants.DEFAULT_MAX_FRAME_BYTES);
+    RawClient served = connect(server);
+    assertThat(served.send(request(Opcode.PING, 1, null, null)).read().status()).isEqualTo(Status.OK);
+
+    RawClient silent = connect(server);
+
+    // Closed by the server within RawClient's 5 s read timeout (it waited 10 s before).
+    assertThat(silent.readUntilClosed()).isEmpty();
+  }
+
+  @Test
   void maxConnections_afterAClientLeaves_newClientIsServed() {
     NetServer server = start(cfg -> cfg.withMaxConnections(1), ProtocolConstants.DEFAULT_MAX_FRAME_BYTES);
     RawClient first = connect(server);
