@@ -21,13 +21,15 @@ import java.util.concurrent.atomic.AtomicLong;
  *   java -cp distcache-benchmarks/target/benchmarks.jar io.distcache.benchmarks.LoadTool \
  *     --addr 127.0.0.1:7000 --connections 4 --pipeline 16 --value-size 100 --get-ratio 0.9 \
  *     --keys 100000 --duration 10 --warmup 3
+ *   --plain: no smart routing (every request goes to --addr, which forwards what it does not own);
+ *   --owned-by host:port: only the keys that member owns (with --plain, the cost of a hop).
  */
 public final class LoadTool {
 
   /** The run's parameters (see the usage above). */
   public record Options(
       String addr, int connections, int pipeline, int valueSize, double getRatio, int keys,
-      int durationSeconds, int warmupSeconds, boolean preload) {}
+      int durationSeconds, int warmupSeconds, boolean preload, boolean plain, String ownedBy) {}
 
   public static void main(String[] args) throws Exception {
     Options o = parse(args);
@@ -37,20 +39,47 @@ public final class LoadTool {
     for (int i = 0; i < o.keys; i++) {
       keys[i] = String.format(Locale.ROOT, "key:%012d", i).getBytes(StandardCharsets.US_ASCII);
     }
+    if (o.ownedBy != null) {
+      keys = ownedBy(o.addr, o.ownedBy, keys);
+    }
     try (DistCacheClient client = DistCacheClient.builder()
         .addresses(o.addr)
         .connectionsPerNode(o.connections)
         .requestTimeout(Duration.ofSeconds(10))
+        .smartRouting(!o.plain)
         .build()) {
       if (o.preload) {
         preload(client, keys, value);
       }
       Result r = run(client, o, keys, value);
       System.out.printf(Locale.ROOT,
-          "addr=%s connections=%d pipeline=%d value=%dB get-ratio=%.2f keys=%d duration=%ds%n"
+          "addr=%s connections=%d pipeline=%d value=%dB get-ratio=%.2f keys=%d%s routing=%s duration=%ds%n"
               + "ops/s=%.0f p50=%.1fus p99=%.1fus p999=%.1fus errors=%d%n",
-          o.addr, o.connections, o.pipeline, o.valueSize, o.getRatio, o.keys, o.durationSeconds,
+          o.addr, o.connections, o.pipeline, o.valueSize, o.getRatio, keys.length,
+          o.ownedBy == null ? "" : " (owned by " + o.ownedBy + ")", o.plain ? "plain" : "smart",
+          o.durationSeconds,
           r.opsPerSecond, r.p50Micros, r.p99Micros, r.p999Micros, r.errors);
+    }
+  }
+
+  /**
+   * The keys whose owner is {@code owner} (host:port), as the cluster reached through {@code addr}
+   * sees it. With {@code --plain --addr A --owned-by B} every request takes one forwarding hop
+   * (A to B); with {@code --owned-by A} none does: the two runs give the hop's cost.
+   */
+  private static byte[][] ownedBy(String addr, String owner, byte[][] keys) {
+    try (DistCacheClient view = DistCacheClient.builder().addresses(addr).build()) {
+      if (view.refreshMembers().isEmpty()) {
+        throw new IllegalArgumentException("--owned-by: " + addr + " reports no cluster members");
+      }
+      byte[][] owned = java.util.Arrays.stream(keys)
+          .filter(k -> view.ownerOf(k).map(m -> m.address().equals(owner)).orElse(false))
+          .toArray(byte[][]::new);
+      if (owned.length == 0) {
+        throw new IllegalArgumentException("--owned-by: no key is owned by " + owner
+            + "; members: " + view.members());
+      }
+      return owned;
     }
   }
 
@@ -164,15 +193,22 @@ public final class LoadTool {
     int duration = 10;
     int warmup = 3;
     boolean preload = true;
+    boolean plain = false;
+    String ownedBy = null;
     for (int i = 0; i < args.length; i++) {
       String flag = args[i];
       if (flag.equals("--help") || flag.equals("-h")) {
         System.out.println("LoadTool [--addr host:port] [--connections N] [--pipeline N] [--value-size BYTES]"
-            + " [--get-ratio 0..1] [--keys N] [--duration SECONDS] [--warmup SECONDS] [--no-preload]");
+            + " [--get-ratio 0..1] [--keys N] [--duration SECONDS] [--warmup SECONDS] [--no-preload]"
+            + " [--plain] [--owned-by host:port]");
         System.exit(0);
       }
       if (flag.equals("--no-preload")) {
         preload = false;
+        continue;
+      }
+      if (flag.equals("--plain")) {
+        plain = true;
         continue;
       }
       if (i + 1 >= args.length) {
@@ -188,13 +224,14 @@ public final class LoadTool {
         case "--keys" -> keys = positive(flag, v);
         case "--duration" -> duration = positive(flag, v);
         case "--warmup" -> warmup = Integer.parseInt(v);
+        case "--owned-by" -> ownedBy = v;
         default -> throw new IllegalArgumentException("unknown flag: " + flag);
       }
     }
     if (getRatio < 0 || getRatio > 1) {
       throw new IllegalArgumentException("--get-ratio: expected 0..1, got " + getRatio);
     }
-    return new Options(addr, connections, pipeline, valueSize, getRatio, keys, duration, warmup, preload);
+    return new Options(addr, connections, pipeline, valueSize, getRatio, keys, duration, warmup, preload, plain, ownedBy);
   }
 
   private static int positive(String flag, String v) {
