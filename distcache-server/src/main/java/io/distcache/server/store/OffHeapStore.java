@@ -190,7 +190,7 @@ final class OffHeapStore implements Store {
    * which the JVM makes once, so the hot path allocates nothing beyond its result.
    */
   private <T> T read(byte[] key, boolean counted, SlotReader<T> reader) {
-    checkKey(key);
+    StoreConfig.checkKey(key);
     long h = KeyHash.hash(key);
     Segment s = segmentFor(h);
     int tag = Segment.tag(h);
@@ -219,7 +219,7 @@ final class OffHeapStore implements Store {
 
   /** An uncounted read (see read) whose result is a number. */
   private long readLong(byte[] key, LongSlotReader reader) {
-    checkKey(key);
+    StoreConfig.checkKey(key);
     long h = KeyHash.hash(key);
     Segment s = segmentFor(h);
     long stamp = s.lock.readLock();
@@ -246,7 +246,7 @@ final class OffHeapStore implements Store {
 
   @Override
   public List<byte[]> getAll(List<byte[]> keys) {
-    keys.forEach(OffHeapStore::checkKey);
+    keys.forEach(StoreConfig::checkKey);
     long[] hashes = hashes(keys);
     int[] order = segmentOrder(hashes);
     long[] stamps = new long[order.length];
@@ -314,8 +314,8 @@ final class OffHeapStore implements Store {
 
   @Override
   public SetResult set(byte[] key, byte[] value, SetArgs args) {
-    checkKey(key);
-    checkValue(value);
+    StoreConfig.checkKey(key);
+    config.checkValue(value);
     long h = KeyHash.hash(key);
     int tag = Segment.tag(h);
     Segment s = segmentFor(h);
@@ -415,7 +415,7 @@ final class OffHeapStore implements Store {
    * as a mere "found" so DEL does not copy a value it throws away.
    */
   private byte[] remove(byte[] key, boolean wantValue) {
-    checkKey(key);
+    StoreConfig.checkKey(key);
     long h = KeyHash.hash(key);
     Segment s = segmentFor(h);
     long stamp = s.lock.writeLock();
@@ -434,8 +434,8 @@ final class OffHeapStore implements Store {
 
   @Override
   public CasResult compareAndSet(byte[] key, long expectedVersion, byte[] value, long expireAtMillis) {
-    checkKey(key);
-    checkValue(value);
+    StoreConfig.checkKey(key);
+    config.checkValue(value);
     if (expireAtMillis < 0) {
       throw new IllegalArgumentException("expireAtMillis cannot be negative: " + expireAtMillis);
     }
@@ -468,7 +468,7 @@ final class OffHeapStore implements Store {
 
   @Override
   public long incrementBy(byte[] key, long delta) {
-    checkKey(key);
+    StoreConfig.checkKey(key);
     long h = KeyHash.hash(key);
     int tag = Segment.tag(h);
     Segment s = segmentFor(h);
@@ -491,7 +491,7 @@ final class OffHeapStore implements Store {
 
   @Override
   public byte[] incrementByFloat(byte[] key, double delta) {
-    checkKey(key);
+    StoreConfig.checkKey(key);
     long h = KeyHash.hash(key);
     int tag = Segment.tag(h);
     Segment s = segmentFor(h);
@@ -508,8 +508,8 @@ final class OffHeapStore implements Store {
 
   @Override
   public long append(byte[] key, byte[] suffix) {
-    checkKey(key);
-    checkValue(suffix);
+    StoreConfig.checkKey(key);
+    config.checkValue(suffix);
     long h = KeyHash.hash(key);
     int tag = Segment.tag(h);
     Segment s = segmentFor(h);
@@ -517,7 +517,7 @@ final class OffHeapStore implements Store {
     try {
       int slot = s.findLiveForWrite(key, tag, now());
       byte[] old = slot < 0 ? EMPTY : s.value(slot);
-      checkLength((long) old.length + suffix.length);
+      config.checkValueLength((long) old.length + suffix.length);
       byte[] next = Arrays.copyOf(old, old.length + suffix.length);
       System.arraycopy(suffix, 0, next, old.length, suffix.length);
       rewrite(s, slot, key, tag, next);
@@ -529,11 +529,11 @@ final class OffHeapStore implements Store {
 
   @Override
   public long setRange(byte[] key, long offset, byte[] value) {
-    checkKey(key);
+    StoreConfig.checkKey(key);
     if (offset < 0) {
       throw new IllegalArgumentException("offset cannot be negative: " + offset);
     }
-    checkValue(value);
+    config.checkValue(value);
     long h = KeyHash.hash(key);
     int tag = Segment.tag(h);
     Segment s = segmentFor(h);
@@ -575,7 +575,7 @@ final class OffHeapStore implements Store {
 
   @Override
   public boolean expireAt(byte[] key, long expireAtMillis, ExpireCondition condition) {
-    checkKey(key);
+    StoreConfig.checkKey(key);
     long h = KeyHash.hash(key);
     int tag = Segment.tag(h);
     Segment s = segmentFor(h);
@@ -621,7 +621,7 @@ final class OffHeapStore implements Store {
 
   @Override
   public boolean persist(byte[] key) {
-    checkKey(key);
+    StoreConfig.checkKey(key);
     long h = KeyHash.hash(key);
     int tag = Segment.tag(h);
     Segment s = segmentFor(h);
@@ -900,33 +900,7 @@ final class OffHeapStore implements Store {
       throw new IllegalArgumentException(
           "keys and values differ in number: " + keys.size() + " keys, " + values.size() + " values");
     }
-    keys.forEach(OffHeapStore::checkKey);
-    values.forEach(this::checkValue);
-  }
-
-  private static void checkKey(byte[] key) {
-    if (key == null) {
-      throw new IllegalArgumentException("key cannot be null");
-    }
-    if (key.length > StoreConfig.MAX_KEY_BYTES) {
-      throw new StoreException(
-          StoreException.Reason.TOO_LARGE,
-          "key length " + key.length + " exceeds the limit " + StoreConfig.MAX_KEY_BYTES);
-    }
-  }
-
-  private void checkValue(byte[] value) {
-    if (value == null) {
-      throw new IllegalArgumentException("value cannot be null");
-    }
-    checkLength(value.length);
-  }
-
-  private void checkLength(long length) {
-    if (length > config.maxValueBytes()) {
-      throw new StoreException(
-          StoreException.Reason.TOO_LARGE,
-          "value length " + length + " exceeds the limit " + config.maxValueBytes());
-    }
+    keys.forEach(StoreConfig::checkKey);
+    values.forEach(config::checkValue);
   }
 }

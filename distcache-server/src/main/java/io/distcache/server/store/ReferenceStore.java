@@ -140,7 +140,7 @@ public final class ReferenceStore implements Store {
     }
     return locked(() -> {
       Key k = toKey(key);
-      checkValue(value);
+      config.checkValue(value);
       Entry old = live(k);
       byte[] previous = args.returnPrevious() && old != null ? old.value.clone() : null;
       boolean allowed =
@@ -213,7 +213,7 @@ public final class ReferenceStore implements Store {
     checkExpireAt(expireAtMillis);
     return locked(() -> {
       Key k = toKey(key);
-      checkValue(value);
+      config.checkValue(value);
       Entry e = live(k);
       if (e == null) {
         return new CasResult(CasResult.Outcome.NOT_FOUND, 0);
@@ -257,10 +257,10 @@ public final class ReferenceStore implements Store {
   public long append(byte[] key, byte[] suffix) {
     return locked(() -> {
       Key k = toKey(key);
-      checkValue(suffix);
+      config.checkValue(suffix);
       Entry e = live(k);
       byte[] old = e == null ? new byte[0] : e.value;
-      checkValueLength((long) old.length + suffix.length);
+      config.checkValueLength((long) old.length + suffix.length);
       byte[] next = Arrays.copyOf(old, old.length + suffix.length);
       System.arraycopy(suffix, 0, next, old.length, suffix.length);
       write(k, next, expiryOf(e));
@@ -275,14 +275,14 @@ public final class ReferenceStore implements Store {
     }
     return locked(() -> {
       Key k = toKey(key);
-      checkValue(value);
+      config.checkValue(value);
       Entry e = live(k);
       if (value.length == 0) {
         // Redis writes nothing, not even an empty key, and reports the current length.
         return e == null ? 0L : (long) e.value.length;
       }
       // Saturate: an offset near Long.MAX_VALUE must fail the check, not wrap around it.
-      checkValueLength(offset > Long.MAX_VALUE - value.length ? Long.MAX_VALUE : offset + value.length);
+      config.checkValueLength(offset > Long.MAX_VALUE - value.length ? Long.MAX_VALUE : offset + value.length);
       byte[] old = e == null ? new byte[0] : e.value;
       byte[] next = Arrays.copyOf(old, Math.max(old.length, (int) offset + value.length));
       System.arraycopy(value, 0, next, (int) offset, value.length);
@@ -533,7 +533,7 @@ public final class ReferenceStore implements Store {
    * removed an expired entry of the same key (by calling live), so an existing entry is live.
    */
   private long write(Key k, byte[] value, long expireAtMillis) {
-    checkValue(value);
+    config.checkValue(value);
     long newCost = cost(k, value);
     long max = config.maxMemoryBytes();
     if (newCost > max) {
@@ -640,14 +640,7 @@ public final class ReferenceStore implements Store {
   // ---- argument checks ----
 
   private static Key toKey(byte[] key) {
-    if (key == null) {
-      throw new IllegalArgumentException("key cannot be null");
-    }
-    if (key.length > StoreConfig.MAX_KEY_BYTES) {
-      throw new StoreException(
-          StoreException.Reason.TOO_LARGE,
-          "key length " + key.length + " exceeds the limit " + StoreConfig.MAX_KEY_BYTES);
-    }
+    StoreConfig.checkKey(key);
     return new Key(key.clone());
   }
 
@@ -668,25 +661,10 @@ public final class ReferenceStore implements Store {
     Map<Key, byte[]> pairs = new LinkedHashMap<>();
     for (int i = 0; i < keys.size(); i++) {
       Key k = toKey(keys.get(i));
-      checkValue(values.get(i));
+      config.checkValue(values.get(i));
       pairs.put(k, values.get(i));
     }
     return pairs;
-  }
-
-  private void checkValue(byte[] value) {
-    if (value == null) {
-      throw new IllegalArgumentException("value cannot be null");
-    }
-    checkValueLength(value.length);
-  }
-
-  private void checkValueLength(long length) {
-    if (length > config.maxValueBytes()) {
-      throw new StoreException(
-          StoreException.Reason.TOO_LARGE,
-          "value length " + length + " exceeds the limit " + config.maxValueBytes());
-    }
   }
 
   private static void checkExpireAt(long expireAtMillis) {

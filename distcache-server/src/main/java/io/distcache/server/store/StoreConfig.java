@@ -32,4 +32,31 @@ public record StoreConfig(long maxMemoryBytes, int maxValueBytes, EvictionPolicy
   public static StoreConfig of(long maxMemoryBytes, Clock clock) {
     return new StoreConfig(maxMemoryBytes, DEFAULT_MAX_VALUE_BYTES, EvictionPolicy.ALLKEYS_LRU, clock);
   }
+
+  /** Refuses a null key, and a key over {@link #MAX_KEY_BYTES} with TOO_LARGE naming both sizes. */
+  public static void checkKey(byte[] key) {
+    if (key == null) {
+      throw new IllegalArgumentException("key cannot be null");
+    }
+    if (key.length > MAX_KEY_BYTES) {
+      throw new StoreException(
+          StoreException.Reason.TOO_LARGE, "key length " + key.length + " exceeds the limit " + MAX_KEY_BYTES);
+    }
+  }
+
+  /** Refuses a null value, and a value over {@link #maxValueBytes()}. */
+  public void checkValue(byte[] value) {
+    if (value == null) {
+      throw new IllegalArgumentException("value cannot be null");
+    }
+    checkValueLength(value.length);
+  }
+
+  /** Refuses a value length (for example after an append) over {@link #maxValueBytes()}. */
+  public void checkValueLength(long length) {
+    if (length > maxValueBytes) {
+      throw new StoreException(
+          StoreException.Reason.TOO_LARGE, "value length " + length + " exceeds the limit " + maxValueBytes);
+    }
+  }
 }
