@@ -323,47 +323,48 @@ public final class Main implements Callable<Integer> {
     }
   }
 
-  static final class HostPortConverter implements CommandLine.ITypeConverter<HostPort> {
+  /**
+   * A converter over a parser that reports bad input with IllegalArgumentException: picocli shows
+   * the parser's message, which names the bad value, above the usage.
+   */
+  abstract static class ParsingConverter<T> implements CommandLine.ITypeConverter<T> {
+    abstract T parse(String value);
+
     @Override
-    public HostPort convert(String value) {
+    public final T convert(String value) {
       try {
-        return HostPort.parse(value);
+        return parse(value);
       } catch (IllegalArgumentException e) {
         throw new CommandLine.TypeConversionException(e.getMessage());
       }
     }
   }
 
-  static final class SizeConverter implements CommandLine.ITypeConverter<Long> {
+  static final class HostPortConverter extends ParsingConverter<HostPort> {
     @Override
-    public Long convert(String value) {
-      try {
-        return Sizes.parse(value);
-      } catch (IllegalArgumentException e) {
-        throw new CommandLine.TypeConversionException(e.getMessage());
-      }
+    HostPort parse(String value) {
+      return HostPort.parse(value);
     }
   }
 
-  static final class IntSizeConverter implements CommandLine.ITypeConverter<Integer> {
+  static final class SizeConverter extends ParsingConverter<Long> {
     @Override
-    public Integer convert(String value) {
-      try {
-        return Sizes.parseInt(value);
-      } catch (IllegalArgumentException e) {
-        throw new CommandLine.TypeConversionException(e.getMessage());
-      }
+    Long parse(String value) {
+      return Sizes.parse(value);
     }
   }
 
-  static final class PolicyConverter implements CommandLine.ITypeConverter<EvictionPolicy> {
+  static final class IntSizeConverter extends ParsingConverter<Integer> {
     @Override
-    public EvictionPolicy convert(String value) {
-      try {
-        return EvictionPolicy.fromName(value);
-      } catch (IllegalArgumentException e) {
-        throw new CommandLine.TypeConversionException(e.getMessage());
-      }
+    Integer parse(String value) {
+      return Sizes.parseInt(value);
+    }
+  }
+
+  static final class PolicyConverter extends ParsingConverter<EvictionPolicy> {
+    @Override
+    EvictionPolicy parse(String value) {
+      return EvictionPolicy.fromName(value);
     }
   }
 }
