@@ -352,6 +352,39 @@ class OffHeapStoreTest {
         .isLessThanOrEqualTo(empty + 8L * 32768 + (long) store.segmentCount() * store.pageSize());
   }
 
+
+  @Test
+  void overwrite_withColdEntriesInEveryPage_reusesDeadPagesInsteadOfGrowing() {
+    long empty = store.stats().bytesUsed();
+    java.util.Random random = new java.util.Random(42);
+    int hot = 2_000;
+    int cold = 0;
+    byte[] value = new byte[100];
+    for (int write = 0; write < 300_000; write++) {
+      if (write % 50 == 0) {
+        // written once and kept: no page ever becomes wholly dead and free on its own
+        store.put(b("cold" + cold++), value);
+      } else {
+        int k = random.nextInt(hot);
+        value[0] = (byte) k;
+        store.put(b("hot" + k), value);
+      }
+    }
+    // 300,000 writes of ~110 bytes (33 MB) for under 1 MB of live entries: without reuse the log
+    // would hold all of it
+    assertThat(store.size()).isEqualTo(hot + cold);
+    assertThat(store.stats().evicted()).isZero();
+    long pagesPerSegment = 2 * (store.liveBytes() / store.segmentCount() / store.pageSize() + 1) + 2;
+    assertThat(store.stats().bytesUsed() - empty)
+        .isLessThanOrEqualTo(8L * 65536 + pagesPerSegment * store.segmentCount() * store.pageSize());
+    for (int k = 0; k < hot; k++) {
+      assertThat(store.get(b("hot" + k))[0]).isEqualTo((byte) k);
+    }
+    for (int i = 0; i < cold; i++) {
+      assertThat(store.get(b("cold" + i))).hasSize(100);
+    }
+  }
+
   @Test
   void close_releasesDirectMemoryAndRefusesWrites() {
     java.lang.management.BufferPoolMXBean direct =
