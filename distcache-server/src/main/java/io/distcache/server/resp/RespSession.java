@@ -17,8 +17,9 @@ import org.slf4j.LoggerFactory;
 
 /*
  * Design: one instance per connection, always on the connection's event loop. Replies of a read
- * burst are written into one pooled buffer and flushed once at channelReadComplete, which is what
- * makes pipelining cheap; but once that buffer holds FLUSH_BYTES it is written out at once, so a
+ * burst are written into one pooled buffer, which is what makes pipelining cheap, and flushed once
+ * the event loop has served every ready connection of its cycle (FlushBatch, as Redis writes its
+ * replies before it sleeps); but once that buffer holds FLUSH_BYTES it is written out at once, so a
  * burst of small requests with large replies (200 pipelined GETs of a 512 KiB value: 100 MB) never
  * becomes one huge buffer.
  *
@@ -84,6 +85,8 @@ final class RespSession extends ChannelInboundHandlerAdapter {
   private boolean replyStarted;
   /** No more commands are executed; the connection closes once the replies are out. */
   private boolean closing;
+  /** This session waits in its event loop's {@link FlushBatch}. */
+  private boolean flushQueued;
 
   RespSession(RespContext context, CommandTable commands) {
     this.context = context;
@@ -195,7 +198,28 @@ final class RespSession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
-    flush();
+    if (flushQueued) {
+      return;
+    }
+    FlushBatch batch = burst == null || !burst.isReadable() || closing ? null : FlushBatch.of(ctx.executor());
+    if (batch == null) {
+      flush();
+    } else {
+      flushQueued = true;
+      if (batch.add(this)) {
+        ctx.executor().execute(batch);
+      }
+    }
+  }
+
+  /** The end-of-cycle flush {@link FlushBatch} runs for this session. */
+  void flushQueued() {
+    flushQueued = false;
+    if (ctx.channel().isActive()) {
+      flush();
+    } else {
+      releaseAll();
+    }
   }
 
   @Override
