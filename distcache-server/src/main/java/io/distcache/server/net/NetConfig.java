@@ -62,11 +62,17 @@ public record NetConfig(
   /** System property that sets the event-loop threads of {@link #of} (for tuning without a rebuild). */
   public static final String IO_THREADS_PROPERTY = "distcache.ioThreads";
 
-  /** {@value #IO_THREADS_PROPERTY} when set, else one event loop per core. */
+  /**
+   * {@value #IO_THREADS_PROPERTY} when set, else one event loop per core but one (at least one).
+   * The spare core is for what else the node needs at the same moment (GC, the JIT, the kernel's
+   * network work, the membership thread) and for whatever shares the machine: an event loop that
+   * is preempted stalls every connection it owns, which shows as the latency tail. Redis gives the
+   * same advice for its io-threads. Measured in docs/BENCHMARKS.md ("Changes").
+   */
   static int defaultIoThreads() {
     String v = System.getProperty(IO_THREADS_PROPERTY);
     if (v == null || v.isBlank()) {
-      return Runtime.getRuntime().availableProcessors();
+      return Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
     }
     try {
       int n = Integer.parseInt(v.trim());
