@@ -16,7 +16,8 @@
 #      node (so two keys in three are forwarded) and the Java LoadTool with the smart client.
 #      Skipped, saying so, when the build has no cluster layer (INFO cluster: cluster_enabled:0).
 #
-# Environment (all optional): ROUNDS (3), PARTS ("throughput memory cluster"), N_P1 (300000),
+# Environment (all optional): ROUNDS (3), PARTS ("throughput memory cluster"), CONFIGS (the
+# throughput cells, "c50-P1 c50-P16 c1-P1"), N_P1 (300000),
 # N_P16 (2000000), N_C1 (60000), MEM_ENTRIES (1000000), OUT (a directory for logs and raw CSV,
 # default a fresh temporary one), DISTCACHE_JAVA_OPTS (passed to every node, e.g. a JFR recording).
 #
@@ -27,6 +28,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROUNDS="${ROUNDS:-3}"
 PARTS="${PARTS:-throughput memory cluster}"
+CONFIGS="${CONFIGS:-c50-P1 c50-P16 c1-P1}"
 N_P1="${N_P1:-300000}"
 N_P16="${N_P16:-2000000}"
 N_C1="${N_C1:-60000}"
@@ -180,7 +182,7 @@ throughput() {
   timeout 120 redis-benchmark -h "$HOST" -p "$rport" -t set,get -d 100 -r 1000000 -n "$N_P16" -c 50 -P 16 -q >/dev/null 2>&1 || true
   : >"$OUT/runs.csv"
   for r in $(seq "$ROUNDS"); do
-    for cfg in c50-P1 c50-P16 c1-P1; do
+    for cfg in $CONFIGS; do
       check_budget
       case "$cfg" in
         c50-P1) c=50 p=1 n="$N_P1" ;;
@@ -281,20 +283,13 @@ memory() {
   memory_one distcache "$dport" "$NODE_PID"
   stop "$NODE_PID"
   check_budget
-  # The same with the heap resident from the start: the JVM's heap is a fixed cost (at most -Xmx)
-  # that G1 touches as it sizes the young generation, not a cost per entry; with it pre-touched,
-  # the growth is the store's pages, its index and Netty's buffers.
-  dport="$(free_port)"
-  DISTCACHE_JAVA_OPTS="${DISTCACHE_JAVA_OPTS:-} -XX:+AlwaysPreTouch" start_node "$dport"
-  memory_one "distcache-pretouched-heap" "$dport" "$NODE_PID"
-  stop "$NODE_PID"
   echo
   echo "## Memory: $MEM_ENTRIES SETs, 16-byte keys, 100-byte values (redis-cli --pipe)"
   echo
-  echo "| server | keys | RSS growth bytes/entry | used_memory bytes/entry |"
-  echo "|---|---:|---:|---:|"
+  echo "| server | keys | RSS before the load MiB | RSS growth bytes/entry | used_memory bytes/entry |"
+  echo "|---|---:|---:|---:|---:|"
   awk -F, '{ rss = ($4 - $3) * 1024 / $2; used = ($6 - $5) / $2; r[$1] = rss; u[$1] = used
-             printf "| %s | %d | %.1f | %.1f |\n", $1, $2, rss, used }
+             printf "| %s | %d | %.0f | %.1f | %.1f |\n", $1, $2, $3 / 1024, rss, used }
            END { if (r["redis"] > 0) for (k in r) if (k != "redis") printf "\n(%s/Redis: RSS growth %.2f, used_memory %.2f)", k, r[k] / r["redis"], u[k] / u["redis"]; print "" }' \
     "$OUT/memory.csv"
 }
