@@ -18,12 +18,13 @@ import org.slf4j.LoggerFactory;
 /*
  * Design: the syscall, not the lookup, is what a cache request costs. A client that pipelines N
  * requests has them decoded in one socket read; each reply is only written (queued) as it is
- * produced, and channelReadComplete flushes once, so N replies leave in one write(2).
+ * produced, and the flush waits for the end of the event loop's cycle (FlushBatch), so N replies
+ * leave in one write(2) and the client is woken once, after every ready connection was served.
  *
  * Requests served locally complete inside route(), on this event loop, and take that path. A
- * forwarded request completes later on another thread; its reply is written and flushed from this
- * channel's event loop when it arrives, which may be after replies to later requests. That is
- * fine: every reply echoes its request id, and clients match on it.
+ * forwarded request completes later on another thread; its reply is written from this channel's
+ * event loop when it arrives (a burst of them, one flush), which may be after replies to later
+ * requests. That is fine: every reply echoes its request id, and clients match on it.
  *
  * In flight: a forwarded request holds its future and the owner's reply until it completes, so a
  * client that pipelines without waiting could make the node hold any number of them. At
@@ -38,7 +39,7 @@ import org.slf4j.LoggerFactory;
  */
 
 /** Serves decoded binary {@link Frame}s through the {@link Router}. One instance per connection. */
-final class BinaryRequestHandler extends ChannelInboundHandlerAdapter {
+final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements FlushBatch.Member {
   private static final Logger log = LoggerFactory.getLogger(BinaryRequestHandler.class);
 
   /** Requests routed but not yet answered on one connection before it stops being read. */
@@ -52,6 +53,9 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter {
   private boolean closing;
   /** Routed requests whose reply has not been written yet; touched only on the event loop. */
   private int inFlight;
+  /** This handler waits in its event loop's FlushBatch. */
+  private boolean flushQueued;
+  private ChannelHandlerContext ctx;
 
   BinaryRequestHandler(Router router) {
     this(router, MAX_IN_FLIGHT);
@@ -63,6 +67,11 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter {
     }
     this.router = router;
     this.maxInFlight = maxInFlight;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
   }
 
   @Override
@@ -107,7 +116,8 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter {
 
   /** Writes a reply that completed later, on the event loop, and frees its in-flight slot. */
   private void replied(ChannelHandlerContext ctx, Frame out) {
-    ctx.writeAndFlush(out);
+    write(ctx, out);
+    flushAtCycleEnd(ctx);
     if (inFlight-- == maxInFlight) {
       updateAutoRead(ctx);
     }
@@ -134,11 +144,29 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
+    flushAtCycleEnd(ctx);
+    ctx.fireChannelReadComplete();
+  }
+
+  /** Flushes what was written once the event loop's cycle ends. */
+  private void flushAtCycleEnd(ChannelHandlerContext ctx) {
+    if (!flushPending || flushQueued) {
+      return;
+    }
+    FlushBatch batch = FlushBatch.of(ctx.executor());
+    flushQueued = true;
+    if (batch.add(this)) {
+      ctx.executor().execute(batch);
+    }
+  }
+
+  @Override
+  public void flushQueued() {
+    flushQueued = false;
     if (flushPending) {
       flushPending = false;
       ctx.flush();
     }
-    ctx.fireChannelReadComplete();
   }
 
   @Override

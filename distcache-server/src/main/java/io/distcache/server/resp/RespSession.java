@@ -1,6 +1,7 @@
 package io.distcache.server.resp;
 
 import io.distcache.protocol.Frame;
+import io.distcache.server.net.FlushBatch;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -39,7 +40,7 @@ import org.slf4j.LoggerFactory;
  */
 
 /** The Redis protocol's per-connection handler: executes commands and keeps replies in order. */
-final class RespSession extends ChannelInboundHandlerAdapter {
+final class RespSession extends ChannelInboundHandlerAdapter implements FlushBatch.Member {
   private static final Logger log = LoggerFactory.getLogger(RespSession.class);
   private static final int MAX_PARKED = 4096;
   /** The burst buffer's first size when nothing is known yet (a lone short reply). */
@@ -201,19 +202,20 @@ final class RespSession extends ChannelInboundHandlerAdapter {
     if (flushQueued) {
       return;
     }
-    FlushBatch batch = burst == null || !burst.isReadable() || closing ? null : FlushBatch.of(ctx.executor());
-    if (batch == null) {
+    if (burst == null || !burst.isReadable() || closing) {
       flush();
-    } else {
-      flushQueued = true;
-      if (batch.add(this)) {
-        ctx.executor().execute(batch);
-      }
+      return;
+    }
+    flushQueued = true;
+    FlushBatch batch = FlushBatch.of(ctx.executor());
+    if (batch.add(this)) {
+      ctx.executor().execute(batch);
     }
   }
 
   /** The end-of-cycle flush {@link FlushBatch} runs for this session. */
-  void flushQueued() {
+  @Override
+  public void flushQueued() {
     flushQueued = false;
     if (ctx.channel().isActive()) {
       flush();

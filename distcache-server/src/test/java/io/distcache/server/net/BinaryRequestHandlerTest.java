@@ -75,6 +75,48 @@ class BinaryRequestHandlerTest {
   }
 
   @Test
+  void replies_flushedWhenTheEventLoopCycleEnds_lateRepliesToo() {
+    List<CompletableFuture<Frame>> pending = new ArrayList<>();
+    Router router = r -> {
+      if (r.op() == Opcode.GET) {
+        CompletableFuture<Frame> f = new CompletableFuture<>();
+        pending.add(f);
+        return f;
+      }
+      return CompletableFuture.completedFuture(r.replyValue(r.value()));
+    };
+    FlushCounter counter = new FlushCounter();
+    EmbeddedChannel ch = new EmbeddedChannel(counter, new BinaryRequestHandler(router));
+    // EmbeddedChannel runs pending tasks inside read(), which the pipeline's head calls after a
+    // read completes while auto-read is on; a real transport only re-arms epoll there
+    ch.config().setAutoRead(false);
+    Frame get1 = Frame.request(Opcode.GET, "a".getBytes(StandardCharsets.UTF_8)).withRequestId(1);
+    Frame get2 = Frame.request(Opcode.GET, "b".getBytes(StandardCharsets.UTF_8)).withRequestId(2);
+
+    ch.pipeline().fireChannelRead(ping(7));
+    ch.pipeline().fireChannelRead(get1);
+    ch.pipeline().fireChannelRead(get2);
+    ch.pipeline().fireChannelReadComplete();
+    assertThat(counter.flushes).isZero();
+    ch.runPendingTasks();
+    assertThat(counter.flushes).isEqualTo(1);
+    assertThat(((Frame) ch.readOutbound()).requestId()).isEqualTo(7);
+
+    // a forwarded reply is written when it arrives and flushed with the cycle's other replies
+    // (EmbeddedChannel runs queued tasks inside every write, so a burst is not observable here)
+    pending.get(0).complete(get1.replyValue("x".getBytes(StandardCharsets.UTF_8)));
+    assertThat(counter.flushes).isEqualTo(1);
+    ch.runPendingTasks();
+    assertThat(counter.flushes).isEqualTo(2);
+    assertThat(((Frame) ch.readOutbound()).requestId()).isEqualTo(1);
+    pending.get(1).complete(get2.replyValue("y".getBytes(StandardCharsets.UTF_8)));
+    ch.runPendingTasks();
+    assertThat(counter.flushes).isEqualTo(3);
+    assertThat(((Frame) ch.readOutbound()).requestId()).isEqualTo(2);
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
   void channelRead_routerThrows_answersInternalErrorAndStaysOpen() {
     Router router = r -> {
       throw new IllegalStateException("boom");
