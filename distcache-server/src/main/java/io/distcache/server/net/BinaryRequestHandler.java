@@ -5,9 +5,11 @@ import io.distcache.protocol.Frame;
 import io.distcache.protocol.FrameTooLargeException;
 import io.distcache.protocol.Status;
 import io.distcache.server.cluster.Router;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -55,6 +57,8 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
   private int inFlight;
   /** This handler waits in its event loop's FlushBatch. */
   private boolean flushQueued;
+  /** The client shut down its sending side: close once every request it sent is answered. */
+  private boolean inputClosed;
   private ChannelHandlerContext ctx;
 
   BinaryRequestHandler(Router router) {
@@ -121,6 +125,27 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     if (inFlight-- == maxInFlight) {
       updateAutoRead(ctx);
     }
+    closeIfAnswered(ctx);
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof ChannelInputShutdownEvent) {
+      // The client sent its last request (half-close): answer everything, then close.
+      inputClosed = true;
+      closeIfAnswered(ctx);
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  /** After a half-close with nothing left in flight: flush the replies, then close. */
+  private void closeIfAnswered(ChannelHandlerContext ctx) {
+    if (inputClosed && inFlight == 0 && !closing) {
+      closing = true;
+      flushPending = false;
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
   }
 
   @Override
@@ -155,9 +180,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     }
     FlushBatch batch = FlushBatch.of(ctx.executor());
     flushQueued = true;
-    if (batch.add(this)) {
-      ctx.executor().execute(batch);
-    }
+    batch.enqueue(this);
   }
 
   @Override

@@ -4,6 +4,7 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
+import java.util.concurrent.RejectedExecutionException;
 
 /*
  * Design: Redis answers a whole event-loop cycle at once: it reads and executes every ready client,
@@ -21,7 +22,7 @@ import java.util.IdentityHashMap;
 public final class FlushBatch implements Runnable {
   /** A connection handler whose unflushed replies wait for the cycle's end. */
   public interface Member {
-    /** Flushes what the handler has written; called once per {@link #add}, on its event loop. */
+    /** Flushes what the handler has written; called once per {@link #enqueue}, on its event loop. */
     void flushQueued();
   }
 
@@ -63,14 +64,18 @@ public final class FlushBatch implements Runnable {
     return batch;
   }
 
-  /** Flushes {@code member} when the cycle's I/O is done; true when the caller must schedule {@link #run}. */
-  public boolean add(Member member) {
+  /** Flushes {@code member} once the cycle's I/O is done (at once if the loop is shutting down). */
+  public void enqueue(Member member) {
     pending.add(member);
     if (scheduled) {
-      return false;
+      return;
     }
     scheduled = true;
-    return true;
+    try {
+      executor.execute(this);
+    } catch (RejectedExecutionException shuttingDown) {
+      run();
+    }
   }
 
   @Override

@@ -108,6 +108,11 @@ public final class NetServer implements AutoCloseable {
             .option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(ChannelOption.SO_KEEPALIVE, true)
+            // A client may send its requests and then shut down its sending side (`nc -N`, health
+            // checks). Replies are flushed when the event loop's cycle ends (FlushBatch), after the
+            // read that met the FIN, so the channel must stay open for writing until the protocol
+            // handler has answered; each handler then closes it (ChannelInputShutdownEvent).
+            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
             .childOption(
                 ChannelOption.WRITE_BUFFER_WATER_MARK,
                 new WriteBufferWaterMark(config.writeBufferLowBytes(), config.writeBufferHighBytes()))

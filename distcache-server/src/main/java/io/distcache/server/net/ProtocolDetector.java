@@ -9,6 +9,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -64,6 +65,17 @@ final class ProtocolDetector extends ByteToMessageDecoder {
       ctx.executor().schedule(() -> ctx.channel().close(), rejectWait.toMillis(), TimeUnit.MILLISECONDS);
     }
     super.channelActive(ctx);
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+    // The base decodes what is left (which may install a protocol and remove this detector) and
+    // passes the event on; a connection half-closed before it chose a protocol has nothing to
+    // answer (the channel allows half-closure, so nobody else would close it).
+    super.userEventTriggered(ctx, evt);
+    if (evt instanceof ChannelInputShutdownEvent && !ctx.isRemoved()) {
+      ctx.close();
+    }
   }
 
   @Override

@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -88,6 +89,8 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   private boolean closing;
   /** This session waits in its event loop's {@link FlushBatch}. */
   private boolean flushQueued;
+  /** The client shut down its sending side: close once everything it sent is answered. */
+  private boolean inputClosed;
 
   RespSession(RespContext context, CommandTable commands) {
     this.context = context;
@@ -207,10 +210,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       return;
     }
     flushQueued = true;
-    FlushBatch batch = FlushBatch.of(ctx.executor());
-    if (batch.add(this)) {
-      ctx.executor().execute(batch);
-    }
+    FlushBatch.of(ctx.executor()).enqueue(this);
   }
 
   /** The end-of-cycle flush {@link FlushBatch} runs for this session. */
@@ -221,6 +221,26 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       flush();
     } else {
       releaseAll();
+    }
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof ChannelInputShutdownEvent) {
+      // The client sent its last request (half-close). Like Redis, answer everything it sent,
+      // then close: the replies still waiting for this cycle's flush must not be lost.
+      inputClosed = true;
+      finishIfInputClosed();
+      return;
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  /** After a half-close: once every received request has run, flush and close after the replies. */
+  private void finishIfInputClosed() {
+    if (inputClosed && waiting.isEmpty() && !closing) {
+      closing = true;
+      flush();
     }
   }
 
@@ -275,6 +295,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     }
     // The read that delivered these has completed, so no channelReadComplete will flush them.
     flush();
+    finishIfInputClosed();
   }
 
   private void execute(byte[][] args) {

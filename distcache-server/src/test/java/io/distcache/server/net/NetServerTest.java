@@ -56,6 +56,30 @@ class NetServerTest {
   }
 
   @Test
+  void halfClose_afterPipelinedRequests_everyRequestAnsweredThenClosed() {
+    NetServer server = start();
+    for (int attempt = 0; attempt < 20; attempt++) {
+      RawClient c = connect(server);
+      // the requests and the FIN usually reach the node in one read
+      c.send(request(Opcode.SET, 1, K, "v".getBytes(StandardCharsets.UTF_8)), request(Opcode.GET, 2, K, null))
+          .shutdownOutput();
+
+      assertThat(c.read().requestId()).isEqualTo(1);
+      Frame get = c.read();
+      assertThat(get.requestId()).isEqualTo(2);
+      assertThat(get.valueText()).isEqualTo("v");
+      assertThat(c.readUntilClosed()).isEmpty();
+    }
+  }
+
+  @Test
+  void halfClose_beforeAnyByte_connectionClosed() {
+    RawClient c = connect(start());
+    c.shutdownOutput();
+    assertThat(c.readUntilClosed()).isEmpty();
+  }
+
+  @Test
   void ping_binaryClient_echoesPayloadAndRequestId() {
     RawClient c = connect(start());
 

@@ -58,6 +58,16 @@ public final class RawClient implements AutoCloseable {
     }
   }
 
+  /** Shuts down the sending side (a half-close, as `nc -N` does after its input); reading goes on. */
+  public RawClient shutdownOutput() {
+    try {
+      socket.shutdownOutput();
+      return this;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** The next reply frame. */
   public Frame read() {
     byte[] chunk = new byte[8192];
