@@ -30,36 +30,9 @@ for tool in redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "redis-ab: $tool not found (apt-get install redis-server redis-tools)" >&2; exit 1; }
 done
 
-PIDS=()
-cleanup() {
-  local pid
-  for pid in ${PIDS[@]+"${PIDS[@]}"}; do kill "$pid" 2>/dev/null || true; done
-  for pid in ${PIDS[@]+"${PIDS[@]}"}; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "redis-ab: no free port" >&2
-  exit 1
-}
-
-wait_ping() { # port
-  for _ in $(seq 400); do
-    [[ "$(timeout 2 redis-cli -p "$1" PING 2>/dev/null)" == PONG ]] && return 0
-    sleep 0.3
-  done
-  echo "redis-ab: nothing answers PING on port $1" >&2
-  exit 1
-}
+HOST=127.0.0.1
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 OUT="$(mktemp -d /tmp/redis-ab.XXXXXX)"
 rport="$(free_port)"
@@ -68,8 +41,8 @@ redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no --daemon
 PIDS+=("$!")
 "$ROOT/bin/distcache" -addr "127.0.0.1:$dport" >"$OUT/node.out" 2>"$OUT/node.err" &
 PIDS+=("$!")
-wait_ping "$rport"
-wait_ping "$dport"
+wait_ping "$rport" 20 || die "redis-server on port $rport did not answer PING"
+wait_ping "$dport" 120 || die "distcache on port $dport did not start; see $OUT/node.err"
 
 bench() { # port tests
   redis-benchmark -p "$1" -t "$2" -n "$REQUESTS" -c "$CLIENTS" -P "$PIPELINE" -r 1000000 -d 100 2>&1 | tr '\r' '\n'

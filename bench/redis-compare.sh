@@ -39,40 +39,8 @@ HOST=127.0.0.1
 DEADLINE=$((SECONDS + ${BUDGET_SECONDS:-600}))
 mkdir -p "$OUT"
 
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
-
-# ---- processes we started, stopped on exit ----------------------------------------------------
-
-PIDS=()
-cleanup() {
-  local pid
-  for pid in ${PIDS[@]+"${PIDS[@]}"}; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in ${PIDS[@]+"${PIDS[@]}"}; do
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-stop() {
-  local pid="$1"
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  kill -9 "$pid" 2>/dev/null || true
-}
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 check_budget() {
   ((SECONDS < DEADLINE)) || die "time budget exhausted after $SECONDS s (BUDGET_SECONDS)"
@@ -86,19 +54,6 @@ if ! command -v redis-server >/dev/null || ! command -v redis-benchmark >/dev/nu
   ((EUID == 0)) || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get install -y redis-server redis-tools >&2 || die "cannot install redis-server/redis-tools"
 fi
-
-# A free loopback port: nothing answers on it now.
-free_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/$HOST/$p") 2>/dev/null; then
-      echo "$p"
-      return
-    fi
-  done
-  die "no free port found"
-}
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
@@ -122,17 +77,6 @@ start_node() { # port [extra args...] -> PID in NODE_PID
   PIDS+=("$NODE_PID")
   # The launcher execs the JVM, so NODE_PID is the JVM itself (its RSS is the node's).
   wait_ping "$port" 120 || die "distcache on port $port did not start; see $OUT/distcache-$port.err"
-}
-
-wait_ping() { # port seconds
-  local end=$((SECONDS + $2))
-  while ((SECONDS < end)); do
-    if [[ "$(timeout 2 redis-cli -h "$HOST" -p "$1" PING 2>/dev/null)" == PONG ]]; then
-      return 0
-    fi
-    sleep 0.3
-  done
-  return 1
 }
 
 # Builds what is missing up front, so build time never lands inside a measurement.

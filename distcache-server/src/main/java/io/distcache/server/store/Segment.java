@@ -584,12 +584,7 @@ final class Segment {
       }
       throw store.outOfMemory(size);
     }
-    int best = -1;
-    for (int p = tail; p >= 0; p = newer[p]) {
-      if (best < 0 || live[p] < live[best]) {
-        best = p;
-      }
-    }
+    int best = leastLivePage();
     if (best < 0 || pageSize - live[best] < size) {
       // expired entries count as live until a walk meets them: try one before refusing
       if (best >= 0) {
@@ -688,17 +683,23 @@ final class Segment {
    * mild reordering, and their ACCESSED bits are kept.
    */
   private boolean reclaimDeadPage(int size) {
+    int best = leastLivePage();
+    if (best < 0 || live[best] > pageSize / 3 || pageSize - live[best] < size) {
+      return false;
+    }
+    compact(best, false);
+    return pageSize - end[head] >= size;
+  }
+
+  /** The page with the fewest live bytes (the most to gain by compacting it), or -1 if none. */
+  private int leastLivePage() {
     int best = -1;
     for (int p = tail; p >= 0; p = newer[p]) {
       if (best < 0 || live[p] < live[best]) {
         best = p;
       }
     }
-    if (best < 0 || live[best] > pageSize / 3 || pageSize - live[best] < size) {
-      return false;
-    }
-    compact(best, false);
-    return pageSize - end[head] >= size;
+    return best;
   }
 
   private void compact(int p, boolean evict) {

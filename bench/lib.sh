@@ -1,0 +1,60 @@
+# Shared by the bench/ scripts (sourced, not run): logging, the processes a script started (all
+# stopped by PID on exit), free loopback ports, and waiting for a server to answer PING.
+# The sourcing script sets HOST (127.0.0.1) before using free_port or wait_ping.
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+PIDS=()
+cleanup() {
+  local pid
+  for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+    for _ in $(seq 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stop() {
+  local pid="$1"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
+# A free loopback port: nothing answers on it now.
+free_port() {
+  local p
+  for _ in $(seq 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/$HOST/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+  die "no free port found"
+}
+
+wait_ping() { # port seconds
+  local end=$((SECONDS + $2))
+  while ((SECONDS < end)); do
+    if [[ "$(timeout 2 redis-cli -h "$HOST" -p "$1" PING 2>/dev/null)" == PONG ]]; then
+      return 0
+    fi
+    sleep 0.3
+  done
+  return 1
+}
