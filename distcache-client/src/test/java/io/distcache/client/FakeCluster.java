@@ -6,9 +6,8 @@ import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.cluster.Address;
-import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Placement;
 import io.distcache.protocol.cluster.Member;
-import io.distcache.protocol.cluster.RingHash;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -44,7 +43,7 @@ final class FakeCluster implements AutoCloseable {
   final Queue<Received> multiKeys = new ConcurrentLinkedQueue<>();
   /** What every node answers to CLUSTER_MEMBERS; null: BAD_REQUEST, as a node without a cluster layer. */
   private volatile List<ClusterMember> members;
-  private volatile HashRing ring = HashRing.empty();
+  private volatile Placement ring = Placement.empty();
 
   FakeCluster(int nodes) {
     for (int i = 0; i < nodes; i++) {
@@ -74,7 +73,7 @@ final class FakeCluster implements AutoCloseable {
         owners.add(new Member(m.id(), new Address(m.host(), m.port())));
       }
     }
-    ring = HashRing.of(7, owners, VIRTUAL_NODES, RingHash.XXHASH64);
+    ring = Placement.of(7, owners, VIRTUAL_NODES);
     members = List.copyOf(list);
   }
 
@@ -89,7 +88,7 @@ final class FakeCluster implements AutoCloseable {
 
   /** The node id that owns {@code key} in the current list. */
   String ownerId(String key) {
-    return ring.owner(key.getBytes(StandardCharsets.UTF_8)).id();
+    return ring.ownerOf(key.getBytes(StandardCharsets.UTF_8)).id();
   }
 
   String id(int node) {
@@ -120,7 +119,7 @@ final class FakeCluster implements AutoCloseable {
       return request.replyOk();
     }
     if (members != null && !ring.isEmpty()) {
-      Member owner = ring.owner(request.key());
+      Member owner = ring.ownerOf(request.key());
       if (!owner.id().equals(self)) {
         if (request.hasFlag(Flags.ROUTED)) {
           return request.reply(Status.NOT_OWNER, 0, owner.address().toString().getBytes(StandardCharsets.US_ASCII));

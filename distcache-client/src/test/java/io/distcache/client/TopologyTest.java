@@ -3,9 +3,8 @@ package io.distcache.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.distcache.protocol.cluster.Address;
-import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Placement;
 import io.distcache.protocol.cluster.Member;
-import io.distcache.protocol.cluster.RingHash;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -24,15 +23,15 @@ class TopologyTest {
         member("0190aa00bb04-4444444444444444", 7004, ClusterMember.State.DEAD));
     Topology view = Topology.of(new MemberList(9, 256, members));
     // What a node builds: the key-owning members, its virtual nodes, xxHash64, in any order.
-    HashRing nodes = HashRing.of(9, List.of(
+    Placement nodes = Placement.of(9, List.of(
         new Member("0190aa00bb03-3333333333333333", new Address("10.0.0.3", 7003)),
         new Member("0190aa00bb01-1111111111111111", new Address("10.0.0.1", 7001)),
-        new Member("0190aa00bb02-2222222222222222", new Address("10.0.0.2", 7002))), 256, RingHash.XXHASH64);
+        new Member("0190aa00bb02-2222222222222222", new Address("10.0.0.2", 7002))), 256);
 
     for (int i = 0; i < 20_000; i++) {
       byte[] key = ("key:" + i).getBytes(StandardCharsets.UTF_8);
-      assertThat(view.owner(key)).isEqualTo(nodes.owner(key).address());
-      assertThat(view.ownerMember(key).id()).isEqualTo(nodes.owner(key).id());
+      assertThat(view.owner(key)).isEqualTo(nodes.ownerOf(key).address());
+      assertThat(view.ownerMember(key).id()).isEqualTo(nodes.ownerOf(key).id());
     }
     assertThat(view.ring().members()).isEqualTo(nodes.members());
   }

@@ -1,6 +1,8 @@
 package io.distcache.server;
 
 import io.distcache.client.FrameClient;
+import io.distcache.server.bus.FrameClientPeers;
+import io.distcache.server.bus.Peers;
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.cluster.Address;
 import io.distcache.protocol.cluster.HashRing;
@@ -68,7 +70,7 @@ public final class DistCacheNode implements AutoCloseable {
   private State state = State.NEW;
   private Store store;
   private DrainingRouter router;
-  private FrameClient peers;
+  private Peers peers;
   private ClusterMembership membership;
   private volatile ClusterRouter clusterRouter;
   private NetServer server;
@@ -102,14 +104,14 @@ public final class DistCacheNode implements AutoCloseable {
       long t0 = System.nanoTime();
       store = Stores.create(new StoreConfig(config.maxMemoryBytes, config.maxValueBytes, config.evictionPolicy, config.clock));
       int peerThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
-      peers = FrameClient.builder()
+      peers = new FrameClientPeers(FrameClient.builder()
           .ioThreads(peerThreads)
           .connectionsPerAddress(peerThreads)
           .connectTimeout(config.forwardTimeout)
           .requestTimeout(config.forwardTimeout)
           .maxFrameBytes(config.maxFrameBytes)
           .threadName("distcache-peers")
-          .build();
+          .build());
       membership = new ClusterMembership(config.membership, config.virtualNodes, config.clock, peers);
       try {
         clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes), membership, peers);

@@ -49,8 +49,8 @@ class ClusterFrameLimitTest {
     a = start();
     b = start(a);
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
-      assertThat(a.membership().ring().members()).hasSize(2);
-      assertThat(b.membership().ring().members()).hasSize(2);
+      assertThat(a.membership().placement().members()).hasSize(2);
+      assertThat(b.membership().placement().members()).hasSize(2);
     });
   }
 
@@ -81,7 +81,7 @@ class ClusterFrameLimitTest {
     List<byte[]> keys = new ArrayList<>();
     for (int i = 0; keys.size() < count; i++) {
       byte[] key = ("big-" + i).getBytes(StandardCharsets.UTF_8);
-      if (a.membership().ring().owner(key).equals(self)) {
+      if (a.membership().placement().ownerOf(key).equals(self)) {
         keys.add(key);
       }
     }

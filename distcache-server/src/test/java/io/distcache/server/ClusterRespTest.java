@@ -42,7 +42,7 @@ class ClusterRespTest {
     List<DistCacheNode> c = List.of(a, start(a), start(a));
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
       for (DistCacheNode n : c) {
-        assertThat(n.membership().ring().members()).as("ring of %s", n.membership().self()).hasSize(3);
+        assertThat(n.membership().placement().members()).as("ring of %s", n.membership().self()).hasSize(3);
       }
     });
     return c;
@@ -59,7 +59,7 @@ class ClusterRespTest {
   }
 
   private static DistCacheNode ownerOf(List<DistCacheNode> c, String key) {
-    Member owner = c.get(0).membership().ring().owner(key.getBytes(StandardCharsets.UTF_8));
+    Member owner = c.get(0).membership().placement().ownerOf(key.getBytes(StandardCharsets.UTF_8));
     return c.stream().filter(n -> n.membership().self().equals(owner)).findFirst().orElseThrow();
   }
 
@@ -71,7 +71,7 @@ class ClusterRespTest {
 
     assertThat(info).contains("cluster_enabled:1\r\n", "cluster_known_nodes:1\r\n", "cluster_alive_nodes:1\r\n",
         "cluster_suspect_nodes:0\r\n", "cluster_dead_nodes:0\r\n", "forwarded_requests:0\r\n")
-        .contains("cluster_ring_version:" + solo.membership().ring().version() + "\r\n");
+        .contains("cluster_current_epoch:" + solo.membership().placement().epoch() + "\r\n");
   }
 
   @Test

@@ -12,8 +12,8 @@ import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.cluster.Address;
 import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Placement;
 import io.distcache.protocol.cluster.Member;
-import io.distcache.protocol.cluster.RingHash;
 import io.distcache.server.membership.GossipCodec;
 import io.distcache.server.membership.MemberState;
 import io.distcache.server.membership.MemberStatus;
@@ -113,7 +113,7 @@ class ClusterTest {
     await().atMost(DEADLINE).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
       for (DistCacheNode n : nodes) {
         assertThat(view(n)).as("view of %s", n.membership().self()).containsAllEntriesOf(expected);
-        assertThat(n.membership().ring().members()).as("ring of %s", n.membership().self())
+        assertThat(n.membership().placement().members()).as("ring of %s", n.membership().self())
             .hasSize(nodes.size());
       }
     });
@@ -132,7 +132,7 @@ class ClusterTest {
   }
 
   private static DistCacheNode ownerOf(List<DistCacheNode> nodes, byte[] key) {
-    Member owner = nodes.get(0).membership().ring().owner(key);
+    Member owner = nodes.get(0).membership().placement().ownerOf(key);
     return nodes.stream().filter(n -> n.membership().self().equals(owner)).findFirst().orElseThrow();
   }
 
@@ -158,7 +158,8 @@ class ClusterTest {
 
     assertThat(GossipCodec.decodeStatuses(members.value())).extracting(MemberStatus::member)
         .containsExactly(solo.membership().self());
-    assertThat(members.extras()).containsExactly(solo.membership().ring().version(), HashRing.DEFAULT_VIRTUAL_NODES);
+    assertThat(members.extras()).containsExactly(solo.membership().placement().epoch(), HashRing.DEFAULT_VIRTUAL_NODES,
+        solo.membership().placement().fingerprint());
     assertThat(solo.advertisedAddress()).isEqualTo("127.0.0.1:" + solo.port());
     assertThat(solo.forwardedRequests()).isZero();
     assertThat(call(solo, Frame.request(Opcode.STATS, null)).valueText()).contains("forwarded_requests:0\n");
@@ -228,7 +229,7 @@ class ClusterTest {
     await().atMost(DEADLINE).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
       for (DistCacheNode n : survivors) {
         assertThat(view(n)).as("view of %s", n.membership().self()).containsEntry(id, MemberState.DEAD);
-        assertThat(n.membership().ring().members()).doesNotContain(victim.membership().self()).hasSize(3);
+        assertThat(n.membership().placement().members()).doesNotContain(victim.membership().self()).hasSize(3);
       }
     });
   }
@@ -245,7 +246,7 @@ class ClusterTest {
     // (PATIENT would take minutes to declare anyone dead).
     for (DistCacheNode n : List.of(c.get(0), c.get(2))) {
       assertThat(view(n)).as("view of %s", n.membership().self()).containsEntry(id, MemberState.LEFT);
-      assertThat(n.membership().ring().members()).hasSize(2).doesNotContain(leaver.membership().self());
+      assertThat(n.membership().placement().members()).hasSize(2).doesNotContain(leaver.membership().self());
     }
   }
 
@@ -265,7 +266,7 @@ class ClusterTest {
       for (DistCacheNode n : List.of(c.get(0), c.get(1))) {
         assertThat(view(n).get(oldId)).as("old run in the view of %s", n.membership().self())
             .isIn(MemberState.DEAD, MemberState.LEFT);
-        assertThat(n.membership().ring().members()).containsExactlyInAnyOrderElementsOf(
+        assertThat(n.membership().placement().members()).containsExactlyInAnyOrderElementsOf(
             now.stream().map(x -> x.membership().self()).toList());
       }
     });
@@ -352,7 +353,7 @@ class ClusterTest {
     for (DistCacheNode n : c) {
       Frame reply = call(n, Frame.request(Opcode.CLUSTER_OWNER, key));
       assertThat(reply.valueText()).isEqualTo("127.0.0.1:" + owner.port());
-      assertThat(reply.extras()).containsExactly(n.membership().ring().version());
+      assertThat(reply.extras()).containsExactly(n.membership().placement().epoch());
     }
   }
 
@@ -363,11 +364,12 @@ class ClusterTest {
     Frame reply = call(c.get(1), Frame.request(Opcode.CLUSTER_MEMBERS, null));
     List<Member> owning = GossipCodec.decodeStatuses(reply.value()).stream()
         .filter(s -> s.state().ownsKeys()).map(MemberStatus::member).toList();
-    HashRing ring = HashRing.of(reply.extras()[0], owning, (int) reply.extras()[1], RingHash.XXHASH64);
+    Placement placement = Placement.of(reply.extras()[0], owning, (int) reply.extras()[1]);
 
+    assertThat(placement.fingerprint()).isEqualTo(reply.extras()[2]);
     for (int i = 0; i < 100; i++) {
       byte[] key = bytes("k" + i);
-      assertThat(ring.owner(key)).isEqualTo(c.get(1).membership().ring().owner(key));
+      assertThat(placement.ownerOf(key)).isEqualTo(c.get(1).membership().placement().ownerOf(key));
     }
   }
 

@@ -55,7 +55,7 @@ class SmartClientClusterTest {
   private static void awaitRings(List<DistCacheNode> live, int size) {
     await().atMost(DEADLINE).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
       for (DistCacheNode n : live) {
-        assertThat(n.membership().ring().members()).as("ring of %s", n.membership().self()).hasSize(size);
+        assertThat(n.membership().placement().members()).as("ring of %s", n.membership().self()).hasSize(size);
       }
     });
   }
@@ -77,7 +77,7 @@ class SmartClientClusterTest {
   }
 
   private static DistCacheNode owner(List<DistCacheNode> live, byte[] key) {
-    Member owner = live.get(0).membership().ring().owner(key);
+    Member owner = live.get(0).membership().placement().ownerOf(key);
     return live.stream().filter(n -> n.membership().self().equals(owner)).findFirst().orElseThrow();
   }
 

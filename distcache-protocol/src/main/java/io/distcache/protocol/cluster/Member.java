@@ -8,7 +8,8 @@ import java.util.Random;
  * advertises. A restarted node is a different member at the same address (its data is gone, so
  * the cluster must not mistake it for the old one).
  *
- * <p>Ids begin with the start time in milliseconds as 12 hex digits, then 16 random hex digits.
+ * <p>Ids are 40 lowercase hex digits, the form of a Redis Cluster node id: the start time in
+ * milliseconds as 12 hex digits, then 28 random ones.
  * Two members at one address are ordered by id: the greater id is the newer process, which is how
  * every node decides, without coordination, which entry for an address is current.
  */
@@ -33,7 +34,8 @@ public record Member(String id, Address address) {
 
   /** A fresh id for a process started at {@code startMillis}. */
   public static String newId(long startMillis, Random random) {
-    return String.format("%012x-%016x", startMillis & 0xFFFF_FFFF_FFFFL, random.nextLong());
+    return String.format("%012x%012x%016x", startMillis & 0xFFFF_FFFF_FFFFL, random.nextLong() & 0xFFFF_FFFF_FFFFL,
+        random.nextLong());
   }
 
   @Override

@@ -1,13 +1,12 @@
 package io.distcache.server.cluster;
 
-import io.distcache.client.FrameClient;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.cluster.Address;
 import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Placement;
 import io.distcache.protocol.cluster.Member;
-import io.distcache.protocol.cluster.RingHash;
 import io.distcache.server.Clock;
 import io.distcache.server.membership.GossipCodec;
 import io.distcache.server.membership.GossipMessage;
@@ -16,7 +15,8 @@ import io.distcache.server.membership.MemberStatus;
 import io.distcache.server.membership.MembershipConfig;
 import io.distcache.server.membership.MembershipEngine;
 import io.distcache.server.membership.MembershipSnapshot;
-import io.distcache.server.ring.RingHolder;
+import io.distcache.server.bus.Peers;
+import io.distcache.server.placement.PlacementHolder;
 import io.netty.channel.DefaultEventLoop;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.security.SecureRandom;
@@ -61,15 +61,15 @@ public final class ClusterMembership implements AutoCloseable {
 
   private final MembershipConfig config;
   private final Clock clock;
-  private final FrameClient peers;
-  private final RingHolder ring;
+  private final Peers peers;
+  private final PlacementHolder placement;
   private final int virtualNodes;
   private final Set<CompletableFuture<Frame>> inFlight = ConcurrentHashMap.newKeySet();
   private final DefaultEventLoop loop = new DefaultEventLoop(new DefaultThreadFactory("distcache-membership", true));
   private volatile List<Address> seeds = List.of();
   private volatile MembershipEngine engine;
 
-  public ClusterMembership(MembershipConfig config, int virtualNodes, Clock clock, FrameClient peers) {
+  public ClusterMembership(MembershipConfig config, int virtualNodes, Clock clock, Peers peers) {
     if (virtualNodes < 1 || virtualNodes > HashRing.MAX_VIRTUAL_NODES) {
       throw new IllegalArgumentException("virtual nodes " + virtualNodes + " is outside 1.." + HashRing.MAX_VIRTUAL_NODES);
     }
@@ -77,7 +77,7 @@ public final class ClusterMembership implements AutoCloseable {
     this.clock = clock;
     this.peers = peers;
     this.virtualNodes = virtualNodes;
-    this.ring = new RingHolder(virtualNodes, RingHash.XXHASH64);
+    this.placement = new PlacementHolder(virtualNodes);
   }
 
   /** Creates this node's member at {@code advertised}, joins through {@code seedAddresses} and starts ticking. */
@@ -88,7 +88,7 @@ public final class ClusterMembership implements AutoCloseable {
     SecureRandom random = new SecureRandom();
     Member self = new Member(Member.newId(System.currentTimeMillis(), random), advertised);
     MembershipEngine e = new MembershipEngine(self, config, new FrameTransport(), clock, random);
-    e.addListener(ring);
+    e.addListener(placement);
     seeds = List.copyOf(seedAddresses);
     e.addListener(this::dropPeersNoLongerKnown);
     engine = e;
@@ -116,9 +116,14 @@ public final class ClusterMembership implements AutoCloseable {
     peers.retainOnly(keep);
   }
 
-  /** The current ring; empty before start. Never blocks. */
-  public HashRing ring() {
-    return ring.current();
+  /** The current placement; empty before start. Never blocks. */
+  public Placement placement() {
+    return placement.current();
+  }
+
+  /** The holder of the placement, to listen to its changes. */
+  public PlacementHolder placements() {
+    return placement;
   }
 
   public int virtualNodes() {

@@ -1,12 +1,13 @@
 package io.distcache.server.cluster;
 
-import io.distcache.client.FrameClient;
 import io.distcache.protocol.Flags;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
-import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Placement;
 import io.distcache.protocol.cluster.Member;
+import io.distcache.server.bus.Peers;
 import io.distcache.server.membership.GossipCodec;
 import io.distcache.server.membership.MembershipSnapshot;
 import java.nio.charset.StandardCharsets;
@@ -50,11 +51,11 @@ import java.util.concurrent.atomic.LongAdder;
 public final class ClusterRouter implements Router, ClusterView {
   private final LocalExecutor local;
   private final ClusterMembership cluster;
-  private final FrameClient peers;
+  private final Peers peers;
   private final LongAdder forwarded = new LongAdder();
   private final MultiKeyRouting multiKey;
 
-  public ClusterRouter(LocalExecutor local, ClusterMembership cluster, FrameClient peers) {
+  public ClusterRouter(LocalExecutor local, ClusterMembership cluster, Peers peers) {
     if (local == null || cluster == null || peers == null) {
       throw new IllegalArgumentException("local executor, membership and peers are all required");
     }
@@ -93,11 +94,11 @@ public final class ClusterRouter implements Router, ClusterView {
     if (!op.keyed()) {
       return done(local.execute(request));
     }
-    HashRing ring = cluster.ring();
-    if (ring.size() <= 1) {
+    Placement placement = cluster.placement();
+    if (placement.size() <= 1) {
       return done(local.execute(request)); // one-node cluster (or not started): every key is ours
     }
-    Member owner = ring.owner(request.key());
+    Member owner = placement.ownerOf(request.key());
     if (owner.equals(cluster.self())) {
       return done(local.execute(request)); // we own it
     }
@@ -105,7 +106,7 @@ public final class ClusterRouter implements Router, ClusterView {
       return done(local.execute(request)); // forwarded to us by a node that thinks we own it
     }
     if (request.hasFlag(Flags.ROUTED)) {
-      return done(notOwner(request, owner)); // a smart client's ring is stale
+      return done(notOwner(request, owner, placement, KeySlot.of(request.key()))); // a smart client's placement is stale
     }
     return forward(owner, request);
   }
@@ -126,8 +127,13 @@ public final class ClusterRouter implements Router, ClusterView {
   }
 
   @Override
-  public HashRing ring() {
-    return cluster.ring();
+  public Placement placement() {
+    return cluster.placement();
+  }
+
+  @Override
+  public Member self() {
+    return cluster.self();
   }
 
   @Override
@@ -137,8 +143,8 @@ public final class ClusterRouter implements Router, ClusterView {
 
   @Override
   public Member owner(byte[] key) {
-    HashRing ring = cluster.ring();
-    return ring.isEmpty() ? cluster.self() : ring.owner(key);
+    Placement placement = cluster.placement();
+    return placement.isEmpty() ? cluster.self() : placement.ownerOf(key);
   }
 
   /**
@@ -169,8 +175,10 @@ public final class ClusterRouter implements Router, ClusterView {
     return request.replyError(Status.BUSY, "owner " + owner.address() + " unreachable: " + cause.getMessage());
   }
 
-  static Frame notOwner(Frame request, Member owner) {
-    return request.reply(Status.NOT_OWNER, 0, owner.address().toString().getBytes(StandardCharsets.US_ASCII));
+  /** NOT_OWNER: value the owner's host:port, extras [placement epoch, slot of the key]. */
+  static Frame notOwner(Frame request, Member owner, Placement placement, int slot) {
+    return request.reply(Status.NOT_OWNER, 0, owner.address().toString().getBytes(StandardCharsets.US_ASCII),
+        placement.epoch(), slot);
   }
 
   /** Requests this node sent on to an owner since it started (multi-key parts count one each). */
@@ -195,18 +203,18 @@ public final class ClusterRouter implements Router, ClusterView {
     if (snapshot.isEmpty()) {
       return request.replyError(Status.BUSY, "membership is not started yet");
     }
-    HashRing ring = cluster.ring();
-    return request.replyValue(GossipCodec.encodeStatuses(snapshot.get().members()), ring.version(),
-        cluster.virtualNodes());
+    Placement placement = cluster.placement();
+    return request.replyValue(GossipCodec.encodeStatuses(snapshot.get().members()), placement.epoch(),
+        cluster.virtualNodes(), placement.fingerprint());
   }
 
   private Frame owner(Frame request) {
-    HashRing ring = cluster.ring();
+    Placement placement = cluster.placement();
     Member owner = owner(request.key());
     if (owner == null) {
       return request.replyError(Status.BUSY, "membership is not started yet");
     }
-    return request.replyValue(owner.address().toString().getBytes(StandardCharsets.US_ASCII), ring.version());
+    return request.replyValue(owner.address().toString().getBytes(StandardCharsets.US_ASCII), placement.epoch());
   }
 
   private static CompletableFuture<Frame> done(Frame reply) {

@@ -1,6 +1,6 @@
 package io.distcache.server.cluster;
 
-import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Placement;
 import io.distcache.protocol.cluster.Member;
 import io.distcache.server.membership.MembershipSnapshot;
 import java.util.Optional;
@@ -14,10 +14,13 @@ public interface ClusterView {
   /** The member list, or empty before membership has started. */
   Optional<MembershipSnapshot> snapshot();
 
-  /** The current ring; empty before membership has started. */
-  HashRing ring();
+  /** The current placement (slot to owner, epoch); empty before membership has started. */
+  Placement placement();
 
-  /** The member that owns {@code key}: this node when the ring is empty or has only us. */
+  /** This node's member, or null before membership has started. */
+  Member self();
+
+  /** The member that owns {@code key}: this node when the placement is empty or has only us. */
   Member owner(byte[] key);
 
   /** Requests this node forwarded to an owner since it started. */

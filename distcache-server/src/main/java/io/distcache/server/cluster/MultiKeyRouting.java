@@ -5,7 +5,8 @@ import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
-import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Placement;
 import io.distcache.protocol.cluster.Member;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -53,8 +54,8 @@ final class MultiKeyRouting {
   }
 
   CompletableFuture<Frame> route(Frame request) {
-    HashRing ring = router.ring();
-    if (ring.size() <= 1 || request.hasFlag(Flags.FORWARDED)) {
+    Placement placement = router.placement();
+    if (placement.size() <= 1 || request.hasFlag(Flags.FORWARDED)) {
       return done(router.serveLocally(request));
     }
     Opcode op = request.op();
@@ -68,7 +69,7 @@ final class MultiKeyRouting {
     Map<Member, Group> groups = new LinkedHashMap<>();
     int step = pairs ? 2 : 1;
     for (int i = 0; i < items.size(); i += step) {
-      Group g = groups.computeIfAbsent(ring.owner(items.get(i)), m -> new Group());
+      Group g = groups.computeIfAbsent(placement.ownerOf(items.get(i)), m -> new Group());
       g.positions.add(i / step);
       g.keys.add(items.get(i));
       if (pairs) {
@@ -76,9 +77,9 @@ final class MultiKeyRouting {
       }
     }
     if (request.hasFlag(Flags.ROUTED)) {
-      for (Member owner : groups.keySet()) {
-        if (!router.isSelf(owner)) {
-          return done(ClusterRouter.notOwner(request, owner));
+      for (Map.Entry<Member, Group> e : groups.entrySet()) {
+        if (!router.isSelf(e.getKey())) {
+          return done(ClusterRouter.notOwner(request, e.getKey(), placement, KeySlot.of(e.getValue().keys.get(0))));
         }
       }
     }

@@ -94,8 +94,8 @@ final class ClusterCommands {
     line(sb, "cluster_suspect_nodes", suspect);
     line(sb, "cluster_dead_nodes", dead);
     line(sb, "cluster_left_nodes", left);
-    line(sb, "cluster_ring_version", view.ring().version());
-    line(sb, "cluster_ring_members", view.ring().size());
+    line(sb, "cluster_current_epoch", view.placement().epoch());
+    line(sb, "cluster_size", view.placement().size());
     line(sb, "forwarded_requests", view.forwardedRequests());
     return sb.toString();
   }

@@ -36,7 +36,7 @@ class MembershipValuesTest {
     String later = Member.newId(1_700_000_000_001L, r);
 
     assertThat(later).isGreaterThan(earlier);
-    assertThat(earlier).hasSize(29).matches("[0-9a-f]{12}-[0-9a-f]{16}");
+    assertThat(earlier).hasSize(40).matches("[0-9a-f]{40}");
   }
 
   @Test

@@ -1,0 +1,206 @@
+package io.distcache.protocol.cluster;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+
+/*
+ * Design: ownership as a value that any two parties can compare. A placement maps each of the
+ * 16,384 slots (KeySlot) to one member. It is computed, never negotiated: slot s belongs to the
+ * owner, on the consistent-hash ring of the owning members, of the two bytes (s >> 8, s & 0xFF),
+ * so every node and every smart client that knows the same members computes the same table, and a
+ * member that joins or leaves moves only the slots whose ring points it adds or removes (about
+ * 1/N of them, all to or from that member).
+ *
+ * Identity. A placement carries an epoch (a counter that grows with every change of owners, what
+ * CLUSTER INFO calls cluster_current_epoch) and a fingerprint (xxHash64 of the owning members' ids
+ * and addresses, in id order, and the virtual node count). The fingerprint is a function of the
+ * table, so two placements with the same fingerprint have the same owner for every slot; the
+ * epoch orders placements in time. Nodes that change owners concurrently may pick the same epoch
+ * for different tables, so "same placement" compares both (sameAs), and "newer" compares the epoch
+ * first and the fingerprint second (a fixed tie-break every node applies the same way).
+ *
+ * Layout: one short per slot (the index of its owner in the id-ordered member array), 32 KiB per
+ * placement, looked up with one array read per request.
+ */
+
+/** Slot to owner, with an epoch and a fingerprint. Immutable and thread-safe. */
+public final class Placement {
+  private static final Comparator<Member> BY_ID = Comparator.comparing(Member::id);
+  private static final Placement EMPTY = new Placement(0, 0, new Member[0], null, 0);
+
+  private final long epoch;
+  private final long fingerprint;
+  private final Member[] members;
+  /** Owner index per slot; null when there are no members. */
+  private final short[] owners;
+  private final int virtualNodes;
+
+  private Placement(long epoch, long fingerprint, Member[] members, short[] owners, int virtualNodes) {
+    this.epoch = epoch;
+    this.fingerprint = fingerprint;
+    this.members = members;
+    this.owners = owners;
+    this.virtualNodes = virtualNodes;
+  }
+
+  /** No members: nobody owns anything. Epoch 0. */
+  public static Placement empty() {
+    return EMPTY;
+  }
+
+  /** The placement of these owning members at {@code epoch}, with the default virtual nodes. */
+  public static Placement of(long epoch, Collection<Member> members) {
+    return of(epoch, members, HashRing.DEFAULT_VIRTUAL_NODES);
+  }
+
+  /**
+   * The placement of these owning members (ALIVE or SUSPECT ones) at {@code epoch}.
+   *
+   * @throws IllegalArgumentException for a negative epoch, a bad virtual node count or a repeated id
+   */
+  public static Placement of(long epoch, Collection<Member> members, int virtualNodes) {
+    if (epoch < 0) {
+      throw new IllegalArgumentException("epoch " + epoch + " is negative");
+    }
+    HashRing ring = HashRing.of(epoch, members, virtualNodes, RingHash.XXHASH64);
+    Member[] sorted = ring.members().toArray(new Member[0]);
+    if (sorted.length == 0) {
+      return new Placement(epoch, fingerprint(List.of(), virtualNodes), sorted, null, virtualNodes);
+    }
+    short[] owners = new short[KeySlot.SLOTS];
+    byte[] point = new byte[2];
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      point[0] = (byte) (s >>> 8);
+      point[1] = (byte) s;
+      Member owner = ring.owner(point);
+      owners[s] = (short) Arrays.binarySearch(sorted, owner, BY_ID);
+    }
+    return new Placement(epoch, fingerprint(Arrays.asList(sorted), virtualNodes), sorted, owners, virtualNodes);
+  }
+
+  /** xxHash64 of "id@host:port\n" per member in id order, then the virtual node count. */
+  public static long fingerprint(Collection<Member> members, int virtualNodes) {
+    Member[] sorted = members.toArray(new Member[0]);
+    Arrays.sort(sorted, BY_ID);
+    StringBuilder sb = new StringBuilder();
+    for (Member m : sorted) {
+      sb.append(m.id()).append('@').append(m.address()).append('\n');
+    }
+    sb.append(virtualNodes);
+    return XxHash64.hash(sb.toString().getBytes(StandardCharsets.US_ASCII));
+  }
+
+  /** The same owners at another epoch (a node adopting a peer's higher epoch for the same table). */
+  public Placement withEpoch(long newEpoch) {
+    if (newEpoch < 0) {
+      throw new IllegalArgumentException("epoch " + newEpoch + " is negative");
+    }
+    return new Placement(newEpoch, fingerprint, members, owners, virtualNodes);
+  }
+
+  public long epoch() {
+    return epoch;
+  }
+
+  public long fingerprint() {
+    return fingerprint;
+  }
+
+  public int virtualNodes() {
+    return virtualNodes;
+  }
+
+  /** The owning members, ordered by id. */
+  public List<Member> members() {
+    return List.of(members);
+  }
+
+  public int size() {
+    return members.length;
+  }
+
+  public boolean isEmpty() {
+    return members.length == 0;
+  }
+
+  /** True when {@code member} owns at least one slot here. */
+  public boolean contains(Member member) {
+    int i = Arrays.binarySearch(members, member, BY_ID);
+    return i >= 0 && members[i].equals(member);
+  }
+
+  /** The owner of {@code slot}, or null when the placement is empty. */
+  public Member owner(int slot) {
+    return owners == null ? null : members[owners[slot]];
+  }
+
+  /** The owner of {@code key}'s slot, or null when the placement is empty. */
+  public Member ownerOf(byte[] key) {
+    return owners == null ? null : members[owners[KeySlot.of(key)]];
+  }
+
+  /** True when {@code member} owns {@code slot}. */
+  public boolean owns(Member member, int slot) {
+    return owners != null && members[owners[slot]].equals(member);
+  }
+
+  /** Same epoch and same owners. */
+  public boolean sameAs(Placement other) {
+    return other != null && epoch == other.epoch && fingerprint == other.fingerprint;
+  }
+
+  /** True when this placement supersedes {@code other}: a higher epoch, or the same epoch and a greater fingerprint. */
+  public boolean isNewerThan(Placement other) {
+    return compare(epoch, fingerprint, other.epoch, other.fingerprint) > 0;
+  }
+
+  /** Orders (epoch, fingerprint) pairs the way every node does: epoch first, then fingerprint (unsigned). */
+  public static int compare(long epochA, long fingerprintA, long epochB, long fingerprintB) {
+    int c = Long.compare(epochA, epochB);
+    return c != 0 ? c : Long.compareUnsigned(fingerprintA, fingerprintB);
+  }
+
+  /** Contiguous runs of slots with one owner, in slot order. */
+  public List<SlotRange> ranges() {
+    List<SlotRange> out = new ArrayList<>();
+    if (owners == null) {
+      return out;
+    }
+    int start = 0;
+    for (int s = 1; s <= KeySlot.SLOTS; s++) {
+      if (s == KeySlot.SLOTS || owners[s] != owners[start]) {
+        out.add(new SlotRange(start, s - 1, members[owners[start]]));
+        start = s;
+      }
+    }
+    return out;
+  }
+
+  /** How many slots {@code member} owns. */
+  public int slotCount(Member member) {
+    int i = Arrays.binarySearch(members, member, BY_ID);
+    if (owners == null || i < 0 || !members[i].equals(member)) {
+      return 0;
+    }
+    int n = 0;
+    for (short o : owners) {
+      if (o == i) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Slots {@code first..last} (inclusive) owned by one member. */
+  public record SlotRange(int first, int last, Member owner) {}
+
+  @Override
+  public String toString() {
+    return "Placement{epoch=" + epoch + ", fingerprint=" + Long.toHexString(fingerprint) + ", members="
+        + members.length + "}";
+  }
+}

@@ -1,0 +1,113 @@
+package io.distcache.server.placement;
+
+import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.membership.MembershipListener;
+import io.distcache.server.membership.MembershipSnapshot;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/*
+ * Design: the node's current placement, rebuilt from membership snapshots and read by every
+ * request from one volatile field.
+ *
+ * Epochs. Nodes have no leader, so an epoch is a Lamport counter: when this node's set of owning
+ * members changes, the new placement's epoch is one above the highest epoch it has seen anywhere
+ * (its own, or any peer's in a membership message). Two nodes that apply the same change compute
+ * the same owners; if they picked different epochs for it, the one that hears a higher epoch for
+ * the fingerprint it already has adopts that epoch (observe), so a quiet cluster converges on one
+ * (epoch, fingerprint) everywhere. A change that does not move owners (a suspicion, a refutation)
+ * builds nothing and keeps the epoch.
+ */
+
+/** The current placement, rebuilt when the owning members change. Thread-safe. */
+public final class PlacementHolder implements MembershipListener {
+  private final int virtualNodes;
+  private final List<PlacementListener> listeners = new CopyOnWriteArrayList<>();
+  private volatile Placement current = Placement.empty();
+  /** Guarded by this: the highest epoch seen from any node, this one included. */
+  private long highestSeen;
+  /** Guarded by this: the version of the last membership snapshot applied (a late older one is ignored). */
+  private long snapshotVersion = -1;
+
+  public PlacementHolder() {
+    this(HashRing.DEFAULT_VIRTUAL_NODES);
+  }
+
+  public PlacementHolder(int virtualNodes) {
+    if (virtualNodes < 1 || virtualNodes > HashRing.MAX_VIRTUAL_NODES) {
+      throw new IllegalArgumentException("virtual nodes " + virtualNodes + " is outside 1.." + HashRing.MAX_VIRTUAL_NODES);
+    }
+    this.virtualNodes = virtualNodes;
+  }
+
+  /** The current placement; empty before the first snapshot. Never blocks. */
+  public Placement current() {
+    return current;
+  }
+
+  public int virtualNodes() {
+    return virtualNodes;
+  }
+
+  public void addListener(PlacementListener listener) {
+    listeners.add(listener);
+  }
+
+  @Override
+  public void membershipChanged(MembershipSnapshot snapshot) {
+    synchronized (this) {
+      if (snapshot.version() <= snapshotVersion) {
+        return; // an older snapshot delivered late
+      }
+      snapshotVersion = snapshot.version();
+    }
+    install(snapshot.ringMembers());
+  }
+
+  /** Installs the placement of these owning members when they differ from the current ones. */
+  public void install(List<Member> owners) {
+    Placement previous;
+    Placement next;
+    synchronized (this) {
+      previous = current;
+      long fingerprint = Placement.fingerprint(owners, virtualNodes);
+      if (previous.epoch() != 0 && previous.fingerprint() == fingerprint) {
+        return;
+      }
+      highestSeen = Math.max(highestSeen, previous.epoch()) + 1;
+      next = Placement.of(highestSeen, owners, virtualNodes);
+      current = next;
+    }
+    for (PlacementListener l : listeners) {
+      l.placementChanged(previous, next);
+    }
+  }
+
+  /**
+   * A peer said it is at ({@code epoch}, {@code fingerprint}). A higher epoch for the owners we
+   * already have is adopted; any higher epoch is remembered so our next change goes above it.
+   */
+  public void observe(long epoch, long fingerprint) {
+    Placement previous;
+    Placement next;
+    synchronized (this) {
+      highestSeen = Math.max(highestSeen, epoch);
+      previous = current;
+      if (previous.epoch() == 0 || previous.fingerprint() != fingerprint || epoch <= previous.epoch()) {
+        return;
+      }
+      next = previous.withEpoch(epoch);
+      current = next;
+    }
+    for (PlacementListener l : listeners) {
+      l.placementChanged(previous, next);
+    }
+  }
+
+  /** The highest epoch this node has seen from anyone. */
+  public synchronized long highestSeenEpoch() {
+    return highestSeen;
+  }
+}
