@@ -21,7 +21,13 @@ public enum Status {
   /** The node is overloaded or shutting down; retry elsewhere or later. */
   BUSY(12),
   /** A failure inside the node; the message says what. */
-  INTERNAL_ERROR(13);
+  INTERNAL_ERROR(13),
+  /**
+   * The key's slot is changing owner: the receiver owns it but waits for the other members to
+   * agree, or was sent it (forwarded) under a placement it does not share. Nothing was done;
+   * retry shortly (Redis Cluster's TRYAGAIN).
+   */
+  TRY_AGAIN(14);
 
   private static final Status[] BY_CODE = new Status[64];
 

@@ -112,7 +112,7 @@ public final class DistCacheNode implements AutoCloseable {
           .maxFrameBytes(config.maxFrameBytes)
           .threadName("distcache-peers")
           .build());
-      membership = new ClusterMembership(config.membership, config.virtualNodes, config.clock, peers);
+      membership = new ClusterMembership(config.membership, config.virtualNodes, config.clock, peers, store);
       try {
         clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes), membership, peers);
         router = new DrainingRouter(clusterRouter);

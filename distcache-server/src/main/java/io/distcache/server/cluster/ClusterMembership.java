@@ -17,6 +17,9 @@ import io.distcache.server.membership.MembershipEngine;
 import io.distcache.server.membership.MembershipSnapshot;
 import io.distcache.server.bus.Peers;
 import io.distcache.server.placement.PlacementHolder;
+import io.distcache.server.placement.SlotCleaner;
+import io.distcache.server.placement.SlotGuard;
+import io.distcache.server.store.Store;
 import io.netty.channel.DefaultEventLoop;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.security.SecureRandom;
@@ -50,6 +53,14 @@ import org.slf4j.LoggerFactory;
  * the membership loop, never handled on the peer connection's thread, so the engine is never
  * re-entered from inside one of its own sends.
  *
+ * Placement safety. Every CLUSTER_GOSSIP frame, request and reply, carries the sender's placement
+ * in its extras [epoch, fingerprint]. Each one read here is adopted if it is a newer epoch of our
+ * own owners (PlacementHolder.observe) and reported to the SlotGuard, which lets this node serve a
+ * slot it gained only once every other owner has reported our placement. When our placement
+ * changes we ask the owners that have not confirmed it (an empty GOSSIP, whose reply carries their
+ * placement), again every ANNOUNCE_INTERVAL until all have. Every message from a peer, handled
+ * after the engine (which may have just told us we were declared dead), renews the lease.
+ *
  * Start order. The router exists before the node binds (the protocol handlers need it), but the
  * advertised port is known only after binding when port 0 was asked; so the engine is created in
  * start(). Until then the ring is empty and every request is served locally.
@@ -64,12 +75,23 @@ public final class ClusterMembership implements AutoCloseable {
   private final Peers peers;
   private final PlacementHolder placement;
   private final int virtualNodes;
+  /** How often a changed placement is announced again to the owners that have not confirmed it. */
+  static final long ANNOUNCE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+  private final SlotGuard guard;
+  private final SlotCleaner cleaner;
+  private final Store store;
+  private long lastAnnounceNanos;
   private final Set<CompletableFuture<Frame>> inFlight = ConcurrentHashMap.newKeySet();
   private final DefaultEventLoop loop = new DefaultEventLoop(new DefaultThreadFactory("distcache-membership", true));
   private volatile List<Address> seeds = List.of();
   private volatile MembershipEngine engine;
 
-  public ClusterMembership(MembershipConfig config, int virtualNodes, Clock clock, Peers peers) {
+  /**
+   * @param store this node's store: the keys of slots that change owner are dropped from it, and
+   *     all of it when the cluster declares this node dead
+   */
+  public ClusterMembership(MembershipConfig config, int virtualNodes, Clock clock, Peers peers, Store store) {
     if (virtualNodes < 1 || virtualNodes > HashRing.MAX_VIRTUAL_NODES) {
       throw new IllegalArgumentException("virtual nodes " + virtualNodes + " is outside 1.." + HashRing.MAX_VIRTUAL_NODES);
     }
@@ -78,6 +100,9 @@ public final class ClusterMembership implements AutoCloseable {
     this.peers = peers;
     this.virtualNodes = virtualNodes;
     this.placement = new PlacementHolder(virtualNodes);
+    this.store = store;
+    this.cleaner = new SlotCleaner(store);
+    this.guard = new SlotGuard(clock, SlotGuard.leaseFor(config.probeTimeout(), config.suspicionTimeout()));
   }
 
   /** Creates this node's member at {@code advertised}, joins through {@code seedAddresses} and starts ticking. */
@@ -87,19 +112,47 @@ public final class ClusterMembership implements AutoCloseable {
     }
     SecureRandom random = new SecureRandom();
     Member self = new Member(Member.newId(System.currentTimeMillis(), random), advertised);
-    MembershipEngine e = new MembershipEngine(self, config, new FrameTransport(), clock, random);
+    MembershipEngine e = new MembershipEngine(self, config, transport, clock, random);
+    placement.addListener((previous, next) -> placementChanged(self, previous, next));
+    e.onDeclaredDead(() -> {
+      guard.declaredDead();
+      store.flush();
+    });
+    engine = e;
     e.addListener(placement);
     seeds = List.copyOf(seedAddresses);
     e.addListener(this::dropPeersNoLongerKnown);
-    engine = e;
     e.join(seedAddresses);
     long every = config.tickInterval().toNanos();
     loop.scheduleAtFixedRate(this::tick, every, every, TimeUnit.NANOSECONDS);
     log.info("member {} joining through {}", self, seedAddresses.isEmpty() ? "no seeds (a new cluster)" : seedAddresses);
   }
 
+  private void placementChanged(Member self, Placement previous, Placement next) {
+    guard.placementChanged(self, previous, next, cleaner);
+    if (previous.fingerprint() != next.fingerprint() || previous.isEmpty()) {
+      log.info("placement epoch {}: {} owners, {} slots here", next.epoch(), next.size(), next.slotCount(self));
+      if (engine != null) {
+        announce(clock.nanos());
+      }
+    }
+  }
+
+  /** Asks the owners that have not confirmed our placement for theirs (the reply carries it). */
+  private void announce(long now) {
+    lastAnnounceNanos = now;
+    MembershipEngine e = engine;
+    GossipMessage hello = new GossipMessage.Gossip(e.self(), List.of());
+    for (Member m : guard.unconfirmedPeers()) {
+      transport.send(m.address(), hello);
+    }
+  }
+
   private void tick() {
     try {
+      if (!guard.settled() && clock.nanos() - lastAnnounceNanos >= ANNOUNCE_INTERVAL_NANOS) {
+        announce(clock.nanos());
+      }
       engine.tick();
     } catch (RuntimeException e) {
       // One bad tick must not stop the timer for good (a thrown task is never rescheduled).
@@ -110,15 +163,23 @@ public final class ClusterMembership implements AutoCloseable {
   /** Members that are gone from the table (tombstones expired) no longer need a connection. */
   private void dropPeersNoLongerKnown(MembershipSnapshot snapshot) {
     Set<Address> keep = new HashSet<>(seeds);
+    Set<String> ids = new HashSet<>();
     for (MemberStatus s : snapshot.members()) {
       keep.add(s.member().address());
+      ids.add(s.id());
     }
     peers.retainOnly(keep);
+    guard.retainReports(ids);
   }
 
   /** The current placement; empty before start. Never blocks. */
   public Placement placement() {
     return placement.current();
+  }
+
+  /** Which owned slots may be served now. */
+  public SlotGuard guard() {
+    return guard;
   }
 
   /** The holder of the placement, to listen to its changes. */
@@ -155,7 +216,36 @@ public final class ClusterMembership implements AutoCloseable {
       return request.replyError(Status.BAD_REQUEST, "malformed membership message: " + ex.getMessage());
     }
     Optional<GossipMessage> reply = e.onMessage(message);
-    return request.replyValue(reply.map(GossipCodec::encode).orElse(Frame.EMPTY));
+    heardFrom(e, message.sender().id(), request.extras());
+    Placement now = placement.current();
+    return request.replyValue(reply.map(GossipCodec::encode).orElse(Frame.EMPTY), now.epoch(), now.fingerprint());
+  }
+
+  /**
+   * A peer's message was handled (after the engine, which may have told us we were declared dead):
+   * the lease runs again, and its placement, when it sent one, is adopted or recorded.
+   */
+  private void heardFrom(MembershipEngine e, String senderId, long[] extras) {
+    if (senderId.equals(e.self().id())) {
+      return;
+    }
+    guard.heard();
+    if (extras.length >= 2) {
+      placement.observe(extras[0], extras[1]);
+      guard.report(senderId, extras[0], extras[1]);
+    }
+  }
+
+  /** The id of the owning member at {@code address} (the newest, if a restart left two), or null. */
+  private String memberAt(Address address) {
+    MembershipEngine e = engine;
+    String id = null;
+    for (MemberStatus s : e.snapshot().members()) {
+      if (s.member().address().equals(address) && s.state().ownsKeys() && (id == null || s.id().compareTo(id) > 0)) {
+        id = s.id();
+      }
+    }
+    return id;
   }
 
   /**
@@ -186,13 +276,18 @@ public final class ClusterMembership implements AutoCloseable {
   @Override
   public void close() {
     loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    cleaner.close();
   }
+
+  private final FrameTransport transport = new FrameTransport();
 
   /** Carries each message in a CLUSTER_GOSSIP request; the response's value is the answer. */
   private final class FrameTransport implements GossipTransport {
     @Override
     public void send(Address to, GossipMessage message) {
-      Frame request = Frame.request(Opcode.CLUSTER_GOSSIP, 0, null, GossipCodec.encode(message));
+      Placement now = placement.current();
+      Frame request = Frame.request(Opcode.CLUSTER_GOSSIP, 0, null, GossipCodec.encode(message), now.epoch(),
+          now.fingerprint());
       CompletableFuture<Frame> reply = peers.send(to, request);
       inFlight.add(reply);
       reply.whenComplete((frame, error) -> {
@@ -201,9 +296,9 @@ public final class ClusterMembership implements AutoCloseable {
           log.debug("membership message to {} lost: {}", to, error.getMessage());
         } else if (frame.status() != Status.OK) {
           log.debug("{} refused a membership message: {} {}", to, frame.status(), frame.valueText());
-        } else if (frame.value().length > 0) {
+        } else {
           try {
-            loop.execute(() -> deliver(to, frame.value()));
+            loop.execute(() -> deliver(to, frame));
           } catch (RejectedExecutionException stopped) {
             log.debug("membership stopped; dropping a reply from {}", to);
           }
@@ -211,9 +306,20 @@ public final class ClusterMembership implements AutoCloseable {
       });
     }
 
-    private void deliver(Address from, byte[] bytes) {
+    private void deliver(Address from, Frame frame) {
       try {
-        engine.onMessage(GossipCodec.decode(bytes));
+        MembershipEngine e = engine;
+        String sender;
+        if (frame.value().length > 0) {
+          GossipMessage reply = GossipCodec.decode(frame.value());
+          e.onMessage(reply);
+          sender = reply.sender().id();
+        } else {
+          sender = memberAt(from);
+        }
+        if (sender != null) {
+          heardFrom(e, sender, frame.extras());
+        }
       } catch (GossipCodec.MalformedGossipException e) {
         log.warn("malformed membership reply from {}: {}", from, e.getMessage());
       } catch (RuntimeException e) {

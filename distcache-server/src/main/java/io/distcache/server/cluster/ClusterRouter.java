@@ -11,9 +11,11 @@ import io.distcache.server.bus.Peers;
 import io.distcache.server.membership.GossipCodec;
 import io.distcache.server.membership.MembershipSnapshot;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /*
@@ -23,14 +25,22 @@ import java.util.concurrent.atomic.LongAdder;
  *   cluster opcodes (GOSSIP, MEMBERS, OWNER)    about this node: answered here, never forwarded
  *   node-local opcodes (PING, SCAN, SIZE, ...)  this node's own store, whatever the ring says
  *   multi-key opcodes                           split by owner, see MultiKeyRouting
- *   keyed opcodes                               owner = ring.owner(key), then:
- *       we own it                   serve locally
- *       the request is FORWARDED    serve locally even if our ring disagrees: forward at most
- *                                   once, so two nodes with different views cannot bounce a
- *                                   request between them
- *       the request is ROUTED       a smart client picked us from a stale ring: NOT_OWNER with
- *                                   the owner's host:port, so it refreshes instead of paying a hop
+ *   keyed opcodes                               owner = placement.owner(slot of key), then:
+ *       we own it, and may serve it serve locally (SlotGuard: every other owner has confirmed
+ *                                   this placement, the slot's old keys are dropped, the lease
+ *                                   holds)
+ *       we own it, may not yet      TRY_AGAIN: the slot is changing owner
+ *       the request is FORWARDED    TRY_AGAIN: the sender's placement differs from ours, and
+ *                                   serving a slot we do not own could show stale data; never
+ *                                   forwarded again, so two views cannot bounce a request
+ *       the request is ROUTED       a smart client picked us from a stale placement: NOT_OWNER
+ *                                   with the owner's host:port, the epoch and the slot
  *       otherwise                   forward to the owner with FORWARDED set, relay the reply
+ *
+ * A TRY_AGAIN for a request that is neither ROUTED nor FORWARDED (a plain client's) is retried
+ * here every RETRY_MILLIS for up to RETRY_WINDOW_MILLIS, routing afresh each time, so a plain
+ * client rides through a membership change (usually one round trip of confirmations) instead of
+ * seeing errors; clients that route themselves, and peers, get TRY_AGAIN at once and retry.
  *
  * A one-member ring (a node that nobody joined) takes the local branch before any hashing, so a
  * standalone node pays one volatile read and a size check per request.
@@ -65,8 +75,35 @@ public final class ClusterRouter implements Router, ClusterView {
     this.multiKey = new MultiKeyRouting(this);
   }
 
+  /** How long a plain client's request waits, retrying, for a slot that is changing owner. */
+  static final long RETRY_WINDOW_MILLIS = 1_500;
+  static final long RETRY_MILLIS = 20;
+
   @Override
   public CompletableFuture<Frame> route(Frame request) {
+    CompletableFuture<Frame> reply = routeOnce(request);
+    if (request.hasFlag(Flags.ROUTED) || request.hasFlag(Flags.FORWARDED)) {
+      return reply;
+    }
+    Frame now = reply.getNow(null);
+    if (now != null && now.status() != Status.TRY_AGAIN) {
+      return reply; // the common case: answered at once
+    }
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RETRY_WINDOW_MILLIS);
+    return reply.thenCompose(r -> retryWhileMoving(request, r, deadline));
+  }
+
+  private CompletableFuture<Frame> retryWhileMoving(Frame request, Frame reply, long deadline) {
+    if (reply.status() != Status.TRY_AGAIN || System.nanoTime() - deadline >= 0) {
+      return done(reply);
+    }
+    return CompletableFuture.supplyAsync(() -> request,
+            CompletableFuture.delayedExecutor(RETRY_MILLIS, TimeUnit.MILLISECONDS))
+        .thenCompose(this::routeOnce)
+        .thenCompose(r -> retryWhileMoving(request, r, deadline));
+  }
+
+  private CompletableFuture<Frame> routeOnce(Frame request) {
     Opcode op = request.op();
     if (op == null) {
       return done(local.execute(request)); // UNKNOWN_OPCODE, with the executor's wording
@@ -98,22 +135,57 @@ public final class ClusterRouter implements Router, ClusterView {
     if (placement.size() <= 1) {
       return done(local.execute(request)); // one-node cluster (or not started): every key is ours
     }
-    Member owner = placement.ownerOf(request.key());
+    int slot = KeySlot.of(request.key());
+    Member owner = placement.owner(slot);
     if (owner.equals(cluster.self())) {
-      return done(local.execute(request)); // we own it
+      if (cluster.guard().mayServe(placement, slot)) {
+        return done(local.execute(request)); // we own it
+      }
+      return done(movingHere(request, slot, placement)); // ours, not confirmed (or no lease) yet
     }
     if (request.hasFlag(Flags.FORWARDED)) {
-      return done(local.execute(request)); // forwarded to us by a node that thinks we own it
+      return done(notOursToServe(request, slot, owner, placement)); // the sender's placement differs
     }
     if (request.hasFlag(Flags.ROUTED)) {
-      return done(notOwner(request, owner, placement, KeySlot.of(request.key()))); // a smart client's placement is stale
+      return done(notOwner(request, owner, placement, slot)); // a smart client's placement is stale
     }
     return forward(owner, request);
   }
 
-  /** Serves a request against this node's store, whatever the ring says. */
+  /** Serves a request against this node's store, whatever the placement says. */
   Frame serveLocally(Frame request) {
     return local.execute(request);
+  }
+
+  /**
+   * Serves a request for {@code keys} here when this node owns every key's slot in {@code
+   * placement} and may serve it now; TRY_AGAIN otherwise.
+   */
+  Frame serveIfOwned(Frame request, List<byte[]> keys, Placement placement) {
+    Member self = cluster.self();
+    if (placement.size() > 1) {
+      for (byte[] key : keys) {
+        int slot = KeySlot.of(key);
+        Member owner = placement.owner(slot);
+        if (!owner.equals(self)) {
+          return notOursToServe(request, slot, owner, placement);
+        }
+        if (!cluster.guard().mayServe(placement, slot)) {
+          return movingHere(request, slot, placement);
+        }
+      }
+    }
+    return local.execute(request);
+  }
+
+  private static Frame movingHere(Frame request, int slot, Placement placement) {
+    return request.replyError(Status.TRY_AGAIN, "slot " + slot + " is moving to this node (placement epoch "
+        + placement.epoch() + "); the other members have not confirmed it yet");
+  }
+
+  private static Frame notOursToServe(Frame request, int slot, Member owner, Placement placement) {
+    return request.replyError(Status.TRY_AGAIN, "slot " + slot + " belongs to " + owner.address()
+        + " in this node's placement (epoch " + placement.epoch() + "); the sender's differs");
   }
 
   /** The largest frame this node sends to a peer or to a client. */

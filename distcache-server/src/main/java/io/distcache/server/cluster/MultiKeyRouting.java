@@ -55,7 +55,7 @@ final class MultiKeyRouting {
 
   CompletableFuture<Frame> route(Frame request) {
     Placement placement = router.placement();
-    if (placement.size() <= 1 || request.hasFlag(Flags.FORWARDED)) {
+    if (placement.size() <= 1) {
       return done(router.serveLocally(request));
     }
     Opcode op = request.op();
@@ -66,8 +66,11 @@ final class MultiKeyRouting {
     } catch (ListCodec.MalformedListException e) {
       return done(request.replyError(Status.BAD_REQUEST, e.getMessage()));
     }
-    Map<Member, Group> groups = new LinkedHashMap<>();
     int step = pairs ? 2 : 1;
+    if (request.hasFlag(Flags.FORWARDED)) {
+      return done(router.serveIfOwned(request, keysOf(items, step), placement)); // forwarded at most once
+    }
+    Map<Member, Group> groups = new LinkedHashMap<>();
     for (int i = 0; i < items.size(); i += step) {
       Group g = groups.computeIfAbsent(placement.ownerOf(items.get(i)), m -> new Group());
       g.positions.add(i / step);
@@ -85,7 +88,11 @@ final class MultiKeyRouting {
     }
     if (groups.size() <= 1) {
       Member owner = groups.isEmpty() ? null : groups.keySet().iterator().next();
-      return owner == null || router.isSelf(owner) ? done(router.serveLocally(request)) : router.forward(owner, request);
+      if (owner == null) {
+        return done(router.serveLocally(request));
+      }
+      return router.isSelf(owner) ? done(router.serveIfOwned(request, groups.get(owner).keys, placement))
+          : router.forward(owner, request);
     }
     return switch (op) {
       case MULTI_GET -> multiGet(request, groups, items.size());
@@ -180,9 +187,21 @@ final class MultiKeyRouting {
       // Keep the flags (EXPIRY_ABSOLUTE) and extras (MULTI_SET's ttl) of the request; never ROUTED.
       Frame part = new Frame(op.code(), request.flags() & ~Flags.ROUTED, request.requestId(), Status.OK,
           op == request.op() ? request.extras() : Frame.NO_EXTRAS, Frame.EMPTY, list);
-      parts.add(router.isSelf(e.getKey()) ? done(router.serveLocally(part)) : router.forward(e.getKey(), part));
+      parts.add(router.isSelf(e.getKey()) ? done(router.serveIfOwned(part, g.keys, router.placement()))
+          : router.forward(e.getKey(), part));
     }
     return parts;
+  }
+
+  private static List<byte[]> keysOf(List<byte[]> items, int step) {
+    if (step == 1) {
+      return items;
+    }
+    List<byte[]> keys = new ArrayList<>(items.size() / 2);
+    for (int i = 0; i < items.size(); i += 2) {
+      keys.add(items.get(i));
+    }
+    return keys;
   }
 
   /** The first part whose status is not {@code expected}, or null. */

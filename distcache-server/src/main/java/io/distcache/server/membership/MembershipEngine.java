@@ -76,6 +76,8 @@ public final class MembershipEngine {
   private final List<Member> probeOrder = new ArrayList<>();
   private final List<MembershipListener> listeners = new CopyOnWriteArrayList<>();
   private final List<Address> seeds = new ArrayList<>();
+  /** Runs, under the engine's lock, when we learn we were declared DEAD or LEFT, before we refute. */
+  private volatile Runnable declaredDeadHandler = () -> {};
 
   private int probeIndex;
   private long nextSeq = 1;
@@ -121,6 +123,16 @@ public final class MembershipEngine {
 
   public void removeListener(MembershipListener listener) {
     listeners.remove(listener);
+  }
+
+  /**
+   * Called when this node hears that the cluster declared it DEAD (or LEFT): the others have given
+   * its slots to other members, so whatever it holds may be older than writes made since. The
+   * handler runs before the refutation is gossiped, so it can drop that data before anyone routes
+   * to this node again.
+   */
+  public void onDeclaredDead(Runnable handler) {
+    this.declaredDeadHandler = Objects.requireNonNull(handler, "handler");
   }
 
   /**
@@ -205,7 +217,7 @@ public final class MembershipEngine {
     Optional<GossipMessage> reply = Optional.empty();
     if (message instanceof GossipMessage.Ping ping) {
       if (ping.targetId().equals(self.id())) {
-        reply = Optional.of(new GossipMessage.Ack(self, ping.seq(), piggyback()));
+        reply = Optional.of(new GossipMessage.Ack(self, ping.seq(), withVerdictOn(ping.sender(), piggyback())));
       } else {
         // Meant for an earlier run of this node: stay silent, so that run is found dead.
         log.debug("ping for {} reached {}", ping.targetId(), self);
@@ -218,6 +230,14 @@ public final class MembershipEngine {
       transport.send(req.target().address(), new GossipMessage.Ping(self, seq, req.target().id(), piggyback()));
     } else if (message instanceof GossipMessage.Sync sync && !sync.reply()) {
       reply = Optional.of(fullSync(true));
+    }
+    if (reply.isEmpty() && !mentions(message, self.id())) {
+      // A message that itself carries news of us is never answered with a verdict, so two members
+      // that hold each other dead exchange one verdict each, not an endless volley.
+      List<MemberStatus> verdict = withVerdictOn(message.sender(), List.of());
+      if (!verdict.isEmpty() && !(message instanceof GossipMessage.Gossip g && isOwnGoodbye(g))) {
+        reply = Optional.of(new GossipMessage.Gossip(self, verdict));
+      }
     }
     if (table.version() != before) {
       publish();
@@ -334,11 +354,53 @@ public final class MembershipEngine {
     }
   }
 
+  /**
+   * A member we hold DEAD or LEFT is still talking to us (it was stalled, or cut off): our answer
+   * carries that verdict, whatever the piggyback budget says, so it learns at once that its slots
+   * were given away (and drops its data) instead of serving it on.
+   */
+  private List<MemberStatus> withVerdictOn(Member sender, List<MemberStatus> piggyback) {
+    MemberTable.Entry e = table.get(sender.id());
+    if (e == null || e.state.ownsKeys()) {
+      return piggyback;
+    }
+    for (MemberStatus s : piggyback) {
+      if (s.id().equals(sender.id())) {
+        return piggyback;
+      }
+    }
+    List<MemberStatus> out = new ArrayList<>(piggyback);
+    out.add(e.status());
+    return out;
+  }
+
+  private static boolean mentions(GossipMessage message, String memberId) {
+    for (MemberStatus u : message.updates()) {
+      if (u.id().equals(memberId)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A member's own LEFT (its goodbye) needs no answer. */
+  private static boolean isOwnGoodbye(GossipMessage.Gossip g) {
+    for (MemberStatus u : g.updates()) {
+      if (u.id().equals(g.sender().id()) && u.state() == MemberState.LEFT) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Someone says we are suspect, dead or gone: outbid that with a higher incarnation. */
   private void refuteIfNeeded(MemberStatus about, long now) {
     MemberTable.Entry me = table.self();
     if (about.state() == MemberState.ALIVE || about.incarnation() < me.incarnation) {
       return;
+    }
+    if (!about.state().ownsKeys()) {
+      declaredDeadHandler.run(); // drop what we hold before anyone can route to us again
     }
     long incarnation = about.incarnation() + 1;
     log.info("refuting {} about us with incarnation {}", about.state(), incarnation);

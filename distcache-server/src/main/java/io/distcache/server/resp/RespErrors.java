@@ -57,6 +57,7 @@ final class RespErrors {
       case OVERFLOW -> floatCommand ? FLOAT_OVERFLOW : OVERFLOW;
       case AUTH_REQUIRED -> NOAUTH;
       case BUSY -> "BUSY " + message(response, "the node is busy, try again later");
+      case TRY_AGAIN -> "TRYAGAIN " + message(response, "the key's slot is changing owner, try again later");
       default -> "ERR " + message(response, response.status().name().toLowerCase(java.util.Locale.ROOT));
     };
   }

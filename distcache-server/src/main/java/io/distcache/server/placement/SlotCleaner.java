@@ -1,0 +1,95 @@
+package io.distcache.server.placement;
+
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.server.store.ScanResult;
+import io.distcache.server.store.Store;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design: drops the keys of slots this node lost or gained. Until part 2 hands data over, a slot
+ * that changes owner starts empty on its new owner, and the old owner's copy must go: served
+ * later (when the slot comes back) it would show values older than writes made elsewhere.
+ *
+ * The store has no per-slot index, so a drop is one pass of the store's scan, deleting the keys
+ * whose slot is in the set. It runs on its own thread, never on the membership loop (a long pass
+ * would delay heartbeats and get this node suspected) nor on an event loop. Drops run one at a
+ * time in the order placements changed; SlotGuard keeps the slots of a queued or running drop
+ * unservable, so nobody reads a regained slot before its old keys are gone.
+ */
+
+/** Deletes every key of a set of slots, in the background, one drop at a time. */
+public final class SlotCleaner implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SlotCleaner.class);
+  private static final int SCAN_BATCH = 1024;
+
+  private final Store store;
+  private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "distcache-slot-cleaner");
+    t.setDaemon(true);
+    return t;
+  });
+
+  public SlotCleaner(Store store) {
+    this.store = store;
+  }
+
+  /** Deletes the keys of the slots set in {@code slots} (a 16,384-bit map), then runs {@code done}. */
+  public void drop(long[] slots, Runnable done) {
+    long[] copy = slots.clone();
+    try {
+      executor.execute(() -> {
+        try {
+          long removed = dropNow(copy);
+          if (removed > 0) {
+            log.info("dropped {} keys of {} slots that changed owner", removed, count(copy));
+          }
+        } catch (RuntimeException e) {
+          log.error("dropping the keys of slots that changed owner failed", e);
+        } finally {
+          done.run();
+        }
+      });
+    } catch (RejectedExecutionException closed) {
+      done.run(); // the node is stopping: nothing will be served again
+    }
+  }
+
+  /** One pass over the store; returns the number of keys deleted. */
+  long dropNow(long[] slots) {
+    long removed = 0;
+    long cursor = 0;
+    do {
+      ScanResult page = store.scan(cursor, SCAN_BATCH);
+      for (byte[] key : page.keys()) {
+        if (SlotGuard.has(slots, KeySlot.of(key)) && store.delete(key)) {
+          removed++;
+        }
+      }
+      cursor = page.nextCursor();
+    } while (cursor != 0);
+    return removed;
+  }
+
+  private static int count(long[] bits) {
+    int n = 0;
+    for (long w : bits) {
+      n += Long.bitCount(w);
+    }
+    return n;
+  }
+
+  @Override
+  public void close() {
+    executor.shutdownNow();
+    try {
+      executor.awaitTermination(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
