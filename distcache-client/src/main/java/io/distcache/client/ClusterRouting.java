@@ -193,6 +193,8 @@ final class ClusterRouting {
           log.warn("ignoring a cluster view at epoch {}: its fingerprint {} is not the {} computed from its {} owning"
               + " members (logged once)", list.epoch(), Long.toHexString(list.fingerprint()), Long.toHexString(mine),
               list.owners().size());
+        } else {
+          log.debug("ignoring a cluster view at epoch {}: fingerprint mismatch", list.epoch());
         }
         return;
       }
