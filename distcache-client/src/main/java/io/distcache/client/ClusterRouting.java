@@ -2,6 +2,7 @@ package io.distcache.client;
 
 import io.distcache.protocol.Status;
 import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.Placement;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,6 +28,15 @@ import org.slf4j.LoggerFactory;
  *     connections. Hints are rate-limited (at most one fetch per minimum gap, and never two at
  *     once; a hint inside the gap schedules one fetch at its end), so a burst of stale requests
  *     costs one fetch, not one each, and no hint is lost.
+ *
+ * Which view wins. Every reply carries the node's placement epoch and fingerprint (Placement). The
+ * client checks the fingerprint against the one it computes from the reply's owning members (a
+ * mismatch: the view is discarded, logged once), then keeps the view with the highest (epoch,
+ * fingerprint) it has seen: a node that has not yet heard of the latest change answers an older
+ * view, and taking it would send keys back to their previous owners. Two exceptions: a view none of
+ * whose members we know is a restarted cluster (its epochs start again) and is taken; a reply with
+ * two extras (a node older than slots) has no comparable epoch and is used only until a view with
+ * one arrives.
  *
  * An error reply (a standalone node answers BAD_REQUEST, an older one UNKNOWN_OPCODE, a starting
  * one BUSY) leaves the view as it was: plain mode stays plain, silently, and a known cluster is
@@ -54,6 +64,7 @@ final class ClusterRouting {
   private volatile Topology current;
   private volatile long lastFetchNanos;
   private volatile boolean warnedMalformed;
+  private volatile boolean warnedFingerprint;
 
   /**
    * @param fetch sends CLUSTER_MEMBERS to any node
@@ -158,20 +169,73 @@ final class ClusterRouting {
     return true;
   }
 
-  private void apply(MemberList list) {
+  /**
+   * What a NOT_OWNER reply naming placement {@code epoch} says about our view: true when the node
+   * knows a placement at least as new as ours (a higher epoch, or the same epoch with other owners,
+   * which the fingerprint tie-break resolves), so a refresh can help; false when the node lags
+   * behind us, or our view is not comparable. {@code epoch} < 0: the reply named none.
+   */
+  boolean nodeIsAhead(long epoch) {
+    Topology view = current;
+    return view == null || !view.epochKnown() || epoch < 0 || epoch >= view.epoch();
+  }
+
+  void apply(MemberList list) {
     Topology old = current;
+    if (list.epochKnown()) {
+      // The fingerprint is a function of the owning members and virtual nodes: a mismatch means
+      // this client would not compute the node's table (a different Placement algorithm, or a
+      // reply assembled from two moments); routing by it would send keys to the wrong owners.
+      long mine = Placement.fingerprint(list.owners(), list.virtualNodes());
+      if (mine != list.fingerprint()) {
+        if (!warnedFingerprint) {
+          warnedFingerprint = true;
+          log.warn("ignoring a cluster view at epoch {}: its fingerprint {} is not the {} computed from its {} owning"
+              + " members (logged once)", list.epoch(), Long.toHexString(list.fingerprint()), Long.toHexString(mine),
+              list.owners().size());
+        } else {
+          log.debug("ignoring a cluster view at epoch {}: fingerprint mismatch", list.epoch());
+        }
+        return;
+      }
+      if (old != null && old.epochKnown() && !restarted(old, list)
+          && Placement.compare(list.epoch(), list.fingerprint(), old.epoch(), old.placement().fingerprint()) < 0) {
+        // A node that has not yet heard of the placement we route by: its view is older, keep ours.
+        log.debug("ignoring an older cluster view (epoch {}, ours {})", list.epoch(), old.epoch());
+        return;
+      }
+    } else if (old != null && old.epochKnown()) {
+      // No epoch (a node older than slots): not comparable with the view we have; keep ours.
+      return;
+    }
     Topology next = old == null ? Topology.of(list) : old.update(list);
-    if (next.ring().isEmpty()) {
+    if (next.placement().isEmpty()) {
       // No member owns keys in this node's view (it is leaving, or alone and not started): keep
       // the view we have rather than route nothing.
       return;
     }
     current = next;
-    if (!next.sameRing(old)) {
-      log.info("cluster view: {} key-owning members of {} ({})", next.ring().size(), next.members().size(),
+    if (!next.sameOwners(old)) {
+      log.info("cluster view: {} key-owning members of {} at placement epoch {} ({})", next.placement().size(),
+          next.members().size(), next.epochKnown() ? next.epoch() : "unknown",
           old == null ? "smart routing on" : "membership changed");
       onNewRing.accept(next);
     }
+  }
+
+  /**
+   * True when none of the members we route by is known to the replying node, in any state: the
+   * whole cluster was restarted (ids are new with every process), and its epochs started again
+   * from 1. A node that merely lags still knows some of our members; without this rule a client
+   * that outlives its cluster would ignore the new one for good.
+   */
+  private static boolean restarted(Topology old, MemberList list) {
+    for (ClusterMember m : old.members()) {
+      if (m.state().ownsKeys() && list.knows(m.id())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void note(Throwable error) {

@@ -38,17 +38,22 @@ import java.util.function.Function;
  * The per-node work (connections, request ids, timeouts, reconnects) lives in NodePool and
  * NodeConnection, so that routing stays here, in dispatch().
  *
- * Routing. With a cluster view (ClusterRouting: members and ring from CLUSTER_MEMBERS), a keyed
- * request goes straight to its owner flagged ROUTED. The owner serves it; a node that is not the
- * owner (our view is stale) answers NOT_OWNER, and we resend the request unflagged to any node,
- * which forwards it, while the view is renewed. An owner that refuses a connection is marked down
- * and the request goes to any node too: nothing was sent, so resending cannot apply it twice. A
- * connection lost with the request in flight is the caller's error, as in plain mode, because
- * the request may have been applied. Multi-key requests are split by owner, one unflagged part
- * to each, and the replies merged in the caller's order. Everything else (no view, node-wide
- * operations, MULTI_SET_IF_ABSENT) goes to "any node": the first reachable of the configured
- * addresses in order, then the known members, starting from the one that last accepted a
- * connection.
+ * Routing. With a cluster view (ClusterRouting: members and placement from CLUSTER_MEMBERS), a
+ * keyed request goes straight to the owner of its key's slot, flagged ROUTED. The owner serves it;
+ * a node that is not the owner answers NOT_OWNER with the owner it knows and its placement epoch.
+ * When that epoch is not older than ours our view is stale: the view is renewed and the request
+ * resent unflagged to the named owner (a member we know; any node otherwise); when it is older the
+ * node lags, and the request goes unflagged to any node. An unflagged request is served or
+ * forwarded once, never answered NOT_OWNER, so a request costs at most one extra round trip. An
+ * owner that refuses a connection is marked down and the request goes to any node too: nothing
+ * was sent, so resending cannot apply it twice. A connection lost with the request in flight is
+ * the caller's error, as in plain mode, because the request may have been applied. Multi-key
+ * requests are split by slot owner, one unflagged part to each, and the replies merged in the
+ * caller's order. SIZE, FLUSH and SCAN go to every key-owning member (summed, all flushed, walked
+ * one member after the other with the member's position in the cursor). Everything else (no view,
+ * STATS, RANDOM_KEY, MULTI_SET_IF_ABSENT) goes to "any node": the first reachable of the
+ * configured addresses in order, then the known members, starting from the one that last
+ * accepted a connection.
  *
  * Futures complete on the I/O threads without a hop to another executor, which keeps a reply's
  * latency to one thread switch; the price is that a blocking call from a callback would deadlock
@@ -75,17 +80,18 @@ import java.util.function.Function;
  * no reply came within the request timeout, {@link DistCacheConnectionException} when the node is
  * unreachable or the connection dropped with the request in flight (the next request reconnects).
  *
- * <p>Smart routing (on by default): the client asks a node for the cluster's members, builds the
- * same consistent-hash ring the nodes use, and sends each single-key request straight to the
- * key's owner, saving the forwarding hop. It renews its view periodically ({@link
- * Builder#topologyRefreshInterval}) and at once when a node says it is not the owner, and falls
- * back to any node (which forwards) while the view is stale or an owner is unreachable. A node
- * without a cluster layer leaves the client in plain mode: every request goes to the first
- * configured address that accepts a connection; any node of a cluster serves any key.
- * With a view, multi-key operations are split by owner (except {@link #setAllIfAbsent}, which
- * goes whole to one node); in plain mode that node splits them. Node-wide operations
- * ({@link #flush}, {@link #size}, {@link #stats}, {@link #scan}, {@link #randomKey}) act on that
- * node only.
+ * <p>Smart routing (on by default): the client asks a node for the cluster's members and builds
+ * the same slot table the nodes use (a key's Redis Cluster slot, each slot's owner from the
+ * consistent-hash ring, with the placement epoch that orders tables), and sends each single-key
+ * request straight to the key's owner, saving the forwarding hop. It renews its view periodically
+ * ({@link Builder#topologyRefreshInterval}) and at once when a node with a newer placement says
+ * it is not the owner, never goes back to an older view, and falls back to any node (which
+ * forwards) while the view is stale or an owner is unreachable. A node without a cluster layer
+ * leaves the client in plain mode: every request goes to the first configured address that
+ * accepts a connection; any node of a cluster serves any key. With a view, multi-key operations
+ * are split by owner (except {@link #setAllIfAbsent}, which goes whole to one node; in plain mode
+ * that node splits them), and {@link #size}, {@link #flush} and {@link #scan} cover every
+ * key-owning member. {@link #stats} and {@link #randomKey} answer for one node.
  */
 public final class DistCacheClient implements AutoCloseable {
   /** {@link #ttl} and {@link #expireTime} answer this for a key without expiry. */
@@ -96,6 +102,8 @@ public final class DistCacheClient implements AutoCloseable {
   private final EventLoopGroup group;
   /** The configured addresses' pools, in the configured order. */
   private final List<NodePool> seeds;
+  /** The configured addresses. */
+  private final Set<Address> seedAddresses;
   /** Every pool by address: the seeds, and the members met through the cluster view. */
   private final ConcurrentHashMap<Address, NodePool> pools = new ConcurrentHashMap<>();
   private final int maxFrameBytes;
@@ -122,6 +130,7 @@ public final class DistCacheClient implements AutoCloseable {
       seedPools.add(pools.computeIfAbsent(key, this::newPool));
     }
     this.seeds = List.copyOf(seedPools);
+    this.seedAddresses = Set.copyOf(pools.keySet());
     this.preferred = seeds.get(0);
     if (b.smartRouting) {
       long interval = b.refreshInterval.toNanos();
@@ -134,6 +143,10 @@ public final class DistCacheClient implements AutoCloseable {
       this.refresher = null;
     }
   }
+
+  /** A cluster scan cursor: the member's position above this bit, the member's own cursor below. */
+  private static final int SCAN_MEMBER_SHIFT = 48;
+  private static final long SCAN_NODE_CURSOR_MASK = (1L << SCAN_MEMBER_SHIFT) - 1;
 
   /** Hints (NOT_OWNER, a refused owner) renew the view at most this often. */
   private static final long MIN_REFRESH_GAP_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
@@ -711,33 +724,80 @@ public final class DistCacheClient implements AutoCloseable {
     return parts == null ? execute(Calls.existsCount(keys)) : sum(parts, indices -> Calls.existsCount(pick(keys, indices)));
   }
 
-  // ---- whole node ----
+  // ---- whole cluster ----
 
-  /** One step of a cursor scan over the node's keys: start at 0, stop when the next cursor is 0. */
+  /**
+   * One step of a cursor scan over every key: start at 0, stop when the next cursor is 0. A step
+   * may return no keys and a non-zero cursor. With a cluster view the scan walks each key-owning
+   * member in turn (in member id order), the member's position in the top bits of the cursor and
+   * its own cursor in the low 48; in plain mode it walks the one node requests go to. Every key
+   * present for the whole scan is returned at least once while the members do not change; a scan
+   * that spans a change of members may miss or repeat keys (slots move with it).
+   */
   public ScanResult scan(long cursor, int count) {
     return await(scanAsync(cursor, count));
   }
 
   public CompletableFuture<ScanResult> scanAsync(long cursor, int count) {
-    return execute(Calls.scan(cursor, count));
+    if (cursor < 0) {
+      throw new IllegalArgumentException("cursor cannot be negative: " + cursor);
+    }
+    return withView(Calls.scan(cursor, count), view -> {
+      List<Address> owners = view.ownerAddresses();
+      int member = (int) (cursor >>> SCAN_MEMBER_SHIFT);
+      if (member >= owners.size()) {
+        // A cursor from a view with more members than this one: those members are gone.
+        return CompletableFuture.completedFuture(new ScanResult(0, List.of()));
+      }
+      Address node = owners.get(member);
+      return executeOn(node, Calls.scan(cursor & SCAN_NODE_CURSOR_MASK, count)).thenApply(step -> {
+        long next = step.nextCursor();
+        if (next < 0 || next > SCAN_NODE_CURSOR_MASK) {
+          throw new DistCacheException(null, "SCAN: node " + node + " answered cursor " + next
+              + ", beyond the 48 bits a cluster scan can carry beside the member");
+        }
+        if (next != 0) {
+          return new ScanResult(((long) member << SCAN_MEMBER_SHIFT) | next, step.keys());
+        }
+        return new ScanResult(member + 1 < owners.size() ? (long) (member + 1) << SCAN_MEMBER_SHIFT : 0, step.keys());
+      });
+    });
   }
 
-  /** Removes every entry of the node. */
+  /** Removes every entry: of every key-owning member with a cluster view, of the one node in plain mode. */
   public void flush() {
     await(flushAsync());
   }
 
   public CompletableFuture<Void> flushAsync() {
-    return execute(Calls.flush());
+    return withView(Calls.flush(), view -> {
+      List<CompletableFuture<Void>> replies = new ArrayList<>();
+      for (Address node : view.ownerAddresses()) {
+        replies.add(executeOn(node, Calls.flush()));
+      }
+      return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]));
+    });
   }
 
-  /** Number of entries on the node. */
+  /** Number of entries: summed over every key-owning member with a cluster view, of the one node in plain mode. */
   public long size() {
     return await(sizeAsync());
   }
 
   public CompletableFuture<Long> sizeAsync() {
-    return execute(Calls.size());
+    return withView(Calls.size(), view -> {
+      List<CompletableFuture<Long>> replies = new ArrayList<>();
+      for (Address node : view.ownerAddresses()) {
+        replies.add(executeOn(node, Calls.size()));
+      }
+      return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0])).thenApply(done -> {
+        long total = 0;
+        for (CompletableFuture<Long> r : replies) {
+          total += r.join();
+        }
+        return total;
+      });
+    });
   }
 
   /** The node's statistics, by name (Redis INFO names where the meaning is the same). */
@@ -834,6 +894,43 @@ public final class DistCacheClient implements AutoCloseable {
   }
 
   /**
+   * A node-wide operation: {@code perView} over the members of the cluster view once the first
+   * view has answered, or {@code plain} to any node when there is none.
+   */
+  private <T> CompletableFuture<T> withView(Call<T> plain, Function<Topology, CompletableFuture<T>> perView) {
+    if (routing == null) {
+      return execute(plain);
+    }
+    return routing.firstAnswer().thenCompose(ready -> {
+      Topology view = routing.current();
+      return view == null || view.placement().isEmpty() ? execute(plain) : perView.apply(view);
+    });
+  }
+
+  /**
+   * A node-wide request to that node and no other (another node's answer would be about the
+   * wrong keys): a refused connection fails it, and marks the node down for keyed requests.
+   */
+  private <T> CompletableFuture<T> executeOn(Address node, Call<T> call) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    if (closed) {
+      result.completeExceptionally(new DistCacheConnectionException(call.op() + " failed: the client is closed"));
+      return result;
+    }
+    pools.computeIfAbsent(node, this::newPool).acquire().whenComplete((connection, connectError) -> {
+      if (connectError == null) {
+        connection.send(call, result);
+      } else {
+        if (!closed) {
+          routing.markDown(node);
+        }
+        result.completeExceptionally(unwrap(connectError));
+      }
+    });
+    return result;
+  }
+
+  /**
    * The indices of {@code keys} grouped by owner, in first-seen order; null when there is no view
    * or fewer than two keys, so the request goes whole to any node. One part per owner is sent to
    * that owner unflagged: it serves its own keys, and a stale view costs a forward, not an error.
@@ -888,9 +985,15 @@ public final class DistCacheClient implements AutoCloseable {
       result.completeExceptionally(tooLarge);
       return result;
     }
+    sendUnflagged(owner, call, result);
+    return result;
+  }
+
+  /** Sends {@code call} unflagged to {@code owner}, or to any node when it is down or refuses a connection. */
+  private <T> void sendUnflagged(Address owner, Call<T> call, CompletableFuture<T> result) {
     if (routing.isDown(owner)) {
       sendFrom(anyNodes(routing.current()), 0, call, result);
-      return result;
+      return;
     }
     pools.computeIfAbsent(owner, this::newPool).acquire().whenComplete((connection, connectError) -> {
       if (connectError == null) {
@@ -902,7 +1005,6 @@ public final class DistCacheClient implements AutoCloseable {
         sendFrom(anyNodes(routing.current()), 0, call, result);
       }
     });
-    return result;
   }
 
   /** A keyed request to its owner when the view knows it; anything else to any node. */
@@ -940,8 +1042,7 @@ public final class DistCacheClient implements AutoCloseable {
           }
           result.completeExceptionally(error);
         } else if (frame.status() == Status.NOT_OWNER) {
-          routing.refreshSoon();
-          sendFrom(anyNodes(routing.current()), 0, call, result);
+          resendAfterNotOwner(frame, call, result);
         } else {
           try {
             result.complete(call.decode(frame));
@@ -951,6 +1052,48 @@ public final class DistCacheClient implements AutoCloseable {
         }
       });
     });
+  }
+
+  /**
+   * The owner we picked says it is not the owner. When the node's placement is at least as new as
+   * ours (NOT_OWNER's first extra), our view is stale: renew it (rate-limited) and resend the
+   * request unflagged to the owner the node named, when that is a member we know, so that it
+   * serves it or forwards it once. When the node lags behind our view, it is the one that is
+   * wrong: resend unflagged through any node. Either way the resend is unflagged, so it cannot
+   * come back as NOT_OWNER: one extra round trip at most, never a loop.
+   */
+  private <T> void resendAfterNotOwner(Frame notOwner, Call<T> call, CompletableFuture<T> result) {
+    long epoch = notOwner.extras().length >= 1 ? notOwner.extras()[0] : -1;
+    Topology view = routing.current();
+    if (!routing.nodeIsAhead(epoch)) {
+      sendFrom(anyNodes(view), 0, call, result);
+      return;
+    }
+    routing.refreshSoon();
+    Address named = namedOwner(notOwner.value(), view);
+    if (named != null) {
+      sendUnflagged(named, call, result);
+    } else {
+      sendFrom(anyNodes(view), 0, call, result);
+    }
+  }
+
+  /**
+   * The owner a NOT_OWNER reply names, when it is a member of our view or a configured address;
+   * null otherwise. A name we do not know is not connected to: a reply must not make the client
+   * open connections to arbitrary addresses (the refresh learns real new members).
+   */
+  private Address namedOwner(byte[] value, Topology view) {
+    if (value.length == 0 || value.length > Address.MAX_HOST_LENGTH + 8) {
+      return null;
+    }
+    Address named;
+    try {
+      named = Address.parse(new String(value, StandardCharsets.US_ASCII));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    return (view != null && view.isMemberAddress(named)) || seedAddresses.contains(named) ? named : null;
   }
 
   private <T> CompletableFuture<T> executeOnAnyNode(Call<T> call) {

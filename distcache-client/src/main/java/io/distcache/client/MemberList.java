@@ -7,13 +7,25 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * A decoded CLUSTER_MEMBERS reply: the node's ring version, its virtual nodes per member, and
- * every member it knows with its state.
+ * A decoded CLUSTER_MEMBERS reply: the node's placement epoch and fingerprint, its virtual nodes
+ * per member, and every member it knows with its state.
+ *
+ * @param epoch the node's placement epoch; meaningless when {@code epochKnown} is false
+ * @param virtualNodes virtual nodes per member on the node's ring
+ * @param epochKnown false for a reply with two extras (a node older than slots), which names a
+ *     per-node ring version instead of a comparable epoch, and no fingerprint
+ * @param fingerprint the node's {@code Placement.fingerprint()}; meaningless when {@code epochKnown} is false
+ * @param members every member the node knows
  */
-record MemberList(long version, int virtualNodes, List<ClusterMember> members) {
+record MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerprint, List<ClusterMember> members) {
 
   MemberList {
     members = List.copyOf(members);
+  }
+
+  /** A reply without an epoch or a fingerprint, as older nodes send. */
+  static MemberList withoutEpoch(long version, int virtualNodes, List<ClusterMember> members) {
+    return new MemberList(version, virtualNodes, false, 0, members);
   }
 
   /** The members that own keys (ALIVE or SUSPECT), as ring members. */
@@ -25,5 +37,15 @@ record MemberList(long version, int virtualNodes, List<ClusterMember> members) {
       }
     }
     return owners;
+  }
+
+  /** True when a member with this id is in the list, in any state. */
+  boolean knows(String id) {
+    for (ClusterMember m : members) {
+      if (m.id().equals(id)) {
+        return true;
+      }
+    }
+    return false;
   }
 }

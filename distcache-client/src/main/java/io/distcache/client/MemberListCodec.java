@@ -32,13 +32,20 @@ final class MemberListCodec {
    * @throws MalformedException naming what is wrong when the reply is malformed
    */
   static MemberList decode(Frame reply) {
-    if (reply.extras().length < 2) {
-      throw malformed("expected 2 extras (ring version, virtual nodes), got " + reply.extras().length);
+    long[] extras = reply.extras();
+    if (extras.length < 2) {
+      throw malformed("expected 3 extras (placement epoch, virtual nodes, fingerprint), got " + extras.length);
     }
-    long version = reply.extras()[0];
-    long virtualNodes = reply.extras()[1];
+    long epoch = extras[0];
+    long virtualNodes = extras[1];
     if (virtualNodes < 1 || virtualNodes > HashRing.MAX_VIRTUAL_NODES) {
       throw malformed("virtual nodes " + virtualNodes + " is outside 1.." + HashRing.MAX_VIRTUAL_NODES);
+    }
+    // Two extras: a node older than slots, whose first extra is a per-node ring version that
+    // cannot be compared across nodes. More than three: a newer node; the first three keep their meaning.
+    boolean epochKnown = extras.length >= 3;
+    if (epochKnown && epoch < 0) {
+      throw malformed("placement epoch " + epoch + " is negative");
     }
     List<ClusterMember> members = decodeMembers(reply.value());
     Set<String> ids = new HashSet<>();
@@ -47,7 +54,9 @@ final class MemberListCodec {
         throw malformed("member id " + m.id() + " appears twice");
       }
     }
-    return new MemberList(version, (int) virtualNodes, members);
+    return epochKnown
+        ? new MemberList(epoch, (int) virtualNodes, true, extras[2], members)
+        : MemberList.withoutEpoch(epoch, (int) virtualNodes, members);
   }
 
   /** The member list of a reply's value. */

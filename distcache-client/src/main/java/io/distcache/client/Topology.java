@@ -5,79 +5,111 @@ import io.distcache.protocol.cluster.Member;
 import io.distcache.protocol.cluster.Placement;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /*
  * Design: one immutable snapshot of what a node said about the cluster, with the placement (slot
- * to owner) built from it exactly as the nodes build theirs (same members and virtual nodes), so
- * that owner(key) here is the nodes' owner(key). Readers take it from a volatile field without locks.
+ * to owner) built from it exactly as the nodes build theirs (the same owning members and virtual
+ * nodes, Placement.of), so that owner(key) here is the nodes' owner(key). Readers take it from a
+ * volatile field without locks.
  *
- * Two lists describe "the same cluster" when their key-owning members (id and address) and
- * virtual nodes are equal; then the ring is kept and only the member list (states, incarnations)
- * is replaced, so a periodic refresh of an unchanged cluster builds no placement.
+ * The placement is the expensive part (16,384 ring lookups), so an update whose owning members
+ * and virtual nodes are unchanged keeps it (moved to the new epoch when that differs) and only
+ * replaces the member list (states, incarnations): a periodic refresh of a quiet cluster builds
+ * nothing.
+ *
+ * A reply without an epoch (a node older than slots) still gives a placement, at epoch 0, flagged
+ * epochKnown = false so that ClusterRouting never compares it with one that has an epoch.
  */
 
-/** The cluster as one node reported it: every member, and the ring of those that own keys. */
+/** The cluster as one node reported it: every member, and the placement of those that own keys. */
 final class Topology {
   private final MemberList list;
-  private final Set<Member> owners;
-  private final Placement ring;
+  private final Placement placement;
   private final Map<String, ClusterMember> byId;
+  private final Set<Address> addresses;
 
-  private Topology(MemberList list, Set<Member> owners, Placement ring) {
+  private Topology(MemberList list, Placement placement) {
     this.list = list;
-    this.owners = owners;
-    this.ring = ring;
+    this.placement = placement;
     Map<String, ClusterMember> ids = new HashMap<>();
+    Set<Address> all = new HashSet<>();
     for (ClusterMember m : list.members()) {
       ids.put(m.id(), m);
+      all.add(new Address(m.host(), m.port()));
     }
     this.byId = Map.copyOf(ids);
+    this.addresses = Set.copyOf(all);
   }
 
   static Topology of(MemberList list) {
-    Set<Member> owners = Set.copyOf(list.owners());
-    return new Topology(list, owners, Placement.of(list.version(), owners, list.virtualNodes()));
+    return new Topology(list, Placement.of(list.epochKnown() ? list.epoch() : 0, list.owners(), list.virtualNodes()));
   }
 
-  /** {@code next} as a topology, reusing this one's ring when the owners did not change. */
+  /**
+   * {@code next} as a topology, reusing this one's placement when the owners did not change.
+   *
+   * @throws IllegalArgumentException when the reply's epoch is negative (the codec refuses those)
+   */
   Topology update(MemberList next) {
-    Set<Member> nextOwners = next.owners();
-    if (nextOwners.equals(owners) && next.virtualNodes() == list.virtualNodes()) {
-      return new Topology(next, owners, ring);
+    if (next.virtualNodes() == list.virtualNodes() && next.owners().equals(list.owners())) {
+      long epoch = next.epochKnown() ? next.epoch() : 0;
+      return new Topology(next, epoch == placement.epoch() ? placement : placement.withEpoch(epoch));
     }
     return of(next);
   }
 
-  /** True when both have the same key-owning members and virtual nodes (so the same owners). */
-  boolean sameRing(Topology other) {
-    return other != null && other.ring == ring;
+  /** True when both have the same owning members and virtual nodes (so the same owner for every slot). */
+  boolean sameOwners(Topology other) {
+    return other != null && other.placement.fingerprint() == placement.fingerprint()
+        && other.placement.members().equals(placement.members());
+  }
+
+  /** False when the node that sent it is older than slots and named no epoch. */
+  boolean epochKnown() {
+    return list.epochKnown();
+  }
+
+  /** The placement epoch (0 when unknown). */
+  long epoch() {
+    return placement.epoch();
   }
 
   List<ClusterMember> members() {
     return list.members();
   }
 
-  Placement ring() {
-    return ring;
+  /** True when some member of the list (in any state) has this id. */
+  boolean knows(String id) {
+    return byId.containsKey(id);
+  }
+
+  /** True when some member of the list (in any state) advertises this address. */
+  boolean isMemberAddress(Address address) {
+    return addresses.contains(address);
+  }
+
+  Placement placement() {
+    return placement;
   }
 
   /** The owner's address, or null when no member owns keys. */
   Address owner(byte[] key) {
-    return ring.isEmpty() ? null : ring.ownerOf(key).address();
+    return placement.isEmpty() ? null : placement.ownerOf(key).address();
   }
 
   /** The member that owns the key, or null when no member owns keys. */
   ClusterMember ownerMember(byte[] key) {
-    return ring.isEmpty() ? null : byId.get(ring.ownerOf(key).id());
+    return placement.isEmpty() ? null : byId.get(placement.ownerOf(key).id());
   }
 
-  /** Addresses of the members that own keys. */
+  /** Addresses of the members that own keys, in member id order (the order a cluster scan walks them). */
   List<Address> ownerAddresses() {
-    List<Address> out = new ArrayList<>(owners.size());
-    for (Member m : ring.members()) {
+    List<Address> out = new ArrayList<>(placement.size());
+    for (Member m : placement.members()) {
       out.add(m.address());
     }
     return out;
@@ -85,6 +117,6 @@ final class Topology {
 
   @Override
   public String toString() {
-    return "Topology{version=" + list.version() + ", members=" + list.members() + "}";
+    return "Topology{" + placement + (list.epochKnown() ? "" : " (epoch unknown)") + ", members=" + list.members() + "}";
   }
 }

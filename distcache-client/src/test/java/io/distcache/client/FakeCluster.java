@@ -6,6 +6,7 @@ import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Placement;
 import io.distcache.protocol.cluster.Member;
 import java.io.ByteArrayOutputStream;
@@ -19,9 +20,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * Scripted nodes that behave like a cluster for the smart client: each answers CLUSTER_MEMBERS
- * with the list the test sets, serves keys it owns in that list from one shared map, answers
- * NOT_OWNER to a ROUTED request for a key it does not own, and "forwards" an unflagged one (serves
- * it from the shared map and counts a forward). Every request is logged per node.
+ * with the list the test sets (at an epoch that grows with every change, unless the test says
+ * otherwise), serves keys whose slot it owns in that list from one shared map, answers NOT_OWNER
+ * [epoch, slot] to a ROUTED request for a key it does not own, and "forwards" an unflagged one
+ * (serves it from the shared map and counts a forward). SIZE, FLUSH and SCAN cover the keys the
+ * node owns. A node can be made to lag: it then answers and routes by an older view of its own.
+ * Every request is logged per node.
  */
 final class FakeCluster implements AutoCloseable {
   static final int VIRTUAL_NODES = 64;
@@ -44,6 +48,15 @@ final class FakeCluster implements AutoCloseable {
   /** What every node answers to CLUSTER_MEMBERS; null: BAD_REQUEST, as a node without a cluster layer. */
   private volatile List<ClusterMember> members;
   private volatile Placement ring = Placement.empty();
+  private volatile long epoch = 6;
+  /** Nodes that answer by an older view of their own: node id to [members, placement]. */
+  private final Map<String, View> lagging = new ConcurrentHashMap<>();
+  /** When set, CLUSTER_MEMBERS replies carry this fingerprint instead of the true one. */
+  volatile Long fakeFingerprint;
+  /** When true, CLUSTER_MEMBERS replies carry two extras, as nodes older than slots did. */
+  volatile boolean legacyExtras;
+
+  private record View(List<ClusterMember> members, Placement placement) {}
 
   FakeCluster(int nodes) {
     for (int i = 0; i < nodes; i++) {
@@ -65,16 +78,35 @@ final class FakeCluster implements AutoCloseable {
     return new ClusterMember(ids.get(node), "127.0.0.1", port(node), state, 1);
   }
 
-  /** Every node now reports these members (and owns keys by the ring of them). */
+  /** Every node now reports these members at the next epoch (and owns keys by their placement). */
   void setMembers(List<ClusterMember> list) {
+    setMembers(list, epoch + 1);
+  }
+
+  /** Every node now reports these members at {@code atEpoch}. */
+  void setMembers(List<ClusterMember> list, long atEpoch) {
+    ring = placement(list, atEpoch);
+    epoch = atEpoch;
+    members = List.copyOf(list);
+  }
+
+  /** Node {@code node} answers and routes by these members at {@code atEpoch}, whatever the others say. */
+  void lag(int node, List<ClusterMember> list, long atEpoch) {
+    lagging.put(ids.get(node), new View(List.copyOf(list), placement(list, atEpoch)));
+  }
+
+  long epoch() {
+    return epoch;
+  }
+
+  private static Placement placement(List<ClusterMember> list, long atEpoch) {
     List<Member> owners = new ArrayList<>();
     for (ClusterMember m : list) {
       if (m.state().ownsKeys()) {
         owners.add(new Member(m.id(), new Address(m.host(), m.port())));
       }
     }
-    ring = Placement.of(7, owners, VIRTUAL_NODES);
-    members = List.copyOf(list);
+    return Placement.of(atEpoch, owners, VIRTUAL_NODES);
   }
 
   /** All nodes ALIVE. */
@@ -89,6 +121,11 @@ final class FakeCluster implements AutoCloseable {
   /** The node id that owns {@code key} in the current list. */
   String ownerId(String key) {
     return ring.ownerOf(key.getBytes(StandardCharsets.UTF_8)).id();
+  }
+
+  /** The keys stored, whoever owns them. */
+  java.util.Set<String> keys() {
+    return java.util.Set.copyOf(data.keySet());
   }
 
   String id(int node) {
@@ -106,11 +143,21 @@ final class FakeCluster implements AutoCloseable {
   private Frame answer(String self, Frame request) {
     Opcode op = request.op();
     log.add(new Received(self, op, request.flags(), new String(request.key(), StandardCharsets.UTF_8)));
+    View lag = lagging.get(self);
+    List<ClusterMember> list = lag != null ? lag.members() : members;
+    Placement placement = lag != null ? lag.placement() : ring;
     if (op == Opcode.CLUSTER_MEMBERS) {
-      List<ClusterMember> list = members;
-      return list == null
-          ? request.replyError(Status.BAD_REQUEST, "CLUSTER_MEMBERS is a cluster message; this node has no cluster layer")
-          : request.replyValue(encode(list), 7, VIRTUAL_NODES);
+      if (list == null) {
+        return request.replyError(Status.BAD_REQUEST, "CLUSTER_MEMBERS is a cluster message; this node has no cluster layer");
+      }
+      Long fake = fakeFingerprint;
+      return legacyExtras
+          ? request.replyValue(encode(list), placement.epoch(), VIRTUAL_NODES)
+          : request.replyValue(encode(list), placement.epoch(), VIRTUAL_NODES,
+              fake != null ? fake : placement.fingerprint());
+    }
+    if (op == Opcode.SIZE || op == Opcode.FLUSH || op == Opcode.SCAN) {
+      return nodeWide(self, placement, op, request);
     }
     if (op == Opcode.MULTI_GET || op == Opcode.MULTI_SET || op == Opcode.MULTI_DELETE || op == Opcode.MULTI_EXISTS) {
       return multi(self, op, request);
@@ -118,11 +165,12 @@ final class FakeCluster implements AutoCloseable {
     if (op == null || !op.keyed()) {
       return request.replyOk();
     }
-    if (members != null && !ring.isEmpty()) {
-      Member owner = ring.ownerOf(request.key());
+    if (list != null && !placement.isEmpty()) {
+      Member owner = placement.ownerOf(request.key());
       if (!owner.id().equals(self)) {
         if (request.hasFlag(Flags.ROUTED)) {
-          return request.reply(Status.NOT_OWNER, 0, owner.address().toString().getBytes(StandardCharsets.US_ASCII));
+          return request.reply(Status.NOT_OWNER, 0, owner.address().toString().getBytes(StandardCharsets.US_ASCII),
+              placement.epoch(), KeySlot.of(request.key()));
         }
         forwardedBy.add(self);
       }
@@ -136,6 +184,31 @@ final class FakeCluster implements AutoCloseable {
       case GET -> data.containsKey(key) ? request.replyValue(data.get(key)) : request.reply(Status.NOT_FOUND);
       default -> request.replyOk();
     };
+  }
+
+  /** SIZE, FLUSH and SCAN over the keys this node owns; SCAN's cursor is an offset in key order. */
+  private Frame nodeWide(String self, Placement placement, Opcode op, Frame request) {
+    List<String> own = new ArrayList<>();
+    for (String key : new java.util.TreeSet<>(data.keySet())) {
+      if (placement.isEmpty() || placement.ownerOf(key.getBytes(StandardCharsets.UTF_8)).id().equals(self)) {
+        own.add(key);
+      }
+    }
+    switch (op) {
+      case SIZE:
+        return request.replyOk(own.size());
+      case FLUSH:
+        own.forEach(data::remove);
+        return request.replyOk();
+      default:
+        int from = (int) request.extras()[0];
+        int to = (int) Math.min(own.size(), from + request.extras()[1]);
+        List<byte[]> keys = new ArrayList<>();
+        for (String k : own.subList(Math.min(from, own.size()), to)) {
+          keys.add(k.getBytes(StandardCharsets.UTF_8));
+        }
+        return request.replyValue(ListCodec.encodeKeys(keys), to >= own.size() ? 0 : to);
+    }
   }
 
   /** Multi-key requests: each key is logged as its own entry (flags of the request). */

@@ -32,9 +32,11 @@ class MemberListCodecTest {
 
   @Test
   void decode_exactBytes_readsEveryField() {
-    MemberList list = MemberListCodec.decode(reply(TWO_MEMBERS, 42, 16));
+    MemberList list = MemberListCodec.decode(reply(TWO_MEMBERS, 42, 16, -5));
 
-    assertThat(list.version()).isEqualTo(42);
+    assertThat(list.epoch()).isEqualTo(42);
+    assertThat(list.epochKnown()).isTrue();
+    assertThat(list.fingerprint()).isEqualTo(-5);
     assertThat(list.virtualNodes()).isEqualTo(16);
     assertThat(list.members()).containsExactly(
         new ClusterMember("a", "h1", 7000, ClusterMember.State.ALIVE, 1),
@@ -44,21 +46,45 @@ class MemberListCodecTest {
 
   @Test
   void decode_emptyList_hasNoMembers() {
-    assertThat(MemberListCodec.decode(reply(new byte[] {0, 0}, 1, 1024)).members()).isEmpty();
+    assertThat(MemberListCodec.decode(reply(new byte[] {0, 0}, 1, 1024, 0)).members()).isEmpty();
   }
 
   @Test
   void decode_missingExtras_failsNamingThem() {
     assertThatThrownBy(() -> MemberListCodec.decode(reply(TWO_MEMBERS, 1)))
         .isInstanceOf(MemberListCodec.MalformedException.class)
-        .hasMessage("CLUSTER_MEMBERS reply is malformed: expected 2 extras (ring version, virtual nodes), got 1");
+        .hasMessage("CLUSTER_MEMBERS reply is malformed: expected 3 extras (placement epoch, virtual nodes,"
+            + " fingerprint), got 1");
+  }
+
+  @Test
+  void decode_twoExtrasFromAnOlderNode_epochUnknown() {
+    MemberList list = MemberListCodec.decode(reply(TWO_MEMBERS, 42, 16));
+
+    assertThat(list.epochKnown()).isFalse();
+    assertThat(list.members()).hasSize(2);
+  }
+
+  @Test
+  void decode_moreThanThreeExtras_readsTheFirstThree() {
+    MemberList list = MemberListCodec.decode(reply(TWO_MEMBERS, 3, 16, 99, 1234));
+
+    assertThat(list.epoch()).isEqualTo(3);
+    assertThat(list.fingerprint()).isEqualTo(99);
+  }
+
+  @Test
+  void decode_negativeEpoch_fails() {
+    assertThatThrownBy(() -> MemberListCodec.decode(reply(TWO_MEMBERS, -1, 16, 0)))
+        .isInstanceOf(MemberListCodec.MalformedException.class)
+        .hasMessageEndingWith("placement epoch -1 is negative");
   }
 
   @Test
   void decode_virtualNodesOutOfRange_fails() {
-    assertThatThrownBy(() -> MemberListCodec.decode(reply(TWO_MEMBERS, 1, 0)))
+    assertThatThrownBy(() -> MemberListCodec.decode(reply(TWO_MEMBERS, 1, 0, 0)))
         .hasMessageEndingWith("virtual nodes 0 is outside 1.." + HashRing.MAX_VIRTUAL_NODES);
-    assertThatThrownBy(() -> MemberListCodec.decode(reply(TWO_MEMBERS, 1, HashRing.MAX_VIRTUAL_NODES + 1L)))
+    assertThatThrownBy(() -> MemberListCodec.decode(reply(TWO_MEMBERS, 1, HashRing.MAX_VIRTUAL_NODES + 1L, 0)))
         .isInstanceOf(MemberListCodec.MalformedException.class);
   }
 
@@ -139,13 +165,13 @@ class MemberListCodecTest {
         0x01, 'a', 0x02, 'h', '2', 0x1B, 0x58, 0x00, 0, 0, 0, 0, 0, 0, 0, 1, // "a" again at h2:7000
     };
 
-    assertThatThrownBy(() -> MemberListCodec.decode(reply(bytes, 1, 8)))
+    assertThatThrownBy(() -> MemberListCodec.decode(reply(bytes, 1, 8, 0)))
         .hasMessageEndingWith("member id a appears twice");
   }
 
   @Test
   void owners_onlyAliveAndSuspectOwnKeys() {
-    MemberList list = new MemberList(1, 8, List.of(
+    MemberList list = new MemberList(1, 8, true, 0, List.of(
         new ClusterMember("a", "h", 1, ClusterMember.State.ALIVE, 0),
         new ClusterMember("b", "h", 2, ClusterMember.State.SUSPECT, 0),
         new ClusterMember("c", "h", 3, ClusterMember.State.DEAD, 0),

@@ -107,7 +107,7 @@ class SmartRoutingTest {
   }
 
   @Test
-  void set_staleViewGetsNotOwner_resendsUnflaggedThroughAnyNodeAndRefreshes() {
+  void set_staleViewGetsNotOwnerWithNewerEpoch_resendsUnflaggedToTheNamedOwnerAndRefreshes() {
     FakeCluster cluster = cluster(3);
     // The client first learns a two-node cluster; then node 2 joins without the client noticing.
     cluster.setMembers(List.of(cluster.member(0, ClusterMember.State.ALIVE), cluster.member(1, ClusterMember.State.ALIVE)));
@@ -126,12 +126,15 @@ class SmartRoutingTest {
 
     client.set(moved, "v");
 
-    // First try: ROUTED to the old owner, which says NOT_OWNER; then unflagged to any node.
+    // First try: ROUTED to the old owner, which says NOT_OWNER naming node 2 at a newer epoch.
+    // The client knows only nodes 0 and 1, and connects to no address a reply names, so the
+    // resend goes unflagged to any node (node 0), which forwards it.
     List<FakeCluster.Received> tries = cluster.keyed();
     assertThat(tries).hasSize(2);
     assertThat(tries.get(0).routed()).isTrue();
     assertThat(tries.get(0).node()).isNotEqualTo(cluster.id(2));
     assertThat(tries.get(1).routed()).isFalse();
+    assertThat(tries.get(1).node()).isEqualTo(cluster.id(0));
     assertThat(client.get(moved)).isEqualTo("v");
     await().atMost(Duration.ofSeconds(5)).until(() -> client.members().size() == 3);
     assertThat(cluster.membersRequests()).isGreaterThan(fetchesBefore);
@@ -255,6 +258,234 @@ class SmartRoutingTest {
     client.setAllIfAbsent(Map.of("a", "1", "b", "2", "c", "3", "d", "4"));
 
     assertThat(cluster.log).filteredOn(r -> r.op() == Opcode.MULTI_SET_IF_ABSENT).singleElement()
+        .satisfies(r -> assertThat(r.node()).isEqualTo(cluster.id(1)));
+  }
+
+  /** Members 0..n-1 ALIVE. */
+  private static List<ClusterMember> alive(FakeCluster cluster, int n) {
+    List<ClusterMember> list = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      list.add(cluster.member(i, ClusterMember.State.ALIVE));
+    }
+    return list;
+  }
+
+  /** A key that {@code node} owns in the cluster's current placement. */
+  private static String keyOwnedBy(FakeCluster cluster, int node, String prefix) {
+    for (int i = 0; ; i++) {
+      if (cluster.ownerId(prefix + i).equals(cluster.id(node))) {
+        return prefix + i;
+      }
+    }
+  }
+
+  @Test
+  void set_notOwnerWithNewerEpochNamingAKnownMember_resendsUnflaggedToThatOwnerSoNothingIsForwarded() {
+    FakeCluster cluster = cluster(3);
+    // The client knows all three nodes; then node 1 leaves (LEFT, still listed): the owners
+    // that NOT_OWNER names are members the client knows.
+    cluster.allAlive();
+    DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(0))
+        .topologyRefreshInterval(Duration.ofHours(1)));
+    client.ping();
+    List<ClusterMember> without1 = List.of(cluster.member(0, ClusterMember.State.ALIVE),
+        cluster.member(1, ClusterMember.State.LEFT), cluster.member(2, ClusterMember.State.ALIVE));
+    String key = null;
+    for (int i = 0; key == null; i++) {
+      if (client.ownerOf("n" + i).orElseThrow().id().equals(cluster.id(1))) {
+        key = "n" + i; // owned by node 1 in the client's view
+      }
+    }
+    cluster.setMembers(without1);
+    String newOwner = cluster.ownerId(key);
+    long fetchesBefore = cluster.membersRequests();
+
+    client.set(key, "v");
+
+    List<FakeCluster.Received> tries = cluster.keyed();
+    assertThat(tries).hasSize(2);
+    assertThat(tries.get(0)).satisfies(r -> {
+      assertThat(r.node()).isEqualTo(cluster.id(1));
+      assertThat(r.routed()).isTrue();
+    });
+    assertThat(tries.get(1)).satisfies(r -> {
+      assertThat(r.node()).isEqualTo(newOwner);
+      assertThat(r.routed()).isFalse();
+    });
+    assertThat(cluster.forwardedBy).isEmpty();
+    await().atMost(Duration.ofSeconds(5)).until(() -> cluster.membersRequests() > fetchesBefore);
+    await().atMost(Duration.ofSeconds(5)).until(() -> client.ownerOf("x").isPresent()
+        && client.members().get(1).state() == ClusterMember.State.LEFT);
+  }
+
+  @Test
+  void set_notOwnerFromALaggingNode_noRefreshAndTheRequestGoesThroughAnyNode() {
+    FakeCluster cluster = cluster(3);
+    List<ClusterMember> two = alive(cluster, 2);
+    cluster.allAlive(); // epoch 7: three members
+    // Node 2 has not heard of itself joining: it still routes by the two-member view of epoch 3.
+    cluster.lag(2, two, 3);
+    DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(0))
+        .topologyRefreshInterval(Duration.ofHours(1)));
+    client.ping();
+    String key = keyOwnedBy(cluster, 2, "lag");
+    long fetchesBefore = cluster.membersRequests();
+
+    client.set(key, "v");
+
+    List<FakeCluster.Received> tries = cluster.keyed();
+    assertThat(tries).hasSize(2);
+    assertThat(tries.get(0).node()).isEqualTo(cluster.id(2));
+    assertThat(tries.get(0).routed()).isTrue();
+    assertThat(tries.get(1).node()).isEqualTo(cluster.id(0));
+    assertThat(tries.get(1).routed()).isFalse();
+    assertThat(cluster.membersRequests()).as("no refresh for an older epoch").isEqualTo(fetchesBefore);
+    assertThat(client.ownerOf(key)).get().extracting(ClusterMember::id).isEqualTo(cluster.id(2));
+  }
+
+  @Test
+  void refresh_olderViewFromALaggingNode_isIgnored_aNewerOneIsTaken() {
+    FakeCluster cluster = cluster(3);
+    cluster.setMembers(alive(cluster, 3), 10);
+    DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(0))
+        .topologyRefreshInterval(Duration.ofHours(1)));
+    assertThat(client.refreshMembers()).hasSize(3);
+    String key = keyOwnedBy(cluster, 2, "old");
+
+    cluster.setMembers(alive(cluster, 2), 9);
+    assertThat(client.refreshMembers()).as("epoch 9 is older than 10").hasSize(3);
+    assertThat(client.ownerOf(key)).get().extracting(ClusterMember::id).isEqualTo(cluster.id(2));
+
+    cluster.setMembers(alive(cluster, 2), 11);
+    assertThat(client.refreshMembers()).hasSize(2);
+    assertThat(client.ownerOf(key)).get().extracting(ClusterMember::id).isNotEqualTo(cluster.id(2));
+  }
+
+  @Test
+  void refresh_sameOwnersAtAHigherEpoch_takesTheEpochAndKeepsRouting() {
+    FakeCluster cluster = cluster(2);
+    cluster.setMembers(alive(cluster, 2), 4);
+    DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(0))
+        .topologyRefreshInterval(Duration.ofHours(1)));
+    client.refreshMembers();
+    cluster.setMembers(alive(cluster, 2), 12);
+    client.refreshMembers();
+    // An older epoch for the same owners is now ignored: the client moved to 12.
+    cluster.setMembers(List.of(cluster.member(0, ClusterMember.State.ALIVE), cluster.member(1, ClusterMember.State.DEAD)), 8);
+
+    assertThat(client.refreshMembers()).extracting(ClusterMember::state).containsOnly(ClusterMember.State.ALIVE);
+  }
+
+  @Test
+  void refresh_fingerprintMismatch_viewDiscardedAndRequestsStayPlain() {
+    FakeCluster cluster = cluster(2);
+    cluster.allAlive();
+    cluster.fakeFingerprint = 12345L;
+    DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(1)));
+
+    for (int i = 0; i < 10; i++) {
+      client.set("f" + i, "v");
+    }
+
+    assertThat(client.members()).isEmpty();
+    assertThat(cluster.keyed()).hasSize(10).allSatisfy(r -> {
+      assertThat(r.routed()).isFalse();
+      assertThat(r.node()).isEqualTo(cluster.id(1));
+    });
+  }
+
+  @Test
+  void refresh_twoExtrasFromAnOlderNode_usedUntilAViewWithAnEpochArrives() {
+    FakeCluster cluster = cluster(3);
+    cluster.legacyExtras = true;
+    cluster.setMembers(alive(cluster, 2), 50);
+    DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(0))
+        .topologyRefreshInterval(Duration.ofHours(1)));
+    assertThat(client.refreshMembers()).hasSize(2);
+    client.set("legacy", "v");
+    assertThat(cluster.keyed()).singleElement().satisfies(r -> assertThat(r.routed()).isTrue());
+
+    cluster.legacyExtras = false;
+    cluster.setMembers(alive(cluster, 3), 2);
+    assertThat(client.refreshMembers()).as("an epoch, however low, replaces an unknown one").hasSize(3);
+
+    cluster.legacyExtras = true;
+    cluster.setMembers(alive(cluster, 2), 99);
+    assertThat(client.refreshMembers()).as("no epoch: not comparable with the view we have").hasSize(3);
+  }
+
+  @Test
+  void refresh_restartedClusterWithNewIdsAndLowerEpoch_isTaken() {
+    FakeCluster cluster = cluster(2);
+    cluster.setMembers(alive(cluster, 2), 40);
+    DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(0))
+        .topologyRefreshInterval(Duration.ofHours(1)));
+    client.refreshMembers();
+    // Every process restarted: new ids at the same addresses, epochs from 1 again.
+    List<ClusterMember> restarted = List.of(
+        new ClusterMember("new-0", "127.0.0.1", cluster.port(0), ClusterMember.State.ALIVE, 1),
+        new ClusterMember("new-1", "127.0.0.1", cluster.port(1), ClusterMember.State.ALIVE, 1));
+    cluster.setMembers(restarted, 1);
+
+    assertThat(client.refreshMembers()).extracting(ClusterMember::id).containsExactly("new-0", "new-1");
+  }
+
+  @Test
+  void sizeFlushScan_clusterView_coverEveryOwningMember() {
+    FakeCluster cluster = cluster(3);
+    cluster.allAlive();
+    DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(0)));
+    java.util.Set<String> written = new java.util.HashSet<>();
+    for (int i = 0; i < 90; i++) {
+      client.set("w" + i, "v");
+      written.add("w" + i);
+    }
+
+    assertThat(client.size()).isEqualTo(90);
+    java.util.Set<String> scanned = new java.util.HashSet<>();
+    java.util.Set<Long> cursors = new java.util.HashSet<>();
+    long cursor = 0;
+    int steps = 0;
+    do {
+      ScanResult step = client.scan(cursor, 7);
+      for (byte[] k : step.keys()) {
+        assertThat(scanned.add(new String(k, StandardCharsets.UTF_8))).as("returned once").isTrue();
+      }
+      cursor = step.nextCursor();
+      assertThat(cursors.add(cursor)).as("cursor %s seen before", cursor).isTrue();
+      steps++;
+    } while (cursor != 0 && steps < 100);
+    assertThat(scanned).isEqualTo(written);
+    assertThat(cluster.log).filteredOn(r -> r.op() == Opcode.SCAN).extracting(FakeCluster.Received::node)
+        .contains(cluster.id(0), cluster.id(1), cluster.id(2));
+
+    client.flush();
+    assertThat(cluster.keys()).isEmpty();
+    assertThat(client.size()).isZero();
+    assertThat(cluster.log).filteredOn(r -> r.op() == Opcode.FLUSH).extracting(FakeCluster.Received::node)
+        .containsExactlyInAnyOrder(cluster.id(0), cluster.id(1), cluster.id(2));
+  }
+
+  @Test
+  void scan_cursorOfAMemberBeyondTheView_isFinished() {
+    FakeCluster cluster = cluster(2);
+    cluster.allAlive();
+    DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(0)));
+
+    ScanResult step = client.scan(5L << 48, 10);
+
+    assertThat(step.finished()).isTrue();
+    assertThat(step.keys()).isEmpty();
+  }
+
+  @Test
+  void size_plainMode_asksTheOneNode() {
+    FakeCluster cluster = cluster(2); // no cluster layer
+    DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(1)));
+
+    client.size();
+
+    assertThat(cluster.log).filteredOn(r -> r.op() == Opcode.SIZE).singleElement()
         .satisfies(r -> assertThat(r.node()).isEqualTo(cluster.id(1)));
   }
 }

@@ -15,9 +15,10 @@ public final class Flags {
   public static final int FORWARDED = 0x40;
 
   /**
-   * Request: the sender (a smart client) chose this node as the key's owner from its own copy of
-   * the ring. A receiver that does not own the key answers NOT_OWNER (value: the owner's host:port
-   * as ASCII) instead of forwarding, so the client learns its ring is stale.
+   * Request: the sender (a smart client) chose this node as the owner of the key's slot from its
+   * own copy of the placement. A receiver that does not own it answers {@link Status#NOT_OWNER}
+   * (value: the owner's host:port as ASCII; extras: [placement epoch, slot]) instead of
+   * forwarding, so the client learns its view is stale.
    */
   public static final int ROUTED = 0x10;
 

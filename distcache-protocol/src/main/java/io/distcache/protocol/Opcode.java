@@ -75,14 +75,16 @@ public enum Opcode {
    */
   CLUSTER_GOSSIP(0x40, false),
   /**
-   * For smart clients. → OK extras:[ring version, virtual nodes per member] value:[member list: count u16, then per member:
-   * id length u8, id (ASCII), host length u8, host (ASCII), port u16, state u8 (0 ALIVE, 1 SUSPECT,
-   * 2 DEAD, 3 LEFT), incarnation u64]. Members in state ALIVE or SUSPECT own keys; a client
-   * builds {@code HashRing.of(version, thoseMembers, virtualNodes, RingHash.XXHASH64)} and gets the
-   * nodes' owners. Ring versions are per node: compare member sets, not versions, across nodes.
+   * For smart clients. → OK extras:[placement epoch, virtual nodes per member, placement
+   * fingerprint] value:[member list: count u16, then per member: id length u8, id (ASCII), host
+   * length u8, host (ASCII), port u16, state u8 (0 ALIVE, 1 SUSPECT, 2 DEAD, 3 LEFT), incarnation
+   * u64]. Members in state ALIVE or SUSPECT own slots; a client builds {@code
+   * Placement.of(epoch, thoseMembers, virtualNodes)}, checks that its fingerprint is the one sent,
+   * and gets the nodes' owner for every slot. Epochs are comparable across nodes: the placement
+   * with the higher (epoch, fingerprint) is the newer. Nodes older than slots sent two extras.
    */
   CLUSTER_MEMBERS(0x41, false),
-  /** key → OK extras:[ring version] value:[the owner's address, ASCII host:port]. */
+  /** key → OK extras:[placement epoch] value:[the owner's address, ASCII host:port]. */
   CLUSTER_OWNER(0x42, false);
 
   private static final Opcode[] BY_CODE = new Opcode[256];

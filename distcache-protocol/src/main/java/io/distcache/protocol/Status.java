@@ -15,8 +15,13 @@ public enum Status {
   BAD_REQUEST(7),
   OUT_OF_MEMORY(8),
   UNKNOWN_OPCODE(9),
-  /** The receiver does not own the key and will not forward it (the request was already forwarded). */
+  /**
+   * A request flagged {@link Flags#ROUTED} reached a node that does not own its key's slot. Value:
+   * the owner's host:port (ASCII); extras: [the node's placement epoch, the key's slot]. Sent
+   * instead of forwarding, so that the smart client renews its view.
+   */
   NOT_OWNER(10),
+  /** Reserved for authentication, which the binary protocol does not have yet: never sent. */
   AUTH_REQUIRED(11),
   /** The node is overloaded or shutting down; retry elsewhere or later. */
   BUSY(12),

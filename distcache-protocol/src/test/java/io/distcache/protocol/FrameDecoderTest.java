@@ -78,7 +78,7 @@ class FrameDecoderTest {
         .isTrue();
     Frame decoded = channel.readInbound();
     assertThat(decoded.status()).isEqualTo(Status.NOT_A_NUMBER);
-    assertThat(decoded.valueText()).isEqualTo("not an integer");
+    assertThat(decoded.valueText()).isEqualTo("value is not an integer or out of range");
     assertThat(channel.finish()).isFalse();
   }
 
@@ -217,7 +217,7 @@ class FrameDecoderTest {
     assertSameFrame(channel.readInbound(), new Frame(
         Opcode.PING.code(), Flags.RESPONSE, 1, Status.OK, Frame.NO_EXTRAS, Frame.EMPTY, Frame.EMPTY));
     assertSameFrame(channel.readInbound(), new Frame(
-        Opcode.SET.code(), Flags.RESPONSE, 2, Status.OK, new long[] {1}, Frame.EMPTY, Frame.EMPTY));
+        Opcode.SET.code(), Flags.RESPONSE, 2, Status.OK, new long[] {115}, Frame.EMPTY, Frame.EMPTY));
     assertSameFrame(channel.readInbound(), new Frame(
         Opcode.INCREMENT.code(), 0, 5, Status.OK, new long[] {1}, utf8("foo"), Frame.EMPTY));
     assertThat(channel.finish()).isFalse();

@@ -23,12 +23,12 @@ class FrameEncoderTest {
         Arguments.of("PING request", ping, Fixtures.PING_REQUEST),
         Arguments.of("PING response", ping.replyOk(), Fixtures.PING_RESPONSE),
         Arguments.of("SET request", set, Fixtures.SET_WITH_TTL_REQUEST),
-        Arguments.of("SET response", set.replyOk(1), Fixtures.SET_RESPONSE),
+        Arguments.of("SET response", set.replyOk(115), Fixtures.SET_RESPONSE),
         Arguments.of("GET request", get, Fixtures.GET_REQUEST),
         Arguments.of("GET hit", get.replyValue(utf8("bar")), Fixtures.GET_HIT_RESPONSE),
         Arguments.of("GET miss", miss.reply(Status.NOT_FOUND), Fixtures.GET_MISS_RESPONSE),
         Arguments.of("INCREMENT request", incr, Fixtures.INCREMENT_REQUEST),
-        Arguments.of("NOT_A_NUMBER", incr.replyError(Status.NOT_A_NUMBER, "not an integer"), Fixtures.NOT_A_NUMBER_RESPONSE),
+        Arguments.of("NOT_A_NUMBER", incr.replyError(Status.NOT_A_NUMBER, "value is not an integer or out of range"), Fixtures.NOT_A_NUMBER_RESPONSE),
         Arguments.of("unknown opcode", new Frame((byte) 0x7F, 0, 6, Status.OK, Frame.NO_EXTRAS, utf8("k"), Frame.EMPTY),
             Fixtures.UNKNOWN_OPCODE_REQUEST));
   }

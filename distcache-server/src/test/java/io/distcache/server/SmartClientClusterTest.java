@@ -17,8 +17,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The smart client against a real three-node cluster in this JVM: requests go straight to their
- * owners (no node forwards anything), and a node leaving is followed without errors.
+ * The smart client against a real three-node cluster in this JVM: requests go straight to the
+ * owners of their slots (no node forwards anything), a node joining is learnt from NOT_OWNER's
+ * newer epoch, a node leaving is followed without errors, and size, scan and flush cover every
+ * member.
  */
 class SmartClientClusterTest {
   /** Fast membership timers, so joins and leaves settle in well under a second. */
@@ -61,8 +63,12 @@ class SmartClientClusterTest {
   }
 
   private DistCacheClient client(DistCacheNode seed, boolean smart) {
+    return client(seed, smart, Duration.ofMillis(100));
+  }
+
+  private DistCacheClient client(DistCacheNode seed, boolean smart, Duration refresh) {
     DistCacheClient c = DistCacheClient.builder().addresses("127.0.0.1:" + seed.port()).smartRouting(smart)
-        .topologyRefreshInterval(Duration.ofMillis(100)).build();
+        .topologyRefreshInterval(refresh).build();
     clients.add(c);
     return c;
   }
@@ -156,5 +162,90 @@ class SmartClientClusterTest {
     assertThat(client.members()).isEmpty();
     assertThat(live.get(0).forwardedRequests()).isPositive();
     assertThat(forwardedByStats(live)).isEqualTo(live.get(0).forwardedRequests());
+  }
+
+  @Test
+  void smartClient_multiKeyAcrossSlots_eachPartReachesItsOwnerAndNothingIsForwarded() {
+    List<DistCacheNode> live = cluster(3);
+    DistCacheClient client = client(live.get(0), true);
+    client.refreshMembers();
+    List<byte[]> keys = new ArrayList<>();
+    List<byte[]> values = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      keys.add(bytes("multi-" + i));
+      values.add(bytes("v" + i));
+    }
+
+    client.setAll(keys, values);
+    List<byte[]> got = client.getAll(keys);
+    long existing = client.existsCount(keys);
+    long deleted = client.deleteAll(keys.subList(0, 50));
+
+    assertThat(got).containsExactlyElementsOf(values);
+    assertThat(existing).isEqualTo(200);
+    assertThat(deleted).isEqualTo(50);
+    assertThat(live).extracting(DistCacheNode::forwardedRequests).containsOnly(0L);
+    for (int i = 50; i < 200; i++) {
+      assertThat(owner(live, keys.get(i)).store().get(keys.get(i))).isEqualTo(values.get(i));
+    }
+  }
+
+  @Test
+  void smartClient_nodeJoins_notOwnerWithTheNewerEpochRefreshesTheView() {
+    List<DistCacheNode> live = new ArrayList<>(cluster(3));
+    // No periodic refresh within the test: only NOT_OWNER can tell the client about the join.
+    DistCacheClient client = client(live.get(0), true, Duration.ofHours(1));
+    assertThat(client.refreshMembers()).hasSize(3);
+    long epochBefore = live.get(0).membership().placement().epoch();
+
+    live.add(DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024).membership(FAST)
+        .joinAddresses(List.of(InetSocketAddress.createUnresolved("127.0.0.1", live.get(0).port()))).start());
+    nodes.add(live.get(3));
+    awaitRings(live, 4);
+    assertThat(live.get(0).membership().placement().epoch()).isGreaterThan(epochBefore);
+    assertThat(client.members()).as("no refresh yet").hasSize(3);
+
+    // Keys the new node owns are sent ROUTED to their old owners, which answer NOT_OWNER.
+    for (int i = 0; i < 300; i++) {
+      client.set("joined-" + i, "v" + i);
+    }
+    await().atMost(DEADLINE).untilAsserted(() -> assertThat(client.members()).hasSize(4));
+
+    long before = forwardedByStats(live);
+    for (int i = 0; i < 1_000; i++) {
+      client.set("after-join-" + i, "v" + i);
+    }
+    for (int i = 0; i < 300; i++) {
+      assertThat(client.get("joined-" + i)).isEqualTo("v" + i);
+    }
+    assertThat(forwardedByStats(live)).as("forwarded once the view is the nodes' own").isEqualTo(before);
+    assertThat(live.get(3).store().size()).isPositive();
+  }
+
+  @Test
+  void smartClient_sizeScanFlush_coverEveryMember() {
+    List<DistCacheNode> live = cluster(3);
+    DistCacheClient client = client(live.get(0), true);
+    client.refreshMembers();
+    java.util.Set<String> written = new java.util.HashSet<>();
+    for (int i = 0; i < 500; i++) {
+      client.set("whole-" + i, "v");
+      written.add("whole-" + i);
+    }
+
+    assertThat(client.size()).isEqualTo(500);
+    java.util.Set<String> scanned = new java.util.HashSet<>();
+    long cursor = 0;
+    do {
+      io.distcache.client.ScanResult step = client.scan(cursor, 64);
+      step.keys().forEach(k -> scanned.add(new String(k, StandardCharsets.UTF_8)));
+      cursor = step.nextCursor();
+    } while (cursor != 0);
+    assertThat(scanned).isEqualTo(written);
+
+    client.flush();
+
+    assertThat(client.size()).isZero();
+    assertThat(live).allSatisfy(n -> assertThat(n.store().size()).isZero());
   }
 }

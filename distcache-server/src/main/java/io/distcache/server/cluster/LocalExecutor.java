@@ -378,12 +378,32 @@ public final class LocalExecutor {
 
   // ---- whole store ----
 
+  /**
+   * A SCAN step whose reply fits the max frame. Keys are up to 64 KiB, so MAX_SCAN_COUNT of them
+   * could make a reply of 640 MiB: when the keys of a step would not fit, the same step is taken
+   * again from the same cursor with half the count (count is only a hint, and a step that returns
+   * fewer keys just ends at an earlier cursor), down to one key; TOO_LARGE only if even that is too
+   * much, which a frame limit that can carry a key (DistCacheNode checks it) never allows.
+   */
   private Frame scan(Frame r) {
     long cursor = r.extra(0, 0);
     long count = r.extra(1, 0);
     int hint = count <= 0 ? DEFAULT_SCAN_COUNT : (int) Math.min(count, MAX_SCAN_COUNT);
-    ScanResult res = store.scan(cursor, hint);
-    return r.replyValue(ListCodec.encodeKeys(res.keys()), res.nextCursor());
+    while (true) {
+      ScanResult res = store.scan(cursor, hint);
+      long bytes = ProtocolConstants.HEADER_BYTES + 8L + 4L;
+      for (byte[] key : res.keys()) {
+        bytes += 4L + key.length;
+      }
+      if (bytes <= maxFrameBytes) {
+        return r.replyValue(ListCodec.encodeKeys(res.keys()), res.nextCursor());
+      }
+      if (hint == 1) {
+        return r.replyError(Status.TOO_LARGE, "SCAN reply of " + bytes + " bytes for " + res.keys().size()
+            + " keys exceeds the max frame " + maxFrameBytes + " even at count 1");
+      }
+      hint = Math.max(1, hint / 2);
+    }
   }
 
   private Frame flush(Frame r) {

@@ -792,6 +792,34 @@ class LocalExecutorTest {
   }
 
   @Test
+  void scan_keysOverTheMaxFrameAtTheAskedCount_smallerStepsFitAndTheLoopReturnsEveryKey() {
+    // 40 keys of 500 bytes: a count of 100 would need a reply of about 20 KB; the limit is 4 KiB.
+    LocalExecutor limited = new LocalExecutor(store, 4096);
+    Set<String> written = new HashSet<>();
+    for (int i = 0; i < 40; i++) {
+      String key = String.format("%03d", i) + "x".repeat(497);
+      store.set(b(key), b("v"), SetArgs.ALWAYS);
+      written.add(key);
+    }
+    Set<String> seen = new HashSet<>();
+    long cursor = 0;
+    int steps = 0;
+    do {
+      Frame reply = limited.execute(Frame.request(Opcode.SCAN, 0, null, null, cursor, 100).withRequestId(REQUEST_ID));
+      assertThat(reply.status()).isEqualTo(Status.OK);
+      assertThat(reply.encodedLength()).isLessThanOrEqualTo(4096);
+      for (byte[] k : ListCodec.decodeKeys(reply.value())) {
+        seen.add(new String(k, UTF_8));
+      }
+      cursor = reply.extra(0, 0);
+      steps++;
+    } while (cursor != 0 && steps < 1000);
+
+    assertThat(seen).isEqualTo(written);
+    assertThat(steps).isGreaterThan(1);
+  }
+
+  @Test
   void multiGet_replyExactlyAtTheMaxFrame_isServed() {
     LocalExecutor limited = new LocalExecutor(store, 20 + 4 + 4 + 600);
     store.set(b("a"), new byte[600], SetArgs.ALWAYS);

@@ -56,6 +56,25 @@ class OffHeapStoreTest {
     assertThat(store.size()).isEqualTo(1);
   }
 
+  /** The version docs/PROTOCOL.md describes: (per-segment write count << 6) | segment. */
+  @Test
+  void version_perSegmentCounterShiftedBySix_asDocumented() {
+    try (OffHeapStore fresh = new OffHeapStore(StoreConfig.of(1L << 30, clock))) {
+      assertThat(fresh.segmentCount()).isEqualTo(64);
+      long first = fresh.set(b("foo"), b("bar"), SetArgs.ALWAYS).version();
+      long appended = fresh.getEntry(b("foo")).version();
+      fresh.append(b("foo"), b("!"));
+      long afterAppend = fresh.getEntry(b("foo")).version();
+      fresh.delete(b("foo"));
+      long recreated = fresh.set(b("foo"), b("x"), SetArgs.ALWAYS).version();
+
+      assertThat(first).as("the first write of segment 51 on a fresh store").isEqualTo((1 << 6) | 51).isEqualTo(115);
+      assertThat(appended).isEqualTo(first);
+      assertThat(afterAppend).isEqualTo((2 << 6) | 51);
+      assertThat(recreated).as("a deleted and recreated key still moves forward").isGreaterThan(afterAppend);
+    }
+  }
+
   @Test
   void put_valuesOfEverySizeClass_roundTrip() {
     int[] sizes = {0, 1, 7, 8, 127, 128, 16383, 16384, store.pageSize() / 4, store.pageSize(), 3 << 20};
