@@ -1021,7 +1021,10 @@ public final class DistCacheClient implements AutoCloseable {
     sendFrom(anyNodes(view), 0, call, result);
   }
 
-  /** Sends ROUTED to {@code owner}; NOT_OWNER or a refused connection resend through any node. */
+  /**
+   * Sends ROUTED to {@code owner}; NOT_OWNER or a refused connection resend through any node,
+   * TRY_AGAIN resends unflagged to the owner.
+   */
   private <T> void sendToOwner(Address owner, Call<T> call, CompletableFuture<T> result) {
     pools.computeIfAbsent(owner, this::newPool).acquire().whenComplete((connection, connectError) -> {
       if (connectError != null) {
@@ -1043,6 +1046,11 @@ public final class DistCacheClient implements AutoCloseable {
           result.completeExceptionally(error);
         } else if (frame.status() == Status.NOT_OWNER) {
           resendAfterNotOwner(frame, call, result);
+        } else if (frame.status() == Status.TRY_AGAIN) {
+          // The slot is changing owner. Nothing was done: resend unflagged to the same node, which
+          // then waits for the change to settle (up to 1.5 s) before it answers, and renew the view.
+          routing.refreshSoon();
+          sendUnflagged(owner, call, result);
         } else {
           try {
             result.complete(call.decode(frame));

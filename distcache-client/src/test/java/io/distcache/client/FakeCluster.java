@@ -55,6 +55,8 @@ final class FakeCluster implements AutoCloseable {
   volatile Long fakeFingerprint;
   /** When true, CLUSTER_MEMBERS replies carry two extras, as nodes older than slots did. */
   volatile boolean legacyExtras;
+  /** ROUTED keyed requests answered TRY_AGAIN while this is above zero (one each). */
+  final java.util.concurrent.atomic.AtomicInteger tryAgainRouted = new java.util.concurrent.atomic.AtomicInteger();
 
   private record View(List<ClusterMember> members, Placement placement) {}
 
@@ -164,6 +166,9 @@ final class FakeCluster implements AutoCloseable {
     }
     if (op == null || !op.keyed()) {
       return request.replyOk();
+    }
+    if (request.hasFlag(Flags.ROUTED) && tryAgainRouted.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+      return request.replyError(Status.TRY_AGAIN, "slot is moving");
     }
     if (list != null && !placement.isEmpty()) {
       Member owner = placement.ownerOf(request.key());

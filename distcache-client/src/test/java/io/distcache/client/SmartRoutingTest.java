@@ -61,6 +61,25 @@ class SmartRoutingTest {
   }
 
   @Test
+  void set_ownerAnswersTryAgain_resendsUnflaggedToTheSameOwnerAndSucceeds() {
+    FakeCluster cluster = cluster(3);
+    cluster.allAlive();
+    DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(0)));
+    client.set("warm", "up");
+    cluster.tryAgainRouted.set(1);
+
+    client.set("key-1", "v1");
+
+    List<FakeCluster.Received> sets = cluster.keyed().stream().filter(r -> r.key().equals("key-1")).toList();
+    assertThat(sets).hasSize(2);
+    assertThat(sets.get(0).routed()).isTrue();
+    assertThat(sets.get(1).routed()).as("the resend is unflagged, so the node waits for the move").isFalse();
+    assertThat(sets).extracting(FakeCluster.Received::node).containsOnly(cluster.ownerId("key-1"));
+    assertThat(cluster.forwardedBy).isEmpty();
+    assertThat(client.get("key-1")).isEqualTo("v1");
+  }
+
+  @Test
   void members_andOwnerOf_showTheViewTheClientRoutesBy() {
     FakeCluster cluster = cluster(3);
     cluster.allAlive();

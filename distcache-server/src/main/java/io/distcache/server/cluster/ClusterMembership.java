@@ -11,6 +11,7 @@ import io.distcache.server.Clock;
 import io.distcache.server.membership.GossipCodec;
 import io.distcache.server.membership.GossipMessage;
 import io.distcache.server.membership.GossipTransport;
+import io.distcache.server.membership.MemberState;
 import io.distcache.server.membership.MemberStatus;
 import io.distcache.server.membership.MembershipConfig;
 import io.distcache.server.membership.MembershipEngine;
@@ -58,8 +59,10 @@ import org.slf4j.LoggerFactory;
  * own owners (PlacementHolder.observe) and reported to the SlotGuard, which lets this node serve a
  * slot it gained only once every other owner has reported our placement. When our placement
  * changes we ask the owners that have not confirmed it (an empty GOSSIP, whose reply carries their
- * placement), again every ANNOUNCE_INTERVAL until all have. Every message from a peer, handled
- * after the engine (which may have just told us we were declared dead), renews the lease.
+ * placement), again every ANNOUNCE_INTERVAL until all have. A reply that does not call us suspect
+ * or dead renews the lease from the moment its request was sent (SlotGuard); so that the lease
+ * never depends on which member the probe picked, an empty GOSSIP also goes to the next other
+ * owner every KEEPALIVE_INTERVAL.
  *
  * Start order. The router exists before the node binds (the protocol handlers need it), but the
  * advertised port is known only after binding when port 0 was asked; so the engine is created in
@@ -82,6 +85,11 @@ public final class ClusterMembership implements AutoCloseable {
   private final SlotCleaner cleaner;
   private final Store store;
   private long lastAnnounceNanos;
+  /** Sends of the lease keepalive, one owner at a time, round robin. */
+  static final long KEEPALIVE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+
+  private long lastKeepaliveNanos;
+  private int keepaliveIndex;
   private final Set<CompletableFuture<Frame>> inFlight = ConcurrentHashMap.newKeySet();
   private final DefaultEventLoop loop = new DefaultEventLoop(new DefaultThreadFactory("distcache-membership", true));
   private volatile List<Address> seeds = List.of();
@@ -148,10 +156,31 @@ public final class ClusterMembership implements AutoCloseable {
     }
   }
 
+  /** An empty GOSSIP to the next other owner: its reply renews the lease. */
+  private void keepalive(long now) {
+    lastKeepaliveNanos = now;
+    MembershipEngine e = engine;
+    List<Member> owners = placement.current().members();
+    if (owners.size() <= 1) {
+      return;
+    }
+    for (int tries = 0; tries < owners.size(); tries++) {
+      Member m = owners.get(Math.floorMod(keepaliveIndex++, owners.size()));
+      if (!m.equals(e.self())) {
+        transport.send(m.address(), new GossipMessage.Gossip(e.self(), List.of()));
+        return;
+      }
+    }
+  }
+
   private void tick() {
     try {
-      if (!guard.settled() && clock.nanos() - lastAnnounceNanos >= ANNOUNCE_INTERVAL_NANOS) {
-        announce(clock.nanos());
+      long now = clock.nanos();
+      if (!guard.settled() && now - lastAnnounceNanos >= ANNOUNCE_INTERVAL_NANOS) {
+        announce(now);
+      }
+      if (now - lastKeepaliveNanos >= KEEPALIVE_INTERVAL_NANOS) {
+        keepalive(now);
       }
       engine.tick();
     } catch (RuntimeException e) {
@@ -216,20 +245,23 @@ public final class ClusterMembership implements AutoCloseable {
       return request.replyError(Status.BAD_REQUEST, "malformed membership message: " + ex.getMessage());
     }
     Optional<GossipMessage> reply = e.onMessage(message);
-    heardFrom(e, message.sender().id(), request.extras());
+    heardFrom(e, message.sender().id(), request.extras(), false, 0);
     Placement now = placement.current();
     return request.replyValue(reply.map(GossipCodec::encode).orElse(Frame.EMPTY), now.epoch(), now.fingerprint());
   }
 
   /**
    * A peer's message was handled (after the engine, which may have told us we were declared dead):
-   * the lease runs again, and its placement, when it sent one, is adopted or recorded.
+   * its placement, when it sent one, is adopted or recorded; a reply that held us alive renews the
+   * lease from the moment its request was sent.
    */
-  private void heardFrom(MembershipEngine e, String senderId, long[] extras) {
+  private void heardFrom(MembershipEngine e, String senderId, long[] extras, boolean renews, long sentNanos) {
     if (senderId.equals(e.self().id())) {
       return;
     }
-    guard.heard();
+    if (renews) {
+      guard.renew(sentNanos);
+    }
     if (extras.length >= 2) {
       placement.observe(extras[0], extras[1]);
       guard.report(senderId, extras[0], extras[1]);
@@ -288,6 +320,7 @@ public final class ClusterMembership implements AutoCloseable {
       Placement now = placement.current();
       Frame request = Frame.request(Opcode.CLUSTER_GOSSIP, 0, null, GossipCodec.encode(message), now.epoch(),
           now.fingerprint());
+      long sentNanos = clock.nanos();
       CompletableFuture<Frame> reply = peers.send(to, request);
       inFlight.add(reply);
       reply.whenComplete((frame, error) -> {
@@ -298,7 +331,7 @@ public final class ClusterMembership implements AutoCloseable {
           log.debug("{} refused a membership message: {} {}", to, frame.status(), frame.valueText());
         } else {
           try {
-            loop.execute(() -> deliver(to, frame));
+            loop.execute(() -> deliver(to, frame, sentNanos));
           } catch (RejectedExecutionException stopped) {
             log.debug("membership stopped; dropping a reply from {}", to);
           }
@@ -306,19 +339,25 @@ public final class ClusterMembership implements AutoCloseable {
       });
     }
 
-    private void deliver(Address from, Frame frame) {
+    private void deliver(Address from, Frame frame, long sentNanos) {
       try {
         MembershipEngine e = engine;
         String sender;
+        boolean holdsUsAlive = true;
         if (frame.value().length > 0) {
           GossipMessage reply = GossipCodec.decode(frame.value());
+          for (MemberStatus u : reply.updates()) {
+            if (u.id().equals(e.self().id()) && u.state() != MemberState.ALIVE) {
+              holdsUsAlive = false; // suspect or dead in its eyes: it may give our slots away soon
+            }
+          }
           e.onMessage(reply);
           sender = reply.sender().id();
         } else {
           sender = memberAt(from);
         }
         if (sender != null) {
-          heardFrom(e, sender, frame.extras());
+          heardFrom(e, sender, frame.extras(), holdsUsAlive, sentNanos);
         }
       } catch (GossipCodec.MalformedGossipException e) {
         log.warn("malformed membership reply from {}: {}", from, e.getMessage());

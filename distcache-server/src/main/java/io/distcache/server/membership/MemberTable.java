@@ -16,13 +16,21 @@ import org.slf4j.LoggerFactory;
  * Every node applies the same rules to whatever gossip reaches it, in whatever order, and so all
  * nodes converge on the same list. For one member id (current c, incoming u):
  *
- *   u ALIVE   wins if u.incarnation > c.incarnation (only the member raises it: a refutation)
- *   u SUSPECT wins over ALIVE at >= incarnation, over SUSPECT or DEAD only at a higher one
+ *   u ALIVE   wins if u.incarnation > c.incarnation (only the member raises it: a refutation);
+ *             over DEAD only at c.incarnation + REVIVAL_STEP or more
+ *   u SUSPECT wins over ALIVE at >= incarnation, over SUSPECT at a higher one, over DEAD only at
+ *             c.incarnation + REVIVAL_STEP or more
  *   u DEAD    wins over ALIVE and SUSPECT at >= incarnation, over DEAD only at a higher one
  *   u LEFT    always wins; LEFT is final (a process that left never returns under its id)
  *
- * DEAD yields to a higher incarnation because a member declared dead across a partition is still
- * running; when it hears of its death it refutes, and the refutation must be able to revive it.
+ * DEAD yields because a member declared dead across a partition, or while it was stalled, is
+ * still running; when it hears of its death it refutes, and the refutation must be able to revive
+ * it. But only a refutation of the death itself: a member that refutes a death first drops all its
+ * data (the others gave its slots away and took writes for them meanwhile) and then jumps its
+ * incarnation by REVIVAL_STEP, where refuting a suspicion adds 1. A stalled member that wakes up
+ * and first reads an old suspicion of itself refutes that (+1) without knowing it was declared
+ * dead; were that enough to revive it, it would serve its old data again. With the step, the
+ * others keep it DEAD and tell it so, and it comes back only empty.
  *
  * One address, one process: when two ids that own keys claim the same address, the greater id is
  * the newer process (ids start with the start time) and the older one is marked DEAD at once. This
@@ -38,6 +46,9 @@ final class MemberTable {
 
   /** At most this many entries, tombstones included: a flood of invented members cannot grow us. */
   static final int MAX_MEMBERS = GossipCodec.MAX_STATUSES;
+
+  /** How far a member's incarnation jumps when it refutes its own death (see the design note). */
+  static final long REVIVAL_STEP = 1L << 20;
 
   static final class Entry {
     final Member member;
@@ -158,6 +169,9 @@ final class MemberTable {
   private static boolean newer(Entry c, MemberStatus u) {
     if (c.state == MemberState.LEFT) {
       return false;
+    }
+    if (c.state == MemberState.DEAD && (u.state() == MemberState.ALIVE || u.state() == MemberState.SUSPECT)) {
+      return u.incarnation() - c.incarnation >= REVIVAL_STEP; // only a refutation of the death revives
     }
     return switch (u.state()) {
       case ALIVE -> u.incarnation() > c.incarnation;

@@ -355,13 +355,15 @@ public final class MembershipEngine {
   }
 
   /**
-   * A member we hold DEAD or LEFT is still talking to us (it was stalled, or cut off): our answer
-   * carries that verdict, whatever the piggyback budget says, so it learns at once that its slots
-   * were given away (and drops its data) instead of serving it on.
+   * A member we hold SUSPECT, DEAD or LEFT is still talking to us (it was slow, stalled or cut
+   * off): our answer carries that verdict, whatever the piggyback budget says, so it refutes a
+   * suspicion at once, or learns that its slots were given away (and drops its data) instead of
+   * serving it on. Nodes rely on this for their lease (SlotGuard): a reply without a verdict
+   * means the replier held the requester alive.
    */
   private List<MemberStatus> withVerdictOn(Member sender, List<MemberStatus> piggyback) {
     MemberTable.Entry e = table.get(sender.id());
-    if (e == null || e.state.ownsKeys()) {
+    if (e == null || e.state == MemberState.ALIVE) {
       return piggyback;
     }
     for (MemberStatus s : piggyback) {
@@ -396,13 +398,22 @@ public final class MembershipEngine {
   /** Someone says we are suspect, dead or gone: outbid that with a higher incarnation. */
   private void refuteIfNeeded(MemberStatus about, long now) {
     MemberTable.Entry me = table.self();
-    if (about.state() == MemberState.ALIVE || about.incarnation() < me.incarnation) {
+    if (about.state() == MemberState.ALIVE) {
       return;
     }
-    if (!about.state().ownsKeys()) {
+    long incarnation;
+    if (about.state().ownsKeys()) {
+      if (about.incarnation() < me.incarnation) {
+        return; // a suspicion we already refuted
+      }
+      incarnation = about.incarnation() + 1;
+    } else {
+      if (me.incarnation - about.incarnation() >= MemberTable.REVIVAL_STEP) {
+        return; // a death we already came back from
+      }
       declaredDeadHandler.run(); // drop what we hold before anyone can route to us again
+      incarnation = Math.max(me.incarnation + 1, about.incarnation() + MemberTable.REVIVAL_STEP);
     }
-    long incarnation = about.incarnation() + 1;
     log.info("refuting {} about us with incarnation {}", about.state(), incarnation);
     table.setSelf(MemberState.ALIVE, incarnation, now);
     broadcasts.add(table.self().status());

@@ -25,13 +25,17 @@ import org.slf4j.LoggerFactory;
  *    A slot stays servable while this node keeps owning it (an epoch adopted from a peer for the
  *    same owners changes nothing); it is forgotten the moment the slot is lost.
  *
- * 2. A lease. With other members in the placement, this node serves only while it has heard from
- *    one of them within the lease (half the time the others need to declare it dead: probe
- *    timeout plus suspicion timeout). A node that was stalled (a long GC pause, SIGSTOP, a frozen
- *    VM) or cut off may have been declared dead and its slots taken over; when it resumes, its
- *    lease has run out, so the requests waiting in its sockets are not served from its old data.
- *    The first message it hears tells it the truth: peers answer a member they hold DEAD with its
- *    DEAD status (MembershipEngine).
+ * 2. A lease. With other members in the placement, this node serves only within the lease
+ *    after sending a request that a peer answered without saying this node was suspect or dead:
+ *    the lease runs from the moment the request was SENT, so a reply that sat in a socket buffer
+ *    while this node was stalled renews nothing. The peer held this node alive when it answered,
+ *    after that moment; to declare it dead it must first suspect it (a probe timeout) and then
+ *    wait the suspicion timeout, so a lease of half that sum ends well before any peer can give
+ *    this node's slots away. Requests from peers never renew it: a PING queued in the socket
+ *    during a stall (SIGSTOP, a long GC pause, a frozen VM) says nothing about now. So a node
+ *    that was stalled or cut off resumes with its lease run out and does not answer the requests
+ *    waiting in its sockets from its old data; the first replies it gets tell it the truth,
+ *    because peers always include a suspect or dead member's own status in what they send it.
  *
  * 3. Declared dead means empty. When this node learns that it was declared dead (or LEFT), the
  *    others have given its slots away and may have accepted writes for them: it drops every key
@@ -99,9 +103,14 @@ public final class SlotGuard {
     return current.size() <= 1 || clock.nanos() - lastHeardNanos <= leaseNanos;
   }
 
-  /** A message from a live peer arrived: the lease runs again from now. */
-  public void heard() {
-    lastHeardNanos = clock.nanos();
+  /**
+   * A peer answered, holding this node alive, a request sent at {@code sentNanos} (a {@link
+   * Clock#nanos()} reading): the lease runs from then.
+   */
+  public synchronized void renew(long sentNanos) {
+    if (sentNanos - lastHeardNanos > 0) {
+      lastHeardNanos = sentNanos;
+    }
   }
 
   /**

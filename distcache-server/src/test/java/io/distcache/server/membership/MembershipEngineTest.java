@@ -59,13 +59,46 @@ class MembershipEngineTest {
   }
 
   @Test
-  void onMessage_deathAboutUsAtHigherIncarnation_refutedAboveIt() {
+  void onMessage_deathAboutUs_dropsDataThenRefutesARevivalStepAbove() {
+    int[] drops = {0};
+    a.onDeclaredDead(() -> drops[0]++);
     a.onMessage(gossip(new MemberStatus(A, MemberState.DEAD, 6)));
 
-    assertThat(a.snapshot().status(A.id()).orElseThrow().incarnation()).isEqualTo(7);
-    // Older news about us changes nothing.
+    assertThat(drops[0]).isEqualTo(1);
+    assertThat(a.snapshot().status(A.id()).orElseThrow().incarnation()).isEqualTo(6 + MemberTable.REVIVAL_STEP);
+    // Older news about us changes nothing, and the same death is not handled twice.
     a.onMessage(gossip(new MemberStatus(A, MemberState.SUSPECT, 3)));
-    assertThat(a.snapshot().status(A.id()).orElseThrow().incarnation()).isEqualTo(7);
+    a.onMessage(gossip(new MemberStatus(A, MemberState.DEAD, 6)));
+    assertThat(a.snapshot().status(A.id()).orElseThrow().incarnation()).isEqualTo(6 + MemberTable.REVIVAL_STEP);
+    assertThat(drops[0]).isEqualTo(1);
+  }
+
+  @Test
+  void onMessage_deathAfterWeRefutedAnOlderSuspicion_isStillHandled() {
+    int[] drops = {0};
+    a.onDeclaredDead(() -> drops[0]++);
+    // A stalled node wakes up and first reads an old suspicion of itself, then the death.
+    a.onMessage(gossip(new MemberStatus(A, MemberState.SUSPECT, 0)));
+    assertThat(drops[0]).isZero();
+    a.onMessage(gossip(new MemberStatus(A, MemberState.DEAD, 0)));
+
+    assertThat(drops[0]).isEqualTo(1);
+    assertThat(a.snapshot().status(A.id()).orElseThrow().incarnation()).isEqualTo(MemberTable.REVIVAL_STEP);
+  }
+
+  @Test
+  void onMessage_pingFromAMemberHeldDead_ackCarriesItsDeath() {
+    a.onMessage(gossip(alive(B, 0)));
+    a.onMessage(gossip(new MemberStatus(B, MemberState.DEAD, 0)));
+
+    GossipMessage ack = a.onMessage(new GossipMessage.Ping(B, 9, A.id(), List.of())).orElseThrow();
+
+    assertThat(ack).isInstanceOf(GossipMessage.Ack.class);
+    assertThat(ack.updates()).contains(new MemberStatus(B, MemberState.DEAD, 0));
+    // Any other message from it is answered with the verdict too, but not one that is news of us.
+    assertThat(a.onMessage(new GossipMessage.Gossip(B, List.of()))).get().extracting(GossipMessage::updates)
+        .asList().contains(new MemberStatus(B, MemberState.DEAD, 0));
+    assertThat(a.onMessage(new GossipMessage.Gossip(B, List.of(new MemberStatus(A, MemberState.ALIVE, 0))))).isEmpty();
   }
 
   @Test
@@ -85,7 +118,10 @@ class MembershipEngineTest {
     assertThat(a.snapshot().state(B.id())).contains(MemberState.DEAD); // stale gossip cannot revive
 
     a.onMessage(gossip(alive(B, 2)));
-    assertThat(a.snapshot().state(B.id())).contains(MemberState.ALIVE); // a refutation can
+    assertThat(a.snapshot().state(B.id())).contains(MemberState.DEAD); // refuting a suspicion cannot
+
+    a.onMessage(gossip(alive(B, 1 + MemberTable.REVIVAL_STEP)));
+    assertThat(a.snapshot().state(B.id())).contains(MemberState.ALIVE); // refuting the death can
   }
 
   @Test
