@@ -37,10 +37,12 @@ import java.util.concurrent.atomic.LongAdder;
  *                                   with the owner's host:port, the epoch and the slot
  *       otherwise                   forward to the owner with FORWARDED set, relay the reply
  *
- * A TRY_AGAIN for a request that is neither ROUTED nor FORWARDED (a plain client's) is retried
- * here every RETRY_MILLIS for up to RETRY_WINDOW_MILLIS, routing afresh each time, so a plain
- * client rides through a membership change (usually one round trip of confirmations) instead of
- * seeing errors; clients that route themselves, and peers, get TRY_AGAIN at once and retry.
+ * A TRY_AGAIN for a client's request (not FORWARDED) is retried here every RETRY_MILLIS for up to
+ * RETRY_WINDOW_MILLIS, routing afresh each time, so a client rides through a membership change
+ * (usually one round trip of confirmations) instead of seeing errors: JedisCluster and Lettuce do
+ * not retry -TRYAGAIN themselves. A ROUTED request whose slot turns out to be owned elsewhere
+ * still gets NOT_OWNER at once. A peer's FORWARDED request gets TRY_AGAIN at once: its sender is
+ * the one retrying.
  *
  * A one-member ring (a node that nobody joined) takes the local branch before any hashing, so a
  * standalone node pays one volatile read and a size check per request.
@@ -82,8 +84,8 @@ public final class ClusterRouter implements Router, ClusterView {
   @Override
   public CompletableFuture<Frame> route(Frame request) {
     CompletableFuture<Frame> reply = routeOnce(request);
-    if (request.hasFlag(Flags.ROUTED) || request.hasFlag(Flags.FORWARDED)) {
-      return reply;
+    if (request.hasFlag(Flags.FORWARDED)) {
+      return reply; // the forwarding node retries for its client, with its own placement
     }
     Frame now = reply.getNow(null);
     if (now != null && now.status() != Status.TRY_AGAIN) {
