@@ -7,13 +7,17 @@ import io.distcache.protocol.cluster.Member;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.Protocol;
+import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.resps.ScanResult;
 
 /** The cluster through the Redis protocol: forwarding for Redis clients, CLUSTER and INFO cluster. */
 class ClusterRespTest {
@@ -87,8 +91,8 @@ class ClusterRespTest {
       assertThat(r.get((i + 1) % 3).get("rk" + i)).isEqualTo("v" + i);
       assertThat(ownerOf(c, "rk" + i).store().get(("rk" + i).getBytes(StandardCharsets.UTF_8))).isNotNull();
     }
-    // DBSIZE is node-local: each key counted once, on its owner.
-    assertThat(r.stream().mapToLong(Jedis::dbSize).sum()).isEqualTo(30);
+    // A plain connection's DBSIZE counts the whole cluster, whichever node it asks.
+    assertThat(r).allSatisfy(j -> assertThat(j.dbSize()).isEqualTo(30));
     assertThat(r.get(0).mget("rk0", "nope", "rk1", "rk2")).containsExactly("v0", null, "v1", "v2");
     assertThat(r.get(1).info("cluster")).contains("cluster_alive_nodes:3\r\n").containsPattern("forwarded_requests:[1-9]");
   }
@@ -109,5 +113,53 @@ class ClusterRespTest {
           .containsExactlyInAnyOrderElementsOf(c.stream().map(x -> "127.0.0.1:" + x.port()).toList());
       assertThat(str(j.sendCommand(Protocol.Command.CLUSTER, "INFO"))).contains("cluster_known_nodes:3\r\n");
     }
+  }
+
+  @Test
+  void keyspaceCommands_plainConnection_coverTheWholeCluster() {
+    List<DistCacheNode> c = cluster3();
+    Jedis plain = redis(c.get(1));
+    for (int i = 0; i < 60; i++) {
+      plain.set("ks" + i, "v");
+    }
+    assertThat(c.stream().mapToLong(n -> n.store().size())).allSatisfy(n -> assertThat(n).isPositive());
+
+    assertThat(plain.dbSize()).isEqualTo(60);
+    assertThat(plain.keys("ks*")).hasSize(60);
+    assertThat(plain.keys("ks1?")).hasSize(10);
+    assertThat(plain.keys("ks42")).containsExactly("ks42");
+    assertThat(plain.randomKey()).startsWith("ks");
+    Set<String> scanned = new HashSet<>();
+    String cursor = "0";
+    int steps = 0;
+    do {
+      ScanResult<String> step = plain.scan(cursor, new ScanParams().count(7));
+      scanned.addAll(step.getResult());
+      cursor = step.getCursor();
+      steps++;
+    } while (!cursor.equals("0") && steps < 1000);
+    assertThat(scanned).hasSize(60);
+
+    // Spring's @CacheEvict(allEntries = true): FLUSHALL through one node empties every node.
+    assertThat(plain.flushAll()).isEqualTo("OK");
+    assertThat(c).allSatisfy(n -> assertThat(n.store().size()).isZero());
+    assertThat(plain.dbSize()).isZero();
+    assertThat(plain.randomKey()).isNull();
+  }
+
+  @Test
+  void keyspaceCommands_connectionThatAskedForTheSlotMap_perNodeAsRedisCluster() {
+    List<DistCacheNode> c = cluster3();
+    Jedis plain = redis(c.get(0));
+    for (int i = 0; i < 30; i++) {
+      plain.set("pn" + i, "v");
+    }
+    Jedis clusterAware = redis(c.get(0));
+    clusterAware.sendCommand(Protocol.Command.CLUSTER, "SLOTS");
+
+    assertThat(clusterAware.dbSize()).isEqualTo(c.get(0).store().size()).isLessThan(30);
+    assertThat(clusterAware.flushDB()).isEqualTo("OK");
+    assertThat(c.get(0).store().size()).isZero();
+    assertThat(c.get(1).store().size() + c.get(2).store().size()).isEqualTo(plain.dbSize()).isPositive();
   }
 }
