@@ -1,9 +1,11 @@
 package io.distcache.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.distcache.protocol.cluster.Member;
+import io.distcache.server.resp.RedirectMode;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -31,12 +33,16 @@ class ClusterRespTest {
   }
 
   private DistCacheNode start(DistCacheNode... seeds) {
+    return start(RedirectMode.AUTO, seeds);
+  }
+
+  private DistCacheNode start(RedirectMode redirects, DistCacheNode... seeds) {
     List<InetSocketAddress> join = new ArrayList<>();
     for (DistCacheNode s : seeds) {
       join.add(InetSocketAddress.createUnresolved("127.0.0.1", s.port()));
     }
     DistCacheNode n = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
-        .membership(ClusterTest.FAST).joinAddresses(join).start();
+        .membership(ClusterTest.FAST).joinAddresses(join).redirects(redirects).start();
     nodes.add(n);
     return n;
   }
@@ -161,5 +167,37 @@ class ClusterRespTest {
     assertThat(clusterAware.flushDB()).isEqualTo("OK");
     assertThat(c.get(0).store().size()).isZero();
     assertThat(c.get(1).store().size() + c.get(2).store().size()).isEqualTo(plain.dbSize()).isPositive();
+  }
+
+  @Test
+  void movedMode_keyOwnedElsewhere_movedToItsOwner_multiKeyByItsFirstKey() {
+    DistCacheNode a = start(RedirectMode.MOVED);
+    DistCacheNode b = start(RedirectMode.MOVED, a);
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      assertThat(a.membership().placement().members()).hasSize(2);
+      assertThat(b.membership().placement().members()).hasSize(2);
+    });
+    String ours = keyOwnedBy(a, "a");
+    String theirs = keyOwnedBy(b, "b");
+    int theirSlot = io.distcache.protocol.cluster.KeySlot.of(theirs.getBytes(StandardCharsets.UTF_8));
+    Jedis j = redis(a);
+    String moved = "MOVED " + theirSlot + " 127.0.0.1:" + b.port();
+
+    assertThat(j.set(ours, "1")).isEqualTo("OK");
+    assertThatThrownBy(() -> j.set(theirs, "2")).hasMessage(moved);
+    redis(b).set(theirs, "2");
+    // The first key is ours: the other keys are split and forwarded, never redirected.
+    assertThat(j.mget(ours, theirs)).containsExactly("1", "2");
+    assertThatThrownBy(() -> j.mget(theirs, ours)).hasMessage(moved);
+    assertThat(a.forwardedRequests()).isEqualTo(1);
+  }
+
+  private static String keyOwnedBy(DistCacheNode n, String prefix) {
+    for (int i = 0; ; i++) {
+      String k = prefix + i;
+      if (n.membership().placement().ownerOf(k.getBytes(StandardCharsets.UTF_8)).equals(n.membership().self())) {
+        return k;
+      }
+    }
   }
 }
