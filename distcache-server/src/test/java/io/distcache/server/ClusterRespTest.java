@@ -200,4 +200,23 @@ class ClusterRespTest {
       }
     }
   }
+
+  @Test
+  void keys_plainConnectionMatchingMoreThanTheFrameLimit_refusedNamingScan() {
+    int maxFrame = 1024 + 20 + 64 + 65536; // the smallest frame a 1 KiB value allows
+    DistCacheNode a = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
+        .maxValueBytes(1024).maxFrameBytes(maxFrame).membership(ClusterTest.FAST).start();
+    nodes.add(a);
+    start(a);
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> assertThat(a.membership().placement().members()).hasSize(2));
+    Jedis j = redis(a);
+    String pad = "k".repeat(96);
+    for (int i = 0; i < 800; i++) {
+      j.set(pad + String.format("%04d", i), "v");
+    }
+
+    assertThatThrownBy(() -> j.keys("*"))
+        .hasMessage("ERR KEYS across the cluster matched more than " + maxFrame + " bytes of keys, the limit; use SCAN");
+    assertThat(j.keys("*000?")).hasSize(10);
+  }
 }

@@ -138,19 +138,22 @@ public final class ClusterWide {
   }
 
   /**
-   * KEYS: every key of every member that {@code filter} accepts, as OK value:[keys, ListCodec].
+   * KEYS: every key of every member that {@code filter} accepts, as OK value:[keys, ListCodec];
+   * BAD_REQUEST once the accepted keys exceed {@code maxBytes} (the entry node holds them all, so
+   * an unbounded KEYS * over a large cluster could exhaust its heap; SCAN has no such limit).
    * Each member is walked with SCAN steps of {@code batch} keys, all members at once; the filter
    * runs on each batch as it arrives, so only matching keys are held.
    */
-  public CompletableFuture<Frame> keys(Predicate<byte[]> filter, int batch) {
+  public CompletableFuture<Frame> keys(Predicate<byte[]> filter, int batch, long maxBytes) {
     Frame request = Frame.request(Opcode.SCAN, 0, null, null);
     List<Member> members = members();
     List<CompletableFuture<Frame>> parts = new ArrayList<>(members.size());
     List<List<byte[]>> found = new ArrayList<>(members.size());
+    Budget budget = new Budget(maxBytes);
     for (Member m : members) {
       List<byte[]> out = new ArrayList<>();
       found.add(out);
-      parts.add(walk(m, 0, batch, filter, out));
+      parts.add(walk(m, 0, batch, filter, out, budget));
     }
     return allOf(parts).thenApply(ignored -> {
       Frame failed = firstFailure(parts);
@@ -169,19 +172,22 @@ public final class ClusterWide {
    * cannot deepen the stack.
    */
   private CompletableFuture<Frame> walk(Member member, long cursor, int batch, Predicate<byte[]> filter,
-      List<byte[]> out) {
+      List<byte[]> out, Budget budget) {
     long at = cursor;
     while (true) {
       Frame step = Frame.request(Opcode.SCAN, 0, null, null, at, batch);
+      if (budget.exceeded()) {
+        return done(budget.refusal(step)); // another member's keys used it up: stop walking
+      }
       CompletableFuture<Frame> sent = send(member, step);
       if (!sent.isDone()) {
         return sent.thenCompose(reply -> {
-          Frame end = take(member, step, reply, filter, out);
-          return end != null ? done(end) : walk(member, reply.extra(0, 0), batch, filter, out);
+          Frame end = take(member, step, reply, filter, out, budget);
+          return end != null ? done(end) : walk(member, reply.extra(0, 0), batch, filter, out, budget);
         });
       }
       Frame reply = sent.join();
-      Frame end = take(member, step, reply, filter, out);
+      Frame end = take(member, step, reply, filter, out, budget);
       if (end != null) {
         return done(end);
       }
@@ -190,7 +196,8 @@ public final class ClusterWide {
   }
 
   /** Adds the accepted keys of one SCAN reply; the reply that ends the walk (last step or error), else null. */
-  private static Frame take(Member member, Frame step, Frame reply, Predicate<byte[]> filter, List<byte[]> out) {
+  private static Frame take(Member member, Frame step, Frame reply, Predicate<byte[]> filter, List<byte[]> out,
+      Budget budget) {
     if (reply.status() != Status.OK) {
       return reply;
     }
@@ -203,10 +210,36 @@ public final class ClusterWide {
     }
     for (byte[] k : keys) {
       if (filter.test(k)) {
+        if (!budget.take(k.length)) {
+          return budget.refusal(step);
+        }
         out.add(k);
       }
     }
     return reply.extra(0, 0) == 0 ? reply : null;
+  }
+
+  /** The bytes of keys one KEYS may hold, shared by its members' walks (on several threads). */
+  private static final class Budget {
+    private final long max;
+    private final java.util.concurrent.atomic.AtomicLong used = new java.util.concurrent.atomic.AtomicLong();
+
+    Budget(long max) {
+      this.max = max;
+    }
+
+    boolean take(int bytes) {
+      return used.addAndGet(bytes) <= max;
+    }
+
+    boolean exceeded() {
+      return used.get() > max;
+    }
+
+    Frame refusal(Frame step) {
+      return step.replyError(Status.BAD_REQUEST, "KEYS across the cluster matched more than " + max
+          + " bytes of keys, the limit; use SCAN");
+    }
   }
 
   /** The placement's members in id order; this node alone before the placement is known. */

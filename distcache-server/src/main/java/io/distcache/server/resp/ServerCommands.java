@@ -246,10 +246,16 @@ final class ServerCommands {
         + "') - distcache is configured at startup and does not change parameters at runtime");
   }
 
-  /** The cluster-wide keyspace commands for this connection, or null when they answer for this node. */
+  /**
+   * The cluster-wide keyspace commands for this connection, or null when they answer for this node:
+   * a cluster connection, or a node that is the whole cluster (one owner or none yet).
+   */
   private static ClusterWide wide(RespSession s) {
     ClusterWide wide = s.context().clusterWide();
-    return wide == null || s.routing().perNode() ? null : wide;
+    if (wide == null || s.routing().perNode() || s.context().cluster().placement().size() <= 1) {
+      return null;
+    }
+    return wide;
   }
 
   private static void dbsize(RespSession s, byte[][] a) {
@@ -375,7 +381,7 @@ final class ServerCommands {
           }
         });
       } else {
-        s.await(wide.keys(k -> GlobMatcher.matches(pattern, k), KEYS_BATCH), (r, w) -> {
+        s.await(wide.keys(k -> GlobMatcher.matches(pattern, k), KEYS_BATCH, s.context().limits().maxRequestBytes()), (r, w) -> {
           if (!StringCommands.failed(r, w)) {
             writeKeys(w, ListCodec.decodeKeys(r.value()));
           }
