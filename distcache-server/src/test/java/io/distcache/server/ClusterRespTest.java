@@ -219,4 +219,23 @@ class ClusterRespTest {
         .hasMessage("ERR KEYS across the cluster matched more than " + maxFrame + " bytes of keys, the limit; use SCAN");
     assertThat(j.keys("*000?")).hasSize(10);
   }
+
+  @Test
+  void dbsizeAndFlushall_plainConnectionWithAMemberDown_failNamingIt() {
+    DistCacheNode a = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
+        .membership(ClusterTest.PATIENT).start();
+    nodes.add(a);
+    DistCacheNode b = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
+        .membership(ClusterTest.PATIENT).joinAddresses(List.of(InetSocketAddress.createUnresolved("127.0.0.1", a.port())))
+        .start();
+    nodes.add(b);
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> assertThat(a.membership().placement().members()).hasSize(2));
+    Jedis j = redis(a);
+    assertThat(j.dbSize()).isZero();
+
+    b.closeAbruptly(); // still an owner: PATIENT never declares it dead
+
+    assertThatThrownBy(j::dbSize).hasMessageStartingWith("BUSY member 127.0.0.1:" + b.port() + " unreachable");
+    assertThatThrownBy(j::flushAll).hasMessageStartingWith("BUSY member 127.0.0.1:" + b.port() + " unreachable");
+  }
 }
