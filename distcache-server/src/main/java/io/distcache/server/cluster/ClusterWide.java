@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
 /*
@@ -222,7 +223,7 @@ public final class ClusterWide {
   /** The bytes of keys one KEYS may hold, shared by its members' walks (on several threads). */
   private static final class Budget {
     private final long max;
-    private final java.util.concurrent.atomic.AtomicLong used = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong used = new AtomicLong();
 
     Budget(long max) {
       this.max = max;

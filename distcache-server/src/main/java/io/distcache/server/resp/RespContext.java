@@ -10,7 +10,8 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * What every Redis connection of a node shares: where data commands go (the router), the local
- * store for node-local commands (DBSIZE, SCAN, KEYS, RANDOMKEY, FLUSHDB, INFO), counters, limits.
+ * store for node-local commands (INFO, and DBSIZE, SCAN, KEYS, RANDOMKEY, FLUSHDB on cluster
+ * connections), the cluster view, the redirect mode and what its rule needs, counters, limits.
  */
 public final class RespContext {
   /** The Redis version announced to clients (HELLO, INFO): the command set is a 7.x one. */
