@@ -8,6 +8,8 @@ import io.distcache.protocol.cluster.Address;
 import io.distcache.protocol.cluster.HashRing;
 import io.distcache.server.cluster.ClusterMembership;
 import io.distcache.server.cluster.ClusterRouter;
+import io.distcache.server.cluster.ClusterWide;
+import io.distcache.server.cluster.SlotHistory;
 import io.distcache.server.cluster.LocalExecutor;
 import io.distcache.server.membership.MembershipConfig;
 import io.distcache.server.net.BinaryProtocol;
@@ -16,6 +18,7 @@ import io.distcache.server.net.NetServer;
 import io.distcache.server.net.ProtocolInstaller;
 import io.distcache.server.resp.RespContext;
 import io.distcache.server.resp.RespLimits;
+import io.distcache.server.resp.RedirectMode;
 import io.distcache.server.resp.RespPipeline;
 import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.Store;
@@ -150,8 +153,13 @@ public final class DistCacheNode implements AutoCloseable {
 
   /** The Redis protocol, with data commands through the router and CLUSTER/INFO from the cluster layer. */
   private ProtocolInstaller redis() {
+    SlotHistory history = new SlotHistory(membership::self);
+    membership.placements().addListener(history);
     RespContext context = RespContext.builder(router, store)
         .cluster(clusterRouter)
+        .redirects(config.redirects)
+        .slotHistory(history)
+        .clusterWide(new ClusterWide(clusterRouter, peers))
         .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
         .build();
     return pipeline -> RespPipeline.install(pipeline, context);
@@ -339,6 +347,7 @@ public final class DistCacheNode implements AutoCloseable {
     private int virtualNodes = HashRing.DEFAULT_VIRTUAL_NODES;
     private MembershipConfig membership = MembershipConfig.defaults();
     private Duration forwardTimeout = Duration.ofSeconds(2);
+    private RedirectMode redirects = RedirectMode.AUTO;
 
     private Builder() {}
 
@@ -478,6 +487,20 @@ public final class DistCacheNode implements AutoCloseable {
       return this;
     }
 
+    /**
+     * How Redis connections learn that a key's slot is owned by another node: {@code MOVED} (every
+     * connection gets -MOVED, as Redis Cluster), {@code FORWARD} (never a redirect: the node
+     * forwards to the owner) or {@code AUTO} (cluster clients get MOVED after a topology change,
+     * plain connections are forwarded; docs/PROTOCOL.md, "Redirects"). Default AUTO.
+     */
+    public Builder redirects(RedirectMode mode) {
+      if (mode == null) {
+        throw new IllegalArgumentException("redirect mode cannot be null");
+      }
+      this.redirects = mode;
+      return this;
+    }
+
     /** The protocol for connections that do not start with the binary magic byte. Default: the Redis protocol. */
     public Builder otherProtocol(ProtocolFactory factory) {
       this.otherProtocol = factory;
@@ -519,6 +542,7 @@ public final class DistCacheNode implements AutoCloseable {
       b.virtualNodes = virtualNodes;
       b.membership = membership;
       b.forwardTimeout = forwardTimeout;
+      b.redirects = redirects;
       return b;
     }
 

@@ -5,6 +5,7 @@ import io.distcache.protocol.cluster.HashRing;
 import io.distcache.server.DistCacheNode;
 import io.distcache.server.membership.MembershipConfig;
 import io.distcache.server.net.NetConfig;
+import io.distcache.server.resp.RedirectMode;
 import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.StoreConfig;
 import java.io.InputStream;
@@ -118,6 +119,14 @@ public final class Main implements Callable<Integer> {
   long forwardTimeoutMillis;
 
   @Option(
+      names = "--redirects",
+      paramLabel = "MODE",
+      defaultValue = "auto",
+      converter = RedirectsConverter.class,
+      description = "Redis connections and keys owned by another node: auto (cluster clients get MOVED after a topology change, plain connections are forwarded), moved (every connection gets MOVED, as Redis Cluster) or forward (never a redirect). Default: ${DEFAULT-VALUE}.")
+  RedirectMode redirects;
+
+  @Option(
       names = "--max-memory",
       paramLabel = "SIZE",
       converter = SizeConverter.class,
@@ -227,6 +236,7 @@ public final class Main implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(), "--forward-timeout must be positive, got " + forwardTimeoutMillis);
       }
       b.forwardTimeout(Duration.ofMillis(forwardTimeoutMillis));
+      b.redirects(redirects);
       b.build();
       return b;
     } catch (IllegalArgumentException e) {
@@ -358,6 +368,13 @@ public final class Main implements Callable<Integer> {
     @Override
     Integer parse(String value) {
       return Sizes.parseInt(value);
+    }
+  }
+
+  static final class RedirectsConverter extends ParsingConverter<RedirectMode> {
+    @Override
+    RedirectMode parse(String value) {
+      return RedirectMode.fromName(value);
     }
   }
 

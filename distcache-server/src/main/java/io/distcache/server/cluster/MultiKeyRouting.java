@@ -27,8 +27,11 @@ import java.util.concurrent.CompletableFuture;
  *      part that failed (in owner order) is the reply when any did
  *
  * When every key has one owner, the request goes there whole, unchanged: no decoding beyond the
- * grouping and no merge. A FORWARDED request is served here whole (forward at most once), and a
- * ROUTED one that names a key we do not own is answered NOT_OWNER with the first such key's owner.
+ * grouping and no merge. A FORWARDED request is served here whole (forward at most once). A ROUTED
+ * one is answered NOT_OWNER when we do not own its first key: Redis Cluster clients send a
+ * multi-key command to the owner of its first key (Redis would refuse other keys with CROSSSLOT),
+ * so a MOVED for any other key would send them to a node that redirects them back. Once the first
+ * key is ours, the other keys are split and forwarded as for any request.
  *
  * MULTI_SET_IF_ABSENT across owners is check-then-set, not atomic: first MULTI_EXISTS on every
  * owner; if any key exists the answer is CONDITION_FAILED and nothing is written; otherwise each
@@ -79,11 +82,11 @@ final class MultiKeyRouting {
         g.values.add(items.get(i + 1));
       }
     }
-    if (request.hasFlag(Flags.ROUTED)) {
-      for (Map.Entry<Member, Group> e : groups.entrySet()) {
-        if (!router.isSelf(e.getKey())) {
-          return done(ClusterRouter.notOwner(request, e.getKey(), placement, KeySlot.of(e.getValue().keys.get(0))));
-        }
+    if (request.hasFlag(Flags.ROUTED) && !items.isEmpty()) {
+      // A cluster client routes a multi-key command by its first key; the others are ours to split.
+      Member first = placement.ownerOf(items.get(0));
+      if (!router.isSelf(first)) {
+        return done(ClusterRouter.notOwner(request, first, placement, KeySlot.of(items.get(0))));
       }
     }
     if (groups.size() <= 1) {

@@ -1,38 +1,77 @@
 package io.distcache.server.resp;
 
+import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.protocol.cluster.Placement.SlotRange;
 import io.distcache.server.cluster.ClusterView;
+import io.distcache.server.membership.MemberState;
 import io.distcache.server.membership.MemberStatus;
 import io.distcache.server.membership.MembershipSnapshot;
 import io.distcache.server.resp.CommandTable.Registry;
+import io.distcache.server.store.ScanResult;
+import io.distcache.server.store.Store;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /*
- * Design: distcache's cluster is not Redis Cluster (a hash ring of members, not 16384 slots), so
- * the Redis Cluster subcommands that describe slots (SLOTS, SHARDS, NODES) are not offered, where a
- * cluster-aware client would misread them. What operators need is here: INFO with Redis's
- * cluster_ field style, the member list with states, and which member owns a key. Every answer is
- * this node's view, read without blocking; no request leaves the node.
+ * Design: the Redis Cluster commands, so that every Redis Cluster client routes by our placement.
+ * The placement (slot -> owner, with an epoch) is exactly what Redis Cluster describes: each
+ * owning member is shown as a master with no replicas, its node id is the 40-hex member id, its
+ * config epoch (and the cluster's current epoch) is the placement epoch, its slot ranges are
+ * Placement.ranges(). Members that own nothing (dead, left) are not shown: a client must not
+ * route to them. Every answer is this node's view, read without blocking; no request leaves the
+ * node. Reply shapes follow Redis 7.2 in RESP2 and RESP3 (maps and verbatim text where Redis
+ * uses them).
+ *
+ * READONLY, READWRITE and ASKING make the connection a cluster connection for the redirect rule
+ * (ConnectionRouting): only cluster clients send them. CLUSTER SLOTS, SHARDS and NODES make its
+ * keyspace commands per node, but are no redirect signal (people type them too).
+ * CLUSTER MEMBERS and OWNER are distcache's own (the member list with states, a key's owner).
+ *
+ * COUNTKEYSINSLOT and GETKEYSINSLOT walk the local store (there is no per-slot index; Redis keeps
+ * one): O(keys on this node), meant for tools, not for request paths.
  */
 
-/** CLUSTER INFO, CLUSTER MEMBERS, CLUSTER OWNER, CLUSTER HELP. */
+/** CLUSTER subcommands, READONLY, READWRITE, ASKING. */
 final class ClusterCommands {
   private ClusterCommands() {}
 
   /** Redis's answer to CLUSTER commands on a node without cluster support. */
   static final String DISABLED = "ERR This instance has cluster support disabled";
+  /** Store keys read per step by the slot-counting commands. */
+  private static final int SLOT_SCAN_BATCH = 1024;
 
   static void register(Registry r) {
     r.addContainer("cluster", -2, "", "cluster", null, List.of(
         Registry.sub("info", 2, "loading stale", "cluster", ClusterCommands::info),
+        Registry.sub("myid", 2, "loading stale", "cluster", ClusterCommands::myid),
+        Registry.sub("slots", 2, "loading stale", "cluster", ClusterCommands::slots),
+        Registry.sub("shards", 2, "loading stale", "cluster", ClusterCommands::shards),
+        Registry.sub("nodes", 2, "loading stale", "cluster", ClusterCommands::nodes),
+        Registry.sub("keyslot", 3, "loading stale", "cluster", (s, a) -> s.out().integer(KeySlot.of(a[2]))),
+        Registry.sub("countkeysinslot", 3, "loading stale", "cluster", ClusterCommands::countKeysInSlot),
+        Registry.sub("getkeysinslot", 4, "loading stale", "cluster", ClusterCommands::getKeysInSlot),
         Registry.sub("members", 2, "loading stale", "cluster", ClusterCommands::members),
         Registry.sub("owner", 3, "loading stale", "cluster", ClusterCommands::owner),
         Registry.sub("help", 2, "loading stale", "cluster", (s, a) -> ConnectionCommands.helpReply(s, "CLUSTER",
             List.of("INFO", "    Return information about the cluster as this node sees it.",
+                "MYID", "    Return this node's id.",
+                "SLOTS", "    Return the slot ranges and the node that serves each.",
+                "SHARDS", "    Return each shard's slot ranges and node.",
+                "NODES", "    Return the cluster configuration in Redis Cluster's nodes format.",
+                "KEYSLOT <key>", "    Return the hash slot of <key>.",
+                "COUNTKEYSINSLOT <slot>", "    Return the number of keys in <slot> on this node.",
+                "GETKEYSINSLOT <slot> <count>", "    Return up to <count> keys in <slot> on this node.",
                 "MEMBERS", "    Return every known member: id, host:port, state, incarnation.",
                 "OWNER <key>", "    Return the host:port of the member that owns <key>.",
                 "HELP", "    Print this help.")))));
+    r.add("readonly", 1, "loading stale fast", "connection", ClusterCommands::markCluster);
+    r.add("readwrite", 1, "loading stale fast", "connection", ClusterCommands::markCluster);
+    r.add("asking", 1, "fast", "connection", ClusterCommands::markCluster);
   }
 
   private static ClusterView view(RespSession s) {
@@ -43,8 +82,169 @@ final class ClusterCommands {
     return view;
   }
 
+  /** READONLY, READWRITE, ASKING: OK, and the connection is a cluster connection from now on. */
+  private static void markCluster(RespSession s, byte[][] a) {
+    view(s);
+    s.routing().clusterCommand();
+    s.out().ok();
+  }
+
   private static void info(RespSession s, byte[][] a) {
-    s.out().verbatim(infoLines(view(s)));
+    s.out().verbatim(infoLines(view(s), s.context().redirects()));
+  }
+
+  private static void myid(RespSession s, byte[][] a) {
+    Member self = view(s).self();
+    if (self == null) {
+      throw new CommandException("ERR membership is not started yet");
+    }
+    s.out().bulk(self.id());
+  }
+
+  /** Redis 7: [[first, last, [host, port, id, {}]], ...], one entry per contiguous range. */
+  private static void slots(RespSession s, byte[][] a) {
+    Placement placement = view(s).placement();
+    s.routing().topologyCommand();
+    List<SlotRange> ranges = placement.ranges();
+    RespWriter w = s.out();
+    w.array(ranges.size());
+    for (SlotRange r : ranges) {
+      w.array(3);
+      w.integer(r.first());
+      w.integer(r.last());
+      w.array(4);
+      w.bulk(r.owner().address().host());
+      w.integer(r.owner().address().port());
+      w.bulk(r.owner().id());
+      w.map(0); // networking metadata (hostname, tls-port): none
+    }
+  }
+
+  /** Redis 7: one map per shard (a member): {slots: [first, last, ...], nodes: [{id, port, ip, ...}]}. */
+  private static void shards(RespSession s, byte[][] a) {
+    ClusterView view = view(s);
+    s.routing().topologyCommand();
+    Placement placement = view.placement();
+    Map<Member, List<SlotRange>> byOwner = byOwner(placement);
+    RespWriter w = s.out();
+    w.array(byOwner.size());
+    for (Map.Entry<Member, List<SlotRange>> e : byOwner.entrySet()) {
+      Member m = e.getKey();
+      w.map(2);
+      w.bulk("slots");
+      w.array(e.getValue().size() * 2);
+      for (SlotRange r : e.getValue()) {
+        w.integer(r.first());
+        w.integer(r.last());
+      }
+      w.bulk("nodes");
+      w.array(1);
+      w.map(7);
+      w.bulk("id");
+      w.bulk(m.id());
+      w.bulk("port");
+      w.integer(m.address().port());
+      w.bulk("ip");
+      w.bulk(m.address().host());
+      w.bulk("endpoint");
+      w.bulk(m.address().host());
+      w.bulk("role");
+      w.bulk("master");
+      w.bulk("replication-offset");
+      w.integer(0);
+      w.bulk("health");
+      w.bulk("online");
+    }
+  }
+
+  private static void nodes(RespSession s, byte[][] a) {
+    ClusterView view = view(s);
+    s.routing().topologyCommand();
+    s.out().verbatim(nodesText(view, s.context().clock().millis()));
+  }
+
+  /**
+   * Redis's CLUSTER NODES text: per owning member, "id host:port@port flags - 0 pong epoch
+   * connected ranges...", "myself," on this node's line; members in id order.
+   */
+  static String nodesText(ClusterView view, long nowMillis) {
+    Placement placement = view.placement();
+    Member self = view.self();
+    MembershipSnapshot snapshot = view.snapshot().orElse(null);
+    StringBuilder sb = new StringBuilder();
+    for (Map.Entry<Member, List<SlotRange>> e : byOwner(placement).entrySet()) {
+      Member m = e.getKey();
+      boolean me = m.equals(self);
+      boolean suspect = snapshot != null
+          && snapshot.state(m.id()).map(st -> st == MemberState.SUSPECT).orElse(false);
+      sb.append(m.id()).append(' ').append(m.address()).append('@').append(m.address().port()).append(' ')
+          .append(me ? "myself,master" : "master").append(suspect ? ",pfail" : "").append(" - 0 ")
+          .append(me ? 0 : nowMillis).append(' ').append(placement.epoch()).append(" connected");
+      for (SlotRange r : e.getValue()) {
+        sb.append(' ').append(r.first());
+        if (r.last() != r.first()) {
+          sb.append('-').append(r.last());
+        }
+      }
+      sb.append('\n');
+    }
+    return sb.toString();
+  }
+
+  /** Each owner's ranges in slot order, owners in id order (the placement's member order). */
+  private static Map<Member, List<SlotRange>> byOwner(Placement placement) {
+    Map<Member, List<SlotRange>> out = new LinkedHashMap<>();
+    for (Member m : placement.members()) {
+      out.put(m, new ArrayList<>());
+    }
+    for (SlotRange r : placement.ranges()) {
+      out.get(r.owner()).add(r);
+    }
+    return out;
+  }
+
+  private static void countKeysInSlot(RespSession s, byte[][] a) {
+    view(s);
+    long slot = Args.parseLong(a[2]);
+    if (slot < 0 || slot >= KeySlot.SLOTS) {
+      throw new CommandException("ERR Invalid slot");
+    }
+    s.out().integer(keysInSlot(s.context().store(), (int) slot, Long.MAX_VALUE, null));
+  }
+
+  private static void getKeysInSlot(RespSession s, byte[][] a) {
+    view(s);
+    long slot = Args.parseLong(a[2]);
+    long max = Args.parseLong(a[3]);
+    if (slot < 0 || slot >= KeySlot.SLOTS || max < 0) {
+      throw new CommandException("ERR Invalid slot or number of keys");
+    }
+    List<byte[]> keys = new ArrayList<>();
+    keysInSlot(s.context().store(), (int) slot, max, keys);
+    RespWriter w = s.out();
+    w.array(keys.size());
+    for (byte[] k : keys) {
+      w.bulk(k);
+    }
+  }
+
+  /** Counts (and collects into {@code out}, when given) up to {@code max} local keys of {@code slot}. */
+  private static long keysInSlot(Store store, int slot, long max, List<byte[]> out) {
+    long n = 0;
+    long cursor = 0;
+    do {
+      ScanResult step = store.scan(cursor, SLOT_SCAN_BATCH);
+      for (byte[] k : step.keys()) {
+        if (n < max && KeySlot.of(k) == slot) {
+          n++;
+          if (out != null) {
+            out.add(k);
+          }
+        }
+      }
+      cursor = step.nextCursor();
+    } while (cursor != 0 && n < max);
+    return n;
   }
 
   /** One array per member, by id: [id, host:port, state (alive, suspect, dead, left), incarnation]. */
@@ -71,31 +271,48 @@ final class ClusterCommands {
     }
   }
 
-  /** The cluster_ lines of INFO and CLUSTER INFO, CRLF-terminated. */
-  static String infoLines(ClusterView view) {
+  /**
+   * CLUSTER INFO's lines, CRLF-terminated: Redis's fields first (same names and meaning), then
+   * distcache's own (member states, the redirect mode, forwarded requests).
+   */
+  static String infoLines(ClusterView view, RedirectMode redirects) {
     int alive = 0;
     int suspect = 0;
     int dead = 0;
     int left = 0;
     List<MemberStatus> members = view.snapshot().map(MembershipSnapshot::members).orElse(List.of());
+    int pfailSlots = 0;
+    Placement placement = view.placement();
     for (MemberStatus m : members) {
       switch (m.state()) {
         case ALIVE -> alive++;
-        case SUSPECT -> suspect++;
+        case SUSPECT -> {
+          suspect++;
+          pfailSlots += placement.slotCount(m.member());
+        }
         case DEAD -> dead++;
         case LEFT -> left++;
       }
     }
+    int assigned = placement.isEmpty() ? 0 : KeySlot.SLOTS;
     StringBuilder sb = new StringBuilder();
-    line(sb, "cluster_enabled", 1);
-    line(sb, "cluster_state", alive > 0 ? "ok" : "fail");
+    line(sb, "cluster_state", assigned == KeySlot.SLOTS ? "ok" : "fail");
+    line(sb, "cluster_slots_assigned", assigned);
+    line(sb, "cluster_slots_ok", assigned - pfailSlots);
+    line(sb, "cluster_slots_pfail", pfailSlots);
+    line(sb, "cluster_slots_fail", 0);
     line(sb, "cluster_known_nodes", members.size());
+    line(sb, "cluster_size", placement.size());
+    line(sb, "cluster_current_epoch", placement.epoch());
+    line(sb, "cluster_my_epoch", placement.epoch());
+    line(sb, "cluster_stats_messages_sent", 0);
+    line(sb, "cluster_stats_messages_received", 0);
+    line(sb, "total_cluster_links_buffer_limit_exceeded", 0);
     line(sb, "cluster_alive_nodes", alive);
     line(sb, "cluster_suspect_nodes", suspect);
     line(sb, "cluster_dead_nodes", dead);
     line(sb, "cluster_left_nodes", left);
-    line(sb, "cluster_current_epoch", view.placement().epoch());
-    line(sb, "cluster_size", view.placement().size());
+    line(sb, "cluster_redirects", redirects.flagName());
     line(sb, "forwarded_requests", view.forwardedRequests());
     return sb.toString();
   }

@@ -116,7 +116,7 @@ final class ConnectionCommands {
     w.bulk("id");
     w.integer(s.client().id);
     w.bulk("mode");
-    w.bulk("standalone");
+    w.bulk(s.context().cluster() != null ? "cluster" : "standalone");
     w.bulk("role");
     w.bulk("master");
     w.bulk("modules");

@@ -10,7 +10,10 @@ import java.util.Set;
 /*
  * Design: INFO is read by exporters and dashboards, so the field names are Redis's wherever the
  * meaning is the same; distcache-only facts get distcache_ names. The numbers are this node's:
- * like Redis Cluster, INFO describes the node answering, not the cluster.
+ * like Redis Cluster, INFO describes the node answering, not the cluster. A node with a cluster
+ * layer (every DistCacheNode: a node nobody joined is a one-member cluster) says redis_mode:cluster
+ * and cluster_enabled:1, as HELLO (mode cluster) and CONFIG GET cluster-enabled (yes) do; the
+ * Cluster section adds CLUSTER INFO's lines.
  */
 
 /** Builds the text of INFO. */
@@ -50,7 +53,7 @@ final class InfoReport {
           header(sb, "Server");
           line(sb, "redis_version", RespContext.REDIS_VERSION);
           line(sb, "distcache_version", c.version());
-          line(sb, "redis_mode", "standalone");
+          line(sb, "redis_mode", c.cluster() != null ? "cluster" : "standalone");
           line(sb, "os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
               + System.getProperty("os.arch"));
           line(sb, "arch_bits", System.getProperty("sun.arch.data.model", "64"));
@@ -100,7 +103,8 @@ final class InfoReport {
           if (c.cluster() == null) {
             line(sb, "cluster_enabled", 0);
           } else {
-            sb.append(ClusterCommands.infoLines(c.cluster()));
+            line(sb, "cluster_enabled", 1);
+            sb.append(ClusterCommands.infoLines(c.cluster(), c.redirects()));
           }
         }
         case "keyspace" -> {

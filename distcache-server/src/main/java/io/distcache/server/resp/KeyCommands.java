@@ -102,9 +102,9 @@ final class KeyCommands {
     int condition = nx ? NX : gt ? GT : lt ? LT : xx ? XX : ALWAYS;
     Frame request = Frame.request(Opcode.EXPIRE, e.flags(), key, null, e.ttl(), condition);
     if (xx && lt) {
-      CompletableFuture<Frame> done = s.context().router().route(Frame.request(Opcode.TTL, key))
+      CompletableFuture<Frame> done = s.send(Frame.request(Opcode.TTL, key))
           .thenCompose(t -> t.status() == Status.OK && t.extra(0, -1) >= 0
-              ? s.context().router().route(request)
+              ? s.send(request)
               : CompletableFuture.completedFuture(t.status().isError() ? t : t.reply(Status.CONDITION_FAILED)));
       s.await(done, StringCommands::oneIfOk);
     } else {

@@ -2,13 +2,16 @@ package io.distcache.server.resp;
 
 import io.distcache.server.Clock;
 import io.distcache.server.cluster.ClusterView;
+import io.distcache.server.cluster.ClusterWide;
+import io.distcache.server.cluster.SlotHistory;
 import io.distcache.server.cluster.Router;
 import io.distcache.server.store.Store;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * What every Redis connection of a node shares: where data commands go (the router), the local
- * store for node-local commands (DBSIZE, SCAN, KEYS, RANDOMKEY, FLUSHDB, INFO), counters, limits.
+ * store for node-local commands (INFO, and DBSIZE, SCAN, KEYS, RANDOMKEY, FLUSHDB on cluster
+ * connections), the cluster view, the redirect mode and what its rule needs, counters, limits.
  */
 public final class RespContext {
   /** The Redis version announced to clients (HELLO, INFO): the command set is a 7.x one. */
@@ -24,6 +27,9 @@ public final class RespContext {
   private final long startNanos;
   private final CommandTable commands = CommandTable.standard();
   private final ClusterView cluster;
+  private final RedirectMode redirects;
+  private final SlotHistory slotHistory;
+  private final ClusterWide clusterWide;
 
   private RespContext(Builder b) {
     this.router = b.router;
@@ -35,6 +41,9 @@ public final class RespContext {
     this.runId = randomHex(40);
     this.startNanos = clock.nanos();
     this.cluster = b.cluster;
+    this.redirects = b.redirects;
+    this.slotHistory = b.slotHistory;
+    this.clusterWide = b.clusterWide;
   }
 
   public static Builder builder(Router router, Store store) {
@@ -69,6 +78,21 @@ public final class RespContext {
   /** The cluster this node is part of, or null for a node without a cluster layer. */
   public ClusterView cluster() {
     return cluster;
+  }
+
+  /** How connections learn of slots owned elsewhere: MOVED or forwarding. */
+  public RedirectMode redirects() {
+    return redirects;
+  }
+
+  /** Which slots this node has owned, for the redirect rule; null without a cluster. */
+  SlotHistory slotHistory() {
+    return slotHistory;
+  }
+
+  /** The cluster-wide keyspace commands of plain connections; null: keyspace commands stay on this node. */
+  ClusterWide clusterWide() {
+    return clusterWide;
   }
 
   CommandTable commands() {
@@ -106,6 +130,9 @@ public final class RespContext {
     private RespLimits limits;
     private String version;
     private ClusterView cluster;
+    private RedirectMode redirects = RedirectMode.AUTO;
+    private SlotHistory slotHistory;
+    private ClusterWide clusterWide;
 
     private Builder(Router router, Store store) {
       if (router == null || store == null) {
@@ -142,6 +169,30 @@ public final class RespContext {
     /** Default: none (CLUSTER answers "cluster support disabled", INFO says cluster_enabled:0). */
     public Builder cluster(ClusterView cluster) {
       this.cluster = cluster;
+      return this;
+    }
+
+    /** Default: {@link RedirectMode#AUTO}. */
+    public Builder redirects(RedirectMode mode) {
+      if (mode == null) {
+        throw new IllegalArgumentException("redirect mode cannot be null");
+      }
+      this.redirects = mode;
+      return this;
+    }
+
+    /**
+     * Default: none, so a connection is never told that a slot it sends was this node's before
+     * (auto mode then redirects explicit cluster connections only).
+     */
+    public Builder slotHistory(SlotHistory history) {
+      this.slotHistory = history;
+      return this;
+    }
+
+    /** Default: none (DBSIZE, KEYS, SCAN, FLUSHALL, FLUSHDB, RANDOMKEY answer for this node only). */
+    public Builder clusterWide(ClusterWide wide) {
+      this.clusterWide = wide;
       return this;
     }
 

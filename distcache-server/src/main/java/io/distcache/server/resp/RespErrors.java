@@ -58,6 +58,8 @@ final class RespErrors {
       case AUTH_REQUIRED -> NOAUTH;
       case BUSY -> "BUSY " + message(response, "the node is busy, try again later");
       case TRY_AGAIN -> "TRYAGAIN " + message(response, "the key's slot is changing owner, try again later");
+      // The router's answer to a ROUTED request for a slot owned elsewhere: extras [epoch, slot].
+      case NOT_OWNER -> "MOVED " + response.extra(1, 0) + " " + response.valueText();
       default -> "ERR " + message(response, response.status().name().toLowerCase(java.util.Locale.ROOT));
     };
   }

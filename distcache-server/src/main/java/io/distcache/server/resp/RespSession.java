@@ -1,6 +1,8 @@
 package io.distcache.server.resp;
 
 import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
+import io.distcache.protocol.Opcode;
 import io.distcache.server.net.FlushBatch;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
@@ -11,6 +13,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -76,6 +79,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   private boolean runningWaiting;
   private ChannelHandlerContext ctx;
   private ClientState client;
+  private ConnectionRouting routing;
   private ByteBuf burst;
   /**
    * The size of the previous burst's replies. Clients repeat their patterns (a pipeline of 16 GETs,
@@ -128,7 +132,46 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   /** Sends a data request through the router; {@code reply} renders its response, in order. */
   void route(Frame request, Reply reply) {
-    await(context.router().route(request), reply);
+    await(send(request), reply);
+  }
+
+  /**
+   * Sends a data request through the router, flagged ROUTED when this connection's redirect rule
+   * says so (see ConnectionRouting); for commands that combine several router calls.
+   */
+  CompletableFuture<Frame> send(Frame request) {
+    return context.router().route(withRouting(request));
+  }
+
+  /** This connection's redirect rule. */
+  ConnectionRouting routing() {
+    return routing;
+  }
+
+  private Frame withRouting(Frame request) {
+    Opcode op = request.op();
+    if (op == null) {
+      return request;
+    }
+    int flags;
+    if (op.keyed()) {
+      flags = routing.flagsFor(request.key());
+    } else if (op == Opcode.MULTI_GET || op == Opcode.MULTI_DELETE || op == Opcode.MULTI_EXISTS
+        || op == Opcode.MULTI_SET || op == Opcode.MULTI_SET_IF_ABSENT) {
+      boolean pairs = op == Opcode.MULTI_SET || op == Opcode.MULTI_SET_IF_ABSENT;
+      List<byte[]> keys = List.of();
+      if (routing.wantsKeys()) {
+        try {
+          keys = pairs ? ListCodec.decodePairs(request.value()) : ListCodec.decodeKeys(request.value());
+        } catch (ListCodec.MalformedListException e) {
+          return request; // the router answers BAD_REQUEST with the codec's words
+        }
+      }
+      flags = routing.flagsFor(keys, pairs ? 2 : 1);
+    } else {
+      flags = 0;
+    }
+    return flags == 0 ? request : request.withFlags(flags);
   }
 
   /** Like {@link #route} for a response computed from several router calls. */
@@ -180,6 +223,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     client = new ClientState(context.stats().nextClientId(), address(ctx.channel().remoteAddress()),
         address(ctx.channel().localAddress()), now);
     context.stats().connected(client);
+    routing = new ConnectionRouting(context.redirects(), context.cluster(), context.slotHistory());
   }
 
   @Override

@@ -2,6 +2,11 @@ package io.distcache.server.resp;
 
 import static io.distcache.server.resp.Args.is;
 
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.server.cluster.ClusterWide;
 import io.distcache.server.resp.CommandTable.Registry;
 import io.distcache.server.store.KeyValue;
 import io.distcache.server.store.ScanResult;
@@ -14,9 +19,15 @@ import java.util.Map;
 import java.util.function.Function;
 
 /*
- * Design: these commands describe or sweep this node only and read the local Store directly, as
- * Redis Cluster keeps DBSIZE, SCAN, KEYS, RANDOMKEY and FLUSHALL node-local: a cluster-wide view is
- * the client's business (it asks every node).
+ * Design: the keyspace commands (DBSIZE, FLUSHDB, FLUSHALL, SCAN, KEYS, RANDOMKEY) have two
+ * meanings, chosen per connection by the redirect rule (ConnectionRouting.perNode()):
+ *
+ *   cluster connection  this node only, read from the local Store, as Redis Cluster: a cluster
+ *                       client sends them to every node itself and combines the answers
+ *   plain connection    the whole cluster (ClusterWide): a plain client has no other way to
+ *                       reach every node, and FLUSHALL through one node must empty them all
+ *
+ * A node without a cluster layer (context without ClusterWide) answers for itself.
  */
 
 /** Server commands: COMMAND, CONFIG GET, INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME, SCAN, KEYS, RANDOMKEY. */
@@ -24,6 +35,8 @@ final class ServerCommands {
   private ServerCommands() {}
 
   private static final long DEFAULT_SCAN_COUNT = 10;
+  /** Keys per SCAN step when KEYS walks every member. */
+  private static final int KEYS_BATCH = 1000;
 
   /** CONFIG GET's parameters, in the order they are listed. */
   private static final Map<String, Function<RespContext, String>> CONFIG = new LinkedHashMap<>();
@@ -36,7 +49,7 @@ final class ServerCommands {
     CONFIG.put("databases", c -> "1");
     CONFIG.put("timeout", c -> "0");
     CONFIG.put("proto-max-bulk-len", c -> Integer.toString(c.limits().maxBulkBytes()));
-    CONFIG.put("cluster-enabled", c -> "no");
+    CONFIG.put("cluster-enabled", c -> c.cluster() != null ? "yes" : "no");
     CONFIG.put("notify-keyspace-events", c -> "");
   }
 
@@ -55,14 +68,13 @@ final class ServerCommands {
                 "SET <directive> <value>", "    Refused: distcache is configured at startup only.",
                 "HELP", "    Print this help.")))));
     r.add("info", -1, "loading stale", "server", (s, a) -> s.out().verbatim(InfoReport.build(s, a)));
-    r.add("dbsize", 1, "readonly fast", "server", (s, a) -> s.out().integer(s.context().store().size()));
+    r.add("dbsize", 1, "readonly fast", "server", ServerCommands::dbsize);
     r.add("flushdb", -1, "write", "server", ServerCommands::flush);
     r.add("flushall", -1, "write", "server", ServerCommands::flush);
     r.add("time", 1, "loading stale fast", "server", ServerCommands::time);
     r.add("scan", -2, "readonly", "keyspace", ServerCommands::scan);
     r.add("keys", 2, "readonly", "keyspace", ServerCommands::keys);
-    r.add("randomkey", 1, "readonly", "keyspace",
-        (s, a) -> s.out().bulkOrNull(s.context().store().randomKey()));
+    r.add("randomkey", 1, "readonly", "keyspace", ServerCommands::randomKey);
   }
 
   // ---- COMMAND ----
@@ -234,12 +246,55 @@ final class ServerCommands {
         + "') - distcache is configured at startup and does not change parameters at runtime");
   }
 
+  /**
+   * The cluster-wide keyspace commands for this connection, or null when they answer for this node:
+   * a cluster connection, or a node that is the whole cluster (one owner or none yet).
+   */
+  private static ClusterWide wide(RespSession s) {
+    ClusterWide wide = s.context().clusterWide();
+    if (wide == null || s.routing().perNode() || s.context().cluster().placement().size() <= 1) {
+      return null;
+    }
+    return wide;
+  }
+
+  private static void dbsize(RespSession s, byte[][] a) {
+    ClusterWide wide = wide(s);
+    if (wide == null) {
+      s.out().integer(s.context().store().size());
+    } else {
+      s.await(wide.size(), (r, w) -> {
+        if (!StringCommands.failed(r, w)) {
+          w.integer(r.extra(0, 0));
+        }
+      });
+    }
+  }
+
+  private static void randomKey(RespSession s, byte[][] a) {
+    ClusterWide wide = wide(s);
+    if (wide == null) {
+      s.out().bulkOrNull(s.context().store().randomKey());
+    } else {
+      s.await(wide.randomKey(), StringCommands::valueOrNull);
+    }
+  }
+
   private static void flush(RespSession s, byte[][] a) {
     if (a.length > 2 || (a.length == 2 && !is(a[1], "async") && !is(a[1], "sync"))) {
       throw new CommandException(RespErrors.SYNTAX);
     }
-    s.context().store().flush();
-    s.out().ok();
+    ClusterWide wide = wide(s);
+    if (wide == null) {
+      s.context().store().flush();
+      s.out().ok();
+    } else {
+      s.await(wide.flush(), (r, w) -> {
+        if (!StringCommands.failed(r, w)) {
+          w.ok();
+        }
+      });
+    }
   }
 
   private static void time(RespSession s, byte[][] a) {
@@ -281,18 +336,33 @@ final class ServerCommands {
       w.array(0);
       return;
     }
+    ClusterWide wide = wide(s);
+    if (wide != null) {
+      byte[] match = pattern;
+      boolean strings = stringsWanted;
+      int hint = (int) Math.min(count, Integer.MAX_VALUE);
+      s.await(wide.scan(cursor, hint), (r, w) -> {
+        if (!StringCommands.failed(r, w)) {
+          writeScan(w, r.extra(0, 0), ListCodec.decodeKeys(r.value()), match, strings);
+        }
+      });
+      return;
+    }
     ScanResult step = s.context().store().scan(cursor, (int) Math.min(count, Integer.MAX_VALUE));
+    writeScan(s.out(), step.nextCursor(), step.keys(), pattern, stringsWanted);
+  }
+
+  private static void writeScan(RespWriter w, long next, List<byte[]> found, byte[] pattern, boolean stringsWanted) {
     List<byte[]> keys = new ArrayList<>();
     if (stringsWanted) {
-      for (byte[] k : step.keys()) {
+      for (byte[] k : found) {
         if (pattern == null || GlobMatcher.matches(pattern, k)) {
           keys.add(k);
         }
       }
     }
-    RespWriter w = s.out();
     w.array(2);
-    w.bulk(Long.toUnsignedString(step.nextCursor()));
+    w.bulk(Long.toUnsignedString(next));
     w.array(keys.size());
     for (byte[] k : keys) {
       w.bulk(k);
@@ -301,6 +371,24 @@ final class ServerCommands {
 
   private static void keys(RespSession s, byte[][] a) {
     byte[] pattern = a[1];
+    ClusterWide wide = wide(s);
+    if (wide != null) {
+      if (GlobMatcher.isLiteral(pattern)) {
+        // One key: ask its owner, as any keyed command does.
+        s.route(Frame.request(Opcode.EXISTS, Args.key(pattern)), (r, w) -> {
+          if (!StringCommands.failed(r, w)) {
+            writeKeys(w, r.status() == Status.OK ? List.of(pattern) : List.of());
+          }
+        });
+      } else {
+        s.await(wide.keys(k -> GlobMatcher.matches(pattern, k), KEYS_BATCH, s.context().limits().maxRequestBytes()), (r, w) -> {
+          if (!StringCommands.failed(r, w)) {
+            writeKeys(w, ListCodec.decodeKeys(r.value()));
+          }
+        });
+      }
+      return;
+    }
     Store store = s.context().store();
     List<byte[]> keys = new ArrayList<>();
     if (GlobMatcher.isLiteral(pattern)) {
@@ -316,7 +404,10 @@ final class ServerCommands {
         }
       }
     }
-    RespWriter w = s.out();
+    writeKeys(s.out(), keys);
+  }
+
+  private static void writeKeys(RespWriter w, List<byte[]> keys) {
     w.array(keys.size());
     for (byte[] k : keys) {
       w.bulk(k);

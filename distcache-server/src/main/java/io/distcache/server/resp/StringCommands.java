@@ -195,7 +195,7 @@ final class StringCommands {
         badExpiry = e.getMessage();
       }
     }
-    CompletableFuture<Frame> got = s.context().router().route(Frame.request(Opcode.GET, key));
+    CompletableFuture<Frame> got = s.send(Frame.request(Opcode.GET, key));
     Frame then;
     if (expiry != null) {
       then = Frame.request(Opcode.EXPIRE, expiry.flags(), key, null, expiry.ttl(), 0L);
@@ -207,7 +207,7 @@ final class StringCommands {
     CompletableFuture<Frame> done = then == null
         ? got
         : got.thenCompose(r -> r.status() == Status.OK
-            ? s.context().router().route(then).thenApply(ignored -> r)
+            ? s.send(then).thenApply(ignored -> r)
             : CompletableFuture.completedFuture(r));
     String error = badExpiry;
     s.await(done, (r, w) -> {

@@ -6,6 +6,7 @@ import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.cluster.HashRing;
 import io.distcache.server.membership.MembershipConfig;
 import io.distcache.server.net.NetConfig;
+import io.distcache.server.resp.RedirectMode;
 import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.StoreConfig;
 import java.io.IOException;
@@ -46,6 +47,20 @@ class MainTest {
     assertThat(m.maxValue).isEqualTo(StoreConfig.DEFAULT_MAX_VALUE_BYTES);
     assertThat(m.evictionPolicy).isEqualTo(EvictionPolicy.ALLKEYS_LRU);
     assertThat(m.idleTimeoutSeconds).isZero();
+    assertThat(m.redirects).isEqualTo(RedirectMode.AUTO);
+  }
+
+  @Test
+  void parse_redirects_eachModeAnyCase() {
+    assertThat(parse("--redirects", "moved").redirects).isEqualTo(RedirectMode.MOVED);
+    assertThat(parse("--redirects=FORWARD").redirects).isEqualTo(RedirectMode.FORWARD);
+    assertThat(parse("--redirects", "auto").redirects).isEqualTo(RedirectMode.AUTO);
+  }
+
+  @Test
+  void run_unknownRedirects_exits2NamingTheChoices() {
+    assertThat(run("--redirects", "ask")).isEqualTo(2);
+    assertThat(err.toString()).contains("'ask'").contains("auto, moved, forward");
   }
 
   @Test
@@ -169,7 +184,7 @@ class MainTest {
         .contains("-addr", "--addr", "-join", "--max-memory", "--max-connections", "--max-frame")
         .contains("--max-value", "--eviction-policy", "--idle-timeout", "--version")
         .contains("--advertise", "--vnodes", "--probe-interval", "--probe-timeout", "--suspicion-timeout",
-            "--forward-timeout");
+            "--forward-timeout", "--redirects");
   }
 
   @Test
