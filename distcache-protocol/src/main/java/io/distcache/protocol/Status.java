@@ -21,7 +21,12 @@ public enum Status {
   /** The node is overloaded or shutting down; retry elsewhere or later. */
   BUSY(12),
   /** A failure inside the node; the message says what. */
-  INTERNAL_ERROR(13);
+  INTERNAL_ERROR(13),
+  /**
+   * A peer handshake (PEER_HELLO) failed: a wrong proof of the cluster secret, or a secret on one
+   * side only. The connection is closed after this reply.
+   */
+  AUTH_FAILED(14);
 
   private static final Status[] BY_CODE = new Status[64];
 

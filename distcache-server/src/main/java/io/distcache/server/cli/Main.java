@@ -3,6 +3,7 @@ package io.distcache.server.cli;
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.cluster.HashRing;
 import io.distcache.server.DistCacheNode;
+import io.distcache.server.bus.ClusterSecret;
 import io.distcache.server.membership.MembershipConfig;
 import io.distcache.server.net.NetConfig;
 import io.distcache.server.store.EvictionPolicy;
@@ -11,6 +12,7 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -132,6 +134,17 @@ public final class Main implements Callable<Integer> {
   int maxConnections;
 
   @Option(
+      names = "--cluster-secret-file",
+      paramLabel = "PATH",
+      description = "File holding the cluster's shared secret (16 to 4096 bytes; a trailing newline is ignored):"
+          + " peers must prove they hold it before they may join, gossip or forward. Default: the environment"
+          + " variable " + ClusterSecret.ENV + " if set, else none.")
+  Path clusterSecretFile;
+
+  /** The environment, replaceable by tests. */
+  java.util.function.Function<String, String> env = System::getenv;
+
+  @Option(
       names = "--max-frame",
       paramLabel = "SIZE",
       defaultValue = "32mb",
@@ -227,10 +240,30 @@ public final class Main implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(), "--forward-timeout must be positive, got " + forwardTimeoutMillis);
       }
       b.forwardTimeout(Duration.ofMillis(forwardTimeoutMillis));
+      b.clusterSecret(clusterSecret());
       b.build();
       return b;
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The secret from --cluster-secret-file, else from the environment, else null. Errors name the
+   * file or the variable, never the content.
+   */
+  ClusterSecret clusterSecret() {
+    if (clusterSecretFile != null) {
+      return ClusterSecret.fromFile(clusterSecretFile);
+    }
+    String fromEnv = env.apply(ClusterSecret.ENV);
+    if (fromEnv == null || fromEnv.isEmpty()) {
+      return null;
+    }
+    try {
+      return ClusterSecret.ofText(fromEnv);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(ClusterSecret.ENV + ": " + e.getMessage());
     }
   }
 

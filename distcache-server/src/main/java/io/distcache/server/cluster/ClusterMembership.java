@@ -43,8 +43,8 @@ import org.slf4j.LoggerFactory;
  * MembershipEngine), so the two callers serialise on its lock; both are short (no I/O under the
  * lock: sends only enqueue on a peer connection).
  *
- * Transport. Each message is one CLUSTER_GOSSIP request on the pooled, multiplexed peer
- * connection to its address; the response's value, when not empty, is the engine's answer (an
+ * Transport. Each message is one CLUSTER_GOSSIP request on the cluster bus's multiplexed peer
+ * connection to its address (Peers; CLUSTER_GOSSIP is refused on client connections); the response's value, when not empty, is the engine's answer (an
  * ACK to a PING, the full list to a SYNC) and goes back into onMessage. A failed or timed-out
  * request is a lost message: SWIM lives with loss, so nothing retries here. Replies are handed to
  * the membership loop, never handled on the peer connection's thread, so the engine is never
@@ -88,9 +88,11 @@ public final class ClusterMembership implements AutoCloseable {
     SecureRandom random = new SecureRandom();
     Member self = new Member(Member.newId(System.currentTimeMillis(), random), advertised);
     MembershipEngine e = new MembershipEngine(self, config, new FrameTransport(), clock, random);
-    e.addListener(placement);
     seeds = List.copyOf(seedAddresses);
+    // Peers first: the bus dials only addresses it was given here, so a new member must be
+    // allowed before the placement can route a request to it.
     e.addListener(this::dropPeersNoLongerKnown);
+    e.addListener(placement);
     engine = e;
     e.join(seedAddresses);
     long every = config.tickInterval().toNanos();

@@ -166,7 +166,7 @@ class GossipCodecTest {
     }
 
     assertThatThrownBy(() -> GossipCodec.encode(new GossipMessage.Gossip(A, many)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("message carries 4097 statuses, the limit is 4096");
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("message carries 65 statuses, the limit is 64");
   }
 
   private static byte[] with(byte[] bytes, int index, int value) {
