@@ -52,7 +52,10 @@ import org.slf4j.LoggerFactory;
  *
  * Each Link is confined to its loop, so its state (connection, request ids, in-flight map) has no
  * locks. Requests get a fresh id per connection (the client's id is restored on the reply); a
- * request waits at most requestTimeout for its reply, connecting and handshaking included; at most
+ * request waits at most requestTimeout (plus one sweep interval, an eighth of it) for its reply,
+ * connecting and handshaking included. Timeouts are checked by one sweep task per link while it
+ * has requests waiting, not by a timer per request: a timer per request would re-arm the event
+ * loop's wake-up deadline (a syscall) on nearly every request of the forwarding hot path. At most
  * maxInFlight wait per link (more fail at once, "too many requests in flight"), and a link whose
  * peer stopped reading (write buffer over its high mark) fails new requests at once instead of
  * buffering them. Replies larger than the max frame close the link (FrameDecoder).
@@ -236,12 +239,13 @@ public final class PeerBus implements Peers {
   private static final class Pending {
     final Frame request;
     final CompletableFuture<Frame> reply;
-    ScheduledFuture<?> timeout;
+    final long deadlineNanos;
     int busId;
 
-    Pending(Frame request, CompletableFuture<Frame> reply) {
+    Pending(Frame request, CompletableFuture<Frame> reply, long deadlineNanos) {
       this.request = request;
       this.reply = reply;
+      this.deadlineNanos = deadlineNanos;
     }
   }
 
@@ -261,6 +265,8 @@ public final class PeerBus implements Peers {
     private String lastFailure;
     private boolean flushQueued;
     private ScheduledFuture<?> handshakeTimer;
+    /** Runs every sweep interval while requests wait; null when none do. */
+    private ScheduledFuture<?> sweeper;
 
     Link(Address address, EventLoop loop) {
       this.address = address;
@@ -282,21 +288,55 @@ public final class PeerBus implements Peers {
             "peer " + address + " is not reading its requests (write buffer full)"));
         return;
       }
-      Pending p = new Pending(request, reply);
-      p.timeout = loop.schedule(() -> expire(p), requestTimeout.toNanos(), TimeUnit.NANOSECONDS);
+      long now = System.nanoTime();
+      if (state == State.IDLE && lastFailure != null && now - failedAtNanos < RETRY_AFTER_NANOS) {
+        reply.completeExceptionally(new ConnectException(lastFailure));
+        return;
+      }
+      Pending p = new Pending(request, reply, now + requestTimeout.toNanos());
+      if (sweeper == null) {
+        long every = Math.max(TimeUnit.MILLISECONDS.toNanos(10), requestTimeout.toNanos() / 8);
+        sweeper = loop.scheduleAtFixedRate(this::sweep, every, every, TimeUnit.NANOSECONDS);
+      }
       if (state == State.READY) {
         write(p);
         return;
       }
       if (state == State.IDLE) {
-        if (lastFailure != null && System.nanoTime() - failedAtNanos < RETRY_AFTER_NANOS) {
-          p.timeout.cancel(false);
-          reply.completeExceptionally(new ConnectException(lastFailure));
-          return;
-        }
         connect();
       }
       waiting.add(p);
+    }
+
+    /** Fails the requests past their deadline; stops itself when nothing waits any more. */
+    private void sweep() {
+      long now = System.nanoTime();
+      while (!waiting.isEmpty() && now - waiting.peek().deadlineNanos >= 0) {
+        timedOut(waiting.poll());
+      }
+      if (!inFlight.isEmpty()) {
+        List<Pending> late = null;
+        for (Pending p : inFlight.values()) {
+          if (now - p.deadlineNanos >= 0) {
+            (late == null ? late = new ArrayList<>() : late).add(p);
+          }
+        }
+        if (late != null) {
+          for (Pending p : late) {
+            inFlight.remove(p.busId);
+            timedOut(p);
+          }
+        }
+      }
+      if (waiting.isEmpty() && inFlight.isEmpty() && sweeper != null) {
+        sweeper.cancel(false);
+        sweeper = null;
+      }
+    }
+
+    private void timedOut(Pending p) {
+      p.reply.completeExceptionally(new TimeoutException(
+          "no reply from " + address + " within " + requestTimeout.toMillis() + " ms"));
     }
 
     private void write(Pending p) {
@@ -322,14 +362,6 @@ public final class PeerBus implements Peers {
       flushQueued = false;
       if (channel != null) {
         channel.flush();
-      }
-    }
-
-    private void expire(Pending p) {
-      boolean removed = p.busId != 0 ? inFlight.remove(p.busId) != null : waiting.remove(p);
-      if (removed) {
-        p.reply.completeExceptionally(new TimeoutException(
-            "no reply from " + address + " within " + requestTimeout.toMillis() + " ms"));
       }
     }
 
@@ -396,7 +428,6 @@ public final class PeerBus implements Peers {
       if (state == State.READY) {
         Pending p = inFlight.remove(reply.requestId());
         if (p != null) {
-          p.timeout.cancel(false);
           p.reply.complete(reply.withRequestId(p.request.requestId()));
         }
         return;
@@ -492,8 +523,11 @@ public final class PeerBus implements Peers {
       waiting.clear();
       all.addAll(inFlight.values());
       inFlight.clear();
+      if (sweeper != null) {
+        sweeper.cancel(false);
+        sweeper = null;
+      }
       for (Pending p : all) {
-        p.timeout.cancel(false);
         p.reply.completeExceptionally(new ConnectException(why));
       }
     }
