@@ -3,6 +3,7 @@ package io.distcache.server.bus;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.FrameDecoder;
 import io.distcache.protocol.FrameEncoder;
+import io.distcache.protocol.FrameTooLargeException;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.cluster.Address;
@@ -58,7 +59,8 @@ import org.slf4j.LoggerFactory;
  * loop's wake-up deadline (a syscall) on nearly every request of the forwarding hot path. At most
  * maxInFlight wait per link (more fail at once, "too many requests in flight"), and a link whose
  * peer stopped reading (write buffer over its high mark) fails new requests at once instead of
- * buffering them. Replies larger than the max frame close the link (FrameDecoder).
+ * buffering them (over 8 MiB unsent; 4 MiB low mark). A reply larger than the max frame fails only
+ * its own request with TOO_LARGE (the decoder skips it and stays in sync).
  *
  * A link opens with the PEER_HELLO handshake (PeerHandshake); requests queue until it completes.
  * With a cluster secret the acceptor proves it first, so nothing is sent to a process that cannot.
@@ -379,7 +381,7 @@ public final class PeerBus implements Peers {
           .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
           .option(ChannelOption.TCP_NODELAY, true)
           .option(ChannelOption.SO_KEEPALIVE, true)
-          .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(1 << 20, 8 << 20))
+          .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(4 << 20, 8 << 20))
           .handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
@@ -505,6 +507,15 @@ public final class PeerBus implements Peers {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (cause instanceof FrameTooLargeException tooLarge && state == State.READY && ctx.channel() == channel) {
+        // The decoder skipped the frame and stays in sync: fail only the request it answered.
+        Pending p = inFlight.remove(tooLarge.requestId());
+        if (p != null) {
+          p.reply.complete(p.request.replyError(Status.TOO_LARGE, "the reply from " + address
+              + " is larger than the max frame: " + tooLarge.getMessage()));
+        }
+        return;
+      }
       log.debug("peer connection to {} failed: {}", address, cause.toString());
       ctx.close();
     }
