@@ -206,7 +206,8 @@ class DistCacheClientTest {
         Arguments.of(Status.NOT_OWNER, DistCacheException.class),
         Arguments.of(Status.AUTH_REQUIRED, DistCacheException.class),
         Arguments.of(Status.BUSY, DistCacheException.class),
-        Arguments.of(Status.INTERNAL_ERROR, DistCacheException.class));
+        Arguments.of(Status.INTERNAL_ERROR, DistCacheException.class),
+        Arguments.of(Status.AUTH_FAILED, DistCacheException.class));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -306,6 +306,10 @@ public final class PeerBus implements Peers {
       }
       if (state == State.IDLE) {
         connect();
+        if (state == State.IDLE) { // could not even start (no member id yet)
+          reply.completeExceptionally(new ConnectException(lastFailure));
+          return;
+        }
       }
       waiting.add(p);
     }

@@ -44,11 +44,11 @@ import org.slf4j.LoggerFactory;
  * lock: sends only enqueue on a peer connection).
  *
  * Transport. Each message is one CLUSTER_GOSSIP request on the cluster bus's multiplexed peer
- * connection to its address (Peers; CLUSTER_GOSSIP is refused on client connections); the response's value, when not empty, is the engine's answer (an
- * ACK to a PING, the full list to a SYNC) and goes back into onMessage. A failed or timed-out
- * request is a lost message: SWIM lives with loss, so nothing retries here. Replies are handed to
- * the membership loop, never handled on the peer connection's thread, so the engine is never
- * re-entered from inside one of its own sends.
+ * connection to its address (Peers; CLUSTER_GOSSIP is refused on client connections); the
+ * response's value, when not empty, is the engine's answer (an ACK to a PING, the full list to a
+ * SYNC) and goes back into onMessage. A failed or timed-out request is a lost message: SWIM lives
+ * with loss, so nothing retries here. Replies are handed to the membership loop, never handled on
+ * the peer connection's thread, so the engine is never re-entered from inside one of its own sends.
  *
  * Start order. The router exists before the node binds (the protocol handlers need it), but the
  * advertised port is known only after binding when port 0 was asked; so the engine is created in
