@@ -70,8 +70,9 @@ public enum Opcode {
   // 0x40-0x4F: the cluster. Never forwarded: each is about the node that receives it.
 
   /**
-   * Node to node. value:[a membership message, distcache-server GossipCodec] → OK value:[the
-   * answer, same encoding; empty when the message calls for none] | BAD_REQUEST (malformed).
+   * Node to node, on a peer connection only (see PEER_HELLO). value:[a membership message,
+   * distcache-server GossipCodec] → OK value:[the answer, same encoding; empty when the message
+   * calls for none] | BAD_REQUEST (malformed, or sent on a client connection).
    */
   CLUSTER_GOSSIP(0x40, false),
   /**
@@ -85,7 +86,15 @@ public enum Opcode {
    */
   CLUSTER_MEMBERS(0x41, false),
   /** key → OK extras:[placement epoch] value:[the owner's address, ASCII host:port]. */
-  CLUSTER_OWNER(0x42, false);
+  CLUSTER_OWNER(0x42, false),
+  /**
+   * Node to node: the first frame of a peer connection, which makes it one (docs/PROTOCOL.md, "The
+   * peer handshake"). value:[step u8, then the step's fields] → OK value:[the answer] | AUTH_FAILED
+   * (wrong proof, or a secret on one side only; the connection is closed) | BUSY (too many
+   * handshakes or peer connections at once). Sent on any later frame, or by a client, it is
+   * BAD_REQUEST.
+   */
+  PEER_HELLO(0x43, false);
 
   private static final Opcode[] BY_CODE = new Opcode[256];
 

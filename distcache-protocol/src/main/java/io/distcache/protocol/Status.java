@@ -32,7 +32,12 @@ public enum Status {
    * agree, or was sent it (forwarded) under a placement it does not share. Nothing was done;
    * retry shortly (Redis Cluster's TRYAGAIN).
    */
-  TRY_AGAIN(14);
+  TRY_AGAIN(14),
+  /**
+   * A peer handshake (PEER_HELLO) failed: a wrong proof of the cluster secret, or a secret on one
+   * side only. The connection is closed after this reply.
+   */
+  AUTH_FAILED(15);
 
   private static final Status[] BY_CODE = new Status[64];
 

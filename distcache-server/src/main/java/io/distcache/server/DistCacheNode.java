@@ -1,7 +1,7 @@
 package io.distcache.server;
 
-import io.distcache.client.FrameClient;
-import io.distcache.server.bus.FrameClientPeers;
+import io.distcache.server.bus.ClusterSecret;
+import io.distcache.server.bus.PeerBus;
 import io.distcache.server.bus.Peers;
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.cluster.Address;
@@ -15,6 +15,7 @@ import io.distcache.server.membership.MembershipConfig;
 import io.distcache.server.net.BinaryProtocol;
 import io.distcache.server.net.NetConfig;
 import io.distcache.server.net.NetServer;
+import io.distcache.server.net.PeerAccess;
 import io.distcache.server.net.ProtocolInstaller;
 import io.distcache.server.resp.RespContext;
 import io.distcache.server.resp.RespLimits;
@@ -30,6 +31,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,8 +39,9 @@ import org.slf4j.LoggerFactory;
  * Design: the node is the one object that owns everything with a lifecycle, created and stopped
  * in one order:
  *
- *   start:  store -> peer connections, membership, router -> network (bind last, so no client
- *           sees a half-built node) -> membership joins (the advertised port is known now)
+ *   start:  store -> peer bus, membership, router -> network (bind last, so no client sees a
+ *           half-built node) -> the bus starts on the network's event loops -> membership joins
+ *           (the advertised port is known now)
  *   close:  stop accepting -> leave the cluster (LEFT to every live member, so they drop us at
  *           once) -> drain in-flight requests (bounded) -> close connections and event loops ->
  *           close peer connections (after the drain: forwarded requests use them) -> close the
@@ -73,8 +76,11 @@ public final class DistCacheNode implements AutoCloseable {
   private State state = State.NEW;
   private Store store;
   private DrainingRouter router;
+  private PeerBus bus;
+  /** The bus, or a test's decorator around it (Builder.peersDecorator). */
   private Peers peers;
-  private ClusterMembership membership;
+  private PeerAccess peerAccess;
+  private volatile ClusterMembership membership;
   private volatile ClusterRouter clusterRouter;
   private NetServer server;
 
@@ -106,20 +112,15 @@ public final class DistCacheNode implements AutoCloseable {
       }
       long t0 = System.nanoTime();
       store = Stores.create(new StoreConfig(config.maxMemoryBytes, config.maxValueBytes, config.evictionPolicy, config.clock));
-      int peerThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
-      peers = new FrameClientPeers(FrameClient.builder()
-          .ioThreads(peerThreads)
-          .connectionsPerAddress(peerThreads)
-          .connectTimeout(config.forwardTimeout)
-          .requestTimeout(config.forwardTimeout)
-          .maxFrameBytes(config.maxFrameBytes)
-          .threadName("distcache-peers")
-          .build());
+      bus = new PeerBus(config.clusterSecret, this::selfId, config.maxFrameBytes, config.forwardTimeout,
+          config.forwardTimeout, PeerBus.DEFAULT_MAX_IN_FLIGHT);
+      peers = config.peersDecorator.apply(bus);
+      peerAccess = PeerAccess.of(config.clusterSecret, this::selfId);
       membership = new ClusterMembership(config.membership, config.virtualNodes, config.clock, peers, store);
       try {
         clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes), membership, peers);
         router = new DrainingRouter(clusterRouter);
-        ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes);
+        ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess);
         ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis();
         NetConfig net =
             NetConfig.of(config.bindAddress())
@@ -127,6 +128,8 @@ public final class DistCacheNode implements AutoCloseable {
                 .withIdleTimeout(config.idleTimeout);
         server = new NetServer(net, binary, other);
         server.start();
+        bus.start(server.workers(), server.transport());
+        warnIfOpen(server.localAddress());
         membership.start(advertised(server.localAddress()), seeds());
       } catch (RuntimeException e) {
         if (server != null) {
@@ -148,6 +151,23 @@ public final class DistCacheNode implements AutoCloseable {
           config.evictionPolicy.redisName(),
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
       return this;
+    }
+  }
+
+  /** This node's member id, null before membership started (the bus's handshake sends it). */
+  private String selfId() {
+    ClusterMembership m = membership;
+    io.distcache.protocol.cluster.Member self = m == null ? null : m.self();
+    return self == null ? null : self.id();
+  }
+
+  /** Without a secret anyone who reaches the port can act as a peer: fine on loopback, not beyond. */
+  private void warnIfOpen(InetSocketAddress bound) {
+    InetAddress ip = bound.getAddress();
+    if (config.clusterSecret == null && (ip == null || !ip.isLoopbackAddress())) {
+      log.warn("listening on {} without a cluster secret: any process that reaches this port can join the cluster,"
+          + " gossip and forward requests; set --cluster-secret-file or {} (docs/OPERATIONS.md)",
+          hostPort(bound), ClusterSecret.ENV);
     }
   }
 
@@ -246,6 +266,16 @@ public final class DistCacheNode implements AutoCloseable {
   public long forwardedRequests() {
     ClusterRouter r = clusterRouter;
     return r == null ? 0 : r.forwardedRequests();
+  }
+
+  /** The cluster bus's accepting side (peer and handshake counts), for tests. */
+  PeerAccess peerAccess() {
+    return peerAccess;
+  }
+
+  /** The cluster bus's dialing side, for tests. */
+  PeerBus bus() {
+    return bus;
   }
 
   /** Membership and ring, for tests and tools inside the server module. */
@@ -348,6 +378,9 @@ public final class DistCacheNode implements AutoCloseable {
     private MembershipConfig membership = MembershipConfig.defaults();
     private Duration forwardTimeout = Duration.ofSeconds(2);
     private RedirectMode redirects = RedirectMode.AUTO;
+    /** Null: peers are not authenticated. */
+    private ClusterSecret clusterSecret;
+    private UnaryOperator<Peers> peersDecorator = UnaryOperator.identity();
 
     private Builder() {}
 
@@ -501,6 +534,26 @@ public final class DistCacheNode implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The shared secret of the cluster bus: a peer connection is accepted only after the other node
+     * proves it holds the same secret (an HMAC over fresh nonces; the secret never crosses the
+     * wire). Every member must have the same one. Default none: any process that reaches the port
+     * may act as a peer (a warning is logged when listening beyond loopback).
+     */
+    public Builder clusterSecret(ClusterSecret secret) {
+      this.clusterSecret = secret;
+      return this;
+    }
+
+    /** Test hook: wraps the node's peer transport (a firewall, a recorder) around the bus. */
+    Builder peersDecorator(UnaryOperator<Peers> decorator) {
+      if (decorator == null) {
+        throw new IllegalArgumentException("peers decorator cannot be null");
+      }
+      this.peersDecorator = decorator;
+      return this;
+    }
+
     /** The protocol for connections that do not start with the binary magic byte. Default: the Redis protocol. */
     public Builder otherProtocol(ProtocolFactory factory) {
       this.otherProtocol = factory;
@@ -543,6 +596,8 @@ public final class DistCacheNode implements AutoCloseable {
       b.membership = membership;
       b.forwardTimeout = forwardTimeout;
       b.redirects = redirects;
+      b.clusterSecret = clusterSecret;
+      b.peersDecorator = peersDecorator;
       return b;
     }
 

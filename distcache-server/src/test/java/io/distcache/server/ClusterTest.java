@@ -334,11 +334,15 @@ class ClusterTest {
   }
 
   @Test
-  void route_forwardedFlagToANonOwner_answersTryAgainWithoutServingOrForwarding() {
+  void route_forwardedFlagFromAPeerToANonOwner_answersTryAgainWithoutServingOrForwarding() {
     List<DistCacheNode> c = cluster(3, FAST);
     byte[] key = keyNotOwnedBy(c, 0);
 
-    Frame reply = call(c.get(0), Frame.request(Opcode.SET, Flags.FORWARDED, key, bytes("here")));
+    Frame reply;
+    try (PeerSession peer = PeerSession.open(c.get(0).port())) {
+      assertThat(peer.handshake(null).status()).isEqualTo(Status.OK);
+      reply = peer.call(Frame.request(Opcode.SET, Flags.FORWARDED, key, bytes("here")));
+    }
 
     // The sender's placement differs from ours: serving a slot we do not own could show stale data.
     assertThat(reply.status()).isEqualTo(Status.TRY_AGAIN);
@@ -380,7 +384,11 @@ class ClusterTest {
   void clusterGossip_malformed_answersBadRequest() {
     DistCacheNode solo = start(FAST);
 
-    Frame reply = call(solo, Frame.request(Opcode.CLUSTER_GOSSIP, 0, null, new byte[] {9, 9, 9}));
+    Frame reply;
+    try (PeerSession peer = PeerSession.open(solo.port())) {
+      assertThat(peer.handshake(null).status()).isEqualTo(Status.OK);
+      reply = peer.call(Frame.request(Opcode.CLUSTER_GOSSIP, 0, null, new byte[] {9, 9, 9}));
+    }
 
     assertThat(reply.status()).isEqualTo(Status.BAD_REQUEST);
     assertThat(reply.valueText()).contains("malformed membership message");

@@ -19,7 +19,11 @@ public interface Peers extends AutoCloseable {
    */
   CompletableFuture<Frame> send(Address to, Frame request);
 
-  /** Closes connections to every address not in {@code keep}. */
+  /**
+   * Closes connections to every address not in {@code keep} (the admitted members and the seeds).
+   * The bus also refuses to dial any other address from then on, so no message can make the node
+   * connect where it names.
+   */
   void retainOnly(Set<Address> keep);
 
   /** Closes every connection; later sends fail. */

@@ -3,6 +3,7 @@ package io.distcache.server.cli;
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.cluster.HashRing;
 import io.distcache.server.DistCacheNode;
+import io.distcache.server.bus.ClusterSecret;
 import io.distcache.server.membership.MembershipConfig;
 import io.distcache.server.net.NetConfig;
 import io.distcache.server.resp.RedirectMode;
@@ -12,6 +13,7 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -141,6 +143,17 @@ public final class Main implements Callable<Integer> {
   int maxConnections;
 
   @Option(
+      names = "--cluster-secret-file",
+      paramLabel = "PATH",
+      description = "File holding the cluster's shared secret (16 to 4096 bytes; a trailing newline is ignored):"
+          + " peers must prove they hold it before they may join, gossip or forward. Default: the environment"
+          + " variable " + ClusterSecret.ENV + " if set, else none.")
+  Path clusterSecretFile;
+
+  /** The environment, replaceable by tests. */
+  java.util.function.Function<String, String> env = System::getenv;
+
+  @Option(
       names = "--max-frame",
       paramLabel = "SIZE",
       defaultValue = "32mb",
@@ -237,10 +250,30 @@ public final class Main implements Callable<Integer> {
       }
       b.forwardTimeout(Duration.ofMillis(forwardTimeoutMillis));
       b.redirects(redirects);
+      b.clusterSecret(clusterSecret());
       b.build();
       return b;
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The secret from --cluster-secret-file, else from the environment, else null. Errors name the
+   * file or the variable, never the content.
+   */
+  ClusterSecret clusterSecret() {
+    if (clusterSecretFile != null) {
+      return ClusterSecret.fromFile(clusterSecretFile);
+    }
+    String fromEnv = env.apply(ClusterSecret.ENV);
+    if (fromEnv == null || fromEnv.isEmpty()) {
+      return null;
+    }
+    try {
+      return ClusterSecret.ofText(fromEnv);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(ClusterSecret.ENV + ": " + e.getMessage());
     }
   }
 

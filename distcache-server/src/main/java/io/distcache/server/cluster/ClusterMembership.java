@@ -47,12 +47,12 @@ import org.slf4j.LoggerFactory;
  * MembershipEngine), so the two callers serialise on its lock; both are short (no I/O under the
  * lock: sends only enqueue on a peer connection).
  *
- * Transport. Each message is one CLUSTER_GOSSIP request on the pooled, multiplexed peer
- * connection to its address; the response's value, when not empty, is the engine's answer (an
- * ACK to a PING, the full list to a SYNC) and goes back into onMessage. A failed or timed-out
- * request is a lost message: SWIM lives with loss, so nothing retries here. Replies are handed to
- * the membership loop, never handled on the peer connection's thread, so the engine is never
- * re-entered from inside one of its own sends.
+ * Transport. Each message is one CLUSTER_GOSSIP request on the cluster bus's multiplexed peer
+ * connection to its address (Peers; CLUSTER_GOSSIP is refused on client connections); the
+ * response's value, when not empty, is the engine's answer (an ACK to a PING, the full list to a
+ * SYNC) and goes back into onMessage. A failed or timed-out request is a lost message: SWIM lives
+ * with loss, so nothing retries here. Replies are handed to the membership loop, never handled on
+ * the peer connection's thread, so the engine is never re-entered from inside one of its own sends.
  *
  * Placement safety. Every CLUSTER_GOSSIP frame, request and reply, carries the sender's placement
  * in its extras [epoch, fingerprint]. Each one read here is adopted if it is a newer epoch of our
@@ -127,9 +127,11 @@ public final class ClusterMembership implements AutoCloseable {
       store.flush();
     });
     engine = e;
-    e.addListener(placement);
     seeds = List.copyOf(seedAddresses);
+    // Peers first: the bus dials only addresses it was given here, so a new member must be
+    // allowed before the placement can route a request to it.
     e.addListener(this::dropPeersNoLongerKnown);
+    e.addListener(placement);
     e.join(seedAddresses);
     long every = config.tickInterval().toNanos();
     loop.scheduleAtFixedRate(this::tick, every, every, TimeUnit.NANOSECONDS);

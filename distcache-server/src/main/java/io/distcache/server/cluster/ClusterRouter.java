@@ -47,7 +47,7 @@ import java.util.concurrent.atomic.LongAdder;
  * A one-member ring (a node that nobody joined) takes the local branch before any hashing, so a
  * standalone node pays one volatile read and a size check per request.
  *
- * Forwarding uses the pooled, multiplexed peer connections of a FrameClient (never a connection
+ * Forwarding uses the cluster bus's multiplexed peer connections (bus/PeerBus; never a connection
  * per request). The peer connection gives the request its own id; the reply is rebuilt with the
  * client's original id. Failures on the way (cannot connect, timeout, connection lost) become BUSY
  * "owner host:port unreachable: ...": bounded by the peer request timeout, never a hang, and the

@@ -30,8 +30,15 @@ import java.util.List;
 /** The compact binary form of {@link GossipMessage}s, carried in CLUSTER_GOSSIP frames. */
 public final class GossipCodec {
   public static final int FORMAT = 1;
-  /** Most statuses in one message: bounds a full-state sync, and so the cluster size. */
-  public static final int MAX_STATUSES = 4096;
+  /**
+   * Most statuses in one membership message. A full sync carries every member that owns keys
+   * (and as many tombstones as fit), so this is also the largest cluster: {@link
+   * MemberTable#MAX_LIVE_MEMBERS} members. Small on purpose: one forged message can name at most
+   * this many members, and the engine admits new ones at a bounded rate.
+   */
+  public static final int MAX_STATUSES = 64;
+  /** Most statuses in a bare list (CLUSTER_MEMBERS): the member table, tombstones included. */
+  public static final int MAX_LISTED = 256;
 
   private static final int TYPE_PING = 1;
   private static final int TYPE_ACK = 2;
@@ -88,8 +95,8 @@ public final class GossipCodec {
 
   /** A bare status list (the value of a CLUSTER_MEMBERS response): count u16, statuses. */
   public static byte[] encodeStatuses(List<MemberStatus> statuses) {
-    if (statuses.size() > MAX_STATUSES) {
-      throw new IllegalArgumentException("status count " + statuses.size() + " exceeds the limit " + MAX_STATUSES);
+    if (statuses.size() > MAX_LISTED) {
+      throw new IllegalArgumentException("status count " + statuses.size() + " exceeds the limit " + MAX_LISTED);
     }
     int n = 2;
     for (MemberStatus s : statuses) {
@@ -104,7 +111,7 @@ public final class GossipCodec {
   public static List<MemberStatus> decodeStatuses(byte[] bytes) {
     ByteBuffer b = ByteBuffer.wrap(bytes);
     try {
-      List<MemberStatus> out = getStatuses(b);
+      List<MemberStatus> out = getStatuses(b, MAX_LISTED);
       if (b.hasRemaining()) {
         throw new MalformedGossipException(b.remaining() + " trailing bytes after the status list");
       }
@@ -130,22 +137,22 @@ public final class GossipCodec {
         case TYPE_PING -> {
           long seq = b.getLong();
           String target = getString(b, "target id", Member.MAX_ID_LENGTH);
-          yield new GossipMessage.Ping(sender, seq, target, getStatuses(b));
+          yield new GossipMessage.Ping(sender, seq, target, getStatuses(b, MAX_STATUSES));
         }
-        case TYPE_ACK -> new GossipMessage.Ack(sender, b.getLong(), getStatuses(b));
+        case TYPE_ACK -> new GossipMessage.Ack(sender, b.getLong(), getStatuses(b, MAX_STATUSES));
         case TYPE_PING_REQ -> {
           long seq = b.getLong();
           Member target = getMember(b, "target");
-          yield new GossipMessage.PingReq(sender, seq, target, getStatuses(b));
+          yield new GossipMessage.PingReq(sender, seq, target, getStatuses(b, MAX_STATUSES));
         }
         case TYPE_SYNC -> {
           int flags = b.get() & 0xFF;
           if ((flags & ~1) != 0) {
             throw new MalformedGossipException("sync flags 0x" + Integer.toHexString(flags) + " has unknown bits");
           }
-          yield new GossipMessage.Sync(sender, flags == 1, getStatuses(b));
+          yield new GossipMessage.Sync(sender, flags == 1, getStatuses(b, MAX_STATUSES));
         }
-        case TYPE_GOSSIP -> new GossipMessage.Gossip(sender, getStatuses(b));
+        case TYPE_GOSSIP -> new GossipMessage.Gossip(sender, getStatuses(b, MAX_STATUSES));
         default -> throw new MalformedGossipException("message type " + type + " is unknown");
       };
       if (b.hasRemaining()) {
@@ -221,10 +228,10 @@ public final class GossipCodec {
     return new String(bytes, StandardCharsets.US_ASCII);
   }
 
-  private static List<MemberStatus> getStatuses(ByteBuffer b) {
+  private static List<MemberStatus> getStatuses(ByteBuffer b, int limit) {
     int count = b.getShort() & 0xFFFF;
-    if (count > MAX_STATUSES) {
-      throw new MalformedGossipException("status count " + count + " exceeds the limit " + MAX_STATUSES);
+    if (count > limit) {
+      throw new MalformedGossipException("status count " + count + " exceeds the limit " + limit);
     }
     if ((long) count * MIN_STATUS_BYTES > b.remaining()) {
       throw new MalformedGossipException("status count " + count + " does not fit in the " + b.remaining() + " bytes left");

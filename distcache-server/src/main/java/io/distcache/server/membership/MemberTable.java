@@ -45,7 +45,9 @@ final class MemberTable {
   private static final Logger log = LoggerFactory.getLogger(MemberTable.class);
 
   /** At most this many entries, tombstones included: a flood of invented members cannot grow us. */
-  static final int MAX_MEMBERS = GossipCodec.MAX_STATUSES;
+  static final int MAX_MEMBERS = GossipCodec.MAX_LISTED;
+  /** At most this many members own keys (the cluster size): a full sync carries them all. */
+  static final int MAX_LIVE_MEMBERS = GossipCodec.MAX_STATUSES;
 
   /** How far a member's incarnation jumps when it refutes its own death (see the design note). */
   static final long REVIVAL_STEP = 1L << 20;

@@ -22,6 +22,10 @@ import java.util.Objects;
  * @param tombstoneTimeout how long DEAD and LEFT members are remembered (and retried, for DEAD)
  * @param retransmitMultiplier each update is piggybacked multiplier * ceil(log10(members + 1)) times
  * @param maxPiggyback most updates carried on one ping or ack
+ * @param newMembersPerSecond members never seen before admitted per second, a token bucket that
+ *     holds up to {@link GossipCodec#MAX_STATUSES} (so one full sync from a cluster is admitted at
+ *     once); news of more is dropped until tokens return, and the next sync brings it again. Bounds
+ *     how fast a flood of invented members could grow the table.
  */
 public record MembershipConfig(
     Duration tickInterval,
@@ -34,7 +38,8 @@ public record MembershipConfig(
     Duration reconnectInterval,
     Duration tombstoneTimeout,
     int retransmitMultiplier,
-    int maxPiggyback) {
+    int maxPiggyback,
+    int newMembersPerSecond) {
 
   private static final MembershipConfig DEFAULTS = new MembershipConfig(
       Duration.ofMillis(100),
@@ -47,6 +52,7 @@ public record MembershipConfig(
       Duration.ofSeconds(5),
       Duration.ofHours(1),
       4,
+      16,
       16);
 
   public MembershipConfig {
@@ -65,7 +71,8 @@ public record MembershipConfig(
     }
     range("indirectProbes", indirectProbes, 0, 16);
     range("retransmitMultiplier", retransmitMultiplier, 1, 64);
-    range("maxPiggyback", maxPiggyback, 1, 1024);
+    range("maxPiggyback", maxPiggyback, 1, GossipCodec.MAX_STATUSES);
+    range("newMembersPerSecond", newMembersPerSecond, 1, 10_000);
   }
 
   public static MembershipConfig defaults() {
@@ -74,53 +81,58 @@ public record MembershipConfig(
 
   public MembershipConfig withTickInterval(Duration d) {
     return new MembershipConfig(d, protocolPeriod, pingTimeout, probeTimeout, indirectProbes, suspicionTimeout,
-        syncInterval, reconnectInterval, tombstoneTimeout, retransmitMultiplier, maxPiggyback);
+        syncInterval, reconnectInterval, tombstoneTimeout, retransmitMultiplier, maxPiggyback, newMembersPerSecond);
   }
 
   public MembershipConfig withProtocolPeriod(Duration d) {
     return new MembershipConfig(tickInterval, d, pingTimeout, probeTimeout, indirectProbes, suspicionTimeout,
-        syncInterval, reconnectInterval, tombstoneTimeout, retransmitMultiplier, maxPiggyback);
+        syncInterval, reconnectInterval, tombstoneTimeout, retransmitMultiplier, maxPiggyback, newMembersPerSecond);
   }
 
   /** Both probe timeouts at once, since the ping timeout must stay below the probe timeout. */
   public MembershipConfig withProbeTimeouts(Duration ping, Duration probe) {
     return new MembershipConfig(tickInterval, protocolPeriod, ping, probe, indirectProbes, suspicionTimeout,
-        syncInterval, reconnectInterval, tombstoneTimeout, retransmitMultiplier, maxPiggyback);
+        syncInterval, reconnectInterval, tombstoneTimeout, retransmitMultiplier, maxPiggyback, newMembersPerSecond);
   }
 
   public MembershipConfig withIndirectProbes(int n) {
     return new MembershipConfig(tickInterval, protocolPeriod, pingTimeout, probeTimeout, n, suspicionTimeout,
-        syncInterval, reconnectInterval, tombstoneTimeout, retransmitMultiplier, maxPiggyback);
+        syncInterval, reconnectInterval, tombstoneTimeout, retransmitMultiplier, maxPiggyback, newMembersPerSecond);
   }
 
   public MembershipConfig withSuspicionTimeout(Duration d) {
     return new MembershipConfig(tickInterval, protocolPeriod, pingTimeout, probeTimeout, indirectProbes, d,
-        syncInterval, reconnectInterval, tombstoneTimeout, retransmitMultiplier, maxPiggyback);
+        syncInterval, reconnectInterval, tombstoneTimeout, retransmitMultiplier, maxPiggyback, newMembersPerSecond);
   }
 
   public MembershipConfig withSyncInterval(Duration d) {
     return new MembershipConfig(tickInterval, protocolPeriod, pingTimeout, probeTimeout, indirectProbes,
-        suspicionTimeout, d, reconnectInterval, tombstoneTimeout, retransmitMultiplier, maxPiggyback);
+        suspicionTimeout, d, reconnectInterval, tombstoneTimeout, retransmitMultiplier, maxPiggyback, newMembersPerSecond);
   }
 
   public MembershipConfig withReconnectInterval(Duration d) {
     return new MembershipConfig(tickInterval, protocolPeriod, pingTimeout, probeTimeout, indirectProbes,
-        suspicionTimeout, syncInterval, d, tombstoneTimeout, retransmitMultiplier, maxPiggyback);
+        suspicionTimeout, syncInterval, d, tombstoneTimeout, retransmitMultiplier, maxPiggyback, newMembersPerSecond);
   }
 
   public MembershipConfig withTombstoneTimeout(Duration d) {
     return new MembershipConfig(tickInterval, protocolPeriod, pingTimeout, probeTimeout, indirectProbes,
-        suspicionTimeout, syncInterval, reconnectInterval, d, retransmitMultiplier, maxPiggyback);
+        suspicionTimeout, syncInterval, reconnectInterval, d, retransmitMultiplier, maxPiggyback, newMembersPerSecond);
   }
 
   public MembershipConfig withRetransmitMultiplier(int n) {
     return new MembershipConfig(tickInterval, protocolPeriod, pingTimeout, probeTimeout, indirectProbes,
-        suspicionTimeout, syncInterval, reconnectInterval, tombstoneTimeout, n, maxPiggyback);
+        suspicionTimeout, syncInterval, reconnectInterval, tombstoneTimeout, n, maxPiggyback, newMembersPerSecond);
   }
 
   public MembershipConfig withMaxPiggyback(int n) {
     return new MembershipConfig(tickInterval, protocolPeriod, pingTimeout, probeTimeout, indirectProbes,
-        suspicionTimeout, syncInterval, reconnectInterval, tombstoneTimeout, retransmitMultiplier, n);
+        suspicionTimeout, syncInterval, reconnectInterval, tombstoneTimeout, retransmitMultiplier, n, newMembersPerSecond);
+  }
+
+  public MembershipConfig withNewMembersPerSecond(int n) {
+    return new MembershipConfig(tickInterval, protocolPeriod, pingTimeout, probeTimeout, indirectProbes,
+        suspicionTimeout, syncInterval, reconnectInterval, tombstoneTimeout, retransmitMultiplier, maxPiggyback, n);
   }
 
   private static void positive(String name, Duration d) {

@@ -43,12 +43,19 @@ import org.slf4j.LoggerFactory;
  * nodes that start at the same moment, each listing the other, end up in one cluster whoever
  * answers first.
  *
+ * Bounds (every message may be hostile, even on an authenticated bus): a message names at most
+ * GossipCodec.MAX_STATUSES members; members never seen before are admitted through a token bucket
+ * (config.newMembersPerSecond()) and only while fewer than MemberTable.MAX_LIVE_MEMBERS own keys;
+ * a PING_REQ is acted on only when both its target and its sender are members we admitted, at the
+ * addresses we know them by, so no message can make this node connect to an address of its choice.
+ *
  * Locking: the public mutators are synchronized; snapshot() reads a volatile and never blocks.
  */
 
 /** One node's view of the cluster membership, kept current by the SWIM protocol. */
 public final class MembershipEngine {
   private static final Logger log = LoggerFactory.getLogger(MembershipEngine.class);
+  private static final long REFUSAL_LOG_INTERVAL_NANOS = 10_000_000_000L;
 
   private static final class Probe {
     final Member target;
@@ -78,6 +85,9 @@ public final class MembershipEngine {
   private final List<Address> seeds = new ArrayList<>();
   /** Runs, under the engine's lock, when we learn we were declared DEAD or LEFT, before we refute. */
   private volatile Runnable declaredDeadHandler = () -> {};
+  private final NewMemberBucket newMembers;
+  private long lastRefusalLogNanos;
+  private long refusalsNotLogged;
 
   private int probeIndex;
   private long nextSeq = 1;
@@ -98,6 +108,8 @@ public final class MembershipEngine {
     this.nextProbeAt = now;
     this.nextSyncAt = now + config.syncInterval().toNanos();
     this.nextReconnectAt = now + config.reconnectInterval().toNanos();
+    this.newMembers = new NewMemberBucket(config.newMembersPerSecond(), GossipCodec.MAX_STATUSES, now);
+    this.lastRefusalLogNanos = now - REFUSAL_LOG_INTERVAL_NANOS;
     broadcasts.add(table.self().status());
     this.snapshot = table.snapshot();
   }
@@ -225,9 +237,14 @@ public final class MembershipEngine {
     } else if (message instanceof GossipMessage.Ack ack) {
       onAck(ack);
     } else if (message instanceof GossipMessage.PingReq req) {
-      long seq = nextSeq++;
-      relays.put(seq, new Relay(req.sender().address(), req.seq(), now));
-      transport.send(req.target().address(), new GossipMessage.Ping(self, seq, req.target().id(), piggyback()));
+      if (!isAdmitted(req.target()) || !isAdmitted(req.sender())) {
+        // No connection to an address taken from the message.
+        refused(now, "PING_REQ from " + req.sender() + " for " + req.target() + ": not both admitted members");
+      } else {
+        long seq = nextSeq++;
+        relays.put(seq, new Relay(req.sender().address(), req.seq(), now));
+        transport.send(req.target().address(), new GossipMessage.Ping(self, seq, req.target().id(), piggyback()));
+      }
     } else if (message instanceof GossipMessage.Sync sync && !sync.reply()) {
       reply = Optional.of(fullSync(true));
     }
@@ -346,7 +363,7 @@ public final class MembershipEngine {
     for (MemberStatus u : updates) {
       if (u.id().equals(self.id())) {
         refuteIfNeeded(u, now);
-      } else {
+      } else if (table.get(u.id()) != null || admits(u, now)) {
         for (MemberStatus news : table.apply(u, now)) {
           broadcasts.add(news);
         }
@@ -393,6 +410,44 @@ public final class MembershipEngine {
       }
     }
     return false;
+  }
+
+  /** A member never seen before: admitted while the cluster has room and the bucket has a token. */
+  private boolean admits(MemberStatus u, long now) {
+    if (u.state().ownsKeys()) {
+      int live = 0;
+      for (MemberTable.Entry e : table.entries()) {
+        if (e.state.ownsKeys()) {
+          live++;
+        }
+      }
+      if (live >= MemberTable.MAX_LIVE_MEMBERS) {
+        refused(now, u + ": the cluster already has " + live + " members, the limit is " + MemberTable.MAX_LIVE_MEMBERS);
+        return false;
+      }
+    }
+    if (!newMembers.tryTake(now)) {
+      refused(now, u + ": more than " + config.newMembersPerSecond() + " new members a second");
+      return false;
+    }
+    return true;
+  }
+
+  /** True when {@code m} is in our table at the address the message gives. */
+  private boolean isAdmitted(Member m) {
+    MemberTable.Entry e = table.get(m.id());
+    return e != null && e.member.address().equals(m.address());
+  }
+
+  /** Logs a refused piece of news at most once per 10 s: a peer can send them at will. */
+  private void refused(long now, String what) {
+    if (now - lastRefusalLogNanos >= REFUSAL_LOG_INTERVAL_NANOS) {
+      lastRefusalLogNanos = now;
+      log.warn("ignoring {}{}", what, refusalsNotLogged > 0 ? " (" + refusalsNotLogged + " more not logged)" : "");
+      refusalsNotLogged = 0;
+    } else {
+      refusalsNotLogged++;
+    }
   }
 
   /** Someone says we are suspect, dead or gone: outbid that with a higher incarnation. */
@@ -444,10 +499,29 @@ public final class MembershipEngine {
     }
   }
 
+  /**
+   * Our list: every member that owns keys (at most MAX_LIVE_MEMBERS, so they always fit), then the
+   * newest tombstones while there is room in one message; older tombstones spread by piggyback.
+   */
   private GossipMessage.Sync fullSync(boolean reply) {
     List<MemberStatus> all = new ArrayList<>();
+    List<MemberTable.Entry> tombstones = new ArrayList<>();
     for (MemberTable.Entry e : table.entries()) {
+      if (e.state.ownsKeys() || e == table.self()) {
+        all.add(e.status());
+      } else {
+        tombstones.add(e);
+      }
+    }
+    tombstones.sort((a, b) -> Long.compare(b.sinceNanos, a.sinceNanos));
+    for (MemberTable.Entry e : tombstones) {
+      if (all.size() >= GossipCodec.MAX_STATUSES) {
+        break;
+      }
       all.add(e.status());
+    }
+    if (all.size() > GossipCodec.MAX_STATUSES) {
+      all = all.subList(0, GossipCodec.MAX_STATUSES); // cannot happen while admission holds the limit
     }
     return new GossipMessage.Sync(self, reply, all);
   }

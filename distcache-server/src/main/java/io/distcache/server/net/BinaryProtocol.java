@@ -12,12 +12,24 @@ public final class BinaryProtocol implements ProtocolInstaller {
 
   private final Router router;
   private final int maxFrameBytes;
+  /** Null: no peer handshake on this server (PEER_HELLO is refused as any client frame). */
+  private final PeerAccess peers;
+  private final LogLimiter misuseLog = new LogLimiter();
 
   /**
    * @param router serves every decoded request
    * @param maxFrameBytes larger frames are answered TOO_LARGE and the connection closed
    */
   public BinaryProtocol(Router router, int maxFrameBytes) {
+    this(router, maxFrameBytes, null);
+  }
+
+  /**
+   * @param router serves every decoded request
+   * @param maxFrameBytes larger frames are answered TOO_LARGE and the connection closed
+   * @param peers how peer handshakes are accepted; null for a server without a cluster bus
+   */
+  public BinaryProtocol(Router router, int maxFrameBytes, PeerAccess peers) {
     if (router == null) {
       throw new IllegalArgumentException("router is required");
     }
@@ -27,12 +39,28 @@ public final class BinaryProtocol implements ProtocolInstaller {
     }
     this.router = router;
     this.maxFrameBytes = maxFrameBytes;
+    this.peers = peers;
   }
 
   @Override
   public void install(ChannelPipeline pipeline) {
     pipeline.addLast("frameDecoder", new FrameDecoder(maxFrameBytes));
     pipeline.addLast("frameEncoder", ENCODER);
-    pipeline.addLast("binaryHandler", new BinaryRequestHandler(router));
+    if (peers != null) {
+      pipeline.addLast("peerGate", new PeerGate(peers, false, null));
+    }
+    pipeline.addLast("binaryHandler", new BinaryRequestHandler(router, BinaryRequestHandler.MAX_IN_FLIGHT, misuseLog));
+  }
+
+  @Override
+  public boolean installPeerOnly(ChannelPipeline pipeline, String rejection) {
+    if (peers == null) {
+      return false;
+    }
+    pipeline.addLast("frameDecoder", new FrameDecoder(maxFrameBytes));
+    pipeline.addLast("frameEncoder", ENCODER);
+    pipeline.addLast("peerGate", new PeerGate(peers, true, rejection));
+    pipeline.addLast("binaryHandler", new BinaryRequestHandler(router, BinaryRequestHandler.MAX_IN_FLIGHT, misuseLog));
+    return true;
   }
 }

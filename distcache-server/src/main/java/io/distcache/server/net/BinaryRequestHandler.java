@@ -3,6 +3,7 @@ package io.distcache.server.net;
 import io.distcache.protocol.Flags;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.FrameTooLargeException;
+import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
 import io.distcache.server.cluster.Router;
 import io.netty.buffer.Unpooled;
@@ -35,6 +36,12 @@ import org.slf4j.LoggerFactory;
  * exceeded by at most one read's worth. Reading needs both this and writability (WritabilityGate),
  * so each recomputes from both when its own condition changes.
  *
+ * Clients and peers: a connection is a client's unless PeerGate accepted a peer handshake on it
+ * (becomePeer). On a client connection, membership messages (CLUSTER_GOSSIP) are answered
+ * BAD_REQUEST and never reach the router, a PEER_HELLO after the first frame is BAD_REQUEST, and
+ * the FORWARDED flag is cleared before routing, so a client cannot make a node serve a key it does
+ * not own. Each is logged at most once per 10 s per node (the limiter is shared), not per frame.
+ *
  * Errors: an oversize frame is answered TOO_LARGE with its own request id (the decoder knows it
  * from the header) and the connection closed; a malformed stream (bad magic, bad version) cannot
  * be answered meaningfully, so it is logged once and closed.
@@ -49,6 +56,10 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
 
   private final Router router;
   private final int maxInFlight;
+  /** Shared by every connection of the node: how often a client's misuse is logged. */
+  private final LogLimiter misuseLog;
+  /** True once PeerGate accepted this connection as a peer's; touched only on the event loop. */
+  private boolean peer;
   /** Replies written since the last flush; touched only on the event loop. */
   private boolean flushPending;
   /** Set once the connection is being closed for an error: later input is ignored. */
@@ -62,15 +73,30 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
   private ChannelHandlerContext ctx;
 
   BinaryRequestHandler(Router router) {
-    this(router, MAX_IN_FLIGHT);
+    this(router, MAX_IN_FLIGHT, new LogLimiter());
   }
 
   BinaryRequestHandler(Router router, int maxInFlight) {
+    this(router, maxInFlight, new LogLimiter());
+  }
+
+  BinaryRequestHandler(Router router, int maxInFlight, LogLimiter misuseLog) {
     if (maxInFlight < 1) {
       throw new IllegalArgumentException("maxInFlight must be at least 1: " + maxInFlight);
     }
     this.router = router;
     this.maxInFlight = maxInFlight;
+    this.misuseLog = misuseLog;
+  }
+
+  /** Called by PeerGate once the handshake succeeded: membership messages and FORWARDED are allowed. */
+  void becomePeer() {
+    peer = true;
+  }
+
+  /** True on a connection accepted as a peer's (for tests). */
+  boolean isPeer() {
+    return peer;
   }
 
   @Override
@@ -80,14 +106,29 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!(msg instanceof Frame request)) {
+    if (!(msg instanceof Frame received)) {
       ctx.fireChannelRead(msg);
       return;
     }
     if (closing) {
       return;
     }
+    Frame request = received;
     Frame immediate = validate(request);
+    if (immediate == null && !peer) {
+      immediate = refuseClientOnly(ctx, request);
+      if (immediate == null && request.hasFlag(Flags.FORWARDED)) {
+        misuse(ctx, "set the FORWARDED flag (cleared: the request is routed as any other)");
+        request = withoutForwarded(request);
+      }
+    } else if (immediate == null && request.op() == Opcode.PEER_HELLO) {
+      immediate = request.replyError(Status.BAD_REQUEST, "PEER_HELLO is only accepted as the first frame of a connection");
+    }
+    serve(ctx, request, immediate);
+  }
+
+  /** Writes {@code immediate} when there is one, else routes the request and writes its reply. */
+  private void serve(ChannelHandlerContext ctx, Frame request, Frame immediate) {
     if (immediate != null) {
       write(ctx, immediate);
       return;
@@ -240,6 +281,31 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
           Status.UNKNOWN_OPCODE, "unknown opcode 0x" + Integer.toHexString(request.opcode() & 0xFF));
     }
     return null;
+  }
+
+  /** The answer to a peer-only opcode on a client connection, or null when the request is a client's. */
+  private Frame refuseClientOnly(ChannelHandlerContext ctx, Frame request) {
+    if (request.op() == Opcode.CLUSTER_GOSSIP) {
+      misuse(ctx, "sent a membership message (CLUSTER_GOSSIP; refused)");
+      return request.replyError(Status.BAD_REQUEST,
+          "CLUSTER_GOSSIP is accepted only on a peer connection (one opened with PEER_HELLO); ignored");
+    }
+    if (request.op() == Opcode.PEER_HELLO) {
+      return request.replyError(Status.BAD_REQUEST, "PEER_HELLO is only accepted as the first frame of a connection");
+    }
+    return null;
+  }
+
+  private void misuse(ChannelHandlerContext ctx, String what) {
+    if (misuseLog.allow()) {
+      long more = misuseLog.takeSuppressed();
+      log.warn("client {} {}{}", ctx.channel().remoteAddress(), what,
+          more > 0 ? " (" + more + " more such frames from clients not logged)" : "");
+    }
+  }
+
+  private static Frame withoutForwarded(Frame r) {
+    return new Frame(r.opcode(), r.flags() & ~Flags.FORWARDED, r.requestId(), r.status(), r.extras(), r.key(), r.value());
   }
 
   private static Frame resolve(Frame request, CompletableFuture<Frame> done) {

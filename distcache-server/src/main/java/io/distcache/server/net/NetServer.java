@@ -38,6 +38,12 @@ import org.slf4j.LoggerFactory;
  * maxLingeringRefusals of those at once a new one is closed at once, without a message, so a
  * flood of connections that send nothing cannot hold an unbounded number of descriptors.
  *
+ * Peers (other members of the cluster, after their PEER_HELLO handshake) are not clients: such a
+ * connection moves out of the count it was taken in (ConnectionSlot) into PeerAccess's own, so
+ * peers never use up --max-connections, and a refused connection that opens with PEER_HELLO is
+ * still accepted (see ProtocolDetector). The node's own peer connections (PeerBus) are opened on
+ * the same worker loops (workers()), so a forwarded request never changes threads on its way.
+ *
  * Shutdown is two steps so the owner can drain in between: stopAccepting() closes the listening
  * socket (the port is free at once), close() then closes the connections and stops the loops with
  * no quiet period, so an idle node is down in milliseconds.
@@ -136,6 +142,17 @@ public final class NetServer implements AutoCloseable {
 
   public Transport transport() {
     return transport;
+  }
+
+  /**
+   * The event loops that serve connections; the cluster bus opens its outgoing peer connections
+   * on them too (no thread pool of its own).
+   */
+  public EventLoopGroup workers() {
+    if (workers == null) {
+      throw new IllegalStateException("not started");
+    }
+    return workers;
   }
 
   /** Connections being served now (refused ones not counted). */
@@ -245,10 +262,10 @@ public final class NetServer implements AutoCloseable {
           ch.close(); // a flood: no answer, no descriptor held
           return;
         }
-        ch.closeFuture().addListener(f -> lingering.decrementAndGet());
+        ConnectionSlot.attach(ch, lingering);
         rejection = "max connections " + config.maxConnections() + " reached";
       } else {
-        ch.closeFuture().addListener(f -> connections.decrementAndGet());
+        ConnectionSlot.attach(ch, connections);
       }
       channels.add(ch);
       ChannelPipeline p = ch.pipeline();

@@ -3,6 +3,7 @@ package io.distcache.server.net;
 import io.distcache.protocol.Flags;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.FrameEncoder;
+import io.distcache.protocol.Opcode;
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.Status;
 import io.netty.buffer.ByteBuf;
@@ -29,6 +30,10 @@ import java.util.concurrent.TimeUnit;
  * then closes. It holds at most 8 bytes, and gives up after REJECT_WAIT: a client sends its first
  * request right after connecting, so a second is plenty, and a short wait keeps a flood of silent
  * connections from holding descriptors (NetServer also bounds how many may wait at once).
+ *
+ * Peers are not clients: a refused binary connection whose first frame is PEER_HELLO is handed
+ * to the binary protocol in peer-only mode (PeerGate), and the refusal timer is cancelled (the
+ * handshake has its own time limit), so a node whose client slots are full still accepts its peers.
  */
 
 /** Tells the binary protocol from the Redis protocol by the first byte and installs the right one. */
@@ -51,6 +56,8 @@ final class ProtocolDetector extends ByteToMessageDecoder {
   private final Duration rejectWait;
   /** Rejecting mode: the refusal has been written; later bytes are dropped until the close. */
   private boolean refused;
+  /** Rejecting mode: closes the connection after rejectWait. */
+  private io.netty.util.concurrent.ScheduledFuture<?> rejectTimer;
 
   ProtocolDetector(ProtocolInstaller binary, ProtocolInstaller other, String rejection, Duration rejectWait) {
     this.binary = binary;
@@ -62,7 +69,8 @@ final class ProtocolDetector extends ByteToMessageDecoder {
   @Override
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
     if (rejection != null) {
-      ctx.executor().schedule(() -> ctx.channel().close(), rejectWait.toMillis(), TimeUnit.MILLISECONDS);
+      rejectTimer =
+          ctx.executor().schedule(() -> ctx.channel().close(), rejectWait.toMillis(), TimeUnit.MILLISECONDS);
     }
     super.channelActive(ctx);
   }
@@ -99,6 +107,13 @@ final class ProtocolDetector extends ByteToMessageDecoder {
       int start = in.readerIndex();
       byte opcode = in.getByte(start + 2);
       int requestId = in.getInt(start + 4);
+      if (opcode == Opcode.PEER_HELLO.code() && binary.installPeerOnly(ctx.pipeline(), rejection)) {
+        if (rejectTimer != null) {
+          rejectTimer.cancel(false);
+        }
+        ctx.pipeline().remove(this);
+        return;
+      }
       refused = true;
       in.skipBytes(in.readableBytes());
       Frame busy =

@@ -11,4 +11,13 @@ import io.netty.channel.ChannelPipeline;
 public interface ProtocolInstaller {
 
   void install(ChannelPipeline pipeline);
+
+  /**
+   * For a connection over --max-connections whose first frame is a peer handshake (PEER_HELLO):
+   * installs handlers that accept only that handshake. Returns false when this protocol has no
+   * peers (the connection is then refused as any other).
+   */
+  default boolean installPeerOnly(ChannelPipeline pipeline, String rejection) {
+    return false;
+  }
 }

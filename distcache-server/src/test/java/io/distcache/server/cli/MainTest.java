@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.cluster.HashRing;
+import io.distcache.server.bus.ClusterSecret;
 import io.distcache.server.membership.MembershipConfig;
 import io.distcache.server.net.NetConfig;
 import io.distcache.server.resp.RedirectMode;
@@ -14,8 +15,11 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 class MainTest {
@@ -178,13 +182,39 @@ class MainTest {
   }
 
   @Test
+  void clusterSecret_fromFile_thenEnvironment_elseNone(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("secret");
+    Files.writeString(file, "from-the-file-0123456789\n");
+
+    Main fromFile = parse("--cluster-secret-file", file.toString());
+    fromFile.env = name -> "from-the-environment-0123";
+    Main fromEnv = parse();
+    fromEnv.env = name -> name.equals(ClusterSecret.ENV) ? "from-the-environment-0123" : null;
+    Main none = parse();
+    none.env = name -> null;
+
+    assertThat(fromFile.clusterSecret()).isNotNull();
+    assertThat(fromEnv.clusterSecret()).isNotNull();
+    assertThat(none.clusterSecret()).isNull();
+  }
+
+  @Test
+  void run_clusterSecretFileTooShort_exits2NamingTheFileNotTheContent(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("secret");
+    Files.writeString(file, "hunter2\n");
+
+    assertThat(run("--cluster-secret-file", file.toString(), "--addr", "127.0.0.1:0")).isEqualTo(2);
+    assertThat(err.toString()).contains(file.toString()).contains("at least 16").doesNotContain("hunter2");
+  }
+
+  @Test
   void run_help_printsEveryFlagAndExits0() {
     assertThat(run("--help")).isZero();
     assertThat(out.toString())
         .contains("-addr", "--addr", "-join", "--max-memory", "--max-connections", "--max-frame")
         .contains("--max-value", "--eviction-policy", "--idle-timeout", "--version")
         .contains("--advertise", "--vnodes", "--probe-interval", "--probe-timeout", "--suspicion-timeout",
-            "--forward-timeout", "--redirects");
+            "--forward-timeout", "--redirects", "--cluster-secret-file");
   }
 
   @Test

@@ -116,12 +116,12 @@ class GossipCodecTest {
 
   @Test
   void decode_countsBeyondLimitOrInput_throwBeforeAllocating() {
-    // count 65535 > 4096
+    // count 65535 > 64
     assertThatThrownBy(() -> GossipCodec.decode(with(with(ACK_FIXTURE, 17, 0xFF), 18, 0xFF)))
-        .isInstanceOf(MalformedGossipException.class).hasMessage("status count 65535 exceeds the limit 4096");
-    // count 4000 cannot fit in the 16 bytes that follow
-    assertThatThrownBy(() -> GossipCodec.decode(with(with(ACK_FIXTURE, 17, 0x0F), 18, 0xA0)))
-        .isInstanceOf(MalformedGossipException.class).hasMessage("status count 4000 does not fit in the 16 bytes left");
+        .isInstanceOf(MalformedGossipException.class).hasMessage("status count 65535 exceeds the limit 64");
+    // count 60 cannot fit in the 16 bytes that follow
+    assertThatThrownBy(() -> GossipCodec.decode(with(with(ACK_FIXTURE, 17, 0x00), 18, 0x3C)))
+        .isInstanceOf(MalformedGossipException.class).hasMessage("status count 60 does not fit in the 16 bytes left");
   }
 
   @Test
@@ -166,7 +166,7 @@ class GossipCodecTest {
     }
 
     assertThatThrownBy(() -> GossipCodec.encode(new GossipMessage.Gossip(A, many)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessage("message carries 4097 statuses, the limit is 4096");
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("message carries 65 statuses, the limit is 64");
   }
 
   private static byte[] with(byte[] bytes, int index, int value) {

@@ -273,16 +273,72 @@ class MembershipEngineTest {
   }
 
   @Test
-  void onMessage_floodOfInventedMembers_stopsAtTheLimit() {
+  void onMessage_floodOfInventedMembers_stopsAtTheLiveLimit() {
     for (int round = 0; round < 3; round++) {
       List<MemberStatus> flood = new ArrayList<>();
       for (int i = 0; i < 2000; i++) {
         flood.add(alive(new Member("fake-" + round + "-" + i, new Address("f" + round + "-" + i, 1)), 0));
       }
       a.onMessage(new GossipMessage.Gossip(B, flood));
+      clock.advance(Duration.ofSeconds(10)); // the bucket refills: only the live limit holds them back
     }
 
-    assertThat(a.snapshot().members()).hasSize(MemberTable.MAX_MEMBERS);
+    assertThat(a.snapshot().members()).hasSize(MemberTable.MAX_LIVE_MEMBERS);
+  }
+
+  @Test
+  void onMessage_newMembers_admittedAtTheBucketsRate() {
+    // DEAD members own no keys, so the live limit does not apply: only the bucket does.
+    a.onMessage(new GossipMessage.Gossip(B, dead(0, 100)));
+    assertThat(a.snapshot().members()).as("a full bucket: one message's worth").hasSize(1 + GossipCodec.MAX_STATUSES);
+
+    a.onMessage(new GossipMessage.Gossip(B, dead(100, 100)));
+    assertThat(a.snapshot().members()).as("an empty bucket").hasSize(1 + GossipCodec.MAX_STATUSES);
+
+    clock.advance(Duration.ofSeconds(1));
+    a.onMessage(new GossipMessage.Gossip(B, dead(200, 100)));
+    assertThat(a.snapshot().members()).as("one second's tokens")
+        .hasSize(1 + GossipCodec.MAX_STATUSES + config.newMembersPerSecond());
+  }
+
+  @Test
+  void onMessage_pingReqForAMemberNotAdmitted_sendsNothing() {
+    a.onMessage(gossip(alive(B, 0)));
+    sent.clear();
+
+    a.onMessage(new GossipMessage.PingReq(B, 5, new Member("0002-x", new Address("victim", 80)), List.of()));
+    // C is not a member either: a PING_REQ from it is ignored even for a known target.
+    a.onMessage(new GossipMessage.PingReq(C, 6, B, List.of()));
+
+    assertThat(sent).isEmpty();
+  }
+
+  @Test
+  void onMessage_pingReqForAnAdmittedMemberAtAnotherAddress_sendsNothing() {
+    a.onMessage(gossip(alive(B, 0), alive(C, 0)));
+    sent.clear();
+
+    a.onMessage(new GossipMessage.PingReq(B, 5, new Member(C.id(), new Address("victim", 80)), List.of()));
+
+    assertThat(sent).isEmpty();
+  }
+
+  @Test
+  void onMessage_pingReqBetweenMembers_pingsTheTarget() {
+    a.onMessage(gossip(alive(B, 0), alive(C, 0)));
+    sent.clear();
+
+    a.onMessage(new GossipMessage.PingReq(B, 5, C, List.of()));
+
+    assertThat(sent).extracting(Sent::to).containsExactly(C.address());
+  }
+
+  private static List<MemberStatus> dead(int from, int n) {
+    List<MemberStatus> out = new ArrayList<>();
+    for (int i = from; i < from + n; i++) {
+      out.add(new MemberStatus(new Member("dead-" + i, new Address("d" + i, 1)), MemberState.DEAD, 0));
+    }
+    return out;
   }
 
   @Test

@@ -54,7 +54,7 @@ class MembershipValuesTest {
     assertThatThrownBy(() -> d.withProbeTimeouts(Duration.ofMillis(500), Duration.ofMillis(500)))
         .hasMessageContaining("pingTimeout PT0.5S must be shorter than probeTimeout PT0.5S");
     assertThatThrownBy(() -> d.withIndirectProbes(17)).hasMessage("indirectProbes 17 is outside 0..16");
-    assertThatThrownBy(() -> d.withMaxPiggyback(0)).hasMessage("maxPiggyback 0 is outside 1..1024");
+    assertThatThrownBy(() -> d.withMaxPiggyback(0)).hasMessage("maxPiggyback 0 is outside 1..64");
   }
 
   @Test

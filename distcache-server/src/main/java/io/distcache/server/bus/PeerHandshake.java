@@ -1,0 +1,208 @@
+package io.distcache.server.bus;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/*
+ * Design: the bytes and the proofs of the peer handshake, with no I/O, so both ends (the dialing
+ * PeerBus and the accepting net.PeerGate) share one definition and tests can drive it directly.
+ *
+ * PEER_HELLO request/reply values, all big-endian (docs/PROTOCOL.md, "The peer handshake"):
+ *
+ *   HELLO  (dialer -> acceptor)   step u8 = 1, version u8 = 1, mode u8, id [40], nonce [32]
+ *   reply  (acceptor -> dialer)   step u8 = 1, mode u8, id [40], nonce [32], proof [32 when mode 1]
+ *   PROOF  (dialer -> acceptor)   step u8 = 2, proof [32]                       (mode 1 only)
+ *   reply                         OK, empty value
+ *
+ *   mode: 0 no cluster secret, 1 the node has one. id: the sender's member id (40 lowercase hex).
+ *
+ * Proofs (mode 1) are HMAC-SHA256 keyed with the shared secret over
+ *
+ *   label || dialer nonce || acceptor nonce || dialer id || acceptor id
+ *
+ * with label "distcache-bus-v1 acceptor" or "distcache-bus-v1 dialer". Both nonces are fresh
+ * (SecureRandom, 32 bytes), so no proof can be replayed on another connection; the labels differ,
+ * so a proof obtained from a node acting as acceptor can never serve as a dialer's proof. The
+ * acceptor proves first, so a dialer never sends its proof (nor, later, its data) to a process
+ * without the secret. The secret itself never crosses the wire, and proofs are compared with
+ * MessageDigest.isEqual (constant time). What this does not give: integrity of later frames. An
+ * attacker on the path between two members could relay a handshake and then inject frames; that
+ * needs TLS on the bus, which is not built yet (docs/OPERATIONS.md says so).
+ */
+
+/** The peer handshake's message layouts and HMAC proofs. */
+public final class PeerHandshake {
+  public static final int STEP_HELLO = 1;
+  public static final int STEP_PROOF = 2;
+  public static final int VERSION = 1;
+  public static final int MODE_OPEN = 0;
+  public static final int MODE_SECRET = 1;
+  public static final int ID_BYTES = 40;
+  public static final int NONCE_BYTES = 32;
+  public static final int PROOF_BYTES = 32;
+  /** HELLO request: step, version, mode, id, nonce. */
+  public static final int HELLO_BYTES = 3 + ID_BYTES + NONCE_BYTES;
+  /** HELLO reply without the proof: step, mode, id, nonce. */
+  public static final int REPLY_BYTES = 2 + ID_BYTES + NONCE_BYTES;
+  public static final int PROOF_MESSAGE_BYTES = 1 + PROOF_BYTES;
+
+  private static final byte[] ACCEPTOR_LABEL = "distcache-bus-v1 acceptor".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] DIALER_LABEL = "distcache-bus-v1 dialer".getBytes(StandardCharsets.US_ASCII);
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private PeerHandshake() {}
+
+  /** A bad handshake message; the text says what was wrong (it is sent back and logged). */
+  public static final class HandshakeException extends Exception {
+    public HandshakeException(String message) {
+      super(message);
+    }
+  }
+
+  /** A HELLO as received: the sender's mode, id and nonce. */
+  public record Hello(int mode, String id, byte[] nonce) {}
+
+  /** A HELLO reply as received: the acceptor's mode, id, nonce and (mode 1) proof. */
+  public record Reply(int mode, String id, byte[] nonce, byte[] proof) {}
+
+  public static byte[] newNonce() {
+    byte[] n = new byte[NONCE_BYTES];
+    RANDOM.nextBytes(n);
+    return n;
+  }
+
+  public static byte[] encodeHello(boolean secret, String id, byte[] nonce) {
+    ByteBuffer b = ByteBuffer.allocate(HELLO_BYTES);
+    b.put((byte) STEP_HELLO).put((byte) VERSION).put((byte) (secret ? MODE_SECRET : MODE_OPEN));
+    b.put(idBytes(id)).put(nonce);
+    return b.array();
+  }
+
+  public static Hello decodeHello(byte[] v) throws HandshakeException {
+    if (v.length != HELLO_BYTES) {
+      throw new HandshakeException("PEER_HELLO of " + v.length + " bytes, expected " + HELLO_BYTES);
+    }
+    if (v[0] != STEP_HELLO) {
+      throw new HandshakeException("PEER_HELLO step " + v[0] + " where step " + STEP_HELLO + " (HELLO) was expected");
+    }
+    if (v[1] != VERSION) {
+      throw new HandshakeException("PEER_HELLO version " + (v[1] & 0xFF) + " is not supported (this node speaks " + VERSION + ")");
+    }
+    int mode = mode(v[2]);
+    String id = id(v, 3);
+    byte[] nonce = new byte[NONCE_BYTES];
+    System.arraycopy(v, 3 + ID_BYTES, nonce, 0, NONCE_BYTES);
+    return new Hello(mode, id, nonce);
+  }
+
+  /** The acceptor's reply; {@code proof} is null without a secret. */
+  public static byte[] encodeReply(String id, byte[] nonce, byte[] proof) {
+    ByteBuffer b = ByteBuffer.allocate(REPLY_BYTES + (proof == null ? 0 : PROOF_BYTES));
+    b.put((byte) STEP_HELLO).put((byte) (proof == null ? MODE_OPEN : MODE_SECRET));
+    b.put(idBytes(id)).put(nonce);
+    if (proof != null) {
+      b.put(proof);
+    }
+    return b.array();
+  }
+
+  public static Reply decodeReply(byte[] v) throws HandshakeException {
+    if (v.length < REPLY_BYTES || v[0] != STEP_HELLO) {
+      throw new HandshakeException("malformed PEER_HELLO reply of " + v.length + " bytes");
+    }
+    int mode = mode(v[1]);
+    int expected = REPLY_BYTES + (mode == MODE_SECRET ? PROOF_BYTES : 0);
+    if (v.length != expected) {
+      throw new HandshakeException("PEER_HELLO reply of " + v.length + " bytes, expected " + expected + " in mode " + mode);
+    }
+    String id = id(v, 2);
+    byte[] nonce = new byte[NONCE_BYTES];
+    System.arraycopy(v, 2 + ID_BYTES, nonce, 0, NONCE_BYTES);
+    byte[] proof = null;
+    if (mode == MODE_SECRET) {
+      proof = new byte[PROOF_BYTES];
+      System.arraycopy(v, REPLY_BYTES, proof, 0, PROOF_BYTES);
+    }
+    return new Reply(mode, id, nonce, proof);
+  }
+
+  public static byte[] encodeProof(byte[] proof) {
+    byte[] v = new byte[PROOF_MESSAGE_BYTES];
+    v[0] = STEP_PROOF;
+    System.arraycopy(proof, 0, v, 1, PROOF_BYTES);
+    return v;
+  }
+
+  public static byte[] decodeProof(byte[] v) throws HandshakeException {
+    if (v.length != PROOF_MESSAGE_BYTES || v[0] != STEP_PROOF) {
+      throw new HandshakeException("expected the PEER_HELLO proof (" + PROOF_MESSAGE_BYTES + " bytes, step "
+          + STEP_PROOF + "), got " + v.length + " bytes");
+    }
+    byte[] p = new byte[PROOF_BYTES];
+    System.arraycopy(v, 1, p, 0, PROOF_BYTES);
+    return p;
+  }
+
+  /** What the acceptor proves: it holds the secret, for these nonces and ids. */
+  public static byte[] acceptorProof(ClusterSecret secret, byte[] dialerNonce, byte[] acceptorNonce, String dialerId,
+      String acceptorId) {
+    return mac(secret, ACCEPTOR_LABEL, dialerNonce, acceptorNonce, dialerId, acceptorId);
+  }
+
+  /** What the dialer proves, over the same fields under another label. */
+  public static byte[] dialerProof(ClusterSecret secret, byte[] dialerNonce, byte[] acceptorNonce, String dialerId,
+      String acceptorId) {
+    return mac(secret, DIALER_LABEL, dialerNonce, acceptorNonce, dialerId, acceptorId);
+  }
+
+  /** Constant-time comparison, so the time taken says nothing about how many bytes matched. */
+  public static boolean matches(byte[] expected, byte[] actual) {
+    return actual != null && MessageDigest.isEqual(expected, actual);
+  }
+
+  private static byte[] mac(ClusterSecret secret, byte[] label, byte[] dialerNonce, byte[] acceptorNonce,
+      String dialerId, String acceptorId) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(secret.bytes(), "HmacSHA256"));
+      mac.update(label);
+      mac.update(dialerNonce);
+      mac.update(acceptorNonce);
+      mac.update(idBytes(dialerId));
+      mac.update(idBytes(acceptorId));
+      return mac.doFinal();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is not available in this JVM", e);
+    }
+  }
+
+  private static int mode(byte b) throws HandshakeException {
+    if (b != MODE_OPEN && b != MODE_SECRET) {
+      throw new HandshakeException("PEER_HELLO mode " + (b & 0xFF) + " is neither 0 (no secret) nor 1 (secret)");
+    }
+    return b;
+  }
+
+  private static String id(byte[] v, int at) throws HandshakeException {
+    for (int i = at; i < at + ID_BYTES; i++) {
+      byte c = v[i];
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+        throw new HandshakeException("member id in PEER_HELLO is not " + ID_BYTES + " lowercase hex digits");
+      }
+    }
+    return new String(v, at, ID_BYTES, StandardCharsets.US_ASCII);
+  }
+
+  private static byte[] idBytes(String id) {
+    byte[] b = id.getBytes(StandardCharsets.US_ASCII);
+    if (b.length != ID_BYTES) {
+      throw new IllegalArgumentException("member id must be " + ID_BYTES + " characters, got " + b.length);
+    }
+    return b;
+  }
+}

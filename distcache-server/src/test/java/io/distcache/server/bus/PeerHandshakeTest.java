@@ -1,0 +1,101 @@
+package io.distcache.server.bus;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PeerHandshakeTest {
+  private static final String DIALER = "0000000000000000000000000000000000000001";
+  private static final String ACCEPTOR = "0000000000000000000000000000000000000002";
+  private static final ClusterSecret SECRET = ClusterSecret.ofText("0123456789abcdef-secret");
+  private static final byte[] N1 = filled(1);
+  private static final byte[] N2 = filled(2);
+
+  private static byte[] filled(int b) {
+    byte[] n = new byte[PeerHandshake.NONCE_BYTES];
+    Arrays.fill(n, (byte) b);
+    return n;
+  }
+
+  @Test
+  void hello_roundTrips_withTheExactLayout() throws Exception {
+    byte[] v = PeerHandshake.encodeHello(true, DIALER, N1);
+
+    assertThat(v).hasSize(75);
+    assertThat(v[0]).isEqualTo((byte) 1); // step HELLO
+    assertThat(v[1]).isEqualTo((byte) 1); // version
+    assertThat(v[2]).isEqualTo((byte) 1); // mode: secret
+    assertThat(new String(v, 3, 40, StandardCharsets.US_ASCII)).isEqualTo(DIALER);
+    PeerHandshake.Hello h = PeerHandshake.decodeHello(v);
+    assertThat(h.mode()).isEqualTo(PeerHandshake.MODE_SECRET);
+    assertThat(h.id()).isEqualTo(DIALER);
+    assertThat(h.nonce()).isEqualTo(N1);
+  }
+
+  @Test
+  void reply_roundTrips_withAndWithoutProof() throws Exception {
+    byte[] proof = PeerHandshake.acceptorProof(SECRET, N1, N2, DIALER, ACCEPTOR);
+
+    PeerHandshake.Reply withProof = PeerHandshake.decodeReply(PeerHandshake.encodeReply(ACCEPTOR, N2, proof));
+    PeerHandshake.Reply open = PeerHandshake.decodeReply(PeerHandshake.encodeReply(ACCEPTOR, N2, null));
+
+    assertThat(withProof.proof()).isEqualTo(proof);
+    assertThat(withProof.id()).isEqualTo(ACCEPTOR);
+    assertThat(open.mode()).isEqualTo(PeerHandshake.MODE_OPEN);
+    assertThat(open.proof()).isNull();
+  }
+
+  @Test
+  void proofs_dependOnSecretNoncesIdsAndRole() {
+    byte[] p = PeerHandshake.dialerProof(SECRET, N1, N2, DIALER, ACCEPTOR);
+
+    assertThat(p).hasSize(32).isEqualTo(PeerHandshake.dialerProof(SECRET, N1, N2, DIALER, ACCEPTOR));
+    assertThat(p).isNotEqualTo(PeerHandshake.acceptorProof(SECRET, N1, N2, DIALER, ACCEPTOR));
+    assertThat(p).isNotEqualTo(PeerHandshake.dialerProof(ClusterSecret.ofText("another secret, 16+"), N1, N2, DIALER, ACCEPTOR));
+    assertThat(p).isNotEqualTo(PeerHandshake.dialerProof(SECRET, N2, N1, DIALER, ACCEPTOR));
+    assertThat(p).isNotEqualTo(PeerHandshake.dialerProof(SECRET, N1, N2, ACCEPTOR, DIALER));
+    assertThat(PeerHandshake.matches(p, p.clone())).isTrue();
+    assertThat(PeerHandshake.matches(p, null)).isFalse();
+  }
+
+  @Test
+  void decode_badInput_namesWhatIsWrong() {
+    byte[] hello = PeerHandshake.encodeHello(false, DIALER, N1);
+    byte[] badVersion = hello.clone();
+    badVersion[1] = 9;
+    byte[] badId = hello.clone();
+    badId[3] = 'G';
+
+    assertThatThrownBy(() -> PeerHandshake.decodeHello(new byte[3]))
+        .hasMessage("PEER_HELLO of 3 bytes, expected 75");
+    assertThatThrownBy(() -> PeerHandshake.decodeHello(badVersion))
+        .hasMessage("PEER_HELLO version 9 is not supported (this node speaks 1)");
+    assertThatThrownBy(() -> PeerHandshake.decodeHello(badId))
+        .hasMessage("member id in PEER_HELLO is not 40 lowercase hex digits");
+    assertThatThrownBy(() -> PeerHandshake.decodeProof(new byte[5]))
+        .hasMessageContaining("expected the PEER_HELLO proof (33 bytes");
+  }
+
+  @Test
+  void secret_isNeverPrinted_andTooShortIsRefused(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("secret");
+    Files.writeString(file, "a-secret-of-enough-length\n");
+    Path shortFile = dir.resolve("short");
+    Files.writeString(shortFile, "tiny\n");
+
+    ClusterSecret s = ClusterSecret.fromFile(file);
+
+    assertThat(s.bytes()).isEqualTo("a-secret-of-enough-length".getBytes(StandardCharsets.US_ASCII));
+    assertThat(s.toString()).doesNotContain("secret-of");
+    assertThatThrownBy(() -> ClusterSecret.fromFile(shortFile))
+        .hasMessage("cluster secret file " + shortFile + " holds 4 bytes; at least 16 are needed");
+    assertThatThrownBy(() -> ClusterSecret.fromFile(dir.resolve("missing")))
+        .hasMessageStartingWith("cannot read cluster secret file");
+  }
+}

@@ -1,0 +1,147 @@
+package io.distcache.server.net;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.protocol.Flags;
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.server.bus.ClusterSecret;
+import io.distcache.server.bus.PeerHandshake;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The accepting side of the peer handshake on an EmbeddedChannel: modes, limits, time limit. */
+class PeerGateTest {
+  private static final String SELF = "00000000000000000000000000000000000000ff";
+  private static final String PEER = "0000000000000000000000000000000000000011";
+  private static final ClusterSecret SECRET = ClusterSecret.ofText("sixteen-bytes-or-more");
+
+  private static EmbeddedChannel channel(PeerAccess access, boolean peerOnly) {
+    return new EmbeddedChannel(new PeerGate(access, peerOnly, "max connections 1 reached"),
+        new BinaryRequestHandler(new MapRouter()));
+  }
+
+  private static Frame hello(boolean secret, byte[] nonce) {
+    return Frame.request(Opcode.PEER_HELLO, 0, null, PeerHandshake.encodeHello(secret, PEER, nonce)).withRequestId(1);
+  }
+
+  @Test
+  void firstFrameNotAHello_isAClientConnection_andCannotGossip() {
+    PeerAccess access = PeerAccess.of(null, () -> SELF);
+    EmbeddedChannel ch = channel(access, false);
+
+    ch.writeInbound(Frame.request(Opcode.CLUSTER_GOSSIP, 0, null, new byte[] {1}).withRequestId(7));
+    ch.runPendingTasks();
+    Frame reply = ch.readOutbound();
+
+    assertThat(reply.status()).isEqualTo(Status.BAD_REQUEST);
+    assertThat(ch.pipeline().get(PeerGate.class)).isNull();
+    assertThat(ch.pipeline().get(BinaryRequestHandler.class).isPeer()).isFalse();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void openMode_helloMakesAPeer_countedApart() {
+    PeerAccess access = PeerAccess.of(null, () -> SELF);
+    EmbeddedChannel ch = channel(access, false);
+
+    ch.writeInbound(hello(false, PeerHandshake.newNonce()));
+    Frame reply = ch.readOutbound();
+
+    assertThat(reply.status()).isEqualTo(Status.OK);
+    assertThat(ch.pipeline().get(BinaryRequestHandler.class).isPeer()).isTrue();
+    assertThat(access.peerConnections()).isEqualTo(1);
+    assertThat(access.pendingHandshakes()).isZero();
+    ch.close();
+    assertThat(access.peerConnections()).isZero();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void secretMode_rightProof_makesAPeer() throws Exception {
+    PeerAccess access = PeerAccess.of(SECRET, () -> SELF);
+    EmbeddedChannel ch = channel(access, false);
+    byte[] nonce = PeerHandshake.newNonce();
+
+    ch.writeInbound(hello(true, nonce));
+    Frame first = ch.readOutbound();
+    PeerHandshake.Reply r = PeerHandshake.decodeReply(first.value());
+    assertThat(PeerHandshake.matches(PeerHandshake.acceptorProof(SECRET, nonce, r.nonce(), PEER, SELF), r.proof())).isTrue();
+    assertThat(access.pendingHandshakes()).isEqualTo(1);
+    byte[] proof = PeerHandshake.dialerProof(SECRET, nonce, r.nonce(), PEER, SELF);
+    ch.writeInbound(Frame.request(Opcode.PEER_HELLO, 0, null, PeerHandshake.encodeProof(proof)).withRequestId(2));
+    Frame second = ch.readOutbound();
+
+    assertThat(second.status()).isEqualTo(Status.OK);
+    assertThat(ch.pipeline().get(BinaryRequestHandler.class).isPeer()).isTrue();
+    assertThat(access.pendingHandshakes()).isZero();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void peerOnly_otherFirstFrame_isBusyAndClosed() {
+    PeerAccess access = PeerAccess.of(null, () -> SELF);
+    EmbeddedChannel ch = channel(access, true);
+
+    ch.writeInbound(Frame.request(Opcode.GET, Flags.FORWARDED, new byte[] {1}, null).withRequestId(3));
+    Frame reply = ch.readOutbound();
+
+    assertThat(reply.status()).isEqualTo(Status.BUSY);
+    assertThat(reply.valueText()).isEqualTo("max connections 1 reached");
+    assertThat(ch.isOpen()).isFalse();
+    assertThat(access.pendingHandshakes()).isZero();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void pendingHandshakes_overTheCap_areClosed() {
+    PeerAccess access = new PeerAccess(SECRET, () -> SELF, 1, 8, Duration.ofSeconds(5));
+    EmbeddedChannel first = channel(access, false);
+    EmbeddedChannel second = channel(access, false);
+
+    first.writeInbound(hello(true, PeerHandshake.newNonce()));
+    second.writeInbound(hello(true, PeerHandshake.newNonce()));
+
+    assertThat(first.isOpen()).isTrue();
+    assertThat(second.isOpen()).isFalse();
+    assertThat(access.pendingHandshakes()).isEqualTo(1);
+    first.close();
+    assertThat(access.pendingHandshakes()).isZero();
+    first.finishAndReleaseAll();
+    second.finishAndReleaseAll();
+  }
+
+  @Test
+  void handshakeNotFinished_isClosedAtTheTimeLimit() throws Exception {
+    PeerAccess access = new PeerAccess(SECRET, () -> SELF, 4, 8, Duration.ofSeconds(30));
+    EmbeddedChannel ch = channel(access, false);
+
+    ch.writeInbound(hello(true, PeerHandshake.newNonce()));
+    assertThat(ch.isOpen()).isTrue();
+    ch.advanceTimeBy(31, TimeUnit.SECONDS);
+    ch.runScheduledPendingTasks();
+
+    assertThat(ch.isOpen()).isFalse();
+    assertThat(access.pendingHandshakes()).isZero();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void peerCap_reached_closesTheNewPeer() {
+    PeerAccess access = new PeerAccess(null, () -> SELF, 4, 1, Duration.ofSeconds(5));
+    EmbeddedChannel a = channel(access, false);
+    EmbeddedChannel b = channel(access, false);
+
+    a.writeInbound(hello(false, PeerHandshake.newNonce()));
+    b.writeInbound(hello(false, PeerHandshake.newNonce()));
+
+    assertThat(a.isOpen()).isTrue();
+    assertThat(b.isOpen()).isFalse();
+    assertThat(access.peerConnections()).isEqualTo(1);
+    a.finishAndReleaseAll();
+    b.finishAndReleaseAll();
+  }
+}
