@@ -73,6 +73,8 @@ class RedisClusterClientsIT {
   private final List<Process> started = new ArrayList<>();
   private final List<ScriptClient> clients = new ArrayList<>();
   private final List<Integer> ports = new ArrayList<>();
+  /** One plain connection per node for CLUSTER SLOTS and INFO (never a keyed command). */
+  private final Map<Integer, Jedis> admin = new HashMap<>();
 
   @BeforeAll
   static void findLauncherAndScripts() {
@@ -87,6 +89,7 @@ class RedisClusterClientsIT {
 
   @AfterEach
   void tearDown() throws InterruptedException {
+    admin.values().forEach(Jedis::close);
     for (ScriptClient c : clients) {
       c.stop();
     }
@@ -152,19 +155,19 @@ class RedisClusterClientsIT {
   private String convergesToNewOwners(ScriptClient c) throws Exception {
     double traffic = 0;
     double quietAfter = -1;
-    long forwardedMeanwhile = 0;
+    List<Long> forwardedPerWindow = new ArrayList<>();
     Reply last = null;
     while (traffic < CONVERGENCE_BUDGET_SECONDS) {
       long before = forwardedSum();
       last = c.request("traffic " + WINDOW_SECONDS, Duration.ofSeconds(60));
       long grown = forwardedSum() - before;
+      forwardedPerWindow.add(grown);
       last.assertNoStaleValue(c.name + " traffic after the join");
       assertThat(last.num("ops")).as("%s made requests: %s", c.name, last.line).isPositive();
       if (grown == 0) {
         quietAfter = traffic;
         break;
       }
-      forwardedMeanwhile += grown;
       traffic += WINDOW_SECONDS;
     }
     assertThat(quietAfter).as("%s: forwarded_requests still growing after %.1f s of traffic after the join (last: %s)",
@@ -174,8 +177,8 @@ class RedisClusterClientsIT {
     confirm.assertNoStaleValue(c.name + " traffic once converged");
     assertThat(forwardedSum() - before).as("%s forwarded again after it had stopped: %s", c.name, confirm.line).isZero();
     assertThat(confirm.num("nodes")).as("%s learned the 4th node: %s", c.name, confirm.line).isEqualTo(4);
-    return String.format("forwarding stopped after %.1f s of traffic (%d requests forwarded meanwhile); then %s",
-        quietAfter, forwardedMeanwhile, confirm.line);
+    return String.format("forwarding stopped after %.1f s of traffic (forwarded per %.1f s window: %s); "
+        + "last window: %s; then 2 s: %s", quietAfter, WINDOW_SECONDS, forwardedPerWindow, last.line, confirm.line);
   }
 
   /** redis-cli without -c through each node, for keys owned by other nodes: served, never redirected. */
@@ -250,7 +253,7 @@ class RedisClusterClientsIT {
   }
 
   /** slot -> port of its owner, from the CLUSTER SLOTS of the node at {@code port}. */
-  private static Map<Integer, Integer> slotOwners(int port) {
+  private Map<Integer, Integer> slotOwners(int port) {
     Map<Integer, Integer> owners = new HashMap<>();
     for (Object range : (List<?>) clusterCommand(port, "SLOTS")) {
       List<?> r = (List<?>) range;
@@ -264,11 +267,13 @@ class RedisClusterClientsIT {
     return owners;
   }
 
-  private static Object clusterCommand(int port, String sub) {
-    try (Jedis j = new Jedis(new HostAndPort("127.0.0.1", port), DefaultJedisClientConfig.builder()
-        .socketTimeoutMillis(5_000).build())) {
-      return j.sendCommand(Protocol.Command.CLUSTER, sub);
-    }
+  private Object clusterCommand(int port, String sub) {
+    return admin(port).sendCommand(Protocol.Command.CLUSTER, sub);
+  }
+
+  private Jedis admin(int port) {
+    return admin.computeIfAbsent(port, p -> new Jedis(new HostAndPort("127.0.0.1", p),
+        DefaultJedisClientConfig.builder().socketTimeoutMillis(5_000).autoNegotiateProtocol(false).build()));
   }
 
   private static String normalize(Object reply) {
@@ -289,11 +294,7 @@ class RedisClusterClientsIT {
   private long forwardedSum() {
     long sum = 0;
     for (int port : ports) {
-      String info;
-      try (Jedis j = new Jedis(new HostAndPort("127.0.0.1", port), DefaultJedisClientConfig.builder()
-          .socketTimeoutMillis(5_000).build())) {
-        info = j.info();
-      }
+      String info = admin(port).info();
       Matcher m = FORWARDED.matcher(info);
       assertThat(m.find()).as("INFO of :%d has forwarded_requests:%n%s", port, info).isTrue();
       sum += Long.parseLong(m.group(1));
