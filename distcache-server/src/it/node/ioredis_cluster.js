@@ -1,5 +1,5 @@
 'use strict';
-// ioredis's Redis.Cluster driven line by line from stdin by RedisClusterClientsIT.
+// ioredis's Redis.Cluster driven line by line from stdin by PythonAndNodeClusterClientsIT.
 //
 // Usage: node ioredis_cluster.js HOST PORT KEY_PREFIX
 //

@@ -1,4 +1,4 @@
-"""redis-py's RedisCluster driven line by line from stdin by RedisClusterClientsIT.
+"""redis-py's RedisCluster driven line by line from stdin by PythonAndNodeClusterClientsIT.
 
 Usage: redis_py_cluster.py HOST PORT KEY_PREFIX
 

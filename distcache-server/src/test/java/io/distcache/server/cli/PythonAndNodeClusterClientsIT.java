@@ -56,8 +56,8 @@ import redis.clients.jedis.Protocol;
  */
 
 /** redis-py RedisCluster and ioredis Redis.Cluster against 3 launcher processes, then a 4th joins. */
-class RedisClusterClientsIT {
-  private static final Logger log = LoggerFactory.getLogger(RedisClusterClientsIT.class);
+class PythonAndNodeClusterClientsIT {
+  private static final Logger log = LoggerFactory.getLogger(PythonAndNodeClusterClientsIT.class);
   private static final String REQUIRE = "distcache.requireClusterClients";
   private static final int KEYS_PER_CLIENT = 2_000;
   /** The bound: each cluster client reaches the new owners within this much of its traffic. */
