@@ -1,7 +1,10 @@
 'use strict';
 // ioredis's Redis.Cluster driven line by line from stdin by PythonAndNodeClusterClientsIT.
 //
-// Usage: node ioredis_cluster.js HOST PORT KEY_PREFIX
+// Usage: node ioredis_cluster.js HOST PORT KEY_PREFIX [cluster|plain]
+//
+// cluster (the default) is Redis.Cluster; plain is a plain Redis on the one node HOST:PORT, which
+// a node must serve by forwarding, never by a redirect (a MOVED would surface as an error).
 //
 // Commands on stdin, one per line; one reply line per command on stdout:
 //   load N        write N keys PREFIX:0..N-1, then read each back
@@ -15,8 +18,9 @@ const readline = require('readline');
 const Redis = require('ioredis');
 const version = require('ioredis/package.json').version;
 
-const [host, portText, prefix] = process.argv.slice(2);
+const [host, portText, prefix, modeArg] = process.argv.slice(2);
 const port = Number(portText);
+const mode = modeArg || 'cluster';
 
 function reply(words, error) {
   let line = words.join(' ');
@@ -35,11 +39,14 @@ function random() {
 
 const events = { refresh: 0, nodeError: 0 };
 let lastError = null; // the newest 'error' or 'node error', shown when the cluster never gets ready
-const cluster = new Redis.Cluster([{ host, port }], {
-  redisOptions: { connectTimeout: 5000, commandTimeout: 5000 },
-  slotsRefreshTimeout: 5000,
-  clusterRetryStrategy: (times) => (times > 3 ? null : 200),
-});
+const cluster = mode === 'plain'
+  ? new Redis({ host, port, connectTimeout: 5000, commandTimeout: 5000, retryStrategy: (times) => (times > 3 ? null : 200) })
+  : new Redis.Cluster([{ host, port }], {
+    redisOptions: { connectTimeout: 5000, commandTimeout: 5000 },
+    slotsRefreshTimeout: 5000,
+    clusterRetryStrategy: (times) => (times > 3 ? null : 200),
+  });
+const nodeCount = () => (mode === 'plain' ? 1 : cluster.nodes('master').length);
 cluster.on('refresh', () => { events.refresh++; });
 cluster.on('node error', (e, node) => {
   events.nodeError++;
@@ -110,12 +117,12 @@ async function traffic(seconds) {
 
 function summary(r) {
   reply(['ok', `ops=${r.ops}`, `misses=${r.misses}`, `mismatches=${r.mismatches}`, `errors=${r.errors}`,
-    `nodes=${cluster.nodes('master').length}`, `refreshes=${events.refresh}`, `node_errors=${events.nodeError}`],
+    `nodes=${nodeCount()}`, `refreshes=${events.refresh}`, `node_errors=${events.nodeError}`],
   r.firstError);
 }
 
 async function main() {
-  const clientName = `client=ioredis-${version}`;
+  const clientName = `client=ioredis-${version}-${mode}`;
   try {
     await new Promise((resolve, reject) => {
       cluster.once('ready', resolve);
@@ -127,7 +134,7 @@ async function main() {
     process.exitCode = 2;
     return;
   }
-  reply(['ready', clientName, `nodes=${cluster.nodes('master').length}`]);
+  reply(['ready', clientName, `nodes=${nodeCount()}`]);
   const lines = readline.createInterface({ input: process.stdin });
   for await (const line of lines) {
     const parts = line.trim().split(/\s+/);

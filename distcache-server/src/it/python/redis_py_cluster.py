@@ -1,6 +1,9 @@
 """redis-py's RedisCluster driven line by line from stdin by PythonAndNodeClusterClientsIT.
 
-Usage: redis_py_cluster.py HOST PORT KEY_PREFIX
+Usage: redis_py_cluster.py HOST PORT KEY_PREFIX [cluster|plain]
+
+cluster (the default) is RedisCluster; plain is a plain redis.Redis on the one node HOST:PORT,
+which a node must serve by forwarding, never by a redirect (a MOVED would surface as an error).
 
 Commands on stdin, one per line; one reply line per command on stdout:
   load N        write N keys PREFIX:0..N-1, then read each back
@@ -46,13 +49,24 @@ def reply(words, error=None):
 
 def main():
     host, port, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    mode = sys.argv[4] if len(sys.argv) > 4 else "cluster"
+    name = "client=redis-py-%s-%s" % (redis.__version__, mode)
     try:
-        rc = RedisCluster(host=host, port=port, decode_responses=True,
-                          socket_timeout=5, socket_connect_timeout=5)
+        if mode == "plain":
+            rc = redis.Redis(host=host, port=port, decode_responses=True,
+                             socket_timeout=5, socket_connect_timeout=5)
+            rc.ping()
+        else:
+            rc = RedisCluster(host=host, port=port, decode_responses=True,
+                              socket_timeout=5, socket_connect_timeout=5)
     except Exception as e:  # the harness shows this line when the server is not ready for us
-        reply(["fail", "client=redis-py-" + redis.__version__], e)
+        reply(["fail", name], e)
         return 2
-    reply(["ready", "client=redis-py-" + redis.__version__, "nodes=%d" % len(rc.get_nodes())])
+
+    def nodes():
+        return len(rc.get_nodes()) if mode != "plain" else 1
+
+    reply(["ready", name, "nodes=%d" % nodes()])
     expected = {}  # key -> last value written
     gen = 0
     rnd = random.Random(7)
@@ -115,7 +129,7 @@ def main():
             reply(["fail"], "unknown command " + cmd)
             continue
         reply(["ok", "ops=%d" % ops, "misses=%d" % misses, "mismatches=%d" % mismatches,
-               "errors=%d" % errors, "nodes=%d" % len(rc.get_nodes()),
+               "errors=%d" % errors, "nodes=%d" % nodes(),
                "moved=%d" % EVENTS.get("MovedError", 0), "ask=%d" % EVENTS.get("AskError", 0),
                "clusterdown=%d" % EVENTS.get("ClusterDownError", 0)], first_error)
     return 0

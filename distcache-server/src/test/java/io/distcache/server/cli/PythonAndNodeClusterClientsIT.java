@@ -47,15 +47,19 @@ import redis.clients.jedis.Protocol;
  * when traffic flows and measures each client alone: the nodes' forwarded_requests counters
  * (INFO) are read before and after every traffic window, so growth is the client's. A 4th node
  * joins with keys already routed by the clients' old slot maps; each client must then stop being
- * forwarded within 10 seconds of its own traffic (it learned the new owners: MOVED), while
- * redis-cli without -c, a plain connection, keeps being forwarded through every node and never
- * sees a redirect. redis-cli --cluster check must pass before and after the join.
+ * forwarded within 10 seconds of its own traffic (it learned the new owners: MOVED), while plain
+ * connections (the same two libraries' plain clients, each on one node, and redis-cli without -c
+ * through every node) keep being forwarded and never see a redirect, which would surface as an
+ * error. redis-cli --cluster check must pass before and after the join.
  * A missing python3-redis, node/ioredis or redis-cli skips the test, unless
  * distcache.requireClusterClients=true (set by .ci/run in CI), which makes it a failure.
  * Every process started here is stopped by its handle (PID), never by name.
  */
 
-/** redis-py RedisCluster and ioredis Redis.Cluster against 3 launcher processes, then a 4th joins. */
+/**
+ * redis-py and ioredis, cluster and plain clients, and redis-cli against 3 launcher processes,
+ * then a 4th joins.
+ */
 class PythonAndNodeClusterClientsIT {
   private static final Logger log = LoggerFactory.getLogger(PythonAndNodeClusterClientsIT.class);
   private static final String REQUIRE = "distcache.requireClusterClients";
@@ -102,7 +106,7 @@ class PythonAndNodeClusterClientsIT {
   }
 
   @Test
-  void redisPyAndIoredis_reachTheNewOwnersAfterAJoin_plainRedisCliStaysForwarded() throws Exception {
+  void clusterClients_reachTheNewOwnersAfterAJoin_plainConnectionsStayForwarded() throws Exception {
     String python = requirePythonRedis();
     String node = requireIoredis();
     requireOnPath("redis-cli", "apt-get install -y redis-tools");
@@ -114,23 +118,34 @@ class PythonAndNodeClusterClientsIT {
     awaitSlotMapsAgree(3);
     redisCliClusterCheck(p0);
 
-    ScriptClient py = startClient("redis-py", List.of(python, itDir.resolve("python/redis_py_cluster.py").toString(),
-        "127.0.0.1", Integer.toString(p0), "py"));
-    ScriptClient js = startClient("ioredis", List.of(node, itDir.resolve("node/ioredis_cluster.js").toString(),
-        "127.0.0.1", Integer.toString(p0), "js"));
-    for (ScriptClient c : List.of(py, js)) {
+    String pyScript = itDir.resolve("python/redis_py_cluster.py").toString();
+    String jsScript = itDir.resolve("node/ioredis_cluster.js").toString();
+    String seed = Integer.toString(p0);
+    ScriptClient py = startClient("redis-py RedisCluster", List.of(python, pyScript, "127.0.0.1", seed, "py", "cluster"));
+    ScriptClient js = startClient("ioredis Redis.Cluster", List.of(node, jsScript, "127.0.0.1", seed, "js", "cluster"));
+    // Plain connections of the same libraries, each to one node: forwarded, never redirected.
+    ScriptClient pyPlain = startClient("redis-py Redis", List.of(python, pyScript, "127.0.0.1",
+        Integer.toString(ports.get(1)), "pyplain", "plain"));
+    ScriptClient jsPlain = startClient("ioredis Redis", List.of(node, jsScript, "127.0.0.1",
+        Integer.toString(ports.get(2)), "jsplain", "plain"));
+    List<ScriptClient> clusterClients = List.of(py, js);
+    List<ScriptClient> plainClients = List.of(pyPlain, jsPlain);
+    for (ScriptClient c : List.of(py, js, pyPlain, jsPlain)) {
       Reply loaded = c.request("load " + KEYS_PER_CLIENT, Duration.ofMinutes(3));
       loaded.assertNoStaleValue(c.name + " load");
       assertThat(loaded.num("misses")).as("%s: misses right after writing: %s", c.name, loaded.line).isZero();
-      assertThat(loaded.num("nodes")).as("%s knows the 3 nodes: %s", c.name, loaded.line).isEqualTo(3);
     }
-    // With a correct slot map every request goes straight to its owner: nothing is forwarded.
-    for (ScriptClient c : List.of(py, js)) {
+    for (ScriptClient c : clusterClients) {
+      // With a correct slot map every request goes straight to its owner: nothing is forwarded.
       long before = forwardedSum();
       Reply r = c.request("traffic 1", Duration.ofSeconds(60));
       r.assertNoStaleValue(c.name + " traffic before the join");
       assertThat(forwardedSum() - before).as("%s: requests forwarded with a fresh slot map (%s)", c.name, r.line)
           .isZero();
+      assertThat(r.num("nodes")).as("%s knows the 3 nodes: %s", c.name, r.line).isEqualTo(3);
+    }
+    for (ScriptClient c : plainClients) {
+      plainConnectionForwarded(c, "before the join");
     }
 
     launchNode("n3", freePort(), p0);
@@ -138,11 +153,14 @@ class PythonAndNodeClusterClientsIT {
     redisCliClusterCheck(p0);
 
     Map<String, String> observed = new LinkedHashMap<>();
-    for (ScriptClient c : List.of(py, js)) {
+    for (ScriptClient c : clusterClients) {
       observed.put(c.name, convergesToNewOwners(c));
     }
+    for (ScriptClient c : plainClients) {
+      observed.put(c.name, plainConnectionForwarded(c, "after the join"));
+    }
     redisCliWithoutClusterMode_forwardedThroughEveryNode();
-    for (ScriptClient c : List.of(py, js)) {
+    for (ScriptClient c : List.of(py, js, pyPlain, jsPlain)) {
       assertThat(c.request("quit", Duration.ofSeconds(30)).line).isEqualTo("bye");
     }
     observed.forEach((name, what) -> log.info("{}: {}", name, what));
@@ -179,6 +197,21 @@ class PythonAndNodeClusterClientsIT {
     assertThat(confirm.num("nodes")).as("%s learned the 4th node: %s", c.name, confirm.line).isEqualTo(4);
     return String.format("forwarding stopped after %.1f s of traffic (forwarded per %.1f s window: %s); "
         + "last window: %s; then 2 s: %s", quietAfter, WINDOW_SECONDS, forwardedPerWindow, last.line, confirm.line);
+  }
+
+  /**
+   * A plain connection's traffic, keys of every slot through one node: served without an error (a
+   * redirect would be one) and forwarded for the keys owned elsewhere.
+   */
+  private String plainConnectionForwarded(ScriptClient c, String when) throws Exception {
+    long before = forwardedSum();
+    Reply r = c.request("traffic 1", Duration.ofSeconds(60));
+    long forwarded = forwardedSum() - before;
+    r.assertNoStaleValue(c.name + " (plain) traffic " + when);
+    assertThat(r.num("ops")).as("%s made requests: %s", c.name, r.line).isPositive();
+    assertThat(forwarded).as("%s (plain, one node) %s: forwarded for keys owned elsewhere (%s)", c.name, when, r.line)
+        .isPositive();
+    return String.format("%s: %d of %d requests forwarded, %s", when, forwarded, r.num("ops"), r.line);
   }
 
   /** redis-cli without -c through each node, for keys owned by other nodes: served, never redirected. */
