@@ -1,0 +1,139 @@
+"""redis-py's RedisCluster driven line by line from stdin by PythonAndNodeClusterClientsIT.
+
+Usage: redis_py_cluster.py HOST PORT KEY_PREFIX [cluster|plain]
+
+cluster (the default) is RedisCluster; plain is a plain redis.Redis on the one node HOST:PORT,
+which a node must serve by forwarding, never by a redirect (a MOVED would surface as an error).
+
+Commands on stdin, one per line; one reply line per command on stdout:
+  load N        write N keys PREFIX:0..N-1, then read each back
+  traffic SECS  random GET/SET over the loaded keys for SECS seconds
+  quit          close the client and exit 0
+A reply is "ok key=value ..." (or "fail ..."), with error=<first error> last when there was one.
+A GET may miss (a node drops the keys of slots it loses) but must never return another value than
+the last one this script wrote: that is counted in mismatches.
+The script uses Debian's python3-redis (bookworm: 4.3.4) and nothing else.
+"""
+import logging
+import random
+import sys
+import time
+
+import redis
+from redis.cluster import RedisCluster
+
+# redis-py logs every redirect it follows with log.exception("MovedError") etc. on the
+# "redis.cluster" logger: count them instead of printing tracebacks.
+EVENTS = {}
+
+
+class _Counter(logging.Handler):
+    def emit(self, record):
+        name = str(record.msg).split(":")[0]
+        EVENTS[name] = EVENTS.get(name, 0) + 1
+
+
+_log = logging.getLogger("redis.cluster")
+_log.addHandler(_Counter())
+_log.setLevel(logging.ERROR)
+_log.propagate = False
+
+
+def reply(words, error=None):
+    line = " ".join(words)
+    if error is not None:
+        line += " error=" + " ".join(str(error).split())[:300]
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def main():
+    host, port, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    mode = sys.argv[4] if len(sys.argv) > 4 else "cluster"
+    name = "client=redis-py-%s-%s" % (redis.__version__, mode)
+    try:
+        if mode == "plain":
+            rc = redis.Redis(host=host, port=port, decode_responses=True,
+                             socket_timeout=5, socket_connect_timeout=5)
+            rc.ping()
+        else:
+            rc = RedisCluster(host=host, port=port, decode_responses=True,
+                              socket_timeout=5, socket_connect_timeout=5)
+    except Exception as e:  # the harness shows this line when the server is not ready for us
+        reply(["fail", name], e)
+        return 2
+
+    def nodes():
+        return len(rc.get_nodes()) if mode != "plain" else 1
+
+    reply(["ready", name, "nodes=%d" % nodes()])
+    expected = {}  # key -> last value written
+    gen = 0
+    rnd = random.Random(7)
+    for line in sys.stdin:
+        parts = line.split()
+        if not parts:
+            continue
+        cmd = parts[0]
+        if cmd == "quit":
+            rc.close()
+            reply(["bye"])
+            return 0
+        ops = misses = mismatches = errors = 0
+        first_error = None
+        if cmd == "load":
+            n = int(parts[1])
+            gen += 1
+            keys = ["%s:%d" % (prefix, i) for i in range(n)]
+            for k in keys:
+                try:
+                    rc.set(k, "%s:%d" % (k, gen))
+                    expected[k] = "%s:%d" % (k, gen)
+                except Exception as e:
+                    errors += 1
+                    first_error = first_error or e
+                ops += 1
+            for k in keys:
+                try:
+                    got = rc.get(k)
+                    if got is None:
+                        misses += 1
+                    elif got != expected.get(k):
+                        mismatches += 1
+                except Exception as e:
+                    errors += 1
+                    first_error = first_error or e
+                ops += 1
+        elif cmd == "traffic":
+            deadline = time.monotonic() + float(parts[1])
+            keys = list(expected.keys())
+            while time.monotonic() < deadline:
+                k = rnd.choice(keys)
+                try:
+                    if rnd.random() < 0.5:
+                        gen += 1
+                        v = "%s:%d" % (k, gen)
+                        rc.set(k, v)
+                        expected[k] = v
+                    else:
+                        got = rc.get(k)
+                        if got is None:
+                            misses += 1
+                        elif got != expected[k]:
+                            mismatches += 1
+                except Exception as e:
+                    errors += 1
+                    first_error = first_error or e
+                ops += 1
+        else:
+            reply(["fail"], "unknown command " + cmd)
+            continue
+        reply(["ok", "ops=%d" % ops, "misses=%d" % misses, "mismatches=%d" % mismatches,
+               "errors=%d" % errors, "nodes=%d" % nodes(),
+               "moved=%d" % EVENTS.get("MovedError", 0), "ask=%d" % EVENTS.get("AskError", 0),
+               "clusterdown=%d" % EVENTS.get("ClusterDownError", 0)], first_error)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
