@@ -3,11 +3,16 @@ package io.distcache.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
 import io.distcache.protocol.cluster.Address;
 import io.distcache.protocol.cluster.Member;
 import io.distcache.server.membership.MemberState;
 import io.distcache.server.membership.MemberStatus;
+import io.distcache.server.net.RawClient;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -111,5 +116,33 @@ class ClusterPartitionTest {
       assertThat(stateOf(a, c)).isIn(MemberState.ALIVE, MemberState.SUSPECT);
       assertThat(a.membership().placement().members()).hasSize(3);
     });
+  }
+
+  @Test
+  void delayedLink_forwardsStillAnswered() throws Exception {
+    DistCacheNode a = start();
+    DistCacheNode b = start(a);
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      for (DistCacheNode n : nodes) {
+        assertThat(n.membership().placement().members()).hasSize(2);
+      }
+    });
+    firewall.set(address(a), address(b), FirewallPeers.Action.DELAY, Duration.ofMillis(50));
+    byte[] key = null;
+    for (int i = 0; key == null; i++) {
+      byte[] k = ("k" + i).getBytes(StandardCharsets.UTF_8);
+      if (a.membership().placement().ownerOf(k).equals(b.membership().self())) {
+        key = k;
+      }
+    }
+
+    try (RawClient c = new RawClient(a.port())) {
+      c.send(Frame.request(Opcode.SET, 0, key, new byte[] {1})
+          .withRequestId(1));
+
+      assertThat(c.read().status()).isEqualTo(Status.OK);
+    }
+    assertThat(b.store().get(key)).isEqualTo(new byte[] {1});
+    assertThat(a.forwardedRequests()).isEqualTo(1);
   }
 }
