@@ -124,5 +124,13 @@ final class NodeProcesses implements AutoCloseable {
     for (Process p : started) {
       p.destroyForcibly(); // only the processes this test started, by handle
     }
+    for (Process p : started) {
+      try {
+        p.waitFor(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 }

@@ -30,6 +30,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
@@ -69,26 +70,26 @@ class PythonAndNodeClusterClientsIT {
   private static final double WINDOW_SECONDS = 0.5;
   private static final Pattern FORWARDED = Pattern.compile("(?m)^forwarded_requests:(\\d+)\\r?$");
 
-  private static Path launcher;
   private static Path itDir;
 
   @TempDir Path tmp;
 
-  private final List<Process> started = new ArrayList<>();
+  private NodeProcesses nodes;
   private final List<ScriptClient> clients = new ArrayList<>();
   private final List<Integer> ports = new ArrayList<>();
   /** One plain connection per node for CLUSTER SLOTS and INFO (never a keyed command). */
   private final Map<Integer, Jedis> admin = new HashMap<>();
 
   @BeforeAll
-  static void findLauncherAndScripts() {
-    String path = System.getProperty("distcache.launcher");
-    assertThat(path).as("system property distcache.launcher (set by the pom)").isNotBlank();
-    launcher = Path.of(path);
-    assertThat(Files.isExecutable(launcher)).as("%s is executable", launcher).isTrue();
+  static void findScripts() {
     itDir = Path.of(System.getProperty("basedir", "")).toAbsolutePath().resolve("src/it");
     assertThat(itDir.resolve("python/redis_py_cluster.py")).exists();
     assertThat(itDir.resolve("node/ioredis_cluster.js")).exists();
+  }
+
+  @BeforeEach
+  void setUp() {
+    nodes = new NodeProcesses(tmp);
   }
 
   @AfterEach
@@ -97,12 +98,7 @@ class PythonAndNodeClusterClientsIT {
     for (ScriptClient c : clients) {
       c.stop();
     }
-    for (Process p : started) {
-      p.destroyForcibly(); // only the processes this test started, by handle (PID)
-    }
-    for (Process p : started) {
-      p.waitFor(10, TimeUnit.SECONDS);
-    }
+    nodes.close(); // only the node processes this test started, by handle (PID)
   }
 
   @Test
@@ -253,17 +249,11 @@ class PythonAndNodeClusterClientsIT {
   // ---- nodes ------------------------------------------------------------------------------------
 
   private void launchNode(String name, int port, Integer seed) throws IOException {
-    List<String> command = new ArrayList<>(List.of(launcher.toString(), "-addr", "127.0.0.1:" + port));
+    List<String> args = new ArrayList<>(List.of("-addr", "127.0.0.1:" + port));
     if (seed != null) {
-      command.addAll(List.of("-join", "127.0.0.1:" + seed));
+      args.addAll(List.of("-join", "127.0.0.1:" + seed));
     }
-    ProcessBuilder pb = new ProcessBuilder(command);
-    pb.environment().put("DISTCACHE_HEAP", "128m");
-    pb.environment().put("DISTCACHE_DIRECT_MEMORY", "256m");
-    pb.redirectOutput(tmp.resolve(name + ".out").toFile());
-    pb.redirectError(tmp.resolve(name + ".err").toFile());
-    Process p = pb.start();
-    started.add(p);
+    Process p = nodes.launch(name, args.toArray(new String[0]));
     ports.add(port);
     await().atMost(Duration.ofSeconds(90)).until(() -> !p.isAlive() || accepts(port));
     assertThat(p.isAlive()).as("%s running; stderr:%n%s", name, read(tmp.resolve(name + ".err"))).isTrue();
