@@ -85,6 +85,8 @@ public final class ClusterMembership implements AutoCloseable {
   private final SlotCleaner cleaner;
   private final Store store;
   private long lastAnnounceNanos;
+  private final java.util.concurrent.atomic.LongAdder sent = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder received = new java.util.concurrent.atomic.LongAdder();
   /** Sends of the lease keepalive, one owner at a time, round robin. */
   static final long KEEPALIVE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
 
@@ -208,6 +210,16 @@ public final class ClusterMembership implements AutoCloseable {
     return placement.current();
   }
 
+  /** Membership messages sent to peers since start. */
+  public long messagesSent() {
+    return sent.sum();
+  }
+
+  /** Membership messages received from peers (requests, and replies that carried one) since start. */
+  public long messagesReceived() {
+    return received.sum();
+  }
+
   /** Which owned slots may be served now. */
   public SlotGuard guard() {
     return guard;
@@ -246,6 +258,7 @@ public final class ClusterMembership implements AutoCloseable {
     } catch (GossipCodec.MalformedGossipException ex) {
       return request.replyError(Status.BAD_REQUEST, "malformed membership message: " + ex.getMessage());
     }
+    received.increment();
     Optional<GossipMessage> reply = e.onMessage(message);
     heardFrom(e, message.sender().id(), request.extras(), false, 0);
     Placement now = placement.current();
@@ -323,6 +336,7 @@ public final class ClusterMembership implements AutoCloseable {
       Frame request = Frame.request(Opcode.CLUSTER_GOSSIP, 0, null, GossipCodec.encode(message), now.epoch(),
           now.fingerprint());
       long sentNanos = clock.nanos();
+      sent.increment();
       CompletableFuture<Frame> reply = peers.send(to, request);
       inFlight.add(reply);
       reply.whenComplete((frame, error) -> {
@@ -347,6 +361,7 @@ public final class ClusterMembership implements AutoCloseable {
         String sender;
         boolean holdsUsAlive = true;
         if (frame.value().length > 0) {
+          received.increment();
           GossipMessage reply = GossipCodec.decode(frame.value());
           for (MemberStatus u : reply.updates()) {
             if (u.id().equals(e.self().id()) && u.state() != MemberState.ALIVE) {

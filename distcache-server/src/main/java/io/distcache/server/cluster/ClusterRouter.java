@@ -255,6 +255,21 @@ public final class ClusterRouter implements Router, ClusterView {
         placement.epoch(), slot);
   }
 
+  @Override
+  public boolean leaseHeld() {
+    return cluster.guard().leaseHeld(cluster.placement());
+  }
+
+  @Override
+  public long messagesSent() {
+    return cluster.messagesSent();
+  }
+
+  @Override
+  public long messagesReceived() {
+    return cluster.messagesReceived();
+  }
+
   /** Requests this node sent on to an owner since it started (multi-key parts count one each). */
   @Override
   public long forwardedRequests() {

@@ -25,4 +25,22 @@ public interface ClusterView {
 
   /** Requests this node forwarded to an owner since it started. */
   long forwardedRequests();
+
+  /**
+   * False while this node may not serve any slot because it has not heard from a peer within its
+   * lease (it is cut off, or was stalled): CLUSTER INFO then says cluster_state:fail.
+   */
+  default boolean leaseHeld() {
+    return true;
+  }
+
+  /** Membership messages this node sent to peers since it started. */
+  default long messagesSent() {
+    return 0;
+  }
+
+  /** Membership messages this node received from peers (requests and replies) since it started. */
+  default long messagesReceived() {
+    return 0;
+  }
 }

@@ -296,7 +296,7 @@ final class ClusterCommands {
     }
     int assigned = placement.isEmpty() ? 0 : KeySlot.SLOTS;
     StringBuilder sb = new StringBuilder();
-    line(sb, "cluster_state", assigned == KeySlot.SLOTS ? "ok" : "fail");
+    line(sb, "cluster_state", assigned == KeySlot.SLOTS && view.leaseHeld() ? "ok" : "fail");
     line(sb, "cluster_slots_assigned", assigned);
     line(sb, "cluster_slots_ok", assigned - pfailSlots);
     line(sb, "cluster_slots_pfail", pfailSlots);
@@ -305,8 +305,8 @@ final class ClusterCommands {
     line(sb, "cluster_size", placement.size());
     line(sb, "cluster_current_epoch", placement.epoch());
     line(sb, "cluster_my_epoch", placement.epoch());
-    line(sb, "cluster_stats_messages_sent", 0);
-    line(sb, "cluster_stats_messages_received", 0);
+    line(sb, "cluster_stats_messages_sent", view.messagesSent());
+    line(sb, "cluster_stats_messages_received", view.messagesReceived());
     line(sb, "total_cluster_links_buffer_limit_exceeded", 0);
     line(sb, "cluster_alive_nodes", alive);
     line(sb, "cluster_suspect_nodes", suspect);

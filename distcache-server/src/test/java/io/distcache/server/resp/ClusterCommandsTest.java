@@ -127,6 +127,16 @@ class ClusterCommandsTest {
   }
 
   @Test
+  void info_leaseLost_stateFail_andMessageCountsAreTheNodes() {
+    view.leaseHeld = false;
+    view.sent = 12;
+    view.received = 34;
+
+    assertThat(local().send("CLUSTER INFO")).contains("cluster_state:fail\r\n")
+        .contains("cluster_stats_messages_sent:12\r\ncluster_stats_messages_received:34\r\n");
+  }
+
+  @Test
   void info_emptyPlacement_stateFail() {
     view.placement = Placement.empty();
 

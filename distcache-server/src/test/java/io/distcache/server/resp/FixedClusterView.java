@@ -21,6 +21,9 @@ final class FixedClusterView implements ClusterView {
   private final Member self;
   volatile Placement placement;
   long forwarded;
+  volatile boolean leaseHeld = true;
+  long sent;
+  long received;
 
   FixedClusterView(Member self, Placement placement) {
     this.self = self;
@@ -54,6 +57,21 @@ final class FixedClusterView implements ClusterView {
   @Override
   public long forwardedRequests() {
     return forwarded;
+  }
+
+  @Override
+  public boolean leaseHeld() {
+    return leaseHeld;
+  }
+
+  @Override
+  public long messagesSent() {
+    return sent;
+  }
+
+  @Override
+  public long messagesReceived() {
+    return received;
   }
 
   /** The first {@code n} slots {@code member} owns, or (owned = false) does not own. */
