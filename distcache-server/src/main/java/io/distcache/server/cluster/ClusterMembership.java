@@ -122,6 +122,9 @@ public final class ClusterMembership implements AutoCloseable {
     }
     SecureRandom random = new SecureRandom();
     Member self = new Member(Member.newId(System.currentTimeMillis(), random), advertised);
+    if (seedAddresses.stream().anyMatch(seed -> !seed.equals(advertised))) {
+      guard.awaitJoin(); // a joiner alone serves nothing (SlotGuard, rule 4)
+    }
     MembershipEngine e = new MembershipEngine(self, config, transport, clock, random);
     placement.addListener((previous, next) -> placementChanged(self, previous, next));
     e.onDeclaredDead(() -> {

@@ -135,7 +135,8 @@ public final class ClusterRouter implements Router, ClusterView {
     }
     Placement placement = cluster.placement();
     if (placement.size() <= 1) {
-      return done(local.execute(request)); // one-node cluster (or not started): every key is ours
+      // One-node cluster (or not started): every key is ours, unless we are still joining.
+      return done(cluster.guard().mayServe(placement, 0) ? local.execute(request) : joining(request));
     }
     int slot = KeySlot.of(request.key());
     Member owner = placement.owner(slot);
@@ -165,6 +166,9 @@ public final class ClusterRouter implements Router, ClusterView {
    */
   Frame serveIfOwned(Frame request, List<byte[]> keys, Placement placement) {
     Member self = cluster.self();
+    if (placement.size() <= 1 && !cluster.guard().mayServe(placement, 0)) {
+      return joining(request);
+    }
     if (placement.size() > 1) {
       for (byte[] key : keys) {
         int slot = KeySlot.of(key);
@@ -178,6 +182,11 @@ public final class ClusterRouter implements Router, ClusterView {
       }
     }
     return local.execute(request);
+  }
+
+  private static Frame joining(Frame request) {
+    return request.replyError(Status.TRY_AGAIN,
+        "this node is joining the cluster through its seeds and serves nothing alone until it has");
   }
 
   private static Frame movingHere(Frame request, int slot, Placement placement) {

@@ -59,7 +59,7 @@ final class MultiKeyRouting {
   CompletableFuture<Frame> route(Frame request) {
     Placement placement = router.placement();
     if (placement.size() <= 1) {
-      return done(router.serveLocally(request));
+      return done(router.serveIfOwned(request, List.of(), placement));
     }
     Opcode op = request.op();
     boolean pairs = op == Opcode.MULTI_SET || op == Opcode.MULTI_SET_IF_ABSENT;

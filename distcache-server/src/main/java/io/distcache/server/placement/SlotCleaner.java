@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  */
 
 /** Deletes every key of a set of slots, in the background, one drop at a time. */
-public final class SlotCleaner implements AutoCloseable {
+public final class SlotCleaner implements SlotGuard.Dropper, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(SlotCleaner.class);
   private static final int SCAN_BATCH = 1024;
 
@@ -39,6 +39,7 @@ public final class SlotCleaner implements AutoCloseable {
   }
 
   /** Deletes the keys of the slots set in {@code slots} (a 16,384-bit map), then runs {@code done}. */
+  @Override
   public void drop(long[] slots, Runnable done) {
     long[] copy = slots.clone();
     try {

@@ -42,6 +42,12 @@ import org.slf4j.LoggerFactory;
  *    and forgets every servable slot before it refutes, so when it is back in the placement it
  *    serves its slots empty (a miss), never with values older than the writes made meanwhile.
  *
+ * 4. A joiner serves nothing alone. A node started with seeds to join does not serve as a cluster
+ *    of one while it waits for them: writes it took then would sit in slots whose current values
+ *    are on the cluster it is about to join, and win over them once it owns those slots. Once it
+ *    has been in a placement with other members, a placement of itself alone (every other member
+ *    gone) is served as usual.
+ *
  * Dropping data is the cleaner's job (SlotCleaner, off the request path). A slot with a drop still
  * queued or running is not servable, so a regained slot never shows the keys it had before.
  *
@@ -63,6 +69,8 @@ public final class SlotGuard {
 
   private volatile long[] servable = new long[WORDS];
   private volatile long lastHeardNanos;
+  /** True from start until this node, given seeds, first shares a placement with another member. */
+  private volatile boolean awaitingJoin;
   /** Guarded by this. */
   private Placement placement = Placement.empty();
   /** Guarded by this. */
@@ -90,7 +98,7 @@ public final class SlotGuard {
    */
   public boolean mayServe(Placement current, int slot) {
     if (current.size() <= 1) {
-      return true;
+      return !awaitingJoin;
     }
     if (clock.nanos() - lastHeardNanos > leaseNanos) {
       return false;
@@ -100,7 +108,12 @@ public final class SlotGuard {
 
   /** True while the lease holds (always true without peers). */
   public boolean leaseHeld(Placement current) {
-    return current.size() <= 1 || clock.nanos() - lastHeardNanos <= leaseNanos;
+    return current.size() <= 1 ? !awaitingJoin : clock.nanos() - lastHeardNanos <= leaseNanos;
+  }
+
+  /** This node was started with seeds to join: alone, it serves nothing until it has joined. */
+  public void awaitJoin() {
+    awaitingJoin = true;
   }
 
   /**
@@ -118,9 +131,12 @@ public final class SlotGuard {
    * confirmation and for {@code cleaner} (given the slots that need their keys dropped: lost and
    * gained) to finish.
    */
-  public synchronized void placementChanged(Member me, Placement previous, Placement next, SlotCleaner cleaner) {
+  public synchronized void placementChanged(Member me, Placement previous, Placement next, Dropper cleaner) {
     self = me;
     placement = next;
+    if (next.size() > 1) {
+      awaitingJoin = false;
+    }
     if (me == null) {
       return;
     }
@@ -244,6 +260,12 @@ public final class SlotGuard {
         word &= word - 1;
       }
     }
+  }
+
+  /** Drops the keys of the slots set in a 16,384-bit map, then runs {@code done} (SlotCleaner). */
+  @FunctionalInterface
+  public interface Dropper {
+    void drop(long[] slots, Runnable done);
   }
 
   /** True when bit {@code slot} is set. */

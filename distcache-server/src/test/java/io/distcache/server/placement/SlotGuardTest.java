@@ -1,0 +1,128 @@
+package io.distcache.server.placement;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.ManualClock;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SlotGuardTest {
+  private static final Member A = new Member("a".repeat(40), new Address("127.0.0.1", 7001));
+  private static final Member B = new Member("b".repeat(40), new Address("127.0.0.1", 7002));
+  private static final Member C = new Member("c".repeat(40), new Address("127.0.0.1", 7003));
+  private static final long LEASE = 1_500_000_000L;
+
+  private final ManualClock clock = new ManualClock();
+  private final SlotGuard guard = new SlotGuard(clock, LEASE);
+  /** Drops handed to the cleaner, finished by the test. */
+  private final List<Runnable> pendingDrops = new ArrayList<>();
+  private final SlotGuard.Dropper cleaner = (slots, done) -> pendingDrops.add(done);
+
+  private void finishDrops() {
+    List<Runnable> done = new ArrayList<>(pendingDrops);
+    pendingDrops.clear();
+    done.forEach(Runnable::run);
+  }
+
+  private static int slotOwnedBy(Placement p, Member m, Placement butNotIn) {
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (p.owns(m, s) && (butNotIn == null || !butNotIn.owns(m, s))) {
+        return s;
+      }
+    }
+    throw new AssertionError("no such slot");
+  }
+
+  @Test
+  void gainedSlot_servedOnlyOnceEveryOtherOwnerReportsThePlacementAndTheDropIsDone() {
+    Placement two = Placement.of(1, List.of(A, B));
+    guard.placementChanged(A, Placement.empty(), two, cleaner);
+    guard.renew(clock.nanos());
+    int mine = slotOwnedBy(two, A, null);
+
+    assertThat(guard.mayServe(two, mine)).as("B has not confirmed").isFalse();
+    guard.report(B.id(), 1, two.fingerprint());
+    assertThat(guard.mayServe(two, mine)).as("the first placement's drop is still running").isFalse();
+    finishDrops();
+    assertThat(guard.mayServe(two, mine)).isTrue();
+    assertThat(guard.settled()).isTrue();
+
+    // C leaves the picture, A gains: the gained slot waits for B again, kept slots stay served.
+    Placement three = Placement.of(2, List.of(A, B, C));
+    guard.placementChanged(A, two, three, cleaner);
+    guard.report(C.id(), 2, three.fingerprint());
+    guard.report(B.id(), 2, three.fingerprint());
+    finishDrops();
+    Placement backToTwo = Placement.of(3, List.of(A, B));
+    guard.placementChanged(A, three, backToTwo, cleaner);
+    int regained = slotOwnedBy(backToTwo, A, three);
+    int kept = slotOwnedBy(three, A, null);
+    assertThat(guard.mayServe(backToTwo, kept)).isTrue();
+    assertThat(guard.mayServe(backToTwo, regained)).isFalse();
+    guard.report(B.id(), 2, three.fingerprint()); // an old report confirms nothing
+    finishDrops();
+    assertThat(guard.mayServe(backToTwo, regained)).isFalse();
+    guard.report(B.id(), 3, backToTwo.fingerprint());
+    assertThat(guard.mayServe(backToTwo, regained)).isTrue();
+  }
+
+  @Test
+  void lease_runsFromTheSendTimeOfTheLastHeldAliveReply() {
+    Placement two = Placement.of(1, List.of(A, B));
+    guard.placementChanged(A, Placement.empty(), two, cleaner);
+    guard.report(B.id(), 1, two.fingerprint());
+    finishDrops();
+    int mine = slotOwnedBy(two, A, null);
+
+    assertThat(guard.mayServe(two, mine)).as("never heard from a peer").isFalse();
+    long sent = clock.nanos();
+    clock.advanceMillis(200);
+    guard.renew(sent);
+    assertThat(guard.mayServe(two, mine)).isTrue();
+    clock.advanceMillis(1_301); // 1,501 ms after the send
+    assertThat(guard.mayServe(two, mine)).isFalse();
+    assertThat(guard.leaseHeld(two)).isFalse();
+    guard.renew(sent); // a late reply to an old request renews nothing
+    assertThat(guard.mayServe(two, mine)).isFalse();
+  }
+
+  @Test
+  void declaredDead_nothingServedUntilConfirmedAgain() {
+    Placement two = Placement.of(1, List.of(A, B));
+    guard.placementChanged(A, Placement.empty(), two, cleaner);
+    guard.report(B.id(), 1, two.fingerprint());
+    finishDrops();
+    guard.renew(clock.nanos());
+    int mine = slotOwnedBy(two, A, null);
+    assertThat(guard.mayServe(two, mine)).isTrue();
+
+    guard.declaredDead();
+
+    assertThat(guard.mayServe(two, mine)).isFalse();
+    Placement again = Placement.of(3, List.of(A, B));
+    guard.placementChanged(A, two, again, cleaner);
+    guard.report(B.id(), 3, again.fingerprint());
+    assertThat(guard.mayServe(again, mine)).isTrue();
+  }
+
+  @Test
+  void joiner_servesNothingAloneUntilItHasJoined_thenAloneIsFine() {
+    guard.awaitJoin();
+    Placement alone = Placement.of(1, List.of(A));
+    guard.placementChanged(A, Placement.empty(), alone, cleaner);
+    assertThat(guard.mayServe(alone, 0)).isFalse();
+    assertThat(guard.leaseHeld(alone)).isFalse();
+
+    Placement two = Placement.of(2, List.of(A, B));
+    guard.placementChanged(A, alone, two, cleaner);
+    Placement aloneAgain = Placement.of(3, List.of(A));
+    guard.placementChanged(A, two, aloneAgain, cleaner);
+
+    assertThat(guard.mayServe(aloneAgain, 0)).as("every other member gone").isTrue();
+  }
+}
