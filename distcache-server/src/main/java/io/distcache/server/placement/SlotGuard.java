@@ -46,7 +46,11 @@ import org.slf4j.LoggerFactory;
  *    of one while it waits for them: writes it took then would sit in slots whose current values
  *    are on the cluster it is about to join, and win over them once it owns those slots. Once it
  *    has been in a placement with other members, a placement of itself alone (every other member
- *    gone) is served as usual.
+ *    gone) is served as usual. And whatever a node took while alone is dropped when it first shares
+ *    a placement with others, unless it is the oldest of them (the smallest id: ids begin with the
+ *    start time): the founder of a cluster keeps its data when others join it, but a node that was
+ *    restarted without seeds, served alone and is then found by the cluster it belonged to, drops
+ *    its writes instead of letting them win over the newer ones the cluster took meanwhile.
  *
  * Dropping data is the cleaner's job (SlotCleaner, off the request path). A slot with a drop still
  * queued or running is not servable, so a regained slot never shows the keys it had before.
@@ -144,9 +148,11 @@ public final class SlotGuard {
     long[] dirty = new long[WORDS];
     long[] old = servable;
     boolean changedOwners = previous.fingerprint() != next.fingerprint() || previous.isEmpty();
+    boolean aloneJoinsOthers = previous.size() == 1 && previous.contains(me) && next.size() > 1
+        && !next.members().get(0).equals(me); // members are in id order: the first is the oldest
     for (int s = 0; s < KeySlot.SLOTS; s++) {
       boolean nowOwned = next.owns(me, s);
-      boolean wasOwned = previous.owns(me, s);
+      boolean wasOwned = previous.owns(me, s) && !aloneJoinsOthers;
       if (nowOwned && (old[s >>> 6] & (1L << s)) != 0) {
         keep[s >>> 6] |= 1L << s;
       }

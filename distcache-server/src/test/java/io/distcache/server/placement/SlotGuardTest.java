@@ -125,4 +125,32 @@ class SlotGuardTest {
 
     assertThat(guard.mayServe(aloneAgain, 0)).as("every other member gone").isTrue();
   }
+
+  @Test
+  void aloneThenJoiningOlderMembers_dropsWhatItTookAlone_theOldestKeepsItsData() {
+    List<long[]> dropped = new ArrayList<>();
+    SlotGuard.Dropper recorder = (slots, done) -> {
+      dropped.add(slots.clone());
+      done.run();
+    };
+    Placement aloneB = Placement.of(1, List.of(B));
+    Placement ab = Placement.of(2, List.of(A, B));
+    int keptByB = slotOwnedBy(ab, B, null);
+
+    SlotGuard b = new SlotGuard(clock, LEASE);
+    b.placementChanged(B, Placement.empty(), aloneB, recorder);
+    dropped.clear();
+    b.placementChanged(B, aloneB, ab, recorder);
+    assertThat(dropped).hasSize(1);
+    assertThat(SlotGuard.has(dropped.get(0), keptByB)).as("B is newer than A: its slots start empty").isTrue();
+
+    SlotGuard a = new SlotGuard(clock, LEASE);
+    Placement aloneA = Placement.of(1, List.of(A));
+    a.placementChanged(A, Placement.empty(), aloneA, recorder);
+    dropped.clear();
+    a.placementChanged(A, aloneA, ab, recorder);
+    int keptByA = slotOwnedBy(ab, A, null);
+    assertThat(dropped).hasSize(1);
+    assertThat(SlotGuard.has(dropped.get(0), keptByA)).as("A, the oldest, keeps its data").isFalse();
+  }
 }
