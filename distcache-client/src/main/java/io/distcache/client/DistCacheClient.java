@@ -1046,12 +1046,18 @@ public final class DistCacheClient implements AutoCloseable {
           result.completeExceptionally(error);
         } else if (frame.status() == Status.NOT_OWNER) {
           resendAfterNotOwner(frame, call, result);
-        } else if (frame.status() == Status.TRY_AGAIN) {
-          // The slot is changing owner. Nothing was done: resend unflagged to the same node, which
-          // then waits for the change to settle (up to 1.5 s) before it answers, and renew the view.
+        } else if (frame.status() == Status.TRY_AGAIN && call.request().op() != null
+            && call.request().op().readOnly()) {
+          // The slot is changing owner. Nothing was done: resend a read unflagged to the same node,
+          // which then waits for the change to settle (up to 1.5 s), and renew the view. A write
+          // is not resent: it could land after a later write of the caller's that already
+          // succeeded; the caller gets the TRY_AGAIN.
           routing.refreshSoon();
           sendUnflagged(owner, call, result);
         } else {
+          if (frame.status() == Status.TRY_AGAIN) {
+            routing.refreshSoon();
+          }
           try {
             result.complete(call.decode(frame));
           } catch (RuntimeException e) {

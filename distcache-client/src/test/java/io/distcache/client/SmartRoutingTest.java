@@ -1,5 +1,9 @@
 package io.distcache.client;
 
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.distcache.protocol.Status;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -61,22 +65,35 @@ class SmartRoutingTest {
   }
 
   @Test
-  void set_ownerAnswersTryAgain_resendsUnflaggedToTheSameOwnerAndSucceeds() {
+  void get_ownerAnswersTryAgain_resendsTheReadUnflaggedToTheSameOwnerAndSucceeds() {
+    FakeCluster cluster = cluster(3);
+    cluster.allAlive();
+    DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(0)));
+    client.set("key-1", "v1");
+    cluster.tryAgainRouted.set(1);
+
+    assertThat(client.get("key-1")).isEqualTo("v1");
+
+    List<FakeCluster.Received> gets = cluster.keyed().stream()
+        .filter(r -> r.key().equals("key-1") && r.op() == Opcode.GET).toList();
+    assertThat(gets).hasSize(2);
+    assertThat(gets.get(0).routed()).isTrue();
+    assertThat(gets.get(1).routed()).as("the resend is unflagged, so the node waits for the move").isFalse();
+    assertThat(gets).extracting(FakeCluster.Received::node).containsOnly(cluster.ownerId("key-1"));
+  }
+
+  @Test
+  void set_ownerAnswersTryAgain_theWriteIsNotResentAndTheCallerIsTold() {
     FakeCluster cluster = cluster(3);
     cluster.allAlive();
     DistCacheClient client = client(DistCacheClient.builder().addresses(cluster.address(0)));
     client.set("warm", "up");
     cluster.tryAgainRouted.set(1);
 
-    client.set("key-1", "v1");
-
-    List<FakeCluster.Received> sets = cluster.keyed().stream().filter(r -> r.key().equals("key-1")).toList();
-    assertThat(sets).hasSize(2);
-    assertThat(sets.get(0).routed()).isTrue();
-    assertThat(sets.get(1).routed()).as("the resend is unflagged, so the node waits for the move").isFalse();
-    assertThat(sets).extracting(FakeCluster.Received::node).containsOnly(cluster.ownerId("key-1"));
-    assertThat(cluster.forwardedBy).isEmpty();
-    assertThat(client.get("key-1")).isEqualTo("v1");
+    // Resent later, the write could land after one the caller made next and was told succeeded.
+    assertThatThrownBy(() -> client.set("key-1", "v1")).isInstanceOf(DistCacheException.class)
+        .satisfies(e -> assertThat(((DistCacheException) e).status()).isEqualTo(Status.TRY_AGAIN));
+    assertThat(cluster.keyed().stream().filter(r -> r.key().equals("key-1"))).hasSize(1);
   }
 
   @Test

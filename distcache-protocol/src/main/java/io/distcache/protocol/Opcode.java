@@ -122,6 +122,18 @@ public enum Opcode {
     return keyed;
   }
 
+  /**
+   * True when the request changes nothing, so it may be sent again after a TRY_AGAIN without
+   * reordering it against the writes that follow it on its connection.
+   */
+  public boolean readOnly() {
+    return switch (this) {
+      case PING, GET, EXISTS, TTL, STRLEN, GET_RANGE, MULTI_GET, MULTI_EXISTS, SCAN, SIZE, STATS, RANDOM_KEY,
+          CLUSTER_MEMBERS, CLUSTER_OWNER -> true;
+      default -> false;
+    };
+  }
+
   /** The opcode for a wire byte, or null when unknown. */
   public static Opcode fromCode(byte code) {
     return BY_CODE[code & 0xFF];

@@ -103,7 +103,7 @@ public final class Main implements Callable<Integer> {
       names = "--probe-timeout",
       paramLabel = "MILLIS",
       defaultValue = "500",
-      description = "Failure detection: a member that has not answered a probe (directly, or through others asked after 40% of this) within this is suspected. Default: ${DEFAULT-VALUE}.")
+      description = "Failure detection: a member that has not answered a probe (directly, or through others asked after 40%% of this) within this is suspected. Default: ${DEFAULT-VALUE}.")
   long probeTimeoutMillis;
 
   @Option(

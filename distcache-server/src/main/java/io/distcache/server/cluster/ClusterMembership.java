@@ -61,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * changes we ask the owners that have not confirmed it (an empty GOSSIP, whose reply carries their
  * placement), again every ANNOUNCE_INTERVAL until all have. A reply that does not call us suspect
  * or dead renews the lease from the moment its request was sent (SlotGuard); so that the lease
- * never depends on which member the probe picked, an empty GOSSIP also goes to the next other
+ * never depends on which member the probe picked, an empty GOSSIP also goes to every other
  * owner every KEEPALIVE_INTERVAL.
  *
  * Start order. The router exists before the node binds (the protocol handlers need it), but the
@@ -79,6 +79,13 @@ public final class ClusterMembership implements AutoCloseable {
   private final PlacementHolder placement;
   private final int virtualNodes;
   /** How often a changed placement is announced again to the owners that have not confirmed it. */
+  /**
+   * How far above the highest epoch seen a peer's epoch may be and still be believed: epochs grow
+   * by one per change of owners, so a jump of millions is a forged or corrupt frame, which would
+   * otherwise push every later epoch out of range.
+   */
+  static final long MAX_EPOCH_JUMP = 1L << 20;
+
   static final long ANNOUNCE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final SlotGuard guard;
@@ -91,7 +98,6 @@ public final class ClusterMembership implements AutoCloseable {
   static final long KEEPALIVE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
 
   private long lastKeepaliveNanos;
-  private int keepaliveIndex;
   private final Set<CompletableFuture<Frame>> inFlight = ConcurrentHashMap.newKeySet();
   private final DefaultEventLoop loop = new DefaultEventLoop(new DefaultThreadFactory("distcache-membership", true));
   private volatile List<Address> seeds = List.of();
@@ -127,6 +133,7 @@ public final class ClusterMembership implements AutoCloseable {
     }
     MembershipEngine e = new MembershipEngine(self, config, transport, clock, random);
     placement.addListener((previous, next) -> placementChanged(self, previous, next));
+    e.onDeathDecision((candidate, aliveIds) -> guard.majorityAlive(aliveIds));
     e.onDeclaredDead(() -> {
       guard.declaredDead();
       store.flush();
@@ -163,19 +170,15 @@ public final class ClusterMembership implements AutoCloseable {
     }
   }
 
-  /** An empty GOSSIP to the next other owner: its reply renews the lease. */
+  /** An empty GOSSIP to every other owner: their replies renew the lease (a majority must answer). */
   private void keepalive(long now) {
     lastKeepaliveNanos = now;
     MembershipEngine e = engine;
     List<Member> owners = placement.current().members();
-    if (owners.size() <= 1) {
-      return;
-    }
-    for (int tries = 0; tries < owners.size(); tries++) {
-      Member m = owners.get(Math.floorMod(keepaliveIndex++, owners.size()));
+    GossipMessage hello = new GossipMessage.Gossip(e.self(), List.of());
+    for (Member m : owners) {
       if (!m.equals(e.self())) {
-        transport.send(m.address(), new GossipMessage.Gossip(e.self(), List.of()));
-        return;
+        transport.send(m.address(), hello);
       }
     }
   }
@@ -203,6 +206,9 @@ public final class ClusterMembership implements AutoCloseable {
     for (MemberStatus s : snapshot.members()) {
       keep.add(s.member().address());
       ids.add(s.id());
+      if (s.state() == MemberState.LEFT) {
+        guard.left(s.id()); // a graceful leave does not count against the majority
+      }
     }
     peers.retainOnly(keep);
     guard.retainReports(ids);
@@ -265,7 +271,10 @@ public final class ClusterMembership implements AutoCloseable {
     Optional<GossipMessage> reply = e.onMessage(message);
     heardFrom(e, message.sender().id(), request.extras(), false, 0);
     Placement now = placement.current();
-    return request.replyValue(reply.map(GossipCodec::encode).orElse(Frame.EMPTY), now.epoch(), now.fingerprint());
+    // The third extra says, explicitly, whether we hold the sender ALIVE: only that renews its lease.
+    long holdsAlive = e.snapshot().state(message.sender().id()).orElse(null) == MemberState.ALIVE ? 1 : 0;
+    return request.replyValue(reply.map(GossipCodec::encode).orElse(Frame.EMPTY), now.epoch(), now.fingerprint(),
+        holdsAlive);
   }
 
   /**
@@ -277,13 +286,20 @@ public final class ClusterMembership implements AutoCloseable {
     if (senderId.equals(e.self().id())) {
       return;
     }
-    if (renews) {
-      guard.renew(sentNanos);
+    if (!isOwningMember(e, senderId)) {
+      return; // only members we admitted may speak for the placement (or renew our lease)
     }
-    if (extras.length >= 2) {
+    if (renews) {
+      guard.renew(senderId, sentNanos);
+    }
+    if (extras.length >= 2 && extras[0] >= 0 && extras[0] - placement.highestSeenEpoch() <= MAX_EPOCH_JUMP) {
       placement.observe(extras[0], extras[1]);
       guard.report(senderId, extras[0], extras[1]);
     }
+  }
+
+  private static boolean isOwningMember(MembershipEngine e, String id) {
+    return e.snapshot().state(id).map(MemberState::ownsKeys).orElse(false);
   }
 
   /** The id of the owning member at {@code address} (the newest, if a restart left two), or null. */
@@ -376,8 +392,10 @@ public final class ClusterMembership implements AutoCloseable {
         } else {
           sender = memberAt(from);
         }
+        long[] extras = frame.extras();
+        boolean saysAlive = extras.length >= 3 && extras[2] == 1;
         if (sender != null) {
-          heardFrom(e, sender, frame.extras(), holdsUsAlive, sentNanos);
+          heardFrom(e, sender, extras, holdsUsAlive && saysAlive, sentNanos);
         }
       } catch (GossipCodec.MalformedGossipException e) {
         log.warn("malformed membership reply from {}: {}", from, e.getMessage());

@@ -37,12 +37,13 @@ import java.util.concurrent.atomic.LongAdder;
  *                                   with the owner's host:port, the epoch and the slot
  *       otherwise                   forward to the owner with FORWARDED set, relay the reply
  *
- * A TRY_AGAIN for a client's request (not FORWARDED) is retried here every RETRY_MILLIS for up to
- * RETRY_WINDOW_MILLIS, routing afresh each time, so a client rides through a membership change
- * (usually one round trip of confirmations) instead of seeing errors: JedisCluster and Lettuce do
- * not retry -TRYAGAIN themselves. A ROUTED request whose slot turns out to be owned elsewhere
- * still gets NOT_OWNER at once. A peer's FORWARDED request gets TRY_AGAIN at once: its sender is
- * the one retrying.
+ * A TRY_AGAIN for a client's read (not FORWARDED) is retried here every RETRY_MILLIS for up to
+ * RETRY_WINDOW_MILLIS, routing afresh each time, so reads ride through a membership change
+ * (usually one round trip of confirmations) instead of failing. Writes are never retried here:
+ * a write retried 20 ms later could land after a write pipelined behind it on the same
+ * connection, already acknowledged, and leave the older value in place (found in review); the
+ * client gets TRY_AGAIN and decides. A ROUTED request whose slot turns out to be owned elsewhere
+ * still gets NOT_OWNER at once; a peer's FORWARDED request gets TRY_AGAIN at once.
  *
  * A one-member ring (a node that nobody joined) takes the local branch before any hashing, so a
  * standalone node pays one volatile read and a size check per request.
@@ -78,14 +79,16 @@ public final class ClusterRouter implements Router, ClusterView {
   }
 
   /** How long a plain client's request waits, retrying, for a slot that is changing owner. */
-  static final long RETRY_WINDOW_MILLIS = 1_500;
+  static final long RETRY_WINDOW_MILLIS = 2_500;
   static final long RETRY_MILLIS = 20;
 
   @Override
   public CompletableFuture<Frame> route(Frame request) {
     CompletableFuture<Frame> reply = routeOnce(request);
-    if (request.hasFlag(Flags.FORWARDED)) {
-      return reply; // the forwarding node retries for its client, with its own placement
+    if (request.hasFlag(Flags.FORWARDED) || request.op() == null || !request.op().readOnly()) {
+      // A peer's request: its sender decides. A write: retried later, it could land after a write
+      // the client pipelined behind it and was already told succeeded; the client gets TRY_AGAIN.
+      return reply;
     }
     Frame now = reply.getNow(null);
     if (now != null && now.status() != Status.TRY_AGAIN) {

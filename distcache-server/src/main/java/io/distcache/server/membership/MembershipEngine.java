@@ -83,6 +83,10 @@ public final class MembershipEngine {
   private final List<Member> probeOrder = new ArrayList<>();
   private final List<MembershipListener> listeners = new CopyOnWriteArrayList<>();
   private final List<Address> seeds = new ArrayList<>();
+  /** Asked, under the engine's lock, before a suspect is declared dead: (suspect, ids we hold ALIVE). */
+  private volatile java.util.function.BiPredicate<Member, java.util.Set<String>> deathDecision = (m, alive) -> true;
+  /** Suspects we may not declare dead now, logged once each. */
+  private final java.util.Set<String> deathsWithheld = new java.util.HashSet<>();
   /** Runs, under the engine's lock, when we learn we were declared DEAD or LEFT, before we refute. */
   private volatile Runnable declaredDeadHandler = () -> {};
   private final NewMemberBucket newMembers;
@@ -143,6 +147,10 @@ public final class MembershipEngine {
    * handler runs before the refutation is gossiped, so it can drop that data before anyone routes
    * to this node again.
    */
+  public void onDeathDecision(java.util.function.BiPredicate<Member, java.util.Set<String>> decision) {
+    this.deathDecision = Objects.requireNonNull(decision, "decision");
+  }
+
   public void onDeclaredDead(Runnable handler) {
     this.declaredDeadHandler = Objects.requireNonNull(handler, "handler");
   }
@@ -174,6 +182,7 @@ public final class MembershipEngine {
     long now = clock.nanos();
     table.setSelf(MemberState.LEFT, table.self().incarnation, now);
     left = true;
+    publish(); // our own placement drops us first: we stop serving before anyone may take our slots
     GossipMessage bye = new GossipMessage.Gossip(self, List.of(table.self().status()));
     for (MemberTable.Entry e : table.entries()) {
       if (e.member != self && e.state.ownsKeys()) {
@@ -181,7 +190,6 @@ public final class MembershipEngine {
       }
     }
     log.info("{} left the cluster", self);
-    publish();
   }
 
   /** Does whatever protocol work is due now. Call every {@link MembershipConfig#tickInterval()}. */
@@ -351,6 +359,23 @@ public final class MembershipEngine {
     long timeout = config.suspicionTimeout().toNanos();
     for (MemberTable.Entry e : table.entries()) {
       if (e.state == MemberState.SUSPECT && now - e.sinceNanos >= timeout) {
+        java.util.Set<String> alive = new java.util.HashSet<>();
+        for (MemberTable.Entry x : table.entries()) {
+          if (x.state == MemberState.ALIVE) {
+            alive.add(x.member.id());
+          }
+        }
+        alive.add(self.id());
+        if (!deathDecision.test(e.member, alive)) {
+          // We are on a minority side: the majority decides who is dead, and a death we spread
+          // would make members that kept serving with a majority drop their data.
+          if (deathsWithheld.add(e.member.id())) {
+            log.warn("{} suspected for {}, but this node sees no majority alive: not declaring it dead",
+                e.member, config.suspicionTimeout());
+          }
+          continue;
+        }
+        deathsWithheld.remove(e.member.id());
         log.warn("{} suspected for {} without refuting: declaring it dead", e.member, config.suspicionTimeout());
         broadcasts.add(table.declareDead(e, now));
       }

@@ -19,6 +19,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * the fingerprint it already has adopts that epoch (observe), so a quiet cluster converges on one
  * (epoch, fingerprint) everywhere. A change that does not move owners (a suspicion, a refutation)
  * builds nothing and keeps the epoch.
+ *
+ * Order. install() runs under the membership engine's lock, observe() on event loops; listeners
+ * are called under this holder's lock, so every listener sees the placements in the order they
+ * became current (a SlotGuard told of them out of order kept an older placement; found in review).
  */
 
 /** The current placement, rebuilt when the owning members change. Thread-safe. */
@@ -67,19 +71,15 @@ public final class PlacementHolder implements MembershipListener {
   }
 
   /** Installs the placement of these owning members when they differ from the current ones. */
-  public void install(List<Member> owners) {
-    Placement previous;
-    Placement next;
-    synchronized (this) {
-      previous = current;
-      long fingerprint = Placement.fingerprint(owners, virtualNodes);
-      if (previous.epoch() != 0 && previous.fingerprint() == fingerprint) {
-        return;
-      }
-      highestSeen = Math.max(highestSeen, previous.epoch()) + 1;
-      next = Placement.of(highestSeen, owners, virtualNodes);
-      current = next;
+  public synchronized void install(List<Member> owners) {
+    Placement previous = current;
+    long fingerprint = Placement.fingerprint(owners, virtualNodes);
+    if (previous.epoch() != 0 && previous.fingerprint() == fingerprint) {
+      return;
     }
+    highestSeen = Math.addExact(Math.max(highestSeen, previous.epoch()), 1);
+    Placement next = Placement.of(highestSeen, owners, virtualNodes);
+    current = next;
     for (PlacementListener l : listeners) {
       l.placementChanged(previous, next);
     }
@@ -89,18 +89,14 @@ public final class PlacementHolder implements MembershipListener {
    * A peer said it is at ({@code epoch}, {@code fingerprint}). A higher epoch for the owners we
    * already have is adopted; any higher epoch is remembered so our next change goes above it.
    */
-  public void observe(long epoch, long fingerprint) {
-    Placement previous;
-    Placement next;
-    synchronized (this) {
-      highestSeen = Math.max(highestSeen, epoch);
-      previous = current;
-      if (previous.epoch() == 0 || previous.fingerprint() != fingerprint || epoch <= previous.epoch()) {
-        return;
-      }
-      next = previous.withEpoch(epoch);
-      current = next;
+  public synchronized void observe(long epoch, long fingerprint) {
+    highestSeen = Math.max(highestSeen, epoch);
+    Placement previous = current;
+    if (previous.epoch() == 0 || previous.fingerprint() != fingerprint || epoch <= previous.epoch()) {
+      return;
     }
+    Placement next = previous.withEpoch(epoch);
+    current = next;
     for (PlacementListener l : listeners) {
       l.placementChanged(previous, next);
     }

@@ -4,6 +4,8 @@ import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Member;
 import io.distcache.protocol.cluster.Placement;
 import io.distcache.server.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.IntConsumer;
@@ -26,7 +28,8 @@ import org.slf4j.LoggerFactory;
  *    same owners changes nothing); it is forgotten the moment the slot is lost.
  *
  * 2. A lease. With other members in the placement, this node serves only within the lease
- *    after sending a request that a peer answered without saying this node was suspect or dead:
+ *    after sending requests that a MAJORITY of the quorum base (rule 5; this node counts for
+ *    itself) answered saying, explicitly, that they hold this node alive:
  *    the lease runs from the moment the request was SENT, so a reply that sat in a socket buffer
  *    while this node was stalled renews nothing. The peer held this node alive when it answered,
  *    after that moment; to declare it dead it must first suspect it (a probe timeout) and then
@@ -52,6 +55,22 @@ import org.slf4j.LoggerFactory;
  *    restarted without seeds, served alone and is then found by the cluster it belonged to, drops
  *    its writes instead of letting them win over the newer ones the cluster took meanwhile.
  *
+ * 5. A majority. A node serves only while its placement holds a strict majority of the last
+ *    placement every one of its members confirmed (the quorum base; members that LEFT gracefully
+ *    leave the base at once). A node cut off from the others declares them dead and would
+ *    otherwise serve every slot alone while the others, on their side, serve them too (found in
+ *    review); with the rule, only the side with a majority serves, and a cluster split in halves
+ *    serves nowhere. So a cluster keeps serving while a majority of its last agreed membership is
+ *    reachable: one loss in three, two in five; a two-member cluster stops when either member is
+ *    lost without leaving. The same majority decides who may declare a member dead
+ *    (majorityAlive, asked by the membership engine), so a node on the minority side of a
+ *    partition never spreads deaths of the majority, which would make them drop their data.
+ *
+ * 6. A taken-over slot waits a lease. When a placement without a member that did not leave is
+ *    confirmed, the slots gained from it become servable only a lease later: the last reply
+ *    that let that member renew its lease was sent before every other owner confirmed its death,
+ *    so by then its lease has run out everywhere (found in review).
+ *
  * Dropping data is the cleaner's job (SlotCleaner, off the request path). A slot with a drop still
  * queued or running is not servable, so a regained slot never shows the keys it had before.
  *
@@ -72,9 +91,20 @@ public final class SlotGuard {
   private final int[] pendingDrops = new int[KeySlot.SLOTS];
 
   private volatile long[] servable = new long[WORDS];
-  private volatile long lastHeardNanos;
+  /** Per member: the send time of the latest request it answered holding this node alive. */
+  private final Map<String, Long> heard = new ConcurrentHashMap<>();
+  /** Until when a majority's answers keep the lease; Long.MAX_VALUE: this node alone is a majority. */
+  private volatile long leaseUntil;
+  private volatile boolean leaseForever;
+  /** Slots taken over from a member that died: servable only from delayUntil (rule 6). */
+  private volatile long[] delayed = new long[WORDS];
+  private volatile long delayUntil;
   /** True from start until this node, given seeds, first shares a placement with another member. */
   private volatile boolean awaitingJoin;
+  /** Guarded by this: the members of the last placement every member confirmed, less those that left. */
+  private final java.util.Set<String> base = new java.util.HashSet<>();
+  /** The current placement holds a strict majority of the base. */
+  private volatile boolean quorum = true;
   /** Guarded by this. */
   private Placement placement = Placement.empty();
   /** Guarded by this. */
@@ -88,7 +118,7 @@ public final class SlotGuard {
     }
     this.clock = clock;
     this.leaseNanos = leaseNanos;
-    this.lastHeardNanos = clock.nanos() - leaseNanos - 1;
+    this.leaseUntil = clock.nanos() - 1;
   }
 
   /** The lease: half the time others need to declare this node dead (probe + suspicion timeouts). */
@@ -101,10 +131,17 @@ public final class SlotGuard {
    * One-member placements need no confirmation and no lease.
    */
   public boolean mayServe(Placement current, int slot) {
+    if (!quorum) {
+      return false;
+    }
     if (current.size() <= 1) {
       return !awaitingJoin;
     }
-    if (clock.nanos() - lastHeardNanos > leaseNanos) {
+    long now = clock.nanos();
+    if (!leaseForever && now - leaseUntil > 0) {
+      return false;
+    }
+    if (delayUntil - now > 0 && has(delayed, slot)) {
       return false;
     }
     return (servable[slot >>> 6] & (1L << slot)) != 0;
@@ -112,7 +149,38 @@ public final class SlotGuard {
 
   /** True while the lease holds (always true without peers). */
   public boolean leaseHeld(Placement current) {
-    return current.size() <= 1 ? !awaitingJoin : clock.nanos() - lastHeardNanos <= leaseNanos;
+    if (!quorum) {
+      return false;
+    }
+    return current.size() <= 1 ? !awaitingJoin : leaseForever || clock.nanos() - leaseUntil <= 0;
+  }
+
+  /** A member left gracefully: it no longer counts in the majority. */
+  public synchronized void left(String memberId) {
+    if (base.remove(memberId)) {
+      updateQuorum();
+    }
+  }
+
+  /** Guarded by this. */
+  private void updateQuorum() {
+    updateLease();
+    if (base.isEmpty()) {
+      quorum = true;
+      return;
+    }
+    int present = 0;
+    for (Member m : placement.members()) {
+      if (base.contains(m.id())) {
+        present++;
+      }
+    }
+    boolean had = quorum;
+    quorum = present * 2 > base.size();
+    if (had && !quorum) {
+      log.warn("this node sees {} of the {} members of the last agreed placement: not a majority, it serves nothing"
+          + " until it is back in contact with a majority", present, base.size());
+    }
   }
 
   /** This node was started with seeds to join: alone, it serves nothing until it has joined. */
@@ -124,10 +192,55 @@ public final class SlotGuard {
    * A peer answered, holding this node alive, a request sent at {@code sentNanos} (a {@link
    * Clock#nanos()} reading): the lease runs from then.
    */
-  public synchronized void renew(long sentNanos) {
-    if (sentNanos - lastHeardNanos > 0) {
-      lastHeardNanos = sentNanos;
+  public synchronized void renew(String memberId, long sentNanos) {
+    Long last = heard.get(memberId);
+    if (last == null || sentNanos - last > 0) {
+      heard.put(memberId, sentNanos);
+      updateLease();
     }
+  }
+
+  /**
+   * True when the members ALIVE in this node's eyes ({@code aliveIds}, this node included) are a
+   * majority of the quorum base: only then may it declare another member dead.
+   */
+  public synchronized boolean majorityAlive(java.util.Set<String> aliveIds) {
+    if (base.size() <= 1) {
+      return true;
+    }
+    int present = 0;
+    for (String id : base) {
+      if (aliveIds.contains(id)) {
+        present++;
+      }
+    }
+    return present * 2 > base.size();
+  }
+
+  /** Guarded by this: the lease lasts while a majority of the base (self included) answered lately. */
+  private void updateLease() {
+    String me = self == null ? null : self.id();
+    int need = base.size() / 2 + 1 - (me != null && base.contains(me) ? 1 : 0);
+    if (base.isEmpty()) {
+      need = 1; // nothing agreed yet: one peer's answer
+    }
+    if (need <= 0) {
+      leaseForever = true;
+      return;
+    }
+    leaseForever = false;
+    List<Long> times = new ArrayList<>();
+    for (Map.Entry<String, Long> e : heard.entrySet()) {
+      if ((base.isEmpty() || base.contains(e.getKey())) && !e.getKey().equals(me)) {
+        times.add(e.getValue());
+      }
+    }
+    if (times.size() < need) {
+      leaseUntil = clock.nanos() - 1;
+      return;
+    }
+    times.sort(java.util.Comparator.reverseOrder());
+    leaseUntil = times.get(need - 1) + leaseNanos;
   }
 
   /**
@@ -161,6 +274,7 @@ public final class SlotGuard {
       }
     }
     servable = keep;
+    updateQuorum();
     if (cleaner != null && !isEmpty(dirty)) {
       forEach(dirty, s -> pendingDrops[s]++);
       cleaner.drop(dirty, () -> dropped(dirty));
@@ -172,6 +286,7 @@ public final class SlotGuard {
   /** This node learned it was declared dead or gone: nothing is servable until confirmed again. */
   public synchronized void declaredDead() {
     servable = new long[WORDS];
+    reports.clear(); // reports from before our death confirm nothing about the placement we come back to
     waiting = true;
     log.warn("this node was declared dead by the cluster: its data is dropped and its slots wait for confirmation");
   }
@@ -228,6 +343,25 @@ public final class SlotGuard {
         return;
       }
     }
+    boolean someoneDied = false;
+    for (String id : base) {
+      if (!containsId(placement, id)) {
+        someoneDied = true; // it did not leave (left() took those out of the base)
+      }
+    }
+    updateQuorum();
+    if (quorum) {
+      // Every member confirmed this placement, and it holds a majority of the old base: it is the
+      // new base. A placement without a majority (a node alone after the others were lost) never
+      // becomes one, or it would confirm itself.
+      base.clear();
+      for (Member m : placement.members()) {
+        base.add(m.id());
+      }
+      heard.keySet().retainAll(base);
+      updateQuorum();
+    }
+    long[] before = servable;
     long[] all = new long[WORDS];
     boolean blocked = false;
     for (int s = 0; s < KeySlot.SLOTS; s++) {
@@ -239,8 +373,25 @@ public final class SlotGuard {
         }
       }
     }
+    if (someoneDied) {
+      long[] taken = new long[WORDS];
+      for (int w = 0; w < WORDS; w++) {
+        taken[w] = all[w] & ~before[w];
+      }
+      delayed = taken;
+      delayUntil = clock.nanos() + leaseNanos;
+    }
     servable = all;
     waiting = blocked;
+  }
+
+  private static boolean containsId(Placement p, String id) {
+    for (Member m : p.members()) {
+      if (m.id().equals(id)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Guarded by this. */

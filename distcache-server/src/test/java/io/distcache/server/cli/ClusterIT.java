@@ -113,6 +113,13 @@ class ClusterIT {
     });
     log.info("both survivors on the new placement (epoch {}) {} ms after the SIGKILL", nodes.placement(p0)[0],
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed));
+    int deadOwned = owners.indexOf("127.0.0.1:" + p2);
+    // The survivors take the dead node's slots over once both confirmed the new placement and a
+    // lease has passed (so the dead node, had it been only cut off, would have stopped serving).
+    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() ->
+        call(p0, Frame.request(Opcode.GET, bytes("k" + deadOwned))).status() == Status.NOT_FOUND);
+    log.info("the dead node's slots served again {} ms after the SIGKILL",
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed));
     for (int i = 0; i < 50; i++) {
       // Keys of the dead node are gone with it (no replication yet); every other key is still
       // served with its value, through either survivor.

@@ -66,17 +66,34 @@ class PlacementSafetyIT {
     return ports;
   }
 
-  /** SETs every key to prefix + i through the node at {@code port}; each must be acknowledged. */
+  /**
+   * SETs every key to prefix + i through the node at {@code port}, each until acknowledged: a write
+   * to a slot that is changing owner is answered TRY_AGAIN (nothing done), and a client retries it.
+   */
   private void writeAll(int port, String prefix) {
-    List<Frame> sets = new ArrayList<>(KEYS);
+    List<Integer> pending = new ArrayList<>();
     for (int i = 0; i < KEYS; i++) {
-      sets.add(Frame.request(Opcode.SET, 0, key(i), bytes(prefix + i)));
+      pending.add(i);
     }
-    List<Frame> replies = nodes.callAll(port, sets, 500);
-    for (int i = 0; i < KEYS; i++) {
-      assertThat(replies.get(i).status()).as("SET k%d through :%d: %s", i, port, replies.get(i).valueText())
-          .isEqualTo(Status.OK);
-    }
+    await().atMost(Duration.ofSeconds(30)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(100)).until(() -> {
+      List<Frame> sets = new ArrayList<>(pending.size());
+      for (int i : pending) {
+        sets.add(Frame.request(Opcode.SET, 0, key(i), bytes(prefix + i)));
+      }
+      List<Frame> replies = nodes.callAll(port, sets, 500);
+      List<Integer> again = new ArrayList<>();
+      for (int j = 0; j < replies.size(); j++) {
+        Frame r = replies.get(j);
+        assertThat(r.status()).as("SET k%d through :%d: %s", pending.get(j), port, r.valueText())
+            .isIn(Status.OK, Status.TRY_AGAIN);
+        if (r.status() == Status.TRY_AGAIN) {
+          again.add(pending.get(j));
+        }
+      }
+      pending.clear();
+      pending.addAll(again);
+      return pending.isEmpty();
+    });
   }
 
   /** Reads every key through {@code port}; returns the keys whose reply broke the rule. */
@@ -164,8 +181,10 @@ class PlacementSafetyIT {
       deleted[i] = true;
       deletes.add(Frame.request(Opcode.DELETE, key(i)));
     }
-    for (Frame r : nodes.callAll(ports.get(1), deletes, 500)) {
-      assertThat(r.status()).isIn(Status.OK, Status.NOT_FOUND);
+    List<Frame> deleteReplies = nodes.callAll(ports.get(1), deletes, 500);
+    for (int j = 0; j < deleteReplies.size(); j++) {
+      assertThat(deleteReplies.get(j).status()).as("DELETE %s", new String(deletes.get(j).key(), StandardCharsets.UTF_8))
+          .isIn(Status.OK, Status.NOT_FOUND);
     }
 
     NodeProcesses.signal(n3, "TERM"); // graceful leave

@@ -42,7 +42,7 @@ class SlotGuardTest {
   void gainedSlot_servedOnlyOnceEveryOtherOwnerReportsThePlacementAndTheDropIsDone() {
     Placement two = Placement.of(1, List.of(A, B));
     guard.placementChanged(A, Placement.empty(), two, cleaner);
-    guard.renew(clock.nanos());
+    guard.renew(B.id(), clock.nanos());
     int mine = slotOwnedBy(two, A, null);
 
     assertThat(guard.mayServe(two, mine)).as("B has not confirmed").isFalse();
@@ -68,7 +68,37 @@ class SlotGuardTest {
     finishDrops();
     assertThat(guard.mayServe(backToTwo, regained)).isFalse();
     guard.report(B.id(), 3, backToTwo.fingerprint());
+    // C did not leave: it died (or is cut off). Its slots wait one lease more, until whatever lease
+    // it may still hold has run out.
+    assertThat(guard.mayServe(backToTwo, regained)).isFalse();
+    assertThat(guard.mayServe(backToTwo, kept)).isTrue();
+    clock.advanceMillis(1_501);
+    guard.renew(B.id(), clock.nanos());
     assertThat(guard.mayServe(backToTwo, regained)).isTrue();
+  }
+
+  @Test
+  void majority_aNodeCutOffFromTheOthersServesNothing_andMayNotDeclareThemDead() {
+    Placement three = Placement.of(1, List.of(A, B, C));
+    guard.placementChanged(A, Placement.empty(), three, cleaner);
+    guard.report(B.id(), 1, three.fingerprint());
+    guard.report(C.id(), 1, three.fingerprint());
+    finishDrops();
+    guard.renew(B.id(), clock.nanos());
+    int mine = slotOwnedBy(three, A, null);
+    assertThat(guard.mayServe(three, mine)).isTrue();
+
+    assertThat(guard.majorityAlive(java.util.Set.of(A.id(), B.id()))).isTrue();
+    assertThat(guard.majorityAlive(java.util.Set.of(A.id()))).as("alone of three").isFalse();
+    Placement alone = Placement.of(2, List.of(A)); // were it to get there anyway
+    guard.placementChanged(A, three, alone, cleaner);
+    assertThat(guard.mayServe(alone, mine)).isFalse();
+    assertThat(guard.leaseHeld(alone)).isFalse();
+
+    // Members that leave gracefully do not count against the majority.
+    guard.left(B.id());
+    guard.left(C.id());
+    assertThat(guard.mayServe(alone, mine)).isTrue();
   }
 
   @Test
@@ -82,12 +112,12 @@ class SlotGuardTest {
     assertThat(guard.mayServe(two, mine)).as("never heard from a peer").isFalse();
     long sent = clock.nanos();
     clock.advanceMillis(200);
-    guard.renew(sent);
+    guard.renew(B.id(), sent);
     assertThat(guard.mayServe(two, mine)).isTrue();
     clock.advanceMillis(1_301); // 1,501 ms after the send
     assertThat(guard.mayServe(two, mine)).isFalse();
     assertThat(guard.leaseHeld(two)).isFalse();
-    guard.renew(sent); // a late reply to an old request renews nothing
+    guard.renew(B.id(), sent); // a late reply to an old request renews nothing
     assertThat(guard.mayServe(two, mine)).isFalse();
   }
 
@@ -97,7 +127,7 @@ class SlotGuardTest {
     guard.placementChanged(A, Placement.empty(), two, cleaner);
     guard.report(B.id(), 1, two.fingerprint());
     finishDrops();
-    guard.renew(clock.nanos());
+    guard.renew(B.id(), clock.nanos());
     int mine = slotOwnedBy(two, A, null);
     assertThat(guard.mayServe(two, mine)).isTrue();
 
