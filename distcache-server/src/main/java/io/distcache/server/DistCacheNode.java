@@ -136,6 +136,9 @@ public final class DistCacheNode implements AutoCloseable {
           server.close(CLOSE_TIMEOUT);
         }
         membership.close();
+        if (clusterRouter != null) {
+          clusterRouter.close();
+        }
         peers.close();
         store.close();
         state = State.CLOSED;
@@ -320,6 +323,7 @@ public final class DistCacheNode implements AutoCloseable {
       if (unfinished > 0) {
         log.warn("{} requests still in flight after {} ms; closing their connections", unfinished, DRAIN_MILLIS);
       }
+      clusterRouter.close(); // requests still waiting for a slot get TRY_AGAIN
       server.close(CLOSE_TIMEOUT);
       peers.close();
       store.close();
@@ -340,6 +344,7 @@ public final class DistCacheNode implements AutoCloseable {
       }
       state = State.CLOSED;
       membership.close();
+      clusterRouter.close();
       peers.close();
       server.close(CLOSE_TIMEOUT);
       store.close();

@@ -37,6 +37,11 @@ import java.util.concurrent.atomic.LongAdder;
  *                                   with the owner's host:port, the epoch and the slot
  *       otherwise                   forward to the owner with FORWARDED set, relay the reply
  *
+ * A request for a slot this node owns but may not serve yet waits for it, in a FIFO per slot
+ * (SlotWaits), for up to WAIT_MILLIS: a join settles within a round trip or two, and clients that
+ * do not retry TRYAGAIN (JedisCluster, Lettuce, plain ones) see no error. While a slot has waiters,
+ * new requests for it queue behind them, so waiting never reorders one connection's requests.
+ *
  * A TRY_AGAIN for a client's read (not FORWARDED) is retried here every RETRY_MILLIS for up to
  * RETRY_WINDOW_MILLIS, routing afresh each time, so reads ride through a membership change
  * (usually one round trip of confirmations) instead of failing. Writes are never retried here:
@@ -76,6 +81,38 @@ public final class ClusterRouter implements Router, ClusterView {
     this.cluster = cluster;
     this.peers = peers;
     this.multiKey = new MultiKeyRouting(this);
+    this.waits = new SlotWaits(this::servableHere, this::ownedHere, local::execute,
+        r -> movingHere(r, KeySlot.of(r.key()), cluster.placement()), WAIT_MILLIS);
+  }
+
+  /** How long a request waits on its owner for a slot that is moving there. */
+  static final long WAIT_MILLIS = 1_500;
+
+  private final SlotWaits waits;
+
+  /** True when this node owns {@code slot} now and may serve it. */
+  private boolean servableHere(int slot) {
+    Placement placement = cluster.placement();
+    if (placement.size() <= 1) {
+      return cluster.guard().mayServe(placement, slot);
+    }
+    return placement.owns(cluster.self(), slot) && cluster.guard().mayServe(placement, slot);
+  }
+
+  private boolean ownedHere(int slot) {
+    Placement placement = cluster.placement();
+    return placement.size() <= 1 || placement.owns(cluster.self(), slot);
+  }
+
+  /** Queues a request for a slot we own but may not serve yet; TRY_AGAIN when too many wait. */
+  private CompletableFuture<Frame> waitFor(int slot, Frame request, Placement placement) {
+    CompletableFuture<Frame> reply = waits.enqueue(slot, request);
+    return reply != null ? reply : done(movingHere(request, slot, placement));
+  }
+
+  /** Answers the requests still waiting for a slot (TRY_AGAIN) and stops the timer. */
+  public void close() {
+    waits.close();
   }
 
   /** How long a plain client's request waits, retrying, for a slot that is changing owner. */
@@ -144,10 +181,11 @@ public final class ClusterRouter implements Router, ClusterView {
     int slot = KeySlot.of(request.key());
     Member owner = placement.owner(slot);
     if (owner.equals(cluster.self())) {
-      if (cluster.guard().mayServe(placement, slot)) {
+      if (!waits.busy(slot) && cluster.guard().mayServe(placement, slot)) {
         return done(local.execute(request)); // we own it
       }
-      return done(movingHere(request, slot, placement)); // ours, not confirmed (or no lease) yet
+      // Ours, but not confirmed (or no lease) yet, or others wait for it already: wait in line.
+      return waitFor(slot, request, placement);
     }
     if (request.hasFlag(Flags.FORWARDED)) {
       return done(notOursToServe(request, slot, owner, placement)); // the sender's placement differs

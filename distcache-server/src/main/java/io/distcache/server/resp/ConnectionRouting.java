@@ -149,12 +149,17 @@ final class ConnectionRouting {
     if (placement.size() < 2 || self == null) {
       return 0; // one owner: every slot is ours, which tells nothing about the client
     }
-    boolean ours = placement.owns(self, slot) || (history != null && history.recentlyOwned(slot));
+    boolean ownedNow = placement.owns(self, slot);
+    boolean ours = ownedNow || (history != null && history.recentlyOwned(slot));
     if (!ours) {
       plain(); // no recent cluster map sent this slot here
       return 0;
     }
-    if (state == State.LEARNING) {
+    if (state == State.LEARNING && ownedNow) {
+      // Only slots owned now qualify: the slots owned in any of the last placements together
+      // cover most of the slot space after a few changes, and would qualify plain connections
+      // far more often than (1/owners)^32 (found in review). A recently owned slot keeps a
+      // learning connection learning (a cluster client's map may lag).
       count(slot);
     }
     return state == State.ROUTED ? Flags.ROUTED : 0;

@@ -1,0 +1,145 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.Frame;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntPredicate;
+import java.util.function.UnaryOperator;
+
+/*
+ * Design: requests for a slot this node owns but may not serve yet (its new owners have not all
+ * confirmed the placement, its old keys are still being dropped) wait here, in arrival order, one
+ * queue per slot, instead of being answered TRY_AGAIN at once. A join or a departure is settled
+ * within a round trip or two, so clients that do not retry TRYAGAIN themselves (JedisCluster,
+ * Lettuce, plain clients) ride through it.
+ *
+ * Order is the point. While a slot has a queue, every new request for it joins the queue, even if
+ * the slot became servable a moment ago; the queue is run in order on one thread. So a write that
+ * waited never lands after a write sent behind it on the same connection (requests for one slot
+ * from one connection reach its owner in order: directly, or forwarded over one peer connection).
+ * A request that waits past the deadline is answered TRY_AGAIN, not run; those behind it may then
+ * run, which is fine: the client was told the earlier one failed.
+ *
+ * Bounds: at most MAX_WAITING requests wait node-wide; past that, TRY_AGAIN at once. The queues
+ * are checked every POLL_MILLIS. The fast path (nothing waits anywhere) is one volatile read.
+ */
+
+/** Per-slot FIFO queues of requests waiting for their slot to become servable here. */
+final class SlotWaits implements AutoCloseable {
+  static final int MAX_WAITING = 100_000;
+  static final long POLL_MILLIS = 5;
+
+  private record Waiting(Frame request, CompletableFuture<Frame> reply, long deadlineNanos) {}
+
+  private final IntPredicate servable;
+  private final IntPredicate ours;
+  private final UnaryOperator<Frame> execute;
+  private final UnaryOperator<Frame> expired;
+  private final long waitNanos;
+  /** Guarded by this. */
+  private final Map<Integer, ArrayDeque<Waiting>> queues = new HashMap<>();
+  /** Requests waiting node-wide; 0 on the fast path. */
+  private volatile int waiting;
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "distcache-slot-waits");
+    t.setDaemon(true);
+    return t;
+  });
+
+  /**
+   * @param servable whether a slot may be served here now
+   * @param ours whether this node still owns a slot (a slot it lost is answered at once)
+   * @param execute serves a request locally
+   * @param expired the answer to a request that waited too long (TRY_AGAIN)
+   */
+  SlotWaits(IntPredicate servable, IntPredicate ours, UnaryOperator<Frame> execute, UnaryOperator<Frame> expired,
+      long waitMillis) {
+    this.servable = servable;
+    this.ours = ours;
+    this.execute = execute;
+    this.expired = expired;
+    this.waitNanos = TimeUnit.MILLISECONDS.toNanos(waitMillis);
+    timer.scheduleWithFixedDelay(this::drain, POLL_MILLIS, POLL_MILLIS, TimeUnit.MILLISECONDS);
+  }
+
+  /** True when requests for {@code slot} wait here: a new one must queue behind them. */
+  boolean busy(int slot) {
+    if (waiting == 0) {
+      return false;
+    }
+    synchronized (this) {
+      return queues.containsKey(slot);
+    }
+  }
+
+  /** Queues {@code request} behind the others for {@code slot}; null when too many wait already. */
+  synchronized CompletableFuture<Frame> enqueue(int slot, Frame request) {
+    if (waiting >= MAX_WAITING) {
+      return null;
+    }
+    CompletableFuture<Frame> reply = new CompletableFuture<>();
+    queues.computeIfAbsent(slot, s -> new ArrayDeque<>())
+        .add(new Waiting(request, reply, System.nanoTime() + waitNanos));
+    waiting++;
+    return reply;
+  }
+
+  /** Runs the queues whose slot became servable, and answers the requests past their deadline. */
+  private void drain() {
+    if (waiting == 0) {
+      return;
+    }
+    long now = System.nanoTime();
+    synchronized (this) {
+      for (Iterator<Map.Entry<Integer, ArrayDeque<Waiting>>> it = queues.entrySet().iterator(); it.hasNext(); ) {
+        Map.Entry<Integer, ArrayDeque<Waiting>> e = it.next();
+        ArrayDeque<Waiting> q = e.getValue();
+        boolean open = servable.test(e.getKey());
+        boolean lost = !open && !ours.test(e.getKey());
+        while (!q.isEmpty()) {
+          Waiting w = q.peekFirst();
+          if (open) {
+            complete(w, execute);
+          } else if (lost || now - w.deadlineNanos() >= 0) {
+            complete(w, expired);
+          } else {
+            break;
+          }
+          q.pollFirst();
+          waiting--;
+        }
+        if (q.isEmpty()) {
+          it.remove();
+        }
+      }
+    }
+  }
+
+  private static void complete(Waiting w, UnaryOperator<Frame> answer) {
+    try {
+      w.reply().complete(answer.apply(w.request()));
+    } catch (RuntimeException e) {
+      w.reply().completeExceptionally(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    synchronized (this) {
+      for (ArrayDeque<Waiting> q : queues.values()) {
+        for (Waiting w : q) {
+          complete(w, expired);
+        }
+      }
+      queues.clear();
+      waiting = 0;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+package io.distcache.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class SlotWaitsTest {
+  private volatile boolean servable;
+  private volatile boolean ours = true;
+  private final List<String> executed = new CopyOnWriteArrayList<>();
+  private SlotWaits waits;
+
+  private SlotWaits waits(long waitMillis) {
+    waits = new SlotWaits(slot -> servable, slot -> ours, r -> {
+      executed.add(new String(r.value(), StandardCharsets.UTF_8));
+      return r.replyOk();
+    }, r -> r.replyError(Status.TRY_AGAIN, "moving"), waitMillis);
+    return waits;
+  }
+
+  @AfterEach
+  void close() {
+    waits.close();
+  }
+
+  private static Frame set(String value) {
+    return Frame.request(Opcode.SET, 0, "k".getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void waiters_runInArrivalOrderOnceTheSlotIsServable_andNewcomersQueueBehindThem() {
+    SlotWaits w = waits(10_000);
+    CompletableFuture<Frame> first = w.enqueue(7, set("1"));
+    assertThat(w.busy(7)).isTrue();
+    assertThat(w.busy(8)).isFalse();
+    CompletableFuture<Frame> second = w.enqueue(7, set("2"));
+
+    servable = true;
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> first.isDone() && second.isDone());
+    assertThat(first.join().status()).isEqualTo(Status.OK);
+    assertThat(second.join().status()).isEqualTo(Status.OK);
+    assertThat(executed).containsExactly("1", "2");
+    await().atMost(Duration.ofSeconds(5)).until(() -> !w.busy(7));
+  }
+
+  @Test
+  void aWaiterPastItsDeadline_isAnsweredTryAgainAndNeverRun() {
+    SlotWaits w = waits(20);
+    CompletableFuture<Frame> waiting = w.enqueue(7, set("late"));
+
+    await().atMost(Duration.ofSeconds(5)).until(waiting::isDone);
+
+    assertThat(waiting.join().status()).isEqualTo(Status.TRY_AGAIN);
+    servable = true;
+    assertThat(executed).isEmpty();
+  }
+
+  @Test
+  void aSlotThisNodeLost_answersItsWaitersAtOnce() {
+    SlotWaits w = waits(60_000);
+    CompletableFuture<Frame> waiting = w.enqueue(7, set("x"));
+
+    ours = false;
+
+    await().atMost(Duration.ofSeconds(5)).until(waiting::isDone);
+    assertThat(waiting.join().status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(executed).isEmpty();
+  }
+
+  @Test
+  void close_answersEveryWaiterTryAgain() {
+    SlotWaits w = waits(60_000);
+    CompletableFuture<Frame> waiting = w.enqueue(7, set("x"));
+
+    w.close();
+
+    assertThat(waiting.join().status()).isEqualTo(Status.TRY_AGAIN);
+  }
+}
