@@ -71,6 +71,13 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    if (!done && expectedProof != null && access.failures.allow()) {
+      // We proved first; a dialer that finds our proof wrong closes without sending its own. So a
+      // member started with another secret shows up here, not as a "wrong proof".
+      long more = access.failures.takeSuppressed();
+      log.warn("peer handshake from {} ({}) closed after our proof: it probably holds another cluster secret{}",
+          peerId, ctx.channel().remoteAddress(), more > 0 ? " (" + more + " more peer refusals not logged)" : "");
+    }
     release();
     super.channelInactive(ctx);
   }
