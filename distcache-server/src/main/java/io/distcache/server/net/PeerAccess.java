@@ -15,8 +15,14 @@ public final class PeerAccess {
   public static final int DEFAULT_MAX_PENDING_HANDSHAKES = 64;
   /** Peer connections at once, node-wide (each member opens one per event loop of its own). */
   public static final int DEFAULT_MAX_PEER_CONNECTIONS = 1024;
-  /** A handshake not finished this long after it started is closed. */
-  public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
+  /**
+   * Handshakes in progress at once from one source address. A client that opens PEER_HELLOs and
+   * never sends the proof would otherwise hold every node-wide slot and keep real members out
+   * (found in review); from one address it holds at most these.
+   */
+  public static final int DEFAULT_MAX_PENDING_PER_SOURCE = 16;
+  /** A handshake not finished this long after it started is closed: a real one takes a round trip. */
+  public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(2);
 
   private final ClusterSecret secret;
   private final Supplier<String> selfId;
@@ -24,6 +30,10 @@ public final class PeerAccess {
   private final int maxPeerConnections;
   private final Duration handshakeTimeout;
   private final AtomicInteger pending = new AtomicInteger();
+  private final int maxPendingPerSource;
+  /** Handshakes in progress per source address (null: a channel without an IP address, in tests). */
+  private final java.util.concurrent.ConcurrentHashMap<Object, AtomicInteger> pendingBySource =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final AtomicInteger peers = new AtomicInteger();
   final LogLimiter failures = new LogLimiter();
 
@@ -33,6 +43,16 @@ public final class PeerAccess {
    */
   public PeerAccess(ClusterSecret secret, Supplier<String> selfId, int maxPendingHandshakes, int maxPeerConnections,
       Duration handshakeTimeout) {
+    this(secret, selfId, maxPendingHandshakes, Math.min(maxPendingHandshakes, DEFAULT_MAX_PENDING_PER_SOURCE),
+        maxPeerConnections, handshakeTimeout);
+  }
+
+  public PeerAccess(ClusterSecret secret, Supplier<String> selfId, int maxPendingHandshakes, int maxPendingPerSource,
+      int maxPeerConnections, Duration handshakeTimeout) {
+    if (maxPendingPerSource < 1) {
+      throw new IllegalArgumentException("pending handshakes per source must be at least 1: " + maxPendingPerSource);
+    }
+    this.maxPendingPerSource = maxPendingPerSource;
     if (selfId == null) {
       throw new IllegalArgumentException("selfId is required");
     }
@@ -79,16 +99,40 @@ public final class PeerAccess {
     return peers;
   }
 
-  boolean tryBeginHandshake() {
+  boolean tryBeginHandshake(Object source) {
+    AtomicInteger fromSource = pendingBySource.computeIfAbsent(key(source), k -> new AtomicInteger());
+    if (fromSource.incrementAndGet() > maxPendingPerSource) {
+      endFrom(source, fromSource);
+      return false;
+    }
     if (pending.incrementAndGet() > maxPendingHandshakes) {
       pending.decrementAndGet();
+      endFrom(source, fromSource);
       return false;
     }
     return true;
   }
 
-  void endHandshake() {
+  void endHandshake(Object source) {
     pending.decrementAndGet();
+    AtomicInteger fromSource = pendingBySource.get(key(source));
+    if (fromSource != null) {
+      endFrom(source, fromSource);
+    }
+  }
+
+  private void endFrom(Object source, AtomicInteger fromSource) {
+    if (fromSource.decrementAndGet() <= 0) {
+      pendingBySource.remove(key(source), fromSource);
+    }
+  }
+
+  private static Object key(Object source) {
+    return source != null ? source : "";
+  }
+
+  int maxPendingPerSource() {
+    return maxPendingPerSource;
   }
 
   /** Authenticated peer connections open now. */

@@ -45,6 +45,8 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
   private final boolean peerOnly;
   private final String rejection;
   private boolean pendingHeld;
+  /** The source address whose pending-handshake count this connection holds (null: not an IP). */
+  private Object pendingSource;
   private boolean done;
   private ScheduledFuture<?> timeout;
   /** Mode 1, after our reply: the proof we expect from the dialer. */
@@ -161,15 +163,18 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
 
   /** Takes a pending-handshake slot and starts the time limit; false (and closed) when none is free. */
   private boolean begin(ChannelHandlerContext ctx) {
-    if (!access.tryBeginHandshake()) {
+    java.net.SocketAddress remote = ctx.channel().remoteAddress();
+    Object source = remote instanceof java.net.InetSocketAddress a ? a.getAddress() : null;
+    if (!access.tryBeginHandshake(source)) {
       done = true;
       if (access.failures.allow()) {
-        log.warn("refused a peer handshake from {}: {} handshakes already in progress",
-            ctx.channel().remoteAddress(), access.maxPendingHandshakes());
+        log.warn("refused a peer handshake from {}: {} handshakes already in progress (at most {} from one address)",
+            remote, access.maxPendingHandshakes(), access.maxPendingPerSource());
       }
       ctx.close();
       return false;
     }
+    pendingSource = source;
     pendingHeld = true;
     long ms = access.handshakeTimeout().toMillis();
     timeout = ctx.executor().schedule(() -> {
@@ -217,7 +222,7 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
   private void release() {
     if (pendingHeld) {
       pendingHeld = false;
-      access.endHandshake();
+      access.endHandshake(pendingSource);
     }
     if (timeout != null) {
       timeout.cancel(false);

@@ -115,6 +115,33 @@ class PeerGateTest {
   }
 
   @Test
+  void pendingHandshakes_fromOneSourceOverItsCap_areClosed_othersStillHaveRoom() {
+    PeerAccess access = new PeerAccess(SECRET, () -> SELF, 8, 2, 8, Duration.ofSeconds(5));
+    EmbeddedChannel first = channel(access, false);
+    EmbeddedChannel second = channel(access, false);
+    EmbeddedChannel third = channel(access, false);
+
+    // EmbeddedChannels all have the same remote address: one source holding hellos open.
+    first.writeInbound(hello(true, PeerHandshake.newNonce()));
+    second.writeInbound(hello(true, PeerHandshake.newNonce()));
+    third.writeInbound(hello(true, PeerHandshake.newNonce()));
+
+    assertThat(first.isOpen()).isTrue();
+    assertThat(second.isOpen()).isTrue();
+    assertThat(third.isOpen()).as("a third pending handshake from the same address").isFalse();
+    assertThat(access.pendingHandshakes()).isEqualTo(2);
+    first.close();
+    EmbeddedChannel fourth = channel(access, false);
+    fourth.writeInbound(hello(true, PeerHandshake.newNonce()));
+    assertThat(fourth.isOpen()).as("a slot freed by a close is free again").isTrue();
+    for (EmbeddedChannel ch : new EmbeddedChannel[] {first, second, third, fourth}) {
+      ch.close();
+      ch.finishAndReleaseAll();
+    }
+    assertThat(access.pendingHandshakes()).isZero();
+  }
+
+  @Test
   void handshakeNotFinished_isClosedAtTheTimeLimit() throws Exception {
     PeerAccess access = new PeerAccess(SECRET, () -> SELF, 4, 8, Duration.ofSeconds(30));
     EmbeddedChannel ch = channel(access, false);
