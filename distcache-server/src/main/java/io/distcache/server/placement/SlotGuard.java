@@ -138,13 +138,11 @@ public final class SlotGuard {
       return !awaitingJoin;
     }
     long now = clock.nanos();
-    if (!leaseForever && now - leaseUntil > 0) {
-      return false;
-    }
-    if (delayUntil - now > 0 && has(delayed, slot)) {
-      return false;
-    }
-    return (servable[slot >>> 6] & (1L << slot)) != 0;
+    return leaseValid(now) && !(delayUntil - now > 0 && has(delayed, slot)) && has(servable, slot);
+  }
+
+  private boolean leaseValid(long now) {
+    return leaseForever || now - leaseUntil <= 0;
   }
 
   /** True while the lease holds (always true without peers). */
@@ -152,7 +150,7 @@ public final class SlotGuard {
     if (!quorum) {
       return false;
     }
-    return current.size() <= 1 ? !awaitingJoin : leaseForever || clock.nanos() - leaseUntil <= 0;
+    return current.size() <= 1 ? !awaitingJoin : leaseValid(clock.nanos());
   }
 
   /** A member left gracefully: it no longer counts in the majority. */
