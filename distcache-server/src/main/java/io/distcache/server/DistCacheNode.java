@@ -83,6 +83,13 @@ public final class DistCacheNode implements AutoCloseable {
   private volatile ClusterMembership membership;
   private volatile ClusterRouter clusterRouter;
   private NetServer server;
+  /** The Redis layer's shared state (null with a custom other protocol); the metrics read it. */
+  private RespContext respContext;
+  private io.distcache.server.http.NodeMetrics metrics;
+  private io.distcache.server.http.HttpServer httpServer;
+  /** Set when close() begins, read by /readyz without the lifecycle lock (close holds it). */
+  private volatile boolean stopping;
+  private volatile boolean running;
 
   private enum State {
     NEW,
@@ -126,12 +133,30 @@ public final class DistCacheNode implements AutoCloseable {
             NetConfig.of(config.bindAddress())
                 .withMaxConnections(config.maxConnections)
                 .withIdleTimeout(config.idleTimeout);
-        server = new NetServer(net, binary, other);
+        ProtocolInstaller http = null;
+        if (respContext != null) {
+          metrics = new io.distcache.server.http.NodeMetrics(respContext, () -> server, this::notReady);
+          http = new io.distcache.server.http.HttpProtocol(metrics, health(), config.httpAuthenticator);
+        }
+        server = new NetServer(net, binary, other, http);
         server.start();
+        if (http != null && config.httpPort >= 0) {
+          InetSocketAddress main = config.bindAddress();
+          InetSocketAddress where = main.getAddress() == null || main.getAddress().isAnyLocalAddress()
+              ? new InetSocketAddress(config.httpPort) : new InetSocketAddress(main.getAddress(), config.httpPort);
+          httpServer = new io.distcache.server.http.HttpServer(where, server.workers(), server.transport().serverChannel(),
+              http, server.counters());
+        }
         bus.start(server.workers(), server.transport());
         warnIfOpen(server.localAddress());
         membership.start(advertised(server.localAddress()), seeds());
       } catch (RuntimeException e) {
+        if (httpServer != null) {
+          httpServer.close();
+        }
+        if (metrics != null) {
+          metrics.close();
+        }
         if (server != null) {
           server.close(CLOSE_TIMEOUT);
         }
@@ -145,6 +170,7 @@ public final class DistCacheNode implements AutoCloseable {
         throw e;
       }
       state = State.RUNNING;
+      running = true;
       log.info(
           "listening on {} ({}) as {}, max memory {} bytes, policy {}, started in {} ms",
           hostPort(server.localAddress()),
@@ -154,6 +180,57 @@ public final class DistCacheNode implements AutoCloseable {
           config.evictionPolicy.redisName(),
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
       return this;
+    }
+  }
+
+  /** What /healthz and /readyz report. */
+  private io.distcache.server.http.Health health() {
+    return new io.distcache.server.http.Health() {
+      @Override
+      public boolean live() {
+        return running && !stopping;
+      }
+
+      @Override
+      public String notReady() {
+        return DistCacheNode.this.notReady();
+      }
+    };
+  }
+
+  /**
+   * Null when this node serves its slots; otherwise why not. Ready means: started, not stopping,
+   * in its own placement, within its lease with a majority (a joiner that has not joined yet has
+   * none), and every slot it owns confirmed by the other owners and cleaned (SlotGuard.settled).
+   */
+  String notReady() {
+    if (stopping) {
+      return "stopping";
+    }
+    if (!running) {
+      return "starting";
+    }
+    ClusterMembership m = membership;
+    if (m == null || m.self() == null) {
+      return "starting";
+    }
+    io.distcache.protocol.cluster.Placement p = m.placement();
+    if (p.size() > 0 && !p.contains(m.self())) {
+      return "not in the slot placement yet";
+    }
+    if (!m.guard().leaseHeld(p)) {
+      return p.size() <= 1 ? "joining the cluster" : "not in contact with a majority of the cluster";
+    }
+    if (!m.guard().settled()) {
+      return "slots not confirmed by their other owners yet";
+    }
+    return null;
+  }
+
+  /** The --http-port listener's address, or null when there is none. */
+  public InetSocketAddress httpAddress() {
+    synchronized (lifecycle) {
+      return httpServer == null ? null : httpServer.localAddress();
     }
   }
 
@@ -185,6 +262,7 @@ public final class DistCacheNode implements AutoCloseable {
         .clusterWide(new ClusterWide(clusterRouter, peers))
         .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
         .build();
+    respContext = context;
     return pipeline -> RespPipeline.install(pipeline, context);
   }
 
@@ -315,7 +393,11 @@ public final class DistCacheNode implements AutoCloseable {
         throw new IllegalStateException("close() called from the node's own event loop; it would wait for itself");
       }
       state = State.CLOSED;
+      stopping = true;
       long t0 = System.nanoTime();
+      if (httpServer != null) {
+        httpServer.close();
+      }
       server.stopAccepting();
       membership.leave(LEAVE_TIMEOUT);
       membership.close();
@@ -325,6 +407,10 @@ public final class DistCacheNode implements AutoCloseable {
       }
       clusterRouter.close(); // requests still waiting for a slot get TRY_AGAIN
       server.close(CLOSE_TIMEOUT);
+      if (metrics != null) {
+        metrics.close();
+      }
+      running = false;
       peers.close();
       store.close();
       log.info("stopped in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
@@ -343,6 +429,14 @@ public final class DistCacheNode implements AutoCloseable {
         return;
       }
       state = State.CLOSED;
+      stopping = true;
+      running = false;
+      if (httpServer != null) {
+        httpServer.close();
+      }
+      if (metrics != null) {
+        metrics.close();
+      }
       membership.close();
       clusterRouter.close();
       peers.close();
@@ -386,8 +480,36 @@ public final class DistCacheNode implements AutoCloseable {
     /** Null: peers are not authenticated. */
     private ClusterSecret clusterSecret;
     private UnaryOperator<Peers> peersDecorator = UnaryOperator.identity();
+    /** -1: no HTTP port of its own (HTTP is served on the node's port either way). */
+    private int httpPort = -1;
+    private io.distcache.server.http.HttpAuthenticator httpAuthenticator =
+        io.distcache.server.http.HttpAuthenticator.allowAll();
 
     private Builder() {}
+
+    /**
+     * Also serve HTTP (/metrics, /healthz, /readyz) on this port of the listen host, so it can be
+     * firewalled apart from the node's port; 0 picks a free one. Default: none.
+     */
+    public Builder httpPort(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("http port " + port + " is out of range 0..65535");
+      }
+      this.httpPort = port;
+      return this;
+    }
+
+    /**
+     * Who may see HTTP pages other than /metrics and the health checks (the security layer's Basic
+     * authentication plugs in here). Default: everyone.
+     */
+    public Builder httpAuthenticator(io.distcache.server.http.HttpAuthenticator auth) {
+      if (auth == null) {
+        throw new IllegalArgumentException("http authenticator cannot be null");
+      }
+      this.httpAuthenticator = auth;
+      return this;
+    }
 
     /**
      * Where to listen. A null or empty host listens on every interface (IPv4 and IPv6; "0.0.0.0"
@@ -603,6 +725,8 @@ public final class DistCacheNode implements AutoCloseable {
       b.redirects = redirects;
       b.clusterSecret = clusterSecret;
       b.peersDecorator = peersDecorator;
+      b.httpPort = httpPort;
+      b.httpAuthenticator = httpAuthenticator;
       return b;
     }
 

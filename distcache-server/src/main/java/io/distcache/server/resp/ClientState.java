@@ -15,6 +15,12 @@ final class ClientState {
   volatile String libName = "";
   volatile String libVersion = "";
   volatile int protocol = 2;
+  /** The connection, for CLIENT KILL and CLIENT LIST's buffer sizes; set when the session starts. */
+  volatile io.netty.channel.Channel channel;
+  /** CLIENT NO-EVICT (flag 'e'): kept and shown; distcache never evicts clients for memory. */
+  volatile boolean noEvict;
+  /** MONITOR was issued on this connection (flag 'O'). */
+  volatile boolean monitor;
 
   ClientState(long id, String address, String localAddress, long nowNanos) {
     this.id = id;

@@ -6,6 +6,7 @@ import io.distcache.server.cluster.ClusterWide;
 import io.distcache.server.cluster.SlotHistory;
 import io.distcache.server.cluster.Router;
 import io.distcache.server.store.Store;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -30,6 +31,10 @@ public final class RespContext {
   private final RedirectMode redirects;
   private final SlotHistory slotHistory;
   private final ClusterWide clusterWide;
+  private final ErrorStats errorStats = new ErrorStats();
+  private final SlowLog slowLog = new SlowLog();
+  private final LatencyMonitor latencyMonitor = new LatencyMonitor();
+  private final Monitors monitors = new Monitors();
 
   private RespContext(Builder b) {
     this.router = b.router;
@@ -97,6 +102,37 @@ public final class RespContext {
 
   CommandTable commands() {
     return commands;
+  }
+
+  /** Every command's calls, time, failures and latency on this node (INFO commandstats, /metrics). */
+  public List<CommandStats> commandStats() {
+    return commands.stats();
+  }
+
+  /** Error replies by code (INFO errorstats, /metrics). */
+  public ErrorStats errorStats() {
+    return errorStats;
+  }
+
+  SlowLog slowLog() {
+    return slowLog;
+  }
+
+  LatencyMonitor latencyMonitor() {
+    return latencyMonitor;
+  }
+
+  Monitors monitors() {
+    return monitors;
+  }
+
+  /** CONFIG RESETSTAT: the counters INFO stats, commandstats, errorstats and latencystats show. */
+  void resetStats() {
+    for (CommandStats s : commands.stats()) {
+      s.reset();
+    }
+    errorStats.reset();
+    stats.reset();
   }
 
   String runId() {
