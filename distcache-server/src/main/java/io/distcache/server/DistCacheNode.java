@@ -140,6 +140,11 @@ public final class DistCacheNode implements AutoCloseable {
         }
         server = new NetServer(net, binary, other, http);
         server.start();
+        if (respContext != null) {
+          // INFO's instantaneous_* rates (RateSampler): one tiny task every 100 ms on one loop.
+          RespContext rc = respContext;
+          server.workers().next().scheduleAtFixedRate(rc::sampleRates, 100, 100, TimeUnit.MILLISECONDS);
+        }
         if (http != null && config.httpPort >= 0) {
           InetSocketAddress main = config.bindAddress();
           InetSocketAddress where = main.getAddress() == null || main.getAddress().isAnyLocalAddress()
@@ -261,9 +266,51 @@ public final class DistCacheNode implements AutoCloseable {
         .slotHistory(history)
         .clusterWide(new ClusterWide(clusterRouter, peers))
         .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
+        .parameters(configParameters())
+        .nodeCounters(new io.distcache.server.resp.NodeCounters() {
+          @Override
+          public long netInputBytes() {
+            return server == null ? 0 : server.counters().bytesIn();
+          }
+
+          @Override
+          public long netOutputBytes() {
+            return server == null ? 0 : server.counters().bytesOut();
+          }
+
+          @Override
+          public long rejectedConnections() {
+            return server == null ? 0 : server.rejectedConnections();
+          }
+
+          @Override
+          public long maxClients() {
+            return config.maxConnections;
+          }
+        })
         .build();
     respContext = context;
     return pipeline -> RespPipeline.install(pipeline, context);
+  }
+
+  /** The startup settings CONFIG GET shows (Redis's names where Redis has the setting). */
+  private java.util.Map<String, java.util.function.Supplier<String>> configParameters() {
+    java.util.Map<String, java.util.function.Supplier<String>> p = new java.util.HashMap<>();
+    p.put("maxclients", () -> Integer.toString(config.maxConnections));
+    p.put("timeout", () -> Long.toString(config.idleTimeout.toSeconds()));
+    p.put("bind", () -> config.host == null ? "* -::*" : config.host);
+    p.put("port", () -> server == null ? Integer.toString(config.port) : Integer.toString(server.localAddress().getPort()));
+    p.put("cluster-node-timeout", () -> Long.toString(config.membership.suspicionTimeout().toMillis()));
+    p.put("max-frame", () -> Integer.toString(config.maxFrameBytes));
+    p.put("vnodes", () -> Integer.toString(config.virtualNodes));
+    p.put("advertise", () -> membership == null || membership.self() == null ? "" : membership.self().address().toString());
+    p.put("join", () -> String.join(",", config.joinAddresses.stream().map(a -> a.getHostString() + ":" + a.getPort()).toList()));
+    p.put("probe-interval", () -> Long.toString(config.membership.protocolPeriod().toMillis()));
+    p.put("probe-timeout", () -> Long.toString(config.membership.probeTimeout().toMillis()));
+    p.put("suspicion-timeout", () -> Long.toString(config.membership.suspicionTimeout().toMillis()));
+    p.put("forward-timeout", () -> Long.toString(config.forwardTimeout.toMillis()));
+    p.put("http-port", () -> httpServer == null ? "" : Integer.toString(httpServer.localAddress().getPort()));
+    return p;
   }
 
   /**

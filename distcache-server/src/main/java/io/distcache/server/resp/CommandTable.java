@@ -33,6 +33,7 @@ final class CommandTable {
     StringCommands.register(r);
     KeyCommands.register(r);
     ClusterCommands.register(r);
+    DiagnosticCommands.register(r);
     return new CommandTable(r.commands);
   }
 

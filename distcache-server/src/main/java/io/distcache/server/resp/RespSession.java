@@ -378,7 +378,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       finished(current, args, start, writer.errors() != errorsBefore);
     }
     if (context.monitors().active()) {
-      context.monitors().feed(this, args);
+      context.monitors().feed(this, Redaction.of(args));
     }
     currentArgs = null;
   }
@@ -392,7 +392,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     long micros = (context.clock().nanos() - startNanos) / 1000;
     spec.stats().record(micros, failed);
     if (context.slowLog().isSlow(micros)) {
-      context.slowLog().add(context.clock().millis() / 1000, micros, args, client.address, client.name);
+      context.slowLog().add(context.clock().millis() / 1000, micros, Redaction.of(args), client.address, client.name);
     }
     if (context.latencyMonitor().thresholdMillis() > 0) {
       context.latencyMonitor().commandTook(spec.flags().contains("fast"), micros, context.clock().millis() / 1000);
