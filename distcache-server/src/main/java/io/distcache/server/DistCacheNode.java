@@ -90,6 +90,8 @@ public final class DistCacheNode implements AutoCloseable {
   /** Set when close() begins, read by /readyz without the lifecycle lock (close holds it). */
   private volatile boolean stopping;
   private volatile boolean running;
+  /** Re-resolves --join names (null when every seed is an IP address). */
+  private io.distcache.server.cluster.SeedResolver seedResolver;
 
   private enum State {
     NEW,
@@ -154,7 +156,11 @@ public final class DistCacheNode implements AutoCloseable {
         }
         bus.start(server.workers(), server.transport());
         warnIfOpen(server.localAddress());
-        membership.start(advertised(server.localAddress()), seeds());
+        List<Address> given = seeds();
+        List<Address> expanded = io.distcache.server.cluster.SeedResolver.expand(given, config.seedLookup);
+        membership.start(advertised(server.localAddress()), expanded);
+        seedResolver = io.distcache.server.cluster.SeedResolver.start(given, expanded, config.seedLookup,
+            io.distcache.server.cluster.SeedResolver.RESOLVE_INTERVAL, membership::addSeeds);
       } catch (RuntimeException e) {
         if (httpServer != null) {
           httpServer.close();
@@ -442,6 +448,9 @@ public final class DistCacheNode implements AutoCloseable {
       state = State.CLOSED;
       stopping = true;
       long t0 = System.nanoTime();
+      if (seedResolver != null) {
+        seedResolver.close();
+      }
       if (httpServer != null) {
         httpServer.close();
       }
@@ -478,6 +487,9 @@ public final class DistCacheNode implements AutoCloseable {
       state = State.CLOSED;
       stopping = true;
       running = false;
+      if (seedResolver != null) {
+        seedResolver.close();
+      }
       if (httpServer != null) {
         httpServer.close();
       }
@@ -529,6 +541,7 @@ public final class DistCacheNode implements AutoCloseable {
     private UnaryOperator<Peers> peersDecorator = UnaryOperator.identity();
     /** -1: no HTTP port of its own (HTTP is served on the node's port either way). */
     private int httpPort = -1;
+    private io.distcache.server.cluster.SeedResolver.Lookup seedLookup = io.distcache.server.cluster.SeedResolver.DNS;
     private io.distcache.server.http.HttpAuthenticator httpAuthenticator =
         io.distcache.server.http.HttpAuthenticator.allowAll();
 
@@ -543,6 +556,12 @@ public final class DistCacheNode implements AutoCloseable {
         throw new IllegalArgumentException("http port " + port + " is out of range 0..65535");
       }
       this.httpPort = port;
+      return this;
+    }
+
+    /** How --join host names are resolved (every address is a seed). Default: the system's DNS. For tests. */
+    Builder seedLookup(io.distcache.server.cluster.SeedResolver.Lookup lookup) {
+      this.seedLookup = lookup;
       return this;
     }
 
@@ -774,6 +793,7 @@ public final class DistCacheNode implements AutoCloseable {
       b.peersDecorator = peersDecorator;
       b.httpPort = httpPort;
       b.httpAuthenticator = httpAuthenticator;
+      b.seedLookup = seedLookup;
       return b;
     }
 
