@@ -85,6 +85,7 @@ public final class DistCacheNode implements AutoCloseable {
   private NetServer server;
   /** The Redis layer's shared state (null with a custom other protocol); the metrics read it. */
   private RespContext respContext;
+  private ClusterWide clusterWide;
   private io.distcache.server.http.NodeMetrics metrics;
   private io.distcache.server.http.HttpServer httpServer;
   /** Set when close() begins, read by /readyz without the lifecycle lock (close holds it). */
@@ -138,7 +139,10 @@ public final class DistCacheNode implements AutoCloseable {
         ProtocolInstaller http = null;
         if (respContext != null) {
           metrics = new io.distcache.server.http.NodeMetrics(respContext, () -> server, this::notReady);
-          http = new io.distcache.server.http.HttpProtocol(metrics, health(), config.httpAuthenticator);
+          http = new io.distcache.server.http.HttpProtocol(metrics, health(), config.httpAuthenticator,
+              new io.distcache.server.http.AdminPage(respContext, clusterWide));
+          RespContext rc = respContext;
+          clusterRouter.statsExtras(() -> "ops_per_sec:" + rc.opsPerSec() + "\n");
         }
         server = new NetServer(net, binary, other, http);
         server.start();
@@ -270,7 +274,7 @@ public final class DistCacheNode implements AutoCloseable {
         .cluster(clusterRouter)
         .redirects(config.redirects)
         .slotHistory(history)
-        .clusterWide(new ClusterWide(clusterRouter, peers))
+        .clusterWide(clusterWide = new ClusterWide(clusterRouter, peers))
         .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
         .parameters(configParameters())
         .nodeCounters(new io.distcache.server.resp.NodeCounters() {

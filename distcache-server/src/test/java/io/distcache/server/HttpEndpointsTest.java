@@ -200,4 +200,44 @@ class HttpEndpointsTest {
       assertThat(all).startsWith("HTTP/1.1 200 OK\r\n").endsWith("\r\n\r\nok\n");
     }
   }
+
+  @Test
+  void adminPage_isHtmlFromTheJar_andApiClusterDescribesThisNode() throws Exception {
+    try (Jedis j = new Jedis("127.0.0.1", node.port())) {
+      j.set("a", "1");
+    }
+    HttpResponse<String> page = get(node.port(), "/");
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.headers().firstValue("content-type")).hasValue("text/html; charset=utf-8");
+    assertThat(page.body()).contains("<canvas id=\"slots\"").contains("fetch(\"/api/cluster\"")
+        .doesNotContain("http://").doesNotContain("https://");
+
+    HttpResponse<String> api = get(node.port(), "/api/cluster");
+    assertThat(api.statusCode()).isEqualTo(200);
+    String id = node.membership().self().id();
+    assertThat(api.body())
+        .startsWith("{\"self\":\"" + id + "\"")
+        .contains("\"members\":[{\"id\":\"" + id + "\",\"address\":\"127.0.0.1:" + node.port()
+            + "\",\"state\":\"ALIVE\",\"slots\":16384,\"self\":true}]")
+        .contains("\"ranges\":[[0,16383,\"" + id + "\"]]")
+        .contains("\"" + id + "\":{\"keys\":1,\"memoryUsed\":");
+  }
+
+  @Test
+  void authenticator_guardsTheAdminPage_butNotMetricsOrHealth() throws Exception {
+    try (DistCacheNode guarded = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
+        .httpAuthenticator(authorization -> "Basic YWRtaW46c2VjcmV0".equals(authorization)).start()) {
+      HttpResponse<String> refused = get(guarded.port(), "/");
+      assertThat(refused.statusCode()).isEqualTo(401);
+      assertThat(refused.headers().firstValue("www-authenticate")).hasValue("Basic realm=\"distcache\"");
+      assertThat(get(guarded.port(), "/api/cluster").statusCode()).isEqualTo(401);
+      HttpResponse<String> allowed = send(guarded.port(), HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+          + guarded.port() + "/")).header("Authorization", "Basic YWRtaW46c2VjcmV0").GET());
+      assertThat(allowed.statusCode()).isEqualTo(200);
+      assertThat(get(guarded.port(), "/metrics").statusCode()).isEqualTo(200);
+      assertThat(get(guarded.port(), "/healthz").statusCode()).isEqualTo(200);
+      await().atMost(Duration.ofSeconds(5))
+          .untilAsserted(() -> assertThat(get(guarded.port(), "/readyz").statusCode()).isEqualTo(200));
+    }
+  }
 }

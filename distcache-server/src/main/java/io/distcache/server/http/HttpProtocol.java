@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * IDLE_SECONDS is closed, so a browser's keep-alive connections do not stay forever.
  */
 
-/** Installs the HTTP handlers: /metrics, /healthz, /readyz. */
+/** Installs the HTTP handlers: /metrics, /healthz, /readyz, the admin page. */
 public final class HttpProtocol implements ProtocolInstaller {
   static final int MAX_INITIAL_LINE = 4096;
   static final int MAX_HEADERS = 8192;
@@ -24,8 +24,9 @@ public final class HttpProtocol implements ProtocolInstaller {
 
   private final HttpRoutes routes;
 
-  public HttpProtocol(NodeMetrics metrics, Health health, HttpAuthenticator auth) {
-    this.routes = new HttpRoutes(metrics, health, auth);
+  /** @param admin the admin page, or null for none */
+  public HttpProtocol(NodeMetrics metrics, Health health, HttpAuthenticator auth, AdminPage admin) {
+    this.routes = new HttpRoutes(metrics, health, auth, admin);
   }
 
   @Override

@@ -27,22 +27,35 @@ final class HttpRoutes {
   private final NodeMetrics metrics;
   private final Health health;
   private final HttpAuthenticator auth;
+  /** Null: no admin page (/ and /api/cluster are 404). */
+  private final AdminPage admin;
 
-  HttpRoutes(NodeMetrics metrics, Health health, HttpAuthenticator auth) {
+  HttpRoutes(NodeMetrics metrics, Health health, HttpAuthenticator auth, AdminPage admin) {
     this.metrics = metrics;
     this.health = health;
     this.auth = auth;
+    this.admin = admin;
   }
 
   CompletableFuture<Response> handle(String method, String path, String authorization) {
-    boolean known = path.equals("/metrics") || path.equals("/healthz") || path.equals("/readyz");
+    boolean page = admin != null && (path.equals("/") || path.equals("/api/cluster"));
+    boolean known = page || path.equals("/metrics") || path.equals("/healthz") || path.equals("/readyz");
     if (!known) {
       return done(Response.text(404, "not found: " + path + "\n"));
     }
     if (!method.equals("GET") && !method.equals("HEAD")) {
       return done(Response.text(405, "method " + method + " not allowed: use GET or HEAD\n", "Allow", "GET, HEAD"));
     }
+    if (page && !auth.permits(authorization)) {
+      return done(Response.text(401, "credentials required\n", "WWW-Authenticate", "Basic realm=\"distcache\""));
+    }
     switch (path) {
+      case "/" -> {
+        return done(new Response(200, "text/html; charset=utf-8", admin.html()));
+      }
+      case "/api/cluster" -> {
+        return admin.clusterJson().thenApply(json -> new Response(200, "application/json", json));
+      }
       case "/healthz" -> {
         return done(health.live() ? Response.text(200, "ok\n") : Response.text(503, "stopped\n"));
       }

@@ -66,6 +66,11 @@ public final class RespContext {
     return rates;
   }
 
+  /** INFO's instantaneous_ops_per_sec (the admin page shows it per node). */
+  public long opsPerSec() {
+    return rates.opsPerSec();
+  }
+
   /**
    * Samples the running totals for INFO's instantaneous_* rates; the node calls it every 100 ms
    * (RateSampler).
