@@ -240,4 +240,21 @@ class HttpEndpointsTest {
           .untilAsserted(() -> assertThat(get(guarded.port(), "/readyz").statusCode()).isEqualTo(200));
     }
   }
+
+  @Test
+  void pipelinedRequests_areAnsweredInOrder_evenWhenTheFirstAnswersLater() throws IOException {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", node.port()), 5000);
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+          + "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+      int metrics = all.indexOf("distcache_keys");
+      int health = all.indexOf("\r\n\r\nok\n");
+      int notFound = all.indexOf("HTTP/1.1 404");
+      assertThat(metrics).isPositive();
+      assertThat(health).isGreaterThan(metrics);
+      assertThat(notFound).isGreaterThan(health);
+    }
+  }
 }

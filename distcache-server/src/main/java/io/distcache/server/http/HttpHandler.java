@@ -20,14 +20,22 @@ import io.netty.handler.timeout.IdleStateEvent;
 /*
  * Design: one request at a time per connection. HTTP/1.1 lets a client pipeline requests, and a
  * scrape answers later (on the metrics thread), so reading pauses while a response is pending and
- * resumes once it is written: responses stay in order and a client cannot queue unbounded work.
+ * resumes once it is written. Requests already decoded from the same read wait in a queue of at
+ * most MAX_QUEUED (one more closes the connection) and run in order after it: responses stay in
+ * request order and a client cannot queue unbounded work.
  */
 
 /** Answers HTTP requests from HttpRoutes; closes on malformed requests and idle connections. */
 final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private final HttpRoutes routes;
+  static final int MAX_QUEUED = 16;
+
   /** The client half-closed: close once the pending response, if any, is written. */
   private boolean inputClosed;
+  /** A request is being answered. */
+  private boolean busy;
+  /** Requests decoded while busy (retained), in order. */
+  private final java.util.ArrayDeque<FullHttpRequest> queued = new java.util.ArrayDeque<>();
 
   HttpHandler(HttpRoutes routes) {
     this.routes = routes;
@@ -35,6 +43,18 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    if (busy) {
+      if (queued.size() >= MAX_QUEUED) {
+        ctx.close();
+        return;
+      }
+      queued.add(req.retain());
+      return;
+    }
+    start(ctx, req);
+  }
+
+  private void start(ChannelHandlerContext ctx, FullHttpRequest req) {
     if (!req.decoderResult().isSuccess()) {
       send(ctx, HttpRoutes.Response.text(400, "bad request\n"), false, false);
       return;
@@ -43,6 +63,7 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     boolean head = req.method().equals(HttpMethod.HEAD);
     String path = new QueryStringDecoder(req.uri()).path();
     String authorization = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+    busy = true;
     ctx.channel().config().setAutoRead(false);
     routes.handle(req.method().name(), path, authorization).whenComplete((r, e) -> {
       HttpRoutes.Response response = e != null ? HttpRoutes.Response.text(500, "internal error\n") : r;
@@ -69,15 +90,40 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     }
     ChannelFuture f = ctx.writeAndFlush(res);
-    if (keepAlive && !inputClosed) {
+    busy = false;
+    if (!keepAlive) {
+      releaseQueued();
+      f.addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    FullHttpRequest next = queued.poll();
+    if (next != null) {
+      try {
+        start(ctx, next);
+      } finally {
+        next.release();
+      }
+    } else if (inputClosed) {
+      f.addListener(ChannelFutureListener.CLOSE);
+    } else {
       f.addListener(done -> {
-        if (ctx.channel().isActive()) {
+        if (ctx.channel().isActive() && !busy) {
           ctx.channel().config().setAutoRead(true);
         }
       });
-    } else {
-      f.addListener(ChannelFutureListener.CLOSE);
     }
+  }
+
+  private void releaseQueued() {
+    FullHttpRequest r;
+    while ((r = queued.poll()) != null) {
+      r.release();
+    }
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    releaseQueued();
   }
 
   @Override
@@ -89,7 +135,7 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
       // Half-closed: a pending response still goes out (the channel allows half-closure), then close.
       inputClosed = true;
-      if (ctx.channel().config().isAutoRead()) {
+      if (!busy) {
         ctx.close();
       }
       return;

@@ -27,9 +27,11 @@ import org.slf4j.LoggerFactory;
  * lives on one loop for its life, so its handlers need no locks. Every child pipeline starts the
  * same way:
  *
+ *   NetCounters   adds the bytes of every read and write to the node's totals (INFO, /metrics)
  *   [IdleCloser]  closes connections idle past the timeout (only when a timeout is set)
  *   WritabilityGate  stops reading while the client is not reading its replies
- *   ProtocolDetector  replaced, on the first byte, by the binary or the other protocol's handlers
+ *   ProtocolDetector  replaced, on the first byte (HTTP: the first line), by the binary, HTTP
+ *                     or the other protocol's handlers
  *
  * The connection count is taken in initChannel, before the first read: a connection over the
  * limit is not counted (it is refused and holds nothing but its socket), so refusals cannot crowd
