@@ -257,4 +257,41 @@ class HttpEndpointsTest {
       assertThat(notFound).isGreaterThan(health);
     }
   }
+
+  /** Families as Prometheus's own parser (the official Python client's) reads them: "name type samples" lines. */
+  private static final String PARSE = String.join("\n",
+      "import sys",
+      "from prometheus_client.parser import text_string_to_metric_families",
+      "for f in text_string_to_metric_families(sys.stdin.read()):",
+      "    print(f.name, f.type, len(f.samples))");
+
+  @Test
+  void metrics_parseWithThePrometheusClientLibrarysParser() throws Exception {
+    Path python = Path.of("/usr/bin/python3");
+    boolean present = Files.isExecutable(python) && new ProcessBuilder(python.toString(), "-c",
+        "import prometheus_client.parser").start().waitFor() == 0;
+    Assumptions.assumeTrue(present || Boolean.getBoolean("distcache.requireRedisCli"),
+        "python3-prometheus-client not installed (.ci/run installs it)");
+    try (Jedis j = new Jedis("127.0.0.1", node.port())) {
+      j.set("k", "v");
+      j.get("k");
+    }
+    byte[] body = get(node.port(), "/metrics").body().getBytes(StandardCharsets.UTF_8);
+    Process p = new ProcessBuilder(python.toString(), "-c", PARSE).redirectErrorStream(true).start();
+    try (OutputStream in = p.getOutputStream()) {
+      in.write(body);
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+
+    assertThat(out)
+        .containsPattern("(?m)^distcache_commands counter 2$")
+        .containsPattern("(?m)^distcache_command_duration_seconds histogram \\d+$")
+        .containsPattern("(?m)^distcache_keyspace_hits counter 1$")
+        .containsPattern("(?m)^distcache_cluster_members gauge 4$")
+        .containsPattern("(?m)^distcache_memory_used_bytes gauge 1$")
+        .containsPattern("(?m)^jvm_memory_used_bytes gauge \\d+$")
+        .containsPattern("(?m)^jvm_gc_collection_seconds summary \\d+$");
+  }
 }
