@@ -14,6 +14,14 @@ public interface Clock {
   /** A monotonic reading in nanoseconds, meaningful only as a difference. */
   long nanos();
 
+  /**
+   * Microseconds since the Unix epoch (TIME, MONITOR). The default has millisecond resolution;
+   * the real clock's has the system clock's (microseconds on Linux).
+   */
+  default long micros() {
+    return Math.multiplyExact(millis(), 1000L);
+  }
+
   /** The real clock. */
   static Clock system() {
     return SystemClock.INSTANCE;
@@ -31,5 +39,11 @@ enum SystemClock implements Clock {
   @Override
   public long nanos() {
     return System.nanoTime();
+  }
+
+  @Override
+  public long micros() {
+    java.time.Instant now = java.time.Instant.now();
+    return now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
   }
 }

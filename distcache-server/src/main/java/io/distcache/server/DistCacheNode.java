@@ -83,6 +83,16 @@ public final class DistCacheNode implements AutoCloseable {
   private volatile ClusterMembership membership;
   private volatile ClusterRouter clusterRouter;
   private NetServer server;
+  /** The Redis layer's shared state (null with a custom other protocol); the metrics read it. */
+  private RespContext respContext;
+  private ClusterWide clusterWide;
+  private io.distcache.server.http.NodeMetrics metrics;
+  private io.distcache.server.http.HttpServer httpServer;
+  /** Set when close() begins, read by /readyz without the lifecycle lock (close holds it). */
+  private volatile boolean stopping;
+  private volatile boolean running;
+  /** Re-resolves --join names (null when every seed is an IP address). */
+  private io.distcache.server.cluster.SeedResolver seedResolver;
 
   private enum State {
     NEW,
@@ -126,12 +136,42 @@ public final class DistCacheNode implements AutoCloseable {
             NetConfig.of(config.bindAddress())
                 .withMaxConnections(config.maxConnections)
                 .withIdleTimeout(config.idleTimeout);
-        server = new NetServer(net, binary, other);
+        ProtocolInstaller http = null;
+        if (respContext != null) {
+          metrics = new io.distcache.server.http.NodeMetrics(respContext, () -> server, this::notReady);
+          http = new io.distcache.server.http.HttpProtocol(metrics, health(), config.httpAuthenticator,
+              new io.distcache.server.http.AdminPage(respContext, clusterWide));
+          RespContext rc = respContext;
+          clusterRouter.statsExtras(() -> "ops_per_sec:" + rc.opsPerSec() + "\n");
+        }
+        server = new NetServer(net, binary, other, http);
         server.start();
+        if (respContext != null) {
+          // INFO's instantaneous_* rates (RateSampler): one tiny task every 100 ms on one loop.
+          RespContext rc = respContext;
+          server.workers().next().scheduleAtFixedRate(rc::sampleRates, 100, 100, TimeUnit.MILLISECONDS);
+        }
+        if (http != null && config.httpPort >= 0) {
+          InetSocketAddress main = config.bindAddress();
+          InetSocketAddress where = main.getAddress() == null || main.getAddress().isAnyLocalAddress()
+              ? new InetSocketAddress(config.httpPort) : new InetSocketAddress(main.getAddress(), config.httpPort);
+          httpServer = new io.distcache.server.http.HttpServer(where, server.workers(), server.transport().serverChannel(),
+              http, server.counters());
+        }
         bus.start(server.workers(), server.transport());
         warnIfOpen(server.localAddress());
-        membership.start(advertised(server.localAddress()), seeds());
+        List<Address> given = seeds();
+        List<Address> expanded = io.distcache.server.cluster.SeedResolver.expand(given, config.seedLookup);
+        membership.start(advertised(server.localAddress()), expanded);
+        seedResolver = io.distcache.server.cluster.SeedResolver.start(given, expanded, config.seedLookup,
+            io.distcache.server.cluster.SeedResolver.RESOLVE_INTERVAL, membership::addSeeds);
       } catch (RuntimeException e) {
+        if (httpServer != null) {
+          httpServer.close();
+        }
+        if (metrics != null) {
+          metrics.close();
+        }
         if (server != null) {
           server.close(CLOSE_TIMEOUT);
         }
@@ -145,6 +185,7 @@ public final class DistCacheNode implements AutoCloseable {
         throw e;
       }
       state = State.RUNNING;
+      running = true;
       log.info(
           "listening on {} ({}) as {}, max memory {} bytes, policy {}, started in {} ms",
           hostPort(server.localAddress()),
@@ -154,6 +195,57 @@ public final class DistCacheNode implements AutoCloseable {
           config.evictionPolicy.redisName(),
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
       return this;
+    }
+  }
+
+  /** What /healthz and /readyz report. */
+  private io.distcache.server.http.Health health() {
+    return new io.distcache.server.http.Health() {
+      @Override
+      public boolean live() {
+        return running && !stopping;
+      }
+
+      @Override
+      public String notReady() {
+        return DistCacheNode.this.notReady();
+      }
+    };
+  }
+
+  /**
+   * Null when this node serves its slots; otherwise why not. Ready means: started, not stopping,
+   * in its own placement, within its lease with a majority (a joiner that has not joined yet has
+   * none), and every slot it owns confirmed by the other owners and cleaned (SlotGuard.settled).
+   */
+  String notReady() {
+    if (stopping) {
+      return "stopping";
+    }
+    if (!running) {
+      return "starting";
+    }
+    ClusterMembership m = membership;
+    if (m == null || m.self() == null) {
+      return "starting";
+    }
+    io.distcache.protocol.cluster.Placement p = m.placement();
+    if (p.size() > 0 && !p.contains(m.self())) {
+      return "not in the slot placement yet";
+    }
+    if (!m.guard().leaseHeld(p)) {
+      return p.size() <= 1 ? "joining the cluster" : "not in contact with a majority of the cluster";
+    }
+    if (!m.guard().settled()) {
+      return "slots not confirmed by their other owners yet";
+    }
+    return null;
+  }
+
+  /** The --http-port listener's address, or null when there is none. */
+  public InetSocketAddress httpAddress() {
+    synchronized (lifecycle) {
+      return httpServer == null ? null : httpServer.localAddress();
     }
   }
 
@@ -182,10 +274,53 @@ public final class DistCacheNode implements AutoCloseable {
         .cluster(clusterRouter)
         .redirects(config.redirects)
         .slotHistory(history)
-        .clusterWide(new ClusterWide(clusterRouter, peers))
+        .clusterWide(clusterWide = new ClusterWide(clusterRouter, peers))
         .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
+        .parameters(configParameters())
+        .nodeCounters(new io.distcache.server.resp.NodeCounters() {
+          @Override
+          public long netInputBytes() {
+            return server == null ? 0 : server.counters().bytesIn();
+          }
+
+          @Override
+          public long netOutputBytes() {
+            return server == null ? 0 : server.counters().bytesOut();
+          }
+
+          @Override
+          public long rejectedConnections() {
+            return server == null ? 0 : server.rejectedConnections();
+          }
+
+          @Override
+          public long maxClients() {
+            return config.maxConnections;
+          }
+        })
         .build();
+    respContext = context;
     return pipeline -> RespPipeline.install(pipeline, context);
+  }
+
+  /** The startup settings CONFIG GET shows (Redis's names where Redis has the setting). */
+  private java.util.Map<String, java.util.function.Supplier<String>> configParameters() {
+    java.util.Map<String, java.util.function.Supplier<String>> p = new java.util.HashMap<>();
+    p.put("maxclients", () -> Integer.toString(config.maxConnections));
+    p.put("timeout", () -> Long.toString(config.idleTimeout.toSeconds()));
+    p.put("bind", () -> config.host == null ? "* -::*" : config.host);
+    p.put("port", () -> server == null ? Integer.toString(config.port) : Integer.toString(server.localAddress().getPort()));
+    p.put("cluster-node-timeout", () -> Long.toString(config.membership.suspicionTimeout().toMillis()));
+    p.put("max-frame", () -> Integer.toString(config.maxFrameBytes));
+    p.put("vnodes", () -> Integer.toString(config.virtualNodes));
+    p.put("advertise", () -> membership == null || membership.self() == null ? "" : membership.self().address().toString());
+    p.put("join", () -> String.join(",", config.joinAddresses.stream().map(a -> a.getHostString() + ":" + a.getPort()).toList()));
+    p.put("probe-interval", () -> Long.toString(config.membership.protocolPeriod().toMillis()));
+    p.put("probe-timeout", () -> Long.toString(config.membership.probeTimeout().toMillis()));
+    p.put("suspicion-timeout", () -> Long.toString(config.membership.suspicionTimeout().toMillis()));
+    p.put("forward-timeout", () -> Long.toString(config.forwardTimeout.toMillis()));
+    p.put("http-port", () -> httpServer == null ? "" : Integer.toString(httpServer.localAddress().getPort()));
+    return p;
   }
 
   /**
@@ -315,7 +450,14 @@ public final class DistCacheNode implements AutoCloseable {
         throw new IllegalStateException("close() called from the node's own event loop; it would wait for itself");
       }
       state = State.CLOSED;
+      stopping = true;
       long t0 = System.nanoTime();
+      if (seedResolver != null) {
+        seedResolver.close();
+      }
+      if (httpServer != null) {
+        httpServer.close();
+      }
       server.stopAccepting();
       membership.leave(LEAVE_TIMEOUT);
       membership.close();
@@ -325,6 +467,10 @@ public final class DistCacheNode implements AutoCloseable {
       }
       clusterRouter.close(); // requests still waiting for a slot get TRY_AGAIN
       server.close(CLOSE_TIMEOUT);
+      if (metrics != null) {
+        metrics.close();
+      }
+      running = false;
       peers.close();
       store.close();
       log.info("stopped in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
@@ -343,6 +489,17 @@ public final class DistCacheNode implements AutoCloseable {
         return;
       }
       state = State.CLOSED;
+      stopping = true;
+      running = false;
+      if (seedResolver != null) {
+        seedResolver.close();
+      }
+      if (httpServer != null) {
+        httpServer.close();
+      }
+      if (metrics != null) {
+        metrics.close();
+      }
       membership.close();
       clusterRouter.close();
       peers.close();
@@ -386,8 +543,43 @@ public final class DistCacheNode implements AutoCloseable {
     /** Null: peers are not authenticated. */
     private ClusterSecret clusterSecret;
     private UnaryOperator<Peers> peersDecorator = UnaryOperator.identity();
+    /** -1: no HTTP port of its own (HTTP is served on the node's port either way). */
+    private int httpPort = -1;
+    private io.distcache.server.cluster.SeedResolver.Lookup seedLookup = io.distcache.server.cluster.SeedResolver.DNS;
+    private io.distcache.server.http.HttpAuthenticator httpAuthenticator =
+        io.distcache.server.http.HttpAuthenticator.allowAll();
 
     private Builder() {}
+
+    /**
+     * Also serve HTTP (/metrics, /healthz, /readyz) on this port of the listen host, so it can be
+     * firewalled apart from the node's port; 0 picks a free one. Default: none.
+     */
+    public Builder httpPort(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("http port " + port + " is out of range 0..65535");
+      }
+      this.httpPort = port;
+      return this;
+    }
+
+    /** How --join host names are resolved (every address is a seed). Default: the system's DNS. For tests. */
+    Builder seedLookup(io.distcache.server.cluster.SeedResolver.Lookup lookup) {
+      this.seedLookup = lookup;
+      return this;
+    }
+
+    /**
+     * Who may see HTTP pages other than /metrics and the health checks (the security layer's Basic
+     * authentication plugs in here). Default: everyone.
+     */
+    public Builder httpAuthenticator(io.distcache.server.http.HttpAuthenticator auth) {
+      if (auth == null) {
+        throw new IllegalArgumentException("http authenticator cannot be null");
+      }
+      this.httpAuthenticator = auth;
+      return this;
+    }
 
     /**
      * Where to listen. A null or empty host listens on every interface (IPv4 and IPv6; "0.0.0.0"
@@ -603,6 +795,9 @@ public final class DistCacheNode implements AutoCloseable {
       b.redirects = redirects;
       b.clusterSecret = clusterSecret;
       b.peersDecorator = peersDecorator;
+      b.httpPort = httpPort;
+      b.httpAuthenticator = httpAuthenticator;
+      b.seedLookup = seedLookup;
       return b;
     }
 

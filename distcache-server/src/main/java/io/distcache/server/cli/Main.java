@@ -184,6 +184,12 @@ public final class Main implements Callable<Integer> {
       description = "Close clients idle for this many seconds; 0 never does (as Redis's 'timeout 0'). Default: ${DEFAULT-VALUE}.")
   long idleTimeoutSeconds;
 
+  @Option(
+      names = "--http-port",
+      paramLabel = "PORT",
+      description = "Also serve HTTP (/metrics, /healthz, /readyz) on this port, so it can be firewalled apart; the node's own port serves them too. Default: none.")
+  Integer httpPort;
+
   public static void main(String[] args) {
     System.exit(run(args));
   }
@@ -251,6 +257,9 @@ public final class Main implements Callable<Integer> {
       b.forwardTimeout(Duration.ofMillis(forwardTimeoutMillis));
       b.redirects(redirects);
       b.clusterSecret(clusterSecret());
+      if (httpPort != null) {
+        b.httpPort(httpPort);
+      }
       b.build();
       return b;
     } catch (IllegalArgumentException e) {

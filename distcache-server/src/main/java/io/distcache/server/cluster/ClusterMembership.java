@@ -199,6 +199,28 @@ public final class ClusterMembership implements AutoCloseable {
     }
   }
 
+  /**
+   * More seeds found after start (a --join name that now resolves to more addresses,
+   * SeedResolver): allowed on the bus, then joined through, on the membership loop.
+   */
+  public void addSeeds(List<Address> more) {
+    loop.execute(() -> {
+      MembershipEngine e = engine;
+      if (e == null) {
+        return;
+      }
+      List<Address> all = new java.util.ArrayList<>(seeds);
+      for (Address a : more) {
+        if (!all.contains(a)) {
+          all.add(a);
+        }
+      }
+      seeds = List.copyOf(all);
+      dropPeersNoLongerKnown(e.snapshot());
+      e.join(more);
+    });
+  }
+
   /** Members that are gone from the table (tombstones expired) no longer need a connection. */
   private void dropPeersNoLongerKnown(MembershipSnapshot snapshot) {
     Set<Address> keep = new HashSet<>(seeds);

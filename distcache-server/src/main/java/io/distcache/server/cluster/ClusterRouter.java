@@ -326,11 +326,19 @@ public final class ClusterRouter implements Router, ClusterView {
     return forwarded.sum();
   }
 
+  /** More "name:value" lines for STATS replies (the admin page reads other members' through them). */
+  private volatile java.util.function.Supplier<String> statsExtras = () -> "";
+
+  /** Adds {@code lines} ("name:value\n" each) to this node's STATS replies. */
+  public void statsExtras(java.util.function.Supplier<String> lines) {
+    this.statsExtras = lines;
+  }
+
   private Frame withRoutingStats(Frame stats) {
     if (stats.status() != Status.OK) {
       return stats;
     }
-    byte[] extra = ("forwarded_requests:" + forwardedRequests() + "\n").getBytes(StandardCharsets.UTF_8);
+    byte[] extra = ("forwarded_requests:" + forwardedRequests() + "\n" + statsExtras.get()).getBytes(StandardCharsets.UTF_8);
     byte[] value = new byte[stats.value().length + extra.length];
     System.arraycopy(stats.value(), 0, value, 0, stats.value().length);
     System.arraycopy(extra, 0, value, stats.value().length, extra.length);

@@ -243,6 +243,18 @@ public final class ClusterWide {
     }
   }
 
+  /**
+   * STATS from every member of the placement (this node's own answered locally, without the
+   * routing lines), by member; a member that cannot be reached answers BUSY. For the admin page.
+   */
+  public java.util.Map<Member, CompletableFuture<Frame>> statsOfEveryMember() {
+    java.util.Map<Member, CompletableFuture<Frame>> out = new java.util.LinkedHashMap<>();
+    for (Member m : members()) {
+      out.put(m, send(m, Frame.request(io.distcache.protocol.Opcode.STATS, null)));
+    }
+    return out;
+  }
+
   /** The placement's members in id order; this node alone before the placement is known. */
   private List<Member> members() {
     Placement placement = router.placement();

@@ -27,9 +27,11 @@ import org.slf4j.LoggerFactory;
  * lives on one loop for its life, so its handlers need no locks. Every child pipeline starts the
  * same way:
  *
+ *   NetCounters   adds the bytes of every read and write to the node's totals (INFO, /metrics)
  *   [IdleCloser]  closes connections idle past the timeout (only when a timeout is set)
  *   WritabilityGate  stops reading while the client is not reading its replies
- *   ProtocolDetector  replaced, on the first byte, by the binary or the other protocol's handlers
+ *   ProtocolDetector  replaced, on the first byte (HTTP: the first line), by the binary, HTTP
+ *                     or the other protocol's handlers
  *
  * The connection count is taken in initChannel, before the first read: a connection over the
  * limit is not counted (it is refused and holds nothing but its socket), so refusals cannot crowd
@@ -57,6 +59,9 @@ public final class NetServer implements AutoCloseable {
   private final NetConfig config;
   private final ProtocolInstaller binary;
   private final ProtocolInstaller other;
+  /** Null: HTTP is not served on this port. */
+  private final ProtocolInstaller http;
+  private final NetCounters counters = new NetCounters();
   private final Transport transport = Transport.best();
   private final ChannelGroup channels = new DefaultChannelGroup("distcache-clients", GlobalEventExecutor.INSTANCE);
   private final AtomicInteger connections = new AtomicInteger();
@@ -81,12 +86,26 @@ public final class NetServer implements AutoCloseable {
 
   /** As the public constructor, with how long a refused connection may wait to be answered (for tests). */
   NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, Duration rejectWait) {
+    this(config, binary, other, null, rejectWait);
+  }
+
+  /**
+   * As the public constructor, with HTTP on the same port: a connection whose first line is an
+   * HTTP/1.x request line gets {@code http}'s handlers (null: none).
+   */
+  public NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, ProtocolInstaller http) {
+    this(config, binary, other, http, ProtocolDetector.REJECT_WAIT);
+  }
+
+  NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, ProtocolInstaller http,
+      Duration rejectWait) {
     if (config == null || binary == null || other == null) {
       throw new IllegalArgumentException("config and both protocol installers are required");
     }
     this.config = config;
     this.binary = binary;
     this.other = other;
+    this.http = http;
     this.rejectWait = rejectWait;
   }
 
@@ -158,6 +177,11 @@ public final class NetServer implements AutoCloseable {
   /** Connections being served now (refused ones not counted). */
   public int connections() {
     return connections.get();
+  }
+
+  /** Bytes in and out and connections accepted, since start. */
+  public NetCounters counters() {
+    return counters;
   }
 
   /** Connections refused because the limit was reached, since start. */
@@ -253,6 +277,7 @@ public final class NetServer implements AutoCloseable {
   private final class Initializer extends ChannelInitializer<Channel> {
     @Override
     protected void initChannel(Channel ch) {
+      counters.connectionAccepted();
       String rejection = null;
       if (connections.incrementAndGet() > config.maxConnections()) {
         connections.decrementAndGet();
@@ -269,11 +294,12 @@ public final class NetServer implements AutoCloseable {
       }
       channels.add(ch);
       ChannelPipeline p = ch.pipeline();
+      p.addLast("counters", counters);
       if (!config.idleTimeout().isZero()) {
         p.addLast("idle", new IdleCloser(config.idleTimeout()));
       }
       p.addLast("writability", WritabilityGate.INSTANCE);
-      p.addLast("detector", new ProtocolDetector(binary, other, rejection, rejectWait));
+      p.addLast("detector", new ProtocolDetector(binary, other, http, rejection, rejectWait));
     }
   }
 }

@@ -31,6 +31,14 @@ import java.util.concurrent.TimeUnit;
  * request right after connecting, so a second is plenty, and a short wait keeps a flood of silent
  * connections from holding descriptors (NetServer also bounds how many may wait at once).
  *
+ * HTTP shares the port too (as Dragonfly serves /metrics on its main port): a first line that is an
+ * HTTP/1.x request line ("GET /metrics HTTP/1.1") goes to the HTTP installer, not to Redis, whose
+ * inline protocol would run GET with two arguments. Only a connection whose first byte is an
+ * upper-case letter (an HTTP method) waits for its first line; a RESP client ('*') or a lower-case
+ * inline command is handed over at once. The wait is bounded: without a line feed within
+ * MAX_HTTP_REQUEST_LINE bytes, or as soon as the bytes so far cannot start a request line (a
+ * Redis inline command such as "SET k v"), the connection is Redis's. HttpRequestLine holds the rule.
+ *
  * Peers are not clients: a refused binary connection whose first frame is PEER_HELLO is handed
  * to the binary protocol in peer-only mode (PeerGate), and the refusal timer is cancelled (the
  * handshake has its own time limit), so a node whose client slots are full still accepts its peers.
@@ -50,6 +58,8 @@ final class ProtocolDetector extends ByteToMessageDecoder {
 
   private final ProtocolInstaller binary;
   private final ProtocolInstaller other;
+  /** Null: no HTTP on this port (every non-binary connection is Redis's). */
+  private final ProtocolInstaller http;
   /** Null for an accepted connection; the reason it is refused otherwise. */
   private final String rejection;
   /** How long a refused connection may take to send what its refusal needs. */
@@ -60,8 +70,14 @@ final class ProtocolDetector extends ByteToMessageDecoder {
   private io.netty.util.concurrent.ScheduledFuture<?> rejectTimer;
 
   ProtocolDetector(ProtocolInstaller binary, ProtocolInstaller other, String rejection, Duration rejectWait) {
+    this(binary, other, null, rejection, rejectWait);
+  }
+
+  ProtocolDetector(ProtocolInstaller binary, ProtocolInstaller other, ProtocolInstaller http, String rejection,
+      Duration rejectWait) {
     this.binary = binary;
     this.other = other;
+    this.http = http;
     this.rejection = rejection;
     this.rejectWait = rejectWait;
   }
@@ -87,13 +103,36 @@ final class ProtocolDetector extends ByteToMessageDecoder {
   }
 
   @Override
+  protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+    decode(ctx, in, out);
+    if (in.isReadable() && !ctx.isRemoved() && rejection == null) {
+      // The client half-closed in the middle of a first line that could still have been HTTP:
+      // the Redis protocol answers what it can of it, as it would any truncated inline command.
+      other.install(ctx.pipeline());
+      ctx.pipeline().remove(this);
+    }
+  }
+
+  @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
     if (!in.isReadable()) {
       return;
     }
     boolean isBinary = in.getByte(in.readerIndex()) == ProtocolConstants.MAGIC;
     if (rejection == null) {
-      (isBinary ? binary : other).install(ctx.pipeline());
+      ProtocolInstaller chosen;
+      if (isBinary) {
+        chosen = binary;
+      } else if (http == null) {
+        chosen = other;
+      } else {
+        int verdict = HttpRequestLine.classify(in);
+        if (verdict == HttpRequestLine.UNDECIDED) {
+          return; // wait for more of the first line
+        }
+        chosen = verdict == HttpRequestLine.HTTP ? http : other;
+      }
+      chosen.install(ctx.pipeline());
       ctx.pipeline().remove(this);
     } else if (refused) {
       in.skipBytes(in.readableBytes());

@@ -42,7 +42,8 @@ public enum Transport {
     return this == EPOLL ? EpollSocketChannel.class : NioSocketChannel.class;
   }
 
-  Class<? extends ServerChannel> serverChannel() {
+  /** The server socket channel class that goes with this transport's event loops. */
+  public Class<? extends ServerChannel> serverChannel() {
     return this == EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
   }
 }

@@ -15,6 +15,14 @@ final class ClientState {
   volatile String libName = "";
   volatile String libVersion = "";
   volatile int protocol = 2;
+  /** The connection, for CLIENT KILL and CLIENT LIST's buffer sizes; set when the session starts. */
+  volatile io.netty.channel.Channel channel;
+  /** CLIENT NO-EVICT (flag 'e'): kept and shown; distcache never evicts clients for memory. */
+  volatile boolean noEvict;
+  /** MONITOR was issued on this connection (flag 'O'). */
+  volatile boolean monitor;
+  /** The ACL user this connection is authenticated as (the security layer sets it). */
+  volatile String user = "default";
 
   ClientState(long id, String address, String localAddress, long nowNanos) {
     this.id = id;
@@ -24,14 +32,42 @@ final class ClientState {
     this.lastCommandNanos = nowNanos;
   }
 
-  /** One line of CLIENT LIST / CLIENT INFO, with Redis's field names (no trailing newline). */
+  /**
+   * One line of CLIENT LIST / CLIENT INFO, with Redis's field names and meanings (no trailing
+   * newline): fd is the socket's descriptor (-1 on the NIO transport, which does not expose it),
+   * qbuf the bytes received and not yet parsed, omem and oll the bytes and buffers waiting to be
+   * sent, tot-mem the two together; fields for features distcache does not have (pub/sub,
+   * transactions, WATCH) are 0 or -1 as Redis gives them for a client not using them.
+   */
   String describe(long nowNanos) {
     long age = (nowNanos - connectedNanos) / 1_000_000_000L;
     long idle = (nowNanos - lastCommandNanos) / 1_000_000_000L;
-    return "id=" + id + " addr=" + address + " laddr=" + localAddress + " fd=-1 name=" + name
-        + " age=" + age + " idle=" + idle + " flags=N db=0 sub=0 psub=0 ssub=0 multi=-1"
-        + " watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0"
-        + " tot-mem=0 events=r cmd=" + lastCommand + " user=default redir=-1 resp=" + protocol
-        + " lib-name=" + libName + " lib-ver=" + libVersion;
+    io.netty.channel.Channel ch = channel;
+    int fd = -1;
+    long qbuf = 0;
+    long omem = 0;
+    long oll = 0;
+    boolean reading = true;
+    if (ch != null) {
+      if (ch instanceof io.netty.channel.unix.UnixChannel unix) {
+        fd = unix.fd().intValue();
+      }
+      if (ch.pipeline().get(RespPipeline.DECODER) instanceof RespDecoder decoder) {
+        qbuf = decoder.bufferedBytes();
+      }
+      io.netty.channel.ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
+      if (out != null) {
+        omem = out.totalPendingWriteBytes();
+        oll = out.size();
+      }
+      reading = ch.config().isAutoRead();
+    }
+    String flags = (monitor ? "O" : "") + (noEvict ? "e" : "");
+    return "id=" + id + " addr=" + address + " laddr=" + localAddress + " fd=" + fd + " name=" + name
+        + " age=" + age + " idle=" + idle + " flags=" + (flags.isEmpty() ? "N" : flags)
+        + " db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=" + qbuf + " qbuf-free=0 argv-mem=0 multi-mem=0"
+        + " rbs=0 rbp=0 obl=0 oll=" + oll + " omem=" + omem + " tot-mem=" + (qbuf + omem)
+        + " events=" + (reading ? "r" : "") + (omem > 0 ? "w" : "") + " cmd=" + lastCommand + " user=" + user
+        + " redir=-1 resp=" + protocol + " lib-name=" + libName + " lib-ver=" + libVersion;
   }
 }

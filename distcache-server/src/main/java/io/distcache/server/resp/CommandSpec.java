@@ -16,7 +16,14 @@ record CommandSpec(
     int step,
     String group,
     Handler handler,
-    Map<String, CommandSpec> subcommands) {
+    Map<String, CommandSpec> subcommands,
+    CommandStats stats) {
+
+  /** A command with fresh statistics, named {@code name} in them (a subcommand's are renamed by its container). */
+  CommandSpec(String name, int arity, List<String> flags, int firstKey, int lastKey, int step, String group,
+      Handler handler, Map<String, CommandSpec> subcommands) {
+    this(name, arity, flags, firstKey, lastKey, step, group, handler, subcommands, new CommandStats(name));
+  }
 
   /** Runs a command whose name and arity were checked. */
   @FunctionalInterface

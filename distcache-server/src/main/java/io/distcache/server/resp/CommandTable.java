@@ -33,6 +33,7 @@ final class CommandTable {
     StringCommands.register(r);
     KeyCommands.register(r);
     ClusterCommands.register(r);
+    DiagnosticCommands.register(r);
     return new CommandTable(r.commands);
   }
 
@@ -44,12 +45,29 @@ final class CommandTable {
     return byName.values();
   }
 
+  /** The statistics of every command and subcommand, in table order. */
+  List<CommandStats> stats() {
+    List<CommandStats> out = new java.util.ArrayList<>();
+    for (CommandSpec spec : byName.values()) {
+      if (spec.handler() != null) {
+        out.add(spec.stats());
+      }
+      if (spec.subcommands() != null) {
+        for (CommandSpec sub : spec.subcommands().values()) {
+          out.add(sub.stats());
+        }
+      }
+    }
+    return out;
+  }
+
   void dispatch(RespSession s, byte[][] args) {
     CommandSpec spec = index.get(args[0]);
     if (spec == null) {
       throw new CommandException(RespErrors.unknownCommand(args));
     }
     if (!spec.arityAccepts(args.length)) {
+      spec.stats().rejected();
       throw new CommandException(RespErrors.wrongArity(spec.name()));
     }
     String fullName = spec.name();
@@ -60,12 +78,14 @@ final class CommandTable {
       }
       fullName = sub.fullName(spec.name());
       if (!sub.arityAccepts(args.length)) {
+        sub.stats().rejected();
         throw new CommandException(RespErrors.wrongArity(fullName));
       }
       spec = sub;
     }
     s.context().stats().commandProcessed();
     s.client().lastCommand = fullName;
+    s.executing(spec);
     spec.handler().handle(s, args);
   }
 
@@ -91,7 +111,9 @@ final class CommandTable {
         List<CommandSpec> subs) {
       Map<String, CommandSpec> byName = new LinkedHashMap<>();
       for (CommandSpec sub : subs) {
-        byName.put(sub.name(), sub);
+        // Statistics name a subcommand as Redis does: "client|list".
+        byName.put(sub.name(), new CommandSpec(sub.name(), sub.arity(), sub.flags(), sub.firstKey(), sub.lastKey(),
+            sub.step(), sub.group(), sub.handler(), sub.subcommands(), new CommandStats(sub.fullName(name))));
       }
       put(new CommandSpec(name, arity, flags(flags), 0, 0, 0, group, bare, Collections.unmodifiableMap(byName)));
     }

@@ -24,6 +24,8 @@ final class ConnectionCommands {
         Registry.sub("setinfo", 4, "fast", "connection", ConnectionCommands::setinfo),
         Registry.sub("info", 2, "", "connection", ConnectionCommands::clientInfo),
         Registry.sub("list", -2, "admin", "connection", ConnectionCommands::clientList),
+        Registry.sub("kill", -3, "admin noscript loading stale", "connection", ClientKill::kill),
+        Registry.sub("no-evict", 3, "admin noscript loading stale", "connection", ConnectionCommands::noEvict),
         Registry.sub("help", 2, "", "connection", ConnectionCommands::clientHelp)));
   }
 
@@ -192,12 +194,32 @@ final class ConnectionCommands {
     s.out().verbatim(sb.toString());
   }
 
+  /** CLIENT NO-EVICT: shown as flag 'e'; distcache never evicts clients for memory, so it changes nothing else. */
+  private static void noEvict(RespSession s, byte[][] a) {
+    if (is(a[2], "on")) {
+      s.client().noEvict = true;
+    } else if (is(a[2], "off")) {
+      s.client().noEvict = false;
+    } else {
+      throw new CommandException(RespErrors.SYNTAX);
+    }
+    s.out().ok();
+  }
+
   private static void clientHelp(RespSession s, byte[][] a) {
     helpReply(s, "CLIENT", List.of(
         "GETNAME", "    Return the name of the current connection.",
         "ID", "    Return the ID of the current connection.",
         "INFO", "    Return information about the current client connection.",
+        "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made to specified local address",
+        "    * ID <client-id>", "      Kill connections by client id.",
+        "    * USER <username>", "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
         "LIST [TYPE <normal|master|replica|pubsub>] [ID <id> [<id> ...]]", "    Return information about client connections.",
+        "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
         "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
         "SETNAME <name>", "    Assign the name <name> to the current connection.",
         "HELP", "    Print this help."));

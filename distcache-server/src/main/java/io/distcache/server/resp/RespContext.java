@@ -6,6 +6,7 @@ import io.distcache.server.cluster.ClusterWide;
 import io.distcache.server.cluster.SlotHistory;
 import io.distcache.server.cluster.Router;
 import io.distcache.server.store.Store;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -30,6 +31,14 @@ public final class RespContext {
   private final RedirectMode redirects;
   private final SlotHistory slotHistory;
   private final ClusterWide clusterWide;
+  private final ErrorStats errorStats = new ErrorStats();
+  private final SlowLog slowLog = new SlowLog();
+  private final LatencyMonitor latencyMonitor = new LatencyMonitor();
+  private final Monitors monitors = new Monitors();
+  private final RateSampler rates = new RateSampler();
+  private final NodeCounters nodeCounters;
+  /** Startup settings for CONFIG GET, by parameter name. */
+  private final java.util.Map<String, java.util.function.Supplier<String>> parameters;
 
   private RespContext(Builder b) {
     this.router = b.router;
@@ -44,6 +53,37 @@ public final class RespContext {
     this.redirects = b.redirects;
     this.slotHistory = b.slotHistory;
     this.clusterWide = b.clusterWide;
+    this.parameters = java.util.Map.copyOf(b.parameters);
+    this.nodeCounters = b.nodeCounters;
+  }
+
+  /** The node's network counters (INFO stats). */
+  NodeCounters nodeCounters() {
+    return nodeCounters;
+  }
+
+  RateSampler rates() {
+    return rates;
+  }
+
+  /** INFO's instantaneous_ops_per_sec (the admin page shows it per node). */
+  public long opsPerSec() {
+    return rates.opsPerSec();
+  }
+
+  /**
+   * Samples the running totals for INFO's instantaneous_* rates; the node calls it every 100 ms
+   * (RateSampler).
+   */
+  public void sampleRates() {
+    rates.sample(clock.nanos(), stats.totalCommandsProcessed(), nodeCounters.netInputBytes(),
+        nodeCounters.netOutputBytes());
+  }
+
+  /** A startup setting for CONFIG GET ("" when the node did not give it). */
+  String parameter(String name) {
+    java.util.function.Supplier<String> v = parameters.get(name);
+    return v == null ? "" : v.get();
   }
 
   public static Builder builder(Router router, Store store) {
@@ -99,6 +139,37 @@ public final class RespContext {
     return commands;
   }
 
+  /** Every command's calls, time, failures and latency on this node (INFO commandstats, /metrics). */
+  public List<CommandStats> commandStats() {
+    return commands.stats();
+  }
+
+  /** Error replies by code (INFO errorstats, /metrics). */
+  public ErrorStats errorStats() {
+    return errorStats;
+  }
+
+  SlowLog slowLog() {
+    return slowLog;
+  }
+
+  LatencyMonitor latencyMonitor() {
+    return latencyMonitor;
+  }
+
+  Monitors monitors() {
+    return monitors;
+  }
+
+  /** CONFIG RESETSTAT: the counters INFO stats, commandstats, errorstats and latencystats show. */
+  void resetStats() {
+    for (CommandStats s : commands.stats()) {
+      s.reset();
+    }
+    errorStats.reset();
+    stats.reset();
+  }
+
   String runId() {
     return runId;
   }
@@ -133,6 +204,8 @@ public final class RespContext {
     private RedirectMode redirects = RedirectMode.AUTO;
     private SlotHistory slotHistory;
     private ClusterWide clusterWide;
+    private java.util.Map<String, java.util.function.Supplier<String>> parameters = java.util.Map.of();
+    private NodeCounters nodeCounters = NodeCounters.NONE;
 
     private Builder(Router router, Store store) {
       if (router == null || store == null) {
@@ -193,6 +266,22 @@ public final class RespContext {
     /** Default: none (DBSIZE, KEYS, SCAN, FLUSHALL, FLUSHDB, RANDOMKEY answer for this node only). */
     public Builder clusterWide(ClusterWide wide) {
       this.clusterWide = wide;
+      return this;
+    }
+
+    /**
+     * Default: none. The node's startup settings CONFIG GET shows, by name (maxclients, timeout,
+     * bind, port, cluster-node-timeout, max-frame, vnodes, advertise, join, probe-interval,
+     * probe-timeout, suspicion-timeout, forward-timeout, http-port).
+     */
+    public Builder parameters(java.util.Map<String, java.util.function.Supplier<String>> parameters) {
+      this.parameters = parameters;
+      return this;
+    }
+
+    /** Default: {@link NodeCounters#NONE}. The network's counters, for INFO. */
+    public Builder nodeCounters(NodeCounters counters) {
+      this.nodeCounters = counters;
       return this;
     }
 

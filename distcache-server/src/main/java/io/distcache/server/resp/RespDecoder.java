@@ -220,4 +220,16 @@ final class RespDecoder extends ByteToMessageDecoder {
   boolean idle() {
     return remainingArgs == 0 && args == null;
   }
+
+  /**
+   * Bytes received and not yet decoded (CLIENT LIST qbuf). Read from other threads for display
+   * only: a racy but harmless look at the cumulation's indexes.
+   */
+  int bufferedBytes() {
+    try {
+      return actualReadableBytes();
+    } catch (RuntimeException e) {
+      return 0;
+    }
+  }
 }

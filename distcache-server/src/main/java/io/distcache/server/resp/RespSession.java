@@ -95,6 +95,12 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   private boolean flushQueued;
   /** The client shut down its sending side: close once everything it sent is answered. */
   private boolean inputClosed;
+  /** The command being executed (set by the dispatcher once name and arity are checked), or null. */
+  private CommandSpec current;
+  /** The current command's reply waits for a response: its statistics are taken when it is rendered. */
+  private boolean currentParked;
+  private byte[][] currentArgs;
+  private long currentStart;
 
   RespSession(RespContext context, CommandTable commands) {
     this.context = context;
@@ -123,11 +129,16 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
         writer.target(burst());
       } else {
         ByteBuf own = ctx.alloc().buffer();
-        parked.add(new Parked(null, null, own, writer.protocol()));
+        parked.add(new Parked(null, null, own, writer.protocol(), null, null, 0));
         writer.target(own);
       }
     }
     return writer;
+  }
+
+  /** The dispatcher found {@code spec} and runs it now (its statistics are taken when it has replied). */
+  void executing(CommandSpec spec) {
+    current = spec;
   }
 
   /** Sends a data request through the router; {@code reply} renders its response, in order. */
@@ -182,7 +193,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       render(response, reply);
       return;
     }
-    parked.add(new Parked(response, reply, null, writer.protocol()));
+    Parked p = new Parked(response, reply, null, writer.protocol(), current, currentArgs, currentStart);
+    currentParked = true;
+    parked.add(p);
     response.whenComplete((r, e) -> {
       // Forwarded replies arrive in bursts (the peer answers a pipelined batch at once): one drain
       // task takes all of them and flushes once. A completion that finds a drain already queued
@@ -222,6 +235,8 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     long now = context.clock().nanos();
     client = new ClientState(context.stats().nextClientId(), address(ctx.channel().remoteAddress()),
         address(ctx.channel().localAddress()), now);
+    client.channel = ctx.channel();
+    writer.errorStats(context.errorStats());
     context.stats().connected(client);
     routing = new ConnectionRouting(context.redirects(), context.cluster(), context.slotHistory());
   }
@@ -344,7 +359,13 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   private void execute(byte[][] args) {
     replyStarted = false;
-    client.lastCommandNanos = context.clock().nanos();
+    long start = context.clock().nanos();
+    client.lastCommandNanos = start;
+    current = null;
+    currentParked = false;
+    currentArgs = args;
+    currentStart = start;
+    long errorsBefore = writer.errors();
     try {
       commands.dispatch(this, args);
     } catch (CommandException e) {
@@ -352,6 +373,29 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     } catch (RuntimeException e) {
       log.warn("Redis command {} failed", Args.latin1(args[0]), e);
       out().error("ERR internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+    }
+    if (current != null && !currentParked) {
+      finished(current, args, start, writer.errors() != errorsBefore);
+    }
+    if (context.monitors().active()) {
+      context.monitors().feed(this, Redaction.of(args));
+    }
+    currentArgs = null;
+  }
+
+  /**
+   * Takes a command's statistics once its reply is rendered: calls, time and failure, the slow log
+   * and the latency monitor. Cheap for the usual command (a clock read, a few LongAdder adds and two
+   * volatile reads); only a slow one allocates, for its slow-log entry.
+   */
+  private void finished(CommandSpec spec, byte[][] args, long startNanos, boolean failed) {
+    long micros = (context.clock().nanos() - startNanos) / 1000;
+    spec.stats().record(micros, failed);
+    if (context.slowLog().isSlow(micros)) {
+      context.slowLog().add(context.clock().millis() / 1000, micros, Redaction.of(args), client.address, client.name);
+    }
+    if (context.latencyMonitor().thresholdMillis() > 0) {
+      context.latencyMonitor().commandTook(spec.flags().contains("fast"), micros, context.clock().millis() / 1000);
     }
   }
 
@@ -387,7 +431,11 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       } else {
         writer.protocol(p.protocol);
         writer.target(out);
+        long errorsBefore = writer.errors();
         render(p.response, p.reply);
+        if (p.command != null) {
+          finished(p.command, p.args, p.startNanos, writer.errors() != errorsBefore);
+        }
       }
       if (out.readableBytes() >= FLUSH_BYTES) {
         flush();
@@ -453,5 +501,6 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   }
 
   /** A reply waiting for an earlier one: a pending response, or an immediate reply already rendered. */
-  private record Parked(CompletableFuture<Frame> response, Reply reply, ByteBuf rendered, int protocol) {}
+  private record Parked(CompletableFuture<Frame> response, Reply reply, ByteBuf rendered, int protocol,
+      CommandSpec command, byte[][] args, long startNanos) {}
 }

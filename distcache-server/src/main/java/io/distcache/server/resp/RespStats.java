@@ -36,6 +36,12 @@ public final class RespStats {
     return connectionsReceived.sum();
   }
 
+  /** CONFIG RESETSTAT. */
+  void reset() {
+    commandsProcessed.reset();
+    connectionsReceived.reset();
+  }
+
   void commandProcessed() {
     commandsProcessed.increment();
   }

@@ -24,6 +24,10 @@ final class RespWriter {
   private final byte[] digits = new byte[20];
   private ByteBuf out;
   private int protocol = 2;
+  /** Error replies written, for the command that wrote them (failed_calls); see errors(). */
+  private long errors;
+  /** Where error replies are counted by code; null: nowhere. */
+  private ErrorStats errorStats;
 
   void target(ByteBuf out) {
     this.out = out;
@@ -54,8 +58,21 @@ final class RespWriter {
     writeLine(s);
   }
 
+  /** Error replies written so far: a command failed when this grew while it replied. */
+  long errors() {
+    return errors;
+  }
+
+  void errorStats(ErrorStats stats) {
+    this.errorStats = stats;
+  }
+
   /** An error reply; the text starts with its code ("ERR ...", "OOM ..."). Line breaks become spaces. */
   void error(String s) {
+    errors++;
+    if (errorStats != null) {
+      errorStats.count(s);
+    }
     out.writeByte('-');
     writeLine(s);
   }

@@ -16,7 +16,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 /*
  * Design: the keyspace commands (DBSIZE, FLUSHDB, FLUSHALL, SCAN, KEYS, RANDOMKEY) have two
@@ -38,21 +37,6 @@ final class ServerCommands {
   /** Keys per SCAN step when KEYS walks every member. */
   private static final int KEYS_BATCH = 1000;
 
-  /** CONFIG GET's parameters, in the order they are listed. */
-  private static final Map<String, Function<RespContext, String>> CONFIG = new LinkedHashMap<>();
-
-  static {
-    CONFIG.put("save", c -> "");
-    CONFIG.put("appendonly", c -> "no");
-    CONFIG.put("maxmemory", c -> Long.toString(c.store().config().maxMemoryBytes()));
-    CONFIG.put("maxmemory-policy", c -> c.store().config().policy().redisName());
-    CONFIG.put("databases", c -> "1");
-    CONFIG.put("timeout", c -> "0");
-    CONFIG.put("proto-max-bulk-len", c -> Integer.toString(c.limits().maxBulkBytes()));
-    CONFIG.put("cluster-enabled", c -> c.cluster() != null ? "yes" : "no");
-    CONFIG.put("notify-keyspace-events", c -> "");
-  }
-
   static void register(Registry r) {
     r.addContainer("command", -1, "loading stale", "server", ServerCommands::commandAll, List.of(
         Registry.sub("count", 2, "loading stale", "server", (s, a) -> s.out().integer(s.commands().all().size())),
@@ -63,9 +47,15 @@ final class ServerCommands {
     r.addContainer("config", -2, "", "server", null, List.of(
         Registry.sub("get", -3, "admin noscript loading stale", "server", ServerCommands::configGet),
         Registry.sub("set", -4, "admin noscript loading stale", "server", ServerCommands::configSet),
+        Registry.sub("resetstat", 2, "admin noscript loading stale", "server", (s, a) -> {
+          s.context().resetStats();
+          s.out().ok();
+        }),
         Registry.sub("help", 2, "loading stale", "server", (s, a) -> ConnectionCommands.helpReply(s, "CONFIG",
             List.of("GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
-                "SET <directive> <value>", "    Refused: distcache is configured at startup only.",
+                "SET <directive> <value>", "    Set the configuration <directive> to <value> (slowlog-log-slower-than,"
+                    + " slowlog-max-len, latency-monitor-threshold; the rest is set at startup).",
+                "RESETSTAT", "    Reset statistics reported by the INFO command.",
                 "HELP", "    Print this help.")))));
     r.add("info", -1, "loading stale", "server", (s, a) -> s.out().verbatim(InfoReport.build(s, a)));
     r.add("dbsize", 1, "readonly fast", "server", ServerCommands::dbsize);
@@ -215,15 +205,11 @@ final class ServerCommands {
   // ---- CONFIG, FLUSH, TIME ----
 
   private static void configGet(RespSession s, byte[][] a) {
-    Map<String, String> found = new LinkedHashMap<>();
+    List<byte[]> patterns = new ArrayList<>();
     for (int i = 2; i < a.length; i++) {
-      byte[] pattern = Args.utf8(Args.lower(a[i]));
-      for (Map.Entry<String, Function<RespContext, String>> e : CONFIG.entrySet()) {
-        if (GlobMatcher.matches(pattern, Args.utf8(e.getKey()))) {
-          found.putIfAbsent(e.getKey(), e.getValue().apply(s.context()));
-        }
-      }
+      patterns.add(Args.utf8(Args.lower(a[i])));
     }
+    Map<String, String> found = ConfigParameters.get(s.context(), patterns);
     RespWriter w = s.out();
     w.map(found.size());
     for (Map.Entry<String, String> e : found.entrySet()) {
@@ -232,18 +218,13 @@ final class ServerCommands {
     }
   }
 
-  /** The node is configured at startup; CONFIG SET answers the way Redis refuses a value. */
+  /** CONFIG SET: the run-time parameters (ConfigParameters); the rest is refused naming the flag. */
   private static void configSet(RespSession s, byte[][] a) {
     if (a.length % 2 != 0) {
       throw new CommandException(RespErrors.wrongArity("config|set"));
     }
-    String name = Args.lower(a[2]);
-    if (!CONFIG.containsKey(name)) {
-      throw new CommandException(
-          "ERR Unknown option or number of arguments for CONFIG SET - '" + Args.latin1(a[2]) + "'");
-    }
-    throw new CommandException("ERR CONFIG SET failed (possibly related to argument '" + name
-        + "') - distcache is configured at startup and does not change parameters at runtime");
+    ConfigParameters.set(s.context(), a);
+    s.out().ok();
   }
 
   /**
@@ -298,11 +279,11 @@ final class ServerCommands {
   }
 
   private static void time(RespSession s, byte[][] a) {
-    long ms = s.context().clock().millis();
+    long us = s.context().clock().micros();
     RespWriter w = s.out();
     w.array(2);
-    w.bulk(Long.toString(ms / 1000));
-    w.bulk(Long.toString((ms % 1000) * 1000));
+    w.bulk(Long.toString(us / 1_000_000));
+    w.bulk(Long.toString(us % 1_000_000));
   }
 
   // ---- SCAN, KEYS ----

@@ -1,0 +1,22 @@
+package io.distcache.server.http;
+
+/**
+ * Decides whether an HTTP request may see a page other than /metrics and the health checks (the
+ * admin page). The one place where HTTP Basic credentials are checked: the security layer (ACL
+ * users) plugs its check in here; until it exists every request is allowed, as every Redis
+ * connection is.
+ */
+@FunctionalInterface
+public interface HttpAuthenticator {
+
+  /**
+   * @param authorization the request's {@code Authorization} header, or null when it has none
+   * @return true when the request may see the page; false answers 401 with a Basic challenge
+   */
+  boolean permits(String authorization);
+
+  /** Allows every request (no authentication configured). */
+  static HttpAuthenticator allowAll() {
+    return authorization -> true;
+  }
+}

@@ -1,0 +1,39 @@
+package io.distcache.server.http;
+
+import io.distcache.server.net.ProtocolInstaller;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+
+/*
+ * Design: the HTTP side of the node (HttpRoutes says which paths exist), installed on a connection of the node's port whose first
+ * line is an HTTP/1.x request line (net/ProtocolDetector), and on every connection of --http-port.
+ * Netty's codec parses, within fixed bounds: a 4 KiB request line, 8 KiB of headers, a 4 KiB body
+ * (GET and HEAD have none; a bigger one gets 413 and the connection closes). A connection idle for
+ * IDLE_SECONDS is closed, so a browser's keep-alive connections do not stay forever.
+ */
+
+/** Installs the HTTP handlers: /metrics, /healthz, /readyz, the admin page. */
+public final class HttpProtocol implements ProtocolInstaller {
+  static final int MAX_INITIAL_LINE = 4096;
+  static final int MAX_HEADERS = 8192;
+  static final int MAX_BODY = 4096;
+  static final int IDLE_SECONDS = 60;
+
+  private final HttpRoutes routes;
+
+  /** @param admin the admin page, or null for none */
+  public HttpProtocol(NodeMetrics metrics, Health health, HttpAuthenticator auth, AdminPage admin) {
+    this.routes = new HttpRoutes(metrics, health, auth, admin);
+  }
+
+  @Override
+  public void install(ChannelPipeline pipeline) {
+    pipeline.addLast("http-idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS));
+    pipeline.addLast("http-codec", new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADERS, MAX_INITIAL_LINE));
+    pipeline.addLast("http-aggregator", new HttpObjectAggregator(MAX_BODY));
+    pipeline.addLast("http-handler", new HttpHandler(routes));
+  }
+}

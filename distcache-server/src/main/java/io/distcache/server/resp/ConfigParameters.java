@@ -1,0 +1,114 @@
+package io.distcache.server.resp;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+
+/*
+ * Design: the one table of CONFIG GET/SET parameters: every setting the node has, under Redis's
+ * name where Redis has one with the same meaning (maxmemory, maxclients, timeout, bind, port)
+ * and under the command-line flag's name otherwise. Settings fixed at startup come from the node
+ * (RespContext.Builder.parameters); the few that are safe to change while serving (they only
+ * decide what is recorded: the slow log and the latency monitor) have a setter. CONFIG SET
+ * checks every pair before applying any, as Redis does, and refuses a startup-only parameter
+ * naming the flag to restart with.
+ */
+
+/** CONFIG GET and CONFIG SET's parameters. */
+final class ConfigParameters {
+  private ConfigParameters() {}
+
+  private record Parameter(Function<RespContext, String> get, BiConsumer<RespContext, Long> set, long min,
+      String restartWith) {}
+
+  private static final Map<String, Parameter> TABLE = new LinkedHashMap<>();
+
+  private static void fixed(String name, Function<RespContext, String> get, String restartWith) {
+    TABLE.put(name, new Parameter(get, null, 0, restartWith));
+  }
+
+  private static void settable(String name, Function<RespContext, String> get, BiConsumer<RespContext, Long> set, long min) {
+    TABLE.put(name, new Parameter(get, set, min, null));
+  }
+
+  static {
+    fixed("save", c -> "", null);
+    fixed("appendonly", c -> "no", null);
+    fixed("maxmemory", c -> Long.toString(c.store().config().maxMemoryBytes()), "--max-memory");
+    fixed("maxmemory-policy", c -> c.store().config().policy().redisName(), "--eviction-policy");
+    fixed("databases", c -> "1", null);
+    fixed("proto-max-bulk-len", c -> Integer.toString(c.limits().maxBulkBytes()), "--max-value");
+    fixed("cluster-enabled", c -> c.cluster() != null ? "yes" : "no", null);
+    fixed("notify-keyspace-events", c -> "", null);
+    settable("slowlog-log-slower-than", c -> Long.toString(c.slowLog().slowerThanMicros()),
+        (c, v) -> c.slowLog().slowerThanMicros(v), Long.MIN_VALUE);
+    settable("slowlog-max-len", c -> Integer.toString(c.slowLog().maxLen()),
+        (c, v) -> c.slowLog().maxLen((int) Math.min(v, Integer.MAX_VALUE)), 0);
+    settable("latency-monitor-threshold", c -> Long.toString(c.latencyMonitor().thresholdMillis()),
+        (c, v) -> c.latencyMonitor().thresholdMillis(v), 0);
+    fixed("maxclients", c -> c.parameter("maxclients"), "--max-connections");
+    fixed("timeout", c -> c.parameter("timeout").isEmpty() ? "0" : c.parameter("timeout"), "--idle-timeout");
+    fixed("bind", c -> c.parameter("bind"), "--addr");
+    fixed("port", c -> c.parameter("port"), "--addr");
+    fixed("cluster-node-timeout", c -> c.parameter("cluster-node-timeout"), "--suspicion-timeout");
+    fixed("max-value", c -> Integer.toString(c.store().config().maxValueBytes()), "--max-value");
+    fixed("max-frame", c -> c.parameter("max-frame"), "--max-frame");
+    fixed("redirects", c -> c.redirects().name().toLowerCase(java.util.Locale.ROOT), "--redirects");
+    fixed("vnodes", c -> c.parameter("vnodes"), "--vnodes");
+    fixed("advertise", c -> c.parameter("advertise"), "--advertise");
+    fixed("join", c -> c.parameter("join"), "--join");
+    fixed("probe-interval", c -> c.parameter("probe-interval"), "--probe-interval");
+    fixed("probe-timeout", c -> c.parameter("probe-timeout"), "--probe-timeout");
+    fixed("suspicion-timeout", c -> c.parameter("suspicion-timeout"), "--suspicion-timeout");
+    fixed("forward-timeout", c -> c.parameter("forward-timeout"), "--forward-timeout");
+    fixed("http-port", c -> c.parameter("http-port"), "--http-port");
+  }
+
+  /** Names matching the glob patterns (lower-cased) with their values: pattern by pattern, each name once. */
+  static Map<String, String> get(RespContext c, List<byte[]> patterns) {
+    Map<String, String> found = new LinkedHashMap<>();
+    for (byte[] p : patterns) {
+      for (Map.Entry<String, Parameter> e : TABLE.entrySet()) {
+        if (!found.containsKey(e.getKey()) && GlobMatcher.matches(p, Args.utf8(e.getKey()))) {
+          found.put(e.getKey(), e.getValue().get().apply(c));
+        }
+      }
+    }
+    return found;
+  }
+
+  /** Checks every name=value pair, then applies them all; throws before applying any on a bad one. */
+  static void set(RespContext c, byte[][] a) {
+    Map<String, Long> values = new LinkedHashMap<>();
+    for (int i = 2; i + 1 < a.length; i += 2) {
+      String name = Args.lower(a[i]);
+      Parameter p = TABLE.get(name);
+      if (p == null) {
+        throw new CommandException("ERR Unknown option or number of arguments for CONFIG SET - '" + Args.latin1(a[i]) + "'");
+      }
+      if (values.containsKey(name)) {
+        throw new CommandException("ERR Duplicate parameter - " + name);
+      }
+      if (p.set() == null) {
+        throw new CommandException("ERR CONFIG SET failed (possibly related to argument '" + name + "') - "
+            + (p.restartWith() == null ? "distcache does not change it" : "set at startup only: restart with "
+            + p.restartWith()));
+      }
+      long v;
+      try {
+        v = Long.parseLong(Args.latin1(a[i + 1]));
+      } catch (NumberFormatException e) {
+        throw new CommandException("ERR CONFIG SET failed (possibly related to argument '" + name
+            + "') - argument couldn't be parsed into an integer");
+      }
+      if (v < p.min()) {
+        throw new CommandException("ERR CONFIG SET failed (possibly related to argument '" + name
+            + "') - argument must be between " + p.min() + " and " + Long.MAX_VALUE + " inclusive");
+      }
+      values.put(name, v);
+    }
+    values.forEach((name, v) -> TABLE.get(name).set().accept(c, v));
+  }
+}

@@ -1,0 +1,104 @@
+package io.distcache.server.resp;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/*
+ * Design: Redis's SLOWLOG: commands that took longer than slowlog-log-slower-than microseconds
+ * (negative: none; 0: all) are kept, newest first, at most slowlog-max-len of them. Only a slow
+ * command pays for an entry, and what an entry keeps is bounded as in Redis: at most 32
+ * arguments (the last one then says how many more there were), each cut to 128 bytes (then
+ * "... (N more bytes)"), so a slow MSET of huge values cannot make the log large.
+ */
+
+/** The node's slow log. */
+public final class SlowLog {
+  static final int MAX_ARGS = 32;
+  static final int MAX_ARG_BYTES = 128;
+  static final long DEFAULT_SLOWER_THAN_MICROS = 10_000;
+  static final int DEFAULT_MAX_LEN = 128;
+
+  /** One slow command. */
+  record Entry(long id, long unixSeconds, long micros, List<byte[]> args, String client, String clientName) {}
+
+  private volatile long slowerThanMicros = DEFAULT_SLOWER_THAN_MICROS;
+  private volatile int maxLen = DEFAULT_MAX_LEN;
+  /** Newest first. Guarded by this. */
+  private final ArrayDeque<Entry> entries = new ArrayDeque<>();
+  /** Guarded by this. */
+  private long nextId;
+
+  long slowerThanMicros() {
+    return slowerThanMicros;
+  }
+
+  void slowerThanMicros(long micros) {
+    slowerThanMicros = micros;
+  }
+
+  int maxLen() {
+    return maxLen;
+  }
+
+  synchronized void maxLen(int n) {
+    maxLen = n;
+    trim();
+  }
+
+  /** True when a command of this duration goes into the log (called for every command: one volatile read). */
+  boolean isSlow(long micros) {
+    long t = slowerThanMicros;
+    return t >= 0 && micros >= t;
+  }
+
+  void add(long unixSeconds, long micros, byte[][] args, String client, String clientName) {
+    int kept = Math.min(args.length, MAX_ARGS);
+    List<byte[]> copy = new ArrayList<>(kept);
+    for (int i = 0; i < kept; i++) {
+      if (i == MAX_ARGS - 1 && args.length > MAX_ARGS) {
+        copy.add(("... (" + (args.length - MAX_ARGS + 1) + " more arguments)").getBytes(StandardCharsets.US_ASCII));
+      } else if (args[i].length > MAX_ARG_BYTES) {
+        byte[] head = Arrays.copyOf(args[i], MAX_ARG_BYTES);
+        byte[] tail = ("... (" + (args[i].length - MAX_ARG_BYTES) + " more bytes)").getBytes(StandardCharsets.US_ASCII);
+        byte[] both = Arrays.copyOf(head, head.length + tail.length);
+        System.arraycopy(tail, 0, both, head.length, tail.length);
+        copy.add(both);
+      } else {
+        copy.add(args[i].clone());
+      }
+    }
+    synchronized (this) {
+      entries.addFirst(new Entry(nextId++, unixSeconds, micros, List.copyOf(copy), client, clientName));
+      trim();
+    }
+  }
+
+  private void trim() {
+    while (entries.size() > maxLen) {
+      entries.removeLast();
+    }
+  }
+
+  /** The newest {@code count} entries (all when negative). */
+  synchronized List<Entry> newest(long count) {
+    List<Entry> out = new ArrayList<>();
+    for (Entry e : entries) {
+      if (count >= 0 && out.size() >= count) {
+        break;
+      }
+      out.add(e);
+    }
+    return out;
+  }
+
+  synchronized int size() {
+    return entries.size();
+  }
+
+  synchronized void reset() {
+    entries.clear();
+  }
+}
