@@ -67,6 +67,19 @@ public enum Opcode {
   /** → OK value:[a key] | NOT_FOUND. */
   RANDOM_KEY(0x1B, false),
 
+  // 0x20-0x2F: transactions and typed values.
+
+  /**
+   * An atomic batch on one slot. key: any key of the batch (routing); value: the batch,
+   * {@link TransactionCodec} (conditions, then data requests) → OK value:[one reply per request,
+   * TransactionCodec] | CONDITION_FAILED (a condition did not hold; nothing ran) | CROSS_SLOT (keys
+   * of several slots on a node with other owners) | BAD_REQUEST (malformed, or a request that may
+   * not be batched).
+   */
+  TRANSACTION(0x20, true),
+  /** key → OK extras:[version, expireAtMillis (0 = none)] | NOT_FOUND. Reads no value (WATCH). */
+  VERSION(0x21, true),
+
   // 0x40-0x4F: the cluster. Never forwarded: each is about the node that receives it.
 
   /**
@@ -128,7 +141,7 @@ public enum Opcode {
    */
   public boolean readOnly() {
     return switch (this) {
-      case PING, GET, EXISTS, TTL, STRLEN, GET_RANGE, MULTI_GET, MULTI_EXISTS, SCAN, SIZE, STATS, RANDOM_KEY,
+      case PING, GET, VERSION, EXISTS, TTL, STRLEN, GET_RANGE, MULTI_GET, MULTI_EXISTS, SCAN, SIZE, STATS, RANDOM_KEY,
           CLUSTER_MEMBERS, CLUSTER_OWNER -> true;
       default -> false;
     };

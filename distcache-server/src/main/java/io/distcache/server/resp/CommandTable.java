@@ -33,6 +33,7 @@ final class CommandTable {
     StringCommands.register(r);
     KeyCommands.register(r);
     ClusterCommands.register(r);
+    TransactionCommands.register(r);
     return new CommandTable(r.commands);
   }
 
@@ -45,6 +46,22 @@ final class CommandTable {
   }
 
   void dispatch(RespSession s, byte[][] args) {
+    Checked checked = check(args);
+    s.context().stats().commandProcessed();
+    s.client().lastCommand = checked.fullName();
+    checked.handler().handle(s, args);
+  }
+
+  /** The command's top-level spec by name, or null when unknown; no arity check. */
+  CommandSpec lookup(byte[] name) {
+    return index.get(name);
+  }
+
+  /**
+   * The spec {@code args} would run (the subcommand's for a container) with its full name, after
+   * the name, arity and subcommand checks; throws CommandException with Redis's error otherwise.
+   */
+  Checked check(byte[][] args) {
     CommandSpec spec = index.get(args[0]);
     if (spec == null) {
       throw new CommandException(RespErrors.unknownCommand(args));
@@ -64,10 +81,11 @@ final class CommandTable {
       }
       spec = sub;
     }
-    s.context().stats().commandProcessed();
-    s.client().lastCommand = fullName;
-    spec.handler().handle(s, args);
+    return new Checked(spec.handler(), fullName);
   }
+
+  /** What {@link #check} found: the handler to run and Redis's name for it ("client|setname"). */
+  record Checked(CommandSpec.Handler handler, String fullName) {}
 
   /** Collects commands at startup. */
   static final class Registry {
