@@ -79,6 +79,13 @@ public enum Opcode {
   TRANSACTION(0x20, true),
   /** key → OK extras:[version, expireAtMillis (0 = none)] | NOT_FOUND. Reads no value (WATCH). */
   VERSION(0x21, true),
+  /**
+   * Redis's bit commands. key (BITOP: the destination); extras:[command 0 GETBIT, 1 SETBIT, 2
+   * BITCOUNT, 3 BITPOS, 4 BITOP, 5 BITFIELD, then its arguments]; value: BITOP's source key list,
+   * BITFIELD's operations → OK extras:[the integer answer] | OK value:[BITFIELD's results]. See
+   * docs/PROTOCOL.md, "Bits".
+   */
+  BITS(0x22, true),
 
   // 0x40-0x4F: the cluster. Never forwarded: each is about the node that receives it.
 

@@ -129,6 +129,17 @@ class ClusterTransactionTest {
     assertThat(direct.get("{w}other")).isNull();
   }
 
+  @Test
+  void bitop_keysOfTwoSlotsRefused_oneSlotServedOnTheOwner() {
+    Jedis j = redis(nodes.get(0));
+    assertThatThrownBy(() -> j.bitop(redis.clients.jedis.args.BitOP.AND, "x1", "x2"))
+        .hasMessage("CROSSSLOT Keys in request don't hash to the same slot");
+    j.set("{b}src", "foobar");
+    assertThat(j.bitop(redis.clients.jedis.args.BitOP.NOT, "{b}dst", "{b}src")).isEqualTo(6L);
+    assertThat(j.bitcount("{b}dst")).isEqualTo(48L - 26L);
+    assertThat(j.setbit("{b}dst", 0, false)).isTrue();
+  }
+
   /** Writers move two counters together; readers in transactions must never see them apart. */
   @Test
   void concurrentTransactions_neverObservedHalfDone() throws Exception {

@@ -48,6 +48,10 @@ final class BatchKeys {
         case MULTI_GET, MULTI_DELETE, MULTI_EXISTS -> keys.addAll(ListCodec.decodeKeys(request.value()));
         case MULTI_SET, MULTI_SET_IF_ABSENT -> keys.addAll(evens(ListCodec.decodePairs(request.value())));
         case PING -> { }
+        case BITS -> {
+          keys.add(request.key());
+          keys.addAll(BitRequests.sources(request));
+        }
         default -> {
           if (!op.keyed() || op == Opcode.TRANSACTION) {
             throw new IllegalArgumentException(op + " cannot be part of a transaction: only data requests on keys can");
@@ -57,6 +61,18 @@ final class BatchKeys {
       }
     }
     return keys;
+  }
+
+  /**
+   * The keys that must share the routing key's slot: a TRANSACTION's (every key of the batch) and
+   * a BITOP's sources; null for any other request.
+   */
+  static List<byte[]> sameSlotKeys(Frame request) {
+    return switch (request.op()) {
+      case TRANSACTION -> of(TransactionCodec.decodeRequest(request.value()));
+      case BITS -> BitRequests.sources(request);
+      default -> null;
+    };
   }
 
   private static List<byte[]> evens(List<byte[]> pairs) {

@@ -5,7 +5,6 @@ import io.distcache.protocol.Frame;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Status;
-import io.distcache.protocol.TransactionCodec;
 import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Placement;
 import io.distcache.protocol.cluster.Member;
@@ -171,7 +170,7 @@ public final class ClusterRouter implements Router, ClusterView {
         return multiKey.route(request);
       // A batch is served or forwarded whole, by its key, like any keyed request, once its keys
       // are known to share that key's slot (the owner of one slot can run it atomically).
-      case TRANSACTION: {
+      case TRANSACTION, BITS: {
         Frame refused = crossSlot(request);
         if (refused != null) {
           return done(refused);
@@ -208,7 +207,7 @@ public final class ClusterRouter implements Router, ClusterView {
   }
 
   /**
-   * CROSS_SLOT when a TRANSACTION names a key of another slot than its routing key while other
+   * CROSS_SLOT when a TRANSACTION (or a BITOP) names a key of another slot than its routing key while other
    * members own slots (as Redis Cluster); BAD_REQUEST when it is malformed; null when it may go on.
    * A node that owns every slot runs a batch of any keys.
    */
@@ -218,7 +217,7 @@ public final class ClusterRouter implements Router, ClusterView {
     }
     List<byte[]> keys;
     try {
-      keys = BatchKeys.of(TransactionCodec.decodeRequest(request.value()));
+      keys = BatchKeys.sameSlotKeys(request);
     } catch (IllegalArgumentException | ListCodec.MalformedListException e) {
       return request.replyError(Status.BAD_REQUEST, e.getMessage());
     }

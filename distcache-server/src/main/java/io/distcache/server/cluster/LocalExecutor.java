@@ -72,6 +72,7 @@ public final class LocalExecutor {
   private final Clock clock;
   private final int maxFrameBytes;
   private final TransactionGate gate = new TransactionGate();
+  private final BitRequests bits;
 
   /** An executor whose replies stay within the default max frame. */
   public LocalExecutor(Store store) {
@@ -90,6 +91,7 @@ public final class LocalExecutor {
     this.store = store;
     this.clock = store.config().clock();
     this.maxFrameBytes = maxFrameBytes;
+    this.bits = new BitRequests(store, gate);
   }
 
   /** The largest frame this node sends or accepts. */
@@ -104,33 +106,36 @@ public final class LocalExecutor {
    */
   public Frame execute(Frame request) {
     Opcode op = request.op();
-    if (op == null || op == Opcode.TRANSACTION) {
-      return run(request);
+    if (op == null || op == Opcode.TRANSACTION || op == Opcode.BITS) {
+      return run(request, false); // these take their keys' stripes themselves
     }
     if (op.keyed()) {
       int stripe = TransactionGate.stripe(request.key());
       long stamp = gate.lockShared(stripe);
       try {
-        return run(request);
+        return run(request, false);
       } finally {
         gate.unlockShared(stripe, stamp);
       }
     }
     List<byte[]> keys = BatchKeys.multiKeys(request);
     if (keys == null || keys.isEmpty()) {
-      return run(request); // keyless, or a malformed list that run() answers BAD_REQUEST
+      return run(request, false); // keyless, or a malformed list that run() answers BAD_REQUEST
     }
     long mask = TransactionGate.mask(keys);
     long[] stamps = gate.lockAll(mask, false);
     try {
-      return run(request);
+      return run(request, false);
     } finally {
       gate.unlockAll(mask, stamps);
     }
   }
 
-  /** Runs a request without the gate (the caller holds what it needs). */
-  private Frame run(Frame request) {
+  /**
+   * Runs a request; the caller holds the gate stripes it needs, except that TRANSACTION and BITS
+   * take their own unless {@code inTransaction} (the batch holds them already).
+   */
+  private Frame run(Frame request, boolean inTransaction) {
     Opcode op = request.op();
     if (op == null) {
       return request.replyError(Status.UNKNOWN_OPCODE, String.format("unknown opcode 0x%02x", request.opcode() & 0xFF));
@@ -166,6 +171,7 @@ public final class LocalExecutor {
         case RANDOM_KEY -> randomKey(request);
         case TRANSACTION -> transaction(request);
         case VERSION -> version(request);
+        case BITS -> bits.run(request, !inTransaction);
         // Membership traffic is answered by the cluster layer before a request reaches the store;
         // one that gets here was sent to a node that runs without it.
         case CLUSTER_GOSSIP, CLUSTER_MEMBERS, CLUSTER_OWNER, PEER_HELLO ->
@@ -490,7 +496,7 @@ public final class LocalExecutor {
         }
       }
       for (Frame request : batch.requests()) {
-        replies.add(run(request));
+        replies.add(run(request, true));
       }
     } finally {
       gate.unlockAll(mask, stamps);

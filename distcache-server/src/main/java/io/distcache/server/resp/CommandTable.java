@@ -34,6 +34,7 @@ final class CommandTable {
     KeyCommands.register(r);
     ClusterCommands.register(r);
     TransactionCommands.register(r);
+    BitCommands.register(r);
     return new CommandTable(r.commands);
   }
 
