@@ -86,6 +86,13 @@ public enum Opcode {
    * docs/PROTOCOL.md, "Bits".
    */
   BITS(0x22, true),
+  /**
+   * Redis's key commands. key (the source); extras:[operation 0 TOUCH, 1 RENAME, 2 RENAMENX, 3
+   * COPY (extra 1: replace), 4 ENCODING, 5 MEMORY_USAGE]; value: the destination of RENAME,
+   * RENAMENX, COPY → OK extras:[1 or 0, or the bytes] | OK value:[the encoding] | NOT_FOUND. See
+   * docs/PROTOCOL.md, "Key operations".
+   */
+  KEY_OP(0x23, true),
 
   // 0x40-0x4F: the cluster. Never forwarded: each is about the node that receives it.
 

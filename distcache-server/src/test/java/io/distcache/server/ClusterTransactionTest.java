@@ -140,6 +140,20 @@ class ClusterTransactionTest {
     assertThat(j.setbit("{b}dst", 0, false)).isTrue();
   }
 
+  @Test
+  void renameAndCopy_keysOfTwoSlotsRefused_oneSlotMovedOnTheOwner() {
+    Jedis j = redis(nodes.get(0));
+    j.set("x1", "v");
+    assertThatThrownBy(() -> j.rename("x1", "x2")).hasMessage("CROSSSLOT Keys in request don't hash to the same slot");
+    assertThatThrownBy(() -> j.copy("x1", "x2", false)).hasMessage("CROSSSLOT Keys in request don't hash to the same slot");
+    assertThat(j.get("x1")).isEqualTo("v");
+    j.set("{r}a", "v");
+    assertThat(j.rename("{r}a", "{r}b")).isEqualTo("OK");
+    assertThat(j.copy("{r}b", "{r}c", false)).isTrue();
+    assertThat(ownerOf("{r}c").store().get(b("{r}c"))).isEqualTo(b("v"));
+    assertThat(ownerOf("{r}a").store().get(b("{r}a"))).isNull();
+  }
+
   /** Writers move two counters together; readers in transactions must never see them apart. */
   @Test
   void concurrentTransactions_neverObservedHalfDone() throws Exception {

@@ -52,6 +52,10 @@ final class BatchKeys {
           keys.add(request.key());
           keys.addAll(BitRequests.sources(request));
         }
+        case KEY_OP -> {
+          keys.add(request.key());
+          keys.addAll(KeyRequests.destinations(request));
+        }
         default -> {
           if (!op.keyed() || op == Opcode.TRANSACTION) {
             throw new IllegalArgumentException(op + " cannot be part of a transaction: only data requests on keys can");
@@ -65,12 +69,13 @@ final class BatchKeys {
 
   /**
    * The keys that must share the routing key's slot: a TRANSACTION's (every key of the batch) and
-   * a BITOP's sources; null for any other request.
+   * a BITOP's sources, the destination of RENAME and COPY; null for any other request.
    */
   static List<byte[]> sameSlotKeys(Frame request) {
     return switch (request.op()) {
       case TRANSACTION -> of(TransactionCodec.decodeRequest(request.value()));
       case BITS -> BitRequests.sources(request);
+      case KEY_OP -> KeyRequests.destinations(request);
       default -> null;
     };
   }

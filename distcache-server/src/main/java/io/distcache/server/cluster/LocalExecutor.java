@@ -73,6 +73,7 @@ public final class LocalExecutor {
   private final int maxFrameBytes;
   private final TransactionGate gate = new TransactionGate();
   private final BitRequests bits;
+  private final KeyRequests keyOps;
 
   /** An executor whose replies stay within the default max frame. */
   public LocalExecutor(Store store) {
@@ -92,6 +93,7 @@ public final class LocalExecutor {
     this.clock = store.config().clock();
     this.maxFrameBytes = maxFrameBytes;
     this.bits = new BitRequests(store, gate);
+    this.keyOps = new KeyRequests(store, gate);
   }
 
   /** The largest frame this node sends or accepts. */
@@ -106,7 +108,7 @@ public final class LocalExecutor {
    */
   public Frame execute(Frame request) {
     Opcode op = request.op();
-    if (op == null || op == Opcode.TRANSACTION || op == Opcode.BITS) {
+    if (op == null || op == Opcode.TRANSACTION || op == Opcode.BITS || op == Opcode.KEY_OP) {
       return run(request, false); // these take their keys' stripes themselves
     }
     if (op.keyed()) {
@@ -132,8 +134,8 @@ public final class LocalExecutor {
   }
 
   /**
-   * Runs a request; the caller holds the gate stripes it needs, except that TRANSACTION and BITS
-   * take their own unless {@code inTransaction} (the batch holds them already).
+   * Runs a request; the caller holds the gate stripes it needs, except that TRANSACTION, BITS and
+   * KEY_OP take their own unless {@code inTransaction} (the batch holds them already).
    */
   private Frame run(Frame request, boolean inTransaction) {
     Opcode op = request.op();
@@ -172,6 +174,7 @@ public final class LocalExecutor {
         case TRANSACTION -> transaction(request);
         case VERSION -> version(request);
         case BITS -> bits.run(request, !inTransaction);
+        case KEY_OP -> keyOps.run(request, !inTransaction);
         // Membership traffic is answered by the cluster layer before a request reaches the store;
         // one that gets here was sent to a node that runs without it.
         case CLUSTER_GOSSIP, CLUSTER_MEMBERS, CLUSTER_OWNER, PEER_HELLO ->

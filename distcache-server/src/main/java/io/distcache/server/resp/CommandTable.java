@@ -35,6 +35,7 @@ final class CommandTable {
     ClusterCommands.register(r);
     TransactionCommands.register(r);
     BitCommands.register(r);
+    KeyCopyCommands.register(r);
     return new CommandTable(r.commands);
   }
 
