@@ -9,6 +9,11 @@
 // Commands on stdin, one per line; one reply line per command on stdout:
 //   load N        write N keys PREFIX:0..N-1, then read each back
 //   traffic SECS  random GET/SET over the loaded keys for SECS seconds
+//   tx N          (plain only) N rounds of: multi() ... exec() that must answer in order; one with
+//                 an unknown command, which must fail and apply nothing; one whose WATCHed key
+//                 another connection changes, whose exec() must answer null and apply nothing.
+//                 Counts: aborted (failed as they must), applied (writes of a failed transaction
+//                 that were applied: must be 0)
 //   quit          close the client and exit 0
 // A reply is "ok key=value ..." (or "fail ..."), with error=<first error> last when there was one.
 // A GET may miss (a node drops the keys of slots it loses) but must never return another value
@@ -115,6 +120,44 @@ async function traffic(seconds) {
   return r;
 }
 
+async function tx(n) {
+  const r = { ops: 0, mismatches: 0, errors: 0, aborted: 0, applied: 0, firstError: null };
+  const other = new Redis({ host, port, connectTimeout: 5000, commandTimeout: 5000 });
+  const base = `{${prefix}:tx}`;
+  for (let i = 0; i < n; i++) {
+    const v = `v${i}`;
+    try {
+      const got = await cluster.multi().set(`${base}:a`, v).incr(`${base}:n`).get(`${base}:a`).exec();
+      const want = [[null, 'OK'], [null, i + 1], [null, v]];
+      if (JSON.stringify(got) !== JSON.stringify(want)) r.mismatches++;
+    } catch (e) {
+      r.errors++;
+      r.firstError = r.firstError || e;
+    }
+    r.ops++;
+    try {
+      await cluster.multi().set(`${base}:bad`, v).call('NOSUCHCOMMAND', 'x').exec();
+      r.errors++;
+      r.firstError = r.firstError || 'a transaction with an unknown command succeeded';
+    } catch (e) {
+      if (String(e.message).startsWith('EXECABORT')) r.aborted++;
+      else { r.errors++; r.firstError = r.firstError || e; }
+    }
+    r.ops++;
+    if (await cluster.get(`${base}:bad`) !== null) r.applied++;
+    await cluster.watch(`${base}:w`);
+    await other.set(`${base}:w`, v);
+    const watched = await cluster.multi().set(`${base}:w`, 'mine').set(`${base}:bad`, 'watched').exec();
+    if (watched === null) r.aborted++;
+    else { r.errors++; r.firstError = r.firstError || 'EXEC ran although a watched key changed'; }
+    r.ops++;
+    if (await cluster.get(`${base}:w`) !== v || await cluster.get(`${base}:bad`) !== null) r.applied++;
+  }
+  other.disconnect();
+  reply(['ok', `ops=${r.ops}`, `mismatches=${r.mismatches}`, `errors=${r.errors}`, `aborted=${r.aborted}`,
+    `applied=${r.applied}`], r.firstError);
+}
+
 function summary(r) {
   reply(['ok', `ops=${r.ops}`, `misses=${r.misses}`, `mismatches=${r.mismatches}`, `errors=${r.errors}`,
     `nodes=${nodeCount()}`, `refreshes=${events.refresh}`, `node_errors=${events.nodeError}`],
@@ -146,6 +189,7 @@ async function main() {
     }
     if (parts[0] === 'load') summary(await load(Number(parts[1])));
     else if (parts[0] === 'traffic') summary(await traffic(Number(parts[1])));
+    else if (parts[0] === 'tx' && mode === 'plain') await tx(Number(parts[1]));
     else reply(['fail'], `unknown command ${parts[0]}`);
   }
   cluster.disconnect();

@@ -8,6 +8,11 @@ which a node must serve by forwarding, never by a redirect (a MOVED would surfac
 Commands on stdin, one per line; one reply line per command on stdout:
   load N        write N keys PREFIX:0..N-1, then read each back
   traffic SECS  random GET/SET over the loaded keys for SECS seconds
+  tx N          (plain only) N rounds of: a default pipeline() (MULTI/EXEC) that must answer in
+                order; one with an unknown command, which must fail and apply nothing; one whose
+                WATCHed key another connection changes, which must raise WatchError and apply
+                nothing. Counts: aborted (failed as they must), applied (writes of a failed
+                transaction that were applied: must be 0)
   quit          close the client and exit 0
 A reply is "ok key=value ..." (or "fail ..."), with error=<first error> last when there was one.
 A GET may miss (a node drops the keys of slots it loses) but must never return another value than
@@ -125,6 +130,54 @@ def main():
                     errors += 1
                     first_error = first_error or e
                 ops += 1
+        elif cmd == "tx" and mode == "plain":
+            aborted = applied = 0
+            other = redis.Redis(host=host, port=port, decode_responses=True, socket_timeout=5)
+            base = "{%s:tx}" % prefix
+            for i in range(int(parts[1])):
+                v = "v%d" % i
+                try:
+                    p = rc.pipeline()  # transaction=True: MULTI ... EXEC
+                    p.set(base + ":a", v)
+                    p.incr(base + ":n")
+                    p.get(base + ":a")
+                    if p.execute() != [True, i + 1, v]:
+                        mismatches += 1
+                except Exception as e:
+                    errors += 1
+                    first_error = first_error or e
+                ops += 1
+                try:
+                    p = rc.pipeline()
+                    p.set(base + ":bad", v)
+                    p.execute_command("NOSUCHCOMMAND", "x")
+                    p.execute()
+                    errors += 1
+                    first_error = first_error or "a transaction with an unknown command succeeded"
+                except redis.exceptions.ResponseError:
+                    aborted += 1
+                ops += 1
+                if rc.get(base + ":bad") is not None:
+                    applied += 1
+                with rc.pipeline() as p:
+                    p.watch(base + ":w")
+                    other.set(base + ":w", v)
+                    p.multi()
+                    p.set(base + ":w", "mine")
+                    p.set(base + ":bad", "watched")
+                    try:
+                        p.execute()
+                        errors += 1
+                        first_error = first_error or "EXEC ran although a watched key changed"
+                    except redis.exceptions.WatchError:
+                        aborted += 1
+                ops += 1
+                if rc.get(base + ":w") != v or rc.get(base + ":bad") is not None:
+                    applied += 1
+            other.close()
+            reply(["ok", "ops=%d" % ops, "mismatches=%d" % mismatches, "errors=%d" % errors,
+                   "aborted=%d" % aborted, "applied=%d" % applied], first_error)
+            continue
         else:
             reply(["fail"], "unknown command " + cmd)
             continue

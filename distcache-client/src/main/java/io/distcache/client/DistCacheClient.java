@@ -873,6 +873,26 @@ public final class DistCacheClient implements AutoCloseable {
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
   }
 
+  // ---- atomic batches ----
+
+  /** A new, empty batch to fill and pass to {@link #execute(AtomicBatch)}. */
+  public AtomicBatch atomicBatch() {
+    return new AtomicBatch();
+  }
+
+  /**
+   * Runs {@code batch} on the owner of its slot: when every condition holds, every operation in
+   * order with no other request on their keys in between; otherwise nothing ({@link
+   * BatchResult#applied()} false).
+   */
+  public BatchResult execute(AtomicBatch batch) {
+    return await(executeAsync(batch));
+  }
+
+  public CompletableFuture<BatchResult> executeAsync(AtomicBatch batch) {
+    return execute(Objects.requireNonNull(batch, "batch").call());
+  }
+
   private <T> CompletableFuture<T> execute(Call<T> call) {
     CompletableFuture<T> result = new CompletableFuture<>();
     if (closed) {

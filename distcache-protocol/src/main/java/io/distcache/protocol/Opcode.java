@@ -67,6 +67,33 @@ public enum Opcode {
   /** → OK value:[a key] | NOT_FOUND. */
   RANDOM_KEY(0x1B, false),
 
+  // 0x20-0x2F: transactions and typed values.
+
+  /**
+   * An atomic batch on one slot. key: any key of the batch (routing); value: the batch,
+   * {@link TransactionCodec} (conditions, then data requests) → OK value:[one reply per request,
+   * TransactionCodec] | CONDITION_FAILED (a condition did not hold; nothing ran) | CROSS_SLOT (keys
+   * of several slots on a node with other owners) | BAD_REQUEST (malformed, or a request that may
+   * not be batched).
+   */
+  TRANSACTION(0x20, true),
+  /** key → OK extras:[version, expireAtMillis (0 = none)] | NOT_FOUND. Reads no value (WATCH). */
+  VERSION(0x21, true),
+  /**
+   * Redis's bit commands. key (BITOP: the destination); extras:[command 0 GETBIT, 1 SETBIT, 2
+   * BITCOUNT, 3 BITPOS, 4 BITOP, 5 BITFIELD, then its arguments]; value: BITOP's source key list,
+   * BITFIELD's operations → OK extras:[the integer answer] | OK value:[BITFIELD's results]. See
+   * docs/PROTOCOL.md, "Bits".
+   */
+  BITS(0x22, true),
+  /**
+   * Redis's key commands. key (the source); extras:[operation 0 TOUCH, 1 RENAME, 2 RENAMENX, 3
+   * COPY (extra 1: replace), 4 ENCODING, 5 MEMORY_USAGE]; value: the destination of RENAME,
+   * RENAMENX, COPY → OK extras:[1 or 0, or the bytes] | OK value:[the encoding] | NOT_FOUND. See
+   * docs/PROTOCOL.md, "Key operations".
+   */
+  KEY_OP(0x23, true),
+
   // 0x40-0x4F: the cluster. Never forwarded: each is about the node that receives it.
 
   /**
@@ -128,7 +155,7 @@ public enum Opcode {
    */
   public boolean readOnly() {
     return switch (this) {
-      case PING, GET, EXISTS, TTL, STRLEN, GET_RANGE, MULTI_GET, MULTI_EXISTS, SCAN, SIZE, STATS, RANDOM_KEY,
+      case PING, GET, VERSION, EXISTS, TTL, STRLEN, GET_RANGE, MULTI_GET, MULTI_EXISTS, SCAN, SIZE, STATS, RANDOM_KEY,
           CLUSTER_MEMBERS, CLUSTER_OWNER -> true;
       default -> false;
     };

@@ -37,7 +37,12 @@ public enum Status {
    * A peer handshake (PEER_HELLO) failed: a wrong proof of the cluster secret, or a secret on one
    * side only. The connection is closed after this reply.
    */
-  AUTH_FAILED(15);
+  AUTH_FAILED(15),
+  /**
+   * A request names keys of several slots where one slot is required (a TRANSACTION on a node of a
+   * cluster with other owners): Redis Cluster's CROSSSLOT. Nothing was done.
+   */
+  CROSS_SLOT(21);
 
   private static final Status[] BY_CODE = new Status[64];
 

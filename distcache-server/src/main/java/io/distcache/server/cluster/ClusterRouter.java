@@ -3,6 +3,7 @@ package io.distcache.server.cluster;
 import io.distcache.protocol.Flags;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.Opcode;
+import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Placement;
@@ -167,6 +168,15 @@ public final class ClusterRouter implements Router, ClusterView {
       // Multi-key opcodes: one sub-request per owner, replies merged in the request's order.
       case MULTI_GET, MULTI_SET, MULTI_SET_IF_ABSENT, MULTI_DELETE, MULTI_EXISTS:
         return multiKey.route(request);
+      // A batch is served or forwarded whole, by its key, like any keyed request, once its keys
+      // are known to share that key's slot (the owner of one slot can run it atomically).
+      case TRANSACTION, BITS, KEY_OP: {
+        Frame refused = crossSlot(request);
+        if (refused != null) {
+          return done(refused);
+        }
+        break;
+      }
       default:
         break;
     }
@@ -194,6 +204,32 @@ public final class ClusterRouter implements Router, ClusterView {
       return done(notOwner(request, owner, placement, slot)); // a smart client's placement is stale
     }
     return forward(owner, request);
+  }
+
+  /**
+   * CROSS_SLOT when a TRANSACTION (or a BITOP) names a key of another slot than its routing key while other
+   * members own slots (as Redis Cluster); BAD_REQUEST when it is malformed; null when it may go on.
+   * A node that owns every slot runs a batch of any keys.
+   */
+  private Frame crossSlot(Frame request) {
+    if (cluster.placement().size() <= 1) {
+      return null;
+    }
+    List<byte[]> keys;
+    try {
+      keys = BatchKeys.sameSlotKeys(request);
+    } catch (IllegalArgumentException | ListCodec.MalformedListException e) {
+      return request.replyError(Status.BAD_REQUEST, e.getMessage());
+    }
+    int slot = KeySlot.of(request.key());
+    for (byte[] key : keys) {
+      int other = KeySlot.of(key);
+      if (other != slot) {
+        return request.replyError(Status.CROSS_SLOT,
+            "Keys in request don't hash to the same slot (" + slot + " and " + other + ")");
+      }
+    }
+    return null;
   }
 
   /** Serves a request against this node's store, whatever the placement says. */

@@ -6,6 +6,7 @@ import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.Status;
+import io.distcache.protocol.TransactionCodec;
 import io.distcache.server.Clock;
 import io.distcache.server.store.CasResult;
 import io.distcache.server.store.ExpireCondition;
@@ -70,6 +71,9 @@ public final class LocalExecutor {
   private final Store store;
   private final Clock clock;
   private final int maxFrameBytes;
+  private final TransactionGate gate = new TransactionGate();
+  private final BitRequests bits;
+  private final KeyRequests keyOps;
 
   /** An executor whose replies stay within the default max frame. */
   public LocalExecutor(Store store) {
@@ -88,6 +92,8 @@ public final class LocalExecutor {
     this.store = store;
     this.clock = store.config().clock();
     this.maxFrameBytes = maxFrameBytes;
+    this.bits = new BitRequests(store, gate);
+    this.keyOps = new KeyRequests(store, gate);
   }
 
   /** The largest frame this node sends or accepts. */
@@ -95,8 +101,43 @@ public final class LocalExecutor {
     return maxFrameBytes;
   }
 
-  /** The response to {@code request}; never throws, never returns null. */
+  /**
+   * The response to {@code request}; never throws, never returns null. Holds the request's keys in
+   * the {@link TransactionGate} (shared) while it runs, so it never runs inside a TRANSACTION on
+   * them.
+   */
   public Frame execute(Frame request) {
+    Opcode op = request.op();
+    if (op == null || op == Opcode.TRANSACTION || op == Opcode.BITS || op == Opcode.KEY_OP) {
+      return run(request, false); // these take their keys' stripes themselves
+    }
+    if (op.keyed()) {
+      int stripe = TransactionGate.stripe(request.key());
+      long stamp = gate.lockShared(stripe);
+      try {
+        return run(request, false);
+      } finally {
+        gate.unlockShared(stripe, stamp);
+      }
+    }
+    List<byte[]> keys = BatchKeys.multiKeys(request);
+    if (keys == null || keys.isEmpty()) {
+      return run(request, false); // keyless, or a malformed list that run() answers BAD_REQUEST
+    }
+    long mask = TransactionGate.mask(keys);
+    long[] stamps = gate.lockAll(mask, false);
+    try {
+      return run(request, false);
+    } finally {
+      gate.unlockAll(mask, stamps);
+    }
+  }
+
+  /**
+   * Runs a request; the caller holds the gate stripes it needs, except that TRANSACTION, BITS and
+   * KEY_OP take their own unless {@code inTransaction} (the batch holds them already).
+   */
+  private Frame run(Frame request, boolean inTransaction) {
     Opcode op = request.op();
     if (op == null) {
       return request.replyError(Status.UNKNOWN_OPCODE, String.format("unknown opcode 0x%02x", request.opcode() & 0xFF));
@@ -130,6 +171,10 @@ public final class LocalExecutor {
         case SIZE -> request.replyOk(store.size());
         case STATS -> stats(request);
         case RANDOM_KEY -> randomKey(request);
+        case TRANSACTION -> transaction(request);
+        case VERSION -> version(request);
+        case BITS -> bits.run(request, !inTransaction);
+        case KEY_OP -> keyOps.run(request, !inTransaction);
         // Membership traffic is answered by the cluster layer before a request reaches the store;
         // one that gets here was sent to a node that runs without it.
         case CLUSTER_GOSSIP, CLUSTER_MEMBERS, CLUSTER_OWNER, PEER_HELLO ->
@@ -426,6 +471,54 @@ public final class LocalExecutor {
   private Frame randomKey(Frame r) {
     byte[] key = store.randomKey();
     return key == null ? r.reply(Status.NOT_FOUND) : r.replyValue(key);
+  }
+
+  // ---- transactions ----
+
+  private Frame version(Frame r) {
+    StoredEntry e = store.getEntry(r.key());
+    return e == null ? r.reply(Status.NOT_FOUND) : r.replyOk(e.version(), e.expireAtMillis());
+  }
+
+  /*
+   * A TRANSACTION: every key it names (conditions and requests) is locked exclusive in the gate,
+   * the conditions are checked, and only when all hold do the requests run, in order, each
+   * answered as it would be alone (a request's error fails only that request, as in Redis). A
+   * reply too large for one frame is refused only after the requests ran, so its message says so.
+   */
+  private Frame transaction(Frame r) {
+    TransactionCodec.Batch batch = TransactionCodec.decodeRequest(r.value());
+    List<byte[]> keys = BatchKeys.of(batch);
+    long mask = TransactionGate.mask(keys);
+    long[] stamps = gate.lockAll(mask, true);
+    List<Frame> replies = new ArrayList<>(batch.requests().size());
+    try {
+      for (TransactionCodec.Condition c : batch.conditions()) {
+        if (!holds(c)) {
+          return r.reply(Status.CONDITION_FAILED);
+        }
+      }
+      for (Frame request : batch.requests()) {
+        replies.add(run(request, true));
+      }
+    } finally {
+      gate.unlockAll(mask, stamps);
+    }
+    long bytes = ProtocolConstants.HEADER_BYTES + TransactionCodec.repliesSize(replies);
+    if (bytes > maxFrameBytes) {
+      return r.replyError(Status.TOO_LARGE, "the transaction ran, but its reply of " + bytes
+          + " bytes exceeds the max frame " + maxFrameBytes + "; read large values outside transactions");
+    }
+    return r.replyValue(TransactionCodec.encodeReplies(replies));
+  }
+
+  private boolean holds(TransactionCodec.Condition c) {
+    StoredEntry e = store.getEntry(c.key());
+    if (e == null) {
+      return c.version() == TransactionCodec.ABSENT;
+    }
+    return e.version() == c.version()
+        && (c.expireAtMillis() == TransactionCodec.ANY_EXPIRY || e.expireAtMillis() == c.expireAtMillis());
   }
 
   /** Extra {@code index}, which this opcode needs. */

@@ -34,6 +34,9 @@ final class CommandTable {
     KeyCommands.register(r);
     ClusterCommands.register(r);
     DiagnosticCommands.register(r);
+    TransactionCommands.register(r);
+    BitCommands.register(r);
+    KeyCopyCommands.register(r);
     return new CommandTable(r.commands);
   }
 
@@ -62,6 +65,23 @@ final class CommandTable {
   }
 
   void dispatch(RespSession s, byte[][] args) {
+    Checked checked = check(args);
+    s.context().stats().commandProcessed();
+    s.client().lastCommand = checked.fullName();
+    s.executing(checked.spec());
+    checked.spec().handler().handle(s, args);
+  }
+
+  /** The command's top-level spec by name, or null when unknown; no arity check. */
+  CommandSpec lookup(byte[] name) {
+    return index.get(name);
+  }
+
+  /**
+   * The spec {@code args} would run (the subcommand's for a container) with its full name, after
+   * the name, arity and subcommand checks; throws CommandException with Redis's error otherwise.
+   */
+  Checked check(byte[][] args) {
     CommandSpec spec = index.get(args[0]);
     if (spec == null) {
       throw new CommandException(RespErrors.unknownCommand(args));
@@ -83,11 +103,11 @@ final class CommandTable {
       }
       spec = sub;
     }
-    s.context().stats().commandProcessed();
-    s.client().lastCommand = fullName;
-    s.executing(spec);
-    spec.handler().handle(s, args);
+    return new Checked(spec, fullName);
   }
+
+  /** What {@link #check} found: the spec to run and Redis's name for it ("client|setname"). */
+  record Checked(CommandSpec spec, String fullName) {}
 
   /** Collects commands at startup. */
   static final class Registry {

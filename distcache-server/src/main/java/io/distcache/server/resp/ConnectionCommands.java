@@ -46,6 +46,7 @@ final class ConnectionCommands {
   }
 
   private static void reset(RespSession s, byte[][] a) {
+    s.transaction().discard();
     s.protocol(2);
     s.client().name = "";
     s.out().simple("RESET");

@@ -42,68 +42,6 @@ final class DiagnosticCommands {
             "    (default: reset all data for all event classes)",
             "HELP", "    Print this help.")))));
     r.add("monitor", 1, "admin noscript loading stale", "server", DiagnosticCommands::monitor);
-    r.addContainer("memory", -2, "", "server", null, List.of(
-        Registry.sub("usage", -3, "readonly", "server", DiagnosticCommands::memoryUsage),
-        Registry.sub("help", 2, "loading stale", "server", (s, a) -> ConnectionCommands.helpReply(s, "MEMORY", List.of(
-            "USAGE <key> [SAMPLES <count>]", "    Return memory in bytes used by <key> and its value.",
-            "HELP", "    Print this help.")))));
-  }
-
-  /** Bytes of an index slot per entry: 8 bytes at the index's load of at most 3/4. */
-  static final int INDEX_BYTES_PER_ENTRY = 11;
-
-  /**
-   * What an entry of this key and value length takes in the store (docs/ARCHITECTURE.md, "Log
-   * pages"): flags (1), version (8), expiry (8, only with a TTL), two varint lengths, the key, the
-   * value, and its share of the index. A very large value's dedicated buffer is counted the same.
-   */
-  static long entryBytes(long keyLength, long valueLength, boolean hasExpiry) {
-    return 1 + 8 + (hasExpiry ? 8 : 0) + varintLength(keyLength) + varintLength(valueLength) + keyLength + valueLength
-        + INDEX_BYTES_PER_ENTRY;
-  }
-
-  private static int varintLength(long v) {
-    int n = 1;
-    while (v >= 0x80) {
-      v >>>= 7;
-      n++;
-    }
-    return n;
-  }
-
-  /*
-   * MEMORY USAGE key [SAMPLES n]: the key's entry size, computed from its TTL and value length
-   * (two requests to its owner, no value transferred); nil for a missing key. SAMPLES only matters
-   * for Redis's aggregate types and is accepted and ignored.
-   */
-  private static void memoryUsage(RespSession s, byte[][] a) {
-    if (a.length != 3 && !(a.length == 5 && Args.is(a[3], "samples"))) {
-      throw new CommandException(RespErrors.SYNTAX);
-    }
-    if (a.length == 5 && Args.parseLong(a[4]) < 0) {
-      throw new CommandException(RespErrors.SYNTAX);
-    }
-    byte[] key = a[2];
-    java.util.concurrent.CompletableFuture<io.distcache.protocol.Frame> done =
-        s.send(io.distcache.protocol.Frame.request(io.distcache.protocol.Opcode.TTL, key)).thenCompose(t -> {
-          if (t.status() != io.distcache.protocol.Status.OK) {
-            return java.util.concurrent.CompletableFuture.completedFuture(t);
-          }
-          boolean expiring = t.extra(0, -1) >= 0;
-          return s.send(io.distcache.protocol.Frame.request(io.distcache.protocol.Opcode.STRLEN, key))
-              .thenApply(l -> l.status() != io.distcache.protocol.Status.OK ? l
-                  : l.replyOk(entryBytes(key.length, l.extra(0, 0), expiring)));
-        });
-    s.await(done, (r, w) -> {
-      if (StringCommands.failed(r, w)) {
-        return;
-      }
-      if (r.status() != io.distcache.protocol.Status.OK) {
-        w.nil();
-      } else {
-        w.integer(r.extra(0, 0));
-      }
-    });
   }
 
   private static void slowlogGet(RespSession s, byte[][] a) {

@@ -121,8 +121,22 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     return client;
   }
 
+  /** This connection's MULTI queue and watched keys. */
+  TransactionCommands.State transaction() {
+    return transaction;
+  }
+
+  /** While EXEC replays its queue: where requests and replies go instead of the router and the client. */
+  void capture(TransactionCommands.Capture capture) {
+    this.capture = capture;
+  }
+
   /** The writer, pointed at where the current command's reply belongs. Call once per reply. */
   RespWriter out() {
+    if (capture != null) {
+      writer.target(capture.direct());
+      return writer;
+    }
     if (!replyStarted) {
       replyStarted = true;
       if (parked.isEmpty()) {
@@ -146,11 +160,18 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     await(send(request), reply);
   }
 
+  private final TransactionCommands.State transaction = new TransactionCommands.State();
+  /** Non-null while EXEC replays the queued commands (see TransactionCommands). */
+  private TransactionCommands.Capture capture;
+
   /**
    * Sends a data request through the router, flagged ROUTED when this connection's redirect rule
    * says so (see ConnectionRouting); for commands that combine several router calls.
    */
   CompletableFuture<Frame> send(Frame request) {
+    if (capture != null) {
+      return capture.send(request);
+    }
     return context.router().route(withRouting(request));
   }
 
@@ -187,6 +208,10 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   /** Like {@link #route} for a response computed from several router calls. */
   void await(CompletableFuture<Frame> response, Reply reply) {
+    if (capture != null) {
+      capture.await(response, reply);
+      return;
+    }
     replyStarted = true;
     if (parked.isEmpty() && response.isDone()) {
       writer.target(burst());
@@ -367,7 +392,11 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     currentStart = start;
     long errorsBefore = writer.errors();
     try {
-      commands.dispatch(this, args);
+      if (TransactionCommands.queues(this, args)) {
+        TransactionCommands.queue(this, args);
+      } else {
+        commands.dispatch(this, args);
+      }
     } catch (CommandException e) {
       out().error(e.getMessage());
     } catch (RuntimeException e) {

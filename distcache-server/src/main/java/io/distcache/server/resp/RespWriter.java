@@ -108,6 +108,20 @@ final class RespWriter {
     out.writeBytes(resp3() ? NULL3 : NULL2);
   }
 
+  /** A null array (RESP2 {@code *-1}, RESP3 null): EXEC whose watched keys changed. */
+  void nullArray() {
+    if (resp3()) {
+      out.writeBytes(NULL3);
+    } else {
+      header('*', -1);
+    }
+  }
+
+  /** A reply already rendered, copied as it is. */
+  void raw(ByteBuf rendered) {
+    out.writeBytes(rendered, rendered.readerIndex(), rendered.readableBytes());
+  }
+
   void array(int n) {
     header('*', n);
   }

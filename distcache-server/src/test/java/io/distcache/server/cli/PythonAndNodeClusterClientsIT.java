@@ -142,6 +142,7 @@ class PythonAndNodeClusterClientsIT {
     }
     for (ScriptClient c : plainClients) {
       plainConnectionForwarded(c, "before the join");
+      transactionsOfAPlainConnection(c);
     }
 
     launchNode("n3", freePort(), p0);
@@ -208,6 +209,20 @@ class PythonAndNodeClusterClientsIT {
     assertThat(forwarded).as("%s (plain, one node) %s: forwarded for keys owned elsewhere (%s)", c.name, when, r.line)
         .isPositive();
     return String.format("%s: %d of %d requests forwarded, %s", when, forwarded, r.num("ops"), r.line);
+  }
+
+  /**
+   * The library's default transaction (redis-py pipeline(), ioredis multi()) on a plain connection,
+   * forwarded whole to its slot's owner: it answers in order, and one that fails (an unknown
+   * command while queueing, a WATCHed key changed by another connection) applies nothing.
+   */
+  private void transactionsOfAPlainConnection(ScriptClient c) throws Exception {
+    Reply r = c.request("tx 10", Duration.ofSeconds(60));
+    assertThat(r.status()).as("%s: %s", c.name, r.line).isEqualTo("ok");
+    assertThat(r.num("errors")).as("%s transactions: %s", c.name, r.line).isZero();
+    assertThat(r.num("mismatches")).as("%s transaction replies out of order: %s", c.name, r.line).isZero();
+    assertThat(r.num("aborted")).as("%s failed transactions: %s", c.name, r.line).isEqualTo(20);
+    assertThat(r.num("applied")).as("%s writes of failed transactions applied: %s", c.name, r.line).isZero();
   }
 
   /** redis-cli without -c through each node, for keys owned by other nodes: served, never redirected. */

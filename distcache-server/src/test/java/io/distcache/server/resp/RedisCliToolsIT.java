@@ -99,7 +99,7 @@ class RedisCliToolsIT {
     fill();
     String out = cli("--memkeys").out();
 
-    // key "big": 1 + 8 + 1 + 2 + 3 + 5000 + 11 bytes (DiagnosticCommands.entryBytes)
+    // key "big": 1 + 8 + 1 + 2 + 3 + 5000 + 11 bytes (cluster/KeyRequests' MEMORY USAGE)
     assertThat(out).contains("Biggest string found '\"big\"' has 5026 bytes");
     assertThat(cli("MEMORY", "USAGE", "big").out()).isEqualTo("5026\n");
     assertThat(cli("MEMORY", "USAGE", "nope").out()).isEqualTo("\n");

@@ -1,0 +1,90 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.TransactionCodec;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The keys a data request names, for the transaction gate and the one-slot rule. */
+final class BatchKeys {
+  private BatchKeys() {}
+
+  /** The keys of a multi-key request; null for any other request or a malformed list. */
+  static List<byte[]> multiKeys(Frame request) {
+    Opcode op = request.op();
+    if (op == null) {
+      return null;
+    }
+    try {
+      return switch (op) {
+        case MULTI_GET, MULTI_DELETE, MULTI_EXISTS -> ListCodec.decodeKeys(request.value());
+        case MULTI_SET, MULTI_SET_IF_ABSENT -> evens(ListCodec.decodePairs(request.value()));
+        default -> null;
+      };
+    } catch (ListCodec.MalformedListException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Every key of a batch: its conditions' and its requests'. Throws IllegalArgumentException
+   * (BAD_REQUEST) for a request that cannot be part of a batch, MalformedListException for a
+   * malformed key list, before anything runs.
+   */
+  static List<byte[]> of(TransactionCodec.Batch batch) {
+    List<byte[]> keys = new ArrayList<>();
+    for (TransactionCodec.Condition c : batch.conditions()) {
+      keys.add(c.key());
+    }
+    for (Frame request : batch.requests()) {
+      Opcode op = request.op();
+      if (op == null) {
+        throw new IllegalArgumentException(
+            String.format("unknown opcode 0x%02x in a transaction", request.opcode() & 0xFF));
+      }
+      switch (op) {
+        case MULTI_GET, MULTI_DELETE, MULTI_EXISTS -> keys.addAll(ListCodec.decodeKeys(request.value()));
+        case MULTI_SET, MULTI_SET_IF_ABSENT -> keys.addAll(evens(ListCodec.decodePairs(request.value())));
+        case PING -> { }
+        case BITS -> {
+          keys.add(request.key());
+          keys.addAll(BitRequests.sources(request));
+        }
+        case KEY_OP -> {
+          keys.add(request.key());
+          keys.addAll(KeyRequests.destinations(request));
+        }
+        default -> {
+          if (!op.keyed() || op == Opcode.TRANSACTION) {
+            throw new IllegalArgumentException(op + " cannot be part of a transaction: only data requests on keys can");
+          }
+          keys.add(request.key());
+        }
+      }
+    }
+    return keys;
+  }
+
+  /**
+   * The keys that must share the routing key's slot: a TRANSACTION's (every key of the batch) and
+   * a BITOP's sources, the destination of RENAME and COPY; null for any other request.
+   */
+  static List<byte[]> sameSlotKeys(Frame request) {
+    return switch (request.op()) {
+      case TRANSACTION -> of(TransactionCodec.decodeRequest(request.value()));
+      case BITS -> BitRequests.sources(request);
+      case KEY_OP -> KeyRequests.destinations(request);
+      default -> null;
+    };
+  }
+
+  private static List<byte[]> evens(List<byte[]> pairs) {
+    List<byte[]> out = new ArrayList<>(pairs.size() / 2);
+    for (int i = 0; i < pairs.size(); i += 2) {
+      out.add(pairs.get(i));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,155 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Status;
+import io.distcache.server.store.RedisNumbers;
+import io.distcache.server.store.SetArgs;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreException;
+import io.distcache.server.store.StoredEntry;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/*
+ * Design: Redis's key commands that read one entry and write another (RENAME, RENAMENX, COPY) or
+ * describe one (TOUCH, OBJECT ENCODING, MEMORY USAGE), as the KEY_OP opcode. The two-key ones read
+ * the source and write the destination while holding both keys' gate stripes exclusive, so no
+ * request on either key runs in between, as in Redis; the destination gets the source's value and
+ * absolute expiry, and a new version (it is a write). Values are strings today: when the store
+ * learns types, the copy must take the whole entry (type, payload, expiry), not only its bytes.
+ */
+
+/** Runs KEY_OP requests (docs/PROTOCOL.md, "Key operations") under the transaction gate. */
+final class KeyRequests {
+  static final int TOUCH = 0;
+  static final int RENAME = 1;
+  static final int RENAMENX = 2;
+  static final int COPY = 3;
+  static final int ENCODING = 4;
+  static final int MEMORY_USAGE = 5;
+
+  /** Index bytes per entry at the table's highest load (8 bytes a slot, load at most 3/4). */
+  private static final int INDEX_BYTES = 11;
+  /** Redis keeps strings up to this length in one allocation with the object ("embstr"). */
+  private static final int EMBSTR_MAX = 44;
+
+  private final Store store;
+  private final TransactionGate gate;
+
+  KeyRequests(Store store, TransactionGate gate) {
+    this.store = store;
+    this.gate = gate;
+  }
+
+  /** The destination of RENAME, RENAMENX and COPY (the value field); empty for the others. */
+  static List<byte[]> destinations(Frame r) {
+    long op = r.extra(0, -1);
+    return op == RENAME || op == RENAMENX || op == COPY ? List.of(r.value()) : List.of();
+  }
+
+  Frame run(Frame r, boolean lock) {
+    if (r.extras().length == 0) {
+      throw new IllegalArgumentException("KEY_OP needs extra 0 (operation), but the request has 0 extras");
+    }
+    long op = r.extras()[0];
+    if (op < TOUCH || op > MEMORY_USAGE) {
+      throw new IllegalArgumentException("KEY_OP operation " + op + " is not one of 0..5");
+    }
+    long mask = 1L << TransactionGate.stripe(r.key());
+    boolean twoKeys = op == RENAME || op == RENAMENX || op == COPY;
+    if (twoKeys) {
+      mask |= 1L << TransactionGate.stripe(r.value());
+    }
+    long[] stamps = lock ? gate.lockAll(mask, twoKeys) : null;
+    try {
+      return switch ((int) op) {
+        case TOUCH -> r.replyOk(store.get(r.key()) != null ? 1 : 0);
+        case RENAME, RENAMENX -> rename(r, op == RENAMENX);
+        case COPY -> copy(r, r.extra(1, 0) != 0);
+        case ENCODING -> encoding(r);
+        default -> memoryUsage(r);
+      };
+    } finally {
+      if (lock) {
+        gate.unlockAll(mask, stamps);
+      }
+    }
+  }
+
+  private Frame rename(Frame r, boolean onlyIfAbsent) {
+    byte[] source = r.key();
+    byte[] target = r.value();
+    StoredEntry e = store.getEntry(source);
+    if (e == null) {
+      return r.reply(Status.NOT_FOUND);
+    }
+    if (java.util.Arrays.equals(source, target)) {
+      return r.replyOk(onlyIfAbsent ? 0 : 1); // Redis: RENAME to itself is OK, RENAMENX answers 0
+    }
+    if (onlyIfAbsent && store.exists(target)) {
+      return r.replyOk(0);
+    }
+    store.set(target, e.value(), new SetArgs(SetArgs.Condition.ALWAYS, e.expireAtMillis(), false, false));
+    store.delete(source);
+    return r.replyOk(1);
+  }
+
+  private Frame copy(Frame r, boolean replace) {
+    byte[] source = r.key();
+    byte[] target = r.value();
+    if (java.util.Arrays.equals(source, target)) {
+      throw new IllegalArgumentException("source and destination objects are the same");
+    }
+    StoredEntry e = store.getEntry(source);
+    if (e == null || (!replace && store.exists(target))) {
+      return r.replyOk(0);
+    }
+    store.set(target, e.value(), new SetArgs(SetArgs.Condition.ALWAYS, e.expireAtMillis(), false, false));
+    return r.replyOk(1);
+  }
+
+  private Frame encoding(Frame r) {
+    StoredEntry e = store.getEntry(r.key());
+    if (e == null) {
+      return r.reply(Status.NOT_FOUND);
+    }
+    return r.replyValue(stringEncoding(e.value()).getBytes(StandardCharsets.US_ASCII));
+  }
+
+  /** What Redis would report for this string: int, embstr or raw. */
+  static String stringEncoding(byte[] value) {
+    if (value.length <= 20) {
+      try {
+        RedisNumbers.parseLong(value);
+        return "int";
+      } catch (StoreException notAnInteger) {
+        // not canonical integer text: a string
+      }
+    }
+    return value.length <= EMBSTR_MAX ? "embstr" : "raw";
+  }
+
+  /**
+   * The bytes the store holds for the entry by its layout: flags, version, the expiry when it has
+   * one, the two length varints, key and value, plus its share of the index.
+   */
+  private Frame memoryUsage(Frame r) {
+    StoredEntry e = store.getEntry(r.key());
+    if (e == null) {
+      return r.reply(Status.NOT_FOUND);
+    }
+    int keyLength = r.key().length;
+    int valueLength = e.value().length;
+    long bytes = 1 + 8 + (e.expireAtMillis() != Store.NO_EXPIRY ? 8 : 0) + varint(keyLength) + varint(valueLength)
+        + keyLength + valueLength + INDEX_BYTES;
+    return r.replyOk(bytes);
+  }
+
+  private static int varint(int n) {
+    int bytes = 1;
+    while ((n >>>= 7) != 0) {
+      bytes++;
+    }
+    return bytes;
+  }
+}

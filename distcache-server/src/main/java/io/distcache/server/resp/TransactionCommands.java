@@ -1,0 +1,356 @@
+package io.distcache.server.resp;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.TransactionCodec;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/*
+ * Design: MULTI/EXEC on top of the one request path. While a connection is in MULTI, every command
+ * but the few Redis runs at once is checked (name, arity) and queued, never run: a queued write can
+ * therefore never be applied by a transaction that fails. EXEC replays the queued commands through
+ * their ordinary handlers with the session in capture mode (RespSession.capture): instead of going
+ * to the router, each binary request a handler builds is collected, with the renderer that turns
+ * its reply into the command's Redis reply. The collected requests travel as one TRANSACTION frame
+ * (TransactionCodec), with the watched keys' versions as its conditions, through the router's one
+ * serve-or-forward decision: the owner of the slot runs it under the TransactionGate, checking the
+ * conditions first, and answers every request at once. EXEC then renders the replies in order.
+ *
+ * So a transaction is atomic for its keys wherever it runs, and a plain connection's transaction is
+ * forwarded whole. What does not become a data request (PING, ECHO, CLIENT, DBSIZE, KEYS, ...) is
+ * answered while EXEC collects, before the data requests run; a command that needs a second request
+ * after seeing the first one's answer (GETEX with an expiry, EXPIRE ... XX LT) sends that second
+ * one after the transaction. docs/PROTOCOL.md lists both.
+ *
+ * WATCH reads each key's version and expiry (VERSION) from its owner; EXEC sends them as
+ * conditions, so a key written, deleted, expired, evicted or flushed since, or whose expiry
+ * changed, makes EXEC answer a null array with nothing run.
+ */
+
+/** MULTI, EXEC, DISCARD, WATCH, UNWATCH. */
+final class TransactionCommands {
+  private TransactionCommands() {}
+
+  /** Commands Redis runs at once inside MULTI instead of queueing them. */
+  private static final Set<String> RUN_AT_ONCE = Set.of("exec", "discard", "multi", "watch", "quit", "reset");
+  /** Keys one connection may watch at once. */
+  static final int MAX_WATCHED_KEYS = 65_536;
+  /** What a queued command costs beyond its argument bytes, for the queue bound. */
+  private static final int PER_ARG_OVERHEAD = 16;
+
+  static void register(CommandTable.Registry r) {
+    r.add("multi", 1, "noscript loading stale fast allow_busy", "transactions", TransactionCommands::multi);
+    r.add("exec", 1, "noscript loading stale skip_slowlog", "transactions", TransactionCommands::exec);
+    r.add("discard", 1, "noscript loading stale fast allow_busy", "transactions", TransactionCommands::discard);
+    r.add("watch", -2, "noscript loading stale fast allow_busy", 1, -1, 1, "transactions", TransactionCommands::watch);
+    r.add("unwatch", 1, "noscript loading stale fast allow_busy", "transactions", TransactionCommands::unwatch);
+  }
+
+  /** One connection's transaction: the queue while in MULTI, and the watched keys. */
+  static final class State {
+    boolean inMulti;
+    /** An error while queueing: EXEC answers EXECABORT. */
+    boolean dirty;
+    final List<byte[][]> queued = new ArrayList<>();
+    long queuedBytes;
+    final List<Watch> watches = new ArrayList<>();
+
+    void discard() {
+      inMulti = false;
+      dirty = false;
+      queued.clear();
+      queuedBytes = 0;
+      watches.clear();
+    }
+  }
+
+  /** A watched key and the answer to its VERSION request. */
+  record Watch(byte[] key, CompletableFuture<Frame> version) {}
+
+  /** True when {@code args} is to be queued rather than run (the connection is in MULTI). */
+  static boolean queues(RespSession s, byte[][] args) {
+    if (!s.transaction().inMulti) {
+      return false;
+    }
+    CommandSpec spec = s.commands().lookup(args[0]);
+    return spec == null || !RUN_AT_ONCE.contains(spec.name());
+  }
+
+  /** Queues a command after Redis's queue-time checks; an error flags the transaction. */
+  static void queue(RespSession s, byte[][] args) {
+    State t = s.transaction();
+    try {
+      s.commands().check(args);
+      long bytes = 0;
+      for (byte[] a : args) {
+        bytes += a.length + PER_ARG_OVERHEAD;
+      }
+      long limit = s.context().limits().maxRequestBytes();
+      if (t.queuedBytes + bytes > limit) {
+        throw new CommandException("ERR transaction of more than " + limit
+            + " bytes queued; the limit is the node's request size (max frame)");
+      }
+      t.queued.add(args);
+      t.queuedBytes += bytes;
+    } catch (CommandException e) {
+      t.dirty = true;
+      throw e;
+    }
+    s.out().simple("QUEUED");
+  }
+
+  private static void multi(RespSession s, byte[][] a) {
+    State t = s.transaction();
+    if (t.inMulti) {
+      throw new CommandException("ERR MULTI calls can not be nested");
+    }
+    t.inMulti = true;
+    s.out().ok();
+  }
+
+  private static void discard(RespSession s, byte[][] a) {
+    State t = s.transaction();
+    if (!t.inMulti) {
+      throw new CommandException("ERR DISCARD without MULTI");
+    }
+    t.discard();
+    s.out().ok();
+  }
+
+  private static void watch(RespSession s, byte[][] a) {
+    State t = s.transaction();
+    if (t.inMulti) {
+      throw new CommandException("ERR WATCH inside MULTI is not allowed");
+    }
+    if (t.watches.size() + a.length - 1 > MAX_WATCHED_KEYS) {
+      throw new CommandException("ERR WATCH of " + (a.length - 1) + " more keys would watch over "
+          + MAX_WATCHED_KEYS + " keys, the limit per connection");
+    }
+    List<CompletableFuture<Frame>> reads = new ArrayList<>(a.length - 1);
+    for (int i = 1; i < a.length; i++) {
+      byte[] key = Args.key(a[i]);
+      CompletableFuture<Frame> version = s.send(Frame.request(Opcode.VERSION, key));
+      t.watches.add(new Watch(key, version));
+      reads.add(version);
+    }
+    s.await(allDone(reads), (ignored, w) -> {
+      for (CompletableFuture<Frame> read : reads) {
+        Frame r = read.join();
+        if (r.status().isError()) {
+          w.error(RespErrors.fromStatus(r, false));
+          return;
+        }
+      }
+      w.ok();
+    });
+  }
+
+  private static void unwatch(RespSession s, byte[][] a) {
+    s.transaction().watches.clear();
+    s.out().ok();
+  }
+
+  private static void exec(RespSession s, byte[][] a) {
+    State t = s.transaction();
+    if (!t.inMulti) {
+      throw new CommandException("ERR EXEC without MULTI");
+    }
+    if (t.dirty) {
+      t.discard();
+      throw new CommandException(RespErrors.EXECABORT);
+    }
+    List<byte[][]> queued = new ArrayList<>(t.queued);
+    List<Watch> watches = new ArrayList<>(t.watches);
+    t.discard(); // EXEC ends the transaction and unwatches, whatever happens next
+    Capture capture = new Capture();
+    s.capture(capture);
+    try {
+      for (byte[][] args : queued) {
+        capture.startCommand(s);
+        try {
+          s.commands().dispatch(s, args);
+        } catch (CommandException e) {
+          capture.abortCommand();
+          s.out().error(e.getMessage());
+        } catch (RuntimeException e) {
+          capture.abortCommand();
+          s.out().error("ERR internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+        capture.endCommand(s);
+      }
+    } finally {
+      s.capture(null);
+    }
+    CompletableFuture<Frame> watched = allDone(watchFutures(watches));
+    CompletableFuture<Frame> ran = watched.thenCompose(ignored -> run(s, capture, watches));
+    s.await(ran, (r, w) -> {
+      if (r.status() == Status.CONDITION_FAILED) {
+        w.nullArray();
+      } else if (r.status().isError()) {
+        w.error(RespErrors.fromStatus(r, false));
+      } else {
+        capture.render(w);
+      }
+    });
+  }
+
+  /** Sends the collected requests as one TRANSACTION; completes when every result can be rendered. */
+  private static CompletableFuture<Frame> run(RespSession s, Capture capture, List<Watch> watches) {
+    List<TransactionCodec.Condition> conditions = new ArrayList<>(watches.size());
+    for (Watch w : watches) {
+      Frame v = w.version().join();
+      if (v.status() == Status.OK) {
+        conditions.add(new TransactionCodec.Condition(w.key(), v.extra(0, 0), v.extra(1, 0)));
+      } else if (v.status() == Status.NOT_FOUND) {
+        conditions.add(new TransactionCodec.Condition(w.key(), TransactionCodec.ABSENT, TransactionCodec.ANY_EXPIRY));
+      } // a WATCH that failed (TRYAGAIN, MOVED) was answered with its error and watches nothing
+    }
+    if (capture.requests.isEmpty() && conditions.isEmpty()) {
+      return capture.allResults().thenApply(ignored -> OK);
+    }
+    byte[] routingKey = !conditions.isEmpty() ? conditions.get(0).key() : firstKey(capture.requests);
+    Frame batch = Frame.request(Opcode.TRANSACTION, 0, routingKey,
+        TransactionCodec.encodeRequest(conditions, capture.requests));
+    return s.send(batch).thenCompose(reply -> {
+      if (reply.status() != Status.OK) {
+        return CompletableFuture.completedFuture(reply);
+      }
+      List<Frame> replies;
+      try {
+        replies = TransactionCodec.decodeReplies(reply.value());
+      } catch (ListCodec.MalformedListException e) {
+        return CompletableFuture.completedFuture(
+            reply.replyError(Status.INTERNAL_ERROR, "malformed transaction reply: " + e.getMessage()));
+      }
+      if (replies.size() != capture.requests.size()) {
+        return CompletableFuture.completedFuture(reply.replyError(Status.INTERNAL_ERROR,
+            "the transaction answered " + replies.size() + " replies for " + capture.requests.size() + " requests"));
+      }
+      for (int i = 0; i < replies.size(); i++) {
+        capture.replies.get(i).complete(replies.get(i));
+      }
+      return capture.allResults().thenApply(ignored -> reply);
+    });
+  }
+
+  private static final Frame OK = Frame.request(Opcode.PING, null).replyOk();
+
+  /** The first key a request names; the empty key for a batch of keyless requests. */
+  private static byte[] firstKey(List<Frame> requests) {
+    for (Frame f : requests) {
+      if (f.op() != null && f.op().keyed()) {
+        return f.key();
+      }
+      try {
+        List<byte[]> keys = switch (f.op()) {
+          case MULTI_GET, MULTI_DELETE, MULTI_EXISTS -> ListCodec.decodeKeys(f.value());
+          case MULTI_SET, MULTI_SET_IF_ABSENT -> ListCodec.decodePairs(f.value());
+          default -> List.of();
+        };
+        if (!keys.isEmpty()) {
+          return keys.get(0);
+        }
+      } catch (ListCodec.MalformedListException | NullPointerException e) {
+        // the owner answers BAD_REQUEST for it
+      }
+    }
+    return Frame.EMPTY;
+  }
+
+  private static List<CompletableFuture<Frame>> watchFutures(List<Watch> watches) {
+    List<CompletableFuture<Frame>> out = new ArrayList<>(watches.size());
+    for (Watch w : watches) {
+      out.add(w.version());
+    }
+    return out;
+  }
+
+  private static CompletableFuture<Frame> allDone(List<CompletableFuture<Frame>> futures) {
+    return CompletableFuture.allOf(futures.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> OK);
+  }
+
+  /**
+   * What EXEC collects while it replays the queue: the binary requests (with a future each for
+   * its reply) and, per command, how its reply is produced: rendered at once, or a future and the
+   * renderer that writes it.
+   */
+  static final class Capture {
+    final List<Frame> requests = new ArrayList<>();
+    final List<CompletableFuture<Frame>> replies = new ArrayList<>();
+    private final List<Result> results = new ArrayList<>();
+    private int resultsAtStart;
+
+    private record Result(ByteBuf rendered, CompletableFuture<Frame> response, RespSession.Reply reply) {}
+
+    private int requestsAtStart;
+
+    void startCommand(RespSession s) {
+      resultsAtStart = results.size();
+      requestsAtStart = requests.size();
+    }
+
+    /** A command failed while it ran: whatever it collected is dropped, so none of it runs. */
+    void abortCommand() {
+      requests.subList(requestsAtStart, requests.size()).clear();
+      replies.subList(requestsAtStart, replies.size()).clear();
+      results.subList(resultsAtStart, results.size()).clear();
+    }
+
+    void endCommand(RespSession s) {
+      if (results.size() == resultsAtStart) {
+        results.add(new Result(rendered("-ERR internal error: the command produced no reply\r\n"), null, null));
+      }
+    }
+
+    /** A request collected for the batch; its future completes with the request's own reply. */
+    CompletableFuture<Frame> send(Frame request) {
+      CompletableFuture<Frame> reply = new CompletableFuture<>();
+      requests.add(request);
+      replies.add(reply);
+      return reply;
+    }
+
+    void await(CompletableFuture<Frame> response, RespSession.Reply reply) {
+      results.add(new Result(null, response, reply));
+    }
+
+    /** A buffer for a reply written at once; the command's result. */
+    ByteBuf direct() {
+      ByteBuf buf = Unpooled.buffer(64);
+      results.add(new Result(buf, null, null));
+      return buf;
+    }
+
+    CompletableFuture<Void> allResults() {
+      List<CompletableFuture<Frame>> pending = new ArrayList<>();
+      for (Result r : results) {
+        if (r.response() != null) {
+          pending.add(r.response());
+        }
+      }
+      return CompletableFuture.allOf(pending.toArray(new CompletableFuture<?>[0]));
+    }
+
+    void render(RespWriter w) {
+      w.array(results.size());
+      for (Result r : results) {
+        if (r.rendered() != null) {
+          w.raw(r.rendered());
+        } else {
+          r.reply().write(r.response().join(), w);
+        }
+      }
+    }
+
+    private static ByteBuf rendered(String text) {
+      return Unpooled.copiedBuffer(text, java.nio.charset.StandardCharsets.US_ASCII);
+    }
+  }
+}

@@ -1,0 +1,181 @@
+package io.distcache.server.resp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.server.ManualClock;
+import io.distcache.server.cluster.LocalExecutor;
+import io.distcache.server.cluster.LocalRouter;
+import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
+import io.distcache.server.store.Stores;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** MULTI, EXEC, DISCARD, WATCH and UNWATCH with Redis's replies and errors, on one node. */
+class TransactionCommandsTest {
+  private final ManualClock clock = new ManualClock();
+  private final Store store =
+      Stores.create(new StoreConfig(64L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock));
+  private final LocalRouter router = new LocalRouter(new LocalExecutor(store));
+  private final RespChannel resp = new RespChannel(router, store, clock);
+  private final RespChannel other = new RespChannel(router, store, clock);
+
+  @AfterEach
+  void tearDown() {
+    resp.close();
+    other.close();
+    store.close();
+  }
+
+  private String send(String... commands) {
+    return resp.send(commands);
+  }
+
+  private byte[] value(String key) {
+    return store.get(key.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void queuesThenRunsEveryCommandInOrder() {
+    assertThat(send("MULTI")).isEqualTo("+OK\r\n");
+    assertThat(send("SET a 1", "INCR a", "GET a", "PING", "MGET a nope", "DEL a")).isEqualTo(
+        "+QUEUED\r\n".repeat(6));
+    assertThat(value("a")).as("nothing runs before EXEC").isNull();
+    assertThat(send("EXEC")).isEqualTo("*6\r\n+OK\r\n:2\r\n$1\r\n2\r\n+PONG\r\n*2\r\n$1\r\n2\r\n$-1\r\n:1\r\n");
+    assertThat(send("EXEC")).isEqualTo("-ERR EXEC without MULTI\r\n");
+  }
+
+  @Test
+  void emptyTransaction_answersEmptyArray() {
+    assertThat(send("MULTI", "EXEC")).isEqualTo("+OK\r\n*0\r\n");
+  }
+
+  @Test
+  void queueingError_execAbortsAndNothingIsApplied() {
+    assertThat(send("MULTI", "SET a 1")).isEqualTo("+OK\r\n+QUEUED\r\n");
+    assertThat(send("NOSUCH x")).isEqualTo("-ERR unknown command 'NOSUCH', with args beginning with: 'x' \r\n");
+    assertThat(send("GET")).isEqualTo("-ERR wrong number of arguments for 'get' command\r\n");
+    assertThat(send("SET b 2")).isEqualTo("+QUEUED\r\n");
+    assertThat(send("EXEC")).isEqualTo("-EXECABORT Transaction discarded because of previous errors.\r\n");
+    assertThat(value("a")).isNull();
+    assertThat(value("b")).isNull();
+    assertThat(send("EXEC")).as("the transaction is over").isEqualTo("-ERR EXEC without MULTI\r\n");
+  }
+
+  @Test
+  void runtimeErrors_failOnlyTheirCommand() {
+    store.put("s".getBytes(StandardCharsets.UTF_8), "abc".getBytes(StandardCharsets.UTF_8));
+    assertThat(send("MULTI", "INCR s", "SET x 1 EX 0", "SET a 1", "EXEC")).isEqualTo("+OK\r\n+QUEUED\r\n+QUEUED\r\n"
+        + "+QUEUED\r\n*3\r\n-ERR value is not an integer or out of range\r\n"
+        + "-ERR invalid expire time in 'set' command\r\n+OK\r\n");
+    assertThat(value("a")).isEqualTo("1".getBytes(StandardCharsets.UTF_8));
+    assertThat(value("x")).isNull();
+  }
+
+  @Test
+  void nestingDiscardAndWatchInsideMulti_redisErrors() {
+    assertThat(send("DISCARD")).isEqualTo("-ERR DISCARD without MULTI\r\n");
+    assertThat(send("MULTI", "MULTI")).isEqualTo("+OK\r\n-ERR MULTI calls can not be nested\r\n");
+    assertThat(send("WATCH a")).isEqualTo("-ERR WATCH inside MULTI is not allowed\r\n");
+    assertThat(send("SET a 1", "DISCARD")).isEqualTo("+QUEUED\r\n+OK\r\n");
+    assertThat(value("a")).isNull();
+    // Neither nesting nor WATCH flags the transaction, as in Redis.
+    assertThat(send("MULTI", "MULTI", "WATCH a", "SET a 1", "EXEC")).isEqualTo("+OK\r\n"
+        + "-ERR MULTI calls can not be nested\r\n-ERR WATCH inside MULTI is not allowed\r\n+QUEUED\r\n*1\r\n+OK\r\n");
+    assertThat(send("MULTI", "EXEC WHAT")).isEqualTo("+OK\r\n-ERR wrong number of arguments for 'exec' command\r\n");
+    assertThat(send("DISCARD")).isEqualTo("+OK\r\n");
+  }
+
+  @Test
+  void watch_unchangedKey_execRuns() {
+    assertThat(send("SET w 1", "WATCH w missing", "MULTI", "INCR w", "EXEC")).isEqualTo(
+        "+OK\r\n+OK\r\n+OK\r\n+QUEUED\r\n*1\r\n:2\r\n");
+  }
+
+  @Test
+  void watch_keyWrittenByAnotherClient_execAnswersNullAndRunsNothing() {
+    send("SET w 1", "WATCH w");
+    assertThat(other.send("SET w 5")).isEqualTo("+OK\r\n");
+    assertThat(send("MULTI", "INCR w", "SET z 1", "EXEC")).isEqualTo("+OK\r\n+QUEUED\r\n+QUEUED\r\n*-1\r\n");
+    assertThat(value("w")).isEqualTo("5".getBytes(StandardCharsets.UTF_8));
+    assertThat(value("z")).isNull();
+    // EXEC unwatched: the next transaction runs.
+    assertThat(send("MULTI", "INCR w", "EXEC")).isEqualTo("+OK\r\n+QUEUED\r\n*1\r\n:6\r\n");
+  }
+
+  @Test
+  void watch_resp3_nullIsNull() {
+    send("HELLO 3", "WATCH w");
+    other.send("SET w 5");
+    assertThat(send("MULTI", "GET w", "EXEC")).isEqualTo("+OK\r\n+QUEUED\r\n_\r\n");
+  }
+
+  @Test
+  void watch_deletedCreatedOrExpiryChanged_failsExec() {
+    send("SET d 1", "WATCH d absent t");
+    other.send("DEL d");
+    assertThat(send("MULTI", "SET r 1", "EXEC")).endsWith("*-1\r\n");
+
+    send("WATCH absent");
+    other.send("SET absent 1");
+    assertThat(send("MULTI", "SET r 1", "EXEC")).endsWith("*-1\r\n");
+
+    send("SET t 1", "WATCH t");
+    other.send("EXPIRE t 100");
+    assertThat(send("MULTI", "SET r 1", "EXEC")).endsWith("*-1\r\n");
+    assertThat(value("r")).isNull();
+  }
+
+  @Test
+  void watch_keyThatExpires_failsExec() {
+    send("SET e 1 PX 100", "WATCH e");
+    clock.advanceMillis(101);
+    assertThat(send("MULTI", "SET r 1", "EXEC")).isEqualTo("+OK\r\n+QUEUED\r\n*-1\r\n");
+    assertThat(value("r")).isNull();
+  }
+
+  @Test
+  void watch_flushAll_failsExec() {
+    send("SET f 1", "WATCH f");
+    other.send("FLUSHALL");
+    assertThat(send("MULTI", "SET r 1", "EXEC")).endsWith("*-1\r\n");
+  }
+
+  @Test
+  void unwatchAndDiscardForgetWatches() {
+    send("SET u 1", "WATCH u");
+    other.send("SET u 2");
+    assertThat(send("UNWATCH", "MULTI", "SET r 1", "EXEC")).isEqualTo("+OK\r\n+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n");
+    send("WATCH u");
+    other.send("SET u 3");
+    assertThat(send("MULTI", "DISCARD", "MULTI", "SET r 2", "EXEC")).endsWith("*1\r\n+OK\r\n");
+    send("WATCH u");
+    other.send("SET u 4");
+    assertThat(send("RESET", "MULTI", "SET r 3", "EXEC")).endsWith("*1\r\n+OK\r\n");
+  }
+
+  @Test
+  void connectionCommandsInside_answeredInTheArray() {
+    assertThat(send("MULTI", "ECHO hi", "SET a 1", "CLIENT SETNAME tx", "EXEC")).isEqualTo(
+        "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n$2\r\nhi\r\n+OK\r\n+OK\r\n");
+    assertThat(send("CLIENT GETNAME")).isEqualTo("$2\r\ntx\r\n");
+  }
+
+  @Test
+  void queueBound_flagsTheTransaction() {
+    RespContext small = RespContext.builder(router, store).clock(clock).version("test")
+        .limits(new RespLimits(1024, 1024, 1024, 4096)).build();
+    try (RespChannel tiny = new RespChannel(small)) {
+      tiny.send("MULTI");
+      String x = "x".repeat(900);
+      assertThat(tiny.send("SET a " + x, "SET b " + x, "SET c " + x, "SET d " + x))
+          .isEqualTo("+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n");
+      assertThat(tiny.send("SET e " + x)).isEqualTo("-ERR transaction of more than 4096 bytes queued; "
+          + "the limit is the node's request size (max frame)\r\n");
+      assertThat(tiny.send("EXEC")).startsWith("-EXECABORT");
+    }
+    assertThat(value("a")).isNull();
+  }
+}
