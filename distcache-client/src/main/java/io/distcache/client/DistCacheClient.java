@@ -6,9 +6,6 @@ import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.cluster.Address;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -122,8 +119,7 @@ public final class DistCacheClient implements AutoCloseable {
     this.connectionsPerNode = b.connectionsPerNode;
     this.connectTimeoutMillis = (int) b.connectTimeout.toMillis();
     this.requestTimeoutMillis = b.requestTimeout.toMillis();
-    this.group = new MultiThreadIoEventLoopGroup(b.ioThreads,
-        new DefaultThreadFactory("distcache-client", true), NioIoHandler.newFactory());
+    this.group = EventLoops.nio(b.ioThreads, "distcache-client");
     List<NodePool> seedPools = new ArrayList<>();
     for (InetSocketAddress address : b.addresses) {
       Address key = new Address(address.getHostString(), address.getPort());
