@@ -98,8 +98,31 @@ public final class LoadTool {
     }
   }
 
+  /** What the lanes drive: the distcache client, or another client on the same node (LettuceLoad). */
+  public interface Target {
+    CompletableFuture<?> get(byte[] key);
+
+    CompletableFuture<?> set(byte[] key, byte[] value);
+  }
+
   /** Runs the configured load; usable from other tools (the cluster figures reuse it). */
   public static Result run(DistCacheClient client, Options o, byte[][] keys, byte[] value)
+      throws InterruptedException {
+    return run(new Target() {
+      @Override
+      public CompletableFuture<?> get(byte[] key) {
+        return client.getAsync(key);
+      }
+
+      @Override
+      public CompletableFuture<?> set(byte[] key, byte[] value) {
+        return client.setAsync(key, value);
+      }
+    }, o, keys, value);
+  }
+
+  /** Runs the configured load against any {@link Target}. */
+  public static Result run(Target client, Options o, byte[][] keys, byte[] value)
       throws InterruptedException {
     LatencyHistogram histogram = new LatencyHistogram();
     AtomicLong measuredOps = new AtomicLong();
@@ -124,7 +147,7 @@ public final class LoadTool {
 
   /** One request in flight at a time; the next is issued when the previous completes. */
   private static final class Lane {
-    private final DistCacheClient client;
+    private final Target client;
     private final byte[][] keys;
     private final byte[] value;
     private final double getRatio;
@@ -136,7 +159,7 @@ public final class LoadTool {
     private final long deadline;
     private final CountDownLatch done;
 
-    Lane(DistCacheClient client, byte[][] keys, byte[] value, double getRatio, SplittableRandom random,
+    Lane(Target client, byte[][] keys, byte[] value, double getRatio, SplittableRandom random,
         LatencyHistogram histogram, AtomicLong measuredOps, AtomicLong errors, long measureFrom,
         long deadline, CountDownLatch done) {
       this.client = client;
@@ -160,8 +183,8 @@ public final class LoadTool {
       }
       byte[] key = keys[random.nextInt(keys.length)];
       CompletableFuture<?> f = random.nextDouble() < getRatio
-          ? client.getAsync(key)
-          : client.setAsync(key, value);
+          ? client.get(key)
+          : client.set(key, value);
       f.whenComplete((v, err) -> {
         long now = System.nanoTime();
         if (issued >= measureFrom) {
@@ -183,7 +206,7 @@ public final class LoadTool {
     }
   }
 
-  private static Options parse(String[] args) {
+  static Options parse(String[] args) {
     String addr = "127.0.0.1:7000";
     int connections = 4;
     int pipeline = 16;

@@ -47,7 +47,13 @@ public final class AtomicBatch {
 
   AtomicBatch() {}
 
-  /** Runs only if {@code key} still has {@code version} (from {@link CacheEntry#version()} or a SET). */
+  /**
+   * Runs only if {@code key} still has {@code version} (from {@link CacheEntry#version()} or a SET).
+   *
+   * @param key the key whose version is compared
+   * @param version the version it must still have, positive
+   * @return this batch
+   */
   public AtomicBatch ifVersion(byte[] key, long version) {
     if (version <= 0) {
       throw new IllegalArgumentException("version must be positive (a version the node gave), got " + version);
@@ -55,73 +61,172 @@ public final class AtomicBatch {
     return condition(key, version);
   }
 
+  /**
+   * {@link #ifVersion(byte[], long)} with a UTF-8 key.
+   *
+   * @param key the key whose version is compared
+   * @param version the version it must still have, positive
+   * @return this batch
+   */
   public AtomicBatch ifVersion(String key, long version) {
     return ifVersion(utf8(key), version);
   }
 
-  /** Runs only if {@code key} does not exist. */
+  /**
+   * Runs only if {@code key} does not exist.
+   *
+   * @param key the key that must be absent
+   * @return this batch
+   */
   public AtomicBatch ifAbsent(byte[] key) {
     return condition(key, TransactionCodec.ABSENT);
   }
 
+  /**
+   * {@link #ifAbsent(byte[])} with a UTF-8 key.
+   *
+   * @param key the key that must be absent
+   * @return this batch
+   */
   public AtomicBatch ifAbsent(String key) {
     return ifAbsent(utf8(key));
   }
 
-  /** Result: the value, or null when absent. */
+  /**
+   * Reads a key. Result: the value (byte[]), or null when absent.
+   *
+   * @param key the key to read
+   * @return this batch
+   */
   public AtomicBatch get(byte[] key) {
     return add(key, Calls.get(key));
   }
 
+  /**
+   * {@link #get(byte[])} with a UTF-8 key.
+   *
+   * @param key the key to read
+   * @return this batch
+   */
   public AtomicBatch get(String key) {
     return get(utf8(key));
   }
 
-  /** Result: true when written (false when the options' condition did not hold). */
+  /**
+   * Writes a key. Result: true when written (false when the options' condition did not hold).
+   *
+   * @param key the key to write
+   * @param value its new value
+   * @param options expiry and condition, as for a single set
+   * @return this batch
+   */
   public AtomicBatch set(byte[] key, byte[] value, SetOptions options) {
     return add(key, Calls.set(key, value, Objects.requireNonNull(options, "options")));
   }
 
+  /**
+   * Writes a key without expiry or condition. Result: true.
+   *
+   * @param key the key to write
+   * @param value its new value
+   * @return this batch
+   */
   public AtomicBatch set(byte[] key, byte[] value) {
     return set(key, value, SetOptions.none());
   }
 
+  /**
+   * {@link #set(byte[], byte[])} with UTF-8 key and value.
+   *
+   * @param key the key to write
+   * @param value its new value
+   * @return this batch
+   */
   public AtomicBatch set(String key, String value) {
     return set(utf8(key), utf8(value));
   }
 
+  /**
+   * {@link #set(byte[], byte[], SetOptions)} with UTF-8 key and value.
+   *
+   * @param key the key to write
+   * @param value its new value
+   * @param options expiry and condition, as for a single set
+   * @return this batch
+   */
   public AtomicBatch set(String key, String value, SetOptions options) {
     return set(utf8(key), utf8(value), options);
   }
 
-  /** Result: true when the key existed. */
+  /**
+   * Deletes a key. Result: true when the key existed.
+   *
+   * @param key the key to delete
+   * @return this batch
+   */
   public AtomicBatch delete(byte[] key) {
     return add(key, Calls.delete(key));
   }
 
+  /**
+   * {@link #delete(byte[])} with a UTF-8 key.
+   *
+   * @param key the key to delete
+   * @return this batch
+   */
   public AtomicBatch delete(String key) {
     return delete(utf8(key));
   }
 
-  /** Result: the new value (Long). */
+  /**
+   * Adds to a key's integer value (a missing key counts as 0). Result: the new value (Long).
+   *
+   * @param key the key to increment
+   * @param delta what to add, negative to subtract
+   * @return this batch
+   */
   public AtomicBatch incrementBy(byte[] key, long delta) {
     return add(key, Calls.incrementBy(key, delta));
   }
 
+  /**
+   * {@link #incrementBy(byte[], long)} with a UTF-8 key.
+   *
+   * @param key the key to increment
+   * @param delta what to add, negative to subtract
+   * @return this batch
+   */
   public AtomicBatch incrementBy(String key, long delta) {
     return incrementBy(utf8(key), delta);
   }
 
-  /** Result: true when the expiry was set (false: no such key). */
+  /**
+   * Sets a key's time to live. Result: true when the expiry was set (false: no such key).
+   *
+   * @param key the key
+   * @param ttl its new time to live, positive
+   * @return this batch
+   */
   public AtomicBatch expire(byte[] key, Duration ttl) {
     return add(key, Calls.expire(key, Durations.positiveMillis("ttl", ttl), false, ExpireCondition.ALWAYS));
   }
 
+  /**
+   * {@link #expire(byte[], Duration)} with a UTF-8 key.
+   *
+   * @param key the key
+   * @param ttl its new time to live, positive
+   * @return this batch
+   */
   public AtomicBatch expire(String key, Duration ttl) {
     return expire(utf8(key), ttl);
   }
 
-  /** The number of operations. */
+  /**
+   * The number of operations.
+   *
+   * @return how many operations were added
+   */
   public int size() {
     return calls.size();
   }

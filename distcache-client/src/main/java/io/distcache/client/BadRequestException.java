@@ -6,6 +6,11 @@ import io.distcache.protocol.Status;
 public class BadRequestException extends DistCacheException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * The exception.
+   *
+   * @param message what failed, with the node's text
+   */
   public BadRequestException(String message) {
     super(Status.BAD_REQUEST, message);
   }

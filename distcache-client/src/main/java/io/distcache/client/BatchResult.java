@@ -17,12 +17,20 @@ public final class BatchResult {
     this.results = results;
   }
 
-  /** False when a condition did not hold: nothing ran. */
+  /**
+   * Whether the batch ran.
+   *
+   * @return false when a condition did not hold: nothing ran
+   */
   public boolean applied() {
     return applied;
   }
 
-  /** The number of results: the batch's operations when applied, else 0. */
+  /**
+   * The number of results.
+   *
+   * @return the batch's operations when applied, else 0
+   */
   public int size() {
     return results.size();
   }
@@ -30,6 +38,10 @@ public final class BatchResult {
   /**
    * The result of operation {@code index} (its type is the single call's: byte[] for get, Boolean
    * for set and delete, Long for incrementBy), or throws the operation's failure.
+   *
+   * @param <T> the result's type
+   * @param index the operation's position in the batch, from 0
+   * @return its result
    */
   @SuppressWarnings("unchecked")
   public <T> T get(int index) {

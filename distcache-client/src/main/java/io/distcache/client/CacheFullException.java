@@ -6,6 +6,11 @@ import io.distcache.protocol.Status;
 public class CacheFullException extends DistCacheException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * The exception.
+   *
+   * @param message what failed, with the node's text
+   */
   public CacheFullException(String message) {
     super(Status.OUT_OF_MEMORY, message);
   }

@@ -30,7 +30,7 @@ final class Calls {
 
   static Call<CacheEntry> getEntry(byte[] key) {
     return new Call<>("GET", Frame.request(Opcode.GET, Flags.WITH_META, key(key), null),
-        r -> found("GET", r) ? new CacheEntry(r.value(), r.extra(0, 0), r.extra(1, 0)) : null);
+        r -> found("GET", r) ? new CacheEntry(r.value(), r.extra(0, 0), expireAt(r.extra(1, 0))) : null);
   }
 
   static Call<Boolean> set(byte[] key, byte[] value, SetOptions options) {
@@ -271,5 +271,10 @@ final class Calls {
       Objects.requireNonNull(v, "values contains null");
     }
     return ListCodec.encodePairs(keys, values);
+  }
+
+  /** The wire's "no expiry" (0 in GET's metadata) as the client's one convention, {@link DistCacheClient#NO_EXPIRY}. */
+  private static long expireAt(long wireMillis) {
+    return wireMillis == 0 ? DistCacheClient.NO_EXPIRY : wireMillis;
   }
 }

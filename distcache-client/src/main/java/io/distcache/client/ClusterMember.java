@@ -17,24 +17,45 @@ public record ClusterMember(String id, String host, int port, State state, long 
 
   /** A member's state; ALIVE and SUSPECT members own keys. The order is the wire encoding. */
   public enum State {
+    /** Answering its probes. */
     ALIVE,
+    /** Missed a probe; still owns keys until declared dead or it refutes. */
     SUSPECT,
+    /** Declared dead by failure detection; owns no keys. */
     DEAD,
+    /** Left the cluster on purpose; owns no keys. */
     LEFT;
 
-    /** True for the states whose members own keys on the ring. */
+    /**
+     * Whether members in this state own keys on the ring.
+     *
+     * @return true for ALIVE and SUSPECT
+     */
     public boolean ownsKeys() {
       return this == ALIVE || this == SUSPECT;
     }
   }
 
+  /**
+   * Checks that id, host and state are not null.
+   *
+   * @param id the member's id
+   * @param host the advertised host
+   * @param port the advertised port
+   * @param state the member's state
+   * @param incarnation the member's counter for refuting suspicion
+   */
   public ClusterMember {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(host, "host");
     Objects.requireNonNull(state, "state");
   }
 
-  /** {@code host:port}, with brackets around an IPv6 host. */
+  /**
+   * The member's address.
+   *
+   * @return {@code host:port}, with brackets around an IPv6 host
+   */
   public String address() {
     return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
   }

@@ -6,9 +6,6 @@ import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.cluster.Address;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -29,8 +26,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /*
  * Design: every operation is one Call (Calls.java: request layout and response reading) sent
@@ -79,6 +78,19 @@ import java.util.function.Function;
  * {@link DistCacheException}s: typed by the node's status, {@link DistCacheTimeoutException} when
  * no reply came within the request timeout, {@link DistCacheConnectionException} when the node is
  * unreachable or the connection dropped with the request in flight (the next request reconnects).
+ * Those two, and a node that is busy (BUSY) or whose slot is moving (TRY_AGAIN), are {@link
+ * DistCacheUnavailableException}s, the retryable type: the client retries them under its {@link
+ * RetryPolicy} (on by default) before they reach the caller, idempotent requests always and the
+ * others only when nothing was applied. A retried request may be applied after a later request
+ * the caller sent without waiting for the first one's outcome.
+ *
+ * <p>"No expiry" has one convention: {@link #NO_EXPIRY} (-1) where a number is answered ({@link
+ * #ttl}, {@link #expireTime}, {@link CacheEntry#expireAtMillis()}), and a null {@code Duration}
+ * where a time to live is passed.
+ *
+ * <p>Values are bytes or UTF-8 strings; {@link #withCodec(Codec)} gives a typed view through any
+ * {@link Codec}. {@link DistCacheListener}s hear of membership and connection changes; with
+ * Micrometer on the classpath the client records metrics ({@link Builder#meterRegistry}).
  *
  * <p>Smart routing (on by default): the client asks a node for the cluster's members and builds
  * the same slot table the nodes use (a key's Redis Cluster slot, each slot's owner from the
@@ -94,7 +106,7 @@ import java.util.function.Function;
  * key-owning member. {@link #stats} and {@link #randomKey} answer for one node.
  */
 public final class DistCacheClient implements AutoCloseable {
-  /** {@link #ttl} and {@link #expireTime} answer this for a key without expiry. */
+  /** "No expiry", wherever a number says it: {@link #ttl}, {@link #expireTime}, {@link CacheEntry#expireAtMillis()}. */
   public static final long NO_EXPIRY = -1;
   /** {@link #ttl} and {@link #expireTime} answer this for a missing key. */
   public static final long KEY_MISSING = -2;
@@ -113,6 +125,11 @@ public final class DistCacheClient implements AutoCloseable {
   /** Null when smart routing is off. */
   private final ClusterRouting routing;
   private final ScheduledFuture<?> refresher;
+  private final RetryPolicy retryPolicy;
+  private final ClientMetrics metrics;
+  private final Listeners listeners;
+  /** The key-owning members last announced to the listeners, by id. */
+  private Map<String, ClusterMember> announced = Map.of();
   /** The node that last accepted a connection; "any node" starts there. */
   private volatile NodePool preferred;
   private volatile boolean closed;
@@ -122,8 +139,10 @@ public final class DistCacheClient implements AutoCloseable {
     this.connectionsPerNode = b.connectionsPerNode;
     this.connectTimeoutMillis = (int) b.connectTimeout.toMillis();
     this.requestTimeoutMillis = b.requestTimeout.toMillis();
-    this.group = new MultiThreadIoEventLoopGroup(b.ioThreads,
-        new DefaultThreadFactory("distcache-client", true), NioIoHandler.newFactory());
+    this.group = EventLoops.nio(b.ioThreads, "distcache-client");
+    this.retryPolicy = b.retryPolicy;
+    this.listeners = new Listeners(b.listeners);
+    this.metrics = ClientMetrics.create(b.meterRegistry, b.metrics);
     List<NodePool> seedPools = new ArrayList<>();
     for (InetSocketAddress address : b.addresses) {
       Address key = new Address(address.getHostString(), address.getPort());
@@ -153,239 +172,573 @@ public final class DistCacheClient implements AutoCloseable {
 
   private NodePool newPool(Address address) {
     return new NodePool(InetSocketAddress.createUnresolved(address.host(), address.port()), group,
-        connectionsPerNode, connectTimeoutMillis, requestTimeoutMillis, maxFrameBytes);
+        connectionsPerNode, connectTimeoutMillis, requestTimeoutMillis, maxFrameBytes, listeners);
   }
 
+  /**
+   * A builder of a client.
+   *
+   * @return this builder
+   */
   public static Builder builder() {
     return new Builder();
   }
 
   // ---- PING ----
 
+  /**
+   * Checks that a node answers.
+   *
+   */
   public void ping() {
     await(pingAsync());
   }
 
+  /**
+   * Checks that a node answers. Asynchronous: the future completes on an I/O thread.
+   *
+   * @return a future completed when done
+   */
   public CompletableFuture<Void> pingAsync() {
     return execute(Calls.ping(null)).thenApply(echo -> null);
   }
 
-  /** Sends a payload and returns the node's echo of it. */
+  /**
+   * Sends a payload and returns the node's echo of it.
+   *
+   * @param payload bytes the node echoes back
+   * @return the echoed payload
+   */
   public byte[] ping(byte[] payload) {
     return await(execute(Calls.ping(payload)));
   }
 
   // ---- GET ----
 
-  /** The value, or null when the key is absent. */
+  /**
+   * The value, or null when the key is absent.
+   *
+   * @param key the key
+   * @return the value, or null when the key is missing
+   */
   public byte[] get(byte[] key) {
     return await(getAsync(key));
   }
 
+  /**
+   * The value of {@code key}.
+   *
+   * @param key the key (UTF-8)
+   * @return the value, or null when the key is missing
+   */
   public String get(String key) {
     return text(get(utf8(key)));
   }
 
+  /**
+   * The value of {@code key}. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @return a future of the value, or null when the key is missing
+   */
   public CompletableFuture<byte[]> getAsync(byte[] key) {
     return execute(Calls.get(key));
   }
 
+  /**
+   * The value of {@code key}. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @return a future of the value, or null when the key is missing
+   */
   public CompletableFuture<String> getAsync(String key) {
     return getAsync(utf8(key)).thenApply(DistCacheClient::text);
   }
 
-  /** The value with its version and expiry, or null when the key is absent. */
+  /**
+   * The value with its version and expiry, or null when the key is absent.
+   *
+   * @param key the key
+   * @return the entry, or null when the key is missing
+   */
   public CacheEntry getEntry(byte[] key) {
     return await(getEntryAsync(key));
   }
 
+  /**
+   * The value of {@code key} with its version and expiry.
+   *
+   * @param key the key (UTF-8)
+   * @return the entry, or null when the key is missing
+   */
   public CacheEntry getEntry(String key) {
     return getEntry(utf8(key));
   }
 
+  /**
+   * The value of {@code key} with its version and expiry. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @return a future of the entry, or null when the key is missing
+   */
   public CompletableFuture<CacheEntry> getEntryAsync(byte[] key) {
     return execute(Calls.getEntry(key));
   }
 
+  /**
+   * The value of {@code key} with its version and expiry. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @return a future of the entry, or null when the key is missing
+   */
   public CompletableFuture<CacheEntry> getEntryAsync(String key) {
     return getEntryAsync(utf8(key));
   }
 
   // ---- SET ----
 
-  /** Stores the value without expiry (clearing any previous expiry). */
+  /**
+   * Stores the value without expiry (clearing any previous expiry).
+   *
+   * @param key the key
+   * @param value the value
+   */
   public void set(byte[] key, byte[] value) {
     set(key, value, SetOptions.none());
   }
 
+  /**
+   * Stores {@code value} under {@code key}.
+   *
+   * @param key the key (UTF-8)
+   * @param value the value (UTF-8)
+   */
   public void set(String key, String value) {
     set(utf8(key), utf8(value));
   }
 
-  /** Stores the value, expiring {@code ttl} after the node receives it. */
+  /**
+   * Stores the value, expiring {@code ttl} after the node receives it.
+   *
+   * @param key the key
+   * @param value the value
+   * @param ttl time to live, positive
+   */
   public void set(byte[] key, byte[] value, Duration ttl) {
     set(key, value, SetOptions.ttl(ttl));
   }
 
+  /**
+   * Stores {@code value} under {@code key}.
+   *
+   * @param key the key (UTF-8)
+   * @param value the value (UTF-8)
+   * @param ttl time to live, positive
+   */
   public void set(String key, String value, Duration ttl) {
     set(utf8(key), utf8(value), ttl);
   }
 
-  /** Stores the value as the options say; false when their condition (ifAbsent, ifPresent) failed. */
+  /**
+   * Stores the value as the options say; false when their condition (ifAbsent, ifPresent) failed.
+   *
+   * @param key the key
+   * @param value the value
+   * @param options expiry and condition
+   * @return true when written (false only when a condition in {@code options} was not met)
+   */
   public boolean set(byte[] key, byte[] value, SetOptions options) {
     return await(setAsync(key, value, options));
   }
 
+  /**
+   * Stores {@code value} under {@code key}.
+   *
+   * @param key the key (UTF-8)
+   * @param value the value (UTF-8)
+   * @param options expiry and condition
+   * @return true when written (false only when a condition in {@code options} was not met)
+   */
   public boolean set(String key, String value, SetOptions options) {
     return set(utf8(key), utf8(value), options);
   }
 
+  /**
+   * Stores {@code value} under {@code key}. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @param value the value
+   * @param options expiry and condition
+   * @return a future of true when written (false only when a condition in {@code options} was not met)
+   */
   public CompletableFuture<Boolean> setAsync(byte[] key, byte[] value, SetOptions options) {
     return execute(Calls.set(key, value, Objects.requireNonNull(options, "options")));
   }
 
+  /**
+   * Stores {@code value} under {@code key}. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @param value the value (UTF-8)
+   * @param options expiry and condition
+   * @return a future of true when written (false only when a condition in {@code options} was not met)
+   */
   public CompletableFuture<Boolean> setAsync(String key, String value, SetOptions options) {
     return setAsync(utf8(key), utf8(value), options);
   }
 
+  /**
+   * Stores {@code value} under {@code key}. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @param value the value
+   * @return a future of true when written (false only when a condition in {@code options} was not met)
+   */
   public CompletableFuture<Boolean> setAsync(byte[] key, byte[] value) {
     return setAsync(key, value, SetOptions.none());
   }
 
+  /**
+   * Stores {@code value} under {@code key}. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @param value the value (UTF-8)
+   * @return a future of true when written (false only when a condition in {@code options} was not met)
+   */
   public CompletableFuture<Boolean> setAsync(String key, String value) {
     return setAsync(utf8(key), utf8(value));
   }
 
-  /** Redis SETNX: true when the key was absent and is now set. */
+  /**
+   * Redis SETNX: true when the key was absent and is now set.
+   *
+   * @param key the key
+   * @param value the value
+   * @return true when written, false when the key existed
+   */
   public boolean setIfAbsent(byte[] key, byte[] value) {
     return set(key, value, SetOptions.none().ifAbsent());
   }
 
+  /**
+   * Stores {@code value} under {@code key} only when the key is missing (Redis SETNX), without expiry.
+   *
+   * @param key the key (UTF-8)
+   * @param value the value (UTF-8)
+   * @return true when written, false when the key existed
+   */
   public boolean setIfAbsent(String key, String value) {
     return setIfAbsent(utf8(key), utf8(value));
   }
 
   // ---- GET_AND_SET, GET_AND_DELETE ----
 
-  /** Stores the value without expiry and returns the previous one, or null. */
+  /**
+   * Stores the value without expiry and returns the previous one, or null.
+   *
+   * @param key the key
+   * @param value the value
+   * @return the previous value, or null when there was none
+   */
   public byte[] getAndSet(byte[] key, byte[] value) {
     return await(getAndSetAsync(key, value));
   }
 
+  /**
+   * Stores {@code value} under {@code key} and returns the previous value (Redis GETSET / SET GET).
+   *
+   * @param key the key (UTF-8)
+   * @param value the value (UTF-8)
+   * @return the previous value, or null when there was none
+   */
   public String getAndSet(String key, String value) {
     return text(getAndSet(utf8(key), utf8(value)));
   }
 
-  /** Stores the value expiring after {@code ttl} and returns the previous one, or null. */
+  /**
+   * Stores the value expiring after {@code ttl} and returns the previous one, or null.
+   *
+   * @param key the key
+   * @param value the value
+   * @param ttl time to live, positive
+   * @return the previous value, or null when there was none
+   */
   public byte[] getAndSet(byte[] key, byte[] value, Duration ttl) {
     return await(getAndSetAsync(key, value, ttl));
   }
 
+  /**
+   * Stores {@code value} under {@code key} and returns the previous value (Redis GETSET / SET GET).
+   *
+   * @param key the key (UTF-8)
+   * @param value the value (UTF-8)
+   * @param ttl time to live, positive
+   * @return the previous value, or null when there was none
+   */
   public String getAndSet(String key, String value, Duration ttl) {
     return text(getAndSet(utf8(key), utf8(value), ttl));
   }
 
+  /**
+   * Stores {@code value} under {@code key} and returns the previous value (Redis GETSET / SET GET). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @param value the value
+   * @return a future of the previous value, or null when there was none
+   */
   public CompletableFuture<byte[]> getAndSetAsync(byte[] key, byte[] value) {
     return execute(Calls.getAndSet(key, value, 0));
   }
 
+  /**
+   * Stores {@code value} under {@code key} and returns the previous value (Redis GETSET / SET GET). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @param value the value
+   * @param ttl time to live, positive
+   * @return a future of the previous value, or null when there was none
+   */
   public CompletableFuture<byte[]> getAndSetAsync(byte[] key, byte[] value, Duration ttl) {
     return execute(Calls.getAndSet(key, value, Durations.positiveMillis("ttl", ttl)));
   }
 
+  /**
+   * Stores {@code value} under {@code key} and returns the previous value (Redis GETSET / SET GET). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @param value the value (UTF-8)
+   * @return a future of the previous value, or null when there was none
+   */
   public CompletableFuture<String> getAndSetAsync(String key, String value) {
     return getAndSetAsync(utf8(key), utf8(value)).thenApply(DistCacheClient::text);
   }
 
-  /** Removes the key and returns its value, or null when it was absent. */
+  /**
+   * Removes the key and returns its value, or null when it was absent.
+   *
+   * @param key the key
+   * @return the value, or null when the key was missing
+   */
   public byte[] getAndDelete(byte[] key) {
     return await(getAndDeleteAsync(key));
   }
 
+  /**
+   * Removes {@code key} and returns its value (Redis GETDEL).
+   *
+   * @param key the key (UTF-8)
+   * @return the value, or null when the key was missing
+   */
   public String getAndDelete(String key) {
     return text(getAndDelete(utf8(key)));
   }
 
+  /**
+   * Removes {@code key} and returns its value (Redis GETDEL). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @return a future of the value, or null when the key was missing
+   */
   public CompletableFuture<byte[]> getAndDeleteAsync(byte[] key) {
     return execute(Calls.getAndDelete(key));
   }
 
+  /**
+   * Removes {@code key} and returns its value (Redis GETDEL). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @return a future of the value, or null when the key was missing
+   */
   public CompletableFuture<String> getAndDeleteAsync(String key) {
     return getAndDeleteAsync(utf8(key)).thenApply(DistCacheClient::text);
   }
 
   // ---- DELETE, EXISTS ----
 
-  /** True when the key existed. */
+  /**
+   * True when the key existed.
+   *
+   * @param key the key
+   * @return true when the key existed
+   */
   public boolean delete(byte[] key) {
     return await(deleteAsync(key));
   }
 
+  /**
+   * Removes {@code key}.
+   *
+   * @param key the key (UTF-8)
+   * @return true when the key existed
+   */
   public boolean delete(String key) {
     return delete(utf8(key));
   }
 
+  /**
+   * Removes {@code key}. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @return a future of true when the key existed
+   */
   public CompletableFuture<Boolean> deleteAsync(byte[] key) {
     return execute(Calls.delete(key));
   }
 
+  /**
+   * Removes {@code key}. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @return a future of true when the key existed
+   */
   public CompletableFuture<Boolean> deleteAsync(String key) {
     return deleteAsync(utf8(key));
   }
 
+  /**
+   * Whether {@code key} exists.
+   *
+   * @param key the key
+   * @return true when the key exists
+   */
   public boolean exists(byte[] key) {
     return await(existsAsync(key));
   }
 
+  /**
+   * Whether {@code key} exists.
+   *
+   * @param key the key (UTF-8)
+   * @return true when the key exists
+   */
   public boolean exists(String key) {
     return exists(utf8(key));
   }
 
+  /**
+   * Whether {@code key} exists. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @return a future of true when the key exists
+   */
   public CompletableFuture<Boolean> existsAsync(byte[] key) {
     return execute(Calls.exists(key));
   }
 
+  /**
+   * Whether {@code key} exists. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @return a future of true when the key exists
+   */
   public CompletableFuture<Boolean> existsAsync(String key) {
     return existsAsync(utf8(key));
   }
 
   // ---- EXPIRE, PERSIST, TTL ----
 
-  /** Sets the key to expire after {@code ttl}; false when the key is absent. */
+  /**
+   * Sets the key to expire after {@code ttl}; false when the key is absent.
+   *
+   * @param key the key
+   * @param ttl time to live, positive
+   * @return true when the expiry was set (the key exists and the condition held)
+   */
   public boolean expire(byte[] key, Duration ttl) {
     return expire(key, ttl, ExpireCondition.ALWAYS);
   }
 
+  /**
+   * Sets the expiry of {@code key} to {@code ttl} from now.
+   *
+   * @param key the key (UTF-8)
+   * @param ttl time to live, positive
+   * @return true when the expiry was set (the key exists and the condition held)
+   */
   public boolean expire(String key, Duration ttl) {
     return expire(utf8(key), ttl);
   }
 
-  /** As {@link #expire(byte[], Duration)} when {@code condition} holds; false when absent or it does not. */
+  /**
+   * As {@link #expire(byte[], Duration)} when {@code condition} holds; false when absent or it does not.
+   *
+   * @param key the key
+   * @param ttl time to live, positive
+   * @param condition when to apply it
+   * @return true when the expiry was set (the key exists and the condition held)
+   */
   public boolean expire(byte[] key, Duration ttl, ExpireCondition condition) {
     return await(expireAsync(key, ttl, condition));
   }
 
+  /**
+   * Sets the expiry of {@code key} to {@code ttl} from now.
+   *
+   * @param key the key (UTF-8)
+   * @param ttl time to live, positive
+   * @param condition when to apply it
+   * @return true when the expiry was set (the key exists and the condition held)
+   */
   public boolean expire(String key, Duration ttl, ExpireCondition condition) {
     return expire(utf8(key), ttl, condition);
   }
 
+  /**
+   * Sets the expiry of {@code key} to {@code ttl} from now. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @param ttl time to live, positive
+   * @param condition when to apply it
+   * @return a future of true when the expiry was set (the key exists and the condition held)
+   */
   public CompletableFuture<Boolean> expireAsync(byte[] key, Duration ttl, ExpireCondition condition) {
     return execute(Calls.expire(key, Durations.positiveMillis("ttl", ttl), false, condition));
   }
 
+  /**
+   * Sets the expiry of {@code key} to {@code ttl} from now. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @param ttl time to live, positive
+   * @param condition when to apply it
+   * @return a future of true when the expiry was set (the key exists and the condition held)
+   */
   public CompletableFuture<Boolean> expireAsync(String key, Duration ttl, ExpireCondition condition) {
     return expireAsync(utf8(key), ttl, condition);
   }
 
-  /** Sets the key to expire at {@code when} (a past time deletes it); false when absent or the condition fails. */
+  /**
+   * Sets the key to expire at {@code when} (a past time deletes it); false when absent or the condition fails.
+   *
+   * @param key the key
+   * @param when the absolute expiry
+   * @param condition when to apply it
+   * @return true when the expiry was set (the key exists and the condition held)
+   */
   public boolean expireAt(byte[] key, Instant when, ExpireCondition condition) {
     return await(expireAtAsync(key, when, condition));
   }
 
+  /**
+   * Sets the expiry of {@code key} to an absolute time.
+   *
+   * @param key the key (UTF-8)
+   * @param when the absolute expiry
+   * @param condition when to apply it
+   * @return true when the expiry was set (the key exists and the condition held)
+   */
   public boolean expireAt(String key, Instant when, ExpireCondition condition) {
     return expireAt(utf8(key), when, condition);
   }
 
+  /**
+   * Sets the expiry of {@code key} to an absolute time. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @param when the absolute expiry
+   * @param condition when to apply it
+   * @return a future of true when the expiry was set (the key exists and the condition held)
+   */
   public CompletableFuture<Boolean> expireAtAsync(byte[] key, Instant when, ExpireCondition condition) {
     long millis = Objects.requireNonNull(when, "when").toEpochMilli();
     if (millis <= 0) {
@@ -394,53 +747,122 @@ public final class DistCacheClient implements AutoCloseable {
     return execute(Calls.expire(key, millis, true, condition));
   }
 
-  /** Removes the key's expiry; false when the key is absent or had none. */
+  /**
+   * Removes the key's expiry; false when the key is absent or had none.
+   *
+   * @param key the key
+   * @return true when an expiry was removed
+   */
   public boolean persist(byte[] key) {
     return await(persistAsync(key));
   }
 
+  /**
+   * Removes the expiry of {@code key} (Redis PERSIST).
+   *
+   * @param key the key (UTF-8)
+   * @return true when an expiry was removed
+   */
   public boolean persist(String key) {
     return persist(utf8(key));
   }
 
+  /**
+   * Removes the expiry of {@code key} (Redis PERSIST). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @return a future of true when an expiry was removed
+   */
   public CompletableFuture<Boolean> persistAsync(byte[] key) {
     return execute(Calls.persist(key));
   }
 
+  /**
+   * Removes the expiry of {@code key} (Redis PERSIST). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @return a future of true when an expiry was removed
+   */
   public CompletableFuture<Boolean> persistAsync(String key) {
     return persistAsync(utf8(key));
   }
 
-  /** Remaining milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING} (Redis PTTL). */
+  /**
+   * Remaining milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING} (Redis PTTL).
+   *
+   * @param key the key
+   * @return the remaining milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING}
+   */
   public long ttl(byte[] key) {
     return await(ttlAsync(key));
   }
 
+  /**
+   * Remaining milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING} (Redis PTTL).
+   *
+   * @param key the key (UTF-8)
+   * @return the remaining milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING}
+   */
   public long ttl(String key) {
     return ttl(utf8(key));
   }
 
+  /**
+   * Remaining milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING} (Redis PTTL). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @return a future of the remaining milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING}
+   */
   public CompletableFuture<Long> ttlAsync(byte[] key) {
     return execute(Calls.ttl(key, 0));
   }
 
+  /**
+   * Remaining milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING} (Redis PTTL). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @return a future of the remaining milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING}
+   */
   public CompletableFuture<Long> ttlAsync(String key) {
     return ttlAsync(utf8(key));
   }
 
-  /** Absolute expiry in Unix milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING} (Redis PEXPIRETIME). */
+  /**
+   * Absolute expiry in Unix milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING} (Redis PEXPIRETIME).
+   *
+   * @param key the key
+   * @return the expiry in Unix milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING}
+   */
   public long expireTime(byte[] key) {
     return await(expireTimeAsync(key));
   }
 
+  /**
+   * The absolute expiry of {@code key} in Unix milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING} (Redis PEXPIRETIME).
+   *
+   * @param key the key (UTF-8)
+   * @return the expiry in Unix milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING}
+   */
   public long expireTime(String key) {
     return expireTime(utf8(key));
   }
 
+  /**
+   * The absolute expiry of {@code key} in Unix milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING} (Redis PEXPIRETIME). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @return a future of the expiry in Unix milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING}
+   */
   public CompletableFuture<Long> expireTimeAsync(byte[] key) {
     return execute(Calls.ttl(key, 1));
   }
 
+  /**
+   * The absolute expiry of {@code key} in Unix milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING} (Redis PEXPIRETIME). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @return a future of the expiry in Unix milliseconds, {@link #NO_EXPIRY} or {@link #KEY_MISSING}
+   */
   public CompletableFuture<Long> expireTimeAsync(String key) {
     return expireTimeAsync(utf8(key));
   }
@@ -452,39 +874,97 @@ public final class DistCacheClient implements AutoCloseable {
    *
    * @throws NotANumberException when the value is not a 64-bit decimal integer
    * @throws ValueOverflowException when the result would not fit in 64 bits
+   *
+   * @param key the key
+   * @param delta the amount
+   * @return the new value
    */
   public long incrementBy(byte[] key, long delta) {
     return await(incrementByAsync(key, delta));
   }
 
+  /**
+   * Adds {@code delta} to the integer stored at {@code key} (0 when missing) (Redis INCRBY).
+   *
+   * @param key the key (UTF-8)
+   * @param delta the amount
+   * @return the new value
+   */
   public long incrementBy(String key, long delta) {
     return incrementBy(utf8(key), delta);
   }
 
+  /**
+   * Adds {@code delta} to the integer stored at {@code key} (0 when missing) (Redis INCRBY). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @param delta the amount
+   * @return a future of the new value
+   */
   public CompletableFuture<Long> incrementByAsync(byte[] key, long delta) {
     return execute(Calls.incrementBy(key, delta));
   }
 
+  /**
+   * Adds {@code delta} to the integer stored at {@code key} (0 when missing) (Redis INCRBY). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @param delta the amount
+   * @return a future of the new value
+   */
   public CompletableFuture<Long> incrementByAsync(String key, long delta) {
     return incrementByAsync(utf8(key), delta);
   }
 
+  /**
+   * Adds 1 to the integer stored at {@code key} (0 when missing) (Redis INCR).
+   *
+   * @param key the key
+   * @return the new value
+   */
   public long increment(byte[] key) {
     return incrementBy(key, 1);
   }
 
+  /**
+   * Adds 1 to the integer stored at {@code key} (0 when missing) (Redis INCR).
+   *
+   * @param key the key (UTF-8)
+   * @return the new value
+   */
   public long increment(String key) {
     return incrementBy(key, 1);
   }
 
+  /**
+   * Subtracts {@code delta} from the integer stored at {@code key} (0 when missing) (Redis DECRBY).
+   *
+   * @param key the key
+   * @param delta the amount
+   * @return the new value
+   */
   public long decrementBy(byte[] key, long delta) {
     return await(decrementByAsync(key, delta));
   }
 
+  /**
+   * Subtracts {@code delta} from the integer stored at {@code key} (0 when missing) (Redis DECRBY).
+   *
+   * @param key the key (UTF-8)
+   * @param delta the amount
+   * @return the new value
+   */
   public long decrementBy(String key, long delta) {
     return decrementBy(utf8(key), delta);
   }
 
+  /**
+   * Subtracts {@code delta} from the integer stored at {@code key} (0 when missing) (Redis DECRBY). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @param delta the amount
+   * @return a future of the new value
+   */
   public CompletableFuture<Long> decrementByAsync(byte[] key, long delta) {
     if (delta == Long.MIN_VALUE) {
       throw new IllegalArgumentException("delta cannot be negated: " + delta);
@@ -492,115 +972,287 @@ public final class DistCacheClient implements AutoCloseable {
     return incrementByAsync(key, -delta);
   }
 
+  /**
+   * Subtracts {@code delta} from the integer stored at {@code key} (0 when missing) (Redis DECRBY). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @param delta the amount
+   * @return a future of the new value
+   */
   public CompletableFuture<Long> decrementByAsync(String key, long delta) {
     return decrementByAsync(utf8(key), delta);
   }
 
+  /**
+   * Subtracts 1 from the integer stored at {@code key} (0 when missing) (Redis DECR).
+   *
+   * @param key the key
+   * @return the new value
+   */
   public long decrement(byte[] key) {
     return decrementBy(key, 1);
   }
 
+  /**
+   * Subtracts 1 from the integer stored at {@code key} (0 when missing) (Redis DECR).
+   *
+   * @param key the key (UTF-8)
+   * @return the new value
+   */
   public long decrement(String key) {
     return decrementBy(key, 1);
   }
 
-  /** Adds {@code delta} to a decimal number value (absent counts as 0) and returns the result. */
+  /**
+   * Adds {@code delta} to a decimal number value (absent counts as 0) and returns the result.
+   *
+   * @param key the key
+   * @param delta the amount
+   * @return the new value
+   */
   public double incrementByFloat(byte[] key, double delta) {
     return await(incrementByFloatAsync(key, delta));
   }
 
+  /**
+   * Adds {@code delta} to the number stored at {@code key} (0 when missing) (Redis INCRBYFLOAT).
+   *
+   * @param key the key (UTF-8)
+   * @param delta the amount
+   * @return the new value
+   */
   public double incrementByFloat(String key, double delta) {
     return incrementByFloat(utf8(key), delta);
   }
 
+  /**
+   * Adds {@code delta} to the number stored at {@code key} (0 when missing) (Redis INCRBYFLOAT). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @param delta the amount
+   * @return a future of the new value
+   */
   public CompletableFuture<Double> incrementByFloatAsync(byte[] key, double delta) {
     return execute(Calls.incrementByFloat(key, delta));
   }
 
+  /**
+   * Adds {@code delta} to the number stored at {@code key} (0 when missing) (Redis INCRBYFLOAT). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @param delta the amount
+   * @return a future of the new value
+   */
   public CompletableFuture<Double> incrementByFloatAsync(String key, double delta) {
     return incrementByFloatAsync(utf8(key), delta);
   }
 
   // ---- strings ----
 
-  /** Appends to the value (creating it when absent); returns the new length. */
+  /**
+   * Appends to the value (creating it when absent); returns the new length.
+   *
+   * @param key the key
+   * @param suffix the bytes to append
+   * @return the length of the value after appending
+   */
   public long append(byte[] key, byte[] suffix) {
     return await(appendAsync(key, suffix));
   }
 
+  /**
+   * Appends {@code suffix} to the value of {@code key}, creating it when missing (Redis APPEND).
+   *
+   * @param key the key (UTF-8)
+   * @param suffix the bytes to append
+   * @return the length of the value after appending
+   */
   public long append(String key, String suffix) {
     return append(utf8(key), utf8(suffix));
   }
 
+  /**
+   * Appends {@code suffix} to the value of {@code key}, creating it when missing (Redis APPEND). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @param suffix the bytes to append
+   * @return a future of the length of the value after appending
+   */
   public CompletableFuture<Long> appendAsync(byte[] key, byte[] suffix) {
     return execute(Calls.append(key, suffix));
   }
 
+  /**
+   * Appends {@code suffix} to the value of {@code key}, creating it when missing (Redis APPEND). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @param suffix the bytes to append
+   * @return a future of the length of the value after appending
+   */
   public CompletableFuture<Long> appendAsync(String key, String suffix) {
     return appendAsync(utf8(key), utf8(suffix));
   }
 
-  /** Value length in bytes, 0 when absent. */
+  /**
+   * Value length in bytes, 0 when absent.
+   *
+   * @param key the key
+   * @return the length in bytes
+   */
   public long strlen(byte[] key) {
     return await(strlenAsync(key));
   }
 
+  /**
+   * The length of the value of {@code key} in bytes, 0 when missing (Redis STRLEN).
+   *
+   * @param key the key (UTF-8)
+   * @return the length in bytes
+   */
   public long strlen(String key) {
     return strlen(utf8(key));
   }
 
+  /**
+   * The length of the value of {@code key} in bytes, 0 when missing (Redis STRLEN). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @return a future of the length in bytes
+   */
   public CompletableFuture<Long> strlenAsync(byte[] key) {
     return execute(Calls.strlen(key));
   }
 
+  /**
+   * The length of the value of {@code key} in bytes, 0 when missing (Redis STRLEN). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key (UTF-8)
+   * @return a future of the length in bytes
+   */
   public CompletableFuture<Long> strlenAsync(String key) {
     return strlenAsync(utf8(key));
   }
 
-  /** Redis GETRANGE: bytes {@code start..end} inclusive, negative offsets from the end; empty when absent. */
+  /**
+   * Redis GETRANGE: bytes {@code start..end} inclusive, negative offsets from the end; empty when absent.
+   *
+   * @param key the key
+   * @param start the first byte offset (negative: from the end)
+   * @param end the last byte offset, inclusive (negative: from the end)
+   * @return the bytes (empty when out of range or missing)
+   */
   public byte[] getRange(byte[] key, long start, long end) {
     return await(getRangeAsync(key, start, end));
   }
 
-  /** {@link #getRange(byte[], long, long)} decoded as UTF-8; the offsets are byte offsets. */
+  /**
+   * {@link #getRange(byte[], long, long)} decoded as UTF-8; the offsets are byte offsets.
+   *
+   * @param key the key (UTF-8)
+   * @param start the first byte offset (negative: from the end)
+   * @param end the last byte offset, inclusive (negative: from the end)
+   * @return the bytes (empty when out of range or missing)
+   */
   public String getRange(String key, long start, long end) {
     return text(getRange(utf8(key), start, end));
   }
 
+  /**
+   * The bytes of the value of {@code key} from {@code start} to {@code end} inclusive (Redis GETRANGE). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @param start the first byte offset (negative: from the end)
+   * @param end the last byte offset, inclusive (negative: from the end)
+   * @return a future of the bytes (empty when out of range or missing)
+   */
   public CompletableFuture<byte[]> getRangeAsync(byte[] key, long start, long end) {
     return execute(Calls.getRange(key, start, end));
   }
 
-  /** Redis SETRANGE: overwrites from {@code offset}, zero-padding a shorter value; returns the new length. */
+  /**
+   * Redis SETRANGE: overwrites from {@code offset}, zero-padding a shorter value; returns the new length.
+   *
+   * @param key the key
+   * @param offset the byte offset to write at, not negative
+   * @param value the value
+   * @return the length of the value after writing
+   */
   public long setRange(byte[] key, long offset, byte[] value) {
     return await(setRangeAsync(key, offset, value));
   }
 
+  /**
+   * Overwrites the value of {@code key} from {@code offset} with {@code value}, zero-padding a shorter value (Redis SETRANGE).
+   *
+   * @param key the key (UTF-8)
+   * @param offset the byte offset to write at, not negative
+   * @param value the value (UTF-8)
+   * @return the length of the value after writing
+   */
   public long setRange(String key, long offset, String value) {
     return setRange(utf8(key), offset, utf8(value));
   }
 
+  /**
+   * Overwrites the value of {@code key} from {@code offset} with {@code value}, zero-padding a shorter value (Redis SETRANGE). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param key the key
+   * @param offset the byte offset to write at, not negative
+   * @param value the value
+   * @return a future of the length of the value after writing
+   */
   public CompletableFuture<Long> setRangeAsync(byte[] key, long offset, byte[] value) {
     return execute(Calls.setRange(key, offset, value));
   }
 
   // ---- compare-and-set ----
 
-  /** Writes the value (without expiry) only when the entry's version is {@code expectedVersion}. */
+  /**
+   * Writes the value (without expiry) only when the entry's version is {@code expectedVersion}.
+   *
+   * @param key the key
+   * @param expectedVersion the version the entry must have ({@link CacheEntry#version()})
+   * @param value the value
+   * @return what happened, with the version
+   */
   public CasResult compareAndSet(byte[] key, long expectedVersion, byte[] value) {
     return await(compareAndSetAsync(key, expectedVersion, value, null));
   }
 
+  /**
+   * Writes {@code value} only when the entry still has {@code expectedVersion}.
+   *
+   * @param key the key (UTF-8)
+   * @param expectedVersion the version the entry must have ({@link CacheEntry#version()})
+   * @param value the value (UTF-8)
+   * @return what happened, with the version
+   */
   public CasResult compareAndSet(String key, long expectedVersion, String value) {
     return compareAndSet(utf8(key), expectedVersion, utf8(value));
   }
 
-  /** As {@link #compareAndSet(byte[], long, byte[])}, the new value expiring after {@code ttl}. */
+  /**
+   * As {@link #compareAndSet(byte[], long, byte[])}, the new value expiring after {@code ttl}.
+   *
+   * @param key the key
+   * @param expectedVersion the version the entry must have ({@link CacheEntry#version()})
+   * @param value the value
+   * @param ttl time to live, positive
+   * @return what happened, with the version
+   */
   public CasResult compareAndSet(byte[] key, long expectedVersion, byte[] value, Duration ttl) {
     return await(compareAndSetAsync(key, expectedVersion, value, Objects.requireNonNull(ttl, "ttl")));
   }
 
-  /** {@code ttl} null for no expiry. */
+  /**
+   * {@code ttl} null for no expiry.
+   *
+   * @param key the key
+   * @param expectedVersion the version the entry must have ({@link CacheEntry#version()})
+   * @param value the value
+   * @param ttl time to live, positive
+   * @return a future of what happened, with the version
+   */
   public CompletableFuture<CasResult> compareAndSetAsync(byte[] key, long expectedVersion, byte[] value, Duration ttl) {
     long ttlMillis = ttl == null ? 0 : Durations.positiveMillis("ttl", ttl);
     return execute(Calls.compareAndSet(key, expectedVersion, value, ttlMillis));
@@ -608,11 +1260,22 @@ public final class DistCacheClient implements AutoCloseable {
 
   // ---- many keys ----
 
-  /** Values in the order of {@code keys}, null where absent. */
+  /**
+   * Values in the order of {@code keys}, null where absent.
+   *
+   * @param keys the keys
+   * @return the values, null where missing
+   */
   public List<byte[]> getAll(List<byte[]> keys) {
     return await(getAllAsync(keys));
   }
 
+  /**
+   * The values of {@code keys}, in their order, null where a key is missing.
+   *
+   * @param keys the keys (UTF-8)
+   * @return the values, null where missing
+   */
   public List<String> getAll(String... keys) {
     List<byte[]> values = getAll(utf8(keys));
     List<String> out = new ArrayList<>(values.size());
@@ -622,10 +1285,20 @@ public final class DistCacheClient implements AutoCloseable {
     return out;
   }
 
+  /**
+   * The values of {@code keys}, in their order, null where a key is missing. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param keys the keys
+   * @return a future of the values, null where missing
+   */
   public CompletableFuture<List<byte[]>> getAllAsync(List<byte[]> keys) {
+    return retrying("MULTI_GET", true, () -> getAllOnce(keys));
+  }
+
+  private CompletableFuture<List<byte[]>> getAllOnce(List<byte[]> keys) {
     Map<Address, List<Integer>> parts = splitByOwner(keys);
     if (parts == null) {
-      return execute(Calls.getAll(keys));
+      return executeOnce(Calls.getAll(keys));
     }
     List<CompletableFuture<List<byte[]>>> replies = new ArrayList<>(parts.size());
     parts.forEach((owner, indices) -> replies.add(executeAt(owner, Calls.getAll(pick(keys, indices)))));
@@ -642,17 +1315,42 @@ public final class DistCacheClient implements AutoCloseable {
     });
   }
 
-  /** Stores every pair ({@code keys.get(i)} → {@code values.get(i)}) without expiry. */
+  /**
+   * Stores every pair ({@code keys.get(i)} → {@code values.get(i)}) without expiry.
+   *
+   * @param keys the keys
+   * @param values the values, as many as the keys
+   */
   public void setAll(List<byte[]> keys, List<byte[]> values) {
     await(setAllAsync(keys, values, null));
   }
 
-  /** Stores every entry without expiry. */
+  /**
+   * Stores every pair ({@code keys.get(i)} → {@code values.get(i)}), each expiring after {@code ttl}.
+   *
+   * @param keys the keys
+   * @param values the values, as many as the keys
+   * @param ttl time to live of each, positive; null for no expiry
+   */
+  public void setAll(List<byte[]> keys, List<byte[]> values, Duration ttl) {
+    await(setAllAsync(keys, values, ttl));
+  }
+
+  /**
+   * Stores every entry without expiry.
+   *
+   * @param entries keys and values
+   */
   public void setAll(Map<String, String> entries) {
     setAll(entries, null);
   }
 
-  /** Stores every entry, each expiring after {@code ttl} (null for none). */
+  /**
+   * Stores every entry, each expiring after {@code ttl} (null for none).
+   *
+   * @param entries keys and values
+   * @param ttl time to live, positive
+   */
   public void setAll(Map<String, String> entries, Duration ttl) {
     List<byte[]> keys = new ArrayList<>(entries.size());
     List<byte[]> values = new ArrayList<>(entries.size());
@@ -663,13 +1361,27 @@ public final class DistCacheClient implements AutoCloseable {
     await(setAllAsync(keys, values, ttl));
   }
 
-  /** {@code ttl} null for no expiry. */
+  /**
+   * {@code ttl} null for no expiry.
+   *
+   * @param keys the keys
+   * @param values the values, as many as the keys
+   * @param ttl time to live, positive
+   * @return a future completed when done
+   */
   public CompletableFuture<Void> setAllAsync(List<byte[]> keys, List<byte[]> values, Duration ttl) {
+    if (ttl != null) {
+      Durations.positiveMillis("ttl", ttl); // a bad argument throws here, not in the future
+    }
+    return retrying("MULTI_SET", true, () -> setAllOnce(keys, values, ttl));
+  }
+
+  private CompletableFuture<Void> setAllOnce(List<byte[]> keys, List<byte[]> values, Duration ttl) {
     long ttlMillis = ttl == null ? 0 : Durations.positiveMillis("ttl", ttl);
     Map<Address, List<Integer>> parts =
         keys != null && values != null && values.size() == keys.size() ? splitByOwner(keys) : null;
     if (parts == null) {
-      return execute(Calls.setAll(keys, values, ttlMillis));
+      return executeOnce(Calls.setAll(keys, values, ttlMillis));
     }
     List<CompletableFuture<Void>> replies = new ArrayList<>(parts.size());
     parts.forEach((owner, indices) ->
@@ -677,11 +1389,23 @@ public final class DistCacheClient implements AutoCloseable {
     return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]));
   }
 
-  /** Redis MSETNX: stores every pair only if none of the keys exists; true when written. */
+  /**
+   * Redis MSETNX: stores every pair only if none of the keys exists; true when written.
+   *
+   * @param keys the keys
+   * @param values the values, as many as the keys
+   * @return true when written, false when any key existed
+   */
   public boolean setAllIfAbsent(List<byte[]> keys, List<byte[]> values) {
     return await(setAllIfAbsentAsync(keys, values));
   }
 
+  /**
+   * Redis MSETNX: stores every pair only if none of the keys exists.
+   *
+   * @param entries keys and values
+   * @return true when written, false when any key existed
+   */
   public boolean setAllIfAbsent(Map<String, String> entries) {
     List<byte[]> keys = new ArrayList<>(entries.size());
     List<byte[]> values = new ArrayList<>(entries.size());
@@ -692,36 +1416,84 @@ public final class DistCacheClient implements AutoCloseable {
     return setAllIfAbsent(keys, values);
   }
 
+  /**
+   * Redis MSETNX: stores every pair only if none of the keys exists. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param keys the keys
+   * @param values the values, as many as the keys
+   * @return a future of true when written, false when any key existed
+   */
   public CompletableFuture<Boolean> setAllIfAbsentAsync(List<byte[]> keys, List<byte[]> values) {
     return execute(Calls.setAllIfAbsent(keys, values));
   }
 
-  /** Number of the keys that existed and were removed. */
+  /**
+   * Number of the keys that existed and were removed.
+   *
+   * @param keys the keys
+   * @return the number of keys that existed and were removed
+   */
   public long deleteAll(List<byte[]> keys) {
     return await(deleteAllAsync(keys));
   }
 
+  /**
+   * Removes every key.
+   *
+   * @param keys the keys (UTF-8)
+   * @return the number of keys that existed and were removed
+   */
   public long deleteAll(String... keys) {
     return deleteAll(utf8(keys));
   }
 
+  /**
+   * Removes every key. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param keys the keys
+   * @return a future of the number of keys that existed and were removed
+   */
   public CompletableFuture<Long> deleteAllAsync(List<byte[]> keys) {
     Map<Address, List<Integer>> parts = splitByOwner(keys);
+    // Split, a part may fail after another was applied: not retried as a whole (the count would be
+    // wrong); one request, it is retried when it certainly did nothing.
     return parts == null ? execute(Calls.deleteAll(keys)) : sum(parts, indices -> Calls.deleteAll(pick(keys, indices)));
   }
 
-  /** Number of the keys that exist (Redis EXISTS with many keys; a repeated key counts each time). */
+
+  /**
+   * Number of the keys that exist (Redis EXISTS with many keys; a repeated key counts each time).
+   *
+   * @param keys the keys
+   * @return the number of keys that exist
+   */
   public long existsCount(List<byte[]> keys) {
     return await(existsCountAsync(keys));
   }
 
+  /**
+   * How many of the keys exist (Redis EXISTS with many keys; a repeated key counts each time).
+   *
+   * @param keys the keys (UTF-8)
+   * @return the number of keys that exist
+   */
   public long existsCount(String... keys) {
     return existsCount(utf8(keys));
   }
 
+  /**
+   * How many of the keys exist (Redis EXISTS with many keys; a repeated key counts each time). Asynchronous: the future completes on an I/O thread.
+   *
+   * @param keys the keys
+   * @return a future of the number of keys that exist
+   */
   public CompletableFuture<Long> existsCountAsync(List<byte[]> keys) {
+    return retrying("MULTI_EXISTS", true, () -> existsCountOnce(keys));
+  }
+
+  private CompletableFuture<Long> existsCountOnce(List<byte[]> keys) {
     Map<Address, List<Integer>> parts = splitByOwner(keys);
-    return parts == null ? execute(Calls.existsCount(keys)) : sum(parts, indices -> Calls.existsCount(pick(keys, indices)));
+    return parts == null ? executeOnce(Calls.existsCount(keys)) : sum(parts, indices -> Calls.existsCount(pick(keys, indices)));
   }
 
   // ---- whole cluster ----
@@ -733,15 +1505,83 @@ public final class DistCacheClient implements AutoCloseable {
    * its own cursor in the low 48; in plain mode it walks the one node requests go to. Every key
    * present for the whole scan is returned at least once while the members do not change; a scan
    * that spans a change of members may miss or repeat keys (slots move with it).
+   *
+   * @param cursor 0 to start, then the previous step's {@link ScanResult#nextCursor()}
+   * @param count a hint of how many keys to visit per member (0: 10)
+   * @return the keys of this step and the next cursor, 0 when the scan is done
    */
   public ScanResult scan(long cursor, int count) {
     return await(scanAsync(cursor, count));
   }
 
+  /**
+   * One step of a cursor scan over the keys matching {@code match}, a Redis glob pattern ({@code *}
+   * any run, {@code ?} one byte, {@code [a-z]}/{@code [^abc]} a class, {@code \\x} the byte x), as
+   * Redis's {@code SCAN cursor MATCH pattern COUNT count}. Like Redis, the pattern applies to the
+   * keys a step visits, so a step may return no keys and a non-zero cursor; the keys are filtered
+   * on the client (the binary protocol's SCAN has no pattern), so every visited key crosses the
+   * network. Cursors are those of {@link #scan(long, int)}.
+   *
+   * @param cursor 0 to start, then the previous step's {@link ScanResult#nextCursor()}
+   * @param count a hint of how many keys to visit per member (0: 10)
+   * @param match the pattern; "*" for every key
+   * @return the matching keys of this step and the next cursor, 0 when the scan is done
+   */
+  public ScanResult scan(long cursor, int count, String match) {
+    return await(scanAsync(cursor, count, match));
+  }
+
+  /**
+   * {@link #scan(long, int, String)}, asynchronously.
+   *
+   * @param cursor 0 to start, then the previous step's {@link ScanResult#nextCursor()}
+   * @param count a hint of how many keys to visit per member (0: 10)
+   * @param match the pattern; "*" for every key
+   * @return a future of the matching keys of this step and the next cursor
+   */
+  public CompletableFuture<ScanResult> scanAsync(long cursor, int count, String match) {
+    GlobPattern pattern = GlobPattern.of(Objects.requireNonNull(match, "match"));
+    CompletableFuture<ScanResult> step = scanAsync(cursor, count);
+    if (pattern.matchesEverything()) {
+      return step;
+    }
+    return step.thenApply(r -> {
+      List<byte[]> kept = new ArrayList<>(r.keys().size());
+      for (byte[] k : r.keys()) {
+        if (pattern.matches(k)) {
+          kept.add(k);
+        }
+      }
+      return new ScanResult(r.nextCursor(), List.copyOf(kept));
+    });
+  }
+
+  /**
+   * A typed view of this cache: {@code String} keys, values stored through {@code codec}.
+   *
+   * @param codec turns values into bytes and back
+   * @param <V> the value type
+   * @return the view; it shares this client and ends with it
+   */
+  public <V> TypedCache<V> withCodec(Codec<V> codec) {
+    return new TypedCache<>(this, codec);
+  }
+
+  /**
+   * One step of a cursor scan over every key. Asynchronous: the future completes on an I/O thread.
+   *
+   * @param cursor 0 to start, then the previous step's {@link ScanResult#nextCursor()}
+   * @param count a hint of how many keys to visit per member (0: 10)
+   * @return a future of the keys of this step and the next cursor, 0 when the scan is done
+   */
   public CompletableFuture<ScanResult> scanAsync(long cursor, int count) {
     if (cursor < 0) {
       throw new IllegalArgumentException("cursor cannot be negative: " + cursor);
     }
+    return retrying("SCAN", true, () -> scanOnce(cursor, count));
+  }
+
+  private CompletableFuture<ScanResult> scanOnce(long cursor, int count) {
     return withView(Calls.scan(cursor, count), view -> {
       List<Address> owners = view.ownerAddresses();
       int member = (int) (cursor >>> SCAN_MEMBER_SHIFT);
@@ -769,7 +1609,16 @@ public final class DistCacheClient implements AutoCloseable {
     await(flushAsync());
   }
 
+  /**
+   * Removes every entry. Asynchronous: the future completes on an I/O thread.
+   *
+   * @return a future completed when done
+   */
   public CompletableFuture<Void> flushAsync() {
+    return retrying("FLUSH", true, () -> flushOnce());
+  }
+
+  private CompletableFuture<Void> flushOnce() {
     return withView(Calls.flush(), view -> {
       List<CompletableFuture<Void>> replies = new ArrayList<>();
       for (Address node : view.ownerAddresses()) {
@@ -779,12 +1628,25 @@ public final class DistCacheClient implements AutoCloseable {
     });
   }
 
-  /** Number of entries: summed over every key-owning member with a cluster view, of the one node in plain mode. */
+  /**
+   * Number of entries: summed over every key-owning member with a cluster view, of the one node in plain mode.
+   *
+   * @return the number of entries
+   */
   public long size() {
     return await(sizeAsync());
   }
 
+  /**
+   * The number of entries. Asynchronous: the future completes on an I/O thread.
+   *
+   * @return a future of the number of entries
+   */
   public CompletableFuture<Long> sizeAsync() {
+    return retrying("SIZE", true, () -> sizeOnce());
+  }
+
+  private CompletableFuture<Long> sizeOnce() {
     return withView(Calls.size(), view -> {
       List<CompletableFuture<Long>> replies = new ArrayList<>();
       for (Address node : view.ownerAddresses()) {
@@ -800,20 +1662,38 @@ public final class DistCacheClient implements AutoCloseable {
     });
   }
 
-  /** The node's statistics, by name (Redis INFO names where the meaning is the same). */
+  /**
+   * The node's statistics, by name (Redis INFO names where the meaning is the same).
+   *
+   * @return the statistics by name
+   */
   public Map<String, String> stats() {
     return await(statsAsync());
   }
 
+  /**
+   * The statistics of one node, by name. Asynchronous: the future completes on an I/O thread.
+   *
+   * @return a future of the statistics by name
+   */
   public CompletableFuture<Map<String, String>> statsAsync() {
     return execute(Calls.stats());
   }
 
-  /** A random key of the node, or null when it is empty. */
+  /**
+   * A random key of the node, or null when it is empty.
+   *
+   * @return a key, or null when the node is empty
+   */
   public byte[] randomKey() {
     return await(randomKeyAsync());
   }
 
+  /**
+   * A random key of one node. Asynchronous: the future completes on an I/O thread.
+   *
+   * @return a future of a key, or null when the node is empty
+   */
   public CompletableFuture<byte[]> randomKeyAsync() {
     return execute(Calls.randomKey());
   }
@@ -823,19 +1703,41 @@ public final class DistCacheClient implements AutoCloseable {
   /**
    * Every member of the cluster with its state, as a node last reported it; empty in plain mode
    * (smart routing off, or the nodes have no cluster layer).
+   *
+   * @return the current members
    */
   public List<ClusterMember> members() {
     Topology view = routing == null ? null : routing.current();
-    return view == null ? List.of() : view.members();
+    if (view == null) {
+      return List.of();
+    }
+    List<ClusterMember> current = new ArrayList<>();
+    for (ClusterMember m : view.members()) {
+      if (m.state().ownsKeys()) {
+        current.add(m);
+      }
+    }
+    return List.copyOf(current);
   }
 
-  /** The member this client sends {@code key} to, or empty in plain mode. */
+  /**
+   * The member this client sends {@code key} to, or empty in plain mode.
+   *
+   * @param key the key
+   * @return the member, or empty in plain mode
+   */
   public Optional<ClusterMember> ownerOf(byte[] key) {
     Objects.requireNonNull(key, "key");
     Topology view = routing == null ? null : routing.current();
     return view == null ? Optional.empty() : Optional.ofNullable(view.ownerMember(key));
   }
 
+  /**
+   * The member this client sends {@code key} to.
+   *
+   * @param key the key (UTF-8)
+   * @return the member, or empty in plain mode
+   */
   public Optional<ClusterMember> ownerOf(String key) {
     return ownerOf(utf8(key));
   }
@@ -844,6 +1746,8 @@ public final class DistCacheClient implements AutoCloseable {
    * Asks a node for the members now (rather than at the next periodic refresh) and returns the
    * resulting view, as {@link #members()}. Does nothing but return the current view in plain mode
    * with smart routing off.
+   *
+   * @return the current members
    */
   public List<ClusterMember> refreshMembers() {
     if (routing != null && !closed) {
@@ -875,7 +1779,11 @@ public final class DistCacheClient implements AutoCloseable {
 
   // ---- atomic batches ----
 
-  /** A new, empty batch to fill and pass to {@link #execute(AtomicBatch)}. */
+  /**
+   * A new, empty batch to fill and pass to {@link #execute(AtomicBatch)}.
+   *
+   * @return an empty batch
+   */
   public AtomicBatch atomicBatch() {
     return new AtomicBatch();
   }
@@ -884,16 +1792,81 @@ public final class DistCacheClient implements AutoCloseable {
    * Runs {@code batch} on the owner of its slot: when every condition holds, every operation in
    * order with no other request on their keys in between; otherwise nothing ({@link
    * BatchResult#applied()} false).
+   *
+   * @param batch the conditions and operations, all on one slot
+   * @return whether it was applied, and each operation's result
    */
   public BatchResult execute(AtomicBatch batch) {
     return await(executeAsync(batch));
   }
 
+  /**
+   * Like {@link #execute(AtomicBatch)}, without blocking.
+   *
+   * @param batch the conditions and operations, all on one slot
+   * @return completes with the outcome, or exceptionally as {@link #execute(AtomicBatch)} throws
+   */
   public CompletableFuture<BatchResult> executeAsync(AtomicBatch batch) {
     return execute(Objects.requireNonNull(batch, "batch").call());
   }
 
+  /** {@code call} under the retry policy: see {@link #retrying}. */
   private <T> CompletableFuture<T> execute(Call<T> call) {
+    return retrying(call.op(), Idempotence.of(call.request()), () -> executeOnce(call));
+  }
+
+  /**
+   * Runs {@code attempt}, and again after a backoff while it fails with a {@link
+   * DistCacheUnavailableException} that allows it: any such failure for an idempotent request, only
+   * one that certainly did nothing ({@link DistCacheUnavailableException#notApplied()}) otherwise.
+   * Each attempt routes afresh, so a retry goes to the slot's new owner once the view has it. The
+   * last failure reaches the caller, with the earlier ones suppressed in it.
+   */
+  private <T> CompletableFuture<T> retrying(String op, boolean idempotent, Supplier<CompletableFuture<T>> attempt) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    attempt(op, idempotent, attempt, 1, null, System.nanoTime(), result);
+    return result;
+  }
+
+  private <T> void attempt(String op, boolean idempotent, Supplier<CompletableFuture<T>> attempt, int number,
+      Throwable earlier, long startNanos, CompletableFuture<T> result) {
+    CompletableFuture<T> outcome;
+    try {
+      outcome = attempt.get();
+    } catch (RuntimeException e) {
+      outcome = CompletableFuture.failedFuture(e);
+    }
+    outcome.whenComplete((value, error) -> {
+      if (error == null) {
+        metrics.succeeded(op, System.nanoTime() - startNanos);
+        result.complete(value);
+        return;
+      }
+      Throwable cause = unwrap(error);
+      if (earlier != null && cause != earlier) {
+        cause.addSuppressed(earlier);
+      }
+      boolean retry = !closed && number < retryPolicy.maxAttempts()
+          && cause instanceof DistCacheUnavailableException u && (idempotent || u.notApplied());
+      if (!retry) {
+        metrics.failed(op, System.nanoTime() - startNanos, cause);
+        result.completeExceptionally(cause);
+        return;
+      }
+      metrics.retried(op);
+      if (cause instanceof DistCacheConnectionException && routing != null) {
+        routing.refreshSoon();
+      }
+      try {
+        group.next().schedule(() -> attempt(op, idempotent, attempt, number + 1, cause, startNanos, result),
+            retryPolicy.backoffNanos(number), TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException closing) {
+        result.completeExceptionally(cause);
+      }
+    });
+  }
+
+  private <T> CompletableFuture<T> executeOnce(Call<T> call) {
     CompletableFuture<T> result = new CompletableFuture<>();
     if (closed) {
       result.completeExceptionally(new DistCacheConnectionException(call.op() + " failed: the client is closed"));
@@ -919,11 +1892,11 @@ public final class DistCacheClient implements AutoCloseable {
    */
   private <T> CompletableFuture<T> withView(Call<T> plain, Function<Topology, CompletableFuture<T>> perView) {
     if (routing == null) {
-      return execute(plain);
+      return executeOnce(plain);
     }
     return routing.firstAnswer().thenCompose(ready -> {
       Topology view = routing.current();
-      return view == null || view.placement().isEmpty() ? execute(plain) : perView.apply(view);
+      return view == null || view.placement().isEmpty() ? executeOnce(plain) : perView.apply(view);
     });
   }
 
@@ -1176,6 +2149,7 @@ public final class DistCacheClient implements AutoCloseable {
    * key-owning members any more, so members that left do not pin connections.
    */
   private void retainPools(Topology view) {
+    announceMembers(view);
     Set<Address> keep = new HashSet<>(view.ownerAddresses());
     for (NodePool seed : seeds) {
       keep.add(new Address(seed.address().getHostString(), seed.address().getPort()));
@@ -1190,6 +2164,30 @@ public final class DistCacheClient implements AutoCloseable {
       }
       return true;
     });
+  }
+
+  /** Tells the listeners which key-owning members came and went since the last view. */
+  private synchronized void announceMembers(Topology view) {
+    if (listeners.isEmpty()) {
+      return;
+    }
+    Map<String, ClusterMember> now = new LinkedHashMap<>();
+    for (ClusterMember m : view.members()) {
+      if (m.state().ownsKeys()) {
+        now.put(m.id(), m);
+      }
+    }
+    for (ClusterMember gone : announced.values()) {
+      if (!now.containsKey(gone.id())) {
+        listeners.memberRemoved(gone);
+      }
+    }
+    for (ClusterMember added : now.values()) {
+      if (!announced.containsKey(added.id())) {
+        listeners.memberAdded(added);
+      }
+    }
+    announced = now;
   }
 
   private static Throwable unwrap(Throwable t) {
@@ -1262,31 +2260,103 @@ public final class DistCacheClient implements AutoCloseable {
     private int ioThreads = Math.min(2, Runtime.getRuntime().availableProcessors());
     private boolean smartRouting = true;
     private Duration refreshInterval = Duration.ofSeconds(1);
+    private RetryPolicy retryPolicy = RetryPolicy.defaults();
+    private final List<DistCacheListener> listeners = new ArrayList<>();
+    private Object meterRegistry;
+    private boolean metrics = true;
 
     private Builder() {}
+
+    /**
+     * How requests that fail with a {@link DistCacheUnavailableException} are retried (default
+     * {@link RetryPolicy#defaults()}); {@link RetryPolicy#none()} to see every failure at once.
+     *
+     * @param policy the policy
+     * @return this builder
+     */
+    public Builder retryPolicy(RetryPolicy policy) {
+      this.retryPolicy = Objects.requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /**
+     * Adds a listener for membership and connection changes; see {@link DistCacheListener}.
+     *
+     * @param listener the listener
+     * @return this builder
+     */
+    public Builder listener(DistCacheListener listener) {
+      listeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
+
+    /**
+     * The Micrometer registry for the client's meters ({@code distcache.client.calls}, a timer
+     * tagged by op and outcome, and {@code distcache.client.retries}, a counter tagged by op). By
+     * default, when Micrometer is on the classpath, they go to Micrometer's global registry.
+     *
+     * @param registry an {@code io.micrometer.core.instrument.MeterRegistry}; typed Object so that
+     *     this class does not need Micrometer on the classpath
+     * @return this builder
+     * @throws IllegalArgumentException at {@link #build()} when it is not a MeterRegistry
+     */
+    public Builder meterRegistry(Object registry) {
+      this.meterRegistry = Objects.requireNonNull(registry, "registry");
+      return this;
+    }
+
+    /**
+     * Whether to record Micrometer metrics when Micrometer is on the classpath (default true).
+     *
+     * @param on false for no metrics
+     * @return this builder
+     */
+    public Builder metrics(boolean on) {
+      this.metrics = on;
+      return this;
+    }
 
     /**
      * Send each single-key request straight to its owner from a copy of the cluster's ring (default
      * true). Off, or against nodes without a cluster layer, every request goes to the first
      * reachable address, which forwards it to the owner.
+     *
+     * @param on true to enable
+     * @return this builder
      */
     public Builder smartRouting(boolean on) {
       this.smartRouting = on;
       return this;
     }
 
-    /** How often the smart client asks for the members, to notice joins and leaves (default 1 s). */
+    /**
+     * How often the smart client asks for the members, to notice joins and leaves (default 1 s).
+     *
+     * @param interval the interval, positive
+     * @return this builder
+     */
     public Builder topologyRefreshInterval(Duration interval) {
       Durations.positiveMillis("topologyRefreshInterval", interval);
       this.refreshInterval = interval;
       return this;
     }
 
-    /** Nodes as {@code host:port} ({@code [v6addr]:port} for IPv6 literals); tried in this order. */
+    /**
+     * Nodes as {@code host:port} ({@code [v6addr]:port} for IPv6 literals); tried in this order.
+     *
+     * @param hostPorts the nodes
+     * @return this builder
+     */
     public Builder addresses(String... hostPorts) {
       return addresses(Arrays.asList(hostPorts));
     }
 
+    /**
+     * Nodes as {@code host:port} ({@code [v6addr]:port} for IPv6 literals); tried in this order.
+     *
+     * @param hostPorts the nodes
+     * @return this builder
+     */
     public Builder addresses(List<String> hostPorts) {
       for (String hp : hostPorts) {
         addresses.add(parse(hp));
@@ -1294,7 +2364,12 @@ public final class DistCacheClient implements AutoCloseable {
       return this;
     }
 
-    /** Longest wait for a TCP connection (default 2 s). */
+    /**
+     * Longest wait for a TCP connection (default 2 s).
+     *
+     * @param timeout the timeout, positive
+     * @return this builder
+     */
     public Builder connectTimeout(Duration timeout) {
       Durations.positiveMillis("connectTimeout", timeout);
       if (timeout.toMillis() > Integer.MAX_VALUE) {
@@ -1304,14 +2379,24 @@ public final class DistCacheClient implements AutoCloseable {
       return this;
     }
 
-    /** Longest wait for each reply once the request is sent (default 2 s). */
+    /**
+     * Longest wait for each reply once the request is sent (default 2 s).
+     *
+     * @param timeout the timeout, positive
+     * @return this builder
+     */
     public Builder requestTimeout(Duration timeout) {
       Durations.positiveMillis("requestTimeout", timeout);
       this.requestTimeout = timeout;
       return this;
     }
 
-    /** Connections to each node (default 2); each carries many requests at once. */
+    /**
+     * Connections to each node (default 2); each carries many requests at once.
+     *
+     * @param n the number
+     * @return this builder
+     */
     public Builder connectionsPerNode(int n) {
       if (n < 1 || n > 64) {
         throw new IllegalArgumentException("connectionsPerNode: expected 1..64, got " + n);
@@ -1320,7 +2405,12 @@ public final class DistCacheClient implements AutoCloseable {
       return this;
     }
 
-    /** Largest frame sent or accepted (default 32 MiB, the node's default). */
+    /**
+     * Largest frame sent or accepted (default 32 MiB, the node's default).
+     *
+     * @param bytes the size in bytes
+     * @return this builder
+     */
     public Builder maxFrameBytes(int bytes) {
       if (bytes < ProtocolConstants.HEADER_BYTES) {
         throw new IllegalArgumentException(
@@ -1330,7 +2420,12 @@ public final class DistCacheClient implements AutoCloseable {
       return this;
     }
 
-    /** I/O threads shared by all connections (default min(2, cores)). */
+    /**
+     * I/O threads shared by all connections (default min(2, cores)).
+     *
+     * @param n the number
+     * @return this builder
+     */
     public Builder ioThreads(int n) {
       if (n < 1) {
         throw new IllegalArgumentException("ioThreads: expected >= 1, got " + n);
@@ -1339,6 +2434,11 @@ public final class DistCacheClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Builds the client; it connects lazily, on the first request.
+     *
+     * @return the client
+     */
     public DistCacheClient build() {
       if (addresses.isEmpty()) {
         throw new IllegalStateException("no addresses: call addresses(\"host:port\", ...)");

@@ -12,17 +12,34 @@ public class DistCacheException extends RuntimeException {
 
   private final transient Status status;
 
+  /**
+   * A failure.
+   *
+   * @param status the node's status, or null when the failure happened on the client's side
+   * @param message what failed and why
+   */
   public DistCacheException(Status status, String message) {
     super(message);
     this.status = status;
   }
 
+  /**
+   * A failure with a cause.
+   *
+   * @param status the node's status, or null when the failure happened on the client's side
+   * @param message what failed and why
+   * @param cause the underlying failure
+   */
   public DistCacheException(Status status, String message, Throwable cause) {
     super(message, cause);
     this.status = status;
   }
 
-  /** The node's status, or null when the failure happened on the client's side. */
+  /**
+   * The node's status.
+   *
+   * @return the status, or null when the failure happened on the client's side
+   */
   public Status status() {
     return status;
   }

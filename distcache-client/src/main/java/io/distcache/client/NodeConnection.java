@@ -97,8 +97,9 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
 
   private <T> void send(Call<T> call, CompletableFuture<T> result, boolean raw) {
     if (!channel.isWritable() && channel.isActive()) {
-      result.completeExceptionally(new DistCacheException(Status.BUSY, call.op() + " not sent: the connection to "
-          + address + " is backed up (" + channel.bytesBeforeWritable() + " bytes to drain before it takes more)"));
+      result.completeExceptionally(new DistCacheUnavailableException(Status.BUSY, call.op() + " not sent: the connection to "
+          + address + " is backed up (" + channel.bytesBeforeWritable() + " bytes to drain before it takes more)",
+          null, true));
       return;
     }
     int id = nextId.getAndIncrement();
@@ -129,7 +130,7 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
       channel.write(o.frame()).addListener(f -> {
         if (!f.isSuccess()) {
           fail(id, new DistCacheConnectionException(
-              p.call.op() + " could not be sent to " + address + ": " + f.cause(), f.cause()));
+              p.call.op() + " could not be sent to " + address + ": " + f.cause(), f.cause(), true));
         }
       });
       wrote = true;

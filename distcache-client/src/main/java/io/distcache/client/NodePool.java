@@ -46,9 +46,18 @@ final class NodePool {
   private final AtomicReferenceArray<CompletableFuture<NodeConnection>> slots;
   private final AtomicInteger next = new AtomicInteger();
   private volatile boolean closed;
+  private final Listeners listeners;
+  /** Open connections: connected() fires on 0 to 1, disconnected() on 1 to 0. */
+  private final AtomicInteger open = new AtomicInteger();
 
   NodePool(InetSocketAddress address, EventLoopGroup group, int connections, int connectTimeoutMillis,
       long requestTimeoutMillis, int maxFrameBytes) {
+    this(address, group, connections, connectTimeoutMillis, requestTimeoutMillis, maxFrameBytes, Listeners.NONE);
+  }
+
+  NodePool(InetSocketAddress address, EventLoopGroup group, int connections, int connectTimeoutMillis,
+      long requestTimeoutMillis, int maxFrameBytes, Listeners listeners) {
+    this.listeners = listeners;
     this.address = address;
     this.name = address.getHostString() + ":" + address.getPort();
     this.slots = new AtomicReferenceArray<>(connections);
@@ -110,17 +119,25 @@ final class NodePool {
     try {
       connect = bootstrap.connect();
     } catch (RuntimeException e) {
-      slot.completeExceptionally(new DistCacheConnectionException("cannot connect to " + name + ": " + e, e));
+      slot.completeExceptionally(new DistCacheConnectionException("cannot connect to " + name + ": " + e, e, true));
       return;
     }
     connect.addListener((ChannelFuture f) -> {
       if (!f.isSuccess()) {
         slot.completeExceptionally(new DistCacheConnectionException(
-            "cannot connect to " + name + ": " + f.cause().getMessage(), f.cause()));
+            "cannot connect to " + name + ": " + f.cause().getMessage(), f.cause(), true));
       } else if (closed) {
         f.channel().close();
         slot.completeExceptionally(new DistCacheConnectionException("the client is closed"));
       } else {
+        if (open.getAndIncrement() == 0) {
+          listeners.connected(name);
+        }
+        f.channel().closeFuture().addListener(closedFuture -> {
+          if (open.decrementAndGet() == 0) {
+            listeners.disconnected(name);
+          }
+        });
         slot.complete(f.channel().pipeline().get(NodeConnection.class));
       }
     });

@@ -22,25 +22,51 @@ public final class SetOptions {
     this.hasExpiry = hasExpiry;
   }
 
-  /** No expiry, no condition: a plain set (which clears any previous expiry). */
+  /**
+   * No expiry, no condition: a plain set (which clears any previous expiry).
+   *
+   * @return the options
+   */
   public static SetOptions none() {
     return NONE;
   }
 
-  /** Expire {@code ttl} after the node receives the write (rounded up to whole milliseconds). */
+  /**
+   * Expire {@code ttl} after the node receives the write (rounded up to whole milliseconds).
+   *
+   * @param ttl time to live, positive
+   * @return the options
+   */
   public static SetOptions ttl(Duration ttl) {
     return NONE.withTtl(ttl);
   }
 
-  /** Expire at an absolute time. */
+  /**
+   * Expire at an absolute time.
+   *
+   * @param when the expiry, after the epoch
+   * @return the options
+   */
   public static SetOptions expireAt(Instant when) {
     return NONE.withExpireAt(when);
   }
 
+  /**
+   * These options, expiring {@code ttl} after the write instead.
+   *
+   * @param ttl time to live, positive
+   * @return new options
+   */
   public SetOptions withTtl(Duration ttl) {
     return new SetOptions(flags & ~(Flags.EXPIRY_ABSOLUTE | Flags.KEEP_TTL), Durations.positiveMillis("ttl", ttl), true);
   }
 
+  /**
+   * These options, expiring at {@code when} instead.
+   *
+   * @param when the expiry, after the epoch
+   * @return new options
+   */
   public SetOptions withExpireAt(Instant when) {
     long millis = when.toEpochMilli();
     if (millis <= 0) {
@@ -49,17 +75,29 @@ public final class SetOptions {
     return new SetOptions((flags | Flags.EXPIRY_ABSOLUTE) & ~Flags.KEEP_TTL, millis, true);
   }
 
-  /** Write only when the key is absent (Redis NX). */
+  /**
+   * Write only when the key is absent (Redis NX).
+   *
+   * @return new options
+   */
   public SetOptions ifAbsent() {
     return new SetOptions((flags | Flags.IF_ABSENT) & ~Flags.IF_PRESENT, expiry, hasExpiry);
   }
 
-  /** Write only when the key exists (Redis XX). */
+  /**
+   * Write only when the key exists (Redis XX).
+   *
+   * @return new options
+   */
   public SetOptions ifPresent() {
     return new SetOptions((flags | Flags.IF_PRESENT) & ~Flags.IF_ABSENT, expiry, hasExpiry);
   }
 
-  /** Keep the existing entry's expiry (Redis KEEPTTL); drops any ttl set on these options. */
+  /**
+   * Keep the existing entry's expiry (Redis KEEPTTL); drops any ttl set on these options.
+   *
+   * @return new options
+   */
   public SetOptions keepTtl() {
     return new SetOptions((flags | Flags.KEEP_TTL) & ~Flags.EXPIRY_ABSOLUTE, 0, false);
   }

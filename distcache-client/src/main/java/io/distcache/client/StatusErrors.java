@@ -7,9 +7,10 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * The one table from a node's error status to the exception the caller sees. Statuses without a
- * dedicated class (NOT_OWNER, AUTH_REQUIRED, BUSY, INTERNAL_ERROR, AUTH_FAILED) become a plain {@link
- * DistCacheException} that still carries the status.
+ * The one table from a node's error status to the exception the caller sees. BUSY and TRY_AGAIN
+ * become the retryable {@link DistCacheUnavailableException}; statuses without a dedicated class
+ * (NOT_OWNER, AUTH_REQUIRED, INTERNAL_ERROR, AUTH_FAILED) become a plain {@link DistCacheException}
+ * that still carries the status.
  */
 final class StatusErrors {
   private StatusErrors() {}
@@ -23,6 +24,10 @@ final class StatusErrors {
     TABLE.put(Status.OUT_OF_MEMORY, CacheFullException::new);
     TABLE.put(Status.BAD_REQUEST, BadRequestException::new);
     TABLE.put(Status.UNKNOWN_OPCODE, UnknownOpcodeException::new);
+    // Retryable: BUSY may follow a forward that reached the owner before it failed, so whether it
+    // was applied is unknown; TRY_AGAIN means the node did nothing.
+    TABLE.put(Status.BUSY, message -> new DistCacheUnavailableException(Status.BUSY, message, null, false));
+    TABLE.put(Status.TRY_AGAIN, message -> new DistCacheUnavailableException(Status.TRY_AGAIN, message, null, true));
   }
 
   /** The exception for an error response to {@code opName}; the message names the op and the node's text. */

@@ -6,6 +6,11 @@ import io.distcache.protocol.Status;
 public class TooLargeException extends DistCacheException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * The exception.
+   *
+   * @param message what failed, with the node's text
+   */
   public TooLargeException(String message) {
     super(Status.TOO_LARGE, message);
   }

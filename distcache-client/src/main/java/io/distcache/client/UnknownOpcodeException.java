@@ -6,6 +6,11 @@ import io.distcache.protocol.Status;
 public class UnknownOpcodeException extends DistCacheException {
   private static final long serialVersionUID = 1L;
 
+  /**
+   * The exception.
+   *
+   * @param message what failed, with the node's text
+   */
   public UnknownOpcodeException(String message) {
     super(Status.UNKNOWN_OPCODE, message);
   }

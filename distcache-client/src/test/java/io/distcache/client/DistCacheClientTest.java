@@ -99,7 +99,7 @@ class DistCacheClientTest {
       }
     });
     DistCacheClient client = client(DistCacheClient.builder().addresses(server.address())
-        .connectionsPerNode(1).requestTimeout(Duration.ofMillis(200)));
+        .connectionsPerNode(1).requestTimeout(Duration.ofMillis(200)).retryPolicy(RetryPolicy.none()));
 
     assertThatThrownBy(() -> client.get("silent"))
         .isInstanceOf(DistCacheTimeoutException.class)
@@ -139,7 +139,9 @@ class DistCacheClientTest {
         ctx.close();
       }
     });
-    DistCacheClient client = client(DistCacheClient.builder().addresses(server.address()).connectionsPerNode(1));
+    // No retries: this is about what one attempt reports (retries: RetryTest).
+    DistCacheClient client = client(DistCacheClient.builder().addresses(server.address()).connectionsPerNode(1)
+        .retryPolicy(RetryPolicy.none()));
 
     List<CompletableFuture<byte[]>> inFlight = new ArrayList<>();
     for (int i = 0; i < n; i++) {
@@ -165,7 +167,8 @@ class DistCacheClientTest {
         ctx.writeAndFlush(Unpooled.wrappedBuffer("-ERR not our protocol at all\r\n".getBytes(StandardCharsets.US_ASCII)));
       }
     });
-    DistCacheClient client = client(DistCacheClient.builder().addresses(server.address()).connectionsPerNode(1));
+    DistCacheClient client = client(DistCacheClient.builder().addresses(server.address()).connectionsPerNode(1)
+        .retryPolicy(RetryPolicy.none()));
 
     assertThatThrownBy(() -> client.get("k"))
         .isInstanceOf(DistCacheConnectionException.class)
@@ -186,7 +189,7 @@ class DistCacheClientTest {
       }
     });
     DistCacheClient client = client(DistCacheClient.builder().addresses(server.address())
-        .connectionsPerNode(1).requestTimeout(Duration.ofMillis(100)));
+        .connectionsPerNode(1).requestTimeout(Duration.ofMillis(100)).retryPolicy(RetryPolicy.none()));
 
     assertThatThrownBy(() -> client.get("slow")).isInstanceOf(DistCacheTimeoutException.class);
     await().atMost(Duration.ofSeconds(5)).untilTrue(lateReplySent);
@@ -205,9 +208,9 @@ class DistCacheClientTest {
         Arguments.of(Status.UNKNOWN_OPCODE, UnknownOpcodeException.class),
         Arguments.of(Status.NOT_OWNER, DistCacheException.class),
         Arguments.of(Status.AUTH_REQUIRED, DistCacheException.class),
-        Arguments.of(Status.BUSY, DistCacheException.class),
+        Arguments.of(Status.BUSY, DistCacheUnavailableException.class),
         Arguments.of(Status.INTERNAL_ERROR, DistCacheException.class),
-        Arguments.of(Status.TRY_AGAIN, DistCacheException.class),
+        Arguments.of(Status.TRY_AGAIN, DistCacheUnavailableException.class),
         Arguments.of(Status.AUTH_FAILED, DistCacheException.class),
         Arguments.of(Status.CROSS_SLOT, DistCacheException.class));
   }
@@ -217,7 +220,8 @@ class DistCacheClientTest {
   void incrementBy_errorStatus_throwsTheMappedExceptionCarryingStatusAndMessage(
       Status status, Class<? extends DistCacheException> expected) {
     ScriptedServer server = server(ScriptedServer.answering(r -> r.replyError(status, "node says no")));
-    DistCacheClient client = client(DistCacheClient.builder().addresses(server.address()));
+    DistCacheClient client = client(DistCacheClient.builder().addresses(server.address())
+        .retryPolicy(RetryPolicy.none()));
 
     assertThatThrownBy(() -> client.incrementBy("counter", 1))
         .isExactlyInstanceOf(expected)
@@ -278,7 +282,7 @@ class DistCacheClientTest {
     ScriptedServer gone = ScriptedServer.start(ScriptedServer.answering(Frame::replyOk));
     String address = gone.address();
     gone.close();
-    DistCacheClient client = client(DistCacheClient.builder().addresses(address));
+    DistCacheClient client = client(DistCacheClient.builder().addresses(address).retryPolicy(RetryPolicy.none()));
 
     assertThatThrownBy(client::ping)
         .isInstanceOf(DistCacheConnectionException.class)

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.distcache.client.DistCacheClient;
 import io.distcache.client.DistCacheConnectionException;
 import io.distcache.client.DistCacheTimeoutException;
+import io.distcache.client.RetryPolicy;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -128,7 +129,7 @@ class ClientServerConnectionTest {
     // The kernel completes the handshake for a listening socket's backlog; nobody ever reads.
     ServerSocket silent = closing(new ServerSocket(0, 50, InetAddress.getLoopbackAddress()));
     DistCacheClient client = closing(DistCacheClient.builder().addresses("127.0.0.1:" + silent.getLocalPort())
-        .requestTimeout(Duration.ofMillis(200)).build());
+        .requestTimeout(Duration.ofMillis(200)).retryPolicy(RetryPolicy.none()).build());
 
     assertThatThrownBy(() -> client.get("k"))
         .isInstanceOf(DistCacheTimeoutException.class)

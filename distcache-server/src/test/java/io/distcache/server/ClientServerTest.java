@@ -145,7 +145,7 @@ class ClientServerTest {
     client.set("k", "v1");
     CacheEntry first = client.getEntry("k");
     assertThat(first.valueAsString()).isEqualTo("v1");
-    assertThat(first.expireAtMillis()).isZero();
+    assertThat(first.expireAtMillis()).isEqualTo(DistCacheClient.NO_EXPIRY);
     assertThat(first.expiresAt()).isNull();
 
     CasResult written = client.compareAndSet("k", first.version(), "v2");

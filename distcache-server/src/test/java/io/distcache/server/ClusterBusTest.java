@@ -3,7 +3,6 @@ package io.distcache.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.distcache.client.FrameClient;
 import io.distcache.protocol.Flags;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.Opcode;

@@ -4,7 +4,6 @@ import static io.distcache.server.TestPorts.freePort;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.distcache.client.FrameClient;
 import io.distcache.protocol.Flags;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;

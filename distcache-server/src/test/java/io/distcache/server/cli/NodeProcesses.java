@@ -2,7 +2,7 @@ package io.distcache.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.distcache.client.FrameClient;
+import io.distcache.server.FrameClient;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;

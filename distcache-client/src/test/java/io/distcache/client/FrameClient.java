@@ -4,9 +4,6 @@ import io.distcache.protocol.Frame;
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.cluster.Address;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Collection;
@@ -33,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  * Sends raw binary-protocol frames to any node and returns the reply frames. Used by nodes for
  * peer traffic and by tools and tests that need a frame-level view. Thread-safe.
  */
-public final class FrameClient implements AutoCloseable {
+final class FrameClient implements AutoCloseable {
   private final EventLoopGroup group;
   private final int connectionsPerAddress;
   private final int connectTimeoutMillis;
@@ -47,8 +44,7 @@ public final class FrameClient implements AutoCloseable {
     this.connectTimeoutMillis = (int) b.connectTimeout.toMillis();
     this.requestTimeoutMillis = b.requestTimeout.toMillis();
     this.maxFrameBytes = b.maxFrameBytes;
-    this.group = new MultiThreadIoEventLoopGroup(b.ioThreads, new DefaultThreadFactory(b.threadName, true),
-        NioIoHandler.newFactory());
+    this.group = EventLoops.nio(b.ioThreads, b.threadName);
   }
 
   public static Builder builder() {
