@@ -126,7 +126,9 @@ public final class DistCacheNode implements AutoCloseable {
             NetConfig.of(config.bindAddress())
                 .withMaxConnections(config.maxConnections)
                 .withIdleTimeout(config.idleTimeout);
-        server = new NetServer(net, binary, other);
+        server = new NetServer(net, binary, other, new io.distcache.server.net.InputLimits(
+            config.maxInputBufferBytes > 0 ? config.maxInputBufferBytes : io.distcache.server.net.InputBudget.defaultLimitBytes(),
+            config.requestTimeout));
         server.start();
         bus.start(server.workers(), server.transport());
         warnIfOpen(server.localAddress());
@@ -276,6 +278,11 @@ public final class DistCacheNode implements AutoCloseable {
     return peerAccess;
   }
 
+  /** The node-wide bound on bytes of incomplete requests, for tests. */
+  io.distcache.server.net.InputBudget inputBudget() {
+    return server.inputBudget();
+  }
+
   /** The cluster bus's dialing side, for tests. */
   PeerBus bus() {
     return bus;
@@ -372,6 +379,9 @@ public final class DistCacheNode implements AutoCloseable {
     private int maxConnections = NetConfig.DEFAULT_MAX_CONNECTIONS;
     private int maxFrameBytes = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
     private Duration idleTimeout = Duration.ZERO;
+    private Duration requestTimeout = io.distcache.server.net.InputLimits.DEFAULT_REQUEST_TIMEOUT;
+    /** 0: InputBudget.defaultLimitBytes(). */
+    private long maxInputBufferBytes;
     private Clock clock = Clock.system();
     private List<InetSocketAddress> joinAddresses = List.of();
     private ProtocolFactory otherProtocol;
@@ -455,6 +465,31 @@ public final class DistCacheNode implements AutoCloseable {
         throw new IllegalArgumentException("idle timeout cannot be negative: " + timeout);
       }
       this.idleTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * A request must arrive completely within this from its first byte, or the client is told so and
+     * closed (a client trickling bytes holds nothing open). Zero disables it. Default 5 s.
+     */
+    public Builder requestTimeout(Duration timeout) {
+      if (timeout == null || timeout.isNegative()) {
+        throw new IllegalArgumentException("request timeout cannot be negative: " + timeout);
+      }
+      this.requestTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * The node-wide bound on bytes held for requests not yet complete, over every connection; a
+     * connection that would pass it is told so and closed. Default: a quarter of the heap or an
+     * eighth of direct memory, whichever is smaller (at least 16 MiB).
+     */
+    public Builder maxInputBufferBytes(long bytes) {
+      if (bytes < 1) {
+        throw new IllegalArgumentException("max input buffer must be positive: " + bytes);
+      }
+      this.maxInputBufferBytes = bytes;
       return this;
     }
 
@@ -592,6 +627,8 @@ public final class DistCacheNode implements AutoCloseable {
       b.maxConnections = maxConnections;
       b.maxFrameBytes = maxFrameBytes;
       b.idleTimeout = idleTimeout;
+      b.requestTimeout = requestTimeout;
+      b.maxInputBufferBytes = maxInputBufferBytes;
       b.clock = clock;
       b.joinAddresses = joinAddresses;
       b.otherProtocol = otherProtocol;

@@ -184,6 +184,20 @@ public final class Main implements Callable<Integer> {
       description = "Close clients idle for this many seconds; 0 never does (as Redis's 'timeout 0'). Default: ${DEFAULT-VALUE}.")
   long idleTimeoutSeconds;
 
+  @Option(
+      names = "--request-timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "5",
+      description = "A request must arrive completely within this many seconds of its first byte, or the client is told so and closed; 0 never does. Default: ${DEFAULT-VALUE}.")
+  long requestTimeoutSeconds;
+
+  @Option(
+      names = "--max-input-buffer",
+      paramLabel = "SIZE",
+      converter = SizeConverter.class,
+      description = "Bytes all clients together may hold in requests not yet complete; a client that would pass it is told so and closed. Default: a quarter of the heap or an eighth of direct memory, whichever is smaller.")
+  Long maxInputBuffer;
+
   public static void main(String[] args) {
     System.exit(run(args));
   }
@@ -215,6 +229,9 @@ public final class Main implements Callable<Integer> {
     if (idleTimeoutSeconds < 0) {
       throw new ParameterException(spec.commandLine(), "--idle-timeout cannot be negative, got " + idleTimeoutSeconds);
     }
+    if (requestTimeoutSeconds < 0) {
+      throw new ParameterException(spec.commandLine(), "--request-timeout cannot be negative, got " + requestTimeoutSeconds);
+    }
     if (maxValue > StoreConfig.MAX_VALUE_BYTES_LIMIT) {
       throw new ParameterException(
           spec.commandLine(),
@@ -228,7 +245,11 @@ public final class Main implements Callable<Integer> {
               .maxFrameBytes(maxFrame)
               .maxValueBytes(maxValue)
               .evictionPolicy(evictionPolicy)
-              .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds));
+              .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds))
+              .requestTimeout(Duration.ofSeconds(requestTimeoutSeconds));
+      if (maxInputBuffer != null) {
+        b.maxInputBufferBytes(maxInputBuffer);
+      }
       if (maxMemory != null) {
         b.maxMemoryBytes(maxMemory);
       }

@@ -1,6 +1,5 @@
 package io.distcache.server.net;
 
-import io.distcache.protocol.FrameDecoder;
 import io.distcache.protocol.FrameEncoder;
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.server.cluster.Router;
@@ -44,7 +43,7 @@ public final class BinaryProtocol implements ProtocolInstaller {
 
   @Override
   public void install(ChannelPipeline pipeline) {
-    pipeline.addLast("frameDecoder", new FrameDecoder(maxFrameBytes));
+    pipeline.addLast("frameDecoder", new MeteredFrameDecoder(maxFrameBytes));
     pipeline.addLast("frameEncoder", ENCODER);
     if (peers != null) {
       pipeline.addLast("peerGate", new PeerGate(peers, false, null));
@@ -57,7 +56,7 @@ public final class BinaryProtocol implements ProtocolInstaller {
     if (peers == null) {
       return false;
     }
-    pipeline.addLast("frameDecoder", new FrameDecoder(maxFrameBytes));
+    pipeline.addLast("frameDecoder", new MeteredFrameDecoder(maxFrameBytes));
     pipeline.addLast("frameEncoder", ENCODER);
     pipeline.addLast("peerGate", new PeerGate(peers, true, rejection));
     pipeline.addLast("binaryHandler", new BinaryRequestHandler(router, BinaryRequestHandler.MAX_IN_FLIGHT, misuseLog));

@@ -253,15 +253,25 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       flushPending = false;
       ctx.writeAndFlush(reply).addListener(ChannelFutureListener.CLOSE);
       log.debug("closing {}: {}", ctx.channel().remoteAddress(), tooLarge.getMessage());
+    } else if (DirectMemoryShortage.causedBy(cause)) {
+      // Free what the decoder holds before answering, so the reply's few bytes can be found.
+      ClientLog.warn(log, "direct-memory", "closing {}: out of memory while serving it ({})",
+          ctx.channel().remoteAddress(), cause.toString());
+      if (ctx.pipeline().get("frameDecoder") != null) {
+        ctx.pipeline().remove("frameDecoder");
+      }
+      flushPending = false;
+      ctx.channel().writeAndFlush(DirectMemoryShortage.frameReply()).addListener(ChannelFutureListener.CLOSE);
     } else if (cause instanceof DecoderException) {
       Throwable root = cause.getCause() != null ? cause.getCause() : cause;
-      log.warn("closing {}: malformed binary frame: {}", ctx.channel().remoteAddress(), root.getMessage());
+      ClientLog.warn(log, "malformed-frame", "closing {}: malformed binary frame: {}",
+          ctx.channel().remoteAddress(), root.getMessage());
       ctx.close();
     } else if (cause instanceof IOException) {
       log.debug("closing {}: {}", ctx.channel().remoteAddress(), cause.toString());
       ctx.close();
     } else {
-      log.warn("closing {} after an unexpected error", ctx.channel().remoteAddress(), cause);
+      ClientLog.warn(log, "connection-error", "closing {} after an unexpected error", ctx.channel().remoteAddress(), cause);
       ctx.close();
     }
   }

@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * lives on one loop for its life, so its handlers need no locks. Every child pipeline starts the
  * same way:
  *
- *   [IdleCloser]  closes connections idle past the timeout (only when a timeout is set)
+ *   InputMeter  the node-wide bound on bytes of incomplete requests, the request deadline and the
+ *               idle timeout (counted from the last complete request)
  *   WritabilityGate  stops reading while the client is not reading its replies
  *   ProtocolDetector  replaced, on the first byte, by the binary or the other protocol's handlers
  *
@@ -63,6 +64,8 @@ public final class NetServer implements AutoCloseable {
   /** Refused connections still open, waiting to be told why or to time out. */
   private final AtomicInteger lingering = new AtomicInteger();
   private final Duration rejectWait;
+  private final InputBudget inputBudget;
+  private final InputMeter.Factory meters;
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong lastRejectLogNanos = new AtomicLong(System.nanoTime() - REJECT_LOG_INTERVAL_NANOS);
 
@@ -76,18 +79,35 @@ public final class NetServer implements AutoCloseable {
    * @param other installed on every other connection (the Redis protocol)
    */
   public NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other) {
-    this(config, binary, other, ProtocolDetector.REJECT_WAIT);
+    this(config, binary, other, InputLimits.defaults());
+  }
+
+  /** As above, with the bounds on requests that have not completely arrived. */
+  public NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, InputLimits input) {
+    this(config, binary, other, ProtocolDetector.REJECT_WAIT, input);
+  }
+
+  NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, Duration rejectWait) {
+    this(config, binary, other, rejectWait, InputLimits.defaults());
   }
 
   /** As the public constructor, with how long a refused connection may wait to be answered (for tests). */
-  NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, Duration rejectWait) {
-    if (config == null || binary == null || other == null) {
+  NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, Duration rejectWait,
+      InputLimits input) {
+    if (config == null || binary == null || other == null || input == null) {
       throw new IllegalArgumentException("config and both protocol installers are required");
     }
     this.config = config;
     this.binary = binary;
     this.other = other;
     this.rejectWait = rejectWait;
+    this.inputBudget = new InputBudget(input.maxBufferedBytes());
+    this.meters = new InputMeter.Factory(inputBudget, input.requestTimeout(), config.idleTimeout());
+  }
+
+  /** The node-wide bound on bytes held for incomplete requests. */
+  public InputBudget inputBudget() {
+    return inputBudget;
   }
 
   /** Refused connections allowed to wait for their refusal at once; later ones are closed at once. */
@@ -269,9 +289,7 @@ public final class NetServer implements AutoCloseable {
       }
       channels.add(ch);
       ChannelPipeline p = ch.pipeline();
-      if (!config.idleTimeout().isZero()) {
-        p.addLast("idle", new IdleCloser(config.idleTimeout()));
-      }
+      p.addLast("meter", meters.create());
       p.addLast("writability", WritabilityGate.INSTANCE);
       p.addLast("detector", new ProtocolDetector(binary, other, rejection, rejectWait));
     }

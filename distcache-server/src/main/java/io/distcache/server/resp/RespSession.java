@@ -3,6 +3,8 @@ package io.distcache.server.resp;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
+import io.distcache.server.net.ClientLog;
+import io.distcache.server.net.DirectMemoryShortage;
 import io.distcache.server.net.FlushBatch;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
@@ -297,6 +299,20 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (DirectMemoryShortage.causedBy(cause)) {
+      // A read or a reply could not get memory. Free what this connection holds first (the
+      // decoder's bytes go when it is removed), so the few bytes of the reply can be found; the
+      // reply itself is a buffer made at startup. The client reads why instead of a silent close.
+      ClientLog.warn(log, "direct-memory", "closing Redis connection {}: out of memory while serving it ({})",
+          client.address, cause.toString());
+      releaseAll();
+      if (ctx.pipeline().get(RespPipeline.DECODER) != null) {
+        ctx.pipeline().remove(RespPipeline.DECODER); // hands its bytes here, which drops them
+      }
+      closing = true;
+      ctx.writeAndFlush(DirectMemoryShortage.respReply()).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
     log.debug("closing Redis connection {} after an error", client.address, cause);
     ctx.close();
   }
@@ -343,6 +359,13 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   }
 
   private void execute(byte[][] args) {
+    if (CrossProtocol.isHttpLine(args[0])) {
+      ClientLog.warn(log, "cross-protocol", "Possible SECURITY ATTACK detected: {} sent a {} line, as an HTTP request"
+          + " carrying Redis commands would (cross-protocol scripting); connection closed, nothing after it executed",
+          client.address, Args.latin1(args[0]));
+      closing = true;
+      return;
+    }
     replyStarted = false;
     client.lastCommandNanos = context.clock().nanos();
     try {
