@@ -83,6 +83,7 @@ public final class DistCacheNode implements AutoCloseable {
   private volatile ClusterMembership membership;
   private volatile ClusterRouter clusterRouter;
   private NetServer server;
+  private io.distcache.server.security.Users users;
 
   private enum State {
     NEW,
@@ -111,6 +112,9 @@ public final class DistCacheNode implements AutoCloseable {
         throw new IllegalStateException("node already " + (state == State.RUNNING ? "started" : "closed"));
       }
       long t0 = System.nanoTime();
+      // First: a bad aclfile stops the start before anything is opened.
+      users = new io.distcache.server.security.Users(RespContext.standardCatalog(), config.aclFile, config.requirePass,
+          config.clock::millis);
       store = Stores.create(new StoreConfig(config.maxMemoryBytes, config.maxValueBytes, config.evictionPolicy, config.clock));
       bus = new PeerBus(config.clusterSecret, this::selfId, config.maxFrameBytes, config.forwardTimeout,
           config.forwardTimeout, PeerBus.DEFAULT_MAX_IN_FLIGHT);
@@ -166,6 +170,17 @@ public final class DistCacheNode implements AutoCloseable {
     return self == null ? null : self.id();
   }
 
+  /** Protected mode is on and the node listens beyond loopback (Redis refuses remote clients then). */
+  private boolean protectedModeApplies() {
+    InetSocketAddress a = config.bindAddress();
+    return config.protectedMode && (a.getAddress() == null || !a.getAddress().isLoopbackAddress());
+  }
+
+  /** The node's ACL users. */
+  io.distcache.server.security.Users users() {
+    return users;
+  }
+
   /** Without a secret anyone who reaches the port can act as a peer: fine on loopback, not beyond. */
   private void warnIfOpen(InetSocketAddress bound) {
     InetAddress ip = bound.getAddress();
@@ -181,6 +196,8 @@ public final class DistCacheNode implements AutoCloseable {
     SlotHistory history = new SlotHistory(membership::self);
     membership.placements().addListener(history);
     RespContext context = RespContext.builder(router, store)
+        .users(users)
+        .protectedMode(protectedModeApplies())
         .cluster(clusterRouter)
         .redirects(config.redirects)
         .slotHistory(history)
@@ -396,8 +413,39 @@ public final class DistCacheNode implements AutoCloseable {
     /** Null: peers are not authenticated. */
     private ClusterSecret clusterSecret;
     private UnaryOperator<Peers> peersDecorator = UnaryOperator.identity();
+    /** Null: the default user needs no password. */
+    private String requirePass;
+    private java.nio.file.Path aclFile;
+    private boolean protectedMode = true;
 
     private Builder() {}
+
+    /**
+     * The default user's password (Redis's requirepass): clients must AUTH before anything else.
+     * Kept only as its SHA-256. Default none.
+     */
+    public Builder requirePass(String password) {
+      if (password != null && password.isEmpty()) {
+        throw new IllegalArgumentException("the password cannot be empty");
+      }
+      this.requirePass = password;
+      return this;
+    }
+
+    /** ACL users in Redis's aclfile format, read at start and by ACL LOAD, written by ACL SAVE. Default none. */
+    public Builder aclFile(java.nio.file.Path file) {
+      this.aclFile = file;
+      return this;
+    }
+
+    /**
+     * Redis's protected mode (default on): while the default user has no password and the node
+     * listens beyond loopback, clients from other hosts get -DENIED and are closed.
+     */
+    public Builder protectedMode(boolean on) {
+      this.protectedMode = on;
+      return this;
+    }
 
     /**
      * Where to listen. A null or empty host listens on every interface (IPv4 and IPv6; "0.0.0.0"
@@ -640,6 +688,9 @@ public final class DistCacheNode implements AutoCloseable {
       b.redirects = redirects;
       b.clusterSecret = clusterSecret;
       b.peersDecorator = peersDecorator;
+      b.requirePass = requirePass;
+      b.aclFile = aclFile;
+      b.protectedMode = protectedMode;
       return b;
     }
 

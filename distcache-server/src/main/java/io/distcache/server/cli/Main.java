@@ -150,6 +150,34 @@ public final class Main implements Callable<Integer> {
           + " variable " + ClusterSecret.ENV + " if set, else none.")
   Path clusterSecretFile;
 
+  @Option(
+      names = "--requirepass",
+      paramLabel = "PASSWORD",
+      description = "The default user's password (Redis's requirepass): clients must AUTH first. Visible to other users of the host in the process list; prefer --requirepass-file or the environment variable " + REQUIREPASS_ENV + ".")
+  String requirePass;
+
+  @Option(
+      names = "--requirepass-file",
+      paramLabel = "PATH",
+      description = "File holding the default user's password (a trailing newline is ignored). Default: the environment variable " + REQUIREPASS_ENV + " if set, else none.")
+  Path requirePassFile;
+
+  @Option(
+      names = "--aclfile",
+      paramLabel = "PATH",
+      description = "ACL users in Redis's aclfile format ('user alice on >secret ~cache:* +@read'), read at start and by ACL LOAD, written by ACL SAVE.")
+  Path aclFile;
+
+  @Option(
+      names = "--protected-mode",
+      paramLabel = "yes|no",
+      defaultValue = "yes",
+      description = "As Redis: while the default user has no password and the node listens beyond loopback, clients from other hosts are refused (-DENIED). Default: ${DEFAULT-VALUE}.")
+  String protectedMode = "yes";
+
+  /** The environment variable holding the default user's password. */
+  static final String REQUIREPASS_ENV = "DISTCACHE_REQUIREPASS";
+
   /** The environment, replaceable by tests. */
   java.util.function.Function<String, String> env = System::getenv;
 
@@ -272,6 +300,12 @@ public final class Main implements Callable<Integer> {
       b.forwardTimeout(Duration.ofMillis(forwardTimeoutMillis));
       b.redirects(redirects);
       b.clusterSecret(clusterSecret());
+      b.requirePass(requirePass());
+      b.aclFile(aclFile);
+      b.protectedMode(new YesNoConverter().parse(protectedMode));
+      if (aclFile != null) { // a bad file is bad input: exit 2 naming the file and line
+        new io.distcache.server.security.Users(io.distcache.server.resp.RespContext.standardCatalog(), aclFile, null, () -> 0L);
+      }
       b.build();
       return b;
     } catch (IllegalArgumentException e) {
@@ -296,6 +330,36 @@ public final class Main implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(ClusterSecret.ENV + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * The default user's password: --requirepass, else --requirepass-file, else the environment, else
+   * null. Errors name the flag, file or variable, never the content.
+   */
+  String requirePass() {
+    if (requirePass != null && requirePassFile != null) {
+      throw new IllegalArgumentException("give --requirepass or --requirepass-file, not both");
+    }
+    String p = requirePass;
+    if (requirePassFile != null) {
+      try {
+        p = java.nio.file.Files.readString(requirePassFile, java.nio.charset.StandardCharsets.UTF_8);
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException("--requirepass-file " + requirePassFile + ": cannot read it (" + e.getClass().getSimpleName() + ")");
+      }
+      p = p.endsWith("\r\n") ? p.substring(0, p.length() - 2) : p.endsWith("\n") ? p.substring(0, p.length() - 1) : p;
+      if (p.isEmpty()) {
+        throw new IllegalArgumentException("--requirepass-file " + requirePassFile + " is empty");
+      }
+    } else if (p == null) {
+      p = env.apply(REQUIREPASS_ENV);
+      if (p != null && p.isEmpty()) {
+        p = null;
+      }
+    } else if (p.isEmpty()) {
+      throw new IllegalArgumentException("--requirepass cannot be empty");
+    }
+    return p;
   }
 
   /** The membership timers these flags describe; the ping timeout is 40% of the probe timeout, as in the defaults. */
@@ -429,6 +493,17 @@ public final class Main implements Callable<Integer> {
     @Override
     RedirectMode parse(String value) {
       return RedirectMode.fromName(value);
+    }
+  }
+
+  static final class YesNoConverter extends ParsingConverter<Boolean> {
+    @Override
+    Boolean parse(String value) {
+      return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+        case "yes" -> true;
+        case "no" -> false;
+        default -> throw new IllegalArgumentException("expected yes or no, got '" + value + "'");
+      };
     }
   }
 

@@ -15,6 +15,10 @@ final class ClientState {
   volatile String libName = "";
   volatile String libVersion = "";
   volatile int protocol = 2;
+  /** The ACL user this connection runs as ("default" until AUTH says otherwise). */
+  volatile String user = io.distcache.server.security.Users.DEFAULT;
+  /** AUTH (or HELLO AUTH) succeeded; without it a connection may run only AUTH, HELLO, QUIT, RESET when auth is required. */
+  volatile boolean authenticated;
 
   ClientState(long id, String address, String localAddress, long nowNanos) {
     this.id = id;
@@ -31,7 +35,7 @@ final class ClientState {
     return "id=" + id + " addr=" + address + " laddr=" + localAddress + " fd=-1 name=" + name
         + " age=" + age + " idle=" + idle + " flags=N db=0 sub=0 psub=0 ssub=0 multi=-1"
         + " watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0"
-        + " tot-mem=0 events=r cmd=" + lastCommand + " user=default redir=-1 resp=" + protocol
+        + " tot-mem=0 events=r cmd=" + lastCommand + " user=" + user + " redir=-1 resp=" + protocol
         + " lib-name=" + libName + " lib-ver=" + libVersion;
   }
 }

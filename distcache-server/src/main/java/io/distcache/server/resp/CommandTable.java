@@ -33,6 +33,7 @@ final class CommandTable {
     StringCommands.register(r);
     KeyCommands.register(r);
     ClusterCommands.register(r);
+    AclCommands.register(r);
     return new CommandTable(r.commands);
   }
 
@@ -53,6 +54,7 @@ final class CommandTable {
       throw new CommandException(RespErrors.wrongArity(spec.name()));
     }
     String fullName = spec.name();
+    CommandSpec top = spec;
     if (spec.subcommands() != null && args.length > 1) {
       CommandSpec sub = spec.subcommands().get(Args.lower(args[1]));
       if (sub == null) {
@@ -64,6 +66,7 @@ final class CommandTable {
       }
       spec = sub;
     }
+    AclCheck.check(s, top, spec, fullName, args);
     s.context().stats().commandProcessed();
     s.client().lastCommand = fullName;
     spec.handler().handle(s, args);

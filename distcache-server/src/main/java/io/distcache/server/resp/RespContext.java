@@ -30,6 +30,8 @@ public final class RespContext {
   private final RedirectMode redirects;
   private final SlotHistory slotHistory;
   private final ClusterWide clusterWide;
+  private final io.distcache.server.security.Users users;
+  private final boolean protectedMode;
 
   private RespContext(Builder b) {
     this.router = b.router;
@@ -44,6 +46,24 @@ public final class RespContext {
     this.redirects = b.redirects;
     this.slotHistory = b.slotHistory;
     this.clusterWide = b.clusterWide;
+    this.users = b.users != null ? b.users
+        : new io.distcache.server.security.Users(new TableCatalog(commands), null, null, clock::millis);
+    this.protectedMode = b.protectedMode;
+  }
+
+  /** The catalog ACL rules are checked against: the standard command table. */
+  public static io.distcache.server.security.AclCatalog standardCatalog() {
+    return new TableCatalog(CommandTable.standard());
+  }
+
+  /** The node's ACL users (a default user with no password unless configured). */
+  public io.distcache.server.security.Users users() {
+    return users;
+  }
+
+  /** Protected mode applies: clients from other hosts are refused while default has no password. */
+  boolean protectedMode() {
+    return protectedMode;
   }
 
   public static Builder builder(Router router, Store store) {
@@ -133,6 +153,8 @@ public final class RespContext {
     private RedirectMode redirects = RedirectMode.AUTO;
     private SlotHistory slotHistory;
     private ClusterWide clusterWide;
+    private io.distcache.server.security.Users users;
+    private boolean protectedMode;
 
     private Builder(Router router, Store store) {
       if (router == null || store == null) {
@@ -193,6 +215,22 @@ public final class RespContext {
     /** Default: none (DBSIZE, KEYS, SCAN, FLUSHALL, FLUSHDB, RANDOMKEY answer for this node only). */
     public Builder clusterWide(ClusterWide wide) {
       this.clusterWide = wide;
+      return this;
+    }
+
+    /** Default: one default user with no password (Redis's default). Pass the node's to share users. */
+    public Builder users(io.distcache.server.security.Users users) {
+      this.users = users;
+      return this;
+    }
+
+    /**
+     * True when protected mode applies (on, and the node listens beyond loopback): while the default
+     * user has no password, clients from non-loopback addresses get Redis's -DENIED and are closed.
+     * Default false.
+     */
+    public Builder protectedMode(boolean on) {
+      this.protectedMode = on;
       return this;
     }
 

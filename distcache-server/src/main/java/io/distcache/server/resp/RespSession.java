@@ -226,6 +226,19 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
         address(ctx.channel().localAddress()), now);
     context.stats().connected(client);
     routing = new ConnectionRouting(context.redirects(), context.cluster(), context.slotHistory());
+    if (context.protectedMode() && context.users().defaultHasNoPassword() && !isLoopback(ctx.channel().remoteAddress())) {
+      // Redis's protected mode: told why, in Redis's words, then closed; nothing is executed.
+      ClientLog.warn(log, "protected-mode", "refused {}: protected mode is on, the default user has no password and"
+          + " the client is not on loopback (set --requirepass, or --protected-mode no)", client.address);
+      closing = true;
+      ctx.writeAndFlush(io.netty.buffer.Unpooled.copiedBuffer("-" + RespErrors.DENIED + "\r\n",
+          java.nio.charset.StandardCharsets.US_ASCII)).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  private static boolean isLoopback(SocketAddress a) {
+    return a instanceof InetSocketAddress inet && inet.getAddress() != null && inet.getAddress().isLoopbackAddress()
+        || !(a instanceof InetSocketAddress); // an embedded or local channel is not a remote client
   }
 
   @Override
