@@ -108,6 +108,9 @@ public final class DistCacheClient implements AutoCloseable {
   private final ConcurrentHashMap<Address, NodePool> pools = new ConcurrentHashMap<>();
   private final int maxFrameBytes;
   private final int connectionsPerNode;
+  /** Sent in an AUTH frame on every new connection when the password is set. */
+  private final String user;
+  private final String password;
   private final int connectTimeoutMillis;
   private final long requestTimeoutMillis;
   /** Null when smart routing is off. */
@@ -119,6 +122,8 @@ public final class DistCacheClient implements AutoCloseable {
 
   private DistCacheClient(Builder b) {
     this.maxFrameBytes = b.maxFrameBytes;
+    this.user = b.user;
+    this.password = b.password;
     this.connectionsPerNode = b.connectionsPerNode;
     this.connectTimeoutMillis = (int) b.connectTimeout.toMillis();
     this.requestTimeoutMillis = b.requestTimeout.toMillis();
@@ -153,7 +158,7 @@ public final class DistCacheClient implements AutoCloseable {
 
   private NodePool newPool(Address address) {
     return new NodePool(InetSocketAddress.createUnresolved(address.host(), address.port()), group,
-        connectionsPerNode, connectTimeoutMillis, requestTimeoutMillis, maxFrameBytes);
+        connectionsPerNode, connectTimeoutMillis, requestTimeoutMillis, maxFrameBytes).withCredentials(user, password);
   }
 
   public static Builder builder() {
@@ -1238,6 +1243,8 @@ public final class DistCacheClient implements AutoCloseable {
     private Duration connectTimeout = Duration.ofSeconds(2);
     private Duration requestTimeout = Duration.ofSeconds(2);
     private int connectionsPerNode = 2;
+    private String user;
+    private String password;
     private int maxFrameBytes = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
     private int ioThreads = Math.min(2, Runtime.getRuntime().availableProcessors());
     private boolean smartRouting = true;
@@ -1297,6 +1304,20 @@ public final class DistCacheClient implements AutoCloseable {
         throw new IllegalArgumentException("connectionsPerNode: expected 1..64, got " + n);
       }
       this.connectionsPerNode = n;
+      return this;
+    }
+
+    /**
+     * Authenticates every connection as {@code user} (null or empty: the node's default user) with
+     * {@code password}, the node's ACL users (docs/OPERATIONS.md, "Security"). A refused AUTH fails
+     * the requests that needed the connection with a DistCacheException of status AUTH_FAILED.
+     */
+    public Builder credentials(String user, String password) {
+      if (password == null) {
+        throw new IllegalArgumentException("password cannot be null");
+      }
+      this.user = user;
+      this.password = password;
       return this;
     }
 

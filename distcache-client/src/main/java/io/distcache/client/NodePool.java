@@ -46,6 +46,18 @@ final class NodePool {
   private final AtomicReferenceArray<CompletableFuture<NodeConnection>> slots;
   private final AtomicInteger next = new AtomicInteger();
   private volatile boolean closed;
+  /** An AUTH frame's key and value (user, password) sent first on every connection, or null. */
+  private byte[] authUser;
+  private byte[] authPassword;
+
+  /** Every new connection authenticates as {@code user} before it is used. */
+  NodePool withCredentials(String user, String password) {
+    if (password != null) {
+      this.authUser = (user == null ? "" : user).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      this.authPassword = password.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+    return this;
+  }
 
   NodePool(InetSocketAddress address, EventLoopGroup group, int connections, int connectTimeoutMillis,
       long requestTimeoutMillis, int maxFrameBytes) {
@@ -120,8 +132,30 @@ final class NodePool {
       } else if (closed) {
         f.channel().close();
         slot.completeExceptionally(new DistCacheConnectionException("the client is closed"));
+      } else if (authPassword != null) {
+        authenticate(f.channel(), slot);
       } else {
         slot.complete(f.channel().pipeline().get(NodeConnection.class));
+      }
+    });
+  }
+
+  /** Sends AUTH first; the slot is usable only once the node accepted it. */
+  private void authenticate(Channel ch, CompletableFuture<NodeConnection> slot) {
+    NodeConnection connection = ch.pipeline().get(NodeConnection.class);
+    CompletableFuture<io.distcache.protocol.Frame> reply = new CompletableFuture<>();
+    connection.sendRaw(io.distcache.protocol.Frame.request(io.distcache.protocol.Opcode.AUTH, 0, authUser, authPassword), reply);
+    reply.whenComplete((r, e) -> {
+      if (e != null) {
+        ch.close();
+        slot.completeExceptionally(e);
+      } else if (r.status() != io.distcache.protocol.Status.OK) {
+        ch.close();
+        // The exception names the user, never the password.
+        slot.completeExceptionally(new DistCacheException(r.status(), "AUTH as '"
+            + new String(authUser, java.nio.charset.StandardCharsets.UTF_8) + "' on " + name + " failed: " + r.valueText()));
+      } else {
+        slot.complete(connection);
       }
     });
   }

@@ -21,7 +21,10 @@ public enum Status {
    * instead of forwarding, so that the smart client renews its view.
    */
   NOT_OWNER(10),
-  /** Reserved for authentication, which the binary protocol does not have yet: never sent. */
+  /**
+   * The node requires authentication (a password or ACL users) and this connection has not sent a
+   * successful AUTH; or protected mode refuses this client (the message says which). Nothing was done.
+   */
   AUTH_REQUIRED(11),
   /** The node is overloaded or shutting down; retry elsewhere or later. */
   BUSY(12),
@@ -37,7 +40,12 @@ public enum Status {
    * A peer handshake (PEER_HELLO) failed: a wrong proof of the cluster secret, or a secret on one
    * side only. The connection is closed after this reply.
    */
-  AUTH_FAILED(15);
+  AUTH_FAILED(15),
+  /**
+   * The connection's ACL user may not run this operation, or not on one of its keys (Redis's
+   * NOPERM; the message is Redis's text). Nothing was done.
+   */
+  NO_PERMISSION(16);
 
   private static final Status[] BY_CODE = new Status[64];
 

@@ -124,7 +124,8 @@ public final class DistCacheNode implements AutoCloseable {
       try {
         clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes), membership, peers);
         router = new DrainingRouter(clusterRouter);
-        ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess);
+        ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess)
+            .withUsers(users, protectedModeApplies());
         ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis();
         NetConfig net =
             NetConfig.of(config.bindAddress())

@@ -258,6 +258,36 @@ class SecurityTest {
     assertThat(j.aclList().toString()).doesNotContain("s3cret").contains(PasswordHash.of("s3cret-value"));
   }
 
+  @Test
+  void javaClient_authenticatesWithAUser_andIsRefusedWithoutOrWithAWrongPassword() throws Exception {
+    Path acl = dir.resolve("users.acl");
+    Files.writeString(acl, "user app on >app-pw ~cache:* +@read +@write -@dangerous\n");
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().requirePass("s3cret").aclFile(acl));
+    String addr = "127.0.0.1:" + n.port();
+    try (io.distcache.client.DistCacheClient app = io.distcache.client.DistCacheClient.builder().addresses(addr)
+        .credentials("app", "app-pw").build()) {
+      app.set("cache:1", "v");
+      assertThat(app.get("cache:1")).isEqualTo("v");
+      assertThatThrownBy(() -> app.set("other", "v")).isInstanceOf(io.distcache.client.DistCacheException.class)
+          .hasMessageContaining("NO_PERMISSION").hasMessageContaining("NOPERM No permissions to access a key");
+    }
+    try (io.distcache.client.DistCacheClient admin = io.distcache.client.DistCacheClient.builder().addresses(addr)
+        .credentials(null, "s3cret").build()) {
+      admin.set("other", "v");
+      assertThat(admin.get("other")).isEqualTo("v");
+    }
+    try (io.distcache.client.DistCacheClient none = io.distcache.client.DistCacheClient.builder().addresses(addr)
+        .smartRouting(false).build()) {
+      assertThatThrownBy(() -> none.get("other")).isInstanceOf(io.distcache.client.DistCacheException.class)
+          .hasMessageContaining("AUTH_REQUIRED").hasMessageContaining("NOAUTH Authentication required.");
+    }
+    try (io.distcache.client.DistCacheClient wrong = io.distcache.client.DistCacheClient.builder().addresses(addr)
+        .smartRouting(false).credentials("app", "nope").build()) {
+      assertThatThrownBy(() -> wrong.get("cache:1")).isInstanceOf(io.distcache.client.DistCacheException.class)
+          .hasMessageContaining("AUTH as 'app'").hasMessageContaining("WRONGPASS").hasMessageNotContaining("nope");
+    }
+  }
+
   /** A non-loopback address of this host, or null. */
   private static InetAddress externalAddress() throws SocketException {
     for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {

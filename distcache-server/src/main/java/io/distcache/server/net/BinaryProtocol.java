@@ -14,6 +14,9 @@ public final class BinaryProtocol implements ProtocolInstaller {
   /** Null: no peer handshake on this server (PEER_HELLO is refused as any client frame). */
   private final PeerAccess peers;
   private final LogLimiter misuseLog = new LogLimiter();
+  /** Null: no authentication on this server. */
+  private io.distcache.server.security.Users users;
+  private boolean protectedMode;
 
   /**
    * @param router serves every decoded request
@@ -41,6 +44,16 @@ public final class BinaryProtocol implements ProtocolInstaller {
     this.peers = peers;
   }
 
+  /**
+   * Client connections authenticate (Opcode.AUTH) and are checked against {@code users}, with the
+   * Redis protocol's rules; {@code protectedMode}: refuse remote clients while default has no password.
+   */
+  public BinaryProtocol withUsers(io.distcache.server.security.Users users, boolean protectedMode) {
+    this.users = users;
+    this.protectedMode = protectedMode;
+    return this;
+  }
+
   @Override
   public void install(ChannelPipeline pipeline) {
     pipeline.addLast("frameDecoder", new MeteredFrameDecoder(maxFrameBytes));
@@ -48,7 +61,8 @@ public final class BinaryProtocol implements ProtocolInstaller {
     if (peers != null) {
       pipeline.addLast("peerGate", new PeerGate(peers, false, null));
     }
-    pipeline.addLast("binaryHandler", new BinaryRequestHandler(router, BinaryRequestHandler.MAX_IN_FLIGHT, misuseLog));
+    pipeline.addLast("binaryHandler", new BinaryRequestHandler(router, BinaryRequestHandler.MAX_IN_FLIGHT, misuseLog)
+        .withUsers(users, protectedMode));
   }
 
   @Override

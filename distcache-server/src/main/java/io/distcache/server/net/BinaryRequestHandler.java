@@ -80,6 +80,20 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     this(router, maxInFlight, new LogLimiter());
   }
 
+  /** Null: the server has no users (every client may do everything). */
+  private BinaryAuth auth;
+  private io.distcache.server.security.Users authUsers;
+  private boolean protectedMode;
+  private boolean protectedChecked;
+
+  /** Checks every client request against the node's users; protected mode refuses remote clients. */
+  BinaryRequestHandler withUsers(io.distcache.server.security.Users users, boolean protectedMode) {
+    this.auth = users == null ? null : new BinaryAuth(users);
+    this.authUsers = users;
+    this.protectedMode = protectedMode;
+    return this;
+  }
+
   BinaryRequestHandler(Router router, int maxInFlight, LogLimiter misuseLog) {
     if (maxInFlight < 1) {
       throw new IllegalArgumentException("maxInFlight must be at least 1: " + maxInFlight);
@@ -120,6 +134,21 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       if (immediate == null && request.hasFlag(Flags.FORWARDED)) {
         misuse(ctx, "set the FORWARDED flag (cleared: the request is routed as any other)");
         request = withoutForwarded(request);
+      }
+      if (immediate == null && auth != null) {
+        if (!protectedChecked) {
+          protectedChecked = true;
+          if (BinaryAuth.deniedByProtectedMode(authUsers, protectedMode, ctx.channel().remoteAddress())) {
+            ClientLog.warn(log, "protected-mode", "refused {}: protected mode is on, the default user has no password"
+                + " and the client is not on loopback", ctx.channel().remoteAddress());
+            closing = true;
+            ctx.writeAndFlush(request.replyError(Status.AUTH_REQUIRED, BinaryAuth.DENIED))
+                .addListener(ChannelFutureListener.CLOSE);
+            return;
+          }
+        }
+        String addr = String.valueOf(ctx.channel().remoteAddress());
+        immediate = request.op() == Opcode.AUTH ? auth.auth(request, addr) : auth.refusal(request, addr);
       }
     } else if (immediate == null && request.op() == Opcode.PEER_HELLO) {
       immediate = request.replyError(Status.BAD_REQUEST, "PEER_HELLO is only accepted as the first frame of a connection");
