@@ -8,7 +8,7 @@ import java.util.function.Function;
 
 /**
  * The one table from a node's error status to the exception the caller sees. Statuses without a
- * dedicated class (NOT_OWNER, AUTH_REQUIRED, BUSY, INTERNAL_ERROR, AUTH_FAILED) become a plain {@link
+ * dedicated class (NOT_OWNER, AUTH_REQUIRED, BUSY, INTERNAL_ERROR, AUTH_FAILED, NO_PERMISSION) become a plain {@link
  * DistCacheException} that still carries the status.
  */
 final class StatusErrors {

@@ -208,7 +208,8 @@ class DistCacheClientTest {
         Arguments.of(Status.BUSY, DistCacheException.class),
         Arguments.of(Status.INTERNAL_ERROR, DistCacheException.class),
         Arguments.of(Status.TRY_AGAIN, DistCacheException.class),
-        Arguments.of(Status.AUTH_FAILED, DistCacheException.class));
+        Arguments.of(Status.AUTH_FAILED, DistCacheException.class),
+        Arguments.of(Status.NO_PERMISSION, DistCacheException.class));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -135,6 +135,11 @@ public final class DistCacheNode implements AutoCloseable {
             config.maxInputBufferBytes > 0 ? config.maxInputBufferBytes : io.distcache.server.net.InputBudget.defaultLimitBytes(),
             config.requestTimeout));
         server.start();
+        if (config.tls != null) {
+          InetSocketAddress b = config.bindAddress();
+          server.startTls(b.getAddress() == null ? new InetSocketAddress(config.tlsPort)
+              : new InetSocketAddress(b.getAddress(), config.tlsPort), config.tls);
+        }
         bus.start(server.workers(), server.transport());
         warnIfOpen(server.localAddress());
         membership.start(advertised(server.localAddress()), seeds());
@@ -248,6 +253,16 @@ public final class DistCacheNode implements AutoCloseable {
         throw new IllegalStateException("node not started");
       }
       return server.localAddress();
+    }
+  }
+
+  /** The TLS port listened on (the real one when 0 was asked), or -1 without TLS. */
+  public int tlsPort() {
+    synchronized (lifecycle) {
+      if (server == null) {
+        throw new IllegalStateException("node not started");
+      }
+      return server.tlsAddress() == null ? -1 : server.tlsAddress().getPort();
     }
   }
 
@@ -418,8 +433,23 @@ public final class DistCacheNode implements AutoCloseable {
     private String requirePass;
     private java.nio.file.Path aclFile;
     private boolean protectedMode = true;
+    private io.distcache.server.net.TlsFiles tls;
+    private int tlsPort;
 
     private Builder() {}
+
+    /**
+     * Also serves TLS on {@code port} (0: a free port; see {@link DistCacheNode#tlsPort()}), both
+     * protocols, with the certificate, key and CA of {@code files} (reloaded when they change).
+     */
+    public Builder tls(int port, io.distcache.server.net.TlsFiles files) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("TLS port " + port + " is out of range 0..65535");
+      }
+      this.tlsPort = port;
+      this.tls = files;
+      return this;
+    }
 
     /**
      * The default user's password (Redis's requirepass): clients must AUTH before anything else.
@@ -692,6 +722,8 @@ public final class DistCacheNode implements AutoCloseable {
       b.requirePass = requirePass;
       b.aclFile = aclFile;
       b.protectedMode = protectedMode;
+      b.tls = tls;
+      b.tlsPort = tlsPort;
       return b;
     }
 

@@ -175,6 +175,21 @@ public final class Main implements Callable<Integer> {
       description = "As Redis: while the default user has no password and the node listens beyond loopback, clients from other hosts are refused (-DENIED). Default: ${DEFAULT-VALUE}.")
   String protectedMode = "yes";
 
+  @Option(names = "--tls-port", paramLabel = "PORT", description = "Also serve TLS (both protocols) on this port, with --tls-cert-file and --tls-key-file. Default: none.")
+  Integer tlsPort;
+
+  @Option(names = "--tls-cert-file", paramLabel = "PATH", description = "The TLS port's certificate chain (PEM); reloaded when the file changes.")
+  Path tlsCertFile;
+
+  @Option(names = "--tls-key-file", paramLabel = "PATH", description = "The certificate's private key (PEM, PKCS#8, unencrypted); reloaded when the file changes.")
+  Path tlsKeyFile;
+
+  @Option(names = "--tls-ca-cert-file", paramLabel = "PATH", description = "CA certificates (PEM) client certificates must chain to.")
+  Path tlsCaCertFile;
+
+  @Option(names = "--tls-auth-clients", paramLabel = "yes|no|optional", defaultValue = "yes", description = "Whether TLS clients must present a certificate signed by --tls-ca-cert-file (Redis's default: yes). Default: ${DEFAULT-VALUE}.")
+  String tlsAuthClients = "yes";
+
   /** The environment variable holding the default user's password. */
   static final String REQUIREPASS_ENV = "DISTCACHE_REQUIREPASS";
 
@@ -303,6 +318,12 @@ public final class Main implements Callable<Integer> {
       b.requirePass(requirePass());
       b.aclFile(aclFile);
       b.protectedMode(new YesNoConverter().parse(protectedMode));
+      if (tlsPort != null) {
+        b.tls(tlsPort, new io.distcache.server.net.TlsFiles(tlsCertFile, tlsKeyFile, tlsCaCertFile,
+            io.distcache.server.net.TlsFiles.AuthClients.fromName(tlsAuthClients)));
+      } else if (tlsCertFile != null || tlsKeyFile != null) {
+        throw new IllegalArgumentException("--tls-cert-file and --tls-key-file need --tls-port");
+      }
       if (aclFile != null) { // a bad file is bad input: exit 2 naming the file and line
         new io.distcache.server.security.Users(io.distcache.server.resp.RespContext.standardCatalog(), aclFile, null, () -> 0L);
       }

@@ -72,6 +72,8 @@ public final class NetServer implements AutoCloseable {
   private EventLoopGroup boss;
   private EventLoopGroup workers;
   private Channel serverChannel;
+  private Channel tlsChannel;
+  private InetSocketAddress tlsAddress;
   private InetSocketAddress localAddress;
 
   /**
@@ -152,6 +154,42 @@ public final class NetServer implements AutoCloseable {
     localAddress = (InetSocketAddress) serverChannel.localAddress();
   }
 
+  /**
+   * Also listens on {@code address} for TLS connections (both protocols, after the handshake), on
+   * the same event loops and with the same limits; {@code tls} gives each new connection its
+   * context (reloaded when the files change).
+   */
+  public synchronized InetSocketAddress startTls(InetSocketAddress address, TlsFiles tls) {
+    if (boss == null) {
+      throw new IllegalStateException("start() first");
+    }
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(boss, workers)
+            .channel(transport.serverChannel())
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(ChannelOption.SO_KEEPALIVE, true)
+            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .childOption(
+                ChannelOption.WRITE_BUFFER_WATER_MARK,
+                new WriteBufferWaterMark(config.writeBufferLowBytes(), config.writeBufferHighBytes()))
+            .childHandler(new Initializer(tls));
+    try {
+      tlsChannel = b.bind(address).syncUninterruptibly().channel();
+    } catch (Exception e) {
+      throw new UncheckedIOException(new BindException("cannot listen for TLS on " + address + ": " + e.getMessage()));
+    }
+    tlsAddress = (InetSocketAddress) tlsChannel.localAddress();
+    return tlsAddress;
+  }
+
+  /** The TLS address bound, or null without TLS. */
+  public InetSocketAddress tlsAddress() {
+    return tlsAddress;
+  }
+
   /** The address actually bound (with the real port when 0 was asked). */
   public InetSocketAddress localAddress() {
     if (localAddress == null) {
@@ -194,6 +232,9 @@ public final class NetServer implements AutoCloseable {
   public synchronized void stopAccepting() {
     if (serverChannel != null) {
       serverChannel.close().awaitUninterruptibly();
+    }
+    if (tlsChannel != null) {
+      tlsChannel.close().awaitUninterruptibly();
     }
   }
 
@@ -271,6 +312,17 @@ public final class NetServer implements AutoCloseable {
   }
 
   private final class Initializer extends ChannelInitializer<Channel> {
+    /** Null on the plain port. */
+    private final TlsFiles tls;
+
+    Initializer() {
+      this(null);
+    }
+
+    Initializer(TlsFiles tls) {
+      this.tls = tls;
+    }
+
     @Override
     protected void initChannel(Channel ch) {
       String rejection = null;
@@ -289,6 +341,12 @@ public final class NetServer implements AutoCloseable {
       }
       channels.add(ch);
       ChannelPipeline p = ch.pipeline();
+      if (tls != null) {
+        // First: everything after it sees plain bytes, so both protocols and every limit work as on
+        // the plain port. The meter then also bounds a handshake that never completes (the
+        // request deadline does not apply to it; the idle timeout, when set, does).
+        p.addLast("tls", tls.context().newHandler(ch.alloc()));
+      }
       p.addLast("meter", meters.create());
       p.addLast("writability", WritabilityGate.INSTANCE);
       p.addLast("detector", new ProtocolDetector(binary, other, rejection, rejectWait));

@@ -24,6 +24,30 @@ class RedisCliAuthIT {
   }
 
   @Test
+  void redisCli_overTls_withCaAndClientCertificate() throws Exception {
+    RedisTools.require("redis-cli");
+    io.distcache.server.TestCerts c = io.distcache.server.TestCerts.create(dir);
+    try (DistCacheNode node = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(64L << 20)
+        .requirePass("s3cret")
+        .tls(0, new io.distcache.server.net.TlsFiles(c.serverCert, c.serverKey, c.caCert,
+            io.distcache.server.net.TlsFiles.AuthClients.YES)).start()) {
+      String port = Integer.toString(node.tlsPort());
+      RedisTools.Result r = RedisTools.run(null, "redis-cli", "-h", "127.0.0.1", "-p", port, "--tls",
+          "--cacert", c.caCert.toString(), "--cert", c.clientCert.toString(), "--key", c.clientKey.toString(),
+          "-a", "s3cret", "--no-auth-warning", "SET", "k", "tls");
+      assertThat(r.out().trim()).as(r.stderr()).isEqualTo("OK");
+      r = RedisTools.run(null, "redis-cli", "-h", "127.0.0.1", "-p", port, "--tls",
+          "--cacert", c.caCert.toString(), "--cert", c.clientCert.toString(), "--key", c.clientKey.toString(),
+          "-a", "s3cret", "--no-auth-warning", "GET", "k");
+      assertThat(r.out().trim()).isEqualTo("tls");
+      // Without a client certificate the handshake fails (tls-auth-clients yes, Redis's default).
+      r = RedisTools.run(null, "redis-cli", "-h", "127.0.0.1", "-p", port, "--tls", "--cacert", c.caCert.toString(),
+          "-a", "s3cret", "--no-auth-warning", "GET", "k");
+      assertThat(r.out().trim()).isNotEqualTo("tls");
+    }
+  }
+
+  @Test
   void redisCli_withPasswordAndAclUser() throws Exception {
     RedisTools.require("redis-cli");
     Path acl = dir.resolve("users.acl");
