@@ -50,6 +50,15 @@ final class NodePool {
   private byte[] authUser;
   private byte[] authPassword;
 
+  /** Null: plain TCP. */
+  private volatile io.netty.handler.ssl.SslContext tls;
+
+  /** Every new connection speaks TLS with {@code context}, the node's name verified against its certificate. */
+  NodePool withTls(io.netty.handler.ssl.SslContext context) {
+    this.tls = context;
+    return this;
+  }
+
   /** Every new connection authenticates as {@code user} before it is used. */
   NodePool withCredentials(String user, String password) {
     if (password != null) {
@@ -76,6 +85,14 @@ final class NodePool {
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
+            io.netty.handler.ssl.SslContext t = tls;
+            if (t != null) {
+              io.netty.handler.ssl.SslHandler h = t.newHandler(ch.alloc(), address.getHostString(), address.getPort());
+              javax.net.ssl.SSLParameters p = h.engine().getSSLParameters();
+              p.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name the host dialed
+              h.engine().setSSLParameters(p);
+              ch.pipeline().addLast("tls", h);
+            }
             ch.pipeline().addLast(
                 // Many callers writing at once share one syscall instead of one flush each.
                 new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true),

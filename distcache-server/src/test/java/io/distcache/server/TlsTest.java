@@ -86,6 +86,24 @@ class TlsTest {
   }
 
   @Test
+  void javaClient_overTls_withClientCertificateAndAUser() throws Exception {
+    TestCerts c = TestCerts.create(dir);
+    node = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(64L << 20).requirePass("s3cret")
+        .tls(0, new TlsFiles(c.serverCert, c.serverKey, c.caCert, TlsFiles.AuthClients.YES)).start();
+    try (io.distcache.client.DistCacheClient client = io.distcache.client.DistCacheClient.builder()
+        .addresses("127.0.0.1:" + node.tlsPort()).smartRouting(false)
+        .tls(c.caCert, c.clientCert, c.clientKey).credentials("default", "s3cret").build()) {
+      client.set("k", "over tls");
+      assertThat(client.get("k")).isEqualTo("over tls");
+    }
+    try (io.distcache.client.DistCacheClient noCert = io.distcache.client.DistCacheClient.builder()
+        .addresses("127.0.0.1:" + node.tlsPort()).smartRouting(false)
+        .tls(c.caCert, null, null).credentials("default", "s3cret").build()) {
+      assertThatThrownBy(() -> noCert.get("k")).isInstanceOf(io.distcache.client.DistCacheException.class);
+    }
+  }
+
+  @Test
   void clientCertificate_requiredByDefault() throws Exception {
     TestCerts c = TestCerts.create(dir);
     start(c, TlsFiles.AuthClients.YES);
