@@ -104,6 +104,30 @@ class TlsTest {
   }
 
   @Test
+  void lettuce_overTls_withAnAclUser() throws Exception {
+    TestCerts c = TestCerts.create(dir);
+    java.nio.file.Path acl = dir.resolve("users.acl");
+    java.nio.file.Files.writeString(acl, "user alice on >wonder ~cache:* +@read +@write\n");
+    node = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(64L << 20).aclFile(acl)
+        .tls(0, new TlsFiles(c.serverCert, c.serverKey, c.caCert, TlsFiles.AuthClients.NO)).start();
+    io.lettuce.core.RedisClient lettuce = io.lettuce.core.RedisClient.create(
+        io.lettuce.core.RedisURI.Builder.redis("127.0.0.1", node.tlsPort()).withSsl(true)
+            .withAuthentication("alice", "wonder".toCharArray()).build());
+    try {
+      lettuce.setOptions(io.lettuce.core.ClientOptions.builder()
+          .sslOptions(io.lettuce.core.SslOptions.builder().jdkSslProvider().trustManager(c.caCert.toFile()).build())
+          .build());
+      try (io.lettuce.core.api.StatefulRedisConnection<String, String> conn = lettuce.connect()) {
+        assertThat(conn.sync().set("cache:t", "1")).isEqualTo("OK");
+        assertThat(conn.sync().get("cache:t")).isEqualTo("1");
+        assertThatThrownBy(() -> conn.sync().set("other", "1")).hasMessage("NOPERM No permissions to access a key");
+      }
+    } finally {
+      lettuce.shutdown();
+    }
+  }
+
+  @Test
   void clientCertificate_requiredByDefault() throws Exception {
     TestCerts c = TestCerts.create(dir);
     start(c, TlsFiles.AuthClients.YES);
