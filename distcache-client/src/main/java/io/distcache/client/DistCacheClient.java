@@ -120,6 +120,11 @@ public final class DistCacheClient implements AutoCloseable {
   private final ConcurrentHashMap<Address, NodePool> pools = new ConcurrentHashMap<>();
   private final int maxFrameBytes;
   private final int connectionsPerNode;
+  /** Sent in an AUTH frame on every new connection when the password is set. */
+  private final String user;
+  private final String password;
+  /** Null: plain TCP. */
+  private final io.netty.handler.ssl.SslContext tls;
   private final int connectTimeoutMillis;
   private final long requestTimeoutMillis;
   /** Null when smart routing is off. */
@@ -136,6 +141,9 @@ public final class DistCacheClient implements AutoCloseable {
 
   private DistCacheClient(Builder b) {
     this.maxFrameBytes = b.maxFrameBytes;
+    this.user = b.user;
+    this.tls = b.tls;
+    this.password = b.password;
     this.connectionsPerNode = b.connectionsPerNode;
     this.connectTimeoutMillis = (int) b.connectTimeout.toMillis();
     this.requestTimeoutMillis = b.requestTimeout.toMillis();
@@ -172,7 +180,8 @@ public final class DistCacheClient implements AutoCloseable {
 
   private NodePool newPool(Address address) {
     return new NodePool(InetSocketAddress.createUnresolved(address.host(), address.port()), group,
-        connectionsPerNode, connectTimeoutMillis, requestTimeoutMillis, maxFrameBytes, listeners);
+        connectionsPerNode, connectTimeoutMillis, requestTimeoutMillis, maxFrameBytes, listeners)
+        .withCredentials(user, password).withTls(tls);
   }
 
   /**
@@ -2256,6 +2265,49 @@ public final class DistCacheClient implements AutoCloseable {
     private Duration connectTimeout = Duration.ofSeconds(2);
     private Duration requestTimeout = Duration.ofSeconds(2);
     private int connectionsPerNode = 2;
+    private String user;
+    private String password;
+    private io.netty.handler.ssl.SslContext tls;
+
+    /**
+     * Connects with TLS (1.2 or 1.3) to the nodes' TLS port (their --tls-port), trusting the CA
+     * certificates in {@code caCertFile} (PEM) and verifying that each node's certificate names the
+     * host dialed; {@code clientCertFile} and {@code clientKeyFile} (PEM, PKCS#8), when not null,
+     * are presented to nodes that require client certificates.
+     */
+    public Builder tls(java.nio.file.Path caCertFile, java.nio.file.Path clientCertFile, java.nio.file.Path clientKeyFile) {
+      try {
+        io.netty.handler.ssl.SslContextBuilder b = io.netty.handler.ssl.SslContextBuilder.forClient()
+            .protocols("TLSv1.3", "TLSv1.2")
+            .trustManager(caCertFile.toFile());
+        if (clientCertFile != null) {
+          b.keyManager(clientCertFile.toFile(), clientKeyFile.toFile());
+        }
+        this.tls = b.build();
+      } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+        throw new IllegalArgumentException("cannot load the TLS files (" + caCertFile + ", " + clientCertFile + ", "
+            + clientKeyFile + "): " + e.getMessage(), e);
+      }
+      return this;
+    }
+
+    /**
+     * Connects with TLS trusting {@code trust} (a trust store's factory) and presenting the keys of
+     * {@code keys} (null: no client certificate).
+     */
+    public Builder tls(javax.net.ssl.TrustManagerFactory trust, javax.net.ssl.KeyManagerFactory keys) {
+      try {
+        io.netty.handler.ssl.SslContextBuilder b = io.netty.handler.ssl.SslContextBuilder.forClient()
+            .protocols("TLSv1.3", "TLSv1.2").trustManager(trust);
+        if (keys != null) {
+          b.keyManager(keys);
+        }
+        this.tls = b.build();
+      } catch (javax.net.ssl.SSLException e) {
+        throw new IllegalArgumentException("cannot build the TLS context: " + e.getMessage(), e);
+      }
+      return this;
+    }
     private int maxFrameBytes = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
     private int ioThreads = Math.min(2, Runtime.getRuntime().availableProcessors());
     private boolean smartRouting = true;
@@ -2402,6 +2454,24 @@ public final class DistCacheClient implements AutoCloseable {
         throw new IllegalArgumentException("connectionsPerNode: expected 1..64, got " + n);
       }
       this.connectionsPerNode = n;
+      return this;
+    }
+
+    /**
+     * Authenticates every connection as {@code user} (null or empty: the node's default user) with
+     * {@code password}, the node's ACL users (docs/OPERATIONS.md, "Security"). A refused AUTH fails
+     * the requests that needed the connection with a DistCacheException of status AUTH_FAILED.
+     *
+     * @param user the ACL user, or null for the default user
+     * @param password its password
+     * @return this builder
+     */
+    public Builder credentials(String user, String password) {
+      if (password == null) {
+        throw new IllegalArgumentException("password cannot be null");
+      }
+      this.user = user;
+      this.password = password;
       return this;
     }
 

@@ -49,6 +49,27 @@ final class NodePool {
   private final Listeners listeners;
   /** Open connections: connected() fires on 0 to 1, disconnected() on 1 to 0. */
   private final AtomicInteger open = new AtomicInteger();
+  /** An AUTH frame's key and value (user, password) sent first on every connection, or null. */
+  private byte[] authUser;
+  private byte[] authPassword;
+
+  /** Null: plain TCP. */
+  private volatile io.netty.handler.ssl.SslContext tls;
+
+  /** Every new connection speaks TLS with {@code context}, the node's name verified against its certificate. */
+  NodePool withTls(io.netty.handler.ssl.SslContext context) {
+    this.tls = context;
+    return this;
+  }
+
+  /** Every new connection authenticates as {@code user} before it is used. */
+  NodePool withCredentials(String user, String password) {
+    if (password != null) {
+      this.authUser = (user == null ? "" : user).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      this.authPassword = password.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+    return this;
+  }
 
   NodePool(InetSocketAddress address, EventLoopGroup group, int connections, int connectTimeoutMillis,
       long requestTimeoutMillis, int maxFrameBytes) {
@@ -73,6 +94,14 @@ final class NodePool {
         .handler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
+            io.netty.handler.ssl.SslContext t = tls;
+            if (t != null) {
+              io.netty.handler.ssl.SslHandler h = t.newHandler(ch.alloc(), address.getHostString(), address.getPort());
+              javax.net.ssl.SSLParameters p = h.engine().getSSLParameters();
+              p.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name the host dialed
+              h.engine().setSSLParameters(p);
+              ch.pipeline().addLast("tls", h);
+            }
             ch.pipeline().addLast(
                 // Many callers writing at once share one syscall instead of one flush each.
                 new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true),
@@ -129,16 +158,44 @@ final class NodePool {
       } else if (closed) {
         f.channel().close();
         slot.completeExceptionally(new DistCacheConnectionException("the client is closed"));
+      } else if (authPassword != null) {
+        authenticate(f.channel(), slot);
       } else {
-        if (open.getAndIncrement() == 0) {
-          listeners.connected(name);
-        }
-        f.channel().closeFuture().addListener(closedFuture -> {
-          if (open.decrementAndGet() == 0) {
-            listeners.disconnected(name);
-          }
-        });
+        opened(f.channel());
         slot.complete(f.channel().pipeline().get(NodeConnection.class));
+      }
+    });
+  }
+
+  /** Tells the listeners about a connection ready for requests, and later about its close. */
+  private void opened(Channel ch) {
+    if (open.getAndIncrement() == 0) {
+      listeners.connected(name);
+    }
+    ch.closeFuture().addListener(closedFuture -> {
+      if (open.decrementAndGet() == 0) {
+        listeners.disconnected(name);
+      }
+    });
+  }
+
+  /** Sends AUTH first; the slot is usable only once the node accepted it. */
+  private void authenticate(Channel ch, CompletableFuture<NodeConnection> slot) {
+    NodeConnection connection = ch.pipeline().get(NodeConnection.class);
+    CompletableFuture<io.distcache.protocol.Frame> reply = new CompletableFuture<>();
+    connection.sendRaw(io.distcache.protocol.Frame.request(io.distcache.protocol.Opcode.AUTH, 0, authUser, authPassword), reply);
+    reply.whenComplete((r, e) -> {
+      if (e != null) {
+        ch.close();
+        slot.completeExceptionally(e);
+      } else if (r.status() != io.distcache.protocol.Status.OK) {
+        ch.close();
+        // The exception names the user, never the password.
+        slot.completeExceptionally(new DistCacheException(r.status(), "AUTH as '"
+            + new String(authUser, java.nio.charset.StandardCharsets.UTF_8) + "' on " + name + " failed: " + r.valueText()));
+      } else {
+        opened(ch);
+        slot.complete(connection);
       }
     });
   }

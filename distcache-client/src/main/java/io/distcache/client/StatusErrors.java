@@ -9,8 +9,8 @@ import java.util.function.Function;
 /**
  * The one table from a node's error status to the exception the caller sees. BUSY and TRY_AGAIN
  * become the retryable {@link DistCacheUnavailableException}; statuses without a dedicated class
- * (NOT_OWNER, AUTH_REQUIRED, INTERNAL_ERROR, AUTH_FAILED) become a plain {@link DistCacheException}
- * that still carries the status.
+ * (NOT_OWNER, AUTH_REQUIRED, INTERNAL_ERROR, AUTH_FAILED, NO_PERMISSION, CROSS_SLOT) become a plain
+ * {@link DistCacheException} that still carries the status.
  */
 final class StatusErrors {
   private StatusErrors() {}

@@ -28,10 +28,12 @@ import java.util.List;
  *       the decoder drops every byte from then on; the receiver closes the connection.
  * </ul>
  *
+ * Not final: the server extends it to account for the bytes it holds (a node-wide bound).
+ *
  * An unknown opcode is not a decoding error: the frame decodes (it keeps the raw opcode byte) so
  * the receiver can answer UNKNOWN_OPCODE and keep the connection.
  */
-public final class FrameDecoder extends ByteToMessageDecoder {
+public class FrameDecoder extends ByteToMessageDecoder {
 
   private final int maxFrameBytes;
   /** Body bytes of a rejected oversize frame still to skip. */

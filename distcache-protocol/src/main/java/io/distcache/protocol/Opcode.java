@@ -66,6 +66,12 @@ public enum Opcode {
   STATS(0x1A, false),
   /** → OK value:[a key] | NOT_FOUND. */
   RANDOM_KEY(0x1B, false),
+  /**
+   * key:[user name, UTF-8; empty means "default"] value:[password] → OK (the connection runs as that
+   * user from now on) | AUTH_FAILED (unknown or disabled user, or wrong password; Redis's WRONGPASS
+   * text). The same users and rules as the Redis protocol's AUTH.
+   */
+  AUTH(0x1C, false),
 
   // 0x20-0x2F: transactions and typed values.
 

@@ -21,7 +21,10 @@ public enum Status {
    * instead of forwarding, so that the smart client renews its view.
    */
   NOT_OWNER(10),
-  /** Reserved for authentication, which the binary protocol does not have yet: never sent. */
+  /**
+   * The node requires authentication (a password or ACL users) and this connection has not sent a
+   * successful AUTH; or protected mode refuses this client (the message says which). Nothing was done.
+   */
   AUTH_REQUIRED(11),
   /** The node is overloaded or shutting down; retry elsewhere or later. */
   BUSY(12),
@@ -38,6 +41,11 @@ public enum Status {
    * side only. The connection is closed after this reply.
    */
   AUTH_FAILED(15),
+  /**
+   * The connection's ACL user may not run this operation, or not on one of its keys (Redis's
+   * NOPERM; the message is Redis's text). Nothing was done.
+   */
+  NO_PERMISSION(16),
   /**
    * A request names keys of several slots where one slot is required (a TRANSACTION on a node of a
    * cluster with other owners): Redis Cluster's CROSSSLOT. Nothing was done.

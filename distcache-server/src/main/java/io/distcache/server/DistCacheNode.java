@@ -93,6 +93,7 @@ public final class DistCacheNode implements AutoCloseable {
   private volatile boolean running;
   /** Re-resolves --join names (null when every seed is an IP address). */
   private io.distcache.server.cluster.SeedResolver seedResolver;
+  private io.distcache.server.security.Users users;
 
   private enum State {
     NEW,
@@ -121,6 +122,9 @@ public final class DistCacheNode implements AutoCloseable {
         throw new IllegalStateException("node already " + (state == State.RUNNING ? "started" : "closed"));
       }
       long t0 = System.nanoTime();
+      // First: a bad aclfile stops the start before anything is opened.
+      users = new io.distcache.server.security.Users(RespContext.standardCatalog(), config.aclFile, config.requirePass,
+          config.clock::millis);
       store = Stores.create(new StoreConfig(config.maxMemoryBytes, config.maxValueBytes, config.evictionPolicy, config.clock));
       bus = new PeerBus(config.clusterSecret, this::selfId, config.maxFrameBytes, config.forwardTimeout,
           config.forwardTimeout, PeerBus.DEFAULT_MAX_IN_FLIGHT);
@@ -130,7 +134,8 @@ public final class DistCacheNode implements AutoCloseable {
       try {
         clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes), membership, peers);
         router = new DrainingRouter(clusterRouter);
-        ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess);
+        ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess)
+            .withUsers(users, protectedModeApplies());
         ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis();
         NetConfig net =
             NetConfig.of(config.bindAddress())
@@ -139,17 +144,26 @@ public final class DistCacheNode implements AutoCloseable {
         ProtocolInstaller http = null;
         if (respContext != null) {
           metrics = new io.distcache.server.http.NodeMetrics(respContext, () -> server, this::notReady);
-          http = new io.distcache.server.http.HttpProtocol(metrics, health(), config.httpAuthenticator,
+          io.distcache.server.http.HttpAuthenticator auth = config.httpAuthenticator != null ? config.httpAuthenticator
+              : new io.distcache.server.security.HttpBasicAuth(users);
+          http = new io.distcache.server.http.HttpProtocol(metrics, health(), auth,
               new io.distcache.server.http.AdminPage(respContext, clusterWide));
           RespContext rc = respContext;
           clusterRouter.statsExtras(() -> "ops_per_sec:" + rc.opsPerSec() + "\n");
         }
-        server = new NetServer(net, binary, other, http);
+        server = new NetServer(net, binary, other, http, new io.distcache.server.net.InputLimits(
+            config.maxInputBufferBytes > 0 ? config.maxInputBufferBytes : io.distcache.server.net.InputBudget.defaultLimitBytes(),
+            config.requestTimeout));
         server.start();
         if (respContext != null) {
           // INFO's instantaneous_* rates (RateSampler): one tiny task every 100 ms on one loop.
           RespContext rc = respContext;
           server.workers().next().scheduleAtFixedRate(rc::sampleRates, 100, 100, TimeUnit.MILLISECONDS);
+        }
+        if (config.tls != null) {
+          InetSocketAddress b = config.bindAddress();
+          server.startTls(b.getAddress() == null ? new InetSocketAddress(config.tlsPort)
+              : new InetSocketAddress(b.getAddress(), config.tlsPort), config.tls);
         }
         if (http != null && config.httpPort >= 0) {
           InetSocketAddress main = config.bindAddress();
@@ -256,6 +270,17 @@ public final class DistCacheNode implements AutoCloseable {
     return self == null ? null : self.id();
   }
 
+  /** Protected mode is on and the node listens beyond loopback (Redis refuses remote clients then). */
+  private boolean protectedModeApplies() {
+    InetSocketAddress a = config.bindAddress();
+    return config.protectedMode && (a.getAddress() == null || !a.getAddress().isLoopbackAddress());
+  }
+
+  /** The node's ACL users. */
+  io.distcache.server.security.Users users() {
+    return users;
+  }
+
   /** Without a secret anyone who reaches the port can act as a peer: fine on loopback, not beyond. */
   private void warnIfOpen(InetSocketAddress bound) {
     InetAddress ip = bound.getAddress();
@@ -271,6 +296,8 @@ public final class DistCacheNode implements AutoCloseable {
     SlotHistory history = new SlotHistory(membership::self);
     membership.placements().addListener(history);
     RespContext context = RespContext.builder(router, store)
+        .users(users)
+        .protectedMode(protectedModeApplies())
         .cluster(clusterRouter)
         .redirects(config.redirects)
         .slotHistory(history)
@@ -366,6 +393,16 @@ public final class DistCacheNode implements AutoCloseable {
     }
   }
 
+  /** The TLS port listened on (the real one when 0 was asked), or -1 without TLS. */
+  public int tlsPort() {
+    synchronized (lifecycle) {
+      if (server == null) {
+        throw new IllegalStateException("node not started");
+      }
+      return server.tlsAddress() == null ? -1 : server.tlsAddress().getPort();
+    }
+  }
+
   /** The address listened on as {@code host:port}, {@code *:port} for every interface. */
   public String displayAddress() {
     return hostPort(address());
@@ -409,6 +446,11 @@ public final class DistCacheNode implements AutoCloseable {
   /** The cluster bus's accepting side (peer and handshake counts), for tests. */
   PeerAccess peerAccess() {
     return peerAccess;
+  }
+
+  /** The node-wide bound on bytes of incomplete requests, for tests. */
+  io.distcache.server.net.InputBudget inputBudget() {
+    return server.inputBudget();
   }
 
   /** The cluster bus's dialing side, for tests. */
@@ -529,6 +571,9 @@ public final class DistCacheNode implements AutoCloseable {
     private int maxConnections = NetConfig.DEFAULT_MAX_CONNECTIONS;
     private int maxFrameBytes = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
     private Duration idleTimeout = Duration.ZERO;
+    private Duration requestTimeout = io.distcache.server.net.InputLimits.DEFAULT_REQUEST_TIMEOUT;
+    /** 0: InputBudget.defaultLimitBytes(). */
+    private long maxInputBufferBytes;
     private Clock clock = Clock.system();
     private List<InetSocketAddress> joinAddresses = List.of();
     private ProtocolFactory otherProtocol;
@@ -546,8 +591,14 @@ public final class DistCacheNode implements AutoCloseable {
     /** -1: no HTTP port of its own (HTTP is served on the node's port either way). */
     private int httpPort = -1;
     private io.distcache.server.cluster.SeedResolver.Lookup seedLookup = io.distcache.server.cluster.SeedResolver.DNS;
-    private io.distcache.server.http.HttpAuthenticator httpAuthenticator =
-        io.distcache.server.http.HttpAuthenticator.allowAll();
+    /** Null: HTTP Basic credentials of an ACL user, once the node requires authentication. */
+    private io.distcache.server.http.HttpAuthenticator httpAuthenticator;
+    /** Null: the default user needs no password. */
+    private String requirePass;
+    private java.nio.file.Path aclFile;
+    private boolean protectedMode = true;
+    private io.distcache.server.net.TlsFiles tls;
+    private int tlsPort;
 
     private Builder() {}
 
@@ -570,14 +621,55 @@ public final class DistCacheNode implements AutoCloseable {
     }
 
     /**
+     * Also serves TLS on {@code port} (0: a free port; see {@link DistCacheNode#tlsPort()}), both
+     * protocols, with the certificate, key and CA of {@code files} (reloaded when they change).
+     */
+    public Builder tls(int port, io.distcache.server.net.TlsFiles files) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("TLS port " + port + " is out of range 0..65535");
+      }
+      this.tlsPort = port;
+      this.tls = files;
+      return this;
+    }
+
+    /**
      * Who may see HTTP pages other than /metrics and the health checks (the security layer's Basic
-     * authentication plugs in here). Default: everyone.
+     * authentication plugs in here). Default: HTTP Basic credentials of an ACL user once the node
+     * requires authentication (--requirepass or an aclfile), everyone before.
      */
     public Builder httpAuthenticator(io.distcache.server.http.HttpAuthenticator auth) {
       if (auth == null) {
         throw new IllegalArgumentException("http authenticator cannot be null");
       }
       this.httpAuthenticator = auth;
+      return this;
+    }
+
+    /**
+     * The default user's password (Redis's requirepass): clients must AUTH before anything else.
+     * Kept only as its SHA-256. Default none.
+     */
+    public Builder requirePass(String password) {
+      if (password != null && password.isEmpty()) {
+        throw new IllegalArgumentException("the password cannot be empty");
+      }
+      this.requirePass = password;
+      return this;
+    }
+
+    /** ACL users in Redis's aclfile format, read at start and by ACL LOAD, written by ACL SAVE. Default none. */
+    public Builder aclFile(java.nio.file.Path file) {
+      this.aclFile = file;
+      return this;
+    }
+
+    /**
+     * Redis's protected mode (default on): while the default user has no password and the node
+     * listens beyond loopback, clients from other hosts get -DENIED and are closed.
+     */
+    public Builder protectedMode(boolean on) {
+      this.protectedMode = on;
       return this;
     }
 
@@ -647,6 +739,31 @@ public final class DistCacheNode implements AutoCloseable {
         throw new IllegalArgumentException("idle timeout cannot be negative: " + timeout);
       }
       this.idleTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * A request must arrive completely within this from its first byte, or the client is told so and
+     * closed (a client trickling bytes holds nothing open). Zero disables it. Default 5 s.
+     */
+    public Builder requestTimeout(Duration timeout) {
+      if (timeout == null || timeout.isNegative()) {
+        throw new IllegalArgumentException("request timeout cannot be negative: " + timeout);
+      }
+      this.requestTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * The node-wide bound on bytes held for requests not yet complete, over every connection; a
+     * connection that would pass it is told so and closed. Default: a quarter of the heap or an
+     * eighth of direct memory, whichever is smaller (at least 16 MiB).
+     */
+    public Builder maxInputBufferBytes(long bytes) {
+      if (bytes < 1) {
+        throw new IllegalArgumentException("max input buffer must be positive: " + bytes);
+      }
+      this.maxInputBufferBytes = bytes;
       return this;
     }
 
@@ -784,6 +901,8 @@ public final class DistCacheNode implements AutoCloseable {
       b.maxConnections = maxConnections;
       b.maxFrameBytes = maxFrameBytes;
       b.idleTimeout = idleTimeout;
+      b.requestTimeout = requestTimeout;
+      b.maxInputBufferBytes = maxInputBufferBytes;
       b.clock = clock;
       b.joinAddresses = joinAddresses;
       b.otherProtocol = otherProtocol;
@@ -798,6 +917,11 @@ public final class DistCacheNode implements AutoCloseable {
       b.httpPort = httpPort;
       b.httpAuthenticator = httpAuthenticator;
       b.seedLookup = seedLookup;
+      b.requirePass = requirePass;
+      b.aclFile = aclFile;
+      b.protectedMode = protectedMode;
+      b.tls = tls;
+      b.tlsPort = tlsPort;
       return b;
     }
 

@@ -242,6 +242,29 @@ class HttpEndpointsTest {
   }
 
   @Test
+  void withAPassword_theAdminPageAsksForAnAclUsersBasicCredentials() throws Exception {
+    try (DistCacheNode guarded = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
+        .requirePass("s3cret").start()) {
+      String url = "http://127.0.0.1:" + guarded.port() + "/";
+      assertThat(get(guarded.port(), "/").statusCode()).isEqualTo(401);
+      String wrong = java.util.Base64.getEncoder().encodeToString("default:nope".getBytes(StandardCharsets.UTF_8));
+      assertThat(send(guarded.port(), HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Basic " + wrong)
+          .GET()).statusCode()).isEqualTo(401);
+      String right = java.util.Base64.getEncoder().encodeToString("default:s3cret".getBytes(StandardCharsets.UTF_8));
+      assertThat(send(guarded.port(), HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Basic " + right)
+          .GET()).statusCode()).isEqualTo(200);
+      assertThat(send(guarded.port(), HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Basic !!!")
+          .GET()).statusCode()).isEqualTo(401);
+      assertThat(get(guarded.port(), "/metrics").statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void withoutAPassword_theAdminPageIsOpen_asEveryRedisConnectionIs() throws Exception {
+    assertThat(get(node.port(), "/").statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void pipelinedRequests_areAnsweredInOrder_evenWhenTheFirstAnswersLater() throws IOException {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", node.port()), 5000);

@@ -150,6 +150,49 @@ public final class Main implements Callable<Integer> {
           + " variable " + ClusterSecret.ENV + " if set, else none.")
   Path clusterSecretFile;
 
+  @Option(
+      names = "--requirepass",
+      paramLabel = "PASSWORD",
+      description = "The default user's password (Redis's requirepass): clients must AUTH first. Visible to other users of the host in the process list; prefer --requirepass-file or the environment variable " + REQUIREPASS_ENV + ".")
+  String requirePass;
+
+  @Option(
+      names = "--requirepass-file",
+      paramLabel = "PATH",
+      description = "File holding the default user's password (a trailing newline is ignored). Default: the environment variable " + REQUIREPASS_ENV + " if set, else none.")
+  Path requirePassFile;
+
+  @Option(
+      names = "--aclfile",
+      paramLabel = "PATH",
+      description = "ACL users in Redis's aclfile format ('user alice on >secret ~cache:* +@read'), read at start and by ACL LOAD, written by ACL SAVE.")
+  Path aclFile;
+
+  @Option(
+      names = "--protected-mode",
+      paramLabel = "yes|no",
+      defaultValue = "yes",
+      description = "As Redis: while the default user has no password and the node listens beyond loopback, clients from other hosts are refused (-DENIED). Default: ${DEFAULT-VALUE}.")
+  String protectedMode = "yes";
+
+  @Option(names = "--tls-port", paramLabel = "PORT", description = "Also serve TLS (both protocols) on this port, with --tls-cert-file and --tls-key-file. Default: none.")
+  Integer tlsPort;
+
+  @Option(names = "--tls-cert-file", paramLabel = "PATH", description = "The TLS port's certificate chain (PEM); reloaded when the file changes.")
+  Path tlsCertFile;
+
+  @Option(names = "--tls-key-file", paramLabel = "PATH", description = "The certificate's private key (PEM, PKCS#8, unencrypted); reloaded when the file changes.")
+  Path tlsKeyFile;
+
+  @Option(names = "--tls-ca-cert-file", paramLabel = "PATH", description = "CA certificates (PEM) client certificates must chain to.")
+  Path tlsCaCertFile;
+
+  @Option(names = "--tls-auth-clients", paramLabel = "yes|no|optional", defaultValue = "yes", description = "Whether TLS clients must present a certificate signed by --tls-ca-cert-file (Redis's default: yes). Default: ${DEFAULT-VALUE}.")
+  String tlsAuthClients = "yes";
+
+  /** The environment variable holding the default user's password. */
+  static final String REQUIREPASS_ENV = "DISTCACHE_REQUIREPASS";
+
   /** The environment, replaceable by tests. */
   java.util.function.Function<String, String> env = System::getenv;
 
@@ -190,6 +233,20 @@ public final class Main implements Callable<Integer> {
       description = "Also serve HTTP (/metrics, /healthz, /readyz) on this port, so it can be firewalled apart; the node's own port serves them too. Default: none.")
   Integer httpPort;
 
+  @Option(
+      names = "--request-timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "5",
+      description = "A request must arrive completely within this many seconds of its first byte, or the client is told so and closed; 0 never does. Default: ${DEFAULT-VALUE}.")
+  long requestTimeoutSeconds;
+
+  @Option(
+      names = "--max-input-buffer",
+      paramLabel = "SIZE",
+      converter = SizeConverter.class,
+      description = "Bytes all clients together may hold in requests not yet complete; a client that would pass it is told so and closed. Default: a quarter of the heap or an eighth of direct memory, whichever is smaller.")
+  Long maxInputBuffer;
+
   public static void main(String[] args) {
     System.exit(run(args));
   }
@@ -221,6 +278,9 @@ public final class Main implements Callable<Integer> {
     if (idleTimeoutSeconds < 0) {
       throw new ParameterException(spec.commandLine(), "--idle-timeout cannot be negative, got " + idleTimeoutSeconds);
     }
+    if (requestTimeoutSeconds < 0) {
+      throw new ParameterException(spec.commandLine(), "--request-timeout cannot be negative, got " + requestTimeoutSeconds);
+    }
     if (maxValue > StoreConfig.MAX_VALUE_BYTES_LIMIT) {
       throw new ParameterException(
           spec.commandLine(),
@@ -234,7 +294,11 @@ public final class Main implements Callable<Integer> {
               .maxFrameBytes(maxFrame)
               .maxValueBytes(maxValue)
               .evictionPolicy(evictionPolicy)
-              .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds));
+              .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds))
+              .requestTimeout(Duration.ofSeconds(requestTimeoutSeconds));
+      if (maxInputBuffer != null) {
+        b.maxInputBufferBytes(maxInputBuffer);
+      }
       if (maxMemory != null) {
         b.maxMemoryBytes(maxMemory);
       }
@@ -260,6 +324,18 @@ public final class Main implements Callable<Integer> {
       if (httpPort != null) {
         b.httpPort(httpPort);
       }
+      b.requirePass(requirePass());
+      b.aclFile(aclFile);
+      b.protectedMode(new YesNoConverter().parse(protectedMode));
+      if (tlsPort != null) {
+        b.tls(tlsPort, new io.distcache.server.net.TlsFiles(tlsCertFile, tlsKeyFile, tlsCaCertFile,
+            io.distcache.server.net.TlsFiles.AuthClients.fromName(tlsAuthClients)));
+      } else if (tlsCertFile != null || tlsKeyFile != null) {
+        throw new IllegalArgumentException("--tls-cert-file and --tls-key-file need --tls-port");
+      }
+      if (aclFile != null) { // a bad file is bad input: exit 2 naming the file and line
+        new io.distcache.server.security.Users(io.distcache.server.resp.RespContext.standardCatalog(), aclFile, null, () -> 0L);
+      }
       b.build();
       return b;
     } catch (IllegalArgumentException e) {
@@ -284,6 +360,36 @@ public final class Main implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(ClusterSecret.ENV + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * The default user's password: --requirepass, else --requirepass-file, else the environment, else
+   * null. Errors name the flag, file or variable, never the content.
+   */
+  String requirePass() {
+    if (requirePass != null && requirePassFile != null) {
+      throw new IllegalArgumentException("give --requirepass or --requirepass-file, not both");
+    }
+    String p = requirePass;
+    if (requirePassFile != null) {
+      try {
+        p = java.nio.file.Files.readString(requirePassFile, java.nio.charset.StandardCharsets.UTF_8);
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException("--requirepass-file " + requirePassFile + ": cannot read it (" + e.getClass().getSimpleName() + ")");
+      }
+      p = p.endsWith("\r\n") ? p.substring(0, p.length() - 2) : p.endsWith("\n") ? p.substring(0, p.length() - 1) : p;
+      if (p.isEmpty()) {
+        throw new IllegalArgumentException("--requirepass-file " + requirePassFile + " is empty");
+      }
+    } else if (p == null) {
+      p = env.apply(REQUIREPASS_ENV);
+      if (p != null && p.isEmpty()) {
+        p = null;
+      }
+    } else if (p.isEmpty()) {
+      throw new IllegalArgumentException("--requirepass cannot be empty");
+    }
+    return p;
   }
 
   /** The membership timers these flags describe; the ping timeout is 40% of the probe timeout, as in the defaults. */
@@ -417,6 +523,17 @@ public final class Main implements Callable<Integer> {
     @Override
     RedirectMode parse(String value) {
       return RedirectMode.fromName(value);
+    }
+  }
+
+  static final class YesNoConverter extends ParsingConverter<Boolean> {
+    @Override
+    Boolean parse(String value) {
+      return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+        case "yes" -> true;
+        case "no" -> false;
+        default -> throw new IllegalArgumentException("expected yes or no, got '" + value + "'");
+      };
     }
   }
 

@@ -179,6 +179,9 @@ public final class LocalExecutor {
         // one that gets here was sent to a node that runs without it.
         case CLUSTER_GOSSIP, CLUSTER_MEMBERS, CLUSTER_OWNER, PEER_HELLO ->
             request.replyError(Status.BAD_REQUEST, op + " is a cluster message; this node has no cluster layer to answer it");
+        // AUTH is answered by the connection (net/BinaryAuth) on a node with users; a server built
+        // without them has no password to check.
+        case AUTH -> request.replyError(Status.BAD_REQUEST, "AUTH called without any password configured on this node");
       };
     } catch (StoreException e) {
       return request.replyError(STATUS_BY_REASON.get(e.reason()), e.getMessage());

@@ -1,6 +1,5 @@
 package io.distcache.server.net;
 
-import io.distcache.protocol.FrameDecoder;
 import io.distcache.protocol.FrameEncoder;
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.server.cluster.Router;
@@ -15,6 +14,9 @@ public final class BinaryProtocol implements ProtocolInstaller {
   /** Null: no peer handshake on this server (PEER_HELLO is refused as any client frame). */
   private final PeerAccess peers;
   private final LogLimiter misuseLog = new LogLimiter();
+  /** Null: no authentication on this server. */
+  private io.distcache.server.security.Users users;
+  private boolean protectedMode;
 
   /**
    * @param router serves every decoded request
@@ -42,14 +44,25 @@ public final class BinaryProtocol implements ProtocolInstaller {
     this.peers = peers;
   }
 
+  /**
+   * Client connections authenticate (Opcode.AUTH) and are checked against {@code users}, with the
+   * Redis protocol's rules; {@code protectedMode}: refuse remote clients while default has no password.
+   */
+  public BinaryProtocol withUsers(io.distcache.server.security.Users users, boolean protectedMode) {
+    this.users = users;
+    this.protectedMode = protectedMode;
+    return this;
+  }
+
   @Override
   public void install(ChannelPipeline pipeline) {
-    pipeline.addLast("frameDecoder", new FrameDecoder(maxFrameBytes));
+    pipeline.addLast("frameDecoder", new MeteredFrameDecoder(maxFrameBytes));
     pipeline.addLast("frameEncoder", ENCODER);
     if (peers != null) {
       pipeline.addLast("peerGate", new PeerGate(peers, false, null));
     }
-    pipeline.addLast("binaryHandler", new BinaryRequestHandler(router, BinaryRequestHandler.MAX_IN_FLIGHT, misuseLog));
+    pipeline.addLast("binaryHandler", new BinaryRequestHandler(router, BinaryRequestHandler.MAX_IN_FLIGHT, misuseLog)
+        .withUsers(users, protectedMode));
   }
 
   @Override
@@ -57,7 +70,7 @@ public final class BinaryProtocol implements ProtocolInstaller {
     if (peers == null) {
       return false;
     }
-    pipeline.addLast("frameDecoder", new FrameDecoder(maxFrameBytes));
+    pipeline.addLast("frameDecoder", new MeteredFrameDecoder(maxFrameBytes));
     pipeline.addLast("frameEncoder", ENCODER);
     pipeline.addLast("peerGate", new PeerGate(peers, true, rejection));
     pipeline.addLast("binaryHandler", new BinaryRequestHandler(router, BinaryRequestHandler.MAX_IN_FLIGHT, misuseLog));

@@ -80,6 +80,20 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     this(router, maxInFlight, new LogLimiter());
   }
 
+  /** Null: the server has no users (every client may do everything). */
+  private BinaryAuth auth;
+  private io.distcache.server.security.Users authUsers;
+  private boolean protectedMode;
+  private boolean protectedChecked;
+
+  /** Checks every client request against the node's users; protected mode refuses remote clients. */
+  BinaryRequestHandler withUsers(io.distcache.server.security.Users users, boolean protectedMode) {
+    this.auth = users == null ? null : new BinaryAuth(users);
+    this.authUsers = users;
+    this.protectedMode = protectedMode;
+    return this;
+  }
+
   BinaryRequestHandler(Router router, int maxInFlight, LogLimiter misuseLog) {
     if (maxInFlight < 1) {
       throw new IllegalArgumentException("maxInFlight must be at least 1: " + maxInFlight);
@@ -120,6 +134,21 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       if (immediate == null && request.hasFlag(Flags.FORWARDED)) {
         misuse(ctx, "set the FORWARDED flag (cleared: the request is routed as any other)");
         request = withoutForwarded(request);
+      }
+      if (immediate == null && auth != null) {
+        if (!protectedChecked) {
+          protectedChecked = true;
+          if (BinaryAuth.deniedByProtectedMode(authUsers, protectedMode, ctx.channel().remoteAddress())) {
+            ClientLog.warn(log, "protected-mode", "refused {}: protected mode is on, the default user has no password"
+                + " and the client is not on loopback", ctx.channel().remoteAddress());
+            closing = true;
+            ctx.writeAndFlush(request.replyError(Status.AUTH_REQUIRED, BinaryAuth.DENIED))
+                .addListener(ChannelFutureListener.CLOSE);
+            return;
+          }
+        }
+        String addr = String.valueOf(ctx.channel().remoteAddress());
+        immediate = request.op() == Opcode.AUTH ? auth.auth(request, addr) : auth.refusal(request, addr);
       }
     } else if (immediate == null && request.op() == Opcode.PEER_HELLO) {
       immediate = request.replyError(Status.BAD_REQUEST, "PEER_HELLO is only accepted as the first frame of a connection");
@@ -253,15 +282,25 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       flushPending = false;
       ctx.writeAndFlush(reply).addListener(ChannelFutureListener.CLOSE);
       log.debug("closing {}: {}", ctx.channel().remoteAddress(), tooLarge.getMessage());
+    } else if (DirectMemoryShortage.causedBy(cause)) {
+      // Free what the decoder holds before answering, so the reply's few bytes can be found.
+      ClientLog.warn(log, "direct-memory", "closing {}: out of memory while serving it ({})",
+          ctx.channel().remoteAddress(), cause.toString());
+      if (ctx.pipeline().get("frameDecoder") != null) {
+        ctx.pipeline().remove("frameDecoder");
+      }
+      flushPending = false;
+      ctx.channel().writeAndFlush(DirectMemoryShortage.frameReply()).addListener(ChannelFutureListener.CLOSE);
     } else if (cause instanceof DecoderException) {
       Throwable root = cause.getCause() != null ? cause.getCause() : cause;
-      log.warn("closing {}: malformed binary frame: {}", ctx.channel().remoteAddress(), root.getMessage());
+      ClientLog.warn(log, "malformed-frame", "closing {}: malformed binary frame: {}",
+          ctx.channel().remoteAddress(), root.getMessage());
       ctx.close();
     } else if (cause instanceof IOException) {
       log.debug("closing {}: {}", ctx.channel().remoteAddress(), cause.toString());
       ctx.close();
     } else {
-      log.warn("closing {} after an unexpected error", ctx.channel().remoteAddress(), cause);
+      ClientLog.warn(log, "connection-error", "closing {} after an unexpected error", ctx.channel().remoteAddress(), cause);
       ctx.close();
     }
   }

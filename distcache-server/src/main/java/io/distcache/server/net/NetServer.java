@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * same way:
  *
  *   NetCounters   adds the bytes of every read and write to the node's totals (INFO, /metrics)
- *   [IdleCloser]  closes connections idle past the timeout (only when a timeout is set)
+ *   InputMeter  the node-wide bound on bytes of incomplete requests, the request deadline and the
+ *               idle timeout (counted from the last complete request)
  *   WritabilityGate  stops reading while the client is not reading its replies
  *   ProtocolDetector  replaced, on the first byte (HTTP: the first line), by the binary, HTTP
  *                     or the other protocol's handlers
@@ -68,12 +69,16 @@ public final class NetServer implements AutoCloseable {
   /** Refused connections still open, waiting to be told why or to time out. */
   private final AtomicInteger lingering = new AtomicInteger();
   private final Duration rejectWait;
+  private final InputBudget inputBudget;
+  private final InputMeter.Factory meters;
   private final AtomicLong rejected = new AtomicLong();
   private final AtomicLong lastRejectLogNanos = new AtomicLong(System.nanoTime() - REJECT_LOG_INTERVAL_NANOS);
 
   private EventLoopGroup boss;
   private EventLoopGroup workers;
   private Channel serverChannel;
+  private Channel tlsChannel;
+  private InetSocketAddress tlsAddress;
   private InetSocketAddress localAddress;
 
   /**
@@ -81,25 +86,36 @@ public final class NetServer implements AutoCloseable {
    * @param other installed on every other connection (the Redis protocol)
    */
   public NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other) {
-    this(config, binary, other, ProtocolDetector.REJECT_WAIT);
+    this(config, binary, other, InputLimits.defaults());
+  }
+
+  /** As above, with the bounds on requests that have not completely arrived. */
+  public NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, InputLimits input) {
+    this(config, binary, other, ProtocolDetector.REJECT_WAIT, input);
+  }
+
+  NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, Duration rejectWait) {
+    this(config, binary, other, rejectWait, InputLimits.defaults());
   }
 
   /** As the public constructor, with how long a refused connection may wait to be answered (for tests). */
-  NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, Duration rejectWait) {
-    this(config, binary, other, null, rejectWait);
+  NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, Duration rejectWait,
+      InputLimits input) {
+    this(config, binary, other, null, rejectWait, input);
   }
 
   /**
    * As the public constructor, with HTTP on the same port: a connection whose first line is an
    * HTTP/1.x request line gets {@code http}'s handlers (null: none).
    */
-  public NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, ProtocolInstaller http) {
-    this(config, binary, other, http, ProtocolDetector.REJECT_WAIT);
+  public NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, ProtocolInstaller http,
+      InputLimits input) {
+    this(config, binary, other, http, ProtocolDetector.REJECT_WAIT, input);
   }
 
   NetServer(NetConfig config, ProtocolInstaller binary, ProtocolInstaller other, ProtocolInstaller http,
-      Duration rejectWait) {
-    if (config == null || binary == null || other == null) {
+      Duration rejectWait, InputLimits input) {
+    if (config == null || binary == null || other == null || input == null) {
       throw new IllegalArgumentException("config and both protocol installers are required");
     }
     this.config = config;
@@ -107,6 +123,13 @@ public final class NetServer implements AutoCloseable {
     this.other = other;
     this.http = http;
     this.rejectWait = rejectWait;
+    this.inputBudget = new InputBudget(input.maxBufferedBytes());
+    this.meters = new InputMeter.Factory(inputBudget, input.requestTimeout(), config.idleTimeout());
+  }
+
+  /** The node-wide bound on bytes held for incomplete requests. */
+  public InputBudget inputBudget() {
+    return inputBudget;
   }
 
   /** Refused connections allowed to wait for their refusal at once; later ones are closed at once. */
@@ -149,6 +172,42 @@ public final class NetServer implements AutoCloseable {
       throw bindFailure(e);
     }
     localAddress = (InetSocketAddress) serverChannel.localAddress();
+  }
+
+  /**
+   * Also listens on {@code address} for TLS connections (both protocols, after the handshake), on
+   * the same event loops and with the same limits; {@code tls} gives each new connection its
+   * context (reloaded when the files change).
+   */
+  public synchronized InetSocketAddress startTls(InetSocketAddress address, TlsFiles tls) {
+    if (boss == null) {
+      throw new IllegalStateException("start() first");
+    }
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(boss, workers)
+            .channel(transport.serverChannel())
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(ChannelOption.SO_KEEPALIVE, true)
+            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .childOption(
+                ChannelOption.WRITE_BUFFER_WATER_MARK,
+                new WriteBufferWaterMark(config.writeBufferLowBytes(), config.writeBufferHighBytes()))
+            .childHandler(new Initializer(tls));
+    try {
+      tlsChannel = b.bind(address).syncUninterruptibly().channel();
+    } catch (Exception e) {
+      throw new UncheckedIOException(new BindException("cannot listen for TLS on " + address + ": " + e.getMessage()));
+    }
+    tlsAddress = (InetSocketAddress) tlsChannel.localAddress();
+    return tlsAddress;
+  }
+
+  /** The TLS address bound, or null without TLS. */
+  public InetSocketAddress tlsAddress() {
+    return tlsAddress;
   }
 
   /** The address actually bound (with the real port when 0 was asked). */
@@ -198,6 +257,9 @@ public final class NetServer implements AutoCloseable {
   public synchronized void stopAccepting() {
     if (serverChannel != null) {
       serverChannel.close().awaitUninterruptibly();
+    }
+    if (tlsChannel != null) {
+      tlsChannel.close().awaitUninterruptibly();
     }
   }
 
@@ -275,6 +337,17 @@ public final class NetServer implements AutoCloseable {
   }
 
   private final class Initializer extends ChannelInitializer<Channel> {
+    /** Null on the plain port. */
+    private final TlsFiles tls;
+
+    Initializer() {
+      this(null);
+    }
+
+    Initializer(TlsFiles tls) {
+      this.tls = tls;
+    }
+
     @Override
     protected void initChannel(Channel ch) {
       counters.connectionAccepted();
@@ -295,9 +368,14 @@ public final class NetServer implements AutoCloseable {
       channels.add(ch);
       ChannelPipeline p = ch.pipeline();
       p.addLast("counters", counters);
-      if (!config.idleTimeout().isZero()) {
-        p.addLast("idle", new IdleCloser(config.idleTimeout()));
+      if (tls != null) {
+        // After the counters (they count the bytes on the wire), before everything else: what
+        // follows sees plain bytes, so both protocols and every limit work as on the plain port.
+        // The meter then also bounds a handshake that never completes (the request deadline does
+        // not apply to it; the idle timeout, when set, does).
+        p.addLast("tls", tls.context().newHandler(ch.alloc()));
       }
+      p.addLast("meter", meters.create());
       p.addLast("writability", WritabilityGate.INSTANCE);
       p.addLast("detector", new ProtocolDetector(binary, other, http, rejection, rejectWait));
     }

@@ -21,8 +21,10 @@ final class ClientState {
   volatile boolean noEvict;
   /** MONITOR was issued on this connection (flag 'O'). */
   volatile boolean monitor;
-  /** The ACL user this connection is authenticated as (the security layer sets it). */
-  volatile String user = "default";
+  /** The ACL user this connection runs as ("default" until AUTH says otherwise). */
+  volatile String user = io.distcache.server.security.Users.DEFAULT;
+  /** AUTH (or HELLO AUTH) succeeded; without it a connection may run only AUTH, HELLO, QUIT, RESET when auth is required. */
+  volatile boolean authenticated;
 
   ClientState(long id, String address, String localAddress, long nowNanos) {
     this.id = id;

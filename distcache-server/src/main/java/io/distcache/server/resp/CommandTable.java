@@ -37,6 +37,7 @@ final class CommandTable {
     TransactionCommands.register(r);
     BitCommands.register(r);
     KeyCopyCommands.register(r);
+    AclCommands.register(r);
     return new CommandTable(r.commands);
   }
 
@@ -66,6 +67,7 @@ final class CommandTable {
 
   void dispatch(RespSession s, byte[][] args) {
     Checked checked = check(args);
+    AclCheck.check(s, checked.top(), checked.spec(), checked.fullName(), args);
     s.context().stats().commandProcessed();
     s.client().lastCommand = checked.fullName();
     s.executing(checked.spec());
@@ -91,6 +93,7 @@ final class CommandTable {
       throw new CommandException(RespErrors.wrongArity(spec.name()));
     }
     String fullName = spec.name();
+    CommandSpec top = spec;
     if (spec.subcommands() != null && args.length > 1) {
       CommandSpec sub = spec.subcommands().get(Args.lower(args[1]));
       if (sub == null) {
@@ -103,11 +106,15 @@ final class CommandTable {
       }
       spec = sub;
     }
-    return new Checked(spec, fullName);
+    return new Checked(top, spec, fullName);
   }
 
-  /** What {@link #check} found: the spec to run and Redis's name for it ("client|setname"). */
-  record Checked(CommandSpec spec, String fullName) {}
+  /**
+   * What {@link #check} found: the command's top-level spec (what ACL categories and no-auth flags
+   * are read from), the spec to run (the subcommand's for a container) and Redis's name for it
+   * ("client|setname").
+   */
+  record Checked(CommandSpec top, CommandSpec spec, String fullName) {}
 
   /** Collects commands at startup. */
   static final class Registry {

@@ -12,10 +12,10 @@ final class ConnectionCommands {
   static void register(Registry r) {
     r.add("ping", -1, "fast", "connection", ConnectionCommands::ping);
     r.add("echo", 2, "fast", "connection", (s, a) -> s.out().bulk(a[1]));
-    r.add("quit", -1, "fast", "connection", ConnectionCommands::quit);
-    r.add("reset", 1, "fast", "connection", ConnectionCommands::reset);
-    r.add("hello", -1, "fast", "connection", ConnectionCommands::hello);
-    r.add("auth", -2, "fast", "connection", ConnectionCommands::auth);
+    r.add("quit", -1, "fast no-auth", "connection", ConnectionCommands::quit);
+    r.add("reset", 1, "fast no-auth", "connection", ConnectionCommands::reset);
+    r.add("hello", -1, "fast no-auth", "connection", ConnectionCommands::hello);
+    r.add("auth", -2, "fast no-auth noscript loading stale", "connection", ConnectionCommands::auth);
     r.add("select", 2, "fast", "connection", ConnectionCommands::select);
     r.addContainer("client", -2, "", "connection", null, List.of(
         Registry.sub("id", 2, "fast", "connection", (s, a) -> s.out().integer(s.client().id)),
@@ -49,28 +49,39 @@ final class ConnectionCommands {
     s.transaction().discard();
     s.protocol(2);
     s.client().name = "";
+    // Redis: back to the default user, authenticated only if default needs no password.
+    s.client().user = io.distcache.server.security.Users.DEFAULT;
+    s.client().authenticated = false;
     s.out().simple("RESET");
   }
 
   /*
-   * No password is configured, so every user is Redis's "default" user with nopass: AUTH with a
-   * username accepts any password for "default" and refuses other users, as such a Redis does.
+   * Redis's AUTH: "AUTH password" is "AUTH default password", an error when default needs no
+   * password; a user that needs none accepts any password. A failure is WRONGPASS, whether the
+   * user does not exist, is off or the password is wrong (nothing tells them apart), and is
+   * recorded in ACL LOG with the user name tried, never the password.
    */
   private static void auth(RespSession s, byte[][] a) {
     if (a.length > 3) {
       throw new CommandException(RespErrors.SYNTAX);
     }
-    if (a.length == 2) {
+    if (a.length == 2 && s.context().users().defaultHasNoPassword()) {
       throw new CommandException(RespErrors.AUTH_WITHOUT_PASSWORD);
     }
-    checkUser(a[1]);
+    String user = a.length == 2 ? io.distcache.server.security.Users.DEFAULT : new String(a[1], java.nio.charset.StandardCharsets.UTF_8);
+    authenticate(s, user, a[a.length - 1], "AUTH");
     s.out().ok();
   }
 
-  private static void checkUser(byte[] user) {
-    if (!Args.latin1(user).equals("default")) {
+  /** Makes {@code user} this connection's user, or throws WRONGPASS (and logs the attempt in ACL LOG). */
+  private static void authenticate(RespSession s, String user, byte[] password, String object) {
+    io.distcache.server.security.User u = s.context().users().authenticate(user, password);
+    if (u == null) {
+      s.context().users().log().add("auth", "toplevel", object, user, s.client().describe(s.context().clock().nanos()));
       throw new CommandException(RespErrors.WRONGPASS);
     }
+    s.client().user = u.name();
+    s.client().authenticated = true;
   }
 
   private static void select(RespSession s, byte[][] a) {
@@ -95,7 +106,7 @@ final class ConnectionCommands {
     String name = null;
     for (; i < a.length; i++) {
       if (is(a[i], "auth") && a.length - i - 1 >= 2) {
-        checkUser(a[i + 1]);
+        authenticate(s, new String(a[i + 1], java.nio.charset.StandardCharsets.UTF_8), a[i + 2], "HELLO");
         i += 2;
       } else if (is(a[i], "setname") && a.length - i - 1 >= 1) {
         name = validName(a[i + 1], RespErrors.BAD_CLIENT_NAME);
@@ -103,6 +114,9 @@ final class ConnectionCommands {
       } else {
         throw new CommandException("ERR Syntax error in HELLO option '" + Args.latin1(a[i]) + "'");
       }
+    }
+    if (!s.client().authenticated && s.context().users().authRequired()) {
+      throw new CommandException(RespErrors.NOAUTH_HELLO);
     }
     if (name != null) {
       s.client().name = name;

@@ -78,7 +78,7 @@ public final class LatencyHistogram {
   }
 
   /**
-   * The value at percentile {@code p} (0 < p <= 100) of {@code counts}, in microseconds: the upper
+   * The value at percentile {@code p} ({@code 0 < p <= 100}) of {@code counts}, in microseconds: the upper
    * bound of the bucket holding it (so at most 12.5% above the true value), 0 when empty.
    */
   public static long percentile(long[] counts, double p) {

@@ -39,6 +39,8 @@ public final class RespContext {
   private final NodeCounters nodeCounters;
   /** Startup settings for CONFIG GET, by parameter name. */
   private final java.util.Map<String, java.util.function.Supplier<String>> parameters;
+  private final io.distcache.server.security.Users users;
+  private final boolean protectedMode;
 
   private RespContext(Builder b) {
     this.router = b.router;
@@ -55,6 +57,9 @@ public final class RespContext {
     this.clusterWide = b.clusterWide;
     this.parameters = java.util.Map.copyOf(b.parameters);
     this.nodeCounters = b.nodeCounters;
+    this.users = b.users != null ? b.users
+        : new io.distcache.server.security.Users(new TableCatalog(commands), null, null, clock::millis);
+    this.protectedMode = b.protectedMode;
   }
 
   /** The node's network counters (INFO stats). */
@@ -84,6 +89,21 @@ public final class RespContext {
   String parameter(String name) {
     java.util.function.Supplier<String> v = parameters.get(name);
     return v == null ? "" : v.get();
+  }
+
+  /** The catalog ACL rules are checked against: the standard command table. */
+  public static io.distcache.server.security.AclCatalog standardCatalog() {
+    return new TableCatalog(CommandTable.standard());
+  }
+
+  /** The node's ACL users (a default user with no password unless configured). */
+  public io.distcache.server.security.Users users() {
+    return users;
+  }
+
+  /** Protected mode applies: clients from other hosts are refused while default has no password. */
+  boolean protectedMode() {
+    return protectedMode;
   }
 
   public static Builder builder(Router router, Store store) {
@@ -206,6 +226,8 @@ public final class RespContext {
     private ClusterWide clusterWide;
     private java.util.Map<String, java.util.function.Supplier<String>> parameters = java.util.Map.of();
     private NodeCounters nodeCounters = NodeCounters.NONE;
+    private io.distcache.server.security.Users users;
+    private boolean protectedMode;
 
     private Builder(Router router, Store store) {
       if (router == null || store == null) {
@@ -282,6 +304,22 @@ public final class RespContext {
     /** Default: {@link NodeCounters#NONE}. The network's counters, for INFO. */
     public Builder nodeCounters(NodeCounters counters) {
       this.nodeCounters = counters;
+      return this;
+    }
+
+    /** Default: one default user with no password (Redis's default). Pass the node's to share users. */
+    public Builder users(io.distcache.server.security.Users users) {
+      this.users = users;
+      return this;
+    }
+
+    /**
+     * True when protected mode applies (on, and the node listens beyond loopback): while the default
+     * user has no password, clients from non-loopback addresses get Redis's -DENIED and are closed.
+     * Default false.
+     */
+    public Builder protectedMode(boolean on) {
+      this.protectedMode = on;
       return this;
     }
 

@@ -1,5 +1,7 @@
 package io.distcache.server.resp;
 
+import io.distcache.protocol.Status;
+import io.distcache.server.net.InputMeter;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -17,11 +19,21 @@ import java.util.List;
  * read, so a request of many large bulks is refused before the bulk that would cross the limit.
  * Malformed input yields a RespProtocolError with Redis's wording, after which the decoder discards
  * everything (the handler answers and closes, as Redis does).
+ *
+ * After each read the decoder tells the connection's InputMeter what it holds for the request not
+ * yet complete: the unread bytes plus the heap its parsed arguments take (each counted at its length
+ * plus ARG_OVERHEAD, the array header and reference: a request of a million empty arguments is 6 MB
+ * on the wire but 24 MB of heap; empty arguments share one array, so they cost only the reference).
+ * The meter may refuse the connection (the node-wide bound) or time the request out; the decoder
+ * then emits a RespProtocolError the session answers before it closes.
  */
 
 /** Decodes RESP arrays of bulk strings and inline commands. */
 final class RespDecoder extends ByteToMessageDecoder {
   private static final int INITIAL_ARGS = 16;
+  /** Heap an argument costs beyond its bytes: a byte[] header and a reference to it. */
+  static final int ARG_OVERHEAD = 24;
+  private static final byte[] EMPTY = new byte[0];
 
   private final RespLimits limits;
 
@@ -34,9 +46,52 @@ final class RespDecoder extends ByteToMessageDecoder {
   private byte[][] args;
   private int argCount;
   private boolean failed;
+  /** Heap held by the arguments of the incomplete request, as counted for the InputMeter. */
+  private long argBytes;
+  /** Requests (and empty lines) completed during the current read. */
+  private int completed;
+  private ChannelHandlerContext ctx;
+  private InputMeter meter;
 
   RespDecoder(RespLimits limits) {
     this.limits = limits;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+    this.ctx = ctx;
+    meter = InputMeter.of(ctx.channel());
+    meter.refuser(this::refuse);
+    super.handlerAdded(ctx);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    super.channelRead(ctx, msg);
+    if (failed) {
+      return;
+    }
+    int done = completed;
+    completed = 0;
+    long held = internalBuffer().readableBytes() + argBytes + (args == null ? 0 : 8L * args.length);
+    if (!meter.afterRead(held, done)) {
+      meter.release();
+      refuse(Status.BUSY, "the node's buffers for incomplete requests are full; closing the connection");
+    }
+  }
+
+  /** Drops the incomplete request and has the session answer {@code message} and close. */
+  private void refuse(Status status, String message) {
+    if (failed) {
+      return;
+    }
+    failed = true;
+    args = null;
+    argBytes = 0;
+    ByteBuf held = internalBuffer();
+    held.skipBytes(held.readableBytes());
+    ctx.fireChannelRead(new RespProtocolError(message));
+    ctx.fireChannelReadComplete();
   }
 
   @Override
@@ -59,6 +114,7 @@ final class RespDecoder extends ByteToMessageDecoder {
       }
       if (message != NOTHING) {
         out.add(message);
+        completed++; // blank lines are no request: they keep no connection from being idle
       }
       if (message instanceof RespProtocolError) {
         failed = true;
@@ -90,6 +146,7 @@ final class RespDecoder extends ByteToMessageDecoder {
       return NOTHING;
     }
     remainingArgs = (int) n;
+    argBytes = 0;
     requestBytes = cr + 2 - start;
     args = new byte[(int) Math.min(n, INITIAL_ARGS)][];
     argCount = 0;
@@ -128,8 +185,11 @@ final class RespDecoder extends ByteToMessageDecoder {
       if (in.readableBytes() < bulkLength + 2) {
         return null;
       }
-      byte[] arg = new byte[(int) bulkLength];
-      in.readBytes(arg);
+      byte[] arg = bulkLength == 0 ? EMPTY : new byte[(int) bulkLength];
+      if (bulkLength > 0) {
+        in.readBytes(arg);
+        argBytes += bulkLength + ARG_OVERHEAD;
+      }
       in.skipBytes(2);
       bulkLength = -1;
       if (argCount == args.length) {
@@ -143,6 +203,7 @@ final class RespDecoder extends ByteToMessageDecoder {
     RespCommand command = new RespCommand(args);
     args = null;
     argCount = 0;
+    argBytes = 0;
     return command;
   }
 

@@ -18,6 +18,26 @@ final class RespErrors {
   static final String AUTH_WITHOUT_PASSWORD =
       "ERR AUTH <password> called without any password configured for the default user. "
           + "Are you sure your configuration is correct?";
+  static final String NOAUTH_HELLO =
+      "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass>"
+          + " option can be used to authenticate the client and select the RESP protocol version at the same time";
+  static final String NOPERM_KEY = "NOPERM No permissions to access a key";
+  /** Redis's protected-mode refusal, word for word. */
+  static final String DENIED = "DENIED Redis is running in protected mode because protected mode is enabled and no password is"
+      + " set for the default user. In this mode connections are only accepted from the loopback interface. If you want"
+      + " to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable"
+      + " protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to"
+      + " Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from"
+      + " internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable"
+      + " the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and"
+      + " then restarting the server. 3) If you started the server manually just for testing, restart it with the"
+      + " '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need"
+      + " to do one of the above things in order for the server to start accepting connections from the outside.";
+
+  static String nopermCommand(String user, String fullName) {
+    return "NOPERM User " + user + " has no permissions to run the '" + fullName + "' command";
+  }
+
   static final String DB_OUT_OF_RANGE = "ERR DB index is out of range";
   static final String INVALID_CURSOR = "ERR invalid cursor";
   static final String OFFSET_OUT_OF_RANGE = "ERR offset is out of range";

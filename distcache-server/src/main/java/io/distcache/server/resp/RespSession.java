@@ -3,6 +3,8 @@ package io.distcache.server.resp;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
+import io.distcache.server.net.ClientLog;
+import io.distcache.server.net.DirectMemoryShortage;
 import io.distcache.server.net.FlushBatch;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
@@ -264,6 +266,19 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     writer.errorStats(context.errorStats());
     context.stats().connected(client);
     routing = new ConnectionRouting(context.redirects(), context.cluster(), context.slotHistory());
+    if (context.protectedMode() && context.users().defaultHasNoPassword() && !isLoopback(ctx.channel().remoteAddress())) {
+      // Redis's protected mode: told why, in Redis's words, then closed; nothing is executed.
+      ClientLog.warn(log, "protected-mode", "refused {}: protected mode is on, the default user has no password and"
+          + " the client is not on loopback (set --requirepass, or --protected-mode no)", client.address);
+      closing = true;
+      ctx.writeAndFlush(io.netty.buffer.Unpooled.copiedBuffer("-" + RespErrors.DENIED + "\r\n",
+          java.nio.charset.StandardCharsets.US_ASCII)).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  private static boolean isLoopback(SocketAddress a) {
+    return a instanceof InetSocketAddress inet && inet.getAddress() != null && inet.getAddress().isLoopbackAddress()
+        || !(a instanceof InetSocketAddress); // an embedded or local channel is not a remote client
   }
 
   @Override
@@ -337,6 +352,20 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (DirectMemoryShortage.causedBy(cause)) {
+      // A read or a reply could not get memory. Free what this connection holds first (the
+      // decoder's bytes go when it is removed), so the few bytes of the reply can be found; the
+      // reply itself is a buffer made at startup. The client reads why instead of a silent close.
+      ClientLog.warn(log, "direct-memory", "closing Redis connection {}: out of memory while serving it ({})",
+          client.address, cause.toString());
+      releaseAll();
+      if (ctx.pipeline().get(RespPipeline.DECODER) != null) {
+        ctx.pipeline().remove(RespPipeline.DECODER); // hands its bytes here, which drops them
+      }
+      closing = true;
+      ctx.writeAndFlush(DirectMemoryShortage.respReply()).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
     log.debug("closing Redis connection {} after an error", client.address, cause);
     ctx.close();
   }
@@ -383,6 +412,13 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   }
 
   private void execute(byte[][] args) {
+    if (CrossProtocol.isHttpLine(args[0])) {
+      ClientLog.warn(log, "cross-protocol", "Possible SECURITY ATTACK detected: {} sent a {} line, as an HTTP request"
+          + " carrying Redis commands would (cross-protocol scripting); connection closed, nothing after it executed",
+          client.address, Args.latin1(args[0]));
+      closing = true;
+      return;
+    }
     replyStarted = false;
     long start = context.clock().nanos();
     client.lastCommandNanos = start;

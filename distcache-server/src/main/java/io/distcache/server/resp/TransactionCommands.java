@@ -87,7 +87,9 @@ final class TransactionCommands {
   static void queue(RespSession s, byte[][] args) {
     State t = s.transaction();
     try {
-      s.commands().check(args);
+      CommandTable.Checked checked = s.commands().check(args);
+      // Redis checks permissions when it queues: a denied command aborts the EXEC, runs nothing.
+      AclCheck.check(s, checked.top(), checked.spec(), checked.fullName(), args);
       long bytes = 0;
       for (byte[] a : args) {
         bytes += a.length + PER_ARG_OVERHEAD;

@@ -218,6 +218,22 @@ class MainTest {
   }
 
   @Test
+  void run_help_printsNoPicocliWarnings() {
+    // picocli formats descriptions with String.format and warns on System.err about a bare '%'.
+    java.io.PrintStream saved = System.err;
+    java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      assertThat(run("--help")).isZero();
+    } finally {
+      System.setErr(saved);
+    }
+    assertThat(captured.toString(java.nio.charset.StandardCharsets.UTF_8)).doesNotContain("WARN");
+    assertThat(err.toString()).doesNotContain("WARN");
+    assertThat(out.toString()).contains("40% of this", "--request-timeout", "--max-input-buffer");
+  }
+
+  @Test
   void run_version_printsVersionAndExits0() {
     assertThat(run("--version")).isZero();
     assertThat(out.toString()).startsWith("distcache ").doesNotContain("${");

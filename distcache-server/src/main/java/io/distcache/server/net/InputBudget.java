@@ -1,0 +1,77 @@
+package io.distcache.server.net;
+
+import io.netty.util.internal.PlatformDependent;
+import java.util.concurrent.atomic.AtomicLong;
+
+/*
+ * Design: each connection's limits (RespLimits, --max-frame) bound what one request may claim, but
+ * not what many connections hold together: 24 connections each sending an incomplete request of a
+ * million empty arguments held 151 MB of wire bytes as far more heap, and killed the node with an
+ * OutOfMemoryError; 26 half-sent 31 MB frames used up direct memory. This is the node-wide sum of
+ * what every connection holds for requests not yet complete (the decoder's unread bytes, plus the
+ * heap copies of a Redis request's arguments already parsed), kept by InputMeter. A connection whose
+ * growth would take the sum past the limit is refused and closed; the others keep what they hold.
+ *
+ * A complete request is not counted once decoded: only what waits for more bytes. So clients that
+ * send whole requests never meet this bound, only those that hold partial ones.
+ *
+ * The default is a quarter of the heap or an eighth of direct memory, whichever is smaller (at
+ * least 16 MiB): the bytes sit in direct buffers while they arrive and on the heap once parsed.
+ */
+
+/** The node-wide bound on bytes buffered for requests that have not completely arrived. */
+public final class InputBudget {
+  static final long MIN_DEFAULT_BYTES = 16L * 1024 * 1024;
+
+  private final long limit;
+  private final AtomicLong used = new AtomicLong();
+  private final AtomicLong refusals = new AtomicLong();
+
+  public InputBudget(long limitBytes) {
+    if (limitBytes < 1) {
+      throw new IllegalArgumentException("input buffer limit must be positive: " + limitBytes);
+    }
+    this.limit = limitBytes;
+  }
+
+  /** The default limit for this JVM (see the design note). */
+  public static long defaultLimitBytes() {
+    long heap = Runtime.getRuntime().maxMemory() / 4;
+    long direct = PlatformDependent.maxDirectMemory() / 8;
+    return Math.max(MIN_DEFAULT_BYTES, Math.min(heap, direct));
+  }
+
+  /**
+   * Changes one connection's holding from {@code from} to {@code to} bytes; false (and nothing
+   * changed) when growing would pass the limit. Shrinking always succeeds.
+   */
+  boolean resize(long from, long to) {
+    long delta = to - from;
+    if (delta <= 0) {
+      if (delta < 0) {
+        used.addAndGet(delta);
+      }
+      return true;
+    }
+    if (used.addAndGet(delta) > limit) {
+      used.addAndGet(-delta);
+      refusals.incrementAndGet();
+      return false;
+    }
+    return true;
+  }
+
+  public long limitBytes() {
+    return limit;
+  }
+
+  /** Bytes held for incomplete requests now, over every connection. */
+  public long usedBytes() {
+    return used.get();
+  }
+
+  /** Connections refused because the limit was reached, since start. */
+  public long refusals() {
+    return refusals.get();
+  }
+}

@@ -1,0 +1,252 @@
+package io.distcache.server.net;
+
+import io.distcache.protocol.Status;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design: one per connection, first in its pipeline, always on the connection's event loop. The
+ * protocol decoder (RespDecoder, MeteredFrameDecoder) reports after each read how many bytes it
+ * holds for the request not yet complete and how many requests it completed; from that the meter
+ *
+ *  - keeps the connection's share of the node-wide InputBudget, refusing the read that would pass it;
+ *  - enforces --request-timeout: a request must arrive completely within it, counted from the read
+ *    that brought its first byte. A client trickling a byte a second is closed at the deadline.
+ *    While reading is paused (the client does not read its replies, or too many are in flight) the
+ *    clock restarts: the missing bytes are then the node's doing, not the client's;
+ *  - enforces --idle-timeout counted from the last complete request (Redis's `timeout`), so bytes
+ *    that never make a request keep nobody open; a connection with replies still being written is
+ *    not idle (a client slowly reading a long reply).
+ *
+ * One timer per connection at most, armed for the earliest deadline and re-armed when it fires
+ * early (deadlines only move forward), so the cost is one scheduled task per timeout period, not
+ * one per read. Time is the event loop's Ticker. The decoder tells the meter how to refuse in its own protocol (Refuser).
+ */
+
+/** Per-connection accounting of incomplete requests: node-wide budget, request and idle timeouts. */
+public final class InputMeter extends ChannelInboundHandlerAdapter {
+  private static final Logger log = LoggerFactory.getLogger(InputMeter.class);
+  private static final AttributeKey<InputMeter> KEY = AttributeKey.valueOf("distcache.inputMeter");
+
+  /** How a protocol tells its client why the connection is being closed, and closes it. */
+  @FunctionalInterface
+  public interface Refuser {
+    void refuse(Status status, String message);
+  }
+
+  /** For channels NetServer did not set up (tests' EmbeddedChannels): no budget, no timers. */
+  private static final InputMeter UNMETERED = new InputMeter(null, 0, 0);
+
+  private final InputBudget budget;
+  private final long requestTimeoutNanos;
+  private final long idleTimeoutNanos;
+
+  private ChannelHandlerContext ctx;
+  private Refuser refuser;
+  /** Bytes this connection holds in the budget. */
+  private long held;
+  /** A request has begun and not completely arrived; since when (the event loop's ticker). */
+  private boolean pending;
+  private long pendingSince;
+  private long lastRequest;
+  private ScheduledFuture<?> timer;
+  private boolean refused;
+
+  /** One per connection; zero timeouts are disabled. */
+  public InputMeter(InputBudget budget, Duration requestTimeout, Duration idleTimeout) {
+    this(budget, requestTimeout.toNanos(), idleTimeout.toNanos());
+  }
+
+  private InputMeter(InputBudget budget, long requestTimeoutNanos, long idleTimeoutNanos) {
+    this.budget = budget;
+    this.requestTimeoutNanos = requestTimeoutNanos;
+    this.idleTimeoutNanos = idleTimeoutNanos;
+  }
+
+  /** The meter of {@code ch}, or one that accounts nothing when the channel has none. */
+  public static InputMeter of(Channel ch) {
+    InputMeter m = ch.attr(KEY).get();
+    return m != null ? m : UNMETERED;
+  }
+
+  /** Called by the protocol's decoder when it is installed. */
+  public void refuser(Refuser r) {
+    if (this != UNMETERED) {
+      this.refuser = r;
+    }
+  }
+
+  /**
+   * After a read: the decoder now holds {@code heldBytes} for an incomplete request and completed
+   * {@code completed} requests. Returns false when the connection must be refused (the budget is
+   * full); the caller then refuses it in its protocol and discards what it holds.
+   */
+  public boolean afterRead(long heldBytes, int completed) {
+    if (this == UNMETERED || refused) {
+      return true;
+    }
+    long now = now();
+    if (completed > 0) {
+      lastRequest = now;
+    }
+    if (heldBytes <= 0) {
+      pending = false;
+    } else if (!pending || completed > 0) {
+      pending = true;
+      pendingSince = now;
+    }
+    if (!budget.resize(held, heldBytes)) {
+      ClientLog.warn(log, "input-budget",
+          "refusing {}: the node holds {} bytes for incomplete requests of all connections, the limit is {};"
+              + " this one would hold {}",
+          ctx.channel().remoteAddress(), budget.usedBytes(), budget.limitBytes(), heldBytes);
+      return false;
+    }
+    held = heldBytes;
+    armTimer(now);
+    return true;
+  }
+
+  /** The connection is refused or failed: what it held no longer counts, no timer fires. */
+  public void release() {
+    if (this == UNMETERED) {
+      return;
+    }
+    refused = true;
+    budget.resize(held, 0);
+    held = 0;
+    pending = false;
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+  }
+
+  /** The node-wide budget, or null when unmetered. */
+  InputBudget budget() {
+    return budget;
+  }
+
+  long held() {
+    return held;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    ctx.channel().attr(KEY).set(this);
+    lastRequest = now();
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    lastRequest = now();
+    armTimer(lastRequest);
+    super.channelActive(ctx);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    release();
+    super.channelInactive(ctx);
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    release();
+  }
+
+  private long nextDeadline() {
+    long next = Long.MAX_VALUE;
+    if (idleTimeoutNanos > 0) {
+      next = lastRequest + idleTimeoutNanos;
+    }
+    if (requestTimeoutNanos > 0 && pending) {
+      next = Math.min(next, pendingSince + requestTimeoutNanos);
+    }
+    return next;
+  }
+
+  private void armTimer(long now) {
+    if (timer != null || refused || !ctx.channel().isActive()) {
+      return;
+    }
+    long deadline = nextDeadline();
+    if (deadline == Long.MAX_VALUE) {
+      return;
+    }
+    timer = ctx.executor().schedule(this::check, Math.max(0, deadline - now), TimeUnit.NANOSECONDS);
+  }
+
+  private void check() {
+    timer = null;
+    if (refused || !ctx.channel().isActive()) {
+      return;
+    }
+    long now = now();
+    if (pending && requestTimeoutNanos > 0) {
+      if (!ctx.channel().config().isAutoRead()) {
+        pendingSince = now; // paused by the node: the client cannot be sending
+      } else if (now - pendingSince >= requestTimeoutNanos) {
+        long ms = TimeUnit.NANOSECONDS.toMillis(requestTimeoutNanos);
+        ClientLog.info(log, "request-timeout", "closing {}: a request did not arrive completely within {} ms",
+            ctx.channel().remoteAddress(), ms);
+        Refuser r = refuser;
+        release();
+        String message = "request not complete within " + ms + " ms (--request-timeout); closing the connection";
+        if (r != null) {
+          r.refuse(Status.BAD_REQUEST, message);
+        } else {
+          ctx.close();
+        }
+        return;
+      }
+    }
+    if (idleTimeoutNanos > 0 && now - lastRequest >= idleTimeoutNanos) {
+      if (writing()) {
+        lastRequest = now; // a client still reading a long reply is not idle
+      } else {
+        log.debug("closing idle connection {}", ctx.channel().remoteAddress());
+        release();
+        ctx.close();
+        return;
+      }
+    }
+    armTimer(now);
+  }
+
+  /** The event loop's clock (Netty's Ticker), which tests advance instead of sleeping. */
+  private long now() {
+    return ctx.executor().ticker().nanoTime();
+  }
+
+  private boolean writing() {
+    ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+    return out != null && out.totalPendingWriteBytes() > 0;
+  }
+
+  /** Builds the meters of one server. */
+  static final class Factory {
+    private final InputBudget budget;
+    private final long requestTimeoutNanos;
+    private final long idleTimeoutNanos;
+
+    Factory(InputBudget budget, Duration requestTimeout, Duration idleTimeout) {
+      this.budget = budget;
+      this.requestTimeoutNanos = requestTimeout.toNanos();
+      this.idleTimeoutNanos = idleTimeout.toNanos();
+    }
+
+    InputMeter create() {
+      return new InputMeter(budget, requestTimeoutNanos, idleTimeoutNanos);
+    }
+  }
+}

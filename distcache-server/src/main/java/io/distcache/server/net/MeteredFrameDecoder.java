@@ -1,0 +1,82 @@
+package io.distcache.server.net;
+
+import io.distcache.protocol.Flags;
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.FrameDecoder;
+import io.distcache.protocol.Status;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * The binary protocol's decoder on client connections: a FrameDecoder that reports to the
+ * connection's InputMeter after every read what it holds of a frame not yet complete, and refuses
+ * the connection (an error frame, then the close) when the node-wide bound or the request deadline
+ * says so. The error frame carries the pending frame's opcode and request id when its header has
+ * arrived (so the client can match it), else request id 0.
+ */
+final class MeteredFrameDecoder extends FrameDecoder {
+  private ChannelHandlerContext ctx;
+  private InputMeter meter;
+  private int completed;
+  private boolean refused;
+
+  MeteredFrameDecoder(int maxFrameBytes) {
+    super(maxFrameBytes);
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+    this.ctx = ctx;
+    meter = InputMeter.of(ctx.channel());
+    meter.refuser(this::refuse);
+    super.handlerAdded(ctx);
+  }
+
+  @Override
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    if (refused) {
+      in.skipBytes(in.readableBytes());
+      return;
+    }
+    int before = out.size();
+    super.decode(ctx, in, out);
+    completed += out.size() - before;
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    super.channelRead(ctx, msg);
+    if (refused) {
+      return;
+    }
+    int done = completed;
+    completed = 0;
+    if (!meter.afterRead(internalBuffer().readableBytes(), done)) {
+      meter.release();
+      refuse(Status.BUSY, "the node's buffers for incomplete requests are full; closing the connection");
+    }
+  }
+
+  /** Answers {@code status} for the pending frame, drops every byte held or still to come, and closes. */
+  void refuse(Status status, String message) {
+    if (refused) {
+      return;
+    }
+    refused = true;
+    ByteBuf held = internalBuffer();
+    byte opcode = 0;
+    int requestId = 0;
+    if (held.readableBytes() >= 8) {
+      opcode = held.getByte(held.readerIndex() + 2);
+      requestId = held.getInt(held.readerIndex() + 4);
+    }
+    held.skipBytes(held.readableBytes());
+    Frame reply = new Frame(opcode, Flags.RESPONSE, requestId, status, Frame.NO_EXTRAS, Frame.EMPTY,
+        message.getBytes(StandardCharsets.UTF_8));
+    // From the channel, so the reply passes the encoder that sits after this decoder.
+    ctx.channel().writeAndFlush(reply).addListener(ChannelFutureListener.CLOSE);
+  }
+}

@@ -1,0 +1,91 @@
+package io.distcache.server.security;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.function.LongSupplier;
+
+/**
+ * ACL LOG: the most recent denials (a failed AUTH, a command or key a user may not use), newest
+ * first, at most {@link #MAX_ENTRIES} (Redis's acllog-max-len default). A denial equal to a recent
+ * one (same reason, context, object and user, within 60 s) increments its count instead of adding
+ * an entry, as Redis does, so a client hammering a wrong password costs one entry.
+ */
+public final class AclLog {
+  public static final int MAX_ENTRIES = 128;
+  private static final long MERGE_MILLIS = 60_000;
+
+  /** One entry, with Redis's field names. */
+  public static final class Entry {
+    public long count = 1;
+    public final String reason;
+    public final String context;
+    public final String object;
+    public final String username;
+    public final String clientInfo;
+    public final long entryId;
+    public final long createdMillis;
+    public long updatedMillis;
+
+    Entry(String reason, String context, String object, String username, String clientInfo, long id, long now) {
+      this.reason = reason;
+      this.context = context;
+      this.object = object;
+      this.username = username;
+      this.clientInfo = clientInfo;
+      this.entryId = id;
+      this.createdMillis = now;
+      this.updatedMillis = now;
+    }
+  }
+
+  private final LongSupplier millis;
+  private final ArrayDeque<Entry> entries = new ArrayDeque<>();
+  private long nextId;
+
+  public AclLog(LongSupplier millis) {
+    this.millis = millis;
+  }
+
+  /**
+   * Records a denial. {@code reason}: auth, command, key or channel; {@code object}: the command,
+   * key or "AUTH"; {@code username}: the user concerned (the one tried, for auth).
+   */
+  public synchronized void add(String reason, String context, String object, String username, String clientInfo) {
+    long now = millis.getAsLong();
+    for (Entry e : entries) {
+      if (now - e.updatedMillis > MERGE_MILLIS) {
+        break;
+      }
+      if (e.reason.equals(reason) && e.context.equals(context) && e.object.equals(object)
+          && e.username.equals(username)) {
+        e.count++;
+        e.updatedMillis = now;
+        return;
+      }
+    }
+    entries.addFirst(new Entry(reason, context, object, username, clientInfo, nextId++, now));
+    while (entries.size() > MAX_ENTRIES) {
+      entries.removeLast();
+    }
+  }
+
+  /** The newest {@code n} entries, newest first (copies of the counters at this moment). */
+  public synchronized List<Entry> newest(int n) {
+    List<Entry> out = new ArrayList<>();
+    Iterator<Entry> it = entries.iterator();
+    while (it.hasNext() && out.size() < n) {
+      out.add(it.next());
+    }
+    return out;
+  }
+
+  public synchronized void reset() {
+    entries.clear();
+  }
+
+  public long nowMillis() {
+    return millis.getAsLong();
+  }
+}

@@ -1,0 +1,221 @@
+package io.distcache.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+import redis.clients.jedis.Jedis;
+
+/**
+ * The attacks of issue 12 against a real node on loopback: each failed on the code before the
+ * hostile-client rules (the node died, stored what an HTTP body said, kept tricklers open, or
+ * logged a line per bad connection).
+ */
+class HostileClientsTest {
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (int i = toClose.size() - 1; i >= 0; i--) {
+      toClose.get(i).close();
+    }
+  }
+
+  private DistCacheNode node(DistCacheNode.Builder b) {
+    DistCacheNode n = b.address("127.0.0.1", 0).maxMemoryBytes(64L * 1024 * 1024).start();
+    toClose.add(n);
+    return n;
+  }
+
+  private Socket connect(int port) throws IOException {
+    Socket s = new Socket();
+    toClose.add(s);
+    s.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+    s.setSoTimeout(10_000);
+    return s;
+  }
+
+  /** Everything the node sends until it closes the connection (a reset counts as the close). */
+  private static String readUntilClosed(Socket s) throws IOException {
+    ByteArrayOutputStream got = new ByteArrayOutputStream();
+    InputStream in = s.getInputStream();
+    byte[] buf = new byte[4096];
+    try {
+      for (int n; (n = in.read(buf)) >= 0; ) {
+        got.write(buf, 0, n);
+      }
+    } catch (SocketException reset) {
+      // the node closed with our bytes unread: the kernel answers with a reset
+    }
+    return got.toString(StandardCharsets.ISO_8859_1);
+  }
+
+  @Test
+  void manyHugeIncompleteRequests_areRefusedAtTheNodeWideBound_andOthersAreServed() throws Exception {
+    long limit = 16L * 1024 * 1024;
+    DistCacheNode node = node(DistCacheNode.builder().maxInputBufferBytes(limit));
+    // Each: an array of 1,048,576 empty arguments of which 1,000,000 are sent (6 MB on the wire),
+    // never completed. Eight of them would hold 8 x 8 MB of argument references alone.
+    byte[] header = "*1048576\r\n".getBytes(StandardCharsets.US_ASCII);
+    byte[] body = "$0\r\n\r\n".repeat(1_000_000).getBytes(StandardCharsets.US_ASCII);
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    toClose.add(pool::shutdownNow);
+    List<Future<?>> sent = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      Socket s = connect(node.port());
+      sent.add(pool.submit(() -> {
+        try {
+          OutputStream out = s.getOutputStream();
+          out.write(header);
+          out.write(body);
+          out.flush();
+        } catch (IOException closedByTheNode) {
+          // refused: expected for some
+        }
+        return null;
+      }));
+    }
+    for (Future<?> f : sent) {
+      f.get(60, TimeUnit.SECONDS);
+    }
+
+    await().atMost(Duration.ofSeconds(30)).until(() -> node.inputBudget().refusals() > 0);
+    assertThat(node.inputBudget().usedBytes()).isLessThanOrEqualTo(limit);
+    assertThat(node.isRunning()).isTrue();
+    try (Jedis jedis = new Jedis("127.0.0.1", node.port())) {
+      assertThat(jedis.set("k", "v".repeat(100_000))).isEqualTo("OK");
+      assertThat(jedis.get("k")).hasSize(100_000);
+    }
+  }
+
+  @Test
+  void refusedConnection_isToldWhy() throws Exception {
+    DistCacheNode node = node(DistCacheNode.builder().maxInputBufferBytes(1024 * 1024));
+    Socket s = connect(node.port());
+    // One request claiming more than the whole bound; only 1.5 MB of it is sent, then we read.
+    s.getOutputStream().write(("*2\r\n$4\r\nECHO\r\n$3000000\r\n" + "x".repeat(1_500_000)).getBytes(StandardCharsets.US_ASCII));
+    s.getOutputStream().flush();
+    assertThat(readUntilClosed(s))
+        .isEqualTo("-ERR the node's buffers for incomplete requests are full; closing the connection\r\n");
+  }
+
+  @Test
+  void halfSentBinaryFrames_pastTheBound_getBusyWithTheirRequestId() throws Exception {
+    DistCacheNode node = node(DistCacheNode.builder().maxInputBufferBytes(1024 * 1024));
+    try (io.distcache.server.net.RawClient client = new io.distcache.server.net.RawClient(node.port())) {
+      byte[] value = new byte[3_000_000];
+      io.netty.buffer.ByteBuf buf = io.netty.buffer.Unpooled.buffer();
+      io.distcache.protocol.FrameEncoder.write(new io.distcache.protocol.Frame(io.distcache.protocol.Opcode.SET.code(), 0, 42,
+          io.distcache.protocol.Status.OK, new long[] {0}, "k".getBytes(StandardCharsets.US_ASCII), value), buf);
+      byte[] half = new byte[1_500_000];
+      buf.readBytes(half);
+      buf.release();
+      client.sendBytes(half);
+
+      io.distcache.protocol.Frame reply = client.read();
+      assertThat(reply.requestId()).isEqualTo(42);
+      assertThat(reply.status()).isEqualTo(io.distcache.protocol.Status.BUSY);
+      assertThat(new String(reply.value(), StandardCharsets.UTF_8)).contains("buffers for incomplete requests are full");
+    }
+  }
+
+  @Test
+  void httpPostCarryingCommands_executesNothing() throws Exception {
+    DistCacheNode node = node(DistCacheNode.builder());
+    Socket s = connect(node.port());
+    String body = "SET pwned yes\r\n";
+    s.getOutputStream().write(("POST / HTTP/1.1\r\nHost: 127.0.0.1:" + node.port() + "\r\nContent-Type: text/plain\r\n"
+        + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+    s.getOutputStream().flush();
+
+    assertThat(readUntilClosed(s)).isEmpty();
+    try (Jedis jedis = new Jedis("127.0.0.1", node.port())) {
+      assertThat(jedis.exists("pwned")).isFalse();
+    }
+  }
+
+  @Test
+  void tricklingClient_isClosedByTheRequestDeadline() throws Exception {
+    DistCacheNode node = node(DistCacheNode.builder().requestTimeout(Duration.ofSeconds(1)));
+    Socket s = connect(node.port());
+    ScheduledExecutorService trickle = Executors.newSingleThreadScheduledExecutor();
+    toClose.add(trickle::shutdownNow);
+    s.getOutputStream().write("*2\r\n$4\r\nECHO\r\n$100\r\n".getBytes(StandardCharsets.US_ASCII));
+    trickle.scheduleAtFixedRate(() -> {
+      try {
+        s.getOutputStream().write('x');
+      } catch (IOException closed) {
+        // the node closed it
+      }
+    }, 0, 100, TimeUnit.MILLISECONDS);
+
+    assertThat(readUntilClosed(s))
+        .isEqualTo("-ERR request not complete within 1000 ms (--request-timeout); closing the connection\r\n");
+  }
+
+  @Test
+  void tricklingClient_isClosedByTheIdleTimeout_countedFromItsLastCompleteRequest() throws Exception {
+    DistCacheNode node = node(DistCacheNode.builder().requestTimeout(Duration.ZERO).idleTimeout(Duration.ofSeconds(1)));
+    Socket s = connect(node.port());
+    s.getOutputStream().write("PING\r\n*2\r\n$4\r\nECHO\r\n$100000\r\n".getBytes(StandardCharsets.US_ASCII));
+    ScheduledExecutorService trickle = Executors.newSingleThreadScheduledExecutor();
+    toClose.add(trickle::shutdownNow);
+    trickle.scheduleAtFixedRate(() -> {
+      try {
+        s.getOutputStream().write('x');
+      } catch (IOException closed) {
+        // the node closed it
+      }
+    }, 0, 100, TimeUnit.MILLISECONDS);
+
+    long t0 = System.nanoTime();
+    assertThat(readUntilClosed(s)).isEqualTo("+PONG\r\n");
+    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(8_000);
+  }
+
+  @Test
+  void malformedFrameFlood_logsOneLinePerInterval() throws Exception {
+    Logger logger = (Logger) LoggerFactory.getLogger("io.distcache.server.net.BinaryRequestHandler");
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    logger.addAppender(appender);
+    toClose.add(() -> logger.detachAppender(appender));
+    DistCacheNode node = node(DistCacheNode.builder());
+    // Magic byte, then protocol version 99: malformed, the connection is closed.
+    byte[] bad = new byte[20];
+    bad[0] = (byte) 0xDC;
+    bad[1] = 99;
+    for (int i = 0; i < 300; i++) {
+      try (Socket s = new Socket()) {
+        s.connect(new InetSocketAddress("127.0.0.1", node.port()), 5_000);
+        s.setSoTimeout(10_000);
+        s.getOutputStream().write(bad);
+        s.getOutputStream().flush();
+        readUntilClosed(s);
+      }
+    }
+    long lines = appender.list.stream().filter(e -> e.getFormattedMessage().contains("malformed binary frame")).count();
+    assertThat(lines).isLessThanOrEqualTo(2L); // one per 10 s (another test may have used this interval)
+  }
+}

@@ -1,0 +1,322 @@
+package io.distcache.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.distcache.server.security.PasswordHash;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandExecutionException;
+import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.exceptions.JedisAccessControlException;
+import redis.clients.jedis.exceptions.JedisDataException;
+
+/**
+ * Authentication, ACL users and protected mode with Redis's replies, through Jedis and Lettuce in
+ * their default modes and raw sockets, against a real node.
+ */
+class SecurityTest {
+  @TempDir Path dir;
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (int i = toClose.size() - 1; i >= 0; i--) {
+      toClose.get(i).close();
+    }
+  }
+
+  private DistCacheNode node(DistCacheNode.Builder b) {
+    DistCacheNode n = b.maxMemoryBytes(64L * 1024 * 1024).start();
+    toClose.add(n);
+    return n;
+  }
+
+  private DistCacheNode loopbackNode(DistCacheNode.Builder b) {
+    return node(b.address("127.0.0.1", 0));
+  }
+
+  private Jedis jedis(DistCacheNode n, String user, String password) {
+    DefaultJedisClientConfig.Builder c = DefaultJedisClientConfig.builder();
+    if (user != null) {
+      c.user(user);
+    }
+    if (password != null) {
+      c.password(password);
+    }
+    Jedis j = new Jedis(new HostAndPort("127.0.0.1", n.port()), c.build());
+    toClose.add(j);
+    return j;
+  }
+
+  private static String raw(int port, String host, String request) throws IOException {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress(host, port), 5_000);
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+      s.shutdownOutput();
+      ByteArrayOutputStream got = new ByteArrayOutputStream();
+      InputStream in = s.getInputStream();
+      byte[] buf = new byte[4096];
+      try {
+        for (int n; (n = in.read(buf)) >= 0; ) {
+          got.write(buf, 0, n);
+        }
+      } catch (SocketException reset) {
+        // closed by the node
+      }
+      return got.toString(StandardCharsets.US_ASCII);
+    }
+  }
+
+  @Test
+  void requirepass_beforeAuth_onlyAuthHelloQuitResetRun() throws Exception {
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().requirePass("s3cret"));
+    String replies = raw(n.port(), "127.0.0.1",
+        "PING\r\nSET k v\r\nFLUSHALL\r\nNOSUCH\r\nRESET\r\nAUTH wrong\r\nAUTH s3cret\r\nSET k v\r\nGET k\r\nQUIT\r\n");
+    assertThat(replies).isEqualTo("-NOAUTH Authentication required.\r\n"
+        + "-NOAUTH Authentication required.\r\n"
+        + "-NOAUTH Authentication required.\r\n"
+        + "-ERR unknown command 'NOSUCH', with args beginning with: \r\n"
+        + "+RESET\r\n"
+        + "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+        + "+OK\r\n+OK\r\n$1\r\nv\r\n+OK\r\n");
+  }
+
+  @Test
+  void requirepass_jedisAndLettuce_withThePassword_andRefusedWithout() {
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().requirePass("s3cret"));
+    assertThatThrownBy(() -> jedis(n, null, null).get("k"))
+        .isInstanceOf(JedisDataException.class).hasMessage("NOAUTH Authentication required.");
+    assertThatThrownBy(() -> jedis(n, null, "wrong").ping())
+        .isInstanceOf(JedisAccessControlException.class)
+        .hasMessage("WRONGPASS invalid username-password pair or user is disabled.");
+    Jedis ok = jedis(n, null, "s3cret");
+    assertThat(ok.set("k", "v")).isEqualTo("OK");
+    assertThat(ok.get("k")).isEqualTo("v");
+    assertThat(ok.aclWhoAmI()).isEqualTo("default");
+
+    // Lettuce's default: RESP3, so it authenticates with HELLO 3 AUTH default s3cret.
+    RedisClient lettuce = RedisClient.create(RedisURI.Builder.redis("127.0.0.1", n.port()).withPassword("s3cret".toCharArray()).build());
+    toClose.add(lettuce::shutdown);
+    try (StatefulRedisConnection<String, String> c = lettuce.connect()) {
+      assertThat(c.sync().get("k")).isEqualTo("v");
+    }
+    RedisClient wrong = RedisClient.create(RedisURI.Builder.redis("127.0.0.1", n.port()).withPassword("nope".toCharArray()).build());
+    toClose.add(wrong::shutdown);
+    assertThatThrownBy(wrong::connect).isInstanceOf(RedisConnectionException.class)
+        .hasStackTraceContaining("WRONGPASS invalid username-password pair or user is disabled.");
+  }
+
+  @Test
+  void helloWithoutAuth_whilePasswordRequired_isNoauthWithRedisText() throws Exception {
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().requirePass("s3cret"));
+    assertThat(raw(n.port(), "127.0.0.1", "HELLO 3\r\n")).isEqualTo("-NOAUTH HELLO must be called with the client"
+        + " already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the"
+        + " client and select the RESP protocol version at the same time\r\n");
+    assertThat(raw(n.port(), "127.0.0.1", "HELLO 2 AUTH default s3cret\r\n")).startsWith("*14\r\n$6\r\nserver\r\n");
+  }
+
+  @Test
+  void aclfileUsers_keyPatternsAndCategories_withNopermErrorsAndAclLog() throws Exception {
+    Path acl = dir.resolve("users.acl");
+    Files.writeString(acl, "user alice on >wonder ~cache:* +@read +@write -@dangerous\n"
+        + "user default on nopass ~* &* +@all\n");
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().aclFile(acl));
+    Jedis alice = jedis(n, "alice", "wonder");
+    assertThat(alice.set("cache:1", "x")).isEqualTo("OK");
+    assertThat(alice.get("cache:1")).isEqualTo("x");
+    assertThatThrownBy(alice::aclWhoAmI) // as in Redis: ACL WHOAMI is only @slow
+        .hasMessage("NOPERM User alice has no permissions to run the 'acl|whoami' command");
+    assertThatThrownBy(() -> alice.set("other", "x")).hasMessage("NOPERM No permissions to access a key");
+    assertThatThrownBy(() -> alice.mset("cache:2", "a", "other", "b")).hasMessage("NOPERM No permissions to access a key");
+    assertThatThrownBy(alice::flushAll).hasMessage("NOPERM User alice has no permissions to run the 'flushall' command");
+    assertThatThrownBy(() -> alice.configGet("maxmemory"))
+        .hasMessage("NOPERM User alice has no permissions to run the 'config|get' command");
+
+    Jedis admin = jedis(n, null, null);
+    assertThat(admin.clientList()).contains("user=alice").contains("user=default");
+    List<redis.clients.jedis.resps.AccessControlLogEntry> log = admin.aclLog();
+    assertThat(log).extracting(e -> e.getReason()).contains("key", "command");
+    assertThat(log).extracting(e -> e.getUsername()).containsOnly("alice");
+
+    Map<String, Object> user = aclGetUser(admin, "alice");
+    assertThat(user.get("passwords")).isEqualTo(List.of(PasswordHash.of("wonder")));
+    assertThat(user.get("keys")).isEqualTo("~cache:*");
+    assertThat(user.get("commands")).isEqualTo("-@all +@read +@write -@dangerous");
+    assertThat(admin.aclList()).contains("user alice on #" + PasswordHash.of("wonder") + " ~cache:* resetchannels -@all +@read +@write -@dangerous");
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> aclGetUser(Jedis j, String name) {
+    List<Object> flat = (List<Object>) j.sendCommand(redis.clients.jedis.Protocol.Command.ACL, "GETUSER", name);
+    Map<String, Object> out = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < flat.size(); i += 2) {
+      out.put(new String((byte[]) flat.get(i), StandardCharsets.UTF_8), decode(flat.get(i + 1)));
+    }
+    return out;
+  }
+
+  private static Object decode(Object o) {
+    if (o instanceof byte[] b) {
+      return new String(b, StandardCharsets.UTF_8);
+    }
+    if (o instanceof List<?> l) {
+      List<Object> out = new ArrayList<>();
+      for (Object x : l) {
+        out.add(decode(x));
+      }
+      return out;
+    }
+    return o;
+  }
+
+  @Test
+  void aclSetuser_readOnlyPatterns_deluser_saveAndLoad() throws Exception {
+    Path acl = dir.resolve("users.acl");
+    Files.writeString(acl, "");
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().aclFile(acl));
+    Jedis admin = jedis(n, null, null);
+    assertThat(admin.aclSetUser("bob", "on", ">pw", "%R~ro:*", "%W~wo:*", "+get", "+set")).isEqualTo("OK");
+    assertThatThrownBy(() -> admin.aclSetUser("bob", "+nosuch"))
+        .hasMessage("ERR Error in ACL SETUSER modifier '+nosuch': Unknown command or category name in ACL");
+    assertThatThrownBy(() -> admin.aclSetUser("bob", "bogus")).hasMessage("ERR Error in ACL SETUSER modifier 'bogus': Syntax error");
+    Jedis bob = jedis(n, "bob", "pw");
+    assertThat(bob.get("ro:1")).isNull();
+    assertThatThrownBy(() -> bob.set("ro:1", "x")).hasMessage("NOPERM No permissions to access a key");
+    assertThat(bob.set("wo:1", "x")).isEqualTo("OK");
+    assertThatThrownBy(() -> bob.get("wo:1")).hasMessage("NOPERM No permissions to access a key");
+    assertThatThrownBy(bob::dbSize).hasMessage("NOPERM User bob has no permissions to run the 'dbsize' command");
+
+    assertThat(admin.aclSave()).isEqualTo("OK");
+    String saved = Files.readString(acl);
+    assertThat(saved).contains("user bob on #" + PasswordHash.of("pw") + " %R~ro:* %W~wo:* resetchannels -@all +get +set")
+        .doesNotContain(">pw");
+    assertThat(admin.aclDelUser("bob")).isEqualTo(1);
+    assertThat(admin.aclUsers()).containsExactly("default");
+    assertThatThrownBy(() -> admin.aclDelUser("default")).hasMessage("ERR The 'default' user cannot be removed");
+    assertThat(admin.aclLoad()).isEqualTo("OK");
+    assertThat(admin.aclUsers()).containsExactly("bob", "default");
+    assertThat(admin.aclCat()).contains("read", "write", "keyspace", "dangerous", "string", "connection");
+    assertThat(admin.aclCat("dangerous")).contains("flushall", "keys");
+    assertThat(jedis(n, "bob", "pw").get("ro:1")).isNull();
+    assertThatThrownBy(() -> jedis(n, "bob", "wrong").ping())
+        .hasMessage("WRONGPASS invalid username-password pair or user is disabled.");
+    assertThat(admin.aclLog()).extracting(e -> e.getReason()).contains("auth");
+  }
+
+  @Test
+  void lettuce_withAnAclUser() {
+    Path acl = dir.resolve("users.acl");
+    try {
+      Files.writeString(acl, "user alice on >wonder ~cache:* +@read +@write\n");
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().aclFile(acl));
+    RedisClient lettuce = RedisClient.create(RedisURI.Builder.redis("127.0.0.1", n.port())
+        .withAuthentication("alice", "wonder".toCharArray()).build());
+    toClose.add(lettuce::shutdown);
+    try (StatefulRedisConnection<String, String> c = lettuce.connect()) {
+      assertThat(c.sync().set("cache:a", "1")).isEqualTo("OK");
+      assertThat(c.sync().get("cache:a")).isEqualTo("1");
+      assertThatThrownBy(() -> c.sync().set("x", "1")).isInstanceOf(RedisCommandExecutionException.class)
+          .hasMessage("NOPERM No permissions to access a key");
+    }
+  }
+
+  @Test
+  void secrets_areNotInInfoConfigOrClientList() throws Exception {
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().requirePass("s3cret-value"));
+    Jedis j = jedis(n, null, "s3cret-value");
+    assertThat(j.info()).doesNotContain("s3cret");
+    assertThat(j.configGet("*").toString()).doesNotContain("s3cret");
+    assertThat(j.clientList()).doesNotContain("s3cret");
+    assertThat(j.aclList().toString()).doesNotContain("s3cret").contains(PasswordHash.of("s3cret-value"));
+  }
+
+  @Test
+  void javaClient_authenticatesWithAUser_andIsRefusedWithoutOrWithAWrongPassword() throws Exception {
+    Path acl = dir.resolve("users.acl");
+    Files.writeString(acl, "user app on >app-pw ~cache:* +@read +@write -@dangerous\n");
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().requirePass("s3cret").aclFile(acl));
+    String addr = "127.0.0.1:" + n.port();
+    try (io.distcache.client.DistCacheClient app = io.distcache.client.DistCacheClient.builder().addresses(addr)
+        .credentials("app", "app-pw").build()) {
+      app.set("cache:1", "v");
+      assertThat(app.get("cache:1")).isEqualTo("v");
+      assertThatThrownBy(() -> app.set("other", "v")).isInstanceOf(io.distcache.client.DistCacheException.class)
+          .hasMessageContaining("NO_PERMISSION").hasMessageContaining("NOPERM No permissions to access a key");
+    }
+    try (io.distcache.client.DistCacheClient admin = io.distcache.client.DistCacheClient.builder().addresses(addr)
+        .credentials(null, "s3cret").build()) {
+      admin.set("other", "v");
+      assertThat(admin.get("other")).isEqualTo("v");
+    }
+    try (io.distcache.client.DistCacheClient none = io.distcache.client.DistCacheClient.builder().addresses(addr)
+        .smartRouting(false).build()) {
+      assertThatThrownBy(() -> none.get("other")).isInstanceOf(io.distcache.client.DistCacheException.class)
+          .hasMessageContaining("AUTH_REQUIRED").hasMessageContaining("NOAUTH Authentication required.");
+    }
+    try (io.distcache.client.DistCacheClient wrong = io.distcache.client.DistCacheClient.builder().addresses(addr)
+        .smartRouting(false).credentials("app", "nope").build()) {
+      assertThatThrownBy(() -> wrong.get("cache:1")).isInstanceOf(io.distcache.client.DistCacheException.class)
+          .hasMessageContaining("AUTH as 'app'").hasMessageContaining("WRONGPASS").hasMessageNotContaining("nope");
+    }
+  }
+
+  /** A non-loopback address of this host, or null. */
+  private static InetAddress externalAddress() throws SocketException {
+    for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+      if (!ni.isUp() || ni.isLoopback()) {
+        continue;
+      }
+      for (InetAddress a : Collections.list(ni.getInetAddresses())) {
+        if (a instanceof java.net.Inet4Address) {
+          return a;
+        }
+      }
+    }
+    return null;
+  }
+
+  @Test
+  void protectedMode_refusesRemoteClientsWithoutPassword_asRedis() throws Exception {
+    InetAddress external = externalAddress();
+    assumeTrue(external != null, "this host has no non-loopback IPv4 address");
+    DistCacheNode open = node(DistCacheNode.builder().address("0.0.0.0", 0));
+    String reply = raw(open.port(), external.getHostAddress(), "SET k v\r\n");
+    assertThat(reply).startsWith("-DENIED Redis is running in protected mode because protected mode is enabled and no"
+        + " password is set for the default user.").endsWith("accepting connections from the outside.\r\n");
+    assertThat(raw(open.port(), "127.0.0.1", "SET k v\r\n")).isEqualTo("+OK\r\n");
+
+    DistCacheNode withPassword = node(DistCacheNode.builder().address("0.0.0.0", 0).requirePass("pw"));
+    assertThat(raw(withPassword.port(), external.getHostAddress(), "AUTH pw\r\nSET k v\r\n")).isEqualTo("+OK\r\n+OK\r\n");
+
+    DistCacheNode off = node(DistCacheNode.builder().address("0.0.0.0", 0).protectedMode(false));
+    assertThat(raw(off.port(), external.getHostAddress(), "SET k v\r\n")).isEqualTo("+OK\r\n");
+  }
+}
