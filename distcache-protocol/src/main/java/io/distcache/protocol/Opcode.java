@@ -77,10 +77,11 @@ public enum Opcode {
   CLUSTER_GOSSIP(0x40, false),
   /**
    * For smart clients. → OK extras:[placement epoch, virtual nodes per member, placement
-   * fingerprint] value:[member list: count u16, then per member: id length u8, id (ASCII), host
+   * fingerprint, replicas per slot] value:[member list: count u16, then per member: id length u8, id (ASCII), host
    * length u8, host (ASCII), port u16, state u8 (0 ALIVE, 1 SUSPECT, 2 DEAD, 3 LEFT), incarnation
    * u64]. Members in state ALIVE or SUSPECT own slots; a client builds {@code
-   * Placement.of(epoch, thoseMembers, virtualNodes)}, checks that its fingerprint is the one sent,
+   * Placement.of(epoch, thoseMembers, virtualNodes, replicas)} (replicas 0 when the fourth extra is
+   * absent), checks that its fingerprint is the one sent,
    * and gets the nodes' owner for every slot. Epochs are comparable across nodes: the placement
    * with the higher (epoch, fingerprint) is the newer. Nodes older than slots sent two extras.
    */

@@ -67,6 +67,8 @@ public final class DistCacheNode implements AutoCloseable {
   static final long DRAIN_MILLIS = 2_000;
   /** How long close() waits for connections and event loops to stop. */
   static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
+  /** Replicas per slot unless the builder says otherwise. */
+  public static final int DEFAULT_REPLICAS = 1;
   /** How long close() waits for the members to confirm our LEFT. */
   static final Duration LEAVE_TIMEOUT = Duration.ofSeconds(1);
 
@@ -116,7 +118,8 @@ public final class DistCacheNode implements AutoCloseable {
           config.forwardTimeout, PeerBus.DEFAULT_MAX_IN_FLIGHT);
       peers = config.peersDecorator.apply(bus);
       peerAccess = PeerAccess.of(config.clusterSecret, this::selfId);
-      membership = new ClusterMembership(config.membership, config.virtualNodes, config.clock, peers, store);
+      membership = new ClusterMembership(config.membership, config.virtualNodes, config.replicas, config.clock, peers,
+          store);
       try {
         clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes), membership, peers);
         router = new DrainingRouter(clusterRouter);
@@ -380,6 +383,7 @@ public final class DistCacheNode implements AutoCloseable {
     /** 0: the bound port. */
     private int advertisePort;
     private int virtualNodes = HashRing.DEFAULT_VIRTUAL_NODES;
+    private int replicas = DEFAULT_REPLICAS;
     private MembershipConfig membership = MembershipConfig.defaults();
     private Duration forwardTimeout = Duration.ofSeconds(2);
     private RedirectMode redirects = RedirectMode.AUTO;
@@ -504,6 +508,19 @@ public final class DistCacheNode implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Replicas per slot, 0..8: each slot has an owner and this many copies on the next members of
+     * the ring. Default 1; 0 turns replication off. Every node of a cluster must agree.
+     */
+    public Builder replicas(int n) {
+      if (n < 0 || n > io.distcache.protocol.cluster.Placement.MAX_REPLICAS) {
+        throw new IllegalArgumentException("replicas " + n + " is out of range 0.."
+            + io.distcache.protocol.cluster.Placement.MAX_REPLICAS);
+      }
+      this.replicas = n;
+      return this;
+    }
+
     /** Membership timers (probe interval and timeouts, suspicion timeout, ...). Default {@link MembershipConfig#defaults()}. */
     public Builder membership(MembershipConfig config) {
       if (config == null) {
@@ -598,6 +615,7 @@ public final class DistCacheNode implements AutoCloseable {
       b.advertiseHost = advertiseHost;
       b.advertisePort = advertisePort;
       b.virtualNodes = virtualNodes;
+      b.replicas = replicas;
       b.membership = membership;
       b.forwardTimeout = forwardTimeout;
       b.redirects = redirects;

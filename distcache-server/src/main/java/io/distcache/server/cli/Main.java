@@ -121,6 +121,13 @@ public final class Main implements Callable<Integer> {
   long forwardTimeoutMillis;
 
   @Option(
+      names = "--replicas",
+      paramLabel = "N",
+      defaultValue = "" + DistCacheNode.DEFAULT_REPLICAS,
+      description = "Copies of each slot besides its owner, on the next members of the ring (0..8; 0 turns replication off). Every node must agree. Default: ${DEFAULT-VALUE}.")
+  int replicas;
+
+  @Option(
       names = "--redirects",
       paramLabel = "MODE",
       defaultValue = "auto",
@@ -244,6 +251,7 @@ public final class Main implements Callable<Integer> {
         b.advertise(advertise.hostOrLoopback(), advertise.port());
       }
       b.virtualNodes(vnodes);
+      b.replicas(replicas);
       b.membership(membershipConfig());
       if (forwardTimeoutMillis < 1) {
         throw new ParameterException(spec.commandLine(), "--forward-timeout must be positive, got " + forwardTimeoutMillis);

@@ -108,6 +108,12 @@ public final class ClusterMembership implements AutoCloseable {
    *     all of it when the cluster declares this node dead
    */
   public ClusterMembership(MembershipConfig config, int virtualNodes, Clock clock, Peers peers, Store store) {
+    this(config, virtualNodes, 0, clock, peers, store);
+  }
+
+  /** @param replicas replicas per slot in the placement (Placement.of) */
+  public ClusterMembership(MembershipConfig config, int virtualNodes, int replicas, Clock clock, Peers peers,
+      Store store) {
     if (virtualNodes < 1 || virtualNodes > HashRing.MAX_VIRTUAL_NODES) {
       throw new IllegalArgumentException("virtual nodes " + virtualNodes + " is outside 1.." + HashRing.MAX_VIRTUAL_NODES);
     }
@@ -115,7 +121,7 @@ public final class ClusterMembership implements AutoCloseable {
     this.clock = clock;
     this.peers = peers;
     this.virtualNodes = virtualNodes;
-    this.placement = new PlacementHolder(virtualNodes);
+    this.placement = new PlacementHolder(virtualNodes, replicas);
     this.store = store;
     this.cleaner = new SlotCleaner(store);
     this.guard = new SlotGuard(clock, SlotGuard.leaseFor(config.probeTimeout(), config.suspicionTimeout()));
@@ -154,6 +160,12 @@ public final class ClusterMembership implements AutoCloseable {
     guard.placementChanged(self, previous, next, cleaner);
     if (previous.fingerprint() != next.fingerprint() || previous.isEmpty()) {
       log.info("placement epoch {}: {} owners, {} slots here", next.epoch(), next.size(), next.slotCount(self));
+      if (next.underReplicated() && (!previous.underReplicated() || previous.size() != next.size())) {
+        log.warn("{} members cannot hold {} copies of every slot (--replicas {}): each slot keeps {}",
+            next.size(), next.replicas() + 1, next.replicas(), next.replicasPerSlot() + 1);
+      } else if (previous.underReplicated() && !next.underReplicated()) {
+        log.info("every slot has its {} copies again", next.replicas() + 1);
+      }
       if (engine != null) {
         announce(clock.nanos());
       }

@@ -344,7 +344,7 @@ public final class ClusterRouter implements Router, ClusterView {
     }
     Placement placement = cluster.placement();
     return request.replyValue(GossipCodec.encodeStatuses(snapshot.get().members()), placement.epoch(),
-        cluster.virtualNodes(), placement.fingerprint());
+        cluster.virtualNodes(), placement.fingerprint(), placement.replicas());
   }
 
   private Frame owner(Frame request) {
