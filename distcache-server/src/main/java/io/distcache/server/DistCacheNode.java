@@ -19,6 +19,7 @@ import io.distcache.server.net.PeerAccess;
 import io.distcache.server.net.ProtocolInstaller;
 import io.distcache.server.resp.RespContext;
 import io.distcache.server.resp.RespLimits;
+import io.distcache.server.cluster.ReplicationMode;
 import io.distcache.server.resp.RedirectMode;
 import io.distcache.server.resp.RespPipeline;
 import io.distcache.server.store.EvictionPolicy;
@@ -121,7 +122,8 @@ public final class DistCacheNode implements AutoCloseable {
       membership = new ClusterMembership(config.membership, config.virtualNodes, config.replicas, config.clock, peers,
           store);
       try {
-        clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes), membership, peers);
+        clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes), membership, peers, store,
+            config.replication);
         router = new DrainingRouter(clusterRouter);
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess);
         ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis();
@@ -320,7 +322,8 @@ public final class DistCacheNode implements AutoCloseable {
       state = State.CLOSED;
       long t0 = System.nanoTime();
       server.stopAccepting();
-      membership.leave(LEAVE_TIMEOUT);
+      // With replicas: hold writes, let the replicas catch up, then leave (cluster/ClusterRouter.handOff).
+      clusterRouter.handOff(config.shutdownTimeout, () -> membership.leave(LEAVE_TIMEOUT));
       membership.close();
       int unfinished = router.drain(DRAIN_MILLIS);
       if (unfinished > 0) {
@@ -384,6 +387,8 @@ public final class DistCacheNode implements AutoCloseable {
     private int advertisePort;
     private int virtualNodes = HashRing.DEFAULT_VIRTUAL_NODES;
     private int replicas = DEFAULT_REPLICAS;
+    private ReplicationMode replication = ReplicationMode.SYNC;
+    private Duration shutdownTimeout = Duration.ofSeconds(30);
     private MembershipConfig membership = MembershipConfig.defaults();
     private Duration forwardTimeout = Duration.ofSeconds(2);
     private RedirectMode redirects = RedirectMode.AUTO;
@@ -521,6 +526,30 @@ public final class DistCacheNode implements AutoCloseable {
       return this;
     }
 
+    /**
+     * When a write to a slot with replicas is acknowledged: SYNC (default) once every live replica
+     * applied it, ASYNC at once (replicas follow in order; INFO replication shows the lag).
+     */
+    public Builder replication(ReplicationMode mode) {
+      if (mode == null) {
+        throw new IllegalArgumentException("replication mode cannot be null");
+      }
+      this.replication = mode;
+      return this;
+    }
+
+    /**
+     * How long a graceful stop (close(), SIGTERM) waits for the replicas to catch up with every
+     * write before it leaves the cluster anyway. Default 30 s.
+     */
+    public Builder shutdownTimeout(Duration timeout) {
+      if (timeout == null || timeout.isNegative()) {
+        throw new IllegalArgumentException("shutdown timeout must not be negative: " + timeout);
+      }
+      this.shutdownTimeout = timeout;
+      return this;
+    }
+
     /** Membership timers (probe interval and timeouts, suspicion timeout, ...). Default {@link MembershipConfig#defaults()}. */
     public Builder membership(MembershipConfig config) {
       if (config == null) {
@@ -616,6 +645,8 @@ public final class DistCacheNode implements AutoCloseable {
       b.advertisePort = advertisePort;
       b.virtualNodes = virtualNodes;
       b.replicas = replicas;
+      b.replication = replication;
+      b.shutdownTimeout = shutdownTimeout;
       b.membership = membership;
       b.forwardTimeout = forwardTimeout;
       b.redirects = redirects;

@@ -290,8 +290,11 @@ class ClusterTest {
     assertThat(set.requestId()).as("the client's own request id").isEqualTo(77);
     assertThat(owner.store().get(key)).isEqualTo(bytes("forwarded"));
     for (DistCacheNode n : c) {
+      boolean replica = owner.membership().placement().isReplica(n.membership().self(), KeySlot.of(key));
       if (n != owner) {
-        assertThat(n.store().get(key)).as("copy on non-owner %s", n.membership().self()).isNull();
+        // --replicas 1 (the default): the slot's replica holds a copy, nobody else does
+        assertThat(n.store().get(key)).as("copy on non-owner %s", n.membership().self())
+            .isEqualTo(replica ? bytes("forwarded") : null);
       }
       assertThat(call(n, Frame.request(Opcode.GET, key)).valueText()).isEqualTo("forwarded");
     }

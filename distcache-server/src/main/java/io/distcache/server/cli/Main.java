@@ -128,6 +128,20 @@ public final class Main implements Callable<Integer> {
   int replicas;
 
   @Option(
+      names = "--replication",
+      paramLabel = "MODE",
+      defaultValue = "sync",
+      description = "When a write to a slot with replicas is acknowledged: sync (after every live replica applied it) or async (at once; replicas follow in order, INFO replication shows the lag). Default: ${DEFAULT-VALUE}.")
+  String replication;
+
+  @Option(
+      names = "--shutdown-timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "30",
+      description = "On SIGTERM, how long to wait for the replicas to catch up with every write before leaving the cluster anyway. Default: ${DEFAULT-VALUE}.")
+  long shutdownTimeoutSeconds;
+
+  @Option(
       names = "--redirects",
       paramLabel = "MODE",
       defaultValue = "auto",
@@ -252,6 +266,11 @@ public final class Main implements Callable<Integer> {
       }
       b.virtualNodes(vnodes);
       b.replicas(replicas);
+      b.replication(io.distcache.server.cluster.ReplicationMode.parse(replication));
+      if (shutdownTimeoutSeconds < 0) {
+        throw new ParameterException(spec.commandLine(), "--shutdown-timeout cannot be negative, got " + shutdownTimeoutSeconds);
+      }
+      b.shutdownTimeout(Duration.ofSeconds(shutdownTimeoutSeconds));
       b.membership(membershipConfig());
       if (forwardTimeoutMillis < 1) {
         throw new ParameterException(spec.commandLine(), "--forward-timeout must be positive, got " + forwardTimeoutMillis);

@@ -143,6 +143,7 @@ public final class ClusterMembership implements AutoCloseable {
     e.onDeclaredDead(() -> {
       guard.declaredDead();
       store.flush();
+      declaredDeadListeners.forEach(Runnable::run);
     });
     engine = e;
     seeds = List.copyOf(seedAddresses);
@@ -157,7 +158,7 @@ public final class ClusterMembership implements AutoCloseable {
   }
 
   private void placementChanged(Member self, Placement previous, Placement next) {
-    guard.placementChanged(self, previous, next, cleaner);
+    guard.placementChanged(self, previous, next, dropper);
     if (previous.fingerprint() != next.fingerprint() || previous.isEmpty()) {
       log.info("placement epoch {}: {} owners, {} slots here", next.epoch(), next.size(), next.slotCount(self));
       if (next.underReplicated() && (!previous.underReplicated() || previous.size() != next.size())) {
@@ -224,6 +225,29 @@ public final class ClusterMembership implements AutoCloseable {
     }
     peers.retainOnly(keep);
     guard.retainReports(ids);
+  }
+
+  private final List<Runnable> declaredDeadListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<java.util.function.Consumer<long[]>> droppedListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** The cleaner, then whoever wants to know which copies were dropped (replicas ask for new ones). */
+  private final SlotGuard.Dropper dropper = this::drop;
+
+  private void drop(long[] slots, Runnable done) {
+    cleaner.drop(slots, () -> {
+      done.run();
+      droppedListeners.forEach(l -> l.accept(slots));
+    });
+  }
+
+  /** Runs {@code action} with each set of slots (a 16,384-bit map) whose keys were dropped here. */
+  public void onSlotsDropped(java.util.function.Consumer<long[]> action) {
+    droppedListeners.add(action);
+  }
+
+  /** Runs {@code action} each time this node learns it was declared dead, after its store is emptied. */
+  public void onDeclaredDead(Runnable action) {
+    declaredDeadListeners.add(action);
   }
 
   /** The current placement; empty before start. Never blocks. */

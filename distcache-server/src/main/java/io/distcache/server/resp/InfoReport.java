@@ -95,8 +95,12 @@ final class InfoReport {
         }
         case "replication" -> {
           header(sb, "Replication");
-          line(sb, "role", "master");
-          line(sb, "connected_slaves", 0);
+          if (c.cluster() == null) {
+            line(sb, "role", "master");
+            line(sb, "connected_slaves", 0);
+          } else {
+            sb.append(c.cluster().replicationInfo()); // role, connected_slaves, offsets (cluster/Replicator)
+          }
         }
         case "cluster" -> {
           header(sb, "Cluster");
