@@ -16,11 +16,18 @@ import java.util.Set;
  *     per-node ring version instead of a comparable epoch, and no fingerprint
  * @param fingerprint the node's {@code Placement.fingerprint()}; meaningless when {@code epochKnown} is false
  * @param members every member the node knows
+ * @param replicas replicas per slot in the node's placement (the fourth extra; 0 when absent), part
+ *     of its fingerprint
  */
-record MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerprint, List<ClusterMember> members) {
+record MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerprint, List<ClusterMember> members,
+    int replicas) {
 
   MemberList {
     members = List.copyOf(members);
+  }
+
+  MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerprint, List<ClusterMember> members) {
+    this(epoch, virtualNodes, epochKnown, fingerprint, members, 0);
   }
 
   /** A reply without an epoch or a fingerprint, as older nodes send. */

@@ -3,6 +3,7 @@ package io.distcache.client;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.cluster.Address;
 import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Placement;
 import io.distcache.protocol.cluster.Member;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -47,6 +48,11 @@ final class MemberListCodec {
     if (epochKnown && epoch < 0) {
       throw malformed("placement epoch " + epoch + " is negative");
     }
+    // A fourth extra: replicas per slot, which the fingerprint covers (0 when absent).
+    long replicas = extras.length >= 4 ? extras[3] : 0;
+    if (replicas < 0 || replicas > Placement.MAX_REPLICAS) {
+      throw malformed("replicas " + replicas + " is outside 0.." + Placement.MAX_REPLICAS);
+    }
     List<ClusterMember> members = decodeMembers(reply.value());
     Set<String> ids = new HashSet<>();
     for (ClusterMember m : members) {
@@ -55,7 +61,7 @@ final class MemberListCodec {
       }
     }
     return epochKnown
-        ? new MemberList(epoch, (int) virtualNodes, true, extras[2], members)
+        ? new MemberList(epoch, (int) virtualNodes, true, extras[2], members, (int) replicas)
         : MemberList.withoutEpoch(epoch, (int) virtualNodes, members);
   }
 

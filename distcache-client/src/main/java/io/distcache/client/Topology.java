@@ -46,7 +46,7 @@ final class Topology {
   }
 
   static Topology of(MemberList list) {
-    return new Topology(list, Placement.of(list.epochKnown() ? list.epoch() : 0, list.owners(), list.virtualNodes()));
+    return new Topology(list, Placement.of(list.epochKnown() ? list.epoch() : 0, list.owners(), list.virtualNodes(), list.replicas()));
   }
 
   /**

@@ -66,11 +66,24 @@ class MemberListCodecTest {
   }
 
   @Test
-  void decode_moreThanThreeExtras_readsTheFirstThree() {
-    MemberList list = MemberListCodec.decode(reply(TWO_MEMBERS, 3, 16, 99, 1234));
+  void decode_moreThanFourExtras_readsTheFirstFour() {
+    MemberList list = MemberListCodec.decode(reply(TWO_MEMBERS, 3, 16, 99, 2, 1234));
 
     assertThat(list.epoch()).isEqualTo(3);
     assertThat(list.fingerprint()).isEqualTo(99);
+    assertThat(list.replicas()).isEqualTo(2);
+  }
+
+  @Test
+  void decode_threeExtras_noReplicas() {
+    assertThat(MemberListCodec.decode(reply(TWO_MEMBERS, 3, 16, 99)).replicas()).isZero();
+  }
+
+  @Test
+  void decode_replicasOutOfRange_fails() {
+    assertThatThrownBy(() -> MemberListCodec.decode(reply(TWO_MEMBERS, 3, 16, 99, 1234)))
+        .isInstanceOf(MemberListCodec.MalformedException.class)
+        .hasMessageEndingWith("replicas 1234 is outside 0..8");
   }
 
   @Test

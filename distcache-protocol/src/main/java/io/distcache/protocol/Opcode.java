@@ -110,10 +110,11 @@ public enum Opcode {
   CLUSTER_GOSSIP(0x40, false),
   /**
    * For smart clients. → OK extras:[placement epoch, virtual nodes per member, placement
-   * fingerprint] value:[member list: count u16, then per member: id length u8, id (ASCII), host
+   * fingerprint, replicas per slot] value:[member list: count u16, then per member: id length u8, id (ASCII), host
    * length u8, host (ASCII), port u16, state u8 (0 ALIVE, 1 SUSPECT, 2 DEAD, 3 LEFT), incarnation
    * u64]. Members in state ALIVE or SUSPECT own slots; a client builds {@code
-   * Placement.of(epoch, thoseMembers, virtualNodes)}, checks that its fingerprint is the one sent,
+   * Placement.of(epoch, thoseMembers, virtualNodes, replicas)} (replicas 0 when the fourth extra is
+   * absent), checks that its fingerprint is the one sent,
    * and gets the nodes' owner for every slot. Epochs are comparable across nodes: the placement
    * with the higher (epoch, fingerprint) is the newer. Nodes older than slots sent two extras.
    */
@@ -127,7 +128,30 @@ public enum Opcode {
    * handshakes or peer connections at once). Sent on any later frame, or by a client, it is
    * BAD_REQUEST.
    */
-  PEER_HELLO(0x43, false);
+  PEER_HELLO(0x43, false),
+
+  // 0x44-0x5F: replication and migration between members (peer connections only).
+
+  /**
+   * Node to node, on a peer connection only: the effects of writes, from a slot's owner to one of
+   * its replicas, in the order the owner applied them. extras:[stream id, sequence number of the
+   * first effect, placement fingerprint, the owner's index among the placement's members (id
+   * order)] value:[effects, distcache-server EffectCodec]; no key, so one effect with the largest
+   * key and value fits in any frame limit a client's SET of them fits in → OK extras:[the last sequence number applied]
+   * | TRY_AGAIN extras:[the last applied] (a gap, another placement, a slot still being cleaned:
+   * resend from the next one) | BAD_REQUEST (malformed, or sent on a client connection).
+   */
+  REPLICATE(0x44, false),
+  /**
+   * Node to node, on a peer connection only: a replica whose copy of some slots is empty (it just
+   * became their replica, or its copy was dropped) asks their owner for every entry. key:[the
+   * replica's member id, ASCII] extras:[placement epoch, placement fingerprint] value:[a 16,384-bit
+   * map of the slots, 2,048 bytes, bit s of byte s / 8 (least significant first)] → OK (the owner
+   * streams the entries on the replica's REPLICATE stream, live writes in order with them) |
+   * TRY_AGAIN (the placements differ, or the owner does not own a slot or the sender does not
+   * replicate it: ask again after the placements agree) | BAD_REQUEST.
+   */
+  REPLICA_SYNC(0x45, false);
 
   private static final Opcode[] BY_CODE = new Opcode[256];
 

@@ -19,6 +19,7 @@ import io.distcache.server.net.PeerAccess;
 import io.distcache.server.net.ProtocolInstaller;
 import io.distcache.server.resp.RespContext;
 import io.distcache.server.resp.RespLimits;
+import io.distcache.server.cluster.ReplicationMode;
 import io.distcache.server.resp.RedirectMode;
 import io.distcache.server.resp.RespPipeline;
 import io.distcache.server.store.EvictionPolicy;
@@ -67,6 +68,8 @@ public final class DistCacheNode implements AutoCloseable {
   static final long DRAIN_MILLIS = 2_000;
   /** How long close() waits for connections and event loops to stop. */
   static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
+  /** Replicas per slot unless the builder says otherwise. */
+  public static final int DEFAULT_REPLICAS = 1;
   /** How long close() waits for the members to confirm our LEFT. */
   static final Duration LEAVE_TIMEOUT = Duration.ofSeconds(1);
 
@@ -130,9 +133,11 @@ public final class DistCacheNode implements AutoCloseable {
           config.forwardTimeout, PeerBus.DEFAULT_MAX_IN_FLIGHT);
       peers = config.peersDecorator.apply(bus);
       peerAccess = PeerAccess.of(config.clusterSecret, this::selfId);
-      membership = new ClusterMembership(config.membership, config.virtualNodes, config.clock, peers, store);
+      membership = new ClusterMembership(config.membership, config.virtualNodes, config.replicas, config.clock, peers,
+          store);
       try {
-        clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes), membership, peers);
+        clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes), membership, peers, store,
+            config.replication);
         router = new DrainingRouter(clusterRouter);
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess)
             .withUsers(users, protectedModeApplies());
@@ -501,7 +506,8 @@ public final class DistCacheNode implements AutoCloseable {
         httpServer.close();
       }
       server.stopAccepting();
-      membership.leave(LEAVE_TIMEOUT);
+      // With replicas: hold writes, let the replicas catch up, then leave (cluster/ClusterRouter.handOff).
+      clusterRouter.handOff(config.shutdownTimeout, () -> membership.leave(LEAVE_TIMEOUT));
       membership.close();
       int unfinished = router.drain(DRAIN_MILLIS);
       if (unfinished > 0) {
@@ -582,6 +588,9 @@ public final class DistCacheNode implements AutoCloseable {
     /** 0: the bound port. */
     private int advertisePort;
     private int virtualNodes = HashRing.DEFAULT_VIRTUAL_NODES;
+    private int replicas = DEFAULT_REPLICAS;
+    private ReplicationMode replication = ReplicationMode.SYNC;
+    private Duration shutdownTimeout = Duration.ofSeconds(30);
     private MembershipConfig membership = MembershipConfig.defaults();
     private Duration forwardTimeout = Duration.ofSeconds(2);
     private RedirectMode redirects = RedirectMode.AUTO;
@@ -813,6 +822,43 @@ public final class DistCacheNode implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Replicas per slot, 0..8: each slot has an owner and this many copies on the next members of
+     * the ring. Default 1; 0 turns replication off. Every node of a cluster must agree.
+     */
+    public Builder replicas(int n) {
+      if (n < 0 || n > io.distcache.protocol.cluster.Placement.MAX_REPLICAS) {
+        throw new IllegalArgumentException("replicas " + n + " is out of range 0.."
+            + io.distcache.protocol.cluster.Placement.MAX_REPLICAS);
+      }
+      this.replicas = n;
+      return this;
+    }
+
+    /**
+     * When a write to a slot with replicas is acknowledged: SYNC (default) once every live replica
+     * applied it, ASYNC at once (replicas follow in order; INFO replication shows the lag).
+     */
+    public Builder replication(ReplicationMode mode) {
+      if (mode == null) {
+        throw new IllegalArgumentException("replication mode cannot be null");
+      }
+      this.replication = mode;
+      return this;
+    }
+
+    /**
+     * How long a graceful stop (close(), SIGTERM) waits for the replicas to catch up with every
+     * write before it leaves the cluster anyway. Default 30 s.
+     */
+    public Builder shutdownTimeout(Duration timeout) {
+      if (timeout == null || timeout.isNegative()) {
+        throw new IllegalArgumentException("shutdown timeout must not be negative: " + timeout);
+      }
+      this.shutdownTimeout = timeout;
+      return this;
+    }
+
     /** Membership timers (probe interval and timeouts, suspicion timeout, ...). Default {@link MembershipConfig#defaults()}. */
     public Builder membership(MembershipConfig config) {
       if (config == null) {
@@ -909,6 +955,9 @@ public final class DistCacheNode implements AutoCloseable {
       b.advertiseHost = advertiseHost;
       b.advertisePort = advertisePort;
       b.virtualNodes = virtualNodes;
+      b.replicas = replicas;
+      b.replication = replication;
+      b.shutdownTimeout = shutdownTimeout;
       b.membership = membership;
       b.forwardTimeout = forwardTimeout;
       b.redirects = redirects;

@@ -176,9 +176,11 @@ class ClusterBusTest {
         .get(5, TimeUnit.SECONDS);
 
     assertThat(reply.status()).isEqualTo(Status.OK);
-    assertThat(a.store().get(key)).as("the non-owner must not serve it").isNull();
+    // Served by the owner (forwarded); a holds the copy it replicates for b (--replicas 1), no other.
     assertThat(b.store().get(key)).isEqualTo("v".getBytes());
     assertThat(a.forwardedRequests()).isEqualTo(1);
+    assertThat(a.membership().placement().isReplica(a.membership().self(), io.distcache.protocol.cluster.KeySlot.of(key)))
+        .isTrue();
   }
 
   @Test

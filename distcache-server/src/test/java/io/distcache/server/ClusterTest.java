@@ -159,7 +159,7 @@ class ClusterTest {
     assertThat(GossipCodec.decodeStatuses(members.value())).extracting(MemberStatus::member)
         .containsExactly(solo.membership().self());
     assertThat(members.extras()).containsExactly(solo.membership().placement().epoch(), HashRing.DEFAULT_VIRTUAL_NODES,
-        solo.membership().placement().fingerprint());
+        solo.membership().placement().fingerprint(), (long) DistCacheNode.DEFAULT_REPLICAS);
     assertThat(solo.advertisedAddress()).isEqualTo("127.0.0.1:" + solo.port());
     assertThat(solo.forwardedRequests()).isZero();
     assertThat(call(solo, Frame.request(Opcode.STATS, null)).valueText()).contains("forwarded_requests:0\n");
@@ -289,8 +289,11 @@ class ClusterTest {
     assertThat(set.requestId()).as("the client's own request id").isEqualTo(77);
     assertThat(owner.store().get(key)).isEqualTo(bytes("forwarded"));
     for (DistCacheNode n : c) {
+      boolean replica = owner.membership().placement().isReplica(n.membership().self(), KeySlot.of(key));
       if (n != owner) {
-        assertThat(n.store().get(key)).as("copy on non-owner %s", n.membership().self()).isNull();
+        // --replicas 1 (the default): the slot's replica holds a copy, nobody else does
+        assertThat(n.store().get(key)).as("copy on non-owner %s", n.membership().self())
+            .isEqualTo(replica ? bytes("forwarded") : null);
       }
       assertThat(call(n, Frame.request(Opcode.GET, key)).valueText()).isEqualTo("forwarded");
     }
@@ -370,7 +373,7 @@ class ClusterTest {
     Frame reply = call(c.get(1), Frame.request(Opcode.CLUSTER_MEMBERS, null));
     List<Member> owning = GossipCodec.decodeStatuses(reply.value()).stream()
         .filter(s -> s.state().ownsKeys()).map(MemberStatus::member).toList();
-    Placement placement = Placement.of(reply.extras()[0], owning, (int) reply.extras()[1]);
+    Placement placement = Placement.of(reply.extras()[0], owning, (int) reply.extras()[1], (int) reply.extras()[3]);
 
     assertThat(placement.fingerprint()).isEqualTo(reply.extras()[2]);
     for (int i = 0; i < 100; i++) {

@@ -56,6 +56,18 @@ final class FirewallPeers implements Peers {
     void clear() {
       rules.clear();
       delays.clear();
+      droppedOps.clear();
+    }
+
+    private final Map<String, Boolean> droppedOps = new ConcurrentHashMap<>();
+
+    /** Frames of {@code op} from {@code from} to {@code to} get no reply (the sender's timeout fires); others pass. */
+    void dropOpcode(Address from, Address to, io.distcache.protocol.Opcode op) {
+      droppedOps.put(from + ">" + to + ">" + op, Boolean.TRUE);
+    }
+
+    boolean dropsOpcode(Address from, Address to, io.distcache.protocol.Opcode op) {
+      return from != null && droppedOps.containsKey(from + ">" + to + ">" + op);
     }
 
     Action action(Address from, Address to) {
@@ -85,6 +97,9 @@ final class FirewallPeers implements Peers {
   @Override
   public CompletableFuture<Frame> send(Address to, Frame request) {
     sentTo.add(to);
+    if (firewall.dropsOpcode(self, to, request.op())) {
+      return new CompletableFuture<Frame>().orTimeout(2, TimeUnit.SECONDS);
+    }
     Action a = firewall.action(self, to);
     if (a == null) {
       return inner.send(to, request);

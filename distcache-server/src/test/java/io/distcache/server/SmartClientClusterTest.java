@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.distcache.client.ClusterMember;
 import io.distcache.client.DistCacheClient;
+import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Member;
 import io.distcache.server.membership.MembershipConfig;
 import java.net.InetSocketAddress;
@@ -118,8 +119,10 @@ class SmartClientClusterTest {
       DistCacheNode owner = owner(live, key);
       assertThat(client.ownerOf(key)).get().extracting(ClusterMember::port).isEqualTo(owner.port());
       for (DistCacheNode n : live) {
+        // --replicas 1 (the default): the owner and the slot's replica hold it, nobody else
+        boolean replica = owner.membership().placement().isReplica(n.membership().self(), KeySlot.of(key));
         assertThat(n.store().get(key)).as("key-%d on %s", i, n.membership().self())
-            .isEqualTo(n == owner ? bytes("value-" + i) : null);
+            .isEqualTo(n == owner || replica ? bytes("value-" + i) : null);
       }
     }
   }

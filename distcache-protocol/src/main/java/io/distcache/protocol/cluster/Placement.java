@@ -25,12 +25,22 @@ import java.util.List;
  *
  * Layout: one short per slot (the index of its owner in the id-ordered member array), 32 KiB per
  * placement, looked up with one array read per request.
+ *
+ * Replicas. With replicas r > 0, slot s also has min(r, members - 1) replicas: the next distinct
+ * members clockwise on the ring after its owner (HashRing.owners). So when the owner leaves the
+ * ring, the slot's new owner is its first replica, which holds a copy; every other replica keeps
+ * its place and one new member, at the end, becomes a replica. r is part of the fingerprint (a
+ * "r=<n>" line, only when r > 0, so placements without replicas keep the fingerprint they always
+ * had): nodes configured with different replica counts never confirm each other's placements.
+ * Replicas take r more shorts per slot.
  */
 
 /** Slot to owner, with an epoch and a fingerprint. Immutable and thread-safe. */
 public final class Placement {
   private static final Comparator<Member> BY_ID = Comparator.comparing(Member::id);
-  private static final Placement EMPTY = new Placement(0, 0, new Member[0], null, 0);
+  private static final Placement EMPTY = new Placement(0, 0, new Member[0], null, 0, 0, null);
+  /** At most this many replicas per slot: more copies than any cluster of 64 members would want. */
+  public static final int MAX_REPLICAS = 8;
 
   private final long epoch;
   private final long fingerprint;
@@ -38,13 +48,20 @@ public final class Placement {
   /** Owner index per slot; null when there are no members. */
   private final short[] owners;
   private final int virtualNodes;
+  /** The configured replicas per slot (what the fingerprint covers). */
+  private final int replicas;
+  /** Replica indexes, {@code perSlot} per slot (slot s at s * perSlot); null when perSlot is 0. */
+  private final short[] replicaOf;
 
-  private Placement(long epoch, long fingerprint, Member[] members, short[] owners, int virtualNodes) {
+  private Placement(long epoch, long fingerprint, Member[] members, short[] owners, int virtualNodes, int replicas,
+      short[] replicaOf) {
     this.epoch = epoch;
     this.fingerprint = fingerprint;
     this.members = members;
     this.owners = owners;
     this.virtualNodes = virtualNodes;
+    this.replicas = replicas;
+    this.replicaOf = replicaOf;
   }
 
   /** No members: nobody owns anything. Epoch 0. */
@@ -63,27 +80,60 @@ public final class Placement {
    * @throws IllegalArgumentException for a negative epoch, a bad virtual node count or a repeated id
    */
   public static Placement of(long epoch, Collection<Member> members, int virtualNodes) {
+    return of(epoch, members, virtualNodes, 0);
+  }
+
+  /**
+   * The placement of these owning members at {@code epoch} with {@code replicas} replicas per slot
+   * (as many as there are other members, when fewer).
+   *
+   * @throws IllegalArgumentException for a negative epoch, a bad virtual node or replica count, or a
+   *     repeated id
+   */
+  public static Placement of(long epoch, Collection<Member> members, int virtualNodes, int replicas) {
+    if (replicas < 0 || replicas > MAX_REPLICAS) {
+      throw new IllegalArgumentException("replicas " + replicas + " is outside 0.." + MAX_REPLICAS);
+    }
     if (epoch < 0) {
       throw new IllegalArgumentException("epoch " + epoch + " is negative");
     }
     HashRing ring = HashRing.of(epoch, members, virtualNodes, RingHash.XXHASH64);
     Member[] sorted = ring.members().toArray(new Member[0]);
     if (sorted.length == 0) {
-      return new Placement(epoch, fingerprint(List.of(), virtualNodes), sorted, null, virtualNodes);
+      return new Placement(epoch, fingerprint(List.of(), virtualNodes, replicas), sorted, null, virtualNodes,
+          replicas, null);
     }
+    int perSlot = Math.min(replicas, sorted.length - 1);
     short[] owners = new short[KeySlot.SLOTS];
+    short[] replicaOf = perSlot == 0 ? null : new short[KeySlot.SLOTS * perSlot];
     byte[] point = new byte[2];
     for (int s = 0; s < KeySlot.SLOTS; s++) {
       point[0] = (byte) (s >>> 8);
       point[1] = (byte) s;
-      Member owner = ring.owner(point);
-      owners[s] = (short) Arrays.binarySearch(sorted, owner, BY_ID);
+      if (perSlot == 0) {
+        owners[s] = (short) Arrays.binarySearch(sorted, ring.owner(point), BY_ID);
+        continue;
+      }
+      List<Member> copies = ring.owners(point, perSlot + 1);
+      owners[s] = (short) Arrays.binarySearch(sorted, copies.get(0), BY_ID);
+      for (int r = 0; r < perSlot; r++) {
+        replicaOf[s * perSlot + r] = (short) Arrays.binarySearch(sorted, copies.get(r + 1), BY_ID);
+      }
     }
-    return new Placement(epoch, fingerprint(Arrays.asList(sorted), virtualNodes), sorted, owners, virtualNodes);
+    return new Placement(epoch, fingerprint(Arrays.asList(sorted), virtualNodes, replicas), sorted, owners,
+        virtualNodes, replicas, replicaOf);
   }
 
-  /** xxHash64 of "id@host:port\n" per member in id order, then the virtual node count. */
+  /** The fingerprint of a placement without replicas. */
   public static long fingerprint(Collection<Member> members, int virtualNodes) {
+    return fingerprint(members, virtualNodes, 0);
+  }
+
+  /**
+   * xxHash64 of "id@host:port\n" per member in id order, then the virtual node count, then, only
+   * when {@code replicas} is above 0, "\nr=" and the replica count.
+   */
+  public static long fingerprint(Collection<Member> members, int virtualNodes, int replicas) {
     Member[] sorted = members.toArray(new Member[0]);
     Arrays.sort(sorted, BY_ID);
     StringBuilder sb = new StringBuilder();
@@ -91,6 +141,9 @@ public final class Placement {
       sb.append(m.id()).append('@').append(m.address()).append('\n');
     }
     sb.append(virtualNodes);
+    if (replicas > 0) {
+      sb.append("\nr=").append(replicas);
+    }
     return XxHash64.hash(sb.toString().getBytes(StandardCharsets.US_ASCII));
   }
 
@@ -99,7 +152,46 @@ public final class Placement {
     if (newEpoch < 0) {
       throw new IllegalArgumentException("epoch " + newEpoch + " is negative");
     }
-    return new Placement(newEpoch, fingerprint, members, owners, virtualNodes);
+    return new Placement(newEpoch, fingerprint, members, owners, virtualNodes, replicas, replicaOf);
+  }
+
+  /** The configured replicas per slot (what the fingerprint covers). */
+  public int replicas() {
+    return replicas;
+  }
+
+  /** Replicas each slot has here: the configured count, or fewer when there are not enough members. */
+  public int replicasPerSlot() {
+    return replicaOf == null ? 0 : replicaOf.length / KeySlot.SLOTS;
+  }
+
+  /** True when the members are too few for every slot to have its configured replicas. */
+  public boolean underReplicated() {
+    return members.length > 0 && replicasPerSlot() < replicas;
+  }
+
+  /** The replicas of {@code slot}, in ring order (the first takes over when the owner goes). */
+  public List<Member> replicas(int slot) {
+    int per = replicasPerSlot();
+    if (per == 0) {
+      return List.of();
+    }
+    Member[] out = new Member[per];
+    for (int r = 0; r < per; r++) {
+      out[r] = members[replicaOf[slot * per + r]];
+    }
+    return List.of(out);
+  }
+
+  /** True when {@code member} is one of the replicas of {@code slot}. */
+  public boolean isReplica(Member member, int slot) {
+    int per = replicasPerSlot();
+    for (int r = 0; r < per; r++) {
+      if (members[replicaOf[slot * per + r]].equals(member)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public long epoch() {
@@ -164,7 +256,7 @@ public final class Placement {
     return c != 0 ? c : Long.compareUnsigned(fingerprintA, fingerprintB);
   }
 
-  /** Contiguous runs of slots with one owner, in slot order. */
+  /** Contiguous runs of slots with one owner and the same replicas, in slot order. */
   public List<SlotRange> ranges() {
     List<SlotRange> out = new ArrayList<>();
     if (owners == null) {
@@ -172,12 +264,22 @@ public final class Placement {
     }
     int start = 0;
     for (int s = 1; s <= KeySlot.SLOTS; s++) {
-      if (s == KeySlot.SLOTS || owners[s] != owners[start]) {
-        out.add(new SlotRange(start, s - 1, members[owners[start]]));
+      if (s == KeySlot.SLOTS || owners[s] != owners[start] || !sameReplicas(s, start)) {
+        out.add(new SlotRange(start, s - 1, members[owners[start]], replicas(start)));
         start = s;
       }
     }
     return out;
+  }
+
+  private boolean sameReplicas(int a, int b) {
+    int per = replicasPerSlot();
+    for (int r = 0; r < per; r++) {
+      if (replicaOf[a * per + r] != replicaOf[b * per + r]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** How many slots {@code member} owns. */
@@ -195,12 +297,16 @@ public final class Placement {
     return n;
   }
 
-  /** Slots {@code first..last} (inclusive) owned by one member. */
-  public record SlotRange(int first, int last, Member owner) {}
+  /** Slots {@code first..last} (inclusive) owned by one member and copied to the same replicas. */
+  public record SlotRange(int first, int last, Member owner, List<Member> replicas) {
+    public SlotRange(int first, int last, Member owner) {
+      this(first, last, owner, List.of());
+    }
+  }
 
   @Override
   public String toString() {
     return "Placement{epoch=" + epoch + ", fingerprint=" + Long.toHexString(fingerprint) + ", members="
-        + members.length + "}";
+        + members.length + ", replicas=" + replicas + "}";
   }
 }

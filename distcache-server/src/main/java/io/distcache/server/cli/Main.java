@@ -121,6 +121,27 @@ public final class Main implements Callable<Integer> {
   long forwardTimeoutMillis;
 
   @Option(
+      names = "--replicas",
+      paramLabel = "N",
+      defaultValue = "" + DistCacheNode.DEFAULT_REPLICAS,
+      description = "Copies of each slot besides its owner, on the next members of the ring (0..8; 0 turns replication off). Every node must agree. Default: ${DEFAULT-VALUE}.")
+  int replicas;
+
+  @Option(
+      names = "--replication",
+      paramLabel = "MODE",
+      defaultValue = "sync",
+      description = "When a write to a slot with replicas is acknowledged: sync (after every live replica applied it) or async (at once; replicas follow in order, INFO replication shows the lag). Default: ${DEFAULT-VALUE}.")
+  String replication;
+
+  @Option(
+      names = "--shutdown-timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "30",
+      description = "On SIGTERM, how long to wait for the replicas to catch up with every write before leaving the cluster anyway. Default: ${DEFAULT-VALUE}.")
+  long shutdownTimeoutSeconds;
+
+  @Option(
       names = "--redirects",
       paramLabel = "MODE",
       defaultValue = "auto",
@@ -314,6 +335,12 @@ public final class Main implements Callable<Integer> {
         b.advertise(advertise.hostOrLoopback(), advertise.port());
       }
       b.virtualNodes(vnodes);
+      b.replicas(replicas);
+      b.replication(io.distcache.server.cluster.ReplicationMode.parse(replication));
+      if (shutdownTimeoutSeconds < 0) {
+        throw new ParameterException(spec.commandLine(), "--shutdown-timeout cannot be negative, got " + shutdownTimeoutSeconds);
+      }
+      b.shutdownTimeout(Duration.ofSeconds(shutdownTimeoutSeconds));
       b.membership(membershipConfig());
       if (forwardTimeoutMillis < 1) {
         throw new ParameterException(spec.commandLine(), "--forward-timeout must be positive, got " + forwardTimeoutMillis);

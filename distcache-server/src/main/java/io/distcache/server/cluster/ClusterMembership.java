@@ -108,6 +108,12 @@ public final class ClusterMembership implements AutoCloseable {
    *     all of it when the cluster declares this node dead
    */
   public ClusterMembership(MembershipConfig config, int virtualNodes, Clock clock, Peers peers, Store store) {
+    this(config, virtualNodes, 0, clock, peers, store);
+  }
+
+  /** @param replicas replicas per slot in the placement (Placement.of) */
+  public ClusterMembership(MembershipConfig config, int virtualNodes, int replicas, Clock clock, Peers peers,
+      Store store) {
     if (virtualNodes < 1 || virtualNodes > HashRing.MAX_VIRTUAL_NODES) {
       throw new IllegalArgumentException("virtual nodes " + virtualNodes + " is outside 1.." + HashRing.MAX_VIRTUAL_NODES);
     }
@@ -115,7 +121,7 @@ public final class ClusterMembership implements AutoCloseable {
     this.clock = clock;
     this.peers = peers;
     this.virtualNodes = virtualNodes;
-    this.placement = new PlacementHolder(virtualNodes);
+    this.placement = new PlacementHolder(virtualNodes, replicas);
     this.store = store;
     this.cleaner = new SlotCleaner(store);
     this.guard = new SlotGuard(clock, SlotGuard.leaseFor(config.probeTimeout(), config.suspicionTimeout()));
@@ -137,6 +143,7 @@ public final class ClusterMembership implements AutoCloseable {
     e.onDeclaredDead(() -> {
       guard.declaredDead();
       store.flush();
+      declaredDeadListeners.forEach(Runnable::run);
     });
     engine = e;
     seeds = List.copyOf(seedAddresses);
@@ -151,9 +158,15 @@ public final class ClusterMembership implements AutoCloseable {
   }
 
   private void placementChanged(Member self, Placement previous, Placement next) {
-    guard.placementChanged(self, previous, next, cleaner);
+    guard.placementChanged(self, previous, next, dropper);
     if (previous.fingerprint() != next.fingerprint() || previous.isEmpty()) {
       log.info("placement epoch {}: {} owners, {} slots here", next.epoch(), next.size(), next.slotCount(self));
+      if (next.underReplicated() && (!previous.underReplicated() || previous.size() != next.size())) {
+        log.warn("{} members cannot hold {} copies of every slot (--replicas {}): each slot keeps {}",
+            next.size(), next.replicas() + 1, next.replicas(), next.replicasPerSlot() + 1);
+      } else if (previous.underReplicated() && !next.underReplicated()) {
+        log.info("every slot has its {} copies again", next.replicas() + 1);
+      }
       if (engine != null) {
         announce(clock.nanos());
       }
@@ -234,6 +247,29 @@ public final class ClusterMembership implements AutoCloseable {
     }
     peers.retainOnly(keep);
     guard.retainReports(ids);
+  }
+
+  private final List<Runnable> declaredDeadListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<java.util.function.Consumer<long[]>> droppedListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** The cleaner, then whoever wants to know which copies were dropped (replicas ask for new ones). */
+  private final SlotGuard.Dropper dropper = this::drop;
+
+  private void drop(long[] slots, Runnable done) {
+    cleaner.drop(slots, () -> {
+      done.run();
+      droppedListeners.forEach(l -> l.accept(slots));
+    });
+  }
+
+  /** Runs {@code action} with each set of slots (a 16,384-bit map) whose keys were dropped here. */
+  public void onSlotsDropped(java.util.function.Consumer<long[]> action) {
+    droppedListeners.add(action);
+  }
+
+  /** Runs {@code action} each time this node learns it was declared dead, after its store is emptied. */
+  public void onDeclaredDead(Runnable action) {
+    declaredDeadListeners.add(action);
   }
 
   /** The current placement; empty before start. Never blocks. */

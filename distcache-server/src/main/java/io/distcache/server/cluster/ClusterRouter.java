@@ -11,6 +11,7 @@ import io.distcache.protocol.cluster.Member;
 import io.distcache.server.bus.Peers;
 import io.distcache.server.membership.GossipCodec;
 import io.distcache.server.membership.MembershipSnapshot;
+import io.distcache.server.store.Store;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
@@ -68,22 +69,43 @@ import java.util.concurrent.atomic.LongAdder;
 
 /** The cluster {@link Router}: serves what this node owns and forwards the rest to the owner. */
 public final class ClusterRouter implements Router, ClusterView {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ClusterRouter.class);
   private final LocalExecutor local;
   private final ClusterMembership cluster;
   private final Peers peers;
   private final LongAdder forwarded = new LongAdder();
   private final MultiKeyRouting multiKey;
 
-  public ClusterRouter(LocalExecutor local, ClusterMembership cluster, Peers peers) {
-    if (local == null || cluster == null || peers == null) {
-      throw new IllegalArgumentException("local executor, membership and peers are all required");
+  public ClusterRouter(LocalExecutor local, ClusterMembership cluster, Peers peers, Store store,
+      ReplicationMode replication) {
+    if (local == null || cluster == null || peers == null || store == null || replication == null) {
+      throw new IllegalArgumentException("local executor, membership, peers, store and replication mode are all required");
     }
     this.local = local;
     this.cluster = cluster;
     this.peers = peers;
     this.multiKey = new MultiKeyRouting(this);
-    this.waits = new SlotWaits(this::servableHere, this::ownedHere, local::execute,
+    this.waits = new SlotWaits(this::servableHere, this::ownedHere, r -> replicated(r, cluster.placement()),
         r -> movingHere(r, KeySlot.of(r.key()), cluster.placement()), WAIT_MILLIS);
+    this.replicator = new Replicator(store, cluster::placement, cluster::self, peers, replication, local::execute);
+    this.applier = new ReplicaApplier(store, cluster::placement, cluster::self, cluster.guard());
+    cluster.placements().addListener((previous, next) -> replicator.placementChanged(next));
+    cluster.onDeclaredDead(() -> {
+      // Emptied: every copy this node replicates is asked for again once the owners have it back.
+      applier.forget();
+      long[] all = new long[KeySlot.SLOTS / 64];
+      java.util.Arrays.fill(all, -1L);
+      replicator.slotsDropped(all);
+    });
+    cluster.onSlotsDropped(replicator::slotsDropped);
+  }
+
+  private final Replicator replicator;
+  private final ReplicaApplier applier;
+
+  /** Serves a request this node may serve now: locally, and on the slot's replicas for a write. */
+  private CompletableFuture<Frame> replicated(Frame request, Placement placement) {
+    return replicator.execute(request, placement);
   }
 
   /** How long a request waits on its owner for a slot that is moving there. */
@@ -111,9 +133,50 @@ public final class ClusterRouter implements Router, ClusterView {
     return reply != null ? reply : done(movingHere(request, slot, placement));
   }
 
+  private volatile boolean handedOff;
+
+  /**
+   * Graceful leave (SIGTERM, SHUTDOWN) with replicas: new writes to this node's slots are held, the
+   * replicas catch up with every write applied here (at most until {@code timeout}), {@code leave}
+   * runs (the others then promote each slot's first replica, which is current), and the held
+   * writes go to the new owners, in order. Returns the effects the replicas still missed at the
+   * deadline (0: nothing acknowledged is lost). Without replicas it only leaves.
+   */
+  public long handOff(java.time.Duration timeout, Runnable leave) {
+    Placement p = cluster.placement();
+    if (p.replicasPerSlot() == 0 || p.size() <= 1) {
+      handedOff = true;
+      leave.run();
+      return 0;
+    }
+    long t0 = System.nanoTime();
+    long missed = replicator.holdAndDrain(t0 + timeout.toNanos());
+    if (missed == 0) {
+      log.info("handing off {} slots: every replica is current after {} ms; leaving", p.slotCount(cluster.self()),
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+    } else {
+      log.warn("handing off: replicas still miss {} writes after {} ms; leaving anyway", missed, timeout.toMillis());
+    }
+    handedOff = true; // before LEFT: from the moment our placement drops us, late forwards go on
+    leave.run();
+    replicator.releaseHeld(r -> {
+      Placement now = cluster.placement();
+      Member owner = now.isEmpty() ? null : now.owner(KeySlot.of(r.key() != null && r.key().length > 0 ? r.key()
+          : firstKey(r)));
+      return owner == null || owner.equals(cluster.self()) ? route(r) : forward(owner, r);
+    });
+    return missed;
+  }
+
+  private static byte[] firstKey(Frame r) {
+    List<byte[]> keys = Replicator.writtenKeys(r);
+    return keys.isEmpty() ? new byte[0] : keys.get(0);
+  }
+
   /** Answers the requests still waiting for a slot (TRY_AGAIN) and stops the timer. */
   public void close() {
     waits.close();
+    replicator.close();
   }
 
   /** How long a plain client's request waits, retrying, for a slot that is changing owner. */
@@ -163,8 +226,15 @@ public final class ClusterRouter implements Router, ClusterView {
       // per node too), plus our routing counter in STATS.
       case STATS:
         return done(withRoutingStats(local.execute(request)));
-      case PING, SCAN, SIZE, FLUSH, RANDOM_KEY:
+      case PING:
         return done(local.execute(request));
+      case SCAN, SIZE, RANDOM_KEY, FLUSH:
+        return serveNodeLocal(request);
+      // Replicated writes from the owner of slots this node replicates (peer connections only).
+      case REPLICATE:
+        return done(applier.apply(request));
+      case REPLICA_SYNC:
+        return done(replicator.syncRequested(request));
       // Multi-key opcodes: one sub-request per owner, replies merged in the request's order.
       case MULTI_GET, MULTI_SET, MULTI_SET_IF_ABSENT, MULTI_DELETE, MULTI_EXISTS:
         return multiKey.route(request);
@@ -186,18 +256,33 @@ public final class ClusterRouter implements Router, ClusterView {
     Placement placement = cluster.placement();
     if (placement.size() <= 1) {
       // One-node cluster (or not started): every key is ours, unless we are still joining.
-      return done(cluster.guard().mayServe(placement, 0) ? local.execute(request) : joining(request));
+      return done(cluster.guard().mayServe(placement, 0) ? local.execute(request) : joining(request)); // no replicas
     }
     int slot = KeySlot.of(request.key());
     Member owner = placement.owner(slot);
     if (owner.equals(cluster.self())) {
       if (!waits.busy(slot) && cluster.guard().mayServe(placement, slot)) {
-        return done(local.execute(request)); // we own it
+        return replicated(request, placement); // we own it
       }
       // Ours, but not confirmed (or no lease) yet, or others wait for it already: wait in line.
       return waitFor(slot, request, placement);
     }
     if (request.hasFlag(Flags.FORWARDED)) {
+      if (handedOff) {
+        // We left: the sender forwarded this before it heard. Nobody forwards to us any more, so
+        // one more hop cannot loop, and the client sees no error.
+        return forward(owner, request);
+      }
+      List<Member> replicas = placement.replicas(slot);
+      if (!replicas.isEmpty() && replicas.get(0).equals(cluster.self())) {
+        // We are the slot's first replica: the sender most likely knows already that the owner
+        // died or left and that we own the slot now. Wait for our placement to say so (bounded),
+        // rather than fail a write the client cannot safely retry.
+        CompletableFuture<Frame> wait = waits.enqueue(slot, request, true);
+        if (wait != null) {
+          return wait;
+        }
+      }
       return done(notOursToServe(request, slot, owner, placement)); // the sender's placement differs
     }
     if (request.hasFlag(Flags.ROUTED)) {
@@ -232,6 +317,19 @@ public final class ClusterRouter implements Router, ClusterView {
     return null;
   }
 
+  /**
+   * A node-local keyspace opcode (SIZE, SCAN, RANDOM_KEY, FLUSH) for this node. With replicas the
+   * store also holds copies of other owners' slots: only this node's own slots count, and FLUSH
+   * deletes them as replicated deletes (see Replicator).
+   */
+  CompletableFuture<Frame> serveNodeLocal(Frame request) {
+    Placement p = cluster.placement();
+    if (p.replicasPerSlot() == 0) {
+      return done(local.execute(request));
+    }
+    return request.op() == Opcode.FLUSH ? replicator.flush(request, p) : replicator.ownedKeyspace(request, p);
+  }
+
   /** Serves a request against this node's store, whatever the placement says. */
   Frame serveLocally(Frame request) {
     return local.execute(request);
@@ -241,24 +339,24 @@ public final class ClusterRouter implements Router, ClusterView {
    * Serves a request for {@code keys} here when this node owns every key's slot in {@code
    * placement} and may serve it now; TRY_AGAIN otherwise.
    */
-  Frame serveIfOwned(Frame request, List<byte[]> keys, Placement placement) {
+  CompletableFuture<Frame> serveIfOwned(Frame request, List<byte[]> keys, Placement placement) {
     Member self = cluster.self();
     if (placement.size() <= 1 && !cluster.guard().mayServe(placement, 0)) {
-      return joining(request);
+      return done(joining(request));
     }
     if (placement.size() > 1) {
       for (byte[] key : keys) {
         int slot = KeySlot.of(key);
         Member owner = placement.owner(slot);
         if (!owner.equals(self)) {
-          return notOursToServe(request, slot, owner, placement);
+          return done(notOursToServe(request, slot, owner, placement));
         }
         if (!cluster.guard().mayServe(placement, slot)) {
-          return movingHere(request, slot, placement);
+          return done(movingHere(request, slot, placement));
         }
       }
     }
-    return local.execute(request);
+    return replicated(request, placement);
   }
 
   private static Frame joining(Frame request) {
@@ -342,6 +440,12 @@ public final class ClusterRouter implements Router, ClusterView {
   }
 
   @Override
+  public String replicationInfo() {
+    Placement p = cluster.placement();
+    return replicator.infoLines(p.replicas(), p.underReplicated());
+  }
+
+  @Override
   public boolean leaseHeld() {
     return cluster.guard().leaseHeld(cluster.placement());
   }
@@ -388,7 +492,7 @@ public final class ClusterRouter implements Router, ClusterView {
     }
     Placement placement = cluster.placement();
     return request.replyValue(GossipCodec.encodeStatuses(snapshot.get().members()), placement.epoch(),
-        cluster.virtualNodes(), placement.fingerprint());
+        cluster.virtualNodes(), placement.fingerprint(), placement.replicas());
   }
 
   private Frame owner(Frame request) {

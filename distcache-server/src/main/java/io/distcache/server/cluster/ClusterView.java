@@ -34,6 +34,11 @@ public interface ClusterView {
     return true;
   }
 
+  /** INFO replication's lines (CRLF-terminated), starting with role and connected_slaves. */
+  default String replicationInfo() {
+    return "role:master\r\nconnected_slaves:0\r\n";
+  }
+
   /** Membership messages this node sent to peers since it started. */
   default long messagesSent() {
     return 0;

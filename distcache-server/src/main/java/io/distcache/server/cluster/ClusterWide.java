@@ -269,7 +269,7 @@ public final class ClusterWide {
     List<Member> members = members();
     List<CompletableFuture<Frame>> parts = new ArrayList<>(members.size());
     if (members.isEmpty()) {
-      parts.add(done(router.serveLocally(request)));
+      parts.add(router.serveNodeLocal(request));
     }
     for (Member m : members) {
       parts.add(send(m, request));
@@ -280,7 +280,7 @@ public final class ClusterWide {
   /** Our own part on the local store, another member's on its peer connection; never exceptional. */
   private CompletableFuture<Frame> send(Member member, Frame request) {
     if (router.self() == null || router.isSelf(member)) {
-      return done(router.serveLocally(request));
+      return router.serveNodeLocal(request);
     }
     return peers.send(member.address(), request.withFlags(Flags.FORWARDED)).handle((reply, error) -> {
       if (error == null) {

@@ -59,7 +59,7 @@ final class MultiKeyRouting {
   CompletableFuture<Frame> route(Frame request) {
     Placement placement = router.placement();
     if (placement.size() <= 1) {
-      return done(router.serveIfOwned(request, List.of(), placement));
+      return router.serveIfOwned(request, List.of(), placement);
     }
     Opcode op = request.op();
     boolean pairs = op == Opcode.MULTI_SET || op == Opcode.MULTI_SET_IF_ABSENT;
@@ -71,7 +71,7 @@ final class MultiKeyRouting {
     }
     int step = pairs ? 2 : 1;
     if (request.hasFlag(Flags.FORWARDED)) {
-      return done(router.serveIfOwned(request, keysOf(items, step), placement)); // forwarded at most once
+      return router.serveIfOwned(request, keysOf(items, step), placement); // forwarded at most once
     }
     Map<Member, Group> groups = new LinkedHashMap<>();
     for (int i = 0; i < items.size(); i += step) {
@@ -94,7 +94,7 @@ final class MultiKeyRouting {
       if (owner == null) {
         return done(router.serveLocally(request));
       }
-      return router.isSelf(owner) ? done(router.serveIfOwned(request, groups.get(owner).keys, placement))
+      return router.isSelf(owner) ? router.serveIfOwned(request, groups.get(owner).keys, placement)
           : router.forward(owner, request);
     }
     return switch (op) {
@@ -190,7 +190,7 @@ final class MultiKeyRouting {
       // Keep the flags (EXPIRY_ABSOLUTE) and extras (MULTI_SET's ttl) of the request; never ROUTED.
       Frame part = new Frame(op.code(), request.flags() & ~Flags.ROUTED, request.requestId(), Status.OK,
           op == request.op() ? request.extras() : Frame.NO_EXTRAS, Frame.EMPTY, list);
-      parts.add(router.isSelf(e.getKey()) ? done(router.serveIfOwned(part, g.keys, router.placement()))
+      parts.add(router.isSelf(e.getKey()) ? router.serveIfOwned(part, g.keys, router.placement())
           : router.forward(e.getKey(), part));
     }
     return parts;

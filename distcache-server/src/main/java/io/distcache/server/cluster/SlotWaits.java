@@ -35,11 +35,12 @@ final class SlotWaits implements AutoCloseable {
   static final int MAX_WAITING = 100_000;
   static final long POLL_MILLIS = 5;
 
-  private record Waiting(Frame request, CompletableFuture<Frame> reply, long deadlineNanos) {}
+  /** {@code untilOwned}: the slot is not ours yet but is expected to become ours (a failover or hand-off). */
+  private record Waiting(Frame request, CompletableFuture<Frame> reply, long deadlineNanos, boolean untilOwned) {}
 
   private final IntPredicate servable;
   private final IntPredicate ours;
-  private final UnaryOperator<Frame> execute;
+  private final java.util.function.Function<Frame, CompletableFuture<Frame>> execute;
   private final UnaryOperator<Frame> expired;
   private final long waitNanos;
   /** Guarded by this. */
@@ -58,7 +59,8 @@ final class SlotWaits implements AutoCloseable {
    * @param execute serves a request locally
    * @param expired the answer to a request that waited too long (TRY_AGAIN)
    */
-  SlotWaits(IntPredicate servable, IntPredicate ours, UnaryOperator<Frame> execute, UnaryOperator<Frame> expired,
+  SlotWaits(IntPredicate servable, IntPredicate ours, java.util.function.Function<Frame, CompletableFuture<Frame>> execute,
+      UnaryOperator<Frame> expired,
       long waitMillis) {
     this.servable = servable;
     this.ours = ours;
@@ -80,12 +82,20 @@ final class SlotWaits implements AutoCloseable {
 
   /** Queues {@code request} behind the others for {@code slot}; null when too many wait already. */
   synchronized CompletableFuture<Frame> enqueue(int slot, Frame request) {
+    return enqueue(slot, request, false);
+  }
+
+  /**
+   * Queues {@code request}; with {@code untilOwned} it waits for this node to become the slot's
+   * owner (until the deadline) instead of being answered as soon as the slot is not ours.
+   */
+  synchronized CompletableFuture<Frame> enqueue(int slot, Frame request, boolean untilOwned) {
     if (waiting >= MAX_WAITING) {
       return null;
     }
     CompletableFuture<Frame> reply = new CompletableFuture<>();
     queues.computeIfAbsent(slot, s -> new ArrayDeque<>())
-        .add(new Waiting(request, reply, System.nanoTime() + waitNanos));
+        .add(new Waiting(request, reply, System.nanoTime() + waitNanos, untilOwned));
     waiting++;
     return reply;
   }
@@ -105,8 +115,8 @@ final class SlotWaits implements AutoCloseable {
         while (!q.isEmpty()) {
           Waiting w = q.peekFirst();
           if (open) {
-            complete(w, execute);
-          } else if (lost || now - w.deadlineNanos() >= 0) {
+            run(w);
+          } else if ((lost && !w.untilOwned()) || now - w.deadlineNanos() >= 0) {
             complete(w, expired);
           } else {
             break;
@@ -118,6 +128,21 @@ final class SlotWaits implements AutoCloseable {
           it.remove();
         }
       }
+    }
+  }
+
+  /** Runs a waiting request now (applied at once, in the queue's order; its reply may complete later). */
+  private void run(Waiting w) {
+    try {
+      execute.apply(w.request()).whenComplete((r, e) -> {
+        if (e == null) {
+          w.reply().complete(r);
+        } else {
+          w.reply().completeExceptionally(e);
+        }
+      });
+    } catch (RuntimeException e) {
+      w.reply().completeExceptionally(e);
     }
   }
 

@@ -28,6 +28,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /** The current placement, rebuilt when the owning members change. Thread-safe. */
 public final class PlacementHolder implements MembershipListener {
   private final int virtualNodes;
+  private final int replicas;
   private final List<PlacementListener> listeners = new CopyOnWriteArrayList<>();
   private volatile Placement current = Placement.empty();
   /** Guarded by this: the highest epoch seen from any node, this one included. */
@@ -40,6 +41,15 @@ public final class PlacementHolder implements MembershipListener {
   }
 
   public PlacementHolder(int virtualNodes) {
+    this(virtualNodes, 0);
+  }
+
+  /** @param replicas replicas per slot (Placement.of), 0..{@link Placement#MAX_REPLICAS} */
+  public PlacementHolder(int virtualNodes, int replicas) {
+    if (replicas < 0 || replicas > Placement.MAX_REPLICAS) {
+      throw new IllegalArgumentException("replicas " + replicas + " is outside 0.." + Placement.MAX_REPLICAS);
+    }
+    this.replicas = replicas;
     if (virtualNodes < 1 || virtualNodes > HashRing.MAX_VIRTUAL_NODES) {
       throw new IllegalArgumentException("virtual nodes " + virtualNodes + " is outside 1.." + HashRing.MAX_VIRTUAL_NODES);
     }
@@ -53,6 +63,11 @@ public final class PlacementHolder implements MembershipListener {
 
   public int virtualNodes() {
     return virtualNodes;
+  }
+
+  /** Replicas per slot. */
+  public int replicas() {
+    return replicas;
   }
 
   public void addListener(PlacementListener listener) {
@@ -73,12 +88,12 @@ public final class PlacementHolder implements MembershipListener {
   /** Installs the placement of these owning members when they differ from the current ones. */
   public synchronized void install(List<Member> owners) {
     Placement previous = current;
-    long fingerprint = Placement.fingerprint(owners, virtualNodes);
+    long fingerprint = Placement.fingerprint(owners, virtualNodes, replicas);
     if (previous.epoch() != 0 && previous.fingerprint() == fingerprint) {
       return;
     }
     highestSeen = Math.addExact(Math.max(highestSeen, previous.epoch()), 1);
-    Placement next = Placement.of(highestSeen, owners, virtualNodes);
+    Placement next = Placement.of(highestSeen, owners, virtualNodes, replicas);
     current = next;
     for (PlacementListener l : listeners) {
       l.placementChanged(previous, next);

@@ -263,11 +263,20 @@ public final class SlotGuard {
         && !next.members().get(0).equals(me); // members are in id order: the first is the oldest
     for (int s = 0; s < KeySlot.SLOTS; s++) {
       boolean nowOwned = next.owns(me, s);
-      boolean wasOwned = previous.owns(me, s) && !aloneJoinsOthers;
       if (nowOwned && (old[s >>> 6] & (1L << s)) != 0) {
         keep[s >>> 6] |= 1L << s;
       }
-      if (changedOwners && nowOwned != wasOwned) {
+      // A copy (owned or replicated) is kept only while this node holds it under the same owner:
+      // a copy gained, lost, or under a new owner (which starts the slot empty) is dropped.
+      boolean holdsNow = nowOwned || next.isReplica(me, s);
+      boolean heldBefore = !aloneJoinsOthers && (previous.owns(me, s) || previous.isReplica(me, s));
+      // A failover keeps the copies: when the owner left the ring, its first replica becomes the
+      // owner and the others stay replicas, each with the copy it replicated (sync replication:
+      // every acknowledged write is on it).
+      Member ownerBefore = previous.owner(s);
+      boolean failover = ownerBefore != null && !next.contains(ownerBefore);
+      boolean newOwner = holdsNow && heldBefore && !next.owner(s).equals(ownerBefore) && !failover;
+      if (changedOwners && (holdsNow != heldBefore || newOwner)) {
         dirty[s >>> 6] |= 1L << s;
       }
     }
@@ -279,6 +288,15 @@ public final class SlotGuard {
     }
     waiting = true;
     confirmIfAgreed();
+  }
+
+  /**
+   * True when a replicated effect for {@code slot}, sent under the placement with {@code
+   * fingerprint}, may be applied here: this node has installed that placement and no drop of the
+   * slot's keys is queued or running (it would delete the effect).
+   */
+  public synchronized boolean mayApply(long fingerprint, int slot) {
+    return placement.fingerprint() == fingerprint && pendingDrops[slot] == 0;
   }
 
   /** This node learned it was declared dead or gone: nothing is servable until confirmed again. */

@@ -101,7 +101,10 @@ final class ClusterCommands {
     s.out().bulk(self.id());
   }
 
-  /** Redis 7: [[first, last, [host, port, id, {}]], ...], one entry per contiguous range. */
+  /**
+   * Redis 7: [[first, last, [host, port, id, {}], replica..., ], ...], one entry per contiguous
+   * range with one owner and the same replicas; the owner first, then its replicas in ring order.
+   */
   private static void slots(RespSession s, byte[][] a) {
     Placement placement = view(s).placement();
     s.routing().topologyCommand();
@@ -109,27 +112,39 @@ final class ClusterCommands {
     RespWriter w = s.out();
     w.array(ranges.size());
     for (SlotRange r : ranges) {
-      w.array(3);
+      w.array(3 + r.replicas().size());
       w.integer(r.first());
       w.integer(r.last());
-      w.array(4);
-      w.bulk(r.owner().address().host());
-      w.integer(r.owner().address().port());
-      w.bulk(r.owner().id());
-      w.map(0); // networking metadata (hostname, tls-port): none
+      slotNode(w, r.owner());
+      for (Member replica : r.replicas()) {
+        slotNode(w, replica);
+      }
     }
   }
 
-  /** Redis 7: one map per shard (a member): {slots: [first, last, ...], nodes: [{id, port, ip, ...}]}. */
+  private static void slotNode(RespWriter w, Member m) {
+    w.array(4);
+    w.bulk(m.address().host());
+    w.integer(m.address().port());
+    w.bulk(m.id());
+    w.map(0); // networking metadata (hostname, tls-port): none
+  }
+
+  /**
+   * Redis 7: one map per shard, {slots: [first, last, ...], nodes: [{id, port, ip, ...}]}. A shard
+   * is an owner with one set of replicas: with replicas chosen per slot on the ring, an owner's
+   * slots are copied to different members, so an owner heads one shard per replica set (and a
+   * member is a master in its own shards and a replica in others'). Without replicas, one shard
+   * per member.
+   */
   private static void shards(RespSession s, byte[][] a) {
     ClusterView view = view(s);
     s.routing().topologyCommand();
     Placement placement = view.placement();
-    Map<Member, List<SlotRange>> byOwner = byOwner(placement);
+    Map<List<Member>, List<SlotRange>> shards = byShard(placement);
     RespWriter w = s.out();
-    w.array(byOwner.size());
-    for (Map.Entry<Member, List<SlotRange>> e : byOwner.entrySet()) {
-      Member m = e.getKey();
+    w.array(shards.size());
+    for (Map.Entry<List<Member>, List<SlotRange>> e : shards.entrySet()) {
       w.map(2);
       w.bulk("slots");
       w.array(e.getValue().size() * 2);
@@ -138,23 +153,47 @@ final class ClusterCommands {
         w.integer(r.last());
       }
       w.bulk("nodes");
-      w.array(1);
-      w.map(7);
-      w.bulk("id");
-      w.bulk(m.id());
-      w.bulk("port");
-      w.integer(m.address().port());
-      w.bulk("ip");
-      w.bulk(m.address().host());
-      w.bulk("endpoint");
-      w.bulk(m.address().host());
-      w.bulk("role");
-      w.bulk("master");
-      w.bulk("replication-offset");
-      w.integer(0);
-      w.bulk("health");
-      w.bulk("online");
+      List<Member> nodes = e.getKey();
+      w.array(nodes.size());
+      for (int i = 0; i < nodes.size(); i++) {
+        shardNode(w, nodes.get(i), i == 0 ? "master" : "replica");
+      }
     }
+  }
+
+  private static void shardNode(RespWriter w, Member m, String role) {
+    w.map(7);
+    w.bulk("id");
+    w.bulk(m.id());
+    w.bulk("port");
+    w.integer(m.address().port());
+    w.bulk("ip");
+    w.bulk(m.address().host());
+    w.bulk("endpoint");
+    w.bulk(m.address().host());
+    w.bulk("role");
+    w.bulk(role);
+    w.bulk("replication-offset");
+    w.integer(0);
+    w.bulk("health");
+    w.bulk("online");
+  }
+
+  /** Ranges grouped by [owner, replicas...]: owners in id order, then each owner's groups in slot order. */
+  private static Map<List<Member>, List<SlotRange>> byShard(Placement placement) {
+    Map<List<Member>, List<SlotRange>> out = new LinkedHashMap<>();
+    for (Map.Entry<Member, List<SlotRange>> e : byOwner(placement).entrySet()) {
+      if (e.getValue().isEmpty()) {
+        out.put(List.of(e.getKey()), new ArrayList<>());
+      }
+      for (SlotRange r : e.getValue()) {
+        List<Member> key = new ArrayList<>();
+        key.add(r.owner());
+        key.addAll(r.replicas());
+        out.computeIfAbsent(List.copyOf(key), k -> new ArrayList<>()).add(r);
+      }
+    }
+    return out;
   }
 
   private static void nodes(RespSession s, byte[][] a) {
@@ -165,7 +204,10 @@ final class ClusterCommands {
 
   /**
    * Redis's CLUSTER NODES text: per owning member, "id host:port@port flags - 0 pong epoch
-   * connected ranges...", "myself," on this node's line; members in id order.
+   * connected ranges...", "myself," on this node's line; members in id order. Every line says
+   * master, replicas or not: each member is the owner (primary) of its own slots, and Redis's
+   * format gives a node one role, so a "slave <primary-id>" line would hide the slots it owns.
+   * CLUSTER SLOTS and CLUSTER SHARDS list each range's replicas.
    */
   static String nodesText(ClusterView view, long nowMillis) {
     Placement placement = view.placement();
@@ -313,6 +355,10 @@ final class ClusterCommands {
     line(sb, "cluster_dead_nodes", dead);
     line(sb, "cluster_left_nodes", left);
     line(sb, "cluster_redirects", redirects.flagName());
+    // Copies: what --replicas asks for, and what the members allow (fewer members than copies).
+    line(sb, "cluster_replicas", placement.replicas());
+    line(sb, "cluster_replicas_per_slot", placement.replicasPerSlot());
+    line(sb, "cluster_under_replicated", placement.underReplicated() ? 1 : 0);
     line(sb, "forwarded_requests", view.forwardedRequests());
     return sb.toString();
   }

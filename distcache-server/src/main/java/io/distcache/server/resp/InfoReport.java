@@ -153,11 +153,15 @@ final class InfoReport {
         }
         case "replication" -> {
           header(sb, "Replication");
-          line(sb, "role", "master");
-          line(sb, "connected_slaves", 0);
-          line(sb, "master_failover_state", "no-failover");
-          line(sb, "master_repl_offset", 0);
-          line(sb, "repl_backlog_active", 0);
+          if (c.cluster() == null) {
+            line(sb, "role", "master");
+            line(sb, "connected_slaves", 0);
+            line(sb, "master_failover_state", "no-failover");
+            line(sb, "master_repl_offset", 0);
+            line(sb, "repl_backlog_active", 0);
+          } else {
+            sb.append(c.cluster().replicationInfo()); // role, connected_slaves, offsets (cluster/Replicator)
+          }
         }
         case "cpu" -> {
           header(sb, "CPU");

@@ -16,6 +16,8 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 
 /*
  * Design: the keyspace commands (DBSIZE, FLUSHDB, FLUSHALL, SCAN, KEYS, RANDOMKEY) have two
@@ -239,9 +241,38 @@ final class ServerCommands {
     return wide;
   }
 
+  /**
+   * True when this node's store also holds replicas' copies of other owners' slots: its per-node
+   * keyspace commands then go through the router, which answers for this node's own slots only.
+   */
+  private static boolean copiesHere(RespSession s) {
+    return s.context().cluster() != null && s.context().cluster().placement().replicasPerSlot() > 0;
+  }
+
+  /** Keys this node answers for per node: with replicas' copies here, only those of its own slots. */
+  private static java.util.function.Predicate<byte[]> ownSlots(RespSession s) {
+    if (!copiesHere(s)) {
+      return k -> true;
+    }
+    io.distcache.protocol.cluster.Placement p = s.context().cluster().placement();
+    io.distcache.protocol.cluster.Member me = s.context().cluster().self();
+    return k -> p.owns(me, io.distcache.protocol.cluster.KeySlot.of(k));
+  }
+
+  /** A node-local opcode through the router (see copiesHere). */
+  private static CompletableFuture<Frame> own(RespSession s, Opcode op, long... extras) {
+    return s.context().router().route(Frame.request(op, 0, null, null, extras));
+  }
+
   private static void dbsize(RespSession s, byte[][] a) {
     ClusterWide wide = wide(s);
-    if (wide == null) {
+    if (wide == null && copiesHere(s)) {
+      s.await(own(s, Opcode.SIZE), (r, w) -> {
+        if (!StringCommands.failed(r, w)) {
+          w.integer(r.extra(0, 0));
+        }
+      });
+    } else if (wide == null) {
       s.out().integer(s.context().store().size());
     } else {
       s.await(wide.size(), (r, w) -> {
@@ -254,7 +285,9 @@ final class ServerCommands {
 
   private static void randomKey(RespSession s, byte[][] a) {
     ClusterWide wide = wide(s);
-    if (wide == null) {
+    if (wide == null && copiesHere(s)) {
+      s.await(own(s, Opcode.RANDOM_KEY), StringCommands::valueOrNull);
+    } else if (wide == null) {
       s.out().bulkOrNull(s.context().store().randomKey());
     } else {
       s.await(wide.randomKey(), StringCommands::valueOrNull);
@@ -266,7 +299,13 @@ final class ServerCommands {
       throw new CommandException(RespErrors.SYNTAX);
     }
     ClusterWide wide = wide(s);
-    if (wide == null) {
+    if (wide == null && copiesHere(s)) {
+      s.await(own(s, Opcode.FLUSH), (r, w) -> {
+        if (!StringCommands.failed(r, w)) {
+          w.ok();
+        }
+      });
+    } else if (wide == null) {
       s.context().store().flush();
       s.out().ok();
     } else {
@@ -329,6 +368,16 @@ final class ServerCommands {
       });
       return;
     }
+    if (copiesHere(s)) {
+      byte[] match = pattern;
+      boolean strings = stringsWanted;
+      s.await(own(s, Opcode.SCAN, cursor, Math.min(count, Integer.MAX_VALUE)), (r, w) -> {
+        if (!StringCommands.failed(r, w)) {
+          writeScan(w, r.extra(0, 0), ListCodec.decodeKeys(r.value()), match, strings);
+        }
+      });
+      return;
+    }
     ScanResult step = s.context().store().scan(cursor, (int) Math.min(count, Integer.MAX_VALUE));
     writeScan(s.out(), step.nextCursor(), step.keys(), pattern, stringsWanted);
   }
@@ -372,15 +421,16 @@ final class ServerCommands {
     }
     Store store = s.context().store();
     List<byte[]> keys = new ArrayList<>();
+    java.util.function.Predicate<byte[]> own = ownSlots(s);
     if (GlobMatcher.isLiteral(pattern)) {
-      if (store.exists(pattern)) {
+      if (store.exists(pattern) && own.test(pattern)) {
         keys.add(pattern);
       }
     } else {
       Iterator<KeyValue> it = store.iterator();
       while (it.hasNext()) {
         byte[] k = it.next().key();
-        if (GlobMatcher.matches(pattern, k)) {
+        if (GlobMatcher.matches(pattern, k) && own.test(k)) {
           keys.add(k);
         }
       }

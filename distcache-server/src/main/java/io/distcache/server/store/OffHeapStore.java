@@ -245,6 +245,35 @@ final class OffHeapStore implements Store {
   }
 
   @Override
+  public StoredEntry peekEntry(byte[] key) {
+    return read(key, false, (s, slot) ->
+        slot < 0 ? null : new StoredEntry(s.value(slot), s.version(slot), s.expireAt(slot)));
+  }
+
+  @Override
+  public void applyReplicated(byte[] key, byte[] value, long expireAtMillis, long version) {
+    StoreConfig.checkKey(key);
+    config.checkValue(value);
+    long h = KeyHash.hash(key);
+    int tag = Segment.tag(h);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.writeLock();
+    try {
+      s.observeVersion(version);
+      int slot = s.findLiveForWrite(key, tag, now());
+      if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now()) {
+        if (slot >= 0) {
+          s.remove(slot, Segment.Cause.DELETED);
+        }
+        return;
+      }
+      s.put(key, tag, value, version, expireAtMillis);
+    } finally {
+      s.lock.unlock(stamp);
+    }
+  }
+
+  @Override
   public List<byte[]> getAll(List<byte[]> keys) {
     keys.forEach(StoreConfig::checkKey);
     long[] hashes = hashes(keys);

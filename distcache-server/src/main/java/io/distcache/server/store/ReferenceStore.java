@@ -84,6 +84,32 @@ public final class ReferenceStore implements Store {
   }
 
   @Override
+  public StoredEntry peekEntry(byte[] key) {
+    return locked(() -> {
+      Entry e = live(toKey(key));
+      return e == null ? null : new StoredEntry(e.value.clone(), e.version, e.expireAtMillis);
+    });
+  }
+
+  @Override
+  public void applyReplicated(byte[] key, byte[] value, long expireAtMillis, long version) {
+    locked(() -> {
+      Key k = toKey(key);
+      live(k);
+      if (expireAtMillis != NO_EXPIRY && expireAtMillis <= clock.millis()) {
+        remove(k);
+        return null;
+      }
+      write(k, value, expireAtMillis);
+      Entry e = new Entry(byRecency.get(k).value, version, expireAtMillis); // the owner's version, same cost
+      byRecency.put(k, e);
+      byScanOrder.put(k, e);
+      lastVersion = Math.max(lastVersion, version);
+      return null;
+    });
+  }
+
+  @Override
   public List<byte[]> getAll(List<byte[]> keys) {
     return locked(() -> {
       List<Key> ks = toKeys(keys);

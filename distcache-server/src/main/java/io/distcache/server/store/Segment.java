@@ -357,6 +357,11 @@ final class Segment {
     }
   }
 
+  /** Replication: versions given after this are above {@code version} (whatever segment gave it). */
+  void observeVersion(long version) {
+    versionSeq = Math.max(versionSeq, version >>> 6);
+  }
+
   /** A fresh version for this segment: unique across segments because the low bits are the id. */
   long nextVersion() {
     return (++versionSeq << 6) | id;

@@ -31,6 +31,12 @@ public interface Store extends AutoCloseable {
   /** The value with its version and expiry, or null when absent. Counts a hit or a miss. */
   StoredEntry getEntry(byte[] key);
 
+  /**
+   * Replication: the entry as it is, or null when absent or expired, without counting a hit or a
+   * miss or marking it used (the owner reads what a write left behind, to ship it to replicas).
+   */
+  StoredEntry peekEntry(byte[] key);
+
   /** Many keys at once; the result has the same order and size, null where absent. */
   List<byte[]> getAll(List<byte[]> keys);
 
@@ -128,6 +134,14 @@ public interface Store extends AutoCloseable {
 
   /** A random live key, or null when empty. */
   byte[] randomKey();
+
+  /**
+   * Replication: stores {@code key} exactly as its owner holds it: this value, this absolute expiry
+   * ({@link #NO_EXPIRY} for none; one already past removes the key) and this version, replacing
+   * any entry. Versions this store gives later writes of the key are above {@code version}, so a
+   * replica promoted to owner keeps versions growing.
+   */
+  void applyReplicated(byte[] key, byte[] value, long expireAtMillis, long version);
 
   /** Removes every entry. */
   void flush();

@@ -23,7 +23,7 @@ class SlotWaitsTest {
   private SlotWaits waits(long waitMillis) {
     waits = new SlotWaits(slot -> servable, slot -> ours, r -> {
       executed.add(new String(r.value(), StandardCharsets.UTF_8));
-      return r.replyOk();
+      return java.util.concurrent.CompletableFuture.completedFuture(r.replyOk());
     }, r -> r.replyError(Status.TRY_AGAIN, "moving"), waitMillis);
     return waits;
   }

@@ -1,0 +1,139 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.ProtocolConstants;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/*
+ * Design: the value of a REPLICATE frame, a batch of write effects in the order the owner applied
+ * them. An effect is the state a write left, never the command: the value, its absolute expiry and
+ * its version for a key that exists afterwards, or a delete for one that does not. So INCR,
+ * APPEND, a relative TTL or a conditional SET give the same result on every copy, and applying an
+ * effect twice changes nothing.
+ *
+ * Big-endian: count u16, then per effect: kind u8 (1 PUT, 2 DELETE), key length u24, key, and for
+ * PUT: version i64, expireAt i64 (absolute Unix ms, 0 none), value length u32, value. Compact on
+ * purpose: a REPLICATE frame of one effect with the largest key and value must fit in the frame
+ * limit that a client's SET of them fits in (header, 8 extras and a key field of 64 KiB). Decoding
+ * checks every count and length against its limit and the bytes left before allocating, and
+ * rejects unknown kinds and trailing bytes.
+ */
+
+/** Encodes and decodes the batches of effects that REPLICATE frames carry. */
+final class EffectCodec {
+  /** At most this many effects in one frame. */
+  static final int MAX_EFFECTS = 4096;
+  /** Bytes an effect adds to its key and value, at most (a PUT). */
+  static final int EFFECT_OVERHEAD = 1 + 3 + 8 + 8 + 4;
+  static final byte PUT = 1;
+  static final byte DELETE = 2;
+
+  private EffectCodec() {}
+
+  /** The state one write left on one key: {@code value} null means the key is gone. */
+  record Effect(byte[] key, byte[] value, long expireAtMillis, long version) {
+    static Effect delete(byte[] key) {
+      return new Effect(key, null, 0, 0);
+    }
+
+    boolean isDelete() {
+      return value == null;
+    }
+
+    int encodedBytes() {
+      return 1 + 3 + key.length + (value == null ? 0 : 8 + 8 + 4 + value.length);
+    }
+  }
+
+  static byte[] encode(List<Effect> effects) {
+    int size = 2;
+    for (Effect e : effects) {
+      size += e.encodedBytes();
+    }
+    ByteBuffer out = ByteBuffer.allocate(size);
+    out.putShort((short) effects.size());
+    for (Effect e : effects) {
+      out.put(e.isDelete() ? DELETE : PUT);
+      int n = e.key().length;
+      out.put((byte) (n >>> 16)).put((byte) (n >>> 8)).put((byte) n);
+      out.put(e.key());
+      if (!e.isDelete()) {
+        out.putLong(e.version());
+        out.putLong(e.expireAtMillis());
+        out.putInt(e.value().length);
+        out.put(e.value());
+      }
+    }
+    return out.array();
+  }
+
+  /** @throws IllegalArgumentException naming what is malformed */
+  static List<Effect> decode(byte[] bytes) {
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    if (in.remaining() < 2) {
+      throw new IllegalArgumentException("effect count is cut off");
+    }
+    int count = in.getShort() & 0xFFFF;
+    if (count < 0 || count > MAX_EFFECTS) {
+      throw new IllegalArgumentException("effect count " + count + " is outside 0.." + MAX_EFFECTS);
+    }
+    List<Effect> out = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      if (in.remaining() < 1) {
+        throw new IllegalArgumentException("effect " + i + " is cut off");
+      }
+      byte kind = in.get();
+      if (kind != PUT && kind != DELETE) {
+        throw new IllegalArgumentException("effect " + i + " has unknown kind " + kind);
+      }
+      if (in.remaining() < 3) {
+        throw new IllegalArgumentException("key length is cut off");
+      }
+      int keyLength = (in.get() & 0xFF) << 16 | (in.get() & 0xFF) << 8 | (in.get() & 0xFF);
+      byte[] key = bytes(in, "key", keyLength, ProtocolConstants.MAX_KEY_BYTES);
+      if (key.length == 0) {
+        throw new IllegalArgumentException("effect " + i + " has an empty key");
+      }
+      if (kind == DELETE) {
+        out.add(Effect.delete(key));
+        continue;
+      }
+      if (in.remaining() < 16) {
+        throw new IllegalArgumentException("effect " + i + " is cut off before its version and expiry");
+      }
+      long version = in.getLong();
+      long expireAt = in.getLong();
+      if (expireAt < 0) {
+        throw new IllegalArgumentException("effect " + i + " has a negative expiry " + expireAt);
+      }
+      byte[] value = readBytes(in, "value", Integer.MAX_VALUE);
+      out.add(new Effect(key, value, expireAt, version));
+    }
+    if (in.hasRemaining()) {
+      throw new IllegalArgumentException(in.remaining() + " trailing bytes after " + count + " effects");
+    }
+    return out;
+  }
+
+  private static int readInt(ByteBuffer in, String what) {
+    if (in.remaining() < 4) {
+      throw new IllegalArgumentException(what + " is cut off");
+    }
+    return in.getInt();
+  }
+
+  private static byte[] readBytes(ByteBuffer in, String what, int max) {
+    return bytes(in, what, readInt(in, what + " length"), max);
+  }
+
+  private static byte[] bytes(ByteBuffer in, String what, int n, int max) {
+    if (n < 0 || n > max || n > in.remaining()) {
+      throw new IllegalArgumentException(what + " length " + n + " is outside 0.." + Math.min(max, in.remaining())
+          + " (the bytes left)");
+    }
+    byte[] b = new byte[n];
+    in.get(b);
+    return b;
+  }
+}

@@ -1,0 +1,139 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.cluster.EffectCodec.Effect;
+import io.distcache.server.placement.SlotGuard;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/*
+ * Design: the replica's side of replication. A REPLICATE frame (peer connections only) carries a
+ * batch of effects from one owner's stream; this applies them in sequence order, once each.
+ *
+ * Per sending owner it keeps the stream id and the last number applied. A batch that starts past
+ * the next number (a batch lost or overtaken) is refused with TRY_AGAIN and the last applied, and
+ * the owner resends from there; numbers already applied are skipped, so a resent batch changes
+ * nothing. A new stream id is taken only at number 1 (a new link); anything else from an unknown
+ * stream is answered with -1, which closes the owner's link.
+ *
+ * An effect is applied only under the placement the owner sent it with (same fingerprint, so both
+ * agree who owns and who replicates every slot) and only once the slot's old keys are dropped
+ * (SlotGuard.mayApply; a drop running after the effect would delete it). Otherwise TRY_AGAIN: the
+ * owner resends shortly, by when the placements agree. An effect for a slot this node does not
+ * replicate for that owner under that placement (a write appended before the placement moved the
+ * slot) is skipped: the slot's copy here is being dropped.
+ *
+ * Streams are forgotten when this node is declared dead (its store is emptied then): owners open
+ * new links when it is back.
+ */
+
+/** Applies the effects that owners send to this node as a replica. */
+final class ReplicaApplier {
+  private final Store store;
+  private final Supplier<Placement> placement;
+  private final Supplier<Member> self;
+  private final SlotGuard guard;
+  private final Map<String, Stream> streams = new ConcurrentHashMap<>();
+
+  private static final class Stream {
+    long id = -1;
+    long applied;
+  }
+
+  ReplicaApplier(Store store, Supplier<Placement> placement, Supplier<Member> self, SlotGuard guard) {
+    this.store = store;
+    this.placement = placement;
+    this.self = self;
+    this.guard = guard;
+  }
+
+  /** Forgets every stream (this node's store was emptied). */
+  void forget() {
+    streams.clear();
+  }
+
+  Frame apply(Frame request) {
+    long[] x = request.extras();
+    if (x.length < 4) {
+      return request.replyError(Status.BAD_REQUEST,
+          "REPLICATE needs 4 extras (stream, first sequence number, fingerprint, owner index), got " + x.length);
+    }
+    long streamId = x[0];
+    long first = x[1];
+    long fingerprint = x[2];
+    if (first < 1) {
+      return request.replyError(Status.BAD_REQUEST, "first sequence number " + first + " is below 1");
+    }
+    Placement p = placement.get();
+    Member me = self.get();
+    if (p.fingerprint() != fingerprint || me == null) {
+      // Not even the sender can be named: the owner index means something only in its placement.
+      return request.reply(Status.TRY_AGAIN, 0, ("this node's placement (epoch " + p.epoch()
+          + ") differs from the owner's").getBytes(StandardCharsets.UTF_8), 0);
+    }
+    if (x[3] < 0 || x[3] >= p.size()) {
+      return request.replyError(Status.BAD_REQUEST, "owner index " + x[3] + " is outside 0.." + (p.size() - 1));
+    }
+    String owner = p.members().get((int) x[3]).id();
+    Stream st = streams.computeIfAbsent(owner, id -> new Stream());
+    synchronized (st) {
+      if (st.id != streamId) {
+        if (first != 1) {
+          return request.reply(Status.TRY_AGAIN, 0,
+              ("unknown replication stream " + streamId + " from " + owner).getBytes(StandardCharsets.UTF_8), -1);
+        }
+        st.id = streamId;
+        st.applied = 0;
+      }
+      if (first > st.applied + 1) {
+        return refuse(request, st, "effects " + (st.applied + 1) + ".." + (first - 1) + " are missing");
+      }
+      List<Effect> effects;
+      try {
+        effects = EffectCodec.decode(request.value());
+      } catch (IllegalArgumentException e) {
+        return request.replyError(Status.BAD_REQUEST, "malformed REPLICATE batch: " + e.getMessage());
+      }
+      for (int i = 0; i < effects.size(); i++) {
+        long seq = first + i;
+        if (seq <= st.applied) {
+          continue;
+        }
+        Effect e = effects.get(i);
+        int slot = KeySlot.of(e.key());
+        Member slotOwner = p.owner(slot);
+        if (slotOwner == null || !slotOwner.id().equals(owner) || !p.isReplica(me, slot)) {
+          st.applied = seq; // not ours to hold under this placement: our copy of the slot is dropped
+          continue;
+        }
+        if (!guard.mayApply(fingerprint, slot)) {
+          return refuse(request, st, "slot " + slot + " is still being cleaned here");
+        }
+        try {
+          if (e.isDelete()) {
+            store.delete(e.key());
+          } else {
+            store.applyReplicated(e.key(), e.value(), e.expireAtMillis(), e.version());
+          }
+        } catch (StoreException | IllegalArgumentException ex) {
+          return refuse(request, st, "the replica's store refused slot " + slot + ": " + ex.getMessage());
+        }
+        st.applied = seq;
+      }
+      return request.replyOk(st.applied);
+    }
+  }
+
+  private static Frame refuse(Frame request, Stream st, String why) {
+    return request.reply(Status.TRY_AGAIN, 0, why.getBytes(StandardCharsets.UTF_8), st.applied);
+  }
+}

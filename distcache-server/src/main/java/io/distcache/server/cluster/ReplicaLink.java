@@ -1,0 +1,281 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.bus.Peers;
+import io.distcache.server.cluster.EffectCodec.Effect;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design: the ordered stream of effects from this node (an owner) to one member that replicates
+ * some of its slots, like a TCP connection over the bus's request/reply frames.
+ *
+ * Every effect gets the next sequence number of the stream (a random stream id, new for every
+ * link, names the stream). Effects are appended under the owner's per-slot stripe lock, right
+ * after the write they describe, so the stream has the writes of each slot in the order they were
+ * applied. One thread (the replicator's) sends batches, in order, at most MAX_IN_FLIGHT at once;
+ * the replica applies a batch only when its first number follows the last it applied (it skips
+ * numbers it has, so a batch sent twice is harmless) and answers the last number applied. Any
+ * failure (no reply, a lost connection, TRY_AGAIN for a gap, another placement or a slot still
+ * being cleaned) rewinds: every unacknowledged effect is sent again, from the replica's last
+ * acknowledged number, after a short pause. So the replica applies every effect once, in order,
+ * or the link is closed (the member is no longer a replica of any of our slots: dead, left, or
+ * moved on the ring), and then nothing waits on it.
+ *
+ * Bounds: unacknowledged effects are held until acknowledged; their accounted bytes are the lag,
+ * which the replicator keeps under MAX_LAG_BYTES by making writes wait (async mode turns into
+ * sync while a replica lags that much).
+ */
+
+/** The stream of effects to one replica member: ordered, acknowledged, resent after failures. */
+final class ReplicaLink {
+  private static final Logger log = LoggerFactory.getLogger(ReplicaLink.class);
+  static final int MAX_BATCH_EFFECTS = 1024;
+  static final int MAX_BATCH_BYTES = 1 << 20;
+  static final int MAX_IN_FLIGHT = 4;
+  /** Accounted bytes of unacknowledged effects beyond which writes wait for this replica. */
+  static final long MAX_LAG_BYTES = 32L << 20;
+  /** Heap an effect costs besides its key and value (objects, queue slots). */
+  private static final int ENTRY_COST = 64;
+  private static final long RETRY_AFTER_REFUSAL_MILLIS = 20;
+  private static final long RETRY_AFTER_FAILURE_MILLIS = 100;
+  private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  final Member replica;
+  private final long streamId = RANDOM.nextLong() & Long.MAX_VALUE;
+  private final Supplier<Member> self;
+  private final Supplier<Placement> placement;
+  private final Peers peers;
+  private final ScheduledExecutorService sender;
+  private final AtomicLong lastLog = new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS);
+
+  // Guarded by this.
+  private final ArrayDeque<Entry> sent = new ArrayDeque<>();
+  private final ArrayDeque<Entry> pending = new ArrayDeque<>();
+  private final PriorityQueue<Waiter> waiters = new PriorityQueue<>((a, b) -> Long.compare(a.seq, b.seq));
+  private long lastSeq;
+  private long acked;
+  private long lagBytes;
+  private int inFlight;
+  private int generation;
+  private boolean scheduled;
+  private boolean closed;
+  private long lastAckMillis = System.currentTimeMillis();
+
+  private record Entry(long seq, Effect effect) {}
+
+  private record Waiter(long seq, CompletableFuture<Void> done) {}
+
+  ReplicaLink(Member replica, Supplier<Member> self, Supplier<Placement> placement, Peers peers,
+      ScheduledExecutorService sender) {
+    this.replica = replica;
+    this.self = self;
+    this.placement = placement;
+    this.peers = peers;
+    this.sender = sender;
+  }
+
+  /** Appends an effect; returns its sequence number (0 when the link is closed: nothing to wait for). */
+  synchronized long append(Effect effect) {
+    if (closed) {
+      return 0;
+    }
+    long seq = ++lastSeq;
+    pending.add(new Entry(seq, effect));
+    lagBytes += effect.encodedBytes() + ENTRY_COST;
+    if (!scheduled && inFlight < MAX_IN_FLIGHT) {
+      scheduled = true;
+      schedule(0);
+    }
+    return seq;
+  }
+
+  /** Completes once the replica has applied effect {@code seq}, or the link is closed. */
+  synchronized CompletableFuture<Void> whenApplied(long seq) {
+    if (closed || seq <= acked) {
+      return CompletableFuture.completedFuture(null);
+    }
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    waiters.add(new Waiter(seq, f));
+    return f;
+  }
+
+  /** True when this replica lags so far behind that writes should wait for it. */
+  synchronized boolean lagging() {
+    return lagBytes > MAX_LAG_BYTES;
+  }
+
+  synchronized long lagBytes() {
+    return lagBytes;
+  }
+
+  synchronized boolean isClosed() {
+    return closed;
+  }
+
+  /** The last sequence number given and the last acknowledged: the stream's offsets. */
+  synchronized long[] offsets() {
+    return new long[] {lastSeq, acked, lagBytes, lastAckMillis};
+  }
+
+  /** The member is no longer a replica of our slots: nothing waits for it any more. */
+  void close() {
+    close(null);
+  }
+
+  /** This node is stopping: what waits for the replica fails (it was never confirmed). */
+  void abort(String why) {
+    close(new IllegalStateException(why));
+  }
+
+  /** Closes the link; waiters complete normally, or with {@code failure} when given. */
+  private void close(RuntimeException failure) {
+    List<Waiter> release;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      sent.clear();
+      pending.clear();
+      lagBytes = 0;
+      release = new ArrayList<>(waiters);
+      waiters.clear();
+    }
+    for (Waiter w : release) {
+      if (failure == null) {
+        w.done.complete(null);
+      } else {
+        w.done.completeExceptionally(failure);
+      }
+    }
+  }
+
+  private void schedule(long delayMillis) {
+    try {
+      sender.schedule(this::drain, delayMillis, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException stopping) {
+      abort("the node is stopping; replica " + replica.address() + " did not confirm");
+    }
+  }
+
+  /** Sends what is pending, in order, within the in-flight window. Runs on the sender thread only. */
+  private void drain() {
+    List<Frame> frames = new ArrayList<>();
+    int gen;
+    synchronized (this) {
+      scheduled = false;
+      if (closed) {
+        return;
+      }
+      Placement p = placement.get();
+      int ownerIndex = p.members().indexOf(self.get()); // the replica resolves it in the same placement
+      while (inFlight < MAX_IN_FLIGHT && !pending.isEmpty()) {
+        List<Effect> batch = new ArrayList<>();
+        long first = pending.peek().seq;
+        int bytes = 0;
+        while (!pending.isEmpty() && batch.size() < MAX_BATCH_EFFECTS
+            && (batch.isEmpty() || bytes + pending.peek().effect.encodedBytes() <= MAX_BATCH_BYTES)) {
+          Entry e = pending.poll();
+          sent.add(e);
+          batch.add(e.effect);
+          bytes += e.effect.encodedBytes();
+        }
+        frames.add(Frame.request(Opcode.REPLICATE, 0, null, EffectCodec.encode(batch), streamId, first,
+            p.fingerprint(), ownerIndex));
+        inFlight++;
+      }
+      gen = generation;
+    }
+    for (Frame f : frames) {
+      peers.send(replica.address(), f).whenComplete((reply, error) -> answered(gen, reply, error));
+    }
+  }
+
+  private void answered(int gen, Frame reply, Throwable error) {
+    List<Waiter> done = new ArrayList<>();
+    String problem = null;
+    synchronized (this) {
+      if (reply != null && (reply.status() == Status.OK || reply.status() == Status.TRY_AGAIN)
+          && reply.extras().length >= 1) {
+        ackTo(reply.extras()[0], done);
+      }
+      if (!closed && gen == generation) {
+        if (reply != null && reply.status() == Status.OK) {
+          inFlight--;
+          if (!pending.isEmpty() && !scheduled) {
+            scheduled = true;
+            schedule(0);
+          }
+        } else if (reply != null && reply.status() == Status.TRY_AGAIN && reply.extras().length >= 1
+            && reply.extras()[0] < 0) {
+          problem = "it does not know this stream (" + reply.valueText() + ")";
+        } else {
+          // Rewind: everything unacknowledged goes again, in order, after a pause.
+          generation++;
+          inFlight = 0;
+          for (Iterator<Entry> it = sent.descendingIterator(); it.hasNext(); ) {
+            pending.addFirst(it.next());
+          }
+          sent.clear();
+          boolean refused = reply != null && reply.status() == Status.TRY_AGAIN;
+          if (!refused) {
+            problem = error != null ? String.valueOf(error.getMessage()) : reply.status() + " " + reply.valueText();
+          }
+          if (!scheduled) {
+            scheduled = true;
+            schedule(refused ? RETRY_AFTER_REFUSAL_MILLIS : RETRY_AFTER_FAILURE_MILLIS);
+          }
+        }
+      }
+    }
+    done.forEach(w -> w.done.complete(null));
+    if (problem != null) {
+      if (problem.startsWith("it does not know")) {
+        log.error("replica {} lost the replication stream: {}; closing it", replica, problem);
+        close(new IllegalStateException("replica " + replica.address() + " lost the replication stream"));
+      } else {
+        long now = System.nanoTime();
+        long last = lastLog.get();
+        if (now - last >= LOG_INTERVAL_NANOS && lastLog.compareAndSet(last, now)) {
+          log.warn("replicating to {} failed, resending: {}", replica, problem);
+        }
+      }
+    }
+  }
+
+  /** Guarded by this: the replica applied every effect up to {@code seq}. */
+  private void ackTo(long seq, List<Waiter> done) {
+    if (seq <= acked) {
+      return;
+    }
+    acked = Math.min(seq, lastSeq);
+    lastAckMillis = System.currentTimeMillis();
+    while (!sent.isEmpty() && sent.peek().seq <= acked) {
+      lagBytes -= sent.poll().effect.encodedBytes() + ENTRY_COST;
+    }
+    while (!pending.isEmpty() && pending.peek().seq <= acked) {
+      lagBytes -= pending.poll().effect.encodedBytes() + ENTRY_COST;
+    }
+    while (!waiters.isEmpty() && waiters.peek().seq <= acked) {
+      done.add(waiters.poll());
+    }
+  }
+}

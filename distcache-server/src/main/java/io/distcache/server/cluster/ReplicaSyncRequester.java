@@ -1,0 +1,131 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.bus.Peers;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/*
+ * Design: the replica asks for full copies. It is the replica that knows when its copy of a slot
+ * is empty: SlotCleaner has just dropped it (the slot is new to it, or its owner changed other
+ * than by a failover), or the node was declared dead and emptied. After each drop, the slots this
+ * node now replicates are asked of their owners (REPLICA_SYNC, one slot map per owner); an owner
+ * that refuses (its placement differs, or it does not own them there) is asked again every
+ * RETRY_MILLIS with the slots regrouped under the current placement, until it accepts or this node
+ * no longer replicates them. A slot dropped again after a request was sent is asked again: the
+ * drop may have deleted what the first copy brought.
+ */
+
+/** Asks owners for every entry of the slots whose copy this node has just dropped. */
+final class ReplicaSyncRequester {
+  private static final long RETRY_MILLIS = 100;
+
+  private final Supplier<Placement> placement;
+  private final Supplier<Member> self;
+  private final Peers peers;
+  private final ScheduledExecutorService timer;
+  // Guarded by this.
+  private final long[] needed = new long[KeySlot.SLOTS / 64];
+  private final int[] drops = new int[KeySlot.SLOTS];
+  private boolean scheduled;
+
+  ReplicaSyncRequester(Supplier<Placement> placement, Supplier<Member> self, Peers peers,
+      ScheduledExecutorService timer) {
+    this.placement = placement;
+    this.self = self;
+    this.peers = peers;
+    this.timer = timer;
+  }
+
+  /** The keys of {@code slots} (a 16,384-bit map) were dropped here. */
+  synchronized void dropped(long[] slots) {
+    for (int w = 0; w < needed.length; w++) {
+      needed[w] |= slots[w];
+      long word = slots[w];
+      while (word != 0) {
+        drops[w * 64 + Long.numberOfTrailingZeros(word)]++;
+        word &= word - 1;
+      }
+    }
+    schedule(0);
+  }
+
+  /** Slots still waiting for an owner to accept (for tests and INFO). */
+  synchronized int pendingSlots() {
+    int n = 0;
+    for (long w : needed) {
+      n += Long.bitCount(w);
+    }
+    return n;
+  }
+
+  /** Guarded by this. */
+  private void schedule(long delayMillis) {
+    if (scheduled) {
+      return;
+    }
+    scheduled = true;
+    try {
+      timer.schedule(this::run, delayMillis, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException stopping) {
+      scheduled = false;
+    }
+  }
+
+  private void run() {
+    Placement p = placement.get();
+    Member me = self.get();
+    Map<Member, byte[]> byOwner = new HashMap<>();
+    Map<Member, int[]> counts = new HashMap<>();
+    synchronized (this) {
+      scheduled = false;
+      if (me == null) {
+        return;
+      }
+      for (int s = 0; s < KeySlot.SLOTS; s++) {
+        if ((needed[s >>> 6] & (1L << s)) == 0) {
+          continue;
+        }
+        if (!p.isReplica(me, s)) {
+          needed[s >>> 6] &= ~(1L << s); // not ours to hold any more
+          continue;
+        }
+        Member owner = p.owner(s);
+        byOwner.computeIfAbsent(owner, o -> new byte[KeySlot.SLOTS / 8])[s >>> 3] |= (byte) (1 << (s & 7));
+        counts.computeIfAbsent(owner, o -> new int[KeySlot.SLOTS])[s] = drops[s];
+      }
+    }
+    byte[] id = me.id().getBytes(StandardCharsets.US_ASCII);
+    for (Map.Entry<Member, byte[]> e : byOwner.entrySet()) {
+      int[] asked = counts.get(e.getKey());
+      Frame request = Frame.request(Opcode.REPLICA_SYNC, 0, id, e.getValue(), p.epoch(), p.fingerprint());
+      peers.send(e.getKey().address(), request).whenComplete((reply, error) -> answered(e.getValue(), asked, reply, error));
+    }
+  }
+
+  private synchronized void answered(byte[] slots, int[] asked, Frame reply, Throwable error) {
+    if (error == null && reply.status() == Status.OK) {
+      for (int s = 0; s < KeySlot.SLOTS; s++) {
+        if ((slots[s >>> 3] & (1 << (s & 7))) != 0 && drops[s] == asked[s]) {
+          needed[s >>> 6] &= ~(1L << s);
+        }
+      }
+    }
+    for (long w : needed) {
+      if (w != 0) {
+        schedule(error == null && reply.status() == Status.OK ? 0 : RETRY_MILLIS);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,622 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.bus.Peers;
+import io.distcache.server.cluster.EffectCodec.Effect;
+import io.distcache.server.store.ScanResult;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoredEntry;
+import io.netty.channel.DefaultEventLoop;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design: the owner's side of replication. A write to a slot that has replicas runs here:
+ *
+ *   lock the slot's stripe
+ *     apply the write to the local store            (LocalExecutor, as without replicas)
+ *     read what it left on each key it wrote        (Store.peekEntry: value, absolute expiry, version)
+ *     append that effect to each replica's link     (ReplicaLink: numbered, ordered, resent)
+ *   unlock
+ *   sync:  reply once every link has acknowledged the effect (bounded by SYNC_WAIT_MILLIS, then
+ *          BUSY: the write is applied here but not known to be on every replica)
+ *   async: reply at once, unless a replica lags by more than ReplicaLink.MAX_LAG_BYTES
+ *
+ * Order. The stripe lock (by slot) makes "apply, read, append" atomic against every other write
+ * of the slot, so each replica receives a slot's writes in the order the owner applied them, and
+ * applies them in that order (the link's sequence numbers). Effects are states, not commands: a
+ * replica that applied the stream holds what the owner holds, INCR and relative TTLs included, and
+ * a delete is applied in its place in the stream, so an older value cannot come back after it.
+ * Versions are the owner's: a replica stores the owner's version (Store.applyReplicated), and
+ * versions it gives later, once it owns the slot, are above every version it applied.
+ *
+ * Live replicas are the slot's replicas in the current placement. A replica that dies is removed
+ * from the placement by membership, its link closed, and the writes waiting for it are released:
+ * a sync write waits at most the failure detection time for a dead replica, then is acknowledged
+ * with the copies that are left.
+ *
+ * FLUSH (FLUSHDB/FLUSHALL) with replicas deletes the keys of the slots this node owns, each as a
+ * replicated delete, and leaves the keys it holds as a replica of other owners' slots (their
+ * owners flush them when told to): emptying the whole store would leave other owners' slots with
+ * one copy fewer than the writes they acknowledged. It runs off the event loops.
+ */
+
+/** Applies writes to slots with replicas and ships their effects to the replicas. */
+public final class Replicator implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Replicator.class);
+  /** How long a sync write waits for its replicas before the client gets BUSY. */
+  static final long SYNC_WAIT_MILLIS = 5_000;
+  private static final int STRIPES = 1024;
+  private static final int FLUSH_BATCH = 1024;
+
+  private final Store store;
+  private final Supplier<Placement> placement;
+  private final Supplier<Member> self;
+  private final Peers peers;
+  private final ReplicationMode mode;
+  private final UnaryOperator<Frame> local;
+  private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
+  private final Map<String, ReplicaLink> links = new ConcurrentHashMap<>();
+  /** The members that replicate at least one slot this node owns, in the current placement. */
+  private volatile Set<String> replicaIds = Set.of();
+  private final DefaultEventLoop sender = new DefaultEventLoop(new DefaultThreadFactory("distcache-replication", true));
+  /** FLUSH and full copies to new replicas, one at a time, off the event loops. */
+  private final ExecutorService flusher = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "distcache-replica-copy");
+    t.setDaemon(true);
+    return t;
+  });
+
+  Replicator(Store store, Supplier<Placement> placement, Supplier<Member> self, Peers peers, ReplicationMode mode,
+      UnaryOperator<Frame> local) {
+    this.store = store;
+    this.placement = placement;
+    this.self = self;
+    this.peers = peers;
+    this.mode = mode;
+    this.local = local;
+    for (int i = 0; i < STRIPES; i++) {
+      stripes[i] = new ReentrantLock();
+    }
+    this.syncRequester = new ReplicaSyncRequester(placement, self, peers, sender);
+  }
+
+  private final ReplicaSyncRequester syncRequester;
+
+  /** This node dropped its copy of {@code slots}: the ones it replicates are asked of their owners. */
+  void slotsDropped(long[] slots) {
+    syncRequester.dropped(slots);
+  }
+
+  ReplicationMode mode() {
+    return mode;
+  }
+
+  /**
+   * Serves {@code request} (which this node may serve now under {@code p}) on the local store and,
+   * for a write to slots with replicas, ships its effects; the reply completes as the mode says.
+   */
+  CompletableFuture<Frame> execute(Frame request, Placement p) {
+    if (p.replicasPerSlot() == 0 || request.op() == null || request.op().readOnly()) {
+      return CompletableFuture.completedFuture(local.apply(request));
+    }
+    List<byte[]> keys = writtenKeys(request);
+    if (keys.isEmpty()) {
+      return CompletableFuture.completedFuture(local.apply(request));
+    }
+    if (closed) {
+      // Stopping: a write applied now could never reach the replicas, so it is not applied at all.
+      return CompletableFuture.completedFuture(request.replyError(Status.BUSY, "this node is stopping"));
+    }
+    int[] order = stripesOf(keys);
+    Map<ReplicaLink, Long> last = new HashMap<>();
+    Frame reply;
+    for (int s : order) {
+      stripes[s].lock();
+    }
+    try {
+      if (holding) {
+        return hold(request); // handing off: applied by the slot's next owner after we leave
+      }
+      reply = local.apply(request);
+      for (byte[] key : keys) {
+        ship(p, key, effectOf(key), last);
+      }
+    } finally {
+      for (int i = order.length - 1; i >= 0; i--) {
+        stripes[order[i]].unlock();
+      }
+    }
+    return acknowledge(request, reply, last);
+  }
+
+  private Effect effectOf(byte[] key) {
+    StoredEntry e = store.peekEntry(key);
+    return e == null ? Effect.delete(key) : new Effect(key, e.value(), e.expireAtMillis(), e.version());
+  }
+
+  /** Appends the effect to the links of the key's slot's replicas, noting the last number per link. */
+  private void ship(Placement p, byte[] key, Effect effect, Map<ReplicaLink, Long> last) {
+    for (Member m : p.replicas(KeySlot.of(key))) {
+      ReplicaLink link = linkFor(m);
+      if (link == null) {
+        continue;
+      }
+      long seq = link.append(effect);
+      if (seq > 0) {
+        last.merge(link, seq, Math::max);
+      }
+    }
+  }
+
+  private CompletableFuture<Frame> acknowledge(Frame request, Frame reply, Map<ReplicaLink, Long> last) {
+    List<CompletableFuture<Void>> waits = new ArrayList<>(last.size());
+    for (Map.Entry<ReplicaLink, Long> e : last.entrySet()) {
+      if (mode == ReplicationMode.SYNC || e.getKey().lagging()) {
+        CompletableFuture<Void> w = e.getKey().whenApplied(e.getValue());
+        if (!w.isDone()) {
+          waits.add(w);
+        }
+      }
+    }
+    if (waits.isEmpty()) {
+      return CompletableFuture.completedFuture(reply);
+    }
+    CompletableFuture<Void> all = waits.size() == 1 ? waits.get(0)
+        : CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]));
+    return all.orTimeout(SYNC_WAIT_MILLIS, TimeUnit.MILLISECONDS).handle((v, error) -> {
+      if (error == null) {
+        return reply;
+      }
+      Throwable cause = error.getCause() != null ? error.getCause() : error;
+      String why = cause instanceof TimeoutException ? "did not confirm it within " + SYNC_WAIT_MILLIS + " ms"
+          : cause.getMessage();
+      return request.replyError(Status.BUSY, "the write was applied on its owner but a replica " + why
+          + "; it may be lost if the owner fails before the replica has it");
+    });
+  }
+
+  /** The link to {@code m}, opened if need be; null when {@code m} replicates none of our slots now. */
+  private ReplicaLink linkFor(Member m) {
+    ReplicaLink link = links.get(m.id());
+    if (link == null || link.isClosed()) {
+      if (!replicaIds.contains(m.id())) {
+        return null; // a placement older than the links' (a write racing a change): that copy is dropped
+      }
+      link = links.compute(m.id(), (id, l) -> l == null || l.isClosed()
+          ? new ReplicaLink(m, self, placement, peers, sender) : l);
+    }
+    return link;
+  }
+
+  // ---- hand-off (SIGTERM): hold new writes, let the replicas catch up, leave, send the held writes on
+
+  private volatile boolean holding;
+  /** Guarded by itself: writes that arrived while handing off, in arrival order. */
+  private final java.util.ArrayDeque<Held> held = new java.util.ArrayDeque<>();
+
+  private record Held(Frame request, CompletableFuture<Frame> reply) {}
+
+  private CompletableFuture<Frame> hold(Frame request) {
+    CompletableFuture<Frame> reply = new CompletableFuture<>();
+    synchronized (held) {
+      held.add(new Held(request, reply));
+    }
+    return reply;
+  }
+
+  /**
+   * Stops applying writes (they are held, in order) and waits until every replica has applied
+   * every effect already sent, at most until {@code deadlineNanos} (System.nanoTime()). Returns the
+   * effects still unacknowledged at the end (0: every replica is current).
+   */
+  long holdAndDrain(long deadlineNanos) {
+    holding = true;
+    for (ReentrantLock stripe : stripes) {
+      stripe.lock(); // a write between "apply" and "append" finishes first
+      stripe.unlock();
+    }
+    long left = 0;
+    for (ReplicaLink link : links.values()) {
+      long last = link.offsets()[0];
+      CompletableFuture<Void> f = link.whenApplied(last);
+      while (!f.isDone() && !link.isClosed() && System.nanoTime() - deadlineNanos < 0) {
+        try {
+          f.get(Math.min(100, Math.max(1, (deadlineNanos - System.nanoTime()) / 1_000_000)), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+          // keep waiting until the deadline
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        } catch (java.util.concurrent.ExecutionException e) {
+          break;
+        }
+      }
+      long[] o = link.offsets();
+      left += o[0] - o[1];
+    }
+    return left;
+  }
+
+  /** Sends each held write on with {@code onward}, in the order they arrived. */
+  void releaseHeld(java.util.function.Function<Frame, CompletableFuture<Frame>> onward) {
+    while (true) {
+      Held h;
+      synchronized (held) {
+        h = held.poll();
+      }
+      if (h == null) {
+        return;
+      }
+      onward.apply(h.request()).whenComplete((r, e) -> {
+        if (e == null) {
+          h.reply().complete(r);
+        } else {
+          h.reply().completeExceptionally(e);
+        }
+      });
+    }
+  }
+
+  /** The keys a write changes; empty for reads and for requests that name no key. */
+  static List<byte[]> writtenKeys(Frame request) {
+    Opcode op = request.op();
+    try {
+      return switch (op) {
+        case MULTI_SET, MULTI_SET_IF_ABSENT -> {
+          List<byte[]> items = ListCodec.decodePairs(request.value());
+          List<byte[]> keys = new ArrayList<>(items.size() / 2);
+          for (int i = 0; i < items.size(); i += 2) {
+            keys.add(items.get(i));
+          }
+          yield keys;
+        }
+        case MULTI_DELETE -> ListCodec.decodeKeys(request.value());
+        // A transaction, a BITOP or a RENAME/COPY writes keys besides its routing key (all in its
+        // slot, which the router checked): ship the state of every key it names, so a replica that
+        // takes over holds the target of a RENAME as well as the source it removed.
+        case TRANSACTION, BITS, KEY_OP -> {
+          List<byte[]> keys = new ArrayList<>();
+          if (request.key() != null && request.key().length > 0) {
+            keys.add(request.key());
+          }
+          keys.addAll(BatchKeys.sameSlotKeys(request));
+          yield keys;
+        }
+        default -> op.keyed() && !op.readOnly() && request.key() != null && request.key().length > 0
+            ? List.of(request.key()) : List.of();
+      };
+    } catch (ListCodec.MalformedListException | IllegalArgumentException e) {
+      return List.of(); // the store refuses it too: nothing written
+    }
+  }
+
+  private static int[] stripesOf(List<byte[]> keys) {
+    if (keys.size() == 1) {
+      return new int[] {KeySlot.of(keys.get(0)) % STRIPES};
+    }
+    return keys.stream().mapToInt(k -> KeySlot.of(k) % STRIPES).distinct().sorted().toArray();
+  }
+
+  /**
+   * FLUSH with replicas: deletes the keys of the slots this node owns, as replicated deletes, and
+   * the keys of slots it neither owns nor replicates; keeps the copies it holds for other owners.
+   */
+  CompletableFuture<Frame> flush(Frame request, Placement p) {
+    Member me = self.get();
+    return CompletableFuture.supplyAsync(() -> {
+      Map<ReplicaLink, Long> last = new HashMap<>();
+      long cursor = 0;
+      do {
+        ScanResult page = store.scan(cursor, FLUSH_BATCH);
+        for (byte[] key : page.keys()) {
+          int slot = KeySlot.of(key);
+          if (p.owns(me, slot)) {
+            ReentrantLock lock = stripes[slot % STRIPES];
+            lock.lock();
+            try {
+              store.delete(key);
+              ship(p, key, Effect.delete(key), last);
+            } finally {
+              lock.unlock();
+            }
+          } else if (!p.isReplica(me, slot)) {
+            store.delete(key);
+          }
+        }
+        cursor = page.nextCursor();
+      } while (cursor != 0);
+      return last;
+    }, flusher).thenCompose(last -> acknowledge(request, request.replyOk(), last));
+  }
+
+  /**
+   * REPLICA_SYNC: a replica asks for every entry of some slots (its copy is empty). Checked against
+   * this node's placement; the copy runs in the background on the replica's stream.
+   */
+  Frame syncRequested(Frame request) {
+    long[] x = request.extras();
+    byte[] bits = request.value();
+    if (x.length < 2 || request.key() == null || request.key().length == 0 || bits.length != KeySlot.SLOTS / 8) {
+      return request.replyError(Status.BAD_REQUEST, "REPLICA_SYNC needs the replica's id as key, 2 extras (epoch,"
+          + " fingerprint) and a " + KeySlot.SLOTS / 8 + "-byte slot map, got " + x.length + " extras and "
+          + bits.length + " bytes");
+    }
+    String id = new String(request.key(), java.nio.charset.StandardCharsets.US_ASCII);
+    Placement p = placement.get();
+    Member me = self.get();
+    if (p.fingerprint() != x[1] || me == null) {
+      return request.replyError(Status.TRY_AGAIN, "this node's placement (epoch " + p.epoch() + ") differs");
+    }
+    Member to = null;
+    for (Member m : p.members()) {
+      if (m.id().equals(id)) {
+        to = m;
+      }
+    }
+    long[] slots = new long[KeySlot.SLOTS / 64];
+    int count = 0;
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if ((bits[s >>> 3] & (1 << (s & 7))) != 0) {
+        if (to == null || !p.owns(me, s) || !p.isReplica(to, s)) {
+          return request.replyError(Status.TRY_AGAIN, "slot " + s + " is not this node's with " + id
+              + " as its replica in placement epoch " + p.epoch());
+        }
+        slots[s >>> 6] |= 1L << s;
+        count++;
+      }
+    }
+    Member replica = to;
+    int n = count;
+    if (n > 0) {
+      flusher.execute(() -> copy(replica, slots, n));
+    }
+    return request.replyOk();
+  }
+
+  /** Bytes of a copy a replica may have unacknowledged before the copy waits: keeps live writes' wait short. */
+  static final long COPY_WINDOW_BYTES = 4L << 20;
+
+  /**
+   * Appends every entry of {@code slots} to {@code to}'s stream, under each slot's stripe lock, so
+   * live writes of a key land before or after its copied state, never in between. Memory stays
+   * bounded: the copy waits whenever the replica has COPY_WINDOW_BYTES unacknowledged.
+   */
+  private void copy(Member to, long[] slots, int slotCount) {
+    long t0 = System.nanoTime();
+    long copied = 0;
+    long bytes = 0;
+    long cursor = 0;
+    Member me = self.get();
+    log.info("copying {} slots to their new replica {}", slotCount, to);
+    do {
+      Placement p = placement.get();
+      ScanResult page = store.scan(cursor, FLUSH_BATCH);
+      ReplicaLink link = null;
+      long last = 0;
+      for (byte[] key : page.keys()) {
+        int slot = KeySlot.of(key);
+        if ((slots[slot >>> 6] & (1L << slot)) == 0 || !p.owns(me, slot) || !p.isReplica(to, slot)) {
+          continue;
+        }
+        ReentrantLock lock = stripes[slot % STRIPES];
+        lock.lock();
+        try {
+          StoredEntry e = store.peekEntry(key);
+          link = e == null ? link : linkFor(to);
+          if (e != null && link != null) {
+            Effect put = new Effect(key, e.value(), e.expireAtMillis(), e.version());
+            long seq = link.append(put);
+            if (seq > 0) {
+              last = seq;
+              copied++;
+              bytes += put.encodedBytes();
+            }
+          }
+        } finally {
+          lock.unlock();
+        }
+      }
+      if (link != null && last > 0 && link.lagBytes() > COPY_WINDOW_BYTES) {
+        awaitQuietly(link, last);
+      }
+      cursor = page.nextCursor();
+    } while (cursor != 0);
+    log.info("copied {} keys ({} bytes) of {} slots to {} in {} ms", copied, bytes, slotCount, to,
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+  }
+
+  private static void awaitQuietly(ReplicaLink link, long seq) {
+    CompletableFuture<Void> f = link.whenApplied(seq);
+    while (!f.isDone() && !link.isClosed()) {
+      try {
+        f.get(1, TimeUnit.SECONDS);
+      } catch (TimeoutException e) {
+        // keep waiting while the link is open: it resends until the replica answers or is removed
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (java.util.concurrent.ExecutionException e) {
+        return;
+      }
+    }
+  }
+
+  /**
+   * SIZE, SCAN and RANDOM_KEY with replicas: this node's store also holds copies of other owners'
+   * slots, so node-local keyspace answers count and list only the keys of slots this node owns
+   * (a cluster client that sums DBSIZE over the nodes then counts each key once). SIZE and a
+   * RANDOM_KEY that does not find an owned key at random walk the store off the event loops.
+   */
+  CompletableFuture<Frame> ownedKeyspace(Frame request, Placement p) {
+    Member me = self.get();
+    switch (request.op()) {
+      case SCAN: {
+        Frame r = local.apply(request);
+        if (r.status() != Status.OK) {
+          return CompletableFuture.completedFuture(r);
+        }
+        List<byte[]> owned = new ArrayList<>();
+        for (byte[] k : ListCodec.decodeKeys(r.value())) {
+          if (p.owns(me, KeySlot.of(k))) {
+            owned.add(k);
+          }
+        }
+        return CompletableFuture.completedFuture(request.replyValue(ListCodec.encodeKeys(owned), r.extras()));
+      }
+      case RANDOM_KEY: {
+        for (int i = 0; i < 32; i++) {
+          byte[] k = store.randomKey();
+          if (k == null) {
+            return CompletableFuture.completedFuture(request.reply(Status.NOT_FOUND));
+          }
+          if (p.owns(me, KeySlot.of(k))) {
+            return CompletableFuture.completedFuture(request.replyValue(k));
+          }
+        }
+        return CompletableFuture.supplyAsync(() -> {
+          byte[][] found = new byte[1][];
+          walkOwned(p, me, k -> {
+            found[0] = k;
+            return false;
+          });
+          return found[0] == null ? request.reply(Status.NOT_FOUND) : request.replyValue(found[0]);
+        }, flusher);
+      }
+      case SIZE:
+        return CompletableFuture.supplyAsync(() -> {
+          long[] n = new long[1];
+          walkOwned(p, me, k -> {
+            n[0]++;
+            return true;
+          });
+          return request.replyOk(n[0]);
+        }, flusher);
+      default:
+        return CompletableFuture.completedFuture(local.apply(request));
+    }
+  }
+
+  /** Calls {@code visit} with each key of a slot {@code me} owns, while it returns true. */
+  private void walkOwned(Placement p, Member me, java.util.function.Predicate<byte[]> visit) {
+    long cursor = 0;
+    do {
+      ScanResult page = store.scan(cursor, FLUSH_BATCH);
+      for (byte[] k : page.keys()) {
+        if (p.owns(me, KeySlot.of(k)) && !visit.test(k)) {
+          return;
+        }
+      }
+      cursor = page.nextCursor();
+    } while (cursor != 0);
+  }
+
+  /** The placement changed: links to members that left it are closed. */
+  void placementChanged(Placement next) {
+    Member me = self.get();
+    Set<String> keep = new HashSet<>();
+    if (me != null) {
+      for (int s = 0; s < KeySlot.SLOTS; s++) {
+        if (next.owns(me, s)) {
+          for (Member m : next.replicas(s)) {
+            keep.add(m.id());
+          }
+        }
+      }
+    }
+    replicaIds = Set.copyOf(keep);
+    Set<String> present = new HashSet<>();
+    for (Member m : next.members()) {
+      present.add(m.id());
+    }
+    for (Map.Entry<String, ReplicaLink> e : links.entrySet()) {
+      // A member gone from the placement (dead or left) is no longer a live replica: what waits for
+      // it is released. One still present keeps its link until it has acknowledged what was sent
+      // (it skips the effects of slots it no longer replicates), so no write is acknowledged on the
+      // strength of a copy that was never sent; nothing new is appended to it (linkFor).
+      if (!present.contains(e.getKey())) {
+        links.remove(e.getKey(), e.getValue());
+        e.getValue().close();
+      }
+    }
+  }
+
+  /**
+   * INFO replication's lines, CRLF-terminated, with Redis's names where the meaning is the same:
+   * every member is a master (of its own slots); its slaves are the members that replicate them,
+   * with the stream's offsets counted in effects (not bytes, as Redis counts them).
+   */
+  String infoLines(int replicas, boolean underReplicated) {
+    StringBuilder sb = new StringBuilder();
+    List<ReplicaLink> open = new ArrayList<>();
+    Set<String> current = replicaIds;
+    for (ReplicaLink l : links.values()) {
+      if (!l.isClosed() && current.contains(l.replica.id())) {
+        open.add(l);
+      }
+    }
+    open.sort((a, b) -> a.replica.id().compareTo(b.replica.id()));
+    line(sb, "role", "master");
+    line(sb, "connected_slaves", open.size());
+    long given = 0;
+    long now = System.currentTimeMillis();
+    long maxLag = 0;
+    for (int i = 0; i < open.size(); i++) {
+      ReplicaLink l = open.get(i);
+      long[] o = l.offsets();
+      given += o[0];
+      maxLag = Math.max(maxLag, o[0] - o[1]);
+      sb.append("slave").append(i).append(":ip=").append(l.replica.address().host()).append(",port=")
+          .append(l.replica.address().port()).append(",state=online,offset=").append(o[1]).append(",lag=")
+          .append(o[0] == o[1] ? 0 : (now - o[3]) / 1000).append("\r\n");
+    }
+    line(sb, "master_repl_offset", given);
+    line(sb, "replicas", replicas);
+    line(sb, "replication_mode", mode.flagName());
+    line(sb, "replication_under_replicated", underReplicated ? 1 : 0);
+    line(sb, "replication_lag_effects", maxLag);
+    return sb.toString();
+  }
+
+  private static void line(StringBuilder sb, String name, Object value) {
+    sb.append(name).append(':').append(value).append("\r\n");
+  }
+
+  private volatile boolean closed;
+
+  @Override
+  public void close() {
+    closed = true;
+    for (ReentrantLock stripe : stripes) {
+      stripe.lock(); // a write between "apply" and "append" finishes (its waiter is aborted below)
+      stripe.unlock();
+    }
+    // Stopping: a write still waiting for a replica was never confirmed, so it must not be acknowledged.
+    links.values().forEach(l -> l.abort("the node stopped before replica " + l.replica.address() + " confirmed it"));
+    links.clear();
+    sender.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    flusher.shutdownNow();
+  }
+}

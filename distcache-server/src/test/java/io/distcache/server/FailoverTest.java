@@ -1,0 +1,307 @@
+package io.distcache.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.cluster.ReplicationMode;
+import io.distcache.server.net.RawClient;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import redis.clients.jedis.Jedis;
+
+/** Failover onto replicas (--replicas 1, sync): an owner killed loses no acknowledged write; copies are re-created. */
+class FailoverTest {
+  private final FirewallPeers.Firewall firewall = new FirewallPeers.Firewall();
+  private final List<DistCacheNode> nodes = new ArrayList<>();
+  private final List<DistCacheNode> killed = new ArrayList<>();
+  /** The placement before the membership change, for failure messages. */
+  private Placement before;
+
+  @AfterEach
+  void tearDown() {
+    for (DistCacheNode n : nodes) {
+      if (!killed.contains(n)) {
+        n.close();
+      }
+    }
+  }
+
+  private DistCacheNode start(DistCacheNode... seeds) {
+    List<InetSocketAddress> join = new ArrayList<>();
+    for (DistCacheNode s : seeds) {
+      join.add(InetSocketAddress.createUnresolved("127.0.0.1", s.port()));
+    }
+    FirewallPeers[] wrapped = new FirewallPeers[1];
+    DistCacheNode n = DistCacheNode.builder()
+        .address("127.0.0.1", 0)
+        .maxMemoryBytes(32L * 1024 * 1024)
+        .membership(ClusterTest.FAST)
+        .replicas(1)
+        .replication(ReplicationMode.SYNC)
+        .joinAddresses(join)
+        .peersDecorator(p -> wrapped[0] = new FirewallPeers(p, firewall))
+        .start();
+    nodes.add(n);
+    wrapped[0].self(address(n));
+    return n;
+  }
+
+  private List<DistCacheNode> live() {
+    return nodes.stream().filter(n -> !killed.contains(n)).toList();
+  }
+
+  private void cluster(int size) {
+    DistCacheNode first = start();
+    for (int i = 1; i < size; i++) {
+      start(first);
+    }
+    awaitSettled();
+  }
+
+  private void awaitSettled() {
+    List<DistCacheNode> live = live();
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      long fp = live.get(0).membership().placement().fingerprint();
+      for (DistCacheNode n : live) {
+        assertThat(n.membership().placement().members()).hasSize(live.size());
+        assertThat(n.membership().placement().fingerprint()).isEqualTo(fp);
+        assertThat(n.membership().guard().settled()).isTrue();
+      }
+    });
+  }
+
+  private void kill(DistCacheNode n) {
+    killed.add(n);
+    n.closeAbruptly();
+  }
+
+  private static Address address(DistCacheNode n) {
+    return new Address("127.0.0.1", n.port());
+  }
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static Frame call(RawClient c, Frame request) {
+    c.send(request.withRequestId(1));
+    return c.read();
+  }
+
+  /** Writes {@code count} keys through {@code entry}; returns what was acknowledged. */
+  private static Map<String, String> write(DistCacheNode entry, String prefix, int count) {
+    Map<String, String> acked = new ConcurrentHashMap<>();
+    try (RawClient c = new RawClient(entry.port())) {
+      for (int i = 0; i < count; i++) {
+        String k = prefix + i;
+        if (call(c, Frame.request(Opcode.SET, 0, b(k), b("v-" + k))).status() == Status.OK) {
+          acked.put(k, "v-" + k);
+        }
+      }
+    }
+    return acked;
+  }
+
+  /** Every acknowledged write reads back through every live node, and is held by its owner and its replica. */
+  private void assertIntact(Map<String, String> acked) {
+    for (DistCacheNode n : live()) {
+      try (RawClient c = new RawClient(n.port())) {
+        for (Map.Entry<String, String> e : acked.entrySet()) {
+          Frame r = call(c, Frame.request(Opcode.GET, b(e.getKey())));
+          int slot = KeySlot.of(b(e.getKey()));
+          assertThat(r.status()).as("GET %s through %s: %s (slot %d: owner %s, replicas %s before the change)",
+              e.getKey(), n.port(), r.valueText(), slot, before == null ? null : before.owner(slot).address(),
+              before == null ? null : before.replicas(slot)).isEqualTo(Status.OK);
+          assertThat(r.valueText()).isEqualTo(e.getValue());
+        }
+      }
+    }
+    Placement p = live().get(0).membership().placement();
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      for (String k : acked.keySet()) {
+        int slot = KeySlot.of(b(k));
+        List<Member> copies = new ArrayList<>(p.replicas(slot));
+        copies.add(p.owner(slot));
+        for (Member m : copies) {
+          DistCacheNode holder = live().stream().filter(n -> n.membership().self().equals(m)).findFirst().orElseThrow();
+          assertThat(holder.store().get(b(k))).as("copy of %s on %s", k, m.address()).isEqualTo(b(acked.get(k)));
+        }
+      }
+    });
+  }
+
+  @Test
+  void ownerKilledUnderWriteLoad_everyAcknowledgedWriteSurvives_andCopiesAreRecreated() throws Exception {
+    cluster(3);
+    DistCacheNode entry = nodes.get(0);
+    Map<String, String> acked = write(entry, "before:", 1500);
+    assertThat(acked).hasSize(1500);
+
+    // A writer keeps going through the entry node while another node dies.
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicInteger errors = new AtomicInteger();
+    Thread writer = new Thread(() -> {
+      try (RawClient c = new RawClient(entry.port())) {
+        for (int i = 0; !stop.get(); i++) {
+          String k = "during:" + i;
+          Frame r = call(c, Frame.request(Opcode.SET, 0, b(k), b("v-" + k)));
+          if (r.status() == Status.OK) {
+            acked.put(k, "v-" + k);
+          } else {
+            errors.incrementAndGet(); // BUSY / TRY_AGAIN while the dead owner is detected: not acknowledged
+          }
+        }
+      }
+    });
+    writer.start();
+    await().atMost(ClusterTest.DEADLINE).until(() -> acked.size() > 1700);
+    before = entry.membership().placement();
+    kill(nodes.get(2));
+    awaitSettled();
+    await().atMost(ClusterTest.DEADLINE).until(() -> acked.size() > 2500);
+    stop.set(true);
+    writer.join();
+
+    assertIntact(acked);
+  }
+
+  @Test
+  void newReplicaKilledWhileItIsBeingFilled_copyGoesToTheNextMember_andNothingIsLost() {
+    cluster(4);
+    Map<String, String> acked = write(nodes.get(0), "k:", 2000);
+    assertThat(acked).hasSize(2000);
+    DistCacheNode doomedOwner = nodes.get(3);
+    DistCacheNode newReplica = nodes.get(2);
+    // The new replica receives no replicated frames: its copies can never complete.
+    for (DistCacheNode n : List.of(nodes.get(0), nodes.get(1))) {
+      firewall.dropOpcode(address(n), address(newReplica), Opcode.REPLICATE);
+    }
+
+    before = nodes.get(0).membership().placement();
+    kill(doomedOwner);
+    awaitSettled();
+    // The survivors are copying slots to newReplica, which never acknowledges: a copy in progress.
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      long lag = 0;
+      for (DistCacheNode n : List.of(nodes.get(0), nodes.get(1))) {
+        try (Jedis j = new Jedis("127.0.0.1", n.port())) {
+          String info = j.info("replication");
+          lag += Long.parseLong(info.replaceAll("(?s).*replication_lag_effects:(\\d+).*", "$1"));
+        }
+      }
+      assertThat(lag).isPositive();
+    });
+    kill(newReplica);
+    awaitSettled();
+
+    assertIntact(acked);
+  }
+
+  @Test
+  void sigterm_underWriteLoad_handsItsSlotsToTheReplicas_noClientErrorAndNothingLost() throws Exception {
+    cluster(3);
+    DistCacheNode entry = nodes.get(0);
+    Map<String, String> acked = write(entry, "pre:", 1000);
+    AtomicBoolean stop = new AtomicBoolean();
+    List<String> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Thread writer = new Thread(() -> {
+      try (RawClient c = new RawClient(entry.port())) {
+        for (int i = 0; !stop.get(); i++) {
+          String k = "live:" + i;
+          Frame r = call(c, Frame.request(Opcode.SET, 0, b(k), b("v-" + k)));
+          if (r.status() == Status.OK) {
+            acked.put(k, "v-" + k);
+          } else {
+            errors.add(k + ": " + r.status() + " " + r.valueText());
+          }
+        }
+      }
+    });
+    writer.start();
+    await().atMost(ClusterTest.DEADLINE).until(() -> acked.size() > 1300);
+    DistCacheNode leaving = nodes.get(2);
+    before = entry.membership().placement();
+    killed.add(leaving);
+    leaving.close(); // what SIGTERM does
+    awaitSettled();
+    int at = acked.size();
+    await().atMost(ClusterTest.DEADLINE).until(() -> acked.size() > at + 300);
+    stop.set(true);
+    writer.join();
+
+    assertThat(errors).as("errors a client saw while a node left").isEmpty();
+    assertIntact(acked);
+  }
+
+  @Test
+  void multiKeyWrites_renameTransactionAndBitop_reachTheReplica_andSurviveTheOwnersDeath() {
+    cluster(3);
+    DistCacheNode entry = nodes.get(0);
+    Placement p = entry.membership().placement();
+    // A hash tag whose slot another node owns, so the entry forwards and that owner can be killed.
+    String tag = null;
+    for (int i = 0; tag == null; i++) {
+      String t = "t" + i;
+      if (!p.owner(KeySlot.of(b("{" + t + "}"))).equals(entry.membership().self())) {
+        tag = t;
+      }
+    }
+    String a = "{" + tag + "}a";
+    String renamed = "{" + tag + "}renamed";
+    String x = "{" + tag + "}x";
+    String y = "{" + tag + "}y";
+    String bits = "{" + tag + "}bits";
+    // Let the copies made while the cluster formed finish first: a full copy of the slot taken
+    // after the writes below would hide a write that was never replicated.
+    String probe = "{" + tag + "}probe";
+    Member replica = p.replicas(KeySlot.of(b(probe))).get(0);
+    DistCacheNode replicaNode = nodes.stream().filter(n -> n.membership().self().equals(replica)).findFirst().orElseThrow();
+    try (Jedis j = new Jedis("127.0.0.1", entry.port())) {
+      j.set(probe, "p");
+    }
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      assertThat(replicaNode.store().get(b(probe))).isEqualTo(b("p"));
+      for (DistCacheNode n : live()) {
+        try (Jedis j = new Jedis("127.0.0.1", n.port())) {
+          assertThat(j.info("replication")).contains("replication_lag_effects:0");
+        }
+      }
+    });
+    try (Jedis j = new Jedis("127.0.0.1", entry.port())) {
+      j.set(a, "va");
+      assertThat(j.rename(a, renamed)).isEqualTo("OK");
+      redis.clients.jedis.Transaction tx = j.multi();
+      tx.set(x, "1");
+      tx.incrBy(y, 5);
+      assertThat(tx.exec()).hasSize(2);
+      assertThat(j.bitop(redis.clients.jedis.args.BitOP.OR, bits, x, y)).isPositive();
+    }
+    Member owner = p.owner(KeySlot.of(b(a)));
+    before = p;
+    kill(nodes.stream().filter(n -> n.membership().self().equals(owner)).findFirst().orElseThrow());
+    awaitSettled();
+
+    try (Jedis j = new Jedis("127.0.0.1", entry.port())) {
+      assertThat(j.get(renamed)).isEqualTo("va");
+      assertThat(j.exists(a)).isFalse();
+      assertThat(j.get(x)).isEqualTo("1");
+      assertThat(j.get(y)).isEqualTo("5");
+      assertThat(j.get(bits)).isEqualTo("5"); // '1' | '5' = 0x31 | 0x35 = 0x35
+    }
+  }
+}

@@ -1,0 +1,54 @@
+package io.distcache.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.distcache.server.cluster.EffectCodec.Effect;
+import java.nio.ByteBuffer;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class EffectCodecTest {
+
+  @Test
+  void encodeDecode_putsAndDeletes_roundTrip() {
+    List<Effect> in = List.of(new Effect(new byte[] {'a'}, new byte[] {1, 2}, 1234, 99), Effect.delete(new byte[] {'b'}),
+        new Effect(new byte[] {'c'}, new byte[0], 0, 7));
+
+    List<Effect> out = EffectCodec.decode(EffectCodec.encode(in));
+
+    assertThat(out).hasSize(3);
+    assertThat(out.get(0).key()).isEqualTo(new byte[] {'a'});
+    assertThat(out.get(0).value()).isEqualTo(new byte[] {1, 2});
+    assertThat(out.get(0).expireAtMillis()).isEqualTo(1234);
+    assertThat(out.get(0).version()).isEqualTo(99);
+    assertThat(out.get(1).isDelete()).isTrue();
+    assertThat(out.get(2).value()).isEmpty();
+  }
+
+  @Test
+  void encode_exactBytes() {
+    byte[] bytes = EffectCodec.encode(List.of(Effect.delete(new byte[] {'k'})));
+    // count u16 1 | kind DELETE | key length u24 1 | 'k'
+    assertThat(bytes).isEqualTo(new byte[] {0, 1, 2, 0, 0, 1, 'k'});
+  }
+
+  @Test
+  void decode_malformed_namesTheProblem() {
+    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0}))
+        .hasMessageContaining("effect count is cut off");
+    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0x13, (byte) 0x88}))
+        .hasMessageContaining("effect count 5000 is outside 0..4096");
+    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 9}))
+        .hasMessageContaining("unknown kind 9");
+    // a key length past the key limit (and the bytes left): refused before allocating
+    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 2, 0x7f, 0, 0}))
+        .hasMessageContaining("key length 8323072 is outside");
+    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 2, 0, 0, 0}))
+        .hasMessageContaining("empty key");
+    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 0, 1}))
+        .hasMessageContaining("1 trailing bytes after 0 effects");
+    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 1, 0, 0, 1, 'k', 0, 0}))
+        .hasMessageContaining("cut off before its version");
+  }
+}

@@ -1,0 +1,142 @@
+package io.distcache.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.ManualClock;
+import io.distcache.server.cluster.EffectCodec.Effect;
+import io.distcache.server.placement.SlotGuard;
+import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
+import io.distcache.server.store.Stores;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The replica's rules: in order, once each, only under the owner's placement, only its own slots. */
+class ReplicaApplierTest {
+  private static final Member A = new Member("a".repeat(40), new Address("127.0.0.1", 7001));
+  private static final Member B = new Member("b".repeat(40), new Address("127.0.0.1", 7002));
+  private static final Member C = new Member("c".repeat(40), new Address("127.0.0.1", 7003));
+
+  private final ManualClock clock = new ManualClock();
+  private final Store store =
+      Stores.create(new StoreConfig(16L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock));
+  private final Placement placement = Placement.of(3, List.of(A, B, C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+  private final SlotGuard guard = new SlotGuard(clock, 1_000_000_000L);
+  private final ReplicaApplier applier = new ReplicaApplier(store, () -> placement, () -> B, guard);
+
+  ReplicaApplierTest() {
+    guard.placementChanged(B, Placement.empty(), placement, null);
+  }
+
+  @AfterEach
+  void tearDown() {
+    store.close();
+  }
+
+  /** Keys of slots owned by {@code owner} whose replica is {@code replica}. */
+  private List<byte[]> keys(Member owner, Member replica, int n) {
+    List<byte[]> out = new ArrayList<>();
+    for (int i = 0; out.size() < n; i++) {
+      byte[] k = ("k" + i).getBytes(StandardCharsets.UTF_8);
+      int s = KeySlot.of(k);
+      if (placement.owner(s).equals(owner) && placement.isReplica(replica, s)) {
+        out.add(k);
+      }
+    }
+    return out;
+  }
+
+  private Frame batch(Member from, long stream, long first, long fingerprint, Effect... effects) {
+    return Frame.request(Opcode.REPLICATE, 0, null, EffectCodec.encode(List.of(effects)), stream, first, fingerprint,
+        placement.members().indexOf(from));
+  }
+
+  private static Effect put(byte[] key, String value, long version) {
+    return new Effect(key, value.getBytes(StandardCharsets.UTF_8), 0, version);
+  }
+
+  @Test
+  void apply_inOrder_thenAResentBatchChangesNothing() {
+    List<byte[]> k = keys(A, B, 2);
+    long fp = placement.fingerprint();
+
+    Frame r = applier.apply(batch(A, 7, 1, fp, put(k.get(0), "v1", 64), put(k.get(1), "x", 128), put(k.get(0), "v2", 192)));
+    assertThat(r.status()).isEqualTo(Status.OK);
+    assertThat(r.extras()).containsExactly(3);
+    assertThat(store.get(k.get(0))).isEqualTo("v2".getBytes(StandardCharsets.UTF_8));
+
+    Frame d = applier.apply(batch(A, 7, 4, fp, Effect.delete(k.get(0))));
+    assertThat(d.extras()).containsExactly(4);
+    // the first batch again (a resend after a lost reply): skipped, the delete stays
+    Frame again = applier.apply(batch(A, 7, 1, fp, put(k.get(0), "v1", 64), put(k.get(1), "x", 128), put(k.get(0), "v2", 192)));
+    assertThat(again.status()).isEqualTo(Status.OK);
+    assertThat(again.extras()).containsExactly(4);
+    assertThat(store.get(k.get(0))).isNull();
+    assertThat(store.peekEntry(k.get(1)).version()).isEqualTo(128);
+  }
+
+  @Test
+  void apply_gap_refusedWithTheLastApplied() {
+    byte[] k = keys(A, B, 1).get(0);
+    applier.apply(batch(A, 7, 1, placement.fingerprint(), put(k, "v1", 64)));
+
+    Frame r = applier.apply(batch(A, 7, 3, placement.fingerprint(), put(k, "v3", 192)));
+
+    assertThat(r.status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(r.extras()).containsExactly(1);
+    assertThat(store.get(k)).isEqualTo("v1".getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void apply_unknownStreamNotFromTheStart_answersMinusOne() {
+    byte[] k = keys(A, B, 1).get(0);
+    Frame r = applier.apply(batch(A, 8, 5, placement.fingerprint(), put(k, "v", 64)));
+    assertThat(r.status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(r.extras()).containsExactly(-1);
+    assertThat(store.get(k)).isNull();
+  }
+
+  @Test
+  void apply_anotherPlacement_refusedUntilTheyAgree() {
+    byte[] k = keys(A, B, 1).get(0);
+    Frame r = applier.apply(batch(A, 7, 1, placement.fingerprint() + 1, put(k, "v", 64)));
+    assertThat(r.status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(r.extras()).containsExactly(0);
+    assertThat(store.get(k)).isNull();
+  }
+
+  @Test
+  void apply_slotThisNodeDoesNotReplicateForThatOwner_skipped() {
+    byte[] notMine = keys(A, C, 1).get(0);
+    byte[] mine = keys(A, B, 1).get(0);
+    Frame r = applier.apply(batch(A, 7, 1, placement.fingerprint(), put(notMine, "x", 64), put(mine, "y", 128)));
+    assertThat(r.extras()).containsExactly(2);
+    assertThat(store.get(notMine)).isNull();
+    assertThat(store.get(mine)).isEqualTo("y".getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void apply_malformed_badRequest() {
+    Frame r = applier.apply(Frame.request(Opcode.REPLICATE, 0, null, new byte[] {0, 1, 7}, 7, 1,
+        placement.fingerprint(), 0));
+    assertThat(r.status()).isEqualTo(Status.BAD_REQUEST);
+    assertThat(r.valueText()).contains("unknown kind 7");
+    Frame noExtras = applier.apply(Frame.request(Opcode.REPLICATE, 0, null, new byte[0], 7, 1));
+    assertThat(noExtras.status()).isEqualTo(Status.BAD_REQUEST);
+    Frame badOwner = applier.apply(Frame.request(Opcode.REPLICATE, 0, null, new byte[] {0, 0}, 7, 1,
+        placement.fingerprint(), 3));
+    assertThat(badOwner.valueText()).contains("owner index 3 is outside 0..2");
+  }
+}

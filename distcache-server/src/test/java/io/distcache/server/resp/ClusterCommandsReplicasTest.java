@@ -1,0 +1,92 @@
+package io.distcache.server.resp;
+
+import static io.distcache.server.resp.FixedClusterView.A;
+import static io.distcache.server.resp.FixedClusterView.B;
+import static io.distcache.server.resp.FixedClusterView.C;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.ManualClock;
+import io.distcache.server.cluster.LocalExecutor;
+import io.distcache.server.cluster.LocalRouter;
+import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
+import io.distcache.server.store.Stores;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** CLUSTER SLOTS, SHARDS and INFO with replicas. */
+class ClusterCommandsReplicasTest {
+  private final ManualClock clock = new ManualClock();
+  private final Store store =
+      Stores.create(new StoreConfig(16L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock));
+  private final FixedClusterView view =
+      new FixedClusterView(A, Placement.of(5, List.of(A, B), HashRing.DEFAULT_VIRTUAL_NODES, 1));
+  private RespChannel channel;
+
+  @AfterEach
+  void tearDown() {
+    if (channel != null) {
+      channel.close();
+    }
+    store.close();
+  }
+
+  private RespChannel local() {
+    channel = new RespChannel(RespContext.builder(new LocalRouter(new LocalExecutor(store)), store).clock(clock)
+        .version("test").cluster(view).build());
+    return channel;
+  }
+
+  private static int count(String text, String part) {
+    int n = 0;
+    for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+
+  @Test
+  void slots_twoMembersOneReplica_eachRangeListsOwnerThenTheOtherMember() {
+    String reply = local().send("CLUSTER SLOTS");
+    int ranges = view.placement.ranges().size();
+
+    assertThat(reply).startsWith("*" + ranges + "\r\n*4\r\n:0\r\n");
+    // every range: [first, last, owner, replica]; every node entry has host, port, id, {}
+    assertThat(count(reply, "\r\n*4\r\n:")).isEqualTo(ranges);
+    assertThat(count(reply, "$40\r\n")).isEqualTo(2 * ranges);
+    Placement.SlotRange first = view.placement.ranges().get(0);
+    assertThat(reply).startsWith("*" + ranges + "\r\n*4\r\n:0\r\n:" + first.last() + "\r\n*4\r\n$9\r\n127.0.0.1\r\n:"
+        + first.owner().address().port() + "\r\n$40\r\n" + first.owner().id() + "\r\n*0\r\n*4\r\n$9\r\n127.0.0.1\r\n:"
+        + first.replicas().get(0).address().port() + "\r\n$40\r\n" + first.replicas().get(0).id() + "\r\n*0\r\n");
+  }
+
+  @Test
+  void shards_threeMembersOneReplica_oneShardPerOwnerAndReplica_masterThenReplica() {
+    view.placement = Placement.of(5, List.of(A, B, C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    String reply = local().send("CLUSTER SHARDS");
+
+    // each of 3 owners copies to each of the 2 others somewhere: 6 shards of a master and a replica
+    assertThat(reply).startsWith("*6\r\n");
+    assertThat(count(reply, "$6\r\nmaster\r\n")).isEqualTo(6);
+    assertThat(count(reply, "$7\r\nreplica\r\n")).isEqualTo(6);
+  }
+
+  @Test
+  void info_saysHowManyCopies_andWhenMembersAreTooFew() {
+    assertThat(local().send("CLUSTER INFO"))
+        .contains("cluster_replicas:1\r\ncluster_replicas_per_slot:1\r\ncluster_under_replicated:0\r\n");
+    view.placement = Placement.of(6, List.of(A), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    assertThat(channel.send("CLUSTER INFO"))
+        .contains("cluster_replicas:1\r\ncluster_replicas_per_slot:0\r\ncluster_under_replicated:1\r\n");
+  }
+
+  @Test
+  void nodes_withReplicas_everyMemberStillAMasterOfItsSlots() {
+    String text = ClusterCommands.nodesText(view, 1234);
+    assertThat(text.split("\n")).hasSize(2).allSatisfy(l -> assertThat(l.split(" ")[3]).isEqualTo("-"));
+  }
+}

@@ -1,0 +1,85 @@
+package io.distcache.server.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.server.ManualClock;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Store.peekEntry and Store.applyReplicated, the two methods replication needs, on both stores. */
+class ReplicatedEntryTest {
+  private final ManualClock clock = new ManualClock();
+
+  static Stream<Function<StoreConfig, Store>> stores() {
+    return Stream.of(Stores::create, ReferenceStore::new);
+  }
+
+  private Store open(Function<StoreConfig, Store> factory) {
+    return factory.apply(new StoreConfig(16L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock));
+  }
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @ParameterizedTest
+  @MethodSource("stores")
+  void applyReplicated_keepsTheOwnersVersionAndExpiry_andLaterVersionsGoAbove(Function<StoreConfig, Store> f) {
+    Store store = open(f);
+    try {
+      long expireAt = clock.millis() + 60_000;
+      store.applyReplicated(b("k"), b("v"), expireAt, 1_000_000L << 6 | 5);
+
+      StoredEntry e = store.peekEntry(b("k"));
+      assertThat(e.value()).isEqualTo(b("v"));
+      assertThat(e.version()).isEqualTo(1_000_000L << 6 | 5);
+      assertThat(e.expireAtMillis()).isEqualTo(expireAt);
+      store.set(b("k"), b("w"), SetArgs.ALWAYS);
+      assertThat(store.peekEntry(b("k")).version()).isGreaterThan(1_000_000L << 6 | 5);
+    } finally {
+      store.close();
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("stores")
+  void applyReplicated_replacesAnEntry_andAnExpiryInThePastRemovesIt(Function<StoreConfig, Store> f) {
+    Store store = open(f);
+    try {
+      store.set(b("k"), b("old"), SetArgs.ALWAYS);
+      store.applyReplicated(b("k"), b("new"), Store.NO_EXPIRY, 7);
+      assertThat(store.get(b("k"))).isEqualTo(b("new"));
+      assertThat(store.ttlMillis(b("k"))).isEqualTo(-1);
+
+      store.applyReplicated(b("k"), b("gone"), clock.millis() - 1, 9);
+      assertThat(store.peekEntry(b("k"))).isNull();
+      assertThat(store.size()).isZero();
+    } finally {
+      store.close();
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("stores")
+  void peekEntry_countsNoHitOrMiss_andHidesExpiredEntries(Function<StoreConfig, Store> f) {
+    Store store = open(f);
+    try {
+      store.set(b("k"), b("v"), SetArgs.ALWAYS);
+      store.expireAt(b("k"), clock.millis() + 10, ExpireCondition.ALWAYS);
+      long hits = store.stats().hits();
+      long misses = store.stats().misses();
+
+      assertThat(store.peekEntry(b("k")).value()).isEqualTo(b("v"));
+      assertThat(store.peekEntry(b("absent"))).isNull();
+      clock.advanceMillis(11);
+      assertThat(store.peekEntry(b("k"))).isNull();
+      assertThat(store.stats().hits()).isEqualTo(hits);
+      assertThat(store.stats().misses()).isEqualTo(misses);
+    } finally {
+      store.close();
+    }
+  }
+}
