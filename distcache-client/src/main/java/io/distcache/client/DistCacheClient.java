@@ -2274,6 +2274,11 @@ public final class DistCacheClient implements AutoCloseable {
      * certificates in {@code caCertFile} (PEM) and verifying that each node's certificate names the
      * host dialed; {@code clientCertFile} and {@code clientKeyFile} (PEM, PKCS#8), when not null,
      * are presented to nodes that require client certificates.
+     *
+     * @param caCertFile the CA certificates to trust (PEM)
+     * @param clientCertFile this client's certificate (PEM), or null
+     * @param clientKeyFile its private key (PEM, PKCS#8), or null
+     * @return this builder
      */
     public Builder tls(java.nio.file.Path caCertFile, java.nio.file.Path clientCertFile, java.nio.file.Path clientKeyFile) {
       try {
@@ -2294,6 +2299,10 @@ public final class DistCacheClient implements AutoCloseable {
     /**
      * Connects with TLS trusting {@code trust} (a trust store's factory) and presenting the keys of
      * {@code keys} (null: no client certificate).
+     *
+     * @param trust the factory of the trust managers that check the nodes' certificates
+     * @param keys the factory of this client's key managers, or null
+     * @return this builder
      */
     public Builder tls(javax.net.ssl.TrustManagerFactory trust, javax.net.ssl.KeyManagerFactory keys) {
       try {
