@@ -110,8 +110,9 @@ class AdminPageIT {
         for (List<Long> range : shard.getSlots()) {
           n += (int) (range.get(1) - range.get(0) + 1);
         }
+        // With replicas an owner has one shard per set of replicas its slots have: add them up.
         ClusterShardNodeInfo node = shard.getNodes().get(0);
-        slots.put(node.getId(), n);
+        slots.merge(node.getId(), n, Integer::sum);
         portOf.put(node.getId(), node.getPort().intValue());
       }
     }
