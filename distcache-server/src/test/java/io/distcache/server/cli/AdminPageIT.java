@@ -130,13 +130,15 @@ class AdminPageIT {
       String cells = row.group(2);
       assertThat(cells).contains(">ALIVE<").contains("127.0.0.1:" + portOf.get(id));
       assertThat(cell(cells, "slots")).as("slots drawn for %s", id).isEqualTo(slots.get(id));
-      long size = nodes.call(portOf.get(id), Frame.request(Opcode.SIZE, null)).extra(0, -1);
-      assertThat(cell(cells, "keys")).as("keys of %s", id).isEqualTo((int) size);
+      // The entries a member holds: its own slots' keys and its copies of other members' slots.
+      String stats = nodes.call(portOf.get(id), Frame.request(Opcode.STATS, null)).valueText();
+      int held = Integer.parseInt(stats.replaceAll("(?s).*entries:(\\d+).*", "$1"));
+      assertThat(cell(cells, "keys")).as("entries held by %s", id).isEqualTo(held);
       assertThat(cells).containsPattern("class=\"memory\">[0-9.]+[BKMG] / [0-9.]+[BKMG]<");
       keysShown += cell(cells, "keys");
     }
     assertThat(rows).isEqualTo(3);
-    assertThat(keysShown).isEqualTo(300);
+    assertThat(keysShown).as("300 keys, each on its owner and one replica (--replicas 1)").isEqualTo(600);
 
     Files.createDirectories(SCREENSHOT.getParent());
     Files.deleteIfExists(SCREENSHOT);
