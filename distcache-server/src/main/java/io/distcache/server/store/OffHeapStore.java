@@ -841,25 +841,34 @@ final class OffHeapStore implements Store {
     }
   }
 
-  /** Checks every segment's bookkeeping; returns the first problem found or null. */
+  /**
+   * Checks every segment's bookkeeping; returns the first problem found or null. Holds every
+   * segment's lock at once, so the expiry sweeper cannot free an entry between the segments being
+   * summed and the budget being read.
+   */
   String validate() {
-    long held = 0;
-    for (Segment s : segments) {
-      long stamp = s.lock.writeLock();
-      try {
+    long[] stamps = new long[segments.length];
+    for (int i = 0; i < segments.length; i++) {
+      stamps[i] = segments[i].lock.writeLock();
+    }
+    try {
+      long held = 0;
+      for (Segment s : segments) {
         String problem = s.validate();
         if (problem != null) {
           return "segment " + s.id + ": " + problem;
         }
         held += s.heldBytes();
-      } finally {
-        s.lock.unlockWrite(stamp);
+      }
+      if (held != budget.used()) {
+        return "budget says " + budget.used() + " bytes used but segments hold " + held;
+      }
+      return null;
+    } finally {
+      for (int i = segments.length - 1; i >= 0; i--) {
+        segments[i].lock.unlockWrite(stamps[i]);
       }
     }
-    if (held != budget.used()) {
-      return "budget says " + budget.used() + " bytes used but segments hold " + held;
-    }
-    return null;
   }
 
   /** Sum of the bytes live entries take in pages and large buffers (no index, no dead bytes). */
