@@ -209,6 +209,7 @@ class DistCacheClientTest {
         Arguments.of(Status.INTERNAL_ERROR, DistCacheException.class),
         Arguments.of(Status.TRY_AGAIN, DistCacheException.class),
         Arguments.of(Status.AUTH_FAILED, DistCacheException.class),
+        Arguments.of(Status.WRONG_TYPE, DistCacheException.class),
         Arguments.of(Status.CROSS_SLOT, DistCacheException.class));
   }
 

@@ -37,6 +37,8 @@ final class CommandTable {
     TransactionCommands.register(r);
     BitCommands.register(r);
     KeyCopyCommands.register(r);
+    HashCommands.register(r);
+    SetCommands.register(r);
     return new CommandTable(r.commands);
   }
 
