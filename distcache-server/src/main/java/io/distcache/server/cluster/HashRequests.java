@@ -2,7 +2,6 @@ package io.distcache.server.cluster;
 
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
-import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.store.CollectionCodec;
@@ -55,9 +54,12 @@ final class HashRequests {
   private final Store store;
   private final TransactionGate gate;
 
-  HashRequests(Store store, TransactionGate gate) {
+  private final int maxFields;
+
+  HashRequests(Store store, TransactionGate gate, int maxFields) {
     this.store = store;
     this.gate = gate;
+    this.maxFields = maxFields;
   }
 
   Frame run(Frame r, boolean lock) {
@@ -244,10 +246,10 @@ final class HashRequests {
     }
   }
 
-  private static void checkRoom(Frame r, int size) {
-    if (size > ProtocolConstants.MAX_COLLECTION_ELEMENTS) {
-      throw new IllegalArgumentException("hash " + RandomPicks.printable(r.key()) + " would hold " + size + " fields; the limit is "
-          + ProtocolConstants.MAX_COLLECTION_ELEMENTS + " fields per hash");
+  private void checkRoom(Frame r, int size) {
+    if (size > maxFields) {
+      throw new IllegalArgumentException("hash " + RandomPicks.printable(r.key()) + " would hold " + size
+          + " fields; the limit is " + maxFields + " fields per hash (--max-collection-elements)");
     }
   }
 

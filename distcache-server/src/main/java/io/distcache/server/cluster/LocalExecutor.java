@@ -87,6 +87,15 @@ public final class LocalExecutor {
 
   /** An executor whose replies stay within {@code maxFrameBytes} (MULTI_GET beyond it is TOO_LARGE). */
   public LocalExecutor(Store store, int maxFrameBytes) {
+    this(store, maxFrameBytes, ProtocolConstants.MAX_COLLECTION_ELEMENTS);
+  }
+
+  /** Also with the most fields per hash and members per set. */
+  public LocalExecutor(Store store, int maxFrameBytes, int maxCollectionElements) {
+    if (maxCollectionElements < 1 || maxCollectionElements > ProtocolConstants.MAX_COLLECTION_ELEMENTS_LIMIT) {
+      throw new IllegalArgumentException("max collection elements: expected 1.."
+          + ProtocolConstants.MAX_COLLECTION_ELEMENTS_LIMIT + ", got " + maxCollectionElements);
+    }
     if (store == null) {
       throw new IllegalArgumentException("store cannot be null");
     }
@@ -99,8 +108,8 @@ public final class LocalExecutor {
     this.maxFrameBytes = maxFrameBytes;
     this.bits = new BitRequests(store, gate);
     this.keyOps = new KeyRequests(store, gate);
-    this.hashes = new HashRequests(store, gate);
-    this.sets = new SetRequests(store, gate);
+    this.hashes = new HashRequests(store, gate, maxCollectionElements);
+    this.sets = new SetRequests(store, gate, maxCollectionElements);
   }
 
   /** The largest frame this node sends or accepts. */

@@ -2,7 +2,6 @@ package io.distcache.server.cluster;
 
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
-import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.store.CollectionCodec;
@@ -53,9 +52,12 @@ final class SetRequests {
   private final Store store;
   private final TransactionGate gate;
 
-  SetRequests(Store store, TransactionGate gate) {
+  private final int maxMembers;
+
+  SetRequests(Store store, TransactionGate gate, int maxMembers) {
     this.store = store;
     this.gate = gate;
+    this.maxMembers = maxMembers;
   }
 
   /** The keys a request names beside its key: SMOVE's destination, the multi-key commands' other keys. */
@@ -332,10 +334,10 @@ final class SetRequests {
     return out;
   }
 
-  private static void checkRoom(byte[] key, int size) {
-    if (size > ProtocolConstants.MAX_COLLECTION_ELEMENTS) {
+  private void checkRoom(byte[] key, int size) {
+    if (size > maxMembers) {
       throw new IllegalArgumentException("set " + RandomPicks.printable(key) + " would hold " + size
-          + " members; the limit is " + ProtocolConstants.MAX_COLLECTION_ELEMENTS + " members per set");
+          + " members; the limit is " + maxMembers + " members per set (--max-collection-elements)");
     }
   }
 }

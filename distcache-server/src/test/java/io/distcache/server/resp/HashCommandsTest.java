@@ -175,7 +175,7 @@ class HashCommandsTest {
       cmd.append(" f").append(i).append(" v");
     }
     assertThat(send(cmd.toString())).isEqualTo("-ERR hash 'h' would hold " + (ProtocolConstants.MAX_COLLECTION_ELEMENTS + 1)
-        + " fields; the limit is " + ProtocolConstants.MAX_COLLECTION_ELEMENTS + " fields per hash\r\n");
+        + " fields; the limit is " + ProtocolConstants.MAX_COLLECTION_ELEMENTS + " fields per hash (--max-collection-elements)\r\n");
     assertThat(send("EXISTS h")).as("nothing was written").isEqualTo(":0\r\n");
   }
 }

@@ -125,4 +125,20 @@ class SetCommandsTest {
     assertThat(send("MULTI", "SADD s a b", "SMOVE s t a", "SCARD t", "EXEC"))
         .isEqualTo("+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n:2\r\n:1\r\n:1\r\n");
   }
+
+  @Test
+  void memberLimit_configured_isCheckedBeforeWriting() {
+    Store small = Stores.create(new StoreConfig(8L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock));
+    try (RespChannel limited = new RespChannel(new LocalRouter(new LocalExecutor(small,
+        io.distcache.protocol.ProtocolConstants.DEFAULT_MAX_FRAME_BYTES, 3)), small, clock)) {
+      assertThat(limited.send("SADD s a b c", "SADD s a d", "SCARD s", "SADD {x}a a b", "SADD {x}b c d",
+          "SUNIONSTORE {x}c {x}a {x}b", "EXISTS {x}c", "HSET h f1 1 f2 2 f3 3 f4 4", "EXISTS h")).isEqualTo(
+          ":3\r\n-ERR set 's' would hold 4 members; the limit is 3 members per set (--max-collection-elements)\r\n:3\r\n"
+              + ":2\r\n:2\r\n-ERR set '{x}c' would hold 4 members; the limit is 3 members per set"
+              + " (--max-collection-elements)\r\n:0\r\n"
+              + "-ERR hash 'h' would hold 4 fields; the limit is 3 fields per hash (--max-collection-elements)\r\n:0\r\n");
+    } finally {
+      small.close();
+    }
+  }
 }

@@ -30,8 +30,8 @@ import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.params.ScanParams;
 import redis.clients.jedis.resps.ScanResult;
 
-/** Hash commands through Jedis and Lettuce (sync and async) in their default modes, against a real node. */
-class RedisClientHashesTest {
+/** Hash and set commands through Jedis and Lettuce (sync and async) in their default modes, against a real node. */
+class RedisClientCollectionsTest {
   private static RespTestServer server;
   private static RedisClient lettuce;
   private Jedis jedis;
@@ -126,5 +126,42 @@ class RedisClientHashesTest {
     assertThat(connection.async().hincrby("h", "n", 7).get(10, TimeUnit.SECONDS)).isEqualTo(7);
     List<String> keys = connection.async().hkeys("h").get(10, TimeUnit.SECONDS);
     assertThat(keys).containsExactly("a", "f", "n");
+  }
+
+  @Test
+  void jedis_setCalls() {
+    assertThat(jedis.sadd("{s}a", "x", "y", "z")).isEqualTo(3);
+    assertThat(jedis.sadd("{s}b", "y", "w")).isEqualTo(2);
+    assertThat(jedis.smembers("{s}a")).containsExactlyInAnyOrder("x", "y", "z");
+    assertThat(jedis.sismember("{s}a", "x")).isTrue();
+    assertThat(jedis.smismember("{s}a", "x", "q")).containsExactly(true, false);
+    assertThat(jedis.scard("{s}a")).isEqualTo(3);
+    assertThat(jedis.sinter("{s}a", "{s}b")).containsExactly("y");
+    assertThat(jedis.sintercard(2, "{s}a", "{s}b")).isEqualTo(1);
+    assertThat(jedis.sunion("{s}a", "{s}b")).containsExactlyInAnyOrder("x", "y", "z", "w");
+    assertThat(jedis.sdiff("{s}a", "{s}b")).containsExactlyInAnyOrder("x", "z");
+    assertThat(jedis.sunionstore("{s}c", "{s}a", "{s}b")).isEqualTo(4);
+    assertThat(jedis.smove("{s}c", "{s}b", "x")).isEqualTo(1);
+    assertThat(jedis.srandmember("{s}c", -6)).hasSize(6);
+    assertThat(jedis.spop("{s}c", 10)).containsExactlyInAnyOrder("y", "z", "w");
+    assertThat(jedis.exists("{s}c")).isFalse();
+    assertThat(jedis.srem("{s}a", "x", "q")).isEqualTo(1);
+    ScanResult<String> scan = jedis.sscan("{s}a", ScanParams.SCAN_POINTER_START);
+    assertThat(scan.getResult()).containsExactlyInAnyOrder("y", "z");
+    assertThat(jedis.type("{s}a")).isEqualTo("set");
+  }
+
+  @Test
+  void lettuce_setCalls() throws Exception {
+    RedisCommands<String, String> sync = connection.sync();
+    assertThat(sync.sadd("s", "a", "b", "c")).isEqualTo(3);
+    assertThat(sync.smembers("s")).containsExactlyInAnyOrder("a", "b", "c");
+    assertThat(sync.sismember("s", "b")).isTrue();
+    assertThat(sync.srandmember("s", 2)).hasSize(2);
+    assertThat(sync.spop("s")).isIn("a", "b", "c");
+    assertThat(sync.scard("s")).isEqualTo(2);
+    assertThat(connection.async().sadd("s", "d").get(10, TimeUnit.SECONDS)).isEqualTo(1);
+    assertThatThrownBy(() -> sync.hget("s", "f")).isInstanceOf(RedisCommandExecutionException.class)
+        .hasMessageStartingWith("WRONGTYPE");
   }
 }
