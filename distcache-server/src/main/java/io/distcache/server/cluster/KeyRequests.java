@@ -2,12 +2,11 @@ package io.distcache.server.cluster;
 
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.Status;
-import io.distcache.server.store.RedisNumbers;
-import io.distcache.server.store.SetArgs;
-import io.distcache.server.store.Store;
-import io.distcache.server.store.StoreException;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.store.CollectionCodec;
+import io.distcache.server.store.RedisNumbers;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreException;
 import io.distcache.server.store.TypedEntry;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
