@@ -213,6 +213,7 @@ class DistCacheClientTest {
         Arguments.of(Status.TRY_AGAIN, DistCacheUnavailableException.class),
         Arguments.of(Status.AUTH_FAILED, DistCacheException.class),
         Arguments.of(Status.NO_PERMISSION, DistCacheException.class),
+        Arguments.of(Status.WRONG_TYPE, DistCacheException.class),
         Arguments.of(Status.CROSS_SLOT, DistCacheException.class));
   }
 

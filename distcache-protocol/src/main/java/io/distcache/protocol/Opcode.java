@@ -99,6 +99,18 @@ public enum Opcode {
    * docs/PROTOCOL.md, "Key operations".
    */
   KEY_OP(0x23, true),
+  /**
+   * Redis's hash commands. key; extras:[command (see docs/PROTOCOL.md, "Hashes"), then its
+   * numeric arguments]; value: a ListCodec value list of its fields and values → OK extras:[the
+   * integer answer] | OK value:[one value, or a value list] | NOT_FOUND (nil) | WRONG_TYPE.
+   */
+  HASH(0x24, true),
+  /**
+   * Redis's set commands. key (SMOVE: the source; the STORE forms: the destination); extras:[command
+   * (see docs/PROTOCOL.md, "Sets"), then its numeric arguments]; value: a ListCodec value list of
+   * members, or of the other keys → like HASH, and CROSS_SLOT for other keys of another slot.
+   */
+  SETS(0x25, true),
 
   // 0x40-0x4F: the cluster. Never forwarded: each is about the node that receives it.
 

@@ -22,6 +22,20 @@ public final class ProtocolConstants {
   public static final int MAX_EXTRAS = 8;
 
   /** Default largest frame (header + extras + key + value) a peer accepts. */
+  /**
+   * The default of the most fields one hash (or members one set) may hold (a node's
+   * --max-collection-elements). A collection is one packed value that every write re-encodes, so
+   * its size bounds the cost of one command; a write past it is refused before anything is
+   * allocated.
+   */
+  public static final int MAX_COLLECTION_ELEMENTS = 16_384;
+
+  /** The highest --max-collection-elements a node accepts. */
+  public static final int MAX_COLLECTION_ELEMENTS_LIMIT = 1 << 20;
+
+  /** The largest |count| of HRANDFIELD (and SRANDMEMBER): its reply is built in memory first. */
+  public static final long MAX_RANDOM_PICK = 1_000_000;
+
   public static final int DEFAULT_MAX_FRAME_BYTES = 32 * 1024 * 1024;
 
   /** Keys are at most 64 KiB everywhere. */

@@ -47,6 +47,11 @@ public enum Status {
    */
   NO_PERMISSION(16),
   /**
+   * The key holds a value of another type than the command works on (a string command on a hash,
+   * a hash command on a set...): Redis's WRONGTYPE. Nothing was done. See {@link ValueType}.
+   */
+  WRONG_TYPE(20),
+  /**
    * A request names keys of several slots where one slot is required (a TRANSACTION on a node of a
    * cluster with other owners): Redis Cluster's CROSSSLOT. Nothing was done.
    */

@@ -136,8 +136,8 @@ public final class DistCacheNode implements AutoCloseable {
       membership = new ClusterMembership(config.membership, config.virtualNodes, config.replicas, config.clock, peers,
           store);
       try {
-        clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes), membership, peers, store,
-            config.replication);
+        clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements),
+            membership, peers, store, config.replication);
         router = new DrainingRouter(clusterRouter);
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess)
             .withUsers(users, protectedModeApplies());
@@ -344,6 +344,7 @@ public final class DistCacheNode implements AutoCloseable {
     p.put("port", () -> server == null ? Integer.toString(config.port) : Integer.toString(server.localAddress().getPort()));
     p.put("cluster-node-timeout", () -> Long.toString(config.membership.suspicionTimeout().toMillis()));
     p.put("max-frame", () -> Integer.toString(config.maxFrameBytes));
+    p.put("max-collection-elements", () -> Integer.toString(config.maxCollectionElements));
     p.put("vnodes", () -> Integer.toString(config.virtualNodes));
     p.put("advertise", () -> membership == null || membership.self() == null ? "" : membership.self().address().toString());
     p.put("join", () -> String.join(",", config.joinAddresses.stream().map(a -> a.getHostString() + ":" + a.getPort()).toList()));
@@ -576,6 +577,7 @@ public final class DistCacheNode implements AutoCloseable {
     private EvictionPolicy evictionPolicy = EvictionPolicy.ALLKEYS_LRU;
     private int maxConnections = NetConfig.DEFAULT_MAX_CONNECTIONS;
     private int maxFrameBytes = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
+    private int maxCollectionElements = ProtocolConstants.MAX_COLLECTION_ELEMENTS;
     private Duration idleTimeout = Duration.ZERO;
     private Duration requestTimeout = io.distcache.server.net.InputLimits.DEFAULT_REQUEST_TIMEOUT;
     /** 0: InputBudget.defaultLimitBytes(). */
@@ -739,6 +741,16 @@ public final class DistCacheNode implements AutoCloseable {
             "max frame " + bytes + " is below the frame header size " + ProtocolConstants.HEADER_BYTES);
       }
       this.maxFrameBytes = bytes;
+      return this;
+    }
+
+    /** The most fields per hash and members per set; a write past it is refused. Default 16384. */
+    public Builder maxCollectionElements(int n) {
+      if (n < 1 || n > ProtocolConstants.MAX_COLLECTION_ELEMENTS_LIMIT) {
+        throw new IllegalArgumentException("max collection elements: expected 1.."
+            + ProtocolConstants.MAX_COLLECTION_ELEMENTS_LIMIT + ", got " + n);
+      }
+      this.maxCollectionElements = n;
       return this;
     }
 
@@ -946,6 +958,7 @@ public final class DistCacheNode implements AutoCloseable {
       b.evictionPolicy = evictionPolicy;
       b.maxConnections = maxConnections;
       b.maxFrameBytes = maxFrameBytes;
+      b.maxCollectionElements = maxCollectionElements;
       b.idleTimeout = idleTimeout;
       b.requestTimeout = requestTimeout;
       b.maxInputBufferBytes = maxInputBufferBytes;

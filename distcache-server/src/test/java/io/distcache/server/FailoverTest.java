@@ -249,7 +249,7 @@ class FailoverTest {
   }
 
   @Test
-  void multiKeyWrites_renameTransactionAndBitop_reachTheReplica_andSurviveTheOwnersDeath() {
+  void multiKeyAndTypedWrites_renameTransactionBitopHashAndSet_reachTheReplica_andSurviveTheOwnersDeath() {
     cluster(3);
     DistCacheNode entry = nodes.get(0);
     Placement p = entry.membership().placement();
@@ -290,6 +290,9 @@ class FailoverTest {
       tx.incrBy(y, 5);
       assertThat(tx.exec()).hasSize(2);
       assertThat(j.bitop(redis.clients.jedis.args.BitOP.OR, bits, x, y)).isPositive();
+      j.hset("{" + tag + "}h", Map.of("f1", "a", "f2", "b"));
+      j.sadd("{" + tag + "}s1", "m1", "m2");
+      assertThat(j.smove("{" + tag + "}s1", "{" + tag + "}s2", "m2")).isEqualTo(1);
     }
     Member owner = p.owner(KeySlot.of(b(a)));
     before = p;
@@ -302,6 +305,11 @@ class FailoverTest {
       assertThat(j.get(x)).isEqualTo("1");
       assertThat(j.get(y)).isEqualTo("5");
       assertThat(j.get(bits)).isEqualTo("5"); // '1' | '5' = 0x31 | 0x35 = 0x35
+      // Hashes and sets are replicated with their type (a string copy would answer WRONGTYPE).
+      assertThat(j.hgetAll("{" + tag + "}h")).isEqualTo(Map.of("f1", "a", "f2", "b"));
+      assertThat(j.smembers("{" + tag + "}s1")).containsExactly("m1");
+      assertThat(j.smembers("{" + tag + "}s2")).containsExactly("m2");
+      assertThat(j.type("{" + tag + "}s2")).isEqualTo("set");
     }
   }
 }

@@ -107,9 +107,9 @@ class ReplicationTest {
   private void assertReplicaMatchesOwner(byte[] key) {
     Placement p = nodes.get(0).membership().placement();
     int slot = KeySlot.of(key);
-    StoredEntry owner = node(p.owner(slot)).store().peekEntry(key);
+    io.distcache.server.store.TypedEntry owner = node(p.owner(slot)).store().peekEntry(key);
     for (Member r : p.replicas(slot)) {
-      StoredEntry copy = node(r).store().peekEntry(key);
+      io.distcache.server.store.TypedEntry copy = node(r).store().peekEntry(key);
       if (owner == null) {
         assertThat(copy).as("replica of deleted %s", new String(key, StandardCharsets.UTF_8)).isNull();
       } else {

@@ -226,6 +226,14 @@ public final class Main implements Callable<Integer> {
   int maxFrame = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
 
   @Option(
+      names = "--max-collection-elements",
+      paramLabel = "N",
+      defaultValue = "16384",
+      description = "Most fields per hash and members per set (1.." + ProtocolConstants.MAX_COLLECTION_ELEMENTS_LIMIT
+          + "); every write re-encodes the collection, so this bounds one command's cost. Default: ${DEFAULT-VALUE}.")
+  int maxCollectionElements = ProtocolConstants.MAX_COLLECTION_ELEMENTS;
+
+  @Option(
       names = "--max-value",
       paramLabel = "SIZE",
       defaultValue = "16mb",
@@ -313,6 +321,7 @@ public final class Main implements Callable<Integer> {
               .address(addr.host(), addr.port())
               .maxConnections(maxConnections)
               .maxFrameBytes(maxFrame)
+              .maxCollectionElements(maxCollectionElements)
               .maxValueBytes(maxValue)
               .evictionPolicy(evictionPolicy)
               .idleTimeout(Duration.ofSeconds(idleTimeoutSeconds))

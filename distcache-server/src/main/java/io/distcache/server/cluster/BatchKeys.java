@@ -56,6 +56,10 @@ final class BatchKeys {
           keys.add(request.key());
           keys.addAll(KeyRequests.destinations(request));
         }
+        case SETS -> {
+          keys.add(request.key());
+          keys.addAll(SetRequests.otherKeys(request));
+        }
         default -> {
           if (!op.keyed() || op == Opcode.TRANSACTION) {
             throw new IllegalArgumentException(op + " cannot be part of a transaction: only data requests on keys can");
@@ -76,6 +80,7 @@ final class BatchKeys {
       case TRANSACTION -> of(TransactionCodec.decodeRequest(request.value()));
       case BITS -> BitRequests.sources(request);
       case KEY_OP -> KeyRequests.destinations(request);
+      case SETS -> SetRequests.otherKeys(request);
       default -> null;
     };
   }

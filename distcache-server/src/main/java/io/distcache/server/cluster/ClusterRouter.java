@@ -240,7 +240,7 @@ public final class ClusterRouter implements Router, ClusterView {
         return multiKey.route(request);
       // A batch is served or forwarded whole, by its key, like any keyed request, once its keys
       // are known to share that key's slot (the owner of one slot can run it atomically).
-      case TRANSACTION, BITS, KEY_OP: {
+      case TRANSACTION, BITS, KEY_OP, SETS: {
         Frame refused = crossSlot(request);
         if (refused != null) {
           return done(refused);

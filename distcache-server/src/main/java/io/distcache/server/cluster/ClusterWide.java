@@ -110,6 +110,11 @@ public final class ClusterWide {
    * 0 when the walk is over]; BAD_REQUEST for a cursor no member can have produced.
    */
   public CompletableFuture<Frame> scan(long cursor, int count) {
+    return scan(cursor, count, 0);
+  }
+
+  /** Like {@link #scan(long, int)}, keeping only keys of ValueType code {@code typeFilter - 1} (0: any). */
+  public CompletableFuture<Frame> scan(long cursor, int count, long typeFilter) {
     Frame request = Frame.request(Opcode.SCAN, 0, null, null);
     List<Member> members = members();
     int index = (int) (cursor >>> NODE_CURSOR_BITS);
@@ -118,7 +123,7 @@ public final class ClusterWide {
       return done(request.replyValue(ListCodec.encodeKeys(List.of()), 0));
     }
     long nodeCursor = cursor & NODE_CURSOR_MASK;
-    Frame step = Frame.request(Opcode.SCAN, 0, null, null, nodeCursor, count);
+    Frame step = Frame.request(Opcode.SCAN, 0, null, null, nodeCursor, count, typeFilter);
     return send(members.get(index), step).thenApply(reply -> {
       if (reply.status() != Status.OK) {
         return reply;

@@ -1,6 +1,7 @@
 package io.distcache.server.cluster;
 
 import io.distcache.protocol.ProtocolConstants;
+import io.distcache.protocol.ValueType;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,8 +13,10 @@ import java.util.List;
  * APPEND, a relative TTL or a conditional SET give the same result on every copy, and applying an
  * effect twice changes nothing.
  *
- * Big-endian: count u16, then per effect: kind u8 (1 PUT, 2 DELETE), key length u24, key, and for
- * PUT: version i64, expireAt i64 (absolute Unix ms, 0 none), value length u32, value. Compact on
+ * Big-endian: count u16, then per effect: kind u8 (1 PUT of a string, 2 DELETE, 3 PUT of a hash,
+ * 4 PUT of a set: the kind carries the value's type, so a typed value costs no extra byte), key
+ * length u24, key, and for a PUT: version i64, expireAt i64 (absolute Unix ms, 0 none), value
+ * length u32, value (a collection's packed encoding for a hash or set). Compact on
  * purpose: a REPLICATE frame of one effect with the largest key and value must fit in the frame
  * limit that a client's SET of them fits in (header, 8 extras and a key field of 64 KiB). Decoding
  * checks every count and length against its limit and the bytes left before allocating, and
@@ -28,13 +31,20 @@ final class EffectCodec {
   static final int EFFECT_OVERHEAD = 1 + 3 + 8 + 8 + 4;
   static final byte PUT = 1;
   static final byte DELETE = 2;
+  static final byte PUT_HASH = 3;
+  static final byte PUT_SET = 4;
 
   private EffectCodec() {}
 
   /** The state one write left on one key: {@code value} null means the key is gone. */
-  record Effect(byte[] key, byte[] value, long expireAtMillis, long version) {
+  record Effect(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
+    /** A string's effect. */
+    Effect(byte[] key, byte[] value, long expireAtMillis, long version) {
+      this(key, ValueType.STRING, value, expireAtMillis, version);
+    }
+
     static Effect delete(byte[] key) {
-      return new Effect(key, null, 0, 0);
+      return new Effect(key, ValueType.STRING, null, 0, 0);
     }
 
     boolean isDelete() {
@@ -54,7 +64,7 @@ final class EffectCodec {
     ByteBuffer out = ByteBuffer.allocate(size);
     out.putShort((short) effects.size());
     for (Effect e : effects) {
-      out.put(e.isDelete() ? DELETE : PUT);
+      out.put(e.isDelete() ? DELETE : putKind(e.type()));
       int n = e.key().length;
       out.put((byte) (n >>> 16)).put((byte) (n >>> 8)).put((byte) n);
       out.put(e.key());
@@ -84,7 +94,7 @@ final class EffectCodec {
         throw new IllegalArgumentException("effect " + i + " is cut off");
       }
       byte kind = in.get();
-      if (kind != PUT && kind != DELETE) {
+      if (kind < PUT || kind > PUT_SET) {
         throw new IllegalArgumentException("effect " + i + " has unknown kind " + kind);
       }
       if (in.remaining() < 3) {
@@ -108,12 +118,24 @@ final class EffectCodec {
         throw new IllegalArgumentException("effect " + i + " has a negative expiry " + expireAt);
       }
       byte[] value = readBytes(in, "value", Integer.MAX_VALUE);
-      out.add(new Effect(key, value, expireAt, version));
+      out.add(new Effect(key, typeOf(kind), value, expireAt, version));
     }
     if (in.hasRemaining()) {
       throw new IllegalArgumentException(in.remaining() + " trailing bytes after " + count + " effects");
     }
     return out;
+  }
+
+  private static byte putKind(ValueType type) {
+    return switch (type) {
+      case STRING -> PUT;
+      case HASH -> PUT_HASH;
+      case SET -> PUT_SET;
+    };
+  }
+
+  private static ValueType typeOf(byte putKind) {
+    return putKind == PUT_HASH ? ValueType.HASH : putKind == PUT_SET ? ValueType.SET : ValueType.STRING;
   }
 
   private static int readInt(ByteBuffer in, String what) {

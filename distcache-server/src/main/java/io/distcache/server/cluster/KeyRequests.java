@@ -2,11 +2,12 @@ package io.distcache.server.cluster;
 
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.Status;
+import io.distcache.protocol.ValueType;
+import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.RedisNumbers;
-import io.distcache.server.store.SetArgs;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreException;
-import io.distcache.server.store.StoredEntry;
+import io.distcache.server.store.TypedEntry;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
@@ -15,8 +16,8 @@ import java.util.List;
  * describe one (TOUCH, OBJECT ENCODING, MEMORY USAGE), as the KEY_OP opcode. The two-key ones read
  * the source and write the destination while holding both keys' gate stripes exclusive, so no
  * request on either key runs in between, as in Redis; the destination gets the source's value and
- * absolute expiry, and a new version (it is a write). Values are strings today: when the store
- * learns types, the copy must take the whole entry (type, payload, expiry), not only its bytes.
+ * absolute expiry, and a new version (it is a write). The store
+ * has types: the copy takes the whole entry (type, payload, expiry) with getTyped and putTyped.
  */
 
 /** Runs KEY_OP requests (docs/PROTOCOL.md, "Key operations") under the transaction gate. */
@@ -27,6 +28,8 @@ final class KeyRequests {
   static final int COPY = 3;
   static final int ENCODING = 4;
   static final int MEMORY_USAGE = 5;
+  /** The key's ValueType code in extra 0, or NOT_FOUND. */
+  static final int TYPE = 6;
 
   /** Index bytes per entry at the table's highest load (8 bytes a slot, load at most 3/4). */
   private static final int INDEX_BYTES = 11;
@@ -52,8 +55,8 @@ final class KeyRequests {
       throw new IllegalArgumentException("KEY_OP needs extra 0 (operation), but the request has 0 extras");
     }
     long op = r.extras()[0];
-    if (op < TOUCH || op > MEMORY_USAGE) {
-      throw new IllegalArgumentException("KEY_OP operation " + op + " is not one of 0..5");
+    if (op < TOUCH || op > TYPE) {
+      throw new IllegalArgumentException("KEY_OP operation " + op + " is not one of 0..6");
     }
     long mask = 1L << TransactionGate.stripe(r.key());
     boolean twoKeys = op == RENAME || op == RENAMENX || op == COPY;
@@ -63,10 +66,14 @@ final class KeyRequests {
     long[] stamps = lock ? gate.lockAll(mask, twoKeys) : null;
     try {
       return switch ((int) op) {
-        case TOUCH -> r.replyOk(store.get(r.key()) != null ? 1 : 0);
+        case TOUCH -> r.replyOk(store.getTyped(r.key()) != null ? 1 : 0);
         case RENAME, RENAMENX -> rename(r, op == RENAMENX);
         case COPY -> copy(r, r.extra(1, 0) != 0);
         case ENCODING -> encoding(r);
+        case TYPE -> {
+          ValueType t = store.typeOf(r.key());
+          yield t == null ? r.reply(Status.NOT_FOUND) : r.replyOk(t.code());
+        }
         default -> memoryUsage(r);
       };
     } finally {
@@ -79,7 +86,7 @@ final class KeyRequests {
   private Frame rename(Frame r, boolean onlyIfAbsent) {
     byte[] source = r.key();
     byte[] target = r.value();
-    StoredEntry e = store.getEntry(source);
+    TypedEntry e = store.getTyped(source);
     if (e == null) {
       return r.reply(Status.NOT_FOUND);
     }
@@ -89,7 +96,7 @@ final class KeyRequests {
     if (onlyIfAbsent && store.exists(target)) {
       return r.replyOk(0);
     }
-    store.set(target, e.value(), new SetArgs(SetArgs.Condition.ALWAYS, e.expireAtMillis(), false, false));
+    store.putTyped(target, e.type(), e.value(), e.expireAtMillis());
     store.delete(source);
     return r.replyOk(1);
   }
@@ -100,20 +107,61 @@ final class KeyRequests {
     if (java.util.Arrays.equals(source, target)) {
       throw new IllegalArgumentException("source and destination objects are the same");
     }
-    StoredEntry e = store.getEntry(source);
+    TypedEntry e = store.getTyped(source);
     if (e == null || (!replace && store.exists(target))) {
       return r.replyOk(0);
     }
-    store.set(target, e.value(), new SetArgs(SetArgs.Condition.ALWAYS, e.expireAtMillis(), false, false));
+    store.putTyped(target, e.type(), e.value(), e.expireAtMillis());
     return r.replyOk(1);
   }
 
   private Frame encoding(Frame r) {
-    StoredEntry e = store.getEntry(r.key());
+    TypedEntry e = store.getTyped(r.key());
     if (e == null) {
       return r.reply(Status.NOT_FOUND);
     }
-    return r.replyValue(stringEncoding(e.value()).getBytes(StandardCharsets.US_ASCII));
+    String name = switch (e.type()) {
+      case HASH -> hashEncoding(e.value());
+      case SET -> setEncoding(e.value());
+      default -> stringEncoding(e.value());
+    };
+    return r.replyValue(name.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  /**
+   * What Redis would report for this hash: listpack up to 128 fields with fields and values of at
+   * most 64 bytes (hash-max-listpack-entries, hash-max-listpack-value), hashtable past them. The
+   * store keeps every hash packed (CollectionCodec); this names Redis's choice for clients that
+   * look.
+   */
+  static String hashEncoding(byte[] payload) {
+    java.util.Map<CollectionCodec.Bytes, byte[]> hash = CollectionCodec.decodeHash(payload);
+    if (hash.size() > 128) {
+      return "hashtable";
+    }
+    for (java.util.Map.Entry<CollectionCodec.Bytes, byte[]> f : hash.entrySet()) {
+      if (f.getKey().b().length > 64 || f.getValue().length > 64) {
+        return "hashtable";
+      }
+    }
+    return "listpack";
+  }
+
+  /**
+   * What Redis would report for this set: intset for at most 512 members that are all integers
+   * (set-max-intset-entries), listpack for at most 128 members of at most 64 bytes, else hashtable.
+   */
+  static String setEncoding(byte[] payload) {
+    java.util.Map<CollectionCodec.Bytes, Boolean> set = CollectionCodec.decodeSet(payload);
+    boolean integers = set.size() <= 512;
+    boolean small = set.size() <= 128;
+    for (CollectionCodec.Bytes m : set.keySet()) {
+      if (integers && !"int".equals(stringEncoding(m.b()))) {
+        integers = false;
+      }
+      small &= m.b().length <= 64;
+    }
+    return integers ? "intset" : small ? "listpack" : "hashtable";
   }
 
   /** What Redis would report for this string: int, embstr or raw. */
@@ -134,7 +182,7 @@ final class KeyRequests {
    * one, the two length varints, key and value, plus its share of the index.
    */
   private Frame memoryUsage(Frame r) {
-    StoredEntry e = store.getEntry(r.key());
+    TypedEntry e = store.getTyped(r.key());
     if (e == null) {
       return r.reply(Status.NOT_FOUND);
     }

@@ -7,6 +7,7 @@ import io.distcache.protocol.Opcode;
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.TransactionCodec;
+import io.distcache.protocol.ValueType;
 import io.distcache.server.Clock;
 import io.distcache.server.store.CasResult;
 import io.distcache.server.store.ExpireCondition;
@@ -18,6 +19,7 @@ import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreException;
 import io.distcache.server.store.StoreStats;
 import io.distcache.server.store.StoredEntry;
+import io.distcache.server.store.TypedEntry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -66,6 +68,7 @@ public final class LocalExecutor {
     STATUS_BY_REASON.put(StoreException.Reason.OVERFLOW, Status.OVERFLOW);
     STATUS_BY_REASON.put(StoreException.Reason.TOO_LARGE, Status.TOO_LARGE);
     STATUS_BY_REASON.put(StoreException.Reason.OUT_OF_MEMORY, Status.OUT_OF_MEMORY);
+    STATUS_BY_REASON.put(StoreException.Reason.WRONG_TYPE, Status.WRONG_TYPE);
   }
 
   private final Store store;
@@ -74,6 +77,8 @@ public final class LocalExecutor {
   private final TransactionGate gate = new TransactionGate();
   private final BitRequests bits;
   private final KeyRequests keyOps;
+  private final HashRequests hashes;
+  private final SetRequests sets;
 
   /** An executor whose replies stay within the default max frame. */
   public LocalExecutor(Store store) {
@@ -82,6 +87,15 @@ public final class LocalExecutor {
 
   /** An executor whose replies stay within {@code maxFrameBytes} (MULTI_GET beyond it is TOO_LARGE). */
   public LocalExecutor(Store store, int maxFrameBytes) {
+    this(store, maxFrameBytes, ProtocolConstants.MAX_COLLECTION_ELEMENTS);
+  }
+
+  /** Also with the most fields per hash and members per set. */
+  public LocalExecutor(Store store, int maxFrameBytes, int maxCollectionElements) {
+    if (maxCollectionElements < 1 || maxCollectionElements > ProtocolConstants.MAX_COLLECTION_ELEMENTS_LIMIT) {
+      throw new IllegalArgumentException("max collection elements: expected 1.."
+          + ProtocolConstants.MAX_COLLECTION_ELEMENTS_LIMIT + ", got " + maxCollectionElements);
+    }
     if (store == null) {
       throw new IllegalArgumentException("store cannot be null");
     }
@@ -94,6 +108,8 @@ public final class LocalExecutor {
     this.maxFrameBytes = maxFrameBytes;
     this.bits = new BitRequests(store, gate);
     this.keyOps = new KeyRequests(store, gate);
+    this.hashes = new HashRequests(store, gate, maxCollectionElements);
+    this.sets = new SetRequests(store, gate, maxCollectionElements);
   }
 
   /** The largest frame this node sends or accepts. */
@@ -108,7 +124,8 @@ public final class LocalExecutor {
    */
   public Frame execute(Frame request) {
     Opcode op = request.op();
-    if (op == null || op == Opcode.TRANSACTION || op == Opcode.BITS || op == Opcode.KEY_OP) {
+    if (op == null || op == Opcode.TRANSACTION || op == Opcode.BITS || op == Opcode.KEY_OP || op == Opcode.HASH
+        || op == Opcode.SETS) {
       return run(request, false); // these take their keys' stripes themselves
     }
     if (op.keyed()) {
@@ -175,6 +192,8 @@ public final class LocalExecutor {
         case VERSION -> version(request);
         case BITS -> bits.run(request, !inTransaction);
         case KEY_OP -> keyOps.run(request, !inTransaction);
+        case HASH -> hashes.run(request, !inTransaction);
+        case SETS -> sets.run(request, !inTransaction);
         // Membership traffic is answered by the cluster layer before a request reaches the store;
         // one that gets here was sent to a node that runs without it.
         case CLUSTER_GOSSIP, CLUSTER_MEMBERS, CLUSTER_OWNER, PEER_HELLO, REPLICATE, REPLICA_SYNC ->
@@ -439,6 +458,13 @@ public final class LocalExecutor {
     int hint = count <= 0 ? DEFAULT_SCAN_COUNT : (int) Math.min(count, MAX_SCAN_COUNT);
     while (true) {
       ScanResult res = store.scan(cursor, hint);
+      long typeFilter = r.extra(2, 0);
+      if (typeFilter > 0) {
+        ValueType wanted = ValueType.fromCode(typeFilter - 1);
+        List<byte[]> kept = new ArrayList<>(res.keys());
+        kept.removeIf(k -> store.typeOf(k) != wanted);
+        res = new ScanResult(res.nextCursor(), kept);
+      }
       long bytes = ProtocolConstants.HEADER_BYTES + 8L + 4L;
       for (byte[] key : res.keys()) {
         bytes += 4L + key.length;
@@ -479,7 +505,7 @@ public final class LocalExecutor {
   // ---- transactions ----
 
   private Frame version(Frame r) {
-    StoredEntry e = store.getEntry(r.key());
+    TypedEntry e = store.getTyped(r.key());
     return e == null ? r.reply(Status.NOT_FOUND) : r.replyOk(e.version(), e.expireAtMillis());
   }
 
@@ -516,7 +542,7 @@ public final class LocalExecutor {
   }
 
   private boolean holds(TransactionCodec.Condition c) {
-    StoredEntry e = store.getEntry(c.key());
+    TypedEntry e = store.getTyped(c.key());
     if (e == null) {
       return c.version() == TransactionCodec.ABSENT;
     }

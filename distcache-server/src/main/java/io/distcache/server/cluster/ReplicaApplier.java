@@ -122,7 +122,7 @@ final class ReplicaApplier {
           if (e.isDelete()) {
             store.delete(e.key());
           } else {
-            store.applyReplicated(e.key(), e.value(), e.expireAtMillis(), e.version());
+            store.applyReplicated(e.key(), e.type(), e.value(), e.expireAtMillis(), e.version());
           }
         } catch (StoreException | IllegalArgumentException ex) {
           return refuse(request, st, "the replica's store refused slot " + slot + ": " + ex.getMessage());

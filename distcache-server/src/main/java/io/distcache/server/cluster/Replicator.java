@@ -153,8 +153,8 @@ public final class Replicator implements AutoCloseable {
   }
 
   private Effect effectOf(byte[] key) {
-    StoredEntry e = store.peekEntry(key);
-    return e == null ? Effect.delete(key) : new Effect(key, e.value(), e.expireAtMillis(), e.version());
+    io.distcache.server.store.TypedEntry e = store.peekEntry(key);
+    return e == null ? Effect.delete(key) : new Effect(key, e.type(), e.value(), e.expireAtMillis(), e.version());
   }
 
   /** Appends the effect to the links of the key's slot's replicas, noting the last number per link. */
@@ -297,7 +297,7 @@ public final class Replicator implements AutoCloseable {
         // A transaction, a BITOP or a RENAME/COPY writes keys besides its routing key (all in its
         // slot, which the router checked): ship the state of every key it names, so a replica that
         // takes over holds the target of a RENAME as well as the source it removed.
-        case TRANSACTION, BITS, KEY_OP -> {
+        case TRANSACTION, BITS, KEY_OP, SETS -> {
           List<byte[]> keys = new ArrayList<>();
           if (request.key() != null && request.key().length > 0) {
             keys.add(request.key());
@@ -424,10 +424,10 @@ public final class Replicator implements AutoCloseable {
         ReentrantLock lock = stripes[slot % STRIPES];
         lock.lock();
         try {
-          StoredEntry e = store.peekEntry(key);
+          io.distcache.server.store.TypedEntry e = store.peekEntry(key);
           link = e == null ? link : linkFor(to);
           if (e != null && link != null) {
-            Effect put = new Effect(key, e.value(), e.expireAtMillis(), e.version());
+            Effect put = new Effect(key, e.type(), e.value(), e.expireAtMillis(), e.version());
             long seq = link.append(put);
             if (seq > 0) {
               last = seq;

@@ -38,6 +38,8 @@ final class CommandTable {
     BitCommands.register(r);
     KeyCopyCommands.register(r);
     AclCommands.register(r);
+    HashCommands.register(r);
+    SetCommands.register(r);
     return new CommandTable(r.commands);
   }
 

@@ -55,6 +55,7 @@ final class ConfigParameters {
     fixed("cluster-node-timeout", c -> c.parameter("cluster-node-timeout"), "--suspicion-timeout");
     fixed("max-value", c -> Integer.toString(c.store().config().maxValueBytes()), "--max-value");
     fixed("max-frame", c -> c.parameter("max-frame"), "--max-frame");
+    fixed("max-collection-elements", c -> c.parameter("max-collection-elements"), "--max-collection-elements");
     fixed("redirects", c -> c.redirects().name().toLowerCase(java.util.Locale.ROOT), "--redirects");
     fixed("vnodes", c -> c.parameter("vnodes"), "--vnodes");
     fixed("advertise", c -> c.parameter("advertise"), "--advertise");

@@ -6,6 +6,7 @@ import static io.distcache.server.resp.Args.key;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
+import io.distcache.protocol.ValueType;
 import io.distcache.protocol.Status;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,9 +63,10 @@ final class KeyCommands {
   }
 
   private static void type(RespSession s, byte[][] a) {
-    s.route(Frame.request(Opcode.EXISTS, key(a[1])), (r, w) -> {
+    s.route(Frame.request(Opcode.KEY_OP, 0, key(a[1]), null, 6 /* KeyRequests.TYPE */), (r, w) -> {
       if (!StringCommands.failed(r, w)) {
-        w.simple(r.status() == Status.OK ? "string" : "none");
+        ValueType t = r.status() == Status.OK ? ValueType.fromCode(r.extra(0, -1)) : null;
+        w.simple(t == null ? "none" : t.redisName());
       }
     });
   }

@@ -41,6 +41,7 @@ final class RespErrors {
   static final String DB_OUT_OF_RANGE = "ERR DB index is out of range";
   static final String INVALID_CURSOR = "ERR invalid cursor";
   static final String OFFSET_OUT_OF_RANGE = "ERR offset is out of range";
+  static final String WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value";
   static final String CROSSSLOT = "CROSSSLOT Keys in request don't hash to the same slot";
   static final String EXECABORT = "EXECABORT Transaction discarded because of previous errors.";
   static final String BAD_CLIENT_NAME =
@@ -83,6 +84,7 @@ final class RespErrors {
       // The router's answer to a ROUTED request for a slot owned elsewhere: extras [epoch, slot].
       case NOT_OWNER -> "MOVED " + response.extra(1, 0) + " " + response.valueText();
       case CROSS_SLOT -> CROSSSLOT;
+      case WRONG_TYPE -> WRONGTYPE;
       default -> "ERR " + message(response, response.status().name().toLowerCase(java.util.Locale.ROOT));
     };
   }

@@ -5,6 +5,7 @@ import static io.distcache.server.resp.Args.is;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
+import io.distcache.protocol.ValueType;
 import io.distcache.protocol.Status;
 import io.distcache.server.cluster.ClusterWide;
 import io.distcache.server.resp.CommandTable.Registry;
@@ -331,7 +332,7 @@ final class ServerCommands {
     long cursor = Args.parseCursor(a[1]);
     byte[] pattern = null;
     long count = DEFAULT_SCAN_COUNT;
-    boolean stringsWanted = true;
+    long typeFilter = 0; // 0: any type, else the ValueType code + 1
     for (int i = 2; i < a.length; i++) {
       boolean hasNext = i + 1 < a.length;
       if (is(a[i], "match") && hasNext) {
@@ -342,8 +343,9 @@ final class ServerCommands {
           throw new CommandException(RespErrors.SYNTAX);
         }
       } else if (is(a[i], "type") && hasNext) {
-        // Every key is a string here, so any other type simply matches nothing.
-        stringsWanted = is(a[++i], "string");
+        ValueType type = ValueType.fromRedisName(Args.latin1(a[++i]));
+        // Redis knows more types (list, zset, stream): none of our keys has one, so they match nothing.
+        typeFilter = type == null ? -1 : type.code() + 1;
       } else {
         throw new CommandException(RespErrors.SYNTAX);
       }
@@ -359,27 +361,39 @@ final class ServerCommands {
     ClusterWide wide = wide(s);
     if (wide != null) {
       byte[] match = pattern;
-      boolean strings = stringsWanted;
+      boolean any = typeFilter >= 0;
       int hint = (int) Math.min(count, Integer.MAX_VALUE);
-      s.await(wide.scan(cursor, hint), (r, w) -> {
+      s.await(wide.scan(cursor, hint, Math.max(0, typeFilter)), (r, w) -> {
         if (!StringCommands.failed(r, w)) {
-          writeScan(w, r.extra(0, 0), ListCodec.decodeKeys(r.value()), match, strings);
+          writeScan(w, r.extra(0, 0), ListCodec.decodeKeys(r.value()), match, any);
         }
       });
       return;
     }
     if (copiesHere(s)) {
       byte[] match = pattern;
-      boolean strings = stringsWanted;
+      long filter = typeFilter;
       s.await(own(s, Opcode.SCAN, cursor, Math.min(count, Integer.MAX_VALUE)), (r, w) -> {
         if (!StringCommands.failed(r, w)) {
-          writeScan(w, r.extra(0, 0), ListCodec.decodeKeys(r.value()), match, strings);
+          List<byte[]> found = ListCodec.decodeKeys(r.value());
+          if (filter > 0) { // the node's own slots are in its store: filter by type here
+            found = new ArrayList<>(found);
+            ValueType wanted = ValueType.fromCode(filter - 1);
+            found.removeIf(k -> s.context().store().typeOf(k) != wanted);
+          }
+          writeScan(w, r.extra(0, 0), found, match, filter >= 0);
         }
       });
       return;
     }
     ScanResult step = s.context().store().scan(cursor, (int) Math.min(count, Integer.MAX_VALUE));
-    writeScan(s.out(), step.nextCursor(), step.keys(), pattern, stringsWanted);
+    List<byte[]> found = step.keys();
+    if (typeFilter > 0) {
+      found = new ArrayList<>(found);
+      ValueType wanted = ValueType.fromCode(typeFilter - 1);
+      found.removeIf(k -> s.context().store().typeOf(k) != wanted);
+    }
+    writeScan(s.out(), step.nextCursor(), found, pattern, typeFilter >= 0);
   }
 
   private static void writeScan(RespWriter w, long next, List<byte[]> found, byte[] pattern, boolean stringsWanted) {

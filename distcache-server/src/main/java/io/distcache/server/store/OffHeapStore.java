@@ -1,5 +1,6 @@
 package io.distcache.server.store;
 
+import io.distcache.protocol.ValueType;
 import io.distcache.server.Clock;
 import io.netty.util.internal.CleanableDirectBuffer;
 import java.util.ArrayList;
@@ -232,7 +233,63 @@ final class OffHeapStore implements Store {
 
   @Override
   public byte[] get(byte[] key) {
-    return read(key, true, (s, slot) -> slot < 0 ? null : s.value(slot));
+    return read(key, true, (s, slot) -> slot < 0 ? null : stringValue(s, slot));
+  }
+
+  /** The value at a live slot, which must hold a string. */
+  private static byte[] stringValue(Segment s, int slot) {
+    requireString(s, slot);
+    return s.value(slot);
+  }
+
+  /** Refuses (WRONG_TYPE) a live slot holding a collection; a missing one (-1) passes. */
+  private static void requireString(Segment s, int slot) {
+    if (slot >= 0 && s.type(slot) != ValueType.STRING.code()) {
+      throw StoreException.wrongType();
+    }
+  }
+
+  @Override
+  public TypedEntry getTyped(byte[] key) {
+    return read(
+        key,
+        true,
+        (s, slot) -> slot < 0 ? null
+            : new TypedEntry(ValueType.fromCode(s.type(slot)), s.value(slot), s.version(slot), s.expireAt(slot)));
+  }
+
+  @Override
+  public ValueType typeOf(byte[] key) {
+    return read(key, false, (s, slot) -> slot < 0 ? null : ValueType.fromCode(s.type(slot)));
+  }
+
+  @Override
+  public void putTyped(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
+    StoreConfig.checkKey(key);
+    config.checkValue(payload);
+    if (expireAtMillis < 0) {
+      throw new IllegalArgumentException("expireAtMillis cannot be negative: " + expireAtMillis);
+    }
+    long h = KeyHash.hash(key);
+    int tag = Segment.tag(h);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.writeLock();
+    try {
+      long now = now();
+      int slot = s.findLiveForWrite(key, tag, now);
+      if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
+        if (slot >= 0) {
+          s.remove(slot, Segment.Cause.DELETED);
+        }
+        return;
+      }
+      if (slot >= 0) {
+        s.touch(slot);
+      }
+      s.put(key, tag, type.code(), payload, s.nextVersion(), expireAtMillis);
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
   }
 
   @Override
@@ -241,17 +298,17 @@ final class OffHeapStore implements Store {
         key,
         true,
         (s, slot) ->
-            slot < 0 ? null : new StoredEntry(s.value(slot), s.version(slot), s.expireAt(slot)));
+            slot < 0 ? null : new StoredEntry(stringValue(s, slot), s.version(slot), s.expireAt(slot)));
   }
 
   @Override
-  public StoredEntry peekEntry(byte[] key) {
-    return read(key, false, (s, slot) ->
-        slot < 0 ? null : new StoredEntry(s.value(slot), s.version(slot), s.expireAt(slot)));
+  public TypedEntry peekEntry(byte[] key) {
+    return read(key, false, (s, slot) -> slot < 0 ? null
+        : new TypedEntry(ValueType.fromCode(s.type(slot)), s.value(slot), s.version(slot), s.expireAt(slot)));
   }
 
   @Override
-  public void applyReplicated(byte[] key, byte[] value, long expireAtMillis, long version) {
+  public void applyReplicated(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
     StoreConfig.checkKey(key);
     config.checkValue(value);
     long h = KeyHash.hash(key);
@@ -267,7 +324,7 @@ final class OffHeapStore implements Store {
         }
         return;
       }
-      s.put(key, tag, value, version, expireAtMillis);
+      s.put(key, tag, type.code(), value, version, expireAtMillis);
     } finally {
       s.lock.unlock(stamp);
     }
@@ -291,6 +348,9 @@ final class OffHeapStore implements Store {
         if (slot < 0) {
           misses.increment();
           out.add(null);
+        } else if (s.type(slot) != ValueType.STRING.code()) {
+          hits.increment(); // Redis's MGET answers nil for a key of another type, and counts a hit
+          out.add(null);
         } else {
           hits.increment();
           s.touch(slot);
@@ -312,12 +372,15 @@ final class OffHeapStore implements Store {
 
   @Override
   public long strlen(byte[] key) {
-    return readLong(key, (s, slot) -> slot < 0 ? 0 : s.valueLength(slot));
+    return readLong(key, (s, slot) -> {
+      requireString(s, slot);
+      return slot < 0 ? 0 : s.valueLength(slot);
+    });
   }
 
   @Override
   public byte[] getRange(byte[] key, long start, long end) {
-    byte[] v = read(key, false, (s, slot) -> slot < 0 ? EMPTY : s.value(slot));
+    byte[] v = read(key, false, (s, slot) -> slot < 0 ? EMPTY : stringValue(s, slot));
     long len = v.length;
     if (start < 0 && end < 0 && start > end) {
       return EMPTY;
@@ -353,7 +416,7 @@ final class OffHeapStore implements Store {
       long now = now();
       int slot = s.findLiveForWrite(key, tag, now);
       boolean exists = slot >= 0;
-      byte[] previous = args.returnPrevious() && exists ? s.value(slot) : null;
+      byte[] previous = args.returnPrevious() && exists ? stringValue(s, slot) : null;
       if ((args.condition() == SetArgs.Condition.IF_ABSENT && exists)
           || (args.condition() == SetArgs.Condition.IF_PRESENT && !exists)) {
         return new SetResult(false, previous, 0);
@@ -453,7 +516,7 @@ final class OffHeapStore implements Store {
       if (slot < 0) {
         return null;
       }
-      byte[] v = wantValue ? s.value(slot) : EMPTY;
+      byte[] v = wantValue ? stringValue(s, slot) : EMPTY;
       s.remove(slot, Segment.Cause.DELETED);
       return v;
     } finally {
@@ -478,6 +541,7 @@ final class OffHeapStore implements Store {
       if (slot < 0) {
         return new CasResult(CasResult.Outcome.NOT_FOUND, 0);
       }
+      requireString(s, slot);
       long current = s.version(slot);
       if (current != expectedVersion) {
         return new CasResult(CasResult.Outcome.VERSION_MISMATCH, current);
@@ -504,7 +568,7 @@ final class OffHeapStore implements Store {
     long stamp = s.lock.writeLock();
     try {
       int slot = s.findLiveForWrite(key, tag, now());
-      long current = slot < 0 ? 0 : RedisNumbers.parseLong(s.value(slot));
+      long current = slot < 0 ? 0 : RedisNumbers.parseLong(stringValue(s, slot));
       long next;
       try {
         next = Math.addExact(current, delta);
@@ -527,7 +591,7 @@ final class OffHeapStore implements Store {
     long stamp = s.lock.writeLock();
     try {
       int slot = s.findLiveForWrite(key, tag, now());
-      byte[] next = RedisNumbers.addFloat(slot < 0 ? null : s.value(slot), delta);
+      byte[] next = RedisNumbers.addFloat(slot < 0 ? null : stringValue(s, slot), delta);
       rewrite(s, slot, key, tag, next);
       return next.clone();
     } finally {
@@ -545,7 +609,7 @@ final class OffHeapStore implements Store {
     long stamp = s.lock.writeLock();
     try {
       int slot = s.findLiveForWrite(key, tag, now());
-      byte[] old = slot < 0 ? EMPTY : s.value(slot);
+      byte[] old = slot < 0 ? EMPTY : stringValue(s, slot);
       config.checkValueLength((long) old.length + suffix.length);
       byte[] next = Arrays.copyOf(old, old.length + suffix.length);
       System.arraycopy(suffix, 0, next, old.length, suffix.length);
@@ -569,6 +633,7 @@ final class OffHeapStore implements Store {
     long stamp = s.lock.writeLock();
     try {
       int slot = s.findLiveForWrite(key, tag, now());
+      requireString(s, slot);
       if (value.length == 0) {
         return slot < 0 ? 0 : s.valueLength(slot);
       }

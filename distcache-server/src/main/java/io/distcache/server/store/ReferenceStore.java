@@ -1,5 +1,6 @@
 package io.distcache.server.store;
 
+import io.distcache.protocol.ValueType;
 import io.distcache.server.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -71,7 +72,7 @@ public final class ReferenceStore implements Store {
   public byte[] get(byte[] key) {
     return locked(() -> {
       Entry e = liveCounted(toKey(key));
-      return e == null ? null : e.value.clone();
+      return e == null ? null : string(e).clone();
     });
   }
 
@@ -79,20 +80,59 @@ public final class ReferenceStore implements Store {
   public StoredEntry getEntry(byte[] key) {
     return locked(() -> {
       Entry e = liveCounted(toKey(key));
-      return e == null ? null : new StoredEntry(e.value.clone(), e.version, e.expireAtMillis);
+      return e == null ? null : new StoredEntry(string(e).clone(), e.version, e.expireAtMillis);
     });
   }
 
   @Override
-  public StoredEntry peekEntry(byte[] key) {
+  public TypedEntry getTyped(byte[] key) {
+    return locked(() -> {
+      Entry e = liveCounted(toKey(key));
+      return e == null ? null : new TypedEntry(e.type, e.value.clone(), e.version, e.expireAtMillis);
+    });
+  }
+
+  @Override
+  public ValueType typeOf(byte[] key) {
+    return locked(() -> {
+      Entry e = peek(toKey(key));
+      return e == null ? null : e.type;
+    });
+  }
+
+  @Override
+  public void putTyped(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
+    checkExpireAt(expireAtMillis);
+    locked(() -> {
+      Key k = toKey(key);
+      live(k);
+      if (expireAtMillis != NO_EXPIRY && expireAtMillis <= clock.millis()) {
+        remove(k);
+      } else {
+        write(k, type, payload, expireAtMillis);
+      }
+      return null;
+    });
+  }
+
+  /** A string entry's value; WRONG_TYPE for a collection. */
+  private static byte[] string(Entry e) {
+    if (e.type != ValueType.STRING) {
+      throw StoreException.wrongType();
+    }
+    return e.value;
+  }
+
+  @Override
+  public TypedEntry peekEntry(byte[] key) {
     return locked(() -> {
       Entry e = live(toKey(key));
-      return e == null ? null : new StoredEntry(e.value.clone(), e.version, e.expireAtMillis);
+      return e == null ? null : new TypedEntry(e.type, e.value.clone(), e.version, e.expireAtMillis);
     });
   }
 
   @Override
-  public void applyReplicated(byte[] key, byte[] value, long expireAtMillis, long version) {
+  public void applyReplicated(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
     locked(() -> {
       Key k = toKey(key);
       live(k);
@@ -100,8 +140,8 @@ public final class ReferenceStore implements Store {
         remove(k);
         return null;
       }
-      write(k, value, expireAtMillis);
-      Entry e = new Entry(byRecency.get(k).value, version, expireAtMillis); // the owner's version, same cost
+      write(k, type, value, expireAtMillis);
+      Entry e = new Entry(byRecency.get(k).value, version, expireAtMillis, type); // the owner's version, same cost
       byRecency.put(k, e);
       byScanOrder.put(k, e);
       lastVersion = Math.max(lastVersion, version);
@@ -116,7 +156,7 @@ public final class ReferenceStore implements Store {
       List<byte[]> out = new ArrayList<>(ks.size());
       for (Key k : ks) {
         Entry e = liveCounted(k);
-        out.add(e == null ? null : e.value.clone());
+        out.add(e == null || e.type != ValueType.STRING ? null : e.value.clone());
       }
       return out;
     });
@@ -131,7 +171,7 @@ public final class ReferenceStore implements Store {
   public long strlen(byte[] key) {
     return locked(() -> {
       Entry e = live(toKey(key));
-      return e == null ? 0L : (long) e.value.length;
+      return e == null ? 0L : (long) string(e).length;
     });
   }
 
@@ -143,7 +183,7 @@ public final class ReferenceStore implements Store {
         return new byte[0];
       }
       // Redis GETRANGE, step by step.
-      long len = e.value.length;
+      long len = string(e).length;
       if (start < 0 && end < 0 && start > end) {
         return new byte[0];
       }
@@ -168,7 +208,7 @@ public final class ReferenceStore implements Store {
       Key k = toKey(key);
       config.checkValue(value);
       Entry old = live(k);
-      byte[] previous = args.returnPrevious() && old != null ? old.value.clone() : null;
+      byte[] previous = args.returnPrevious() && old != null ? string(old).clone() : null;
       boolean allowed =
           switch (args.condition()) {
             case ALWAYS -> true;
@@ -229,8 +269,9 @@ public final class ReferenceStore implements Store {
       if (e == null) {
         return null;
       }
+      byte[] value = string(e).clone();
       remove(k);
-      return e.value.clone();
+      return value;
     });
   }
 
@@ -244,6 +285,7 @@ public final class ReferenceStore implements Store {
       if (e == null) {
         return new CasResult(CasResult.Outcome.NOT_FOUND, 0);
       }
+      string(e);
       if (e.version != expectedVersion) {
         return new CasResult(CasResult.Outcome.VERSION_MISMATCH, e.version);
       }
@@ -256,7 +298,7 @@ public final class ReferenceStore implements Store {
     return locked(() -> {
       Key k = toKey(key);
       Entry e = live(k);
-      long current = e == null ? 0 : RedisNumbers.parseLong(e.value);
+      long current = e == null ? 0 : RedisNumbers.parseLong(string(e));
       long next;
       try {
         next = Math.addExact(current, delta);
@@ -273,7 +315,7 @@ public final class ReferenceStore implements Store {
     return locked(() -> {
       Key k = toKey(key);
       Entry e = live(k);
-      byte[] next = RedisNumbers.addFloat(e == null ? null : e.value, delta);
+      byte[] next = RedisNumbers.addFloat(e == null ? null : string(e), delta);
       write(k, next, expiryOf(e));
       return next.clone();
     });
@@ -285,7 +327,7 @@ public final class ReferenceStore implements Store {
       Key k = toKey(key);
       config.checkValue(suffix);
       Entry e = live(k);
-      byte[] old = e == null ? new byte[0] : e.value;
+      byte[] old = e == null ? new byte[0] : string(e);
       config.checkValueLength((long) old.length + suffix.length);
       byte[] next = Arrays.copyOf(old, old.length + suffix.length);
       System.arraycopy(suffix, 0, next, old.length, suffix.length);
@@ -305,11 +347,11 @@ public final class ReferenceStore implements Store {
       Entry e = live(k);
       if (value.length == 0) {
         // Redis writes nothing, not even an empty key, and reports the current length.
-        return e == null ? 0L : (long) e.value.length;
+        return e == null ? 0L : (long) string(e).length;
       }
       // Saturate: an offset near Long.MAX_VALUE must fail the check, not wrap around it.
       config.checkValueLength(offset > Long.MAX_VALUE - value.length ? Long.MAX_VALUE : offset + value.length);
-      byte[] old = e == null ? new byte[0] : e.value;
+      byte[] old = e == null ? new byte[0] : string(e);
       byte[] next = Arrays.copyOf(old, Math.max(old.length, (int) offset + value.length));
       System.arraycopy(value, 0, next, (int) offset, value.length);
       write(k, next, expiryOf(e));
@@ -347,7 +389,7 @@ public final class ReferenceStore implements Store {
       if (expireAtMillis <= clock.millis()) {
         remove(k);
       } else {
-        replace(k, e.value, expireAtMillis);
+        replace(k, e.type, e.value, expireAtMillis);
       }
       return true;
     });
@@ -361,7 +403,7 @@ public final class ReferenceStore implements Store {
       if (e == null || e.expireAtMillis == NO_EXPIRY) {
         return false;
       }
-      replace(k, e.value, NO_EXPIRY);
+      replace(k, e.type, e.value, NO_EXPIRY);
       return true;
     });
   }
@@ -559,6 +601,10 @@ public final class ReferenceStore implements Store {
    * removed an expired entry of the same key (by calling live), so an existing entry is live.
    */
   private long write(Key k, byte[] value, long expireAtMillis) {
+    return write(k, ValueType.STRING, value, expireAtMillis);
+  }
+
+  private long write(Key k, ValueType type, byte[] value, long expireAtMillis) {
     config.checkValue(value);
     long newCost = cost(k, value);
     long max = config.maxMemoryBytes();
@@ -575,16 +621,16 @@ public final class ReferenceStore implements Store {
       }
       evictOneExcept(k);
     }
-    return replace(k, value.clone(), expireAtMillis);
+    return replace(k, type, value.clone(), expireAtMillis);
   }
 
   /** Puts the entry in both maps and fixes the counters; does not check memory. */
-  private long replace(Key k, byte[] value, long expireAtMillis) {
+  private long replace(Key k, ValueType type, byte[] value, long expireAtMillis) {
     Entry old = byRecency.get(k);
     if (old != null) {
       forget(k, old);
     }
-    Entry e = new Entry(value, ++lastVersion, expireAtMillis);
+    Entry e = new Entry(value, ++lastVersion, expireAtMillis, type);
     byRecency.put(k, e);
     byScanOrder.put(k, e);
     bytesUsed += cost(k, value);
@@ -702,7 +748,7 @@ public final class ReferenceStore implements Store {
   // ---- the two small types ----
 
   /** One stored value; replaced, never changed. */
-  private record Entry(byte[] value, long version, long expireAtMillis) {}
+  private record Entry(byte[] value, long version, long expireAtMillis, ValueType type) {}
 
   /** A key with content equality, and the hash that orders SCAN. */
   private static final class Key {

@@ -24,7 +24,8 @@ import java.util.concurrent.locks.StampedLock;
  *
  * Log: entries are appended to the head page; a delete or overwrite only sets the DEAD flag and
  * leaves its bytes behind. Entry layout in a page:
- *   flags(1) version(8) [expireAt(8) when EXPIRES] then either
+ *   flags(1: EXPIRES, ACCESSED, LARGE, DEAD, bits 4-5 the ValueType code) version(8)
+ *   [expireAt(8) when EXPIRES] then either
  *   varint keyLength, varint valueLength, key, value            (inline)
  *   int handle of an out-of-line buffer [int keyLength][key][value]   (LARGE)
  * Large entries (more than a quarter page) live in their own direct buffer, freed the moment the
@@ -47,6 +48,9 @@ final class Segment {
   static final int FLAG_ACCESSED = 2;
   static final int FLAG_LARGE = 4;
   static final int FLAG_DEAD = 8;
+  /** Bits 4-5 of the flags: the value's ValueType code (0 string, 1 hash, 2 set). */
+  static final int TYPE_SHIFT = 4;
+  static final int TYPE_MASK = 3 << TYPE_SHIFT;
 
   private static final long PRESENT = 1L << 63;
   private static final long EXPIRY_BIT = 1L << 62;
@@ -283,6 +287,11 @@ final class Segment {
    * entries), so slots found before this call are stale after it.
    */
   void put(byte[] key, int tag, byte[] value, long version, long expireAt) {
+    put(key, tag, 0, value, version, expireAt);
+  }
+
+  /** Like put, for a value of the given ValueType code (its payload is the encoded collection). */
+  void put(byte[] key, int tag, int type, byte[] value, long version, long expireAt) {
     if (closed) {
       throw new IllegalStateException("store is closed");
     }
@@ -295,7 +304,7 @@ final class Segment {
             + varintSize(value.length)
             + key.length
             + value.length;
-    int flags = expires ? FLAG_EXPIRES : 0;
+    int flags = (expires ? FLAG_EXPIRES : 0) | (type << TYPE_SHIFT);
     int handle = -1;
     int size;
     if (inline <= pageSize / 4) {
@@ -388,7 +397,13 @@ final class Segment {
       return;
     }
     touch(slot);
-    put(key, tag, value(slot), version(slot), expireAt);
+    put(key, tag, type(slot), value(slot), version(slot), expireAt);
+  }
+
+  /** The ValueType code of the entry at slot. */
+  int type(int slot) {
+    long e = table.getLong(slot << 3);
+    return (pages[page(e)].get(offset(e)) & TYPE_MASK) >>> TYPE_SHIFT;
   }
 
   void remove(int slot, Cause cause) {

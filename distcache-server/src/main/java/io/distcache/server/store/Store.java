@@ -11,6 +11,12 @@ import java.util.List;
  * when the bound is reached and the eviction policy is {@code noeviction}; every method that takes a
  * key or value checks its size first ({@link StoreException.Reason#TOO_LARGE}).
  *
+ * <p>Types: every entry has a {@link io.distcache.protocol.ValueType}. The methods about string
+ * values (get, getEntry, strlen, getRange, set with returnPrevious, getAndDelete, compareAndSet,
+ * the increments, append, setRange) throw {@link StoreException.Reason#WRONG_TYPE} on a key of
+ * another type; getAll answers null for it (Redis's MGET); set without returnPrevious and setAll
+ * replace an entry of any type (Redis's SET); the key, expiry and whole-store methods take any.
+ *
  * <p>Times: {@code expireAtMillis} is an absolute Unix time in milliseconds;
  * {@link #NO_EXPIRY} (0) means the entry never expires.
  */
@@ -32,10 +38,28 @@ public interface Store extends AutoCloseable {
   StoredEntry getEntry(byte[] key);
 
   /**
-   * Replication: the entry as it is, or null when absent or expired, without counting a hit or a
-   * miss or marking it used (the owner reads what a write left behind, to ship it to replicas).
+   * Replication: the entry as it is, whatever its type, or null when absent or expired, without
+   * counting a hit or a miss or marking it used (the owner reads what a write left behind, to ship
+   * it to replicas).
    */
-  StoredEntry peekEntry(byte[] key);
+  TypedEntry peekEntry(byte[] key);
+
+  /**
+   * The whole entry whatever its type: type, payload (a collection's encoding), version, expiry;
+   * null when absent. Counts a hit or a miss. This is what copies an entry (RENAME, COPY) and
+   * what collection commands read.
+   */
+  TypedEntry getTyped(byte[] key);
+
+  /** The type of a live key, or null when absent. Counts nothing. */
+  io.distcache.protocol.ValueType typeOf(byte[] key);
+
+  /**
+   * Replaces any entry of the key with a value of {@code type} (payload as {@link #getTyped}
+   * returns it) with a new version and the given expiry; an expiry at or before now removes the
+   * key instead.
+   */
+  void putTyped(byte[] key, io.distcache.protocol.ValueType type, byte[] payload, long expireAtMillis);
 
   /** Many keys at once; the result has the same order and size, null where absent. */
   List<byte[]> getAll(List<byte[]> keys);
@@ -136,12 +160,14 @@ public interface Store extends AutoCloseable {
   byte[] randomKey();
 
   /**
-   * Replication: stores {@code key} exactly as its owner holds it: this value, this absolute expiry
+   * Replication: stores {@code key} exactly as its owner holds it: this type and value (a
+   * collection's encoding for a hash or set), this absolute expiry
    * ({@link #NO_EXPIRY} for none; one already past removes the key) and this version, replacing
    * any entry. Versions this store gives later writes of the key are above {@code version}, so a
    * replica promoted to owner keeps versions growing.
    */
-  void applyReplicated(byte[] key, byte[] value, long expireAtMillis, long version);
+  void applyReplicated(byte[] key, io.distcache.protocol.ValueType type, byte[] value, long expireAtMillis,
+      long version);
 
   /** Removes every entry. */
   void flush();

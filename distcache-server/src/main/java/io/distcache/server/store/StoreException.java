@@ -12,7 +12,17 @@ public final class StoreException extends RuntimeException {
     /** A key or value is over its limit. */
     TOO_LARGE,
     /** The memory bound is reached and the policy is noeviction (or nothing can be evicted). */
-    OUT_OF_MEMORY
+    OUT_OF_MEMORY,
+    /** The key holds a value of another type (Redis's WRONGTYPE). */
+    WRONG_TYPE
+  }
+
+  /** Redis's text, without its WRONGTYPE code. */
+  public static final String WRONG_TYPE_TEXT = "Operation against a key holding the wrong kind of value";
+
+  /** The refusal of a command on a key holding another type. */
+  public static StoreException wrongType() {
+    return new StoreException(Reason.WRONG_TYPE, WRONG_TYPE_TEXT);
   }
 
   private final Reason reason;

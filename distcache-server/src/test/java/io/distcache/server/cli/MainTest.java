@@ -85,6 +85,7 @@ class MainTest {
             "--max-connections", "5",
             "--max-frame", "64mb",
             "--max-value", "1mb",
+            "--max-collection-elements", "100",
             "--eviction-policy", "noeviction",
             "--idle-timeout", "30");
 
@@ -94,6 +95,7 @@ class MainTest {
     assertThat(m.maxConnections).isEqualTo(5);
     assertThat(m.maxFrame).isEqualTo(64 * 1024 * 1024);
     assertThat(m.maxValue).isEqualTo(1024 * 1024);
+    assertThat(m.maxCollectionElements).isEqualTo(100);
     assertThat(m.evictionPolicy).isEqualTo(EvictionPolicy.NOEVICTION);
     assertThat(m.idleTimeoutSeconds).isEqualTo(30);
   }
@@ -176,6 +178,12 @@ class MainTest {
   }
 
   @Test
+  void run_maxCollectionElementsOutOfRange_exits2NamingIt() {
+    assertThat(run("--max-collection-elements", "0")).isEqualTo(2);
+    assertThat(err.toString()).contains("max collection elements: expected 1..1048576, got 0");
+  }
+
+  @Test
   void run_maxFrameTooSmallForMaxValue_exits2NamingBoth() {
     assertThat(run("--max-frame", "1mb")).isEqualTo(2);
     assertThat(err.toString()).contains("max frame 1048576").contains("max value 16777216");
@@ -212,7 +220,7 @@ class MainTest {
     assertThat(run("--help")).isZero();
     assertThat(out.toString())
         .contains("-addr", "--addr", "-join", "--max-memory", "--max-connections", "--max-frame")
-        .contains("--max-value", "--eviction-policy", "--idle-timeout", "--version")
+        .contains("--max-value", "--eviction-policy", "--idle-timeout", "--version", "--max-collection-elements")
         .contains("--advertise", "--vnodes", "--probe-interval", "--probe-timeout", "--suspicion-timeout",
             "--forward-timeout", "--redirects", "--cluster-secret-file");
   }

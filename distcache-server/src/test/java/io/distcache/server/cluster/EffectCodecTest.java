@@ -27,6 +27,19 @@ class EffectCodecTest {
   }
 
   @Test
+  void encodeDecode_keepsTheTypeOfHashesAndSets() {
+    List<Effect> in = List.of(new Effect(new byte[] {'h'}, io.distcache.protocol.ValueType.HASH, new byte[] {3}, 0, 5),
+        new Effect(new byte[] {'s'}, io.distcache.protocol.ValueType.SET, new byte[] {4}, 0, 6),
+        new Effect(new byte[] {'t'}, new byte[] {5}, 0, 7));
+
+    List<Effect> out = EffectCodec.decode(EffectCodec.encode(in));
+
+    assertThat(out).extracting(Effect::type).containsExactly(io.distcache.protocol.ValueType.HASH,
+        io.distcache.protocol.ValueType.SET, io.distcache.protocol.ValueType.STRING);
+    assertThat(out.get(1).value()).isEqualTo(new byte[] {4});
+  }
+
+  @Test
   void encode_exactBytes() {
     byte[] bytes = EffectCodec.encode(List.of(Effect.delete(new byte[] {'k'})));
     // count u16 1 | kind DELETE | key length u24 1 | 'k'

@@ -24,7 +24,9 @@ import org.junit.jupiter.api.Test;
  * checks that every outcome equals some sequential order of them (linearizability), as Caffeine
  * checks its maps. The operations are the executor's composite ones, the ones the transaction gate
  * makes atomic: a TRANSACTION of two increments, a TRANSACTION with an "absent" condition, BITFIELD's
- * read-modify-write, RENAME, beside plain GET, SET and INCREMENT on the same two keys.
+ * read-modify-write, RENAME, a hash HINCRBY and a set SADD+SMOVE transaction (so values of three
+types meet on the same keys and WRONG_TYPE answers must linearize too), beside plain GET, SET and
+INCREMENT on the same two keys.
  *
  * Lincheck makes a fresh instance per scenario, and for the sequential replays: a store per
  * instance would leave thousands of sweeper threads, so the instances share one store and empty
@@ -110,6 +112,29 @@ public class TransactionLinearizabilityTest {
   public String renameAToB() {
     Frame r = EXECUTOR.execute(Frame.request(Opcode.KEY_OP, 0, KEYS[0], KEYS[1], 1L));
     return r.status().name();
+  }
+
+  /** HINCRBY key f 1: a hash read-modify-write on the same keys, so strings and hashes meet (WRONG_TYPE). */
+  @Operation
+  public long hashIncrement(@Param(name = "key") int key) {
+    Frame r = EXECUTOR.execute(Frame.request(Opcode.HASH, 0, KEYS[key], ListCodec.encodeValues(List.of(b("f"))),
+        HashRequests.HINCRBY, 1L));
+    return r.status() == Status.OK ? r.extra(0, 0) : -r.status().code();
+  }
+
+  /** SMOVE {k}a {k}b m after SADD {k}a m, as one TRANSACTION: the member is in exactly one set after it. */
+  @Operation
+  public String addAndMove(@Param(gen = IntGen.class, conf = "1:2") int member) {
+    byte[] m = b("m" + member);
+    Frame r = EXECUTOR.execute(Frame.request(Opcode.TRANSACTION, 0, KEYS[0], TransactionCodec.encodeRequest(List.of(),
+        List.of(Frame.request(Opcode.SETS, 0, KEYS[0], ListCodec.encodeValues(List.of(m)), SetRequests.SADD),
+            Frame.request(Opcode.SETS, 0, KEYS[0], ListCodec.encodeValues(List.of(KEYS[1], m)), SetRequests.SMOVE)))));
+    if (r.status() != Status.OK) {
+      return r.status().name();
+    }
+    List<Frame> replies = TransactionCodec.decodeReplies(r.value());
+    return replies.get(0).status() + ":" + replies.get(0).extra(0, 0) + "," + replies.get(1).status() + ":"
+        + replies.get(1).extra(0, 0);
   }
 
   @Test

@@ -119,7 +119,7 @@ class ObservabilityCommandsTest {
     String all = send("CONFIG GET *");
     for (String name : List.of("maxmemory", "maxmemory-policy", "maxclients", "timeout", "bind", "port",
         "slowlog-log-slower-than", "slowlog-max-len", "latency-monitor-threshold", "proto-max-bulk-len",
-        "cluster-enabled", "cluster-node-timeout", "max-value", "max-frame", "redirects", "vnodes", "join",
+        "cluster-enabled", "cluster-node-timeout", "max-value", "max-frame", "max-collection-elements", "redirects", "vnodes", "join",
         "probe-interval", "probe-timeout", "suspicion-timeout", "forward-timeout", "http-port", "save", "appendonly")) {
       assertThat(all).contains("\r\n" + name + "\r\n");
     }

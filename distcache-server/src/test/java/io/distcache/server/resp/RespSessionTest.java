@@ -222,9 +222,11 @@ class RespSessionTest {
     router.answer(r -> r.reply(Status.NOT_FOUND));
     assertThat(resp.send("DEL a", "UNLINK a", "EXISTS a", "TYPE a")).isEqualTo(":0\r\n:0\r\n:0\r\n+none\r\n");
     assertThat(router.requests).extracting(Frame::op)
-        .containsExactly(Opcode.DELETE, Opcode.DELETE, Opcode.EXISTS, Opcode.EXISTS);
-    router.answer(r -> r.replyOk());
+        .containsExactly(Opcode.DELETE, Opcode.DELETE, Opcode.EXISTS, Opcode.KEY_OP);
+    router.answer(r -> r.replyOk(0));
     assertThat(resp.send("TYPE a")).isEqualTo("+string\r\n");
+    router.answer(r -> r.replyOk(1));
+    assertThat(resp.send("TYPE a")).isEqualTo("+hash\r\n");
   }
 
   @Test

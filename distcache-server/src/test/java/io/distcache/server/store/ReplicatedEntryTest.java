@@ -31,9 +31,9 @@ class ReplicatedEntryTest {
     Store store = open(f);
     try {
       long expireAt = clock.millis() + 60_000;
-      store.applyReplicated(b("k"), b("v"), expireAt, 1_000_000L << 6 | 5);
+      store.applyReplicated(b("k"), io.distcache.protocol.ValueType.STRING, b("v"), expireAt, 1_000_000L << 6 | 5);
 
-      StoredEntry e = store.peekEntry(b("k"));
+      io.distcache.server.store.TypedEntry e = store.peekEntry(b("k"));
       assertThat(e.value()).isEqualTo(b("v"));
       assertThat(e.version()).isEqualTo(1_000_000L << 6 | 5);
       assertThat(e.expireAtMillis()).isEqualTo(expireAt);
@@ -50,11 +50,11 @@ class ReplicatedEntryTest {
     Store store = open(f);
     try {
       store.set(b("k"), b("old"), SetArgs.ALWAYS);
-      store.applyReplicated(b("k"), b("new"), Store.NO_EXPIRY, 7);
+      store.applyReplicated(b("k"), io.distcache.protocol.ValueType.STRING, b("new"), Store.NO_EXPIRY, 7);
       assertThat(store.get(b("k"))).isEqualTo(b("new"));
       assertThat(store.ttlMillis(b("k"))).isEqualTo(-1);
 
-      store.applyReplicated(b("k"), b("gone"), clock.millis() - 1, 9);
+      store.applyReplicated(b("k"), io.distcache.protocol.ValueType.STRING, b("gone"), clock.millis() - 1, 9);
       assertThat(store.peekEntry(b("k"))).isNull();
       assertThat(store.size()).isZero();
     } finally {
@@ -78,6 +78,23 @@ class ReplicatedEntryTest {
       assertThat(store.peekEntry(b("k"))).isNull();
       assertThat(store.stats().hits()).isEqualTo(hits);
       assertThat(store.stats().misses()).isEqualTo(misses);
+    } finally {
+      store.close();
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("stores")
+  void applyReplicated_keepsTheValuesType(Function<StoreConfig, Store> f) {
+    Store store = open(f);
+    try {
+      byte[] payload = store.getTyped(b("absent")) == null ? b("packed") : null;
+      store.applyReplicated(b("h"), io.distcache.protocol.ValueType.HASH, payload, Store.NO_EXPIRY, 11);
+      assertThat(store.typeOf(b("h"))).isEqualTo(io.distcache.protocol.ValueType.HASH);
+      io.distcache.server.store.TypedEntry e = store.peekEntry(b("h"));
+      assertThat(e.type()).isEqualTo(io.distcache.protocol.ValueType.HASH);
+      assertThat(e.value()).isEqualTo(b("packed"));
+      assertThat(e.version()).isEqualTo(11);
     } finally {
       store.close();
     }

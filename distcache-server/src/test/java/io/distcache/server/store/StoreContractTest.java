@@ -1227,4 +1227,58 @@ public abstract class StoreContractTest {
     assertThat(s(store.get(b("counter")))).isEqualTo(Integer.toString(threads * perThread));
     assertThat(store.strlen(b("log"))).isEqualTo(threads * perThread);
   }
+
+  // ---- types ----
+
+  @Test
+  void typedEntry_roundTripsWholeAndKeepsItsTypeThroughExpiryChanges() {
+    byte[] payload = {1, 2, 3};
+    store.putTyped(b("h"), io.distcache.protocol.ValueType.HASH, payload, 0);
+    TypedEntry e = store.getTyped(b("h"));
+    assertThat(e.type()).isEqualTo(io.distcache.protocol.ValueType.HASH);
+    assertThat(e.value()).containsExactly(1, 2, 3);
+    assertThat(store.typeOf(b("h"))).isEqualTo(io.distcache.protocol.ValueType.HASH);
+    long later = clock.millis() + 10_000;
+    assertThat(store.expireAt(b("h"), later, ExpireCondition.ALWAYS)).isTrue();
+    assertThat(store.persist(b("h"))).isTrue();
+    assertThat(store.expireAt(b("h"), later, ExpireCondition.ALWAYS)).isTrue();
+    TypedEntry after = store.getTyped(b("h"));
+    assertThat(after.type()).as("an expiry change keeps the type").isEqualTo(io.distcache.protocol.ValueType.HASH);
+    assertThat(after.expireAtMillis()).isEqualTo(later);
+    assertThat(after.value()).containsExactly(1, 2, 3);
+    store.put(b("s"), b("v"));
+    assertThat(store.getTyped(b("s")).type()).isEqualTo(io.distcache.protocol.ValueType.STRING);
+    assertThat(store.typeOf(b("nokey"))).isNull();
+    assertThat(store.getTyped(b("nokey"))).isNull();
+  }
+
+  @Test
+  void stringMethods_refuseACollection_keyMethodsTakeIt() {
+    store.putTyped(b("h"), io.distcache.protocol.ValueType.SET, new byte[] {0}, 0);
+    List<ThrowingCallable> refused = List.of(
+        () -> store.get(b("h")), () -> store.getEntry(b("h")), () -> store.strlen(b("h")),
+        () -> store.getRange(b("h"), 0, 1), () -> store.getAndDelete(b("h")),
+        () -> store.compareAndSet(b("h"), 1, b("x"), 0), () -> store.incrementBy(b("h"), 1),
+        () -> store.incrementByFloat(b("h"), 1), () -> store.append(b("h"), b("x")),
+        () -> store.setRange(b("h"), 0, b("x")),
+        () -> store.set(b("h"), b("x"), new SetArgs(SetArgs.Condition.ALWAYS, 0, false, true)));
+    for (ThrowingCallable c : refused) {
+      assertThatThrownBy(c).isInstanceOf(StoreException.class)
+          .satisfies(t -> assertThat(((StoreException) t).reason()).isEqualTo(StoreException.Reason.WRONG_TYPE));
+    }
+    assertThat(store.getTyped(b("h")).type()).as("untouched").isEqualTo(io.distcache.protocol.ValueType.SET);
+    assertThat(store.getAll(List.of(b("h")))).containsExactly((byte[]) null);
+    assertThat(store.exists(b("h"))).isTrue();
+    store.put(b("h"), b("plain"));
+    assertThat(s(store.get(b("h")))).as("a plain set replaces any type").isEqualTo("plain");
+    store.putTyped(b("h"), io.distcache.protocol.ValueType.HASH, new byte[] {0}, 0);
+    assertThat(store.delete(b("h"))).isTrue();
+  }
+
+  @Test
+  void putTyped_withAPastExpiry_removesTheKey() {
+    store.put(b("k"), b("v"));
+    store.putTyped(b("k"), io.distcache.protocol.ValueType.HASH, new byte[] {0}, clock.millis());
+    assertThat(store.exists(b("k"))).isFalse();
+  }
 }

@@ -1,0 +1,343 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.ValueType;
+import io.distcache.server.store.CollectionCodec;
+import io.distcache.server.store.CollectionCodec.Bytes;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreException;
+import io.distcache.server.store.TypedEntry;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/*
+ * Design: the SETS opcode (Redis's set commands), as HashRequests does hashes: a set is one entry
+ * of type SET whose payload is CollectionCodec's packed member list. A command holds the gate
+ * stripes of every key it names (shared to read, exclusive to write) while it decodes, computes
+ * and writes back, so it is atomic, inside a TRANSACTION too. SMOVE and the multi-key commands name
+ * their other keys in the value list; in a cluster with other owners the router refuses them
+ * (CROSS_SLOT) unless every key shares the first key's slot (sameSlotKeys), as Redis Cluster does.
+ * Every key a command reads must hold a set (WRONG_TYPE otherwise, as Redis checks each one); a
+ * STORE form replaces its destination whatever it held, with no expiry, and deletes it for an
+ * empty result; a write that removes the last member removes the key.
+ */
+
+/** Runs SETS requests (docs/PROTOCOL.md, "Sets") under the transaction gate. */
+final class SetRequests {
+  static final int SADD = 0;
+  static final int SREM = 1;
+  static final int SMEMBERS = 2;
+  static final int SISMEMBER = 3;
+  static final int SMISMEMBER = 4;
+  static final int SCARD = 5;
+  static final int SPOP = 6;
+  static final int SRANDMEMBER = 7;
+  static final int SMOVE = 8;
+  static final int SINTER = 9;
+  static final int SINTERCARD = 10;
+  static final int SUNION = 11;
+  static final int SDIFF = 12;
+  static final int SINTERSTORE = 13;
+  static final int SUNIONSTORE = 14;
+  static final int SDIFFSTORE = 15;
+  private static final int LAST = SDIFFSTORE;
+
+  private static final byte[] ONE = {1};
+  private static final byte[] ZERO = {0};
+
+  private final Store store;
+  private final TransactionGate gate;
+
+  private final int maxMembers;
+
+  SetRequests(Store store, TransactionGate gate, int maxMembers) {
+    this.store = store;
+    this.gate = gate;
+    this.maxMembers = maxMembers;
+  }
+
+  /** The keys a request names beside its key: SMOVE's destination, the multi-key commands' other keys. */
+  static List<byte[]> otherKeys(Frame r) {
+    long command = r.extra(0, -1);
+    if (command == SMOVE) {
+      List<byte[]> args = ListCodec.decodeValues(r.value());
+      return args.isEmpty() ? List.of() : List.of(args.get(0));
+    }
+    if (command >= SINTER && command <= SDIFFSTORE) {
+      return ListCodec.decodeValues(r.value());
+    }
+    return List.of();
+  }
+
+  Frame run(Frame r, boolean lock) {
+    if (r.extras().length == 0) {
+      throw new IllegalArgumentException("SETS needs extra 0 (command), but the request has 0 extras");
+    }
+    long command = r.extras()[0];
+    if (command < 0 || command > LAST) {
+      throw new IllegalArgumentException("SETS command " + command + " is not one of 0.." + LAST);
+    }
+    boolean write = command == SADD || command == SREM || command == SPOP || command == SMOVE || command >= SINTERSTORE;
+    List<byte[]> args = r.value().length == 0 ? List.of() : ListCodec.decodeValues(r.value());
+    long mask = 1L << TransactionGate.stripe(r.key());
+    if (command == SMOVE || command >= SINTER) {
+      mask |= TransactionGate.mask(otherKeys(r));
+    }
+    long[] stamps = lock ? gate.lockAll(mask, write) : null;
+    try {
+      return switch ((int) command) {
+        case SMOVE -> smove(r, args);
+        case SINTER, SINTERCARD, SUNION, SDIFF, SINTERSTORE, SUNIONSTORE, SDIFFSTORE -> combine(r, (int) command, args);
+        default -> single(r, (int) command, args);
+      };
+    } catch (WrongType e) {
+      return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
+    } finally {
+      if (lock) {
+        gate.unlockAll(mask, stamps);
+      }
+    }
+  }
+
+  /** A set read from the store, with its expiry; empty (NO_EXPIRY) when absent. */
+  private record Loaded(LinkedHashMap<Bytes, Boolean> members, long expireAt, boolean exists) {}
+
+  private static final class WrongType extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    WrongType() {
+      super(null, null, false, false);
+    }
+  }
+
+  private Loaded load(byte[] key) {
+    TypedEntry e = store.getTyped(key);
+    if (e == null) {
+      return new Loaded(new LinkedHashMap<>(), Store.NO_EXPIRY, false);
+    }
+    if (e.type() != ValueType.SET) {
+      throw new WrongType();
+    }
+    return new Loaded(CollectionCodec.decodeSet(e.value()), e.expireAtMillis(), true);
+  }
+
+  private void save(byte[] key, LinkedHashMap<Bytes, Boolean> members, long expireAt) {
+    if (members.isEmpty()) {
+      store.delete(key);
+    } else {
+      store.putTyped(key, ValueType.SET, CollectionCodec.encodeSet(members.keySet(), members.size()), expireAt);
+    }
+  }
+
+  private Frame single(Frame r, int command, List<byte[]> args) {
+    Loaded set = load(r.key());
+    LinkedHashMap<Bytes, Boolean> m = set.members();
+    switch (command) {
+      case SADD -> {
+        int added = 0;
+        for (byte[] member : args) {
+          if (m.putIfAbsent(new Bytes(member), Boolean.TRUE) == null) {
+            added++;
+            checkRoom(r.key(), m.size());
+          }
+        }
+        if (added > 0) {
+          save(r.key(), m, set.expireAt());
+        }
+        return r.replyOk(added);
+      }
+      case SREM -> {
+        int removed = 0;
+        for (byte[] member : args) {
+          if (m.remove(new Bytes(member)) != null) {
+            removed++;
+          }
+        }
+        if (removed > 0) {
+          save(r.key(), m, set.expireAt());
+        }
+        return r.replyOk(removed);
+      }
+      case SMEMBERS -> {
+        return r.replyValue(ListCodec.encodeValues(list(m.keySet())));
+      }
+      case SISMEMBER -> {
+        if (args.size() != 1) {
+          throw new IllegalArgumentException("SISMEMBER needs one member, got " + args.size());
+        }
+        return r.replyOk(m.containsKey(new Bytes(args.get(0))) ? 1 : 0);
+      }
+      case SMISMEMBER -> {
+        List<byte[]> out = new ArrayList<>(args.size());
+        for (byte[] member : args) {
+          out.add(m.containsKey(new Bytes(member)) ? ONE : ZERO);
+        }
+        return r.replyValue(ListCodec.encodeValues(out));
+      }
+      case SCARD -> {
+        return r.replyOk(m.size());
+      }
+      case SPOP -> {
+        return spop(r, set);
+      }
+      default -> {
+        return srandmember(r, m);
+      }
+    }
+  }
+
+  /* extras: [command, has count, count]. Without a count: one member or NOT_FOUND. */
+  private Frame spop(Frame r, Loaded set) {
+    LinkedHashMap<Bytes, Boolean> m = set.members();
+    boolean hasCount = r.extra(1, 0) != 0;
+    long count = r.extra(2, 0);
+    if (count < 0) {
+      throw new IllegalArgumentException("SPOP count " + count + " is negative");
+    }
+    List<Bytes> all = new ArrayList<>(m.keySet());
+    ThreadLocalRandom rnd = ThreadLocalRandom.current();
+    if (!hasCount) {
+      if (all.isEmpty()) {
+        return r.reply(Status.NOT_FOUND);
+      }
+      Bytes picked = all.get(rnd.nextInt(all.size()));
+      m.remove(picked);
+      save(r.key(), m, set.expireAt());
+      return r.replyValue(picked.b());
+    }
+    List<Bytes> picked = RandomPicks.pick(all, Math.min(count, all.size()), rnd);
+    for (Bytes b : picked) {
+      m.remove(b);
+    }
+    if (!picked.isEmpty()) {
+      save(r.key(), m, set.expireAt());
+    }
+    return r.replyValue(ListCodec.encodeValues(list(picked)));
+  }
+
+  private Frame srandmember(Frame r, LinkedHashMap<Bytes, Boolean> m) {
+    boolean hasCount = r.extra(1, 0) != 0;
+    List<Bytes> all = new ArrayList<>(m.keySet());
+    ThreadLocalRandom rnd = ThreadLocalRandom.current();
+    if (!hasCount) {
+      return all.isEmpty() ? r.reply(Status.NOT_FOUND) : r.replyValue(all.get(rnd.nextInt(all.size())).b());
+    }
+    return r.replyValue(ListCodec.encodeValues(list(RandomPicks.pick(all, r.extra(2, 0), rnd))));
+  }
+
+  /* key: the source; value: [destination, member]. */
+  private Frame smove(Frame r, List<byte[]> args) {
+    if (args.size() != 2) {
+      throw new IllegalArgumentException("SMOVE needs a destination and a member, got " + args.size() + " values");
+    }
+    byte[] destination = args.get(0);
+    Bytes member = new Bytes(args.get(1));
+    Loaded source = load(r.key());
+    Loaded target = load(destination);
+    if (!source.members().containsKey(member)) {
+      return r.replyOk(0);
+    }
+    if (java.util.Arrays.equals(r.key(), destination)) {
+      return r.replyOk(1); // Redis: moving to the same set changes nothing and answers 1
+    }
+    if (!target.members().containsKey(member)) {
+      checkRoom(destination, target.members().size() + 1);
+    }
+    source.members().remove(member);
+    target.members().put(member, Boolean.TRUE);
+    save(r.key(), source.members(), source.expireAt());
+    save(destination, target.members(), target.expireAt());
+    return r.replyOk(1);
+  }
+
+  /*
+   * SINTER, SUNION, SDIFF: key the first set, value the others. SINTERCARD: extra 1 the limit (0:
+   * none). The STORE forms: key the destination, value every source.
+   */
+  private Frame combine(Frame r, int command, List<byte[]> args) {
+    boolean stored = command >= SINTERSTORE;
+    List<byte[]> keys = new ArrayList<>(args.size() + 1);
+    if (!stored) {
+      keys.add(r.key());
+    }
+    keys.addAll(args);
+    if (keys.isEmpty()) {
+      throw new IllegalArgumentException("SETS command " + command + " needs at least one source key");
+    }
+    List<LinkedHashMap<Bytes, Boolean>> sets = new ArrayList<>(keys.size());
+    for (byte[] k : keys) {
+      sets.add(load(k).members()); // every key is type-checked, as Redis does
+    }
+    int op = switch (command) {
+      case SINTER, SINTERCARD, SINTERSTORE -> SINTER;
+      case SUNION, SUNIONSTORE -> SUNION;
+      default -> SDIFF;
+    };
+    long limit = command == SINTERCARD ? r.extra(1, 0) : 0;
+    if (limit < 0) {
+      throw new IllegalArgumentException("SINTERCARD limit " + limit + " is negative");
+    }
+    LinkedHashMap<Bytes, Boolean> result = new LinkedHashMap<>();
+    if (op == SINTER) {
+      int smallest = 0;
+      for (int i = 1; i < sets.size(); i++) {
+        if (sets.get(i).size() < sets.get(smallest).size()) {
+          smallest = i;
+        }
+      }
+      outer:
+      for (Bytes m : sets.get(smallest).keySet()) {
+        for (LinkedHashMap<Bytes, Boolean> other : sets) {
+          if (!other.containsKey(m)) {
+            continue outer;
+          }
+        }
+        result.put(m, Boolean.TRUE);
+        if (limit > 0 && result.size() >= limit) {
+          break;
+        }
+      }
+    } else if (op == SUNION) {
+      for (LinkedHashMap<Bytes, Boolean> s : sets) {
+        for (Bytes m : s.keySet()) {
+          result.put(m, Boolean.TRUE);
+          if (stored) {
+            checkRoom(r.key(), result.size());
+          }
+        }
+      }
+    } else {
+      result.putAll(sets.get(0));
+      for (int i = 1; i < sets.size() && !result.isEmpty(); i++) {
+        result.keySet().removeAll(sets.get(i).keySet());
+      }
+    }
+    if (command == SINTERCARD) {
+      return r.replyOk(result.size());
+    }
+    if (stored) {
+      save(r.key(), result, Store.NO_EXPIRY);
+      return r.replyOk(result.size());
+    }
+    return r.replyValue(ListCodec.encodeValues(list(result.keySet())));
+  }
+
+  private static List<byte[]> list(Iterable<Bytes> members) {
+    List<byte[]> out = new ArrayList<>();
+    for (Bytes b : members) {
+      out.add(b.b());
+    }
+    return out;
+  }
+
+  private void checkRoom(byte[] key, int size) {
+    if (size > maxMembers) {
+      throw new IllegalArgumentException("set " + RandomPicks.printable(key) + " would hold " + size
+          + " members; the limit is " + maxMembers + " members per set (--max-collection-elements)");
+    }
+  }
+}

@@ -1,0 +1,144 @@
+package io.distcache.server.resp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.server.ManualClock;
+import io.distcache.server.cluster.LocalExecutor;
+import io.distcache.server.cluster.LocalRouter;
+import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
+import io.distcache.server.store.Stores;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Set commands with Redis's replies and errors, on one node. */
+class SetCommandsTest {
+  private static final String WRONGTYPE = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+  private final ManualClock clock = new ManualClock();
+  private final Store store =
+      Stores.create(new StoreConfig(64L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock));
+  private final RespChannel resp = new RespChannel(new LocalRouter(new LocalExecutor(store)), store, clock);
+
+  @AfterEach
+  void tearDown() {
+    resp.close();
+    store.close();
+  }
+
+  private String send(String... commands) {
+    return resp.send(commands);
+  }
+
+  @Test
+  void sadd_srem_smembers_scard_sismember() {
+    assertThat(send("SADD s a b a c", "SADD s c d", "SCARD s", "SCARD nokey")).isEqualTo(":3\r\n:1\r\n:4\r\n:0\r\n");
+    assertThat(send("SMEMBERS s")).isEqualTo("*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n");
+    assertThat(send("SISMEMBER s a", "SISMEMBER s x", "SISMEMBER nokey a")).isEqualTo(":1\r\n:0\r\n:0\r\n");
+    assertThat(send("SMISMEMBER s a x d", "SMISMEMBER nokey a")).isEqualTo("*3\r\n:1\r\n:0\r\n:1\r\n*1\r\n:0\r\n");
+    assertThat(send("SREM s a x", "SREM s b c d", "EXISTS s", "SMEMBERS s", "SREM s a"))
+        .as("the key goes with its last member").isEqualTo(":1\r\n:3\r\n:0\r\n*0\r\n:0\r\n");
+    assertThat(send("SADD s")).isEqualTo("-ERR wrong number of arguments for 'sadd' command\r\n");
+  }
+
+  @Test
+  void spop_countsAsRedis() {
+    assertThat(send("SPOP nokey", "SPOP nokey 2")).isEqualTo("$-1\r\n*0\r\n");
+    send("SADD s a b c");
+    assertThat(send("SPOP s")).matches("\\$1\r\n[abc]\r\n");
+    assertThat(send("SCARD s", "SPOP s 0", "SCARD s")).isEqualTo(":2\r\n*0\r\n:2\r\n");
+    assertThat(send("SPOP s 5")).startsWith("*2\r\n");
+    assertThat(send("EXISTS s")).isEqualTo(":0\r\n");
+    assertThat(send("SPOP s -1")).isEqualTo("-ERR value is out of range, must be positive\r\n");
+    assertThat(send("SPOP s x")).isEqualTo("-ERR value is out of range, must be positive\r\n");
+    assertThat(send("SPOP s 1 2")).isEqualTo("-ERR syntax error\r\n");
+  }
+
+  @Test
+  void srandmember_countsAsRedis() {
+    assertThat(send("SRANDMEMBER nokey", "SRANDMEMBER nokey 3", "SRANDMEMBER nokey -3")).isEqualTo("$-1\r\n*0\r\n*0\r\n");
+    send("SADD s a b c");
+    assertThat(send("SRANDMEMBER s")).matches("\\$1\r\n[abc]\r\n");
+    String all = send("SRANDMEMBER s 10");
+    assertThat(all).startsWith("*3\r\n").contains("$1\r\na\r\n", "$1\r\nb\r\n", "$1\r\nc\r\n");
+    assertThat(send("SRANDMEMBER s -7")).as("negative: exactly |count|, repeats allowed").startsWith("*7\r\n");
+    assertThat(send("SRANDMEMBER s 0", "SCARD s")).isEqualTo("*0\r\n:3\r\n");
+    assertThat(send("SRANDMEMBER s x")).isEqualTo("-ERR value is not an integer or out of range\r\n");
+  }
+
+  @Test
+  void smove() {
+    send("SADD src a b", "SADD dst c", "SET str v");
+    assertThat(send("SMOVE src dst a", "SMEMBERS src", "SMEMBERS dst"))
+        .isEqualTo(":1\r\n*1\r\n$1\r\nb\r\n*2\r\n$1\r\nc\r\n$1\r\na\r\n");
+    assertThat(send("SMOVE src dst x", "SMOVE nokey dst a", "SMOVE src src b")).isEqualTo(":0\r\n:0\r\n:1\r\n");
+    assertThat(send("SMOVE src str b", "SMOVE str dst v")).isEqualTo(WRONGTYPE + WRONGTYPE);
+    assertThat(send("SMOVE src new b", "EXISTS src", "SMEMBERS new")).isEqualTo(":1\r\n:0\r\n*1\r\n$1\r\nb\r\n");
+  }
+
+  @Test
+  void inter_union_diff_andTheirStoreForms() {
+    send("SADD a 1 2 3 4", "SADD b 3 4 5", "SADD c 4 6");
+    assertThat(send("SINTER a b c")).isEqualTo("*1\r\n$1\r\n4\r\n");
+    assertThat(send("SINTER a nokey")).isEqualTo("*0\r\n");
+    assertThat(send("SUNION a b")).isEqualTo("*5\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$1\r\n4\r\n$1\r\n5\r\n");
+    assertThat(send("SDIFF a b c")).isEqualTo("*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    assertThat(send("SDIFF nokey a")).isEqualTo("*0\r\n");
+    assertThat(send("SINTERCARD 2 a b", "SINTERCARD 2 a b LIMIT 1", "SINTERCARD 1 nokey"))
+        .isEqualTo(":2\r\n:1\r\n:0\r\n");
+    assertThat(send("SINTERCARD 0 a")).isEqualTo("-ERR numkeys should be greater than 0\r\n");
+    assertThat(send("SINTERCARD 3 a b")).isEqualTo("-ERR Number of keys can't be greater than number of args\r\n");
+    assertThat(send("SINTERCARD 1 a LIMIT -1")).isEqualTo("-ERR LIMIT can't be negative\r\n");
+    assertThat(send("SINTERCARD 1 a FOO 1")).isEqualTo("-ERR syntax error\r\n");
+    send("SET d old", "EXPIRE d 100");
+    assertThat(send("SINTERSTORE d a b", "SMEMBERS d", "TTL d"))
+        .as("the destination is replaced whatever it held, without expiry")
+        .isEqualTo(":2\r\n*2\r\n$1\r\n3\r\n$1\r\n4\r\n:-1\r\n");
+    assertThat(send("SUNIONSTORE d b c", "SCARD d", "SDIFFSTORE d a a", "EXISTS d"))
+        .isEqualTo(":4\r\n:4\r\n:0\r\n:0\r\n");
+  }
+
+  @Test
+  void wrongType_andTypeReporting() {
+    send("SET str v", "SADD s 1 2", "HSET h f v", "SADD names x");
+    for (String c : new String[] {"SADD str a", "SREM str a", "SMEMBERS str", "SISMEMBER str a", "SCARD str",
+        "SPOP str", "SRANDMEMBER str", "SINTER s str", "SUNION s h", "SDIFF s str", "SINTERSTORE d s str",
+        "SSCAN str 0", "SMISMEMBER h f", "GET s", "HGET s f", "INCR s"}) {
+      assertThat(send(c)).as(c).isEqualTo(WRONGTYPE);
+    }
+    assertThat(send("TYPE s", "OBJECT ENCODING s", "OBJECT ENCODING names"))
+        .isEqualTo("+set\r\n$6\r\nintset\r\n$8\r\nlistpack\r\n");
+    assertThat(send("SCAN 0 TYPE set COUNT 100")).startsWith("*2\r\n$1\r\n0\r\n*2\r\n")
+        .contains("$1\r\ns\r\n", "$5\r\nnames\r\n");
+  }
+
+  @Test
+  void sscan() {
+    send("SADD s a1 a2 b1");
+    assertThat(send("SSCAN s 0 MATCH a* COUNT 10")).isEqualTo("*2\r\n$1\r\n0\r\n*2\r\n$2\r\na1\r\n$2\r\na2\r\n");
+    assertThat(send("SSCAN nokey 0")).isEqualTo("*2\r\n$1\r\n0\r\n*0\r\n");
+    assertThat(send("SSCAN s 0 FOO")).isEqualTo("-ERR syntax error\r\n");
+  }
+
+  @Test
+  void insideMulti() {
+    assertThat(send("MULTI", "SADD s a b", "SMOVE s t a", "SCARD t", "EXEC"))
+        .isEqualTo("+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n:2\r\n:1\r\n:1\r\n");
+  }
+
+  @Test
+  void memberLimit_configured_isCheckedBeforeWriting() {
+    Store small = Stores.create(new StoreConfig(8L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock));
+    try (RespChannel limited = new RespChannel(new LocalRouter(new LocalExecutor(small,
+        io.distcache.protocol.ProtocolConstants.DEFAULT_MAX_FRAME_BYTES, 3)), small, clock)) {
+      assertThat(limited.send("SADD s a b c", "SADD s a d", "SCARD s", "SADD {x}a a b", "SADD {x}b c d",
+          "SUNIONSTORE {x}c {x}a {x}b", "EXISTS {x}c", "HSET h f1 1 f2 2 f3 3 f4 4", "EXISTS h")).isEqualTo(
+          ":3\r\n-ERR set 's' would hold 4 members; the limit is 3 members per set (--max-collection-elements)\r\n:3\r\n"
+              + ":2\r\n:2\r\n-ERR set '{x}c' would hold 4 members; the limit is 3 members per set"
+              + " (--max-collection-elements)\r\n:0\r\n"
+              + "-ERR hash 'h' would hold 4 fields; the limit is 3 fields per hash (--max-collection-elements)\r\n:0\r\n");
+    } finally {
+      small.close();
+    }
+  }
+}
