@@ -113,11 +113,22 @@ class HostileClientsTest {
   void refusedConnection_isToldWhy() throws Exception {
     DistCacheNode node = node(DistCacheNode.builder().maxInputBufferBytes(1024 * 1024));
     Socket s = connect(node.port());
-    // One request claiming more than the whole bound; only 1.5 MB of it is sent, then we read.
-    s.getOutputStream().write(("*2\r\n$4\r\nECHO\r\n$3000000\r\n" + "x".repeat(1_500_000)).getBytes(StandardCharsets.US_ASCII));
-    s.getOutputStream().flush();
+    // One request claiming more than the whole bound; only 1.5 MB of it is sent, while we read. The
+    // node may refuse and close before the last bytes are written: that write then fails (broken
+    // pipe), which is the point, so it runs beside the reader and its failure is ignored.
+    byte[] request = ("*2\r\n$4\r\nECHO\r\n$3000000\r\n" + "x".repeat(1_500_000)).getBytes(StandardCharsets.US_ASCII);
+    Thread writer = new Thread(() -> {
+      try {
+        s.getOutputStream().write(request);
+        s.getOutputStream().flush();
+      } catch (IOException closedByTheNode) {
+        // expected when the refusal comes first
+      }
+    });
+    writer.start();
     assertThat(readUntilClosed(s))
         .isEqualTo("-ERR the node's buffers for incomplete requests are full; closing the connection\r\n");
+    writer.join();
   }
 
   @Test
