@@ -5,7 +5,6 @@ import io.distcache.protocol.Frame;
 import io.distcache.protocol.FrameDecoder;
 import io.distcache.protocol.Status;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -77,6 +76,7 @@ final class MeteredFrameDecoder extends FrameDecoder {
     Frame reply = new Frame(opcode, Flags.RESPONSE, requestId, status, Frame.NO_EXTRAS, Frame.EMPTY,
         message.getBytes(StandardCharsets.UTF_8));
     // From the channel, so the reply passes the encoder that sits after this decoder.
-    ctx.channel().writeAndFlush(reply).addListener(ChannelFutureListener.CLOSE);
+    // Lingering: closing with the client's bytes unread would reset the reply away (LingeringClose).
+    LingeringClose.after(ctx.channel().writeAndFlush(reply));
   }
 }
