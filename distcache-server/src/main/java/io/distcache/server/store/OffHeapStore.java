@@ -265,16 +265,28 @@ final class OffHeapStore implements Store {
 
   @Override
   public void putTyped(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
-    StoreConfig.checkKey(key);
-    config.checkValue(payload);
     if (expireAtMillis < 0) {
       throw new IllegalArgumentException("expireAtMillis cannot be negative: " + expireAtMillis);
     }
+    replaceWhole(key, type, payload, expireAtMillis, 0);
+  }
+
+  /**
+   * Replaces any entry of {@code key} with this one, or removes it when {@code expireAtMillis} is
+   * past. {@code ownersVersion} 0 gives the entry a new version of this store (putTyped); otherwise
+   * the entry keeps it and later versions go above it (applyReplicated).
+   */
+  private void replaceWhole(byte[] key, ValueType type, byte[] payload, long expireAtMillis, long ownersVersion) {
+    StoreConfig.checkKey(key);
+    config.checkValue(payload);
     long h = KeyHash.hash(key);
     int tag = Segment.tag(h);
     Segment s = segmentFor(h);
     long stamp = s.lock.writeLock();
     try {
+      if (ownersVersion != 0) {
+        s.observeVersion(ownersVersion);
+      }
       long now = now();
       int slot = s.findLiveForWrite(key, tag, now);
       if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
@@ -283,10 +295,10 @@ final class OffHeapStore implements Store {
         }
         return;
       }
-      if (slot >= 0) {
+      if (slot >= 0 && ownersVersion == 0) {
         s.touch(slot);
       }
-      s.put(key, tag, type.code(), payload, s.nextVersion(), expireAtMillis);
+      s.put(key, tag, type.code(), payload, ownersVersion != 0 ? ownersVersion : s.nextVersion(), expireAtMillis);
     } finally {
       s.lock.unlockWrite(stamp);
     }
@@ -309,25 +321,7 @@ final class OffHeapStore implements Store {
 
   @Override
   public void applyReplicated(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
-    StoreConfig.checkKey(key);
-    config.checkValue(value);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      s.observeVersion(version);
-      int slot = s.findLiveForWrite(key, tag, now());
-      if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now()) {
-        if (slot >= 0) {
-          s.remove(slot, Segment.Cause.DELETED);
-        }
-        return;
-      }
-      s.put(key, tag, type.code(), value, version, expireAtMillis);
-    } finally {
-      s.lock.unlock(stamp);
-    }
+    replaceWhole(key, type, value, expireAtMillis, version);
   }
 
   @Override
