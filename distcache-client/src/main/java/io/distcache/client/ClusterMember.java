@@ -12,8 +12,31 @@ import java.util.Objects;
  * @param port the port it advertises
  * @param state what the reporting node believes about the member
  * @param incarnation the member's own counter for refuting suspicion
+ * @param joining true while the member is joining: it learns the slots it will own and owns none yet
  */
-public record ClusterMember(String id, String host, int port, State state, long incarnation) {
+public record ClusterMember(String id, String host, int port, State state, long incarnation, boolean joining) {
+
+  /**
+   * A member that is not joining.
+   *
+   * @param id the member's id
+   * @param host the advertised host
+   * @param port the advertised port
+   * @param state the member's state
+   * @param incarnation the member's counter for refuting suspicion
+   */
+  public ClusterMember(String id, String host, int port, State state, long incarnation) {
+    this(id, host, port, state, incarnation, false);
+  }
+
+  /**
+   * Whether the member owns slots: ALIVE or SUSPECT, and done joining.
+   *
+   * @return true when keys are routed to it
+   */
+  public boolean ownsKeys() {
+    return state.ownsKeys() && !joining;
+  }
 
   /** A member's state; ALIVE and SUSPECT members own keys. The order is the wire encoding. */
   public enum State {
@@ -44,6 +67,7 @@ public record ClusterMember(String id, String host, int port, State state, long 
    * @param port the advertised port
    * @param state the member's state
    * @param incarnation the member's counter for refuting suspicion
+   * @param joining whether the member is still joining
    */
   public ClusterMember {
     Objects.requireNonNull(id, "id");
@@ -62,6 +86,6 @@ public record ClusterMember(String id, String host, int port, State state, long 
 
   @Override
   public String toString() {
-    return id + "@" + address() + " " + state + " #" + incarnation;
+    return id + "@" + address() + " " + state + (joining ? " joining" : "") + " #" + incarnation;
   }
 }

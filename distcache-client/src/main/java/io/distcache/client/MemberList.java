@@ -39,11 +39,22 @@ record MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerp
   Set<Member> owners() {
     Set<Member> owners = new HashSet<>();
     for (ClusterMember m : members) {
-      if (m.state().ownsKeys()) {
+      if (m.ownsKeys()) {
         owners.add(new Member(m.id(), new Address(m.host(), m.port())));
       }
     }
     return owners;
+  }
+
+  /** The members joining: in the placement as learners, owning nothing yet. */
+  Set<Member> learners() {
+    Set<Member> learners = new HashSet<>();
+    for (ClusterMember m : members) {
+      if (m.state().ownsKeys() && m.joining()) {
+        learners.add(new Member(m.id(), new Address(m.host(), m.port())));
+      }
+    }
+    return learners;
   }
 
   /** True when a member with this id is in the list, in any state. */

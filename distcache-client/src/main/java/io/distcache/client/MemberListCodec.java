@@ -21,6 +21,8 @@ import java.util.Set;
 
 /** Reads a CLUSTER_MEMBERS reply (layout in {@link io.distcache.protocol.Opcode#CLUSTER_MEMBERS}). */
 final class MemberListCodec {
+  /** Set in a member's state byte while it is joining (learning its slots, owning none). */
+  private static final int JOINING_BIT = 0x10;
   private static final ClusterMember.State[] STATES = ClusterMember.State.values();
   /** Per member at least: id length, one id byte, host length, one host byte, port, state, incarnation. */
   private static final int MIN_MEMBER_BYTES = 1 + 1 + 1 + 1 + 2 + 1 + 8;
@@ -79,10 +81,13 @@ final class MemberListCodec {
       String id = in.ascii(where + " id");
       String host = in.ascii(where + " host");
       int port = in.u16(where + " port");
-      int state = in.u8(where + " state");
+      int raw = in.u8(where + " state");
       long incarnation = in.u64(where + " incarnation");
+      boolean joining = (raw & JOINING_BIT) != 0;
+      int state = raw & ~JOINING_BIT;
       if (state >= STATES.length) {
-        throw malformed(where + " state " + state + " is not one of 0..3 (ALIVE, SUSPECT, DEAD, LEFT)");
+        throw malformed(where + " state " + raw + " is not one of 0..3 (ALIVE, SUSPECT, DEAD, LEFT), plus "
+            + JOINING_BIT + " while joining");
       }
       try {
         // The same checks the nodes apply: printable ASCII, bounded lengths, a real port.
@@ -90,7 +95,7 @@ final class MemberListCodec {
       } catch (IllegalArgumentException e) {
         throw malformed(where + ": " + e.getMessage());
       }
-      out.add(new ClusterMember(id, host, port, STATES[state], incarnation));
+      out.add(new ClusterMember(id, host, port, STATES[state], incarnation, joining));
     }
     if (in.remaining() > 0) {
       throw malformed(in.remaining() + " trailing bytes after " + count + " members");

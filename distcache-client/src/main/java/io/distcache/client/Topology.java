@@ -46,7 +46,8 @@ final class Topology {
   }
 
   static Topology of(MemberList list) {
-    return new Topology(list, Placement.of(list.epochKnown() ? list.epoch() : 0, list.owners(), list.virtualNodes(), list.replicas()));
+    return new Topology(list, Placement.of(list.epochKnown() ? list.epoch() : 0, list.owners(), list.learners(),
+        list.virtualNodes(), list.replicas()));
   }
 
   /**
@@ -55,7 +56,8 @@ final class Topology {
    * @throws IllegalArgumentException when the reply's epoch is negative (the codec refuses those)
    */
   Topology update(MemberList next) {
-    if (next.virtualNodes() == list.virtualNodes() && next.owners().equals(list.owners())) {
+    if (next.virtualNodes() == list.virtualNodes() && next.owners().equals(list.owners())
+        && next.learners().equals(list.learners())) {
       long epoch = next.epochKnown() ? next.epoch() : 0;
       return new Topology(next, epoch == placement.epoch() ? placement : placement.withEpoch(epoch));
     }

@@ -150,7 +150,20 @@ class MemberListCodecTest {
     bytes[9] = 4; // first member's state
 
     assertThatThrownBy(() -> MemberListCodec.decodeMembers(bytes))
-        .hasMessageEndingWith("member 0 state 4 is not one of 0..3 (ALIVE, SUSPECT, DEAD, LEFT)");
+        .hasMessageEndingWith("member 0 state 4 is not one of 0..3 (ALIVE, SUSPECT, DEAD, LEFT), plus 16 while joining");
+  }
+
+  @Test
+  void decodeMembers_joiningBit_isAMemberThatOwnsNothingYet() {
+    byte[] bytes = TWO_MEMBERS.clone();
+    bytes[9] = 0x10; // first member: ALIVE, joining
+
+    ClusterMember first = MemberListCodec.decodeMembers(bytes).get(0);
+
+    assertThat(first.state()).isEqualTo(ClusterMember.State.ALIVE);
+    assertThat(first.joining()).isTrue();
+    assertThat(first.ownsKeys()).isFalse();
+    assertThat(MemberListCodec.decodeMembers(TWO_MEMBERS).get(0).ownsKeys()).isTrue();
   }
 
   @Test

@@ -163,7 +163,17 @@ public enum Opcode {
    * TRY_AGAIN (the placements differ, or the owner does not own a slot or the sender does not
    * replicate it: ask again after the placements agree) | BAD_REQUEST.
    */
-  REPLICA_SYNC(0x45, false);
+  REPLICA_SYNC(0x45, false),
+  /**
+   * Node to node, on a peer connection only: a learner (a member joining) holds a whole copy of
+   * every slot it learned and asks each owner of the slots it will take over to stop applying
+   * their writes (they are held, then sent to it once it owns them) and to wait until it has
+   * applied every effect already sent. key:[the learner's member id, ASCII] extras:[placement
+   * epoch, placement fingerprint] → OK (the learner may take the slots over) | TRY_AGAIN (the
+   * placements differ, the sender is not a learner there, or it did not confirm in time) |
+   * BAD_REQUEST.
+   */
+  MIGRATE_PREPARE(0x48, false);
 
   private static final Opcode[] BY_CODE = new Opcode[256];
 

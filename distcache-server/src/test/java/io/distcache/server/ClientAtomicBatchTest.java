@@ -131,6 +131,7 @@ class ClientAtomicBatchTest {
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
       for (DistCacheNode n : nodes) {
         assertThat(n.membership().placement().members()).hasSize(3);
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
       }
     });
     for (DistCacheNode entry : nodes) {

@@ -86,6 +86,7 @@ class ClusterBusTest {
     await().atMost(DEADLINE).untilAsserted(() -> {
       for (DistCacheNode node : all) {
         assertThat(node.membership().placement().members()).hasSize(n);
+        assertThat(node.membership().placement().hasLearners()).as("learners").isFalse();
       }
     });
   }
@@ -275,6 +276,7 @@ class ClusterBusTest {
     }
     assertThat(node.membership().snapshot().orElseThrow().members()).hasSize(1);
     assertThat(node.membership().placement().members()).hasSize(1);
+    assertThat(node.membership().placement().hasLearners()).as("learners").isFalse();
   }
 
   @Test

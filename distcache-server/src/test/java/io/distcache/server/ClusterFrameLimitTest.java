@@ -49,7 +49,9 @@ class ClusterFrameLimitTest {
     b = start(a);
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
       assertThat(a.membership().placement().members()).hasSize(2);
+      assertThat(a.membership().placement().hasLearners()).as("learners").isFalse();
       assertThat(b.membership().placement().members()).hasSize(2);
+      assertThat(b.membership().placement().hasLearners()).as("learners").isFalse();
     });
   }
 

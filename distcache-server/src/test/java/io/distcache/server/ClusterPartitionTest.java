@@ -72,6 +72,7 @@ class ClusterPartitionTest {
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
       for (DistCacheNode n : nodes) {
         assertThat(n.membership().placement().members()).hasSize(3);
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
       }
     });
 
@@ -84,7 +85,9 @@ class ClusterPartitionTest {
       assertThat(stateOf(a, c)).isEqualTo(MemberState.DEAD);
       assertThat(stateOf(b, c)).isEqualTo(MemberState.DEAD);
       assertThat(a.membership().placement().members()).hasSize(2);
+      assertThat(a.membership().placement().hasLearners()).as("learners").isFalse();
       assertThat(b.membership().placement().members()).hasSize(2);
+      assertThat(b.membership().placement().hasLearners()).as("learners").isFalse();
     });
 
     firewall.clear();
@@ -107,6 +110,7 @@ class ClusterPartitionTest {
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
       for (DistCacheNode n : nodes) {
         assertThat(n.membership().placement().members()).hasSize(3);
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
       }
     });
 
@@ -115,6 +119,7 @@ class ClusterPartitionTest {
     await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
       assertThat(stateOf(a, c)).isIn(MemberState.ALIVE, MemberState.SUSPECT);
       assertThat(a.membership().placement().members()).hasSize(3);
+      assertThat(a.membership().placement().hasLearners()).as("learners").isFalse();
     });
   }
 
@@ -125,6 +130,7 @@ class ClusterPartitionTest {
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
       for (DistCacheNode n : nodes) {
         assertThat(n.membership().placement().members()).hasSize(2);
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
       }
     });
     firewall.set(address(a), address(b), FirewallPeers.Action.DELAY, Duration.ofMillis(50));

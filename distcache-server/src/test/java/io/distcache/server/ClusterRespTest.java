@@ -53,6 +53,7 @@ class ClusterRespTest {
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
       for (DistCacheNode n : c) {
         assertThat(n.membership().placement().members()).as("ring of %s", n.membership().self()).hasSize(3);
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
       }
     });
     return c;
@@ -192,7 +193,9 @@ class ClusterRespTest {
     DistCacheNode b = start(RedirectMode.MOVED, a);
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
       assertThat(a.membership().placement().members()).hasSize(2);
+      assertThat(a.membership().placement().hasLearners()).as("learners").isFalse();
       assertThat(b.membership().placement().members()).hasSize(2);
+      assertThat(b.membership().placement().hasLearners()).as("learners").isFalse();
     });
     String ours = keyOwnedBy(a, "a");
     String theirs = keyOwnedBy(b, "b");
@@ -225,7 +228,10 @@ class ClusterRespTest {
         .maxValueBytes(1024).maxFrameBytes(maxFrame).membership(ClusterTest.FAST).start();
     nodes.add(a);
     start(a);
-    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> assertThat(a.membership().placement().members()).hasSize(2));
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      assertThat(a.membership().placement().members()).hasSize(2);
+      assertThat(a.membership().placement().hasLearners()).as("learners").isFalse();
+    });
     Jedis j = redis(a);
     String pad = "k".repeat(96);
     for (int i = 0; i < 800; i++) {
@@ -246,7 +252,10 @@ class ClusterRespTest {
         .membership(ClusterTest.PATIENT).joinAddresses(List.of(InetSocketAddress.createUnresolved("127.0.0.1", a.port())))
         .start();
     nodes.add(b);
-    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> assertThat(a.membership().placement().members()).hasSize(2));
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      assertThat(a.membership().placement().members()).hasSize(2);
+      assertThat(a.membership().placement().hasLearners()).as("learners").isFalse();
+    });
     Jedis j = redis(a);
     assertThat(j.dbSize()).isZero();
 

@@ -115,6 +115,8 @@ class ClusterTest {
         assertThat(view(n)).as("view of %s", n.membership().self()).containsAllEntriesOf(expected);
         assertThat(n.membership().placement().members()).as("ring of %s", n.membership().self())
             .hasSize(nodes.size());
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
+        assertThat(n.membership().guard().settled()).as("settled").isTrue();
       }
     });
   }
@@ -230,6 +232,7 @@ class ClusterTest {
       for (DistCacheNode n : survivors) {
         assertThat(view(n)).as("view of %s", n.membership().self()).containsEntry(id, MemberState.DEAD);
         assertThat(n.membership().placement().members()).doesNotContain(victim.membership().self()).hasSize(3);
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
       }
     });
   }
@@ -247,6 +250,7 @@ class ClusterTest {
     for (DistCacheNode n : List.of(c.get(0), c.get(2))) {
       assertThat(view(n)).as("view of %s", n.membership().self()).containsEntry(id, MemberState.LEFT);
       assertThat(n.membership().placement().members()).hasSize(2).doesNotContain(leaver.membership().self());
+      assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
     }
   }
 

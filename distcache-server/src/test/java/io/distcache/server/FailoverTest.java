@@ -26,123 +26,52 @@ import redis.clients.jedis.Jedis;
 
 /** Failover onto replicas (--replicas 1, sync): an owner killed loses no acknowledged write; copies are re-created. */
 class FailoverTest {
-  private final FirewallPeers.Firewall firewall = new FirewallPeers.Firewall();
-  private final List<DistCacheNode> nodes = new ArrayList<>();
-  private final List<DistCacheNode> killed = new ArrayList<>();
-  /** The placement before the membership change, for failure messages. */
+  private final ClusterFixture cluster = new ClusterFixture(1, ReplicationMode.SYNC);
+  private final FirewallPeers.Firewall firewall = cluster.firewall;
+  private final List<DistCacheNode> nodes = cluster.nodes;
+  private final List<DistCacheNode> killed = cluster.stopped;
+  /** The placement before the membership change, kept for a debugger. */
   private Placement before;
 
   @AfterEach
   void tearDown() {
-    for (DistCacheNode n : nodes) {
-      if (!killed.contains(n)) {
-        n.close();
-      }
-    }
-  }
-
-  private DistCacheNode start(DistCacheNode... seeds) {
-    List<InetSocketAddress> join = new ArrayList<>();
-    for (DistCacheNode s : seeds) {
-      join.add(InetSocketAddress.createUnresolved("127.0.0.1", s.port()));
-    }
-    FirewallPeers[] wrapped = new FirewallPeers[1];
-    DistCacheNode n = DistCacheNode.builder()
-        .address("127.0.0.1", 0)
-        .maxMemoryBytes(32L * 1024 * 1024)
-        .membership(ClusterTest.FAST)
-        .replicas(1)
-        .replication(ReplicationMode.SYNC)
-        .joinAddresses(join)
-        .peersDecorator(p -> wrapped[0] = new FirewallPeers(p, firewall))
-        .start();
-    nodes.add(n);
-    wrapped[0].self(address(n));
-    return n;
+    cluster.close();
   }
 
   private List<DistCacheNode> live() {
-    return nodes.stream().filter(n -> !killed.contains(n)).toList();
+    return cluster.live();
   }
 
   private void cluster(int size) {
-    DistCacheNode first = start();
-    for (int i = 1; i < size; i++) {
-      start(first);
-    }
-    awaitSettled();
+    cluster.cluster(size);
   }
 
   private void awaitSettled() {
-    List<DistCacheNode> live = live();
-    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
-      long fp = live.get(0).membership().placement().fingerprint();
-      for (DistCacheNode n : live) {
-        assertThat(n.membership().placement().members()).hasSize(live.size());
-        assertThat(n.membership().placement().fingerprint()).isEqualTo(fp);
-        assertThat(n.membership().guard().settled()).isTrue();
-      }
-    });
+    cluster.awaitSettled();
   }
 
   private void kill(DistCacheNode n) {
-    killed.add(n);
-    n.closeAbruptly();
+    cluster.kill(n);
   }
 
   private static Address address(DistCacheNode n) {
-    return new Address("127.0.0.1", n.port());
+    return ClusterFixture.address(n);
   }
 
   private static byte[] b(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
+    return ClusterFixture.b(s);
   }
 
   private static Frame call(RawClient c, Frame request) {
-    c.send(request.withRequestId(1));
-    return c.read();
+    return ClusterFixture.call(c, request);
   }
 
-  /** Writes {@code count} keys through {@code entry}; returns what was acknowledged. */
   private static Map<String, String> write(DistCacheNode entry, String prefix, int count) {
-    Map<String, String> acked = new ConcurrentHashMap<>();
-    try (RawClient c = new RawClient(entry.port())) {
-      for (int i = 0; i < count; i++) {
-        String k = prefix + i;
-        if (call(c, Frame.request(Opcode.SET, 0, b(k), b("v-" + k))).status() == Status.OK) {
-          acked.put(k, "v-" + k);
-        }
-      }
-    }
-    return acked;
+    return ClusterFixture.write(entry, prefix, count);
   }
 
-  /** Every acknowledged write reads back through every live node, and is held by its owner and its replica. */
   private void assertIntact(Map<String, String> acked) {
-    for (DistCacheNode n : live()) {
-      try (RawClient c = new RawClient(n.port())) {
-        for (Map.Entry<String, String> e : acked.entrySet()) {
-          Frame r = call(c, Frame.request(Opcode.GET, b(e.getKey())));
-          int slot = KeySlot.of(b(e.getKey()));
-          assertThat(r.status()).as("GET %s through %s: %s (slot %d: owner %s, replicas %s before the change)",
-              e.getKey(), n.port(), r.valueText(), slot, before == null ? null : before.owner(slot).address(),
-              before == null ? null : before.replicas(slot)).isEqualTo(Status.OK);
-          assertThat(r.valueText()).isEqualTo(e.getValue());
-        }
-      }
-    }
-    Placement p = live().get(0).membership().placement();
-    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
-      for (String k : acked.keySet()) {
-        int slot = KeySlot.of(b(k));
-        List<Member> copies = new ArrayList<>(p.replicas(slot));
-        copies.add(p.owner(slot));
-        for (Member m : copies) {
-          DistCacheNode holder = live().stream().filter(n -> n.membership().self().equals(m)).findFirst().orElseThrow();
-          assertThat(holder.store().get(b(k))).as("copy of %s on %s", k, m.address()).isEqualTo(b(acked.get(k)));
-        }
-      }
-    });
+    cluster.assertIntact(acked);
   }
 
   @Test

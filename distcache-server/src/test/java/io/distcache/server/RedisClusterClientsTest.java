@@ -76,6 +76,7 @@ class RedisClusterClientsTest {
       for (DistCacheNode n : nodes) {
         Placement p = n.membership().placement();
         assertThat(p.members()).as("owners seen by %s", n.membership().self()).hasSize(size);
+        assertThat(p.hasLearners()).as("learners").isFalse();
         assertThat(p.fingerprint()).as("owners seen by %s", n.membership().self()).isEqualTo(first.fingerprint());
       }
     });

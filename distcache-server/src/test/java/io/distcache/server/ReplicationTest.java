@@ -68,6 +68,7 @@ class ReplicationTest {
       long fp = nodes.get(0).membership().placement().fingerprint();
       for (DistCacheNode n : nodes) {
         assertThat(n.membership().placement().members()).hasSize(size);
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
         assertThat(n.membership().placement().fingerprint()).isEqualTo(fp);
         assertThat(n.membership().guard().settled()).isTrue();
         assertThat(n.membership().guard().leaseHeld(n.membership().placement())).isTrue();

@@ -59,6 +59,7 @@ class SmartClientClusterTest {
     await().atMost(DEADLINE).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
       for (DistCacheNode n : live) {
         assertThat(n.membership().placement().members()).as("ring of %s", n.membership().self()).hasSize(size);
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
       }
     });
   }

@@ -33,12 +33,23 @@ import java.util.List;
  * "r=<n>" line, only when r > 0, so placements without replicas keep the fingerprint they always
  * had): nodes configured with different replica counts never confirm each other's placements.
  * Replicas take r more shorts per slot.
+ *
+ * Learners (a member joining, see ARCHITECTURE.md "Rebalancing"). A member that joins does not own
+ * anything at first: it learns. The ring of owners is unchanged; each learner is an extra replica
+ * of the slots the ring WITH it would give it (as owner or as replica), so the owners stream it
+ * those slots and then every write to them, while they keep serving. When it holds every one of
+ * them it becomes an owner. wouldOwn(m, s) says which slots a learner owns once it alone becomes
+ * an owner (the ring of the owners and it); those are learned too, so that with several members
+ * joining at once each learner holds every slot its own change can give it. Learners are part of members() (every member of
+ * the placement confirms it) and of the fingerprint ("l=<id>@<address>" lines, only when there
+ * are learners, so placements without learners keep their fingerprints). A learner-only set of
+ * members (every node starting at once, nothing to learn from) owns as ordinary members.
  */
 
 /** Slot to owner, with an epoch and a fingerprint. Immutable and thread-safe. */
 public final class Placement {
   private static final Comparator<Member> BY_ID = Comparator.comparing(Member::id);
-  private static final Placement EMPTY = new Placement(0, 0, new Member[0], null, 0, 0, null);
+  private static final Placement EMPTY = new Placement(0, 0, new Member[0], null, 0, 0, null, null, null);
   /** At most this many replicas per slot: more copies than any cluster of 64 members would want. */
   public static final int MAX_REPLICAS = 8;
 
@@ -52,9 +63,14 @@ public final class Placement {
   private final int replicas;
   /** Replica indexes, {@code perSlot} per slot (slot s at s * perSlot); null when perSlot is 0. */
   private final short[] replicaOf;
+  /** Per slot, a bit per member index: the learners that learn it; null without learners. */
+  private final long[] learnerBits;
+  /** Per slot, a bit per member index: the learners that own it once each alone becomes an owner. */
+  private final long[] soloOwners;
+  private final int ownerCount;
 
   private Placement(long epoch, long fingerprint, Member[] members, short[] owners, int virtualNodes, int replicas,
-      short[] replicaOf) {
+      short[] replicaOf, long[] learnerBits, long[] soloOwners) {
     this.epoch = epoch;
     this.fingerprint = fingerprint;
     this.members = members;
@@ -62,6 +78,9 @@ public final class Placement {
     this.virtualNodes = virtualNodes;
     this.replicas = replicas;
     this.replicaOf = replicaOf;
+    this.learnerBits = learnerBits;
+    this.soloOwners = soloOwners;
+    this.ownerCount = countOwners(members, owners, learnerBits);
   }
 
   /** No members: nobody owns anything. Epoch 0. */
@@ -91,37 +110,87 @@ public final class Placement {
    *     repeated id
    */
   public static Placement of(long epoch, Collection<Member> members, int virtualNodes, int replicas) {
+    return of(epoch, members, List.of(), virtualNodes, replicas);
+  }
+
+  /**
+   * The placement of these owning members at {@code epoch} with {@code replicas} replicas per slot,
+   * and these learners (members joining: each is an extra replica of the slots the ring with it
+   * would give it). Without owners, the learners are the owners.
+   *
+   * @throws IllegalArgumentException for a negative epoch, a bad virtual node or replica count, or a
+   *     repeated id
+   */
+  public static Placement of(long epoch, Collection<Member> members, Collection<Member> learners, int virtualNodes,
+      int replicas) {
     if (replicas < 0 || replicas > MAX_REPLICAS) {
       throw new IllegalArgumentException("replicas " + replicas + " is outside 0.." + MAX_REPLICAS);
     }
     if (epoch < 0) {
       throw new IllegalArgumentException("epoch " + epoch + " is negative");
     }
-    HashRing ring = HashRing.of(epoch, members, virtualNodes, RingHash.XXHASH64);
-    Member[] sorted = ring.members().toArray(new Member[0]);
-    if (sorted.length == 0) {
-      return new Placement(epoch, fingerprint(List.of(), virtualNodes, replicas), sorted, null, virtualNodes,
-          replicas, null);
+    if (members.isEmpty() && !learners.isEmpty()) {
+      members = learners;
+      learners = List.of();
     }
-    int perSlot = Math.min(replicas, sorted.length - 1);
+    HashRing ring = HashRing.of(epoch, members, virtualNodes, RingHash.XXHASH64);
+    Member[] owning = ring.members().toArray(new Member[0]);
+    if (owning.length == 0) {
+      return new Placement(epoch, fingerprint(List.of(), virtualNodes, replicas), owning, null, virtualNodes,
+          replicas, null, null, null);
+    }
+    Member[] sorted = owning;
+    HashRing target = null;
+    if (!learners.isEmpty()) {
+      List<Member> all = new ArrayList<>(members);
+      all.addAll(learners);
+      target = HashRing.of(epoch, all, virtualNodes, RingHash.XXHASH64);
+      sorted = target.members().toArray(new Member[0]);
+    }
+    int perSlot = Math.min(replicas, owning.length - 1);
+    int targetCopies = Math.min(replicas, sorted.length - 1) + 1;
     short[] owners = new short[KeySlot.SLOTS];
     short[] replicaOf = perSlot == 0 ? null : new short[KeySlot.SLOTS * perSlot];
+    long[] learnerBits = target == null ? null : new long[KeySlot.SLOTS];
+    long[] soloOwners = target == null ? null : new long[KeySlot.SLOTS];
+    HashRing[] solo = new HashRing[learners.size()];
+    short[] soloIndex = new short[learners.size()];
+    int li = 0;
+    for (Member l : learners) {
+      List<Member> withIt = new ArrayList<>(members);
+      withIt.add(l);
+      solo[li] = HashRing.of(epoch, withIt, virtualNodes, RingHash.XXHASH64);
+      soloIndex[li++] = (short) Arrays.binarySearch(sorted, l, BY_ID);
+    }
     byte[] point = new byte[2];
     for (int s = 0; s < KeySlot.SLOTS; s++) {
       point[0] = (byte) (s >>> 8);
       point[1] = (byte) s;
       if (perSlot == 0) {
         owners[s] = (short) Arrays.binarySearch(sorted, ring.owner(point), BY_ID);
-        continue;
+      } else {
+        List<Member> copies = ring.owners(point, perSlot + 1);
+        owners[s] = (short) Arrays.binarySearch(sorted, copies.get(0), BY_ID);
+        for (int r = 0; r < perSlot; r++) {
+          replicaOf[s * perSlot + r] = (short) Arrays.binarySearch(sorted, copies.get(r + 1), BY_ID);
+        }
       }
-      List<Member> copies = ring.owners(point, perSlot + 1);
-      owners[s] = (short) Arrays.binarySearch(sorted, copies.get(0), BY_ID);
-      for (int r = 0; r < perSlot; r++) {
-        replicaOf[s * perSlot + r] = (short) Arrays.binarySearch(sorted, copies.get(r + 1), BY_ID);
+      if (target != null) {
+        for (Member m : target.owners(point, targetCopies)) {
+          if (!ring.contains(m)) {
+            learnerBits[s] |= 1L << Arrays.binarySearch(sorted, m, BY_ID);
+          }
+        }
+        for (int l = 0; l < solo.length; l++) {
+          if (solo[l].owner(point).equals(sorted[soloIndex[l]])) {
+            soloOwners[s] |= 1L << soloIndex[l];
+            learnerBits[s] |= 1L << soloIndex[l];
+          }
+        }
       }
     }
-    return new Placement(epoch, fingerprint(Arrays.asList(sorted), virtualNodes, replicas), sorted, owners,
-        virtualNodes, replicas, replicaOf);
+    return new Placement(epoch, fingerprint(Arrays.asList(owning), learners, virtualNodes, replicas), sorted, owners,
+        virtualNodes, replicas, replicaOf, learnerBits, soloOwners);
   }
 
   /** The fingerprint of a placement without replicas. */
@@ -134,6 +203,19 @@ public final class Placement {
    * when {@code replicas} is above 0, "\nr=" and the replica count.
    */
   public static long fingerprint(Collection<Member> members, int virtualNodes, int replicas) {
+    return fingerprint(members, List.of(), virtualNodes, replicas);
+  }
+
+  /**
+   * As {@link #fingerprint(Collection, int, int)}, then, only when there are learners, a line
+   * "\nl=id@host:port" per learner in id order.
+   */
+  public static long fingerprint(Collection<Member> members, Collection<Member> learners, int virtualNodes,
+      int replicas) {
+    if (members.isEmpty() && !learners.isEmpty()) {
+      members = learners;
+      learners = List.of();
+    }
     Member[] sorted = members.toArray(new Member[0]);
     Arrays.sort(sorted, BY_ID);
     StringBuilder sb = new StringBuilder();
@@ -144,6 +226,11 @@ public final class Placement {
     if (replicas > 0) {
       sb.append("\nr=").append(replicas);
     }
+    Member[] learning = learners.toArray(new Member[0]);
+    Arrays.sort(learning, BY_ID);
+    for (Member m : learning) {
+      sb.append("\nl=").append(m.id()).append('@').append(m.address());
+    }
     return XxHash64.hash(sb.toString().getBytes(StandardCharsets.US_ASCII));
   }
 
@@ -152,7 +239,8 @@ public final class Placement {
     if (newEpoch < 0) {
       throw new IllegalArgumentException("epoch " + newEpoch + " is negative");
     }
-    return new Placement(newEpoch, fingerprint, members, owners, virtualNodes, replicas, replicaOf);
+    return new Placement(newEpoch, fingerprint, members, owners, virtualNodes, replicas, replicaOf, learnerBits,
+        soloOwners);
   }
 
   /** The configured replicas per slot (what the fingerprint covers). */
@@ -167,23 +255,31 @@ public final class Placement {
 
   /** True when the members are too few for every slot to have its configured replicas. */
   public boolean underReplicated() {
-    return members.length > 0 && replicasPerSlot() < replicas;
+    return ownerCount > 0 && replicasPerSlot() < replicas;
   }
 
-  /** The replicas of {@code slot}, in ring order (the first takes over when the owner goes). */
+  /**
+   * The replicas of {@code slot}, in ring order (the first takes over when the owner goes), then
+   * its learners in id order: every member that receives the slot's writes.
+   */
   public List<Member> replicas(int slot) {
     int per = replicasPerSlot();
-    if (per == 0) {
+    long learning = learnerBits == null ? 0 : learnerBits[slot];
+    if (per == 0 && learning == 0) {
       return List.of();
     }
-    Member[] out = new Member[per];
+    Member[] out = new Member[per + Long.bitCount(learning)];
     for (int r = 0; r < per; r++) {
       out[r] = members[replicaOf[slot * per + r]];
+    }
+    for (int r = per; learning != 0; r++) {
+      out[r] = members[Long.numberOfTrailingZeros(learning)];
+      learning &= learning - 1;
     }
     return List.of(out);
   }
 
-  /** True when {@code member} is one of the replicas of {@code slot}. */
+  /** True when {@code member} is one of the replicas or learners of {@code slot}. */
   public boolean isReplica(Member member, int slot) {
     int per = replicasPerSlot();
     for (int r = 0; r < per; r++) {
@@ -191,7 +287,75 @@ public final class Placement {
         return true;
       }
     }
-    return false;
+    return isLearner(member, slot);
+  }
+
+  /** The members that own slots: all of them but the learners. */
+  public int ownerCount() {
+    return ownerCount;
+  }
+
+  private static int countOwners(Member[] members, short[] owners, long[] learnerBits) {
+    if (owners == null) {
+      return 0;
+    }
+    if (learnerBits == null) {
+      return members.length;
+    }
+    boolean[] owning = new boolean[members.length];
+    int n = 0;
+    for (short o : owners) {
+      if (!owning[o]) {
+        owning[o] = true;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** True when some member of this placement is still learning (joining). */
+  public boolean hasLearners() {
+    return learnerBits != null;
+  }
+
+  /** True when {@code member} is a learner here (a member joining, which owns nothing yet). */
+  public boolean isLearner(Member member) {
+    if (learnerBits == null) {
+      return false;
+    }
+    int i = Arrays.binarySearch(members, member, BY_ID);
+    if (i < 0 || !members[i].equals(member)) {
+      return false;
+    }
+    for (short o : owners) {
+      if (o == i) {
+        return false;
+      }
+    }
+    for (int r = 0; replicaOf != null && r < replicaOf.length; r++) {
+      if (replicaOf[r] == i) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** True when {@code member} learns {@code slot}: it will hold it once it has joined. */
+  public boolean isLearner(Member member, int slot) {
+    if (learnerBits == null || learnerBits[slot] == 0) {
+      return false;
+    }
+    int i = Arrays.binarySearch(members, member, BY_ID);
+    return i >= 0 && members[i].equals(member) && (learnerBits[slot] & (1L << i)) != 0;
+  }
+
+  /** True when {@code member} is a learner that owns {@code slot} once it alone becomes an owner. */
+  public boolean wouldOwn(Member member, int slot) {
+    if (soloOwners == null || soloOwners[slot] == 0) {
+      return false;
+    }
+    int i = Arrays.binarySearch(members, member, BY_ID);
+    return i >= 0 && members[i].equals(member) && (soloOwners[slot] & (1L << i)) != 0;
   }
 
   public long epoch() {
@@ -206,7 +370,7 @@ public final class Placement {
     return virtualNodes;
   }
 
-  /** The owning members, ordered by id. */
+  /** The members, ordered by id: the owning ones and the learners. */
   public List<Member> members() {
     return List.of(members);
   }
@@ -219,7 +383,7 @@ public final class Placement {
     return members.length == 0;
   }
 
-  /** True when {@code member} owns at least one slot here. */
+  /** True when {@code member} is a member here (it owns slots, or learns them). */
   public boolean contains(Member member) {
     int i = Arrays.binarySearch(members, member, BY_ID);
     return i >= 0 && members[i].equals(member);
@@ -273,6 +437,9 @@ public final class Placement {
   }
 
   private boolean sameReplicas(int a, int b) {
+    if (learnerBits != null && learnerBits[a] != learnerBits[b]) {
+      return false;
+    }
     int per = replicasPerSlot();
     for (int r = 0; r < per; r++) {
       if (replicaOf[a * per + r] != replicaOf[b * per + r]) {

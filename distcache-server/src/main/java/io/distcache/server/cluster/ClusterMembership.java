@@ -138,6 +138,10 @@ public final class ClusterMembership implements AutoCloseable {
       guard.awaitJoin(); // a joiner alone serves nothing (SlotGuard, rule 4)
     }
     MembershipEngine e = new MembershipEngine(self, config, transport, clock, random);
+    if (joinDriver != null) {
+      e.learnBeforeOwning();
+      e.addListener(snapshot -> guard.learning(snapshot.status(self.id()).map(MemberStatus::joining).orElse(false)));
+    }
     placement.addListener((previous, next) -> placementChanged(self, previous, next));
     e.onDeathDecision((candidate, aliveIds) -> guard.majorityAlive(aliveIds));
     e.onDeclaredDead(() -> {
@@ -160,10 +164,11 @@ public final class ClusterMembership implements AutoCloseable {
   private void placementChanged(Member self, Placement previous, Placement next) {
     guard.placementChanged(self, previous, next, dropper);
     if (previous.fingerprint() != next.fingerprint() || previous.isEmpty()) {
-      log.info("placement epoch {}: {} owners, {} slots here", next.epoch(), next.size(), next.slotCount(self));
-      if (next.underReplicated() && (!previous.underReplicated() || previous.size() != next.size())) {
+      log.info("placement epoch {}: {} owners, {} learning, {} slots here", next.epoch(), next.ownerCount(),
+          next.size() - next.ownerCount(), next.slotCount(self));
+      if (next.underReplicated() && (!previous.underReplicated() || previous.ownerCount() != next.ownerCount())) {
         log.warn("{} members cannot hold {} copies of every slot (--replicas {}): each slot keeps {}",
-            next.size(), next.replicas() + 1, next.replicas(), next.replicasPerSlot() + 1);
+            next.ownerCount(), next.replicas() + 1, next.replicas(), next.replicasPerSlot() + 1);
       } else if (previous.underReplicated() && !next.underReplicated()) {
         log.info("every slot has its {} copies again", next.replicas() + 1);
       }
@@ -206,6 +211,10 @@ public final class ClusterMembership implements AutoCloseable {
         keepalive(now);
       }
       engine.tick();
+      JoinDriver d = joinDriver;
+      if (d != null) {
+        d.tick(now, engine);
+      }
     } catch (RuntimeException e) {
       // One bad tick must not stop the timer for good (a thrown task is never rescheduled).
       log.error("membership tick failed", e);
@@ -249,6 +258,24 @@ public final class ClusterMembership implements AutoCloseable {
     guard.retainReports(ids);
   }
 
+  private volatile JoinDriver joinDriver;
+
+  /**
+   * Members join as learners (ARCHITECTURE.md "Rebalancing"): they own nothing until {@code driver}
+   * finds every slot they learned whole and the owners ready. Call before {@link #start}.
+   */
+  void onLearning(JoinDriver driver) {
+    this.joinDriver = driver;
+  }
+
+  private final List<java.util.function.Consumer<long[]>> droppingListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /** Told, as a drop of these slots' keys begins (before any is dropped), which slots lose their copy. */
+  public void onSlotsDropping(java.util.function.Consumer<long[]> listener) {
+    droppingListeners.add(listener);
+  }
+
   private final List<Runnable> declaredDeadListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final List<java.util.function.Consumer<long[]>> droppedListeners =
       new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -256,6 +283,7 @@ public final class ClusterMembership implements AutoCloseable {
   private final SlotGuard.Dropper dropper = this::drop;
 
   private void drop(long[] slots, Runnable done) {
+    droppingListeners.forEach(l -> l.accept(slots));
     cleaner.drop(slots, () -> {
       done.run();
       droppedListeners.forEach(l -> l.accept(slots));

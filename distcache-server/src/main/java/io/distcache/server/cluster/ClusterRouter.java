@@ -88,7 +88,10 @@ public final class ClusterRouter implements Router, ClusterView {
     this.waits = new SlotWaits(this::servableHere, this::ownedHere, r -> replicated(r, cluster.placement()),
         r -> movingHere(r, KeySlot.of(r.key()), cluster.placement()), WAIT_MILLIS);
     this.replicator = new Replicator(store, cluster::placement, cluster::self, peers, replication, local::execute);
-    this.applier = new ReplicaApplier(store, cluster::placement, cluster::self, cluster.guard());
+    this.applier = new ReplicaApplier(store, cluster::placement, cluster::self, cluster.guard(), replicator::copied);
+    replicator.onRelease(this::reroute);
+    cluster.guard().wholeCopies(replicator::whole);
+    cluster.onLearning(new JoinDriver(cluster, replicator::whole, replicator::askAgainIfStuck, peers));
     cluster.placements().addListener((previous, next) -> replicator.placementChanged(next));
     cluster.onDeclaredDead(() -> {
       // Emptied: every copy this node replicates is asked for again once the owners have it back.
@@ -98,6 +101,7 @@ public final class ClusterRouter implements Router, ClusterView {
       replicator.slotsDropped(all);
     });
     cluster.onSlotsDropped(replicator::slotsDropped);
+    cluster.onSlotsDropping(replicator::slotsDropping);
   }
 
   private final Replicator replicator;
@@ -159,13 +163,20 @@ public final class ClusterRouter implements Router, ClusterView {
     }
     handedOff = true; // before LEFT: from the moment our placement drops us, late forwards go on
     leave.run();
-    replicator.releaseHeld(r -> {
-      Placement now = cluster.placement();
-      Member owner = now.isEmpty() ? null : now.owner(KeySlot.of(r.key() != null && r.key().length > 0 ? r.key()
-          : firstKey(r)));
-      return owner == null || owner.equals(cluster.self()) ? route(r) : forward(owner, r);
-    });
+    replicator.releaseHeld(this::reroute);
     return missed;
+  }
+
+  /**
+   * A write held while its slot changed hands (a hand-off, a learner taking slots over), sent on:
+   * served here if this node owns the slot now, else forwarded to the owner, also when the write
+   * was itself forwarded here (the owner cannot send it back: it owns the slot).
+   */
+  private CompletableFuture<Frame> reroute(Frame r) {
+    Placement now = cluster.placement();
+    Member owner = now.isEmpty() ? null : now.owner(KeySlot.of(r.key() != null && r.key().length > 0 ? r.key()
+        : firstKey(r)));
+    return owner == null || owner.equals(cluster.self()) ? route(r) : forward(owner, r);
   }
 
   private static byte[] firstKey(Frame r) {
@@ -235,6 +246,8 @@ public final class ClusterRouter implements Router, ClusterView {
         return done(applier.apply(request));
       case REPLICA_SYNC:
         return done(replicator.syncRequested(request));
+      case MIGRATE_PREPARE:
+        return replicator.prepareMigration(request);
       // Multi-key opcodes: one sub-request per owner, replies merged in the request's order.
       case MULTI_GET, MULTI_SET, MULTI_SET_IF_ABSENT, MULTI_DELETE, MULTI_EXISTS:
         return multiKey.route(request);

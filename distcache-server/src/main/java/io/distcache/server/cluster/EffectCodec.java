@@ -14,9 +14,11 @@ import java.util.List;
  * effect twice changes nothing.
  *
  * Big-endian: count u16, then per effect: kind u8 (1 PUT of a string, 2 DELETE, 3 PUT of a hash,
- * 4 PUT of a set: the kind carries the value's type, so a typed value costs no extra byte), key
- * length u24, key, and for a PUT: version i64, expireAt i64 (absolute Unix ms, 0 none), value
- * length u32, value (a collection's packed encoding for a hash or set). Compact on
+ * 4 PUT of a set: the kind carries the value's type, so a typed value costs no extra byte; 5
+ * COPIED, see below), key length u24, key, and for a PUT: version i64, expireAt i64 (absolute
+ * Unix ms, 0 none), value length u32, value (a collection's packed encoding for a hash or set).
+ * COPIED ends a full copy of one slot (REPLICA_SYNC): its key is the slot u16 and the copy's token
+ * i64 (the replica's request), so a replica knows its copy of the slot is whole once it applied it. Compact on
  * purpose: a REPLICATE frame of one effect with the largest key and value must fit in the frame
  * limit that a client's SET of them fits in (header, 8 extras and a key field of 64 KiB). Decoding
  * checks every count and length against its limit and the bytes left before allocating, and
@@ -33,6 +35,7 @@ final class EffectCodec {
   static final byte DELETE = 2;
   static final byte PUT_HASH = 3;
   static final byte PUT_SET = 4;
+  static final byte COPIED = 5;
 
   private EffectCodec() {}
 
@@ -47,8 +50,28 @@ final class EffectCodec {
       return new Effect(key, ValueType.STRING, null, 0, 0);
     }
 
+    /** The end of a full copy of {@code slot} asked for with {@code token}. */
+    static Effect copied(int slot, long token) {
+      byte[] k = ByteBuffer.allocate(10).putShort((short) slot).putLong(token).array();
+      return new Effect(k, ValueType.STRING, null, -1, 0);
+    }
+
+    boolean isCopied() {
+      return value == null && expireAtMillis == -1;
+    }
+
+    /** The slot a COPIED effect ends. */
+    int copiedSlot() {
+      return ((key[0] & 0xFF) << 8) | (key[1] & 0xFF);
+    }
+
+    /** The token of a COPIED effect. */
+    long copiedToken() {
+      return ByteBuffer.wrap(key, 2, 8).getLong();
+    }
+
     boolean isDelete() {
-      return value == null;
+      return value == null && expireAtMillis != -1;
     }
 
     int encodedBytes() {
@@ -64,11 +87,11 @@ final class EffectCodec {
     ByteBuffer out = ByteBuffer.allocate(size);
     out.putShort((short) effects.size());
     for (Effect e : effects) {
-      out.put(e.isDelete() ? DELETE : putKind(e.type()));
+      out.put(e.isCopied() ? COPIED : e.isDelete() ? DELETE : putKind(e.type()));
       int n = e.key().length;
       out.put((byte) (n >>> 16)).put((byte) (n >>> 8)).put((byte) n);
       out.put(e.key());
-      if (!e.isDelete()) {
+      if (e.value() != null) {
         out.putLong(e.version());
         out.putLong(e.expireAtMillis());
         out.putInt(e.value().length);
@@ -94,7 +117,7 @@ final class EffectCodec {
         throw new IllegalArgumentException("effect " + i + " is cut off");
       }
       byte kind = in.get();
-      if (kind < PUT || kind > PUT_SET) {
+      if (kind < PUT || kind > COPIED) {
         throw new IllegalArgumentException("effect " + i + " has unknown kind " + kind);
       }
       if (in.remaining() < 3) {
@@ -107,6 +130,14 @@ final class EffectCodec {
       }
       if (kind == DELETE) {
         out.add(Effect.delete(key));
+        continue;
+      }
+      if (kind == COPIED) {
+        if (key.length != 10 || (((key[0] & 0xFF) << 8) | (key[1] & 0xFF)) >= io.distcache.protocol.cluster.KeySlot.SLOTS) {
+          throw new IllegalArgumentException("effect " + i + ": a COPIED key is a slot below "
+              + io.distcache.protocol.cluster.KeySlot.SLOTS + " and a token (10 bytes), got " + key.length + " bytes");
+        }
+        out.add(new Effect(key, ValueType.STRING, null, -1, 0));
         continue;
       }
       if (in.remaining() < 16) {

@@ -49,7 +49,16 @@ final class ReplicaApplier {
     long applied;
   }
 
+  /** Told (slot, token) when a COPIED effect ends a full copy of a slot here. */
+  private final java.util.function.ObjLongConsumer<Integer> copied;
+
   ReplicaApplier(Store store, Supplier<Placement> placement, Supplier<Member> self, SlotGuard guard) {
+    this(store, placement, self, guard, (slot, token) -> {});
+  }
+
+  ReplicaApplier(Store store, Supplier<Placement> placement, Supplier<Member> self, SlotGuard guard,
+      java.util.function.ObjLongConsumer<Integer> copied) {
+    this.copied = copied;
     this.store = store;
     this.placement = placement;
     this.self = self;
@@ -109,7 +118,7 @@ final class ReplicaApplier {
           continue;
         }
         Effect e = effects.get(i);
-        int slot = KeySlot.of(e.key());
+        int slot = e.isCopied() ? e.copiedSlot() : KeySlot.of(e.key());
         Member slotOwner = p.owner(slot);
         if (slotOwner == null || !slotOwner.id().equals(owner) || !p.isReplica(me, slot)) {
           st.applied = seq; // not ours to hold under this placement: our copy of the slot is dropped
@@ -117,6 +126,11 @@ final class ReplicaApplier {
         }
         if (!guard.mayApply(fingerprint, slot)) {
           return refuse(request, st, "slot " + slot + " is still being cleaned here");
+        }
+        if (e.isCopied()) {
+          copied.accept(slot, e.copiedToken());
+          st.applied = seq;
+          continue;
         }
         try {
           if (e.isDelete()) {

@@ -24,6 +24,11 @@ import java.util.function.Supplier;
  * RETRY_MILLIS with the slots regrouped under the current placement, until it accepts or this node
  * no longer replicates them. A slot dropped again after a request was sent is asked again: the
  * drop may have deleted what the first copy brought.
+ *
+ * Whole copies. Each request carries a token; the owner ends the copy of each slot with a COPIED
+ * effect bearing it, after every entry it copied, on the same ordered stream. A slot's copy is
+ * whole once that effect is applied here with the token of the latest request for the slot and no
+ * drop since; a learner (a joining member) takes its slots over only when all of them are whole.
  */
 
 /** Asks owners for every entry of the slots whose copy this node has just dropped. */
@@ -37,6 +42,13 @@ final class ReplicaSyncRequester {
   // Guarded by this.
   private final long[] needed = new long[KeySlot.SLOTS / 64];
   private final int[] drops = new int[KeySlot.SLOTS];
+  /** The token of the latest request that covered each slot, 0 for none since the last drop. */
+  private final long[] tokens = new long[KeySlot.SLOTS];
+  /** Slots whose copy here is whole (see the design note). */
+  private final long[] whole = new long[KeySlot.SLOTS / 64];
+  /** When each slot's latest request was accepted (System.nanoTime()), for {@link #askAgainIfStuck}. */
+  private final long[] acceptedAt = new long[KeySlot.SLOTS];
+  private long nextToken = new java.util.Random().nextLong() & 0x7FFF_FFFF_0000_0000L;
   private boolean scheduled;
 
   ReplicaSyncRequester(Supplier<Placement> placement, Supplier<Member> self, Peers peers,
@@ -52,12 +64,62 @@ final class ReplicaSyncRequester {
     for (int w = 0; w < needed.length; w++) {
       needed[w] |= slots[w];
       long word = slots[w];
+      whole[w] &= ~slots[w];
       while (word != 0) {
-        drops[w * 64 + Long.numberOfTrailingZeros(word)]++;
+        int s = w * 64 + Long.numberOfTrailingZeros(word);
+        drops[s]++;
+        tokens[s] = 0;
         word &= word - 1;
       }
     }
     schedule(0);
+  }
+
+  /**
+   * A copy accepted {@code afterNanos} ago or earlier that never became whole (its stream was
+   * replaced on the way, or its end was skipped when the placement moved meanwhile) is asked for
+   * again, for the slots {@code mine} selects. A second copy is harmless: entries are states,
+   * appended after every earlier effect of their key.
+   */
+  synchronized void askAgainIfStuck(java.util.function.IntPredicate mine, long afterNanos) {
+    long now = System.nanoTime();
+    boolean any = false;
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      long bit = 1L << s;
+      if ((whole[s >>> 6] & bit) == 0 && (needed[s >>> 6] & bit) == 0 && acceptedAt[s] != 0
+          && now - acceptedAt[s] >= afterNanos && mine.test(s)) {
+        needed[s >>> 6] |= bit;
+        acceptedAt[s] = 0;
+        any = true;
+      }
+    }
+    if (any) {
+      schedule(0);
+    }
+  }
+
+  /** A drop of {@code slots} begins: their copies here stop being whole now, before any key goes. */
+  synchronized void dropping(long[] slots) {
+    for (int w = 0; w < whole.length; w++) {
+      whole[w] &= ~slots[w];
+      long word = slots[w];
+      while (word != 0) {
+        tokens[w * 64 + Long.numberOfTrailingZeros(word)] = 0;
+        word &= word - 1;
+      }
+    }
+  }
+
+  /** The owner finished a full copy of {@code slot} for the request with {@code token}. */
+  synchronized void copied(int slot, long token) {
+    if (token != 0 && tokens[slot] == token) {
+      whole[slot >>> 6] |= 1L << slot;
+    }
+  }
+
+  /** True when this node's copy of {@code slot} is whole: copied in full since its last drop. */
+  synchronized boolean whole(int slot) {
+    return (whole[slot >>> 6] & (1L << slot)) != 0;
   }
 
   /** Slots still waiting for an owner to accept (for tests and INFO). */
@@ -108,16 +170,28 @@ final class ReplicaSyncRequester {
     byte[] id = me.id().getBytes(StandardCharsets.US_ASCII);
     for (Map.Entry<Member, byte[]> e : byOwner.entrySet()) {
       int[] asked = counts.get(e.getKey());
-      Frame request = Frame.request(Opcode.REPLICA_SYNC, 0, id, e.getValue(), p.epoch(), p.fingerprint());
+      long token;
+      synchronized (this) {
+        token = ++nextToken;
+        byte[] bits = e.getValue();
+        for (int s = 0; s < KeySlot.SLOTS; s++) {
+          if ((bits[s >>> 3] & (1 << (s & 7))) != 0 && drops[s] == asked[s]) {
+            tokens[s] = token;
+          }
+        }
+      }
+      Frame request = Frame.request(Opcode.REPLICA_SYNC, 0, id, e.getValue(), p.epoch(), p.fingerprint(), token);
       peers.send(e.getKey().address(), request).whenComplete((reply, error) -> answered(e.getValue(), asked, reply, error));
     }
   }
 
   private synchronized void answered(byte[] slots, int[] asked, Frame reply, Throwable error) {
     if (error == null && reply.status() == Status.OK) {
+      long now = System.nanoTime();
       for (int s = 0; s < KeySlot.SLOTS; s++) {
         if ((slots[s >>> 3] & (1 << (s & 7))) != 0 && drops[s] == asked[s]) {
           needed[s >>> 6] &= ~(1L << s);
+          acceptedAt[s] = now;
         }
       }
     }

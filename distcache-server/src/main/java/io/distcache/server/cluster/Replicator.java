@@ -105,6 +105,11 @@ public final class Replicator implements AutoCloseable {
 
   private final ReplicaSyncRequester syncRequester;
 
+  /** A drop of {@code slots} begins here: their copies are no longer whole. */
+  void slotsDropping(long[] slots) {
+    syncRequester.dropping(slots);
+  }
+
   /** This node dropped its copy of {@code slots}: the ones it replicates are asked of their owners. */
   void slotsDropped(long[] slots) {
     syncRequester.dropped(slots);
@@ -119,7 +124,7 @@ public final class Replicator implements AutoCloseable {
    * for a write to slots with replicas, ships its effects; the reply completes as the mode says.
    */
   CompletableFuture<Frame> execute(Frame request, Placement p) {
-    if (p.replicasPerSlot() == 0 || request.op() == null || request.op().readOnly()) {
+    if ((p.replicasPerSlot() == 0 && !p.hasLearners()) || request.op() == null || request.op().readOnly()) {
       return CompletableFuture.completedFuture(local.apply(request));
     }
     List<byte[]> keys = writtenKeys(request);
@@ -139,6 +144,10 @@ public final class Replicator implements AutoCloseable {
     try {
       if (holding) {
         return hold(request); // handing off: applied by the slot's next owner after we leave
+      }
+      MigrationHold moving = migrationHoldOf(keys);
+      if (moving != null) {
+        return moving.hold(request); // its slot goes to a learner: applied there once it has joined
       }
       reply = local.apply(request);
       for (byte[] key : keys) {
@@ -390,8 +399,9 @@ public final class Replicator implements AutoCloseable {
     }
     Member replica = to;
     int n = count;
+    long token = x.length >= 3 ? x[2] : 0;
     if (n > 0) {
-      flusher.execute(() -> copy(replica, slots, n));
+      flusher.execute(() -> copy(replica, slots, n, token));
     }
     return request.replyOk();
   }
@@ -404,12 +414,13 @@ public final class Replicator implements AutoCloseable {
    * live writes of a key land before or after its copied state, never in between. Memory stays
    * bounded: the copy waits whenever the replica has COPY_WINDOW_BYTES unacknowledged.
    */
-  private void copy(Member to, long[] slots, int slotCount) {
+  private void copy(Member to, long[] slots, int slotCount, long token) {
     long t0 = System.nanoTime();
     long copied = 0;
     long bytes = 0;
     long cursor = 0;
     Member me = self.get();
+    ReplicaLink stream = null;
     log.info("copying {} slots to their new replica {}", slotCount, to);
     do {
       Placement p = placement.get();
@@ -426,6 +437,15 @@ public final class Replicator implements AutoCloseable {
         try {
           io.distcache.server.store.TypedEntry e = store.peekEntry(key);
           link = e == null ? link : linkFor(to);
+          if (link != null && stream != null && link != stream) {
+            // The stream was closed and opened again: what went on the old one may never arrive.
+            // No COPIED effect: the replica asks again once it sees its copy is not whole.
+            log.warn("the stream to {} was replaced during a copy of {} slots; the copy stops", to, slotCount);
+            return;
+          }
+          if (link != null) {
+            stream = link;
+          }
           if (e != null && link != null) {
             Effect put = new Effect(key, e.type(), e.value(), e.expireAtMillis(), e.version());
             long seq = link.append(put);
@@ -444,6 +464,31 @@ public final class Replicator implements AutoCloseable {
       }
       cursor = page.nextCursor();
     } while (cursor != 0);
+    if (token != 0) {
+      // Each slot's copy ends with a COPIED effect after its entries: the replica knows it is whole.
+      Placement p = placement.get();
+      ReplicaLink link = linkFor(to);
+      if (stream != null && link != stream) {
+        log.warn("the stream to {} was replaced during a copy of {} slots; the copy stops", to, slotCount);
+        return;
+      }
+      for (int w = 0; link != null && w < slots.length; w++) {
+        long word = slots[w];
+        while (word != 0) {
+          int slot = w * 64 + Long.numberOfTrailingZeros(word);
+          word &= word - 1;
+          if (p.owns(me, slot) && p.isReplica(to, slot)) {
+            ReentrantLock lock = stripes[slot % STRIPES];
+            lock.lock();
+            try {
+              link.append(Effect.copied(slot, token));
+            } finally {
+              lock.unlock();
+            }
+          }
+        }
+      }
+    }
     log.info("copied {} keys ({} bytes) of {} slots to {} in {} ms", copied, bytes, slotCount, to,
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
   }
@@ -533,8 +578,200 @@ public final class Replicator implements AutoCloseable {
     } while (cursor != 0);
   }
 
+  // ---- migration to a learner: hold the writes of the slots it takes over while it joins
+
+  /** How long writes wait for a learner to take their slots over before they fail with TRY_AGAIN. */
+  static final long MIGRATION_HOLD_MILLIS = 5_000;
+  private final Map<String, MigrationHold> migrations = new ConcurrentHashMap<>();
+  /** The union of the held slots, or null when no learner is taking slots over (the common case). */
+  private volatile long[] migratingSlots;
+  private volatile java.util.function.Function<Frame, CompletableFuture<Frame>> reroute;
+
+  /** How held writes are sent on once their slot has changed hands (the router's serve-or-forward). */
+  void onRelease(java.util.function.Function<Frame, CompletableFuture<Frame>> reroute) {
+    this.reroute = reroute;
+  }
+
+  /** The writes of the slots one learner takes over from this node, held in arrival order. */
+  private final class MigrationHold {
+    final Member learner;
+    final long[] slots;
+    final long startedNanos = System.nanoTime();
+    private final java.util.ArrayDeque<Held> queue = new java.util.ArrayDeque<>();
+    private boolean released;
+
+    MigrationHold(Member learner, long[] slots) {
+      this.learner = learner;
+      this.slots = slots;
+    }
+
+    CompletableFuture<Frame> hold(Frame request) {
+      CompletableFuture<Frame> reply = new CompletableFuture<>();
+      synchronized (this) {
+        if (!released) {
+          queue.add(new Held(request, reply));
+          return reply;
+        }
+      }
+      // Released between the check and now: send it on like the others.
+      return send(request);
+    }
+
+    /** Ends the hold; each held write is sent on with {@code how}, in arrival order. */
+    void release(java.util.function.Function<Frame, CompletableFuture<Frame>> how) {
+      List<Held> out;
+      synchronized (this) {
+        released = true;
+        out = new ArrayList<>(queue);
+        queue.clear();
+      }
+      for (Held h : out) {
+        how.apply(h.request()).whenComplete((r, e) -> {
+          if (e == null) {
+            h.reply().complete(r);
+          } else {
+            h.reply().completeExceptionally(e);
+          }
+        });
+      }
+    }
+  }
+
+  private CompletableFuture<Frame> send(Frame request) {
+    java.util.function.Function<Frame, CompletableFuture<Frame>> r = reroute;
+    return r != null ? r.apply(request)
+        : CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN, "its slot is changing owner"));
+  }
+
+  private MigrationHold migrationHoldOf(List<byte[]> keys) {
+    long[] held = migratingSlots;
+    if (held == null) {
+      return null;
+    }
+    for (byte[] k : keys) {
+      int slot = KeySlot.of(k);
+      if ((held[slot >>> 6] & (1L << slot)) != 0) {
+        for (MigrationHold h : migrations.values()) {
+          if ((h.slots[slot >>> 6] & (1L << slot)) != 0) {
+            return h;
+          }
+        }
+      }
+    }
+    return null;
+  }
+
+  private void recomputeMigratingSlots() {
+    long[] union = null;
+    for (MigrationHold h : migrations.values()) {
+      if (union == null) {
+        union = new long[KeySlot.SLOTS / 64];
+      }
+      for (int w = 0; w < union.length; w++) {
+        union[w] |= h.slots[w];
+      }
+    }
+    migratingSlots = union;
+  }
+
+  /**
+   * MIGRATE_PREPARE from a learner that holds a whole copy of every slot it learned: from now on the
+   * writes of the slots it takes over from this node are held (this node stops applying them), and
+   * once it has every effect already sent, the answer is OK and the learner may take them over.
+   * The held writes go to it when it has joined (placementChanged), or are served here if it
+   * leaves the placement instead; past MIGRATION_HOLD_MILLIS without either they fail with
+   * TRY_AGAIN, unapplied.
+   */
+  CompletableFuture<Frame> prepareMigration(Frame request) {
+    long[] x = request.extras();
+    if (x.length < 2 || request.key() == null || request.key().length == 0) {
+      return CompletableFuture.completedFuture(request.replyError(Status.BAD_REQUEST,
+          "MIGRATE_PREPARE needs the learner's id as key and 2 extras (epoch, fingerprint), got " + x.length));
+    }
+    String id = new String(request.key(), java.nio.charset.StandardCharsets.US_ASCII);
+    Placement p = placement.get();
+    Member me = self.get();
+    Member learner = null;
+    for (Member m : p.members()) {
+      if (m.id().equals(id)) {
+        learner = m;
+      }
+    }
+    if (me == null || p.fingerprint() != x[1] || learner == null || !p.isLearner(learner)) {
+      return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN, "this node's placement (epoch "
+          + p.epoch() + ") differs, or " + id + " is not learning in it"));
+    }
+    long[] slots = new long[KeySlot.SLOTS / 64];
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (p.owns(me, s) && p.wouldOwn(learner, s)) {
+        slots[s >>> 6] |= 1L << s;
+      }
+    }
+    Member l = learner;
+    MigrationHold hold = migrations.computeIfAbsent(id, k -> {
+      MigrationHold h = new MigrationHold(l, slots);
+      log.info("holding the writes of the slots {} takes over while it joins", l);
+      sender.schedule(() -> expire(h), MIGRATION_HOLD_MILLIS, TimeUnit.MILLISECONDS);
+      return h;
+    });
+    recomputeMigratingSlots();
+    for (ReentrantLock stripe : stripes) {
+      stripe.lock(); // a write between "apply" and "append" finishes first
+      stripe.unlock();
+    }
+    ReplicaLink link = links.get(id);
+    if (link == null || link.isClosed()) {
+      return CompletableFuture.completedFuture(request.replyOk());
+    }
+    return link.whenApplied(link.offsets()[0]).orTimeout(MIGRATION_HOLD_MILLIS / 2, TimeUnit.MILLISECONDS)
+        .handle((v, e) -> e == null && migrations.get(id) == hold ? request.replyOk()
+            : request.replyError(Status.TRY_AGAIN, "learner " + id + " did not confirm every effect in time"));
+  }
+
+  private void expire(MigrationHold h) {
+    if (migrations.remove(h.learner.id(), h)) {
+      recomputeMigratingSlots();
+      log.warn("learner {} did not take its slots over within {} ms: their held writes fail with TRY_AGAIN and"
+          + " this node serves them again", h.learner, MIGRATION_HOLD_MILLIS);
+      h.release(r -> CompletableFuture.completedFuture(r.replyError(Status.TRY_AGAIN,
+          "its slot was moving to a joining member that did not take it over in time; not applied")));
+    }
+  }
+
+  /** Ends the holds whose learner has joined (their writes go to it) or left the placement (served here). */
+  private void releaseMigrations(Placement next) {
+    for (MigrationHold h : migrations.values()) {
+      if (!next.contains(h.learner) || !next.isLearner(h.learner)) {
+        if (migrations.remove(h.learner.id(), h)) {
+          recomputeMigratingSlots();
+          log.info("{} {}: sending on the writes held for its slots", h.learner,
+              next.contains(h.learner) ? "has joined" : "is gone");
+          sender.execute(() -> h.release(this::send));
+        }
+      }
+    }
+  }
+
+  /** True when this node's copy of {@code slot} was copied whole since it was last dropped. */
+  boolean whole(int slot) {
+    return syncRequester.whole(slot);
+  }
+
+  /** Asks again for the copies of learned slots that were accepted long ago and are still not whole. */
+  void askAgainIfStuck(java.util.function.IntPredicate slots) {
+    syncRequester.askAgainIfStuck(slots, TimeUnit.SECONDS.toNanos(10));
+  }
+
+  /** A COPIED effect was applied: the copy of {@code slot} asked for with {@code token} is whole. */
+  void copied(int slot, long token) {
+    syncRequester.copied(slot, token);
+  }
+
   /** The placement changed: links to members that left it are closed. */
   void placementChanged(Placement next) {
+    if (!migrations.isEmpty()) {
+      releaseMigrations(next);
+    }
     Member me = self.get();
     Set<String> keep = new HashSet<>();
     if (me != null) {

@@ -58,7 +58,7 @@ public final class SlotHistory implements PlacementListener {
 
   /** Remembers the slots {@code member} owns in {@code placement} (kept only with two or more owners). */
   public synchronized void record(Placement placement, Member member) {
-    if (placement.size() < 2 || !placement.contains(member)) {
+    if (placement.ownerCount() < 2 || !placement.contains(member)) {
       return;
     }
     if (recent.length > 0 && placement.fingerprint() == newestFingerprint) {

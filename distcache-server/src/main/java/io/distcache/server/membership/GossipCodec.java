@@ -18,7 +18,8 @@ import java.util.List;
  * Layout, big-endian:
  *   message  = format u8 (1), type u8, sender member, body
  *   member   = id length u8, id bytes, host length u8, host bytes, port u16
- *   status   = member, state u8 (0 ALIVE, 1 SUSPECT, 2 DEAD, 3 LEFT), incarnation u64
+ *   status   = member, state u8 (0 ALIVE, 1 SUSPECT, 2 DEAD, 3 LEFT; plus 0x10 while the member is
+ *              joining, see MemberStatus.joining), incarnation u64
  *   statuses = count u16, status...
  *   PING     (1) = seq u64, target id length u8, target id, statuses
  *   ACK      (2) = seq u64, statuses
@@ -48,6 +49,8 @@ public final class GossipCodec {
   private static final int MIN_MEMBER_BYTES = 1 + 1 + 1 + 1 + 2;
   private static final int MIN_STATUS_BYTES = MIN_MEMBER_BYTES + 1 + 8;
   private static final MemberState[] STATES = MemberState.values();
+  /** Set in a status's state byte while the member is joining (learning its slots). */
+  static final int JOINING_BIT = 0x10;
 
   private GossipCodec() {}
 
@@ -88,7 +91,7 @@ public final class GossipCodec {
     b.putShort((short) statuses.size());
     for (MemberStatus s : statuses) {
       putMember(b, s.member());
-      b.put((byte) s.state().ordinal());
+      b.put((byte) (s.state().ordinal() | (s.joining() ? JOINING_BIT : 0)));
       b.putLong(s.incarnation());
     }
   }
@@ -239,7 +242,9 @@ public final class GossipCodec {
     List<MemberStatus> out = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       Member m = getMember(b, "status " + i);
-      int state = b.get() & 0xFF;
+      int raw = b.get() & 0xFF;
+      boolean joining = (raw & JOINING_BIT) != 0;
+      int state = raw & ~JOINING_BIT;
       if (state >= STATES.length) {
         throw new MalformedGossipException("status " + i + ": state " + state + " is unknown");
       }
@@ -247,7 +252,7 @@ public final class GossipCodec {
       if (incarnation < 0) {
         throw new MalformedGossipException("status " + i + ": incarnation " + incarnation + " is negative");
       }
-      out.add(new MemberStatus(m, STATES[state], incarnation));
+      out.add(new MemberStatus(m, STATES[state], incarnation, joining));
     }
     return out;
   }

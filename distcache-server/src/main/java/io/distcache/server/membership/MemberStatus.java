@@ -6,9 +6,17 @@ import java.util.Objects;
 /**
  * One member as some node sees it: the unit of gossip and of snapshots. The incarnation is a
  * counter only the member itself raises, to refute a suspicion about it; among statuses of one
- * member, a higher incarnation is newer news.
+ * member, a higher incarnation is newer news. {@code joining}: the member is still learning the
+ * slots it will hold (it owns none yet); only the member changes it, always with a new
+ * incarnation, so it is a function of (member, incarnation) and others copy it into what they
+ * say about the member (SUSPECT, DEAD).
  */
-public record MemberStatus(Member member, MemberState state, long incarnation) {
+public record MemberStatus(Member member, MemberState state, long incarnation, boolean joining) {
+  /** A status of a member that is not joining. */
+  public MemberStatus(Member member, MemberState state, long incarnation) {
+    this(member, state, incarnation, false);
+  }
+
   public MemberStatus {
     Objects.requireNonNull(member, "member");
     Objects.requireNonNull(state, "state");
@@ -17,12 +25,17 @@ public record MemberStatus(Member member, MemberState state, long incarnation) {
     }
   }
 
+  /** ALIVE or SUSPECT, and done joining: it owns slots. */
+  public boolean owns() {
+    return state.ownsKeys() && !joining;
+  }
+
   public String id() {
     return member.id();
   }
 
   @Override
   public String toString() {
-    return member + " " + state + "#" + incarnation;
+    return member + " " + state + (joining ? " joining" : "") + "#" + incarnation;
   }
 }

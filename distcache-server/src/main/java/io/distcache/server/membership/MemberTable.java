@@ -58,16 +58,19 @@ final class MemberTable {
     long incarnation;
     /** Clock nanos of the last state change: starts the suspicion and tombstone timers. */
     long sinceNanos;
+    /** Still learning its slots (MemberStatus.joining). */
+    boolean joining;
 
-    Entry(Member member, MemberState state, long incarnation, long sinceNanos) {
+    Entry(Member member, MemberState state, long incarnation, long sinceNanos, boolean joining) {
       this.member = member;
       this.state = state;
       this.incarnation = incarnation;
       this.sinceNanos = sinceNanos;
+      this.joining = joining;
     }
 
     MemberStatus status() {
-      return new MemberStatus(member, state, incarnation);
+      return new MemberStatus(member, state, incarnation, joining);
     }
   }
 
@@ -76,8 +79,12 @@ final class MemberTable {
   private long version;
 
   MemberTable(Member self, long nowNanos) {
+    this(self, nowNanos, false);
+  }
+
+  MemberTable(Member self, long nowNanos, boolean joining) {
     this.self = self;
-    entries.put(self.id(), new Entry(self, MemberState.ALIVE, 0, nowNanos));
+    entries.put(self.id(), new Entry(self, MemberState.ALIVE, 0, nowNanos, joining));
     version = 1;
   }
 
@@ -99,7 +106,13 @@ final class MemberTable {
 
   /** Changes our own entry (refutation, leave); only the engine decides these. */
   void setSelf(MemberState state, long incarnation, long nowNanos) {
+    setSelf(state, incarnation, nowNanos, self().joining);
+  }
+
+  /** Changes our own entry, joining or not (a new incarnation must come with a change of joining). */
+  void setSelf(MemberState state, long incarnation, long nowNanos, boolean joining) {
     Entry e = self();
+    e.joining = joining;
     e.state = state;
     e.incarnation = incarnation;
     e.sinceNanos = nowNanos;
@@ -134,6 +147,7 @@ final class MemberTable {
       return admit(u, c, nowNanos); // coming back: check nobody newer holds its address now
     }
     change(c, u.state(), u.incarnation(), nowNanos);
+    c.joining = u.joining();
     return List.of(c.status());
   }
 
@@ -217,12 +231,13 @@ final class MemberTable {
       return s;
     }
     change(existing, u.state(), u.incarnation(), nowNanos);
+    existing.joining = u.joining();
     return existing.status();
   }
 
   /** Records a superseded process as DEAD so that its old gossip cannot bring it back. */
   private MemberStatus bury(MemberStatus u, Entry existing, long nowNanos) {
-    MemberStatus dead = new MemberStatus(u.member(), MemberState.DEAD, u.incarnation());
+    MemberStatus dead = new MemberStatus(u.member(), MemberState.DEAD, u.incarnation(), u.joining());
     if (existing == null) {
       return put(dead, nowNanos);
     }
@@ -240,7 +255,7 @@ final class MemberTable {
   }
 
   private MemberStatus put(MemberStatus u, long nowNanos) {
-    entries.put(u.id(), new Entry(u.member(), u.state(), u.incarnation(), nowNanos));
+    entries.put(u.id(), new Entry(u.member(), u.state(), u.incarnation(), nowNanos, u.joining()));
     version++;
     return u;
   }

@@ -161,6 +161,13 @@ public final class MembershipEngine {
    * seeds answer, and unanswered seeds are retried every reconnect interval.
    */
   public synchronized void join(List<Address> seedAddresses) {
+    boolean anySeed = seedAddresses.stream().anyMatch(a -> !a.equals(self.address()));
+    if (learnFirst && anySeed && table.self().incarnation == 0 && !table.self().joining) {
+      // Not yet heard by anyone (nothing was sent before the first join): start as a learner.
+      table.setSelf(MemberState.ALIVE, 0, clock.nanos(), true);
+      broadcasts.add(table.self().status());
+      publish();
+    }
     for (Address a : seedAddresses) {
       if (!a.equals(self.address()) && !seeds.contains(a)) {
         seeds.add(a);
@@ -169,6 +176,51 @@ public final class MembershipEngine {
     for (Address seed : seeds) {
       transport.send(seed, fullSync(false));
     }
+  }
+
+  private volatile boolean learnFirst;
+
+  /**
+   * From now on this node learns before it owns: joining through seeds, or coming back after it was
+   * declared dead (its data dropped), it is a member that owns nothing (MemberStatus.joining) until
+   * {@link #joined()}. Call before {@link #join}.
+   */
+  public void learnBeforeOwning() {
+    learnFirst = true;
+  }
+
+  /** True while this node is joining (learning the slots it will own). */
+  public boolean joining() {
+    return snapshot.status(self.id()).map(MemberStatus::joining).orElse(false);
+  }
+
+  /**
+   * This node holds every slot it learned: it becomes an owner (a new incarnation, not joining),
+   * told directly to every live member so the slots change hands at once everywhere.
+   */
+  public synchronized void joined() {
+    joined(() -> true);
+  }
+
+  /**
+   * As {@link #joined()}, only if {@code stillReady} holds under the engine's lock (placement
+   * changes are installed under it, so nothing changes between the check and the change).
+   */
+  public synchronized void joined(java.util.function.BooleanSupplier stillReady) {
+    MemberTable.Entry me = table.self();
+    if (left || !me.joining || !stillReady.getAsBoolean()) {
+      return;
+    }
+    table.setSelf(me.state, me.incarnation + 1, clock.nanos(), false);
+    broadcasts.add(table.self().status());
+    publish();
+    GossipMessage news = new GossipMessage.Gossip(self, List.of(table.self().status()));
+    for (MemberTable.Entry e : table.entries()) {
+      if (e.member != self && e.state.ownsKeys()) {
+        transport.send(e.member.address(), news);
+      }
+    }
+    log.info("{} holds every slot it learned: it owns its share now (incarnation {})", self, me.incarnation);
   }
 
   /**
@@ -375,7 +427,14 @@ public final class MembershipEngine {
           }
           continue;
         }
-        deathsWithheld.remove(e.member.id());
+        if (deathsWithheld.remove(e.member.id())) {
+          // We were cut off from the majority while it was suspect, so it could not hear of the
+          // suspicion either: it gets a full suspicion timeout to refute now that we are back, or
+          // a healed partition would make us declare dead a member that served all along (found
+          // by RebalanceTest: it then dropped its data).
+          e.sinceNanos = now;
+          continue;
+        }
         log.warn("{} suspected for {} without refuting: declaring it dead", e.member, config.suspicionTimeout());
         broadcasts.add(table.declareDead(e, now));
       }
@@ -495,7 +554,8 @@ public final class MembershipEngine {
       incarnation = Math.max(me.incarnation + 1, about.incarnation() + MemberTable.REVIVAL_STEP);
     }
     log.info("refuting {} about us with incarnation {}", about.state(), incarnation);
-    table.setSelf(MemberState.ALIVE, incarnation, now);
+    // Back from a death with its data dropped, a learner learns its slots again before owning them.
+    table.setSelf(MemberState.ALIVE, incarnation, now, me.joining || (learnFirst && !about.state().ownsKeys()));
     broadcasts.add(table.self().status());
   }
 

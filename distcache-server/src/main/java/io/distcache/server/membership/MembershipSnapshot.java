@@ -20,7 +20,12 @@ public record MembershipSnapshot(long version, Member self, List<MemberStatus> m
 
   /** The members that own keys (ALIVE or SUSPECT), by id: what the ring is built from. */
   public List<Member> ringMembers() {
-    return members.stream().filter(s -> s.state().ownsKeys()).map(MemberStatus::member).toList();
+    return members.stream().filter(MemberStatus::owns).map(MemberStatus::member).toList();
+  }
+
+  /** The members ALIVE or SUSPECT that are still joining: they learn slots, own none yet. */
+  public List<Member> learners() {
+    return members.stream().filter(s -> s.state().ownsKeys() && s.joining()).map(MemberStatus::member).toList();
   }
 
   public Optional<MemberStatus> status(String memberId) {

@@ -82,18 +82,23 @@ public final class PlacementHolder implements MembershipListener {
       }
       snapshotVersion = snapshot.version();
     }
-    install(snapshot.ringMembers());
+    install(snapshot.ringMembers(), snapshot.learners());
   }
 
   /** Installs the placement of these owning members when they differ from the current ones. */
-  public synchronized void install(List<Member> owners) {
+  public void install(List<Member> owners) {
+    install(owners, List.of());
+  }
+
+  /** Installs the placement of these owning members and learners when they differ from the current ones. */
+  public synchronized void install(List<Member> owners, List<Member> learners) {
     Placement previous = current;
-    long fingerprint = Placement.fingerprint(owners, virtualNodes, replicas);
+    long fingerprint = Placement.fingerprint(owners, learners, virtualNodes, replicas);
     if (previous.epoch() != 0 && previous.fingerprint() == fingerprint) {
       return;
     }
     highestSeen = Math.addExact(Math.max(highestSeen, previous.epoch()), 1);
-    Placement next = Placement.of(highestSeen, owners, virtualNodes, replicas);
+    Placement next = Placement.of(highestSeen, owners, learners, virtualNodes, replicas);
     current = next;
     for (PlacementListener l : listeners) {
       l.placementChanged(previous, next);

@@ -131,7 +131,7 @@ public final class SlotGuard {
    * One-member placements need no confirmation and no lease.
    */
   public boolean mayServe(Placement current, int slot) {
-    if (!quorum) {
+    if (!quorum || learning) {
       return false;
     }
     if (current.size() <= 1) {
@@ -179,6 +179,21 @@ public final class SlotGuard {
       log.warn("this node sees {} of the {} members of the last agreed placement: not a majority, it serves nothing"
           + " until it is back in contact with a majority", present, base.size());
     }
+  }
+
+  /** True while this node is joining: it learns slots and serves none (see placementChanged). */
+  private volatile boolean learning;
+  /** Whether this node's copy of a slot is whole (copied in full since its last drop). */
+  private volatile java.util.function.IntPredicate whole = s -> false;
+
+  /** This node is joining (learning its slots) or has joined. */
+  public void learning(boolean joining) {
+    learning = joining;
+  }
+
+  /** Tells the guard which copies here are whole (cluster/ReplicaSyncRequester). */
+  public void wholeCopies(java.util.function.IntPredicate wholeCopies) {
+    whole = wholeCopies;
   }
 
   /** This node was started with seeds to join: alone, it serves nothing until it has joined. */
@@ -275,7 +290,14 @@ public final class SlotGuard {
       // every acknowledged write is on it).
       Member ownerBefore = previous.owner(s);
       boolean failover = ownerBefore != null && !next.contains(ownerBefore);
-      boolean newOwner = holdsNow && heldBefore && !next.owner(s).equals(ownerBefore) && !failover;
+      // A learner that has joined keeps the slots it learned whole: their old owner stopped
+      // applying writes to them and it had every effect before the learner joined (Replicator,
+      // MIGRATE_PREPARE); the old owner, now the slot's replica under the learner, keeps its copy.
+      boolean tookOver = nowOwned && previous.wouldOwn(me, s) && whole.test(s);
+      boolean handedOver = previous.owns(me, s) && !nowOwned && previous.wouldOwn(next.owner(s), s)
+          && next.isReplica(me, s);
+      boolean newOwner = holdsNow && heldBefore && !next.owner(s).equals(ownerBefore) && !failover && !tookOver
+          && !handedOver;
       if (changedOwners && (holdsNow != heldBefore || newOwner)) {
         dirty[s >>> 6] |= 1L << s;
       }

@@ -344,7 +344,7 @@ final class ClusterCommands {
     line(sb, "cluster_slots_pfail", pfailSlots);
     line(sb, "cluster_slots_fail", 0);
     line(sb, "cluster_known_nodes", members.size());
-    line(sb, "cluster_size", placement.size());
+    line(sb, "cluster_size", placement.ownerCount());
     line(sb, "cluster_current_epoch", placement.epoch());
     line(sb, "cluster_my_epoch", placement.epoch());
     line(sb, "cluster_stats_messages_sent", view.messagesSent());
@@ -359,6 +359,8 @@ final class ClusterCommands {
     line(sb, "cluster_replicas", placement.replicas());
     line(sb, "cluster_replicas_per_slot", placement.replicasPerSlot());
     line(sb, "cluster_under_replicated", placement.underReplicated() ? 1 : 0);
+    // Members joining: in the placement, learning their slots, owning none yet (ARCHITECTURE.md "Rebalancing").
+    line(sb, "cluster_learning_nodes", placement.size() - placement.ownerCount());
     line(sb, "forwarded_requests", view.forwardedRequests());
     return sb.toString();
   }

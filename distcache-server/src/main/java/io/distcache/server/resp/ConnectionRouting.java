@@ -146,7 +146,7 @@ final class ConnectionRouting {
   private int observe(int slot) {
     Placement placement = view.placement();
     Member self = view.self();
-    if (placement.size() < 2 || self == null) {
+    if (placement.ownerCount() < 2 || self == null) {
       return 0; // one owner: every slot is ours, which tells nothing about the client
     }
     boolean ownedNow = placement.owns(self, slot);

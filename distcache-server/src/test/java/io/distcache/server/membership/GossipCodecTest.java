@@ -59,6 +59,16 @@ class GossipCodecTest {
   }
 
   @Test
+  void joiningStatus_roundTrips_withTheJoiningBitInItsStateByte() {
+    MemberStatus joining = new MemberStatus(A, MemberState.SUSPECT, 3, true);
+    byte[] bytes = GossipCodec.encodeStatuses(List.of(joining));
+
+    assertThat(GossipCodec.decodeStatuses(bytes)).containsExactly(joining);
+    assertThat(bytes[bytes.length - 9]).isEqualTo((byte) (GossipCodec.JOINING_BIT | MemberState.SUSPECT.ordinal()));
+    assertThat(joining.owns()).isFalse();
+  }
+
+  @Test
   void decodeStatuses_encodedList_roundTrips() {
     assertThat(GossipCodec.decodeStatuses(GossipCodec.encodeStatuses(UPDATES))).isEqualTo(UPDATES);
     assertThat(GossipCodec.decodeStatuses(new byte[] {0, 0})).isEmpty();

@@ -1,0 +1,162 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.bus.Peers;
+import io.distcache.server.membership.MembershipEngine;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntPredicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/*
+ * Design: a member that joins learns before it owns (ARCHITECTURE.md "Rebalancing").
+ *
+ * While this node is joining, the placement lists it as a learner: an extra replica of every slot
+ * the ring with it would give it. The owners stream it those slots (REPLICA_SYNC, each slot's copy
+ * ending with a COPIED effect) and then every write to them, while they go on serving. Every
+ * TICK_NANOS on the membership loop this checks the slots it learns; once every copy is whole it
+ * sends MIGRATE_PREPARE to each owner of a slot it will own. An owner that answers OK has stopped
+ * applying writes to those slots (it holds them) and this node has applied every effect it sent.
+ * Then this node becomes an owner (MembershipEngine.joined, checked under the engine's lock against
+ * the same placement and copies): the ring gives it exactly the slots it learned, it keeps them
+ * (SlotGuard), serves them once every member confirmed the new placement, and the owners send it
+ * the writes they held. No slot is ever unreadable: until the change the old owner serves it, and
+ * after it the new owner holds everything the old one acknowledged.
+ *
+ * When every member is joining (nodes started together, each with the others as seeds) there is
+ * nothing to learn: the placement treats them all as owners, none serves, and the oldest becomes
+ * an owner first; the others then learn from it (empty) as above.
+ */
+
+/** Drives this node from learner to owner once it holds every slot it learned. */
+final class JoinDriver {
+  private static final Logger log = LoggerFactory.getLogger(JoinDriver.class);
+  private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+  private static final long PROGRESS_LOG_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+  private final ClusterMembership cluster;
+  private final IntPredicate whole;
+  private final java.util.function.Consumer<IntPredicate> askAgainIfStuck;
+  private final Peers peers;
+  private final AtomicBoolean asking = new AtomicBoolean();
+  /** Owners answer within their drain bound (2.5 s); past this the learner asks again. */
+  private static final long PREPARE_TIMEOUT_MILLIS = 5_000;
+  private volatile long lastRefusalLog = System.nanoTime() - PROGRESS_LOG_NANOS;
+  private long lastTick;
+  private long lastProgressLog;
+  private long startedNanos = -1;
+
+  JoinDriver(ClusterMembership cluster, IntPredicate whole, java.util.function.Consumer<IntPredicate> askAgainIfStuck,
+      Peers peers) {
+    this.cluster = cluster;
+    this.whole = whole;
+    this.askAgainIfStuck = askAgainIfStuck;
+    this.peers = peers;
+  }
+
+  /** On the membership loop, every tick. */
+  void tick(long now, MembershipEngine engine) {
+    if (!engine.joining() || asking.get() || now - lastTick < TICK_NANOS) {
+      return;
+    }
+    lastTick = now;
+    Placement p = cluster.placement();
+    Member me = engine.self();
+    if (!p.contains(me) || p.size() < 2) {
+      return; // alone: waiting for the seeds
+    }
+    if (startedNanos < 0) {
+      startedNanos = now;
+    }
+    if (!p.hasLearners()) {
+      // Everyone is joining: nothing to learn from; the oldest becomes an owner first.
+      if (p.members().get(0).equals(me)) {
+        log.info("every member of the placement is joining; {} is the oldest and owns first", me);
+        engine.joined(() -> cluster.placement().fingerprint() == p.fingerprint());
+      } else if (now - lastProgressLog >= PROGRESS_LOG_NANOS) {
+        lastProgressLog = now;
+        log.info("joining: every member of the placement is joining; waiting for the oldest, {}, to own first",
+            p.members().get(0));
+      }
+      return;
+    }
+    int learned = 0;
+    int missing = 0;
+    Set<Member> owners = new LinkedHashSet<>();
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (p.isLearner(me, s)) {
+        learned++;
+        if (!whole.test(s)) {
+          missing++;
+        } else if (p.wouldOwn(me, s)) {
+          owners.add(p.owner(s));
+        }
+      }
+    }
+    if (missing > 0) {
+      askAgainIfStuck.accept(s -> p.isLearner(me, s));
+      if (now - lastProgressLog >= PROGRESS_LOG_NANOS) {
+        lastProgressLog = now;
+        log.info("joining: {} of {} slots copied whole so far", learned - missing, learned);
+      }
+      return;
+    }
+    asking.set(true);
+    byte[] id = me.id().getBytes(StandardCharsets.US_ASCII);
+    List<CompletableFuture<Frame>> replies = new ArrayList<>();
+    for (Member owner : owners) {
+      replies.add(peers.send(owner.address(),
+          Frame.request(Opcode.MIGRATE_PREPARE, 0, id, null, p.epoch(), p.fingerprint())));
+    }
+    int slots = learned;
+    CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]))
+        .orTimeout(PREPARE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS).whenComplete((v, error) -> {
+      try {
+        boolean ready = error == null && replies.stream().allMatch(f -> f.join().status() == Status.OK);
+        if (!ready && System.nanoTime() - lastRefusalLog >= PROGRESS_LOG_NANOS) {
+          lastRefusalLog = System.nanoTime();
+          log.info("joining: not every owner is ready to hand its slots over yet ({}); asking again",
+              error != null ? error.toString() : replies.stream().map(f -> f.join()).filter(r -> r.status() != Status.OK)
+                  .map(r -> r.status() + " " + r.valueText()).findFirst().orElse("?"));
+        }
+        if (ready) {
+          engine.joined(() -> stillReady(p, me));
+          if (!engine.joining()) {
+            log.info("joined: {} slots learned in {} ms; {} owners handed theirs over", slots,
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanosWall), owners.size());
+          }
+        }
+      } finally {
+        asking.set(false);
+      }
+    });
+  }
+
+  private final long startedNanosWall = System.nanoTime();
+
+  /** Under the engine's lock: the placement is the one prepared, and every learned copy is still whole. */
+  private boolean stillReady(Placement prepared, Member me) {
+    Placement p = cluster.placement();
+    if (p.fingerprint() != prepared.fingerprint()) {
+      return false;
+    }
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (p.isLearner(me, s) && !whole.test(s)) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

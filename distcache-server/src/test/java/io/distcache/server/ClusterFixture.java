@@ -1,0 +1,196 @@
+package io.distcache.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.cluster.ReplicationMode;
+import io.distcache.server.net.RawClient;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * In-process clusters with replicas for the membership-change tests: nodes on free 127.0.0.1
+ * ports behind a firewalling peer transport, writers that record what was acknowledged, and the
+ * check that every acknowledged write reads back through every live node and sits on every copy.
+ */
+final class ClusterFixture implements AutoCloseable {
+  final FirewallPeers.Firewall firewall = new FirewallPeers.Firewall();
+  final List<DistCacheNode> nodes = new CopyOnWriteArrayList<>();
+  final List<DistCacheNode> stopped = new CopyOnWriteArrayList<>();
+  private final int replicas;
+  private final ReplicationMode mode;
+
+  ClusterFixture(int replicas, ReplicationMode mode) {
+    this.replicas = replicas;
+    this.mode = mode;
+  }
+
+  DistCacheNode start(DistCacheNode... seeds) {
+    List<InetSocketAddress> join = new ArrayList<>();
+    for (DistCacheNode s : seeds) {
+      join.add(InetSocketAddress.createUnresolved("127.0.0.1", s.port()));
+    }
+    FirewallPeers[] wrapped = new FirewallPeers[1];
+    DistCacheNode n = DistCacheNode.builder()
+        .address("127.0.0.1", 0)
+        .maxMemoryBytes(64L * 1024 * 1024)
+        .membership(ClusterTest.FAST)
+        .replicas(replicas)
+        .replication(mode)
+        .joinAddresses(join)
+        .peersDecorator(p -> wrapped[0] = new FirewallPeers(p, firewall))
+        .start();
+    nodes.add(n);
+    wrapped[0].self(address(n));
+    return n;
+  }
+
+  List<DistCacheNode> live() {
+    return nodes.stream().filter(n -> !stopped.contains(n)).toList();
+  }
+
+  void cluster(int size) {
+    DistCacheNode first = start();
+    for (int i = 1; i < size; i++) {
+      start(first);
+    }
+    awaitSettled();
+  }
+
+  /** Every live node has the same placement, without learners, with every slot servable. */
+  void awaitSettled() {
+    List<DistCacheNode> live = live();
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      long fp = live.get(0).membership().placement().fingerprint();
+      for (DistCacheNode n : live) {
+        Placement p = n.membership().placement();
+        assertThat(p.members()).hasSize(live.size());
+        assertThat(p.hasLearners()).as("learners in %s", p).isFalse();
+        assertThat(p.fingerprint()).isEqualTo(fp);
+        assertThat(n.membership().guard().settled()).isTrue();
+      }
+    });
+  }
+
+  void kill(DistCacheNode n) {
+    stopped.add(n);
+    n.closeAbruptly();
+  }
+
+  /** What SIGTERM does. */
+  void stop(DistCacheNode n) {
+    stopped.add(n);
+    n.close();
+  }
+
+  DistCacheNode nodeOf(Member m) {
+    return live().stream().filter(n -> n.membership().self().equals(m)).findFirst().orElseThrow();
+  }
+
+  static Address address(DistCacheNode n) {
+    return new Address("127.0.0.1", n.port());
+  }
+
+  static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  static Frame call(RawClient c, Frame request) {
+    c.send(request.withRequestId(1));
+    return c.read();
+  }
+
+  /** Writes {@code count} keys through {@code entry}; returns what was acknowledged. */
+  static Map<String, String> write(DistCacheNode entry, String prefix, int count) {
+    Map<String, String> acked = new ConcurrentHashMap<>();
+    try (RawClient c = new RawClient(entry.port())) {
+      for (int i = 0; i < count; i++) {
+        String k = prefix + i;
+        if (call(c, Frame.request(Opcode.SET, 0, b(k), b("v-" + k))).status() == Status.OK) {
+          acked.put(k, "v-" + k);
+        }
+      }
+    }
+    return acked;
+  }
+
+  /**
+   * A client that keeps writing new keys through {@code entry} until stopped, recording every
+   * acknowledged write in {@code acked} and every error reply in {@link #errors}.
+   */
+  static final class Writer implements AutoCloseable {
+    final List<String> errors = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private final Thread thread;
+
+    Writer(DistCacheNode entry, String prefix, Map<String, String> acked) {
+      thread = new Thread(() -> {
+        try (RawClient c = new RawClient(entry.port())) {
+          for (int i = 0; !stop.get(); i++) {
+            String k = prefix + i;
+            Frame r = call(c, Frame.request(Opcode.SET, 0, b(k), b("v-" + k)));
+            if (r.status() == Status.OK) {
+              acked.put(k, "v-" + k);
+            } else {
+              errors.add(k + ": " + r.status() + " " + r.valueText());
+            }
+          }
+        }
+      }, "test-writer-" + prefix);
+      thread.start();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      stop.set(true);
+      thread.join();
+    }
+  }
+
+  /** Every acknowledged write reads back through every live node, and is held by its owner and replicas. */
+  void assertIntact(Map<String, String> acked) {
+    for (DistCacheNode n : live()) {
+      try (RawClient c = new RawClient(n.port())) {
+        for (Map.Entry<String, String> e : acked.entrySet()) {
+          Frame r = call(c, Frame.request(Opcode.GET, b(e.getKey())));
+          assertThat(r.status()).as("GET %s through %s: %s (slot %d)", e.getKey(), n.port(), r.valueText(),
+              KeySlot.of(b(e.getKey()))).isEqualTo(Status.OK);
+          assertThat(r.valueText()).isEqualTo(e.getValue());
+        }
+      }
+    }
+    Placement p = live().get(0).membership().placement();
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      for (String k : acked.keySet()) {
+        int slot = KeySlot.of(b(k));
+        List<Member> copies = new ArrayList<>(p.replicas(slot));
+        copies.add(p.owner(slot));
+        for (Member m : copies) {
+          assertThat(nodeOf(m).store().get(b(k))).as("copy of %s on %s", k, m.address()).isEqualTo(b(acked.get(k)));
+        }
+      }
+    });
+  }
+
+  @Override
+  public void close() {
+    for (DistCacheNode n : nodes) {
+      if (!stopped.contains(n)) {
+        n.close();
+      }
+    }
+  }
+}

@@ -1,0 +1,157 @@
+package io.distcache.server;
+
+import static io.distcache.server.ClusterFixture.address;
+import static io.distcache.server.ClusterFixture.b;
+import static io.distcache.server.ClusterFixture.call;
+import static io.distcache.server.ClusterFixture.write;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.cluster.ReplicationMode;
+import io.distcache.server.net.RawClient;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Rebalancing: a member that joins learns its share while the owners serve it, then takes it
+ * over; no acknowledged write is lost, no key is unreadable meanwhile, and clients see no error.
+ */
+class RebalanceTest {
+  private ClusterFixture cluster;
+
+  @AfterEach
+  void tearDown() {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  /** Reads the same keys over and over through one node, recording every read that is not the written value. */
+  private static final class Reader implements AutoCloseable {
+    final List<String> wrong = new CopyOnWriteArrayList<>();
+    final AtomicInteger reads = new AtomicInteger();
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private final Thread thread;
+
+    Reader(DistCacheNode through, Map<String, String> expected) {
+      List<Map.Entry<String, String>> entries = new ArrayList<>(expected.entrySet());
+      thread = new Thread(() -> {
+        try (RawClient c = new RawClient(through.port())) {
+          for (int i = 0; !stop.get(); i = (i + 1) % entries.size()) {
+            Map.Entry<String, String> e = entries.get(i);
+            Frame r = call(c, Frame.request(Opcode.GET, b(e.getKey())));
+            reads.incrementAndGet();
+            if (r.status() != Status.OK || !e.getValue().equals(r.valueText())) {
+              wrong.add(e.getKey() + ": " + r.status() + " " + r.valueText());
+            }
+          }
+        }
+      }, "test-reader");
+      thread.start();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      stop.set(true);
+      thread.join();
+    }
+  }
+
+  private void joinUnderLoad(int replicas, ReplicationMode mode) throws Exception {
+    cluster = new ClusterFixture(replicas, mode);
+    cluster.cluster(3);
+    DistCacheNode entry = cluster.nodes.get(0);
+    Map<String, String> before = write(entry, "pre:", 3000);
+    assertThat(before).hasSize(3000);
+    Map<String, String> acked = new java.util.concurrent.ConcurrentHashMap<>(before);
+    DistCacheNode joiner;
+    try (ClusterFixture.Writer writer = new ClusterFixture.Writer(entry, "live:", acked);
+        Reader reader = new Reader(cluster.nodes.get(1), before)) {
+      await().atMost(ClusterTest.DEADLINE).until(() -> acked.size() > 3200);
+      joiner = cluster.start(entry);
+      cluster.awaitSettled();
+      int at = acked.size();
+      await().atMost(ClusterTest.DEADLINE).until(() -> acked.size() > at + 200 && reader.reads.get() > 3000);
+      writer.close();
+      reader.close();
+      assertThat(writer.errors).as("errors a writer saw while a member joined").isEmpty();
+      assertThat(reader.wrong).as("reads of acknowledged keys that did not return them while a member joined")
+          .isEmpty();
+    }
+    Placement p = entry.membership().placement();
+    assertThat(p.slotCount(joiner.membership().self())).as("slots the joiner owns").isBetween(2000, 6500);
+    // The joiner holds its share: every key of a slot it owns is in its own store.
+    int owned = 0;
+    for (Map.Entry<String, String> e : acked.entrySet()) {
+      if (p.owns(joiner.membership().self(), KeySlot.of(b(e.getKey())))) {
+        owned++;
+        assertThat(joiner.store().get(b(e.getKey()))).as("%s on the joiner", e.getKey()).isEqualTo(b(e.getValue()));
+      }
+    }
+    assertThat(owned).isPositive();
+    cluster.assertIntact(acked);
+  }
+
+  @Test
+  void join_withOneSyncReplica_underReadAndWriteLoad_movesItsShare_noErrorNothingLost() throws Exception {
+    joinUnderLoad(1, ReplicationMode.SYNC);
+  }
+
+  @Test
+  void join_withoutReplicas_stillMovesItsShare() throws Exception {
+    joinUnderLoad(0, ReplicationMode.SYNC);
+  }
+
+  @Test
+  void join_withAsyncReplication_losesNothing() throws Exception {
+    joinUnderLoad(1, ReplicationMode.ASYNC);
+  }
+
+  @Test
+  void twoMembersJoiningAtOnce_bothGetTheirShare() throws Exception {
+    cluster = new ClusterFixture(1, ReplicationMode.SYNC);
+    cluster.cluster(2);
+    DistCacheNode entry = cluster.nodes.get(0);
+    Map<String, String> acked = write(entry, "k:", 3000);
+    cluster.start(entry);
+    cluster.start(entry);
+    cluster.awaitSettled();
+    cluster.assertIntact(acked);
+  }
+
+  @Test
+  void memberCutOffAndDeclaredDead_comesBackAsALearner_neverServesWhatItHeld() throws Exception {
+    cluster = new ClusterFixture(1, ReplicationMode.SYNC);
+    cluster.cluster(3);
+    DistCacheNode entry = cluster.nodes.get(0);
+    DistCacheNode cut = cluster.nodes.get(2);
+    Map<String, String> acked = write(entry, "k:", 2000);
+    List<Address> others = List.of(address(cluster.nodes.get(0)), address(cluster.nodes.get(1)));
+    cluster.firewall.isolate(address(cut), others);
+    await().atMost(ClusterTest.DEADLINE).until(() -> entry.membership().placement().size() == 2
+        && cluster.nodes.get(1).membership().placement().size() == 2 && entry.membership().guard().settled());
+    // Every key rewritten while it is away.
+    try (RawClient c = new RawClient(entry.port())) {
+      for (String k : acked.keySet()) {
+        assertThat(call(c, Frame.request(Opcode.SET, 0, b(k), b("new-" + k))).status()).isEqualTo(Status.OK);
+        acked.put(k, "new-" + k);
+      }
+    }
+    cluster.firewall.clear();
+    cluster.awaitSettled();
+    assertThat(entry.membership().placement().slotCount(cut.membership().self())).isPositive();
+    cluster.assertIntact(acked);
+  }
+}
