@@ -133,6 +133,10 @@ public final class DistCacheNode implements AutoCloseable {
           config.forwardTimeout, PeerBus.DEFAULT_MAX_IN_FLIGHT);
       peers = config.peersDecorator.apply(bus);
       peerAccess = PeerAccess.of(config.clusterSecret, this::selfId);
+      if (config.tlsCluster != null) {
+        peerAccess.requireTls(true);
+        bus.useTls(config.tlsCluster::busClientContext);
+      }
       membership = new ClusterMembership(config.membership, config.virtualNodes, config.replicas, config.clock, peers,
           store);
       try {
@@ -159,6 +163,9 @@ public final class DistCacheNode implements AutoCloseable {
         server = new NetServer(net, binary, other, http, new io.distcache.server.net.InputLimits(
             config.maxInputBufferBytes > 0 ? config.maxInputBufferBytes : io.distcache.server.net.InputBudget.defaultLimitBytes(),
             config.requestTimeout));
+        if (config.tlsCluster != null) {
+          server.clusterBusTls(config.tlsCluster, peerAccess);
+        }
         server.start();
         if (respContext != null) {
           // INFO's instantaneous_* rates (RateSampler): one tiny task every 100 ms on one loop.
@@ -610,8 +617,25 @@ public final class DistCacheNode implements AutoCloseable {
     private boolean protectedMode = true;
     private io.distcache.server.net.TlsFiles tls;
     private int tlsPort;
+    /** --tls-cluster yes: the bus's certificate, key and CA; null: the bus is plain. */
+    private io.distcache.server.net.TlsFiles tlsCluster;
 
     private Builder() {}
+
+    /**
+     * Runs the cluster bus on mutual TLS (--tls-cluster yes) with the certificate, key and CA of
+     * {@code files} (usually the same as {@link #tls}'s; a CA file is required): on the node's own
+     * port, each side presents its certificate and checks the other's against the CA, then the
+     * cluster secret is checked on top; plain peers are refused. See docs/OPERATIONS.md, "TLS on
+     * the cluster bus". Null: a plain bus (the default).
+     */
+    public Builder tlsCluster(io.distcache.server.net.TlsFiles files) {
+      if (files != null && !files.canSecureClusterBus()) {
+        throw new IllegalArgumentException("--tls-cluster yes needs --tls-ca-cert-file (each member verifies the other's certificate)");
+      }
+      this.tlsCluster = files;
+      return this;
+    }
 
     /**
      * Also serve HTTP (/metrics, /healthz, /readyz) on this port of the listen host, so it can be
@@ -984,6 +1008,7 @@ public final class DistCacheNode implements AutoCloseable {
       b.protectedMode = protectedMode;
       b.tls = tls;
       b.tlsPort = tlsPort;
+      b.tlsCluster = tlsCluster;
       return b;
     }
 

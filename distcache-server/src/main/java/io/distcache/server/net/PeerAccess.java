@@ -36,6 +36,8 @@ public final class PeerAccess {
       new java.util.concurrent.ConcurrentHashMap<>();
   private final AtomicInteger peers = new AtomicInteger();
   final LogLimiter failures = new LogLimiter();
+  /** --tls-cluster yes: a peer handshake is accepted only on a cluster-bus TLS connection. */
+  private volatile boolean tlsRequired;
 
   /**
    * @param secret null: peers are accepted on their word (no proof)
@@ -73,6 +75,19 @@ public final class PeerAccess {
   public static PeerAccess of(ClusterSecret secret, Supplier<String> selfId) {
     return new PeerAccess(secret, selfId, DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PEER_CONNECTIONS,
         DEFAULT_HANDSHAKE_TIMEOUT);
+  }
+
+  /**
+   * With {@code true} (--tls-cluster yes), a PEER_HELLO is accepted only on a connection that came
+   * in on the cluster bus's mutual TLS; a plain one is refused (AUTH_FAILED, saying why).
+   */
+  public PeerAccess requireTls(boolean required) {
+    this.tlsRequired = required;
+    return this;
+  }
+
+  boolean tlsRequired() {
+    return tlsRequired;
   }
 
   ClusterSecret secret() {

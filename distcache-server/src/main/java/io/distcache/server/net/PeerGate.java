@@ -31,6 +31,10 @@ import org.slf4j.LoggerFactory;
  * capped apart from --max-connections. A connection that arrived over --max-connections (peerOnly)
  * is let through only for a handshake: any other first frame is answered BUSY, as before.
  *
+ * With --tls-cluster yes (PeerAccess.requireTls) a PEER_HELLO is accepted only on a connection
+ * that came in on the bus's mutual TLS (BusTlsSniffer), whose peer certificate the handshake has
+ * checked; the cluster secret is then checked as before, on top of TLS.
+ *
  * Failures are answered (AUTH_FAILED, BAD_REQUEST or BUSY, with the reason) and the connection is
  * closed; they are logged at most once per 10 s, since anyone who can reach the port can cause them.
  * The log never carries the secret or a proof.
@@ -95,6 +99,11 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
       return;
     }
     boolean hello = frame.op() == Opcode.PEER_HELLO && !frame.isResponse();
+    if (expectedProof == null && hello && access.tlsRequired() && !BusTlsSniffer.isBusTls(ctx.channel())) {
+      fail(ctx, frame, Status.AUTH_FAILED, "this node's cluster bus runs on TLS (--tls-cluster yes);"
+          + " a plain peer connection is refused", true);
+      return;
+    }
     if (expectedProof == null && !hello) {
       if (peerOnly) {
         fail(ctx, frame, Status.BUSY, rejection, false);
