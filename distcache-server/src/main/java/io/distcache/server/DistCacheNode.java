@@ -97,6 +97,9 @@ public final class DistCacheNode implements AutoCloseable {
   /** Re-resolves --join names (null when every seed is an IP address). */
   private io.distcache.server.cluster.SeedResolver seedResolver;
   private io.distcache.server.security.Users users;
+  /** Each member's TLS port (from the peer handshakes) and what TLS clients are told from it. */
+  private io.distcache.server.bus.PeerTlsPorts tlsPorts;
+  private io.distcache.server.cluster.TlsEndpoints tlsEndpoints;
 
   private enum State {
     NEW,
@@ -139,12 +142,18 @@ public final class DistCacheNode implements AutoCloseable {
       }
       membership = new ClusterMembership(config.membership, config.virtualNodes, config.replicas, config.clock, peers,
           store);
+      // Members' TLS ports travel in the peer handshake; TLS clients are told them (TlsEndpoints).
+      tlsPorts = new io.distcache.server.bus.PeerTlsPorts(
+          id -> membership.snapshot().map(sn -> sn.state(id).isPresent()).orElse(false));
+      peerAccess.tlsPorts(tlsPorts);
+      bus.useTlsPorts(tlsPorts);
+      tlsEndpoints = new io.distcache.server.cluster.TlsEndpoints(tlsPorts, membership::self, membership::placement);
       try {
         clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements),
             membership, peers, store, config.replication);
         router = new DrainingRouter(clusterRouter);
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess)
-            .withUsers(users, protectedModeApplies());
+            .withUsers(users, protectedModeApplies()).withTlsEndpoints(tlsEndpoints);
         ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis();
         NetConfig net =
             NetConfig.of(config.bindAddress())
@@ -174,8 +183,9 @@ public final class DistCacheNode implements AutoCloseable {
         }
         if (config.tls != null) {
           InetSocketAddress b = config.bindAddress();
-          server.startTls(b.getAddress() == null ? new InetSocketAddress(config.tlsPort)
+          InetSocketAddress tlsBound = server.startTls(b.getAddress() == null ? new InetSocketAddress(config.tlsPort)
               : new InetSocketAddress(b.getAddress(), config.tlsPort), config.tls);
+          tlsPorts.self(tlsBound.getPort()); // before the bus and membership start: every handshake tells it
         }
         if (http != null && config.httpPort >= 0) {
           InetSocketAddress main = config.bindAddress();
@@ -313,6 +323,7 @@ public final class DistCacheNode implements AutoCloseable {
         .cluster(clusterRouter)
         .redirects(config.redirects)
         .slotHistory(history)
+        .tlsEndpoints(tlsEndpoints)
         .clusterWide(clusterWide = new ClusterWide(clusterRouter, peers))
         .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
         .parameters(configParameters())
@@ -467,6 +478,11 @@ public final class DistCacheNode implements AutoCloseable {
   }
 
   /** The cluster bus's dialing side, for tests. */
+  /** What TLS clients are told about members' TLS ports (for tests). */
+  io.distcache.server.cluster.TlsEndpoints tlsEndpoints() {
+    return tlsEndpoints;
+  }
+
   PeerBus bus() {
     return bus;
   }

@@ -102,6 +102,8 @@ public final class PeerBus implements Peers {
   private volatile boolean closed;
   /** --tls-cluster yes: each new connection's client context (reloaded with the files); null: plain. */
   private volatile Supplier<io.netty.handler.ssl.SslContext> tls;
+  /** Where each handshake's TLS port is recorded, and ours taken from (null: sent as 0, not recorded). */
+  private volatile PeerTlsPorts tlsPorts;
 
   /**
    * @param secret null: peers are not authenticated (a warning is the node's business)
@@ -130,6 +132,11 @@ public final class PeerBus implements Peers {
    */
   public void useTls(Supplier<io.netty.handler.ssl.SslContext> contexts) {
     this.tls = contexts;
+  }
+
+  /** Sends our TLS port in each handshake and records the peer's in {@code ports}. Call before {@link #start}. */
+  public void useTlsPorts(PeerTlsPorts ports) {
+    this.tlsPorts = ports;
   }
 
   /** Starts using these event loops (the node's workers) and their transport. Sends before this fail. */
@@ -307,6 +314,9 @@ public final class PeerBus implements Peers {
     private ScheduledFuture<?> handshakeTimer;
     /** Runs every sweep interval while requests wait; null when none do. */
     private ScheduledFuture<?> sweeper;
+    /** From the handshake's reply: the acceptor's member id and TLS port, recorded when it succeeds. */
+    private String peerId;
+    private int peerTlsPort;
 
     Link(Address address, EventLoop loop) {
       this.address = address;
@@ -465,7 +475,9 @@ public final class PeerBus implements Peers {
       state = State.HELLO_SENT;
       nonce = PeerHandshake.newNonce();
       handshakeId = nextId++;
-      Frame hello = Frame.request(Opcode.PEER_HELLO, 0, null, PeerHandshake.encodeHello(secret != null, self, nonce))
+      PeerTlsPorts ports = tlsPorts;
+      Frame hello = Frame.request(Opcode.PEER_HELLO, 0, null,
+          PeerHandshake.encodeHello(secret != null, self, nonce, ports == null ? 0 : ports.self()))
           .withRequestId(handshakeId);
       ctx.writeAndFlush(hello, ctx.voidPromise());
     }
@@ -502,6 +514,8 @@ public final class PeerBus implements Peers {
         return;
       }
       PeerHandshake.Reply r = PeerHandshake.decodeReply(reply.value());
+      peerId = r.id();
+      peerTlsPort = r.tlsPort();
       if (secret == null) {
         if (r.mode() == PeerHandshake.MODE_SECRET) {
           throw new PeerHandshake.HandshakeException("the peer requires the cluster secret and this node has none");
@@ -526,6 +540,10 @@ public final class PeerBus implements Peers {
     private void ready() {
       state = State.READY;
       lastFailure = null;
+      PeerTlsPorts ports = tlsPorts;
+      if (ports != null && peerId != null) {
+        ports.learned(peerId, peerTlsPort);
+      }
       if (handshakeTimer != null) {
         handshakeTimer.cancel(false);
       }

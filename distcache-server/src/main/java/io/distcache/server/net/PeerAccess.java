@@ -38,6 +38,7 @@ public final class PeerAccess {
   final LogLimiter failures = new LogLimiter();
   /** --tls-cluster yes: a peer handshake is accepted only on a cluster-bus TLS connection. */
   private volatile boolean tlsRequired;
+  private volatile io.distcache.server.bus.PeerTlsPorts tlsPorts;
 
   /**
    * @param secret null: peers are accepted on their word (no proof)
@@ -84,6 +85,26 @@ public final class PeerAccess {
   public PeerAccess requireTls(boolean required) {
     this.tlsRequired = required;
     return this;
+  }
+
+  /** Where the handshake records each peer's TLS port, and takes ours from (null: ports not exchanged). */
+  public PeerAccess tlsPorts(io.distcache.server.bus.PeerTlsPorts ports) {
+    this.tlsPorts = ports;
+    return this;
+  }
+
+  /** Our TLS port as the handshake tells it (0: none). */
+  int selfTlsPort() {
+    io.distcache.server.bus.PeerTlsPorts p = tlsPorts;
+    return p == null ? 0 : p.self();
+  }
+
+  /** Records the TLS port a peer told us in a handshake that succeeded. */
+  void learnedTlsPort(String peerId, int port) {
+    io.distcache.server.bus.PeerTlsPorts p = tlsPorts;
+    if (p != null && peerId != null) {
+      p.learned(peerId, port);
+    }
   }
 
   boolean tlsRequired() {

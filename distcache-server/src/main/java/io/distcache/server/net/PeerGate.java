@@ -56,6 +56,8 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
   /** Mode 1, after our reply: the proof we expect from the dialer. */
   private byte[] expectedProof;
   private String peerId;
+  /** The TLS port the dialer's HELLO named (0: none), recorded once the handshake succeeds. */
+  private int peerTlsPort;
 
   PeerGate(PeerAccess access, boolean peerOnly, String rejection) {
     this.access = access;
@@ -139,13 +141,14 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
     }
     PeerHandshake.Hello hello = PeerHandshake.decodeHello(frame.value());
     peerId = hello.id();
+    peerTlsPort = hello.tlsPort();
     ClusterSecret secret = access.secret();
     if (secret == null) {
       if (hello.mode() == PeerHandshake.MODE_SECRET) {
         fail(ctx, frame, Status.AUTH_FAILED, "this node runs without a cluster secret and the peer has one", true);
         return;
       }
-      byte[] reply = PeerHandshake.encodeReply(self, PeerHandshake.newNonce(), null);
+      byte[] reply = PeerHandshake.encodeReply(self, PeerHandshake.newNonce(), null, access.selfTlsPort());
       ctx.writeAndFlush(frame.replyValue(reply));
       accept(ctx, frame);
       return;
@@ -157,7 +160,7 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
     byte[] nonce = PeerHandshake.newNonce();
     byte[] ours = PeerHandshake.acceptorProof(secret, hello.nonce(), nonce, hello.id(), self);
     expectedProof = PeerHandshake.dialerProof(secret, hello.nonce(), nonce, hello.id(), self);
-    ctx.writeAndFlush(frame.replyValue(PeerHandshake.encodeReply(self, nonce, ours)));
+    ctx.writeAndFlush(frame.replyValue(PeerHandshake.encodeReply(self, nonce, ours, access.selfTlsPort())));
   }
 
   private void onProof(ChannelHandlerContext ctx, Frame frame) throws PeerHandshake.HandshakeException {
@@ -209,6 +212,7 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
       ctx.close();
       return;
     }
+    access.learnedTlsPort(peerId, peerTlsPort);
     BinaryRequestHandler handler = ctx.pipeline().get(BinaryRequestHandler.class);
     if (handler != null) {
       handler.becomePeer();
