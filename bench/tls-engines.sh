@@ -8,8 +8,10 @@
 #
 # Certificates (a CA and an RSA 2048 server certificate for 127.0.0.1) are made with openssl in a
 # fresh /tmp/tls-engines.* directory, with the logs; clients present none (--tls-auth-clients no).
-# P1 runs 100,000 requests, P16 1,000,000, 100-byte values over 100,000 keys; each server first gets
-# the same warm-up. One line per run: round server pipeline test requests/s.
+# P1 runs 50,000 requests, P16 500,000, 100-byte values over 100,000 keys; each server first gets
+# the same warm-up. One line per run: round server pipeline test requests/s, and the server's CPU
+# time per request in microseconds (user + system, from /proc/PID/stat around the run): on a
+# shared machine the rate depends on what else runs, the CPU per request much less.
 # Every process it starts is stopped on exit (by PID). Only 127.0.0.1 is contacted. Not run by CI.
 set -euo pipefail
 
@@ -41,12 +43,14 @@ redis-server --bind 127.0.0.1 --port 0 --tls-port "$rtls" --tls-cert-file server
   --tls-auth-clients no --save '' --appendonly no --daemonize no --logfile "$OUT/redis.log" &
 PIDS+=("$!")
 declare -A PORT=([redis]="$rtls")
+declare -A PID=([redis]="$!")
 for engine in jdk openssl; do
   plain="$(free_port)"
   tls="$(free_port)"
   "$ROOT/bin/distcache" -addr "127.0.0.1:$plain" --tls-port "$tls" --tls-cert-file server.crt \
     --tls-key-file server.key --tls-auth-clients no --tls-engine "$engine" >"$OUT/$engine.out" 2>"$OUT/$engine.err" &
   PIDS+=("$!")
+  PID[$engine]="$!" # the launcher execs the JVM
   wait_ping "$plain" 120 || die "distcache ($engine) on port $plain did not start; see $OUT/$engine.err"
   PORT[$engine]="$tls"
 done
@@ -61,18 +65,27 @@ bench() { # port pipeline requests tests
   redis-benchmark -h "$HOST" -p "$1" --tls --cacert ca.crt -c 50 -P "$2" -n "$3" -r 100000 -d 100 -t "$4" -q 2>&1 \
     | tr '\r' '\n' | grep -E '^(SET|GET): [0-9.]+ requests per second' || true
 }
+cpu_ticks() { # pid: user + system clock ticks so far (fields 14 and 15 of /proc/PID/stat)
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+HZ="$(getconf CLK_TCK)"
 log "warm-up (SET and GET, P16 and P1) on each server; logs in $OUT"
 for s in redis jdk openssl; do
   bench "${PORT[$s]}" 16 500000 set,get >/dev/null
   bench "${PORT[$s]}" 1 50000 set,get >/dev/null
 done
-echo "round server pipeline test requests/s"
+echo "round server pipeline test requests/s cpu_us_per_request"
 for round in $(seq "$ROUNDS"); do
   for p in 1 16; do
-    n=$((p == 1 ? 100000 : 1000000))
+    n=$((p == 1 ? 50000 : 500000))
     for s in redis jdk openssl; do
-      bench "${PORT[$s]}" "$p" "$n" set,get | while read -r test rps _; do
-        echo "$round $s P$p ${test%:} $rps"
+      for t in set get; do
+        before="$(cpu_ticks "${PID[$s]}")"
+        line="$(bench "${PORT[$s]}" "$p" "$n" "$t")"
+        after="$(cpu_ticks "${PID[$s]}")"
+        read -r test rps _ <<<"$line"
+        cpu_us="$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$n" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')"
+        echo "$round $s P$p ${test%:} $rps cpu_us_per_request=$cpu_us"
       done
     done
   done

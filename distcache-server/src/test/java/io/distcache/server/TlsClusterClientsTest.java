@@ -35,7 +35,9 @@ import java.util.Set;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import redis.clients.jedis.DefaultJedisClientConfig;
@@ -48,8 +50,10 @@ import redis.clients.jedis.exceptions.JedisDataException;
 /**
  * Clients connected over TLS to a three-node cluster (--tls-port on each, the bus on
  * --tls-cluster) are told the members' TLS ports: CLUSTER SLOTS, NODES and SHARDS, MOVED and
- * NOT_OWNER; JedisCluster, Lettuce's RedisClusterClient and the Java client route over TLS.
+ * NOT_OWNER; JedisCluster, Lettuce's RedisClusterClient and the Java client route over TLS. One
+ * cluster for the class (each test uses its own keys), as starting three nodes is most of its time.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TlsClusterClientsTest {
   private static final ClusterSecret SECRET = ClusterSecret.ofText("correct horse battery staple");
 
@@ -58,7 +62,7 @@ class TlsClusterClientsTest {
   private final List<DistCacheNode> nodes = new ArrayList<>();
   private final List<AutoCloseable> clients = new ArrayList<>();
 
-  @BeforeEach
+  @BeforeAll
   void cluster() throws Exception {
     certs = TestCerts.create(dir);
     DistCacheNode a = start();
@@ -78,10 +82,15 @@ class TlsClusterClientsTest {
   }
 
   @AfterEach
-  void tearDown() throws Exception {
+  void closeClients() throws Exception {
     for (AutoCloseable c : clients) {
       c.close();
     }
+    clients.clear();
+  }
+
+  @AfterAll
+  void stopCluster() {
     for (DistCacheNode n : nodes) {
       n.close();
     }

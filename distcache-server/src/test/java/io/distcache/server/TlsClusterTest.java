@@ -168,6 +168,37 @@ class TlsClusterTest {
   }
 
   @Test
+  void reloadedCertificate_appliesToNewBusConnections() throws Exception {
+    TestCerts other = TestCerts.create(Files.createDirectories(dir.resolve("ca2")));
+    Path nodeDir = Files.createDirectories(dir.resolve("a"));
+    Path cert = nodeDir.resolve("node.crt");
+    Path key = nodeDir.resolve("node.key");
+    // a starts with a certificate from another CA than the one the cluster trusts.
+    Files.copy(other.serverCert, cert);
+    Files.copy(other.serverKey, key);
+    DistCacheNode a = start(builder(new TlsFiles(cert, key, certs.caCert, TlsFiles.AuthClients.YES)));
+    DistCacheNode b = start(builder(files(), a));
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() ->
+        assertThat(b.bus().send(address(a), Frame.request(Opcode.PING, null)))
+            .failsWithin(Duration.ofSeconds(5)).withThrowableOfType(ExecutionException.class)
+            .withMessageContaining("TLS handshake with " + address(a) + " failed"));
+
+    // The renewal: new files moved over the old ones, key first (as docs/OPERATIONS.md says).
+    Path newKey = nodeDir.resolve("node.key.new");
+    Path newCert = nodeDir.resolve("node.crt.new");
+    Files.copy(certs.serverKey, newKey);
+    Files.copy(certs.serverCert, newCert);
+    Files.move(newKey, key, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    Files.move(newCert, cert, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+
+    // No restart: the next bus connections take the new certificate, and b joins.
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      assertThat(a.membership().placement().members()).hasSize(2);
+      assertThat(b.membership().placement().members()).hasSize(2);
+    });
+  }
+
+  @Test
   void plainPeer_cannotTalkToATlsBus_norATlsPeerToAPlainOne() {
     DistCacheNode a = start(builder(files()));
     DistCacheNode plain = start(builder(null, a));
