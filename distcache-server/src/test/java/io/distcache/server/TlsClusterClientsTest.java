@@ -57,13 +57,12 @@ import redis.clients.jedis.exceptions.JedisDataException;
 class TlsClusterClientsTest {
   private static final ClusterSecret SECRET = ClusterSecret.ofText("correct horse battery staple");
 
-  @TempDir Path dir;
   private TestCerts certs;
   private final List<DistCacheNode> nodes = new ArrayList<>();
   private final List<AutoCloseable> clients = new ArrayList<>();
 
   @BeforeAll
-  void cluster() throws Exception {
+  void cluster(@TempDir Path dir) throws Exception {
     certs = TestCerts.create(dir);
     DistCacheNode a = start();
     start(a);
