@@ -186,6 +186,7 @@ public final class DistCacheNode implements AutoCloseable {
           InetSocketAddress tlsBound = server.startTls(b.getAddress() == null ? new InetSocketAddress(config.tlsPort)
               : new InetSocketAddress(b.getAddress(), config.tlsPort), config.tls);
           tlsPorts.self(tlsBound.getPort()); // before the bus and membership start: every handshake tells it
+          log.info("TLS on {} ({} engine)", hostPort(tlsBound), config.tls.engine());
         }
         if (http != null && config.httpPort >= 0) {
           InetSocketAddress main = config.bindAddress();
@@ -193,6 +194,9 @@ public final class DistCacheNode implements AutoCloseable {
               ? new InetSocketAddress(config.httpPort) : new InetSocketAddress(main.getAddress(), config.httpPort);
           httpServer = new io.distcache.server.http.HttpServer(where, server.workers(), server.transport().serverChannel(),
               http, server.counters());
+        }
+        if (config.tlsCluster != null) {
+          log.info("the cluster bus runs on mutual TLS ({} engine); plain peers are refused", config.tlsCluster.engine());
         }
         bus.start(server.workers(), server.transport());
         warnIfOpen(server.localAddress());

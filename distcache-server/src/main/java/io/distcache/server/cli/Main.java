@@ -205,7 +205,7 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--tls-key-file", paramLabel = "PATH", description = "The certificate's private key (PEM, PKCS#8, unencrypted); reloaded when the file changes.")
   Path tlsKeyFile;
 
-  @Option(names = "--tls-ca-cert-file", paramLabel = "PATH", description = "CA certificates (PEM) client certificates must chain to.")
+  @Option(names = "--tls-ca-cert-file", paramLabel = "PATH", description = "CA certificates (PEM) client certificates, and with --tls-cluster yes peers' certificates, must chain to.")
   Path tlsCaCertFile;
 
   @Option(names = "--tls-auth-clients", paramLabel = "yes|no|optional", defaultValue = "yes", description = "Whether TLS clients must present a certificate signed by --tls-ca-cert-file (Redis's default: yes). Default: ${DEFAULT-VALUE}.")
