@@ -198,8 +198,15 @@ final class Calls {
 
   /** The members and ring parameters a node reports (for the smart client's routing). */
   static Call<MemberList> clusterMembers() {
-    return new Call<>("CLUSTER_MEMBERS", Frame.request(Opcode.CLUSTER_MEMBERS, 0, null, null),
-        r -> MemberListCodec.decode(ok("CLUSTER_MEMBERS", r)));
+    return clusterMembers(false);
+  }
+
+  /** As above; {@code withTlsPorts}: also each member's TLS port (a client on TLS dials those). */
+  static Call<MemberList> clusterMembers(boolean withTlsPorts) {
+    Frame request = withTlsPorts
+        ? Frame.request(Opcode.CLUSTER_MEMBERS, 0, null, null, io.distcache.protocol.ProtocolConstants.MEMBERS_WITH_TLS_PORTS)
+        : Frame.request(Opcode.CLUSTER_MEMBERS, 0, null, null);
+    return new Call<>("CLUSTER_MEMBERS", request, r -> MemberListCodec.decode(ok("CLUSTER_MEMBERS", r)));
   }
 
   // ---- response helpers ----

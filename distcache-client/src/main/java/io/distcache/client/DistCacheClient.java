@@ -161,7 +161,8 @@ public final class DistCacheClient implements AutoCloseable {
     this.preferred = seeds.get(0);
     if (b.smartRouting) {
       long interval = b.refreshInterval.toNanos();
-      this.routing = new ClusterRouting(() -> executeOnAnyNode(Calls.clusterMembers()), this::retainPools,
+      boolean overTls = b.tls != null; // then members are dialled at their TLS ports (Topology)
+      this.routing = new ClusterRouting(() -> executeOnAnyNode(Calls.clusterMembers(overTls)), this::retainPools,
           Math.min(interval, MIN_REFRESH_GAP_NANOS), interval, group);
       routing.start();
       this.refresher = group.next().scheduleWithFixedDelay(routing::refresh, interval, interval, TimeUnit.NANOSECONDS);
@@ -2273,7 +2274,8 @@ public final class DistCacheClient implements AutoCloseable {
      * Connects with TLS (1.2 or 1.3) to the nodes' TLS port (their --tls-port), trusting the CA
      * certificates in {@code caCertFile} (PEM) and verifying that each node's certificate names the
      * host dialed; {@code clientCertFile} and {@code clientKeyFile} (PEM, PKCS#8), when not null,
-     * are presented to nodes that require client certificates.
+     * are presented to nodes that require client certificates. With smart routing the client asks
+     * the nodes for each member's TLS port too (CLUSTER_MEMBERS) and dials members there.
      *
      * @param caCertFile the CA certificates to trust (PEM)
      * @param clientCertFile this client's certificate (PEM), or null

@@ -18,12 +18,26 @@ import java.util.Set;
  * @param members every member the node knows
  * @param replicas replicas per slot in the node's placement (the fourth extra; 0 when absent), part
  *     of its fingerprint
+ * @param tlsPorts each member's TLS port by id, when the client asked (it connects over TLS) and
+ *     the node knows it; members keep their node addresses, which the fingerprint covers
  */
 record MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerprint, List<ClusterMember> members,
-    int replicas) {
+    int replicas, java.util.Map<String, Integer> tlsPorts) {
 
   MemberList {
     members = List.copyOf(members);
+    tlsPorts = java.util.Map.copyOf(tlsPorts);
+  }
+
+  /** Without TLS ports (a reply to a client that did not ask for them). */
+  MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerprint, List<ClusterMember> members,
+      int replicas) {
+    this(epoch, virtualNodes, epochKnown, fingerprint, members, replicas, java.util.Map.of());
+  }
+
+  /** The same list with each member's TLS port by id (known ones only). */
+  MemberList withTlsPorts(java.util.Map<String, Integer> ports) {
+    return new MemberList(epoch, virtualNodes, epochKnown, fingerprint, members, replicas, ports);
   }
 
   MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerprint, List<ClusterMember> members) {

@@ -55,21 +55,55 @@ final class MemberListCodec {
     if (replicas < 0 || replicas > Placement.MAX_REPLICAS) {
       throw malformed("replicas " + replicas + " is outside 0.." + Placement.MAX_REPLICAS);
     }
-    List<ClusterMember> members = decodeMembers(reply.value());
+    Reader in = new Reader(reply.value());
+    List<ClusterMember> members = decodeMembers(in);
+    java.util.Map<String, Integer> tlsPorts = in.remaining() > 0 ? decodeTlsPorts(in, members) : java.util.Map.of();
     Set<String> ids = new HashSet<>();
     for (ClusterMember m : members) {
       if (!ids.add(m.id())) {
         throw malformed("member id " + m.id() + " appears twice");
       }
     }
-    return epochKnown
+    MemberList list = epochKnown
         ? new MemberList(epoch, (int) virtualNodes, true, extras[2], members, (int) replicas)
         : MemberList.withoutEpoch(epoch, (int) virtualNodes, members);
+    return tlsPorts.isEmpty() ? list : list.withTlsPorts(tlsPorts);
   }
 
-  /** The member list of a reply's value. */
+  /** The member list of a reply's value (nothing may follow it). */
   static List<ClusterMember> decodeMembers(byte[] bytes) {
     Reader in = new Reader(bytes);
+    List<ClusterMember> out = decodeMembers(in);
+    if (in.remaining() > 0) {
+      throw malformed(in.remaining() + " trailing bytes after " + out.size() + " members");
+    }
+    return out;
+  }
+
+  /**
+   * The TLS port section after the list (sent when asked, ProtocolConstants.MEMBERS_WITH_TLS_PORTS):
+   * count u16, equal to the list's, then a port u16 per member in its order, 0 when unknown.
+   */
+  private static java.util.Map<String, Integer> decodeTlsPorts(Reader in, List<ClusterMember> members) {
+    int count = in.u16("TLS port count");
+    if (count != members.size()) {
+      throw malformed("TLS port count " + count + " is not the member count " + members.size());
+    }
+    if ((long) count * 2 != in.remaining()) {
+      throw malformed("TLS port section of " + count + " ports needs " + count * 2 + " bytes, " + in.remaining()
+          + " remain");
+    }
+    java.util.Map<String, Integer> out = new java.util.HashMap<>();
+    for (ClusterMember m : members) {
+      int port = in.u16("TLS port of " + m.id());
+      if (port != 0) {
+        out.put(m.id(), port);
+      }
+    }
+    return out;
+  }
+
+  private static List<ClusterMember> decodeMembers(Reader in) {
     int count = in.u16("member count");
     if ((long) count * MIN_MEMBER_BYTES > in.remaining()) {
       throw malformed("member count " + count + " needs at least " + (long) count * MIN_MEMBER_BYTES
@@ -96,9 +130,6 @@ final class MemberListCodec {
         throw malformed(where + ": " + e.getMessage());
       }
       out.add(new ClusterMember(id, host, port, STATES[state], incarnation, joining));
-    }
-    if (in.remaining() > 0) {
-      throw malformed(in.remaining() + " trailing bytes after " + count + " members");
     }
     return out;
   }

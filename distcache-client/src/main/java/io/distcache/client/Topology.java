@@ -21,6 +21,11 @@ import java.util.Set;
  * replaces the member list (states, incarnations): a periodic refresh of a quiet cluster builds
  * nothing.
  *
+ * Over TLS the client asks for the members' TLS ports too (MemberList.tlsPorts): members keep
+ * their node addresses (the placement and its fingerprint are built from those, as on the nodes),
+ * and owner(key) and ownerAddresses() give the TLS address to dial; a NOT_OWNER naming a TLS
+ * address is a member's (isMemberAddress).
+ *
  * A reply without an epoch (a node older than slots) still gives a placement, at epoch 0, flagged
  * epochKnown = false so that ClusterRouting never compares it with one that has an epoch.
  */
@@ -31,18 +36,40 @@ final class Topology {
   private final Placement placement;
   private final Map<String, ClusterMember> byId;
   private final Set<Address> addresses;
+  /** Over TLS: where to dial each member that has a TLS port (its id to host:tls port); else empty. */
+  private final Map<String, Address> tlsById;
 
   private Topology(MemberList list, Placement placement) {
     this.list = list;
     this.placement = placement;
     Map<String, ClusterMember> ids = new HashMap<>();
     Set<Address> all = new HashSet<>();
+    Map<String, Address> tls = new HashMap<>();
     for (ClusterMember m : list.members()) {
       ids.put(m.id(), m);
       all.add(new Address(m.host(), m.port()));
+      Integer tlsPort = list.tlsPorts().get(m.id());
+      if (tlsPort != null) {
+        Address a = new Address(m.host(), tlsPort);
+        tls.put(m.id(), a);
+        all.add(a);
+      }
     }
     this.byId = Map.copyOf(ids);
     this.addresses = Set.copyOf(all);
+    this.tlsById = Map.copyOf(tls);
+  }
+
+  /**
+   * Where this client reaches {@code m}: its TLS port when the view has one (the client asked for
+   * them because it connects over TLS), its node address otherwise.
+   */
+  private Address dial(Member m) {
+    if (tlsById.isEmpty()) {
+      return m.address();
+    }
+    Address tls = tlsById.get(m.id());
+    return tls != null ? tls : m.address();
   }
 
   static Topology of(MemberList list) {
@@ -89,7 +116,7 @@ final class Topology {
     return byId.containsKey(id);
   }
 
-  /** True when some member of the list (in any state) advertises this address. */
+  /** True when some member of the list (in any state) advertises this address (node or TLS). */
   boolean isMemberAddress(Address address) {
     return addresses.contains(address);
   }
@@ -98,9 +125,9 @@ final class Topology {
     return placement;
   }
 
-  /** The owner's address, or null when no member owns keys. */
+  /** The owner's address (its TLS address over TLS), or null when no member owns keys. */
   Address owner(byte[] key) {
-    return placement.isEmpty() ? null : placement.ownerOf(key).address();
+    return placement.isEmpty() ? null : dial(placement.ownerOf(key));
   }
 
   /** The member that owns the key, or null when no member owns keys. */
@@ -112,7 +139,7 @@ final class Topology {
   List<Address> ownerAddresses() {
     List<Address> out = new ArrayList<>(placement.size());
     for (Member m : placement.members()) {
-      out.add(m.address());
+      out.add(dial(m));
     }
     return out;
   }

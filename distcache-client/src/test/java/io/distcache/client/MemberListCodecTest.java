@@ -45,6 +45,31 @@ class MemberListCodecTest {
   }
 
   @Test
+  void decode_tlsPortSection_readsEachMembersTlsPort_zeroMeaningUnknown() {
+    byte[] withPorts = Arrays.copyOf(TWO_MEMBERS, TWO_MEMBERS.length + 6);
+    int at = TWO_MEMBERS.length;
+    withPorts[at + 1] = 0x02; // count 2
+    withPorts[at + 2] = 0x1D; // "a": TLS port 7443 (0x1D13)
+    withPorts[at + 3] = 0x13;
+    // "bb": 0, unknown
+
+    MemberList list = MemberListCodec.decode(reply(withPorts, 42, 16, -5));
+
+    assertThat(list.members()).hasSize(2);
+    assertThat(list.tlsPorts()).containsExactly(java.util.Map.entry("a", 7443));
+    assertThat(MemberListCodec.decode(reply(TWO_MEMBERS, 42, 16, -5)).tlsPorts()).isEmpty();
+  }
+
+  @Test
+  void decode_tlsPortSectionOfAnotherCount_failsNamingBoth() {
+    byte[] withPorts = Arrays.copyOf(TWO_MEMBERS, TWO_MEMBERS.length + 4);
+    withPorts[TWO_MEMBERS.length + 1] = 0x01; // count 1, but two members
+
+    assertThatThrownBy(() -> MemberListCodec.decode(reply(withPorts, 42, 16, -5)))
+        .hasMessageEndingWith("TLS port count 1 is not the member count 2");
+  }
+
+  @Test
   void decode_emptyList_hasNoMembers() {
     assertThat(MemberListCodec.decode(reply(new byte[] {0, 0}, 1, 1024, 0)).members()).isEmpty();
   }

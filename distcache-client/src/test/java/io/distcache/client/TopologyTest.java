@@ -16,6 +16,28 @@ class TopologyTest {
   }
 
   @Test
+  void withTlsPorts_ownersAreDialledAtTheirTlsPort_withTheSamePlacement() {
+    List<ClusterMember> members = List.of(
+        member("0190aa00bb01-1111111111111111", 7001, ClusterMember.State.ALIVE),
+        member("0190aa00bb02-2222222222222222", 7002, ClusterMember.State.ALIVE));
+    MemberList plain = new MemberList(9, 256, true, 0, members);
+    // The second member's TLS port is unknown: it is dialled at its node port.
+    Topology tls = Topology.of(plain.withTlsPorts(java.util.Map.of("0190aa00bb01-1111111111111111", 7443)));
+    Topology view = Topology.of(plain);
+
+    assertThat(tls.placement().fingerprint()).isEqualTo(view.placement().fingerprint());
+    for (int i = 0; i < 2_000; i++) {
+      byte[] key = ("key:" + i).getBytes(StandardCharsets.UTF_8);
+      Address owner = view.owner(key);
+      assertThat(tls.owner(key)).isEqualTo(owner.port() == 7001 ? new Address(owner.host(), 7443) : owner);
+    }
+    assertThat(tls.ownerAddresses()).containsExactly(new Address("10.0.0.1", 7443), new Address("10.0.0.2", 7002));
+    assertThat(tls.isMemberAddress(new Address("10.0.0.1", 7443))).isTrue();
+    assertThat(tls.isMemberAddress(new Address("10.0.0.1", 7001))).isTrue();
+    assertThat(view.isMemberAddress(new Address("10.0.0.1", 7443))).isFalse();
+  }
+
+  @Test
   void owner_sameAsTheNodesRingForTheSameMembers() {
     List<ClusterMember> members = List.of(
         member("0190aa00bb01-1111111111111111", 7001, ClusterMember.State.ALIVE),

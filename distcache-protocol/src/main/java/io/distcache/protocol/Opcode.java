@@ -129,6 +129,9 @@ public enum Opcode {
    * absent), checks that its fingerprint is the one sent,
    * and gets the nodes' owner for every slot. Epochs are comparable across nodes: the placement
    * with the higher (epoch, fingerprint) is the newer. Nodes older than slots sent two extras.
+   * A request with extras:[{@link ProtocolConstants#MEMBERS_WITH_TLS_PORTS}] also gets, after the
+   * member list, each member's TLS port: count u16 (the list's), then a port u16 per member in the
+   * list's order, 0 when the node does not know it (clients connected over TLS dial those).
    */
   CLUSTER_MEMBERS(0x41, false),
   /** key → OK extras:[placement epoch] value:[the owner's address, ASCII host:port]. */

@@ -40,4 +40,7 @@ public final class ProtocolConstants {
 
   /** Keys are at most 64 KiB everywhere. */
   public static final int MAX_KEY_BYTES = 64 * 1024;
+
+  /** CLUSTER_MEMBERS request extras [0]: send the members' TLS ports after the list (see Opcode). */
+  public static final long MEMBERS_WITH_TLS_PORTS = 1;
 }

@@ -97,6 +97,9 @@ public final class DistCacheNode implements AutoCloseable {
   /** Re-resolves --join names (null when every seed is an IP address). */
   private io.distcache.server.cluster.SeedResolver seedResolver;
   private io.distcache.server.security.Users users;
+  /** Each member's TLS port (from the peer handshakes) and what TLS clients are told from it. */
+  private io.distcache.server.bus.PeerTlsPorts tlsPorts;
+  private io.distcache.server.cluster.TlsEndpoints tlsEndpoints;
 
   private enum State {
     NEW,
@@ -133,14 +136,24 @@ public final class DistCacheNode implements AutoCloseable {
           config.forwardTimeout, PeerBus.DEFAULT_MAX_IN_FLIGHT);
       peers = config.peersDecorator.apply(bus);
       peerAccess = PeerAccess.of(config.clusterSecret, this::selfId);
+      if (config.tlsCluster != null) {
+        peerAccess.requireTls(true);
+        bus.useTls(config.tlsCluster::busClientContext);
+      }
       membership = new ClusterMembership(config.membership, config.virtualNodes, config.replicas, config.clock, peers,
           store);
+      // Members' TLS ports travel in the peer handshake; TLS clients are told them (TlsEndpoints).
+      tlsPorts = new io.distcache.server.bus.PeerTlsPorts(
+          id -> membership.snapshot().map(sn -> sn.state(id).isPresent()).orElse(false));
+      peerAccess.tlsPorts(tlsPorts);
+      bus.useTlsPorts(tlsPorts);
+      tlsEndpoints = new io.distcache.server.cluster.TlsEndpoints(tlsPorts, membership::self, membership::placement);
       try {
         clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements),
             membership, peers, store, config.replication);
         router = new DrainingRouter(clusterRouter);
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess)
-            .withUsers(users, protectedModeApplies());
+            .withUsers(users, protectedModeApplies()).withTlsEndpoints(tlsEndpoints);
         ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis();
         NetConfig net =
             NetConfig.of(config.bindAddress())
@@ -159,6 +172,9 @@ public final class DistCacheNode implements AutoCloseable {
         server = new NetServer(net, binary, other, http, new io.distcache.server.net.InputLimits(
             config.maxInputBufferBytes > 0 ? config.maxInputBufferBytes : io.distcache.server.net.InputBudget.defaultLimitBytes(),
             config.requestTimeout));
+        if (config.tlsCluster != null) {
+          server.clusterBusTls(config.tlsCluster, peerAccess);
+        }
         server.start();
         if (respContext != null) {
           // INFO's instantaneous_* rates (RateSampler): one tiny task every 100 ms on one loop.
@@ -167,8 +183,10 @@ public final class DistCacheNode implements AutoCloseable {
         }
         if (config.tls != null) {
           InetSocketAddress b = config.bindAddress();
-          server.startTls(b.getAddress() == null ? new InetSocketAddress(config.tlsPort)
+          InetSocketAddress tlsBound = server.startTls(b.getAddress() == null ? new InetSocketAddress(config.tlsPort)
               : new InetSocketAddress(b.getAddress(), config.tlsPort), config.tls);
+          tlsPorts.self(tlsBound.getPort()); // before the bus and membership start: every handshake tells it
+          log.info("TLS on {} ({} engine)", hostPort(tlsBound), config.tls.engine());
         }
         if (http != null && config.httpPort >= 0) {
           InetSocketAddress main = config.bindAddress();
@@ -176,6 +194,9 @@ public final class DistCacheNode implements AutoCloseable {
               ? new InetSocketAddress(config.httpPort) : new InetSocketAddress(main.getAddress(), config.httpPort);
           httpServer = new io.distcache.server.http.HttpServer(where, server.workers(), server.transport().serverChannel(),
               http, server.counters());
+        }
+        if (config.tlsCluster != null) {
+          log.info("the cluster bus runs on mutual TLS ({} engine); plain peers are refused", config.tlsCluster.engine());
         }
         bus.start(server.workers(), server.transport());
         warnIfOpen(server.localAddress());
@@ -306,6 +327,7 @@ public final class DistCacheNode implements AutoCloseable {
         .cluster(clusterRouter)
         .redirects(config.redirects)
         .slotHistory(history)
+        .tlsEndpoints(tlsEndpoints)
         .clusterWide(clusterWide = new ClusterWide(clusterRouter, peers))
         .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
         .parameters(configParameters())
@@ -460,6 +482,11 @@ public final class DistCacheNode implements AutoCloseable {
   }
 
   /** The cluster bus's dialing side, for tests. */
+  /** What TLS clients are told about members' TLS ports (for tests). */
+  io.distcache.server.cluster.TlsEndpoints tlsEndpoints() {
+    return tlsEndpoints;
+  }
+
   PeerBus bus() {
     return bus;
   }
@@ -610,8 +637,25 @@ public final class DistCacheNode implements AutoCloseable {
     private boolean protectedMode = true;
     private io.distcache.server.net.TlsFiles tls;
     private int tlsPort;
+    /** --tls-cluster yes: the bus's certificate, key and CA; null: the bus is plain. */
+    private io.distcache.server.net.TlsFiles tlsCluster;
 
     private Builder() {}
+
+    /**
+     * Runs the cluster bus on mutual TLS (--tls-cluster yes) with the certificate, key and CA of
+     * {@code files} (usually the same as {@link #tls}'s; a CA file is required): on the node's own
+     * port, each side presents its certificate and checks the other's against the CA, then the
+     * cluster secret is checked on top; plain peers are refused. See docs/OPERATIONS.md, "TLS on
+     * the cluster bus". Null: a plain bus (the default).
+     */
+    public Builder tlsCluster(io.distcache.server.net.TlsFiles files) {
+      if (files != null && !files.canSecureClusterBus()) {
+        throw new IllegalArgumentException("--tls-cluster yes needs --tls-ca-cert-file (each member verifies the other's certificate)");
+      }
+      this.tlsCluster = files;
+      return this;
+    }
 
     /**
      * Also serve HTTP (/metrics, /healthz, /readyz) on this port of the listen host, so it can be
@@ -984,6 +1028,7 @@ public final class DistCacheNode implements AutoCloseable {
       b.protectedMode = protectedMode;
       b.tls = tls;
       b.tlsPort = tlsPort;
+      b.tlsCluster = tlsCluster;
       return b;
     }
 

@@ -152,7 +152,10 @@ class TlsTest {
   void onlyTls12And13_areEnabled() throws Exception {
     TestCerts c = TestCerts.create(dir);
     TlsFiles files = new TlsFiles(c.serverCert, c.serverKey, c.caCert, TlsFiles.AuthClients.NO);
-    assertThat(files.context().newEngine(io.netty.buffer.ByteBufAllocator.DEFAULT).getEnabledProtocols())
+    // BoringSSL's engine also lists SSLv2Hello: not a protocol, only the old hello format, which
+    // can still negotiate nothing below TLS 1.2 (the TLSv1.1 handshake below is refused).
+    assertThat(java.util.Arrays.stream(files.context().newEngine(io.netty.buffer.ByteBufAllocator.DEFAULT)
+        .getEnabledProtocols()).filter(p -> !p.equals("SSLv2Hello")))
         .containsExactlyInAnyOrder("TLSv1.3", "TLSv1.2");
     start(c, TlsFiles.AuthClients.NO);
     SSLContext ctx = SSLContext.getInstance("TLS");

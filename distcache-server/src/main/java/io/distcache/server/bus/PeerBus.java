@@ -67,6 +67,10 @@ import org.slf4j.LoggerFactory;
  * A link that failed to connect or handshake fails requests at once for RETRY_AFTER, then the next
  * request tries again (lazy reconnect: no timer, no connection to a member nobody talks to).
  *
+ * With --tls-cluster yes (useTls) each connection first runs a TLS handshake with our certificate,
+ * checking the peer's chain against the CA (not its host name: see TlsFiles), then PEER_HELLO on
+ * top of it as always; a failed TLS handshake fails the link like a failed PEER_HELLO.
+ *
  * No SSRF: after the first retainOnly (which membership calls before it sends anything), only the
  * addresses it listed (admitted members and the configured seeds) may be dialled; a request to any
  * other address fails without a connection attempt.
@@ -96,6 +100,10 @@ public final class PeerBus implements Peers {
   /** Null until the first retainOnly: then only these addresses may be dialled. */
   private volatile Set<Address> allowed;
   private volatile boolean closed;
+  /** --tls-cluster yes: each new connection's client context (reloaded with the files); null: plain. */
+  private volatile Supplier<io.netty.handler.ssl.SslContext> tls;
+  /** Where each handshake's TLS port is recorded, and ours taken from (null: sent as 0, not recorded). */
+  private volatile PeerTlsPorts tlsPorts;
 
   /**
    * @param secret null: peers are not authenticated (a warning is the node's business)
@@ -115,6 +123,20 @@ public final class PeerBus implements Peers {
     this.connectTimeout = connectTimeout;
     this.requestTimeout = requestTimeout;
     this.maxInFlight = maxInFlight;
+  }
+
+  /**
+   * Dials every peer with mutual TLS (--tls-cluster yes): each new connection takes the context
+   * {@code contexts} gives then (our certificate, the peer's chain checked against the CA), so a
+   * reloaded certificate applies to new connections. Call before {@link #start}.
+   */
+  public void useTls(Supplier<io.netty.handler.ssl.SslContext> contexts) {
+    this.tls = contexts;
+  }
+
+  /** Sends our TLS port in each handshake and records the peer's in {@code ports}. Call before {@link #start}. */
+  public void useTlsPorts(PeerTlsPorts ports) {
+    this.tlsPorts = ports;
   }
 
   /** Starts using these event loops (the node's workers) and their transport. Sends before this fail. */
@@ -219,6 +241,29 @@ public final class PeerBus implements Peers {
     }
   }
 
+  private static boolean sslFailure(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof javax.net.ssl.SSLException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The innermost message of a TLS failure ("PKIX path building failed ..."), with the outer one. */
+  public static String tlsReason(Throwable t) {
+    if (t == null) {
+      return "unknown";
+    }
+    Throwable root = t;
+    while (root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    String top = String.valueOf(t.getMessage());
+    String inner = String.valueOf(root.getMessage());
+    return root == t || top.contains(inner) ? top : top + " (" + inner + ")";
+  }
+
   private void logFailure(String message) {
     long now = System.nanoTime();
     long last = lastFailureLog.get();
@@ -269,6 +314,9 @@ public final class PeerBus implements Peers {
     private ScheduledFuture<?> handshakeTimer;
     /** Runs every sweep interval while requests wait; null when none do. */
     private ScheduledFuture<?> sweeper;
+    /** From the handshake's reply: the acceptor's member id and TLS port, recorded when it succeeds. */
+    private String peerId;
+    private int peerTlsPort;
 
     Link(Address address, EventLoop loop) {
       this.address = address;
@@ -389,6 +437,12 @@ public final class PeerBus implements Peers {
           .handler(new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
+              Supplier<io.netty.handler.ssl.SslContext> t = tls;
+              if (t != null) {
+                io.netty.handler.ssl.SslHandler ssl = t.get().newHandler(ch.alloc(), address.host(), address.port());
+                ssl.setHandshakeTimeoutMillis(connectTimeout.toMillis());
+                ch.pipeline().addLast("tls", ssl); // the HELLO written on connect waits for the handshake
+              }
               ch.pipeline().addLast("frameDecoder", new FrameDecoder(maxFrameBytes));
               ch.pipeline().addLast("frameEncoder", ENCODER);
               ch.pipeline().addLast("link", Link.this);
@@ -421,7 +475,9 @@ public final class PeerBus implements Peers {
       state = State.HELLO_SENT;
       nonce = PeerHandshake.newNonce();
       handshakeId = nextId++;
-      Frame hello = Frame.request(Opcode.PEER_HELLO, 0, null, PeerHandshake.encodeHello(secret != null, self, nonce))
+      PeerTlsPorts ports = tlsPorts;
+      Frame hello = Frame.request(Opcode.PEER_HELLO, 0, null,
+          PeerHandshake.encodeHello(secret != null, self, nonce, ports == null ? 0 : ports.self()))
           .withRequestId(handshakeId);
       ctx.writeAndFlush(hello, ctx.voidPromise());
     }
@@ -458,6 +514,8 @@ public final class PeerBus implements Peers {
         return;
       }
       PeerHandshake.Reply r = PeerHandshake.decodeReply(reply.value());
+      peerId = r.id();
+      peerTlsPort = r.tlsPort();
       if (secret == null) {
         if (r.mode() == PeerHandshake.MODE_SECRET) {
           throw new PeerHandshake.HandshakeException("the peer requires the cluster secret and this node has none");
@@ -482,6 +540,10 @@ public final class PeerBus implements Peers {
     private void ready() {
       state = State.READY;
       lastFailure = null;
+      PeerTlsPorts ports = tlsPorts;
+      if (ports != null && peerId != null) {
+        ports.learned(peerId, peerTlsPort);
+      }
       if (handshakeTimer != null) {
         handshakeTimer.cancel(false);
       }
@@ -503,6 +565,16 @@ public final class PeerBus implements Peers {
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent done && !done.isSuccess()
+          && ctx.channel() == channel) {
+        failed("cluster bus TLS handshake with " + address + " failed: " + tlsReason(done.cause()));
+        return;
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
       if (ctx.channel() == channel) {
         reset("connection to " + address + " closed");
@@ -518,6 +590,12 @@ public final class PeerBus implements Peers {
           p.reply.complete(p.request.replyError(Status.TOO_LARGE, "the reply from " + address
               + " is larger than the max frame: " + tooLarge.getMessage()));
         }
+        return;
+      }
+      if (tls != null && state != State.READY && ctx.channel() == channel && sslFailure(cause)) {
+        // With TLS 1.3 the server checks our certificate after our side of the handshake is done:
+        // its refusal (an alert such as bad_certificate) arrives here, before PEER_HELLO's reply.
+        failed("cluster bus TLS handshake with " + address + " failed: " + tlsReason(cause));
         return;
       }
       log.debug("peer connection to {} failed: {}", address, cause.toString());

@@ -14,12 +14,15 @@ import javax.crypto.spec.SecretKeySpec;
  *
  * PEER_HELLO request/reply values, all big-endian (docs/PROTOCOL.md, "The peer handshake"):
  *
- *   HELLO  (dialer -> acceptor)   step u8 = 1, version u8 = 1, mode u8, id [40], nonce [32]
- *   reply  (acceptor -> dialer)   step u8 = 1, mode u8, id [40], nonce [32], proof [32 when mode 1]
+ *   HELLO  (dialer -> acceptor)   step u8 = 1, version u8 = 2, mode u8, id [40], nonce [32], tls port u16
+ *   reply  (acceptor -> dialer)   step u8 = 1, mode u8, id [40], nonce [32], tls port u16,
+ *                                 proof [32 when mode 1]
  *   PROOF  (dialer -> acceptor)   step u8 = 2, proof [32]                       (mode 1 only)
  *   reply                         OK, empty value
  *
  *   mode: 0 no cluster secret, 1 the node has one. id: the sender's member id (40 lowercase hex).
+ *   tls port: the sender's --tls-port, 0 without one (PeerTlsPorts: what TLS clients are told).
+ *   Version 2 added the TLS ports; a version 1 HELLO is refused, naming both versions.
  *
  * Proofs (mode 1) are HMAC-SHA256 keyed with the shared secret over
  *
@@ -30,25 +33,26 @@ import javax.crypto.spec.SecretKeySpec;
  * so a proof obtained from a node acting as acceptor can never serve as a dialer's proof. The
  * acceptor proves first, so a dialer never sends its proof (nor, later, its data) to a process
  * without the secret. The secret itself never crosses the wire, and proofs are compared with
- * MessageDigest.isEqual (constant time). What this does not give: integrity of later frames. An
- * attacker on the path between two members could relay a handshake and then inject frames; that
- * needs TLS on the bus, which is not built yet (docs/OPERATIONS.md says so).
+ * MessageDigest.isEqual (constant time). What this does not give: integrity of later frames (nor of
+ * the TLS ports). An attacker on the path between two members could relay a handshake and then
+ * inject frames; --tls-cluster yes runs the whole exchange inside mutual TLS, which closes that.
  */
 
 /** The peer handshake's message layouts and HMAC proofs. */
 public final class PeerHandshake {
   public static final int STEP_HELLO = 1;
   public static final int STEP_PROOF = 2;
-  public static final int VERSION = 1;
+  public static final int VERSION = 2;
   public static final int MODE_OPEN = 0;
   public static final int MODE_SECRET = 1;
   public static final int ID_BYTES = 40;
   public static final int NONCE_BYTES = 32;
   public static final int PROOF_BYTES = 32;
-  /** HELLO request: step, version, mode, id, nonce. */
-  public static final int HELLO_BYTES = 3 + ID_BYTES + NONCE_BYTES;
-  /** HELLO reply without the proof: step, mode, id, nonce. */
-  public static final int REPLY_BYTES = 2 + ID_BYTES + NONCE_BYTES;
+  public static final int PORT_BYTES = 2;
+  /** HELLO request: step, version, mode, id, nonce, TLS port. */
+  public static final int HELLO_BYTES = 3 + ID_BYTES + NONCE_BYTES + PORT_BYTES;
+  /** HELLO reply without the proof: step, mode, id, nonce, TLS port. */
+  public static final int REPLY_BYTES = 2 + ID_BYTES + NONCE_BYTES + PORT_BYTES;
   public static final int PROOF_MESSAGE_BYTES = 1 + PROOF_BYTES;
 
   private static final byte[] ACCEPTOR_LABEL = "distcache-bus-v1 acceptor".getBytes(StandardCharsets.US_ASCII);
@@ -64,11 +68,11 @@ public final class PeerHandshake {
     }
   }
 
-  /** A HELLO as received: the sender's mode, id and nonce. */
-  public record Hello(int mode, String id, byte[] nonce) {}
+  /** A HELLO as received: the sender's mode, id, nonce and TLS port (0: none). */
+  public record Hello(int mode, String id, byte[] nonce, int tlsPort) {}
 
-  /** A HELLO reply as received: the acceptor's mode, id, nonce and (mode 1) proof. */
-  public record Reply(int mode, String id, byte[] nonce, byte[] proof) {}
+  /** A HELLO reply as received: the acceptor's mode, id, nonce, TLS port (0: none) and (mode 1) proof. */
+  public record Reply(int mode, String id, byte[] nonce, byte[] proof, int tlsPort) {}
 
   public static byte[] newNonce() {
     byte[] n = new byte[NONCE_BYTES];
@@ -76,35 +80,45 @@ public final class PeerHandshake {
     return n;
   }
 
+  /** A HELLO without a TLS port. */
   public static byte[] encodeHello(boolean secret, String id, byte[] nonce) {
+    return encodeHello(secret, id, nonce, 0);
+  }
+
+  public static byte[] encodeHello(boolean secret, String id, byte[] nonce, int tlsPort) {
     ByteBuffer b = ByteBuffer.allocate(HELLO_BYTES);
     b.put((byte) STEP_HELLO).put((byte) VERSION).put((byte) (secret ? MODE_SECRET : MODE_OPEN));
-    b.put(idBytes(id)).put(nonce);
+    b.put(idBytes(id)).put(nonce).putShort((short) port(tlsPort));
     return b.array();
   }
 
   public static Hello decodeHello(byte[] v) throws HandshakeException {
+    if (v.length >= 2 && v[0] == STEP_HELLO && v[1] != VERSION) {
+      throw new HandshakeException("PEER_HELLO version " + (v[1] & 0xFF) + " is not supported (this node speaks " + VERSION + ")");
+    }
     if (v.length != HELLO_BYTES) {
       throw new HandshakeException("PEER_HELLO of " + v.length + " bytes, expected " + HELLO_BYTES);
     }
     if (v[0] != STEP_HELLO) {
       throw new HandshakeException("PEER_HELLO step " + v[0] + " where step " + STEP_HELLO + " (HELLO) was expected");
     }
-    if (v[1] != VERSION) {
-      throw new HandshakeException("PEER_HELLO version " + (v[1] & 0xFF) + " is not supported (this node speaks " + VERSION + ")");
-    }
     int mode = mode(v[2]);
     String id = id(v, 3);
     byte[] nonce = new byte[NONCE_BYTES];
     System.arraycopy(v, 3 + ID_BYTES, nonce, 0, NONCE_BYTES);
-    return new Hello(mode, id, nonce);
+    return new Hello(mode, id, nonce, u16(v, 3 + ID_BYTES + NONCE_BYTES));
+  }
+
+  /** The acceptor's reply without a TLS port; {@code proof} is null without a secret. */
+  public static byte[] encodeReply(String id, byte[] nonce, byte[] proof) {
+    return encodeReply(id, nonce, proof, 0);
   }
 
   /** The acceptor's reply; {@code proof} is null without a secret. */
-  public static byte[] encodeReply(String id, byte[] nonce, byte[] proof) {
+  public static byte[] encodeReply(String id, byte[] nonce, byte[] proof, int tlsPort) {
     ByteBuffer b = ByteBuffer.allocate(REPLY_BYTES + (proof == null ? 0 : PROOF_BYTES));
     b.put((byte) STEP_HELLO).put((byte) (proof == null ? MODE_OPEN : MODE_SECRET));
-    b.put(idBytes(id)).put(nonce);
+    b.put(idBytes(id)).put(nonce).putShort((short) port(tlsPort));
     if (proof != null) {
       b.put(proof);
     }
@@ -128,7 +142,7 @@ public final class PeerHandshake {
       proof = new byte[PROOF_BYTES];
       System.arraycopy(v, REPLY_BYTES, proof, 0, PROOF_BYTES);
     }
-    return new Reply(mode, id, nonce, proof);
+    return new Reply(mode, id, nonce, proof, u16(v, 2 + ID_BYTES + NONCE_BYTES));
   }
 
   public static byte[] encodeProof(byte[] proof) {
@@ -179,6 +193,17 @@ public final class PeerHandshake {
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 is not available in this JVM", e);
     }
+  }
+
+  private static int u16(byte[] v, int at) {
+    return ((v[at] & 0xFF) << 8) | (v[at + 1] & 0xFF);
+  }
+
+  private static int port(int p) {
+    if (p < 0 || p > 65535) {
+      throw new IllegalArgumentException("TLS port " + p + " is out of range 0..65535");
+    }
+    return p;
   }
 
   private static int mode(byte b) throws HandshakeException {

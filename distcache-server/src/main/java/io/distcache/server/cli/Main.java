@@ -205,11 +205,17 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--tls-key-file", paramLabel = "PATH", description = "The certificate's private key (PEM, PKCS#8, unencrypted); reloaded when the file changes.")
   Path tlsKeyFile;
 
-  @Option(names = "--tls-ca-cert-file", paramLabel = "PATH", description = "CA certificates (PEM) client certificates must chain to.")
+  @Option(names = "--tls-ca-cert-file", paramLabel = "PATH", description = "CA certificates (PEM) client certificates, and with --tls-cluster yes peers' certificates, must chain to.")
   Path tlsCaCertFile;
 
   @Option(names = "--tls-auth-clients", paramLabel = "yes|no|optional", defaultValue = "yes", description = "Whether TLS clients must present a certificate signed by --tls-ca-cert-file (Redis's default: yes). Default: ${DEFAULT-VALUE}.")
   String tlsAuthClients = "yes";
+
+  @Option(names = "--tls-cluster", paramLabel = "yes|no", defaultValue = "no", description = "Run the cluster bus (peer connections, on the node's port) on mutual TLS with --tls-cert-file, --tls-key-file and --tls-ca-cert-file; plain peers are refused (Redis's name). Default: ${DEFAULT-VALUE}.")
+  String tlsCluster = "no";
+
+  @Option(names = "--tls-engine", paramLabel = "auto|jdk|openssl", defaultValue = "auto", description = "TLS engine: openssl (BoringSSL, netty-tcnative), jdk, or auto (the faster one measured, docs/BENCHMARKS.md; the JDK's when BoringSSL cannot load). Default: ${DEFAULT-VALUE}.")
+  String tlsEngine = "auto";
 
   /** The environment variable holding the default user's password. */
   static final String REQUIREPASS_ENV = "DISTCACHE_REQUIREPASS";
@@ -363,11 +369,21 @@ public final class Main implements Callable<Integer> {
       b.requirePass(requirePass());
       b.aclFile(aclFile);
       b.protectedMode(new YesNoConverter().parse(protectedMode));
+      boolean busTls = new YesNoConverter().parse(tlsCluster);
+      io.distcache.server.net.TlsEngine engine = io.distcache.server.net.TlsEngine.fromName(tlsEngine);
+      io.distcache.server.net.TlsFiles files = null;
+      if (tlsPort != null || busTls) {
+        // One set of files (and one reload) for the TLS port and the cluster bus.
+        files = new io.distcache.server.net.TlsFiles(tlsCertFile, tlsKeyFile, tlsCaCertFile,
+            io.distcache.server.net.TlsFiles.AuthClients.fromName(tlsAuthClients), engine);
+      }
       if (tlsPort != null) {
-        b.tls(tlsPort, new io.distcache.server.net.TlsFiles(tlsCertFile, tlsKeyFile, tlsCaCertFile,
-            io.distcache.server.net.TlsFiles.AuthClients.fromName(tlsAuthClients)));
-      } else if (tlsCertFile != null || tlsKeyFile != null) {
-        throw new IllegalArgumentException("--tls-cert-file and --tls-key-file need --tls-port");
+        b.tls(tlsPort, files);
+      } else if ((tlsCertFile != null || tlsKeyFile != null) && !busTls) {
+        throw new IllegalArgumentException("--tls-cert-file and --tls-key-file need --tls-port or --tls-cluster yes");
+      }
+      if (busTls) {
+        b.tlsCluster(files);
       }
       if (aclFile != null) { // a bad file is bad input: exit 2 naming the file and line
         new io.distcache.server.security.Users(io.distcache.server.resp.RespContext.standardCatalog(), aclFile, null, () -> 0L);

@@ -17,6 +17,8 @@ public final class BinaryProtocol implements ProtocolInstaller {
   /** Null: no authentication on this server. */
   private io.distcache.server.security.Users users;
   private boolean protectedMode;
+  /** Null: clients on TLS are told node ports. */
+  private io.distcache.server.cluster.TlsEndpoints tlsEndpoints;
 
   /**
    * @param router serves every decoded request
@@ -54,6 +56,12 @@ public final class BinaryProtocol implements ProtocolInstaller {
     return this;
   }
 
+  /** Clients connected over TLS are told members' TLS addresses (NOT_OWNER, CLUSTER_MEMBERS on request). */
+  public BinaryProtocol withTlsEndpoints(io.distcache.server.cluster.TlsEndpoints endpoints) {
+    this.tlsEndpoints = endpoints;
+    return this;
+  }
+
   @Override
   public void install(ChannelPipeline pipeline) {
     pipeline.addLast("frameDecoder", new MeteredFrameDecoder(maxFrameBytes));
@@ -62,7 +70,7 @@ public final class BinaryProtocol implements ProtocolInstaller {
       pipeline.addLast("peerGate", new PeerGate(peers, false, null));
     }
     pipeline.addLast("binaryHandler", new BinaryRequestHandler(router, BinaryRequestHandler.MAX_IN_FLIGHT, misuseLog)
-        .withUsers(users, protectedMode));
+        .withUsers(users, protectedMode).withTlsEndpoints(tlsEndpoints));
   }
 
   @Override

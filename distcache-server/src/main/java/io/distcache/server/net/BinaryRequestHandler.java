@@ -85,8 +85,27 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
   private io.distcache.server.security.Users authUsers;
   private boolean protectedMode;
   private boolean protectedChecked;
+  /** Null: NOT_OWNER names node ports to every client. */
+  private io.distcache.server.cluster.TlsEndpoints tlsEndpoints;
+  /** Whether this is a client's TLS connection; null until first asked. */
+  private Boolean tlsClient;
 
   /** Checks every client request against the node's users; protected mode refuses remote clients. */
+  /** Tells clients on TLS the members' TLS addresses (NOT_OWNER, CLUSTER_MEMBERS asking for them). */
+  BinaryRequestHandler withTlsEndpoints(io.distcache.server.cluster.TlsEndpoints endpoints) {
+    this.tlsEndpoints = endpoints;
+    return this;
+  }
+
+  /** A client's connection over TLS (the TLS port), not a peer's on the bus's TLS. */
+  private boolean tlsClient(ChannelHandlerContext ctx) {
+    if (tlsClient == null) {
+      tlsClient = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null
+          && !BusTlsSniffer.isBusTls(ctx.channel());
+    }
+    return tlsClient;
+  }
+
   BinaryRequestHandler withUsers(io.distcache.server.security.Users users, boolean protectedMode) {
     this.auth = users == null ? null : new BinaryAuth(users);
     this.authUsers = users;
@@ -165,6 +184,10 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     CompletableFuture<Frame> reply;
     try {
       reply = router.route(request);
+      if (tlsEndpoints != null && request.op() == Opcode.CLUSTER_MEMBERS
+          && io.distcache.server.cluster.TlsEndpoints.asksForTlsPorts(request)) {
+        reply = reply.thenApply(tlsEndpoints::withTlsPorts);
+      }
     } catch (RuntimeException e) {
       log.warn("request {} failed inside the node", request, e);
       write(ctx, internalError(request, e));
@@ -306,6 +329,9 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
   }
 
   private void write(ChannelHandlerContext ctx, Frame reply) {
+    if (reply.status() == Status.NOT_OWNER && tlsEndpoints != null && tlsClient(ctx)) {
+      reply = tlsEndpoints.forTlsClient(reply); // the owner's TLS address for a client on TLS
+    }
     ctx.write(reply, ctx.voidPromise());
     flushPending = true;
   }

@@ -80,6 +80,9 @@ public final class NetServer implements AutoCloseable {
   private Channel tlsChannel;
   private InetSocketAddress tlsAddress;
   private InetSocketAddress localAddress;
+  /** --tls-cluster: the files and peer limits of the bus's TLS on the plain port (null: no TLS bus). */
+  private TlsFiles busTls;
+  private PeerAccess busAccess;
 
   /**
    * @param binary installed on connections whose first byte is the binary magic byte
@@ -203,6 +206,21 @@ public final class NetServer implements AutoCloseable {
     }
     tlsAddress = (InetSocketAddress) tlsChannel.localAddress();
     return tlsAddress;
+  }
+
+  /**
+   * Runs the cluster bus on mutual TLS on the plain port (--tls-cluster yes): a connection whose
+   * first byte starts a TLS handshake is a peer's (BusTlsSniffer). Call before {@link #start()}.
+   */
+  public synchronized void clusterBusTls(TlsFiles files, PeerAccess access) {
+    if (boss != null) {
+      throw new IllegalStateException("clusterBusTls must be set before start()");
+    }
+    if (!files.canSecureClusterBus()) {
+      throw new IllegalArgumentException("--tls-cluster yes needs --tls-ca-cert-file (each member verifies the other's certificate)");
+    }
+    this.busTls = files;
+    this.busAccess = access;
   }
 
   /** The TLS address bound, or null without TLS. */
@@ -374,6 +392,9 @@ public final class NetServer implements AutoCloseable {
         // The meter then also bounds a handshake that never completes (the request deadline does
         // not apply to it; the idle timeout, when set, does).
         p.addLast("tls", tls.context().newHandler(ch.alloc()));
+      } else if (busTls != null) {
+        // The plain port also carries the cluster bus's TLS (a peer's first byte is 0x16).
+        p.addLast("busTlsSniffer", new BusTlsSniffer(busTls, busAccess));
       }
       p.addLast("meter", meters.create());
       p.addLast("writability", WritabilityGate.INSTANCE);

@@ -36,6 +36,9 @@ public final class PeerAccess {
       new java.util.concurrent.ConcurrentHashMap<>();
   private final AtomicInteger peers = new AtomicInteger();
   final LogLimiter failures = new LogLimiter();
+  /** --tls-cluster yes: a peer handshake is accepted only on a cluster-bus TLS connection. */
+  private volatile boolean tlsRequired;
+  private volatile io.distcache.server.bus.PeerTlsPorts tlsPorts;
 
   /**
    * @param secret null: peers are accepted on their word (no proof)
@@ -73,6 +76,39 @@ public final class PeerAccess {
   public static PeerAccess of(ClusterSecret secret, Supplier<String> selfId) {
     return new PeerAccess(secret, selfId, DEFAULT_MAX_PENDING_HANDSHAKES, DEFAULT_MAX_PEER_CONNECTIONS,
         DEFAULT_HANDSHAKE_TIMEOUT);
+  }
+
+  /**
+   * With {@code true} (--tls-cluster yes), a PEER_HELLO is accepted only on a connection that came
+   * in on the cluster bus's mutual TLS; a plain one is refused (AUTH_FAILED, saying why).
+   */
+  public PeerAccess requireTls(boolean required) {
+    this.tlsRequired = required;
+    return this;
+  }
+
+  /** Where the handshake records each peer's TLS port, and takes ours from (null: ports not exchanged). */
+  public PeerAccess tlsPorts(io.distcache.server.bus.PeerTlsPorts ports) {
+    this.tlsPorts = ports;
+    return this;
+  }
+
+  /** Our TLS port as the handshake tells it (0: none). */
+  int selfTlsPort() {
+    io.distcache.server.bus.PeerTlsPorts p = tlsPorts;
+    return p == null ? 0 : p.self();
+  }
+
+  /** Records the TLS port a peer told us in a handshake that succeeded. */
+  void learnedTlsPort(String peerId, int port) {
+    io.distcache.server.bus.PeerTlsPorts p = tlsPorts;
+    if (p != null && peerId != null) {
+      p.learned(peerId, port);
+    }
+  }
+
+  boolean tlsRequired() {
+    return tlsRequired;
   }
 
   ClusterSecret secret() {

@@ -31,6 +31,10 @@ import org.slf4j.LoggerFactory;
  * capped apart from --max-connections. A connection that arrived over --max-connections (peerOnly)
  * is let through only for a handshake: any other first frame is answered BUSY, as before.
  *
+ * With --tls-cluster yes (PeerAccess.requireTls) a PEER_HELLO is accepted only on a connection
+ * that came in on the bus's mutual TLS (BusTlsSniffer), whose peer certificate the handshake has
+ * checked; the cluster secret is then checked as before, on top of TLS.
+ *
  * Failures are answered (AUTH_FAILED, BAD_REQUEST or BUSY, with the reason) and the connection is
  * closed; they are logged at most once per 10 s, since anyone who can reach the port can cause them.
  * The log never carries the secret or a proof.
@@ -52,6 +56,8 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
   /** Mode 1, after our reply: the proof we expect from the dialer. */
   private byte[] expectedProof;
   private String peerId;
+  /** The TLS port the dialer's HELLO named (0: none), recorded once the handshake succeeds. */
+  private int peerTlsPort;
 
   PeerGate(PeerAccess access, boolean peerOnly, String rejection) {
     this.access = access;
@@ -95,6 +101,11 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
       return;
     }
     boolean hello = frame.op() == Opcode.PEER_HELLO && !frame.isResponse();
+    if (expectedProof == null && hello && access.tlsRequired() && !BusTlsSniffer.isBusTls(ctx.channel())) {
+      fail(ctx, frame, Status.AUTH_FAILED, "this node's cluster bus runs on TLS (--tls-cluster yes);"
+          + " a plain peer connection is refused", true);
+      return;
+    }
     if (expectedProof == null && !hello) {
       if (peerOnly) {
         fail(ctx, frame, Status.BUSY, rejection, false);
@@ -130,13 +141,14 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
     }
     PeerHandshake.Hello hello = PeerHandshake.decodeHello(frame.value());
     peerId = hello.id();
+    peerTlsPort = hello.tlsPort();
     ClusterSecret secret = access.secret();
     if (secret == null) {
       if (hello.mode() == PeerHandshake.MODE_SECRET) {
         fail(ctx, frame, Status.AUTH_FAILED, "this node runs without a cluster secret and the peer has one", true);
         return;
       }
-      byte[] reply = PeerHandshake.encodeReply(self, PeerHandshake.newNonce(), null);
+      byte[] reply = PeerHandshake.encodeReply(self, PeerHandshake.newNonce(), null, access.selfTlsPort());
       ctx.writeAndFlush(frame.replyValue(reply));
       accept(ctx, frame);
       return;
@@ -148,7 +160,7 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
     byte[] nonce = PeerHandshake.newNonce();
     byte[] ours = PeerHandshake.acceptorProof(secret, hello.nonce(), nonce, hello.id(), self);
     expectedProof = PeerHandshake.dialerProof(secret, hello.nonce(), nonce, hello.id(), self);
-    ctx.writeAndFlush(frame.replyValue(PeerHandshake.encodeReply(self, nonce, ours)));
+    ctx.writeAndFlush(frame.replyValue(PeerHandshake.encodeReply(self, nonce, ours, access.selfTlsPort())));
   }
 
   private void onProof(ChannelHandlerContext ctx, Frame frame) throws PeerHandshake.HandshakeException {
@@ -200,6 +212,7 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
       ctx.close();
       return;
     }
+    access.learnedTlsPort(peerId, peerTlsPort);
     BinaryRequestHandler handler = ctx.pipeline().get(BinaryRequestHandler.class);
     if (handler != null) {
       handler.becomePeer();

@@ -39,6 +39,9 @@ import java.util.concurrent.TimeUnit;
  * MAX_HTTP_REQUEST_LINE bytes, or as soon as the bytes so far cannot start a request line (a
  * Redis inline command such as "SET k v"), the connection is Redis's. HttpRequestLine holds the rule.
  *
+ * A connection that came in on the cluster bus's TLS (BusTlsSniffer, --tls-cluster yes) is a
+ * peer's or nothing: the binary protocol in peer-only mode, anything else is closed.
+ *
  * Peers are not clients: a refused binary connection whose first frame is PEER_HELLO is handed
  * to the binary protocol in peer-only mode (PeerGate), and the refusal timer is cancelled (the
  * handshake has its own time limit), so a node whose client slots are full still accepts its peers.
@@ -50,6 +53,10 @@ final class ProtocolDetector extends ByteToMessageDecoder {
   static final String REDIS_MAX_CLIENTS = "-ERR max number of clients reached\r\n";
 
   static final Duration REJECT_WAIT = Duration.ofSeconds(1);
+
+  /** The BUSY text for a non-peer frame on the cluster bus's TLS (--tls-cluster yes). */
+  static final String BUS_TLS_PEERS_ONLY =
+      "TLS on the node port is the cluster bus's (peers only); clients use the TLS port (--tls-port)";
 
   /** Header bytes up to and including the request id: what a BUSY reply needs. */
   private static final int HEADER_BYTES_TO_REQUEST_ID = 8;
@@ -119,7 +126,15 @@ final class ProtocolDetector extends ByteToMessageDecoder {
       return;
     }
     boolean isBinary = in.getByte(in.readerIndex()) == ProtocolConstants.MAGIC;
-    if (rejection == null) {
+    if (rejection == null && BusTlsSniffer.isBusTls(ctx.channel())) {
+      // A TLS connection on the node port is the cluster bus's: peers only, never a client.
+      if (!isBinary || !binary.installPeerOnly(ctx.pipeline(), BUS_TLS_PEERS_ONLY)) {
+        in.skipBytes(in.readableBytes());
+        ctx.close();
+        return;
+      }
+      ctx.pipeline().remove(this);
+    } else if (rejection == null) {
       ProtocolInstaller chosen;
       if (isBinary) {
         chosen = binary;

@@ -19,8 +19,17 @@ import org.slf4j.LoggerFactory;
  * new connection asks for the context, and at most once a second that looks at the files'
  * modification times; a changed set is loaded into a new SslContext, which later connections get
  * (open ones keep theirs). A set that fails to load (a half-written renewal) is logged and the
- * previous context is kept, so a bad deploy never takes TLS down. TLS 1.2 and 1.3 only; the JDK's
- * engine (see docs/OPERATIONS.md for why not BoringSSL yet).
+ * previous context is kept, so a bad deploy never takes TLS down. TLS 1.2 and 1.3 only.
+ *
+ * With a CA file the same set also gives the cluster bus its two contexts (--tls-cluster): a server
+ * context that always requires a peer certificate chaining to the CA, whatever --tls-auth-clients
+ * says (that flag is about clients), and a client context that presents our certificate and
+ * verifies the peer's chain against the CA. The bus checks the chain, not the host name: members
+ * often share one certificate, and their addresses come from membership, not from DNS (Redis's
+ * cluster bus does the same). All three are reloaded together.
+ *
+ * The engine (TlsEngine): the JDK's or BoringSSL through netty-tcnative, chosen by measurement
+ * (docs/BENCHMARKS.md), with the JDK's as the fallback when the native library cannot load.
  */
 
 /** The TLS server context from certificate files, reloaded when they change. */
@@ -53,7 +62,8 @@ public final class TlsFiles {
   private final Path key;
   private final Path ca;
   private final AuthClients auth;
-  private volatile SslContext current;
+  private final SslProvider provider;
+  private volatile Contexts current;
   private volatile long nextCheckNanos;
   private FileTime[] loadedTimes;
 
@@ -63,6 +73,11 @@ public final class TlsFiles {
    * @param ca the CA that client certificates must chain to; required unless {@code auth} is NO
    */
   public TlsFiles(Path cert, Path key, Path ca, AuthClients auth) {
+    this(cert, key, ca, auth, TlsEngine.AUTO);
+  }
+
+  /** As above, with the engine: AUTO is the measured default, with the JDK's when BoringSSL cannot load. */
+  public TlsFiles(Path cert, Path key, Path ca, AuthClients auth, TlsEngine engine) {
     if (cert == null || key == null) {
       throw new IllegalArgumentException("TLS needs --tls-cert-file and --tls-key-file");
     }
@@ -74,6 +89,7 @@ public final class TlsFiles {
     this.key = key;
     this.ca = ca;
     this.auth = auth;
+    this.provider = engine.provider();
     try {
       this.loadedTimes = times();
       this.current = load();
@@ -86,6 +102,37 @@ public final class TlsFiles {
 
   /** The context for a new connection: reloaded first when the files changed since the last load. */
   public SslContext context() {
+    return fresh().clients();
+  }
+
+  /** True when the files include a CA, which the cluster bus needs (each side verifies the other). */
+  public boolean canSecureClusterBus() {
+    return ca != null;
+  }
+
+  /** The context a new incoming cluster-bus connection gets: our certificate, a peer certificate required. */
+  public SslContext busServerContext() {
+    return requireBus(fresh().busServer());
+  }
+
+  /** The context a new outgoing cluster-bus connection gets: our certificate, the peer's chain checked. */
+  public SslContext busClientContext() {
+    return requireBus(fresh().busClient());
+  }
+
+  /** "JDK" or "OPENSSL" (BoringSSL): the engine in use. */
+  public String engine() {
+    return provider.name();
+  }
+
+  private SslContext requireBus(SslContext c) {
+    if (c == null) {
+      throw new IllegalStateException("the cluster bus needs --tls-ca-cert-file (each member verifies the other's certificate)");
+    }
+    return c;
+  }
+
+  private Contexts fresh() {
     long now = System.nanoTime();
     if (now - nextCheckNanos >= 0) {
       reloadIfChanged(now);
@@ -103,7 +150,7 @@ public final class TlsFiles {
       if (java.util.Arrays.equals(t, loadedTimes)) {
         return;
       }
-      SslContext fresh = load();
+      Contexts fresh = load();
       current = fresh;
       loadedTimes = t;
       log.info("TLS certificate and key reloaded from {} and {}", cert, key);
@@ -118,14 +165,34 @@ public final class TlsFiles {
     };
   }
 
-  private SslContext load() throws SSLException {
+  /** The three contexts from one read of the files (the bus's two only with a CA). */
+  private record Contexts(SslContext clients, SslContext busServer, SslContext busClient) {}
+
+  private Contexts load() throws SSLException {
     SslContextBuilder b = SslContextBuilder.forServer(cert.toFile(), key.toFile())
-        .sslProvider(SslProvider.JDK)
+        .sslProvider(provider)
         .protocols(PROTOCOLS)
         .clientAuth(auth.netty);
     if (ca != null) {
       b.trustManager(new File(ca.toString()));
     }
-    return b.build();
+    SslContext clients = b.build();
+    if (ca == null) {
+      return new Contexts(clients, null, null);
+    }
+    SslContext busServer = SslContextBuilder.forServer(cert.toFile(), key.toFile())
+        .sslProvider(provider)
+        .protocols(PROTOCOLS)
+        .clientAuth(ClientAuth.REQUIRE)
+        .trustManager(new File(ca.toString()))
+        .build();
+    SslContext busClient = SslContextBuilder.forClient()
+        .sslProvider(provider)
+        .protocols(PROTOCOLS)
+        .keyManager(cert.toFile(), key.toFile())
+        .trustManager(new File(ca.toString()))
+        .endpointIdentificationAlgorithm(null) // the chain, not the host name (see Design)
+        .build();
+    return new Contexts(clients, busServer, busClient);
   }
 }

@@ -32,6 +32,9 @@ import java.util.Map;
  * keyspace commands per node, but are no redirect signal (people type them too).
  * CLUSTER MEMBERS and OWNER are distcache's own (the member list with states, a key's owner).
  *
+ * A client connected over TLS is told each member's TLS port in SLOTS and NODES (and MOVED, in
+ * RespSession); SHARDS gives every client both "port" and "tls-port", as Redis does (TlsEndpoints).
+ *
  * COUNTKEYSINSLOT and GETKEYSINSLOT walk the local store (there is no per-slot index; Redis keeps
  * one): O(keys on this node), meant for tools, not for request paths.
  */
@@ -115,17 +118,26 @@ final class ClusterCommands {
       w.array(3 + r.replicas().size());
       w.integer(r.first());
       w.integer(r.last());
-      slotNode(w, r.owner());
+      slotNode(w, r.owner(), clientPort(s, r.owner()));
       for (Member replica : r.replicas()) {
-        slotNode(w, replica);
+        slotNode(w, replica, clientPort(s, replica));
       }
     }
   }
 
-  private static void slotNode(RespWriter w, Member m) {
+  /**
+   * The port this connection reaches {@code m} on: its TLS port for a client connected over TLS
+   * (when this node knows it; see TlsEndpoints), its node port otherwise.
+   */
+  private static int clientPort(RespSession s, Member m) {
+    io.distcache.server.cluster.TlsEndpoints tls = s.context().tlsEndpoints();
+    return tls == null ? m.address().port() : tls.clientPort(m, s.tlsClient());
+  }
+
+  private static void slotNode(RespWriter w, Member m, int port) {
     w.array(4);
     w.bulk(m.address().host());
-    w.integer(m.address().port());
+    w.integer(port);
     w.bulk(m.id());
     w.map(0); // networking metadata (hostname, tls-port): none
   }
@@ -155,18 +167,24 @@ final class ClusterCommands {
       w.bulk("nodes");
       List<Member> nodes = e.getKey();
       w.array(nodes.size());
+      io.distcache.server.cluster.TlsEndpoints tls = s.context().tlsEndpoints();
       for (int i = 0; i < nodes.size(); i++) {
-        shardNode(w, nodes.get(i), i == 0 ? "master" : "replica");
+        shardNode(w, nodes.get(i), i == 0 ? "master" : "replica", tls == null ? 0 : tls.tlsPort(nodes.get(i)));
       }
     }
   }
 
-  private static void shardNode(RespWriter w, Member m, String role) {
-    w.map(7);
+  /** Redis's fields; "tls-port" (as Redis) when the member's TLS port is known, for every client. */
+  private static void shardNode(RespWriter w, Member m, String role, int tlsPort) {
+    w.map(tlsPort > 0 ? 8 : 7);
     w.bulk("id");
     w.bulk(m.id());
     w.bulk("port");
     w.integer(m.address().port());
+    if (tlsPort > 0) {
+      w.bulk("tls-port");
+      w.integer(tlsPort);
+    }
     w.bulk("ip");
     w.bulk(m.address().host());
     w.bulk("endpoint");
@@ -199,7 +217,7 @@ final class ClusterCommands {
   private static void nodes(RespSession s, byte[][] a) {
     ClusterView view = view(s);
     s.routing().topologyCommand();
-    s.out().verbatim(nodesText(view, s.context().clock().millis()));
+    s.out().verbatim(nodesText(view, s.context().clock().millis(), m -> clientPort(s, m)));
   }
 
   /**
@@ -210,6 +228,11 @@ final class ClusterCommands {
    * CLUSTER SLOTS and CLUSTER SHARDS list each range's replicas.
    */
   static String nodesText(ClusterView view, long nowMillis) {
+    return nodesText(view, nowMillis, m -> m.address().port());
+  }
+
+  /** As above, each member at the port {@code clientPort} gives (a TLS client's: the TLS port), "@" the node port. */
+  static String nodesText(ClusterView view, long nowMillis, java.util.function.ToIntFunction<Member> clientPort) {
     Placement placement = view.placement();
     Member self = view.self();
     MembershipSnapshot snapshot = view.snapshot().orElse(null);
@@ -219,7 +242,8 @@ final class ClusterCommands {
       boolean me = m.equals(self);
       boolean suspect = snapshot != null
           && snapshot.state(m.id()).map(st -> st == MemberState.SUSPECT).orElse(false);
-      sb.append(m.id()).append(' ').append(m.address()).append('@').append(m.address().port()).append(' ')
+      sb.append(m.id()).append(' ').append(new io.distcache.protocol.cluster.Address(m.address().host(),
+          clientPort.applyAsInt(m))).append('@').append(m.address().port()).append(' ')
           .append(me ? "myself,master" : "master").append(suspect ? ",pfail" : "").append(" - 0 ")
           .append(me ? 0 : nowMillis).append(' ').append(placement.epoch()).append(" connected");
       for (SlotRange r : e.getValue()) {

@@ -30,6 +30,8 @@ public final class RespContext {
   private final ClusterView cluster;
   private final RedirectMode redirects;
   private final SlotHistory slotHistory;
+  /** Null: clients on TLS are told node ports (no TLS port, or no cluster). */
+  private final io.distcache.server.cluster.TlsEndpoints tlsEndpoints;
   private final ClusterWide clusterWide;
   private final ErrorStats errorStats = new ErrorStats();
   private final SlowLog slowLog = new SlowLog();
@@ -54,6 +56,7 @@ public final class RespContext {
     this.cluster = b.cluster;
     this.redirects = b.redirects;
     this.slotHistory = b.slotHistory;
+    this.tlsEndpoints = b.tlsEndpoints;
     this.clusterWide = b.clusterWide;
     this.parameters = java.util.Map.copyOf(b.parameters);
     this.nodeCounters = b.nodeCounters;
@@ -146,6 +149,11 @@ public final class RespContext {
   }
 
   /** Which slots this node has owned, for the redirect rule; null without a cluster. */
+  /** Members' TLS addresses for clients on TLS, or null. */
+  io.distcache.server.cluster.TlsEndpoints tlsEndpoints() {
+    return tlsEndpoints;
+  }
+
   SlotHistory slotHistory() {
     return slotHistory;
   }
@@ -223,6 +231,7 @@ public final class RespContext {
     private ClusterView cluster;
     private RedirectMode redirects = RedirectMode.AUTO;
     private SlotHistory slotHistory;
+    private io.distcache.server.cluster.TlsEndpoints tlsEndpoints;
     private ClusterWide clusterWide;
     private java.util.Map<String, java.util.function.Supplier<String>> parameters = java.util.Map.of();
     private NodeCounters nodeCounters = NodeCounters.NONE;
@@ -280,6 +289,12 @@ public final class RespContext {
      * Default: none, so a connection is never told that a slot it sends was this node's before
      * (auto mode then redirects explicit cluster connections only).
      */
+    /** What clients connected over TLS are told about members' addresses (CLUSTER SLOTS, MOVED, ...). */
+    public Builder tlsEndpoints(io.distcache.server.cluster.TlsEndpoints endpoints) {
+      this.tlsEndpoints = endpoints;
+      return this;
+    }
+
     public Builder slotHistory(SlotHistory history) {
       this.slotHistory = history;
       return this;

@@ -80,6 +80,8 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   /** Guards against re-entering runWaiting() from a writability event fired inside a flush. */
   private boolean runningWaiting;
   private ChannelHandlerContext ctx;
+  /** Came in over TLS (set in handlerAdded). */
+  private boolean tlsClient;
   private ClientState client;
   private ConnectionRouting routing;
   private ByteBuf burst;
@@ -174,7 +176,18 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     if (capture != null) {
       return capture.send(request);
     }
-    return context.router().route(withRouting(request));
+    Frame routed = withRouting(request);
+    CompletableFuture<Frame> reply = context.router().route(routed);
+    if (tlsClient && routed.hasFlag(io.distcache.protocol.Flags.ROUTED) && context.tlsEndpoints() != null) {
+      // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port.
+      reply = reply.thenApply(context.tlsEndpoints()::forTlsClient);
+    }
+    return reply;
+  }
+
+  /** True when this connection came in over TLS: it is told members' TLS ports (TlsEndpoints). */
+  boolean tlsClient() {
+    return tlsClient;
   }
 
   /** This connection's redirect rule. */
@@ -259,6 +272,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    this.tlsClient = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
     long now = context.clock().nanos();
     client = new ClientState(context.stats().nextClientId(), address(ctx.channel().remoteAddress()),
         address(ctx.channel().localAddress()), now);

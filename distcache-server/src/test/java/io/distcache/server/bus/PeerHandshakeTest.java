@@ -25,27 +25,32 @@ class PeerHandshakeTest {
 
   @Test
   void hello_roundTrips_withTheExactLayout() throws Exception {
-    byte[] v = PeerHandshake.encodeHello(true, DIALER, N1);
+    byte[] v = PeerHandshake.encodeHello(true, DIALER, N1, 7443);
 
-    assertThat(v).hasSize(75);
+    assertThat(v).hasSize(77);
     assertThat(v[0]).isEqualTo((byte) 1); // step HELLO
-    assertThat(v[1]).isEqualTo((byte) 1); // version
+    assertThat(v[1]).isEqualTo((byte) 2); // version
     assertThat(v[2]).isEqualTo((byte) 1); // mode: secret
     assertThat(new String(v, 3, 40, StandardCharsets.US_ASCII)).isEqualTo(DIALER);
     PeerHandshake.Hello h = PeerHandshake.decodeHello(v);
     assertThat(h.mode()).isEqualTo(PeerHandshake.MODE_SECRET);
     assertThat(h.id()).isEqualTo(DIALER);
     assertThat(h.nonce()).isEqualTo(N1);
+    assertThat(v[75]).isEqualTo((byte) 0x1D); // TLS port 7443 = 0x1D13, big-endian
+    assertThat(v[76]).isEqualTo((byte) 0x13);
+    assertThat(h.tlsPort()).isEqualTo(7443);
   }
 
   @Test
   void reply_roundTrips_withAndWithoutProof() throws Exception {
     byte[] proof = PeerHandshake.acceptorProof(SECRET, N1, N2, DIALER, ACCEPTOR);
 
-    PeerHandshake.Reply withProof = PeerHandshake.decodeReply(PeerHandshake.encodeReply(ACCEPTOR, N2, proof));
+    PeerHandshake.Reply withProof = PeerHandshake.decodeReply(PeerHandshake.encodeReply(ACCEPTOR, N2, proof, 6380));
     PeerHandshake.Reply open = PeerHandshake.decodeReply(PeerHandshake.encodeReply(ACCEPTOR, N2, null));
 
     assertThat(withProof.proof()).isEqualTo(proof);
+    assertThat(withProof.tlsPort()).isEqualTo(6380);
+    assertThat(open.tlsPort()).isZero();
     assertThat(withProof.id()).isEqualTo(ACCEPTOR);
     assertThat(open.mode()).isEqualTo(PeerHandshake.MODE_OPEN);
     assertThat(open.proof()).isNull();
@@ -73,9 +78,14 @@ class PeerHandshakeTest {
     badId[3] = 'G';
 
     assertThatThrownBy(() -> PeerHandshake.decodeHello(new byte[3]))
-        .hasMessage("PEER_HELLO of 3 bytes, expected 75");
+        .hasMessage("PEER_HELLO of 3 bytes, expected 77");
     assertThatThrownBy(() -> PeerHandshake.decodeHello(badVersion))
-        .hasMessage("PEER_HELLO version 9 is not supported (this node speaks 1)");
+        .hasMessage("PEER_HELLO version 9 is not supported (this node speaks 2)");
+    // A version 1 HELLO (75 bytes, no TLS port) is named as such, not as a length error.
+    byte[] v1 = java.util.Arrays.copyOf(hello, 75);
+    v1[1] = 1;
+    assertThatThrownBy(() -> PeerHandshake.decodeHello(v1))
+        .hasMessage("PEER_HELLO version 1 is not supported (this node speaks 2)");
     assertThatThrownBy(() -> PeerHandshake.decodeHello(badId))
         .hasMessage("member id in PEER_HELLO is not 40 lowercase hex digits");
     assertThatThrownBy(() -> PeerHandshake.decodeProof(new byte[5]))

@@ -166,6 +166,33 @@ class MainTest {
   }
 
   @Test
+  void run_unknownTlsEngine_exits2NamingTheChoices() {
+    assertThat(run("--tls-engine", "gnutls")).isEqualTo(2);
+    assertThat(err.toString()).contains("tls-engine: expected auto, jdk or openssl, got 'gnutls'");
+  }
+
+  @Test
+  void run_tlsClusterNeitherYesNorNo_exits2() {
+    assertThat(run("--tls-cluster", "maybe")).isEqualTo(2);
+    assertThat(err.toString()).contains("expected yes or no, got 'maybe'");
+  }
+
+  @Test
+  void run_tlsClusterWithoutCaFile_exits2NamingTheMissingFlag(@TempDir Path dir) throws Exception {
+    io.distcache.server.TestCerts c = io.distcache.server.TestCerts.create(dir);
+    assertThat(run("-addr", "127.0.0.1:0", "--tls-cluster", "yes", "--tls-cert-file", c.serverCert.toString(),
+        "--tls-key-file", c.serverKey.toString(), "--tls-auth-clients", "no")).isEqualTo(2);
+    assertThat(err.toString()).contains("--tls-cluster yes needs --tls-ca-cert-file");
+  }
+
+  @Test
+  void parse_tlsClusterAndEngine_defaultsAreNoAndAuto() {
+    assertThat(parse().tlsCluster).isEqualTo("no");
+    assertThat(parse().tlsEngine).isEqualTo("auto");
+    assertThat(parse("--tls-cluster", "yes", "--tls-engine", "jdk").tlsEngine).isEqualTo("jdk");
+  }
+
+  @Test
   void run_unknownFlag_exits2() {
     assertThat(run("--bogus")).isEqualTo(2);
     assertThat(err.toString()).contains("--bogus").contains("Usage:");
