@@ -82,6 +82,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
   private final String name;
   private final DistCacheCacheManager manager;
   private final DistCacheClient client;
+  private final Remote remote;
   private final MutableConfiguration<K, V> configuration;
   private final KeyNamespace namespace;
   private final JavaSerializationCodec codec;
@@ -99,6 +100,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     this.name = name;
     this.manager = manager;
     this.client = client;
+    this.remote = new Remote(client, name);
     this.configuration = configuration;
     this.namespace = new KeyNamespace(name);
     this.codec = new JavaSerializationCodec(manager.getClassLoader());
@@ -136,7 +138,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     long start = System.nanoTime();
     List<EntryEvent<K, V>> events = newEvents();
     byte[] k = key(key);
-    CacheEntry e = client.getEntry(k);
+    CacheEntry e = remote.getEntry(k);
     V value;
     if (e != null) {
       value = decode(e.value());
@@ -162,7 +164,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     for (K key : order) {
       ks.add(key(key));
     }
-    List<byte[]> values = ks.isEmpty() ? List.of() : client.getAll(ks);
+    List<byte[]> values = ks.isEmpty() ? List.of() : remote.getAll(ks);
     Map<K, V> result = new LinkedHashMap<>();
     List<K> missing = new ArrayList<>();
     for (int i = 0; i < order.size(); i++) {
@@ -195,7 +197,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
   public boolean containsKey(K key) {
     checkOpen();
     requireKey(key);
-    return client.exists(key(key));
+    return remote.exists(key(key));
   }
 
   @Override
@@ -214,7 +216,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
         List<EntryEvent<K, V>> events = newEvents();
         List<K> wanted = new ArrayList<>();
         for (K key : todo) {
-          if (replaceExistingValues || !client.exists(key(key))) {
+          if (replaceExistingValues || !remote.exists(key(key))) {
             wanted.add(key);
           }
         }
@@ -326,15 +328,15 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     List<EntryEvent<K, V>> events = newEvents();
     byte[] k = key(key);
     boolean stored;
-    if (client.exists(k)) {
+    if (remote.exists(k)) {
       stored = false;
     } else {
       write(key, value);
       Duration d = expiries.forCreation();
       if (d.isZero()) {
-        stored = !client.exists(k);
+        stored = !remote.exists(k);
       } else {
-        stored = client.set(k, encode(value), Expiries.options(d).ifAbsent());
+        stored = remote.set(k, encode(value), Expiries.options(d).ifAbsent());
         if (stored) {
           created(events, key, value);
         }
@@ -358,7 +360,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     long start = System.nanoTime();
     List<EntryEvent<K, V>> events = newEvents();
     delete(key);
-    byte[] old = client.getAndDelete(key(key));
+    byte[] old = remote.getAndDelete(key(key));
     if (old != null) {
       removed(events, key, old);
       statistics.removals(1);
@@ -376,7 +378,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     List<EntryEvent<K, V>> events = newEvents();
     byte[] k = key(key);
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      CacheEntry e = client.getEntry(k);
+      CacheEntry e = remote.getEntry(k);
       if (e == null) {
         statistics.misses(1);
         return false;
@@ -389,7 +391,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
         return false;
       }
       delete(key);
-      if (client.execute(client.atomicBatch().ifVersion(k, e.version()).delete(k)).applied()) {
+      if (remote.deleteIfVersion(k, e.version())) {
         statistics.hits(1);
         statistics.removals(1);
         statistics.removeTime(start);
@@ -408,7 +410,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     long start = System.nanoTime();
     List<EntryEvent<K, V>> events = newEvents();
     delete(key);
-    byte[] old = client.getAndDelete(key(key));
+    byte[] old = remote.getAndDelete(key(key));
     V value = null;
     if (old != null) {
       value = decode(old);
@@ -460,7 +462,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     byte[] k = key(key);
     byte[] v = encode(value);
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      CacheEntry e = client.getEntry(k);
+      CacheEntry e = remote.getEntry(k);
       if (e == null) {
         statistics.misses(1);
         return null;
@@ -503,7 +505,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     }
     long removed = 0;
     for (K key : toRemove) {
-      byte[] old = client.getAndDelete(key(key));
+      byte[] old = remote.getAndDelete(key(key));
       if (old != null) {
         removed++;
         removed(events, key, old);
@@ -539,7 +541,12 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
 
   /** Deletes every entry of this cache, telling no listener, writer or statistic. */
   void clearEntries() {
-    scanKeys(batch -> client.deleteAll(batch));
+    clearEntries(remote, namespace);
+  }
+
+  /** Deletes every key of a cache's namespace, a SCAN step at a time. */
+  static void clearEntries(Remote remote, KeyNamespace namespace) {
+    scanKeys(remote, namespace, remote::deleteAll);
   }
 
   // ---- invoke ----
@@ -557,7 +564,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     byte[] k = key(key);
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       List<EntryEvent<K, V>> events = newEvents();
-      CacheEntry e = client.getEntry(k);
+      CacheEntry e = remote.getEntry(k);
       V original = e == null ? null : decode(e.value());
       ProcessorEntry<K, V> entry = new ProcessorEntry<>(key, original, readThrough() ? this::load : null);
       T result;
@@ -607,9 +614,9 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
         }
         Duration d = expiries.forCreation();
         if (d.isZero()) {
-          return !client.exists(k);
+          return !remote.exists(k);
         }
-        if (!client.set(k, encode(entry.value()), Expiries.options(d).ifAbsent())) {
+        if (!remote.set(k, encode(entry.value()), Expiries.options(d).ifAbsent())) {
           return false;
         }
         created(events, key, entry.value());
@@ -631,7 +638,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
         if (seen == null) {
           return true;
         }
-        boolean done = client.execute(client.atomicBatch().ifVersion(k, seen.version()).delete(k)).applied();
+        boolean done = remote.deleteIfVersion(k, seen.version());
         if (done) {
           statistics.removals(1);
           statistics.removeTime(start);
@@ -706,7 +713,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
       page.clear();
       index = 0;
       started = true;
-      ScanResult step = client.scan(cursor, SCAN_COUNT, namespace.pattern());
+      ScanResult step = remote.scan(cursor, SCAN_COUNT, namespace.pattern());
       cursor = step.nextCursor();
       List<byte[]> keys = new ArrayList<>();
       for (byte[] k : step.keys()) {
@@ -717,7 +724,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
       if (keys.isEmpty()) {
         return;
       }
-      List<byte[]> values = client.getAll(keys);
+      List<byte[]> values = remote.getAll(keys);
       for (int i = 0; i < keys.size(); i++) {
         byte[] v = values.get(i);
         if (v != null) {
@@ -754,7 +761,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
       long start = System.nanoTime();
       List<EntryEvent<K, V>> events = newEvents();
       delete(key);
-      byte[] old = client.getAndDelete(key(key));
+      byte[] old = remote.getAndDelete(key(key));
       if (old != null) {
         statistics.removals(1);
         statistics.removeTime(start);
@@ -765,9 +772,13 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
   }
 
   private void scanKeys(java.util.function.Consumer<List<byte[]>> each) {
+    scanKeys(remote, namespace, each);
+  }
+
+  private static void scanKeys(Remote remote, KeyNamespace namespace, java.util.function.Consumer<List<byte[]>> each) {
     long cursor = 0;
     do {
-      ScanResult step = client.scan(cursor, SCAN_COUNT, namespace.pattern());
+      ScanResult step = remote.scan(cursor, SCAN_COUNT, namespace.pattern());
       if (!step.keys().isEmpty()) {
         each.accept(step.keys());
       }
@@ -907,17 +918,17 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
   private Previous<V> put(K key, byte[] k, V value, List<EntryEvent<K, V>> events) {
     byte[] v = encode(value);
     for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      CacheEntry e = client.getEntry(k);
+      CacheEntry e = remote.getEntry(k);
       if (e == null) {
         Duration d = expiries.forCreation();
         if (d.isZero()) {
           // Created already expired: nothing is stored, and nothing was there.
-          if (!client.exists(k)) {
+          if (!remote.exists(k)) {
             return new Previous<>(false, null, false);
           }
           continue;
         }
-        if (client.set(k, v, Expiries.options(d).ifAbsent())) {
+        if (remote.set(k, v, Expiries.options(d).ifAbsent())) {
           created(events, key, value);
           return new Previous<>(false, null);
         }
@@ -934,7 +945,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
   /** Writes the new value of a present entry if it still has {@code version}; false when it changed. */
   private boolean update(byte[] k, K key, byte[] v, V value, long version, V old, List<EntryEvent<K, V>> events) {
     Duration d = expiries.forUpdate();
-    AtomicBatch batch = client.atomicBatch().ifVersion(k, version);
+    AtomicBatch batch = remote.ifVersion(k, version);
     if (d == null) {
       batch.set(k, v, SetOptions.none().keepTtl());
     } else if (d.isZero()) {
@@ -942,7 +953,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     } else {
       batch.set(k, v, Expiries.options(d));
     }
-    if (!client.execute(batch).applied()) {
+    if (!remote.execute(batch)) {
       return false;
     }
     if (d != null && d.isZero()) {
@@ -964,17 +975,17 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     }
     if (d.isZero()) {
       boolean gone = version > 0
-          ? client.execute(client.atomicBatch().ifVersion(k, version).delete(k)).applied()
-          : client.delete(k);
+          ? remote.deleteIfVersion(k, version)
+          : remote.delete(k);
       if (gone) {
         expired(events, key, value);
       }
     } else if (d.isEternal()) {
       if (expireAtMillis != DistCacheClient.NO_EXPIRY) {
-        client.persist(k);
+        remote.persist(k);
       }
     } else {
-      client.expire(k, Expiries.ttl(d));
+      remote.expire(k, Expiries.ttl(d));
     }
   }
 
@@ -996,7 +1007,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     if (d.isZero()) {
       return;
     }
-    if (client.set(k, encode(value), Expiries.options(d).ifAbsent())) {
+    if (remote.set(k, encode(value), Expiries.options(d).ifAbsent())) {
       created(events, key, value);
     }
   }

@@ -152,11 +152,11 @@ public final class DistCacheCacheManager implements CacheManager {
     checkOpen();
     Objects.requireNonNull(cacheName, "cacheName");
     DistCacheCache<?, ?> cache = caches.get(cacheName);
-    if (cache == null) {
-      return;
+    // The entries go from the whole cluster even when this JVM does not have the cache open.
+    DistCacheCache.clearEntries(new Remote(client, cacheName), new KeyNamespace(cacheName));
+    if (cache != null) {
+      cache.close();
     }
-    cache.clearEntries();
-    cache.close();
   }
 
   @Override

@@ -41,6 +41,10 @@ final class ListenerRegistration<K, V> {
   private final CacheEntryListener<? super K, ? super V> listener;
   private final CacheEntryEventFilter<? super K, ? super V> filter;
   private final ExecutorService executor;
+  /** Failures of an asynchronous listener are logged at most this often. */
+  static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+  private final java.util.concurrent.atomic.AtomicLong lastLogNanos = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong unlogged = new java.util.concurrent.atomic.AtomicLong();
 
   ListenerRegistration(CacheEntryListenerConfiguration<K, V> configuration, String cacheName) {
     this.configuration = configuration;
@@ -89,10 +93,29 @@ final class ListenerRegistration<K, V> {
           try {
             call(type, selected);
           } catch (RuntimeException e) {
-            log.warn("asynchronous cache entry listener {} failed on {} events: {}", listener, type, e.toString());
+            failed(type, e);
           }
         });
       }
+    }
+  }
+
+  /**
+   * Logs an asynchronous listener's failure, at most once per {@link #LOG_INTERVAL_NANOS} with the
+   * count of those not logged, so a listener failing on every event cannot flood the log.
+   */
+  private void failed(EventType type, RuntimeException e) {
+    long now = System.nanoTime();
+    long last = lastLogNanos.get();
+    if (last != 0 && now - last < LOG_INTERVAL_NANOS) {
+      unlogged.incrementAndGet();
+      return;
+    }
+    if (lastLogNanos.compareAndSet(last, now == 0 ? 1 : now)) {
+      log.warn("asynchronous cache entry listener {} failed on {} events ({} more failures since the last report): {}",
+          listener, type, unlogged.getAndSet(0), e.toString());
+    } else {
+      unlogged.incrementAndGet();
     }
   }
 
