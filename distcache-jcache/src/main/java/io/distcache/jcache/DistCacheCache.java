@@ -5,18 +5,15 @@ import io.distcache.client.CacheEntry;
 import io.distcache.client.DistCacheClient;
 import io.distcache.client.ScanResult;
 import io.distcache.client.SetOptions;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -93,6 +90,8 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
   private final CacheStatistics statistics = new CacheStatistics();
   private final CacheConfigurationBean configurationBean = new CacheConfigurationBean(this);
   private final ExecutorService loadExecutor;
+  /** The policy is EternalExpiryPolicy itself: no write sets a TTL, no update changes one. */
+  private final boolean eternal;
   private volatile boolean closed;
 
   DistCacheCache(String name, DistCacheCacheManager manager, DistCacheClient client,
@@ -107,6 +106,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     this.loadExecutor = loadExecutor;
     Factory<ExpiryPolicy> ef = configuration.getExpiryPolicyFactory();
     this.expiries = new Expiries(ef == null ? new EternalExpiryPolicy() : ef.create());
+    this.eternal = expiries.policy().getClass() == EternalExpiryPolicy.class;
     Factory<CacheLoader<K, V>> lf = configuration.getCacheLoaderFactory();
     this.loader = lf == null ? null : lf.create();
     Factory<CacheWriter<? super K, ? super V>> wf = configuration.getCacheWriterFactory();
@@ -249,7 +249,11 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     long start = System.nanoTime();
     List<EntryEvent<K, V>> events = newEvents();
     write(key, value);
-    if (put(key, key(key), value, events).stored()) {
+    if (blindWrites()) {
+      remote.set(key(key), encode(value), KEEP_TTL);
+      statistics.puts(1);
+      statistics.putTime(start);
+    } else if (put(key, key(key), value, events).stored()) {
       statistics.puts(1);
       statistics.putTime(start);
     }
@@ -305,9 +309,20 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
       }
     }
     long stored = 0;
-    for (Map.Entry<K, V> e : toStore.entrySet()) {
-      if (put(e.getKey(), key(e.getKey()), e.getValue(), events).stored()) {
-        stored++;
+    if (blindWrites()) {
+      List<byte[]> keys = new ArrayList<>(toStore.size());
+      List<byte[]> values = new ArrayList<>(toStore.size());
+      for (Map.Entry<K, V> e : toStore.entrySet()) {
+        keys.add(key(e.getKey()));
+        values.add(encode(e.getValue()));
+      }
+      remote.setAll(keys, values, KEEP_TTL);
+      stored = keys.size();
+    } else {
+      for (Map.Entry<K, V> e : toStore.entrySet()) {
+        if (put(e.getKey(), key(e.getKey()), e.getValue(), events).stored()) {
+          stored++;
+        }
       }
     }
     statistics.puts(stored);
@@ -682,93 +697,40 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
   @Override
   public Iterator<Cache.Entry<K, V>> iterator() {
     checkOpen();
-    return new EntryIterator();
+    return new EntryIterator<>(this);
   }
 
-  /*
-   * Walks the cache's keys with SCAN MATCH on its prefix, a page at a time, reading each page's
-   * values in one multi-get; an entry removed between the two steps is skipped. SCAN may return
-   * a key twice, so the keys already yielded are remembered (one set entry per key).
-   */
-  private final class EntryIterator implements Iterator<Cache.Entry<K, V>> {
-    private final Set<ByteBuffer> seen = new HashSet<>();
-    private final List<Cache.Entry<K, V>> page = new ArrayList<>();
-    private int index;
-    private long cursor;
-    private boolean started;
-    private Cache.Entry<K, V> last;
+  /** One entry the iterator returns: a hit, and an access for the expiry policy. */
+  void iterated(K key, V value) {
+    long start = System.nanoTime();
+    statistics.hits(1);
+    List<EntryEvent<K, V>> events = newEvents();
+    accessed(key(key), key, value, 0, 0, events);
+    statistics.getTime(start);
+    dispatch(events);
+  }
 
-    @Override
-    public boolean hasNext() {
-      while (index >= page.size()) {
-        if (started && cursor == 0) {
-          return false;
-        }
-        fill();
-      }
-      return true;
+  /** The iterator's remove(): as remove(key), through the writer, with its event. */
+  void removeIterated(K key) {
+    checkOpen();
+    long start = System.nanoTime();
+    List<EntryEvent<K, V>> events = newEvents();
+    delete(key);
+    byte[] old = remote.getAndDelete(key(key));
+    if (old != null) {
+      statistics.removals(1);
+      statistics.removeTime(start);
+      removed(events, key, old);
     }
+    dispatch(events);
+  }
 
-    private void fill() {
-      page.clear();
-      index = 0;
-      started = true;
-      ScanResult step = remote.scan(cursor, SCAN_COUNT, namespace.pattern());
-      cursor = step.nextCursor();
-      List<byte[]> keys = new ArrayList<>();
-      for (byte[] k : step.keys()) {
-        if (seen.add(ByteBuffer.wrap(k))) {
-          keys.add(k);
-        }
-      }
-      if (keys.isEmpty()) {
-        return;
-      }
-      List<byte[]> values = remote.getAll(keys);
-      for (int i = 0; i < keys.size(); i++) {
-        byte[] v = values.get(i);
-        if (v != null) {
-          K key = decodeKey(keys.get(i));
-          V value = decode(v);
-          page.add(new CacheEntryView<>(key, value));
-        }
-      }
-    }
+  Remote remote() {
+    return remote;
+  }
 
-    @Override
-    public Cache.Entry<K, V> next() {
-      if (!hasNext()) {
-        throw new NoSuchElementException();
-      }
-      long start = System.nanoTime();
-      last = page.get(index++);
-      statistics.hits(1);
-      List<EntryEvent<K, V>> events = newEvents();
-      accessed(key(last.getKey()), last.getKey(), last.getValue(), 0, 0, events);
-      statistics.getTime(start);
-      dispatch(events);
-      return last;
-    }
-
-    @Override
-    public void remove() {
-      checkOpen();
-      if (last == null) {
-        throw new IllegalStateException("next() was not called, or remove() was already called for this entry");
-      }
-      K key = last.getKey();
-      last = null;
-      long start = System.nanoTime();
-      List<EntryEvent<K, V>> events = newEvents();
-      delete(key);
-      byte[] old = remote.getAndDelete(key(key));
-      if (old != null) {
-        statistics.removals(1);
-        statistics.removeTime(start);
-        removed(events, key, old);
-      }
-      dispatch(events);
-    }
+  KeyNamespace namespace() {
+    return namespace;
   }
 
   private void scanKeys(java.util.function.Consumer<List<byte[]>> each) {
@@ -911,6 +873,18 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     }
   }
 
+  /** SET ... KEEPTTL: a creation gets no TTL, an update keeps the one the entry has. */
+  private static final SetOptions KEEP_TTL = SetOptions.none().keepTtl();
+
+  /**
+   * Whether a put may write without reading first: with the eternal policy a creation is eternal
+   * and an update keeps the entry's TTL, which is what SET KEEPTTL does either way, so only a
+   * listener (which must hear "created" or "updated", and the old value) needs the read.
+   */
+  private boolean blindWrites() {
+    return eternal && listeners.isEmpty();
+  }
+
   /**
    * Stores {@code value} as a creation or an update, whichever the entry's state makes it, with
    * the expiry the policy gives that kind of write.
@@ -947,7 +921,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     Duration d = expiries.forUpdate();
     AtomicBatch batch = remote.ifVersion(k, version);
     if (d == null) {
-      batch.set(k, v, SetOptions.none().keepTtl());
+      batch.set(k, v, KEEP_TTL);
     } else if (d.isZero()) {
       batch.delete(k);
     } else {
@@ -1122,7 +1096,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
   }
 
   @SuppressWarnings("unchecked")
-  private K decodeKey(byte[] k) {
+  K decodeKey(byte[] k) {
     byte[] serialized = namespace.serializedKey(k);
     if (serialized == null) {
       throw new CacheException("key outside cache " + name + ": " + Arrays.toString(Arrays.copyOf(k, Math.min(k.length, 32))));
@@ -1135,7 +1109,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
   }
 
   @SuppressWarnings("unchecked")
-  private V decode(byte[] v) {
+  V decode(byte[] v) {
     return (V) codec.decode(v);
   }
 

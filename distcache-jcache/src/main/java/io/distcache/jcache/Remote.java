@@ -7,7 +7,10 @@ import io.distcache.client.DistCacheException;
 import io.distcache.client.ScanResult;
 import io.distcache.client.SetOptions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 import javax.cache.CacheException;
 
@@ -42,6 +45,25 @@ final class Remote {
 
   boolean set(byte[] key, byte[] value, SetOptions options) {
     return call("SET", () -> client.set(key, value, options));
+  }
+
+  /** Sets every key to its value with the same options, the requests all in flight at once. */
+  void setAll(List<byte[]> keys, List<byte[]> values, SetOptions options) {
+    call("SET", () -> {
+      List<CompletableFuture<Boolean>> sent = new ArrayList<>(keys.size());
+      for (int i = 0; i < keys.size(); i++) {
+        sent.add(client.setAsync(keys.get(i), values.get(i), options));
+      }
+      try {
+        CompletableFuture.allOf(sent.toArray(new CompletableFuture<?>[0])).join();
+      } catch (CompletionException e) {
+        if (e.getCause() instanceof DistCacheException d) {
+          throw d;
+        }
+        throw e;
+      }
+      return null;
+    });
   }
 
   byte[] getAndDelete(byte[] key) {

@@ -200,8 +200,13 @@ public final class DistCacheExtension implements BeforeAllCallback, AfterAllCall
     return client;
   }
 
-  /** Starts the nodes; once ready, every node reports every member alive. */
-  synchronized void start() {
+  /**
+   * Starts the nodes now, for use outside JUnit 5 (JUnit calls it by itself); once it returns,
+   * every node reports every member alive. Stop them with {@link #stop()}.
+   *
+   * @throws IllegalStateException when the nodes are already running
+   */
+  public synchronized void start() {
     if (!nodes.isEmpty()) {
       throw new IllegalStateException("nodes already started: register the extension once");
     }
@@ -260,8 +265,11 @@ public final class DistCacheExtension implements BeforeAllCallback, AfterAllCall
     }
   }
 
-  /** Closes the extension's client, then every node (all of them, even when one close fails). */
-  synchronized void stop() {
+  /**
+   * Closes the extension's client, then every node (all of them, even when one close fails), for
+   * use outside JUnit 5 (JUnit calls it by itself). Does nothing when no node runs.
+   */
+  public synchronized void stop() {
     RuntimeException failure = null;
     if (client != null) {
       client.close();
