@@ -954,12 +954,13 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
       if (gone) {
         expired(events, key, value);
       }
-    } else if (d.isEternal()) {
-      if (expireAtMillis != DistCacheClient.NO_EXPIRY) {
+    } else {
+      java.time.Duration ttl = Expiries.ttl(d);
+      if (ttl != null) {
+        remote.expire(k, ttl);
+      } else if (expireAtMillis != DistCacheClient.NO_EXPIRY) {
         remote.persist(k);
       }
-    } else {
-      remote.expire(k, Expiries.ttl(d));
     }
   }
 

@@ -9,11 +9,16 @@ import javax.cache.expiry.ExpiryPolicy;
  * said nothing, which for a creation means "never expires" (the default) and for an access or an
  * update "leave the expiry as it is". JCache durations become distcache times to live in whole
  * milliseconds, the node's resolution; a positive duration under a millisecond rounds up to one,
- * so it still expires rather than living forever.
+ * so it still expires rather than living forever. A duration over MAX_TTL_MILLIS (100 years) is
+ * taken as eternal: the node refuses a time to live whose end does not fit in a long of Unix
+ * milliseconds, and no cache entry is meant to outlive its cluster.
  */
 
 /** Asks an ExpiryPolicy for durations and turns them into distcache set options. */
 final class Expiries {
+  /** Longer durations count as eternal. */
+  static final long MAX_TTL_MILLIS = java.time.Duration.ofDays(36_500).toMillis();
+
   private final ExpiryPolicy policy;
 
   Expiries(ExpiryPolicy policy) {
@@ -58,6 +63,9 @@ final class Expiries {
       return null;
     }
     long millis = d.getTimeUnit().toMillis(d.getDurationAmount());
+    if (millis > MAX_TTL_MILLIS) {
+      return null;
+    }
     return java.time.Duration.ofMillis(Math.max(1, millis));
   }
 

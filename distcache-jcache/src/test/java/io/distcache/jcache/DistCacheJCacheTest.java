@@ -201,6 +201,21 @@ class DistCacheJCacheTest {
   }
 
   @Test
+  void hugeExpiry_isEternalRatherThanAnError() {
+    MutableConfiguration<String, String> c = config(String.class, String.class);
+    c.setExpiryPolicyFactory(TouchedExpiryPolicy.factoryOf(new javax.cache.expiry.Duration(TimeUnit.DAYS, Long.MAX_VALUE / 2)));
+    Cache<String, String> cache = manager().createCache("forever", c);
+    DistCacheClient client = cache.unwrap(DistCacheClient.class);
+    byte[] key = new KeyNamespace("forever").key(new JavaSerializationCodec(getClass().getClassLoader()).encode("k"));
+
+    cache.put("k", "v");
+    assertThat(cache.get("k")).isEqualTo("v");
+    cache.put("k", "w");
+    assertThat(cache.get("k")).isEqualTo("w");
+    assertThat(client.ttl(key)).isEqualTo(DistCacheClient.NO_EXPIRY);
+  }
+
+  @Test
   void listener_hearsThisManagersCreations() {
     Cache<String, String> cache = manager().createCache("heard", config(String.class, String.class));
     List<String> created = new java.util.concurrent.CopyOnWriteArrayList<>();
