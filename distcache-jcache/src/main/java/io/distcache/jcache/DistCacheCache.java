@@ -343,6 +343,8 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     List<EntryEvent<K, V>> events = newEvents();
     byte[] k = key(key);
     boolean stored;
+    // A creation the policy ends at once (zero duration) succeeds but stores nothing: no put counted.
+    boolean expiredAtOnce = false;
     if (remote.exists(k)) {
       stored = false;
     } else {
@@ -350,6 +352,7 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
       Duration d = expiries.forCreation();
       if (d.isZero()) {
         stored = !remote.exists(k);
+        expiredAtOnce = true;
       } else {
         stored = remote.set(k, encode(value), Expiries.options(d).ifAbsent());
         if (stored) {
@@ -359,8 +362,10 @@ public final class DistCacheCache<K, V> implements Cache<K, V> {
     }
     if (stored) {
       statistics.misses(1);
-      statistics.puts(1);
-      statistics.putTime(start);
+      if (!expiredAtOnce) {
+        statistics.puts(1);
+        statistics.putTime(start);
+      }
     } else {
       statistics.hits(1);
     }
