@@ -33,7 +33,13 @@ final class ConnectionCommands {
     if (a.length > 2) {
       throw new CommandException(RespErrors.wrongArity("ping"));
     }
-    if (a.length == 2) {
+    if (s.inSubscribedMode()) {
+      // Redis in RESP2 subscribed mode: a push-shaped ["pong", argument or ""].
+      RespWriter w = s.out();
+      w.array(2);
+      w.bulk("pong");
+      w.bulk(a.length == 2 ? a[1] : new byte[0]);
+    } else if (a.length == 2) {
       s.out().bulk(a[1]);
     } else {
       s.out().simple("PONG");
@@ -47,6 +53,7 @@ final class ConnectionCommands {
 
   private static void reset(RespSession s, byte[][] a) {
     s.transaction().discard();
+    s.clearSubscriptions();
     s.protocol(2);
     s.client().name = "";
     // Redis: back to the default user, authenticated only if default needs no password.
