@@ -156,4 +156,66 @@ class PubSubCommandsTest {
     sub.close();
     assertThat(pub.send("PUBLISH a x", "PUBSUB NUMSUB a")).isEqualTo(":0\r\n*2\r\n$1\r\na\r\n:0\r\n");
   }
+
+  @Test
+  void notifyKeyspaceEvents_configSetGet_redisFlags() {
+    assertThat(pub.send("CONFIG GET notify-keyspace-events")).isEqualTo("*2\r\n$22\r\nnotify-keyspace-events\r\n$0\r\n\r\n");
+    assertThat(pub.send("CONFIG SET notify-keyspace-events KEA")).isEqualTo("+OK\r\n");
+    assertThat(pub.send("CONFIG GET notify-keyspace-events")).contains("$3\r\nAKE\r\n");
+    assertThat(pub.send("CONFIG SET notify-keyspace-events Egx")).isEqualTo("+OK\r\n");
+    assertThat(pub.send("CONFIG GET notify-keyspace-events")).contains("$3\r\ngxE\r\n");
+    assertThat(pub.send("CONFIG SET notify-keyspace-events Q")).isEqualTo("-ERR CONFIG SET failed (possibly related to"
+        + " argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.\r\n");
+    assertThat(pub.send("CONFIG GET notify-keyspace-events")).contains("$3\r\ngxE\r\n");
+  }
+
+  @Test
+  void keyspaceEvents_writes_publishKeyspaceAndKeyevent() {
+    pub.send("CONFIG SET notify-keyspace-events KA");
+    sub.send("PSUBSCRIBE __keyspace@0__:*");
+    pub.send("SET k v EX 100", "INCR n", "APPEND k x", "EXPIRE k 50", "PERSIST k", "RENAME k k2", "DEL k2 missing",
+        "HSET h f 1", "HDEL h f", "SADD s a", "SREM s a", "GET n");
+    String expected = "";
+    String[][] events = {{"k", "set"}, {"k", "expire"}, {"n", "incrby"}, {"k", "append"}, {"k", "expire"},
+        {"k", "persist"}, {"k", "rename_from"}, {"k2", "rename_to"}, {"k2", "del"}, {"h", "hset"}, {"h", "hdel"},
+        {"h", "del"}, {"s", "sadd"}, {"s", "srem"}, {"s", "del"}};
+    for (String[] e : events) {
+      String ch = "__keyspace@0__:" + e[0];
+      expected += "*4\r\n$8\r\npmessage\r\n$16\r\n__keyspace@0__:*\r\n$" + ch.length() + "\r\n" + ch + "\r\n$"
+          + e[1].length() + "\r\n" + e[1] + "\r\n";
+    }
+    assertThat(sub.output()).isEqualTo(expected);
+  }
+
+  @Test
+  void keyspaceEvents_keyeventOnly_classFiltered() {
+    pub.send("CONFIG SET notify-keyspace-events E$");
+    sub.send("SUBSCRIBE __keyevent@0__:set __keyevent@0__:del");
+    pub.send("SET a 1", "DEL a", "MSET b 2 c 3");
+    assertThat(sub.output()).isEqualTo(push3("message", "__keyevent@0__:set", "a")
+        + push3("message", "__keyevent@0__:set", "b") + push3("message", "__keyevent@0__:set", "c"));
+    assertThat(pub.call(b("CONFIG"), b("SET"), b("notify-keyspace-events"), b(""))).isEqualTo("+OK\r\n");
+    pub.send("SET a 1");
+    assertThat(sub.output()).isEmpty();
+  }
+
+  @Test
+  void clientOutputBufferLimit_configGetSet() {
+    assertThat(pub.send("CONFIG GET client-output-buffer-limit")).isEqualTo(
+        "*2\r\n$26\r\nclient-output-buffer-limit\r\n$39\r\nnormal 0 0 0 pubsub 33554432 8388608 60\r\n");
+    assertThat(pub.call(b("CONFIG"), b("SET"), b("client-output-buffer-limit"), b("pubsub 1mb 256kb 10")))
+        .isEqualTo("+OK\r\n");
+    assertThat(context.outputLimit().hardBytes()).isEqualTo(1 << 20);
+    assertThat(context.outputLimit().softBytes()).isEqualTo(256 << 10);
+    assertThat(context.outputLimit().softSeconds()).isEqualTo(10);
+    assertThat(pub.call(b("CONFIG"), b("SET"), b("client-output-buffer-limit"), b("replica 1 1 1")))
+        .startsWith("-ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - distcache"
+            + " sets only the pubsub class");
+    assertThat(pub.call(b("CONFIG"), b("SET"), b("client-output-buffer-limit"), b("pubsub 1x 1 1")))
+        .startsWith("-ERR CONFIG SET failed");
+  }
+
+  private static byte[] b(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+  }
 }
