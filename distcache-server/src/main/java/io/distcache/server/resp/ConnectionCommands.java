@@ -184,6 +184,7 @@ final class ConnectionCommands {
 
   private static void clientList(RespSession s, byte[][] a) {
     List<Long> ids = null;
+    Boolean pubsubType = null; // TYPE pubsub: subscribed connections; TYPE normal: the others
     if (a.length > 2) {
       if (is(a[2], "id") && a.length > 3) {
         ids = new java.util.ArrayList<>();
@@ -199,8 +200,9 @@ final class ConnectionCommands {
             || is(a[3], "pubsub"))) {
           throw new CommandException("ERR Unknown client type '" + Args.latin1(a[3]) + "'");
         }
-        if (!is(a[3], "normal")) {
-          ids = List.of();
+        pubsubType = is(a[3], "pubsub") ? Boolean.TRUE : is(a[3], "normal") ? Boolean.FALSE : null;
+        if (pubsubType == null) {
+          ids = List.of(); // distcache has no Redis replicas or masters
         }
       } else {
         throw new CommandException(RespErrors.SYNTAX);
@@ -209,7 +211,7 @@ final class ConnectionCommands {
     long now = s.context().clock().nanos();
     StringBuilder sb = new StringBuilder();
     for (ClientState c : s.context().stats().clients()) {
-      if (ids == null || ids.contains(c.id)) {
+      if ((ids == null || ids.contains(c.id)) && (pubsubType == null || pubsubType == (c.sub + c.psub + c.ssub > 0))) {
         sb.append(c.describe(now)).append('\n');
       }
     }

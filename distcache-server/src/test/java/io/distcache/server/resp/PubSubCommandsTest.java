@@ -145,6 +145,8 @@ class PubSubCommandsTest {
     sub.send("SUBSCRIBE a b", "PSUBSCRIBE p*");
     String list = pub.send("CLIENT LIST");
     assertThat(list).contains("flags=P db=0 sub=2 psub=1 ssub=0");
+    assertThat(pub.send("CLIENT LIST TYPE pubsub")).contains("sub=2 psub=1").doesNotContain("sub=0 psub=0");
+    assertThat(pub.send("CLIENT LIST TYPE normal")).contains("sub=0 psub=0").doesNotContain("sub=2");
     String info = pub.send("INFO");
     assertThat(info).contains("pubsub_clients:1\r\n", "pubsub_channels:2\r\n", "pubsub_patterns:1\r\n",
         "pubsubshard_channels:0\r\n", "client_output_buffer_limit_disconnections:0\r\n");
