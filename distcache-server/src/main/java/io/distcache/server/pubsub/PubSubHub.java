@@ -42,6 +42,42 @@ public final class PubSubHub {
   /** Channels longer than this (a key of 64 KiB with its keyspace prefix fits) are not matched against patterns. */
   public static final int MAX_MATCHED_CHANNEL_BYTES = 64 * 1024 + 64;
 
+  /** Subscriptions (channels, patterns and shard channels together) one connection may hold. */
+  public static final int MAX_SUBSCRIPTIONS_PER_CONNECTION = 100_000;
+  /** The longest channel name SUBSCRIBE and SSUBSCRIBE accept (a key's limit). */
+  public static final int MAX_CHANNEL_BYTES = 64 * 1024;
+  /**
+   * What every subscription of the node together may hold: the name's bytes plus
+   * SUBSCRIPTION_OVERHEAD_BYTES each, so subscribers cannot grow the heap without bound.
+   */
+  public static final long MAX_SUBSCRIPTION_BYTES = 256L << 20;
+  public static final int SUBSCRIPTION_OVERHEAD_BYTES = 96;
+
+  private final java.util.concurrent.atomic.AtomicLong subscriptionBytes = new java.util.concurrent.atomic.AtomicLong();
+
+  /**
+   * Reserves room for subscriptions of {@code names} (one connection's command, checked before it
+   * replies anything); false when the node-wide bound would be passed. Released by the unsubscribes.
+   */
+  public boolean reserve(List<byte[]> names) {
+    long cost = 0;
+    for (byte[] n : names) {
+      cost += n.length + SUBSCRIPTION_OVERHEAD_BYTES;
+    }
+    long now = subscriptionBytes.addAndGet(cost);
+    if (now > MAX_SUBSCRIPTION_BYTES) {
+      subscriptionBytes.addAndGet(-cost);
+      return false;
+    }
+    subscriptionBytes.addAndGet(-cost); // taken again, exactly, by each add that is new
+    return true;
+  }
+
+  /** INFO: the bytes the node's subscriptions account for. */
+  public long subscriptionBytes() {
+    return subscriptionBytes.get();
+  }
+
   private final Map<Name, Set<Subscriber>> channels = new ConcurrentHashMap<>();
   private final Map<Name, Set<Subscriber>> patterns = new ConcurrentHashMap<>();
   private final Map<Name, Set<Subscriber>> shardChannels = new ConcurrentHashMap<>();
@@ -78,22 +114,28 @@ public final class PubSubHub {
     return remove(shardChannels, s, channel);
   }
 
-  private static boolean add(Map<Name, Set<Subscriber>> map, Subscriber s, byte[] name) {
+  private boolean add(Map<Name, Set<Subscriber>> map, Subscriber s, byte[] name) {
     boolean[] added = new boolean[1];
     map.compute(new Name(name), (k, set) -> {
       Set<Subscriber> subs = set != null ? set : ConcurrentHashMap.newKeySet();
       added[0] = subs.add(s);
       return subs;
     });
+    if (added[0]) {
+      subscriptionBytes.addAndGet(name.length + SUBSCRIPTION_OVERHEAD_BYTES);
+    }
     return added[0];
   }
 
-  private static boolean remove(Map<Name, Set<Subscriber>> map, Subscriber s, byte[] name) {
+  private boolean remove(Map<Name, Set<Subscriber>> map, Subscriber s, byte[] name) {
     boolean[] removed = new boolean[1];
     map.computeIfPresent(new Name(name), (k, set) -> {
       removed[0] = set.remove(s);
       return set.isEmpty() ? null : set;
     });
+    if (removed[0]) {
+      subscriptionBytes.addAndGet(-(name.length + SUBSCRIPTION_OVERHEAD_BYTES));
+    }
     return removed[0];
   }
 

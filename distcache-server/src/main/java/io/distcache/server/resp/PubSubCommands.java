@@ -58,7 +58,32 @@ final class PubSubCommands {
     }
   }
 
+  /**
+   * The bounds, checked before anything is subscribed or answered: channel names at most a key's
+   * size, at most MAX_SUBSCRIPTIONS_PER_CONNECTION per connection, and room in the node-wide budget.
+   */
+  private static void checkRoom(RespSession s, byte[][] a, int maxNameBytes) {
+    List<byte[]> names = new ArrayList<>(a.length - 1);
+    for (int i = 1; i < a.length; i++) {
+      if (a[i].length > maxNameBytes) {
+        throw new CommandException("ERR channel name of " + a[i].length + " bytes is longer than the limit of "
+            + maxNameBytes + " bytes");
+      }
+      names.add(a[i]);
+    }
+    int has = s.subscriber().total();
+    if ((long) has + names.size() > PubSubHub.MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+      throw new CommandException("ERR this connection has " + has + " subscriptions and asks for " + names.size()
+          + " more; the limit is " + PubSubHub.MAX_SUBSCRIPTIONS_PER_CONNECTION + " per connection");
+    }
+    if (!s.context().pubSub().reserve(names)) {
+      throw new CommandException("ERR the node's subscriptions hold " + s.context().pubSub().subscriptionBytes()
+          + " bytes; the limit is " + PubSubHub.MAX_SUBSCRIPTION_BYTES);
+    }
+  }
+
   private static void subscribe(RespSession s, byte[][] a) {
+    checkRoom(s, a, PubSubHub.MAX_CHANNEL_BYTES);
     RespSubscriber sub = s.subscriber();
     RespWriter w = s.out();
     for (int i = 1; i < a.length; i++) {
@@ -93,6 +118,7 @@ final class PubSubCommands {
             + PubSubHub.MAX_PATTERN_BYTES + " bytes");
       }
     }
+    checkRoom(s, a, PubSubHub.MAX_PATTERN_BYTES);
     RespSubscriber sub = s.subscriber();
     RespWriter w = s.out();
     for (int i = 1; i < a.length; i++) {
@@ -122,6 +148,7 @@ final class PubSubCommands {
 
   private static void ssubscribe(RespSession s, byte[][] a) {
     checkShardChannels(s, a);
+    checkRoom(s, a, PubSubHub.MAX_CHANNEL_BYTES);
     RespSubscriber sub = s.subscriber();
     RespWriter w = s.out();
     for (int i = 1; i < a.length; i++) {
@@ -185,6 +212,11 @@ final class PubSubCommands {
   }
 
   private static void publish(RespSession s, byte[][] a) {
+    if (a[1].length > PubSubHub.MAX_CHANNEL_BYTES) {
+      // It travels to the other members in a frame's key field, which is at most a key's size.
+      throw new CommandException("ERR channel name of " + a[1].length + " bytes is longer than the limit of "
+          + PubSubHub.MAX_CHANNEL_BYTES + " bytes");
+    }
     s.out().integer(s.context().pubSub().publish(a[1], a[2]));
   }
 

@@ -133,6 +133,11 @@ class PubSubCommandsTest {
     assertThat(sub.send("PUBSUB NUMPAT x")).isEqualTo("-ERR wrong number of arguments for 'pubsub|numpat' command\r\n");
     assertThat(sub.send("PSUBSCRIBE " + "*a".repeat(300)))
         .isEqualTo("-ERR pattern of 600 bytes is longer than the limit of 512 bytes\r\n");
+    assertThat(sub.call(b("SUBSCRIBE"), b("ok"), new byte[64 * 1024 + 1]))
+        .isEqualTo("-ERR channel name of 65537 bytes is longer than the limit of 65536 bytes\r\n");
+    assertThat(pub.send("PUBSUB NUMSUB ok")).isEqualTo("*2\r\n$2\r\nok\r\n:0\r\n"); // nothing subscribed
+    assertThat(pub.call(b("PUBLISH"), new byte[64 * 1024 + 1], b("m")))
+        .isEqualTo("-ERR channel name of 65537 bytes is longer than the limit of 65536 bytes\r\n");
     // An unterminated class is matched as Redis does (the pattern's end closes it), not refused.
     sub.send("PSUBSCRIBE [abc");
     assertThat(pub.send("PUBLISH b x")).isEqualTo(":1\r\n");
