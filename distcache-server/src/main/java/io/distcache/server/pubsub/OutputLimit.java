@@ -85,7 +85,7 @@ public final class OutputLimit {
   }
 
   /**
-   * CONFIG SET client-output-buffer-limit: "<class> <hard> <soft> <seconds>" groups, sizes with
+   * CONFIG SET client-output-buffer-limit: {@code "<class> <hard> <soft> <seconds>"} groups, sizes with
    * Redis's units (b, k, kb, m, mb, g, gb). Returns the pubsub triple to set, or throws
    * IllegalArgumentException with the reason. Only the pubsub class is settable; "normal 0 0 0"
    * (what distcache has: normal clients are held by backpressure, not a limit) is accepted.
