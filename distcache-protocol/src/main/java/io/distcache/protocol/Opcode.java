@@ -167,6 +167,26 @@ public enum Opcode {
    * replicate it: ask again after the placements agree) | BAD_REQUEST.
    */
   REPLICA_SYNC(0x45, false),
+
+  // 0x46-0x47: pub/sub.
+
+  /**
+   * Node to node, on a peer connection only: a message published on the sender, for the receiver's
+   * own subscribers (Redis Cluster's PUBLISH reaches every node). key:[the channel] value:[the
+   * message] extras:[kind: {@link #PUBLISH_KIND_GLOBAL} a PUBLISH, {@link #PUBLISH_KIND_SHARD} an
+   * SPUBLISH relayed by the channel's owner] → OK extras:[receivers on this node] | BAD_REQUEST
+   * (malformed, or sent on a client connection). Never forwarded; delivery is at most once.
+   */
+  PUBSUB_PUBLISH(0x46, false),
+  /**
+   * Redis's SPUBLISH: served by the owner of the channel's slot like any keyed request (forwarded
+   * there, or NOT_OWNER for a ROUTED request). key:[the channel] value:[the message] → OK
+   * extras:[receivers on the owner]. Changes no key.
+   */
+  SHARD_PUBLISH(0x47, true),
+
+  // 0x48: rebalancing.
+
   /**
    * Node to node, on a peer connection only: a learner (a member joining) holds a whole copy of
    * every slot it learned and asks each owner of the slots it will take over to stop applying
@@ -177,6 +197,11 @@ public enum Opcode {
    * BAD_REQUEST.
    */
   MIGRATE_PREPARE(0x48, false);
+
+  /** {@link #PUBSUB_PUBLISH}'s kind extra: a PUBLISH, for subscribers of the channel and patterns. */
+  public static final long PUBLISH_KIND_GLOBAL = 0;
+  /** {@link #PUBSUB_PUBLISH}'s kind extra: an SPUBLISH, for subscribers of the shard channel. */
+  public static final long PUBLISH_KIND_SHARD = 1;
 
   private static final Opcode[] BY_CODE = new Opcode[256];
 

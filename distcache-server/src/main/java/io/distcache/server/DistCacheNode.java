@@ -149,8 +149,9 @@ public final class DistCacheNode implements AutoCloseable {
       bus.useTlsPorts(tlsPorts);
       tlsEndpoints = new io.distcache.server.cluster.TlsEndpoints(tlsPorts, membership::self, membership::placement);
       try {
-        clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements),
-            membership, peers, store, config.replication);
+        LocalExecutor executor = new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements);
+        clusterRouter = new ClusterRouter(executor, membership, peers, store, config.replication);
+        wirePubSub(executor);
         router = new DrainingRouter(clusterRouter);
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess)
             .withUsers(users, protectedModeApplies()).withTlsEndpoints(tlsEndpoints);
@@ -317,6 +318,43 @@ public final class DistCacheNode implements AutoCloseable {
     }
   }
 
+  /**
+   * Pub/sub: PUBLISH and an owner's SPUBLISH reach the other members (PubSubFanout), the executor
+   * delivers SHARD_PUBLISH and peers' messages and publishes write events, and the store reports
+   * expirations and evictions only while notify-keyspace-events asks for them (so with
+   * notifications off its removal paths call nothing). Events are published for keys of slots this
+   * node owns, not for its replica copies, so each event comes from one node.
+   */
+  private void wirePubSub(LocalExecutor executor) {
+    pubSub = new io.distcache.server.pubsub.PubSubHub();
+    fanout = new io.distcache.server.cluster.PubSubFanout(clusterRouter, peers);
+    pubSub.broadcaster(fanout);
+    keyspaceEvents = new io.distcache.server.pubsub.KeyspaceEvents(pubSub);
+    executor.pubSub(pubSub, keyspaceEvents);
+    io.distcache.server.pubsub.KeyspaceEvents events = keyspaceEvents;
+    ClusterRouter cr = clusterRouter;
+    Store s = store;
+    events.onChange(() -> {
+      boolean wanted = events.enabled(io.distcache.server.pubsub.KeyspaceEvents.EXPIRED)
+          || events.enabled(io.distcache.server.pubsub.KeyspaceEvents.EVICTED);
+      s.removalListener(!wanted ? null : (key, expired) -> {
+        io.distcache.protocol.cluster.Placement p = cr.placement();
+        if (p.size() > 1 && !p.owns(cr.self(), io.distcache.protocol.cluster.KeySlot.of(key))) {
+          return; // a replica copy: its owner tells its own subscribers
+        }
+        if (expired) {
+          events.notify(io.distcache.server.pubsub.KeyspaceEvents.EXPIRED, "expired", key);
+        } else {
+          events.notify(io.distcache.server.pubsub.KeyspaceEvents.EVICTED, "evicted", key);
+        }
+      });
+    });
+  }
+
+  private io.distcache.server.pubsub.PubSubHub pubSub;
+  private io.distcache.server.pubsub.KeyspaceEvents keyspaceEvents;
+  private io.distcache.server.cluster.PubSubFanout fanout;
+
   /** The Redis protocol, with data commands through the router and CLUSTER/INFO from the cluster layer. */
   private ProtocolInstaller redis() {
     SlotHistory history = new SlotHistory(membership::self);
@@ -331,6 +369,7 @@ public final class DistCacheNode implements AutoCloseable {
         .clusterWide(clusterWide = new ClusterWide(clusterRouter, peers))
         .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
         .parameters(configParameters())
+        .pubSub(pubSub, keyspaceEvents, fanout::dropped)
         .nodeCounters(new io.distcache.server.resp.NodeCounters() {
           @Override
           public long netInputBytes() {

@@ -248,6 +248,9 @@ public final class ClusterRouter implements Router, ClusterView {
         return done(replicator.syncRequested(request));
       case MIGRATE_PREPARE:
         return replicator.prepareMigration(request);
+      // A message a peer published, for this node's own subscribers (peer connections only).
+      case PUBSUB_PUBLISH:
+        return done(local.execute(request));
       // Multi-key opcodes: one sub-request per owner, replies merged in the request's order.
       case MULTI_GET, MULTI_SET, MULTI_SET_IF_ABSENT, MULTI_DELETE, MULTI_EXISTS:
         return multiKey.route(request);

@@ -9,6 +9,8 @@ import io.distcache.protocol.Status;
 import io.distcache.protocol.TransactionCodec;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.Clock;
+import io.distcache.server.pubsub.KeyspaceEvents;
+import io.distcache.server.pubsub.PubSubHub;
 import io.distcache.server.store.CasResult;
 import io.distcache.server.store.ExpireCondition;
 import io.distcache.server.store.RedisNumbers;
@@ -159,8 +161,9 @@ public final class LocalExecutor {
     if (op == null) {
       return request.replyError(Status.UNKNOWN_OPCODE, String.format("unknown opcode 0x%02x", request.opcode() & 0xFF));
     }
+    Frame reply;
     try {
-      return switch (op) {
+      reply = switch (op) {
         case PING -> request.replyValue(request.value());
         case GET -> get(request);
         case SET -> set(request);
@@ -201,6 +204,8 @@ public final class LocalExecutor {
         // AUTH is answered by the connection (net/BinaryAuth) on a node with users; a server built
         // without them has no password to check.
         case AUTH -> request.replyError(Status.BAD_REQUEST, "AUTH called without any password configured on this node");
+        case PUBSUB_PUBLISH -> peerPublish(request);
+        case SHARD_PUBLISH -> shardPublish(request);
       };
     } catch (StoreException e) {
       return request.replyError(STATUS_BY_REASON.get(e.reason()), e.getMessage());
@@ -210,6 +215,53 @@ public final class LocalExecutor {
       log.error("{} request failed inside the node", op, e);
       return request.replyError(Status.INTERNAL_ERROR, "internal error in " + op + ": " + e);
     }
+    KeyspaceEvents ev = events;
+    if (ev != null && ev.flags() != 0) {
+      try {
+        KeyspaceNotifier.after(ev, store, request, reply);
+      } catch (RuntimeException e) {
+        // The write is done and must be acknowledged; only its notification is lost.
+        log.warn("keyspace notification for {} failed", op, e);
+      }
+    }
+    return reply;
+  }
+
+  // ---- pub/sub ----
+
+  private volatile PubSubHub pubSub;
+  private volatile KeyspaceEvents events;
+
+  /**
+   * Connects the node's pub/sub: SHARD_PUBLISH and peers' PUBSUB_PUBLISH deliver to {@code hub}, and
+   * writes publish their keyspace events to {@code events} while a class is on.
+   */
+  public void pubSub(PubSubHub hub, KeyspaceEvents events) {
+    this.pubSub = hub;
+    this.events = events;
+  }
+
+  private Frame peerPublish(Frame r) {
+    PubSubHub hub = pubSub;
+    if (hub == null) {
+      return r.replyError(Status.BAD_REQUEST, "PUBSUB_PUBLISH: this node has no pub/sub");
+    }
+    long kind = r.extra(0, Opcode.PUBLISH_KIND_GLOBAL);
+    if (kind == Opcode.PUBLISH_KIND_GLOBAL) {
+      return r.replyOk(hub.deliver(r.key(), r.value()));
+    }
+    if (kind == Opcode.PUBLISH_KIND_SHARD) {
+      return r.replyOk(hub.deliverShard(r.key(), r.value()));
+    }
+    throw new IllegalArgumentException("PUBSUB_PUBLISH kind " + kind + " is not 0 (PUBLISH) or 1 (SPUBLISH)");
+  }
+
+  private Frame shardPublish(Frame r) {
+    PubSubHub hub = pubSub;
+    if (hub == null) {
+      return r.replyError(Status.BAD_REQUEST, "SHARD_PUBLISH: this node has no pub/sub");
+    }
+    return r.replyOk(hub.publishShard(r.key(), r.value()));
   }
 
   // ---- single key ----
@@ -408,9 +460,13 @@ public final class LocalExecutor {
 
   private Frame multiDelete(Frame r) {
     long deleted = 0;
+    KeyspaceEvents ev = events;
     for (byte[] key : ListCodec.decodeKeys(r.value())) {
       if (store.delete(key)) {
         deleted++;
+        if (ev != null && ev.enabled(KeyspaceEvents.GENERIC)) {
+          ev.notify(KeyspaceEvents.GENERIC, "del", key);
+        }
       }
     }
     return r.replyOk(deleted);

@@ -314,6 +314,7 @@ public final class Replicator implements AutoCloseable {
           keys.addAll(BatchKeys.sameSlotKeys(request));
           yield keys;
         }
+        case SHARD_PUBLISH -> List.of(); // keyed for routing only: it writes nothing
         default -> op.keyed() && !op.readOnly() && request.key() != null && request.key().length > 0
             ? List.of(request.key()) : List.of();
       };

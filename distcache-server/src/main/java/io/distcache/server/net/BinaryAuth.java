@@ -152,6 +152,7 @@ final class BinaryAuth {
       case RANDOM_KEY -> "randomkey";
       case CLUSTER_MEMBERS -> "cluster|slots";
       case CLUSTER_OWNER -> "cluster|keyslot";
+      case SHARD_PUBLISH -> "spublish";
       default -> op.name().toLowerCase(java.util.Locale.ROOT);
     };
   }

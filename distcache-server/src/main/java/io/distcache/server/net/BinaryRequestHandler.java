@@ -358,7 +358,8 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     if (request.op() == Opcode.PEER_HELLO) {
       return request.replyError(Status.BAD_REQUEST, "PEER_HELLO is only accepted as the first frame of a connection");
     }
-    if (request.op() == Opcode.REPLICATE || request.op() == Opcode.REPLICA_SYNC || request.op() == Opcode.MIGRATE_PREPARE) {
+    if (request.op() == Opcode.REPLICATE || request.op() == Opcode.REPLICA_SYNC || request.op() == Opcode.MIGRATE_PREPARE
+        || request.op() == Opcode.PUBSUB_PUBLISH) {
       misuse(ctx, "sent a replication frame (" + request.op() + "; refused)");
       return request.replyError(Status.BAD_REQUEST,
           request.op() + " is accepted only on a peer connection (one opened with PEER_HELLO); ignored");

@@ -23,6 +23,10 @@ final class ClientState {
   volatile boolean monitor;
   /** The ACL user this connection runs as ("default" until AUTH says otherwise). */
   volatile String user = io.distcache.server.security.Users.DEFAULT;
+  /** Channels, patterns and shard channels subscribed (CLIENT LIST sub, psub, ssub; flag 'P'). */
+  volatile int sub;
+  volatile int psub;
+  volatile int ssub;
   /** AUTH (or HELLO AUTH) succeeded; without it a connection may run only AUTH, HELLO, QUIT, RESET when auth is required. */
   volatile boolean authenticated;
 
@@ -64,10 +68,10 @@ final class ClientState {
       }
       reading = ch.config().isAutoRead();
     }
-    String flags = (monitor ? "O" : "") + (noEvict ? "e" : "");
+    String flags = (monitor ? "O" : "") + (sub + psub + ssub > 0 ? "P" : "") + (noEvict ? "e" : "");
     return "id=" + id + " addr=" + address + " laddr=" + localAddress + " fd=" + fd + " name=" + name
         + " age=" + age + " idle=" + idle + " flags=" + (flags.isEmpty() ? "N" : flags)
-        + " db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=" + qbuf + " qbuf-free=0 argv-mem=0 multi-mem=0"
+        + " db=0 sub=" + sub + " psub=" + psub + " ssub=" + ssub + " multi=-1 watch=0 qbuf=" + qbuf + " qbuf-free=0 argv-mem=0 multi-mem=0"
         + " rbs=0 rbp=0 obl=0 oll=" + oll + " omem=" + omem + " tot-mem=" + (qbuf + omem)
         + " events=" + (reading ? "r" : "") + (omem > 0 ? "w" : "") + " cmd=" + lastCommand + " user=" + user
         + " redir=-1 resp=" + protocol + " lib-name=" + libName + " lib-ver=" + libVersion;

@@ -40,6 +40,7 @@ final class CommandTable {
     AclCommands.register(r);
     HashCommands.register(r);
     SetCommands.register(r);
+    PubSubCommands.register(r);
     return new CommandTable(r.commands);
   }
 
@@ -70,6 +71,7 @@ final class CommandTable {
   void dispatch(RespSession s, byte[][] args) {
     Checked checked = check(args);
     AclCheck.check(s, checked.top(), checked.spec(), checked.fullName(), args);
+    PubSubCommands.checkSubscribedMode(s, checked.top().name(), checked.fullName());
     s.context().stats().commandProcessed();
     s.client().lastCommand = checked.fullName();
     s.executing(checked.spec());

@@ -21,7 +21,20 @@ final class ConfigParameters {
   private ConfigParameters() {}
 
   private record Parameter(Function<RespContext, String> get, BiConsumer<RespContext, Long> set, long min,
-      String restartWith) {}
+      String restartWith, java.util.function.BiFunction<RespContext, String, Runnable> text) {
+    Parameter(Function<RespContext, String> get, BiConsumer<RespContext, Long> set, long min, String restartWith) {
+      this(get, set, min, restartWith, null);
+    }
+  }
+
+  /**
+   * A setting whose value is text: {@code check} parses it and returns what applies it, or throws
+   * IllegalArgumentException with the reason (Redis's words) without changing anything.
+   */
+  private static void settableText(String name, Function<RespContext, String> get,
+      java.util.function.BiFunction<RespContext, String, Runnable> check) {
+    TABLE.put(name, new Parameter(get, null, 0, null, check));
+  }
 
   private static final Map<String, Parameter> TABLE = new LinkedHashMap<>();
 
@@ -41,7 +54,18 @@ final class ConfigParameters {
     fixed("databases", c -> "1", null);
     fixed("proto-max-bulk-len", c -> Integer.toString(c.limits().maxBulkBytes()), "--max-value");
     fixed("cluster-enabled", c -> c.cluster() != null ? "yes" : "no", null);
-    fixed("notify-keyspace-events", c -> "", null);
+    settableText("notify-keyspace-events", c -> io.distcache.server.pubsub.KeyspaceEvents.format(c.keyspaceEvents().flags()),
+        (c, v) -> {
+          int flags = io.distcache.server.pubsub.KeyspaceEvents.parse(v);
+          if (flags < 0) {
+            throw new IllegalArgumentException("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+          }
+          return () -> c.keyspaceEvents().flags(flags);
+        });
+    settableText("client-output-buffer-limit", c -> c.outputLimit().describe(), (c, v) -> {
+      long[] pubsub = io.distcache.server.pubsub.OutputLimit.parse(v);
+      return pubsub == null ? () -> {} : () -> c.outputLimit().set(pubsub[0], pubsub[1], pubsub[2]);
+    });
     settable("slowlog-log-slower-than", c -> Long.toString(c.slowLog().slowerThanMicros()),
         (c, v) -> c.slowLog().slowerThanMicros(v), Long.MIN_VALUE);
     settable("slowlog-max-len", c -> Integer.toString(c.slowLog().maxLen()),
@@ -83,14 +107,24 @@ final class ConfigParameters {
   /** Checks every name=value pair, then applies them all; throws before applying any on a bad one. */
   static void set(RespContext c, byte[][] a) {
     Map<String, Long> values = new LinkedHashMap<>();
+    Map<String, Runnable> texts = new LinkedHashMap<>();
     for (int i = 2; i + 1 < a.length; i += 2) {
       String name = Args.lower(a[i]);
       Parameter p = TABLE.get(name);
       if (p == null) {
         throw new CommandException("ERR Unknown option or number of arguments for CONFIG SET - '" + Args.latin1(a[i]) + "'");
       }
-      if (values.containsKey(name)) {
+      if (values.containsKey(name) || texts.containsKey(name)) {
         throw new CommandException("ERR Duplicate parameter - " + name);
+      }
+      if (p.text() != null) {
+        try {
+          texts.put(name, p.text().apply(c, new String(a[i + 1], java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (IllegalArgumentException e) {
+          throw new CommandException("ERR CONFIG SET failed (possibly related to argument '" + name + "') - "
+              + e.getMessage());
+        }
+        continue;
       }
       if (p.set() == null) {
         throw new CommandException("ERR CONFIG SET failed (possibly related to argument '" + name + "') - "
@@ -111,5 +145,6 @@ final class ConfigParameters {
       values.put(name, v);
     }
     values.forEach((name, v) -> TABLE.get(name).set().accept(c, v));
+    texts.values().forEach(Runnable::run);
   }
 }

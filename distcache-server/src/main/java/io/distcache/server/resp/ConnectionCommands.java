@@ -33,7 +33,13 @@ final class ConnectionCommands {
     if (a.length > 2) {
       throw new CommandException(RespErrors.wrongArity("ping"));
     }
-    if (a.length == 2) {
+    if (s.inSubscribedMode()) {
+      // Redis in RESP2 subscribed mode: a push-shaped ["pong", argument or ""].
+      RespWriter w = s.out();
+      w.array(2);
+      w.bulk("pong");
+      w.bulk(a.length == 2 ? a[1] : new byte[0]);
+    } else if (a.length == 2) {
       s.out().bulk(a[1]);
     } else {
       s.out().simple("PONG");
@@ -47,6 +53,7 @@ final class ConnectionCommands {
 
   private static void reset(RespSession s, byte[][] a) {
     s.transaction().discard();
+    s.clearSubscriptions();
     s.protocol(2);
     s.client().name = "";
     // Redis: back to the default user, authenticated only if default needs no password.
@@ -177,6 +184,7 @@ final class ConnectionCommands {
 
   private static void clientList(RespSession s, byte[][] a) {
     List<Long> ids = null;
+    Boolean pubsubType = null; // TYPE pubsub: subscribed connections; TYPE normal: the others
     if (a.length > 2) {
       if (is(a[2], "id") && a.length > 3) {
         ids = new java.util.ArrayList<>();
@@ -192,8 +200,9 @@ final class ConnectionCommands {
             || is(a[3], "pubsub"))) {
           throw new CommandException("ERR Unknown client type '" + Args.latin1(a[3]) + "'");
         }
-        if (!is(a[3], "normal")) {
-          ids = List.of();
+        pubsubType = is(a[3], "pubsub") ? Boolean.TRUE : is(a[3], "normal") ? Boolean.FALSE : null;
+        if (pubsubType == null) {
+          ids = List.of(); // distcache has no Redis replicas or masters
         }
       } else {
         throw new CommandException(RespErrors.SYNTAX);
@@ -202,7 +211,7 @@ final class ConnectionCommands {
     long now = s.context().clock().nanos();
     StringBuilder sb = new StringBuilder();
     for (ClientState c : s.context().stats().clients()) {
-      if (ids == null || ids.contains(c.id)) {
+      if ((ids == null || ids.contains(c.id)) && (pubsubType == null || pubsubType == (c.sub + c.psub + c.ssub > 0))) {
         sb.append(c.describe(now)).append('\n');
       }
     }

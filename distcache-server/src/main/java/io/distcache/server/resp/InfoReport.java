@@ -92,7 +92,7 @@ final class InfoReport {
           line(sb, "maxclients", c.nodeCounters().maxClients());
           line(sb, "blocked_clients", 0);
           line(sb, "tracking_clients", 0);
-          line(sb, "pubsub_clients", 0);
+          line(sb, "pubsub_clients", pubsubClients(c));
           line(sb, "watching_clients", 0);
           line(sb, "clients_in_timeout_table", 0);
           line(sb, "total_watched_keys", 0);
@@ -144,8 +144,11 @@ final class InfoReport {
           line(sb, "evicted_clients", 0);
           line(sb, "keyspace_hits", st.hits());
           line(sb, "keyspace_misses", st.misses());
-          line(sb, "pubsub_channels", 0);
-          line(sb, "pubsub_patterns", 0);
+          line(sb, "pubsub_channels", c.pubSub().channelCount());
+          line(sb, "pubsub_patterns", c.pubSub().numpat());
+          line(sb, "pubsubshard_channels", c.pubSub().shardChannelCount());
+          line(sb, "client_output_buffer_limit_disconnections", c.outputLimit().disconnections());
+          line(sb, "pubsub_fanout_dropped", c.fanoutDropped());
           line(sb, "total_error_replies", c.errorStats().total());
           if (c.cluster() != null) {
             line(sb, "forwarded_requests", c.cluster().forwardedRequests());
@@ -254,6 +257,17 @@ final class InfoReport {
 
   private static void header(StringBuilder sb, String name) {
     sb.append("# ").append(name).append("\r\n");
+  }
+
+  /** Connections subscribed to a channel, pattern or shard channel. */
+  private static long pubsubClients(RespContext c) {
+    long n = 0;
+    for (ClientState cs : c.stats().clients()) {
+      if (cs.sub + cs.psub + cs.ssub > 0) {
+        n++;
+      }
+    }
+    return n;
   }
 
   private static void line(StringBuilder sb, String name, Object value) {

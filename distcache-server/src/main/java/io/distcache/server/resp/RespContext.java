@@ -43,6 +43,10 @@ public final class RespContext {
   private final java.util.Map<String, java.util.function.Supplier<String>> parameters;
   private final io.distcache.server.security.Users users;
   private final boolean protectedMode;
+  private final io.distcache.server.pubsub.PubSubHub pubSub;
+  private final io.distcache.server.pubsub.KeyspaceEvents keyspaceEvents;
+  private final io.distcache.server.pubsub.OutputLimit outputLimit = new io.distcache.server.pubsub.OutputLimit();
+  private final java.util.function.LongSupplier fanoutDropped;
 
   private RespContext(Builder b) {
     this.router = b.router;
@@ -63,6 +67,29 @@ public final class RespContext {
     this.users = b.users != null ? b.users
         : new io.distcache.server.security.Users(new TableCatalog(commands), null, null, clock::millis);
     this.protectedMode = b.protectedMode;
+    this.pubSub = b.pubSub != null ? b.pubSub : new io.distcache.server.pubsub.PubSubHub();
+    this.keyspaceEvents = b.keyspaceEvents != null ? b.keyspaceEvents : new io.distcache.server.pubsub.KeyspaceEvents(pubSub);
+    this.fanoutDropped = b.fanoutDropped;
+  }
+
+  /** The node's channels and subscribers (PUBLISH, SUBSCRIBE, PUBSUB). */
+  public io.distcache.server.pubsub.PubSubHub pubSub() {
+    return pubSub;
+  }
+
+  /** notify-keyspace-events. */
+  public io.distcache.server.pubsub.KeyspaceEvents keyspaceEvents() {
+    return keyspaceEvents;
+  }
+
+  /** client-output-buffer-limit pubsub, and its disconnections. */
+  public io.distcache.server.pubsub.OutputLimit outputLimit() {
+    return outputLimit;
+  }
+
+  /** Published messages not delivered to a peer (INFO pubsub_fanout_dropped). */
+  long fanoutDropped() {
+    return fanoutDropped.getAsLong();
   }
 
   /** The node's network counters (INFO stats). */
@@ -237,6 +264,9 @@ public final class RespContext {
     private NodeCounters nodeCounters = NodeCounters.NONE;
     private io.distcache.server.security.Users users;
     private boolean protectedMode;
+    private io.distcache.server.pubsub.PubSubHub pubSub;
+    private io.distcache.server.pubsub.KeyspaceEvents keyspaceEvents;
+    private java.util.function.LongSupplier fanoutDropped = () -> 0;
 
     private Builder(Router router, Store store) {
       if (router == null || store == null) {
@@ -335,6 +365,19 @@ public final class RespContext {
      */
     public Builder protectedMode(boolean on) {
       this.protectedMode = on;
+      return this;
+    }
+
+    /**
+     * Default: a hub of this node's own (PUBLISH reaches only this node's subscribers) and keyspace
+     * events on it. Pass the node's, whose hub broadcasts to the cluster and whose events the
+     * executor and the store publish; {@code dropped} counts messages not delivered to a peer.
+     */
+    public Builder pubSub(io.distcache.server.pubsub.PubSubHub hub, io.distcache.server.pubsub.KeyspaceEvents events,
+        java.util.function.LongSupplier dropped) {
+      this.pubSub = hub;
+      this.keyspaceEvents = events;
+      this.fanoutDropped = dropped;
       return this;
     }
 

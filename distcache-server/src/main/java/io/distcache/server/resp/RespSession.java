@@ -267,6 +267,61 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     return writer.protocol();
   }
 
+  // ---- pub/sub ----
+
+  /** This connection's subscriptions; made on its first SUBSCRIBE. */
+  private RespSubscriber subscriber;
+
+  RespSubscriber subscriber() {
+    if (subscriber == null) {
+      subscriber = new RespSubscriber(this, client, ctx.channel(), context.pubSub(), context.outputLimit(), context.clock());
+    }
+    return subscriber;
+  }
+
+  /** RESP2 subscribed mode: only (P|S)(UN)SUBSCRIBE, PING, QUIT and RESET may run (Redis's rule). */
+  boolean inSubscribedMode() {
+    return subscriber != null && subscriber.total() > 0 && writer.protocol() == 2;
+  }
+
+  /** RESET, or the connection's end: every subscription goes. */
+  void clearSubscriptions() {
+    if (subscriber != null) {
+      subscriber.clear();
+    }
+  }
+
+  /**
+   * On the event loop, between commands: writes a pushed message (pub/sub) after every reply issued
+   * before it, in the protocol of the moment. Call {@link #pushed()} after a batch.
+   */
+  void push(java.util.function.Consumer<RespWriter> render) {
+    if (closing || !ctx.channel().isActive()) {
+      return;
+    }
+    ByteBuf target = writer.target();
+    if (parked.isEmpty()) {
+      writer.target(burst());
+      render.accept(writer);
+      if (burst.readableBytes() >= FLUSH_BYTES) {
+        flush();
+      }
+    } else {
+      ByteBuf own = ctx.alloc().buffer();
+      writer.target(own);
+      render.accept(writer);
+      parked.add(new Parked(null, null, own, writer.protocol(), null, null, 0));
+    }
+    writer.target(target);
+  }
+
+  /** Sends what {@link #push} wrote (parked messages go out with the replies before them). */
+  void pushed() {
+    if (parked.isEmpty() && !flushQueued) {
+      flush();
+    }
+  }
+
   // ---- Netty ----
 
   @Override
@@ -298,6 +353,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
     context.stats().disconnected(client);
+    clearSubscriptions();
     releaseAll();
   }
 

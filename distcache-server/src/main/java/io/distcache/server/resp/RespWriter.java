@@ -126,6 +126,11 @@ final class RespWriter {
     header('*', n);
   }
 
+  /** A push of {@code n} elements: pub/sub messages and confirmations (RESP2: an array). */
+  void push(int n) {
+    header(resp3() ? '>' : '*', n);
+  }
+
   /** A map of {@code n} pairs (RESP2: a flat array of 2n elements). */
   void map(int n) {
     if (resp3()) {

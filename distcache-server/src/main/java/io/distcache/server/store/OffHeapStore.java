@@ -93,6 +93,14 @@ final class OffHeapStore implements Store {
     }
   }
 
+  /** Keyspace notifications of expired and evicted entries; null: none. */
+  volatile RemovalListener removalListener;
+
+  @Override
+  public void removalListener(RemovalListener listener) {
+    this.removalListener = listener;
+  }
+
   void countEvicted() {
     evicted.increment();
   }

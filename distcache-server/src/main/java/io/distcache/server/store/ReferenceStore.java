@@ -659,6 +659,22 @@ public final class ReferenceStore implements Store {
   private void expire(Key k) {
     remove(k);
     expired++;
+    removed(k, true);
+  }
+
+  /** Keyspace notifications of expired and evicted entries; null: none. */
+  private volatile RemovalListener removalListener;
+
+  @Override
+  public void removalListener(RemovalListener listener) {
+    this.removalListener = listener;
+  }
+
+  private void removed(Key k, boolean wasExpired) {
+    RemovalListener l = removalListener;
+    if (l != null) {
+      l.removed(k.bytes, wasExpired);
+    }
   }
 
   private void evictOneExcept(Key keep) {
@@ -672,6 +688,7 @@ public final class ReferenceStore implements Store {
         } else {
           evicted++;
         }
+        removed(victim, wasExpired);
         return;
       }
     }

@@ -411,6 +411,12 @@ final class Segment {
   }
 
   private void removeAt(int slot, Cause cause, boolean mayFreePage) {
+    if (cause != Cause.DELETED) {
+      Store.RemovalListener listener = store.removalListener;
+      if (listener != null) {
+        listener.removed(key(slot), cause == Cause.EXPIRED);
+      }
+    }
     long e = table.getLong(slot << 3);
     int p = page(e);
     killEntry(e);

@@ -183,6 +183,22 @@ public interface Store extends AutoCloseable {
   /** The limits this store enforces. */
   StoreConfig config();
 
+  /** Told of entries the store removes by itself: expired (found by a read or the sweeper) or evicted. */
+  @FunctionalInterface
+  interface RemovalListener {
+    /**
+     * Called with the store's lock for the key held, on the thread that removed it: must be quick,
+     * must not block and must not call the store.
+     */
+    void removed(byte[] key, boolean expired);
+  }
+
+  /**
+   * Sets who is told of expirations and evictions (keyspace notifications); null for nobody, the
+   * default, which costs the removal paths one volatile read.
+   */
+  void removalListener(RemovalListener listener);
+
   /** Stops background work and releases memory. */
   @Override
   void close();

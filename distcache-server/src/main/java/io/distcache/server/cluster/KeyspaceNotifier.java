@@ -1,0 +1,156 @@
+package io.distcache.server.cluster;
+
+import static io.distcache.server.pubsub.KeyspaceEvents.GENERIC;
+import static io.distcache.server.pubsub.KeyspaceEvents.HASH;
+import static io.distcache.server.pubsub.KeyspaceEvents.SET;
+import static io.distcache.server.pubsub.KeyspaceEvents.STRING;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.server.pubsub.KeyspaceEvents;
+import io.distcache.server.store.Store;
+import java.util.List;
+
+/*
+ * Design: the keyspace events of a write, worked out from the request and its response after the
+ * executor ran it (on the thread that ran it, with its key stripes still held, so the events of
+ * one key come out in the order its writes were applied). Keeping the mapping here, one switch
+ * beside LocalExecutor's, leaves the store and the request handlers untouched; the executor calls
+ * it only while some class is on. Event names are Redis's for the command the opcode carries.
+ *
+ * Not derived (documented in docs/PROTOCOL.md): BITFIELD's writes (its operations are inside the
+ * value), and the "del" Redis sends when a STORE form's empty result deletes an existing
+ * destination.
+ */
+
+/** Publishes the keyspace events of one executed request. */
+final class KeyspaceNotifier {
+  private KeyspaceNotifier() {}
+
+  static void after(KeyspaceEvents ev, Store store, Frame r, Frame reply) {
+    if (reply.status() != Status.OK || r.op() == null) {
+      return;
+    }
+    byte[] key = r.key();
+    switch (r.op()) {
+      case SET, COMPARE_AND_SET, GET_AND_SET -> {
+        ev.notify(STRING, "set", key);
+        if (r.extra(r.op() == Opcode.COMPARE_AND_SET ? 1 : 0, 0) != 0) {
+          ev.notify(GENERIC, "expire", key);
+        }
+      }
+      case GET_AND_DELETE, DELETE -> ev.notify(GENERIC, "del", key);
+      case EXPIRE -> ev.notify(GENERIC, store.exists(key) ? "expire" : "del", key);
+      case PERSIST -> ev.notify(GENERIC, "persist", key);
+      case INCREMENT -> ev.notify(STRING, "incrby", key);
+      case INCREMENT_FLOAT -> ev.notify(STRING, "incrbyfloat", key);
+      case APPEND -> ev.notify(STRING, "append", key);
+      case SET_RANGE -> {
+        if (r.value().length > 0) {
+          ev.notify(STRING, "setrange", key);
+        }
+      }
+      case MULTI_SET, MULTI_SET_IF_ABSENT -> {
+        List<byte[]> pairs = ListCodec.decodePairs(r.value());
+        boolean expires = r.op() == Opcode.MULTI_SET && r.extra(0, 0) != 0;
+        for (int i = 0; i < pairs.size(); i += 2) {
+          ev.notify(STRING, "set", pairs.get(i));
+          if (expires) {
+            ev.notify(GENERIC, "expire", pairs.get(i));
+          }
+        }
+      }
+      case BITS -> bits(ev, r, reply);
+      case KEY_OP -> keyOp(ev, r, reply);
+      case HASH -> hash(ev, store, r, reply);
+      case SETS -> sets(ev, store, r, reply);
+      default -> {
+        // reads, MULTI_DELETE (the executor reports each deleted key), FLUSH (Redis sends none)
+      }
+    }
+  }
+
+  private static void bits(KeyspaceEvents ev, Frame r, Frame reply) {
+    long command = r.extra(0, -1);
+    if (command == BitRequests.SETBIT) {
+      ev.notify(STRING, "setbit", r.key());
+    } else if (command == BitRequests.BITOP) {
+      ev.notify(reply.extra(0, 0) > 0 ? STRING : GENERIC, reply.extra(0, 0) > 0 ? "set" : "del", r.key());
+    }
+  }
+
+  private static void keyOp(KeyspaceEvents ev, Frame r, Frame reply) {
+    long op = r.extra(0, -1);
+    if ((op == KeyRequests.RENAME || op == KeyRequests.RENAMENX) && reply.extra(0, 0) == 1) {
+      ev.notify(GENERIC, "rename_from", r.key());
+      ev.notify(GENERIC, "rename_to", r.value());
+    } else if (op == KeyRequests.COPY && reply.extra(0, 0) == 1) {
+      ev.notify(GENERIC, "copy_to", r.value());
+    }
+  }
+
+  private static void hash(KeyspaceEvents ev, Store store, Frame r, Frame reply) {
+    long command = r.extra(0, -1);
+    byte[] key = r.key();
+    if (command == HashRequests.HSET) {
+      ev.notify(HASH, "hset", key);
+    } else if (command == HashRequests.HSETNX) {
+      if (reply.extra(0, 0) == 1) {
+        ev.notify(HASH, "hset", key);
+      }
+    } else if (command == HashRequests.HDEL) {
+      if (reply.extra(0, 0) > 0) {
+        ev.notify(HASH, "hdel", key);
+        if (!store.exists(key)) {
+          ev.notify(GENERIC, "del", key);
+        }
+      }
+    } else if (command == HashRequests.HINCRBY) {
+      ev.notify(HASH, "hincrby", key);
+    } else if (command == HashRequests.HINCRBYFLOAT) {
+      ev.notify(HASH, "hincrbyfloat", key);
+    }
+  }
+
+  private static void sets(KeyspaceEvents ev, Store store, Frame r, Frame reply) {
+    long command = r.extra(0, -1);
+    byte[] key = r.key();
+    if (command == SetRequests.SADD) {
+      if (reply.extra(0, 0) > 0) {
+        ev.notify(SET, "sadd", key);
+      }
+    } else if (command == SetRequests.SREM) {
+      if (reply.extra(0, 0) > 0) {
+        ev.notify(SET, "srem", key);
+        delIfGone(ev, store, key);
+      }
+    } else if (command == SetRequests.SPOP) {
+      ev.notify(SET, "spop", key);
+      delIfGone(ev, store, key);
+    } else if (command == SetRequests.SMOVE) {
+      if (reply.extra(0, 0) == 1) {
+        byte[] destination = ListCodec.decodeValues(r.value()).get(0);
+        if (!java.util.Arrays.equals(key, destination)) {
+          ev.notify(SET, "srem", key);
+          delIfGone(ev, store, key);
+          ev.notify(SET, "sadd", destination);
+        }
+      }
+    } else if (command == SetRequests.SINTERSTORE || command == SetRequests.SUNIONSTORE
+        || command == SetRequests.SDIFFSTORE) {
+      if (reply.extra(0, 0) > 0) {
+        String name = command == SetRequests.SINTERSTORE ? "sinterstore"
+            : command == SetRequests.SUNIONSTORE ? "sunionstore" : "sdiffstore";
+        ev.notify(SET, name, key);
+      }
+    }
+  }
+
+  private static void delIfGone(KeyspaceEvents ev, Store store, byte[] key) {
+    if (!store.exists(key)) {
+      ev.notify(GENERIC, "del", key);
+    }
+  }
+}

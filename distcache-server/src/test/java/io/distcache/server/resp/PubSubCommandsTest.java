@@ -1,0 +1,228 @@
+package io.distcache.server.resp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.server.ManualClock;
+import io.distcache.server.cluster.LocalExecutor;
+import io.distcache.server.cluster.LocalRouter;
+import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
+import io.distcache.server.store.Stores;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Pub/sub commands with Redis's exact replies: two connections sharing one node context. */
+class PubSubCommandsTest {
+  private final ManualClock clock = new ManualClock();
+  private final Store store =
+      Stores.create(new StoreConfig(64L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock));
+  private final LocalExecutor executor = new LocalExecutor(store);
+  private final RespContext context =
+      RespContext.builder(new LocalRouter(executor), store).clock(clock).version("test").build();
+  private final RespChannel sub = new RespChannel(context);
+  private final RespChannel pub = new RespChannel(context);
+
+  {
+    executor.pubSub(context.pubSub(), context.keyspaceEvents());
+  }
+
+  @AfterEach
+  void tearDown() {
+    sub.close();
+    pub.close();
+    store.close();
+  }
+
+  private static String push3(String kind, String a, String b) {
+    return "*3\r\n$" + kind.length() + "\r\n" + kind + "\r\n$" + a.length() + "\r\n" + a + "\r\n$" + b.length()
+        + "\r\n" + b + "\r\n";
+  }
+
+  private static String confirm(String kind, String channel, int count) {
+    return "*3\r\n$" + kind.length() + "\r\n" + kind + "\r\n$" + channel.length() + "\r\n" + channel + "\r\n:" + count
+        + "\r\n";
+  }
+
+  @Test
+  void subscribe_publish_unsubscribe_redisReplies() {
+    assertThat(sub.send("SUBSCRIBE news sport")).isEqualTo(confirm("subscribe", "news", 1) + confirm("subscribe", "sport", 2));
+    assertThat(pub.send("PUBLISH news hello")).isEqualTo(":1\r\n");
+    assertThat(sub.output()).isEqualTo(push3("message", "news", "hello"));
+    assertThat(pub.send("PUBLISH weather rain")).isEqualTo(":0\r\n");
+    assertThat(sub.output()).isEmpty();
+    assertThat(sub.send("SUBSCRIBE news")).isEqualTo(confirm("subscribe", "news", 2));
+    assertThat(sub.send("UNSUBSCRIBE news")).isEqualTo(confirm("unsubscribe", "news", 1));
+    assertThat(pub.send("PUBLISH news again")).isEqualTo(":0\r\n");
+    assertThat(sub.output()).isEmpty();
+  }
+
+  @Test
+  void unsubscribe_everything_thenNothingLeft_answersNullChannel() {
+    sub.send("SUBSCRIBE a b", "PSUBSCRIBE p*");
+    assertThat(sub.send("UNSUBSCRIBE")).isEqualTo(confirm("unsubscribe", "a", 2) + confirm("unsubscribe", "b", 1));
+    assertThat(sub.send("UNSUBSCRIBE")).isEqualTo("*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:1\r\n");
+    assertThat(sub.send("PUNSUBSCRIBE")).isEqualTo(confirm("punsubscribe", "p*", 0));
+    assertThat(sub.send("PUNSUBSCRIBE")).isEqualTo("*3\r\n$12\r\npunsubscribe\r\n$-1\r\n:0\r\n");
+    // Out of subscribed mode: any command runs again.
+    assertThat(sub.send("GET k")).isEqualTo("$-1\r\n");
+  }
+
+  @Test
+  void patternAndChannel_matchingSameMessage_bothDelivered_countedTwice() {
+    sub.send("SUBSCRIBE news.tech", "PSUBSCRIBE news.*");
+    assertThat(pub.send("PUBLISH news.tech up")).isEqualTo(":2\r\n");
+    assertThat(sub.output()).isEqualTo(push3("message", "news.tech", "up")
+        + "*4\r\n$8\r\npmessage\r\n$6\r\nnews.*\r\n$9\r\nnews.tech\r\n$2\r\nup\r\n");
+    assertThat(pub.send("PUBSUB NUMPAT", "PUBSUB NUMSUB news.tech other", "PUBSUB CHANNELS", "PUBSUB CHANNELS x*"))
+        .isEqualTo(":1\r\n*4\r\n$9\r\nnews.tech\r\n:1\r\n$5\r\nother\r\n:0\r\n*1\r\n$9\r\nnews.tech\r\n*0\r\n");
+  }
+
+  @Test
+  void globPatterns_redisSyntax() {
+    sub.send("PSUBSCRIBE h?llo h[^e]y [a-c]x \\*lit");
+    assertThat(pub.send("PUBLISH hallo 1", "PUBLISH hoy 2", "PUBLISH hey 3", "PUBLISH bx 4", "PUBLISH *lit 5",
+        "PUBLISH xlit 6")).isEqualTo(":1\r\n:1\r\n:0\r\n:1\r\n:1\r\n:0\r\n");
+  }
+
+  @Test
+  void subscribedMode_resp2_refusesOtherCommands_pingIsPushShaped() {
+    sub.send("SUBSCRIBE c");
+    assertThat(sub.send("GET k")).isEqualTo("-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING"
+        + " / QUIT / RESET are allowed in this context\r\n");
+    assertThat(sub.send("CLIENT ID")).startsWith("-ERR Can't execute 'client|id'");
+    assertThat(sub.send("PING", "PING x")).isEqualTo("*2\r\n$4\r\npong\r\n$0\r\n\r\n*2\r\n$4\r\npong\r\n$1\r\nx\r\n");
+    assertThat(sub.send("NOSUCH")).startsWith("-ERR unknown command 'NOSUCH'");
+    assertThat(sub.send("RESET")).isEqualTo("+RESET\r\n");
+    assertThat(pub.send("PUBLISH c m")).isEqualTo(":0\r\n");
+    assertThat(sub.send("GET k")).isEqualTo("$-1\r\n");
+  }
+
+  @Test
+  void resp3_pushesInterleaveWithReplies() {
+    sub.send("HELLO 3");
+    assertThat(sub.send("SUBSCRIBE c")).isEqualTo(">3\r\n$9\r\nsubscribe\r\n$1\r\nc\r\n:1\r\n");
+    pub.send("PUBLISH c one");
+    assertThat(sub.output()).isEqualTo(">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$3\r\none\r\n");
+    // Any command runs in RESP3 while subscribed; a message published meanwhile is a push among the replies.
+    assertThat(sub.send("SET k v", "PUBLISH c two", "GET k")).isEqualTo("+OK\r\n:1\r\n$1\r\nv\r\n"
+        + ">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$3\r\ntwo\r\n");
+    assertThat(sub.send("PING")).isEqualTo("+PONG\r\n");
+    assertThat(sub.send("UNSUBSCRIBE x")).isEqualTo(">3\r\n$11\r\nunsubscribe\r\n$1\r\nx\r\n:1\r\n");
+    assertThat(sub.send("UNSUBSCRIBE", "UNSUBSCRIBE")).isEqualTo(">3\r\n$11\r\nunsubscribe\r\n$1\r\nc\r\n:0\r\n"
+        + ">3\r\n$11\r\nunsubscribe\r\n_\r\n:0\r\n");
+    assertThat(sub.send("PUBSUB NUMSUB c")).isEqualTo("%1\r\n$1\r\nc\r\n:0\r\n");
+  }
+
+  @Test
+  void shardChannels_ssubscribeSpublish() {
+    assertThat(sub.send("SSUBSCRIBE {s}a {s}b")).isEqualTo(confirm("ssubscribe", "{s}a", 1) + confirm("ssubscribe", "{s}b", 2));
+    assertThat(pub.send("SPUBLISH {s}a hi", "PUBLISH {s}a no")).isEqualTo(":1\r\n:0\r\n");
+    assertThat(sub.output()).isEqualTo(push3("smessage", "{s}a", "hi"));
+    assertThat(pub.send("PUBSUB SHARDCHANNELS *a", "PUBSUB SHARDNUMSUB {s}a"))
+        .isEqualTo("*1\r\n$4\r\n{s}a\r\n*2\r\n$4\r\n{s}a\r\n:1\r\n");
+    assertThat(sub.send("SUNSUBSCRIBE")).isEqualTo(confirm("sunsubscribe", "{s}a", 1) + confirm("sunsubscribe", "{s}b", 0));
+    assertThat(sub.send("GET k")).isEqualTo("$-1\r\n");
+  }
+
+  @Test
+  void errors_arityAndBadPattern() {
+    assertThat(sub.send("SUBSCRIBE")).isEqualTo("-ERR wrong number of arguments for 'subscribe' command\r\n");
+    assertThat(sub.send("PUBLISH c")).isEqualTo("-ERR wrong number of arguments for 'publish' command\r\n");
+    assertThat(sub.send("PUBSUB NOPE")).isEqualTo("-ERR unknown subcommand 'NOPE'. Try PUBSUB HELP.\r\n");
+    assertThat(sub.send("PUBSUB NUMPAT x")).isEqualTo("-ERR wrong number of arguments for 'pubsub|numpat' command\r\n");
+    assertThat(sub.send("PSUBSCRIBE " + "*a".repeat(300)))
+        .isEqualTo("-ERR pattern of 600 bytes is longer than the limit of 512 bytes\r\n");
+    assertThat(sub.call(b("SUBSCRIBE"), b("ok"), new byte[64 * 1024 + 1]))
+        .isEqualTo("-ERR channel name of 65537 bytes is longer than the limit of 65536 bytes\r\n");
+    assertThat(pub.send("PUBSUB NUMSUB ok")).isEqualTo("*2\r\n$2\r\nok\r\n:0\r\n"); // nothing subscribed
+    assertThat(pub.call(b("PUBLISH"), new byte[64 * 1024 + 1], b("m")))
+        .isEqualTo("-ERR channel name of 65537 bytes is longer than the limit of 65536 bytes\r\n");
+    // An unterminated class is matched as Redis does (the pattern's end closes it), not refused.
+    sub.send("PSUBSCRIBE [abc");
+    assertThat(pub.send("PUBLISH b x")).isEqualTo(":1\r\n");
+  }
+
+  @Test
+  void clientList_showsSubscriptions_infoCounts() {
+    sub.send("SUBSCRIBE a b", "PSUBSCRIBE p*");
+    assertThat(sub.send("RESET")).isEqualTo("+RESET\r\n");
+    sub.send("SUBSCRIBE a b", "PSUBSCRIBE p*");
+    String list = pub.send("CLIENT LIST");
+    assertThat(list).contains("flags=P db=0 sub=2 psub=1 ssub=0");
+    assertThat(pub.send("CLIENT LIST TYPE pubsub")).contains("sub=2 psub=1").doesNotContain("sub=0 psub=0");
+    assertThat(pub.send("CLIENT LIST TYPE normal")).contains("sub=0 psub=0").doesNotContain("sub=2");
+    String info = pub.send("INFO");
+    assertThat(info).contains("pubsub_clients:1\r\n", "pubsub_channels:2\r\n", "pubsub_patterns:1\r\n",
+        "pubsubshard_channels:0\r\n", "client_output_buffer_limit_disconnections:0\r\n");
+  }
+
+  @Test
+  void closedSubscriber_isForgotten() {
+    sub.send("SUBSCRIBE a");
+    sub.close();
+    assertThat(pub.send("PUBLISH a x", "PUBSUB NUMSUB a")).isEqualTo(":0\r\n*2\r\n$1\r\na\r\n:0\r\n");
+  }
+
+  @Test
+  void notifyKeyspaceEvents_configSetGet_redisFlags() {
+    assertThat(pub.send("CONFIG GET notify-keyspace-events")).isEqualTo("*2\r\n$22\r\nnotify-keyspace-events\r\n$0\r\n\r\n");
+    assertThat(pub.send("CONFIG SET notify-keyspace-events KEA")).isEqualTo("+OK\r\n");
+    assertThat(pub.send("CONFIG GET notify-keyspace-events")).contains("$3\r\nAKE\r\n");
+    assertThat(pub.send("CONFIG SET notify-keyspace-events Egx")).isEqualTo("+OK\r\n");
+    assertThat(pub.send("CONFIG GET notify-keyspace-events")).contains("$3\r\ngxE\r\n");
+    assertThat(pub.send("CONFIG SET notify-keyspace-events Q")).isEqualTo("-ERR CONFIG SET failed (possibly related to"
+        + " argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.\r\n");
+    assertThat(pub.send("CONFIG GET notify-keyspace-events")).contains("$3\r\ngxE\r\n");
+  }
+
+  @Test
+  void keyspaceEvents_writes_publishKeyspaceAndKeyevent() {
+    pub.send("CONFIG SET notify-keyspace-events KA");
+    sub.send("PSUBSCRIBE __keyspace@0__:*");
+    pub.send("SET k v EX 100", "INCR n", "APPEND k x", "EXPIRE k 50", "PERSIST k", "RENAME k k2", "DEL k2 missing",
+        "HSET h f 1", "HDEL h f", "SADD s a", "SREM s a", "GET n");
+    String expected = "";
+    String[][] events = {{"k", "set"}, {"k", "expire"}, {"n", "incrby"}, {"k", "append"}, {"k", "expire"},
+        {"k", "persist"}, {"k", "rename_from"}, {"k2", "rename_to"}, {"k2", "del"}, {"h", "hset"}, {"h", "hdel"},
+        {"h", "del"}, {"s", "sadd"}, {"s", "srem"}, {"s", "del"}};
+    for (String[] e : events) {
+      String ch = "__keyspace@0__:" + e[0];
+      expected += "*4\r\n$8\r\npmessage\r\n$16\r\n__keyspace@0__:*\r\n$" + ch.length() + "\r\n" + ch + "\r\n$"
+          + e[1].length() + "\r\n" + e[1] + "\r\n";
+    }
+    assertThat(sub.output()).isEqualTo(expected);
+  }
+
+  @Test
+  void keyspaceEvents_keyeventOnly_classFiltered() {
+    pub.send("CONFIG SET notify-keyspace-events E$");
+    sub.send("SUBSCRIBE __keyevent@0__:set __keyevent@0__:del");
+    pub.send("SET a 1", "DEL a", "MSET b 2 c 3");
+    assertThat(sub.output()).isEqualTo(push3("message", "__keyevent@0__:set", "a")
+        + push3("message", "__keyevent@0__:set", "b") + push3("message", "__keyevent@0__:set", "c"));
+    assertThat(pub.call(b("CONFIG"), b("SET"), b("notify-keyspace-events"), b(""))).isEqualTo("+OK\r\n");
+    pub.send("SET a 1");
+    assertThat(sub.output()).isEmpty();
+  }
+
+  @Test
+  void clientOutputBufferLimit_configGetSet() {
+    assertThat(pub.send("CONFIG GET client-output-buffer-limit")).isEqualTo(
+        "*2\r\n$26\r\nclient-output-buffer-limit\r\n$39\r\nnormal 0 0 0 pubsub 33554432 8388608 60\r\n");
+    assertThat(pub.call(b("CONFIG"), b("SET"), b("client-output-buffer-limit"), b("pubsub 1mb 256kb 10")))
+        .isEqualTo("+OK\r\n");
+    assertThat(context.outputLimit().hardBytes()).isEqualTo(1 << 20);
+    assertThat(context.outputLimit().softBytes()).isEqualTo(256 << 10);
+    assertThat(context.outputLimit().softSeconds()).isEqualTo(10);
+    assertThat(pub.call(b("CONFIG"), b("SET"), b("client-output-buffer-limit"), b("replica 1 1 1")))
+        .startsWith("-ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - distcache"
+            + " sets only the pubsub class");
+    assertThat(pub.call(b("CONFIG"), b("SET"), b("client-output-buffer-limit"), b("pubsub 1x 1 1")))
+        .startsWith("-ERR CONFIG SET failed");
+  }
+
+  private static byte[] b(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+  }
+}
