@@ -24,7 +24,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * JUnit hands them the same extension, and only the context that started the nodes stops them);
  * in an instance field, around each test. Every node binds 127.0.0.1 on a port the OS picks, so tests never collide on ports. A
  * cluster's second and later nodes join the first, and the extension returns only once every
- * node reports every member ALIVE (each node asked through a client of its own), so a test starts
+ * node reports every member ALIVE and done joining (each node asked through a client of its own), so a test starts
  * against a settled cluster; a cluster that does not settle within the ready timeout fails the
  * test setup with what each node saw. Stopping closes the clients the extension made, then every
  * node, even when one close fails.
@@ -246,7 +246,7 @@ public final class DistCacheExtension implements BeforeAllCallback, AfterAllCall
           } catch (DistCacheException e) {
             seen = List.of();
           }
-          long alive = seen.stream().filter(m -> m.state() == ClusterMember.State.ALIVE).count();
+          long alive = seen.stream().filter(m -> m.state() == ClusterMember.State.ALIVE && !m.joining()).count();
           settled &= seen.size() == members && alive == members;
           views.append(" node ").append(i).append(": ").append(seen);
         }

@@ -57,6 +57,7 @@ class ClusterPubSubTest {
       long fp = nodes.get(0).membership().placement().fingerprint();
       for (DistCacheNode n : nodes) {
         assertThat(n.membership().placement().members()).hasSize(3);
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
         assertThat(n.membership().placement().fingerprint()).isEqualTo(fp);
         assertThat(n.membership().guard().settled()).isTrue();
       }

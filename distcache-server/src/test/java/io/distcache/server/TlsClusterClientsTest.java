@@ -72,6 +72,7 @@ class TlsClusterClientsTest {
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
       for (DistCacheNode n : nodes) {
         assertThat(n.membership().placement().members()).hasSize(3);
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
         assertThat(n.membership().guard().settled()).isTrue();
         for (DistCacheNode other : nodes) {
           assertThat(n.tlsEndpoints().tlsPort(other.membership().self())).isEqualTo(other.tlsPort());

@@ -115,6 +115,7 @@ class TlsClusterTest {
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
       for (DistCacheNode n : all) {
         assertThat(n.membership().placement().members()).hasSize(3);
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
         assertThat(n.membership().guard().settled()).isTrue();
       }
     });
@@ -194,7 +195,9 @@ class TlsClusterTest {
     // No restart: the next bus connections take the new certificate, and b joins.
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
       assertThat(a.membership().placement().members()).hasSize(2);
+      assertThat(a.membership().placement().hasLearners()).as("learners").isFalse();
       assertThat(b.membership().placement().members()).hasSize(2);
+      assertThat(b.membership().placement().hasLearners()).as("learners").isFalse();
     });
   }
 

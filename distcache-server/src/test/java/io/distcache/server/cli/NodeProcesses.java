@@ -85,6 +85,19 @@ final class NodeProcesses implements AutoCloseable {
     return out;
   }
 
+  /** Ports of the members still joining (learning their slots), as the node at {@code port} sees them. */
+  java.util.Set<Integer> joining(int port) {
+    Frame reply = call(port, Frame.request(Opcode.CLUSTER_MEMBERS, null));
+    assertThat(reply.status()).isEqualTo(Status.OK);
+    java.util.Set<Integer> out = new java.util.TreeSet<>();
+    for (MemberStatus s : GossipCodec.decodeStatuses(reply.value())) {
+      if (s.joining() && s.state().ownsKeys()) {
+        out.add(s.member().address().port());
+      }
+    }
+    return out;
+  }
+
   /** The placement the node at {@code port} uses: [epoch, fingerprint]. */
   long[] placement(int port) {
     Frame reply = call(port, Frame.request(Opcode.CLUSTER_MEMBERS, null));

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Moving data to a joining member (docs/BENCHMARKS.md, "Rebalancing: a join under load"):
+# three nodes with --replicas 1 (sync) are filled with KEYS keys of 100-byte values, then a
+# fourth node joins while redis-benchmark keeps reading and writing through the first node. It
+# reports how long the joiner took to learn and take over its share (its own log line "joined:
+# ... in T ms"), how many keys and bytes it received (its DBSIZE and used_memory: owned keys and
+# the copies it replicates), and the foreground latency (p50, p99) in the same window length
+# before the join and during it.
+#
+#   bench/join-move.sh              # 1,000,000 keys
+#   bench/join-move.sh -k 200000
+#
+# Every process it starts is stopped on exit (by PID); only 127.0.0.1 is contacted. Not run by CI.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KEYS=1000000
+while getopts "k:" opt; do
+  case "$opt" in
+    k) KEYS="$OPTARG" ;;
+    *) echo "usage: $0 [-k keys]" >&2; exit 2 ;;
+  esac
+done
+for tool in redis-benchmark redis-cli; do
+  command -v "$tool" >/dev/null || { echo "join-move: $tool not found (apt-get install redis-tools)" >&2; exit 1; }
+done
+
+HOST=127.0.0.1
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+
+OUT="$(mktemp -d /tmp/join-move.XXXXXX)"
+log "logs in $OUT"
+"$ROOT/bin/distcache" --version >/dev/null 2>&1 || true # builds the launcher jar on first use
+
+start_node() { # name port [seed]
+  local name="$1" port="$2" seed="${3:-}"
+  local args=(-addr "$HOST:$port" --max-memory 1g --replicas 1 --replication sync)
+  [[ -n "$seed" ]] && args+=(-join "$HOST:$seed")
+  DISTCACHE_DIRECT_MEMORY=2g "$ROOT/bin/distcache" "${args[@]}" >"$OUT/$name.log" 2>&1 &
+  PIDS+=("$!")
+  wait_ping "$port" 60 || die "$name did not answer on $port"
+}
+
+P1=$(free_port); P2=$(free_port); P3=$(free_port); P4=$(free_port)
+start_node n1 "$P1"
+start_node n2 "$P2" "$P1"
+start_node n3 "$P3" "$P1"
+for _ in $(seq 100); do
+  [[ "$(redis-cli -p "$P1" CLUSTER INFO | tr -d '\r' | grep -c '^cluster_size:3$')" == 1 ]] \
+    && [[ "$(redis-cli -p "$P1" CLUSTER INFO | tr -d '\r' | grep -c '^cluster_learning_nodes:0$')" == 1 ]] && break
+  sleep 0.3
+done
+
+log "filling $KEYS keys through node 1"
+t0=$(date +%s%N)
+# -r over the key space with enough requests that nearly every key is written once at least.
+redis-benchmark -h "$HOST" -p "$P1" -t set -n $((KEYS * 3)) -r "$KEYS" -d 100 -c 50 -P 16 -q >/dev/null
+log "filled in $(( ($(date +%s%N) - t0) / 1000000 )) ms; DBSIZE per node: $(for p in $P1 $P2 $P3; do redis-cli -p "$p" DBSIZE | tr '\n' ' '; done)"
+
+round() { # file: one round of 100,000 SET then 100,000 GET at -c 50 P1 through node 1
+  redis-benchmark -h "$HOST" -p "$P1" -t set,get -n 100000 -r "$KEYS" -d 100 -c 50 -P 1 >>"$1" 2>&1 || true
+}
+summary() { # file: one line per round and test: avg p50 p95 p99 max in ms
+  tr '\r' '\n' <"$1" | awk '/^====== /{t=$2} /avg +min +p50 +p95 +p99 +max/{getline; print t, "avg p50 p95 p99 max (ms):", $1, $3, $4, $5, $6}'
+}
+
+log "foreground before the join: 3 rounds"
+for _ in 1 2 3; do round "$OUT/before.txt"; done
+
+log "joining node 4 while rounds run"
+( while [[ ! -e "$OUT/stop" ]]; do round "$OUT/during.txt"; done ) &
+FG=$!
+sleep 1
+j0=$(date +%s%N)
+DISTCACHE_DIRECT_MEMORY=2g "$ROOT/bin/distcache" -addr "$HOST:$P4" --max-memory 1g --replicas 1 --replication sync \
+  -join "$HOST:$P1" >"$OUT/n4.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 1200); do
+  grep -q "joined:" "$OUT/n4.log" && break
+  sleep 0.1
+done
+j1=$(date +%s%N)
+touch "$OUT/stop"
+wait "$FG" || true
+
+grep "joined:" "$OUT/n4.log" || die "node 4 did not join (see $OUT/n4.log)"
+keys4=$(redis-cli -p "$P4" DBSIZE)
+mem4=$(redis-cli -p "$P4" INFO memory | tr -d '\r' | awk -F: '/^used_memory:/{print $2}')
+own4=$(redis-cli -p "$P4" CLUSTER INFO | tr -d '\r' | awk -F: '/^cluster_size:/{print $2}')
+ms=$(( (j1 - j0) / 1000000 ))
+log "node 4: process start to joined ${ms} ms; DBSIZE (its own slots) $keys4; used_memory $mem4 bytes (owned + replica copies); cluster_size $own4"
+echo "joined_ms=$ms dbsize=$keys4 used_memory=$mem4"
+echo "before:"; summary "$OUT/before.txt"
+echo "during:"; summary "$OUT/during.txt"

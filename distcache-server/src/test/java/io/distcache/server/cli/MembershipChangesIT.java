@@ -1,0 +1,255 @@
+package io.distcache.server.cli;
+
+import static io.distcache.server.TestPorts.accepts;
+import static io.distcache.server.TestPorts.freePort;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.server.membership.MemberState;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.CleanupMode;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Issue 11's acceptance on real processes, --replicas 1 (the default) and sync replication, under
+ * a continuous write load through one node: start 3 nodes, write 20,000 keys, kill -9 one, start
+ * a 4th, SIGTERM another, start a 5th, SIGSTOP one for 8 s while every key is rewritten and a third
+ * deleted, continue it. After each step every acknowledged write reads back through every live
+ * node and deleted keys stay deleted; the writer's errors are counted per step and must be zero for
+ * the joins and the SIGTERM.
+ */
+class MembershipChangesIT {
+  private static final Logger log = LoggerFactory.getLogger(MembershipChangesIT.class);
+  private static final int KEYS = 20_000;
+
+  @TempDir(cleanup = CleanupMode.ON_SUCCESS) Path tmp;
+  private NodeProcesses nodes;
+  private final Map<Integer, Process> live = new LinkedHashMap<>();
+  /** Every acknowledged write: key -> value, or null for a deleted key. */
+  private final Map<String, String> expected = new ConcurrentHashMap<>();
+  private final List<String> errors = new CopyOnWriteArrayList<>();
+  private final AtomicBoolean stopWriter = new AtomicBoolean();
+  private Thread writer;
+
+  @BeforeEach
+  void setUp() {
+    nodes = new NodeProcesses(tmp);
+  }
+
+  @AfterEach
+  void tearDown() throws InterruptedException {
+    stopWriter.set(true);
+    if (writer != null) {
+      writer.join();
+    }
+    nodes.close();
+  }
+
+  private int start(String name, Integer seed) throws Exception {
+    int port = freePort();
+    Process p = seed == null ? nodes.launch(name, "-addr", "127.0.0.1:" + port)
+        : nodes.launch(name, "-addr", "127.0.0.1:" + port, "-join", "127.0.0.1:" + seed);
+    await().atMost(Duration.ofSeconds(90)).until(() -> !p.isAlive() || accepts(port));
+    assertThat(p.isAlive()).as("%s running; stderr:%n%s", name, nodes.stderr(name)).isTrue();
+    live.put(port, p);
+    return port;
+  }
+
+  /** Every live node sees exactly the live ports ALIVE, nobody joining, all on one placement. */
+  private void awaitSettled() {
+    int[] ports = live.keySet().stream().mapToInt(Integer::intValue).toArray();
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
+      for (int port : ports) {
+        Map<Integer, MemberState> view = nodes.view(port);
+        for (int other : ports) {
+          assertThat(view).as("view of :%d", port).containsEntry(other, MemberState.ALIVE);
+        }
+        assertThat(view.entrySet().stream().filter(e -> e.getValue().ownsKeys()).count()).isEqualTo(ports.length);
+        assertThat(nodes.joining(port)).as("joining, seen by :%d", port).isEmpty();
+      }
+      assertThat(nodes.agree(ports)).isTrue();
+    });
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** Writes keys "live:N" through {@code entry} until stopped; acknowledged ones go to expected. */
+  private void startWriter(int entry) {
+    writer = new Thread(() -> {
+      for (int i = 0; !stopWriter.get(); i++) {
+        String k = "live:" + i;
+        Frame r;
+        try {
+          r = nodes.call(entry, Frame.request(Opcode.SET, 0, bytes(k), bytes("w-" + i)));
+        } catch (RuntimeException e) {
+          errors.add(k + ": " + e);
+          continue;
+        }
+        if (r.status() == Status.OK) {
+          expected.put(k, "w-" + i);
+        } else {
+          errors.add(k + ": " + r.status() + " " + r.valueText());
+        }
+      }
+    }, "it-writer");
+    writer.start();
+  }
+
+  /** Sets (or deletes, value null) each key through {@code port}, retrying TRY_AGAIN; returns the errors seen. */
+  private int apply(int port, Map<String, String> writes) {
+    int[] retried = new int[1];
+    List<String> pending = new ArrayList<>(writes.keySet());
+    await().atMost(Duration.ofSeconds(60)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(100)).until(() -> {
+      List<Frame> requests = new ArrayList<>();
+      for (String k : pending) {
+        String v = writes.get(k);
+        requests.add(v == null ? Frame.request(Opcode.DELETE, bytes(k)) : Frame.request(Opcode.SET, 0, bytes(k), bytes(v)));
+      }
+      List<Frame> replies = nodes.callAll(port, requests, 500);
+      List<String> again = new ArrayList<>();
+      for (int j = 0; j < replies.size(); j++) {
+        Frame r = replies.get(j);
+        String k = pending.get(j);
+        if (r.status() == Status.OK || (writes.get(k) == null && r.status() == Status.NOT_FOUND)) {
+          if (writes.get(k) == null) {
+            expected.put(k, "");
+          } else {
+            expected.put(k, writes.get(k));
+          }
+        } else {
+          retried[0]++;
+          again.add(k);
+        }
+      }
+      pending.clear();
+      pending.addAll(again);
+      return pending.isEmpty();
+    });
+    return retried[0];
+  }
+
+  /** Every acknowledged write reads back through every live node; deleted keys stay deleted. */
+  private void assertIntact(String step) {
+    Map<String, String> snapshot = new LinkedHashMap<>(expected);
+    List<String> keys = new ArrayList<>(snapshot.keySet());
+    List<Frame> gets = new ArrayList<>();
+    for (String k : keys) {
+      gets.add(Frame.request(Opcode.GET, bytes(k)));
+    }
+    for (int port : live.keySet()) {
+      List<Frame> replies = nodes.callAll(port, gets, 500);
+      List<String> bad = new ArrayList<>();
+      for (int i = 0; i < keys.size(); i++) {
+        String want = snapshot.get(keys.get(i));
+        Frame r = replies.get(i);
+        boolean ok = want.isEmpty() ? r.status() == Status.NOT_FOUND
+            : r.status() == Status.OK && want.equals(r.valueText());
+        if (!ok && bad.size() < 10) {
+          bad.add(keys.get(i) + " = " + r.status() + " " + r.valueText() + " (want " + (want.isEmpty() ? "deleted" : want) + ")");
+        }
+      }
+      assertThat(bad).as("%s: reads through :%d of %d acknowledged writes", step, port, keys.size()).isEmpty();
+    }
+  }
+
+  private int errorsSince(int mark) {
+    return errors.size() - mark;
+  }
+
+  @Test
+  void killJoinSigtermJoinStall_underWriteLoad_nothingAcknowledgedIsLost() throws Exception {
+    int p0 = start("n0", null);
+    int p1 = start("n1", p0);
+    int p2 = start("n2", p0);
+    awaitSettled();
+    Map<String, String> first = new LinkedHashMap<>();
+    for (int i = 0; i < KEYS; i++) {
+      first.put("k" + i, "a" + i);
+    }
+    apply(p0, first);
+    startWriter(p0);
+    assertIntact("3 nodes");
+
+    int mark = errors.size();
+    long t = System.nanoTime();
+    live.remove(p2).destroyForcibly(); // kill -9
+    awaitSettled();
+    int killErrors = errorsSince(mark);
+    log.info("kill -9: settled after {} ms, {} writer errors", (System.nanoTime() - t) / 1_000_000, killErrors);
+    assertIntact("after kill -9");
+
+    mark = errors.size();
+    t = System.nanoTime();
+    int p3 = start("n3", p0);
+    awaitSettled();
+    int join1Errors = errorsSince(mark);
+    log.info("4th node joined after {} ms, {} writer errors", (System.nanoTime() - t) / 1_000_000, join1Errors);
+    assertIntact("after a join");
+
+    mark = errors.size();
+    t = System.nanoTime();
+    Process leaving = live.remove(p1);
+    NodeProcesses.signal(leaving, "TERM");
+    await().atMost(Duration.ofSeconds(60)).until(() -> !leaving.isAlive());
+    awaitSettled();
+    int termErrors = errorsSince(mark);
+    log.info("SIGTERM: left after {} ms, {} writer errors", (System.nanoTime() - t) / 1_000_000, termErrors);
+    assertIntact("after SIGTERM");
+
+    mark = errors.size();
+    t = System.nanoTime();
+    start("n4", p0);
+    awaitSettled();
+    int join2Errors = errorsSince(mark);
+    log.info("5th node joined after {} ms, {} writer errors", (System.nanoTime() - t) / 1_000_000, join2Errors);
+    assertIntact("after a second join");
+
+    mark = errors.size();
+    t = System.nanoTime();
+    Process stalled = live.get(p3);
+    NodeProcesses.signal(stalled, "STOP");
+    long stoppedAt = System.nanoTime();
+    Map<String, String> second = new LinkedHashMap<>();
+    for (int i = 0; i < KEYS; i++) {
+      second.put("k" + i, i % 3 == 0 ? null : "b" + i);
+    }
+    int retried = apply(p0, second);
+    long left = 8_000 - (System.nanoTime() - stoppedAt) / 1_000_000;
+    if (left > 0) {
+      await().pollDelay(Duration.ofMillis(left)).until(() -> true);
+    }
+    NodeProcesses.signal(stalled, "CONT");
+    awaitSettled();
+    int stallErrors = errorsSince(mark);
+    log.info("SIGSTOP 8 s: settled after {} ms, {} writer errors, {} rewrites retried", (System.nanoTime() - t) / 1_000_000,
+        stallErrors, retried);
+    assertIntact("after SIGSTOP and SIGCONT");
+
+    stopWriter.set(true);
+    writer.join();
+    log.info("writer errors: kill -9 {}, join {}, SIGTERM {}, join {}, SIGSTOP {}; {} acknowledged writes checked",
+        killErrors, join1Errors, termErrors, join2Errors, stallErrors, expected.size());
+    assertThat(join1Errors).as("writer errors during the first join").isZero();
+    assertThat(termErrors).as("writer errors during SIGTERM").isZero();
+    assertThat(join2Errors).as("writer errors during the second join").isZero();
+  }
+}
