@@ -81,6 +81,8 @@ public final class Replicator implements AutoCloseable {
   private final Map<String, ReplicaLink> links = new ConcurrentHashMap<>();
   /** The members that replicate at least one slot this node owns, in the current placement. */
   private volatile Set<String> replicaIds = Set.of();
+  /** The members of the current placement that are learning (joining). */
+  private volatile Set<String> learnerIds = Set.of();
   private final DefaultEventLoop sender = new DefaultEventLoop(new DefaultThreadFactory("distcache-replication", true));
   /** FLUSH and full copies to new replicas, one at a time, off the event loops. */
   private final ExecutorService flusher = Executors.newSingleThreadExecutor(r -> {
@@ -182,7 +184,15 @@ public final class Replicator implements AutoCloseable {
 
   private CompletableFuture<Frame> acknowledge(Frame request, Frame reply, Map<ReplicaLink, Long> last) {
     List<CompletableFuture<Void>> waits = new ArrayList<>(last.size());
+    Set<String> learning = learnerIds;
     for (Map.Entry<ReplicaLink, Long> e : last.entrySet()) {
+      // A learner's copy need not hold a write before the client hears of it: the learner takes
+      // nothing over before its owner held the slot's writes and saw every effect applied there
+      // (prepareMigration), so its link is asynchronous and the copy it is filling with does not
+      // slow every write down (a sync write would wait behind up to COPY_WINDOW_BYTES of it).
+      if (!learning.isEmpty() && learning.contains(e.getKey().replica.id()) && !e.getKey().lagging()) {
+        continue;
+      }
       if (mode == ReplicationMode.SYNC || e.getKey().lagging()) {
         CompletableFuture<Void> w = e.getKey().whenApplied(e.getValue());
         if (!w.isDone()) {
@@ -583,6 +593,8 @@ public final class Replicator implements AutoCloseable {
 
   /** How long writes wait for a learner to take their slots over before they fail with TRY_AGAIN. */
   static final long MIGRATION_HOLD_MILLIS = 5_000;
+  /** A learner further behind than this is told to ask again later, so that a hold lasts a round trip, not a catch-up. */
+  static final long PREPARE_MAX_LAG_BYTES = 256L << 10;
   private final Map<String, MigrationHold> migrations = new ConcurrentHashMap<>();
   /** The union of the held slots, or null when no learner is taking slots over (the common case). */
   private volatile long[] migratingSlots;
@@ -702,6 +714,13 @@ public final class Replicator implements AutoCloseable {
       return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN, "this node's placement (epoch "
           + p.epoch() + ") differs, or " + id + " is not learning in it"));
     }
+    ReplicaLink behind = links.get(id);
+    if (!migrations.containsKey(id) && behind != null && !behind.isClosed()
+        && behind.lagBytes() > PREPARE_MAX_LAG_BYTES) {
+      // Holding writes now would hold them until the learner caught up: ask again when it has.
+      return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN, "learner " + id + " is "
+          + behind.lagBytes() + " bytes behind (at most " + PREPARE_MAX_LAG_BYTES + " before its slots are held)"));
+    }
     long[] slots = new long[KeySlot.SLOTS / 64];
     for (int s = 0; s < KeySlot.SLOTS; s++) {
       if (p.owns(me, s) && p.wouldOwn(learner, s)) {
@@ -785,6 +804,15 @@ public final class Replicator implements AutoCloseable {
       }
     }
     replicaIds = Set.copyOf(keep);
+    Set<String> learning = new HashSet<>();
+    if (next.hasLearners()) {
+      for (Member m : next.members()) {
+        if (next.isLearner(m)) {
+          learning.add(m.id());
+        }
+      }
+    }
+    learnerIds = Set.copyOf(learning);
     Set<String> present = new HashSet<>();
     for (Member m : next.members()) {
       present.add(m.id());
