@@ -85,6 +85,8 @@ public final class DistCacheNode implements AutoCloseable {
   private PeerAccess peerAccess;
   private volatile ClusterMembership membership;
   private volatile ClusterRouter clusterRouter;
+  /** The store's executor, whose script host runs EVAL (the Redis side installs its Lua engine there). */
+  private LocalExecutor executor;
   private NetServer server;
   /** The Redis layer's shared state (null with a custom other protocol); the metrics read it. */
   private RespContext respContext;
@@ -136,8 +138,8 @@ public final class DistCacheNode implements AutoCloseable {
       membership = new ClusterMembership(config.membership, config.virtualNodes, config.replicas, config.clock, peers,
           store);
       try {
-        clusterRouter = new ClusterRouter(new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements),
-            membership, peers, store, config.replication);
+        executor = new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements);
+        clusterRouter = new ClusterRouter(executor, membership, peers, store, config.replication);
         router = new DrainingRouter(clusterRouter);
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess)
             .withUsers(users, protectedModeApplies());
@@ -332,6 +334,7 @@ public final class DistCacheNode implements AutoCloseable {
         })
         .build();
     respContext = context;
+    context.installScripts(executor.scripts());
     return pipeline -> RespPipeline.install(pipeline, context);
   }
 

@@ -40,6 +40,7 @@ final class CommandTable {
     AclCommands.register(r);
     HashCommands.register(r);
     SetCommands.register(r);
+    ScriptCommands.register(r);
     return new CommandTable(r.commands);
   }
 
