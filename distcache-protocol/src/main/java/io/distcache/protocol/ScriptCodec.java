@@ -61,6 +61,17 @@ public final class ScriptCodec {
         items.subList(2 + k, items.size()), flags);
   }
 
+  /**
+   * {@code request} with its ACL user replaced by {@code user}: a client connection's script runs as
+   * that connection's user, whatever the frame says. Throws like {@link #decode}.
+   */
+  public static Frame withUser(Frame request, String user) {
+    Script s = decode(request);
+    Frame f = request(s.body(), user, s.keys(), s.args(), s.flags());
+    return new Frame(request.opcode(), request.flags(), request.requestId(), request.status(), f.extras(), f.key(),
+        f.value());
+  }
+
   /** The declared keys of a SCRIPT request (the one-slot rule and replication read them). */
   public static List<byte[]> keys(Frame request) {
     return decode(request).keys();

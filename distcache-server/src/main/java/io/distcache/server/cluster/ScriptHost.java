@@ -106,6 +106,10 @@ public final class ScriptHost implements AutoCloseable {
 
   /** Runs {@code work} on the lane; SCRIPT_BUSY when too many scripts wait already. Never exceptional. */
   CompletableFuture<Frame> submit(Frame request, Supplier<CompletableFuture<Frame>> work) {
+    if (running && nanosUntilBusy() == 0) {
+      // As in Redis, a script sent while another is busy is answered BUSY, not queued behind it.
+      return CompletableFuture.completedFuture(request.replyError(Status.SCRIPT_BUSY, BUSY_MESSAGE));
+    }
     CompletableFuture<Frame> reply = new CompletableFuture<>();
     try {
       lane.execute(() -> {
@@ -193,8 +197,10 @@ public final class ScriptHost implements AutoCloseable {
     return writtenKeys;
   }
 
+  /** Stops a running script (written or not: the node is going away) and the lane. */
   @Override
   public void close() {
+    killRequested = true;
     lane.shutdownNow();
   }
 
