@@ -181,7 +181,7 @@ final class LuaScripts implements ScriptRunner {
         context.commands().dispatch(session, args);
       } catch (CommandException | ScriptHost.Refused e) {
         buf.clear();
-        return LuaEngine.errorTable(e.getMessage());
+        return LuaEngine.errorTable(scriptWording(e.getMessage()));
       } finally {
         session.capture(null);
       }
@@ -189,6 +189,18 @@ final class LuaScripts implements ScriptRunner {
         return LuaEngine.errorTable("ERR the command produced no reply");
       }
       return LuaReplies.toLua(buf);
+    }
+
+    /** ACL refusals are worded for scripts in Redis (checked against Redis 7.0.15). */
+    private static String scriptWording(String message) {
+      if (message.startsWith("NOPERM User ")) {
+        return "ERR The user executing the script can't run this command or subcommand";
+      }
+      if (message.equals(RespErrors.NOPERM_KEY)) {
+        return "ERR The user executing the script can't access at least one of the keys mentioned in the command"
+            + " arguments";
+      }
+      return message;
     }
 
     @Override

@@ -286,6 +286,24 @@ class ScriptCommandsTest {
   }
 
   @Test
+  void aclUser_scriptCallsRunWithTheCallersPermissions() {
+    jedis.aclSetUser("scripter", "on", ">pw", "+@all", "-set", "~a*");
+    try (Jedis j = connection()) {
+      j.auth("scripter", "pw");
+      String set = "return redis.call('set', KEYS[1], 'x')";
+      assertThatThrownBy(() -> j.eval(set, 1, "a1")).hasMessage(
+          "ERR The user executing the script can't run this command or subcommand script: " + sha(set)
+              + ", on @user_script:1.");
+      String get = "return redis.call('get', 'b')";
+      assertThatThrownBy(() -> j.eval(get, 0)).hasMessage("ERR The user executing the script can't access at least one"
+          + " of the keys mentioned in the command arguments script: " + sha(get) + ", on @user_script:1.");
+      assertThat(j.eval("return redis.call('get', 'a1')", 0)).isNull();
+    } finally {
+      jedis.aclDelUser("scripter");
+    }
+  }
+
+  @Test
   void evalInsideMulti_refusedWithItsOwnError() {
     redis.clients.jedis.Transaction t = jedis.multi();
     t.set("a", "1");
