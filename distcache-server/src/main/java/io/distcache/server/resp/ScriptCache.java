@@ -35,6 +35,25 @@ final class ScriptCache {
   private final int maxScripts;
   private final long maxBytes;
   private final LinkedHashMap<String, Script> bySha = new LinkedHashMap<>(64, 0.75f, true);
+  /** The same scripts by body: a SCRIPT request carries the body, and hashing it beats a SHA1 per run. */
+  private final java.util.HashMap<Body, Script> byBody = new java.util.HashMap<>();
+
+  /** A body as a map key, by content. */
+  private record Body(byte[] bytes, int hash) {
+    Body(byte[] bytes) {
+      this(bytes, java.util.Arrays.hashCode(bytes));
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Body b && b.hash == hash && java.util.Arrays.equals(b.bytes, bytes);
+    }
+
+    @Override
+    public int hashCode() {
+      return hash;
+    }
+  }
   private long bytes;
 
   ScriptCache() {
@@ -70,6 +89,7 @@ final class ScriptCache {
   /** SCRIPT FLUSH. */
   synchronized void clear() {
     bySha.clear();
+    byBody.clear();
     bytes = 0;
   }
 
@@ -78,6 +98,14 @@ final class ScriptCache {
    * Redis's "Error compiling script" text when it does not compile.
    */
   Script load(byte[] body) {
+    Body key = new Body(body);
+    synchronized (this) {
+      Script known = byBody.get(key);
+      if (known != null) {
+        bySha.get(known.sha()); // counts as a use for the LRU order
+        return known;
+      }
+    }
     String sha = sha1Hex(body);
     Script cached = get(sha);
     if (cached != null) {
@@ -90,6 +118,7 @@ final class ScriptCache {
         return raced;
       }
       bySha.put(sha, compiled);
+      byBody.put(key, compiled);
       bytes += body.length;
       Iterator<Map.Entry<String, Script>> oldest = bySha.entrySet().iterator();
       while ((bySha.size() > maxScripts || bytes > maxBytes) && oldest.hasNext()) {
@@ -98,6 +127,7 @@ final class ScriptCache {
           continue; // the one just loaded stays, even when it alone is over the byte bound
         }
         bytes -= e.getValue().body().length;
+        byBody.remove(new Body(e.getValue().body()));
         oldest.remove();
       }
     }

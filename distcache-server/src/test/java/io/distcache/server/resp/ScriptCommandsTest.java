@@ -206,9 +206,13 @@ class ScriptCommandsTest {
     assertThat(error("string.upper = nil", 0)).startsWith("ERR user_script:1: Attempt to modify a readonly table");
     assertThat(error("getmetatable('').__index.upper = nil", 0)).startsWith("ERR user_script:1:");
     assertThat(jedis.eval("return string.upper('x')")).isEqualTo("X");
-    // a rawset global does not outlive its script
-    jedis.eval("rawset(_G, 'leak', 1) return 1");
+    // rawset cannot reach the globals or the libraries either; a table of the script's own is fine
+    assertThat(error("rawset(_G, 'leak', 1) return 1", 0)).contains("Attempt to modify a readonly table");
+    assertThat(error("rawset(string, 'leak', 1) return 1", 0)).contains("Attempt to modify a readonly table");
     assertThat(error("return leak", 0)).contains("nonexistent global variable 'leak'");
+    assertThat(jedis.eval("local t = {} rawset(t, 'a', 1) return t.a")).isEqualTo(1L);
+    assertThat(jedis.eval("KEYS = nil return 1")).isEqualTo(1L);
+    assertThat(jedis.eval("return KEYS[1]", 1, "again")).isEqualTo("again");
     assertThat(error("return string.rep('x', 1e12)", 0)).contains("exceeds the node's value limit");
   }
 
