@@ -8,7 +8,7 @@ import java.util.function.Function;
 
 /**
  * The one table from a node's error status to the exception the caller sees. BUSY and TRY_AGAIN
- * become the retryable {@link DistCacheUnavailableException}; statuses without a dedicated class
+ * (and SCRIPT_BUSY) become the retryable {@link DistCacheUnavailableException}; statuses without a dedicated class
  * (NOT_OWNER, AUTH_REQUIRED, INTERNAL_ERROR, AUTH_FAILED, NO_PERMISSION, CROSS_SLOT) become a plain
  * {@link DistCacheException} that still carries the status.
  */
@@ -28,6 +28,8 @@ final class StatusErrors {
     // was applied is unknown; TRY_AGAIN means the node did nothing.
     TABLE.put(Status.BUSY, message -> new DistCacheUnavailableException(Status.BUSY, message, null, false));
     TABLE.put(Status.TRY_AGAIN, message -> new DistCacheUnavailableException(Status.TRY_AGAIN, message, null, true));
+    // A Lua script holds the keys past its busy threshold; nothing was done.
+    TABLE.put(Status.SCRIPT_BUSY, message -> new DistCacheUnavailableException(Status.SCRIPT_BUSY, message, null, true));
   }
 
   /** The exception for an error response to {@code opName}; the message names the op and the node's text. */

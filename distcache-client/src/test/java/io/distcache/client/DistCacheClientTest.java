@@ -214,7 +214,8 @@ class DistCacheClientTest {
         Arguments.of(Status.AUTH_FAILED, DistCacheException.class),
         Arguments.of(Status.NO_PERMISSION, DistCacheException.class),
         Arguments.of(Status.WRONG_TYPE, DistCacheException.class),
-        Arguments.of(Status.CROSS_SLOT, DistCacheException.class));
+        Arguments.of(Status.CROSS_SLOT, DistCacheException.class),
+        Arguments.of(Status.SCRIPT_BUSY, DistCacheUnavailableException.class));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -111,6 +111,22 @@ public enum Opcode {
    * members, or of the other keys → like HASH, and CROSS_SLOT for other keys of another slot.
    */
   SETS(0x25, true),
+  /**
+   * A Lua script (Redis's EVAL family), run whole and atomically on the owner of its keys' slot.
+   * key: its first declared key (routing; empty for a script that declares none, which runs on the
+   * node that receives it); extras:[number of declared keys, flags (bit 0 read-only, EVAL_RO; bit 1
+   * the caller speaks RESP3)]; value: {@link ScriptCodec} (body, ACL user, keys, arguments) → OK
+   * value:[the script's reply, already in RESP as the caller reads it: a script error is a RESP
+   * error inside an OK frame] | CROSS_SLOT (declared keys of several slots on a node with other
+   * owners) | SCRIPT_BUSY | BAD_REQUEST. See docs/PROTOCOL.md, "Scripting".
+   */
+  SCRIPT(0x26, true),
+  /**
+   * Node-local: stops the script running on the receiving node (Redis's SCRIPT KILL) → OK (it was
+   * stopped) | NOT_FOUND (no script is running: NOTBUSY) | CONDITION_FAILED (it has written, so it
+   * cannot be stopped: UNKILLABLE).
+   */
+  SCRIPT_KILL(0x27, false),
 
   // 0x40-0x4F: the cluster. Never forwarded: each is about the node that receives it.
 

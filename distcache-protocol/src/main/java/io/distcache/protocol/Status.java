@@ -55,7 +55,13 @@ public enum Status {
    * A request names keys of several slots where one slot is required (a TRANSACTION on a node of a
    * cluster with other owners): Redis Cluster's CROSSSLOT. Nothing was done.
    */
-  CROSS_SLOT(21);
+  CROSS_SLOT(21),
+  /**
+   * A Lua script has been running on the node for longer than its busy threshold (Redis's
+   * busy-reply-threshold) and holds the keys this request needs: Redis's BUSY. Nothing was done;
+   * retry once the script ends or was stopped (SCRIPT_KILL).
+   */
+  SCRIPT_BUSY(22);
 
   private static final Status[] BY_CODE = new Status[64];
 

@@ -85,6 +85,8 @@ public final class DistCacheNode implements AutoCloseable {
   private PeerAccess peerAccess;
   private volatile ClusterMembership membership;
   private volatile ClusterRouter clusterRouter;
+  /** The store's executor, whose script host runs EVAL (the Redis side installs its Lua engine there). */
+  private LocalExecutor executor;
   private NetServer server;
   /** The Redis layer's shared state (null with a custom other protocol); the metrics read it. */
   private RespContext respContext;
@@ -149,7 +151,7 @@ public final class DistCacheNode implements AutoCloseable {
       bus.useTlsPorts(tlsPorts);
       tlsEndpoints = new io.distcache.server.cluster.TlsEndpoints(tlsPorts, membership::self, membership::placement);
       try {
-        LocalExecutor executor = new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements);
+        executor = new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements);
         clusterRouter = new ClusterRouter(executor, membership, peers, store, config.replication);
         wirePubSub(executor);
         router = new DrainingRouter(clusterRouter);
@@ -393,6 +395,7 @@ public final class DistCacheNode implements AutoCloseable {
         })
         .build();
     respContext = context;
+    context.installScripts(executor.scripts());
     return pipeline -> RespPipeline.install(pipeline, context);
   }
 

@@ -61,7 +61,7 @@ final class BatchKeys {
           keys.addAll(SetRequests.otherKeys(request));
         }
         default -> {
-          if (!op.keyed() || op == Opcode.TRANSACTION) {
+          if (!op.keyed() || op == Opcode.TRANSACTION || op == Opcode.SCRIPT) {
             throw new IllegalArgumentException(op + " cannot be part of a transaction: only data requests on keys can");
           }
           keys.add(request.key());
@@ -73,7 +73,8 @@ final class BatchKeys {
 
   /**
    * The keys that must share the routing key's slot: a TRANSACTION's (every key of the batch) and
-   * a BITOP's sources, the destination of RENAME and COPY; null for any other request.
+   * a BITOP's sources, the destination of RENAME and COPY, a SCRIPT's declared keys; null for any
+   * other request.
    */
   static List<byte[]> sameSlotKeys(Frame request) {
     return switch (request.op()) {
@@ -81,6 +82,7 @@ final class BatchKeys {
       case BITS -> BitRequests.sources(request);
       case KEY_OP -> KeyRequests.destinations(request);
       case SETS -> SetRequests.otherKeys(request);
+      case SCRIPT -> io.distcache.protocol.ScriptCodec.keys(request);
       default -> null;
     };
   }

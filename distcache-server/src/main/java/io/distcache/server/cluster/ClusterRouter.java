@@ -88,6 +88,8 @@ public final class ClusterRouter implements Router, ClusterView {
     this.waits = new SlotWaits(this::servableHere, this::ownedHere, r -> replicated(r, cluster.placement()),
         r -> movingHere(r, KeySlot.of(r.key()), cluster.placement()), WAIT_MILLIS);
     this.replicator = new Replicator(store, cluster::placement, cluster::self, peers, replication, local::execute);
+    replicator.scripts(local.scripts());
+    local.scripts().clustered(() -> cluster.placement().size() > 1);
     this.applier = new ReplicaApplier(store, cluster::placement, cluster::self, cluster.guard(), replicator::copied);
     replicator.onRelease(this::reroute);
     cluster.guard().wholeCopies(replicator::whole);
@@ -109,6 +111,10 @@ public final class ClusterRouter implements Router, ClusterView {
 
   /** Serves a request this node may serve now: locally, and on the slot's replicas for a write. */
   private CompletableFuture<Frame> replicated(Frame request, Placement placement) {
+    if (request.op() == Opcode.SCRIPT) {
+      // Off the event loop: a script may run for seconds (see ScriptHost).
+      return local.scripts().submit(request, () -> replicator.execute(request, placement));
+    }
     return replicator.execute(request, placement);
   }
 
@@ -188,6 +194,7 @@ public final class ClusterRouter implements Router, ClusterView {
   public void close() {
     waits.close();
     replicator.close();
+    local.scripts().close();
   }
 
   /** How long a plain client's request waits, retrying, for a slot that is changing owner. */
@@ -256,6 +263,20 @@ public final class ClusterRouter implements Router, ClusterView {
         return multiKey.route(request);
       // A batch is served or forwarded whole, by its key, like any keyed request, once its keys
       // are known to share that key's slot (the owner of one slot can run it atomically).
+      // A script: run here when it declares no key (it may then touch none in a cluster, see
+      // ScriptHost); else like a batch, by its first key, once its keys share one slot.
+      case SCRIPT: {
+        if (request.key() == null || request.key().length == 0) {
+          return local.scripts().submit(request, () -> done(local.execute(request)));
+        }
+        Frame refused = crossSlot(request);
+        if (refused != null) {
+          return done(refused);
+        }
+        break;
+      }
+      case SCRIPT_KILL:
+        return done(local.execute(request)); // about this node's own running script
       case TRANSACTION, BITS, KEY_OP, SETS: {
         Frame refused = crossSlot(request);
         if (refused != null) {
@@ -272,7 +293,13 @@ public final class ClusterRouter implements Router, ClusterView {
     Placement placement = cluster.placement();
     if (placement.size() <= 1) {
       // One-node cluster (or not started): every key is ours, unless we are still joining.
-      return done(cluster.guard().mayServe(placement, 0) ? local.execute(request) : joining(request)); // no replicas
+      if (!cluster.guard().mayServe(placement, 0)) {
+        return done(joining(request));
+      }
+      if (op == Opcode.SCRIPT) {
+        return local.scripts().submit(request, () -> done(local.execute(request)));
+      }
+      return done(local.execute(request)); // no replicas
     }
     int slot = KeySlot.of(request.key());
     Member owner = placement.owner(slot);

@@ -260,6 +260,36 @@ public final class ClusterWide {
     return out;
   }
 
+  /**
+   * SCRIPT KILL for a plain connection: SCRIPT_KILL to every member, since the script it means may
+   * run on the owner its EVAL was forwarded to. OK when some member stopped one; else
+   * CONDITION_FAILED when one runs but has written (UNKILLABLE); else NOT_FOUND (NOTBUSY).
+   */
+  public CompletableFuture<Frame> scriptKill() {
+    Frame request = Frame.request(io.distcache.protocol.Opcode.SCRIPT_KILL, null);
+    List<CompletableFuture<Frame>> parts = new ArrayList<>();
+    for (Member m : members()) {
+      parts.add(router.self() == null || router.isSelf(m) ? done(router.serveLocally(request))
+          : send(m, request));
+    }
+    if (parts.isEmpty()) {
+      parts.add(done(router.serveLocally(request)));
+    }
+    return allOf(parts).thenApply(ignored -> {
+      Status best = Status.NOT_FOUND;
+      for (CompletableFuture<Frame> p : parts) {
+        Status s = p.join().status();
+        if (s == Status.OK) {
+          return request.replyOk();
+        }
+        if (s == Status.CONDITION_FAILED) {
+          best = s;
+        }
+      }
+      return request.reply(best);
+    });
+  }
+
   /** The placement's members in id order; this node alone before the placement is known. */
   private List<Member> members() {
     Placement placement = router.placement();

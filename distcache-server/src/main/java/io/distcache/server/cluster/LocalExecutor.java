@@ -76,7 +76,8 @@ public final class LocalExecutor {
   private final Store store;
   private final Clock clock;
   private final int maxFrameBytes;
-  private final TransactionGate gate = new TransactionGate();
+  private final ScriptHost scripts;
+  private final TransactionGate gate;
   private final BitRequests bits;
   private final KeyRequests keyOps;
   private final HashRequests hashes;
@@ -108,10 +109,17 @@ public final class LocalExecutor {
     this.store = store;
     this.clock = store.config().clock();
     this.maxFrameBytes = maxFrameBytes;
+    this.scripts = new ScriptHost(clock);
+    this.gate = new TransactionGate(scripts);
     this.bits = new BitRequests(store, gate);
     this.keyOps = new KeyRequests(store, gate);
     this.hashes = new HashRequests(store, gate, maxCollectionElements);
     this.sets = new SetRequests(store, gate, maxCollectionElements);
+  }
+
+  /** Where this node's scripts run (the Redis side installs the Lua engine in it). */
+  public ScriptHost scripts() {
+    return scripts;
   }
 
   /** The largest frame this node sends or accepts. */
@@ -125,9 +133,17 @@ public final class LocalExecutor {
    * them.
    */
   public Frame execute(Frame request) {
+    try {
+      return executeGated(request);
+    } catch (ScriptBusyException e) {
+      return request.replyError(Status.SCRIPT_BUSY, ScriptHost.BUSY_MESSAGE);
+    }
+  }
+
+  private Frame executeGated(Frame request) {
     Opcode op = request.op();
     if (op == null || op == Opcode.TRANSACTION || op == Opcode.BITS || op == Opcode.KEY_OP || op == Opcode.HASH
-        || op == Opcode.SETS) {
+        || op == Opcode.SETS || op == Opcode.SCRIPT) {
       return run(request, false); // these take their keys' stripes themselves
     }
     if (op.keyed()) {
@@ -197,6 +213,10 @@ public final class LocalExecutor {
         case KEY_OP -> keyOps.run(request, !inTransaction);
         case HASH -> hashes.run(request, !inTransaction);
         case SETS -> sets.run(request, !inTransaction);
+        case SCRIPT -> inTransaction
+            ? request.replyError(Status.BAD_REQUEST, "SCRIPT cannot run inside a TRANSACTION or another script")
+            : scripts.run(request, gate, r -> run(r, true));
+        case SCRIPT_KILL -> scripts.kill(request);
         // Membership traffic is answered by the cluster layer before a request reaches the store;
         // one that gets here was sent to a node that runs without it.
         case CLUSTER_GOSSIP, CLUSTER_MEMBERS, CLUSTER_OWNER, PEER_HELLO, REPLICATE, REPLICA_SYNC, MIGRATE_PREPARE ->
@@ -207,6 +227,8 @@ public final class LocalExecutor {
         case PUBSUB_PUBLISH -> peerPublish(request);
         case SHARD_PUBLISH -> shardPublish(request);
       };
+    } catch (ScriptBusyException e) {
+      return request.replyError(Status.SCRIPT_BUSY, ScriptHost.BUSY_MESSAGE);
     } catch (StoreException e) {
       return request.replyError(STATUS_BY_REASON.get(e.reason()), e.getMessage());
     } catch (IllegalArgumentException | ListCodec.MalformedListException e) {

@@ -140,8 +140,10 @@ public final class Replicator implements AutoCloseable {
     int[] order = stripesOf(keys);
     Map<ReplicaLink, Long> last = new HashMap<>();
     Frame reply;
-    for (int s : order) {
-      stripes[s].lock();
+    try {
+      lockStripes(order);
+    } catch (ScriptBusyException e) {
+      return CompletableFuture.completedFuture(request.replyError(Status.SCRIPT_BUSY, ScriptHost.BUSY_MESSAGE));
     }
     try {
       if (holding) {
@@ -152,7 +154,7 @@ public final class Replicator implements AutoCloseable {
         return moving.hold(request); // its slot goes to a learner: applied there once it has joined
       }
       reply = local.apply(request);
-      for (byte[] key : keys) {
+      for (byte[] key : request.op() == Opcode.SCRIPT ? scriptEffects(keys) : keys) {
         ship(p, key, effectOf(key), last);
       }
     } finally {
@@ -161,6 +163,64 @@ public final class Replicator implements AutoCloseable {
       }
     }
     return acknowledge(request, reply, last);
+  }
+
+  /** The node's scripts: a wait for a slot's lock that a script holds ends BUSY, as for the gate. */
+  private volatile ScriptHost scripts;
+
+  void scripts(ScriptHost scripts) {
+    this.scripts = scripts;
+  }
+
+  /*
+   * A script holds its slot's lock for its whole run (the lane thread), so a write to that slot
+   * waits here, on an event loop: polled like TransactionGate.waitFor, so that it is answered
+   * BUSY once the script passes its busy threshold rather than wait for a script that may never
+   * end without SCRIPT KILL (which this event loop must stay free to read).
+   */
+  private void lockStripes(int[] order) {
+    for (int i = 0; i < order.length; i++) {
+      ReentrantLock lock = stripes[order[i]];
+      if (lock.tryLock()) {
+        continue;
+      }
+      try {
+        while (true) {
+          ScriptHost h = scripts;
+          long left = h == null ? Long.MAX_VALUE : h.nanosUntilBusy();
+          if (left == 0) {
+            throw new ScriptBusyException();
+          }
+          if (lock.tryLock(Math.min(left, TimeUnit.MILLISECONDS.toNanos(10)), TimeUnit.NANOSECONDS)) {
+            break;
+          }
+        }
+      } catch (InterruptedException | ScriptBusyException e) {
+        for (int j = i - 1; j >= 0; j--) {
+          stripes[order[j]].unlock();
+        }
+        if (e instanceof InterruptedException) {
+          Thread.currentThread().interrupt();
+          throw new ScriptBusyException();
+        }
+        throw (ScriptBusyException) e;
+      }
+    }
+  }
+
+  /**
+   * The keys whose state a script's effects carry: none when it wrote nothing (a read-only run ships
+   * nothing), else its declared keys and every key its writes named (all in its slot: ScriptHost).
+   */
+  private List<byte[]> scriptEffects(List<byte[]> declared) {
+    ScriptHost h = scripts;
+    List<byte[]> written = h == null ? List.of() : h.lastWrittenKeys();
+    if (written.isEmpty()) {
+      return List.of();
+    }
+    List<byte[]> out = new ArrayList<>(declared);
+    out.addAll(written);
+    return out;
   }
 
   private Effect effectOf(byte[] key) {
@@ -316,7 +376,7 @@ public final class Replicator implements AutoCloseable {
         // A transaction, a BITOP or a RENAME/COPY writes keys besides its routing key (all in its
         // slot, which the router checked): ship the state of every key it names, so a replica that
         // takes over holds the target of a RENAME as well as the source it removed.
-        case TRANSACTION, BITS, KEY_OP, SETS -> {
+        case TRANSACTION, BITS, KEY_OP, SETS, SCRIPT -> {
           List<byte[]> keys = new ArrayList<>();
           if (request.key() != null && request.key().length > 0) {
             keys.add(request.key());

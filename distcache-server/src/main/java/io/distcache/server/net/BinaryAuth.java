@@ -43,6 +43,11 @@ final class BinaryAuth {
         && inet.getAddress() != null && !inet.getAddress().isLoopbackAddress();
   }
 
+  /** The ACL user this connection runs as. */
+  String user() {
+    return user;
+  }
+
   /** The reply to an AUTH request. */
   Frame auth(Frame request, String clientAddress) {
     String name = request.key().length == 0 ? Users.DEFAULT : new String(request.key(), StandardCharsets.UTF_8);

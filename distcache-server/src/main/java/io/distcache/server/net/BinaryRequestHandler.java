@@ -169,6 +169,15 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
         String addr = String.valueOf(ctx.channel().remoteAddress());
         immediate = request.op() == Opcode.AUTH ? auth.auth(request, addr) : auth.refusal(request, addr);
       }
+      if (immediate == null && request.op() == Opcode.SCRIPT) {
+        // A script's calls are checked against its ACL user: a client's is its connection's, not one it names.
+        try {
+          request = io.distcache.protocol.ScriptCodec.withUser(request,
+              auth == null ? io.distcache.server.security.Users.DEFAULT : auth.user());
+        } catch (IllegalArgumentException | io.distcache.protocol.ListCodec.MalformedListException e) {
+          immediate = request.replyError(Status.BAD_REQUEST, e.getMessage());
+        }
+      }
     } else if (immediate == null && request.op() == Opcode.PEER_HELLO) {
       immediate = request.replyError(Status.BAD_REQUEST, "PEER_HELLO is only accepted as the first frame of a connection");
     }

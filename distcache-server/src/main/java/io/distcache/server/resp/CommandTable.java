@@ -41,6 +41,7 @@ final class CommandTable {
     HashCommands.register(r);
     SetCommands.register(r);
     PubSubCommands.register(r);
+    ScriptCommands.register(r);
     return new CommandTable(r.commands);
   }
 

@@ -72,6 +72,9 @@ final class ConfigParameters {
         (c, v) -> c.slowLog().maxLen((int) Math.min(v, Integer.MAX_VALUE)), 0);
     settable("latency-monitor-threshold", c -> Long.toString(c.latencyMonitor().thresholdMillis()),
         (c, v) -> c.latencyMonitor().thresholdMillis(v), 0);
+    // Scripts: how long one may run before other clients get -BUSY (Redis's name and its older alias).
+    settable("busy-reply-threshold", ConfigParameters::busyMillis, ConfigParameters::busyMillis, 0);
+    settable("lua-time-limit", ConfigParameters::busyMillis, ConfigParameters::busyMillis, 0);
     fixed("maxclients", c -> c.parameter("maxclients"), "--max-connections");
     fixed("timeout", c -> c.parameter("timeout").isEmpty() ? "0" : c.parameter("timeout"), "--idle-timeout");
     fixed("bind", c -> c.parameter("bind"), "--addr");
@@ -89,6 +92,19 @@ final class ConfigParameters {
     fixed("suspicion-timeout", c -> c.parameter("suspicion-timeout"), "--suspicion-timeout");
     fixed("forward-timeout", c -> c.parameter("forward-timeout"), "--forward-timeout");
     fixed("http-port", c -> c.parameter("http-port"), "--http-port");
+  }
+
+  private static String busyMillis(RespContext c) {
+    io.distcache.server.cluster.ScriptHost h = c.scriptHost();
+    return Long.toString(h == null ? io.distcache.server.cluster.ScriptHost.DEFAULT_BUSY_MILLIS : h.busyThresholdMillis());
+  }
+
+  private static void busyMillis(RespContext c, long millis) {
+    io.distcache.server.cluster.ScriptHost h = c.scriptHost();
+    if (h == null) {
+      throw new CommandException("ERR CONFIG SET failed - this node has no scripting");
+    }
+    h.busyThresholdMillis(millis);
   }
 
   /** Names matching the glob patterns (lower-cased) with their values: pattern by pattern, each name once. */

@@ -92,6 +92,28 @@ public final class RespContext {
     return fanoutDropped.getAsLong();
   }
 
+  private final ScriptCache scriptCache = new ScriptCache();
+  /** Where this node runs scripts; null for a context without an executor behind it (no scripting). */
+  private volatile io.distcache.server.cluster.ScriptHost scriptHost;
+
+  /**
+   * Makes EVAL and friends work: installs this context's Lua engine (LuaScripts) in the node's
+   * script host, whose lane runs the scripts this node owns.
+   */
+  public void installScripts(io.distcache.server.cluster.ScriptHost host) {
+    host.runner(new LuaScripts(this, scriptCache));
+    this.scriptHost = host;
+  }
+
+  ScriptCache scriptCache() {
+    return scriptCache;
+  }
+
+  /** The node's script host, or null when scripting is not installed. */
+  io.distcache.server.cluster.ScriptHost scriptHost() {
+    return scriptHost;
+  }
+
   /** The node's network counters (INFO stats). */
   NodeCounters nodeCounters() {
     return nodeCounters;

@@ -111,6 +111,21 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     this.commands = commands;
   }
 
+  /**
+   * A session with no connection, for the commands a script calls (LuaScripts): it runs as
+   * {@code client} and always captures (its capture runs each request at once).
+   */
+  static RespSession forScript(RespContext context, ClientState client) {
+    RespSession s = new RespSession(context, context.commands());
+    s.client = client;
+    return s;
+  }
+
+  /** True while EXEC replays a queue or a script calls commands: requests do not reach the router. */
+  boolean capturing() {
+    return capture != null;
+  }
+
   // ---- what commands use ----
 
   RespContext context() {

@@ -189,6 +189,12 @@ final class RespWriter {
     out.writeBytes(CRLF);
   }
 
+  /** A one-line reply of {@code type}, e.g. a RESP3 big number ('('), from a script. */
+  void rawLine(char type, String text) {
+    out.writeByte(type);
+    writeLine(text);
+  }
+
   private void header(char type, long n) {
     out.writeByte(type);
     writeDigits(n);

@@ -283,7 +283,7 @@ final class TransactionCommands {
    * its reply) and, per command, how its reply is produced: rendered at once, or a future and the
    * renderer that writes it.
    */
-  static final class Capture {
+  static class Capture {
     final List<Frame> requests = new ArrayList<>();
     final List<CompletableFuture<Frame>> replies = new ArrayList<>();
     private final List<Result> results = new ArrayList<>();

@@ -1,0 +1,284 @@
+package io.distcache.server.cluster;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.ScriptCodec;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.server.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+
+/*
+ * Design: where a node runs scripts, and what makes one atomic. Redis runs a script on its one
+ * thread, so nothing else runs until it ends. Here requests run on several event loops, so a script
+ * takes every stripe of the TransactionGate exclusive (mask -1) for its whole run: every request
+ * that touches a key takes its key's stripe shared, so none runs between two of the script's calls,
+ * whatever keys the script touches, and the script's own calls run with the stripes already held
+ * (LocalExecutor.run(..., inTransaction = true)), as a TRANSACTION's requests do.
+ *
+ * Scripts run one at a time on one thread of their own, the lane, never on an event loop: a script
+ * that loops for seconds must leave the event loops free to read SCRIPT KILL and to answer other
+ * clients BUSY. The router hops a SCRIPT request onto the lane (submit) before the replicator's slot
+ * lock, so the lock is taken and released on the lane.
+ *
+ * Busy: while a script runs, a request that needs a stripe waits for it, as Redis's clients wait;
+ * once the script has run for the busy threshold (Redis's busy-reply-threshold, default 5 s) such a
+ * request gives up at once with SCRIPT_BUSY (Redis's -BUSY). Waiting is polled in steps of at most
+ * 10 ms (TransactionGate.waitFor), so a request that started waiting before the threshold is also
+ * answered BUSY when the threshold passes. SCRIPT_KILL sets a flag that the Lua engine polls; it is
+ * refused (UNKILLABLE) once the script called a write command, as in Redis.
+ *
+ * In a cluster (a placement with other members), a script may only touch keys of its declared
+ * keys' slot, which the router checked this node owns and may serve; a script without keys may
+ * touch none (it runs on whichever node received it). This is what lets the replicator ship a
+ * script's writes as effects: every key it wrote is in the slot whose replicator lock it holds.
+ */
+
+/** Runs SCRIPT requests: the lane, the busy state, SCRIPT KILL, and the keys a script wrote. */
+public final class ScriptHost implements AutoCloseable {
+  /** Redis's text, word for word. */
+  public static final String BUSY_MESSAGE =
+      "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+  /** Scripts that may wait for the lane; one more is answered BUSY. */
+  static final int MAX_QUEUED = 16_384;
+  /** Redis's busy-reply-threshold default. */
+  public static final long DEFAULT_BUSY_MILLIS = 5_000;
+
+  private final Clock clock;
+  private final ThreadPoolExecutor lane;
+  private volatile ScriptRunner runner;
+  private volatile BooleanSupplier clustered = () -> false;
+  private volatile long busyThresholdMillis = DEFAULT_BUSY_MILLIS;
+
+  // The running script, written by the lane, read by every thread.
+  private volatile boolean running;
+  private volatile long startedNanos;
+  private volatile boolean wrote;
+  private volatile boolean killRequested;
+  /** Lane only: the keys the last script's write requests named. */
+  private List<byte[]> writtenKeys = new ArrayList<>();
+
+  ScriptHost(Clock clock) {
+    this.clock = clock;
+    this.lane = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(MAX_QUEUED), r -> {
+      Thread t = new Thread(r, "distcache-script");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Installs the Lua side (the node does once its Redis protocol is built). */
+  public void runner(ScriptRunner runner) {
+    this.runner = runner;
+  }
+
+  /** Tells whether the node is part of a cluster with other members (the key rule applies then). */
+  void clustered(BooleanSupplier clustered) {
+    this.clustered = clustered;
+  }
+
+  /** Redis's busy-reply-threshold (lua-time-limit), in milliseconds; 0 makes a running script busy at once. */
+  public void busyThresholdMillis(long millis) {
+    if (millis < 0) {
+      throw new IllegalArgumentException("busy threshold cannot be negative: " + millis);
+    }
+    this.busyThresholdMillis = millis;
+  }
+
+  public long busyThresholdMillis() {
+    return busyThresholdMillis;
+  }
+
+  /** True while a script runs. */
+  public boolean running() {
+    return running;
+  }
+
+  /** Runs {@code work} on the lane; SCRIPT_BUSY when too many scripts wait already. Never exceptional. */
+  CompletableFuture<Frame> submit(Frame request, Supplier<CompletableFuture<Frame>> work) {
+    if (running && nanosUntilBusy() == 0) {
+      // As in Redis, a script sent while another is busy is answered BUSY, not queued behind it.
+      return CompletableFuture.completedFuture(request.replyError(Status.SCRIPT_BUSY, BUSY_MESSAGE));
+    }
+    CompletableFuture<Frame> reply = new CompletableFuture<>();
+    try {
+      lane.execute(() -> {
+        try {
+          work.get().whenComplete((r, e) -> {
+            if (e == null) {
+              reply.complete(r);
+            } else {
+              reply.complete(request.replyError(Status.INTERNAL_ERROR, "script failed: " + e));
+            }
+          });
+        } catch (RuntimeException e) {
+          reply.complete(request.replyError(Status.INTERNAL_ERROR, "script failed: " + e));
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      reply.complete(request.replyError(Status.BUSY, MAX_QUEUED + " scripts already wait to run on this node"));
+    }
+    return reply;
+  }
+
+  /**
+   * Nanoseconds a request may still wait for a stripe before it is answered BUSY: Long.MAX_VALUE
+   * when no script runs, 0 once the running script passed the threshold.
+   */
+  long nanosUntilBusy() {
+    if (!running || Thread.currentThread() == laneThread) {
+      return Long.MAX_VALUE;
+    }
+    long elapsed = clock.nanos() - startedNanos;
+    long threshold = TimeUnit.MILLISECONDS.toNanos(busyThresholdMillis);
+    return Math.max(0, threshold - elapsed);
+  }
+
+  private volatile Thread laneThread;
+
+  /** SCRIPT_KILL: stops the running script unless it has written. */
+  Frame kill(Frame request) {
+    if (!running) {
+      return request.reply(Status.NOT_FOUND);
+    }
+    if (wrote) {
+      return request.reply(Status.CONDITION_FAILED);
+    }
+    killRequested = true;
+    return request.replyOk();
+  }
+
+  /**
+   * Runs a SCRIPT request with every stripe of {@code gate} held exclusive; {@code held} runs a
+   * request without taking stripes. Called on the lane (or, for a node without a router, on the
+   * caller's thread).
+   */
+  Frame run(Frame request, TransactionGate gate, UnaryOperator<Frame> held) {
+    ScriptRunner r = runner;
+    if (r == null) {
+      return request.replyError(Status.BAD_REQUEST, "this node has no scripting engine (no Redis protocol)");
+    }
+    ScriptCodec.Script script = ScriptCodec.decode(request);
+    Integer slot = null;
+    if (!script.keys().isEmpty()) {
+      slot = KeySlot.of(script.keys().get(0));
+    }
+    boolean inCluster = clustered.getAsBoolean();
+    Calls calls = new Calls(held, inCluster, slot);
+    long[] stamps = gate.lockAll(-1L, true);
+    laneThread = Thread.currentThread();
+    writtenKeys = new ArrayList<>();
+    wrote = false;
+    killRequested = false;
+    startedNanos = clock.nanos();
+    running = true;
+    try {
+      return r.run(request, script, calls);
+    } finally {
+      running = false;
+      laneThread = null;
+      writtenKeys = calls.written;
+      gate.unlockAll(-1L, stamps);
+    }
+  }
+
+  /** The keys the last script run on this thread wrote (for its replication effects); empty when none. */
+  List<byte[]> lastWrittenKeys() {
+    return writtenKeys;
+  }
+
+  /** Stops a running script (written or not: the node is going away) and the lane. */
+  @Override
+  public void close() {
+    killRequested = true;
+    lane.shutdownNow();
+  }
+
+  /** A request a script may not make here; its message is Redis's error text. */
+  public static final class Refused extends RuntimeException {
+    public Refused(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private final class Calls implements ScriptCalls {
+    private final UnaryOperator<Frame> held;
+    private final boolean inCluster;
+    private final Integer slot;
+    final List<byte[]> written = new ArrayList<>();
+
+    Calls(UnaryOperator<Frame> held, boolean inCluster, Integer slot) {
+      this.held = held;
+      this.inCluster = inCluster;
+      this.slot = slot;
+    }
+
+    @Override
+    public Frame call(Frame request) {
+      Opcode op = request.op();
+      if (op == Opcode.SCRIPT || op == Opcode.TRANSACTION) {
+        throw new Refused("ERR This Redis command is not allowed from script");
+      }
+      if (inCluster) {
+        for (byte[] key : keysOf(request)) {
+          if (slot == null) {
+            throw new Refused("ERR Script attempted to access a non local key in a cluster node script");
+          }
+          if (KeySlot.of(key) != slot) {
+            throw new Refused("ERR Script attempted to access keys that do not hash to the same slot");
+          }
+        }
+      }
+      Frame reply = held.apply(request);
+      if (op != null && !op.readOnly()) {
+        written.addAll(Replicator.writtenKeys(request));
+      }
+      return reply;
+    }
+
+    @Override
+    public void markWrite() {
+      wrote = true;
+    }
+
+    @Override
+    public boolean killRequested() {
+      return killRequested;
+    }
+  }
+
+  /** Every key a data request names. */
+  private static List<byte[]> keysOf(Frame request) {
+    Opcode op = request.op();
+    if (op == null) {
+      return List.of();
+    }
+    try {
+      List<byte[]> multi = BatchKeys.multiKeys(request);
+      if (multi != null) {
+        return multi;
+      }
+      List<byte[]> keys = new ArrayList<>();
+      if (op.keyed()) {
+        keys.add(request.key());
+      }
+      List<byte[]> more = BatchKeys.sameSlotKeys(request);
+      if (more != null) {
+        keys.addAll(more);
+      }
+      return keys;
+    } catch (ListCodec.MalformedListException | IllegalArgumentException e) {
+      return List.of(); // the executor answers BAD_REQUEST for it
+    }
+  }
+}

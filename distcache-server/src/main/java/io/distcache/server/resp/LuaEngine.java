@@ -1,0 +1,558 @@
+package io.distcache.server.resp;
+
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.luaj.vm2.Globals;
+import org.luaj.vm2.LoadState;
+import org.luaj.vm2.LuaClosure;
+import org.luaj.vm2.LuaError;
+import org.luaj.vm2.LuaString;
+import org.luaj.vm2.LuaTable;
+import org.luaj.vm2.LuaValue;
+import org.luaj.vm2.Prototype;
+import org.luaj.vm2.Varargs;
+import org.luaj.vm2.compiler.LuaC;
+import org.luaj.vm2.lib.BaseLib;
+import org.luaj.vm2.lib.Bit32Lib;
+import org.luaj.vm2.lib.DebugLib;
+import org.luaj.vm2.lib.OneArgFunction;
+import org.luaj.vm2.lib.PackageLib;
+import org.luaj.vm2.lib.StringLib;
+import org.luaj.vm2.lib.TableLib;
+import org.luaj.vm2.lib.TwoArgFunction;
+import org.luaj.vm2.lib.VarArgFunction;
+import org.luaj.vm2.lib.jse.JseMathLib;
+
+/*
+ * Design: the Lua side of a node's scripts, one instance per node, used by one script at a time
+ * (ScriptHost holds every key of the node while a script runs, so two never run together).
+ *
+ * Sandbox. The globals get only what Redis gives a script: the base library without dofile,
+ * loadfile, load, loadstring, require, print or collectgarbage; string, table, math, bit (LuaBitOp's
+ * names over 32-bit signed integers, as Redis's) and the redis table. No io, os, package, debug,
+ * coroutine (LuaJ's coroutines are Java threads) or luajava: a script cannot reach files, the
+ * process, the JVM or another script's code. As in Redis 7, globals are read-only: reading a
+ * global that does not exist and assigning any global fail ("Script attempted to access
+ * nonexistent global variable", "Attempt to modify a readonly table"), the libraries are read-only
+ * proxies, the string metatable is hidden, and rawset refuses all of them: nothing a script does
+ * outlives it, so scripts cannot see each other. (An earlier version put the globals back after
+ * each run instead; walking them took half of the script thread's time in a profile.)
+ *
+ * Stopping. LuaJ calls its debug library on every instruction when one is installed; ours (the
+ * debug table itself is never given to scripts) counts instructions and, every 1,024, asks whether
+ * SCRIPT KILL was sent. Once killed, every later check throws again, so a pcall inside the script
+ * cannot swallow the kill.
+ *
+ * Errors follow Redis's texts: a Lua error becomes "ERR user_script:LINE: message script: SHA, on
+ * @user_script:LINE.", an error table raised by redis.call (or by error({err=...})) its err text
+ * followed by the same "script: ..." suffix.
+ */
+
+/** A sandboxed LuaJ runtime with Redis's script API. */
+final class LuaEngine {
+  /** How the redis table reaches the node: redis.call, redis.pcall and redis.log. */
+  interface Bridge {
+    /** redis.call (raises a Lua error for an error reply) or redis.pcall (returns it as a table). */
+    LuaValue call(Varargs args, boolean raise);
+
+    void log(int level, String message);
+
+    /** redis.setresp: the protocol the replies of later calls are converted from. */
+    void setResp(int version);
+
+    /** True once the script was asked to stop. */
+    boolean killRequested();
+  }
+
+  static final String KILLED = "ERR Script killed by user with SCRIPT KILL...";
+  private static final int CHECK_EVERY = 1024;
+  private static final LuaString ERR = LuaValue.valueOf("err");
+  private static final LuaString OK = LuaValue.valueOf("ok");
+
+  private final Globals globals = new Globals();
+  /** Tables a script may not change, not even with rawset: the globals, the libraries, metatables. */
+  private final java.util.Set<LuaValue> protectedTables =
+      java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+  private final int maxStringBytes;
+  private Bridge bridge;
+  private final KillHook hook = new KillHook();
+
+  LuaEngine(int maxStringBytes) {
+    this.maxStringBytes = maxStringBytes;
+    globals.load(new BaseLib());
+    globals.load(new PackageLib()); // the libraries register in package.loaded; removed below
+    globals.load(new TableLib());
+    globals.load(new StringLib());
+    globals.load(new JseMathLib());
+    globals.load(new Bit32Lib());
+    globals.load(hook);
+    LoadState.install(globals);
+    LuaC.install(globals);
+    for (String name : new String[] {"dofile", "loadfile", "load", "loadstring", "require", "print", "collectgarbage",
+        "debug", "bit32", "package", "module"}) {
+      globals.rawset(name, LuaValue.NIL);
+    }
+    LuaTable string = globals.get("string").checktable();
+    LuaValue rep = string.get("rep");
+    string.rawset("dump", LuaValue.NIL);
+    string.rawset("rep", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        long n = Math.max(0, a.checklong(2));
+        long each = a.checkstring(1).length() + (a.isnoneornil(3) ? 0 : a.checkstring(3).length());
+        if (each * n > maxStringBytes) {
+          throw new LuaError("string.rep result of " + each * n + " bytes exceeds the node's value limit of "
+              + maxStringBytes + " bytes");
+        }
+        return rep.invoke(a);
+      }
+    });
+    LuaTable table = globals.get("table").checktable();
+    globals.rawset("unpack", table.get("unpack")); // Lua 5.1's name, which Redis scripts use
+    table.rawset("getn", new OneArgFunction() {
+      @Override
+      public LuaValue call(LuaValue t) {
+        return LuaValue.valueOf(t.checktable().length());
+      }
+    });
+    globals.rawset("bit", bitLibrary());
+    globals.rawset("redis", redisLibrary());
+    for (String lib : new String[] {"string", "table", "math", "bit", "redis"}) {
+      globals.rawset(lib, readOnly(globals.get(lib).checktable()));
+    }
+    LuaTable stringMeta = new LuaTable();
+    stringMeta.rawset(LuaValue.INDEX, globals.get("string"));
+    stringMeta.rawset(LuaValue.METATABLE, LuaValue.FALSE);
+    LuaString.s_metatable = stringMeta;
+    protectedTables.add(stringMeta);
+    LuaValue rawset = globals.get("rawset");
+    globals.rawset("rawset", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        if (protectedTables.contains(a.arg1())) {
+          throw new LuaError("Attempt to modify a readonly table");
+        }
+        return rawset.invoke(a);
+      }
+    });
+    // Every global moves to a backing table the globals reach through __index: the globals table
+    // itself holds only KEYS and ARGV, so an assignment to any name (new or a library's) meets
+    // __newindex and fails, and nothing a script does outlives it.
+    LuaTable backing = new LuaTable();
+    for (LuaValue k = globals.next(LuaValue.NIL).arg1(); !k.isnil(); k = globals.next(k).arg1()) {
+      backing.rawset(k, globals.rawget(k));
+    }
+    for (LuaValue k = backing.next(LuaValue.NIL).arg1(); !k.isnil(); k = backing.next(k).arg1()) {
+      globals.rawset(k, LuaValue.NIL);
+    }
+    backing.rawset("_G", globals);
+    LuaTable missing = new LuaTable();
+    missing.rawset(LuaValue.INDEX, new TwoArgFunction() {
+      @Override
+      public LuaValue call(LuaValue t, LuaValue k) {
+        throw new LuaError("Script attempted to access nonexistent global variable '" + k.tojstring() + "'");
+      }
+    });
+    missing.rawset(LuaValue.METATABLE, LuaValue.FALSE);
+    backing.setmetatable(missing);
+    LuaTable meta = new LuaTable();
+    meta.rawset(LuaValue.INDEX, backing);
+    meta.rawset(LuaValue.NEWINDEX, new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        throw new LuaError("Attempt to modify a readonly table");
+      }
+    });
+    meta.rawset(LuaValue.METATABLE, LuaValue.FALSE);
+    globals.setmetatable(meta);
+    protectedTables.add(globals);
+    protectedTables.add(backing);
+  }
+
+  /**
+   * Runs {@code p} with KEYS and ARGV; returns the script's first return value (NIL for none).
+   * Throws LuaError for a script error or a kill, StackOverflowError for runaway recursion.
+   */
+  LuaValue run(Prototype p, LuaTable keys, LuaTable argv, Bridge bridge) {
+    this.bridge = bridge;
+    hook.reset();
+    hook.killing = false;
+    globals.rawset("KEYS", keys);
+    globals.rawset("ARGV", argv);
+    try {
+      return new LuaClosure(p, globals).call();
+    } finally {
+      this.bridge = null;
+    }
+  }
+
+  private static final Pattern FILELINE = Pattern.compile("^@?(user_script:[0-9?]+):? (.*)$", Pattern.DOTALL);
+
+  /** LuaJ's "@user_script:3 message" as Lua 5.1 words it: "user_script:3: message". */
+  static String plainMessage(LuaError e) {
+    String m = withoutTraceback(e);
+    Matcher matcher = FILELINE.matcher(m);
+    return matcher.matches() ? matcher.group(1) + ": " + matcher.group(2) : m;
+  }
+
+  /** "user_script:3" of a LuaJ error, or "user_script:?" when it names none. */
+  static String fileline(LuaError e) {
+    LuaValue obj = e.getMessageObject();
+    if (obj != null && obj.istable() && obj.get(LINE).isnumber()) {
+      return obj.get(SOURCE).optjstring("user_script") + ":" + obj.get(LINE).toint();
+    }
+    Matcher matcher = FILELINE.matcher(withoutTraceback(e));
+    return matcher.matches() ? matcher.group(1) : "user_script:?";
+  }
+
+  /** LuaJ adds a stack traceback to the message while its debug library is installed (ours is). */
+  private static String withoutTraceback(LuaError e) {
+    String m = String.valueOf(e.getMessage());
+    int cut = m.indexOf("\nstack traceback:");
+    return cut < 0 ? m : m.substring(0, cut);
+  }
+
+  private static final LuaString SOURCE = LuaValue.valueOf("source");
+  private static final LuaString LINE = LuaValue.valueOf("line");
+  /**
+   * Raises {@code err} (an error table) from a library function, with the script's current line in
+   * its source and line fields, as Redis 7's redis.call does.
+   */
+  LuaError raise(LuaTable err) {
+    int line = hook.currentLine();
+    if (line > 0) {
+      err.rawset(SOURCE, LuaValue.valueOf("user_script"));
+      err.rawset(LINE, LuaValue.valueOf(line));
+    }
+    return new LuaError(err);
+  }
+
+  /** Redis's reply text for a script that failed with {@code e}. */
+  static String errorReply(LuaError e, String sha) {
+    String suffix = " script: " + sha + ", on @" + fileline(e) + ".";
+    LuaValue obj = e.getMessageObject();
+    if (obj != null && obj.istable()) {
+      LuaValue err = obj.get(ERR);
+      String text = err.isstring() ? err.tojstring() : "ERR unknown error";
+      return oneLine(text) + suffix;
+    }
+    String message = plainMessage(e);
+    if (message.contains(KILLED)) {
+      return KILLED + suffix;
+    }
+    return oneLine("ERR " + message) + suffix;
+  }
+
+  /** Error and status texts cannot hold CR or LF in RESP: Redis turns them into spaces. */
+  static String oneLine(String s) {
+    return s.indexOf('\r') < 0 && s.indexOf('\n') < 0 ? s : s.replace('\r', ' ').replace('\n', ' ');
+  }
+
+  /** An error of the redis library, worded and placed as Redis's ("ERR text script: ..., on @user_script:N."). */
+  private LuaError libError(String text) {
+    return raise(errorTable("ERR " + text));
+  }
+
+  /** An error table, {err = text}: what redis.call raises and redis.pcall returns. */
+  static LuaTable errorTable(String text) {
+    LuaTable t = new LuaTable();
+    t.rawset(ERR, LuaValue.valueOf(text));
+    return t;
+  }
+
+  private LuaTable readOnly(LuaTable lib) {
+    LuaTable proxy = new LuaTable();
+    protectedTables.add(proxy);
+    LuaTable meta = new LuaTable();
+    meta.rawset(LuaValue.INDEX, lib);
+    meta.rawset(LuaValue.NEWINDEX, new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        throw new LuaError("Attempt to modify a readonly table");
+      }
+    });
+    meta.rawset(LuaValue.METATABLE, LuaValue.FALSE);
+    proxy.setmetatable(meta);
+    protectedTables.add(lib);
+    return proxy;
+  }
+
+  private LuaTable redisLibrary() {
+    LuaTable redis = new LuaTable();
+    redis.rawset("call", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        return current().call(a, true);
+      }
+    });
+    redis.rawset("pcall", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        return current().call(a, false);
+      }
+    });
+    redis.rawset("error_reply", new OneArgFunction() {
+      @Override
+      public LuaValue call(LuaValue msg) {
+        if (!msg.isstring()) {
+          throw libError("wrong number or type of arguments");
+        }
+        return errorTable(msg.tojstring());
+      }
+    });
+    redis.rawset("status_reply", new OneArgFunction() {
+      @Override
+      public LuaValue call(LuaValue msg) {
+        if (!msg.isstring()) {
+          throw libError("wrong number or type of arguments");
+        }
+        LuaTable t = new LuaTable();
+        t.rawset(OK, msg.checkstring());
+        return t;
+      }
+    });
+    redis.rawset("sha1hex", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        if (a.narg() != 1) {
+          throw libError("wrong number of arguments");
+        }
+        return LuaValue.valueOf(ScriptCache.sha1Hex(bytes(a.checkstring(1))));
+      }
+    });
+    redis.rawset("log", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        if (a.narg() < 2) {
+          throw libError("redis.log() requires two arguments or more.");
+        }
+        if (!a.arg1().isnumber()) {
+          throw libError("First argument must be a number (log level).");
+        }
+        int level = a.arg1().toint();
+        if (level < 0 || level > 3) {
+          throw libError("Invalid debug level.");
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 2; i <= a.narg(); i++) {
+          if (i > 2) {
+            sb.append(' ');
+          }
+          sb.append(a.arg(i).tojstring());
+        }
+        current().log(level, sb.toString());
+        return LuaValue.NONE;
+      }
+    });
+    redis.rawset("setresp", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        if (a.narg() != 1) {
+          throw libError("redis.setresp() requires one argument.");
+        }
+        int v = a.checkint(1);
+        if (v != 2 && v != 3) {
+          throw libError("RESP version must be 2 or 3.");
+        }
+        current().setResp(v);
+        return LuaValue.NONE;
+      }
+    });
+    redis.rawset("set_repl", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        if (a.narg() != 1) {
+          throw libError("redis.set_repl() requires one argument.");
+        }
+        int flags = a.checkint(1);
+        if ((flags & ~3) != 0) {
+          throw libError("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
+        }
+        return LuaValue.NONE; // effects are always replicated whole (docs/PROTOCOL.md, "Scripting")
+      }
+    });
+    redis.rawset("replicate_commands", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        return LuaValue.TRUE;
+      }
+    });
+    redis.rawset("LOG_DEBUG", 0);
+    redis.rawset("LOG_VERBOSE", 1);
+    redis.rawset("LOG_NOTICE", 2);
+    redis.rawset("LOG_WARNING", 3);
+    redis.rawset("REPL_NONE", 0);
+    redis.rawset("REPL_AOF", 1);
+    redis.rawset("REPL_SLAVE", 2);
+    redis.rawset("REPL_REPLICA", 2);
+    redis.rawset("REPL_ALL", 3);
+    redis.rawset("REDIS_VERSION", RespContext.REDIS_VERSION);
+    String[] v = RespContext.REDIS_VERSION.split("\\.");
+    redis.rawset("REDIS_VERSION_NUM", Integer.parseInt(v[0]) << 16 | Integer.parseInt(v[1]) << 8 | Integer.parseInt(v[2]));
+    return redis;
+  }
+
+  /** LuaBitOp (Redis's bit library): 32-bit signed results, unlike Lua 5.2's bit32. */
+  private static LuaTable bitLibrary() {
+    LuaTable bit = new LuaTable();
+    bit.rawset("tobit", fold(0, (x, y) -> x));
+    bit.rawset("bnot", new OneArgFunction() {
+      @Override
+      public LuaValue call(LuaValue x) {
+        return LuaValue.valueOf(~toBit(x));
+      }
+    });
+    bit.rawset("band", fold(-1, (x, y) -> x & y));
+    bit.rawset("bor", fold(0, (x, y) -> x | y));
+    bit.rawset("bxor", fold(0, (x, y) -> x ^ y));
+    bit.rawset("lshift", shift((x, n) -> x << n));
+    bit.rawset("rshift", shift((x, n) -> x >>> n));
+    bit.rawset("arshift", shift((x, n) -> x >> n));
+    bit.rawset("rol", shift(Integer::rotateLeft));
+    bit.rawset("ror", shift(Integer::rotateRight));
+    bit.rawset("bswap", new OneArgFunction() {
+      @Override
+      public LuaValue call(LuaValue x) {
+        return LuaValue.valueOf(Integer.reverseBytes(toBit(x)));
+      }
+    });
+    bit.rawset("tohex", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        int x = toBit(a.arg1());
+        int n = a.isnoneornil(2) ? 8 : a.checkint(2);
+        boolean upper = n < 0;
+        n = Math.min(8, Math.abs(n));
+        String hex = String.format("%08x", x);
+        hex = hex.substring(8 - n);
+        return LuaValue.valueOf(upper ? hex.toUpperCase(java.util.Locale.ROOT) : hex);
+      }
+    });
+    return bit;
+  }
+
+  private interface IntOp {
+    int apply(int x, int y);
+  }
+
+  private static VarArgFunction fold(int start, IntOp op) {
+    return new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        int acc = toBit(a.arg1());
+        for (int i = 2; i <= a.narg(); i++) {
+          acc = op.apply(acc, toBit(a.arg(i)));
+        }
+        return LuaValue.valueOf(acc);
+      }
+    };
+  }
+
+  private static TwoArgFunction shift(IntOp op) {
+    return new TwoArgFunction() {
+      @Override
+      public LuaValue call(LuaValue x, LuaValue n) {
+        return LuaValue.valueOf(op.apply(toBit(x), toBit(n) & 31));
+      }
+    };
+  }
+
+  /** LuaBitOp's normalisation: the number modulo 2^32, as a signed 32-bit integer. */
+  private static int toBit(LuaValue v) {
+    double d = v.checkdouble();
+    return (int) (long) Math.floor(d % 4294967296.0);
+  }
+
+  private Bridge current() {
+    Bridge b = bridge;
+    if (b == null) {
+      throw new LuaError("the redis library is only available while a script runs");
+    }
+    return b;
+  }
+
+  static byte[] bytes(LuaString s) {
+    byte[] out = new byte[s.m_length];
+    s.copyInto(0, out, 0, s.m_length);
+    return out;
+  }
+
+  static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /*
+   * Counts instructions and stops a killed script; never given to scripts as the debug table.
+   * Replaces LuaJ's own call-stack bookkeeping with the little Redis's errors need: the prototype
+   * and instruction of each Lua frame, for the current line (LuaClosure reports every frame's
+   * entry and exit, its own errors carry their line anyway).
+   */
+  private final class KillHook extends DebugLib {
+    private int count;
+    /** Set once a kill was thrown: from then on every instruction throws it, pcall or not. */
+    private boolean killing;
+    private Prototype[] frames = new Prototype[64];
+    private int[] pcs = new int[64];
+    private int depth;
+
+    @Override
+    public void onCall(org.luaj.vm2.LuaFunction f) {
+      // Java functions: no line of their own
+    }
+
+    @Override
+    public void onCall(LuaClosure c, Varargs varargs, LuaValue[] stack) {
+      if (depth == frames.length) {
+        frames = java.util.Arrays.copyOf(frames, depth * 2);
+        pcs = java.util.Arrays.copyOf(pcs, depth * 2);
+      }
+      frames[depth] = c.p;
+      pcs[depth] = 0;
+      depth++;
+    }
+
+    @Override
+    public void onReturn() {
+      if (depth > 0) {
+        // "return redis.call(...)" is a tail call: LuaJ leaves the frame before calling, so the
+        // call's line is the one the frame left from.
+        lastLine = line(depth - 1);
+        frames[--depth] = null;
+      }
+    }
+
+    private int lastLine;
+
+    /** The line the innermost Lua frame is at (or last left, for a tail call), or 0. */
+    int currentLine() {
+      return depth == 0 ? lastLine : line(depth - 1);
+    }
+
+    private int line(int frame) {
+      Prototype p = frames[frame];
+      int pc = pcs[frame];
+      return p.lineinfo != null && pc >= 0 && pc < p.lineinfo.length ? p.lineinfo[pc] : 0;
+    }
+
+    void reset() {
+      java.util.Arrays.fill(frames, 0, depth, null);
+      depth = 0;
+      lastLine = 0;
+    }
+
+    @Override
+    public void onInstruction(int pc, Varargs v, int top) {
+      if (depth > 0) {
+        pcs[depth - 1] = pc;
+      }
+      if (++count % CHECK_EVERY == 0 || killing) {
+        Bridge b = bridge;
+        killing = b != null && b.killRequested();
+        if (killing) {
+          throw new LuaError(KILLED);
+        }
+      }
+    }
+  }
+}

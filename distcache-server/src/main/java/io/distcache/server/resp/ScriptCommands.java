@@ -1,0 +1,152 @@
+package io.distcache.server.resp;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.ScriptCodec;
+import io.distcache.protocol.Status;
+import io.distcache.server.cluster.ClusterWide;
+import io.netty.buffer.Unpooled;
+import java.util.ArrayList;
+import java.util.List;
+
+/*
+ * Design: the entry node's side of scripting. EVAL and EVALSHA resolve the script here (EVALSHA in
+ * this node's cache: NOSCRIPT when it is not there; EVAL compiles it, so a syntax error is answered
+ * without a hop, and caches it, as Redis does) and send one SCRIPT request carrying the body, the
+ * connection's ACL user, the keys and the arguments through the router's one serve-or-forward
+ * decision: run on this node's lane, forwarded whole to the owner of the keys' slot, -MOVED for a
+ * cluster connection, CROSSSLOT for keys of several slots. The owner's reply is already the RESP
+ * reply this connection reads (rendered in its protocol), so it is copied as it is.
+ *
+ * SCRIPT LOAD, EXISTS and FLUSH act on this node's cache, as in Redis Cluster, where each node has
+ * its own; a forwarded script needs none on its owner, since it travels whole. SCRIPT KILL on a
+ * plain connection of a cluster goes to every member (the script it means runs on the owner its
+ * EVAL was forwarded to).
+ */
+
+/** EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT LOAD/EXISTS/FLUSH/KILL/HELP. */
+final class ScriptCommands {
+  private ScriptCommands() {}
+
+  static final String NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL.";
+  static final String NOTBUSY = "NOTBUSY No scripts in execution right now.";
+  static final String UNKILLABLE = "UNKILLABLE Sorry the script already executed write commands against the dataset."
+      + " You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE"
+      + " command.";
+
+  static void register(CommandTable.Registry r) {
+    String flags = "noscript skip_monitor may_replicate no_mandatory_keys stale movablekeys";
+    r.add("eval", -3, flags, "scripting", (s, a) -> eval(s, a, false, false));
+    r.add("evalsha", -3, flags, "scripting", (s, a) -> eval(s, a, true, false));
+    String ro = "noscript skip_monitor no_mandatory_keys stale readonly movablekeys";
+    r.add("eval_ro", -3, ro, "scripting", (s, a) -> eval(s, a, false, true));
+    r.add("evalsha_ro", -3, ro, "scripting", (s, a) -> eval(s, a, true, true));
+    r.addContainer("script", -2, "", "scripting", null, List.of(
+        CommandTable.Registry.sub("load", 3, "noscript stale", "scripting", ScriptCommands::load),
+        CommandTable.Registry.sub("exists", -3, "noscript stale", "scripting", ScriptCommands::exists),
+        CommandTable.Registry.sub("flush", -2, "noscript", "scripting", ScriptCommands::flush),
+        CommandTable.Registry.sub("kill", 2, "noscript allow_busy", "scripting", ScriptCommands::kill),
+        CommandTable.Registry.sub("help", 2, "loading stale", "scripting", ScriptCommands::help)));
+  }
+
+  private static void eval(RespSession s, byte[][] a, boolean bySha, boolean readOnly) {
+    if (s.capturing()) {
+      throw new CommandException("ERR EVAL and EVALSHA inside MULTI are not supported by distcache:"
+          + " send the script alone, it runs atomically");
+    }
+    long numKeys = Args.parseLong(a[2]);
+    if (numKeys < 0) {
+      throw new CommandException("ERR Number of keys can't be negative");
+    }
+    if (numKeys > a.length - 3) {
+      throw new CommandException("ERR Number of keys can't be greater than number of args");
+    }
+    if (s.context().scriptHost() == null) {
+      throw new CommandException("ERR scripting is not available on this node (no executor behind its Redis protocol)");
+    }
+    ScriptCache cache = s.context().scriptCache();
+    ScriptCache.Script script;
+    if (bySha) {
+      script = a[1].length == 40 ? cache.get(Args.latin1(a[1])) : null;
+      if (script == null) {
+        throw new CommandException(NOSCRIPT);
+      }
+    } else {
+      script = cache.load(a[1]);
+    }
+    int n = (int) numKeys;
+    List<byte[]> keys = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      keys.add(a[3 + i]);
+    }
+    List<byte[]> args = new ArrayList<>(a.length - 3 - n);
+    for (int i = 3 + n; i < a.length; i++) {
+      args.add(a[i]);
+    }
+    long flags = (readOnly || script.noWrites() ? ScriptCodec.READ_ONLY : 0) | (s.protocol() == 3 ? ScriptCodec.RESP3 : 0);
+    Frame request = ScriptCodec.request(script.body(), s.client().user, keys, args, flags);
+    s.route(request, (r, w) -> {
+      if (r.status() == Status.OK) {
+        w.raw(Unpooled.wrappedBuffer(r.value()));
+      } else {
+        w.error(RespErrors.fromStatus(r, false));
+      }
+    });
+  }
+
+  private static void load(RespSession s, byte[][] a) {
+    s.out().bulk(s.context().scriptCache().load(a[2]).sha());
+  }
+
+  private static void exists(RespSession s, byte[][] a) {
+    RespWriter w = s.out();
+    w.array(a.length - 2);
+    for (int i = 2; i < a.length; i++) {
+      w.integer(s.context().scriptCache().contains(Args.latin1(a[i])) ? 1 : 0);
+    }
+  }
+
+  private static void flush(RespSession s, byte[][] a) {
+    if (a.length > 3 || a.length == 3 && !Args.is(a[2], "async") && !Args.is(a[2], "sync")) {
+      throw new CommandException("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+    }
+    s.context().scriptCache().clear();
+    s.out().ok();
+  }
+
+  private static void kill(RespSession s, byte[][] a) {
+    ClusterWide wide = s.context().clusterWide();
+    boolean everyMember = wide != null && s.routing() != null && !s.routing().perNode()
+        && s.context().cluster().placement().size() > 1;
+    java.util.concurrent.CompletableFuture<Frame> answer = everyMember ? wide.scriptKill()
+        : s.context().router().route(Frame.request(Opcode.SCRIPT_KILL, null));
+    s.await(answer, (r, w) -> {
+      switch (r.status()) {
+        case OK -> w.ok();
+        case NOT_FOUND -> w.error(NOTBUSY);
+        case CONDITION_FAILED -> w.error(UNKILLABLE);
+        default -> w.error(RespErrors.fromStatus(r, false));
+      }
+    });
+  }
+
+  private static void help(RespSession s, byte[][] a) {
+    String[] lines = {
+        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "EXISTS <sha1> [<sha1> ...]",
+        "    Return information about the existence of the scripts in the script cache.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Flush the Lua scripts cache. Very dangerous on replicas.",
+        "KILL",
+        "    Kill the currently executing Lua script.",
+        "LOAD <script>",
+        "    Load a script into the scripts cache without executing it.",
+        "HELP",
+        "    Print this help."};
+    RespWriter w = s.out();
+    w.array(lines.length);
+    for (String line : lines) {
+      w.simple(line);
+    }
+  }
+}

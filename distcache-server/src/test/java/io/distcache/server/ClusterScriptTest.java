@@ -1,0 +1,165 @@
+package io.distcache.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.server.cluster.ReplicationMode;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisCluster;
+
+/**
+ * Scripts in a three-node cluster with one replica per slot (sync): run whole on their keys' owner
+ * whatever node received them, one slot per script, and their writes replicated as effects so they
+ * survive the owner's failure.
+ */
+class ClusterScriptTest {
+  /** Sets KEYS[1] to ARGV[1] and answers the id of the node that ran it. */
+  private static final String SET_AND_NAME = "redis.call('set', KEYS[1], ARGV[1]); return redis.call('cluster', 'myid')";
+  /** Redis's lock release: delete the key only while it holds the caller's token. */
+  private static final String RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1])"
+      + " else return 0 end";
+
+  private final List<DistCacheNode> nodes = new ArrayList<>();
+  private final List<DistCacheNode> killed = new ArrayList<>();
+  private final List<AutoCloseable> clients = new ArrayList<>();
+
+  @BeforeEach
+  void cluster3() {
+    DistCacheNode a = start();
+    start(a);
+    start(a);
+    awaitSettled();
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (AutoCloseable c : clients) {
+      c.close();
+    }
+    for (DistCacheNode n : nodes) {
+      if (!killed.contains(n)) {
+        n.close();
+      }
+    }
+  }
+
+  private DistCacheNode start(DistCacheNode... seeds) {
+    List<InetSocketAddress> join = new ArrayList<>();
+    for (DistCacheNode s : seeds) {
+      join.add(InetSocketAddress.createUnresolved("127.0.0.1", s.port()));
+    }
+    DistCacheNode n = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
+        .membership(ClusterTest.FAST).replicas(1).replication(ReplicationMode.SYNC).joinAddresses(join).start();
+    nodes.add(n);
+    return n;
+  }
+
+  private List<DistCacheNode> live() {
+    return nodes.stream().filter(n -> !killed.contains(n)).toList();
+  }
+
+  private void awaitSettled() {
+    List<DistCacheNode> live = live();
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      long fp = live.get(0).membership().placement().fingerprint();
+      for (DistCacheNode n : live) {
+        assertThat(n.membership().placement().members()).hasSize(live.size());
+        assertThat(n.membership().placement().fingerprint()).isEqualTo(fp);
+        assertThat(n.membership().guard().settled()).isTrue();
+      }
+    });
+  }
+
+  private Jedis redis(DistCacheNode n) {
+    Jedis j = new Jedis(new HostAndPort("127.0.0.1", n.port()), DefaultJedisClientConfig.builder().timeoutMillis(10_000).build());
+    clients.add(j);
+    return j;
+  }
+
+  private DistCacheNode ownerOf(String key) {
+    Member owner = live().get(0).membership().placement().ownerOf(b(key));
+    return live().stream().filter(n -> n.membership().self().equals(owner)).findFirst().orElseThrow();
+  }
+
+  private DistCacheNode notOwnerOf(String key) {
+    DistCacheNode owner = ownerOf(key);
+    return live().stream().filter(n -> n != owner).findFirst().orElseThrow();
+  }
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void evalsha_plainConnectionOnANonOwner_runsOnTheOwner_andSurvivesItsFailover() {
+    String key = "lock:{orders}";
+    DistCacheNode owner = ownerOf(key);
+    DistCacheNode entry = notOwnerOf(key);
+    Jedis j = redis(entry);
+    String sha = j.scriptLoad(SET_AND_NAME); // on the entry node only: the owner has never seen it
+    assertThat(j.evalsha(sha, 1, key, "token-1")).isEqualTo(owner.membership().self().id());
+    assertThat(owner.store().get(b(key))).isEqualTo(b("token-1"));
+
+    Member replica = owner.membership().placement().replicas(KeySlot.of(b(key))).get(0);
+    DistCacheNode replicaNode = live().stream().filter(n -> n.membership().self().equals(replica)).findFirst().orElseThrow();
+    // The write reached the replica as an effect, before the reply (sync replication).
+    assertThat(replicaNode.store().get(b(key))).isEqualTo(b("token-1"));
+
+    killed.add(owner);
+    owner.closeAbruptly();
+    awaitSettled();
+    DistCacheNode survivor = live().get(0);
+    Jedis after = redis(survivor);
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> assertThat(after.get(key)).isEqualTo("token-1"));
+    // The release script runs on the new owner, through any node, with the script loaded nowhere but the entry.
+    DistCacheNode newEntry = entry == owner ? survivor : entry;
+    Jedis e2 = redis(newEntry);
+    assertThat(e2.eval(RELEASE, 1, key, "someone-else")).isEqualTo(0L);
+    assertThat(e2.evalsha(e2.scriptLoad(RELEASE), 1, key, "token-1")).isEqualTo(1L);
+    for (DistCacheNode n : live()) {
+      assertThat(n.store().get(b(key))).as("node %d", n.port()).isNull();
+    }
+  }
+
+  @Test
+  void keysOfTwoSlots_crossSlot_andUndeclaredKeysRefused() {
+    Jedis j = redis(nodes.get(0));
+    assertThat(KeySlot.of(b("x1"))).isNotEqualTo(KeySlot.of(b("x2")));
+    assertThatThrownBy(() -> j.eval("return redis.call('set', KEYS[1], '1')", 2, "x1", "x2"))
+        .hasMessage("CROSSSLOT Keys in request don't hash to the same slot");
+    for (DistCacheNode n : nodes) {
+      assertThat(n.store().get(b("x1"))).isNull();
+    }
+    assertThatThrownBy(() -> j.eval("return redis.call('set', 'x2', '1')", 1, "x1"))
+        .hasMessageStartingWith("ERR Script attempted to access keys that do not hash to the same slot script: ");
+    assertThatThrownBy(() -> j.eval("return redis.call('get', 'x1')", 0))
+        .hasMessageStartingWith("ERR Script attempted to access a non local key in a cluster node script script: ");
+    assertThat(j.eval("return redis.call('set', '{t}b', '2')", 1, "{t}a")).isEqualTo("OK"); // same slot: fine
+    assertThat(j.eval("return ARGV[1]", 0, "keyless")).isEqualTo("keyless");
+  }
+
+  @Test
+  void jedisCluster_evalsha_goesToTheOwner() {
+    JedisCluster jc = new JedisCluster(Set.of(new HostAndPort("127.0.0.1", nodes.get(0).port())),
+        DefaultJedisClientConfig.builder().timeoutMillis(5000).build());
+    clients.add(jc);
+    String key = "lock:{cluster}";
+    String sha = jc.scriptLoad(RELEASE, key);
+    jc.set(key, "t");
+    assertThat(jc.evalsha(sha, 1, key, "t")).isEqualTo(1L);
+    assertThat(jc.exists(key)).isFalse();
+  }
+}

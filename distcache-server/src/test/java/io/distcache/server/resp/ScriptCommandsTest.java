@@ -1,0 +1,320 @@
+package io.distcache.server.resp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Protocol;
+import redis.clients.jedis.exceptions.JedisDataException;
+
+/**
+ * EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT against a real node through Jedis, with the replies
+ * and error texts Redis 7 gives (checked side by side with Debian's redis-server 7.0.15).
+ */
+class ScriptCommandsTest {
+  private static RespTestServer server;
+  private Jedis jedis;
+  private Jedis other;
+
+  @BeforeAll
+  static void start() {
+    server = new RespTestServer();
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  @BeforeEach
+  void connect() {
+    jedis = connection();
+    other = connection();
+    jedis.flushAll();
+    jedis.scriptFlush();
+    jedis.configSet("busy-reply-threshold", "5000");
+  }
+
+  @AfterEach
+  void disconnect() {
+    jedis.close();
+    other.close();
+  }
+
+  private static Jedis connection() {
+    return new Jedis(new HostAndPort("127.0.0.1", server.port()),
+        DefaultJedisClientConfig.builder().socketTimeoutMillis(30_000).build());
+  }
+
+  private static String sha(String body) {
+    return ScriptCache.sha1Hex(body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  private String error(String script, int numKeys, String... args) {
+    List<String> all = new ArrayList<>(Arrays.asList(args));
+    try {
+      jedis.eval(script, numKeys, all.toArray(new String[0]));
+    } catch (JedisDataException e) {
+      return e.getMessage();
+    }
+    throw new AssertionError("no error from " + script);
+  }
+
+  @Test
+  void eval_luaToRedisConversions() {
+    assertThat(jedis.eval("return {1,2,3.7,'x',false,true,nil,4}")).isEqualTo(Arrays.asList(1L, 2L, 3L, "x", null, 1L));
+    assertThat(jedis.eval("return 3.99")).isEqualTo(3L);
+    assertThat(jedis.eval("return -3.99")).isEqualTo(-3L);
+    assertThat(jedis.eval("return 'hello'")).isEqualTo("hello");
+    assertThat(jedis.eval("return nil")).isNull();
+    assertThat(jedis.eval("return false")).isNull();
+    assertThat(jedis.eval("return true")).isEqualTo(1L);
+    assertThat(jedis.eval("return {ok='FINE'}")).isEqualTo("FINE");
+    assertThat(jedis.eval("return redis.status_reply('FINE')")).isEqualTo("FINE");
+    assertThat(jedis.eval("return {{1,{2}},'a'}")).isEqualTo(List.of(List.of(1L, List.of(2L)), "a"));
+    assertThat(error("return redis.error_reply('My Error')", 0)).isEqualTo("My Error");
+    assertThat(error("return {err='x'}", 0)).isEqualTo("x");
+  }
+
+  @Test
+  void eval_keysAndArgv() {
+    assertThat(jedis.eval("return {KEYS[1], KEYS[2], ARGV[1], #KEYS, #ARGV}", 2, "k1", "k2", "a1", "a2"))
+        .isEqualTo(List.of("k1", "k2", "a1", 2L, 2L));
+  }
+
+  @Test
+  void eval_redisToLuaConversions() {
+    jedis.set("s", "abc");
+    jedis.hset("h", "f", "v");
+    assertThat(jedis.eval("return redis.call('get', KEYS[1])", 1, "s")).isEqualTo("abc");
+    assertThat(jedis.eval("return type(redis.call('get', KEYS[1]))", 1, "missing")).isEqualTo("boolean");
+    assertThat(jedis.eval("return redis.call('set', KEYS[1], 'x')['ok']", 1, "s")).isEqualTo("OK");
+    assertThat(jedis.eval("return redis.call('incr', KEYS[1]) + 1", 1, "n")).isEqualTo(2L);
+    assertThat(jedis.eval("return redis.call('hgetall', KEYS[1])", 1, "h")).isEqualTo(List.of("f", "v"));
+    assertThat(jedis.eval("redis.setresp(3); return redis.call('hgetall', KEYS[1])['map']['f']", 1, "h"))
+        .isEqualTo("v");
+    assertThat(jedis.eval("redis.setresp(3); return type(redis.call('get', KEYS[1]))", 1, "missing")).isEqualTo("nil");
+    assertThat(jedis.eval("local t = redis.pcall('incr', KEYS[1]); return t['err']", 1, "s"))
+        .isEqualTo("ERR value is not an integer or out of range");
+  }
+
+  @Test
+  void errors_redisTexts() {
+    jedis.set("s", "abc");
+    assertThat(error("return redis.call('nosuch')", 0))
+        .isEqualTo("ERR Unknown Redis command called from script script: " + sha("return redis.call('nosuch')")
+            + ", on @user_script:1.");
+    assertThat(error("return redis.pcall('nosuch')", 0)).isEqualTo("ERR Unknown Redis command called from script");
+    assertThat(error("return redis.pcall('incr', KEYS[1])", 1, "s")).isEqualTo("ERR value is not an integer or out of range");
+    assertThat(error("return redis.call('incr', KEYS[1])", 1, "s"))
+        .isEqualTo("ERR value is not an integer or out of range script: " + sha("return redis.call('incr', KEYS[1])")
+            + ", on @user_script:1.");
+    assertThat(error("error('boom')", 0))
+        .isEqualTo("ERR user_script:1: boom script: " + sha("error('boom')") + ", on @user_script:1.");
+    assertThat(error("error({err='MY boom'})", 0))
+        .isEqualTo("MY boom script: " + sha("error({err='MY boom'})") + ", on @user_script:1.");
+    assertThat(error("return redis.call('get')", 0)).startsWith("ERR Wrong number of args calling Redis command from script script: ");
+    assertThat(error("return redis.call()", 0)).startsWith("ERR Please specify at least one argument for this redis lib call script: ");
+    assertThat(error("return redis.call({})", 0)).startsWith("ERR Lua redis lib command arguments must be strings or integers script: ");
+    assertThat(error("return redis.call('multi')", 0)).startsWith("ERR This Redis command is not allowed from script script: ");
+    assertThat(error("return redis.setresp(4)", 0))
+        .isEqualTo("ERR RESP version must be 2 or 3. script: " + sha("return redis.setresp(4)") + ", on @user_script:1.");
+    assertThat(error("return 1 +", 0)).startsWith("ERR Error compiling script (new function): user_script:1: ");
+    assertThat(error("local x = 1\nreturn redis.call('nosuch')", 0)).endsWith(", on @user_script:2.");
+  }
+
+  @Test
+  void readOnlyScript_write_refused() {
+    String script = "return redis.call('set', KEYS[1], '1')";
+    assertThatThrownBy(() -> jedis.evalReadonly(script, List.of("a"), List.of()))
+        .hasMessage("ERR Write commands are not allowed from read-only scripts. script: " + sha(script)
+            + ", on @user_script:1.");
+    assertThat(jedis.exists("a")).isFalse();
+    jedis.set("a", "v");
+    assertThat(jedis.evalReadonly("return redis.call('get', KEYS[1])", List.of("a"), List.of())).isEqualTo("v");
+    assertThat(jedis.eval("#!lua flags=no-writes\nreturn redis.pcall('set', KEYS[1], '2')['err']", 1, "a"))
+        .isEqualTo("ERR Write commands are not allowed from read-only scripts.");
+  }
+
+  @Test
+  void numberOfKeys_errors() {
+    assertThatThrownBy(() -> jedis.sendCommand(Protocol.Command.EVAL, "return 1", "-1"))
+        .hasMessage("ERR Number of keys can't be negative");
+    assertThatThrownBy(() -> jedis.sendCommand(Protocol.Command.EVAL, "return 1", "2", "a"))
+        .hasMessage("ERR Number of keys can't be greater than number of args");
+    assertThatThrownBy(() -> jedis.sendCommand(Protocol.Command.EVAL, "return 1", "x"))
+        .hasMessage("ERR value is not an integer or out of range");
+  }
+
+  @Test
+  void scriptLoad_evalsha_exists_flush() {
+    String body = "return redis.call('incrby', KEYS[1], ARGV[1])";
+    String sha = jedis.scriptLoad(body);
+    assertThat(sha).isEqualTo(sha(body));
+    assertThat(jedis.scriptExists(sha, "ffffffffffffffffffffffffffffffffffffffff")).containsExactly(true, false);
+    assertThat(jedis.evalsha(sha, 1, "n", "5")).isEqualTo(5L);
+    assertThat(jedis.evalsha(sha.toUpperCase(java.util.Locale.ROOT), 1, "n", "5")).isEqualTo(10L);
+    assertThat(jedis.evalshaReadonly(jedis.scriptLoad("return redis.call('get', KEYS[1])"), List.of("n"), List.of()))
+        .isEqualTo("10");
+    assertThat(jedis.scriptFlush()).isEqualTo("OK");
+    assertThat(jedis.scriptExists(sha)).isFalse();
+    assertThatThrownBy(() -> jedis.evalsha(sha, 1, "n", "5")).hasMessage("NOSCRIPT No matching script. Please use EVAL.");
+    assertThatThrownBy(() -> jedis.evalsha("abc", 0)).hasMessage("NOSCRIPT No matching script. Please use EVAL.");
+    jedis.eval(body, 1, "n", "1"); // EVAL caches the script too
+    assertThat(jedis.scriptExists(sha)).isTrue();
+    assertThatThrownBy(() -> jedis.sendCommand(Protocol.Command.SCRIPT, "FLUSH", "foo"))
+        .hasMessage("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+    assertThatThrownBy(() -> jedis.scriptLoad("return +")).hasMessageStartingWith("ERR Error compiling script");
+    assertThatThrownBy(() -> jedis.scriptKill()).hasMessage("NOTBUSY No scripts in execution right now.");
+  }
+
+  @Test
+  void redisLibrary_helpers() {
+    assertThat(jedis.eval("return redis.sha1hex('')")).isEqualTo("da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    assertThat(jedis.eval("redis.log(redis.LOG_WARNING, 'from a test'); return 1")).isEqualTo(1L);
+    assertThat(error("redis.log(9, 'x')", 0)).startsWith("ERR Invalid debug level. script: ");
+    assertThat(jedis.eval("return bit.band(0xff, 0x0f) .. ' ' .. bit.bnot(0) .. ' ' .. bit.tohex(255, 4)"))
+        .isEqualTo("15 -1 00ff");
+    assertThat(jedis.eval("return unpack({1, 2})")).isEqualTo(1L);
+    assertThat(jedis.eval("return string.format('%d-%s', 7, 'x') .. table.concat({'a','b'}, ',')")).isEqualTo("7-xa,b");
+    assertThat(jedis.eval("return redis.REDIS_VERSION")).isEqualTo(RespContext.REDIS_VERSION);
+  }
+
+  @Test
+  void sandbox_noIoOsLoadOrGlobals() {
+    for (String name : List.of("io", "os", "require", "load", "dofile", "loadfile", "luajava", "debug", "package")) {
+      assertThat(error("return " + name, 0)).startsWith(
+          "ERR user_script:1: Script attempted to access nonexistent global variable '" + name + "'");
+    }
+    assertThat(error("a = 5", 0)).startsWith("ERR user_script:1: Attempt to modify a readonly table script: ");
+    assertThat(error("string.upper = nil", 0)).startsWith("ERR user_script:1: Attempt to modify a readonly table");
+    assertThat(error("getmetatable('').__index.upper = nil", 0)).startsWith("ERR user_script:1:");
+    assertThat(jedis.eval("return string.upper('x')")).isEqualTo("X");
+    // rawset cannot reach the globals or the libraries either; a table of the script's own is fine
+    assertThat(error("rawset(_G, 'leak', 1) return 1", 0)).contains("Attempt to modify a readonly table");
+    assertThat(error("rawset(string, 'leak', 1) return 1", 0)).contains("Attempt to modify a readonly table");
+    assertThat(error("return leak", 0)).contains("nonexistent global variable 'leak'");
+    assertThat(jedis.eval("local t = {} rawset(t, 'a', 1) return t.a")).isEqualTo(1L);
+    assertThat(jedis.eval("KEYS = nil return 1")).isEqualTo(1L);
+    assertThat(jedis.eval("return KEYS[1]", 1, "again")).isEqualTo("again");
+    assertThat(error("return string.rep('x', 1e12)", 0)).contains("exceeds the node's value limit");
+  }
+
+  @Test
+  void script_isAtomic_againstOtherClients() throws Exception {
+    String body = "local v = tonumber(redis.call('get', KEYS[1]) or '0'); redis.call('set', KEYS[1], v + 1); return v + 1";
+    String sha = jedis.scriptLoad(body);
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        boolean viaScript = t < 3;
+        done.add(pool.submit(() -> {
+          try (Jedis j = connection()) {
+            for (int i = 0; i < 300; i++) {
+              if (viaScript) {
+                j.evalsha(sha, 1, "counter");
+              } else {
+                j.incr("counter");
+              }
+            }
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : done) {
+        f.get();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(jedis.get("counter")).isEqualTo("1200");
+  }
+
+  @Test
+  void busyScript_otherClientsGetBusy_scriptKillStopsIt() throws Exception {
+    jedis.configSet("busy-reply-threshold", "100");
+    assertThat(jedis.configGet("lua-time-limit")).containsEntry("lua-time-limit", "100");
+    jedis.set("k", "v");
+    String body = "while true do end";
+    CompletableFuture<String> looping = CompletableFuture.supplyAsync(() -> {
+      try (Jedis j = connection()) {
+        j.eval(body);
+        return "returned";
+      } catch (JedisDataException e) {
+        return e.getMessage();
+      }
+    });
+    Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThatThrownBy(() -> other.get("k"))
+            .hasMessage("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."));
+    assertThat(other.scriptKill()).isEqualTo("OK");
+    assertThat(looping.get()).isEqualTo("ERR Script killed by user with SCRIPT KILL... script: " + sha(body)
+        + ", on @user_script:1.");
+    assertThat(other.get("k")).isEqualTo("v");
+  }
+
+  @Test
+  void busyScript_thatWrote_isUnkillable() throws Exception {
+    jedis.configSet("busy-reply-threshold", "100");
+    // Writes, then runs for about 2 s of the node's clock, then ends by itself.
+    String body = "redis.call('set', KEYS[1], 'w'); local t = tonumber(redis.call('time')[1]);"
+        + " while tonumber(redis.call('time')[1]) - t < 2 do end; return 'done'";
+    CompletableFuture<Object> running = CompletableFuture.supplyAsync(() -> {
+      try (Jedis j = connection()) {
+        return j.eval(body, 1, "w");
+      }
+    });
+    Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThatThrownBy(() -> other.get("w")).hasMessageStartingWith("BUSY "));
+    assertThatThrownBy(() -> other.scriptKill()).hasMessageStartingWith(
+        "UNKILLABLE Sorry the script already executed write commands against the dataset.");
+    assertThat(running.get()).isEqualTo("done");
+    assertThat(other.get("w")).isEqualTo("w");
+  }
+
+  @Test
+  void aclUser_scriptCallsRunWithTheCallersPermissions() {
+    jedis.aclSetUser("scripter", "on", ">pw", "+@all", "-set", "~a*");
+    try (Jedis j = connection()) {
+      j.auth("scripter", "pw");
+      String set = "return redis.call('set', KEYS[1], 'x')";
+      assertThatThrownBy(() -> j.eval(set, 1, "a1")).hasMessage(
+          "ERR The user executing the script can't run this command or subcommand script: " + sha(set)
+              + ", on @user_script:1.");
+      String get = "return redis.call('get', 'b')";
+      assertThatThrownBy(() -> j.eval(get, 0)).hasMessage("ERR The user executing the script can't access at least one"
+          + " of the keys mentioned in the command arguments script: " + sha(get) + ", on @user_script:1.");
+      assertThat(j.eval("return redis.call('get', 'a1')", 0)).isNull();
+    } finally {
+      jedis.aclDelUser("scripter");
+    }
+  }
+
+  @Test
+  void evalInsideMulti_refusedWithItsOwnError() {
+    redis.clients.jedis.Transaction t = jedis.multi();
+    t.set("a", "1");
+    t.eval("return 1");
+    List<Object> replies = t.exec();
+    assertThat(replies.get(0)).isEqualTo("OK");
+    assertThat(replies.get(1)).isInstanceOf(JedisDataException.class);
+    assertThat(jedis.get("a")).isEqualTo("1");
+  }
+}
