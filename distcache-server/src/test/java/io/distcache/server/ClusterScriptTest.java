@@ -77,6 +77,7 @@ class ClusterScriptTest {
       long fp = live.get(0).membership().placement().fingerprint();
       for (DistCacheNode n : live) {
         assertThat(n.membership().placement().members()).hasSize(live.size());
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
         assertThat(n.membership().placement().fingerprint()).isEqualTo(fp);
         assertThat(n.membership().guard().settled()).isTrue();
       }
