@@ -154,4 +154,37 @@ class RebalanceTest {
     assertThat(entry.membership().placement().slotCount(cut.membership().self())).isPositive();
     cluster.assertIntact(acked);
   }
+
+  @Test
+  void ownerKilledWhileAMemberLearns_nothingAcknowledgedIsLost() throws Exception {
+    cluster = new ClusterFixture(1, ReplicationMode.SYNC);
+    cluster.cluster(3);
+    DistCacheNode entry = cluster.nodes.get(0);
+    Map<String, String> acked = new java.util.concurrent.ConcurrentHashMap<>(write(entry, "pre:", 3000));
+    try (ClusterFixture.Writer writer = new ClusterFixture.Writer(entry, "live:", acked)) {
+      DistCacheNode joiner = cluster.start(entry);
+      await().atMost(ClusterTest.DEADLINE).until(() -> entry.membership().placement().isLearner(joiner.membership().self()));
+      cluster.kill(cluster.nodes.get(2)); // an owner the joiner is learning from
+      cluster.awaitSettled();
+      int at = acked.size();
+      await().atMost(ClusterTest.DEADLINE).until(() -> acked.size() > at + 200);
+    }
+    cluster.assertIntact(acked);
+  }
+
+  @Test
+  void memberJoinsWhileAnotherFailsOver_nothingAcknowledgedIsLost() throws Exception {
+    cluster = new ClusterFixture(1, ReplicationMode.SYNC);
+    cluster.cluster(3);
+    DistCacheNode entry = cluster.nodes.get(0);
+    Map<String, String> acked = new java.util.concurrent.ConcurrentHashMap<>(write(entry, "pre:", 3000));
+    try (ClusterFixture.Writer writer = new ClusterFixture.Writer(entry, "live:", acked)) {
+      cluster.kill(cluster.nodes.get(1));
+      cluster.start(entry); // joins while the others detect the death and promote replicas
+      cluster.awaitSettled();
+      int at = acked.size();
+      await().atMost(ClusterTest.DEADLINE).until(() -> acked.size() > at + 200);
+    }
+    cluster.assertIntact(acked);
+  }
 }
