@@ -298,7 +298,10 @@ public final class SlotGuard {
           && next.isReplica(me, s);
       boolean newOwner = holdsNow && heldBefore && !next.owner(s).equals(ownerBefore) && !failover && !tookOver
           && !handedOver;
-      if (changedOwners && (holdsNow != heldBefore || newOwner)) {
+      // The first placement drops nothing: the store holds only what a founder served alone before
+      // it (every key is its own), and dropping that raced with the writes it was serving (found in
+      // CI: a SET then GET on a fresh single node missed).
+      if (changedOwners && !previous.isEmpty() && (holdsNow != heldBefore || newOwner)) {
         dirty[s >>> 6] |= 1L << s;
       }
     }
