@@ -150,6 +150,26 @@ class SecurityTest {
   }
 
   @Test
+  void channelRules_publishAndSubscribeNeedAMatchingPattern_psubscribeALiteralOne() throws Exception {
+    Path acl = dir.resolve("channels.acl");
+    Files.writeString(acl, "user default on nopass ~* &* +@all\nuser carol on >pw ~* &news:* +@all\n");
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().aclFile(acl));
+    Jedis carol = jedis(n, "carol", "pw");
+    assertThat(carol.publish("news:today", "hi")).isZero();
+    assertThatThrownBy(() -> carol.publish("secret", "hi")).hasMessage("NOPERM No permissions to access a channel");
+    assertThat(carol.aclLog().get(0).getReason()).isEqualTo("channel");
+    Jedis sub = jedis(n, "carol", "pw");
+    // A pattern must be one of carol's, literally: "news:*" is, "*" is not (it would see "secret").
+    assertThatThrownBy(() -> sub.psubscribe(new redis.clients.jedis.JedisPubSub() {}, "*"))
+        .hasMessage("NOPERM No permissions to access a channel");
+    Jedis sub2 = jedis(n, "carol", "pw");
+    assertThatThrownBy(() -> sub2.subscribe(new redis.clients.jedis.JedisPubSub() {}, "news:a", "secret"))
+        .hasMessage("NOPERM No permissions to access a channel");
+    // The default user (allchannels) is not checked at all.
+    assertThat(jedis(n, null, null).publish("secret", "x")).isZero();
+  }
+
+  @Test
   void aclfileUsers_keyPatternsAndCategories_withNopermErrorsAndAclLog() throws Exception {
     Path acl = dir.resolve("users.acl");
     Files.writeString(acl, "user alice on >wonder ~cache:* +@read +@write -@dangerous\n"

@@ -8,7 +8,7 @@ import io.distcache.server.security.Users;
  * Design: the checks Redis makes before a command runs, in its order: authentication (NOAUTH; only
  * the "no-auth" commands AUTH, HELLO, QUIT and RESET run before it), then the user's permission for
  * the command or subcommand, then for each key at the command's key positions (first, last, step
- * from the command table). A key needs a pattern that allows reading for a "readonly" command and
+ * from the command table), and for the pub/sub commands each channel (checkChannels). A key needs a pattern that allows reading for a "readonly" command and
  * writing for a "write" one (Redis 7 refines this per key with key-specs; distcache's commands each
  * read or write all their keys, so the command's flag says it). A denial is answered NOPERM and
  * recorded in ACL LOG. The default user with every command and key allowed (every node without
@@ -46,6 +46,9 @@ final class AclCheck {
       users.log().add("command", "toplevel", fullName, u.name(), c.describe(s.context().clock().nanos()));
       throw new CommandException(RespErrors.nopermCommand(u.name(), fullName));
     }
+    if (!u.allChannels()) {
+      checkChannels(s, u, fullName, args);
+    }
     if (spec.firstKey() <= 0 || u.allKeys()) {
       return;
     }
@@ -57,6 +60,45 @@ final class AclCheck {
       if (!keyAllowed(u, args[i], read, write)) {
         users.log().add("key", "toplevel", Args.latin1(args[i]), u.name(), c.describe(s.context().clock().nanos()));
         throw new CommandException(RespErrors.NOPERM_KEY);
+      }
+    }
+  }
+
+  /**
+   * The "&pattern" rules, as Redis applies them: PUBLISH, SPUBLISH, SUBSCRIBE and SSUBSCRIBE need
+   * every channel they name to match a pattern of the user; PSUBSCRIBE needs each pattern to be
+   * one of the user's patterns, literally (a pattern could match channels the user may not see).
+   */
+  private static void checkChannels(RespSession s, User u, String fullName, byte[][] args) {
+    int from;
+    int to;
+    switch (fullName) {
+      case "publish", "spublish" -> {
+        from = 1;
+        to = 1;
+      }
+      case "subscribe", "ssubscribe", "psubscribe" -> {
+        from = 1;
+        to = args.length - 1;
+      }
+      default -> {
+        return;
+      }
+    }
+    for (int i = from; i <= to && i < args.length; i++) {
+      boolean ok = false;
+      for (String p : u.channelPatterns()) {
+        byte[] pattern = p.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        ok = fullName.equals("psubscribe") ? java.util.Arrays.equals(pattern, args[i]) : GlobMatcher.matches(pattern, args[i]);
+        if (ok) {
+          break;
+        }
+      }
+      if (!ok) {
+        ClientState c = s.client();
+        s.context().users().log().add("channel", "toplevel", Args.latin1(args[i]), u.name(),
+            c.describe(s.context().clock().nanos()));
+        throw new CommandException(RespErrors.NOPERM_CHANNEL);
       }
     }
   }

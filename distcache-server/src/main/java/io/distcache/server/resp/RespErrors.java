@@ -22,6 +22,7 @@ final class RespErrors {
       "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass>"
           + " option can be used to authenticate the client and select the RESP protocol version at the same time";
   static final String NOPERM_KEY = "NOPERM No permissions to access a key";
+  static final String NOPERM_CHANNEL = "NOPERM No permissions to access a channel";
   /** Redis's protected-mode refusal, word for word. */
   static final String DENIED = "DENIED Redis is running in protected mode because protected mode is enabled and no password is"
       + " set for the default user. In this mode connections are only accepted from the loopback interface. If you want"

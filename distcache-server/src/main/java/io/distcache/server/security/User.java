@@ -70,9 +70,19 @@ public final class User {
     return nopass;
   }
 
-  /** True when every command and every key are allowed: the check can be skipped. */
+  /** True when every command, key and channel is allowed: the check can be skipped. */
   public boolean unrestricted() {
-    return allCommands && allKeys();
+    return allCommands && allKeys() && allChannels;
+  }
+
+  /** True when every pub/sub channel is allowed (allchannels, or "&*"). */
+  public boolean allChannels() {
+    return allChannels;
+  }
+
+  /** The channel patterns of "&pattern" rules (empty with allchannels). */
+  public List<String> channelPatterns() {
+    return java.util.Collections.unmodifiableList(channels);
   }
 
   public boolean allKeys() {
@@ -182,7 +192,10 @@ public final class User {
       }
       addKeys(rule.substring(tilde + 1), read, write);
     } else if (c == '&') {
-      if (!allChannels) {
+      if (rule.equals("&*")) {
+        channels.clear();
+        allChannels = true; // Redis: "&*" is allchannels
+      } else if (!allChannels) {
         channels.add(rule.substring(1));
       }
     } else if (c == '+' || c == '-') {
