@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * after it the new owner holds everything the old one acknowledged.
  *
  * When every member is joining (nodes started together, each with the others as seeds) there is
- * nothing to learn: the placement treats them all as owners, none serves, and the oldest becomes
- * an owner first; the others then learn from it (empty) as above.
+ * nothing to learn: the placement treats them all as owners and none has served; each becomes an
+ * owner at once, unless it first hears of another's change, and then learns from it as above.
  */
 
 /** Drives this node from learner to owner once it holds every slot it learned. */
@@ -81,15 +81,12 @@ final class JoinDriver {
       startedNanos = now;
     }
     if (!p.hasLearners()) {
-      // Everyone is joining: nothing to learn from; the oldest becomes an owner first.
-      if (p.members().get(0).equals(me)) {
-        log.info("every member of the placement is joining; {} is the oldest and owns first", me);
-        engine.joined(() -> cluster.placement().fingerprint() == p.fingerprint());
-      } else if (now - lastProgressLog >= PROGRESS_LOG_NANOS) {
-        lastProgressLog = now;
-        log.info("joining: every member of the placement is joining; waiting for the oldest, {}, to own first",
-            p.members().get(0));
-      }
+      // Everyone is joining: nobody served anything (a joining member serves nothing), so there is
+      // nothing to learn and each becomes an owner of what the placement gives it. One that sees
+      // another's change first learns from it instead (the placement changed: stillReady fails);
+      // no slot is served before every member confirmed one placement, so none is served twice.
+      log.info("every member of the placement is joining; {} owns its share", me);
+      engine.joined(() -> cluster.placement().fingerprint() == p.fingerprint());
       return;
     }
     int learned = 0;
