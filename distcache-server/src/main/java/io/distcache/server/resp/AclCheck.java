@@ -65,7 +65,7 @@ final class AclCheck {
   }
 
   /**
-   * The "&pattern" rules, as Redis applies them: PUBLISH, SPUBLISH, SUBSCRIBE and SSUBSCRIBE need
+   * The {@code &pattern} rules, as Redis applies them: PUBLISH, SPUBLISH, SUBSCRIBE and SSUBSCRIBE need
    * every channel they name to match a pattern of the user; PSUBSCRIBE needs each pattern to be
    * one of the user's patterns, literally (a pattern could match channels the user may not see).
    */

@@ -75,12 +75,12 @@ public final class User {
     return allCommands && allKeys() && allChannels;
   }
 
-  /** True when every pub/sub channel is allowed (allchannels, or "&*"). */
+  /** True when every pub/sub channel is allowed (allchannels, or {@code &*}). */
   public boolean allChannels() {
     return allChannels;
   }
 
-  /** The channel patterns of "&pattern" rules (empty with allchannels). */
+  /** The channel patterns of {@code &pattern} rules (empty with allchannels). */
   public List<String> channelPatterns() {
     return java.util.Collections.unmodifiableList(channels);
   }
