@@ -84,7 +84,9 @@ class ClusterIT {
     await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
       for (int port : new int[] {p0, p1, p2}) {
         assertThat(view(port)).as("view of :%d", port).isEqualTo(allAlive);
+        assertThat(nodes.joining(port)).as("members still joining, seen by :%d", port).isEmpty();
       }
+      assertThat(nodes.agree(p0, p1, p2)).isTrue();
     });
     log.info("3 processes saw each other {} ms after all accepted", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
 
