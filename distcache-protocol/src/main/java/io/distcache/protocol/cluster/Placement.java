@@ -68,6 +68,8 @@ public final class Placement {
   /** Per slot, a bit per member index: the learners that own it once each alone becomes an owner. */
   private final long[] soloOwners;
   private final int ownerCount;
+  /** A bit per member index: the members that own or replicate a slot (ring members); the rest learn. */
+  private final long ringMask;
 
   private Placement(long epoch, long fingerprint, Member[] members, short[] owners, int virtualNodes, int replicas,
       short[] replicaOf, long[] learnerBits, long[] soloOwners) {
@@ -80,7 +82,19 @@ public final class Placement {
     this.replicaOf = replicaOf;
     this.learnerBits = learnerBits;
     this.soloOwners = soloOwners;
-    this.ownerCount = countOwners(members, owners, learnerBits);
+    long owning = 0;
+    long ring = 0;
+    if (owners != null) {
+      for (short o : owners) {
+        owning |= 1L << o;
+      }
+      ring = owning;
+      for (int r = 0; replicaOf != null && r < replicaOf.length; r++) {
+        ring |= 1L << replicaOf[r];
+      }
+    }
+    this.ownerCount = Long.bitCount(owning);
+    this.ringMask = ring;
   }
 
   /** No members: nobody owns anything. Epoch 0. */
@@ -295,24 +309,6 @@ public final class Placement {
     return ownerCount;
   }
 
-  private static int countOwners(Member[] members, short[] owners, long[] learnerBits) {
-    if (owners == null) {
-      return 0;
-    }
-    if (learnerBits == null) {
-      return members.length;
-    }
-    boolean[] owning = new boolean[members.length];
-    int n = 0;
-    for (short o : owners) {
-      if (!owning[o]) {
-        owning[o] = true;
-        n++;
-      }
-    }
-    return n;
-  }
-
   /** True when some member of this placement is still learning (joining). */
   public boolean hasLearners() {
     return learnerBits != null;
@@ -324,20 +320,7 @@ public final class Placement {
       return false;
     }
     int i = Arrays.binarySearch(members, member, BY_ID);
-    if (i < 0 || !members[i].equals(member)) {
-      return false;
-    }
-    for (short o : owners) {
-      if (o == i) {
-        return false;
-      }
-    }
-    for (int r = 0; replicaOf != null && r < replicaOf.length; r++) {
-      if (replicaOf[r] == i) {
-        return false;
-      }
-    }
-    return true;
+    return i >= 0 && members[i].equals(member) && (ringMask & (1L << i)) == 0;
   }
 
   /** True when {@code member} learns {@code slot}: it will hold it once it has joined. */

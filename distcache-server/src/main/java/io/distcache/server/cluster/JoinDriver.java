@@ -51,12 +51,13 @@ final class JoinDriver {
   private final java.util.function.Consumer<IntPredicate> askAgainIfStuck;
   private final Peers peers;
   private final AtomicBoolean asking = new AtomicBoolean();
+  /** When this node started (the driver is made with the node): "joined: ... in T ms" counts from it. */
+  private final long createdNanos = System.nanoTime();
   /** Owners answer within their drain bound (2.5 s); past this the learner asks again. */
   private static final long PREPARE_TIMEOUT_MILLIS = 5_000;
   private volatile long lastRefusalLog = System.nanoTime() - PROGRESS_LOG_NANOS;
   private long lastTick;
   private long lastProgressLog;
-  private long startedNanos = -1;
 
   JoinDriver(ClusterMembership cluster, IntPredicate whole, java.util.function.Consumer<IntPredicate> askAgainIfStuck,
       Peers peers) {
@@ -76,9 +77,6 @@ final class JoinDriver {
     Member me = engine.self();
     if (!p.contains(me) || p.size() < 2) {
       return; // alone: waiting for the seeds
-    }
-    if (startedNanos < 0) {
-      startedNanos = now;
     }
     if (!p.hasLearners()) {
       // Everyone is joining: nobody served anything (a joining member serves nothing), so there is
@@ -132,7 +130,7 @@ final class JoinDriver {
           engine.joined(() -> stillReady(p, me));
           if (!engine.joining()) {
             log.info("joined: {} slots learned in {} ms; {} owners handed theirs over", slots,
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedNanosWall), owners.size());
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - createdNanos), owners.size());
           }
         }
       } finally {
@@ -141,7 +139,6 @@ final class JoinDriver {
     });
   }
 
-  private final long startedNanosWall = System.nanoTime();
 
   /** Under the engine's lock: the placement is the one prepared, and every learned copy is still whole. */
   private boolean stillReady(Placement prepared, Member me) {

@@ -61,14 +61,12 @@ final class ReplicaSyncRequester {
 
   /** The keys of {@code slots} (a 16,384-bit map) were dropped here. */
   synchronized void dropped(long[] slots) {
+    dropping(slots); // also when no drop was announced first (this node was emptied whole)
     for (int w = 0; w < needed.length; w++) {
       needed[w] |= slots[w];
       long word = slots[w];
-      whole[w] &= ~slots[w];
       while (word != 0) {
-        int s = w * 64 + Long.numberOfTrailingZeros(word);
-        drops[s]++;
-        tokens[s] = 0;
+        drops[w * 64 + Long.numberOfTrailingZeros(word)]++;
         word &= word - 1;
       }
     }
