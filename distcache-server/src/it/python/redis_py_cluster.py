@@ -1,9 +1,11 @@
 """redis-py's RedisCluster driven line by line from stdin by PythonAndNodeClusterClientsIT.
 
-Usage: redis_py_cluster.py HOST PORT KEY_PREFIX [cluster|plain]
+Usage: redis_py_cluster.py HOST PORT KEY_PREFIX [cluster|replicas|plain]
 
-cluster (the default) is RedisCluster; plain is a plain redis.Redis on the one node HOST:PORT,
-which a node must serve by forwarding, never by a redirect (a MOVED would surface as an error).
+cluster (the default) is RedisCluster; replicas is RedisCluster with read_from_replicas=True (it
+sends READONLY and spreads reads over each slot's primary and replicas); plain is a plain
+redis.Redis on the one node HOST:PORT, which a node must serve by forwarding, never by a redirect
+(a MOVED would surface as an error).
 
 Commands on stdin, one per line; one reply line per command on stdout:
   load N        write N keys PREFIX:0..N-1, then read each back
@@ -63,7 +65,8 @@ def main():
             rc.ping()
         else:
             rc = RedisCluster(host=host, port=port, decode_responses=True,
-                              socket_timeout=5, socket_connect_timeout=5)
+                              socket_timeout=5, socket_connect_timeout=5,
+                              read_from_replicas=(mode == "replicas"))
     except Exception as e:  # the harness shows this line when the server is not ready for us
         reply(["fail", name], e)
         return 2

@@ -513,6 +513,12 @@ public final class DistCacheNode implements AutoCloseable {
     return r == null ? 0 : r.forwardedRequests();
   }
 
+  /** READONLY reads this node answered from its replica copies since it started. */
+  public long replicaReads() {
+    ClusterRouter r = clusterRouter;
+    return r == null ? 0 : r.replicaReads();
+  }
+
   /** The cluster bus's accepting side (peer and handshake counts), for tests. */
   PeerAccess peerAccess() {
     return peerAccess;

@@ -32,10 +32,19 @@ final class DrainingRouter implements Router {
 
   @Override
   public CompletableFuture<Frame> route(Frame request) {
+    return counted(request, false);
+  }
+
+  @Override
+  public CompletableFuture<Frame> routeReadOnly(Frame request) {
+    return counted(request, true);
+  }
+
+  private CompletableFuture<Frame> counted(Frame request, boolean readOnly) {
     if (draining) {
       return CompletableFuture.completedFuture(shuttingDown(request));
     }
-    CompletableFuture<Frame> reply = delegate.route(request);
+    CompletableFuture<Frame> reply = readOnly ? delegate.routeReadOnly(request) : delegate.route(request);
     if (!reply.isDone()) {
       synchronized (lock) {
         inFlight++;

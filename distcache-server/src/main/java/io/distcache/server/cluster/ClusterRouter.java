@@ -74,6 +74,7 @@ public final class ClusterRouter implements Router, ClusterView {
   private final ClusterMembership cluster;
   private final Peers peers;
   private final LongAdder forwarded = new LongAdder();
+  private final LongAdder replicaReads = new LongAdder();
   private final MultiKeyRouting multiKey;
 
   public ClusterRouter(LocalExecutor local, ClusterMembership cluster, Peers peers, Store store,
@@ -90,6 +91,7 @@ public final class ClusterRouter implements Router, ClusterView {
     this.replicator = new Replicator(store, cluster::placement, cluster::self, peers, replication, local::execute);
     replicator.scripts(local.scripts());
     local.scripts().clustered(() -> cluster.placement().size() > 1);
+    cluster.guard().replicaReads(replication == ReplicationMode.SYNC);
     this.applier = new ReplicaApplier(store, cluster::placement, cluster::self, cluster.guard(), replicator::copied);
     replicator.onRelease(this::reroute);
     cluster.guard().wholeCopies(replicator::whole);
@@ -135,6 +137,18 @@ public final class ClusterRouter implements Router, ClusterView {
   private boolean ownedHere(int slot) {
     Placement placement = cluster.placement();
     return placement.size() <= 1 || placement.owns(cluster.self(), slot);
+  }
+
+  /**
+   * True when this node may answer a READONLY read of {@code slot} from its replica copy: sync
+   * replication (an async replica may lag acknowledged writes), it replicates the slot, it has not
+   * handed off, the guard allows (lease, majority, not learning) and the copy has not been dropped
+   * since it was last whole. Otherwise the read goes the owner's way (MOVED for a cluster client).
+   */
+  private boolean servesReplicaRead(Placement placement, int slot) {
+    Member me = cluster.self();
+    return replicator.mode() == ReplicationMode.SYNC && !handedOff && me != null && placement.isReplica(me, slot)
+        && !placement.isLearner(me) && cluster.guard().mayServeReplica(placement) && replicator.current(slot);
   }
 
   /** Queues a request for a slot we own but may not serve yet; TRY_AGAIN when too many wait. */
@@ -203,7 +217,16 @@ public final class ClusterRouter implements Router, ClusterView {
 
   @Override
   public CompletableFuture<Frame> route(Frame request) {
-    CompletableFuture<Frame> reply = routeOnce(request);
+    return route(request, false);
+  }
+
+  @Override
+  public CompletableFuture<Frame> routeReadOnly(Frame request) {
+    return route(request, request.op() != null && request.op().readOnly());
+  }
+
+  private CompletableFuture<Frame> route(Frame request, boolean replicaMay) {
+    CompletableFuture<Frame> reply = routeOnce(request, replicaMay);
     if (request.hasFlag(Flags.FORWARDED) || request.op() == null || !request.op().readOnly()) {
       // A peer's request: its sender decides. A write: retried later, it could land after a write
       // the client pipelined behind it and was already told succeeded; the client gets TRY_AGAIN.
@@ -214,20 +237,20 @@ public final class ClusterRouter implements Router, ClusterView {
       return reply; // the common case: answered at once
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RETRY_WINDOW_MILLIS);
-    return reply.thenCompose(r -> retryWhileMoving(request, r, deadline));
+    return reply.thenCompose(r -> retryWhileMoving(request, r, deadline, replicaMay));
   }
 
-  private CompletableFuture<Frame> retryWhileMoving(Frame request, Frame reply, long deadline) {
+  private CompletableFuture<Frame> retryWhileMoving(Frame request, Frame reply, long deadline, boolean replicaMay) {
     if (reply.status() != Status.TRY_AGAIN || System.nanoTime() - deadline >= 0) {
       return done(reply);
     }
     return CompletableFuture.supplyAsync(() -> request,
             CompletableFuture.delayedExecutor(RETRY_MILLIS, TimeUnit.MILLISECONDS))
-        .thenCompose(this::routeOnce)
-        .thenCompose(r -> retryWhileMoving(request, r, deadline));
+        .thenCompose(r -> routeOnce(r, replicaMay))
+        .thenCompose(r -> retryWhileMoving(request, r, deadline, replicaMay));
   }
 
-  private CompletableFuture<Frame> routeOnce(Frame request) {
+  private CompletableFuture<Frame> routeOnce(Frame request, boolean replicaMay) {
     Opcode op = request.op();
     if (op == null) {
       return done(local.execute(request)); // UNKNOWN_OPCODE, with the executor's wording
@@ -309,6 +332,10 @@ public final class ClusterRouter implements Router, ClusterView {
       }
       // Ours, but not confirmed (or no lease) yet, or others wait for it already: wait in line.
       return waitFor(slot, request, placement);
+    }
+    if (replicaMay && servesReplicaRead(placement, slot)) {
+      replicaReads.increment();
+      return done(local.execute(request)); // a READONLY read of a current copy (SlotGuard rule 7)
     }
     if (request.hasFlag(Flags.FORWARDED)) {
       if (handedOff) {
@@ -507,6 +534,11 @@ public final class ClusterRouter implements Router, ClusterView {
   @Override
   public long forwardedRequests() {
     return forwarded.sum();
+  }
+
+  @Override
+  public long replicaReads() {
+    return replicaReads.sum();
   }
 
   /** More "name:value" lines for STATS replies (the admin page reads other members' through them). */

@@ -26,6 +26,11 @@ public interface ClusterView {
   /** Requests this node forwarded to an owner since it started. */
   long forwardedRequests();
 
+  /** READONLY reads this node answered from its replica copies since it started. */
+  default long replicaReads() {
+    return 0;
+  }
+
   /**
    * False while this node may not serve any slot because it has not heard from a peer within its
    * lease (it is cut off, or was stalled): CLUSTER INFO then says cluster_state:fail.

@@ -44,6 +44,13 @@ final class ReplicaSyncRequester {
   private final int[] drops = new int[KeySlot.SLOTS];
   /** The token of the latest request that covered each slot, 0 for none since the last drop. */
   private final long[] tokens = new long[KeySlot.SLOTS];
+  /**
+   * Slots whose copy here was dropped (or is being dropped) and has not been whole since: a copy
+   * never dropped holds every write its owners acknowledged (sync replication), a dropped one only
+   * once a full copy ended. Read without the lock by READONLY reads (see current).
+   */
+  private final java.util.concurrent.atomic.AtomicLongArray incomplete =
+      new java.util.concurrent.atomic.AtomicLongArray(KeySlot.SLOTS / 64);
   /** Slots whose copy here is whole (see the design note). */
   private final long[] whole = new long[KeySlot.SLOTS / 64];
   /** When each slot's latest request was accepted (System.nanoTime()), for {@link #askAgainIfStuck}. */
@@ -100,6 +107,10 @@ final class ReplicaSyncRequester {
   synchronized void dropping(long[] slots) {
     for (int w = 0; w < whole.length; w++) {
       whole[w] &= ~slots[w];
+      long dropped = slots[w];
+      if (dropped != 0) {
+        incomplete.getAndUpdate(w, bits -> bits | dropped);
+      }
       long word = slots[w];
       while (word != 0) {
         tokens[w * 64 + Long.numberOfTrailingZeros(word)] = 0;
@@ -112,7 +123,13 @@ final class ReplicaSyncRequester {
   synchronized void copied(int slot, long token) {
     if (token != 0 && tokens[slot] == token) {
       whole[slot >>> 6] |= 1L << slot;
+      incomplete.getAndUpdate(slot >>> 6, bits -> bits & ~(1L << slot));
     }
+  }
+
+  /** True unless this node's copy of {@code slot} was dropped and has not been whole since. */
+  boolean current(int slot) {
+    return (incomplete.get(slot >>> 6) & (1L << slot)) == 0;
   }
 
   /** True when this node's copy of {@code slot} is whole: copied in full since its last drop. */

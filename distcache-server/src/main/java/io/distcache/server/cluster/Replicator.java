@@ -837,6 +837,11 @@ public final class Replicator implements AutoCloseable {
     return syncRequester.whole(slot);
   }
 
+  /** True unless this node's copy of {@code slot} was dropped and has not been whole since. */
+  boolean current(int slot) {
+    return syncRequester.current(slot);
+  }
+
   /** Asks again for the copies of learned slots that were accepted long ago and are still not whole. */
   void askAgainIfStuck(java.util.function.IntPredicate slots) {
     syncRequester.askAgainIfStuck(slots, TimeUnit.SECONDS.toNanos(10));

@@ -17,4 +17,13 @@ import java.util.concurrent.CompletableFuture;
 public interface Router {
 
   CompletableFuture<Frame> route(Frame request);
+
+  /**
+   * Like {@link #route}, for a connection that sent READONLY: a read of a slot this node
+   * replicates may be answered from its copy where that copy is known to be current (the cluster
+   * router's rule; elsewhere it is the same as {@link #route}).
+   */
+  default CompletableFuture<Frame> routeReadOnly(Frame request) {
+    return route(request);
+  }
 }

@@ -71,6 +71,16 @@ import org.slf4j.LoggerFactory;
  *    that let that member renew its lease was sent before every other owner confirmed its death,
  *    so by then its lease has run out everywhere (found in review).
  *
+ * 7. Replica reads (READONLY connections, sync replication only). A replica answers a read of a
+ *    slot it replicates while rule 2's lease and rule 5's majority hold and its copy has not been
+ *    dropped since it was last whole: under sync replication every acknowledged write of the slot
+ *    was applied there. Two gaps, both closed: a replica that stalls or is cut off is declared
+ *    dead only after its lease ran out (rule 2), and only then do owners acknowledge without it;
+ *    and a placement that takes a slot's replica away while that member lives would let the owner
+ *    acknowledge writes the old replica, not yet aware, never gets. So an owner keeps such a slot
+ *    unservable (its requests wait, as for a gained slot) until every member has confirmed the new
+ *    placement, by when the old replica has stopped answering for it.
+ *
  * Dropping data is the cleaner's job (SlotCleaner, off the request path). A slot with a drop still
  * queued or running is not servable, so a regained slot never shows the keys it had before.
  *
@@ -143,6 +153,37 @@ public final class SlotGuard {
 
   private boolean leaseValid(long now) {
     return leaseForever || now - leaseUntil <= 0;
+  }
+
+  /**
+   * True when this node may answer a READONLY read of a slot it replicates under {@code current}
+   * (rule 7): it is no learner, is in touch with a majority and holds its lease. The caller also
+   * checks that its copy of the slot is current (not dropped since its last whole copy).
+   */
+  public boolean mayServeReplica(Placement current) {
+    return replicaReads && quorum && !learning && current.size() > 1 && leaseValid(clock.nanos());
+  }
+
+  /** Replicas answer READONLY reads (sync replication): owners then keep rule 7. */
+  public void replicaReads(boolean on) {
+    replicaReads = on;
+  }
+
+  private volatile boolean replicaReads;
+
+  /**
+   * True when a replica of {@code slot} under {@code previous} (no learner: learners answer no
+   * reads) is still a member of {@code next} but no longer replicates the slot there: until it has
+   * confirmed {@code next}, it may still answer READONLY reads of the slot from a copy that writes
+   * acknowledged under {@code next} no longer reach.
+   */
+  private static boolean droppedLiveReplica(Placement previous, Placement next, int slot) {
+    for (Member m : previous.replicas(slot)) {
+      if (!previous.isLearner(m) && next.contains(m) && !next.isReplica(m, slot)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** True while the lease holds (always true without peers). */
@@ -278,7 +319,7 @@ public final class SlotGuard {
         && !next.members().get(0).equals(me); // members are in id order: the first is the oldest
     for (int s = 0; s < KeySlot.SLOTS; s++) {
       boolean nowOwned = next.owns(me, s);
-      if (nowOwned && (old[s >>> 6] & (1L << s)) != 0) {
+      if (nowOwned && (old[s >>> 6] & (1L << s)) != 0 && !(replicaReads && droppedLiveReplica(previous, next, s))) {
         keep[s >>> 6] |= 1L << s;
       }
       // A copy (owned or replicated) is kept only while this node holds it under the same owner:

@@ -72,8 +72,8 @@ final class ClusterCommands {
                 "MEMBERS", "    Return every known member: id, host:port, state, incarnation.",
                 "OWNER <key>", "    Return the host:port of the member that owns <key>.",
                 "HELP", "    Print this help.")))));
-    r.add("readonly", 1, "loading stale fast", "connection", ClusterCommands::markCluster);
-    r.add("readwrite", 1, "loading stale fast", "connection", ClusterCommands::markCluster);
+    r.add("readonly", 1, "loading stale fast", "connection", (s, a) -> readOnly(s, true));
+    r.add("readwrite", 1, "loading stale fast", "connection", (s, a) -> readOnly(s, false));
     r.add("asking", 1, "fast", "connection", ClusterCommands::markCluster);
   }
 
@@ -86,6 +86,17 @@ final class ClusterCommands {
   }
 
   /** READONLY, READWRITE, ASKING: OK, and the connection is a cluster connection from now on. */
+  /**
+   * READONLY and READWRITE: as ASKING, and READONLY lets this connection's reads of slots this
+   * node replicates be answered here (ClusterRouter.routeReadOnly), as on a Redis replica.
+   */
+  private static void readOnly(RespSession s, boolean on) {
+    view(s);
+    s.routing().clusterCommand();
+    s.routing().readOnly(on);
+    s.out().ok();
+  }
+
   private static void markCluster(RespSession s, byte[][] a) {
     view(s);
     s.routing().clusterCommand();

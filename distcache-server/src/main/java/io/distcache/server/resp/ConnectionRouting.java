@@ -89,6 +89,18 @@ final class ConnectionRouting {
     seen = null;
   }
 
+  /** READONLY (true) or READWRITE (false): whether reads may be answered by a replica here. */
+  void readOnly(boolean on) {
+    readOnly = on;
+  }
+
+  /** True after READONLY (until READWRITE): reads of slots this node replicates are served here. */
+  boolean readOnly() {
+    return readOnly;
+  }
+
+  private boolean readOnly;
+
   /** CLUSTER SLOTS, SHARDS, NODES: keyspace commands answer per node from now on. */
   void topologyCommand() {
     askedTopology = true;

@@ -152,6 +152,7 @@ final class InfoReport {
           line(sb, "total_error_replies", c.errorStats().total());
           if (c.cluster() != null) {
             line(sb, "forwarded_requests", c.cluster().forwardedRequests());
+            line(sb, "replica_reads", c.cluster().replicaReads());
           }
         }
         case "replication" -> {

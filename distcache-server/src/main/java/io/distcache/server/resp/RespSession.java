@@ -192,7 +192,8 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       return capture.send(request);
     }
     Frame routed = withRouting(request);
-    CompletableFuture<Frame> reply = context.router().route(routed);
+    CompletableFuture<Frame> reply = routing.readOnly() ? context.router().routeReadOnly(routed)
+        : context.router().route(routed);
     if (tlsClient && routed.hasFlag(io.distcache.protocol.Flags.ROUTED) && context.tlsEndpoints() != null) {
       // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port.
       reply = reply.thenApply(context.tlsEndpoints()::forTlsClient);

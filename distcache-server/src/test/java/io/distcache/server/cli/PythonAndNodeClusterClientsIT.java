@@ -69,6 +69,7 @@ class PythonAndNodeClusterClientsIT {
   private static final double CONVERGENCE_BUDGET_SECONDS = 10.0;
   private static final double WINDOW_SECONDS = 0.5;
   private static final Pattern FORWARDED = Pattern.compile("(?m)^forwarded_requests:(\\d+)\\r?$");
+  private static final Pattern REPLICA_READS = Pattern.compile("replica_reads:(\\d+)");
 
   private static Path itDir;
 
@@ -144,6 +145,16 @@ class PythonAndNodeClusterClientsIT {
       plainConnectionForwarded(c, "before the join");
       transactionsOfAPlainConnection(c);
     }
+    // READONLY replica reads (sync replication): every read sees the last acknowledged write.
+    ScriptClient pyReplicas = startClient("redis-py RedisCluster read_from_replicas",
+        List.of(python, pyScript, "127.0.0.1", seed, "pyrep", "replicas"));
+    long replicaReadsBefore = replicaReadsSum();
+    Reply replicaLoad = pyReplicas.request("load " + KEYS_PER_CLIENT, Duration.ofMinutes(3));
+    replicaLoad.assertNoStaleValue(pyReplicas.name + " load");
+    assertThat(replicaLoad.num("misses")).as("%s: misses right after writing: %s", pyReplicas.name, replicaLoad.line)
+        .isZero();
+    pyReplicas.request("traffic 1", Duration.ofSeconds(60)).assertNoStaleValue(pyReplicas.name + " traffic");
+    assertThat(replicaReadsSum() - replicaReadsBefore).as("reads answered by replicas").isPositive();
 
     launchNode("n3", freePort(), p0);
     awaitSlotMapsAgree(4);
@@ -157,7 +168,8 @@ class PythonAndNodeClusterClientsIT {
       observed.put(c.name, plainConnectionForwarded(c, "after the join"));
     }
     redisCliWithoutClusterMode_forwardedThroughEveryNode();
-    for (ScriptClient c : List.of(py, js, pyPlain, jsPlain)) {
+    pyReplicas.request("traffic 2", Duration.ofSeconds(60)).assertNoStaleValue(pyReplicas.name + " after the join");
+    for (ScriptClient c : List.of(py, js, pyPlain, jsPlain, pyReplicas)) {
       assertThat(c.request("quit", Duration.ofSeconds(30)).line).isEqualTo("bye");
     }
     observed.forEach((name, what) -> log.info("{}: {}", name, what));
@@ -329,6 +341,15 @@ class PythonAndNodeClusterClientsIT {
   }
 
   /** Sum of forwarded_requests from INFO over every node started so far. */
+  private long replicaReadsSum() {
+    long sum = 0;
+    for (int port : ports) {
+      Matcher m = REPLICA_READS.matcher(admin(port).info());
+      sum += m.find() ? Long.parseLong(m.group(1)) : 0;
+    }
+    return sum;
+  }
+
   private long forwardedSum() {
     long sum = 0;
     for (int port : ports) {

@@ -183,4 +183,86 @@ class SlotGuardTest {
     assertThat(dropped).hasSize(1);
     assertThat(SlotGuard.has(dropped.get(0), keptByA)).as("A, the oldest, keeps its data").isFalse();
   }
+
+  private static final Member D = new Member("d".repeat(40), new Address("127.0.0.1", 7004));
+
+  /** A slot A owns under both placements whose replica under {@code before} is still a member of {@code after} but no longer its replica. */
+  private static int keptSlotLosingItsReplica(Placement before, Placement after) {
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (before.owns(A, s) && after.owns(A, s)) {
+        Member was = before.replicas(s).get(0);
+        if (after.contains(was) && !after.isReplica(was, s)) {
+          return s;
+        }
+      }
+    }
+    throw new AssertionError("no such slot");
+  }
+
+  private void confirmAll(Placement p, Member... others) {
+    for (Member m : others) {
+      guard.report(m.id(), p.epoch(), p.fingerprint());
+      guard.renew(m.id(), clock.nanos());
+    }
+    finishDrops();
+  }
+
+  @Test
+  void replicaReads_aKeptSlotWhoseLiveReplicaIsReplaced_waitsUntilEveryMemberConfirms() {
+    guard.replicaReads(true);
+    Placement three = Placement.of(1, List.of(A, B, C), List.of(), 64, 1);
+    Placement four = Placement.of(2, List.of(A, B, C, D), List.of(), 64, 1);
+    guard.placementChanged(A, Placement.empty(), three, cleaner);
+    confirmAll(three, B, C);
+    int slot = keptSlotLosingItsReplica(three, four);
+    int unchanged = -1;
+    for (int s = 0; s < KeySlot.SLOTS && unchanged < 0; s++) {
+      if (three.owns(A, s) && four.owns(A, s) && four.replicas(s).equals(three.replicas(s))) {
+        unchanged = s;
+      }
+    }
+    assertThat(guard.mayServe(three, slot)).isTrue();
+
+    guard.placementChanged(A, three, four, cleaner);
+    // Its old replica may still answer READONLY reads from its copy: no write may be acknowledged
+    // without it until it has installed the new placement.
+    assertThat(guard.mayServe(four, slot)).isFalse();
+    assertThat(guard.mayServe(four, unchanged)).as("a slot whose replicas stay").isTrue();
+    guard.report(D.id(), 2, four.fingerprint());
+    guard.report(C.id(), 2, four.fingerprint());
+    assertThat(guard.mayServe(four, slot)).isFalse();
+    guard.report(B.id(), 2, four.fingerprint());
+    finishDrops();
+    assertThat(guard.mayServe(four, slot)).isTrue();
+  }
+
+  @Test
+  void replicaReads_off_aKeptSlotStaysServed() {
+    Placement three = Placement.of(1, List.of(A, B, C), List.of(), 64, 1);
+    Placement four = Placement.of(2, List.of(A, B, C, D), List.of(), 64, 1);
+    guard.placementChanged(A, Placement.empty(), three, cleaner);
+    confirmAll(three, B, C);
+    int slot = keptSlotLosingItsReplica(three, four);
+
+    guard.placementChanged(A, three, four, cleaner);
+
+    assertThat(guard.mayServe(four, slot)).isTrue();
+    assertThat(guard.mayServeReplica(four)).as("never, with replica reads off").isFalse();
+  }
+
+  @Test
+  void mayServeReplica_onlyWithinTheLease_andNeverWhileLearning() {
+    guard.replicaReads(true);
+    Placement three = Placement.of(1, List.of(A, B, C), List.of(), 64, 1);
+    guard.placementChanged(A, Placement.empty(), three, cleaner);
+    confirmAll(three, B, C);
+    assertThat(guard.mayServeReplica(three)).isTrue();
+
+    clock.advanceMillis(1_501); // no reply from a majority since: the others may declare A dead soon
+    assertThat(guard.mayServeReplica(three)).isFalse();
+    guard.renew(B.id(), clock.nanos());
+    assertThat(guard.mayServeReplica(three)).isTrue();
+    guard.learning(true);
+    assertThat(guard.mayServeReplica(three)).isFalse();
+  }
 }
