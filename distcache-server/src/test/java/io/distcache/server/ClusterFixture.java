@@ -70,10 +70,14 @@ final class ClusterFixture implements AutoCloseable {
     awaitSettled();
   }
 
-  /** Every live node has the same placement, without learners, with every slot servable. */
+  /**
+   * Every live node has the same placement, without learners, with every slot servable. Members
+   * join one after another (each learns, then takes over, two placements per join), so forming a
+   * cluster takes several times a single change; on a loaded machine 4 nodes took over 15 s.
+   */
   void awaitSettled() {
     List<DistCacheNode> live = live();
-    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+    await().atMost(ClusterTest.DEADLINE.multipliedBy(3)).untilAsserted(() -> {
       long fp = live.get(0).membership().placement().fingerprint();
       for (DistCacheNode n : live) {
         Placement p = n.membership().placement();

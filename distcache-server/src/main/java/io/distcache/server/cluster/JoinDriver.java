@@ -2,6 +2,7 @@ package io.distcache.server.cluster;
 
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.Opcode;
+import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Member;
@@ -131,6 +132,14 @@ final class JoinDriver {
           if (!engine.joining()) {
             log.info("joined: {} slots learned in {} ms; {} owners handed theirs over", slots,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - createdNanos), owners.size());
+          }
+        }
+        if (engine.joining()) {
+          // Not taking the slots over now: the owners that hold writes for us serve them again at
+          // once (an owner whose hold expires instead refuses their writes until it hears from us).
+          for (Member owner : owners) {
+            peers.send(owner.address(), Frame.request(Opcode.MIGRATE_PREPARE, 0, id, null, p.epoch(), p.fingerprint(),
+                ProtocolConstants.MIGRATE_CANCEL));
           }
         }
       } finally {

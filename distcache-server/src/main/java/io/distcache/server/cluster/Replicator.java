@@ -672,6 +672,8 @@ public final class Replicator implements AutoCloseable {
     final long startedNanos = System.nanoTime();
     private final java.util.ArrayDeque<Held> queue = new java.util.ArrayDeque<>();
     private boolean released;
+    /** Past MIGRATION_HOLD_MILLIS: writes fail at once, unapplied, until the hold ends (see expire). */
+    private boolean expired;
 
     MigrationHold(Member learner, long[] slots) {
       this.learner = learner;
@@ -681,6 +683,10 @@ public final class Replicator implements AutoCloseable {
     CompletableFuture<Frame> hold(Frame request) {
       CompletableFuture<Frame> reply = new CompletableFuture<>();
       synchronized (this) {
+        if (expired && !released) {
+          return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN, "its slot is moving to "
+              + learner.address() + ", which has not taken it over yet; not applied"));
+        }
         if (!released) {
           queue.add(new Held(request, reply));
           return reply;
@@ -688,6 +694,24 @@ public final class Replicator implements AutoCloseable {
       }
       // Released between the check and now: send it on like the others.
       return send(request);
+    }
+
+    /** Fails the held writes, unapplied, and every later one until the hold ends. */
+    void expire() {
+      List<Held> out;
+      synchronized (this) {
+        expired = true;
+        out = new ArrayList<>(queue);
+        queue.clear();
+      }
+      for (Held h : out) {
+        h.reply().complete(h.request().replyError(Status.TRY_AGAIN,
+            "its slot was moving to a joining member that did not take it over in time; not applied"));
+      }
+    }
+
+    synchronized boolean expired() {
+      return expired;
     }
 
     /** Ends the hold; each held write is sent on with {@code how}, in arrival order. */
@@ -762,6 +786,16 @@ public final class Replicator implements AutoCloseable {
           "MIGRATE_PREPARE needs the learner's id as key and 2 extras (epoch, fingerprint), got " + x.length));
     }
     String id = new String(request.key(), java.nio.charset.StandardCharsets.US_ASCII);
+    if (x.length >= 3 && x[2] == io.distcache.protocol.ProtocolConstants.MIGRATE_CANCEL) {
+      // The learner will not take its slots over now (another owner refused): serve them again.
+      MigrationHold gone = migrations.remove(id);
+      if (gone != null) {
+        recomputeMigratingSlots();
+        log.info("learner {} cancelled taking its slots over: this node serves them again", gone.learner);
+        sender.execute(() -> gone.release(this::send));
+      }
+      return CompletableFuture.completedFuture(request.replyOk());
+    }
     Placement p = placement.get();
     Member me = self.get();
     Member learner = null;
@@ -788,7 +822,12 @@ public final class Replicator implements AutoCloseable {
       }
     }
     Member l = learner;
-    MigrationHold hold = migrations.computeIfAbsent(id, k -> {
+    MigrationHold hold = migrations.compute(id, (k, old) -> {
+      if (old != null && !old.expired()) {
+        return old;
+      }
+      // A fresh hold, also in place of one that expired: the learner asks again, so it has not
+      // taken the slots over on the strength of the old one (and a hold never applies a write).
       MigrationHold h = new MigrationHold(l, slots);
       log.info("holding the writes of the slots {} takes over while it joins", l);
       sender.schedule(() -> expire(h), MIGRATION_HOLD_MILLIS, TimeUnit.MILLISECONDS);
@@ -808,13 +847,19 @@ public final class Replicator implements AutoCloseable {
             : request.replyError(Status.TRY_AGAIN, "learner " + id + " did not confirm every effect in time"));
   }
 
+  /**
+   * The learner neither took its slots over nor cancelled within MIGRATION_HOLD_MILLIS: the held
+   * writes fail, unapplied, and so does every later write of those slots until the learner joins
+   * (placementChanged: they go to it), cancels, asks again, or leaves the placement (served here).
+   * Serving them here again instead would lose them if the learner took the slots over after all:
+   * its OK may still be on its way to it, and it then owns them without the writes applied here
+   * meanwhile (the hole the first version had).
+   */
   private void expire(MigrationHold h) {
-    if (migrations.remove(h.learner.id(), h)) {
-      recomputeMigratingSlots();
-      log.warn("learner {} did not take its slots over within {} ms: their held writes fail with TRY_AGAIN and"
-          + " this node serves them again", h.learner, MIGRATION_HOLD_MILLIS);
-      h.release(r -> CompletableFuture.completedFuture(r.replyError(Status.TRY_AGAIN,
-          "its slot was moving to a joining member that did not take it over in time; not applied")));
+    if (migrations.get(h.learner.id()) == h) {
+      log.warn("learner {} did not take its slots over within {} ms: their writes fail with TRY_AGAIN until it"
+          + " joins, cancels or is gone", h.learner, MIGRATION_HOLD_MILLIS);
+      h.expire();
     }
   }
 
