@@ -37,7 +37,7 @@ log "logs in $OUT"
 # The SET commands, generated once: key:<i> -> 100 bytes.
 VALUE=$(printf 'v%.0s' $(seq 100))
 awk -v n="$KEYS" -v v="$VALUE" 'BEGIN { for (i = 0; i < n; i++) printf "SET key:%d %s\r\n", i, v }' >"$OUT/load.txt"
-split -l 5000 -d -a 4 "$OUT/load.txt" "$OUT/load.part."
+split -l 1000 -d -a 5 "$OUT/load.txt" "$OUT/load.part."
 
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 used() { redis-cli -p "$1" INFO memory | tr -d '\r' | awk -F: '/^used_memory:/ { print $2 }'; }
@@ -50,7 +50,7 @@ keys_held() { # port: entries in its store (owned and replica copies; Redis: DBS
 measure() { # label port1 pid1 port2 pid2 copies
   local label="$1" a="$2" pa="$3" b="$4" pb="$5" copies="$6"
   local r0=$(( $(rss_kb "$pa") + $(rss_kb "$pb") )) u0=$(( $(used "$a") + $(used "$b") ))
-  # In chunks of 5,000 commands: one unbounded pipe makes the first node forward tens of thousands
+  # In chunks of 1,000 commands: one unbounded pipe makes the first node forward tens of thousands
   # of writes at once, and on a loaded machine some wait past the 2 s forward timeout (BUSY).
   local chunk
   for chunk in "$OUT"/load.part.*; do
