@@ -258,6 +258,16 @@ class HashFieldExpiryTest {
   }
 
   @Test
+  void objectEncoding_listpackex_whileAFieldHasATime() {
+    send("HSET h a 1");
+    assertThat(send("OBJECT ENCODING h")).isEqualTo("$8\r\nlistpack\r\n");
+    send("HEXPIRE h 100 FIELDS 1 a");
+    assertThat(send("OBJECT ENCODING h")).isEqualTo("$10\r\nlistpackex\r\n");
+    send("HPERSIST h FIELDS 1 a");
+    assertThat(send("OBJECT ENCODING h")).isEqualTo("$8\r\nlistpack\r\n");
+  }
+
+  @Test
   void insideMulti_queuedAndRun() {
     send("HSET h a 1");
     assertThat(send("MULTI", "HEXPIRE h 100 FIELDS 1 a", "HTTL h FIELDS 1 a", "EXEC"))
