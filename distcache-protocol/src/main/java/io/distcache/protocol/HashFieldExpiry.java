@@ -39,6 +39,18 @@ public final class HashFieldExpiry {
    * extras:[fields removed].
    */
   public static final int HREAP = 17;
+  /**
+   * HASH command (Redis 8's HGETDEL): the values of fields, which are deleted. value: the fields →
+   * OK value: a ListCodec value list, absent where a field is absent; extras:[fields deleted].
+   */
+  public static final int HGETDEL = 18;
+  /**
+   * HASH command (Redis 8's HGETEX): the values of fields, setting or removing their expiry.
+   * extras:[19, time in ms, flags ({@link #ABSOLUTE}, {@link #PERSIST}, or neither with time 0:
+   * only read)]; value: the fields → OK value: a ListCodec value list; extras:[expiries set or
+   * removed, fields deleted because the time was now or past].
+   */
+  public static final int HGETEX = 19;
 
   /** Condition (flags bits 0-2): none. */
   public static final int ALWAYS = 0;
@@ -54,6 +66,10 @@ public final class HashFieldExpiry {
   public static final int CONDITION_MASK = 0x7;
   /** Flag: the time is an absolute Unix time in ms, not a time from now. */
   public static final int ABSOLUTE = 0x8;
+  /** HGETEX flag: remove the fields' expiry instead of setting one. */
+  public static final int PERSIST = 0x10;
+  /** HGETEX flag: set the expiry to the time in extra 1 (relative unless ABSOLUTE). */
+  public static final int SET_EXPIRY = 0x20;
 
   /** Reply code: the key or the field does not exist (also: the field has expired). */
   public static final long NO_FIELD = -2;

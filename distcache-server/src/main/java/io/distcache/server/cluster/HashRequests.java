@@ -65,7 +65,9 @@ final class HashRequests {
   static final int HTTL = HashFieldExpiry.HTTL;
   static final int HPERSIST = HashFieldExpiry.HPERSIST;
   static final int HREAP = HashFieldExpiry.HREAP;
-  private static final int LAST = HREAP;
+  static final int HGETDEL = HashFieldExpiry.HGETDEL;
+  static final int HGETEX = HashFieldExpiry.HGETEX;
+  private static final int LAST = HGETEX;
 
   static final String NOT_INTEGER = "hash value is not an integer";
   static final String NOT_FLOAT = "hash value is not a float";
@@ -98,7 +100,8 @@ final class HashRequests {
       throw new IllegalArgumentException("HASH command " + command + " is not one of 0.." + LAST);
     }
     boolean write = command == HSET || command == HSETNX || command == HDEL || command == HINCRBY
-        || command == HINCRBYFLOAT || command == HEXPIRE || command == HPERSIST || command == HREAP;
+        || command == HINCRBYFLOAT || command == HEXPIRE || command == HPERSIST || command == HREAP
+        || command == HGETDEL || command == HGETEX;
     long mask = 1L << TransactionGate.stripe(r.key());
     long[] stamps = lock ? gate.lockAll(mask, write) : null;
     try {
@@ -149,6 +152,8 @@ final class HashRequests {
         case HTTL -> httl(r, args, hash, ttl, now);
         case HPERSIST -> hpersist(r, args, hash, ttl, expireAt);
         case HREAP -> r.replyOk(expired);
+        case HGETDEL -> hgetdel(r, args, hash, ttl, expireAt);
+        case HGETEX -> hgetex(r, args, hash, ttl, expireAt, now);
         default -> hrandfield(r, hash);
       };
     } catch (StoreException ex) {
@@ -416,6 +421,77 @@ final class HashRequests {
       save(r, hash, ttl, expireAt);
     }
     return r.replyValue(HashFieldExpiry.encodeCodes(codes));
+  }
+
+  /** Redis 8's HGETDEL: the values (absent where absent), then the fields deleted; one save. */
+  private Frame hgetdel(Frame r, List<byte[]> fields, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long expireAt) {
+    checkFields(fields, "HGETDEL");
+    List<byte[]> out = new ArrayList<>(fields.size());
+    int deleted = 0;
+    for (byte[] f : fields) {
+      Bytes field = new Bytes(f);
+      byte[] v = hash.remove(field);
+      ttl.remove(field);
+      out.add(v);
+      if (v != null) {
+        deleted++;
+      }
+    }
+    if (deleted > 0) {
+      save(r, hash, ttl, expireAt);
+    }
+    return r.replyValue(ListCodec.encodeValues(out), deleted);
+  }
+
+  /*
+   * Redis 8's HGETEX: the values, and for each field found, its expiry set (no condition; a time
+   * now or past deletes it after its value was read) or removed (PERSIST). extras: [command,
+   * time ms, flags]; reply extras: [expiries set or removed, fields deleted].
+   */
+  private Frame hgetex(Frame r, List<byte[]> fields, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long expireAt, long now) {
+    checkFields(fields, "HGETEX");
+    long time = r.extra(1, 0);
+    long flags = r.extra(2, 0);
+    boolean persist = (flags & HashFieldExpiry.PERSIST) != 0;
+    boolean setExpiry = (flags & HashFieldExpiry.SET_EXPIRY) != 0;
+    boolean absolute = (flags & HashFieldExpiry.ABSOLUTE) != 0;
+    if ((flags & ~(HashFieldExpiry.PERSIST | HashFieldExpiry.SET_EXPIRY | HashFieldExpiry.ABSOLUTE)) != 0
+        || (persist && setExpiry) || time < 0 || time > HashFieldExpiry.MAX_EXPIRE_AT_MILLIS - (absolute ? 0 : now)) {
+      throw new IllegalArgumentException("HGETEX needs flags of PERSIST or SET_EXPIRY (with ABSOLUTE) and a time of 0 to "
+          + HashFieldExpiry.MAX_EXPIRE_AT_MILLIS + " ms, got flags " + flags + " and " + time);
+    }
+    long at = absolute ? time : now + time;
+    List<byte[]> out = new ArrayList<>(fields.size());
+    int updated = 0;
+    int deleted = 0;
+    for (byte[] f : fields) {
+      Bytes field = new Bytes(f);
+      byte[] v = hash.get(field);
+      out.add(v);
+      if (v == null) {
+        continue;
+      }
+      if (persist) {
+        if (ttl.remove(field) != null) {
+          updated++;
+        }
+      } else if (setExpiry) {
+        if (at <= now) {
+          hash.remove(field);
+          ttl.remove(field);
+          deleted++;
+        } else {
+          ttl.put(field, at);
+          updated++;
+        }
+      }
+    }
+    if (updated + deleted > 0) {
+      save(r, hash, ttl, expireAt);
+    }
+    return r.replyValue(ListCodec.encodeValues(out), updated, deleted);
   }
 
   /** One to maxFields fields (a hash holds no more distinct ones), which bounds the 8-byte-per-field reply. */

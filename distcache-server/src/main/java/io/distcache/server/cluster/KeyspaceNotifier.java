@@ -113,6 +113,22 @@ final class KeyspaceNotifier {
       ev.notify(HASH, "hincrbyfloat", key);
     } else if (command == HashRequests.HEXPIRE || command == HashRequests.HPERSIST) {
       fieldExpiry(ev, store, command, key, reply);
+    } else if (command == HashRequests.HGETDEL) {
+      if (reply.extra(0, 0) > 0) {
+        ev.notify(HASH, "hdel", key);
+        delIfGone(ev, store, key);
+      }
+    } else if (command == HashRequests.HGETEX) {
+      // Redis 8: "hpersist" or "hexpire" when an expiry changed, else "hdel" for a past time.
+      long flags = r.extra(2, 0);
+      if (reply.extra(0, 0) > 0) {
+        ev.notify(HASH, (flags & io.distcache.protocol.HashFieldExpiry.PERSIST) != 0 ? "hpersist" : "hexpire", key);
+      } else if (reply.extra(1, 0) > 0) {
+        ev.notify(HASH, "hdel", key);
+      }
+      if (reply.extra(1, 0) > 0) {
+        delIfGone(ev, store, key);
+      }
     }
   }
 

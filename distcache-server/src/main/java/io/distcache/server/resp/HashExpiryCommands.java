@@ -22,7 +22,7 @@ import java.util.List;
  * first (they are checked before anything is routed), so bad arguments win.
  */
 
-/** HEXPIRE, HPEXPIRE, HEXPIREAT, HPEXPIREAT, HTTL, HPTTL, HEXPIRETIME, HPEXPIRETIME, HPERSIST. */
+/** HEXPIRE, HPEXPIRE, HEXPIREAT, HPEXPIREAT, HTTL, HPTTL, HEXPIRETIME, HPEXPIRETIME, HPERSIST, HGETDEL, HGETEX. */
 final class HashExpiryCommands {
   private HashExpiryCommands() {}
 
@@ -44,11 +44,38 @@ final class HashExpiryCommands {
     r.add("hexpiretime", -5, "readonly fast", 1, 1, 1, "hash", (s, a) -> httl(s, a, Unit.SECONDS_AT));
     r.add("hpexpiretime", -5, "readonly fast", 1, 1, 1, "hash", (s, a) -> httl(s, a, Unit.MILLIS_AT));
     r.add("hpersist", -5, "write fast", 1, 1, 1, "hash", HashExpiryCommands::hpersist);
+    r.add("hgetdel", -5, "write fast", 1, 1, 1, "hash", HashExpiryCommands::hgetdel);
+    r.add("hgetex", -5, "write fast", 1, 1, 1, "hash", HashExpiryCommands::hgetex);
   }
 
-  /* HEXPIRE key time [NX | XX | GT | LT] FIELDS numfields field [field ...] */
-  private static void hexpire(RespSession s, byte[][] a, boolean seconds, boolean absolute, String command) {
-    long time = Args.parseLong(a[2]);
+  /* HGETDEL key FIELDS numfields field [field ...] (Redis 8.0) */
+  private static void hgetdel(RespSession s, byte[][] a) {
+    send(s, a[1], HashFieldExpiry.HGETDEL, fields(a, 3, READ_NUMFIELDS), HashExpiryCommands::values);
+  }
+
+  /* HGETEX key [EX seconds | PX ms | EXAT unix-seconds | PXAT unix-ms | PERSIST] FIELDS numfields field... (Redis 8.0) */
+  private static void hgetex(RespSession s, byte[][] a) {
+    int numFieldsAt = 3;
+    long ms = 0;
+    int flags = 0;
+    boolean ex = is(a[2], "ex");
+    boolean px = is(a[2], "px");
+    boolean exat = is(a[2], "exat");
+    boolean pxat = is(a[2], "pxat");
+    if (ex || px || exat || pxat) {
+      ms = expireMillis(s, a[3], ex || exat, exat || pxat, "hgetex");
+      flags = HashFieldExpiry.SET_EXPIRY | (exat || pxat ? HashFieldExpiry.ABSOLUTE : 0);
+      numFieldsAt = 5;
+    } else if (is(a[2], "persist")) {
+      flags = HashFieldExpiry.PERSIST;
+      numFieldsAt = 4;
+    }
+    send(s, a[1], HashFieldExpiry.HGETEX, fields(a, numFieldsAt, READ_NUMFIELDS), HashExpiryCommands::values, ms, flags);
+  }
+
+  /** Redis's parseExpireTime: an integer >= 0, in ms, not past the latest field expiry (from now when relative). */
+  private static long expireMillis(RespSession s, byte[] arg, boolean seconds, boolean absolute, String command) {
+    long time = Args.parseLong(arg);
     if (time < 0) {
       throw new CommandException(NEGATIVE);
     }
@@ -60,6 +87,23 @@ final class HashExpiryCommands {
     if (ms > max - (absolute ? 0 : s.context().clock().millis())) {
       throw new CommandException(RespErrors.invalidExpire(command));
     }
+    return ms;
+  }
+
+  private static void values(Frame r, RespWriter w) {
+    if (StringCommands.failed(r, w)) {
+      return;
+    }
+    List<byte[]> values = ListCodec.decodeValues(r.value());
+    w.array(values.size());
+    for (byte[] v : values) {
+      w.bulkOrNull(v);
+    }
+  }
+
+  /* HEXPIRE key time [NX | XX | GT | LT] FIELDS numfields field [field ...] */
+  private static void hexpire(RespSession s, byte[][] a, boolean seconds, boolean absolute, String command) {
+    long ms = expireMillis(s, a[2], seconds, absolute, command);
     int condition = HashFieldExpiry.ALWAYS;
     int numFieldsAt = 4;
     if (is(a[3], "nx")) {

@@ -68,6 +68,19 @@ class HashFieldExpiryClientsTest {
   }
 
   @Test
+  void jedis_redis8_hgetexHgetdel() {
+    jedis.hset("h", Map.of("a", "1", "b", "2"));
+    assertThat(jedis.hgetex("h", redis.clients.jedis.params.HGetExParams.hGetExParams().ex(60), "a", "zz"))
+        .containsExactly("1", null);
+    assertThat(jedis.httl("h", "a")).containsExactly(60L);
+    assertThat(jedis.hgetex("h", redis.clients.jedis.params.HGetExParams.hGetExParams().persist(), "a"))
+        .containsExactly("1");
+    assertThat(jedis.httl("h", "a")).containsExactly(-1L);
+    assertThat(jedis.hgetdel("h", "a", "b")).containsExactly("1", "2");
+    assertThat(jedis.exists("h")).isFalse();
+  }
+
+  @Test
   void jedis_lastFieldExpiring_removesTheKey_throughTheSweep() {
     jedis.hset("h", "only", "v");
     jedis.hpexpire("h", 100, "only");

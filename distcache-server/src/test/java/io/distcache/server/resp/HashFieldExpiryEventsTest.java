@@ -59,6 +59,16 @@ class HashFieldExpiryEventsTest {
   }
 
   @Test
+  void redis8Commands_publishRedisEvents() {
+    pub.send("CONFIG SET notify-keyspace-events Kgh");
+    pub.send("HSET h a 1 b 2 c 3");
+    sub.send("PSUBSCRIBE __keyspace@0__:*");
+    pub.send("HGETEX h FIELDS 1 a", "HGETEX h EX 10 FIELDS 1 a", "HGETEX h PERSIST FIELDS 2 a b",
+        "HGETEX h PERSIST FIELDS 1 b", "HGETEX h PX 0 FIELDS 1 a", "HGETDEL h FIELDS 1 nofield", "HGETDEL h FIELDS 2 b c");
+    assertThat(sub.output()).isEqualTo(events("h", "hexpire", "h", "hpersist", "h", "hdel", "h", "hdel", "h", "del"));
+  }
+
+  @Test
   void expiredFields_publishHexpired_whenAWriteOrTheSweepRemovesThem() {
     pub.send("CONFIG SET notify-keyspace-events Kgh");
     pub.send("HSET h a 1 b 2", "HPEXPIRE h 10 FIELDS 1 a", "HSET g x 1", "HPEXPIRE g 10 FIELDS 1 x");

@@ -268,6 +268,44 @@ class HashFieldExpiryTest {
   }
 
   @Test
+  void hgetdel_returnsAndDeletes_theLastFieldTakesTheKey() {
+    send("HSET h a 1 b 2");
+    send("HPEXPIRE h 100 FIELDS 1 b");
+    assertThat(send("HGETDEL h FIELDS 2 a nofield", "HGET h a", "HTTL h FIELDS 1 b"))
+        .isEqualTo("*2\r\n$1\r\n1\r\n$-1\r\n$-1\r\n" + ints(1));
+    assertThat(send("HGETDEL h FIELDS 1 b", "EXISTS h")).isEqualTo("*1\r\n$1\r\n2\r\n:0\r\n");
+    assertThat(send("HGETDEL nokey FIELDS 2 a b")).isEqualTo("*2\r\n$-1\r\n$-1\r\n");
+    assertThat(send("HGETDEL h FIELD 1 a"))
+        .isEqualTo("-ERR Mandatory argument FIELDS is missing or not at the right position\r\n");
+    assertThat(send("HGETDEL h FIELDS 0 a")).isEqualTo("-ERR Number of fields must be a positive integer\r\n");
+    assertThat(send("HGETDEL h FIELDS 3 a b"))
+        .isEqualTo("-ERR The `numfields` parameter must match the number of arguments\r\n");
+    send("SET s x");
+    assertThat(send("HGETDEL s FIELDS 1 a")).isEqualTo(WRONGTYPE);
+  }
+
+  @Test
+  void hgetex_readsAndSetsOrRemovesExpiry() {
+    send("HSET h a 1 b 2");
+    assertThat(send("HGETEX h FIELDS 2 a nofield", "HTTL h FIELDS 1 a")).isEqualTo("*2\r\n$1\r\n1\r\n$-1\r\n" + ints(-1));
+    assertThat(send("HGETEX h EX 100 FIELDS 2 a nofield", "HTTL h FIELDS 1 a"))
+        .isEqualTo("*2\r\n$1\r\n1\r\n$-1\r\n" + ints(100));
+    assertThat(send("HGETEX h PX 1500 FIELDS 1 a", "HPTTL h FIELDS 1 a")).isEqualTo("*1\r\n$1\r\n1\r\n" + ints(1500));
+    assertThat(send("HGETEX h PXAT " + (T0 + 777) + " FIELDS 1 b", "HPEXPIRETIME h FIELDS 1 b"))
+        .isEqualTo("*1\r\n$1\r\n2\r\n" + ints(T0 + 777));
+    assertThat(send("HGETEX h PERSIST FIELDS 1 b", "HTTL h FIELDS 1 b")).isEqualTo("*1\r\n$1\r\n2\r\n" + ints(-1));
+    assertThat(send("HGETEX h EXAT 1 FIELDS 1 b", "HEXISTS h b")).as("a past time deletes after reading")
+        .isEqualTo("*1\r\n$1\r\n2\r\n:0\r\n");
+    assertThat(send("HGETEX h EX -1 FIELDS 1 a")).isEqualTo("-ERR invalid expire time, must be >= 0\r\n");
+    assertThat(send("HGETEX h EX 70368744178 FIELDS 1 a")).isEqualTo("-ERR invalid expire time in 'hgetex' command\r\n");
+    assertThat(send("HGETEX h EX 10 FIELD 1 a"))
+        .isEqualTo("-ERR Mandatory argument FIELDS is missing or not at the right position\r\n");
+    assertThat(send("HGETEX h PERSIST FIELDS 2 a"))
+        .isEqualTo("-ERR The `numfields` parameter must match the number of arguments\r\n");
+    assertThat(send("HGETEX nokey EX 10 FIELDS 1 a")).isEqualTo("*1\r\n$-1\r\n");
+  }
+
+  @Test
   void insideMulti_queuedAndRun() {
     send("HSET h a 1");
     assertThat(send("MULTI", "HEXPIRE h 100 FIELDS 1 a", "HTTL h FIELDS 1 a", "EXEC"))
