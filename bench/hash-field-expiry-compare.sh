@@ -6,10 +6,14 @@
 # FIELDS 1 f, loaded with redis-cli --pipe), and HEXPIRE, HTTL, HPERSIST themselves. Every process
 # it starts is stopped on exit (by PID); only 127.0.0.1 is contacted. Not run by CI. Needs
 # redis-server and redis-tools (apt-get install -y redis-server).
+# BASELINE=/path/to/an/older/checkout (built: its distcache-server -all jar present) adds a node
+# of that version to the plain HSET/HGET rows, and ROUNDS=n repeats those rows n times
+# (alternating the servers), for a shared machine where one run is noise.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REQUESTS="${REQUESTS:-200000}"
+ROUNDS="${ROUNDS:-1}"
 KEYS=100000
 for tool in redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "hash-field-expiry-compare: $tool not found (apt-get install redis-server redis-tools)" >&2; exit 1; }
@@ -29,6 +33,14 @@ DPID=$!
 PIDS+=("$DPID")
 wait_ping "$RPORT" 20 || die "redis-server did not answer PING"
 wait_ping "$DPORT" 180 || die "distcache did not start; see $OUT/node.err"
+BPORT=""
+if [[ -n "${BASELINE:-}" ]]; then
+  BPORT="$(free_port)"
+  "$BASELINE/bin/distcache" -addr "127.0.0.1:$BPORT" >"$OUT/base.out" 2>"$OUT/base.err" &
+  BPID=$!
+  PIDS+=("$BPID")
+  wait_ping "$BPORT" 180 || die "the baseline distcache did not start; see $OUT/base.err"
+fi
 
 rps() { # port, redis-benchmark arguments...
   local port="$1"
@@ -43,6 +55,7 @@ awk -v keys="$KEYS" 'BEGIN { for (k = 0; k < keys; k++) { key = "h:" k
   >"$OUT/load.resp"
 redis-cli -p "$RPORT" --pipe <"$OUT/load.resp" >/dev/null
 redis-cli -p "$DPORT" --pipe <"$OUT/load.resp" >/dev/null
+[[ -n "$BPORT" ]] && redis-cli -p "$BPORT" --pipe <"$OUT/load.resp" >/dev/null
 
 plain=(
   "HSET g, no field times|-r $KEYS HSET h:__rand_int__ g v0123456789"
@@ -53,11 +66,23 @@ for c in "${plain[@]}"; do # warm-up (JIT)
   redis-benchmark -p "$DPORT" -n 50000 -c 50 -q ${c#*|} >/dev/null 2>&1
   # shellcheck disable=SC2086
   redis-benchmark -p "$RPORT" -n 50000 -c 50 -q ${c#*|} >/dev/null 2>&1
+  if [[ -n "$BPORT" ]]; then
+    # shellcheck disable=SC2086
+    redis-benchmark -p "$BPORT" -n 50000 -c 50 -q ${c#*|} >/dev/null 2>&1
+  fi
 done
-for c in "${plain[@]}"; do
-  # shellcheck disable=SC2086
-  printf '%-32s redis %s req/s, distcache %s req/s\n' "${c%%|*}" "$(rps "$RPORT" ${c#*|})" "$(rps "$DPORT" ${c#*|})"
+for _ in $(seq "$ROUNDS"); do
+  for c in "${plain[@]}"; do
+    # shellcheck disable=SC2086
+    line="$(printf '%-32s redis %s req/s, distcache %s req/s' "${c%%|*}" "$(rps "$RPORT" ${c#*|})" "$(rps "$DPORT" ${c#*|})")"
+    if [[ -n "$BPORT" ]]; then
+      # shellcheck disable=SC2086
+      line="$line, baseline $(rps "$BPORT" ${c#*|}) req/s"
+    fi
+    echo "$line"
+  done
 done
+[[ -n "$BPORT" ]] && stop "$BPID"
 
 awk -v keys="$KEYS" 'BEGIN { for (k = 0; k < keys; k++) { key = "h:" k
   printf "*6\r\n$7\r\nHEXPIRE\r\n$%d\r\n%s\r\n$6\r\n100000\r\n$6\r\nFIELDS\r\n$1\r\n1\r\n$1\r\nf\r\n", length(key), key } }' \
