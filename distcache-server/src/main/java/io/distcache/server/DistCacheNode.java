@@ -155,6 +155,7 @@ public final class DistCacheNode implements AutoCloseable {
         clusterRouter = new ClusterRouter(executor, membership, peers, store, config.replication);
         wirePubSub(executor);
         router = new DrainingRouter(clusterRouter);
+        fieldExpiry = fieldExpirySweeper(store, clusterRouter).start();
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess)
             .withUsers(users, protectedModeApplies()).withTlsEndpoints(tlsEndpoints);
         ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis();
@@ -219,6 +220,9 @@ public final class DistCacheNode implements AutoCloseable {
           server.close(CLOSE_TIMEOUT);
         }
         membership.close();
+        if (fieldExpiry != null) {
+          fieldExpiry.close();
+        }
         if (clusterRouter != null) {
           clusterRouter.close();
         }
@@ -354,6 +358,18 @@ public final class DistCacheNode implements AutoCloseable {
   }
 
   private io.distcache.server.pubsub.PubSubHub pubSub;
+  private io.distcache.server.cluster.FieldExpirySweeper fieldExpiry;
+
+  /**
+   * Hash field expiry's active sweep: reaps only the keys of slots this node owns (the replicas get
+   * the result as effects), through the cluster router so that it is replicated like a write.
+   */
+  private static io.distcache.server.cluster.FieldExpirySweeper fieldExpirySweeper(Store store, ClusterRouter cr) {
+    return new io.distcache.server.cluster.FieldExpirySweeper(store, cr, key -> {
+      io.distcache.protocol.cluster.Placement p = cr.placement();
+      return p.size() <= 1 || p.owns(cr.self(), io.distcache.protocol.cluster.KeySlot.of(key));
+    });
+  }
   private io.distcache.server.pubsub.KeyspaceEvents keyspaceEvents;
   private io.distcache.server.cluster.PubSubFanout fanout;
 
@@ -589,6 +605,7 @@ public final class DistCacheNode implements AutoCloseable {
       if (unfinished > 0) {
         log.warn("{} requests still in flight after {} ms; closing their connections", unfinished, DRAIN_MILLIS);
       }
+      fieldExpiry.close();
       clusterRouter.close(); // requests still waiting for a slot get TRY_AGAIN
       server.close(CLOSE_TIMEOUT);
       if (metrics != null) {
@@ -625,6 +642,7 @@ public final class DistCacheNode implements AutoCloseable {
         metrics.close();
       }
       membership.close();
+      fieldExpiry.close();
       clusterRouter.close();
       peers.close();
       server.close(CLOSE_TIMEOUT);

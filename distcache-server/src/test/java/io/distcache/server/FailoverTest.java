@@ -258,4 +258,73 @@ class FailoverTest {
       assertThat(j.type("{" + tag + "}s2")).isEqualTo("set");
     }
   }
+
+  /**
+   * Field expiry times live in the hash's value: the replica holds the owner's absolute times, a
+   * promoted replica answers them unchanged, and its own sweep reclaims a field that expires after
+   * the failover (the dead owner can no longer ship that).
+   */
+  @Test
+  void hashFieldExpiry_travelsInsideTheValue_andSurvivesTheOwnersDeath() {
+    cluster(3);
+    DistCacheNode entry = nodes.get(0);
+    Placement p = entry.membership().placement();
+    String tag = null;
+    for (int i = 0; tag == null; i++) {
+      String t = "f" + i;
+      if (!p.owner(KeySlot.of(b("{" + t + "}"))).equals(entry.membership().self())) {
+        tag = t;
+      }
+    }
+    String h = "{" + tag + "}session";
+    String probe = "{" + tag + "}probe";
+    Member owner = p.owner(KeySlot.of(b(h)));
+    Member replica = p.replicas(KeySlot.of(b(h))).get(0);
+    DistCacheNode replicaNode = nodes.stream().filter(n -> n.membership().self().equals(replica)).findFirst().orElseThrow();
+    try (Jedis j = new Jedis("127.0.0.1", entry.port())) {
+      j.set(probe, "p");
+    }
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      assertThat(replicaNode.store().get(b(probe))).isEqualTo(b("p"));
+      for (DistCacheNode n : live()) {
+        try (Jedis j = new Jedis("127.0.0.1", n.port())) {
+          assertThat(j.info("replication")).contains("replication_lag_effects:0");
+        }
+      }
+    });
+    long keepAt;
+    try (Jedis j = new Jedis("127.0.0.1", entry.port())) {
+      j.hset(h, Map.of("user", "ada", "keep", "k", "soon", "s", "gone", "g"));
+      assertThat(j.hexpire(h, 3600, "keep")).containsExactly(1L);
+      assertThat(j.hpexpire(h, 3000, "soon")).containsExactly(1L);
+      assertThat(j.hpexpireAt(h, 1, "gone")).containsExactly(2L);
+      keepAt = j.hpexpireTime(h, "keep").get(0);
+    }
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      io.distcache.server.store.TypedEntry e = replicaNode.store().getTyped(b(h));
+      assertThat(e).isNotNull();
+      Map<io.distcache.server.store.CollectionCodec.Bytes, Long> ttl = new java.util.HashMap<>();
+      assertThat(io.distcache.server.store.CollectionCodec.decodeHash(e.value(), ttl)).hasSize(3);
+      assertThat(ttl).containsEntry(new io.distcache.server.store.CollectionCodec.Bytes(b("keep")), keepAt);
+    });
+    before = p;
+    kill(nodes.stream().filter(n -> n.membership().self().equals(owner)).findFirst().orElseThrow());
+    awaitSettled();
+
+    try (Jedis j = new Jedis("127.0.0.1", entry.port())) {
+      assertThat(j.hpexpireTime(h, "keep", "user", "gone")).containsExactly(keepAt, -1L, -2L);
+      assertThat(j.hget(h, "user")).isEqualTo("ada");
+      // "soon" expires after the failover: hidden at once, then reclaimed by the new owner's sweep.
+      await().atMost(ClusterTest.DEADLINE).until(() -> j.hget(h, "soon") == null);
+    }
+    DistCacheNode newOwner = nodes.stream()
+        .filter(n -> n.membership().self().equals(entry.membership().placement().owner(KeySlot.of(b(h)))))
+        .findFirst().orElseThrow();
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      Map<io.distcache.server.store.CollectionCodec.Bytes, Long> ttl = new java.util.HashMap<>();
+      assertThat(io.distcache.server.store.CollectionCodec.decodeHash(newOwner.store().getTyped(b(h)).value(), ttl))
+          .containsOnlyKeys(new io.distcache.server.store.CollectionCodec.Bytes(b("user")),
+              new io.distcache.server.store.CollectionCodec.Bytes(b("keep")));
+    });
+  }
 }

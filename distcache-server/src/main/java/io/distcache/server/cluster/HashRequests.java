@@ -1,9 +1,12 @@
 package io.distcache.server.cluster;
 
 import io.distcache.protocol.Frame;
+import io.distcache.protocol.HashFieldExpiry;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.ValueType;
+import io.distcache.server.Clock;
+import io.distcache.server.pubsub.KeyspaceEvents;
 import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.CollectionCodec.Bytes;
 import io.distcache.server.store.RedisNumbers;
@@ -11,6 +14,8 @@ import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreException;
 import io.distcache.server.store.TypedEntry;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +33,16 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * Arguments are checked here too (binary clients send HASH directly); the Redis handler has
  * already refused, with Redis's texts, what Redis refuses.
+ *
+ * Field expiry (HashFieldExpiry's commands): each field's absolute expiry lives in the payload
+ * (CollectionCodec's trailer), so it is replicated, migrated and copied with the value. A field
+ * whose time has come is invisible to every command from that moment (the clock is read once per
+ * request). Reads only hide it; a write on the hash, or the node's active sweep (HREAP, from
+ * FieldExpirySweeper), removes it for good, publishes "hexpired" (and "del" when it was the last
+ * field, which removes the key) and so ships the shorter value to the replicas like any write.
+ * Reads never write, so they keep their shared stripe and the replicas see no extra effects. HSET
+ * and HSETNX (a new field) drop a field's expiry, HINCRBY and HINCRBYFLOAT keep it, as in Redis.
+ * The key's own expiry is independent of its fields' and kept by every field write.
  */
 
 /** Runs HASH requests (docs/PROTOCOL.md, "Hashes") under the transaction gate. */
@@ -46,7 +61,13 @@ final class HashRequests {
   static final int HINCRBY = 11;
   static final int HINCRBYFLOAT = 12;
   static final int HRANDFIELD = 13;
-  private static final int LAST = HRANDFIELD;
+  static final int HEXPIRE = HashFieldExpiry.HEXPIRE;
+  static final int HTTL = HashFieldExpiry.HTTL;
+  static final int HPERSIST = HashFieldExpiry.HPERSIST;
+  static final int HREAP = HashFieldExpiry.HREAP;
+  static final int HGETDEL = HashFieldExpiry.HGETDEL;
+  static final int HGETEX = HashFieldExpiry.HGETEX;
+  private static final int LAST = HGETEX;
 
   static final String NOT_INTEGER = "hash value is not an integer";
   static final String NOT_FLOAT = "hash value is not a float";
@@ -55,11 +76,19 @@ final class HashRequests {
   private final TransactionGate gate;
 
   private final int maxFields;
+  private final Clock clock;
+  /** Where "hexpired" goes; null while nobody listens (LocalExecutor.pubSub). */
+  private volatile KeyspaceEvents events;
 
   HashRequests(Store store, TransactionGate gate, int maxFields) {
     this.store = store;
     this.gate = gate;
     this.maxFields = maxFields;
+    this.clock = store.config().clock();
+  }
+
+  void events(KeyspaceEvents events) {
+    this.events = events;
   }
 
   Frame run(Frame r, boolean lock) {
@@ -71,7 +100,8 @@ final class HashRequests {
       throw new IllegalArgumentException("HASH command " + command + " is not one of 0.." + LAST);
     }
     boolean write = command == HSET || command == HSETNX || command == HDEL || command == HINCRBY
-        || command == HINCRBYFLOAT;
+        || command == HINCRBYFLOAT || command == HEXPIRE || command == HPERSIST || command == HREAP
+        || command == HGETDEL || command == HGETEX;
     long mask = 1L << TransactionGate.stripe(r.key());
     long[] stamps = lock ? gate.lockAll(mask, write) : null;
     try {
@@ -80,11 +110,21 @@ final class HashRequests {
       if (e != null && e.type() != ValueType.HASH) {
         return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
       }
-      LinkedHashMap<Bytes, byte[]> hash = CollectionCodec.decodeHash(e == null ? null : e.value());
+      Map<Bytes, Long> ttl = new HashMap<>();
+      LinkedHashMap<Bytes, byte[]> hash = CollectionCodec.decodeHash(e == null ? null : e.value(), ttl);
       long expireAt = e == null ? Store.NO_EXPIRY : e.expireAtMillis();
+      long now = clock.millis();
+      int expired = hideExpired(hash, ttl, now);
+      if (expired > 0 && write) {
+        save(r, hash, ttl, expireAt);
+        fieldsExpired(r.key(), hash.isEmpty());
+        if (hash.isEmpty()) {
+          expireAt = Store.NO_EXPIRY; // the key is gone; a write below makes a new one
+        }
+      }
       return switch ((int) command) {
-        case HSET -> hset(r, args, hash, expireAt);
-        case HSETNX -> hsetnx(r, args, hash, expireAt);
+        case HSET -> hset(r, args, hash, ttl, expireAt);
+        case HSETNX -> hsetnx(r, args, hash, ttl, expireAt);
         case HGET -> {
           byte[] v = hash.get(new Bytes(one(args, "HGET")));
           yield v == null ? r.reply(Status.NOT_FOUND) : r.replyValue(v);
@@ -99,15 +139,21 @@ final class HashRequests {
         case HGETALL -> r.replyValue(ListCodec.encodeValues(flatten(hash, true, true)));
         case HKEYS -> r.replyValue(ListCodec.encodeValues(flatten(hash, true, false)));
         case HVALS -> r.replyValue(ListCodec.encodeValues(flatten(hash, false, true)));
-        case HDEL -> hdel(r, args, hash, expireAt);
+        case HDEL -> hdel(r, args, hash, ttl, expireAt);
         case HLEN -> r.replyOk(hash.size());
         case HSTRLEN -> {
           byte[] v = hash.get(new Bytes(one(args, "HSTRLEN")));
           yield r.replyOk(v == null ? 0 : v.length);
         }
         case HEXISTS -> r.replyOk(hash.containsKey(new Bytes(one(args, "HEXISTS"))) ? 1 : 0);
-        case HINCRBY -> hincrby(r, args, hash, expireAt);
-        case HINCRBYFLOAT -> hincrbyfloat(r, args, hash, expireAt);
+        case HINCRBY -> hincrby(r, args, hash, ttl, expireAt);
+        case HINCRBYFLOAT -> hincrbyfloat(r, args, hash, ttl, expireAt);
+        case HEXPIRE -> hexpire(r, args, hash, ttl, expireAt, now);
+        case HTTL -> httl(r, args, hash, ttl, now);
+        case HPERSIST -> hpersist(r, args, hash, ttl, expireAt);
+        case HREAP -> r.replyOk(expired);
+        case HGETDEL -> hgetdel(r, args, hash, ttl, expireAt);
+        case HGETEX -> hgetex(r, args, hash, ttl, expireAt, now);
         default -> hrandfield(r, hash);
       };
     } catch (StoreException ex) {
@@ -122,7 +168,8 @@ final class HashRequests {
     }
   }
 
-  private Frame hset(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, long expireAt) {
+  private Frame hset(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long expireAt) {
     if (args.isEmpty() || args.size() % 2 != 0) {
       throw new IllegalArgumentException("HSET needs field value pairs, got " + args.size() + " values");
     }
@@ -134,12 +181,14 @@ final class HashRequests {
         added++;
       }
       hash.put(field, args.get(i + 1));
+      ttl.remove(field); // a new value is a new field: Redis drops its expiry
     }
-    save(r, hash, expireAt);
+    save(r, hash, ttl, expireAt);
     return r.replyOk(added);
   }
 
-  private Frame hsetnx(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, long expireAt) {
+  private Frame hsetnx(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long expireAt) {
     if (args.size() != 2) {
       throw new IllegalArgumentException("HSETNX needs a field and a value, got " + args.size() + " values");
     }
@@ -149,24 +198,29 @@ final class HashRequests {
     }
     checkRoom(r, hash.size() + 1);
     hash.put(field, args.get(1));
-    save(r, hash, expireAt);
+    ttl.remove(field);
+    save(r, hash, ttl, expireAt);
     return r.replyOk(1);
   }
 
-  private Frame hdel(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, long expireAt) {
+  private Frame hdel(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long expireAt) {
     int removed = 0;
     for (byte[] f : args) {
-      if (hash.remove(new Bytes(f)) != null) {
+      Bytes field = new Bytes(f);
+      if (hash.remove(field) != null) {
+        ttl.remove(field);
         removed++;
       }
     }
     if (removed > 0) {
-      save(r, hash, expireAt);
+      save(r, hash, ttl, expireAt);
     }
     return r.replyOk(removed);
   }
 
-  private Frame hincrby(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, long expireAt) {
+  private Frame hincrby(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long expireAt) {
     Bytes field = new Bytes(one(args, "HINCRBY"));
     byte[] old = hash.get(field);
     long current;
@@ -185,11 +239,12 @@ final class HashRequests {
       checkRoom(r, hash.size() + 1);
     }
     hash.put(field, RedisNumbers.formatLong(next));
-    save(r, hash, expireAt);
+    save(r, hash, ttl, expireAt);
     return r.replyOk(next);
   }
 
-  private Frame hincrbyfloat(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, long expireAt) {
+  private Frame hincrbyfloat(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long expireAt) {
     double delta = Double.longBitsToDouble(r.extra(1, 0)); // the increment's IEEE 754 bits
     Bytes field = new Bytes(one(args, "HINCRBYFLOAT"));
     byte[] old = hash.get(field);
@@ -206,7 +261,7 @@ final class HashRequests {
       checkRoom(r, hash.size() + 1);
     }
     hash.put(field, next);
-    save(r, hash, expireAt);
+    save(r, hash, ttl, expireAt);
     return r.replyValue(next);
   }
 
@@ -238,11 +293,212 @@ final class HashRequests {
     return r.replyValue(ListCodec.encodeValues(out));
   }
 
-  private void save(Frame r, LinkedHashMap<Bytes, byte[]> hash, long expireAt) {
+  private void save(Frame r, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl, long expireAt) {
     if (hash.isEmpty()) {
       store.delete(r.key());
     } else {
-      store.putTyped(r.key(), ValueType.HASH, CollectionCodec.encodeHash(hash), expireAt);
+      store.putTyped(r.key(), ValueType.HASH, CollectionCodec.encodeHash(hash, ttl), expireAt);
+    }
+  }
+
+  // ---- field expiry ----
+
+  /** Drops the fields whose time has come (at or before {@code now}) from the decoded hash; how many. */
+  private static int hideExpired(LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl, long now) {
+    if (ttl.isEmpty()) {
+      return 0;
+    }
+    int expired = 0;
+    for (Iterator<Map.Entry<Bytes, Long>> it = ttl.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<Bytes, Long> t = it.next();
+      if (t.getValue() <= now) {
+        it.remove();
+        hash.remove(t.getKey());
+        expired++;
+      }
+    }
+    return expired;
+  }
+
+  /** Redis's events for fields removed because their time came: "hexpired", then "del" for the key. */
+  private void fieldsExpired(byte[] key, boolean keyRemoved) {
+    KeyspaceEvents ev = events;
+    if (ev == null || ev.flags() == 0) {
+      return;
+    }
+    ev.notify(KeyspaceEvents.HASH, "hexpired", key);
+    if (keyRemoved) {
+      ev.notify(KeyspaceEvents.GENERIC, "del", key);
+    }
+  }
+
+  /*
+   * extras: [command, time ms, flags]. Per field, in Redis's order: absent (-2); condition (0),
+   * where a field without expiry counts as an infinite one for GT and LT; a time at or before now
+   * deletes the field (2); else the expiry is set (1). Saved once, when anything changed.
+   */
+  private Frame hexpire(Frame r, List<byte[]> fields, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long expireAt, long now) {
+    long time = r.extra(1, -1);
+    long flags = r.extra(2, 0);
+    int condition = (int) (flags & HashFieldExpiry.CONDITION_MASK);
+    if (time < 0 || condition > HashFieldExpiry.LT || (flags & ~(HashFieldExpiry.CONDITION_MASK | HashFieldExpiry.ABSOLUTE)) != 0) {
+      throw new IllegalArgumentException("HEXPIRE needs a time >= 0 ms and flags of a condition 0..4 and ABSOLUTE, got "
+          + time + " and " + flags);
+    }
+    boolean absolute = (flags & HashFieldExpiry.ABSOLUTE) != 0;
+    if (time > HashFieldExpiry.MAX_EXPIRE_AT_MILLIS - (absolute ? 0 : now)) {
+      throw new IllegalArgumentException("HEXPIRE time " + time + " ms" + (absolute ? "" : " from now")
+          + " is past the latest field expiry " + HashFieldExpiry.MAX_EXPIRE_AT_MILLIS);
+    }
+    checkFields(fields, "HEXPIRE");
+    long at = absolute ? time : now + time;
+    long[] codes = new long[fields.size()];
+    boolean changed = false;
+    for (int i = 0; i < codes.length; i++) {
+      Bytes field = new Bytes(fields.get(i));
+      if (!hash.containsKey(field)) {
+        codes[i] = HashFieldExpiry.NO_FIELD;
+        continue;
+      }
+      Long current = ttl.get(field);
+      boolean holds = switch (condition) {
+        case HashFieldExpiry.NX -> current == null;
+        case HashFieldExpiry.XX -> current != null;
+        case HashFieldExpiry.GT -> current != null && at > current;
+        case HashFieldExpiry.LT -> current == null || at < current;
+        default -> true;
+      };
+      if (!holds) {
+        codes[i] = HashFieldExpiry.CONDITION_NOT_MET;
+      } else if (at <= now) {
+        hash.remove(field);
+        ttl.remove(field);
+        codes[i] = HashFieldExpiry.DELETED;
+        changed = true;
+      } else {
+        ttl.put(field, at);
+        codes[i] = HashFieldExpiry.SET;
+        changed = true;
+      }
+    }
+    if (changed) {
+      save(r, hash, ttl, expireAt);
+    }
+    return r.replyValue(HashFieldExpiry.encodeCodes(codes));
+  }
+
+  /** Per field its absolute expiry, NO_TTL or NO_FIELD; extra 0 is "now" for the caller's TTLs. */
+  private Frame httl(Frame r, List<byte[]> fields, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long now) {
+    checkFields(fields, "HTTL");
+    long[] out = new long[fields.size()];
+    for (int i = 0; i < out.length; i++) {
+      Bytes field = new Bytes(fields.get(i));
+      Long at = ttl.get(field);
+      out[i] = !hash.containsKey(field) ? HashFieldExpiry.NO_FIELD : at == null ? HashFieldExpiry.NO_TTL : at;
+    }
+    return r.reply(Status.OK, 0, HashFieldExpiry.encodeCodes(out), new long[] {now});
+  }
+
+  private Frame hpersist(Frame r, List<byte[]> fields, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long expireAt) {
+    checkFields(fields, "HPERSIST");
+    long[] codes = new long[fields.size()];
+    boolean changed = false;
+    for (int i = 0; i < codes.length; i++) {
+      Bytes field = new Bytes(fields.get(i));
+      if (!hash.containsKey(field)) {
+        codes[i] = HashFieldExpiry.NO_FIELD;
+      } else if (ttl.remove(field) == null) {
+        codes[i] = HashFieldExpiry.NO_TTL;
+      } else {
+        codes[i] = HashFieldExpiry.SET;
+        changed = true;
+      }
+    }
+    if (changed) {
+      save(r, hash, ttl, expireAt);
+    }
+    return r.replyValue(HashFieldExpiry.encodeCodes(codes));
+  }
+
+  /** Redis 8's HGETDEL: the values (absent where absent), then the fields deleted; one save. */
+  private Frame hgetdel(Frame r, List<byte[]> fields, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long expireAt) {
+    checkFields(fields, "HGETDEL");
+    List<byte[]> out = new ArrayList<>(fields.size());
+    int deleted = 0;
+    for (byte[] f : fields) {
+      Bytes field = new Bytes(f);
+      byte[] v = hash.remove(field);
+      ttl.remove(field);
+      out.add(v);
+      if (v != null) {
+        deleted++;
+      }
+    }
+    if (deleted > 0) {
+      save(r, hash, ttl, expireAt);
+    }
+    return r.replyValue(ListCodec.encodeValues(out), deleted);
+  }
+
+  /*
+   * Redis 8's HGETEX: the values, and for each field found, its expiry set (no condition; a time
+   * now or past deletes it after its value was read) or removed (PERSIST). extras: [command,
+   * time ms, flags]; reply extras: [expiries set or removed, fields deleted].
+   */
+  private Frame hgetex(Frame r, List<byte[]> fields, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long expireAt, long now) {
+    checkFields(fields, "HGETEX");
+    long time = r.extra(1, 0);
+    long flags = r.extra(2, 0);
+    boolean persist = (flags & HashFieldExpiry.PERSIST) != 0;
+    boolean setExpiry = (flags & HashFieldExpiry.SET_EXPIRY) != 0;
+    boolean absolute = (flags & HashFieldExpiry.ABSOLUTE) != 0;
+    if ((flags & ~(HashFieldExpiry.PERSIST | HashFieldExpiry.SET_EXPIRY | HashFieldExpiry.ABSOLUTE)) != 0
+        || (persist && setExpiry) || time < 0 || time > HashFieldExpiry.MAX_EXPIRE_AT_MILLIS - (absolute ? 0 : now)) {
+      throw new IllegalArgumentException("HGETEX needs flags of PERSIST or SET_EXPIRY (with ABSOLUTE) and a time of 0 to "
+          + HashFieldExpiry.MAX_EXPIRE_AT_MILLIS + " ms, got flags " + flags + " and " + time);
+    }
+    long at = absolute ? time : now + time;
+    List<byte[]> out = new ArrayList<>(fields.size());
+    int updated = 0;
+    int deleted = 0;
+    for (byte[] f : fields) {
+      Bytes field = new Bytes(f);
+      byte[] v = hash.get(field);
+      out.add(v);
+      if (v == null) {
+        continue;
+      }
+      if (persist) {
+        if (ttl.remove(field) != null) {
+          updated++;
+        }
+      } else if (setExpiry) {
+        if (at <= now) {
+          hash.remove(field);
+          ttl.remove(field);
+          deleted++;
+        } else {
+          ttl.put(field, at);
+          updated++;
+        }
+      }
+    }
+    if (updated + deleted > 0) {
+      save(r, hash, ttl, expireAt);
+    }
+    return r.replyValue(ListCodec.encodeValues(out), updated, deleted);
+  }
+
+  /** One to maxFields fields (a hash holds no more distinct ones), which bounds the 8-byte-per-field reply. */
+  private void checkFields(List<byte[]> fields, String command) {
+    if (fields.isEmpty() || fields.size() > maxFields) {
+      throw new IllegalArgumentException(command + " needs 1 to " + maxFields + " fields (--max-collection-elements), got "
+          + fields.size());
     }
   }
 

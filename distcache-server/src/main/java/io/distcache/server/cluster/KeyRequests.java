@@ -144,7 +144,8 @@ final class KeyRequests {
         return "hashtable";
       }
     }
-    return "listpack";
+    // Redis 7.4 names a small hash with field expiry times "listpackex".
+    return CollectionCodec.earliestFieldExpiry(payload) != 0 ? "listpackex" : "listpack";
   }
 
   /**

@@ -111,6 +111,45 @@ final class KeyspaceNotifier {
       ev.notify(HASH, "hincrby", key);
     } else if (command == HashRequests.HINCRBYFLOAT) {
       ev.notify(HASH, "hincrbyfloat", key);
+    } else if (command == HashRequests.HEXPIRE || command == HashRequests.HPERSIST) {
+      fieldExpiry(ev, store, command, key, reply);
+    } else if (command == HashRequests.HGETDEL) {
+      if (reply.extra(0, 0) > 0) {
+        ev.notify(HASH, "hdel", key);
+        delIfGone(ev, store, key);
+      }
+    } else if (command == HashRequests.HGETEX) {
+      // Redis 8: "hpersist" or "hexpire" when an expiry changed, else "hdel" for a past time.
+      long flags = r.extra(2, 0);
+      if (reply.extra(0, 0) > 0) {
+        ev.notify(HASH, (flags & io.distcache.protocol.HashFieldExpiry.PERSIST) != 0 ? "hpersist" : "hexpire", key);
+      } else if (reply.extra(1, 0) > 0) {
+        ev.notify(HASH, "hdel", key);
+      }
+      if (reply.extra(1, 0) > 0) {
+        delIfGone(ev, store, key);
+      }
+    }
+  }
+
+  /* Redis: one "hdel" when HEXPIRE deleted a field (a time in the past), else one "hexpire" when it
+   * set one, then "del" if the key went; one "hpersist" when HPERSIST removed an expiry. */
+  private static void fieldExpiry(KeyspaceEvents ev, Store store, long command, byte[] key, Frame reply) {
+    boolean set = false;
+    boolean deleted = false;
+    for (long code : io.distcache.protocol.HashFieldExpiry.decodeCodes(reply.value())) {
+      set |= code == io.distcache.protocol.HashFieldExpiry.SET;
+      deleted |= code == io.distcache.protocol.HashFieldExpiry.DELETED;
+    }
+    if (command == HashRequests.HPERSIST) {
+      if (set) {
+        ev.notify(HASH, "hpersist", key);
+      }
+    } else if (deleted || set) {
+      ev.notify(HASH, deleted ? "hdel" : "hexpire", key);
+      if (deleted) {
+        delIfGone(ev, store, key);
+      }
     }
   }
 

@@ -261,6 +261,7 @@ public final class LocalExecutor {
   public void pubSub(PubSubHub hub, KeyspaceEvents events) {
     this.pubSub = hub;
     this.events = events;
+    hashes.events(events); // "hexpired" when a write or the sweep removes expired fields
   }
 
   private Frame peerPublish(Frame r) {

@@ -39,6 +39,7 @@ final class CommandTable {
     KeyCopyCommands.register(r);
     AclCommands.register(r);
     HashCommands.register(r);
+    HashExpiryCommands.register(r);
     SetCommands.register(r);
     PubSubCommands.register(r);
     ScriptCommands.register(r);

@@ -15,6 +15,13 @@ import java.util.Map;
  *
  * A payload comes only from this class, but it is checked as if hostile: a count or length that
  * runs past the end is reported, never trusted for an allocation.
+ *
+ * Field expiry (HEXPIRE): a hash whose fields carry expiry times has a trailer after its pairs: a
+ * varint count m, then m times (varint index of the field in the pairs, 8-byte big-endian absolute
+ * Unix ms). The times live in the value, so everything that copies an entry whole (replication
+ * effects, migration, RENAME, COPY, MEMORY USAGE) carries them without knowing of them, and a hash
+ * without expiring fields is byte for byte what it was before the trailer existed; a reader that
+ * ignores the trailer (decodeHash(payload)) still sees every field.
  */
 
 /** Encodes and decodes hash and set payloads. */
@@ -49,6 +56,69 @@ public final class CollectionCodec {
     return out;
   }
 
+  /**
+   * Decodes a hash payload (null: empty) in its stored order, putting the expiry of each field that
+   * has one into {@code expiries} (absolute Unix ms).
+   */
+  public static LinkedHashMap<Bytes, byte[]> decodeHash(byte[] payload, Map<Bytes, Long> expiries) {
+    if (payload == null) {
+      return new LinkedHashMap<>();
+    }
+    ByteBuffer b = ByteBuffer.wrap(payload);
+    int n = readVarint(b, payload.length / 2);
+    LinkedHashMap<Bytes, byte[]> out = new LinkedHashMap<>(Math.max(16, n * 4 / 3 + 1));
+    Bytes[] fields = new Bytes[n];
+    for (int i = 0; i < n; i++) {
+      fields[i] = new Bytes(readBytes(b));
+      out.put(fields[i], readBytes(b));
+    }
+    if (b.hasRemaining()) {
+      int m = readVarint(b, n);
+      for (int j = 0; j < m; j++) {
+        int index = readVarint(b, n - 1);
+        if (b.remaining() < 8) {
+          throw new IllegalStateException("hash field expiry truncated at byte " + b.position());
+        }
+        long at = b.getLong();
+        if (at <= 0) {
+          throw new IllegalStateException("hash field expiry " + at + " at byte " + (b.position() - 8) + " is not a time");
+        }
+        expiries.put(fields[index], at);
+      }
+      if (b.hasRemaining()) {
+        throw new IllegalStateException(b.remaining() + " bytes after the hash field expiries");
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The earliest field expiry of a hash payload (absolute Unix ms), or 0 when no field has one.
+   * Walks the payload without copying a field, for the active sweep.
+   */
+  public static long earliestFieldExpiry(byte[] payload) {
+    ByteBuffer b = ByteBuffer.wrap(payload);
+    int n = readVarint(b, payload.length / 2);
+    for (int i = 0; i < 2 * n; i++) {
+      int len = readVarint(b, b.remaining());
+      b.position(b.position() + len);
+    }
+    if (!b.hasRemaining()) {
+      return 0;
+    }
+    int m = readVarint(b, n);
+    long earliest = 0;
+    for (int j = 0; j < m; j++) {
+      readVarint(b, n - 1);
+      if (b.remaining() < 8) {
+        throw new IllegalStateException("hash field expiry truncated at byte " + b.position());
+      }
+      long at = b.getLong();
+      earliest = earliest == 0 ? at : Math.min(earliest, at);
+    }
+    return earliest;
+  }
+
   /** Decodes a set payload (null: empty) in its stored order; the map's values are unused. */
   public static LinkedHashMap<Bytes, Boolean> decodeSet(byte[] payload) {
     if (payload == null) {
@@ -69,16 +139,45 @@ public final class CollectionCodec {
   }
 
   public static byte[] encodeHash(Map<Bytes, byte[]> hash) {
+    return encodeHash(hash, Map.of());
+  }
+
+  /** A hash payload with the expiries of its fields (those of fields not in {@code hash} are ignored). */
+  public static byte[] encodeHash(Map<Bytes, byte[]> hash, Map<Bytes, Long> expiries) {
+    int timed = 0;
+    if (!expiries.isEmpty()) {
+      for (Bytes f : hash.keySet()) {
+        if (expiries.containsKey(f)) {
+          timed++;
+        }
+      }
+    }
     long size = varintSize(hash.size());
     for (Map.Entry<Bytes, byte[]> e : hash.entrySet()) {
       size += varintSize(e.getKey().b().length) + e.getKey().b().length + varintSize(e.getValue().length)
           + e.getValue().length;
+    }
+    if (timed > 0) {
+      size += varintSize(timed) + (long) timed * (5 + 8);
     }
     ByteBuffer b = allocate(size);
     writeVarint(b, hash.size());
     for (Map.Entry<Bytes, byte[]> e : hash.entrySet()) {
       writeBytes(b, e.getKey().b());
       writeBytes(b, e.getValue());
+    }
+    if (timed > 0) {
+      writeVarint(b, timed);
+      int index = 0;
+      for (Bytes f : hash.keySet()) {
+        Long at = expiries.get(f);
+        if (at != null) {
+          writeVarint(b, index);
+          b.putLong(at);
+        }
+        index++;
+      }
+      return Arrays.copyOf(b.array(), b.position()); // the index varints were counted at their widest
     }
     return b.array();
   }

@@ -1,0 +1,191 @@
+package io.distcache.server.resp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.server.ManualClock;
+import io.distcache.server.cluster.FieldExpirySweeper;
+import io.distcache.server.cluster.LocalExecutor;
+import io.distcache.server.cluster.LocalRouter;
+import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
+import io.distcache.server.store.Stores;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/*
+ * A differential test of hash field expiry: random HSET, HSETNX, HDEL, HINCRBY, HEXPIRE (every
+ * unit and condition, past times included), HPERSIST, sweeps and clock moves on a few fields,
+ * each reply compared with what a plain model (an insertion-ordered map and a map of absolute
+ * times) says Redis answers, and the whole hash (HGETALL in order, HPTTL of every field) compared
+ * after every step. Seeds are fixed, so a failure replays.
+ */
+/** Hash field expiry against a model of Redis's rules, with random commands and a moving clock. */
+class HashFieldExpiryModelTest {
+  private static final String[] FIELDS = {"a", "b", "c", "d"};
+  private static final String[] CONDITIONS = {"", "NX", "XX", "GT", "LT"};
+
+  private final LinkedHashMap<String, String> values = new LinkedHashMap<>();
+  private final Map<String, Long> times = new LinkedHashMap<>();
+  private ManualClock clock;
+
+  private void expireModel() {
+    for (Iterator<Map.Entry<String, Long>> it = times.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<String, Long> t = it.next();
+      if (t.getValue() <= clock.millis()) {
+        values.remove(t.getKey());
+        it.remove();
+      }
+    }
+  }
+
+  private static String ints(List<Long> values) {
+    StringBuilder sb = new StringBuilder("*").append(values.size()).append("\r\n");
+    for (long v : values) {
+      sb.append(':').append(v).append("\r\n");
+    }
+    return sb.toString();
+  }
+
+  private static String bulk(String s) {
+    return "$" + s.length() + "\r\n" + s + "\r\n";
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {1, 2, 3, 4, 5, 6, 7, 8})
+  void randomCommands_matchTheModel(long seed) {
+    clock = new ManualClock();
+    Store store = Stores.create(new StoreConfig(64L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock));
+    LocalRouter router = new LocalRouter(new LocalExecutor(store));
+    Random rnd = new Random(seed);
+    try (RespChannel resp = new RespChannel(router, store, clock);
+        FieldExpirySweeper sweeper = new FieldExpirySweeper(store, router, key -> true)) {
+      for (int step = 0; step < 400; step++) {
+        String f = FIELDS[rnd.nextInt(FIELDS.length)];
+        String g = FIELDS[rnd.nextInt(FIELDS.length)];
+        int op = rnd.nextInt(10);
+        expireModel();
+        String command;
+        String expected;
+        switch (op) {
+          case 0, 1 -> {
+            String v = Integer.toString(rnd.nextInt(100));
+            command = "HSET h " + f + " " + v;
+            expected = ":" + (values.containsKey(f) ? 0 : 1) + "\r\n";
+            values.put(f, v);
+            times.remove(f);
+          }
+          case 2 -> {
+            command = "HSETNX h " + f + " 7";
+            boolean absent = !values.containsKey(f);
+            expected = ":" + (absent ? 1 : 0) + "\r\n";
+            if (absent) {
+              values.put(f, "7");
+              times.remove(f);
+            }
+          }
+          case 3 -> {
+            command = "HDEL h " + f;
+            expected = ":" + (values.remove(f) != null ? 1 : 0) + "\r\n";
+            times.remove(f);
+          }
+          case 4 -> {
+            command = "HINCRBY h " + f + " 1";
+            long next = Long.parseLong(values.getOrDefault(f, "0")) + 1;
+            values.put(f, Long.toString(next));
+            expected = ":" + next + "\r\n";
+          }
+          case 5, 6, 7 -> {
+            String cond = CONDITIONS[rnd.nextInt(CONDITIONS.length)];
+            int unit = rnd.nextInt(4); // HEXPIRE, HPEXPIRE, HEXPIREAT, HPEXPIREAT
+            long now = clock.millis();
+            long amount;
+            long at;
+            String name;
+            if (unit == 0) {
+              amount = rnd.nextInt(4);
+              at = now + amount * 1000;
+              name = "HEXPIRE";
+            } else if (unit == 1) {
+              amount = rnd.nextInt(3000);
+              at = now + amount;
+              name = "HPEXPIRE";
+            } else if (unit == 2) {
+              amount = now / 1000 + rnd.nextInt(4) - 1;
+              at = amount * 1000;
+              name = "HEXPIREAT";
+            } else {
+              amount = now + rnd.nextInt(3000) - 500;
+              at = amount;
+              name = "HPEXPIREAT";
+            }
+            command = name + " h " + amount + (cond.isEmpty() ? "" : " " + cond) + " FIELDS 2 " + f + " " + g;
+            List<Long> codes = new ArrayList<>();
+            for (String field : new String[] {f, g}) {
+              if (!values.containsKey(field)) {
+                codes.add(-2L);
+                continue;
+              }
+              Long current = times.get(field);
+              boolean holds = switch (cond) {
+                case "NX" -> current == null;
+                case "XX" -> current != null;
+                case "GT" -> current != null && at > current;
+                case "LT" -> current == null || at < current;
+                default -> true;
+              };
+              if (!holds) {
+                codes.add(0L);
+              } else if (at <= now) {
+                values.remove(field);
+                times.remove(field);
+                codes.add(2L);
+              } else {
+                times.put(field, at);
+                codes.add(1L);
+              }
+            }
+            expected = ints(codes);
+          }
+          case 8 -> {
+            command = "HPERSIST h FIELDS 1 " + f;
+            long code = !values.containsKey(f) ? -2 : times.remove(f) == null ? -1 : 1;
+            expected = ints(List.of(code));
+          }
+          default -> {
+            if (rnd.nextBoolean()) {
+              sweeper.sweepOnce();
+            }
+            clock.advanceMillis(rnd.nextInt(1500));
+            command = null;
+            expected = null;
+          }
+        }
+        if (command != null) {
+          assertThat(resp.send(command)).as("seed %d step %d: %s", seed, step, command).isEqualTo(expected);
+        }
+        expireModel();
+        StringBuilder all = new StringBuilder("*").append(values.size() * 2).append("\r\n");
+        List<Long> ttls = new ArrayList<>();
+        for (Map.Entry<String, String> e : values.entrySet()) {
+          all.append(bulk(e.getKey())).append(bulk(e.getValue()));
+        }
+        for (String field : FIELDS) {
+          Long at = times.get(field);
+          ttls.add(!values.containsKey(field) ? -2 : at == null ? -1 : at - clock.millis());
+        }
+        assertThat(resp.send("HGETALL h", "HPTTL h FIELDS 4 a b c d", "HLEN h"))
+            .as("seed %d step %d after %s", seed, step, command)
+            .isEqualTo(all + ints(ttls) + ":" + values.size() + "\r\n");
+      }
+    } finally {
+      store.close();
+    }
+  }
+}
