@@ -64,6 +64,8 @@ final class Segment {
   private static final int LFU_BYTES = 3;
   /** The least share of a page's live bytes an LFU eviction walk frees (one in four). */
   private static final int LFU_EVICT_SHARE = 4;
+  /** Pages one reservation may drain while the store is over a just-lowered bound (see reserve). */
+  private static final int MAX_DRAINS_OVER_BOUND = 8;
   /** Bits 4-5 of the flags: the value's ValueType code (0 string, 1 hash, 2 set). */
   static final int TYPE_SHIFT = 4;
   static final int TYPE_MASK = 3 << TYPE_SHIFT;
@@ -601,8 +603,13 @@ final class Segment {
       throw store.outOfMemory(bytes);
     }
     int failures = 0;
+    int drained = 0;
     while (!budget.tryReserve(bytes)) {
       if (!store.config().policy().evicts()) {
+        throw store.outOfMemory(bytes);
+      }
+      if (++drained > MAX_DRAINS_OVER_BOUND && budget.used() > budget.max()) {
+        // maxmemory was lowered and the sweeper is still shrinking: one request must not do it all
         throw store.outOfMemory(bytes);
       }
       if (tail >= 0) {
