@@ -1,6 +1,7 @@
 package io.distcache.benchmarks;
 
 import io.distcache.server.Clock;
+import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreConfig;
 import io.distcache.server.store.StoreStats;
@@ -15,7 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * entry as process RSS growth and as the store's own accounting. Redis 7 takes about 208 bytes of
  * RSS per entry for the same load.
  *
- * <p>Usage: {@code java -cp benchmarks.jar io.distcache.benchmarks.MemoryPerEntry [store|chm] [N]}
+ * <p>Usage: {@code java -cp benchmarks.jar io.distcache.benchmarks.MemoryPerEntry [store|chm] [N] [policy]},
+ * policy one of allkeys-lru (default), allkeys-lfu, noeviction (the store's entry layout depends on it).
  */
 public final class MemoryPerEntry {
   private MemoryPerEntry() {}
@@ -23,13 +25,15 @@ public final class MemoryPerEntry {
   public static void main(String[] args) throws IOException {
     String impl = args.length > 0 ? args[0] : "store";
     int n = args.length > 1 ? Integer.parseInt(args[1]) : 1_000_000;
+    EvictionPolicy policy = EvictionPolicy.fromName(args.length > 2 ? args[2] : "allkeys-lru");
     byte[] value = new byte[100];
     settle();
     long rssBefore = rssBytes();
     Object keepAlive;
     String accounting = "";
     if (impl.equals("store")) {
-      Store store = Stores.create(StoreConfig.of(Stores.defaultMaxMemoryBytes(), Clock.system()));
+      Store store = Stores.create(new StoreConfig(Stores.defaultMaxMemoryBytes(), StoreConfig.DEFAULT_MAX_VALUE_BYTES,
+          policy, Clock.system()));
       // one key buffer for the whole load: the store copies it, so heap garbage from the loader
       // does not grow the heap and pollute the RSS figure
       byte[] k = new byte[16];
@@ -40,8 +44,9 @@ public final class MemoryPerEntry {
       StoreStats stats = store.stats();
       accounting =
           String.format(
-              "store accounting: %d bytes used for %d entries = %.1f bytes/entry (bound %d)%n",
-              stats.bytesUsed(), stats.entries(), (double) stats.bytesUsed() / stats.entries(), stats.bytesMax());
+              "store accounting (%s): %d bytes used for %d entries = %.1f bytes/entry (bound %d)%n",
+              policy.redisName(), stats.bytesUsed(), stats.entries(), (double) stats.bytesUsed() / stats.entries(),
+              stats.bytesMax());
       keepAlive = store;
     } else if (impl.equals("chm")) {
       ConcurrentHashMap<ByteKey, byte[]> map = new ConcurrentHashMap<>();

@@ -387,6 +387,7 @@ public final class DistCacheNode implements AutoCloseable {
         .clusterWide(clusterWide = new ClusterWide(clusterRouter, peers))
         .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
         .parameters(configParameters())
+        .idleTimeoutSetter(this::idleTimeout)
         .pubSub(pubSub, keyspaceEvents, fanout::dropped)
         .nodeCounters(new io.distcache.server.resp.NodeCounters() {
           @Override
@@ -415,11 +416,26 @@ public final class DistCacheNode implements AutoCloseable {
     return pipeline -> RespPipeline.install(pipeline, context);
   }
 
+  /** The idle timeout in force: the startup one until CONFIG SET timeout changes it. */
+  private java.time.Duration idleTimeout() {
+    NetServer s = server;
+    return s == null ? config.idleTimeout : s.idleTimeout();
+  }
+
+  /** CONFIG SET timeout: applies to every connection, open ones included, as in Redis. */
+  private void idleTimeout(java.time.Duration timeout) {
+    NetServer s = server;
+    if (s == null) {
+      throw new IllegalStateException("the node is not serving");
+    }
+    s.idleTimeout(timeout);
+  }
+
   /** The startup settings CONFIG GET shows (Redis's names where Redis has the setting). */
   private java.util.Map<String, java.util.function.Supplier<String>> configParameters() {
     java.util.Map<String, java.util.function.Supplier<String>> p = new java.util.HashMap<>();
     p.put("maxclients", () -> Integer.toString(config.maxConnections));
-    p.put("timeout", () -> Long.toString(config.idleTimeout.toSeconds()));
+    p.put("timeout", () -> Long.toString(idleTimeout().toSeconds()));
     p.put("bind", () -> config.host == null ? "* -::*" : config.host);
     p.put("port", () -> server == null ? Integer.toString(config.port) : Integer.toString(server.localAddress().getPort()));
     p.put("cluster-node-timeout", () -> Long.toString(config.membership.suspicionTimeout().toMillis()));

@@ -252,7 +252,8 @@ public final class Main implements Callable<Integer> {
       paramLabel = "POLICY",
       defaultValue = "allkeys-lru",
       converter = PolicyConverter.class,
-      description = "allkeys-lru (evict least recently used keys) or noeviction (refuse writes when full). Default: ${DEFAULT-VALUE}.")
+      description = "allkeys-lru (evict least recently used keys), allkeys-lfu (evict least frequently used keys) or "
+          + "noeviction (refuse writes when full). Default: ${DEFAULT-VALUE}.")
   EvictionPolicy evictionPolicy;
 
   @Option(

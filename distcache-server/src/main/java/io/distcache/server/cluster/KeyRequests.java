@@ -30,6 +30,10 @@ final class KeyRequests {
   static final int MEMORY_USAGE = 5;
   /** The key's ValueType code in extra 0, or NOT_FOUND. */
   static final int TYPE = 6;
+  /** OBJECT FREQ: the LFU counter in extra 0 (-1: the policy keeps none), or NOT_FOUND; not a use. */
+  static final int FREQ = 7;
+  /** The LFU counter and minute stamp an entry written under an LFU policy carries. */
+  private static final int LFU_BYTES = 3;
 
   /** Index bytes per entry at the table's highest load (8 bytes a slot, load at most 3/4). */
   private static final int INDEX_BYTES = 11;
@@ -55,8 +59,8 @@ final class KeyRequests {
       throw new IllegalArgumentException("KEY_OP needs extra 0 (operation), but the request has 0 extras");
     }
     long op = r.extras()[0];
-    if (op < TOUCH || op > TYPE) {
-      throw new IllegalArgumentException("KEY_OP operation " + op + " is not one of 0..6");
+    if (op < TOUCH || op > FREQ) {
+      throw new IllegalArgumentException("KEY_OP operation " + op + " is not one of 0..7");
     }
     long mask = 1L << TransactionGate.stripe(r.key());
     boolean twoKeys = op == RENAME || op == RENAMENX || op == COPY;
@@ -70,6 +74,10 @@ final class KeyRequests {
         case RENAME, RENAMENX -> rename(r, op == RENAMENX);
         case COPY -> copy(r, r.extra(1, 0) != 0);
         case ENCODING -> encoding(r);
+        case FREQ -> {
+          long f = store.frequency(r.key());
+          yield f == Store.KEY_MISSING ? r.reply(Status.NOT_FOUND) : r.replyOk(f);
+        }
         case TYPE -> {
           ValueType t = store.typeOf(r.key());
           yield t == null ? r.reply(Status.NOT_FOUND) : r.replyOk(t.code());
@@ -190,7 +198,7 @@ final class KeyRequests {
     int keyLength = r.key().length;
     int valueLength = e.value().length;
     long bytes = 1 + 8 + (e.expireAtMillis() != Store.NO_EXPIRY ? 8 : 0) + varint(keyLength) + varint(valueLength)
-        + keyLength + valueLength + INDEX_BYTES;
+        + keyLength + valueLength + INDEX_BYTES + (store.config().policy().lfu() ? LFU_BYTES : 0);
     return r.replyOk(bytes);
   }
 

@@ -90,6 +90,12 @@ public final class NodeMetrics implements AutoCloseable {
     gauge("distcache_memory_used_bytes", "Bytes the store holds: entries, index and slack (INFO used_memory).",
         () -> store.stats().bytesUsed());
     gauge("distcache_memory_max_bytes", "The store's memory bound (INFO maxmemory).", () -> store.stats().bytesMax());
+    GaugeWithCallback.builder()
+        .name("distcache_maxmemory_policy")
+        .help("1, labelled with the eviction policy in force (INFO maxmemory_policy).")
+        .labelNames("policy")
+        .callback(cb -> cb.call(1, store.config().policy().redisName()))
+        .register(registry);
     gauge("distcache_connected_clients", "Client connections open now, peers excluded (INFO connected_clients).",
         () -> net.get() == null ? 0 : net.get().connections());
     counter("distcache_connections_received", "Connections accepted since start (INFO total_connections_received).",

@@ -24,7 +24,9 @@ import org.slf4j.LoggerFactory;
  *    clock restarts: the missing bytes are then the node's doing, not the client's;
  *  - enforces --idle-timeout counted from the last complete request (Redis's `timeout`), so bytes
  *    that never make a request keep nobody open; a connection with replies still being written is
- *    not idle (a client slowly reading a long reply).
+ *    not idle (a client slowly reading a long reply). The idle timeout is shared by the server's
+ *    meters and may change while serving (CONFIG SET timeout): each meter reads it when it arms
+ *    its timer, and NetServer re-arms every connection's timer when it changes.
  *
  * One timer per connection at most, armed for the earliest deadline and re-armed when it fires
  * early (deadlines only move forward), so the cost is one scheduled task per timeout period, not
@@ -43,11 +45,12 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
   }
 
   /** For channels NetServer did not set up (tests' EmbeddedChannels): no budget, no timers. */
-  private static final InputMeter UNMETERED = new InputMeter(null, 0, 0);
+  private static final InputMeter UNMETERED = new InputMeter(null, 0, new java.util.concurrent.atomic.AtomicLong());
 
   private final InputBudget budget;
   private final long requestTimeoutNanos;
-  private final long idleTimeoutNanos;
+  /** The server's idle timeout in nanoseconds, 0 for none; shared and changeable. */
+  private final java.util.concurrent.atomic.AtomicLong idleTimeout;
 
   private ChannelHandlerContext ctx;
   private Refuser refuser;
@@ -62,13 +65,28 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
 
   /** One per connection; zero timeouts are disabled. */
   public InputMeter(InputBudget budget, Duration requestTimeout, Duration idleTimeout) {
-    this(budget, requestTimeout.toNanos(), idleTimeout.toNanos());
+    this(budget, requestTimeout.toNanos(), new java.util.concurrent.atomic.AtomicLong(idleTimeout.toNanos()));
   }
 
-  private InputMeter(InputBudget budget, long requestTimeoutNanos, long idleTimeoutNanos) {
+  private InputMeter(InputBudget budget, long requestTimeoutNanos, java.util.concurrent.atomic.AtomicLong idleTimeout) {
     this.budget = budget;
     this.requestTimeoutNanos = requestTimeoutNanos;
-    this.idleTimeoutNanos = idleTimeoutNanos;
+    this.idleTimeout = idleTimeout;
+  }
+
+  /**
+   * The idle timeout changed: re-arms this connection's timer for its new earliest deadline (one
+   * already past closes an idle connection now). Runs on the connection's event loop.
+   */
+  void rearm() {
+    if (this == UNMETERED || refused || ctx == null) {
+      return;
+    }
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+    armTimer(now());
   }
 
   /** The meter of {@code ch}, or one that accounts nothing when the channel has none. */
@@ -166,6 +184,7 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
 
   private long nextDeadline() {
     long next = Long.MAX_VALUE;
+    long idleTimeoutNanos = idleTimeout.get();
     if (idleTimeoutNanos > 0) {
       next = lastRequest + idleTimeoutNanos;
     }
@@ -210,6 +229,7 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
         return;
       }
     }
+    long idleTimeoutNanos = idleTimeout.get();
     if (idleTimeoutNanos > 0 && now - lastRequest >= idleTimeoutNanos) {
       if (writing()) {
         lastRequest = now; // a client still reading a long reply is not idle
@@ -237,16 +257,24 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
   static final class Factory {
     private final InputBudget budget;
     private final long requestTimeoutNanos;
-    private final long idleTimeoutNanos;
+    private final java.util.concurrent.atomic.AtomicLong idleTimeout;
 
     Factory(InputBudget budget, Duration requestTimeout, Duration idleTimeout) {
       this.budget = budget;
       this.requestTimeoutNanos = requestTimeout.toNanos();
-      this.idleTimeoutNanos = idleTimeout.toNanos();
+      this.idleTimeout = new java.util.concurrent.atomic.AtomicLong(idleTimeout.toNanos());
     }
 
     InputMeter create() {
-      return new InputMeter(budget, requestTimeoutNanos, idleTimeoutNanos);
+      return new InputMeter(budget, requestTimeoutNanos, idleTimeout);
+    }
+
+    Duration idleTimeout() {
+      return Duration.ofNanos(idleTimeout.get());
+    }
+
+    void idleTimeout(Duration d) {
+      idleTimeout.set(d.toNanos());
     }
   }
 }

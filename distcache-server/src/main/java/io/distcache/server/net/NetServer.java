@@ -130,6 +130,25 @@ public final class NetServer implements AutoCloseable {
     this.meters = new InputMeter.Factory(inputBudget, input.requestTimeout(), config.idleTimeout());
   }
 
+  /** The idle timeout in force (Redis's {@code timeout}); zero: none. */
+  public Duration idleTimeout() {
+    return meters.idleTimeout();
+  }
+
+  /**
+   * Changes the idle timeout while serving (CONFIG SET timeout): every open connection's timer is
+   * re-armed on its event loop, so one already idle longer than the new timeout is closed at once.
+   */
+  public void idleTimeout(Duration timeout) {
+    if (timeout == null || timeout.isNegative()) {
+      throw new IllegalArgumentException("idle timeout cannot be negative: " + timeout);
+    }
+    meters.idleTimeout(timeout);
+    for (io.netty.channel.Channel ch : channels) {
+      ch.eventLoop().execute(() -> InputMeter.of(ch).rearm());
+    }
+  }
+
   /** The node-wide bound on bytes held for incomplete requests. */
   public InputBudget inputBudget() {
     return inputBudget;

@@ -10,8 +10,9 @@ import java.util.function.Function;
  * Design: the one table of CONFIG GET/SET parameters: every setting the node has, under Redis's
  * name where Redis has one with the same meaning (maxmemory, maxclients, timeout, bind, port)
  * and under the command-line flag's name otherwise. Settings fixed at startup come from the node
- * (RespContext.Builder.parameters); the few that are safe to change while serving (they only
- * decide what is recorded: the slow log and the latency monitor) have a setter. CONFIG SET
+ * (RespContext.Builder.parameters); the few that are safe to change while serving (what is
+ * recorded: the slow log and the latency monitor; the store's bound, eviction policy and LFU
+ * tuning; the idle timeout) have a setter. CONFIG SET
  * checks every pair before applying any, as Redis does, and refuses a startup-only parameter
  * naming the flag to restart with.
  */
@@ -49,8 +50,26 @@ final class ConfigParameters {
   static {
     fixed("save", c -> "", null);
     fixed("appendonly", c -> "no", null);
-    fixed("maxmemory", c -> Long.toString(c.store().config().maxMemoryBytes()), "--max-memory");
-    fixed("maxmemory-policy", c -> c.store().config().policy().redisName(), "--eviction-policy");
+    settableText("maxmemory", c -> Long.toString(c.store().config().maxMemoryBytes()), ConfigParameters::maxMemory);
+    settableText("maxmemory-policy", c -> c.store().config().policy().redisName(), (c, v) -> {
+      io.distcache.server.store.EvictionPolicy policy;
+      try {
+        policy = io.distcache.server.store.EvictionPolicy.fromName(v);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(e.getMessage().startsWith("unknown")
+            ? "argument(s) must be one of the following: " + io.distcache.server.store.EvictionPolicy.names()
+            : e.getMessage());
+      }
+      return () -> c.store().reconfigure(c.store().config().withPolicy(policy));
+    });
+    settableText("lfu-log-factor", c -> Integer.toString(c.store().config().lfuLogFactor()), (c, v) -> {
+      int factor = intArgument(v);
+      return () -> c.store().reconfigure(c.store().config().withLfu(factor, c.store().config().lfuDecayMinutes()));
+    });
+    settableText("lfu-decay-time", c -> Integer.toString(c.store().config().lfuDecayMinutes()), (c, v) -> {
+      int minutes = intArgument(v);
+      return () -> c.store().reconfigure(c.store().config().withLfu(c.store().config().lfuLogFactor(), minutes));
+    });
     fixed("databases", c -> "1", null);
     fixed("proto-max-bulk-len", c -> Integer.toString(c.limits().maxBulkBytes()), "--max-value");
     fixed("cluster-enabled", c -> c.cluster() != null ? "yes" : "no", null);
@@ -76,7 +95,15 @@ final class ConfigParameters {
     settable("busy-reply-threshold", ConfigParameters::busyMillis, ConfigParameters::busyMillis, 0);
     settable("lua-time-limit", ConfigParameters::busyMillis, ConfigParameters::busyMillis, 0);
     fixed("maxclients", c -> c.parameter("maxclients"), "--max-connections");
-    fixed("timeout", c -> c.parameter("timeout").isEmpty() ? "0" : c.parameter("timeout"), "--idle-timeout");
+    settableText("timeout", c -> c.parameter("timeout").isEmpty() ? "0" : c.parameter("timeout"), (c, v) -> {
+      int seconds = intArgument(v);
+      return () -> {
+        if (!c.idleTimeout(java.time.Duration.ofSeconds(seconds))) {
+          throw new CommandException("ERR CONFIG SET failed (possibly related to argument 'timeout') - "
+              + "this node has no connections to time out");
+        }
+      };
+    });
     fixed("bind", c -> c.parameter("bind"), "--addr");
     fixed("port", c -> c.parameter("port"), "--addr");
     fixed("cluster-node-timeout", c -> c.parameter("cluster-node-timeout"), "--suspicion-timeout");
@@ -92,6 +119,70 @@ final class ConfigParameters {
     fixed("suspicion-timeout", c -> c.parameter("suspicion-timeout"), "--suspicion-timeout");
     fixed("forward-timeout", c -> c.parameter("forward-timeout"), "--forward-timeout");
     fixed("http-port", c -> c.parameter("http-port"), "--http-port");
+  }
+
+  /** Redis's integer settings (timeout, lfu-*): 0..INT_MAX, refused in Redis's words. */
+  private static int intArgument(String v) {
+    long n;
+    try {
+      n = Long.parseLong(v.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("argument couldn't be parsed into an integer");
+    }
+    if (n < 0 || n > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("argument must be between 0 and " + Integer.MAX_VALUE + " inclusive");
+    }
+    return (int) n;
+  }
+
+  /**
+   * maxmemory as Redis reads it (a number with an optional unit: b, k = 1000, kb = 1024, m, mb, g,
+   * gb), between the store's least bound and the JVM's direct memory; Redis's 0 ("no limit") is
+   * refused, since the store always has one.
+   */
+  private static Runnable maxMemory(RespContext c, String v) {
+    long bytes = memoryValue(v);
+    if (bytes < 0) {
+      throw new IllegalArgumentException("argument must be a memory value");
+    }
+    long min = c.store().minMaxMemoryBytes();
+    long max = io.distcache.server.store.Stores.directMemoryBytes();
+    if (bytes == 0) {
+      throw new IllegalArgumentException("distcache always has a memory bound (0, no limit, is not accepted); "
+          + "expected " + min + ".." + max + " bytes");
+    }
+    if (bytes < min || bytes > max) {
+      throw new IllegalArgumentException("maxmemory " + bytes + " is out of range: expected " + min + ".." + max
+          + " bytes (at least two pages per store segment, at most the JVM's direct memory)");
+    }
+    return () -> c.store().reconfigure(c.store().config().withMaxMemoryBytes(bytes));
+  }
+
+  /** Bytes of a Redis memory value ("100mb", "1gb", "5000"), or -1 when it is not one. */
+  static long memoryValue(String v) {
+    String t = v.trim().toLowerCase(java.util.Locale.ROOT);
+    int i = 0;
+    while (i < t.length() && Character.isDigit(t.charAt(i))) {
+      i++;
+    }
+    if (i == 0 || i > 18) {
+      return -1;
+    }
+    long n = Long.parseLong(t.substring(0, i));
+    long unit = switch (t.substring(i)) {
+      case "", "b" -> 1;
+      case "k" -> 1000L;
+      case "kb" -> 1024L;
+      case "m" -> 1000L * 1000;
+      case "mb" -> 1024L * 1024;
+      case "g" -> 1000L * 1000 * 1000;
+      case "gb" -> 1024L * 1024 * 1024;
+      default -> -1;
+    };
+    if (unit < 0 || n > Long.MAX_VALUE / unit) {
+      return -1;
+    }
+    return n * unit;
   }
 
   private static String busyMillis(RespContext c) {

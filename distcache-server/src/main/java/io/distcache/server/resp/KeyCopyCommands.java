@@ -28,6 +28,7 @@ final class KeyCopyCommands {
   private static final long COPY = 3;
   private static final long ENCODING = 4;
   private static final long MEMORY_USAGE = 5;
+  private static final long FREQ = 7;
 
   static final String NO_SUCH_KEY = "ERR no such key";
   static final String NO_LFU = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
@@ -135,14 +136,19 @@ final class KeyCopyCommands {
     });
   }
 
-  /** Redis answers null for a missing key, and the LFU error for a present one under an LRU policy. */
+  /**
+   * The key's LFU counter from its owner (not counted as a use); Redis answers null for a missing
+   * key, and the LFU error for a present one when the policy is not an LFU one.
+   */
   private static void freq(RespSession s, byte[][] a) {
-    s.route(Frame.request(Opcode.EXISTS, key(a[2])), (r, w) -> {
+    s.route(Frame.request(Opcode.KEY_OP, 0, key(a[2]), null, FREQ), (r, w) -> {
       if (!StringCommands.failed(r, w)) {
-        if (r.status() == Status.OK) {
+        if (r.status() != Status.OK) {
+          w.nil();
+        } else if (r.extra(0, -1) < 0) {
           w.error(NO_LFU);
         } else {
-          w.nil();
+          w.integer(r.extra(0, 0));
         }
       }
     });

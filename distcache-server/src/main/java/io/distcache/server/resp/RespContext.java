@@ -47,6 +47,8 @@ public final class RespContext {
   private final io.distcache.server.pubsub.KeyspaceEvents keyspaceEvents;
   private final io.distcache.server.pubsub.OutputLimit outputLimit = new io.distcache.server.pubsub.OutputLimit();
   private final java.util.function.LongSupplier fanoutDropped;
+  /** Changes the node's idle timeout (CONFIG SET timeout); null: this node cannot. */
+  private final java.util.function.Consumer<java.time.Duration> idleTimeoutSetter;
 
   private RespContext(Builder b) {
     this.router = b.router;
@@ -63,6 +65,7 @@ public final class RespContext {
     this.tlsEndpoints = b.tlsEndpoints;
     this.clusterWide = b.clusterWide;
     this.parameters = java.util.Map.copyOf(b.parameters);
+    this.idleTimeoutSetter = b.idleTimeoutSetter;
     this.nodeCounters = b.nodeCounters;
     this.users = b.users != null ? b.users
         : new io.distcache.server.security.Users(new TableCatalog(commands), null, null, clock::millis);
@@ -135,6 +138,15 @@ public final class RespContext {
   public void sampleRates() {
     rates.sample(clock.nanos(), stats.totalCommandsProcessed(), nodeCounters.netInputBytes(),
         nodeCounters.netOutputBytes());
+  }
+
+  /** Sets the idle timeout of every connection (CONFIG SET timeout); false when this node cannot. */
+  boolean idleTimeout(java.time.Duration timeout) {
+    if (idleTimeoutSetter == null) {
+      return false;
+    }
+    idleTimeoutSetter.accept(timeout);
+    return true;
   }
 
   /** A startup setting for CONFIG GET ("" when the node did not give it). */
@@ -289,6 +301,7 @@ public final class RespContext {
     private io.distcache.server.pubsub.PubSubHub pubSub;
     private io.distcache.server.pubsub.KeyspaceEvents keyspaceEvents;
     private java.util.function.LongSupplier fanoutDropped = () -> 0;
+    private java.util.function.Consumer<java.time.Duration> idleTimeoutSetter;
 
     private Builder(Router router, Store store) {
       if (router == null || store == null) {
@@ -365,6 +378,15 @@ public final class RespContext {
      */
     public Builder parameters(java.util.Map<String, java.util.function.Supplier<String>> parameters) {
       this.parameters = parameters;
+      return this;
+    }
+
+    /**
+     * Default: none (CONFIG SET timeout is refused). What changes the node's idle timeout while
+     * serving; CONFIG GET timeout reads the "timeout" parameter, which should follow it.
+     */
+    public Builder idleTimeoutSetter(java.util.function.Consumer<java.time.Duration> setter) {
+      this.idleTimeoutSetter = setter;
       return this;
     }
 

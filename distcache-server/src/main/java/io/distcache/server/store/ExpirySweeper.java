@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
  * examines CHUNK index slots, and a segment keeps getting bites in the same tick only while at
  * least a quarter of the expiring entries it meets are expired, up to one full pass of its table.
  * So an idle store costs a few thousand slot reads per segment per tick, a mass expiry is cleared
- * at full speed, and no writer or reader waits longer than one bite.
+ * at full speed, and no writer or reader waits longer than one bite. The same thread brings the
+ * store down to a lowered memory bound (OffHeapStore.shrinkToBound), a page per lock hold.
  */
 final class ExpirySweeper implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ExpirySweeper.class);
@@ -36,11 +37,21 @@ final class ExpirySweeper implements AutoCloseable {
     executor.scheduleWithFixedDelay(this::tick, PERIOD_MILLIS, PERIOD_MILLIS, TimeUnit.MILLISECONDS);
   }
 
+  /** Runs a tick now (a lowered memory bound should not wait for the next one). */
+  void wake() {
+    try {
+      executor.execute(this::tick);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closed: nothing to shrink any more
+    }
+  }
+
   private void tick() {
     try {
       for (Segment s : segments) {
         sweep(s);
       }
+      store.shrinkToBound();
     } catch (RuntimeException e) {
       // never let one failure end the schedule: expired memory would never come back
       log.error("expiry sweep failed", e);

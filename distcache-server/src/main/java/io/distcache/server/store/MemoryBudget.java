@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * --enable-native-access=ALL-UNNAMED; without it the JDK's cleaner frees them at the next GC.)
  */
 final class MemoryBudget {
-  private final long max;
+  /** The bound; CONFIG SET maxmemory may move it while serving (then used may exceed it for a while). */
+  private volatile long max;
   private final AtomicLong used = new AtomicLong();
 
   MemoryBudget(long max) {
@@ -25,6 +26,10 @@ final class MemoryBudget {
 
   long max() {
     return max;
+  }
+
+  void max(long bytes) {
+    max = bytes;
   }
 
   long used() {

@@ -24,6 +24,12 @@ import java.util.concurrent.atomic.LongAdder;
  * another segment, but only with tryWriteLock, so no thread ever waits for a second lock while
  * holding one out of order.
  *
+ * Reconfiguring (CONFIG SET maxmemory, maxmemory-policy, lfu-*): the configuration is one
+ * volatile record that every path reads afresh, so a change applies to the next operation. A bound
+ * lowered below what the store holds is reached by the expiry sweeper's thread, one page per
+ * segment lock hold (Segment.shrinkStep), never by a request; meanwhile writes under noeviction are
+ * refused with OUT_OF_MEMORY and writes under an evicting policy make their own room as usual.
+ *
  * Sizing: pages are about 1/1024 of the bound (512 B .. 256 KiB) so the half-filled head page of
  * each segment is a negligible slack, and there are up to 64 segments, fewer for tiny bounds so
  * every segment can own at least eight pages.
@@ -34,7 +40,7 @@ final class OffHeapStore implements Store {
   private static final long TAG_SPACE = 1L << Segment.TAG_BITS;
   private static final byte[] EMPTY = new byte[0];
 
-  private final StoreConfig config;
+  private volatile StoreConfig config;
   private final Clock clock;
   private final MemoryBudget budget;
   private final Segment[] segments;
@@ -64,9 +70,8 @@ final class OffHeapStore implements Store {
     int n = (int) Math.min(MAX_SEGMENTS, bySize);
     this.segmentBits = Integer.numberOfTrailingZeros(n);
     this.segments = new Segment[n];
-    boolean evicts = config.policy() == EvictionPolicy.ALLKEYS_LRU;
     for (int i = 0; i < n; i++) {
-      segments[i] = new Segment(i, this, budget, pageSize, evicts);
+      segments[i] = new Segment(i, this, budget, pageSize);
     }
     this.sweeper = new ExpirySweeper(this, segments);
   }
@@ -893,6 +898,58 @@ final class OffHeapStore implements Store {
   @Override
   public StoreConfig config() {
     return config;
+  }
+
+  @Override
+  public long frequency(byte[] key) {
+    return readLong(key, (s, slot) -> slot < 0 ? KEY_MISSING
+        : config.policy().lfu() ? s.frequency(slot) : FREQUENCY_NOT_TRACKED);
+  }
+
+  /**
+   * The least bound CONFIG SET may give: two pages per segment (pages are sized from the bound the
+   * store started with), so each segment can keep its head page and still make room.
+   */
+  @Override
+  public long minMaxMemoryBytes() {
+    return 2L * pageSize * segments.length;
+  }
+
+  @Override
+  public synchronized void reconfigure(StoreConfig next) {
+    if (next.maxValueBytes() != config.maxValueBytes() || next.clock() != config.clock()) {
+      throw new IllegalArgumentException("only the memory bound, the policy and the LFU tuning can change while serving");
+    }
+    if (next.maxMemoryBytes() < minMaxMemoryBytes()) {
+      throw new IllegalArgumentException("maxmemory " + next.maxMemoryBytes() + " is below this store's least bound "
+          + minMaxMemoryBytes() + " (two pages of " + pageSize + " bytes for each of its " + segments.length + " segments)");
+    }
+    config = next;
+    budget.max(next.maxMemoryBytes());
+    if (budget.used() > budget.max()) {
+      sweeper.wake();
+    }
+  }
+
+  /**
+   * Called by the sweeper's thread: while the store holds more than its bound, gives pages back,
+   * one segment lock hold per page, round-robin over the segments; stops when under the bound or
+   * when a whole round freed nothing.
+   */
+  void shrinkToBound() {
+    int n = segments.length;
+    int idle = 0;
+    for (int i = 0; budget.used() > budget.max() && idle < n && !closed.get(); i = (i + 1) & (n - 1)) {
+      Segment s = segments[i];
+      long stamp = s.lock.writeLock();
+      boolean progress;
+      try {
+        progress = s.shrinkStep();
+      } finally {
+        s.lock.unlockWrite(stamp);
+      }
+      idle = progress ? 0 : idle + 1;
+    }
   }
 
   @Override

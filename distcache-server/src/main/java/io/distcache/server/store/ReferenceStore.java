@@ -35,6 +35,10 @@ import java.util.function.Supplier;
  * - Memory is counted as key length + value length + 64 per entry. A write that would pass the
  *   bound evicts from the LRU head (never the key being written) under allkeys-lru, or fails
  *   with OUT_OF_MEMORY under noeviction; nothing ever exceeds the bound.
+ * - Under allkeys-lfu each key has Redis's counter and minute stamp (LfuCounter) in a side map:
+ *   every use steps it, an overwrite keeps it, and eviction is exact LFU: the least decayed
+ *   counter goes first (ties: the least recently used). reconfigure applies at once, evicting
+ *   down to a lowered bound before it returns.
  * - Keys and values are copied in and out, so no caller can change stored bytes.
  */
 
@@ -43,13 +47,15 @@ public final class ReferenceStore implements Store {
   /** Bytes counted per entry beyond its key and value. */
   public static final int ENTRY_OVERHEAD_BYTES = 64;
 
-  private final StoreConfig config;
+  private StoreConfig config; // guarded by lock
   private final Clock clock;
   private final ReentrantLock lock = new ReentrantLock();
 
   // Everything below is guarded by lock.
   private final LinkedHashMap<Key, Entry> byRecency = new LinkedHashMap<>(16, 0.75f, true);
   private final TreeMap<Key, Entry> byScanOrder = new TreeMap<>(Key.SCAN_ORDER);
+  /** Under allkeys-lfu: counter << 16 | minute stamp of each key that has one. */
+  private final java.util.HashMap<Key, Integer> lfu = new java.util.HashMap<>();
   private long bytesUsed;
   private long entriesWithExpiry;
   private long lastVersion;
@@ -498,6 +504,7 @@ public final class ReferenceStore implements Store {
   public void flush() {
     locked(() -> {
       byRecency.clear();
+      lfu.clear();
       byScanOrder.clear();
       bytesUsed = 0;
       entriesWithExpiry = 0;
@@ -557,14 +564,62 @@ public final class ReferenceStore implements Store {
     }
   }
 
-  /** The live entry, counted as a use for LRU; an expired one is removed. */
+  /** The live entry, counted as a use for LRU and LFU; an expired one is removed. */
   private Entry live(Key k) {
     Entry e = byRecency.get(k);
     if (e != null && isExpired(e, clock.millis())) {
       expire(k);
       return null;
     }
+    if (e != null && config.policy().lfu()) {
+      int now = LfuCounter.minutes(clock.millis());
+      int counter = LfuCounter.increment(frequencyOf(k), config.lfuLogFactor(), ThreadLocalRandom.current().nextDouble());
+      lfu.put(k, (counter << 16) | now);
+    }
     return e;
+  }
+
+  /** The key's decayed LFU counter; INIT for a key without one. */
+  private int frequencyOf(Key k) {
+    Integer packed = lfu.get(k);
+    if (packed == null) {
+      return LfuCounter.INIT;
+    }
+    return LfuCounter.decayed(packed >>> 16, packed & 0xFFFF, LfuCounter.minutes(clock.millis()),
+        config.lfuDecayMinutes());
+  }
+
+  @Override
+  public long frequency(byte[] key) {
+    StoreConfig.checkKey(key);
+    return locked(() -> {
+      Key k = new Key(key);
+      if (peek(k) == null) {
+        return KEY_MISSING;
+      }
+      return config.policy().lfu() ? (long) frequencyOf(k) : FREQUENCY_NOT_TRACKED;
+    });
+  }
+
+  @Override
+  public long minMaxMemoryBytes() {
+    return 1;
+  }
+
+  @Override
+  public void reconfigure(StoreConfig next) {
+    locked(() -> {
+      if (next.maxValueBytes() != config.maxValueBytes() || next.clock() != config.clock()) {
+        throw new IllegalArgumentException("only the memory bound, the policy and the LFU tuning can change");
+      }
+      config = next;
+      if (next.policy().evicts()) {
+        while (bytesUsed > next.maxMemoryBytes()) {
+          evictOneExcept(null);
+        }
+      }
+      return null;
+    });
   }
 
   /** {@link #live} that also counts a hit or a miss. */
@@ -631,6 +686,9 @@ public final class ReferenceStore implements Store {
       forget(k, old);
     }
     Entry e = new Entry(value, ++lastVersion, expireAtMillis, type);
+    if (old == null && config.policy().lfu()) {
+      lfu.put(k, (LfuCounter.INIT << 16) | LfuCounter.minutes(clock.millis()));
+    }
     byRecency.put(k, e);
     byScanOrder.put(k, e);
     bytesUsed += cost(k, value);
@@ -641,6 +699,7 @@ public final class ReferenceStore implements Store {
   }
 
   private void remove(Key k) {
+    lfu.remove(k);
     Entry e = byRecency.remove(k);
     if (e != null) {
       byScanOrder.remove(k);
@@ -678,9 +737,20 @@ public final class ReferenceStore implements Store {
   }
 
   private void evictOneExcept(Key keep) {
+    Key coldest = null;
+    if (config.policy().lfu()) {
+      int least = Integer.MAX_VALUE;
+      for (Key k : byRecency.keySet()) {
+        int f = frequencyOf(k);
+        if (!k.equals(keep) && f < least) {
+          least = f;
+          coldest = k;
+        }
+      }
+    }
     for (Map.Entry<Key, Entry> me : byRecency.entrySet()) {
       Key victim = me.getKey();
-      if (!victim.equals(keep)) {
+      if (!victim.equals(keep) && (coldest == null || victim.equals(coldest))) {
         boolean wasExpired = isExpired(me.getValue(), clock.millis());
         remove(victim);
         if (wasExpired) {

@@ -24,8 +24,8 @@ import java.util.concurrent.locks.StampedLock;
  *
  * Log: entries are appended to the head page; a delete or overwrite only sets the DEAD flag and
  * leaves its bytes behind. Entry layout in a page:
- *   flags(1: EXPIRES, ACCESSED, LARGE, DEAD, bits 4-5 the ValueType code) version(8)
- *   [expireAt(8) when EXPIRES] then either
+ *   flags(1: EXPIRES, ACCESSED, LARGE, DEAD, bits 4-5 the ValueType code, LFU) version(8)
+ *   [expireAt(8) when EXPIRES] [counter(1) minuteStamp(2) when LFU] then either
  *   varint keyLength, varint valueLength, key, value            (inline)
  *   int handle of an out-of-line buffer [int keyLength][key][value]   (LARGE)
  * Large entries (more than a quarter page) live in their own direct buffer, freed the moment the
@@ -39,6 +39,17 @@ import java.util.concurrent.locks.StampedLock;
  * by draining the oldest page whole: accessed entries move to the head while it has room, the rest
  * are evicted and the page is freed. Under noeviction only dead and expired bytes are reclaimed.
  *
+ * LFU: under allkeys-lfu every entry written carries Redis's 24 bits (LfuCounter: an 8-bit
+ * logarithmic counter and a 16-bit minute stamp) after its expiry, flagged by FLAG_LFU; under the
+ * other policies entries are written without them, so LRU and noeviction pay nothing. A use (touch)
+ * steps the counter (the same benign racy write as ACCESSED) and an overwrite carries the old
+ * counter over, as Redis does. The walks that evict (compact with evict, drainTail) then
+ * treat the oldest page as Redis treats its sample: they evict its least frequently used entries,
+ * those at or below the counter value under which lie a quarter of the bytes of a sample made of
+ * this page and, fading, the pages walked before (lfuCutoff), and keep the rest, counters untouched. Entries written before a switch to LFU have no counter:
+ * they count as INIT when read since the hand's last pass and 0 otherwise, until rewritten.
+ * After a switch back to LRU the counters ride along unused until the entry is rewritten.
+ *
  * Locking: every method expects the caller to hold this segment's lock (read for the reads, write
  * for anything else). Readers set ACCESSED under the read lock: racing readers write the same byte
  * and no writer can run, so the race is benign.
@@ -48,6 +59,13 @@ final class Segment {
   static final int FLAG_ACCESSED = 2;
   static final int FLAG_LARGE = 4;
   static final int FLAG_DEAD = 8;
+  /** The entry carries an LFU counter and minute stamp (3 bytes) after its expiry. */
+  static final int FLAG_LFU = 0x40;
+  private static final int LFU_BYTES = 3;
+  /** The least share of a page's live bytes an LFU eviction walk frees (one in four). */
+  private static final int LFU_EVICT_SHARE = 4;
+  /** Pages one reservation may drain while the store is over a just-lowered bound (see reserve). */
+  private static final int MAX_DRAINS_OVER_BOUND = 8;
   /** Bits 4-5 of the flags: the value's ValueType code (0 string, 1 hash, 2 set). */
   static final int TYPE_SHIFT = 4;
   static final int TYPE_MASK = 3 << TYPE_SHIFT;
@@ -78,7 +96,6 @@ final class Segment {
   private final OffHeapStore store;
   private final MemoryBudget budget;
   private final int pageSize;
-  private final boolean evicts;
 
   // ---- guarded by lock ----
   private ByteBuffer table;
@@ -88,6 +105,8 @@ final class Segment {
   private long versionSeq;
   private int sweepCursor;
   private boolean closed;
+  /** The LFU walks' decaying sample of counters, by bytes (see lfuCutoff); null until one runs. */
+  private long[] lfuSeen;
 
   private ByteBuffer[] pages = new ByteBuffer[4];
   private CleanableDirectBuffer[] pageMemory = new CleanableDirectBuffer[4];
@@ -112,12 +131,11 @@ final class Segment {
   private volatile int count;
   private volatile int expiring;
 
-  Segment(int id, OffHeapStore store, MemoryBudget budget, int pageSize, boolean evicts) {
+  Segment(int id, OffHeapStore store, MemoryBudget budget, int pageSize) {
     this.id = id;
     this.store = store;
     this.budget = budget;
     this.pageSize = pageSize;
-    this.evicts = evicts;
     this.table = NO_TABLE;
     this.capacityBits = 0;
   }
@@ -204,15 +222,47 @@ final class Segment {
     return pages[page(e)].getLong(offset(e) + 1);
   }
 
-  /** Marks the entry recently used for the CLOCK hand; safe under the read lock. */
+  /**
+   * Marks the entry used: under an LFU policy steps its counter (entries with one), otherwise sets
+   * ACCESSED for the CLOCK hand; safe under the read lock (racing readers may lose a step).
+   */
   void touch(int slot) {
     long e = table.getLong(slot << 3);
     ByteBuffer pg = pages[page(e)];
     int off = offset(e);
     byte flags = pg.get(off);
+    StoreConfig c = store.config();
+    if ((flags & FLAG_LFU) != 0 && c.policy().lfu()) {
+      int at = lfuAt(off, flags);
+      int now = LfuCounter.minutes(store.now());
+      int counter = LfuCounter.decayed(pg.get(at) & 0xFF, pg.getShort(at + 1) & 0xFFFF, now, c.lfuDecayMinutes());
+      counter = LfuCounter.increment(counter, c.lfuLogFactor(), java.util.concurrent.ThreadLocalRandom.current().nextDouble());
+      pg.put(at, (byte) counter);
+      pg.putShort(at + 1, (short) now);
+      return;
+    }
     if ((flags & FLAG_ACCESSED) == 0) {
       pg.put(off, (byte) (flags | FLAG_ACCESSED));
     }
+  }
+
+  /** The entry's LFU counter after decay, without counting an access (OBJECT FREQ). */
+  int frequency(int slot) {
+    long e = table.getLong(slot << 3);
+    return frequencyAt(pages[page(e)], offset(e), LfuCounter.minutes(store.now()), store.config().lfuDecayMinutes());
+  }
+
+  /**
+   * The counter of the entry at off: decayed when it has one; an entry written without one (before
+   * a switch to LFU) counts as INIT when read since the hand's last pass, else 0.
+   */
+  private static int frequencyAt(ByteBuffer pg, int off, int nowMinutes, int decayMinutes) {
+    int flags = pg.get(off);
+    if ((flags & FLAG_LFU) == 0) {
+      return (flags & FLAG_ACCESSED) != 0 ? LfuCounter.INIT : 0;
+    }
+    int at = lfuAt(off, flags);
+    return LfuCounter.decayed(pg.get(at) & 0xFF, pg.getShort(at + 1) & 0xFFFF, nowMinutes, decayMinutes);
   }
 
   byte[] value(int slot) {
@@ -295,16 +345,22 @@ final class Segment {
     if (closed) {
       throw new IllegalStateException("store is closed");
     }
+    if (!store.config().policy().evicts() && budget.used() > budget.max()) {
+      // maxmemory was lowered below what the store holds: under noeviction writes wait for room
+      throw store.outOfMemory(0);
+    }
     ensureIndexRoom();
     boolean expires = expireAt != Store.NO_EXPIRY;
-    int header = 9 + (expires ? 8 : 0);
+    StoreConfig c = store.config();
+    boolean lfu = c.policy().lfu();
+    int header = 9 + (expires ? 8 : 0) + (lfu ? LFU_BYTES : 0);
     long inline =
         (long) header
             + varintSize(key.length)
             + varintSize(value.length)
             + key.length
             + value.length;
-    int flags = (expires ? FLAG_EXPIRES : 0) | (type << TYPE_SHIFT);
+    int flags = (expires ? FLAG_EXPIRES : 0) | (type << TYPE_SHIFT) | (lfu ? FLAG_LFU : 0);
     int handle = -1;
     int size;
     if (inline <= pageSize / 4) {
@@ -323,6 +379,16 @@ final class Segment {
       throw e;
     }
     int slot = find(key, tag);
+    int counter = LfuCounter.INIT;
+    int nowMinutes = 0;
+    if (lfu) {
+      nowMinutes = LfuCounter.minutes(store.now());
+      if (slot >= 0) {
+        // an overwrite keeps the key's counter (the write's lookup already stepped it, as in Redis)
+        long old = table.getLong(slot << 3);
+        counter = frequencyAt(pages[page(old)], offset(old), nowMinutes, c.lfuDecayMinutes());
+      }
+    }
     ByteBuffer pg = pages[head];
     int off = end[head];
     pg.put(off, (byte) flags);
@@ -331,6 +397,11 @@ final class Segment {
     if (expires) {
       pg.putLong(p, expireAt);
       p += 8;
+    }
+    if (lfu) {
+      pg.put(p, (byte) counter);
+      pg.putShort(p + 1, (short) nowMinutes);
+      p += LFU_BYTES;
     }
     if (handle >= 0) {
       pg.putInt(p, handle);
@@ -532,8 +603,13 @@ final class Segment {
       throw store.outOfMemory(bytes);
     }
     int failures = 0;
+    int drained = 0;
     while (!budget.tryReserve(bytes)) {
-      if (!evicts) {
+      if (!store.config().policy().evicts()) {
+        throw store.outOfMemory(bytes);
+      }
+      if (++drained > MAX_DRAINS_OVER_BOUND && budget.used() > budget.max()) {
+        // maxmemory was lowered and the sweeper is still shrinking: one request must not do it all
         throw store.outOfMemory(bytes);
       }
       if (tail >= 0) {
@@ -590,7 +666,7 @@ final class Segment {
       newPage();
       return;
     }
-    if (evicts) {
+    if (store.config().policy().evicts()) {
       for (int round = 0, limit = 2 * pageCount + 16; round < limit; round++) {
         if (tail < 0) {
           if (store.stealPage(this) && budget.tryReserve(pageSize)) {
@@ -731,6 +807,10 @@ final class Segment {
   private void compact(int p, boolean evict) {
     ByteBuffer pg = pages[p];
     long now = store.now();
+    StoreConfig c = store.config();
+    boolean lfu = evict && c.policy().lfu();
+    int nowMinutes = LfuCounter.minutes(now);
+    int cutoff = lfu ? lfuCutoff(p, now) : -1;
     int limit = end[p];
     int r = 0;
     int w = 0;
@@ -741,7 +821,9 @@ final class Segment {
         int slot = slotOf(p, r);
         if (expiredAt(pg, r, flags, now)) {
           removeAt(slot, Cause.EXPIRED, false);
-        } else if (evict && (flags & FLAG_ACCESSED) == 0) {
+        } else if (evict && (lfu
+            ? frequencyAt(pg, r, nowMinutes, c.lfuDecayMinutes()) <= cutoff
+            : (flags & FLAG_ACCESSED) == 0)) {
           removeAt(slot, Cause.EVICTED, false);
         } else {
           if (evict) {
@@ -772,6 +854,10 @@ final class Segment {
     int p = tail;
     ByteBuffer pg = pages[p];
     long now = store.now();
+    StoreConfig c = store.config();
+    boolean lfu = c.policy().lfu();
+    int nowMinutes = LfuCounter.minutes(now);
+    int cutoff = lfu ? lfuCutoff(p, now) : -1;
     int limit = end[p];
     int r = 0;
     while (r < limit) {
@@ -781,7 +867,10 @@ final class Segment {
         int slot = slotOf(p, r);
         if (expiredAt(pg, r, flags, now)) {
           removeAt(slot, Cause.EXPIRED, false);
-        } else if ((flags & FLAG_ACCESSED) != 0 && head != p && pageSize - end[head] >= size) {
+        } else if ((lfu
+                ? frequencyAt(pg, r, nowMinutes, c.lfuDecayMinutes()) > cutoff
+                : (flags & FLAG_ACCESSED) != 0)
+            && head != p && pageSize - end[head] >= size) {
           ByteBuffer to = pages[head];
           int w = end[head];
           to.put(w, pg, r, size);
@@ -798,6 +887,118 @@ final class Segment {
     }
     unlink(p);
     freePage(p);
+  }
+
+  /**
+   * The LFU eviction walk's threshold for page p: the least counter value c such that entries with
+   * counters at or below c hold at least a quarter of the bytes in the walks' sample: this page's
+   * live, unexpired entries plus, at half weight per walk back, the pages walked before (entries
+   * are weighed by their bytes, since bytes are what the walk must free). Sampling past the one page
+   * keeps a page that happens to hold only hot keys from losing a quarter of them while colder
+   * pages follow: its counters sit above the threshold, it frees nothing and the walk moves on.
+   * -1 when the sample is empty.
+   */
+  private int lfuCutoff(int p, long now) {
+    long[] seen = lfuSeen;
+    if (seen == null) {
+      seen = lfuSeen = new long[LfuCounter.MAX + 1];
+    }
+    ByteBuffer pg = pages[p];
+    int nowMinutes = LfuCounter.minutes(now);
+    int decay = store.config().lfuDecayMinutes();
+    long[] bytesAt = new long[LfuCounter.MAX + 1];
+    long total = 0;
+    int limit = end[p];
+    for (int r = 0; r < limit; ) {
+      int flags = pg.get(r);
+      int size = entrySize(pg, r);
+      if ((flags & FLAG_DEAD) == 0 && !expiredAt(pg, r, flags, now)) {
+        bytesAt[frequencyAt(pg, r, nowMinutes, decay)] += size;
+        total += size;
+      }
+      r += size;
+    }
+    total = 0;
+    for (int counter = 0; counter <= LfuCounter.MAX; counter++) {
+      seen[counter] = seen[counter] / 2 + bytesAt[counter];
+      total += seen[counter];
+    }
+    if (total == 0) {
+      return -1;
+    }
+    long sum = 0;
+    for (int counter = 0; counter <= LfuCounter.MAX; counter++) {
+      sum += seen[counter];
+      if (sum * LFU_EVICT_SHARE >= total) {
+        return counter;
+      }
+    }
+    return LfuCounter.MAX;
+  }
+
+  /**
+   * One step towards a lowered memory bound (caller holds the write lock): under an evicting
+   * policy drains the oldest page; under noeviction moves the live entries of the page with the
+   * fewest into the head's free room and frees it, or compacts that page first so the head gains
+   * room. False when this segment can give nothing back.
+   */
+  boolean shrinkStep() {
+    if (tail < 0) {
+      return false;
+    }
+    if (store.config().policy().evicts()) {
+      drainTail();
+      return true;
+    }
+    int best = -1;
+    for (int p = tail; p >= 0; p = newer[p]) {
+      if (p != head && (best < 0 || live[p] < live[best])) {
+        best = p;
+      }
+    }
+    if (best < 0) {
+      return false;
+    }
+    if (pageSize - end[head] >= live[best]) {
+      moveAllToHead(best);
+      return true;
+    }
+    if (end[best] > live[best]) {
+      compact(best, false); // best becomes the head, with its dead bytes as free room
+      return true;
+    }
+    return false;
+  }
+
+  /** Moves every live entry of page p (not the head) into the head, which has room for them, and frees p. */
+  private void moveAllToHead(int p) {
+    ByteBuffer pg = pages[p];
+    long now = store.now();
+    int limit = end[p];
+    for (int r = 0; r < limit; ) {
+      int flags = pg.get(r);
+      int size = entrySize(pg, r);
+      if ((flags & FLAG_DEAD) == 0) {
+        int slot = slotOf(p, r);
+        if (expiredAt(pg, r, flags, now)) {
+          removeAt(slot, Cause.EXPIRED, false);
+        } else {
+          ByteBuffer to = pages[head];
+          int w = end[head];
+          to.put(w, pg, r, size);
+          table.putLong(slot << 3, (table.getLong(slot << 3) & ~ADDRESS_MASK) | address(head, w));
+          end[head] = w + size;
+          live[head] += size;
+          live[p] -= size;
+        }
+      }
+      r += size;
+    }
+    unlink(p);
+    freePage(p);
+    if (count == 0) {
+      dropTable();
+    }
   }
 
   /**
@@ -1073,6 +1274,11 @@ final class Segment {
   }
 
   private static int lengthsAt(int off, int flags) {
+    return lfuAt(off, flags) + ((flags & FLAG_LFU) != 0 ? LFU_BYTES : 0);
+  }
+
+  /** Where the LFU counter would be: right after the version and the expiry. */
+  private static int lfuAt(int off, int flags) {
     return off + 9 + ((flags & FLAG_EXPIRES) != 0 ? 8 : 0);
   }
 

@@ -180,8 +180,32 @@ public interface Store extends AutoCloseable {
 
   StoreStats stats();
 
-  /** The limits this store enforces. */
+  /** The limits this store enforces (the latest, after {@link #reconfigure}). */
   StoreConfig config();
+
+  /** {@link #frequency} answers this for a present key when the policy keeps no counters. */
+  long FREQUENCY_NOT_TRACKED = -1L;
+
+  /**
+   * The key's access-frequency counter (Redis's OBJECT FREQ: 0..255, logarithmic, decayed by the
+   * time since it was last used) without counting an access; {@link #KEY_MISSING} when absent,
+   * {@link #FREQUENCY_NOT_TRACKED} when the policy is not an LFU one.
+   */
+  long frequency(byte[] key);
+
+  /**
+   * Changes the memory bound, the eviction policy and the LFU tuning while serving (CONFIG SET);
+   * the value-size limit and the clock cannot change. A bound below what the store holds is
+   * reached in the background (evicting, or under noeviction refusing writes until deletes make
+   * room).
+   *
+   * @throws IllegalArgumentException when the bound is below {@link #minMaxMemoryBytes()} or another
+   *     field changed
+   */
+  void reconfigure(StoreConfig next);
+
+  /** The least memory bound {@link #reconfigure} accepts. */
+  long minMaxMemoryBytes();
 
   /** Told of entries the store removes by itself: expired (found by a read or the sweeper) or evicted. */
   @FunctionalInterface

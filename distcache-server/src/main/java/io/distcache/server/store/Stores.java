@@ -26,6 +26,11 @@ public final class Stores {
     return Math.max(MIN_BOUND, direct - Math.max(64 * MIB, direct / 4));
   }
 
+  /** The JVM's whole direct memory (MaxDirectMemorySize, or the heap's max when it is 0). */
+  public static long directMemoryBytes() {
+    return maxDirectMemory(Runtime.getRuntime().maxMemory());
+  }
+
   static long maxDirectMemory(long heapMax) {
     try {
       HotSpotDiagnosticMXBean bean =

@@ -156,7 +156,7 @@ class MainTest {
   @Test
   void run_unknownPolicy_exits2NamingIt() {
     assertThat(run("--eviction-policy", "lfu")).isEqualTo(2);
-    assertThat(err.toString()).contains("lfu").contains("allkeys-lru or noeviction");
+    assertThat(err.toString()).contains("lfu").contains("expected one of allkeys-lru, allkeys-lfu, noeviction");
   }
 
   @Test

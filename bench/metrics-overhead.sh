@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# What collecting metrics costs: one distcache node, redis-benchmark GET and SET at pipeline 1 and
+# 16, each cell run without and with a scraper fetching /metrics every second, alternating (who
+# goes first alternates by round), ROUNDS rounds. The figures behind docs/BENCHMARKS.md, "Metrics
+# overhead".
+#
+#   bench/metrics-overhead.sh              # 5 rounds
+#   ROUNDS=7 bench/metrics-overhead.sh
+#
+# One line per run on stdout: round mode test pipeline rps node-CPU-us-per-request; then, per
+# cell, the medians and the min..max of each mode and the median ratio. The node's CPU time comes
+# from /proc/PID/stat around each run (user + system), which does not count time spent waiting for
+# a core, so it is the steadier figure on a shared machine. Every process it starts is stopped on
+# exit (by PID). Only 127.0.0.1 is contacted. Not run by CI.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROUNDS="${ROUNDS:-5}"
+for tool in redis-benchmark redis-cli curl; do
+  command -v "$tool" >/dev/null || { echo "metrics-overhead: $tool not found" >&2; exit 1; }
+done
+HOST=127.0.0.1
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+
+OUT="$(mktemp -d /tmp/metrics-overhead.XXXXXX)"
+port="$(free_port)"
+"$ROOT/bin/distcache" -addr "127.0.0.1:$port" >"$OUT/node.out" 2>"$OUT/node.err" &
+NODE=$!
+PIDS+=("$NODE")
+wait_ping "$port" 180 || die "distcache on port $port did not start; see $OUT/node.err"
+# the launcher execs the JVM, so $NODE is the JVM's PID
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$NODE/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+requests() { [[ "$1" == 1 ]] && echo 200000 || echo 1500000; }
+bench() { # test pipeline
+  redis-benchmark -p "$port" -t "$1" -n "$(requests "$2")" -c 50 -P "$2" -r 1000000 -d 100 -q --csv 2>/dev/null \
+    | awk -F'"' 'NR == 2 || /^"(SET|GET)"/ {print $4; exit}'
+}
+
+log "warm-up"
+for p in 1 16; do bench set "$p" >/dev/null; bench get "$p" >/dev/null; done
+
+scraper() {
+  while true; do
+    curl -s -o /dev/null "http://127.0.0.1:$port/metrics" || true
+    sleep 1
+  done
+}
+
+run() { # round mode test pipeline
+  local S=""
+  if [[ "$2" == scrape ]]; then
+    scraper &
+    S=$!
+    sleep 1.2 # the first scrape is in
+  fi
+  local c0 c1 rps
+  c0=$(cpu_ticks)
+  rps=$(bench "$3" "$4")
+  c1=$(cpu_ticks)
+  if [[ -n "$S" ]]; then
+    kill "$S" 2>/dev/null || true
+    wait "$S" 2>/dev/null || true
+  fi
+  local us
+  us=$(awk -v t=$((c1 - c0)) -v n="$(requests "$4")" -v k="$TICK_US" 'BEGIN {printf "%.2f", t * k / n}')
+  echo "$1 $2 $3 $4 ${rps%.*} $us" | tee -a "$OUT/runs.txt"
+}
+
+for round in $(seq "$ROUNDS"); do
+  for cell in "set 1" "get 1" "set 16" "get 16"; do
+    if ((round % 2)); then order="none scrape"; else order="scrape none"; fi
+    for mode in $order; do
+      # shellcheck disable=SC2086
+      run "$round" "$mode" $cell
+    done
+  done
+done
+
+# median (min..max) of a column of numbers on stdin
+stats() { sort -g | awk '{v[NR] = $1} END {printf "%s (%s..%s)", v[int((NR + 1) / 2)], v[1], v[NR]}'; }
+
+echo
+echo "cell      mode     median rps (min..max)        median node CPU us/req (min..max)"
+for cell in "set 1" "get 1" "set 16" "get 16"; do
+  read -r t p <<<"$cell"
+  for mode in none scrape; do
+    sel() { awk -v t="$t" -v p="$p" -v m="$mode" -v col="$1" '$2 == m && $3 == t && $4 == p {print $col}' "$OUT/runs.txt"; }
+    printf "%-9s %-7s  %-28s %s\n" "$t P$p" "$mode" "$(sel 5 | stats)" "$(sel 6 | stats)"
+  done
+done
+log "raw runs in $OUT/runs.txt"
