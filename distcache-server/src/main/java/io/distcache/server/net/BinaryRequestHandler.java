@@ -197,6 +197,14 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
           && io.distcache.server.cluster.TlsEndpoints.asksForTlsPorts(request)) {
         reply = reply.thenApply(tlsEndpoints::withTlsPorts);
       }
+      if (tlsEndpoints != null && tlsClient(ctx)) {
+        if (request.hasFlag(io.distcache.protocol.Flags.ROUTED)) {
+          // NOT_OWNER names the owner's TLS address, or the request is forwarded when that is unknown.
+          reply = tlsEndpoints.forTlsClient(request, reply, router::route);
+        } else if (request.op() == Opcode.CLUSTER_OWNER) {
+          reply = reply.thenApply(r -> tlsEndpoints.ownerForTlsClient(request, r));
+        }
+      }
     } catch (RuntimeException e) {
       log.warn("request {} failed inside the node", request, e);
       write(ctx, internalError(request, e));
@@ -338,9 +346,6 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
   }
 
   private void write(ChannelHandlerContext ctx, Frame reply) {
-    if (reply.status() == Status.NOT_OWNER && tlsEndpoints != null && tlsClient(ctx)) {
-      reply = tlsEndpoints.forTlsClient(reply); // the owner's TLS address for a client on TLS
-    }
     ctx.write(reply, ctx.voidPromise());
     flushPending = true;
   }

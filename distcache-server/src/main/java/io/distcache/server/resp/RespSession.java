@@ -194,8 +194,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     Frame routed = withRouting(request);
     CompletableFuture<Frame> reply = context.router().route(routed);
     if (tlsClient && routed.hasFlag(io.distcache.protocol.Flags.ROUTED) && context.tlsEndpoints() != null) {
-      // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port.
-      reply = reply.thenApply(context.tlsEndpoints()::forTlsClient);
+      // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port, or
+      // forward the request when this node does not know it (a TLS client never gets a node port).
+      reply = context.tlsEndpoints().forTlsClient(routed, reply, context.router()::route);
     }
     return reply;
   }
