@@ -161,8 +161,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
             ClientLog.warn(log, "protected-mode", "refused {}: protected mode is on, the default user has no password"
                 + " and the client is not on loopback", ctx.channel().remoteAddress());
             closing = true;
-            ctx.writeAndFlush(request.replyError(Status.AUTH_REQUIRED, BinaryAuth.DENIED))
-                .addListener(ChannelFutureListener.CLOSE);
+            LingeringClose.after(ctx.writeAndFlush(request.replyError(Status.AUTH_REQUIRED, BinaryAuth.DENIED)));
             return;
           }
         }
