@@ -153,7 +153,9 @@ final class ProtocolDetector extends ByteToMessageDecoder {
     } else if (!isBinary) {
       refused = true;
       in.skipBytes(in.readableBytes());
-      // Closed once the client could read it; the rest of its input is skipped meanwhile.
+      // Closed once the client could read it (LingeringClose bounds that, in place of the reject
+      // timer); the rest of its input is skipped meanwhile.
+      cancelRejectTimer();
       LingeringClose.after(ctx.channel().writeAndFlush(Unpooled.copiedBuffer(REDIS_MAX_CLIENTS, StandardCharsets.US_ASCII)));
     } else if (in.readableBytes() >= HEADER_BYTES_TO_REQUEST_ID) {
       int start = in.readerIndex();
@@ -178,7 +180,14 @@ final class ProtocolDetector extends ByteToMessageDecoder {
               Frame.EMPTY,
               rejection.getBytes(StandardCharsets.UTF_8));
       ctx.pipeline().addLast(ENCODER);
+      cancelRejectTimer();
       LingeringClose.after(ctx.channel().writeAndFlush(busy));
+    }
+  }
+
+  private void cancelRejectTimer() {
+    if (rejectTimer != null) {
+      rejectTimer.cancel(false);
     }
   }
 }
