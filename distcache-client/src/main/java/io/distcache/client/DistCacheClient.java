@@ -1593,7 +1593,7 @@ public final class DistCacheClient implements AutoCloseable {
 
   private CompletableFuture<ScanResult> scanOnce(long cursor, int count) {
     return withView(Calls.scan(cursor, count), view -> {
-      List<Address> owners = view.ownerAddresses();
+      List<Address> owners = everyOwnerAddress(view);
       int member = (int) (cursor >>> SCAN_MEMBER_SHIFT);
       if (member >= owners.size()) {
         // A cursor from a view with more members than this one: those members are gone.
@@ -1631,7 +1631,7 @@ public final class DistCacheClient implements AutoCloseable {
   private CompletableFuture<Void> flushOnce() {
     return withView(Calls.flush(), view -> {
       List<CompletableFuture<Void>> replies = new ArrayList<>();
-      for (Address node : view.ownerAddresses()) {
+      for (Address node : everyOwnerAddress(view)) {
         replies.add(executeOn(node, Calls.flush()));
       }
       return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]));
@@ -1659,7 +1659,7 @@ public final class DistCacheClient implements AutoCloseable {
   private CompletableFuture<Long> sizeOnce() {
     return withView(Calls.size(), view -> {
       List<CompletableFuture<Long>> replies = new ArrayList<>();
-      for (Address node : view.ownerAddresses()) {
+      for (Address node : everyOwnerAddress(view)) {
         replies.add(executeOn(node, Calls.size()));
       }
       return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0])).thenApply(done -> {
@@ -2008,6 +2008,16 @@ public final class DistCacheClient implements AutoCloseable {
         sendFrom(anyNodes(routing.current()), 0, call, result);
       }
     });
+  }
+
+  /** Every owner's address, for a walk over all of them; over TLS, one not known yet renews the view. */
+  private List<Address> everyOwnerAddress(Topology view) {
+    try {
+      return view.everyOwnerAddress();
+    } catch (DistCacheUnavailableException e) {
+      routing.refreshSoon();
+      throw e;
+    }
   }
 
   /** A keyed request to its owner when the view knows it; anything else to any node. */

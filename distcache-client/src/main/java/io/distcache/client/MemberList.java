@@ -20,9 +20,11 @@ import java.util.Set;
  *     of its fingerprint
  * @param tlsPorts each member's TLS port by id, when the client asked (it connects over TLS) and
  *     the node knows it; members keep their node addresses, which the fingerprint covers
+ * @param overTls the reply carried the TLS port section (the client asked: it connects over TLS);
+ *     a member missing from {@code tlsPorts} is then one the client cannot dial
  */
 record MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerprint, List<ClusterMember> members,
-    int replicas, java.util.Map<String, Integer> tlsPorts) {
+    int replicas, java.util.Map<String, Integer> tlsPorts, boolean overTls) {
 
   MemberList {
     members = List.copyOf(members);
@@ -32,12 +34,12 @@ record MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerp
   /** Without TLS ports (a reply to a client that did not ask for them). */
   MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerprint, List<ClusterMember> members,
       int replicas) {
-    this(epoch, virtualNodes, epochKnown, fingerprint, members, replicas, java.util.Map.of());
+    this(epoch, virtualNodes, epochKnown, fingerprint, members, replicas, java.util.Map.of(), false);
   }
 
-  /** The same list with each member's TLS port by id (known ones only). */
+  /** The same list with each member's TLS port by id (known ones only), as a TLS client's. */
   MemberList withTlsPorts(java.util.Map<String, Integer> ports) {
-    return new MemberList(epoch, virtualNodes, epochKnown, fingerprint, members, replicas, ports);
+    return new MemberList(epoch, virtualNodes, epochKnown, fingerprint, members, replicas, ports, true);
   }
 
   MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerprint, List<ClusterMember> members) {

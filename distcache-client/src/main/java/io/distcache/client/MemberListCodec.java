@@ -57,7 +57,7 @@ final class MemberListCodec {
     }
     Reader in = new Reader(reply.value());
     List<ClusterMember> members = decodeMembers(in);
-    java.util.Map<String, Integer> tlsPorts = in.remaining() > 0 ? decodeTlsPorts(in, members) : java.util.Map.of();
+    java.util.Map<String, Integer> tlsPorts = in.remaining() > 0 ? decodeTlsPorts(in, members) : null;
     Set<String> ids = new HashSet<>();
     for (ClusterMember m : members) {
       if (!ids.add(m.id())) {
@@ -67,7 +67,7 @@ final class MemberListCodec {
     MemberList list = epochKnown
         ? new MemberList(epoch, (int) virtualNodes, true, extras[2], members, (int) replicas)
         : MemberList.withoutEpoch(epoch, (int) virtualNodes, members);
-    return tlsPorts.isEmpty() ? list : list.withTlsPorts(tlsPorts);
+    return tlsPorts == null ? list : list.withTlsPorts(tlsPorts);
   }
 
   /** The member list of a reply's value (nothing may follow it). */

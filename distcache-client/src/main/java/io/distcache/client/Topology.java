@@ -24,7 +24,10 @@ import java.util.Set;
  * Over TLS the client asks for the members' TLS ports too (MemberList.tlsPorts): members keep
  * their node addresses (the placement and its fingerprint are built from those, as on the nodes),
  * and owner(key) and ownerAddresses() give the TLS address to dial; a NOT_OWNER naming a TLS
- * address is a member's (isMemberAddress).
+ * address is a member's (isMemberAddress). A member whose TLS port the node did not know (it had
+ * not shaken hands with it yet, or the member has no --tls-port) is never dialled at its node
+ * port: owner(key) is null for its keys (they go to any node, which forwards them), it is not in
+ * ownerAddresses(), and everyOwnerAddress(), which a scan needs whole, refuses until it is known.
  *
  * A reply without an epoch (a node older than slots) still gives a placement, at epoch 0, flagged
  * epochKnown = false so that ClusterRouting never compares it with one that has an epoch.
@@ -61,15 +64,11 @@ final class Topology {
   }
 
   /**
-   * Where this client reaches {@code m}: its TLS port when the view has one (the client asked for
-   * them because it connects over TLS), its node address otherwise.
+   * Where this client reaches {@code m}: over TLS (the client asked for the ports) its TLS address,
+   * null when the node did not know it; its node address otherwise.
    */
   private Address dial(Member m) {
-    if (tlsById.isEmpty()) {
-      return m.address();
-    }
-    Address tls = tlsById.get(m.id());
-    return tls != null ? tls : m.address();
+    return list.overTls() ? tlsById.get(m.id()) : m.address();
   }
 
   static Topology of(MemberList list) {
@@ -125,7 +124,10 @@ final class Topology {
     return placement;
   }
 
-  /** The owner's address (its TLS address over TLS), or null when no member owns keys. */
+  /**
+   * The owner's address (its TLS address over TLS), or null when no member owns keys or (over TLS)
+   * the owner's TLS port is not known.
+   */
   Address owner(byte[] key) {
     return placement.isEmpty() ? null : dial(placement.ownerOf(key));
   }
@@ -135,11 +137,37 @@ final class Topology {
     return placement.isEmpty() ? null : byId.get(placement.ownerOf(key).id());
   }
 
-  /** Addresses of the members that own keys, in member id order (the order a cluster scan walks them). */
+  /**
+   * Addresses of the members that own keys, in member id order; over TLS only those whose TLS port
+   * is known.
+   */
   List<Address> ownerAddresses() {
     List<Address> out = new ArrayList<>(placement.size());
     for (Member m : placement.members()) {
-      out.add(dial(m));
+      Address a = dial(m);
+      if (a != null) {
+        out.add(a);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Addresses of every member that owns keys, in member id order (the order a cluster scan walks
+   * them).
+   *
+   * @throws DistCacheUnavailableException (not applied, so retried) when, over TLS, a member's TLS
+   *     port is not known: a scan without it would miss its keys
+   */
+  List<Address> everyOwnerAddress() {
+    List<Address> out = new ArrayList<>(placement.size());
+    for (Member m : placement.members()) {
+      Address a = dial(m);
+      if (a == null) {
+        throw new DistCacheUnavailableException(io.distcache.protocol.Status.BUSY, "member " + m
+            + " cannot be reached over TLS: the node did not know its TLS port yet", null, true);
+      }
+      out.add(a);
     }
     return out;
   }

@@ -57,7 +57,20 @@ class MemberListCodecTest {
 
     assertThat(list.members()).hasSize(2);
     assertThat(list.tlsPorts()).containsExactly(java.util.Map.entry("a", 7443));
+    assertThat(list.overTls()).isTrue();
     assertThat(MemberListCodec.decode(reply(TWO_MEMBERS, 42, 16, -5)).tlsPorts()).isEmpty();
+    assertThat(MemberListCodec.decode(reply(TWO_MEMBERS, 42, 16, -5)).overTls()).isFalse();
+  }
+
+  @Test
+  void decode_tlsPortSectionOfZeros_isStillATlsList() {
+    byte[] withPorts = Arrays.copyOf(TWO_MEMBERS, TWO_MEMBERS.length + 6);
+    withPorts[TWO_MEMBERS.length + 1] = 0x02; // count 2, both ports 0 (unknown)
+
+    MemberList list = MemberListCodec.decode(reply(withPorts, 42, 16, -5));
+
+    assertThat(list.tlsPorts()).isEmpty();
+    assertThat(list.overTls()).as("a list of TLS ports none of which is known").isTrue();
   }
 
   @Test

@@ -1,6 +1,7 @@
 package io.distcache.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.distcache.protocol.cluster.Address;
 import io.distcache.protocol.cluster.KeySlot;
@@ -21,20 +22,43 @@ class TopologyTest {
         member("0190aa00bb01-1111111111111111", 7001, ClusterMember.State.ALIVE),
         member("0190aa00bb02-2222222222222222", 7002, ClusterMember.State.ALIVE));
     MemberList plain = new MemberList(9, 256, true, 0, members);
-    // The second member's TLS port is unknown: it is dialled at its node port.
+    // The second member's TLS port is unknown: it is never dialled (not at its node port either).
     Topology tls = Topology.of(plain.withTlsPorts(java.util.Map.of("0190aa00bb01-1111111111111111", 7443)));
     Topology view = Topology.of(plain);
 
     assertThat(tls.placement().fingerprint()).isEqualTo(view.placement().fingerprint());
+    int unknown = 0;
     for (int i = 0; i < 2_000; i++) {
       byte[] key = ("key:" + i).getBytes(StandardCharsets.UTF_8);
       Address owner = view.owner(key);
-      assertThat(tls.owner(key)).isEqualTo(owner.port() == 7001 ? new Address(owner.host(), 7443) : owner);
+      if (owner.port() == 7001) {
+        assertThat(tls.owner(key)).isEqualTo(new Address(owner.host(), 7443));
+      } else {
+        assertThat(tls.owner(key)).as("owner without a known TLS port").isNull();
+        unknown++;
+      }
     }
-    assertThat(tls.ownerAddresses()).containsExactly(new Address("10.0.0.1", 7443), new Address("10.0.0.2", 7002));
+    assertThat(unknown).isPositive();
+    assertThat(tls.ownerAddresses()).containsExactly(new Address("10.0.0.1", 7443));
+    assertThatThrownBy(tls::everyOwnerAddress).isInstanceOf(DistCacheUnavailableException.class)
+        .hasMessageContaining("0190aa00bb02-2222222222222222");
+    assertThat(view.everyOwnerAddress()).containsExactly(new Address("10.0.0.1", 7001), new Address("10.0.0.2", 7002));
     assertThat(tls.isMemberAddress(new Address("10.0.0.1", 7443))).isTrue();
     assertThat(tls.isMemberAddress(new Address("10.0.0.1", 7001))).isTrue();
     assertThat(view.isMemberAddress(new Address("10.0.0.1", 7443))).isFalse();
+  }
+
+  @Test
+  void overTls_noTlsPortKnown_noMemberIsDialledAtItsNodePort() {
+    List<ClusterMember> members = List.of(
+        member("0190aa00bb01-1111111111111111", 7001, ClusterMember.State.ALIVE),
+        member("0190aa00bb02-2222222222222222", 7002, ClusterMember.State.ALIVE));
+    Topology tls = Topology.of(new MemberList(9, 256, true, 0, members).withTlsPorts(java.util.Map.of()));
+
+    for (int i = 0; i < 100; i++) {
+      assertThat(tls.owner(("key:" + i).getBytes(StandardCharsets.UTF_8))).isNull();
+    }
+    assertThat(tls.ownerAddresses()).isEmpty();
   }
 
   @Test

@@ -35,7 +35,7 @@ final class PeerSession implements AutoCloseable {
     }
     try {
       PeerHandshake.Reply r = PeerHandshake.decodeReply(reply.value());
-      byte[] proof = PeerHandshake.dialerProof(secret, nonce, r.nonce(), FAKE_ID, r.id());
+      byte[] proof = PeerHandshake.dialerProof(secret, nonce, r.nonce(), FAKE_ID, r.id(), 0, r.tlsPort());
       return call(Frame.request(Opcode.PEER_HELLO, 0, null, PeerHandshake.encodeProof(proof)));
     } catch (PeerHandshake.HandshakeException e) {
       throw new AssertionError(e);

@@ -317,6 +317,8 @@ public final class PeerBus implements Peers {
     /** From the handshake's reply: the acceptor's member id and TLS port, recorded when it succeeds. */
     private String peerId;
     private int peerTlsPort;
+    /** The TLS port our HELLO told the peer: the proofs cover it. */
+    private int sentTlsPort;
 
     Link(Address address, EventLoop loop) {
       this.address = address;
@@ -476,8 +478,9 @@ public final class PeerBus implements Peers {
       nonce = PeerHandshake.newNonce();
       handshakeId = nextId++;
       PeerTlsPorts ports = tlsPorts;
+      sentTlsPort = ports == null ? 0 : ports.self();
       Frame hello = Frame.request(Opcode.PEER_HELLO, 0, null,
-          PeerHandshake.encodeHello(secret != null, self, nonce, ports == null ? 0 : ports.self()))
+          PeerHandshake.encodeHello(secret != null, self, nonce, sentTlsPort))
           .withRequestId(handshakeId);
       ctx.writeAndFlush(hello, ctx.voidPromise());
     }
@@ -526,11 +529,12 @@ public final class PeerBus implements Peers {
       if (r.mode() != PeerHandshake.MODE_SECRET) {
         throw new PeerHandshake.HandshakeException("the peer runs without the cluster secret; not trusting it");
       }
-      byte[] expected = PeerHandshake.acceptorProof(secret, nonce, r.nonce(), self, r.id());
+      // Both proofs cover the TLS port we sent and the one we received (PeerHandshake).
+      byte[] expected = PeerHandshake.acceptorProof(secret, nonce, r.nonce(), self, r.id(), sentTlsPort, r.tlsPort());
       if (!PeerHandshake.matches(expected, r.proof())) {
         throw new PeerHandshake.HandshakeException("the peer did not prove the cluster secret");
       }
-      byte[] ours = PeerHandshake.dialerProof(secret, nonce, r.nonce(), self, r.id());
+      byte[] ours = PeerHandshake.dialerProof(secret, nonce, r.nonce(), self, r.id(), sentTlsPort, r.tlsPort());
       state = State.PROOF_SENT;
       handshakeId = nextId++;
       channel.writeAndFlush(Frame.request(Opcode.PEER_HELLO, 0, null, PeerHandshake.encodeProof(ours))

@@ -14,7 +14,7 @@ import javax.crypto.spec.SecretKeySpec;
  *
  * PEER_HELLO request/reply values, all big-endian (docs/PROTOCOL.md, "The peer handshake"):
  *
- *   HELLO  (dialer -> acceptor)   step u8 = 1, version u8 = 2, mode u8, id [40], nonce [32], tls port u16
+ *   HELLO  (dialer -> acceptor)   step u8 = 1, version u8 = 3, mode u8, id [40], nonce [32], tls port u16
  *   reply  (acceptor -> dialer)   step u8 = 1, mode u8, id [40], nonce [32], tls port u16,
  *                                 proof [32 when mode 1]
  *   PROOF  (dialer -> acceptor)   step u8 = 2, proof [32]                       (mode 1 only)
@@ -22,19 +22,22 @@ import javax.crypto.spec.SecretKeySpec;
  *
  *   mode: 0 no cluster secret, 1 the node has one. id: the sender's member id (40 lowercase hex).
  *   tls port: the sender's --tls-port, 0 without one (PeerTlsPorts: what TLS clients are told).
- *   Version 2 added the TLS ports; a version 1 HELLO is refused, naming both versions.
+ *   Version 2 added the TLS ports; version 3 (same layout) binds them into the proofs. Any other
+ *   version's HELLO is refused, naming both versions (a version 2 node's proofs would not match).
  *
  * Proofs (mode 1) are HMAC-SHA256 keyed with the shared secret over
  *
  *   label || dialer nonce || acceptor nonce || dialer id || acceptor id
+ *         || dialer TLS port u16 || acceptor TLS port u16
  *
- * with label "distcache-bus-v1 acceptor" or "distcache-bus-v1 dialer". Both nonces are fresh
+ * with label "distcache-bus-v3 acceptor" or "distcache-bus-v3 dialer". Each side computes them
+ * over the TLS port it sent and the one it received, so a TLS port changed on the way (which
+ * would send TLS clients elsewhere) makes the proof fail, as a changed id or nonce does. Both nonces are fresh
  * (SecureRandom, 32 bytes), so no proof can be replayed on another connection; the labels differ,
  * so a proof obtained from a node acting as acceptor can never serve as a dialer's proof. The
  * acceptor proves first, so a dialer never sends its proof (nor, later, its data) to a process
  * without the secret. The secret itself never crosses the wire, and proofs are compared with
- * MessageDigest.isEqual (constant time). What this does not give: integrity of later frames (nor of
- * the TLS ports). An attacker on the path between two members could relay a handshake and then
+ * MessageDigest.isEqual (constant time). What this does not give: integrity of later frames. An attacker on the path between two members could relay a handshake and then
  * inject frames; --tls-cluster yes runs the whole exchange inside mutual TLS, which closes that.
  */
 
@@ -42,7 +45,7 @@ import javax.crypto.spec.SecretKeySpec;
 public final class PeerHandshake {
   public static final int STEP_HELLO = 1;
   public static final int STEP_PROOF = 2;
-  public static final int VERSION = 2;
+  public static final int VERSION = 3;
   public static final int MODE_OPEN = 0;
   public static final int MODE_SECRET = 1;
   public static final int ID_BYTES = 40;
@@ -55,8 +58,8 @@ public final class PeerHandshake {
   public static final int REPLY_BYTES = 2 + ID_BYTES + NONCE_BYTES + PORT_BYTES;
   public static final int PROOF_MESSAGE_BYTES = 1 + PROOF_BYTES;
 
-  private static final byte[] ACCEPTOR_LABEL = "distcache-bus-v1 acceptor".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] DIALER_LABEL = "distcache-bus-v1 dialer".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] ACCEPTOR_LABEL = "distcache-bus-v3 acceptor".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] DIALER_LABEL = "distcache-bus-v3 dialer".getBytes(StandardCharsets.US_ASCII);
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private PeerHandshake() {}
@@ -162,16 +165,16 @@ public final class PeerHandshake {
     return p;
   }
 
-  /** What the acceptor proves: it holds the secret, for these nonces and ids. */
+  /** What the acceptor proves: it holds the secret, for these nonces, ids and TLS ports. */
   public static byte[] acceptorProof(ClusterSecret secret, byte[] dialerNonce, byte[] acceptorNonce, String dialerId,
-      String acceptorId) {
-    return mac(secret, ACCEPTOR_LABEL, dialerNonce, acceptorNonce, dialerId, acceptorId);
+      String acceptorId, int dialerTlsPort, int acceptorTlsPort) {
+    return mac(secret, ACCEPTOR_LABEL, dialerNonce, acceptorNonce, dialerId, acceptorId, dialerTlsPort, acceptorTlsPort);
   }
 
   /** What the dialer proves, over the same fields under another label. */
   public static byte[] dialerProof(ClusterSecret secret, byte[] dialerNonce, byte[] acceptorNonce, String dialerId,
-      String acceptorId) {
-    return mac(secret, DIALER_LABEL, dialerNonce, acceptorNonce, dialerId, acceptorId);
+      String acceptorId, int dialerTlsPort, int acceptorTlsPort) {
+    return mac(secret, DIALER_LABEL, dialerNonce, acceptorNonce, dialerId, acceptorId, dialerTlsPort, acceptorTlsPort);
   }
 
   /** Constant-time comparison, so the time taken says nothing about how many bytes matched. */
@@ -180,7 +183,7 @@ public final class PeerHandshake {
   }
 
   private static byte[] mac(ClusterSecret secret, byte[] label, byte[] dialerNonce, byte[] acceptorNonce,
-      String dialerId, String acceptorId) {
+      String dialerId, String acceptorId, int dialerTlsPort, int acceptorTlsPort) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(secret.bytes(), "HmacSHA256"));
@@ -189,6 +192,8 @@ public final class PeerHandshake {
       mac.update(acceptorNonce);
       mac.update(idBytes(dialerId));
       mac.update(idBytes(acceptorId));
+      mac.update(ByteBuffer.allocate(2 * PORT_BYTES).putShort((short) port(dialerTlsPort))
+          .putShort((short) port(acceptorTlsPort)).array());
       return mac.doFinal();
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 is not available in this JVM", e);

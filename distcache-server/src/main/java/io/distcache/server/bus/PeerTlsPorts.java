@@ -12,8 +12,10 @@ import java.util.function.Predicate;
  * once a protocol round, so within a round of a member joining every node has shaken hands with
  * it both ways and knows its port; a restarted member has a new id, hence a new entry.
  *
- * The ports are as trustworthy as the connection that carried them: authenticated by the cluster
- * secret's proofs only as far as the ids go, and protected on the wire only with --tls-cluster.
+ * The ports are as trustworthy as the handshake that carried them: with a cluster secret both
+ * proofs cover both ports (PeerHandshake, version 3), so a port rewritten on the way fails the
+ * handshake and is never recorded. Until a member's port is recorded, TLS clients are not sent to
+ * it (TlsEndpoints).
  * The table is bounded: at MAX_ENTRIES, entries of ids that are no longer members are dropped
  * before a new one is added (and a new one is ignored if none can be), so a stream of handshakes
  * under invented ids cannot grow it.

@@ -19,6 +19,9 @@ import java.util.List;
  * FLUSH as flushall, ...), so a user's "+@read ~cache:*" means the same on both protocols; its keys
  * (the key field, or the key list of a MULTI_* request) need read access for a read-only opcode and
  * write access otherwise. Error texts are Redis's, so both protocols say the same thing.
+ * SHARD_PUBLISH is SPUBLISH: its key field is a channel, checked against the user's &pattern rules
+ * and not against key patterns (Redis marks SPUBLISH's channel "not a key" for ACLs), with Redis's
+ * NOPERM text and an ACL LOG entry of reason "channel".
  */
 
 /** Authentication and ACL checks of one binary-protocol client connection. */
@@ -28,6 +31,7 @@ final class BinaryAuth {
   static final String DENIED = "DENIED protected mode: the default user has no password and this client is not on"
       + " loopback; set a password (--requirepass) or --protected-mode no (docs/OPERATIONS.md, Security)";
   static final String NOPERM_KEY = "NOPERM No permissions to access a key";
+  static final String NOPERM_CHANNEL = "NOPERM No permissions to access a channel";
 
   private final Users users;
   private String user = Users.DEFAULT;
@@ -79,6 +83,9 @@ final class BinaryAuth {
       return request.replyError(Status.NO_PERMISSION,
           "NOPERM User " + u.name() + " has no permissions to run the '" + command + "' command");
     }
+    if (request.op() == Opcode.SHARD_PUBLISH) {
+      return channelRefusal(u, request, clientAddress);
+    }
     if (u.allKeys()) {
       return null;
     }
@@ -90,6 +97,22 @@ final class BinaryAuth {
       }
     }
     return null;
+  }
+
+  /** SPUBLISH's rule: the channel (the key field) must match one of the user's &patterns. */
+  private Frame channelRefusal(User u, Frame request, String clientAddress) {
+    if (u.allChannels()) {
+      return null;
+    }
+    byte[] channel = request.key();
+    for (String p : u.channelPatterns()) {
+      if (io.distcache.server.resp.GlobMatcher.matches(p.getBytes(StandardCharsets.ISO_8859_1), channel)) {
+        return null;
+      }
+    }
+    users.log().add("channel", "toplevel", new String(channel, StandardCharsets.ISO_8859_1), u.name(),
+        "binary addr=" + clientAddress);
+    return request.replyError(Status.NO_PERMISSION, NOPERM_CHANNEL);
   }
 
   private static List<byte[]> keysOf(Frame request) {

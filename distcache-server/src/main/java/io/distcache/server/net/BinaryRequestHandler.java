@@ -161,8 +161,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
             ClientLog.warn(log, "protected-mode", "refused {}: protected mode is on, the default user has no password"
                 + " and the client is not on loopback", ctx.channel().remoteAddress());
             closing = true;
-            ctx.writeAndFlush(request.replyError(Status.AUTH_REQUIRED, BinaryAuth.DENIED))
-                .addListener(ChannelFutureListener.CLOSE);
+            LingeringClose.after(ctx.writeAndFlush(request.replyError(Status.AUTH_REQUIRED, BinaryAuth.DENIED)));
             return;
           }
         }
@@ -196,6 +195,14 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       if (tlsEndpoints != null && request.op() == Opcode.CLUSTER_MEMBERS
           && io.distcache.server.cluster.TlsEndpoints.asksForTlsPorts(request)) {
         reply = reply.thenApply(tlsEndpoints::withTlsPorts);
+      }
+      if (tlsEndpoints != null && tlsClient(ctx)) {
+        if (request.hasFlag(io.distcache.protocol.Flags.ROUTED)) {
+          // NOT_OWNER names the owner's TLS address, or the request is forwarded when that is unknown.
+          reply = tlsEndpoints.forTlsClient(request, reply, router::route);
+        } else if (request.op() == Opcode.CLUSTER_OWNER) {
+          reply = reply.thenApply(r -> tlsEndpoints.ownerForTlsClient(request, r));
+        }
       }
     } catch (RuntimeException e) {
       log.warn("request {} failed inside the node", request, e);
@@ -338,9 +345,6 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
   }
 
   private void write(ChannelHandlerContext ctx, Frame reply) {
-    if (reply.status() == Status.NOT_OWNER && tlsEndpoints != null && tlsClient(ctx)) {
-      reply = tlsEndpoints.forTlsClient(reply); // the owner's TLS address for a client on TLS
-    }
     ctx.write(reply, ctx.voidPromise());
     flushPending = true;
   }

@@ -411,6 +411,7 @@ public final class NetServer implements AutoCloseable {
         // The meter then also bounds a handshake that never completes (the request deadline does
         // not apply to it; the idle timeout, when set, does).
         p.addLast("tls", tls.context().newHandler(ch.alloc()));
+        p.addLast("tlsWatch", TlsClientWatch.INSTANCE); // a failed handshake: one rate-limited line
       } else if (busTls != null) {
         // The plain port also carries the cluster bus's TLS (a peer's first byte is 0x16).
         p.addLast("busTlsSniffer", new BusTlsSniffer(busTls, busAccess));

@@ -158,9 +158,11 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
       return;
     }
     byte[] nonce = PeerHandshake.newNonce();
-    byte[] ours = PeerHandshake.acceptorProof(secret, hello.nonce(), nonce, hello.id(), self);
-    expectedProof = PeerHandshake.dialerProof(secret, hello.nonce(), nonce, hello.id(), self);
-    ctx.writeAndFlush(frame.replyValue(PeerHandshake.encodeReply(self, nonce, ours, access.selfTlsPort())));
+    int ourTlsPort = access.selfTlsPort();
+    // Both proofs cover the TLS port the dialer sent and ours (PeerHandshake).
+    byte[] ours = PeerHandshake.acceptorProof(secret, hello.nonce(), nonce, hello.id(), self, hello.tlsPort(), ourTlsPort);
+    expectedProof = PeerHandshake.dialerProof(secret, hello.nonce(), nonce, hello.id(), self, hello.tlsPort(), ourTlsPort);
+    ctx.writeAndFlush(frame.replyValue(PeerHandshake.encodeReply(self, nonce, ours, ourTlsPort)));
   }
 
   private void onProof(ChannelHandlerContext ctx, Frame frame) throws PeerHandshake.HandshakeException {

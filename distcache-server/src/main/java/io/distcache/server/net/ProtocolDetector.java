@@ -8,7 +8,6 @@ import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.Status;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -154,9 +153,10 @@ final class ProtocolDetector extends ByteToMessageDecoder {
     } else if (!isBinary) {
       refused = true;
       in.skipBytes(in.readableBytes());
-      ctx.channel()
-          .writeAndFlush(Unpooled.copiedBuffer(REDIS_MAX_CLIENTS, StandardCharsets.US_ASCII))
-          .addListener(ChannelFutureListener.CLOSE);
+      // Closed once the client could read it (LingeringClose bounds that, in place of the reject
+      // timer); the rest of its input is skipped meanwhile.
+      cancelRejectTimer();
+      LingeringClose.after(ctx.channel().writeAndFlush(Unpooled.copiedBuffer(REDIS_MAX_CLIENTS, StandardCharsets.US_ASCII)));
     } else if (in.readableBytes() >= HEADER_BYTES_TO_REQUEST_ID) {
       int start = in.readerIndex();
       byte opcode = in.getByte(start + 2);
@@ -180,7 +180,14 @@ final class ProtocolDetector extends ByteToMessageDecoder {
               Frame.EMPTY,
               rejection.getBytes(StandardCharsets.UTF_8));
       ctx.pipeline().addLast(ENCODER);
-      ctx.channel().writeAndFlush(busy).addListener(ChannelFutureListener.CLOSE);
+      cancelRejectTimer();
+      LingeringClose.after(ctx.channel().writeAndFlush(busy));
+    }
+  }
+
+  private void cancelRejectTimer() {
+    if (rejectTimer != null) {
+      rejectTimer.cancel(false);
     }
   }
 }

@@ -2,7 +2,6 @@ package io.distcache.server.net;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
@@ -42,8 +41,7 @@ public final class UnknownProtocol implements ProtocolInstaller {
               "closing {}: first byte 0x{} is not the binary protocol and no other protocol is installed",
               ctx.channel().remoteAddress(),
               Integer.toHexString(buf.getByte(buf.readerIndex()) & 0xFF));
-          ctx.writeAndFlush(Unpooled.copiedBuffer(REPLY, StandardCharsets.US_ASCII))
-              .addListener(ChannelFutureListener.CLOSE);
+          LingeringClose.after(ctx.writeAndFlush(Unpooled.copiedBuffer(REPLY, StandardCharsets.US_ASCII)));
         }
       } finally {
         ReferenceCountUtil.release(msg);

@@ -8,7 +8,8 @@ import io.distcache.server.security.Users;
  * Design: the checks Redis makes before a command runs, in its order: authentication (NOAUTH; only
  * the "no-auth" commands AUTH, HELLO, QUIT and RESET run before it), then the user's permission for
  * the command or subcommand, then for each key at the command's key positions (first, last, step
- * from the command table), and for the pub/sub commands each channel (checkChannels). A key needs a pattern that allows reading for a "readonly" command and
+ * from the command table; not the shard channels of SPUBLISH, SSUBSCRIBE and SUNSUBSCRIBE, which Redis
+ * does not treat as keys for ACLs), and for the pub/sub commands each channel (checkChannels). A key needs a pattern that allows reading for a "readonly" command and
  * writing for a "write" one (Redis 7 refines this per key with key-specs; distcache's commands each
  * read or write all their keys, so the command's flag says it). A denial is answered NOPERM and
  * recorded in ACL LOG. The default user with every command and key allowed (every node without
@@ -18,6 +19,12 @@ import io.distcache.server.security.Users;
 /** Authentication and ACL checks of one Redis command. */
 final class AclCheck {
   private AclCheck() {}
+
+  /**
+   * Commands whose key positions name shard channels: they route by slot like keys, but Redis
+   * marks them "not a key" for ACLs, so only &pattern rules apply to them, never ~pattern ones.
+   */
+  private static final java.util.Set<String> CHANNEL_NOT_KEY = java.util.Set.of("spublish", "ssubscribe", "sunsubscribe");
 
   /**
    * Throws the error to answer when {@code spec} (already resolved to the subcommand) may not run
@@ -49,7 +56,7 @@ final class AclCheck {
     if (!u.allChannels()) {
       checkChannels(s, u, fullName, args);
     }
-    if (spec.firstKey() <= 0 || u.allKeys()) {
+    if (spec.firstKey() <= 0 || u.allKeys() || CHANNEL_NOT_KEY.contains(fullName)) {
       return;
     }
     boolean write = spec.flags().contains("write");

@@ -33,7 +33,14 @@ import java.util.Map;
  * CLUSTER MEMBERS and OWNER are distcache's own (the member list with states, a key's owner).
  *
  * A client connected over TLS is told each member's TLS port in SLOTS and NODES (and MOVED, in
- * RespSession); SHARDS gives every client both "port" and "tls-port", as Redis does (TlsEndpoints).
+ * RespSession), and its TLS address in MEMBERS and OWNER; SHARDS gives every client both "port"
+ * and "tls-port", as Redis does (TlsEndpoints). A TLS client is never shown a node port. A member
+ * whose TLS port this node does not know (for a protocol round after it joined, or for good when
+ * it has no --tls-port) is left out of SLOTS, NODES and SHARDS for a TLS client, and the ranges it
+ * owns are shown as this node's (shownRanges): this node forwards their keys to it instead of
+ * answering MOVED (TlsEndpoints), and a client sees no hole (Jedis refuses a slot map with holes,
+ * Lettuce fails commands for a slot it has no node for). MEMBERS shows such a member's address as
+ * nil, and OWNER naming it is an error.
  *
  * COUNTKEYSINSLOT and GETKEYSINSLOT walk the local store (there is no per-slot index; Redis keeps
  * one): O(keys on this node), meant for tools, not for request paths.
@@ -120,9 +127,9 @@ final class ClusterCommands {
    * range with one owner and the same replicas; the owner first, then its replicas in ring order.
    */
   private static void slots(RespSession s, byte[][] a) {
-    Placement placement = view(s).placement();
+    ClusterView view = view(s);
     s.routing().topologyCommand();
-    List<SlotRange> ranges = placement.ranges();
+    List<SlotRange> ranges = shownRanges(s, view);
     RespWriter w = s.out();
     w.array(ranges.size());
     for (SlotRange r : ranges) {
@@ -145,6 +152,53 @@ final class ClusterCommands {
     return tls == null ? m.address().port() : tls.clientPort(m, s.tlsClient());
   }
 
+  /**
+   * The placement's ranges as this connection is shown them: as they are to a plain client; to a
+   * TLS client, a range whose owner's TLS port is unknown is this node's (which forwards its keys),
+   * and replicas whose TLS port is unknown are left out.
+   */
+  private static List<SlotRange> shownRanges(RespSession s, ClusterView view) {
+    List<SlotRange> ranges = view.placement().ranges();
+    io.distcache.server.cluster.TlsEndpoints tls = s.context().tlsEndpoints();
+    Member self = view.self();
+    if (tls == null || !s.tlsClient() || self == null) {
+      return ranges;
+    }
+    List<SlotRange> out = new ArrayList<>(ranges.size());
+    for (SlotRange r : ranges) {
+      Member owner = tls.tlsPort(r.owner()) != 0 ? r.owner() : self;
+      List<Member> replicas = new ArrayList<>();
+      for (Member replica : r.replicas()) {
+        if (tls.tlsPort(replica) != 0 && !replica.equals(owner)) {
+          replicas.add(replica);
+        }
+      }
+      SlotRange last = out.isEmpty() ? null : out.get(out.size() - 1);
+      if (last != null && last.last() + 1 == r.first() && last.owner().equals(owner) && last.replicas().equals(replicas)) {
+        out.set(out.size() - 1, new SlotRange(last.first(), r.last(), owner, List.copyOf(replicas)));
+      } else {
+        out.add(new SlotRange(r.first(), r.last(), owner, List.copyOf(replicas)));
+      }
+    }
+    return out;
+  }
+
+  /** The members a TLS client is shown: those whose TLS port is known (all, to a plain client). */
+  private static List<Member> shownMembers(RespSession s, ClusterView view) {
+    List<Member> members = view.placement().members();
+    io.distcache.server.cluster.TlsEndpoints tls = s.context().tlsEndpoints();
+    if (tls == null || !s.tlsClient() || view.self() == null) {
+      return members;
+    }
+    List<Member> out = new ArrayList<>();
+    for (Member m : members) {
+      if (tls.tlsPort(m) != 0) {
+        out.add(m);
+      }
+    }
+    return out;
+  }
+
   private static void slotNode(RespWriter w, Member m, int port) {
     w.array(4);
     w.bulk(m.address().host());
@@ -163,8 +217,7 @@ final class ClusterCommands {
   private static void shards(RespSession s, byte[][] a) {
     ClusterView view = view(s);
     s.routing().topologyCommand();
-    Placement placement = view.placement();
-    Map<List<Member>, List<SlotRange>> shards = byShard(placement);
+    Map<List<Member>, List<SlotRange>> shards = byShard(shownMembers(s, view), shownRanges(s, view));
     RespWriter w = s.out();
     w.array(shards.size());
     for (Map.Entry<List<Member>, List<SlotRange>> e : shards.entrySet()) {
@@ -209,9 +262,9 @@ final class ClusterCommands {
   }
 
   /** Ranges grouped by [owner, replicas...]: owners in id order, then each owner's groups in slot order. */
-  private static Map<List<Member>, List<SlotRange>> byShard(Placement placement) {
+  private static Map<List<Member>, List<SlotRange>> byShard(List<Member> members, List<SlotRange> ranges) {
     Map<List<Member>, List<SlotRange>> out = new LinkedHashMap<>();
-    for (Map.Entry<Member, List<SlotRange>> e : byOwner(placement).entrySet()) {
+    for (Map.Entry<Member, List<SlotRange>> e : byOwner(members, ranges).entrySet()) {
       if (e.getValue().isEmpty()) {
         out.put(List.of(e.getKey()), new ArrayList<>());
       }
@@ -228,7 +281,8 @@ final class ClusterCommands {
   private static void nodes(RespSession s, byte[][] a) {
     ClusterView view = view(s);
     s.routing().topologyCommand();
-    s.out().verbatim(nodesText(view, s.context().clock().millis(), m -> clientPort(s, m)));
+    s.out().verbatim(nodesText(view, s.context().clock().millis(), m -> clientPort(s, m), shownMembers(s, view),
+        shownRanges(s, view)));
   }
 
   /**
@@ -244,11 +298,17 @@ final class ClusterCommands {
 
   /** As above, each member at the port {@code clientPort} gives (a TLS client's: the TLS port), "@" the node port. */
   static String nodesText(ClusterView view, long nowMillis, java.util.function.ToIntFunction<Member> clientPort) {
+    return nodesText(view, nowMillis, clientPort, view.placement().members(), view.placement().ranges());
+  }
+
+  /** As above, for the members and ranges this connection is shown (shownMembers, shownRanges). */
+  private static String nodesText(ClusterView view, long nowMillis, java.util.function.ToIntFunction<Member> clientPort,
+      List<Member> members, List<SlotRange> ranges) {
     Placement placement = view.placement();
     Member self = view.self();
     MembershipSnapshot snapshot = view.snapshot().orElse(null);
     StringBuilder sb = new StringBuilder();
-    for (Map.Entry<Member, List<SlotRange>> e : byOwner(placement).entrySet()) {
+    for (Map.Entry<Member, List<SlotRange>> e : byOwner(members, ranges).entrySet()) {
       Member m = e.getKey();
       boolean me = m.equals(self);
       boolean suspect = snapshot != null
@@ -269,13 +329,13 @@ final class ClusterCommands {
   }
 
   /** Each owner's ranges in slot order, owners in id order (the placement's member order). */
-  private static Map<Member, List<SlotRange>> byOwner(Placement placement) {
+  private static Map<Member, List<SlotRange>> byOwner(List<Member> members, List<SlotRange> ranges) {
     Map<Member, List<SlotRange>> out = new LinkedHashMap<>();
-    for (Member m : placement.members()) {
+    for (Member m : members) {
       out.put(m, new ArrayList<>());
     }
-    for (SlotRange r : placement.ranges()) {
-      out.get(r.owner()).add(r);
+    for (SlotRange r : ranges) {
+      out.computeIfAbsent(r.owner(), k -> new ArrayList<>()).add(r);
     }
     return out;
   }
@@ -324,16 +384,29 @@ final class ClusterCommands {
     return n;
   }
 
-  /** One array per member, by id: [id, host:port, state (alive, suspect, dead, left), incarnation]. */
+  /**
+   * One array per member, by id: [id, host:port, state (alive, suspect, dead, left), incarnation];
+   * for a TLS client host:port is the TLS address, nil when this node does not know it.
+   */
   private static void members(RespSession s, byte[][] a) {
     MembershipSnapshot snapshot = view(s).snapshot().orElse(null);
     List<MemberStatus> members = snapshot == null ? List.of() : snapshot.members();
+    io.distcache.server.cluster.TlsEndpoints tls = s.tlsClient() ? s.context().tlsEndpoints() : null;
     RespWriter w = s.out();
     w.array(members.size());
     for (MemberStatus m : members) {
       w.array(4);
       w.bulk(m.id());
-      w.bulk(m.member().address().toString());
+      if (tls == null) {
+        w.bulk(m.member().address().toString());
+      } else {
+        io.distcache.protocol.cluster.Address at = tls.forTls(m.member());
+        if (at == null) {
+          w.nil();
+        } else {
+          w.bulk(at.toString());
+        }
+      }
       w.bulk(m.state().name().toLowerCase(Locale.ROOT));
       w.integer(m.incarnation());
     }
@@ -343,9 +416,18 @@ final class ClusterCommands {
     Member owner = view(s).owner(Args.key(a[2]));
     if (owner == null) {
       s.out().nil(); // membership not started yet: nobody owns anything
-    } else {
-      s.out().bulk(owner.address().toString());
+      return;
     }
+    io.distcache.server.cluster.TlsEndpoints tls = s.tlsClient() ? s.context().tlsEndpoints() : null;
+    if (tls == null) {
+      s.out().bulk(owner.address().toString());
+      return;
+    }
+    io.distcache.protocol.cluster.Address at = tls.forTls(owner);
+    if (at == null) {
+      throw new CommandException("ERR the TLS port of owner " + owner.id() + " is not known to this node yet");
+    }
+    s.out().bulk(at.toString());
   }
 
   /**

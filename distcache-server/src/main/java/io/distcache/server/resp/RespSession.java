@@ -95,6 +95,17 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   private boolean replyStarted;
   /** No more commands are executed; the connection closes once the replies are out. */
   private boolean closing;
+  /**
+   * Refused before serving anything (protected mode): the reply is written, the input drained and
+   * dropped, and the connection closed by net.LingeringClose, not by this session.
+   */
+  private boolean refused;
+  /**
+   * Closing after the decoder refused the input (a protocol error, a request over a limit, the
+   * node-wide input bound): the decoder drops what follows, so the close lingers (LingeringClose)
+   * and the client, which may still be sending, reads the error instead of a reset.
+   */
+  private boolean lingerOnClose;
   /** This session waits in its event loop's {@link FlushBatch}. */
   private boolean flushQueued;
   /** The client shut down its sending side: close once everything it sent is answered. */
@@ -195,8 +206,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     CompletableFuture<Frame> reply = routing.readOnly() ? context.router().routeReadOnly(routed)
         : context.router().route(routed);
     if (tlsClient && routed.hasFlag(io.distcache.protocol.Flags.ROUTED) && context.tlsEndpoints() != null) {
-      // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port.
-      reply = reply.thenApply(context.tlsEndpoints()::forTlsClient);
+      // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port, or
+      // forward the request when this node does not know it (a TLS client never gets a node port).
+      reply = context.tlsEndpoints().forTlsClient(routed, reply, context.router()::route);
     }
     return reply;
   }
@@ -356,8 +368,14 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       ClientLog.warn(log, "protected-mode", "refused {}: protected mode is on, the default user has no password and"
           + " the client is not on loopback (set --requirepass, or --protected-mode no)", client.address);
       closing = true;
-      ctx.writeAndFlush(io.netty.buffer.Unpooled.copiedBuffer("-" + RespErrors.DENIED + "\r\n",
-          java.nio.charset.StandardCharsets.US_ASCII)).addListener(ChannelFutureListener.CLOSE);
+      refused = true;
+      if (ctx.pipeline().get(RespPipeline.DECODER) != null) {
+        ctx.pipeline().remove(RespPipeline.DECODER); // raw bytes reach channelRead, which drops them
+      }
+      // Closed only after the client could read why: a close with its bytes unread would reset
+      // the reply away (LingeringClose).
+      io.distcache.server.net.LingeringClose.after(ctx.writeAndFlush(io.netty.buffer.Unpooled.copiedBuffer(
+          "-" + RespErrors.DENIED + "\r\n", java.nio.charset.StandardCharsets.US_ASCII)));
     }
   }
 
@@ -468,6 +486,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       replyStarted = false;
       out().error("ERR " + ((RespProtocolError) msg).message);
       closing = true;
+      lingerOnClose = true;
     }
     if (burst != null && burst.readableBytes() >= FLUSH_BYTES) {
       flush();
@@ -599,7 +618,22 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   }
 
   private void flush() {
+    if (refused) {
+      return; // LingeringClose closes it
+    }
     boolean closeNow = closing && parked.isEmpty();
+    if (closeNow && lingerOnClose) {
+      ByteBuf out = io.netty.buffer.Unpooled.EMPTY_BUFFER;
+      if (burst != null && burst.isReadable()) {
+        out = burst;
+      } else if (burst != null) {
+        burst.release();
+      }
+      burst = null;
+      refused = true; // from now on LingeringClose owns the connection
+      io.distcache.server.net.LingeringClose.after(ctx.writeAndFlush(out));
+      return;
+    }
     if (burst != null && burst.isReadable()) {
       ByteBuf out = burst;
       burst = null;
@@ -622,6 +656,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   }
 
   private void updateAutoRead() {
+    if (refused) {
+      return; // LingeringClose keeps reading to drain the input
+    }
     boolean read = !behind() && waiting.isEmpty() && !closing;
     if (ctx.channel().config().isAutoRead() != read) {
       ctx.channel().config().setAutoRead(read);

@@ -29,7 +29,7 @@ class PeerHandshakeTest {
 
     assertThat(v).hasSize(77);
     assertThat(v[0]).isEqualTo((byte) 1); // step HELLO
-    assertThat(v[1]).isEqualTo((byte) 2); // version
+    assertThat(v[1]).isEqualTo((byte) 3); // version
     assertThat(v[2]).isEqualTo((byte) 1); // mode: secret
     assertThat(new String(v, 3, 40, StandardCharsets.US_ASCII)).isEqualTo(DIALER);
     PeerHandshake.Hello h = PeerHandshake.decodeHello(v);
@@ -43,7 +43,7 @@ class PeerHandshakeTest {
 
   @Test
   void reply_roundTrips_withAndWithoutProof() throws Exception {
-    byte[] proof = PeerHandshake.acceptorProof(SECRET, N1, N2, DIALER, ACCEPTOR);
+    byte[] proof = PeerHandshake.acceptorProof(SECRET, N1, N2, DIALER, ACCEPTOR, 0, 6380);
 
     PeerHandshake.Reply withProof = PeerHandshake.decodeReply(PeerHandshake.encodeReply(ACCEPTOR, N2, proof, 6380));
     PeerHandshake.Reply open = PeerHandshake.decodeReply(PeerHandshake.encodeReply(ACCEPTOR, N2, null));
@@ -57,14 +57,19 @@ class PeerHandshakeTest {
   }
 
   @Test
-  void proofs_dependOnSecretNoncesIdsAndRole() {
-    byte[] p = PeerHandshake.dialerProof(SECRET, N1, N2, DIALER, ACCEPTOR);
+  void proofs_dependOnSecretNoncesIdsTlsPortsAndRole() {
+    byte[] p = PeerHandshake.dialerProof(SECRET, N1, N2, DIALER, ACCEPTOR, 7443, 7444);
 
-    assertThat(p).hasSize(32).isEqualTo(PeerHandshake.dialerProof(SECRET, N1, N2, DIALER, ACCEPTOR));
-    assertThat(p).isNotEqualTo(PeerHandshake.acceptorProof(SECRET, N1, N2, DIALER, ACCEPTOR));
-    assertThat(p).isNotEqualTo(PeerHandshake.dialerProof(ClusterSecret.ofText("another secret, 16+"), N1, N2, DIALER, ACCEPTOR));
-    assertThat(p).isNotEqualTo(PeerHandshake.dialerProof(SECRET, N2, N1, DIALER, ACCEPTOR));
-    assertThat(p).isNotEqualTo(PeerHandshake.dialerProof(SECRET, N1, N2, ACCEPTOR, DIALER));
+    assertThat(p).hasSize(32).isEqualTo(PeerHandshake.dialerProof(SECRET, N1, N2, DIALER, ACCEPTOR, 7443, 7444));
+    assertThat(p).isNotEqualTo(PeerHandshake.acceptorProof(SECRET, N1, N2, DIALER, ACCEPTOR, 7443, 7444));
+    assertThat(p).isNotEqualTo(
+        PeerHandshake.dialerProof(ClusterSecret.ofText("another secret, 16+"), N1, N2, DIALER, ACCEPTOR, 7443, 7444));
+    assertThat(p).isNotEqualTo(PeerHandshake.dialerProof(SECRET, N2, N1, DIALER, ACCEPTOR, 7443, 7444));
+    assertThat(p).isNotEqualTo(PeerHandshake.dialerProof(SECRET, N1, N2, ACCEPTOR, DIALER, 7443, 7444));
+    // The TLS ports are bound: either one changed, or the two swapped, gives another proof.
+    assertThat(p).isNotEqualTo(PeerHandshake.dialerProof(SECRET, N1, N2, DIALER, ACCEPTOR, 7445, 7444));
+    assertThat(p).isNotEqualTo(PeerHandshake.dialerProof(SECRET, N1, N2, DIALER, ACCEPTOR, 7443, 0));
+    assertThat(p).isNotEqualTo(PeerHandshake.dialerProof(SECRET, N1, N2, DIALER, ACCEPTOR, 7444, 7443));
     assertThat(PeerHandshake.matches(p, p.clone())).isTrue();
     assertThat(PeerHandshake.matches(p, null)).isFalse();
   }
@@ -80,12 +85,17 @@ class PeerHandshakeTest {
     assertThatThrownBy(() -> PeerHandshake.decodeHello(new byte[3]))
         .hasMessage("PEER_HELLO of 3 bytes, expected 77");
     assertThatThrownBy(() -> PeerHandshake.decodeHello(badVersion))
-        .hasMessage("PEER_HELLO version 9 is not supported (this node speaks 2)");
+        .hasMessage("PEER_HELLO version 9 is not supported (this node speaks 3)");
+    // A version 2 HELLO (same layout, proofs without the TLS ports) is refused by its version.
+    byte[] v2 = hello.clone();
+    v2[1] = 2;
+    assertThatThrownBy(() -> PeerHandshake.decodeHello(v2))
+        .hasMessage("PEER_HELLO version 2 is not supported (this node speaks 3)");
     // A version 1 HELLO (75 bytes, no TLS port) is named as such, not as a length error.
     byte[] v1 = java.util.Arrays.copyOf(hello, 75);
     v1[1] = 1;
     assertThatThrownBy(() -> PeerHandshake.decodeHello(v1))
-        .hasMessage("PEER_HELLO version 1 is not supported (this node speaks 2)");
+        .hasMessage("PEER_HELLO version 1 is not supported (this node speaks 3)");
     assertThatThrownBy(() -> PeerHandshake.decodeHello(badId))
         .hasMessage("member id in PEER_HELLO is not 40 lowercase hex digits");
     assertThatThrownBy(() -> PeerHandshake.decodeProof(new byte[5]))

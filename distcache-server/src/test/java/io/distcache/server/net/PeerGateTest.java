@@ -69,15 +69,67 @@ class PeerGateTest {
     ch.writeInbound(hello(true, nonce));
     Frame first = ch.readOutbound();
     PeerHandshake.Reply r = PeerHandshake.decodeReply(first.value());
-    assertThat(PeerHandshake.matches(PeerHandshake.acceptorProof(SECRET, nonce, r.nonce(), PEER, SELF), r.proof())).isTrue();
+    assertThat(PeerHandshake.matches(PeerHandshake.acceptorProof(SECRET, nonce, r.nonce(), PEER, SELF, 0, 0), r.proof()))
+        .isTrue();
     assertThat(access.pendingHandshakes()).isEqualTo(1);
-    byte[] proof = PeerHandshake.dialerProof(SECRET, nonce, r.nonce(), PEER, SELF);
+    byte[] proof = PeerHandshake.dialerProof(SECRET, nonce, r.nonce(), PEER, SELF, 0, 0);
     ch.writeInbound(Frame.request(Opcode.PEER_HELLO, 0, null, PeerHandshake.encodeProof(proof)).withRequestId(2));
     Frame second = ch.readOutbound();
 
     assertThat(second.status()).isEqualTo(Status.OK);
     assertThat(ch.pipeline().get(BinaryRequestHandler.class).isPeer()).isTrue();
     assertThat(access.pendingHandshakes()).isZero();
+    ch.finishAndReleaseAll();
+  }
+
+  /**
+   * A man in the middle without the secret changes the TLS port in the dialer's HELLO (7443 to
+   * 9999): the acceptor's proof, made over 9999, fails the dialer's check over 7443, and the
+   * dialer's proof, made over 7443, is refused by the acceptor. Neither side records the port.
+   */
+  @Test
+  void secretMode_tlsPortChangedOnTheWay_failsTheProofBothWays() throws Exception {
+    io.distcache.server.bus.PeerTlsPorts ports = new io.distcache.server.bus.PeerTlsPorts(id -> true);
+    ports.self(6380);
+    PeerAccess access = PeerAccess.of(SECRET, () -> SELF).tlsPorts(ports);
+    EmbeddedChannel ch = channel(access, false);
+    byte[] nonce = PeerHandshake.newNonce();
+
+    ch.writeInbound(Frame.request(Opcode.PEER_HELLO, 0, null, PeerHandshake.encodeHello(true, PEER, nonce, 9999))
+        .withRequestId(1));
+    PeerHandshake.Reply r = PeerHandshake.decodeReply(((Frame) ch.readOutbound()).value());
+
+    assertThat(r.tlsPort()).isEqualTo(6380);
+    assertThat(PeerHandshake.matches(PeerHandshake.acceptorProof(SECRET, nonce, r.nonce(), PEER, SELF, 7443, 6380),
+        r.proof())).as("the dialer's check over the port it sent").isFalse();
+    byte[] proof = PeerHandshake.dialerProof(SECRET, nonce, r.nonce(), PEER, SELF, 7443, 6380);
+    ch.writeInbound(Frame.request(Opcode.PEER_HELLO, 0, null, PeerHandshake.encodeProof(proof)).withRequestId(2));
+    Frame second = ch.readOutbound();
+
+    assertThat(second.status()).isEqualTo(Status.AUTH_FAILED);
+    assertThat(second.valueText()).isEqualTo("wrong proof of the cluster secret");
+    assertThat(access.peerConnections()).isZero();
+    assertThat(ports.of(PEER)).isZero();
+    ch.finishAndReleaseAll();
+  }
+
+  /** The same, with the acceptor's TLS port changed in its reply: the dialer's check fails. */
+  @Test
+  void secretMode_acceptorsTlsPortChangedOnTheWay_failsTheDialersCheck() throws Exception {
+    io.distcache.server.bus.PeerTlsPorts ports = new io.distcache.server.bus.PeerTlsPorts(id -> true);
+    ports.self(6380);
+    PeerAccess access = PeerAccess.of(SECRET, () -> SELF).tlsPorts(ports);
+    EmbeddedChannel ch = channel(access, false);
+    byte[] nonce = PeerHandshake.newNonce();
+
+    ch.writeInbound(Frame.request(Opcode.PEER_HELLO, 0, null, PeerHandshake.encodeHello(true, PEER, nonce, 7443))
+        .withRequestId(1));
+    PeerHandshake.Reply r = PeerHandshake.decodeReply(((Frame) ch.readOutbound()).value());
+
+    assertThat(PeerHandshake.matches(PeerHandshake.acceptorProof(SECRET, nonce, r.nonce(), PEER, SELF, 7443, 6380),
+        r.proof())).as("untouched").isTrue();
+    assertThat(PeerHandshake.matches(PeerHandshake.acceptorProof(SECRET, nonce, r.nonce(), PEER, SELF, 7443, 6999),
+        r.proof())).as("the reply's port changed to 6999 on the way").isFalse();
     ch.finishAndReleaseAll();
   }
 
