@@ -212,7 +212,26 @@ public enum Opcode {
    * placements differ, the sender is not a learner there, or it did not confirm in time) |
    * BAD_REQUEST.
    */
-  MIGRATE_PREPARE(0x48, false);
+  MIGRATE_PREPARE(0x48, false),
+
+  // 0x49-0x4A: client-side caching (CLIENT TRACKING) between members.
+
+  /**
+   * Node to node, on a peer connection only: the sender has a tracking client about to read these
+   * keys through it, whose reads it forwards to the receiver (their owner): remember the sender
+   * as a reader of each, so the receiver's next write of one sends it {@link #TRACK_INVALIDATE}.
+   * key:[the sender's member address, host:port ASCII] value:[the keys, ListCodec] → OK |
+   * BAD_REQUEST (malformed, or sent on a client connection). The sender forwards the read only
+   * after the OK, so no write the read misses can go unreported.
+   */
+  TRACK_REGISTER(0x49, false),
+  /**
+   * Node to node, on a peer connection only: keys a sender registered with {@link #TRACK_REGISTER}
+   * changed (written, deleted, expired, evicted, or their slot left the owner): invalidate them
+   * for the receiver's tracking clients. value:[the keys, ListCodec; an empty list means every key
+   * (a FLUSHALL)] → OK | BAD_REQUEST.
+   */
+  TRACK_INVALIDATE(0x4A, false);
 
   /** {@link #PUBSUB_PUBLISH}'s kind extra: a PUBLISH, for subscribers of the channel and patterns. */
   public static final long PUBLISH_KIND_GLOBAL = 0;

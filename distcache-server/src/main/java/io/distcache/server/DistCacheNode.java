@@ -134,6 +134,9 @@ public final class DistCacheNode implements AutoCloseable {
       users = new io.distcache.server.security.Users(RespContext.standardCatalog(), config.aclFile, config.requirePass,
           config.clock::millis);
       store = Stores.create(new StoreConfig(config.maxMemoryBytes, config.maxValueBytes, config.evictionPolicy, config.clock));
+      // Client tracking sees every change of the data in front of the store (TrackingStore).
+      trackingTable = new io.distcache.server.tracking.TrackingTable();
+      store = new io.distcache.server.tracking.TrackingStore(store, trackingTable);
       bus = new PeerBus(config.clusterSecret, this::selfId, config.maxFrameBytes, config.forwardTimeout,
           config.forwardTimeout, PeerBus.DEFAULT_MAX_IN_FLIGHT);
       peers = config.peersDecorator.apply(bus);
@@ -154,6 +157,10 @@ public final class DistCacheNode implements AutoCloseable {
         executor = new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements);
         clusterRouter = new ClusterRouter(executor, membership, peers, store, config.replication);
         wirePubSub(executor);
+        clusterTracking = new io.distcache.server.tracking.ClusterTracking(trackingTable, peers, membership::self,
+            membership::placement);
+        executor.tracking(clusterTracking);
+        membership.placements().addListener(trackingTable);
         router = new DrainingRouter(clusterRouter);
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess)
             .withUsers(users, protectedModeApplies()).withTlsEndpoints(tlsEndpoints);
@@ -355,6 +362,8 @@ public final class DistCacheNode implements AutoCloseable {
 
   private io.distcache.server.pubsub.PubSubHub pubSub;
   private io.distcache.server.pubsub.KeyspaceEvents keyspaceEvents;
+  private io.distcache.server.tracking.TrackingTable trackingTable;
+  private io.distcache.server.tracking.ClusterTracking clusterTracking;
   private io.distcache.server.cluster.PubSubFanout fanout;
 
   /** The Redis protocol, with data commands through the router and CLUSTER/INFO from the cluster layer. */
@@ -372,6 +381,7 @@ public final class DistCacheNode implements AutoCloseable {
         .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
         .parameters(configParameters())
         .pubSub(pubSub, keyspaceEvents, fanout::dropped)
+        .tracking(trackingTable, clusterTracking)
         .nodeCounters(new io.distcache.server.resp.NodeCounters() {
           @Override
           public long netInputBytes() {

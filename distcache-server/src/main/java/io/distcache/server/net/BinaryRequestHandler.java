@@ -368,7 +368,8 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       return request.replyError(Status.BAD_REQUEST, "PEER_HELLO is only accepted as the first frame of a connection");
     }
     if (request.op() == Opcode.REPLICATE || request.op() == Opcode.REPLICA_SYNC || request.op() == Opcode.MIGRATE_PREPARE
-        || request.op() == Opcode.PUBSUB_PUBLISH) {
+        || request.op() == Opcode.PUBSUB_PUBLISH || request.op() == Opcode.TRACK_REGISTER
+        || request.op() == Opcode.TRACK_INVALIDATE) {
       misuse(ctx, "sent a replication frame (" + request.op() + "; refused)");
       return request.replyError(Status.BAD_REQUEST,
           request.op() + " is accepted only on a peer connection (one opened with PEER_HELLO); ignored");

@@ -192,7 +192,15 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       return capture.send(request);
     }
     Frame routed = withRouting(request);
-    CompletableFuture<Frame> reply = context.router().route(routed);
+    CompletableFuture<Void> registered = trackingBarrier;
+    CompletableFuture<Frame> reply;
+    if (registered == null) {
+      reply = context.router().route(routed);
+    } else {
+      // A tracked read forwarded to its owner runs once the owner has registered this node (ClusterTracking).
+      trackingBarrier = null;
+      reply = registered.thenComposeAsync(x -> context.router().route(routed), ctx.executor());
+    }
     if (tlsClient && routed.hasFlag(io.distcache.protocol.Flags.ROUTED) && context.tlsEndpoints() != null) {
       // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port.
       reply = reply.thenApply(context.tlsEndpoints()::forTlsClient);
@@ -282,6 +290,53 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     return writer.protocol();
   }
 
+  // ---- client tracking ----
+
+  /** CLIENT TRACKING state; made on the first CLIENT TRACKING ON. */
+  private ClientTracking tracking;
+  /** Where invalidations for this connection (or clients redirecting to it) queue; made on first use. */
+  private volatile InvalidationOutbox outbox;
+  /** A forwarded tracked read waits for this (its owner's registration) before it is sent. */
+  private CompletableFuture<Void> trackingBarrier;
+
+  ClientTracking tracking() {
+    if (tracking == null) {
+      tracking = new ClientTracking(this, client.id);
+    }
+    return tracking;
+  }
+
+  ClientTracking trackingIfAny() {
+    return tracking;
+  }
+
+  InvalidationOutbox outbox() {
+    InvalidationOutbox o = outbox;
+    if (o == null) {
+      synchronized (this) {
+        o = outbox;
+        if (o == null) {
+          outbox = o = new InvalidationOutbox(this, ctx.channel(), context);
+        }
+      }
+    }
+    return o;
+  }
+
+  /** The dispatcher is about to run {@code spec}: a tracking connection remembers what it reads. */
+  void beforeCommand(CommandSpec spec, byte[][] args) {
+    ClientTracking t = tracking;
+    if (t == null || !t.on) {
+      return;
+    }
+    boolean routed = args.length > spec.firstKey() && spec.firstKey() > 0
+        && (routing.flagsFor(args[spec.firstKey()]) & io.distcache.protocol.Flags.ROUTED) != 0;
+    CompletableFuture<Void> f = t.beforeCommand(spec, args, context.trackingTable(), context.clusterTracking(), routed);
+    if (f != null) {
+      trackingBarrier = trackingBarrier == null ? f : CompletableFuture.allOf(trackingBarrier, f);
+    }
+  }
+
   // ---- pub/sub ----
 
   /** This connection's subscriptions; made on its first SUBSCRIBE. */
@@ -369,6 +424,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   public void handlerRemoved(ChannelHandlerContext ctx) {
     context.stats().disconnected(client);
     clearSubscriptions();
+    if (tracking != null && tracking.on && context.trackingTable() != null) {
+      context.trackingTable().disable(tracking);
+    }
     releaseAll();
   }
 
@@ -513,16 +571,21 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     currentStart = start;
     long errorsBefore = writer.errors();
     try {
-      if (TransactionCommands.queues(this, args)) {
-        TransactionCommands.queue(this, args);
+      if (tracking != null && tracking.noloop) {
+        // NOLOOP: writes this command applies on this thread do not invalidate this client.
+        io.distcache.server.tracking.TrackingTable.asWriter(client.id, () -> run(args));
       } else {
-        commands.dispatch(this, args);
+        run(args);
       }
     } catch (CommandException e) {
       out().error(e.getMessage());
     } catch (RuntimeException e) {
       log.warn("Redis command {} failed", Args.latin1(args[0]), e);
       out().error("ERR internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+    }
+    if (tracking != null) {
+      tracking.afterCommand();
+      trackingBarrier = null;
     }
     if (current != null && !currentParked) {
       finished(current, args, start, writer.errors() != errorsBefore);
@@ -531,6 +594,14 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       context.monitors().feed(this, Redaction.of(args));
     }
     currentArgs = null;
+  }
+
+  private void run(byte[][] args) {
+    if (TransactionCommands.queues(this, args)) {
+      TransactionCommands.queue(this, args);
+    } else {
+      commands.dispatch(this, args);
+    }
   }
 
   /**
