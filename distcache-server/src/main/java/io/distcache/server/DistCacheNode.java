@@ -163,7 +163,8 @@ public final class DistCacheNode implements AutoCloseable {
         membership.placements().addListener(trackingTable);
         router = new DrainingRouter(clusterRouter);
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess)
-            .withUsers(users, protectedModeApplies()).withTlsEndpoints(tlsEndpoints);
+            .withUsers(users, protectedModeApplies()).withTlsEndpoints(tlsEndpoints)
+            .withTracking(trackingTable, clusterTracking);
         ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis();
         NetConfig net =
             NetConfig.of(config.bindAddress())

@@ -227,6 +227,9 @@ public final class LocalExecutor {
         case PUBSUB_PUBLISH -> peerPublish(request);
         case SHARD_PUBLISH -> shardPublish(request);
         case TRACK_REGISTER, TRACK_INVALIDATE -> tracking(request);
+        // Connection state, answered by the binary connection before routing (net/BinaryTracking).
+        case TRACKING, INVALIDATE -> request.replyError(Status.BAD_REQUEST,
+            op + " is answered by a client connection; it cannot be routed or forwarded");
       };
     } catch (ScriptBusyException e) {
       return request.replyError(Status.SCRIPT_BUSY, ScriptHost.BUSY_MESSAGE);
