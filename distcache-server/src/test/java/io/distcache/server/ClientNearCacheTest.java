@@ -40,18 +40,24 @@ class ClientNearCacheTest {
   @Test
   void secondRead_isALocalHit_untilAnotherClientWrites() {
     writer.set("k", "v1");
+    writer.set("other", "o");
     assertThat(cached.get("k")).isEqualTo("v1");
     assertThat(cached.get("k")).isEqualTo("v1");
     NearCacheStats s = cached.nearCacheStats();
     assertThat(s.hits()).isEqualTo(1);
     assertThat(s.misses()).isEqualTo(1);
+    assertThat(cached.get("other")).isEqualTo("o");
     writer.set("k", "v2");
     await().atMost(Duration.ofSeconds(10)).until(() -> "v2".equals(cached.get("k")));
+    // Only k was dropped, by its own invalidation: the connection carrying them stayed up.
+    long hits = cached.nearCacheStats().hits();
+    assertThat(cached.get("other")).isEqualTo("o");
+    assertThat(cached.nearCacheStats().hits()).isEqualTo(hits + 1);
     writer.delete("k");
     await().atMost(Duration.ofSeconds(10)).until(() -> cached.get("k") == null);
     // A missing key is cached as missing, and its creation invalidates it.
     assertThat(cached.get("absent")).isNull();
-    long hits = cached.nearCacheStats().hits();
+    hits = cached.nearCacheStats().hits();
     assertThat(cached.get("absent")).isNull();
     assertThat(cached.nearCacheStats().hits()).isEqualTo(hits + 1);
     writer.set("absent", "now");

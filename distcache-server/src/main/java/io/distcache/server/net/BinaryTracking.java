@@ -112,9 +112,9 @@ final class BinaryTracking implements TrackingTable.Reader {
     }
     Frame push = keys == null
         ? new Frame(Opcode.INVALIDATE.code(), Flags.RESPONSE, 0, Status.OK, new long[] {Opcode.INVALIDATE_ALL},
-            null, new byte[0])
+            Frame.EMPTY, Frame.EMPTY)
         : new Frame(Opcode.INVALIDATE.code(), Flags.RESPONSE, 0, Status.OK, new long[] {Opcode.INVALIDATE_KEYS},
-            null, ListCodec.encodeKeys(keys));
+            Frame.EMPTY, ListCodec.encodeKeys(keys));
     int size = OVERHEAD_BYTES + push.value().length;
     io.netty.channel.ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
     long pending = queuedBytes.addAndGet(size) + (out == null ? 0 : out.totalPendingWriteBytes());

@@ -80,6 +80,8 @@ public final class TrackingTable implements PlacementListener {
 
   private final ConcurrentHashMap<ByteBuffer, Readers> keys = new ConcurrentHashMap<>();
   private final AtomicInteger size = new AtomicInteger();
+  /** (key, reader) pairs: Redis's tracking_total_items. */
+  private final java.util.concurrent.atomic.AtomicLong items = new java.util.concurrent.atomic.AtomicLong();
   private final Map<Long, Reader> readers = new ConcurrentHashMap<>();
   private final CopyOnWriteArrayList<Reader> bcast = new CopyOnWriteArrayList<>();
   private final LongAdder invalidations = new LongAdder();
@@ -109,6 +111,11 @@ public final class TrackingTable implements PlacementListener {
   /** Keys in the table (INFO tracking_total_keys). */
   public int size() {
     return size.get();
+  }
+
+  /** Readers remembered over all keys (INFO tracking_total_items). */
+  public long items() {
+    return items.get();
   }
 
   /** Tracking clients (INFO tracking_clients). */
@@ -165,7 +172,11 @@ public final class TrackingTable implements PlacementListener {
 
   /** Client {@code id} may cache {@code key} from now on. Call before the read runs. */
   public void remember(long id, byte[] key) {
-    add(key, r -> r.clients.add(id));
+    add(key, r -> {
+      if (r.clients.add(id)) {
+        items.incrementAndGet();
+      }
+    });
   }
 
   /** Peer {@code peer} forwards a tracking client's read of {@code key}. Call before the read runs. */
@@ -174,7 +185,9 @@ public final class TrackingTable implements PlacementListener {
       if (r.peers == null) {
         r.peers = new HashSet<>(2);
       }
-      r.peers.add(peer);
+      if (r.peers.add(peer)) {
+        items.incrementAndGet();
+      }
     });
   }
 
@@ -222,6 +235,7 @@ public final class TrackingTable implements PlacementListener {
     List<byte[]> one = null;
     if (r != null) {
       size.decrementAndGet();
+      items.addAndGet(-(r.clients.size() + (r.peers == null ? 0 : r.peers.size())));
       one = List.of(key);
       for (Long id : r.clients) {
         Reader c = readers.get(id);
@@ -255,9 +269,11 @@ public final class TrackingTable implements PlacementListener {
     Set<Address> peers = new HashSet<>();
     for (Iterator<Map.Entry<ByteBuffer, Readers>> it = keys.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<ByteBuffer, Readers> e = it.next();
-      if (keys.remove(e.getKey()) != null) {
+      Readers removed = keys.remove(e.getKey());
+      if (removed != null) {
         size.decrementAndGet();
-        Set<Address> ps = e.getValue().peers;
+        items.addAndGet(-(removed.clients.size() + (removed.peers == null ? 0 : removed.peers.size())));
+        Set<Address> ps = removed.peers;
         if (ps != null) {
           peers.addAll(ps);
         }

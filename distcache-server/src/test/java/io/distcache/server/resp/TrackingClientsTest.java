@@ -89,6 +89,9 @@ class TrackingClientsTest {
       }
       writer.del("k");
       await().atMost(Duration.ofSeconds(10)).until(() -> reader.get("k") == null);
+      assertThat(writer.configGet("tracking-table-max-keys")).containsEntry("tracking-table-max-keys", "1000000");
+      assertThat(writer.configSet("tracking-table-max-keys", "5")).isEqualTo("OK");
+      assertThat(writer.configGet("tracking-table-max-keys")).containsEntry("tracking-table-max-keys", "5");
       assertThat(cache.getStats().getInvalidationCount()).isPositive();
     }
   }

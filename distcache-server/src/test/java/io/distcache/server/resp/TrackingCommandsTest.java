@@ -62,6 +62,20 @@ class TrackingCommandsTest {
   }
 
   @Test
+  void info_countsClientsKeysItemsAndPrefixes() {
+    resp3(a);
+    a.send("CLIENT TRACKING ON");
+    b.send("CLIENT TRACKING ON BCAST PREFIX p: PREFIX q:");
+    a.send("MGET x y");
+    try (RespChannel c = new RespChannel(context)) {
+      c.send("CLIENT TRACKING ON", "GET x");
+      String info = c.send("INFO");
+      assertThat(info).contains("tracking_clients:3\r\n").contains("tracking_total_keys:2\r\n")
+          .contains("tracking_total_items:3\r\n").contains("tracking_total_prefixes:2\r\n");
+    }
+  }
+
+  @Test
   void mget_tracksEveryKey_andOwnWriteInvalidatesWithoutNoloop() {
     resp3(a);
     a.send("CLIENT TRACKING ON");
