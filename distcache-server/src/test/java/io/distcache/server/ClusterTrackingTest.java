@@ -71,6 +71,54 @@ class ClusterTrackingTest {
   }
 
   @Test
+  void javaNearCache_inACluster_followsWritesOnEveryOwner_andAKeyMovingToAJoiner() {
+    cluster.cluster(2);
+    DistCacheNode first = cluster.nodes.get(0);
+    try (io.distcache.client.DistCacheClient near = io.distcache.client.DistCacheClient.builder()
+            .addresses("127.0.0.1:" + first.port()).nearCache(1000).build();
+        io.distcache.client.DistCacheClient writer = io.distcache.client.DistCacheClient.builder()
+            .addresses("127.0.0.1:" + first.port()).build()) {
+      List<String> keys = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        keys.add("nc" + i);
+        writer.set("nc" + i, "a" + i);
+        assertThat(near.get("nc" + i)).isEqualTo("a" + i);
+      }
+      for (String k : keys) {
+        writer.set(k, "b" + k);
+      }
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        for (String k : keys) {
+          assertThat(near.get(k)).isEqualTo("b" + k);
+        }
+      });
+      Placement before = first.membership().placement();
+      DistCacheNode joiner = cluster.start(first);
+      cluster.awaitSettled();
+      Placement after = first.membership().placement();
+      List<String> moved = new ArrayList<>();
+      for (String k : keys) {
+        int slot = KeySlot.of(k.getBytes(StandardCharsets.UTF_8));
+        if (!before.owner(slot).equals(after.owner(slot))) {
+          moved.add(k);
+        }
+      }
+      assertThat(moved).isNotEmpty();
+      // Written on the new owner directly: the near cache must end on the new values.
+      try (Jedis onJoiner = new Jedis("127.0.0.1", joiner.port())) {
+        for (String k : moved) {
+          onJoiner.set(k, "c" + k);
+        }
+      }
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        for (String k : moved) {
+          assertThat(near.get(k)).isEqualTo("c" + k);
+        }
+      });
+    }
+  }
+
+  @Test
   void keyMovingToAJoiningMember_isInvalidated() {
     cluster.cluster(2);
     DistCacheNode entry = cluster.nodes.get(0);
