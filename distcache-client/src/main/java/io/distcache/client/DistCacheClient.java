@@ -1,6 +1,7 @@
 package io.distcache.client;
 
 import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.Status;
@@ -139,7 +140,11 @@ public final class DistCacheClient implements AutoCloseable {
   private volatile NodePool preferred;
   private volatile boolean closed;
 
+  /** Null: no near cache (the default). */
+  private final NearCache nearCache;
+
   private DistCacheClient(Builder b) {
+    this.nearCache = b.nearCacheEntries > 0 ? new NearCache(b.nearCacheEntries) : null;
     this.maxFrameBytes = b.maxFrameBytes;
     this.user = b.user;
     this.tls = b.tls;
@@ -182,7 +187,7 @@ public final class DistCacheClient implements AutoCloseable {
   private NodePool newPool(Address address) {
     return new NodePool(InetSocketAddress.createUnresolved(address.host(), address.port()), group,
         connectionsPerNode, connectTimeoutMillis, requestTimeoutMillis, maxFrameBytes, listeners)
-        .withCredentials(user, password).withTls(tls);
+        .withCredentials(user, password).withTls(tls).withNearCache(nearCache);
   }
 
   /**
@@ -252,7 +257,26 @@ public final class DistCacheClient implements AutoCloseable {
    * @return a future of the value, or null when the key is missing
    */
   public CompletableFuture<byte[]> getAsync(byte[] key) {
-    return execute(Calls.get(key));
+    NearCache nc = nearCache;
+    if (nc == null) {
+      return execute(Calls.get(key));
+    }
+    byte[] hit = nc.get(key);
+    if (hit != null) {
+      return CompletableFuture.completedFuture(hit == NearCache.ABSENT_VALUE ? null : hit);
+    }
+    NearCache.Reservation r = nc.reserve(key);
+    // The caller sees the value only after the near cache took it in (fill, or drop a copy it shows
+    // to be older), so its next get() cannot go back to an older value.
+    return execute(Calls.get(key)).whenComplete((value, error) -> {
+      if (error != null) {
+        nc.release(key, r);
+      } else if (r != null) {
+        nc.fill(key, r, value);
+      } else {
+        nc.seen(key, value);
+      }
+    });
   }
 
   /**
@@ -1822,7 +1846,59 @@ public final class DistCacheClient implements AutoCloseable {
 
   /** {@code call} under the retry policy: see {@link #retrying}. */
   private <T> CompletableFuture<T> execute(Call<T> call) {
-    return retrying(call.op(), Idempotence.of(call.request()), () -> executeOnce(call));
+    NearCache nc = nearCache;
+    Opcode op = call.request().op();
+    if (nc == null || op == null || op.readOnly()) {
+      return retrying(call.op(), Idempotence.of(call.request()), () -> executeOnce(call));
+    }
+    // This client's own write: its keys leave the near cache before it is sent and again once it
+    // is answered, so no get() after the acknowledgement can see the old value (NearCache).
+    forgetWritten(nc, call.request());
+    CompletableFuture<T> done = retrying(call.op(), Idempotence.of(call.request()), () -> executeOnce(call));
+    return done.whenComplete((v, e) -> forgetWritten(nc, call.request()));
+  }
+
+  /** Removes from the near cache what {@code request} may change; everything for the requests that name keys inside. */
+  private static void forgetWritten(NearCache nc, Frame request) {
+    Opcode op = request.op();
+    try {
+      switch (op) {
+        case MULTI_DELETE -> nc.invalidate(ListCodec.decodeKeys(request.value()));
+        case MULTI_SET, MULTI_SET_IF_ABSENT -> {
+          List<byte[]> pairs = ListCodec.decodePairs(request.value());
+          for (int i = 0; i < pairs.size(); i += 2) {
+            nc.invalidate(pairs.get(i));
+          }
+        }
+        case TRANSACTION, SCRIPT -> nc.invalidateAll();
+        case KEY_OP -> {
+          nc.invalidate(request.key());
+          if (request.value() != null) {
+            nc.invalidate(request.value()); // RENAME's and COPY's destination
+          }
+        }
+        default -> {
+          if (op.keyed() && request.key() != null) {
+            nc.invalidate(request.key());
+          } else {
+            nc.invalidateAll(); // FLUSH, and anything else keyless that writes
+          }
+        }
+      }
+    } catch (ListCodec.MalformedListException e) {
+      nc.invalidateAll();
+    }
+  }
+
+  /**
+   * The near cache's counters, or null when the client was built without one ({@link
+   * Builder#nearCache(int)}).
+   *
+   * @return hits, misses, invalidations and size, or null
+   */
+  public NearCacheStats nearCacheStats() {
+    NearCache nc = nearCache;
+    return nc == null ? null : new NearCacheStats(nc.hits(), nc.misses(), nc.invalidations(), nc.size());
   }
 
   /**
@@ -2332,6 +2408,33 @@ public final class DistCacheClient implements AutoCloseable {
     private int maxFrameBytes = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
     private int ioThreads = Math.min(2, Runtime.getRuntime().availableProcessors());
     private boolean smartRouting = true;
+    private int nearCacheEntries;
+
+    /**
+     * Keeps a local copy of up to {@code maxEntries} recently read values ({@link #get(byte[])}
+     * and its overloads), served without a round trip until the value changes. Every connection
+     * asks its node to track the keys read on it (Redis's client tracking, over the binary
+     * protocol), and the node's invalidations drop changed keys: writes from any client, deletes,
+     * expiry, eviction, flushes, and a key's slot moving. The whole copy is dropped when a
+     * connection closes, as its invalidations may be lost. Off by default. Needs Caffeine
+     * ({@code com.github.ben-manes.caffeine:caffeine} 3.x) on the class path.
+     *
+     * @param maxEntries the most values kept, at least 1
+     * @return this builder
+     * @throws IllegalStateException when Caffeine is not on the class path
+     */
+    public Builder nearCache(int maxEntries) {
+      if (maxEntries < 1) {
+        throw new IllegalArgumentException("nearCache: expected at least 1 entry, got " + maxEntries);
+      }
+      try {
+        Class.forName("com.github.benmanes.caffeine.cache.Caffeine", false, Builder.class.getClassLoader());
+      } catch (ClassNotFoundException e) {
+        throw new IllegalStateException("nearCache needs com.github.ben-manes.caffeine:caffeine 3.x on the class path");
+      }
+      this.nearCacheEntries = maxEntries;
+      return this;
+    }
     private Duration refreshInterval = Duration.ofSeconds(1);
     private RetryPolicy retryPolicy = RetryPolicy.defaults();
     private final List<DistCacheListener> listeners = new ArrayList<>();

@@ -154,8 +154,19 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
     channel.close();
   }
 
+  /** The client's near cache, told of invalidations and of this connection's loss; null without one. */
+  private volatile NearCache nearCache;
+
+  void nearCache(NearCache cache) {
+    this.nearCache = cache;
+  }
+
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, Frame reply) {
+    if (reply.op() == io.distcache.protocol.Opcode.INVALIDATE && reply.requestId() == 0) {
+      invalidated(reply);
+      return;
+    }
     Pending<?> p = pending.remove(reply.requestId());
     if (p == null) {
       log.debug("dropping a reply from {} to request id {}, which timed out or was never sent", address, reply.requestId());
@@ -165,8 +176,29 @@ final class NodeConnection extends SimpleChannelInboundHandler<Frame> {
     p.complete(reply);
   }
 
+  /** A node's INVALIDATE: keys this connection read changed. */
+  private void invalidated(Frame push) {
+    NearCache nc = nearCache;
+    if (nc == null) {
+      return;
+    }
+    if (push.extra(0, io.distcache.protocol.Opcode.INVALIDATE_ALL) == io.distcache.protocol.Opcode.INVALIDATE_KEYS) {
+      try {
+        nc.invalidate(io.distcache.protocol.ListCodec.decodeKeys(push.value()));
+        return;
+      } catch (io.distcache.protocol.ListCodec.MalformedListException e) {
+        log.warn("malformed INVALIDATE from {} ({}); dropping the whole near cache", address, e.getMessage());
+      }
+    }
+    nc.invalidateAll();
+  }
+
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    NearCache nc = nearCache;
+    if (nc != null) {
+      nc.invalidateAll(); // invalidations sent on this connection may be lost
+    }
     for (Integer id : pending.keySet()) {
       Pending<?> p = pending.get(id);
       if (p != null) {

@@ -62,6 +62,15 @@ final class NodePool {
     return this;
   }
 
+  /** Null: no near cache; else every new connection turns TRACKING on before it is used. */
+  private volatile NearCache nearCache;
+
+  /** Every new connection tracks the keys it reads for {@code cache} (Opcode.TRACKING), first thing. */
+  NodePool withNearCache(NearCache cache) {
+    this.nearCache = cache;
+    return this;
+  }
+
   /** Every new connection authenticates as {@code user} before it is used. */
   NodePool withCredentials(String user, String password) {
     if (password != null) {
@@ -161,8 +170,7 @@ final class NodePool {
       } else if (authPassword != null) {
         authenticate(f.channel(), slot);
       } else {
-        opened(f.channel());
-        slot.complete(f.channel().pipeline().get(NodeConnection.class));
+        track(f.channel(), slot);
       }
     });
   }
@@ -194,9 +202,38 @@ final class NodePool {
         slot.completeExceptionally(new DistCacheException(r.status(), "AUTH as '"
             + new String(authUser, java.nio.charset.StandardCharsets.UTF_8) + "' on " + name + " failed: " + r.valueText()));
       } else {
-        opened(ch);
-        slot.complete(connection);
+        track(ch, slot);
       }
+    });
+  }
+
+  /**
+   * With a near cache, sends TRACKING before anything else on the connection, so the node tracks
+   * every GET made on it; a node that refuses it turns the near cache off. Then the slot is usable.
+   */
+  private void track(Channel ch, CompletableFuture<NodeConnection> slot) {
+    NodeConnection connection = ch.pipeline().get(NodeConnection.class);
+    NearCache nc = nearCache;
+    if (nc == null || nc.disabled()) {
+      opened(ch);
+      slot.complete(connection);
+      return;
+    }
+    connection.nearCache(nc);
+    CompletableFuture<io.distcache.protocol.Frame> reply = new CompletableFuture<>();
+    connection.sendRaw(io.distcache.protocol.Frame.request(io.distcache.protocol.Opcode.TRACKING, 0, null, null, 1L),
+        reply);
+    reply.whenComplete((r, e) -> {
+      if (e != null) {
+        ch.close();
+        slot.completeExceptionally(e);
+        return;
+      }
+      if (r.status() != io.distcache.protocol.Status.OK) {
+        nc.disable(name + " refused TRACKING (" + r.status() + " " + r.valueText() + ")");
+      }
+      opened(ch);
+      slot.complete(connection);
     });
   }
 

@@ -128,6 +128,24 @@ public enum Opcode {
    */
   SCRIPT_KILL(0x27, false),
 
+  // 0x28-0x29: client-side caching (a client's near cache kept correct by invalidations).
+
+  /**
+   * Turns invalidation tracking on or off for this connection (Redis's CLIENT TRACKING, default
+   * mode): while on, every GET answered on it makes the node remember the key for the connection,
+   * and the key's next change (write, delete, expiry, eviction, flush, its slot moving) sends one
+   * {@link #INVALIDATE} on this connection. extras:[1 on, 0 off] → OK | BAD_REQUEST. Answered by the
+   * connection, never forwarded.
+   */
+  TRACKING(0x28, false),
+  /**
+   * Node to client only, with request id 0 and the RESPONSE flag, never in answer to a request:
+   * keys a tracking connection read changed. extras:[{@link #INVALIDATE_KEYS} the keys in value,
+   * {@link #INVALIDATE_ALL} every key (a flush)] value:[the keys, ListCodec]. Sent by a client, it is
+   * answered BAD_REQUEST.
+   */
+  INVALIDATE(0x29, false),
+
   // 0x40-0x4F: the cluster. Never forwarded: each is about the node that receives it.
 
   /**
@@ -213,7 +231,31 @@ public enum Opcode {
    * BAD_REQUEST. With a third extra {@link ProtocolConstants#MIGRATE_CANCEL} the learner ends the
    * hold instead (it will not take the slots over now): OK, and the owner serves them again.
    */
-  MIGRATE_PREPARE(0x48, false);
+  MIGRATE_PREPARE(0x48, false),
+
+  // 0x49-0x4A: client-side caching (CLIENT TRACKING) between members.
+
+  /**
+   * Node to node, on a peer connection only: the sender has a tracking client about to read these
+   * keys through it, whose reads it forwards to the receiver (their owner): remember the sender
+   * as a reader of each, so the receiver's next write of one sends it {@link #TRACK_INVALIDATE}.
+   * key:[the sender's member address, host:port ASCII] value:[the keys, ListCodec] → OK |
+   * BAD_REQUEST (malformed, or sent on a client connection). The sender forwards the read only
+   * after the OK, so no write the read misses can go unreported.
+   */
+  TRACK_REGISTER(0x49, false),
+  /**
+   * Node to node, on a peer connection only: keys a sender registered with {@link #TRACK_REGISTER}
+   * changed (written, deleted, expired, evicted, or their slot left the owner): invalidate them
+   * for the receiver's tracking clients. value:[the keys, ListCodec; an empty list means every key
+   * (a FLUSHALL)] → OK | BAD_REQUEST.
+   */
+  TRACK_INVALIDATE(0x4A, false);
+
+  /** {@link #INVALIDATE}'s extra: the value lists the keys. */
+  public static final long INVALIDATE_KEYS = 0;
+  /** {@link #INVALIDATE}'s extra: every key (a flush, or the node lost track). */
+  public static final long INVALIDATE_ALL = 1;
 
   /** {@link #PUBSUB_PUBLISH}'s kind extra: a PUBLISH, for subscribers of the channel and patterns. */
   public static final long PUBLISH_KIND_GLOBAL = 0;

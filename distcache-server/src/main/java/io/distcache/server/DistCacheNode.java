@@ -134,6 +134,9 @@ public final class DistCacheNode implements AutoCloseable {
       users = new io.distcache.server.security.Users(RespContext.standardCatalog(), config.aclFile, config.requirePass,
           config.clock::millis);
       store = Stores.create(new StoreConfig(config.maxMemoryBytes, config.maxValueBytes, config.evictionPolicy, config.clock));
+      // Client tracking sees every change of the data in front of the store (TrackingStore).
+      trackingTable = new io.distcache.server.tracking.TrackingTable();
+      store = new io.distcache.server.tracking.TrackingStore(store, trackingTable);
       bus = new PeerBus(config.clusterSecret, this::selfId, config.maxFrameBytes, config.forwardTimeout,
           config.forwardTimeout, PeerBus.DEFAULT_MAX_IN_FLIGHT);
       peers = config.peersDecorator.apply(bus);
@@ -154,10 +157,15 @@ public final class DistCacheNode implements AutoCloseable {
         executor = new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements);
         clusterRouter = new ClusterRouter(executor, membership, peers, store, config.replication);
         wirePubSub(executor);
+        clusterTracking = new io.distcache.server.tracking.ClusterTracking(trackingTable, peers, membership::self,
+            membership::placement);
+        executor.tracking(clusterTracking);
+        membership.placements().addListener(trackingTable);
         router = new DrainingRouter(clusterRouter);
         fieldExpiry = fieldExpirySweeper(store, clusterRouter).start();
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess)
-            .withUsers(users, protectedModeApplies()).withTlsEndpoints(tlsEndpoints);
+            .withUsers(users, protectedModeApplies()).withTlsEndpoints(tlsEndpoints)
+            .withTracking(trackingTable, clusterTracking);
         ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis();
         NetConfig net =
             NetConfig.of(config.bindAddress())
@@ -371,6 +379,8 @@ public final class DistCacheNode implements AutoCloseable {
     });
   }
   private io.distcache.server.pubsub.KeyspaceEvents keyspaceEvents;
+  private io.distcache.server.tracking.TrackingTable trackingTable;
+  private io.distcache.server.tracking.ClusterTracking clusterTracking;
   private io.distcache.server.cluster.PubSubFanout fanout;
 
   /** The Redis protocol, with data commands through the router and CLUSTER/INFO from the cluster layer. */
@@ -389,6 +399,7 @@ public final class DistCacheNode implements AutoCloseable {
         .parameters(configParameters())
         .idleTimeoutSetter(this::idleTimeout)
         .pubSub(pubSub, keyspaceEvents, fanout::dropped)
+        .tracking(trackingTable, clusterTracking)
         .nodeCounters(new io.distcache.server.resp.NodeCounters() {
           @Override
           public long netInputBytes() {

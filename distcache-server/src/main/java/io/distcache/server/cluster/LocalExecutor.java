@@ -226,6 +226,10 @@ public final class LocalExecutor {
         case AUTH -> request.replyError(Status.BAD_REQUEST, "AUTH called without any password configured on this node");
         case PUBSUB_PUBLISH -> peerPublish(request);
         case SHARD_PUBLISH -> shardPublish(request);
+        case TRACK_REGISTER, TRACK_INVALIDATE -> tracking(request);
+        // Connection state, answered by the binary connection before routing (net/BinaryTracking).
+        case TRACKING, INVALIDATE -> request.replyError(Status.BAD_REQUEST,
+            op + " is answered by a client connection; it cannot be routed or forwarded");
       };
     } catch (ScriptBusyException e) {
       return request.replyError(Status.SCRIPT_BUSY, ScriptHost.BUSY_MESSAGE);
@@ -247,6 +251,23 @@ public final class LocalExecutor {
       }
     }
     return reply;
+  }
+
+  // ---- client tracking ----
+
+  private volatile io.distcache.server.tracking.ClusterTracking tracking;
+
+  /** Connects TRACK_REGISTER and TRACK_INVALIDATE from peers to the node's tracking. */
+  public void tracking(io.distcache.server.tracking.ClusterTracking tracking) {
+    this.tracking = tracking;
+  }
+
+  private Frame tracking(Frame r) {
+    io.distcache.server.tracking.ClusterTracking t = tracking;
+    if (t == null) {
+      return r.replyError(Status.BAD_REQUEST, r.op() + ": this node has no client tracking");
+    }
+    return t.handle(r);
   }
 
   // ---- pub/sub ----

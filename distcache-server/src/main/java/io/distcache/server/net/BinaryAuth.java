@@ -181,6 +181,7 @@ final class BinaryAuth {
       case CLUSTER_MEMBERS -> "cluster|slots";
       case CLUSTER_OWNER -> "cluster|keyslot";
       case SHARD_PUBLISH -> "spublish";
+      case TRACKING -> "client|tracking";
       default -> op.name().toLowerCase(java.util.Locale.ROOT);
     };
   }

@@ -62,6 +62,17 @@ public final class BinaryProtocol implements ProtocolInstaller {
     return this;
   }
 
+  private io.distcache.server.tracking.TrackingTable trackingTable;
+  private io.distcache.server.tracking.ClusterTracking clusterTracking;
+
+  /** Client connections may turn invalidation tracking on (Opcode.TRACKING) against {@code table}. */
+  public BinaryProtocol withTracking(io.distcache.server.tracking.TrackingTable table,
+      io.distcache.server.tracking.ClusterTracking cluster) {
+    this.trackingTable = table;
+    this.clusterTracking = cluster;
+    return this;
+  }
+
   @Override
   public void install(ChannelPipeline pipeline) {
     pipeline.addLast("frameDecoder", new MeteredFrameDecoder(maxFrameBytes));
@@ -70,7 +81,7 @@ public final class BinaryProtocol implements ProtocolInstaller {
       pipeline.addLast("peerGate", new PeerGate(peers, false, null));
     }
     pipeline.addLast("binaryHandler", new BinaryRequestHandler(router, BinaryRequestHandler.MAX_IN_FLIGHT, misuseLog)
-        .withUsers(users, protectedMode).withTlsEndpoints(tlsEndpoints));
+        .withUsers(users, protectedMode).withTlsEndpoints(tlsEndpoints).withTracking(trackingTable, clusterTracking));
   }
 
   @Override

@@ -106,6 +106,27 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     return tlsClient;
   }
 
+  private io.distcache.server.tracking.TrackingTable trackingTable;
+  private io.distcache.server.tracking.ClusterTracking clusterTracking;
+  /** This client connection's tracking, made on its first TRACKING request; event loop only. */
+  private BinaryTracking tracking;
+
+  /** Lets a client turn invalidation tracking on (TRACKING); null table: refused. */
+  BinaryRequestHandler withTracking(io.distcache.server.tracking.TrackingTable table,
+      io.distcache.server.tracking.ClusterTracking cluster) {
+    this.trackingTable = table;
+    this.clusterTracking = cluster;
+    return this;
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    if (tracking != null) {
+      tracking.closed();
+    }
+    super.channelInactive(ctx);
+  }
+
   BinaryRequestHandler withUsers(io.distcache.server.security.Users users, boolean protectedMode) {
     this.auth = users == null ? null : new BinaryAuth(users);
     this.authUsers = users;
@@ -179,6 +200,36 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       }
     } else if (immediate == null && request.op() == Opcode.PEER_HELLO) {
       immediate = request.replyError(Status.BAD_REQUEST, "PEER_HELLO is only accepted as the first frame of a connection");
+    }
+    if (immediate == null && !peer && (request.op() == Opcode.TRACKING || request.op() == Opcode.INVALIDATE)) {
+      if (request.op() == Opcode.INVALIDATE) {
+        immediate = request.replyError(Status.BAD_REQUEST, "INVALIDATE is sent by nodes to clients, never to a node");
+      } else if (trackingTable == null) {
+        immediate = request.replyError(Status.BAD_REQUEST, "TRACKING: this node has no client tracking");
+      } else {
+        if (tracking == null) {
+          tracking = new BinaryTracking(trackingTable, clusterTracking, ctx.channel());
+        }
+        immediate = tracking.command(request);
+      }
+    }
+    if (immediate == null && tracking != null) {
+      java.util.concurrent.CompletableFuture<Void> registered = tracking.before(request);
+      if (registered != null) {
+        // A tracked GET the node forwards waits for the owner's registration (BinaryTracking).
+        Frame r = request;
+        if (++inFlight == maxInFlight) {
+          updateAutoRead(ctx);
+        }
+        registered.whenComplete((x, e) -> ctx.executor().execute(() -> {
+          if (inFlight-- == maxInFlight) {
+            updateAutoRead(ctx);
+          }
+          serve(ctx, r, null);
+          flushAtCycleEnd(ctx);
+        }));
+        return;
+      }
     }
     serve(ctx, request, immediate);
   }
@@ -372,7 +423,8 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       return request.replyError(Status.BAD_REQUEST, "PEER_HELLO is only accepted as the first frame of a connection");
     }
     if (request.op() == Opcode.REPLICATE || request.op() == Opcode.REPLICA_SYNC || request.op() == Opcode.MIGRATE_PREPARE
-        || request.op() == Opcode.PUBSUB_PUBLISH) {
+        || request.op() == Opcode.PUBSUB_PUBLISH || request.op() == Opcode.TRACK_REGISTER
+        || request.op() == Opcode.TRACK_INVALIDATE) {
       misuse(ctx, "sent a replication frame (" + request.op() + "; refused)");
       return request.replyError(Status.BAD_REQUEST,
           request.op() + " is accepted only on a peer connection (one opened with PEER_HELLO); ignored");

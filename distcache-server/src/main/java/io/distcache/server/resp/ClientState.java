@@ -27,6 +27,9 @@ final class ClientState {
   volatile int sub;
   volatile int psub;
   volatile int ssub;
+  /** CLIENT TRACKING is on (flag 't'); its REDIRECT id (redir=, -1 when tracking is off). */
+  volatile boolean tracking;
+  volatile long redir = -1;
   /** AUTH (or HELLO AUTH) succeeded; without it a connection may run only AUTH, HELLO, QUIT, RESET when auth is required. */
   volatile boolean authenticated;
 
@@ -68,12 +71,12 @@ final class ClientState {
       }
       reading = ch.config().isAutoRead();
     }
-    String flags = (monitor ? "O" : "") + (sub + psub + ssub > 0 ? "P" : "") + (noEvict ? "e" : "");
+    String flags = (monitor ? "O" : "") + (sub + psub + ssub > 0 ? "P" : "") + (noEvict ? "e" : "") + (tracking ? "t" : "");
     return "id=" + id + " addr=" + address + " laddr=" + localAddress + " fd=" + fd + " name=" + name
         + " age=" + age + " idle=" + idle + " flags=" + (flags.isEmpty() ? "N" : flags)
         + " db=0 sub=" + sub + " psub=" + psub + " ssub=" + ssub + " multi=-1 watch=0 qbuf=" + qbuf + " qbuf-free=0 argv-mem=0 multi-mem=0"
         + " rbs=0 rbp=0 obl=0 oll=" + oll + " omem=" + omem + " tot-mem=" + (qbuf + omem)
         + " events=" + (reading ? "r" : "") + (omem > 0 ? "w" : "") + " cmd=" + lastCommand + " user=" + user
-        + " redir=-1 resp=" + protocol + " lib-name=" + libName + " lib-ver=" + libVersion;
+        + " redir=" + redir + " resp=" + protocol + " lib-name=" + libName + " lib-ver=" + libVersion;
   }
 }

@@ -77,6 +77,7 @@ final class CommandTable {
     s.context().stats().commandProcessed();
     s.client().lastCommand = checked.fullName();
     s.executing(checked.spec());
+    s.beforeCommand(checked.spec(), args);
     checked.spec().handler().handle(s, args);
   }
 

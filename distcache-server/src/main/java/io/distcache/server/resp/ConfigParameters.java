@@ -119,6 +119,14 @@ final class ConfigParameters {
     fixed("suspicion-timeout", c -> c.parameter("suspicion-timeout"), "--suspicion-timeout");
     fixed("forward-timeout", c -> c.parameter("forward-timeout"), "--forward-timeout");
     fixed("http-port", c -> c.parameter("http-port"), "--http-port");
+    // Client tracking's bound (Redis's name and default; 0: no bound). Lowering it invalidates keys at once.
+    settable("tracking-table-max-keys", c -> Integer.toString(c.trackingTable() == null
+        ? io.distcache.server.tracking.TrackingTable.DEFAULT_MAX_KEYS : c.trackingTable().maxKeys()),
+        (c, v) -> {
+          if (c.trackingTable() != null) {
+            c.trackingTable().maxKeys((int) Math.min(v, Integer.MAX_VALUE));
+          }
+        }, 0);
   }
 
   /** Redis's integer settings (timeout, lfu-*): 0..INT_MAX, refused in Redis's words. */

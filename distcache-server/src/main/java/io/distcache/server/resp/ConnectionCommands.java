@@ -17,7 +17,7 @@ final class ConnectionCommands {
     r.add("hello", -1, "fast no-auth", "connection", ConnectionCommands::hello);
     r.add("auth", -2, "fast no-auth noscript loading stale", "connection", ConnectionCommands::auth);
     r.add("select", 2, "fast", "connection", ConnectionCommands::select);
-    r.addContainer("client", -2, "", "connection", null, List.of(
+    List<CommandSpec> clientSubs = new java.util.ArrayList<>(List.of(
         Registry.sub("id", 2, "fast", "connection", (s, a) -> s.out().integer(s.client().id)),
         Registry.sub("getname", 2, "fast", "connection", ConnectionCommands::getname),
         Registry.sub("setname", 3, "fast", "connection", ConnectionCommands::setname),
@@ -27,6 +27,8 @@ final class ConnectionCommands {
         Registry.sub("kill", -3, "admin noscript loading stale", "connection", ClientKill::kill),
         Registry.sub("no-evict", 3, "admin noscript loading stale", "connection", ConnectionCommands::noEvict),
         Registry.sub("help", 2, "", "connection", ConnectionCommands::clientHelp)));
+    clientSubs.addAll(TrackingCommands.subcommands());
+    r.addContainer("client", -2, "", "connection", null, clientSubs);
   }
 
   private static void ping(RespSession s, byte[][] a) {
@@ -246,6 +248,11 @@ final class ConnectionCommands {
         "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
         "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
         "SETNAME <name>", "    Assign the name <name> to the current connection.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "CACHING (YES|NO)", "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR", "    Return the client ID we are redirecting to when tracking is enabled.",
+        "TRACKINGINFO", "    Return information about current client's tracking status.",
         "HELP", "    Print this help."));
   }
 

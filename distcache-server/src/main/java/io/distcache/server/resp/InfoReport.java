@@ -91,7 +91,7 @@ final class InfoReport {
           line(sb, "cluster_connections", 0);
           line(sb, "maxclients", c.nodeCounters().maxClients());
           line(sb, "blocked_clients", 0);
-          line(sb, "tracking_clients", 0);
+          line(sb, "tracking_clients", c.trackingTable() == null ? 0 : c.trackingTable().clients());
           line(sb, "pubsub_clients", pubsubClients(c));
           line(sb, "watching_clients", 0);
           line(sb, "clients_in_timeout_table", 0);
@@ -147,6 +147,11 @@ final class InfoReport {
           line(sb, "pubsub_channels", c.pubSub().channelCount());
           line(sb, "pubsub_patterns", c.pubSub().numpat());
           line(sb, "pubsubshard_channels", c.pubSub().shardChannelCount());
+          if (c.trackingTable() != null) {
+            line(sb, "tracking_total_keys", c.trackingTable().size());
+            line(sb, "tracking_total_items", c.trackingTable().items());
+            line(sb, "tracking_total_prefixes", c.trackingTable().prefixes());
+          }
           line(sb, "client_output_buffer_limit_disconnections", c.outputLimit().disconnections());
           line(sb, "pubsub_fanout_dropped", c.fanoutDropped());
           line(sb, "total_error_replies", c.errorStats().total());

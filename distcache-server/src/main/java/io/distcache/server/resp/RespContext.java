@@ -49,6 +49,8 @@ public final class RespContext {
   private final java.util.function.LongSupplier fanoutDropped;
   /** Changes the node's idle timeout (CONFIG SET timeout); null: this node cannot. */
   private final java.util.function.Consumer<java.time.Duration> idleTimeoutSetter;
+  private final io.distcache.server.tracking.TrackingTable trackingTable;
+  private final io.distcache.server.tracking.ClusterTracking clusterTracking;
 
   private RespContext(Builder b) {
     this.router = b.router;
@@ -73,6 +75,18 @@ public final class RespContext {
     this.pubSub = b.pubSub != null ? b.pubSub : new io.distcache.server.pubsub.PubSubHub();
     this.keyspaceEvents = b.keyspaceEvents != null ? b.keyspaceEvents : new io.distcache.server.pubsub.KeyspaceEvents(pubSub);
     this.fanoutDropped = b.fanoutDropped;
+    this.trackingTable = b.trackingTable;
+    this.clusterTracking = b.clusterTracking;
+  }
+
+  /** CLIENT TRACKING's table; null when the store is not a TrackingStore (tracking unavailable). */
+  public io.distcache.server.tracking.TrackingTable trackingTable() {
+    return trackingTable;
+  }
+
+  /** Registration of forwarded tracked reads with their owners; null without a cluster. */
+  io.distcache.server.tracking.ClusterTracking clusterTracking() {
+    return clusterTracking;
   }
 
   /** The node's channels and subscribers (PUBLISH, SUBSCRIBE, PUBSUB). */
@@ -422,6 +436,20 @@ public final class RespContext {
       this.pubSub = hub;
       this.keyspaceEvents = events;
       this.fanoutDropped = dropped;
+      return this;
+    }
+
+    private io.distcache.server.tracking.TrackingTable trackingTable;
+    private io.distcache.server.tracking.ClusterTracking clusterTracking;
+
+    /**
+     * Default: none (CLIENT TRACKING ON is refused). The table the node's TrackingStore reports
+     * changes to, and (null for a lone node) the cluster's registration of forwarded reads.
+     */
+    public Builder tracking(io.distcache.server.tracking.TrackingTable table,
+        io.distcache.server.tracking.ClusterTracking cluster) {
+      this.trackingTable = table;
+      this.clusterTracking = cluster;
       return this;
     }
 

@@ -203,8 +203,17 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       return capture.send(request);
     }
     Frame routed = withRouting(request);
-    CompletableFuture<Frame> reply = routing.readOnly() ? context.router().routeReadOnly(routed)
-        : context.router().route(routed);
+    CompletableFuture<Void> registered = trackingBarrier;
+    CompletableFuture<Frame> reply;
+    boolean readOnly = routing.readOnly();
+    if (registered == null) {
+      reply = readOnly ? context.router().routeReadOnly(routed) : context.router().route(routed);
+    } else {
+      // A tracked read forwarded to its owner runs once the owner has registered this node (ClusterTracking).
+      trackingBarrier = null;
+      reply = registered.thenComposeAsync(
+          x -> readOnly ? context.router().routeReadOnly(routed) : context.router().route(routed), ctx.executor());
+    }
     if (tlsClient && routed.hasFlag(io.distcache.protocol.Flags.ROUTED) && context.tlsEndpoints() != null) {
       // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port, or
       // forward the request when this node does not know it (a TLS client never gets a node port).
@@ -293,6 +302,53 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   int protocol() {
     return writer.protocol();
+  }
+
+  // ---- client tracking ----
+
+  /** CLIENT TRACKING state; made on the first CLIENT TRACKING ON. */
+  private ClientTracking tracking;
+  /** Where invalidations for this connection (or clients redirecting to it) queue; made on first use. */
+  private volatile InvalidationOutbox outbox;
+  /** A forwarded tracked read waits for this (its owner's registration) before it is sent. */
+  private CompletableFuture<Void> trackingBarrier;
+
+  ClientTracking tracking() {
+    if (tracking == null) {
+      tracking = new ClientTracking(this, client.id);
+    }
+    return tracking;
+  }
+
+  ClientTracking trackingIfAny() {
+    return tracking;
+  }
+
+  InvalidationOutbox outbox() {
+    InvalidationOutbox o = outbox;
+    if (o == null) {
+      synchronized (this) {
+        o = outbox;
+        if (o == null) {
+          outbox = o = new InvalidationOutbox(this, ctx.channel(), context);
+        }
+      }
+    }
+    return o;
+  }
+
+  /** The dispatcher is about to run {@code spec}: a tracking connection remembers what it reads. */
+  void beforeCommand(CommandSpec spec, byte[][] args) {
+    ClientTracking t = tracking;
+    if (t == null || !t.on) {
+      return;
+    }
+    boolean routed = args.length > spec.firstKey() && spec.firstKey() > 0
+        && (routing.flagsFor(args[spec.firstKey()]) & io.distcache.protocol.Flags.ROUTED) != 0;
+    CompletableFuture<Void> f = t.beforeCommand(spec, args, context.trackingTable(), context.clusterTracking(), routed);
+    if (f != null) {
+      trackingBarrier = trackingBarrier == null ? f : CompletableFuture.allOf(trackingBarrier, f);
+    }
   }
 
   // ---- pub/sub ----
@@ -388,6 +444,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   public void handlerRemoved(ChannelHandlerContext ctx) {
     context.stats().disconnected(client);
     clearSubscriptions();
+    if (tracking != null && tracking.on && context.trackingTable() != null) {
+      context.trackingTable().disable(tracking);
+    }
     releaseAll();
   }
 
@@ -533,16 +592,21 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     currentStart = start;
     long errorsBefore = writer.errors();
     try {
-      if (TransactionCommands.queues(this, args)) {
-        TransactionCommands.queue(this, args);
+      if (tracking != null && tracking.noloop) {
+        // NOLOOP: writes this command applies on this thread do not invalidate this client.
+        io.distcache.server.tracking.TrackingTable.asWriter(client.id, () -> run(args));
       } else {
-        commands.dispatch(this, args);
+        run(args);
       }
     } catch (CommandException e) {
       out().error(e.getMessage());
     } catch (RuntimeException e) {
       log.warn("Redis command {} failed", Args.latin1(args[0]), e);
       out().error("ERR internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage());
+    }
+    if (tracking != null) {
+      tracking.afterCommand();
+      trackingBarrier = null;
     }
     if (current != null && !currentParked) {
       finished(current, args, start, writer.errors() != errorsBefore);
@@ -551,6 +615,14 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       context.monitors().feed(this, Redaction.of(args));
     }
     currentArgs = null;
+  }
+
+  private void run(byte[][] args) {
+    if (TransactionCommands.queues(this, args)) {
+      TransactionCommands.queue(this, args);
+    } else {
+      commands.dispatch(this, args);
+    }
   }
 
   /**

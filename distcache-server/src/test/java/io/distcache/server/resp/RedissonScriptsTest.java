@@ -21,10 +21,10 @@ import org.redisson.config.Config;
 /**
  * Redisson 3.52.0 (default single-server mode) against a node: its objects whose operations are Lua
  * scripts. RLock is taken, re-entered, refused to another thread and freed by its lease; unlock()
- * and forceUnlock() also PUBLISH to the lock's channel from inside their script (the pub/sub
- * branch brings PUBLISH), and RMapCache needs sorted sets (ZADD, ZSCORE, ZREM, ZRANGE, ZINCRBY)
- * and Redis's struct library, which distcache does not have: both are left out here and listed in
- * docs/PROTOCOL.md.
+ * and forceUnlock() PUBLISH to the lock's channel from inside their script, which wakes a
+ * contended lock() waiting on it. RMapCache needs sorted sets (ZADD, ZSCORE, ZREM, ZRANGE,
+ * ZINCRBY) and Redis's struct library, which distcache does not have: it is left out here and
+ * listed in docs/PROTOCOL.md.
  */
 class RedissonScriptsTest {
   private static RespTestServer server;
@@ -75,6 +75,36 @@ class RedissonScriptsTest {
       }
     }).get(10, TimeUnit.SECONDS);
     assertThat(afterLease).isTrue();
+  }
+
+  @Test
+  void rlock_unlock_wakesAWaiter_forceUnlockFrees() throws Exception {
+    RLock lock = redisson.getLock("r-lock-unlock");
+    lock.lock();
+    assertThat(lock.isHeldByCurrentThread()).isTrue();
+    // A contended lock() subscribes to the lock's channel and waits for the unlock's PUBLISH.
+    CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(() -> {
+      RLock mine = redisson.getLock("r-lock-unlock");
+      mine.lock();
+      try {
+        return mine.isHeldByCurrentThread();
+      } finally {
+        mine.unlock();
+      }
+    });
+    Awaitility.await().atMost(Duration.ofSeconds(10))
+        .until(() -> redisson.getTopic("redisson_lock__channel:{r-lock-unlock}").countSubscribers() > 0
+            || waiter.isDone());
+    assertThat(waiter).isNotDone();
+    lock.unlock();
+    assertThat(waiter.get(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(lock.isLocked()).isFalse();
+
+    RLock held = redisson.getLock("r-lock-forced");
+    assertThat(held.tryLock(0, 60, TimeUnit.SECONDS)).isTrue();
+    assertThat(CompletableFuture.supplyAsync(() -> redisson.getLock("r-lock-forced").forceUnlock())
+        .get(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(held.isLocked()).isFalse();
   }
 
   @Test

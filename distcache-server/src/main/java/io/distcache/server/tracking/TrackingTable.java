@@ -1,0 +1,354 @@
+package io.distcache.server.tracking;
+
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.placement.PlacementListener;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/*
+ * Design: Redis's tracking table (tracking.c), per node. Each key a tracking client read maps to
+ * the ids of the clients that may cache it, plus the peers (other members) that forwarded a
+ * tracking client's read of it here (TRACK_REGISTER). Any change of the key (TrackingStore sees
+ * every write, delete, expiry, eviction and flush of the node's store) removes the key's entry and
+ * tells each of them once; the next read registers it again. BCAST clients are not in the table:
+ * every change is matched against their prefixes.
+ *
+ * Ordering, the one thing that makes this correct under concurrency: a read registers its keys
+ * BEFORE it runs, and a write looks the key up AFTER it changed the store. Worked interleaving of
+ * a read R and a write W of one key: if W's lookup comes after R's registration, the reader is
+ * told (perhaps needlessly, if R already saw W's value: a miss beats a stale value); if it comes
+ * before, so did W's change, which is before R ran, so R read W's value. Registration and removal
+ * are atomic per key (ConcurrentHashMap.compute and remove), so a registration is never added to
+ * an entry that a concurrent invalidation has already taken out and read.
+ *
+ * Bounded: at most maxKeys keys (Redis's tracking-table-max-keys, default 1,000,000). A
+ * registration that goes over it invalidates other keys first, as Redis does, so their readers
+ * drop them rather than miss a later change. A client that closes is removed from the readers
+ * map and the BCAST list; ids it left under keys go when those keys are next changed, evicted or
+ * flushed (Redis also frees them lazily).
+ *
+ * Placement: a key whose slot is now served by a different owner than before (a move, a join's
+ * hand-off, a failover) is invalidated on every node that tracks it: the new owner knows nothing
+ * of the readers the old one registered, and the old one no longer sees the writes.
+ */
+
+/** Which clients (and peers) may hold a copy of which key on this node, and telling them of changes. */
+public final class TrackingTable implements PlacementListener {
+  /** Redis's tracking-table-max-keys default. */
+  public static final int DEFAULT_MAX_KEYS = 1_000_000;
+
+  /** A tracking client: where its invalidations go. */
+  public interface Reader {
+    /** The client's id (CLIENT ID). */
+    long id();
+
+    /** NOLOOP: not told of changes it made itself. */
+    boolean noLoop();
+
+    /** BCAST: the prefixes it follows (empty: every key); null when not in BCAST mode. */
+    List<byte[]> prefixes();
+
+    /**
+     * Tells the client these keys changed; {@code null} means every key (a flush). Called on any
+     * thread, possibly with a store lock held: must only queue, never block.
+     */
+    void invalidate(List<byte[]> keys);
+  }
+
+  /** Sends invalidations to peers (TRACK_INVALIDATE); empty list: every key. */
+  public interface PeerNotifier {
+    void invalidate(Address peer, List<byte[]> keys);
+  }
+
+  /** Who may hold one key. Guarded by the table's per-key atomicity (only touched inside compute). */
+  private static final class Readers {
+    final Set<Long> clients = new HashSet<>(2);
+    Set<Address> peers;
+  }
+
+  private final ConcurrentHashMap<ByteBuffer, Readers> keys = new ConcurrentHashMap<>();
+  private final AtomicInteger size = new AtomicInteger();
+  /** (key, reader) pairs: Redis's tracking_total_items. */
+  private final java.util.concurrent.atomic.AtomicLong items = new java.util.concurrent.atomic.AtomicLong();
+  private final Map<Long, Reader> readers = new ConcurrentHashMap<>();
+  private final CopyOnWriteArrayList<Reader> bcast = new CopyOnWriteArrayList<>();
+  private final LongAdder invalidations = new LongAdder();
+  private volatile int maxKeys = DEFAULT_MAX_KEYS;
+  private volatile PeerNotifier peerNotifier;
+  /** The client whose command runs on this thread (for NOLOOP), 0 for none. */
+  private static final ThreadLocal<long[]> WRITER = ThreadLocal.withInitial(() -> new long[1]);
+
+  /** Sets the bound on tracked keys (Redis's tracking-table-max-keys; 0 means no bound, as in Redis). */
+  public void maxKeys(int max) {
+    if (max < 0) {
+      throw new IllegalArgumentException("tracking-table-max-keys cannot be negative: " + max);
+    }
+    this.maxKeys = max;
+    evictOver(null);
+  }
+
+  public int maxKeys() {
+    return maxKeys;
+  }
+
+  /** Where invalidations for peers' registrations go (the cluster bus). */
+  public void peerNotifier(PeerNotifier notifier) {
+    this.peerNotifier = notifier;
+  }
+
+  /** Keys in the table (INFO tracking_total_keys). */
+  public int size() {
+    return size.get();
+  }
+
+  /** Readers remembered over all keys (INFO tracking_total_items). */
+  public long items() {
+    return items.get();
+  }
+
+  /** Tracking clients (INFO tracking_clients). */
+  public int clients() {
+    return readers.size() + bcast.size();
+  }
+
+  /** BCAST prefixes followed, over all clients (INFO tracking_total_prefixes). */
+  public int prefixes() {
+    int n = 0;
+    for (Reader r : bcast) {
+      n += r.prefixes().size();
+    }
+    return n;
+  }
+
+  /** Invalidation messages sent to clients and peers since start. */
+  public long invalidations() {
+    return invalidations.sum();
+  }
+
+  /** A client turned tracking on (again, perhaps with other options). */
+  public void enable(Reader r) {
+    disable(r);
+    if (r.prefixes() != null) {
+      bcast.add(r);
+    } else {
+      readers.put(r.id(), r);
+    }
+  }
+
+  /** A client turned tracking off or closed. */
+  public void disable(Reader r) {
+    readers.remove(r.id(), r);
+    bcast.remove(r);
+  }
+
+  /** True when nothing is tracked: a write then costs two reads. */
+  public boolean idle() {
+    return size.get() == 0 && bcast.isEmpty();
+  }
+
+  /** Runs {@code task} as client {@code id}'s command (NOLOOP spares it its own writes' invalidations). */
+  public static void asWriter(long id, Runnable task) {
+    long[] w = WRITER.get();
+    long before = w[0];
+    w[0] = id;
+    try {
+      task.run();
+    } finally {
+      w[0] = before;
+    }
+  }
+
+  /** Client {@code id} may cache {@code key} from now on. Call before the read runs. */
+  public void remember(long id, byte[] key) {
+    add(key, r -> {
+      if (r.clients.add(id)) {
+        items.incrementAndGet();
+      }
+    });
+  }
+
+  /** Peer {@code peer} forwards a tracking client's read of {@code key}. Call before the read runs. */
+  public void rememberPeer(Address peer, byte[] key) {
+    add(key, r -> {
+      if (r.peers == null) {
+        r.peers = new HashSet<>(2);
+      }
+      if (r.peers.add(peer)) {
+        items.incrementAndGet();
+      }
+    });
+  }
+
+  private void add(byte[] key, java.util.function.Consumer<Readers> add) {
+    ByteBuffer added = ByteBuffer.wrap(key.clone());
+    keys.compute(added, (k, r) -> {
+      if (r == null) {
+        r = new Readers();
+        size.incrementAndGet();
+      }
+      add.accept(r);
+      return r;
+    });
+    evictOver(added);
+  }
+
+  /**
+   * Over the bound: invalidate keys (the map's first ones, as good as Redis's random pick) until
+   * under it, sparing {@code keep} (the key just read).
+   */
+  private void evictOver(ByteBuffer keep) {
+    int max = maxKeys;
+    if (max == 0) {
+      return;
+    }
+    Iterator<ByteBuffer> it = keys.keySet().iterator();
+    while (size.get() > max && it.hasNext()) {
+      ByteBuffer k = it.next();
+      if (!k.equals(keep)) {
+        invalidate(array(k), 0);
+      }
+    }
+  }
+
+  /** {@code key} changed (written, deleted, expired, evicted, or no longer served here). */
+  public void invalidate(byte[] key) {
+    if (idle()) {
+      return;
+    }
+    invalidate(key, WRITER.get()[0]);
+  }
+
+  private void invalidate(byte[] key, long writer) {
+    Readers r = keys.remove(ByteBuffer.wrap(key));
+    List<byte[]> one = null;
+    if (r != null) {
+      size.decrementAndGet();
+      items.addAndGet(-(r.clients.size() + (r.peers == null ? 0 : r.peers.size())));
+      one = List.of(key);
+      for (Long id : r.clients) {
+        Reader c = readers.get(id);
+        if (c != null && !(c.noLoop() && id == writer)) {
+          c.invalidate(one);
+          invalidations.increment();
+        }
+      }
+      PeerNotifier p = peerNotifier;
+      if (r.peers != null && p != null) {
+        for (Address peer : r.peers) {
+          p.invalidate(peer, one);
+          invalidations.increment();
+        }
+      }
+    }
+    for (Reader c : bcast) {
+      if (matches(c.prefixes(), key) && !(c.noLoop() && c.id() == writer)) {
+        c.invalidate(one != null ? one : (one = List.of(key)));
+        invalidations.increment();
+      }
+    }
+  }
+
+  /**
+   * Every key changed (FLUSHALL, FLUSHDB, or an invalidation of everything from a peer): each
+   * tracking client is told with a null key list, as Redis does, and the table is emptied; peers
+   * that registered keys here are told with an empty list.
+   */
+  public void invalidateAll() {
+    Set<Address> peers = new HashSet<>();
+    for (Iterator<Map.Entry<ByteBuffer, Readers>> it = keys.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<ByteBuffer, Readers> e = it.next();
+      Readers removed = keys.remove(e.getKey());
+      if (removed != null) {
+        size.decrementAndGet();
+        items.addAndGet(-(removed.clients.size() + (removed.peers == null ? 0 : removed.peers.size())));
+        Set<Address> ps = removed.peers;
+        if (ps != null) {
+          peers.addAll(ps);
+        }
+      }
+    }
+    invalidateAllClients();
+    PeerNotifier p = peerNotifier;
+    if (p != null) {
+      for (Address peer : peers) {
+        p.invalidate(peer, List.of());
+        invalidations.increment();
+      }
+    }
+  }
+
+  /**
+   * A key whose slot has another owner now is invalidated: its readers here can no longer count on
+   * this node seeing its writes (it moved away), or on the owner they read it from (it moved elsewhere).
+   */
+  @Override
+  public void placementChanged(Placement previous, Placement current) {
+    if (size.get() == 0 || previous == null || previous.size() == 0) {
+      return;
+    }
+    List<byte[]> moved = new ArrayList<>();
+    for (ByteBuffer k : keys.keySet()) {
+      byte[] key = array(k);
+      int slot = KeySlot.of(key);
+      Member before = previous.owner(slot);
+      Member now = current.size() == 0 ? null : current.owner(slot);
+      if (before == null || !before.equals(now)) {
+        moved.add(key);
+      }
+    }
+    for (byte[] key : moved) {
+      invalidate(key, 0);
+    }
+  }
+
+  /**
+   * A peer lost track of what it sent here (an invalidation of everything from it): every tracking
+   * client of this node is told to drop every key. The table is kept: peers' registrations in it
+   * still stand.
+   */
+  public void invalidateAllClients() {
+    for (Reader c : readers.values()) {
+      c.invalidate(null);
+      invalidations.increment();
+    }
+    for (Reader c : bcast) {
+      c.invalidate(null);
+      invalidations.increment();
+    }
+  }
+
+  static boolean matches(List<byte[]> prefixes, byte[] key) {
+    if (prefixes.isEmpty()) {
+      return true;
+    }
+    for (byte[] p : prefixes) {
+      if (startsWith(key, p)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static boolean startsWith(byte[] key, byte[] prefix) {
+    if (prefix.length > key.length) {
+      return false;
+    }
+    return java.util.Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
+  }
+
+  private static byte[] array(ByteBuffer b) {
+    return b.array(); // every key buffer wraps a whole private copy
+  }
+}
