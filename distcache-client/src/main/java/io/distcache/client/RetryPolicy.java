@@ -9,9 +9,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * that may have been applied only when it is idempotent); how often and how long to wait is this
  * policy. Backoff doubles from the initial delay up to the maximum, and each wait is drawn between
  * half and all of that ("equal jitter") so that many clients hit by the same failure do not come
- * back in step. The defaults span a node's death until the cluster's failure detector takes it out
- * of the ring (about 3.5-5 s with the nodes' default timeouts, docs/OPERATIONS.md): 10 attempts
- * wait 50 + 100 + 200 + 400 + 800 + 4 x 1000 ms at most, about 5.5 s, besides the attempts' own time.
+ * back in step. The defaults span a node's death until its slots are served again: the failure
+ * detector takes it out of the ring (about 3.5-5 s with the nodes' default timeouts,
+ * docs/OPERATIONS.md), then its replicas serve its slots once every survivor confirmed and a lease
+ * passed (up to about 2.5 s more). 20 attempts wait 50 + 100 + 200 + 400 + 800 + 14 x 1000 ms at
+ * most, 15.6 s, and at least half of that, 7.8 s, besides the attempts' own time. (The first
+ * default, 10 attempts, waited 2.8-5.5 s: a call issued at the moment of a kill -9 could run out
+ * of attempts just before the slots came back, seen in CI in ClientFaultIT.)
  */
 
 /**
@@ -24,7 +28,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * value too large, a full cache) are never retried.
  */
 public final class RetryPolicy {
-  private static final RetryPolicy DEFAULTS = new RetryPolicy(10, Duration.ofMillis(50), Duration.ofSeconds(1));
+  private static final RetryPolicy DEFAULTS = new RetryPolicy(20, Duration.ofMillis(50), Duration.ofSeconds(1));
   private static final RetryPolicy NONE = new RetryPolicy(1, Duration.ZERO, Duration.ZERO);
 
   /** At most this many attempts: a policy is for transient failures, not a queue. */
@@ -41,8 +45,8 @@ public final class RetryPolicy {
   }
 
   /**
-   * The default: 10 attempts, backoff from 50 ms doubling up to 1 s, enough to ride out a node's
-   * death until the cluster notices it.
+   * The default: 20 attempts, backoff from 50 ms doubling up to 1 s (7.8-15.6 s of waits in all),
+   * enough to ride out a node's death until its replicas serve its slots.
    *
    * @return the default policy
    */
