@@ -2,6 +2,7 @@ package io.distcache.server.cluster;
 
 import static io.distcache.server.pubsub.KeyspaceEvents.GENERIC;
 import static io.distcache.server.pubsub.KeyspaceEvents.HASH;
+import static io.distcache.server.pubsub.KeyspaceEvents.KEY_MISS;
 import static io.distcache.server.pubsub.KeyspaceEvents.SET;
 import static io.distcache.server.pubsub.KeyspaceEvents.STRING;
 
@@ -29,7 +30,25 @@ import java.util.List;
 final class KeyspaceNotifier {
   private KeyspaceNotifier() {}
 
+  /**
+   * True for a request that may create its key (class n, "new"): the single-key writes. A key that
+   * a multi-key request (MSET, RENAME, COPY, a STORE form) creates sends no "new" (documented).
+   */
+  static boolean createsKey(Frame r) {
+    if (r.op() == null || r.key() == null || r.key().length == 0) {
+      return false;
+    }
+    return switch (r.op()) {
+      case SET, COMPARE_AND_SET, GET_AND_SET, INCREMENT, INCREMENT_FLOAT, APPEND, SET_RANGE, BITS, HASH, SETS -> true;
+      default -> false;
+    };
+  }
+
   static void after(KeyspaceEvents ev, Store store, Frame r, Frame reply) {
+    if (reply.status() == Status.NOT_FOUND && r.op() == Opcode.GET) {
+      ev.notify(KEY_MISS, "keymiss", r.key()); // class m: a read of a key that is not there
+      return;
+    }
     if (reply.status() != Status.OK || r.op() == null) {
       return;
     }

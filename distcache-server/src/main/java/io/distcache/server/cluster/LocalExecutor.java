@@ -178,6 +178,11 @@ public final class LocalExecutor {
       return request.replyError(Status.UNKNOWN_OPCODE, String.format("unknown opcode 0x%02x", request.opcode() & 0xFF));
     }
     Frame reply;
+    // Class n ("new"): whether the request's key existed before it ran, asked only while the class
+    // is on and only for the writes that can create their key.
+    KeyspaceEvents before = events;
+    boolean mayBeNew = before != null && before.enabled(KeyspaceEvents.NEW) && KeyspaceNotifier.createsKey(request)
+        && !store.exists(request.key());
     try {
       reply = switch (op) {
         case PING -> request.replyValue(request.value());
@@ -244,6 +249,9 @@ public final class LocalExecutor {
     KeyspaceEvents ev = events;
     if (ev != null && ev.flags() != 0) {
       try {
+        if (mayBeNew && reply.status() == Status.OK && store.exists(request.key())) {
+          ev.notify(KeyspaceEvents.NEW, "new", request.key()); // before the command's own, as Redis
+        }
         KeyspaceNotifier.after(ev, store, request, reply);
       } catch (RuntimeException e) {
         // The write is done and must be acknowledged; only its notification is lost.

@@ -207,6 +207,23 @@ class PubSubCommandsTest {
   }
 
   @Test
+  void keyspaceEvents_newAndKeymiss_classesNAndM() {
+    pub.send("SET old 1");
+    pub.send("CONFIG SET notify-keyspace-events Enm");
+    sub.send("SUBSCRIBE __keyevent@0__:new __keyevent@0__:keymiss");
+    pub.send("SET a 1", "SET a 2", "SET old 3", "HSET h f 1", "HSET h g 2", "SADD s x", "INCR n", "GET nothere", "GET a",
+        "HGET h f", "DEL a", "SET a 4");
+    assertThat(sub.output()).isEqualTo(push3("message", "__keyevent@0__:new", "a")
+        + push3("message", "__keyevent@0__:new", "h") + push3("message", "__keyevent@0__:new", "s")
+        + push3("message", "__keyevent@0__:new", "n") + push3("message", "__keyevent@0__:keymiss", "nothere")
+        + push3("message", "__keyevent@0__:new", "a"));
+    // 'A' does not include them, as in Redis.
+    pub.send("CONFIG SET notify-keyspace-events EA");
+    pub.send("SET b 1", "GET missing");
+    assertThat(sub.output()).doesNotContain("__keyevent@0__:new", "keymiss");
+  }
+
+  @Test
   void clientOutputBufferLimit_configGetSet() {
     assertThat(pub.send("CONFIG GET client-output-buffer-limit")).isEqualTo(
         "*2\r\n$26\r\nclient-output-buffer-limit\r\n$39\r\nnormal 0 0 0 pubsub 33554432 8388608 60\r\n");
