@@ -95,9 +95,11 @@ distcache_pair() { # label replicas
 redis_pair() {
   local p1 p2 pid1 pid2
   p1=$(free_port); p2=$(free_port)
-  redis-server --port "$p1" --bind "$HOST" --save '' --appendonly no >"$OUT/redis-1.log" 2>&1 &
+  # --dir: the full sync to the replica writes an RDB file, which belongs with the logs, not in the
+  # current directory.
+  redis-server --port "$p1" --bind "$HOST" --save '' --appendonly no --dir "$OUT" >"$OUT/redis-1.log" 2>&1 &
   pid1=$!; PIDS+=("$pid1")
-  redis-server --port "$p2" --bind "$HOST" --save '' --appendonly no --replicaof "$HOST" "$p1" \
+  redis-server --port "$p2" --bind "$HOST" --save '' --appendonly no --dir "$OUT" --replicaof "$HOST" "$p1" \
     >"$OUT/redis-2.log" 2>&1 &
   pid2=$!; PIDS+=("$pid2")
   wait_ping "$p1" 30 && wait_ping "$p2" 30 || die "redis did not answer"
