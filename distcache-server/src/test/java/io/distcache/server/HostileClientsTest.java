@@ -103,10 +103,15 @@ class HostileClientsTest {
     await().atMost(Duration.ofSeconds(30)).until(() -> node.inputBudget().refusals() > 0);
     assertThat(node.inputBudget().usedBytes()).isLessThanOrEqualTo(limit);
     assertThat(node.isRunning()).isTrue();
-    try (Jedis jedis = new Jedis("127.0.0.1", node.port())) {
-      assertThat(jedis.set("k", "v".repeat(100_000))).isEqualTo("OK");
-      assertThat(jedis.get("k")).hasSize(100_000);
-    }
+    // Others are served: at once when the attackers left room under the bound, or else once the
+    // request timeout (5 s) has closed the attackers still holding their incomplete requests (how
+    // much of the bound the unrefused ones hold depends on how far each got: found in CI).
+    await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+      try (Jedis jedis = new Jedis("127.0.0.1", node.port())) {
+        assertThat(jedis.set("k", "v".repeat(100_000))).isEqualTo("OK");
+        assertThat(jedis.get("k")).hasSize(100_000);
+      }
+    });
   }
 
   @Test
