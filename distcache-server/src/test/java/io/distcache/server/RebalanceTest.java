@@ -172,6 +172,63 @@ class RebalanceTest {
     cluster.assertIntact(acked);
   }
 
+  /**
+   * A learner's stream is asynchronous (an owner acknowledges without it), so when the owner it
+   * learns a slot from dies, the learner's copy may lack writes the owner acknowledged: the
+   * promoted replica holds them, the learner does not. Here the dying owner's effects to the
+   * learner are dropped after the learner's copies are whole, so the learner misses every later
+   * write; it must learn those slots again from the new owner instead of taking its stale copy
+   * over (found in CI: two keys written while a member learned were lost when the owner died).
+   */
+  @Test
+  void learnersCopyOfADeadOwnersSlot_isLearnedAgainFromTheNewOwner() throws Exception {
+    cluster = new ClusterFixture(1, ReplicationMode.SYNC);
+    cluster.cluster(3);
+    DistCacheNode entry = cluster.nodes.get(0);
+    DistCacheNode doomed = cluster.nodes.get(2);
+    Map<String, String> acked = new java.util.concurrent.ConcurrentHashMap<>(write(entry, "pre:", 3000));
+    DistCacheNode joiner = cluster.start(entry);
+    // The joiner must not take the doomed owner's slots over before it dies: its requests to hand
+    // them over get no answer (it asks again after its timeout, and cancels with the others).
+    cluster.firewall.dropOpcode(address(joiner), address(doomed), Opcode.MIGRATE_PREPARE);
+    io.distcache.protocol.cluster.Member j = joiner.membership().self();
+    io.distcache.protocol.cluster.Member d = doomed.membership().self();
+    await().atMost(ClusterTest.DEADLINE).until(() -> entry.membership().placement().isLearner(j));
+    Placement learning = entry.membership().placement();
+    java.util.function.Predicate<String> learnedFromDoomed = k -> {
+      int slot = KeySlot.of(b(k));
+      return learning.owner(slot).equals(d) && learning.isLearner(j, slot) && learning.wouldOwn(j, slot);
+    };
+    List<String> copied = acked.keySet().stream().filter(learnedFromDoomed).toList();
+    assertThat(copied).isNotEmpty();
+    // The copies from the doomed owner are whole: every key is there and nothing is unconfirmed.
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      for (String k : copied) {
+        assertThat(joiner.store().get(b(k))).as("learned copy of %s", k).isEqualTo(b(acked.get(k)));
+      }
+      try (redis.clients.jedis.Jedis jedis = new redis.clients.jedis.Jedis("127.0.0.1", doomed.port())) {
+        assertThat(jedis.info("replication")).contains("replication_lag_effects:0");
+      }
+    });
+    cluster.firewall.dropOpcode(address(doomed), address(joiner), Opcode.REPLICATE);
+    Map<String, String> later = new java.util.HashMap<>();
+    try (RawClient c = new RawClient(entry.port())) {
+      for (int i = 0; later.size() < 20; i++) {
+        String k = "late:" + i;
+        if (learnedFromDoomed.test(k)) {
+          assertThat(call(c, Frame.request(Opcode.SET, 0, b(k), b("v-" + k))).status()).as("SET %s", k)
+              .isEqualTo(Status.OK);
+          later.put(k, "v-" + k);
+        }
+      }
+    }
+    acked.putAll(later);
+    cluster.kill(doomed);
+    cluster.awaitSettled();
+    assertThat(joiner.membership().placement().isLearner(j)).isFalse();
+    cluster.assertIntact(acked);
+  }
+
   @Test
   void memberJoinsWhileAnotherFailsOver_nothingAcknowledgedIsLost() throws Exception {
     cluster = new ClusterFixture(1, ReplicationMode.SYNC);

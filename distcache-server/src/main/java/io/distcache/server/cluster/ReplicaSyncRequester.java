@@ -18,7 +18,8 @@ import java.util.function.Supplier;
 /*
  * Design: the replica asks for full copies. It is the replica that knows when its copy of a slot
  * is empty: SlotCleaner has just dropped it (the slot is new to it, or its owner changed other
- * than by a failover), or the node was declared dead and emptied. After each drop, the slots this
+ * than by a failover, or by a failover while this node was only learning the slot), or the node
+ * was declared dead and emptied. After each drop, the slots this
  * node now replicates are asked of their owners (REPLICA_SYNC, one slot map per owner); an owner
  * that refuses (its placement differs, or it does not own them there) is asked again every
  * RETRY_MILLIS with the slots regrouped under the current placement, until it accepts or this node

@@ -328,9 +328,11 @@ public final class SlotGuard {
       boolean heldBefore = !aloneJoinsOthers && (previous.owns(me, s) || previous.isReplica(me, s));
       // A failover keeps the copies: when the owner left the ring, its first replica becomes the
       // owner and the others stay replicas, each with the copy it replicated (sync replication:
-      // every acknowledged write is on it).
+      // every acknowledged write is on it). Not a learner's copy: owners acknowledge without
+      // waiting for a learner (Replicator.acknowledge), so the dead owner's last acknowledged
+      // writes may never have reached it; it learns the slot again from the new owner.
       Member ownerBefore = previous.owner(s);
-      boolean failover = ownerBefore != null && !next.contains(ownerBefore);
+      boolean failover = ownerBefore != null && !next.contains(ownerBefore) && !previous.isLearner(me, s);
       // A learner that has joined keeps the slots it learned whole: their old owner stopped
       // applying writes to them and it had every effect before the learner joined (Replicator,
       // MIGRATE_PREPARE); the old owner, now the slot's replica under the learner, keeps its copy.
