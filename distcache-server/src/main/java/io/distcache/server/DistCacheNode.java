@@ -156,6 +156,7 @@ public final class DistCacheNode implements AutoCloseable {
       try {
         executor = new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements);
         clusterRouter = new ClusterRouter(executor, membership, peers, store, config.replication);
+        clusterRouter.copyShare(config.copySharePercent);
         wirePubSub(executor);
         clusterTracking = new io.distcache.server.tracking.ClusterTracking(trackingTable, peers, membership::self,
             membership::placement);
@@ -713,6 +714,7 @@ public final class DistCacheNode implements AutoCloseable {
     private int replicas = DEFAULT_REPLICAS;
     private ReplicationMode replication = ReplicationMode.SYNC;
     private Duration shutdownTimeout = Duration.ofSeconds(30);
+    private int copySharePercent = io.distcache.server.cluster.Replicator.DEFAULT_COPY_SHARE_PERCENT;
     private MembershipConfig membership = MembershipConfig.defaults();
     private Duration forwardTimeout = Duration.ofSeconds(2);
     private RedirectMode redirects = RedirectMode.AUTO;
@@ -1008,6 +1010,20 @@ public final class DistCacheNode implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The share of time, in percent (1..100), a full copy of slots (to a new replica, or to a
+     * member that joins) may use while the node serves: after each page of entries that took t,
+     * the copy waits t * (100 - share) / share. 100 copies as fast as the receiver acknowledges.
+     * Default {@value io.distcache.server.cluster.Replicator#DEFAULT_COPY_SHARE_PERCENT}.
+     */
+    public Builder copyShare(int percent) {
+      if (percent < 1 || percent > 100) {
+        throw new IllegalArgumentException("copy share must be 1..100 percent, got " + percent);
+      }
+      this.copySharePercent = percent;
+      return this;
+    }
+
     /** Membership timers (probe interval and timeouts, suspicion timeout, ...). Default {@link MembershipConfig#defaults()}. */
     public Builder membership(MembershipConfig config) {
       if (config == null) {
@@ -1108,6 +1124,7 @@ public final class DistCacheNode implements AutoCloseable {
       b.replicas = replicas;
       b.replication = replication;
       b.shutdownTimeout = shutdownTimeout;
+      b.copySharePercent = copySharePercent;
       b.membership = membership;
       b.forwardTimeout = forwardTimeout;
       b.redirects = redirects;

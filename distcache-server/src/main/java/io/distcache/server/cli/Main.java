@@ -135,6 +135,13 @@ public final class Main implements Callable<Integer> {
   String replication;
 
   @Option(
+      names = "--copy-share",
+      paramLabel = "PERCENT",
+      defaultValue = "" + io.distcache.server.cluster.Replicator.DEFAULT_COPY_SHARE_PERCENT,
+      description = "The share of time (1..100 percent) a full copy of slots to a new replica or a joining member may use while the node serves; 100 copies as fast as the receiver acknowledges. Default: ${DEFAULT-VALUE}.")
+  int copySharePercent;
+
+  @Option(
       names = "--shutdown-timeout",
       paramLabel = "SECONDS",
       defaultValue = "30",
@@ -353,6 +360,10 @@ public final class Main implements Callable<Integer> {
       b.virtualNodes(vnodes);
       b.replicas(replicas);
       b.replication(io.distcache.server.cluster.ReplicationMode.parse(replication));
+      if (copySharePercent < 1 || copySharePercent > 100) {
+        throw new ParameterException(spec.commandLine(), "--copy-share must be 1..100 percent, got " + copySharePercent);
+      }
+      b.copyShare(copySharePercent);
       if (shutdownTimeoutSeconds < 0) {
         throw new ParameterException(spec.commandLine(), "--shutdown-timeout cannot be negative, got " + shutdownTimeoutSeconds);
       }

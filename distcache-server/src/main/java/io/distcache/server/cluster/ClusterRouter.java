@@ -111,6 +111,11 @@ public final class ClusterRouter implements Router, ClusterView {
   private final Replicator replicator;
   private final ReplicaApplier applier;
 
+  /** The share of time (1..100 percent) a full copy to a new replica or a joining member may use (CopyPacer). */
+  public void copyShare(int percent) {
+    replicator.copyShare(percent);
+  }
+
   /** Serves a request this node may serve now: locally, and on the slot's replicas for a write. */
   private CompletableFuture<Frame> replicated(Frame request, Placement placement) {
     if (request.op() == Opcode.SCRIPT) {

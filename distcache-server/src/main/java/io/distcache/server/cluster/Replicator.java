@@ -477,6 +477,17 @@ public final class Replicator implements AutoCloseable {
     return request.replyOk();
   }
 
+  /** The copy's pace (CopyPacer): the share of time a full copy may use. */
+  private volatile CopyPacer copyPacer = CopyPacer.system(DEFAULT_COPY_SHARE_PERCENT);
+
+  /** The default share of time a full copy may use (--copy-share). */
+  public static final int DEFAULT_COPY_SHARE_PERCENT = 50;
+
+  /** Sets the share of time (1..100 percent) full copies may use from the next copy on. */
+  void copyShare(int percent) {
+    copyPacer = CopyPacer.system(percent);
+  }
+
   /** Bytes of a copy a replica may have unacknowledged before the copy waits: keeps live writes' wait short. */
   static final long COPY_WINDOW_BYTES = 4L << 20;
 
@@ -490,10 +501,13 @@ public final class Replicator implements AutoCloseable {
     long copied = 0;
     long bytes = 0;
     long cursor = 0;
+    long paused = 0;
     Member me = self.get();
     ReplicaLink stream = null;
     log.info("copying {} slots to their new replica {}", slotCount, to);
+    CopyPacer pacer = copyPacer;
     do {
+      long pageStart = pacer.pageStart();
       Placement p = placement.get();
       ScanResult page = store.scan(cursor, FLUSH_BATCH);
       ReplicaLink link = null;
@@ -530,6 +544,12 @@ public final class Replicator implements AutoCloseable {
           lock.unlock();
         }
       }
+      try {
+        paused += pacer.pageDone(pageStart);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return; // closing: no COPIED effect, the replica asks again of whoever owns the slots then
+      }
       if (link != null && last > 0 && link.lagBytes() > COPY_WINDOW_BYTES) {
         awaitQuietly(link, last);
       }
@@ -560,8 +580,9 @@ public final class Replicator implements AutoCloseable {
         }
       }
     }
-    log.info("copied {} keys ({} bytes) of {} slots to {} in {} ms", copied, bytes, slotCount, to,
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+    log.info("copied {} keys ({} bytes) of {} slots to {} in {} ms ({} ms of it paced, copy share {}%)", copied,
+        bytes, slotCount, to, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0),
+        TimeUnit.NANOSECONDS.toMillis(paused), pacer.sharePercent());
   }
 
   private static void awaitQuietly(ReplicaLink link, long seq) {

@@ -205,6 +205,12 @@ class MainTest {
   }
 
   @Test
+  void run_copyShareOutOfRange_exits2NamingIt() {
+    assertThat(run("--copy-share", "0")).isEqualTo(2);
+    assertThat(err.toString()).contains("--copy-share must be 1..100 percent, got 0");
+  }
+
+  @Test
   void run_maxCollectionElementsOutOfRange_exits2NamingIt() {
     assertThat(run("--max-collection-elements", "0")).isEqualTo(2);
     assertThat(err.toString()).contains("max collection elements: expected 1..1048576, got 0");
