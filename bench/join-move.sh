@@ -9,6 +9,7 @@
 #
 #   bench/join-move.sh              # 1,000,000 keys
 #   bench/join-move.sh -k 200000
+#   COPY_SHARE=100 bench/join-move.sh   # every node's --copy-share (default: the node's default)
 #
 # Every process it starts is stopped on exit (by PID); only 127.0.0.1 is contacted. Not run by CI.
 set -euo pipefail
@@ -36,6 +37,7 @@ log "logs in $OUT"
 start_node() { # name port [seed]
   local name="$1" port="$2" seed="${3:-}"
   local args=(-addr "$HOST:$port" --max-memory 1g --replicas 1 --replication sync)
+  [[ -n "${COPY_SHARE:-}" ]] && args+=(--copy-share "$COPY_SHARE")
   [[ -n "$seed" ]] && args+=(-join "$HOST:$seed")
   DISTCACHE_DIRECT_MEMORY=2g "$ROOT/bin/distcache" "${args[@]}" >"$OUT/$name.log" 2>&1 &
   PIDS+=("$!")
@@ -75,7 +77,7 @@ sleep 1
 P4=$(free_port) # chosen late: an ephemeral port of the load's connections could take an early pick
 j0=$(date +%s%N)
 DISTCACHE_DIRECT_MEMORY=2g "$ROOT/bin/distcache" -addr "$HOST:$P4" --max-memory 1g --replicas 1 --replication sync \
-  -join "$HOST:$P1" >"$OUT/n4.log" 2>&1 &
+  ${COPY_SHARE:+--copy-share "$COPY_SHARE"} -join "$HOST:$P1" >"$OUT/n4.log" 2>&1 &
 PIDS+=("$!")
 for _ in $(seq 1200); do
   grep -q "joined:" "$OUT/n4.log" && break

@@ -6,6 +6,7 @@
 #
 #   bench/metrics-overhead.sh              # 5 rounds
 #   ROUNDS=7 bench/metrics-overhead.sh
+#   MODES="none scrape keepalive healthz" bench/metrics-overhead.sh   # which part of a scrape costs
 #
 # One line per run on stdout: round mode test pipeline rps node-CPU-us-per-request; then, per
 # cell, the medians and the min..max of each mode and the median ratio. The node's CPU time comes
@@ -16,6 +17,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROUNDS="${ROUNDS:-5}"
+# none: no scraper; scrape: curl started each second for /metrics; keepalive: one curl process
+# scraping /metrics every second on one connection; healthz: curl started each second for /healthz
+MODES="${MODES:-none scrape}"
 for tool in redis-benchmark redis-cli curl; do
   command -v "$tool" >/dev/null || { echo "metrics-overhead: $tool not found" >&2; exit 1; }
 done
@@ -42,17 +46,21 @@ bench() { # test pipeline
 log "warm-up"
 for p in 1 16; do bench set "$p" >/dev/null; bench get "$p" >/dev/null; done
 
-scraper() {
-  while true; do
-    curl -s -o /dev/null "http://127.0.0.1:$port/metrics" || true
-    sleep 1
-  done
+scraper() { # mode
+  case "$1" in
+    keepalive) # one curl process, one kept-alive connection, a scrape a second: no process start per scrape
+      exec curl -s -o /dev/null --rate 1/s "http://127.0.0.1:$port/metrics?[1-100000]" ;;
+    healthz) # a process and a request a second, no rendering: what the scraper itself costs
+      while true; do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" || true; sleep 1; done ;;
+    *)
+      while true; do curl -s -o /dev/null "http://127.0.0.1:$port/metrics" || true; sleep 1; done ;;
+  esac
 }
 
 run() { # round mode test pipeline
   local S=""
-  if [[ "$2" == scrape ]]; then
-    scraper &
+  if [[ "$2" != none ]]; then
+    scraper "$2" &
     S=$!
     sleep 1.2 # the first scrape is in
   fi
@@ -71,7 +79,8 @@ run() { # round mode test pipeline
 
 for round in $(seq "$ROUNDS"); do
   for cell in "set 1" "get 1" "set 16" "get 16"; do
-    if ((round % 2)); then order="none scrape"; else order="scrape none"; fi
+    # who goes first alternates by round
+    if ((round % 2)); then order="$MODES"; else order="$(echo "$MODES" | tr ' ' '\n' | tac | tr '\n' ' ')"; fi
     for mode in $order; do
       # shellcheck disable=SC2086
       run "$round" "$mode" $cell
@@ -86,7 +95,7 @@ echo
 echo "cell      mode     median rps (min..max)        median node CPU us/req (min..max)"
 for cell in "set 1" "get 1" "set 16" "get 16"; do
   read -r t p <<<"$cell"
-  for mode in none scrape; do
+  for mode in $MODES; do
     sel() { awk -v t="$t" -v p="$p" -v m="$mode" -v col="$1" '$2 == m && $3 == t && $4 == p {print $col}' "$OUT/runs.txt"; }
     printf "%-9s %-7s  %-28s %s\n" "$t P$p" "$mode" "$(sel 5 | stats)" "$(sel 6 | stats)"
   done

@@ -54,7 +54,13 @@ import org.slf4j.LoggerFactory;
  * Each Link is confined to its loop, so its state (connection, request ids, in-flight map) has no
  * locks. Requests get a fresh id per connection (the client's id is restored on the reply); a
  * request waits at most requestTimeout (plus one sweep interval, an eighth of it) for its reply,
- * connecting and handshaking included. Timeouts are checked by one sweep task per link while it
+ * connecting and handshaking included, unless the connection is answering: a request past its
+ * timeout is failed only once no reply at all has come on its connection for requestTimeout, or
+ * at PROGRESS_GRACE times requestTimeout. A peer that is slow but working (thousands of
+ * forwarded writes queued behind each other during a bulk load, each waiting for its replicas)
+ * then answers them instead of the client getting BUSY for writes that were applied anyway
+ * (found with `redis-cli --pipe` through a non-owner); a peer that stopped answering is still
+ * given up on after requestTimeout. Timeouts are checked by one sweep task per link while it
  * has requests waiting, not by a timer per request: a timer per request would re-arm the event
  * loop's wake-up deadline (a syscall) on nearly every request of the forwarding hot path. At most
  * maxInFlight wait per link (more fail at once, "too many requests in flight"), and a link whose
@@ -82,6 +88,8 @@ public final class PeerBus implements Peers {
 
   /** Requests waiting on one connection at once (queued for the handshake or sent). */
   public static final int DEFAULT_MAX_IN_FLIGHT = 4096;
+  /** A request whose connection keeps answering others waits up to this many times the request timeout. */
+  static final int PROGRESS_GRACE = 4;
   /** After a failed connect or handshake, requests fail at once for this long before a new try. */
   static final long RETRY_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
@@ -312,6 +320,8 @@ public final class PeerBus implements Peers {
     private String lastFailure;
     private boolean flushQueued;
     private ScheduledFuture<?> handshakeTimer;
+    /** When the latest reply arrived on this connection (System.nanoTime()). */
+    private long lastReplyNanos;
     /** Runs every sweep interval while requests wait; null when none do. */
     private ScheduledFuture<?> sweeper;
     /** From the handshake's reply: the acceptor's member id and TLS port, recorded when it succeeds. */
@@ -323,6 +333,7 @@ public final class PeerBus implements Peers {
     Link(Address address, EventLoop loop) {
       this.address = address;
       this.loop = loop;
+      this.lastReplyNanos = System.nanoTime() - (1L << 62); // no reply yet
     }
 
     void submit(Frame request, CompletableFuture<Frame> reply) {
@@ -372,8 +383,12 @@ public final class PeerBus implements Peers {
       }
       if (!inFlight.isEmpty()) {
         List<Pending> late = null;
+        long timeout = requestTimeout.toNanos();
+        // Replies keep coming: the peer works through a queue; wait on, up to the grace.
+        boolean answering = now - lastReplyNanos < timeout;
         for (Pending p : inFlight.values()) {
-          if (now - p.deadlineNanos >= 0) {
+          if (now - p.deadlineNanos >= 0
+              && (!answering || now - p.deadlineNanos >= (PROGRESS_GRACE - 1) * timeout)) {
             (late == null ? late = new ArrayList<>() : late).add(p);
           }
         }
@@ -391,8 +406,10 @@ public final class PeerBus implements Peers {
     }
 
     private void timedOut(Pending p) {
-      p.reply.completeExceptionally(new TimeoutException(
-          "no reply from " + address + " within " + requestTimeout.toMillis() + " ms"));
+      long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - p.deadlineNanos) + requestTimeout.toMillis();
+      p.reply.completeExceptionally(new TimeoutException("no reply from " + address + " within "
+          + requestTimeout.toMillis() + " ms" + (waited >= 2 * requestTimeout.toMillis()
+              ? " (waited " + waited + " ms while it answered other requests)" : "")));
     }
 
     private void write(Pending p) {
@@ -491,6 +508,7 @@ public final class PeerBus implements Peers {
         return;
       }
       if (state == State.READY) {
+        lastReplyNanos = System.nanoTime();
         Pending p = inFlight.remove(reply.requestId());
         if (p != null) {
           p.reply.complete(reply.withRequestId(p.request.requestId()));

@@ -13,6 +13,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -106,6 +107,113 @@ class PeerBusTest {
       try (Socket again = listener.accept()) {
         assertThat(again.isConnected()).isTrue();
       }
+    }
+  }
+
+  /**
+   * A peer that completes the open handshake, answers every PING at once, and holds the request
+   * whose key is "held": answers it once {@code answerHeldAfterMillis} have passed since it came
+   * (measured at the next PING), or never when negative.
+   */
+  private static Thread answeringPeer(ServerSocket listener, long answerHeldAfterMillis) {
+    Thread t = new Thread(() -> {
+      io.netty.channel.embedded.EmbeddedChannel decoder =
+          new io.netty.channel.embedded.EmbeddedChannel(new io.distcache.protocol.FrameDecoder());
+      try (Socket s = listener.accept()) {
+        java.io.InputStream in = s.getInputStream();
+        java.io.OutputStream out = s.getOutputStream();
+        Frame held = null;
+        long heldAt = 0;
+        byte[] chunk = new byte[8192];
+        int n;
+        while ((n = in.read(chunk)) >= 0) {
+          decoder.writeInbound(io.netty.buffer.Unpooled.copiedBuffer(chunk, 0, n));
+          for (Frame f; (f = decoder.readInbound()) != null; ) {
+            List<Frame> replies = new java.util.ArrayList<>();
+            if (f.op() == Opcode.PEER_HELLO) {
+              PeerHandshake.Hello hello = PeerHandshake.decodeHello(f.value());
+              replies.add(f.replyValue(PeerHandshake.encodeReply(PEER, hello.nonce(), null)));
+            } else if (f.key() != null && new String(f.key(), java.nio.charset.StandardCharsets.US_ASCII).equals("held")) {
+              held = f;
+              heldAt = System.nanoTime();
+            } else {
+              replies.add(f.replyOk());
+              if (held != null && answerHeldAfterMillis >= 0
+                  && System.nanoTime() - heldAt >= TimeUnit.MILLISECONDS.toNanos(answerHeldAfterMillis)) {
+                replies.add(held.replyOk());
+                held = null;
+              }
+            }
+            io.netty.buffer.ByteBuf buf = io.netty.buffer.Unpooled.buffer();
+            for (Frame r : replies) {
+              io.distcache.protocol.FrameEncoder.write(r, buf);
+            }
+            byte[] bytes = new byte[buf.readableBytes()];
+            buf.readBytes(bytes);
+            buf.release();
+            out.write(bytes);
+            out.flush();
+          }
+        }
+      } catch (Exception e) {
+        // the bus closed the connection: the test is over
+      } finally {
+        decoder.finishAndReleaseAll();
+      }
+    }, "test-answering-peer");
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
+  private static final String PEER = "0000000000000000000000000000000000000002";
+
+  /** Connected and handshaken: a PING is answered (the first ones may time out while the peer thread warms up). */
+  private static void connected(PeerBus b, Address to) {
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).ignoreExceptions()
+        .until(() -> b.send(to, ping()).get(5, TimeUnit.SECONDS).status() == io.distcache.protocol.Status.OK);
+  }
+
+  /** Sends PINGs one after another (each answered) until {@code held} is done or 10 s passed. */
+  private static void keepTheConnectionAnswering(PeerBus b, Address to, CompletableFuture<Frame> held) throws Exception {
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!held.isDone() && System.nanoTime() - until < 0) {
+      b.send(to, ping()).get(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void peerAnsweringOtherRequests_aRequestPastItsTimeoutIsStillAnswered() throws Exception {
+    try (ServerSocket listener = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+      Address to = new Address("127.0.0.1", listener.getLocalPort());
+      Thread peer = answeringPeer(listener, 2_500);
+      PeerBus b = bus(Duration.ofSeconds(1), 64);
+      connected(b, to);
+
+      CompletableFuture<Frame> held = b.send(to, Frame.request(Opcode.GET, "held".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+      keepTheConnectionAnswering(b, to, held);
+
+      assertThat(held).succeedsWithin(Duration.ZERO).satisfies(f -> assertThat(f.status()).isEqualTo(io.distcache.protocol.Status.OK));
+      b.close();
+      peer.join(5_000);
+    }
+  }
+
+  @Test
+  void peerAnsweringOtherRequests_aRequestItNeverAnswersFailsAtTheGrace() throws Exception {
+    try (ServerSocket listener = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+      Address to = new Address("127.0.0.1", listener.getLocalPort());
+      Thread peer = answeringPeer(listener, -1);
+      PeerBus b = bus(Duration.ofSeconds(1), 64);
+      connected(b, to);
+
+      CompletableFuture<Frame> held = b.send(to, Frame.request(Opcode.GET, "held".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+      keepTheConnectionAnswering(b, to, held);
+
+      assertThat(held).failsWithin(Duration.ZERO).withThrowableOfType(ExecutionException.class)
+          .withMessageContaining("no reply from " + to + " within 1000 ms (waited"); // past the plain timeout
+      b.close();
+      peer.join(5_000);
     }
   }
 
