@@ -30,7 +30,8 @@ import org.luaj.vm2.lib.jse.JseMathLib;
  *
  * Sandbox. The globals get only what Redis gives a script: the base library without dofile,
  * loadfile, load, loadstring, require, print or collectgarbage; string, table, math, bit (LuaBitOp's
- * names over 32-bit signed integers, as Redis's) and the redis table. No io, os, package, debug,
+ * names over 32-bit signed integers, as Redis's), cjson, cmsgpack and struct (LuaCjson,
+ * LuaCmsgpack, LuaStruct) and the redis table. No io, os, package, debug,
  * coroutine (LuaJ's coroutines are Java threads) or luajava: a script cannot reach files, the
  * process, the JVM or another script's code. As in Redis 7, globals are read-only: reading a
  * global that does not exist and assigning any global fail ("Script attempted to access
@@ -121,7 +122,7 @@ final class LuaEngine {
         // each >= 1, so n over the limit is over it in bytes too (and each * n cannot overflow)
         long total = n > maxStringBytes ? Long.MAX_VALUE : each * n;
         if (total > maxStringBytes) {
-          throw new LuaError("string.rep result of " + (total == Long.MAX_VALUE ? "more than " + maxStringBytes : total)
+          throw new LibraryError("string.rep result of " + (total == Long.MAX_VALUE ? "more than " + maxStringBytes : total)
               + " bytes exceeds the node's value limit of " + maxStringBytes + " bytes");
         }
         memory().single(total, "string.rep result");
@@ -142,7 +143,10 @@ final class LuaEngine {
     });
     globals.rawset("bit", bitLibrary());
     globals.rawset("redis", redisLibrary());
-    for (String lib : new String[] {"string", "table", "math", "bit", "redis"}) {
+    globals.rawset("cjson", new LuaCjson(this).library());
+    globals.rawset("cmsgpack", new LuaCmsgpack(this).library());
+    globals.rawset("struct", LuaStruct.library());
+    for (String lib : new String[] {"string", "table", "math", "bit", "redis", "cjson", "cmsgpack", "struct"}) {
       globals.rawset(lib, readOnly(globals.get(lib).checktable()));
     }
     LuaTable stringMeta = new LuaTable();
@@ -207,10 +211,28 @@ final class LuaEngine {
     globals.rawset("ARGV", argv);
     try {
       return new LuaClosure(p, globals).call();
+    } catch (LibraryError e) {
+      if (FILELINE.matcher(withoutTraceback(e)).matches()) {
+        throw e;
+      }
+      LuaError positioned = new LuaError("user_script:" + hook.currentLine() + ": " + e.getMessage());
+      positioned.initCause(e);
+      throw positioned;
     } finally {
       this.bridge = null;
       this.memory = null;
       hook.reset();
+    }
+  }
+
+  /**
+   * An error raised by a library function (cjson, cmsgpack, struct, the bounds). Redis words
+   * these "user_script:LINE: message" even when the function was tail-called, where LuaJ has left
+   * the script's frame and adds no position: run() adds the line the script was at.
+   */
+  static final class LibraryError extends LuaError {
+    LibraryError(String message) {
+      super(message);
     }
   }
 
@@ -240,7 +262,7 @@ final class LuaEngine {
         long i = a.optlong(2, 1);
         long j = a.isnoneornil(3) ? t.length() : a.checklong(3);
         if (j - i + 1 > MAX_RESULTS) {
-          throw new LuaError("too many results to unpack");
+          throw new LibraryError("too many results to unpack");
         }
         return unpack.invoke(a);
       }
@@ -256,7 +278,7 @@ final class LuaEngine {
         long i = position(a.optlong(2, 1), len);
         long j = position(a.isnoneornil(3) ? i : a.checklong(3), len);
         if (j - Math.max(i, 1) + 1 > MAX_RESULTS) {
-          throw new LuaError("string slice too long");
+          throw new LibraryError("string slice too long");
         }
         return stringByte.invoke(a);
       }
@@ -664,7 +686,7 @@ final class LuaEngine {
     public void onCall(LuaClosure c, Varargs varargs, LuaValue[] stack) {
       // Thrown before the frame is entered: LuaJ calls onReturn only for frames it entered.
       if (depth >= MAX_CALL_DEPTH) {
-        throw new LuaError("stack overflow (Lua calls nested more than " + MAX_CALL_DEPTH + " deep)");
+        throw new LibraryError("stack overflow (Lua calls nested more than " + MAX_CALL_DEPTH + " deep)");
       }
       if (depth == frames.length) {
         frames = java.util.Arrays.copyOf(frames, depth * 2);

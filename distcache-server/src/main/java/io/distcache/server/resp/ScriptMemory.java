@@ -66,7 +66,7 @@ final class ScriptMemory {
   /** Refuses one allocation of {@code bytes} that alone is over the limit (a catchable Lua error). */
   void single(long bytes, String what) {
     if (bytes > limit) {
-      throw new LuaError(what + " of " + bytes + " bytes exceeds the script memory limit of " + limit
+      throw new LuaEngine.LibraryError(what + " of " + bytes + " bytes exceeds the script memory limit of " + limit
           + " bytes (script-memory)");
     }
     check(bytes);
@@ -87,7 +87,7 @@ final class ScriptMemory {
   }
 
   private LuaError stopped() {
-    return new LuaError("script stopped: it used more than the script memory limit of " + limit
+    return new LuaEngine.LibraryError("script stopped: it used more than the script memory limit of " + limit
         + " bytes (script-memory)");
   }
 
