@@ -50,7 +50,7 @@ import org.luaj.vm2.lib.jse.JseMathLib;
  * than 64 KiB, before string.rep, table.concat and string.gsub build their result, and after each
  * redis.call), its recursion by MAX_CALL_DEPTH nested Lua calls (the script thread's stack is
  * sized so that depth always fits), and functions that would return a huge number of values
- * (unpack, string.byte) by Lua 5.1's own limit of 8,000, with Lua 5.1's error texts.
+ * (unpack, string.byte) by Lua 5.1's own limit (7,997 as Redis measures it), with Redis's texts.
  *
  * Errors follow Redis's texts: a Lua error becomes "ERR user_script:LINE: message script: SHA, on
  * @user_script:LINE.", an error table raised by redis.call (or by error({err=...})) its err text
@@ -76,8 +76,8 @@ final class LuaEngine {
   static final String KILLED = "ERR Script killed by user with SCRIPT KILL...";
   /** Lua calls nested at most; one more fails with "stack overflow" (Lua 5.1 allows 20,000; LuaJ needs Java stack). */
   static final int MAX_CALL_DEPTH = 1000;
-  /** Lua 5.1's LUAI_MAXCSTACK: values one call may return at most (unpack, string.byte). */
-  static final int MAX_RESULTS = 8000;
+  /** Values unpack and string.byte return at most: Lua 5.1's 8,000-slot stack as Redis's calls leave it (measured). */
+  static final int MAX_RESULTS = 7997;
   /** Concatenations up to this size are left to the periodic memory check. */
   private static final int SMALL_CONCAT = 64 * 1024;
   private static final int CHECK_EVERY = 1024;
@@ -253,7 +253,7 @@ final class LuaEngine {
     }
   }
 
-  /** unpack / table.unpack: Lua 5.1 refuses more than its C stack's 8,000 slots; LuaJ would allocate them. */
+  /** unpack / table.unpack: Lua 5.1 refuses more than its stack holds; LuaJ would allocate them all. */
   private static VarArgFunction boundedUnpack(LuaValue unpack) {
     return new VarArgFunction() {
       @Override
@@ -269,7 +269,7 @@ final class LuaEngine {
     };
   }
 
-  /** string.byte: Lua 5.1's "string slice too long" past 8,000 values. */
+  /** string.byte: Redis's "stack overflow (string slice too long)" past 7,997 values. */
   private static VarArgFunction boundedByte(LuaValue stringByte) {
     return new VarArgFunction() {
       @Override
@@ -278,7 +278,7 @@ final class LuaEngine {
         long i = position(a.optlong(2, 1), len);
         long j = position(a.isnoneornil(3) ? i : a.checklong(3), len);
         if (j - Math.max(i, 1) + 1 > MAX_RESULTS) {
-          throw new LibraryError("string slice too long");
+          throw new LibraryError("stack overflow (string slice too long)");
         }
         return stringByte.invoke(a);
       }

@@ -17,7 +17,10 @@ import org.luaj.vm2.LuaError;
  *    read of the thread's own TLAB bookkeeping). This counts garbage too, so alone it would stop
  *    an honest script that churns through many short-lived strings; it is only the trigger.
  * 2. Once (1) passes the limit, the verdict: how much the heap outside the young generation's
- *    allocation space (old generation, survivors, humongous arrays) grew since the script started.
+ *    allocation space (old generation, survivors, humongous arrays) grew since (1) passed half the
+ *    limit. Reading the memory pools costs microseconds, too much for every EVALSHA, so the
+ *    baseline is taken only by scripts that allocate that much; what such a script kept before it
+ *    is not counted, so a script can keep up to one and a half times the limit before it stops.
  *    What a script keeps survives young collections and lands there; its garbage dies in eden and
  *    does not. A large array (a big string or a big table's part) is allocated outside eden at once.
  *
@@ -42,7 +45,8 @@ final class ScriptMemory {
 
   private final long limit;
   private final long allocatedAtStart;
-  private final long keptAtStart;
+  /** Heap outside eden when the script's allocation passed half the limit; -1 before. */
+  private long keptAtHalf = -1;
   private boolean exceeded;
 
   ScriptMemory(long limit) {
@@ -51,7 +55,6 @@ final class ScriptMemory {
     }
     this.limit = limit;
     this.allocatedAtStart = allocated();
-    this.keptAtStart = kept();
   }
 
   long limit() {
@@ -77,10 +80,17 @@ final class ScriptMemory {
     if (exceeded) {
       throw stopped();
     }
-    if (THREADS != null && allocated() - allocatedAtStart + pending <= limit) {
+    long allocated = THREADS == null ? Long.MAX_VALUE : allocated() - allocatedAtStart + pending;
+    if (allocated <= limit / 2) {
       return;
     }
-    if (kept() - keptAtStart + pending > limit) {
+    if (keptAtHalf < 0) {
+      keptAtHalf = kept();
+    }
+    if (allocated <= limit) {
+      return;
+    }
+    if (kept() - keptAtHalf + pending > limit) {
       exceeded = true;
       throw stopped();
     }

@@ -103,6 +103,13 @@ class ScriptLimitsTest {
   }
 
   @Test
+  void configGet_scriptMemory_theLimit() {
+    try (Jedis jedis = connection()) {
+      assertThat(jedis.configGet("script-memory")).containsEntry("script-memory", Long.toString(LIMIT));
+    }
+  }
+
+  @Test
   void honestChurn_manyShortLivedStrings_notStopped() {
     // Allocates far more than the limit in total, but keeps almost none of it.
     try (Jedis jedis = connection()) {
