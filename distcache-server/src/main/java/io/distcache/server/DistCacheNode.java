@@ -397,6 +397,7 @@ public final class DistCacheNode implements AutoCloseable {
         .tlsEndpoints(tlsEndpoints)
         .clusterWide(clusterWide = new ClusterWide(clusterRouter, peers))
         .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
+        .scriptMemoryBytes(config.scriptMemoryBytes)
         .parameters(configParameters())
         .idleTimeoutSetter(this::idleTimeout)
         .pubSub(pubSub, keyspaceEvents, fanout::dropped)
@@ -695,6 +696,7 @@ public final class DistCacheNode implements AutoCloseable {
     private int port = 7000;
     private long maxMemoryBytes = Stores.defaultMaxMemoryBytes();
     private int maxValueBytes = StoreConfig.DEFAULT_MAX_VALUE_BYTES;
+    private long scriptMemoryBytes;
     private EvictionPolicy evictionPolicy = EvictionPolicy.ALLKEYS_LRU;
     private int maxConnections = NetConfig.DEFAULT_MAX_CONNECTIONS;
     private int maxFrameBytes = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
@@ -842,6 +844,18 @@ public final class DistCacheNode implements AutoCloseable {
         throw new IllegalArgumentException("max memory must be positive: " + bytes);
       }
       this.maxMemoryBytes = bytes;
+      return this;
+    }
+
+    /**
+     * The heap one Lua script may take before it is stopped with an error (docs/OPERATIONS.md,
+     * "Script limits"). Default 0: a quarter of the JVM's maximum heap.
+     */
+    public Builder scriptMemoryBytes(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("script memory cannot be negative: " + bytes);
+      }
+      this.scriptMemoryBytes = bytes;
       return this;
     }
 
@@ -1108,6 +1122,7 @@ public final class DistCacheNode implements AutoCloseable {
       b.port = port;
       b.maxMemoryBytes = maxMemoryBytes;
       b.maxValueBytes = maxValueBytes;
+      b.scriptMemoryBytes = scriptMemoryBytes;
       b.evictionPolicy = evictionPolicy;
       b.maxConnections = maxConnections;
       b.maxFrameBytes = maxFrameBytes;

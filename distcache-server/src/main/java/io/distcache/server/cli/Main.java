@@ -290,6 +290,13 @@ public final class Main implements Callable<Integer> {
       description = "Bytes all clients together may hold in requests not yet complete; a client that would pass it is told so and closed. Default: a quarter of the heap or an eighth of direct memory, whichever is smaller.")
   Long maxInputBuffer;
 
+  @Option(
+      names = "--script-memory",
+      paramLabel = "SIZE",
+      converter = SizeConverter.class,
+      description = "Heap one Lua script may take; a script that takes more is stopped with an error naming this limit. Default: a quarter of the heap.")
+  Long scriptMemory;
+
   public static void main(String[] args) {
     System.exit(run(args));
   }
@@ -345,6 +352,12 @@ public final class Main implements Callable<Integer> {
       }
       if (maxMemory != null) {
         b.maxMemoryBytes(maxMemory);
+      }
+      if (scriptMemory != null) {
+        if (scriptMemory <= 0) {
+          throw new ParameterException(spec.commandLine(), "--script-memory must be positive, got " + scriptMemory);
+        }
+        b.scriptMemoryBytes(scriptMemory);
       }
       List<InetSocketAddress> seeds = new ArrayList<>();
       for (HostPort hp : join) {

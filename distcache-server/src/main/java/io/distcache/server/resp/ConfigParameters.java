@@ -108,6 +108,7 @@ final class ConfigParameters {
     fixed("port", c -> c.parameter("port"), "--addr");
     fixed("cluster-node-timeout", c -> c.parameter("cluster-node-timeout"), "--suspicion-timeout");
     fixed("max-value", c -> Integer.toString(c.store().config().maxValueBytes()), "--max-value");
+    fixed("script-memory", c -> Long.toString(c.scriptMemoryBytes()), "--script-memory");
     fixed("max-frame", c -> c.parameter("max-frame"), "--max-frame");
     fixed("max-collection-elements", c -> c.parameter("max-collection-elements"), "--max-collection-elements");
     fixed("redirects", c -> c.redirects().name().toLowerCase(java.util.Locale.ROOT), "--redirects");

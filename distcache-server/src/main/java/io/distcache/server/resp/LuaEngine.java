@@ -30,7 +30,8 @@ import org.luaj.vm2.lib.jse.JseMathLib;
  *
  * Sandbox. The globals get only what Redis gives a script: the base library without dofile,
  * loadfile, load, loadstring, require, print or collectgarbage; string, table, math, bit (LuaBitOp's
- * names over 32-bit signed integers, as Redis's) and the redis table. No io, os, package, debug,
+ * names over 32-bit signed integers, as Redis's), cjson, cmsgpack and struct (LuaCjson,
+ * LuaCmsgpack, LuaStruct) and the redis table. No io, os, package, debug,
  * coroutine (LuaJ's coroutines are Java threads) or luajava: a script cannot reach files, the
  * process, the JVM or another script's code. As in Redis 7, globals are read-only: reading a
  * global that does not exist and assigning any global fail ("Script attempted to access
@@ -43,6 +44,13 @@ import org.luaj.vm2.lib.jse.JseMathLib;
  * debug table itself is never given to scripts) counts instructions and, every 1,024, asks whether
  * SCRIPT KILL was sent. Once killed, every later check throws again, so a pcall inside the script
  * cannot swallow the kill.
+ *
+ * Bounds (docs/OPERATIONS.md, "Script limits"). A script may not take the node down: its memory
+ * is bounded by ScriptMemory (checked every 1,024 instructions, before each concatenation of more
+ * than 64 KiB, before string.rep, table.concat and string.gsub build their result, and after each
+ * redis.call), its recursion by MAX_CALL_DEPTH nested Lua calls (the script thread's stack is
+ * sized so that depth always fits), and functions that would return a huge number of values
+ * (unpack, string.byte) by Lua 5.1's own limit (7,997 as Redis measures it), with Redis's texts.
  *
  * Errors follow Redis's texts: a Lua error becomes "ERR user_script:LINE: message script: SHA, on
  * @user_script:LINE.", an error table raised by redis.call (or by error({err=...})) its err text
@@ -66,6 +74,12 @@ final class LuaEngine {
   }
 
   static final String KILLED = "ERR Script killed by user with SCRIPT KILL...";
+  /** Lua calls nested at most; one more fails with "stack overflow" (Lua 5.1 allows 20,000; LuaJ needs Java stack). */
+  static final int MAX_CALL_DEPTH = 1000;
+  /** Values unpack and string.byte return at most: Lua 5.1's 8,000-slot stack as Redis's calls leave it (measured). */
+  static final int MAX_RESULTS = 7997;
+  /** Concatenations up to this size are left to the periodic memory check. */
+  private static final int SMALL_CONCAT = 64 * 1024;
   private static final int CHECK_EVERY = 1024;
   private static final LuaString ERR = LuaValue.valueOf("err");
   private static final LuaString OK = LuaValue.valueOf("ok");
@@ -76,6 +90,7 @@ final class LuaEngine {
       java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
   private final int maxStringBytes;
   private Bridge bridge;
+  private ScriptMemory memory;
   private final KillHook hook = new KillHook();
 
   LuaEngine(int maxStringBytes) {
@@ -101,14 +116,24 @@ final class LuaEngine {
       public Varargs invoke(Varargs a) {
         long n = Math.max(0, a.checklong(2));
         long each = a.checkstring(1).length() + (a.isnoneornil(3) ? 0 : a.checkstring(3).length());
-        if (each * n > maxStringBytes) {
-          throw new LuaError("string.rep result of " + each * n + " bytes exceeds the node's value limit of "
-              + maxStringBytes + " bytes");
+        if (each == 0 || n == 0) {
+          return LuaValue.EMPTYSTRING; // LuaJ would loop n times for nothing, unkillably
         }
+        // each >= 1, so n over the limit is over it in bytes too (and each * n cannot overflow)
+        long total = n > maxStringBytes ? Long.MAX_VALUE : each * n;
+        if (total > maxStringBytes) {
+          throw new LibraryError("string.rep result of " + (total == Long.MAX_VALUE ? "more than " + maxStringBytes : total)
+              + " bytes exceeds the node's value limit of " + maxStringBytes + " bytes");
+        }
+        memory().single(total, "string.rep result");
         return rep.invoke(a);
       }
     });
+    string.rawset("byte", boundedByte(string.get("byte")));
+    string.rawset("gsub", boundedGsub(string.get("gsub")));
     LuaTable table = globals.get("table").checktable();
+    table.rawset("unpack", boundedUnpack(table.get("unpack")));
+    table.rawset("concat", boundedConcat(table.get("concat")));
     globals.rawset("unpack", table.get("unpack")); // Lua 5.1's name, which Redis scripts use
     table.rawset("getn", new OneArgFunction() {
       @Override
@@ -118,7 +143,10 @@ final class LuaEngine {
     });
     globals.rawset("bit", bitLibrary());
     globals.rawset("redis", redisLibrary());
-    for (String lib : new String[] {"string", "table", "math", "bit", "redis"}) {
+    globals.rawset("cjson", new LuaCjson(this).library());
+    globals.rawset("cmsgpack", new LuaCmsgpack(this).library());
+    globals.rawset("struct", LuaStruct.library());
+    for (String lib : new String[] {"string", "table", "math", "bit", "redis", "cjson", "cmsgpack", "struct"}) {
       globals.rawset(lib, readOnly(globals.get(lib).checktable()));
     }
     LuaTable stringMeta = new LuaTable();
@@ -174,17 +202,169 @@ final class LuaEngine {
    * Runs {@code p} with KEYS and ARGV; returns the script's first return value (NIL for none).
    * Throws LuaError for a script error or a kill, StackOverflowError for runaway recursion.
    */
-  LuaValue run(Prototype p, LuaTable keys, LuaTable argv, Bridge bridge) {
+  LuaValue run(Prototype p, LuaTable keys, LuaTable argv, Bridge bridge, ScriptMemory memory) {
     this.bridge = bridge;
+    this.memory = memory;
     hook.reset();
     hook.killing = false;
     globals.rawset("KEYS", keys);
     globals.rawset("ARGV", argv);
     try {
       return new LuaClosure(p, globals).call();
+    } catch (LibraryError e) {
+      if (FILELINE.matcher(withoutTraceback(e)).matches()) {
+        throw e;
+      }
+      LuaError positioned = new LuaError("user_script:" + hook.currentLine() + ": " + e.getMessage());
+      positioned.initCause(e);
+      throw positioned;
     } finally {
       this.bridge = null;
+      this.memory = null;
+      hook.reset();
     }
+  }
+
+  /**
+   * An error raised by a library function (cjson, cmsgpack, struct, the bounds). Redis words
+   * these "user_script:LINE: message" even when the function was tail-called, where LuaJ has left
+   * the script's frame and adds no position: run() adds the line the script was at.
+   */
+  static final class LibraryError extends LuaError {
+    LibraryError(String message) {
+      super(message);
+    }
+  }
+
+  /** The running script's memory budget (a library function called outside a run gets a tiny one). */
+  private ScriptMemory memory() {
+    ScriptMemory m = memory;
+    if (m == null) {
+      throw new LuaError("the script libraries are only available while a script runs");
+    }
+    return m;
+  }
+
+  /** Checks the running script's memory with {@code pending} bytes about to be allocated. */
+  void checkMemory(long pending) {
+    ScriptMemory m = memory;
+    if (m != null) {
+      m.check(pending);
+    }
+  }
+
+  /** unpack / table.unpack: Lua 5.1 refuses more than its stack holds; LuaJ would allocate them all. */
+  private static VarArgFunction boundedUnpack(LuaValue unpack) {
+    return new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        LuaTable t = a.checktable(1);
+        long i = a.optlong(2, 1);
+        long j = a.isnoneornil(3) ? t.length() : a.checklong(3);
+        if (j - i + 1 > MAX_RESULTS) {
+          throw new LibraryError("too many results to unpack");
+        }
+        return unpack.invoke(a);
+      }
+    };
+  }
+
+  /** string.byte: Redis's "stack overflow (string slice too long)" past 7,997 values. */
+  private static VarArgFunction boundedByte(LuaValue stringByte) {
+    return new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        long len = a.checkstring(1).length();
+        long i = position(a.optlong(2, 1), len);
+        long j = position(a.isnoneornil(3) ? i : a.checklong(3), len);
+        if (j - Math.max(i, 1) + 1 > MAX_RESULTS) {
+          throw new LibraryError("stack overflow (string slice too long)");
+        }
+        return stringByte.invoke(a);
+      }
+    };
+  }
+
+  /** Lua's string position: negative counts from the end. */
+  private static long position(long p, long len) {
+    return p >= 0 ? Math.min(p, len) : Math.max(0, len + p + 1);
+  }
+
+  /** table.concat: the result's size is known before it is built; refused past the memory limit. */
+  private VarArgFunction boundedConcat(LuaValue concat) {
+    return new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        LuaTable t = a.checktable(1);
+        long sep = a.isnoneornil(2) ? 0 : a.checkstring(2).length();
+        long i = a.optlong(3, 1);
+        long j = a.isnoneornil(4) ? t.length() : a.checklong(4);
+        long total = 0;
+        for (long k = i; k <= j; k++) {
+          LuaValue v = t.get(LuaValue.valueOf((double) k));
+          if (v.type() == LuaValue.TSTRING) {
+            total += ((LuaString) v).m_length;
+          } else if (v.type() == LuaValue.TNUMBER) {
+            total += 24;
+          } else {
+            break; // LuaJ raises its own error for it
+          }
+          if (k < j) {
+            total += sep;
+          }
+          if (total > SMALL_CONCAT) {
+            memory().single(total, "table.concat result");
+          }
+        }
+        return concat.invoke(a);
+      }
+    };
+  }
+
+  /*
+   * string.gsub builds its result in Java, where no instruction runs. A function or table
+   * replacement is wrapped in a function that checks the memory before each match (the result's
+   * growth is this thread's allocation); a string replacement's result is bounded beforehand by
+   * its number of matches (counted with an empty replacement, whose result is no larger than the
+   * subject) times what one match can produce.
+   */
+  private VarArgFunction boundedGsub(LuaValue gsub) {
+    return new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        LuaString subject = a.checkstring(1);
+        LuaValue repl = a.arg(3);
+        int len = subject.m_length;
+        if (repl.isfunction() || repl.istable()) {
+          LuaValue target = repl;
+          LuaValue checked = new VarArgFunction() {
+            @Override
+            public Varargs invoke(Varargs captures) {
+              memory().check(0);
+              return target.isfunction() ? target.invoke(captures) : target.get(captures.arg1());
+            }
+          };
+          return gsub.invoke(LuaValue.varargsOf(new LuaValue[] {a.arg1(), a.arg(2), checked}, a.subargs(4)));
+        }
+        if (repl.isstring()) {
+          LuaString r = repl.checkstring();
+          long percents = 0;
+          for (int k = 0; k < r.m_length; k++) {
+            if (r.luaByte(k) == '%') {
+              percents++;
+            }
+          }
+          long perMatch = r.m_length + percents * len;
+          long matches = Math.min(a.isnoneornil(4) ? len + 1L : Math.max(0, a.checklong(4)), len + 1L);
+          if (len + matches * perMatch > SMALL_CONCAT) {
+            matches = gsub.invoke(LuaValue.varargsOf(new LuaValue[] {a.arg1(), a.arg(2), LuaValue.EMPTYSTRING},
+                a.subargs(4))).arg(2).tolong();
+            memory().single(len + matches * perMatch, "string.gsub result");
+          }
+        }
+        return gsub.invoke(a);
+      }
+    };
   }
 
   private static final Pattern FILELINE = Pattern.compile("^@?(user_script:[0-9?]+):? (.*)$", Pattern.DOTALL);
@@ -493,6 +673,7 @@ final class LuaEngine {
     /** Set once a kill was thrown: from then on every instruction throws it, pcall or not. */
     private boolean killing;
     private Prototype[] frames = new Prototype[64];
+    private LuaValue[][] stacks = new LuaValue[64][];
     private int[] pcs = new int[64];
     private int depth;
 
@@ -503,10 +684,16 @@ final class LuaEngine {
 
     @Override
     public void onCall(LuaClosure c, Varargs varargs, LuaValue[] stack) {
+      // Thrown before the frame is entered: LuaJ calls onReturn only for frames it entered.
+      if (depth >= MAX_CALL_DEPTH) {
+        throw new LibraryError("stack overflow (Lua calls nested more than " + MAX_CALL_DEPTH + " deep)");
+      }
       if (depth == frames.length) {
         frames = java.util.Arrays.copyOf(frames, depth * 2);
+        stacks = java.util.Arrays.copyOf(stacks, depth * 2);
         pcs = java.util.Arrays.copyOf(pcs, depth * 2);
       }
+      stacks[depth] = stack;
       frames[depth] = c.p;
       pcs[depth] = 0;
       depth++;
@@ -518,6 +705,7 @@ final class LuaEngine {
         // "return redis.call(...)" is a tail call: LuaJ leaves the frame before calling, so the
         // call's line is the one the frame left from.
         lastLine = line(depth - 1);
+        stacks[depth - 1] = null;
         frames[--depth] = null;
       }
     }
@@ -537,6 +725,7 @@ final class LuaEngine {
 
     void reset() {
       java.util.Arrays.fill(frames, 0, depth, null);
+      java.util.Arrays.fill(stacks, 0, depth, null);
       depth = 0;
       lastLine = 0;
     }
@@ -545,12 +734,36 @@ final class LuaEngine {
     public void onInstruction(int pc, Varargs v, int top) {
       if (depth > 0) {
         pcs[depth - 1] = pc;
+        int i = frames[depth - 1].code[pc];
+        if ((i & 0x3f) == org.luaj.vm2.Lua.OP_CONCAT) {
+          concat(stacks[depth - 1], org.luaj.vm2.Lua.GETARG_B(i), org.luaj.vm2.Lua.GETARG_C(i));
+        }
       }
-      if (++count % CHECK_EVERY == 0 || killing) {
+      if (++count % CHECK_EVERY == 0 || killing || (memory != null && memory.exceeded())) {
         Bridge b = bridge;
         killing = b != null && b.killRequested();
         if (killing) {
           throw new LuaError(KILLED);
+        }
+        checkMemory(0);
+      }
+    }
+
+    /** R(b) .. ... .. R(c): its size is known before LuaJ builds it. */
+    private void concat(LuaValue[] stack, int b, int c) {
+      long total = 0;
+      for (int r = b; r <= c && r < stack.length; r++) {
+        LuaValue v = stack[r];
+        if (v != null && v.type() == LuaValue.TSTRING) {
+          total += ((LuaString) v).m_length;
+        } else {
+          total += 24; // a number's digits; anything else fails or calls __concat, checked there
+        }
+      }
+      if (total > SMALL_CONCAT) {
+        ScriptMemory m = memory;
+        if (m != null) {
+          m.single(total, "string concatenation");
         }
       }
     }

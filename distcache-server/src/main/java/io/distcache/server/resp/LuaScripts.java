@@ -57,7 +57,8 @@ final class LuaScripts implements ScriptRunner {
   public Frame run(Frame request, ScriptCodec.Script script, ScriptCalls calls) {
     RespWriter w = new RespWriter();
     w.protocol(script.resp3() ? 3 : 2);
-    ByteBuf out = Unpooled.buffer(64);
+    // A reply larger than the node's limit is refused anyway: stop writing it there, not after.
+    ByteBuf out = Unpooled.buffer(64, (int) Math.min(Integer.MAX_VALUE - 8L, context.limits().maxRequestBytes() + 1L));
     w.target(out);
     try {
       ScriptCache.Script compiled;
@@ -77,7 +78,7 @@ final class LuaScripts implements ScriptRunner {
         argv.rawset(i + 1, LuaValue.valueOf(script.args().get(i)));
       }
       try {
-        LuaValue result = engine.run(compiled.prototype(), keys, argv, run);
+        LuaValue result = engine.run(compiled.prototype(), keys, argv, run, new ScriptMemory(context.scriptMemoryBytes()));
         LuaReplies.write(result, w, run.resp);
       } catch (LuaError e) {
         out.clear();
@@ -88,6 +89,10 @@ final class LuaScripts implements ScriptRunner {
       } catch (OutOfMemoryError e) {
         out.clear();
         w.error("ERR the script ran out of memory script: " + compiled.sha());
+      } catch (IndexOutOfBoundsException e) {
+        out.clear(); // the bounded reply buffer is full
+        w.error("ERR the script ran, but its reply exceeds the node's limit of " + context.limits().maxRequestBytes()
+            + " bytes script: " + compiled.sha());
       }
       return reply(request, out);
     } catch (RuntimeException e) {
@@ -188,6 +193,7 @@ final class LuaScripts implements ScriptRunner {
       if (!buf.isReadable()) {
         return LuaEngine.errorTable("ERR the command produced no reply");
       }
+      engine.checkMemory(2L * buf.readableBytes()); // the reply as Lua values: its strings and their tables
       return LuaReplies.toLua(buf);
     }
 

@@ -77,6 +77,7 @@ public final class RespContext {
     this.fanoutDropped = b.fanoutDropped;
     this.trackingTable = b.trackingTable;
     this.clusterTracking = b.clusterTracking;
+    this.scriptMemoryBytes = b.scriptMemoryBytes > 0 ? b.scriptMemoryBytes : ScriptMemory.defaultLimit();
   }
 
   /** CLIENT TRACKING's table; null when the store is not a TrackingStore (tracking unavailable). */
@@ -110,6 +111,13 @@ public final class RespContext {
   }
 
   private final ScriptCache scriptCache = new ScriptCache();
+  /** script-memory: heap one script may take (ScriptMemory). */
+  private final long scriptMemoryBytes;
+
+  /** The heap one script may take before it is stopped (--script-memory). */
+  public long scriptMemoryBytes() {
+    return scriptMemoryBytes;
+  }
   /** Where this node runs scripts; null for a context without an executor behind it (no scripting). */
   private volatile io.distcache.server.cluster.ScriptHost scriptHost;
 
@@ -316,6 +324,16 @@ public final class RespContext {
     private io.distcache.server.pubsub.KeyspaceEvents keyspaceEvents;
     private java.util.function.LongSupplier fanoutDropped = () -> 0;
     private java.util.function.Consumer<java.time.Duration> idleTimeoutSetter;
+    private long scriptMemoryBytes;
+
+    /** The heap one script may take; 0 (the default): a quarter of the JVM's maximum heap. */
+    public Builder scriptMemoryBytes(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("script memory cannot be negative: " + bytes);
+      }
+      this.scriptMemoryBytes = bytes;
+      return this;
+    }
 
     private Builder(Router router, Store store) {
       if (router == null || store == null) {

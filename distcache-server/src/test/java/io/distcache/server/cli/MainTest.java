@@ -217,6 +217,18 @@ class MainTest {
   }
 
   @Test
+  void run_zeroScriptMemory_exits2NamingIt() {
+    assertThat(run("--script-memory", "0")).isEqualTo(2);
+    assertThat(err.toString()).contains("--script-memory must be positive, got 0");
+  }
+
+  @Test
+  void parse_scriptMemory_sizeWithUnit() {
+    assertThat(parse("--script-memory", "64mb").scriptMemory).isEqualTo(64L << 20);
+    assertThat(parse().scriptMemory).isNull(); // the node's default: a quarter of the heap
+  }
+
+  @Test
   void run_maxFrameTooSmallForMaxValue_exits2NamingBoth() {
     assertThat(run("--max-frame", "1mb")).isEqualTo(2);
     assertThat(err.toString()).contains("max frame 1048576").contains("max value 16777216");

@@ -1,0 +1,145 @@
+package io.distcache.server.resp;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.util.ArrayList;
+import java.util.List;
+import org.luaj.vm2.LuaError;
+
+/*
+ * Design: how much heap one script may take (script-memory). LuaJ has no allocation hook, so the
+ * bound is built from two measurements the JVM offers cheaply, read at check points the engine
+ * reaches often: every 1,024 Lua instructions, before each large allocation a library function
+ * makes (string.rep, .., table.concat, string.gsub, redis.call's reply) and after each redis.call.
+ *
+ * 1. Bytes the script thread allocated since the script started (HotSpot's per-thread counter, a
+ *    read of the thread's own TLAB bookkeeping). This counts garbage too, so alone it would stop
+ *    an honest script that churns through many short-lived strings; it is only the trigger.
+ * 2. Once (1) passes the limit, the verdict: how much the heap outside the young generation's
+ *    allocation space (old generation, survivors, humongous arrays) grew since (1) passed half the
+ *    limit. Reading the memory pools costs microseconds, too much for every EVALSHA, so the
+ *    baseline is taken only by scripts that allocate that much; what such a script kept before it
+ *    is not counted, so a script can keep up to one and a half times the limit before it stops.
+ *    What a script keeps survives young collections and lands there; its garbage dies in eden and
+ *    does not. A large array (a big string or a big table's part) is allocated outside eden at once.
+ *
+ * A script whose growth passes the limit is stopped, as a killed one is: every later check throws
+ * again, so pcall cannot swallow it, and its tables become garbage when the error unwinds. The
+ * growth measure is node-wide (another thread's allocations in the same interval count), which
+ * errs towards stopping the script: a node short of heap is better off without it.
+ *
+ * A single allocation larger than the limit is refused before it is made (a plain Lua error, which
+ * pcall may catch: nothing was allocated).
+ */
+
+/** One script run's memory budget. Lane-confined: created, checked and dropped on the script thread. */
+final class ScriptMemory {
+  /** Default budget when none is configured: a quarter of the JVM's heap, as a share a node can spare. */
+  static long defaultLimit() {
+    return Math.max(16L << 20, Runtime.getRuntime().maxMemory() / 4);
+  }
+
+  private static final com.sun.management.ThreadMXBean THREADS = threadBean();
+  private static final List<MemoryPoolMXBean> KEPT = keptPools();
+
+  private final long limit;
+  private final long allocatedAtStart;
+  /** Heap outside eden when the script's allocation passed half the limit; -1 before. */
+  private long keptAtHalf = -1;
+  private boolean exceeded;
+
+  ScriptMemory(long limit) {
+    if (limit <= 0) {
+      throw new IllegalArgumentException("script memory limit must be positive: " + limit);
+    }
+    this.limit = limit;
+    this.allocatedAtStart = allocated();
+  }
+
+  long limit() {
+    return limit;
+  }
+
+  /** True once the script was stopped for memory: every later check throws. */
+  boolean exceeded() {
+    return exceeded;
+  }
+
+  /** Refuses one allocation of {@code bytes} that alone is over the limit (a catchable Lua error). */
+  void single(long bytes, String what) {
+    if (bytes > limit) {
+      throw new LuaEngine.LibraryError(what + " of " + bytes + " bytes exceeds the script memory limit of " + limit
+          + " bytes (script-memory)");
+    }
+    check(bytes);
+  }
+
+  /** Checks the budget with {@code pending} bytes about to be allocated; throws once it is spent. */
+  void check(long pending) {
+    if (exceeded) {
+      throw stopped();
+    }
+    long allocated = THREADS == null ? Long.MAX_VALUE : allocated() - allocatedAtStart + pending;
+    if (allocated <= limit / 2) {
+      return;
+    }
+    if (keptAtHalf < 0) {
+      keptAtHalf = kept();
+    }
+    if (allocated <= limit) {
+      return;
+    }
+    if (kept() - keptAtHalf + pending > limit) {
+      exceeded = true;
+      throw stopped();
+    }
+  }
+
+  private LuaError stopped() {
+    return new LuaEngine.LibraryError("script stopped: it used more than the script memory limit of " + limit
+        + " bytes (script-memory)");
+  }
+
+  private static long allocated() {
+    return THREADS == null ? 0 : THREADS.getCurrentThreadAllocatedBytes();
+  }
+
+  /** Heap used outside eden; without the per-thread counter, the whole heap's use. */
+  private static long kept() {
+    if (KEPT.isEmpty() || THREADS == null) {
+      Runtime rt = Runtime.getRuntime();
+      return rt.totalMemory() - rt.freeMemory();
+    }
+    long used = 0;
+    for (MemoryPoolMXBean p : KEPT) {
+      used += p.getUsage().getUsed();
+    }
+    return used;
+  }
+
+  private static com.sun.management.ThreadMXBean threadBean() {
+    try {
+      if (ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t
+          && t.isThreadAllocatedMemorySupported()) {
+        if (!t.isThreadAllocatedMemoryEnabled()) {
+          t.setThreadAllocatedMemoryEnabled(true);
+        }
+        return t;
+      }
+    } catch (RuntimeException e) {
+      // a JVM without the counter: every check compares the heap's use instead
+    }
+    return null;
+  }
+
+  private static List<MemoryPoolMXBean> keptPools() {
+    List<MemoryPoolMXBean> pools = new ArrayList<>();
+    for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (p.getType() == MemoryType.HEAP && p.isValid() && !p.getName().contains("Eden")) {
+        pools.add(p);
+      }
+    }
+    return pools;
+  }
+}
