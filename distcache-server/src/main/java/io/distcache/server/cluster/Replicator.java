@@ -544,14 +544,16 @@ public final class Replicator implements AutoCloseable {
           lock.unlock();
         }
       }
+      if (link != null && last > 0 && link.lagBytes() > COPY_WINDOW_BYTES) {
+        awaitQuietly(link, last);
+      }
       try {
+        // The page's time includes waiting for the receiver: what a copy costs is mostly
+        // downstream (frames written, entries applied there), so its whole pace is what is shared.
         paused += pacer.pageDone(pageStart);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return; // closing: no COPIED effect, the replica asks again of whoever owns the slots then
-      }
-      if (link != null && last > 0 && link.lagBytes() > COPY_WINDOW_BYTES) {
-        awaitQuietly(link, last);
       }
       cursor = page.nextCursor();
     } while (cursor != 0);
