@@ -465,12 +465,12 @@ largemem() {
   echo
   echo "## RSS with large values: COUNT SETs of SIZE bytes (redis-cli --pipe), then every key DELeted (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   echo
-  echo "| values | server | keys | RSS at start MiB | RSS loaded MiB | used_memory MiB | RSS 2 s after DEL MiB | RSS 10 s after DEL MiB | loaded RSS / Redis |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
-  awk -F, '{ k = $2 "x" $3; if ($1 == "redis") red[k] = $6 }
+  echo "| values | server | keys | RSS at start MiB | RSS loaded MiB | used_memory MiB | RSS 2 s after DEL MiB | RSS 10 s after DEL MiB | loaded RSS / Redis | RSS growth / Redis's |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  awk -F, '{ k = $2 "x" $3; if ($1 == "redis") { red[k] = $6; redgrowth[k] = $6 - $5 } }
            { rows[NR] = $0 }
            END { for (i = 1; i <= NR; i++) { split(rows[i], f, ","); k = f[2] "x" f[3]
-                 printf "| %d x %d B | %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f |\n", f[2], f[3], f[1], f[4], f[5] / 1024, f[6] / 1024, f[9] / 1048576, f[7] / 1024, f[8] / 1024, (red[k] > 0 ? f[6] / red[k] : 0) } }' \
+                 printf "| %d x %d B | %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f |\n", f[2], f[3], f[1], f[4], f[5] / 1024, f[6] / 1024, f[9] / 1048576, f[7] / 1024, f[8] / 1024, (red[k] > 0 ? f[6] / red[k] : 0), (redgrowth[k] > 0 ? (f[6] - f[5]) / redgrowth[k] : 0) } }' \
     "$OUT/largemem.csv"
 }
 
