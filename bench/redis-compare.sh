@@ -4,6 +4,8 @@
 #   bench/redis-compare.sh                 # everything: throughput/latency, memory, cluster (~6-9 min)
 #   PARTS="throughput" bench/redis-compare.sh
 #   ROUNDS=1 PARTS="throughput memory" bench/redis-compare.sh
+#   bench/redis-compare.sh --sizes 1024,4096,16384,65536,262144,1048576   # the value-size table only
+#   PARTS="largemem" bench/redis-compare.sh   # RSS holding, then deleting, large values
 #
 # What it does (docs/BENCHMARKS.md, "Side by side with Redis", explains how to read the output):
 #   1. throughput: one redis-server and one distcache node (bin/distcache with its defaults) on free
@@ -15,10 +17,19 @@
 #   3. cluster: three distcache nodes (the seed, then two with -join); redis-benchmark through one
 #      node (so two keys in three are forwarded) and the Java LoadTool with the smart client.
 #      Skipped, saying so, when the build has no cluster layer (INFO cluster: cluster_enabled:0).
+#   4. sizes (issue 16; run by --sizes, or PARTS="sizes"): for each value size in SIZES, fresh keys
+#      (FLUSHALL on both servers first) and `redis-benchmark -t set,get -c 50 -r 10000 -d SIZE`
+#      at P1, and at P16 up to 16 KiB; fewer requests for larger values (SIZE_BYTES, default 512 MiB
+#      a cell, between 1,000 and 60,000 requests) so each cell takes a few seconds; a discarded
+#      warm-up per size; ROUNDS alternating rounds; prints ratios and p99s per size.
+#   5. largemem (PARTS="largemem"): fresh instances; LARGEMEM sets of N keys of SIZE bytes each
+#      ("10000x65536 1000x1048576") through `redis-cli --pipe`, then every key DELeted; VmRSS before,
+#      after the load, and 2 s and 10 s after the deletes, and INFO used_memory.
 #
 # Environment (all optional): ROUNDS (3), PARTS ("throughput memory cluster"), CONFIGS (the
 # throughput cells, "c50-P1 c50-P16 c1-P1"), N_P1 (300000),
-# N_P16 (2000000), N_C1 (60000), MEM_ENTRIES (1000000), OUT (a directory for logs and raw CSV,
+# N_P16 (2000000), N_C1 (60000), MEM_ENTRIES (1000000), SIZES (1024,4096,16384,65536,262144,1048576),
+# SIZE_BYTES (536870912), LARGEMEM ("10000x65536 1000x1048576"), OUT (a directory for logs and raw CSV,
 # default a fresh temporary one), DISTCACHE_JAVA_OPTS (passed to every node, e.g. a JFR recording).
 #
 # Every process it starts is stopped on exit (by PID). Nothing but 127.0.0.1 is ever contacted.
@@ -26,6 +37,25 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+while (($# > 0)); do
+  case "$1" in
+    --sizes)
+      (($# >= 2)) || { echo "redis-compare: --sizes needs a list, e.g. --sizes 1024,65536" >&2; exit 2; }
+      [[ "$2" =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "redis-compare: --sizes takes byte counts separated by commas, got '$2'" >&2; exit 2; }
+      SIZES="$2"
+      PARTS="${PARTS:-sizes}"
+      shift 2
+      ;;
+    -h | --help)
+      sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *) echo "redis-compare: unknown argument '$1' (expected --sizes LIST or --help)" >&2; exit 2 ;;
+  esac
+done
+SIZES="${SIZES:-1024,4096,16384,65536,262144,1048576}"
+SIZE_BYTES="${SIZE_BYTES:-536870912}"
+LARGEMEM="${LARGEMEM:-10000x65536 1000x1048576}"
 ROUNDS="${ROUNDS:-3}"
 PARTS="${PARTS:-throughput memory cluster}"
 CONFIGS="${CONFIGS:-c50-P1 c50-P16 c1-P1}"
@@ -104,12 +134,12 @@ bench() { # server port pid config round clients pipeline requests
   for t in set get; do
     f="$OUT/rb-$server-$config-$round-$t.csv"
     t0="$(cpu_ticks "$pid")"
-    timeout 120 redis-benchmark -h "$HOST" -p "$port" -t "$t" -d 100 -r 1000000 -n "$n" -c "$c" -P "$p" --csv \
+    timeout 120 redis-benchmark -h "$HOST" -p "$port" -t "$t" -d "${BENCH_D:-100}" -r "${BENCH_R:-1000000}" -n "$n" -c "$c" -P "$p" --csv \
       >"$f" 2>/dev/null || die "redis-benchmark against $server ($config $t) failed or timed out"
     t1="$(cpu_ticks "$pid")"
     # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
     tr -d '"' <"$f" | awk -F, -v s="$server" -v c="$config" -v r="$round" -v cpu="$(((t1 - t0) * 1000000 / hz))" -v n="$n" \
-      'NR > 1 && ($1 == "SET" || $1 == "GET") { printf "%s,%s,%s,%s,%s,%s,%s,%.2f\n", s, c, r, $1, $2, $5, $7, cpu / n }' >>"$OUT/runs.csv"
+      'NR > 1 && ($1 == "SET" || $1 == "GET") { printf "%s,%s,%s,%s,%s,%s,%s,%.2f\n", s, c, r, $1, $2, $5, $7, cpu / n }' >>"${RUNS_CSV:-$OUT/runs.csv}"
   done
 }
 
@@ -299,6 +329,151 @@ cluster() {
   stop "$pid1"
 }
 
+# ---- value sizes (issue 16) ------------------------------------------------------------------
+
+size_requests() { # size pipeline -> requests for one cell
+  local n=$((SIZE_BYTES / $1))
+  ((n > 60000)) && n=60000
+  ((n < 1000)) && n=1000
+  (($2 > 1)) && n=$((n * 2))
+  echo "$n"
+}
+
+sizes() {
+  local rport dport r order size p n cfg s
+  rport="$(free_port)"
+  dport="$(free_port)"
+  start_redis "$rport"
+  start_node "$dport"
+  log "Redis pid $REDIS_PID on $HOST:$rport; distcache pid $NODE_PID on $HOST:$dport ($(head -n 1 "$OUT/distcache-$dport.out"))"
+  : >"$OUT/sizes.csv"
+  for size in ${SIZES//,/ }; do
+    check_budget
+    for port in "$rport" "$dport"; do
+      timeout 30 redis-cli -h "$HOST" -p "$port" FLUSHALL >/dev/null || die "FLUSHALL on port $port failed"
+    done
+    # Warm-up (discarded): fills the 10,000 keys at this size, JIT and pools.
+    n="$(size_requests "$size" 1)"
+    for port in "$dport" "$rport"; do
+      timeout 120 redis-benchmark -h "$HOST" -p "$port" -t set,get -d "$size" -r 10000 -n "$((n / 2))" -c 50 -P 1 -q >/dev/null 2>&1 || true
+    done
+    for r in $(seq "$ROUNDS"); do
+      for p in 1 16; do
+        ((p == 1 || size <= 16384)) || continue
+        n="$(size_requests "$size" "$p")"
+        cfg="$size-c50-P$p"
+        if ((r % 2 == 1)); then order="redis distcache"; else order="distcache redis"; fi
+        for s in $order; do
+          log "size $size round $r/$ROUNDS P$p $s ($n requests; load $(cut -d' ' -f1 /proc/loadavg))"
+          if [[ "$s" == redis ]]; then
+            RUNS_CSV="$OUT/sizes.csv" BENCH_D="$size" BENCH_R=10000 bench redis "$rport" "$REDIS_PID" "$cfg" "$r" 50 "$p" "$n"
+          else
+            RUNS_CSV="$OUT/sizes.csv" BENCH_D="$size" BENCH_R=10000 bench distcache "$dport" "$NODE_PID" "$cfg" "$r" 50 "$p" "$n"
+          fi
+        done
+      done
+    done
+    log "after $size: RSS Redis $(($(rss_kb "$REDIS_PID") / 1024)) MiB, distcache $(($(rss_kb "$NODE_PID") / 1024)) MiB"
+  done
+  stop "$NODE_PID"
+  stop "$REDIS_PID"
+  print_sizes_table "$OUT/sizes.csv"
+}
+
+print_sizes_table() { # sizes.csv
+  echo
+  echo "## Value sizes: redis-benchmark -t set,get -c 50 -r 10000 -d SIZE, medians of $ROUNDS alternating runs (load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)"
+  echo
+  echo "| value bytes | pipeline | test | requests | Redis req/s | distcache req/s | ratio | Redis p99 ms | distcache p99 ms | p99 ratio | Redis CPU µs/req | distcache CPU µs/req |"
+  echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  awk -F, -v sizes="$SIZES" -v budget="$SIZE_BYTES" '
+    function median(key,   n, i, j, t, a) {
+      n = split(vals[key], a, " ")
+      for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
+      return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    { for (f = 5; f <= 8; f++) { k = $1 SUBSEP $2 SUBSEP $4 SUBSEP f; vals[k] = (k in vals ? vals[k] " " : "") $f } }
+    END {
+      ns = split(sizes, sz, ",")
+      split("SET GET", tests, " ")
+      for (si = 1; si <= ns; si++) for (p = 1; p <= 16; p += 15) for (ti = 1; ti <= 2; ti++) {
+        c = sz[si] "-c50-P" p; t = tests[ti]
+        if (!(("redis" SUBSEP c SUBSEP t SUBSEP 5) in vals) || !(("distcache" SUBSEP c SUBSEP t SUBSEP 5) in vals)) continue
+        n = int(budget / sz[si]); if (n > 60000) n = 60000; if (n < 1000) n = 1000; if (p > 1) n *= 2
+        rr = median("redis" SUBSEP c SUBSEP t SUBSEP 5); dr = median("distcache" SUBSEP c SUBSEP t SUBSEP 5)
+        r99 = median("redis" SUBSEP c SUBSEP t SUBSEP 7); d99 = median("distcache" SUBSEP c SUBSEP t SUBSEP 7)
+        rcpu = median("redis" SUBSEP c SUBSEP t SUBSEP 8); dcpu = median("distcache" SUBSEP c SUBSEP t SUBSEP 8)
+        printf "| %d | %d | %s | %d | %.0f | %.0f | %.2f | %.3f | %.3f | %.2f | %.1f | %.1f |\n", sz[si], p, t, n, rr, dr, dr / rr, r99, d99, (r99 > 0 ? d99 / r99 : 0), rcpu, dcpu
+      }
+    }' "$1"
+  echo
+  echo "(ratio: distcache/Redis requests per second, higher is better; p99 ratio: lower is better; CPU: the server's user+system time per request. Raw runs: $OUT/sizes.csv)"
+}
+
+# ---- RSS with large values (issue 16) --------------------------------------------------------
+
+# RESP for COUNT commands on keys "big:%012d": SET with SIZE-byte values (that differ per key), or DEL.
+large_stream() { # set|del count size
+  awk -v op="$1" -v n="$2" -v size="$3" 'BEGIN {
+    v = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    while (length(v) < size) v = v v
+    v = substr(v, 13, size - 12)
+    for (i = 0; i < n; i++) {
+      k = sprintf("big:%012d", i)
+      if (op == "set") printf "*3\r\n$3\r\nSET\r\n$16\r\n%s\r\n$%d\r\n%012d%s\r\n", k, size, i, v
+      else printf "*2\r\n$3\r\nDEL\r\n$16\r\n%s\r\n", k
+    }
+  }'
+}
+
+largemem_one() { # name port pid count size
+  local name="$1" port="$2" pid="$3" count="$4" size="$5" rss0 rss1 rss2 rss3 used1 used2 keys
+  rss0="$(rss_kb "$pid")"
+  large_stream set "$count" "$size" | timeout 300 redis-cli -h "$HOST" -p "$port" --pipe >"$OUT/largemem-$name.log" 2>&1 \
+    || die "redis-cli --pipe into $name failed; see $OUT/largemem-$name.log"
+  sleep 2
+  rss1="$(rss_kb "$pid")"
+  used1="$(info_field "$port" used_memory)"
+  keys="$(timeout 10 redis-cli -h "$HOST" -p "$port" DBSIZE)"
+  large_stream del "$count" "$size" | timeout 300 redis-cli -h "$HOST" -p "$port" --pipe >>"$OUT/largemem-$name.log" 2>&1 \
+    || die "redis-cli --pipe (DEL) into $name failed; see $OUT/largemem-$name.log"
+  sleep 2
+  rss2="$(rss_kb "$pid")"
+  used2="$(info_field "$port" used_memory)"
+  sleep 8
+  rss3="$(rss_kb "$pid")"
+  echo "$name,$count,$size,$keys,$rss0,$rss1,$rss2,$rss3,$used1,$used2" >>"$OUT/largemem.csv"
+  log "$name ${count}x$size: $keys keys, VmRSS ${rss0} -> ${rss1} kB, after DEL ${rss2} kB (2 s), ${rss3} kB (10 s); used_memory $used1 -> $used2"
+}
+
+largemem() {
+  local spec count size rport dport
+  : >"$OUT/largemem.csv"
+  for spec in $LARGEMEM; do
+    count="${spec%x*}"
+    size="${spec#*x}"
+    check_budget
+    rport="$(free_port)"
+    start_redis "$rport"
+    largemem_one redis "$rport" "$REDIS_PID" "$count" "$size"
+    stop "$REDIS_PID"
+    dport="$(free_port)"
+    start_node "$dport"
+    largemem_one distcache "$dport" "$NODE_PID" "$count" "$size"
+    stop "$NODE_PID"
+  done
+  echo
+  echo "## RSS with large values: COUNT SETs of SIZE bytes (redis-cli --pipe), then every key DELeted (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo
+  echo "| values | server | keys | RSS at start MiB | RSS loaded MiB | used_memory MiB | RSS 2 s after DEL MiB | RSS 10 s after DEL MiB | loaded RSS / Redis | RSS growth / Redis's |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  awk -F, '{ k = $2 "x" $3; if ($1 == "redis") { red[k] = $6; redgrowth[k] = $6 - $5 } }
+           { rows[NR] = $0 }
+           END { for (i = 1; i <= NR; i++) { split(rows[i], f, ","); k = f[2] "x" f[3]
+                 printf "| %d x %d B | %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f |\n", f[2], f[3], f[1], f[4], f[5] / 1024, f[6] / 1024, f[9] / 1048576, f[7] / 1024, f[8] / 1024, (red[k] > 0 ? f[6] / red[k] : 0), (redgrowth[k] > 0 ? (f[6] - f[5]) / redgrowth[k] : 0) } }' \
+    "$OUT/largemem.csv"
+}
+
 # ---- main ------------------------------------------------------------------------------------
 
 prepare_builds
@@ -309,7 +484,9 @@ for part in $PARTS; do
     throughput) throughput ;;
     memory) memory ;;
     cluster) cluster ;;
-    *) die "unknown part '$part' (expected throughput, memory, cluster)" ;;
+    sizes) sizes ;;
+    largemem) largemem ;;
+    *) die "unknown part '$part' (expected throughput, memory, cluster, sizes, largemem)" ;;
   esac
 done
 log "done in $SECONDS s"

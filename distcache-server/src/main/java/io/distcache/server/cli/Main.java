@@ -298,6 +298,11 @@ public final class Main implements Callable<Integer> {
   Long scriptMemory;
 
   public static void main(String[] args) {
+    // As bin/distcache does (see there): Netty must not take a small heap for a small-memory
+    // machine, or it stops pooling buffers above 16.5 KiB. Set before Netty's allocator loads.
+    if (System.getProperty("io.netty.allocator.lowMemory") == null) {
+      System.setProperty("io.netty.allocator.lowMemory", "false");
+    }
     System.exit(run(args));
   }
 

@@ -15,6 +15,12 @@ import java.util.List;
  *
  * Every length read from the network is checked against RespLimits before anything is allocated:
  * a bulk's bytes are copied out only once they have all arrived, and argument arrays start small.
+ * A large bulk (STREAM_BULK_BYTES or more) not yet whole is the exception: what has arrived of it
+ * is copied at once into the argument's own array, which grows with what arrives (to the larger of
+ * twice its size and STREAM_STEP_BYTES, never beyond the bulk's length), so the read cumulation
+ * never grows to the value's size (each growth of it allocated and copied a buffer of the value's
+ * size, issue 16) and is released after every read; each byte is copied once on arrival plus, on
+ * average, once more by the array's doublings. The array's whole capacity counts as held below.
  * Each bulk's claimed size is also added to the request's running total as soon as its header is
  * read, so a request of many large bulks is refused before the bulk that would cross the limit.
  * Malformed input yields a RespProtocolError with Redis's wording, after which the decoder discards
@@ -34,6 +40,10 @@ final class RespDecoder extends ByteToMessageDecoder {
   /** Heap an argument costs beyond its bytes: a byte[] header and a reference to it. */
   static final int ARG_OVERHEAD = 24;
   private static final byte[] EMPTY = new byte[0];
+  /** Bulks of at least this many bytes are copied as they arrive (Redis's big-argument threshold). */
+  static final int STREAM_BULK_BYTES = 32 * 1024;
+  /** The least a streamed bulk's array is given or grown by. */
+  static final int STREAM_STEP_BYTES = 64 * 1024;
 
   private final RespLimits limits;
 
@@ -48,6 +58,10 @@ final class RespDecoder extends ByteToMessageDecoder {
   private boolean failed;
   /** Heap held by the arguments of the incomplete request, as counted for the InputMeter. */
   private long argBytes;
+  /** The array a large bulk is copied into as it arrives (see STREAM_BULK_BYTES); null when none. */
+  private byte[] partial;
+  /** Bytes of the bulk already in {@code partial}. */
+  private int partialFilled;
   /** Requests (and empty lines) completed during the current read. */
   private int completed;
   private ChannelHandlerContext ctx;
@@ -66,6 +80,15 @@ final class RespDecoder extends ByteToMessageDecoder {
   }
 
   @Override
+  protected void handlerRemoved0(ChannelHandlerContext ctx) {
+    // the connection is gone: a large bulk half received is garbage now, not held
+    args = null;
+    partial = null;
+    partialFilled = 0;
+    remainingArgs = 0;
+  }
+
+  @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
     super.channelRead(ctx, msg);
     if (failed) {
@@ -73,7 +96,8 @@ final class RespDecoder extends ByteToMessageDecoder {
     }
     int done = completed;
     completed = 0;
-    long held = internalBuffer().readableBytes() + argBytes + (args == null ? 0 : 8L * args.length);
+    long held = internalBuffer().readableBytes() + argBytes + (args == null ? 0 : 8L * args.length)
+        + (partial == null ? 0 : partial.length + ARG_OVERHEAD);
     if (!meter.afterRead(held, done)) {
       meter.release();
       refuse(Status.BUSY, "the node's buffers for incomplete requests are full; closing the connection");
@@ -88,6 +112,8 @@ final class RespDecoder extends ByteToMessageDecoder {
     failed = true;
     args = null;
     argBytes = 0;
+    partial = null;
+    partialFilled = 0;
     ByteBuf held = internalBuffer();
     held.skipBytes(held.readableBytes());
     ctx.fireChannelRead(new RespProtocolError(message));
@@ -119,6 +145,8 @@ final class RespDecoder extends ByteToMessageDecoder {
       if (message instanceof RespProtocolError) {
         failed = true;
         args = null;
+        partial = null;
+        partialFilled = 0;
         in.skipBytes(in.readableBytes());
         return;
       }
@@ -181,16 +209,27 @@ final class RespDecoder extends ByteToMessageDecoder {
         in.readerIndex(cr + 2);
         bulkLength = len;
       }
-      // Like Redis, the two bytes after the data are taken as the CRLF without looking at them.
-      if (in.readableBytes() < bulkLength + 2) {
-        return null;
-      }
-      byte[] arg = bulkLength == 0 ? EMPTY : new byte[(int) bulkLength];
-      if (bulkLength > 0) {
-        in.readBytes(arg);
+      byte[] arg;
+      if (bulkLength >= STREAM_BULK_BYTES && (partial != null || in.readableBytes() < bulkLength + 2)) {
+        if (!streamBulk(in)) {
+          return null;
+        }
+        arg = partial;
+        partial = null;
+        partialFilled = 0;
         argBytes += bulkLength + ARG_OVERHEAD;
+      } else {
+        // Like Redis, the two bytes after the data are taken as the CRLF without looking at them.
+        if (in.readableBytes() < bulkLength + 2) {
+          return null;
+        }
+        arg = bulkLength == 0 ? EMPTY : new byte[(int) bulkLength];
+        if (bulkLength > 0) {
+          in.readBytes(arg);
+          argBytes += bulkLength + ARG_OVERHEAD;
+        }
+        in.skipBytes(2);
       }
-      in.skipBytes(2);
       bulkLength = -1;
       if (argCount == args.length) {
         byte[][] bigger = new byte[Math.min(args.length * 2, argCount + remainingArgs)][];
@@ -205,6 +244,33 @@ final class RespDecoder extends ByteToMessageDecoder {
     argCount = 0;
     argBytes = 0;
     return command;
+  }
+
+  /**
+   * Moves what has arrived of the current large bulk into {@code partial}, growing it as needed;
+   * true once all of it and the two bytes after it (taken as the CRLF, as above) are consumed.
+   */
+  private boolean streamBulk(ByteBuf in) {
+    int length = (int) bulkLength;
+    int take = Math.min(in.readableBytes(), length - partialFilled);
+    if (take > 0) {
+      int needed = partialFilled + take;
+      if (partial == null || needed > partial.length) {
+        long grown = Math.max(needed, Math.max(STREAM_STEP_BYTES, partial == null ? 0 : 2L * partial.length));
+        byte[] bigger = new byte[(int) Math.min(length, grown)];
+        if (partialFilled > 0) {
+          System.arraycopy(partial, 0, bigger, 0, partialFilled);
+        }
+        partial = bigger;
+      }
+      in.readBytes(partial, partialFilled, take);
+      partialFilled = needed;
+    }
+    if (partialFilled < length || in.readableBytes() < 2) {
+      return false;
+    }
+    in.skipBytes(2);
+    return true;
   }
 
   private Object readInline(ByteBuf in) {
@@ -279,7 +345,7 @@ final class RespDecoder extends ByteToMessageDecoder {
 
   /** Used by tests to check the decoder holds nothing once input is consumed. */
   boolean idle() {
-    return remainingArgs == 0 && args == null;
+    return remainingArgs == 0 && args == null && partial == null;
   }
 
   /**
@@ -288,7 +354,7 @@ final class RespDecoder extends ByteToMessageDecoder {
    */
   int bufferedBytes() {
     try {
-      return actualReadableBytes();
+      return actualReadableBytes() + partialFilled;
     } catch (RuntimeException e) {
       return 0;
     }

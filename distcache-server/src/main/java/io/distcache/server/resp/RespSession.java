@@ -91,6 +91,8 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
    * way up from a small one several times per burst.
    */
   private int burstHint = MIN_BURST_BYTES;
+  /** A pushed message is being rendered (push() restores the writer's target after it). */
+  private boolean pushing;
   /** Whether the current command's reply target has been chosen. */
   private boolean replyStarted;
   /** No more commands are executed; the connection closes once the replies are out. */
@@ -386,7 +388,12 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     ByteBuf target = writer.target();
     if (parked.isEmpty()) {
       writer.target(burst());
-      render.accept(writer);
+      pushing = true;
+      try {
+        render.accept(writer);
+      } finally {
+        pushing = false;
+      }
       if (burst.readableBytes() >= FLUSH_BYTES) {
         flush();
       }
@@ -417,6 +424,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
         address(ctx.channel().localAddress()), now);
     client.channel = ctx.channel();
     writer.errorStats(context.errorStats());
+    writer.rollover(this::rollOver);
     context.stats().connected(client);
     routing = new ConnectionRouting(context.redirects(), context.cluster(), context.slotHistory());
     if (context.protectedMode() && context.users().defaultHasNoPassword() && !isLoopback(ctx.channel().remoteAddress())) {
@@ -649,6 +657,12 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     } catch (RuntimeException e) {
       // A malformed response must not leave half a reply in the stream.
       log.warn("could not render a Redis reply", e);
+      if (writer.target() != target) {
+        // part of a large reply was handed to the channel already (rollOver): it cannot be taken back
+        closing = true;
+        ctx.close();
+        return;
+      }
       target.writerIndex(mark);
       writer.error("ERR internal error: " + e.getMessage());
     }
@@ -718,6 +732,28 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     } else if (closeNow) {
       ctx.close();
     }
+  }
+
+  /**
+   * RespWriter's Rollover: while the reply being written goes into the burst buffer (no reply
+   * parked before it, no MULTI capture, no push that will restore another target), hands the burst
+   * to the channel unflushed, behind every reply before it, and starts a fresh one of {@code bytes}.
+   * The fresh one ends up holding the reply's last piece, so the usual flush of a non-empty burst
+   * flushes what was handed over too.
+   */
+  private ByteBuf rollOver(int bytes) {
+    if (pushing || capture != null || refused || burst == null || writer.target() != burst) {
+      return null;
+    }
+    ByteBuf full = burst;
+    burst = ctx.alloc().ioBuffer(bytes);
+    if (full.isReadable()) {
+      ctx.write(full, ctx.voidPromise());
+    } else {
+      full.release();
+    }
+    writer.target(burst);
+    return burst;
   }
 
   private ByteBuf burst() {

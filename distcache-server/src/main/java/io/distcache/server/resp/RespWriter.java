@@ -10,6 +10,12 @@ import java.nio.charset.StandardCharsets;
  * buffer while an earlier reply is still being computed elsewhere). The protocol version decides how
  * nulls, maps, sets, doubles and booleans look: RESP2 folds them into bulk strings, flat arrays and
  * integers the way Redis does.
+ *
+ * A bulk of PIECE_BYTES or more is not copied into one buffer of its size: when the session allows
+ * (Rollover: the target is the connection's burst buffer, whose earlier contents can go out now),
+ * the target is handed to the channel and the value continues in fresh buffers of at most
+ * PIECE_BYTES. Netty pools buffers up to 1 MiB only, so a 1 MiB value copied whole took a fresh
+ * zero-filled 2 MiB allocation per reply (issue 16); in pieces every buffer is a pooled one.
  */
 
 /** Writes RESP2 or RESP3 replies. */
@@ -21,8 +27,22 @@ final class RespWriter {
   private static final byte[] FALSE3 = "#f\r\n".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] OK = "+OK\r\n".getBytes(StandardCharsets.US_ASCII);
 
+  /** Bulks of at least this many bytes go out in buffers of at most this size (see above). */
+  static final int PIECE_BYTES = 256 * 1024;
+
+  /** Lets a large bulk continue in a fresh buffer (see the design note). */
+  @FunctionalInterface
+  interface Rollover {
+    /**
+     * Hands the current target to the channel (it is written before anything after it) and makes a
+     * fresh one of {@code bytes} the target; null when the target must stay (it is not the burst).
+     */
+    ByteBuf next(int bytes);
+  }
+
   private final byte[] digits = new byte[20];
   private ByteBuf out;
+  private Rollover rollover;
   private int protocol = 2;
   /** Error replies written, for the command that wrote them (failed_calls); see errors(). */
   private long errors;
@@ -31,6 +51,10 @@ final class RespWriter {
 
   void target(ByteBuf out) {
     this.out = out;
+  }
+
+  void rollover(Rollover rollover) {
+    this.rollover = rollover;
   }
 
   ByteBuf target() {
@@ -87,7 +111,21 @@ final class RespWriter {
     out.writeByte('$');
     writeDigits(b.length);
     out.writeBytes(CRLF);
-    out.writeBytes(b);
+    if (b.length < PIECE_BYTES || rollover == null) {
+      out.writeBytes(b);
+    } else {
+      for (int at = 0; at < b.length; ) {
+        int n = Math.min(PIECE_BYTES, b.length - at);
+        if (out.writableBytes() < n) {
+          ByteBuf next = rollover.next(n + CRLF.length);
+          if (next != null) {
+            out = next;
+          }
+        }
+        out.writeBytes(b, at, n);
+        at += n;
+      }
+    }
     out.writeBytes(CRLF);
   }
 
