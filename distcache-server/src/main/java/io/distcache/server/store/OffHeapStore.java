@@ -277,47 +277,6 @@ final class OffHeapStore implements Store {
   }
 
   @Override
-  public void putTyped(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
-    if (expireAtMillis < 0) {
-      throw new IllegalArgumentException("expireAtMillis cannot be negative: " + expireAtMillis);
-    }
-    replaceWhole(key, type, payload, expireAtMillis, 0);
-  }
-
-  /**
-   * Replaces any entry of {@code key} with this one, or removes it when {@code expireAtMillis} is
-   * past. {@code ownersVersion} 0 gives the entry a new version of this store (putTyped); otherwise
-   * the entry keeps it and later versions go above it (applyReplicated).
-   */
-  private void replaceWhole(byte[] key, ValueType type, byte[] payload, long expireAtMillis, long ownersVersion) {
-    StoreConfig.checkKey(key);
-    config.checkValue(payload);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      if (ownersVersion != 0) {
-        s.observeVersion(ownersVersion);
-      }
-      long now = now();
-      int slot = s.findLiveForWrite(key, tag, now);
-      if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
-        if (slot >= 0) {
-          s.remove(slot, Segment.Cause.DELETED);
-        }
-        return;
-      }
-      if (slot >= 0 && ownersVersion == 0) {
-        s.touch(slot);
-      }
-      s.put(key, tag, type.code(), payload, ownersVersion != 0 ? ownersVersion : s.nextVersion(), expireAtMillis);
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
-  }
-
-  @Override
   public StoredEntry getEntry(byte[] key) {
     return read(
         key,
@@ -330,11 +289,6 @@ final class OffHeapStore implements Store {
   public TypedEntry peekEntry(byte[] key) {
     return read(key, false, (s, slot) -> slot < 0 ? null
         : new TypedEntry(ValueType.fromCode(s.type(slot)), s.value(slot), s.version(slot), s.expireAt(slot)));
-  }
-
-  @Override
-  public void applyReplicated(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
-    replaceWhole(key, type, value, expireAtMillis, version);
   }
 
   @Override
@@ -411,79 +365,144 @@ final class OffHeapStore implements Store {
 
   // ---------------------------------------------------------------- writes
 
-  @Override
-  public SetResult set(byte[] key, byte[] value, SetArgs args) {
+  /*
+   * Every single-key write is write() with a step: the template validates the key (and the value
+   * an operation carries) against the limits before anything is allocated or locked, hashes,
+   * picks the segment, takes its write lock, finds the key's live entry (an expired one is removed
+   * there and counted as expired) and hands the step the segment, the slot (-1: no live entry),
+   * the key, its tag and the time read once under the lock. A step changes the key only through
+   * store(), rewrite(), Segment.remove and Segment.setExpiry, so whatever must see every change of
+   * a key (its version for WATCH and compare-and-set, a replication effect) hooks in there, once.
+   * Argument errors that are not limits (a negative time or offset) are thrown before the
+   * template, as the reference store throws them. The multi-key writes (setAll, setAllIfAbsent)
+   * lock their segments in ascending order through writeAll, then use the same primitives.
+   *
+   * Steps are lambdas that capture only their operation's arguments; write() is small enough to
+   * be inlined into each caller, which gives the JIT the step's exact class, so the step is
+   * inlined and its capture does not reach the heap (measured: docs/BENCHMARKS.md, "Store write
+   * template").
+   */
+
+  /** The part of a single-key write that differs by operation; runs under the segment's write lock. */
+  @FunctionalInterface
+  private interface WriteStep<T> {
+    /**
+     * @param slot the key's live entry, or -1 when it has none
+     * @param now the clock, read once with the lock held
+     */
+    T apply(Segment s, int slot, byte[] key, int tag, long now);
+  }
+
+  /** The single-key write template (see above); {@code value} null when the operation carries none. */
+  private <T> T write(byte[] key, byte[] value, WriteStep<T> step) {
     StoreConfig.checkKey(key);
-    config.checkValue(value);
+    if (value != null) {
+      config.checkValue(value);
+    }
     long h = KeyHash.hash(key);
     int tag = Segment.tag(h);
     Segment s = segmentFor(h);
     long stamp = s.lock.writeLock();
     try {
       long now = now();
-      int slot = s.findLiveForWrite(key, tag, now);
+      return step.apply(s, s.findLiveForWrite(key, tag, now), key, tag, now);
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
+  }
+
+  /**
+   * Lands a whole new entry for key (replacing the one at slot, if any) with this version (0: a
+   * fresh one of the segment, taken only when the entry lands) and expiry; an expiry at or before
+   * now removes the key instead, as Redis leaves no key behind for a write whose time is past. A
+   * replaced entry counts as used (touch: an overwrite carries its LFU counter stepped as a read
+   * would) unless {@code touch} is false (a replica's copy, a multi-key set).
+   */
+  private static void store(Segment s, int slot, byte[] key, int tag, ValueType type, byte[] value, long version,
+      long expireAt, long now, boolean touch) {
+    if (expireAt != NO_EXPIRY && expireAt <= now) {
+      if (slot >= 0) {
+        s.remove(slot, Segment.Cause.DELETED);
+      }
+      return;
+    }
+    if (slot >= 0 && touch) {
+      s.touch(slot);
+    }
+    s.put(key, tag, type.code(), value, version != 0 ? version : s.nextVersion(), expireAt);
+  }
+
+  /** Writes a new string value with a new version, keeping the entry's expiry (none when it is new). */
+  private static void rewrite(Segment s, int slot, byte[] key, int tag, byte[] value) {
+    long expireAt = NO_EXPIRY;
+    if (slot >= 0) {
+      expireAt = s.expireAt(slot);
+      s.touch(slot);
+    }
+    s.put(key, tag, value, s.nextVersion(), expireAt);
+  }
+
+  @Override
+  public void putTyped(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
+    checkExpireAt(expireAtMillis);
+    write(key, payload, (s, slot, k, tag, now) -> {
+      store(s, slot, k, tag, type, payload, 0, expireAtMillis, now, true);
+      return null;
+    });
+  }
+
+  /**
+   * The entry keeps its owner's version and later versions of this store go above it (observed
+   * even when the copy is already expired, so a promoted replica never reuses it).
+   */
+  @Override
+  public void applyReplicated(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
+    write(key, value, (s, slot, k, tag, now) -> {
+      if (version != 0) {
+        s.observeVersion(version);
+      }
+      // version 0 (none shipped) takes a fresh one and counts as a local write
+      store(s, slot, k, tag, type, value, version, expireAtMillis, now, version == 0);
+      return null;
+    });
+  }
+
+  @Override
+  public SetResult set(byte[] key, byte[] value, SetArgs args) {
+    return write(key, value, (s, slot, k, tag, now) -> {
       boolean exists = slot >= 0;
       byte[] previous = args.returnPrevious() && exists ? stringValue(s, slot) : null;
       if ((args.condition() == SetArgs.Condition.IF_ABSENT && exists)
           || (args.condition() == SetArgs.Condition.IF_PRESENT && !exists)) {
         return new SetResult(false, previous, 0);
       }
-      long expireAt =
-          args.keepTtl() ? (exists ? s.expireAt(slot) : NO_EXPIRY) : args.expireAtMillis();
+      long expireAt = args.keepTtl() ? (exists ? s.expireAt(slot) : NO_EXPIRY) : args.expireAtMillis();
       long version = s.nextVersion();
-      if (expireAt != NO_EXPIRY && expireAt <= now) {
-        // Redis: a SET whose expiry is already past leaves no key behind
-        if (exists) {
-          s.remove(slot, Segment.Cause.DELETED);
-        }
-        return new SetResult(true, previous, version);
-      }
-      if (exists) {
-        s.touch(slot);
-      }
-      s.put(key, tag, value, version, expireAt);
+      store(s, slot, k, tag, ValueType.STRING, value, version, expireAt, now, true);
       return new SetResult(true, previous, version);
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+    });
   }
 
   @Override
   public void setAll(List<byte[]> keys, List<byte[]> values, long expireAtMillis) {
-    checkPairs(keys, values);
-    if (expireAtMillis < 0) {
-      throw new IllegalArgumentException("expireAtMillis cannot be negative: " + expireAtMillis);
-    }
-    long[] hashes = hashes(keys);
-    int[] order = segmentOrder(hashes);
-    long[] stamps = lockAll(order);
-    try {
-      long now = now();
+    checkExpireAt(expireAtMillis);
+    writeAll(keys, values, (hashes, now) -> {
       for (int i = 0; i < keys.size(); i++) {
         Segment s = segmentFor(hashes[i]);
         int tag = Segment.tag(hashes[i]);
-        if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
-          int slot = s.find(keys.get(i), tag);
-          if (slot >= 0) {
-            s.remove(slot, Segment.Cause.DELETED);
-          }
-        } else {
-          s.put(keys.get(i), tag, values.get(i), s.nextVersion(), expireAtMillis);
-        }
+        byte[] k = keys.get(i);
+        // only a past expiry needs the slot (to delete); an expired entry found there is deleted,
+        // not counted as expired, and a put replaces one without a lookup of its own here
+        int slot = expireAtMillis != NO_EXPIRY && expireAtMillis <= now ? s.find(k, tag) : -1;
+        store(s, slot, k, tag, ValueType.STRING, values.get(i), 0, expireAtMillis, now, false);
       }
-    } finally {
-      unlockAll(order, stamps);
-    }
+      return null;
+    });
   }
 
   @Override
   public boolean setAllIfAbsent(List<byte[]> keys, List<byte[]> values) {
-    checkPairs(keys, values);
-    long[] hashes = hashes(keys);
-    int[] order = segmentOrder(hashes);
-    long[] stamps = lockAll(order);
-    try {
-      long now = now();
+    return writeAll(keys, values, (hashes, now) -> {
       for (int i = 0; i < keys.size(); i++) {
         if (segmentFor(hashes[i]).findLiveForWrite(keys.get(i), Segment.tag(hashes[i]), now) >= 0) {
           return false;
@@ -494,6 +513,27 @@ final class OffHeapStore implements Store {
         s.put(keys.get(i), Segment.tag(hashes[i]), values.get(i), s.nextVersion(), NO_EXPIRY);
       }
       return true;
+    });
+  }
+
+  /** The part of a multi-key write that differs by operation; runs with every segment of its keys locked. */
+  @FunctionalInterface
+  private interface WriteAllStep<T> {
+    /** hashes: the keys' hashes, in the keys' order; now: the clock, read once with the locks held. */
+    T apply(long[] hashes, long now);
+  }
+
+  /**
+   * The multi-key write template: validates every pair, then locks the keys' segments in ascending
+   * order (which cannot deadlock) and runs the step.
+   */
+  private <T> T writeAll(List<byte[]> keys, List<byte[]> values, WriteAllStep<T> step) {
+    checkPairs(keys, values);
+    long[] hashes = hashes(keys);
+    int[] order = segmentOrder(hashes);
+    long[] stamps = lockAll(order);
+    try {
+      return step.apply(hashes, now());
     } finally {
       unlockAll(order, stamps);
     }
@@ -514,37 +554,20 @@ final class OffHeapStore implements Store {
    * as a mere "found" so DEL does not copy a value it throws away.
    */
   private byte[] remove(byte[] key, boolean wantValue) {
-    StoreConfig.checkKey(key);
-    long h = KeyHash.hash(key);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      int slot = s.findLiveForWrite(key, Segment.tag(h), now());
+    return write(key, null, (s, slot, k, tag, now) -> {
       if (slot < 0) {
         return null;
       }
       byte[] v = wantValue ? stringValue(s, slot) : EMPTY;
       s.remove(slot, Segment.Cause.DELETED);
       return v;
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+    });
   }
 
   @Override
   public CasResult compareAndSet(byte[] key, long expectedVersion, byte[] value, long expireAtMillis) {
-    StoreConfig.checkKey(key);
-    config.checkValue(value);
-    if (expireAtMillis < 0) {
-      throw new IllegalArgumentException("expireAtMillis cannot be negative: " + expireAtMillis);
-    }
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      long now = now();
-      int slot = s.findLiveForWrite(key, tag, now);
+    checkExpireAt(expireAtMillis);
+    return write(key, value, (s, slot, k, tag, now) -> {
       if (slot < 0) {
         return new CasResult(CasResult.Outcome.NOT_FOUND, 0);
       }
@@ -554,27 +577,14 @@ final class OffHeapStore implements Store {
         return new CasResult(CasResult.Outcome.VERSION_MISMATCH, current);
       }
       long version = s.nextVersion();
-      if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
-        s.remove(slot, Segment.Cause.DELETED);
-      } else {
-        s.touch(slot);
-        s.put(key, tag, value, version, expireAtMillis);
-      }
+      store(s, slot, k, tag, ValueType.STRING, value, version, expireAtMillis, now, true);
       return new CasResult(CasResult.Outcome.WRITTEN, version);
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+    });
   }
 
   @Override
   public long incrementBy(byte[] key, long delta) {
-    StoreConfig.checkKey(key);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      int slot = s.findLiveForWrite(key, tag, now());
+    return write(key, null, (s, slot, k, tag, now) -> {
       long current = slot < 0 ? 0 : RedisNumbers.parseLong(stringValue(s, slot));
       long next;
       try {
@@ -582,67 +592,41 @@ final class OffHeapStore implements Store {
       } catch (ArithmeticException e) {
         throw new StoreException(StoreException.Reason.OVERFLOW, RedisNumbers.INTEGER_OVERFLOW);
       }
-      rewrite(s, slot, key, tag, RedisNumbers.formatLong(next));
+      rewrite(s, slot, k, tag, RedisNumbers.formatLong(next));
       return next;
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+    });
   }
 
   @Override
   public byte[] incrementByFloat(byte[] key, double delta) {
-    StoreConfig.checkKey(key);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      int slot = s.findLiveForWrite(key, tag, now());
+    return write(key, null, (s, slot, k, tag, now) -> {
       byte[] next = RedisNumbers.addFloat(slot < 0 ? null : stringValue(s, slot), delta);
-      rewrite(s, slot, key, tag, next);
+      rewrite(s, slot, k, tag, next);
       return next.clone();
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+    });
   }
 
   @Override
   public long append(byte[] key, byte[] suffix) {
-    StoreConfig.checkKey(key);
-    config.checkValue(suffix);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      int slot = s.findLiveForWrite(key, tag, now());
+    return write(key, suffix, (s, slot, k, tag, now) -> {
       byte[] old = slot < 0 ? EMPTY : stringValue(s, slot);
       config.checkValueLength((long) old.length + suffix.length);
       byte[] next = Arrays.copyOf(old, old.length + suffix.length);
       System.arraycopy(suffix, 0, next, old.length, suffix.length);
-      rewrite(s, slot, key, tag, next);
-      return next.length;
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+      rewrite(s, slot, k, tag, next);
+      return (long) next.length;
+    });
   }
 
   @Override
   public long setRange(byte[] key, long offset, byte[] value) {
-    StoreConfig.checkKey(key);
     if (offset < 0) {
       throw new IllegalArgumentException("offset cannot be negative: " + offset);
     }
-    config.checkValue(value);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      int slot = s.findLiveForWrite(key, tag, now());
+    return write(key, value, (s, slot, k, tag, now) -> {
       requireString(s, slot);
       if (value.length == 0) {
-        return slot < 0 ? 0 : s.valueLength(slot);
+        return slot < 0 ? 0L : s.valueLength(slot);
       }
       if (offset > config.maxValueBytes() - value.length) {
         throw new StoreException(
@@ -655,35 +639,16 @@ final class OffHeapStore implements Store {
       byte[] old = slot < 0 ? EMPTY : s.value(slot);
       byte[] next = Arrays.copyOf(old, (int) Math.max(old.length, offset + value.length));
       System.arraycopy(value, 0, next, (int) offset, value.length);
-      rewrite(s, slot, key, tag, next);
-      return next.length;
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
-  }
-
-  /** Writes a new value keeping the entry's expiry (none when it is new). */
-  private static void rewrite(Segment s, int slot, byte[] key, int tag, byte[] value) {
-    long expireAt = NO_EXPIRY;
-    if (slot >= 0) {
-      expireAt = s.expireAt(slot);
-      s.touch(slot);
-    }
-    s.put(key, tag, value, s.nextVersion(), expireAt);
+      rewrite(s, slot, k, tag, next);
+      return (long) next.length;
+    });
   }
 
   // ---------------------------------------------------------------- expiry
 
   @Override
   public boolean expireAt(byte[] key, long expireAtMillis, ExpireCondition condition) {
-    StoreConfig.checkKey(key);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      long now = now();
-      int slot = s.findLiveForWrite(key, tag, now);
+    return write(key, null, (s, slot, k, tag, now) -> {
       if (slot < 0) {
         return false;
       }
@@ -712,30 +677,26 @@ final class OffHeapStore implements Store {
       if (expireAtMillis <= now) {
         s.remove(slot, Segment.Cause.DELETED);
       } else {
-        s.setExpiry(slot, key, tag, expireAtMillis);
+        s.setExpiry(slot, k, tag, expireAtMillis);
       }
       return true;
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+    });
   }
 
   @Override
   public boolean persist(byte[] key) {
-    StoreConfig.checkKey(key);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      int slot = s.findLiveForWrite(key, tag, now());
+    return write(key, null, (s, slot, k, tag, now) -> {
       if (slot < 0 || s.expireAt(slot) == NO_EXPIRY) {
         return false;
       }
-      s.setExpiry(slot, key, tag, NO_EXPIRY);
+      s.setExpiry(slot, k, tag, NO_EXPIRY);
       return true;
-    } finally {
-      s.lock.unlockWrite(stamp);
+    });
+  }
+
+  private static void checkExpireAt(long expireAtMillis) {
+    if (expireAtMillis < 0) {
+      throw new IllegalArgumentException("expireAtMillis cannot be negative: " + expireAtMillis);
     }
   }
 
