@@ -14,10 +14,11 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
 /*
- * Design: the production store. Entries live off-heap in pages owned by 2^k segments (see
- * Segment for the layout, the index and the CLOCK reclaim); this class validates arguments, picks
- * the segment from the top bits of the key hash, takes its lock and implements each Redis-like
- * operation on the segment's primitives. There is no global lock: a single-key operation locks
+ * Design: the production store. Entries live off-heap in pages owned by 2^k segments (Segment;
+ * its index is SlotIndex, its pages and the CLOCK/LFU reclaim PageLog, the entry layout
+ * EntryCodec); this class validates arguments, picks the segment from the top bits of the key
+ * hash, takes its lock and implements each Redis-like operation on the segment's primitives,
+ * every write through one template (see "writes" below). There is no global lock: a single-key operation locks
  * exactly one segment (read lock for reads, so reads of any keys run in parallel), and the few
  * multi-key operations that must be atomic lock their segments in ascending order, which cannot
  * deadlock. A segment that needs memory while the shared budget is exhausted may take a page from
