@@ -378,10 +378,10 @@ final class OffHeapStore implements Store {
    * template, as the reference store throws them. The multi-key writes (setAll, setAllIfAbsent)
    * lock their segments in ascending order through writeAll, then use the same primitives.
    *
-   * Steps are lambdas that capture only their operation's arguments; write() is small enough to
-   * be inlined into each caller, which gives the JIT the step's exact class, so the step is
-   * inlined and its capture does not reach the heap (measured: docs/BENCHMARKS.md, "Store write
-   * template").
+   * Steps are lambdas that capture only their operation's arguments. write() is small, so the JIT
+   * can inline it into each caller, where the step's exact class is known and the step can be
+   * inlined too; whether its capture is then kept off the heap was not measured. Throughput
+   * before and after: docs/BENCHMARKS.md, "Store write template and Segment split".
    */
 
   /** The part of a single-key write that differs by operation; runs under the segment's write lock. */
