@@ -378,24 +378,29 @@ final class OffHeapStore implements Store {
    * template, as the reference store throws them. The multi-key writes (setAll, setAllIfAbsent)
    * lock their segments in ascending order through writeAll, then use the same primitives.
    *
-   * Steps are lambdas that capture only their operation's arguments. write() is small, so the JIT
-   * can inline it into each caller, where the step's exact class is known and the step can be
-   * inlined too; whether its capture is then kept off the heap was not measured. Throughput
-   * before and after: docs/BENCHMARKS.md, "Store write template and Segment split".
+   * Steps capture nothing: an operation's arguments travel through the template (value, one
+   * object, two longs), so each step is one constant lambda and a write allocates no step object.
+   * Capturing lambdas cost 16-32 bytes of heap per write, because a step body compiled on its own
+   * is too large for the JIT to inline and so its capture escapes (measured with JMH's gc
+   * profiler: docs/BENCHMARKS.md, "Store write template and Segment split").
    */
 
   /** The part of a single-key write that differs by operation; runs under the segment's write lock. */
   @FunctionalInterface
-  private interface WriteStep<T> {
+  private interface WriteStep<A, T> {
     /**
      * @param slot the key's live entry, or -1 when it has none
      * @param now the clock, read once with the lock held
+     * @param value, arg, a, b the operation's arguments, as given to write
      */
-    T apply(Segment s, int slot, byte[] key, int tag, long now);
+    T apply(Segment s, int slot, byte[] key, int tag, long now, byte[] value, A arg, long a, long b);
   }
 
-  /** The single-key write template (see above); {@code value} null when the operation carries none. */
-  private <T> T write(byte[] key, byte[] value, WriteStep<T> step) {
+  /**
+   * The single-key write template (see above); {@code value} null when the operation carries none
+   * (it is checked against the value limit otherwise); arg, a and b are handed to the step.
+   */
+  private <A, T> T write(byte[] key, byte[] value, A arg, long a, long b, WriteStep<A, T> step) {
     StoreConfig.checkKey(key);
     if (value != null) {
       config.checkValue(value);
@@ -406,7 +411,7 @@ final class OffHeapStore implements Store {
     long stamp = s.lock.writeLock();
     try {
       long now = now();
-      return step.apply(s, s.findLiveForWrite(key, tag, now), key, tag, now);
+      return step.apply(s, s.findLiveForWrite(key, tag, now), key, tag, now, value, arg, a, b);
     } finally {
       s.lock.unlockWrite(stamp);
     }
@@ -446,8 +451,8 @@ final class OffHeapStore implements Store {
   @Override
   public void putTyped(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
     checkExpireAt(expireAtMillis);
-    write(key, payload, (s, slot, k, tag, now) -> {
-      store(s, slot, k, tag, type, payload, 0, expireAtMillis, now, true);
+    write(key, payload, type, expireAtMillis, 0, (s, slot, k, tag, now, v, t, at, unused) -> {
+      store(s, slot, k, tag, t, v, 0, at, now, true);
       return null;
     });
   }
@@ -458,28 +463,28 @@ final class OffHeapStore implements Store {
    */
   @Override
   public void applyReplicated(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
-    write(key, value, (s, slot, k, tag, now) -> {
-      if (version != 0) {
-        s.observeVersion(version);
+    write(key, value, type, expireAtMillis, version, (s, slot, k, tag, now, v, t, at, ver) -> {
+      if (ver != 0) {
+        s.observeVersion(ver);
       }
       // version 0 (none shipped) takes a fresh one and counts as a local write
-      store(s, slot, k, tag, type, value, version, expireAtMillis, now, version == 0);
+      store(s, slot, k, tag, t, v, ver, at, now, ver == 0);
       return null;
     });
   }
 
   @Override
   public SetResult set(byte[] key, byte[] value, SetArgs args) {
-    return write(key, value, (s, slot, k, tag, now) -> {
+    return write(key, value, args, 0, 0, (s, slot, k, tag, now, v, sa, unusedA, unusedB) -> {
       boolean exists = slot >= 0;
-      byte[] previous = args.returnPrevious() && exists ? stringValue(s, slot) : null;
-      if ((args.condition() == SetArgs.Condition.IF_ABSENT && exists)
-          || (args.condition() == SetArgs.Condition.IF_PRESENT && !exists)) {
+      byte[] previous = sa.returnPrevious() && exists ? stringValue(s, slot) : null;
+      if ((sa.condition() == SetArgs.Condition.IF_ABSENT && exists)
+          || (sa.condition() == SetArgs.Condition.IF_PRESENT && !exists)) {
         return new SetResult(false, previous, 0);
       }
-      long expireAt = args.keepTtl() ? (exists ? s.expireAt(slot) : NO_EXPIRY) : args.expireAtMillis();
+      long expireAt = sa.keepTtl() ? (exists ? s.expireAt(slot) : NO_EXPIRY) : sa.expireAtMillis();
       long version = s.nextVersion();
-      store(s, slot, k, tag, ValueType.STRING, value, version, expireAt, now, true);
+      store(s, slot, k, tag, ValueType.STRING, v, version, expireAt, now, true);
       return new SetResult(true, previous, version);
     });
   }
@@ -555,11 +560,11 @@ final class OffHeapStore implements Store {
    * as a mere "found" so DEL does not copy a value it throws away.
    */
   private byte[] remove(byte[] key, boolean wantValue) {
-    return write(key, null, (s, slot, k, tag, now) -> {
+    return write(key, null, null, wantValue ? 1 : 0, 0, (s, slot, k, tag, now, unused, none, want, unusedB) -> {
       if (slot < 0) {
         return null;
       }
-      byte[] v = wantValue ? stringValue(s, slot) : EMPTY;
+      byte[] v = want != 0 ? stringValue(s, slot) : EMPTY;
       s.remove(slot, Segment.Cause.DELETED);
       return v;
     });
@@ -568,28 +573,28 @@ final class OffHeapStore implements Store {
   @Override
   public CasResult compareAndSet(byte[] key, long expectedVersion, byte[] value, long expireAtMillis) {
     checkExpireAt(expireAtMillis);
-    return write(key, value, (s, slot, k, tag, now) -> {
+    return write(key, value, null, expectedVersion, expireAtMillis, (s, slot, k, tag, now, v, none, expected, at) -> {
       if (slot < 0) {
         return new CasResult(CasResult.Outcome.NOT_FOUND, 0);
       }
       requireString(s, slot);
       long current = s.version(slot);
-      if (current != expectedVersion) {
+      if (current != expected) {
         return new CasResult(CasResult.Outcome.VERSION_MISMATCH, current);
       }
       long version = s.nextVersion();
-      store(s, slot, k, tag, ValueType.STRING, value, version, expireAtMillis, now, true);
+      store(s, slot, k, tag, ValueType.STRING, v, version, at, now, true);
       return new CasResult(CasResult.Outcome.WRITTEN, version);
     });
   }
 
   @Override
   public long incrementBy(byte[] key, long delta) {
-    return write(key, null, (s, slot, k, tag, now) -> {
+    return write(key, null, null, delta, 0, (s, slot, k, tag, now, unused, none, d, unusedB) -> {
       long current = slot < 0 ? 0 : RedisNumbers.parseLong(stringValue(s, slot));
       long next;
       try {
-        next = Math.addExact(current, delta);
+        next = Math.addExact(current, d);
       } catch (ArithmeticException e) {
         throw new StoreException(StoreException.Reason.OVERFLOW, RedisNumbers.INTEGER_OVERFLOW);
       }
@@ -600,8 +605,8 @@ final class OffHeapStore implements Store {
 
   @Override
   public byte[] incrementByFloat(byte[] key, double delta) {
-    return write(key, null, (s, slot, k, tag, now) -> {
-      byte[] next = RedisNumbers.addFloat(slot < 0 ? null : stringValue(s, slot), delta);
+    return write(key, null, null, Double.doubleToRawLongBits(delta), 0, (s, slot, k, tag, now, unused, none, d, unusedB) -> {
+      byte[] next = RedisNumbers.addFloat(slot < 0 ? null : stringValue(s, slot), Double.longBitsToDouble(d));
       rewrite(s, slot, k, tag, next);
       return next.clone();
     });
@@ -609,11 +614,11 @@ final class OffHeapStore implements Store {
 
   @Override
   public long append(byte[] key, byte[] suffix) {
-    return write(key, suffix, (s, slot, k, tag, now) -> {
+    return write(key, suffix, config, 0, 0, (s, slot, k, tag, now, sfx, c, unusedA, unusedB) -> {
       byte[] old = slot < 0 ? EMPTY : stringValue(s, slot);
-      config.checkValueLength((long) old.length + suffix.length);
-      byte[] next = Arrays.copyOf(old, old.length + suffix.length);
-      System.arraycopy(suffix, 0, next, old.length, suffix.length);
+      c.checkValueLength((long) old.length + sfx.length);
+      byte[] next = Arrays.copyOf(old, old.length + sfx.length);
+      System.arraycopy(sfx, 0, next, old.length, sfx.length);
       rewrite(s, slot, k, tag, next);
       return (long) next.length;
     });
@@ -624,22 +629,22 @@ final class OffHeapStore implements Store {
     if (offset < 0) {
       throw new IllegalArgumentException("offset cannot be negative: " + offset);
     }
-    return write(key, value, (s, slot, k, tag, now) -> {
+    return write(key, value, config, offset, 0, (s, slot, k, tag, now, v, c, off, unusedB) -> {
       requireString(s, slot);
-      if (value.length == 0) {
+      if (v.length == 0) {
         return slot < 0 ? 0L : s.valueLength(slot);
       }
-      if (offset > config.maxValueBytes() - value.length) {
+      if (off > c.maxValueBytes() - v.length) {
         throw new StoreException(
             StoreException.Reason.TOO_LARGE,
             "value length "
-                + (offset > Long.MAX_VALUE - value.length ? "over 2^63" : String.valueOf(offset + value.length))
+                + (off > Long.MAX_VALUE - v.length ? "over 2^63" : String.valueOf(off + v.length))
                 + " exceeds the limit "
-                + config.maxValueBytes());
+                + c.maxValueBytes());
       }
       byte[] old = slot < 0 ? EMPTY : s.value(slot);
-      byte[] next = Arrays.copyOf(old, (int) Math.max(old.length, offset + value.length));
-      System.arraycopy(value, 0, next, (int) offset, value.length);
+      byte[] next = Arrays.copyOf(old, (int) Math.max(old.length, off + v.length));
+      System.arraycopy(v, 0, next, (int) off, v.length);
       rewrite(s, slot, k, tag, next);
       return (long) next.length;
     });
@@ -649,14 +654,14 @@ final class OffHeapStore implements Store {
 
   @Override
   public boolean expireAt(byte[] key, long expireAtMillis, ExpireCondition condition) {
-    return write(key, null, (s, slot, k, tag, now) -> {
+    return write(key, null, condition, expireAtMillis, 0, (s, slot, k, tag, now, unused, cond, at, unusedB) -> {
       if (slot < 0) {
         return false;
       }
       long current = s.expireAt(slot);
       boolean hasTtl = current != NO_EXPIRY;
       boolean ok;
-      switch (condition) {
+      switch (cond) {
         case NX:
           ok = !hasTtl;
           break;
@@ -664,10 +669,10 @@ final class OffHeapStore implements Store {
           ok = hasTtl;
           break;
         case GT:
-          ok = hasTtl && expireAtMillis > current;
+          ok = hasTtl && at > current;
           break;
         case LT:
-          ok = !hasTtl || expireAtMillis < current;
+          ok = !hasTtl || at < current;
           break;
         default:
           ok = true;
@@ -675,10 +680,10 @@ final class OffHeapStore implements Store {
       if (!ok) {
         return false;
       }
-      if (expireAtMillis <= now) {
+      if (at <= now) {
         s.remove(slot, Segment.Cause.DELETED);
       } else {
-        s.setExpiry(slot, k, tag, expireAtMillis);
+        s.setExpiry(slot, k, tag, at);
       }
       return true;
     });
@@ -686,7 +691,7 @@ final class OffHeapStore implements Store {
 
   @Override
   public boolean persist(byte[] key) {
-    return write(key, null, (s, slot, k, tag, now) -> {
+    return write(key, null, null, 0, 0, (s, slot, k, tag, now, unused, none, unusedA, unusedB) -> {
       if (slot < 0 || s.expireAt(slot) == NO_EXPIRY) {
         return false;
       }
