@@ -380,7 +380,7 @@ final class OffHeapStore implements Store {
    *
    * Steps capture nothing: an operation's arguments travel through the template (value, one
    * object, two longs), so each step is one constant lambda and a write allocates no step object.
-   * Capturing lambdas cost 16-32 bytes of heap per write, because a step body compiled on its own
+   * Capturing lambdas cost 16-24 bytes of heap per write, because a step body compiled on its own
    * is too large for the JIT to inline and so its capture escapes (measured with JMH's gc
    * profiler: docs/BENCHMARKS.md, "Store write template and Segment split").
    */
