@@ -13,7 +13,7 @@ package io.distcache.server.store;
  *    applied lazily, when the key is accessed or looked at (OBJECT FREQ, the eviction walk);
  *    looking does not stamp, so a key nobody reads keeps cooling.
  *
- * The three bytes live in the entry itself (Segment, FLAG_LFU); this class is only the arithmetic,
+ * The three bytes live in the entry itself (EntryCodec, FLAG_LFU); this class is only the arithmetic,
  * shared by the production store and the reference store so both follow the same rules.
  */
 

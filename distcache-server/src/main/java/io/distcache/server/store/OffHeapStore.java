@@ -14,10 +14,11 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
 /*
- * Design: the production store. Entries live off-heap in pages owned by 2^k segments (see
- * Segment for the layout, the index and the CLOCK reclaim); this class validates arguments, picks
- * the segment from the top bits of the key hash, takes its lock and implements each Redis-like
- * operation on the segment's primitives. There is no global lock: a single-key operation locks
+ * Design: the production store. Entries live off-heap in pages owned by 2^k segments (Segment;
+ * its index is SlotIndex, its pages and the CLOCK/LFU reclaim PageLog, the entry layout
+ * EntryCodec); this class validates arguments, picks the segment from the top bits of the key
+ * hash, takes its lock and implements each Redis-like operation on the segment's primitives,
+ * every write through one template (see "writes" below). There is no global lock: a single-key operation locks
  * exactly one segment (read lock for reads, so reads of any keys run in parallel), and the few
  * multi-key operations that must be atomic lock their segments in ascending order, which cannot
  * deadlock. A segment that needs memory while the shared budget is exhausted may take a page from
@@ -277,47 +278,6 @@ final class OffHeapStore implements Store {
   }
 
   @Override
-  public void putTyped(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
-    if (expireAtMillis < 0) {
-      throw new IllegalArgumentException("expireAtMillis cannot be negative: " + expireAtMillis);
-    }
-    replaceWhole(key, type, payload, expireAtMillis, 0);
-  }
-
-  /**
-   * Replaces any entry of {@code key} with this one, or removes it when {@code expireAtMillis} is
-   * past. {@code ownersVersion} 0 gives the entry a new version of this store (putTyped); otherwise
-   * the entry keeps it and later versions go above it (applyReplicated).
-   */
-  private void replaceWhole(byte[] key, ValueType type, byte[] payload, long expireAtMillis, long ownersVersion) {
-    StoreConfig.checkKey(key);
-    config.checkValue(payload);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      if (ownersVersion != 0) {
-        s.observeVersion(ownersVersion);
-      }
-      long now = now();
-      int slot = s.findLiveForWrite(key, tag, now);
-      if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
-        if (slot >= 0) {
-          s.remove(slot, Segment.Cause.DELETED);
-        }
-        return;
-      }
-      if (slot >= 0 && ownersVersion == 0) {
-        s.touch(slot);
-      }
-      s.put(key, tag, type.code(), payload, ownersVersion != 0 ? ownersVersion : s.nextVersion(), expireAtMillis);
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
-  }
-
-  @Override
   public StoredEntry getEntry(byte[] key) {
     return read(
         key,
@@ -330,11 +290,6 @@ final class OffHeapStore implements Store {
   public TypedEntry peekEntry(byte[] key) {
     return read(key, false, (s, slot) -> slot < 0 ? null
         : new TypedEntry(ValueType.fromCode(s.type(slot)), s.value(slot), s.version(slot), s.expireAt(slot)));
-  }
-
-  @Override
-  public void applyReplicated(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
-    replaceWhole(key, type, value, expireAtMillis, version);
   }
 
   @Override
@@ -411,79 +366,149 @@ final class OffHeapStore implements Store {
 
   // ---------------------------------------------------------------- writes
 
-  @Override
-  public SetResult set(byte[] key, byte[] value, SetArgs args) {
+  /*
+   * Every single-key write is write() with a step: the template validates the key (and the value
+   * an operation carries) against the limits before anything is allocated or locked, hashes,
+   * picks the segment, takes its write lock, finds the key's live entry (an expired one is removed
+   * there and counted as expired) and hands the step the segment, the slot (-1: no live entry),
+   * the key, its tag and the time read once under the lock. A step changes the key only through
+   * store(), rewrite(), Segment.remove and Segment.setExpiry, so whatever must see every change of
+   * a key (its version for WATCH and compare-and-set, a replication effect) hooks in there, once.
+   * Argument errors that are not limits (a negative time or offset) are thrown before the
+   * template, as the reference store throws them. The multi-key writes (setAll, setAllIfAbsent)
+   * lock their segments in ascending order through writeAll, then use the same primitives.
+   *
+   * Steps capture nothing: an operation's arguments travel through the template (value, one
+   * object, two longs), so each step is one constant lambda and a write allocates no step object.
+   * Capturing lambdas cost 16-24 bytes of heap per write, because a step body compiled on its own
+   * is too large for the JIT to inline and so its capture escapes (measured with JMH's gc
+   * profiler: docs/BENCHMARKS.md, "Store write template and Segment split").
+   */
+
+  /** The part of a single-key write that differs by operation; runs under the segment's write lock. */
+  @FunctionalInterface
+  private interface WriteStep<A, T> {
+    /**
+     * @param slot the key's live entry, or -1 when it has none
+     * @param now the clock, read once with the lock held
+     * @param value, arg, a, b the operation's arguments, as given to write
+     */
+    T apply(Segment s, int slot, byte[] key, int tag, long now, byte[] value, A arg, long a, long b);
+  }
+
+  /**
+   * The single-key write template (see above); {@code value} null when the operation carries none
+   * (it is checked against the value limit otherwise); arg, a and b are handed to the step.
+   */
+  private <A, T> T write(byte[] key, byte[] value, A arg, long a, long b, WriteStep<A, T> step) {
     StoreConfig.checkKey(key);
-    config.checkValue(value);
+    if (value != null) {
+      config.checkValue(value);
+    }
     long h = KeyHash.hash(key);
     int tag = Segment.tag(h);
     Segment s = segmentFor(h);
     long stamp = s.lock.writeLock();
     try {
       long now = now();
-      int slot = s.findLiveForWrite(key, tag, now);
-      boolean exists = slot >= 0;
-      byte[] previous = args.returnPrevious() && exists ? stringValue(s, slot) : null;
-      if ((args.condition() == SetArgs.Condition.IF_ABSENT && exists)
-          || (args.condition() == SetArgs.Condition.IF_PRESENT && !exists)) {
-        return new SetResult(false, previous, 0);
-      }
-      long expireAt =
-          args.keepTtl() ? (exists ? s.expireAt(slot) : NO_EXPIRY) : args.expireAtMillis();
-      long version = s.nextVersion();
-      if (expireAt != NO_EXPIRY && expireAt <= now) {
-        // Redis: a SET whose expiry is already past leaves no key behind
-        if (exists) {
-          s.remove(slot, Segment.Cause.DELETED);
-        }
-        return new SetResult(true, previous, version);
-      }
-      if (exists) {
-        s.touch(slot);
-      }
-      s.put(key, tag, value, version, expireAt);
-      return new SetResult(true, previous, version);
+      return step.apply(s, s.findLiveForWrite(key, tag, now), key, tag, now, value, arg, a, b);
     } finally {
       s.lock.unlockWrite(stamp);
     }
   }
 
+  /**
+   * Lands a whole new entry for key (replacing the one at slot, if any) with this version (0: a
+   * fresh one of the segment, taken only when the entry lands) and expiry; an expiry at or before
+   * now removes the key instead, as Redis leaves no key behind for a write whose time is past. A
+   * replaced entry counts as used (touch: an overwrite carries its LFU counter stepped as a read
+   * would) unless {@code touch} is false (a replica's copy, a multi-key set).
+   */
+  private static void store(Segment s, int slot, byte[] key, int tag, ValueType type, byte[] value, long version,
+      long expireAt, long now, boolean touch) {
+    if (expireAt != NO_EXPIRY && expireAt <= now) {
+      if (slot >= 0) {
+        s.remove(slot, Segment.Cause.DELETED);
+      }
+      return;
+    }
+    if (slot >= 0 && touch) {
+      s.touch(slot);
+    }
+    s.put(key, tag, type.code(), value, version != 0 ? version : s.nextVersion(), expireAt);
+  }
+
+  /** Writes a new string value with a new version, keeping the entry's expiry (none when it is new). */
+  private static void rewrite(Segment s, int slot, byte[] key, int tag, byte[] value) {
+    long expireAt = NO_EXPIRY;
+    if (slot >= 0) {
+      expireAt = s.expireAt(slot);
+      s.touch(slot);
+    }
+    s.put(key, tag, value, s.nextVersion(), expireAt);
+  }
+
+  @Override
+  public void putTyped(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
+    checkExpireAt(expireAtMillis);
+    write(key, payload, type, expireAtMillis, 0, (s, slot, k, tag, now, v, t, at, unused) -> {
+      store(s, slot, k, tag, t, v, 0, at, now, true);
+      return null;
+    });
+  }
+
+  /**
+   * The entry keeps its owner's version and later versions of this store go above it (observed
+   * even when the copy is already expired, so a promoted replica never reuses it).
+   */
+  @Override
+  public void applyReplicated(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
+    write(key, value, type, expireAtMillis, version, (s, slot, k, tag, now, v, t, at, ver) -> {
+      if (ver != 0) {
+        s.observeVersion(ver);
+      }
+      // version 0 (none shipped) takes a fresh one and counts as a local write
+      store(s, slot, k, tag, t, v, ver, at, now, ver == 0);
+      return null;
+    });
+  }
+
+  @Override
+  public SetResult set(byte[] key, byte[] value, SetArgs args) {
+    return write(key, value, args, 0, 0, (s, slot, k, tag, now, v, sa, unusedA, unusedB) -> {
+      boolean exists = slot >= 0;
+      byte[] previous = sa.returnPrevious() && exists ? stringValue(s, slot) : null;
+      if ((sa.condition() == SetArgs.Condition.IF_ABSENT && exists)
+          || (sa.condition() == SetArgs.Condition.IF_PRESENT && !exists)) {
+        return new SetResult(false, previous, 0);
+      }
+      long expireAt = sa.keepTtl() ? (exists ? s.expireAt(slot) : NO_EXPIRY) : sa.expireAtMillis();
+      long version = s.nextVersion();
+      store(s, slot, k, tag, ValueType.STRING, v, version, expireAt, now, true);
+      return new SetResult(true, previous, version);
+    });
+  }
+
   @Override
   public void setAll(List<byte[]> keys, List<byte[]> values, long expireAtMillis) {
-    checkPairs(keys, values);
-    if (expireAtMillis < 0) {
-      throw new IllegalArgumentException("expireAtMillis cannot be negative: " + expireAtMillis);
-    }
-    long[] hashes = hashes(keys);
-    int[] order = segmentOrder(hashes);
-    long[] stamps = lockAll(order);
-    try {
-      long now = now();
+    checkExpireAt(expireAtMillis);
+    writeAll(keys, values, (hashes, now) -> {
       for (int i = 0; i < keys.size(); i++) {
         Segment s = segmentFor(hashes[i]);
         int tag = Segment.tag(hashes[i]);
-        if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
-          int slot = s.find(keys.get(i), tag);
-          if (slot >= 0) {
-            s.remove(slot, Segment.Cause.DELETED);
-          }
-        } else {
-          s.put(keys.get(i), tag, values.get(i), s.nextVersion(), expireAtMillis);
-        }
+        byte[] k = keys.get(i);
+        // only a past expiry needs the slot (to delete); an expired entry found there is deleted,
+        // not counted as expired, and a put replaces one without a lookup of its own here
+        int slot = expireAtMillis != NO_EXPIRY && expireAtMillis <= now ? s.find(k, tag) : -1;
+        store(s, slot, k, tag, ValueType.STRING, values.get(i), 0, expireAtMillis, now, false);
       }
-    } finally {
-      unlockAll(order, stamps);
-    }
+      return null;
+    });
   }
 
   @Override
   public boolean setAllIfAbsent(List<byte[]> keys, List<byte[]> values) {
-    checkPairs(keys, values);
-    long[] hashes = hashes(keys);
-    int[] order = segmentOrder(hashes);
-    long[] stamps = lockAll(order);
-    try {
-      long now = now();
+    return writeAll(keys, values, (hashes, now) -> {
       for (int i = 0; i < keys.size(); i++) {
         if (segmentFor(hashes[i]).findLiveForWrite(keys.get(i), Segment.tag(hashes[i]), now) >= 0) {
           return false;
@@ -494,6 +519,27 @@ final class OffHeapStore implements Store {
         s.put(keys.get(i), Segment.tag(hashes[i]), values.get(i), s.nextVersion(), NO_EXPIRY);
       }
       return true;
+    });
+  }
+
+  /** The part of a multi-key write that differs by operation; runs with every segment of its keys locked. */
+  @FunctionalInterface
+  private interface WriteAllStep<T> {
+    /** hashes: the keys' hashes, in the keys' order; now: the clock, read once with the locks held. */
+    T apply(long[] hashes, long now);
+  }
+
+  /**
+   * The multi-key write template: validates every pair, then locks the keys' segments in ascending
+   * order (which cannot deadlock) and runs the step.
+   */
+  private <T> T writeAll(List<byte[]> keys, List<byte[]> values, WriteAllStep<T> step) {
+    checkPairs(keys, values);
+    long[] hashes = hashes(keys);
+    int[] order = segmentOrder(hashes);
+    long[] stamps = lockAll(order);
+    try {
+      return step.apply(hashes, now());
     } finally {
       unlockAll(order, stamps);
     }
@@ -514,183 +560,108 @@ final class OffHeapStore implements Store {
    * as a mere "found" so DEL does not copy a value it throws away.
    */
   private byte[] remove(byte[] key, boolean wantValue) {
-    StoreConfig.checkKey(key);
-    long h = KeyHash.hash(key);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      int slot = s.findLiveForWrite(key, Segment.tag(h), now());
+    return write(key, null, null, wantValue ? 1 : 0, 0, (s, slot, k, tag, now, unused, none, want, unusedB) -> {
       if (slot < 0) {
         return null;
       }
-      byte[] v = wantValue ? stringValue(s, slot) : EMPTY;
+      byte[] v = want != 0 ? stringValue(s, slot) : EMPTY;
       s.remove(slot, Segment.Cause.DELETED);
       return v;
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+    });
   }
 
   @Override
   public CasResult compareAndSet(byte[] key, long expectedVersion, byte[] value, long expireAtMillis) {
-    StoreConfig.checkKey(key);
-    config.checkValue(value);
-    if (expireAtMillis < 0) {
-      throw new IllegalArgumentException("expireAtMillis cannot be negative: " + expireAtMillis);
-    }
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      long now = now();
-      int slot = s.findLiveForWrite(key, tag, now);
+    checkExpireAt(expireAtMillis);
+    return write(key, value, null, expectedVersion, expireAtMillis, (s, slot, k, tag, now, v, none, expected, at) -> {
       if (slot < 0) {
         return new CasResult(CasResult.Outcome.NOT_FOUND, 0);
       }
       requireString(s, slot);
       long current = s.version(slot);
-      if (current != expectedVersion) {
+      if (current != expected) {
         return new CasResult(CasResult.Outcome.VERSION_MISMATCH, current);
       }
       long version = s.nextVersion();
-      if (expireAtMillis != NO_EXPIRY && expireAtMillis <= now) {
-        s.remove(slot, Segment.Cause.DELETED);
-      } else {
-        s.touch(slot);
-        s.put(key, tag, value, version, expireAtMillis);
-      }
+      store(s, slot, k, tag, ValueType.STRING, v, version, at, now, true);
       return new CasResult(CasResult.Outcome.WRITTEN, version);
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+    });
   }
 
   @Override
   public long incrementBy(byte[] key, long delta) {
-    StoreConfig.checkKey(key);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      int slot = s.findLiveForWrite(key, tag, now());
+    return write(key, null, null, delta, 0, (s, slot, k, tag, now, unused, none, d, unusedB) -> {
       long current = slot < 0 ? 0 : RedisNumbers.parseLong(stringValue(s, slot));
       long next;
       try {
-        next = Math.addExact(current, delta);
+        next = Math.addExact(current, d);
       } catch (ArithmeticException e) {
         throw new StoreException(StoreException.Reason.OVERFLOW, RedisNumbers.INTEGER_OVERFLOW);
       }
-      rewrite(s, slot, key, tag, RedisNumbers.formatLong(next));
+      rewrite(s, slot, k, tag, RedisNumbers.formatLong(next));
       return next;
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+    });
   }
 
   @Override
   public byte[] incrementByFloat(byte[] key, double delta) {
-    StoreConfig.checkKey(key);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      int slot = s.findLiveForWrite(key, tag, now());
-      byte[] next = RedisNumbers.addFloat(slot < 0 ? null : stringValue(s, slot), delta);
-      rewrite(s, slot, key, tag, next);
+    return write(key, null, null, Double.doubleToRawLongBits(delta), 0, (s, slot, k, tag, now, unused, none, d, unusedB) -> {
+      byte[] next = RedisNumbers.addFloat(slot < 0 ? null : stringValue(s, slot), Double.longBitsToDouble(d));
+      rewrite(s, slot, k, tag, next);
       return next.clone();
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+    });
   }
 
   @Override
   public long append(byte[] key, byte[] suffix) {
-    StoreConfig.checkKey(key);
-    config.checkValue(suffix);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      int slot = s.findLiveForWrite(key, tag, now());
+    return write(key, suffix, config, 0, 0, (s, slot, k, tag, now, sfx, c, unusedA, unusedB) -> {
       byte[] old = slot < 0 ? EMPTY : stringValue(s, slot);
-      config.checkValueLength((long) old.length + suffix.length);
-      byte[] next = Arrays.copyOf(old, old.length + suffix.length);
-      System.arraycopy(suffix, 0, next, old.length, suffix.length);
-      rewrite(s, slot, key, tag, next);
-      return next.length;
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+      c.checkValueLength((long) old.length + sfx.length);
+      byte[] next = Arrays.copyOf(old, old.length + sfx.length);
+      System.arraycopy(sfx, 0, next, old.length, sfx.length);
+      rewrite(s, slot, k, tag, next);
+      return (long) next.length;
+    });
   }
 
   @Override
   public long setRange(byte[] key, long offset, byte[] value) {
-    StoreConfig.checkKey(key);
     if (offset < 0) {
       throw new IllegalArgumentException("offset cannot be negative: " + offset);
     }
-    config.checkValue(value);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      int slot = s.findLiveForWrite(key, tag, now());
+    return write(key, value, config, offset, 0, (s, slot, k, tag, now, v, c, off, unusedB) -> {
       requireString(s, slot);
-      if (value.length == 0) {
-        return slot < 0 ? 0 : s.valueLength(slot);
+      if (v.length == 0) {
+        return slot < 0 ? 0L : s.valueLength(slot);
       }
-      if (offset > config.maxValueBytes() - value.length) {
+      if (off > c.maxValueBytes() - v.length) {
         throw new StoreException(
             StoreException.Reason.TOO_LARGE,
             "value length "
-                + (offset > Long.MAX_VALUE - value.length ? "over 2^63" : String.valueOf(offset + value.length))
+                + (off > Long.MAX_VALUE - v.length ? "over 2^63" : String.valueOf(off + v.length))
                 + " exceeds the limit "
-                + config.maxValueBytes());
+                + c.maxValueBytes());
       }
       byte[] old = slot < 0 ? EMPTY : s.value(slot);
-      byte[] next = Arrays.copyOf(old, (int) Math.max(old.length, offset + value.length));
-      System.arraycopy(value, 0, next, (int) offset, value.length);
-      rewrite(s, slot, key, tag, next);
-      return next.length;
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
-  }
-
-  /** Writes a new value keeping the entry's expiry (none when it is new). */
-  private static void rewrite(Segment s, int slot, byte[] key, int tag, byte[] value) {
-    long expireAt = NO_EXPIRY;
-    if (slot >= 0) {
-      expireAt = s.expireAt(slot);
-      s.touch(slot);
-    }
-    s.put(key, tag, value, s.nextVersion(), expireAt);
+      byte[] next = Arrays.copyOf(old, (int) Math.max(old.length, off + v.length));
+      System.arraycopy(v, 0, next, (int) off, v.length);
+      rewrite(s, slot, k, tag, next);
+      return (long) next.length;
+    });
   }
 
   // ---------------------------------------------------------------- expiry
 
   @Override
   public boolean expireAt(byte[] key, long expireAtMillis, ExpireCondition condition) {
-    StoreConfig.checkKey(key);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      long now = now();
-      int slot = s.findLiveForWrite(key, tag, now);
+    return write(key, null, condition, expireAtMillis, 0, (s, slot, k, tag, now, unused, cond, at, unusedB) -> {
       if (slot < 0) {
         return false;
       }
       long current = s.expireAt(slot);
       boolean hasTtl = current != NO_EXPIRY;
       boolean ok;
-      switch (condition) {
+      switch (cond) {
         case NX:
           ok = !hasTtl;
           break;
@@ -698,10 +669,10 @@ final class OffHeapStore implements Store {
           ok = hasTtl;
           break;
         case GT:
-          ok = hasTtl && expireAtMillis > current;
+          ok = hasTtl && at > current;
           break;
         case LT:
-          ok = !hasTtl || expireAtMillis < current;
+          ok = !hasTtl || at < current;
           break;
         default:
           ok = true;
@@ -709,33 +680,29 @@ final class OffHeapStore implements Store {
       if (!ok) {
         return false;
       }
-      if (expireAtMillis <= now) {
+      if (at <= now) {
         s.remove(slot, Segment.Cause.DELETED);
       } else {
-        s.setExpiry(slot, key, tag, expireAtMillis);
+        s.setExpiry(slot, k, tag, at);
       }
       return true;
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+    });
   }
 
   @Override
   public boolean persist(byte[] key) {
-    StoreConfig.checkKey(key);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      int slot = s.findLiveForWrite(key, tag, now());
+    return write(key, null, null, 0, 0, (s, slot, k, tag, now, unused, none, unusedA, unusedB) -> {
       if (slot < 0 || s.expireAt(slot) == NO_EXPIRY) {
         return false;
       }
-      s.setExpiry(slot, key, tag, NO_EXPIRY);
+      s.setExpiry(slot, k, tag, NO_EXPIRY);
       return true;
-    } finally {
-      s.lock.unlockWrite(stamp);
+    });
+  }
+
+  private static void checkExpireAt(long expireAtMillis) {
+    if (expireAtMillis < 0) {
+      throw new IllegalArgumentException("expireAtMillis cannot be negative: " + expireAtMillis);
     }
   }
 

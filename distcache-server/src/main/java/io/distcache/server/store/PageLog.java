@@ -1,0 +1,682 @@
+package io.distcache.server.store;
+
+import io.netty.util.internal.CleanableDirectBuffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/*
+ * Design: a segment's log of off-heap pages, where its entries live (layout: EntryCodec), and the
+ * walks that give memory back: compaction, the CLOCK and LFU eviction hands, draining.
+ *
+ * Appending: entries are appended to the head page; a delete or overwrite only sets the DEAD flag
+ * and leaves its bytes behind (kill). Large entries (more than a quarter page) keep a stub in the
+ * page and their key and value in their own direct buffer, freed the moment the entry dies, so a
+ * page never has to hold more than a small entry and big values cost no slack. Pages are linked
+ * oldest (tail) to newest (head); a page whose live bytes reach 0 is freed.
+ *
+ * Reclaim: when the head is full and the memory budget has no page to spare, the oldest page is
+ * compacted in place: live entries slide to its front, dead bytes vanish and the page becomes the
+ * head with free room after them. Under allkeys-lru the same walk is a CLOCK hand: an entry read
+ * since its last pass (ACCESSED, set by a read) gets a second chance and the flag cleared, any
+ * other is evicted. A budget shortfall (a large value, an index resize, another segment starving)
+ * is met by draining the oldest page whole (reserve): accessed entries move to the head while it
+ * has room, the rest are evicted and the page is freed. Under noeviction only dead and expired
+ * bytes are reclaimed.
+ *
+ * LFU: under allkeys-lfu every entry written carries Redis's 24 bits (LfuCounter). The walks that
+ * evict (compact with evict, drainTail) treat the oldest page as Redis treats its sample: they
+ * evict its least frequently used entries, those at or below the counter value under which lie a
+ * quarter of the bytes of a sample made of this page and, fading, the pages walked before
+ * (lfuCutoff), and keep the rest, counters untouched. Entries written before a switch to LFU have
+ * no counter: they count as INIT when read since the hand's last pass and 0 otherwise, until
+ * rewritten. After a switch back to LRU the counters ride along unused until the entry is rewritten.
+ *
+ * A walk that moves or removes a live entry finds its index slot from the key's hash (SlotIndex
+ * .slotOf) and removes through the segment (Segment.removeAt), which tells the removal listener
+ * and keeps the counts; the log itself never touches an entry's key beyond hashing it. Callers
+ * hold the segment's write lock, except for keyMatches, page and larges (read lock suffices).
+ */
+
+/** A segment's log of off-heap pages and large-entry buffers, with its reclaim and eviction walks. */
+final class PageLog {
+  /** The least share of a page's live bytes an LFU eviction walk frees (one in four). */
+  private static final int LFU_EVICT_SHARE = 4;
+  /** Pages one reservation may drain while the store is over a just-lowered bound (see reserve). */
+  private static final int MAX_DRAINS_OVER_BOUND = 8;
+
+  private final Segment owner;
+  private final SlotIndex index;
+  private final OffHeapStore store;
+  private final MemoryBudget budget;
+  private final int pageSize;
+
+  // ---- guarded by the segment's lock ----
+  private ByteBuffer[] pages = new ByteBuffer[4];
+  private CleanableDirectBuffer[] pageMemory = new CleanableDirectBuffer[4];
+  /** Bytes of live entries (stubs for large ones) in each page. */
+  private int[] live = new int[4];
+  /** Where the next entry of each page would go. */
+  private int[] end = new int[4];
+  private int[] older = new int[4];
+  private int[] newer = new int[4];
+  private int[] freePages = new int[4];
+  private int freePageCount;
+  private int pageSlots;
+  private int pageCount;
+  private int head = -1;
+  private int tail = -1;
+
+  private ByteBuffer[] larges = new ByteBuffer[4];
+  private CleanableDirectBuffer[] largeMemory = new CleanableDirectBuffer[4];
+  private int[] freeLarges = new int[4];
+  private int freeLargeCount;
+  private int largeSlots;
+
+  /** Bytes of live entries in pages and large buffers (no index, no dead bytes). */
+  private long liveBytes;
+  /** The LFU walks' decaying sample of counters, by bytes (see lfuCutoff); null until one runs. */
+  private long[] lfuSeen;
+
+  PageLog(Segment owner, SlotIndex index, OffHeapStore store, MemoryBudget budget, int pageSize) {
+    this.owner = owner;
+    this.index = index;
+    this.store = store;
+    this.budget = budget;
+    this.pageSize = pageSize;
+  }
+
+  ByteBuffer page(int p) {
+    return pages[p];
+  }
+
+  /** The large entries' buffers by handle (the array changes as it grows: do not keep it). */
+  ByteBuffer[] larges() {
+    return larges;
+  }
+
+  long liveBytes() {
+    return liveBytes;
+  }
+
+  /** True when the entry a slot points at holds key (the index's probe). */
+  boolean keyMatches(long e, byte[] key) {
+    return EntryCodec.keyMatches(pages[SlotIndex.page(e)], SlotIndex.offset(e), larges, key);
+  }
+
+  // ---------------------------------------------------------------- appending
+
+  /**
+   * Makes room for an entry with this header, key and value: stores a large one's key and value
+   * in a buffer of its own, then makes the head page able to take the entry (which may compact,
+   * evict or move other entries: slots found before this call are stale after it). Returns the
+   * large buffer's handle, or -1 when the entry goes inline.
+   */
+  int prepare(byte[] key, byte[] value, int header) {
+    long inline = EntryCodec.inlineSize(header, key, value);
+    int handle = -1;
+    int size;
+    if (inline <= pageSize / 4) {
+      size = (int) inline;
+    } else {
+      handle = storeLarge(key, value);
+      size = header + EntryCodec.HANDLE_BYTES;
+    }
+    try {
+      ensureRoom(size);
+    } catch (RuntimeException e) {
+      if (handle >= 0) {
+        freeLarge(handle);
+      }
+      throw e;
+    }
+    return handle;
+  }
+
+  /**
+   * Appends the entry {@link #prepare} made room for (flags without FLAG_LARGE: the handle says);
+   * returns its address (SlotIndex.address).
+   */
+  long append(int flags, long version, long expireAt, int counter, int nowMinutes, byte[] key, byte[] value,
+      int handle) {
+    if (handle >= 0) {
+      flags |= EntryCodec.FLAG_LARGE;
+    }
+    ByteBuffer pg = pages[head];
+    int off = end[head];
+    int p = EntryCodec.writeHeader(pg, off, flags, version, expireAt, counter, nowMinutes);
+    int size;
+    if (handle >= 0) {
+      pg.putInt(p, handle);
+      size = p + EntryCodec.HANDLE_BYTES - off;
+      liveBytes += larges[handle].capacity();
+    } else {
+      EntryCodec.writeInline(pg, p, key, value);
+      size = p - off + EntryCodec.varintSize(key.length) + EntryCodec.varintSize(value.length) + key.length
+          + value.length;
+    }
+    end[head] = off + size;
+    live[head] += size;
+    liveBytes += size;
+    return SlotIndex.address(head, off);
+  }
+
+  /** Marks the entry a slot points at dead and gives back its large buffer; the index is the caller's. */
+  void kill(long e) {
+    int p = SlotIndex.page(e);
+    ByteBuffer pg = pages[p];
+    int off = SlotIndex.offset(e);
+    int flags = pg.get(off);
+    int size = EntryCodec.entrySize(pg, off);
+    pg.put(off, (byte) (flags | EntryCodec.FLAG_DEAD));
+    live[p] -= size;
+    liveBytes -= size;
+    if ((flags & EntryCodec.FLAG_LARGE) != 0) {
+      int h = EntryCodec.largeHandle(pg, off, flags);
+      liveBytes -= larges[h].capacity();
+      freeLarge(h);
+    }
+  }
+
+  /** Frees page p when no live entry is left in it (the head too, unless keepHead). */
+  void freeIfEmpty(int p, boolean keepHead) {
+    if (live[p] == 0 && !(keepHead && p == head)) {
+      unlink(p);
+      freePage(p);
+    }
+  }
+
+  private int storeLarge(byte[] key, byte[] value) {
+    int bytes = EntryCodec.largeSize(key, value);
+    reserve(bytes);
+    CleanableDirectBuffer memory = budget.allocate(bytes);
+    if (memory == null) {
+      throw store.outOfMemory(bytes);
+    }
+    ByteBuffer lb = memory.buffer().order(ByteOrder.LITTLE_ENDIAN);
+    EntryCodec.writeLarge(lb, key, value);
+    int h;
+    if (freeLargeCount > 0) {
+      h = freeLarges[--freeLargeCount];
+    } else {
+      if (largeSlots == larges.length) {
+        larges = Arrays.copyOf(larges, largeSlots * 2);
+        largeMemory = Arrays.copyOf(largeMemory, largeSlots * 2);
+        freeLarges = Arrays.copyOf(freeLarges, largeSlots * 2);
+      }
+      h = largeSlots++;
+    }
+    larges[h] = lb;
+    largeMemory[h] = memory;
+    return h;
+  }
+
+  private void freeLarge(int h) {
+    budget.free(largeMemory[h]);
+    larges[h] = null;
+    largeMemory[h] = null;
+    freeLarges[freeLargeCount++] = h;
+  }
+
+  // ---------------------------------------------------------------- room
+
+  /** Takes bytes from the budget, evicting (under an evicting policy) until they fit. */
+  void reserve(long bytes) {
+    if (bytes > budget.max()) {
+      throw store.outOfMemory(bytes);
+    }
+    int failures = 0;
+    int drained = 0;
+    while (!budget.tryReserve(bytes)) {
+      if (!store.config().policy().evicts()) {
+        throw store.outOfMemory(bytes);
+      }
+      if (++drained > MAX_DRAINS_OVER_BOUND && budget.used() > budget.max()) {
+        // maxmemory was lowered and the sweeper is still shrinking: one request must not do it all
+        throw store.outOfMemory(bytes);
+      }
+      if (tail >= 0) {
+        drainTail();
+      } else if (!store.stealPage(owner) && ++failures > 16) {
+        throw store.outOfMemory(bytes);
+      }
+    }
+  }
+
+  /** Makes the head page able to take size more bytes. */
+  private void ensureRoom(int size) {
+    if (head >= 0 && pageSize - end[head] >= size) {
+      return;
+    }
+    if (reclaimDeadPage(size)) {
+      return;
+    }
+    if (budget.tryReserve(pageSize)) {
+      newPage();
+      return;
+    }
+    if (store.config().policy().evicts()) {
+      for (int round = 0, limit = 2 * pageCount + 16; round < limit; round++) {
+        if (tail < 0) {
+          if (store.stealPage(owner) && budget.tryReserve(pageSize)) {
+            newPage();
+            return;
+          }
+          continue;
+        }
+        compact(tail, true);
+        if (pageSize - end[head] >= size) {
+          return;
+        }
+        if (budget.tryReserve(pageSize)) {
+          newPage();
+          return;
+        }
+      }
+      throw store.outOfMemory(size);
+    }
+    int best = leastLivePage();
+    if (best < 0 || pageSize - live[best] < size) {
+      // expired entries count as live until a walk meets them: try one before refusing
+      if (best >= 0) {
+        compact(best, false);
+        if (pageSize - end[head] >= size) {
+          return;
+        }
+      }
+      throw store.outOfMemory(size);
+    }
+    compact(best, false);
+  }
+
+  private void newPage() {
+    if (pageCount >= SlotIndex.MAX_PAGES) {
+      budget.release(pageSize);
+      throw store.outOfMemory(pageSize);
+    }
+    CleanableDirectBuffer memory = store.takeSparePage();
+    if (memory == null) {
+      memory = budget.allocate(pageSize);
+      if (memory == null) {
+        throw store.outOfMemory(pageSize);
+      }
+    }
+    int p;
+    if (freePageCount > 0) {
+      p = freePages[--freePageCount];
+    } else {
+      if (pageSlots == pages.length) {
+        int n = pageSlots * 2;
+        pages = Arrays.copyOf(pages, n);
+        pageMemory = Arrays.copyOf(pageMemory, n);
+        live = Arrays.copyOf(live, n);
+        end = Arrays.copyOf(end, n);
+        older = Arrays.copyOf(older, n);
+        newer = Arrays.copyOf(newer, n);
+        freePages = Arrays.copyOf(freePages, n);
+      }
+      p = pageSlots++;
+    }
+    pages[p] = memory.buffer().order(ByteOrder.LITTLE_ENDIAN);
+    pageMemory[p] = memory;
+    live[p] = 0;
+    end[p] = 0;
+    linkAsHead(p);
+    pageCount++;
+  }
+
+  private void freePage(int p) {
+    budget.release(pageSize);
+    store.offerSparePage(pageMemory[p]);
+    pages[p] = null;
+    pageMemory[p] = null;
+    freePages[freePageCount++] = p;
+    pageCount--;
+  }
+
+  private void linkAsHead(int p) {
+    older[p] = head;
+    newer[p] = -1;
+    if (head >= 0) {
+      newer[head] = p;
+    } else {
+      tail = p;
+    }
+    head = p;
+  }
+
+  private void unlink(int p) {
+    if (older[p] >= 0) {
+      newer[older[p]] = newer[p];
+    } else {
+      tail = newer[p];
+    }
+    if (newer[p] >= 0) {
+      older[newer[p]] = older[p];
+    } else {
+      head = older[p];
+    }
+  }
+
+  /**
+   * Overwrites and deletes leave dead bytes behind, and a page is freed on its own only once every
+   * entry in it is dead. Reusing a page that is at least two-thirds dead before taking a new one
+   * keeps a segment's pages within about three times its live bytes however keys are rewritten
+   * (about 1.5x under uniform random overwrites); without it an overwrite-heavy load grows the log
+   * to the memory bound (a million keys rewritten a few times held 1 GB for 150 MB of entries).
+   * Compacting moves at most half a byte per byte it frees, plus an index probe per moved entry;
+   * at half dead that cost showed as 15-20% fewer SETs per second (docs/BENCHMARKS.md, "Changes").
+   * The compacted page becomes the head, so its survivors count as young for the CLOCK hand: a
+   * mild reordering, and their ACCESSED bits are kept.
+   */
+  private boolean reclaimDeadPage(int size) {
+    int best = leastLivePage();
+    if (best < 0 || live[best] > pageSize / 3 || pageSize - live[best] < size) {
+      return false;
+    }
+    compact(best, false);
+    return pageSize - end[head] >= size;
+  }
+
+  /** The page with the fewest live bytes (the most to gain by compacting it), or -1 if none. */
+  private int leastLivePage() {
+    int best = -1;
+    for (int p = tail; p >= 0; p = newer[p]) {
+      if (best < 0 || live[p] < live[best]) {
+        best = p;
+      }
+    }
+    return best;
+  }
+
+  // ---------------------------------------------------------------- walks
+
+  /** The index slot of the live entry at page p, offset off. */
+  private int slotOf(int p, int off) {
+    return index.slotOf(SlotIndex.tag(EntryCodec.keyHash(pages[p], off, larges)), p, off);
+  }
+
+  /**
+   * Slides page p's surviving entries to its front and makes it the head. With evict, entries
+   * not read since the last pass are evicted (under LFU: those at or below lfuCutoff) and the
+   * others lose their ACCESSED mark.
+   */
+  private void compact(int p, boolean evict) {
+    ByteBuffer pg = pages[p];
+    long now = store.now();
+    StoreConfig c = store.config();
+    boolean lfu = evict && c.policy().lfu();
+    int nowMinutes = LfuCounter.minutes(now);
+    int cutoff = lfu ? lfuCutoff(p, now) : -1;
+    int limit = end[p];
+    int r = 0;
+    int w = 0;
+    while (r < limit) {
+      int flags = pg.get(r);
+      int size = EntryCodec.entrySize(pg, r);
+      if ((flags & EntryCodec.FLAG_DEAD) == 0) {
+        int slot = slotOf(p, r);
+        if (EntryCodec.expiredAt(pg, r, flags, now)) {
+          owner.removeAt(slot, Segment.Cause.EXPIRED, false);
+        } else if (evict && (lfu
+            ? EntryCodec.frequencyAt(pg, r, nowMinutes, c.lfuDecayMinutes()) <= cutoff
+            : (flags & EntryCodec.FLAG_ACCESSED) == 0)) {
+          owner.removeAt(slot, Segment.Cause.EVICTED, false);
+        } else {
+          if (evict) {
+            pg.put(r, (byte) (flags & ~EntryCodec.FLAG_ACCESSED));
+          }
+          if (w != r) {
+            pg.put(w, pg, r, size);
+            index.move(slot, p, w);
+          }
+          w += size;
+        }
+      }
+      r += size;
+    }
+    end[p] = w;
+    live[p] = w;
+    if (head != p) {
+      unlink(p);
+      linkAsHead(p);
+    }
+  }
+
+  /**
+   * Frees the oldest page: entries read since the last pass move to the head while it has room,
+   * the others are evicted.
+   */
+  private void drainTail() {
+    int p = tail;
+    ByteBuffer pg = pages[p];
+    long now = store.now();
+    StoreConfig c = store.config();
+    boolean lfu = c.policy().lfu();
+    int nowMinutes = LfuCounter.minutes(now);
+    int cutoff = lfu ? lfuCutoff(p, now) : -1;
+    int limit = end[p];
+    int r = 0;
+    while (r < limit) {
+      int flags = pg.get(r);
+      int size = EntryCodec.entrySize(pg, r);
+      if ((flags & EntryCodec.FLAG_DEAD) == 0) {
+        int slot = slotOf(p, r);
+        if (EntryCodec.expiredAt(pg, r, flags, now)) {
+          owner.removeAt(slot, Segment.Cause.EXPIRED, false);
+        } else if ((lfu
+                ? EntryCodec.frequencyAt(pg, r, nowMinutes, c.lfuDecayMinutes()) > cutoff
+                : (flags & EntryCodec.FLAG_ACCESSED) != 0)
+            && head != p && pageSize - end[head] >= size) {
+          ByteBuffer to = pages[head];
+          int w = end[head];
+          to.put(w, pg, r, size);
+          to.put(w, (byte) (flags & ~EntryCodec.FLAG_ACCESSED));
+          index.move(slot, head, w);
+          end[head] = w + size;
+          live[head] += size;
+          live[p] -= size;
+        } else {
+          owner.removeAt(slot, Segment.Cause.EVICTED, false);
+        }
+      }
+      r += size;
+    }
+    unlink(p);
+    freePage(p);
+  }
+
+  /**
+   * The LFU eviction walk's threshold for page p: the least counter value c such that entries with
+   * counters at or below c hold at least a quarter of the bytes in the walks' sample: this page's
+   * live, unexpired entries plus, at half weight per walk back, the pages walked before (entries
+   * are weighed by their bytes, since bytes are what the walk must free). Sampling past the one page
+   * keeps a page that happens to hold only hot keys from losing a quarter of them while colder
+   * pages follow: its counters sit above the threshold, it frees nothing and the walk moves on.
+   * -1 when the sample is empty.
+   */
+  private int lfuCutoff(int p, long now) {
+    long[] seen = lfuSeen;
+    if (seen == null) {
+      seen = lfuSeen = new long[LfuCounter.MAX + 1];
+    }
+    ByteBuffer pg = pages[p];
+    int nowMinutes = LfuCounter.minutes(now);
+    int decay = store.config().lfuDecayMinutes();
+    long[] bytesAt = new long[LfuCounter.MAX + 1];
+    long total = 0;
+    int limit = end[p];
+    for (int r = 0; r < limit; ) {
+      int flags = pg.get(r);
+      int size = EntryCodec.entrySize(pg, r);
+      if ((flags & EntryCodec.FLAG_DEAD) == 0 && !EntryCodec.expiredAt(pg, r, flags, now)) {
+        bytesAt[EntryCodec.frequencyAt(pg, r, nowMinutes, decay)] += size;
+        total += size;
+      }
+      r += size;
+    }
+    total = 0;
+    for (int counter = 0; counter <= LfuCounter.MAX; counter++) {
+      seen[counter] = seen[counter] / 2 + bytesAt[counter];
+      total += seen[counter];
+    }
+    if (total == 0) {
+      return -1;
+    }
+    long sum = 0;
+    for (int counter = 0; counter <= LfuCounter.MAX; counter++) {
+      sum += seen[counter];
+      if (sum * LFU_EVICT_SHARE >= total) {
+        return counter;
+      }
+    }
+    return LfuCounter.MAX;
+  }
+
+  /**
+   * One step towards a lowered memory bound (caller holds the write lock): under an evicting
+   * policy drains the oldest page; under noeviction moves the live entries of the page with the
+   * fewest into the head's free room and frees it, or compacts that page first so the head gains
+   * room. False when this log can give nothing back.
+   */
+  boolean shrinkStep() {
+    if (tail < 0) {
+      return false;
+    }
+    if (store.config().policy().evicts()) {
+      drainTail();
+      return true;
+    }
+    int best = -1;
+    for (int p = tail; p >= 0; p = newer[p]) {
+      if (p != head && (best < 0 || live[p] < live[best])) {
+        best = p;
+      }
+    }
+    if (best < 0) {
+      return false;
+    }
+    if (pageSize - end[head] >= live[best]) {
+      moveAllToHead(best);
+      return true;
+    }
+    if (end[best] > live[best]) {
+      compact(best, false); // best becomes the head, with its dead bytes as free room
+      return true;
+    }
+    return false;
+  }
+
+  /** Moves every live entry of page p (not the head) into the head, which has room for them, and frees p. */
+  private void moveAllToHead(int p) {
+    ByteBuffer pg = pages[p];
+    long now = store.now();
+    int limit = end[p];
+    for (int r = 0; r < limit; ) {
+      int flags = pg.get(r);
+      int size = EntryCodec.entrySize(pg, r);
+      if ((flags & EntryCodec.FLAG_DEAD) == 0) {
+        int slot = slotOf(p, r);
+        if (EntryCodec.expiredAt(pg, r, flags, now)) {
+          owner.removeAt(slot, Segment.Cause.EXPIRED, false);
+        } else {
+          ByteBuffer to = pages[head];
+          int w = end[head];
+          to.put(w, pg, r, size);
+          index.move(slot, head, w);
+          end[head] = w + size;
+          live[head] += size;
+          live[p] -= size;
+        }
+      }
+      r += size;
+    }
+    unlink(p);
+    freePage(p);
+    owner.dropIndexIfEmpty();
+  }
+
+  /**
+   * Gives one page back to the budget for another segment (caller holds the segment's write
+   * lock); false when this log has nothing to give.
+   */
+  boolean releaseOnePage() {
+    if (tail < 0) {
+      return false;
+    }
+    drainTail();
+    return true;
+  }
+
+  // ---------------------------------------------------------------- whole log
+
+  /** Frees every page and large buffer and starts again empty. */
+  void clear() {
+    for (int p = 0; p < pageSlots; p++) {
+      if (pages[p] != null) {
+        freePage(p);
+      }
+    }
+    for (int h = 0; h < largeSlots; h++) {
+      if (larges[h] != null) {
+        freeLarge(h);
+      }
+    }
+    freePageCount = 0;
+    pageSlots = 0;
+    freeLargeCount = 0;
+    largeSlots = 0;
+    head = -1;
+    tail = -1;
+    liveBytes = 0;
+  }
+
+  /** Bytes the entry a slot points at costs in the budget's terms: its log bytes plus its large buffer. */
+  int entryCost(long e) {
+    ByteBuffer pg = pages[SlotIndex.page(e)];
+    int off = SlotIndex.offset(e);
+    int size = EntryCodec.entrySize(pg, off);
+    int flags = pg.get(off);
+    if ((flags & EntryCodec.FLAG_LARGE) != 0) {
+      size += larges[EntryCodec.largeHandle(pg, off, flags)].capacity();
+    }
+    return size;
+  }
+
+  /**
+   * Checks the page bookkeeping against the entries the index points at ({@code pageLive}: their
+   * bytes summed by page) and the freed pages they must not point at; null when it holds.
+   */
+  String validate(int[] pageLive) {
+    int linked = 0;
+    for (int p = tail; p >= 0; p = newer[p]) {
+      linked++;
+      if (live[p] != pageLive[p]) {
+        return "page " + p + " live " + live[p] + " but its entries sum to " + pageLive[p];
+      }
+      if (end[p] > pageSize || live[p] > end[p]) {
+        return "page " + p + " end " + end[p] + " live " + live[p];
+      }
+    }
+    if (linked != pageCount) {
+      return "pageCount " + pageCount + " but " + linked + " pages are linked";
+    }
+    return null;
+  }
+
+  /** Page numbers in use or free (the length validate's pageLive needs). */
+  int pageSlots() {
+    return pageSlots;
+  }
+
+  /** Bytes the pages and large buffers hold from the budget. */
+  long heldBytes() {
+    long b = (long) pageCount * pageSize;
+    for (int h = 0; h < largeSlots; h++) {
+      if (larges[h] != null) {
+        b += larges[h].capacity();
+      }
+    }
+    return b;
+  }
+}
