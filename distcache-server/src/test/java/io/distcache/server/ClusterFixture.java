@@ -117,6 +117,14 @@ final class ClusterFixture implements AutoCloseable {
     return c.read();
   }
 
+  /** Writes {@code key} (to "v-" + key) through {@code entry}; returns it if acknowledged, else nothing. */
+  static Map<String, String> writeOne(DistCacheNode entry, String key) {
+    try (RawClient c = new RawClient(entry.port())) {
+      boolean ok = call(c, Frame.request(Opcode.SET, 0, b(key), b("v-" + key))).status() == Status.OK;
+      return ok ? Map.of(key, "v-" + key) : Map.of();
+    }
+  }
+
   /** Writes {@code count} keys through {@code entry}; returns what was acknowledged. */
   static Map<String, String> write(DistCacheNode entry, String prefix, int count) {
     Map<String, String> acked = new ConcurrentHashMap<>();
