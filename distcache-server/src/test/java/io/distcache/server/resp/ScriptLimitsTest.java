@@ -88,13 +88,41 @@ class ScriptLimitsTest {
             "script stopped: it used more than the script memory limit"),
         Arguments.of("return select('#', unpack({}, 1, 1e8))", "too many results to unpack"),
         Arguments.of("return select('#', string.byte(string.rep('x', 1e5), 1, -1))", "string slice too long"),
+        Arguments.of("local s = string.rep('x', 1e6) local t = {} for i = 1, 100 do t[i] = s end return t",
+            "its reply exceeds the node's limit of 33554432 bytes"));
+  }
+
+  /**
+   * Deep recursion, on the 64 MiB node: a thousand frames allocate megabytes, and on the 8 MiB
+   * node the memory verdict (which other threads' promotions move too) could stop them before
+   * the depth limit did (CI).
+   */
+  static Stream<Arguments> deepScripts() {
+    return Stream.of(
         Arguments.of("local function f() return 1 + f() end return f()",
             "stack overflow (Lua calls nested more than 1000 deep)"),
         Arguments.of("local function f() local ok, e = pcall(f) if not ok then error(e, 0) end return 1 end return f()", "stack overflow"),
         Arguments.of("local mt = {} mt.__index = function(t, k) return setmetatable({}, mt)[k] end "
-            + "return setmetatable({}, mt).x", "stack overflow"),
-        Arguments.of("local s = string.rep('x', 1e6) local t = {} for i = 1, 100 do t[i] = s end return t",
-            "its reply exceeds the node's limit of 33554432 bytes"));
+            + "return setmetatable({}, mt).x", "stack overflow"));
+  }
+
+  @ParameterizedTest
+  @MethodSource("deepScripts")
+  void deepScript_stoppedAtTheDepthLimit_nodeServesTheNextClient(String script, String error) {
+    try (Jedis attacker = connection(roomy)) {
+      String message;
+      try {
+        message = "no error, reply " + attacker.eval(script, 0);
+      } catch (JedisDataException e) {
+        message = e.getMessage();
+      }
+      assertThat(message).contains(error);
+      assertThat(attacker.ping()).isEqualTo("PONG");
+    }
+    try (Jedis next = connection(roomy)) {
+      assertThat(next.set("after", "ok")).isEqualTo("OK");
+      assertThat(next.eval("return redis.call('GET', KEYS[1])", 1, "after")).isEqualTo("ok");
+    }
   }
 
   @ParameterizedTest
