@@ -199,10 +199,15 @@ class PythonAndNodeClusterClientsIT {
     }
     assertThat(quietAfter).as("%s: forwarded_requests still growing after %.1f s of traffic after the join (last: %s)",
         c.name, CONVERGENCE_BUDGET_SECONDS, last == null ? "" : last.line).isGreaterThanOrEqualTo(0);
-    long before = forwardedSum();
-    Reply confirm = c.request("traffic 2", Duration.ofSeconds(60));
-    confirm.assertNoStaleValue(c.name + " traffic once converged");
-    assertThat(forwardedSum() - before).as("%s forwarded again after it had stopped: %s", c.name, confirm.line).isZero();
+    // A client that follows MOVED to the new owner stops being forwarded before its next topology
+    // refresh lists the 4th node (ioredis did so once in CI): it gets a few more windows to list it.
+    Reply confirm = null;
+    for (int i = 0; i < 5 && (confirm == null || confirm.num("nodes") != 4); i++) {
+      long before = forwardedSum();
+      confirm = c.request("traffic 2", Duration.ofSeconds(60));
+      confirm.assertNoStaleValue(c.name + " traffic once converged");
+      assertThat(forwardedSum() - before).as("%s forwarded again after it had stopped: %s", c.name, confirm.line).isZero();
+    }
     assertThat(confirm.num("nodes")).as("%s learned the 4th node: %s", c.name, confirm.line).isEqualTo(4);
     return String.format("forwarding stopped after %.1f s of traffic (forwarded per %.1f s window: %s); "
         + "last window: %s; then 2 s: %s", quietAfter, WINDOW_SECONDS, forwardedPerWindow, last.line, confirm.line);
