@@ -17,7 +17,7 @@ import org.luaj.vm2.lib.VarArgFunction;
  * with the behaviour and error texts of Redis 7.0.15 (checked side by side, LuaLibrariesTest).
  *
  * encode: numbers as C's "%.14g" (NaN and infinities refused); strings with '/' escaped and bytes
- * 0-31 and 127 as \\uXXXX (or \\b \\t \\n \\f \\r); a table whose keys are all integers >= 1 is an
+ * 0-31 and 127 as \\u and four hex digits (or \\b \\t \\n \\f \\r); a table whose keys are all integers >= 1 is an
  * array (holes become null) unless it is excessively sparse (largest index over 10 and over twice
  * the number of items: refused, as Redis's default); an empty table is "{}"; any other table is an
  * object whose keys must be strings or numbers. cjson.null encodes as null.
@@ -380,7 +380,7 @@ final class LuaCjson {
       }
     }
 
-    /** A \\uXXXX escape at pos (a high surrogate takes the low one after it); returns the code point. */
+    /** A \\u escape (four hex digits) at pos (a high surrogate takes the low one after it); returns the code point. */
     private int unicode(int start) {
       int hi = hex4(pos + 2, start);
       pos += 6;
