@@ -81,8 +81,6 @@ public final class Replicator implements AutoCloseable {
   private final Map<String, ReplicaLink> links = new ConcurrentHashMap<>();
   /** The members that replicate at least one slot this node owns, in the current placement. */
   private volatile Set<String> replicaIds = Set.of();
-  /** The members of the current placement that are learning (joining). */
-  private volatile Set<String> learnerIds = Set.of();
   private final DefaultEventLoop sender = new DefaultEventLoop(new DefaultThreadFactory("distcache-replication", true));
   /** FLUSH and full copies to new replicas, one at a time, off the event loops. */
   private final ExecutorService flusher = Executors.newSingleThreadExecutor(r -> {
@@ -162,7 +160,7 @@ public final class Replicator implements AutoCloseable {
         stripes[order[i]].unlock();
       }
     }
-    return acknowledge(request, reply, last);
+    return acknowledge(request, reply, last, p);
   }
 
   /** The node's scripts: a wait for a slot's lock that a script holds ends BUSY, as for the gate. */
@@ -231,7 +229,7 @@ public final class Replicator implements AutoCloseable {
   /** Appends the effect to the links of the key's slot's replicas, noting the last number per link. */
   private void ship(Placement p, byte[] key, Effect effect, Map<ReplicaLink, Long> last) {
     for (Member m : p.replicas(KeySlot.of(key))) {
-      ReplicaLink link = linkFor(m);
+      ReplicaLink link = linkFor(m, p);
       if (link == null) {
         continue;
       }
@@ -242,15 +240,16 @@ public final class Replicator implements AutoCloseable {
     }
   }
 
-  private CompletableFuture<Frame> acknowledge(Frame request, Frame reply, Map<ReplicaLink, Long> last) {
+  private CompletableFuture<Frame> acknowledge(Frame request, Frame reply, Map<ReplicaLink, Long> last, Placement p) {
     List<CompletableFuture<Void>> waits = new ArrayList<>(last.size());
-    Set<String> learning = learnerIds;
     for (Map.Entry<ReplicaLink, Long> e : last.entrySet()) {
       // A learner's copy need not hold a write before the client hears of it: the learner takes
       // nothing over before its owner held the slot's writes and saw every effect applied there
       // (prepareMigration), so its link is asynchronous and the copy it is filling with does not
       // slow every write down (a sync write would wait behind up to COPY_WINDOW_BYTES of it).
-      if (!learning.isEmpty() && learning.contains(e.getKey().replica.id()) && !e.getKey().lagging()) {
+      // Learner under the write's own placement: a set kept by placementChanged lags the installed
+      // placement, and a learner that has just become a replica must be waited for at once.
+      if (p.hasLearners() && p.isLearner(e.getKey().replica) && !e.getKey().lagging()) {
         continue;
       }
       if (mode == ReplicationMode.SYNC || e.getKey().lagging()) {
@@ -277,12 +276,21 @@ public final class Replicator implements AutoCloseable {
     });
   }
 
-  /** The link to {@code m}, opened if need be; null when {@code m} replicates none of our slots now. */
-  private ReplicaLink linkFor(Member m) {
+  /**
+   * The link to {@code m}, which replicates or learns a slot this node owns in {@code p}, opened if
+   * need be; null when {@code p} is no longer the current placement and {@code m} replicates none
+   * of our slots now (a write racing a change: that copy is dropped).
+   */
+  private ReplicaLink linkFor(Member m, Placement p) {
     ReplicaLink link = links.get(m.id());
     if (link == null || link.isClosed()) {
-      if (!replicaIds.contains(m.id())) {
-        return null; // a placement older than the links' (a write racing a change): that copy is dropped
+      // replicaIds follows placementChanged, which listeners run after the placement is installed:
+      // a write or a copy already working under the installed placement may name a replica (a
+      // learner that just joined) that replicaIds does not list yet. Skipping it then lost writes:
+      // a copy to a learner skipped every entry until replicaIds caught up and still ended with
+      // COPIED, so the learner took over slots it never received (MembershipChangesIT, in CI).
+      if (!replicaIds.contains(m.id()) && !(p.fingerprint() == placement.get().fingerprint() && p.contains(m))) {
+        return null;
       }
       link = links.compute(m.id(), (id, l) -> l == null || l.isClosed()
           ? new ReplicaLink(m, self, placement, peers, sender) : l);
@@ -429,7 +437,7 @@ public final class Replicator implements AutoCloseable {
         cursor = page.nextCursor();
       } while (cursor != 0);
       return last;
-    }, flusher).thenCompose(last -> acknowledge(request, request.replyOk(), last));
+    }, flusher).thenCompose(last -> acknowledge(request, request.replyOk(), last, p));
   }
 
   /**
@@ -488,6 +496,9 @@ public final class Replicator implements AutoCloseable {
     copyPacer = CopyPacer.system(percent);
   }
 
+  /** Restarts of a copy whose placement moved under it before it gives up without COPIED. */
+  private static final int MAX_COPY_RESTARTS = 3;
+
   /** Bytes of a copy a replica may have unacknowledged before the copy waits: keeps live writes' wait short. */
   static final long COPY_WINDOW_BYTES = 4L << 20;
 
@@ -504,14 +515,16 @@ public final class Replicator implements AutoCloseable {
     long paused = 0;
     Member me = self.get();
     ReplicaLink stream = null;
+    int restarts = 0;
     log.info("copying {} slots to their new replica {}", slotCount, to);
     CopyPacer pacer = copyPacer;
-    do {
+    while (true) {
       long pageStart = pacer.pageStart();
       Placement p = placement.get();
       ScanResult page = store.scan(cursor, FLUSH_BATCH);
       ReplicaLink link = null;
       long last = 0;
+      boolean missed = false;
       for (byte[] key : page.keys()) {
         int slot = KeySlot.of(key);
         if ((slots[slot >>> 6] & (1L << slot)) == 0 || !p.owns(me, slot) || !p.isReplica(to, slot)) {
@@ -521,7 +534,11 @@ public final class Replicator implements AutoCloseable {
         lock.lock();
         try {
           io.distcache.server.store.TypedEntry e = store.peekEntry(key);
-          link = e == null ? link : linkFor(to);
+          link = e == null ? link : linkFor(to, p);
+          if (e != null && link == null) {
+            missed = true; // the placement moved on under this page: see below
+            continue;
+          }
           if (link != null && stream != null && link != stream) {
             // The stream was closed and opened again: what went on the old one may never arrive.
             // No COPIED effect: the replica asks again once it sees its copy is not whole.
@@ -555,12 +572,28 @@ public final class Replicator implements AutoCloseable {
         Thread.currentThread().interrupt();
         return; // closing: no COPIED effect, the replica asks again of whoever owns the slots then
       }
+      if (missed) {
+        // An entry of a slot the replica holds under this page's placement could not be sent, so
+        // the placement changed meanwhile. The slots it still holds must not end with COPIED while
+        // an entry is missing: copy them again from the start (entries are states, so a second
+        // copy of a key is harmless); after a few placement changes in a row, stop without COPIED
+        // and let the replica ask again.
+        if (++restarts > MAX_COPY_RESTARTS) {
+          log.warn("the placement kept changing during a copy of {} slots to {}; the copy stops", slotCount, to);
+          return;
+        }
+        cursor = 0;
+        continue;
+      }
       cursor = page.nextCursor();
-    } while (cursor != 0);
+      if (cursor == 0) {
+        break;
+      }
+    }
     if (token != 0) {
       // Each slot's copy ends with a COPIED effect after its entries: the replica knows it is whole.
       Placement p = placement.get();
-      ReplicaLink link = linkFor(to);
+      ReplicaLink link = linkFor(to, p);
       if (stream != null && link != stream) {
         log.warn("the stream to {} was replaced during a copy of {} slots; the copy stops", to, slotCount);
         return;
@@ -937,15 +970,6 @@ public final class Replicator implements AutoCloseable {
       }
     }
     replicaIds = Set.copyOf(keep);
-    Set<String> learning = new HashSet<>();
-    if (next.hasLearners()) {
-      for (Member m : next.members()) {
-        if (next.isLearner(m)) {
-          learning.add(m.id());
-        }
-      }
-    }
-    learnerIds = Set.copyOf(learning);
     Set<String> present = new HashSet<>();
     for (Member m : next.members()) {
       present.add(m.id());
