@@ -523,6 +523,10 @@ public final class Replicator implements AutoCloseable {
     Member me = self.get();
     ReplicaLink stream = null;
     int restarts = 0;
+    // Slots with an entry skipped because a page's placement did not have `to` replicate them: a
+    // later placement may give them back, and then they must not end with COPIED (their copy has a
+    // hole); the replica asks for them again (askAgainIfStuck).
+    long[] partial = new long[slots.length];
     log.info("copying {} slots to their new replica {}", slotCount, to);
     CopyPacer pacer = copyPacer;
     while (true) {
@@ -534,7 +538,11 @@ public final class Replicator implements AutoCloseable {
       boolean missed = false;
       for (byte[] key : page.keys()) {
         int slot = KeySlot.of(key);
-        if ((slots[slot >>> 6] & (1L << slot)) == 0 || !p.owns(me, slot) || !p.isReplica(to, slot)) {
+        if ((slots[slot >>> 6] & (1L << slot)) == 0) {
+          continue;
+        }
+        if (!p.owns(me, slot) || !p.isReplica(to, slot)) {
+          partial[slot >>> 6] |= 1L << slot;
           continue;
         }
         ReentrantLock lock = stripes[slot % STRIPES];
@@ -590,6 +598,7 @@ public final class Replicator implements AutoCloseable {
           return;
         }
         cursor = 0;
+        java.util.Arrays.fill(partial, 0);
         continue;
       }
       cursor = page.nextCursor();
@@ -610,7 +619,7 @@ public final class Replicator implements AutoCloseable {
         while (word != 0) {
           int slot = w * 64 + Long.numberOfTrailingZeros(word);
           word &= word - 1;
-          if (p.owns(me, slot) && p.isReplica(to, slot)) {
+          if (p.owns(me, slot) && p.isReplica(to, slot) && (partial[w] & (1L << slot)) == 0) {
             ReentrantLock lock = stripes[slot % STRIPES];
             lock.lock();
             try {

@@ -47,6 +47,17 @@ class ReplicaLinkWindowTest {
   private final Placement before = Placement.of(1, List.of(A, B), 64, 1);
   private final Placement learning = Placement.of(2, List.of(A, B), List.of(L), 64, 1);
   private final AtomicReference<Placement> placement = new AtomicReference<>(before);
+  /** When set, the copy thread's next read of the placement sees {@link #before} (once). */
+  private final java.util.concurrent.atomic.AtomicBoolean movedAwayForTheFirstCopyPage =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  private Placement placement() {
+    if (Thread.currentThread().getName().equals("distcache-replica-copy")
+        && movedAwayForTheFirstCopyPage.compareAndSet(true, false)) {
+      return before;
+    }
+    return placement.get();
+  }
   /** Every effect the learner received, in stream order. */
   private final List<Effect> toLearner = new CopyOnWriteArrayList<>();
   private final Peers peers = new Peers() {
@@ -76,7 +87,7 @@ class ReplicaLinkWindowTest {
     @Override
     public void close() {}
   };
-  private final Replicator replicator = new Replicator(store, placement::get, () -> A, peers, ReplicationMode.SYNC,
+  private final Replicator replicator = new Replicator(store, this::placement, () -> A, peers, ReplicationMode.SYNC,
       local::execute);
 
   @AfterEach
@@ -160,5 +171,54 @@ class ReplicaLinkWindowTest {
     String k = key;
     await().atMost(Duration.ofSeconds(10)).until(() -> toLearner.stream()
         .anyMatch(e -> !e.isCopied() && new String(e.key(), StandardCharsets.UTF_8).equals(k)));
+  }
+
+  @Test
+  void copyWhosePlacementMovesAwayAndBack_endsOnlyTheSlotsItCopiedWhole() {
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; keys.size() < 3000; i++) {
+      String k = "k" + i;
+      if (learnedFromA(KeySlot.of(b(k)))) {
+        assertThat(local.execute(Frame.request(Opcode.SET, 0, b(k), b("v" + i))).status()).isEqualTo(Status.OK);
+        keys.add(k);
+      }
+    }
+    byte[] bits = new byte[KeySlot.SLOTS / 8];
+    for (String k : keys) {
+      int s = KeySlot.of(b(k));
+      bits[s >>> 3] |= (byte) (1 << (s & 7));
+    }
+    replicator.placementChanged(learning);
+    placement.set(learning);
+    // The copy's first page runs under a placement without the learner (it moved away), the rest
+    // under the learner's again: the first page's slots have holes and must not end with COPIED.
+    movedAwayForTheFirstCopyPage.set(true);
+    Frame sync = Frame.request(Opcode.REPLICA_SYNC, 0, L.id().getBytes(StandardCharsets.US_ASCII), bits,
+        learning.epoch(), learning.fingerprint(), 7L);
+    assertThat(replicator.syncRequested(sync).status()).isEqualTo(Status.OK);
+    // FLUSH runs on the copy's thread after it and ships deletes on the same ordered stream: once one
+    // arrives, every COPIED the copy sent is in.
+    replicator.flush(Frame.request(Opcode.FLUSH, 0, null, null), learning).join();
+    await().atMost(Duration.ofSeconds(20)).until(() -> toLearner.stream().anyMatch(Effect::isDelete));
+
+    Set<String> received = new HashSet<>();
+    int ended = 0;
+    for (Effect e : toLearner) {
+      if (e.isDelete()) {
+        break;
+      }
+      if (e.isCopied()) {
+        ended++;
+        for (String k : keys) {
+          if (KeySlot.of(b(k)) == e.copiedSlot()) {
+            assertThat(received).as("%s before COPIED of slot %d", k, e.copiedSlot()).contains(k);
+          }
+        }
+      } else {
+        received.add(new String(e.key(), StandardCharsets.UTF_8));
+      }
+    }
+    assertThat(ended).as("slots ended whole").isPositive();
+    assertThat(received).as("keys sent").isNotEmpty().hasSizeLessThan(keys.size());
   }
 }
