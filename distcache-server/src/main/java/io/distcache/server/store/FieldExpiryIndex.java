@@ -91,14 +91,18 @@ public final class FieldExpiryIndex {
 
   // ---- fed by the store ----
 
-  /** The store wrote {@code key} with this type, value and key expiry: index it or take it out. */
-  void written(byte[] key, ValueType type, byte[] value, long expireAtMillis) {
-    long at = type == ValueType.HASH ? dueTime(value, expireAtMillis) : 0;
+  /** The store wrote {@code key}, due at {@code at} ({@link #dueTime}; 0: not a hash with field times). */
+  void written(byte[] key, long at) {
     if (at == 0) {
       removed(key);
     } else {
       put(key, at, true);
     }
+  }
+
+  /** {@link #dueTime(byte[], long)} for a value of any type: 0 unless it is a hash with field times. */
+  static long dueTime(ValueType type, byte[] value, long expireAtMillis) {
+    return type == ValueType.HASH ? dueTime(value, expireAtMillis) : 0;
   }
 
   /** The store removed {@code key}. */

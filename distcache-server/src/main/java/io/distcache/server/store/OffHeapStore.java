@@ -459,9 +459,11 @@ final class OffHeapStore implements Store {
   @Override
   public void putTyped(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
     checkExpireAt(expireAtMillis);
-    write(key, payload, type, expireAtMillis, 0, (s, slot, k, tag, now, v, t, at, unused) -> {
+    // Read outside the lock: finding a hash's earliest field time walks its whole payload.
+    long due = FieldExpiryIndex.dueTime(type, payload, expireAtMillis);
+    write(key, payload, type, expireAtMillis, due, (s, slot, k, tag, now, v, t, at, d) -> {
       store(s, slot, k, tag, t, v, 0, at, now, true);
-      fieldIndex.written(k, t, v, at);
+      fieldIndex.written(k, d);
       return null;
     });
   }
@@ -478,7 +480,7 @@ final class OffHeapStore implements Store {
       }
       // version 0 (none shipped) takes a fresh one and counts as a local write
       store(s, slot, k, tag, t, v, ver, at, now, ver == 0);
-      fieldIndex.written(k, t, v, at);
+      fieldIndex.written(k, FieldExpiryIndex.dueTime(t, v, at));
       return null;
     });
   }
