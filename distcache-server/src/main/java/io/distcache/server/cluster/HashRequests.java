@@ -40,9 +40,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * whose time has come is invisible to every command from that moment (the clock is read once per
  * request). Reads only hide it; a write on the hash, or the node's active sweep (HREAP, from
  * FieldExpirySweeper), removes it for good, publishes "hexpired" (and "del" when it was the last
- * field, which removes the key) and so ships the shorter value to the replicas like any write.
+ * field, which removes the key), counts it in the store's FieldExpiryIndex (INFO expired_subkeys)
+ * and so ships the shorter value to the replicas like any write.
  * Reads never write, so they keep their shared stripe and the replicas see no extra effects. HSET
- * and HSETNX (a new field) drop a field's expiry, HINCRBY and HINCRBYFLOAT keep it, as in Redis.
+ * and HSETNX (a new field) drop a field's expiry, HINCRBY and HINCRBYFLOAT keep it, HSETEX sets,
+ * keeps or drops it as its options say, as in Redis.
  * The key's own expiry is independent of its fields' and kept by every field write.
  */
 

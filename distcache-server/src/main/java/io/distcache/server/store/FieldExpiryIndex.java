@@ -132,8 +132,11 @@ public final class FieldExpiryIndex {
     long earliest;
     try {
       earliest = CollectionCodec.earliestFieldExpiry(hashPayload);
-    } catch (IllegalStateException | IndexOutOfBoundsException malformed) {
-      return 0; // every command refuses such a value; there is nothing the sweep could do with it
+    } catch (IllegalStateException | IllegalArgumentException | IndexOutOfBoundsException
+        | java.nio.BufferUnderflowException malformed) {
+      // Not a hash payload CollectionCodec wrote (the store takes any bytes for any type): every
+      // hash command refuses it, so there is nothing for the sweep to do with it.
+      return 0;
     }
     if (earliest == 0) {
       return 0;
@@ -250,16 +253,14 @@ public final class FieldExpiryIndex {
   }
 
   /**
-   * Tries to index a hash the walk met (it was refused before); false when there is still no room.
+   * Indexes a hash the walk met, unless it is indexed already (a write since the walk read the value
+   * put the right time); a refusal counts as any other.
    */
-  public boolean offer(byte[] key, byte[] hashPayload, long expireAtMillis) {
+  public void offer(byte[] key, byte[] hashPayload, long expireAtMillis) {
     long at = dueTime(hashPayload, expireAtMillis);
-    if (at == 0) {
-      return true;
+    if (at != 0) {
+      put(key, at, false);
     }
-    long before = refusals();
-    put(key, at, false); // a write since the walk read the value has put the right time already
-    return refusals() == before;
   }
 
   // ---- counters ----
