@@ -10,23 +10,71 @@ import io.distcache.server.cluster.ReplicationMode;
 import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.CollectionCodec.Bytes;
 import io.distcache.server.store.TypedEntry;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.Jedis;
 
 /**
- * The primary's active sweep of hash fields reaches the replica as effects: a replica never
+ * Hash field expiry in a cluster. The primary's active sweep of hash fields reaches the replica as effects: a replica never
  * removes a field itself, so a replica copy that lost its expired fields (and a key that went with
  * its last field) got there only through replication. Nothing reads the hashes in between.
  */
 class HashFieldExpiryClusterTest {
   private final ClusterFixture cluster = new ClusterFixture(1, ReplicationMode.SYNC);
 
+  private final ClusterFixture unreplicated = new ClusterFixture(0, ReplicationMode.SYNC);
+
   @AfterEach
   void tearDown() {
     cluster.close();
+    unreplicated.close();
+  }
+
+  /**
+   * A slot that moves to a joining node carries its hashes' field times inside the values, and the
+   * store indexes what the migration imports: the new owner knows the hashes without any rebuild
+   * and its sweep removes the fields when their time comes.
+   */
+  @Test
+  void aSlotsNewOwner_indexesTheHashesItReceives_andSweepsThem() {
+    DistCacheNode first = unreplicated.start();
+    // Far enough ahead that the join settles first on a loaded machine (4 nodes took over 15 s).
+    long at = System.currentTimeMillis() + 20_000;
+    List<String> keys = new ArrayList<>();
+    try (Jedis j = new Jedis("127.0.0.1", first.port())) {
+      for (int i = 0; i < 64; i++) {
+        String k = "h" + i;
+        keys.add(k);
+        j.hset(k, Map.of("user", "ada", "token", "t"));
+        assertThat(j.hpexpireAt(k, at, "token")).containsExactly(1L);
+      }
+    }
+    DistCacheNode second = unreplicated.start(first);
+    unreplicated.awaitSettled();
+    Placement p = second.membership().placement();
+    List<String> moved = keys.stream()
+        .filter(k -> p.owner(KeySlot.of(ClusterFixture.b(k))).equals(second.membership().self())).toList();
+    assertThat(moved).as("some of 64 keys moved to the new member").isNotEmpty();
+    assertThat(System.currentTimeMillis()).as("the join settled before the fields' time").isLessThan(at);
+    for (String k : moved) {
+      assertThat(second.store().fieldExpiryIndex().timeOf(ClusterFixture.b(k))).as(k).isEqualTo(at);
+    }
+    await().atMost(Duration.ofMillis(Math.max(0, at - System.currentTimeMillis())).plus(ClusterTest.DEADLINE))
+        .untilAsserted(() -> {
+          for (String k : moved) {
+            TypedEntry e = second.store().peekEntry(ClusterFixture.b(k));
+            Map<Bytes, Long> ttl = new HashMap<>();
+            assertThat(CollectionCodec.decodeHash(e.value(), ttl)).as(k)
+                .containsOnlyKeys(new Bytes(ClusterFixture.b("user")));
+            assertThat(ttl).isEmpty();
+          }
+        });
+    assertThat(second.store().fieldExpiryIndex().size()).isZero();
   }
 
   @Test
