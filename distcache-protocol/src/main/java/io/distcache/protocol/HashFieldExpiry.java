@@ -51,6 +51,14 @@ public final class HashFieldExpiry {
    * removed, fields deleted because the time was now or past].
    */
   public static final int HGETEX = 19;
+  /**
+   * HASH command (Redis 8's HSETEX): set fields and their expiry in one step. extras:[20, time in
+   * ms, flags ({@link #SET_EXPIRY} with or without {@link #ABSOLUTE}, or {@link #KEEP_TTL}, or
+   * neither: the fields lose their expiry; and {@link #FNX} or {@link #FXX})]; value: a ListCodec
+   * value list of field, value pairs → OK extras:[1 set, 0 the FNX/FXX condition failed; expiries
+   * set; fields deleted because the time was now or past].
+   */
+  public static final int HSETEX = 20;
 
   /** Condition (flags bits 0-2): none. */
   public static final int ALWAYS = 0;
@@ -70,6 +78,12 @@ public final class HashFieldExpiry {
   public static final int PERSIST = 0x10;
   /** HGETEX flag: set the expiry to the time in extra 1 (relative unless ABSOLUTE). */
   public static final int SET_EXPIRY = 0x20;
+  /** HSETEX flag: the fields keep the expiry they have (Redis's KEEPTTL). */
+  public static final int KEEP_TTL = 0x40;
+  /** HSETEX flag: set only when none of the fields exists (Redis's FNX). */
+  public static final int FNX = 0x80;
+  /** HSETEX flag: set only when every field exists (Redis's FXX). */
+  public static final int FXX = 0x100;
 
   /** Reply code: the key or the field does not exist (also: the field has expired). */
   public static final long NO_FIELD = -2;

@@ -5,47 +5,62 @@ import io.distcache.protocol.HashFieldExpiry;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.Clock;
-import io.distcache.server.store.CollectionCodec;
+import io.distcache.server.store.FieldExpiryIndex;
 import io.distcache.server.store.ScanResult;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.TypedEntry;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /*
  * Design: the active half of hash field expiry. An expired field is invisible from its moment on
- * (HashRequests hides it), so this task only gives its memory back, for hashes nobody writes again,
- * and publishes "hexpired" close to when the field expired, as Redis's active expiry does.
+ * (HashRequests hides it), so this task gives its memory back for hashes nobody touches again,
+ * removes a hash whose every field expired, and publishes "hexpired" (and "del") close to when the
+ * field expired, as Redis's active expiry does.
  *
- * It walks the store with a SCAN cursor that carries over from tick to tick, in bounded bites: at
- * most KEYS_PER_TICK keys looked at, BYTES_PER_TICK bytes of hash payload read and REAPS_PER_TICK
- * hashes rewritten per tick (every PERIOD_MILLIS), so its cost per tick does not grow with the
- * store. A hash whose earliest field expiry (read from the payload's trailer without decoding a
- * field) has come gets an HREAP request through the node's router, like a client's write: it runs
- * under the key's gate stripe, on the owner, and its new value (or its deletion) is shipped to the
- * replicas as an effect. Keys of slots this node only replicates are skipped: their owner reaps
- * them and ships the result, so a replica never changes its copy on its own, and after a failover
- * the new owner finds the fields by the same walk, since the times travel inside the values.
+ * What is due comes from the store's FieldExpiryIndex (hashes with field times, by the time the
+ * sweep should look at each), every PERIOD_MILLIS on the store's clock, in bounded steps: at most
+ * ENTRIES_PER_TICK index entries looked at, BYTES_PER_TICK bytes of hash payload read and
+ * REAPS_PER_TICK hashes rewritten per tick, and at most MAX_IN_FLIGHT rewrites unanswered, so a
+ * tick costs the same whatever the store holds. For each due entry it reads the hash (the index is
+ * a hint, never the truth): gone or without times, the entry goes; not due after all, the entry
+ * moves to the real time; due, and this node is the slot's primary, it sends HREAP through the
+ * node's router like a client's write. HREAP runs in HashRequests under the key's gate stripe,
+ * removes the expired fields (or the key with its last field), publishes the events, and is
+ * shipped to the replicas by Replicator as the write's effect (the new value, or a delete), never
+ * as a command a replica runs again; its putTyped goes through the store's write template, so
+ * client tracking invalidates the key and the index gets the hash's next time. Until then the entry
+ * waits RETRY_MILLIS, so a lost or refused HREAP is tried again and never spins.
  *
- * Why a walk and not an index by expiry (Redis keeps one): the times arrive by many paths (writes,
- * replication, migration, RENAME, COPY, scripts); a walk finds them whatever the path, with no
- * second structure to keep exact. Its price is latency: a field's memory comes back within one full
- * walk, keys / (KEYS_PER_TICK * 1000 / PERIOD_MILLIS) seconds (100 s for a million keys), which
- * docs/ARCHITECTURE.md states. Time is the store's clock, so tests drive sweepOnce() with a manual
- * clock instead of waiting.
+ * Only the primary sweeps. A replica holds index entries too (its applied effects feed it), which
+ * is what makes a failover or a migration need no rebuild: the new primary already knows its
+ * hashes. While it is a replica an entry that comes due is pushed back by RETRY_MILLIS and, almost
+ * always, replaced first by the primary's effect.
+ *
+ * A store without an index (ReferenceStore), or one whose index is full (it says incomplete), is
+ * also walked with a SCAN cursor carried from tick to tick (KEYS_PER_TICK keys a tick, same byte
+ * and rewrite bounds): a due hash of this node's slots gets HREAP, and a hash the index lacks is
+ * offered to it. A whole walk with nothing refused makes the index complete again.
+ *
+ * Time is the store's clock, so tests call sweepOnce() after moving a ManualClock.
  */
 
-/** Reclaims the expired fields of hashes: a bounded walk of the store each tick. */
+/** Reclaims the expired fields of hashes: due hashes from the store's index, a bounded step each tick. */
 public final class FieldExpirySweeper implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(FieldExpirySweeper.class);
   static final long PERIOD_MILLIS = 100;
+  static final int ENTRIES_PER_TICK = 1_000;
   static final int KEYS_PER_TICK = 1_000;
   static final int REAPS_PER_TICK = 200;
   static final long BYTES_PER_TICK = 4L * 1024 * 1024;
+  /** How long an entry waits after an HREAP was sent for it, or while this node only replicates it. */
+  public static final long RETRY_MILLIS = 1_000;
+  static final int MAX_IN_FLIGHT = 1_000;
   private static final int SCAN_STEP = 128;
 
   private final Store store;
@@ -53,12 +68,14 @@ public final class FieldExpirySweeper implements AutoCloseable {
   private final Predicate<byte[]> owned;
   private final Clock clock;
   private final ScheduledExecutorService executor;
-  /** The walk's position; read and written only by the one thread that runs sweepOnce. */
+  private final AtomicInteger inFlight = new AtomicInteger();
+  /** The walk's position and what the index had refused when it began; only the sweeping thread uses them. */
   private long cursor;
+  private long refusalsAtWalkStart;
 
   /**
    * A sweeper of {@code store} that sends its HREAP requests to {@code router} for the keys
-   * {@code owned} accepts (this node's own slots); {@link #start} schedules it.
+   * {@code owned} accepts (the slots this node is primary of); {@link #start} schedules it.
    */
   public FieldExpirySweeper(Store store, Router router, Predicate<byte[]> owned) {
     this.store = store;
@@ -88,36 +105,95 @@ public final class FieldExpirySweeper implements AutoCloseable {
   }
 
   /**
-   * One bounded bite of the walk; returns how many hashes it asked to reap. Not thread-safe: the
-   * scheduled task calls it, or a test that did not start() the schedule.
+   * One bounded step; returns how many hashes it asked to reap. Not thread-safe: the scheduled
+   * task calls it, or a test that did not start() the schedule.
    */
   public int sweepOnce() {
     long now = clock.millis();
+    FieldExpiryIndex index = store.fieldExpiryIndex();
+    Budget budget = new Budget();
+    if (index != null) {
+      for (FieldExpiryIndex.Due d : index.due(now, ENTRIES_PER_TICK)) {
+        if (!budget.left()) {
+          break;
+        }
+        visit(index, d, now, budget);
+      }
+    }
+    if (index == null || index.incomplete()) {
+      walk(index, now, budget);
+    }
+    return budget.reaped;
+  }
+
+  private void visit(FieldExpiryIndex index, FieldExpiryIndex.Due d, long now, Budget budget) {
+    TypedEntry e = store.peekEntry(d.key());
+    if (e == null || e.type() != ValueType.HASH) {
+      index.reschedule(d.key(), d.at(), 0); // deleted, evicted, expired or overwritten
+      return;
+    }
+    budget.bytes += e.value().length;
+    long at = FieldExpiryIndex.dueTime(e.value(), e.expireAtMillis());
+    if (at == 0 || at > now) {
+      index.reschedule(d.key(), d.at(), at); // no times left, or a later one than indexed
+      return;
+    }
+    index.reschedule(d.key(), d.at(), now + RETRY_MILLIS); // the reap's own write puts the next time
+    if (owned.test(d.key())) {
+      reap(d.key(), budget);
+    }
+  }
+
+  /** One bite of the walk: for a store without an index, or while the index is incomplete. */
+  private void walk(FieldExpiryIndex index, long now, Budget budget) {
     int examined = 0;
-    long bytes = 0;
-    int reaped = 0;
     do {
+      if (cursor == 0 && index != null) {
+        refusalsAtWalkStart = index.refusals();
+      }
       ScanResult step = store.scan(cursor, SCAN_STEP);
       cursor = step.nextCursor();
       for (byte[] key : step.keys()) {
         examined++;
-        if (store.typeOf(key) != ValueType.HASH || !owned.test(key)) {
+        if (store.typeOf(key) != ValueType.HASH) {
           continue;
         }
         TypedEntry e = store.peekEntry(key);
         if (e == null || e.type() != ValueType.HASH) {
           continue;
         }
-        bytes += e.value().length;
-        long earliest = CollectionCodec.earliestFieldExpiry(e.value());
-        if (earliest == 0 || earliest > now) {
+        budget.bytes += e.value().length;
+        long at = FieldExpiryIndex.dueTime(e.value(), e.expireAtMillis());
+        if (at == 0) {
           continue;
         }
-        router.route(Frame.request(Opcode.HASH, 0, key, Frame.EMPTY, HashFieldExpiry.HREAP));
-        reaped++;
+        if (at <= now && owned.test(key) && budget.left()) {
+          reap(key, budget);
+        } else if (index != null) {
+          index.offer(key, e.value(), e.expireAtMillis());
+        }
       }
-    } while (cursor != 0 && examined < KEYS_PER_TICK && bytes < BYTES_PER_TICK && reaped < REAPS_PER_TICK);
-    return reaped;
+      if (cursor == 0 && index != null) {
+        index.markComplete(refusalsAtWalkStart);
+      }
+    } while (cursor != 0 && examined < KEYS_PER_TICK && budget.left());
+  }
+
+  private void reap(byte[] key, Budget budget) {
+    budget.reaped++;
+    inFlight.incrementAndGet();
+    router.route(Frame.request(Opcode.HASH, 0, key, Frame.EMPTY, HashFieldExpiry.HREAP))
+        .whenComplete((reply, failure) -> inFlight.decrementAndGet());
+  }
+
+  /** What one tick may still spend. */
+  private final class Budget {
+    int reaped;
+    long bytes;
+
+    boolean left() {
+      return reaped < REAPS_PER_TICK && bytes < BYTES_PER_TICK && inFlight.get() < MAX_IN_FLIGHT;
+    }
   }
 
   @Override

@@ -9,6 +9,7 @@ import io.distcache.server.Clock;
 import io.distcache.server.pubsub.KeyspaceEvents;
 import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.CollectionCodec.Bytes;
+import io.distcache.server.store.FieldExpiryIndex;
 import io.distcache.server.store.RedisNumbers;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreException;
@@ -39,9 +40,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * whose time has come is invisible to every command from that moment (the clock is read once per
  * request). Reads only hide it; a write on the hash, or the node's active sweep (HREAP, from
  * FieldExpirySweeper), removes it for good, publishes "hexpired" (and "del" when it was the last
- * field, which removes the key) and so ships the shorter value to the replicas like any write.
+ * field, which removes the key), counts it in the store's FieldExpiryIndex (INFO expired_subkeys)
+ * and so ships the shorter value to the replicas like any write.
  * Reads never write, so they keep their shared stripe and the replicas see no extra effects. HSET
- * and HSETNX (a new field) drop a field's expiry, HINCRBY and HINCRBYFLOAT keep it, as in Redis.
+ * and HSETNX (a new field) drop a field's expiry, HINCRBY and HINCRBYFLOAT keep it, HSETEX sets,
+ * keeps or drops it as its options say, as in Redis.
  * The key's own expiry is independent of its fields' and kept by every field write.
  */
 
@@ -67,7 +70,8 @@ final class HashRequests {
   static final int HREAP = HashFieldExpiry.HREAP;
   static final int HGETDEL = HashFieldExpiry.HGETDEL;
   static final int HGETEX = HashFieldExpiry.HGETEX;
-  private static final int LAST = HGETEX;
+  static final int HSETEX = HashFieldExpiry.HSETEX;
+  private static final int LAST = HSETEX;
 
   static final String NOT_INTEGER = "hash value is not an integer";
   static final String NOT_FLOAT = "hash value is not a float";
@@ -101,7 +105,7 @@ final class HashRequests {
     }
     boolean write = command == HSET || command == HSETNX || command == HDEL || command == HINCRBY
         || command == HINCRBYFLOAT || command == HEXPIRE || command == HPERSIST || command == HREAP
-        || command == HGETDEL || command == HGETEX;
+        || command == HGETDEL || command == HGETEX || command == HSETEX;
     long mask = 1L << TransactionGate.stripe(r.key());
     long[] stamps = lock ? gate.lockAll(mask, write) : null;
     try {
@@ -118,6 +122,10 @@ final class HashRequests {
       if (expired > 0 && write) {
         save(r, hash, ttl, expireAt);
         fieldsExpired(r.key(), hash.isEmpty());
+        FieldExpiryIndex index = store.fieldExpiryIndex();
+        if (index != null) {
+          index.countExpired(expired); // INFO's expired_subkeys: only fields removed for good count
+        }
         if (hash.isEmpty()) {
           expireAt = Store.NO_EXPIRY; // the key is gone; a write below makes a new one
         }
@@ -154,6 +162,7 @@ final class HashRequests {
         case HREAP -> r.replyOk(expired);
         case HGETDEL -> hgetdel(r, args, hash, ttl, expireAt);
         case HGETEX -> hgetex(r, args, hash, ttl, expireAt, now);
+        case HSETEX -> hsetex(r, args, hash, ttl, expireAt, now);
         default -> hrandfield(r, hash);
       };
     } catch (StoreException ex) {
@@ -492,6 +501,70 @@ final class HashRequests {
       save(r, hash, ttl, expireAt);
     }
     return r.replyValue(ListCodec.encodeValues(out), updated, deleted);
+  }
+
+  /*
+   * Redis 8's HSETEX. extras: [command, time ms, flags]; value: field, value pairs. FNX and FXX look
+   * at the fields before anything changes (an expired field is absent) and, when they fail, answer
+   * 0 and change nothing. Otherwise each pair is set in order and its expiry set (SET_EXPIRY; a time
+   * now or past deletes the field once set, as Redis does), kept (KEEP_TTL) or dropped (neither, as
+   * HSET). Saved once. Reply extras: [1 or 0, expiries set, fields deleted].
+   */
+  private Frame hsetex(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long expireAt, long now) {
+    if (args.isEmpty() || args.size() % 2 != 0) {
+      throw new IllegalArgumentException("HSETEX needs field value pairs, got " + args.size() + " values");
+    }
+    if (args.size() / 2 > maxFields) {
+      throw new IllegalArgumentException("HSETEX needs 1 to " + maxFields + " fields (--max-collection-elements), got "
+          + args.size() / 2);
+    }
+    long time = r.extra(1, 0);
+    long flags = r.extra(2, 0);
+    boolean setExpiry = (flags & HashFieldExpiry.SET_EXPIRY) != 0;
+    boolean keepTtl = (flags & HashFieldExpiry.KEEP_TTL) != 0;
+    boolean absolute = (flags & HashFieldExpiry.ABSOLUTE) != 0;
+    boolean fnx = (flags & HashFieldExpiry.FNX) != 0;
+    boolean fxx = (flags & HashFieldExpiry.FXX) != 0;
+    long known = HashFieldExpiry.SET_EXPIRY | HashFieldExpiry.ABSOLUTE | HashFieldExpiry.KEEP_TTL | HashFieldExpiry.FNX
+        | HashFieldExpiry.FXX;
+    if ((flags & ~known) != 0 || (fnx && fxx) || (setExpiry && keepTtl) || (absolute && !setExpiry) || time < 0
+        || (!setExpiry && time != 0) || time > HashFieldExpiry.MAX_EXPIRE_AT_MILLIS - (absolute ? 0 : now)) {
+      throw new IllegalArgumentException("HSETEX needs flags of SET_EXPIRY (with ABSOLUTE) or KEEP_TTL, and FNX or FXX,"
+          + " with a time of 0 to " + HashFieldExpiry.MAX_EXPIRE_AT_MILLIS + " ms, got flags " + flags + " and " + time);
+    }
+    if (fnx || fxx) {
+      for (int i = 0; i < args.size(); i += 2) {
+        boolean exists = hash.containsKey(new Bytes(args.get(i)));
+        if (fnx == exists) { // FNX found one, or FXX missed one
+          return r.replyOk(0, 0, 0);
+        }
+      }
+    }
+    long at = absolute ? time : now + time;
+    int updated = 0;
+    int deleted = 0;
+    for (int i = 0; i < args.size(); i += 2) {
+      Bytes field = new Bytes(args.get(i));
+      if (!hash.containsKey(field)) {
+        checkRoom(r, hash.size() + 1);
+      }
+      hash.put(field, args.get(i + 1));
+      if (setExpiry) {
+        if (at <= now) {
+          hash.remove(field);
+          ttl.remove(field);
+          deleted++;
+        } else {
+          ttl.put(field, at);
+          updated++;
+        }
+      } else if (!keepTtl) {
+        ttl.remove(field);
+      }
+    }
+    save(r, hash, ttl, expireAt);
+    return r.replyOk(1, updated, deleted);
   }
 
   /** One to maxFields fields (a hash holds no more distinct ones), which bounds the 8-byte-per-field reply. */

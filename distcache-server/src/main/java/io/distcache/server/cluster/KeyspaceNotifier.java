@@ -148,6 +148,18 @@ final class KeyspaceNotifier {
       if (reply.extra(1, 0) > 0) {
         delIfGone(ev, store, key);
       }
+    } else if (command == HashRequests.HSETEX) {
+      // Redis 8: "hset" when the fields were set, then "hdel" for a past time or "hexpire" for a
+      // time set, then "del" when the past time removed the last field.
+      if (reply.extra(0, 0) == 1) {
+        ev.notify(HASH, "hset", key);
+        if (reply.extra(2, 0) > 0) {
+          ev.notify(HASH, "hdel", key);
+          delIfGone(ev, store, key);
+        } else if (reply.extra(1, 0) > 0) {
+          ev.notify(HASH, "hexpire", key);
+        }
+      }
     }
   }
 

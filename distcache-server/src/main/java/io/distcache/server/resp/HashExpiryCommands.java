@@ -22,7 +22,7 @@ import java.util.List;
  * first (they are checked before anything is routed), so bad arguments win.
  */
 
-/** HEXPIRE, HPEXPIRE, HEXPIREAT, HPEXPIREAT, HTTL, HPTTL, HEXPIRETIME, HPEXPIRETIME, HPERSIST, HGETDEL, HGETEX. */
+/** HEXPIRE, HPEXPIRE, HEXPIREAT, HPEXPIREAT, HTTL, HPTTL, HEXPIRETIME, HPEXPIRETIME, HPERSIST, HGETDEL, HGETEX, HSETEX. */
 final class HashExpiryCommands {
   private HashExpiryCommands() {}
 
@@ -46,6 +46,7 @@ final class HashExpiryCommands {
     r.add("hpersist", -5, "write fast", 1, 1, 1, "hash", HashExpiryCommands::hpersist);
     r.add("hgetdel", -5, "write fast", 1, 1, 1, "hash", HashExpiryCommands::hgetdel);
     r.add("hgetex", -5, "write fast", 1, 1, 1, "hash", HashExpiryCommands::hgetex);
+    r.add("hsetex", -6, "write denyoom fast", 1, 1, 1, "hash", HashExpiryCommands::hsetex);
   }
 
   /* HGETDEL key FIELDS numfields field [field ...] (Redis 8.0) */
@@ -71,6 +72,77 @@ final class HashExpiryCommands {
       numFieldsAt = 4;
     }
     send(s, a[1], HashFieldExpiry.HGETEX, fields(a, numFieldsAt, READ_NUMFIELDS), HashExpiryCommands::values, ms, flags);
+  }
+
+  static final String HSETEX_EXPIRY = "ERR Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified";
+  static final String HSETEX_CONDITION = "ERR Only one of FXX or FNX arguments can be specified";
+  static final String HSETEX_NUMFIELDS = "ERR invalid number of fields";
+  static final String HSETEX_NO_TIME = "ERR missing expire time";
+  /** How much of an unknown argument the error quotes. */
+  private static final int QUOTED_BYTES = 128;
+
+  /*
+   * HSETEX key [FNX | FXX] [EX seconds | PX ms | EXAT unix-seconds | PXAT unix-ms | KEEPTTL]
+   * FIELDS numfields field value [field value ...] (Redis 8.0). Options in any order, each once, up
+   * to the first FIELDS, which must leave exactly numfields pairs after its count; Redis's checks
+   * in Redis's order and texts (a bad pair count is an arity error, as in Redis).
+   */
+  private static void hsetex(RespSession s, byte[][] a) {
+    int flags = 0;
+    long ms = 0;
+    for (int i = 2; i < a.length; i++) {
+      byte[] arg = a[i];
+      if (is(arg, "fields")) {
+        if (i >= a.length - 3) {
+          throw new CommandException(RespErrors.wrongArity("hsetex"));
+        }
+        long n = Args.parseLong(a[i + 1], HSETEX_NUMFIELDS);
+        if (n < 1 || n > Integer.MAX_VALUE) {
+          throw new CommandException(HSETEX_NUMFIELDS);
+        }
+        int remaining = a.length - i - 2;
+        if (remaining % 2 != 0 || n != remaining / 2) {
+          throw new CommandException(RespErrors.wrongArity("hsetex"));
+        }
+        List<byte[]> pairs = Arrays.asList(a).subList(i + 2, a.length);
+        send(s, a[1], HashFieldExpiry.HSETEX, pairs, (r, w) -> {
+          if (!StringCommands.failed(r, w)) {
+            w.integer(r.extra(0, 0));
+          }
+        }, ms, flags);
+        return;
+      }
+      boolean ex = is(arg, "ex");
+      boolean px = is(arg, "px");
+      boolean exat = is(arg, "exat");
+      boolean pxat = is(arg, "pxat");
+      boolean keepTtl = is(arg, "keepttl");
+      if (ex || px || exat || pxat || keepTtl) {
+        if ((flags & (HashFieldExpiry.SET_EXPIRY | HashFieldExpiry.KEEP_TTL)) != 0) {
+          throw new CommandException(HSETEX_EXPIRY);
+        }
+        if (keepTtl) {
+          flags |= HashFieldExpiry.KEEP_TTL;
+          continue;
+        }
+        if (i >= a.length - 1) {
+          throw new CommandException(HSETEX_NO_TIME);
+        }
+        ms = expireMillis(s, a[++i], ex || exat, exat || pxat, "hsetex");
+        flags |= HashFieldExpiry.SET_EXPIRY | (exat || pxat ? HashFieldExpiry.ABSOLUTE : 0);
+      } else if (is(arg, "fnx") || is(arg, "fxx")) {
+        if ((flags & (HashFieldExpiry.FNX | HashFieldExpiry.FXX)) != 0) {
+          throw new CommandException(HSETEX_CONDITION);
+        }
+        flags |= is(arg, "fnx") ? HashFieldExpiry.FNX : HashFieldExpiry.FXX;
+      } else {
+        String text = Args.latin1(arg);
+        throw new CommandException("ERR unknown argument: "
+            + (text.length() > QUOTED_BYTES ? text.substring(0, QUOTED_BYTES) : text));
+      }
+    }
+    // Not reached with 4 or more arguments after the key (the arity): at most three are options.
+    throw new CommandException(RespErrors.wrongArity("hsetex"));
   }
 
   /** Redis's parseExpireTime: an integer >= 0, in ms, not past the latest field expiry (from now when relative). */

@@ -139,6 +139,10 @@ final class InfoReport {
           line(sb, "instantaneous_input_kbps", String.format(Locale.ROOT, "%.2f", rates.inputKbps()));
           line(sb, "instantaneous_output_kbps", String.format(Locale.ROOT, "%.2f", rates.outputKbps()));
           line(sb, "rejected_connections", net.rejectedConnections());
+          if (store.fieldExpiryIndex() != null) {
+            // Redis 7.4: hash fields removed because their time came (by a write on the hash or the sweep)
+            line(sb, "expired_subkeys", store.fieldExpiryIndex().expiredFields());
+          }
           line(sb, "expired_keys", st.expired());
           line(sb, "evicted_keys", st.evicted());
           line(sb, "evicted_clients", 0);
@@ -231,7 +235,11 @@ final class InfoReport {
           long keys = store.size();
           if (keys > 0) {
             sb.append("db0:keys=").append(keys).append(",expires=").append(store.sizeWithExpiry())
-                .append(",avg_ttl=").append(averageTtlMillis(store)).append("\r\n");
+                .append(",avg_ttl=").append(averageTtlMillis(store));
+            if (store.fieldExpiryIndex() != null) {
+              sb.append(",subexpiry=").append(store.fieldExpiryIndex().size()); // Redis 7.4: hashes with field times
+            }
+            sb.append("\r\n");
           }
         }
         default -> throw new IllegalStateException("unhandled INFO section " + section);

@@ -448,11 +448,22 @@ final class OffHeapStore implements Store {
     s.put(key, tag, value, s.nextVersion(), expireAt);
   }
 
+  /** Hashes with field expiry times; fed here, under the segment lock, by every typed write. */
+  private final FieldExpiryIndex fieldIndex = new FieldExpiryIndex();
+
+  @Override
+  public FieldExpiryIndex fieldExpiryIndex() {
+    return fieldIndex;
+  }
+
   @Override
   public void putTyped(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
     checkExpireAt(expireAtMillis);
-    write(key, payload, type, expireAtMillis, 0, (s, slot, k, tag, now, v, t, at, unused) -> {
+    // Read outside the lock: finding a hash's earliest field time walks its whole payload.
+    long due = FieldExpiryIndex.dueTime(type, payload, expireAtMillis);
+    write(key, payload, type, expireAtMillis, due, (s, slot, k, tag, now, v, t, at, d) -> {
       store(s, slot, k, tag, t, v, 0, at, now, true);
+      fieldIndex.written(k, d);
       return null;
     });
   }
@@ -469,6 +480,7 @@ final class OffHeapStore implements Store {
       }
       // version 0 (none shipped) takes a fresh one and counts as a local write
       store(s, slot, k, tag, t, v, ver, at, now, ver == 0);
+      fieldIndex.written(k, FieldExpiryIndex.dueTime(t, v, at));
       return null;
     });
   }
@@ -566,6 +578,7 @@ final class OffHeapStore implements Store {
       }
       byte[] v = want != 0 ? stringValue(s, slot) : EMPTY;
       s.remove(slot, Segment.Cause.DELETED);
+      fieldIndex.removed(k);
       return v;
     });
   }
@@ -822,6 +835,7 @@ final class OffHeapStore implements Store {
 
   @Override
   public void flush() {
+    fieldIndex.cleared(); // first: a hash written while the segments empty keeps its entry
     for (Segment s : segments) {
       long stamp = s.lock.writeLock();
       try {

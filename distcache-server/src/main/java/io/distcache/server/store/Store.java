@@ -51,6 +51,14 @@ public interface Store extends AutoCloseable {
    */
   TypedEntry getTyped(byte[] key);
 
+  /**
+   * The hashes with field expiry times that the active sweep visits (see {@link FieldExpiryIndex});
+   * null when this store keeps no such index, and the sweep walks the keys instead.
+   */
+  default FieldExpiryIndex fieldExpiryIndex() {
+    return null;
+  }
+
   /** The type of a live key, or null when absent. Counts nothing. */
   io.distcache.protocol.ValueType typeOf(byte[] key);
 

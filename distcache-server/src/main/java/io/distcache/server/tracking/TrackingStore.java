@@ -48,6 +48,11 @@ public final class TrackingStore implements Store {
     }
   }
 
+  @Override
+  public io.distcache.server.store.FieldExpiryIndex fieldExpiryIndex() {
+    return store.fieldExpiryIndex();
+  }
+
   // ---- reads ----
 
   @Override

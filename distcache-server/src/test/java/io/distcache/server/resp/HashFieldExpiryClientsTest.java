@@ -81,6 +81,39 @@ class HashFieldExpiryClientsTest {
   }
 
   @Test
+  void jedis_redis8_hsetex() {
+    redis.clients.jedis.params.HSetExParams ex60 = redis.clients.jedis.params.HSetExParams.hSetExParams().ex(60);
+    assertThat(jedis.hsetex("h", ex60, Map.of("a", "1", "b", "2"))).isEqualTo(1L);
+    assertThat(jedis.httl("h", "a", "b")).containsExactly(60L, 60L);
+    assertThat(jedis.hsetex("h", redis.clients.jedis.params.HSetExParams.hSetExParams().fnx().px(500), "a", "x"))
+        .isZero();
+    assertThat(jedis.hsetex("h", redis.clients.jedis.params.HSetExParams.hSetExParams().fxx().keepTtl(), "a", "x"))
+        .isEqualTo(1L);
+    assertThat(jedis.hget("h", "a")).isEqualTo("x");
+    assertThat(jedis.httl("h", "a")).containsExactly(60L);
+    assertThat(jedis.hsetex("h", redis.clients.jedis.params.HSetExParams.hSetExParams()
+        .pxAt(clock.millis() + 250), "c", "3")).isEqualTo(1L);
+    assertThat(jedis.hpexpireTime("h", "c")).containsExactly(clock.millis() + 250);
+    clock.advanceMillis(250);
+    assertThat(jedis.hgetAll("h")).isEqualTo(Map.of("a", "x", "b", "2"));
+  }
+
+  @Test
+  void lettuce_redis8_hsetex_syncAndAsync() throws Exception {
+    RedisCommands<String, String> sync = connection.sync();
+    assertThat(sync.hsetex("h", Map.of("a", "1"))).isEqualTo(1L);
+    assertThat(sync.hsetex("h", new io.lettuce.core.HSetExArgs().ex(Duration.ofSeconds(30)), Map.of("b", "2")))
+        .isEqualTo(1L);
+    assertThat(sync.httl("h", "a", "b")).containsExactly(-1L, 30L);
+    assertThat(sync.hsetex("h", new io.lettuce.core.HSetExArgs().fxx(), Map.of("a", "9", "zz", "0"))).isZero();
+    RedisAsyncCommands<String, String> async = connection.async();
+    assertThat(async.hsetex("h", new io.lettuce.core.HSetExArgs().fnx()
+        .exAt(java.time.Instant.ofEpochMilli(clock.millis() + 10_000)), Map.of("c", "3")).get(10, TimeUnit.SECONDS))
+        .isEqualTo(1L);
+    assertThat(async.httl("h", "c").get(10, TimeUnit.SECONDS)).containsExactly(10L);
+  }
+
+  @Test
   void jedis_lastFieldExpiring_removesTheKey_throughTheSweep() {
     jedis.hset("h", "only", "v");
     jedis.hpexpire("h", 100, "only");

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /*
- * A differential test of hash field expiry: random HSET, HSETNX, HDEL, HINCRBY, HEXPIRE (every
+ * A differential test of hash field expiry: random HSET, HSETNX, HDEL, HINCRBY, HSETEX, HEXPIRE (every
  * unit and condition, past times included), HPERSIST, sweeps and clock moves on a few fields,
  * each reply compared with what a plain model (an insertion-ordered map and a map of absolute
  * times) says Redis answers, and the whole hash (HGETALL in order, HPTTL of every field) compared
@@ -69,7 +69,7 @@ class HashFieldExpiryModelTest {
       for (int step = 0; step < 400; step++) {
         String f = FIELDS[rnd.nextInt(FIELDS.length)];
         String g = FIELDS[rnd.nextInt(FIELDS.length)];
-        int op = rnd.nextInt(10);
+        int op = rnd.nextInt(11);
         expireModel();
         String command;
         String expected;
@@ -157,6 +157,46 @@ class HashFieldExpiryModelTest {
             command = "HPERSIST h FIELDS 1 " + f;
             long code = !values.containsKey(f) ? -2 : times.remove(f) == null ? -1 : 1;
             expected = ints(List.of(code));
+          }
+          case 9 -> {
+            String cond = new String[] {"", "FNX", "FXX"}[rnd.nextInt(3)];
+            int option = rnd.nextInt(4); // none, PX, PXAT (past times too), KEEPTTL
+            long now = clock.millis();
+            long at = 0;
+            String words = cond.isEmpty() ? "" : " " + cond;
+            if (option == 1) {
+              long ms = rnd.nextInt(3000);
+              at = now + ms;
+              words += " PX " + ms;
+            } else if (option == 2) {
+              at = now + rnd.nextInt(3000) - 500;
+              words += " PXAT " + at;
+            } else if (option == 3) {
+              words += " KEEPTTL";
+            }
+            command = "HSETEX h" + words + " FIELDS 2 " + f + " 1 " + g + " 2";
+            boolean holds = switch (cond) {
+              case "FNX" -> !values.containsKey(f) && !values.containsKey(g);
+              case "FXX" -> values.containsKey(f) && values.containsKey(g);
+              default -> true;
+            };
+            if (holds) {
+              String[][] pairs = {{f, "1"}, {g, "2"}};
+              for (String[] pair : pairs) {
+                values.put(pair[0], pair[1]);
+                if (option == 1 || option == 2) {
+                  if (at <= now) {
+                    values.remove(pair[0]);
+                    times.remove(pair[0]);
+                  } else {
+                    times.put(pair[0], at);
+                  }
+                } else if (option == 0) {
+                  times.remove(pair[0]);
+                }
+              }
+            }
+            expected = ":" + (holds ? 1 : 0) + "\r\n";
           }
           default -> {
             if (rnd.nextBoolean()) {

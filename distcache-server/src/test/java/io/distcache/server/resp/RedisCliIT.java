@@ -54,7 +54,7 @@ class RedisCliIT {
     assertThat(cli(null, "MGET", "greeting", "nope").out()).isEqualTo("hello world\n\n");
     assertThat(cli(null, "DBSIZE").out()).isEqualTo("2\n");
     assertThat(cli(null, "GET").out()).startsWith("ERR wrong number of arguments for 'get' command\n");
-    assertThat(cli(null, "INFO", "keyspace").out()).containsPattern("db0:keys=2,expires=1,avg_ttl=(99\\d{3}|100000)\r?\n");
+    assertThat(cli(null, "INFO", "keyspace").out()).containsPattern("db0:keys=2,expires=1,avg_ttl=(99\\d{3}|100000),subexpiry=0\r?\n");
   }
 
   @Test

@@ -127,7 +127,7 @@ class RespCommandsTest {
         .contains("maxmemory_policy:allkeys-lru\r\n").contains("keyspace_hits:1\r\n").contains("keyspace_misses:1\r\n")
         .contains("total_commands_processed:5\r\n").contains("total_connections_received:1\r\n")
         .contains("expired_keys:0\r\n").contains("evicted_keys:0\r\n")
-        .contains("db0:keys=2,expires=1,avg_ttl=100000\r\n").contains("cluster_enabled:0\r\n");
+        .contains("db0:keys=2,expires=1,avg_ttl=100000,subexpiry=0\r\n").contains("cluster_enabled:0\r\n");
     String keyspace = send("INFO keyspace");
     assertThat(keyspace).contains("# Keyspace").doesNotContain("# Server");
     send("HELLO 3");
