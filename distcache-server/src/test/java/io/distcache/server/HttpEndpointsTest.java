@@ -78,6 +78,18 @@ class HttpEndpointsTest {
   }
 
   @Test
+  void metrics_hashFieldsThatExpire_areCountedAsExpiredSubkeys() throws Exception {
+    try (Jedis j = new Jedis("127.0.0.1", node.port())) {
+      j.hset("h", java.util.Map.of("a", "1", "b", "2"));
+      j.hpexpire("h", 1, "a");
+    }
+    // The field sweep (every 100 ms) removes the field without a read.
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(get(node.port(), "/metrics").body())
+        .contains("distcache_expired_subkeys_total 1.0")
+        .contains("distcache_keys_with_field_expiry 0.0"));
+  }
+
+  @Test
   void metrics_failedAndRejectedCalls_areCountedApart() throws Exception {
     try (Jedis j = new Jedis("127.0.0.1", node.port())) {
       j.set("s", "text");

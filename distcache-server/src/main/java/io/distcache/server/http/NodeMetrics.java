@@ -86,6 +86,13 @@ public final class NodeMetrics implements AutoCloseable {
     counter("distcache_keyspace_misses", "Reads that did not find their key (INFO keyspace_misses).", () -> store.stats().misses());
     counter("distcache_expired_keys", "Keys removed because their TTL ran out (INFO expired_keys).", () -> store.stats().expired());
     counter("distcache_evicted_keys", "Keys evicted to stay within maxmemory (INFO evicted_keys).", () -> store.stats().evicted());
+    if (store.fieldExpiryIndex() != null) {
+      io.distcache.server.store.FieldExpiryIndex fields = store.fieldExpiryIndex();
+      counter("distcache_expired_subkeys", "Hash fields removed because their time came (INFO expired_subkeys).",
+          fields::expiredFields);
+      gauge("distcache_keys_with_field_expiry", "Hashes with field expiry times (INFO keyspace subexpiry).",
+          fields::size);
+    }
     gauge("distcache_keys", "Keys held by this node (DBSIZE on a cluster connection).", () -> store.stats().entries());
     gauge("distcache_memory_used_bytes", "Bytes the store holds: entries, index and slack (INFO used_memory).",
         () -> store.stats().bytesUsed());
