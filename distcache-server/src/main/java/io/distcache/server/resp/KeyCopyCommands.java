@@ -29,8 +29,12 @@ final class KeyCopyCommands {
   private static final long ENCODING = 4;
   private static final long MEMORY_USAGE = 5;
   private static final long FREQ = 7;
+  private static final long IDLETIME = io.distcache.protocol.KeyOperation.IDLETIME;
 
   static final String NO_SUCH_KEY = "ERR no such key";
+  /** Redis's refusal of OBJECT IDLETIME under an LFU policy. */
+  static final String NO_IDLETIME = "ERR An LFU maxmemory policy is selected, idle time not tracked. "
+      + "Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
   static final String NO_LFU = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
       + "Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 
@@ -42,6 +46,7 @@ final class KeyCopyCommands {
     r.addContainer("object", -2, "", "keyspace", null, List.of(
         Registry.sub("encoding", 3, "readonly", "keyspace", KeyCopyCommands::encoding),
         Registry.sub("freq", 3, "readonly", "keyspace", KeyCopyCommands::freq),
+        Registry.sub("idletime", 3, "readonly", "keyspace", KeyCopyCommands::idletime),
         Registry.sub("refcount", 3, "readonly", "keyspace", KeyCopyCommands::refcount),
         Registry.sub("help", 2, "loading stale", "keyspace", (s, a) -> ConnectionCommands.helpReply(s, "OBJECT",
             List.of("ENCODING <key>",
@@ -50,6 +55,9 @@ final class KeyCopyCommands {
                 "FREQ <key>",
                 "    Return the access frequency index of the <key>. The returned integer is",
                 "    proportional to the logarithm of the recent access frequency of the key.",
+                "IDLETIME <key>",
+                "    Return the idle time of the <key>, that is the approximated number of",
+                "    seconds elapsed since the last access to the key.",
                 "REFCOUNT <key>",
                 "    Return the number of references of the value associated with the specified",
                 "    <key>.",
@@ -147,6 +155,24 @@ final class KeyCopyCommands {
           w.nil();
         } else if (r.extra(0, -1) < 0) {
           w.error(NO_LFU);
+        } else {
+          w.integer(r.extra(0, 0));
+        }
+      }
+    });
+  }
+
+  /**
+   * Seconds since the key's last use, from its owner (asking is not a use); nil for a missing key,
+   * Redis's error under an LFU policy.
+   */
+  private static void idletime(RespSession s, byte[][] a) {
+    s.route(Frame.request(Opcode.KEY_OP, 0, key(a[2]), null, IDLETIME), (r, w) -> {
+      if (!StringCommands.failed(r, w)) {
+        if (r.status() != Status.OK) {
+          w.nil();
+        } else if (r.extra(0, -1) < 0) {
+          w.error(NO_IDLETIME);
         } else {
           w.integer(r.extra(0, 0));
         }
