@@ -23,16 +23,16 @@ import java.util.List;
 
 /** Runs KEY_OP requests (docs/PROTOCOL.md, "Key operations") under the transaction gate. */
 final class KeyRequests {
-  static final int TOUCH = 0;
-  static final int RENAME = 1;
-  static final int RENAMENX = 2;
-  static final int COPY = 3;
-  static final int ENCODING = 4;
-  static final int MEMORY_USAGE = 5;
+  static final int TOUCH = KeyOperation.TOUCH;
+  static final int RENAME = KeyOperation.RENAME;
+  static final int RENAMENX = KeyOperation.RENAMENX;
+  static final int COPY = KeyOperation.COPY;
+  static final int ENCODING = KeyOperation.ENCODING;
+  static final int MEMORY_USAGE = KeyOperation.MEMORY_USAGE;
   /** The key's ValueType code in extra 0, or NOT_FOUND. */
-  static final int TYPE = 6;
+  static final int TYPE = KeyOperation.TYPE;
   /** OBJECT FREQ: the LFU counter in extra 0 (-1: the policy keeps none), or NOT_FOUND; not a use. */
-  static final int FREQ = 7;
+  static final int FREQ = KeyOperation.FREQ;
   /** OBJECT IDLETIME: seconds since the last use in extra 0 (-1 under an LFU policy), or NOT_FOUND; not a use. */
   static final int IDLETIME = KeyOperation.IDLETIME;
   /**

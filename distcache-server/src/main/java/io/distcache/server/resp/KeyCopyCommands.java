@@ -4,6 +4,7 @@ import static io.distcache.server.resp.Args.is;
 import static io.distcache.server.resp.Args.key;
 
 import io.distcache.protocol.Frame;
+import io.distcache.protocol.KeyOperation;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
 import io.distcache.server.resp.CommandTable.Registry;
@@ -22,14 +23,14 @@ import java.util.concurrent.CompletableFuture;
 final class KeyCopyCommands {
   private KeyCopyCommands() {}
 
-  private static final long TOUCH = 0;
-  private static final long RENAME = 1;
-  private static final long RENAMENX = 2;
-  private static final long COPY = 3;
-  private static final long ENCODING = 4;
-  private static final long MEMORY_USAGE = 5;
-  private static final long FREQ = 7;
-  private static final long IDLETIME = io.distcache.protocol.KeyOperation.IDLETIME;
+  private static final long TOUCH = KeyOperation.TOUCH;
+  private static final long RENAME = KeyOperation.RENAME;
+  private static final long RENAMENX = KeyOperation.RENAMENX;
+  private static final long COPY = KeyOperation.COPY;
+  private static final long ENCODING = KeyOperation.ENCODING;
+  private static final long MEMORY_USAGE = KeyOperation.MEMORY_USAGE;
+  private static final long FREQ = KeyOperation.FREQ;
+  private static final long IDLETIME = KeyOperation.IDLETIME;
 
   static final String NO_SUCH_KEY = "ERR no such key";
   /** Redis's refusal of OBJECT IDLETIME under an LFU policy. */
