@@ -228,7 +228,8 @@ final class OffHeapStore implements Store {
     long stamp = s.lock.readLock();
     try {
       int slot = s.find(key, tag);
-      if (slot >= 0 && s.isExpired(slot, now())) {
+      long now = now(); // once: the expiry check and the access clock
+      if (slot >= 0 && s.isExpired(slot, now)) {
         if (counted) {
           stamp = removeExpired(s, key, tag, stamp);
         }
@@ -239,7 +240,7 @@ final class OffHeapStore implements Store {
           misses.increment();
         } else {
           hits.increment();
-          s.touch(slot);
+          s.touch(slot, now);
         }
       }
       return reader.read(s, slot);
@@ -328,11 +329,11 @@ final class OffHeapStore implements Store {
           out.add(null);
         } else if (s.type(slot) != ValueType.STRING.code()) {
           hits.increment(); // Redis's MGET answers nil for a key of another type, and counts a hit
-          s.touch(slot); // and a use
+          s.touch(slot, now); // and a use
           out.add(null);
         } else {
           hits.increment();
-          s.touch(slot);
+          s.touch(slot, now);
           out.add(s.value(slot));
         }
       }

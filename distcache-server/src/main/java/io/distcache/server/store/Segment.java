@@ -136,17 +136,22 @@ final class Segment {
    * readers write the same bytes, and may lose a counter step).
    */
   void touch(int slot) {
+    touch(slot, store.now());
+  }
+
+  /** {@link #touch(int)} with the time the caller already read. */
+  void touch(int slot, long now) {
     long e = index.get(slot);
     ByteBuffer pg = log.page(SlotIndex.page(e));
     int off = SlotIndex.offset(e);
     int flags = EntryCodec.flags(pg, off);
     StoreConfig c = store.config();
     if (EntryCodec.countsUses(flags, c)) {
-      EntryCodec.stepCounter(pg, off, flags, c, store.now());
+      EntryCodec.stepCounter(pg, off, flags, c, now);
     } else {
       EntryCodec.markAccessed(pg, off, flags);
       if ((flags & EntryCodec.FLAG_CLOCK) != 0) {
-        EntryCodec.stampClock(pg, off, flags, store.now());
+        EntryCodec.stampClock(pg, off, flags, now);
       }
     }
   }
