@@ -17,7 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * RSS per entry for the same load.
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.distcache.benchmarks.MemoryPerEntry [store|chm] [N] [policy]},
- * policy one of allkeys-lru (default), allkeys-lfu, noeviction (the store's entry layout depends on it).
+ * policy any of the eight maxmemory-policy names, allkeys-lru by default.
  */
 public final class MemoryPerEntry {
   private MemoryPerEntry() {}

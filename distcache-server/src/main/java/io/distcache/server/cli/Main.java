@@ -259,8 +259,10 @@ public final class Main implements Callable<Integer> {
       paramLabel = "POLICY",
       defaultValue = "allkeys-lru",
       converter = PolicyConverter.class,
-      description = "allkeys-lru (evict least recently used keys), allkeys-lfu (evict least frequently used keys) or "
-          + "noeviction (refuse writes when full). Default: ${DEFAULT-VALUE}.")
+      description = "Redis's maxmemory-policy: allkeys-lru (evict least recently used keys), allkeys-lfu (least "
+          + "frequently used), allkeys-random (any), volatile-lru, volatile-lfu, volatile-random (the same among keys "
+          + "with an expiry), volatile-ttl (keys with an expiry, nearest expiry first) or noeviction (refuse writes "
+          + "when full; volatile-* do too while no key has an expiry). Default: ${DEFAULT-VALUE}.")
   EvictionPolicy evictionPolicy;
 
   @Option(

@@ -1,6 +1,7 @@
 package io.distcache.server.cluster;
 
 import io.distcache.protocol.Frame;
+import io.distcache.protocol.KeyOperation;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.store.CollectionCodec;
@@ -22,18 +23,23 @@ import java.util.List;
 
 /** Runs KEY_OP requests (docs/PROTOCOL.md, "Key operations") under the transaction gate. */
 final class KeyRequests {
-  static final int TOUCH = 0;
-  static final int RENAME = 1;
-  static final int RENAMENX = 2;
-  static final int COPY = 3;
-  static final int ENCODING = 4;
-  static final int MEMORY_USAGE = 5;
+  static final int TOUCH = KeyOperation.TOUCH;
+  static final int RENAME = KeyOperation.RENAME;
+  static final int RENAMENX = KeyOperation.RENAMENX;
+  static final int COPY = KeyOperation.COPY;
+  static final int ENCODING = KeyOperation.ENCODING;
+  static final int MEMORY_USAGE = KeyOperation.MEMORY_USAGE;
   /** The key's ValueType code in extra 0, or NOT_FOUND. */
-  static final int TYPE = 6;
+  static final int TYPE = KeyOperation.TYPE;
   /** OBJECT FREQ: the LFU counter in extra 0 (-1: the policy keeps none), or NOT_FOUND; not a use. */
-  static final int FREQ = 7;
-  /** The LFU counter and minute stamp an entry written under an LFU policy carries. */
-  private static final int LFU_BYTES = 3;
+  static final int FREQ = KeyOperation.FREQ;
+  /** OBJECT IDLETIME: seconds since the last use in extra 0 (-1 under an LFU policy), or NOT_FOUND; not a use. */
+  static final int IDLETIME = KeyOperation.IDLETIME;
+  /**
+   * Every entry's 3-byte use field: the LFU counter and minute stamp under an LFU policy, the
+   * access clock under the others.
+   */
+  private static final int USE_FIELD_BYTES = 3;
 
   /** Index bytes per entry at the table's highest load (8 bytes a slot, load at most 3/4). */
   private static final int INDEX_BYTES = 11;
@@ -59,8 +65,8 @@ final class KeyRequests {
       throw new IllegalArgumentException("KEY_OP needs extra 0 (operation), but the request has 0 extras");
     }
     long op = r.extras()[0];
-    if (op < TOUCH || op > FREQ) {
-      throw new IllegalArgumentException("KEY_OP operation " + op + " is not one of 0..7");
+    if (op < TOUCH || op > KeyOperation.LAST) {
+      throw new IllegalArgumentException("KEY_OP operation " + op + " is not one of 0.." + KeyOperation.LAST);
     }
     long mask = 1L << TransactionGate.stripe(r.key());
     boolean twoKeys = op == RENAME || op == RENAMENX || op == COPY;
@@ -77,6 +83,10 @@ final class KeyRequests {
         case FREQ -> {
           long f = store.frequency(r.key());
           yield f == Store.KEY_MISSING ? r.reply(Status.NOT_FOUND) : r.replyOk(f);
+        }
+        case IDLETIME -> {
+          long idle = store.idleSeconds(r.key());
+          yield idle == Store.KEY_MISSING ? r.reply(Status.NOT_FOUND) : r.replyOk(idle);
         }
         case TYPE -> {
           ValueType t = store.typeOf(r.key());
@@ -124,7 +134,7 @@ final class KeyRequests {
   }
 
   private Frame encoding(Frame r) {
-    TypedEntry e = store.getTyped(r.key());
+    TypedEntry e = store.peekEntry(r.key()); // not a use: OBJECT looks without touching, as in Redis
     if (e == null) {
       return r.reply(Status.NOT_FOUND);
     }
@@ -188,17 +198,17 @@ final class KeyRequests {
 
   /**
    * The bytes the store holds for the entry by its layout: flags, version, the expiry when it has
-   * one, the two length varints, key and value, plus its share of the index.
+   * one, the use field, the two length varints, key and value, plus its share of the index.
    */
   private Frame memoryUsage(Frame r) {
-    TypedEntry e = store.getTyped(r.key());
+    TypedEntry e = store.peekEntry(r.key()); // not a use (redis-cli --memkeys must not reset idle times)
     if (e == null) {
       return r.reply(Status.NOT_FOUND);
     }
     int keyLength = r.key().length;
     int valueLength = e.value().length;
     long bytes = 1 + 8 + (e.expireAtMillis() != Store.NO_EXPIRY ? 8 : 0) + varint(keyLength) + varint(valueLength)
-        + keyLength + valueLength + INDEX_BYTES + (store.config().policy().lfu() ? LFU_BYTES : 0);
+        + keyLength + valueLength + INDEX_BYTES + USE_FIELD_BYTES;
     return r.replyOk(bytes);
   }
 

@@ -63,7 +63,7 @@ final class KeyCommands {
   }
 
   private static void type(RespSession s, byte[][] a) {
-    s.route(Frame.request(Opcode.KEY_OP, 0, key(a[1]), null, 6 /* KeyRequests.TYPE */), (r, w) -> {
+    s.route(Frame.request(Opcode.KEY_OP, 0, key(a[1]), null, io.distcache.protocol.KeyOperation.TYPE), (r, w) -> {
       if (!StringCommands.failed(r, w)) {
         ValueType t = r.status() == Status.OK ? ValueType.fromCode(r.extra(0, -1)) : null;
         w.simple(t == null ? "none" : t.redisName());

@@ -4,6 +4,7 @@ import static io.distcache.server.resp.Args.is;
 import static io.distcache.server.resp.Args.key;
 
 import io.distcache.protocol.Frame;
+import io.distcache.protocol.KeyOperation;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
 import io.distcache.server.resp.CommandTable.Registry;
@@ -22,15 +23,19 @@ import java.util.concurrent.CompletableFuture;
 final class KeyCopyCommands {
   private KeyCopyCommands() {}
 
-  private static final long TOUCH = 0;
-  private static final long RENAME = 1;
-  private static final long RENAMENX = 2;
-  private static final long COPY = 3;
-  private static final long ENCODING = 4;
-  private static final long MEMORY_USAGE = 5;
-  private static final long FREQ = 7;
+  private static final long TOUCH = KeyOperation.TOUCH;
+  private static final long RENAME = KeyOperation.RENAME;
+  private static final long RENAMENX = KeyOperation.RENAMENX;
+  private static final long COPY = KeyOperation.COPY;
+  private static final long ENCODING = KeyOperation.ENCODING;
+  private static final long MEMORY_USAGE = KeyOperation.MEMORY_USAGE;
+  private static final long FREQ = KeyOperation.FREQ;
+  private static final long IDLETIME = KeyOperation.IDLETIME;
 
   static final String NO_SUCH_KEY = "ERR no such key";
+  /** Redis's refusal of OBJECT IDLETIME under an LFU policy. */
+  static final String NO_IDLETIME = "ERR An LFU maxmemory policy is selected, idle time not tracked. "
+      + "Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
   static final String NO_LFU = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. "
       + "Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 
@@ -42,6 +47,7 @@ final class KeyCopyCommands {
     r.addContainer("object", -2, "", "keyspace", null, List.of(
         Registry.sub("encoding", 3, "readonly", "keyspace", KeyCopyCommands::encoding),
         Registry.sub("freq", 3, "readonly", "keyspace", KeyCopyCommands::freq),
+        Registry.sub("idletime", 3, "readonly", "keyspace", KeyCopyCommands::idletime),
         Registry.sub("refcount", 3, "readonly", "keyspace", KeyCopyCommands::refcount),
         Registry.sub("help", 2, "loading stale", "keyspace", (s, a) -> ConnectionCommands.helpReply(s, "OBJECT",
             List.of("ENCODING <key>",
@@ -50,6 +56,9 @@ final class KeyCopyCommands {
                 "FREQ <key>",
                 "    Return the access frequency index of the <key>. The returned integer is",
                 "    proportional to the logarithm of the recent access frequency of the key.",
+                "IDLETIME <key>",
+                "    Return the idle time of the <key>, that is the approximated number of",
+                "    seconds elapsed since the last access to the key.",
                 "REFCOUNT <key>",
                 "    Return the number of references of the value associated with the specified",
                 "    <key>.",
@@ -147,6 +156,24 @@ final class KeyCopyCommands {
           w.nil();
         } else if (r.extra(0, -1) < 0) {
           w.error(NO_LFU);
+        } else {
+          w.integer(r.extra(0, 0));
+        }
+      }
+    });
+  }
+
+  /**
+   * Seconds since the key's last use, from its owner (asking is not a use); nil for a missing key,
+   * Redis's error under an LFU policy.
+   */
+  private static void idletime(RespSession s, byte[][] a) {
+    s.route(Frame.request(Opcode.KEY_OP, 0, key(a[2]), null, IDLETIME), (r, w) -> {
+      if (!StringCommands.failed(r, w)) {
+        if (r.status() != Status.OK) {
+          w.nil();
+        } else if (r.extra(0, -1) < 0) {
+          w.error(NO_IDLETIME);
         } else {
           w.integer(r.extra(0, 0));
         }

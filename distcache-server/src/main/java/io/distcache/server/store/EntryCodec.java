@@ -6,13 +6,17 @@ import java.util.concurrent.ThreadLocalRandom;
 /*
  * Design: the byte layout of one entry in a log page, and of a large entry's own buffer; nothing
  * else in the store knows where a field sits. An entry in a page is
- *   flags(1) version(8) [expireAt(8) when EXPIRES] [counter(1) minuteStamp(2) when LFU] then either
+ *   flags(1) version(8) [expireAt(8) when EXPIRES] [counter(1) minuteStamp(2) when LFU, or
+ *   accessClock(3) when CLOCK] then either
  *   varint keyLength, varint valueLength, key, value                 (inline)
  *   int handle of an out-of-line buffer                              (LARGE)
  * and a large entry's buffer holds [int keyLength][key][value]. Flags: EXPIRES, ACCESSED (the
- * CLOCK hand's mark), LARGE, DEAD, bits 4-5 the ValueType code, LFU. Optional fields cost nothing
- * when absent: an entry without expiry has no expiry field, an entry written under a policy other
- * than allkeys-lfu no counter, so 16 + 100 bytes take 127 bytes (130 under LFU). Lengths are
+ * CLOCK hand's mark), LARGE, DEAD, bits 4-5 the ValueType code, LFU, CLOCK. An entry without expiry
+ * has no expiry field. The 3-byte use field is Redis's 24-bit `lru` field: an entry written under
+ * an LFU policy carries the counter and minute stamp there (LFU), one written under any other
+ * policy the second of its last use, mod 2^24 (CLOCK: Redis's LRU clock, 1 s resolution, wraps
+ * after 194 days), which OBJECT IDLETIME reads. So 16 + 100 bytes take 130 bytes under every
+ * policy (127 before the access clock existed, when only LFU entries had the field). Lengths are
  * varints of at most 3 bytes because an inline entry is at most a quarter page (256 KiB pages).
  *
  * Every method is static and works on a page buffer and an offset (and the segment's table of
@@ -32,6 +36,17 @@ final class EntryCodec {
   /** The entry carries an LFU counter and minute stamp (3 bytes) after its expiry. */
   static final int FLAG_LFU = 0x40;
   static final int LFU_BYTES = 3;
+  /**
+   * The entry carries a 24-bit access clock (seconds, mod 2^24) in the same 3 bytes instead; never
+   * with FLAG_LFU. Bit 7: a flags byte read as a signed byte is negative then, so flags are only
+   * ever tested with masks.
+   */
+  static final int FLAG_CLOCK = 0x80;
+  /** Either kind of the 3-byte use field. */
+  static final int USE_FIELD = FLAG_LFU | FLAG_CLOCK;
+  /** The access clock's range: 24 bits of seconds, as Redis's LRU clock. */
+  static final int CLOCK_MASK = 0xFFFFFF;
+  private static final long MILLIS_PER_CLOCK_TICK = 1000;
   /** flags(1) version(8): the part every entry has. */
   private static final int FIXED_HEADER = 9;
   private static final int VERSION_AT = 1;
@@ -43,8 +58,18 @@ final class EntryCodec {
   private EntryCodec() {}
 
   /** Bytes before the lengths (inline) or the handle (large). */
-  static int headerSize(boolean expires, boolean lfu) {
-    return FIXED_HEADER + (expires ? EXPIRY_BYTES : 0) + (lfu ? LFU_BYTES : 0);
+  static int headerSize(boolean expires, boolean useField) {
+    return FIXED_HEADER + (expires ? EXPIRY_BYTES : 0) + (useField ? LFU_BYTES : 0);
+  }
+
+  /** The access clock of a time: seconds mod 2^24. */
+  static int accessClock(long millis) {
+    return (int) ((millis / MILLIS_PER_CLOCK_TICK) & CLOCK_MASK);
+  }
+
+  /** Seconds from access clock {@code then} to {@code now}, across the 24-bit wrap (as Redis estimates). */
+  static long clockElapsed(int then, int now) {
+    return (now - then) & CLOCK_MASK;
   }
 
   /** Bytes an inline entry with this header takes in a page (long: a value may be huge). */
@@ -89,7 +114,38 @@ final class EntryCodec {
 
   /** Where the lengths (inline) or the handle (large) start. */
   static int lengthsAt(int off, int flags) {
-    return lfuAt(off, flags) + ((flags & FLAG_LFU) != 0 ? LFU_BYTES : 0);
+    return lfuAt(off, flags) + ((flags & USE_FIELD) != 0 ? LFU_BYTES : 0);
+  }
+
+  /** Restamps the access clock of an entry that has one (FLAG_CLOCK); writes only when it moved. */
+  static void stampClock(ByteBuffer pg, int off, int flags, long nowMillis) {
+    int at = lfuAt(off, flags);
+    int now = accessClock(nowMillis);
+    if (readClock(pg, at) != now) {
+      pg.putShort(at, (short) now);
+      pg.put(at + 2, (byte) (now >>> 16));
+    }
+  }
+
+  private static int readClock(ByteBuffer pg, int at) {
+    return (pg.getShort(at) & 0xFFFF) | ((pg.get(at + 2) & 0xFF) << 16);
+  }
+
+  /**
+   * Seconds since the entry's last use (OBJECT IDLETIME): from its access clock; an entry written
+   * under an LFU policy has only the minute of its last use, so whole minutes; -1 when it has no
+   * use field (cannot happen for entries written since the clock exists).
+   */
+  static long idleSeconds(ByteBuffer pg, int off, long nowMillis) {
+    int flags = pg.get(off);
+    int at = lfuAt(off, flags);
+    if ((flags & FLAG_CLOCK) != 0) {
+      return clockElapsed(readClock(pg, at), accessClock(nowMillis));
+    }
+    if ((flags & FLAG_LFU) != 0) {
+      return 60L * LfuCounter.elapsed(pg.getShort(at + 1) & 0xFFFF, LfuCounter.minutes(nowMillis));
+    }
+    return -1;
   }
 
   /** True when a use of this entry steps its LFU counter (it has one and the policy is LFU). */
@@ -152,9 +208,11 @@ final class EntryCodec {
 
   /**
    * Writes an entry's header at off; returns where its lengths (or handle) go. The counter and
-   * stamp are written only when flags has FLAG_LFU, the expiry only with FLAG_EXPIRES.
+   * stamp are written only when flags has FLAG_LFU, the access clock ({@code clock}) only with
+   * FLAG_CLOCK, the expiry only with FLAG_EXPIRES.
    */
-  static int writeHeader(ByteBuffer pg, int off, int flags, long version, long expireAt, int counter, int nowMinutes) {
+  static int writeHeader(ByteBuffer pg, int off, int flags, long version, long expireAt, int counter, int nowMinutes,
+      int clock) {
     pg.put(off, (byte) flags);
     pg.putLong(off + VERSION_AT, version);
     int p = off + FIXED_HEADER;
@@ -165,6 +223,10 @@ final class EntryCodec {
     if ((flags & FLAG_LFU) != 0) {
       pg.put(p, (byte) counter);
       pg.putShort(p + 1, (short) nowMinutes);
+      p += LFU_BYTES;
+    } else if ((flags & FLAG_CLOCK) != 0) {
+      pg.putShort(p, (short) clock);
+      pg.put(p + 2, (byte) (clock >>> 16));
       p += LFU_BYTES;
     }
     return p;

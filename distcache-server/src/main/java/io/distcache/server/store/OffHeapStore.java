@@ -115,11 +115,24 @@ final class OffHeapStore implements Store {
     expired.increment();
   }
 
+  /**
+   * True when a full store may evict: the policy evicts and, under volatile-*, some entry has an
+   * expiry (Redis then answers a write that needs room with its OOM error, as under noeviction).
+   * Sums the segments' counts, so only the paths that are already short of memory ask.
+   */
+  boolean canEvict() {
+    EvictionPolicy p = config.policy();
+    return p.evicts() && (!p.volatileOnly() || sizeWithExpiry() > 0);
+  }
+
   StoreException outOfMemory(long bytes) {
+    EvictionPolicy policy = config.policy();
     String why =
-        config.policy() == EvictionPolicy.NOEVICTION
+        policy == EvictionPolicy.NOEVICTION
             ? "and the policy is noeviction"
-            : "and nothing more can be evicted";
+            : policy.volatileOnly() && sizeWithExpiry() == 0
+                ? "and the policy is " + policy.redisName() + " but no key has an expiry"
+                : "and nothing more can be evicted";
     return new StoreException(
         StoreException.Reason.OUT_OF_MEMORY,
         "memory bound "
@@ -136,9 +149,12 @@ final class OffHeapStore implements Store {
   /** Frees one page of another segment for requester; false when none could be taken now. */
   boolean stealPage(Segment requester) {
     int n = segments.length;
+    // under volatile-* only entries with an expiry can go: the richest in those
+    boolean volatileOnly = config.policy().volatileOnly();
     Segment richest = null;
     for (Segment s : segments) {
-      if (s != requester && (richest == null || s.count() > richest.count())) {
+      if (s != requester && (richest == null
+          || (volatileOnly ? s.expiring() > richest.expiring() : s.count() > richest.count()))) {
         richest = s;
       }
     }
@@ -212,7 +228,8 @@ final class OffHeapStore implements Store {
     long stamp = s.lock.readLock();
     try {
       int slot = s.find(key, tag);
-      if (slot >= 0 && s.isExpired(slot, now())) {
+      long now = now(); // once: the expiry check and the access clock
+      if (slot >= 0 && s.isExpired(slot, now)) {
         if (counted) {
           stamp = removeExpired(s, key, tag, stamp);
         }
@@ -223,7 +240,7 @@ final class OffHeapStore implements Store {
           misses.increment();
         } else {
           hits.increment();
-          s.touch(slot);
+          s.touch(slot, now);
         }
       }
       return reader.read(s, slot);
@@ -312,10 +329,11 @@ final class OffHeapStore implements Store {
           out.add(null);
         } else if (s.type(slot) != ValueType.STRING.code()) {
           hits.increment(); // Redis's MGET answers nil for a key of another type, and counts a hit
+          s.touch(slot, now); // and a use
           out.add(null);
         } else {
           hits.increment();
-          s.touch(slot);
+          s.touch(slot, now);
           out.add(s.value(slot));
         }
       }
@@ -879,6 +897,12 @@ final class OffHeapStore implements Store {
   @Override
   public StoreConfig config() {
     return config;
+  }
+
+  @Override
+  public long idleSeconds(byte[] key) {
+    return readLong(key, (s, slot) -> slot < 0 ? KEY_MISSING
+        : config.policy().lfu() ? IDLE_NOT_TRACKED : Math.max(0, s.idleSeconds(slot)));
   }
 
   @Override

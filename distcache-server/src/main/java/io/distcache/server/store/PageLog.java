@@ -7,7 +7,7 @@ import java.util.Arrays;
 
 /*
  * Design: a segment's log of off-heap pages, where its entries live (layout: EntryCodec), and the
- * walks that give memory back: compaction, the CLOCK and LFU eviction hands, draining.
+ * walks that give memory back: compaction, the eviction hands of Redis's eight policies, draining.
  *
  * Appending: entries are appended to the head page; a delete or overwrite only sets the DEAD flag
  * and leaves its bytes behind (kill). Large entries (more than a quarter page) keep a stub in the
@@ -24,13 +24,23 @@ import java.util.Arrays;
  * has room, the rest are evicted and the page is freed. Under noeviction only dead and expired
  * bytes are reclaimed.
  *
- * LFU: under allkeys-lfu every entry written carries Redis's 24 bits (LfuCounter). The walks that
+ * LFU: under an LFU policy every entry written carries Redis's 24 bits (LfuCounter). The walks that
  * evict (compact with evict, drainTail) treat the oldest page as Redis treats its sample: they
  * evict its least frequently used entries, those at or below the counter value under which lie a
  * quarter of the bytes of a sample made of this page and, fading, the pages walked before
- * (lfuCutoff), and keep the rest, counters untouched. Entries written before a switch to LFU have
- * no counter: they count as INIT when read since the hand's last pass and 0 otherwise, until
- * rewritten. After a switch back to LRU the counters ride along unused until the entry is rewritten.
+ * (EvictionChoice), and keep the rest, counters untouched. Entries written under another policy
+ * carry the access clock instead: they count as INIT when read since the hand's last pass and 0
+ * otherwise, until rewritten. After a switch back the counters ride along unused until the entry
+ * is rewritten (OBJECT IDLETIME then reads their minute stamp).
+ *
+ * The other policies (EvictionChoice decides per entry): volatile-* walk the same pages but evict
+ * only entries with an expiry. Entries without one are kept: compact leaves them in place; a
+ * drain moves them to the head, and when the head cannot take them all it compacts the page
+ * instead and frees none (drainTail answers false). A walk may then free little where few entries
+ * have an expiry, so one write makes at most MAX_VOLATILE_WALKS of them before it is refused; and
+ * when no entry of the store has an expiry (OffHeapStore.canEvict) a write needing room is refused
+ * at once, as under noeviction, without walking. volatile-ttl ranks candidates by time left,
+ * *-random evicts every candidate of the walked page whatever its use.
  *
  * A walk that moves or removes a live entry finds its index slot from the key's hash (SlotIndex
  * .slotOf) and removes through the segment (Segment.removeAt), which tells the removal listener
@@ -40,8 +50,12 @@ import java.util.Arrays;
 
 /** A segment's log of off-heap pages and large-entry buffers, with its reclaim and eviction walks. */
 final class PageLog {
-  /** The least share of a page's live bytes an LFU eviction walk frees (one in four). */
-  private static final int LFU_EVICT_SHARE = 4;
+  /**
+   * Page walks one write may make under volatile-* before it is refused: the walks keep the keys
+   * without expiry, so where few keys have one a walk may free nothing, and without a cap one
+   * write could walk every page of its segment (see walkLimit).
+   */
+  private static final int MAX_VOLATILE_WALKS = 8;
   /** Pages one reservation may drain while the store is over a just-lowered bound (see reserve). */
   private static final int MAX_DRAINS_OVER_BOUND = 8;
 
@@ -75,8 +89,8 @@ final class PageLog {
 
   /** Bytes of live entries in pages and large buffers (no index, no dead bytes). */
   private long liveBytes;
-  /** The LFU walks' decaying sample of counters, by bytes (see lfuCutoff); null until one runs. */
-  private long[] lfuSeen;
+  /** The eviction walks' verdicts, with the ranked policies' decaying sample. */
+  private final EvictionChoice choice = new EvictionChoice();
 
   PageLog(Segment owner, SlotIndex index, OffHeapStore store, MemoryBudget budget, int pageSize) {
     this.owner = owner;
@@ -137,14 +151,14 @@ final class PageLog {
    * Appends the entry {@link #prepare} made room for (flags without FLAG_LARGE: the handle says);
    * returns its address (SlotIndex.address).
    */
-  long append(int flags, long version, long expireAt, int counter, int nowMinutes, byte[] key, byte[] value,
-      int handle) {
+  long append(int flags, long version, long expireAt, int counter, int nowMinutes, int clock, byte[] key,
+      byte[] value, int handle) {
     if (handle >= 0) {
       flags |= EntryCodec.FLAG_LARGE;
     }
     ByteBuffer pg = pages[head];
     int off = end[head];
-    int p = EntryCodec.writeHeader(pg, off, flags, version, expireAt, counter, nowMinutes);
+    int p = EntryCodec.writeHeader(pg, off, flags, version, expireAt, counter, nowMinutes, clock);
     int size;
     if (handle >= 0) {
       pg.putInt(p, handle);
@@ -228,15 +242,19 @@ final class PageLog {
     int failures = 0;
     int drained = 0;
     while (!budget.tryReserve(bytes)) {
-      if (!store.config().policy().evicts()) {
+      if (!store.canEvict()) {
         throw store.outOfMemory(bytes);
       }
       if (++drained > MAX_DRAINS_OVER_BOUND && budget.used() > budget.max()) {
         // maxmemory was lowered and the sweeper is still shrinking: one request must not do it all
         throw store.outOfMemory(bytes);
       }
-      if (tail >= 0) {
-        drainTail();
+      if (tail >= 0 && hasCandidates()) {
+        // under volatile-* a drain may free no page (its keys without expiry had nowhere to go):
+        // it still evicted and packed, and the next drain has the room it made; bounded all the same
+        if (!drainTail() && ++failures > walkLimit()) {
+          throw store.outOfMemory(bytes);
+        }
       } else if (!store.stealPage(owner) && ++failures > 16) {
         throw store.outOfMemory(bytes);
       }
@@ -255,8 +273,22 @@ final class PageLog {
       newPage();
       return;
     }
-    if (store.config().policy().evicts()) {
-      for (int round = 0, limit = 2 * pageCount + 16; round < limit; round++) {
+    if (store.canEvict() && !hasCandidates()) {
+      // volatile-*, and no entry of this segment has an expiry: reclaim dead bytes, else take a
+      // page another segment frees by evicting its own candidates
+      if (reclaimLeastLive(size)) {
+        return;
+      }
+      for (int i = 0; i < 16; i++) {
+        if (store.stealPage(owner) && budget.tryReserve(pageSize)) {
+          newPage();
+          return;
+        }
+      }
+      throw store.outOfMemory(size);
+    }
+    if (store.canEvict()) {
+      for (int round = 0, limit = walkLimit(); round < limit; round++) {
         if (tail < 0) {
           if (store.stealPage(owner) && budget.tryReserve(pageSize)) {
             newPage();
@@ -275,18 +307,34 @@ final class PageLog {
       }
       throw store.outOfMemory(size);
     }
-    int best = leastLivePage();
-    if (best < 0 || pageSize - live[best] < size) {
-      // expired entries count as live until a walk meets them: try one before refusing
-      if (best >= 0) {
-        compact(best, false);
-        if (pageSize - end[head] >= size) {
-          return;
-        }
-      }
+    if (!reclaimLeastLive(size)) {
       throw store.outOfMemory(size);
     }
+  }
+
+  /**
+   * Page walks one write may make to find room: twice round the log (the CLOCK hand's first pass
+   * may only clear marks) under allkeys-*, at most MAX_VOLATILE_WALKS under volatile-*.
+   */
+  private int walkLimit() {
+    int all = 2 * pageCount + 16;
+    return store.config().policy().volatileOnly() ? Math.min(all, MAX_VOLATILE_WALKS) : all;
+  }
+
+  /** True unless the policy is a volatile-* one and no entry of this segment has an expiry. */
+  private boolean hasCandidates() {
+    return !store.config().policy().volatileOnly() || owner.expiring() > 0;
+  }
+
+  /** Without evicting: compacts the page with the fewest live bytes; true when the head then has room. */
+  private boolean reclaimLeastLive(int size) {
+    int best = leastLivePage();
+    if (best < 0) {
+      return false;
+    }
+    // expired entries count as live until a walk meets them: try one even when the count says no
     compact(best, false);
+    return pageSize - end[head] >= size;
   }
 
   private void newPage() {
@@ -397,18 +445,17 @@ final class PageLog {
   }
 
   /**
-   * Slides page p's surviving entries to its front and makes it the head. With evict, entries
-   * not read since the last pass are evicted (under LFU: those at or below lfuCutoff) and the
-   * others lose their ACCESSED mark.
+   * Slides page p's surviving entries to its front and makes it the head. With evict, the entries
+   * the policy chooses (EvictionChoice: under LRU those not read since the last pass) are evicted
+   * and the others lose their ACCESSED mark.
    */
   private void compact(int p, boolean evict) {
     ByteBuffer pg = pages[p];
     long now = store.now();
-    StoreConfig c = store.config();
-    boolean lfu = evict && c.policy().lfu();
-    int nowMinutes = LfuCounter.minutes(now);
-    int cutoff = lfu ? lfuCutoff(p, now) : -1;
     int limit = end[p];
+    if (evict) {
+      choice.begin(pg, limit, store.config(), now);
+    }
     int r = 0;
     int w = 0;
     while (r < limit) {
@@ -418,9 +465,7 @@ final class PageLog {
         int slot = slotOf(p, r);
         if (EntryCodec.expiredAt(pg, r, flags, now)) {
           owner.removeAt(slot, Segment.Cause.EXPIRED, false);
-        } else if (evict && (lfu
-            ? EntryCodec.frequencyAt(pg, r, nowMinutes, c.lfuDecayMinutes()) <= cutoff
-            : (flags & EntryCodec.FLAG_ACCESSED) == 0)) {
+        } else if (evict && choice.chosen(pg, r, flags)) {
           owner.removeAt(slot, Segment.Cause.EVICTED, false);
         } else {
           if (evict) {
@@ -444,30 +489,46 @@ final class PageLog {
   }
 
   /**
-   * Frees the oldest page: entries read since the last pass move to the head while it has room,
-   * the others are evicted.
+   * Frees the oldest page: the entries the policy does not choose move to the head while it has
+   * room, the others are evicted and the page is freed; true. Entries the policy may not evict at
+   * all (under volatile-*: those without expiry) must move: when the head cannot take them all,
+   * the page is compacted instead (evicting the chosen, keeping the rest, becoming the head) and no
+   * page is freed; false.
    */
-  private void drainTail() {
+  private boolean drainTail() {
     int p = tail;
     ByteBuffer pg = pages[p];
     long now = store.now();
-    StoreConfig c = store.config();
-    boolean lfu = c.policy().lfu();
-    int nowMinutes = LfuCounter.minutes(now);
-    int cutoff = lfu ? lfuCutoff(p, now) : -1;
     int limit = end[p];
+    choice.begin(pg, limit, store.config(), now);
+    long mustMove = 0;
+    if (!choice.everyEntryCandidate()) {
+      for (int r = 0; r < limit; ) {
+        int flags = pg.get(r);
+        int size = EntryCodec.entrySize(pg, r);
+        if ((flags & EntryCodec.FLAG_DEAD) == 0 && !EntryCodec.expiredAt(pg, r, flags, now)
+            && !choice.candidate(pg, r, flags)) {
+          mustMove += size;
+        }
+        r += size;
+      }
+      if (mustMove > 0 && (head == p || pageSize - end[head] < mustMove)) {
+        compact(p, true);
+        return false;
+      }
+    }
     int r = 0;
     while (r < limit) {
       int flags = pg.get(r);
       int size = EntryCodec.entrySize(pg, r);
       if ((flags & EntryCodec.FLAG_DEAD) == 0) {
         int slot = slotOf(p, r);
+        boolean candidate = true;
         if (EntryCodec.expiredAt(pg, r, flags, now)) {
           owner.removeAt(slot, Segment.Cause.EXPIRED, false);
-        } else if ((lfu
-                ? EntryCodec.frequencyAt(pg, r, nowMinutes, c.lfuDecayMinutes()) > cutoff
-                : (flags & EntryCodec.FLAG_ACCESSED) != 0)
-            && head != p && pageSize - end[head] >= size) {
+        } else if (!(candidate = choice.candidate(pg, r, flags))
+            || (!choice.chosen(pg, r, flags) && head != p && pageSize - end[head] - mustMove >= size)) {
+          // room for the entries that must move was counted first: a kept candidate never takes it
           ByteBuffer to = pages[head];
           int w = end[head];
           to.put(w, pg, r, size);
@@ -476,6 +537,9 @@ final class PageLog {
           end[head] = w + size;
           live[head] += size;
           live[p] -= size;
+          if (!candidate) {
+            mustMove -= size;
+          }
         } else {
           owner.removeAt(slot, Segment.Cause.EVICTED, false);
         }
@@ -484,53 +548,7 @@ final class PageLog {
     }
     unlink(p);
     freePage(p);
-  }
-
-  /**
-   * The LFU eviction walk's threshold for page p: the least counter value c such that entries with
-   * counters at or below c hold at least a quarter of the bytes in the walks' sample: this page's
-   * live, unexpired entries plus, at half weight per walk back, the pages walked before (entries
-   * are weighed by their bytes, since bytes are what the walk must free). Sampling past the one page
-   * keeps a page that happens to hold only hot keys from losing a quarter of them while colder
-   * pages follow: its counters sit above the threshold, it frees nothing and the walk moves on.
-   * -1 when the sample is empty.
-   */
-  private int lfuCutoff(int p, long now) {
-    long[] seen = lfuSeen;
-    if (seen == null) {
-      seen = lfuSeen = new long[LfuCounter.MAX + 1];
-    }
-    ByteBuffer pg = pages[p];
-    int nowMinutes = LfuCounter.minutes(now);
-    int decay = store.config().lfuDecayMinutes();
-    long[] bytesAt = new long[LfuCounter.MAX + 1];
-    long total = 0;
-    int limit = end[p];
-    for (int r = 0; r < limit; ) {
-      int flags = pg.get(r);
-      int size = EntryCodec.entrySize(pg, r);
-      if ((flags & EntryCodec.FLAG_DEAD) == 0 && !EntryCodec.expiredAt(pg, r, flags, now)) {
-        bytesAt[EntryCodec.frequencyAt(pg, r, nowMinutes, decay)] += size;
-        total += size;
-      }
-      r += size;
-    }
-    total = 0;
-    for (int counter = 0; counter <= LfuCounter.MAX; counter++) {
-      seen[counter] = seen[counter] / 2 + bytesAt[counter];
-      total += seen[counter];
-    }
-    if (total == 0) {
-      return -1;
-    }
-    long sum = 0;
-    for (int counter = 0; counter <= LfuCounter.MAX; counter++) {
-      sum += seen[counter];
-      if (sum * LFU_EVICT_SHARE >= total) {
-        return counter;
-      }
-    }
-    return LfuCounter.MAX;
+    return true;
   }
 
   /**
@@ -543,8 +561,7 @@ final class PageLog {
     if (tail < 0) {
       return false;
     }
-    if (store.config().policy().evicts()) {
-      drainTail();
+    if (store.canEvict() && hasCandidates() && drainTail()) {
       return true;
     }
     int best = -1;
@@ -601,11 +618,10 @@ final class PageLog {
    * lock); false when this log has nothing to give.
    */
   boolean releaseOnePage() {
-    if (tail < 0) {
+    if (tail < 0 || !hasCandidates()) {
       return false;
     }
-    drainTail();
-    return true;
+    return drainTail();
   }
 
   // ---------------------------------------------------------------- whole log

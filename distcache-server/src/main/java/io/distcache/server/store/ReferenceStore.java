@@ -33,12 +33,21 @@ import java.util.function.Supplier;
  * - Expired entries are absent to every method. They are removed when a method finds them (lazy),
  *   when eviction reaches them, or by purgeExpired().
  * - Memory is counted as key length + value length + 64 per entry. A write that would pass the
- *   bound evicts from the LRU head (never the key being written) under allkeys-lru, or fails
- *   with OUT_OF_MEMORY under noeviction; nothing ever exceeds the bound.
- * - Under allkeys-lfu each key has Redis's counter and minute stamp (LfuCounter) in a side map:
- *   every use steps it, an overwrite keeps it, and eviction is exact LFU: the least decayed
- *   counter goes first (ties: the least recently used). reconfigure applies at once, evicting
- *   down to a lowered bound before it returns.
+ *   bound evicts one candidate at a time (never the key being written) or fails with
+ *   OUT_OF_MEMORY; nothing ever exceeds the bound. Candidates are every entry, or under
+ *   volatile-* only the entries with an expiry (none: OUT_OF_MEMORY, as under noeviction). Of
+ *   the candidates goes, exactly: the least recently used (*-lru, the LRU head), the least decayed
+ *   LFU counter (*-lfu; ties: the least recently used), the soonest expiry (volatile-ttl; ties:
+ *   the least recently used), or a uniformly random one (*-random). A multi-key write that would
+ *   not fit even after evicting every candidate outside it is refused before it writes anything.
+ * - Under an LFU policy each key has Redis's counter and minute stamp (LfuCounter) in a side map:
+ *   every use steps it, an overwrite keeps it. reconfigure applies at once, evicting down to a
+ *   lowered bound (as far as there are candidates) before it returns.
+ * - Every key has the 24-bit second of its last use, as the production store's access clock
+ *   (EntryCodec.accessClock), for OBJECT IDLETIME under the other policies. Exactly what the
+ *   production store stamps: a counted read that hits (GET, MGET, TOUCH...), a write that lands
+ *   (every write replaces the entry here) and a changed expiry; not EXISTS, TTL, STRLEN, GETRANGE
+ *   or a conditional write that did not write.
  * - Keys and values are copied in and out, so no caller can change stored bytes.
  */
 
@@ -56,6 +65,8 @@ public final class ReferenceStore implements Store {
   private final TreeMap<Key, Entry> byScanOrder = new TreeMap<>(Key.SCAN_ORDER);
   /** Under allkeys-lfu: counter << 16 | minute stamp of each key that has one. */
   private final java.util.HashMap<Key, Integer> lfu = new java.util.HashMap<>();
+  /** The access clock (EntryCodec.accessClock) of each key's last use or write. */
+  private final java.util.HashMap<Key, Integer> lastUse = new java.util.HashMap<>();
   private long bytesUsed;
   private long entriesWithExpiry;
   private long lastVersion;
@@ -505,6 +516,7 @@ public final class ReferenceStore implements Store {
     locked(() -> {
       byRecency.clear();
       lfu.clear();
+      lastUse.clear();
       byScanOrder.clear();
       bytesUsed = 0;
       entriesWithExpiry = 0;
@@ -602,6 +614,19 @@ public final class ReferenceStore implements Store {
   }
 
   @Override
+  public long idleSeconds(byte[] key) {
+    StoreConfig.checkKey(key);
+    return locked(() -> {
+      Key k = new Key(key);
+      if (peek(k) == null) {
+        return KEY_MISSING;
+      }
+      return config.policy().lfu() ? IDLE_NOT_TRACKED
+          : EntryCodec.clockElapsed(lastUse.get(k), EntryCodec.accessClock(clock.millis()));
+    });
+  }
+
+  @Override
   public long minMaxMemoryBytes() {
     return 1;
   }
@@ -613,10 +638,8 @@ public final class ReferenceStore implements Store {
         throw new IllegalArgumentException("only the memory bound, the policy and the LFU tuning can change");
       }
       config = next;
-      if (next.policy().evicts()) {
-        while (bytesUsed > next.maxMemoryBytes()) {
-          evictOneExcept(null);
-        }
+      while (bytesUsed > next.maxMemoryBytes() && evictOneExcept(null)) {
+        // evicts down to the bound, or until no candidate is left
       }
       return null;
     });
@@ -629,6 +652,7 @@ public final class ReferenceStore implements Store {
       misses++;
     } else {
       hits++;
+      lastUse.put(k, EntryCodec.accessClock(clock.millis()));
     }
     return e;
   }
@@ -671,10 +695,9 @@ public final class ReferenceStore implements Store {
     Entry old = byRecency.get(k);
     long oldCost = old == null ? 0 : cost(k, old.value);
     while (bytesUsed - oldCost + newCost > max) {
-      if (config.policy() == EvictionPolicy.NOEVICTION) {
+      if (!evictOneExcept(k)) {
         throw outOfMemory(newCost - oldCost);
       }
-      evictOneExcept(k);
     }
     return replace(k, type, value.clone(), expireAtMillis);
   }
@@ -689,6 +712,7 @@ public final class ReferenceStore implements Store {
     if (old == null && config.policy().lfu()) {
       lfu.put(k, (LfuCounter.INIT << 16) | LfuCounter.minutes(clock.millis()));
     }
+    lastUse.put(k, EntryCodec.accessClock(clock.millis()));
     byRecency.put(k, e);
     byScanOrder.put(k, e);
     bytesUsed += cost(k, value);
@@ -700,6 +724,7 @@ public final class ReferenceStore implements Store {
 
   private void remove(Key k) {
     lfu.remove(k);
+    lastUse.remove(k);
     Entry e = byRecency.remove(k);
     if (e != null) {
       byScanOrder.remove(k);
@@ -736,37 +761,61 @@ public final class ReferenceStore implements Store {
     }
   }
 
-  private void evictOneExcept(Key keep) {
-    Key coldest = null;
-    if (config.policy().lfu()) {
-      int least = Integer.MAX_VALUE;
-      for (Key k : byRecency.keySet()) {
-        int f = frequencyOf(k);
-        if (!k.equals(keep) && f < least) {
-          least = f;
-          coldest = k;
-        }
-      }
-    }
-    for (Map.Entry<Key, Entry> me : byRecency.entrySet()) {
-      Key victim = me.getKey();
-      if (!victim.equals(keep) && (coldest == null || victim.equals(coldest))) {
-        boolean wasExpired = isExpired(me.getValue(), clock.millis());
-        remove(victim);
-        if (wasExpired) {
-          expired++;
-        } else {
-          evicted++;
-        }
-        removed(victim, wasExpired);
-        return;
-      }
-    }
-    // Unreachable: the key being written fits alone, so another entry must exist while over.
-    throw outOfMemory(0);
+  /** True when the policy lets this entry be evicted (volatile-*: only entries with an expiry). */
+  private boolean candidate(Entry e) {
+    EvictionPolicy p = config.policy();
+    return p.evicts() && (!p.volatileOnly() || e.expireAtMillis != NO_EXPIRY);
   }
 
-  /** Under noeviction, refuses a batch whose distinct keys would together pass the bound. */
+  /** Evicts the policy's choice among the candidates other than keep; false when there is none. */
+  private boolean evictOneExcept(Key keep) {
+    EvictionPolicy p = config.policy();
+    List<Key> candidates = new ArrayList<>();
+    for (Map.Entry<Key, Entry> me : byRecency.entrySet()) { // least recently used first
+      if (!me.getKey().equals(keep) && candidate(me.getValue())) {
+        candidates.add(me.getKey());
+      }
+    }
+    if (candidates.isEmpty()) {
+      return false;
+    }
+    Key victim = candidates.get(0);
+    if (p.random()) {
+      victim = candidates.get(ThreadLocalRandom.current().nextInt(candidates.size()));
+    } else if (p.lfu()) {
+      int least = Integer.MAX_VALUE;
+      for (Key k : candidates) {
+        int f = frequencyOf(k);
+        if (f < least) {
+          least = f;
+          victim = k;
+        }
+      }
+    } else if (p == EvictionPolicy.VOLATILE_TTL) {
+      long soonest = Long.MAX_VALUE;
+      for (Key k : candidates) {
+        long at = byScanOrder.get(k).expireAtMillis; // byRecency.get would count as a use
+        if (at < soonest) {
+          soonest = at;
+          victim = k;
+        }
+      }
+    }
+    boolean wasExpired = isExpired(byScanOrder.get(victim), clock.millis());
+    remove(victim);
+    if (wasExpired) {
+      expired++;
+    } else {
+      evicted++;
+    }
+    removed(victim, wasExpired);
+    return true;
+  }
+
+  /**
+   * Under noeviction and volatile-*, refuses a batch whose distinct keys would together pass the
+   * bound even after every candidate outside the batch is evicted.
+   */
   private void checkBatchFits(Map<Key, byte[]> pairs) {
     long growth = 0;
     for (Map.Entry<Key, byte[]> pair : pairs.entrySet()) {
@@ -780,7 +829,17 @@ public final class ReferenceStore implements Store {
       Entry old = live(k);
       growth += newCost - (old == null ? 0 : cost(k, old.value));
     }
-    if (config.policy() == EvictionPolicy.NOEVICTION && bytesUsed + growth > config.maxMemoryBytes()) {
+    EvictionPolicy p = config.policy();
+    if (p.evicts() && !p.volatileOnly()) {
+      return; // every other entry may go, and each entry fits alone
+    }
+    long evictable = 0;
+    for (Map.Entry<Key, Entry> me : byScanOrder.entrySet()) {
+      if (!pairs.containsKey(me.getKey()) && candidate(me.getValue())) {
+        evictable += cost(me.getKey(), me.getValue().value);
+      }
+    }
+    if (bytesUsed + growth - evictable > config.maxMemoryBytes()) {
       throw outOfMemory(growth);
     }
   }

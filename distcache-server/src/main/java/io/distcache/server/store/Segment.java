@@ -132,19 +132,34 @@ final class Segment {
 
   /**
    * Marks the entry used: under an LFU policy steps its counter (entries with one), otherwise sets
-   * ACCESSED for the CLOCK hand; safe under the read lock (racing readers may lose a step).
+   * ACCESSED for the CLOCK hand and restamps its access clock; safe under the read lock (racing
+   * readers write the same bytes, and may lose a counter step).
    */
   void touch(int slot) {
+    touch(slot, store.now());
+  }
+
+  /** {@link #touch(int)} with the time the caller already read. */
+  void touch(int slot, long now) {
     long e = index.get(slot);
     ByteBuffer pg = log.page(SlotIndex.page(e));
     int off = SlotIndex.offset(e);
     int flags = EntryCodec.flags(pg, off);
     StoreConfig c = store.config();
     if (EntryCodec.countsUses(flags, c)) {
-      EntryCodec.stepCounter(pg, off, flags, c, store.now());
+      EntryCodec.stepCounter(pg, off, flags, c, now);
     } else {
       EntryCodec.markAccessed(pg, off, flags);
+      if ((flags & EntryCodec.FLAG_CLOCK) != 0) {
+        EntryCodec.stampClock(pg, off, flags, now);
+      }
     }
+  }
+
+  /** Seconds since the entry's last use, without counting one (OBJECT IDLETIME). */
+  long idleSeconds(int slot) {
+    long e = index.get(slot);
+    return EntryCodec.idleSeconds(log.page(SlotIndex.page(e)), SlotIndex.offset(e), store.now());
   }
 
   /** The entry's LFU counter after decay, without counting an access (OBJECT FREQ). */
@@ -185,8 +200,9 @@ final class Segment {
     if (closed) {
       throw new IllegalStateException("store is closed");
     }
-    if (!store.config().policy().evicts() && budget.used() > budget.max()) {
-      // maxmemory was lowered below what the store holds: under noeviction writes wait for room
+    if (budget.used() > budget.max() && !store.canEvict()) {
+      // maxmemory was lowered below what the store holds: under noeviction (or volatile-* with no
+      // key to evict) writes wait for room
       throw store.outOfMemory(0);
     }
     long indexBytes = index.bytesToGrow(count);
@@ -197,11 +213,14 @@ final class Segment {
     boolean expires = expireAt != Store.NO_EXPIRY;
     StoreConfig c = store.config();
     boolean lfu = c.policy().lfu();
-    int handle = log.prepare(key, value, EntryCodec.headerSize(expires, lfu));
+    int handle = log.prepare(key, value, EntryCodec.headerSize(expires, true));
     int slot = find(key, tag);
     int counter = LfuCounter.INIT;
     int nowMinutes = 0;
-    if (lfu) {
+    int clock = 0;
+    if (!lfu) {
+      clock = EntryCodec.accessClock(store.now()); // a write is a use: IDLETIME 0
+    } else {
       nowMinutes = LfuCounter.minutes(store.now());
       if (slot >= 0) {
         // an overwrite keeps the key's counter (the write's lookup already stepped it, as in Redis)
@@ -211,8 +230,8 @@ final class Segment {
       }
     }
     int flags = (expires ? EntryCodec.FLAG_EXPIRES : 0) | (type << EntryCodec.TYPE_SHIFT)
-        | (lfu ? EntryCodec.FLAG_LFU : 0);
-    long address = log.append(flags, version, expireAt, counter, nowMinutes, key, value, handle);
+        | (lfu ? EntryCodec.FLAG_LFU : EntryCodec.FLAG_CLOCK);
+    long address = log.append(flags, version, expireAt, counter, nowMinutes, clock, key, value, handle);
     long packed = SlotIndex.pack(tag, address, expires);
     if (slot >= 0) {
       long old = index.get(slot);
@@ -243,9 +262,11 @@ final class Segment {
 
   /**
    * Changes the expiry of the entry at slot; rewrites the entry when it has no room for one.
-   * Keeps the version (the value did not change).
+   * Keeps the version (the value did not change). Counts as a use of the entry either way (Redis's
+   * EXPIRE and PERSIST look the key up for writing, which touches it).
    */
   void setExpiry(int slot, byte[] key, int tag, long expireAt) {
+    touch(slot);
     long e = index.get(slot);
     ByteBuffer pg = log.page(SlotIndex.page(e));
     int off = SlotIndex.offset(e);
@@ -260,7 +281,6 @@ final class Segment {
     if (expireAt == Store.NO_EXPIRY) {
       return;
     }
-    touch(slot);
     put(key, tag, type(slot), value(slot), version(slot), expireAt);
   }
 

@@ -201,6 +201,16 @@ public interface Store extends AutoCloseable {
    */
   long frequency(byte[] key);
 
+  /** {@link #idleSeconds} answers this for a present key under an LFU policy (Redis refuses then). */
+  long IDLE_NOT_TRACKED = -1L;
+
+  /**
+   * Seconds since the key was last used (Redis's OBJECT IDLETIME: read or written; asking is not a
+   * use), from a coarse 1-second access clock; {@link #KEY_MISSING} when absent, {@link
+   * #IDLE_NOT_TRACKED} under an LFU policy.
+   */
+  long idleSeconds(byte[] key);
+
   /**
    * Changes the memory bound, the eviction policy and the LFU tuning while serving (CONFIG SET);
    * the value-size limit and the clock cannot change. A bound below what the store holds is

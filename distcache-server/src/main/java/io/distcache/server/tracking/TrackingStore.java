@@ -151,6 +151,11 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public long idleSeconds(byte[] key) {
+    return store.idleSeconds(key); // as frequency: marks nothing
+  }
+
+  @Override
   public void reconfigure(StoreConfig next) {
     store.reconfigure(next); // the evictions it causes reach the table like any other eviction
   }

@@ -75,10 +75,14 @@ class ConfigSetRuntimeTest {
     assertThat(send("CONFIG GET maxmemory-policy")).isEqualTo("*2\r\n" + bulk("maxmemory-policy") + bulk("allkeys-lfu"));
     assertThat(send("INFO memory")).contains("maxmemory_policy:allkeys-lfu\r\n");
     assertThat(send("CONFIG SET maxmemory-policy fifo")).isEqualTo(FAILED + "maxmemory-policy') - argument(s) must be "
-        + "one of the following: allkeys-lru, allkeys-lfu, noeviction\r\n");
-    assertThat(send("CONFIG SET maxmemory-policy volatile-ttl")).isEqualTo(FAILED + "maxmemory-policy') - eviction "
-        + "policy volatile-ttl is one of Redis's that distcache does not provide (expected one of allkeys-lru, "
-        + "allkeys-lfu, noeviction)\r\n");
+        + "one of the following: allkeys-lru, allkeys-lfu, noeviction, allkeys-random, volatile-lru, volatile-lfu, "
+        + "volatile-random, volatile-ttl\r\n");
+    for (EvictionPolicy p : EvictionPolicy.values()) {
+      assertThat(send("CONFIG SET maxmemory-policy " + p.redisName())).isEqualTo("+OK\r\n");
+      assertThat(send("CONFIG GET maxmemory-policy")).isEqualTo("*2\r\n" + bulk("maxmemory-policy")
+          + bulk(p.redisName()));
+      assertThat(store.config().policy()).isEqualTo(p);
+    }
     assertThat(send("CONFIG SET maxmemory-policy noeviction")).isEqualTo("+OK\r\n");
     assertThat(store.config().policy()).isEqualTo(EvictionPolicy.NOEVICTION);
   }

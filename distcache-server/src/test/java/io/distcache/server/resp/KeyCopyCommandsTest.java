@@ -74,15 +74,50 @@ class KeyCopyCommandsTest {
     assertThat(send("OBJECT FREQ nokey", "OBJECT REFCOUNT e", "OBJECT REFCOUNT nokey"))
         .isEqualTo("$-1\r\n:1\r\n$-1\r\n");
     assertThat(send("OBJECT FOO i")).isEqualTo("-ERR unknown subcommand 'FOO'. Try OBJECT HELP.\r\n");
-    assertThat(send("OBJECT HELP")).startsWith("*12\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    assertThat(send("OBJECT HELP")).startsWith("*15\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+  }
+
+  @Test
+  void objectIdletime_countsSecondsSinceTheLastUse_onTheInjectedClock() {
+    send("SET k v");
+    assertThat(send("OBJECT IDLETIME k")).isEqualTo(":0\r\n");
+    clock.advanceMillis(7_500);
+    assertThat(send("OBJECT IDLETIME k", "OBJECT IDLETIME k")).as("asking is not a use").isEqualTo(":7\r\n:7\r\n");
+    assertThat(send("EXISTS k", "TTL k", "TYPE k", "OBJECT ENCODING k", "OBJECT IDLETIME k"))
+        .as("EXISTS, TTL, TYPE do not count as uses (Redis's LOOKUP_NOTOUCH)").endsWith(":7\r\n");
+    send("GET k");
+    assertThat(send("OBJECT IDLETIME k")).as("a read resets it").isEqualTo(":0\r\n");
+    clock.advanceMillis(3_000);
+    send("TOUCH k");
+    assertThat(send("OBJECT IDLETIME k")).as("TOUCH resets it").isEqualTo(":0\r\n");
+    clock.advanceMillis(4_000);
+    send("SET k w");
+    assertThat(send("OBJECT IDLETIME k")).as("a write resets it").isEqualTo(":0\r\n");
+    assertThat(send("OBJECT IDLETIME nokey")).isEqualTo("$-1\r\n");
+    assertThat(send("OBJECT IDLETIME")).isEqualTo("-ERR wrong number of arguments for 'object|idletime' command\r\n");
+  }
+
+  @Test
+  void objectIdletime_underAnLfuPolicy_answersRedisError_andAgainAfterSwitchingBack() {
+    send("SET k v");
+    clock.advanceMillis(5_000);
+    store.reconfigure(store.config().withPolicy(EvictionPolicy.VOLATILE_LFU));
+    assertThat(send("OBJECT IDLETIME k")).isEqualTo("-" + KeyCopyCommands.NO_IDLETIME + "\r\n");
+    assertThat(KeyCopyCommands.NO_IDLETIME).isEqualTo("ERR An LFU maxmemory policy is selected, idle time not "
+        + "tracked. Please note that when switching between policies at runtime LRU and LFU data will take some "
+        + "time to adjust.");
+    assertThat(send("OBJECT IDLETIME nokey")).as("a missing key is nil first, as in Redis").isEqualTo("$-1\r\n");
+    store.reconfigure(store.config().withPolicy(EvictionPolicy.VOLATILE_TTL));
+    assertThat(send("OBJECT IDLETIME k")).as("the entry's clock survived the LFU period").isEqualTo(":5\r\n");
   }
 
   @Test
   void memoryUsage_byTheEntryLayout() {
     send("SET e hello", "SET t hello EX 100");
-    // flags 1 + version 8 + two length varints 2 + key 1 + value 5 + index share 11; expiry adds 8
+    // flags 1 + version 8 + use field 3 + two length varints 2 + key 1 + value 5 + index share 11;
+    // expiry adds 8
     assertThat(send("MEMORY USAGE e", "MEMORY USAGE t", "MEMORY USAGE e SAMPLES 0", "MEMORY USAGE nokey"))
-        .isEqualTo(":28\r\n:36\r\n:28\r\n$-1\r\n");
+        .isEqualTo(":31\r\n:39\r\n:31\r\n$-1\r\n");
     assertThat(send("MEMORY USAGE e SAMPLES -1")).isEqualTo("-ERR syntax error\r\n");
     assertThat(send("MEMORY USAGE e FOO 1")).isEqualTo("-ERR syntax error\r\n");
   }

@@ -35,7 +35,7 @@ class EntryCodecTest {
     byte[] value = "v".repeat(200).getBytes(UTF_8);
     int off = 17;
     int flags = EntryCodec.FLAG_EXPIRES | EntryCodec.FLAG_LFU | (2 << EntryCodec.TYPE_SHIFT);
-    int p = EntryCodec.writeHeader(pg, off, flags, 0x1234_5678_9ABCL, 99_000L, 42, 7);
+    int p = EntryCodec.writeHeader(pg, off, flags, 0x1234_5678_9ABCL, 99_000L, 42, 7, 0);
     EntryCodec.writeInline(pg, p, KEY, value);
 
     assertThat(EntryCodec.entrySize(pg, off))
@@ -59,7 +59,7 @@ class EntryCodecTest {
   @Test
   void entryWithoutExpiryOrCounter_hasNoSuchFields() {
     ByteBuffer pg = page();
-    int p = EntryCodec.writeHeader(pg, 0, 0, 5L, 123L, 99, 99);
+    int p = EntryCodec.writeHeader(pg, 0, 0, 5L, 123L, 99, 99, 99);
     assertThat(p).as("flags and version only").isEqualTo(9);
     EntryCodec.writeInline(pg, p, KEY, new byte[] {1});
     assertThat(EntryCodec.expireAt(pg, 0)).isEqualTo(Store.NO_EXPIRY);
@@ -71,6 +71,34 @@ class EntryCodecTest {
   }
 
   @Test
+  void accessClockEntry_takesTheSameThreeBytesAsTheCounter_andReadsBackItsIdleTime() {
+    ByteBuffer pg = page();
+    int flags = EntryCodec.FLAG_EXPIRES | EntryCodec.FLAG_CLOCK | (1 << EntryCodec.TYPE_SHIFT);
+    long written = 1_700_000_000_000L;
+    int p = EntryCodec.writeHeader(pg, 5, flags, 9L, written + 60_000, 0, 0, EntryCodec.accessClock(written));
+    EntryCodec.writeInline(pg, p, KEY, new byte[100]);
+
+    assertThat(EntryCodec.flags(pg, 5)).as("bit 7 reads as a negative byte").isNegative();
+    assertThat(EntryCodec.type(EntryCodec.flags(pg, 5))).isEqualTo(1);
+    assertThat(EntryCodec.entrySize(pg, 5)).isEqualTo(138);
+    assertThat(EntryCodec.expireAt(pg, 5)).isEqualTo(written + 60_000);
+    assertThat(EntryCodec.copyOut(pg, 5, new ByteBuffer[0], true)).isEqualTo(KEY);
+    assertThat(EntryCodec.idleSeconds(pg, 5, written + 999)).isZero();
+    assertThat(EntryCodec.idleSeconds(pg, 5, written + 42_000)).isEqualTo(42);
+    EntryCodec.stampClock(pg, 5, EntryCodec.flags(pg, 5), written + 50_000);
+    assertThat(EntryCodec.idleSeconds(pg, 5, written + 53_000)).isEqualTo(3);
+    assertThat(EntryCodec.frequencyAt(pg, 5, 0, 1)).as("no counter, not accessed").isZero();
+  }
+
+  @Test
+  void accessClock_wrapsAfter2To24Seconds_asRedisEstimatesIdleTime() {
+    int before = EntryCodec.accessClock((1L << 24) * 1000 - 5_000);
+    int after = EntryCodec.accessClock((1L << 24) * 1000 + 7_000);
+    assertThat(after).isEqualTo(7);
+    assertThat(EntryCodec.clockElapsed(before, after)).isEqualTo(12);
+  }
+
+  @Test
   void largeEntry_keepsAStubInThePageAndKeyAndValueInItsBuffer() {
     byte[] value = new byte[5000];
     value[4999] = 7;
@@ -79,7 +107,7 @@ class EntryCodecTest {
     ByteBuffer[] larges = {null, lb};
     ByteBuffer pg = page();
     int flags = EntryCodec.FLAG_LARGE;
-    int p = EntryCodec.writeHeader(pg, 0, flags, 1L, 0L, 0, 0);
+    int p = EntryCodec.writeHeader(pg, 0, flags, 1L, 0L, 0, 0, 0);
     pg.putInt(p, 1);
 
     assertThat(EntryCodec.entrySize(pg, 0)).isEqualTo(9 + EntryCodec.HANDLE_BYTES);
