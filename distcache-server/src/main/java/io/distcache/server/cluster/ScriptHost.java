@@ -42,6 +42,11 @@ import java.util.function.UnaryOperator;
  * keys' slot, which the router checked this node owns and may serve; a script without keys may
  * touch none (it runs on whichever node received it). This is what lets the replicator ship a
  * script's writes as effects: every key it wrote is in the slot whose replicator lock it holds.
+ *
+ * Functions (FCALL) are SCRIPT requests too, and run the same way; while one runs, BUSY names
+ * FUNCTION KILL and each of SCRIPT KILL / FUNCTION KILL stops only its own kind, as in Redis.
+ * Loading a function library (onLane) also runs Lua, so it takes its turn on the lane, holding no
+ * key: it cannot touch the keyspace.
  */
 
 /** Runs SCRIPT requests: the lane, the busy state, SCRIPT KILL, and the keys a script wrote. */

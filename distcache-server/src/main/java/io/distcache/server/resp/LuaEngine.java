@@ -55,6 +55,11 @@ import org.luaj.vm2.lib.jse.JseMathLib;
  * Errors follow Redis's texts: a Lua error becomes "ERR user_script:LINE: message script: SHA, on
  * @user_script:LINE.", an error table raised by redis.call (or by error({err=...})) its err text
  * followed by the same "script: ..." suffix.
+ *
+ * Function libraries (Redis 7) run in the same engine under the same hook: a library's chunk gets
+ * an environment of its own (functionEnv) that shows only the load-time API (register_function,
+ * log, the version fields) while it loads, and the script globals without KEYS and ARGV once its
+ * functions are called with (keys, args); errors then name "user_function" and the function.
  */
 
 /** A sandboxed LuaJ runtime with Redis's script API. */

@@ -29,6 +29,9 @@ import org.slf4j.LoggerFactory;
  * Lua (LuaReplies), which is how Redis itself converts replies. So every command a client can send
  * works in a script with the same replies and errors, with no second implementation.
  *
+ * An FCALL (a SCRIPT request flagged FUNCTION) runs the named function of the library whose code
+ * it carries, taken from FunctionLoader (loaded into this engine on first use), the same way.
+ *
  * Refused inside scripts, as Redis refuses them: commands flagged noscript, connection-state
  * commands (HELLO, AUTH, CLIENT, QUIT, RESET, MONITOR), the EVAL family and SCRIPT; a write from a
  * read-only script (EVAL_RO, EVALSHA_RO, a "#!lua flags=no-writes" script); a command whose answer
