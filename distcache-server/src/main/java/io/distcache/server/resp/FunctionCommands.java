@@ -267,7 +267,7 @@ final class FunctionCommands {
         List<String> flags = f.flagNames();
         w.set(flags.size());
         for (String flag : flags) {
-          w.bulk(flag);
+          w.simple(flag); // Redis sends the flags as status strings
         }
       }
       if (withCode) {

@@ -249,6 +249,65 @@ class FunctionCommandsTest {
     assertThat(function("LIST", "libraryname", "a", "libraryname", "b")).isEqualTo("ERR Unknown argument libraryname");
   }
 
+  /**
+   * The raw replies of {@code commands} sent on one new connection, followed by a PING whose +PONG
+   * ends the read (a PING inside the replies' text would end it early; none of these has one).
+   */
+  private static String raw(String... commands) throws java.io.IOException {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", node.port())) {
+      socket.setSoTimeout(10_000);
+      StringBuilder out = new StringBuilder();
+      List<String> all = new ArrayList<>(Arrays.asList(commands));
+      all.add("PING");
+      for (String c : all) {
+        String[] parts = c.split(" ");
+        out.append('*').append(parts.length).append("\r\n");
+        for (String p : parts) {
+          out.append('$').append(p.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(p).append("\r\n");
+        }
+      }
+      socket.getOutputStream().write(out.toString().getBytes(StandardCharsets.UTF_8));
+      java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+      java.io.InputStream in = socket.getInputStream();
+      while (!got.toString(StandardCharsets.UTF_8).endsWith("+PONG\r\n")) {
+        int b = in.read();
+        if (b < 0) {
+          throw new java.io.EOFException("closed after " + got.toString(StandardCharsets.UTF_8));
+        }
+        got.write(b);
+      }
+      String text = got.toString(StandardCharsets.UTF_8);
+      return text.substring(0, text.length() - "+PONG\r\n".length());
+    }
+  }
+
+  private static final String ONE = "#!lua name=mylib\nredis.register_function{function_name='ro', callback=function(keys,"
+      + " args) return 1 end, flags={'no-writes'}, description='read it'}";
+
+  @Test
+  void listAndStats_resp2Bytes_asRedis() throws Exception {
+    assertThat(load(ONE)).isEqualTo("mylib");
+    // Recorded from Redis 7.0.15 with the same library.
+    String list = "*1\r\n*8\r\n$12\r\nlibrary_name\r\n$5\r\nmylib\r\n$6\r\nengine\r\n$3\r\nLUA\r\n$9\r\nfunctions\r\n"
+        + "*1\r\n*6\r\n$4\r\nname\r\n$2\r\nro\r\n$11\r\ndescription\r\n$7\r\nread it\r\n$5\r\nflags\r\n*1\r\n"
+        + "+no-writes\r\n$12\r\nlibrary_code\r\n$148\r\n" + ONE + "\r\n";
+    String stats = "*4\r\n$14\r\nrunning_script\r\n$-1\r\n$7\r\nengines\r\n*2\r\n$3\r\nLUA\r\n*4\r\n"
+        + "$15\r\nlibraries_count\r\n:1\r\n$15\r\nfunctions_count\r\n:1\r\n";
+    assertThat(raw("FUNCTION LIST WITHCODE", "FUNCTION STATS")).isEqualTo(list + stats);
+  }
+
+  @Test
+  void listAndStats_resp3Bytes_asRedis() throws Exception {
+    assertThat(load(ONE)).isEqualTo("mylib");
+    String list = "*1\r\n%3\r\n$12\r\nlibrary_name\r\n$5\r\nmylib\r\n$6\r\nengine\r\n$3\r\nLUA\r\n$9\r\nfunctions\r\n"
+        + "*1\r\n%3\r\n$4\r\nname\r\n$2\r\nro\r\n$11\r\ndescription\r\n$7\r\nread it\r\n$5\r\nflags\r\n~1\r\n"
+        + "+no-writes\r\n";
+    String stats = "%2\r\n$14\r\nrunning_script\r\n_\r\n$7\r\nengines\r\n%1\r\n$3\r\nLUA\r\n%2\r\n"
+        + "$15\r\nlibraries_count\r\n:1\r\n$15\r\nfunctions_count\r\n:1\r\n";
+    // HELLO's own reply comes first.
+    assertThat(raw("HELLO 3", "FUNCTION LIST", "FUNCTION STATS")).endsWith(list + stats);
+  }
+
   @Test
   void deleteAndFlush_asRedis() {
     load(MYLIB);
