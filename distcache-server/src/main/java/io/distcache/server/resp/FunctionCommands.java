@@ -113,6 +113,11 @@ final class FunctionCommands {
     }
     byte[] code = a[a.length - 1];
     String name = FunctionLibrary.parseName(code);
+    if (code.length > FunctionRegistry.MAX_CODE_BYTES) {
+      // Refused before its top-level code runs: it could never be kept.
+      throw new CommandException("ERR the library's " + code.length + " bytes of code exceed the limit of "
+          + FunctionRegistry.MAX_CODE_BYTES + " (function-max-code-bytes)");
+    }
     FunctionRegistry registry = s.context().functionRegistry();
     if (!replace && registry.contains(name)) {
       throw new CommandException("ERR Library '" + name + "' already exists");
