@@ -266,7 +266,16 @@ public final class ClusterWide {
    * CONDITION_FAILED when one runs but has written (UNKILLABLE); else NOT_FOUND (NOTBUSY).
    */
   public CompletableFuture<Frame> scriptKill() {
-    Frame request = Frame.request(io.distcache.protocol.Opcode.SCRIPT_KILL, null);
+    return scriptKill(false);
+  }
+
+  /**
+   * SCRIPT KILL ({@code function} false) or FUNCTION KILL (true) on every member; as
+   * {@link #scriptKill()}, and SCRIPT_BUSY when no member stopped one but one runs the other kind.
+   */
+  public CompletableFuture<Frame> scriptKill(boolean function) {
+    Frame request = Frame.request(io.distcache.protocol.Opcode.SCRIPT_KILL, 0, null, null,
+        function ? ScriptHost.KILL_FUNCTION : 0);
     List<CompletableFuture<Frame>> parts = new ArrayList<>();
     for (Member m : members()) {
       parts.add(router.self() == null || router.isSelf(m) ? done(router.serveLocally(request))
@@ -277,6 +286,7 @@ public final class ClusterWide {
     }
     return allOf(parts).thenApply(ignored -> {
       Status best = Status.NOT_FOUND;
+      Frame busy = null;
       for (CompletableFuture<Frame> p : parts) {
         Status s = p.join().status();
         if (s == Status.OK) {
@@ -285,8 +295,11 @@ public final class ClusterWide {
         if (s == Status.CONDITION_FAILED) {
           best = s;
         }
+        if (s == Status.SCRIPT_BUSY) {
+          busy = p.join();
+        }
       }
-      return request.reply(best);
+      return best == Status.NOT_FOUND && busy != null ? busy : request.reply(best);
     });
   }
 

@@ -136,7 +136,7 @@ public final class LocalExecutor {
     try {
       return executeGated(request);
     } catch (ScriptBusyException e) {
-      return request.replyError(Status.SCRIPT_BUSY, ScriptHost.BUSY_MESSAGE);
+      return request.replyError(Status.SCRIPT_BUSY, scripts.busyMessage());
     }
   }
 
@@ -237,7 +237,7 @@ public final class LocalExecutor {
             op + " is answered by a client connection; it cannot be routed or forwarded");
       };
     } catch (ScriptBusyException e) {
-      return request.replyError(Status.SCRIPT_BUSY, ScriptHost.BUSY_MESSAGE);
+      return request.replyError(Status.SCRIPT_BUSY, scripts.busyMessage());
     } catch (StoreException e) {
       return request.replyError(STATUS_BY_REASON.get(e.reason()), e.getMessage());
     } catch (IllegalArgumentException | ListCodec.MalformedListException e) {

@@ -148,7 +148,9 @@ public final class Replicator implements AutoCloseable {
     try {
       lockStripes(order);
     } catch (ScriptBusyException e) {
-      return CompletableFuture.completedFuture(request.replyError(Status.SCRIPT_BUSY, ScriptHost.BUSY_MESSAGE));
+      ScriptHost h = scripts;
+      return CompletableFuture.completedFuture(request.replyError(Status.SCRIPT_BUSY,
+          h != null ? h.busyMessage() : ScriptHost.BUSY_MESSAGE));
     }
     try {
       if (holding) {

@@ -42,6 +42,11 @@ import java.util.function.UnaryOperator;
  * keys' slot, which the router checked this node owns and may serve; a script without keys may
  * touch none (it runs on whichever node received it). This is what lets the replicator ship a
  * script's writes as effects: every key it wrote is in the slot whose replicator lock it holds.
+ *
+ * Functions (FCALL) are SCRIPT requests too, and run the same way; while one runs, BUSY names
+ * FUNCTION KILL and each of SCRIPT KILL / FUNCTION KILL stops only its own kind, as in Redis.
+ * Loading a function library (onLane) also runs Lua, so it takes its turn on the lane, holding no
+ * key: it cannot touch the keyspace.
  */
 
 /** Runs SCRIPT requests: the lane, the busy state, SCRIPT KILL, and the keys a script wrote. */
@@ -49,6 +54,11 @@ public final class ScriptHost implements AutoCloseable {
   /** Redis's text, word for word. */
   public static final String BUSY_MESSAGE =
       "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+  /** Redis's text while a function (FCALL) is busy. */
+  public static final String FUNCTION_BUSY_MESSAGE =
+      "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+  /** SCRIPT_KILL's extra 0 for FUNCTION KILL: it stops a function only, SCRIPT KILL a script only. */
+  public static final long KILL_FUNCTION = 1;
   /** Scripts that may wait for the lane; one more is answered BUSY. */
   static final int MAX_QUEUED = 16_384;
   /** Redis's busy-reply-threshold default. */
@@ -70,6 +80,8 @@ public final class ScriptHost implements AutoCloseable {
   private volatile long startedNanos;
   private volatile boolean wrote;
   private volatile boolean killRequested;
+  /** The running request's script (FUNCTION STATS shows a running function), null when none runs. */
+  private volatile ScriptCodec.Script current;
   /** Lane only: the keys the last script's write requests named. */
   private List<byte[]> writtenKeys = new ArrayList<>();
 
@@ -109,11 +121,51 @@ public final class ScriptHost implements AutoCloseable {
     return running;
   }
 
+  /** The running function or script, or null. */
+  public ScriptCodec.Script current() {
+    return running ? current : null;
+  }
+
+  /** Milliseconds the running script has run. */
+  public long runningMillis() {
+    return running ? TimeUnit.NANOSECONDS.toMillis(clock.nanos() - startedNanos) : 0;
+  }
+
+  /** Redis's BUSY text for what runs now: a function's names FUNCTION KILL. */
+  public String busyMessage() {
+    ScriptCodec.Script s = current;
+    return s != null && s.isFunction() ? FUNCTION_BUSY_MESSAGE : BUSY_MESSAGE;
+  }
+
+  /**
+   * Runs {@code work} on the lane, one at a time with scripts (a function library's load needs the
+   * lane's Lua engine); fails with {@link Refused} (Redis's BUSY) while a script is busy or when too
+   * many wait already.
+   */
+  public <T> CompletableFuture<T> onLane(Supplier<T> work) {
+    if (running && nanosUntilBusy() == 0) {
+      return CompletableFuture.failedFuture(new Refused(busyMessage()));
+    }
+    CompletableFuture<T> result = new CompletableFuture<>();
+    try {
+      lane.execute(() -> {
+        try {
+          result.complete(work.get());
+        } catch (RuntimeException e) {
+          result.completeExceptionally(e);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      result.completeExceptionally(new Refused("BUSY " + MAX_QUEUED + " scripts already wait to run on this node"));
+    }
+    return result;
+  }
+
   /** Runs {@code work} on the lane; SCRIPT_BUSY when too many scripts wait already. Never exceptional. */
   CompletableFuture<Frame> submit(Frame request, Supplier<CompletableFuture<Frame>> work) {
     if (running && nanosUntilBusy() == 0) {
       // As in Redis, a script sent while another is busy is answered BUSY, not queued behind it.
-      return CompletableFuture.completedFuture(request.replyError(Status.SCRIPT_BUSY, BUSY_MESSAGE));
+      return CompletableFuture.completedFuture(request.replyError(Status.SCRIPT_BUSY, busyMessage()));
     }
     CompletableFuture<Frame> reply = new CompletableFuture<>();
     try {
@@ -156,6 +208,11 @@ public final class ScriptHost implements AutoCloseable {
     if (!running) {
       return request.reply(Status.NOT_FOUND);
     }
+    ScriptCodec.Script s = current;
+    if (s != null && s.isFunction() != (request.extra(0, 0) == KILL_FUNCTION)) {
+      // As in Redis: SCRIPT KILL cannot stop a function, nor FUNCTION KILL a script; both are BUSY then.
+      return request.replyError(Status.SCRIPT_BUSY, busyMessage());
+    }
     if (wrote) {
       return request.reply(Status.CONDITION_FAILED);
     }
@@ -186,11 +243,13 @@ public final class ScriptHost implements AutoCloseable {
     wrote = false;
     killRequested = false;
     startedNanos = clock.nanos();
+    current = script;
     running = true;
     try {
       return r.run(request, script, calls);
     } finally {
       running = false;
+      current = null;
       laneThread = null;
       writtenKeys = calls.written;
       gate.unlockAll(-1L, stamps);

@@ -43,6 +43,7 @@ final class CommandTable {
     SetCommands.register(r);
     PubSubCommands.register(r);
     ScriptCommands.register(r);
+    FunctionCommands.register(r);
     return new CommandTable(r.commands);
   }
 

@@ -55,6 +55,11 @@ import org.luaj.vm2.lib.jse.JseMathLib;
  * Errors follow Redis's texts: a Lua error becomes "ERR user_script:LINE: message script: SHA, on
  * @user_script:LINE.", an error table raised by redis.call (or by error({err=...})) its err text
  * followed by the same "script: ..." suffix.
+ *
+ * Function libraries (Redis 7) run in the same engine under the same hook: a library's chunk gets
+ * an environment of its own (functionEnv) that shows only the load-time API (register_function,
+ * log, the version fields) while it loads, and the script globals without KEYS and ARGV once its
+ * functions are called with (keys, args); errors then name "user_function" and the function.
  */
 
 /** A sandboxed LuaJ runtime with Redis's script API. */
@@ -71,7 +76,15 @@ final class LuaEngine {
 
     /** True once the script was asked to stop. */
     boolean killRequested();
+
+    /** The error a stopped script fails with (a library load that ran out of time words it its own way). */
+    default String stopMessage() {
+      return KILLED;
+    }
   }
+
+  /** A function a library registered while it loaded (redis.register_function). */
+  record Registered(String name, LuaValue callback, String description, int flags) {}
 
   static final String KILLED = "ERR Script killed by user with SCRIPT KILL...";
   /** Lua calls nested at most; one more fails with "stack overflow" (Lua 5.1 allows 20,000; LuaJ needs Java stack). */
@@ -92,6 +105,20 @@ final class LuaEngine {
   private Bridge bridge;
   private ScriptMemory memory;
   private final KillHook hook = new KillHook();
+  /** The globals behind the read-only proxy (what a function sees when it runs). */
+  private LuaTable backing;
+  /**
+   * The environment of function libraries (FunctionLoader): while a library loads, only
+   * {@link #loadGlobals} (redis.register_function, redis.log and the version fields, as Redis
+   * gives at load time); once loaded, its functions see the script globals, without KEYS and ARGV.
+   */
+  private LuaTable functionEnv;
+  private LuaTable loadGlobals;
+  private boolean loading;
+  /** The library loading now collects its functions here; null otherwise. */
+  private java.util.List<Registered> registering;
+  /** The chunk name errors carry: user_script for EVAL, user_function for a library. */
+  private String chunk = "user_script";
 
   LuaEngine(int maxStringBytes) {
     this.maxStringBytes = maxStringBytes;
@@ -196,6 +223,67 @@ final class LuaEngine {
     globals.setmetatable(meta);
     protectedTables.add(globals);
     protectedTables.add(backing);
+    this.backing = backing;
+    buildFunctionEnv(missing);
+  }
+
+  private void buildFunctionEnv(LuaTable missing) {
+    LuaTable loadRedis = new LuaTable();
+    loadRedis.rawset("register_function", new FunctionRegistrar());
+    LuaValue redis = backing.get("redis");
+    for (String name : new String[] {"log", "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION",
+        "REDIS_VERSION_NUM"}) {
+      loadRedis.rawset(name, redis.get(name));
+    }
+    loadRedis.setmetatable(missing);
+    loadGlobals = new LuaTable();
+    loadGlobals.rawset("redis", readOnly(loadRedis));
+    loadGlobals.setmetatable(missing);
+    protectedTables.add(loadGlobals);
+    // A Globals, not a plain table: LuaJ calls the debug hook (the instruction count, the kill and
+    // memory checks, the depth limit) only for closures whose environment is a Globals with one.
+    Globals env = new Globals();
+    env.debuglib = hook;
+    functionEnv = env;
+    LuaTable meta = new LuaTable();
+    meta.rawset(LuaValue.INDEX, new TwoArgFunction() {
+      @Override
+      public LuaValue call(LuaValue t, LuaValue k) {
+        return (loading ? loadGlobals : backing).get(k);
+      }
+    });
+    meta.rawset(LuaValue.NEWINDEX, new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        throw new LuaError("Attempt to modify a readonly table");
+      }
+    });
+    meta.rawset(LuaValue.METATABLE, LuaValue.FALSE);
+    functionEnv.setmetatable(meta);
+    protectedTables.add(functionEnv);
+  }
+
+  /**
+   * Runs a function library's top-level code {@code p} (compiled as "@user_function") with only the
+   * load-time API, under {@code bridge}'s stop check and {@code memory}'s budget; returns the
+   * functions it registered, in order. Throws LuaError like {@link #run}.
+   */
+  java.util.List<Registered> load(Prototype p, Bridge bridge, ScriptMemory memory) {
+    java.util.List<Registered> out = new java.util.ArrayList<>();
+    registering = out;
+    loading = true;
+    try {
+      execute(() -> new LuaClosure(p, functionEnv).call(), bridge, memory, "user_function");
+      return out;
+    } finally {
+      loading = false;
+      registering = null;
+    }
+  }
+
+  /** Calls a loaded library's function with its keys and arguments (FCALL); its first return value. */
+  LuaValue call(LuaValue callback, LuaTable keys, LuaTable args, Bridge bridge, ScriptMemory memory) {
+    return execute(() -> callback.call(keys, args), bridge, memory, "user_function");
   }
 
   /**
@@ -203,24 +291,31 @@ final class LuaEngine {
    * Throws LuaError for a script error or a kill, StackOverflowError for runaway recursion.
    */
   LuaValue run(Prototype p, LuaTable keys, LuaTable argv, Bridge bridge, ScriptMemory memory) {
-    this.bridge = bridge;
-    this.memory = memory;
-    hook.reset();
-    hook.killing = false;
     globals.rawset("KEYS", keys);
     globals.rawset("ARGV", argv);
+    return execute(() -> new LuaClosure(p, globals).call(), bridge, memory, "user_script");
+  }
+
+  private LuaValue execute(java.util.function.Supplier<LuaValue> body, Bridge bridge, ScriptMemory memory,
+      String chunkName) {
+    this.bridge = bridge;
+    this.memory = memory;
+    this.chunk = chunkName;
+    hook.reset();
+    hook.killing = false;
     try {
-      return new LuaClosure(p, globals).call();
+      return body.get();
     } catch (LibraryError e) {
       if (FILELINE.matcher(withoutTraceback(e)).matches()) {
         throw e;
       }
-      LuaError positioned = new LuaError("user_script:" + hook.currentLine() + ": " + e.getMessage());
+      LuaError positioned = new LuaError(chunkName + ":" + hook.currentLine() + ": " + e.getMessage());
       positioned.initCause(e);
       throw positioned;
     } finally {
       this.bridge = null;
       this.memory = null;
+      this.chunk = "user_script";
       hook.reset();
     }
   }
@@ -367,7 +462,8 @@ final class LuaEngine {
     };
   }
 
-  private static final Pattern FILELINE = Pattern.compile("^@?(user_script:[0-9?]+):? (.*)$", Pattern.DOTALL);
+  private static final Pattern FILELINE = Pattern.compile("^@?(user_(?:script|function):[0-9?]+):? (.*)$",
+      Pattern.DOTALL);
 
   /** LuaJ's "@user_script:3 message" as Lua 5.1 words it: "user_script:3: message". */
   static String plainMessage(LuaError e) {
@@ -402,7 +498,7 @@ final class LuaEngine {
   LuaError raise(LuaTable err) {
     int line = hook.currentLine();
     if (line > 0) {
-      err.rawset(SOURCE, LuaValue.valueOf("user_script"));
+      err.rawset(SOURCE, LuaValue.valueOf(chunk));
       err.rawset(LINE, LuaValue.valueOf(line));
     }
     return new LuaError(err);
@@ -662,6 +758,119 @@ final class LuaEngine {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
+  /** Function flags, in the order Redis lists them (FUNCTION LIST), as bits of {@link Registered#flags}. */
+  static final java.util.List<String> FUNCTION_FLAGS =
+      java.util.List.of("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys");
+
+  /** A register_function error, as Redis raises it: an error table with no position. */
+  private static LuaError registerError(String text) {
+    return new LuaError(errorTable("ERR " + text));
+  }
+
+  /** redis.register_function, in its positional (name, callback) and its named-table form. */
+  private final class FunctionRegistrar extends VarArgFunction {
+    @Override
+    public Varargs invoke(Varargs a) {
+      java.util.List<Registered> into = registering;
+      if (into == null) {
+        throw registerError("redis.register_function can only be called on FUNCTION LOAD command");
+      }
+      Registered r;
+      if (a.narg() == 1) {
+        if (!a.arg1().istable()) {
+          throw registerError("calling redis.register_function with a single argument is only applicable to Lua"
+              + " table (representing named arguments).");
+        }
+        r = named((LuaTable) a.arg1());
+      } else if (a.narg() == 2) {
+        if (!a.arg1().isstring()) {
+          throw registerError("first argument to redis.register_function must be a string");
+        }
+        if (!a.arg(2).isfunction()) {
+          throw registerError("second argument to redis.register_function must be a function");
+        }
+        r = new Registered(a.arg1().tojstring(), a.arg(2), null, 0);
+      } else {
+        throw registerError("wrong number of arguments to redis.register_function");
+      }
+      if (!FunctionLibrary.validName(r.name())) {
+        throw registerError(FunctionLibrary.BAD_NAME);
+      }
+      for (Registered known : into) {
+        if (known.name().equals(r.name())) {
+          throw registerError("Function already exists in the library");
+        }
+      }
+      if (into.size() >= FunctionLibrary.MAX_FUNCTIONS) {
+        throw registerError("a library may register at most " + FunctionLibrary.MAX_FUNCTIONS + " functions");
+      }
+      into.add(r);
+      return LuaValue.NONE;
+    }
+
+    private Registered named(LuaTable t) {
+      String name = null;
+      LuaValue callback = null;
+      String description = null;
+      int flags = 0;
+      for (LuaValue k = t.next(LuaValue.NIL).arg1(); !k.isnil(); k = t.next(k).arg1()) {
+        LuaValue v = t.rawget(k);
+        if (k.type() != LuaValue.TSTRING) {
+          throw registerError("named argument key given to redis.register_function is not a string");
+        }
+        switch (k.tojstring()) {
+          case "function_name" -> {
+            if (!v.isstring()) {
+              throw registerError("function_name argument given to redis.register_function must be a string");
+            }
+            name = v.tojstring();
+          }
+          case "description" -> {
+            if (!v.isstring()) {
+              throw registerError("description argument given to redis.register_function must be a string");
+            }
+            description = v.tojstring();
+          }
+          case "callback" -> {
+            if (!v.isfunction()) {
+              throw registerError("callback argument given to redis.register_function must be a function");
+            }
+            callback = v;
+          }
+          case "flags" -> {
+            if (!v.istable()) {
+              throw registerError("flags argument to redis.register_function must be a table representing function"
+                  + " flags");
+            }
+            flags = flags((LuaTable) v);
+          }
+          default -> throw registerError("unknown argument given to redis.register_function");
+        }
+      }
+      if (name == null) {
+        throw registerError("redis.register_function must get a function name argument");
+      }
+      if (callback == null) {
+        throw registerError("redis.register_function must get a callback argument");
+      }
+      return new Registered(name, callback, description, flags);
+    }
+
+    private int flags(LuaTable t) {
+      int flags = 0;
+      int n = t.length();
+      for (int i = 1; i <= n; i++) {
+        LuaValue v = t.rawget(i);
+        int bit = v.type() == LuaValue.TSTRING ? FUNCTION_FLAGS.indexOf(v.tojstring()) : -1;
+        if (bit < 0) {
+          throw registerError("unknown flag given");
+        }
+        flags |= 1 << bit;
+      }
+      return flags;
+    }
+  }
+
   /*
    * Counts instructions and stops a killed script; never given to scripts as the debug table.
    * Replaces LuaJ's own call-stack bookkeeping with the little Redis's errors need: the prototype
@@ -743,7 +952,7 @@ final class LuaEngine {
         Bridge b = bridge;
         killing = b != null && b.killRequested();
         if (killing) {
-          throw new LuaError(KILLED);
+          throw new LuaError(b.stopMessage());
         }
         checkMemory(0);
       }

@@ -29,6 +29,9 @@ import org.slf4j.LoggerFactory;
  * Lua (LuaReplies), which is how Redis itself converts replies. So every command a client can send
  * works in a script with the same replies and errors, with no second implementation.
  *
+ * An FCALL (a SCRIPT request flagged FUNCTION) runs the named function of the library whose code
+ * it carries, taken from FunctionLoader (loaded into this engine on first use), the same way.
+ *
  * Refused inside scripts, as Redis refuses them: commands flagged noscript, connection-state
  * commands (HELLO, AUTH, CLIENT, QUIT, RESET, MONITOR), the EVAL family and SCRIPT; a write from a
  * read-only script (EVAL_RO, EVALSHA_RO, a "#!lua flags=no-writes" script); a command whose answer
@@ -46,11 +49,18 @@ final class LuaScripts implements ScriptRunner {
   private final RespContext context;
   private final ScriptCache cache;
   private final LuaEngine engine;
+  private final FunctionLoader functions;
 
   LuaScripts(RespContext context, ScriptCache cache) {
     this.context = context;
     this.cache = cache;
     this.engine = new LuaEngine(context.store().config().maxValueBytes());
+    this.functions = new FunctionLoader(engine, context);
+  }
+
+  /** Loads function libraries into this engine (FUNCTION LOAD and RESTORE run it on the script lane). */
+  FunctionLoader functions() {
+    return functions;
   }
 
   @Override
@@ -61,14 +71,24 @@ final class LuaScripts implements ScriptRunner {
     ByteBuf out = Unpooled.buffer(64, (int) Math.min(Integer.MAX_VALUE - 8L, context.limits().maxRequestBytes() + 1L));
     w.target(out);
     try {
-      ScriptCache.Script compiled;
+      ScriptCache.Script compiled = null;
+      LuaEngine.Registered function = null;
       try {
-        compiled = cache.load(script.body());
+        if (script.isFunction()) {
+          function = functions.instance(script.body()).get(script.function());
+          if (function == null) {
+            throw new CommandException("ERR Function not found");
+          }
+        } else {
+          compiled = cache.load(script.body());
+        }
       } catch (CommandException e) {
         w.error(e.getMessage());
         return reply(request, out);
       }
-      Run run = new Run(script, compiled, calls);
+      String name = function != null ? function.name() : compiled.sha();
+      boolean noWrites = function != null ? (function.flags() & 1) != 0 : compiled.noWrites();
+      Run run = new Run(script, name, noWrites, calls);
       LuaTable keys = new LuaTable(script.keys().size(), 0);
       for (int i = 0; i < script.keys().size(); i++) {
         keys.rawset(i + 1, LuaValue.valueOf(script.keys().get(i)));
@@ -78,21 +98,23 @@ final class LuaScripts implements ScriptRunner {
         argv.rawset(i + 1, LuaValue.valueOf(script.args().get(i)));
       }
       try {
-        LuaValue result = engine.run(compiled.prototype(), keys, argv, run, new ScriptMemory(context.scriptMemoryBytes()));
+        ScriptMemory memory = new ScriptMemory(context.scriptMemoryBytes());
+        LuaValue result = function != null ? engine.call(function.callback(), keys, argv, run, memory)
+            : engine.run(compiled.prototype(), keys, argv, run, memory);
         LuaReplies.write(result, w, run.resp);
       } catch (LuaError e) {
         out.clear();
-        w.error(LuaEngine.errorReply(e, compiled.sha()));
+        w.error(LuaEngine.errorReply(e, name));
       } catch (StackOverflowError e) {
         out.clear();
-        w.error("ERR reached lua stack limit script: " + compiled.sha());
+        w.error("ERR reached lua stack limit script: " + name);
       } catch (OutOfMemoryError e) {
         out.clear();
-        w.error("ERR the script ran out of memory script: " + compiled.sha());
+        w.error("ERR the script ran out of memory script: " + name);
       } catch (IndexOutOfBoundsException e) {
         out.clear(); // the bounded reply buffer is full
         w.error("ERR the script ran, but its reply exceeds the node's limit of " + context.limits().maxRequestBytes()
-            + " bytes script: " + compiled.sha());
+            + " bytes script: " + name);
       }
       return reply(request, out);
     } catch (RuntimeException e) {
@@ -115,14 +137,16 @@ final class LuaScripts implements ScriptRunner {
   /** One script run: the redis table's view of the node. */
   private final class Run implements LuaEngine.Bridge {
     private final ScriptCodec.Script script;
-    private final ScriptCache.Script compiled;
+    private final String name;
+    private final boolean noWrites;
     private final ScriptCalls calls;
     private final RespSession session;
     int resp = 2;
 
-    Run(ScriptCodec.Script script, ScriptCache.Script compiled, ScriptCalls calls) {
+    Run(ScriptCodec.Script script, String name, boolean noWrites, ScriptCalls calls) {
       this.script = script;
-      this.compiled = compiled;
+      this.name = name;
+      this.noWrites = noWrites;
       this.calls = calls;
       ClientState client = new ClientState(0, "script", "script", context.clock().nanos());
       client.user = script.user();
@@ -173,7 +197,7 @@ final class LuaScripts implements ScriptRunner {
         return LuaEngine.errorTable("ERR This Redis command is not allowed from script");
       }
       if (checked.spec().flags().contains("write") || top.flags().contains("write")) {
-        if (script.readOnly() || compiled.noWrites()) {
+        if (script.readOnly() || noWrites) {
           return LuaEngine.errorTable("ERR Write commands are not allowed from read-only scripts.");
         }
         calls.markWrite();
@@ -211,7 +235,7 @@ final class LuaScripts implements ScriptRunner {
 
     @Override
     public void log(int level, String message) {
-      String text = "script " + compiled.sha() + ": " + message;
+      String text = (script.isFunction() ? "function " : "script ") + name + ": " + message;
       switch (level) {
         case 3 -> ClientLog.warn(log, "script-log-warning", "{}", text);
         case 2 -> ClientLog.info(log, "script-log-notice", "{}", text);

@@ -126,8 +126,23 @@ public final class RespContext {
    * script host, whose lane runs the scripts this node owns.
    */
   public void installScripts(io.distcache.server.cluster.ScriptHost host) {
-    host.runner(new LuaScripts(this, scriptCache));
+    LuaScripts lua = new LuaScripts(this, scriptCache);
+    host.runner(lua);
+    this.functionLoader = lua.functions();
     this.scriptHost = host;
+  }
+
+  /** The node's function libraries (FUNCTION, FCALL). */
+  private final FunctionRegistry functionRegistry = new FunctionRegistry();
+  private volatile FunctionLoader functionLoader;
+
+  FunctionRegistry functionRegistry() {
+    return functionRegistry;
+  }
+
+  /** Loads libraries into the script lane's engine; null when scripting is not installed. */
+  FunctionLoader functionLoader() {
+    return functionLoader;
   }
 
   ScriptCache scriptCache() {

@@ -86,7 +86,8 @@ final class RespErrors {
       case NOT_OWNER -> "MOVED " + response.extra(1, 0) + " " + response.valueText();
       case CROSS_SLOT -> CROSSSLOT;
       case WRONG_TYPE -> WRONGTYPE;
-      case SCRIPT_BUSY -> io.distcache.server.cluster.ScriptHost.BUSY_MESSAGE;
+      case SCRIPT_BUSY -> response.valueText().startsWith("BUSY ")
+          ? response.valueText() : io.distcache.server.cluster.ScriptHost.BUSY_MESSAGE;
       default -> "ERR " + message(response, response.status().name().toLowerCase(java.util.Locale.ROOT));
     };
   }
