@@ -7,8 +7,6 @@ import static org.awaitility.Awaitility.await;
 import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Member;
 import io.distcache.server.cluster.ReplicationMode;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -39,16 +37,12 @@ class ClusterFunctionTest {
       + "redis.register_function{function_name='lonely', callback=function(keys, args) return 1 end,"
       + " flags={'no-cluster'}}";
 
-  private final List<DistCacheNode> nodes = new ArrayList<>();
-  private final List<DistCacheNode> killed = new ArrayList<>();
+  private final ClusterFixture cluster = new ClusterFixture(1, ReplicationMode.SYNC);
   private final List<AutoCloseable> clients = new ArrayList<>();
 
   @BeforeEach
   void cluster3() {
-    DistCacheNode a = start();
-    start(a);
-    start(a);
-    awaitSettled();
+    cluster.cluster(3);
   }
 
   @AfterEach
@@ -56,39 +50,11 @@ class ClusterFunctionTest {
     for (AutoCloseable c : clients) {
       c.close();
     }
-    for (DistCacheNode n : nodes) {
-      if (!killed.contains(n)) {
-        n.close();
-      }
-    }
-  }
-
-  private DistCacheNode start(DistCacheNode... seeds) {
-    List<InetSocketAddress> join = new ArrayList<>();
-    for (DistCacheNode s : seeds) {
-      join.add(InetSocketAddress.createUnresolved("127.0.0.1", s.port()));
-    }
-    DistCacheNode n = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
-        .membership(ClusterTest.FAST).replicas(1).replication(ReplicationMode.SYNC).joinAddresses(join).start();
-    nodes.add(n);
-    return n;
+    cluster.close();
   }
 
   private List<DistCacheNode> live() {
-    return nodes.stream().filter(n -> !killed.contains(n)).toList();
-  }
-
-  private void awaitSettled() {
-    List<DistCacheNode> live = live();
-    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
-      long fp = live.get(0).membership().placement().fingerprint();
-      for (DistCacheNode n : live) {
-        assertThat(n.membership().placement().members()).hasSize(live.size());
-        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
-        assertThat(n.membership().placement().fingerprint()).isEqualTo(fp);
-        assertThat(n.membership().guard().settled()).isTrue();
-      }
-    });
+    return cluster.live();
   }
 
   private Jedis redis(DistCacheNode n) {
@@ -108,7 +74,7 @@ class ClusterFunctionTest {
   }
 
   private static byte[] b(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
+    return ClusterFixture.b(s);
   }
 
   @Test
@@ -127,9 +93,8 @@ class ClusterFunctionTest {
         .orElseThrow();
     assertThat(replicaNode.store().get(b(key))).isEqualTo(b("token-1")); // the function's write, as an effect
 
-    killed.add(owner);
-    owner.closeAbruptly();
-    awaitSettled();
+    cluster.kill(owner);
+    cluster.awaitSettled();
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() ->
         assertThat(j.fcallReadonly("peek", List.of(key), List.of())).isEqualTo("token-1"));
     assertThat(j.fcall("release", List.of(key), List.of("someone-else"))).isEqualTo(0L);
@@ -141,7 +106,7 @@ class ClusterFunctionTest {
 
   @Test
   void fcall_crossSlotAndNoCluster_refused() {
-    Jedis j = redis(nodes.get(0));
+    Jedis j = redis(cluster.nodes.get(0));
     j.functionLoad(LIB);
     assertThatThrownBy(() -> j.fcall("set_and_name", List.of("x1", "x2"), List.of("v")))
         .hasMessage("CROSSSLOT Keys in request don't hash to the same slot");
@@ -151,7 +116,7 @@ class ClusterFunctionTest {
 
   @Test
   void jedisCluster_loadsOnEveryPrimary_fcallOnTheOwner() {
-    JedisCluster jc = new JedisCluster(Set.of(new HostAndPort("127.0.0.1", nodes.get(0).port())),
+    JedisCluster jc = new JedisCluster(Set.of(new HostAndPort("127.0.0.1", cluster.nodes.get(0).port())),
         DefaultJedisClientConfig.builder().timeoutMillis(5000).build());
     clients.add(jc);
     jc.functionLoad(LIB);

@@ -7,8 +7,6 @@ import static org.awaitility.Awaitility.await;
 import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Member;
 import io.distcache.server.cluster.ReplicationMode;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -32,16 +30,12 @@ class ClusterScriptTest {
   private static final String RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1])"
       + " else return 0 end";
 
-  private final List<DistCacheNode> nodes = new ArrayList<>();
-  private final List<DistCacheNode> killed = new ArrayList<>();
+  private final ClusterFixture cluster = new ClusterFixture(1, ReplicationMode.SYNC);
   private final List<AutoCloseable> clients = new ArrayList<>();
 
   @BeforeEach
   void cluster3() {
-    DistCacheNode a = start();
-    start(a);
-    start(a);
-    awaitSettled();
+    cluster.cluster(3);
   }
 
   @AfterEach
@@ -49,39 +43,11 @@ class ClusterScriptTest {
     for (AutoCloseable c : clients) {
       c.close();
     }
-    for (DistCacheNode n : nodes) {
-      if (!killed.contains(n)) {
-        n.close();
-      }
-    }
-  }
-
-  private DistCacheNode start(DistCacheNode... seeds) {
-    List<InetSocketAddress> join = new ArrayList<>();
-    for (DistCacheNode s : seeds) {
-      join.add(InetSocketAddress.createUnresolved("127.0.0.1", s.port()));
-    }
-    DistCacheNode n = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
-        .membership(ClusterTest.FAST).replicas(1).replication(ReplicationMode.SYNC).joinAddresses(join).start();
-    nodes.add(n);
-    return n;
+    cluster.close();
   }
 
   private List<DistCacheNode> live() {
-    return nodes.stream().filter(n -> !killed.contains(n)).toList();
-  }
-
-  private void awaitSettled() {
-    List<DistCacheNode> live = live();
-    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
-      long fp = live.get(0).membership().placement().fingerprint();
-      for (DistCacheNode n : live) {
-        assertThat(n.membership().placement().members()).hasSize(live.size());
-        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
-        assertThat(n.membership().placement().fingerprint()).isEqualTo(fp);
-        assertThat(n.membership().guard().settled()).isTrue();
-      }
-    });
+    return cluster.live();
   }
 
   private Jedis redis(DistCacheNode n) {
@@ -101,7 +67,7 @@ class ClusterScriptTest {
   }
 
   private static byte[] b(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
+    return ClusterFixture.b(s);
   }
 
   @Test
@@ -119,9 +85,8 @@ class ClusterScriptTest {
     // The write reached the replica as an effect, before the reply (sync replication).
     assertThat(replicaNode.store().get(b(key))).isEqualTo(b("token-1"));
 
-    killed.add(owner);
-    owner.closeAbruptly();
-    awaitSettled();
+    cluster.kill(owner);
+    cluster.awaitSettled();
     DistCacheNode survivor = live().get(0);
     Jedis after = redis(survivor);
     await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> assertThat(after.get(key)).isEqualTo("token-1"));
@@ -137,11 +102,11 @@ class ClusterScriptTest {
 
   @Test
   void keysOfTwoSlots_crossSlot_andUndeclaredKeysRefused() {
-    Jedis j = redis(nodes.get(0));
+    Jedis j = redis(cluster.nodes.get(0));
     assertThat(KeySlot.of(b("x1"))).isNotEqualTo(KeySlot.of(b("x2")));
     assertThatThrownBy(() -> j.eval("return redis.call('set', KEYS[1], '1')", 2, "x1", "x2"))
         .hasMessage("CROSSSLOT Keys in request don't hash to the same slot");
-    for (DistCacheNode n : nodes) {
+    for (DistCacheNode n : cluster.nodes) {
       assertThat(n.store().get(b("x1"))).isNull();
     }
     assertThatThrownBy(() -> j.eval("return redis.call('set', 'x2', '1')", 1, "x1"))
@@ -154,7 +119,7 @@ class ClusterScriptTest {
 
   @Test
   void jedisCluster_evalsha_goesToTheOwner() {
-    JedisCluster jc = new JedisCluster(Set.of(new HostAndPort("127.0.0.1", nodes.get(0).port())),
+    JedisCluster jc = new JedisCluster(Set.of(new HostAndPort("127.0.0.1", cluster.nodes.get(0).port())),
         DefaultJedisClientConfig.builder().timeoutMillis(5000).build());
     clients.add(jc);
     String key = "lock:{cluster}";
