@@ -4,7 +4,6 @@ import io.distcache.protocol.Frame;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.ScriptCodec;
 import io.distcache.protocol.Status;
-import io.distcache.server.cluster.ClusterWide;
 import io.distcache.server.cluster.ScriptHost;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
@@ -321,19 +320,7 @@ final class FunctionCommands {
   }
 
   private static void kill(RespSession s, byte[][] a) {
-    ClusterWide wide = s.context().clusterWide();
-    boolean everyMember = wide != null && s.routing() != null && !s.routing().perNode()
-        && s.context().cluster().placement().size() > 1;
-    CompletableFuture<Frame> answer = everyMember ? wide.scriptKill(true)
-        : s.context().router().route(Frame.request(Opcode.SCRIPT_KILL, 0, null, null, ScriptHost.KILL_FUNCTION));
-    s.await(answer, (r, w) -> {
-      switch (r.status()) {
-        case OK -> w.ok();
-        case NOT_FOUND -> w.error(ScriptCommands.NOTBUSY);
-        case CONDITION_FAILED -> w.error(ScriptCommands.UNKILLABLE);
-        default -> w.error(RespErrors.fromStatus(r, false));
-      }
-    });
+    ScriptCommands.kill(s, true);
   }
 
   private static void help(RespSession s, byte[][] a) {

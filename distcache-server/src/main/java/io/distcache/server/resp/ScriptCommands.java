@@ -5,6 +5,7 @@ import io.distcache.protocol.Opcode;
 import io.distcache.protocol.ScriptCodec;
 import io.distcache.protocol.Status;
 import io.distcache.server.cluster.ClusterWide;
+import io.distcache.server.cluster.ScriptHost;
 import io.netty.buffer.Unpooled;
 import java.util.ArrayList;
 import java.util.List;
@@ -115,11 +116,21 @@ final class ScriptCommands {
   }
 
   private static void kill(RespSession s, byte[][] a) {
+    kill(s, false);
+  }
+
+  /**
+   * SCRIPT KILL ({@code function} false) or FUNCTION KILL: on every member for a plain connection
+   * in a cluster (the running script may be on any), else on this node.
+   */
+  static void kill(RespSession s, boolean function) {
     ClusterWide wide = s.context().clusterWide();
     boolean everyMember = wide != null && s.routing() != null && !s.routing().perNode()
         && s.context().cluster().placement().size() > 1;
-    java.util.concurrent.CompletableFuture<Frame> answer = everyMember ? wide.scriptKill()
-        : s.context().router().route(Frame.request(Opcode.SCRIPT_KILL, null));
+    Frame local = function ? Frame.request(Opcode.SCRIPT_KILL, 0, null, null, ScriptHost.KILL_FUNCTION)
+        : Frame.request(Opcode.SCRIPT_KILL, null);
+    java.util.concurrent.CompletableFuture<Frame> answer = everyMember ? wide.scriptKill(function)
+        : s.context().router().route(local);
     s.await(answer, (r, w) -> {
       switch (r.status()) {
         case OK -> w.ok();
