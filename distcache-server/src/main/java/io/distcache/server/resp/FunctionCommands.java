@@ -5,7 +5,6 @@ import io.distcache.protocol.Opcode;
 import io.distcache.protocol.ScriptCodec;
 import io.distcache.protocol.Status;
 import io.distcache.server.cluster.ScriptHost;
-import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,40 +64,21 @@ final class FunctionCommands {
     }
     FunctionLibrary.Function function = lib.functions().get(name);
     long numKeys = Args.parseLong(a[2], "ERR Bad number of keys provided");
-    if (numKeys < 0) {
-      throw new CommandException("ERR Number of keys can't be negative");
-    }
-    if (numKeys > a.length - 3) {
-      throw new CommandException("ERR Number of keys can't be greater than number of args");
-    }
+    ScriptCommands.checkNumKeys(numKeys, a.length);
     if (readOnlyCommand && !function.noWrites()) {
       throw new CommandException(RO_WRITE);
     }
     if (function.noCluster() && s.context().cluster() != null && s.context().cluster().placement().size() > 1) {
       throw new CommandException(NO_CLUSTER);
     }
-    if (s.context().scriptHost() == null) {
-      throw new CommandException("ERR scripting is not available on this node (no executor behind its Redis protocol)");
-    }
+    ScriptCommands.requireScripting(s);
     int n = (int) numKeys;
-    List<byte[]> keys = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      keys.add(a[3 + i]);
-    }
-    List<byte[]> args = new ArrayList<>(a.length - 3 - n);
-    for (int i = 3 + n; i < a.length; i++) {
-      args.add(a[i]);
-    }
+    List<byte[]> keys = ScriptCommands.keysOf(a, n);
+    List<byte[]> args = ScriptCommands.argsOf(a, n);
     long flags = (readOnlyCommand || function.noWrites() ? ScriptCodec.READ_ONLY : 0)
         | (readOnlyCommand ? ScriptCodec.FCALL_RO : 0) | (s.protocol() == 3 ? ScriptCodec.RESP3 : 0);
     Frame request = ScriptCodec.request(lib.code(), s.client().user, name, keys, args, flags);
-    s.route(request, (r, w) -> {
-      if (r.status() == Status.OK) {
-        w.raw(Unpooled.wrappedBuffer(r.value()));
-      } else {
-        w.error(RespErrors.fromStatus(r, false));
-      }
-    });
+    ScriptCommands.route(s, request);
   }
 
   private static void load(RespSession s, byte[][] a) {

@@ -56,15 +56,8 @@ final class ScriptCommands {
           + " send the script alone, it runs atomically");
     }
     long numKeys = Args.parseLong(a[2]);
-    if (numKeys < 0) {
-      throw new CommandException("ERR Number of keys can't be negative");
-    }
-    if (numKeys > a.length - 3) {
-      throw new CommandException("ERR Number of keys can't be greater than number of args");
-    }
-    if (s.context().scriptHost() == null) {
-      throw new CommandException("ERR scripting is not available on this node (no executor behind its Redis protocol)");
-    }
+    checkNumKeys(numKeys, a.length);
+    requireScripting(s);
     ScriptCache cache = s.context().scriptCache();
     ScriptCache.Script script;
     if (bySha) {
@@ -76,16 +69,49 @@ final class ScriptCommands {
       script = cache.load(a[1]);
     }
     int n = (int) numKeys;
+    List<byte[]> keys = keysOf(a, n);
+    List<byte[]> args = argsOf(a, n);
+    long flags = (readOnly || script.noWrites() ? ScriptCodec.READ_ONLY : 0) | (s.protocol() == 3 ? ScriptCodec.RESP3 : 0);
+    Frame request = ScriptCodec.request(script.body(), s.client().user, keys, args, flags);
+    route(s, request);
+  }
+
+  /** EVAL-shaped arguments (name, numkeys, keys..., args...): numkeys within 0..the arguments left. */
+  static void checkNumKeys(long numKeys, int argc) {
+    if (numKeys < 0) {
+      throw new CommandException("ERR Number of keys can't be negative");
+    }
+    if (numKeys > argc - 3) {
+      throw new CommandException("ERR Number of keys can't be greater than number of args");
+    }
+  }
+
+  static void requireScripting(RespSession s) {
+    if (s.context().scriptHost() == null) {
+      throw new CommandException("ERR scripting is not available on this node (no executor behind its Redis protocol)");
+    }
+  }
+
+  /** The {@code n} keys of EVAL-shaped arguments. */
+  static List<byte[]> keysOf(byte[][] a, int n) {
     List<byte[]> keys = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       keys.add(a[3 + i]);
     }
+    return keys;
+  }
+
+  /** The arguments after the {@code n} keys of EVAL-shaped arguments. */
+  static List<byte[]> argsOf(byte[][] a, int n) {
     List<byte[]> args = new ArrayList<>(a.length - 3 - n);
     for (int i = 3 + n; i < a.length; i++) {
       args.add(a[i]);
     }
-    long flags = (readOnly || script.noWrites() ? ScriptCodec.READ_ONLY : 0) | (s.protocol() == 3 ? ScriptCodec.RESP3 : 0);
-    Frame request = ScriptCodec.request(script.body(), s.client().user, keys, args, flags);
+    return args;
+  }
+
+  /** Sends a SCRIPT frame to its slot's owner and writes the script's reply (already RESP) or the error. */
+  static void route(RespSession s, Frame request) {
     s.route(request, (r, w) -> {
       if (r.status() == Status.OK) {
         w.raw(Unpooled.wrappedBuffer(r.value()));
