@@ -40,7 +40,6 @@ final class ReplicaSyncRequester {
   private final Supplier<Member> self;
   private final Peers peers;
   private final ScheduledExecutorService timer;
-  private final java.util.function.LongSupplier nanos;
   // Guarded by this.
   private final long[] needed = new long[KeySlot.SLOTS / 64];
   private final int[] drops = new int[KeySlot.SLOTS];
@@ -55,20 +54,13 @@ final class ReplicaSyncRequester {
       new java.util.concurrent.atomic.AtomicLongArray(KeySlot.SLOTS / 64);
   /** Slots whose copy here is whole (see the design note). */
   private final long[] whole = new long[KeySlot.SLOTS / 64];
-  /** When each slot's latest request was accepted (the nanos clock), for {@link #askAgainIfStuck}. */
+  /** When each slot's latest request was accepted (System.nanoTime()), for {@link #askAgainIfStuck}. */
   private final long[] acceptedAt = new long[KeySlot.SLOTS];
   private long nextToken = new java.util.Random().nextLong() & 0x7FFF_FFFF_0000_0000L;
   private boolean scheduled;
 
   ReplicaSyncRequester(Supplier<Placement> placement, Supplier<Member> self, Peers peers,
       ScheduledExecutorService timer) {
-    this(placement, self, peers, timer, System::nanoTime);
-  }
-
-  /** {@code nanos}: the clock that times {@link #askAgainIfStuck} (injected by tests). */
-  ReplicaSyncRequester(Supplier<Placement> placement, Supplier<Member> self, Peers peers,
-      ScheduledExecutorService timer, java.util.function.LongSupplier nanos) {
-    this.nanos = nanos;
     this.placement = placement;
     this.self = self;
     this.peers = peers;
@@ -96,7 +88,7 @@ final class ReplicaSyncRequester {
    * appended after every earlier effect of their key.
    */
   synchronized void askAgainIfStuck(java.util.function.IntPredicate mine, long afterNanos) {
-    long now = nanos.getAsLong();
+    long now = System.nanoTime();
     boolean any = false;
     for (int s = 0; s < KeySlot.SLOTS; s++) {
       long bit = 1L << s;
@@ -211,7 +203,7 @@ final class ReplicaSyncRequester {
 
   private synchronized void answered(byte[] slots, int[] asked, Frame reply, Throwable error) {
     if (error == null && reply.status() == Status.OK) {
-      long now = nanos.getAsLong();
+      long now = System.nanoTime();
       for (int s = 0; s < KeySlot.SLOTS; s++) {
         if ((slots[s >>> 3] & (1 << (s & 7))) != 0 && drops[s] == asked[s]) {
           needed[s >>> 6] &= ~(1L << s);
