@@ -40,6 +40,7 @@ final class ReplicaSyncRequester {
   private final Supplier<Member> self;
   private final Peers peers;
   private final ScheduledExecutorService timer;
+  private final java.util.function.LongSupplier nanos;
   // Guarded by this.
   private final long[] needed = new long[KeySlot.SLOTS / 64];
   private final int[] drops = new int[KeySlot.SLOTS];
@@ -54,13 +55,20 @@ final class ReplicaSyncRequester {
       new java.util.concurrent.atomic.AtomicLongArray(KeySlot.SLOTS / 64);
   /** Slots whose copy here is whole (see the design note). */
   private final long[] whole = new long[KeySlot.SLOTS / 64];
-  /** When each slot's latest request was accepted (System.nanoTime()), for {@link #askAgainIfStuck}. */
+  /** When each slot's latest request was accepted or last asked again (the nanos clock), for {@link #askAgainIfStuck}. */
   private final long[] acceptedAt = new long[KeySlot.SLOTS];
   private long nextToken = new java.util.Random().nextLong() & 0x7FFF_FFFF_0000_0000L;
   private boolean scheduled;
 
   ReplicaSyncRequester(Supplier<Placement> placement, Supplier<Member> self, Peers peers,
       ScheduledExecutorService timer) {
+    this(placement, self, peers, timer, System::nanoTime);
+  }
+
+  /** {@code nanos}: the clock that times {@link #askAgainIfStuck} (tests inject one). */
+  ReplicaSyncRequester(Supplier<Placement> placement, Supplier<Member> self, Peers peers,
+      ScheduledExecutorService timer, java.util.function.LongSupplier nanos) {
+    this.nanos = nanos;
     this.placement = placement;
     this.self = self;
     this.peers = peers;
@@ -84,23 +92,44 @@ final class ReplicaSyncRequester {
   /**
    * A copy accepted {@code afterNanos} ago or earlier that never became whole (its stream was
    * replaced on the way, or its end was skipped when the placement moved meanwhile) is asked for
-   * again, for the slots {@code mine} selects. A second copy is harmless: entries are states,
-   * appended after every earlier effect of their key.
+   * again, for the slots {@code mine} selects, WITH THE SAME TOKEN: nothing was dropped since (a
+   * drop zeroes the token and asks anew), so every entry any copy for that token sent is still
+   * here, and a copy that is merely slow (a large slot set takes longer than afterNanos) still ends
+   * the slots with a COPIED that counts. A new token would void the running copy's COPIED, and
+   * each new copy would be voided the same way: a copy longer than afterNanos never ended (found in
+   * review). The owner runs one copy per replica and token (Replicator.syncRequested), so asking
+   * again while it still copies costs nothing; a second copy is harmless anyway: entries are
+   * states, appended after every earlier effect of their key.
    */
-  synchronized void askAgainIfStuck(java.util.function.IntPredicate mine, long afterNanos) {
-    long now = System.nanoTime();
-    boolean any = false;
-    for (int s = 0; s < KeySlot.SLOTS; s++) {
-      long bit = 1L << s;
-      if ((whole[s >>> 6] & bit) == 0 && (needed[s >>> 6] & bit) == 0 && acceptedAt[s] != 0
-          && now - acceptedAt[s] >= afterNanos && mine.test(s)) {
-        needed[s >>> 6] |= bit;
-        acceptedAt[s] = 0;
-        any = true;
+  void askAgainIfStuck(java.util.function.IntPredicate mine, long afterNanos) {
+    Placement p = placement.get();
+    Member me = self.get();
+    if (me == null) {
+      return;
+    }
+    Map<String, byte[]> bySlots = new HashMap<>();
+    Map<String, Member> owners = new HashMap<>();
+    Map<String, Long> tokenOf = new HashMap<>();
+    synchronized (this) {
+      long now = nanos.getAsLong();
+      for (int s = 0; s < KeySlot.SLOTS; s++) {
+        long bit = 1L << s;
+        if ((whole[s >>> 6] & bit) == 0 && (needed[s >>> 6] & bit) == 0 && acceptedAt[s] != 0 && tokens[s] != 0
+            && now - acceptedAt[s] >= afterNanos && mine.test(s) && p.isReplica(me, s)) {
+          Member owner = p.owner(s);
+          String group = owner.id() + "/" + tokens[s];
+          owners.put(group, owner);
+          tokenOf.put(group, tokens[s]);
+          bySlots.computeIfAbsent(group, g -> new byte[KeySlot.SLOTS / 8])[s >>> 3] |= (byte) (1 << (s & 7));
+          acceptedAt[s] = now; // asked again now: the next time is afterNanos later
+        }
       }
     }
-    if (any) {
-      schedule(0);
+    byte[] id = me.id().getBytes(StandardCharsets.US_ASCII);
+    for (Map.Entry<String, byte[]> e : bySlots.entrySet()) {
+      // A refusal or no answer is retried afterNanos later, by the next call.
+      peers.send(owners.get(e.getKey()).address(), Frame.request(Opcode.REPLICA_SYNC, 0, id, e.getValue(), p.epoch(),
+          p.fingerprint(), tokenOf.get(e.getKey())));
     }
   }
 
@@ -203,7 +232,7 @@ final class ReplicaSyncRequester {
 
   private synchronized void answered(byte[] slots, int[] asked, Frame reply, Throwable error) {
     if (error == null && reply.status() == Status.OK) {
-      long now = System.nanoTime();
+      long now = nanos.getAsLong();
       for (int s = 0; s < KeySlot.SLOTS; s++) {
         if ((slots[s >>> 3] & (1 << (s & 7))) != 0 && drops[s] == asked[s]) {
           needed[s >>> 6] &= ~(1L << s);

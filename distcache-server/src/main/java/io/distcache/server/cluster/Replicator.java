@@ -482,10 +482,25 @@ public final class Replicator implements AutoCloseable {
     int n = count;
     long token = x.length >= 3 ? x[2] : 0;
     if (n > 0) {
-      flusher.execute(() -> copy(replica, slots, n, token));
+      // One copy per replica and token: a replica asks again with the same token when a copy is
+      // slow (ReplicaSyncRequester.askAgainIfStuck); the copy queued or running ends those slots.
+      String job = id + "/" + token;
+      if (token != 0 && !copies.add(job)) {
+        return request.replyOk();
+      }
+      flusher.execute(() -> {
+        try {
+          copy(replica, slots, n, token);
+        } finally {
+          copies.remove(job);
+        }
+      });
     }
     return request.replyOk();
   }
+
+  /** Full copies queued or running, as "replica id/token". */
+  private final Set<String> copies = ConcurrentHashMap.newKeySet();
 
   /** The copy's pace (CopyPacer): the share of time a full copy may use. */
   private volatile CopyPacer copyPacer = CopyPacer.system(DEFAULT_COPY_SHARE_PERCENT);

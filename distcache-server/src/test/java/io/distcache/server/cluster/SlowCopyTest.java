@@ -1,0 +1,198 @@
+package io.distcache.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.ManualClock;
+import io.distcache.server.bus.Peers;
+import io.distcache.server.cluster.EffectCodec.Effect;
+import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.ReferenceStore;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A copy slower than the stuck time (a large slot set) must still end. The replica asks again
+ * with the same token (so the running copy's COPIED still counts) and the owner runs one copy per
+ * replica and token. Before, each re-ask took a new token, voiding the running copy's COPIED, and
+ * each new copy was voided the same way 10 s later: a learner with a copy longer than 10 s never
+ * joined, and its owner copied everything again every 10 s (found in review).
+ */
+class SlowCopyTest {
+  private static final Member A = new Member("a".repeat(40), new Address("127.0.0.1", 7001));
+  private static final Member B = new Member("b".repeat(40), new Address("127.0.0.1", 7002));
+  private static final long STUCK = TimeUnit.SECONDS.toNanos(10);
+
+  private final Placement placement = Placement.of(1, List.of(A, B), 64, 1);
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+
+  @AfterEach
+  void stop() {
+    timer.shutdownNow();
+  }
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void replica_asksAgainWithTheSameToken_soTheSlowCopysEndStillCounts() {
+    AtomicLong nanos = new AtomicLong(TimeUnit.HOURS.toNanos(1));
+    List<Frame> asked = new CopyOnWriteArrayList<>();
+    Peers peers = new Peers() {
+      @Override
+      public CompletableFuture<Frame> send(Address to, Frame request) {
+        asked.add(request);
+        return CompletableFuture.completedFuture(request.replyOk());
+      }
+
+      @Override
+      public void retainOnly(Set<Address> keep) {}
+
+      @Override
+      public void close() {}
+    };
+    ReplicaSyncRequester replica = new ReplicaSyncRequester(() -> placement, () -> B, peers, timer, nanos::get);
+    long[] slots = new long[KeySlot.SLOTS / 64];
+    int slot = -1;
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (placement.owns(A, s) && placement.isReplica(B, s)) {
+        slots[s >>> 6] |= 1L << s;
+        slot = slot < 0 ? s : slot;
+      }
+    }
+    replica.dropped(slots);
+    await().atMost(Duration.ofSeconds(10)).until(() -> asked.size() == 1 && replica.pendingSlots() == 0);
+    long token = asked.get(0).extras()[2];
+
+    nanos.addAndGet(STUCK - 1);
+    replica.askAgainIfStuck(s -> true, STUCK);
+    assertThat(asked).as("not stuck yet").hasSize(1);
+
+    nanos.addAndGet(1);
+    replica.askAgainIfStuck(s -> true, STUCK);
+    assertThat(asked).hasSize(2);
+    assertThat(asked.get(1).extras()[2]).as("the same token").isEqualTo(token);
+    assertThat(asked.get(1).value()).isEqualTo(asked.get(0).value());
+    replica.askAgainIfStuck(s -> true, STUCK);
+    assertThat(asked).as("asked again only a stuck time later").hasSize(2);
+
+    // The first (slow) copy ends now: its COPIED counts.
+    replica.copied(slot, token);
+    assertThat(replica.whole(slot)).isTrue();
+  }
+
+  /** The stream from number 1 has no gap up to a delete (FLUSH's, which comes after the copies). */
+  private static boolean everythingBeforeADeleteArrived(java.util.NavigableMap<Long, Effect> received) {
+    long expected = 1;
+    for (Map.Entry<Long, Effect> e : received.entrySet()) {
+      if (e.getKey() != expected) {
+        return false;
+      }
+      if (e.getValue().isDelete()) {
+        return true;
+      }
+      expected++;
+    }
+    return false;
+  }
+
+  @Test
+  void owner_runsOneCopyPerReplicaAndToken() throws Exception {
+    Store store = new ReferenceStore(new StoreConfig(64L << 20, 1 << 20, EvictionPolicy.ALLKEYS_LRU, new ManualClock()));
+    LocalExecutor local = new LocalExecutor(store);
+    // Values large enough that the copy passes its 4 MiB window and waits for the replica's acks,
+    // which the replica holds back until the second request has been answered.
+    byte[] value = new byte[2048];
+    List<String> keys = new ArrayList<>();
+    byte[] bits = new byte[KeySlot.SLOTS / 8];
+    for (int i = 0; keys.size() < 3000; i++) {
+      String k = "k" + i;
+      int s = KeySlot.of(b(k));
+      if (placement.owns(A, s) && placement.isReplica(B, s)) {
+        assertThat(local.execute(Frame.request(Opcode.SET, 0, b(k), value)).status()).isEqualTo(Status.OK);
+        keys.add(k);
+        bits[s >>> 3] |= (byte) (1 << (s & 7));
+      }
+    }
+    CountDownLatch release = new CountDownLatch(1);
+    // By sequence number: batches are answered concurrently, in any order.
+    java.util.concurrent.ConcurrentSkipListMap<Long, Effect> received = new java.util.concurrent.ConcurrentSkipListMap<>();
+    Peers peers = new Peers() {
+      @Override
+      public CompletableFuture<Frame> send(Address to, Frame request) {
+        if (request.op() != Opcode.REPLICATE) {
+          return CompletableFuture.completedFuture(request.replyOk());
+        }
+        List<Effect> effects = EffectCodec.decode(request.value());
+        return CompletableFuture.supplyAsync(() -> {
+          try {
+            release.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          long first = request.extras()[1];
+          for (int i = 0; i < effects.size(); i++) {
+            received.putIfAbsent(first + i, effects.get(i));
+          }
+          return request.replyOk(request.extras()[1] + effects.size() - 1);
+        });
+      }
+
+      @Override
+      public void retainOnly(Set<Address> keep) {}
+
+      @Override
+      public void close() {}
+    };
+    Replicator owner = new Replicator(store, () -> placement, () -> A, peers, ReplicationMode.SYNC, local::execute);
+    try {
+      owner.placementChanged(placement);
+      Frame sync = Frame.request(Opcode.REPLICA_SYNC, 0, B.id().getBytes(StandardCharsets.US_ASCII), bits,
+          placement.epoch(), placement.fingerprint(), 99L);
+      assertThat(owner.syncRequested(sync).status()).isEqualTo(Status.OK);
+      assertThat(owner.syncRequested(sync).status()).as("asked again while copying").isEqualTo(Status.OK);
+      release.countDown();
+      // FLUSH runs on the copy thread after the copies and ships deletes on the same stream.
+      owner.flush(Frame.request(Opcode.FLUSH, 0, null, null), placement).join();
+      await().atMost(Duration.ofSeconds(30)).until(() -> everythingBeforeADeleteArrived(received));
+      Map<String, Integer> copiesOfKey = new HashMap<>();
+      for (Effect e : received.values()) {
+        if (e.isDelete()) {
+          break;
+        }
+        if (!e.isCopied()) {
+          copiesOfKey.merge(new String(e.key(), StandardCharsets.UTF_8), 1, Integer::sum);
+        }
+      }
+      assertThat(copiesOfKey).hasSize(keys.size());
+      assertThat(copiesOfKey.values()).as("each key copied once").containsOnly(1);
+    } finally {
+      owner.close();
+      store.close();
+    }
+  }
+}
