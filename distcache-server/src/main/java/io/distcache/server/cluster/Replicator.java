@@ -619,8 +619,13 @@ public final class Replicator implements AutoCloseable {
     if (token != 0) {
       // Each slot's copy ends with a COPIED effect after its entries: the replica knows it is whole.
       Placement p = placement.get();
-      ReplicaLink link = linkFor(to, p);
-      if (stream != null && link != stream) {
+      boolean anyEnds = false;
+      for (int s = 0; s < KeySlot.SLOTS && !anyEnds; s++) {
+        anyEnds = (slots[s >>> 6] & (1L << s)) != 0 && p.owns(me, s) && p.isReplica(to, s);
+      }
+      // No link is opened for a replica that holds none of the slots any more (it would stay open).
+      ReplicaLink link = anyEnds ? linkFor(to, p) : null;
+      if (stream != null && link != null && link != stream) {
         log.warn("the stream to {} was replaced during a copy of {} slots; the copy stops", to, slotCount);
         return;
       }
