@@ -30,6 +30,8 @@ import org.openjdk.jmh.annotations.TearDown;
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 public class EvictionBenchmark {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(EvictionBenchmark.class);
+
   private static final int SAMPLES = 1 << 20;
   private static final int MASK = SAMPLES - 1;
 
@@ -93,7 +95,7 @@ public class EvictionBenchmark {
 
   @TearDown(Level.Trial)
   public void tearDown() {
-    System.out.printf("%n%s ttlShare=%d: %d writes refused with OUT_OF_MEMORY, %d evicted%n", policy, ttlShare,
+    log.info("{} ttlShare={}: {} writes refused with OUT_OF_MEMORY, {} evicted", policy, ttlShare,
         refusals.sum(), store.stats().evicted());
     store.close();
   }

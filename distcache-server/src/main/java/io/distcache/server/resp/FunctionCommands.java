@@ -305,7 +305,6 @@ final class FunctionCommands {
 
   private static void help(RespSession s, byte[][] a) {
     String[] lines = {
-        "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "LOAD [REPLACE] <FUNCTION CODE>",
         "    Create a new library with the given library name and code.",
         "DELETE <LIBRARY NAME>",
@@ -346,10 +345,6 @@ final class FunctionCommands {
         "      in case of functions name collision with another library).",
         "HELP",
         "    Prints this help."};
-    RespWriter w = s.out();
-    w.array(lines.length);
-    for (String line : lines) {
-      w.simple(line);
-    }
+    ConnectionCommands.helpReply(s, "FUNCTION", List.of(lines));
   }
 }

@@ -169,7 +169,6 @@ final class ScriptCommands {
 
   private static void help(RespSession s, byte[][] a) {
     String[] lines = {
-        "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "EXISTS <sha1> [<sha1> ...]",
         "    Return information about the existence of the scripts in the script cache.",
         "FLUSH [ASYNC|SYNC]",
@@ -180,10 +179,6 @@ final class ScriptCommands {
         "    Load a script into the scripts cache without executing it.",
         "HELP",
         "    Print this help."};
-    RespWriter w = s.out();
-    w.array(lines.length);
-    for (String line : lines) {
-      w.simple(line);
-    }
+    ConnectionCommands.helpReply(s, "SCRIPT", List.of(lines));
   }
 }
