@@ -91,6 +91,13 @@ public final class Replicator implements AutoCloseable {
 
   Replicator(Store store, Supplier<Placement> placement, Supplier<Member> self, Peers peers, ReplicationMode mode,
       UnaryOperator<Frame> local) {
+    this(store, placement, self, peers, mode, local, System::nanoTime);
+    sender.scheduleAtFixedRate(this::askAgainForStuckCopies, 1, 1, TimeUnit.SECONDS);
+  }
+
+  /** {@code nanos} times stuck copies (tests inject it and call askAgainForStuckCopies themselves). */
+  Replicator(Store store, Supplier<Placement> placement, Supplier<Member> self, Peers peers, ReplicationMode mode,
+      UnaryOperator<Frame> local, java.util.function.LongSupplier nanos) {
     this.store = store;
     this.placement = placement;
     this.self = self;
@@ -100,7 +107,7 @@ public final class Replicator implements AutoCloseable {
     for (int i = 0; i < STRIPES; i++) {
       stripes[i] = new ReentrantLock();
     }
-    this.syncRequester = new ReplicaSyncRequester(placement, self, peers, sender);
+    this.syncRequester = new ReplicaSyncRequester(placement, self, peers, sender, nanos);
   }
 
   private final ReplicaSyncRequester syncRequester;
@@ -974,9 +981,27 @@ public final class Replicator implements AutoCloseable {
     return syncRequester.current(slot);
   }
 
+  /** A copy accepted this long ago that is still not whole is asked for again. */
+  static final long STUCK_COPY_NANOS = TimeUnit.SECONDS.toNanos(10);
+
   /** Asks again for the copies of learned slots that were accepted long ago and are still not whole. */
   void askAgainIfStuck(java.util.function.IntPredicate slots) {
-    syncRequester.askAgainIfStuck(slots, TimeUnit.SECONDS.toNanos(10));
+    syncRequester.askAgainIfStuck(slots, STUCK_COPY_NANOS);
+  }
+
+  /**
+   * Every second: the copies of slots this node replicates (learners' included) that an owner
+   * accepted long ago and never ended with COPIED are asked for again. An owner stops a copy
+   * without COPIED when its stream is replaced or its placement keeps moving under it; a joining
+   * learner asks again on its own (JoinDriver), but a replica's copy would otherwise stay
+   * incomplete for good: refused to READONLY reads, and promoted as it is if the owner dies.
+   */
+  void askAgainForStuckCopies() {
+    Placement p = placement.get();
+    Member me = self.get();
+    if (me != null && p.size() > 1) {
+      syncRequester.askAgainIfStuck(s -> p.isReplica(me, s), STUCK_COPY_NANOS);
+    }
   }
 
   /** A COPIED effect was applied: the copy of {@code slot} asked for with {@code token} is whole. */
