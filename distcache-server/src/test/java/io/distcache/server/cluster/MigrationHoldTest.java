@@ -20,7 +20,6 @@ import io.distcache.server.store.StoreConfig;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -41,22 +40,13 @@ class MigrationHoldTest {
   private final Placement learning = Placement.of(1, List.of(A, B), List.of(L), 64, 0);
   private final AtomicReference<Placement> placement = new AtomicReference<>(learning);
   /** Every peer applies whatever REPLICATE batch it gets. */
-  private final Peers peers = new Peers() {
-    @Override
-    public CompletableFuture<Frame> send(Address to, Frame request) {
-      if (request.op() == Opcode.REPLICATE) {
-        int n = EffectCodec.decode(request.value()).size();
-        return CompletableFuture.completedFuture(request.replyOk(request.extras()[1] + n - 1));
-      }
-      return CompletableFuture.completedFuture(request.replyOk());
+  private final Peers peers = TestPeers.answering((to, request) -> {
+    if (request.op() == Opcode.REPLICATE) {
+      int n = EffectCodec.decode(request.value()).size();
+      return CompletableFuture.completedFuture(request.replyOk(request.extras()[1] + n - 1));
     }
-
-    @Override
-    public void retainOnly(Set<Address> keep) {}
-
-    @Override
-    public void close() {}
-  };
+    return CompletableFuture.completedFuture(request.replyOk());
+  });
   private final Replicator replicator = new Replicator(store, placement::get, () -> A, peers, ReplicationMode.SYNC,
       local::execute);
   private final byte[] moving = keyOf(s -> learning.owns(A, s) && learning.wouldOwn(L, s));

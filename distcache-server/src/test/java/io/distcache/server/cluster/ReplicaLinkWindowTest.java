@@ -60,33 +60,24 @@ class ReplicaLinkWindowTest {
   }
   /** Every effect the learner received, in stream order. */
   private final List<Effect> toLearner = new CopyOnWriteArrayList<>();
-  private final Peers peers = new Peers() {
-    @Override
-    public CompletableFuture<Frame> send(Address to, Frame request) {
-      if (request.op() == Opcode.REPLICATE) {
-        List<Effect> effects = EffectCodec.decode(request.value());
-        if (to.equals(L.address())) {
-          synchronized (toLearner) {
-            // A resent batch repeats numbers already received: keep each number once.
-            long first = request.extras()[1];
-            for (int i = 0; i < effects.size(); i++) {
-              if (first + i > toLearner.size()) {
-                toLearner.add(effects.get(i));
-              }
+  private final Peers peers = TestPeers.answering((to, request) -> {
+    if (request.op() == Opcode.REPLICATE) {
+      List<Effect> effects = EffectCodec.decode(request.value());
+      if (to.equals(L.address())) {
+        synchronized (toLearner) {
+          // A resent batch repeats numbers already received: keep each number once.
+          long first = request.extras()[1];
+          for (int i = 0; i < effects.size(); i++) {
+            if (first + i > toLearner.size()) {
+              toLearner.add(effects.get(i));
             }
           }
         }
-        return CompletableFuture.completedFuture(request.replyOk(request.extras()[1] + effects.size() - 1));
       }
-      return CompletableFuture.completedFuture(request.replyOk());
+      return CompletableFuture.completedFuture(request.replyOk(request.extras()[1] + effects.size() - 1));
     }
-
-    @Override
-    public void retainOnly(Set<Address> keep) {}
-
-    @Override
-    public void close() {}
-  };
+    return CompletableFuture.completedFuture(request.replyOk());
+  });
   private final Replicator replicator = new Replicator(store, this::placement, () -> A, peers, ReplicationMode.SYNC,
       local::execute);
 

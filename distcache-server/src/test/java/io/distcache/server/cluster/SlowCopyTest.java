@@ -23,7 +23,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -62,19 +61,10 @@ class SlowCopyTest {
   void replica_asksAgainWithTheSameToken_soTheSlowCopysEndStillCounts() {
     AtomicLong nanos = new AtomicLong(TimeUnit.HOURS.toNanos(1));
     List<Frame> asked = new CopyOnWriteArrayList<>();
-    Peers peers = new Peers() {
-      @Override
-      public CompletableFuture<Frame> send(Address to, Frame request) {
-        asked.add(request);
-        return CompletableFuture.completedFuture(request.replyOk());
-      }
-
-      @Override
-      public void retainOnly(Set<Address> keep) {}
-
-      @Override
-      public void close() {}
-    };
+    Peers peers = TestPeers.answering((to, request) -> {
+      asked.add(request);
+      return CompletableFuture.completedFuture(request.replyOk());
+    });
     ReplicaSyncRequester replica = new ReplicaSyncRequester(() -> placement, () -> B, peers, timer, nanos::get);
     long[] slots = new long[KeySlot.SLOTS / 64];
     int slot = -1;
@@ -141,33 +131,24 @@ class SlowCopyTest {
     CountDownLatch release = new CountDownLatch(1);
     // By sequence number: batches are answered concurrently, in any order.
     java.util.concurrent.ConcurrentSkipListMap<Long, Effect> received = new java.util.concurrent.ConcurrentSkipListMap<>();
-    Peers peers = new Peers() {
-      @Override
-      public CompletableFuture<Frame> send(Address to, Frame request) {
-        if (request.op() != Opcode.REPLICATE) {
-          return CompletableFuture.completedFuture(request.replyOk());
-        }
-        List<Effect> effects = EffectCodec.decode(request.value());
-        return CompletableFuture.supplyAsync(() -> {
-          try {
-            release.await();
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          }
-          long first = request.extras()[1];
-          for (int i = 0; i < effects.size(); i++) {
-            received.putIfAbsent(first + i, effects.get(i));
-          }
-          return request.replyOk(request.extras()[1] + effects.size() - 1);
-        });
+    Peers peers = TestPeers.answering((to, request) -> {
+      if (request.op() != Opcode.REPLICATE) {
+        return CompletableFuture.completedFuture(request.replyOk());
       }
-
-      @Override
-      public void retainOnly(Set<Address> keep) {}
-
-      @Override
-      public void close() {}
-    };
+      List<Effect> effects = EffectCodec.decode(request.value());
+      return CompletableFuture.supplyAsync(() -> {
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        long first = request.extras()[1];
+        for (int i = 0; i < effects.size(); i++) {
+          received.putIfAbsent(first + i, effects.get(i));
+        }
+        return request.replyOk(request.extras()[1] + effects.size() - 1);
+      });
+    });
     Replicator owner = new Replicator(store, () -> placement, () -> A, peers, ReplicationMode.SYNC, local::execute);
     try {
       owner.placementChanged(placement);

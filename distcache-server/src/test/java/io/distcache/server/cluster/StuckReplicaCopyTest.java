@@ -17,7 +17,6 @@ import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreConfig;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -43,22 +42,13 @@ class StuckReplicaCopyTest {
   private final AtomicLong nanos = new AtomicLong(TimeUnit.HOURS.toNanos(1));
   /** The REPLICA_SYNC requests B sent; the owner accepts each and never streams anything. */
   private final List<Frame> asked = new CopyOnWriteArrayList<>();
-  private final Peers peers = new Peers() {
-    @Override
-    public CompletableFuture<Frame> send(Address to, Frame request) {
-      if (request.op() == Opcode.REPLICA_SYNC) {
-        assertThat(to).isEqualTo(A.address());
-        asked.add(request);
-      }
-      return CompletableFuture.completedFuture(request.replyOk());
+  private final Peers peers = TestPeers.answering((to, request) -> {
+    if (request.op() == Opcode.REPLICA_SYNC) {
+      assertThat(to).isEqualTo(A.address());
+      asked.add(request);
     }
-
-    @Override
-    public void retainOnly(Set<Address> keep) {}
-
-    @Override
-    public void close() {}
-  };
+    return CompletableFuture.completedFuture(request.replyOk());
+  });
   private final Replicator replica = new Replicator(store, () -> placement, () -> B, peers, ReplicationMode.SYNC,
       local::execute, nanos::get);
 
