@@ -290,6 +290,14 @@ public final class ClusterMembership implements AutoCloseable {
     });
   }
 
+  /**
+   * Drops this node's copies of {@code slots} (a 16,384-bit map) and, when done, tells the
+   * listeners as for a placement's drops (the replica asks its owners for new copies).
+   */
+  public void dropCopies(long[] slots) {
+    guard.drop(slots, dropper);
+  }
+
   /** Runs {@code action} with each set of slots (a 16,384-bit map) whose keys were dropped here. */
   public void onSlotsDropped(java.util.function.Consumer<long[]> action) {
     droppedListeners.add(action);

@@ -92,11 +92,13 @@ public final class ClusterRouter implements Router, ClusterView {
     replicator.scripts(local.scripts());
     local.scripts().clustered(() -> cluster.placement().size() > 1);
     cluster.guard().replicaReads(replication == ReplicationMode.SYNC);
-    this.applier = new ReplicaApplier(store, cluster::placement, cluster::self, cluster.guard(), replicator::copied);
+    this.applier = new ReplicaApplier(store, cluster::placement, cluster::self, cluster.guard(),
+        replicator.slotCopies());
     replicator.onRelease(this::reroute);
     cluster.guard().wholeCopies(replicator::whole);
     cluster.onLearning(new JoinDriver(cluster, replicator::whole, replicator::askAgainIfStuck, peers));
-    cluster.placements().addListener((previous, next) -> replicator.placementChanged(next));
+    cluster.placements().addListener(replicator::placementChanged);
+    replicator.onStaleCopies(cluster::dropCopies);
     cluster.onDeclaredDead(() -> {
       // Emptied: every copy this node replicates is asked for again once the owners have it back.
       applier.forget();

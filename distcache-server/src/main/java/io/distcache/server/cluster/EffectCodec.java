@@ -15,10 +15,13 @@ import java.util.List;
  *
  * Big-endian: count u16, then per effect: kind u8 (1 PUT of a string, 2 DELETE, 3 PUT of a hash,
  * 4 PUT of a set: the kind carries the value's type, so a typed value costs no extra byte; 5
- * COPIED, see below), key length u24, key, and for a PUT: version i64, expireAt i64 (absolute
+ * COPIED and 6 RELEASED, see below), key length u24, key, and for a PUT: version i64, expireAt i64 (absolute
  * Unix ms, 0 none), value length u32, value (a collection's packed encoding for a hash or set).
  * COPIED ends a full copy of one slot (REPLICA_SYNC): its key is the slot u16 and the copy's token
- * i64 (the replica's request), so a replica knows its copy of the slot is whole once it applied it. Compact on
+ * i64 (the replica's request), so a replica knows its copy of the slot is whole once it applied it.
+ * RELEASED (its key: the slot u16) tells a member that it stopped replicating the slot for this
+ * owner at the owner's last change of placement, although it stays a member: whatever copy of
+ * the slot it holds when it applies this misses the writes made since (Replicator). Compact on
  * purpose: a REPLICATE frame of one effect with the largest key and value must fit in the frame
  * limit that a client's SET of them fits in (header, 8 extras and a key field of 64 KiB). Decoding
  * checks every count and length against its limit and the bytes left before allocating, and
@@ -36,6 +39,10 @@ final class EffectCodec {
   static final byte PUT_HASH = 3;
   static final byte PUT_SET = 4;
   static final byte COPIED = 5;
+  static final byte RELEASED = 6;
+  /** expireAtMillis of the markers, which carry no value: COPIED and RELEASED. */
+  private static final long COPIED_MARK = -1;
+  private static final long RELEASED_MARK = -2;
 
   private EffectCodec() {}
 
@@ -53,14 +60,29 @@ final class EffectCodec {
     /** The end of a full copy of {@code slot} asked for with {@code token}. */
     static Effect copied(int slot, long token) {
       byte[] k = ByteBuffer.allocate(10).putShort((short) slot).putLong(token).array();
-      return new Effect(k, ValueType.STRING, null, -1, 0);
+      return new Effect(k, ValueType.STRING, null, COPIED_MARK, 0);
+    }
+
+    /** The receiver no longer replicates {@code slot} for the sender (see the design note). */
+    static Effect released(int slot) {
+      byte[] k = {(byte) (slot >>> 8), (byte) slot};
+      return new Effect(k, ValueType.STRING, null, RELEASED_MARK, 0);
     }
 
     boolean isCopied() {
-      return value == null && expireAtMillis == -1;
+      return value == null && expireAtMillis == COPIED_MARK;
     }
 
-    /** The slot a COPIED effect ends. */
+    boolean isReleased() {
+      return value == null && expireAtMillis == RELEASED_MARK;
+    }
+
+    /** COPIED or RELEASED: about a slot, not a key. */
+    boolean isMarker() {
+      return value == null && expireAtMillis < 0;
+    }
+
+    /** The slot a COPIED or RELEASED effect is about. */
     int copiedSlot() {
       return ((key[0] & 0xFF) << 8) | (key[1] & 0xFF);
     }
@@ -71,7 +93,7 @@ final class EffectCodec {
     }
 
     boolean isDelete() {
-      return value == null && expireAtMillis != -1;
+      return value == null && expireAtMillis >= 0;
     }
 
     int encodedBytes() {
@@ -87,7 +109,7 @@ final class EffectCodec {
     ByteBuffer out = ByteBuffer.allocate(size);
     out.putShort((short) effects.size());
     for (Effect e : effects) {
-      out.put(e.isCopied() ? COPIED : e.isDelete() ? DELETE : putKind(e.type()));
+      out.put(e.isCopied() ? COPIED : e.isReleased() ? RELEASED : e.isDelete() ? DELETE : putKind(e.type()));
       int n = e.key().length;
       out.put((byte) (n >>> 16)).put((byte) (n >>> 8)).put((byte) n);
       out.put(e.key());
@@ -117,7 +139,7 @@ final class EffectCodec {
         throw new IllegalArgumentException("effect " + i + " is cut off");
       }
       byte kind = in.get();
-      if (kind < PUT || kind > COPIED) {
+      if (kind < PUT || kind > RELEASED) {
         throw new IllegalArgumentException("effect " + i + " has unknown kind " + kind);
       }
       if (in.remaining() < 3) {
@@ -132,12 +154,14 @@ final class EffectCodec {
         out.add(Effect.delete(key));
         continue;
       }
-      if (kind == COPIED) {
-        if (key.length != 10 || (((key[0] & 0xFF) << 8) | (key[1] & 0xFF)) >= io.distcache.protocol.cluster.KeySlot.SLOTS) {
-          throw new IllegalArgumentException("effect " + i + ": a COPIED key is a slot below "
-              + io.distcache.protocol.cluster.KeySlot.SLOTS + " and a token (10 bytes), got " + key.length + " bytes");
+      if (kind == COPIED || kind == RELEASED) {
+        int expected = kind == COPIED ? 10 : 2;
+        if (key.length != expected || (((key[0] & 0xFF) << 8) | (key[1] & 0xFF)) >= io.distcache.protocol.cluster.KeySlot.SLOTS) {
+          throw new IllegalArgumentException("effect " + i + ": a " + (kind == COPIED ? "COPIED key is a slot below "
+              + io.distcache.protocol.cluster.KeySlot.SLOTS + " and a token" : "RELEASED key is a slot below "
+              + io.distcache.protocol.cluster.KeySlot.SLOTS) + " (" + expected + " bytes), got " + key.length + " bytes");
         }
-        out.add(new Effect(key, ValueType.STRING, null, -1, 0));
+        out.add(new Effect(key, ValueType.STRING, null, kind == COPIED ? COPIED_MARK : RELEASED_MARK, 0));
         continue;
       }
       if (in.remaining() < 16) {

@@ -32,6 +32,16 @@ import java.util.function.Supplier;
  * replicate for that owner under that placement (a write appended before the placement moved the
  * slot) is skipped: the slot's copy here is being dropped.
  *
+ * A RELEASED effect says this node stopped replicating a slot for the sender at one of the
+ * sender's changes of placement. Applied like any effect (only under the sender's placement, and
+ * only when this node replicates the slot for the sender there), it means this node is its
+ * replica again and never dropped the copy it held before: it went from an older placement
+ * straight to a newer one, missing the one between, under which the slot's writes went to another
+ * member (Replicator's design note). The copy has a hole: it is dropped and asked for again
+ * (SlotCopies). The drops of one batch go to the cleaner together (each is a pass over the store),
+ * and before any later effect of such a slot is applied: that effect then waits, refused, until
+ * the drop is done.
+ *
  * Streams are forgotten when this node is declared dead (its store is emptied then): owners open
  * new links when it is back.
  */
@@ -49,16 +59,32 @@ final class ReplicaApplier {
     long applied;
   }
 
-  /** Told (slot, token) when a COPIED effect ends a full copy of a slot here. */
-  private final java.util.function.ObjLongConsumer<Integer> copied;
+  /** What this tells the replicator about whole slots rather than keys (COPIED and RELEASED effects). */
+  interface SlotCopies {
+    /** A COPIED effect ended the full copy of {@code slot} asked for with {@code token}. */
+    void copied(int slot, long token);
+
+    /** Drops this node's copies of {@code slots} (a 16,384-bit map): they missed writes; new copies are asked for. */
+    void drop(long[] slots);
+  }
+
+  private static final SlotCopies IGNORED = new SlotCopies() {
+    @Override
+    public void copied(int slot, long token) {}
+
+    @Override
+    public void drop(long[] slots) {}
+  };
+
+  private final SlotCopies copies;
 
   ReplicaApplier(Store store, Supplier<Placement> placement, Supplier<Member> self, SlotGuard guard) {
-    this(store, placement, self, guard, (slot, token) -> {});
+    this(store, placement, self, guard, IGNORED);
   }
 
   ReplicaApplier(Store store, Supplier<Placement> placement, Supplier<Member> self, SlotGuard guard,
-      java.util.function.ObjLongConsumer<Integer> copied) {
-    this.copied = copied;
+      SlotCopies copies) {
+    this.copies = copies;
     this.store = store;
     this.placement = placement;
     this.self = self;
@@ -112,39 +138,64 @@ final class ReplicaApplier {
       } catch (IllegalArgumentException e) {
         return request.replyError(Status.BAD_REQUEST, "malformed REPLICATE batch: " + e.getMessage());
       }
-      for (int i = 0; i < effects.size(); i++) {
-        long seq = first + i;
-        if (seq <= st.applied) {
-          continue;
-        }
-        Effect e = effects.get(i);
-        int slot = e.isCopied() ? e.copiedSlot() : KeySlot.of(e.key());
-        Member slotOwner = p.owner(slot);
-        if (slotOwner == null || !slotOwner.id().equals(owner) || !p.isReplica(me, slot)) {
-          st.applied = seq; // not ours to hold under this placement: our copy of the slot is dropped
-          continue;
-        }
-        if (!guard.mayApply(fingerprint, slot)) {
-          return refuse(request, st, "slot " + slot + " is still being cleaned here");
-        }
-        if (e.isCopied()) {
-          copied.accept(slot, e.copiedToken());
-          st.applied = seq;
-          continue;
-        }
-        try {
-          if (e.isDelete()) {
-            store.delete(e.key());
-          } else {
-            store.applyReplicated(e.key(), e.type(), e.value(), e.expireAtMillis(), e.version());
+      long[] stale = new long[KeySlot.SLOTS / 64];
+      try {
+        return applyAll(request, st, p, me, owner, fingerprint, first, effects, stale);
+      } finally {
+        for (long w : stale) {
+          if (w != 0) {
+            copies.drop(stale);
+            break;
           }
-        } catch (StoreException | IllegalArgumentException ex) {
-          return refuse(request, st, "the replica's store refused slot " + slot + ": " + ex.getMessage());
         }
-        st.applied = seq;
       }
-      return request.replyOk(st.applied);
     }
+  }
+
+  /** Guarded by st. Slots whose copy a RELEASED effect found stale are set in {@code stale}, to drop. */
+  private Frame applyAll(Frame request, Stream st, Placement p, Member me, String owner, long fingerprint, long first,
+      List<Effect> effects, long[] stale) {
+    for (int i = 0; i < effects.size(); i++) {
+      long seq = first + i;
+      if (seq <= st.applied) {
+        continue;
+      }
+      Effect e = effects.get(i);
+      int slot = e.isMarker() ? e.copiedSlot() : KeySlot.of(e.key());
+      Member slotOwner = p.owner(slot);
+      if (slotOwner == null || !slotOwner.id().equals(owner) || !p.isReplica(me, slot)) {
+        st.applied = seq; // not ours to hold under this placement: our copy of the slot is dropped
+        continue;
+      }
+      if ((stale[slot >>> 6] & (1L << slot)) != 0) {
+        // The slot's drop must be under way before this effect: it waits for the drop instead.
+        return refuse(request, st, "slot " + slot + " is about to be dropped here: its copy missed writes");
+      }
+      if (!guard.mayApply(fingerprint, slot)) {
+        return refuse(request, st, "slot " + slot + " is still being cleaned here");
+      }
+      if (e.isCopied()) {
+        copies.copied(slot, e.copiedToken());
+        st.applied = seq;
+        continue;
+      }
+      if (e.isReleased()) {
+        stale[slot >>> 6] |= 1L << slot;
+        st.applied = seq;
+        continue;
+      }
+      try {
+        if (e.isDelete()) {
+          store.delete(e.key());
+        } else {
+          store.applyReplicated(e.key(), e.type(), e.value(), e.expireAtMillis(), e.version());
+        }
+      } catch (StoreException | IllegalArgumentException ex) {
+        return refuse(request, st, "the replica's store refused slot " + slot + ": " + ex.getMessage());
+      }
+      st.applied = seq;
+    }
+    return request.replyOk(st.applied);
   }
 
   private static Frame refuse(Frame request, Stream st, String why) {

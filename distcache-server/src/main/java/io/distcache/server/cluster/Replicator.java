@@ -57,6 +57,19 @@ import org.slf4j.LoggerFactory;
  * a sync write waits at most the failure detection time for a dead replica, then is acknowledged
  * with the copies that are left.
  *
+ * A replica that skipped a placement. Placements are built by each node from its membership view,
+ * so a node may go from p1 straight to p3 while the owner went p1 -> p2 -> p3. If it replicated a
+ * slot under p1 and p3 but not under p2, its own view says its copy never stopped, and it keeps it;
+ * yet the writes made under p2 went to p2's replica, not to it, and it would serve (READONLY) or be
+ * promoted with the values from before them (review finding B). The owner knows: at each change,
+ * for every slot it owned whose replica is still a member but no longer replicates the slot for
+ * it, it appends a RELEASED effect to that member's stream. The member applies it under the
+ * placement the batch comes with, like any effect: a member that installed p2 skips it there (it
+ * does not replicate the slot under p2, and dropped its copy when it installed p2); one that went
+ * straight to p3 replicates the slot for this owner there, so it drops its copy and asks for a new
+ * one (ReplicaApplier). The effect is in the stream before every write made after the change, so
+ * no later write is dropped with the old copy without the new copy bringing it back.
+ *
  * FLUSH (FLUSHDB/FLUSHALL) with replicas deletes the keys of the slots this node owns, each as a
  * replicated delete, and leaves the keys it holds as a replica of other owners' slots (their
  * owners flush them when told to): emptying the whole store would leave other owners' slots with
@@ -1007,6 +1020,77 @@ public final class Replicator implements AutoCloseable {
   /** A COPIED effect was applied: the copy of {@code slot} asked for with {@code token} is whole. */
   void copied(int slot, long token) {
     syncRequester.copied(slot, token);
+  }
+
+  /**
+   * The placement changed: links to members that left it are closed, and each member that stopped
+   * replicating a slot this node owned but is still a member is told so (RELEASED, see the design
+   * note).
+   */
+  void placementChanged(Placement previous, Placement next) {
+    Member me = self.get();
+    if (me != null && !previous.isEmpty() && previous.fingerprint() != next.fingerprint()) {
+      released(me, previous, next);
+    }
+    placementChanged(next);
+  }
+
+  private void released(Member me, Placement previous, Placement next) {
+    Map<Member, List<Integer>> released = new HashMap<>();
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (!previous.owns(me, s)) {
+        continue;
+      }
+      boolean stillMine = next.owns(me, s);
+      for (Member m : previous.replicas(s)) {
+        if (next.contains(m) && !(stillMine && next.isReplica(m, s)) && !m.equals(next.owner(s))) {
+          released.computeIfAbsent(m, x -> new ArrayList<>()).add(s);
+        }
+      }
+    }
+    for (Map.Entry<Member, List<Integer>> e : released.entrySet()) {
+      // The link as it is: a member that replicated the slot has one if anything was sent to it;
+      // if nothing ever was, its copy holds nothing of ours to lose.
+      ReplicaLink link = links.get(e.getKey().id());
+      for (int i = 0; link != null && !link.isClosed() && i < e.getValue().size(); i++) {
+        int slot = e.getValue().get(i);
+        ReentrantLock lock = stripes[slot % STRIPES];
+        lock.lock();
+        try {
+          link.append(Effect.released(slot));
+        } finally {
+          lock.unlock();
+        }
+      }
+    }
+  }
+
+  /** What the replica side (ReplicaApplier) tells this replicator about whole slots. */
+  ReplicaApplier.SlotCopies slotCopies() {
+    return new ReplicaApplier.SlotCopies() {
+      @Override
+      public void copied(int slot, long token) {
+        Replicator.this.copied(slot, token);
+      }
+
+      @Override
+      public void drop(long[] slots) {
+        int n = 0;
+        for (long w : slots) {
+          n += Long.bitCount(w);
+        }
+        log.warn("the copies of {} slots here missed writes made while this node did not replicate them (it"
+            + " skipped a placement); they are dropped and copied again", n);
+        staleCopies.accept(slots);
+      }
+    };
+  }
+
+  private volatile java.util.function.Consumer<long[]> staleCopies = slots -> {};
+
+  /** {@code dropper} drops this node's copies of a set of slots (ClusterMembership.dropCopies). */
+  void onStaleCopies(java.util.function.Consumer<long[]> dropper) {
+    staleCopies = dropper;
   }
 
   /** The placement changed: links to members that left it are closed. */

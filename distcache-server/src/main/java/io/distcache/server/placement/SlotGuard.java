@@ -359,6 +359,26 @@ public final class SlotGuard {
   }
 
   /**
+   * Drops this node's copies of {@code slots} (a 16,384-bit map) outside a placement change: an
+   * owner said this node's copy missed writes (a FRESH effect, Replicator). Like a placement's
+   * drops, the slots take no effect until {@code cleaner} is done.
+   */
+  public synchronized void drop(long[] slots, Dropper cleaner) {
+    long[] copy = slots.clone();
+    // A slot this node owns now (it was promoted meanwhile) keeps its copy: it is the one served.
+    forEach(slots, s -> {
+      if (self != null && placement.owns(self, s)) {
+        copy[s >>> 6] &= ~(1L << s);
+      }
+    });
+    if (isEmpty(copy)) {
+      return;
+    }
+    forEach(copy, s -> pendingDrops[s]++);
+    cleaner.drop(copy, () -> dropped(copy));
+  }
+
+  /**
    * True when a replicated effect for {@code slot}, sent under the placement with {@code
    * fingerprint}, may be applied here: this node has installed that placement and no drop of the
    * slot's keys is queued or running (it would delete the effect).

@@ -40,6 +40,27 @@ class EffectCodecTest {
   }
 
   @Test
+  void markers_copiedAndReleased_roundTrip_andAreNeitherPutsNorDeletes() {
+    List<Effect> out = EffectCodec.decode(EffectCodec.encode(List.of(Effect.copied(16383, 42L), Effect.released(7))));
+
+    assertThat(out.get(0).isCopied()).isTrue();
+    assertThat(out.get(0).isReleased()).isFalse();
+    assertThat(out.get(0).copiedSlot()).isEqualTo(16383);
+    assertThat(out.get(0).copiedToken()).isEqualTo(42L);
+    assertThat(out.get(1).isReleased()).isTrue();
+    assertThat(out.get(1).isCopied()).isFalse();
+    assertThat(out.get(1).copiedSlot()).isEqualTo(7);
+    assertThat(out).allMatch(Effect::isMarker).noneMatch(Effect::isDelete);
+    // count u16 1 | kind RELEASED | key length u24 2 | slot u16
+    assertThat(EffectCodec.encode(List.of(Effect.released(7)))).isEqualTo(new byte[] {0, 1, 6, 0, 0, 2, 0, 7});
+    // a RELEASED whose slot is past the last one, from a hostile or broken peer
+    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 6, 0, 0, 2, 0x40, 7}))
+        .hasMessageContaining("a RELEASED key is a slot below 16384 (2 bytes), got 2 bytes");
+    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 6, 0, 0, 3, 0, 7, 0}))
+        .hasMessageContaining("got 3 bytes");
+  }
+
+  @Test
   void encode_exactBytes() {
     byte[] bytes = EffectCodec.encode(List.of(Effect.delete(new byte[] {'k'})));
     // count u16 1 | kind DELETE | key length u24 1 | 'k'
