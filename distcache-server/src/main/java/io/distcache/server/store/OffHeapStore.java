@@ -38,6 +38,8 @@ import java.util.concurrent.atomic.LongAdder;
 final class OffHeapStore implements Store {
   private static final int MAX_SEGMENTS = 64;
   private static final int MIN_PAGE_SIZE = 512;
+  /** Segments one stealPage asks under volatile-* (see there). */
+  private static final int MAX_VOLATILE_ASKS = 2;
   private static final long TAG_SPACE = 1L << Segment.TAG_BITS;
   private static final byte[] EMPTY = new byte[0];
 
@@ -146,10 +148,14 @@ final class OffHeapStore implements Store {
             + " bytes");
   }
 
-  /** Frees one page of another segment for requester; false when none could be taken now. */
+  /**
+   * Frees one page of another segment for requester; false when none could be taken now. Under
+   * volatile-* only entries with an expiry can go: it asks the segment richest in those, then
+   * others that hold some, at most MAX_VOLATILE_ASKS in all, because each ask may walk a few pages
+   * there (PageLog.releaseOnePage) while the requester waits with its own lock held.
+   */
   boolean stealPage(Segment requester) {
     int n = segments.length;
-    // under volatile-* only entries with an expiry can go: the richest in those
     boolean volatileOnly = config.policy().volatileOnly();
     Segment richest = null;
     for (Segment s : segments) {
@@ -161,10 +167,22 @@ final class OffHeapStore implements Store {
     if (richest != null && releaseFrom(richest)) {
       return true;
     }
+    int asks = 1;
     int start = ThreadLocalRandom.current().nextInt(n);
     for (int i = 0; i < n; i++) {
       Segment s = segments[(start + i) & (n - 1)];
-      if (s != requester && releaseFrom(s)) {
+      if (s == requester || s == richest) {
+        continue;
+      }
+      if (volatileOnly) {
+        if (s.expiring() == 0) {
+          continue; // nothing it may evict: it would answer false
+        }
+        if (++asks > MAX_VOLATILE_ASKS) {
+          return false;
+        }
+      }
+      if (releaseFrom(s)) {
         return true;
       }
     }
