@@ -613,8 +613,7 @@ final class OffHeapStore implements Store {
         return null;
       }
       byte[] v = want != 0 ? stringValue(s, slot) : EMPTY;
-      s.remove(slot, Segment.Cause.DELETED);
-      fieldIndex.removed(k);
+      s.remove(slot, Segment.Cause.DELETED); // a hash's field-expiry entry goes with it (Segment.removeAt)
       return v;
     });
   }
