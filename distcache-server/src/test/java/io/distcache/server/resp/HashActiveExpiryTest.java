@@ -185,6 +185,32 @@ class HashActiveExpiryTest {
   }
 
   @Test
+  void aReapTheWalkSentAndLost_isRetriedFromTheIndex_afterTheWalkEnded() {
+    index.maxBytes(0);
+    send("HSET h a 1 b 2", "HPEXPIRE h 100 FIELDS 1 a");
+    assertThat(index.incomplete()).isTrue();
+    index.maxBytes(1L << 20);
+    AtomicBoolean lose = new AtomicBoolean(true);
+    // a router that loses HREAP while `lose` is set: never answered, never run
+    FieldExpirySweeper lossy = new FieldExpirySweeper(store, request -> lose.get()
+        ? new java.util.concurrent.CompletableFuture<>() : router.route(request), key -> true);
+    try {
+      clock.advanceMillis(100);
+      assertThat(lossy.sweepOnce()).as("the walk found it and sent HREAP").isEqualTo(1);
+      assertThat(index.incomplete()).as("the whole walk ended with nothing refused").isFalse();
+      assertThat(index.timeOf(b("h"))).isEqualTo(T0 + 100 + FieldExpirySweeper.RETRY_MILLIS);
+
+      lose.set(false);
+      clock.advanceMillis(FieldExpirySweeper.RETRY_MILLIS);
+      assertThat(lossy.sweepOnce()).isEqualTo(1);
+      assertThat(CollectionCodec.decodeHash(store.peekEntry(b("h")).value())).containsOnlyKeys(new Bytes(b("b")));
+      assertThat(index.size()).isZero();
+    } finally {
+      lossy.close();
+    }
+  }
+
+  @Test
   void aReplicaIndexesWhatItReceives_butOnlyThePrimarySweeps() {
     Map<Bytes, byte[]> fields = new LinkedHashMap<>();
     fields.put(new Bytes(b("a")), b("1"));
