@@ -29,8 +29,7 @@ import java.util.concurrent.atomic.LongAdder;
  * entries of hashes that are gone do not hold the bound below while the index is full, which would
  * keep it incomplete and the sweeper walking the store. An entry's time is the earlier of the
  * hash's earliest field time and the key's own expiry. The sweep still reads the hash before
- * acting: an entry a concurrent FLUSH left, or one a write put for a key whose new expiry was past,
- * is dropped when it comes due.
+ * acting: an entry a concurrent FLUSH left is dropped when it comes due.
  *
  * Shape: a map key -> time for updates, and a set ordered by (time, key) from which the sweep
  * takes what is due, both concurrent; one key's map entry and set entry change together inside

@@ -499,7 +499,7 @@ final class OffHeapStore implements Store {
     long due = FieldExpiryIndex.dueTime(type, payload, expireAtMillis);
     write(key, payload, type, expireAtMillis, due, (s, slot, k, tag, now, v, t, at, d) -> {
       store(s, slot, k, tag, t, v, 0, at, now, true);
-      fieldIndex.written(k, d);
+      indexFieldTimes(k, d, at, now);
       return null;
     });
   }
@@ -510,15 +510,42 @@ final class OffHeapStore implements Store {
    */
   @Override
   public void applyReplicated(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
-    write(key, value, type, expireAtMillis, version, (s, slot, k, tag, now, v, t, at, ver) -> {
+    // Read outside the lock, as putTyped does: the time depends on the arguments alone. Type and
+    // time travel together because the template's two longs carry the expiry and the version.
+    TypedDue td = TypedDue.of(type, FieldExpiryIndex.dueTime(type, value, expireAtMillis));
+    write(key, value, td, expireAtMillis, version, (s, slot, k, tag, now, v, t, at, ver) -> {
       if (ver != 0) {
         s.observeVersion(ver);
       }
       // version 0 (none shipped) takes a fresh one and counts as a local write
-      store(s, slot, k, tag, t, v, ver, at, now, ver == 0);
-      fieldIndex.written(k, FieldExpiryIndex.dueTime(t, v, at));
+      store(s, slot, k, tag, t.type(), v, ver, at, now, ver == 0);
+      indexFieldTimes(k, t.due(), at, now);
       return null;
     });
+  }
+
+  /**
+   * A typed write's value type and its field-expiry due time (FieldExpiryIndex.dueTime); the
+   * common case, no field times, is one constant per type, so only a hash with field times costs
+   * an object.
+   */
+  private record TypedDue(ValueType type, long due) {
+    private static final TypedDue[] NONE = Arrays.stream(ValueType.values())
+        .map(t -> new TypedDue(t, 0)).toArray(TypedDue[]::new);
+
+    static TypedDue of(ValueType type, long due) {
+      return due == 0 ? NONE[type.ordinal()] : new TypedDue(type, due);
+    }
+  }
+
+  /**
+   * Tells the field-expiry index what a typed write left (under its segment lock): nothing when
+   * the write's expiry was past, as store() then removed the key and its entry with it.
+   */
+  private void indexFieldTimes(byte[] key, long due, long expireAt, long now) {
+    if (expireAt == NO_EXPIRY || expireAt > now) {
+      fieldIndex.written(key, due);
+    }
   }
 
   @Override

@@ -67,6 +67,24 @@ class OffHeapStoreFieldExpiryIndexTest {
   }
 
   @Test
+  void typedWrites_indexTheDueTime_andNothingForAKeyWhoseExpiryIsPast() {
+    store = new OffHeapStore(new StoreConfig(64L << 20, 1 << 20, EvictionPolicy.ALLKEYS_LRU, clock));
+    FieldExpiryIndex index = store.fieldExpiryIndex();
+    store.applyReplicated(b("replicated"), ValueType.HASH, hashWithFieldTime(T0 + 500), T0 + 300, 7);
+    assertThat(index.timeOf(b("replicated"))).as("the key's expiry comes first").isEqualTo(T0 + 300);
+    store.applyReplicated(b("plain"), ValueType.HASH, CollectionCodec.encodeHash(Map.of(new Bytes(b("a")), b("1"))),
+        Store.NO_EXPIRY, 8);
+    assertThat(index.timeOf(b("plain"))).isZero();
+
+    store.applyReplicated(b("past"), ValueType.HASH, hashWithFieldTime(T0 + 500), T0, 9);
+    store.putTyped(b("pastToo"), ValueType.HASH, hashWithFieldTime(T0 + 500), T0 - 1);
+    assertThat(store.exists(b("past"))).isFalse();
+    assertThat(index.timeOf(b("past"))).isZero();
+    assertThat(index.timeOf(b("pastToo"))).isZero();
+    assertThat(index.size()).isEqualTo(1);
+  }
+
+  @Test
   void everyOtherWayAHashLeaves_takesItsEntryOut() {
     store = new OffHeapStore(new StoreConfig(64L << 20, 1 << 20, EvictionPolicy.ALLKEYS_LRU, clock));
     FieldExpiryIndex index = store.fieldExpiryIndex();
