@@ -71,6 +71,23 @@ class EvictionPoliciesTest {
     return found;
   }
 
+  /** How many keys putUntilRefused wrote, and the refusal that stopped it (null: none). */
+  private record Refusal(int written, StoreException error) {}
+
+  /** Writes 100-byte values without expiry to prefix + i, i = 0.., until one is refused or max are written. */
+  private static Refusal putUntilRefused(Store s, String prefix, long max) {
+    int written = 0;
+    for (int i = 0; i < max; i++) {
+      try {
+        s.put(key(prefix, i), new byte[100]);
+        written++;
+      } catch (StoreException e) {
+        return new Refusal(written, e);
+      }
+    }
+    return new Refusal(written, null);
+  }
+
   @ParameterizedTest(name = "{0} {1}")
   @MethodSource("storesAndVolatilePolicies")
   void volatilePolicy_keysWithoutTtlSurvive_whileKeysWithTtlAreEvicted(Subject subject, EvictionPolicy policy) {
@@ -94,16 +111,9 @@ class EvictionPoliciesTest {
   @MethodSource("storesAndVolatilePolicies")
   void volatilePolicy_noKeyWithTtl_refusesTheWriteLikeNoeviction(Subject subject, EvictionPolicy policy) {
     Store s = open(subject, policy);
-    int written = 0;
-    StoreException refused = null;
-    for (int i = 0; i < subject.fill() * 4 && refused == null; i++) {
-      try {
-        s.put(key("p", i), new byte[100]);
-        written++;
-      } catch (StoreException e) {
-        refused = e;
-      }
-    }
+    Refusal r = putUntilRefused(s, "p", subject.fill() * 4L);
+    int written = r.written();
+    StoreException refused = r.error();
     assertThat(refused).isNotNull();
     assertThat(refused.reason()).isEqualTo(StoreException.Reason.OUT_OF_MEMORY);
     if (s instanceof OffHeapStore) {
@@ -334,16 +344,9 @@ class EvictionPoliciesTest {
     for (int i = 0; i < withTtl; i++) {
       store.set(key("t", i), new byte[100], SetArgs.expiringAt(clock.millis() + 3_600_000 + i));
     }
-    int written = 0;
-    StoreException refused = null;
-    for (int i = 0; i < 4 * bound / 130 && refused == null; i++) {
-      try {
-        store.put(key("p", i), new byte[100]);
-        written++;
-      } catch (StoreException e) {
-        refused = e;
-      }
-    }
+    Refusal r = putUntilRefused(store, "p", 4 * bound / 130);
+    int written = r.written();
+    StoreException refused = r.error();
     assertThat(refused).isNotNull();
     assertThat(refused.reason()).isEqualTo(StoreException.Reason.OUT_OF_MEMORY);
     assertThat(store.sizeWithExpiry()).isZero();
