@@ -44,8 +44,10 @@ import org.slf4j.LoggerFactory;
  *
  * A store without an index (ReferenceStore), or one whose index is full (it says incomplete), is
  * also walked with a SCAN cursor carried from tick to tick (KEYS_PER_TICK keys a tick, same byte
- * and rewrite bounds): a due hash of this node's slots gets HREAP, and a hash the index lacks is
- * offered to it. A whole walk with nothing refused makes the index complete again.
+ * and rewrite bounds): a due hash of this node's slots gets HREAP, after being indexed RETRY_MILLIS
+ * ahead (so a lost HREAP is retried from the index, as for a due entry, even once the walk has
+ * ended and the index is complete), and a hash the index lacks is offered to it. A whole walk with
+ * nothing refused makes the index complete again.
  *
  * Time is the store's clock, so tests call sweepOnce() after moving a ManualClock.
  */
@@ -168,6 +170,11 @@ public final class FieldExpirySweeper implements AutoCloseable {
           continue;
         }
         if (at <= now && owned.test(key) && budget.left()) {
+          if (index != null) {
+            // first, as visit does: the reap's own write puts the next time, and should it be lost
+            // the hash waits here instead of being left out until its next write
+            index.retryAt(key, now + RETRY_MILLIS);
+          }
           reap(key, budget);
         } else if (index != null) {
           index.offer(key, e.value(), e.expireAtMillis());

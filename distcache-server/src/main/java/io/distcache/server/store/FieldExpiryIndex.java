@@ -23,11 +23,13 @@ import java.util.concurrent.atomic.LongAdder;
  * and it sees every path a hash value takes into this node: a client's write, a replicated effect,
  * a migration's import, RENAME and COPY. That is how a replica knows the hashes before it is
  * promoted, and how a node that receives a slot knows them when the slot arrives: nothing to
- * rebuild at failover or migration. Removals (DEL, a hash written without times, FLUSH) take the
- * key out. Paths that remove a key without a typed write (eviction, SET over the hash) leave a
- * stale entry, which the sweep drops when its time comes (it reads the entry before acting). An
- * entry's time is the earlier of the hash's earliest field time and the key's own expiry, so a
- * hash whose key expires first is dropped from here at that moment.
+ * rebuild at failover or migration. Every way a hash leaves takes the key out, under the same
+ * segment lock: a hash written without times (putTyped), removal for any cause (Segment.removeAt:
+ * DEL, expiry, eviction), an overwrite by another type (Segment.put: SET over the hash), FLUSH. So
+ * entries of hashes that are gone do not hold the bound below while the index is full, which would
+ * keep it incomplete and the sweeper walking the store. An entry's time is the earlier of the
+ * hash's earliest field time and the key's own expiry. The sweep still reads the hash before
+ * acting: an entry a concurrent FLUSH left is dropped when it comes due.
  *
  * Shape: a map key -> time for updates, and a set ordered by (time, key) from which the sweep
  * takes what is due, both concurrent; one key's map entry and set entry change together inside
@@ -103,6 +105,11 @@ public final class FieldExpiryIndex {
   /** {@link #dueTime(byte[], long)} for a value of any type: 0 unless it is a hash with field times. */
   static long dueTime(ValueType type, byte[] value, long expireAtMillis) {
     return type == ValueType.HASH ? dueTime(value, expireAtMillis) : 0;
+  }
+
+  /** True when no hash is indexed (the store skips copying a removed hash's key then). */
+  boolean isEmpty() {
+    return byKey.isEmpty();
   }
 
   /** The store removed {@code key}. */
@@ -261,6 +268,15 @@ public final class FieldExpiryIndex {
     if (at != 0) {
       put(key, at, false);
     }
+  }
+
+  /**
+   * Indexes {@code key} at {@code at} unless it is indexed already: a due hash the walk asks to
+   * reap, so that a reap that is lost or refused is tried again from here once {@code at} comes,
+   * whether or not the walk is still running then. A refusal counts as any other.
+   */
+  public void retryAt(byte[] key, long at) {
+    put(key, at, false);
   }
 
   // ---- counters ----

@@ -38,6 +38,8 @@ import java.util.concurrent.atomic.LongAdder;
 final class OffHeapStore implements Store {
   private static final int MAX_SEGMENTS = 64;
   private static final int MIN_PAGE_SIZE = 512;
+  /** Segments one stealPage asks under volatile-* (see there). */
+  private static final int MAX_VOLATILE_ASKS = 2;
   private static final long TAG_SPACE = 1L << Segment.TAG_BITS;
   private static final byte[] EMPTY = new byte[0];
 
@@ -146,10 +148,14 @@ final class OffHeapStore implements Store {
             + " bytes");
   }
 
-  /** Frees one page of another segment for requester; false when none could be taken now. */
+  /**
+   * Frees one page of another segment for requester; false when none could be taken now. Under
+   * volatile-* only entries with an expiry can go: it asks the segment richest in those, then
+   * others that hold some, at most MAX_VOLATILE_ASKS in all, because each ask may walk a few pages
+   * there (PageLog.releaseOnePage) while the requester waits with its own lock held.
+   */
   boolean stealPage(Segment requester) {
     int n = segments.length;
-    // under volatile-* only entries with an expiry can go: the richest in those
     boolean volatileOnly = config.policy().volatileOnly();
     Segment richest = null;
     for (Segment s : segments) {
@@ -161,10 +167,22 @@ final class OffHeapStore implements Store {
     if (richest != null && releaseFrom(richest)) {
       return true;
     }
+    int asks = 1;
     int start = ThreadLocalRandom.current().nextInt(n);
     for (int i = 0; i < n; i++) {
       Segment s = segments[(start + i) & (n - 1)];
-      if (s != requester && releaseFrom(s)) {
+      if (s == requester || s == richest) {
+        continue;
+      }
+      if (volatileOnly) {
+        if (s.expiring() == 0) {
+          continue; // nothing it may evict: it would answer false
+        }
+        if (++asks > MAX_VOLATILE_ASKS) {
+          return false;
+        }
+      }
+      if (releaseFrom(s)) {
         return true;
       }
     }
@@ -481,7 +499,7 @@ final class OffHeapStore implements Store {
     long due = FieldExpiryIndex.dueTime(type, payload, expireAtMillis);
     write(key, payload, type, expireAtMillis, due, (s, slot, k, tag, now, v, t, at, d) -> {
       store(s, slot, k, tag, t, v, 0, at, now, true);
-      fieldIndex.written(k, d);
+      indexFieldTimes(k, d, at, now);
       return null;
     });
   }
@@ -492,15 +510,42 @@ final class OffHeapStore implements Store {
    */
   @Override
   public void applyReplicated(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
-    write(key, value, type, expireAtMillis, version, (s, slot, k, tag, now, v, t, at, ver) -> {
+    // Read outside the lock, as putTyped does: the time depends on the arguments alone. Type and
+    // time travel together because the template's two longs carry the expiry and the version.
+    TypedDue td = TypedDue.of(type, FieldExpiryIndex.dueTime(type, value, expireAtMillis));
+    write(key, value, td, expireAtMillis, version, (s, slot, k, tag, now, v, t, at, ver) -> {
       if (ver != 0) {
         s.observeVersion(ver);
       }
       // version 0 (none shipped) takes a fresh one and counts as a local write
-      store(s, slot, k, tag, t, v, ver, at, now, ver == 0);
-      fieldIndex.written(k, FieldExpiryIndex.dueTime(t, v, at));
+      store(s, slot, k, tag, t.type(), v, ver, at, now, ver == 0);
+      indexFieldTimes(k, t.due(), at, now);
       return null;
     });
+  }
+
+  /**
+   * A typed write's value type and its field-expiry due time (FieldExpiryIndex.dueTime); the
+   * common case, no field times, is one constant per type, so only a hash with field times costs
+   * an object.
+   */
+  private record TypedDue(ValueType type, long due) {
+    private static final TypedDue[] NONE = Arrays.stream(ValueType.values())
+        .map(t -> new TypedDue(t, 0)).toArray(TypedDue[]::new);
+
+    static TypedDue of(ValueType type, long due) {
+      return due == 0 ? NONE[type.ordinal()] : new TypedDue(type, due);
+    }
+  }
+
+  /**
+   * Tells the field-expiry index what a typed write left (under its segment lock): nothing when
+   * the write's expiry was past, as store() then removed the key and its entry with it.
+   */
+  private void indexFieldTimes(byte[] key, long due, long expireAt, long now) {
+    if (expireAt == NO_EXPIRY || expireAt > now) {
+      fieldIndex.written(key, due);
+    }
   }
 
   @Override
@@ -595,8 +640,7 @@ final class OffHeapStore implements Store {
         return null;
       }
       byte[] v = want != 0 ? stringValue(s, slot) : EMPTY;
-      s.remove(slot, Segment.Cause.DELETED);
-      fieldIndex.removed(k);
+      s.remove(slot, Segment.Cause.DELETED); // a hash's field-expiry entry goes with it (Segment.removeAt)
       return v;
     });
   }

@@ -37,10 +37,13 @@ import java.util.Arrays;
  * only entries with an expiry. Entries without one are kept: compact leaves them in place; a
  * drain moves them to the head, and when the head cannot take them all it compacts the page
  * instead and frees none (drainTail answers false). A walk may then free little where few entries
- * have an expiry, so one write makes at most MAX_VOLATILE_WALKS of them before it is refused; and
- * when no entry of the store has an expiry (OffHeapStore.canEvict) a write needing room is refused
- * at once, as under noeviction, without walking. volatile-ttl ranks candidates by time left,
- * *-random evicts every candidate of the walked page whatever its use.
+ * have an expiry, so one write makes at most MAX_VOLATILE_WALKS of them in its own segment; then,
+ * as Redis evicts among every key with an expiry wherever it lies, it asks the other segments for
+ * a page (OffHeapStore.stealPage: the richest in keys with an expiry first, with tryWriteLock only,
+ * at most MAX_STEALS asks of a few drains each) and is refused only when none comes. When no entry
+ * of the store has an expiry (OffHeapStore.canEvict) a write needing room is refused at once, as
+ * under noeviction, without walking. volatile-ttl ranks candidates by time left, *-random evicts
+ * every candidate of the walked page whatever its use.
  *
  * A walk that moves or removes a live entry finds its index slot from the key's hash (SlotIndex
  * .slotOf) and removes through the segment (Segment.removeAt), which tells the removal listener
@@ -51,13 +54,23 @@ import java.util.Arrays;
 /** A segment's log of off-heap pages and large-entry buffers, with its reclaim and eviction walks. */
 final class PageLog {
   /**
-   * Page walks one write may make under volatile-* before it is refused: the walks keep the keys
-   * without expiry, so where few keys have one a walk may free nothing, and without a cap one
-   * write could walk every page of its segment (see walkLimit).
+   * Page walks one write may make in its own segment under volatile-* before it asks the others:
+   * the walks keep the keys without expiry, so where few keys have one a walk may free nothing,
+   * and without a cap one write could walk every page of its segment (see walkLimit).
    */
   private static final int MAX_VOLATILE_WALKS = 8;
   /** Pages one reservation may drain while the store is over a just-lowered bound (see reserve). */
   private static final int MAX_DRAINS_OVER_BOUND = 8;
+  /**
+   * Times one write asks the other segments for a page (OffHeapStore.stealPage) before it is
+   * refused; each ask walks at most a few pages of one segment (releaseOnePage), so the bound holds.
+   */
+  private static final int MAX_STEALS = 16;
+  /**
+   * Drains one request from another segment may make under volatile-* (see releaseOnePage): a
+   * drain that cannot move the keys without expiry compacts instead, and the next one has that room.
+   */
+  private static final int MAX_RELEASE_DRAINS = 4;
 
   private final Segment owner;
   private final SlotIndex index;
@@ -240,6 +253,7 @@ final class PageLog {
       throw store.outOfMemory(bytes);
     }
     int failures = 0;
+    int steals = 0;
     int drained = 0;
     while (!budget.tryReserve(bytes)) {
       if (!store.canEvict()) {
@@ -249,13 +263,14 @@ final class PageLog {
         // maxmemory was lowered and the sweeper is still shrinking: one request must not do it all
         throw store.outOfMemory(bytes);
       }
-      if (tail >= 0 && hasCandidates()) {
+      if (tail >= 0 && hasCandidates() && failures < walkLimit()) {
         // under volatile-* a drain may free no page (its keys without expiry had nowhere to go):
-        // it still evicted and packed, and the next drain has the room it made; bounded all the same
-        if (!drainTail() && ++failures > walkLimit()) {
-          throw store.outOfMemory(bytes);
+        // it still evicted and packed, and the next drain has the room it made; bounded all the
+        // same, and past the bound the keys with an expiry are sought in the other segments
+        if (!drainTail()) {
+          failures++;
         }
-      } else if (!store.stealPage(owner) && ++failures > 16) {
+      } else if (!store.stealPage(owner) && ++steals > MAX_STEALS) {
         throw store.outOfMemory(bytes);
       }
     }
@@ -276,14 +291,8 @@ final class PageLog {
     if (store.canEvict() && !hasCandidates()) {
       // volatile-*, and no entry of this segment has an expiry: reclaim dead bytes, else take a
       // page another segment frees by evicting its own candidates
-      if (reclaimLeastLive(size)) {
+      if (reclaimLeastLive(size) || newPageFromOthers()) {
         return;
-      }
-      for (int i = 0; i < 16; i++) {
-        if (store.stealPage(owner) && budget.tryReserve(pageSize)) {
-          newPage();
-          return;
-        }
       }
       throw store.outOfMemory(size);
     }
@@ -305,11 +314,28 @@ final class PageLog {
           return;
         }
       }
+      // volatile-*: the walk kept this segment's keys without expiry and met too few with one (they
+      // may sit in pages it did not reach); Redis evicts among every key with an expiry, so ask the
+      // segments richest in them for a page before refusing
+      if (store.config().policy().volatileOnly() && newPageFromOthers()) {
+        return;
+      }
       throw store.outOfMemory(size);
     }
     if (!reclaimLeastLive(size)) {
       throw store.outOfMemory(size);
     }
+  }
+
+  /** Takes a page another segment gives back (bounded: MAX_STEALS asks); false when none came. */
+  private boolean newPageFromOthers() {
+    for (int i = 0; i < MAX_STEALS; i++) {
+      if (store.stealPage(owner) && budget.tryReserve(pageSize)) {
+        newPage();
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -615,13 +641,18 @@ final class PageLog {
 
   /**
    * Gives one page back to the budget for another segment (caller holds the segment's write
-   * lock); false when this log has nothing to give.
+   * lock); false when this log has nothing to give. Under volatile-* a drain frees no page when the
+   * head cannot take the tail's keys without expiry: it compacts that page instead (evicting its
+   * chosen keys with an expiry), which leaves the head room for the next drain, so it tries up to
+   * MAX_RELEASE_DRAINS pages, stopping when no key with an expiry is left here.
    */
   boolean releaseOnePage() {
-    if (tail < 0 || !hasCandidates()) {
-      return false;
+    for (int i = 0; i < MAX_RELEASE_DRAINS && tail >= 0 && hasCandidates(); i++) {
+      if (drainTail()) {
+        return true;
+      }
     }
-    return drainTail();
+    return false;
   }
 
   // ---------------------------------------------------------------- whole log

@@ -1,5 +1,6 @@
 package io.distcache.server.store;
 
+import io.distcache.protocol.ValueType;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.locks.StampedLock;
@@ -25,6 +26,7 @@ final class Segment {
   /** Bits of a key hash's tag (SlotIndex): scan cursors are (segment << TAG_BITS) | tag. */
   static final int TAG_BITS = SlotIndex.TAG_BITS;
   static final int MAX_PAGE_SIZE = SlotIndex.MAX_PAGE_SIZE;
+  private static final int HASH = ValueType.HASH.code();
 
   enum Cause {
     DELETED,
@@ -234,6 +236,9 @@ final class Segment {
     long address = log.append(flags, version, expireAt, counter, nowMinutes, clock, key, value, handle);
     long packed = SlotIndex.pack(tag, address, expires);
     if (slot >= 0) {
+      if (type != HASH && type(slot) == HASH) {
+        store.fieldExpiryIndex().removed(key); // a hash overwritten by another type (SET over it)
+      }
       long old = index.get(slot);
       log.kill(old);
       if (SlotIndex.expires(old)) {
@@ -299,6 +304,9 @@ final class Segment {
         listener.removed(key(slot), cause == Cause.EXPIRED);
       }
     }
+    if (type(slot) == HASH) {
+      forgetFieldTimes(slot);
+    }
     long e = index.get(slot);
     log.kill(e);
     if (SlotIndex.expires(e)) {
@@ -314,6 +322,18 @@ final class Segment {
     if (mayFreePage) {
       log.freeIfEmpty(SlotIndex.page(e), false);
       dropIndexIfEmpty();
+    }
+  }
+
+  /**
+   * A hash leaving the store (deleted, expired, evicted) takes its entry in the field-expiry index
+   * with it, here under the lock as every change of the index, so no stale entry holds the index's
+   * bound while the hash is gone (FieldExpiryIndex).
+   */
+  private void forgetFieldTimes(int slot) {
+    FieldExpiryIndex fields = store.fieldExpiryIndex();
+    if (!fields.isEmpty()) {
+      fields.removed(key(slot));
     }
   }
 

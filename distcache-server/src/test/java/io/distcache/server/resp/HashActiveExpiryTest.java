@@ -142,9 +142,11 @@ class HashActiveExpiryTest {
   }
 
   @Test
-  void staleEntries_areDroppedWhenDue() {
-    send("HSET h a 1", "HPEXPIRE h 100 FIELDS 1 a", "SET h string"); // SET does not tell the index
-    send("HSET k a 1", "HPEXPIRE k 100 FIELDS 1 a", "PEXPIRE k 50");
+  void aHashLeavingTheStore_leavesTheIndex_andAStaleEntryIsDroppedWhenDue() {
+    send("HSET h a 1", "HPEXPIRE h 100 FIELDS 1 a", "SET h string");
+    assertThat(index.timeOf(b("h"))).as("SET over the hash takes its entry out").isZero();
+    send("HSET k a 1", "HPEXPIRE k 100 FIELDS 1 a", "PEXPIRE k 50"); // its key expires unread
+    index.retryAt(b("gone"), T0 + 100); // as a walk leaves for a reap whose key then went
     clock.advanceMillis(100);
     assertThat(sweeper.sweepOnce()).isZero();
     assertThat(index.size()).isZero();
@@ -180,6 +182,32 @@ class HashActiveExpiryTest {
     sweeper.sweepOnce();
     assertThat(index.incomplete()).isFalse();
     assertThat(index.timeOf(b("later"))).isEqualTo(T0 + 100_000);
+  }
+
+  @Test
+  void aReapTheWalkSentAndLost_isRetriedFromTheIndex_afterTheWalkEnded() {
+    index.maxBytes(0);
+    send("HSET h a 1 b 2", "HPEXPIRE h 100 FIELDS 1 a");
+    assertThat(index.incomplete()).isTrue();
+    index.maxBytes(1L << 20);
+    AtomicBoolean lose = new AtomicBoolean(true);
+    // a router that loses HREAP while `lose` is set: never answered, never run
+    FieldExpirySweeper lossy = new FieldExpirySweeper(store, request -> lose.get()
+        ? new java.util.concurrent.CompletableFuture<>() : router.route(request), key -> true);
+    try {
+      clock.advanceMillis(100);
+      assertThat(lossy.sweepOnce()).as("the walk found it and sent HREAP").isEqualTo(1);
+      assertThat(index.incomplete()).as("the whole walk ended with nothing refused").isFalse();
+      assertThat(index.timeOf(b("h"))).isEqualTo(T0 + 100 + FieldExpirySweeper.RETRY_MILLIS);
+
+      lose.set(false);
+      clock.advanceMillis(FieldExpirySweeper.RETRY_MILLIS);
+      assertThat(lossy.sweepOnce()).isEqualTo(1);
+      assertThat(CollectionCodec.decodeHash(store.peekEntry(b("h")).value())).containsOnlyKeys(new Bytes(b("b")));
+      assertThat(index.size()).isZero();
+    } finally {
+      lossy.close();
+    }
   }
 
   @Test

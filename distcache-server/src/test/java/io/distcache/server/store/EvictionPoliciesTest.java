@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.distcache.server.ManualClock;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -69,6 +71,23 @@ class EvictionPoliciesTest {
     return found;
   }
 
+  /** How many keys putUntilRefused wrote, and the refusal that stopped it (null: none). */
+  private record Refusal(int written, StoreException error) {}
+
+  /** Writes 100-byte values without expiry to prefix + i, i = 0.., until one is refused or max are written. */
+  private static Refusal putUntilRefused(Store s, String prefix, long max) {
+    int written = 0;
+    for (int i = 0; i < max; i++) {
+      try {
+        s.put(key(prefix, i), new byte[100]);
+        written++;
+      } catch (StoreException e) {
+        return new Refusal(written, e);
+      }
+    }
+    return new Refusal(written, null);
+  }
+
   @ParameterizedTest(name = "{0} {1}")
   @MethodSource("storesAndVolatilePolicies")
   void volatilePolicy_keysWithoutTtlSurvive_whileKeysWithTtlAreEvicted(Subject subject, EvictionPolicy policy) {
@@ -92,16 +111,9 @@ class EvictionPoliciesTest {
   @MethodSource("storesAndVolatilePolicies")
   void volatilePolicy_noKeyWithTtl_refusesTheWriteLikeNoeviction(Subject subject, EvictionPolicy policy) {
     Store s = open(subject, policy);
-    int written = 0;
-    StoreException refused = null;
-    for (int i = 0; i < subject.fill() * 4 && refused == null; i++) {
-      try {
-        s.put(key("p", i), new byte[100]);
-        written++;
-      } catch (StoreException e) {
-        refused = e;
-      }
-    }
+    Refusal r = putUntilRefused(s, "p", subject.fill() * 4L);
+    int written = r.written();
+    StoreException refused = r.error();
     assertThat(refused).isNotNull();
     assertThat(refused.reason()).isEqualTo(StoreException.Reason.OUT_OF_MEMORY);
     if (s instanceof OffHeapStore) {
@@ -261,6 +273,86 @@ class EvictionPoliciesTest {
           : to.lfu() ? Store.IDLE_NOT_TRACKED : 0);
       assertThat(((OffHeapStore) s).validate()).isNull();
     }
+  }
+
+  /** n keys named prefix + i that fall in the given segment of s (the top bits of the key hash pick it). */
+  private static List<byte[]> keysOfSegment(OffHeapStore s, int segment, String prefix, int n) {
+    int bits = Integer.numberOfTrailingZeros(s.segmentCount());
+    List<byte[]> keys = new ArrayList<>();
+    for (int i = 0; keys.size() < n; i++) {
+      byte[] k = key(prefix, i);
+      if (segmentOf(k, bits) == segment) {
+        keys.add(k);
+      }
+    }
+    return keys;
+  }
+
+  private static int segmentOf(byte[] key, int bits) {
+    return bits == 0 ? 0 : (int) (KeyHash.hash(key) >>> (64 - bits));
+  }
+
+  /*
+   * Redis evicts from every key with an expiry, wherever it is; a write must not be refused because
+   * the keys with an expiry sit in other segments than its own. Segment 0 holds forty pages of keys
+   * without expiry and one key with an expiry in its newest page, out of reach of its own walk
+   * (8 pages); every other segment holds only keys with an expiry.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = EvictionPolicy.class, names = {"VOLATILE_LRU", "VOLATILE_LFU", "VOLATILE_RANDOM", "VOLATILE_TTL"})
+  void offHeap_volatile_segmentWithFewKeysWithTtl_takesRoomFromTheOtherSegments(EvictionPolicy policy) {
+    long bound = 4L << 20;
+    OffHeapStore s = new OffHeapStore(new StoreConfig(bound, 1 << 20, policy, clock));
+    store = s;
+    int perPage = s.pageSize() / 130;
+    List<byte[]> persistent = keysOfSegment(s, 0, "p", 60 * perPage);
+    int first = 40 * perPage;
+    for (int i = 0; i < first; i++) {
+      s.put(persistent.get(i), new byte[100]);
+    }
+    long far = clock.millis() + 3_600_000;
+    s.set(keysOfSegment(s, 0, "t", 1).get(0), new byte[100], SetArgs.expiringAt(far));
+    int bits = Integer.numberOfTrailingZeros(s.segmentCount());
+    for (int i = 0; i < 2 * bound / 130; i++) {
+      byte[] k = key("o", i);
+      if (segmentOf(k, bits) != 0) {
+        s.set(k, new byte[100], SetArgs.expiringAt(far + i));
+      }
+    }
+    long evicted = s.stats().evicted();
+    assertThat(evicted).as("the other segments filled the bound").isPositive();
+
+    for (int i = first; i < persistent.size(); i++) {
+      s.put(persistent.get(i), new byte[100]);
+    }
+
+    assertThat(s.stats().evicted()).isGreaterThan(evicted);
+    for (byte[] k : persistent) {
+      assertThat(s.exists(k)).as(new String(k, UTF_8)).isTrue();
+    }
+    assertThat(s.sizeWithExpiry()).isPositive();
+    assertThat(s.stats().bytesUsed()).isLessThanOrEqualTo(bound);
+  }
+
+  /* Redis answers OOM under volatile-* once no key with an expiry is left, and not before. */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(value = EvictionPolicy.class, names = {"VOLATILE_LRU", "VOLATILE_LFU", "VOLATILE_RANDOM", "VOLATILE_TTL"})
+  void offHeap_volatile_refusesOnlyOnceNoKeyWithTtlIsLeft(EvictionPolicy policy) {
+    long bound = 4L << 20;
+    store = new OffHeapStore(new StoreConfig(bound, 1 << 20, policy, clock));
+    int withTtl = 2_000;
+    for (int i = 0; i < withTtl; i++) {
+      store.set(key("t", i), new byte[100], SetArgs.expiringAt(clock.millis() + 3_600_000 + i));
+    }
+    Refusal r = putUntilRefused(store, "p", 4 * bound / 130);
+    int written = r.written();
+    StoreException refused = r.error();
+    assertThat(refused).isNotNull();
+    assertThat(refused.reason()).isEqualTo(StoreException.Reason.OUT_OF_MEMORY);
+    assertThat(store.sizeWithExpiry()).isZero();
+    assertThat(refused.getMessage()).contains("but no key has an expiry");
+    assertThat(store.stats().evicted()).isEqualTo(withTtl);
+    assertThat(present(store, "p", written)).isEqualTo(written);
   }
 
   @Test
