@@ -61,14 +61,19 @@ import org.slf4j.LoggerFactory;
  * so a node may go from p1 straight to p3 while the owner went p1 -> p2 -> p3. If it replicated a
  * slot under p1 and p3 but not under p2, its own view says its copy never stopped, and it keeps it;
  * yet the writes made under p2 went to p2's replica, not to it, and it would serve (READONLY) or be
- * promoted with the values from before them (review finding B). The owner knows: at each change,
- * for every slot it owned whose replica is still a member but no longer replicates the slot for
- * it, it appends a RELEASED effect to that member's stream. The member applies it under the
- * placement the batch comes with, like any effect: a member that installed p2 skips it there (it
- * does not replicate the slot under p2, and dropped its copy when it installed p2); one that went
- * straight to p3 replicates the slot for this owner there, so it drops its copy and asks for a new
- * one (ReplicaApplier). The effect is in the stream before every write made after the change, so
- * no later write is dropped with the old copy without the new copy bringing it back.
+ * promoted with the values from before them (review finding B). The owner knows: at each change it
+ * notes, per member still present, the slots it keeps that the member no longer replicates; the
+ * first write of such a slot that bypasses the member (shipped under a placement where it is not
+ * a replica) first appends a RELEASED effect to that member's stream. The member applies it under
+ * the placement the batch comes with, like any effect: a member that installed p2 skips it there
+ * (it does not replicate the slot under p2, and dropped its copy when it installed p2); one that
+ * went straight to p3 replicates the slot for this owner there, so it drops its copy and asks for
+ * a new one (ReplicaApplier). Only a write makes the copy stale, so a slot nobody wrote in between
+ * costs nothing: under sync replication the owner serves such a slot only after every member,
+ * this one included, confirmed p2 (SlotGuard rule 7), so a member that heard of both changes at
+ * once keeps its copy, which is current (dropping it would leave the acknowledged writes on the
+ * owner alone until the copy is refilled; found in review). The notes are made from the listener,
+ * or by the first write shipped under a placement the listener has not run for yet.
  *
  * FLUSH (FLUSHDB/FLUSHALL) with replicas deletes the keys of the slots this node owns, each as a
  * replicated delete, and leaves the keys it holds as a replica of other owners' slots (their
@@ -105,7 +110,14 @@ public final class Replicator implements AutoCloseable {
   Replicator(Store store, Supplier<Placement> placement, Supplier<Member> self, Peers peers, ReplicationMode mode,
       UnaryOperator<Frame> local) {
     this(store, placement, self, peers, mode, local, System::nanoTime);
-    sender.scheduleAtFixedRate(this::askAgainForStuckCopies, 1, 1, TimeUnit.SECONDS);
+    sender.scheduleAtFixedRate(() -> {
+      try {
+        askAgainForStuckCopies();
+      } catch (RuntimeException e) {
+        // A failure must not cancel the schedule: later checks may succeed.
+        log.warn("asking again for stuck copies failed", e);
+      }
+    }, 1, 1, TimeUnit.SECONDS);
   }
 
   /** {@code nanos} times stuck copies (tests inject it and call askAgainForStuckCopies themselves). */
@@ -250,7 +262,14 @@ public final class Replicator implements AutoCloseable {
 
   /** Appends the effect to the links of the key's slot's replicas, noting the last number per link. */
   private void ship(Placement p, byte[] key, Effect effect, Map<ReplicaLink, Long> last) {
-    for (Member m : p.replicas(KeySlot.of(key))) {
+    int slot = KeySlot.of(key);
+    if (p.fingerprint() != notedFingerprint) {
+      noteReleases(p); // a write under a placement installed before this replicator's listener ran
+    }
+    if (anyUnreleased) {
+      shipReleases(p, slot);
+    }
+    for (Member m : p.replicas(slot)) {
       ReplicaLink link = linkFor(m, p);
       if (link == null) {
         continue;
@@ -1024,45 +1043,139 @@ public final class Replicator implements AutoCloseable {
 
   /**
    * The placement changed: links to members that left it are closed, and each member that stopped
-   * replicating a slot this node owned but is still a member is told so (RELEASED, see the design
-   * note).
+   * replicating a slot this node still owns, but is still a member, is noted: the first write of
+   * the slot that bypasses it tells it so first (RELEASED, see the design note).
    */
   void placementChanged(Placement previous, Placement next) {
-    Member me = self.get();
-    if (me != null && !previous.isEmpty() && previous.fingerprint() != next.fingerprint()) {
-      released(me, previous, next);
-    }
+    noteReleases(next);
     placementChanged(next);
   }
 
-  private void released(Member me, Placement previous, Placement next) {
-    Map<Member, List<Integer>> released = new HashMap<>();
-    for (int s = 0; s < KeySlot.SLOTS; s++) {
-      if (!previous.owns(me, s)) {
-        continue;
+  /**
+   * Guarded by itself: per member id, the slots this node owns whose next write, made without that
+   * member, must first send it a RELEASED effect. Pending only until such a write: a slot nobody
+   * writes while the member is away (under sync replication the owner serves none until every
+   * member confirmed the change, SlotGuard rule 7) costs the member nothing, so a member that merely
+   * heard of two changes at once keeps its copy, which is current.
+   */
+  private final Map<String, long[]> unreleased = new HashMap<>();
+  private volatile boolean anyUnreleased;
+  /** Guarded by unreleased: the newest placement noteReleases has seen. */
+  private Placement noted = Placement.empty();
+  private volatile long notedFingerprint;
+
+  /**
+   * Notes the releases that {@code next} makes, against the last placement noted. Runs from the
+   * placement listener, or earlier from the first write shipped under {@code next}: a write made
+   * after the placement was installed and before the listener ran would otherwise bypass a member
+   * without telling it. An older placement (a write still running under it) notes nothing.
+   */
+  private void noteReleases(Placement next) {
+    Member me = self.get();
+    synchronized (unreleased) {
+      Placement previous = noted;
+      if (me == null || next.fingerprint() == previous.fingerprint() || !next.isNewerThan(previous)) {
+        return;
       }
-      boolean stillMine = next.owns(me, s);
-      for (Member m : previous.replicas(s)) {
-        if (next.contains(m) && !(stillMine && next.isReplica(m, s)) && !m.equals(next.owner(s))) {
-          released.computeIfAbsent(m, x -> new ArrayList<>()).add(s);
+      noted = next;
+      notedFingerprint = next.fingerprint();
+      if (previous.isEmpty()) {
+        return;
+      }
+      if (!next.contains(me)) {
+        unreleased.clear(); // declared dead or gone: this node serves nothing, and will empty
+        anyUnreleased = false;
+        return;
+      }
+      Map<String, Member> present = new HashMap<>();
+      for (Member m : next.members()) {
+        present.put(m.id(), m);
+      }
+      // A pending release stays while this node still owns the slot and the member, still present,
+      // still does not replicate it: no write has bypassed it yet, and none did before.
+      for (java.util.Iterator<Map.Entry<String, long[]>> it = unreleased.entrySet().iterator(); it.hasNext(); ) {
+        Map.Entry<String, long[]> e = it.next();
+        Member m = present.get(e.getKey());
+        long[] bits = e.getValue();
+        for (int w = 0; w < bits.length; w++) {
+          long word = bits[w];
+          while (word != 0) {
+            int s = w * 64 + Long.numberOfTrailingZeros(word);
+            word &= word - 1;
+            if (m == null || !next.owns(me, s) || next.isReplica(m, s)) {
+              bits[w] &= ~(1L << s);
+            }
+          }
+        }
+        if (m == null || isEmpty(bits)) {
+          it.remove();
         }
       }
-    }
-    for (Map.Entry<Member, List<Integer>> e : released.entrySet()) {
-      // The link as it is: a member that replicated the slot has one if anything was sent to it;
-      // if nothing ever was, its copy holds nothing of ours to lose.
-      ReplicaLink link = links.get(e.getKey().id());
-      for (int i = 0; link != null && !link.isClosed() && i < e.getValue().size(); i++) {
-        int slot = e.getValue().get(i);
-        ReentrantLock lock = stripes[slot % STRIPES];
-        lock.lock();
-        try {
-          link.append(Effect.released(slot));
-        } finally {
-          lock.unlock();
+      for (int s = 0; s < KeySlot.SLOTS; s++) {
+        if (!previous.owns(me, s) || !next.owns(me, s)) {
+          continue; // a slot this node no longer owns gets no write from it; its new owner decides
+        }
+        for (Member m : previous.replicas(s)) {
+          if (next.contains(m) && !next.isReplica(m, s)) {
+            unreleased.computeIfAbsent(m.id(), id -> new long[KeySlot.SLOTS / 64])[s >>> 6] |= 1L << s;
+          }
         }
       }
+      anyUnreleased = !unreleased.isEmpty();
     }
+  }
+
+  /**
+   * Called under the slot's stripe lock, before a write of {@code slot} under {@code p} is shipped:
+   * each member with a release pending for the slot that {@code p} does not have replicate it gets
+   * the RELEASED effect now (a write still running under an older placement, which does send it the
+   * write, leaves the release pending).
+   */
+  private void shipReleases(Placement p, int slot) {
+    List<Member> tell = null;
+    synchronized (unreleased) {
+      for (java.util.Iterator<Map.Entry<String, long[]>> it = unreleased.entrySet().iterator(); it.hasNext(); ) {
+        Map.Entry<String, long[]> e = it.next();
+        long[] bits = e.getValue();
+        if ((bits[slot >>> 6] & (1L << slot)) == 0) {
+          continue;
+        }
+        Member m = memberOf(p, e.getKey());
+        if (m == null || p.isReplica(m, slot)) {
+          continue;
+        }
+        bits[slot >>> 6] &= ~(1L << slot);
+        if (isEmpty(bits)) {
+          it.remove();
+        }
+        (tell == null ? tell = new ArrayList<>() : tell).add(m);
+      }
+      anyUnreleased = !unreleased.isEmpty();
+    }
+    for (int i = 0; tell != null && i < tell.size(); i++) {
+      ReplicaLink link = linkFor(tell.get(i), p);
+      if (link != null) {
+        link.append(Effect.released(slot));
+      }
+    }
+  }
+
+  private static Member memberOf(Placement p, String id) {
+    for (Member m : p.members()) {
+      if (m.id().equals(id)) {
+        return m;
+      }
+    }
+    return null;
+  }
+
+  private static boolean isEmpty(long[] bits) {
+    for (long w : bits) {
+      if (w != 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** What the replica side (ReplicaApplier) tells this replicator about whole slots. */

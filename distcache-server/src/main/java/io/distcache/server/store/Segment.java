@@ -233,12 +233,12 @@ final class Segment {
     }
     int flags = (expires ? EntryCodec.FLAG_EXPIRES : 0) | (type << EntryCodec.TYPE_SHIFT)
         | (lfu ? EntryCodec.FLAG_LFU : EntryCodec.FLAG_CLOCK);
+    // A hash overwritten by another type (SET over it) leaves the field-expiry index, once the new
+    // entry is in place: nothing may throw between the append and the index update.
+    boolean overwritesHash = slot >= 0 && type != HASH && type(slot) == HASH;
     long address = log.append(flags, version, expireAt, counter, nowMinutes, clock, key, value, handle);
     long packed = SlotIndex.pack(tag, address, expires);
     if (slot >= 0) {
-      if (type != HASH && type(slot) == HASH) {
-        store.fieldExpiryIndex().removed(key); // a hash overwritten by another type (SET over it)
-      }
       long old = index.get(slot);
       log.kill(old);
       if (SlotIndex.expires(old)) {
@@ -246,6 +246,9 @@ final class Segment {
       }
       index.set(slot, packed);
       log.freeIfEmpty(SlotIndex.page(old), true);
+      if (overwritesHash) {
+        store.fieldExpiryIndex().removed(key);
+      }
     } else {
       index.set(-(slot + 1), packed);
       count++;
