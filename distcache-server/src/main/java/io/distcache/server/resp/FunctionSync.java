@@ -102,6 +102,8 @@ public final class FunctionSync {
     } catch (IllegalArgumentException e) {
       ClientLog.warn(log, "function-sync-malformed", "refused a malformed FUNCTION_SYNC from a peer: {}", e.getMessage());
       return CompletableFuture.completedFuture(request.replyError(Status.BAD_REQUEST, "FUNCTION_SYNC: " + e.getMessage()));
+    } catch (RuntimeException e) {
+      return CompletableFuture.completedFuture(refusal(request, e));
     }
   }
 
