@@ -150,7 +150,7 @@ class ClusterFunctionTest {
   }
 
   @Test
-  void deleteAndFlush_propagate_andClusterClientBroadcastsGetNoError() {
+  void deleteFlushAndRestore_propagate_andClusterClientBroadcastsGetNoError() {
     JedisCluster jc = jedisCluster();
     Jedis b = redis(cluster.nodes.get(1));
     b.functionLoad(LIB);
@@ -163,9 +163,15 @@ class ClusterFunctionTest {
     assertThatThrownBy(() -> jc.fcall("set_and_name", List.of("a"), List.of("v"))).hasMessage("ERR Function not found");
     assertThat(jc.functionDelete("other")).isEqualTo("OK"); // to every primary: deleted by the first already
     assertThat(jc.functionLoad(LIB)).isEqualTo("locks");
+    byte[] dump = redis(cluster.nodes.get(0)).functionDump();
     assertThat(jc.functionFlush()).isEqualTo("OK");
     for (DistCacheNode n : live()) {
       assertThat(redis(n).functionList()).as("node %d", n.port()).isEmpty();
+    }
+    assertThat(jc.functionRestore(dump)).isEqualTo("OK"); // APPEND on every primary: the first one's reached all
+    for (DistCacheNode n : live()) {
+      assertThat(redis(n).functionList()).as("node %d", n.port()).extracting(l -> l.getLibraryName())
+          .containsExactly("locks");
     }
   }
 

@@ -107,6 +107,9 @@ final class FunctionCommands {
     }
     boolean replacing = replace;
     onLane(s, loader -> {
+      if (!replacing && registry.fromPeer(name, code)) {
+        return new Change(name, null); // a cluster client's LOAD on every primary: here already, not run again
+      }
       FunctionLibrary lib = loader.load(name, code, Long.MAX_VALUE);
       return new Change(name, registry.load(lib, replacing));
     }, (name2, w) -> w.bulk(name2));
