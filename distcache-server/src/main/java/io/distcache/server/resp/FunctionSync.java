@@ -230,12 +230,16 @@ public final class FunctionSync {
       log.debug("{} answered a function pull with {} {}", from.address(), reply.status(), reply.valueText());
       return CompletableFuture.completedFuture(null);
     }).whenComplete((v, error) -> {
+      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
       if (error == null) {
         synced = true;
+      } else if (cause instanceof java.util.concurrent.TimeoutException || cause instanceof java.net.ConnectException
+          || cause instanceof IllegalStateException) {
+        // Unreachable or busy: the bus and membership report the member; the next pull asks another.
+        log.debug("function library pull from {} failed: {}", from.address(), cause.toString());
       } else {
         ClientLog.warn(log, "function-sync-pull", "function library pull from {} failed: {}", from.address(),
-            error instanceof CompletionException && error.getCause() != null ? error.getCause().toString()
-                : error.toString());
+            cause.toString());
       }
       pulling = false;
     });
