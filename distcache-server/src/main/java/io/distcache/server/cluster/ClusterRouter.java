@@ -95,8 +95,7 @@ public final class ClusterRouter implements Router, ClusterView {
     this.applier = new ReplicaApplier(store, cluster::placement, cluster::self, cluster.guard(), replicator::copied);
     replicator.onRelease(this::reroute);
     cluster.guard().wholeCopies(replicator::whole);
-    joinDriver = new JoinDriver(cluster, replicator::whole, replicator::askAgainIfStuck, peers);
-    cluster.onLearning(joinDriver);
+    cluster.onLearning(new JoinDriver(cluster, replicator::whole, replicator::askAgainIfStuck, peers));
     cluster.placements().addListener((previous, next) -> replicator.placementChanged(next));
     cluster.onDeclaredDead(() -> {
       // Emptied: every copy this node replicates is asked for again once the owners have it back.
@@ -111,7 +110,6 @@ public final class ClusterRouter implements Router, ClusterView {
 
   private final Replicator replicator;
   private final ReplicaApplier applier;
-  private final JoinDriver joinDriver;
   private volatile java.util.function.Function<Frame, CompletableFuture<Frame>> functionSync;
 
   /**
@@ -122,7 +120,7 @@ public final class ClusterRouter implements Router, ClusterView {
   public void functionSync(java.util.function.Function<Frame, CompletableFuture<Frame>> handler,
       java.util.function.BooleanSupplier ready) {
     this.functionSync = handler;
-    joinDriver.before(ready);
+    cluster.joinAfter(ready);
   }
 
   /** The share of time (1..100 percent) a full copy to a new replica or a joining member may use (CopyPacer). */
