@@ -250,7 +250,27 @@ public enum Opcode {
    * for the receiver's tracking clients. value:[the keys, ListCodec; an empty list means every key
    * (a FLUSHALL)] → OK | BAD_REQUEST.
    */
-  TRACK_INVALIDATE(0x4A, false);
+  TRACK_INVALIDATE(0x4A, false),
+
+  // 0x4B: Redis 7 functions between members.
+
+  /**
+   * Node to node, on a peer connection only: the function libraries (FUNCTION LOAD, DELETE, FLUSH,
+   * RESTORE) propagate to every member (docs/PROTOCOL.md, "Function sync"). extras:[kind]; value:[a
+   * change set, distcache-server FunctionChanges: stamped library names, then a FUNCTION DUMP
+   * payload with the libraries' code]. Kind {@link #FUNCTION_SYNC_PUSH}: the sender's change, to
+   * apply → OK | BUSY (the receiver's script lane is busy: it catches up by pulling) |
+   * BAD_REQUEST (malformed, over a limit, or sent on a client connection). Kind {@link
+   * #FUNCTION_SYNC_PULL}: the value is the sender's summary (the same encoding, without code) → OK
+   * value:[the receiver's changes the sender lacks] extras:[1 when more remain, else 0] |
+   * BAD_REQUEST.
+   */
+  FUNCTION_SYNC(0x4B, false);
+
+  /** {@link #FUNCTION_SYNC}'s kind extra: a change made on the sender, for the receiver to apply. */
+  public static final long FUNCTION_SYNC_PUSH = 0;
+  /** {@link #FUNCTION_SYNC}'s kind extra: the sender's summary; the reply holds what it lacks. */
+  public static final long FUNCTION_SYNC_PULL = 1;
 
   /** {@link #INVALIDATE}'s extra: the value lists the keys. */
   public static final long INVALIDATE_KEYS = 0;

@@ -194,6 +194,10 @@ public final class DistCacheNode implements AutoCloseable {
           RespContext rc = respContext;
           server.workers().next().scheduleAtFixedRate(rc::sampleRates, 100, 100, TimeUnit.MILLISECONDS);
         }
+        if (functionSync != null) {
+          long every = io.distcache.server.resp.FunctionSync.TICK_MILLIS;
+          server.workers().next().scheduleAtFixedRate(functionSync::tick, every, every, TimeUnit.MILLISECONDS);
+        }
         if (config.tls != null) {
           InetSocketAddress b = config.bindAddress();
           InetSocketAddress tlsBound = server.startTls(b.getAddress() == null ? new InetSocketAddress(config.tlsPort)
@@ -383,6 +387,8 @@ public final class DistCacheNode implements AutoCloseable {
   private io.distcache.server.tracking.TrackingTable trackingTable;
   private io.distcache.server.tracking.ClusterTracking clusterTracking;
   private io.distcache.server.cluster.PubSubFanout fanout;
+  /** Null when the node has no Redis protocol (no functions). */
+  private io.distcache.server.resp.FunctionSync functionSync;
 
   /** The Redis protocol, with data commands through the router and CLUSTER/INFO from the cluster layer. */
   private ProtocolInstaller redis() {
@@ -426,6 +432,9 @@ public final class DistCacheNode implements AutoCloseable {
         .build();
     respContext = context;
     context.installScripts(executor.scripts());
+    // Function libraries propagate to every member (FUNCTION_SYNC); a joiner owns slots once it has them.
+    functionSync = new io.distcache.server.resp.FunctionSync(context, clusterRouter, peers, config.maxFrameBytes);
+    clusterRouter.functionSync(functionSync::handle, functionSync::ready);
     return pipeline -> RespPipeline.install(pipeline, context);
   }
 
@@ -590,6 +599,11 @@ public final class DistCacheNode implements AutoCloseable {
   }
 
   /** The local store, for tests and tools inside the server module. */
+  /** Where this node runs scripts and function loads (tests). */
+  io.distcache.server.cluster.ScriptHost scripts() {
+    return executor.scripts();
+  }
+
   Store store() {
     return store;
   }

@@ -9,4 +9,8 @@ public final class NodeAccess {
   public static Store store(DistCacheNode node) {
     return node.store();
   }
+
+  public static io.distcache.server.cluster.ScriptHost scripts(DistCacheNode node) {
+    return node.scripts();
+  }
 }

@@ -268,6 +268,15 @@ public final class ClusterMembership implements AutoCloseable {
     this.joinDriver = driver;
   }
 
+  /** A joiner takes its slots over only once {@code ready} too (JoinDriver.before). Call after onLearning. */
+  void joinAfter(java.util.function.BooleanSupplier ready) {
+    JoinDriver d = joinDriver;
+    if (d == null) {
+      throw new IllegalStateException("no join driver to wait for the function libraries");
+    }
+    d.before(ready);
+  }
+
   private final List<java.util.function.Consumer<long[]>> droppingListeners =
       new java.util.concurrent.CopyOnWriteArrayList<>();
 

@@ -112,6 +112,18 @@ public final class ClusterRouter implements Router, ClusterView {
 
   private final Replicator replicator;
   private final ReplicaApplier applier;
+  private volatile java.util.function.Function<Frame, CompletableFuture<Frame>> functionSync;
+
+  /**
+   * Answers peers' FUNCTION_SYNC with {@code handler} (the Redis side's FunctionSync; its future
+   * never fails), and lets this node own slots after a join only once {@code ready} (it holds the
+   * other members' function libraries).
+   */
+  public void functionSync(java.util.function.Function<Frame, CompletableFuture<Frame>> handler,
+      java.util.function.BooleanSupplier ready) {
+    this.functionSync = handler;
+    cluster.joinAfter(ready);
+  }
 
   /** The share of time (1..100 percent) a full copy to a new replica or a joining member may use (CopyPacer). */
   public void copyShare(int percent) {
@@ -285,6 +297,12 @@ public final class ClusterRouter implements Router, ClusterView {
         return done(replicator.syncRequested(request));
       case MIGRATE_PREPARE:
         return replicator.prepareMigration(request);
+      // A member's function library changes, or its pull (peer connections only).
+      case FUNCTION_SYNC: {
+        java.util.function.Function<Frame, CompletableFuture<Frame>> h = functionSync;
+        return h != null ? h.apply(request)
+            : done(request.replyError(Status.BAD_REQUEST, "FUNCTION_SYNC: this node has no functions (no Redis protocol)"));
+      }
       // A message a peer published, for this node's own subscribers (peer connections only).
       case PUBSUB_PUBLISH:
         return done(local.execute(request));

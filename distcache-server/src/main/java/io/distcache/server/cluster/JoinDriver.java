@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * While this node is joining, the placement lists it as a learner: an extra replica of every slot
  * the ring with it would give it. The owners stream it those slots (REPLICA_SYNC, each slot's copy
  * ending with a COPIED effect) and then every write to them, while they go on serving. Every
- * TICK_NANOS on the membership loop this checks the slots it learns; once every copy is whole it
- * sends MIGRATE_PREPARE to each owner of a slot it will own. An owner that answers OK has stopped
+ * TICK_NANOS on the membership loop this checks the slots it learns; once every copy is whole (and
+ * the node holds the other members' function libraries: before, FunctionSync.ready) it sends
+ * MIGRATE_PREPARE to each owner of a slot it will own. An owner that answers OK has stopped
  * applying writes to those slots (it holds them) and this node has applied every effect it sent.
  * Then this node becomes an owner (MembershipEngine.joined, checked under the engine's lock against
  * the same placement and copies): the ring gives it exactly the slots it learned, it keeps them
@@ -59,6 +60,8 @@ final class JoinDriver {
   private volatile long lastRefusalLog = System.nanoTime() - PROGRESS_LOG_NANOS;
   private long lastTick;
   private long lastProgressLog;
+  /** What else must be in place before this node owns slots (the function libraries, FunctionSync). */
+  private volatile java.util.function.BooleanSupplier before = () -> true;
 
   JoinDriver(ClusterMembership cluster, IntPredicate whole, java.util.function.Consumer<IntPredicate> askAgainIfStuck,
       Peers peers) {
@@ -66,6 +69,11 @@ final class JoinDriver {
     this.whole = whole;
     this.askAgainIfStuck = askAgainIfStuck;
     this.peers = peers;
+  }
+
+  /** Takes the slots over only once {@code ready} too (checked each tick once every copy is whole). */
+  void before(java.util.function.BooleanSupplier ready) {
+    this.before = ready;
   }
 
   /** On the membership loop, every tick. */
@@ -106,6 +114,13 @@ final class JoinDriver {
       if (now - lastProgressLog >= PROGRESS_LOG_NANOS) {
         lastProgressLog = now;
         log.info("joining: {} of {} slots copied whole so far", learned - missing, learned);
+      }
+      return;
+    }
+    if (!before.getAsBoolean()) {
+      if (now - lastProgressLog >= PROGRESS_LOG_NANOS) {
+        lastProgressLog = now;
+        log.info("joining: every slot copied; waiting for the other members' function libraries");
       }
       return;
     }

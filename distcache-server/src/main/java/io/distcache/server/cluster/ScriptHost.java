@@ -126,6 +126,11 @@ public final class ScriptHost implements AutoCloseable {
     return running ? current : null;
   }
 
+  /** Scripts and function changes waiting for the lane (not the one running). */
+  public int waiting() {
+    return lane.getQueue().size();
+  }
+
   /** Milliseconds the running script has run. */
   public long runningMillis() {
     return running ? TimeUnit.NANOSECONDS.toMillis(clock.nanos() - startedNanos) : 0;

@@ -424,7 +424,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     }
     if (request.op() == Opcode.REPLICATE || request.op() == Opcode.REPLICA_SYNC || request.op() == Opcode.MIGRATE_PREPARE
         || request.op() == Opcode.PUBSUB_PUBLISH || request.op() == Opcode.TRACK_REGISTER
-        || request.op() == Opcode.TRACK_INVALIDATE) {
+        || request.op() == Opcode.TRACK_INVALIDATE || request.op() == Opcode.FUNCTION_SYNC) {
       misuse(ctx, "sent a replication frame (" + request.op() + "; refused)");
       return request.replyError(Status.BAD_REQUEST,
           request.op() + " is accepted only on a peer connection (one opened with PEER_HELLO); ignored");

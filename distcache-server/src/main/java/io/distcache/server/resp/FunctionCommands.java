@@ -23,8 +23,12 @@ import java.util.concurrent.TimeUnit;
  * code and the function's name, through the router's one serve-or-forward decision (run on this
  * node's lane, forwarded whole to the owner of the keys' slot, -MOVED for a cluster connection,
  * CROSSSLOT). The owner needs no copy of the library: it loads the code it was sent (and keeps it,
- * see FunctionLoader). So the libraries are per node, as in Redis Cluster (a cluster client loads
- * them on every primary), and a plain connection's FCALL works through whichever node holds them.
+ * see FunctionLoader), so a plain connection's FCALL works through any node that holds it.
+ *
+ * LOAD, RESTORE, DELETE and FLUSH change the registry on the script lane (onLane), one at a time in
+ * the order they were queued, then send the change to the other members (FunctionSync.push), whose
+ * answers the reply waits for: a cluster client's FCALL on another node finds the library (the
+ * libraries are the same on every member, unlike Redis Cluster's per-node ones).
  */
 
 /** FCALL, FCALL_RO and FUNCTION LOAD/DELETE/FLUSH/LIST/DUMP/RESTORE/STATS/KILL/HELP. */
@@ -98,14 +102,16 @@ final class FunctionCommands {
           + FunctionRegistry.MAX_CODE_BYTES + " (function-max-code-bytes)");
     }
     FunctionRegistry registry = s.context().functionRegistry();
-    if (!replace && registry.contains(name)) {
+    if (!replace && registry.contains(name) && !registry.fromPeer(name, code)) {
       throw new CommandException("ERR Library '" + name + "' already exists");
     }
     boolean replacing = replace;
     onLane(s, loader -> {
+      if (!replacing && registry.fromPeer(name, code)) {
+        return new Change(name, null); // a cluster client's LOAD on every primary: here already, not run again
+      }
       FunctionLibrary lib = loader.load(name, code, Long.MAX_VALUE);
-      registry.load(lib, replacing);
-      return name;
+      return new Change(name, registry.load(lib, replacing));
     }, (name2, w) -> w.bulk(name2));
   }
 
@@ -139,41 +145,52 @@ final class FunctionCommands {
       for (int i = 0; i < codes.size(); i++) {
         libs.add(loader.load(names.get(i), codes.get(i), notAfter));
       }
-      context.functionRegistry().restore(libs, chosen);
-      return "OK";
+      return new Change("OK", context.functionRegistry().restore(libs, chosen));
     }, (ok, w) -> w.ok());
   }
 
+  /** A lane job's result for the reply, and the change for the other members (null: none). */
+  private record Change(String result, FunctionChanges changes) {}
+
   /** What a lane job leaves for the reply. */
   private interface LaneJob {
-    String run(FunctionLoader loader);
+    Change run(FunctionLoader loader);
   }
 
   private interface LaneReply {
     void write(String result, RespWriter w);
   }
 
-  /** Runs {@code job} on the script lane and answers with its result or its error text. */
+  /**
+   * Runs {@code job} on the script lane, where every change of the libraries runs (a client's and
+   * the other members', FunctionSync), so they apply one at a time in the order they were queued:
+   * a FLUSH queued after a LOAD clears what the LOAD added, never the reverse. Then the change goes
+   * to the other members, and the reply waits for their answers (FunctionSync.push).
+   */
   private static void onLane(RespSession s, LaneJob job, LaneReply reply) {
     if (s.capturing()) {
-      throw new CommandException("ERR FUNCTION LOAD and RESTORE inside MULTI are not supported by distcache: send"
-          + " them alone");
+      throw new CommandException("ERR FUNCTION LOAD, DELETE, FLUSH and RESTORE inside MULTI are not supported by"
+          + " distcache: send them alone");
     }
     ScriptHost host = s.context().scriptHost();
     FunctionLoader loader = s.context().functionLoader();
     if (host == null || loader == null) {
       throw new CommandException("ERR scripting is not available on this node (no executor behind its Redis protocol)");
     }
+    FunctionSync sync = s.context().functionSync();
     Frame anchor = Frame.request(Opcode.SCRIPT, null);
-    CompletableFuture<Frame> done = host.onLane(() -> job.run(loader)).handle((result, error) -> {
-      if (error == null) {
-        return anchor.replyValue(result.getBytes(StandardCharsets.UTF_8));
-      }
-      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-      String text = cause instanceof CommandException || cause instanceof ScriptHost.Refused ? cause.getMessage()
-          : "ERR function library load failed inside the node: " + cause;
-      return anchor.replyError(Status.BAD_REQUEST, text);
-    });
+    CompletableFuture<Frame> done = host.onLane(() -> job.run(loader))
+        .thenCompose(change -> sync == null ? CompletableFuture.completedFuture(change)
+            : sync.push(change.changes()).thenApply(v -> change))
+        .handle((change, error) -> {
+          if (error == null) {
+            return anchor.replyValue(change.result().getBytes(StandardCharsets.UTF_8));
+          }
+          Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+          String text = cause instanceof CommandException || cause instanceof ScriptHost.Refused ? cause.getMessage()
+              : "ERR function library change failed inside the node: " + cause;
+          return anchor.replyError(Status.BAD_REQUEST, text);
+        });
     s.await(done, (r, w) -> {
       if (r.status() == Status.OK) {
         reply.write(new String(r.value(), StandardCharsets.UTF_8), w);
@@ -184,26 +201,21 @@ final class FunctionCommands {
   }
 
   private static void delete(RespSession s, byte[][] a) {
-    if (!s.context().functionRegistry().delete(new String(a[2], StandardCharsets.UTF_8))) {
-      throw new CommandException("ERR Library not found");
-    }
-    s.out().ok();
+    String name = new String(a[2], StandardCharsets.UTF_8);
+    FunctionRegistry registry = s.context().functionRegistry();
+    onLane(s, loader -> new Change("OK", registry.delete(name)), (ok, w) -> w.ok());
   }
 
   private static void flush(RespSession s, byte[][] a) {
     if (a.length > 3 || a.length == 3 && !Args.is(a[2], "async") && !Args.is(a[2], "sync")) {
       throw new CommandException("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
     }
-    s.context().functionRegistry().flush();
-    FunctionLoader loader = s.context().functionLoader();
-    ScriptHost host = s.context().scriptHost();
-    if (loader != null && host != null) {
-      host.onLane(() -> {
-        loader.clear(); // the loaded closures go with them; a forwarded FCALL loads again
-        return null;
-      });
-    }
-    s.out().ok();
+    FunctionRegistry registry = s.context().functionRegistry();
+    onLane(s, loader -> {
+      FunctionChanges change = registry.flush();
+      loader.clear(); // the loaded closures go with them; a forwarded FCALL loads again
+      return new Change("OK", change);
+    }, (ok, w) -> w.ok());
   }
 
   private static void list(RespSession s, byte[][] a) {

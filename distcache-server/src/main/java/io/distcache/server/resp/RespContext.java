@@ -140,6 +140,17 @@ public final class RespContext {
     return functionRegistry;
   }
 
+  private volatile FunctionSync functionSync;
+
+  /** Sends this node's function changes to the other members; null until the node installs it. */
+  FunctionSync functionSync() {
+    return functionSync;
+  }
+
+  void functionSync(FunctionSync sync) {
+    this.functionSync = sync;
+  }
+
   /** Loads libraries into the script lane's engine; null when scripting is not installed. */
   FunctionLoader functionLoader() {
     return functionLoader;

@@ -424,6 +424,37 @@ class FunctionCommandsTest {
     assertThat(other.ping()).isEqualTo("PONG");
   }
 
+  /**
+   * FUNCTION FLUSH runs on the script lane after the LOAD queued before it, so the LOAD cannot add
+   * its library back once FLUSH answered OK (before, FLUSH cleared the registry on the event loop
+   * at once and the LOAD, still waiting for the lane, added its library afterwards).
+   */
+  @Test
+  void flush_afterALoadQueuedBehindAScript_leavesNoLibrary() throws Exception {
+    ScriptHost host = io.distcache.server.NodeAccess.scripts(node);
+    jedis.configSet("busy-reply-threshold", "100");
+    CompletableFuture<Object> spinning = CompletableFuture.supplyAsync(() ->
+        send(jedis, Protocol.Command.EVAL, "while true do end", "0"));
+    Awaitility.await().atMost(10, TimeUnit.SECONDS).untilAsserted(() ->
+        assertThat(send(other, Protocol.Command.GET, "x")).isEqualTo(ScriptHost.BUSY_MESSAGE));
+    other.configSet("busy-reply-threshold", "600000"); // queued work waits for the script instead of BUSY
+    try (Jedis loading = connection(); Jedis flushing = connection()) {
+      CompletableFuture<Object> loaded = CompletableFuture.supplyAsync(() ->
+          send(loading, Protocol.Command.FUNCTION, "LOAD", MYLIB));
+      Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> host.waiting() == 1);
+      CompletableFuture<Object> flushed = CompletableFuture.supplyAsync(() ->
+          send(flushing, Protocol.Command.FUNCTION, "FLUSH"));
+      Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> host.waiting() == 2);
+      assertThat(flushed).isNotDone();
+      assertThat(send(other, Protocol.Command.SCRIPT, "KILL")).isEqualTo("OK");
+      assertThat(loaded.get(10, TimeUnit.SECONDS)).isEqualTo("mylib");
+      assertThat(flushed.get(10, TimeUnit.SECONDS)).isEqualTo("OK");
+    }
+    assertThat(spinning.get(10, TimeUnit.SECONDS).toString()).startsWith("ERR Script killed by user");
+    assertThat(other.functionList()).isEmpty();
+    assertThat(fcall("myfunc", "1", "k", "v")).isEqualTo(FunctionCommands.NOT_FOUND);
+  }
+
   @Test
   void functionKill_whileAScriptRuns_busyForScriptKill() throws Exception {
     jedis.configSet("busy-reply-threshold", "100");
