@@ -452,10 +452,52 @@ public final class Replicator implements AutoCloseable {
   /**
    * FLUSH with replicas: deletes the keys of the slots this node owns, as replicated deletes, and
    * the keys of slots it neither owns nor replicates; keeps the copies it holds for other owners.
+   *
+   * A FLUSH and a learner taking slots over exclude each other (migrationGate): the deletes are not
+   * held like client writes, and a delete appended after the learner confirmed every effect
+   * (prepareMigration) reaches it only after it owns the slot, from a member that no longer does,
+   * and it skips it: the keys came back on the new owner while its replicas had deleted them
+   * (found by a tester, FLUSHALL during a join). So a FLUSH waits, up to FLUSH_WAIT_MILLIS, until no
+   * slot of this node is held for a learner, and a MIGRATE_PREPARE that comes while a FLUSH runs is
+   * refused (TRY_AGAIN) and asked again. The FLUSH runs under the placement it was sent for
+   * ({@code requested}, by which the router chose the nodes a cluster-wide FLUSH goes to): if the
+   * owners changed meanwhile (the learner took its slots over while the FLUSH waited), some of the
+   * slots it was to empty are elsewhere now, and it answers TRY_AGAIN, having deleted nothing.
    */
-  CompletableFuture<Frame> flush(Frame request, Placement p) {
+  CompletableFuture<Frame> flush(Frame request, Placement requested) {
+    CompletableFuture<Frame> out = new CompletableFuture<>();
+    startFlush(request, requested, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FLUSH_WAIT_MILLIS), out);
+    return out;
+  }
+
+  /** How long a FLUSH waits for the slots held for a learner to be released before TRY_AGAIN. */
+  static final long FLUSH_WAIT_MILLIS = 6_000; // MIGRATION_HOLD_MILLIS and a second
+  private static final long FLUSH_RETRY_MILLIS = 50;
+  /** Guards migrations' creation against flushing. */
+  private final Object migrationGate = new Object();
+  /** Guarded by migrationGate: FLUSH jobs whose deletes are not all appended yet. */
+  private int flushing;
+
+  private void startFlush(Frame request, Placement p, long deadlineNanos, CompletableFuture<Frame> out) {
+    synchronized (migrationGate) {
+      if (!migrations.isEmpty()) {
+        if (System.nanoTime() - deadlineNanos < 0) {
+          sender.schedule(() -> startFlush(request, p, deadlineNanos, out), FLUSH_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+        } else {
+          out.complete(request.replyError(Status.TRY_AGAIN, "slots of this node are moving to a joining member;"
+              + " the flush was not applied, try again"));
+        }
+        return;
+      }
+      if (placement.get().fingerprint() != p.fingerprint()) {
+        out.complete(request.replyError(Status.TRY_AGAIN, "the slots' owners changed (placement epoch "
+            + placement.get().epoch() + ") since the flush was sent; it was not applied, try again"));
+        return;
+      }
+      flushing++;
+    }
     Member me = self.get();
-    return CompletableFuture.supplyAsync(() -> {
+    CompletableFuture.supplyAsync(() -> {
       Map<ReplicaLink, Long> last = new HashMap<>();
       long cursor = 0;
       do {
@@ -478,7 +520,17 @@ public final class Replicator implements AutoCloseable {
         cursor = page.nextCursor();
       } while (cursor != 0);
       return last;
-    }, flusher).thenCompose(last -> acknowledge(request, request.replyOk(), last, p));
+    }, flusher).whenComplete((last, error) -> {
+      synchronized (migrationGate) {
+        flushing--;
+      }
+    }).thenCompose(last -> acknowledge(request, request.replyOk(), last, p)).whenComplete((reply, error) -> {
+      if (error == null) {
+        out.complete(reply);
+      } else {
+        out.completeExceptionally(error);
+      }
+    });
   }
 
   /**
@@ -625,8 +677,12 @@ public final class Replicator implements AutoCloseable {
           lock.unlock();
         }
       }
-      if (link != null && last > 0 && link.lagBytes() > COPY_WINDOW_BYTES) {
-        awaitQuietly(link, last);
+      if (link != null && last > 0 && link.lagBytes() > COPY_WINDOW_BYTES && !awaitQuietly(link, last)) {
+        // No COPIED: the replica asks again (ReplicaSyncRequester.askAgainIfStuck), by when the
+        // cause (a replica refusing its stream) may be gone; meanwhile other copies and FLUSHes run.
+        log.warn("{} acknowledged nothing for {} ms during a copy of {} slots; the copy stops", to,
+            COPY_STALL_MILLIS, slotCount);
+        return;
       }
       try {
         // The page's time includes waiting for the receiver: what a copy costs is mostly
@@ -690,20 +746,38 @@ public final class Replicator implements AutoCloseable {
         TimeUnit.NANOSECONDS.toMillis(paused), pacer.sharePercent());
   }
 
-  private static void awaitQuietly(ReplicaLink link, long seq) {
+  /** A copy whose replica acknowledged nothing for this long stops (without COPIED). */
+  static final long COPY_STALL_MILLIS = 30_000;
+
+  /**
+   * Waits until the replica applied {@code seq}, the link closed, or the replica acknowledged
+   * nothing for COPY_STALL_MILLIS; false in that last case. Copies and FLUSHes run one at a time
+   * on one thread, so a replica that keeps refusing (or a link that never drains) must not hold
+   * them all up for good (a join hung for 12 minutes with every later copy queued behind one).
+   */
+  private static boolean awaitQuietly(ReplicaLink link, long seq) {
     CompletableFuture<Void> f = link.whenApplied(seq);
+    long acked = link.offsets()[1];
+    long progressAt = System.nanoTime();
     while (!f.isDone() && !link.isClosed()) {
       try {
         f.get(1, TimeUnit.SECONDS);
       } catch (TimeoutException e) {
-        // keep waiting while the link is open: it resends until the replica answers or is removed
+        long now = link.offsets()[1];
+        if (now != acked) {
+          acked = now;
+          progressAt = System.nanoTime();
+        } else if (System.nanoTime() - progressAt > TimeUnit.MILLISECONDS.toNanos(COPY_STALL_MILLIS)) {
+          return false;
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        return;
+        return true;
       } catch (java.util.concurrent.ExecutionException e) {
-        return;
+        return true;
       }
     }
+    return true;
   }
 
   /**
@@ -948,17 +1022,26 @@ public final class Replicator implements AutoCloseable {
       }
     }
     Member l = learner;
-    MigrationHold hold = migrations.compute(id, (k, old) -> {
-      if (old != null && !old.expired()) {
-        return old;
+    MigrationHold hold;
+    synchronized (migrationGate) {
+      if (flushing > 0) {
+        // Its deletes are not held like writes: the learner must not take over before they are all
+        // appended (see flush).
+        return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN,
+            "a FLUSH is running on this node; ask again when it is done"));
       }
-      // A fresh hold, also in place of one that expired: the learner asks again, so it has not
-      // taken the slots over on the strength of the old one (and a hold never applies a write).
-      MigrationHold h = new MigrationHold(l, slots);
-      log.info("holding the writes of the slots {} takes over while it joins", l);
-      sender.schedule(() -> expire(h), MIGRATION_HOLD_MILLIS, TimeUnit.MILLISECONDS);
-      return h;
-    });
+      hold = migrations.compute(id, (k, old) -> {
+        if (old != null && !old.expired()) {
+          return old;
+        }
+        // A fresh hold, also in place of one that expired: the learner asks again, so it has not
+        // taken the slots over on the strength of the old one (and a hold never applies a write).
+        MigrationHold h = new MigrationHold(l, slots);
+        log.info("holding the writes of the slots {} takes over while it joins", l);
+        sender.schedule(() -> expire(h), MIGRATION_HOLD_MILLIS, TimeUnit.MILLISECONDS);
+        return h;
+      });
+    }
     recomputeMigratingSlots();
     for (ReentrantLock stripe : stripes) {
       stripe.lock(); // a write between "apply" and "append" finishes first

@@ -131,4 +131,78 @@ class MigrationHoldTest {
     assertThat(held.join().status()).isEqualTo(Status.OK);
     assertThat(store.get(moving)).isEqualTo("held".getBytes(StandardCharsets.UTF_8));
   }
+
+  private CompletableFuture<Frame> flush(Replicator r) {
+    return r.flush(Frame.request(Opcode.FLUSH, 0, null, null), learning);
+  }
+
+  @Test
+  void flush_waitsWhileSlotsAreHeldForTheLearner_andRunsWhenItCancels() {
+    assertThat(set("before").join().status()).isEqualTo(Status.OK);
+    assertThat(prepare().status()).isEqualTo(Status.OK);
+
+    CompletableFuture<Frame> flushed = flush(replicator);
+    assertThat(flushed).as("its deletes would reach the learner after it owns the slots").isNotDone();
+    assertThat(store.get(moving)).isNotNull();
+
+    assertThat(prepare(ProtocolConstants.MIGRATE_CANCEL).status()).isEqualTo(Status.OK);
+    await().atMost(Duration.ofSeconds(5)).until(flushed::isDone);
+    assertThat(flushed.join().status()).isEqualTo(Status.OK);
+    assertThat(store.get(moving)).isNull();
+  }
+
+  @Test
+  void flush_whoseSlotsMovedWhileItWaited_isRefused_unapplied() {
+    assertThat(set("before").join().status()).isEqualTo(Status.OK);
+    assertThat(prepare().status()).isEqualTo(Status.OK);
+    CompletableFuture<Frame> flushed = flush(replicator);
+
+    Placement joined = Placement.of(2, List.of(A, B, L), List.of(), 64, 0);
+    placement.set(joined);
+    replicator.placementChanged(joined);
+
+    await().atMost(Duration.ofSeconds(5)).until(flushed::isDone);
+    assertThat(flushed.join().status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(flushed.join().valueText()).contains("not applied");
+    assertThat(store.get(moving)).as("the client is told to flush again, now on the new owners").isNotNull();
+  }
+
+  @Test
+  void prepare_whileAFlushIsDeleting_isRefused_andAcceptedAfterIt() throws Exception {
+    java.util.concurrent.CountDownLatch scanning = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    // The flush's first scan waits for the test: the flush is then under way, its deletes not all appended.
+    Store slowScan = (Store) java.lang.reflect.Proxy.newProxyInstance(Store.class.getClassLoader(),
+        new Class<?>[] {Store.class}, (proxy, method, args) -> {
+          if (method.getName().equals("scan") && scanning.getCount() > 0) {
+            scanning.countDown();
+            release.await();
+          }
+          try {
+            return method.invoke(store, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+    Replicator r = new Replicator(slowScan, placement::get, () -> A, peers, ReplicationMode.SYNC, local::execute);
+    try {
+      r.placementChanged(learning);
+      CompletableFuture<Frame> flushed = flush(r);
+      assertThat(scanning.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+      Frame refused = r.prepareMigration(Frame.request(Opcode.MIGRATE_PREPARE, 0,
+          L.id().getBytes(StandardCharsets.US_ASCII), null, learning.epoch(), learning.fingerprint())).join();
+      assertThat(refused.status()).isEqualTo(Status.TRY_AGAIN);
+      assertThat(refused.valueText()).contains("a FLUSH is running");
+
+      release.countDown();
+      assertThat(flushed.get(10, java.util.concurrent.TimeUnit.SECONDS).status()).isEqualTo(Status.OK);
+      Frame accepted = r.prepareMigration(Frame.request(Opcode.MIGRATE_PREPARE, 0,
+          L.id().getBytes(StandardCharsets.US_ASCII), null, learning.epoch(), learning.fingerprint())).join();
+      assertThat(accepted.status()).isEqualTo(Status.OK);
+    } finally {
+      release.countDown();
+      r.close();
+    }
+  }
 }
