@@ -266,7 +266,8 @@ public final class Replicator implements AutoCloseable {
     if (p.fingerprint() != notedFingerprint) {
       noteReleases(p); // a write under a placement installed before this replicator's listener ran
     }
-    if (anyUnreleased) {
+    long[] pending = unreleasedSlots;
+    if (pending != null && (pending[slot >>> 6] & (1L << slot)) != 0) {
       shipReleases(p, slot);
     }
     for (Member m : p.replicas(slot)) {
@@ -1142,7 +1143,8 @@ public final class Replicator implements AutoCloseable {
    * heard of two changes at once keeps its copy, which is current.
    */
   private final Map<String, long[]> unreleased = new HashMap<>();
-  private volatile boolean anyUnreleased;
+  /** The union of unreleased's slots, or null for none: a write checks its slot's bit without a lock. */
+  private volatile long[] unreleasedSlots;
   /** Guarded by unreleased: the newest placement noteReleases has seen. */
   private Placement noted = Placement.empty();
   private volatile long notedFingerprint;
@@ -1167,7 +1169,7 @@ public final class Replicator implements AutoCloseable {
       }
       if (!next.contains(me)) {
         unreleased.clear(); // declared dead or gone: this node serves nothing, and will empty
-        anyUnreleased = false;
+        unreleasedSlots = null;
         return;
       }
       Map<String, Member> present = new HashMap<>();
@@ -1204,7 +1206,7 @@ public final class Replicator implements AutoCloseable {
           }
         }
       }
-      anyUnreleased = !unreleased.isEmpty();
+      unreleasedSlots = unionOfUnreleased();
     }
   }
 
@@ -1233,7 +1235,7 @@ public final class Replicator implements AutoCloseable {
         }
         (tell == null ? tell = new ArrayList<>() : tell).add(m);
       }
-      anyUnreleased = !unreleased.isEmpty();
+      unreleasedSlots = unionOfUnreleased();
     }
     for (int i = 0; tell != null && i < tell.size(); i++) {
       ReplicaLink link = linkFor(tell.get(i), p);
@@ -1241,6 +1243,20 @@ public final class Replicator implements AutoCloseable {
         link.append(Effect.released(slot));
       }
     }
+  }
+
+  /** Guarded by unreleased. */
+  private long[] unionOfUnreleased() {
+    if (unreleased.isEmpty()) {
+      return null;
+    }
+    long[] union = new long[KeySlot.SLOTS / 64];
+    for (long[] bits : unreleased.values()) {
+      for (int w = 0; w < union.length; w++) {
+        union[w] |= bits[w];
+      }
+    }
+    return union;
   }
 
   private static Member memberOf(Placement p, String id) {
