@@ -472,7 +472,7 @@ public final class Replicator implements AutoCloseable {
   }
 
   /** How long a FLUSH waits for the slots held for a learner to be released before TRY_AGAIN. */
-  static final long FLUSH_WAIT_MILLIS = 6_000; // MIGRATION_HOLD_MILLIS and a second
+  static final long FLUSH_WAIT_MILLIS = 1_500; // below the default forward timeout (2 s) of a cluster-wide FLUSH
   private static final long FLUSH_RETRY_MILLIS = 50;
   /** Guards migrations' creation against flushing. */
   private final Object migrationGate = new Object();
