@@ -552,12 +552,7 @@ public final class Replicator implements AutoCloseable {
     if (p.fingerprint() != x[1] || me == null) {
       return request.replyError(Status.TRY_AGAIN, "this node's placement (epoch " + p.epoch() + ") differs");
     }
-    Member to = null;
-    for (Member m : p.members()) {
-      if (m.id().equals(id)) {
-        to = m;
-      }
-    }
+    Member to = memberOf(p, id);
     long[] slots = new long[KeySlot.SLOTS / 64];
     int count = 0;
     for (int s = 0; s < KeySlot.SLOTS; s++) {
@@ -999,12 +994,7 @@ public final class Replicator implements AutoCloseable {
     }
     Placement p = placement.get();
     Member me = self.get();
-    Member learner = null;
-    for (Member m : p.members()) {
-      if (m.id().equals(id)) {
-        learner = m;
-      }
-    }
+    Member learner = memberOf(p, id);
     if (me == null || p.fingerprint() != x[1] || learner == null || !p.isLearner(learner)) {
       return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN, "this node's placement (epoch "
           + p.epoch() + ") differs, or " + id + " is not learning in it"));
