@@ -1,7 +1,6 @@
 package io.distcache.server.resp;
 
 import io.distcache.server.tracking.TrackingTable;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
