@@ -34,7 +34,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -72,6 +71,8 @@ import org.slf4j.LoggerFactory;
  * With a cluster secret the acceptor proves it first, so nothing is sent to a process that cannot.
  * A link that failed to connect or handshake fails requests at once for RETRY_AFTER, then the next
  * request tries again (lazy reconnect: no timer, no connection to a member nobody talks to).
+ * Membership dials DEAD members on purpose (partition healing), so a dead member fails for as
+ * long as its tombstone lives: UnreachableLog makes that one WARN per address, then one per 10 min.
  *
  * With --tls-cluster yes (useTls) each connection first runs a TLS handshake with our certificate,
  * checking the peer's chain against the CA (not its host name: see TlsFiles), then PEER_HELLO on
@@ -92,7 +93,6 @@ public final class PeerBus implements Peers {
   static final int PROGRESS_GRACE = 4;
   /** After a failed connect or handshake, requests fail at once for this long before a new try. */
   static final long RETRY_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
-  private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
   private static final FrameEncoder ENCODER = new FrameEncoder();
 
   private final ClusterSecret secret;
@@ -102,7 +102,8 @@ public final class PeerBus implements Peers {
   private final Duration requestTimeout;
   private final int maxInFlight;
   private final Map<Address, AtomicReferenceArray<Link>> links = new ConcurrentHashMap<>();
-  private final AtomicLong lastFailureLog = new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS);
+  /** Which connection failures are logged as WARN: the first per address, then rarely (UnreachableLog). */
+  private final UnreachableLog unreachable = new UnreachableLog(System::nanoTime);
   private volatile List<EventLoop> loops;
   private volatile Transport transport;
   /** Null until the first retainOnly: then only these addresses may be dialled. */
@@ -201,6 +202,7 @@ public final class PeerBus implements Peers {
   @Override
   public void retainOnly(Set<Address> keep) {
     allowed = Set.copyOf(keep);
+    unreachable.retain(allowed);
     for (Address a : List.copyOf(links.keySet())) {
       if (!keep.contains(a)) {
         AtomicReferenceArray<Link> perLoop = links.remove(a);
@@ -214,6 +216,7 @@ public final class PeerBus implements Peers {
   @Override
   public void close() {
     closed = true;
+    unreachable.clear();
     for (Address a : List.copyOf(links.keySet())) {
       AtomicReferenceArray<Link> perLoop = links.remove(a);
       if (perLoop != null) {
@@ -272,13 +275,13 @@ public final class PeerBus implements Peers {
     return root == t || top.contains(inner) ? top : top + " (" + inner + ")";
   }
 
-  private void logFailure(String message) {
-    long now = System.nanoTime();
-    long last = lastFailureLog.get();
-    if (now - last >= LOG_INTERVAL_NANOS && lastFailureLog.compareAndSet(last, now)) {
-      log.warn(message);
-    } else {
-      log.debug(message);
+  private void logFailure(Address address, String message) {
+    switch (unreachable.failed(address)) {
+      case FIRST -> log.warn("{} (logged again at most every {} min while it fails)", message,
+          TimeUnit.NANOSECONDS.toMinutes(UnreachableLog.REPEAT_NANOS));
+      case REPEAT -> log.warn("{} ({} failures to reach it not logged since the last line)", message,
+          unreachable.takeHeldBack(address));
+      case QUIET -> log.debug(message);
     }
   }
 
@@ -562,6 +565,9 @@ public final class PeerBus implements Peers {
     private void ready() {
       state = State.READY;
       lastFailure = null;
+      if (unreachable.answered(address)) {
+        log.info("cluster bus: {} answers again", address);
+      }
       PeerTlsPorts ports = tlsPorts;
       if (ports != null && peerId != null) {
         ports.learned(peerId, peerTlsPort);
@@ -576,7 +582,7 @@ public final class PeerBus implements Peers {
 
     /** A connect or handshake failure: fail what waits, close, and refuse for RETRY_AFTER. */
     private void failed(String why) {
-      logFailure(why);
+      logFailure(address, why);
       failedAtNanos = System.nanoTime();
       lastFailure = why;
       Channel ch = channel;

@@ -53,8 +53,14 @@ final class JoinDriver {
   private final java.util.function.Consumer<IntPredicate> askAgainIfStuck;
   private final Peers peers;
   private final AtomicBoolean asking = new AtomicBoolean();
-  /** When this node started (the driver is made with the node): "joined: ... in T ms" counts from it. */
-  private final long createdNanos = System.nanoTime();
+  /**
+   * When the first tick found this node learning slots (the placement that made it a learner):
+   * "joined: ... in T ms" counts from it, so a rejoin after a stall times its own learning, not the
+   * node's age. Written on the membership loop, read by the MIGRATE_PREPARE callback.
+   */
+  private volatile long learningSinceNanos;
+  /** Membership loop only: learningSinceNanos is set for the current stretch of joining. */
+  private boolean learning;
   /** Owners answer within their drain bound (2.5 s); past this the learner asks again. */
   private static final long PREPARE_TIMEOUT_MILLIS = 5_000;
   private volatile long lastRefusalLog = System.nanoTime() - PROGRESS_LOG_NANOS;
@@ -78,6 +84,9 @@ final class JoinDriver {
 
   /** On the membership loop, every tick. */
   void tick(long now, MembershipEngine engine) {
+    if (!engine.joining()) {
+      learning = false; // joined (or never joining): a later rejoin starts its own count
+    }
     if (!engine.joining() || asking.get() || now - lastTick < TICK_NANOS) {
       return;
     }
@@ -108,6 +117,10 @@ final class JoinDriver {
           owners.add(p.owner(s));
         }
       }
+    }
+    if (learned > 0 && !learning) {
+      learning = true;
+      learningSinceNanos = System.nanoTime();
     }
     if (missing > 0) {
       askAgainIfStuck.accept(s -> p.isLearner(me, s));
@@ -146,7 +159,7 @@ final class JoinDriver {
           engine.joined(() -> stillReady(p, me));
           if (!engine.joining()) {
             log.info("joined: {} slots learned in {} ms; {} owners handed theirs over", slots,
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - createdNanos), owners.size());
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - learningSinceNanos), owners.size());
           }
         }
         if (engine.joining()) {

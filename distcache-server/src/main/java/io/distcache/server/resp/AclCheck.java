@@ -21,12 +21,6 @@ final class AclCheck {
   private AclCheck() {}
 
   /**
-   * Commands whose key positions name shard channels: they route by slot like keys, but Redis
-   * marks them "not a key" for ACLs, so only &pattern rules apply to them, never ~pattern ones.
-   */
-  private static final java.util.Set<String> CHANNEL_NOT_KEY = java.util.Set.of("spublish", "ssubscribe", "sunsubscribe");
-
-  /**
    * Throws the error to answer when {@code spec} (already resolved to the subcommand) may not run
    * on this connection now; returns normally when it may.
    */
@@ -56,7 +50,7 @@ final class AclCheck {
     if (!u.allChannels()) {
       checkChannels(s, u, fullName, args);
     }
-    if (spec.firstKey() <= 0 || u.allKeys() || CHANNEL_NOT_KEY.contains(fullName)) {
+    if (spec.firstKey() <= 0 || u.allKeys() || CommandKeys.CHANNEL_NOT_KEY.contains(fullName)) {
       return;
     }
     boolean write = spec.flags().contains("write");

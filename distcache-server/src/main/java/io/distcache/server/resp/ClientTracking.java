@@ -1,7 +1,6 @@
 package io.distcache.server.resp;
 
 import io.distcache.server.tracking.TrackingTable;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -90,7 +89,7 @@ final class ClientTracking implements TrackingTable.Reader {
     if ((optin && !caching) || (optout && caching)) {
       return null;
     }
-    List<byte[]> keys = keys(spec, args);
+    List<byte[]> keys = CommandKeys.range(spec, args);
     if (keys.isEmpty()) {
       return null;
     }
@@ -111,17 +110,5 @@ final class ClientTracking implements TrackingTable.Reader {
     } else {
       caching = false;
     }
-  }
-
-  /** The key arguments of {@code args} by the spec's first key, last key (negative: from the end) and step. */
-  static List<byte[]> keys(CommandSpec spec, byte[][] args) {
-    int first = spec.firstKey();
-    int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
-    int step = Math.max(1, spec.step());
-    List<byte[]> keys = new ArrayList<>();
-    for (int i = first; i <= last && i < args.length; i += step) {
-      keys.add(args[i]);
-    }
-    return keys;
   }
 }

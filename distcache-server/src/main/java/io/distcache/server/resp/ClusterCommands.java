@@ -317,15 +317,32 @@ final class ClusterCommands {
           clientPort.applyAsInt(m))).append('@').append(m.address().port()).append(' ')
           .append(me ? "myself,master" : "master").append(suspect ? ",pfail" : "").append(" - 0 ")
           .append(me ? 0 : nowMillis).append(' ').append(placement.epoch()).append(" connected");
+      // The placement splits an owner's run where the replicas change; Redis prints one range per run.
+      int first = -1;
+      int last = -1;
       for (SlotRange r : e.getValue()) {
-        sb.append(' ').append(r.first());
-        if (r.last() != r.first()) {
-          sb.append('-').append(r.last());
+        if (first >= 0 && r.first() == last + 1) {
+          last = r.last();
+          continue;
         }
+        appendRange(sb, first, last);
+        first = r.first();
+        last = r.last();
       }
+      appendRange(sb, first, last);
       sb.append('\n');
     }
     return sb.toString();
+  }
+
+  private static void appendRange(StringBuilder sb, int first, int last) {
+    if (first < 0) {
+      return;
+    }
+    sb.append(' ').append(first);
+    if (last != first) {
+      sb.append('-').append(last);
+    }
   }
 
   /** Each owner's ranges in slot order, owners in id order (the placement's member order). */

@@ -46,6 +46,8 @@ final class ServerCommands {
         Registry.sub("info", -2, "loading stale", "server", ServerCommands::commandInfo),
         Registry.sub("docs", -2, "loading stale", "server", ServerCommands::commandDocs),
         Registry.sub("list", -2, "loading stale", "server", ServerCommands::commandList),
+        Registry.sub("getkeys", -3, "loading stale", "server", (s, a) -> CommandKeys.getKeys(s, a, false)),
+        Registry.sub("getkeysandflags", -3, "loading stale", "server", (s, a) -> CommandKeys.getKeys(s, a, true)),
         Registry.sub("help", 2, "loading stale", "server", ServerCommands::commandHelp)));
     r.addContainer("config", -2, "", "server", null, List.of(
         Registry.sub("get", -3, "admin noscript loading stale", "server", ServerCommands::configGet),
@@ -202,6 +204,8 @@ final class ServerCommands {
         "LIST [FILTERBY PATTERN <pattern>]", "    Return a list of all commands in this server.",
         "INFO [<command-name> ...]", "    Return details about multiple commands.",
         "DOCS [<command-name> ...]", "    Return documentation details about multiple commands.",
+        "GETKEYS <full-command>", "    Return the keys from a full command.",
+        "GETKEYSANDFLAGS <full-command>", "    Return the keys and the access flags from a full command.",
         "HELP", "    Print this help."));
   }
 

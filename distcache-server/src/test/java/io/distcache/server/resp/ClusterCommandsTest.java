@@ -115,6 +115,31 @@ class ClusterCommandsTest {
   }
 
   @Test
+  void nodes_replicatedPlacement_mergesAnOwnersAdjacentRanges() {
+    // With replicas the placement splits an owner's run where the replica changes; Redis prints
+    // one range per run ("34-35", never "34 35").
+    Placement p = Placement.of(7, List.of(A, B, C, FixedClusterView.D), io.distcache.protocol.cluster.HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    view.placement = p;
+    boolean splitInPlacement = false;
+    List<Placement.SlotRange> ranges = p.ranges();
+    for (int i = 1; i < ranges.size(); i++) {
+      splitInPlacement |= ranges.get(i).owner().equals(ranges.get(i - 1).owner());
+    }
+    assertThat(splitInPlacement).as("the placement has adjacent ranges of one owner").isTrue();
+
+    for (String l : ClusterCommands.nodesText(view, 1234).split("\n")) {
+      String[] f = l.split(" ");
+      int previousLast = -2;
+      for (int i = 8; i < f.length; i++) {
+        String[] range = f[i].split("-");
+        int first = Integer.parseInt(range[0]);
+        assertThat(first).as("%s follows the range ending at %d in: %s", f[i], previousLast, f[0]).isNotEqualTo(previousLast + 1);
+        previousLast = range.length == 2 ? Integer.parseInt(range[1]) : first;
+      }
+    }
+  }
+
+  @Test
   void info_redisFieldsThenOurs() {
     String info = local().send("CLUSTER INFO");
 

@@ -1,0 +1,126 @@
+package io.distcache.server.resp;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/*
+ * Design: where a command's keys are, read from the command table, for COMMAND GETKEYS and
+ * GETKEYSANDFLAGS and for client tracking. A command's keys sit at its spec's first, last (negative:
+ * from the end) and step positions; the "movablekeys" commands (EVAL, EVALSHA, EVAL_RO, EVALSHA_RO,
+ * FCALL, FCALL_RO) are all EVAL-shaped, their keys the numkeys arguments after argument 2, read by
+ * the same ScriptCommands code that builds their requests. Cluster clients whose own table cannot
+ * find the keys (redis-py's RedisCluster for FCALL and EVAL variants) ask COMMAND GETKEYS to route.
+ *
+ * The replies and errors follow Redis 7 in its order: an unknown command (or subcommand) is
+ * "Invalid command specified", one without key positions "The command has no key arguments", a
+ * wrong arity "Invalid number of arguments specified for command", a bad numkeys "Invalid arguments
+ * specified for command"; EVAL with numkeys 0 answers an empty array (no_mandatory_keys). The key
+ * flags of GETKEYSANDFLAGS are Redis's for the scripting commands (RW access update; RO access for
+ * the read-only variants) and otherwise the honest subset the table knows: RO for a command that
+ * only reads, RW for one that writes, not_key for the shard channels of SPUBLISH and friends.
+ */
+
+/** The keys of a command line, and COMMAND GETKEYS / GETKEYSANDFLAGS. */
+final class CommandKeys {
+  static final String INVALID_COMMAND = "ERR Invalid command specified";
+  static final String NO_KEYS = "ERR The command has no key arguments";
+  static final String INVALID_ARITY = "ERR Invalid number of arguments specified for command";
+  static final String INVALID_ARGS = "ERR Invalid arguments specified for command";
+
+  /**
+   * Commands whose key positions name shard channels: they route by slot like keys, but Redis
+   * marks them "not a key" (for ACLs only &pattern rules apply to them, never ~pattern ones).
+   */
+  static final Set<String> CHANNEL_NOT_KEY = Set.of("spublish", "ssubscribe", "sunsubscribe");
+
+  private CommandKeys() {}
+
+  /** The key arguments of {@code args} by the spec's first key, last key (negative: from the end) and step. */
+  static List<byte[]> range(CommandSpec spec, byte[][] args) {
+    int first = spec.firstKey();
+    if (first <= 0) {
+      return List.of();
+    }
+    int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
+    int step = Math.max(1, spec.step());
+    List<byte[]> keys = new ArrayList<>();
+    for (int i = first; i <= last && i < args.length; i += step) {
+      keys.add(args[i]);
+    }
+    return keys;
+  }
+
+  /** True for the EVAL-shaped commands whose keys are counted by their numkeys argument. */
+  static boolean movable(CommandSpec spec) {
+    return spec.flags().contains("movablekeys");
+  }
+
+  /** COMMAND GETKEYS (false) or GETKEYSANDFLAGS (true): {@code a} is "command", "getkeys", command, args... */
+  static void getKeys(RespSession s, byte[][] a, boolean withFlags) {
+    byte[][] line = Arrays.copyOfRange(a, 2, a.length);
+    CommandSpec spec = s.commands().lookup(line[0]);
+    if (spec == null) {
+      throw new CommandException(INVALID_COMMAND);
+    }
+    String fullName = spec.name();
+    if (spec.subcommands() != null && line.length > 1) {
+      CommandSpec sub = spec.subcommands().get(Args.lower(line[1]));
+      if (sub == null) {
+        throw new CommandException(INVALID_COMMAND);
+      }
+      fullName = sub.fullName(spec.name());
+      spec = sub;
+    }
+    if (spec.firstKey() <= 0 && !movable(spec)) {
+      throw new CommandException(NO_KEYS);
+    }
+    if (!spec.arityAccepts(line.length)) {
+      throw new CommandException(INVALID_ARITY);
+    }
+    List<byte[]> keys;
+    if (movable(spec)) {
+      long numKeys;
+      try {
+        numKeys = Args.parseLong(line[2]);
+        ScriptCommands.checkNumKeys(numKeys, line.length);
+      } catch (CommandException e) {
+        throw new CommandException(INVALID_ARGS);
+      }
+      keys = ScriptCommands.keysOf(line, (int) numKeys);
+    } else {
+      keys = range(spec, line);
+      if (keys.isEmpty()) {
+        throw new CommandException(INVALID_ARGS);
+      }
+    }
+    RespWriter w = s.out();
+    w.array(keys.size());
+    List<String> flags = withFlags ? flags(spec, fullName) : List.of();
+    for (byte[] key : keys) {
+      if (!withFlags) {
+        w.bulk(key);
+        continue;
+      }
+      w.array(2);
+      w.bulk(key);
+      w.array(flags.size());
+      for (String f : flags) {
+        w.simple(f);
+      }
+    }
+  }
+
+  /** The key flags GETKEYSANDFLAGS gives every key of {@code spec} (see the design note). */
+  static List<String> flags(CommandSpec spec, String fullName) {
+    if (CHANNEL_NOT_KEY.contains(fullName)) {
+      return List.of("not_key");
+    }
+    boolean write = spec.flags().contains("write") || spec.flags().contains("may_replicate");
+    if (movable(spec)) {
+      return write ? List.of("RW", "access", "update") : List.of("RO", "access");
+    }
+    return write ? List.of("RW") : List.of("RO");
+  }
+}
