@@ -182,6 +182,10 @@ class SecurityTest {
         .hasMessage("NOPERM User alice has no permissions to run the 'acl|whoami' command");
     assertThatThrownBy(() -> alice.set("other", "x")).hasMessage("NOPERM No permissions to access a key");
     assertThatThrownBy(() -> alice.mset("cache:2", "a", "other", "b")).hasMessage("NOPERM No permissions to access a key");
+    // SINTERCARD's keys are counted by numkeys: every one is checked, not only the first.
+    assertThat(alice.sintercard(2, "cache:s1", "cache:s2")).isZero();
+    assertThatThrownBy(() -> alice.sintercard(2, "cache:s1", "other"))
+        .hasMessage("NOPERM No permissions to access a key");
     assertThatThrownBy(alice::flushAll).hasMessage("NOPERM User alice has no permissions to run the 'flushall' command");
     assertThatThrownBy(() -> alice.configGet("maxmemory"))
         .hasMessage("NOPERM User alice has no permissions to run the 'config|get' command");

@@ -55,11 +55,9 @@ final class AclCheck {
     }
     boolean write = spec.flags().contains("write");
     boolean read = spec.flags().contains("readonly") || !write;
-    int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : Math.min(spec.lastKey(), args.length - 1);
-    int step = Math.max(1, spec.step());
-    for (int i = spec.firstKey(); i <= last; i += step) {
-      if (!keyAllowed(u, args[i], read, write)) {
-        users.log().add("key", "toplevel", Args.latin1(args[i]), u.name(), c.describe(s.context().clock().nanos()));
+    for (byte[] key : CommandKeys.keys(spec, args)) {
+      if (!keyAllowed(u, key, read, write)) {
+        users.log().add("key", "toplevel", Args.latin1(key), u.name(), c.describe(s.context().clock().nanos()));
         throw new CommandException(RespErrors.NOPERM_KEY);
       }
     }

@@ -89,7 +89,7 @@ final class ClientTracking implements TrackingTable.Reader {
     if ((optin && !caching) || (optout && caching)) {
       return null;
     }
-    List<byte[]> keys = CommandKeys.range(spec, args);
+    List<byte[]> keys = CommandKeys.keys(spec, args);
     if (keys.isEmpty()) {
       return null;
     }

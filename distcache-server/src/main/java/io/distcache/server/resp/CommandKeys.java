@@ -3,6 +3,7 @@ package io.distcache.server.resp;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /*
@@ -52,6 +53,39 @@ final class CommandKeys {
     return keys;
   }
 
+  /**
+   * Commands besides the scripting ones whose keys are counted by a numkeys argument, and its
+   * position: the keys follow it. Their table spec names only the first key (as Redis's legacy
+   * first/last/step does), so ACL key checks, tracking and GETKEYS read the count here (an ACL user
+   * limited to some keys could otherwise name others after the first; found in review).
+   */
+  private static final Map<String, Integer> NUMKEYS_AT = Map.of("sintercard", 1);
+
+  /**
+   * The keys of {@code args} (the whole command line, its name first): the spec's range, or for a
+   * numkeys command the keys its count names, bounded by the arguments there are (a count the
+   * command refuses gives what is there, so nothing is left unchecked). Not for the scripting
+   * commands (see movable): their calls are checked one by one as they run.
+   */
+  static List<byte[]> keys(CommandSpec spec, byte[][] args) {
+    Integer at = NUMKEYS_AT.get(spec.name());
+    if (at == null || args.length <= at) {
+      return range(spec, args);
+    }
+    long n;
+    try {
+      n = Args.parseLong(args[at]);
+    } catch (CommandException e) {
+      return range(spec, args);
+    }
+    int count = (int) Math.max(1, Math.min(n, args.length - at - 1L));
+    List<byte[]> keys = new ArrayList<>(count);
+    for (int i = at + 1; i <= at + count && i < args.length; i++) {
+      keys.add(args[i]);
+    }
+    return keys;
+  }
+
   /** True for the EVAL-shaped commands whose keys are counted by their numkeys argument. */
   static boolean movable(CommandSpec spec) {
     return spec.flags().contains("movablekeys");
@@ -90,7 +124,7 @@ final class CommandKeys {
       }
       keys = ScriptCommands.keysOf(line, (int) numKeys);
     } else {
-      keys = range(spec, line);
+      keys = keys(spec, line);
       if (keys.isEmpty()) {
         throw new CommandException(INVALID_ARGS);
       }

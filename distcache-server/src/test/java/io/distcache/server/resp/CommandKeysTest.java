@@ -36,6 +36,9 @@ class CommandKeysTest {
         .isEqualTo("*1\r\n$1\r\nk\r\n" + "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n" + "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
     assertThat(resp.send("COMMAND GETKEYS FCALL f 2 {t}a {t}b x", "COMMAND GETKEYS EVALSHA_RO sha 1 k v"))
         .isEqualTo("*2\r\n$4\r\n{t}a\r\n$4\r\n{t}b\r\n" + "*1\r\n$1\r\nk\r\n");
+    // SINTERCARD's keys are counted by numkeys, LIMIT and its value are not keys.
+    assertThat(resp.send("COMMAND GETKEYS SINTERCARD 2 a b LIMIT 5"))
+        .isEqualTo("*2\r\n$1\r\na\r\n$1\r\nb\r\n");
     // BITOP's keys start after the operation.
     assertThat(resp.send("COMMAND GETKEYS BITOP AND d s1 s2"))
         .isEqualTo("*3\r\n$1\r\nd\r\n$2\r\ns1\r\n$2\r\ns2\r\n");
