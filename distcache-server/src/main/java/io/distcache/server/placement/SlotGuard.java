@@ -171,6 +171,16 @@ public final class SlotGuard {
 
   private volatile boolean replicaReads;
 
+  /** The owner (no learner) with the smallest id: members are in id order, and ids begin with the start time. */
+  private static Member oldestOwner(Placement p) {
+    for (Member m : p.members()) {
+      if (!p.isLearner(m)) {
+        return m;
+      }
+    }
+    return null;
+  }
+
   /**
    * True when a replica of {@code slot} under {@code previous} (no learner: learners answer no
    * reads) is still a member of {@code next} but no longer replicates the slot there: until it has
@@ -315,8 +325,12 @@ public final class SlotGuard {
     long[] dirty = new long[WORDS];
     long[] old = servable;
     boolean changedOwners = previous.fingerprint() != next.fingerprint() || previous.isEmpty();
+    // The oldest among the owners keeps what it took alone; learners do not count: a member that
+    // joins learns from this node and has served nothing (rule 4), so a founder joined by a
+    // learner whose id happens to be smaller (a JVM that started faster) kept nothing it had
+    // served (found in CI: every write of a fresh node's first second was lost).
     boolean aloneJoinsOthers = previous.size() == 1 && previous.contains(me) && next.size() > 1
-        && !next.members().get(0).equals(me); // members are in id order: the first is the oldest
+        && !me.equals(oldestOwner(next));
     for (int s = 0; s < KeySlot.SLOTS; s++) {
       boolean nowOwned = next.owns(me, s);
       if (nowOwned && (old[s >>> 6] & (1L << s)) != 0 && !(replicaReads && droppedLiveReplica(previous, next, s))) {

@@ -3,6 +3,7 @@ package io.distcache.server.placement;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.HashRing;
 import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Member;
 import io.distcache.protocol.cluster.Placement;
@@ -182,6 +183,26 @@ class SlotGuardTest {
     int keptByA = slotOwnedBy(ab, A, null);
     assertThat(dropped).hasSize(1);
     assertThat(SlotGuard.has(dropped.get(0), keptByA)).as("A, the oldest, keeps its data").isFalse();
+  }
+
+  @Test
+  void aloneThenJoinedByALearnerWithASmallerId_keepsWhatItTookAlone() {
+    // B served alone (no seeds); A, which started its JVM earlier (a smaller id) but joins with
+    // seeds, learns from B: B is the only owner, so B keeps its data for A to learn.
+    List<long[]> dropped = new ArrayList<>();
+    SlotGuard.Dropper recorder = (slots, done) -> {
+      dropped.add(slots.clone());
+      done.run();
+    };
+    Placement aloneB = Placement.of(1, List.of(B));
+    Placement learning = Placement.of(2, List.of(B), List.of(A), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    SlotGuard b = new SlotGuard(clock, LEASE);
+    b.placementChanged(B, Placement.empty(), aloneB, recorder);
+    dropped.clear();
+    b.placementChanged(B, aloneB, learning, recorder);
+    for (long[] d : dropped) {
+      assertThat(d).as("nothing B took alone is dropped").containsOnly(0L);
+    }
   }
 
   private static final Member D = new Member("d".repeat(40), new Address("127.0.0.1", 7004));
