@@ -138,13 +138,12 @@ final class ReplicaApplier {
       } catch (IllegalArgumentException e) {
         return request.replyError(Status.BAD_REQUEST, "malformed REPLICATE batch: " + e.getMessage());
       }
-      // Only a batch that carries a RELEASED effect needs the map (the common batch allocates nothing).
-      long[] stale = effects.stream().anyMatch(Effect::isReleased) ? new long[KeySlot.SLOTS / 64] : null;
+      long[] stale = new long[KeySlot.SLOTS / 64];
       try {
         return applyAll(request, st, p, me, owner, fingerprint, first, effects, stale);
       } finally {
-        for (int w = 0; stale != null && w < stale.length; w++) {
-          if (stale[w] != 0) {
+        for (long w : stale) {
+          if (w != 0) {
             copies.drop(stale);
             break;
           }
@@ -153,7 +152,7 @@ final class ReplicaApplier {
     }
   }
 
-  /** Guarded by st. Slots whose copy a RELEASED effect found stale are set in {@code stale} (null: the batch has none), to drop. */
+  /** Guarded by st. Slots whose copy a RELEASED effect found stale are set in {@code stale}, to drop. */
   private Frame applyAll(Frame request, Stream st, Placement p, Member me, String owner, long fingerprint, long first,
       List<Effect> effects, long[] stale) {
     for (int i = 0; i < effects.size(); i++) {
@@ -168,7 +167,7 @@ final class ReplicaApplier {
         st.applied = seq; // not ours to hold under this placement: our copy of the slot is dropped
         continue;
       }
-      if (stale != null && (stale[slot >>> 6] & (1L << slot)) != 0) {
+      if ((stale[slot >>> 6] & (1L << slot)) != 0) {
         // The slot's drop must be under way before this effect: it waits for the drop instead.
         return refuse(request, st, "slot " + slot + " is about to be dropped here: its copy missed writes");
       }
