@@ -66,6 +66,8 @@ public final class DistCacheNode implements AutoCloseable {
 
   /** How long close() lets requests already forwarded finish before it closes connections. */
   static final long DRAIN_MILLIS = 2_000;
+  /** How long, after the last request a peer forwarded, a member that left waits for stragglers before it closes connections. */
+  static final long DRAIN_QUIET_MILLIS = 250;
   /** How long close() waits for connections and event loops to stop. */
   static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
   /** Replicas per slot unless the builder says otherwise. */
@@ -616,10 +618,12 @@ public final class DistCacheNode implements AutoCloseable {
   }
 
   /**
-   * Stops gracefully: stops accepting connections, answers new requests BUSY while the ones in
-   * flight finish (at most 2 s), closes every connection, stops the event loops and closes the
-   * store. An idle node stops in milliseconds. Idempotent; must not be called from a request
-   * handler thread.
+   * Stops gracefully: stops accepting connections, hands its slots to their replicas and leaves
+   * the cluster, keeps routing the requests that still arrive (to the new owners) while the ones in
+   * flight finish (at most 2 s; a member of a cluster also waits until peers forwarded nothing for
+   * 250 ms), closes every connection, stops the event loops and closes the store. An idle
+   * standalone node stops in milliseconds. Idempotent; must not be called from a request handler
+   * thread.
    */
   @Override
   public void close() {
@@ -641,10 +645,12 @@ public final class DistCacheNode implements AutoCloseable {
         httpServer.close();
       }
       server.stopAccepting();
+      // Peers may still forward to a member of a cluster for a moment after it left: see DrainingRouter.
+      boolean clustered = membership.placement().size() > 1;
       // With replicas: hold writes, let the replicas catch up, then leave (cluster/ClusterRouter.handOff).
       clusterRouter.handOff(config.shutdownTimeout, () -> membership.leave(LEAVE_TIMEOUT));
       membership.close();
-      int unfinished = router.drain(DRAIN_MILLIS);
+      int unfinished = router.drain(DRAIN_MILLIS, clustered ? DRAIN_QUIET_MILLIS : 0);
       if (unfinished > 0) {
         log.warn("{} requests still in flight after {} ms; closing their connections", unfinished, DRAIN_MILLIS);
       }

@@ -1,30 +1,46 @@
 package io.distcache.server;
 
+import io.distcache.protocol.Flags;
 import io.distcache.protocol.Frame;
-import io.distcache.protocol.Status;
 import io.distcache.server.cluster.Router;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /*
  * Design: a graceful stop must not cut a request that is halfway through (a forward waiting for
- * the owner's reply), and must not take new work while it waits. Both protocols route through
- * this one wrapper, so it is the single place that knows what is in flight.
+ * the owner's reply, a write held during the hand-off), and must not fail the requests that still
+ * reach the node while it stops. Both protocols route through this one wrapper, so it is the single
+ * place that knows what is in flight.
+ *
+ * While draining, requests are still routed, not refused: by then the node has left, so its own
+ * placement sends each one to the slot's new owner (a forward for a plain connection or a peer's
+ * late forward, NOT_OWNER / -MOVED for a cluster-aware client). Refusing them with BUSY, as this
+ * class once did, showed clients an error for a SIGTERM (FailoverTest saw it under write load).
+ *
+ * The drain ends when nothing is in flight AND no peer has forwarded anything for a quiet period.
+ * A member that confirmed our LEFT routes nothing new to us, but a request it routed just before
+ * (flushed at the end of its read cycle, or read late here under load) can still arrive: closing
+ * the connections the moment the last counted request finished cut such a request, and its sender
+ * reported "owner ... unreachable: connection ... closed" to its client. The quiet period, applied
+ * only to a node that was part of a cluster, gives those stragglers time to arrive and be
+ * forwarded. Whatever arrives after the bound (DistCacheNode.DRAIN_MILLIS) is cut by the close,
+ * as with any restart.
  *
  * Only requests that did not complete inside route() are counted: local requests are answered on
  * the event loop before route() returns and are written out before the connections are closed,
- * so counting them would put a shared lock on the hot path for nothing. A forwarded request that
- * passes the draining check in the very instant draining starts may be missed by drain() and cut
- * by the close that follows; its client sees the connection drop, as with any restart.
+ * so counting them would put a shared lock on the hot path for nothing. The time of the last
+ * forwarded request is written only while draining, so the hot path pays one volatile read.
  */
 
-/** Counts asynchronous requests in flight and refuses new ones with BUSY once draining. */
+/** Counts asynchronous requests in flight so a graceful stop can wait for them. */
 final class DrainingRouter implements Router {
   private final Router delegate;
   private final Object lock = new Object();
   /** Guarded by lock. */
   private int inFlight;
   private volatile boolean draining;
+  /** System.nanoTime() of the last FORWARDED request seen while draining. */
+  private volatile long lastForwardedNanos;
 
   DrainingRouter(Router delegate) {
     this.delegate = delegate;
@@ -41,8 +57,8 @@ final class DrainingRouter implements Router {
   }
 
   private CompletableFuture<Frame> counted(Frame request, boolean readOnly) {
-    if (draining) {
-      return CompletableFuture.completedFuture(shuttingDown(request));
+    if (draining && request.hasFlag(Flags.FORWARDED)) {
+      lastForwardedNanos = System.nanoTime();
     }
     CompletableFuture<Frame> reply = readOnly ? delegate.routeReadOnly(request) : delegate.route(request);
     if (!reply.isDone()) {
@@ -55,26 +71,34 @@ final class DrainingRouter implements Router {
   }
 
   /**
-   * Refuses new requests from now on and waits until the ones in flight complete, at most {@code
-   * timeoutMillis}. Returns the number still in flight (0 when all finished).
+   * Waits, at most {@code timeoutMillis}, until no request is in flight and no peer has forwarded
+   * one for {@code quietMillis} (0: no quiet period). Requests keep being routed meanwhile. Returns
+   * the number still in flight (0 when all finished).
    */
-  int drain(long timeoutMillis) {
+  int drain(long timeoutMillis, long quietMillis) {
+    long start = System.nanoTime();
+    lastForwardedNanos = start;
     draining = true;
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    long deadline = start + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    long quiet = TimeUnit.MILLISECONDS.toNanos(quietMillis);
     synchronized (lock) {
-      while (inFlight > 0) {
-        long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-        if (left <= 0) {
-          break;
+      while (true) {
+        long now = System.nanoTime();
+        long left = deadline - now;
+        long quietLeft = quiet - (now - lastForwardedNanos);
+        if (left <= 0 || (inFlight == 0 && quietLeft <= 0)) {
+          return inFlight;
         }
+        // inFlight changes notify; a forwarded request arriving only moves the end of the quiet
+        // period, which the timed wait rechecks.
+        long waitNanos = inFlight > 0 ? left : Math.min(left, quietLeft);
         try {
-          lock.wait(left);
+          TimeUnit.NANOSECONDS.timedWait(lock, Math.max(waitNanos, 1));
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          break;
+          return inFlight;
         }
       }
-      return inFlight;
     }
   }
 
@@ -90,9 +114,5 @@ final class DrainingRouter implements Router {
         lock.notifyAll();
       }
     }
-  }
-
-  private static Frame shuttingDown(Frame request) {
-    return request.replyError(Status.BUSY, "node is shutting down");
   }
 }

@@ -204,6 +204,45 @@ class FailoverTest {
   }
 
   @Test
+  void sigterm_ofOneOfTwo_whileItsOwnClientWrites_everyWriteItAcknowledgesReachesTheSurvivor() throws Exception {
+    cluster(2);
+    DistCacheNode leaving = nodes.get(1);
+    Map<String, String> acked = write(nodes.get(0), "pre:", 500);
+    AtomicBoolean closed = new AtomicBoolean();
+    AtomicInteger afterLeave = new AtomicInteger();
+    // A plain client of the leaving node itself, writing while that node stops: after the leave its
+    // placement holds the survivor alone, which must not read as "every key is mine" (it once did:
+    // writes acknowledged there were lost with it).
+    Thread writer = new Thread(() -> {
+      try (RawClient c = new RawClient(leaving.port())) {
+        for (int i = 0; ; i++) {
+          String k = "live:" + i;
+          Frame r = call(c, Frame.request(Opcode.SET, 0, b(k), b("v-" + k)));
+          if (r.status() == Status.OK) {
+            acked.put(k, "v-" + k);
+            if (!leaving.membership().placement().contains(leaving.membership().self())) {
+              afterLeave.incrementAndGet();
+            }
+          }
+        }
+      } catch (RuntimeException e) {
+        closed.set(true); // the node closed the connection at the end of its stop
+      }
+    });
+    writer.start();
+    await().atMost(ClusterTest.DEADLINE).until(() -> acked.size() > 800);
+    before = leaving.membership().placement();
+    killed.add(leaving);
+    leaving.close(); // what SIGTERM does
+    writer.join(ClusterTest.DEADLINE.toMillis());
+    assertThat(closed).as("the writer's connection closed with the node").isTrue();
+    awaitSettled();
+
+    assertThat(afterLeave.get()).as("writes the node acknowledged after it left (routed to the survivor)").isPositive();
+    assertIntact(acked);
+  }
+
+  @Test
   void multiKeyAndTypedWrites_renameTransactionBitopHashAndSet_reachTheReplica_andSurviveTheOwnersDeath() {
     cluster(3);
     DistCacheNode entry = nodes.get(0);

@@ -147,7 +147,7 @@ public final class ClusterRouter implements Router, ClusterView {
   /** True when this node owns {@code slot} now and may serve it. */
   private boolean servableHere(int slot) {
     Placement placement = cluster.placement();
-    if (placement.size() <= 1) {
+    if (alone(placement)) {
       return cluster.guard().mayServe(placement, slot);
     }
     return placement.owns(cluster.self(), slot) && cluster.guard().mayServe(placement, slot);
@@ -155,7 +155,17 @@ public final class ClusterRouter implements Router, ClusterView {
 
   private boolean ownedHere(int slot) {
     Placement placement = cluster.placement();
-    return placement.size() <= 1 || placement.owns(cluster.self(), slot);
+    return alone(placement) || placement.owns(cluster.self(), slot);
+  }
+
+  /**
+   * True when every key is this node's: nothing is placed yet, or this node is the only member.
+   * Not so for a node that left a two-member cluster: its placement then holds the other member
+   * alone, and serving locally would acknowledge writes the cluster never sees (found while making
+   * the SIGTERM drain route requests instead of refusing them).
+   */
+  boolean alone(Placement placement) {
+    return placement.size() <= 1 && (placement.isEmpty() || placement.contains(cluster.self()));
   }
 
   /**
@@ -339,7 +349,7 @@ public final class ClusterRouter implements Router, ClusterView {
       return done(local.execute(request));
     }
     Placement placement = cluster.placement();
-    if (placement.size() <= 1) {
+    if (alone(placement)) {
       // One-node cluster (or not started): every key is ours, unless we are still joining.
       if (!cluster.guard().mayServe(placement, 0)) {
         return done(joining(request));
@@ -436,10 +446,11 @@ public final class ClusterRouter implements Router, ClusterView {
    */
   CompletableFuture<Frame> serveIfOwned(Frame request, List<byte[]> keys, Placement placement) {
     Member self = cluster.self();
-    if (placement.size() <= 1 && !cluster.guard().mayServe(placement, 0)) {
+    boolean alone = alone(placement);
+    if (alone && !cluster.guard().mayServe(placement, 0)) {
       return done(joining(request));
     }
-    if (placement.size() > 1) {
+    if (!alone) {
       for (byte[] key : keys) {
         int slot = KeySlot.of(key);
         Member owner = placement.owner(slot);

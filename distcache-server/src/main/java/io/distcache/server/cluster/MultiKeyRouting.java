@@ -58,7 +58,7 @@ final class MultiKeyRouting {
 
   CompletableFuture<Frame> route(Frame request) {
     Placement placement = router.placement();
-    if (placement.size() <= 1) {
+    if (router.alone(placement)) {
       return router.serveIfOwned(request, List.of(), placement);
     }
     Opcode op = request.op();
