@@ -79,6 +79,9 @@ public final class DistCacheNode implements AutoCloseable {
   private final Object lifecycle = new Object();
   /** Guarded by lifecycle. */
   private State state = State.NEW;
+  /** Counted down when a stop has finished (or the node was closed before it started). */
+  private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+  private final java.util.concurrent.atomic.AtomicBoolean shutdownBegun = new java.util.concurrent.atomic.AtomicBoolean();
   private Store store;
   private DrainingRouter router;
   private PeerBus bus;
@@ -408,6 +411,17 @@ public final class DistCacheNode implements AutoCloseable {
         .scriptMemoryBytes(config.scriptMemoryBytes)
         .parameters(configParameters())
         .idleTimeoutSetter(this::idleTimeout)
+        .shutdown(new io.distcache.server.resp.RespContext.Shutdown() {
+          @Override
+          public boolean begin(boolean now) {
+            return shutdownRequested(now);
+          }
+
+          @Override
+          public boolean underWay() {
+            return stopping;
+          }
+        })
         .pubSub(pubSub, keyspaceEvents, fanout::dropped)
         .tracking(trackingTable, clusterTracking)
         .nodeCounters(new io.distcache.server.resp.NodeCounters() {
@@ -627,9 +641,15 @@ public final class DistCacheNode implements AutoCloseable {
    */
   @Override
   public void close() {
+    close(config.shutdownTimeout);
+  }
+
+  /** close(), waiting at most {@code handOffTimeout} for the replicas (SHUTDOWN NOW: zero). */
+  private void close(Duration handOffTimeout) {
     synchronized (lifecycle) {
       if (state != State.RUNNING) {
         state = State.CLOSED;
+        closed.countDown();
         return;
       }
       if (server.inEventLoop()) {
@@ -637,34 +657,65 @@ public final class DistCacheNode implements AutoCloseable {
       }
       state = State.CLOSED;
       stopping = true;
-      long t0 = System.nanoTime();
-      if (seedResolver != null) {
-        seedResolver.close();
+      try {
+        stopGracefully(handOffTimeout);
+      } finally {
+        closed.countDown();
       }
-      if (httpServer != null) {
-        httpServer.close();
-      }
-      server.stopAccepting();
-      // Peers may still forward to a member of a cluster for a moment after it left: see DrainingRouter.
-      boolean clustered = membership.placement().size() > 1;
-      // With replicas: hold writes, let the replicas catch up, then leave (cluster/ClusterRouter.handOff).
-      clusterRouter.handOff(config.shutdownTimeout, () -> membership.leave(LEAVE_TIMEOUT));
-      membership.close();
-      int unfinished = router.drain(DRAIN_MILLIS, clustered ? DRAIN_QUIET_MILLIS : 0);
-      if (unfinished > 0) {
-        log.warn("{} requests still in flight after {} ms; closing their connections", unfinished, DRAIN_MILLIS);
-      }
-      fieldExpiry.close();
-      clusterRouter.close(); // requests still waiting for a slot get TRY_AGAIN
-      server.close(CLOSE_TIMEOUT);
-      if (metrics != null) {
-        metrics.close();
-      }
-      running = false;
-      peers.close();
-      store.close();
-      log.info("stopped in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
     }
+  }
+
+  /** Guarded by lifecycle. The graceful stop, in the order the Design block gives. */
+  private void stopGracefully(Duration handOffTimeout) {
+    long t0 = System.nanoTime();
+    if (seedResolver != null) {
+      seedResolver.close();
+    }
+    if (httpServer != null) {
+      httpServer.close();
+    }
+    server.stopAccepting();
+    // Peers may still forward to a member of a cluster for a moment after it left: see DrainingRouter.
+    boolean clustered = membership.placement().size() > 1;
+    // With replicas: hold writes, let the replicas catch up, then leave (cluster/ClusterRouter.handOff).
+    clusterRouter.handOff(handOffTimeout, () -> membership.leave(LEAVE_TIMEOUT));
+    membership.close();
+    int unfinished = router.drain(DRAIN_MILLIS, clustered ? DRAIN_QUIET_MILLIS : 0);
+    if (unfinished > 0) {
+      log.warn("{} requests still in flight after {} ms; closing their connections", unfinished, DRAIN_MILLIS);
+    }
+    fieldExpiry.close();
+    clusterRouter.close(); // requests still waiting for a slot get TRY_AGAIN
+    server.close(CLOSE_TIMEOUT);
+    if (metrics != null) {
+      metrics.close();
+    }
+    running = false;
+    peers.close();
+    store.close();
+    log.info("stopped in {} ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+  }
+
+  /**
+   * Blocks until the node has stopped: by {@link #close()}, a signal through the command line, or
+   * a client's SHUTDOWN. Returns at once for a node that was closed before it started.
+   */
+  public void awaitClosed() throws InterruptedException {
+    closed.await();
+  }
+
+  /**
+   * SHUTDOWN: a graceful stop, on a thread of its own because the caller is one of the event loops
+   * the stop closes. False when a stop is already under way.
+   */
+  private boolean shutdownRequested(boolean now) {
+    if (stopping || !shutdownBegun.compareAndSet(false, true)) {
+      return false;
+    }
+    log.info("SHUTDOWN{} from a client: stopping gracefully", now ? " NOW" : "");
+    Thread t = new Thread(() -> close(now ? Duration.ZERO : config.shutdownTimeout), "distcache-shutdown");
+    t.start();
+    return true;
   }
 
   /**
@@ -676,6 +727,7 @@ public final class DistCacheNode implements AutoCloseable {
     synchronized (lifecycle) {
       if (state != State.RUNNING) {
         state = State.CLOSED;
+        closed.countDown();
         return;
       }
       state = State.CLOSED;
@@ -697,6 +749,7 @@ public final class DistCacheNode implements AutoCloseable {
       server.close(CLOSE_TIMEOUT);
       store.close();
       log.info("stopped abruptly (no leave, no drain)");
+      closed.countDown();
     }
   }
 

@@ -167,8 +167,10 @@ class FailoverTest {
     assertIntact(acked);
   }
 
-  @Test
-  void sigterm_underWriteLoad_handsItsSlotsToTheReplicas_noClientErrorAndNothingLost() throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"SIGTERM", "SHUTDOWN"})
+  void sigtermOrShutdown_underWriteLoad_handsItsSlotsToTheReplicas_noClientErrorAndNothingLost(String how)
+      throws Exception {
     cluster(3);
     DistCacheNode entry = nodes.get(0);
     Map<String, String> acked = write(entry, "pre:", 1000);
@@ -192,7 +194,14 @@ class FailoverTest {
     DistCacheNode leaving = nodes.get(2);
     before = entry.membership().placement();
     killed.add(leaving);
-    leaving.close(); // what SIGTERM does
+    if (how.equals("SIGTERM")) {
+      leaving.close(); // what SIGTERM does
+    } else {
+      try (Jedis j = new Jedis("127.0.0.1", leaving.port())) {
+        j.shutdown(); // returns when the connection closes, as against Redis
+      }
+      leaving.awaitClosed();
+    }
     awaitSettled();
     int at = acked.size();
     await().atMost(ClusterTest.DEADLINE).until(() -> acked.size() > at + 300);

@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -502,19 +501,13 @@ public final class Main implements Callable<Integer> {
       err.flush();
       return 1;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean stopping = new AtomicBoolean();
-    Runnable stop =
-        () -> {
-          node.close();
-          stopped.countDown();
-        };
-    installSignalHandlers(stop, stopping);
+    installSignalHandlers(node::close, stopping);
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "distcache-shutdown-hook"));
 
     out.println(startupLine(node));
     out.flush();
-    stopped.await();
+    node.awaitClosed(); // a signal, or a client's SHUTDOWN
     return 0;
   }
 

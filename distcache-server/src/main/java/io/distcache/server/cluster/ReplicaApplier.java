@@ -138,21 +138,33 @@ final class ReplicaApplier {
       } catch (IllegalArgumentException e) {
         return request.replyError(Status.BAD_REQUEST, "malformed REPLICATE batch: " + e.getMessage());
       }
-      long[] stale = new long[KeySlot.SLOTS / 64];
+      // Only a batch with a RELEASED marker (rare: a placement change) needs the 2 KiB slot map.
+      long[] stale = null;
+      for (Effect e : effects) {
+        if (e.isReleased()) {
+          stale = new long[KeySlot.SLOTS / 64];
+          break;
+        }
+      }
       try {
         return applyAll(request, st, p, me, owner, fingerprint, first, effects, stale);
       } finally {
-        for (long w : stale) {
-          if (w != 0) {
-            copies.drop(stale);
-            break;
+        if (stale != null) {
+          for (long w : stale) {
+            if (w != 0) {
+              copies.drop(stale);
+              break;
+            }
           }
         }
       }
     }
   }
 
-  /** Guarded by st. Slots whose copy a RELEASED effect found stale are set in {@code stale}, to drop. */
+  /**
+   * Guarded by st. Slots whose copy a RELEASED effect found stale are set in {@code stale}, to drop
+   * ({@code stale} is null when the batch holds no RELEASED effect).
+   */
   private Frame applyAll(Frame request, Stream st, Placement p, Member me, String owner, long fingerprint, long first,
       List<Effect> effects, long[] stale) {
     for (int i = 0; i < effects.size(); i++) {
@@ -167,7 +179,7 @@ final class ReplicaApplier {
         st.applied = seq; // not ours to hold under this placement: our copy of the slot is dropped
         continue;
       }
-      if ((stale[slot >>> 6] & (1L << slot)) != 0) {
+      if (stale != null && (stale[slot >>> 6] & (1L << slot)) != 0) {
         // The slot's drop must be under way before this effect: it waits for the drop instead.
         return refuse(request, st, "slot " + slot + " is about to be dropped here: its copy missed writes");
       }

@@ -49,6 +49,7 @@ public final class RespContext {
   private final java.util.function.LongSupplier fanoutDropped;
   /** Changes the node's idle timeout (CONFIG SET timeout); null: this node cannot. */
   private final java.util.function.Consumer<java.time.Duration> idleTimeoutSetter;
+  private final Shutdown shutdown;
   private final io.distcache.server.tracking.TrackingTable trackingTable;
   private final io.distcache.server.tracking.ClusterTracking clusterTracking;
 
@@ -68,6 +69,7 @@ public final class RespContext {
     this.clusterWide = b.clusterWide;
     this.parameters = java.util.Map.copyOf(b.parameters);
     this.idleTimeoutSetter = b.idleTimeoutSetter;
+    this.shutdown = b.shutdown;
     this.nodeCounters = b.nodeCounters;
     this.users = b.users != null ? b.users
         : new io.distcache.server.security.Users(new TableCatalog(commands), null, null, clock::millis);
@@ -195,6 +197,23 @@ public final class RespContext {
     }
     idleTimeoutSetter.accept(timeout);
     return true;
+  }
+
+  /** What SHUTDOWN asks of the node. */
+  public interface Shutdown {
+    /**
+     * Begins a graceful stop on a thread of its own (the caller is an event loop, which the stop
+     * closes); {@code now}: do not wait for replicas to catch up. False when a stop is under way.
+     */
+    boolean begin(boolean now);
+
+    /** True once a stop has begun (SHUTDOWN, a signal, close()). */
+    boolean underWay();
+  }
+
+  /** The node's stop for SHUTDOWN; null when this context has none (a test's). */
+  Shutdown shutdown() {
+    return shutdown;
   }
 
   /** A startup setting for CONFIG GET ("" when the node did not give it). */
@@ -350,6 +369,7 @@ public final class RespContext {
     private io.distcache.server.pubsub.KeyspaceEvents keyspaceEvents;
     private java.util.function.LongSupplier fanoutDropped = () -> 0;
     private java.util.function.Consumer<java.time.Duration> idleTimeoutSetter;
+    private Shutdown shutdown;
     private long scriptMemoryBytes;
 
     /** The heap one script may take; 0 (the default): a quarter of the JVM's maximum heap. */
@@ -445,6 +465,12 @@ public final class RespContext {
      */
     public Builder idleTimeoutSetter(java.util.function.Consumer<java.time.Duration> setter) {
       this.idleTimeoutSetter = setter;
+      return this;
+    }
+
+    /** Default: none (SHUTDOWN is refused). How SHUTDOWN stops the node. */
+    public Builder shutdown(Shutdown shutdown) {
+      this.shutdown = shutdown;
       return this;
     }
 

@@ -70,6 +70,61 @@ final class ServerCommands {
     r.add("scan", -2, "readonly", "keyspace", ServerCommands::scan);
     r.add("keys", 2, "readonly", "keyspace", ServerCommands::keys);
     r.add("randomkey", 1, "readonly", "keyspace", ServerCommands::randomKey);
+    r.add("shutdown", -1, "admin noscript loading stale", "server", ServerCommands::shutdown);
+  }
+
+  // ---- SHUTDOWN ----
+
+  /**
+   * SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: the graceful stop SIGTERM makes (hand-off to the
+   * replicas, leave, drain). As in Redis, success has no reply: the connection closes when the node
+   * has stopped. This node keeps nothing on disk, so SAVE cannot be honoured and is refused unless
+   * FORCE says to stop anyway; NOW skips waiting for the replicas to catch up (sync replication
+   * acknowledged nothing they lack; async may lose its lag). A stop once begun cannot be aborted.
+   */
+  private static void shutdown(RespSession s, byte[][] a) {
+    boolean save = false;
+    boolean noSave = false;
+    boolean now = false;
+    boolean force = false;
+    boolean abort = false;
+    for (int i = 1; i < a.length; i++) {
+      if (is(a[i], "nosave")) {
+        noSave = true;
+      } else if (is(a[i], "save")) {
+        save = true;
+      } else if (is(a[i], "now")) {
+        now = true;
+      } else if (is(a[i], "force")) {
+        force = true;
+      } else if (is(a[i], "abort")) {
+        abort = true;
+      } else {
+        throw new CommandException(RespErrors.SYNTAX);
+      }
+    }
+    if ((save && noSave) || (abort && a.length > 2)) {
+      throw new CommandException(RespErrors.SYNTAX);
+    }
+    if (s.capturing()) {
+      throw new CommandException("ERR SHUTDOWN inside MULTI is not supported by distcache: send it alone");
+    }
+    RespContext.Shutdown stop = s.context().shutdown();
+    if (abort) {
+      throw new CommandException(stop != null && stop.underWay() ? "ERR the shutdown has begun and cannot be aborted"
+          : "ERR No shutdown in progress.");
+    }
+    if (save && !force) {
+      throw new CommandException("ERR this node keeps nothing on disk, so SHUTDOWN SAVE cannot save: use SHUTDOWN"
+          + " (its slots go to their replicas) or SHUTDOWN NOSAVE");
+    }
+    if (stop == null) {
+      throw new CommandException("ERR SHUTDOWN is not available here: this server has no node to stop");
+    }
+    if (!stop.begin(now)) {
+      throw new CommandException("ERR the node is already shutting down");
+    }
+    s.await(new CompletableFuture<>(), (r, w) -> { }); // closed by the stop, unanswered
   }
 
   // ---- COMMAND ----

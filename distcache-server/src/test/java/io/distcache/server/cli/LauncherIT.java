@@ -92,6 +92,29 @@ class LauncherIT {
   }
 
   @Test
+  void launcher_redisShutdown_stopsTheNodeAndExitsZero() throws Exception {
+    int port = freePort();
+    Process p = launch(tmp.resolve("stdout.txt"), "-addr", "127.0.0.1:" + port, "--max-memory", "64mb");
+    try {
+      await().atMost(Duration.ofSeconds(60)).until(() -> !p.isAlive() || accepts(port));
+      assertThat(p.isAlive()).as("node still running; stderr:%n%s", stderr()).isTrue();
+
+      try (redis.clients.jedis.Jedis j = new redis.clients.jedis.Jedis("127.0.0.1", port)) {
+        j.set("k", "v");
+        j.shutdown(); // Jedis expects the connection to close without a reply, as Redis does
+      }
+
+      assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("exited after SHUTDOWN; stderr:%n%s", stderr()).isTrue();
+      assertThat(p.exitValue()).as("exit code; stderr:%n%s", stderr()).isZero();
+      try (ServerSocket again = new ServerSocket()) {
+        again.bind(new InetSocketAddress("127.0.0.1", port));
+      }
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  @Test
   void launcher_help_printsUsageAndExitsZero() throws Exception {
     Path stdout = tmp.resolve("help.txt");
     Process p = launch(stdout, "--help");
