@@ -39,13 +39,18 @@ final class ClusterFixture implements AutoCloseable {
   }
 
   DistCacheNode start(DistCacheNode... seeds) {
+    return startAt(0, seeds);
+  }
+
+  /** A node on {@code port} (0: any free port), joining through {@code seeds} (none: a founder). */
+  DistCacheNode startAt(int port, DistCacheNode... seeds) {
     List<InetSocketAddress> join = new ArrayList<>();
     for (DistCacheNode s : seeds) {
       join.add(InetSocketAddress.createUnresolved("127.0.0.1", s.port()));
     }
     FirewallPeers[] wrapped = new FirewallPeers[1];
     DistCacheNode n = DistCacheNode.builder()
-        .address("127.0.0.1", 0)
+        .address("127.0.0.1", port)
         .maxMemoryBytes(64L * 1024 * 1024)
         .membership(ClusterTest.FAST)
         .replicas(replicas)

@@ -251,6 +251,32 @@ class FailoverTest {
     assertIntact(acked);
   }
 
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"SIGTERM", "kill -9"})
+  void founderRestartedWithItsFirstFlags_isFoundByItsOldCluster_learnsItsShare_andNothingIsLost(String how) {
+    // The README's cluster: the first node started alone, the others with it as their seed.
+    cluster(3);
+    DistCacheNode founder = nodes.get(0);
+    int port = founder.port();
+    Map<String, String> acked = write(nodes.get(1), "k:", 3000);
+    before = founder.membership().placement();
+    if (how.equals("SIGTERM")) {
+      cluster.stop(founder);
+    } else {
+      kill(founder);
+    }
+    awaitSettled();
+
+    // Restarted as it was first started: no seeds. The others dial their seed's address, find a
+    // new member there that owns every slot alone, and it must learn its share before it owns any
+    // (admitted as an owner, it took a third of the slots empty and the others dropped them).
+    DistCacheNode again = cluster.startAt(port);
+    awaitSettled();
+
+    assertThat(again.membership().placement().slotCount(again.membership().self())).isPositive();
+    assertIntact(acked);
+  }
+
   @Test
   void multiKeyAndTypedWrites_renameTransactionBitopHashAndSet_reachTheReplica_andSurviveTheOwnersDeath() {
     cluster(3);

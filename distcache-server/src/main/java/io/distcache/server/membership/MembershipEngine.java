@@ -444,6 +444,7 @@ public final class MembershipEngine {
   // ---- dissemination and anti-entropy ----
 
   private void merge(List<MemberStatus> updates, long now) {
+    boolean wasAlone = aloneOwner();
     for (MemberStatus u : updates) {
       if (u.id().equals(self.id())) {
         refuteIfNeeded(u, now);
@@ -451,6 +452,47 @@ public final class MembershipEngine {
         for (MemberStatus news : table.apply(u, now)) {
           broadcasts.add(news);
         }
+      }
+    }
+    if (wasAlone) {
+      learnIfFoundByAnOlderCluster(now);
+    }
+  }
+
+  /** This node owns keys and no other member does, as far as it knows (a founder, or the last one left). */
+  private boolean aloneOwner() {
+    MemberTable.Entry me = table.self();
+    if (!learnFirst || left || me.joining) {
+      return false;
+    }
+    for (MemberTable.Entry e : table.entries()) {
+      if (e != me && e.state.ownsKeys()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * This node owned every slot alone and has just heard of members that own keys, one of them
+   * older (ids begin with the start time): an existing cluster found it, typically because it was
+   * restarted with the flags it was first started with (no -join) and the others dial its address.
+   * It becomes a learner (a new incarnation, so its joining status beats the one they may hold),
+   * before it answers or sends anything, so they never see it as an owner. Admitted as one, it
+   * would take its share of the slots empty while the members that held them dropped their copies
+   * (a tester lost a third of the keys by restarting the README's first node). What it took alone
+   * is dropped (SlotGuard rule 5: it is not the oldest owner); a newer lone member found by this
+   * one is the one that learns.
+   */
+  private void learnIfFoundByAnOlderCluster(long now) {
+    MemberTable.Entry me = table.self();
+    for (MemberTable.Entry e : table.entries()) {
+      if (e != me && e.state.ownsKeys() && !e.joining && e.member.id().compareTo(self.id()) < 0) {
+        log.info("{} owned every slot alone and was found by the cluster of {}: it learns its share before it owns"
+            + " any (what it took alone is dropped)", self, e.member);
+        table.setSelf(MemberState.ALIVE, me.incarnation + 1, now, true);
+        broadcasts.add(table.self().status());
+        return;
       }
     }
   }
