@@ -33,9 +33,16 @@ final class ClusterFixture implements AutoCloseable {
   private final int replicas;
   private final ReplicationMode mode;
 
+  private final io.distcache.server.membership.MembershipConfig membership;
+
   ClusterFixture(int replicas, ReplicationMode mode) {
+    this(replicas, mode, ClusterTest.FAST);
+  }
+
+  ClusterFixture(int replicas, ReplicationMode mode, io.distcache.server.membership.MembershipConfig membership) {
     this.replicas = replicas;
     this.mode = mode;
+    this.membership = membership;
   }
 
   DistCacheNode start(DistCacheNode... seeds) {
@@ -52,7 +59,7 @@ final class ClusterFixture implements AutoCloseable {
     DistCacheNode n = DistCacheNode.builder()
         .address("127.0.0.1", port)
         .maxMemoryBytes(64L * 1024 * 1024)
-        .membership(ClusterTest.FAST)
+        .membership(membership)
         .replicas(replicas)
         .replication(mode)
         .joinAddresses(join)

@@ -368,7 +368,10 @@ public final class ClusterRouter implements Router, ClusterView {
       // Ours, but not confirmed (or no lease) yet, or others wait for it already: wait in line.
       return waitFor(slot, request, placement);
     }
-    if (replicaMay && servesReplicaRead(placement, slot)) {
+    // A READONLY read, or a peer's forwarded read (its owner could not be reached from there, or
+    // the sender already saw this node promoted): a current replica copy may answer it.
+    boolean replicaRead = replicaMay || (request.hasFlag(Flags.FORWARDED) && op.readOnly());
+    if (replicaRead && servesReplicaRead(placement, slot)) {
       replicaReads.increment();
       return done(local.execute(request)); // a READONLY read of a current copy (SlotGuard rule 7)
     }
@@ -524,8 +527,62 @@ public final class ClusterRouter implements Router, ClusterView {
           + local.maxFrameBytes() + " and cannot be forwarded to its owner " + owner.address()));
     }
     forwarded.increment();
-    return peers.send(owner.address(), request.withFlags(Flags.FORWARDED))
-        .handle((reply, error) -> error == null ? relay(request, reply) : unreachable(request, owner, error));
+    CompletableFuture<Frame> sent = peers.send(owner.address(), request.withFlags(Flags.FORWARDED));
+    if (!readsElsewhere(request)) {
+      return sent.handle((reply, error) -> error == null ? relay(request, reply) : unreachable(request, owner, error));
+    }
+    CompletableFuture<Frame> out = new CompletableFuture<>();
+    sent.whenComplete((reply, error) -> {
+      if (error == null) {
+        out.complete(relay(request, reply));
+      } else {
+        readFromAReplica(request, owner, error).whenComplete((r, e) -> out.complete(r));
+      }
+    });
+    return out;
+  }
+
+  /** A client's read of one key (never a peer's forward): it may be answered by a replica instead. */
+  private static boolean readsElsewhere(Frame request) {
+    Opcode op = request.op();
+    return op != null && op.keyed() && op.readOnly() && !request.hasFlag(Flags.FORWARDED) && request.key() != null
+        && request.key().length > 0;
+  }
+
+  /**
+   * The owner of a client's read could not be reached (killed, stalled, cut off): until the
+   * cluster declares it dead and promotes a replica, which takes the detection time, its slots
+   * would answer BUSY. A replica's copy answers instead, under the same rule as a READONLY read
+   * (SlotGuard rule 7: sync replication, the replica's lease, a copy not dropped since it was last
+   * whole): here when this node is one, else on the slot's replicas in turn, which serve a
+   * forwarded read from a current copy (route). Never completes exceptionally; BUSY naming the
+   * owner when no replica can answer.
+   */
+  private CompletableFuture<Frame> readFromAReplica(Frame request, Member owner, Throwable error) {
+    Placement p = cluster.placement();
+    int slot = KeySlot.of(request.key());
+    if (!owner.equals(p.owner(slot))) {
+      return route(request); // the placement changed meanwhile: route afresh (a read may be resent)
+    }
+    if (servesReplicaRead(p, slot)) {
+      replicaReads.increment();
+      return done(local.execute(request));
+    }
+    return askReplicas(request, p.replicas(slot), 0, owner, error);
+  }
+
+  private CompletableFuture<Frame> askReplicas(Frame request, List<Member> replicas, int i, Member owner, Throwable error) {
+    if (i >= replicas.size()) {
+      return done(unreachable(request, owner, error));
+    }
+    Member r = replicas.get(i);
+    if (r.equals(cluster.self()) || r.equals(owner)) {
+      return askReplicas(request, replicas, i + 1, owner, error);
+    }
+    return peers.send(r.address(), request.withFlags(Flags.FORWARDED)).handle((reply, e) -> e == null
+            && reply.status() != Status.TRY_AGAIN ? done(relay(request, reply))
+            : askReplicas(request, replicas, i + 1, owner, error))
+        .thenCompose(f -> f);
   }
 
   /** The owner's reply as an answer to the original request (its id, which the client waits on). */
