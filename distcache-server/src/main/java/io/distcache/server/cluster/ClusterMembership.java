@@ -166,7 +166,10 @@ public final class ClusterMembership implements AutoCloseable {
     if (previous.fingerprint() != next.fingerprint() || previous.isEmpty()) {
       log.info("placement epoch {}: {} owners, {} learning, {} slots here", next.epoch(), next.ownerCount(),
           next.size() - next.ownerCount(), next.slotCount(self));
-      if (next.underReplicated() && (!previous.underReplicated() || previous.ownerCount() != next.ownerCount())) {
+      if (next.underReplicated() && next.ownerCount() == 1 && previous.isEmpty()) {
+        // Every node starts alone, joiners included: nothing to warn about yet.
+        log.info("alone for now: each slot has 1 copy until other members join (--replicas {})", next.replicas());
+      } else if (next.underReplicated() && (!previous.underReplicated() || previous.ownerCount() != next.ownerCount())) {
         log.warn("{} members cannot hold {} copies of every slot (--replicas {}): each slot keeps {}",
             next.ownerCount(), next.replicas() + 1, next.replicas(), next.replicasPerSlot() + 1);
       } else if (previous.underReplicated() && !next.underReplicated()) {

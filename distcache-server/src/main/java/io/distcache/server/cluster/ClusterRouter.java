@@ -208,7 +208,8 @@ public final class ClusterRouter implements Router, ClusterView {
       log.info("handing off {} slots: every replica is current after {} ms; leaving", p.slotCount(cluster.self()),
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
     } else {
-      log.warn("handing off: replicas still miss {} writes after {} ms; leaving anyway", missed, timeout.toMillis());
+      log.warn("handing off: replicas still miss {} writes after {} ms (--shutdown-timeout {} s); leaving anyway",
+          missed, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), timeout.toSeconds());
     }
     handedOff = true; // before LEFT: from the moment our placement drops us, late forwards go on
     leave.run();
@@ -470,7 +471,7 @@ public final class ClusterRouter implements Router, ClusterView {
 
   private static Frame joining(Frame request) {
     return request.replyError(Status.TRY_AGAIN,
-        "this node is joining the cluster through its seeds and serves nothing alone until it has");
+        "this node is joining the cluster through its seeds and serves nothing alone until it has joined");
   }
 
   private static Frame movingHere(Frame request, int slot, Placement placement) {

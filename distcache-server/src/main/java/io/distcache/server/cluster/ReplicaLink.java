@@ -250,7 +250,7 @@ final class ReplicaLink {
     if (problem != null) {
       if (problem.startsWith("it does not know")) {
         log.error("replica {} lost the replication stream: {}; closing it", replica, problem);
-        close(new IllegalStateException("replica " + replica.address() + " lost the replication stream"));
+        close(new IllegalStateException(replica.address() + " lost the replication stream"));
       } else {
         long now = System.nanoTime();
         long last = lastLog.get();

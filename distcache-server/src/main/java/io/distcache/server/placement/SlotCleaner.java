@@ -47,7 +47,8 @@ public final class SlotCleaner implements SlotGuard.Dropper, AutoCloseable {
         try {
           long removed = dropNow(copy);
           if (removed > 0) {
-            log.info("dropped {} keys of {} slots that changed owner", removed, count(copy));
+            log.info("dropped {} keys of {} slots this node no longer holds (their owners and replicas keep them)", removed,
+                count(copy));
           }
         } catch (RuntimeException e) {
           log.error("dropping the keys of slots that changed owner failed", e);
