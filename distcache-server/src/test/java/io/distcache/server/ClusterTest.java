@@ -410,7 +410,7 @@ class ClusterTest {
   }
 
   @Test
-  void forward_ownerDown_answersBusyNamingTheOwner() {
+  void forward_ownerDown_writeAnswersBusyNamingTheOwner_readIsAnsweredByTheReplica() {
     List<DistCacheNode> c = cluster(3, PATIENT);
     DistCacheNode down = c.get(2);
     byte[] key = null;
@@ -419,12 +419,16 @@ class ClusterTest {
         key = bytes("k" + i);
       }
     }
+    assertThat(call(c.get(0), Frame.request(Opcode.SET, 0, key, bytes("v"))).status()).isEqualTo(Status.OK);
     down.closeAbruptly();
 
-    Frame reply = call(c.get(0), Frame.request(Opcode.GET, key));
+    Frame write = call(c.get(0), Frame.request(Opcode.SET, 0, key, bytes("w")));
+    Frame read = call(c.get(0), Frame.request(Opcode.GET, key));
 
-    assertThat(reply.status()).isEqualTo(Status.BUSY);
-    assertThat(reply.valueText()).startsWith("owner 127.0.0.1:" + down.port() + " unreachable: ");
+    assertThat(write.status()).isEqualTo(Status.BUSY);
+    assertThat(write.valueText()).startsWith("owner 127.0.0.1:" + down.port() + " unreachable: ");
+    assertThat(read.status()).as(read.valueText()).isEqualTo(Status.OK);
+    assertThat(read.valueText()).isEqualTo("v");
   }
 
   // ---- multi-key ----
