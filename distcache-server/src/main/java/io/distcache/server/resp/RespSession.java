@@ -204,6 +204,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       return;
     }
     CompletableFuture<Frame> response;
+    direct.written = false;
     direct.armed = request.key();
     try {
       response = send(request.withSink(direct));
@@ -212,7 +213,8 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     }
     if (direct.written) {
       direct.written = false;
-      await(response, VALUE_WRITTEN); // an OK with no value: the bulk is in the burst already
+      // The router answers an OK with no value (it never throws): the bulk is in the burst already.
+      await(response, VALUE_WRITTEN);
     } else {
       await(response, reply);
     }
