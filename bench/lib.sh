@@ -21,6 +21,7 @@ cleanup() {
     done
     kill -9 "$pid" 2>/dev/null || true
   done
+  rm -f "/tmp/free-port.$$"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -35,9 +36,27 @@ stop() {
   kill -9 "$pid" 2>/dev/null || true
 }
 
-# A free loopback port: nothing answers on it now.
+# A free loopback port: nothing answers on it now. PORT_RANGE=LOW-HIGH (e.g. 7820-7839) keeps every
+# pick inside a range, for a machine where others' processes own the rest: there the ports are
+# handed out in turn (the last one is kept in a file named after this script's PID), because two
+# picks made before either server starts would otherwise often be the same in a small range.
 free_port() {
   local p
+  if [[ "${PORT_RANGE:-}" =~ ^([0-9]+)-([0-9]+)$ ]]; then
+    local low="${BASH_REMATCH[1]}" high="${BASH_REMATCH[2]}" turn="/tmp/free-port.$$" last
+    last="$(cat "$turn" 2>/dev/null || echo $((low - 1)))"
+    for _ in $(seq $((high - low + 1))); do
+      p=$((last + 1))
+      ((p > high)) && p="$low"
+      last="$p"
+      if ! (exec 3<>"/dev/tcp/$HOST/$p") 2>/dev/null; then
+        echo "$p" >"$turn"
+        echo "$p"
+        return
+      fi
+    done
+    die "no free port in PORT_RANGE $PORT_RANGE"
+  fi
   for _ in $(seq 200); do
     p=$((20000 + RANDOM % 40000))
     if ! (exec 3<>"/dev/tcp/$HOST/$p") 2>/dev/null; then

@@ -30,7 +30,8 @@
 # throughput cells, "c50-P1 c50-P16 c1-P1"), N_P1 (300000),
 # N_P16 (2000000), N_C1 (60000), MEM_ENTRIES (1000000), SIZES (1024,4096,16384,65536,262144,1048576),
 # SIZE_BYTES (536870912), LARGEMEM ("10000x65536 1000x1048576"), OUT (a directory for logs and raw CSV,
-# default a fresh temporary one), DISTCACHE_JAVA_OPTS (passed to every node, e.g. a JFR recording).
+# default a fresh temporary one), DISTCACHE_JAVA_OPTS (passed to every node, e.g. a JFR recording),
+# PORT_RANGE (e.g. 7820-7839: every server's port from that range, see bench/lib.sh).
 #
 # Every process it starts is stopped on exit (by PID). Nothing but 127.0.0.1 is ever contacted.
 # Not run by the tests or CI.

@@ -21,6 +21,8 @@ public final class Frame {
   private final long[] extras;
   private final byte[] key;
   private final byte[] value;
+  /** In-process only, never encoded: see {@link ValueSink}. */
+  private final ValueSink sink;
 
   public Frame(byte opcode, int flags, int requestId, Status status, long[] extras, byte[] key, byte[] value) {
     if (extras.length > ProtocolConstants.MAX_EXTRAS) {
@@ -34,6 +36,18 @@ public final class Frame {
     this.extras = extras;
     this.key = key;
     this.value = value;
+    this.sink = null;
+  }
+
+  private Frame(Frame f, int flags, int requestId, ValueSink sink) {
+    this.opcode = f.opcode;
+    this.flags = flags & 0xFF;
+    this.requestId = requestId;
+    this.status = f.status;
+    this.extras = f.extras;
+    this.key = f.key;
+    this.value = f.value;
+    this.sink = sink;
   }
 
   // ---- requests ----
@@ -57,12 +71,17 @@ public final class Frame {
 
   /** The same request with another request id (clients assign ids when they send). */
   public Frame withRequestId(int id) {
-    return new Frame(opcode, flags, id, status, extras, key, value);
+    return new Frame(this, flags, id, sink);
   }
 
   /** The same request with extra flag bits set. */
   public Frame withFlags(int moreFlags) {
-    return new Frame(opcode, flags | moreFlags, requestId, status, extras, key, value);
+    return new Frame(this, flags | moreFlags, requestId, sink);
+  }
+
+  /** The same request with a {@link ValueSink} for its value (in-process only, never encoded). */
+  public Frame withSink(ValueSink sink) {
+    return new Frame(this, flags, requestId, sink);
   }
 
   // ---- responses ----
@@ -147,6 +166,11 @@ public final class Frame {
 
   public byte[] value() {
     return value;
+  }
+
+  /** Where the value may be written instead of replied (see {@link ValueSink}); null for none. */
+  public ValueSink sink() {
+    return sink;
   }
 
   /** The value as UTF-8 text (error messages, stats). */

@@ -324,6 +324,11 @@ public final class LocalExecutor {
       StoredEntry e = store.getEntry(r.key());
       return e == null ? r.reply(Status.NOT_FOUND) : r.replyValue(e.value(), e.version(), e.expireAtMillis());
     }
+    io.distcache.protocol.ValueSink sink = r.sink();
+    if (sink != null && sink.accepts(r.key())) {
+      // The requester takes the value where it stands (one copy, no heap array: ValueSink).
+      return store.readValue(r.key(), sink) ? r.replyOk() : r.reply(Status.NOT_FOUND);
+    }
     byte[] value = store.get(r.key());
     return value == null ? r.reply(Status.NOT_FOUND) : r.replyValue(value);
   }

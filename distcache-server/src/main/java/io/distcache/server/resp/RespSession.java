@@ -192,6 +192,77 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     await(send(request), reply);
   }
 
+  /**
+   * Like {@link #route}, for a GET whose value the node may write straight into this reply (see
+   * ValueSink): offered only when this reply goes into the burst buffer now (nothing parked before
+   * it, no MULTI or script capture, no tracking registration to wait for). A value that is not
+   * written so (forwarded, answered later, or not offered) comes in the frame for {@code reply}.
+   */
+  void routeValue(Frame request, Reply reply) {
+    if (capture != null || !parked.isEmpty() || trackingBarrier != null) {
+      route(request, reply);
+      return;
+    }
+    CompletableFuture<Frame> response;
+    direct.written = false;
+    direct.armed = request.key();
+    try {
+      response = send(request.withSink(direct));
+    } finally {
+      direct.armed = null;
+    }
+    if (direct.written) {
+      direct.written = false;
+      // The router answers an OK with no value (it never throws): the bulk is in the burst already.
+      await(response, VALUE_WRITTEN);
+    } else {
+      await(response, reply);
+    }
+  }
+
+  /** The reply of a GET whose value the store wrote through {@link #direct}: nothing more to write. */
+  private static final Reply VALUE_WRITTEN = (response, w) -> {};
+
+  private final DirectValue direct = new DirectValue();
+
+  /**
+   * This connection's ValueSink: writes a GET's value as a bulk reply into the burst buffer, from
+   * the store's memory (under the entry's lock), on this connection's event loop only.
+   */
+  private final class DirectValue implements io.distcache.protocol.ValueSink {
+    /** The key array of the GET being sent now, null between sends (event loop only). */
+    private byte[] armed;
+    /** The value of the GET being sent was written (event loop only). */
+    private boolean written;
+
+    @Override
+    public boolean accepts(byte[] key) {
+      // The thread first: armed is read only on the event loop that writes it.
+      return ctx.executor().inEventLoop() && armed != null && key == armed;
+    }
+
+    @Override
+    public void accept(java.nio.ByteBuffer value) {
+      replyStarted = true;
+      ByteBuf target = burst();
+      writer.target(target);
+      int mark = target.writerIndex();
+      try {
+        writer.bulk(value);
+      } catch (RuntimeException e) {
+        // No half reply in the stream: undone, or the connection closed when a piece went out already.
+        if (writer.target() != target) {
+          closing = true;
+          ctx.close();
+        } else {
+          target.writerIndex(mark);
+        }
+        throw e;
+      }
+      written = true;
+    }
+  }
+
   private final TransactionCommands.State transaction = new TransactionCommands.State();
   /** Non-null while EXEC replays the queued commands (see TransactionCommands). */
   private TransactionCommands.Capture capture;

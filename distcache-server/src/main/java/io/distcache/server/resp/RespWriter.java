@@ -108,25 +108,42 @@ final class RespWriter {
   }
 
   void bulk(byte[] b) {
-    out.writeByte('$');
-    writeDigits(b.length);
-    out.writeBytes(CRLF);
+    header('$', b.length);
     if (b.length < PIECE_BYTES || rollover == null) {
       out.writeBytes(b);
     } else {
-      for (int at = 0; at < b.length; ) {
-        int n = Math.min(PIECE_BYTES, b.length - at);
-        if (out.writableBytes() < n) {
-          ByteBuf next = rollover.next(n + CRLF.length);
-          if (next != null) {
-            out = next;
-          }
-        }
-        out.writeBytes(b, at, n);
-        at += n;
-      }
+      pieces(java.nio.ByteBuffer.wrap(b));
     }
     out.writeBytes(CRLF);
+  }
+
+  /** A bulk string of {@code value}'s bytes from its position to its limit (consumed). */
+  void bulk(java.nio.ByteBuffer value) {
+    int length = value.remaining();
+    header('$', length);
+    if (length < PIECE_BYTES || rollover == null) {
+      out.writeBytes(value);
+    } else {
+      pieces(value);
+    }
+    out.writeBytes(CRLF);
+  }
+
+  /** A large bulk's bytes, in buffers of at most PIECE_BYTES where the session allows (design note). */
+  private void pieces(java.nio.ByteBuffer value) {
+    int end = value.limit();
+    while (value.position() < end) {
+      int n = Math.min(PIECE_BYTES, end - value.position());
+      if (out.writableBytes() < n) {
+        ByteBuf next = rollover.next(n + CRLF.length);
+        if (next != null) {
+          out = next;
+        }
+      }
+      value.limit(value.position() + n);
+      out.writeBytes(value);
+      value.limit(end);
+    }
   }
 
   void bulk(String s) {

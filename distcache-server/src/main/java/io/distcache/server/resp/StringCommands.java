@@ -59,7 +59,7 @@ final class StringCommands {
   }
 
   private static void get(RespSession s, byte[][] a) {
-    s.route(Frame.request(Opcode.GET, key(a[1])), StringCommands::valueOrNull);
+    s.routeValue(Frame.request(Opcode.GET, key(a[1])), StringCommands::valueOrNull);
   }
 
   static void valueOrNull(Frame r, RespWriter w) {

@@ -297,6 +297,25 @@ final class EntryCodec {
     return readVarint(pg, p + varintSize(klen));
   }
 
+  /**
+   * A read-only view of the entry's value where it is stored, in its page or its own large buffer
+   * (position 0, limit the value's length): valid while the caller holds the segment's lock.
+   */
+  static ByteBuffer valueView(ByteBuffer pg, int off, ByteBuffer[] larges) {
+    int flags = pg.get(off);
+    int p = lengthsAt(off, flags);
+    if ((flags & FLAG_LARGE) != 0) {
+      ByteBuffer lb = larges[pg.getInt(p)];
+      int klen = lb.getInt(0);
+      return lb.slice(4 + klen, lb.capacity() - 4 - klen).asReadOnlyBuffer();
+    }
+    int klen = readVarint(pg, p);
+    p += varintSize(klen);
+    int vlen = readVarint(pg, p);
+    p += varintSize(vlen);
+    return pg.slice(p + klen, vlen).asReadOnlyBuffer();
+  }
+
   /** Copies the entry's key or value onto the heap. */
   static byte[] copyOut(ByteBuffer pg, int off, ByteBuffer[] larges, boolean wantKey) {
     int flags = pg.get(off);

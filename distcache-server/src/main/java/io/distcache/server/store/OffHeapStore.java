@@ -231,14 +231,25 @@ final class OffHeapStore implements Store {
     long read(Segment s, int slot);
   }
 
+  /** A SlotReader that takes one argument from its caller, so that it too captures nothing. */
+  @FunctionalInterface
+  private interface SlotReaderWith<A, T> {
+    /** slot is negative when the key is missing or expired. */
+    T read(Segment s, int slot, A arg);
+  }
+
+  private <T> T read(byte[] key, boolean counted, SlotReader<T> reader) {
+    return read(key, counted, reader, (s, slot, r) -> r.read(s, slot));
+  }
+
   /**
    * The one read path for a single key, under the segment's read lock. A counted read (GET and
    * its kin) counts a hit or a miss, marks a hit recently used and removes an expired entry it
    * meets; an uncounted one (EXISTS, STRLEN, TTL...) only looks, leaving statistics, CLOCK bits
-   * and memory as they were. Callers pass lambdas that capture nothing (the key is an argument),
-   * which the JVM makes once, so the hot path allocates nothing beyond its result.
+   * and memory as they were. Callers pass lambdas that capture nothing (the key and {@code arg}
+   * are arguments), which the JVM makes once, so the hot path allocates nothing beyond its result.
    */
-  private <T> T read(byte[] key, boolean counted, SlotReader<T> reader) {
+  private <A, T> T read(byte[] key, boolean counted, A arg, SlotReaderWith<A, T> reader) {
     StoreConfig.checkKey(key);
     long h = KeyHash.hash(key);
     Segment s = segmentFor(h);
@@ -261,7 +272,7 @@ final class OffHeapStore implements Store {
           s.touch(slot, now);
         }
       }
-      return reader.read(s, slot);
+      return reader.read(s, slot, arg);
     } finally {
       s.lock.unlock(stamp);
     }
@@ -283,6 +294,21 @@ final class OffHeapStore implements Store {
   @Override
   public byte[] get(byte[] key) {
     return read(key, true, (s, slot) -> slot < 0 ? null : stringValue(s, slot));
+  }
+
+  @Override
+  public boolean readValue(byte[] key, java.util.function.Consumer<java.nio.ByteBuffer> into) {
+    // Under the read lock, as every read: a write to the key (an overwrite, a delete, a page
+    // compaction that moves the entry, eviction) takes the write lock, so the view stays valid
+    // and whole for the whole call.
+    return read(key, true, into, (s, slot, to) -> {
+      if (slot < 0) {
+        return false;
+      }
+      requireString(s, slot);
+      to.accept(s.valueView(slot));
+      return true;
+    });
   }
 
   /** The value at a live slot, which must hold a string. */

@@ -94,6 +94,18 @@ public final class ReferenceStore implements Store {
   }
 
   @Override
+  public boolean readValue(byte[] key, java.util.function.Consumer<java.nio.ByteBuffer> into) {
+    return locked(() -> {
+      Entry e = liveCounted(toKey(key));
+      if (e == null) {
+        return false;
+      }
+      into.accept(java.nio.ByteBuffer.wrap(string(e)).asReadOnlyBuffer());
+      return true;
+    });
+  }
+
+  @Override
   public StoredEntry getEntry(byte[] key) {
     return locked(() -> {
       Entry e = liveCounted(toKey(key));

@@ -176,6 +176,12 @@ final class Segment {
     return EntryCodec.copyOut(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges(), false);
   }
 
+  /** The value in place, read-only; valid only while the caller holds the lock. */
+  java.nio.ByteBuffer valueView(int slot) {
+    long e = index.get(slot);
+    return EntryCodec.valueView(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges());
+  }
+
   int valueLength(int slot) {
     long e = index.get(slot);
     return EntryCodec.valueLength(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges());

@@ -34,6 +34,17 @@ public interface Store extends AutoCloseable {
   /** The value, or null when the key is absent. Counts a hit or a miss. */
   byte[] get(byte[] key);
 
+  /**
+   * Like {@link #get}, without copying the value into a heap array: when the key holds a string,
+   * calls {@code into} once with a read-only view of the value (position 0, limit its length) and
+   * returns true; returns false, calling nothing, when the key is absent. The view is lent for the
+   * call only: {@code into} runs under the key's lock, must copy what it needs, must not keep the
+   * view and must not call the store. Counts a hit or a miss.
+   *
+   * @throws StoreException WRONG_TYPE on a key of another type (before {@code into} is called)
+   */
+  boolean readValue(byte[] key, java.util.function.Consumer<java.nio.ByteBuffer> into);
+
   /** The value with its version and expiry, or null when absent. Counts a hit or a miss. */
   StoredEntry getEntry(byte[] key);
 

@@ -61,6 +61,11 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public boolean readValue(byte[] key, java.util.function.Consumer<java.nio.ByteBuffer> into) {
+    return store.readValue(key, into);
+  }
+
+  @Override
   public StoredEntry getEntry(byte[] key) {
     return store.getEntry(key);
   }

@@ -130,4 +130,74 @@ class RespLargeReplyTest {
       assertThat(parked.send("GET c", "PING")).isEqualTo(bulk(big) + "+PONG\r\n");
     }
   }
+
+  /** A router serving locally that keeps every response frame, to see what travelled in it. */
+  private static final class Recording implements io.distcache.server.cluster.Router {
+    final LocalExecutor local;
+    final List<io.distcache.protocol.Frame> responses = new ArrayList<>();
+    /** Run each request later on the event loop instead of while it is sent. */
+    io.netty.channel.EventLoop later;
+
+    Recording(Store store) {
+      local = new LocalExecutor(store);
+    }
+
+    @Override
+    public java.util.concurrent.CompletableFuture<io.distcache.protocol.Frame> route(io.distcache.protocol.Frame r) {
+      if (later == null) {
+        io.distcache.protocol.Frame response = local.execute(r);
+        responses.add(response);
+        return java.util.concurrent.CompletableFuture.completedFuture(response);
+      }
+      java.util.concurrent.CompletableFuture<io.distcache.protocol.Frame> f = new java.util.concurrent.CompletableFuture<>();
+      later.execute(() -> {
+        io.distcache.protocol.Frame response = local.execute(r);
+        responses.add(response);
+        f.complete(response);
+      });
+      return f;
+    }
+  }
+
+  @Test
+  void get_servedWhileSent_storeWritesTheValueIntoTheReplyNotIntoTheFrame() {
+    Recording router = new Recording(store);
+    try (RespChannel direct = new RespChannel(router, store, clock)) {
+      byte[] big = value(RespWriter.PIECE_BYTES * 3 + 11, 7);
+      byte[] small = value(100, 8);
+      direct.call(b("SET"), b("big"), big);
+      direct.call(b("SET"), b("small"), small);
+      router.responses.clear();
+
+      assertThat(direct.send("GET big", "GET small", "GET nope")).isEqualTo(bulk(big) + bulk(small) + "$-1\r\n");
+
+      assertThat(router.responses).hasSize(3);
+      assertThat(router.responses.get(0).value()).as("big travelled outside the frame").isEmpty();
+      assertThat(router.responses.get(1).value()).as("small too").isEmpty();
+      assertThat(router.responses.get(2).status()).isEqualTo(io.distcache.protocol.Status.NOT_FOUND);
+    }
+  }
+
+  @Test
+  void get_answeredAfterItWasSent_valueComesInTheFrame_exactAndInOrder() {
+    Recording router = new Recording(store);
+    try (RespChannel deferred = new RespChannel(router, store, clock)) {
+      byte[] big = value(RespWriter.PIECE_BYTES + 3, 9);
+      deferred.call(b("SET"), b("big"), big);
+      router.responses.clear();
+      router.later = deferred.channel.eventLoop();
+
+      assertThat(deferred.send("GET big", "PING", "GET big")).isEqualTo(bulk(big) + "+PONG\r\n" + bulk(big));
+
+      assertThat(router.responses).hasSize(2);
+      assertThat(router.responses.get(0).value()).as("the sink refused a late value").isEqualTo(big);
+    }
+  }
+
+  @Test
+  void get_ofACollection_wrongTypeError_andTheConnectionGoesOn() {
+    resp.send("HSET h f v");
+    assertThat(resp.send("GET h", "PING")).isEqualTo(
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n+PONG\r\n");
+  }
 }

@@ -175,4 +175,79 @@ class OffHeapStoreConcurrencyTest {
     assertThat(total).isEqualTo((long) threads * perThread);
     assertThat(store.stats().evicted()).isZero();
   }
+
+  @Test
+  void readValue_concurrentOverwritesDeletesAndCompaction_alwaysLendsOneWholeValue() throws Exception {
+    // A small bound: overwrites of inline entries fill pages with dead bytes, so writes compact
+    // and evict, moving entries while readers read; large values come and go in their own buffers.
+    store = new OffHeapStore(new StoreConfig(4 << 20, StoreConfig.DEFAULT_MAX_VALUE_BYTES,
+        EvictionPolicy.ALLKEYS_LRU, clock));
+    int[] lengths = {100, 5_000, 70_000, 300_000}; // inline, inline, large, large
+    int keys = 4;
+    int writes = 3_000;
+    int readers = 3;
+    AtomicBoolean writing = new AtomicBoolean(true);
+    Future<?> writer = pool.submit(() -> {
+      try {
+        ThreadLocalRandom rnd = ThreadLocalRandom.current();
+        for (int g = 0; g < writes; g++) {
+          byte[] k = key(rnd.nextInt(keys));
+          if (g % 7 == 0) {
+            store.delete(k);
+          } else {
+            // Generation g: every byte is g, the length picked by g, so a reader can tell a
+            // whole value from a torn or moved one.
+            byte[] v = new byte[lengths[g % lengths.length]];
+            java.util.Arrays.fill(v, (byte) g);
+            store.put(k, v);
+          }
+          // filler in the same store, so pages fill, compact and get evicted
+          for (int f = 0; f < 4; f++) {
+            store.put(key(1_000 + rnd.nextInt(5_000)), new byte[rnd.nextInt(4_000)]);
+          }
+        }
+      } finally {
+        writing.set(false);
+      }
+    });
+    List<Future<Long>> reads = new ArrayList<>();
+    for (int r = 0; r < readers; r++) {
+      reads.add(pool.submit(() -> {
+        ThreadLocalRandom rnd = ThreadLocalRandom.current();
+        long found = 0;
+        while (writing.get()) {
+          boolean[] whole = {true};
+          int[] seen = {-1, -1};
+          boolean present = store.readValue(key(rnd.nextInt(keys)), view -> {
+            int first = view.get(view.position()) & 0xFF;
+            seen[0] = first;
+            seen[1] = view.remaining();
+            // every 61st byte and the last: a torn or moved value differs somewhere among them
+            for (int i = view.position(); i < view.limit(); i += 61) {
+              if ((view.get(i) & 0xFF) != first) {
+                whole[0] = false;
+              }
+            }
+            if ((view.get(view.limit() - 1) & 0xFF) != first) {
+              whole[0] = false;
+            }
+          });
+          if (present) {
+            found++;
+            assertThat(whole[0]).as("every byte of one generation").isTrue();
+            // generations that differ by 256 share the fill byte and the length (256 % 4 == 0)
+            assertThat(seen[1]).as("the length of generation %d", seen[0]).isEqualTo(lengths[seen[0] % lengths.length]);
+          }
+        }
+        return found;
+      }));
+    }
+    writer.get();
+    long found = 0;
+    for (Future<Long> f : reads) {
+      found += f.get();
+    }
+    assertThat(found).as("reads that found a value").isPositive();
+    assertThat(store.stats().evicted()).as("entries were moved out while readers read").isPositive();
+  }
 }

@@ -105,6 +105,89 @@ public abstract class StoreContractTest {
     assertThat(e.expireAtMillis()).isEqualTo(Store.NO_EXPIRY);
   }
 
+  // ---- readValue: the value lent in place ----
+
+  /** What readValue's consumer saw: the views' properties and bytes, copied during the call. */
+  private static final class Lent implements java.util.function.Consumer<java.nio.ByteBuffer> {
+    int calls;
+    boolean readOnly;
+    int position;
+    byte[] bytes;
+
+    @Override
+    public void accept(java.nio.ByteBuffer view) {
+      calls++;
+      readOnly = view.isReadOnly();
+      position = view.position();
+      bytes = new byte[view.remaining()];
+      view.get(bytes);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {0, 1, 100, 16 * 1024, 100 * 1024, 300 * 1024, MAX_VALUE})
+  void readValue_presentKey_lendsTheWholeValueReadOnly(int length) {
+    byte[] value = new byte[length];
+    new java.util.Random(length).nextBytes(value);
+    store.put(b("k"), value);
+    long hitsBefore = store.stats().hits();
+    Lent lent = new Lent();
+
+    assertThat(store.readValue(b("k"), lent)).isTrue();
+
+    assertThat(lent.calls).isEqualTo(1);
+    assertThat(lent.readOnly).isTrue();
+    assertThat(lent.position).isZero();
+    assertThat(lent.bytes).isEqualTo(value);
+    assertThat(store.stats().hits()).isEqualTo(hitsBefore + 1);
+  }
+
+  @Test
+  void readValue_absentKey_returnsFalseCallsNothingCountsAMiss() {
+    long missesBefore = store.stats().misses();
+    Lent lent = new Lent();
+
+    assertThat(store.readValue(b("nope"), lent)).isFalse();
+
+    assertThat(lent.calls).isZero();
+    assertThat(store.stats().misses()).isEqualTo(missesBefore + 1);
+  }
+
+  @Test
+  void readValue_expiredKey_returnsFalseAndTheKeyIsGone() {
+    store.set(b("k"), new byte[200 * 1024], SetArgs.expiringAt(now() + 10));
+    clock.advanceMillis(10);
+    Lent lent = new Lent();
+
+    assertThat(store.readValue(b("k"), lent)).isFalse();
+
+    assertThat(lent.calls).isZero();
+    assertThat(store.exists(b("k"))).isFalse();
+  }
+
+  @Test
+  void readValue_collection_refusedWrongTypeBeforeLending() {
+    store.putTyped(b("h"), io.distcache.protocol.ValueType.HASH, new byte[] {0}, 0);
+    Lent lent = new Lent();
+
+    assertStoreError(StoreException.Reason.WRONG_TYPE, () -> store.readValue(b("h"), lent));
+
+    assertThat(lent.calls).isZero();
+  }
+
+  @Test
+  void readValue_afterOverwriteAndDelete_lendsTheLatest() {
+    store.put(b("k"), new byte[300 * 1024]);
+    store.put(b("k"), b("short now"));
+    Lent lent = new Lent();
+    assertThat(store.readValue(b("k"), lent)).isTrue();
+    assertThat(s(lent.bytes)).isEqualTo("short now");
+
+    store.delete(b("k"));
+
+    assertThat(store.readValue(b("k"), new Lent())).isFalse();
+  }
+
   @Test
   void set_differentKeys_getDistinctVersions() {
     long v1 = store.set(b("a"), b("v"), SetArgs.ALWAYS).version();
