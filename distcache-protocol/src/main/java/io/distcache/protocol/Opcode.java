@@ -146,6 +146,16 @@ public enum Opcode {
    */
   INVALIDATE(0x29, false),
 
+  // 0x2A: more typed values.
+
+  /**
+   * Redis's sorted-set commands. key; extras:[command ({@link SortedSets}), then its numeric
+   * arguments]; value: a ListCodec value list (members, scores as 8-byte IEEE 754 doubles, lex
+   * bounds) → OK extras:[the integer answer] | OK value:[a score, a member, or a value list] |
+   * NOT_FOUND (nil) | WRONG_TYPE. See docs/PROTOCOL.md, "Sorted sets".
+   */
+  ZSETS(0x2A, true),
+
   // 0x40-0x4F: the cluster. Never forwarded: each is about the node that receives it.
 
   /**

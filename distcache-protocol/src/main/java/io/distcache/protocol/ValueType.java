@@ -7,7 +7,9 @@ package io.distcache.protocol;
 public enum ValueType {
   STRING(0, "string"),
   HASH(1, "hash"),
-  SET(2, "set");
+  SET(2, "set"),
+  /** A sorted set: members with a double score each, ordered by (score, member). */
+  ZSET(3, "zset");
 
   private static final ValueType[] BY_CODE = values();
 

@@ -14,9 +14,9 @@ import java.util.List;
  * effect twice changes nothing.
  *
  * Big-endian: count u16, then per effect: kind u8 (1 PUT of a string, 2 DELETE, 3 PUT of a hash,
- * 4 PUT of a set: the kind carries the value's type, so a typed value costs no extra byte; 5
- * COPIED and 6 RELEASED, see below), key length u24, key, and for a PUT: version i64, expireAt i64 (absolute
- * Unix ms, 0 none), value length u32, value (a collection's packed encoding for a hash or set).
+ * 4 PUT of a set, 7 PUT of a sorted set: the kind carries the value's type, so a typed value
+ * costs no extra byte; 5 COPIED and 6 RELEASED, see below), key length u24, key, and for a PUT: version i64, expireAt i64 (absolute
+ * Unix ms, 0 none), value length u32, value (a collection's packed encoding for a hash, set or sorted set).
  * COPIED ends a full copy of one slot (REPLICA_SYNC): its key is the slot u16 and the copy's token
  * i64 (the replica's request), so a replica knows its copy of the slot is whole once it applied it.
  * RELEASED (its key: the slot u16) tells a member that it stopped replicating the slot for this
@@ -40,6 +40,9 @@ final class EffectCodec {
   static final byte PUT_SET = 4;
   static final byte COPIED = 5;
   static final byte RELEASED = 6;
+  static final byte PUT_ZSET = 7;
+  /** The highest kind. */
+  private static final byte LAST_KIND = PUT_ZSET;
   /** expireAtMillis of the markers, which carry no value: COPIED and RELEASED. */
   private static final long COPIED_MARK = -1;
   private static final long RELEASED_MARK = -2;
@@ -139,7 +142,7 @@ final class EffectCodec {
         throw new IllegalArgumentException("effect " + i + " is cut off");
       }
       byte kind = in.get();
-      if (kind < PUT || kind > RELEASED) {
+      if (kind < PUT || kind > LAST_KIND) {
         throw new IllegalArgumentException("effect " + i + " has unknown kind " + kind);
       }
       if (in.remaining() < 3) {
@@ -186,11 +189,17 @@ final class EffectCodec {
       case STRING -> PUT;
       case HASH -> PUT_HASH;
       case SET -> PUT_SET;
+      case ZSET -> PUT_ZSET;
     };
   }
 
   private static ValueType typeOf(byte putKind) {
-    return putKind == PUT_HASH ? ValueType.HASH : putKind == PUT_SET ? ValueType.SET : ValueType.STRING;
+    return switch (putKind) {
+      case PUT_HASH -> ValueType.HASH;
+      case PUT_SET -> ValueType.SET;
+      case PUT_ZSET -> ValueType.ZSET;
+      default -> ValueType.STRING;
+    };
   }
 
   private static int readInt(ByteBuffer in, String what) {

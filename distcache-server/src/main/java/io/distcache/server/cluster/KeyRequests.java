@@ -141,6 +141,7 @@ final class KeyRequests {
     String name = switch (e.type()) {
       case HASH -> hashEncoding(e.value());
       case SET -> setEncoding(e.value());
+      case ZSET -> zsetEncoding(e.value());
       default -> stringEncoding(e.value());
     };
     return r.replyValue(name.getBytes(StandardCharsets.US_ASCII));
@@ -181,6 +182,20 @@ final class KeyRequests {
       small &= m.b().length <= 64;
     }
     return integers ? "intset" : small ? "listpack" : "hashtable";
+  }
+
+  /**
+   * What Redis would report for this sorted set: listpack for at most 128 members of at most 64
+   * bytes (zset-max-listpack-entries, zset-max-listpack-value), else skiplist. The store keeps
+   * every sorted set packed (CollectionCodec).
+   */
+  static String zsetEncoding(byte[] payload) {
+    io.distcache.server.store.ScoredMembers z = io.distcache.server.store.ScoredMembers.decode(payload);
+    boolean small = z.size() <= 128;
+    for (int i = 0; i < z.size() && small; i++) {
+      small = z.get(i).member().length <= 64;
+    }
+    return small ? "listpack" : "skiplist";
   }
 
   /** What Redis would report for this string: int, embstr or raw. */

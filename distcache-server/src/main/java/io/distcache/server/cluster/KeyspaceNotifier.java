@@ -5,10 +5,12 @@ import static io.distcache.server.pubsub.KeyspaceEvents.HASH;
 import static io.distcache.server.pubsub.KeyspaceEvents.KEY_MISS;
 import static io.distcache.server.pubsub.KeyspaceEvents.SET;
 import static io.distcache.server.pubsub.KeyspaceEvents.STRING;
+import static io.distcache.server.pubsub.KeyspaceEvents.ZSET;
 
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
+import io.distcache.protocol.SortedSets;
 import io.distcache.protocol.Status;
 import io.distcache.server.pubsub.KeyspaceEvents;
 import io.distcache.server.store.Store;
@@ -39,7 +41,7 @@ final class KeyspaceNotifier {
       return false;
     }
     return switch (r.op()) {
-      case SET, COMPARE_AND_SET, GET_AND_SET, INCREMENT, INCREMENT_FLOAT, APPEND, SET_RANGE, BITS, HASH, SETS -> true;
+      case SET, COMPARE_AND_SET, GET_AND_SET, INCREMENT, INCREMENT_FLOAT, APPEND, SET_RANGE, BITS, HASH, SETS, ZSETS -> true;
       default -> false;
     };
   }
@@ -85,6 +87,7 @@ final class KeyspaceNotifier {
       case KEY_OP -> keyOp(ev, r, reply);
       case HASH -> hash(ev, store, r, reply);
       case SETS -> sets(ev, store, r, reply);
+      case ZSETS -> zsets(ev, store, r, reply);
       default -> {
         // reads, MULTI_DELETE (the executor reports each deleted key), FLUSH (Redis sends none)
       }
@@ -215,6 +218,34 @@ final class KeyspaceNotifier {
             : command == SetRequests.SUNIONSTORE ? "sunionstore" : "sdiffstore";
         ev.notify(SET, name, key);
       }
+    }
+  }
+
+  /* Redis's zset events: zadd or zincr when a member was added or changed, zrem, zremrangeby*,
+   * zpopmin and zpopmax when members went, then del when the last one did. */
+  private static void zsets(KeyspaceEvents ev, Store store, Frame r, Frame reply) {
+    long command = r.extra(0, -1);
+    byte[] key = r.key();
+    if (command == SortedSets.ZADD) {
+      if (reply.extra(1, 0) > 0) {
+        ev.notify(ZSET, (r.extra(1, 0) & SortedSets.INCR) != 0 ? "zincr" : "zadd", key);
+      }
+      return;
+    }
+    String name;
+    if (command == SortedSets.ZREM) {
+      name = "zrem";
+    } else if (command == SortedSets.ZREMRANGE) {
+      long by = r.extra(1, -1);
+      name = by == SortedSets.BY_SCORE ? "zremrangebyscore" : by == SortedSets.BY_LEX ? "zremrangebylex" : "zremrangebyrank";
+    } else if (command == SortedSets.ZPOP) {
+      name = r.extra(1, 0) != 0 ? "zpopmax" : "zpopmin";
+    } else {
+      return;
+    }
+    if (reply.extra(0, 0) > 0) { // members removed (ZPOP: popped)
+      ev.notify(ZSET, name, key);
+      delIfGone(ev, store, key);
     }
   }
 

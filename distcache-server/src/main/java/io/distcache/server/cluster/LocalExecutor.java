@@ -82,6 +82,7 @@ public final class LocalExecutor {
   private final KeyRequests keyOps;
   private final HashRequests hashes;
   private final SetRequests sets;
+  private final ZSetRequests zsets;
 
   /** An executor whose replies stay within the default max frame. */
   public LocalExecutor(Store store) {
@@ -93,7 +94,7 @@ public final class LocalExecutor {
     this(store, maxFrameBytes, ProtocolConstants.MAX_COLLECTION_ELEMENTS);
   }
 
-  /** Also with the most fields per hash and members per set. */
+  /** Also with the most fields per hash and members per set or sorted set. */
   public LocalExecutor(Store store, int maxFrameBytes, int maxCollectionElements) {
     if (maxCollectionElements < 1 || maxCollectionElements > ProtocolConstants.MAX_COLLECTION_ELEMENTS_LIMIT) {
       throw new IllegalArgumentException("max collection elements: expected 1.."
@@ -115,6 +116,7 @@ public final class LocalExecutor {
     this.keyOps = new KeyRequests(store, gate);
     this.hashes = new HashRequests(store, gate, maxCollectionElements);
     this.sets = new SetRequests(store, gate, maxCollectionElements);
+    this.zsets = new ZSetRequests(store, gate, maxCollectionElements);
   }
 
   /** Where this node's scripts run (the Redis side installs the Lua engine in it). */
@@ -143,7 +145,7 @@ public final class LocalExecutor {
   private Frame executeGated(Frame request) {
     Opcode op = request.op();
     if (op == null || op == Opcode.TRANSACTION || op == Opcode.BITS || op == Opcode.KEY_OP || op == Opcode.HASH
-        || op == Opcode.SETS || op == Opcode.SCRIPT) {
+        || op == Opcode.SETS || op == Opcode.ZSETS || op == Opcode.SCRIPT) {
       return run(request, false); // these take their keys' stripes themselves
     }
     if (op.keyed()) {
@@ -218,6 +220,7 @@ public final class LocalExecutor {
         case KEY_OP -> keyOps.run(request, !inTransaction);
         case HASH -> hashes.run(request, !inTransaction);
         case SETS -> sets.run(request, !inTransaction);
+        case ZSETS -> zsets.run(request, !inTransaction);
         case SCRIPT -> inTransaction
             ? request.replyError(Status.BAD_REQUEST, "SCRIPT cannot run inside a TRANSACTION or another script")
             : scripts.run(request, gate, r -> run(r, true));

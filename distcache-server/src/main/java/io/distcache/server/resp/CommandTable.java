@@ -41,6 +41,7 @@ final class CommandTable {
     HashCommands.register(r);
     HashExpiryCommands.register(r);
     SetCommands.register(r);
+    ZSetCommands.register(r);
     PubSubCommands.register(r);
     ScriptCommands.register(r);
     FunctionCommands.register(r);

@@ -200,18 +200,9 @@ final class RespWriter {
     header(resp3() ? '~' : '*', n);
   }
 
-  /** A double (RESP2: a bulk string, as Redis sends scores). */
+  /** A double, as Redis formats scores (RESP2: a bulk string, as Redis sends scores). */
   void dbl(double d) {
-    String text;
-    if (Double.isInfinite(d)) {
-      text = d > 0 ? "inf" : "-inf";
-    } else if (Double.isNaN(d)) {
-      text = "nan";
-    } else if (d == Math.rint(d) && Math.abs(d) < 1e17) {
-      text = Long.toString((long) d);
-    } else {
-      text = Double.toString(d);
-    }
+    String text = io.distcache.server.store.RedisNumbers.formatDouble(d);
     if (resp3()) {
       out.writeByte(',');
       writeLine(text);

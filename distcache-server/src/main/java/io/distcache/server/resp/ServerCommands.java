@@ -403,7 +403,7 @@ final class ServerCommands {
         }
       } else if (is(a[i], "type") && hasNext) {
         ValueType type = ValueType.fromRedisName(Args.latin1(a[++i]));
-        // Redis knows more types (list, zset, stream): none of our keys has one, so they match nothing.
+        // Redis knows more types (list, stream): none of our keys has one, so they match nothing.
         typeFilter = type == null ? -1 : type.code() + 1;
       } else {
         throw new CommandException(RespErrors.SYNTAX);

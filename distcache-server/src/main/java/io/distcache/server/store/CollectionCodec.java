@@ -22,9 +22,14 @@ import java.util.Map;
  * effects, migration, RENAME, COPY, MEMORY USAGE) carries them without knowing of them, and a hash
  * without expiring fields is byte for byte what it was before the trailer existed; a reader that
  * ignores the trailer (decodeHash(payload)) still sees every field.
+ *
+ * A sorted set (ZSET): a varint count, then per member a varint length, its bytes and its score
+ * as an 8-byte big-endian IEEE 754 double, in ascending (score, member) order, which is the order
+ * every range command walks (ScoredMembers keeps it while a command changes the set). A NaN score,
+ * a member twice or members out of order are reported as a corrupt payload.
  */
 
-/** Encodes and decodes hash and set payloads. */
+/** Encodes and decodes hash, set and sorted-set payloads. */
 public final class CollectionCodec {
   private CollectionCodec() {}
 
@@ -191,6 +196,52 @@ public final class CollectionCodec {
     writeVarint(b, count);
     for (Bytes m : members) {
       writeBytes(b, m.b());
+    }
+    return b.array();
+  }
+
+  /**
+   * Decodes a sorted-set payload (null: empty) into its members in stored order, checking that the
+   * order is ascending by (score, member) with no member twice and no NaN.
+   */
+  public static java.util.ArrayList<ScoredMembers.Scored> decodeZset(byte[] payload) {
+    if (payload == null) {
+      return new java.util.ArrayList<>();
+    }
+    ByteBuffer b = ByteBuffer.wrap(payload);
+    int n = readVarint(b, payload.length / (1 + Double.BYTES));
+    java.util.ArrayList<ScoredMembers.Scored> out = new java.util.ArrayList<>(n);
+    ScoredMembers.Scored previous = null;
+    for (int i = 0; i < n; i++) {
+      byte[] member = readBytes(b);
+      if (b.remaining() < Double.BYTES) {
+        throw new IllegalStateException("sorted set payload truncated at byte " + b.position());
+      }
+      double score = b.getDouble();
+      ScoredMembers.Scored s = new ScoredMembers.Scored(member, score);
+      if (Double.isNaN(score) || previous != null && ScoredMembers.ORDER.compare(previous, s) >= 0) {
+        throw new IllegalStateException("sorted set payload is out of order (or has a NaN score) at member " + i);
+      }
+      out.add(s);
+      previous = s;
+    }
+    if (b.hasRemaining()) {
+      throw new IllegalStateException(b.remaining() + " bytes after the sorted set's members");
+    }
+    return out;
+  }
+
+  /** A sorted-set payload of members already in ascending (score, member) order. */
+  public static byte[] encodeZset(java.util.List<ScoredMembers.Scored> members) {
+    long size = varintSize(members.size());
+    for (ScoredMembers.Scored m : members) {
+      size += varintSize(m.member().length) + m.member().length + Double.BYTES;
+    }
+    ByteBuffer b = allocate(size);
+    writeVarint(b, members.size());
+    for (ScoredMembers.Scored m : members) {
+      writeBytes(b, m.member());
+      b.putDouble(m.score());
     }
     return b.array();
   }

@@ -92,6 +92,34 @@ public final class RedisNumbers {
   }
 
   /**
+   * A double as Redis 7.2+ writes a score (ZSCORE, WITHSCORES, a RESP3 double): the shortest
+   * decimal that reads back as the same double, laid out as C's %.17g lays it out (plain from
+   * 1e-4 up to below 1e17, else d.ddde+XX with at least two exponent digits), "inf", "-inf",
+   * "nan", and "0" for either zero. Redis 7.0 printed 17 significant digits (0.10000000000000001).
+   */
+  public static String formatDouble(double d) {
+    if (Double.isNaN(d)) {
+      return "nan";
+    }
+    if (Double.isInfinite(d)) {
+      return d > 0 ? "inf" : "-inf";
+    }
+    if (d == 0) {
+      return "0";
+    }
+    BigDecimal exact = new BigDecimal(Double.toString(Math.abs(d))).stripTrailingZeros();
+    String digits = exact.unscaledValue().toString();
+    int exponent = digits.length() - 1 - exact.scale();
+    String sign = d < 0 ? "-" : "";
+    if (exponent >= -4 && exponent < 17) {
+      return sign + exact.toPlainString();
+    }
+    String mantissa = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
+    int e = Math.abs(exponent);
+    return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + (e < 10 ? "0" : "") + e;
+  }
+
+  /**
    * Parses a float argument (for example INCRBYFLOAT's increment). May return an infinity ("inf").
    *
    * @throws StoreException NOT_A_NUMBER when the text is not a float

@@ -14,6 +14,8 @@ import org.redisson.api.RAtomicLong;
 import org.redisson.api.RBucket;
 import org.redisson.api.RLock;
 import org.redisson.api.RMap;
+import org.redisson.api.RMapCache;
+import org.redisson.api.RScoredSortedSet;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.StringCodec;
 import org.redisson.config.Config;
@@ -22,9 +24,9 @@ import org.redisson.config.Config;
  * Redisson 3.52.0 (default single-server mode) against a node: its objects whose operations are Lua
  * scripts. RLock is taken, re-entered, refused to another thread and freed by its lease; unlock()
  * and forceUnlock() PUBLISH to the lock's channel from inside their script, which wakes a
- * contended lock() waiting on it. RMapCache needs sorted sets (ZADD, ZSCORE, ZREM, ZRANGE,
- * ZINCRBY) and Redis's struct library, which distcache does not have: it is left out here and
- * listed in docs/PROTOCOL.md.
+ * contended lock() waiting on it. RMapCache keeps each entry's expiry and idle times in sorted
+ * sets beside its hash (ZADD, ZSCORE, ZREM, ZRANGEBYSCORE, ZINCRBY in its scripts, packed with
+ * struct); RScoredSortedSet is the sorted-set commands themselves.
  */
 class RedissonScriptsTest {
   private static RespTestServer server;
@@ -131,5 +133,54 @@ class RedissonScriptsTest {
     assertThat(bucket.compareAndSet("y", "z")).isFalse();
     assertThat(bucket.compareAndSet("x", "z")).isTrue();
     assertThat(bucket.get()).isEqualTo("z");
+  }
+
+  @Test
+  void rmapCache_putWithTtl_get_expires_remove_size_putIfAbsent_fastPut() {
+    RMapCache<String, String> cache = redisson.getMapCache("r-map-cache", StringCodec.INSTANCE);
+    assertThat(cache.put("kept", "1", 10, TimeUnit.MINUTES)).isNull();
+    assertThat(cache.put("kept", "2", 10, TimeUnit.MINUTES)).isEqualTo("1");
+    assertThat(cache.put("short", "s", 300, TimeUnit.MILLISECONDS)).isNull();
+    assertThat(cache.get("kept")).isEqualTo("2");
+    assertThat(cache.get("short")).isEqualTo("s");
+    assertThat(cache.remainTimeToLive("kept")).isPositive();
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> cache.get("short") == null);
+    assertThat(cache.containsKey("short")).isFalse();
+    assertThat(cache.remove("short")).as("an expired entry is not there to remove").isNull();
+
+    assertThat(cache.putIfAbsent("kept", "3", 10, TimeUnit.MINUTES)).isEqualTo("2");
+    assertThat(cache.putIfAbsent("new", "n", 10, TimeUnit.MINUTES)).isNull();
+    assertThat(cache.fastPut("fast", "f", 10, TimeUnit.MINUTES)).isTrue();
+    assertThat(cache.fastPut("fast", "g")).isFalse(); // an update, and now without a time to live
+    assertThat(cache.get("fast")).isEqualTo("g");
+    // size() is the hash's length: it counts "short" until Redisson's eviction task drops it (its
+    // documented behaviour; redis-server 7.0 answers 4 here too).
+    assertThat(cache.size()).isEqualTo(4);
+    assertThat(cache.remove("kept")).isEqualTo("2");
+    assertThat(cache.get("kept")).isNull();
+    assertThat(cache.readAllMap()).containsOnly(java.util.Map.entry("new", "n"), java.util.Map.entry("fast", "g"));
+  }
+
+  @Test
+  void scoredSortedSet_roundTrip() {
+    RScoredSortedSet<String> set = redisson.getScoredSortedSet("r-zset", StringCodec.INSTANCE);
+    assertThat(set.add(2.5, "b")).isTrue();
+    assertThat(set.add(1, "a")).isTrue();
+    assertThat(set.add(3, "c")).isTrue();
+    assertThat(set.add(1, "a")).isFalse();
+    assertThat(set.addScore("a", 10)).isEqualTo(11.0);
+    assertThat(set.getScore("b")).isEqualTo(2.5);
+    assertThat(set.rank("c")).isEqualTo(1);
+    assertThat(set.revRank("c")).isEqualTo(1);
+    assertThat(set.valueRange(0, -1)).containsExactly("b", "c", "a");
+    assertThat(set.valueRange(2, true, 5, false)).containsExactly("b", "c");
+    assertThat(set.count(3, true, Double.POSITIVE_INFINITY, true)).isEqualTo(2);
+    assertThat(set.first()).isEqualTo("b");
+    assertThat(set.pollLast()).isEqualTo("a");
+    assertThat(set.remove("b")).isTrue();
+    assertThat(set.size()).isEqualTo(1);
+    assertThat(set.readAll()).containsExactly("c");
+    assertThat(set.pollFirst()).isEqualTo("c");
+    assertThat(set.isExists()).isFalse();
   }
 }
