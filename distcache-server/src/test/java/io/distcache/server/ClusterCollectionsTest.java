@@ -112,4 +112,24 @@ class ClusterCollectionsTest {
     } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
     assertThat(hashes).as("SCAN TYPE over every member").containsExactly("user:1");
   }
+
+  @Test
+  void sortedSets_forwardedToTheOwner_typedThere_andFoundByScanType() {
+    Jedis j = redis(notOwnerOf("board"));
+    assertThat(j.zadd("board", Map.of("ada", 3.0, "bob", 1.0, "cy", 2.0))).isEqualTo(3);
+    assertThat(j.zincrby("board", 5, "bob")).isEqualTo(6.0);
+    assertThat(j.zrevrange("board", 0, 1)).containsExactly("bob", "ada");
+    assertThat(j.zrank("board", "cy")).isZero();
+    assertThat(ownerOf("board").store().typeOf(b("board"))).isEqualTo(ValueType.ZSET);
+    assertThatThrownBy(() -> j.sadd("board", "x")).hasMessage("WRONGTYPE Operation against a key holding the wrong kind of value");
+
+    Set<String> zsets = new java.util.HashSet<>();
+    String cursor = ScanParams.SCAN_POINTER_START;
+    do {
+      var page = j.scan(cursor, new ScanParams().count(100), "zset");
+      zsets.addAll(page.getResult());
+      cursor = page.getCursor();
+    } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
+    assertThat(zsets).as("SCAN TYPE zset over every member").containsExactly("board");
+  }
 }

@@ -278,7 +278,7 @@ class FailoverTest {
   }
 
   @Test
-  void multiKeyAndTypedWrites_renameTransactionBitopHashAndSet_reachTheReplica_andSurviveTheOwnersDeath() {
+  void multiKeyAndTypedWrites_renameTransactionBitopHashSetAndZset_reachTheReplica_andSurviveTheOwnersDeath() {
     cluster(3);
     DistCacheNode entry = nodes.get(0);
     Placement p = entry.membership().placement();
@@ -322,6 +322,9 @@ class FailoverTest {
       j.hset("{" + tag + "}h", Map.of("f1", "a", "f2", "b"));
       j.sadd("{" + tag + "}s1", "m1", "m2");
       assertThat(j.smove("{" + tag + "}s1", "{" + tag + "}s2", "m2")).isEqualTo(1);
+      j.zadd("{" + tag + "}z", Map.of("z1", 1.5, "z2", -2.0, "z3", 3.0));
+      assertThat(j.zincrby("{" + tag + "}z", 10, "z2")).isEqualTo(8.0);
+      assertThat(j.zrem("{" + tag + "}z", "z3")).isEqualTo(1);
     }
     Member owner = p.owner(KeySlot.of(b(a)));
     before = p;
@@ -334,11 +337,14 @@ class FailoverTest {
       assertThat(j.get(x)).isEqualTo("1");
       assertThat(j.get(y)).isEqualTo("5");
       assertThat(j.get(bits)).isEqualTo("5"); // '1' | '5' = 0x31 | 0x35 = 0x35
-      // Hashes and sets are replicated with their type (a string copy would answer WRONGTYPE).
+      // Hashes, sets and sorted sets are replicated with their type (a string copy would answer WRONGTYPE).
       assertThat(j.hgetAll("{" + tag + "}h")).isEqualTo(Map.of("f1", "a", "f2", "b"));
       assertThat(j.smembers("{" + tag + "}s1")).containsExactly("m1");
       assertThat(j.smembers("{" + tag + "}s2")).containsExactly("m2");
       assertThat(j.type("{" + tag + "}s2")).isEqualTo("set");
+      assertThat(j.type("{" + tag + "}z")).isEqualTo("zset");
+      assertThat(j.zrangeWithScores("{" + tag + "}z", 0, -1)).extracting(t -> t.getElement() + "=" + t.getScore())
+          .containsExactly("z1=1.5", "z2=8.0");
     }
   }
 

@@ -18,8 +18,10 @@ import java.util.List;
  * (--max-collection-elements) that hashes and sets have. Redis's skiplist (O(log n) per write
  * for large sets) is not built here; a structure for large collections is separate work.
  *
- * Ranges by lex walk the list as Redis walks a listpack: the first member at or above the lower
- * bound, then on while members stay at or below the upper one (from the end for REV). For a set
+ * Ranges by lex walk the list as Redis walks a listpack: if the range can hold anything (the last
+ * member at or above the lower bound, the first at or below the upper one), the first member at
+ * or above the lower bound, then on while members stay at or below the upper one (from the end
+ * for REV). For a set
  * whose members all have one score, which is what Redis documents these commands for, that is
  * the lexicographic range; for mixed scores it answers what Redis's listpack answers.
  */
@@ -132,6 +134,12 @@ public final class ScoredMembers {
    */
   public int[] lexRange(byte[] min, byte[] max, boolean reverse) {
     int n = sorted.size();
+    // Redis first tests that the range can hold anything: min not above max, the last member at
+    // or above min and the first at or below max; the walks below start only then.
+    if (n == 0 || emptyLex(min, max) || !atLeast(sorted.get(n - 1).member(), min)
+        || !atMost(sorted.get(0).member(), max)) {
+      return new int[] {0, 0};
+    }
     if (!reverse) {
       int from = 0;
       while (from < n && !atLeast(sorted.get(from).member(), min)) {
@@ -152,6 +160,23 @@ public final class ScoredMembers {
       first--;
     }
     return new int[] {first + 1, last + 1};
+  }
+
+  /** A range no member can be in: min above max, or equal with one end exclusive. */
+  private static boolean emptyLex(byte[] min, byte[] max) {
+    checkLex(min);
+    checkLex(max);
+    int c;
+    if (Arrays.equals(min, max) && min.length == 1) {
+      c = 0; // "-" to "-" or "+" to "+"
+    } else if (min.length == 1 && min[0] == '-' || max.length == 1 && max[0] == '+') {
+      c = -1;
+    } else if (min.length == 1 && min[0] == '+' || max.length == 1 && max[0] == '-') {
+      c = 1;
+    } else {
+      c = Arrays.compareUnsigned(min, 1, min.length, max, 1, max.length);
+    }
+    return c > 0 || c == 0 && (min[0] == '(' || max[0] == '(');
   }
 
   /** True when {@code member} is at or above the lex bound {@code min}. */

@@ -27,16 +27,21 @@ class EffectCodecTest {
   }
 
   @Test
-  void encodeDecode_keepsTheTypeOfHashesAndSets() {
+  void encodeDecode_keepsTheTypeOfHashesSetsAndSortedSets() {
     List<Effect> in = List.of(new Effect(new byte[] {'h'}, io.distcache.protocol.ValueType.HASH, new byte[] {3}, 0, 5),
         new Effect(new byte[] {'s'}, io.distcache.protocol.ValueType.SET, new byte[] {4}, 0, 6),
-        new Effect(new byte[] {'t'}, new byte[] {5}, 0, 7));
+        new Effect(new byte[] {'t'}, new byte[] {5}, 0, 7),
+        new Effect(new byte[] {'z'}, io.distcache.protocol.ValueType.ZSET, new byte[] {6}, 0, 8));
 
-    List<Effect> out = EffectCodec.decode(EffectCodec.encode(in));
+    byte[] encoded = EffectCodec.encode(in);
+    List<Effect> out = EffectCodec.decode(encoded);
 
     assertThat(out).extracting(Effect::type).containsExactly(io.distcache.protocol.ValueType.HASH,
-        io.distcache.protocol.ValueType.SET, io.distcache.protocol.ValueType.STRING);
+        io.distcache.protocol.ValueType.SET, io.distcache.protocol.ValueType.STRING, io.distcache.protocol.ValueType.ZSET);
     assertThat(out.get(1).value()).isEqualTo(new byte[] {4});
+    assertThat(out.get(3).value()).isEqualTo(new byte[] {6});
+    // count, then three effects of 1 + 3 + 1 + 20 + 1 bytes before the sorted set's kind byte
+    assertThat(encoded[2 + 3 * 26]).as("a sorted set's kind").isEqualTo(EffectCodec.PUT_ZSET);
   }
 
   @Test

@@ -195,6 +195,26 @@ class PubSubCommandsTest {
   }
 
   @Test
+  void keyspaceEvents_sortedSets_classZ_asRedis() {
+    pub.send("CONFIG SET notify-keyspace-events Kz");
+    sub.send("PSUBSCRIBE __keyspace@0__:*");
+    // The sequence and its events were taken from redis-server 7.0.
+    pub.send("ZADD z 1 a 2 b", "ZADD z 1 a", "ZADD z CH 5 a", "ZINCRBY z 1 a", "ZADD z NX INCR 1 a", "ZREM z x",
+        "ZREM z a", "ZADD z 3 c 4 d 5 e", "ZREMRANGEBYSCORE z 3 3", "ZREMRANGEBYRANK z 0 0", "ZADD z 0 p 0 q",
+        "ZREMRANGEBYLEX z [p [p", "ZPOPMIN z", "ZPOPMAX z 5", "ZPOPMIN z", "SET str v");
+    String expected = "";
+    for (String e : new String[] {"zadd", "zadd", "zincr", "zrem", "zadd", "zremrangebyscore", "zremrangebyrank", "zadd",
+        "zpopmin", "zpopmax"}) {
+      expected += "*4\r\n$8\r\npmessage\r\n$16\r\n__keyspace@0__:*\r\n$16\r\n__keyspace@0__:z\r\n$" + e.length()
+          + "\r\n" + e + "\r\n";
+    }
+    assertThat(sub.output()).as("class z only: no del (class g), no set (class $)").isEqualTo(expected);
+    pub.send("CONFIG SET notify-keyspace-events Kzg", "ZADD y 0 a 0 b", "ZREMRANGEBYLEX y - +");
+    assertThat(sub.output()).endsWith("$14\r\nzremrangebylex\r\n" + "*4\r\n$8\r\npmessage\r\n$16\r\n__keyspace@0__:*"
+        + "\r\n$16\r\n__keyspace@0__:y\r\n$3\r\ndel\r\n");
+  }
+
+  @Test
   void keyspaceEvents_keyeventOnly_classFiltered() {
     pub.send("CONFIG SET notify-keyspace-events E$");
     sub.send("SUBSCRIBE __keyevent@0__:set __keyevent@0__:del");

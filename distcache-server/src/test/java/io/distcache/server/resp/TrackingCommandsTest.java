@@ -62,6 +62,19 @@ class TrackingCommandsTest {
   }
 
   @Test
+  void sortedSetRead_thenZaddByAnother_invalidates() {
+    resp3(a);
+    a.send("CLIENT TRACKING ON");
+    b.send("ZADD z 1 m");
+    assertThat(a.send("ZSCORE z m")).isEqualTo(",1\r\n");
+    b.send("ZINCRBY z 2 m");
+    assertThat(a.output()).isEqualTo(invalidate3("z"));
+    a.send("ZRANGE z 0 -1");
+    b.send("ZPOPMIN z");
+    assertThat(a.output()).as("the key removed with its last member").isEqualTo(invalidate3("z"));
+  }
+
+  @Test
   void info_countsClientsKeysItemsAndPrefixes() {
     resp3(a);
     a.send("CLIENT TRACKING ON");

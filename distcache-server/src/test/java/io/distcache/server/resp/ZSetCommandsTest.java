@@ -188,6 +188,9 @@ class ZSetCommandsTest {
         .isEqualTo(":0\r\n:1\r\n:0\r\n:0\r\n");
     send("ZADD l 0 a 0 b 0 c");
     assertThat(send("ZREMRANGEBYLEX l (a +", "ZRANGE l 0 -1")).isEqualTo(":2\r\n" + bulks("a"));
+    send("ZADD m 0 p 0 q 4 d 5 e");
+    assertThat(send("ZREMRANGEBYLEX m [p [p", "ZREMRANGEBYLEX m [q [p", "ZREMRANGEBYLEX m (d [d", "ZCARD m"))
+        .as("as Redis: nothing when the last member is below min, or min is above max").isEqualTo(":0\r\n:0\r\n:0\r\n:4\r\n");
     assertThat(send("ZREMRANGEBYRANK z x 1", "ZREMRANGEBYSCORE z x 1", "ZREMRANGEBYLEX z x y"))
         .isEqualTo(NOT_INTEGER + RANGE_NOT_FLOAT + RANGE_NOT_LEX);
   }
@@ -255,6 +258,18 @@ class ZSetCommandsTest {
   void insideMulti_runsAtomically() {
     assertThat(send("MULTI", "ZADD z 1 a 2 b", "ZINCRBY z 5 a", "ZRANGE z 0 -1", "EXEC"))
         .isEqualTo("+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n:2\r\n" + bulk("6") + bulks("b", "a"));
+  }
+
+  @Test
+  void watch_aZaddByAnotherClient_abortsTheTransaction() {
+    try (RespChannel other = new RespChannel(new LocalRouter(new LocalExecutor(store)), store, clock)) {
+      send("ZADD z 1 a", "WATCH z");
+      other.send("ZADD z 2 a");
+      assertThat(send("MULTI", "ZCARD z", "EXEC")).isEqualTo("+OK\r\n+QUEUED\r\n*-1\r\n");
+      send("WATCH z");
+      other.send("ZADD z 2 a"); // no change: the same score
+      assertThat(send("MULTI", "ZCARD z", "EXEC")).isEqualTo("+OK\r\n+QUEUED\r\n*1\r\n:1\r\n");
+    }
   }
 
   @Test
