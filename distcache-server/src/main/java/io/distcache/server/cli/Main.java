@@ -241,7 +241,7 @@ public final class Main implements Callable<Integer> {
       names = "--max-collection-elements",
       paramLabel = "N",
       defaultValue = "16384",
-      description = "Most fields per hash and members per set (1.." + ProtocolConstants.MAX_COLLECTION_ELEMENTS_LIMIT
+      description = "Most fields per hash and members per set or sorted set (1.." + ProtocolConstants.MAX_COLLECTION_ELEMENTS_LIMIT
           + "); every write re-encodes the collection, so this bounds one command's cost. Default: ${DEFAULT-VALUE}.")
   int maxCollectionElements = ProtocolConstants.MAX_COLLECTION_ELEMENTS;
 

@@ -30,7 +30,7 @@ final class EntryCodec {
   static final int FLAG_ACCESSED = 2;
   static final int FLAG_LARGE = 4;
   static final int FLAG_DEAD = 8;
-  /** Bits 4-5 of the flags: the value's ValueType code (0 string, 1 hash, 2 set). */
+  /** Bits 4-5 of the flags: the value's ValueType code (0 string, 1 hash, 2 set, 3 sorted set). */
   static final int TYPE_SHIFT = 4;
   static final int TYPE_MASK = 3 << TYPE_SHIFT;
   /** The entry carries an LFU counter and minute stamp (3 bytes) after its expiry. */
