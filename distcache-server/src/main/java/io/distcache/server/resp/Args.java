@@ -179,6 +179,28 @@ final class Args {
     return s.startsWith("0x") || s.startsWith("-0x") || s.startsWith("+0x");
   }
 
+  /**
+   * The options of SSCAN and ZSCAN from {@code from} on: MATCH's pattern (null without one); a
+   * COUNT below 1 or anything else is a syntax error, and COUNT is otherwise ignored (a packed
+   * collection is answered in one step).
+   */
+  static byte[] scanMatch(byte[][] a, int from) {
+    byte[] pattern = null;
+    for (int i = from; i < a.length; i++) {
+      boolean hasNext = i + 1 < a.length;
+      if (is(a[i], "match") && hasNext) {
+        pattern = a[++i];
+      } else if (is(a[i], "count") && hasNext) {
+        if (parseLong(a[++i]) < 1) {
+          throw new CommandException(RespErrors.SYNTAX);
+        }
+      } else {
+        throw new CommandException(RespErrors.SYNTAX);
+      }
+    }
+    return pattern;
+  }
+
   /** An unsigned 64-bit cursor (SCAN), else "invalid cursor". */
   static long parseCursor(byte[] b) {
     try {

@@ -90,10 +90,7 @@ final class SetCommands {
   }
 
   private static void send(RespSession s, byte[] key, long command, List<byte[]> args, RespSession.Reply reply, long... more) {
-    long[] extras = new long[1 + more.length];
-    extras[0] = command;
-    System.arraycopy(more, 0, extras, 1, more.length);
-    s.route(Frame.request(Opcode.SETS, 0, key(key), ListCodec.encodeValues(args), extras), reply);
+    StringCommands.sendTyped(s, Opcode.SETS, key, command, args, reply, more);
   }
 
   /** A member list as a RESP3 set (RESP2 array). */
@@ -175,20 +172,7 @@ final class SetCommands {
 
   private static void sscan(RespSession s, byte[][] a) {
     long cursor = Args.parseCursor(a[2]);
-    byte[] pattern = null;
-    for (int i = 3; i < a.length; i++) {
-      boolean hasNext = i + 1 < a.length;
-      if (is(a[i], "match") && hasNext) {
-        pattern = a[++i];
-      } else if (is(a[i], "count") && hasNext) {
-        if (Args.parseLong(a[++i]) < 1) {
-          throw new CommandException(RespErrors.SYNTAX);
-        }
-      } else {
-        throw new CommandException(RespErrors.SYNTAX);
-      }
-    }
-    byte[] match = pattern;
+    byte[] match = Args.scanMatch(a, 3);
     boolean pastEnd = cursor != 0;
     send(s, a[1], SMEMBERS, List.of(), (r, w) -> {
       if (StringCommands.failed(r, w)) {
@@ -202,12 +186,17 @@ final class SetCommands {
           }
         }
       }
-      w.array(2);
-      w.bulk("0");
-      w.array(kept.size());
-      for (byte[] m : kept) {
-        w.bulk(m);
-      }
+      lastScanStep(w, kept);
     });
+  }
+
+  /** A SCAN-family reply that ends the scan: cursor 0 and the items. */
+  static void lastScanStep(RespWriter w, List<byte[]> items) {
+    w.array(2);
+    w.bulk("0");
+    w.array(items.size());
+    for (byte[] item : items) {
+      w.bulk(item);
+    }
   }
 }

@@ -62,6 +62,18 @@ final class StringCommands {
     s.routeValue(Frame.request(Opcode.GET, key(a[1])), StringCommands::valueOrNull);
   }
 
+  /**
+   * Routes a typed-value request (SETS, ZSETS, ...): extra 0 the command, then {@code more}; the
+   * value a ListCodec value list of {@code args}.
+   */
+  static void sendTyped(RespSession s, Opcode op, byte[] key, long command, List<byte[]> args,
+      RespSession.Reply reply, long... more) {
+    long[] extras = new long[1 + more.length];
+    extras[0] = command;
+    System.arraycopy(more, 0, extras, 1, more.length);
+    s.route(Frame.request(op, 0, key(key), ListCodec.encodeValues(args), extras), reply);
+  }
+
   static void valueOrNull(Frame r, RespWriter w) {
     if (!failed(r, w)) {
       if (r.status() == Status.OK) {

@@ -1,7 +1,6 @@
 package io.distcache.server.resp;
 
 import static io.distcache.server.resp.Args.is;
-import static io.distcache.server.resp.Args.key;
 
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
@@ -96,10 +95,7 @@ final class ZSetCommands {
   }
 
   private static void send(RespSession s, byte[] key, long command, List<byte[]> args, RespSession.Reply reply, long... more) {
-    long[] extras = new long[1 + more.length];
-    extras[0] = command;
-    System.arraycopy(more, 0, extras, 1, more.length);
-    s.route(Frame.request(Opcode.ZSETS, 0, key(key), ListCodec.encodeValues(args), extras), reply);
+    StringCommands.sendTyped(s, Opcode.ZSETS, key, command, args, reply, more);
   }
 
   /** A score (RESP3 double), or nil for NOT_FOUND. */
@@ -355,20 +351,7 @@ final class ZSetCommands {
   /* Every matching member in one step with cursor 0, as SSCAN; scores as bulk strings. */
   private static void zscan(RespSession s, byte[][] a) {
     long cursor = Args.parseCursor(a[2]);
-    byte[] pattern = null;
-    for (int i = 3; i < a.length; i++) {
-      boolean hasNext = i + 1 < a.length;
-      if (is(a[i], "match") && hasNext) {
-        pattern = a[++i];
-      } else if (is(a[i], "count") && hasNext) {
-        if (Args.parseLong(a[++i]) < 1) {
-          throw new CommandException(RespErrors.SYNTAX);
-        }
-      } else {
-        throw new CommandException(RespErrors.SYNTAX);
-      }
-    }
-    byte[] match = pattern;
+    byte[] match = Args.scanMatch(a, 3);
     boolean pastEnd = cursor != 0;
     send(s, a[1], SortedSets.ZRANGE, List.of(), (r, w) -> {
       if (StringCommands.failed(r, w)) {
@@ -384,12 +367,7 @@ final class ZSetCommands {
           }
         }
       }
-      w.array(2);
-      w.bulk("0");
-      w.array(kept.size());
-      for (byte[] m : kept) {
-        w.bulk(m);
-      }
+      SetCommands.lastScanStep(w, kept);
     }, SortedSets.BY_RANK, 0, 0, -1, 0, SortedSets.NO_LIMIT);
   }
 }
