@@ -90,7 +90,7 @@ public final class ClusterRouter implements Router, ClusterView {
         r -> movingHere(r, KeySlot.of(r.key()), cluster.placement()), WAIT_MILLIS);
     this.replicator = new Replicator(store, cluster::placement, cluster::self, peers, replication, local::execute);
     replicator.scripts(local.scripts());
-    local.scripts().clustered(() -> cluster.placement().size() > 1);
+    local.scripts().clustered(() -> !alone(cluster.placement())); // a node that left is no longer alone
     cluster.guard().replicaReads(replication == ReplicationMode.SYNC);
     this.applier = new ReplicaApplier(store, cluster::placement, cluster::self, cluster.guard(),
         replicator.slotCopies());
@@ -406,7 +406,7 @@ public final class ClusterRouter implements Router, ClusterView {
    * A node that owns every slot runs a batch of any keys.
    */
   private Frame crossSlot(Frame request) {
-    if (cluster.placement().size() <= 1) {
+    if (alone(cluster.placement())) {
       return null;
     }
     List<byte[]> keys;

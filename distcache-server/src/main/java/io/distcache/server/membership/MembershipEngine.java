@@ -457,9 +457,18 @@ public final class MembershipEngine {
     if (wasAlone) {
       learnIfFoundByAnOlderCluster(now);
     }
+    aloneOwner(); // notes whether others own keys now (everShared)
   }
 
-  /** This node owns keys and no other member does, as far as it knows (a founder, or the last one left). */
+  /**
+   * Set once another member owned keys beside this one: from then on this node may hold the
+   * cluster's only current copy of everything (the others left), so it is never made a learner
+   * by the rule below, whatever the ids say (a wall clock behind, a member back after its
+   * tombstone expired). Found in review.
+   */
+  private boolean everShared;
+
+  /** This node owns keys, no other member does and none ever did beside it (a founder, still alone). */
   private boolean aloneOwner() {
     MemberTable.Entry me = table.self();
     if (!learnFirst || left || me.joining) {
@@ -467,10 +476,11 @@ public final class MembershipEngine {
     }
     for (MemberTable.Entry e : table.entries()) {
       if (e != me && e.state.ownsKeys()) {
+        everShared = true;
         return false;
       }
     }
-    return true;
+    return !everShared;
   }
 
   /**
@@ -481,7 +491,7 @@ public final class MembershipEngine {
    * before it answers or sends anything, so they never see it as an owner. Admitted as one, it
    * would take its share of the slots empty while the members that held them dropped their copies
    * (a tester lost a third of the keys by restarting the README's first node). What it took alone
-   * is dropped (SlotGuard rule 5: it is not the oldest owner); a newer lone member found by this
+   * is dropped (SlotGuard: it is not the oldest owner; ARCHITECTURE rule 5); a newer lone member found by this
    * one is the one that learns.
    */
   private void learnIfFoundByAnOlderCluster(long now) {
