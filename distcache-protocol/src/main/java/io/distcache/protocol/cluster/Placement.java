@@ -366,6 +366,14 @@ public final class Placement {
     return members.length == 0;
   }
 
+  /**
+   * True when every key is {@code member}'s: nothing is placed yet, or it is the only member. Not
+   * so for a member that left a two-member cluster: its placement holds the other member alone.
+   */
+  public boolean isAlone(Member member) {
+    return members.length == 0 || (members.length == 1 && members[0].equals(member));
+  }
+
   /** True when {@code member} is a member here (it owns slots, or learns them). */
   public boolean contains(Member member) {
     int i = Arrays.binarySearch(members, member, BY_ID);

@@ -159,13 +159,12 @@ public final class ClusterRouter implements Router, ClusterView {
   }
 
   /**
-   * True when every key is this node's: nothing is placed yet, or this node is the only member.
-   * Not so for a node that left a two-member cluster: its placement then holds the other member
-   * alone, and serving locally would acknowledge writes the cluster never sees (found while making
-   * the SIGTERM drain route requests instead of refusing them).
+   * True when every key is this node's (Placement.isAlone). A node that left a two-member cluster
+   * is not: serving locally would acknowledge writes the cluster never sees (found while making the
+   * SIGTERM drain route requests instead of refusing them).
    */
   boolean alone(Placement placement) {
-    return placement.size() <= 1 && (placement.isEmpty() || placement.contains(cluster.self()));
+    return placement.isAlone(cluster.self());
   }
 
   /**

@@ -444,7 +444,7 @@ public final class MembershipEngine {
   // ---- dissemination and anti-entropy ----
 
   private void merge(List<MemberStatus> updates, long now) {
-    boolean wasAlone = aloneOwner();
+    boolean wasAlone = aloneFounder();
     for (MemberStatus u : updates) {
       if (u.id().equals(self.id())) {
         refuteIfNeeded(u, now);
@@ -454,10 +454,12 @@ public final class MembershipEngine {
         }
       }
     }
-    if (wasAlone) {
-      learnIfFoundByAnOlderCluster(now);
+    if (!everShared && othersOwnKeys()) {
+      everShared = true;
+      if (wasAlone) {
+        learnIfFoundByAnOlderCluster(now);
+      }
     }
-    aloneOwner(); // notes whether others own keys now (everShared)
   }
 
   /**
@@ -468,19 +470,23 @@ public final class MembershipEngine {
    */
   private boolean everShared;
 
-  /** This node owns keys, no other member does and none ever did beside it (a founder, still alone). */
-  private boolean aloneOwner() {
+  /**
+   * This node owns keys and no other member ever did beside it (a founder, still alone). Members
+   * are added only by merge, which sets everShared once another owns keys, so after that no
+   * message pays for the walk.
+   */
+  private boolean aloneFounder() {
+    return !everShared && learnFirst && !left && !table.self().joining && !othersOwnKeys();
+  }
+
+  private boolean othersOwnKeys() {
     MemberTable.Entry me = table.self();
-    if (!learnFirst || left || me.joining) {
-      return false;
-    }
     for (MemberTable.Entry e : table.entries()) {
       if (e != me && e.state.ownsKeys()) {
-        everShared = true;
-        return false;
+        return true;
       }
     }
-    return !everShared;
+    return false;
   }
 
   /**
@@ -491,8 +497,8 @@ public final class MembershipEngine {
    * before it answers or sends anything, so they never see it as an owner. Admitted as one, it
    * would take its share of the slots empty while the members that held them dropped their copies
    * (a tester lost a third of the keys by restarting the README's first node). What it took alone
-   * is dropped (SlotGuard: it is not the oldest owner; ARCHITECTURE rule 5); a newer lone member found by this
-   * one is the one that learns.
+   * is dropped (SlotGuard: it is not the oldest owner; ARCHITECTURE rule 5); a newer lone
+   * member found by this one is the one that learns.
    */
   private void learnIfFoundByAnOlderCluster(long now) {
     MemberTable.Entry me = table.self();

@@ -77,8 +77,7 @@ public final class ClusterTracking implements TrackingTable.PeerNotifier {
   public CompletableFuture<Void> registerRemote(List<byte[]> keys) {
     Placement p = placement.get();
     Member me = self.get();
-    // A node that left a two-member cluster holds only the other member: not alone, its keys are there.
-    if (p == null || me == null || (p.size() <= 1 && (p.isEmpty() || p.contains(me)))) {
+    if (p == null || me == null || p.isAlone(me)) {
       return CompletableFuture.completedFuture(null);
     }
     Map<Member, List<byte[]>> byOwner = null;
