@@ -349,7 +349,7 @@ public final class Replicator implements AutoCloseable {
   private record Held(Frame request, CompletableFuture<Frame> reply) {}
 
   private CompletableFuture<Frame> hold(Frame request) {
-    CompletableFuture<Frame> reply = new CompletableFuture<>();
+    CompletableFuture<Frame> reply = new HeldReply();
     synchronized (held) {
       held.add(new Held(request, reply));
     }
@@ -877,7 +877,7 @@ public final class Replicator implements AutoCloseable {
     }
 
     CompletableFuture<Frame> hold(Frame request) {
-      CompletableFuture<Frame> reply = new CompletableFuture<>();
+      CompletableFuture<Frame> reply = new HeldReply();
       synchronized (this) {
         if (expired && !released) {
           return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN, "its slot is moving to "

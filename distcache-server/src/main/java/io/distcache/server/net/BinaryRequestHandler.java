@@ -5,6 +5,7 @@ import io.distcache.protocol.Frame;
 import io.distcache.protocol.FrameTooLargeException;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
+import io.distcache.server.cluster.HeldReply;
 import io.distcache.server.cluster.Router;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -66,6 +67,11 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
   private boolean closing;
   /** Routed requests whose reply has not been written yet; touched only on the event loop. */
   private int inFlight;
+  /**
+   * Non-null while a request of this connection is held (HeldReply) or waits behind one: the
+   * connection's next client request (or peer's forwarded one) is routed once it completes.
+   */
+  private CompletableFuture<?> heldBefore;
   /** This handler waits in its event loop's FlushBatch. */
   private boolean flushQueued;
   /** The client shut down its sending side: close once every request it sent is answered. */
@@ -240,9 +246,48 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       write(ctx, immediate);
       return;
     }
+    CompletableFuture<?> before = heldBefore;
+    if (before != null && before.isDone()) {
+      before = heldBefore = null;
+    }
+    boolean ordered = !peer || request.hasFlag(Flags.FORWARDED); // a client's request, or one a peer forwards
+    if (before == null || !ordered) {
+      CompletableFuture<Frame> reply = dispatch(ctx, request);
+      if (ordered && HeldReply.holds(reply)) {
+        heldBefore = reply; // see HeldReply: this connection's next requests wait until it is applied
+      }
+      return;
+    }
+    // Behind a held write: routed once it (and every request queued behind it before this one) has gone.
+    CompletableFuture<Void> routedHere = new CompletableFuture<>();
+    heldBefore = routedHere;
+    if (++inFlight == maxInFlight) {
+      updateAutoRead(ctx);
+    }
+    before.whenComplete((x, e) -> ctx.executor().execute(() -> {
+      if (inFlight-- == maxInFlight) {
+        updateAutoRead(ctx);
+      }
+      CompletableFuture<Frame> reply = null;
+      try {
+        reply = dispatch(ctx, request);
+      } finally {
+        if (HeldReply.holds(reply)) {
+          reply.whenComplete((r, f) -> routedHere.complete(null));
+        } else {
+          routedHere.complete(null);
+        }
+      }
+      flushAtCycleEnd(ctx);
+    }));
+  }
+
+  /** Routes the request and writes its reply, now or when it completes; the reply, or null when it failed here. */
+  private CompletableFuture<Frame> dispatch(ChannelHandlerContext ctx, Frame request) {
     CompletableFuture<Frame> reply;
+    CompletableFuture<Frame> routed;
     try {
-      reply = router.route(request);
+      reply = routed = router.route(request);
       if (tlsEndpoints != null && request.op() == Opcode.CLUSTER_MEMBERS
           && io.distcache.server.cluster.TlsEndpoints.asksForTlsPorts(request)) {
         reply = reply.thenApply(tlsEndpoints::withTlsPorts);
@@ -258,7 +303,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     } catch (RuntimeException e) {
       log.warn("request {} failed inside the node", request, e);
       write(ctx, internalError(request, e));
-      return;
+      return null;
     }
     if (reply.isDone()) {
       write(ctx, resolve(request, reply));
@@ -276,6 +321,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
             }
           });
     }
+    return routed;
   }
 
   /** Writes a reply that completed later, on the event loop, and frees its in-flight slot. */

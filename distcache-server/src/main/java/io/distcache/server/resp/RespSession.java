@@ -3,6 +3,7 @@ package io.distcache.server.resp;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
+import io.distcache.server.cluster.HeldReply;
 import io.distcache.server.net.ClientLog;
 import io.distcache.server.net.DirectMemoryShortage;
 import io.distcache.server.net.FlushBatch;
@@ -276,16 +277,42 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       return capture.send(request);
     }
     Frame routed = withRouting(request);
-    CompletableFuture<Void> registered = trackingBarrier;
-    CompletableFuture<Frame> reply;
     boolean readOnly = routing.readOnly();
-    if (registered == null) {
-      reply = readOnly ? context.router().routeReadOnly(routed) : context.router().route(routed);
-    } else {
+    CompletableFuture<?> before = heldBefore;
+    if (before != null && before.isDone()) {
+      before = heldBefore = null;
+    }
+    CompletableFuture<Void> registered = trackingBarrier;
+    if (registered != null) {
       // A tracked read forwarded to its owner runs once the owner has registered this node (ClusterTracking).
       trackingBarrier = null;
-      reply = registered.thenComposeAsync(
-          x -> readOnly ? context.router().routeReadOnly(routed) : context.router().route(routed), ctx.executor());
+      before = before == null ? registered : CompletableFuture.allOf(before.exceptionally(e -> null), registered);
+    }
+    CompletableFuture<Frame> reply;
+    if (before == null) {
+      reply = readOnly ? context.router().routeReadOnly(routed) : context.router().route(routed);
+      if (HeldReply.holds(reply)) {
+        heldBefore = reply; // see HeldReply: what this connection sends next waits until it is applied
+      }
+    } else {
+      // Routed in order, each once the one before it has been routed and is not held any more.
+      CompletableFuture<Void> routedHere = new CompletableFuture<>();
+      heldBefore = routedHere;
+      reply = before.exceptionally(e -> null).thenComposeAsync(x -> {
+        CompletableFuture<Frame> r;
+        try {
+          r = readOnly ? context.router().routeReadOnly(routed) : context.router().route(routed);
+        } catch (RuntimeException e) {
+          routedHere.complete(null);
+          throw e;
+        }
+        if (HeldReply.holds(r)) {
+          r.whenComplete((v, e) -> routedHere.complete(null));
+        } else {
+          routedHere.complete(null);
+        }
+        return r;
+      }, ctx.executor());
     }
     if (tlsClient && routed.hasFlag(io.distcache.protocol.Flags.ROUTED) && context.tlsEndpoints() != null) {
       // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port, or
@@ -385,6 +412,11 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   private volatile InvalidationOutbox outbox;
   /** A forwarded tracked read waits for this (its owner's registration) before it is sent. */
   private CompletableFuture<Void> trackingBarrier;
+  /**
+   * Non-null while a request this connection sent is held (HeldReply) or waits behind one: the
+   * next request is routed once it completes, so none overtakes a held write (event loop only).
+   */
+  private CompletableFuture<?> heldBefore;
 
   ClientTracking tracking() {
     if (tracking == null) {

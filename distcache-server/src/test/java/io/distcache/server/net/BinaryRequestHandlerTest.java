@@ -75,6 +75,35 @@ class BinaryRequestHandlerTest {
   }
 
   @Test
+  void heldWrite_laterRequestsOfTheConnection_routedOnlyOnceItIsApplied() {
+    io.distcache.server.cluster.HeldReply held = new io.distcache.server.cluster.HeldReply();
+    java.util.List<Frame> routed = new java.util.ArrayList<>();
+    Router router = r -> {
+      routed.add(r);
+      return routed.size() == 1 ? held : CompletableFuture.completedFuture(r.replyValue(r.value()));
+    };
+    EmbeddedChannel ch = new EmbeddedChannel(new BinaryRequestHandler(router));
+    Frame first = Frame.request(Opcode.SET, 0, "k".getBytes(StandardCharsets.UTF_8), "1".getBytes(StandardCharsets.UTF_8))
+        .withRequestId(1);
+    Frame second = Frame.request(Opcode.SET, 0, "k".getBytes(StandardCharsets.UTF_8), "2".getBytes(StandardCharsets.UTF_8))
+        .withRequestId(2);
+
+    ch.writeInbound(first, second, ping(3));
+    ch.runPendingTasks();
+    assertThat(routed).as("the later requests wait until the held write is applied").hasSize(1);
+    held.complete(first.replyOk());
+    ch.runPendingTasks();
+
+    assertThat(routed).extracting(Frame::requestId).containsExactly(1, 2, 3);
+    java.util.List<Integer> replied = new java.util.ArrayList<>();
+    for (Frame f; (f = ch.readOutbound()) != null; ) {
+      replied.add(f.requestId());
+    }
+    assertThat(replied).containsExactlyInAnyOrder(1, 2, 3);
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
   void replies_flushedWhenTheEventLoopCycleEnds_lateRepliesToo() {
     List<CompletableFuture<Frame>> pending = new ArrayList<>();
     Router router = r -> {

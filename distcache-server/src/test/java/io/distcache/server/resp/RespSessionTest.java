@@ -322,6 +322,33 @@ class RespSessionTest {
   }
 
   @Test
+  void heldWrite_laterRequestsOfTheConnection_routedOnlyOnceItIsApplied() {
+    router.holdWrites(1);
+    assertThat(resp.send("SET k 1", "SET k 2", "GET k")).isEmpty();
+    // Routed now, SET k 2 could reach the slot's new owner before the held SET, and GET read the old value.
+    assertThat(router.requests).hasSize(1);
+    router.answer(r -> r.op() == Opcode.GET ? r.replyValue(b("2")) : r.replyOk());
+    router.pending.get(0).complete(router.requests.get(0).replyOk());
+    assertThat(resp.output()).isEqualTo("+OK\r\n+OK\r\n$1\r\n2\r\n");
+    assertThat(router.requests).extracting(f -> text(f.value() == null ? new byte[0] : f.value()))
+        .containsExactly("1", "2", "");
+    assertThat(resp.send("GET k")).as("nothing held any more: routed at once").isEqualTo("$1\r\n2\r\n");
+  }
+
+  @Test
+  void heldWrite_behindAnotherHeldWrite_eachWaitsForTheOneBefore() {
+    router.holdWrites(2);
+    resp.send("SET a 1", "SET b 2", "GET a");
+    router.pending.get(0).complete(router.requests.get(0).replyOk());
+    resp.output();
+    assertThat(router.requests).as("SET b routed (and held in turn); GET a still waits").hasSize(2);
+    router.pending.get(1).complete(router.requests.get(1).replyOk());
+    resp.output();
+    assertThat(router.requests).hasSize(3);
+    assertThat(router.last().op()).isEqualTo(Opcode.GET);
+  }
+
+  @Test
   void parkedReply_keepsProtocolOfItsTime() {
     router.hold(true);
     resp.send("GET a");

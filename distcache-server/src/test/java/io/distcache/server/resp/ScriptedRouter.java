@@ -13,6 +13,12 @@ final class ScriptedRouter implements Router {
   final List<CompletableFuture<Frame>> pending = new ArrayList<>();
   private Function<Frame, Frame> answer = Frame::replyOk;
   private boolean hold;
+  private int heldWrites;
+
+  /** The next {@code count} requests are held writes (a HeldReply, pending until the test completes it). */
+  void holdWrites(int count) {
+    heldWrites = count;
+  }
 
   void answer(Function<Frame, Frame> answer) {
     this.answer = answer;
@@ -30,6 +36,12 @@ final class ScriptedRouter implements Router {
   @Override
   public CompletableFuture<Frame> route(Frame request) {
     requests.add(request);
+    if (heldWrites > 0) {
+      heldWrites--;
+      CompletableFuture<Frame> f = new io.distcache.server.cluster.HeldReply();
+      pending.add(f);
+      return f;
+    }
     if (hold) {
       CompletableFuture<Frame> f = new CompletableFuture<>();
       pending.add(f);
