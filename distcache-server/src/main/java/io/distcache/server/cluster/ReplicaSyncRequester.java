@@ -23,7 +23,8 @@ import java.util.function.Supplier;
  * node now replicates are asked of their owners (REPLICA_SYNC, one slot map per owner); an owner
  * that refuses (its placement differs, or it does not own them there) is asked again every
  * RETRY_MILLIS with the slots regrouped under the current placement, until it accepts or this node
- * no longer replicates them. A slot dropped again after a request was sent is asked again: the
+ * no longer replicates them. A slot whose request is on its way is not asked again until that
+ * request is answered: each request starts a full copy on its owner. A slot dropped again after a request was sent is asked again: the
  * drop may have deleted what the first copy brought.
  *
  * Whole copies. Each request carries a token; the owner ends the copy of each slot with a COPIED
@@ -46,6 +47,14 @@ final class ReplicaSyncRequester {
   private final int[] drops = new int[KeySlot.SLOTS];
   /** The token of the latest request that covered each slot, 0 for none since the last drop. */
   private final long[] tokens = new long[KeySlot.SLOTS];
+  /**
+   * Slots with a request sent and not answered yet, and the drop count it was sent at: run() does
+   * not ask for them again (another owner's answer schedules a run while this one is on its way;
+   * asking again then made the owner copy the same slots two or three times in a row, each under
+   * a new token, found by a tester) unless the slot was dropped again since.
+   */
+  private final long[] asking = new long[KeySlot.SLOTS / 64];
+  private final int[] askedAtDrop = new int[KeySlot.SLOTS];
   /**
    * Slots whose copy here was dropped (or is being dropped) and has not been whole since: a copy
    * never dropped holds every write its owners acknowledged (sync replication), a dropped one only
@@ -207,6 +216,9 @@ final class ReplicaSyncRequester {
           needed[s >>> 6] &= ~(1L << s); // not ours to hold any more
           continue;
         }
+        if ((asking[s >>> 6] & (1L << s)) != 0 && askedAtDrop[s] == drops[s]) {
+          continue; // its request is on its way; the answer asks again if it must
+        }
         Member owner = p.owner(s);
         byOwner.computeIfAbsent(owner, o -> new byte[KeySlot.SLOTS / 8])[s >>> 3] |= (byte) (1 << (s & 7));
         counts.computeIfAbsent(owner, o -> new int[KeySlot.SLOTS])[s] = drops[s];
@@ -220,24 +232,32 @@ final class ReplicaSyncRequester {
         token = ++nextToken;
         byte[] bits = e.getValue();
         for (int s = 0; s < KeySlot.SLOTS; s++) {
-          if ((bits[s >>> 3] & (1 << (s & 7))) != 0 && drops[s] == asked[s]) {
-            tokens[s] = token;
+          if ((bits[s >>> 3] & (1 << (s & 7))) != 0) {
+            asking[s >>> 6] |= 1L << s;
+            askedAtDrop[s] = asked[s];
+            if (drops[s] == asked[s]) {
+              tokens[s] = token;
+            }
           }
         }
       }
       Frame request = Frame.request(Opcode.REPLICA_SYNC, 0, id, e.getValue(), p.epoch(), p.fingerprint(), token);
-      peers.send(e.getKey().address(), request).whenComplete((reply, error) -> answered(e.getValue(), asked, reply, error));
+      peers.send(e.getKey().address(), request)
+          .whenComplete((reply, error) -> answered(e.getValue(), asked, token, reply, error));
     }
   }
 
-  private synchronized void answered(byte[] slots, int[] asked, Frame reply, Throwable error) {
-    if (error == null && reply.status() == Status.OK) {
-      long now = nanos.getAsLong();
-      for (int s = 0; s < KeySlot.SLOTS; s++) {
-        if ((slots[s >>> 3] & (1 << (s & 7))) != 0 && drops[s] == asked[s]) {
-          needed[s >>> 6] &= ~(1L << s);
-          acceptedAt[s] = now;
-        }
+  private synchronized void answered(byte[] slots, int[] asked, long token, Frame reply, Throwable error) {
+    boolean ok = error == null && reply.status() == Status.OK;
+    long now = nanos.getAsLong();
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if ((slots[s >>> 3] & (1 << (s & 7))) == 0 || askedAtDrop[s] != asked[s]) {
+        continue; // not this request's slot, or asked again since (after a drop): that request's answer counts
+      }
+      asking[s >>> 6] &= ~(1L << s);
+      if (ok && drops[s] == asked[s] && tokens[s] == token) {
+        needed[s >>> 6] &= ~(1L << s);
+        acceptedAt[s] = now;
       }
     }
     for (long w : needed) {

@@ -95,6 +95,43 @@ class SlowCopyTest {
     assertThat(replica.whole(slot)).isTrue();
   }
 
+  @Test
+  void replica_oneOwnersAnswer_doesNotAskAgainOfAnOwnerWhoseAnswerIsOnItsWay() {
+    Member c = new Member("c".repeat(40), new Address("127.0.0.1", 7003));
+    Placement three = Placement.of(1, List.of(A, B, c), 64, 1);
+    List<Frame> toA = new CopyOnWriteArrayList<>();
+    List<Frame> toC = new CopyOnWriteArrayList<>();
+    CompletableFuture<Frame> fromC = new CompletableFuture<>();
+    Peers peers = TestPeers.answering((to, request) -> {
+      if (to.equals(c.address())) {
+        toC.add(request);
+        return fromC;
+      }
+      toA.add(request);
+      return CompletableFuture.completedFuture(request.replyOk());
+    });
+    ReplicaSyncRequester replica = new ReplicaSyncRequester(() -> three, () -> B, peers, timer);
+    long[] slots = new long[KeySlot.SLOTS / 64];
+    int ofC = 0;
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (three.isReplica(B, s)) {
+        slots[s >>> 6] |= 1L << s;
+        ofC += three.owner(s).equals(c) ? 1 : 0;
+      }
+    }
+    assertThat(ofC).as("B replicates slots of both owners").isPositive();
+    int cSlots = ofC;
+    replica.dropped(slots);
+    // A answers at once, which runs the requester again while C's answer is still on its way.
+    await().atMost(Duration.ofSeconds(10)).until(() -> toA.size() == 1 && replica.pendingSlots() == cSlots);
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5))
+        .until(() -> toC.size() == 1); // before, C was asked again (a second full copy) on A's answer
+    fromC.complete(toC.get(0).replyOk());
+    await().atMost(Duration.ofSeconds(10)).until(() -> replica.pendingSlots() == 0);
+    assertThat(toC).hasSize(1);
+    assertThat(toA).hasSize(1);
+  }
+
   /** The stream from number 1 has no gap up to a delete (FLUSH's, which comes after the copies). */
   private static boolean everythingBeforeADeleteArrived(java.util.NavigableMap<Long, Effect> received) {
     long expected = 1;
