@@ -100,9 +100,22 @@ public final class Replicator implements AutoCloseable {
   /** The members that replicate at least one slot this node owns, in the current placement. */
   private volatile Set<String> replicaIds = Set.of();
   private final DefaultEventLoop sender = new DefaultEventLoop(new DefaultThreadFactory("distcache-replication", true));
-  /** FLUSH and full copies to new replicas, one at a time, off the event loops. */
-  private final ExecutorService flusher = Executors.newSingleThreadExecutor(r -> {
+  /**
+   * Full copies to new replicas, one at a time, off the event loops. A copy may take minutes (it
+   * is paced to --copy-share), so nothing else queues behind it: FLUSH and the node-local walks
+   * (DBSIZE, RANDOMKEY) used to share this thread and waited for a whole copy (a tester's FLUSHALL
+   * during a join with --copy-share 2 timed out). A FLUSH may run beside a copy: both work key by
+   * key under the key's stripe lock, so a replica's stream has a key's copied state before its
+   * delete, or no copied state at all.
+   */
+  private final ExecutorService copier = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "distcache-replica-copy");
+    t.setDaemon(true);
+    return t;
+  });
+  /** FLUSH and the node-local walks, one at a time, off the event loops. */
+  private final ExecutorService flusher = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "distcache-flush");
     t.setDaemon(true);
     return t;
   });
@@ -575,7 +588,7 @@ public final class Replicator implements AutoCloseable {
       if (token != 0 && !copies.add(job)) {
         return request.replyOk();
       }
-      flusher.execute(() -> {
+      copier.execute(() -> {
         try {
           copy(replica, slots, n, token);
         } finally {
@@ -1383,5 +1396,6 @@ public final class Replicator implements AutoCloseable {
     links.clear();
     sender.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     flusher.shutdownNow();
+    copier.shutdownNow();
   }
 }

@@ -187,15 +187,24 @@ class ReplicaLinkWindowTest {
     Frame sync = Frame.request(Opcode.REPLICA_SYNC, 0, L.id().getBytes(StandardCharsets.US_ASCII), bits,
         learning.epoch(), learning.fingerprint(), 7L);
     assertThat(replicator.syncRequested(sync).status()).isEqualTo(Status.OK);
-    // FLUSH runs on the copy's thread after it and ships deletes on the same ordered stream: once one
-    // arrives, every COPIED the copy sent is in.
-    replicator.flush(Frame.request(Opcode.FLUSH, 0, null, null), learning).join();
-    await().atMost(Duration.ofSeconds(20)).until(() -> toLearner.stream().anyMatch(Effect::isDelete));
+    // Copies run one at a time in the order asked, on the same ordered stream: once the COPIED of a
+    // copy of one empty slot asked after it arrives, every COPIED the first copy sent is in.
+    byte[] other = new byte[KeySlot.SLOTS / 8];
+    for (int s = 0; ; s++) {
+      if (learnedFromA(s) && (bits[s >>> 3] & (1 << (s & 7))) == 0) {
+        other[s >>> 3] |= (byte) (1 << (s & 7));
+        break;
+      }
+    }
+    assertThat(replicator.syncRequested(Frame.request(Opcode.REPLICA_SYNC, 0, L.id().getBytes(StandardCharsets.US_ASCII),
+        other, learning.epoch(), learning.fingerprint(), 8L)).status()).isEqualTo(Status.OK);
+    await().atMost(Duration.ofSeconds(20))
+        .until(() -> toLearner.stream().anyMatch(e -> e.isCopied() && e.copiedToken() == 8L));
 
     Set<String> received = new HashSet<>();
     int ended = 0;
     for (Effect e : toLearner) {
-      if (e.isDelete()) {
+      if (e.isCopied() && e.copiedToken() == 8L) {
         break;
       }
       if (e.isCopied()) {
