@@ -176,16 +176,42 @@ public final class ClusterMembership implements AutoCloseable {
         log.info("every slot has its {} copies again", next.replicas() + 1);
       }
       if (engine != null) {
+        announceNews = newsOf(engine.snapshot(), previous, next);
         announce(clock.nanos());
       }
     }
+  }
+
+  /** The membership news that changed the placement, carried by every announce of it. */
+  private volatile List<MemberStatus> announceNews = List.of();
+
+  /**
+   * The current status of each member whose part in the placement changed (it died, left, joined
+   * or took its share over), at most GossipCodec.MAX_STATUSES. Carried by the announce, it makes a
+   * peer that has not heard yet adopt the same placement at once, instead of after its own
+   * suspicion timer or a few rounds of gossip: until every member confirmed the placement, the new
+   * owner of a dead member's slots answered nothing, and requests waiting for it timed out
+   * (TRYAGAIN) on a loaded host, beyond the detection time (found by a tester with kill -9).
+   */
+  private static List<MemberStatus> newsOf(MembershipSnapshot snapshot, Placement previous, Placement next) {
+    List<MemberStatus> news = new java.util.ArrayList<>();
+    for (MemberStatus st : snapshot.members()) {
+      Member m = st.member();
+      boolean before = previous.contains(m);
+      boolean after = next.contains(m);
+      if ((before != after || (before && previous.isLearner(m) != next.isLearner(m)))
+          && news.size() < GossipCodec.MAX_STATUSES) {
+        news.add(st);
+      }
+    }
+    return List.copyOf(news);
   }
 
   /** Asks the owners that have not confirmed our placement for theirs (the reply carries it). */
   private void announce(long now) {
     lastAnnounceNanos = now;
     MembershipEngine e = engine;
-    GossipMessage hello = new GossipMessage.Gossip(e.self(), List.of());
+    GossipMessage hello = new GossipMessage.Gossip(e.self(), announceNews);
     for (Member m : guard.unconfirmedPeers()) {
       transport.send(m.address(), hello);
     }
