@@ -169,7 +169,9 @@ public final class ClusterMembership implements AutoCloseable {
       if (next.underReplicated() && next.ownerCount() == 1 && previous.isEmpty()) {
         // Every node starts alone, joiners included: nothing to warn about yet.
         log.info("alone for now: each slot has 1 copy until other members join (--replicas {})", next.replicas());
-      } else if (next.underReplicated() && (!previous.underReplicated() || previous.ownerCount() != next.ownerCount())) {
+      } else if (next.underReplicated() && next.contains(self)
+          && (!previous.underReplicated() || previous.ownerCount() != next.ownerCount())) {
+        // (Not on a node that just left: the copies of the members it leaves behind are theirs to report.)
         log.warn("{} members cannot hold {} copies of every slot (--replicas {}): each slot keeps {}",
             next.ownerCount(), next.replicas() + 1, next.replicas(), next.replicasPerSlot() + 1);
       } else if (previous.underReplicated() && !next.underReplicated()) {
