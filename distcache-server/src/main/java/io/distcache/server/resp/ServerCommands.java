@@ -291,11 +291,14 @@ final class ServerCommands {
 
   /**
    * The cluster-wide keyspace commands for this connection, or null when they answer for this node:
-   * a cluster connection, or a node that is the whole cluster (one owner or none yet).
+   * a cluster connection, or a node that is the whole cluster (one owner or none yet). Not a node
+   * that has just left a two-member cluster: its placement holds the other member alone, and its
+   * store (until it stops) keys that are that member's now.
    */
   private static ClusterWide wide(RespSession s) {
     ClusterWide wide = s.context().clusterWide();
-    if (wide == null || s.routing().perNode() || s.context().cluster().placement().size() <= 1) {
+    if (wide == null || s.routing().perNode()
+        || s.context().cluster().placement().isAlone(s.context().cluster().self())) {
       return null;
     }
     return wide;
