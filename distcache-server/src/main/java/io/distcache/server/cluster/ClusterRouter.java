@@ -40,8 +40,10 @@ import java.util.concurrent.atomic.LongAdder;
  *       otherwise                   forward to the owner with FORWARDED set, relay the reply
  *
  * A request for a slot this node owns but may not serve yet waits for it, in a FIFO per slot
- * (SlotWaits), for up to WAIT_MILLIS: a join settles within a round trip or two, and clients that
- * do not retry TRYAGAIN (JedisCluster, Lettuce, plain ones) see no error. While a slot has waiters,
+ * (SlotWaits), for up to WAIT_MILLIS when a peer forwarded it (below the sender's forward timeout)
+ * and DIRECT_WAIT_MILLIS when a client sent it here: a join settles within a round trip or two, a
+ * death within the lease the new owner waits out (1.5 s), and clients that do not retry TRYAGAIN
+ * (JedisCluster, Lettuce, plain ones) see no error. While a slot has waiters,
  * new requests for it queue behind them, so waiting never reorders one connection's requests.
  *
  * A TRY_AGAIN for a client's read (not FORWARDED) is retried here every RETRY_MILLIS for up to
@@ -87,7 +89,7 @@ public final class ClusterRouter implements Router, ClusterView {
     this.peers = peers;
     this.multiKey = new MultiKeyRouting(this);
     this.waits = new SlotWaits(this::servableHere, this::ownedHere, r -> replicated(r, cluster.placement()),
-        r -> movingHere(r, KeySlot.of(r.key()), cluster.placement()), WAIT_MILLIS);
+        r -> movingHere(r, KeySlot.of(r.key()), cluster.placement()), WAIT_MILLIS, DIRECT_WAIT_MILLIS);
     this.replicator = new Replicator(store, cluster::placement, cluster::self, peers, replication, local::execute);
     replicator.scripts(local.scripts());
     local.scripts().clustered(() -> !alone(cluster.placement())); // a node that left is no longer alone
@@ -139,8 +141,14 @@ public final class ClusterRouter implements Router, ClusterView {
     return replicator.execute(request, placement);
   }
 
-  /** How long a request waits on its owner for a slot that is moving there. */
+  /** How long a forwarded request waits on its owner for a slot that is moving there. */
   static final long WAIT_MILLIS = 1_500;
+  /**
+   * How long a client's own request waits there: past the lease a new owner waits out before it
+   * serves a dead member's slots (1.5 s after every member confirmed the death), which a request
+   * sent just after the death used to miss by a few milliseconds (tester: TRYAGAIN after kill -9).
+   */
+  static final long DIRECT_WAIT_MILLIS = 3_000;
 
   private final SlotWaits waits;
 
@@ -573,6 +581,13 @@ public final class ClusterRouter implements Router, ClusterView {
 
   private CompletableFuture<Frame> askReplicas(Frame request, List<Member> replicas, int i, Member owner, Throwable error) {
     if (i >= replicas.size()) {
+      Placement now = cluster.placement();
+      if (!owner.equals(now.owner(KeySlot.of(request.key())))) {
+        // The owner was declared dead meanwhile and its replica, the new owner, is waiting out the
+        // lease: TRY_AGAIN, which route() retries for a read under the new placement.
+        return done(request.replyError(Status.TRY_AGAIN, "owner " + owner.address()
+            + " is gone; its slot's new owner serves it shortly"));
+      }
       return done(unreachable(request, owner, error));
     }
     Member r = replicas.get(i);

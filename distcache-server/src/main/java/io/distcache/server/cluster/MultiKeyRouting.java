@@ -141,7 +141,7 @@ final class MultiKeyRouting {
 
   private CompletableFuture<Frame> sumCounts(Frame request, Opcode op, Map<Member, Group> groups) {
     List<CompletableFuture<Frame>> parts = sendAll(request, op, groups);
-    return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
+    return HeldReply.keepHeld(parts, CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
       Frame failed = firstFailure(parts, Status.OK);
       if (failed != null) {
         return asReplyTo(request, failed);
@@ -151,15 +151,15 @@ final class MultiKeyRouting {
         sum += part.join().extra(0, 0);
       }
       return request.replyOk(sum);
-    });
+    }));
   }
 
   private CompletableFuture<Frame> allOk(Frame request, Opcode op, Map<Member, Group> groups) {
     List<CompletableFuture<Frame>> parts = sendAll(request, op, groups);
-    return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
+    return HeldReply.keepHeld(parts, CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
       Frame failed = firstFailure(parts, Status.OK);
       return failed != null ? asReplyTo(request, failed) : request.replyOk();
-    });
+    }));
   }
 
   /** Check-then-set across owners; see the design note for what is and is not guaranteed. */

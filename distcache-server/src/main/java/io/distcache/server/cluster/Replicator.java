@@ -295,6 +295,35 @@ public final class Replicator implements AutoCloseable {
     }
   }
 
+  /**
+   * A FLUSH's delete also goes to the replicas (and learners) {@code slot} gained since the FLUSH
+   * began under {@code p}: a copy to a member added meanwhile runs beside the FLUSH (on the copy
+   * thread) and may already have sent the key's state, which the delete must then follow, or the
+   * key would come back on that member (found in review).
+   */
+  private void shipToReplicasSince(Placement p, int slot, Effect effect, Map<ReplicaLink, Long> last) {
+    Placement now = placement.get();
+    if (now.fingerprint() == p.fingerprint()) {
+      return;
+    }
+    List<Member> before = p.replicas(slot);
+    for (Member m : now.replicas(slot)) {
+      if (before.contains(m)) {
+        continue;
+      }
+      ReplicaLink link = linkFor(m, now);
+      if (link == null) {
+        continue;
+      }
+      // In the stream's order, behind any copied state of the key. A learner is not waited for (it
+      // takes nothing over before it has applied its stream); a new replica is, as for any write.
+      long seq = link.append(effect);
+      if (seq > 0 && !now.isLearner(m)) {
+        last.merge(link, seq, Math::max);
+      }
+    }
+  }
+
   private CompletableFuture<Frame> acknowledge(Frame request, Frame reply, Map<ReplicaLink, Long> last, Placement p) {
     List<CompletableFuture<Void>> waits = new ArrayList<>(last.size());
     for (Map.Entry<ReplicaLink, Long> e : last.entrySet()) {
@@ -523,7 +552,9 @@ public final class Replicator implements AutoCloseable {
             lock.lock();
             try {
               store.delete(key);
-              ship(p, key, Effect.delete(key), last);
+              Effect delete = Effect.delete(key);
+              ship(p, key, delete, last);
+              shipToReplicasSince(p, slot, delete, last);
             } finally {
               lock.unlock();
             }

@@ -172,7 +172,8 @@ public final class ScriptHost implements AutoCloseable {
       // As in Redis, a script sent while another is busy is answered BUSY, not queued behind it.
       return CompletableFuture.completedFuture(request.replyError(Status.SCRIPT_BUSY, busyMessage()));
     }
-    CompletableFuture<Frame> reply = new CompletableFuture<>();
+    // A HeldReply: a command the connection pipelined after the script waits for it (see HeldReply).
+    CompletableFuture<Frame> reply = new HeldReply();
     try {
       lane.execute(() -> {
         try {

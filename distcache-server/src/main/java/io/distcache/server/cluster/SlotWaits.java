@@ -43,6 +43,8 @@ final class SlotWaits implements AutoCloseable {
   private final java.util.function.Function<Frame, CompletableFuture<Frame>> execute;
   private final UnaryOperator<Frame> expired;
   private final long waitNanos;
+  /** How long a client's own request (not a peer's forward, see the constructor) may wait. */
+  private final long directWaitNanos;
   /** Guarded by this. */
   private final Map<Integer, ArrayDeque<Waiting>> queues = new HashMap<>();
   /** Requests waiting node-wide; 0 on the fast path. */
@@ -62,11 +64,24 @@ final class SlotWaits implements AutoCloseable {
   SlotWaits(IntPredicate servable, IntPredicate ours, java.util.function.Function<Frame, CompletableFuture<Frame>> execute,
       UnaryOperator<Frame> expired,
       long waitMillis) {
+    this(servable, ours, execute, expired, waitMillis, waitMillis);
+  }
+
+  /**
+   * @param waitMillis how long a request a peer forwarded may wait: less than the sender's forward
+   *     timeout, so the sender hears TRY_AGAIN (not applied) rather than giving up on a request that
+   *     may still run
+   * @param directWaitMillis how long a client's own request may wait: no sender times it out, so it
+   *     may outlast the lease a new owner waits out after a member's death (1.5 s by default)
+   */
+  SlotWaits(IntPredicate servable, IntPredicate ours, java.util.function.Function<Frame, CompletableFuture<Frame>> execute,
+      UnaryOperator<Frame> expired, long waitMillis, long directWaitMillis) {
     this.servable = servable;
     this.ours = ours;
     this.execute = execute;
     this.expired = expired;
     this.waitNanos = TimeUnit.MILLISECONDS.toNanos(waitMillis);
+    this.directWaitNanos = TimeUnit.MILLISECONDS.toNanos(directWaitMillis);
     timer.scheduleWithFixedDelay(this::drain, POLL_MILLIS, POLL_MILLIS, TimeUnit.MILLISECONDS);
   }
 
@@ -95,7 +110,8 @@ final class SlotWaits implements AutoCloseable {
     }
     CompletableFuture<Frame> reply = new CompletableFuture<>();
     queues.computeIfAbsent(slot, s -> new ArrayDeque<>())
-        .add(new Waiting(request, reply, System.nanoTime() + waitNanos, untilOwned));
+        .add(new Waiting(request, reply, System.nanoTime()
+            + (request.hasFlag(io.distcache.protocol.Flags.FORWARDED) ? waitNanos : directWaitNanos), untilOwned));
     waiting++;
     return reply;
   }
@@ -112,17 +128,22 @@ final class SlotWaits implements AutoCloseable {
         ArrayDeque<Waiting> q = e.getValue();
         boolean open = servable.test(e.getKey());
         boolean lost = !open && !ours.test(e.getKey());
-        while (!q.isEmpty()) {
-          Waiting w = q.peekFirst();
-          if (open) {
+        if (open) {
+          for (Waiting w; (w = q.pollFirst()) != null; ) {
             run(w);
-          } else if ((lost && !w.untilOwned()) || now - w.deadlineNanos() >= 0) {
-            complete(w, expired);
-          } else {
-            break;
+            waiting--;
           }
-          q.pollFirst();
-          waiting--;
+        } else {
+          // Deadlines differ (a peer's forward waits less than a client's own request), so one past
+          // its deadline is answered wherever it is in the queue; nothing runs out of order.
+          for (Iterator<Waiting> wi = q.iterator(); wi.hasNext(); ) {
+            Waiting w = wi.next();
+            if ((lost && !w.untilOwned()) || now - w.deadlineNanos() >= 0) {
+              complete(w, expired);
+              wi.remove();
+              waiting--;
+            }
+          }
         }
         if (q.isEmpty()) {
           it.remove();

@@ -67,11 +67,14 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
   private boolean closing;
   /** Routed requests whose reply has not been written yet; touched only on the event loop. */
   private int inFlight;
+  /** What this connection's next requests wait for while a write is held (see HeldOrder); set with the peer flag. */
+  private HeldOrder order = new HeldOrder(false);
   /**
-   * Non-null while a request of this connection is held (HeldReply) or waits behind one: the
-   * connection's next client request (or peer's forwarded one) is routed once it completes.
+   * Most forwards a peer's connection may have waiting behind held writes: past it they are
+   * answered TRY_AGAIN, unapplied (they are not counted as in flight, so membership traffic on the
+   * link is read on).
    */
-  private CompletableFuture<?> heldBefore;
+  static final int MAX_WAITING_BEHIND_HELD = 10_000;
   /** This handler waits in its event loop's FlushBatch. */
   private boolean flushQueued;
   /** The client shut down its sending side: close once every request it sent is answered. */
@@ -152,6 +155,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
   /** Called by PeerGate once the handshake succeeded: membership messages and FORWARDED are allowed. */
   void becomePeer() {
     peer = true;
+    order = new HeldOrder(true);
   }
 
   /** True on a connection accepted as a peer's (for tests). */
@@ -246,26 +250,36 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       write(ctx, immediate);
       return;
     }
-    CompletableFuture<?> before = heldBefore;
-    if (before != null && before.isDone()) {
-      before = heldBefore = null;
-    }
     boolean ordered = !peer || request.hasFlag(Flags.FORWARDED); // a client's request, or one a peer forwards
-    if (before == null || !ordered) {
+    if (!ordered) {
+      dispatch(ctx, request);
+      return;
+    }
+    int slot = peer && request.key() != null && request.key().length > 0
+        ? io.distcache.protocol.cluster.KeySlot.of(request.key()) : HeldOrder.ANY_SLOT;
+    CompletableFuture<?> before = order.before(slot);
+    if (before == null) {
       CompletableFuture<Frame> reply = dispatch(ctx, request);
-      if (ordered && HeldReply.holds(reply)) {
-        heldBefore = reply; // see HeldReply: this connection's next requests wait until it is applied
+      if (HeldReply.holds(reply)) {
+        order.occupy(slot, reply); // see HeldReply: what comes next (for its slot, from a peer) waits for it
       }
+      return;
+    }
+    if (peer && order.waiting >= MAX_WAITING_BEHIND_HELD) {
+      write(ctx, request.replyError(Status.TRY_AGAIN, order.waiting + " forwarded requests already wait behind"
+          + " writes held while their slots change owner (the limit); not applied, try again"));
       return;
     }
     // Behind a held write: routed once it (and every request queued behind it before this one) has gone.
     CompletableFuture<Void> routedHere = new CompletableFuture<>();
-    heldBefore = routedHere;
-    if (++inFlight == maxInFlight) {
-      updateAutoRead(ctx);
+    order.occupy(slot, routedHere);
+    order.waiting++;
+    if (!peer && ++inFlight == maxInFlight) {
+      updateAutoRead(ctx); // a client's: counted as in flight, so its reading pauses at the usual bound
     }
     before.whenComplete((x, e) -> ctx.executor().execute(() -> {
-      if (inFlight-- == maxInFlight) {
+      order.waiting--;
+      if (!peer && inFlight-- == maxInFlight) {
         updateAutoRead(ctx);
       }
       CompletableFuture<Frame> reply = null;
@@ -279,6 +293,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
         }
       }
       flushAtCycleEnd(ctx);
+      closeIfAnswered(ctx);
     }));
   }
 
@@ -347,7 +362,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
 
   /** After a half-close with nothing left in flight: flush the replies, then close. */
   private void closeIfAnswered(ChannelHandlerContext ctx) {
-    if (inputClosed && inFlight == 0 && !closing) {
+    if (inputClosed && inFlight == 0 && order.waiting == 0 && !closing) {
       closing = true;
       flushPending = false;
       ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);

@@ -276,50 +276,122 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     if (capture != null) {
       return capture.send(request);
     }
+    return send(request, null);
+  }
+
+  /**
+   * Like {@link #send(Frame)}, in the place {@code place} reserved in this connection's routing
+   * order (EXEC reserves it when it is read and sends its batch once its WATCH versions are in);
+   * null: the next place. Call on the event loop.
+   */
+  CompletableFuture<Frame> send(Frame request, Place place) {
     Frame routed = withRouting(request);
     boolean readOnly = routing.readOnly();
-    CompletableFuture<?> before = heldBefore;
-    if (before != null && before.isDone()) {
-      before = heldBefore = null;
-    }
     CompletableFuture<Void> registered = trackingBarrier;
-    if (registered != null) {
-      // A tracked read forwarded to its owner runs once the owner has registered this node (ClusterTracking).
-      trackingBarrier = null;
-      before = before == null ? registered : CompletableFuture.allOf(before.exceptionally(e -> null), registered);
-    }
-    CompletableFuture<Frame> reply;
-    if (before == null) {
-      reply = readOnly ? context.router().routeReadOnly(routed) : context.router().route(routed);
-      if (HeldReply.holds(reply)) {
-        heldBefore = reply; // see HeldReply: what this connection sends next waits until it is applied
-      }
-    } else {
-      // Routed in order, each once the one before it has been routed and is not held any more.
-      CompletableFuture<Void> routedHere = new CompletableFuture<>();
-      heldBefore = routedHere;
-      reply = before.exceptionally(e -> null).thenComposeAsync(x -> {
-        CompletableFuture<Frame> r;
-        try {
-          r = readOnly ? context.router().routeReadOnly(routed) : context.router().route(routed);
-        } catch (RuntimeException e) {
-          routedHere.complete(null);
-          throw e;
-        }
-        if (HeldReply.holds(r)) {
-          r.whenComplete((v, e) -> routedHere.complete(null));
-        } else {
-          routedHere.complete(null);
-        }
-        return r;
-      }, ctx.executor());
-    }
+    trackingBarrier = null; // a tracked read forwarded to its owner runs once the owner has registered this node
+    java.util.function.Supplier<CompletableFuture<Frame>> call =
+        () -> readOnly ? context.router().routeReadOnly(routed) : context.router().route(routed);
+    CompletableFuture<Frame> reply = place != null ? place.route(registered, call) : inOrder(registered, call);
     if (tlsClient && routed.hasFlag(io.distcache.protocol.Flags.ROUTED) && context.tlsEndpoints() != null) {
       // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port, or
       // forward the request when this node does not know it (a TLS client never gets a node port).
       reply = context.tlsEndpoints().forTlsClient(routed, reply, context.router()::route);
     }
     return reply;
+  }
+
+  /**
+   * Runs {@code call} (a router or cluster-wide call a command makes itself) in this connection's
+   * routing order: now, or once no request this connection sent before it is held (HeldReply).
+   */
+  CompletableFuture<Frame> inOrder(java.util.function.Supplier<CompletableFuture<Frame>> call) {
+    return inOrder(null, call);
+  }
+
+  private CompletableFuture<Frame> inOrder(CompletableFuture<?> also,
+      java.util.function.Supplier<CompletableFuture<Frame>> call) {
+    CompletableFuture<?> before = heldBefore;
+    if (before != null && before.isDone()) {
+      before = heldBefore = null;
+    }
+    if (before == null && also == null) {
+      // The common case: nothing held, nothing to wait for; no Place is made.
+      CompletableFuture<Frame> r = call.get();
+      if (HeldReply.holds(r)) {
+        heldBefore = r; // see HeldReply: what this connection sends next waits until it is applied
+      }
+      return r;
+    }
+    return reserve().route(also, call);
+  }
+
+  /**
+   * Non-null while a request this connection sent is held (HeldReply) or waits behind one: the
+   * next request is routed once it completes, so none overtakes a held write (event loop only).
+   */
+  private CompletableFuture<?> heldBefore;
+
+  /** {@code then}, on this connection's event loop, once {@code first} completes. */
+  <T> CompletableFuture<Frame> onEventLoop(CompletableFuture<T> first,
+      java.util.function.Function<? super T, CompletableFuture<Frame>> then) {
+    return first.thenComposeAsync(then, ctx.executor());
+  }
+
+  /** The next place in this connection's routing order: routed after every request sent before it. */
+  Place reserve() {
+    CompletableFuture<?> before = heldBefore;
+    if (before != null && before.isDone()) {
+      before = null;
+    }
+    Place place = new Place(before);
+    heldBefore = place.done;
+    return place;
+  }
+
+  /**
+   * One request's place in its connection's routing order. {@code done} completes once it has been
+   * routed and is not held (or was never sent): what the connection sends next waits for that.
+   */
+  final class Place {
+    private final CompletableFuture<?> before;
+    final CompletableFuture<Void> done = new CompletableFuture<>();
+
+    private Place(CompletableFuture<?> before) {
+      this.before = before;
+    }
+
+    /** Routes with {@code call} once {@code before} and {@code also} (when non-null) are done. */
+    CompletableFuture<Frame> route(CompletableFuture<?> also, java.util.function.Supplier<CompletableFuture<Frame>> call) {
+      CompletableFuture<?> wait = before;
+      if (also != null) {
+        wait = wait == null ? also : CompletableFuture.allOf(wait.exceptionally(e -> null), also.exceptionally(e -> null));
+      }
+      if (wait == null || wait.isDone()) {
+        return routeNow(call);
+      }
+      return wait.exceptionally(e -> null).thenComposeAsync(x -> routeNow(call), ctx.executor());
+    }
+
+    /** Abandons the place (nothing is sent in it): later requests need not wait for it. */
+    void release() {
+      done.complete(null);
+    }
+
+    private CompletableFuture<Frame> routeNow(java.util.function.Supplier<CompletableFuture<Frame>> call) {
+      CompletableFuture<Frame> r;
+      try {
+        r = call.get();
+      } catch (RuntimeException e) {
+        done.complete(null);
+        throw e;
+      }
+      if (HeldReply.holds(r)) {
+        r.whenComplete((v, e) -> done.complete(null)); // see HeldReply
+      } else {
+        done.complete(null);
+      }
+      return r;
+    }
   }
 
   /** True when this connection came in over TLS: it is told members' TLS ports (TlsEndpoints). */
@@ -412,11 +484,6 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   private volatile InvalidationOutbox outbox;
   /** A forwarded tracked read waits for this (its owner's registration) before it is sent. */
   private CompletableFuture<Void> trackingBarrier;
-  /**
-   * Non-null while a request this connection sent is held (HeldReply) or waits behind one: the
-   * next request is routed once it completes, so none overtakes a held write (event loop only).
-   */
-  private CompletableFuture<?> heldBefore;
 
   ClientTracking tracking() {
     if (tracking == null) {

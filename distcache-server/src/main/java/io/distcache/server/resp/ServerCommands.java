@@ -324,7 +324,7 @@ final class ServerCommands {
 
   /** A node-local opcode through the router (see copiesHere). */
   private static CompletableFuture<Frame> own(RespSession s, Opcode op, long... extras) {
-    return s.context().router().route(Frame.request(op, 0, null, null, extras));
+    return s.inOrder(() -> s.context().router().route(Frame.request(op, 0, null, null, extras)));
   }
 
   private static void dbsize(RespSession s, byte[][] a) {
@@ -338,7 +338,7 @@ final class ServerCommands {
     } else if (wide == null) {
       s.out().integer(s.context().store().size());
     } else {
-      s.await(wide.size(), (r, w) -> {
+      s.await(s.inOrder(wide::size), (r, w) -> {
         if (!StringCommands.failed(r, w)) {
           w.integer(r.extra(0, 0));
         }
@@ -353,7 +353,7 @@ final class ServerCommands {
     } else if (wide == null) {
       s.out().bulkOrNull(s.context().store().randomKey());
     } else {
-      s.await(wide.randomKey(), StringCommands::valueOrNull);
+      s.await(s.inOrder(wide::randomKey), StringCommands::valueOrNull);
     }
   }
 
@@ -372,7 +372,7 @@ final class ServerCommands {
       s.context().store().flush();
       s.out().ok();
     } else {
-      s.await(wide.flush(), (r, w) -> {
+      s.await(s.inOrder(wide::flush), (r, w) -> {
         if (!StringCommands.failed(r, w)) {
           w.ok();
         }
@@ -425,7 +425,9 @@ final class ServerCommands {
       byte[] match = pattern;
       boolean any = typeFilter >= 0;
       int hint = (int) Math.min(count, Integer.MAX_VALUE);
-      s.await(wide.scan(cursor, hint, Math.max(0, typeFilter)), (r, w) -> {
+      long from = cursor;
+      long types = Math.max(0, typeFilter);
+      s.await(s.inOrder(() -> wide.scan(from, hint, types)), (r, w) -> {
         if (!StringCommands.failed(r, w)) {
           writeScan(w, r.extra(0, 0), ListCodec.decodeKeys(r.value()), match, any);
         }
@@ -487,7 +489,8 @@ final class ServerCommands {
           }
         });
       } else {
-        s.await(wide.keys(k -> GlobMatcher.matches(pattern, k), KEYS_BATCH, s.context().limits().maxRequestBytes()), (r, w) -> {
+        s.await(s.inOrder(() -> wide.keys(k -> GlobMatcher.matches(pattern, k), KEYS_BATCH,
+            s.context().limits().maxRequestBytes())), (r, w) -> {
           if (!StringCommands.failed(r, w)) {
             writeKeys(w, ListCodec.decodeKeys(r.value()));
           }

@@ -191,7 +191,17 @@ final class TransactionCommands {
       s.capture(null);
     }
     CompletableFuture<Frame> watched = allDone(watchFutures(watches));
-    CompletableFuture<Frame> ran = watched.thenCompose(ignored -> run(s, capture, watches));
+    CompletableFuture<Frame> ran;
+    if (watched.isDone()) {
+      ran = run(s, capture, watches, null);
+    } else {
+      // A WATCH's version comes from another node: the batch is sent once it is in, on this
+      // connection's event loop, in the place EXEC holds in its routing order now, so a request
+      // pipelined after EXEC is not routed before the batch.
+      RespSession.Place place = s.reserve();
+      ran = s.onEventLoop(watched, ignored -> run(s, capture, watches, place));
+      ran.whenComplete((r, e) -> place.release());
+    }
     s.await(ran, (r, w) -> {
       if (r.status() == Status.CONDITION_FAILED) {
         w.nullArray();
@@ -204,7 +214,8 @@ final class TransactionCommands {
   }
 
   /** Sends the collected requests as one TRANSACTION; completes when every result can be rendered. */
-  private static CompletableFuture<Frame> run(RespSession s, Capture capture, List<Watch> watches) {
+  private static CompletableFuture<Frame> run(RespSession s, Capture capture, List<Watch> watches,
+      RespSession.Place place) {
     List<TransactionCodec.Condition> conditions = new ArrayList<>(watches.size());
     for (Watch w : watches) {
       Frame v = w.version().join();
@@ -220,7 +231,7 @@ final class TransactionCommands {
     byte[] routingKey = !conditions.isEmpty() ? conditions.get(0).key() : firstKey(capture.requests);
     Frame batch = Frame.request(Opcode.TRANSACTION, 0, routingKey,
         TransactionCodec.encodeRequest(conditions, capture.requests));
-    return s.send(batch).thenCompose(reply -> {
+    return (place == null ? s.send(batch) : s.send(batch, place)).thenCompose(reply -> {
       if (reply.status() != Status.OK) {
         return CompletableFuture.completedFuture(reply);
       }

@@ -67,6 +67,26 @@ class SlotWaitsTest {
   }
 
   @Test
+  void aPeersForward_expiresAtItsShorterDeadline_evenBehindAClientsRequest_whichGoesOnWaiting() {
+    waits = new SlotWaits(slot -> servable, slot -> ours, r -> {
+      executed.add(new String(r.value(), StandardCharsets.UTF_8));
+      return CompletableFuture.completedFuture(r.replyOk());
+    }, r -> r.replyError(Status.TRY_AGAIN, "moving"), 20, 60_000);
+    CompletableFuture<Frame> direct = waits.enqueue(7, set("client"));
+    CompletableFuture<Frame> forwarded = waits.enqueue(7, set("peer").withFlags(io.distcache.protocol.Flags.FORWARDED));
+
+    // Its sender gives up after its forward timeout: it must hear TRY_AGAIN (not applied) before that.
+    await().atMost(Duration.ofSeconds(5)).until(forwarded::isDone);
+    assertThat(forwarded.join().status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(direct).isNotDone();
+
+    servable = true;
+    await().atMost(Duration.ofSeconds(5)).until(direct::isDone);
+    assertThat(direct.join().status()).isEqualTo(Status.OK);
+    assertThat(executed).containsExactly("client");
+  }
+
+  @Test
   void aSlotThisNodeLost_answersItsWaitersAtOnce() {
     SlotWaits w = waits(60_000);
     CompletableFuture<Frame> waiting = w.enqueue(7, set("x"));

@@ -7,6 +7,7 @@ import io.distcache.protocol.FrameTooLargeException;
 import io.distcache.protocol.MalformedFrameException;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
+import io.distcache.server.cluster.HeldReply;
 import io.distcache.server.cluster.Router;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.buffer.Unpooled;
@@ -76,8 +77,8 @@ class BinaryRequestHandlerTest {
 
   @Test
   void heldWrite_laterRequestsOfTheConnection_routedOnlyOnceItIsApplied() {
-    io.distcache.server.cluster.HeldReply held = new io.distcache.server.cluster.HeldReply();
-    java.util.List<Frame> routed = new java.util.ArrayList<>();
+    io.distcache.server.cluster.HeldReply held = new HeldReply();
+    List<Frame> routed = new ArrayList<>();
     Router router = r -> {
       routed.add(r);
       return routed.size() == 1 ? held : CompletableFuture.completedFuture(r.replyValue(r.value()));
@@ -95,12 +96,55 @@ class BinaryRequestHandlerTest {
     ch.runPendingTasks();
 
     assertThat(routed).extracting(Frame::requestId).containsExactly(1, 2, 3);
-    java.util.List<Integer> replied = new java.util.ArrayList<>();
+    List<Integer> replied = new ArrayList<>();
     for (Frame f; (f = ch.readOutbound()) != null; ) {
       replied.add(f.requestId());
     }
     assertThat(replied).containsExactlyInAnyOrder(1, 2, 3);
     ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void heldForward_onAPeersConnection_holdsBackOnlyLaterForwardsForItsSlot() {
+    HeldReply held = new HeldReply();
+    List<Frame> routed = new ArrayList<>();
+    Router router = r -> {
+      routed.add(r);
+      return routed.size() == 1 ? held : CompletableFuture.completedFuture(r.replyOk());
+    };
+    BinaryRequestHandler handler = new BinaryRequestHandler(router);
+    EmbeddedChannel ch = new EmbeddedChannel(handler);
+    handler.becomePeer();
+    byte[] a = keyOfSlot(k -> true);
+    int slotA = io.distcache.protocol.cluster.KeySlot.of(a);
+    byte[] b = keyOfSlot(k -> io.distcache.protocol.cluster.KeySlot.of(k) != slotA);
+    Frame first = forwardedSet(1, a);
+    Frame otherSlot = forwardedSet(2, b);
+    Frame sameSlot = forwardedSet(3, a);
+
+    ch.writeInbound(first, otherSlot, sameSlot);
+    ch.runPendingTasks();
+    // The peer's link carries every client of the peer: only the held write's slot waits.
+    assertThat(routed).extracting(Frame::requestId).containsExactly(1, 2);
+    held.complete(first.replyOk());
+    ch.runPendingTasks();
+
+    assertThat(routed).extracting(Frame::requestId).containsExactly(1, 2, 3);
+    ch.finishAndReleaseAll();
+  }
+
+  private static Frame forwardedSet(int id, byte[] key) {
+    return Frame.request(Opcode.SET, io.distcache.protocol.Flags.FORWARDED, key, "v".getBytes(StandardCharsets.UTF_8))
+        .withRequestId(id);
+  }
+
+  private static byte[] keyOfSlot(java.util.function.Predicate<byte[]> ok) {
+    for (int i = 0; ; i++) {
+      byte[] k = ("k" + i).getBytes(StandardCharsets.UTF_8);
+      if (ok.test(k)) {
+        return k;
+      }
+    }
   }
 
   @Test

@@ -46,6 +46,22 @@ class RedisClientScriptsTest {
   }
 
   @Test
+  void jedis_pipelinedEvalThenSet_runInOrder() {
+    // A script runs on its own thread; a SET pipelined after it once ran first on the event loop,
+    // and the script's older write won (found in review: 38 rounds of 50).
+    try (Jedis j = new Jedis(new HostAndPort("127.0.0.1", server.port()), DefaultJedisClientConfig.builder().build())) {
+      for (int round = 0; round < 50; round++) {
+        redis.clients.jedis.Pipeline p = j.pipelined();
+        p.eval("redis.call('set', KEYS[1], ARGV[1]) return 1", 1, "order", "script-" + round);
+        p.set("order", "plain-" + round);
+        redis.clients.jedis.Response<String> got = p.get("order");
+        p.sync();
+        assertThat(got.get()).as("round %d", round).isEqualTo("plain-" + round);
+      }
+    }
+  }
+
+  @Test
   void jedis_evalsha_lockRelease() {
     try (Jedis j = new Jedis(new HostAndPort("127.0.0.1", server.port()), DefaultJedisClientConfig.builder().build())) {
       j.scriptFlush();

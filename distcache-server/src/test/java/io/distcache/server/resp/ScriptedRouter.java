@@ -1,6 +1,7 @@
 package io.distcache.server.resp;
 
 import io.distcache.protocol.Frame;
+import io.distcache.server.cluster.HeldReply;
 import io.distcache.server.cluster.Router;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,7 +39,7 @@ final class ScriptedRouter implements Router {
     requests.add(request);
     if (heldWrites > 0) {
       heldWrites--;
-      CompletableFuture<Frame> f = new io.distcache.server.cluster.HeldReply();
+      CompletableFuture<Frame> f = new HeldReply();
       pending.add(f);
       return f;
     }
