@@ -21,8 +21,8 @@ import java.util.List;
  * holds it beside the arguments), so that a large SET's value reaches the store without a heap
  * array of its size (issue 16): a slice of the read buffer when it has arrived whole, no copy at
  * all; otherwise what has arrived of it is copied at once into direct chunks of STREAM_STEP_BYTES
- * reused from BulkChunkPool (their pages already resident), so the read cumulation never grows to the
- * value's size (each growth of it allocated and copied a buffer of the value's size) and is released
+ * reused from BulkChunkPool (their pages already resident), so the read cumulation never grows
+ * to the value's size (each growth of it allocated and copied a buffer of the value's size) and is released
  * after every read, and each byte is copied once, with no growth copies. The chunks' capacity
  * counts as held below; a request dropped half-received releases them.
  * Each bulk's claimed size is also added to the request's running total as soon as its header is
@@ -290,8 +290,8 @@ final class RespDecoder extends ByteToMessageDecoder {
 
   /**
    * Copies what has arrived of the current large bulk into its chunks (BulkChunkPool's direct
-   * buffers of STREAM_STEP_BYTES, the last one partly filled); true once all of it and the two bytes after it (taken as the CRLF, as
-   * above) are consumed, with the whole bulk in {@code partial}.
+   * buffers of STREAM_STEP_BYTES, the last one partly filled); true once all of it and the two
+   * bytes after it (taken as the CRLF, as above) are consumed, with the whole bulk in {@code partial}.
    */
   private boolean streamBulk(ByteBuf in) {
     int length = (int) bulkLength;
