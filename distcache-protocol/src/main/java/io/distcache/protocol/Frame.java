@@ -23,6 +23,8 @@ public final class Frame {
   private final byte[] value;
   /** In-process only, never encoded: see {@link ValueSink}. */
   private final ValueSink sink;
+  /** In-process only: the value held in a buffer instead of {@code value} (see {@link BufferedValue}). */
+  private final BufferedValue buffered;
 
   public Frame(byte opcode, int flags, int requestId, Status status, long[] extras, byte[] key, byte[] value) {
     if (extras.length > ProtocolConstants.MAX_EXTRAS) {
@@ -37,17 +39,19 @@ public final class Frame {
     this.key = key;
     this.value = value;
     this.sink = null;
+    this.buffered = null;
   }
 
-  private Frame(Frame f, int flags, int requestId, ValueSink sink) {
+  private Frame(Frame f, int flags, int requestId, ValueSink sink, BufferedValue buffered) {
     this.opcode = f.opcode;
     this.flags = flags & 0xFF;
     this.requestId = requestId;
     this.status = f.status;
     this.extras = f.extras;
     this.key = f.key;
-    this.value = f.value;
+    this.value = buffered == null ? f.value : EMPTY;
     this.sink = sink;
+    this.buffered = buffered;
   }
 
   // ---- requests ----
@@ -71,17 +75,25 @@ public final class Frame {
 
   /** The same request with another request id (clients assign ids when they send). */
   public Frame withRequestId(int id) {
-    return new Frame(this, flags, id, sink);
+    return new Frame(this, flags, id, sink, buffered);
   }
 
   /** The same request with extra flag bits set. */
   public Frame withFlags(int moreFlags) {
-    return new Frame(this, flags | moreFlags, requestId, sink);
+    return new Frame(this, flags | moreFlags, requestId, sink, buffered);
   }
 
   /** The same request with a {@link ValueSink} for its value (in-process only, never encoded). */
   public Frame withSink(ValueSink sink) {
-    return new Frame(this, flags, requestId, sink);
+    return new Frame(this, flags, requestId, sink, buffered);
+  }
+
+  /**
+   * The same request with its value in {@code value}'s buffer instead of an array (in-process only:
+   * {@link #value()} copies it out when something needs the array, e.g. to forward the request).
+   */
+  public Frame withValue(BufferedValue value) {
+    return new Frame(this, flags, requestId, sink, value);
   }
 
   // ---- responses ----
@@ -164,8 +176,19 @@ public final class Frame {
     return key;
   }
 
+  /** The value; for a request whose value is buffered, a heap copy of it (see {@link BufferedValue}). */
   public byte[] value() {
-    return value;
+    return buffered == null ? value : buffered.array();
+  }
+
+  /** The value's buffer when it is held in one (see {@link #withValue}); null when it is an array. */
+  public BufferedValue buffered() {
+    return buffered;
+  }
+
+  /** The value's length, without copying a buffered value. */
+  public int valueLength() {
+    return buffered == null ? value.length : buffered.length();
   }
 
   /** Where the value may be written instead of replied (see {@link ValueSink}); null for none. */
@@ -175,12 +198,12 @@ public final class Frame {
 
   /** The value as UTF-8 text (error messages, stats). */
   public String valueText() {
-    return new String(value, StandardCharsets.UTF_8);
+    return new String(value(), StandardCharsets.UTF_8);
   }
 
   /** Bytes this frame takes on the wire. */
   public int encodedLength() {
-    return ProtocolConstants.HEADER_BYTES + extras.length * 8 + key.length + value.length;
+    return ProtocolConstants.HEADER_BYTES + extras.length * 8 + key.length + valueLength();
   }
 
   @Override
@@ -192,6 +215,6 @@ public final class Frame {
         + (isResponse() ? ", status=" + status : "")
         + ", flags=0x" + Integer.toHexString(flags)
         + ", extras=" + Arrays.toString(extras)
-        + ", key=" + key.length + "B, value=" + value.length + "B}";
+        + ", key=" + key.length + "B, value=" + valueLength() + "B}";
   }
 }

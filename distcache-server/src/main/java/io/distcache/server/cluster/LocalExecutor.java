@@ -350,7 +350,10 @@ public final class LocalExecutor {
     SetArgs.Condition condition =
         ifAbsent ? SetArgs.Condition.IF_ABSENT : ifPresent ? SetArgs.Condition.IF_PRESENT : SetArgs.Condition.ALWAYS;
     boolean returnPrevious = r.hasFlag(Flags.RETURN_PREVIOUS);
-    SetResult res = store.set(r.key(), r.value(), new SetArgs(condition, expiry(r, ttl), keepTtl, returnPrevious));
+    SetArgs args = new SetArgs(condition, expiry(r, ttl), keepTtl, returnPrevious);
+    io.distcache.protocol.BufferedValue buffered = r.buffered();
+    // A value still in its connection's buffer is copied from there into the store (BufferedValue).
+    SetResult res = buffered != null ? store.set(r.key(), buffered, args) : store.set(r.key(), r.value(), args);
     Status status = res.written() ? Status.OK : Status.CONDITION_FAILED;
     long[] extras = res.written() ? new long[] {res.version()} : Frame.NO_EXTRAS;
     return withPrevious(r, status, res.previous(), extras);

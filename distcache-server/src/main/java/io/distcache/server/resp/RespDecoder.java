@@ -3,6 +3,7 @@ package io.distcache.server.resp;
 import io.distcache.protocol.Status;
 import io.distcache.server.net.InputMeter;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
@@ -15,12 +16,15 @@ import java.util.List;
  *
  * Every length read from the network is checked against RespLimits before anything is allocated:
  * a bulk's bytes are copied out only once they have all arrived, and argument arrays start small.
- * A large bulk (STREAM_BULK_BYTES or more) not yet whole is the exception: what has arrived of it
- * is copied at once into the argument's own array, which grows with what arrives (to the larger of
- * twice its size and STREAM_STEP_BYTES, never beyond the bulk's length), so the read cumulation
- * never grows to the value's size (each growth of it allocated and copied a buffer of the value's
- * size, issue 16) and is released after every read; each byte is copied once on arrival plus, on
- * average, once more by the array's doublings. The array's whole capacity counts as held below.
+ *
+ * A large bulk (STREAM_BULK_BYTES or more) is kept off the heap, in a Netty buffer (RespCommand
+ * holds it beside the arguments), so that a large SET's value reaches the store without a heap
+ * array of its size (issue 16): a slice of the read buffer when it has arrived whole, no copy at
+ * all; otherwise what has arrived of it is copied at once into direct chunks of STREAM_STEP_BYTES
+ * reused from BulkChunkPool (their pages already resident), so the read cumulation never grows
+ * to the value's size (each growth of it allocated and copied a buffer of the value's size) and is released
+ * after every read, and each byte is copied once, with no growth copies. The chunks' capacity
+ * counts as held below; a request dropped half-received releases them.
  * Each bulk's claimed size is also added to the request's running total as soon as its header is
  * read, so a request of many large bulks is refused before the bulk that would cross the limit.
  * Malformed input yields a RespProtocolError with Redis's wording, after which the decoder discards
@@ -58,10 +62,16 @@ final class RespDecoder extends ByteToMessageDecoder {
   private boolean failed;
   /** Heap held by the arguments of the incomplete request, as counted for the InputMeter. */
   private long argBytes;
-  /** The array a large bulk is copied into as it arrives (see STREAM_BULK_BYTES); null when none. */
-  private byte[] partial;
-  /** Bytes of the bulk already in {@code partial}. */
+  /** Buffered large bulks of the current request, by argument index; null until it has one. */
+  private ByteBuf[] buffers;
+  /** The full chunks a large bulk is copied into as it arrives (see STREAM_BULK_BYTES); null when none. */
+  private CompositeByteBuf partial;
+  /** The chunk being filled, not yet in {@code partial}; null when none. */
+  private ByteBuf chunk;
+  /** Bytes of the bulk already in {@code partial} and {@code chunk}. */
   private int partialFilled;
+  /** Capacity of {@code partial}'s chunks and {@code chunk}, as counted for the InputMeter. */
+  private long partialHeld;
   /** Requests (and empty lines) completed during the current read. */
   private int completed;
   private ChannelHandlerContext ctx;
@@ -82,10 +92,32 @@ final class RespDecoder extends ByteToMessageDecoder {
   @Override
   protected void handlerRemoved0(ChannelHandlerContext ctx) {
     // the connection is gone: a large bulk half received is garbage now, not held
-    args = null;
-    partial = null;
-    partialFilled = 0;
+    dropRequest();
     remainingArgs = 0;
+  }
+
+  /** Drops the incomplete request: its arguments, and releases its buffered bulks and chunks. */
+  private void dropRequest() {
+    args = null;
+    argBytes = 0;
+    if (buffers != null) {
+      for (ByteBuf b : buffers) {
+        if (b != null) {
+          b.release();
+        }
+      }
+      buffers = null;
+    }
+    if (partial != null) {
+      partial.release();
+      partial = null;
+    }
+    if (chunk != null) {
+      chunk.release();
+      chunk = null;
+    }
+    partialFilled = 0;
+    partialHeld = 0;
   }
 
   @Override
@@ -97,7 +129,7 @@ final class RespDecoder extends ByteToMessageDecoder {
     int done = completed;
     completed = 0;
     long held = internalBuffer().readableBytes() + argBytes + (args == null ? 0 : 8L * args.length)
-        + (partial == null ? 0 : partial.length + ARG_OVERHEAD);
+        + (partialHeld == 0 ? 0 : partialHeld + ARG_OVERHEAD);
     if (!meter.afterRead(held, done)) {
       meter.release();
       refuse(Status.BUSY, "the node's buffers for incomplete requests are full; closing the connection");
@@ -110,10 +142,7 @@ final class RespDecoder extends ByteToMessageDecoder {
       return;
     }
     failed = true;
-    args = null;
-    argBytes = 0;
-    partial = null;
-    partialFilled = 0;
+    dropRequest();
     ByteBuf held = internalBuffer();
     held.skipBytes(held.readableBytes());
     ctx.fireChannelRead(new RespProtocolError(message));
@@ -144,9 +173,7 @@ final class RespDecoder extends ByteToMessageDecoder {
       }
       if (message instanceof RespProtocolError) {
         failed = true;
-        args = null;
-        partial = null;
-        partialFilled = 0;
+        dropRequest();
         in.skipBytes(in.readableBytes());
         return;
       }
@@ -210,13 +237,21 @@ final class RespDecoder extends ByteToMessageDecoder {
         bulkLength = len;
       }
       byte[] arg;
-      if (bulkLength >= STREAM_BULK_BYTES && (partial != null || in.readableBytes() < bulkLength + 2)) {
-        if (!streamBulk(in)) {
-          return null;
+      ByteBuf buffered = null;
+      if (bulkLength >= STREAM_BULK_BYTES) {
+        if (partialFilled == 0 && in.readableBytes() >= bulkLength + 2) {
+          buffered = in.readRetainedSlice((int) bulkLength); // arrived whole: no copy
+          in.skipBytes(2);
+        } else {
+          if (!streamBulk(in)) {
+            return null;
+          }
+          buffered = partial;
+          partial = null;
+          partialFilled = 0;
+          partialHeld = 0;
         }
-        arg = partial;
-        partial = null;
-        partialFilled = 0;
+        arg = null;
         argBytes += bulkLength + ARG_OVERHEAD;
       } else {
         // Like Redis, the two bytes after the data are taken as the CRLF without looking at them.
@@ -236,35 +271,45 @@ final class RespDecoder extends ByteToMessageDecoder {
         System.arraycopy(args, 0, bigger, 0, argCount);
         args = bigger;
       }
+      if (buffered != null) {
+        if (buffers == null || buffers.length < args.length) {
+          buffers = java.util.Arrays.copyOf(buffers == null ? new ByteBuf[0] : buffers, args.length);
+        }
+        buffers[argCount] = buffered;
+      }
       args[argCount++] = arg;
       remainingArgs--;
     }
-    RespCommand command = new RespCommand(args);
+    RespCommand command = new RespCommand(args, buffers);
     args = null;
+    buffers = null;
     argCount = 0;
     argBytes = 0;
     return command;
   }
 
   /**
-   * Moves what has arrived of the current large bulk into {@code partial}, growing it as needed;
-   * true once all of it and the two bytes after it (taken as the CRLF, as above) are consumed.
+   * Copies what has arrived of the current large bulk into its chunks (BulkChunkPool's direct
+   * buffers of STREAM_STEP_BYTES, the last one partly filled); true once all of it and the two
+   * bytes after it (taken as the CRLF, as above) are consumed, with the whole bulk in {@code partial}.
    */
   private boolean streamBulk(ByteBuf in) {
     int length = (int) bulkLength;
-    int take = Math.min(in.readableBytes(), length - partialFilled);
-    if (take > 0) {
-      int needed = partialFilled + take;
-      if (partial == null || needed > partial.length) {
-        long grown = Math.max(needed, Math.max(STREAM_STEP_BYTES, partial == null ? 0 : 2L * partial.length));
-        byte[] bigger = new byte[(int) Math.min(length, grown)];
-        if (partialFilled > 0) {
-          System.arraycopy(partial, 0, bigger, 0, partialFilled);
-        }
-        partial = bigger;
+    while (partialFilled < length && in.isReadable()) {
+      if (chunk == null) {
+        chunk = BulkChunkPool.SHARED.take(ctx.alloc());
+        partialHeld += chunk.capacity();
       }
-      in.readBytes(partial, partialFilled, take);
-      partialFilled = needed;
+      int take = Math.min(Math.min(in.readableBytes(), chunk.writableBytes()), length - partialFilled);
+      chunk.writeBytes(in, take);
+      partialFilled += take;
+      if (!chunk.isWritable() || partialFilled == length) {
+        if (partial == null) {
+          partial = ctx.alloc().compositeDirectBuffer(Integer.MAX_VALUE);
+        }
+        partial.addComponent(true, chunk);
+        chunk = null;
+      }
     }
     if (partialFilled < length || in.readableBytes() < 2) {
       return false;
@@ -345,7 +390,7 @@ final class RespDecoder extends ByteToMessageDecoder {
 
   /** Used by tests to check the decoder holds nothing once input is consumed. */
   boolean idle() {
-    return remainingArgs == 0 && args == null && partial == null;
+    return remainingArgs == 0 && args == null && buffers == null && partial == null && chunk == null;
   }
 
   /**

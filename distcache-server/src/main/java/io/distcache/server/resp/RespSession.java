@@ -264,6 +264,67 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     }
   }
 
+  /**
+   * The commands whose value the store may copy from its buffer, with that value's argument index
+   * (every one a SET opcode: LocalExecutor.set takes a BufferedValue). Any other command gets its
+   * buffered arguments as arrays (RespCommand).
+   */
+  private static final java.util.Map<String, Integer> BUFFERED_VALUE_COMMANDS =
+      java.util.Map.of("set", 2, "setnx", 2, "setex", 3, "psetex", 3);
+
+  /** The command being executed, whose buffered value routeWithValue may take; null between commands. */
+  private RespCommand command;
+
+  /**
+   * Leaves a command's large value in its buffer when the command can take it from there (a SET of
+   * BUFFERED_VALUE_COMMANDS, outside MULTI, with no MONITOR to show it whole), with the slow log's
+   * shortened form in its place among the arguments; gives every other command arrays.
+   */
+  private byte[][] prepared(RespCommand c) {
+    if (!c.buffered()) {
+      return c.args;
+    }
+    Integer at = c.args[0] == null ? null : BUFFERED_VALUE_COMMANDS.get(Args.lower(c.args[0]));
+    if (at != null && c.onlyBuffered(at) && !transaction.inMulti && !context.monitors().active()) {
+      ByteBuf value = c.peek(at);
+      byte[] head = new byte[Math.min(SlowLog.MAX_ARG_BYTES, value.readableBytes())];
+      value.getBytes(value.readerIndex(), head);
+      c.args[at] = SlowLog.shortened(head, value.readableBytes());
+      command = c;
+    } else {
+      c.materialize();
+    }
+    return c.args;
+  }
+
+  /**
+   * Like {@link #route} for a request whose value is argument {@code argIndex} of the command being
+   * executed: when that argument is still in its buffer (see {@link #prepared}), the request carries
+   * the buffer instead of an array (BufferedValue), and the node that serves it locally copies the
+   * value from there into the store. The buffer is released once the request is sent; one still in
+   * flight then (forwarded, waiting for its slot) keeps a heap copy of the value.
+   */
+  void routeWithValue(Frame request, int argIndex, Reply reply) {
+    ByteBuf b = command == null ? null : command.take(argIndex);
+    if (b == null) {
+      route(request, reply);
+      return;
+    }
+    io.distcache.protocol.BufferedValue value = new io.distcache.protocol.BufferedValue(b);
+    if (capture != null) {
+      value.release(true); // a captured request is kept: it carries a copy (prepared() leaves none for MULTI)
+      route(request.withValue(value), reply);
+      return;
+    }
+    CompletableFuture<Frame> response = null;
+    try {
+      response = send(request.withValue(value));
+    } finally {
+      value.release(response != null && !response.isDone());
+    }
+    await(response, reply);
+  }
+
   private final TransactionCommands.State transaction = new TransactionCommands.State();
   /** Non-null while EXEC replays the queued commands (see TransactionCommands). */
   private TransactionCommands.Capture capture;
@@ -715,10 +776,18 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   private void handle(Object msg) {
     if (closing) {
+      if (msg instanceof RespCommand command) {
+        command.release();
+      }
       return;
     }
     if (msg instanceof RespCommand command) {
-      execute(command.args);
+      try {
+        execute(prepared(command));
+      } finally {
+        command.release(); // what the command did not take (it failed, or never reached the store)
+        this.command = null;
+      }
     } else {
       replyStarted = false;
       out().error("ERR " + ((RespProtocolError) msg).message);
@@ -954,6 +1023,11 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       }
     }
     parked.clear();
+    for (Object w : waiting) {
+      if (w instanceof RespCommand c) {
+        c.release();
+      }
+    }
     waiting.clear();
   }
 

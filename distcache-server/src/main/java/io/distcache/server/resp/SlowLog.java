@@ -48,6 +48,36 @@ public final class SlowLog {
     trim();
   }
 
+  /**
+   * What an entry shows of an argument of {@code length} bytes that begins with {@code head} (its
+   * first MAX_ARG_BYTES, or all of it): the head, then "... (N more bytes)" when it was cut. The
+   * session passes a large SET value in this form (the value itself goes to the store from its
+   * buffer), and add keeps an argument already in it as it is.
+   */
+  static byte[] shortened(byte[] head, long length) {
+    if (length <= MAX_ARG_BYTES) {
+      return head;
+    }
+    byte[] tail = (CUT_START + (length - MAX_ARG_BYTES) + CUT_END).getBytes(StandardCharsets.US_ASCII);
+    byte[] both = Arrays.copyOf(head, head.length + tail.length);
+    System.arraycopy(tail, 0, both, head.length, tail.length);
+    return both;
+  }
+
+  private static final String CUT_START = "... (";
+  private static final String CUT_END = " more bytes)";
+
+  /** True when {@code arg} is in {@link #shortened}'s form already. */
+  private static boolean isShortened(byte[] arg) {
+    int tailLength = arg.length - MAX_ARG_BYTES;
+    if (tailLength > CUT_START.length() + 19 + CUT_END.length()) {
+      return false; // looked at no further: a long argument is never in that form
+    }
+    String tail = new String(arg, MAX_ARG_BYTES, tailLength, StandardCharsets.US_ASCII);
+    return tail.startsWith(CUT_START) && tail.endsWith(CUT_END)
+        && tail.substring(CUT_START.length(), tail.length() - CUT_END.length()).matches("[1-9][0-9]*");
+  }
+
   /** True when a command of this duration goes into the log (called for every command: one volatile read). */
   boolean isSlow(long micros) {
     long t = slowerThanMicros;
@@ -60,12 +90,8 @@ public final class SlowLog {
     for (int i = 0; i < kept; i++) {
       if (i == MAX_ARGS - 1 && args.length > MAX_ARGS) {
         copy.add(("... (" + (args.length - MAX_ARGS + 1) + " more arguments)").getBytes(StandardCharsets.US_ASCII));
-      } else if (args[i].length > MAX_ARG_BYTES) {
-        byte[] head = Arrays.copyOf(args[i], MAX_ARG_BYTES);
-        byte[] tail = ("... (" + (args[i].length - MAX_ARG_BYTES) + " more bytes)").getBytes(StandardCharsets.US_ASCII);
-        byte[] both = Arrays.copyOf(head, head.length + tail.length);
-        System.arraycopy(tail, 0, both, head.length, tail.length);
-        copy.add(both);
+      } else if (args[i].length > MAX_ARG_BYTES && !isShortened(args[i])) {
+        copy.add(shortened(Arrays.copyOf(args[i], MAX_ARG_BYTES), args[i].length));
       } else {
         copy.add(args[i].clone());
       }

@@ -109,7 +109,7 @@ final class StringCommands {
     Expiry expiry = expiryAt < 0 ? Expiry.NONE : expiryOption(s, a, expiryAt, "set");
     boolean returnPrevious = Flags.has(flags, Flags.RETURN_PREVIOUS);
     Frame request = Frame.request(Opcode.SET, flags | expiry.flags(), key, a[2], expiry.ttl());
-    s.route(request, (r, w) -> {
+    s.routeWithValue(request, 2, (r, w) -> {
       if (failed(r, w)) {
         return;
       }
@@ -136,7 +136,7 @@ final class StringCommands {
   }
 
   private static void setnx(RespSession s, byte[][] a) {
-    s.route(Frame.request(Opcode.SET, Flags.IF_ABSENT, key(a[1]), a[2], 0L), StringCommands::oneIfOk);
+    s.routeWithValue(Frame.request(Opcode.SET, Flags.IF_ABSENT, key(a[1]), a[2], 0L), 2, StringCommands::oneIfOk);
   }
 
   /** 1 for OK, 0 for a negative answer (the Redis integer-reply convention). */
@@ -156,7 +156,7 @@ final class StringCommands {
   private static void setex(RespSession s, byte[][] a, boolean seconds, String command) {
     byte[] key = key(a[1]);
     Expiry e = Expiry.strict(Args.parseLong(a[2]), seconds, false, s.context().clock().millis(), command);
-    s.route(Frame.request(Opcode.SET, e.flags(), key, a[3], e.ttl()), (r, w) -> {
+    s.routeWithValue(Frame.request(Opcode.SET, e.flags(), key, a[3], e.ttl()), 3, (r, w) -> {
       if (!failed(r, w)) {
         w.ok();
       }

@@ -1,5 +1,6 @@
 package io.distcache.server.store;
 
+import io.distcache.protocol.BufferedValue;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -74,7 +75,11 @@ final class EntryCodec {
 
   /** Bytes an inline entry with this header takes in a page (long: a value may be huge). */
   static long inlineSize(int header, byte[] key, byte[] value) {
-    return (long) header + varintSize(key.length) + varintSize(value.length) + key.length + value.length;
+    return inlineSize(header, key, value.length);
+  }
+
+  static long inlineSize(int header, byte[] key, int valueLength) {
+    return (long) header + varintSize(key.length) + varintSize(valueLength) + key.length + valueLength;
   }
 
   static int flags(ByteBuffer pg, int off) {
@@ -234,23 +239,47 @@ final class EntryCodec {
 
   /** Writes an inline entry's lengths, key and value at p (after its header). */
   static void writeInline(ByteBuffer pg, int p, byte[] key, byte[] value) {
+    writeInline(pg, p, key, value, null);
+  }
+
+  /** Like writeInline, the value from {@code buffered} when it is not null (then {@code value} is unused). */
+  static void writeInline(ByteBuffer pg, int p, byte[] key, byte[] value, BufferedValue buffered) {
+    int vlen = buffered != null ? buffered.length() : value.length;
     p = writeVarint(pg, p, key.length);
-    p = writeVarint(pg, p, value.length);
+    p = writeVarint(pg, p, vlen);
     pg.put(p, key, 0, key.length);
-    pg.put(p + key.length, value, 0, value.length);
+    putValue(pg, p + key.length, value, buffered);
+  }
+
+  /** Copies the value (an array, or a buffered one) into {@code b} at absolute {@code at}. */
+  private static void putValue(ByteBuffer b, int at, byte[] value, BufferedValue buffered) {
+    if (buffered == null) {
+      b.put(at, value, 0, value.length);
+    } else {
+      buffered.copyTo(b.duplicate().position(at)); // straight from the request's buffer (issue 16)
+    }
   }
 
   // ---------------------------------------------------------------- large entries' buffers
 
   /** Bytes of a large entry's own buffer. */
   static int largeSize(byte[] key, byte[] value) {
-    return 4 + key.length + value.length;
+    return largeSize(key, value.length);
+  }
+
+  static int largeSize(byte[] key, int valueLength) {
+    return 4 + key.length + valueLength;
   }
 
   static void writeLarge(ByteBuffer lb, byte[] key, byte[] value) {
+    writeLarge(lb, key, value, null);
+  }
+
+  /** The value from {@code buffered} when it is not null (then {@code value} is unused). */
+  static void writeLarge(ByteBuffer lb, byte[] key, byte[] value, BufferedValue buffered) {
     lb.putInt(0, key.length);
     lb.put(4, key, 0, key.length);
-    lb.put(4 + key.length, value, 0, value.length);
+    putValue(lb, 4 + key.length, value, buffered);
   }
 
   // ---------------------------------------------------------------- key and value

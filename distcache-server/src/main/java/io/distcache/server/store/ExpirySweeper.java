@@ -52,6 +52,7 @@ final class ExpirySweeper implements AutoCloseable {
         sweep(s);
       }
       store.shrinkToBound();
+      store.freeIdleLargeBuffers();
     } catch (RuntimeException e) {
       // never let one failure end the schedule: expired memory would never come back
       log.error("expiry sweep failed", e);

@@ -14,11 +14,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * and are freed at once with their handle rather than left to the GC, so memory given back here
  * is really gone from the process. (On JDK 24+ Netty frees deterministically only with
  * --enable-native-access=ALL-UNNAMED; without it the JDK's cleaner frees them at the next GC.)
+ *
+ * Large entries' buffers are the exception: freed, one waits in the LargeBufferPool for the next
+ * large write (still counted here, as the process still holds it). A reservation that does not fit
+ * empties the pool first, so pooled memory is given up before any entry is evicted or refused.
  */
 final class MemoryBudget {
   /** The bound; CONFIG SET maxmemory may move it while serving (then used may exceed it for a while). */
   private volatile long max;
   private final AtomicLong used = new AtomicLong();
+  private final LargeBufferPool pool = new LargeBufferPool();
 
   MemoryBudget(long max) {
     this.max = max;
@@ -36,7 +41,12 @@ final class MemoryBudget {
     return used.get();
   }
 
+  /** Reserves {@code bytes} when they fit under the bound, freeing the pooled large buffers first if need be. */
   boolean tryReserve(long bytes) {
+    return fits(bytes) || freePooled() > 0 && fits(bytes);
+  }
+
+  private boolean fits(long bytes) {
     long cur;
     do {
       cur = used.get();
@@ -74,5 +84,51 @@ final class MemoryBudget {
   void free(CleanableDirectBuffer buffer) {
     release(buffer.buffer().capacity());
     buffer.clean();
+  }
+
+  /**
+   * A pooled large-entry buffer of {@code bytes} to an eighth more (LargeBufferPool), reserved
+   * already; null when none fits (then reserve and {@link #allocate}).
+   */
+  CleanableDirectBuffer reuseLarge(int bytes) {
+    return pool.take(bytes);
+  }
+
+  /** Gives back a dead large entry's buffer: pooled while the pool has room, else freed. */
+  void freeLarge(CleanableDirectBuffer buffer) {
+    long limit = Math.min(LargeBufferPool.MAX_POOL_BYTES, max / 16);
+    if (!pool.offer(buffer, limit, System.nanoTime())) {
+      free(buffer);
+    }
+  }
+
+  /** Bytes of freed large buffers kept for reuse (part of {@link #used}). */
+  long pooled() {
+    return pool.bytes();
+  }
+
+  /** Frees every pooled large buffer; returns the bytes given back. */
+  long freePooled() {
+    return clean(pool.drain(this::release));
+  }
+
+  /** Frees the pooled large buffers nobody took for LargeBufferPool.IDLE_NANOS (the sweeper's tick). */
+  long freeIdlePooled(long nowNanos) {
+    return clean(pool.drainIdle(nowNanos, this::release));
+  }
+
+  /** {@link #used} less the pooled bytes, both read at one instant (a bookkeeping check). */
+  long usedBesidesPooled() {
+    return pool.besidesPooled(used::get);
+  }
+
+  /** Frees buffers whose bytes were already released from the budget; returns their bytes. */
+  private static long clean(java.util.List<CleanableDirectBuffer> buffers) {
+    long freed = 0;
+    for (CleanableDirectBuffer b : buffers) {
+      freed += b.buffer().capacity();
+      b.clean();
+    }
+    return freed;
   }
 }

@@ -1,5 +1,6 @@
 package io.distcache.server.store;
 
+import io.distcache.protocol.BufferedValue;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.Clock;
 import io.netty.util.internal.CleanableDirectBuffer;
@@ -488,6 +489,12 @@ final class OffHeapStore implements Store {
    */
   private static void store(Segment s, int slot, byte[] key, int tag, ValueType type, byte[] value, long version,
       long expireAt, long now, boolean touch) {
+    store(s, slot, key, tag, type, value, null, version, expireAt, now, touch);
+  }
+
+  /** Like store, the value {@code buffered}'s when that is not null ({@code value} unused). */
+  private static void store(Segment s, int slot, byte[] key, int tag, ValueType type, byte[] value,
+      BufferedValue buffered, long version, long expireAt, long now, boolean touch) {
     if (expireAt != NO_EXPIRY && expireAt <= now) {
       if (slot >= 0) {
         s.remove(slot, Segment.Cause.DELETED);
@@ -497,7 +504,7 @@ final class OffHeapStore implements Store {
     if (slot >= 0 && touch) {
       s.touch(slot);
     }
-    s.put(key, tag, type.code(), value, version != 0 ? version : s.nextVersion(), expireAt);
+    s.put(key, tag, type.code(), value, buffered, version != 0 ? version : s.nextVersion(), expireAt);
   }
 
   /** Writes a new string value with a new version, keeping the entry's expiry (none when it is new). */
@@ -576,18 +583,31 @@ final class OffHeapStore implements Store {
 
   @Override
   public SetResult set(byte[] key, byte[] value, SetArgs args) {
-    return write(key, value, args, 0, 0, (s, slot, k, tag, now, v, sa, unusedA, unusedB) -> {
-      boolean exists = slot >= 0;
-      byte[] previous = sa.returnPrevious() && exists ? stringValue(s, slot) : null;
-      if ((sa.condition() == SetArgs.Condition.IF_ABSENT && exists)
-          || (sa.condition() == SetArgs.Condition.IF_PRESENT && !exists)) {
-        return new SetResult(false, previous, 0);
-      }
-      long expireAt = sa.keepTtl() ? (exists ? s.expireAt(slot) : NO_EXPIRY) : sa.expireAtMillis();
-      long version = s.nextVersion();
-      store(s, slot, k, tag, ValueType.STRING, v, version, expireAt, now, true);
-      return new SetResult(true, previous, version);
-    });
+    return write(key, value, args, 0, 0, (s, slot, k, tag, now, v, sa, unusedA, unusedB) ->
+        setString(s, slot, k, tag, now, v, null, sa));
+  }
+
+  @Override
+  public SetResult set(byte[] key, BufferedValue value, SetArgs args) {
+    config.checkValueLength(value.length());
+    // write() checks no value (null): the length is checked above, the bytes are copied in put
+    return write(key, null, args, 0, 0, (s, slot, k, tag, now, unused, sa, unusedA, unusedB) ->
+        setString(s, slot, k, tag, now, null, value, sa));
+  }
+
+  /** SET's step under the key's write lock; the value is {@code buffered}'s when that is not null. */
+  private static SetResult setString(Segment s, int slot, byte[] k, int tag, long now, byte[] v,
+      BufferedValue buffered, SetArgs sa) {
+    boolean exists = slot >= 0;
+    byte[] previous = sa.returnPrevious() && exists ? stringValue(s, slot) : null;
+    if ((sa.condition() == SetArgs.Condition.IF_ABSENT && exists)
+        || (sa.condition() == SetArgs.Condition.IF_PRESENT && !exists)) {
+      return new SetResult(false, previous, 0);
+    }
+    long expireAt = sa.keepTtl() ? (exists ? s.expireAt(slot) : NO_EXPIRY) : sa.expireAtMillis();
+    long version = s.nextVersion();
+    store(s, slot, k, tag, ValueType.STRING, v, buffered, version, expireAt, now, true);
+    return new SetResult(true, previous, version);
   }
 
   @Override
@@ -932,6 +952,7 @@ final class OffHeapStore implements Store {
         s.lock.unlockWrite(stamp);
       }
     }
+    budget.freePooled(); // FLUSHALL gives the memory back, the freed large buffers too
   }
 
   @Override
@@ -1006,12 +1027,25 @@ final class OffHeapStore implements Store {
     }
   }
 
+  /** Bytes of dead large entries' buffers kept for reuse (LargeBufferPool), part of the memory used. */
+  long pooledLargeBytes() {
+    return budget.pooled();
+  }
+
+  /** Called by the sweeper's thread: frees the large buffers pooled and not reused for a while. */
+  void freeIdleLargeBuffers() {
+    budget.freeIdlePooled(System.nanoTime());
+  }
+
   /**
    * Called by the sweeper's thread: while the store holds more than its bound, gives pages back,
    * one segment lock hold per page, round-robin over the segments; stops when under the bound or
    * when a whole round freed nothing.
    */
   void shrinkToBound() {
+    if (budget.used() > budget.max()) {
+      budget.freePooled(); // reused memory first: it holds no entry
+    }
     int n = segments.length;
     int idle = 0;
     for (int i = 0; budget.used() > budget.max() && idle < n && !closed.get(); i = (i + 1) & (n - 1)) {
@@ -1059,8 +1093,9 @@ final class OffHeapStore implements Store {
         }
         held += s.heldBytes();
       }
-      if (held != budget.used()) {
-        return "budget says " + budget.used() + " bytes used but segments hold " + held;
+      long used = budget.usedBesidesPooled();
+      if (held != used) {
+        return "budget says " + used + " bytes used besides the large-buffer pool but segments hold " + held;
       }
       return null;
     } finally {

@@ -1,5 +1,6 @@
 package io.distcache.server.store;
 
+import io.distcache.protocol.BufferedValue;
 import io.netty.util.internal.CleanableDirectBuffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -139,14 +140,14 @@ final class PageLog {
    * evict or move other entries: slots found before this call are stale after it). Returns the
    * large buffer's handle, or -1 when the entry goes inline.
    */
-  int prepare(byte[] key, byte[] value, int header) {
-    long inline = EntryCodec.inlineSize(header, key, value);
+  int prepare(byte[] key, byte[] value, BufferedValue buffered, int header) {
+    long inline = EntryCodec.inlineSize(header, key, buffered != null ? buffered.length() : value.length);
     int handle = -1;
     int size;
     if (inline <= pageSize / 4) {
       size = (int) inline;
     } else {
-      handle = storeLarge(key, value);
+      handle = storeLarge(key, value, buffered);
       size = header + EntryCodec.HANDLE_BYTES;
     }
     try {
@@ -162,10 +163,10 @@ final class PageLog {
 
   /**
    * Appends the entry {@link #prepare} made room for (flags without FLAG_LARGE: the handle says);
-   * returns its address (SlotIndex.address).
+   * returns its address (SlotIndex.address). The value is {@code buffered}'s when that is not null.
    */
   long append(int flags, long version, long expireAt, int counter, int nowMinutes, int clock, byte[] key,
-      byte[] value, int handle) {
+      byte[] value, BufferedValue buffered, int handle) {
     if (handle >= 0) {
       flags |= EntryCodec.FLAG_LARGE;
     }
@@ -178,9 +179,9 @@ final class PageLog {
       size = p + EntryCodec.HANDLE_BYTES - off;
       liveBytes += larges[handle].capacity();
     } else {
-      EntryCodec.writeInline(pg, p, key, value);
-      size = p - off + EntryCodec.varintSize(key.length) + EntryCodec.varintSize(value.length) + key.length
-          + value.length;
+      EntryCodec.writeInline(pg, p, key, value, buffered);
+      int vlen = buffered != null ? buffered.length() : value.length;
+      size = p - off + EntryCodec.varintSize(key.length) + EntryCodec.varintSize(vlen) + key.length + vlen;
     }
     end[head] = off + size;
     live[head] += size;
@@ -213,15 +214,34 @@ final class PageLog {
     }
   }
 
-  private int storeLarge(byte[] key, byte[] value) {
-    int bytes = EntryCodec.largeSize(key, value);
-    reserve(bytes);
-    CleanableDirectBuffer memory = budget.allocate(bytes);
-    if (memory == null) {
-      throw store.outOfMemory(bytes);
+  private int storeLarge(byte[] key, byte[] value, BufferedValue buffered) {
+    int h = newLarge(EntryCodec.largeSize(key, buffered != null ? buffered.length() : value.length));
+    try {
+      EntryCodec.writeLarge(larges[h], key, value, buffered);
+    } catch (RuntimeException e) {
+      freeLarge(h); // a buffered value released under us (a bug): the buffer goes back, nothing half-written stays
+      throw e;
     }
-    ByteBuffer lb = memory.buffer().order(ByteOrder.LITTLE_ENDIAN);
-    EntryCodec.writeLarge(lb, key, value);
+    return h;
+  }
+
+  /**
+   * Files memory for a large entry of {@code bytes} under a new handle: a pooled buffer when one
+   * fits (no fresh mapping to fault in: LargeBufferPool), else a new one reserved from the budget.
+   * The view in larges is exactly {@code bytes} long (EntryCodec reads the value's length from its
+   * capacity); what it holds is the caller's to write.
+   */
+  private int newLarge(int bytes) {
+    CleanableDirectBuffer memory = budget.reuseLarge(bytes);
+    if (memory == null) {
+      reserve(bytes);
+      memory = budget.allocate(bytes);
+      if (memory == null) {
+        throw store.outOfMemory(bytes);
+      }
+    }
+    ByteBuffer whole = memory.buffer();
+    ByteBuffer lb = (whole.capacity() == bytes ? whole : whole.slice(0, bytes)).order(ByteOrder.LITTLE_ENDIAN);
     int h;
     if (freeLargeCount > 0) {
       h = freeLarges[--freeLargeCount];
@@ -239,7 +259,7 @@ final class PageLog {
   }
 
   private void freeLarge(int h) {
-    budget.free(largeMemory[h]);
+    budget.freeLarge(largeMemory[h]);
     larges[h] = null;
     largeMemory[h] = null;
     freeLarges[freeLargeCount++] = h;
@@ -721,7 +741,7 @@ final class PageLog {
     long b = (long) pageCount * pageSize;
     for (int h = 0; h < largeSlots; h++) {
       if (larges[h] != null) {
-        b += larges[h].capacity();
+        b += largeMemory[h].buffer().capacity(); // a reused buffer may be longer than its entry
       }
     }
     return b;

@@ -205,6 +205,12 @@ final class Segment {
 
   /** Like put, for a value of the given ValueType code (its payload is the encoded collection). */
   void put(byte[] key, int tag, int type, byte[] value, long version, long expireAt) {
+    put(key, tag, type, value, null, version, expireAt);
+  }
+
+  /** Like put, with the value copied from {@code buffered} when it is not null ({@code value} unused). */
+  void put(byte[] key, int tag, int type, byte[] value, io.distcache.protocol.BufferedValue buffered, long version,
+      long expireAt) {
     if (closed) {
       throw new IllegalStateException("store is closed");
     }
@@ -221,7 +227,7 @@ final class Segment {
     boolean expires = expireAt != Store.NO_EXPIRY;
     StoreConfig c = store.config();
     boolean lfu = c.policy().lfu();
-    int handle = log.prepare(key, value, EntryCodec.headerSize(expires, true));
+    int handle = log.prepare(key, value, buffered, EntryCodec.headerSize(expires, true));
     int slot = find(key, tag);
     int counter = LfuCounter.INIT;
     int nowMinutes = 0;
@@ -242,7 +248,7 @@ final class Segment {
     // A hash overwritten by another type (SET over it) leaves the field-expiry index, once the new
     // entry is in place: nothing may throw between the append and the index update.
     boolean overwritesHash = slot >= 0 && type != HASH && type(slot) == HASH;
-    long address = log.append(flags, version, expireAt, counter, nowMinutes, clock, key, value, handle);
+    long address = log.append(flags, version, expireAt, counter, nowMinutes, clock, key, value, buffered, handle);
     long packed = SlotIndex.pack(tag, address, expires);
     if (slot >= 0) {
       long old = index.get(slot);

@@ -96,6 +96,15 @@ public interface Store extends AutoCloseable {
   /** Writes when {@code args.condition()} holds. See {@link SetArgs}. */
   SetResult set(byte[] key, byte[] value, SetArgs args);
 
+  /**
+   * Like {@link #set(byte[], byte[], SetArgs)} with the value copied from {@code value}'s buffer
+   * straight into the store's memory (no heap array of its size; see BufferedValue). The buffer
+   * must stay held for the call; the store keeps nothing of it after.
+   */
+  default SetResult set(byte[] key, io.distcache.protocol.BufferedValue value, SetArgs args) {
+    return set(key, value.array(), args);
+  }
+
   /** Plain set without expiry: shorthand for {@code set(key, value, SetArgs.ALWAYS)}. */
   default void put(byte[] key, byte[] value) {
     set(key, value, SetArgs.ALWAYS);

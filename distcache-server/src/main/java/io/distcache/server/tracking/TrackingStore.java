@@ -191,6 +191,15 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public SetResult set(byte[] key, io.distcache.protocol.BufferedValue value, SetArgs args) {
+    SetResult r = store.set(key, value, args);
+    if (r.written()) {
+      table.invalidate(key);
+    }
+    return r;
+  }
+
+  @Override
   public void setAll(List<byte[]> keys, List<byte[]> values, long expireAtMillis) {
     try {
       store.setAll(keys, values, expireAtMillis);

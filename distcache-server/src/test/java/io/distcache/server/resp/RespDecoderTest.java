@@ -201,6 +201,8 @@ class RespDecoderTest {
     }
     all.release();
     RespCommand c = big.readInbound();
+    assertThat(c.args[2]).as("a large bulk stays in its buffer").isNull();
+    c.materialize();
     assertThat(c.args[2]).isEqualTo(value);
     assertThat((Object) big.readInbound()).isNull();
     assertThat(big.finish()).isFalse();

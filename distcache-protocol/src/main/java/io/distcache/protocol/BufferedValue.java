@@ -1,0 +1,91 @@
+package io.distcache.protocol;
+
+import io.netty.buffer.ByteBuf;
+import java.nio.ByteBuffer;
+
+/*
+ * Design: a large SET's value used to travel from the socket to the store as a heap array of its
+ * size (the RESP decoder copied it out of the read buffer, the frame carried it, the store copied
+ * it again): G1 humongous objects from 512 KiB, 1.4 MiB of arrays per 512 KiB SET (issue 16). A
+ * connection that has the value in a Netty buffer attaches it to the request instead, and the node
+ * that serves the request locally copies it from there into the store: one copy, no array.
+ *
+ * The buffer is lent for the send only: the connection releases it once send returns
+ * (release(keepCopy)). A request that is still in flight then (forwarded to another node, queued
+ * for a moving slot or a hand-off) needs its value later, on another thread: release(true) copies
+ * it into a heap array first, and value() answers that array from then on. A request already
+ * answered needs nothing more (the store holds the value; replication ships what the store holds),
+ * so release(false) drops the bytes, and a late value() fails loudly instead of reading freed
+ * memory. Every method holds the instance's lock, so a reader on another thread sees either the
+ * live buffer or the copy, never a released buffer.
+ */
+
+/** A request value held in a (reference-counted) Netty buffer instead of a heap array. */
+public final class BufferedValue {
+  private final int length;
+  private ByteBuf buffer;
+  private byte[] copy;
+
+  /** Takes over one reference to {@code buffer}: its readable bytes are the value. */
+  public BufferedValue(ByteBuf buffer) {
+    this.buffer = buffer;
+    this.length = buffer.readableBytes();
+  }
+
+  /** The value's length in bytes. */
+  public int length() {
+    return length;
+  }
+
+  /** Copies the value into {@code dst} from its position, which advances by {@link #length()}. */
+  public synchronized void copyTo(ByteBuffer dst) {
+    if (copy != null) {
+      dst.put(copy);
+    } else {
+      ByteBuf b = live();
+      int at = dst.position();
+      // Through a view limited to the value, so a composite source fills it piece by piece.
+      b.getBytes(b.readerIndex(), dst.duplicate().limit(at + length));
+      dst.position(at + length);
+    }
+  }
+
+  /** The value as a heap array: a copy made on first use (or at release(true)) and kept. */
+  public synchronized byte[] array() {
+    if (copy == null) {
+      ByteBuf b = live();
+      byte[] a = new byte[length];
+      b.getBytes(b.readerIndex(), a);
+      copy = a;
+    }
+    return copy;
+  }
+
+  /**
+   * Gives the buffer back; with {@code keepCopy} the value stays readable as a heap array (copied
+   * now unless it was already). Idempotent.
+   */
+  public synchronized void release(boolean keepCopy) {
+    if (buffer == null) {
+      return;
+    }
+    if (keepCopy) {
+      array();
+    }
+    ByteBuf b = buffer;
+    buffer = null;
+    b.release();
+  }
+
+  /** True while the buffer is held (not yet released). */
+  public synchronized boolean held() {
+    return buffer != null;
+  }
+
+  private ByteBuf live() {
+    if (buffer == null) {
+      throw new IllegalStateException("the value of " + length + " bytes was released after its request was answered");
+    }
+    return buffer;
+  }
+}

@@ -1,0 +1,148 @@
+package io.distcache.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.server.cluster.ReplicationMode;
+import io.distcache.server.store.TypedEntry;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Pipeline;
+
+/**
+ * Large RESP SETs, whose value goes from the connection's buffer straight into the owner's store
+ * (BufferedValue), reach the replicas byte for byte: the replicator ships what the store holds.
+ * Sync replication, so each write is on the replica before the client hears OK. Written on the
+ * owner (served locally from the buffer) and on the other node (forwarded, with a copy of the value).
+ */
+class LargeValueReplicationTest {
+  private final List<DistCacheNode> nodes = new ArrayList<>();
+
+  @AfterEach
+  void tearDown() {
+    nodes.forEach(DistCacheNode::close);
+  }
+
+  private DistCacheNode start(DistCacheNode... seeds) {
+    List<InetSocketAddress> join = new ArrayList<>();
+    for (DistCacheNode s : seeds) {
+      join.add(InetSocketAddress.createUnresolved("127.0.0.1", s.port()));
+    }
+    DistCacheNode n = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(64L * 1024 * 1024)
+        .membership(ClusterTest.FAST).replicas(1).replication(ReplicationMode.SYNC).joinAddresses(join).start();
+    nodes.add(n);
+    return n;
+  }
+
+  private void awaitSettled() {
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      long fp = nodes.get(0).membership().placement().fingerprint();
+      for (DistCacheNode n : nodes) {
+        assertThat(n.membership().placement().members()).hasSize(nodes.size());
+        assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
+        assertThat(n.membership().placement().fingerprint()).isEqualTo(fp);
+        assertThat(n.membership().guard().settled()).isTrue();
+        assertThat(n.membership().guard().leaseHeld(n.membership().placement())).isTrue();
+      }
+    });
+  }
+
+  private DistCacheNode node(Member m) {
+    return nodes.stream().filter(n -> m.equals(n.membership().self())).findFirst().orElseThrow();
+  }
+
+  private static byte[] value(int length, int seed) {
+    byte[] v = new byte[length];
+    for (int i = 0; i < length; i++) {
+      v[i] = (byte) (i * 31 + seed);
+    }
+    return v;
+  }
+
+  /** A key owned by {@code owner} (and so replicated by the other of the two nodes). */
+  private static byte[] keyOwnedBy(DistCacheNode owner, String prefix) {
+    for (int i = 0; ; i++) {
+      byte[] k = (prefix + i).getBytes(StandardCharsets.UTF_8);
+      if (owner.membership().placement().owner(KeySlot.of(k)).equals(owner.membership().self())) {
+        return k;
+      }
+    }
+  }
+
+  private void assertOnOwnerAndReplica(byte[] key, byte[] value) {
+    int slot = KeySlot.of(key);
+    DistCacheNode owner = node(nodes.get(0).membership().placement().owner(slot));
+    TypedEntry own = owner.store().peekEntry(key);
+    assertThat(own).isNotNull();
+    assertThat(own.value()).isEqualTo(value);
+    List<Member> replicas = nodes.get(0).membership().placement().replicas(slot);
+    assertThat(replicas).isNotEmpty();
+    for (Member r : replicas) {
+      TypedEntry copy = node(r).store().peekEntry(key);
+      assertThat(copy).as("replica of %s", new String(key, StandardCharsets.UTF_8)).isNotNull();
+      assertThat(copy.value()).isEqualTo(value);
+      assertThat(copy.version()).isEqualTo(own.version());
+      assertThat(copy.expireAtMillis()).isEqualTo(own.expireAtMillis());
+    }
+  }
+
+  @Test
+  void largeSets_onTheOwnerAndForwarded_replicaReadsBackByteIdentical() {
+    DistCacheNode a = start();
+    DistCacheNode b = start(a);
+    awaitSettled();
+    byte[] local = keyOwnedBy(a, "local");
+    byte[] localEx = keyOwnedBy(a, "local-ex");
+    byte[] forwarded = keyOwnedBy(b, "forwarded");
+    byte[] v1 = value(300_000, 1);
+    byte[] v2 = value(70_000, 2);
+    byte[] v3 = value(1 << 20, 3);
+
+    try (Jedis j = new Jedis("127.0.0.1", a.port())) {
+      assertThat(j.set(local, v1)).isEqualTo("OK");
+      assertThat(j.setex(localEx, 100, v2)).isEqualTo("OK");
+      assertThat(j.set(forwarded, v3)).isEqualTo("OK"); // b owns it: a forwards the request
+      assertThat(j.get(forwarded)).isEqualTo(v3);
+    }
+
+    assertOnOwnerAndReplica(local, v1);
+    assertOnOwnerAndReplica(localEx, v2);
+    assertOnOwnerAndReplica(forwarded, v3);
+  }
+
+  @Test
+  void pipelinedLargeSetsAndGets_onTheOwner_answerInOrder_andReachTheReplica() {
+    DistCacheNode a = start();
+    start(a);
+    awaitSettled();
+    List<byte[]> keys = new ArrayList<>();
+    List<byte[]> values = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      keys.add(keyOwnedBy(a, "p" + i + "-"));
+      values.add(value(40_000 + i * 37_000, i));
+    }
+
+    List<Object> replies;
+    try (Jedis j = new Jedis("127.0.0.1", a.port())) {
+      Pipeline p = j.pipelined();
+      for (int i = 0; i < keys.size(); i++) {
+        p.set(keys.get(i), values.get(i));
+        p.get(keys.get(i));
+      }
+      replies = p.syncAndReturnAll();
+    }
+
+    for (int i = 0; i < keys.size(); i++) {
+      assertThat(replies.get(2 * i)).isEqualTo("OK");
+      assertThat((byte[]) replies.get(2 * i + 1)).isEqualTo(values.get(i));
+      assertOnOwnerAndReplica(keys.get(i), values.get(i));
+    }
+  }
+}

@@ -1,0 +1,341 @@
+package io.distcache.server.resp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.protocol.Frame;
+import io.distcache.server.ManualClock;
+import io.distcache.server.cluster.LocalExecutor;
+import io.distcache.server.cluster.LocalRouter;
+import io.distcache.server.cluster.Router;
+import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
+import io.distcache.server.store.Stores;
+import io.netty.buffer.AbstractByteBufAllocator;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A RESP SET whose value is a large bulk (RespDecoder.STREAM_BULK_BYTES and up) goes from the
+ * connection's buffer into the store without a heap array (BufferedValue): the value stored is the
+ * one sent, whatever the read boundaries, the entry size and the command's options; every buffer
+ * the connection allocated or received is released exactly once, on success and on every refusal;
+ * commands that cannot take a buffer (MULTI, a request still in flight) get the value as an array.
+ * Each connection is an EmbeddedChannel whose allocator records what it hands out.
+ */
+class RespBufferedSetTest {
+  private static final int MAX_VALUE = 1 << 20;
+
+  private final ManualClock clock = new ManualClock();
+  /** 256 MiB: 256 KiB pages, so entries up to 64 KiB are inline and a buffered value can be either. */
+  private final Store store =
+      Stores.create(new StoreConfig(256L << 20, MAX_VALUE, EvictionPolicy.ALLKEYS_LRU, clock));
+  private final LocalRouter local = new LocalRouter(new LocalExecutor(store));
+  /** For each request routed: whether its value was buffered. */
+  private final List<Boolean> buffered = new ArrayList<>();
+  private final Router recording = request -> {
+    buffered.add(request.buffered() != null);
+    return local.route(request);
+  };
+  private final TrackingAllocator allocator = new TrackingAllocator();
+  private final List<ByteBuf> sent = new ArrayList<>();
+  private final List<RespChannel> channels = new ArrayList<>();
+
+  @AfterEach
+  void tearDown() {
+    channels.forEach(RespChannel::close);
+    store.close();
+  }
+
+  /** Records every buffer it makes, to check that each was released. */
+  private static final class TrackingAllocator extends AbstractByteBufAllocator {
+    final List<ByteBuf> made = new ArrayList<>();
+
+    TrackingAllocator() {
+      super(true);
+    }
+
+    @Override
+    protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+      ByteBuf b = UnpooledByteBufAllocator.DEFAULT.directBuffer(initialCapacity, maxCapacity);
+      made.add(b);
+      return b;
+    }
+
+    @Override
+    protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+      ByteBuf b = UnpooledByteBufAllocator.DEFAULT.heapBuffer(initialCapacity, maxCapacity);
+      made.add(b);
+      return b;
+    }
+
+    @Override
+    public CompositeByteBuf compositeDirectBuffer(int maxNumComponents) {
+      CompositeByteBuf b = super.compositeDirectBuffer(maxNumComponents);
+      made.add(b);
+      return b;
+    }
+
+    @Override
+    public boolean isDirectBufferPooled() {
+      return false;
+    }
+  }
+
+  private RespChannel connection(Router router) {
+    // The protocol allows twice the store's value limit, so that the store's own check is reached.
+    RespChannel c = new RespChannel(RespContext.builder(router, store).clock(clock).version("test")
+        .limits(RespLimits.forMaxValueBytes(2 * MAX_VALUE)).build());
+    c.channel.config().setAllocator(allocator);
+    channels.add(c);
+    return c;
+  }
+
+  private static byte[] value(int length, int seed) {
+    byte[] v = new byte[length];
+    for (int i = 0; i < length; i++) {
+      v[i] = (byte) (i * 31 + seed); // every byte value, CR and LF included
+    }
+    return v;
+  }
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  private static byte[] command(byte[]... args) {
+    ByteBuf buf = Unpooled.buffer();
+    buf.writeCharSequence("*" + args.length + "\r\n", StandardCharsets.US_ASCII);
+    for (byte[] a : args) {
+      buf.writeCharSequence("$" + a.length + "\r\n", StandardCharsets.US_ASCII);
+      buf.writeBytes(a).writeCharSequence("\r\n", StandardCharsets.US_ASCII);
+    }
+    byte[] out = new byte[buf.readableBytes()];
+    buf.readBytes(out);
+    return out;
+  }
+
+  private static byte[] concat(byte[]... parts) {
+    ByteBuf buf = Unpooled.buffer();
+    for (byte[] p : parts) {
+      buf.writeBytes(p);
+    }
+    byte[] out = new byte[buf.readableBytes()];
+    buf.readBytes(out);
+    return out;
+  }
+
+  /** Sends {@code bytes} in reads of {@code chunk} (each a direct buffer, as a socket read is) and returns the replies. */
+  private String send(RespChannel c, byte[] bytes, int chunk) {
+    StringBuilder out = new StringBuilder();
+    for (int at = 0; at < bytes.length && c.channel.isOpen(); at += chunk) {
+      ByteBuf read = Unpooled.directBuffer(chunk).writeBytes(bytes, at, Math.min(chunk, bytes.length - at));
+      sent.add(read);
+      c.channel.writeInbound(read);
+      out.append(c.output());
+    }
+    return out.toString();
+  }
+
+  private static String bulk(byte[] v) {
+    return "$" + v.length + "\r\n" + new String(v, StandardCharsets.ISO_8859_1) + "\r\n";
+  }
+
+  /** Every buffer received or made on the connections has been released. */
+  private void assertAllReleased() {
+    for (RespChannel c : channels) {
+      c.output();
+    }
+    assertThat(sent).allSatisfy(buf -> assertThat(buf.refCnt()).as("a read buffer").isZero());
+    assertThat(allocator.made).allSatisfy(buf -> assertThat(buf.refCnt()).as("an allocated buffer").isZero());
+  }
+
+  @Test
+  void set_largeValueInOneRead_storedFromItsBuffer_andEveryBufferReleased() {
+    RespChannel c = connection(recording);
+    byte[] v = value(200_000, 1);
+
+    assertThat(send(c, command(b("SET"), b("k"), v), 1 << 20)).isEqualTo("+OK\r\n");
+
+    assertThat(buffered).containsExactly(true);
+    assertThat(store.get(b("k"))).isEqualTo(v);
+    assertAllReleased();
+  }
+
+  @Test
+  void set_valuesAroundTheInlineLargeBoundary_inSmallReads_eachStoredExactly() {
+    RespChannel c = connection(recording);
+    // 256 KiB pages: an entry of up to 64 KiB stays in its page; the values straddle that size
+    int[] lengths = {RespDecoder.STREAM_BULK_BYTES, 65_500, 65_510, 65_520, 65_530, 65_536, 65_537, 300_000};
+    for (int i = 0; i < lengths.length; i++) {
+      byte[] v = value(lengths[i], i);
+      assertThat(send(c, command(b("SET"), b("k" + i), v), 3_001)).as("length %d", lengths[i]).isEqualTo("+OK\r\n");
+      assertThat(store.get(b("k" + i))).as("length %d", lengths[i]).isEqualTo(v);
+    }
+    assertThat(buffered).hasSize(lengths.length).containsOnly(true);
+    assertAllReleased();
+  }
+
+  @Test
+  void set_exactlyTheMaxValue_isStored_andOneByteOver_isRefusedByTheStore_bothReleased() {
+    RespChannel c = connection(recording);
+    byte[] max = value(MAX_VALUE, 2);
+    byte[] over = value(MAX_VALUE + 1, 3);
+
+    assertThat(send(c, command(b("SET"), b("max"), max), 65_536)).isEqualTo("+OK\r\n");
+    String refused = send(c, command(b("SET"), b("over"), over), 65_536);
+
+    assertThat(store.get(b("max"))).isEqualTo(max);
+    assertThat(refused).isEqualTo("-" + RespErrors.TOO_LARGE + "\r\n");
+    assertThat(store.exists(b("over"))).isFalse();
+    assertThat(buffered).containsExactly(true, true);
+    assertAllReleased();
+  }
+
+  @Test
+  void set_refusedForMemory_storesNothing_andReleasesItsBuffer() {
+    Store small = Stores.create(new StoreConfig(8L << 20, MAX_VALUE, EvictionPolicy.NOEVICTION, clock));
+    try {
+      RespChannel c = connection(new LocalRouter(new LocalExecutor(small)));
+      byte[] v = value(700_000, 4);
+      String replies = "";
+      int stored = 0;
+      byte[] key = null;
+      for (int i = 0; i < 20 && !replies.contains("-OOM"); i++) {
+        key = b("k" + i);
+        replies = send(c, command(b("SET"), key, v), 1 << 20);
+        if (replies.equals("+OK\r\n")) {
+          stored++;
+        }
+      }
+      long used = small.stats().bytesUsed();
+
+      String again = send(c, command(b("SET"), key, v), 1 << 20); // the refused key: its index has grown already
+
+      assertThat(replies).startsWith("-OOM");
+      assertThat(again).startsWith("-OOM");
+      assertThat(stored).isPositive();
+      assertThat(small.exists(key)).isFalse();
+      assertThat(small.stats().bytesUsed()).isEqualTo(used);
+      assertThat(small.size()).isEqualTo(stored);
+      assertAllReleased();
+    } finally {
+      small.close();
+    }
+  }
+
+  @Test
+  void pipelinedLargeSets_interleavedWithGets_atOddReadBoundaries_repliesInOrderWithTheValuesJustSet() {
+    RespChannel c = connection(recording);
+    byte[] a = value(100_000, 5);
+    byte[] a2 = value(40_000, 6);
+    byte[] d = value(300_001, 7);
+    byte[] stream = concat(
+        command(b("SET"), b("a"), a),
+        command(b("GET"), b("a")),
+        command(b("SET"), b("a"), a2, b("EX"), b("100")),
+        command(b("GET"), b("a")),
+        command(b("SETEX"), b("d"), b("100"), d),
+        command(b("GET"), b("d")),
+        command(b("SETNX"), b("d"), a),
+        command(b("GET"), b("d")));
+
+    String replies = send(c, stream, 7_777);
+
+    assertThat(replies).isEqualTo("+OK\r\n" + bulk(a) + "+OK\r\n" + bulk(a2) + "+OK\r\n" + bulk(d) + ":0\r\n" + bulk(d));
+    assertThat(store.ttlMillis(b("a"))).isEqualTo(100_000);
+    assertThat(store.ttlMillis(b("d"))).isEqualTo(100_000);
+    assertAllReleased();
+  }
+
+  @Test
+  void set_withASyntaxError_afterItsValue_isRefused_andReleased() {
+    RespChannel c = connection(recording);
+
+    String reply = send(c, command(b("SET"), b("k"), value(50_000, 8), b("BOGUS")), 1 << 20);
+
+    assertThat(reply).isEqualTo("-ERR syntax error\r\n");
+    assertThat(buffered).isEmpty();
+    assertThat(store.exists(b("k"))).isFalse();
+    assertAllReleased();
+  }
+
+  @Test
+  void set_insideMulti_getsTheValueAsAnArray_andExecStoresIt() {
+    RespChannel c = connection(recording);
+    byte[] v = value(90_000, 9);
+
+    String replies = send(c, concat(command(b("MULTI")), command(b("SET"), b("k"), v), command(b("EXEC"))), 1 << 20);
+
+    assertThat(replies).isEqualTo("+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n");
+    assertThat(store.get(b("k"))).isEqualTo(v);
+    assertAllReleased();
+  }
+
+  @Test
+  void otherCommands_getTheirLargeArgumentsAsArrays() {
+    RespChannel c = connection(recording);
+    byte[] v = value(60_000, 10);
+
+    String replies = send(c, concat(command(b("APPEND"), b("k"), v), command(b("ECHO"), v), command(b("GET"), b("k"))),
+        1 << 20);
+
+    assertThat(replies).isEqualTo(":60000\r\n" + bulk(v) + bulk(v));
+    assertThat(buffered).doesNotContain(true);
+    assertAllReleased();
+  }
+
+  @Test
+  void set_stillInFlightWhenSent_keepsACopy_andReleasesItsBuffer() {
+    ScriptedRouter router = new ScriptedRouter();
+    router.hold(true); // as a request forwarded to its owner: answered later, on another thread
+    RespChannel c = connection(router);
+    byte[] v = value(120_000, 11);
+
+    send(c, command(b("SET"), b("k"), v), 1 << 20);
+    Frame request = router.last();
+
+    assertThat(request.buffered()).isNotNull();
+    assertThat(request.buffered().held()).as("the buffer was given back once sent").isFalse();
+    assertAllReleased();
+    assertThat(request.value()).isEqualTo(v); // what a forward would encode, read after the send
+    router.pending.get(0).complete(request.replyOk());
+    assertThat(c.output()).isEqualTo("+OK\r\n");
+  }
+
+  @Test
+  void connectionClosedMidValue_releasesWhatItReceived() {
+    RespChannel c = connection(recording);
+    byte[] request = command(b("SET"), b("k"), value(500_000, 12));
+    send(c, java.util.Arrays.copyOf(request, 250_000), 10_000);
+
+    c.channel.close();
+
+    assertThat(buffered).isEmpty();
+    assertAllReleased();
+  }
+
+  @Test
+  void answeredRequest_itsBufferedValueIsGone_aLateReadFailsLoudly() {
+    List<Frame> seen = new ArrayList<>();
+    RespChannel c = connection(request -> {
+      seen.add(request);
+      return CompletableFuture.completedFuture(request.replyOk());
+    });
+
+    send(c, command(b("SET"), b("k"), value(40_000, 13)), 1 << 20);
+
+    assertThat(seen.get(0).buffered().held()).isFalse();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> seen.get(0).value())
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("released");
+    assertAllReleased();
+  }
+}
