@@ -51,7 +51,16 @@ class ReplicaLinkWindowTest {
   private final java.util.concurrent.atomic.AtomicBoolean movedAwayForTheFirstCopyPage =
       new java.util.concurrent.atomic.AtomicBoolean();
 
+  /** When set, the next read of the placement still sees it, and the learner is installed right after (once). */
+  private final java.util.concurrent.atomic.AtomicBoolean learnerArrivesAfterTheNextRead =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
   private Placement placement() {
+    if (learnerArrivesAfterTheNextRead.compareAndSet(true, false)) {
+      Placement now = placement.get();
+      placement.set(learning);
+      return now;
+    }
     if (Thread.currentThread().getName().equals("distcache-replica-copy")
         && movedAwayForTheFirstCopyPage.compareAndSet(true, false)) {
       return before;
@@ -94,6 +103,34 @@ class ReplicaLinkWindowTest {
   /** True for the slots the learner learns from A: A owns them and L learns them under {@code learning}. */
   private boolean learnedFromA(int slot) {
     return learning.owns(A, slot) && learning.isLearner(L, slot);
+  }
+
+  @Test
+  void flush_whileALearnerArrives_sendsItsDeletesToTheLearnerToo() {
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; keys.size() < 200; i++) {
+      String k = "k" + i;
+      if (learnedFromA(KeySlot.of(b(k)))) {
+        assertThat(local.execute(Frame.request(Opcode.SET, 0, b(k), b("v" + i))).status()).isEqualTo(Status.OK);
+        keys.add(k);
+      }
+    }
+    replicator.placementChanged(before);
+    // The FLUSH starts under `before`; the learner is installed at once after (its copy, on the copy
+    // thread, may then send a key's state before the FLUSH reaches the key).
+    learnerArrivesAfterTheNextRead.set(true);
+    assertThat(replicator.flush(Frame.request(Opcode.FLUSH, 0, null, null), before).join().status())
+        .isEqualTo(Status.OK);
+
+    await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+      Set<String> deleted = new HashSet<>();
+      for (Effect e : toLearner) {
+        if (e.isDelete()) {
+          deleted.add(new String(e.key(), StandardCharsets.UTF_8));
+        }
+      }
+      assertThat(deleted).as("deletes the learner got").containsAll(keys);
+    });
   }
 
   /** The placement with the learner is installed; the replicator has not heard of it yet. */
