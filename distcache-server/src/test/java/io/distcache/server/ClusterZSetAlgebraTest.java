@@ -76,6 +76,28 @@ class ClusterZSetAlgebraTest {
   }
 
   @Test
+  void blockingPop_parksOnTheOwner_wokenByAWriteThroughAnotherNode_refusedWhereItWouldWaitForAnotherOwner()
+      throws Exception {
+    assertThatThrownBy(() -> j.bzpopmin(0, "{t}q")).hasMessageStartingWith("ERR bzpopmin would block on slot "
+        + KeySlot.of(b("{t}q")) + ", which ").hasMessageEndingWith(" owns; a blocking pop waits only on the owner of its"
+        + " keys: send it there (a cluster client does)");
+    j.zadd("{t}q", 1, "first");
+    assertThat(j.bzpopmin(0, "{t}q").getValue()).as("members: forwarded and answered at once")
+        .isEqualTo(new Tuple("first", 1.0));
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try (Jedis onOwner = new Jedis("127.0.0.1", owner.port(), 0); Jedis ownerInfo = new Jedis("127.0.0.1", owner.port())) {
+      var popped = java.util.concurrent.CompletableFuture.supplyAsync(() -> onOwner.bzpopmax(0, "{t}q"), pool);
+      org.awaitility.Awaitility.await().atMost(ClusterTest.DEADLINE)
+          .until(() -> ownerInfo.info("clients").contains("blocked_clients:1\r\n"));
+      assertThat(j.zadd("{t}q", 7, "late")).as("written through the other node").isEqualTo(1);
+      assertThat(popped.get(10, java.util.concurrent.TimeUnit.SECONDS).getValue()).isEqualTo(new Tuple("late", 7.0));
+      assertThat(onReplica("{t}q")).as("the pop reached the replica").isNull();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   void storeFormsAndZmpop_oneSlot_runOnTheOwner_andReachTheReplica() {
     j.zadd("{t}a", Map.of("x", 1.0, "y", 2.0, "z", 3.0));
     j.zadd("{t}b", Map.of("y", 10.0, "w", 20.0));

@@ -43,6 +43,7 @@ final class CommandTable {
     SetCommands.register(r);
     ZSetCommands.register(r);
     ZSetAlgebraCommands.register(r);
+    ZSetBlockingCommands.register(r);
     PubSubCommands.register(r);
     ScriptCommands.register(r);
     FunctionCommands.register(r);
