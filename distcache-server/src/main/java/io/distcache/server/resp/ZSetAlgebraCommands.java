@@ -97,14 +97,10 @@ final class ZSetAlgebraCommands {
 
   /** ZMPOP's reply: a null array, or [key, [[member, score], ...]] (nested in RESP2 too, as Redis). */
   static void mpopReply(Frame r, RespWriter w) {
-    if (StringCommands.failed(r, w)) {
+    List<byte[]> values = popped(r, w);
+    if (values == null) {
       return;
     }
-    if (r.status() != Status.OK) {
-      w.nullArray();
-      return;
-    }
-    List<byte[]> values = ListCodec.decodeValues(r.value());
     w.array(2);
     w.bulk(values.get(0));
     w.array((values.size() - 1) / 2);
@@ -113,6 +109,18 @@ final class ZSetAlgebraCommands {
       w.bulk(values.get(i));
       w.dbl(SortedSets.decodeScore(values.get(i + 1)));
     }
+  }
+
+  /** A ZMPOP response's values (the key, then member, score, ...), or null once its error or nil is written. */
+  static List<byte[]> popped(Frame r, RespWriter w) {
+    if (StringCommands.failed(r, w)) {
+      return null;
+    }
+    if (r.status() != Status.OK) {
+      w.nullArray();
+      return null;
+    }
+    return ListCodec.decodeValues(r.value());
   }
 
   private static void send(RespSession s, byte[] key, long command, List<byte[]> args, RespSession.Reply reply,

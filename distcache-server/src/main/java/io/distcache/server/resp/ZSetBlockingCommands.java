@@ -6,7 +6,6 @@ import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.SortedSets;
-import io.distcache.protocol.Status;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -79,14 +78,10 @@ final class ZSetBlockingCommands {
   }
 
   private static void bzpopReply(Frame r, RespWriter w) {
-    if (StringCommands.failed(r, w)) {
+    List<byte[]> values = ZSetAlgebraCommands.popped(r, w);
+    if (values == null) {
       return;
     }
-    if (r.status() != Status.OK) {
-      w.nullArray();
-      return;
-    }
-    List<byte[]> values = ListCodec.decodeValues(r.value());
     w.array(3);
     w.bulk(values.get(0));
     w.bulk(values.get(1));
