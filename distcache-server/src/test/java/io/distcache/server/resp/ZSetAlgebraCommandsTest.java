@@ -24,7 +24,8 @@ class ZSetAlgebraCommandsTest {
   private final ManualClock clock = new ManualClock();
   private final Store store =
       Stores.create(new StoreConfig(64L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock));
-  private final RespChannel resp = new RespChannel(new LocalRouter(new LocalExecutor(store)), store, clock);
+  private final LocalRouter router = new LocalRouter(new LocalExecutor(store));
+  private final RespChannel resp = new RespChannel(router, store, clock);
 
   @BeforeEach
   void data() {
@@ -77,6 +78,18 @@ class ZSetAlgebraCommandsTest {
         .isEqualTo(":0\r\n:0\r\n:0\r\n:0\r\n");
     assertThat(send("ZUNIONSTORE a 2 a b AGGREGATE MAX", "ZRANGE a 0 -1 WITHSCORES")).as("a source as its destination")
         .isEqualTo(":4\r\n" + bulks("x", "1", "z", "3", "y", "10", "w", "20"));
+  }
+
+  @Test
+  void watch_seesAStoreFormsDestinationChange() {
+    try (RespChannel other = new RespChannel(router, store, clock)) {
+      assertThat(send("WATCH d", "MULTI", "SET x 1")).isEqualTo("+OK\r\n+OK\r\n+QUEUED\r\n");
+      assertThat(other.send("ZUNIONSTORE d 1 a")).isEqualTo(":3\r\n");
+      assertThat(send("EXEC", "EXISTS x")).isEqualTo("*-1\r\n:0\r\n");
+      assertThat(send("WATCH a", "MULTI", "SET x 1")).isEqualTo("+OK\r\n+OK\r\n+QUEUED\r\n");
+      assertThat(other.send("ZMPOP 1 a MIN")).startsWith("*2\r\n");
+      assertThat(send("EXEC")).as("ZMPOP changed a").isEqualTo("*-1\r\n");
+    }
   }
 
   @Test
