@@ -149,10 +149,12 @@ public enum Opcode {
   // 0x2A: more typed values.
 
   /**
-   * Redis's sorted-set commands. key; extras:[command ({@link SortedSets}), then its numeric
-   * arguments]; value: a ListCodec value list (members, scores as 8-byte IEEE 754 doubles, lex
-   * bounds) → OK extras:[the integer answer] | OK value:[a score, a member, or a value list] |
-   * NOT_FOUND (nil) | WRONG_TYPE. See docs/PROTOCOL.md, "Sorted sets".
+   * Redis's sorted-set commands. key (the STORE forms and ZRANGESTORE: the destination);
+   * extras:[command ({@link SortedSets}), then its numeric arguments]; value: a ListCodec value list
+   * (members, scores as 8-byte IEEE 754 doubles, lex bounds, or the other keys of the multi-key
+   * commands) → OK extras:[the integer answer] | OK value:[a score, a member, or a value list] |
+   * NOT_FOUND (nil) | WRONG_TYPE, and CROSS_SLOT for other keys of another slot. See
+   * docs/PROTOCOL.md, "Sorted sets".
    */
   ZSETS(0x2A, true),
 

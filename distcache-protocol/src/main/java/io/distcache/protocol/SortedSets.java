@@ -49,8 +49,52 @@ public final class SortedSets {
    * pairs (count ≥ 0 distinct members, at most all; negative: |count| members that may repeat).
    */
   public static final int ZRANDMEMBER = 10;
+  /*
+   * The commands over several sorted sets (Redis's ZUNION, ZINTER, ZDIFF, ZINTERCARD and their
+   * STORE forms) share one shape: extras [command, n, aggregate, weighted, limit]; value: n keys,
+   * then, when weighted is 1, one weight per source (8-byte doubles, as scores). The key field is
+   * the first source for the reads and the destination for the STORE forms; the sources are then
+   * the key and the n keys (reads) or the n keys alone (STORE forms). A source may hold a sorted
+   * set or a set (each member scores 1, as in Redis); any other type is WRONG_TYPE. The reads
+   * answer the value list member, score, ... in ascending (score, member) order; a STORE form
+   * replaces its destination (no expiry) and deletes it for an empty result, answering extras
+   * [members stored, 1 when the destination existed and was deleted].
+   */
+  /** The union of the key and the n keys → value list of pairs. */
+  public static final int ZUNION = 11;
+  /** Their intersection → value list of pairs. */
+  public static final int ZINTER = 12;
+  /** The key's members in none of the n keys (no weights, no aggregate) → value list of pairs. */
+  public static final int ZDIFF = 13;
+  /** How many members the intersection has, counting up to limit (0: no limit) → extras:[count]. */
+  public static final int ZINTERCARD = 14;
+  /** ZUNION of the n keys into the key (the destination). */
+  public static final int ZUNIONSTORE = 15;
+  /** ZINTER of the n keys into the key. */
+  public static final int ZINTERSTORE = 16;
+  /** ZDIFF of the n keys into the key. */
+  public static final int ZDIFFSTORE = 17;
+  /**
+   * The range extras (REV and LIMIT allowed); key: the destination; value: [source, then the two
+   * lex bounds for a range by lex] → extras:[members stored, 1 when the destination existed and
+   * was deleted]. The source must hold a sorted set (WRONG_TYPE otherwise, a set too, as Redis).
+   */
+  public static final int ZRANGESTORE = 18;
+  /**
+   * Pops from the first of the key and the other keys that holds members (Redis's ZMPOP; the
+   * blocking pops run it too). extras:[19, 1 the highest scores / 0 the lowest, count ≥ 1]; value:
+   * the other keys → value list: the key popped, then member, score, ...; extras:[members popped]
+   * | NOT_FOUND (every key empty). A key of another type before the first non-empty one is
+   * WRONG_TYPE; keys after it are not looked at, as in Redis.
+   */
+  public static final int ZMPOP = 19;
   /** The highest command code. */
-  public static final int LAST = ZRANDMEMBER;
+  public static final int LAST = ZMPOP;
+
+  /** The aggregate extra of ZUNION, ZINTER and their STORE forms. */
+  public static final long AGGREGATE_SUM = 0;
+  public static final long AGGREGATE_MIN = 1;
+  public static final long AGGREGATE_MAX = 2;
 
   /** ZADD flags. */
   public static final long NX = 1;

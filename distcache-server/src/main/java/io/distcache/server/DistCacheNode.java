@@ -448,6 +448,7 @@ public final class DistCacheNode implements AutoCloseable {
         .build();
     respContext = context;
     context.installScripts(executor.scripts());
+    context.installKeyWaits(executor.keyWaits());
     // Function libraries propagate to every member (FUNCTION_SYNC); a joiner owns slots once it has them.
     functionSync = new io.distcache.server.resp.FunctionSync(context, clusterRouter, peers, config.maxFrameBytes);
     clusterRouter.functionSync(functionSync::handle, functionSync::ready);

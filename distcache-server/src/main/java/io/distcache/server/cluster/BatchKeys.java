@@ -60,6 +60,10 @@ final class BatchKeys {
           keys.add(request.key());
           keys.addAll(SetRequests.otherKeys(request));
         }
+        case ZSETS -> {
+          keys.add(request.key());
+          keys.addAll(ZSetRequests.otherKeys(request));
+        }
         default -> {
           if (!op.keyed() || op == Opcode.TRANSACTION || op == Opcode.SCRIPT) {
             throw new IllegalArgumentException(op + " cannot be part of a transaction: only data requests on keys can");
@@ -73,7 +77,8 @@ final class BatchKeys {
 
   /**
    * The keys that must share the routing key's slot: a TRANSACTION's (every key of the batch) and
-   * a BITOP's sources, the destination of RENAME and COPY, a SCRIPT's declared keys; null for any
+   * a BITOP's sources, the destination of RENAME and COPY, the other keys of the multi-key set and
+   * sorted-set commands, a SCRIPT's declared keys; null for any
    * other request.
    */
   static List<byte[]> sameSlotKeys(Frame request) {
@@ -82,6 +87,7 @@ final class BatchKeys {
       case BITS -> BitRequests.sources(request);
       case KEY_OP -> KeyRequests.destinations(request);
       case SETS -> SetRequests.otherKeys(request);
+      case ZSETS -> ZSetRequests.otherKeys(request);
       case SCRIPT -> io.distcache.protocol.ScriptCodec.keys(request);
       default -> null;
     };

@@ -343,7 +343,7 @@ public final class ClusterRouter implements Router, ClusterView {
       }
       case SCRIPT_KILL:
         return done(local.execute(request)); // about this node's own running script
-      case TRANSACTION, BITS, KEY_OP, SETS: {
+      case TRANSACTION, BITS, KEY_OP, SETS, ZSETS: {
         Frame refused = crossSlot(request);
         if (refused != null) {
           return done(refused);

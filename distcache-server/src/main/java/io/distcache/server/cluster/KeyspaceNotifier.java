@@ -24,8 +24,8 @@ import java.util.List;
  * it only while some class is on. Event names are Redis's for the command the opcode carries.
  *
  * Not derived (documented in docs/PROTOCOL.md): BITFIELD's writes (its operations are inside the
- * value), and the "del" Redis sends when a STORE form's empty result deletes an existing
- * destination.
+ * value), and the "del" Redis sends when a set STORE form's empty result deletes an existing
+ * destination (the sorted-set STORE forms tell it in their reply, and send it).
  */
 
 /** Publishes the keyspace events of one executed request. */
@@ -222,7 +222,9 @@ final class KeyspaceNotifier {
   }
 
   /* Redis's zset events: zadd or zincr when a member was added or changed, zrem, zremrangeby*,
-   * zpopmin and zpopmax when members went, then del when the last one did. */
+   * zpopmin and zpopmax when members went, then del when the last one did; a STORE form's event
+   * for a stored result, del for a destination an empty result deleted; ZMPOP's pop names the key
+   * it popped (the first item of its reply). */
   private static void zsets(KeyspaceEvents ev, Store store, Frame r, Frame reply) {
     long command = r.extra(0, -1);
     byte[] key = r.key();
@@ -232,13 +234,30 @@ final class KeyspaceNotifier {
       }
       return;
     }
+    if (command >= SortedSets.ZUNIONSTORE && command <= SortedSets.ZRANGESTORE) {
+      if (reply.extra(0, 0) > 0) {
+        String stored = switch ((int) command) {
+          case SortedSets.ZUNIONSTORE -> "zunionstore";
+          case SortedSets.ZINTERSTORE -> "zinterstore";
+          case SortedSets.ZDIFFSTORE -> "zdiffstore";
+          default -> "zrangestore";
+        };
+        ev.notify(ZSET, stored, key);
+      } else if (reply.extra(1, 0) == 1) {
+        ev.notify(GENERIC, "del", key);
+      }
+      return;
+    }
+    if (command == SortedSets.ZMPOP) {
+      key = ListCodec.decodeValues(reply.value()).get(0);
+    }
     String name;
     if (command == SortedSets.ZREM) {
       name = "zrem";
     } else if (command == SortedSets.ZREMRANGE) {
       long by = r.extra(1, -1);
       name = by == SortedSets.BY_SCORE ? "zremrangebyscore" : by == SortedSets.BY_LEX ? "zremrangebylex" : "zremrangebyrank";
-    } else if (command == SortedSets.ZPOP) {
+    } else if (command == SortedSets.ZPOP || command == SortedSets.ZMPOP) {
       name = r.extra(1, 0) != 0 ? "zpopmax" : "zpopmin";
     } else {
       return;

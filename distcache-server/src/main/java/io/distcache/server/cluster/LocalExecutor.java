@@ -83,6 +83,7 @@ public final class LocalExecutor {
   private final HashRequests hashes;
   private final SetRequests sets;
   private final ZSetRequests zsets;
+  private final KeyWaits keyWaits = new KeyWaits(KeyWaits.DEFAULT_MAX_PARKED);
 
   /** An executor whose replies stay within the default max frame. */
   public LocalExecutor(Store store) {
@@ -117,6 +118,11 @@ public final class LocalExecutor {
     this.hashes = new HashRequests(store, gate, maxCollectionElements);
     this.sets = new SetRequests(store, gate, maxCollectionElements);
     this.zsets = new ZSetRequests(store, gate, maxCollectionElements);
+  }
+
+  /** The clients blocking pops parked on this node (the Redis side parks them; writes here wake them). */
+  public KeyWaits keyWaits() {
+    return keyWaits;
   }
 
   /** Where this node's scripts run (the Redis side installs the Lua engine in it). */
@@ -250,6 +256,9 @@ public final class LocalExecutor {
       log.error("{} request failed inside the node", op, e);
       return request.replyError(Status.INTERNAL_ERROR, "internal error in " + op + ": " + e);
     }
+    if (keyWaits.parked() > 0 && reply.status() == Status.OK) {
+      wakeWaiters(request);
+    }
     KeyspaceEvents ev = events;
     if (ev != null && ev.flags() != 0) {
       try {
@@ -263,6 +272,23 @@ public final class LocalExecutor {
       }
     }
     return reply;
+  }
+
+  /*
+   * The writes that can give a key members a blocked pop waits for: ZADD (ZINCRBY), the sorted-set
+   * STORE forms (their key is the destination), and RENAME/COPY (the destination). A transaction's
+   * and a script's writes come through run() one by one.
+   */
+  private void wakeWaiters(Frame r) {
+    if (r.op() == Opcode.ZSETS) {
+      long command = r.extra(0, -1);
+      if (command == io.distcache.protocol.SortedSets.ZADD || command >= io.distcache.protocol.SortedSets.ZUNIONSTORE
+          && command <= io.distcache.protocol.SortedSets.ZRANGESTORE) {
+        keyWaits.written(List.of(r.key()));
+      }
+    } else if (r.op() == Opcode.KEY_OP) {
+      keyWaits.written(Replicator.writtenKeys(r));
+    }
   }
 
   // ---- client tracking ----

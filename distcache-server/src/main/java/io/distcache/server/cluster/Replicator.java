@@ -468,7 +468,7 @@ public final class Replicator implements AutoCloseable {
         // A transaction, a BITOP or a RENAME/COPY writes keys besides its routing key (all in its
         // slot, which the router checked): ship the state of every key it names, so a replica that
         // takes over holds the target of a RENAME as well as the source it removed.
-        case TRANSACTION, BITS, KEY_OP, SETS, SCRIPT -> {
+        case TRANSACTION, BITS, KEY_OP, SETS, ZSETS, SCRIPT -> {
           List<byte[]> keys = new ArrayList<>();
           if (request.key() != null && request.key().length > 0) {
             keys.add(request.key());

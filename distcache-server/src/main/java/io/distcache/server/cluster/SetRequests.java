@@ -106,7 +106,8 @@ final class SetRequests {
   /** A set read from the store, with its expiry; empty (NO_EXPIRY) when absent. */
   private record Loaded(LinkedHashMap<Bytes, Boolean> members, long expireAt, boolean exists) {}
 
-  private static final class WrongType extends RuntimeException {
+  /** A key of another type than the command reads (ZSetRequests answers it too). */
+  static final class WrongType extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     WrongType() {

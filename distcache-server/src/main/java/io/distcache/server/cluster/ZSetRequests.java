@@ -8,13 +8,17 @@ import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.SortedSets;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.ValueType;
+import io.distcache.server.store.CollectionCodec;
+import io.distcache.server.store.CollectionCodec.Bytes;
 import io.distcache.server.store.ScoredMembers;
 import io.distcache.server.store.ScoredMembers.Scored;
+import io.distcache.server.store.ZSetAlgebra;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreException;
 import io.distcache.server.store.TypedEntry;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /*
@@ -22,9 +26,16 @@ import java.util.concurrent.ThreadLocalRandom;
  * is one entry of type ZSET whose payload is CollectionCodec's packed member list in (score,
  * member) order. A command holds its key's gate stripe (shared to read, exclusive to write) while
  * it decodes, computes and writes back, so it is atomic, inside a TRANSACTION too; a write keeps
- * the key's expiry and a write that removes the last member removes the key. Every command names
- * one key, so the router and the replicator treat ZSETS like HASH: one owner, and the entry's
- * whole new state as the replicated effect.
+ * the key's expiry and a write that removes the last member removes the key.
+ *
+ * The commands over several keys (ZUNION, ZINTER, ZDIFF, ZINTERCARD, the STORE forms, ZRANGESTORE,
+ * ZMPOP) name their other keys in the value (otherKeys), as SetRequests' multi-key commands do: the
+ * router refuses them in a cluster with other owners unless every key shares the key's slot
+ * (CROSS_SLOT, BatchKeys.sameSlotKeys), they hold every key's stripe, and the replicator ships the
+ * state of every key they name. A STORE form replaces its destination whatever it held, with no
+ * expiry, and deletes it for an empty result (telling the keyspace events whether it existed).
+ * Every source is type-checked before anything is computed, as Redis does; the sources of the
+ * algebra may be sets (their members score 1), ZRANGESTORE's and ZMPOP's must be sorted sets.
  *
  * Arguments are checked here too (binary clients send ZSETS directly), with Redis's texts where
  * the Redis side relies on them (NaN scores, ZADD's incompatible options).
@@ -48,6 +59,27 @@ final class ZSetRequests {
     this.maxMembers = maxMembers;
   }
 
+  /** The keys a request names beside its key (see the design note); empty for the one-key commands. */
+  static List<byte[]> otherKeys(Frame r) {
+    long command = r.extra(0, -1);
+    if (command < SortedSets.ZUNION || command > SortedSets.LAST) {
+      return List.of();
+    }
+    List<byte[]> args = r.value().length == 0 ? List.of() : ListCodec.decodeValues(r.value());
+    if (command == SortedSets.ZRANGESTORE) {
+      return args.isEmpty() ? List.of() : List.of(args.get(0));
+    }
+    if (command == SortedSets.ZMPOP) {
+      return args;
+    }
+    long n = r.extra(1, 0);
+    if (n < 0 || n > args.size()) {
+      throw new IllegalArgumentException("ZSETS command " + command + " names " + n + " other keys, but its value holds "
+          + args.size() + " items");
+    }
+    return args.subList(0, (int) n);
+  }
+
   Frame run(Frame r, boolean lock) {
     if (r.extras().length == 0) {
       throw new IllegalArgumentException("ZSETS needs extra 0 (command), but the request has 0 extras");
@@ -57,11 +89,14 @@ final class ZSetRequests {
       throw new IllegalArgumentException("ZSETS command " + command + " is not one of 0.." + SortedSets.LAST);
     }
     boolean write = command == SortedSets.ZADD || command == SortedSets.ZREM || command == SortedSets.ZREMRANGE
-        || command == SortedSets.ZPOP;
-    long mask = 1L << TransactionGate.stripe(r.key());
+        || command == SortedSets.ZPOP || command >= SortedSets.ZUNIONSTORE;
+    long mask = (1L << TransactionGate.stripe(r.key())) | TransactionGate.mask(otherKeys(r));
     long[] stamps = lock ? gate.lockAll(mask, write) : null;
     try {
       List<byte[]> args = r.value().length == 0 ? List.of() : ListCodec.decodeValues(r.value());
+      if (command >= SortedSets.ZUNION) {
+        return severalKeys(r, (int) command, args);
+      }
       TypedEntry e = store.getTyped(r.key());
       if (e != null && e.type() != ValueType.ZSET) {
         return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
@@ -109,6 +144,8 @@ final class ZSetRequests {
         case SortedSets.ZPOP -> zpop(r, z, expireAt);
         default -> zrandmember(r, z);
       };
+    } catch (SetRequests.WrongType e) {
+      return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
     } finally {
       if (lock) {
         gate.unlockAll(mask, stamps);
@@ -263,32 +300,49 @@ final class ZSetRequests {
 
   /* The range, in the order asked for, after LIMIT: member, score pairs. */
   private static Frame zrange(Frame r, List<byte[]> args, ScoredMembers z) {
+    return r.replyValue(ListCodec.encodeValues(pairs(ranged(r, args, z))));
+  }
+
+  /* The members a ZRANGE or ZRANGESTORE request picks, in the order asked for, after LIMIT. */
+  private static List<Scored> ranged(Frame r, List<byte[]> args, ScoredMembers z) {
     int[] range = range(r, args, z, true);
     boolean rev = (r.extra(2, 0) & SortedSets.REV) != 0;
     long offset = r.extra(5, 0);
     long count = r.extra(6, SortedSets.NO_LIMIT);
-    List<byte[]> out = new ArrayList<>();
+    List<Scored> out = new ArrayList<>();
     int size = Math.max(0, range[1] - range[0]);
     if (offset >= 0 && offset < size) {
       long take = count < 0 ? size - offset : Math.min(count, size - offset);
       for (long i = offset; i < offset + take; i++) {
-        Scored s = z.get(rev ? (int) (range[1] - 1 - i) : (int) (range[0] + i));
-        out.add(s.member());
-        out.add(encodeScore(s.score()));
+        out.add(z.get(rev ? (int) (range[1] - 1 - i) : (int) (range[0] + i)));
       }
     }
-    return r.replyValue(ListCodec.encodeValues(out));
+    return out;
+  }
+
+  private static List<byte[]> pairs(List<Scored> members) {
+    List<byte[]> out = new ArrayList<>(2 * members.size());
+    for (Scored s : members) {
+      out.add(s.member());
+      out.add(encodeScore(s.score()));
+    }
+    return out;
   }
 
   /* extras: [command, 1 max / 0 min, count]. */
   private Frame zpop(Frame r, ScoredMembers z, long expireAt) {
-    boolean max = r.extra(1, 0) != 0;
     long count = r.extra(2, 1);
     if (count < 0) {
       throw new IllegalArgumentException("ZPOP count " + count + " is negative");
     }
+    List<byte[]> out = new ArrayList<>();
+    int take = pop(r.key(), z, r.extra(1, 0) != 0, count, expireAt, out);
+    return r.replyValue(ListCodec.encodeValues(out), take);
+  }
+
+  /* Pops up to count members from the lowest (or highest) scores into out as pairs; saves the set. */
+  private int pop(byte[] key, ScoredMembers z, boolean max, long count, long expireAt, List<byte[]> out) {
     int take = (int) Math.min(count, z.size());
-    List<byte[]> out = new ArrayList<>(2 * take);
     for (int i = 0; i < take; i++) {
       Scored s = z.get(max ? z.size() - 1 - i : i);
       out.add(s.member());
@@ -300,9 +354,146 @@ final class ZSetRequests {
       } else {
         z.removeRange(0, take);
       }
-      save(r.key(), z, expireAt);
+      save(key, z, expireAt);
     }
-    return r.replyValue(ListCodec.encodeValues(out), take);
+    return take;
+  }
+
+  // ---- the commands over several keys ----
+
+  private Frame severalKeys(Frame r, int command, List<byte[]> args) {
+    return switch (command) {
+      case SortedSets.ZRANGESTORE -> zrangestore(r, args);
+      case SortedSets.ZMPOP -> zmpop(r, args);
+      default -> algebra(r, command, args);
+    };
+  }
+
+  /* A sorted set or nothing (an empty one); SetRequests.WrongType for any other type. */
+  private ScoredMembers sortedSet(byte[] key) {
+    TypedEntry e = store.getTyped(key);
+    if (e != null && e.type() != ValueType.ZSET) {
+      throw new SetRequests.WrongType();
+    }
+    return ScoredMembers.decode(e == null ? null : e.value());
+  }
+
+  /* A source of the algebra: a sorted set, a set (members score 1), or nothing (empty). */
+  private Map<Bytes, Double> source(byte[] key) {
+    TypedEntry e = store.getTyped(key);
+    if (e == null) {
+      return Map.of();
+    }
+    if (e.type() == ValueType.ZSET) {
+      return ZSetAlgebra.scores(ScoredMembers.decode(e.value()));
+    }
+    if (e.type() == ValueType.SET) {
+      return ZSetAlgebra.scores(CollectionCodec.decodeSet(e.value()).keySet());
+    }
+    throw new SetRequests.WrongType();
+  }
+
+  /* extras: [command, n, aggregate, weighted, limit]; value: n keys, then the weights. */
+  private Frame algebra(Frame r, int command, List<byte[]> args) {
+    boolean stored = command >= SortedSets.ZUNIONSTORE;
+    int n = otherKeys(r).size();
+    List<byte[]> keys = new ArrayList<>(n + 1);
+    if (!stored) {
+      keys.add(r.key());
+    }
+    keys.addAll(args.subList(0, n));
+    if (keys.isEmpty()) {
+      throw new IllegalArgumentException("ZSETS command " + command + " needs at least one source key");
+    }
+    int op = stored ? command - (SortedSets.ZUNIONSTORE - SortedSets.ZUNION)
+        : command == SortedSets.ZINTERCARD ? SortedSets.ZINTER : command;
+    long aggregate = r.extra(2, SortedSets.AGGREGATE_SUM);
+    boolean weighted = r.extra(3, 0) != 0;
+    long limit = r.extra(4, 0);
+    if (aggregate < SortedSets.AGGREGATE_SUM || aggregate > SortedSets.AGGREGATE_MAX) {
+      throw new IllegalArgumentException("aggregate " + aggregate + " is not 0 (SUM), 1 (MIN) or 2 (MAX)");
+    }
+    if (op == SortedSets.ZDIFF && (weighted || aggregate != SortedSets.AGGREGATE_SUM)) {
+      throw new IllegalArgumentException("ZDIFF takes no weights and no aggregate");
+    }
+    if (limit < 0 || limit > 0 && command != SortedSets.ZINTERCARD) {
+      throw new IllegalArgumentException("limit " + limit + ": only ZINTERCARD takes one, at least 0");
+    }
+    int expected = n + (weighted ? keys.size() : 0);
+    if (args.size() != expected) {
+      throw new IllegalArgumentException("ZSETS command " + command + " with " + keys.size() + " sources"
+          + (weighted ? " and their weights" : "") + " needs " + expected + " values, got " + args.size());
+    }
+    List<ZSetAlgebra.Source> sources = new ArrayList<>(keys.size());
+    for (int i = 0; i < keys.size(); i++) {
+      double weight = weighted ? decodeScore(args.get(n + i)) : 1.0;
+      if (Double.isNaN(weight)) {
+        throw new IllegalArgumentException("weight value is not a float");
+      }
+      sources.add(new ZSetAlgebra.Source(source(keys.get(i)), weight)); // every source type-checked first
+    }
+    List<Scored> result = switch (op) {
+      case SortedSets.ZUNION -> ZSetAlgebra.union(sources, aggregate);
+      case SortedSets.ZINTER -> ZSetAlgebra.inter(sources, aggregate, limit);
+      default -> ZSetAlgebra.diff(sources);
+    };
+    if (command == SortedSets.ZINTERCARD) {
+      return r.replyOk(result.size());
+    }
+    if (!stored) {
+      return r.replyValue(ListCodec.encodeValues(pairs(result)));
+    }
+    return storeResult(r.key(), result, r);
+  }
+
+  /* A STORE form's last step: the destination replaced, or deleted for an empty result. */
+  private Frame storeResult(byte[] destination, List<Scored> ascending, Frame r) {
+    if (ascending.isEmpty()) {
+      return r.replyOk(0, store.delete(destination) ? 1 : 0);
+    }
+    if (ascending.size() > maxMembers) {
+      throw new IllegalArgumentException("sorted set " + RandomPicks.printable(destination) + " would hold "
+          + ascending.size() + " members; the limit is " + maxMembers
+          + " members per sorted set (--max-collection-elements)");
+    }
+    store.putTyped(destination, ValueType.ZSET, CollectionCodec.encodeZset(ascending), Store.NO_EXPIRY);
+    return r.replyOk(ascending.size(), 0);
+  }
+
+  /* key: the destination; value: [source, lex bounds]; the range extras. */
+  private Frame zrangestore(Frame r, List<byte[]> args) {
+    if (args.isEmpty()) {
+      throw new IllegalArgumentException("ZRANGESTORE needs its source key in the value");
+    }
+    ScoredMembers z = sortedSet(args.get(0));
+    List<Scored> picked = new ArrayList<>(ranged(r, args.subList(1, args.size()), z));
+    picked.sort(ScoredMembers.ORDER);
+    return storeResult(r.key(), picked, r);
+  }
+
+  /* extras: [command, 1 max / 0 min, count ≥ 1]; value: the other keys. */
+  private Frame zmpop(Frame r, List<byte[]> others) {
+    long count = r.extra(2, 1);
+    if (count < 1) {
+      throw new IllegalArgumentException("ZMPOP count " + count + " is not positive");
+    }
+    List<byte[]> keys = new ArrayList<>(others.size() + 1);
+    keys.add(r.key());
+    keys.addAll(others);
+    for (byte[] key : keys) {
+      TypedEntry e = store.getTyped(key);
+      if (e == null) {
+        continue;
+      }
+      if (e.type() != ValueType.ZSET) {
+        throw new SetRequests.WrongType(); // only up to the first sorted set with members, as Redis
+      }
+      List<byte[]> out = new ArrayList<>();
+      out.add(key);
+      int take = pop(key, ScoredMembers.decode(e.value()), r.extra(1, 0) != 0, count, e.expireAtMillis(), out);
+      return r.replyValue(ListCodec.encodeValues(out), take);
+    }
+    return r.reply(Status.NOT_FOUND);
   }
 
   /* extras: [command, has count, count]. */

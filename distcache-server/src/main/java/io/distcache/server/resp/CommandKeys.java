@@ -59,11 +59,15 @@ final class CommandKeys {
    * first/last/step does), so ACL key checks, tracking and GETKEYS read the count here (an ACL user
    * limited to some keys could otherwise name others after the first; found in review).
    */
-  private static final Map<String, Integer> NUMKEYS_AT = Map.of("sintercard", 1);
+  private static final Map<String, Integer> NUMKEYS_AT = Map.ofEntries(Map.entry("sintercard", 1),
+      Map.entry("zunion", 1), Map.entry("zinter", 1), Map.entry("zdiff", 1), Map.entry("zintercard", 1),
+      Map.entry("zunionstore", 2), Map.entry("zinterstore", 2), Map.entry("zdiffstore", 2), Map.entry("zmpop", 1),
+      Map.entry("bzmpop", 2));
 
   /**
    * The keys of {@code args} (the whole command line, its name first): the spec's range, or for a
-   * numkeys command the keys its count names, bounded by the arguments there are (a count the
+   * numkeys command the keys its count names (after the spec's keys before the count: a STORE
+   * form's destination), bounded by the arguments there are (a count the
    * command refuses gives what is there, so nothing is left unchecked). Not for the scripting
    * commands (see movable): their calls are checked one by one as they run.
    */
@@ -79,7 +83,10 @@ final class CommandKeys {
       return range(spec, args);
     }
     int count = (int) Math.max(1, Math.min(n, args.length - at - 1L));
-    List<byte[]> keys = new ArrayList<>(count);
+    List<byte[]> keys = new ArrayList<>(count + 1);
+    for (int i = spec.firstKey(); i > 0 && i < at; i++) {
+      keys.add(args[i]);
+    }
     for (int i = at + 1; i <= at + count && i < args.length; i++) {
       keys.add(args[i]);
     }

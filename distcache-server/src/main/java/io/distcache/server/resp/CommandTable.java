@@ -42,6 +42,8 @@ final class CommandTable {
     HashExpiryCommands.register(r);
     SetCommands.register(r);
     ZSetCommands.register(r);
+    ZSetAlgebraCommands.register(r);
+    ZSetBlockingCommands.register(r);
     PubSubCommands.register(r);
     ScriptCommands.register(r);
     FunctionCommands.register(r);

@@ -19,8 +19,8 @@ import java.util.Set;
  * commandstats and latencystats); "all" gives every section; "everything" is "all" plus module
  * sections, of which there are none; other names select sections, case-insensitively, and an
  * unknown name selects nothing. A field whose value distcache cannot know is left out rather
- * than invented; one that is truly zero here (blocked_clients: there are no blocking commands)
- * is given as 0.
+ * than invented; one that is truly zero here is given as 0; blocked_clients and
+ * total_blocking_keys are the node's parked blocking pops (KeyWaits).
  */
 
 /** Builds the text of INFO. */
@@ -90,13 +90,13 @@ final class InfoReport {
           line(sb, "connected_clients", c.stats().connectedClients());
           line(sb, "cluster_connections", 0);
           line(sb, "maxclients", c.nodeCounters().maxClients());
-          line(sb, "blocked_clients", 0);
+          line(sb, "blocked_clients", c.keyWaits() == null ? 0 : c.keyWaits().parked());
           line(sb, "tracking_clients", c.trackingTable() == null ? 0 : c.trackingTable().clients());
           line(sb, "pubsub_clients", pubsubClients(c));
           line(sb, "watching_clients", 0);
           line(sb, "clients_in_timeout_table", 0);
           line(sb, "total_watched_keys", 0);
-          line(sb, "total_blocking_keys", 0);
+          line(sb, "total_blocking_keys", c.keyWaits() == null ? 0 : c.keyWaits().keys());
         }
         case "memory" -> {
           header(sb, "Memory");

@@ -134,6 +134,18 @@ public final class RespContext {
     this.scriptHost = host;
   }
 
+  /** The node's parked blocking pops; null for a context without an executor behind it (nothing blocks). */
+  private volatile io.distcache.server.cluster.KeyWaits keyWaits;
+
+  /** Makes BZPOPMIN, BZPOPMAX and BZMPOP wait: the executor's registry, which its writes wake. */
+  public void installKeyWaits(io.distcache.server.cluster.KeyWaits waits) {
+    this.keyWaits = waits;
+  }
+
+  io.distcache.server.cluster.KeyWaits keyWaits() {
+    return keyWaits;
+  }
+
   /** The node's function libraries (FUNCTION, FCALL). */
   private final FunctionRegistry functionRegistry = new FunctionRegistry();
   private volatile FunctionLoader functionLoader;

@@ -44,6 +44,11 @@ import org.slf4j.LoggerFactory;
  * decoded when that happens wait in `waiting`, unexecuted, until the channel is writable again
  * (channelWritabilityChanged) or the parked replies drain: what they would reply is never produced
  * ahead of the client. `waiting` holds at most what the last reads delivered.
+ *
+ * Blocking pops (BlockingPop): while one waits, the commands the connection sends after it wait in
+ * `waiting` too (Redis runs nothing of a blocked client), and reading stops once one has come, so
+ * `waiting` stays bounded; a connection that sent nothing more is still read, so its close is seen
+ * and unparks it at once.
  */
 
 /** The Redis protocol's per-connection handler: executes commands and keeps replies in order. */
@@ -522,6 +527,26 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     updateAutoRead();
   }
 
+  // ---- blocking pops ----
+
+  /** The blocking pop this connection waits for, or null; later commands run once it has answered. */
+  private BlockingPop blocked;
+
+  /** The current command blocks: what follows it on this connection waits until it has answered. */
+  void block(BlockingPop pop) {
+    blocked = pop;
+  }
+
+  /** A blocking pop of this connection has not answered yet. */
+  private boolean blocked() {
+    return blocked != null && !blocked.done();
+  }
+
+  /** This connection's event loop (blocking pops schedule their retries and timeouts there). */
+  io.netty.util.concurrent.EventExecutor loop() {
+    return ctx.executor();
+  }
+
   /** QUIT: answer, then close; later commands are ignored. */
   void closeAfterReply() {
     closing = true;
@@ -686,6 +711,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     if (tracking != null && tracking.on && context.trackingTable() != null) {
       context.trackingTable().disable(tracking);
     }
+    if (blocked != null) {
+      blocked.cancel(); // unparked at once: nothing is popped for a client that is gone
+    }
     releaseAll();
   }
 
@@ -693,7 +721,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (!(msg instanceof RespCommand) && !(msg instanceof RespProtocolError)) {
       ReferenceCountUtil.release(msg);
-    } else if (!waiting.isEmpty() || behind()) {
+    } else if (!waiting.isEmpty() || behind() || blocked()) {
+      // While blocked, reading goes on until the client sends more (so a disconnect is seen at
+      // once), then stops: what it sent runs after the blocking pop, as in Redis.
       waiting.add(msg);
       updateAutoRead();
     } else {
@@ -728,6 +758,13 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof ChannelInputShutdownEvent) {
+      if (blocked()) {
+        // Redis frees a blocked client whose connection ends: unparked, nothing popped for it.
+        blocked.cancel();
+        closing = true;
+        ctx.close();
+        return;
+      }
       // The client sent its last request (half-close). Like Redis, answer everything it sent,
       // then close: the replies still waiting for this cycle's flush must not be lost.
       inputClosed = true;
@@ -811,7 +848,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     }
     runningWaiting = true;
     try {
-      while (!waiting.isEmpty() && !behind()) {
+      while (!waiting.isEmpty() && !behind() && !blocked()) {
         handle(waiting.poll());
       }
     } finally {

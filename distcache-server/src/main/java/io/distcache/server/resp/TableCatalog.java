@@ -76,6 +76,9 @@ final class TableCatalog implements AclCatalog {
       out.add("dangerous");
     }
     out.add(flags.contains("fast") ? "fast" : "slow");
+    if (flags.contains("blocking")) {
+      out.add("blocking");
+    }
     if (DANGEROUS.contains(fullName)) {
       out.add("dangerous");
     }

@@ -22,7 +22,8 @@ import java.util.List;
 
 /**
  * ZADD, ZINCRBY, ZREM, ZSCORE, ZMSCORE, ZCARD, ZCOUNT, ZLEXCOUNT, Z(REV)RANK, ZRANGE, Z(REV)RANGEBYSCORE,
- * Z(REV)RANGEBYLEX, ZREVRANGE, ZREMRANGEBY(SCORE|RANK|LEX), ZPOPMIN, ZPOPMAX, ZRANDMEMBER, ZSCAN.
+ * Z(REV)RANGEBYLEX, ZREVRANGE, ZREMRANGEBY(SCORE|RANK|LEX), ZPOPMIN, ZPOPMAX, ZRANDMEMBER, ZSCAN;
+ * ZRANGESTORE's parsing (registered with the multi-key commands, ZSetAlgebraCommands).
  */
 final class ZSetCommands {
   private ZSetCommands() {}
@@ -203,8 +204,20 @@ final class ZSetCommands {
     send(s, a[1], command, value, StringCommands::firstExtra, range);
   }
 
-  /* Redis's zrangeGenericCommand: options, then the conflicts, then the range itself. */
   private static void zrange(RespSession s, byte[][] a, Form form) {
+    zrange(s, a, form, null);
+  }
+
+  /** ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]: ZRANGE's parser, storing. */
+  static void zrangestore(RespSession s, byte[][] a) {
+    zrange(s, java.util.Arrays.copyOfRange(a, 1, a.length), ZRANGE, Args.key(a[1]));
+  }
+
+  /*
+   * Redis's zrangeGenericCommand: options, then the conflicts, then the range itself. With a
+   * destination (ZRANGESTORE, a[0] the destination, a[1] the source) WITHSCORES is a syntax error.
+   */
+  private static void zrange(RespSession s, byte[][] a, Form form, byte[] destination) {
     boolean withScores = false;
     long offset = 0;
     long limit = SortedSets.NO_LIMIT;
@@ -214,7 +227,7 @@ final class ZSetCommands {
     boolean byGiven = false;
     for (int j = 4; j < a.length; j++) {
       int left = a.length - j - 1;
-      if (is(a[j], "withscores")) {
+      if (destination == null && is(a[j], "withscores")) {
         withScores = true;
       } else if (is(a[j], "limit") && left >= 2) {
         offset = Args.parseLong(a[j + 1]);
@@ -245,6 +258,11 @@ final class ZSetCommands {
     long[] range = rangeExtras(by, rev, swap ? a[3] : a[2], swap ? a[2] : a[3], value);
     range[4] = offset;
     range[5] = limit;
+    if (destination != null) {
+      value.add(0, Args.key(a[1]));
+      send(s, destination, SortedSets.ZRANGESTORE, value, StringCommands::firstExtra, range);
+      return;
+    }
     boolean scores = withScores;
     send(s, a[1], SortedSets.ZRANGE, value, (r, w) -> {
       if (!StringCommands.failed(r, w)) {
@@ -257,7 +275,7 @@ final class ZSetCommands {
    * Member, score pairs: members only, or with scores, as [member, score] arrays in RESP3 when
    * {@code nested} (a flat array in RESP2).
    */
-  private static void pairs(RespWriter w, List<byte[]> values, boolean withScores, boolean nested) {
+  static void pairs(RespWriter w, List<byte[]> values, boolean withScores, boolean nested) {
     int n = values.size() / 2;
     if (!withScores) {
       w.array(n);

@@ -215,6 +215,24 @@ class PubSubCommandsTest {
   }
 
   @Test
+  void keyspaceEvents_sortedSetStoreFormsAndZmpop_asRedis() {
+    pub.send("CONFIG SET notify-keyspace-events KEzg");
+    sub.send("PSUBSCRIBE __keyevent@0__:*");
+    // The sequence and its events were taken from redis-server 7.0.15.
+    pub.send("ZADD a 1 x 2 y", "ZUNIONSTORE d 1 a", "ZINTERSTORE d 2 a nokey", "ZDIFFSTORE e 1 a", "ZRANGESTORE f a 0 0",
+        "ZRANGESTORE f a 5 6", "ZMPOP 2 nokey a MAX COUNT 5", "ZUNION 1 e", "ZINTERSTORE g 1 nokey");
+    String expected = "";
+    String[][] events = {{"zadd", "a"}, {"zunionstore", "d"}, {"del", "d"}, {"zdiffstore", "e"}, {"zrangestore", "f"},
+        {"del", "f"}, {"zpopmax", "a"}, {"del", "a"}};
+    for (String[] e : events) {
+      String ch = "__keyevent@0__:" + e[0];
+      expected += "*4\r\n$8\r\npmessage\r\n$16\r\n__keyevent@0__:*\r\n$" + ch.length() + "\r\n" + ch + "\r\n$"
+          + e[1].length() + "\r\n" + e[1] + "\r\n";
+    }
+    assertThat(sub.output()).isEqualTo(expected);
+  }
+
+  @Test
   void keyspaceEvents_keyeventOnly_classFiltered() {
     pub.send("CONFIG SET notify-keyspace-events E$");
     sub.send("SUBSCRIBE __keyevent@0__:set __keyevent@0__:del");

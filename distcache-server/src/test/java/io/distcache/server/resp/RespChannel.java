@@ -35,6 +35,15 @@ final class RespChannel implements AutoCloseable {
     return sb.toString();
   }
 
+  /** A RESP2 array of bulk strings, as a reply reads. */
+  static String bulks(String... items) {
+    StringBuilder sb = new StringBuilder("*").append(items.length).append("\r\n");
+    for (String i : items) {
+      sb.append('$').append(i.length()).append("\r\n").append(i).append("\r\n");
+    }
+    return sb.toString();
+  }
+
   /** Sends the commands in one buffer (one read burst) and returns every byte written back. */
   String send(String... commands) {
     return raw(encode(commands));

@@ -75,6 +75,19 @@ class TrackingCommandsTest {
   }
 
   @Test
+  void sortedSetStoreFormsAndZmpop_invalidateTheKeysTheyWrite() {
+    resp3(a);
+    a.send("CLIENT TRACKING ON");
+    b.send("ZADD src 1 m", "ZADD d 5 x");
+    assertThat(a.send("ZRANGE d 0 -1")).isEqualTo("*1\r\n$1\r\nx\r\n");
+    b.send("ZUNIONSTORE d 1 src");
+    assertThat(a.output()).isEqualTo(invalidate3("d"));
+    a.send("ZUNION 1 src");
+    b.send("ZMPOP 2 nokey src MIN");
+    assertThat(a.output()).as("a ZUNION read src; ZMPOP emptied it").isEqualTo(invalidate3("src"));
+  }
+
+  @Test
   void info_countsClientsKeysItemsAndPrefixes() {
     resp3(a);
     a.send("CLIENT TRACKING ON");

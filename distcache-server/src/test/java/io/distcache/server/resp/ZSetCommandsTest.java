@@ -1,5 +1,6 @@
 package io.distcache.server.resp;
 
+import static io.distcache.server.resp.RespChannel.bulks;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.distcache.server.ManualClock;
@@ -33,15 +34,6 @@ class ZSetCommandsTest {
 
   private String send(String... commands) {
     return resp.send(commands);
-  }
-
-  /** A RESP2 array of bulk strings. */
-  private static String bulks(String... items) {
-    StringBuilder sb = new StringBuilder("*").append(items.length).append("\r\n");
-    for (String i : items) {
-      sb.append('$').append(i.length()).append("\r\n").append(i).append("\r\n");
-    }
-    return sb.toString();
   }
 
   private static String bulk(String s) {
