@@ -162,6 +162,7 @@ public final class ClusterMembership implements AutoCloseable {
   }
 
   private void placementChanged(Member self, Placement previous, Placement next) {
+    boolean wasSettled = guard.settled(); // every member had confirmed the previous placement
     guard.placementChanged(self, previous, next, dropper);
     if (previous.fingerprint() != next.fingerprint() || previous.isEmpty()) {
       log.info("placement epoch {}: {} owners, {} learning, {} slots here", next.epoch(), next.ownerCount(),
@@ -178,7 +179,7 @@ public final class ClusterMembership implements AutoCloseable {
         log.info("every slot has its {} copies again", next.replicas() + 1);
       }
       if (engine != null) {
-        announceNews = newsOf(engine.snapshot(), previous, next);
+        announceNews = newsOf(engine.snapshot(), previous, next, wasSettled ? List.of() : announceNews);
         announce(clock.nanos());
       }
     }
@@ -195,13 +196,20 @@ public final class ClusterMembership implements AutoCloseable {
    * owner of a dead member's slots answered nothing, and requests waiting for it timed out
    * (TRYAGAIN) on a loaded host, beyond the detection time (found by a tester with kill -9).
    */
-  private static List<MemberStatus> newsOf(MembershipSnapshot snapshot, Placement previous, Placement next) {
+  private static List<MemberStatus> newsOf(MembershipSnapshot snapshot, Placement previous, Placement next,
+      List<MemberStatus> unsettled) {
+    // The news of changes not confirmed yet is kept (a death, then a join before everyone heard):
+    // each member's current status, once.
+    java.util.Set<String> changed = new java.util.HashSet<>();
+    for (MemberStatus st : unsettled) {
+      changed.add(st.member().id());
+    }
     List<MemberStatus> news = new java.util.ArrayList<>();
     for (MemberStatus st : snapshot.members()) {
       Member m = st.member();
       boolean before = previous.contains(m);
       boolean after = next.contains(m);
-      if ((before != after || (before && previous.isLearner(m) != next.isLearner(m)))
+      if ((changed.contains(m.id()) || before != after || (before && previous.isLearner(m) != next.isLearner(m)))
           && news.size() < GossipCodec.MAX_STATUSES) {
         news.add(st);
       }
