@@ -105,16 +105,22 @@ class ReplicaLinkWindowTest {
     return learning.owns(A, slot) && learning.isLearner(L, slot);
   }
 
-  @Test
-  void flush_whileALearnerArrives_sendsItsDeletesToTheLearnerToo() {
+  /** Stores {@code count} keys of slots the learner learns from A; their names. */
+  private List<String> storeKeysLearnedFromA(int count) {
     List<String> keys = new ArrayList<>();
-    for (int i = 0; keys.size() < 200; i++) {
+    for (int i = 0; keys.size() < count; i++) {
       String k = "k" + i;
       if (learnedFromA(KeySlot.of(b(k)))) {
         assertThat(local.execute(Frame.request(Opcode.SET, 0, b(k), b("v" + i))).status()).isEqualTo(Status.OK);
         keys.add(k);
       }
     }
+    return keys;
+  }
+
+  @Test
+  void flush_whileALearnerArrives_sendsItsDeletesToTheLearnerToo() {
+    List<String> keys = storeKeysLearnedFromA(200);
     replicator.placementChanged(before);
     // The FLUSH starts under `before`; the learner is installed at once after (its copy, on the copy
     // thread, may then send a key's state before the FLUSH reaches the key).
@@ -203,14 +209,7 @@ class ReplicaLinkWindowTest {
 
   @Test
   void copyWhosePlacementMovesAwayAndBack_endsOnlyTheSlotsItCopiedWhole() {
-    List<String> keys = new ArrayList<>();
-    for (int i = 0; keys.size() < 3000; i++) {
-      String k = "k" + i;
-      if (learnedFromA(KeySlot.of(b(k)))) {
-        assertThat(local.execute(Frame.request(Opcode.SET, 0, b(k), b("v" + i))).status()).isEqualTo(Status.OK);
-        keys.add(k);
-      }
-    }
+    List<String> keys = storeKeysLearnedFromA(3000);
     byte[] bits = new byte[KeySlot.SLOTS / 8];
     for (String k : keys) {
       int s = KeySlot.of(b(k));
