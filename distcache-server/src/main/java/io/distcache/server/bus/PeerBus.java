@@ -62,9 +62,12 @@ import org.slf4j.LoggerFactory;
  * given up on after requestTimeout. Timeouts are checked by one sweep task per link while it
  * has requests waiting, not by a timer per request: a timer per request would re-arm the event
  * loop's wake-up deadline (a syscall) on nearly every request of the forwarding hot path. At most
- * maxInFlight wait per link (more fail at once, "too many requests in flight"), and a link whose
- * peer stopped reading (write buffer over its high mark) fails new requests at once instead of
- * buffering them (over 8 MiB unsent; 4 MiB low mark). A reply larger than the max frame fails only
+ * maxInFlight wait per link (more fail at once, "too many requests in flight"). A link whose
+ * write buffer is over its high mark (8 MiB unsent; 4 MiB low mark) queues new requests, in
+ * order, up to MAX_QUEUED_BYTES (64 MiB, so a few values at the largest --max-value fit), and
+ * writes them as the peer reads; past that, or past their timeout, they fail. A peer that reads
+ * slowly (large values forwarded back to back) then slows its senders down instead of failing
+ * them (before: BUSY "write buffer full" for a second 16 MiB SET, found by a tester). A reply larger than the max frame fails only
  * its own request with TOO_LARGE (the decoder skips it and stays in sync).
  *
  * A link opens with the PEER_HELLO handshake (PeerHandshake); requests queue until it completes.
@@ -86,6 +89,9 @@ import org.slf4j.LoggerFactory;
 /** {@link Peers} over the node's own event loops: multiplexed, authenticated peer connections. */
 public final class PeerBus implements Peers {
   private static final Logger log = LoggerFactory.getLogger(PeerBus.class);
+
+  /** Most bytes of requests one link queues behind a full write buffer (see the design note). */
+  static final long MAX_QUEUED_BYTES = 64L << 20;
 
   /** Requests waiting on one connection at once (queued for the handshake or sent). */
   public static final int DEFAULT_MAX_IN_FLIGHT = 4096;
@@ -312,6 +318,8 @@ public final class PeerBus implements Peers {
     final Address address;
     final EventLoop loop;
     private final ArrayDeque<Pending> waiting = new ArrayDeque<>();
+    /** Encoded bytes of the requests in {@code waiting}. */
+    private long waitingBytes;
     private final IntObjectHashMap<Pending> inFlight = new IntObjectHashMap<>();
     private State state = State.IDLE;
     private Channel channel;
@@ -349,9 +357,11 @@ public final class PeerBus implements Peers {
             "too many requests in flight to " + address + " (limit " + maxInFlight + ")"));
         return;
       }
-      if (state == State.READY && !channel.isWritable()) {
-        reply.completeExceptionally(new IllegalStateException(
-            "peer " + address + " is not reading its requests (write buffer full)"));
+      long bytes = request.encodedLength();
+      if (state == State.READY && (!channel.isWritable() || !waiting.isEmpty())
+          && waitingBytes + bytes > MAX_QUEUED_BYTES && !waiting.isEmpty()) {
+        reply.completeExceptionally(new IllegalStateException("peer " + address + " is not reading its requests ("
+            + waitingBytes + " bytes queued behind a full write buffer; the limit is " + MAX_QUEUED_BYTES + ")"));
         return;
       }
       long now = System.nanoTime();
@@ -364,8 +374,12 @@ public final class PeerBus implements Peers {
         long every = Math.max(TimeUnit.MILLISECONDS.toNanos(10), requestTimeout.toNanos() / 8);
         sweeper = loop.scheduleAtFixedRate(this::sweep, every, every, TimeUnit.NANOSECONDS);
       }
-      if (state == State.READY) {
+      if (state == State.READY && channel.isWritable() && waiting.isEmpty()) {
         write(p);
+        return;
+      }
+      if (state == State.READY) {
+        queue(p); // behind a full write buffer: written, in order, as the peer reads (channelWritabilityChanged)
         return;
       }
       if (state == State.IDLE) {
@@ -375,14 +389,42 @@ public final class PeerBus implements Peers {
           return;
         }
       }
+      queue(p);
+    }
+
+    private void queue(Pending p) {
       waiting.add(p);
+      waitingBytes += p.request.encodedLength();
+    }
+
+    private Pending unqueue() {
+      Pending p = waiting.poll();
+      if (p != null) {
+        waitingBytes -= p.request.encodedLength();
+      }
+      return p;
+    }
+
+    /** Writes queued requests, in order, while the write buffer takes them. */
+    private void writeQueued() {
+      while (state == State.READY && !waiting.isEmpty() && channel.isWritable()) {
+        write(unqueue());
+      }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      if (ctx.channel() == channel) {
+        writeQueued();
+      }
+      ctx.fireChannelWritabilityChanged();
     }
 
     /** Fails the requests past their deadline; stops itself when nothing waits any more. */
     private void sweep() {
       long now = System.nanoTime();
       while (!waiting.isEmpty() && now - waiting.peek().deadlineNanos >= 0) {
-        timedOut(waiting.poll());
+        timedOut(unqueue());
       }
       if (!inFlight.isEmpty()) {
         List<Pending> late = null;
@@ -575,9 +617,7 @@ public final class PeerBus implements Peers {
       if (handshakeTimer != null) {
         handshakeTimer.cancel(false);
       }
-      while (!waiting.isEmpty()) {
-        write(waiting.poll());
-      }
+      writeQueued();
     }
 
     /** A connect or handshake failure: fail what waits, close, and refuse for RETRY_AFTER. */
@@ -642,6 +682,7 @@ public final class PeerBus implements Peers {
       }
       List<Pending> all = new ArrayList<>(waiting);
       waiting.clear();
+      waitingBytes = 0;
       all.addAll(inFlight.values());
       inFlight.clear();
       if (sweeper != null) {

@@ -151,6 +151,8 @@ public final class ClusterRouter implements Router, ClusterView {
   static final long DIRECT_WAIT_MILLIS = 3_000;
 
   private final SlotWaits waits;
+  /** Forwards in flight per slot: a request for a slot whose owner changed waits for those to the old one. */
+  private final SlotForwards inFlight = new SlotForwards();
 
   /** True when this node owns {@code slot} now and may serve it. */
   private boolean servableHere(int slot) {
@@ -534,8 +536,30 @@ public final class ClusterRouter implements Router, ClusterView {
       return done(request.replyError(Status.TOO_LARGE, op + " of " + bytes + " bytes exceeds the max frame "
           + local.maxFrameBytes() + " and cannot be forwarded to its owner " + owner.address()));
     }
+    int slot = request.op() != null && request.op().keyed() && request.key() != null && request.key().length > 0
+        ? KeySlot.of(request.key()) : -1;
+    if (slot >= 0) {
+      CompletableFuture<Void> earlier = inFlight.sendOrWait(slot, owner);
+      if (earlier != null) {
+        // The slot changed owner while a request for it is on its way to the old one, which may be
+        // holding it (see SlotForwards): this one goes once that has been answered. A HeldReply,
+        // so the client's next requests wait behind it in turn (see HeldReply).
+        HeldReply held = new HeldReply();
+        earlier.whenComplete((x, e) -> forward(owner, request).whenComplete((r, t) -> {
+          if (t == null) {
+            held.complete(r);
+          } else {
+            held.completeExceptionally(t);
+          }
+        }));
+        return held;
+      }
+    }
     forwarded.increment();
     CompletableFuture<Frame> sent = peers.send(owner.address(), request.withFlags(Flags.FORWARDED));
+    if (slot >= 0) {
+      sent.whenComplete((r, e) -> inFlight.answered(slot));
+    }
     if (!readsElsewhere(request)) {
       return sent.handle((reply, error) -> error == null ? relay(request, reply) : unreachable(request, owner, error));
     }

@@ -19,9 +19,9 @@ import java.util.concurrent.CompletableFuture;
  * A script's reply is one too (ScriptHost): a script runs on its own lane thread, and a command
  * pipelined after EVAL must not run on the event loop before it, as Redis runs them in order.
  *
- * Not covered: the node that forwarded a held write to us gets a plain reply later and does not
- * know it was held; once it installs the new placement it may send that client's next write of the
- * key to the new owner before ours arrives there (see ARCHITECTURE.md, hand-off).
+ * The node that forwarded a held write to us does not know it is held; it keeps its own order
+ * (SlotForwards): a request for a slot with forwards on their way to another member waits, with a
+ * HeldReply, until they are answered.
  */
 
 /** A reply that completes once a held write has been applied elsewhere; later requests wait for it. */
