@@ -108,6 +108,24 @@ final class DrainingRouter implements Router {
     }
   }
 
+  /**
+   * A request a connection holds back behind a held write (HeldReply) counts as in flight from
+   * now until it is routed: the drain once ended while such requests waited, the connection was
+   * closed, and a pipeline's last batch was executed without an answer (a tester, SIGTERM).
+   */
+  @Override
+  public Runnable deferred() {
+    synchronized (lock) {
+      inFlight++;
+    }
+    java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+    return () -> {
+      if (once.compareAndSet(false, true)) {
+        finished();
+      }
+    };
+  }
+
   private void finished() {
     synchronized (lock) {
       if (--inFlight == 0) {

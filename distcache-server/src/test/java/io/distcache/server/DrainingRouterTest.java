@@ -48,6 +48,20 @@ class DrainingRouterTest {
   }
 
   @Test
+  void drain_aRequestHeldBackBehindAHeldWrite_countsUntilItIsRouted() {
+    DrainingRouter router = new DrainingRouter(r -> CompletableFuture.completedFuture(r.replyOk()));
+    Runnable routedLater = router.deferred();
+    assertThat(router.inFlight()).isEqualTo(1);
+    assertThat(router.drain(20, 0)).as("not drained while it waits to be routed").isEqualTo(1);
+
+    routedLater.run();
+    routedLater.run(); // counted once, whatever path runs it
+
+    assertThat(router.inFlight()).isZero();
+    assertThat(router.drain(0, 0)).isZero();
+  }
+
+  @Test
   void drain_requestNeverCompletes_givesUpAfterTimeoutAndReportsIt() {
     DrainingRouter router = new DrainingRouter(r -> new CompletableFuture<>());
     router.route(GET);

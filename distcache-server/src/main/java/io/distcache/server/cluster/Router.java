@@ -26,4 +26,12 @@ public interface Router {
   default CompletableFuture<Frame> routeReadOnly(Frame request) {
     return route(request);
   }
+
+  /**
+   * A request a connection will route later (it waits behind a held write, see HeldReply): counted
+   * as in flight by a graceful stop until the returned action runs, once it has been routed.
+   */
+  default Runnable deferred() {
+    return () -> { };
+  }
 }

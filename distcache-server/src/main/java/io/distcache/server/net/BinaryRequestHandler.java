@@ -277,6 +277,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     if (!peer && ++inFlight == maxInFlight) {
       updateAutoRead(ctx); // a client's: counted as in flight, so its reading pauses at the usual bound
     }
+    Runnable counted = router.deferred(); // a graceful stop waits for it (DrainingRouter)
     before.whenComplete((x, e) -> ctx.executor().execute(() -> {
       order.waiting--;
       if (!peer && inFlight-- == maxInFlight) {
@@ -286,6 +287,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       try {
         reply = dispatch(ctx, request);
       } finally {
+        counted.run(); // after dispatch, which counted the routed request itself if it is still in flight
         if (HeldReply.holds(reply)) {
           reply.whenComplete((r, f) -> routedHere.complete(null));
         } else {

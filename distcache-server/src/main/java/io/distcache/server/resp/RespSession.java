@@ -435,7 +435,14 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       if (wait == null || wait.isDone()) {
         return routeNow(call);
       }
-      return wait.exceptionally(e -> null).thenComposeAsync(x -> routeNow(call), ctx.executor());
+      Runnable counted = context.router().deferred(); // a graceful stop waits for it (DrainingRouter)
+      return wait.exceptionally(e -> null).thenComposeAsync(x -> {
+        try {
+          return routeNow(call);
+        } finally {
+          counted.run();
+        }
+      }, ctx.executor()).whenComplete((r, e) -> counted.run());
     }
 
     /** Abandons the place (nothing is sent in it): later requests need not wait for it. */
