@@ -113,9 +113,9 @@ final class BlockingPop implements KeyWaits.Waiter {
     } else if (dirty) {
       attempt();
     } else {
-      String refusal = refusal();
+      Frame refusal = refusal();
       if (refusal != null) {
-        finish(request.replyError(Status.BAD_REQUEST, refusal), null);
+        finish(refusal, null);
       } else if (parkedOn == null) {
         park();
       }
@@ -138,10 +138,15 @@ final class BlockingPop implements KeyWaits.Waiter {
     attempt();
   }
 
-  /** Why this node may not park the client (null: it may): no registry, or another member owns the keys. */
-  private String refusal() {
+  /**
+   * Why this node may not park the client (null: it may): no registry, or another member owns the
+   * keys, which is answered MOVED to that member, as Redis Cluster answers, so `redis-cli -c` and
+   * cluster clients follow it (a plain connection cannot wait through a forward: its 2 s timeout).
+   */
+  private Frame refusal() {
     if (session.context().keyWaits() == null) {
-      return command + " cannot block on this node: it has no executor whose writes would wake it";
+      return request.replyError(Status.BAD_REQUEST,
+          command + " cannot block on this node: it has no executor whose writes would wake it");
     }
     ClusterView view = session.context().cluster();
     Member self = view == null ? null : view.self();
@@ -152,8 +157,9 @@ final class BlockingPop implements KeyWaits.Waiter {
     if (owner == null || owner.equals(self)) {
       return null;
     }
-    return command + " would block on slot " + KeySlot.of(keys.get(0)) + ", which " + owner.address()
-        + " owns; a blocking pop waits only on the owner of its keys: send it there (a cluster client does)";
+    int slot = KeySlot.of(keys.get(0));
+    return request.reply(Status.NOT_OWNER, 0, owner.address().toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+        view.placement().epoch(), slot);
   }
 
   @Override
