@@ -201,6 +201,9 @@ final class ServerCommands {
       out.add("@admin");
       out.add("@dangerous");
     }
+    if (spec.flags().contains("blocking")) {
+      out.add("@blocking"); // as ACL CAT lists them (TableCatalog)
+    }
     return out;
   }
 

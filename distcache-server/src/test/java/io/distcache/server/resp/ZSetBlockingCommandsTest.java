@@ -174,5 +174,7 @@ class ZSetBlockingCommandsTest {
   void commandInfo_blockingFlagAndCategory() {
     assertThat(other.aclCat("blocking")).contains("bzpopmin", "bzpopmax", "bzmpop");
     assertThat(other.aclCat("sortedset")).contains("zunionstore", "zmpop", "bzmpop", "zrangestore");
+    // COMMAND INFO's categories agree with ACL CAT (qa2: @blocking was missing there).
+    assertThat(other.commandInfo("bzpopmin").get("bzpopmin").getAclCategories()).contains("@blocking");
   }
 }
