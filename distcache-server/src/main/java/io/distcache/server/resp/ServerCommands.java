@@ -336,7 +336,7 @@ final class ServerCommands {
         }
       });
     } else if (wide == null) {
-      s.out().integer(s.context().store().size());
+      s.out().integer(wholeStore(s, () -> s.context().store().size()));
     } else {
       s.await(s.inOrder(wide::size), (r, w) -> {
         if (!StringCommands.failed(r, w)) {
@@ -351,7 +351,7 @@ final class ServerCommands {
     if (wide == null && copiesHere(s)) {
       s.await(own(s, Opcode.RANDOM_KEY), StringCommands::valueOrNull);
     } else if (wide == null) {
-      s.out().bulkOrNull(s.context().store().randomKey());
+      s.out().bulkOrNull(wholeStore(s, () -> s.context().store().randomKey()));
     } else {
       s.await(s.inOrder(wide::randomKey), StringCommands::valueOrNull);
     }
@@ -369,7 +369,10 @@ final class ServerCommands {
         }
       });
     } else if (wide == null) {
-      s.context().store().flush();
+      wholeStore(s, () -> {
+        s.context().store().flush();
+        return null;
+      });
       s.out().ok();
     } else {
       s.await(s.inOrder(wide::flush), (r, w) -> {
@@ -450,13 +453,19 @@ final class ServerCommands {
       });
       return;
     }
-    ScanResult step = s.context().store().scan(cursor, (int) Math.min(count, Integer.MAX_VALUE));
+    int hint = (int) Math.min(count, Integer.MAX_VALUE);
+    long types = typeFilter;
+    ScanResult step = wholeStore(s, () -> {
+      ScanResult page = s.context().store().scan(cursor, hint);
+      if (types <= 0) {
+        return page;
+      }
+      List<byte[]> typed = new ArrayList<>(page.keys());
+      ValueType wanted = ValueType.fromCode(types - 1);
+      typed.removeIf(k -> s.context().store().typeOf(k) != wanted);
+      return new ScanResult(page.nextCursor(), typed);
+    });
     List<byte[]> found = step.keys();
-    if (typeFilter > 0) {
-      found = new ArrayList<>(found);
-      ValueType wanted = ValueType.fromCode(typeFilter - 1);
-      found.removeIf(k -> s.context().store().typeOf(k) != wanted);
-    }
     writeScan(s.out(), step.nextCursor(), found, pattern, typeFilter >= 0);
   }
 
@@ -499,22 +508,41 @@ final class ServerCommands {
       return;
     }
     Store store = s.context().store();
-    List<byte[]> keys = new ArrayList<>();
     java.util.function.Predicate<byte[]> own = ownSlots(s);
-    if (GlobMatcher.isLiteral(pattern)) {
-      if (store.exists(pattern) && own.test(pattern)) {
-        keys.add(pattern);
-      }
-    } else {
-      Iterator<KeyValue> it = store.iterator();
-      while (it.hasNext()) {
-        byte[] k = it.next().key();
-        if (GlobMatcher.matches(pattern, k) && own.test(k)) {
-          keys.add(k);
+    List<byte[]> keys = wholeStore(s, () -> {
+      List<byte[]> matched = new ArrayList<>();
+      if (GlobMatcher.isLiteral(pattern)) {
+        if (store.exists(pattern) && own.test(pattern)) {
+          matched.add(pattern);
+        }
+      } else {
+        Iterator<KeyValue> it = store.iterator();
+        while (it.hasNext()) {
+          byte[] k = it.next().key();
+          if (GlobMatcher.matches(pattern, k) && own.test(k)) {
+            matched.add(k);
+          }
         }
       }
-    }
+      return matched;
+    });
     writeKeys(s.out(), keys);
+  }
+
+  /**
+   * {@code work} on the local store as a whole (no stripe names it): never between a script's calls,
+   * and Redis's BUSY once the running script passed its busy threshold (ScriptHost.withKeyspace).
+   */
+  static <T> T wholeStore(RespSession s, java.util.function.Supplier<T> work) {
+    io.distcache.server.cluster.ScriptHost h = s.context().scriptHost();
+    if (h == null) {
+      return work.get();
+    }
+    try {
+      return h.withKeyspace(work);
+    } catch (io.distcache.server.cluster.ScriptHost.Refused e) {
+      throw new CommandException(e.getMessage());
+    }
   }
 
   private static void writeKeys(RespWriter w, List<byte[]> keys) {
