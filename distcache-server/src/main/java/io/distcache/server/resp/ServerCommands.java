@@ -297,7 +297,7 @@ final class ServerCommands {
    */
   private static ClusterWide wide(RespSession s) {
     ClusterWide wide = s.context().clusterWide();
-    if (wide == null || s.routing().perNode()
+    if (wide == null || inScript(s) || s.routing().perNode()
         || s.context().cluster().placement().isAlone(s.context().cluster().self())) {
       return null;
     }
@@ -309,7 +309,16 @@ final class ServerCommands {
    * keyspace commands then go through the router, which answers for this node's own slots only.
    */
   private static boolean copiesHere(RespSession s) {
-    return s.context().cluster() != null && s.context().cluster().placement().replicasPerSlot() > 0;
+    return s.context().cluster() != null && !inScript(s) && s.context().cluster().placement().replicasPerSlot() > 0;
+  }
+
+  /**
+   * A script's call (a session without a connection, hence without routing): it answers from this
+   * node's store, which the script holds whole; waiting for the router or other members from the
+   * script lane could only end BUSY.
+   */
+  private static boolean inScript(RespSession s) {
+    return s.routing() == null;
   }
 
   /** Keys this node answers for per node: with replicas' copies here, only those of its own slots. */

@@ -311,6 +311,10 @@ class ScriptCommandsTest {
     assertThat(keys.get()).containsExactlyInAnyOrder("{w}1", "{w}2");
     assertThat(running.get()).isEqualTo("1");
     jedis.functionFlush();
+    // A script's own keyspace calls run inside its hold of the node (no wait for itself).
+    assertThat(jedis.eval("return {redis.call('dbsize'), #redis.call('keys', '*'), redis.call('flushall')['ok']}"))
+        .isEqualTo(List.of(2L, 2L, "OK"));
+    assertThat(jedis.dbSize()).isZero();
   }
 
   @Test
