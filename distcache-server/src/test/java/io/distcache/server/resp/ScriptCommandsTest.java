@@ -247,13 +247,9 @@ class ScriptCommandsTest {
     assertThat(jedis.get("counter")).isEqualTo("1200");
   }
 
-  @Test
-  void busyScript_otherClientsGetBusy_scriptKillStopsIt() throws Exception {
-    jedis.configSet("busy-reply-threshold", "100");
-    assertThat(jedis.configGet("lua-time-limit")).containsEntry("lua-time-limit", "100");
-    jedis.set("k", "v");
-    String body = "while true do end";
-    CompletableFuture<String> looping = CompletableFuture.supplyAsync(() -> {
+  /** EVALs {@code body} on a connection of its own: its reply, or its error's text. */
+  private static CompletableFuture<String> evalElsewhere(String body) {
+    return CompletableFuture.supplyAsync(() -> {
       try (Jedis j = connection()) {
         j.eval(body);
         return "returned";
@@ -261,6 +257,15 @@ class ScriptCommandsTest {
         return e.getMessage();
       }
     });
+  }
+
+  @Test
+  void busyScript_otherClientsGetBusy_scriptKillStopsIt() throws Exception {
+    jedis.configSet("busy-reply-threshold", "100");
+    assertThat(jedis.configGet("lua-time-limit")).containsEntry("lua-time-limit", "100");
+    jedis.set("k", "v");
+    String body = "while true do end";
+    CompletableFuture<String> looping = evalElsewhere(body);
     Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
         assertThatThrownBy(() -> other.get("k"))
             .hasMessage("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."));
@@ -335,14 +340,7 @@ class ScriptCommandsTest {
     jedis.configSet("busy-reply-threshold", "100");
     jedis.set("k", "v");
     String body = "while true do end";
-    CompletableFuture<String> looping = CompletableFuture.supplyAsync(() -> {
-      try (Jedis j = connection()) {
-        j.eval(body);
-        return "returned";
-      } catch (JedisDataException e) {
-        return e.getMessage();
-      }
-    });
+    CompletableFuture<String> looping = evalElsewhere(body);
     String busy = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
     try {
       Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
