@@ -128,4 +128,40 @@ class ClusterScriptTest {
     assertThat(jc.evalsha(sha, 1, key, "t")).isEqualTo(1L);
     assertThat(jc.exists(key)).isFalse();
   }
+
+  /** Writes KEYS[1], runs one second of the node's clock, writes KEYS[2], returns KEYS[1] as it reads it then. */
+  private static final String SLOW_WRITER = "#!lua name=slowc\n"
+      + "local function now() local t = redis.call('time'); return tonumber(t[1]) * 1000000 + tonumber(t[2]) end\n"
+      + "redis.register_function('slowc', function(keys, args)\n"
+      + "  redis.call('set', keys[1], '1')\n"
+      + "  local t = now()\n"
+      + "  while now() - t < 1000000 do end\n"
+      + "  redis.call('set', keys[2], '2')\n"
+      + "  return redis.call('get', keys[1])\n"
+      + "end)";
+
+  @Test
+  void clusterWideFlushAndDbsize_whileAScriptRunsOnAMember_waitForIt() throws Exception {
+    String k1 = "{slow}1";
+    String k2 = "{slow}2";
+    DistCacheNode owner = ownerOf(k1);
+    Jedis entry = redis(notOwnerOf(k1));
+    entry.functionLoad(SLOW_WRITER); // every member gets the library
+    Jedis watcher = redis(owner);
+    java.util.concurrent.CompletableFuture<Object> running = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try (Jedis j = new Jedis(new HostAndPort("127.0.0.1", owner.port()),
+          DefaultJedisClientConfig.builder().timeoutMillis(10_000).build())) {
+        return j.fcall("slowc", List.of(k1, k2), List.of());
+      }
+    });
+    await().atMost(ClusterTest.DEADLINE).until(() -> watcher.functionStats().getRunningScript() != null);
+    // Through another node: the owner's part of each waits for the function's end.
+    assertThat(entry.dbSize()).isEqualTo(2);
+    assertThat(entry.flushAll()).isEqualTo("OK");
+    assertThat(running.get()).isEqualTo("1");
+    for (DistCacheNode n : live()) {
+      assertThat(n.store().get(b(k1))).as("node %d", n.port()).isNull();
+      assertThat(n.store().get(b(k2))).as("node %d", n.port()).isNull();
+    }
+  }
 }

@@ -154,6 +154,11 @@ public final class LocalExecutor {
         || op == Opcode.SETS || op == Opcode.ZSETS || op == Opcode.SCRIPT) {
       return run(request, false); // these take their keys' stripes themselves
     }
+    if (op == Opcode.SCAN || op == Opcode.SIZE || op == Opcode.RANDOM_KEY || op == Opcode.FLUSH) {
+      try (ScriptHost.Keyspace held = scripts.keyspaceShared()) {
+        return run(request, false); // node-wide: never between a script's calls (ScriptHost)
+      }
+    }
     if (op.keyed()) {
       int stripe = TransactionGate.stripe(request.key());
       long stamp = gate.lockShared(stripe);

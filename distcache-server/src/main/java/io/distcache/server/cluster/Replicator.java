@@ -542,40 +542,62 @@ public final class Replicator implements AutoCloseable {
     Member me = self.get();
     CompletableFuture.supplyAsync(() -> {
       Map<ReplicaLink, Long> last = new HashMap<>();
-      long cursor = 0;
-      do {
-        ScanResult page = store.scan(cursor, FLUSH_BATCH);
-        for (byte[] key : page.keys()) {
-          int slot = KeySlot.of(key);
-          if (p.owns(me, slot)) {
-            ReentrantLock lock = stripes[slot % STRIPES];
-            lock.lock();
-            try {
-              store.delete(key);
-              Effect delete = Effect.delete(key);
-              ship(p, key, delete, last);
-              shipToReplicasSince(p, slot, delete, last);
-            } finally {
-              lock.unlock();
-            }
-          } else if (!p.isReplica(me, slot)) {
-            store.delete(key);
-          }
-        }
-        cursor = page.nextCursor();
-      } while (cursor != 0);
+      // Never between a script's calls; BUSY (nothing deleted) past its threshold.
+      try (ScriptHost.Keyspace held = keyspaceShared()) {
+        flushOwned(p, me, last);
+      } catch (ScriptBusyException e) {
+        return null;
+      }
       return last;
     }, flusher).whenComplete((last, error) -> {
       synchronized (migrationGate) {
         flushing--;
       }
-    }).thenCompose(last -> acknowledge(request, request.replyOk(), last, p)).whenComplete((reply, error) -> {
+    }).thenCompose(last -> last == null ? CompletableFuture.completedFuture(scriptBusy(request))
+        : acknowledge(request, request.replyOk(), last, p)).whenComplete((reply, error) -> {
       if (error == null) {
         out.complete(reply);
       } else {
         out.completeExceptionally(error);
       }
     });
+  }
+
+  /** FLUSH's deletes: this node's owned slots as replicated deletes, and the keys it neither owns nor replicates. */
+  private void flushOwned(Placement p, Member me, Map<ReplicaLink, Long> last) {
+    long cursor = 0;
+    do {
+      ScanResult page = store.scan(cursor, FLUSH_BATCH);
+      for (byte[] key : page.keys()) {
+        int slot = KeySlot.of(key);
+        if (p.owns(me, slot)) {
+          ReentrantLock lock = stripes[slot % STRIPES];
+          lock.lock();
+          try {
+            store.delete(key);
+            Effect delete = Effect.delete(key);
+            ship(p, key, delete, last);
+            shipToReplicasSince(p, slot, delete, last);
+          } finally {
+            lock.unlock();
+          }
+        } else if (!p.isReplica(me, slot)) {
+          store.delete(key);
+        }
+      }
+      cursor = page.nextCursor();
+    } while (cursor != 0);
+  }
+
+  /** Holds the node's keyspace barrier shared (no script runs meanwhile); a node without scripts has none. */
+  private ScriptHost.Keyspace keyspaceShared() {
+    ScriptHost h = scripts;
+    return h == null ? () -> { } : h.keyspaceShared();
+  }
+
+  private Frame scriptBusy(Frame request) {
+    ScriptHost h = scripts;
+    return request.replyError(Status.SCRIPT_BUSY, h != null ? h.busyMessage() : ScriptHost.BUSY_MESSAGE);
   }
 
   /**
@@ -843,31 +865,43 @@ public final class Replicator implements AutoCloseable {
         return CompletableFuture.completedFuture(request.replyValue(ListCodec.encodeKeys(owned), r.extras()));
       }
       case RANDOM_KEY: {
-        for (int i = 0; i < 32; i++) {
+        try (ScriptHost.Keyspace held = keyspaceShared()) {
+          for (int i = 0; i < 32; i++) {
           byte[] k = store.randomKey();
           if (k == null) {
             return CompletableFuture.completedFuture(request.reply(Status.NOT_FOUND));
           }
-          if (p.owns(me, KeySlot.of(k))) {
-            return CompletableFuture.completedFuture(request.replyValue(k));
+            if (p.owns(me, KeySlot.of(k))) {
+              return CompletableFuture.completedFuture(request.replyValue(k));
+            }
           }
+        } catch (ScriptBusyException e) {
+          return CompletableFuture.completedFuture(scriptBusy(request));
         }
         return CompletableFuture.supplyAsync(() -> {
           byte[][] found = new byte[1][];
-          walkOwned(p, me, k -> {
-            found[0] = k;
-            return false;
-          });
+          try (ScriptHost.Keyspace held = keyspaceShared()) {
+            walkOwned(p, me, k -> {
+              found[0] = k;
+              return false;
+            });
+          } catch (ScriptBusyException e) {
+            return scriptBusy(request);
+          }
           return found[0] == null ? request.reply(Status.NOT_FOUND) : request.replyValue(found[0]);
         }, flusher);
       }
       case SIZE:
         return CompletableFuture.supplyAsync(() -> {
           long[] n = new long[1];
-          walkOwned(p, me, k -> {
-            n[0]++;
-            return true;
-          });
+          try (ScriptHost.Keyspace held = keyspaceShared()) {
+            walkOwned(p, me, k -> {
+              n[0]++;
+              return true;
+            });
+          } catch (ScriptBusyException e) {
+            return scriptBusy(request);
+          }
           return request.replyOk(n[0]);
         }, flusher);
       default:

@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -42,6 +43,14 @@ import java.util.function.UnaryOperator;
  * keys' slot, which the router checked this node owns and may serve; a script without keys may
  * touch none (it runs on whichever node received it). This is what lets the replicator ship a
  * script's writes as effects: every key it wrote is in the slot whose replicator lock it holds.
+ *
+ * Keyless requests. The node-wide keyspace requests (SCAN, SIZE, RANDOM_KEY, FLUSH, and their
+ * replicated forms in Replicator) take no stripe, yet must not run between a script's calls
+ * either (a FLUSH deleting what the script just wrote, a SCAN listing its partial writes). So a
+ * script also holds the node's keyspace barrier exclusive, taken first of all on the lane (before
+ * the replicator's slot lock, the order every holder follows: barrier, replicator stripe, gate
+ * stripes), and those requests hold it shared (keyspaceShared), waiting polled like a stripe and
+ * answered BUSY past the threshold. Taking it shared costs an uncontended read lock per request.
  *
  * Functions (FCALL) are SCRIPT requests too, and run the same way; while one runs, BUSY names
  * FUNCTION KILL and each of SCRIPT KILL / FUNCTION KILL stops only its own kind, as in Redis.
@@ -176,6 +185,8 @@ public final class ScriptHost implements AutoCloseable {
     CompletableFuture<Frame> reply = new HeldReply();
     try {
       lane.execute(() -> {
+        // First of all, before the replicator's slot lock (see Design: keyless requests).
+        barrier.writeLock().lock();
         try {
           work.get().whenComplete((r, e) -> {
             if (e == null) {
@@ -186,6 +197,8 @@ public final class ScriptHost implements AutoCloseable {
           });
         } catch (RuntimeException e) {
           reply.complete(request.replyError(Status.INTERNAL_ERROR, "script failed: " + e));
+        } finally {
+          barrier.writeLock().unlock();
         }
       });
     } catch (RejectedExecutionException e) {
@@ -208,6 +221,57 @@ public final class ScriptHost implements AutoCloseable {
   }
 
   private volatile Thread laneThread;
+
+  /** Held exclusive by a running script, shared by the node-wide keyspace requests (see Design). */
+  private final ReentrantReadWriteLock barrier = new ReentrantReadWriteLock();
+
+  /**
+   * Holds the keyspace barrier shared until the returned handle is closed: waits for a running
+   * script, polled in steps of at most 10 ms; ScriptBusyException once it passed its busy threshold.
+   */
+  Keyspace keyspaceShared() {
+    ReentrantReadWriteLock.ReadLock lock = barrier.readLock();
+    if (!lock.tryLock()) {
+      try {
+        while (true) {
+          long left = nanosUntilBusy();
+          if (left == 0) {
+            throw new ScriptBusyException();
+          }
+          if (lock.tryLock(Math.min(left, TimeUnit.MILLISECONDS.toNanos(10)), TimeUnit.NANOSECONDS)) {
+            break;
+          }
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new ScriptBusyException();
+      }
+    }
+    return lock::unlock;
+  }
+
+  /**
+   * Runs {@code work} (a read or flush of the whole store that takes no stripe) holding the keyspace
+   * barrier shared, so never between a script's calls; {@link Refused} with Redis's BUSY text once
+   * the running script passed its busy threshold, {@code work} not run.
+   */
+  public <T> T withKeyspace(Supplier<T> work) {
+    Keyspace held;
+    try {
+      held = keyspaceShared();
+    } catch (ScriptBusyException e) {
+      throw new Refused(busyMessage());
+    }
+    try (held) {
+      return work.get();
+    }
+  }
+
+  /** The keyspace barrier held shared; close releases it. */
+  interface Keyspace extends AutoCloseable {
+    @Override
+    void close();
+  }
 
   /** SCRIPT_KILL: stops the running script unless it has written. */
   Frame kill(Frame request) {
@@ -243,7 +307,15 @@ public final class ScriptHost implements AutoCloseable {
     }
     boolean inCluster = clustered.getAsBoolean();
     Calls calls = new Calls(held, inCluster, slot);
-    long[] stamps = gate.lockAll(-1L, true);
+    // Re-entered on the lane (submit holds it); taken here on a node without a router.
+    barrier.writeLock().lock();
+    long[] stamps;
+    try {
+      stamps = gate.lockAll(-1L, true);
+    } catch (RuntimeException e) {
+      barrier.writeLock().unlock();
+      throw e;
+    }
     laneThread = Thread.currentThread();
     writtenKeys = new ArrayList<>();
     wrote = false;
@@ -259,6 +331,7 @@ public final class ScriptHost implements AutoCloseable {
       laneThread = null;
       writtenKeys = calls.written;
       gate.unlockAll(-1L, stamps);
+      barrier.writeLock().unlock();
     }
   }
 

@@ -17,7 +17,8 @@ import java.util.concurrent.locks.StampedLock;
  * Requests on other keys run beside a transaction; they cannot observe it half done, since they
  * touch none of its keys. Node-wide requests (SCAN, SIZE, FLUSH, RANDOM_KEY), the expiry sweeper,
  * eviction and the slot cleaner do not take stripes; what that leaves visible is in
- * docs/PROTOCOL.md (transactions).
+ * docs/PROTOCOL.md (transactions). The node-wide requests hold ScriptHost's keyspace barrier
+ * instead, so they never run between a script's calls.
  *
  * A script (ScriptHost) takes every stripe exclusive; a wait for a stripe ends with
  * ScriptBusyException (SCRIPT_BUSY) once a script has held it past its busy threshold.

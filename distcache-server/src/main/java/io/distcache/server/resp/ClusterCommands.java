@@ -363,7 +363,7 @@ final class ClusterCommands {
     if (slot < 0 || slot >= KeySlot.SLOTS) {
       throw new CommandException("ERR Invalid slot");
     }
-    s.out().integer(keysInSlot(s.context().store(), (int) slot, Long.MAX_VALUE, null));
+    s.out().integer(ServerCommands.wholeStore(s, () -> keysInSlot(s.context().store(), (int) slot, Long.MAX_VALUE, null)));
   }
 
   private static void getKeysInSlot(RespSession s, byte[][] a) {
@@ -374,7 +374,7 @@ final class ClusterCommands {
       throw new CommandException("ERR Invalid slot or number of keys");
     }
     List<byte[]> keys = new ArrayList<>();
-    keysInSlot(s.context().store(), (int) slot, max, keys);
+    ServerCommands.wholeStore(s, () -> keysInSlot(s.context().store(), (int) slot, max, keys));
     RespWriter w = s.out();
     w.array(keys.size());
     for (byte[] k : keys) {

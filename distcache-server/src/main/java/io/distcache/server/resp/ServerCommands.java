@@ -300,7 +300,7 @@ final class ServerCommands {
    */
   private static ClusterWide wide(RespSession s) {
     ClusterWide wide = s.context().clusterWide();
-    if (wide == null || s.routing().perNode()
+    if (wide == null || inScript(s) || s.routing().perNode()
         || s.context().cluster().placement().isAlone(s.context().cluster().self())) {
       return null;
     }
@@ -312,7 +312,16 @@ final class ServerCommands {
    * keyspace commands then go through the router, which answers for this node's own slots only.
    */
   private static boolean copiesHere(RespSession s) {
-    return s.context().cluster() != null && s.context().cluster().placement().replicasPerSlot() > 0;
+    return s.context().cluster() != null && !inScript(s) && s.context().cluster().placement().replicasPerSlot() > 0;
+  }
+
+  /**
+   * A script's call (a session without a connection, hence without routing): it answers from this
+   * node's store, which the script holds whole; waiting for the router or other members from the
+   * script lane could only end BUSY.
+   */
+  private static boolean inScript(RespSession s) {
+    return s.routing() == null;
   }
 
   /** Keys this node answers for per node: with replicas' copies here, only those of its own slots. */
@@ -339,7 +348,7 @@ final class ServerCommands {
         }
       });
     } else if (wide == null) {
-      s.out().integer(s.context().store().size());
+      s.out().integer(wholeStore(s, () -> s.context().store().size()));
     } else {
       s.await(s.inOrder(wide::size), (r, w) -> {
         if (!StringCommands.failed(r, w)) {
@@ -354,7 +363,7 @@ final class ServerCommands {
     if (wide == null && copiesHere(s)) {
       s.await(own(s, Opcode.RANDOM_KEY), StringCommands::valueOrNull);
     } else if (wide == null) {
-      s.out().bulkOrNull(s.context().store().randomKey());
+      s.out().bulkOrNull(wholeStore(s, () -> s.context().store().randomKey()));
     } else {
       s.await(s.inOrder(wide::randomKey), StringCommands::valueOrNull);
     }
@@ -372,7 +381,10 @@ final class ServerCommands {
         }
       });
     } else if (wide == null) {
-      s.context().store().flush();
+      wholeStore(s, () -> {
+        s.context().store().flush();
+        return null;
+      });
       s.out().ok();
     } else {
       s.await(s.inOrder(wide::flush), (r, w) -> {
@@ -453,13 +465,19 @@ final class ServerCommands {
       });
       return;
     }
-    ScanResult step = s.context().store().scan(cursor, (int) Math.min(count, Integer.MAX_VALUE));
+    int hint = (int) Math.min(count, Integer.MAX_VALUE);
+    long types = typeFilter;
+    ScanResult step = wholeStore(s, () -> {
+      ScanResult page = s.context().store().scan(cursor, hint);
+      if (types <= 0) {
+        return page;
+      }
+      List<byte[]> typed = new ArrayList<>(page.keys());
+      ValueType wanted = ValueType.fromCode(types - 1);
+      typed.removeIf(k -> s.context().store().typeOf(k) != wanted);
+      return new ScanResult(page.nextCursor(), typed);
+    });
     List<byte[]> found = step.keys();
-    if (typeFilter > 0) {
-      found = new ArrayList<>(found);
-      ValueType wanted = ValueType.fromCode(typeFilter - 1);
-      found.removeIf(k -> s.context().store().typeOf(k) != wanted);
-    }
     writeScan(s.out(), step.nextCursor(), found, pattern, typeFilter >= 0);
   }
 
@@ -502,22 +520,41 @@ final class ServerCommands {
       return;
     }
     Store store = s.context().store();
-    List<byte[]> keys = new ArrayList<>();
     java.util.function.Predicate<byte[]> own = ownSlots(s);
-    if (GlobMatcher.isLiteral(pattern)) {
-      if (store.exists(pattern) && own.test(pattern)) {
-        keys.add(pattern);
-      }
-    } else {
-      Iterator<KeyValue> it = store.iterator();
-      while (it.hasNext()) {
-        byte[] k = it.next().key();
-        if (GlobMatcher.matches(pattern, k) && own.test(k)) {
-          keys.add(k);
+    List<byte[]> keys = wholeStore(s, () -> {
+      List<byte[]> matched = new ArrayList<>();
+      if (GlobMatcher.isLiteral(pattern)) {
+        if (store.exists(pattern) && own.test(pattern)) {
+          matched.add(pattern);
+        }
+      } else {
+        Iterator<KeyValue> it = store.iterator();
+        while (it.hasNext()) {
+          byte[] k = it.next().key();
+          if (GlobMatcher.matches(pattern, k) && own.test(k)) {
+            matched.add(k);
+          }
         }
       }
-    }
+      return matched;
+    });
     writeKeys(s.out(), keys);
+  }
+
+  /**
+   * {@code work} on the local store as a whole (no stripe names it): never between a script's calls,
+   * and Redis's BUSY once the running script passed its busy threshold (ScriptHost.withKeyspace).
+   */
+  static <T> T wholeStore(RespSession s, java.util.function.Supplier<T> work) {
+    io.distcache.server.cluster.ScriptHost h = s.context().scriptHost();
+    if (h == null) {
+      return work.get();
+    }
+    try {
+      return h.withKeyspace(work);
+    } catch (io.distcache.server.cluster.ScriptHost.Refused e) {
+      throw new CommandException(e.getMessage());
+    }
   }
 
   private static void writeKeys(RespWriter w, List<byte[]> keys) {

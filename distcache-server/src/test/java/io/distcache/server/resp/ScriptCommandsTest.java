@@ -247,13 +247,9 @@ class ScriptCommandsTest {
     assertThat(jedis.get("counter")).isEqualTo("1200");
   }
 
-  @Test
-  void busyScript_otherClientsGetBusy_scriptKillStopsIt() throws Exception {
-    jedis.configSet("busy-reply-threshold", "100");
-    assertThat(jedis.configGet("lua-time-limit")).containsEntry("lua-time-limit", "100");
-    jedis.set("k", "v");
-    String body = "while true do end";
-    CompletableFuture<String> looping = CompletableFuture.supplyAsync(() -> {
+  /** EVALs {@code body} on a connection of its own: its reply, or its error's text. */
+  private static CompletableFuture<String> evalElsewhere(String body) {
+    return CompletableFuture.supplyAsync(() -> {
       try (Jedis j = connection()) {
         j.eval(body);
         return "returned";
@@ -261,6 +257,15 @@ class ScriptCommandsTest {
         return e.getMessage();
       }
     });
+  }
+
+  @Test
+  void busyScript_otherClientsGetBusy_scriptKillStopsIt() throws Exception {
+    jedis.configSet("busy-reply-threshold", "100");
+    assertThat(jedis.configGet("lua-time-limit")).containsEntry("lua-time-limit", "100");
+    jedis.set("k", "v");
+    String body = "while true do end";
+    CompletableFuture<String> looping = evalElsewhere(body);
     Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
         assertThatThrownBy(() -> other.get("k"))
             .hasMessage("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."));
@@ -268,6 +273,89 @@ class ScriptCommandsTest {
     assertThat(looping.get()).isEqualTo("ERR Script killed by user with SCRIPT KILL... script: " + sha(body)
         + ", on @user_script:1.");
     assertThat(other.get("k")).isEqualTo("v");
+  }
+
+  /** A function that writes {w}1, runs 1-2 s of the node's clock, writes {w}2 and returns {w}1 as it reads it then. */
+  private static final String SLOW_WRITER = "#!lua name=atomic\n"
+      + "redis.register_function('slow', function(keys, args)\n"
+      + "  redis.call('set', keys[1], '1')\n"
+      + "  local t = tonumber(redis.call('time')[1])\n"
+      + "  while tonumber(redis.call('time')[1]) - t < 2 do end\n"
+      + "  redis.call('set', keys[2], '2')\n"
+      + "  return redis.call('get', keys[1])\n"
+      + "end)";
+
+  /** Starts SLOW_WRITER on its own connection and returns once the node shows it running. */
+  private CompletableFuture<Object> startSlowWriter() {
+    jedis.functionLoadReplace(SLOW_WRITER);
+    CompletableFuture<Object> running = CompletableFuture.supplyAsync(() -> {
+      try (Jedis j = connection()) {
+        return j.fcall("slow", List.of("{w}1", "{w}2"), List.of());
+      }
+    });
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> other.functionStats().getRunningScript() != null);
+    return running;
+  }
+
+  @Test
+  void keylessReads_whileScriptRuns_waitAndSeeAllItsWrites() throws Exception {
+    jedis.functionFlush();
+    CompletableFuture<Object> running = startSlowWriter();
+    // Sent while the function runs (between its two writes): they wait for its end.
+    CompletableFuture<Long> size = CompletableFuture.supplyAsync(() -> {
+      try (Jedis j = connection()) {
+        return j.dbSize();
+      }
+    });
+    CompletableFuture<java.util.Set<String>> keys = CompletableFuture.supplyAsync(() -> {
+      try (Jedis j = connection()) {
+        return j.keys("*");
+      }
+    });
+    assertThat(size.get()).isEqualTo(2);
+    assertThat(keys.get()).containsExactlyInAnyOrder("{w}1", "{w}2");
+    assertThat(running.get()).isEqualTo("1");
+    jedis.functionFlush();
+    // A script's own keyspace calls run inside its hold of the node (no wait for itself).
+    assertThat(jedis.eval("return {redis.call('dbsize'), #redis.call('keys', '*'), redis.call('flushall')['ok']}"))
+        .isEqualTo(List.of(2L, 2L, "OK"));
+    assertThat(jedis.dbSize()).isZero();
+  }
+
+  @Test
+  void flushAll_whileScriptRuns_waitsForItsEnd() throws Exception {
+    jedis.functionFlush();
+    CompletableFuture<Object> running = startSlowWriter();
+    try (Jedis j = connection()) {
+      assertThat(j.flushAll()).isEqualTo("OK");
+    }
+    // Not between the function's calls: it read its own first write back, and its second is gone too.
+    assertThat(running.get()).isEqualTo("1");
+    assertThat(jedis.dbSize()).isZero();
+    jedis.functionFlush();
+  }
+
+  @Test
+  void keylessCommands_pastBusyThreshold_getBusyAndDoNothing() throws Exception {
+    jedis.configSet("busy-reply-threshold", "100");
+    jedis.set("k", "v");
+    String body = "while true do end";
+    CompletableFuture<String> looping = evalElsewhere(body);
+    String busy = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    try {
+      Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+          assertThatThrownBy(() -> other.dbSize()).hasMessage(busy));
+      assertThatThrownBy(() -> other.keys("*")).hasMessage(busy);
+      assertThatThrownBy(() -> other.scan("0")).hasMessage(busy);
+      assertThatThrownBy(() -> other.randomKey()).hasMessage(busy);
+      assertThatThrownBy(() -> other.flushAll()).hasMessage(busy);
+      assertThatThrownBy(() -> other.flushDB()).hasMessage(busy);
+    } finally {
+      assertThat(other.scriptKill()).isEqualTo("OK"); // the other tests need the node free
+    }
+    assertThat(looping.get()).startsWith("ERR Script killed by user with SCRIPT KILL");
+    assertThat(other.get("k")).isEqualTo("v");
+    assertThat(other.dbSize()).isEqualTo(1);
   }
 
   @Test

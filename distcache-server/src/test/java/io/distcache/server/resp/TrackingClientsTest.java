@@ -95,4 +95,32 @@ class TrackingClientsTest {
       assertThat(cache.getStats().getInvalidationCount()).isPositive();
     }
   }
+
+  @Test
+  void lettuce_clientSideCaching_dropsAnEvictedKey() {
+    // A 2 MiB node: another client's writes evict the cached key, and the cache must hear of it.
+    io.distcache.server.DistCacheNode small = io.distcache.server.DistCacheNode.builder()
+        .address("127.0.0.1", 0).maxMemoryBytes(2L * 1024 * 1024).start();
+    RedisClient client = RedisClient.create(RedisURI.create("127.0.0.1", small.port()));
+    try (StatefulRedisConnection<String, String> conn = client.connect();
+        Jedis writer = new Jedis("127.0.0.1", small.port())) {
+      Map<String, String> local = new ConcurrentHashMap<>();
+      CacheFrontend<String, String> frontend =
+          ClientSideCaching.enable(CacheAccessor.forMap(local), conn, TrackingArgs.Builder.enabled());
+      writer.set("victim", "v1");
+      assertThat(frontend.get("victim")).isEqualTo("v1");
+      assertThat(local).containsEntry("victim", "v1");
+      String value = "x".repeat(10 * 1024);
+      for (int i = 0; i < 10_000 && writer.exists("victim"); i++) {
+        writer.set("filler" + i, value);
+      }
+      assertThat(writer.exists("victim")).as("evicted").isFalse();
+      await().atMost(Duration.ofSeconds(10)).until(() -> !local.containsKey("victim"));
+      assertThat(frontend.get("victim")).isNull();
+      frontend.close();
+    } finally {
+      client.shutdown();
+      small.close();
+    }
+  }
 }

@@ -31,6 +31,7 @@ class TrackingCommandsTest {
     a.close();
     b.close();
     store.close();
+    small.close();
   }
 
   private static String invalidate3(String... keys) {
@@ -209,6 +210,50 @@ class TrackingCommandsTest {
     out += a.output();
     // Three keys read, one made room for another: each is invalidated exactly once.
     assertThat(out.split("invalidate", -1)).hasSize(4);
+  }
+
+  /** A 1 MiB node's context whose store reports to {@code evictionTable}. */
+  private final TrackingTable evictionTable = new TrackingTable();
+  private final Store small = new TrackingStore(
+      Stores.create(new StoreConfig(1024 * 1024, 64 * 1024, EvictionPolicy.ALLKEYS_LRU, clock)), evictionTable);
+  private final RespContext smallContext = RespContext.builder(new LocalRouter(new LocalExecutor(small)), small)
+      .clock(clock).version("test").tracking(evictionTable, null).build();
+
+  /** Writes 10 KiB values through {@code writer} until {@code victim} is evicted; fails if it never is. */
+  private void writeUntilEvicted(RespChannel writer, String victim) {
+    String value = "x".repeat(10 * 1024);
+    for (int i = 0; i < 10_000 && small.exists(victim.getBytes(java.nio.charset.StandardCharsets.UTF_8)); i++) {
+      assertThat(writer.send("SET filler" + i + " " + value)).isEqualTo("+OK\r\n");
+    }
+    assertThat(small.exists(victim.getBytes(java.nio.charset.StandardCharsets.UTF_8))).as("evicted").isFalse();
+  }
+
+  @Test
+  void eviction_resp3Reader_getsInvalidatePush() {
+    try (RespChannel reader = new RespChannel(smallContext); RespChannel writer = new RespChannel(smallContext)) {
+      writer.send("SET victim v");
+      resp3(reader);
+      assertThat(reader.send("CLIENT TRACKING ON")).isEqualTo("+OK\r\n");
+      assertThat(reader.send("GET victim")).isEqualTo("$1\r\nv\r\n");
+      writeUntilEvicted(writer, "victim");
+      assertThat(reader.output()).isEqualTo(invalidate3("victim"));
+    }
+  }
+
+  @Test
+  void eviction_resp2Redirect_getsInvalidateMessage() {
+    try (RespChannel reader = new RespChannel(smallContext); RespChannel redirect = new RespChannel(smallContext);
+        RespChannel writer = new RespChannel(smallContext)) {
+      writer.send("SET victim v");
+      String id = redirect.send("CLIENT ID").replaceAll("[:\r\n]", "");
+      redirect.send("SUBSCRIBE __redis__:invalidate");
+      assertThat(reader.send("CLIENT TRACKING ON REDIRECT " + id)).isEqualTo("+OK\r\n");
+      assertThat(reader.send("GET victim")).isEqualTo("$1\r\nv\r\n");
+      writeUntilEvicted(writer, "victim");
+      assertThat(redirect.output())
+          .isEqualTo("*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$6\r\nvictim\r\n");
+      assertThat(reader.output()).isEmpty();
+    }
   }
 
   @Test
