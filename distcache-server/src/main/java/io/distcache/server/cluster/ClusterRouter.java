@@ -544,15 +544,7 @@ public final class ClusterRouter implements Router, ClusterView {
         // The slot changed owner while a request for it is on its way to the old one, which may be
         // holding it (see SlotForwards): this one goes once that has been answered. A HeldReply,
         // so the client's next requests wait behind it in turn (see HeldReply).
-        HeldReply held = new HeldReply();
-        earlier.whenComplete((x, e) -> forward(owner, request).whenComplete((r, t) -> {
-          if (t == null) {
-            held.complete(r);
-          } else {
-            held.completeExceptionally(t);
-          }
-        }));
-        return held;
+        return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> forward(owner, request)));
       }
     }
     forwarded.increment();
