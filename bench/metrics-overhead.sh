@@ -7,6 +7,8 @@
 #   bench/metrics-overhead.sh              # 5 rounds
 #   ROUNDS=7 bench/metrics-overhead.sh
 #   MODES="none scrape keepalive healthz" bench/metrics-overhead.sh   # which part of a scrape costs
+#   PIN=1 bench/metrics-overhead.sh        # node on CPU 0, redis-benchmark and the scraper on CPU 1
+#   REQ1=600000 REQ16=6000000 bench/metrics-overhead.sh   # requests per run at P1 and P16
 #
 # One line per run on stdout: round mode test pipeline rps node-CPU-us-per-request; then, per
 # cell, the medians and the min..max of each mode and the median ratio. The node's CPU time comes
@@ -20,6 +22,10 @@ ROUNDS="${ROUNDS:-5}"
 # none: no scraper; scrape: curl started each second for /metrics; keepalive: one curl process
 # scraping /metrics every second on one connection; healthz: curl started each second for /healthz
 MODES="${MODES:-none scrape}"
+# PIN=1 gives the node CPU 0 and the load generator and scraper CPU 1 (taskset), so a scrape competes
+# only with the node's own work, not with redis-benchmark for a core: what collecting costs the node
+NODE_CPU=() LOAD_CPU=()
+if [[ "${PIN:-0}" == 1 ]]; then NODE_CPU=(taskset -c 0) LOAD_CPU=(taskset -c 1); fi
 for tool in redis-benchmark redis-cli curl; do
   command -v "$tool" >/dev/null || { echo "metrics-overhead: $tool not found" >&2; exit 1; }
 done
@@ -29,7 +35,7 @@ source "$ROOT/bench/lib.sh"
 
 OUT="$(mktemp -d /tmp/metrics-overhead.XXXXXX)"
 port="$(free_port)"
-"$ROOT/bin/distcache" -addr "127.0.0.1:$port" >"$OUT/node.out" 2>"$OUT/node.err" &
+"${NODE_CPU[@]}" "$ROOT/bin/distcache" -addr "127.0.0.1:$port" >"$OUT/node.out" 2>"$OUT/node.err" &
 NODE=$!
 PIDS+=("$NODE")
 wait_ping "$port" 180 || die "distcache on port $port did not start; see $OUT/node.err"
@@ -37,9 +43,11 @@ wait_ping "$port" 180 || die "distcache on port $port did not start; see $OUT/no
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$NODE/stat"; }
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
-requests() { [[ "$1" == 1 ]] && echo 200000 || echo 1500000; }
+# requests per run at pipeline 1 and 16 (longer runs see more scrapes and average them better)
+REQ1="${REQ1:-200000}" REQ16="${REQ16:-1500000}"
+requests() { [[ "$1" == 1 ]] && echo "$REQ1" || echo "$REQ16"; }
 bench() { # test pipeline
-  redis-benchmark -p "$port" -t "$1" -n "$(requests "$2")" -c 50 -P "$2" -r 1000000 -d 100 -q --csv 2>/dev/null \
+  "${LOAD_CPU[@]}" redis-benchmark -p "$port" -t "$1" -n "$(requests "$2")" -c 50 -P "$2" -r 1000000 -d 100 -q --csv 2>/dev/null \
     | awk -F'"' 'NR == 2 || /^"(SET|GET)"/ {print $4; exit}'
 }
 
@@ -60,7 +68,7 @@ scraper() { # mode
 run() { # round mode test pipeline
   local S=""
   if [[ "$2" != none ]]; then
-    scraper "$2" &
+    if ((${#LOAD_CPU[@]})); then "${LOAD_CPU[@]}" bash -c "$(declare -f scraper); port=$port; scraper $2" & else scraper "$2" & fi
     S=$!
     sleep 1.2 # the first scrape is in
   fi

@@ -31,7 +31,9 @@
 # N_P16 (2000000), N_C1 (60000), MEM_ENTRIES (1000000), SIZES (1024,4096,16384,65536,262144,1048576),
 # SIZE_BYTES (536870912), LARGEMEM ("10000x65536 1000x1048576"), OUT (a directory for logs and raw CSV,
 # default a fresh temporary one), DISTCACHE_JAVA_OPTS (passed to every node, e.g. a JFR recording),
-# PORT_RANGE (e.g. 7820-7839: every server's port from that range, see bench/lib.sh).
+# PORT_RANGE (e.g. 7820-7839: every server's port from that range, see bench/lib.sh), PIN (1: every
+# server on CPU 0 and redis-benchmark on CPU 1 with taskset, so the two never compete for a core:
+# steadier figures on a 2-core machine, and Redis and distcache each get one core).
 #
 # Every process it starts is stopped on exit (by PID). Nothing but 127.0.0.1 is ever contacted.
 # Not run by the tests or CI.
@@ -65,6 +67,8 @@ N_P16="${N_P16:-2000000}"
 N_C1="${N_C1:-60000}"
 MEM_ENTRIES="${MEM_ENTRIES:-1000000}"
 OUT="${OUT:-$(mktemp -d /tmp/redis-compare.XXXXXX)}"
+SERVER_CPU=() LOAD_CPU=()
+if [[ "${PIN:-0}" == 1 ]]; then SERVER_CPU=(taskset -c 0) LOAD_CPU=(taskset -c 1); fi
 HOST=127.0.0.1
 # The whole script's budget; each step also has its own timeout.
 DEADLINE=$((SECONDS + ${BUDGET_SECONDS:-600}))
@@ -93,7 +97,7 @@ info_field() { # port field
 }
 
 start_redis() { # port -> PID in REDIS_PID
-  redis-server --bind "$HOST" --port "$1" --save '' --appendonly no --protected-mode yes \
+  "${SERVER_CPU[@]}" redis-server --bind "$HOST" --port "$1" --save '' --appendonly no --protected-mode yes \
     --daemonize no --logfile "$OUT/redis-$1.log" --dir "$OUT" &
   REDIS_PID=$!
   PIDS+=("$REDIS_PID")
@@ -103,7 +107,7 @@ start_redis() { # port -> PID in REDIS_PID
 start_node() { # port [extra args...] -> PID in NODE_PID
   local port="$1"
   shift
-  "$ROOT/bin/distcache" -addr "$HOST:$port" "$@" >"$OUT/distcache-$port.out" 2>"$OUT/distcache-$port.err" &
+  "${SERVER_CPU[@]}" "$ROOT/bin/distcache" -addr "$HOST:$port" "$@" >"$OUT/distcache-$port.out" 2>"$OUT/distcache-$port.err" &
   NODE_PID=$!
   PIDS+=("$NODE_PID")
   # The launcher execs the JVM, so NODE_PID is the JVM itself (its RSS is the node's).
@@ -135,7 +139,7 @@ bench() { # server port pid config round clients pipeline requests
   for t in set get; do
     f="$OUT/rb-$server-$config-$round-$t.csv"
     t0="$(cpu_ticks "$pid")"
-    timeout 120 redis-benchmark -h "$HOST" -p "$port" -t "$t" -d "${BENCH_D:-100}" -r "${BENCH_R:-1000000}" -n "$n" -c "$c" -P "$p" --csv \
+    timeout 120 "${LOAD_CPU[@]}" redis-benchmark -h "$HOST" -p "$port" -t "$t" -d "${BENCH_D:-100}" -r "${BENCH_R:-1000000}" -n "$n" -c "$c" -P "$p" --csv \
       >"$f" 2>/dev/null || die "redis-benchmark against $server ($config $t) failed or timed out"
     t1="$(cpu_ticks "$pid")"
     # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
@@ -152,9 +156,9 @@ throughput() {
   start_node "$dport"
   log "Redis pid $REDIS_PID on $HOST:$rport; distcache pid $NODE_PID on $HOST:$dport ($(head -n 1 "$OUT/distcache-$dport.out"))"
   log "warm-up (discarded): JIT compilation, pools and the young generation"
-  timeout 120 redis-benchmark -h "$HOST" -p "$dport" -t set,get -d 100 -r 1000000 -n "$N_P16" -c 50 -P 16 -q >/dev/null 2>&1 || true
-  timeout 120 redis-benchmark -h "$HOST" -p "$dport" -t set,get -d 100 -r 1000000 -n "$N_P1" -c 50 -P 1 -q >/dev/null 2>&1 || true
-  timeout 120 redis-benchmark -h "$HOST" -p "$rport" -t set,get -d 100 -r 1000000 -n "$N_P16" -c 50 -P 16 -q >/dev/null 2>&1 || true
+  timeout 120 "${LOAD_CPU[@]}" redis-benchmark -h "$HOST" -p "$dport" -t set,get -d 100 -r 1000000 -n "$N_P16" -c 50 -P 16 -q >/dev/null 2>&1 || true
+  timeout 120 "${LOAD_CPU[@]}" redis-benchmark -h "$HOST" -p "$dport" -t set,get -d 100 -r 1000000 -n "$N_P1" -c 50 -P 1 -q >/dev/null 2>&1 || true
+  timeout 120 "${LOAD_CPU[@]}" redis-benchmark -h "$HOST" -p "$rport" -t set,get -d 100 -r 1000000 -n "$N_P16" -c 50 -P 16 -q >/dev/null 2>&1 || true
   : >"$OUT/runs.csv"
   for r in $(seq "$ROUNDS"); do
     for cfg in $CONFIGS; do
@@ -231,7 +235,7 @@ memory_one() { # name port pid
   local name="$1" port="$2" pid="$3" rss0 rss1 used0 used1 keys
   # Request garbage first (GETs of absent keys, no entries stored): the JVM touches its young
   # generation and Netty its pools, so the growth measured next is the entries' and not start-up's.
-  timeout 120 redis-benchmark -h "$HOST" -p "$port" -t get -d 100 -r 1000000 -n "$N_P16" -c 50 -P 16 -q >/dev/null 2>&1 || true
+  timeout 120 "${LOAD_CPU[@]}" redis-benchmark -h "$HOST" -p "$port" -t get -d 100 -r 1000000 -n "$N_P16" -c 50 -P 16 -q >/dev/null 2>&1 || true
   sleep 1
   rss0="$(rss_kb "$pid")"
   used0="$(info_field "$port" used_memory)"
@@ -301,7 +305,7 @@ cluster() {
   done
   [[ "$alive" == 3 ]] || die "the three nodes did not see each other within 60 s (cluster_alive_nodes=$alive)"
   log "cluster of 3 on ports $p1 $p2 $p3"
-  timeout 120 redis-benchmark -h "$HOST" -p "$p1" -t set,get -d 100 -r 1000000 -n "$N_P1" -c 50 -P 16 -q >/dev/null 2>&1 || true
+  timeout 120 "${LOAD_CPU[@]}" redis-benchmark -h "$HOST" -p "$p1" -t set,get -d 100 -r 1000000 -n "$N_P1" -c 50 -P 16 -q >/dev/null 2>&1 || true
   : >"$OUT/cluster.csv"
   bench cluster-forwarding "$p1" "$pid1" c50-P1 1 50 1 "$N_P1"
   bench cluster-forwarding "$p1" "$pid1" c50-P16 1 50 16 "$N_P16"
@@ -356,7 +360,7 @@ sizes() {
     # Warm-up (discarded): fills the 10,000 keys at this size, JIT and pools.
     n="$(size_requests "$size" 1)"
     for port in "$dport" "$rport"; do
-      timeout 120 redis-benchmark -h "$HOST" -p "$port" -t set,get -d "$size" -r 10000 -n "$((n / 2))" -c 50 -P 1 -q >/dev/null 2>&1 || true
+      timeout 120 "${LOAD_CPU[@]}" redis-benchmark -h "$HOST" -p "$port" -t set,get -d "$size" -r 10000 -n "$((n / 2))" -c 50 -P 1 -q >/dev/null 2>&1 || true
     done
     for r in $(seq "$ROUNDS"); do
       for p in 1 16; do
@@ -479,7 +483,7 @@ largemem() {
 
 prepare_builds
 log "output and raw data in $OUT; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# redis-compare $(date -u +%Y-%m-%dT%H:%MZ): $(redis-server --version | cut -d' ' -f1-3), $(nproc) cores"
+echo "# redis-compare $(date -u +%Y-%m-%dT%H:%MZ): $(redis-server --version | cut -d' ' -f1-3), $(nproc) cores$([[ "${PIN:-0}" == 1 ]] && echo ", servers pinned to CPU 0, redis-benchmark to CPU 1")"
 for part in $PARTS; do
   case "$part" in
     throughput) throughput ;;
