@@ -224,7 +224,24 @@ public final class DistCacheNode implements AutoCloseable {
         warnIfOpen(server.localAddress());
         List<Address> given = seeds();
         List<Address> expanded = io.distcache.server.cluster.SeedResolver.expand(given, config.seedLookup);
-        membership.start(advertised(server.localAddress()), expanded);
+        Address self = advertised(server.localAddress());
+        List<Address> remembered = List.of();
+        if (config.peersFile != null) {
+          io.distcache.server.cluster.RememberedPeers peers = new io.distcache.server.cluster.RememberedPeers(config.peersFile);
+          if (given.isEmpty()) {
+            remembered = peers.load(self);
+            if (!remembered.isEmpty()) {
+              log.info("no -join given: joining the members remembered in {}: {} (a new cluster if none answers within {} ms)",
+                  peers.file(), remembered, config.peersWait.toMillis());
+              expanded = remembered;
+            }
+          }
+          membership.rememberPeersIn(peers);
+        }
+        membership.start(self, expanded);
+        if (!remembered.isEmpty()) {
+          membership.foundAloneAfter(config.peersWait, remembered);
+        }
         seedResolver = io.distcache.server.cluster.SeedResolver.start(given, expanded, config.seedLookup,
             io.distcache.server.cluster.SeedResolver.RESOLVE_INTERVAL, membership::addSeeds);
       } catch (RuntimeException e) {
@@ -800,6 +817,9 @@ public final class DistCacheNode implements AutoCloseable {
     /** -1: no HTTP port of its own (HTTP is served on the node's port either way). */
     private int httpPort = -1;
     private io.distcache.server.cluster.SeedResolver.Lookup seedLookup = io.distcache.server.cluster.SeedResolver.DNS;
+    /** Null: the other members' addresses are not remembered across restarts. */
+    private java.nio.file.Path peersFile;
+    private Duration peersWait = Duration.ofSeconds(10);
     /** Null: HTTP Basic credentials of an ACL user, once the node requires authentication. */
     private io.distcache.server.http.HttpAuthenticator httpAuthenticator;
     /** Null: the default user needs no password. */
@@ -837,6 +857,22 @@ public final class DistCacheNode implements AutoCloseable {
         throw new IllegalArgumentException("http port " + port + " is out of range 0..65535");
       }
       this.httpPort = port;
+      return this;
+    }
+
+    /**
+     * Keeps the other members' addresses in {@code file} (rewritten as they change) and, when the
+     * node starts with no {@link #joinAddresses}, joins through the ones the file holds, so that a
+     * node restarted with the same settings finds its cluster again. If none of them answers within
+     * {@code wait}, it founds a new cluster. Null (the default): nothing is remembered. See
+     * docs/OPERATIONS.md, "Restarting a node".
+     */
+    public Builder peersFile(java.nio.file.Path file, Duration wait) {
+      if (wait.isNegative()) {
+        throw new IllegalArgumentException("peers wait " + wait + " is negative");
+      }
+      this.peersFile = file;
+      this.peersWait = wait;
       return this;
     }
 
@@ -1222,6 +1258,8 @@ public final class DistCacheNode implements AutoCloseable {
       b.httpPort = httpPort;
       b.httpAuthenticator = httpAuthenticator;
       b.seedLookup = seedLookup;
+      b.peersFile = peersFile;
+      b.peersWait = peersWait;
       b.requirePass = requirePass;
       b.aclFile = aclFile;
       b.protectedMode = protectedMode;

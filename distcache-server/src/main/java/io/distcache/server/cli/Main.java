@@ -58,6 +58,8 @@ import sun.misc.Signal;
     })
 public final class Main implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
+  /** How long a node restarted without -join waits for a remembered peer before it founds a cluster. */
+  static final Duration PEERS_WAIT = Duration.ofSeconds(10);
 
   @Spec CommandLine.Model.CommandSpec spec;
 
@@ -139,6 +141,14 @@ public final class Main implements Callable<Integer> {
       defaultValue = "" + io.distcache.server.cluster.Replicator.DEFAULT_COPY_SHARE_PERCENT,
       description = "The share of time (1..100 percent) a full copy of slots to a new replica or a joining member may use while the node serves; 100 copies as fast as the receiver acknowledges. Default: ${DEFAULT-VALUE}.")
   int copySharePercent;
+
+  @Option(
+      names = "--peers-file",
+      paramLabel = "PATH",
+      description = "Where this node keeps the addresses of the other members, so that restarted with the same"
+          + " flags (even without -join) it joins its cluster again; 'none' keeps nothing. If none of them answers"
+          + " within 10 s it starts a new cluster. Default: distcache-PORT.peers in the working directory.")
+  String peersFile;
 
   @Option(
       names = "--shutdown-timeout",
@@ -370,6 +380,11 @@ public final class Main implements Callable<Integer> {
         seeds.add(InetSocketAddress.createUnresolved(hp.hostOrLoopback(), hp.port()));
       }
       b.joinAddresses(seeds);
+      Path peers = peersFile == null ? (addr.port() == 0 ? null : Path.of("distcache-" + addr.port() + ".peers"))
+          : "none".equals(peersFile) ? null : Path.of(peersFile);
+      if (peers != null) {
+        b.peersFile(peers, PEERS_WAIT);
+      }
       if (advertise != null) {
         if (advertise.port() == 0) {
           throw new ParameterException(spec.commandLine(), "--advertise needs a port, got " + advertise);

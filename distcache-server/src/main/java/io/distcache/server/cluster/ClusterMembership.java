@@ -25,6 +25,7 @@ import io.netty.channel.DefaultEventLoop;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -154,11 +155,71 @@ public final class ClusterMembership implements AutoCloseable {
     // Peers first: the bus dials only addresses it was given here, so a new member must be
     // allowed before the placement can route a request to it.
     e.addListener(this::dropPeersNoLongerKnown);
+    RememberedPeers memory = remembered;
+    if (memory != null) {
+      // Not while a node given seeds is still alone: that would forget them before they answered.
+      e.addListener(snapshot -> {
+        if (snapshot.members().size() > 1 || !guard.awaitingJoin()) {
+          memory.save(othersOf(snapshot));
+        }
+      });
+    }
     e.addListener(placement);
     e.join(seedAddresses);
     long every = config.tickInterval().toNanos();
     loop.scheduleAtFixedRate(this::tick, every, every, TimeUnit.NANOSECONDS);
     log.info("member {} joining through {}", self, seedAddresses.isEmpty() ? "no seeds (a new cluster)" : seedAddresses);
+  }
+
+  /** Set before start: where the other members' addresses are kept for this node's next start. */
+  private volatile RememberedPeers remembered;
+
+  /** Keeps the other members' addresses in {@code peers} from now on; call before {@link #start}. */
+  public void rememberPeersIn(RememberedPeers peers) {
+    this.remembered = peers;
+  }
+
+  /** The addresses of the members that own or learn keys (ALIVE or SUSPECT), this node left out. */
+  private static List<Address> othersOf(MembershipSnapshot snapshot) {
+    List<Address> out = new ArrayList<>();
+    for (MemberStatus s : snapshot.members()) {
+      Address a = s.member().address();
+      if (s.state().ownsKeys() && !s.id().equals(snapshot.self().id()) && !out.contains(a)) {
+        out.add(a);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * For a node whose only seeds are the peers it remembered: if after {@code wait} it still knows
+   * no other member (none of them answered: the whole cluster is down, or the file is stale), it
+   * founds a cluster of its own and serves, as a node started without seeds does. Once any member
+   * answered it never does: it then joins as any joiner.
+   */
+  public void foundAloneAfter(Duration wait, List<Address> rememberedSeeds) {
+    loop.schedule(() -> {
+      MembershipEngine e = engine;
+      if (e == null) {
+        return;
+      }
+      if (e.snapshot().members().size() != 1) {
+        return; // someone answered: it joins them
+      }
+      // An owner, not a learner with no one to learn from: still alone under the engine's lock.
+      e.joined(() -> e.snapshot().members().size() == 1);
+      if (e.joining()) {
+        return; // someone answered in between
+      }
+      log.warn("none of the remembered peers {} answered within {} ms: founding a new cluster here"
+          + " (what it acknowledges is dropped if the old cluster finds it later; delete {} to start fresh at once)",
+          rememberedSeeds, wait.toMillis(), remembered == null ? "the peers file" : remembered.file());
+      guard.stopAwaitingJoin();
+      RememberedPeers memory = remembered;
+      if (memory != null) {
+        memory.save(othersOf(e.snapshot())); // a new cluster: the old peers are forgotten
+      }
+    }, wait.toNanos(), TimeUnit.NANOSECONDS);
   }
 
   private void placementChanged(Member self, Placement previous, Placement next) {

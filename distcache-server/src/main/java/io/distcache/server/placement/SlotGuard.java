@@ -252,6 +252,16 @@ public final class SlotGuard {
     awaitingJoin = true;
   }
 
+  /** None of the seeds answered (see ClusterMembership.foundAloneAfter): serve alone after all. */
+  public void stopAwaitingJoin() {
+    awaitingJoin = false;
+  }
+
+  /** Started with seeds and not yet sharing a placement with another member. */
+  public boolean awaitingJoin() {
+    return awaitingJoin;
+  }
+
   /**
    * A peer answered, holding this node alive, a request sent at {@code sentNanos} (a {@link
    * Clock#nanos()} reading): the lease runs from then.

@@ -47,6 +47,7 @@ class LauncherIT {
     ProcessBuilder pb = new ProcessBuilder(command);
     pb.environment().put("DISTCACHE_HEAP", "128m");
     pb.environment().put("DISTCACHE_DIRECT_MEMORY", "256m");
+    pb.directory(tmp.toFile()); // its peers file stays in the test's directory
     pb.redirectOutput(stdout.toFile());
     pb.redirectError(tmp.resolve("stderr.txt").toFile());
     return pb.start();

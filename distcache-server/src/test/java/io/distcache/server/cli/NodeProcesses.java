@@ -47,6 +47,9 @@ final class NodeProcesses implements AutoCloseable {
     ProcessBuilder pb = new ProcessBuilder(command);
     pb.environment().put("DISTCACHE_HEAP", "128m");
     pb.environment().put("DISTCACHE_DIRECT_MEMORY", "256m");
+    // The test's own directory: each node's peers file (distcache-PORT.peers) is the test's alone,
+    // so a port used again by a later test never finds another test's members.
+    pb.directory(logs.toFile());
     pb.redirectOutput(logs.resolve(name + ".out").toFile());
     pb.redirectError(logs.resolve(name + ".err").toFile());
     Process p = pb.start();
