@@ -372,6 +372,12 @@ public final class ClusterRouter implements Router, ClusterView {
     int slot = KeySlot.of(request.key());
     Member owner = placement.owner(slot);
     if (owner.equals(cluster.self())) {
+      CompletableFuture<Void> earlier = inFlight.pending(slot);
+      if (earlier != null) {
+        // We became the owner while requests we forwarded to the old owner are on their way (it may
+        // hold them, see SlotForwards): this one is routed once they have been answered.
+        return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> routeOnce(request, replicaMay)));
+      }
       if (!waits.busy(slot) && cluster.guard().mayServe(placement, slot)) {
         return replicated(request, placement); // we own it
       }
@@ -389,6 +395,13 @@ public final class ClusterRouter implements Router, ClusterView {
       if (handedOff) {
         // We left: the sender forwarded this before it heard. Nobody forwards to us any more, so
         // one more hop cannot loop, and the client sees no error.
+        return forward(owner, request);
+      }
+      if (cluster.guard().handedOver(slot)) {
+        // We gave this slot to the member that learned it (a join); the sender has not heard yet,
+        // or forwarded this before it did and we held it. The new owner serves it: one more hop,
+        // which cannot come back (it owns the slot in a placement at least as new as ours). Waiting
+        // here for an ownership we will not get answered TRY_AGAIN after 1.5 s (a reviewer).
         return forward(owner, request);
       }
       List<Member> replicas = placement.replicas(slot);
@@ -530,27 +543,44 @@ public final class ClusterRouter implements Router, ClusterView {
    * exceptionally.
    */
   CompletableFuture<Frame> forward(Member owner, Frame request) {
+    boolean keyed = request.op() != null && request.op().keyed() && request.key() != null && request.key().length > 0;
+    return forward(owner, request, keyed ? new int[] {KeySlot.of(request.key())} : NO_SLOTS);
+  }
+
+  /** {@link #forward(Member, Frame)} of a multi-key part whose keys are {@code keys}: each slot is counted. */
+  CompletableFuture<Frame> forward(Member owner, Frame request, List<byte[]> keys) {
+    return forward(owner, request, keys.stream().mapToInt(KeySlot::of).distinct().toArray());
+  }
+
+  private static final int[] NO_SLOTS = {};
+
+  private CompletableFuture<Frame> forward(Member owner, Frame request, int[] slots) {
     long bytes = request.encodedLength();
     if (bytes > local.maxFrameBytes()) {
       String op = request.op() != null ? request.op().name() : "request";
       return done(request.replyError(Status.TOO_LARGE, op + " of " + bytes + " bytes exceeds the max frame "
           + local.maxFrameBytes() + " and cannot be forwarded to its owner " + owner.address()));
     }
-    int slot = request.op() != null && request.op().keyed() && request.key() != null && request.key().length > 0
-        ? KeySlot.of(request.key()) : -1;
-    if (slot >= 0) {
-      CompletableFuture<Void> earlier = inFlight.sendOrWait(slot, owner);
+    for (int i = 0; i < slots.length; i++) {
+      CompletableFuture<Void> earlier = inFlight.sendOrWait(slots[i], owner);
       if (earlier != null) {
+        for (int j = 0; j < i; j++) {
+          inFlight.answered(slots[j]); // not sent after all
+        }
         // The slot changed owner while a request for it is on its way to the old one, which may be
         // holding it (see SlotForwards): this one goes once that has been answered. A HeldReply,
         // so the client's next requests wait behind it in turn (see HeldReply).
-        return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> forward(owner, request)));
+        return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> forward(owner, request, slots)));
       }
     }
     forwarded.increment();
     CompletableFuture<Frame> sent = peers.send(owner.address(), request.withFlags(Flags.FORWARDED));
-    if (slot >= 0) {
-      sent.whenComplete((r, e) -> inFlight.answered(slot));
+    if (slots.length > 0) {
+      sent.whenComplete((r, e) -> {
+        for (int s : slots) {
+          inFlight.answered(s);
+        }
+      });
     }
     if (!readsElsewhere(request)) {
       return sent.handle((reply, error) -> error == null ? relay(request, reply) : unreachable(request, owner, error));

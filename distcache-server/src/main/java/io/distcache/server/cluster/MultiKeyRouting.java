@@ -95,7 +95,7 @@ final class MultiKeyRouting {
         return done(router.serveLocally(request));
       }
       return router.isSelf(owner) ? router.serveIfOwned(request, groups.get(owner).keys, placement)
-          : router.forward(owner, request);
+          : router.forward(owner, request, groups.get(owner).keys);
     }
     return switch (op) {
       case MULTI_GET -> multiGet(request, groups, items.size());
@@ -191,7 +191,7 @@ final class MultiKeyRouting {
       Frame part = new Frame(op.code(), request.flags() & ~Flags.ROUTED, request.requestId(), Status.OK,
           op == request.op() ? request.extras() : Frame.NO_EXTRAS, Frame.EMPTY, list);
       parts.add(router.isSelf(e.getKey()) ? router.serveIfOwned(part, g.keys, router.placement())
-          : router.forward(e.getKey(), part));
+          : router.forward(e.getKey(), part, g.keys));
     }
     return parts;
   }

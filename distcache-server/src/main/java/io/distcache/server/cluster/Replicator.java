@@ -390,11 +390,22 @@ public final class Replicator implements AutoCloseable {
 
   private record Held(Frame request, CompletableFuture<Frame> reply) {}
 
+  /** Guarded by held: set once the held writes were sent on; a write held later goes the same way. */
+  private java.util.function.Function<Frame, CompletableFuture<Frame>> releasedTo;
+
   private CompletableFuture<Frame> hold(Frame request) {
     CompletableFuture<Frame> reply = new HeldReply();
+    java.util.function.Function<Frame, CompletableFuture<Frame>> onward;
     synchronized (held) {
-      held.add(new Held(request, reply));
+      onward = releasedTo;
+      if (onward == null) {
+        held.add(new Held(request, reply));
+        return reply;
+      }
     }
+    // It passed routing before the hand-off and reached the hold after the release (a reviewer:
+    // queued then, it was never sent and its client waited until the connection closed).
+    sendOn(new Held(request, reply), onward);
     return reply;
   }
 
@@ -437,18 +448,30 @@ public final class Replicator implements AutoCloseable {
       Held h;
       synchronized (held) {
         h = held.poll();
-      }
-      if (h == null) {
-        return;
-      }
-      onward.apply(h.request()).whenComplete((r, e) -> {
-        if (e == null) {
-          h.reply().complete(r);
-        } else {
-          h.reply().completeExceptionally(e);
+        if (h == null) {
+          releasedTo = onward;
+          return;
         }
-      });
+      }
+      sendOn(h, onward);
     }
+  }
+
+  private static void sendOn(Held h, java.util.function.Function<Frame, CompletableFuture<Frame>> onward) {
+    CompletableFuture<Frame> sent;
+    try {
+      sent = onward.apply(h.request());
+    } catch (RuntimeException e) {
+      h.reply().completeExceptionally(e);
+      return;
+    }
+    sent.whenComplete((r, e) -> {
+      if (e == null) {
+        h.reply().complete(r);
+      } else {
+        h.reply().completeExceptionally(e);
+      }
+    });
   }
 
   /** The keys a write changes; empty for reads and for requests that name no key. */

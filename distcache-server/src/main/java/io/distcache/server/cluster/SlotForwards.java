@@ -67,6 +67,16 @@ final class SlotForwards {
     }
   }
 
+  /**
+   * Null when no forward for {@code slot} is in flight; otherwise completes once every one has been
+   * answered. For a node that became the slot's owner while its forwards to the old owner are on
+   * their way: the old owner may hold them, and serving here first would overtake them.
+   */
+  CompletableFuture<Void> pending(int slot) {
+    InFlight f = slots.get(slot);
+    return f == null ? null : f.answered;
+  }
+
   /** Slots with forwards in flight (for tests). */
   int slotsInFlight() {
     return slots.size();

@@ -51,6 +51,8 @@ final class SlotWaits implements AutoCloseable {
   private final Map<Integer, ArrayDeque<Waiting>> queues = new HashMap<>();
   /** Requests waiting node-wide; 0 on the fast path. */
   private volatile int waiting;
+  /** Guarded by this: per slot, a request run from its queue and not applied yet (a HeldReply). */
+  private final Map<Integer, CompletableFuture<Frame>> notApplied = new HashMap<>();
   /** A drain is scheduled; guarded by this. */
   private boolean scheduled;
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -111,7 +113,9 @@ final class SlotWaits implements AutoCloseable {
     if (waiting >= MAX_WAITING) {
       return null;
     }
-    CompletableFuture<Frame> reply = new CompletableFuture<>();
+    // Held: the connection's later requests wait for it (HeldReply), as they would for a held
+    // write; it has not been applied, and one for another slot must not overtake it.
+    CompletableFuture<Frame> reply = new HeldReply();
     queues.computeIfAbsent(slot, s -> new ArrayDeque<>())
         .add(new Waiting(request, reply, System.nanoTime()
             + (request.hasFlag(io.distcache.protocol.Flags.FORWARDED) ? waitNanos : directWaitNanos), untilOwned));
@@ -152,12 +156,25 @@ final class SlotWaits implements AutoCloseable {
     for (Iterator<Map.Entry<Integer, ArrayDeque<Waiting>>> it = queues.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<Integer, ArrayDeque<Waiting>> e = it.next();
       ArrayDeque<Waiting> q = e.getValue();
-      boolean open = servable.test(e.getKey());
-      boolean lost = !open && !ours.test(e.getKey());
+      CompletableFuture<Frame> ahead = notApplied.get(e.getKey());
+      boolean blocked = ahead != null && !ahead.isDone(); // the ones behind it run after it
+      boolean open = !blocked && servable.test(e.getKey());
+      boolean lost = !blocked && !open && !ours.test(e.getKey());
       if (open) {
         for (Waiting w; (w = q.pollFirst()) != null; ) {
-          run(w);
+          CompletableFuture<Frame> applied = run(w);
           waiting--;
+          if (HeldReply.holds(applied)) {
+            // Not applied yet (a script on its lane, a write held for a hand-off): the ones behind
+            // it run after it, not before, on the next drain after it completes.
+            notApplied.put(e.getKey(), applied);
+            applied.whenComplete((reply, error) -> {
+              synchronized (this) {
+                scheduleDrain();
+              }
+            });
+            break;
+          }
         }
       } else {
         // Deadlines differ (a peer's forward waits less than a client's own request), so one past
@@ -173,22 +190,29 @@ final class SlotWaits implements AutoCloseable {
       }
       if (q.isEmpty()) {
         it.remove();
+        notApplied.remove(e.getKey());
       }
     }
   }
 
-  /** Runs a waiting request now (applied at once, in the queue's order; its reply may complete later). */
-  private void run(Waiting w) {
+  /**
+   * Runs a waiting request now, in the queue's order; its reply may complete later. Returns what
+   * the execution returned: a HeldReply not yet complete when the request is not applied yet.
+   */
+  private CompletableFuture<Frame> run(Waiting w) {
     try {
-      execute.apply(w.request()).whenComplete((r, e) -> {
+      CompletableFuture<Frame> applied = execute.apply(w.request());
+      applied.whenComplete((r, e) -> {
         if (e == null) {
           w.reply().complete(r);
         } else {
           w.reply().completeExceptionally(e);
         }
       });
+      return applied;
     } catch (RuntimeException e) {
       w.reply().completeExceptionally(e);
+      return w.reply();
     }
   }
 
@@ -210,6 +234,7 @@ final class SlotWaits implements AutoCloseable {
         }
       }
       queues.clear();
+      notApplied.clear();
       waiting = 0;
     }
   }

@@ -44,16 +44,24 @@ public final class SlotCleaner implements SlotGuard.Dropper, AutoCloseable {
     long[] copy = slots.clone();
     try {
       executor.execute(() -> {
-        try {
-          long removed = dropNow(copy);
-          if (removed > 0) {
-            log.info("dropped {} keys of {} slots this node no longer holds (their owners and replicas keep them)", removed,
-                count(copy));
+        // The slots stay unserved until their old keys are gone: a drop that failed part-way is
+        // run again, and after three failures they stay unserved (TRYAGAIN) rather than serve
+        // what is left of the old copy.
+        for (int attempt = 1; attempt <= 3; attempt++) {
+          long removed;
+          try {
+            removed = dropNow(copy);
+          } catch (RuntimeException e) {
+            log.error("dropping the keys of {} slots that changed owner failed (attempt {} of 3){}", count(copy), attempt,
+                attempt == 3 ? ": they stay unserved" : "", e);
+            continue;
           }
-        } catch (RuntimeException e) {
-          log.error("dropping the keys of slots that changed owner failed", e);
-        } finally {
+          if (removed > 0) {
+            log.info("dropped {} keys of {} slots this node no longer holds (their owners and replicas keep them)",
+                removed, count(copy));
+          }
           done.run();
+          return;
         }
       });
     } catch (RejectedExecutionException closed) {

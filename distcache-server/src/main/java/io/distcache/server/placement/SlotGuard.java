@@ -247,6 +247,18 @@ public final class SlotGuard {
     whole = wholeCopies;
   }
 
+  /** The slots this node owned until the current placement gave them to a member that learned them. */
+  private volatile long[] handedOverSlots = new long[WORDS];
+
+  /**
+   * True when the current placement moved {@code slot} from this node to the member that learned
+   * it (a join), this node staying its replica: a peer that forwards a request for it here has not
+   * heard yet, and the new owner, whose placement is at least as new as ours, serves it.
+   */
+  public boolean handedOver(int slot) {
+    return (handedOverSlots[slot >>> 6] & (1L << slot)) != 0;
+  }
+
   /** This node was started with seeds to join: alone, it serves nothing until it has joined. */
   public void awaitJoin() {
     awaitingJoin = true;
@@ -341,6 +353,7 @@ public final class SlotGuard {
     // served (found in CI: every write of a fresh node's first second was lost).
     boolean aloneJoinsOthers = previous.size() == 1 && previous.contains(me) && next.size() > 1
         && !me.equals(oldestOwner(next));
+    long[] gave = new long[WORDS];
     for (int s = 0; s < KeySlot.SLOTS; s++) {
       boolean nowOwned = next.owns(me, s);
       if (nowOwned && (old[s >>> 6] & (1L << s)) != 0 && !(replicaReads && droppedLiveReplica(previous, next, s))) {
@@ -365,6 +378,9 @@ public final class SlotGuard {
           && next.isReplica(me, s);
       boolean newOwner = holdsNow && heldBefore && !next.owner(s).equals(ownerBefore) && !failover && !tookOver
           && !handedOver;
+      if (handedOver) {
+        gave[s >>> 6] |= 1L << s;
+      }
       // The first placement drops nothing: the store holds only what a founder served alone before
       // it (every key is its own), and dropping that raced with the writes it was serving (found in
       // CI: a SET then GET on a fresh single node missed).
@@ -373,6 +389,7 @@ public final class SlotGuard {
       }
     }
     servable = keep;
+    handedOverSlots = gave;
     updateQuorum();
     if (cleaner != null && !isEmpty(dirty)) {
       forEach(dirty, s -> pendingDrops[s]++);

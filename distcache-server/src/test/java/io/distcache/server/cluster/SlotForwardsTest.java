@@ -37,4 +37,16 @@ class SlotForwardsTest {
     assertThat(forwards.sendOrWait(7, NEW)).isNull();
     assertThat(forwards.sendOrWait(7, OLD)).as("and back: waits for the new owner's").isNotNull();
   }
+  @Test
+  void pending_whileAForwardIsInFlight_completesOnceItIsAnswered() {
+    assertThat(forwards.pending(7)).as("nothing in flight: serve at once").isNull();
+    assertThat(forwards.sendOrWait(7, OLD)).isNull();
+
+    CompletableFuture<Void> pending = forwards.pending(7);
+    assertThat(pending).as("this node became the owner while a forward to the old one is on its way").isNotNull();
+    assertThat(forwards.pending(8)).isNull();
+    forwards.answered(7);
+    assertThat(pending).isDone();
+    assertThat(forwards.pending(7)).isNull();
+  }
 }

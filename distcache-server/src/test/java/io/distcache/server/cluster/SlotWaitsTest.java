@@ -107,4 +107,28 @@ class SlotWaitsTest {
 
     assertThat(waiting.join().status()).isEqualTo(Status.TRY_AGAIN);
   }
+  @Test
+  void aWaiterNotAppliedYet_holdsTheOnesBehindIt_untilItCompletes() {
+    HeldReply script = new HeldReply(); // a script on its lane: applied when it completes
+    waits = new SlotWaits(slot -> servable, slot -> ours, r -> {
+      String v = new String(r.value(), StandardCharsets.UTF_8);
+      executed.add(v);
+      return v.equals("script") ? script : CompletableFuture.completedFuture(r.replyOk());
+    }, r -> r.replyError(Status.TRY_AGAIN, "moving"), 60_000);
+    CompletableFuture<Frame> first = waits.enqueue(7, set("script"));
+    CompletableFuture<Frame> second = waits.enqueue(7, set("after"));
+    assertThat(HeldReply.holds(first)).as("a waiter's reply holds its connection's next requests").isTrue();
+
+    servable = true;
+    await().atMost(Duration.ofSeconds(5)).until(() -> executed.contains("script"));
+    // The drain stops behind the request that is not applied yet; the next one stays queued.
+    assertThat(waits.busy(7)).isTrue();
+    assertThat(executed).containsExactly("script");
+    assertThat(second).isNotDone();
+
+    script.complete(set("script").replyOk());
+    await().atMost(Duration.ofSeconds(5)).until(second::isDone);
+    assertThat(executed).containsExactly("script", "after");
+    assertThat(first.join().status()).isEqualTo(Status.OK);
+  }
 }
