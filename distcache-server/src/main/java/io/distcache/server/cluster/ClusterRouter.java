@@ -372,7 +372,9 @@ public final class ClusterRouter implements Router, ClusterView {
     int slot = KeySlot.of(request.key());
     Member owner = placement.owner(slot);
     if (owner.equals(cluster.self())) {
-      CompletableFuture<Void> earlier = inFlight.pending(slot);
+      // Not a peer's forward: the old owner sends the writes it held on to us as forwards, and its
+      // answer to our own forwards waits for ours to them (waiting here deadlocked a hand-off).
+      CompletableFuture<Void> earlier = request.hasFlag(Flags.FORWARDED) ? null : inFlight.pending(slot);
       if (earlier != null) {
         // We became the owner while requests we forwarded to the old owner are on their way (it may
         // hold them, see SlotForwards): this one is routed once they have been answered.
