@@ -26,6 +26,7 @@ final class ConnectionCommands {
         Registry.sub("list", -2, "admin", "connection", ConnectionCommands::clientList),
         Registry.sub("kill", -3, "admin noscript loading stale", "connection", ClientKill::kill),
         Registry.sub("no-evict", 3, "admin noscript loading stale", "connection", ConnectionCommands::noEvict),
+        Registry.sub("unblock", -3, "admin noscript loading stale", "connection", ZSetBlockingCommands::unblock),
         Registry.sub("help", 2, "", "connection", ConnectionCommands::clientHelp)));
     clientSubs.addAll(TrackingCommands.subcommands());
     r.addContainer("client", -2, "", "connection", null, clientSubs);
@@ -248,6 +249,8 @@ final class ConnectionCommands {
         "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
         "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
         "SETNAME <name>", "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]",
         "    Control server assisted client side caching.",
         "CACHING (YES|NO)", "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",

@@ -542,6 +542,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   /** The current command blocks: what follows it on this connection waits until it has answered. */
   void block(BlockingPop pop) {
     blocked = pop;
+    client.blockingPop = pop;
   }
 
   /** A blocking pop of this connection has not answered yet. */
