@@ -12,10 +12,10 @@ final class ConnectionCommands {
   static void register(Registry r) {
     r.add("ping", -1, "fast", "connection", ConnectionCommands::ping);
     r.add("echo", 2, "fast", "connection", (s, a) -> s.out().bulk(a[1]));
-    r.add("quit", -1, "fast no-auth", "connection", ConnectionCommands::quit);
-    r.add("reset", 1, "fast no-auth", "connection", ConnectionCommands::reset);
-    r.add("hello", -1, "fast no-auth", "connection", ConnectionCommands::hello);
-    r.add("auth", -2, "fast no-auth noscript loading stale", "connection", ConnectionCommands::auth);
+    r.add("quit", -1, "fast no-auth allow_busy", "connection", ConnectionCommands::quit);
+    r.add("reset", 1, "fast no-auth allow_busy", "connection", ConnectionCommands::reset);
+    r.add("hello", -1, "fast no-auth allow_busy", "connection", ConnectionCommands::hello);
+    r.add("auth", -2, "fast no-auth noscript loading stale allow_busy", "connection", ConnectionCommands::auth);
     r.add("select", 2, "fast", "connection", ConnectionCommands::select);
     List<CommandSpec> clientSubs = new java.util.ArrayList<>(List.of(
         Registry.sub("id", 2, "fast", "connection", (s, a) -> s.out().integer(s.client().id)),
