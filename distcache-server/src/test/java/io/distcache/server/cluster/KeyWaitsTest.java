@@ -27,8 +27,6 @@ class KeyWaitsTest {
   @Test
   void park_pastTheLimit_isRefused_andUnparkFreesTheRoom() {
     KeyWaits waits = new KeyWaits(2);
-    KeyWaits.Waiter a = () -> { };
-    KeyWaits.Waiter c = () -> { };
     assertThat(waits.park(a, List.of(b("k"), b("j")))).isEqualTo(KeyWaits.Parked.FIRST);
     assertThat(waits.park(c, List.of(b("k")))).isEqualTo(KeyWaits.Parked.BEHIND);
     assertThat(waits.park(() -> { }, List.of(b("x")))).isEqualTo(KeyWaits.Parked.REFUSED);
@@ -41,13 +39,15 @@ class KeyWaitsTest {
     assertThatThrownBy(() -> new KeyWaits(0)).hasMessage("max parked clients: expected >= 1, got 0");
   }
 
+  /** Who was woken, in order, among the waiters a, c and d. */
+  private final List<String> woken = new ArrayList<>();
+  private final KeyWaits.Waiter a = () -> woken.add("a");
+  private final KeyWaits.Waiter c = () -> woken.add("c");
+  private final KeyWaits.Waiter d = () -> woken.add("d");
+
   @Test
   void written_wakesOnlyTheFirstWaiterOfEachKey() {
     KeyWaits waits = new KeyWaits(10);
-    List<String> woken = new ArrayList<>();
-    KeyWaits.Waiter a = () -> woken.add("a");
-    KeyWaits.Waiter c = () -> woken.add("c");
-    KeyWaits.Waiter d = () -> woken.add("d");
     waits.park(a, List.of(b("k")));
     waits.park(c, List.of(b("j"), b("k")));
     waits.park(d, List.of(b("k")));
@@ -60,10 +60,6 @@ class KeyWaitsTest {
   @Test
   void unpark_ofTheFirstWaiter_passesTheBatonToTheNext_only() {
     KeyWaits waits = new KeyWaits(10);
-    List<String> woken = new ArrayList<>();
-    KeyWaits.Waiter a = () -> woken.add("a");
-    KeyWaits.Waiter c = () -> woken.add("c");
-    KeyWaits.Waiter d = () -> woken.add("d");
     waits.park(a, List.of(b("k")));
     waits.park(c, List.of(b("k")));
     waits.park(d, List.of(b("k")));
@@ -80,7 +76,6 @@ class KeyWaitsTest {
   @Test
   void park_sameKeyTwice_isOneQueuePlace() {
     KeyWaits waits = new KeyWaits(10);
-    KeyWaits.Waiter a = () -> { };
     assertThat(waits.park(a, List.of(b("k"), b("k")))).isEqualTo(KeyWaits.Parked.FIRST);
     assertThat(waits.park(() -> { }, List.of(b("k")))).isEqualTo(KeyWaits.Parked.BEHIND);
     waits.unpark(a, List.of(b("k"), b("k")));
