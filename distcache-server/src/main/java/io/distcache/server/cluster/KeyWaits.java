@@ -1,8 +1,8 @@
 package io.distcache.server.cluster;
 
 import io.distcache.server.store.CollectionCodec.Bytes;
+import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -11,30 +11,53 @@ import java.util.concurrent.atomic.AtomicInteger;
  * they wait for; node-wide and bounded (park refuses past the limit, so a flood of blocked
  * connections cannot grow it without end). The executor calls written(keys) after it applied a
  * write that can give a key members (LocalExecutor: ZADD, the STORE forms, RENAME/COPY), on the
- * thread that applied it, and only while anyone waits (one volatile read otherwise). Each waiter of
- * those keys is told; wake() must not block: the waiter hands a retry of its pop to its own
- * connection's event loop, and the pop is a normal ZMPOP through the router, so the write and the
- * pop are ordered by the key's gate stripe like any two commands.
+ * thread that applied it, and only while anyone waits (one volatile read otherwise). wake() must
+ * not block: the waiter hands a retry of its pop to its own connection's event loop, and the pop is
+ * a normal ZMPOP through the router, so the write and the pop are ordered by the key's gate stripe
+ * like any two commands.
  *
- * Every waiter of a key is woken, not the one that waited longest: each retries, one pop wins and
- * the others find the key empty again and stay parked. That keeps this free of ordering state;
- * the cost is that clients blocked on one key are not served in the order they blocked, as Redis
- * serves them (docs/PROTOCOL.md). A wake that finds nothing is harmless, so written() may be told
- * of keys that got no members.
+ * Order: Redis serves the clients blocked on a key in the order they blocked. So each key keeps
+ * its waiters in a queue (insertion order), and a write wakes only the first of each key it
+ * wrote. The baton then passes: whenever the first waiter of a key leaves its queue (it popped, its
+ * timeout came, its connection closed, CLIENT UNBLOCK), the new first is woken, since the key may
+ * still have members (a ZADD of two members serves two clients, one after the other). A waiter
+ * that finds nothing stays parked, and nobody behind it is woken: there was nothing to give. A
+ * client that parks behind others does not look at the key again after parking (park answers
+ * BEHIND): a write that came in between woke the first, and the baton reaches this one in its
+ * turn; the first waiter of a key (FIRST) must look again, since nobody would wake it for such a
+ * write. Worked example: A, B, C blocked on k in that order; ZADD k 1 x wakes A only, A pops x and
+ * leaves, which wakes B, who finds k empty and stays; ZADD k 2 y then wakes B.
+ *
+ * What stays unordered: a pop the baton passes to is a retry on its own event loop, so a client
+ * that pops without blocking (ZPOPMIN, or a BZPOPMIN whose first attempt finds members) can take a
+ * member between a write and the woken waiter's retry; in Redis the blocked client is served
+ * before any other command runs (docs/PROTOCOL.md). A wake that finds nothing is harmless, so
+ * written() may be told of keys that got no members.
  */
 
-/** The clients parked by blocking pops on this node, by key. Thread-safe. */
+/** The clients parked by blocking pops on this node, by key, in the order they parked. Thread-safe. */
 public final class KeyWaits {
   /** The most clients parked at once by default, node-wide. */
   public static final int DEFAULT_MAX_PARKED = 10_000;
 
-  /** A parked client: told when one of its keys was written. */
+  /** A parked client: told when one of its keys was written, or when its turn came. */
   public interface Waiter {
-    /** One of the keys was written; any thread, must not block. */
+    /** One of its keys may have members for it; any thread, must not block. */
     void wake();
   }
 
-  private final ConcurrentHashMap<Bytes, Set<Waiter>> byKey = new ConcurrentHashMap<>();
+  /** What {@link #park} did. */
+  public enum Parked {
+    /** Nothing: the node holds its limit of parked clients already. */
+    REFUSED,
+    /** Parked, first in the queue of at least one of its keys: it must look at its keys again. */
+    FIRST,
+    /** Parked behind other clients on every one of its keys: the baton reaches it in its turn. */
+    BEHIND
+  }
+
+  /** Each key's waiters, first parked first; a queue is only read or changed inside compute. */
+  private final ConcurrentHashMap<Bytes, LinkedHashSet<Waiter>> byKey = new ConcurrentHashMap<>();
   private final AtomicInteger parked = new AtomicInteger();
   private final int maxParked;
 
@@ -50,29 +73,47 @@ public final class KeyWaits {
     return maxParked;
   }
 
-  /** Parks {@code w} on {@code keys}; false (nothing parked) when the node holds its limit already. */
-  public boolean park(Waiter w, List<byte[]> keys) {
+  /** Parks {@code w} on {@code keys}, at the end of each key's queue; REFUSED past the node's limit. */
+  public Parked park(Waiter w, List<byte[]> keys) {
     if (parked.incrementAndGet() > maxParked) {
       parked.decrementAndGet();
-      return false;
+      return Parked.REFUSED;
     }
+    boolean[] first = {false};
     for (byte[] k : keys) {
-      byKey.compute(new Bytes(k), (key, set) -> {
-        Set<Waiter> s = set == null ? ConcurrentHashMap.newKeySet() : set;
-        s.add(w);
-        return s;
+      byKey.compute(new Bytes(k), (key, queue) -> {
+        LinkedHashSet<Waiter> q = queue == null ? new LinkedHashSet<>() : queue;
+        if (q.isEmpty() || q.iterator().next() == w) {
+          first[0] = true;
+        }
+        q.add(w);
+        return q;
       });
     }
-    return true;
+    return first[0] ? Parked.FIRST : Parked.BEHIND;
   }
 
-  /** Unparks {@code w}, parked on {@code keys} by one successful {@link #park}; call once. */
+  /**
+   * Unparks {@code w}, parked on {@code keys} by one successful {@link #park}; call once. Where it
+   * was first, the next waiter is woken (the baton: see the design note).
+   */
   public void unpark(Waiter w, List<byte[]> keys) {
     for (byte[] k : keys) {
-      byKey.computeIfPresent(new Bytes(k), (key, set) -> {
-        set.remove(w);
-        return set.isEmpty() ? null : set;
+      Waiter[] next = {null};
+      byKey.computeIfPresent(new Bytes(k), (key, q) -> {
+        boolean wasFirst = q.iterator().next() == w;
+        q.remove(w);
+        if (q.isEmpty()) {
+          return null;
+        }
+        if (wasFirst) {
+          next[0] = q.iterator().next();
+        }
+        return q;
       });
+      if (next[0] != null) {
+        next[0].wake();
+      }
     }
     parked.decrementAndGet();
   }
@@ -87,17 +128,19 @@ public final class KeyWaits {
     return byKey.size();
   }
 
-  /** Wakes the waiters of {@code keys}. */
+  /** Wakes the first waiter of each of {@code keys}. */
   void written(List<byte[]> keys) {
     if (parked.get() == 0) {
       return;
     }
     for (byte[] k : keys) {
-      Set<Waiter> s = byKey.get(new Bytes(k));
-      if (s != null) {
-        for (Waiter w : s) {
-          w.wake();
-        }
+      Waiter[] first = {null};
+      byKey.computeIfPresent(new Bytes(k), (key, q) -> {
+        first[0] = q.iterator().next();
+        return q;
+      });
+      if (first[0] != null) {
+        first[0].wake();
       }
     }
   }

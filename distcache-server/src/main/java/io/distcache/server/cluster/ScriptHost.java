@@ -51,6 +51,8 @@ import java.util.function.UnaryOperator;
  * the replicator's slot lock, the order every holder follows: barrier, replicator stripe, gate
  * stripes), and those requests hold it shared (keyspaceShared), waiting polled like a stripe and
  * answered BUSY past the threshold. Taking it shared costs an uncontended read lock per request.
+ * Every other command that names no key (PING, INFO, PUBLISH ...) waits for it too, only while a
+ * script runs (awaitIdle, see resp.ScriptWait), and lets go at once.
  *
  * Functions (FCALL) are SCRIPT requests too, and run the same way; while one runs, BUSY names
  * FUNCTION KILL and each of SCRIPT KILL / FUNCTION KILL stops only its own kind, as in Redis.
@@ -264,6 +266,18 @@ public final class ScriptHost implements AutoCloseable {
     }
     try (held) {
       return work.get();
+    }
+  }
+
+  /**
+   * Returns once no script runs on this node, at once when none does (one volatile read): for a
+   * command that names no key, which Redis runs only between scripts. Waits for the keyspace
+   * barrier as {@link #keyspaceShared} does and lets go of it at once (resp.ScriptWait says why);
+   * {@link Refused} with Redis's BUSY text once the running script passed its busy threshold.
+   */
+  public void awaitIdle() {
+    if (running) {
+      withKeyspace(() -> null);
     }
   }
 

@@ -25,8 +25,8 @@ import java.util.concurrent.TimeUnit;
  * it just hands a retry to that loop.
  *
  *   1. attempt: members, or an error (WRONGTYPE, MOVED, CROSSSLOT ...) answer at once
- *   2. nothing: park on KeyWaits (refused past its node-wide bound), then attempt once more, since a
- *      write between the first attempt and the parking woke nobody
+ *   2. nothing: park on KeyWaits (refused past its node-wide bound), then, when first in a key's
+ *      queue, attempt once more, since a write between the first attempt and the parking woke nobody
  *   3. a wake retries; a wake during an attempt marks it dirty, so the attempt that found nothing is
  *      made again instead of missing the write
  *   4. the timeout answers nil (a null array), unless an attempt is in flight: then its answer is the
@@ -39,6 +39,10 @@ import java.util.concurrent.TimeUnit;
  * moves it): if not, it attempts again, which forwards (members) or answers MOVED or that error.
  * The connection's close cancels the wait at once (RespSession.handlerRemoved); a pop already in
  * flight then is not undone.
+ *
+ * Clients blocked on one key are served in the order they blocked (KeyWaits: a write wakes the
+ * first, who passes the baton when it leaves). CLIENT UNBLOCK ends a wait as its timeout does, or
+ * with Redis's -UNBLOCKED error (ZSetBlockingCommands renders it).
  */
 
 /** One blocking pop waiting for members: its attempts, parking, wake-ups and timeout. */
@@ -61,6 +65,7 @@ final class BlockingPop implements KeyWaits.Waiter {
   private boolean inFlight;
   private boolean dirty;
   private boolean expired;
+  private boolean unblockedWithError;
   private ScheduledFuture<?> timer;
   private ScheduledFuture<?> ownerCheck;
 
@@ -124,7 +129,8 @@ final class BlockingPop implements KeyWaits.Waiter {
 
   private void park() {
     KeyWaits waits = session.context().keyWaits();
-    if (!waits.park(this, keys)) {
+    KeyWaits.Parked parked = waits.park(this, keys);
+    if (parked == KeyWaits.Parked.REFUSED) {
       finish(request.replyError(Status.BAD_REQUEST, "too many clients are blocked on this node (the limit is "
           + waits.maxParked() + "); " + command.toUpperCase(java.util.Locale.ROOT) + " was not parked"), null);
       return;
@@ -135,7 +141,9 @@ final class BlockingPop implements KeyWaits.Waiter {
     }
     ownerCheck = loop.scheduleAtFixedRate(this::checkOwner, OWNER_CHECK_MILLIS, OWNER_CHECK_MILLIS,
         TimeUnit.MILLISECONDS);
-    attempt();
+    if (parked == KeyWaits.Parked.FIRST) {
+      attempt(); // behind others, a write in between woke the first, and the baton comes here in turn
+    }
   }
 
   /**
@@ -185,6 +193,34 @@ final class BlockingPop implements KeyWaits.Waiter {
     } else {
       finish(request.reply(Status.NOT_FOUND), null);
     }
+  }
+
+  /**
+   * CLIENT UNBLOCK, from any thread: ends the wait as its timeout would (nil), or, with
+   * {@code error}, with Redis's UNBLOCKED error. Completes on the connection's event loop with true
+   * when the pop was still waiting; an attempt in flight then answers instead when it popped
+   * members, which must reach the client.
+   */
+  CompletableFuture<Boolean> unblock(boolean error) {
+    CompletableFuture<Boolean> wasBlocked = new CompletableFuture<>();
+    try {
+      loop.execute(() -> {
+        boolean waiting = !result.isDone();
+        if (waiting) {
+          unblockedWithError = error;
+          expire();
+        }
+        wasBlocked.complete(waiting);
+      });
+    } catch (RejectedExecutionException shuttingDown) {
+      wasBlocked.complete(false); // the event loop is gone, and the connection with it
+    }
+    return wasBlocked;
+  }
+
+  /** CLIENT UNBLOCK ... ERROR ended the wait: a reply of nothing is the UNBLOCKED error (event loop only). */
+  boolean unblockedWithError() {
+    return unblockedWithError;
   }
 
   private void checkOwner() {

@@ -30,6 +30,8 @@ final class ClientState {
   /** CLIENT TRACKING is on (flag 't'); its REDIRECT id (redir=, -1 when tracking is off). */
   volatile boolean tracking;
   volatile long redir = -1;
+  /** The connection's last blocking pop (CLIENT UNBLOCK reaches it), null before its first. */
+  volatile BlockingPop blockingPop;
   /** AUTH (or HELLO AUTH) succeeded; without it a connection may run only AUTH, HELLO, QUIT, RESET when auth is required. */
   volatile boolean authenticated;
 

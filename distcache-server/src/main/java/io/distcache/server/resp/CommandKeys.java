@@ -16,8 +16,9 @@ import java.util.Set;
  *
  * The replies and errors follow Redis 7 in its order: an unknown command (or subcommand) is
  * "Invalid command specified", one without key positions "The command has no key arguments", a
- * wrong arity "Invalid number of arguments specified for command", a bad numkeys "Invalid arguments
- * specified for command"; EVAL with numkeys 0 answers an empty array (no_mandatory_keys). The key
+ * wrong arity "Invalid number of arguments specified for command", a numkeys that is not 1 to the
+ * arguments after it "Invalid arguments specified for command", except for EVAL and friends, which
+ * answer an empty array then (no_mandatory_keys). Redis reads numkeys there with C's atoi. The key
  * flags of GETKEYSANDFLAGS are Redis's for the scripting commands (RW access update; RO access for
  * the read-only variants) and otherwise the honest subset the table knows: RO for a command that
  * only reads, RW for one that writes, not_key for the shard channels of SPUBLISH and friends.
@@ -82,7 +83,11 @@ final class CommandKeys {
     } catch (CommandException e) {
       return range(spec, args);
     }
-    int count = (int) Math.max(1, Math.min(n, args.length - at - 1L));
+    return counted(spec, args, at, (int) Math.max(1, Math.min(n, args.length - at - 1L)));
+  }
+
+  /** The spec's keys before the numkeys argument at {@code at} (a STORE form's destination), then {@code count} after it. */
+  private static List<byte[]> counted(CommandSpec spec, byte[][] args, int at, int count) {
     List<byte[]> keys = new ArrayList<>(count + 1);
     for (int i = spec.firstKey(); i > 0 && i < at; i++) {
       keys.add(args[i]);
@@ -91,6 +96,35 @@ final class CommandKeys {
       keys.add(args[i]);
     }
     return keys;
+  }
+
+  /**
+   * C's atoi, which Redis's getkeys functions read numkeys with (after its stricter parse found the
+   * count out of range or not a number): leading white space, a sign, then the digits up to the
+   * first other character ("2x" is 2, "x" is 0); strtol's long, clamped on overflow, cast to int.
+   */
+  static int atoi(byte[] s) {
+    int i = 0;
+    while (i < s.length && (s[i] == ' ' || s[i] >= '\t' && s[i] <= '\r')) {
+      i++;
+    }
+    boolean negative = false;
+    if (i < s.length && (s[i] == '+' || s[i] == '-')) {
+      negative = s[i] == '-';
+      i++;
+    }
+    long v = 0;
+    boolean overflow = false;
+    for (; i < s.length && s[i] >= '0' && s[i] <= '9'; i++) {
+      int digit = s[i] - '0';
+      if (overflow || v > (Long.MAX_VALUE - digit) / 10) {
+        overflow = true;
+      } else {
+        v = v * 10 + digit;
+      }
+    }
+    long clamped = overflow ? (negative ? Long.MIN_VALUE : Long.MAX_VALUE) : (negative ? -v : v);
+    return (int) clamped;
   }
 
   /** True for the EVAL-shaped commands whose keys are counted by their numkeys argument. */
@@ -122,18 +156,25 @@ final class CommandKeys {
     }
     List<byte[]> keys;
     if (movable(spec)) {
-      long numKeys;
-      try {
-        numKeys = Args.parseLong(line[2]);
-        ScriptCommands.checkNumKeys(numKeys, line.length);
-      } catch (CommandException e) {
-        throw new CommandException(INVALID_ARGS);
-      }
-      keys = ScriptCommands.keysOf(line, (int) numKeys);
+      // Redis reads numkeys as atoi; a count it cannot use gives no keys, and these commands may
+      // have none (no_mandatory_keys): an empty array, not an error (checked with 7.0.15).
+      int numKeys = atoi(line[2]);
+      keys = numKeys >= 1 && numKeys <= line.length - 3 ? ScriptCommands.keysOf(line, numKeys) : List.of();
     } else {
-      keys = keys(spec, line);
-      if (keys.isEmpty()) {
-        throw new CommandException(INVALID_ARGS);
+      Integer at = NUMKEYS_AT.get(spec.name());
+      if (at != null) {
+        // Unlike keys() (ACLs take what is there), a count that is not 1 to the arguments after it
+        // is refused, as the command itself would refuse it.
+        int numKeys = atoi(line[at]);
+        if (numKeys < 1 || numKeys > line.length - at - 1) {
+          throw new CommandException(INVALID_ARGS);
+        }
+        keys = counted(spec, line, at, numKeys);
+      } else {
+        keys = range(spec, line);
+        if (keys.isEmpty()) {
+          throw new CommandException(INVALID_ARGS);
+        }
       }
     }
     RespWriter w = s.out();

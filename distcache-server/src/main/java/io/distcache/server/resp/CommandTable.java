@@ -78,6 +78,7 @@ final class CommandTable {
     Checked checked = check(args);
     AclCheck.check(s, checked.top(), checked.spec(), checked.fullName(), args);
     PubSubCommands.checkSubscribedMode(s, checked.top().name(), checked.fullName());
+    ScriptWait.beforeCommand(s, checked.spec());
     s.context().stats().commandProcessed();
     s.client().lastCommand = checked.fullName();
     s.executing(checked.spec());

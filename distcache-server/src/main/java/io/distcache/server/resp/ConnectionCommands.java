@@ -12,10 +12,10 @@ final class ConnectionCommands {
   static void register(Registry r) {
     r.add("ping", -1, "fast", "connection", ConnectionCommands::ping);
     r.add("echo", 2, "fast", "connection", (s, a) -> s.out().bulk(a[1]));
-    r.add("quit", -1, "fast no-auth", "connection", ConnectionCommands::quit);
-    r.add("reset", 1, "fast no-auth", "connection", ConnectionCommands::reset);
-    r.add("hello", -1, "fast no-auth", "connection", ConnectionCommands::hello);
-    r.add("auth", -2, "fast no-auth noscript loading stale", "connection", ConnectionCommands::auth);
+    r.add("quit", -1, "fast no-auth allow_busy", "connection", ConnectionCommands::quit);
+    r.add("reset", 1, "fast no-auth allow_busy", "connection", ConnectionCommands::reset);
+    r.add("hello", -1, "fast no-auth allow_busy", "connection", ConnectionCommands::hello);
+    r.add("auth", -2, "fast no-auth noscript loading stale allow_busy", "connection", ConnectionCommands::auth);
     r.add("select", 2, "fast", "connection", ConnectionCommands::select);
     List<CommandSpec> clientSubs = new java.util.ArrayList<>(List.of(
         Registry.sub("id", 2, "fast", "connection", (s, a) -> s.out().integer(s.client().id)),
@@ -26,6 +26,7 @@ final class ConnectionCommands {
         Registry.sub("list", -2, "admin", "connection", ConnectionCommands::clientList),
         Registry.sub("kill", -3, "admin noscript loading stale", "connection", ClientKill::kill),
         Registry.sub("no-evict", 3, "admin noscript loading stale", "connection", ConnectionCommands::noEvict),
+        Registry.sub("unblock", -3, "admin noscript loading stale", "connection", ZSetBlockingCommands::unblock),
         Registry.sub("help", 2, "", "connection", ConnectionCommands::clientHelp)));
     clientSubs.addAll(TrackingCommands.subcommands());
     r.addContainer("client", -2, "", "connection", null, clientSubs);
@@ -248,6 +249,8 @@ final class ConnectionCommands {
         "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
         "SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
         "SETNAME <name>", "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]",
         "    Control server assisted client side caching.",
         "CACHING (YES|NO)", "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",

@@ -48,7 +48,8 @@ import org.slf4j.LoggerFactory;
  * Blocking pops (BlockingPop): while one waits, the commands the connection sends after it wait in
  * `waiting` too (Redis runs nothing of a blocked client), and reading stops once one has come, so
  * `waiting` stays bounded; a connection that sent nothing more is still read, so its close is seen
- * and unparks it at once.
+ * and unparks it at once. The same holds behind a script the connection sent (EVAL, FCALL): what
+ * follows it runs once it has answered, as in Redis.
  */
 
 /** The Redis protocol's per-connection handler: executes commands and keeps replies in order. */
@@ -358,6 +359,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     java.util.function.Supplier<CompletableFuture<Frame>> call =
         () -> readOnly ? context.router().routeReadOnly(routed) : context.router().route(routed);
     CompletableFuture<Frame> reply = place != null ? place.route(registered, call) : inOrder(registered, call);
+    if (request.op() == Opcode.SCRIPT && !reply.isDone()) {
+      scriptAhead = reply;
+    }
     if (tlsClient && routed.hasFlag(io.distcache.protocol.Flags.ROUTED) && context.tlsEndpoints() != null) {
       // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port, or
       // forward the request when this node does not know it (a TLS client never gets a node port).
@@ -542,11 +546,34 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   /** The current command blocks: what follows it on this connection waits until it has answered. */
   void block(BlockingPop pop) {
     blocked = pop;
+    client.blockingPop = pop;
   }
 
   /** A blocking pop of this connection has not answered yet. */
   private boolean blocked() {
     return blocked != null && !blocked.done();
+  }
+
+  /**
+   * The reply of the last script (EVAL, FCALL) this connection sent, until it has answered: the
+   * commands it sends after it wait in {@code waiting} meanwhile, as Redis runs a client's commands
+   * in order (a keyless one would otherwise run before the script, or wait for its own script on
+   * the event loop and get BUSY from it: ScriptWait). Reading stops once one has come, as for a
+   * blocking pop.
+   */
+  private CompletableFuture<Frame> scriptAhead;
+
+  /** A script this connection sent has not answered yet. */
+  private boolean behindOwnScript() {
+    CompletableFuture<Frame> s = scriptAhead;
+    if (s == null) {
+      return false;
+    }
+    if (s.isDone()) {
+      scriptAhead = null;
+      return false;
+    }
+    return true;
   }
 
   /** This connection's event loop (blocking pops schedule their retries and timeouts there). */
@@ -728,7 +755,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (!(msg instanceof RespCommand) && !(msg instanceof RespProtocolError)) {
       ReferenceCountUtil.release(msg);
-    } else if (!waiting.isEmpty() || behind() || blocked()) {
+    } else if (!waiting.isEmpty() || behind() || blocked() || behindOwnScript()) {
       // While blocked, reading goes on until the client sends more (so a disconnect is seen at
       // once), then stops: what it sent runs after the blocking pop, as in Redis.
       waiting.add(msg);
@@ -855,7 +882,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     }
     runningWaiting = true;
     try {
-      while (!waiting.isEmpty() && !behind() && !blocked()) {
+      while (!waiting.isEmpty() && !behind() && !blocked() && !behindOwnScript()) {
         handle(waiting.poll());
       }
     } finally {
@@ -910,6 +937,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   private void run(byte[][] args) {
     if (TransactionCommands.queues(this, args)) {
+      ScriptWait.beforeQueued(this, args);
       TransactionCommands.queue(this, args);
     } else {
       commands.dispatch(this, args);

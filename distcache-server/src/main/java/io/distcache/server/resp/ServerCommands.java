@@ -70,7 +70,7 @@ final class ServerCommands {
     r.add("scan", -2, "readonly", "keyspace", ServerCommands::scan);
     r.add("keys", 2, "readonly", "keyspace", ServerCommands::keys);
     r.add("randomkey", 1, "readonly", "keyspace", ServerCommands::randomKey);
-    r.add("shutdown", -1, "admin noscript loading stale", "server", ServerCommands::shutdown);
+    r.add("shutdown", -1, "admin noscript loading stale allow_busy", "server", ServerCommands::shutdown);
   }
 
   // ---- SHUTDOWN ----

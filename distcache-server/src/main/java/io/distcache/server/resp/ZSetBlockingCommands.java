@@ -6,8 +6,10 @@ import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.SortedSets;
+import io.distcache.protocol.Status;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /*
  * Design: BZPOPMIN, BZPOPMAX and BZMPOP parse as Redis 7.0 does (the timeout first, then as ZMPOP)
@@ -17,12 +19,14 @@ import java.util.List;
  * how, and where a client may block in a cluster), and the connection runs nothing else meanwhile.
  */
 
-/** BZPOPMIN, BZPOPMAX, BZMPOP. */
+/** BZPOPMIN, BZPOPMAX, BZMPOP, and CLIENT UNBLOCK of a client they block. */
 final class ZSetBlockingCommands {
   private ZSetBlockingCommands() {}
 
   static final String TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range";
   static final String TIMEOUT_NEGATIVE = "ERR timeout is negative";
+  /** Redis's reply to a client CLIENT UNBLOCK ... ERROR unblocked. */
+  static final String UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 
   static void register(CommandTable.Registry r) {
     r.add("bzpopmin", -3, "write noscript blocking fast", 1, -2, 1, "sortedset", (s, a) -> bzpop(s, a, false));
@@ -74,8 +78,49 @@ final class ZSetBlockingCommands {
     BlockingPop p = new BlockingPop(s, command, keys, max, count, timeout);
     s.block(p);
     p.start();
-    s.await(p.result(), reply);
+    s.await(p.result(), (r, w) -> {
+      if (r.status() == Status.NOT_FOUND && p.unblockedWithError()) {
+        w.error(UNBLOCKED);
+      } else {
+        reply.write(r, w);
+      }
+    });
   }
+
+  /**
+   * CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when that client of this node was blocked here (it then
+   * gets its timeout reply, or {@link #UNBLOCKED}), 0 otherwise, as Redis answers.
+   */
+  static void unblock(RespSession s, byte[][] a) {
+    long id = Args.parseLong(a[2]);
+    boolean error = false;
+    if (a.length == 4) {
+      if (Args.is(a[3], "error")) {
+        error = true;
+      } else if (!Args.is(a[3], "timeout")) {
+        throw new CommandException("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+      }
+    } else if (a.length > 4) {
+      throw new CommandException("ERR unknown subcommand or wrong number of arguments for '" + Args.latin1(a[1])
+          + "'. Try CLIENT HELP.");
+    }
+    BlockingPop pop = null;
+    for (ClientState c : s.context().stats().clients()) {
+      if (c.id == id) {
+        pop = c.blockingPop;
+        break;
+      }
+    }
+    if (pop == null || pop.done()) {
+      s.out().integer(0);
+      return;
+    }
+    CompletableFuture<Boolean> wasBlocked = pop.unblock(error);
+    s.await(wasBlocked.thenApply(b -> UNBLOCK_DONE), (r, w) -> w.integer(wasBlocked.join() ? 1 : 0));
+  }
+
+  /** What CLIENT UNBLOCK's reply waits for; the answer itself is the boolean beside it. */
+  private static final Frame UNBLOCK_DONE = Frame.request(Opcode.PING, null).replyOk();
 
   private static void bzpopReply(Frame r, RespWriter w) {
     List<byte[]> values = ZSetAlgebraCommands.popped(r, w);

@@ -62,11 +62,42 @@ class CommandKeysTest {
     assertThat(resp.send("COMMAND GETKEYS GET")).isEqualTo("-ERR Invalid number of arguments specified for command\r\n");
     assertThat(resp.send("COMMAND GETKEYS GET a b")).isEqualTo("-ERR Invalid number of arguments specified for command\r\n");
     assertThat(resp.send("COMMAND GETKEYS EVAL s")).isEqualTo("-ERR Invalid number of arguments specified for command\r\n");
-    assertThat(resp.send("COMMAND GETKEYS EVAL s 2 onlyone", "COMMAND GETKEYS EVAL s -1", "COMMAND GETKEYS EVAL s x"))
-        .isEqualTo("-ERR Invalid arguments specified for command\r\n".repeat(3));
+    // A numkeys EVAL cannot use gives no keys, and EVAL may have none: an empty array (7.0.15).
+    assertThat(resp.send("COMMAND GETKEYS EVAL s 2 onlyone", "COMMAND GETKEYS EVAL s -1", "COMMAND GETKEYS EVAL s x",
+        "COMMAND GETKEYS FCALL f 3 a")).isEqualTo("*0\r\n".repeat(4));
     assertThat(resp.send("COMMAND GETKEYS", "COMMAND GETKEYSANDFLAGS"))
         .isEqualTo("-ERR wrong number of arguments for 'command|getkeys' command\r\n"
             + "-ERR wrong number of arguments for 'command|getkeysandflags' command\r\n");
+  }
+
+  @Test
+  void getkeys_numkeysCommands_countBeyondTheKeysGiven_redisError() {
+    // Redis answers an error when numkeys is not 1..the arguments after it (checked with 7.0.15).
+    String invalid = "-ERR Invalid arguments specified for command\r\n";
+    assertThat(resp.send("COMMAND GETKEYS ZUNION 3 a b", "COMMAND GETKEYS ZINTER 0 a", "COMMAND GETKEYS ZDIFF -1 a",
+        "COMMAND GETKEYS ZUNIONSTORE d 2 a", "COMMAND GETKEYS SINTERCARD 2 a", "COMMAND GETKEYS ZINTERCARD x a",
+        "COMMAND GETKEYS ZMPOP 3 a MIN", "COMMAND GETKEYS BZMPOP 0 4 a b MIN")).isEqualTo(invalid.repeat(8));
+    // A count within the arguments names that many keys, whatever follows them.
+    assertThat(resp.send("COMMAND GETKEYS ZUNION 1 a b", "COMMAND GETKEYS ZINTERSTORE d 2 a b WEIGHTS 1 2",
+        "COMMAND GETKEYS BZMPOP 0 2 a b MIN"))
+        .isEqualTo("*1\r\n$1\r\na\r\n" + "*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n"
+            + "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    // Redis falls back to C's atoi for a count it cannot parse or use: "2x" is 2, " 1" and "+1" are 1,
+    // and 4294967297 wraps to 1 as an int.
+    assertThat(resp.send("COMMAND GETKEYS ZUNION 2x a b", "COMMAND GETKEYS EVAL s 1x k", "COMMAND GETKEYS ZUNION +1 k",
+        "COMMAND GETKEYS ZUNION 4294967297 k", "COMMAND GETKEYS ZUNION 99999999999 k"))
+        .isEqualTo("*2\r\n$1\r\na\r\n$1\r\nb\r\n" + "*1\r\n$1\r\nk\r\n".repeat(3)
+            + "-ERR Invalid arguments specified for command\r\n");
+  }
+
+  @Test
+  void atoi_asC() {
+    assertThat(CommandKeys.atoi("42".getBytes())).isEqualTo(42);
+    assertThat(CommandKeys.atoi(" \t-7z".getBytes())).isEqualTo(-7);
+    assertThat(CommandKeys.atoi("x1".getBytes())).isZero();
+    assertThat(CommandKeys.atoi("".getBytes())).isZero();
+    assertThat(CommandKeys.atoi("99999999999999999999".getBytes())).as("LONG_MAX as an int").isEqualTo(-1);
+    assertThat(CommandKeys.atoi("-99999999999999999999".getBytes())).as("LONG_MIN as an int").isZero();
   }
 
   @Test

@@ -84,7 +84,7 @@ class RespCommandsTest {
     assertThat(send("CLIENT LIST")).contains("id=").contains("cmd=client|list");
     assertThat(send("CLIENT FOO")).isEqualTo("-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n");
     assertThat(send("CLIENT SETNAME")).isEqualTo("-ERR wrong number of arguments for 'client|setname' command\r\n");
-    assertThat(send("CLIENT HELP")).startsWith("*39\r\n+CLIENT <subcommand>");
+    assertThat(send("CLIENT HELP")).startsWith("*41\r\n+CLIENT <subcommand>");
   }
 
   @Test

@@ -3,6 +3,12 @@ package io.distcache.server.resp;
 import io.distcache.server.DistCacheNode;
 import io.distcache.server.NodeAccess;
 import io.distcache.server.store.Store;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 
 /**
  * A real node on a free loopback port, for the Redis client tests: the same detector, pipelines,
@@ -25,6 +31,35 @@ final class RespTestServer implements AutoCloseable {
 
   int port() {
     return node.port();
+  }
+
+  /** A raw connection to the node that sent {@code commands} (RespChannel.encode); read with {@link #read}. */
+  Socket raw(String... commands) throws IOException {
+    Socket s = new Socket();
+    s.connect(new InetSocketAddress("127.0.0.1", port()), 5_000);
+    s.setSoTimeout(10_000);
+    send(s, commands);
+    return s;
+  }
+
+  /** Sends {@code commands} (RespChannel.encode) on a raw connection. */
+  static void send(Socket s, String... commands) throws IOException {
+    s.getOutputStream().write(RespChannel.encode(commands).getBytes(StandardCharsets.ISO_8859_1));
+  }
+
+  /** Reads until what arrived ends with {@code end} (or the socket's timeout fails the test). */
+  static String read(Socket s, String end) throws IOException {
+    InputStream in = s.getInputStream();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    byte[] chunk = new byte[1024];
+    while (!out.toString(StandardCharsets.ISO_8859_1).endsWith(end)) {
+      int n = in.read(chunk);
+      if (n < 0) {
+        break;
+      }
+      out.write(chunk, 0, n);
+    }
+    return out.toString(StandardCharsets.ISO_8859_1);
   }
 
   @Override

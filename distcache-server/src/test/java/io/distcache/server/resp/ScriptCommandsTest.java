@@ -3,6 +3,7 @@ package io.distcache.server.resp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -356,6 +357,141 @@ class ScriptCommandsTest {
     assertThat(looping.get()).startsWith("ERR Script killed by user with SCRIPT KILL");
     assertThat(other.get("k")).isEqualTo("v");
     assertThat(other.dbSize()).isEqualTo(1);
+  }
+
+  private static final String BUSY = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+
+  /**
+   * Starts a looping EVAL on its own connection with busy-reply-threshold 100 ms and returns once
+   * other clients get BUSY; end it with {@link #kill}.
+   */
+  private CompletableFuture<String> loopingPastThreshold() throws Exception {
+    jedis.configSet("busy-reply-threshold", "100");
+    CompletableFuture<String> looping = evalElsewhere("while true do end");
+    try {
+      Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+          assertThatThrownBy(() -> other.ping()).hasMessage(BUSY));
+    } catch (RuntimeException | AssertionError e) {
+      kill(looping); // the other tests need the node free
+      throw e;
+    }
+    return looping;
+  }
+
+  private void kill(CompletableFuture<String> looping) throws Exception {
+    assertThat(other.scriptKill()).isEqualTo("OK");
+    assertThat(looping.get()).startsWith("ERR Script killed by user with SCRIPT KILL");
+  }
+
+  @Test
+  void commandsWithoutKeys_pastBusyThreshold_getBusy_allowBusyOnesAnswer() throws Exception {
+    try (Socket subscriber = server.raw("SUBSCRIBE ch")) {
+      RespTestServer.read(subscriber, ":1\r\n");
+      CompletableFuture<String> looping = loopingPastThreshold();
+      try {
+        assertThatThrownBy(() -> other.echo("x")).hasMessage(BUSY);
+        assertThatThrownBy(() -> other.info()).hasMessage(BUSY);
+        assertThatThrownBy(() -> other.configGet("maxmemory")).hasMessage(BUSY);
+        assertThatThrownBy(() -> other.publish("ch", "m")).hasMessage(BUSY);
+        assertThatThrownBy(() -> other.time()).hasMessage(BUSY);
+        assertThatThrownBy(() -> other.clientList()).hasMessage(BUSY);
+        assertThatThrownBy(() -> other.select(0)).hasMessage(BUSY);
+        assertThatThrownBy(() -> other.scriptLoad("return 1")).hasMessage(BUSY);
+        // A subscribed connection's commands too (PING is not allow_busy in Redis either).
+        RespTestServer.send(subscriber, "PING");
+        assertThat(RespTestServer.read(subscriber, "\r\n")).isEqualTo("-" + BUSY + "\r\n");
+        // Redis's allow_busy commands answer.
+        try (Socket s = server.raw("MULTI", "DISCARD", "RESET")) {
+          assertThat(RespTestServer.read(s, "+RESET\r\n")).isEqualTo("+OK\r\n+OK\r\n+RESET\r\n");
+        }
+      } finally {
+        kill(looping);
+      }
+      assertThat(other.ping()).isEqualTo("PONG");
+      assertThat(other.publish("ch", "after")).isEqualTo(1);
+      assertThat(RespTestServer.read(subscriber, "after\r\n")).endsWith("$2\r\nch\r\n$5\r\nafter\r\n");
+    }
+  }
+
+  @Test
+  void commandInfo_allowBusyFlags_asRedis() {
+    // Redis 7.0.15's allow_busy commands (and SCRIPT KILL, FUNCTION KILL and FUNCTION STATS).
+    for (String name : List.of("auth", "hello", "reset", "quit", "multi", "discard", "watch", "unwatch", "shutdown")) {
+      assertThat(jedis.commandInfo(name).get(name).getFlags()).as(name).contains("allow_busy");
+    }
+    assertThat(jedis.commandInfo("ping", "exec").values())
+        .allSatisfy(info -> assertThat(info.getFlags()).doesNotContain("allow_busy"));
+  }
+
+  @Test
+  void multiPastBusyThreshold_queuedCommandBusyAbortsExec_execItselfBusyDiscards() throws Exception {
+    try (Socket queued = server.raw(); Socket exec = server.raw()) {
+      CompletableFuture<String> looping = loopingPastThreshold();
+      try {
+        RespTestServer.send(queued, "MULTI", "SET k v");
+        String busy = "+OK\r\n-" + BUSY + "\r\n";
+        assertThat(RespTestServer.read(queued, busy)).isEqualTo(busy);
+        RespTestServer.send(exec, "MULTI", "EXEC");
+        String aborted = "+OK\r\n-EXECABORT Transaction discarded because of: " + BUSY + "\r\n";
+        assertThat(RespTestServer.read(exec, BUSY + "\r\n")).isEqualTo(aborted);
+      } finally {
+        kill(looping);
+      }
+      // After the script, as in Redis 7.0.15: the flagged transaction aborts, the discarded one is gone.
+      RespTestServer.send(queued, "EXEC");
+      String execAbort = "-EXECABORT Transaction discarded because of previous errors.\r\n";
+      assertThat(RespTestServer.read(queued, execAbort)).isEqualTo(execAbort);
+      RespTestServer.send(exec, "EXEC");
+      assertThat(RespTestServer.read(exec, "\r\n")).isEqualTo("-ERR EXEC without MULTI\r\n");
+    }
+    assertThat(other.exists("k")).isFalse();
+  }
+
+  /** Functions that run 1-2 s of the node's clock; slowpub then publishes "from-script" on ch. */
+  private static final String SLOW_FUNCTIONS = "#!lua name=waits\n"
+      + "local function pause()\n"
+      + "  local t = tonumber(redis.call('time')[1])\n"
+      + "  while tonumber(redis.call('time')[1]) - t < 2 do end\n"
+      + "end\n"
+      + "redis.register_function('pause', function(keys, args) pause(); return 'done' end)\n"
+      + "redis.register_function('slowpub', function(keys, args)\n"
+      + "  pause()\n"
+      + "  redis.call('publish', 'ch', 'from-script')\n"
+      + "  return 'done'\n"
+      + "end)";
+
+  @Test
+  void commandsWithoutKeys_beforeBusyThreshold_waitAndRunAfterTheScript() throws Exception {
+    jedis.functionLoadReplace(SLOW_FUNCTIONS);
+    try (Socket subscriber = server.raw("SUBSCRIBE ch")) {
+      RespTestServer.read(subscriber, ":1\r\n");
+      CompletableFuture<Object> running = CompletableFuture.supplyAsync(() -> {
+        try (Jedis j = connection()) {
+          return j.fcall("slowpub", List.of(), List.of());
+        }
+      });
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> other.functionStats().getRunningScript() != null);
+      // Sent while the function runs: it waits for the function's end, so its message comes second.
+      assertThat(other.publish("ch", "from-client")).isEqualTo(1);
+      assertThat(running.get()).isEqualTo("done");
+      String both = RespTestServer.read(subscriber, "from-client\r\n");
+      assertThat(both.indexOf("from-script")).as(both).isPositive().isLessThan(both.indexOf("from-client"));
+    } finally {
+      jedis.functionFlush();
+    }
+  }
+
+  @Test
+  void commandsPipelinedAfterTheConnectionsOwnScript_runAfterIt_neverBusy() throws Exception {
+    jedis.configSet("busy-reply-threshold", "100");
+    jedis.functionLoadReplace(SLOW_FUNCTIONS);
+    // The function runs past the threshold: other clients get BUSY, but not its own connection.
+    try (Socket s = server.raw("FCALL pause 0", "PING", "ECHO x", "DBSIZE")) {
+      String expected = "$4\r\ndone\r\n+PONG\r\n$1\r\nx\r\n:0\r\n";
+      assertThat(RespTestServer.read(s, ":0\r\n")).isEqualTo(expected);
+    } finally {
+      jedis.functionFlush();
+    }
   }
 
   @Test

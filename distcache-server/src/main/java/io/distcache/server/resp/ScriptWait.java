@@ -1,0 +1,93 @@
+package io.distcache.server.resp;
+
+import io.distcache.server.cluster.ScriptHost;
+
+/*
+ * Design: what a command that names no key does while a script runs on this node. Redis runs a
+ * script on its one thread: until busy-reply-threshold no other client is served at all; past it,
+ * every command gets -BUSY except those flagged allow_busy (AUTH, HELLO, RESET, QUIT, MULTI,
+ * DISCARD, WATCH, UNWATCH, SCRIPT KILL, FUNCTION KILL, FUNCTION STATS, SHUTDOWN in 7.0.15's table).
+ * Here a request on a key waits for its key's stripe, which the script holds (TransactionGate), and
+ * the keyspace commands (DBSIZE, SCAN, FLUSHALL ...) for ScriptHost's keyspace barrier. Every other
+ * command without a key (PING, ECHO, INFO, CONFIG, PUBLISH, SPUBLISH, TIME, CLIENT, SELECT ...)
+ * passes here, in CommandTable.dispatch after the checks Redis makes before its busy check (name,
+ * arity, ACL, subscribed mode), and waits for that barrier too: polled, then run once the script
+ * ended, or Redis's BUSY text once it passed its threshold. In MULTI, Redis makes the busy check
+ * before it queues, so a command to queue waits here too, whether or not it has keys (it touches
+ * none until EXEC), and one refused BUSY flags the transaction (EXEC answers EXECABORT); an EXEC
+ * refused BUSY discards the transaction and says why, as Redis's rejectCommand does (checked
+ * against redis-server 7.0.15).
+ *
+ * It waits for the script's end and lets go of the barrier at once, rather than holding it while
+ * the command runs: none of these commands reads or changes the data, so what matters is that it
+ * runs after the script it found running; and a handler may hand work to the script lane (FUNCTION
+ * LOAD), whose scripts take the barrier exclusive, so holding it shared there could deadlock.
+ *
+ * Cost when no script runs: the ScriptHost.running volatile read (and RespContext's volatile read
+ * of the host). That read can race with a script's start: a command that read "not running" just
+ * before a script took the node may still run beside the script's first call; it touches no key.
+ *
+ * Not here: a script's own calls and EXEC's replay (sessions that capture: the script holds the
+ * node; EXEC itself waited), the scripting commands themselves (EVAL, FCALL: the lane queues them
+ * and answers BUSY past the threshold), and a connection's own script: a command sent after this
+ * connection's EVAL waits in RespSession until the EVAL answers, as Redis runs a client's commands
+ * in order, so it never waits here for it (or gets BUSY from it).
+ */
+
+/** Makes commands without keys wait for the node's running script, or get BUSY past its threshold. */
+final class ScriptWait {
+  /** Redis's command flag: runs while a script is busy. */
+  static final String ALLOW_BUSY = "allow_busy";
+
+  private ScriptWait() {}
+
+  /** Before {@code spec} runs on {@code s} (CommandTable.dispatch): waits when it names no key. */
+  static void beforeCommand(RespSession s, CommandSpec spec) {
+    ScriptHost h = s.context().scriptHost();
+    if (h == null || !h.running() || s.capturing() || !namesNoKey(spec) || spec.flags().contains(ALLOW_BUSY)) {
+      return;
+    }
+    await(s, h, spec.name().equals("exec"));
+  }
+
+  /** Before {@code args} is queued in MULTI: waits unless it is allow_busy (Redis checks before queueing). */
+  static void beforeQueued(RespSession s, byte[][] args) {
+    ScriptHost h = s.context().scriptHost();
+    if (h == null || !h.running()) {
+      return;
+    }
+    CommandTable.Checked checked;
+    try {
+      checked = s.commands().check(args);
+    } catch (CommandException e) {
+      return; // queueing answers it with Redis's error, and flags the transaction
+    }
+    if (!checked.spec().flags().contains(ALLOW_BUSY)) {
+      await(s, h, false);
+    }
+  }
+
+  /**
+   * True for a command whose table entry names no key: it takes no key stripe. The shard channel
+   * commands (SPUBLISH ...) sit at key positions for routing but take no stripe either.
+   */
+  static boolean namesNoKey(CommandSpec spec) {
+    return spec.firstKey() <= 0 && !CommandKeys.movable(spec) || CommandKeys.CHANNEL_NOT_KEY.contains(spec.name());
+  }
+
+  private static void await(RespSession s, ScriptHost h, boolean exec) {
+    try {
+      h.awaitIdle();
+    } catch (ScriptHost.Refused e) {
+      TransactionCommands.State t = s.transaction();
+      if (exec && t.inMulti) {
+        t.discard(); // Redis's rejectCommand for EXEC: the transaction is discarded, the reason given
+        throw new CommandException("EXECABORT Transaction discarded because of: " + e.getMessage());
+      }
+      if (t.inMulti) {
+        t.dirty = true; // as Redis's rejectCommand: EXEC answers EXECABORT
+      }
+      throw new CommandException(e.getMessage());
+    }
+  }
+}
