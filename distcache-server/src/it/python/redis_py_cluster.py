@@ -74,6 +74,9 @@ def main():
     def nodes():
         return len(rc.get_nodes()) if mode != "plain" else 1
 
+    def primaries():  # redis-py sends FLUSHALL, DBSIZE, SCAN and KEYS to these
+        return len(rc.get_primaries()) if mode != "plain" else 1
+
     reply(["ready", name, "nodes=%d" % nodes()])
     expected = {}  # key -> last value written
     gen = 0
@@ -185,7 +188,7 @@ def main():
             reply(["fail"], "unknown command " + cmd)
             continue
         reply(["ok", "ops=%d" % ops, "misses=%d" % misses, "mismatches=%d" % mismatches,
-               "errors=%d" % errors, "nodes=%d" % nodes(),
+               "errors=%d" % errors, "nodes=%d" % nodes(), "primaries=%d" % primaries(),
                "moved=%d" % EVENTS.get("MovedError", 0), "ask=%d" % EVENTS.get("AskError", 0),
                "clusterdown=%d" % EVENTS.get("ClusterDownError", 0)], first_error)
     return 0

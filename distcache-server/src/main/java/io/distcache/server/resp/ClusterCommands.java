@@ -129,7 +129,7 @@ final class ClusterCommands {
   private static void slots(RespSession s, byte[][] a) {
     ClusterView view = view(s);
     s.routing().topologyCommand();
-    List<SlotRange> ranges = shownRanges(s, view);
+    List<SlotRange> ranges = ownersFirst(shownRanges(s, view));
     RespWriter w = s.out();
     w.array(ranges.size());
     for (SlotRange r : ranges) {
@@ -141,6 +141,49 @@ final class ClusterCommands {
         slotNode(w, replica, clientPort(s, replica));
       }
     }
+  }
+
+  /**
+   * {@code ranges} led by one single-slot entry, without replicas, per owner that would otherwise
+   * appear first as another's replica: the first slot of its first range, which the rest then
+   * leaves out. redis-py (4.x) gives each node the role of its
+   * first appearance in CLUSTER SLOTS, and every member here is also a replica of others' ranges:
+   * in slot order most members appeared first as a replica, so redis-py took them for replicas and
+   * sent FLUSHALL, DBSIZE, SCAN and KEYS to one node of three (a tester: `flushall()` returned
+   * True and left 3,431 of 5,150 keys). Redis does not promise an order; the slots covered and
+   * their owners are the same, only that one slot per owner lists no replica.
+   */
+  static List<SlotRange> ownersFirst(List<SlotRange> ranges) {
+    java.util.Map<Member, Integer> firstOwned = new java.util.HashMap<>();
+    for (SlotRange r : ranges) {
+      firstOwned.putIfAbsent(r.owner(), r.first());
+    }
+    // Only the owners that would first appear as a replica need a leading entry.
+    java.util.Set<Member> seen = new java.util.HashSet<>();
+    java.util.Map<Member, Integer> lead = new java.util.LinkedHashMap<>();
+    for (SlotRange r : ranges) {
+      seen.add(r.owner());
+      for (Member replica : r.replicas()) {
+        if (seen.add(replica) && firstOwned.containsKey(replica)) {
+          lead.put(replica, firstOwned.get(replica));
+        }
+      }
+    }
+    List<SlotRange> out = new ArrayList<>(ranges.size() + lead.size());
+    for (Map.Entry<Member, Integer> e : lead.entrySet()) {
+      out.add(new SlotRange(e.getValue(), e.getValue(), e.getKey(), List.of()));
+    }
+    for (SlotRange r : ranges) {
+      Integer led = lead.get(r.owner());
+      if (led != null && led == r.first()) {
+        if (r.first() < r.last()) {
+          out.add(new SlotRange(r.first() + 1, r.last(), r.owner(), r.replicas()));
+        }
+      } else {
+        out.add(r);
+      }
+    }
+    return out;
   }
 
   /**

@@ -140,6 +140,10 @@ class PythonAndNodeClusterClientsIT {
       assertThat(forwardedSum() - before).as("%s: requests forwarded with a fresh slot map (%s)", c.name, r.line)
           .isZero();
       assertThat(r.num("nodes")).as("%s knows the 3 nodes: %s", c.name, r.line).isEqualTo(3);
+      if (c == py) {
+        // redis-py sends FLUSHALL, DBSIZE, SCAN and KEYS to its primaries only: all 3 must be.
+        assertThat(r.num("primaries")).as("%s takes every node for a primary: %s", c.name, r.line).isEqualTo(3);
+      }
     }
     for (ScriptClient c : plainClients) {
       plainConnectionForwarded(c, "before the join");

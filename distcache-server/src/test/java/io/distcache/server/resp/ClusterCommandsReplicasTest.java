@@ -6,6 +6,7 @@ import static io.distcache.server.resp.FixedClusterView.C;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.distcache.protocol.cluster.HashRing;
+import io.distcache.protocol.cluster.Member;
 import io.distcache.protocol.cluster.Placement;
 import io.distcache.server.ManualClock;
 import io.distcache.server.cluster.LocalExecutor;
@@ -52,16 +53,45 @@ class ClusterCommandsReplicasTest {
   @Test
   void slots_twoMembersOneReplica_eachRangeListsOwnerThenTheOtherMember() {
     String reply = local().send("CLUSTER SLOTS");
-    int ranges = view.placement.ranges().size();
-
-    assertThat(reply).startsWith("*" + ranges + "\r\n*4\r\n:0\r\n");
-    // every range: [first, last, owner, replica]; every node entry has host, port, id, {}
-    assertThat(count(reply, "\r\n*4\r\n:")).isEqualTo(ranges);
-    assertThat(count(reply, "$40\r\n")).isEqualTo(2 * ranges);
+    List<Placement.SlotRange> shown = ClusterCommands.ownersFirst(view.placement.ranges());
     Placement.SlotRange first = view.placement.ranges().get(0);
-    assertThat(reply).startsWith("*" + ranges + "\r\n*4\r\n:0\r\n:" + first.last() + "\r\n*4\r\n$9\r\n127.0.0.1\r\n:"
-        + first.owner().address().port() + "\r\n$40\r\n" + first.owner().id() + "\r\n*0\r\n*4\r\n$9\r\n127.0.0.1\r\n:"
-        + first.replicas().get(0).address().port() + "\r\n$40\r\n" + first.replicas().get(0).id() + "\r\n*0\r\n");
+    Member replica = first.replicas().get(0);
+
+    // The first range's replica owns slots too: one single-slot entry of its own leads, so a client
+    // that takes a node's role from its first appearance (redis-py) sees it as a primary.
+    assertThat(shown.get(0).owner()).isEqualTo(replica);
+    assertThat(shown.get(0).replicas()).isEmpty();
+    int lead = shown.get(0).first();
+    assertThat(reply).startsWith("*" + shown.size() + "\r\n*3\r\n:" + lead + "\r\n:" + lead + "\r\n*4\r\n$9\r\n127.0.0.1\r\n:"
+        + replica.address().port() + "\r\n$40\r\n" + replica.id() + "\r\n*0\r\n*4\r\n:0\r\n:" + first.last()
+        + "\r\n*4\r\n$9\r\n127.0.0.1\r\n:" + first.owner().address().port() + "\r\n$40\r\n" + first.owner().id()
+        + "\r\n*0\r\n*4\r\n$9\r\n127.0.0.1\r\n:" + replica.address().port() + "\r\n$40\r\n" + replica.id() + "\r\n*0\r\n");
+    // every other range: [first, last, owner, replica]
+    assertThat(count(reply, "\r\n*4\r\n:")).isEqualTo(shown.size() - 1);
+  }
+
+  @Test
+  void ownersFirst_threeMembers_everyOwnerAppearsFirstAsOwner_andEverySlotKeepsItsOwner() {
+    Placement p = Placement.of(5, List.of(A, B, C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    List<Placement.SlotRange> shown = ClusterCommands.ownersFirst(p.ranges());
+
+    java.util.Map<Member, String> firstRole = new java.util.HashMap<>();
+    int[] owners = new int[io.distcache.protocol.cluster.KeySlot.SLOTS];
+    java.util.Arrays.fill(owners, -1);
+    List<Member> members = List.of(A, B, C);
+    for (Placement.SlotRange r : shown) {
+      firstRole.putIfAbsent(r.owner(), "owner");
+      r.replicas().forEach(m -> firstRole.putIfAbsent(m, "replica"));
+      for (int slot = r.first(); slot <= r.last(); slot++) {
+        assertThat(owners[slot]).as("slot %d listed twice", slot).isEqualTo(-1);
+        owners[slot] = members.indexOf(r.owner());
+      }
+    }
+    assertThat(firstRole).containsOnly(java.util.Map.entry(A, "owner"), java.util.Map.entry(B, "owner"),
+        java.util.Map.entry(C, "owner"));
+    for (int slot = 0; slot < owners.length; slot++) {
+      assertThat(members.get(owners[slot])).as("owner of slot %d", slot).isEqualTo(p.owner(slot));
+    }
   }
 
   @Test
