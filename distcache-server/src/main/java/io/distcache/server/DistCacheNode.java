@@ -298,7 +298,8 @@ public final class DistCacheNode implements AutoCloseable {
   /**
    * Null when this node serves its slots; otherwise why not. Ready means: started, not stopping,
    * in its own placement, within its lease with a majority (a joiner that has not joined yet has
-   * none), and every slot it owns confirmed by the other owners and cleaned (SlotGuard.settled).
+   * none), and, until it first was, every slot it owns confirmed by the other owners and cleaned
+   * (SlotGuard.settled).
    */
   String notReady() {
     if (stopping) {
@@ -319,10 +320,21 @@ public final class DistCacheNode implements AutoCloseable {
       return p.size() <= 1 ? "joining the cluster" : "not in contact with a majority of the cluster";
     }
     if (!m.guard().settled()) {
-      return "slots not confirmed by their other owners yet";
+      // Only until it first settled: afterwards a placement change (another member joining or
+      // leaving) leaves slots unconfirmed for a second or two while their requests wait for them
+      // (SlotWaits), and every member reporting not ready at once took the whole cluster out of a
+      // Kubernetes service (a tester: all three 503 for 1.5-2.5 s at each join).
+      if (!settledOnce) {
+        return "slots not confirmed by their other owners yet";
+      }
+    } else {
+      settledOnce = true;
     }
     return null;
   }
+
+  /** The node has been ready once (see notReady). */
+  private volatile boolean settledOnce;
 
   /** The --http-port listener's address, or null when there is none. */
   public InetSocketAddress httpAddress() {

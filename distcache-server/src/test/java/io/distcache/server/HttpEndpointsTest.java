@@ -154,6 +154,29 @@ class HttpEndpointsTest {
   }
 
   @Test
+  void readiness_ofAReadyMember_staysOkWhileAnotherJoins() throws Exception {
+    try (DistCacheNode first = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
+        .membership(ClusterTest.FAST).start()) {
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(first.notReady()).isNull());
+      try (DistCacheNode joiner = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
+          .membership(ClusterTest.FAST)
+          .joinAddresses(java.util.List.of(new InetSocketAddress("127.0.0.1", first.port()))).start()) {
+        // Every sample until both own slots and every owner confirmed the placement: never not ready.
+        java.util.List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5)).until(() -> {
+          String why = first.notReady();
+          if (why != null) {
+            seen.add(why);
+          }
+          return first.membership().placement().ownerCount() == 2 && joiner.notReady() == null
+              && first.membership().guard().settled();
+        });
+        assertThat(seen).as("a ready member, while another joined").isEmpty();
+      }
+    }
+  }
+
+  @Test
   void httpPort_servesTheSamePages() throws Exception {
     int port = node.httpAddress().getPort();
 
