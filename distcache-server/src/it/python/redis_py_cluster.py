@@ -11,7 +11,9 @@ Commands on stdin, one per line; one reply line per command on stdout:
   load N        write N keys PREFIX:0..N-1, then read each back
   traffic SECS  random GET/SET over the loaded keys for SECS seconds
   tx N          (plain only) N rounds of: a default pipeline() (MULTI/EXEC) that must answer in
-                order; one with an unknown command, which must fail and apply nothing; one whose
+                order; one with a register_script() script called inside it (EVALSHA inside
+                MULTI, the script loaded on the connection's node) that must answer in order;
+                one with an unknown command, which must fail and apply nothing; one whose
                 WATCHed key another connection changes, which must raise WatchError and apply
                 nothing. Counts: aborted (failed as they must), applied (writes of a failed
                 transaction that were applied: must be 0)
@@ -140,6 +142,9 @@ def main():
             aborted = applied = 0
             other = redis.Redis(host=host, port=port, decode_responses=True, socket_timeout=5)
             base = "{%s:tx}" % prefix
+            # Adds ARGV[1] to KEYS[1] and copies the sum to KEYS[2]: a script writing two keys of one slot.
+            add_and_copy = rc.register_script(
+                "local v = redis.call('incrby', KEYS[1], ARGV[1]); redis.call('set', KEYS[2], v); return v")
             for i in range(int(parts[1])):
                 v = "v%d" % i
                 try:
@@ -148,6 +153,17 @@ def main():
                     p.incr(base + ":n")
                     p.get(base + ":a")
                     if p.execute() != [True, i + 1, v]:
+                        mismatches += 1
+                except Exception as e:
+                    errors += 1
+                    first_error = first_error or e
+                ops += 1
+                try:
+                    p = rc.pipeline()  # MULTI, SET, EVALSHA, GET, EXEC (SCRIPT LOAD before, if needed)
+                    p.set(base + ":s", "1")
+                    add_and_copy(keys=[base + ":s", base + ":copy"], args=[i], client=p)
+                    p.get(base + ":copy")
+                    if p.execute() != [True, i + 1, str(i + 1)]:
                         mismatches += 1
                 except Exception as e:
                     errors += 1

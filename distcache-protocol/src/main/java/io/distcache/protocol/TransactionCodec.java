@@ -101,6 +101,45 @@ public final class TransactionCodec {
     }
   }
 
+  /**
+   * True when a request of the batch {@code bytes} has opcode {@code op}, found without decoding
+   * the batch (a node runs a batch holding a SCRIPT on its script lane); false for a malformed
+   * batch, which {@link #decodeRequest} refuses where it runs.
+   */
+  public static boolean holds(byte[] bytes, Opcode op) {
+    if (bytes == null) {
+      return false;
+    }
+    ByteBuffer b = ByteBuffer.wrap(bytes);
+    try {
+      int conditions = count(b, 20, "condition");
+      for (int i = 0; i < conditions; i++) {
+        skip(b, b.getInt());
+        skip(b, 16);
+      }
+      int requests = count(b, ITEM_MIN_BYTES, "request");
+      for (int i = 0; i < requests; i++) {
+        if (b.get() == op.code()) {
+          return true;
+        }
+        skip(b, 3);
+        skip(b, 8L * (b.get() & 0xFF));
+        skip(b, b.getInt());
+        skip(b, b.getInt());
+      }
+      return false;
+    } catch (BufferUnderflowException | ListCodec.MalformedListException e) {
+      return false;
+    }
+  }
+
+  private static void skip(ByteBuffer b, long n) {
+    if (n < 0 || n > b.remaining()) {
+      throw new ListCodec.MalformedListException("length " + n + " exceeds the " + b.remaining() + " bytes left");
+    }
+    b.position(b.position() + (int) n);
+  }
+
   public static List<Frame> decodeReplies(byte[] bytes) {
     ByteBuffer b = ByteBuffer.wrap(bytes);
     try {

@@ -17,11 +17,12 @@ import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisCluster;
+import redis.clients.jedis.Transaction;
 
 /**
  * Scripts in a three-node cluster with one replica per slot (sync): run whole on their keys' owner
  * whatever node received them, one slot per script, and their writes replicated as effects so they
- * survive the owner's failure.
+ * survive the owner's failure; inside MULTI/EXEC too.
  */
 class ClusterScriptTest {
   /** Sets KEYS[1] to ARGV[1] and answers the id of the node that ran it. */
@@ -163,5 +164,79 @@ class ClusterScriptTest {
       assertThat(n.store().get(b(k1))).as("node %d", n.port()).isNull();
       assertThat(n.store().get(b(k2))).as("node %d", n.port()).isNull();
     }
+  }
+
+  private DistCacheNode replicaOf(String key) {
+    Member replica = ownerOf(key).membership().placement().replicas(KeySlot.of(b(key))).get(0);
+    return live().stream().filter(n -> n.membership().self().equals(replica)).findFirst().orElseThrow();
+  }
+
+  @Test
+  void multiWithEvalsha_plainConnectionOnANonOwner_runsOnTheOwner_replicated_survivesFailover() {
+    String key = "tx:{orders}";
+    String extra = key + ":extra"; // written by the script only, never named by the transaction
+    DistCacheNode owner = ownerOf(key);
+    DistCacheNode entry = notOwnerOf(key);
+    DistCacheNode replica = replicaOf(key);
+    Jedis j = redis(entry);
+    String sha = j.scriptLoad("redis.call('set', KEYS[1] .. ':extra', ARGV[1]); redis.call('incr', KEYS[1]);"
+        + " return redis.call('cluster', 'myid')"); // on the entry node only
+    Transaction t = j.multi();
+    t.set(key, "10");
+    t.evalsha(sha, 1, key, "e1");
+    t.get(key);
+    assertThat(t.exec()).containsExactly("OK", owner.membership().self().id(), "11");
+    // The batch's key and the key only its script wrote are on the replica before EXEC's reply (sync).
+    assertThat(replica.store().get(b(key))).isEqualTo(b("11"));
+    assertThat(replica.store().get(b(extra))).isEqualTo(b("e1"));
+
+    cluster.kill(owner);
+    cluster.awaitSettled();
+    Jedis after = redis(live().get(0));
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> assertThat(after.mget(key, extra)).containsExactly("11", "e1"));
+  }
+
+  @Test
+  void multiWithAScript_keysOfTwoSlots_crossSlotAndNothingRuns_undeclaredKeyFailsItsSlot() {
+    Jedis j = redis(cluster.nodes.get(0));
+    assertThat(KeySlot.of(b("x1"))).isNotEqualTo(KeySlot.of(b("x2")));
+    Transaction t = j.multi();
+    t.set("x1", "1");
+    t.eval("return redis.call('set', KEYS[1], '2')", 1, "x2");
+    assertThatThrownBy(t::exec).hasMessage("CROSSSLOT Keys in request don't hash to the same slot");
+    for (DistCacheNode n : cluster.nodes) {
+      assertThat(n.store().get(b("x1"))).as("node %d", n.port()).isNull();
+      assertThat(n.store().get(b("x2"))).as("node %d", n.port()).isNull();
+    }
+    Transaction undeclared = j.multi();
+    undeclared.set("{t}a", "1");
+    undeclared.eval("return redis.call('set', 'x2', '1')", 1, "{t}b");
+    List<Object> replies = undeclared.exec();
+    assertThat(replies.get(0)).isEqualTo("OK");
+    assertThat(((Exception) replies.get(1)).getMessage())
+        .startsWith("ERR Script attempted to access keys that do not hash to the same slot script: ");
+    assertThat(j.get("{t}a")).isEqualTo("1");
+  }
+
+  @Test
+  void multiWithAKeylessScript_runsWhereTheTransactionRuns_touchesNoKey() {
+    String key = "kl:{k}";
+    DistCacheNode owner = ownerOf(key);
+    DistCacheNode entry = notOwnerOf(key);
+    Jedis j = redis(entry);
+    String name = "return redis.call('cluster', 'myid')";
+    Transaction alone = j.multi();
+    alone.eval(name);
+    assertThat(alone.exec()).as("no key: on the node that received it").containsExactly(entry.membership().self().id());
+    Transaction withKey = j.multi();
+    withKey.set(key, "v");
+    withKey.eval(name);
+    assertThat(withKey.exec()).as("with the transaction, on its slot's owner")
+        .containsExactly("OK", owner.membership().self().id());
+    Transaction touching = j.multi();
+    touching.eval("return redis.call('get', '" + key + "')");
+    List<Object> replies = touching.exec();
+    assertThat(((Exception) replies.get(0)).getMessage())
+        .startsWith("ERR Script attempted to access a non local key in a cluster node script script: ");
   }
 }

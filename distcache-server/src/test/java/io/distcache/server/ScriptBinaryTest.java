@@ -17,7 +17,10 @@ import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 
-/** The SCRIPT opcode from a binary client: its reply, malformed frames, and the ACL user it runs as. */
+/**
+ * The SCRIPT opcode from a binary client: its reply, malformed frames, the ACL user it runs as, and
+ * its refusal inside a client's TRANSACTION.
+ */
 class ScriptBinaryTest {
   private DistCacheNode node;
 
@@ -83,6 +86,23 @@ class ScriptBinaryTest {
           List.of(), 0));
       assertThat(r.valueText()).startsWith("-ERR The user executing the script can't run this command or subcommand");
       assertThat(node.store().get(b("k"))).isNull();
+    }
+  }
+
+  @Test
+  void transactionHoldingAScript_fromAClient_badRequestAndNothingRuns() {
+    try (RawClient c = new RawClient(node.port())) {
+      Frame set = Frame.request(Opcode.SET, 0, b("k"), b("1"), 0);
+      Frame script = ScriptCodec.request(b("return redis.call('set', KEYS[1], 'x')"), "default", List.of(b("k")),
+          List.of(), 0);
+      Frame batch = Frame.request(Opcode.TRANSACTION, 0, b("k"),
+          io.distcache.protocol.TransactionCodec.encodeRequest(List.of(), List.of(set, script)));
+      Frame r = call(c, batch);
+      assertThat(r.status()).isEqualTo(Status.BAD_REQUEST);
+      assertThat(r.valueText()).isEqualTo("SCRIPT cannot be part of a TRANSACTION sent by a client: send the script"
+          + " alone, it runs atomically");
+      assertThat(node.store().get(b("k"))).isNull();
+      assertThat(call(c, Frame.request(Opcode.PING, null)).status()).as("the connection stays").isEqualTo(Status.OK);
     }
   }
 }

@@ -3,6 +3,7 @@ package io.distcache.server.cluster;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
+import io.distcache.protocol.ScriptCodec;
 import io.distcache.protocol.TransactionCodec;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,8 +65,11 @@ final class BatchKeys {
           keys.add(request.key());
           keys.addAll(ZSetRequests.otherKeys(request));
         }
+        // A Redis EXEC holding EVAL or FCALL: its declared keys (the keys it writes besides them
+        // are in their slot, ScriptHost). The node runs such a batch on its script lane.
+        case SCRIPT -> keys.addAll(ScriptCodec.keys(request));
         default -> {
-          if (!op.keyed() || op == Opcode.TRANSACTION || op == Opcode.SCRIPT) {
+          if (!op.keyed() || op == Opcode.TRANSACTION) {
             throw new IllegalArgumentException(op + " cannot be part of a transaction: only data requests on keys can");
           }
           keys.add(request.key());
@@ -88,7 +92,7 @@ final class BatchKeys {
       case KEY_OP -> KeyRequests.destinations(request);
       case SETS -> SetRequests.otherKeys(request);
       case ZSETS -> ZSetRequests.otherKeys(request);
-      case SCRIPT -> io.distcache.protocol.ScriptCodec.keys(request);
+      case SCRIPT -> ScriptCodec.keys(request);
       default -> null;
     };
   }

@@ -5,6 +5,7 @@ import io.distcache.protocol.Frame;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Status;
+import io.distcache.protocol.TransactionCodec;
 import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Placement;
 import io.distcache.protocol.cluster.Member;
@@ -134,11 +135,23 @@ public final class ClusterRouter implements Router, ClusterView {
 
   /** Serves a request this node may serve now: locally, and on the slot's replicas for a write. */
   private CompletableFuture<Frame> replicated(Frame request, Placement placement) {
-    if (request.op() == Opcode.SCRIPT) {
+    if (onLane(request)) {
       // Off the event loop: a script may run for seconds (see ScriptHost).
       return local.scripts().submit(request, () -> replicator.execute(request, placement));
     }
     return replicator.execute(request, placement);
+  }
+
+  /** A SCRIPT, or a TRANSACTION holding one (Redis's EXEC with EVAL inside): run on the script lane. */
+  private static boolean onLane(Frame request) {
+    return request.op() == Opcode.SCRIPT
+        || request.op() == Opcode.TRANSACTION && TransactionCodec.holds(request.value(), Opcode.SCRIPT);
+  }
+
+  /** Serves a request here, on the script lane when it runs a script. */
+  private CompletableFuture<Frame> served(Frame request) {
+    return onLane(request) ? local.scripts().submit(request, () -> done(local.execute(request)))
+        : done(local.execute(request));
   }
 
   /** How long a forwarded request waits on its owner for a slot that is moving there. */
@@ -335,7 +348,7 @@ public final class ClusterRouter implements Router, ClusterView {
       // ScriptHost); else like a batch, by its first key, once its keys share one slot.
       case SCRIPT: {
         if (request.key() == null || request.key().length == 0) {
-          return local.scripts().submit(request, () -> done(local.execute(request)));
+          return served(request);
         }
         Frame refused = crossSlot(request);
         if (refused != null) {
@@ -345,10 +358,15 @@ public final class ClusterRouter implements Router, ClusterView {
       }
       case SCRIPT_KILL:
         return done(local.execute(request)); // about this node's own running script
+      // A transaction holding scripts but no key at all (an EXEC of keyless EVALs): run here, as a
+      // keyless script alone is (it may then touch no key in a cluster, see ScriptHost).
       case TRANSACTION, BITS, KEY_OP, SETS, ZSETS: {
         Frame refused = crossSlot(request);
         if (refused != null) {
           return done(refused);
+        }
+        if (op == Opcode.TRANSACTION && keylessScripts(request)) {
+          return served(request);
         }
         break;
       }
@@ -364,10 +382,7 @@ public final class ClusterRouter implements Router, ClusterView {
       if (!cluster.guard().mayServe(placement, 0)) {
         return done(joining(request));
       }
-      if (op == Opcode.SCRIPT) {
-        return local.scripts().submit(request, () -> done(local.execute(request)));
-      }
-      return done(local.execute(request)); // no replicas
+      return served(request); // no replicas
     }
     int slot = KeySlot.of(request.key());
     Member owner = placement.owner(slot);
@@ -422,6 +437,18 @@ public final class ClusterRouter implements Router, ClusterView {
       return done(notOwner(request, owner, placement, slot)); // a smart client's placement is stale
     }
     return forward(owner, request);
+  }
+
+  /** A TRANSACTION with an empty routing key that holds a SCRIPT and names no key at all. */
+  private static boolean keylessScripts(Frame request) {
+    if (request.key() != null && request.key().length > 0 || !onLane(request)) {
+      return false;
+    }
+    try {
+      return BatchKeys.sameSlotKeys(request).isEmpty();
+    } catch (IllegalArgumentException | ListCodec.MalformedListException e) {
+      return false; // the executor answers BAD_REQUEST for it
+    }
   }
 
   /**

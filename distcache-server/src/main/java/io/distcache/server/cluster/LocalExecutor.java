@@ -232,8 +232,9 @@ public final class LocalExecutor {
         case HASH -> hashes.run(request, !inTransaction);
         case SETS -> sets.run(request, !inTransaction);
         case ZSETS -> zsets.run(request, !inTransaction);
-        case SCRIPT -> inTransaction
-            ? request.replyError(Status.BAD_REQUEST, "SCRIPT cannot run inside a TRANSACTION or another script")
+        // In a batch, a script runs under the hold the batch took (ScriptHost.holdingAll); a
+        // script's own calls never get here (ScriptHost refuses SCRIPT from a script).
+        case SCRIPT -> inTransaction ? scripts.runHeld(request, r -> run(r, true))
             : scripts.run(request, gate, r -> run(r, true));
         case SCRIPT_KILL -> scripts.kill(request);
         // Membership traffic is answered by the cluster layer before a request reaches the store;
@@ -665,24 +666,29 @@ public final class LocalExecutor {
    * the conditions are checked, and only when all hold do the requests run, in order, each
    * answered as it would be alone (a request's error fails only that request, as in Redis). A
    * reply too large for one frame is refused only after the requests ran, so its message says so.
+   *
+   * A batch holding a SCRIPT (a Redis EXEC with EVAL or FCALL) cannot know the keys its scripts
+   * will touch: it takes the hold a script takes instead (every stripe and the keyspace barrier,
+   * ScriptHost.holdingAll), on the script lane where the router sent it.
    */
   private Frame transaction(Frame r) {
     TransactionCodec.Batch batch = TransactionCodec.decodeRequest(r.value());
-    List<byte[]> keys = BatchKeys.of(batch);
-    long mask = TransactionGate.mask(keys);
-    long[] stamps = gate.lockAll(mask, true);
+    List<byte[]> keys = BatchKeys.of(batch); // refuses what cannot be batched before anything runs
     List<Frame> replies = new ArrayList<>(batch.requests().size());
-    try {
-      for (TransactionCodec.Condition c : batch.conditions()) {
-        if (!holds(c)) {
-          return r.reply(Status.CONDITION_FAILED);
-        }
+    Frame failed;
+    if (TransactionCodec.holds(r.value(), Opcode.SCRIPT)) {
+      failed = scripts.holdingAll(gate, () -> runBatch(r, batch, replies));
+    } else {
+      long mask = TransactionGate.mask(keys);
+      long[] stamps = gate.lockAll(mask, true);
+      try {
+        failed = runBatch(r, batch, replies);
+      } finally {
+        gate.unlockAll(mask, stamps);
       }
-      for (Frame request : batch.requests()) {
-        replies.add(run(request, true));
-      }
-    } finally {
-      gate.unlockAll(mask, stamps);
+    }
+    if (failed != null) {
+      return failed;
     }
     long bytes = ProtocolConstants.HEADER_BYTES + TransactionCodec.repliesSize(replies);
     if (bytes > maxFrameBytes) {
@@ -690,6 +696,19 @@ public final class LocalExecutor {
           + " bytes exceeds the max frame " + maxFrameBytes + "; read large values outside transactions");
     }
     return r.replyValue(TransactionCodec.encodeReplies(replies));
+  }
+
+  /** Checks the batch's conditions and runs its requests into {@code replies}; CONDITION_FAILED when one fails. */
+  private Frame runBatch(Frame r, TransactionCodec.Batch batch, List<Frame> replies) {
+    for (TransactionCodec.Condition c : batch.conditions()) {
+      if (!holds(c)) {
+        return r.reply(Status.CONDITION_FAILED);
+      }
+    }
+    for (Frame request : batch.requests()) {
+      replies.add(run(request, true));
+    }
+    return null;
   }
 
   private boolean holds(TransactionCodec.Condition c) {

@@ -4,6 +4,7 @@ import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
+import io.distcache.protocol.TransactionCodec;
 import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Member;
 import io.distcache.protocol.cluster.Placement;
@@ -199,7 +200,7 @@ public final class Replicator implements AutoCloseable {
         return moving.hold(request); // its slot goes to a learner: applied there once it has joined
       }
       reply = local.apply(request);
-      for (byte[] key : request.op() == Opcode.SCRIPT ? scriptEffects(keys) : keys) {
+      for (byte[] key : effectKeys(request, keys)) {
         ship(p, key, effectOf(key), last);
       }
     } finally {
@@ -254,16 +255,24 @@ public final class Replicator implements AutoCloseable {
   }
 
   /**
-   * The keys whose state a script's effects carry: none when it wrote nothing (a read-only run ships
-   * nothing), else its declared keys and every key its writes named (all in its slot: ScriptHost).
+   * The keys whose state a write's effects carry: the keys it names; for a script, none when it
+   * wrote nothing (a read-only run ships nothing), else its declared keys and every key its writes
+   * named; for a transaction holding scripts (Redis's EXEC with EVAL inside), the batch's keys and
+   * every key its scripts' writes named. A script's keys are all in its slot (ScriptHost), so the
+   * slot's lock held here covers them: the states go out as one unit of the slot, after the batch.
    */
-  private List<byte[]> scriptEffects(List<byte[]> declared) {
+  private List<byte[]> effectKeys(Frame request, List<byte[]> named) {
+    boolean script = request.op() == Opcode.SCRIPT;
+    if (!script && !(request.op() == Opcode.TRANSACTION && TransactionCodec.holds(request.value(), Opcode.SCRIPT))) {
+      return named;
+    }
     ScriptHost h = scripts;
     List<byte[]> written = h == null ? List.of() : h.lastWrittenKeys();
     if (written.isEmpty()) {
-      return List.of();
+      return script ? List.of() : named;
     }
-    List<byte[]> out = new ArrayList<>(declared);
+    List<byte[]> out = new ArrayList<>(named.size() + written.size());
+    out.addAll(named);
     out.addAll(written);
     return out;
   }

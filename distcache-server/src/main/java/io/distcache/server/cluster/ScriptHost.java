@@ -58,6 +58,13 @@ import java.util.function.UnaryOperator;
  * FUNCTION KILL and each of SCRIPT KILL / FUNCTION KILL stops only its own kind, as in Redis.
  * Loading a function library (onLane) also runs Lua, so it takes its turn on the lane, holding no
  * key: it cannot touch the keyspace.
+ *
+ * Transactions holding scripts (Redis's EXEC with EVAL, EVALSHA or FCALL queued): the router hops
+ * such a TRANSACTION onto the lane as it does a SCRIPT, and the executor runs the whole batch
+ * inside holdingAll, the hold a script takes (barrier, every stripe), so no request of another
+ * client runs between any two of its requests or its scripts' calls. Its scripts run with runHeld,
+ * each with its own busy state as in Redis; the keys they wrote are gathered for the replicator,
+ * which ships them with the batch's own keys as one unit of the slot.
  */
 
 /** Runs SCRIPT requests: the lane, the busy state, SCRIPT KILL, and the keys a script wrote. */
@@ -93,8 +100,10 @@ public final class ScriptHost implements AutoCloseable {
   private volatile boolean killRequested;
   /** The running request's script (FUNCTION STATS shows a running function), null when none runs. */
   private volatile ScriptCodec.Script current;
-  /** Lane only: the keys the last script's write requests named. */
+  /** Lane only: the keys the last script's (or scripted batch's) write requests named. */
   private List<byte[]> writtenKeys = new ArrayList<>();
+  /** Lane only, while holdingAll runs: the keys its scripts' writes named so far. */
+  private List<byte[]> batchWritten;
 
   ScriptHost(Clock clock) {
     this.clock = clock;
@@ -310,17 +319,19 @@ public final class ScriptHost implements AutoCloseable {
    * caller's thread).
    */
   Frame run(Frame request, TransactionGate gate, UnaryOperator<Frame> held) {
-    ScriptRunner r = runner;
-    if (r == null) {
-      return request.replyError(Status.BAD_REQUEST, "this node has no scripting engine (no Redis protocol)");
+    if (runner == null) {
+      return noEngine(request);
     }
-    ScriptCodec.Script script = ScriptCodec.decode(request);
-    Integer slot = null;
-    if (!script.keys().isEmpty()) {
-      slot = KeySlot.of(script.keys().get(0));
-    }
-    boolean inCluster = clustered.getAsBoolean();
-    Calls calls = new Calls(held, inCluster, slot);
+    return holdingAll(gate, () -> runHeld(request, held));
+  }
+
+  /**
+   * Runs {@code work} as a script runs, with the keyspace barrier and every stripe of {@code gate}
+   * held exclusive: a TRANSACTION holding scripts (Redis's EXEC with EVAL or FCALL inside), whose
+   * requests run in between its scripts with no other request on any key, and whose scripts run
+   * with {@link #runHeld}. The keys its scripts wrote are {@link #lastWrittenKeys} afterwards.
+   */
+  Frame holdingAll(TransactionGate gate, Supplier<Frame> work) {
     // Re-entered on the lane (submit holds it); taken here on a node without a router.
     barrier.writeLock().lock();
     long[] stamps;
@@ -330,8 +341,47 @@ public final class ScriptHost implements AutoCloseable {
       barrier.writeLock().unlock();
       throw e;
     }
+    Thread previous = laneThread;
     laneThread = Thread.currentThread();
-    writtenKeys = new ArrayList<>();
+    batchWritten = new ArrayList<>();
+    try {
+      return work.get();
+    } finally {
+      writtenKeys = batchWritten;
+      batchWritten = null;
+      laneThread = previous;
+      gate.unlockAll(-1L, stamps);
+      barrier.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Runs a SCRIPT request inside {@link #holdingAll}; BAD_REQUEST on a thread that does not hold
+   * the node's keys (a batch that did not come through holdingAll could not be atomic).
+   *
+   * <p>The busy state (BUSY past the threshold, SCRIPT KILL, FUNCTION STATS) is the script's own,
+   * as Redis keeps it per script run: a transaction's other requests are quick, and a SCRIPT KILL
+   * stops a script that has not written itself, whatever the transaction wrote before it (Redis
+   * 7: the script's slot of the EXEC array gets the kill error and the rest of the EXEC runs).
+   */
+  Frame runHeld(Frame request, UnaryOperator<Frame> held) {
+    ScriptRunner r = runner;
+    if (r == null) {
+      return noEngine(request);
+    }
+    // Only the thread inside holdingAll holds the barrier exclusive, so batchWritten is its own.
+    if (!barrier.isWriteLockedByCurrentThread() || batchWritten == null) {
+      return request.replyError(Status.BAD_REQUEST, "SCRIPT cannot run inside another script, nor in a"
+          + " TRANSACTION that does not hold every key of the node");
+    }
+    ScriptCodec.Script script = ScriptCodec.decode(request);
+    Integer slot = null;
+    if (!script.keys().isEmpty()) {
+      slot = KeySlot.of(script.keys().get(0));
+    }
+    Calls calls = new Calls(held, clustered.getAsBoolean(), slot);
+    Thread previous = laneThread;
+    laneThread = Thread.currentThread();
     wrote = false;
     killRequested = false;
     startedNanos = clock.nanos();
@@ -342,14 +392,19 @@ public final class ScriptHost implements AutoCloseable {
     } finally {
       running = false;
       current = null;
-      laneThread = null;
-      writtenKeys = calls.written;
-      gate.unlockAll(-1L, stamps);
-      barrier.writeLock().unlock();
+      laneThread = previous;
+      batchWritten.addAll(calls.written);
     }
   }
 
-  /** The keys the last script run on this thread wrote (for its replication effects); empty when none. */
+  private static Frame noEngine(Frame request) {
+    return request.replyError(Status.BAD_REQUEST, "this node has no scripting engine (no Redis protocol)");
+  }
+
+  /**
+   * The keys the last script (or every script of the last scripted batch) run on this thread wrote,
+   * for its replication effects; empty when none.
+   */
   List<byte[]> lastWrittenKeys() {
     return writtenKeys;
   }

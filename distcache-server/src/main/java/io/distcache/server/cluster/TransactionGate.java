@@ -20,8 +20,9 @@ import java.util.concurrent.locks.StampedLock;
  * docs/PROTOCOL.md (transactions). The node-wide requests hold ScriptHost's keyspace barrier
  * instead, so they never run between a script's calls.
  *
- * A script (ScriptHost) takes every stripe exclusive; a wait for a stripe ends with
- * ScriptBusyException (SCRIPT_BUSY) once a script has held it past its busy threshold.
+ * A script (ScriptHost), and a TRANSACTION holding one, takes every stripe exclusive; a wait for a
+ * stripe ends with ScriptBusyException (SCRIPT_BUSY) once a script has held it past its busy
+ * threshold.
  *
  * Cost for a plain request: the key's slot (CRC16) and one uncontended StampedLock read lock,
  * whose state is the stripe's own (64 stripes make two event loops rarely meet).

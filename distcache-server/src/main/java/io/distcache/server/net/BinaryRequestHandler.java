@@ -5,6 +5,7 @@ import io.distcache.protocol.Frame;
 import io.distcache.protocol.FrameTooLargeException;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
+import io.distcache.protocol.TransactionCodec;
 import io.distcache.server.cluster.HeldReply;
 import io.distcache.server.cluster.Router;
 import io.netty.buffer.Unpooled;
@@ -198,6 +199,13 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
         }
         String addr = String.valueOf(ctx.channel().remoteAddress());
         immediate = request.op() == Opcode.AUTH ? auth.auth(request, addr) : auth.refusal(request, addr);
+      }
+      if (immediate == null && request.op() == Opcode.TRANSACTION
+          && TransactionCodec.holds(request.value(), Opcode.SCRIPT)) {
+        // Only a node puts a SCRIPT in a batch (a Redis EXEC with EVAL inside, its ACL user the
+        // connection's): a client's could name any user (docs/PROTOCOL.md, "Transactions").
+        immediate = request.replyError(Status.BAD_REQUEST,
+            "SCRIPT cannot be part of a TRANSACTION sent by a client: send the script alone, it runs atomically");
       }
       if (immediate == null && request.op() == Opcode.SCRIPT) {
         // A script's calls are checked against its ACL user: a client's is its connection's, not one it names.

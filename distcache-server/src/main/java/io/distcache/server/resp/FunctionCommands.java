@@ -57,10 +57,6 @@ final class FunctionCommands {
   }
 
   private static void fcall(RespSession s, byte[][] a, boolean readOnlyCommand) {
-    if (s.capturing()) {
-      throw new CommandException("ERR FCALL inside MULTI is not supported by distcache: send it alone, it runs"
-          + " atomically");
-    }
     String name = new String(a[1], StandardCharsets.UTF_8);
     FunctionLibrary lib = s.context().functionRegistry().libraryOf(name);
     if (lib == null) {

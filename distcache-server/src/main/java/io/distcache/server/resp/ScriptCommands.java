@@ -19,6 +19,11 @@ import java.util.List;
  * cluster connection, CROSSSLOT for keys of several slots. The owner's reply is already the RESP
  * reply this connection reads (rendered in its protocol), so it is copied as it is.
  *
+ * Inside MULTI the command is queued like any other and resolved when EXEC replays the queue, as
+ * Redis resolves it at EXEC: an EVALSHA of a script this node does not have fails its own slot of
+ * the EXEC array with NOSCRIPT, and the SCRIPT request joins the transaction's batch, which runs
+ * whole on its owner's script lane (TransactionCommands, ScriptHost.holdingAll).
+ *
  * SCRIPT LOAD, EXISTS and FLUSH act on this node's cache, as in Redis Cluster, where each node has
  * its own; a forwarded script needs none on its owner, since it travels whole. SCRIPT KILL on a
  * plain connection of a cluster goes to every member (the script it means runs on the owner its
@@ -51,10 +56,6 @@ final class ScriptCommands {
   }
 
   private static void eval(RespSession s, byte[][] a, boolean bySha, boolean readOnly) {
-    if (s.capturing()) {
-      throw new CommandException("ERR EVAL and EVALSHA inside MULTI are not supported by distcache:"
-          + " send the script alone, it runs atomically");
-    }
     long numKeys = Args.parseLong(a[2]);
     checkNumKeys(numKeys, a.length);
     requireScripting(s);

@@ -29,6 +29,12 @@ import java.util.concurrent.CompletableFuture;
  * after seeing the first one's answer (GETEX with an expiry, EXPIRE ... XX LT) sends that second
  * one after the transaction. docs/PROTOCOL.md lists both.
  *
+ * EVAL, EVALSHA, their _RO forms and FCALL are queued too, and at EXEC become SCRIPT requests in
+ * the batch (an EVALSHA this node has no script for fails its own slot with NOSCRIPT, as Redis
+ * answers at EXEC). Their declared keys join the one-slot rule; the owner runs such a batch whole
+ * on its script lane, holding what a script holds (ScriptHost.holdingAll), so no other client's
+ * command runs between the transaction's commands or its scripts' calls.
+ *
  * WATCH reads each key's version and expiry (VERSION) from its owner; EXEC sends them as
  * conditions, so a key written, deleted, expired, evicted or flushed since, or whose expiry
  * changed, makes EXEC answer a null array with nothing run.
@@ -255,11 +261,17 @@ final class TransactionCommands {
 
   private static final Frame OK = Frame.request(Opcode.PING, null).replyOk();
 
-  /** The first key a request names; the empty key for a batch of keyless requests. */
+  /**
+   * The first key a request names; the empty key for a batch of keyless requests (keyless scripts:
+   * the node that received the EXEC runs it, as it runs a keyless EVAL).
+   */
   private static byte[] firstKey(List<Frame> requests) {
     for (Frame f : requests) {
       if (f.op() != null && f.op().keyed()) {
-        return f.key();
+        if (f.key() != null && f.key().length > 0) {
+          return f.key();
+        }
+        continue; // a SCRIPT that declares no key
       }
       try {
         List<byte[]> keys = switch (f.op()) {

@@ -234,8 +234,9 @@ class PythonAndNodeClusterClientsIT {
 
   /**
    * The library's default transaction (redis-py pipeline(), ioredis multi()) on a plain connection,
-   * forwarded whole to its slot's owner: it answers in order, and one that fails (an unknown
-   * command while queueing, a WATCHed key changed by another connection) applies nothing.
+   * forwarded whole to its slot's owner: it answers in order (redis-py's also with a registered
+   * script called inside it, EVALSHA inside MULTI), and one that fails (an unknown command while
+   * queueing, a WATCHed key changed by another connection) applies nothing.
    */
   private void transactionsOfAPlainConnection(ScriptClient c) throws Exception {
     Reply r = c.request("tx 10", Duration.ofSeconds(60));

@@ -3,6 +3,8 @@ package io.distcache.server.resp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
@@ -10,11 +12,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.redisson.Redisson;
+import org.redisson.api.BatchOptions;
 import org.redisson.api.RAtomicLong;
+import org.redisson.api.RBatch;
 import org.redisson.api.RBucket;
 import org.redisson.api.RLock;
 import org.redisson.api.RMap;
 import org.redisson.api.RMapCache;
+import org.redisson.api.RMapCacheAsync;
 import org.redisson.api.RScoredSortedSet;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.StringCodec;
@@ -26,7 +31,8 @@ import org.redisson.config.Config;
  * and forceUnlock() PUBLISH to the lock's channel from inside their script, which wakes a
  * contended lock() waiting on it. RMapCache keeps each entry's expiry and idle times in sorted
  * sets beside its hash (ZADD, ZSCORE, ZREM, ZRANGEBYSCORE, ZINCRBY in its scripts, packed with
- * struct); RScoredSortedSet is the sorted-set commands themselves.
+ * struct); RScoredSortedSet is the sorted-set commands themselves. An RBatch in IN_MEMORY_ATOMIC
+ * mode sends its commands, scripts included, as one MULTI/EXEC.
  */
 class RedissonScriptsTest {
   private static RespTestServer server;
@@ -182,5 +188,22 @@ class RedissonScriptsTest {
     assertThat(set.readAll()).containsExactly("c");
     assertThat(set.pollFirst()).isEqualTo("c");
     assertThat(set.isExists()).isFalse();
+  }
+
+  @Test
+  void rbatchInMemoryAtomic_mapCachePutAndBucketSet_runAsOneTransaction() {
+    RBatch batch = redisson.createBatch(BatchOptions.defaults().executionMode(BatchOptions.ExecutionMode.IN_MEMORY_ATOMIC));
+    RMapCacheAsync<String, String> cache = batch.getMapCache("r-batch-cache", StringCodec.INSTANCE);
+    cache.putAsync("f", "1", 10, TimeUnit.MINUTES); // a Lua script, inside MULTI/EXEC
+    cache.putAsync("f", "2", 10, TimeUnit.MINUTES);
+    batch.getBucket("r-batch-bucket", StringCodec.INSTANCE).setAsync("x");
+    batch.getAtomicLong("r-batch-counter").incrementAndGetAsync();
+    List<?> responses = batch.execute().getResponses();
+    assertThat(new ArrayList<Object>(responses)).containsExactly(null, "1", null, 1L);
+    RMapCache<String, String> after = redisson.getMapCache("r-batch-cache", StringCodec.INSTANCE);
+    assertThat(after.get("f")).isEqualTo("2");
+    assertThat(after.remainTimeToLive("f")).isPositive();
+    assertThat(redisson.<String>getBucket("r-batch-bucket", StringCodec.INSTANCE).get()).isEqualTo("x");
+    assertThat(redisson.getAtomicLong("r-batch-counter").get()).isEqualTo(1);
   }
 }

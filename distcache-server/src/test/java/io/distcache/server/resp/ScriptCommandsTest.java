@@ -22,6 +22,7 @@ import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.Protocol;
+import redis.clients.jedis.Transaction;
 import redis.clients.jedis.exceptions.JedisDataException;
 
 /**
@@ -532,13 +533,84 @@ class ScriptCommandsTest {
   }
 
   @Test
-  void evalInsideMulti_refusedWithItsOwnError() {
-    redis.clients.jedis.Transaction t = jedis.multi();
-    t.set("a", "1");
-    t.eval("return 1");
+  void jedisMulti_evalshaAndFcall_runAtExecInOrder_noscriptInItsSlot() {
+    String sha = jedis.scriptLoad("return redis.call('incrby', KEYS[1], ARGV[1])");
+    jedis.functionLoadReplace("#!lua name=txlib\n"
+        + "redis.register_function('double', function(keys) return redis.call('incrby', keys[1], redis.call('get', keys[1])) end)");
+    Transaction t = jedis.multi();
+    t.set("n", "1");
+    t.evalsha(sha, 1, "n", "4");
+    t.fcall("double", List.of("n"), List.of());
+    t.evalsha("0".repeat(40), 0);
+    t.get("n");
     List<Object> replies = t.exec();
+    assertThat(replies).hasSize(5);
+    assertThat(replies.subList(0, 3)).containsExactly("OK", 5L, 10L);
+    assertThat(replies.get(3)).isInstanceOf(JedisDataException.class)
+        .hasFieldOrPropertyWithValue("message", "NOSCRIPT No matching script. Please use EVAL.");
+    assertThat(replies.get(4)).isEqualTo("10");
+    jedis.functionDelete("txlib");
+  }
+
+  /** SETs {@code key} on a connection of its own. */
+  private static CompletableFuture<String> setElsewhere(String key, String value) {
+    return CompletableFuture.supplyAsync(() -> {
+      try (Jedis j = connection()) {
+        return j.set(key, value);
+      }
+    });
+  }
+
+  @Test
+  void multiWithAScript_noOtherClientRunsBetweenItsCommandsOrCalls() throws Exception {
+    jedis.functionFlush();
+    jedis.functionLoadReplace(SLOW_WRITER);
+    CompletableFuture<List<Object>> tx = CompletableFuture.supplyAsync(() -> {
+      try (Jedis j = connection()) {
+        Transaction t = j.multi();
+        t.set("{w}0", "before");
+        t.fcall("slow", List.of("{w}1", "{w}2"), List.of());
+        t.get("{w}1");
+        t.get("{w}0");
+        return t.exec();
+      }
+    });
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> other.functionStats().getRunningScript() != null);
+    // Sent while the function runs: they wait for the whole transaction, not only for the function.
+    CompletableFuture<String> overwrite1 = setElsewhere("{w}1", "other");
+    CompletableFuture<String> overwrite0 = setElsewhere("{w}0", "other");
+    assertThat(tx.get()).containsExactly("OK", "1", "1", "before");
+    assertThat(overwrite1.get()).isEqualTo("OK");
+    assertThat(overwrite0.get()).isEqualTo("OK");
+    assertThat(jedis.mget("{w}0", "{w}1", "{w}2")).containsExactly("other", "other", "2");
+    jedis.functionFlush();
+  }
+
+  @Test
+  void multiWithALoopingScript_othersGetBusy_scriptKillStopsOnlyTheScript() throws Exception {
+    jedis.configSet("busy-reply-threshold", "100");
+    jedis.set("k", "v");
+    String body = "while true do end";
+    CompletableFuture<List<Object>> tx = CompletableFuture.supplyAsync(() -> {
+      try (Jedis j = connection()) {
+        Transaction t = j.multi();
+        t.set("t", "1");
+        t.eval(body);
+        t.incr("t");
+        return t.exec();
+      }
+    });
+    Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+        assertThatThrownBy(() -> other.get("k"))
+            .hasMessage("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."));
+    // The script has not written (the transaction's SET before it does not count, as in Redis 7).
+    assertThat(other.scriptKill()).isEqualTo("OK");
+    List<Object> replies = tx.get();
     assertThat(replies.get(0)).isEqualTo("OK");
-    assertThat(replies.get(1)).isInstanceOf(JedisDataException.class);
-    assertThat(jedis.get("a")).isEqualTo("1");
+    assertThat(replies.get(1)).isInstanceOf(JedisDataException.class).hasFieldOrPropertyWithValue("message",
+        "ERR Script killed by user with SCRIPT KILL... script: " + sha(body) + ", on @user_script:1.");
+    assertThat(replies.get(2)).as("the rest of the transaction ran").isEqualTo(2L);
+    assertThat(other.get("t")).isEqualTo("2");
+    assertThat(other.get("k")).isEqualTo("v");
   }
 }

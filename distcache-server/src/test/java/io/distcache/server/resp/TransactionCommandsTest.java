@@ -18,9 +18,17 @@ class TransactionCommandsTest {
   private final ManualClock clock = new ManualClock();
   private final Store store =
       Stores.create(new StoreConfig(64L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock));
-  private final LocalRouter router = new LocalRouter(new LocalExecutor(store));
-  private final RespChannel resp = new RespChannel(router, store, clock);
-  private final RespChannel other = new RespChannel(router, store, clock);
+  private final LocalExecutor executor = new LocalExecutor(store);
+  private final LocalRouter router = new LocalRouter(executor);
+  private final RespContext context = withScripts(RespContext.builder(router, store).clock(clock).version("test").build());
+  private final RespChannel resp = new RespChannel(context);
+  private final RespChannel other = new RespChannel(context);
+
+  /** The context with the executor's scripts (a script runs on the caller's thread behind a LocalRouter). */
+  private RespContext withScripts(RespContext c) {
+    c.installScripts(executor.scripts());
+    return c;
+  }
 
   @AfterEach
   void tearDown() {
@@ -31,6 +39,19 @@ class TransactionCommandsTest {
 
   private String send(String... commands) {
     return resp.send(commands);
+  }
+
+  /** Sends one command given as its arguments (a script body has spaces). */
+  private String call(String... args) {
+    byte[][] bytes = new byte[args.length][];
+    for (int i = 0; i < args.length; i++) {
+      bytes[i] = args[i].getBytes(StandardCharsets.UTF_8);
+    }
+    return resp.call(bytes);
+  }
+
+  private static String sha(String body) {
+    return ScriptCache.sha1Hex(body.getBytes(StandardCharsets.UTF_8));
   }
 
   private byte[] value(String key) {
@@ -177,5 +198,75 @@ class TransactionCommandsTest {
       assertThat(tiny.send("EXEC")).startsWith("-EXECABORT");
     }
     assertThat(value("a")).isNull();
+  }
+
+  @Test
+  void evalInsideMulti_queuedThenRunAtExecInOrder() {
+    String incr = "return redis.call('incr', KEYS[1])";
+    assertThat(send("MULTI", "SET a 1")).isEqualTo("+OK\r\n+QUEUED\r\n");
+    assertThat(call("EVAL", incr, "1", "a")).isEqualTo("+QUEUED\r\n");
+    // Not cached yet: resolved at EXEC, after the EVAL before it has cached the script.
+    assertThat(call("EVALSHA", sha(incr), "1", "a")).isEqualTo("+QUEUED\r\n");
+    assertThat(call("EVAL_RO", "return redis.call('get', KEYS[1])", "1", "a")).isEqualTo("+QUEUED\r\n");
+    assertThat(value("a")).as("nothing runs before EXEC").isNull();
+    assertThat(send("GET a", "EXEC")).isEqualTo("+QUEUED\r\n*5\r\n+OK\r\n:2\r\n:3\r\n$1\r\n3\r\n$1\r\n3\r\n");
+  }
+
+  @Test
+  void scriptErrorInsideMulti_failsOnlyItsOwnSlot() {
+    store.put("s".getBytes(StandardCharsets.UTF_8), "abc".getBytes(StandardCharsets.UTF_8));
+    String bad = "return redis.call('incr', KEYS[1])";
+    send("MULTI", "SET a 1");
+    call("EVAL", bad, "1", "s");
+    call("EVAL", "return +", "0");
+    call("EVAL", "return 1", "2", "k");
+    assertThat(send("SET b 2", "EXEC")).isEqualTo("+QUEUED\r\n*5\r\n+OK\r\n"
+        + "-ERR value is not an integer or out of range script: " + sha(bad) + ", on @user_script:1.\r\n"
+        // LuaJ's wording (Redis 7.0.15: "unexpected symbol near '+'", docs/PROTOCOL.md)
+        + "-ERR Error compiling script (new function): user_script:1: unexpected symbol 43 (+)\r\n"
+        + "-ERR Number of keys can't be greater than number of args\r\n+OK\r\n");
+    assertThat(value("a")).isEqualTo("1".getBytes(StandardCharsets.UTF_8));
+    assertThat(value("b")).isEqualTo("2".getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void evalshaOfAnUnknownScriptInsideMulti_queued_noscriptInItsSlotAtExec() {
+    assertThat(send("MULTI", "SET a 1")).isEqualTo("+OK\r\n+QUEUED\r\n");
+    assertThat(call("EVALSHA", "f".repeat(40), "1", "a")).isEqualTo("+QUEUED\r\n");
+    assertThat(send("INCR a", "EXEC")).isEqualTo("+QUEUED\r\n*3\r\n+OK\r\n"
+        + "-NOSCRIPT No matching script. Please use EVAL.\r\n:2\r\n");
+  }
+
+  @Test
+  void evalWithTooFewArgumentsInsideMulti_execAbortsAndNothingRuns() {
+    send("MULTI", "SET a 1");
+    assertThat(call("EVAL", "return redis.call('set', 'b', '1')")).isEqualTo(
+        "-ERR wrong number of arguments for 'eval' command\r\n");
+    call("EVAL", "return redis.call('set', 'c', '1')", "0");
+    assertThat(send("EXEC")).isEqualTo("-EXECABORT Transaction discarded because of previous errors.\r\n");
+    assertThat(value("a")).isNull();
+    assertThat(value("c")).isNull();
+  }
+
+  @Test
+  void watch_keyChangedBeforeExecOfAScript_nullAndTheScriptDoesNotRun() {
+    send("SET w 1", "WATCH w");
+    other.send("SET w 2");
+    send("MULTI");
+    assertThat(call("EVAL", "return redis.call('set', KEYS[1], 'script')", "1", "x")).isEqualTo("+QUEUED\r\n");
+    assertThat(send("EXEC")).isEqualTo("*-1\r\n");
+    assertThat(value("x")).isNull();
+    // Unchanged since WATCH: the script runs, reading the watched key.
+    send("WATCH w", "MULTI");
+    call("EVAL", "return redis.call('get', KEYS[1])", "1", "w");
+    assertThat(send("EXEC")).isEqualTo("*1\r\n$1\r\n2\r\n");
+  }
+
+  @Test
+  void keylessScriptAloneInsideMulti_runs() {
+    send("MULTI");
+    call("EVAL", "return {ARGV[1], redis.call('set', 'k', ARGV[1])['ok']}", "0", "v");
+    assertThat(send("EXEC")).isEqualTo("*1\r\n*2\r\n$1\r\nv\r\n$2\r\nOK\r\n");
+    assertThat(value("k")).as("a single node runs a keyless script on any key").isEqualTo("v".getBytes(StandardCharsets.UTF_8));
   }
 }
