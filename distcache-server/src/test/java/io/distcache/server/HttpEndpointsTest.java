@@ -244,7 +244,7 @@ class HttpEndpointsTest {
     HttpResponse<String> page = get(node.port(), "/");
     assertThat(page.statusCode()).isEqualTo(200);
     assertThat(page.headers().firstValue("content-type")).hasValue("text/html; charset=utf-8");
-    assertThat(page.body()).contains("<canvas id=\"slots\"").contains("fetch(\"/api/cluster\"")
+    assertThat(page.body()).contains("<canvas id=\"slots\"").contains("fetch(location.origin + \"/api/cluster\"")
         .doesNotContain("http://").doesNotContain("https://");
 
     HttpResponse<String> api = get(node.port(), "/api/cluster");

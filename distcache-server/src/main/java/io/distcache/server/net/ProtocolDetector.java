@@ -72,6 +72,10 @@ final class ProtocolDetector extends ByteToMessageDecoder {
   private final Duration rejectWait;
   /** Rejecting mode: the refusal has been written; later bytes are dropped until the close. */
   private boolean refused;
+  /** How long a first line that could still be HTTP or Redis may take to tell which it is. */
+  static final Duration DECIDE_WAIT = Duration.ofSeconds(5);
+  /** Closes the wait for an undecided first line (see DECIDE_WAIT); null until one is pending. */
+  private io.netty.util.concurrent.ScheduledFuture<?> decideTimer;
   /** Rejecting mode: closes the connection after rejectWait. */
   private io.netty.util.concurrent.ScheduledFuture<?> rejectTimer;
 
@@ -142,7 +146,21 @@ final class ProtocolDetector extends ByteToMessageDecoder {
       } else {
         int verdict = HttpRequestLine.classify(in);
         if (verdict == HttpRequestLine.UNDECIDED) {
-          return; // wait for more of the first line
+          // Wait for more of the first line, but not for ever: a client that sends "G" and nothing
+          // more held its connection open with no answer (a tester: over 75 s). After DECIDE_WAIT
+          // the Redis protocol takes what came, with its own request timeout.
+          if (decideTimer == null) {
+            decideTimer = ctx.executor().schedule(() -> {
+              if (!ctx.isRemoved()) {
+                other.install(ctx.pipeline());
+                ctx.pipeline().remove(this); // hands the bytes so far to the Redis decoder
+              }
+            }, DECIDE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+          }
+          return;
+        }
+        if (decideTimer != null) {
+          decideTimer.cancel(false);
         }
         chosen = verdict == HttpRequestLine.HTTP ? http : other;
       }
