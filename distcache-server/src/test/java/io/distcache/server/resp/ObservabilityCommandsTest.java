@@ -243,6 +243,19 @@ class ObservabilityCommandsTest {
   }
 
   @Test
+  void monitorLine_escapesBytesAsRedis_andShowsAtMostTheLimitOfOneArgument() {
+    byte[] big = new byte[Monitors.MAX_SHOWN_ARGUMENT + 10];
+    java.util.Arrays.fill(big, (byte) 1);
+    String line = new String(Monitors.format(1_700_000_000_000_001L, "a:1",
+        new byte[][] {"SET".getBytes(java.nio.charset.StandardCharsets.US_ASCII), {(byte) 0xfe, 0x41, 0x0a}, big}),
+        java.nio.charset.StandardCharsets.US_ASCII);
+
+    assertThat(line).startsWith("+1700000000.000001 [0 a:1] \"SET\" \"\\xfeA\\n\" \"\\x01\\x01");
+    assertThat(line).endsWith("\\x01\"...(10 more bytes)\r\n");
+    assertThat(line.length()).isLessThan(4 * Monitors.MAX_SHOWN_ARGUMENT + 100);
+  }
+
+  @Test
   void monitor_thatIsClosed_isDropped() {
     RespChannel monitor = another();
     monitor.send("MONITOR");
