@@ -68,6 +68,11 @@ public final class ListCodec {
   }
 
   /** @throws MalformedListException when the bytes do not hold a well-formed key list */
+  /** The count a list starts with (not checked against its bytes), or -1 when it is too short to have one. */
+  public static int peekCount(byte[] bytes) {
+    return bytes == null || bytes.length < 4 ? -1 : java.nio.ByteBuffer.wrap(bytes).getInt(0);
+  }
+
   public static List<byte[]> decodeKeys(byte[] bytes) {
     ByteBuffer b = ByteBuffer.wrap(bytes);
     int count = readCount(b, 4);

@@ -159,6 +159,26 @@ class HostileClientsTest {
   }
 
   @Test
+  void multiKeyRequest_overTheKeyLimit_isRefusedBeforeItsListIsRead() throws Exception {
+    DistCacheNode node = node(DistCacheNode.builder());
+    try (io.distcache.server.net.RawClient client = new io.distcache.server.net.RawClient(node.port())) {
+      // A count claiming one key more than the limit; the list itself never needs reading.
+      byte[] list = java.nio.ByteBuffer.allocate(4).putInt(io.distcache.protocol.ProtocolConstants.MAX_MULTI_KEYS + 1).array();
+      io.distcache.protocol.Frame reply = client.send(io.distcache.protocol.Frame.request(
+          io.distcache.protocol.Opcode.MULTI_EXISTS, 0, null, list).withRequestId(7)).read();
+
+      assertThat(reply.requestId()).isEqualTo(7);
+      assertThat(reply.status()).isEqualTo(io.distcache.protocol.Status.BAD_REQUEST);
+      assertThat(new String(reply.value(), StandardCharsets.UTF_8))
+          .isEqualTo("MULTI_EXISTS names 1048577 keys, over the limit of 1048576 in one request");
+      // The connection stays usable.
+      byte[] one = io.distcache.protocol.ListCodec.encodeKeys(java.util.List.of("k".getBytes(StandardCharsets.US_ASCII)));
+      assertThat(client.send(io.distcache.protocol.Frame.request(io.distcache.protocol.Opcode.MULTI_EXISTS, 0, null, one)
+          .withRequestId(8)).read().status()).isEqualTo(io.distcache.protocol.Status.OK);
+    }
+  }
+
+  @Test
   void httpPostCarryingCommands_executesNothing() throws Exception {
     DistCacheNode node = node(DistCacheNode.builder());
     String body = "SET pwned yes\r\n";

@@ -480,6 +480,18 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       return request.replyError(
           Status.UNKNOWN_OPCODE, "unknown opcode 0x" + Integer.toHexString(request.opcode() & 0xFF));
     }
+    switch (request.op()) {
+      case MULTI_GET, MULTI_SET, MULTI_SET_IF_ABSENT, MULTI_DELETE, MULTI_EXISTS -> {
+        // Checked before the list is decoded: its count alone is enough to refuse it.
+        int count = io.distcache.protocol.ListCodec.peekCount(request.value());
+        long keys = Integer.toUnsignedLong(count);
+        if (count != -1 && keys > io.distcache.protocol.ProtocolConstants.MAX_MULTI_KEYS) {
+          return request.replyError(Status.BAD_REQUEST, request.op() + " names " + keys + " keys, over the limit of "
+              + io.distcache.protocol.ProtocolConstants.MAX_MULTI_KEYS + " in one request");
+        }
+      }
+      default -> { }
+    }
     return null;
   }
 
