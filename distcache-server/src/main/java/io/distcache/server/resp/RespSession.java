@@ -690,6 +690,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     writer.rollover(this::rollOver);
     context.stats().connected(client);
     routing = new ConnectionRouting(context.redirects(), context.cluster(), context.slotHistory());
+    if (ctx.pipeline().get(RespPipeline.DECODER) instanceof RespDecoder decoder) {
+      decoder.authGate(() -> !client.authenticated && context.users().authRequired());
+    }
     if (context.protectedMode() && context.users().defaultHasNoPassword() && !isLoopback(ctx.channel().remoteAddress())) {
       // Redis's protected mode: told why, in Redis's words, then closed; nothing is executed.
       ClientLog.warn(log, "protected-mode", "refused {}: protected mode is on, the default user has no password and"
