@@ -128,6 +128,8 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   RespSession(RespContext context, CommandTable commands) {
     this.context = context;
     this.commands = commands;
+    this.memory = context.clientMemory().account();
+    this.transaction = new TransactionCommands.State(memory);
   }
 
   /**
@@ -157,6 +159,11 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   ClientState client() {
     return client;
+  }
+
+  /** This connection's share of the node's budget for per-connection state (ClientMemory). */
+  ClientMemory.Account memory() {
+    return memory;
   }
 
   /** This connection's MULTI queue and watched keys. */
@@ -330,7 +337,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     await(response, reply);
   }
 
-  private final TransactionCommands.State transaction = new TransactionCommands.State();
+  /** This connection's share of the node's budget for MULTI queues, WATCH and BCAST prefixes. */
+  private final ClientMemory.Account memory;
+  private final TransactionCommands.State transaction;
   /** Non-null while EXEC replays the queued commands (see TransactionCommands). */
   private TransactionCommands.Capture capture;
 
@@ -725,6 +734,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       blocked.cancel(); // unparked at once: nothing is popped for a client that is gone
     }
     releaseAll();
+    memory.releaseAll();
   }
 
   @Override
