@@ -107,6 +107,49 @@ class SecurityTest {
   }
 
   @Test
+  void unauthenticated_bulkOver16KiBOrMoreThan10Arguments_isRedisProtocolErrorAndCloses() throws Exception {
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().requirePass("s3cret"));
+    assertThat(raw(n.port(), "127.0.0.1", "*11\r\n")).isEqualTo("-ERR Protocol error: unauthenticated multibulk length\r\n");
+    assertThat(raw(n.port(), "127.0.0.1", "*3\r\n$4\r\nAUTH\r\n$16385\r\n"))
+        .isEqualTo("-ERR Protocol error: unauthenticated bulk length\r\n");
+    // At the bounds it is an ordinary command; AUTH then a large SET in one burst is served, as in
+    // Redis, which parses a command only after the one before it ran.
+    String name = "u".repeat(16 * 1024);
+    String big = "v".repeat(100_000);
+    String replies = raw(n.port(), "127.0.0.1", "*3\r\n$4\r\nAUTH\r\n$" + name.length() + "\r\n" + name + "\r\n$1\r\nx\r\n"
+        + "*2\r\n$4\r\nAUTH\r\n$6\r\ns3cret\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + big.length() + "\r\n" + big + "\r\n"
+        + "*11\r\n$4\r\nMSET\r\n" + "$1\r\na\r\n".repeat(10) + "STRLEN k\r\n");
+    assertThat(replies).isEqualTo("-WRONGPASS invalid username-password pair or user is disabled.\r\n+OK\r\n+OK\r\n"
+        + "+OK\r\n:100000\r\n");
+  }
+
+  @Test
+  void aclLog_hugeUserNameAndClientName_keepsThemCutTo128Characters() throws Exception {
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().requirePass("s3cret"));
+    Jedis admin = jedis(n, null, "s3cret");
+    admin.clientSetname("c".repeat(4096));
+    String user = "x".repeat(10_000);
+    assertThatThrownBy(() -> admin.auth(user, "wrong")).hasMessageStartingWith("WRONGPASS");
+    List<redis.clients.jedis.resps.AccessControlLogEntry> log = admin.aclLog();
+    assertThat(log).hasSize(1);
+    assertThat(log.get(0).getUsername()).isEqualTo("x".repeat(128) + "...");
+    assertThat(log.get(0).getClientInfo().get("name")).endsWith("c...").hasSizeLessThan(1024);
+    assertThat(admin.ping()).isEqualTo("PONG");
+  }
+
+  @Test
+  void clientSetnameAndSetinfo_over4KiB_areRefusedNamingTheLimit() {
+    DistCacheNode n = loopbackNode(DistCacheNode.builder());
+    Jedis j = jedis(n, null, null);
+    assertThatThrownBy(() -> j.clientSetname("n".repeat(4097)))
+        .hasMessage("ERR client name is 4097 bytes, the limit is 4096");
+    assertThatThrownBy(() -> j.sendCommand(redis.clients.jedis.Protocol.Command.CLIENT, "SETINFO", "lib-ver", "1".repeat(5000)))
+        .hasMessage("ERR lib-ver is 5000 bytes, the limit is 4096");
+    assertThat(j.clientSetname("n".repeat(4096))).isEqualTo("OK");
+    assertThat(j.clientGetname()).hasSize(4096);
+  }
+
+  @Test
   void requirepass_jedisAndLettuce_withThePassword_andRefusedWithout() {
     DistCacheNode n = loopbackNode(DistCacheNode.builder().requirePass("s3cret"));
     assertThatThrownBy(() -> jedis(n, null, null).get("k"))

@@ -120,6 +120,18 @@ public final class LocalExecutor {
     this.zsets = new ZSetRequests(store, gate, maxCollectionElements);
   }
 
+  /**
+   * The most bytes of sources one set or sorted-set command over several keys may load (SINTER,
+   * ZUNION, ...); an eighth of the heap unless set.
+   */
+  public void maxAlgebraLoadBytes(long bytes) {
+    if (bytes <= 0) {
+      throw new IllegalArgumentException("the algebra load bound must be positive: " + bytes);
+    }
+    sets.maxLoadBytes(bytes);
+    zsets.maxLoadBytes(bytes);
+  }
+
   /** The clients blocking pops parked on this node (the Redis side parks them; writes here wake them). */
   public KeyWaits keyWaits() {
     return keyWaits;

@@ -53,11 +53,17 @@ final class SetRequests {
   private final TransactionGate gate;
 
   private final int maxMembers;
+  /** The most bytes of sets one command over several keys may load (AlgebraSources). */
+  private volatile long maxLoadBytes = AlgebraSources.DEFAULT_MAX_BYTES;
 
   SetRequests(Store store, TransactionGate gate, int maxMembers) {
     this.store = store;
     this.gate = gate;
     this.maxMembers = maxMembers;
+  }
+
+  void maxLoadBytes(long bytes) {
+    this.maxLoadBytes = bytes;
   }
 
   /** The keys a request names beside its key: SMOVE's destination, the multi-key commands' other keys. */
@@ -120,10 +126,18 @@ final class SetRequests {
     if (e == null) {
       return new Loaded(new LinkedHashMap<>(), Store.NO_EXPIRY, false);
     }
+    return new Loaded(members(e), e.expireAtMillis(), true);
+  }
+
+  /** The members of a set entry (none for null); WrongType for another type. */
+  private static LinkedHashMap<Bytes, Boolean> members(TypedEntry e) {
+    if (e == null) {
+      return new LinkedHashMap<>();
+    }
     if (e.type() != ValueType.SET) {
       throw new WrongType();
     }
-    return new Loaded(CollectionCodec.decodeSet(e.value()), e.expireAtMillis(), true);
+    return CollectionCodec.decodeSet(e.value());
   }
 
   private void save(byte[] key, LinkedHashMap<Bytes, Boolean> members, long expireAt) {
@@ -270,8 +284,9 @@ final class SetRequests {
       throw new IllegalArgumentException("SETS command " + command + " needs at least one source key");
     }
     List<LinkedHashMap<Bytes, Boolean>> sets = new ArrayList<>(keys.size());
+    AlgebraSources<LinkedHashMap<Bytes, Boolean>> sources = new AlgebraSources<>(store, maxLoadBytes, SetRequests::members);
     for (byte[] k : keys) {
-      sets.add(load(k).members()); // every key is type-checked, as Redis does
+      sets.add(sources.get(k)); // every key is type-checked, as Redis does; a key named twice is one map, read only
     }
     int op = switch (command) {
       case SINTER, SINTERCARD, SINTERSTORE -> SINTER;

@@ -52,6 +52,8 @@ final class ZSetRequests {
   private final Store store;
   private final TransactionGate gate;
   private final int maxMembers;
+  /** The most bytes of sources one command over several keys may load (AlgebraSources). */
+  private volatile long maxLoadBytes = AlgebraSources.DEFAULT_MAX_BYTES;
 
   ZSetRequests(Store store, TransactionGate gate, int maxMembers) {
     this.store = store;
@@ -378,9 +380,12 @@ final class ZSetRequests {
     return ScoredMembers.decode(e == null ? null : e.value());
   }
 
-  /* A source of the algebra: a sorted set, a set (members score 1), or nothing (empty). */
-  private Map<Bytes, Double> source(byte[] key) {
-    TypedEntry e = store.getTyped(key);
+  void maxLoadBytes(long bytes) {
+    this.maxLoadBytes = bytes;
+  }
+
+  /* A source of the algebra: a sorted set, a set (members score 1), or nothing (empty; e null). */
+  private static Map<Bytes, Double> source(TypedEntry e) {
     if (e == null) {
       return Map.of();
     }
@@ -425,12 +430,13 @@ final class ZSetRequests {
           + (weighted ? " and their weights" : "") + " needs " + expected + " values, got " + args.size());
     }
     List<ZSetAlgebra.Source> sources = new ArrayList<>(keys.size());
+    AlgebraSources<Map<Bytes, Double>> loads = new AlgebraSources<>(store, maxLoadBytes, ZSetRequests::source);
     for (int i = 0; i < keys.size(); i++) {
       double weight = weighted ? decodeScore(args.get(n + i)) : 1.0;
       if (Double.isNaN(weight)) {
         throw new IllegalArgumentException("weight value is not a float");
       }
-      sources.add(new ZSetAlgebra.Source(source(keys.get(i)), weight)); // every source type-checked first
+      sources.add(new ZSetAlgebra.Source(loads.get(keys.get(i)), weight)); // every source type-checked first
     }
     List<Scored> result = switch (op) {
       case SortedSets.ZUNION -> ZSetAlgebra.union(sources, aggregate);

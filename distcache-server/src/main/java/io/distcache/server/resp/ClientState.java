@@ -5,6 +5,8 @@ package io.distcache.server.resp;
  * (CLIENT LIST) from others, hence volatile.
  */
 final class ClientState {
+  /** The longest client name, lib-name or lib-ver (Redis has no bound but proto-max-bulk-len). */
+  static final int MAX_NAME_BYTES = 4096;
   final long id;
   final String address;
   final String localAddress;

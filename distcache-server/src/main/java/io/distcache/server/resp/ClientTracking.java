@@ -33,6 +33,8 @@ final class ClientTracking implements TrackingTable.Reader {
   volatile boolean brokenRedirect;
   /** BCAST's prefixes; null when not in BCAST mode. */
   volatile List<byte[]> prefixes;
+  /** Bytes of {@link #prefixes} as taken from the node's budget (TrackingCommands.MAX_PREFIX_BYTES). */
+  long prefixBytes;
   // Event loop only.
   boolean on;
   /** CLIENT CACHING YES (in OPTIN) or NO (in OPTOUT) applies to the next command. */

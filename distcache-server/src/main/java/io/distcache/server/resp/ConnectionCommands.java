@@ -119,7 +119,7 @@ final class ConnectionCommands {
         authenticate(s, new String(a[i + 1], java.nio.charset.StandardCharsets.UTF_8), a[i + 2], "HELLO");
         i += 2;
       } else if (is(a[i], "setname") && a.length - i - 1 >= 1) {
-        name = validName(a[i + 1], RespErrors.BAD_CLIENT_NAME);
+        name = validName(a[i + 1], "client name", RespErrors.BAD_CLIENT_NAME);
         i++;
       } else {
         throw new CommandException("ERR Syntax error in HELLO option '" + Args.latin1(a[i]) + "'");
@@ -156,23 +156,31 @@ final class ConnectionCommands {
   }
 
   private static void setname(RespSession s, byte[][] a) {
-    s.client().name = validName(a[2], RespErrors.BAD_CLIENT_NAME);
+    s.client().name = validName(a[2], "client name", RespErrors.BAD_CLIENT_NAME);
     s.out().ok();
   }
 
   private static void setinfo(RespSession s, byte[][] a) {
     if (is(a[2], "lib-name")) {
-      s.client().libName = validName(a[3], "ERR lib-name cannot contain spaces, newlines or special characters.");
+      s.client().libName = validName(a[3], "lib-name", "ERR lib-name cannot contain spaces, newlines or special characters.");
     } else if (is(a[2], "lib-ver")) {
-      s.client().libVersion = validName(a[3], "ERR lib-ver cannot contain spaces, newlines or special characters.");
+      s.client().libVersion = validName(a[3], "lib-ver", "ERR lib-ver cannot contain spaces, newlines or special characters.");
     } else {
       throw new CommandException("ERR Unrecognized option '" + Args.latin1(a[2]) + "'");
     }
     s.out().ok();
   }
 
-  /** Redis accepts printable ASCII without spaces in client names and library info. */
-  private static String validName(byte[] b, String error) {
+  /**
+   * Redis accepts printable ASCII without spaces in client names and library info. distcache also
+   * bounds their length (ClientState.MAX_NAME_BYTES): each is kept for the connection's life and
+   * copied into every CLIENT LIST line and ACL LOG entry, so 30 connections of 16 MB names would fill
+   * the heap.
+   */
+  private static String validName(byte[] b, String what, String error) {
+    if (b.length > ClientState.MAX_NAME_BYTES) {
+      throw new CommandException("ERR " + what + " is " + b.length + " bytes, the limit is " + ClientState.MAX_NAME_BYTES);
+    }
     for (byte c : b) {
       if (c < '!' || c > '~') {
         throw new CommandException(error);

@@ -52,8 +52,10 @@ public final class RespContext {
   private final Shutdown shutdown;
   private final io.distcache.server.tracking.TrackingTable trackingTable;
   private final io.distcache.server.tracking.ClusterTracking clusterTracking;
+  private final ClientMemory clientMemory;
 
   private RespContext(Builder b) {
+    this.clientMemory = new ClientMemory(b.clientMemoryBytes > 0 ? b.clientMemoryBytes : ClientMemory.DEFAULT_MAX_BYTES);
     this.router = b.router;
     this.store = b.store;
     this.clock = b.clock != null ? b.clock : b.store.config().clock();
@@ -269,6 +271,11 @@ public final class RespContext {
     return stats;
   }
 
+  /** The node-wide budget for per-connection state (ClientMemory). */
+  ClientMemory clientMemory() {
+    return clientMemory;
+  }
+
   public RespLimits limits() {
     return limits;
   }
@@ -383,6 +390,19 @@ public final class RespContext {
     private java.util.function.Consumer<java.time.Duration> idleTimeoutSetter;
     private Shutdown shutdown;
     private long scriptMemoryBytes;
+    private long clientMemoryBytes;
+
+    /**
+     * The heap all connections together may hold in MULTI queues, WATCHed keys and BCAST prefixes;
+     * 0 (the default): a quarter of the JVM's maximum heap.
+     */
+    public Builder clientMemoryBytes(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("client memory cannot be negative: " + bytes);
+      }
+      this.clientMemoryBytes = bytes;
+      return this;
+    }
 
     /** The heap one script may take; 0 (the default): a quarter of the JVM's maximum heap. */
     public Builder scriptMemoryBytes(long bytes) {

@@ -7,6 +7,7 @@ import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /*
  * Design: one pass over whatever a read burst delivered, emitting a RespCommand per complete
@@ -29,6 +30,13 @@ import java.util.List;
  * read, so a request of many large bulks is refused before the bulk that would cross the limit.
  * Malformed input yields a RespProtocolError with Redis's wording, after which the decoder discards
  * everything (the handler answers and closes, as Redis does).
+ *
+ * Before the connection has authenticated (the session's auth gate says so), Redis's tighter bounds
+ * apply: at most RespLimits.UNAUTHENTICATED_MAX_ARGS arguments of UNAUTHENTICATED_MAX_BULK_BYTES
+ * each, so a client without the password cannot make the node hold more than a few hundred KB. So
+ * that "AUTH pw" and a large SET sent in one burst behave as in Redis (which parses a command only
+ * after the one before it ran), the decoder emits one request at a time while the gate is shut:
+ * Netty hands it to the session, which runs it, before the next one is parsed.
  *
  * After each read the decoder tells the connection's InputMeter what it holds for the request not
  * yet complete: the unread bytes plus the heap its parsed arguments take (each counted at its length
@@ -76,9 +84,16 @@ final class RespDecoder extends ByteToMessageDecoder {
   private int completed;
   private ChannelHandlerContext ctx;
   private InputMeter meter;
+  /** True while the connection must still authenticate (set by the session); never, until then. */
+  private BooleanSupplier unauthenticated = () -> false;
 
   RespDecoder(RespLimits limits) {
     this.limits = limits;
+  }
+
+  /** Tells the decoder how to know the connection has not authenticated yet (see the design note). */
+  void authGate(BooleanSupplier unauthenticated) {
+    this.unauthenticated = unauthenticated;
   }
 
   @Override
@@ -177,6 +192,9 @@ final class RespDecoder extends ByteToMessageDecoder {
         in.skipBytes(in.readableBytes());
         return;
       }
+      if (message != NOTHING && unauthenticated.getAsBoolean()) {
+        return; // run it (it may be AUTH) before the next request is held to the gate's bounds
+      }
     }
   }
 
@@ -195,6 +213,9 @@ final class RespDecoder extends ByteToMessageDecoder {
     long n = parseLong(in, start + 1, cr);
     if (n == Long.MIN_VALUE || n > limits.maxArrayLength()) {
       return error("invalid multibulk length");
+    }
+    if (n > RespLimits.UNAUTHENTICATED_MAX_ARGS && unauthenticated.getAsBoolean()) {
+      return error("unauthenticated multibulk length");
     }
     in.readerIndex(cr + 2);
     if (n <= 0) {
@@ -227,6 +248,9 @@ final class RespDecoder extends ByteToMessageDecoder {
         long len = parseLong(in, start + 1, cr);
         if (len < 0 || len > limits.maxBulkBytes()) {
           return error("invalid bulk length");
+        }
+        if (len > RespLimits.UNAUTHENTICATED_MAX_BULK_BYTES && unauthenticated.getAsBoolean()) {
+          return error("unauthenticated bulk length");
         }
         long claimed = requestBytes + (cr + 2 - start) + len + 2;
         if (claimed > limits.maxRequestBytes()) {

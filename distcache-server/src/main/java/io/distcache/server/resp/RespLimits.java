@@ -18,6 +18,9 @@ public record RespLimits(int maxBulkBytes, int maxArrayLength, int maxInlineByte
   public static final int DEFAULT_MAX_ARRAY_LENGTH = 1024 * 1024;
   public static final int DEFAULT_MAX_INLINE_BYTES = 64 * 1024;
   public static final int DEFAULT_MAX_REQUEST_BYTES = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
+  /** Redis's bounds before a connection has authenticated: arguments per request, and bytes per bulk. */
+  public static final int UNAUTHENTICATED_MAX_ARGS = 10;
+  public static final int UNAUTHENTICATED_MAX_BULK_BYTES = 16 * 1024;
 
   /** What a frame adds to a value: header, the most extras, the longest key. */
   private static final int FRAME_OVERHEAD =

@@ -129,6 +129,8 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   RespSession(RespContext context, CommandTable commands) {
     this.context = context;
     this.commands = commands;
+    this.memory = context.clientMemory().account();
+    this.transaction = new TransactionCommands.State(memory);
   }
 
   /**
@@ -158,6 +160,11 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   ClientState client() {
     return client;
+  }
+
+  /** This connection's share of the node's budget for per-connection state (ClientMemory). */
+  ClientMemory.Account memory() {
+    return memory;
   }
 
   /** This connection's MULTI queue and watched keys. */
@@ -331,7 +338,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     await(response, reply);
   }
 
-  private final TransactionCommands.State transaction = new TransactionCommands.State();
+  /** This connection's share of the node's budget for MULTI queues, WATCH and BCAST prefixes. */
+  private final ClientMemory.Account memory;
+  private final TransactionCommands.State transaction;
   /** Non-null while EXEC replays the queued commands (see TransactionCommands). */
   private TransactionCommands.Capture capture;
 
@@ -717,6 +726,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     writer.rollover(this::rollOver);
     context.stats().connected(client);
     routing = new ConnectionRouting(context.redirects(), context.cluster(), context.slotHistory());
+    if (ctx.pipeline().get(RespPipeline.DECODER) instanceof RespDecoder decoder) {
+      decoder.authGate(() -> !client.authenticated && context.users().authRequired());
+    }
     if (context.protectedMode() && context.users().defaultHasNoPassword() && !isLoopback(ctx.channel().remoteAddress())) {
       // Redis's protected mode: told why, in Redis's words, then closed; nothing is executed.
       ClientLog.warn(log, "protected-mode", "refused {}: protected mode is on, the default user has no password and"
@@ -749,6 +761,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       blocked.cancel(); // unparked at once: nothing is popped for a client that is gone
     }
     releaseAll();
+    memory.releaseAll();
   }
 
   @Override

@@ -20,20 +20,34 @@ import org.luaj.vm2.compiler.LuaC;
  * pushes out the least recently used scripts; a client whose script was pushed out gets NOSCRIPT
  * on EVALSHA and loads it again, which every client library does on NOSCRIPT. One lock: lookups are
  * a hash probe, and compiling happens outside it.
+ *
+ * The byte bound counts each script's body and an estimate of its compiled code (Prototypes'
+ * instruction, constant and line arrays, nested functions: compiledBytes), since the compiled form
+ * can be 15 times the body (a body of many tiny functions: 14 MB of "f=function()end" took 225 MB).
+ * A script whose estimate alone is over the bound is refused, not cached; a body is at most
+ * maxScriptBytes (4 MiB; Redis has only proto-max-bulk-len), which also bounds what one compile
+ * takes while it runs (compiling happens on the caller's thread, an event loop).
  */
 
 /** Compiled scripts by SHA1, least recently used first out. */
 final class ScriptCache {
   /** Scripts kept at most. */
   static final int MAX_SCRIPTS = 10_000;
-  /** Bytes of script bodies kept at most. */
+  /** Bytes of script bodies and their compiled code kept at most. */
   static final long MAX_BODY_BYTES = 64L * 1024 * 1024;
+  /** The longest script body. */
+  static final int MAX_SCRIPT_BYTES = 4 * 1024 * 1024;
 
-  /** A compiled script. */
-  record Script(String sha, byte[] body, Prototype prototype, boolean noWrites) {}
+  /** A compiled script; {@code heapBytes}: its body and its compiled code's estimated size. */
+  record Script(String sha, byte[] body, Prototype prototype, boolean noWrites, long heapBytes) {
+    Script(String sha, byte[] body, Prototype prototype, boolean noWrites) {
+      this(sha, body, prototype, noWrites, body.length + compiledBytes(prototype));
+    }
+  }
 
   private final int maxScripts;
   private final long maxBytes;
+  private final int maxScriptBytes;
   private final LinkedHashMap<String, Script> bySha = new LinkedHashMap<>(64, 0.75f, true);
   /** The same scripts by body: a SCRIPT request carries the body, and hashing it beats a SHA1 per run. */
   private final java.util.HashMap<Body, Script> byBody = new java.util.HashMap<>();
@@ -61,12 +75,17 @@ final class ScriptCache {
   }
 
   ScriptCache(int maxScripts, long maxBytes) {
-    if (maxScripts < 1 || maxBytes < 1) {
+    this(maxScripts, maxBytes, MAX_SCRIPT_BYTES);
+  }
+
+  ScriptCache(int maxScripts, long maxBytes, int maxScriptBytes) {
+    if (maxScripts < 1 || maxBytes < 1 || maxScriptBytes < 1) {
       throw new IllegalArgumentException("script cache bounds must be positive: " + maxScripts + " scripts, "
-          + maxBytes + " bytes");
+          + maxBytes + " bytes, " + maxScriptBytes + " bytes per script");
     }
     this.maxScripts = maxScripts;
     this.maxBytes = maxBytes;
+    this.maxScriptBytes = maxScriptBytes;
   }
 
   /** The cached script, or null (NOSCRIPT). {@code sha} in any case. */
@@ -82,7 +101,8 @@ final class ScriptCache {
     return bySha.size();
   }
 
-  synchronized long bodyBytes() {
+  /** Bytes the cached scripts count for: bodies and compiled code. */
+  synchronized long heldBytes() {
     return bytes;
   }
 
@@ -98,6 +118,10 @@ final class ScriptCache {
    * Redis's "Error compiling script" text when it does not compile.
    */
   Script load(byte[] body) {
+    if (body.length > maxScriptBytes) {
+      throw new CommandException("ERR script of " + body.length + " bytes is over the limit of " + maxScriptBytes
+          + " bytes per script");
+    }
     Body key = new Body(body);
     synchronized (this) {
       Script known = byBody.get(key);
@@ -112,6 +136,10 @@ final class ScriptCache {
       return cached;
     }
     Script compiled = compile(sha, body);
+    if (compiled.heapBytes() > maxBytes) {
+      throw new CommandException("ERR script compiles to about " + compiled.heapBytes() + " bytes of heap with its body,"
+          + " over the script cache's limit of " + maxBytes + " bytes");
+    }
     synchronized (this) {
       Script raced = bySha.get(sha);
       if (raced != null) {
@@ -119,14 +147,14 @@ final class ScriptCache {
       }
       bySha.put(sha, compiled);
       byBody.put(key, compiled);
-      bytes += body.length;
+      bytes += compiled.heapBytes();
       Iterator<Map.Entry<String, Script>> oldest = bySha.entrySet().iterator();
       while ((bySha.size() > maxScripts || bytes > maxBytes) && oldest.hasNext()) {
         Map.Entry<String, Script> e = oldest.next();
         if (e.getKey().equals(sha)) {
-          continue; // the one just loaded stays, even when it alone is over the byte bound
+          continue; // the one just loaded stays
         }
-        bytes -= e.getValue().body().length;
+        bytes -= e.getValue().heapBytes();
         byBody.remove(new Body(e.getValue().body()));
         oldest.remove();
       }
@@ -172,6 +200,39 @@ final class ScriptCache {
     } catch (StackOverflowError e) {
       throw new CommandException("ERR Error compiling script (new function): the script nests too deeply");
     }
+  }
+
+  /**
+   * About the heap a compiled script takes: per function an object and its arrays' headers, 4 bytes
+   * an instruction and a line number, a reference and a boxed value per constant, the nested
+   * functions, local and upvalue descriptions. Walked without recursion (functions nest deeply).
+   */
+  static long compiledBytes(Prototype root) {
+    long total = 0;
+    java.util.ArrayDeque<Prototype> todo = new java.util.ArrayDeque<>();
+    todo.push(root);
+    while (!todo.isEmpty()) {
+      Prototype p = todo.pop();
+      total += 96 + 6 * 16; // the Prototype and its six arrays' headers
+      total += 4L * length(p.code) + 4L * length(p.lineinfo) + 24L * length(p.k) + 48L * length(p.locvars)
+          + 40L * length(p.upvalues) + 8L * length(p.p);
+      if (p.p != null) {
+        for (Prototype child : p.p) {
+          if (child != null) {
+            todo.push(child);
+          }
+        }
+      }
+    }
+    return total;
+  }
+
+  private static int length(Object[] a) {
+    return a == null ? 0 : a.length;
+  }
+
+  private static int length(int[] a) {
+    return a == null ? 0 : a.length;
   }
 
   static String sha1Hex(byte[] body) {

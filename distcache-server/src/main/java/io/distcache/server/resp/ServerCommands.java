@@ -521,6 +521,10 @@ final class ServerCommands {
     }
     Store store = s.context().store();
     java.util.function.Predicate<byte[]> own = ownSlots(s);
+    // The matched keys are held on the heap until the reply is written: bounded like the
+    // cluster-wide walk's (the frame limit), counting each key's array header too, so a million
+    // tiny keys are not free.
+    long max = s.context().limits().maxRequestBytes();
     List<byte[]> keys = wholeStore(s, () -> {
       List<byte[]> matched = new ArrayList<>();
       if (GlobMatcher.isLiteral(pattern)) {
@@ -528,10 +532,15 @@ final class ServerCommands {
           matched.add(pattern);
         }
       } else {
+        long held = 0;
         Iterator<KeyValue> it = store.iterator();
         while (it.hasNext()) {
           byte[] k = it.next().key();
           if (GlobMatcher.matches(pattern, k) && own.test(k)) {
+            held += k.length + RespDecoder.ARG_OVERHEAD;
+            if (held > max) {
+              throw new CommandException("ERR KEYS matched more than " + max + " bytes of keys, the limit; use SCAN");
+            }
             matched.add(k);
           }
         }

@@ -28,6 +28,15 @@ final class TrackingCommands {
         Registry.sub("trackinginfo", 2, "noscript loading stale", "connection", TrackingCommands::trackinginfo));
   }
 
+  /**
+   * BCAST prefixes one connection may follow, and their bytes (each counted with PREFIX_OVERHEAD):
+   * Redis has no bound, but its overlap check is quadratic in them and every write is matched
+   * against all of them.
+   */
+  static final int MAX_PREFIXES = 1024;
+  static final long MAX_PREFIX_BYTES = 1024 * 1024;
+  private static final int PREFIX_OVERHEAD = 16;
+
   private static void tracking(RespSession s, byte[][] a) {
     long redirect = 0;
     boolean bcast = false;
@@ -85,15 +94,30 @@ final class TrackingCommands {
             + " and then re-enabling it with a different mode.");
       }
       List<byte[]> followed = new ArrayList<>();
+      long addedBytes = 0;
       if (bcast) {
         if (t.on && t.prefixes != null) {
           followed.addAll(t.prefixes);
+        }
+        // Bounded before the (quadratic) overlap check, and before anything is kept.
+        if (followed.size() + Math.max(prefixes.size(), 1) > MAX_PREFIXES) {
+          throw new CommandException("ERR " + prefixes.size() + " more prefixes would follow over " + MAX_PREFIXES
+              + " prefixes, the limit per connection");
+        }
+        for (byte[] p : prefixes) {
+          addedBytes += p.length + PREFIX_OVERHEAD;
+        }
+        if (t.prefixBytes + addedBytes > MAX_PREFIX_BYTES) {
+          throw new CommandException("ERR " + addedBytes + " more bytes of prefixes would follow over " + MAX_PREFIX_BYTES
+              + " bytes, the limit per connection");
         }
         checkCollisions(followed, prefixes);
         if (prefixes.isEmpty()) {
           prefixes.add(new byte[0]); // Redis follows the empty prefix: every key
         }
         followed.addAll(prefixes);
+        s.memory().take(addedBytes, "following these prefixes");
+        t.prefixBytes += addedBytes;
       }
       t.redirect = redirect;
       t.redirectTo = redirect == 0 ? null : findSession(s, redirect).outbox();
@@ -121,6 +145,8 @@ final class TrackingCommands {
         t.redirectTo = null;
         t.brokenRedirect = false;
         t.prefixes = null;
+        s.memory().release(t.prefixBytes);
+        t.prefixBytes = 0;
         t.caching = false;
       }
       s.client().redir = -1;

@@ -59,21 +59,38 @@ final class TransactionCommands {
     r.add("unwatch", 1, "noscript loading stale fast allow_busy", "transactions", TransactionCommands::unwatch);
   }
 
-  /** One connection's transaction: the queue while in MULTI, and the watched keys. */
+  /**
+   * One connection's transaction: the queue while in MULTI, and the watched keys. Their bytes are
+   * also taken from the node's budget for connection state ({@code memory}), given back when dropped.
+   */
   static final class State {
+    private final ClientMemory.Account memory;
     boolean inMulti;
     /** An error while queueing: EXEC answers EXECABORT. */
     boolean dirty;
     final List<byte[][]> queued = new ArrayList<>();
     long queuedBytes;
     final List<Watch> watches = new ArrayList<>();
+    /** The watched keys' bytes, each counted with PER_ARG_OVERHEAD. */
+    long watchedBytes;
+
+    State(ClientMemory.Account memory) {
+      this.memory = memory;
+    }
 
     void discard() {
       inMulti = false;
       dirty = false;
       queued.clear();
+      memory.release(queuedBytes);
       queuedBytes = 0;
+      unwatch();
+    }
+
+    void unwatch() {
       watches.clear();
+      memory.release(watchedBytes);
+      watchedBytes = 0;
     }
   }
 
@@ -105,6 +122,7 @@ final class TransactionCommands {
         throw new CommandException("ERR transaction of more than " + limit
             + " bytes queued; the limit is the node's request size (max frame)");
       }
+      s.memory().take(bytes, "queueing this command");
       t.queued.add(args);
       t.queuedBytes += bytes;
     } catch (CommandException e) {
@@ -141,6 +159,19 @@ final class TransactionCommands {
       throw new CommandException("ERR WATCH of " + (a.length - 1) + " more keys would watch over "
           + MAX_WATCHED_KEYS + " keys, the limit per connection");
     }
+    // The keys are held until EXEC, DISCARD or UNWATCH: bounded in bytes per connection like a
+    // MULTI queue (the node's request size) and node-wide (ClientMemory).
+    long bytes = 0;
+    for (int i = 1; i < a.length; i++) {
+      bytes += a[i].length + PER_ARG_OVERHEAD;
+    }
+    long limit = s.context().limits().maxRequestBytes();
+    if (t.watchedBytes + bytes > limit) {
+      throw new CommandException("ERR WATCH of " + bytes + " more bytes of keys would watch over " + limit
+          + " bytes, the limit per connection (the node's request size)");
+    }
+    s.memory().take(bytes, "WATCH of these keys");
+    t.watchedBytes += bytes;
     List<CompletableFuture<Frame>> reads = new ArrayList<>(a.length - 1);
     for (int i = 1; i < a.length; i++) {
       byte[] key = Args.key(a[i]);
@@ -161,7 +192,7 @@ final class TransactionCommands {
   }
 
   private static void unwatch(RespSession s, byte[][] a) {
-    s.transaction().watches.clear();
+    s.transaction().unwatch();
     s.out().ok();
   }
 

@@ -11,10 +11,20 @@ import java.util.function.LongSupplier;
  * first, at most {@link #MAX_ENTRIES} (Redis's acllog-max-len default). A denial equal to a recent
  * one (same reason, context, object and user, within 60 s) increments its count instead of adding
  * an entry, as Redis does, so a client hammering a wrong password costs one entry.
+ *
+ * <p>What an entry keeps from client input (the user name tried, the key or channel, the client's
+ * description with its name) is cut to {@link #MAX_FIELD_CHARS} characters plus "..." (the
+ * description to {@link #MAX_CLIENT_INFO_CHARS}): otherwise
+ * 128 entries of a 15 MB user name each (a client need not be authenticated to fail AUTH) hold
+ * gigabytes. Redis keeps them whole; its input bounds make that cheaper than ours would be.
  */
 public final class AclLog {
   public static final int MAX_ENTRIES = 128;
   private static final long MERGE_MILLIS = 60_000;
+  /** The longest a field taken from client input is kept; longer ones end in "...". */
+  public static final int MAX_FIELD_CHARS = 128;
+  /** The longest client description kept: room for every CLIENT LIST field around a long name. */
+  public static final int MAX_CLIENT_INFO_CHARS = 1024;
 
   /** One entry, with Redis's field names. */
   public static final class Entry {
@@ -52,7 +62,17 @@ public final class AclLog {
    * Records a denial. {@code reason}: auth, command, key or channel; {@code object}: the command,
    * key or "AUTH"; {@code username}: the user concerned (the one tried, for auth).
    */
-  public synchronized void add(String reason, String context, String object, String username, String clientInfo) {
+  public void add(String reason, String context, String object, String username, String clientInfo) {
+    addClipped(reason, context, clip(object, MAX_FIELD_CHARS), clip(username, MAX_FIELD_CHARS),
+        clip(clientInfo, MAX_CLIENT_INFO_CHARS));
+  }
+
+  /** {@code s} if at most {@code max} characters, else its first {@code max} and "..." (a copy, not a view). */
+  static String clip(String s, int max) {
+    return s.length() <= max ? s : s.substring(0, max) + "...";
+  }
+
+  private synchronized void addClipped(String reason, String context, String object, String username, String clientInfo) {
     long now = millis.getAsLong();
     for (Entry e : entries) {
       if (now - e.updatedMillis > MERGE_MILLIS) {

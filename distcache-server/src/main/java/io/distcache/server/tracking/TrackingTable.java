@@ -33,9 +33,12 @@ import java.util.concurrent.atomic.LongAdder;
  * are atomic per key (ConcurrentHashMap.compute and remove), so a registration is never added to
  * an entry that a concurrent invalidation has already taken out and read.
  *
- * Bounded: at most maxKeys keys (Redis's tracking-table-max-keys, default 1,000,000). A
- * registration that goes over it invalidates other keys first, as Redis does, so their readers
- * drop them rather than miss a later change. A client that closes is removed from the readers
+ * Bounded: at most maxKeys keys (Redis's tracking-table-max-keys, default 1,000,000), and at most
+ * maxBytes bytes of them (distcache's addition: a million 64 KiB keys would be 64 GB; the default
+ * is an eighth of the heap). A registration that goes over either invalidates other keys first, as
+ * Redis does for the count, so their readers drop them rather than miss a later change. The table
+ * is node-wide and keys are shared by their readers, so the bound is the table's, not per client:
+ * a client reading many keys pushes out others' (they only re-read sooner), never fails. A client that closes is removed from the readers
  * map and the BCAST list; ids it left under keys go when those keys are next changed, evicted or
  * flushed (Redis also frees them lazily).
  *
@@ -48,6 +51,8 @@ import java.util.concurrent.atomic.LongAdder;
 public final class TrackingTable implements PlacementListener {
   /** Redis's tracking-table-max-keys default. */
   public static final int DEFAULT_MAX_KEYS = 1_000_000;
+  /** The default bound on the bytes of the keys in the table: an eighth of the heap. */
+  public static final long DEFAULT_MAX_BYTES = Runtime.getRuntime().maxMemory() / 8;
 
   /** A tracking client: where its invalidations go. */
   public interface Reader {
@@ -80,6 +85,9 @@ public final class TrackingTable implements PlacementListener {
 
   private final ConcurrentHashMap<ByteBuffer, Readers> keys = new ConcurrentHashMap<>();
   private final AtomicInteger size = new AtomicInteger();
+  /** Bytes of the keys in the table. */
+  private final java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
+  private volatile long maxBytes = DEFAULT_MAX_BYTES;
   /** (key, reader) pairs: Redis's tracking_total_items. */
   private final java.util.concurrent.atomic.AtomicLong items = new java.util.concurrent.atomic.AtomicLong();
   private final Map<Long, Reader> readers = new ConcurrentHashMap<>();
@@ -101,6 +109,20 @@ public final class TrackingTable implements PlacementListener {
 
   public int maxKeys() {
     return maxKeys;
+  }
+
+  /** Sets the bound on the bytes of the tracked keys (must be positive). */
+  public void maxBytes(long max) {
+    if (max <= 0) {
+      throw new IllegalArgumentException("the tracking table's byte bound must be positive: " + max);
+    }
+    this.maxBytes = max;
+    evictOver(null);
+  }
+
+  /** Bytes of the keys in the table. */
+  public long bytes() {
+    return bytes.get();
   }
 
   /** Where invalidations for peers' registrations go (the cluster bus). */
@@ -197,6 +219,7 @@ public final class TrackingTable implements PlacementListener {
       if (r == null) {
         r = new Readers();
         size.incrementAndGet();
+        bytes.addAndGet(key.length);
       }
       add.accept(r);
       return r;
@@ -205,16 +228,17 @@ public final class TrackingTable implements PlacementListener {
   }
 
   /**
-   * Over the bound: invalidate keys (the map's first ones, as good as Redis's random pick) until
-   * under it, sparing {@code keep} (the key just read).
+   * Over a bound: invalidate keys (the map's first ones, as good as Redis's random pick) until
+   * under both, sparing {@code keep} (the key just read).
    */
   private void evictOver(ByteBuffer keep) {
-    int max = maxKeys;
-    if (max == 0) {
+    int max = maxKeys == 0 ? Integer.MAX_VALUE : maxKeys;
+    long maxB = maxBytes;
+    if (size.get() <= max && bytes.get() <= maxB) {
       return;
     }
     Iterator<ByteBuffer> it = keys.keySet().iterator();
-    while (size.get() > max && it.hasNext()) {
+    while ((size.get() > max || bytes.get() > maxB) && it.hasNext()) {
       ByteBuffer k = it.next();
       if (!k.equals(keep)) {
         invalidate(array(k), 0);
@@ -235,6 +259,7 @@ public final class TrackingTable implements PlacementListener {
     List<byte[]> one = null;
     if (r != null) {
       size.decrementAndGet();
+      bytes.addAndGet(-key.length);
       items.addAndGet(-(r.clients.size() + (r.peers == null ? 0 : r.peers.size())));
       one = List.of(key);
       for (Long id : r.clients) {
@@ -272,6 +297,7 @@ public final class TrackingTable implements PlacementListener {
       Readers removed = keys.remove(e.getKey());
       if (removed != null) {
         size.decrementAndGet();
+        bytes.addAndGet(-e.getKey().capacity());
         items.addAndGet(-(removed.clients.size() + (removed.peers == null ? 0 : removed.peers.size())));
         Set<Address> ps = removed.peers;
         if (ps != null) {

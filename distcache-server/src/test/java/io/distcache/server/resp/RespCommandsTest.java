@@ -307,6 +307,21 @@ class RespCommandsTest {
   }
 
   @Test
+  void keys_matchingMoreBytesThanTheLimit_isRefusedNamingItAndScan() {
+    RespContext small = RespContext.builder(new LocalRouter(new LocalExecutor(store)), store).clock(clock)
+        .limits(new RespLimits(1024, 1024, 1024, 4096)).build();
+    try (RespChannel limited = new RespChannel(small)) {
+      for (int i = 0; i < 40; i++) {
+        limited.send("SET big:" + "k".repeat(100) + i + " v");
+      }
+      assertThat(limited.send("KEYS big:*")).isEqualTo("-ERR KEYS matched more than 4096 bytes of keys, the limit; use SCAN\r\n");
+      // A match within the limit is answered, and the node goes on serving.
+      assertThat(limited.send("KEYS big:*1")).startsWith("*4\r\n");
+      assertThat(limited.send("PING")).isEqualTo("+PONG\r\n");
+    }
+  }
+
+  @Test
   void scan_cursorBeyondSignedRange_finishedScan() {
     send("SET a v");
     assertThat(send("SCAN 9223372036854775808", "SCAN 18446744073709551615 COUNT 5"))

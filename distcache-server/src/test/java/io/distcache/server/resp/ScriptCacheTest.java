@@ -52,11 +52,34 @@ class ScriptCacheTest {
     assertThat(byCount.contains(a)).isTrue();
     assertThat(byCount.contains(bSha)).isFalse();
 
-    ScriptCache byBytes = new ScriptCache(1000, 100);
+    ScriptCache byBytes = new ScriptCache(1000, 2000);
     for (int i = 0; i < 20; i++) {
       byBytes.load(b("return " + "'" + "x".repeat(20) + i + "'"));
     }
-    assertThat(byBytes.bodyBytes()).isLessThanOrEqualTo(100);
-    assertThat(byBytes.size()).isBetween(1, 4);
+    assertThat(byBytes.heldBytes()).isLessThanOrEqualTo(2000);
+    assertThat(byBytes.size()).isBetween(1, 19);
+  }
+
+  @Test
+  void load_bodyOverThePerScriptLimit_isRefusedNamingIt() {
+    ScriptCache cache = new ScriptCache(1000, 1 << 20, 1024);
+    assertThatThrownBy(() -> cache.load(b("return '" + "x".repeat(1100) + "'")))
+        .isInstanceOf(CommandException.class).hasMessage("ERR script of 1109 bytes is over the limit of 1024 bytes per script");
+    assertThat(cache.size()).isZero();
+    assertThat(cache.load(b("return 1")).sha()).isEqualTo("e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+  }
+
+  @Test
+  void load_manyTinyFunctions_countsTheirCompiledCode_overTheCacheIsRefused() {
+    byte[] closures = b("f=function()end ".repeat(2000));
+    ScriptCache.Script compiled = new ScriptCache().load(closures);
+    // 2,000 functions: their compiled code is many times the 32,000-byte body.
+    assertThat(compiled.heapBytes()).isGreaterThan(5L * closures.length);
+    ScriptCache small = new ScriptCache(1000, 4L * closures.length);
+    assertThatThrownBy(() -> small.load(closures)).isInstanceOf(CommandException.class)
+        .hasMessageStartingWith("ERR script compiles to about " + compiled.heapBytes() + " bytes of heap with its body,"
+            + " over the script cache's limit of " + 4L * closures.length + " bytes");
+    assertThat(small.size()).isZero();
+    assertThat(small.load(b("return 1")).heapBytes()).isLessThan(1000);
   }
 }

@@ -141,4 +141,25 @@ class SetCommandsTest {
       small.close();
     }
   }
+
+  @Test
+  void sinter_keyNamedManyTimes_loadsItOnce_distinctKeysOverTheBound_areRefused() {
+    LocalExecutor executor = new LocalExecutor(store);
+    executor.maxAlgebraLoadBytes(3000);
+    try (RespChannel bounded = new RespChannel(new LocalRouter(executor), store, clock)) {
+      StringBuilder members = new StringBuilder();
+      for (int i = 0; i < 20; i++) {
+        members.append(' ').append("m".repeat(90)).append(i);
+      }
+      bounded.send("SADD big" + members, "SADD {big}2" + members);
+      // About 1900 bytes each: one fits the 3000-byte bound however often it is named, two do not.
+      String again = " big".repeat(60);
+      assertThat(bounded.send("SINTER" + again)).startsWith("*20\r\n");
+      assertThat(bounded.send("SUNION big {big}2")).startsWith("-ERR the keys of this command hold more than 3000 bytes,"
+          + " the limit one set or sorted set command over several keys may load");
+      assertThat(bounded.send("ZUNION 2 big {big}2")).startsWith("-ERR the keys of this command hold more than 3000 bytes");
+      assertThat(bounded.send("ZINTER 3 big big big")).startsWith("*20\r\n");
+      assertThat(bounded.send("PING")).isEqualTo("+PONG\r\n");
+    }
+  }
 }

@@ -212,6 +212,46 @@ class TrackingCommandsTest {
     assertThat(out.split("invalidate", -1)).hasSize(4);
   }
 
+  @Test
+  void tableOverItsByteBound_invalidatesOtherKeysToMakeRoom() {
+    table.maxBytes(2500);
+    resp3(a);
+    a.send("CLIENT TRACKING ON");
+    String k1 = "a".repeat(1000);
+    String k2 = "b".repeat(1000);
+    a.send("GET " + k1, "GET " + k2);
+    assertThat(a.output()).isEmpty();
+    assertThat(table.bytes()).isEqualTo(2000);
+    // A third 1000-byte key would hold 3000 bytes: another key is invalidated first, this one kept.
+    String out = a.send("GET " + "c".repeat(1000));
+    assertThat(out).contains("invalidate");
+    assertThat(table.size()).isEqualTo(2);
+    assertThat(table.bytes()).isEqualTo(2000);
+    b.send("SET " + k1 + " x", "SET " + k2 + " x");
+    assertThat(table.bytes()).isEqualTo(1000);
+    assertThat(a.send("PING")).contains("PONG");
+  }
+
+  @Test
+  void bcastPrefixes_overTheCountPerConnection_areRefused_offGivesTheirBytesBack() {
+    resp3(a);
+    StringBuilder cmd = new StringBuilder("CLIENT TRACKING ON BCAST");
+    for (int i = 0; i < 1000; i++) {
+      cmd.append(" PREFIX p").append(i).append(':');
+    }
+    assertThat(a.send(cmd.toString())).isEqualTo("+OK\r\n");
+    StringBuilder more = new StringBuilder("CLIENT TRACKING ON BCAST");
+    for (int i = 0; i < 25; i++) {
+      more.append(" PREFIX q").append(i).append(':');
+    }
+    assertThat(a.send(more.toString())).isEqualTo("-ERR 25 more prefixes would follow over 1024 prefixes, the limit per connection\r\n");
+    assertThat(context.clientMemory().used()).isPositive();
+    b.send("SET p7:x 1");
+    assertThat(a.output()).isEqualTo(invalidate3("p7:x"));
+    assertThat(a.send("CLIENT TRACKING OFF")).isEqualTo("+OK\r\n");
+    assertThat(context.clientMemory().used()).isZero();
+  }
+
   /** A 1 MiB node's context whose store reports to {@code evictionTable}. */
   private final TrackingTable evictionTable = new TrackingTable();
   private final Store small = new TrackingStore(

@@ -269,4 +269,39 @@ class TransactionCommandsTest {
     assertThat(send("EXEC")).isEqualTo("*1\r\n*2\r\n$1\r\nv\r\n$2\r\nOK\r\n");
     assertThat(value("k")).as("a single node runs a keyless script on any key").isEqualTo("v".getBytes(StandardCharsets.UTF_8));
   }
+
+  @Test
+  void queuesOfSeveralConnections_overTheNodeWideBudget_areRefusedUntilOneIsDropped() {
+    RespContext shared = RespContext.builder(router, store).clock(clock).version("test").clientMemoryBytes(2500).build();
+    try (RespChannel one = new RespChannel(shared); RespChannel two = new RespChannel(shared)) {
+      String x = "x".repeat(900);
+      one.send("MULTI");
+      two.send("MULTI");
+      assertThat(one.send("SET a " + x, "SET b " + x)).isEqualTo("+QUEUED\r\n+QUEUED\r\n");
+      // Each connection is far within its own bound (the frame size); together they are not.
+      assertThat(two.send("SET c " + x)).startsWith("-ERR queueing this command (").contains("(952 bytes) would take").contains("over 2500 bytes, the node's limit (1904 held)");
+      assertThat(two.send("EXEC")).startsWith("-EXECABORT");
+      assertThat(one.send("DISCARD")).isEqualTo("+OK\r\n");
+      assertThat(shared.clientMemory().used()).isZero();
+      two.send("MULTI");
+      assertThat(two.send("SET c " + x, "EXEC")).isEqualTo("+QUEUED\r\n*1\r\n+OK\r\n");
+    }
+    assertThat(value("c")).hasSize(900);
+  }
+
+  @Test
+  void watch_overTheBytesPerConnection_isRefused_andClosingGivesTheBudgetBack() {
+    RespContext small = RespContext.builder(router, store).clock(clock).version("test")
+        .limits(new RespLimits(1024, 1024, 1024, 4096)).build();
+    RespChannel tiny = new RespChannel(small);
+    String k = "k".repeat(1000);
+    assertThat(tiny.send("WATCH " + k + "1 " + k + "2 " + k + "3 " + k + "4")).isEqualTo("+OK\r\n");
+    assertThat(tiny.send("WATCH " + k + "5")).isEqualTo("-ERR WATCH of 1017 more bytes of keys would watch over 4096"
+        + " bytes, the limit per connection (the node's request size)\r\n");
+    assertThat(small.clientMemory().used()).isEqualTo(4 * 1017);
+    assertThat(tiny.send("UNWATCH", "WATCH " + k + "5")).isEqualTo("+OK\r\n+OK\r\n");
+    assertThat(small.clientMemory().used()).isEqualTo(1017);
+    tiny.close();
+    assertThat(small.clientMemory().used()).isZero();
+  }
 }

@@ -1,0 +1,57 @@
+package io.distcache.server.cluster;
+
+import io.distcache.server.store.Store;
+import io.distcache.server.store.TypedEntry;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.function.Function;
+
+/*
+ * Design: the sources one set or sorted-set command over several keys (SINTER, SUNION, SDIFF,
+ * ZUNION, ZINTER, ZDIFF and their STORE and CARD forms) reads, each decoded onto the heap. A key
+ * named several times is read and decoded once ("SINTER big big ... big" would otherwise hold its
+ * set once per mention), and the encoded bytes of the distinct sources are bounded (maxBytes):
+ * past it the command is refused, naming the limit, before the source that crosses it is decoded.
+ * The bound is per command; commands run on a few threads, so the heap they take together is a
+ * few times it. Used by one command on one thread.
+ */
+
+/** The decoded sources of one multi-key set or sorted-set command, each key read once, bounded in bytes. */
+final class AlgebraSources<T> {
+  /** The default bound on the bytes one command loads: an eighth of the heap. */
+  static final long DEFAULT_MAX_BYTES = Runtime.getRuntime().maxMemory() / 8;
+
+  private final Store store;
+  private final long maxBytes;
+  private final Function<TypedEntry, T> decode;
+  private final HashMap<ByteBuffer, T> byKey = new HashMap<>();
+  private long loaded;
+
+  /** {@code decode} turns an entry (null: the key is absent) into a source, or throws for a wrong type. */
+  AlgebraSources(Store store, long maxBytes, Function<TypedEntry, T> decode) {
+    this.store = store;
+    this.maxBytes = maxBytes;
+    this.decode = decode;
+  }
+
+  /** The source held at {@code key}, decoded the first time it is named. */
+  T get(byte[] key) {
+    ByteBuffer k = ByteBuffer.wrap(key);
+    T done = byKey.get(k);
+    if (done != null) {
+      return done;
+    }
+    TypedEntry e = store.getTyped(key);
+    if (e != null) {
+      loaded += e.value().length;
+      if (loaded > maxBytes) {
+        throw new IllegalArgumentException("the keys of this command hold more than " + maxBytes
+            + " bytes, the limit one set or sorted set command over several keys may load (with "
+            + RandomPicks.printable(key) + ", " + loaded + " bytes)");
+      }
+    }
+    T t = decode.apply(e);
+    byKey.put(k, t);
+    return t;
+  }
+}

@@ -1,0 +1,85 @@
+package io.distcache.server.resp;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/*
+ * Design: one node-wide budget for what Redis connections keep on the heap between commands: MULTI
+ * queues, WATCHed keys and BCAST prefixes. Each of these has its own bound per connection; this
+ * bounds their sum over all connections (a quarter of the heap by default), so that many
+ * connections, each within its own bounds, cannot fill the heap together. A connection takes bytes
+ * from the budget before it adds to one of them (the command is refused with an error naming the
+ * limit when the budget is spent, and nothing is added), gives them back when it drops them (EXEC,
+ * DISCARD, UNWATCH, CLIENT TRACKING OFF), and gives back all it holds when it closes.
+ *
+ * Each connection's Account is used on its event loop only; the shared total is atomic. A release
+ * never gives back more than the account holds, so a structure dropped after the connection closed
+ * (and released everything) cannot drive the total below what others hold.
+ */
+
+/** The node-wide budget for per-connection state, and each connection's share of it. */
+final class ClientMemory {
+  /** The default budget: a quarter of the JVM's maximum heap. */
+  static final long DEFAULT_MAX_BYTES = Runtime.getRuntime().maxMemory() / 4;
+
+  private final long max;
+  private final AtomicLong used = new AtomicLong();
+
+  ClientMemory(long max) {
+    if (max <= 0) {
+      throw new IllegalArgumentException("the connections' memory budget must be positive: " + max);
+    }
+    this.max = max;
+  }
+
+  long max() {
+    return max;
+  }
+
+  /** Bytes held by all connections now. */
+  long used() {
+    return used.get();
+  }
+
+  /** A new connection's account, holding nothing. */
+  Account account() {
+    return new Account();
+  }
+
+  /** One connection's share of the budget. */
+  final class Account {
+    private long held;
+
+    private Account() {}
+
+    /**
+     * Takes {@code bytes} for {@code what} (named in the error), or throws, taking nothing, when the
+     * node's budget would be exceeded.
+     */
+    void take(long bytes, String what) {
+      long now = used.addAndGet(bytes);
+      if (now > max) {
+        used.addAndGet(-bytes);
+        throw new CommandException("ERR " + what + " (" + bytes + " bytes) would take the memory all connections"
+            + " hold for MULTI queues, WATCH and BCAST prefixes over " + max + " bytes, the node's limit ("
+            + (now - bytes) + " held); retry later");
+      }
+      held += bytes;
+    }
+
+    /** Gives back {@code bytes} (no more than the account holds). */
+    void release(long bytes) {
+      long r = Math.min(bytes, held);
+      held -= r;
+      used.addAndGet(-r);
+    }
+
+    /** Gives back everything (the connection closed). */
+    void releaseAll() {
+      release(held);
+    }
+
+    long held() {
+      return held;
+    }
+  }
+}
