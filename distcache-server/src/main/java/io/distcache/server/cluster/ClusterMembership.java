@@ -226,9 +226,17 @@ public final class ClusterMembership implements AutoCloseable {
     boolean wasSettled = guard.settled(); // every member had confirmed the previous placement
     guard.placementChanged(self, previous, next, dropper);
     if (previous.fingerprint() != next.fingerprint() || previous.isEmpty()) {
-      log.info("placement epoch {}: {} owners, {} learning, {} slots here", next.epoch(), next.ownerCount(),
-          next.size() - next.ownerCount(), next.slotCount(self));
-      if (next.underReplicated() && next.ownerCount() == 1 && previous.isEmpty()) {
+      boolean waitingToJoin = next.size() <= 1 && guard.awaitingJoin();
+      if (waitingToJoin) {
+        // Alone with seeds: it serves nothing yet, so "16384 slots here" would mislead (a tester).
+        log.info("placement epoch {}: alone until a member of the cluster answers; serving nothing yet", next.epoch());
+      } else {
+        log.info("placement epoch {}: {} owners, {} learning, {} slots here", next.epoch(), next.ownerCount(),
+            next.size() - next.ownerCount(), next.slotCount(self));
+      }
+      if (waitingToJoin) {
+        // nothing to say about copies before it has joined
+      } else if (next.underReplicated() && next.ownerCount() == 1 && previous.isEmpty()) {
         // Every node starts alone, joiners included: nothing to warn about yet.
         log.info("alone for now: each slot has 1 copy until other members join (--replicas {})", next.replicas());
       } else if (next.underReplicated() && next.contains(self)

@@ -83,7 +83,8 @@ final class PeerGate extends ChannelInboundHandlerAdapter {
       // We proved first; a dialer that finds our proof wrong closes without sending its own. So a
       // member started with another secret shows up here, not as a "wrong proof".
       long more = access.failures.takeSuppressed();
-      log.warn("peer handshake from {} ({}) closed after our proof: it probably holds another cluster secret{}",
+      log.warn("peer handshake from {} ({}) closed after our proof: it holds another cluster secret, or it expected another member at"
+          + " this address (one restarted or replaced there){}",
           peerId, ctx.channel().remoteAddress(), more > 0 ? " (" + more + " more peer refusals not logged)" : "");
     }
     release();
