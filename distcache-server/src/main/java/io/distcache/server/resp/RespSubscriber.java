@@ -216,12 +216,21 @@ final class RespSubscriber implements Subscriber {
   }
 
   private void disconnect(long unread) {
+    disconnect(unread, null);
+  }
+
+  /** Closes the connection; {@code why} null: over client-output-buffer-limit pubsub. */
+  private void disconnect(long unread, String why) {
     if (!disconnected.compareAndSet(false, true)) {
       return;
     }
     limit.countDisconnection();
-    ClientLog.warn(log, "pubsub-output-limit", "closing subscriber {}: {} bytes unread are over client-output-buffer-limit"
-        + " pubsub {} {} {}", client.address, unread, limit.hardBytes(), limit.softBytes(), limit.softSeconds());
+    if (why == null) {
+      ClientLog.warn(log, "pubsub-output-limit", "closing subscriber {}: {} bytes unread are over client-output-buffer-limit"
+          + " pubsub {} {} {}", client.address, unread, limit.hardBytes(), limit.softBytes(), limit.softSeconds());
+    } else {
+      ClientLog.warn(log, "pubsub-out-of-memory", "closing subscriber {} with {} bytes unread: {}", client.address, unread, why);
+    }
     queue.clear();
     queuedBytes.set(0);
     channel.close();
@@ -238,15 +247,25 @@ final class RespSubscriber implements Subscriber {
         continue;
       }
       Delivery m = d;
-      session.push(w -> {
-        w.push(m.pattern == null ? 3 : 4);
-        w.bulk(m.kind);
-        if (m.pattern != null) {
-          w.bulk(m.pattern);
-        }
-        w.bulk(m.channel);
-        w.bulk(m.message);
-      });
+      try {
+        session.push(w -> {
+          w.push(m.pattern == null ? 3 : 4);
+          w.bulk(m.kind);
+          if (m.pattern != null) {
+            w.bulk(m.pattern);
+          }
+          w.bulk(m.channel);
+          w.bulk(m.message);
+        });
+      } catch (OutOfMemoryError noRoom) {
+        // The node's direct memory is spent (many subscribers, each under its own limit, not
+        // reading): this subscriber, whose buffer could not grow, goes, as one over its limit
+        // does. Thrown on, it was one unthrottled WARN with a stack trace per message (a tester:
+        // 59 in one burst) and the subscriber stayed.
+        disconnect(queuedBytes.get() + unsent(), "the node's memory for output buffers is exhausted ("
+            + noRoom.getMessage() + ")");
+        return;
+      }
       any = true;
     }
     if (any) {

@@ -58,6 +58,35 @@ class PubSubCommandsTest {
   }
 
   @Test
+  void subscriberWhoseBufferCannotGrow_isDisconnected_thePublisherGoesOn() {
+    assertThat(sub.send("SUBSCRIBE news")).isEqualTo(confirm("subscribe", "news", 1));
+    // The node's direct memory is spent: the next buffer for this subscriber cannot be allocated.
+    sub.channel.config().setAllocator(new io.netty.buffer.AbstractByteBufAllocator(false) {
+      @Override
+      public boolean isDirectBufferPooled() {
+        return false;
+      }
+
+      @Override
+      protected io.netty.buffer.ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+        throw new OutOfMemoryError("Direct buffer memory");
+      }
+
+      @Override
+      protected io.netty.buffer.ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+        throw new OutOfMemoryError("Direct buffer memory");
+      }
+    });
+
+    assertThat(pub.send("PUBLISH news hello")).isEqualTo(":1\r\n");
+    sub.channel.runPendingTasks();
+
+    assertThat(sub.channel.isActive()).as("the subscriber that could not be written to is closed").isFalse();
+    assertThat(pub.send("PUBLISH news again")).isEqualTo(":0\r\n");
+    assertThat(pub.send("PING")).isEqualTo("+PONG\r\n");
+  }
+
+  @Test
   void unsubscribe_everything_thenNothingLeft_answersNullChannel() {
     sub.send("SUBSCRIBE a b", "PSUBSCRIBE p*");
     assertThat(sub.send("UNSUBSCRIBE")).isEqualTo(confirm("unsubscribe", "a", 2) + confirm("unsubscribe", "b", 1));
