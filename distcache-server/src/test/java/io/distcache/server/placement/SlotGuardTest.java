@@ -79,6 +79,33 @@ class SlotGuardTest {
   }
 
   @Test
+  void handedOver_theSlotsThisNodeGaveToTheMemberThatLearnedThem_onlyUntilTheNextPlacement() {
+    Placement two = Placement.of(1, List.of(A, B), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    Placement learning = Placement.of(2, List.of(A, B), List.of(C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    Placement joined = Placement.of(3, List.of(A, B, C), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    guard.placementChanged(A, Placement.empty(), two, cleaner);
+    guard.placementChanged(A, two, learning, cleaner);
+    guard.placementChanged(A, learning, joined, cleaner);
+
+    int given = -1;
+    int kept = -1;
+    for (int s = 0; s < KeySlot.SLOTS && (given < 0 || kept < 0); s++) {
+      if (learning.owns(A, s) && joined.owns(C, s) && joined.isReplica(A, s)) {
+        given = s;
+      } else if (joined.owns(A, s)) {
+        kept = s;
+      }
+    }
+    assertThat(given).as("a slot of A's that C learned, A staying its replica").isNotNegative();
+    assertThat(guard.handedOver(given)).isTrue();
+    assertThat(guard.handedOver(kept)).as("a slot A still owns").isFalse();
+
+    guard.placementChanged(A, joined, Placement.of(4, List.of(A, B, C), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1),
+        cleaner);
+    assertThat(guard.handedOver(given)).as("the next placement moved nothing from A").isFalse();
+  }
+
+  @Test
   void majority_aNodeCutOffFromTheOthersServesNothing_andMayNotDeclareThemDead() {
     Placement three = Placement.of(1, List.of(A, B, C));
     guard.placementChanged(A, Placement.empty(), three, cleaner);
