@@ -1,0 +1,98 @@
+package io.distcache.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.ManualClock;
+import io.distcache.server.bus.Peers;
+import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.ReferenceStore;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The hand-off hold (SIGTERM): writes are held in order, then sent on; one that comes later goes on at once. */
+class HandOffHoldTest {
+  private static final Member A = new Member("a".repeat(40), new Address("127.0.0.1", 7001));
+  private static final Member B = new Member("b".repeat(40), new Address("127.0.0.1", 7002));
+
+  private final Store store = new ReferenceStore(new StoreConfig(16L << 20, 1024, EvictionPolicy.ALLKEYS_LRU,
+      new ManualClock()));
+  private final LocalExecutor local = new LocalExecutor(store);
+  private final Placement two = Placement.of(1, List.of(A, B), List.of(), 64, 1);
+  /** B applies whatever REPLICATE batch it gets. */
+  private final Peers peers = TestPeers.answering((to, request) -> {
+    if (request.op() == Opcode.REPLICATE) {
+      int n = EffectCodec.decode(request.value()).size();
+      return CompletableFuture.completedFuture(request.replyOk(request.extras()[1] + n - 1));
+    }
+    return CompletableFuture.completedFuture(request.replyOk());
+  });
+  private final Replicator replicator = new Replicator(store, () -> two, () -> A, peers, ReplicationMode.SYNC,
+      local::execute);
+  /** What was sent on to the slots' next owners, in order. */
+  private final List<String> sentOn = new ArrayList<>();
+
+  HandOffHoldTest() {
+    replicator.placementChanged(two);
+  }
+
+  @AfterEach
+  void close() {
+    replicator.close();
+    store.close();
+  }
+
+  /** A key of A's slots whose name starts with {@code prefix}. */
+  private String ownKey(String prefix) {
+    for (int i = 0; ; i++) {
+      String k = prefix + i;
+      if (two.owns(A, io.distcache.protocol.cluster.KeySlot.of(k.getBytes(StandardCharsets.UTF_8)))) {
+        return k;
+      }
+    }
+  }
+
+  private CompletableFuture<Frame> set(String key) {
+    return replicator.execute(Frame.request(Opcode.SET, 0, key.getBytes(StandardCharsets.UTF_8),
+        "v".getBytes(StandardCharsets.UTF_8)), two);
+  }
+
+  private CompletableFuture<Frame> onward(Frame request) {
+    sentOn.add(new String(request.key(), StandardCharsets.UTF_8));
+    return CompletableFuture.completedFuture(request.replyOk());
+  }
+
+  @Test
+  void writesHeldWhileHandingOff_areSentOnInOrder_andOneArrivingAfterTheRelease_goesOnAtOnce() {
+    String one = ownKey("one");
+    String two = ownKey("two");
+    String late = ownKey("late");
+    replicator.holdAndDrain(System.nanoTime() + 1_000_000_000L); // nothing sent yet: nothing to wait for
+    CompletableFuture<Frame> first = set(one);
+    CompletableFuture<Frame> second = set(two);
+    assertThat(first).isNotDone();
+    assertThat(HeldReply.holds(first)).as("the connection's next requests wait behind it").isTrue();
+
+    replicator.releaseHeld(this::onward);
+    assertThat(first.join().status()).isEqualTo(Status.OK);
+    assertThat(second.join().status()).isEqualTo(Status.OK);
+
+    // It passed routing before the hand-off and reaches the hold only now: sent on, not queued for ever.
+    CompletableFuture<Frame> last = set(late);
+    assertThat(last).isDone();
+    assertThat(last.join().status()).isEqualTo(Status.OK);
+    assertThat(sentOn).containsExactly(one, two, late);
+    assertThat(store.get(one.getBytes(StandardCharsets.UTF_8))).as("applied by the next owner, not here").isNull();
+  }
+}
