@@ -144,19 +144,22 @@ final class ClusterCommands {
   }
 
   /**
-   * {@code ranges} led by one single-slot entry, without replicas, per owner that would otherwise
-   * appear first as another's replica: the first slot of its first range, which the rest then
-   * leaves out. redis-py (4.x) gives each node the role of its
+   * {@code ranges} led by one single-slot entry per owner that would otherwise appear first as
+   * another's replica, the owner listed in its replicas' places too: the first slot of its first
+   * range, which the rest then leaves out. redis-py (4.x) gives each node the role of its
    * first appearance in CLUSTER SLOTS, and every member here is also a replica of others' ranges:
    * in slot order most members appeared first as a replica, so redis-py took them for replicas and
    * sent FLUSHALL, DBSIZE, SCAN and KEYS to one node of three (a tester: `flushall()` returned
    * True and left 3,431 of 5,150 keys). Redis does not promise an order; the slots covered and
-   * their owners are the same, only that one slot per owner lists no replica.
+   * their owners are the same, only that one slot per owner names no other replica (reads of it
+   * from "replicas" reach its owner).
    */
   static List<SlotRange> ownersFirst(List<SlotRange> ranges) {
     java.util.Map<Member, Integer> firstOwned = new java.util.HashMap<>();
+    java.util.Map<Member, Integer> copies = new java.util.HashMap<>();
     for (SlotRange r : ranges) {
       firstOwned.putIfAbsent(r.owner(), r.first());
+      copies.putIfAbsent(r.owner(), r.replicas().size());
     }
     // Only the owners that would first appear as a replica need a leading entry.
     java.util.Set<Member> seen = new java.util.HashSet<>();
@@ -171,7 +174,11 @@ final class ClusterCommands {
     }
     List<SlotRange> out = new ArrayList<>(ranges.size() + lead.size());
     for (Map.Entry<Member, Integer> e : lead.entrySet()) {
-      out.add(new SlotRange(e.getValue(), e.getValue(), e.getKey(), List.of()));
+      // The owner again in the replicas' places: as many entries as its other ranges have, since
+      // redis-py with read_from_replicas picks a slot's node by a per-owner round-robin index
+      // taken modulo the slot's list size (a shorter list raised "list index out of range").
+      out.add(new SlotRange(e.getValue(), e.getValue(), e.getKey(),
+          java.util.Collections.nCopies(copies.get(e.getKey()), e.getKey())));
     }
     for (SlotRange r : ranges) {
       Integer led = lead.get(r.owner());
