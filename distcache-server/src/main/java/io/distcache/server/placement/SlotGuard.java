@@ -252,11 +252,19 @@ public final class SlotGuard {
 
   /**
    * True when the current placement moved {@code slot} from this node to the member that learned
-   * it (a join), this node staying its replica: a peer that forwards a request for it here has not
-   * heard yet, and the new owner, whose placement is at least as new as ours, serves it.
+   * it (a join), this node staying its replica, and not every member has confirmed that placement
+   * yet: a peer that forwards a request for it here has not heard yet, and the new owner, whose
+   * placement is at least as new as ours, serves it. Once every member confirmed, a peer that
+   * still sends it here is ahead of us (the new owner died and we are its first replica), and the
+   * request must wait for our placement instead (found by CI: forwarded on to the dead owner).
    */
   public boolean handedOver(int slot) {
-    return (handedOverSlots[slot >>> 6] & (1L << slot)) != 0;
+    if ((handedOverSlots[slot >>> 6] & (1L << slot)) == 0) {
+      return false;
+    }
+    synchronized (this) {
+      return waiting;
+    }
   }
 
   /** This node was started with seeds to join: alone, it serves nothing until it has joined. */

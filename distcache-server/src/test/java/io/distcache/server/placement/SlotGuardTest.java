@@ -97,12 +97,13 @@ class SlotGuardTest {
       }
     }
     assertThat(given).as("a slot of A's that C learned, A staying its replica").isNotNegative();
-    assertThat(guard.handedOver(given)).isTrue();
+    assertThat(guard.handedOver(given)).as("until every member confirmed the placement").isTrue();
     assertThat(guard.handedOver(kept)).as("a slot A still owns").isFalse();
 
-    guard.placementChanged(A, joined, Placement.of(4, List.of(A, B, C), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1),
-        cleaner);
-    assertThat(guard.handedOver(given)).as("the next placement moved nothing from A").isFalse();
+    confirmAll(joined, B, C);
+    finishDrops();
+    assertThat(guard.settled()).isTrue();
+    assertThat(guard.handedOver(given)).as("confirmed everywhere: a peer sending it here is ahead of us").isFalse();
   }
 
   @Test
