@@ -409,16 +409,13 @@ public final class ClusterRouter implements Router, ClusterView {
       return done(local.execute(request)); // a READONLY read of a current copy (SlotGuard rule 7)
     }
     if (request.hasFlag(Flags.FORWARDED)) {
-      if (handedOff) {
-        // We left: the sender forwarded this before it heard. Nobody forwards to us any more, so
-        // one more hop cannot loop, and the client sees no error.
-        return forward(owner, request);
-      }
-      if (cluster.guard().handedOver(slot)) {
-        // We gave this slot to the member that learned it (a join); the sender has not heard yet,
-        // or forwarded this before it did and we held it. The new owner serves it: one more hop,
-        // which cannot come back (it owns the slot in a placement at least as new as ours). Waiting
-        // here for an ownership we will not get answered TRY_AGAIN after 1.5 s (a reviewer).
+      if (handedOff || cluster.guard().handedOver(slot)) {
+        // We left (handedOff), or gave this slot to the member that learned it at a join
+        // (handedOver): the sender forwarded this before it heard, or we held it. The owner in our
+        // placement serves it: one more hop, which cannot come back (nobody forwards to a member
+        // that left; a new owner owns the slot in a placement at least as new as ours), and the
+        // client sees no error. Waiting here for an ownership we will not get answered TRY_AGAIN
+        // after 1.5 s (a reviewer).
         return forward(owner, request);
       }
       List<Member> replicas = placement.replicas(slot);

@@ -147,7 +147,11 @@ public final class Replicator implements AutoCloseable {
       stripes[i] = new ReentrantLock();
     }
     this.syncRequester = new ReplicaSyncRequester(placement, self, peers, sender, nanos);
+    this.nanos = nanos;
   }
+
+  /** The clock of held forwards' ages (and stuck copies'): tests inject it. */
+  private final java.util.function.LongSupplier nanos;
 
   private final ReplicaSyncRequester syncRequester;
 
@@ -397,7 +401,12 @@ public final class Replicator implements AutoCloseable {
   /** Guarded by itself: writes that arrived while handing off, in arrival order. */
   private final java.util.ArrayDeque<Held> held = new java.util.ArrayDeque<>();
 
-  private record Held(Frame request, CompletableFuture<Frame> reply) {}
+  /** A held write, with when it was held ({@link #nanos}) for the forwarded ones' wait (expireForwardedHolds). */
+  private record Held(Frame request, CompletableFuture<Frame> reply, long heldAtNanos) {
+    boolean forwardedBefore(long cutoffNanos) {
+      return request.hasFlag(io.distcache.protocol.Flags.FORWARDED) && heldAtNanos - cutoffNanos <= 0;
+    }
+  }
 
   /** Guarded by held: set once the held writes were sent on; a write held later goes the same way. */
   private java.util.function.Function<Frame, CompletableFuture<Frame>> releasedTo;
@@ -408,13 +417,14 @@ public final class Replicator implements AutoCloseable {
     synchronized (held) {
       onward = releasedTo;
       if (onward == null) {
-        held.add(new Held(request, reply));
+        held.add(new Held(request, reply, nanos.getAsLong()));
+        armHoldSweep(request);
         return reply;
       }
     }
     // It passed routing before the hand-off and reached the hold after the release (a reviewer:
     // queued then, it was never sent and its client waited until the connection closed).
-    sendOn(new Held(request, reply), onward);
+    sendOn(new Held(request, reply, 0), onward);
     return reply;
   }
 
@@ -447,6 +457,95 @@ public final class Replicator implements AutoCloseable {
       }
       long[] o = link.offsets();
       left += o[0] - o[1];
+    }
+    return left;
+  }
+
+  /*
+   * A peer's forward held here (hand-off or migration) must not outlive its sender's wait: the
+   * sender gives up after its forward timeout (2 s), counts the forward as answered and sends the
+   * slot's next requests straight to the new owner (SlotForwards), and its client hears BUSY. Sent
+   * on later, the held write would land after writes acknowledged since, a write its client was
+   * told failed overwriting one it was told succeeded. So a forwarded write held for
+   * ClusterRouter.WAIT_MILLIS (1.5 s, below the sender's timeout, as SlotWaits) is answered
+   * TRY_AGAIN, not applied; a client's own write stays held (its client waits for the answer, and
+   * nothing is sent around it). Swept every HOLD_SWEEP_MILLIS, only while forwards are held.
+   */
+  private static final long HOLD_SWEEP_MILLIS = 100;
+  /** Guarded by itself: the running sweep of held forwards, or null. */
+  private final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.ScheduledFuture<?>> holdSweep =
+      new java.util.concurrent.atomic.AtomicReference<>();
+
+  private void armHoldSweep(Frame request) {
+    if (!request.hasFlag(io.distcache.protocol.Flags.FORWARDED) || holdSweep.get() != null) {
+      return;
+    }
+    synchronized (holdSweep) {
+      if (holdSweep.get() == null && !sender.isShuttingDown()) {
+        try {
+          holdSweep.set(sender.scheduleAtFixedRate(this::sweepHolds, HOLD_SWEEP_MILLIS, HOLD_SWEEP_MILLIS,
+              TimeUnit.MILLISECONDS));
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+          // closing: the held writes are failed by close's path
+        }
+      }
+    }
+  }
+
+  private void sweepHolds() {
+    synchronized (holdSweep) {
+      if (expireForwardedHolds() == 0) {
+        java.util.concurrent.ScheduledFuture<?> f = holdSweep.getAndSet(null);
+        if (f != null) {
+          f.cancel(false);
+        }
+      }
+    }
+  }
+
+  /**
+   * Answers TRY_AGAIN, unapplied, to the forwarded writes held for ClusterRouter.WAIT_MILLIS or
+   * more; returns how many forwarded writes are still held.
+   */
+  int expireForwardedHolds() {
+    long cutoff = nanos.getAsLong() - TimeUnit.MILLISECONDS.toNanos(ClusterRouter.WAIT_MILLIS);
+    List<Held> late = new ArrayList<>();
+    int left;
+    synchronized (held) {
+      left = expireFrom(held, cutoff, late);
+    }
+    for (MigrationHold h : migrations.values()) {
+      synchronized (h) {
+        left += expireFrom(h.queue, cutoff, late);
+      }
+    }
+    for (Held h : late) {
+      long ms = TimeUnit.NANOSECONDS.toMillis(nanos.getAsLong() - h.heldAtNanos());
+      h.reply().complete(h.request().replyError(Status.TRY_AGAIN, "held " + ms + " ms while its slot changes owner,"
+          + " past the " + ClusterRouter.WAIT_MILLIS + " ms a forwarded request waits; not applied"));
+    }
+    return left;
+  }
+
+  /** Moves the forwarded writes held since before {@code cutoff} from {@code queue} to {@code late}; returns the forwarded ones left. */
+  private static int expireFrom(java.util.ArrayDeque<Held> queue, long cutoff, List<Held> late) {
+    int left = 0;
+    boolean any = false;
+    for (Held h : queue) {
+      if (h.forwardedBefore(cutoff)) {
+        any = true;
+      } else if (h.request().hasFlag(io.distcache.protocol.Flags.FORWARDED)) {
+        left++;
+      }
+    }
+    if (any) {
+      // Rebuilt in one pass (removing from the middle of an ArrayDeque is O(n) each), order kept.
+      java.util.ArrayDeque<Held> keep = new java.util.ArrayDeque<>(queue.size());
+      for (Held h : queue) {
+        (h.forwardedBefore(cutoff) ? late : keep).add(h);
+      }
+      queue.clear();
+      queue.addAll(keep);
     }
     return left;
   }
@@ -994,7 +1093,8 @@ public final class Replicator implements AutoCloseable {
               + learner.address() + ", which has not taken it over yet; not applied"));
         }
         if (!released) {
-          queue.add(new Held(request, reply));
+          queue.add(new Held(request, reply, nanos.getAsLong()));
+          armHoldSweep(request);
           return reply;
         }
       }

@@ -38,8 +38,10 @@ class HandOffHoldTest {
     }
     return CompletableFuture.completedFuture(request.replyOk());
   });
+  /** The replicator's clock for held forwards' ages. */
+  private final java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
   private final Replicator replicator = new Replicator(store, () -> two, () -> A, peers, ReplicationMode.SYNC,
-      local::execute);
+      local::execute, nanos::get);
   /** What was sent on to the slots' next owners, in order. */
   private final List<String> sentOn = new ArrayList<>();
 
@@ -68,6 +70,11 @@ class HandOffHoldTest {
         "v".getBytes(StandardCharsets.UTF_8)), two);
   }
 
+  private CompletableFuture<Frame> setForwarded(String key) {
+    return replicator.execute(Frame.request(Opcode.SET, 0, key.getBytes(StandardCharsets.UTF_8),
+        "v".getBytes(StandardCharsets.UTF_8)).withFlags(io.distcache.protocol.Flags.FORWARDED), two);
+  }
+
   private CompletableFuture<Frame> onward(Frame request) {
     sentOn.add(new String(request.key(), StandardCharsets.UTF_8));
     return CompletableFuture.completedFuture(request.replyOk());
@@ -94,5 +101,34 @@ class HandOffHoldTest {
     assertThat(last.join().status()).isEqualTo(Status.OK);
     assertThat(sentOn).containsExactly(one, two, late);
     assertThat(store.get(one.getBytes(StandardCharsets.UTF_8))).as("applied by the next owner, not here").isNull();
+  }
+
+  @Test
+  void forwardedWriteHeldPastTheForwardWait_isAnsweredTryAgainUnapplied_whileAClientsOwnWriteStaysHeld() {
+    String forwarded = ownKey("fwd");
+    String own = ownKey("own");
+    String young = ownKey("young");
+    replicator.holdAndDrain(System.nanoTime() + 1_000_000_000L);
+    CompletableFuture<Frame> peers = setForwarded(forwarded);
+    CompletableFuture<Frame> client = set(own);
+    nanos.addAndGet(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(ClusterRouter.WAIT_MILLIS) - 1);
+    CompletableFuture<Frame> later = setForwarded(young);
+    assertThat(replicator.expireForwardedHolds()).as("not yet past the wait").isEqualTo(2);
+    assertThat(peers).isNotDone();
+
+    nanos.addAndGet(1);
+    // Its sender gives up at its 2 s forward timeout: sent on after that, it could land after a
+    // write acknowledged since. Answered before, and never applied.
+    assertThat(replicator.expireForwardedHolds()).as("the younger forward is still held").isEqualTo(1);
+    assertThat(peers.join().status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(peers.join().valueText()).contains("not applied");
+    assertThat(client).as("a client's own write waits for the hand-off").isNotDone();
+    assertThat(later).isNotDone();
+
+    replicator.releaseHeld(this::onward);
+    assertThat(client.join().status()).isEqualTo(Status.OK);
+    assertThat(later.join().status()).isEqualTo(Status.OK);
+    assertThat(sentOn).containsExactly(own, young);
+    assertThat(store.get(forwarded.getBytes(StandardCharsets.UTF_8))).isNull();
   }
 }

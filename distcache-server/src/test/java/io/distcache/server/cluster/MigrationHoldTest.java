@@ -47,8 +47,10 @@ class MigrationHoldTest {
     }
     return CompletableFuture.completedFuture(request.replyOk());
   });
+  /** The replicator's clock for held forwards' ages. */
+  private final java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
   private final Replicator replicator = new Replicator(store, placement::get, () -> A, peers, ReplicationMode.SYNC,
-      local::execute);
+      local::execute, nanos::get);
   private final byte[] moving = keyOf(s -> learning.owns(A, s) && learning.wouldOwn(L, s));
 
   MigrationHoldTest() {
@@ -204,5 +206,26 @@ class MigrationHoldTest {
       release.countDown();
       r.close();
     }
+  }
+
+  @Test
+  void forwardedWriteHeldPastTheForwardWait_isAnsweredTryAgain_andNotSentToTheLearner() {
+    assertThat(prepare().status()).isEqualTo(Status.OK);
+    CompletableFuture<Frame> forwarded = replicator.execute(Frame.request(Opcode.SET, 0, moving,
+        "forwarded".getBytes(StandardCharsets.UTF_8)).withFlags(io.distcache.protocol.Flags.FORWARDED), placement.get());
+    assertThat(forwarded).isNotDone();
+    nanos.addAndGet(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(ClusterRouter.WAIT_MILLIS));
+    CompletableFuture<Frame> own = set("own");
+
+    assertThat(replicator.expireForwardedHolds()).isZero();
+    assertThat(forwarded.join().status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(own).as("a client's own write stays held").isNotDone();
+
+    Placement joined = Placement.of(2, List.of(A, B, L), List.of(), 64, 0);
+    placement.set(joined);
+    replicator.placementChanged(joined);
+    assertThat(own.join().status()).isEqualTo(Status.OK);
+    assertThat(store.get(moving)).as("sent on by onRelease (here: applied locally), the forward never")
+        .isEqualTo("own".getBytes(StandardCharsets.UTF_8));
   }
 }
