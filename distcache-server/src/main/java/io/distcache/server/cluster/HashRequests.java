@@ -11,6 +11,7 @@ import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.CollectionCodec.Bytes;
 import io.distcache.server.store.FieldExpiryIndex;
 import io.distcache.server.store.RedisNumbers;
+import io.distcache.server.store.PackedLookup;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreException;
 import io.distcache.server.store.TypedEntry;
@@ -113,6 +114,9 @@ final class HashRequests {
       TypedEntry e = store.getTyped(r.key());
       if (e != null && e.type() != ValueType.HASH) {
         return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
+      }
+      if (!write && pointRead((int) command, args)) {
+        return lookUp(r, (int) command, args, e == null ? null : e.value());
       }
       Map<Bytes, Long> ttl = new HashMap<>();
       LinkedHashMap<Bytes, byte[]> hash = CollectionCodec.decodeHash(e == null ? null : e.value(), ttl);
@@ -313,6 +317,30 @@ final class HashRequests {
   // ---- field expiry ----
 
   /** Drops the fields whose time has come (at or before {@code now}) from the decoded hash; how many. */
+  /** The reads answered by walking the payload (PackedLookup) instead of decoding it. */
+  private static boolean pointRead(int command, List<byte[]> args) {
+    return command == HGET || command == HEXISTS || command == HSTRLEN || command == HLEN
+        || command == HMGET && args.size() <= PackedLookup.MAX_NAMES;
+  }
+
+  private Frame lookUp(Frame r, int command, List<byte[]> args, byte[] payload) {
+    long now = clock.millis();
+    return switch (command) {
+      case HLEN -> r.replyOk(PackedLookup.hashSize(payload, now));
+      case HMGET -> r.replyValue(ListCodec.encodeValues(java.util.Arrays.asList(PackedLookup.hashValues(payload, args,
+          now))));
+      default -> {
+        String name = command == HGET ? "HGET" : command == HEXISTS ? "HEXISTS" : "HSTRLEN";
+        byte[] v = PackedLookup.hashValues(payload, List.of(one(args, name)), now)[0];
+        yield switch (command) {
+          case HGET -> v == null ? r.reply(Status.NOT_FOUND) : r.replyValue(v);
+          case HEXISTS -> r.replyOk(v == null ? 0 : 1);
+          default -> r.replyOk(v == null ? 0 : v.length);
+        };
+      }
+    };
+  }
+
   private static int hideExpired(LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl, long now) {
     if (ttl.isEmpty()) {
       return 0;

@@ -6,6 +6,7 @@ import io.distcache.protocol.Status;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.CollectionCodec.Bytes;
+import io.distcache.server.store.PackedLookup;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreException;
 import io.distcache.server.store.TypedEntry;
@@ -149,6 +150,9 @@ final class SetRequests {
   }
 
   private Frame single(Frame r, int command, List<byte[]> args) {
+    if (command == SISMEMBER || command == SCARD || command == SMISMEMBER && args.size() <= PackedLookup.MAX_NAMES) {
+      return lookUp(r, command, args);
+    }
     Loaded set = load(r.key());
     LinkedHashMap<Bytes, Boolean> m = set.members();
     switch (command) {
@@ -203,6 +207,30 @@ final class SetRequests {
         return srandmember(r, m);
       }
     }
+  }
+
+  /** SISMEMBER, SMISMEMBER and SCARD by walking the payload (PackedLookup) instead of decoding it. */
+  private Frame lookUp(Frame r, int command, List<byte[]> args) {
+    TypedEntry e = store.getTyped(r.key());
+    if (e != null && e.type() != ValueType.SET) {
+      throw new WrongType();
+    }
+    byte[] payload = e == null ? null : e.value();
+    if (command == SCARD) {
+      return r.replyOk(PackedLookup.count(payload));
+    }
+    if (command == SISMEMBER && args.size() != 1) {
+      throw new IllegalArgumentException("SISMEMBER needs one member, got " + args.size());
+    }
+    boolean[] found = PackedLookup.setContains(payload, args);
+    if (command == SISMEMBER) {
+      return r.replyOk(found[0] ? 1 : 0);
+    }
+    List<byte[]> out = new ArrayList<>(found.length);
+    for (boolean f : found) {
+      out.add(f ? ONE : ZERO);
+    }
+    return r.replyValue(ListCodec.encodeValues(out));
   }
 
   /* extras: [command, has count, count]. Without a count: one member or NOT_FOUND. */

@@ -13,6 +13,7 @@ import io.distcache.server.store.CollectionCodec.Bytes;
 import io.distcache.server.store.ScoredMembers;
 import io.distcache.server.store.ScoredMembers.Scored;
 import io.distcache.server.store.ZSetAlgebra;
+import io.distcache.server.store.PackedLookup;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreException;
 import io.distcache.server.store.TypedEntry;
@@ -103,6 +104,10 @@ final class ZSetRequests {
       if (e != null && e.type() != ValueType.ZSET) {
         return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
       }
+      if (command == SortedSets.ZSCORE || command == SortedSets.ZCARD
+          || command == SortedSets.ZMSCORE && args.size() <= PackedLookup.MAX_NAMES) {
+        return lookUp(r, (int) command, args, e == null ? null : e.value());
+      }
       ScoredMembers z = ScoredMembers.decode(e == null ? null : e.value());
       long expireAt = e == null ? Store.NO_EXPIRY : e.expireAtMillis();
       return switch ((int) command) {
@@ -153,6 +158,23 @@ final class ZSetRequests {
         gate.unlockAll(mask, stamps);
       }
     }
+  }
+
+  /** ZSCORE, ZMSCORE and ZCARD by walking the payload (PackedLookup) instead of decoding it. */
+  private Frame lookUp(Frame r, int command, List<byte[]> args, byte[] payload) {
+    if (command == SortedSets.ZCARD) {
+      return r.replyOk(PackedLookup.count(payload));
+    }
+    if (command == SortedSets.ZSCORE) {
+      Double score = PackedLookup.zsetScores(payload, List.of(one(args, "ZSCORE")))[0];
+      return score == null ? r.reply(Status.NOT_FOUND) : r.replyValue(encodeScore(score));
+    }
+    Double[] scores = PackedLookup.zsetScores(payload, args);
+    List<byte[]> out = new ArrayList<>(scores.length);
+    for (Double score : scores) {
+      out.add(score == null ? null : encodeScore(score));
+    }
+    return r.replyValue(ListCodec.encodeValues(out));
   }
 
   private static byte[] one(List<byte[]> args, String command) {

@@ -266,7 +266,7 @@ public final class CollectionCodec {
   }
 
   /** A varint no larger than {@code max} (what the rest of the payload could hold). */
-  private static int readVarint(ByteBuffer b, int max) {
+  static int readVarint(ByteBuffer b, int max) {
     int v = 0;
     for (int shift = 0; shift < 35; shift += 7) {
       if (!b.hasRemaining()) {

@@ -1,0 +1,157 @@
+package io.distcache.server.store;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+
+/*
+ * Design: the point reads of a collection (HGET, HMGET, HEXISTS, HSTRLEN, HLEN, SISMEMBER,
+ * SMISMEMBER, SCARD, ZSCORE, ZMSCORE, ZCARD) answered by walking the packed payload
+ * (CollectionCodec's layout) in place, instead of decoding it into a map first. Decoding allocates
+ * two arrays and a map entry per element (about 30,000 objects for a hash of 10,000 fields) to
+ * look up one; the walk allocates only what it returns. It is still a walk, O(size of the
+ * payload): it lowers the constant of the large-collection reads, it is not the per-element index
+ * a large collection needs (docs/BENCHMARKS.md, "Hashes and sets").
+ *
+ * Several names are looked up in the same pass; the callers use it for at most MAX_NAMES of them
+ * (an HMGET of more decodes, so one command is never O(size x names)). A payload is read as
+ * hostile, like CollectionCodec reads it: every length is checked against what is left.
+ */
+
+/** Point reads of packed hash, set and sorted-set payloads without decoding them. */
+public final class PackedLookup {
+  private PackedLookup() {}
+
+  /** The most names one walk looks up; more are answered by decoding (CollectionCodec). */
+  public static final int MAX_NAMES = 16;
+
+  /**
+   * The values of {@code fields} in a hash payload (null payload: an empty hash), null where a
+   * field is absent or its expiry time (absolute Unix ms) is at or before {@code nowMillis}, as the
+   * commands that decode hide it.
+   */
+  public static byte[][] hashValues(byte[] payload, List<byte[]> fields, long nowMillis) {
+    byte[][] out = new byte[fields.size()][];
+    if (payload == null) {
+      return out;
+    }
+    int[] index = new int[fields.size()];
+    Arrays.fill(index, -1);
+    ByteBuffer b = ByteBuffer.wrap(payload);
+    int n = CollectionCodec.readVarint(b, payload.length / 2);
+    for (int i = 0; i < n; i++) {
+      int len = CollectionCodec.readVarint(b, b.remaining());
+      int at = b.position();
+      b.position(at + len);
+      int valueLen = CollectionCodec.readVarint(b, b.remaining());
+      int valueAt = b.position();
+      b.position(valueAt + valueLen);
+      for (int f = 0; f < out.length; f++) {
+        byte[] field = fields.get(f);
+        if (index[f] < 0 && field.length == len && Arrays.equals(payload, at, at + len, field, 0, len)) {
+          index[f] = i;
+          out[f] = Arrays.copyOfRange(payload, valueAt, valueAt + valueLen);
+        }
+      }
+    }
+    if (b.hasRemaining()) {
+      int m = CollectionCodec.readVarint(b, n);
+      for (int j = 0; j < m; j++) {
+        int i = CollectionCodec.readVarint(b, n - 1);
+        long at = expiry(b);
+        if (at <= nowMillis) {
+          for (int f = 0; f < out.length; f++) {
+            if (index[f] == i) {
+              out[f] = null;
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The fields of a hash payload (null: 0) whose expiry, if any, is after {@code nowMillis}. */
+  public static int hashSize(byte[] payload, long nowMillis) {
+    if (payload == null) {
+      return 0;
+    }
+    ByteBuffer b = ByteBuffer.wrap(payload);
+    int n = CollectionCodec.readVarint(b, payload.length / 2);
+    for (int i = 0; i < 2 * n; i++) {
+      int len = CollectionCodec.readVarint(b, b.remaining());
+      b.position(b.position() + len);
+    }
+    int live = n;
+    if (b.hasRemaining()) {
+      int m = CollectionCodec.readVarint(b, n);
+      for (int j = 0; j < m; j++) {
+        CollectionCodec.readVarint(b, n - 1);
+        if (expiry(b) <= nowMillis) {
+          live--;
+        }
+      }
+    }
+    return live;
+  }
+
+  /** For each of {@code members}, whether a set payload (null: empty) holds it. */
+  public static boolean[] setContains(byte[] payload, List<byte[]> members) {
+    boolean[] out = new boolean[members.size()];
+    if (payload == null) {
+      return out;
+    }
+    ByteBuffer b = ByteBuffer.wrap(payload);
+    int n = CollectionCodec.readVarint(b, payload.length);
+    for (int i = 0; i < n; i++) {
+      int len = CollectionCodec.readVarint(b, b.remaining());
+      int at = b.position();
+      b.position(at + len);
+      for (int k = 0; k < out.length; k++) {
+        byte[] member = members.get(k);
+        if (!out[k] && member.length == len && Arrays.equals(payload, at, at + len, member, 0, len)) {
+          out[k] = true;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The members of a set or sorted-set payload (null: 0): its leading count. */
+  public static int count(byte[] payload) {
+    return payload == null ? 0 : CollectionCodec.readVarint(ByteBuffer.wrap(payload), payload.length);
+  }
+
+  /** The scores of {@code members} in a sorted-set payload (null: empty), null where absent. */
+  public static Double[] zsetScores(byte[] payload, List<byte[]> members) {
+    Double[] out = new Double[members.size()];
+    if (payload == null) {
+      return out;
+    }
+    ByteBuffer b = ByteBuffer.wrap(payload);
+    int n = CollectionCodec.readVarint(b, payload.length / (1 + Double.BYTES));
+    for (int i = 0; i < n; i++) {
+      int len = CollectionCodec.readVarint(b, b.remaining());
+      int at = b.position();
+      if (b.remaining() < len + Double.BYTES) {
+        throw new IllegalStateException("sorted set payload truncated at byte " + at);
+      }
+      b.position(at + len);
+      double score = b.getDouble();
+      for (int k = 0; k < out.length; k++) {
+        byte[] member = members.get(k);
+        if (out[k] == null && member.length == len && Arrays.equals(payload, at, at + len, member, 0, len)) {
+          out[k] = score;
+        }
+      }
+    }
+    return out;
+  }
+
+  private static long expiry(ByteBuffer b) {
+    if (b.remaining() < Long.BYTES) {
+      throw new IllegalStateException("hash field expiry truncated at byte " + b.position());
+    }
+    return b.getLong();
+  }
+}
