@@ -111,12 +111,12 @@ final class HashRequests {
     long[] stamps = lock ? gate.lockAll(mask, write) : null;
     try {
       List<byte[]> args = r.value().length == 0 ? List.of() : ListCodec.decodeValues(r.value());
+      if (!write && pointRead((int) command, args)) {
+        return lookUp(r, (int) command, args);
+      }
       TypedEntry e = store.getTyped(r.key());
       if (e != null && e.type() != ValueType.HASH) {
         return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
-      }
-      if (!write && pointRead((int) command, args)) {
-        return lookUp(r, (int) command, args, e == null ? null : e.value());
       }
       Map<Bytes, Long> ttl = new HashMap<>();
       LinkedHashMap<Bytes, byte[]> hash = CollectionCodec.decodeHash(e == null ? null : e.value(), ttl);
@@ -323,15 +323,19 @@ final class HashRequests {
         || command == HMGET && args.size() <= PackedLookup.MAX_NAMES;
   }
 
-  private Frame lookUp(Frame r, int command, List<byte[]> args, byte[] payload) {
+  private Frame lookUp(Frame r, int command, List<byte[]> args) {
     long now = clock.millis();
     return switch (command) {
-      case HLEN -> r.replyOk(PackedLookup.hashSize(payload, now));
-      case HMGET -> r.replyValue(ListCodec.encodeValues(java.util.Arrays.asList(PackedLookup.hashValues(payload, args,
-          now))));
+      case HLEN -> {
+        int n = store.readTyped(r.key(), ValueType.HASH, p -> PackedLookup.hashSize(p, now));
+        yield r.replyOk(n);
+      }
+      case HMGET -> r.replyValue(ListCodec.encodeValues(java.util.Arrays.asList(
+          store.readTyped(r.key(), ValueType.HASH, p -> PackedLookup.hashValues(p, args, now)))));
       default -> {
         String name = command == HGET ? "HGET" : command == HEXISTS ? "HEXISTS" : "HSTRLEN";
-        byte[] v = PackedLookup.hashValues(payload, List.of(one(args, name)), now)[0];
+        List<byte[]> field = List.of(one(args, name));
+        byte[] v = store.readTyped(r.key(), ValueType.HASH, p -> PackedLookup.hashValues(p, field, now))[0];
         yield switch (command) {
           case HGET -> v == null ? r.reply(Status.NOT_FOUND) : r.replyValue(v);
           case HEXISTS -> r.replyOk(v == null ? 0 : 1);

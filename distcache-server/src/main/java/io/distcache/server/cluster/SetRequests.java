@@ -211,18 +211,14 @@ final class SetRequests {
 
   /** SISMEMBER, SMISMEMBER and SCARD by walking the payload (PackedLookup) instead of decoding it. */
   private Frame lookUp(Frame r, int command, List<byte[]> args) {
-    TypedEntry e = store.getTyped(r.key());
-    if (e != null && e.type() != ValueType.SET) {
-      throw new WrongType();
-    }
-    byte[] payload = e == null ? null : e.value();
-    if (command == SCARD) {
-      return r.replyOk(PackedLookup.count(payload));
-    }
     if (command == SISMEMBER && args.size() != 1) {
       throw new IllegalArgumentException("SISMEMBER needs one member, got " + args.size());
     }
-    boolean[] found = PackedLookup.setContains(payload, args);
+    if (command == SCARD) {
+      int n = readSet(r.key(), PackedLookup::count);
+      return r.replyOk(n);
+    }
+    boolean[] found = readSet(r.key(), p -> PackedLookup.setContains(p, args));
     if (command == SISMEMBER) {
       return r.replyOk(found[0] ? 1 : 0);
     }
@@ -231,6 +227,18 @@ final class SetRequests {
       out.add(f ? ONE : ZERO);
     }
     return r.replyValue(ListCodec.encodeValues(out));
+  }
+
+  /** Store.readTyped of a set; WrongType for another type, as the commands that decode answer it. */
+  private <T> T readSet(byte[] key, java.util.function.Function<java.nio.ByteBuffer, T> reader) {
+    try {
+      return store.readTyped(key, ValueType.SET, reader);
+    } catch (StoreException e) {
+      if (e.reason() == StoreException.Reason.WRONG_TYPE) {
+        throw new WrongType();
+      }
+      throw e;
+    }
   }
 
   /* extras: [command, has count, count]. Without a count: one member or NOT_FOUND. */

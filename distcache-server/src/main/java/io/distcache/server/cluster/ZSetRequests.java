@@ -100,13 +100,13 @@ final class ZSetRequests {
       if (command >= SortedSets.ZUNION) {
         return severalKeys(r, (int) command, args);
       }
+      if (command == SortedSets.ZSCORE || command == SortedSets.ZCARD
+          || command == SortedSets.ZMSCORE && args.size() <= PackedLookup.MAX_NAMES) {
+        return lookUp(r, (int) command, args);
+      }
       TypedEntry e = store.getTyped(r.key());
       if (e != null && e.type() != ValueType.ZSET) {
         return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
-      }
-      if (command == SortedSets.ZSCORE || command == SortedSets.ZCARD
-          || command == SortedSets.ZMSCORE && args.size() <= PackedLookup.MAX_NAMES) {
-        return lookUp(r, (int) command, args, e == null ? null : e.value());
       }
       ScoredMembers z = ScoredMembers.decode(e == null ? null : e.value());
       long expireAt = e == null ? Store.NO_EXPIRY : e.expireAtMillis();
@@ -153,6 +153,11 @@ final class ZSetRequests {
       };
     } catch (SetRequests.WrongType e) {
       return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
+    } catch (StoreException e) {
+      if (e.reason() == StoreException.Reason.WRONG_TYPE) { // Store.readTyped (lookUp)
+        return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
+      }
+      throw e;
     } finally {
       if (lock) {
         gate.unlockAll(mask, stamps);
@@ -161,15 +166,17 @@ final class ZSetRequests {
   }
 
   /** ZSCORE, ZMSCORE and ZCARD by walking the payload (PackedLookup) instead of decoding it. */
-  private Frame lookUp(Frame r, int command, List<byte[]> args, byte[] payload) {
+  private Frame lookUp(Frame r, int command, List<byte[]> args) {
     if (command == SortedSets.ZCARD) {
-      return r.replyOk(PackedLookup.count(payload));
+      int n = store.readTyped(r.key(), ValueType.ZSET, PackedLookup::count);
+      return r.replyOk(n);
     }
     if (command == SortedSets.ZSCORE) {
-      Double score = PackedLookup.zsetScores(payload, List.of(one(args, "ZSCORE")))[0];
+      List<byte[]> member = List.of(one(args, "ZSCORE"));
+      Double score = store.readTyped(r.key(), ValueType.ZSET, p -> PackedLookup.zsetScores(p, member))[0];
       return score == null ? r.reply(Status.NOT_FOUND) : r.replyValue(encodeScore(score));
     }
-    Double[] scores = PackedLookup.zsetScores(payload, args);
+    Double[] scores = store.readTyped(r.key(), ValueType.ZSET, p -> PackedLookup.zsetScores(p, args));
     List<byte[]> out = new ArrayList<>(scores.length);
     for (Double score : scores) {
       out.add(score == null ? null : encodeScore(score));

@@ -335,6 +335,17 @@ final class OffHeapStore implements Store {
   }
 
   @Override
+  public <T> T readTyped(byte[] key, ValueType type, java.util.function.Function<java.nio.ByteBuffer, T> reader) {
+    // Under the read lock, as readValue: the view stays valid and whole for the call.
+    return read(key, true, reader, (s, slot, r) -> {
+      if (slot >= 0 && s.type(slot) != type.code()) {
+        throw StoreException.wrongType();
+      }
+      return r.apply(slot < 0 ? null : s.valueView(slot));
+    });
+  }
+
+  @Override
   public ValueType typeOf(byte[] key) {
     return read(key, false, (s, slot) -> slot < 0 ? null : ValueType.fromCode(s.type(slot)));
   }

@@ -7,11 +7,13 @@ import java.util.List;
 /*
  * Design: the point reads of a collection (HGET, HMGET, HEXISTS, HSTRLEN, HLEN, SISMEMBER,
  * SMISMEMBER, SCARD, ZSCORE, ZMSCORE, ZCARD) answered by walking the packed payload
- * (CollectionCodec's layout) in place, instead of decoding it into a map first. Decoding allocates
- * two arrays and a map entry per element (about 30,000 objects for a hash of 10,000 fields) to
- * look up one; the walk allocates only what it returns. It is still a walk, O(size of the
- * payload): it lowers the constant of the large-collection reads, it is not the per-element index
- * a large collection needs (docs/BENCHMARKS.md, "Hashes and sets").
+ * (CollectionCodec's layout) where the store keeps it (Store.readTyped: a read-only view, under
+ * the segment's read lock), instead of copying it to the heap and decoding it into a map. Decoding
+ * allocates two arrays and a map entry per element (about 30,000 objects for a hash of 10,000
+ * fields) and the copy the whole payload, to look up one; the walk allocates only what it
+ * returns. It is still a walk, O(size of the payload): it lowers the constant of the
+ * large-collection reads, it is not the per-element index a large collection needs
+ * (docs/BENCHMARKS.md, "Hashes and sets").
  *
  * Several names are looked up in the same pass; the callers use it for at most MAX_NAMES of them
  * (an HMGET of more decodes, so one command is never O(size x names)). A payload is read as
@@ -30,15 +32,15 @@ public final class PackedLookup {
    * field is absent or its expiry time (absolute Unix ms) is at or before {@code nowMillis}, as the
    * commands that decode hide it.
    */
-  public static byte[][] hashValues(byte[] payload, List<byte[]> fields, long nowMillis) {
+  public static byte[][] hashValues(ByteBuffer payload, List<byte[]> fields, long nowMillis) {
     byte[][] out = new byte[fields.size()][];
     if (payload == null) {
       return out;
     }
     int[] index = new int[fields.size()];
     Arrays.fill(index, -1);
-    ByteBuffer b = ByteBuffer.wrap(payload);
-    int n = CollectionCodec.readVarint(b, payload.length / 2);
+    ByteBuffer b = payload.duplicate();
+    int n = CollectionCodec.readVarint(b, b.remaining() / 2);
     for (int i = 0; i < n; i++) {
       int len = CollectionCodec.readVarint(b, b.remaining());
       int at = b.position();
@@ -48,9 +50,10 @@ public final class PackedLookup {
       b.position(valueAt + valueLen);
       for (int f = 0; f < out.length; f++) {
         byte[] field = fields.get(f);
-        if (index[f] < 0 && field.length == len && Arrays.equals(payload, at, at + len, field, 0, len)) {
+        if (index[f] < 0 && field.length == len && same(b, at, field)) {
           index[f] = i;
-          out[f] = Arrays.copyOfRange(payload, valueAt, valueAt + valueLen);
+          out[f] = new byte[valueLen];
+          b.get(valueAt, out[f]);
         }
       }
     }
@@ -72,12 +75,12 @@ public final class PackedLookup {
   }
 
   /** The fields of a hash payload (null: 0) whose expiry, if any, is after {@code nowMillis}. */
-  public static int hashSize(byte[] payload, long nowMillis) {
+  public static int hashSize(ByteBuffer payload, long nowMillis) {
     if (payload == null) {
       return 0;
     }
-    ByteBuffer b = ByteBuffer.wrap(payload);
-    int n = CollectionCodec.readVarint(b, payload.length / 2);
+    ByteBuffer b = payload.duplicate();
+    int n = CollectionCodec.readVarint(b, b.remaining() / 2);
     for (int i = 0; i < 2 * n; i++) {
       int len = CollectionCodec.readVarint(b, b.remaining());
       b.position(b.position() + len);
@@ -96,20 +99,20 @@ public final class PackedLookup {
   }
 
   /** For each of {@code members}, whether a set payload (null: empty) holds it. */
-  public static boolean[] setContains(byte[] payload, List<byte[]> members) {
+  public static boolean[] setContains(ByteBuffer payload, List<byte[]> members) {
     boolean[] out = new boolean[members.size()];
     if (payload == null) {
       return out;
     }
-    ByteBuffer b = ByteBuffer.wrap(payload);
-    int n = CollectionCodec.readVarint(b, payload.length);
+    ByteBuffer b = payload.duplicate();
+    int n = CollectionCodec.readVarint(b, b.remaining());
     for (int i = 0; i < n; i++) {
       int len = CollectionCodec.readVarint(b, b.remaining());
       int at = b.position();
       b.position(at + len);
       for (int k = 0; k < out.length; k++) {
         byte[] member = members.get(k);
-        if (!out[k] && member.length == len && Arrays.equals(payload, at, at + len, member, 0, len)) {
+        if (!out[k] && member.length == len && same(b, at, member)) {
           out[k] = true;
         }
       }
@@ -118,18 +121,18 @@ public final class PackedLookup {
   }
 
   /** The members of a set or sorted-set payload (null: 0): its leading count. */
-  public static int count(byte[] payload) {
-    return payload == null ? 0 : CollectionCodec.readVarint(ByteBuffer.wrap(payload), payload.length);
+  public static int count(ByteBuffer payload) {
+    return payload == null ? 0 : CollectionCodec.readVarint(payload.duplicate(), payload.remaining());
   }
 
   /** The scores of {@code members} in a sorted-set payload (null: empty), null where absent. */
-  public static Double[] zsetScores(byte[] payload, List<byte[]> members) {
+  public static Double[] zsetScores(ByteBuffer payload, List<byte[]> members) {
     Double[] out = new Double[members.size()];
     if (payload == null) {
       return out;
     }
-    ByteBuffer b = ByteBuffer.wrap(payload);
-    int n = CollectionCodec.readVarint(b, payload.length / (1 + Double.BYTES));
+    ByteBuffer b = payload.duplicate();
+    int n = CollectionCodec.readVarint(b, b.remaining() / (1 + Double.BYTES));
     for (int i = 0; i < n; i++) {
       int len = CollectionCodec.readVarint(b, b.remaining());
       int at = b.position();
@@ -140,12 +143,22 @@ public final class PackedLookup {
       double score = b.getDouble();
       for (int k = 0; k < out.length; k++) {
         byte[] member = members.get(k);
-        if (out[k] == null && member.length == len && Arrays.equals(payload, at, at + len, member, 0, len)) {
+        if (out[k] == null && member.length == len && same(b, at, member)) {
           out[k] = score;
         }
       }
     }
     return out;
+  }
+
+  /** Whether the bytes at {@code at} in {@code b} are {@code name} (its length already compared). */
+  private static boolean same(ByteBuffer b, int at, byte[] name) {
+    for (int i = 0; i < name.length; i++) {
+      if (b.get(at + i) != name[i]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static long expiry(ByteBuffer b) {

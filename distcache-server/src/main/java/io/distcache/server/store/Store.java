@@ -63,6 +63,23 @@ public interface Store extends AutoCloseable {
   TypedEntry getTyped(byte[] key);
 
   /**
+   * A collection's payload read in place: {@code reader} gets a read-only view of it (position 0,
+   * limit its length), or null when the key is absent, and its result is returned. The view is
+   * lent for the call only, as in {@link #readValue}: the reader runs under the key's lock, must
+   * copy what it needs and must not call the store. Counts a hit or a miss, as getTyped.
+   *
+   * @throws StoreException WRONG_TYPE when the key holds another type than {@code type}
+   */
+  default <T> T readTyped(byte[] key, io.distcache.protocol.ValueType type,
+      java.util.function.Function<java.nio.ByteBuffer, T> reader) {
+    TypedEntry e = getTyped(key);
+    if (e != null && e.type() != type) {
+      throw StoreException.wrongType();
+    }
+    return reader.apply(e == null ? null : java.nio.ByteBuffer.wrap(e.value()).asReadOnlyBuffer());
+  }
+
+  /**
    * The hashes with field expiry times that the active sweep visits (see {@link FieldExpiryIndex});
    * null when this store keeps no such index, and the sweep walks the keys instead.
    */

@@ -42,7 +42,7 @@ class PackedLookupTest {
         ttl.remove(f);
       }
     }
-    byte[] payload = hash.isEmpty() ? null : CollectionCodec.encodeHash(hash, ttl);
+    java.nio.ByteBuffer payload = hash.isEmpty() ? null : java.nio.ByteBuffer.wrap(CollectionCodec.encodeHash(hash, ttl));
     List<byte[]> names = new ArrayList<>();
     asked.forEach(a -> names.add(b(a)));
     fields.stream().limit(5).forEach(f -> names.add(b(f)));
@@ -70,7 +70,8 @@ class PackedLookupTest {
       @ForAll @Size(max = 20) List<@StringLength(max = 6) String> asked) {
     LinkedHashMap<Bytes, Boolean> set = new LinkedHashMap<>();
     members.forEach(m -> set.put(new Bytes(b(m)), Boolean.TRUE));
-    byte[] payload = set.isEmpty() ? null : CollectionCodec.encodeSet(set.keySet(), set.size());
+    java.nio.ByteBuffer payload = set.isEmpty() ? null
+        : java.nio.ByteBuffer.wrap(CollectionCodec.encodeSet(set.keySet(), set.size()));
     List<byte[]> names = new ArrayList<>();
     asked.forEach(a -> names.add(b(a)));
 
@@ -89,7 +90,7 @@ class PackedLookupTest {
     for (int i = 0; i < members.size(); i++) {
       z.put(b(members.get(i)), i % 7 - 3.5);
     }
-    byte[] payload = z.size() == 0 ? null : z.encode();
+    java.nio.ByteBuffer payload = z.size() == 0 ? null : java.nio.ByteBuffer.wrap(z.encode());
     List<byte[]> names = new ArrayList<>();
     asked.forEach(a -> names.add(b(a)));
     members.stream().limit(5).forEach(m -> names.add(b(m)));
@@ -105,7 +106,7 @@ class PackedLookupTest {
   void hashValues_ofALengthRunningPastTheEnd_isReportedNotTrusted() {
     byte[] payload = CollectionCodec.encodeHash(new LinkedHashMap<>(Map.of(new Bytes(b("f")), b("value"))));
     byte[] cut = java.util.Arrays.copyOf(payload, payload.length - 2);
-    assertThatThrownBy(() -> PackedLookup.hashValues(cut, List.of(b("f")), NOW))
+    assertThatThrownBy(() -> PackedLookup.hashValues(java.nio.ByteBuffer.wrap(cut), List.of(b("f")), NOW))
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("exceeds");
   }
 }
