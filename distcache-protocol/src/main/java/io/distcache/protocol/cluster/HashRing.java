@@ -132,7 +132,12 @@ public final class HashRing {
    * @throws IllegalStateException when the ring is empty (a running node is always in its own ring)
    */
   public Member owner(byte[] key) {
-    return members[owners[pointIndex(hash.hashKey(key))]];
+    return ownerAt(hash.hashKey(key));
+  }
+
+  /** The member of the first point at or after {@code position} (signed), wrapping to the first point. */
+  public Member ownerAt(long position) {
+    return members[owners[pointIndex(position)]];
   }
 
   /**
@@ -140,6 +145,11 @@ public final class HashRing {
    * min(n, size()) members, the owner first.
    */
   public List<Member> owners(byte[] key, int n) {
+    return ownersAt(hash.hashKey(key), n);
+  }
+
+  /** As {@link #owners(byte[], int)}, from a ring position instead of a key's hash. */
+  public List<Member> ownersAt(long position, int n) {
     if (n < 0) {
       throw new IllegalArgumentException("replica count " + n + " is negative");
     }
@@ -149,7 +159,7 @@ public final class HashRing {
       return out;
     }
     boolean[] taken = new boolean[members.length];
-    int start = pointIndex(hash.hashKey(key));
+    int start = pointIndex(position);
     // Walk clockwise from the owner's point; at most one lap, since a lap visits every member.
     for (int step = 0; step < points.length && out.size() < want; step++) {
       int m = owners[(start + step) % points.length];

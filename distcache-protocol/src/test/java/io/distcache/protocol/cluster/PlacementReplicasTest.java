@@ -24,7 +24,7 @@ class PlacementReplicasTest {
     Placement p = Placement.of(1, members(4), HashRing.DEFAULT_VIRTUAL_NODES, 2);
     HashRing ring = HashRing.of(1, members(4));
     for (int s = 0; s < KeySlot.SLOTS; s += 97) {
-      List<Member> copies = ring.owners(new byte[] {(byte) (s >>> 8), (byte) s}, 3);
+      List<Member> copies = ring.ownersAt(Placement.position(s), 3);
       assertThat(p.owner(s)).isEqualTo(copies.get(0));
       assertThat(p.replicas(s)).containsExactly(copies.get(1), copies.get(2));
       assertThat(p.isReplica(p.owner(s), s)).isFalse();
