@@ -45,7 +45,12 @@ import javax.crypto.spec.SecretKeySpec;
 public final class PeerHandshake {
   public static final int STEP_HELLO = 1;
   public static final int STEP_PROOF = 2;
-  public static final int VERSION = 3;
+  /**
+   * 4: the layout and proofs of 3; nodes of version 4 compute placements with the slots evenly
+   * spaced on the ring (Placement.position), which a version 3 node would never confirm, so the
+   * two are refused by name rather than left waiting for each other.
+   */
+  public static final int VERSION = 4;
   public static final int MODE_OPEN = 0;
   public static final int MODE_SECRET = 1;
   public static final int ID_BYTES = 40;
