@@ -48,8 +48,11 @@ import org.slf4j.LoggerFactory;
  * Blocking pops (BlockingPop): while one waits, the commands the connection sends after it wait in
  * `waiting` too (Redis runs nothing of a blocked client), and reading stops once one has come, so
  * `waiting` stays bounded; a connection that sent nothing more is still read, so its close is seen
- * and unparks it at once. The same holds behind a script the connection sent (EVAL, FCALL): what
- * follows it runs once it has answered, as in Redis.
+ * and unparks it at once. The same holds behind a script the connection sent (EVAL, FCALL, an EXEC
+ * holding one): what follows it runs once it has answered, as in Redis. And behind another
+ * connection's script: a command that must wait for it waits in `waiting`, unrun, until the script
+ * has ended or passed its busy threshold (behindNodeScript), never on the event loop, which serves
+ * other connections meanwhile (ScriptWait).
  */
 
 /** The Redis protocol's per-connection handler: executes commands and keeps replies in order. */
@@ -368,8 +371,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     java.util.function.Supplier<CompletableFuture<Frame>> call =
         () -> readOnly ? context.router().routeReadOnly(routed) : context.router().route(routed);
     CompletableFuture<Frame> reply = place != null ? place.route(registered, call) : inOrder(registered, call);
-    if (request.op() == Opcode.SCRIPT && !reply.isDone()) {
-      scriptAhead = reply;
+    if (!reply.isDone() && (request.op() == Opcode.SCRIPT
+        || request.op() == Opcode.TRANSACTION && io.distcache.protocol.TransactionCodec.holds(request.value(), Opcode.SCRIPT))) {
+      scriptAhead = reply; // a script, or EXEC holding one: what follows waits for it (see scriptAhead)
     }
     if (tlsClient && routed.hasFlag(io.distcache.protocol.Flags.ROUTED) && context.tlsEndpoints() != null) {
       // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port, or
@@ -585,6 +589,34 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     return true;
   }
 
+  /**
+   * True when {@code msg} is a command that must wait for a script holding the node (another
+   * connection's: this one's own are waited for by behindOwnScript), which it would otherwise do on
+   * the event loop, stalling every connection of the loop, SCRIPT KILL included (ScriptWait). Such a
+   * command waits in {@code waiting} and runs once the script ended, or passed its busy threshold
+   * (it is answered BUSY then, at once); a wake-up is arranged for both. One volatile read while no
+   * script holds the node.
+   */
+  private boolean behindNodeScript(Object msg) {
+    io.distcache.server.cluster.ScriptHost h = context.scriptHost();
+    if (h == null || !h.holdsClients() || !(msg instanceof RespCommand c) || !ScriptWait.waitsForScript(this, c.args)) {
+      return false;
+    }
+    if (scriptParking == null) {
+      scriptParking = new ScriptWait.Parking(ctx.executor(), () -> {
+        if (ctx.channel().isActive()) {
+          runWaiting();
+          updateAutoRead();
+        }
+      });
+    }
+    scriptParking.wakeAfter(h);
+    return true;
+  }
+
+  /** Wakes the commands parked behind a script (made on first use; event loop only). */
+  private ScriptWait.Parking scriptParking;
+
   /** This connection's event loop (blocking pops schedule their retries and timeouts there). */
   io.netty.util.concurrent.EventExecutor loop() {
     return ctx.executor();
@@ -768,7 +800,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (!(msg instanceof RespCommand) && !(msg instanceof RespProtocolError)) {
       ReferenceCountUtil.release(msg);
-    } else if (!waiting.isEmpty() || behind() || blocked() || behindOwnScript()) {
+    } else if (!waiting.isEmpty() || behind() || blocked() || behindOwnScript() || behindNodeScript(msg)) {
       // While blocked, reading goes on until the client sends more (so a disconnect is seen at
       // once), then stops: what it sent runs after the blocking pop, as in Redis.
       waiting.add(msg);
@@ -895,7 +927,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     }
     runningWaiting = true;
     try {
-      while (!waiting.isEmpty() && !behind() && !blocked() && !behindOwnScript()) {
+      while (!waiting.isEmpty() && !behind() && !blocked() && !behindOwnScript() && !behindNodeScript(waiting.peek())) {
         handle(waiting.poll());
       }
     } finally {
