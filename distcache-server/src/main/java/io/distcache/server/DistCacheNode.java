@@ -652,6 +652,11 @@ public final class DistCacheNode implements AutoCloseable {
     return server == null ? 0 : server.counters().bytesIn();
   }
 
+  /** The Redis protocol's shared state (tests), or null when the node serves another protocol. */
+  RespContext respContext() {
+    return respContext;
+  }
+
   /** Where this node runs scripts and function loads (tests). */
   io.distcache.server.cluster.ScriptHost scripts() {
     return executor.scripts();

@@ -15,6 +15,10 @@ public final class NodeAccess {
     return node.netBytesIn();
   }
 
+  public static io.distcache.server.resp.RespContext resp(DistCacheNode node) {
+    return node.respContext();
+  }
+
   public static io.distcache.server.cluster.ScriptHost scripts(DistCacheNode node) {
     return node.scripts();
   }

@@ -146,6 +146,11 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     return s;
   }
 
+  /** In EXEC's replay: EXEC's compile of a queued script body (TransactionCommands), else null. */
+  CompletableFuture<ScriptCache.Script> precompiled(byte[] body) {
+    return capture == null ? null : capture.precompiled.get(body);
+  }
+
   /** True while EXEC replays a queue or a script calls commands: requests do not reach the router. */
   boolean capturing() {
     return capture != null;
@@ -575,6 +580,18 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
    * blocking pop.
    */
   private CompletableFuture<Frame> scriptAhead;
+
+  /**
+   * The commands this connection sends after the current one run once {@code reply} has completed
+   * (the current command's reply completes later and what follows may depend on it: a script
+   * compiled off the event loop before EVALSHA looks it up, a function library loaded on the lane
+   * before FCALL finds it). Event loop only; outside EXEC's replay.
+   */
+  void runNextAfter(CompletableFuture<Frame> reply) {
+    if (capture == null && !reply.isDone()) {
+      scriptAhead = reply;
+    }
+  }
 
   /** A script this connection sent has not answered yet. */
   private boolean behindOwnScript() {

@@ -197,6 +197,79 @@ class ScriptEventLoopTest {
     }
   }
 
+  // ---- compiling off the event loop ----
+
+  @Test
+  void scriptLoad_whileCompiling_otherConnectionsOnItsLoopAnswered_nextCommandsWaitInOrder() throws Exception {
+    ScriptCompiler compiler = NodeAccess.resp(node).scriptCompiler();
+    java.util.concurrent.CountDownLatch compilerBusy = new java.util.concurrent.CountDownLatch(1);
+    // Stands in for a long compile (a 2.4 MB body took 2 s): the compiler's one thread is taken.
+    java.util.concurrent.CompletableFuture<Object> blocker = compiler.onThread(() -> {
+      try {
+        compilerBusy.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return null;
+    });
+    String body = "return 'loaded'";
+    String sha = ScriptCache.sha1Hex(body.getBytes(StandardCharsets.UTF_8));
+    try (Jedis third = jedis(); Socket loader = raw()) {
+      // SCRIPT LOAD, then EVALSHA of it and PING pipelined behind it, on one connection.
+      sendAndAwaitRead(loader, concat(command("SCRIPT", "LOAD", body), command("EVALSHA", sha, "0"), command("PING")));
+      // The loop is free while the body waits for the compiler: the same loop answers another connection.
+      assertThat(third.ping()).isEqualTo("PONG");
+      assertThat(third.scriptExists(sha)).as("not compiled yet").isFalse();
+      assertThat(loader.getInputStream().available()).as("SCRIPT LOAD waits for its compile").isZero();
+      compilerBusy.countDown();
+      String expected = "$40\r\n" + sha + "\r\n$6\r\nloaded\r\n+PONG\r\n";
+      assertThat(RespTestServer.read(loader, expected)).isEqualTo(expected);
+    } finally {
+      compilerBusy.countDown();
+      blocker.join();
+    }
+  }
+
+  @Test
+  void evalAndExec_ofBodiesNotCached_compiledOffTheLoop_repliesInOrder() throws Exception {
+    ScriptCompiler compiler = NodeAccess.resp(node).scriptCompiler();
+    java.util.concurrent.CountDownLatch compilerBusy = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CompletableFuture<Object> blocker = compiler.onThread(() -> {
+      try {
+        compilerBusy.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return null;
+    });
+    try (Jedis third = jedis(); Socket client = raw()) {
+      sendAndAwaitRead(client, concat(command("EVAL", "return redis.call('set', KEYS[1], 'a')['ok']", "1", "k"),
+          command("GET", "k"), command("MULTI"), command("EVAL", "return redis.call('get', KEYS[1])", "1", "k"),
+          command("SCRIPT", "LOAD", "return 2"), command("EVAL", "return +", "0"), command("EXEC"), command("ECHO", "x")));
+      assertThat(third.ping()).isEqualTo("PONG");
+      assertThat(client.getInputStream().available()).as("EVAL waits for its compile").isZero();
+      compilerBusy.countDown();
+      String upToExec = "$2\r\nOK\r\n$1\r\na\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n";
+      String exec = "*3\r\n$1\r\na\r\n$40\r\n" + ScriptCache.sha1Hex("return 2".getBytes(StandardCharsets.UTF_8))
+          + "\r\n-ERR Error compiling script";
+      assertThat(RespTestServer.read(client, "$1\r\nx\r\n")).startsWith(upToExec + exec).endsWith("\r\n$1\r\nx\r\n");
+    } finally {
+      compilerBusy.countDown();
+      blocker.join();
+    }
+  }
+
+  @Test
+  void functionLoad_pipelinedFcall_findsTheFunction() throws Exception {
+    String library = "#!lua name=lib\nredis.register_function('f', function() return 'f ran' end)";
+    try (Socket client = raw()) {
+      send(client, "FUNCTION", "LOAD", library);
+      send(client, "FCALL", "f", "0");
+      String expected = "$3\r\nlib\r\n$5\r\nf ran\r\n";
+      assertThat(RespTestServer.read(client, "\r\n$5\r\nf ran\r\n")).isEqualTo(expected);
+    }
+  }
+
   private static byte[] concat(byte[]... parts) {
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
     for (byte[] p : parts) {
