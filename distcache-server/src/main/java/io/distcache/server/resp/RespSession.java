@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * issued (HELLO 3 may follow them).
  *
  * Backpressure: reading pauses while the channel is unwritable (the client is not reading its
- * replies) or too many replies are parked, so neither can grow without bound. Requests already
+ * replies) or too many replies are parked (4,096, or their rendered bytes reach the channel's high
+ * water mark, or the node's budget for what connections hold is spent: ClientMemory), so neither
+ * can grow without bound; parked bytes count in CLIENT LIST's omem. Requests already
  * decoded when that happens wait in `waiting`, unexecuted, until the channel is writable again
  * (channelWritabilityChanged) or the parked replies drain: what they would reply is never produced
  * ahead of the client. `waiting` holds at most what the last reads delivered.
@@ -199,6 +201,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
         ByteBuf own = ctx.alloc().buffer();
         parked.add(new Parked(null, null, own, writer.protocol(), null, null, 0));
         writer.target(own);
+        parkedOwn = own; // counted once the command has written its reply (countParkedReply)
       }
     }
     return writer;
@@ -750,6 +753,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       writer.target(own);
       render.accept(writer);
       parked.add(new Parked(null, null, own, writer.protocol(), null, null, 0));
+      countParked(own.readableBytes());
     }
     writer.target(target);
   }
@@ -927,14 +931,51 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       closing = true;
       lingerOnClose = true;
     }
+    countParkedReply();
     if (burst != null && burst.readableBytes() >= FLUSH_BYTES) {
       flush();
     }
   }
 
-  /** The client is not keeping up: replies would pile up in the outbound buffer or the parked queue. */
+  /**
+   * The client is not keeping up, or its replies wait behind one that has not come: more would pile
+   * up in the outbound buffer or the parked queue. Parked replies are bounded like unsent ones: by
+   * count, by bytes (the channel's high water mark, the bound of the outbound buffer), and by the
+   * node's budget for what connections hold (ClientMemory), so a pipeline of large replies behind a
+   * slow one (a forward, a held write) waits unexecuted instead of filling the heap.
+   */
   private boolean behind() {
-    return !ctx.channel().isWritable() || parked.size() >= MAX_PARKED;
+    return !ctx.channel().isWritable() || parked.size() >= MAX_PARKED
+        || parkedBytes > 0 && (parkedBytes >= ctx.channel().config().getWriteBufferHighWaterMark() || memory.spent());
+  }
+
+  /**
+   * Bytes of replies rendered into parked buffers (waiting behind a reply that has not come), not
+   * yet written: counted in CLIENT LIST's omem and in the node's client budget (event loop only).
+   */
+  private long parkedBytes;
+  /** The parked buffer the current command's reply goes into, counted once it is written (event loop only). */
+  private ByteBuf parkedOwn;
+
+  /** Counts the reply the last command rendered into a parked buffer, if it did. */
+  private void countParkedReply() {
+    ByteBuf own = parkedOwn;
+    if (own != null) {
+      parkedOwn = null;
+      countParked(own.readableBytes());
+    }
+  }
+
+  /** {@code bytes} more (or, negative, fewer) of rendered replies are parked. */
+  private void countParked(long bytes) {
+    if (bytes > 0) {
+      memory.charge(bytes);
+    } else {
+      memory.release(-bytes);
+    }
+    parkedBytes += bytes;
+    client.parkedBytes = parkedBytes;
+    client.parkedReplies = parked.size();
   }
 
   /** Executes the requests held back while the client was behind, until it falls behind again. */
@@ -1055,8 +1096,10 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       parked.poll();
       ByteBuf out = burst();
       if (p.rendered != null) {
+        int bytes = p.rendered.readableBytes();
         out.writeBytes(p.rendered);
         p.rendered.release();
+        countParked(-bytes);
       } else {
         writer.protocol(p.protocol);
         writer.target(out);
@@ -1157,6 +1200,10 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       }
     }
     parked.clear();
+    parkedOwn = null;
+    if (parkedBytes > 0) {
+      countParked(-parkedBytes);
+    }
     for (Object w : waiting) {
       if (w instanceof RespCommand c) {
         c.release();
