@@ -13,7 +13,8 @@ class ScriptCompilerTest {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  private static CompletableFuture<Object> occupy(ScriptCompiler compiler, CountDownLatch release) {
+  /** Takes the compiler's thread until {@code release} opens (stands in for a long compile). */
+  static CompletableFuture<Object> occupy(ScriptCompiler compiler, CountDownLatch release) {
     return compiler.onThread(() -> {
       try {
         release.await();

@@ -201,17 +201,10 @@ class ScriptEventLoopTest {
 
   @Test
   void scriptLoad_whileCompiling_otherConnectionsOnItsLoopAnswered_nextCommandsWaitInOrder() throws Exception {
-    ScriptCompiler compiler = NodeAccess.resp(node).scriptCompiler();
     java.util.concurrent.CountDownLatch compilerBusy = new java.util.concurrent.CountDownLatch(1);
     // Stands in for a long compile (a 2.4 MB body took 2 s): the compiler's one thread is taken.
-    java.util.concurrent.CompletableFuture<Object> blocker = compiler.onThread(() -> {
-      try {
-        compilerBusy.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return null;
-    });
+    java.util.concurrent.CompletableFuture<Object> blocker =
+        ScriptCompilerTest.occupy(NodeAccess.resp(node).scriptCompiler(), compilerBusy);
     String body = "return 'loaded'";
     String sha = ScriptCache.sha1Hex(body.getBytes(StandardCharsets.UTF_8));
     try (Jedis third = jedis(); Socket loader = raw()) {
@@ -232,16 +225,9 @@ class ScriptEventLoopTest {
 
   @Test
   void evalAndExec_ofBodiesNotCached_compiledOffTheLoop_repliesInOrder() throws Exception {
-    ScriptCompiler compiler = NodeAccess.resp(node).scriptCompiler();
     java.util.concurrent.CountDownLatch compilerBusy = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CompletableFuture<Object> blocker = compiler.onThread(() -> {
-      try {
-        compilerBusy.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return null;
-    });
+    java.util.concurrent.CompletableFuture<Object> blocker =
+        ScriptCompilerTest.occupy(NodeAccess.resp(node).scriptCompiler(), compilerBusy);
     try (Jedis third = jedis(); Socket client = raw()) {
       sendAndAwaitRead(client, concat(command("EVAL", "return redis.call('set', KEYS[1], 'a')['ok']", "1", "k"),
           command("GET", "k"), command("MULTI"), command("EVAL", "return redis.call('get', KEYS[1])", "1", "k"),
