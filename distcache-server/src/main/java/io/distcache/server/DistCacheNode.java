@@ -177,6 +177,9 @@ public final class DistCacheNode implements AutoCloseable {
             NetConfig.of(config.bindAddress())
                 .withMaxConnections(config.maxConnections)
                 .withIdleTimeout(config.idleTimeout);
+        if (config.ioThreads > 0) {
+          net = net.withIoThreads(config.ioThreads);
+        }
         ProtocolInstaller http = null;
         if (respContext != null) {
           metrics = new io.distcache.server.http.NodeMetrics(respContext, () -> server, this::notReady);
@@ -644,12 +647,22 @@ public final class DistCacheNode implements AutoCloseable {
     return membership;
   }
 
-  /** The local store, for tests and tools inside the server module. */
+  /** Bytes read from every connection since start (tests: has the node read what was sent?). */
+  long netBytesIn() {
+    return server == null ? 0 : server.counters().bytesIn();
+  }
+
+  /** The Redis protocol's shared state (tests), or null when the node serves another protocol. */
+  RespContext respContext() {
+    return respContext;
+  }
+
   /** Where this node runs scripts and function loads (tests). */
   io.distcache.server.cluster.ScriptHost scripts() {
     return executor.scripts();
   }
 
+  /** The local store, for tests and tools inside the server module. */
   Store store() {
     return store;
   }
@@ -802,6 +815,8 @@ public final class DistCacheNode implements AutoCloseable {
     private long scriptMemoryBytes;
     private EvictionPolicy evictionPolicy = EvictionPolicy.ALLKEYS_LRU;
     private int maxConnections = NetConfig.DEFAULT_MAX_CONNECTIONS;
+    /** 0: NetConfig's default (one event loop per core but one, or the distcache.ioThreads property). */
+    private int ioThreads;
     private int maxFrameBytes = ProtocolConstants.DEFAULT_MAX_FRAME_BYTES;
     private int maxCollectionElements = ProtocolConstants.MAX_COLLECTION_ELEMENTS;
     private Duration idleTimeout = Duration.ZERO;
@@ -997,6 +1012,18 @@ public final class DistCacheNode implements AutoCloseable {
         throw new IllegalArgumentException("eviction policy cannot be null");
       }
       this.evictionPolicy = policy;
+      return this;
+    }
+
+    /**
+     * Event loops serving connections. Default one per core but one (at least one), or the
+     * {@code distcache.ioThreads} system property; tests set 1 to put several connections on one loop.
+     */
+    public Builder ioThreads(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("io threads must be at least 1: " + n);
+      }
+      this.ioThreads = n;
       return this;
     }
 
@@ -1247,6 +1274,7 @@ public final class DistCacheNode implements AutoCloseable {
       b.scriptMemoryBytes = scriptMemoryBytes;
       b.evictionPolicy = evictionPolicy;
       b.maxConnections = maxConnections;
+      b.ioThreads = ioThreads;
       b.maxFrameBytes = maxFrameBytes;
       b.maxCollectionElements = maxCollectionElements;
       b.idleTimeout = idleTimeout;

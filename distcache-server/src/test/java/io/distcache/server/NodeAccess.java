@@ -10,6 +10,15 @@ public final class NodeAccess {
     return node.store();
   }
 
+  /** Bytes the node has read from every connection since it started. */
+  public static long netBytesIn(DistCacheNode node) {
+    return node.netBytesIn();
+  }
+
+  public static io.distcache.server.resp.RespContext resp(DistCacheNode node) {
+    return node.respContext();
+  }
+
   public static io.distcache.server.cluster.ScriptHost scripts(DistCacheNode node) {
     return node.scripts();
   }

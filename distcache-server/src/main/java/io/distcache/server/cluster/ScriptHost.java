@@ -54,6 +54,13 @@ import java.util.function.UnaryOperator;
  * Every other command that names no key (PING, INFO, PUBLISH ...) waits for it too, only while a
  * script runs (awaitIdle, see resp.ScriptWait), and lets go at once.
  *
+ * Waiting off the event loops: the waits above block their thread, and an event loop serves many
+ * connections. So the node's hold (the barrier taken exclusive on the lane, from the moment a
+ * script's turn comes until it is released) has a future, released(), which a Redis connection
+ * waits on instead of blocking: while holdsClients() (held, and the running script not past its
+ * threshold) it parks its commands and runs them once the hold ended, or the threshold passed (they
+ * get BUSY at once then).
+ *
  * Functions (FCALL) are SCRIPT requests too, and run the same way; while one runs, BUSY names
  * FUNCTION KILL and each of SCRIPT KILL / FUNCTION KILL stops only its own kind, as in Redis.
  * Loading a function library (onLane) also runs Lua, so it takes its turn on the lane, holding no
@@ -197,7 +204,7 @@ public final class ScriptHost implements AutoCloseable {
     try {
       lane.execute(() -> {
         // First of all, before the replicator's slot lock (see Design: keyless requests).
-        barrier.writeLock().lock();
+        holdNode();
         try {
           work.get().whenComplete((r, e) -> {
             if (e == null) {
@@ -209,7 +216,7 @@ public final class ScriptHost implements AutoCloseable {
         } catch (RuntimeException e) {
           reply.complete(request.replyError(Status.INTERNAL_ERROR, "script failed: " + e));
         } finally {
-          barrier.writeLock().unlock();
+          releaseNode();
         }
       });
     } catch (RejectedExecutionException e) {
@@ -235,6 +242,10 @@ public final class ScriptHost implements AutoCloseable {
 
   /** Held exclusive by a running script, shared by the node-wide keyspace requests (see Design). */
   private final ReentrantReadWriteLock barrier = new ReentrantReadWriteLock();
+  /** The barrier's exclusive holds nested on its holder's thread (guarded by the barrier's write lock). */
+  private int holdDepth;
+  /** Completes when the node's current hold ends; null while the node is not held. */
+  private volatile CompletableFuture<Void> hold;
 
   /**
    * Holds the keyspace barrier shared until the returned handle is closed: waits for a running
@@ -333,12 +344,12 @@ public final class ScriptHost implements AutoCloseable {
    */
   Frame holdingAll(TransactionGate gate, Supplier<Frame> work) {
     // Re-entered on the lane (submit holds it); taken here on a node without a router.
-    barrier.writeLock().lock();
+    holdNode();
     long[] stamps;
     try {
       stamps = gate.lockAll(-1L, true);
     } catch (RuntimeException e) {
-      barrier.writeLock().unlock();
+      releaseNode();
       throw e;
     }
     Thread previous = laneThread;
@@ -351,9 +362,61 @@ public final class ScriptHost implements AutoCloseable {
       batchWritten = null;
       laneThread = previous;
       gate.unlockAll(-1L, stamps);
-      barrier.writeLock().unlock();
+      releaseNode();
     }
   }
+
+  /** Takes the keyspace barrier exclusive; the outermost hold makes {@link #released} a new future. */
+  private void holdNode() {
+    barrier.writeLock().lock();
+    if (holdDepth++ == 0) {
+      hold = new CompletableFuture<>();
+    }
+  }
+
+  /** Lets go of {@link #holdNode}; the outermost release completes the hold's future, after the unlock. */
+  private void releaseNode() {
+    CompletableFuture<Void> ended = null;
+    if (--holdDepth == 0) {
+      ended = hold;
+      hold = null;
+    }
+    barrier.writeLock().unlock();
+    if (ended != null) {
+      ended.complete(null);
+    }
+  }
+
+  /**
+   * True while a script (or a batch holding scripts) holds the node's keys and has not passed its
+   * busy threshold: a client's command would wait for it, so the connection parks the command
+   * instead of running it on its event loop (resp.RespSession, resp.ScriptWait). One volatile read
+   * when the node is not held.
+   */
+  public boolean holdsClients() {
+    return hold != null && nanosUntilBusy() > 0;
+  }
+
+  /**
+   * Completes once the node's current hold (see {@link #holdsClients}) ends; an already completed
+   * future when the node is not held.
+   */
+  public CompletableFuture<Void> released() {
+    CompletableFuture<Void> h = hold;
+    return h != null ? h : DONE;
+  }
+
+  private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+  /**
+   * Nanoseconds until a parked command must be looked at again: the running script's time left
+   * before its busy threshold, at most 10 ms (the threshold may change, CONFIG SET).
+   */
+  public long nanosUntilRecheck() {
+    return Math.max(1, Math.min(nanosUntilBusy(), POLL_NANOS));
+  }
+
+  private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
   /**
    * Runs a SCRIPT request inside {@link #holdingAll}; BAD_REQUEST on a thread that does not hold

@@ -68,6 +68,10 @@ final class BlockingPop implements KeyWaits.Waiter {
   private boolean unblockedWithError;
   private ScheduledFuture<?> timer;
   private ScheduledFuture<?> ownerCheck;
+  /** An attempt waits for a script holding the node (see attempt). */
+  private boolean deferred;
+  /** Wakes the deferred attempt (made on first use). */
+  private ScriptWait.Parking scriptParking;
 
   /** A pop of {@code count} members from the first of {@code keys} with any; timeout 0: no end. */
   BlockingPop(RespSession session, String command, List<byte[]> keys, boolean max, long count, long timeoutMillis) {
@@ -97,6 +101,23 @@ final class BlockingPop implements KeyWaits.Waiter {
   private void attempt() {
     inFlight = true;
     dirty = false;
+    io.distcache.server.cluster.ScriptHost h = session.context().scriptHost();
+    if (h != null && h.holdsClients()) {
+      // A script holds the keys (one that just woke us by writing them, often): the pop would wait
+      // for it on the event loop. It is made once the script ended (or is answered BUSY past the
+      // threshold); a wake meanwhile marks it dirty, which changes nothing for an attempt not yet made.
+      deferred = true;
+      if (scriptParking == null) {
+        scriptParking = new ScriptWait.Parking(loop, () -> {
+          if (deferred && !result.isDone()) {
+            deferred = false;
+            attempt();
+          }
+        });
+      }
+      scriptParking.wakeAfter(h);
+      return;
+    }
     session.send(request).whenComplete((r, e) -> {
       if (loop.inEventLoop()) {
         answered(r, e);
@@ -188,9 +209,11 @@ final class BlockingPop implements KeyWaits.Waiter {
     if (result.isDone()) {
       return;
     }
-    if (inFlight) {
+    if (inFlight && !deferred) {
       expired = true; // the attempt in flight answers
     } else {
+      deferred = false; // an attempt waiting for a script was not made: nothing popped
+      inFlight = false;
       finish(request.reply(Status.NOT_FOUND), null);
     }
   }

@@ -3,8 +3,10 @@ package io.distcache.server.resp;
 import java.util.concurrent.atomic.AtomicLong;
 
 /*
- * Design: one node-wide budget for what Redis connections keep on the heap between commands: MULTI
- * queues, WATCHed keys and BCAST prefixes. Each of these has its own bound per connection; this
+ * Design: one node-wide budget for what Redis connections keep between commands: MULTI queues,
+ * WATCHed keys, BCAST prefixes, and replies rendered behind a reply that has not come yet (parked,
+ * RespSession; charged, since they exist already, and a connection holding some makes no more
+ * while the budget is spent, as it makes none while its client does not read). Each of these has its own bound per connection; this
  * bounds their sum over all connections (a quarter of the heap by default), so that many
  * connections, each within its own bounds, cannot fill the heap together. A connection takes bytes
  * from the budget before it adds to one of them (the command is refused with an error naming the
@@ -64,6 +66,21 @@ final class ClientMemory {
             + (now - bytes) + " held); retry later");
       }
       held += bytes;
+    }
+
+    /**
+     * Counts {@code bytes} that are held already and cannot be refused (replies rendered while
+     * earlier ones are parked, RespSession): the total may pass the limit, and {@link #spent} then
+     * tells the connections to stop producing more.
+     */
+    void charge(long bytes) {
+      used.addAndGet(bytes);
+      held += bytes;
+    }
+
+    /** True when the node's budget is spent: a connection holding parked replies makes no more. */
+    boolean spent() {
+      return used.get() >= max;
     }
 
     /** Gives back {@code bytes} (no more than the account holds). */

@@ -34,6 +34,9 @@ final class ClientState {
   volatile long redir = -1;
   /** The connection's last blocking pop (CLIENT UNBLOCK reaches it), null before its first. */
   volatile BlockingPop blockingPop;
+  /** Bytes and number of the replies parked behind one not yet come (RespSession), in omem and oll. */
+  volatile long parkedBytes;
+  volatile int parkedReplies;
   /** AUTH (or HELLO AUTH) succeeded; without it a connection may run only AUTH, HELLO, QUIT, RESET when auth is required. */
   volatile boolean authenticated;
 
@@ -49,7 +52,7 @@ final class ClientState {
    * One line of CLIENT LIST / CLIENT INFO, with Redis's field names and meanings (no trailing
    * newline): fd is the socket's descriptor (-1 on the NIO transport, which does not expose it),
    * qbuf the bytes received and not yet parsed, omem and oll the bytes and buffers waiting to be
-   * sent, tot-mem the two together; fields for features distcache does not have (pub/sub,
+   * sent (replies parked behind one not yet come included), tot-mem the two together; fields for features distcache does not have (pub/sub,
    * transactions, WATCH) are 0 or -1 as Redis gives them for a client not using them.
    */
   String describe(long nowNanos) {
@@ -58,8 +61,8 @@ final class ClientState {
     io.netty.channel.Channel ch = channel;
     int fd = -1;
     long qbuf = 0;
-    long omem = 0;
-    long oll = 0;
+    long omem = parkedBytes;
+    long oll = parkedReplies;
     boolean reading = true;
     if (ch != null) {
       if (ch instanceof io.netty.channel.unix.UnixChannel unix) {
@@ -70,8 +73,8 @@ final class ClientState {
       }
       io.netty.channel.ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
       if (out != null) {
-        omem = out.totalPendingWriteBytes();
-        oll = out.size();
+        omem += out.totalPendingWriteBytes();
+        oll += out.size();
       }
       reading = ch.config().isAutoRead();
     }

@@ -102,7 +102,7 @@ final class FunctionCommands {
       throw new CommandException("ERR Library '" + name + "' already exists");
     }
     boolean replacing = replace;
-    onLane(s, loader -> {
+    onLane(s, code.length, loader -> {
       if (!replacing && registry.fromPeer(name, code)) {
         return new Change(name, null); // a cluster client's LOAD on every primary: here already, not run again
       }
@@ -134,7 +134,7 @@ final class FunctionCommands {
     }
     FunctionRegistry.Policy chosen = policy;
     RespContext context = s.context();
-    onLane(s, loader -> {
+    onLane(s, a[2].length, loader -> {
       // One load time limit for the whole payload, so a payload of many slow libraries cannot hold the lane for long.
       long notAfter = context.clock().nanos() + TimeUnit.MILLISECONDS.toNanos(FunctionLoader.LOAD_TIMEOUT_MILLIS) * 4;
       List<FunctionLibrary> libs = new ArrayList<>(codes.size());
@@ -161,9 +161,12 @@ final class FunctionCommands {
    * Runs {@code job} on the script lane, where every change of the libraries runs (a client's and
    * the other members', FunctionSync), so they apply one at a time in the order they were queued:
    * a FLUSH queued after a LOAD clears what the LOAD added, never the reverse. Then the change goes
-   * to the other members, and the reply waits for their answers (FunctionSync.push).
+   * to the other members, and the reply waits for their answers (FunctionSync.push). The job's
+   * {@code codeBytes} of code count against the bodies that may wait to be compiled (ScriptCompiler)
+   * until it has run; the connection's next commands wait for its reply (a pipelined FCALL finds the
+   * function a LOAD before it put there).
    */
-  private static void onLane(RespSession s, LaneJob job, LaneReply reply) {
+  private static void onLane(RespSession s, long codeBytes, LaneJob job, LaneReply reply) {
     if (s.capturing()) {
       throw new CommandException("ERR FUNCTION LOAD, DELETE, FLUSH and RESTORE inside MULTI are not supported by"
           + " distcache: send them alone");
@@ -175,7 +178,7 @@ final class FunctionCommands {
     }
     FunctionSync sync = s.context().functionSync();
     Frame anchor = Frame.request(Opcode.SCRIPT, null);
-    CompletableFuture<Frame> done = host.onLane(() -> job.run(loader))
+    CompletableFuture<Frame> done = s.context().scriptCompiler().reserve(codeBytes, () -> host.onLane(() -> job.run(loader)))
         .thenCompose(change -> sync == null ? CompletableFuture.completedFuture(change)
             : sync.push(change.changes()).thenApply(v -> change))
         .handle((change, error) -> {
@@ -187,6 +190,7 @@ final class FunctionCommands {
               : "ERR function library change failed inside the node: " + cause;
           return anchor.replyError(Status.BAD_REQUEST, text);
         });
+    s.runNextAfter(done);
     s.await(done, (r, w) -> {
       if (r.status() == Status.OK) {
         reply.write(new String(r.value(), StandardCharsets.UTF_8), w);
@@ -199,7 +203,7 @@ final class FunctionCommands {
   private static void delete(RespSession s, byte[][] a) {
     String name = new String(a[2], StandardCharsets.UTF_8);
     FunctionRegistry registry = s.context().functionRegistry();
-    onLane(s, loader -> new Change("OK", registry.delete(name)), (ok, w) -> w.ok());
+    onLane(s, 0, loader -> new Change("OK", registry.delete(name)), (ok, w) -> w.ok());
   }
 
   private static void flush(RespSession s, byte[][] a) {
@@ -207,7 +211,7 @@ final class FunctionCommands {
       throw new CommandException("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
     }
     FunctionRegistry registry = s.context().functionRegistry();
-    onLane(s, loader -> {
+    onLane(s, 0, loader -> {
       FunctionChanges change = registry.flush();
       loader.clear(); // the loaded closures go with them; a forwarded FCALL loads again
       return new Change("OK", change);

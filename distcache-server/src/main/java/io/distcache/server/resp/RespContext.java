@@ -56,6 +56,7 @@ public final class RespContext {
 
   private RespContext(Builder b) {
     this.clientMemory = new ClientMemory(b.clientMemoryBytes > 0 ? b.clientMemoryBytes : ClientMemory.DEFAULT_MAX_BYTES);
+    this.scriptCompiler = new ScriptCompiler(ScriptCompiler.MAX_WAITING_BYTES, ScriptCompiler.MAX_WAITING, b.compileExecutor);
     this.router = b.router;
     this.store = b.store;
     this.clock = b.clock != null ? b.clock : b.store.config().clock();
@@ -174,6 +175,13 @@ public final class RespContext {
 
   ScriptCache scriptCache() {
     return scriptCache;
+  }
+
+  private final ScriptCompiler scriptCompiler;
+
+  /** Compiles scripts off the event loops, bounded (ScriptCompiler). */
+  ScriptCompiler scriptCompiler() {
+    return scriptCompiler;
   }
 
   /** The node's script host, or null when scripting is not installed. */
@@ -401,6 +409,17 @@ public final class RespContext {
         throw new IllegalArgumentException("client memory cannot be negative: " + bytes);
       }
       this.clientMemoryBytes = bytes;
+      return this;
+    }
+
+    private java.util.concurrent.Executor compileExecutor;
+
+    /**
+     * Where script bodies compile; default (null) a thread of their own, off the event loops
+     * (ScriptCompiler). A test driving a session on an EmbeddedChannel passes Runnable::run.
+     */
+    public Builder compileExecutor(java.util.concurrent.Executor executor) {
+      this.compileExecutor = executor;
       return this;
     }
 

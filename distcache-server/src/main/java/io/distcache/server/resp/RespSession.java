@@ -40,7 +40,9 @@ import org.slf4j.LoggerFactory;
  * issued (HELLO 3 may follow them).
  *
  * Backpressure: reading pauses while the channel is unwritable (the client is not reading its
- * replies) or too many replies are parked, so neither can grow without bound. Requests already
+ * replies) or too many replies are parked (4,096, or their rendered bytes reach the channel's high
+ * water mark, or the node's budget for what connections hold is spent: ClientMemory), so neither
+ * can grow without bound; parked bytes count in CLIENT LIST's omem. Requests already
  * decoded when that happens wait in `waiting`, unexecuted, until the channel is writable again
  * (channelWritabilityChanged) or the parked replies drain: what they would reply is never produced
  * ahead of the client. `waiting` holds at most what the last reads delivered.
@@ -48,8 +50,11 @@ import org.slf4j.LoggerFactory;
  * Blocking pops (BlockingPop): while one waits, the commands the connection sends after it wait in
  * `waiting` too (Redis runs nothing of a blocked client), and reading stops once one has come, so
  * `waiting` stays bounded; a connection that sent nothing more is still read, so its close is seen
- * and unparks it at once. The same holds behind a script the connection sent (EVAL, FCALL): what
- * follows it runs once it has answered, as in Redis.
+ * and unparks it at once. The same holds behind a script the connection sent (EVAL, FCALL, an EXEC
+ * holding one): what follows it runs once it has answered, as in Redis. And behind another
+ * connection's script: a command that must wait for it waits in `waiting`, unrun, until the script
+ * has ended or passed its busy threshold (behindNodeScript), never on the event loop, which serves
+ * other connections meanwhile (ScriptWait).
  */
 
 /** The Redis protocol's per-connection handler: executes commands and keeps replies in order. */
@@ -143,6 +148,11 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     return s;
   }
 
+  /** In EXEC's replay: EXEC's compile of a queued script body (TransactionCommands), else null. */
+  CompletableFuture<ScriptCache.Script> precompiled(byte[] body) {
+    return capture == null ? null : capture.precompiled.get(body);
+  }
+
   /** True while EXEC replays a queue or a script calls commands: requests do not reach the router. */
   boolean capturing() {
     return capture != null;
@@ -191,6 +201,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
         ByteBuf own = ctx.alloc().buffer();
         parked.add(new Parked(null, null, own, writer.protocol(), null, null, 0));
         writer.target(own);
+        parkedOwn = own; // counted once the command has written its reply (countParkedReply)
       }
     }
     return writer;
@@ -368,8 +379,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     java.util.function.Supplier<CompletableFuture<Frame>> call =
         () -> readOnly ? context.router().routeReadOnly(routed) : context.router().route(routed);
     CompletableFuture<Frame> reply = place != null ? place.route(registered, call) : inOrder(registered, call);
-    if (request.op() == Opcode.SCRIPT && !reply.isDone()) {
-      scriptAhead = reply;
+    if (!reply.isDone() && (request.op() == Opcode.SCRIPT
+        || request.op() == Opcode.TRANSACTION && io.distcache.protocol.TransactionCodec.holds(request.value(), Opcode.SCRIPT))) {
+      scriptAhead = reply; // a script, or EXEC holding one: what follows waits for it (see scriptAhead)
     }
     if (tlsClient && routed.hasFlag(io.distcache.protocol.Flags.ROUTED) && context.tlsEndpoints() != null) {
       // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port, or
@@ -572,6 +584,18 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
    */
   private CompletableFuture<Frame> scriptAhead;
 
+  /**
+   * The commands this connection sends after the current one run once {@code reply} has completed
+   * (the current command's reply completes later and what follows may depend on it: a script
+   * compiled off the event loop before EVALSHA looks it up, a function library loaded on the lane
+   * before FCALL finds it). Event loop only; outside EXEC's replay.
+   */
+  void runNextAfter(CompletableFuture<Frame> reply) {
+    if (capture == null && !reply.isDone()) {
+      scriptAhead = reply;
+    }
+  }
+
   /** A script this connection sent has not answered yet. */
   private boolean behindOwnScript() {
     CompletableFuture<Frame> s = scriptAhead;
@@ -584,6 +608,34 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     }
     return true;
   }
+
+  /**
+   * True when {@code msg} is a command that must wait for a script holding the node (another
+   * connection's: this one's own are waited for by behindOwnScript), which it would otherwise do on
+   * the event loop, stalling every connection of the loop, SCRIPT KILL included (ScriptWait). Such a
+   * command waits in {@code waiting} and runs once the script ended, or passed its busy threshold
+   * (it is answered BUSY then, at once); a wake-up is arranged for both. One volatile read while no
+   * script holds the node.
+   */
+  private boolean behindNodeScript(Object msg) {
+    io.distcache.server.cluster.ScriptHost h = context.scriptHost();
+    if (h == null || !h.holdsClients() || !(msg instanceof RespCommand c) || !ScriptWait.waitsForScript(this, c.args)) {
+      return false;
+    }
+    if (scriptParking == null) {
+      scriptParking = new ScriptWait.Parking(ctx.executor(), () -> {
+        if (ctx.channel().isActive()) {
+          runWaiting();
+          updateAutoRead();
+        }
+      });
+    }
+    scriptParking.wakeAfter(h);
+    return true;
+  }
+
+  /** Wakes the commands parked behind a script (made on first use; event loop only). */
+  private ScriptWait.Parking scriptParking;
 
   /** This connection's event loop (blocking pops schedule their retries and timeouts there). */
   io.netty.util.concurrent.EventExecutor loop() {
@@ -701,6 +753,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       writer.target(own);
       render.accept(writer);
       parked.add(new Parked(null, null, own, writer.protocol(), null, null, 0));
+      countParked(own.readableBytes());
     }
     writer.target(target);
   }
@@ -768,7 +821,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (!(msg instanceof RespCommand) && !(msg instanceof RespProtocolError)) {
       ReferenceCountUtil.release(msg);
-    } else if (!waiting.isEmpty() || behind() || blocked() || behindOwnScript()) {
+    } else if (!waiting.isEmpty() || behind() || blocked() || behindOwnScript() || behindNodeScript(msg)) {
       // While blocked, reading goes on until the client sends more (so a disconnect is seen at
       // once), then stops: what it sent runs after the blocking pop, as in Redis.
       waiting.add(msg);
@@ -878,14 +931,51 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       closing = true;
       lingerOnClose = true;
     }
+    countParkedReply();
     if (burst != null && burst.readableBytes() >= FLUSH_BYTES) {
       flush();
     }
   }
 
-  /** The client is not keeping up: replies would pile up in the outbound buffer or the parked queue. */
+  /**
+   * The client is not keeping up, or its replies wait behind one that has not come: more would pile
+   * up in the outbound buffer or the parked queue. Parked replies are bounded like unsent ones: by
+   * count, by bytes (the channel's high water mark, the bound of the outbound buffer), and by the
+   * node's budget for what connections hold (ClientMemory), so a pipeline of large replies behind a
+   * slow one (a forward, a held write) waits unexecuted instead of filling the heap.
+   */
   private boolean behind() {
-    return !ctx.channel().isWritable() || parked.size() >= MAX_PARKED;
+    return !ctx.channel().isWritable() || parked.size() >= MAX_PARKED
+        || parkedBytes > 0 && (parkedBytes >= ctx.channel().config().getWriteBufferHighWaterMark() || memory.spent());
+  }
+
+  /**
+   * Bytes of replies rendered into parked buffers (waiting behind a reply that has not come), not
+   * yet written: counted in CLIENT LIST's omem and in the node's client budget (event loop only).
+   */
+  private long parkedBytes;
+  /** The parked buffer the current command's reply goes into, counted once it is written (event loop only). */
+  private ByteBuf parkedOwn;
+
+  /** Counts the reply the last command rendered into a parked buffer, if it did. */
+  private void countParkedReply() {
+    ByteBuf own = parkedOwn;
+    if (own != null) {
+      parkedOwn = null;
+      countParked(own.readableBytes());
+    }
+  }
+
+  /** {@code bytes} more (or, negative, fewer) of rendered replies are parked. */
+  private void countParked(long bytes) {
+    if (bytes > 0) {
+      memory.charge(bytes);
+    } else {
+      memory.release(-bytes);
+    }
+    parkedBytes += bytes;
+    client.parkedBytes = parkedBytes;
+    client.parkedReplies = parked.size();
   }
 
   /** Executes the requests held back while the client was behind, until it falls behind again. */
@@ -895,7 +985,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     }
     runningWaiting = true;
     try {
-      while (!waiting.isEmpty() && !behind() && !blocked() && !behindOwnScript()) {
+      while (!waiting.isEmpty() && !behind() && !blocked() && !behindOwnScript() && !behindNodeScript(waiting.peek())) {
         handle(waiting.poll());
       }
     } finally {
@@ -1006,8 +1096,10 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       parked.poll();
       ByteBuf out = burst();
       if (p.rendered != null) {
+        int bytes = p.rendered.readableBytes();
         out.writeBytes(p.rendered);
         p.rendered.release();
+        countParked(-bytes);
       } else {
         writer.protocol(p.protocol);
         writer.target(out);
@@ -1108,6 +1200,10 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       }
     }
     parked.clear();
+    parkedOwn = null;
+    if (parkedBytes > 0) {
+      countParked(-parkedBytes);
+    }
     for (Object w : waiting) {
       if (w instanceof RespCommand c) {
         c.release();

@@ -26,7 +26,8 @@ import org.luaj.vm2.compiler.LuaC;
  * can be 15 times the body (a body of many tiny functions: 14 MB of "f=function()end" took 225 MB).
  * A script whose estimate alone is over the bound is refused, not cached; a body is at most
  * maxScriptBytes (4 MiB; Redis has only proto-max-bulk-len), which also bounds what one compile
- * takes while it runs (compiling happens on the caller's thread, an event loop).
+ * takes while it runs (compiling happens on the caller's thread: ScriptCompiler's for a client's
+ * command, the script lane for a SCRIPT request, never an event loop).
  */
 
 /** Compiled scripts by SHA1, least recently used first out. */
@@ -114,21 +115,41 @@ final class ScriptCache {
   }
 
   /**
-   * The script for {@code body}, compiled and cached if it was not; throws CommandException with
-   * Redis's "Error compiling script" text when it does not compile.
+   * The cached script for {@code body}, or null: a lookup by the body's bytes, no SHA1 and no
+   * compile (what an event loop may do; ScriptCompiler). Throws CommandException when the body is
+   * over the per-script limit.
    */
-  Script load(byte[] body) {
+  Script cached(byte[] body) {
+    checkSize(body);
+    return known(new Body(body));
+  }
+
+  private void checkSize(byte[] body) {
     if (body.length > maxScriptBytes) {
       throw new CommandException("ERR script of " + body.length + " bytes is over the limit of " + maxScriptBytes
           + " bytes per script");
     }
+  }
+
+  private synchronized Script known(Body key) {
+    Script known = byBody.get(key);
+    if (known != null) {
+      bySha.get(known.sha()); // counts as a use for the LRU order
+    }
+    return known;
+  }
+
+  /**
+   * The script for {@code body}, compiled and cached if it was not; throws CommandException with
+   * Redis's "Error compiling script" text when it does not compile. Compiling a large body takes
+   * long (about 1 µs a byte): event loops go through ScriptCompiler instead.
+   */
+  Script load(byte[] body) {
+    checkSize(body);
     Body key = new Body(body);
-    synchronized (this) {
-      Script known = byBody.get(key);
-      if (known != null) {
-        bySha.get(known.sha()); // counts as a use for the LRU order
-        return known;
-      }
+    Script cachedScript = known(key);
+    if (cachedScript != null) {
+      return cachedScript;
     }
     String sha = sha1Hex(body);
     Script cached = get(sha);

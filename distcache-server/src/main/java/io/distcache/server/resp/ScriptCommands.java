@@ -9,11 +9,13 @@ import io.distcache.server.cluster.ScriptHost;
 import io.netty.buffer.Unpooled;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /*
  * Design: the entry node's side of scripting. EVAL and EVALSHA resolve the script here (EVALSHA in
  * this node's cache: NOSCRIPT when it is not there; EVAL compiles it, so a syntax error is answered
- * without a hop, and caches it, as Redis does) and send one SCRIPT request carrying the body, the
+ * without a hop, and caches it, as Redis does; compiling happens off the event loop, ScriptCompiler,
+ * and the connection's later commands wait for the EVAL's reply) and send one SCRIPT request carrying the body, the
  * connection's ACL user, the keys and the arguments through the router's one serve-or-forward
  * decision: run on this node's lane, forwarded whole to the owner of the keys' slot, -MOVED for a
  * cluster connection, CROSSSLOT for keys of several slots. The owner's reply is already the RESP
@@ -60,21 +62,77 @@ final class ScriptCommands {
     checkNumKeys(numKeys, a.length);
     requireScripting(s);
     ScriptCache cache = s.context().scriptCache();
-    ScriptCache.Script script;
-    if (bySha) {
-      script = a[1].length == 40 ? cache.get(Args.latin1(a[1])) : null;
-      if (script == null) {
-        throw new CommandException(NOSCRIPT);
-      }
-    } else {
-      script = cache.load(a[1]);
-    }
     int n = (int) numKeys;
     List<byte[]> keys = keysOf(a, n);
     List<byte[]> args = argsOf(a, n);
+    if (bySha) {
+      ScriptCache.Script script = a[1].length == 40 ? cache.get(Args.latin1(a[1])) : null;
+      if (script == null) {
+        throw new CommandException(NOSCRIPT);
+      }
+      route(s, request(s, script, keys, args, readOnly));
+      return;
+    }
+    if (s.capturing()) {
+      route(s, request(s, inExec(s, a[1]), keys, args, readOnly));
+      return;
+    }
+    CompletableFuture<ScriptCache.Script> compiled = s.context().scriptCompiler().load(cache, a[1]);
+    if (compiled.isDone()) {
+      route(s, request(s, now(compiled), keys, args, readOnly));
+      return;
+    }
+    // Compiled off the event loop (ScriptCompiler): sent from the loop once compiled, and what this
+    // connection sends next waits for the script's reply, as it does behind any script.
+    CompletableFuture<Frame> reply = s.onEventLoop(compiled.handle((script, e) -> script),
+        script -> script == null ? COMPILE_FAILED : s.send(request(s, script, keys, args, readOnly)));
+    s.runNextAfter(reply);
+    s.await(reply, (r, w) -> {
+      if (compiled.isCompletedExceptionally()) {
+        w.error(compileError(compiled));
+      } else {
+        SCRIPT_REPLY.write(r, w);
+      }
+    });
+  }
+
+  /**
+   * In EXEC's replay: the script EXEC had compiled for {@code body} before it (TransactionCommands),
+   * or its compile error; compiled here only for a body EXEC did not see (not from a client's queue).
+   */
+  private static ScriptCache.Script inExec(RespSession s, byte[] body) {
+    CompletableFuture<ScriptCache.Script> c = s.precompiled(body);
+    return c == null || !c.isDone() ? s.context().scriptCache().load(body) : now(c);
+  }
+
+  /** The script of a finished compile, or its error thrown as the command's. */
+  private static ScriptCache.Script now(CompletableFuture<ScriptCache.Script> compiled) {
+    if (compiled.isCompletedExceptionally()) {
+      throw new CommandException(compileError(compiled));
+    }
+    return compiled.join();
+  }
+
+  /** Stands for a failed compile in a reply future; the error is the compile's. */
+  private static final CompletableFuture<Frame> COMPILE_FAILED =
+      CompletableFuture.completedFuture(Frame.request(Opcode.SCRIPT, null).replyError(Status.BAD_REQUEST, "compile"));
+
+  /** The error text of a compile that failed: Redis's, or the compiler's bound. */
+  static String compileError(CompletableFuture<?> compiled) {
+    try {
+      compiled.join();
+      throw new IllegalStateException("the compile did not fail");
+    } catch (java.util.concurrent.CompletionException e) {
+      Throwable cause = e.getCause();
+      return cause instanceof CommandException ? cause.getMessage()
+          : "ERR Error compiling script (new function): " + cause;
+    }
+  }
+
+  private static Frame request(RespSession s, ScriptCache.Script script, List<byte[]> keys, List<byte[]> args,
+      boolean readOnly) {
     long flags = (readOnly || script.noWrites() ? ScriptCodec.READ_ONLY : 0) | (s.protocol() == 3 ? ScriptCodec.RESP3 : 0);
-    Frame request = ScriptCodec.request(script.body(), s.client().user, keys, args, flags);
-    route(s, request);
+    return ScriptCodec.request(script.body(), s.client().user, keys, args, flags);
   }
 
   /** EVAL-shaped arguments (name, numkeys, keys..., args...): numkeys within 0..the arguments left. */
@@ -113,18 +171,42 @@ final class ScriptCommands {
 
   /** Sends a SCRIPT frame to its slot's owner and writes the script's reply (already RESP) or the error. */
   static void route(RespSession s, Frame request) {
-    s.route(request, (r, w) -> {
-      if (r.status() == Status.OK) {
-        w.raw(Unpooled.wrappedBuffer(r.value()));
+    s.route(request, SCRIPT_REPLY);
+  }
+
+  /** A SCRIPT response as the command's reply: the script's (already RESP), or the error. */
+  private static final RespSession.Reply SCRIPT_REPLY = (r, w) -> {
+    if (r.status() == Status.OK) {
+      w.raw(Unpooled.wrappedBuffer(r.value()));
+    } else {
+      w.error(RespErrors.fromStatus(r, false));
+    }
+  };
+
+  /** SCRIPT LOAD: compiled off the event loop (ScriptCompiler); the connection's next commands wait for it. */
+  private static void load(RespSession s, byte[][] a) {
+    if (s.capturing()) {
+      s.out().bulk(inExec(s, a[2]).sha());
+      return;
+    }
+    CompletableFuture<ScriptCache.Script> compiled = s.context().scriptCompiler().load(s.context().scriptCache(), a[2]);
+    if (compiled.isDone()) {
+      s.out().bulk(now(compiled).sha());
+      return;
+    }
+    CompletableFuture<Frame> reply = compiled.handle((script, e) -> LOADED);
+    s.runNextAfter(reply);
+    s.await(reply, (r, w) -> {
+      if (compiled.isCompletedExceptionally()) {
+        w.error(compileError(compiled));
       } else {
-        w.error(RespErrors.fromStatus(r, false));
+        w.bulk(compiled.join().sha());
       }
     });
   }
 
-  private static void load(RespSession s, byte[][] a) {
-    s.out().bulk(s.context().scriptCache().load(a[2]).sha());
-  }
+  /** Stands for SCRIPT LOAD's compile in its reply future. */
+  private static final Frame LOADED = Frame.request(Opcode.SCRIPT, null).replyOk();
 
   private static void exists(RespSession s, byte[][] a) {
     RespWriter w = s.out();

@@ -18,6 +18,17 @@ import io.distcache.server.cluster.ScriptHost;
  * refused BUSY discards the transaction and says why, as Redis's rejectCommand does (checked
  * against redis-server 7.0.15).
  *
+ * Where it waits: not on the event loop, which serves many connections (a command waiting there
+ * for seconds left every other connection of the loop unanswered, SCRIPT KILL included). While a
+ * script holds the node (ScriptHost.holdsClients), the session does not run a command that would
+ * wait for it (waitsForScript: every command but the allow_busy ones without keys; keyed commands
+ * too, which would wait for their stripe in TransactionGate, and the keyspace ones for the barrier):
+ * it keeps the command, and what the connection sent after it, in its queue of unrun commands, and
+ * Parking wakes it when the hold ends or, every 10 ms at most, to see whether the threshold passed
+ * (the command then runs and gets BUSY from the checks below at once, without waiting). The
+ * blocking waits below (and TransactionGate's) remain for what reaches them anyway: a command read
+ * in the microseconds before a script took the node, requests of the binary protocol and of peers.
+ *
  * It waits for the script's end and lets go of the barrier at once, rather than holding it while
  * the command runs: none of these commands reads or changes the data, so what matters is that it
  * runs after the script it found running; and a handler may hand work to the script lane (FUNCTION
@@ -40,6 +51,82 @@ final class ScriptWait {
   static final String ALLOW_BUSY = "allow_busy";
 
   private ScriptWait() {}
+
+  /**
+   * True when {@code args}, read while a script holds the node (ScriptHost.holdsClients), must wait
+   * for it: every command but Redis's allow_busy ones that name no key (WATCH is allow_busy, yet
+   * reads its keys' versions, which the script holds). The session parks such a command, off its
+   * event loop, and runs it once the script ended or passed its busy threshold. A command that
+   * fails its name, subcommand or arity check does not wait: Redis answers those before its busy
+   * check. No statistics are taken here (the dispatcher takes them when the command runs).
+   */
+  static boolean waitsForScript(RespSession s, byte[][] args) {
+    if (args.length == 0 || args[0] == null) {
+      return true; // a name left in its buffer (RespCommand): no known command is that long
+    }
+    CommandSpec spec = s.commands().lookup(args[0]);
+    if (spec == null || !spec.arityAccepts(args.length)) {
+      return false;
+    }
+    if (spec.subcommands() != null && args.length > 1) {
+      if (args[1] == null) {
+        return true;
+      }
+      spec = spec.subcommands().get(Args.lower(args[1]));
+      if (spec == null || !spec.arityAccepts(args.length)) {
+        return false;
+      }
+    }
+    return !spec.flags().contains(ALLOW_BUSY) || !namesNoKey(spec);
+  }
+
+  /**
+   * Wakes something parked behind a script (a connection's waiting commands, a blocked client's
+   * retry) on its event loop: once the script's hold ends, and every 10 ms at most meanwhile, so a
+   * script that passes its busy threshold (or a threshold lowered by CONFIG SET) is noticed and
+   * the parked work answered BUSY. At most one callback per hold and one pending timer, however
+   * often it is armed; the woken code checks again and re-arms when the node is still held.
+   */
+  static final class Parking {
+    private final io.netty.util.concurrent.EventExecutor loop;
+    private final Runnable wake;
+    // Event loop only.
+    private java.util.concurrent.CompletableFuture<Void> wakeOn;
+    private boolean timerSet;
+
+    Parking(io.netty.util.concurrent.EventExecutor loop, Runnable wake) {
+      this.loop = loop;
+      this.wake = wake;
+    }
+
+    /** Arranges a wake-up after {@code h}'s current hold (or its next look at the threshold). Event loop only. */
+    void wakeAfter(ScriptHost h) {
+      java.util.concurrent.CompletableFuture<Void> end = h.released();
+      try {
+        if (end != wakeOn) {
+          wakeOn = end;
+          end.whenComplete((v, e) -> execute(wake));
+        }
+        if (!timerSet) {
+          timerSet = true;
+          loop.schedule(() -> {
+            timerSet = false;
+            wake.run();
+          }, h.nanosUntilRecheck(), java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+      } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+        timerSet = false; // the loop is gone, and the connection with it
+      }
+    }
+
+    private void execute(Runnable task) {
+      try {
+        loop.execute(task);
+      } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+        // the loop is gone, and the connection with it
+      }
+    }
+  }
 
   /** Before {@code spec} runs on {@code s} (CommandTable.dispatch): waits when it names no key. */
   static void beforeCommand(RespSession s, CommandSpec spec) {

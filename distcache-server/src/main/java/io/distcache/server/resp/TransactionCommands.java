@@ -30,7 +30,8 @@ import java.util.concurrent.CompletableFuture;
  * one after the transaction. docs/PROTOCOL.md lists both.
  *
  * EVAL, EVALSHA, their _RO forms and FCALL are queued too, and at EXEC become SCRIPT requests in
- * the batch (an EVALSHA this node has no script for fails its own slot with NOSCRIPT, as Redis
+ * the batch (the EVAL and SCRIPT LOAD bodies the cache lacks are compiled off the event loop first,
+ * ScriptCompiler, and the queue replayed once they are, with the connection's next commands waiting) (an EVALSHA this node has no script for fails its own slot with NOSCRIPT, as Redis
  * answers at EXEC). Their declared keys join the one-slot rule; the owner runs such a batch whole
  * on its script lane, holding what a script holds (ScriptHost.holdingAll), so no other client's
  * command runs between the transaction's commands or its scripts' calls.
@@ -209,6 +210,65 @@ final class TransactionCommands {
     List<Watch> watches = new ArrayList<>(t.watches);
     t.discard(); // EXEC ends the transaction and unwatches, whatever happens next
     Capture capture = new Capture();
+    CompletableFuture<Void> compiled = compileScripts(s, queued, capture);
+    if (compiled.isDone()) {
+      replay(s, queued, watches, capture);
+      return;
+    }
+    // A queued script compiles off the event loop first (ScriptCompiler): the queue is replayed on
+    // the loop once every body is compiled, and this connection's next commands wait for EXEC.
+    CompletableFuture<Frame> ran = s.onEventLoop(compiled, ignored -> collectAndRun(s, queued, watches, capture));
+    s.runNextAfter(ran);
+    s.await(ran, rendered(capture));
+  }
+
+  /**
+   * Compiles, off the event loop, the bodies of the queue's EVAL, EVAL_RO and SCRIPT LOAD that the
+   * cache does not hold, for the replay to find in {@code capture}; completes when all are done
+   * (failed ones too: their commands answer the compile error in their own slot).
+   */
+  private static CompletableFuture<Void> compileScripts(RespSession s, List<byte[][]> queued, Capture capture) {
+    List<CompletableFuture<?>> pending = new ArrayList<>();
+    for (byte[][] args : queued) {
+      byte[] body = null;
+      if ((Args.is(args[0], "eval") || Args.is(args[0], "eval_ro")) && args.length > 2) {
+        body = args[1];
+      } else if (Args.is(args[0], "script") && args.length == 3 && Args.is(args[1], "load")) {
+        body = args[2];
+      }
+      if (body != null && !capture.precompiled.containsKey(body)) {
+        CompletableFuture<ScriptCache.Script> c = s.context().scriptCompiler().load(s.context().scriptCache(), body);
+        capture.precompiled.put(body, c);
+        if (!c.isDone()) {
+          pending.add(c);
+        }
+      }
+    }
+    return pending.isEmpty() ? CompletableFuture.completedFuture(null)
+        : CompletableFuture.allOf(pending.toArray(new CompletableFuture<?>[0])).handle((v, e) -> null);
+  }
+
+  /** Replays the queue now and renders EXEC's reply once its batch has run. */
+  private static void replay(RespSession s, List<byte[][]> queued, List<Watch> watches, Capture capture) {
+    s.await(collectAndRun(s, queued, watches, capture), rendered(capture));
+  }
+
+  /** EXEC's reply from what its batch answered. */
+  private static RespSession.Reply rendered(Capture capture) {
+    return (r, w) -> {
+      if (r.status() == Status.CONDITION_FAILED) {
+        w.nullArray();
+      } else if (r.status().isError()) {
+        w.error(RespErrors.fromStatus(r, false));
+      } else {
+        capture.render(w);
+      }
+    };
+  }
+
+  /** Replays the queued commands into {@code capture} and sends the batch; completes when it has run. */
+  private static CompletableFuture<Frame> collectAndRun(RespSession s, List<byte[][]> queued, List<Watch> watches,
+      Capture capture) {
     s.capture(capture);
     try {
       for (byte[][] args : queued) {
@@ -239,15 +299,7 @@ final class TransactionCommands {
       ran = s.onEventLoop(watched, ignored -> run(s, capture, watches, place));
       ran.whenComplete((r, e) -> place.release());
     }
-    s.await(ran, (r, w) -> {
-      if (r.status() == Status.CONDITION_FAILED) {
-        w.nullArray();
-      } else if (r.status().isError()) {
-        w.error(RespErrors.fromStatus(r, false));
-      } else {
-        capture.render(w);
-      }
-    });
+    return ran;
   }
 
   /** Sends the collected requests as one TRANSACTION; completes when every result can be rendered. */
@@ -338,6 +390,9 @@ final class TransactionCommands {
    * renderer that writes it.
    */
   static class Capture {
+    /** EXEC's compiles of its queued script bodies, by the body's array (the replay's own arguments). */
+    final java.util.IdentityHashMap<byte[], CompletableFuture<ScriptCache.Script>> precompiled =
+        new java.util.IdentityHashMap<>();
     final List<Frame> requests = new ArrayList<>();
     final List<CompletableFuture<Frame>> replies = new ArrayList<>();
     private final List<Result> results = new ArrayList<>();

@@ -349,6 +349,40 @@ class RespSessionTest {
   }
 
   @Test
+  void repliesParkedBehindAPendingOne_boundedInBytes_countedInOmemAndTheClientBudget() {
+    router.hold(true);
+    String big = "x".repeat(40 * 1024);
+    String echo = "$" + big.length() + "\r\n" + big + "\r\n";
+    // GET a stays pending: the ECHOs' replies park behind it until they pass the channel's high
+    // water mark (64 KiB here, the bound of unsent replies); what follows waits unexecuted.
+    assertThat(resp.send("GET a", "ECHO " + big, "ECHO " + big, "ECHO " + big, "PING")).isEmpty();
+    assertThat(resp.context.clientMemory().used()).isEqualTo(2L * echo.length());
+    assertThat(resp.channel.config().isAutoRead()).isFalse();
+    ClientState client = resp.context.stats().clients().get(0);
+    assertThat(client.describe(0)).contains(" oll=3 omem=" + 2L * echo.length() + " ");
+    router.pending.get(0).complete(router.requests.get(0).reply(Status.NOT_FOUND));
+    assertThat(resp.output()).isEqualTo("$-1\r\n" + echo + echo + echo + "+PONG\r\n");
+    assertThat(resp.context.clientMemory().used()).isZero();
+    assertThat(client.describe(0)).contains(" oll=0 omem=0 ");
+    assertThat(resp.channel.config().isAutoRead()).isTrue();
+  }
+
+  @Test
+  void repliesParkedBehindAPendingOne_nodeBudgetSpent_laterCommandsWaitUnexecuted() {
+    RespContext small = RespContext.builder(router, configOnlyStore()).clock(clock).clientMemoryBytes(1000).build();
+    try (RespChannel limited = new RespChannel(small)) {
+      router.hold(true);
+      String mid = "y".repeat(1000);
+      // One reply of 1,000 bytes spends the node's 1,000-byte budget: the next ECHO waits, unrendered.
+      assertThat(limited.send("GET a", "ECHO " + mid, "ECHO z", "PING")).isEmpty();
+      assertThat(small.clientMemory().used()).isEqualTo(("$1000\r\n" + mid + "\r\n").length());
+      router.pending.get(0).complete(router.requests.get(0).reply(Status.NOT_FOUND));
+      assertThat(limited.output()).isEqualTo("$-1\r\n$1000\r\n" + mid + "\r\n$1\r\nz\r\n+PONG\r\n");
+      assertThat(small.clientMemory().used()).isZero();
+    }
+  }
+
+  @Test
   void parkedReply_keepsProtocolOfItsTime() {
     router.hold(true);
     resp.send("GET a");

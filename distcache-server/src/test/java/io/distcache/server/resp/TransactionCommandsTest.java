@@ -20,7 +20,9 @@ class TransactionCommandsTest {
       Stores.create(new StoreConfig(64L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock));
   private final LocalExecutor executor = new LocalExecutor(store);
   private final LocalRouter router = new LocalRouter(executor);
-  private final RespContext context = withScripts(RespContext.builder(router, store).clock(clock).version("test").build());
+  // Scripts compile on the caller's thread: each command is answered by the time send() returns.
+  private final RespContext context = withScripts(RespContext.builder(router, store).clock(clock).version("test")
+      .compileExecutor(Runnable::run).build());
   private final RespChannel resp = new RespChannel(context);
   private final RespChannel other = new RespChannel(context);
 
