@@ -29,6 +29,9 @@ import io.netty.handler.timeout.IdleStateEvent;
  * queued request was answered at once); the node-wide sum is bounded by UnsentResponses, and
  * IDLE_SECONDS closes a connection whose response is never read. A writability change (the
  * WritabilityGate turns reading back on) does not resume reading while a request is answered.
+ *
+ * A request the codec could not decode gets its HTTP status and a close: 414 for a request line
+ * over the limit, 431 for headers over it, 400 otherwise; a version other than HTTP/1.x gets 505.
  */
 
 /** Answers HTTP requests from HttpRoutes; closes on malformed requests and idle connections. */
@@ -67,7 +70,13 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private void start(ChannelHandlerContext ctx, FullHttpRequest req) {
     if (!req.decoderResult().isSuccess()) {
       busy = true;
-      send(ctx, HttpRoutes.Response.text(400, "bad request\n"), false, false);
+      send(ctx, undecodable(req.decoderResult().cause()), false, false);
+      return;
+    }
+    if (req.protocolVersion().majorVersion() != 1) {
+      busy = true;
+      send(ctx, HttpRoutes.Response.text(505, "HTTP version " + req.protocolVersion().text()
+          + " not supported: use HTTP/1.1\n"), false, false);
       return;
     }
     boolean keepAlive = HttpUtil.isKeepAlive(req);
@@ -84,6 +93,19 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         ctx.executor().execute(() -> send(ctx, response, keepAlive, head));
       }
     });
+  }
+
+  /** The status for a request the codec could not decode (see the Design note). */
+  private static HttpRoutes.Response undecodable(Throwable cause) {
+    if (cause instanceof io.netty.handler.codec.http.TooLongHttpLineException) {
+      return HttpRoutes.Response.text(414, "request line longer than " + HttpProtocol.MAX_INITIAL_LINE
+          + " bytes, the limit\n");
+    }
+    if (cause instanceof io.netty.handler.codec.http.TooLongHttpHeaderException) {
+      return HttpRoutes.Response.text(431, "request headers longer than " + HttpProtocol.MAX_HEADERS
+          + " bytes, the limit\n");
+    }
+    return HttpRoutes.Response.text(400, "bad request\n");
   }
 
   private void send(ChannelHandlerContext ctx, HttpRoutes.Response r, boolean keepAlive, boolean head) {

@@ -11,7 +11,9 @@ import java.util.concurrent.TimeUnit;
  * Design: the HTTP side of the node (HttpRoutes says which paths exist), installed on a connection of the node's port whose first
  * line is an HTTP/1.x request line (net/ProtocolDetector), and on every connection of --http-port.
  * Netty's codec parses, within fixed bounds: a 4 KiB request line, 8 KiB of headers, a 4 KiB body
- * (GET and HEAD have none; a bigger one gets 413 and the connection closes). A connection idle for IDLE_SECONDS is closed, so a browser's keep-alive connections do not stay
+ * (GET and HEAD have none; a bigger one gets 413 and the connection closes); a longer line gets
+ * 414, longer headers 431, a version other than 1.x 505, each then a close (HttpHandler). A
+ * connection idle for IDLE_SECONDS is closed, so a browser's keep-alive connections do not stay
  * forever, nor one whose client stopped reading a response. Responses not yet sent are bounded per
  * connection (one) and node-wide (UnsentResponses).
  */

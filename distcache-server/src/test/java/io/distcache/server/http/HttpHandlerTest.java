@@ -119,4 +119,16 @@ class HttpHandlerTest {
     a.finishAndReleaseAll();
     b.finishAndReleaseAll();
   }
+
+  @Test
+  void request_versionOtherThan1_505AndClose() {
+    StalledSocket socket = new StalledSocket();
+    EmbeddedChannel ch = channel(socket, protocol(new UnsentResponses(UnsentResponses.DEFAULT_MAX_BYTES)));
+    ch.writeInbound(Unpooled.copiedBuffer("GET / HTTP/9.9\r\nHost: x\r\n\r\n", StandardCharsets.US_ASCII));
+    assertThat(socket.taken.toString()).startsWith("HTTP/1.1 505 HTTP Version Not Supported\r\n")
+        .endsWith("HTTP version HTTP/9.9 not supported: use HTTP/1.1\n");
+    socket.drain();
+    assertThat(ch.isActive()).isFalse();
+    ch.finishAndReleaseAll();
+  }
 }
