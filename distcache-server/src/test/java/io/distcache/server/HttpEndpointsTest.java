@@ -225,6 +225,33 @@ class HttpEndpointsTest {
     }
   }
 
+  private String exchange(String request) throws IOException {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", node.port()), 5000);
+      s.setSoTimeout(5000);
+      s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII); // to the node's close
+    }
+  }
+
+  @Test
+  void requestLineOverTheLimit_is414AndAClose_notARedisError() throws IOException {
+    assertThat(exchange("GET /" + "a".repeat(5000) + " HTTP/1.1\r\nHost: x\r\n\r\n"))
+        .startsWith("HTTP/1.1 414 Request-URI Too Long\r\n")
+        .endsWith("request line longer than 4096 bytes, the limit\n");
+  }
+
+  @Test
+  void unsupportedHttpVersion_is505AndAClose_notARedisError() throws IOException {
+    assertThat(exchange("GET / HTTP/9.9\r\nHost: x\r\n\r\n")).startsWith("HTTP/1.1 505 HTTP Version Not Supported\r\n");
+  }
+
+  @Test
+  void headersOverTheLimit_are431AndAClose() throws IOException {
+    assertThat(exchange("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + "b".repeat(9000) + "\r\n\r\n"))
+        .startsWith("HTTP/1.1 431 Request Header Fields Too Large\r\n");
+  }
+
   @Test
   void curlStyleRequest_withConnectionClose_getsTheBodyAndAClose() throws IOException {
     try (Socket s = new Socket()) {

@@ -517,12 +517,24 @@ public final class Main implements Callable<Integer> {
       return 1;
     }
     AtomicBoolean stopping = new AtomicBoolean();
-    installSignalHandlers(node::close, stopping);
+    java.util.concurrent.atomic.AtomicLong signalled = new java.util.concurrent.atomic.AtomicLong();
+    installSignalHandlers(() -> {
+      signalled.set(System.nanoTime());
+      node.close();
+    }, stopping);
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "distcache-shutdown-hook"));
 
     out.println(startupLine(node));
     out.flush();
     node.awaitClosed(); // a signal, or a client's SHUTDOWN
+    // The last line before the JVM exits (what follows is the JVM's own teardown, tens of ms), so
+    // an operator timing the stop from the signal sees where it ends, not only the node's part.
+    long since = signalled.get();
+    if (since != 0) {
+      log.info("exiting {} ms after the signal", java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - since));
+    } else {
+      log.info("exiting");
+    }
     return 0;
   }
 

@@ -11,8 +11,11 @@ import java.util.concurrent.TimeUnit;
  * Design: the HTTP side of the node (HttpRoutes says which paths exist), installed on a connection of the node's port whose first
  * line is an HTTP/1.x request line (net/ProtocolDetector), and on every connection of --http-port.
  * Netty's codec parses, within fixed bounds: a 4 KiB request line, 8 KiB of headers, a 4 KiB body
- * (GET and HEAD have none; a bigger one gets 413 and the connection closes). A connection idle for
- * IDLE_SECONDS is closed, so a browser's keep-alive connections do not stay forever.
+ * (GET and HEAD have none; a bigger one gets 413 and the connection closes); a longer line gets
+ * 414, longer headers 431, a version other than 1.x 505, each then a close (HttpHandler). A
+ * connection idle for IDLE_SECONDS is closed, so a browser's keep-alive connections do not stay
+ * forever, nor one whose client stopped reading a response. Responses not yet sent are bounded per
+ * connection (one) and node-wide (UnsentResponses).
  */
 
 /** Installs the HTTP handlers: /metrics, /healthz, /readyz, the admin page. */
@@ -23,10 +26,17 @@ public final class HttpProtocol implements ProtocolInstaller {
   static final int IDLE_SECONDS = 60;
 
   private final HttpRoutes routes;
+  /** Shared by every HTTP connection of the node (its port and --http-port). */
+  private final UnsentResponses unsent;
 
   /** @param admin the admin page, or null for none */
   public HttpProtocol(NodeMetrics metrics, Health health, HttpAuthenticator auth, AdminPage admin) {
-    this.routes = new HttpRoutes(metrics, health, auth, admin);
+    this(new HttpRoutes(metrics, health, auth, admin), new UnsentResponses(UnsentResponses.DEFAULT_MAX_BYTES));
+  }
+
+  HttpProtocol(HttpRoutes routes, UnsentResponses unsent) {
+    this.routes = routes;
+    this.unsent = unsent;
   }
 
   @Override
@@ -34,6 +44,6 @@ public final class HttpProtocol implements ProtocolInstaller {
     pipeline.addLast("http-idle", new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS));
     pipeline.addLast("http-codec", new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADERS, MAX_INITIAL_LINE));
     pipeline.addLast("http-aggregator", new HttpObjectAggregator(MAX_BODY));
-    pipeline.addLast("http-handler", new HttpHandler(routes));
+    pipeline.addLast("http-handler", new HttpHandler(routes, unsent));
   }
 }

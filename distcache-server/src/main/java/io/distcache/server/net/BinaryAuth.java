@@ -106,7 +106,7 @@ final class BinaryAuth {
     }
     byte[] channel = request.key();
     for (String p : u.channelPatterns()) {
-      if (io.distcache.server.resp.GlobMatcher.matches(p.getBytes(StandardCharsets.ISO_8859_1), channel)) {
+      if (io.distcache.server.resp.GlobMatcher.matchesTrusted(p.getBytes(StandardCharsets.ISO_8859_1), channel)) {
         return null;
       }
     }
@@ -143,7 +143,7 @@ final class BinaryAuth {
     boolean canWrite = !write;
     for (KeyPattern p : u.keyPatterns()) {
       if ((p.read() && !canRead || p.write() && !canWrite)
-          && io.distcache.server.resp.GlobMatcher.matches(p.globBytes(), key)) {
+          && io.distcache.server.resp.GlobMatcher.matchesTrusted(p.globBytes(), key)) {
         canRead |= p.read();
         canWrite |= p.write();
       }

@@ -3,14 +3,20 @@ package io.distcache.server.net;
 import io.netty.buffer.ByteBuf;
 
 /*
- * Design: an HTTP/1.x request line is "METHOD SP request-target SP HTTP/1.d" then CRLF (RFC 9112,
- * 3; a bare LF is tolerated as the RFC allows). The method is a token; every method in use is
+ * Design: an HTTP request line is "METHOD SP request-target SP HTTP/d.d" then CRLF (RFC 9112, 3; a
+ * bare LF is tolerated as the RFC allows). The method is a token; every method in use is
  * upper-case letters, so only a connection whose first byte is 'A'..'Z' can be HTTP. The bytes are
  * read in place (no copy, no String) and the verdict comes as early as it can: a space-separated
  * Redis inline command fails at its third word or its line end, a RESP array at its first byte.
+ *
+ * Any version of that shape is HTTP (the HTTP side answers 505 to one other than 1.x), so
+ * "GET / HTTP/9.9" gets an HTTP status rather than a Redis error. A line longer than we wait for
+ * is HTTP when it began like one no Redis client sends: an HTTP method, a space and a target
+ * starting with '/' (the HTTP side then answers 414). Anything else that long is Redis's, whose
+ * inline limit is 64 KiB.
  */
 
-/** Tells whether the first bytes of a connection are an HTTP/1.x request line. */
+/** Tells whether the first bytes of a connection are an HTTP request line. */
 final class HttpRequestLine {
   private HttpRequestLine() {}
 
@@ -23,7 +29,10 @@ final class HttpRequestLine {
   static final int HTTP = 1;
   static final int UNDECIDED = 2;
 
-  private static final byte[] VERSION = {'H', 'T', 'T', 'P', '/', '1', '.'};
+  private static final byte[] VERSION = {'H', 'T', 'T', 'P', '/'};
+
+  /** RFC 9110's methods: a line starting with one of these and a '/' target is HTTP at any length. */
+  private static final String[] METHODS = {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 
   /** Classifies the readable bytes of {@code in} without consuming them. */
   static int classify(ByteBuf in) {
@@ -39,7 +48,7 @@ final class HttpRequestLine {
       return NOT_HTTP;
     }
     if (i == limit) {
-      return more(start, limit);
+      return more(start, limit, false);
     }
     if (in.getByte(i) != ' ') {
       return NOT_HTTP;
@@ -50,33 +59,37 @@ final class HttpRequestLine {
     while (i < limit && isVisible(in.getByte(i))) {
       i++;
     }
+    boolean shaped = i > targetStart && in.getByte(targetStart) == '/' && isMethod(in, start, methodLength);
     if (i == limit) {
-      return more(start, limit);
+      return more(start, limit, shaped);
     }
     if (i == targetStart || in.getByte(i) != ' ') {
       return NOT_HTTP;
     }
     i++;
-    // "HTTP/1." and one digit
+    // "HTTP/", a digit, '.', a digit
     for (byte expected : VERSION) {
       if (i == limit) {
-        return more(start, limit);
+        return more(start, limit, shaped);
       }
       if (in.getByte(i) != expected) {
         return NOT_HTTP;
       }
       i++;
     }
-    if (i == limit) {
-      return more(start, limit);
+    for (int part = 0; part < 3; part++) {
+      if (i == limit) {
+        return more(start, limit, shaped);
+      }
+      byte b = in.getByte(i);
+      if (part == 1 ? b != '.' : !isDigit(b)) {
+        return NOT_HTTP;
+      }
+      i++;
     }
-    if (!isDigit(in.getByte(i))) {
-      return NOT_HTTP;
-    }
-    i++;
     // CRLF or LF
     if (i == limit) {
-      return more(start, limit);
+      return more(start, limit, shaped);
     }
     byte b = in.getByte(i);
     if (b == '\n') {
@@ -87,14 +100,35 @@ final class HttpRequestLine {
     }
     i++;
     if (i == limit) {
-      return more(start, limit);
+      return more(start, limit, shaped);
     }
     return in.getByte(i) == '\n' ? HTTP : NOT_HTTP;
   }
 
-  /** The bytes ran out: wait for more unless the line is already longer than we wait for. */
-  private static int more(int start, int limit) {
-    return limit - start >= MAX_HTTP_REQUEST_LINE ? NOT_HTTP : UNDECIDED;
+  /**
+   * The bytes ran out: wait for more unless the line is already longer than we wait for; then it
+   * is HTTP only when {@code shaped} (an HTTP method and a '/' target so far).
+   */
+  private static int more(int start, int limit, boolean shaped) {
+    if (limit - start < MAX_HTTP_REQUEST_LINE) {
+      return UNDECIDED;
+    }
+    return shaped ? HTTP : NOT_HTTP;
+  }
+
+  private static boolean isMethod(ByteBuf in, int start, int length) {
+    for (String m : METHODS) {
+      if (m.length() == length) {
+        boolean same = true;
+        for (int k = 0; k < length && same; k++) {
+          same = in.getByte(start + k) == m.charAt(k);
+        }
+        if (same) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   private static boolean isUpper(byte b) {

@@ -35,8 +35,9 @@ import java.util.concurrent.TimeUnit;
  * inline protocol would run GET with two arguments. Only a connection whose first byte is an
  * upper-case letter (an HTTP method) waits for its first line; a RESP client ('*') or a lower-case
  * inline command is handed over at once. The wait is bounded: without a line feed within
- * MAX_HTTP_REQUEST_LINE bytes, or as soon as the bytes so far cannot start a request line (a
- * Redis inline command such as "SET k v"), the connection is Redis's. HttpRequestLine holds the rule.
+ * MAX_HTTP_REQUEST_LINE bytes (unless it began with an HTTP method and a '/' target: then HTTP,
+ * which answers 414), or as soon as the bytes so far cannot start a request line (a Redis inline
+ * command such as "SET k v"), the connection is Redis's. HttpRequestLine holds the rule.
  *
  * A connection that came in on the cluster bus's TLS (BusTlsSniffer, --tls-cluster yes) is a
  * peer's or nothing: the binary protocol in peer-only mode, anything else is closed.

@@ -20,6 +20,11 @@ import org.slf4j.LoggerFactory;
  * would delay heartbeats and get this node suspected) nor on an event loop. Drops run one at a
  * time in the order placements changed; SlotGuard keeps the slots of a queued or running drop
  * unservable, so nobody reads a regained slot before its old keys are gone.
+ *
+ * close() interrupts a running drop, which then stops between two pages without reporting the
+ * drop done (its slots stay unservable; the node is stopping). It used to run on: a node with
+ * 200,000 keys that left its cluster (a standalone node leaves itself when it stops) waited the
+ * whole 2 s of close() for a pass deleting every key of a store about to be freed anyway.
  */
 
 /** Deletes every key of a set of slots, in the background, one drop at a time. */
@@ -56,6 +61,9 @@ public final class SlotCleaner implements SlotGuard.Dropper, AutoCloseable {
                 attempt == 3 ? ": they stay unserved" : "", e);
             continue;
           }
+          if (removed < 0) {
+            return; // closed: the node is stopping and serves nothing again
+          }
           if (removed > 0) {
             log.info("dropped {} keys of {} slots this node no longer holds (their owners and replicas keep them)",
                 removed, count(copy));
@@ -69,11 +77,14 @@ public final class SlotCleaner implements SlotGuard.Dropper, AutoCloseable {
     }
   }
 
-  /** One pass over the store; returns the number of keys deleted. */
+  /** One pass over the store; returns the number of keys deleted, or -1 when interrupted (close()). */
   long dropNow(long[] slots) {
     long removed = 0;
     long cursor = 0;
     do {
+      if (Thread.currentThread().isInterrupted()) {
+        return -1;
+      }
       ScanResult page = store.scan(cursor, SCAN_BATCH);
       for (byte[] key : page.keys()) {
         if (SlotGuard.has(slots, KeySlot.of(key)) && store.delete(key)) {

@@ -88,7 +88,7 @@ final class AclCheck {
       boolean ok = false;
       for (String p : u.channelPatterns()) {
         byte[] pattern = p.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
-        ok = fullName.equals("psubscribe") ? java.util.Arrays.equals(pattern, args[i]) : GlobMatcher.matches(pattern, args[i]);
+        ok = fullName.equals("psubscribe") ? java.util.Arrays.equals(pattern, args[i]) : GlobMatcher.matchesTrusted(pattern, args[i]);
         if (ok) {
           break;
         }
@@ -108,7 +108,7 @@ final class AclCheck {
     boolean canWrite = !write;
     for (KeyPattern p : u.keyPatterns()) {
       if ((p.read() && !canRead || p.write() && !canWrite)
-          && GlobMatcher.matches(p.globBytes(), key)) {
+          && GlobMatcher.matchesTrusted(p.globBytes(), key)) {
         canRead |= p.read();
         canWrite |= p.write();
       }

@@ -158,6 +158,7 @@ final class InfoReport {
           }
           line(sb, "client_output_buffer_limit_disconnections", c.outputLimit().disconnections());
           line(sb, "pubsub_fanout_dropped", c.fanoutDropped());
+          line(sb, "pubsub_pattern_matches_cut_short", c.pubSub().patternMatchesCutShort());
           line(sb, "total_error_replies", c.errorStats().total());
           if (c.cluster() != null) {
             line(sb, "forwarded_requests", c.cluster().forwardedRequests());

@@ -217,7 +217,11 @@ final class PubSubCommands {
       throw new CommandException("ERR channel name of " + a[1].length + " bytes is longer than the limit of "
           + PubSubHub.MAX_CHANNEL_BYTES + " bytes");
     }
-    s.out().integer(s.context().pubSub().publish(a[1], a[2]));
+    try {
+      s.out().integer(s.context().pubSub().publish(a[1], a[2]));
+    } catch (PubSubHub.TooCostly e) {
+      throw new CommandException("ERR " + e.getMessage());
+    }
   }
 
   private static void spublish(RespSession s, byte[][] a) {

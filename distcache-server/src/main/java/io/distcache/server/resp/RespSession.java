@@ -1069,8 +1069,12 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     try {
       reply.write(response.join(), writer);
     } catch (RuntimeException e) {
-      // A malformed response must not leave half a reply in the stream.
-      log.warn("could not render a Redis reply", e);
+      // A malformed response must not leave half a reply in the stream. A CommandException is the
+      // client's error found while rendering (a MATCH pattern over its step budget): no log line.
+      CommandException refusal = refusal(e);
+      if (refusal == null) {
+        log.warn("could not render a Redis reply", e);
+      }
       if (writer.target() != target) {
         // part of a large reply was handed to the channel already (rollOver): it cannot be taken back
         closing = true;
@@ -1078,8 +1082,16 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
         return;
       }
       target.writerIndex(mark);
-      writer.error("ERR internal error: " + e.getMessage());
+      writer.error(refusal != null ? refusal.getMessage() : "ERR internal error: " + e.getMessage());
     }
+  }
+
+  /** The CommandException {@code e} is or carries (a future's CompletionException), or null. */
+  private static CommandException refusal(RuntimeException e) {
+    if (e instanceof CommandException c) {
+      return c;
+    }
+    return e instanceof java.util.concurrent.CompletionException && e.getCause() instanceof CommandException c ? c : null;
   }
 
   private void drain() {

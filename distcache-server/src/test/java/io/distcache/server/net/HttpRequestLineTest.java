@@ -31,7 +31,14 @@ class HttpRequestLineTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"GET foo\r\n", "SET k v\r\n", "PING\r\n", "GET /metrics HTTP/2.0\r\n", "GET  / HTTP/1.1\r\n",
+  @ValueSource(strings = {"GET / HTTP/9.9\r\n", "GET /metrics HTTP/2.0\r\n", "PRI * HTTP/2.0\r\n"})
+  void classify_requestLineOfAnotherVersion_isHttp(String line) {
+    // The HTTP side answers 505: an HTTP client gets an HTTP status, not a Redis error.
+    assertThat(classify(line)).isEqualTo(HttpRequestLine.HTTP);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"GET foo\r\n", "SET k v\r\n", "PING\r\n", "GET /metrics HTTP/2\r\n", "GET  / HTTP/1.1\r\n",
       "GET / HTTP/1.1 x\r\n", "get / HTTP/1.1\r\n", "*1\r\n$4\r\nPING\r\n", "GET / HTTP/1.1\rX"})
   void classify_redisCommand_isNotHttp(String line) {
     assertThat(classify(line)).isEqualTo(HttpRequestLine.NOT_HTTP);
@@ -44,9 +51,14 @@ class HttpRequestLineTest {
   }
 
   @Test
-  void classify_lineLongerThanTheLimitWithoutEnd_isNotHttp() {
+  void classify_lineLongerThanTheLimit_httpWhenAMethodAndASlashTargetBeganIt() {
     String longTarget = "GET /" + "a".repeat(HttpRequestLine.MAX_HTTP_REQUEST_LINE);
-    assertThat(classify(longTarget)).isEqualTo(HttpRequestLine.NOT_HTTP);
+    assertThat(classify(longTarget)).isEqualTo(HttpRequestLine.HTTP);
+    assertThat(classify(longTarget + " HTTP/1.1\r\n")).isEqualTo(HttpRequestLine.HTTP);
+    // Redis's inline commands (up to 64 KiB) stay Redis's: not a method, or not a '/' target.
+    assertThat(classify("SET /" + "a".repeat(HttpRequestLine.MAX_HTTP_REQUEST_LINE))).isEqualTo(HttpRequestLine.NOT_HTTP);
+    assertThat(classify("GET k" + "a".repeat(HttpRequestLine.MAX_HTTP_REQUEST_LINE))).isEqualTo(HttpRequestLine.NOT_HTTP);
+    assertThat(classify("GETX /" + "a".repeat(HttpRequestLine.MAX_HTTP_REQUEST_LINE))).isEqualTo(HttpRequestLine.NOT_HTTP);
   }
 
   @Test

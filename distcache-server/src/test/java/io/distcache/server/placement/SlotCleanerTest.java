@@ -81,4 +81,43 @@ class SlotCleanerTest {
     assertThat(scans.get()).as("three attempts").isEqualTo(3);
     assertThat(done.get()).as("never reported dropped, so never served").isZero();
   }
+
+  @Test
+  void close_duringADrop_stopsItBetweenPagesWithoutReportingItDone() throws Exception {
+    for (int i = 0; i < 5000; i++) {
+      real.put(bytes("k" + i), bytes("v"));
+    }
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+    AtomicInteger pages = new AtomicInteger();
+    // The real store, except that the first scan waits until the cleaner is closed (interrupted).
+    Store stalling = (Store) Proxy.newProxyInstance(Store.class.getClassLoader(), new Class<?>[] {Store.class},
+        (proxy, method, args) -> {
+          if (method.getName().equals("scan") && pages.incrementAndGet() == 1) {
+            started.countDown();
+            try {
+              never.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+          try {
+            return method.invoke(real, args);
+          } catch (InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+    SlotCleaner stopping = new SlotCleaner(stalling);
+    long[] all = new long[KeySlot.SLOTS / 64];
+    java.util.Arrays.fill(all, -1L);
+    java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+    stopping.drop(all, () -> done.set(true));
+    started.await();
+
+    stopping.close(); // returns once the drop has stopped (it used to run its whole pass)
+
+    assertThat(pages).hasValue(1);
+    assertThat(done).isFalse(); // the slots stay unserved: never served with part of their old keys
+    assertThat(real.size()).isGreaterThan(5000 / 2); // one page of about 1,024 keys went, not the whole pass
+  }
 }

@@ -45,6 +45,16 @@ class PubSubCommandsTest {
   }
 
   @Test
+  void publish_channelTooCostlyForThePatterns_refusedAndDeliveredToNobody() {
+    byte[] channel = "a".repeat(65536).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    assertThat(sub.send("PSUBSCRIBE *" + "a".repeat(498) + "b")).startsWith("*3\r\n$10\r\npsubscribe\r\n");
+    assertThat(pub.call("PUBLISH".getBytes(java.nio.charset.StandardCharsets.US_ASCII), channel, new byte[] {'m'}))
+        .isEqualTo("-ERR matching the channel (65536 bytes) against this node's 1 patterns needs more than 16777216"
+            + " steps, the limit per message; the message was not published\r\n");
+    assertThat(sub.output()).isEmpty();
+  }
+
+  @Test
   void subscribe_publish_unsubscribe_redisReplies() {
     assertThat(sub.send("SUBSCRIBE news sport")).isEqualTo(confirm("subscribe", "news", 1) + confirm("subscribe", "sport", 2));
     assertThat(pub.send("PUBLISH news hello")).isEqualTo(":1\r\n");

@@ -322,6 +322,25 @@ class RespCommandsTest {
   }
 
   @Test
+  void keysScanConfigGet_patternOverItsStepBudget_refusedNamingTheLimit() {
+    byte[] key = b("a".repeat(65536));
+    assertThat(resp.call(b("SET"), key, b("v"))).isEqualTo("+OK\r\n");
+    assertThat(resp.call(b("HSET"), b("h"), key, b("v"))).isEqualTo(":1\r\n");
+    // 4,000 bytes retried at each of 65,536 places: 262 M steps without the budget.
+    byte[] pattern = b("*" + "a".repeat(4000) + "b");
+    String refusal = "-ERR pattern of 4002 bytes needs more than 4195328 steps to match 65536 bytes, the limit"
+        + " (64 per byte matched + 1024); use fewer or shorter pieces between '*'s\r\n";
+    assertThat(resp.call(b("KEYS"), pattern)).isEqualTo(refusal);
+    assertThat(resp.call(b("SCAN"), b("0"), b("MATCH"), pattern, b("COUNT"), b("100"))).isEqualTo(refusal);
+    assertThat(resp.call(b("HSCAN"), b("h"), b("0"), b("MATCH"), pattern)).isEqualTo(refusal);
+    // CONFIG GET matches short names: 5,000 '*'s are more than a name's budget.
+    assertThat(resp.call(b("CONFIG"), b("GET"), b("*".repeat(5000)))).startsWith("-ERR pattern of 5000 bytes needs more than ");
+    // Ordinary patterns still match the long key, and the connection goes on.
+    assertThat(resp.call(b("KEYS"), b("a*a"))).startsWith("*1\r\n");
+    assertThat(send("PING")).isEqualTo("+PONG\r\n");
+  }
+
+  @Test
   void scan_cursorBeyondSignedRange_finishedScan() {
     send("SET a v");
     assertThat(send("SCAN 9223372036854775808", "SCAN 18446744073709551615 COUNT 5"))

@@ -1,0 +1,134 @@
+package io.distcache.server.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** HttpHandler's bounds on responses a client does not read: one per connection, a node-wide sum. */
+class HttpHandlerTest {
+  /** Stands for a socket whose client does not read: takes writes and completes none until told. */
+  private static final class StalledSocket extends ChannelOutboundHandlerAdapter {
+    private final List<ChannelPromise> pending = new ArrayList<>();
+    private final StringBuilder taken = new StringBuilder();
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+      ByteBuf b = (ByteBuf) msg;
+      taken.append(b.toString(StandardCharsets.US_ASCII));
+      b.release();
+      pending.add(promise);
+    }
+
+    @Override
+    public void flush(ChannelHandlerContext ctx) {}
+
+    /** The client read everything written so far. */
+    void drain() {
+      List<ChannelPromise> done = new ArrayList<>(pending);
+      pending.clear();
+      done.forEach(ChannelPromise::trySuccess);
+    }
+
+    int responses() {
+      return taken.toString().split("HTTP/1.1 ", -1).length - 1;
+    }
+  }
+
+  private static final Health LIVE = new Health() {
+    @Override
+    public boolean live() {
+      return true;
+    }
+
+    @Override
+    public String notReady() {
+      return null;
+    }
+  };
+
+  private static HttpProtocol protocol(UnsentResponses unsent) {
+    return new HttpProtocol(new HttpRoutes(null, LIVE, authorization -> true, null), unsent);
+  }
+
+  private static EmbeddedChannel channel(StalledSocket socket, HttpProtocol http) {
+    EmbeddedChannel ch = new EmbeddedChannel(socket);
+    http.install(ch.pipeline());
+    return ch;
+  }
+
+  private static ByteBuf requests(int n) {
+    return Unpooled.copiedBuffer("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".repeat(n), StandardCharsets.US_ASCII);
+  }
+
+  @Test
+  void pipelinedRequests_clientNotReading_oneResponseHeldAtATime() {
+    StalledSocket socket = new StalledSocket();
+    UnsentResponses unsent = new UnsentResponses(UnsentResponses.DEFAULT_MAX_BYTES);
+    EmbeddedChannel ch = channel(socket, protocol(unsent));
+
+    ch.writeInbound(requests(HttpHandler.MAX_QUEUED + 1));
+
+    // Before: all 17 were answered at once, and every response stayed in the node's memory.
+    assertThat(socket.responses()).isEqualTo(1);
+    assertThat(ch.pipeline().get(HttpHandler.class).queuedRequests()).isEqualTo(HttpHandler.MAX_QUEUED);
+    assertThat(ch.config().isAutoRead()).isFalse();
+    assertThat(unsent.used()).isEqualTo("ok\n".length() + HttpHandler.HEADER_ALLOWANCE);
+
+    socket.drain();
+    assertThat(socket.responses()).isEqualTo(2);
+    for (int i = 0; i < HttpHandler.MAX_QUEUED; i++) {
+      socket.drain();
+    }
+    assertThat(socket.responses()).isEqualTo(HttpHandler.MAX_QUEUED + 1);
+    assertThat(unsent.used()).isZero();
+    assertThat(ch.config().isAutoRead()).isTrue();
+    assertThat(ch.isActive()).isTrue();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void response_nodeWideBudgetFull_503AndClose() {
+    UnsentResponses unsent = new UnsentResponses("ok\n".length() + HttpHandler.HEADER_ALLOWANCE);
+    HttpProtocol http = protocol(unsent);
+    StalledSocket first = new StalledSocket();
+    EmbeddedChannel a = channel(first, http);
+    a.writeInbound(requests(1));
+    assertThat(first.responses()).isEqualTo(1);
+
+    StalledSocket second = new StalledSocket();
+    EmbeddedChannel b = channel(second, http);
+    b.writeInbound(requests(1));
+    assertThat(second.taken.toString()).startsWith("HTTP/1.1 503 Service Unavailable\r\n")
+        .contains("Retry-After: 1")
+        .endsWith("the node holds 259 bytes of HTTP responses its clients have not read, the limit is 259; retry later\n");
+    second.drain();
+    assertThat(b.isActive()).isFalse();
+
+    first.drain();
+    assertThat(unsent.used()).isZero();
+    assertThat(a.isActive()).isTrue();
+    a.finishAndReleaseAll();
+    b.finishAndReleaseAll();
+  }
+
+  @Test
+  void request_versionOtherThan1_505AndClose() {
+    StalledSocket socket = new StalledSocket();
+    EmbeddedChannel ch = channel(socket, protocol(new UnsentResponses(UnsentResponses.DEFAULT_MAX_BYTES)));
+    ch.writeInbound(Unpooled.copiedBuffer("GET / HTTP/9.9\r\nHost: x\r\n\r\n", StandardCharsets.US_ASCII));
+    assertThat(socket.taken.toString()).startsWith("HTTP/1.1 505 HTTP Version Not Supported\r\n")
+        .endsWith("HTTP version HTTP/9.9 not supported: use HTTP/1.1\n");
+    socket.drain();
+    assertThat(ch.isActive()).isFalse();
+    ch.finishAndReleaseAll();
+  }
+}
