@@ -204,6 +204,18 @@ public final class SlotGuard {
     return current.size() <= 1 ? !awaitingJoin : leaseValid(clock.nanos());
   }
 
+  /**
+   * True when the lease is not held but ran out less than one lease ago, with a majority present:
+   * a member that just joined and was not probed yet, or a probe reply late on a busy machine.
+   * Requests wait through such a moment (SlotWaits), so readiness does not flip for it (notReady).
+   */
+  public boolean leaseLapsedMoments(Placement current) {
+    if (leaseHeld(current) || !quorum || current.size() <= 1) {
+      return false;
+    }
+    return clock.nanos() - leaseUntil < leaseNanos;
+  }
+
   /** A member left gracefully: it no longer counts in the majority. */
   public synchronized void left(String memberId) {
     if (base.remove(memberId)) {

@@ -131,6 +131,22 @@ class SlotGuardTest {
   }
 
   @Test
+  void leaseLapsedMoments_onlyForOneLeaseAfterItRanOut_andWithAMajority() {
+    Placement two = Placement.of(1, List.of(A, B));
+    guard.placementChanged(A, Placement.empty(), two, cleaner);
+    guard.report(B.id(), 1, two.fingerprint());
+    long sent = clock.nanos();
+    guard.renew(B.id(), sent);
+    assertThat(guard.leaseLapsedMoments(two)).as("held").isFalse();
+
+    clock.advanceMillis(1_501); // the lease ran out 1 ms ago
+    assertThat(guard.leaseHeld(two)).isFalse();
+    assertThat(guard.leaseLapsedMoments(two)).isTrue();
+    clock.advanceMillis(1_499); // one lease after it ran out
+    assertThat(guard.leaseLapsedMoments(two)).isFalse();
+  }
+
+  @Test
   void lease_runsFromTheSendTimeOfTheLastHeldAliveReply() {
     Placement two = Placement.of(1, List.of(A, B));
     guard.placementChanged(A, Placement.empty(), two, cleaner);
