@@ -135,10 +135,7 @@ class JoinReplicaAckTest {
 
   @Test
   void syncWrite_afterPrepareSkippedByTheReplicaTheJoinDisplaces_waitsForTheLearner() {
-    onB.install(p2);
-    onL.install(p2);
-    assertThat(prepare().join().status()).isEqualTo(Status.OK);
-    CompletableFuture<Frame> write = set();
+    CompletableFuture<Frame> write = writtenAfterPrepare();
     onB.awaitSent();
     onL.awaitSent();
 
@@ -155,23 +152,30 @@ class JoinReplicaAckTest {
 
     assertThat(write).as("acknowledged while the only copy of slot %d under p3 besides its owner, L, lacks it: the"
         + " owner dying now loses it", slot).isNotDone();
-    onL.deliverUntilApplied();
-    assertThat(write.join().status()).isEqualTo(Status.OK);
-    assertThat(onL.store.get(key)).isEqualTo(value);
+    assertAcknowledgedOnceTheLearnerHasIt(write);
   }
 
   @Test
   void syncWrite_afterPrepareAppliedByTheReplicaTheJoinDisplaces_waitsForTheLearner() {
-    onB.install(p2);
-    onL.install(p2);
-    assertThat(prepare().join().status()).isEqualTo(Status.OK);
-    CompletableFuture<Frame> write = set();
+    CompletableFuture<Frame> write = writtenAfterPrepare();
     // B holds it under p2, but drops slot s once it installs p3, which L is about to bring.
     assertThat(onB.deliverUntilApplied().extras()[0]).isEqualTo(1);
     assertThat(onB.store.get(key)).isEqualTo(value);
 
     assertThat(write).as("acknowledged on B alone after L prepared to join: B drops slot %d at the join, and the"
         + " owner dying before L's stream delivers it loses it", slot).isNotDone();
+    assertAcknowledgedOnceTheLearnerHasIt(write);
+  }
+
+  /** Under p2 everywhere, L asks A to prepare its join, then a client writes slot s on A. */
+  private CompletableFuture<Frame> writtenAfterPrepare() {
+    onB.install(p2);
+    onL.install(p2);
+    assertThat(prepare().join().status()).isEqualTo(Status.OK);
+    return set();
+  }
+
+  private void assertAcknowledgedOnceTheLearnerHasIt(CompletableFuture<Frame> write) {
     onL.deliverUntilApplied();
     assertThat(write.join().status()).isEqualTo(Status.OK);
     assertThat(onL.store.get(key)).isEqualTo(value);
