@@ -235,8 +235,9 @@ public enum Opcode {
 
   /**
    * Node to node, on a peer connection only: a learner (a member joining) holds a whole copy of
-   * every slot it learned and asks each owner of the slots it will take over to stop applying
-   * their writes (they are held, then sent to it once it owns them) and to wait until it has
+   * every slot it learned and asks each owner of those slots to stop applying the writes of the
+   * slots it will take over (they are held, then sent to it once it owns them), to acknowledge
+   * writes of the slots it will replicate only once it has applied them, and to wait until it has
    * applied every effect already sent. key:[the learner's member id, ASCII] extras:[placement
    * epoch, placement fingerprint] → OK (the learner may take the slots over) | TRY_AGAIN (the
    * placements differ, the sender is not a learner there, or it did not confirm in time) |

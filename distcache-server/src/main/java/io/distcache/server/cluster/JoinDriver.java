@@ -29,8 +29,12 @@ import org.slf4j.LoggerFactory;
  * ending with a COPIED effect) and then every write to them, while they go on serving. Every
  * TICK_NANOS on the membership loop this checks the slots it learns; once every copy is whole (and
  * the node holds the other members' function libraries: before, FunctionSync.ready) it sends
- * MIGRATE_PREPARE to each owner of a slot it will own. An owner that answers OK has stopped
- * applying writes to those slots (it holds them) and this node has applied every effect it sent.
+ * MIGRATE_PREPARE to each owner of a slot it learns. An owner that answers OK has stopped
+ * applying writes to the slots this node will own (it holds them), waits for this node's stream
+ * before it acknowledges a write of the slots this node will replicate, and this node has applied
+ * every effect it sent. An owner this node only becomes a replica for is asked too: the replica
+ * this node displaces drops the slot at the change, and a write acknowledged on that replica while
+ * this node's stream lagged would sit on the owner alone (review finding F3, Replicator).
  * Then this node becomes an owner (MembershipEngine.joined, checked under the engine's lock against
  * the same placement and copies): the ring gives it exactly the slots it learned, it keeps them
  * (SlotGuard), serves them once every member confirmed the new placement, and the owners send it
@@ -107,14 +111,11 @@ final class JoinDriver {
     }
     int learned = 0;
     int missing = 0;
-    Set<Member> owners = new LinkedHashSet<>();
     for (int s = 0; s < KeySlot.SLOTS; s++) {
       if (p.isLearner(me, s)) {
         learned++;
         if (!whole.test(s)) {
           missing++;
-        } else if (p.wouldOwn(me, s)) {
-          owners.add(p.owner(s));
         }
       }
     }
@@ -138,6 +139,7 @@ final class JoinDriver {
       return;
     }
     asking.set(true);
+    Set<Member> owners = ownersToPrepare(p, me);
     byte[] id = me.id().getBytes(StandardCharsets.US_ASCII);
     List<CompletableFuture<Frame>> replies = new ArrayList<>();
     for (Member owner : owners) {
@@ -158,7 +160,7 @@ final class JoinDriver {
         if (ready) {
           engine.joined(() -> stillReady(p, me));
           if (!engine.joining()) {
-            log.info("joined: {} slots learned in {} ms; {} owners handed theirs over", slots,
+            log.info("joined: {} slots learned in {} ms; {} owners prepared for it", slots,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - learningSinceNanos), owners.size());
           }
         }
@@ -176,6 +178,20 @@ final class JoinDriver {
     });
   }
 
+
+  /**
+   * The owners {@code me} sends MIGRATE_PREPARE to before it joins: the owner of every slot it
+   * learns under {@code p}, the slots it will only replicate included (see the design note).
+   */
+  static Set<Member> ownersToPrepare(Placement p, Member me) {
+    Set<Member> owners = new LinkedHashSet<>();
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (p.isLearner(me, s)) {
+        owners.add(p.owner(s));
+      }
+    }
+    return owners;
+  }
 
   /** Under the engine's lock: the placement is the one prepared, and every learned copy is still whole. */
   private boolean stillReady(Placement prepared, Member me) {

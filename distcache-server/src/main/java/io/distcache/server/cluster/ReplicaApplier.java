@@ -30,7 +30,10 @@ import java.util.function.Supplier;
  * (SlotGuard.mayApply; a drop running after the effect would delete it). Otherwise TRY_AGAIN: the
  * owner resends shortly, by when the placements agree. An effect for a slot this node does not
  * replicate for that owner under that placement (a write appended before the placement moved the
- * slot) is skipped: the slot's copy here is being dropped.
+ * slot) is skipped: the slot's copy here is being dropped. It is acknowledged like an applied one
+ * (the owner must not wait for a copy nobody keeps), so the owner's sync acknowledgement must not
+ * rest on it alone: when a join moved the slot's replica from this node to the learner, the owner
+ * waited for the learner's stream too (Replicator, "Learners"; review finding F3).
  *
  * A RELEASED effect says this node stopped replicating a slot for the sender at one of the
  * sender's changes of placement. Applied like any effect (only under the sender's placement, and

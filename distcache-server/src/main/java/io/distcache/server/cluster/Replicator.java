@@ -58,6 +58,19 @@ import org.slf4j.LoggerFactory;
  * a sync write waits at most the failure detection time for a dead replica, then is acknowledged
  * with the copies that are left.
  *
+ * Learners. A learner (a member joining) gets every write of the slots it learns, but while it
+ * merely learns a write is acknowledged without it: its stream also carries its copy, and it
+ * becomes a copy of nothing before this node answered its MIGRATE_PREPARE, which waits until it
+ * applied every effect already sent. From that request on (the hold is registered before the
+ * offset it waits for is taken), and under an installed placement where it no longer learns, a
+ * write waits for it as for a replica. A join may displace a replica: the learner becomes the
+ * slot's replica in its place, and the old replica drops the slot when it installs that
+ * placement, and acknowledges an effect sent under it without applying it (ReplicaApplier skips a
+ * slot it does not replicate there). A write counted on that replica alone sat on the owner only
+ * until the learner's asynchronous stream delivered it, and the owner dying in between lost an
+ * acknowledged write (review finding F3). So the learner asks every owner of a slot it learns
+ * (JoinDriver), one it takes no slot from too (that one holds nothing).
+ *
  * A replica that skipped a placement. Placements are built by each node from its membership view,
  * so a node may go from p1 straight to p3 while the owner went p1 -> p2 -> p3. If it replicated a
  * slot under p1 and p3 but not under p2, its own view says its copy never stopped, and it keeps it;
@@ -340,13 +353,14 @@ public final class Replicator implements AutoCloseable {
   private CompletableFuture<Frame> acknowledge(Frame request, Frame reply, Map<ReplicaLink, Long> last, Placement p) {
     List<CompletableFuture<Void>> waits = new ArrayList<>(last.size());
     for (Map.Entry<ReplicaLink, Long> e : last.entrySet()) {
-      // A learner's copy need not hold a write before the client hears of it: the learner takes
-      // nothing over before its owner held the slot's writes and saw every effect applied there
-      // (prepareMigration), so its link is asynchronous and the copy it is filling with does not
-      // slow every write down (a sync write would wait behind up to COPY_WINDOW_BYTES of it).
-      // Learner under the write's own placement: a set kept by placementChanged lags the installed
-      // placement, and a learner that has just become a replica must be waited for at once.
-      if (p.hasLearners() && p.isLearner(e.getKey().replica) && !e.getKey().lagging()) {
+      // A learner's copy need not hold a write before the client hears of it while it merely
+      // learns: it becomes a copy of nothing before this node answered its MIGRATE_PREPARE, which
+      // waits until it applied every effect already sent (prepareMigration), so its link is
+      // asynchronous and the copy it is filling with does not slow every write down (a sync write
+      // would wait behind up to COPY_WINDOW_BYTES of it). Learner under the write's own placement:
+      // a set kept by placementChanged lags the installed placement.
+      if (p.hasLearners() && p.isLearner(e.getKey().replica) && !e.getKey().lagging()
+          && merelyLearning(e.getKey().replica)) {
         continue;
       }
       if (mode == ReplicationMode.SYNC || e.getKey().lagging()) {
@@ -371,6 +385,27 @@ public final class Replicator implements AutoCloseable {
       return request.replyError(Status.BUSY, "the write was applied on its owner but a replica " + why
           + "; it may be lost if the owner fails before the replica has it");
     });
+  }
+
+  /**
+   * True when a write this node applied (and appended to {@code learner}'s link) before calling
+   * this need not wait for the learner: it has not prepared to take slots over here, and is still
+   * learning in the installed placement. Otherwise it is about to become a copy of the slot, or
+   * is one (a write still running under the placement before its join), and the write's other
+   * copies may be going: the replica it displaces drops the slot when it installs the learner's
+   * placement, and acknowledges an effect sent under that placement without applying it
+   * (ReplicaApplier skips a slot it no longer replicates). A write counted on that replica alone
+   * was acknowledged with the owner as its only sure copy; the owner dying before the learner's
+   * stream delivered it lost it (review finding F3).
+   *
+   * The hold is read before the placement: it is registered before prepareMigration takes the
+   * offset it waits for, and removed only after the learner's placement is installed (or at a
+   * cancel, when the learner does not join on that answer), so a write that sees neither appended
+   * its effect before the offset of the request the learner joins on, and the learner applied it
+   * before it could join.
+   */
+  private boolean merelyLearning(Member learner) {
+    return !migrations.containsKey(learner.id()) && placement.get().isLearner(learner);
   }
 
   /**
@@ -632,7 +667,7 @@ public final class Replicator implements AutoCloseable {
    * (prepareMigration) reaches it only after it owns the slot, from a member that no longer does,
    * and it skips it: the keys came back on the new owner while its replicas had deleted them
    * (found by a tester, FLUSHALL during a join). So a FLUSH waits, up to FLUSH_WAIT_MILLIS, until no
-   * slot of this node is held for a learner, and a MIGRATE_PREPARE that comes while a FLUSH runs is
+   * learner is taking over from this node (a hold, also one of no slot), and a MIGRATE_PREPARE that comes while a FLUSH runs is
    * refused (TRY_AGAIN) and asked again. The FLUSH runs under the placement it was sent for
    * ({@code requested}, by which the router chose the nodes a cluster-wide FLUSH goes to): if the
    * owners changed meanwhile (the learner took its slots over while the FLUSH waited), some of the
@@ -1179,11 +1214,12 @@ public final class Replicator implements AutoCloseable {
 
   /**
    * MIGRATE_PREPARE from a learner that holds a whole copy of every slot it learned: from now on the
-   * writes of the slots it takes over from this node are held (this node stops applying them), and
-   * once it has every effect already sent, the answer is OK and the learner may take them over.
-   * The held writes go to it when it has joined (placementChanged), or are served here if it
-   * leaves the placement instead; past MIGRATION_HOLD_MILLIS without either they fail with
-   * TRY_AGAIN, unapplied.
+   * writes of the slots it takes over from this node are held (this node stops applying them), the
+   * writes of the slots it will only replicate wait for its stream like a replica's (acknowledge,
+   * merelyLearning), and once it has every effect already sent, the answer is OK and the learner
+   * may join. An owner it takes no slot from is asked too, and holds nothing. The held writes go to
+   * it when it has joined (placementChanged), or are served here if it leaves the placement
+   * instead; past MIGRATION_HOLD_MILLIS without either they fail with TRY_AGAIN, unapplied.
    */
   CompletableFuture<Frame> prepareMigration(Frame request) {
     long[] x = request.extras();
@@ -1238,7 +1274,11 @@ public final class Replicator implements AutoCloseable {
         // A fresh hold, also in place of one that expired: the learner asks again, so it has not
         // taken the slots over on the strength of the old one (and a hold never applies a write).
         MigrationHold h = new MigrationHold(l, slots);
-        log.info("holding the writes of the slots {} takes over while it joins", l);
+        if (isEmpty(slots)) {
+          log.info("{} is about to join: writes to the slots it learns here wait for it too", l);
+        } else {
+          log.info("holding the writes of the slots {} takes over while it joins", l);
+        }
         sender.schedule(() -> expire(h), MIGRATION_HOLD_MILLIS, TimeUnit.MILLISECONDS);
         return h;
       });
@@ -1266,7 +1306,7 @@ public final class Replicator implements AutoCloseable {
    * meanwhile (the hole the first version had).
    */
   private void expire(MigrationHold h) {
-    if (migrations.get(h.learner.id()) == h) {
+    if (migrations.get(h.learner.id()) == h && !isEmpty(h.slots)) {
       log.warn("learner {} did not take its slots over within {} ms: their writes fail with TRY_AGAIN until it"
           + " joins, cancels or is gone", h.learner, MIGRATION_HOLD_MILLIS);
       h.expire();

@@ -393,6 +393,8 @@ public final class SlotGuard {
       // A learner that has joined keeps the slots it learned whole: their old owner stopped
       // applying writes to them and it had every effect before the learner joined (Replicator,
       // MIGRATE_PREPARE); the old owner, now the slot's replica under the learner, keeps its copy.
+      // A slot it learned as a replica is kept too (heldBefore: a learner is a replica): its
+      // owner acknowledged no write since MIGRATE_PREPARE before the learner had it.
       boolean tookOver = nowOwned && previous.wouldOwn(me, s) && whole.test(s);
       boolean handedOver = previous.owns(me, s) && !nowOwned && previous.wouldOwn(next.owner(s), s)
           && next.isReplica(me, s);
