@@ -433,13 +433,16 @@ public final class Replicator implements AutoCloseable {
   // ---- hand-off (SIGTERM): hold new writes, let the replicas catch up, leave, send the held writes on
 
   private volatile boolean holding;
+  /** When the hand-off hold began ({@link #nanos}); read by the sweep of held forwards. */
+  private volatile long holdingSinceNanos;
   /** Guarded by itself: writes that arrived while handing off, in arrival order. */
   private final java.util.ArrayDeque<Held> held = new java.util.ArrayDeque<>();
 
   /** A held write, with when it was held ({@link #nanos}) for the forwarded ones' wait (expireForwardedHolds). */
   private record Held(Frame request, CompletableFuture<Frame> reply, long heldAtNanos) {
-    boolean forwardedBefore(long cutoffNanos) {
-      return request.hasFlag(io.distcache.protocol.Flags.FORWARDED) && heldAtNanos - cutoffNanos <= 0;
+    /** A peer's forward held since {@code cutoffNanos} or before, or in a hold that old ({@code holdOld}). */
+    boolean expiredBy(boolean holdOld, long cutoffNanos) {
+      return request.hasFlag(io.distcache.protocol.Flags.FORWARDED) && (holdOld || heldAtNanos - cutoffNanos <= 0);
     }
   }
 
@@ -453,9 +456,11 @@ public final class Replicator implements AutoCloseable {
       onward = releasedTo;
       if (onward == null) {
         held.add(new Held(request, reply, nanos.getAsLong()));
-        armHoldSweep(request);
-        return reply;
       }
+    }
+    if (onward == null) {
+      armHoldSweep(request); // after the lock: the sweep takes its monitor, then this one
+      return reply;
     }
     // It passed routing before the hand-off and reached the hold after the release (a reviewer:
     // queued then, it was never sent and its client waited until the connection closed).
@@ -469,6 +474,7 @@ public final class Replicator implements AutoCloseable {
    * effects still unacknowledged at the end (0: every replica is current).
    */
   long holdAndDrain(long deadlineNanos) {
+    holdingSinceNanos = nanos.getAsLong();
     holding = true;
     for (ReentrantLock stripe : stripes) {
       stripe.lock(); // a write between "apply" and "append" finishes first
@@ -501,18 +507,27 @@ public final class Replicator implements AutoCloseable {
    * sender gives up after its forward timeout (2 s), counts the forward as answered and sends the
    * slot's next requests straight to the new owner (SlotForwards), and its client hears BUSY. Sent
    * on later, the held write would land after writes acknowledged since, a write its client was
-   * told failed overwriting one it was told succeeded. So a forwarded write held for
-   * ClusterRouter.WAIT_MILLIS (1.5 s, below the sender's timeout, as SlotWaits) is answered
-   * TRY_AGAIN, not applied; a client's own write stays held (its client waits for the answer, and
-   * nothing is sent around it). Swept every HOLD_SWEEP_MILLIS, only while forwards are held.
+   * told failed overwriting one it was told succeeded. So once a hold has lasted
+   * ClusterRouter.WAIT_MILLIS (1.5 s, below the sender's timeout, as SlotWaits), the forwarded
+   * writes in it, and any that reach it later, are answered TRY_AGAIN, not applied; a client's own
+   * write stays held (its client waits for the answer, and nothing is sent around it). Counted from
+   * the hold's start, not each forward's arrival in it: a forward that waited on its peer
+   * connection behind a held one arrives late while its sender's clock runs (a reviewer). Swept
+   * every HOLD_SWEEP_MILLIS on the replication loop, only while forwards are held.
    */
   private static final long HOLD_SWEEP_MILLIS = 100;
   /** Guarded by itself: the running sweep of held forwards, or null. */
   private final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.ScheduledFuture<?>> holdSweep =
       new java.util.concurrent.atomic.AtomicReference<>();
 
+  /**
+   * Makes sure the sweep runs after a forward was queued. Called outside the queue's lock (the
+   * sweep holds its own monitor, then the queues'), and always through the monitor: a sweep that
+   * counted no forward before this one was queued either cancels before this call sees it armed
+   * (and this arms it again) or sees the forward.
+   */
   private void armHoldSweep(Frame request) {
-    if (!request.hasFlag(io.distcache.protocol.Flags.FORWARDED) || holdSweep.get() != null) {
+    if (!request.hasFlag(io.distcache.protocol.Flags.FORWARDED)) {
       return;
     }
     synchronized (holdSweep) {
@@ -528,46 +543,66 @@ public final class Replicator implements AutoCloseable {
   }
 
   private void sweepHolds() {
-    synchronized (holdSweep) {
-      if (expireForwardedHolds() == 0) {
-        java.util.concurrent.ScheduledFuture<?> f = holdSweep.getAndSet(null);
-        if (f != null) {
-          f.cancel(false);
+    List<Held> late = new ArrayList<>();
+    try {
+      synchronized (holdSweep) {
+        if (collectExpiredForwards(late) == 0) {
+          java.util.concurrent.ScheduledFuture<?> f = holdSweep.getAndSet(null);
+          if (f != null) {
+            f.cancel(false);
+          }
         }
       }
+    } catch (RuntimeException e) {
+      log.warn("sweeping held forwards failed; the next sweep tries again", e);
     }
+    answerExpired(late); // outside the monitor: a reply's dependents may hold a write's stripe locks
   }
 
   /**
    * Answers TRY_AGAIN, unapplied, to the forwarded writes held for ClusterRouter.WAIT_MILLIS or
-   * more; returns how many forwarded writes are still held.
+   * more, or held by a hold that began that long ago (a forward that waited on its peer connection
+   * behind another one enters the hold later than it arrived); returns how many are still held.
    */
   int expireForwardedHolds() {
-    long cutoff = nanos.getAsLong() - TimeUnit.MILLISECONDS.toNanos(ClusterRouter.WAIT_MILLIS);
     List<Held> late = new ArrayList<>();
+    int left = collectExpiredForwards(late);
+    answerExpired(late);
+    return left;
+  }
+
+  private int collectExpiredForwards(List<Held> late) {
+    long cutoff = nanos.getAsLong() - TimeUnit.MILLISECONDS.toNanos(ClusterRouter.WAIT_MILLIS);
     int left;
     synchronized (held) {
-      left = expireFrom(held, cutoff, late);
+      left = expireFrom(held, holding && holdingSinceNanos - cutoff <= 0, cutoff, late);
     }
     for (MigrationHold h : migrations.values()) {
       synchronized (h) {
-        left += expireFrom(h.queue, cutoff, late);
+        left += expireFrom(h.queue, h.startedNanos - cutoff <= 0, cutoff, late);
       }
-    }
-    for (Held h : late) {
-      long ms = TimeUnit.NANOSECONDS.toMillis(nanos.getAsLong() - h.heldAtNanos());
-      h.reply().complete(h.request().replyError(Status.TRY_AGAIN, "held " + ms + " ms while its slot changes owner,"
-          + " past the " + ClusterRouter.WAIT_MILLIS + " ms a forwarded request waits; not applied"));
     }
     return left;
   }
 
-  /** Moves the forwarded writes held since before {@code cutoff} from {@code queue} to {@code late}; returns the forwarded ones left. */
-  private static int expireFrom(java.util.ArrayDeque<Held> queue, long cutoff, List<Held> late) {
+  private void answerExpired(List<Held> late) {
+    long now = nanos.getAsLong();
+    for (Held h : late) {
+      long ms = TimeUnit.NANOSECONDS.toMillis(now - h.heldAtNanos());
+      h.reply().complete(h.request().replyError(Status.TRY_AGAIN, "held " + ms + " ms while its slot changes owner,"
+          + " past the " + ClusterRouter.WAIT_MILLIS + " ms a forwarded request waits; not applied"));
+    }
+  }
+
+  /**
+   * Moves the forwarded writes held since before {@code cutoff} (all of them when {@code holdOld})
+   * from {@code queue} to {@code late}; returns the forwarded ones left.
+   */
+  private static int expireFrom(java.util.ArrayDeque<Held> queue, boolean holdOld, long cutoff, List<Held> late) {
     int left = 0;
     boolean any = false;
     for (Held h : queue) {
-      if (h.forwardedBefore(cutoff)) {
+      if (h.expiredBy(holdOld, cutoff)) {
         any = true;
       } else if (h.request().hasFlag(io.distcache.protocol.Flags.FORWARDED)) {
         left++;
@@ -577,7 +612,7 @@ public final class Replicator implements AutoCloseable {
       // Rebuilt in one pass (removing from the middle of an ArrayDeque is O(n) each), order kept.
       java.util.ArrayDeque<Held> keep = new java.util.ArrayDeque<>(queue.size());
       for (Held h : queue) {
-        (h.forwardedBefore(cutoff) ? late : keep).add(h);
+        (h.expiredBy(holdOld, cutoff) ? late : keep).add(h);
       }
       queue.clear();
       queue.addAll(keep);
@@ -1109,7 +1144,7 @@ public final class Replicator implements AutoCloseable {
   private final class MigrationHold {
     final Member learner;
     final long[] slots;
-    final long startedNanos = System.nanoTime();
+    final long startedNanos = nanos.getAsLong();
     private final java.util.ArrayDeque<Held> queue = new java.util.ArrayDeque<>();
     private boolean released;
     /** Past MIGRATION_HOLD_MILLIS: writes fail at once, unapplied, until the hold ends (see expire). */
@@ -1122,6 +1157,7 @@ public final class Replicator implements AutoCloseable {
 
     CompletableFuture<Frame> hold(Frame request) {
       CompletableFuture<Frame> reply = new HeldReply();
+      boolean queued = false;
       synchronized (this) {
         if (expired && !released) {
           return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN, "its slot is moving to "
@@ -1129,9 +1165,12 @@ public final class Replicator implements AutoCloseable {
         }
         if (!released) {
           queue.add(new Held(request, reply, nanos.getAsLong()));
-          armHoldSweep(request);
-          return reply;
+          queued = true;
         }
+      }
+      if (queued) {
+        armHoldSweep(request); // after the lock: the sweep takes its monitor, then this one
+        return reply;
       }
       // Released between the check and now: send it on like the others.
       return send(request);
