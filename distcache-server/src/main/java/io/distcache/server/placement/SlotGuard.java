@@ -334,6 +334,7 @@ public final class SlotGuard {
       leaseForever = true;
       return;
     }
+    boolean wasForever = leaseForever;
     leaseForever = false;
     List<Long> times = new ArrayList<>();
     for (Map.Entry<String, Long> e : heard.entrySet()) {
@@ -342,7 +343,12 @@ public final class SlotGuard {
       }
     }
     if (times.size() < need) {
-      leaseUntil = clock.nanos() - 1;
+      // Ends now, or stays ended since when it ran out: a minority's renewals must not move that
+      // moment (readiness counts from it, leaseLapsedMoments; a reviewer).
+      long now = clock.nanos();
+      if (wasForever || leaseUntil - now >= 0) {
+        leaseUntil = now - 1;
+      }
       return;
     }
     times.sort(java.util.Comparator.reverseOrder());

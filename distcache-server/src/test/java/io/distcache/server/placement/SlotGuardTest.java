@@ -147,6 +147,26 @@ class SlotGuardTest {
   }
 
   @Test
+  void leaseLapsedMoments_countsFromWhenTheLeaseRanOut_notFromEachRenewalOfAMinority() {
+    Member d = new Member("d".repeat(40), new Address("127.0.0.1", 7004));
+    Placement four = Placement.of(1, List.of(A, B, C, d));
+    guard.placementChanged(A, Placement.empty(), four, cleaner);
+    guard.report(B.id(), 1, four.fingerprint());
+    guard.report(C.id(), 1, four.fingerprint());
+    guard.report(d.id(), 1, four.fingerprint());
+    finishDrops();
+    guard.renew(B.id(), clock.nanos()); // C and d never answer: B alone is a minority of four
+    assertThat(guard.leaseHeld(four)).isFalse();
+    assertThat(guard.leaseLapsedMoments(four)).isTrue();
+
+    for (int i = 0; i < 3; i++) {
+      clock.advanceMillis(600);
+      guard.renew(B.id(), clock.nanos());
+    }
+    assertThat(guard.leaseLapsedMoments(four)).as("1.8 s since it ran out, B's answers notwithstanding").isFalse();
+  }
+
+  @Test
   void lease_runsFromTheSendTimeOfTheLastHeldAliveReply() {
     Placement two = Placement.of(1, List.of(A, B));
     guard.placementChanged(A, Placement.empty(), two, cleaner);
