@@ -163,7 +163,7 @@ public final class Replicator implements AutoCloseable {
     this.nanos = nanos;
   }
 
-  /** The clock of held forwards' ages (and stuck copies'): tests inject it. */
+  /** The clock of holds (when one began, for held forwards) and of stuck copies: tests inject it. */
   private final java.util.function.LongSupplier nanos;
 
   private final ReplicaSyncRequester syncRequester;
@@ -438,11 +438,9 @@ public final class Replicator implements AutoCloseable {
   /** Guarded by itself: writes that arrived while handing off, in arrival order. */
   private final java.util.ArrayDeque<Held> held = new java.util.ArrayDeque<>();
 
-  /** A held write, with when it was held ({@link #nanos}) for the forwarded ones' wait (expireForwardedHolds). */
-  private record Held(Frame request, CompletableFuture<Frame> reply, long heldAtNanos) {
-    /** A peer's forward held since {@code cutoffNanos} or before, or in a hold that old ({@code holdOld}). */
-    boolean expiredBy(boolean holdOld, long cutoffNanos) {
-      return request.hasFlag(io.distcache.protocol.Flags.FORWARDED) && (holdOld || heldAtNanos - cutoffNanos <= 0);
+  private record Held(Frame request, CompletableFuture<Frame> reply) {
+    boolean forwarded() {
+      return request.hasFlag(io.distcache.protocol.Flags.FORWARDED);
     }
   }
 
@@ -455,7 +453,7 @@ public final class Replicator implements AutoCloseable {
     synchronized (held) {
       onward = releasedTo;
       if (onward == null) {
-        held.add(new Held(request, reply, nanos.getAsLong()));
+        held.add(new Held(request, reply));
       }
     }
     if (onward == null) {
@@ -464,7 +462,7 @@ public final class Replicator implements AutoCloseable {
     }
     // It passed routing before the hand-off and reached the hold after the release (a reviewer:
     // queued then, it was never sent and its client waited until the connection closed).
-    sendOn(new Held(request, reply, 0), onward);
+    sendOn(new Held(request, reply), onward);
     return reply;
   }
 
@@ -560,9 +558,9 @@ public final class Replicator implements AutoCloseable {
   }
 
   /**
-   * Answers TRY_AGAIN, unapplied, to the forwarded writes held for ClusterRouter.WAIT_MILLIS or
-   * more, or held by a hold that began that long ago (a forward that waited on its peer connection
-   * behind another one enters the hold later than it arrived); returns how many are still held.
+   * Answers TRY_AGAIN, unapplied, to the forwarded writes of the holds that began
+   * ClusterRouter.WAIT_MILLIS ago or more (every write in a hold entered it after it began);
+   * returns how many forwarded writes are still held.
    */
   int expireForwardedHolds() {
     List<Held> late = new ArrayList<>();
@@ -575,47 +573,37 @@ public final class Replicator implements AutoCloseable {
     long cutoff = nanos.getAsLong() - TimeUnit.MILLISECONDS.toNanos(ClusterRouter.WAIT_MILLIS);
     int left;
     synchronized (held) {
-      left = expireFrom(held, holding && holdingSinceNanos - cutoff <= 0, cutoff, late);
+      left = expireFrom(held, holding && holdingSinceNanos - cutoff <= 0, late);
     }
     for (MigrationHold h : migrations.values()) {
       synchronized (h) {
-        left += expireFrom(h.queue, h.startedNanos - cutoff <= 0, cutoff, late);
+        left += expireFrom(h.queue, h.startedNanos - cutoff <= 0, late);
       }
     }
     return left;
   }
 
-  private void answerExpired(List<Held> late) {
-    long now = nanos.getAsLong();
+  private static void answerExpired(List<Held> late) {
     for (Held h : late) {
-      long ms = TimeUnit.NANOSECONDS.toMillis(now - h.heldAtNanos());
-      h.reply().complete(h.request().replyError(Status.TRY_AGAIN, "held " + ms + " ms while its slot changes owner,"
-          + " past the " + ClusterRouter.WAIT_MILLIS + " ms a forwarded request waits; not applied"));
+      h.reply().complete(h.request().replyError(Status.TRY_AGAIN, "held while its slot changes owner for over "
+          + ClusterRouter.WAIT_MILLIS + " ms, the most a forwarded request waits; not applied"));
     }
   }
 
   /**
-   * Moves the forwarded writes held since before {@code cutoff} (all of them when {@code holdOld})
-   * from {@code queue} to {@code late}; returns the forwarded ones left.
+   * Moves the forwarded writes of {@code queue} to {@code late} when its hold is {@code old}
+   * (order kept for the rest); returns the forwarded writes left in it.
    */
-  private static int expireFrom(java.util.ArrayDeque<Held> queue, boolean holdOld, long cutoff, List<Held> late) {
+  private static int expireFrom(java.util.ArrayDeque<Held> queue, boolean old, List<Held> late) {
+    if (old) {
+      queue.removeIf(h -> h.forwarded() && late.add(h));
+      return 0;
+    }
     int left = 0;
-    boolean any = false;
     for (Held h : queue) {
-      if (h.expiredBy(holdOld, cutoff)) {
-        any = true;
-      } else if (h.request().hasFlag(io.distcache.protocol.Flags.FORWARDED)) {
+      if (h.forwarded()) {
         left++;
       }
-    }
-    if (any) {
-      // Rebuilt in one pass (removing from the middle of an ArrayDeque is O(n) each), order kept.
-      java.util.ArrayDeque<Held> keep = new java.util.ArrayDeque<>(queue.size());
-      for (Held h : queue) {
-        (h.expiredBy(holdOld, cutoff) ? late : keep).add(h);
-      }
-      queue.clear();
-      queue.addAll(keep);
     }
     return left;
   }
@@ -1164,7 +1152,7 @@ public final class Replicator implements AutoCloseable {
               + learner.address() + ", which has not taken it over yet; not applied"));
         }
         if (!released) {
-          queue.add(new Held(request, reply, nanos.getAsLong()));
+          queue.add(new Held(request, reply));
           queued = true;
         }
       }

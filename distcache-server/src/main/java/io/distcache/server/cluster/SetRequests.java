@@ -103,6 +103,11 @@ final class SetRequests {
       };
     } catch (WrongType e) {
       return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
+    } catch (StoreException e) {
+      if (e.reason() == StoreException.Reason.WRONG_TYPE) { // Store.readTyped (lookUp)
+        return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
+      }
+      throw e;
     } finally {
       if (lock) {
         gate.unlockAll(mask, stamps);
@@ -215,10 +220,10 @@ final class SetRequests {
       throw new IllegalArgumentException("SISMEMBER needs one member, got " + args.size());
     }
     if (command == SCARD) {
-      int n = readSet(r.key(), PackedLookup::count);
+      int n = store.readTyped(r.key(), ValueType.SET, PackedLookup::count);
       return r.replyOk(n);
     }
-    boolean[] found = readSet(r.key(), p -> PackedLookup.setContains(p, args));
+    boolean[] found = store.readTyped(r.key(), ValueType.SET, p -> PackedLookup.setContains(p, args));
     if (command == SISMEMBER) {
       return r.replyOk(found[0] ? 1 : 0);
     }
@@ -227,18 +232,6 @@ final class SetRequests {
       out.add(f ? ONE : ZERO);
     }
     return r.replyValue(ListCodec.encodeValues(out));
-  }
-
-  /** Store.readTyped of a set; WrongType for another type, as the commands that decode answer it. */
-  private <T> T readSet(byte[] key, java.util.function.Function<java.nio.ByteBuffer, T> reader) {
-    try {
-      return store.readTyped(key, ValueType.SET, reader);
-    } catch (StoreException e) {
-      if (e.reason() == StoreException.Reason.WRONG_TYPE) {
-        throw new WrongType();
-      }
-      throw e;
-    }
   }
 
   /* extras: [command, has count, count]. Without a count: one member or NOT_FOUND. */

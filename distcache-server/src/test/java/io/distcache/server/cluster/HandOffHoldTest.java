@@ -31,14 +31,8 @@ class HandOffHoldTest {
   private final LocalExecutor local = new LocalExecutor(store);
   private final Placement two = Placement.of(1, List.of(A, B), List.of(), 64, 1);
   /** B applies whatever REPLICATE batch it gets. */
-  private final Peers peers = TestPeers.answering((to, request) -> {
-    if (request.op() == Opcode.REPLICATE) {
-      int n = EffectCodec.decode(request.value()).size();
-      return CompletableFuture.completedFuture(request.replyOk(request.extras()[1] + n - 1));
-    }
-    return CompletableFuture.completedFuture(request.replyOk());
-  });
-  /** The replicator's clock for held forwards' ages. */
+  private final Peers peers = TestPeers.applyingAll();
+  /** The replicator's clock (when a hold began). */
   private final java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
   private final Replicator replicator = new Replicator(store, () -> two, () -> A, peers, ReplicationMode.SYNC,
       local::execute, nanos::get);

@@ -40,14 +40,8 @@ class MigrationHoldTest {
   private final Placement learning = Placement.of(1, List.of(A, B), List.of(L), 64, 0);
   private final AtomicReference<Placement> placement = new AtomicReference<>(learning);
   /** Every peer applies whatever REPLICATE batch it gets. */
-  private final Peers peers = TestPeers.answering((to, request) -> {
-    if (request.op() == Opcode.REPLICATE) {
-      int n = EffectCodec.decode(request.value()).size();
-      return CompletableFuture.completedFuture(request.replyOk(request.extras()[1] + n - 1));
-    }
-    return CompletableFuture.completedFuture(request.replyOk());
-  });
-  /** The replicator's clock for held forwards' ages. */
+  private final Peers peers = TestPeers.applyingAll();
+  /** The replicator's clock (when a hold began). */
   private final java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
   private final Replicator replicator = new Replicator(store, placement::get, () -> A, peers, ReplicationMode.SYNC,
       local::execute, nanos::get);

@@ -21,6 +21,17 @@ final class TestPeers implements Peers {
     return new TestPeers(answer);
   }
 
+  /** Peers that apply every REPLICATE batch at once (OK with its last number) and answer OK to the rest. */
+  static Peers applyingAll() {
+    return new TestPeers((to, request) -> {
+      if (request.op() == io.distcache.protocol.Opcode.REPLICATE) {
+        int n = EffectCodec.decode(request.value()).size();
+        return CompletableFuture.completedFuture(request.replyOk(request.extras()[1] + n - 1));
+      }
+      return CompletableFuture.completedFuture(request.replyOk());
+    });
+  }
+
   /** Peers that show each request to {@code seen}, then answer OK at once. */
   static Peers ok(BiConsumer<Address, Frame> seen) {
     return new TestPeers((to, request) -> {
