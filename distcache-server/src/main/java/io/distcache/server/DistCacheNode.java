@@ -186,7 +186,7 @@ public final class DistCacheNode implements AutoCloseable {
           io.distcache.server.http.HttpAuthenticator auth = config.httpAuthenticator != null ? config.httpAuthenticator
               : new io.distcache.server.security.HttpBasicAuth(users);
           http = new io.distcache.server.http.HttpProtocol(metrics, health(), auth,
-              new io.distcache.server.http.AdminPage(respContext, clusterWide));
+              new io.distcache.server.http.AdminPage(respContext, clusterWide), () -> server.inputBudget());
           RespContext rc = respContext;
           clusterRouter.statsExtras(() -> "ops_per_sec:" + rc.opsPerSec() + "\n");
         }

@@ -1,5 +1,6 @@
 package io.distcache.server.http;
 
+import io.distcache.server.net.InputBudget;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -30,6 +31,12 @@ import io.netty.handler.timeout.IdleStateEvent;
  * IDLE_SECONDS closes a connection whose response is never read. A writability change (the
  * WritabilityGate turns reading back on) does not resume reading while a request is answered.
  *
+ * Queued requests count against the node's InputBudget until their turn (their line, headers and
+ * body, plus QUEUED_ALLOWANCE for the objects holding them): 16 per connection times thousands of
+ * connections with 12 KiB of headers each would otherwise fill the heap. One the budget refuses is
+ * answered 503 in its turn, after those queued before it, and the connection closes; the requests
+ * after it in the same read are dropped unanswered.
+ *
  * A request the codec could not decode gets its HTTP status and a close: 414 for a request line
  * over the limit, 431 for headers over it, 400 otherwise; a version other than HTTP/1.x gets 505.
  */
@@ -38,33 +45,67 @@ import io.netty.handler.timeout.IdleStateEvent;
 final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   private final HttpRoutes routes;
   private final UnsentResponses unsent;
+  private final InputBudget input;
   static final int MAX_QUEUED = 16;
   /** Counted for a response's status line and headers besides its body. */
   static final int HEADER_ALLOWANCE = 256;
+  /** Counted for a queued request's objects besides its bytes. */
+  static final int QUEUED_ALLOWANCE = 512;
+
+  /**
+   * A request waiting its turn and what it counts in the InputBudget; a null request was refused
+   * there, and {@code refusal} says why (the budget as it was then).
+   */
+  private record Waiting(FullHttpRequest request, long bytes, String refusal) {}
 
   /** The client half-closed: close once the pending response, if any, is written. */
   private boolean inputClosed;
   /** A request is being answered. */
   private boolean busy;
   /** Requests decoded while busy (retained), in order. */
-  private final java.util.ArrayDeque<FullHttpRequest> queued = new java.util.ArrayDeque<>();
+  private final java.util.ArrayDeque<Waiting> queued = new java.util.ArrayDeque<>();
+  /** What the queued requests count in the InputBudget. */
+  private long held;
+  /** The InputBudget refused a request: nothing more is queued. */
+  private boolean refused;
 
-  HttpHandler(HttpRoutes routes, UnsentResponses unsent) {
+  HttpHandler(HttpRoutes routes, UnsentResponses unsent, InputBudget input) {
     this.routes = routes;
     this.unsent = unsent;
+    this.input = input;
   }
 
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
     if (busy) {
+      if (refused) {
+        return; // after one the budget refused: dropped, the connection closes after its 503
+      }
       if (queued.size() >= MAX_QUEUED) {
         ctx.close();
         return;
       }
-      queued.add(req.retain());
+      long bytes = size(req);
+      if (!input.resize(held, held + bytes)) {
+        refused = true;
+        queued.add(new Waiting(null, 0, "the node holds " + input.usedBytes() + " bytes of requests not yet answered"
+            + " or complete, the limit is " + input.limitBytes() + ", this request needs " + bytes + "; retry later\n"));
+        return;
+      }
+      held += bytes;
+      queued.add(new Waiting(req.retain(), bytes, null));
       return;
     }
     start(ctx, req);
+  }
+
+  /** What a decoded request holds: its line, headers and body, and the objects around them. */
+  static long size(FullHttpRequest req) {
+    long bytes = QUEUED_ALLOWANCE + req.uri().length() + req.content().readableBytes();
+    for (java.util.Map.Entry<String, String> h : req.headers()) {
+      bytes += h.getKey().length() + h.getValue().length() + 4;
+    }
+    return bytes;
   }
 
   private void start(ChannelHandlerContext ctx, FullHttpRequest req) {
@@ -152,12 +193,17 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       ctx.close();
       return;
     }
-    FullHttpRequest next = queued.poll();
-    if (next != null) {
+    Waiting next = queued.poll();
+    if (next != null && next.request() == null) {
+      busy = true;
+      send(ctx, HttpRoutes.Response.text(503, next.refusal(), "Retry-After", "1"), false, false);
+    } else if (next != null) {
+      input.resize(held, held - next.bytes());
+      held -= next.bytes();
       try {
-        start(ctx, next);
+        start(ctx, next.request());
       } finally {
-        next.release();
+        next.request().release();
       }
     } else if (inputClosed) {
       ctx.close();
@@ -180,10 +226,14 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   }
 
   private void releaseQueued() {
-    FullHttpRequest r;
-    while ((r = queued.poll()) != null) {
-      r.release();
+    Waiting w;
+    while ((w = queued.poll()) != null) {
+      if (w.request() != null) {
+        w.request().release();
+      }
     }
+    input.resize(held, 0);
+    held = 0;
   }
 
   @Override

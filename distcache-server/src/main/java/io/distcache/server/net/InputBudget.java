@@ -13,13 +13,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * growth would take the sum past the limit is refused and closed; the others keep what they hold.
  *
  * A complete request is not counted once decoded: only what waits for more bytes. So clients that
- * send whole requests never meet this bound, only those that hold partial ones.
+ * send whole requests never meet this bound, only those that hold partial ones. The exception is
+ * HTTP, which answers one request at a time: the requests a connection pipelined behind the one
+ * being answered wait decoded (up to 16 each, with up to 12 KiB of line and headers), and count
+ * here until their turn.
  *
  * The default is a quarter of the heap or an eighth of direct memory, whichever is smaller (at
  * least 16 MiB): the bytes sit in direct buffers while they arrive and on the heap once parsed.
  */
 
-/** The node-wide bound on bytes buffered for requests that have not completely arrived. */
+/** The node-wide bound on bytes buffered for requests that have not completely arrived (or been answered). */
 public final class InputBudget {
   static final long MIN_DEFAULT_BYTES = 16L * 1024 * 1024;
 
@@ -43,9 +46,10 @@ public final class InputBudget {
 
   /**
    * Changes one connection's holding from {@code from} to {@code to} bytes; false (and nothing
-   * changed) when growing would pass the limit. Shrinking always succeeds.
+   * changed) when growing would pass the limit. Shrinking always succeeds. Public for the HTTP
+   * side, whose requests decoded but not yet answered count here too (http/HttpHandler).
    */
-  boolean resize(long from, long to) {
+  public boolean resize(long from, long to) {
     long delta = to - from;
     if (delta <= 0) {
       if (delta < 0) {

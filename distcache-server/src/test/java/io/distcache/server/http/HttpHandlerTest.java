@@ -2,6 +2,7 @@ package io.distcache.server.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.distcache.server.net.InputBudget;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -56,7 +57,11 @@ class HttpHandlerTest {
   };
 
   private static HttpProtocol protocol(UnsentResponses unsent) {
-    return new HttpProtocol(new HttpRoutes(null, LIVE, authorization -> true, null), unsent);
+    return protocol(unsent, new InputBudget(1L << 30));
+  }
+
+  private static HttpProtocol protocol(UnsentResponses unsent, InputBudget input) {
+    return new HttpProtocol(new HttpRoutes(null, LIVE, authorization -> true, null), unsent, () -> input);
   }
 
   private static EmbeddedChannel channel(StalledSocket socket, HttpProtocol http) {
@@ -118,6 +123,60 @@ class HttpHandlerTest {
     assertThat(a.isActive()).isTrue();
     a.finishAndReleaseAll();
     b.finishAndReleaseAll();
+  }
+
+  @Test
+  void pipelinedRequests_nodeInputBudgetFull_queuedOnesAnsweredThen503AndClose() {
+    long one = decodedSize(requests(1));
+    InputBudget input = new InputBudget(2 * one); // room for two requests waiting, node-wide
+    StalledSocket socket = new StalledSocket();
+    EmbeddedChannel ch = channel(socket, protocol(new UnsentResponses(UnsentResponses.DEFAULT_MAX_BYTES), input));
+
+    ch.writeInbound(requests(5)); // one answered, two queued, the fourth refused, the fifth dropped
+
+    assertThat(ch.pipeline().get(HttpHandler.class).queuedRequests()).isEqualTo(3);
+    assertThat(input.usedBytes()).isEqualTo(2 * one);
+    assertThat(input.refusals()).isEqualTo(1);
+    for (int i = 0; i < 3; i++) {
+      socket.drain();
+    }
+    assertThat(socket.responses()).isEqualTo(4);
+    assertThat(socket.taken.toString().split("HTTP/1.1 200 OK", -1)).hasSize(4);
+    assertThat(socket.taken.toString()).contains("HTTP/1.1 503 Service Unavailable\r\n")
+        .endsWith("the node holds " + 2 * one + " bytes of requests not yet answered or complete, the limit is "
+            + 2 * one + ", this request needs " + one + "; retry later\n");
+    socket.drain();
+    assertThat(ch.isActive()).isFalse();
+    assertThat(input.usedBytes()).isZero();
+    ch.finishAndReleaseAll();
+  }
+
+  /** What one request counts once decoded as the node decodes it (the aggregator adds headers). */
+  private static long decodedSize(ByteBuf wire) {
+    EmbeddedChannel decoder = new EmbeddedChannel(new io.netty.handler.codec.http.HttpServerCodec(),
+        new io.netty.handler.codec.http.HttpObjectAggregator(HttpProtocol.MAX_BODY));
+    decoder.writeInbound(wire);
+    io.netty.handler.codec.http.FullHttpRequest req = decoder.readInbound();
+    try {
+      return HttpHandler.size(req);
+    } finally {
+      req.release();
+      decoder.finishAndReleaseAll();
+    }
+  }
+
+  @Test
+  void pipelinedRequests_connectionClosedWhileQueued_budgetGivenBack() {
+    InputBudget input = new InputBudget(1L << 20);
+    StalledSocket socket = new StalledSocket();
+    EmbeddedChannel ch = channel(socket, protocol(new UnsentResponses(UnsentResponses.DEFAULT_MAX_BYTES), input));
+    ch.writeInbound(requests(4));
+    assertThat(input.usedBytes()).isPositive();
+
+    ch.close();
+
+    assertThat(input.usedBytes()).isZero();
+    ch.finishAndReleaseAll();
   }
 
   @Test
