@@ -7,6 +7,7 @@
 #   bench/metrics-overhead.sh              # 5 rounds
 #   ROUNDS=7 bench/metrics-overhead.sh
 #   MODES="none scrape keepalive healthz" bench/metrics-overhead.sh   # which part of a scrape costs
+#   MODES="none keepalive@10 keepalive@100" bench/metrics-overhead.sh  # N scrapes a second, to magnify the cost
 #   PIN=1 bench/metrics-overhead.sh        # node on CPU 0, redis-benchmark and the scraper on CPU 1
 #   REQ1=600000 REQ16=6000000 bench/metrics-overhead.sh   # requests per run at P1 and P16
 #
@@ -20,7 +21,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROUNDS="${ROUNDS:-5}"
 # none: no scraper; scrape: curl started each second for /metrics; keepalive: one curl process
-# scraping /metrics every second on one connection; healthz: curl started each second for /healthz
+# scraping /metrics every second on one connection; keepalive@N: the same, N times a second;
+# healthz: curl started each second for /healthz
 MODES="${MODES:-none scrape}"
 # PIN=1 gives the node CPU 0 and the load generator and scraper CPU 1 (taskset), so a scrape competes
 # only with the node's own work, not with redis-benchmark for a core: what collecting costs the node
@@ -58,6 +60,8 @@ scraper() { # mode
   case "$1" in
     keepalive) # one curl process, one kept-alive connection, a scrape a second: no process start per scrape
       exec curl -s -o /dev/null --rate 1/s "http://127.0.0.1:$port/metrics?[1-100000]" ;;
+    keepalive@*) # the same at N scrapes a second: a cost too small to see at one a second, magnified
+      exec curl -s -o /dev/null --rate "${1#keepalive@}/s" "http://127.0.0.1:$port/metrics?[1-10000000]" ;;
     healthz) # a process and a request a second, no rendering: what the scraper itself costs
       while true; do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" || true; sleep 1; done ;;
     *)
