@@ -300,8 +300,9 @@ public final class DistCacheNode implements AutoCloseable {
 
   /**
    * Null when this node serves its slots; otherwise why not. Ready means: started, not stopping,
-   * in its own placement, within its lease with a majority (a joiner that has not joined yet has
-   * none), and, until it first was, every slot it owns confirmed by the other owners and cleaned
+   * in its own placement and not learning there (a joiner owns slots only once it holds their
+   * copies), within its lease with a majority (a joiner that has not joined yet has none), and,
+   * until it first was, every slot it owns confirmed by the other owners and cleaned
    * (SlotGuard.settled).
    */
   String notReady() {
@@ -318,6 +319,12 @@ public final class DistCacheNode implements AutoCloseable {
     io.distcache.protocol.cluster.Placement p = m.placement();
     if (p.size() > 0 && !p.contains(m.self())) {
       return "not in the slot placement yet";
+    }
+    if (p.isLearner(m.self())) {
+      // Joining: the owners are still copying it its share. Reporting ready here let a rolling
+      // restart (or a Kubernetes rolling update on /readyz) stop the next node while this one held
+      // no copy yet, leaving every slot with one copy (a tester).
+      return "learning its slots from their owners (joining)";
     }
     if (!m.guard().leaseHeld(p) && !(settledOnce && m.guard().leaseLapsedMoments(p))) {
       // A ready member whose lease ran out a moment ago stays ready: its requests wait for the
