@@ -152,6 +152,18 @@ class ClusterCommandsTest {
   }
 
   @Test
+  void info_knownNodes_countDeadMembers_notThoseThatLeft() {
+    view.departed.add(new io.distcache.server.membership.MemberStatus(FixedClusterView.C,
+        io.distcache.server.membership.MemberState.DEAD, 0));
+    view.departed.add(new io.distcache.server.membership.MemberStatus(FixedClusterView.D,
+        io.distcache.server.membership.MemberState.LEFT, 0));
+
+    // Before: 3, while CLUSTER NODES listed 1 (a member that left is gone, as one Redis's CLUSTER FORGET removed).
+    assertThat(local().send("CLUSTER INFO")).contains("cluster_known_nodes:2\r\n")
+        .contains("cluster_dead_nodes:1\r\ncluster_left_nodes:1\r\n");
+  }
+
+  @Test
   void info_leaseLost_stateFail_andMessageCountsAreTheNodes() {
     view.leaseHeld = false;
     view.sent = 12;

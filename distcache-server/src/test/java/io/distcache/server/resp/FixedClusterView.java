@@ -22,6 +22,8 @@ final class FixedClusterView implements ClusterView {
   volatile Placement placement;
   long forwarded;
   volatile boolean leaseHeld = true;
+  /** Members in the table besides the placement's (dead or left ones). */
+  final List<MemberStatus> departed = new java.util.concurrent.CopyOnWriteArrayList<>();
   long sent;
   long received;
 
@@ -36,6 +38,7 @@ final class FixedClusterView implements ClusterView {
     for (Member m : placement.members()) {
       members.add(new MemberStatus(m, MemberState.ALIVE, 0));
     }
+    members.addAll(departed);
     return Optional.of(new MembershipSnapshot(1, self, members));
   }
 
