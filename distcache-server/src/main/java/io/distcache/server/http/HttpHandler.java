@@ -21,8 +21,9 @@ import io.netty.handler.timeout.IdleStateEvent;
  * Design: one request at a time per connection. HTTP/1.1 lets a client pipeline requests, and a
  * scrape answers later (on the metrics thread), so reading pauses while a response is pending and
  * resumes once it is written. Requests already decoded from the same read wait in a queue of at
- * most MAX_QUEUED (one more closes the connection) and run in order after it: responses stay in
- * request order and a client cannot queue unbounded work.
+ * most MAX_QUEUED and run in order after it: responses stay in request order and a client cannot
+ * queue unbounded work. One more is answered 429 in its turn (those before it are answered first)
+ * and the connection closes; what follows it in the same read is dropped.
  *
  * "Written" means the write completed: the kernel took every byte. The next request is answered
  * only then, so a client that pipelines and does not read leaves at most one response in the
@@ -54,9 +55,10 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
   /**
    * A request waiting its turn and what it counts in the InputBudget; a null request was refused
-   * there, and {@code refusal} says why (the budget as it was then).
+   * (too many queued, or the InputBudget full) and is answered {@code status} with {@code refusal},
+   * the reason as it was then.
    */
-  private record Waiting(FullHttpRequest request, long bytes, String refusal) {}
+  private record Waiting(FullHttpRequest request, long bytes, int status, String refusal) {}
 
   /** The client half-closed: close once the pending response, if any, is written. */
   private boolean inputClosed;
@@ -79,21 +81,24 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
     if (busy) {
       if (refused) {
-        return; // after one the budget refused: dropped, the connection closes after its 503
+        return; // after a refused one: dropped, the connection closes after the refusal's answer
       }
       if (queued.size() >= MAX_QUEUED) {
-        ctx.close();
+        refused = true;
+        queued.add(new Waiting(null, 0, 429, "more than " + MAX_QUEUED + " requests pipelined behind the one being"
+            + " answered, the limit; the connection closes: send fewer at once\n"));
         return;
       }
       long bytes = size(req);
       if (!input.resize(held, held + bytes)) {
         refused = true;
-        queued.add(new Waiting(null, 0, "the node holds " + input.usedBytes() + " bytes of requests not yet answered"
-            + " or complete, the limit is " + input.limitBytes() + ", this request needs " + bytes + "; retry later\n"));
+        queued.add(new Waiting(null, 0, 503, "the node holds " + input.usedBytes() + " bytes of requests not yet"
+            + " answered or complete, the limit is " + input.limitBytes() + ", this request needs " + bytes
+            + "; retry later\n"));
         return;
       }
       held += bytes;
-      queued.add(new Waiting(req.retain(), bytes, null));
+      queued.add(new Waiting(req.retain(), bytes, 0, null));
       return;
     }
     start(ctx, req);
@@ -196,7 +201,7 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     Waiting next = queued.poll();
     if (next != null && next.request() == null) {
       busy = true;
-      send(ctx, HttpRoutes.Response.text(503, next.refusal(), "Retry-After", "1"), false, false);
+      send(ctx, HttpRoutes.Response.text(next.status(), next.refusal(), "Retry-After", "1"), false, false);
     } else if (next != null) {
       input.resize(held, held - next.bytes());
       held -= next.bytes();

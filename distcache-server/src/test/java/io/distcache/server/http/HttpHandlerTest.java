@@ -166,6 +166,27 @@ class HttpHandlerTest {
   }
 
   @Test
+  void pipelinedRequests_oneMoreThanTheQueueHolds_earlierOnesAnswered_then429AndClose() {
+    StalledSocket socket = new StalledSocket();
+    EmbeddedChannel ch = channel(socket, protocol(new UnsentResponses(UnsentResponses.DEFAULT_MAX_BYTES)));
+
+    ch.writeInbound(requests(HttpHandler.MAX_QUEUED + 3)); // one answered, 16 queued, one refused, one dropped
+
+    assertThat(ch.isActive()).isTrue(); // before: closed at once, the 17 accepted ones unanswered
+    for (int i = 0; i <= HttpHandler.MAX_QUEUED; i++) {
+      socket.drain();
+    }
+    assertThat(socket.responses()).isEqualTo(HttpHandler.MAX_QUEUED + 2);
+    assertThat(socket.taken.toString().split("HTTP/1.1 200 OK", -1)).hasSize(HttpHandler.MAX_QUEUED + 2);
+    assertThat(socket.taken.toString()).contains("HTTP/1.1 429 Too Many Requests\r\n")
+        .endsWith("more than 16 requests pipelined behind the one being answered, the limit; the connection closes:"
+            + " send fewer at once\n");
+    socket.drain();
+    assertThat(ch.isActive()).isFalse();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
   void pipelinedRequests_connectionClosedWhileQueued_budgetGivenBack() {
     InputBudget input = new InputBudget(1L << 20);
     StalledSocket socket = new StalledSocket();
