@@ -89,6 +89,20 @@ import org.slf4j.LoggerFactory;
  * owner alone until the copy is refilled; found in review). The notes are made from the listener,
  * or by the first write shipped under a placement the listener has not run for yet.
  *
+ * A write routed under an older placement. The router decides under the placement installed when
+ * the request arrives, but the write may run much later: a script or a scripted EXEC waits on the
+ * script lane behind other scripts, a write waits for its slot's lock while a script holds it.
+ * Meanwhile a newer placement may have been installed, naming a learner (or a new replica) whose
+ * copy of the slot already read the key: shipped to the older placement's replicas only, the write
+ * never reached it, and once it took the slot over an acknowledged write was gone; or the slot
+ * changed owner altogether and the write landed on a node that no longer serves it. So a write
+ * whose placement is not the installed one, checked again under the slot's lock (where a copy
+ * reads each key), is routed afresh (send: served here under the installed placement, held, or
+ * forwarded to the new owner), never applied under the old one. Under the lock the check is
+ * exact: a copy started under a newer placement reads the key after this write and ships its
+ * state. A write that takes no lock (no replicas and no learners) checks after it ran and ships
+ * its keys' states then (appliedUnlocked).
+ *
  * FLUSH (FLUSHDB/FLUSHALL) with replicas deletes the keys of the slots this node owns, each as a
  * replicated delete, and leaves the keys it holds as a replica of other owners' slots (their
  * owners flush them when told to): emptying the whole store would leave other owners' slots with
@@ -184,15 +198,23 @@ public final class Replicator implements AutoCloseable {
 
   /**
    * Serves {@code request} (which this node may serve now under {@code p}) on the local store and,
-   * for a write to slots with replicas, ships its effects; the reply completes as the mode says.
+   * for a write to slots with replicas, ships its effects; the reply completes as the mode says. A
+   * write routed under a placement older than the installed one is routed afresh (see the design
+   * note, "A write routed under an older placement").
    */
   CompletableFuture<Frame> execute(Frame request, Placement p) {
-    if ((p.replicasPerSlot() == 0 && !p.hasLearners()) || request.op() == null || request.op().readOnly()) {
+    if (request.op() == null || request.op().readOnly()) {
       return CompletableFuture.completedFuture(local.apply(request));
+    }
+    if (moved(p) && !writtenKeys(request).isEmpty()) {
+      return send(request); // it waited (on the script lane, for its slot's lock) while the placement changed
+    }
+    if (p.replicasPerSlot() == 0 && !p.hasLearners()) {
+      return appliedUnlocked(request, p);
     }
     List<byte[]> keys = writtenKeys(request);
     if (keys.isEmpty()) {
-      return CompletableFuture.completedFuture(local.apply(request));
+      return appliedUnlocked(request, p); // a keyless script, which in a cluster may write no key
     }
     if (closed) {
       // Stopping: a write applied now could never reach the replicas, so it is not applied at all.
@@ -204,10 +226,9 @@ public final class Replicator implements AutoCloseable {
     try {
       lockStripes(order);
     } catch (ScriptBusyException e) {
-      ScriptHost h = scripts;
-      return CompletableFuture.completedFuture(request.replyError(Status.SCRIPT_BUSY,
-          h != null ? h.busyMessage() : ScriptHost.BUSY_MESSAGE));
+      return CompletableFuture.completedFuture(scriptBusy(request));
     }
+    boolean moved = false;
     try {
       if (holding) {
         return hold(request); // handing off: applied by the slot's next owner after we leave
@@ -216,16 +237,85 @@ public final class Replicator implements AutoCloseable {
       if (moving != null) {
         return moving.hold(request); // its slot goes to a learner: applied there once it has joined
       }
-      reply = local.apply(request);
-      for (byte[] key : effectKeys(request, keys)) {
-        ship(p, key, effectOf(key), last);
+      // Again under the locks: the placement may have changed while this write waited for them
+      // (a script holds its slot's lock for its whole run), and a copy to a member it added may
+      // have read these keys meanwhile. From here on a copy reads them only after this write.
+      moved = moved(p);
+      if (!moved) {
+        reply = local.apply(request);
+        for (byte[] key : effectKeys(request, keys)) {
+          ship(p, key, effectOf(key), last);
+        }
+      } else {
+        reply = null;
       }
     } finally {
       for (int i = order.length - 1; i >= 0; i--) {
         stripes[order[i]].unlock();
       }
     }
+    if (moved) {
+      return send(request);
+    }
     return acknowledge(request, reply, last, p);
+  }
+
+  /** True when the installed placement is not {@code p}: a request routed under {@code p} is out of date. */
+  private boolean moved(Placement p) {
+    return placement.get().fingerprint() != p.fingerprint();
+  }
+
+  /**
+   * Applies a write that takes no slot lock (no replicas and no learners under {@code p}, or one
+   * that names no key). If a placement was installed while it ran, a learner's (or new replica's)
+   * copy may have read its keys before it wrote them, and the write shipped nowhere: their states
+   * are shipped now under the installed placement, under the slots' locks, as a copy ships them, so
+   * the member has the write from its copy or from this. Acknowledged only while this node still
+   * owns every slot written and holds none of them for a learner; else it answers BUSY (applied
+   * here, not promised), since its slot may have gone elsewhere without it. Reaching that takes a
+   * learner's whole copy and hand-over during one write's run: a thread stalled for seconds.
+   */
+  private CompletableFuture<Frame> appliedUnlocked(Frame request, Placement p) {
+    Frame reply = local.apply(request);
+    if (!moved(p)) {
+      return CompletableFuture.completedFuture(reply);
+    }
+    List<byte[]> keys = effectKeys(request, writtenKeys(request));
+    Placement now = placement.get();
+    Member me = self.get();
+    for (byte[] key : keys) {
+      if (me == null || !now.isAlone(me) && !now.owns(me, KeySlot.of(key))) {
+        return CompletableFuture.completedFuture(appliedNotPromised(request));
+      }
+    }
+    if (keys.isEmpty() || now.replicasPerSlot() == 0 && !now.hasLearners()) {
+      return CompletableFuture.completedFuture(reply);
+    }
+    int[] order = stripesOf(keys);
+    Map<ReplicaLink, Long> last = new HashMap<>();
+    try {
+      lockStripes(order);
+    } catch (ScriptBusyException e) {
+      return CompletableFuture.completedFuture(appliedNotPromised(request));
+    }
+    try {
+      if (holding || migrationHoldOf(keys) != null) {
+        return CompletableFuture.completedFuture(appliedNotPromised(request));
+      }
+      for (byte[] key : keys) {
+        ship(now, key, effectOf(key), last);
+      }
+    } finally {
+      for (int i = order.length - 1; i >= 0; i--) {
+        stripes[order[i]].unlock();
+      }
+    }
+    return acknowledge(request, reply, last, now);
+  }
+
+  private static Frame appliedNotPromised(Frame request) {
+    return request.replyError(Status.BUSY, "the write was applied on this node but its slot changed hands while it"
+        + " ran; it may be lost");
   }
 
   /** The node's scripts: a wait for a slot's lock that a script holds ends BUSY, as for the gate. */
