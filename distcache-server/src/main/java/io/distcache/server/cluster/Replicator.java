@@ -3,6 +3,7 @@ package io.distcache.server.cluster;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
+import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.TransactionCodec;
 import io.distcache.protocol.cluster.KeySlot;
@@ -69,7 +70,11 @@ import org.slf4j.LoggerFactory;
  * slot it does not replicate there). A write counted on that replica alone sat on the owner only
  * until the learner's asynchronous stream delivered it, and the owner dying in between lost an
  * acknowledged write (review finding F3). So the learner asks every owner of a slot it learns
- * (JoinDriver), one it takes no slot from too (that one holds nothing).
+ * (JoinDriver), one it takes no slot from too (that one holds nothing). A hold, such an empty one
+ * included, ends only when the learner joins, leaves the placement (declared dead, or left), or
+ * cancels the round it answers; never on a timer, since the learner may join on the strength of
+ * this node's OK at any time until this node hears of it. The learner sends its cancel again until
+ * answered (MigrationCancels); rounds are numbered, so a late cancel leaves a later round's hold.
  *
  * A replica that skipped a placement. Placements are built by each node from its membership view,
  * so a node may go from p1 straight to p3 while the owner went p1 -> p2 -> p3. If it replicated a
@@ -1209,6 +1214,13 @@ public final class Replicator implements AutoCloseable {
   /** A learner further behind than this is told to ask again later, so that a hold lasts a round trip, not a catch-up. */
   static final long PREPARE_MAX_LAG_BYTES = 256L << 10;
   private final Map<String, MigrationHold> migrations = new ConcurrentHashMap<>();
+  /**
+   * Per learner id, the latest round of MIGRATE_PREPARE it cancelled here: a prepare of that round
+   * or an earlier one that arrives after its cancel (on another connection) is refused, so it
+   * cannot leave a hold nobody ends. Written inside migrations.compute; dropped when the learner
+   * leaves the placement, so at most one entry per member.
+   */
+  private final Map<String, Long> cancelledRounds = new ConcurrentHashMap<>();
   /** The union of the held slots, or null when no learner is taking slots over (the common case). */
   private volatile long[] migratingSlots;
   private volatile java.util.function.Function<Frame, CompletableFuture<Frame>> reroute;
@@ -1222,15 +1234,21 @@ public final class Replicator implements AutoCloseable {
   private final class MigrationHold {
     final Member learner;
     final long[] slots;
+    /**
+     * The learner's latest round of MIGRATE_PREPARE this hold answers (0: none named); a cancel of
+     * an older round leaves it. Written inside migrations.compute, like every read that decides.
+     */
+    long round;
     final long startedNanos = nanos.getAsLong();
     private final java.util.ArrayDeque<Held> queue = new java.util.ArrayDeque<>();
     private boolean released;
     /** Past MIGRATION_HOLD_MILLIS: writes fail at once, unapplied, until the hold ends (see expire). */
     private boolean expired;
 
-    MigrationHold(Member learner, long[] slots) {
+    MigrationHold(Member learner, long[] slots, long round) {
       this.learner = learner;
       this.slots = slots;
+      this.round = round;
     }
 
     CompletableFuture<Frame> hold(Frame request) {
@@ -1335,8 +1353,12 @@ public final class Replicator implements AutoCloseable {
    * writes of the slots it will only replicate wait for its stream like a replica's (acknowledge,
    * merelyLearning), and once it has every effect already sent, the answer is OK and the learner
    * may join. An owner it takes no slot from is asked too, and holds nothing. The held writes go to
-   * it when it has joined (placementChanged), or are served here if it leaves the placement
-   * instead; past MIGRATION_HOLD_MILLIS without either they fail with TRY_AGAIN, unapplied.
+   * it when it has joined (placementChanged), or are served here if it leaves the placement or
+   * cancels instead; past MIGRATION_HOLD_MILLIS without either they fail with TRY_AGAIN, unapplied.
+   * Extras: epoch, fingerprint, then optionally 0 (prepare) or MIGRATE_CANCEL, and the learner's
+   * round: a cancel of an older round than the hold's leaves it, a prepare of a round already
+   * cancelled here is refused (a learner sends its cancels again until answered, and the two may
+   * arrive in either order).
    */
   CompletableFuture<Frame> prepareMigration(Frame request) {
     long[] x = request.extras();
@@ -1344,14 +1366,33 @@ public final class Replicator implements AutoCloseable {
       return CompletableFuture.completedFuture(request.replyError(Status.BAD_REQUEST,
           "MIGRATE_PREPARE needs the learner's id as key and 2 extras (epoch, fingerprint), got " + x.length));
     }
+    long kind = x.length >= 3 ? x[2] : 0;
+    long round = x.length >= 4 ? x[3] : 0;
+    if (kind != 0 && kind != ProtocolConstants.MIGRATE_CANCEL || round < 0) {
+      return CompletableFuture.completedFuture(request.replyError(Status.BAD_REQUEST, "MIGRATE_PREPARE extras 3 and 4"
+          + " must be 0 (prepare) or " + ProtocolConstants.MIGRATE_CANCEL
+          + " (cancel) and a round >= 0, got " + kind + " and " + round));
+    }
     String id = new String(request.key(), java.nio.charset.StandardCharsets.US_ASCII);
-    if (x.length >= 3 && x[2] == io.distcache.protocol.ProtocolConstants.MIGRATE_CANCEL) {
-      // The learner will not take its slots over now (another owner refused): serve them again.
-      MigrationHold gone = migrations.remove(id);
-      if (gone != null) {
+    if (kind == ProtocolConstants.MIGRATE_CANCEL) {
+      // The learner will not take its slots over on that round (another owner refused): serve them
+      // again, unless a later round of it asked meanwhile (a cancel sent again, see MigrationCancels).
+      MigrationHold[] gone = new MigrationHold[1];
+      boolean member = memberOf(placement.get(), id) != null; // remembered only for members (bounded)
+      migrations.compute(id, (k, h) -> {
+        if (round != 0 && member) {
+          cancelledRounds.merge(id, round, Math::max);
+        }
+        if (h != null && (round == 0 || h.round <= round)) {
+          gone[0] = h;
+          return null;
+        }
+        return h;
+      });
+      if (gone[0] != null) {
         recomputeMigratingSlots();
-        log.info("learner {} cancelled taking its slots over: this node serves them again", gone.learner);
-        sender.execute(() -> gone.release(this::send));
+        log.info("learner {} cancelled taking its slots over: this node serves them again", gone[0].learner);
+        sender.execute(() -> gone[0].release(this::send));
       }
       return CompletableFuture.completedFuture(request.replyOk());
     }
@@ -1384,13 +1425,19 @@ public final class Replicator implements AutoCloseable {
         return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN,
             "a FLUSH is running on this node; ask again when it is done"));
       }
+      boolean[] cancelled = new boolean[1];
       hold = migrations.compute(id, (k, old) -> {
+        if (round != 0 && cancelledRounds.getOrDefault(id, 0L) >= round) {
+          cancelled[0] = true; // reached this node after its own cancel: the learner is past that round
+          return old;
+        }
         if (old != null && !old.expired()) {
+          old.round = Math.max(old.round, round); // the learner's next round: its cancel of the last one may be late
           return old;
         }
         // A fresh hold, also in place of one that expired: the learner asks again, so it has not
         // taken the slots over on the strength of the old one (and a hold never applies a write).
-        MigrationHold h = new MigrationHold(l, slots);
+        MigrationHold h = new MigrationHold(l, slots, round);
         if (isEmpty(slots)) {
           log.info("{} is about to join: writes to the slots it learns here wait for it too", l);
         } else {
@@ -1399,6 +1446,10 @@ public final class Replicator implements AutoCloseable {
         sender.schedule(() -> expire(h), MIGRATION_HOLD_MILLIS, TimeUnit.MILLISECONDS);
         return h;
       });
+      if (cancelled[0]) {
+        return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN, "round " + round
+            + " of learner " + id + " was cancelled already"));
+      }
     }
     recomputeMigratingSlots();
     for (ReentrantLock stripe : stripes) {
@@ -1683,6 +1734,7 @@ public final class Replicator implements AutoCloseable {
     for (Member m : next.members()) {
       present.add(m.id());
     }
+    cancelledRounds.keySet().retainAll(present);
     for (Map.Entry<String, ReplicaLink> e : links.entrySet()) {
       // A member gone from the placement (dead or left) is no longer a live replica: what waits for
       // it is released. One still present keeps its link until it has acknowledged what was sent
