@@ -12,7 +12,6 @@ import io.distcache.protocol.cluster.Member;
 import io.distcache.protocol.cluster.Placement;
 import io.distcache.server.ManualClock;
 import io.distcache.server.bus.Peers;
-import io.distcache.server.placement.SlotGuard;
 import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.ReferenceStore;
 import io.distcache.server.store.Store;
@@ -47,9 +46,9 @@ class OlderPlacementWriteTest {
   private static final byte[] NEW = b("acknowledged");
 
   private final List<AutoCloseable> closing = new ArrayList<>();
-  private final Map<Address, Replica> replicas = new ConcurrentHashMap<>();
+  private final Map<Address, ReplicaSide> replicas = new ConcurrentHashMap<>();
   private final Peers peers = TestPeers.answering((to, request) -> {
-    Replica r = replicas.get(to);
+    ReplicaSide r = replicas.get(to);
     if (request.op() != Opcode.REPLICATE || r == null) {
       return CompletableFuture.completedFuture(request.replyOk());
     }
@@ -68,28 +67,8 @@ class OlderPlacementWriteTest {
   private byte[] key;
   private Store ownerStore;
   private Replicator owner;
-  private Replica onB;
-  private Replica onL;
-
-  /** A member's replica side: its store, its placement and its applier, as a node has them. */
-  private final class Replica {
-    final Member member;
-    final Store store = store();
-    final AtomicReference<Placement> placement = new AtomicReference<>(Placement.empty());
-    final SlotGuard guard = new SlotGuard(new ManualClock(), 1_000_000_000L);
-    final ReplicaApplier applier;
-
-    Replica(Member member) {
-      this.member = member;
-      this.applier = new ReplicaApplier(store, placement::get, () -> member, guard);
-      replicas.put(member.address(), this);
-    }
-
-    void install(Placement next) {
-      guard.placementChanged(member, placement.get(), next, null);
-      placement.set(next);
-    }
-  }
+  private ReplicaSide onB;
+  private ReplicaSide onL;
 
   /** A owns s under p1 and p2 and has written "old" to key k of it under p1; B is its replica if any. */
   private void start(int replicasPerSlot) {
@@ -103,7 +82,7 @@ class OlderPlacementWriteTest {
       }
     }
     assertThat(slot).as("a slot of A's that L takes over").isNotNegative();
-    key = keyIn(slot);
+    key = TestKeys.inSlot(slot);
     ownerStore = store();
     LocalExecutor executor = new LocalExecutor(ownerStore);
     owner = new Replicator(ownerStore, installed::get, () -> A, peers, ReplicationMode.SYNC, r -> {
@@ -124,11 +103,17 @@ class OlderPlacementWriteTest {
       sentOn.add(r);
       return CompletableFuture.completedFuture(r.replyOk());
     });
-    onB = new Replica(B);
-    onL = new Replica(L);
+    onB = replicaSide(B);
+    onL = replicaSide(L);
     installOnOwner(p1);
     onB.install(p1);
     assertThat(set(p1, OLD).join().status()).isEqualTo(Status.OK);
+  }
+
+  private ReplicaSide replicaSide(Member m) {
+    ReplicaSide r = new ReplicaSide(m, store());
+    replicas.put(m.address(), r);
+    return r;
   }
 
   private void installOnOwner(Placement next) {
@@ -228,15 +213,6 @@ class OlderPlacementWriteTest {
     Store s = new ReferenceStore(new StoreConfig(16L << 20, 1024, EvictionPolicy.ALLKEYS_LRU, new ManualClock()));
     closing.add(s);
     return s;
-  }
-
-  private static byte[] keyIn(int slot) {
-    for (int i = 0; ; i++) {
-      byte[] k = b("k" + i);
-      if (KeySlot.of(k) == slot) {
-        return k;
-      }
-    }
   }
 
   private static byte[] b(String s) {
