@@ -241,8 +241,10 @@ public enum Opcode {
    * applied every effect already sent. key:[the learner's member id, ASCII] extras:[placement
    * epoch, placement fingerprint] → OK (the learner may take the slots over) | TRY_AGAIN (the
    * placements differ, the sender is not a learner there, or it did not confirm in time) |
-   * BAD_REQUEST. With a third extra {@link ProtocolConstants#MIGRATE_CANCEL} the learner ends the
-   * hold instead (it will not take the slots over now): OK, and the owner serves them again.
+   * BAD_REQUEST. With a third extra {@link ProtocolConstants#MIGRATE_CANCEL} (0: prepare) the
+   * learner ends the hold instead (it will not take the slots over on that round): OK, and the
+   * owner serves them again. A fourth extra numbers the learner's rounds: a cancel of an older round
+   * than the hold's leaves it, and a prepare of a round already cancelled gets TRY_AGAIN.
    */
   MIGRATE_PREPARE(0x48, false),
 

@@ -51,6 +51,6 @@ public final class ProtocolConstants {
   /** CLUSTER_MEMBERS request extras [0]: send the members' TLS ports after the list (see Opcode). */
   public static final long MEMBERS_WITH_TLS_PORTS = 1;
 
-  /** MIGRATE_PREPARE request extras [2]: end the hold of the sender's slots instead (see Opcode). */
+  /** MIGRATE_PREPARE request extras [2]: end the hold of the sender's slots instead (0: prepare; see Opcode). */
   public static final long MIGRATE_CANCEL = 1;
 }

@@ -148,10 +148,13 @@ public final class ClusterRouter implements Router, ClusterView {
         || request.op() == Opcode.TRANSACTION && TransactionCodec.holds(request.value(), Opcode.SCRIPT);
   }
 
-  /** Serves a request here, on the script lane when it runs a script. */
+  /**
+   * Serves a request here whatever the key's slot (a keyless script; any key of a one-member
+   * cluster), on the script lane when it runs a script. Through the replicator all the same: a
+   * member may join while it waits there, and the write must then reach it (Replicator.execute).
+   */
   private CompletableFuture<Frame> served(Frame request) {
-    return onLane(request) ? local.scripts().submit(request, () -> done(local.execute(request)))
-        : done(local.execute(request));
+    return replicated(request, cluster.placement());
   }
 
   /** How long a forwarded request waits on its owner for a slot that is moving there. */
@@ -382,7 +385,7 @@ public final class ClusterRouter implements Router, ClusterView {
       if (!cluster.guard().mayServe(placement, 0)) {
         return done(joining(request));
       }
-      return served(request); // no replicas
+      return replicated(request, placement); // no replicas
     }
     int slot = KeySlot.of(request.key());
     Member owner = placement.owner(slot);

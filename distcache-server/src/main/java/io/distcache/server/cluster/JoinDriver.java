@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +42,12 @@ import org.slf4j.LoggerFactory;
  * the writes they held. No slot is ever unreadable: until the change the old owner serves it, and
  * after it the new owner holds everything the old one acknowledged.
  *
+ * A round that does not end in the join (an owner refused or did not answer, or the placement or a
+ * copy changed before the join) is cancelled at every owner asked, and the cancel is sent again
+ * until each answered (MigrationCancels): an owner holds for this node until it hears, and has no
+ * safe way to stop on its own while this node lives. Each round is numbered, so a late cancel
+ * never ends the hold of a later round.
+ *
  * When every member is joining (nodes started together, each with the others as seeds) there is
  * nothing to learn: the placement treats them all as owners and none has served; each becomes an
  * owner at once, unless it first hears of another's change, and then learns from it as above.
@@ -57,6 +64,10 @@ final class JoinDriver {
   private final java.util.function.Consumer<IntPredicate> askAgainIfStuck;
   private final Peers peers;
   private final AtomicBoolean asking = new AtomicBoolean();
+  /** Numbers this node's rounds of MIGRATE_PREPARE, from 1: an owner tells a late cancel from a current one. */
+  private final AtomicLong rounds = new AtomicLong();
+  /** The cancels of rounds that did not end in the join, sent again until the owners answer them. */
+  private final MigrationCancels cancels;
   /**
    * When the first tick found this node learning slots (the placement that made it a learner):
    * "joined: ... in T ms" counts from it, so a rejoin after a stall times its own learning, not the
@@ -79,6 +90,7 @@ final class JoinDriver {
     this.whole = whole;
     this.askAgainIfStuck = askAgainIfStuck;
     this.peers = peers;
+    this.cancels = new MigrationCancels(peers);
   }
 
   /** Takes the slots over only once {@code ready} too (checked each tick once every copy is whole). */
@@ -90,6 +102,9 @@ final class JoinDriver {
   void tick(long now, MembershipEngine engine) {
     if (!engine.joining()) {
       learning = false; // joined (or never joining): a later rejoin starts its own count
+    }
+    if (!asking.get()) {
+      cancels.retry(now, cluster.placement()); // also once joined: an owner still holding for a dropped round
     }
     if (!engine.joining() || asking.get() || now - lastTick < TICK_NANOS) {
       return;
@@ -141,10 +156,12 @@ final class JoinDriver {
     asking.set(true);
     Set<Member> owners = ownersToPrepare(p, me);
     byte[] id = me.id().getBytes(StandardCharsets.US_ASCII);
+    long round = rounds.incrementAndGet();
     List<CompletableFuture<Frame>> replies = new ArrayList<>();
     for (Member owner : owners) {
+      cancels.asking(owner);
       replies.add(peers.send(owner.address(),
-          Frame.request(Opcode.MIGRATE_PREPARE, 0, id, null, p.epoch(), p.fingerprint())));
+          Frame.request(Opcode.MIGRATE_PREPARE, 0, id, null, p.epoch(), p.fingerprint(), 0, round)));
     }
     int slots = learned;
     CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]))
@@ -165,11 +182,12 @@ final class JoinDriver {
           }
         }
         if (engine.joining()) {
-          // Not taking the slots over now: the owners that hold writes for us serve them again at
-          // once (an owner whose hold expires instead refuses their writes until it hears from us).
+          // Not taking the slots over on this round: the owners that hold for us serve their slots
+          // again at once (an owner whose hold expires instead refuses their writes until it hears
+          // from us); sent again until each has answered (MigrationCancels).
           for (Member owner : owners) {
-            peers.send(owner.address(), Frame.request(Opcode.MIGRATE_PREPARE, 0, id, null, p.epoch(), p.fingerprint(),
-                ProtocolConstants.MIGRATE_CANCEL));
+            cancels.cancel(owner, Frame.request(Opcode.MIGRATE_PREPARE, 0, id, null, p.epoch(), p.fingerprint(),
+                ProtocolConstants.MIGRATE_CANCEL, round));
           }
         }
       } finally {

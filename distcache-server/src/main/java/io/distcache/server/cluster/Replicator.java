@@ -3,6 +3,7 @@ package io.distcache.server.cluster;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
+import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.TransactionCodec;
 import io.distcache.protocol.cluster.KeySlot;
@@ -69,7 +70,11 @@ import org.slf4j.LoggerFactory;
  * slot it does not replicate there). A write counted on that replica alone sat on the owner only
  * until the learner's asynchronous stream delivered it, and the owner dying in between lost an
  * acknowledged write (review finding F3). So the learner asks every owner of a slot it learns
- * (JoinDriver), one it takes no slot from too (that one holds nothing).
+ * (JoinDriver), one it takes no slot from too (that one holds nothing). A hold, such an empty one
+ * included, ends only when the learner joins, leaves the placement (declared dead, or left), or
+ * cancels the round it answers; never on a timer, since the learner may join on the strength of
+ * this node's OK at any time until this node hears of it. The learner sends its cancel again until
+ * answered (MigrationCancels); rounds are numbered, so a late cancel leaves a later round's hold.
  *
  * A replica that skipped a placement. Placements are built by each node from its membership view,
  * so a node may go from p1 straight to p3 while the owner went p1 -> p2 -> p3. If it replicated a
@@ -88,6 +93,20 @@ import org.slf4j.LoggerFactory;
  * once keeps its copy, which is current (dropping it would leave the acknowledged writes on the
  * owner alone until the copy is refilled; found in review). The notes are made from the listener,
  * or by the first write shipped under a placement the listener has not run for yet.
+ *
+ * A write routed under an older placement. The router decides under the placement installed when
+ * the request arrives, but the write may run much later: a script or a scripted EXEC waits on the
+ * script lane behind other scripts, a write waits for its slot's lock while a script holds it.
+ * Meanwhile a newer placement may have been installed, naming a learner (or a new replica) whose
+ * copy of the slot already read the key: shipped to the older placement's replicas only, the write
+ * never reached it, and once it took the slot over an acknowledged write was gone; or the slot
+ * changed owner altogether and the write landed on a node that no longer serves it. So a write
+ * whose placement is not the installed one, checked again under the slot's lock (where a copy
+ * reads each key), is routed afresh (send: served here under the installed placement, held, or
+ * forwarded to the new owner), never applied under the old one. Under the lock the check is
+ * exact: a copy started under a newer placement reads the key after this write and ships its
+ * state. A write that takes no lock (no replicas and no learners) checks after it ran and ships
+ * its keys' states then (appliedUnlocked).
  *
  * FLUSH (FLUSHDB/FLUSHALL) with replicas deletes the keys of the slots this node owns, each as a
  * replicated delete, and leaves the keys it holds as a replica of other owners' slots (their
@@ -184,15 +203,23 @@ public final class Replicator implements AutoCloseable {
 
   /**
    * Serves {@code request} (which this node may serve now under {@code p}) on the local store and,
-   * for a write to slots with replicas, ships its effects; the reply completes as the mode says.
+   * for a write to slots with replicas, ships its effects; the reply completes as the mode says. A
+   * write routed under a placement older than the installed one is routed afresh (see the design
+   * note, "A write routed under an older placement").
    */
   CompletableFuture<Frame> execute(Frame request, Placement p) {
-    if ((p.replicasPerSlot() == 0 && !p.hasLearners()) || request.op() == null || request.op().readOnly()) {
+    if (request.op() == null || request.op().readOnly()) {
       return CompletableFuture.completedFuture(local.apply(request));
+    }
+    if (moved(p) && !writtenKeys(request).isEmpty()) {
+      return send(request); // it waited (on the script lane, for its slot's lock) while the placement changed
+    }
+    if (p.replicasPerSlot() == 0 && !p.hasLearners()) {
+      return appliedUnlocked(request, p);
     }
     List<byte[]> keys = writtenKeys(request);
     if (keys.isEmpty()) {
-      return CompletableFuture.completedFuture(local.apply(request));
+      return appliedUnlocked(request, p); // a keyless script, which in a cluster may write no key
     }
     if (closed) {
       // Stopping: a write applied now could never reach the replicas, so it is not applied at all.
@@ -204,10 +231,9 @@ public final class Replicator implements AutoCloseable {
     try {
       lockStripes(order);
     } catch (ScriptBusyException e) {
-      ScriptHost h = scripts;
-      return CompletableFuture.completedFuture(request.replyError(Status.SCRIPT_BUSY,
-          h != null ? h.busyMessage() : ScriptHost.BUSY_MESSAGE));
+      return CompletableFuture.completedFuture(scriptBusy(request));
     }
+    boolean moved = false;
     try {
       if (holding) {
         return hold(request); // handing off: applied by the slot's next owner after we leave
@@ -216,16 +242,85 @@ public final class Replicator implements AutoCloseable {
       if (moving != null) {
         return moving.hold(request); // its slot goes to a learner: applied there once it has joined
       }
-      reply = local.apply(request);
-      for (byte[] key : effectKeys(request, keys)) {
-        ship(p, key, effectOf(key), last);
+      // Again under the locks: the placement may have changed while this write waited for them
+      // (a script holds its slot's lock for its whole run), and a copy to a member it added may
+      // have read these keys meanwhile. From here on a copy reads them only after this write.
+      moved = moved(p);
+      if (!moved) {
+        reply = local.apply(request);
+        for (byte[] key : effectKeys(request, keys)) {
+          ship(p, key, effectOf(key), last);
+        }
+      } else {
+        reply = null;
       }
     } finally {
       for (int i = order.length - 1; i >= 0; i--) {
         stripes[order[i]].unlock();
       }
     }
+    if (moved) {
+      return send(request);
+    }
     return acknowledge(request, reply, last, p);
+  }
+
+  /** True when the installed placement is not {@code p}: a request routed under {@code p} is out of date. */
+  private boolean moved(Placement p) {
+    return placement.get().fingerprint() != p.fingerprint();
+  }
+
+  /**
+   * Applies a write that takes no slot lock (no replicas and no learners under {@code p}, or one
+   * that names no key). If a placement was installed while it ran, a learner's (or new replica's)
+   * copy may have read its keys before it wrote them, and the write shipped nowhere: their states
+   * are shipped now under the installed placement, under the slots' locks, as a copy ships them, so
+   * the member has the write from its copy or from this. Acknowledged only while this node still
+   * owns every slot written and holds none of them for a learner; else it answers BUSY (applied
+   * here, not promised), since its slot may have gone elsewhere without it. Reaching that takes a
+   * learner's whole copy and hand-over during one write's run: a thread stalled for seconds.
+   */
+  private CompletableFuture<Frame> appliedUnlocked(Frame request, Placement p) {
+    Frame reply = local.apply(request);
+    if (!moved(p)) {
+      return CompletableFuture.completedFuture(reply);
+    }
+    List<byte[]> keys = effectKeys(request, writtenKeys(request));
+    Placement now = placement.get();
+    Member me = self.get();
+    for (byte[] key : keys) {
+      if (me == null || !now.isAlone(me) && !now.owns(me, KeySlot.of(key))) {
+        return CompletableFuture.completedFuture(appliedNotPromised(request));
+      }
+    }
+    if (keys.isEmpty() || now.replicasPerSlot() == 0 && !now.hasLearners()) {
+      return CompletableFuture.completedFuture(reply);
+    }
+    int[] order = stripesOf(keys);
+    Map<ReplicaLink, Long> last = new HashMap<>();
+    try {
+      lockStripes(order);
+    } catch (ScriptBusyException e) {
+      return CompletableFuture.completedFuture(appliedNotPromised(request));
+    }
+    try {
+      if (holding || migrationHoldOf(keys) != null) {
+        return CompletableFuture.completedFuture(appliedNotPromised(request));
+      }
+      for (byte[] key : keys) {
+        ship(now, key, effectOf(key), last);
+      }
+    } finally {
+      for (int i = order.length - 1; i >= 0; i--) {
+        stripes[order[i]].unlock();
+      }
+    }
+    return acknowledge(request, reply, last, now);
+  }
+
+  private static Frame appliedNotPromised(Frame request) {
+    return request.replyError(Status.BUSY, "the write was applied on this node but its slot changed hands while it"
+        + " ran; it may be lost");
   }
 
   /** The node's scripts: a wait for a slot's lock that a script holds ends BUSY, as for the gate. */
@@ -1119,6 +1214,13 @@ public final class Replicator implements AutoCloseable {
   /** A learner further behind than this is told to ask again later, so that a hold lasts a round trip, not a catch-up. */
   static final long PREPARE_MAX_LAG_BYTES = 256L << 10;
   private final Map<String, MigrationHold> migrations = new ConcurrentHashMap<>();
+  /**
+   * Per learner id, the latest round of MIGRATE_PREPARE it cancelled here: a prepare of that round
+   * or an earlier one that arrives after its cancel (on another connection) is refused, so it
+   * cannot leave a hold nobody ends. Written inside migrations.compute; dropped when the learner
+   * leaves the placement, so at most one entry per member.
+   */
+  private final Map<String, Long> cancelledRounds = new ConcurrentHashMap<>();
   /** The union of the held slots, or null when no learner is taking slots over (the common case). */
   private volatile long[] migratingSlots;
   private volatile java.util.function.Function<Frame, CompletableFuture<Frame>> reroute;
@@ -1132,15 +1234,21 @@ public final class Replicator implements AutoCloseable {
   private final class MigrationHold {
     final Member learner;
     final long[] slots;
+    /**
+     * The learner's latest round of MIGRATE_PREPARE this hold answers (0: none named); a cancel of
+     * an older round leaves it. Written inside migrations.compute, like every read that decides.
+     */
+    long round;
     final long startedNanos = nanos.getAsLong();
     private final java.util.ArrayDeque<Held> queue = new java.util.ArrayDeque<>();
     private boolean released;
     /** Past MIGRATION_HOLD_MILLIS: writes fail at once, unapplied, until the hold ends (see expire). */
     private boolean expired;
 
-    MigrationHold(Member learner, long[] slots) {
+    MigrationHold(Member learner, long[] slots, long round) {
       this.learner = learner;
       this.slots = slots;
+      this.round = round;
     }
 
     CompletableFuture<Frame> hold(Frame request) {
@@ -1245,8 +1353,12 @@ public final class Replicator implements AutoCloseable {
    * writes of the slots it will only replicate wait for its stream like a replica's (acknowledge,
    * merelyLearning), and once it has every effect already sent, the answer is OK and the learner
    * may join. An owner it takes no slot from is asked too, and holds nothing. The held writes go to
-   * it when it has joined (placementChanged), or are served here if it leaves the placement
-   * instead; past MIGRATION_HOLD_MILLIS without either they fail with TRY_AGAIN, unapplied.
+   * it when it has joined (placementChanged), or are served here if it leaves the placement or
+   * cancels instead; past MIGRATION_HOLD_MILLIS without either they fail with TRY_AGAIN, unapplied.
+   * Extras: epoch, fingerprint, then optionally 0 (prepare) or MIGRATE_CANCEL, and the learner's
+   * round: a cancel of an older round than the hold's leaves it, a prepare of a round already
+   * cancelled here is refused (a learner sends its cancels again until answered, and the two may
+   * arrive in either order).
    */
   CompletableFuture<Frame> prepareMigration(Frame request) {
     long[] x = request.extras();
@@ -1254,14 +1366,33 @@ public final class Replicator implements AutoCloseable {
       return CompletableFuture.completedFuture(request.replyError(Status.BAD_REQUEST,
           "MIGRATE_PREPARE needs the learner's id as key and 2 extras (epoch, fingerprint), got " + x.length));
     }
+    long kind = x.length >= 3 ? x[2] : 0;
+    long round = x.length >= 4 ? x[3] : 0;
+    if (kind != 0 && kind != ProtocolConstants.MIGRATE_CANCEL || round < 0) {
+      return CompletableFuture.completedFuture(request.replyError(Status.BAD_REQUEST, "MIGRATE_PREPARE extras 3 and 4"
+          + " must be 0 (prepare) or " + ProtocolConstants.MIGRATE_CANCEL
+          + " (cancel) and a round >= 0, got " + kind + " and " + round));
+    }
     String id = new String(request.key(), java.nio.charset.StandardCharsets.US_ASCII);
-    if (x.length >= 3 && x[2] == io.distcache.protocol.ProtocolConstants.MIGRATE_CANCEL) {
-      // The learner will not take its slots over now (another owner refused): serve them again.
-      MigrationHold gone = migrations.remove(id);
-      if (gone != null) {
+    if (kind == ProtocolConstants.MIGRATE_CANCEL) {
+      // The learner will not take its slots over on that round (another owner refused): serve them
+      // again, unless a later round of it asked meanwhile (a cancel sent again, see MigrationCancels).
+      MigrationHold[] gone = new MigrationHold[1];
+      boolean member = memberOf(placement.get(), id) != null; // remembered only for members (bounded)
+      migrations.compute(id, (k, h) -> {
+        if (round != 0 && member) {
+          cancelledRounds.merge(id, round, Math::max);
+        }
+        if (h != null && (round == 0 || h.round <= round)) {
+          gone[0] = h;
+          return null;
+        }
+        return h;
+      });
+      if (gone[0] != null) {
         recomputeMigratingSlots();
-        log.info("learner {} cancelled taking its slots over: this node serves them again", gone.learner);
-        sender.execute(() -> gone.release(this::send));
+        log.info("learner {} cancelled taking its slots over: this node serves them again", gone[0].learner);
+        sender.execute(() -> gone[0].release(this::send));
       }
       return CompletableFuture.completedFuture(request.replyOk());
     }
@@ -1294,13 +1425,19 @@ public final class Replicator implements AutoCloseable {
         return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN,
             "a FLUSH is running on this node; ask again when it is done"));
       }
+      boolean[] cancelled = new boolean[1];
       hold = migrations.compute(id, (k, old) -> {
+        if (round != 0 && cancelledRounds.getOrDefault(id, 0L) >= round) {
+          cancelled[0] = true; // reached this node after its own cancel: the learner is past that round
+          return old;
+        }
         if (old != null && !old.expired()) {
+          old.round = Math.max(old.round, round); // the learner's next round: its cancel of the last one may be late
           return old;
         }
         // A fresh hold, also in place of one that expired: the learner asks again, so it has not
         // taken the slots over on the strength of the old one (and a hold never applies a write).
-        MigrationHold h = new MigrationHold(l, slots);
+        MigrationHold h = new MigrationHold(l, slots, round);
         if (isEmpty(slots)) {
           log.info("{} is about to join: writes to the slots it learns here wait for it too", l);
         } else {
@@ -1309,6 +1446,10 @@ public final class Replicator implements AutoCloseable {
         sender.schedule(() -> expire(h), MIGRATION_HOLD_MILLIS, TimeUnit.MILLISECONDS);
         return h;
       });
+      if (cancelled[0]) {
+        return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN, "round " + round
+            + " of learner " + id + " was cancelled already"));
+      }
     }
     recomputeMigratingSlots();
     for (ReentrantLock stripe : stripes) {
@@ -1593,6 +1734,7 @@ public final class Replicator implements AutoCloseable {
     for (Member m : next.members()) {
       present.add(m.id());
     }
+    cancelledRounds.keySet().retainAll(present);
     for (Map.Entry<String, ReplicaLink> e : links.entrySet()) {
       // A member gone from the placement (dead or left) is no longer a live replica: what waits for
       // it is released. One still present keeps its link until it has acknowledged what was sent

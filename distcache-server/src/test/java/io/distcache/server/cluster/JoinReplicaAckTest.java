@@ -12,7 +12,6 @@ import io.distcache.protocol.cluster.Member;
 import io.distcache.protocol.cluster.Placement;
 import io.distcache.server.ManualClock;
 import io.distcache.server.bus.Peers;
-import io.distcache.server.placement.SlotGuard;
 import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.ReferenceStore;
 import io.distcache.server.store.Store;
@@ -54,7 +53,7 @@ class JoinReplicaAckTest {
   private final Placement p3 = Placement.of(3, List.of(A, B, L), 64, 1);
   /** A slot A owns under p2 and p3, that B replicates under p2 and L (not B) under p3. */
   private final int slot = displacedReplicaSlot();
-  private final byte[] key = keyIn(slot);
+  private final byte[] key = TestKeys.inSlot(slot);
   private final byte[] value = b("acknowledged");
 
   private final List<AutoCloseable> closing = new ArrayList<>();
@@ -77,22 +76,10 @@ class JoinReplicaAckTest {
 
   private record Parked(Frame request, CompletableFuture<Frame> reply) {}
 
-  /** A member's replica side: its store, its placement and its applier, as a node has them. */
-  private final class Replica {
-    final Member member;
-    final Store store = store();
-    final AtomicReference<Placement> placement = new AtomicReference<>(Placement.empty());
-    final SlotGuard guard = new SlotGuard(new ManualClock(), 1_000_000_000L);
-    final ReplicaApplier applier;
-
+  /** A member's replica side, whose batches from A wait for the test to deliver them. */
+  private final class Replica extends ReplicaSide {
     Replica(Member member) {
-      this.member = member;
-      this.applier = new ReplicaApplier(store, placement::get, () -> member, guard);
-    }
-
-    void install(Placement next) {
-      guard.placementChanged(member, placement.get(), next, null);
-      placement.set(next);
+      super(member, store());
     }
 
     /** Waits until A has sent this member a batch (not delivered yet). */
@@ -241,12 +228,12 @@ class JoinReplicaAckTest {
     Replica learner = new Replica(L);
     replica.install(joining);
     learner.install(joining);
-    CompletableFuture<Frame> write = r.execute(Frame.request(Opcode.SET, 0, keyIn(s), value), joining);
+    CompletableFuture<Frame> write = r.execute(Frame.request(Opcode.SET, 0, TestKeys.inSlot(s), value), joining);
     replica.deliverUntilApplied();
     assertThat(write).as("not held, but waiting for the learner").isNotDone();
     learner.deliverUntilApplied();
     assertThat(write.join().status()).isEqualTo(Status.OK);
-    assertThat(st.get(keyIn(s))).isEqualTo(value);
+    assertThat(st.get(TestKeys.inSlot(s))).isEqualTo(value);
   }
 
   private CompletableFuture<Frame> prepare() {
@@ -274,15 +261,6 @@ class JoinReplicaAckTest {
     Store s = new ReferenceStore(new StoreConfig(16L << 20, 1024, EvictionPolicy.ALLKEYS_LRU, new ManualClock()));
     closing.add(s);
     return s;
-  }
-
-  private static byte[] keyIn(int slot) {
-    for (int i = 0; ; i++) {
-      byte[] k = b("k" + i);
-      if (KeySlot.of(k) == slot) {
-        return k;
-      }
-    }
   }
 
   private static byte[] b(String s) {

@@ -97,8 +97,17 @@ class SkippedPlacementTest {
     });
     AtomicReference<Placement> current = new AtomicReference<>(p1);
     Store store = store();
-    Replicator owner = new Replicator(store, current::get, () -> A, peers, ReplicationMode.SYNC,
-        new LocalExecutor(store)::execute);
+    LocalExecutor executor = new LocalExecutor(store);
+    // Runs once, inside the next write's apply: a placement installed while a write is running.
+    AtomicReference<Runnable> duringApply = new AtomicReference<>();
+    Replicator owner = new Replicator(store, current::get, () -> A, peers, ReplicationMode.SYNC, r -> {
+      Frame reply = executor.execute(r);
+      Runnable change = duringApply.getAndSet(null);
+      if (change != null) {
+        change.run();
+      }
+      return reply;
+    });
     closing.add(owner);
     owner.placementChanged(Placement.empty(), p1);
     Member r = releasedFrom(B).size() >= 2 ? B : C;
@@ -109,9 +118,12 @@ class SkippedPlacementTest {
     int quiet = it.next();
 
     write(owner, keyIn(written, "a"), p1);
-    current.set(p2);
-    owner.placementChanged(p1, p2);
-    // A write still running under p1 goes to r itself and leaves the release pending.
+    // A write still running under p1 when p2 is installed goes to r itself and leaves the release
+    // pending.
+    duringApply.set(() -> {
+      current.set(p2);
+      owner.placementChanged(p1, p2);
+    });
     write(owner, keyIn(written, "b"), p1);
     // The first write under p2 bypasses r: r is told RELEASED, once; D gets the writes.
     write(owner, keyIn(written, "c"), p2);
