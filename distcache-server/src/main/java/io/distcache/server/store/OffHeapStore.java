@@ -335,13 +335,13 @@ final class OffHeapStore implements Store {
   }
 
   @Override
-  public <T> T readTyped(byte[] key, ValueType type, java.util.function.Function<java.nio.ByteBuffer, T> reader) {
+  public <T> T readTyped(byte[] key, ValueType type, TypedReader<T> reader) {
     // Under the read lock, as readValue: the view stays valid and whole for the call.
     return read(key, true, reader, (s, slot, r) -> {
       if (slot >= 0 && s.type(slot) != type.code()) {
         throw StoreException.wrongType();
       }
-      return r.apply(slot < 0 ? null : s.valueView(slot));
+      return slot < 0 ? r.read(null, NO_EXPIRY) : r.read(s.valueView(slot), s.expireAt(slot));
     });
   }
 
