@@ -11,7 +11,8 @@ import io.distcache.server.store.StoreConfig;
  * Store.readTyped's reader, which must not call the store) hands back to be done after the view is
  * released: its reply, and the new payload with the expiry the old one was read with. save()
  * writes it as the decoding path's save does: nothing when nothing changed, a delete when the last
- * element went, else one putTyped (a new version, replicated like any write). The caller holds the
+ * element went, else one putTyped (a new version, replicated like any write; without the walk
+ * that looks for field expiry times, as PackedEdit writes none). The caller holds the
  * key's gate stripe exclusive from the read to the save, so no other request on the key runs in
  * between.
  */
@@ -42,7 +43,7 @@ record PackedWrite(Frame reply, boolean write, byte[] payload, long expireAt) {
     if (write && payload == null) {
       store.delete(key);
     } else if (write) {
-      store.putTyped(key, type, payload, expireAt);
+      store.putTypedWithoutFieldTimes(key, type, payload, expireAt); // PackedEdit builds no field times
     }
     return reply;
   }

@@ -120,6 +120,16 @@ public interface Store extends AutoCloseable {
    */
   void putTyped(byte[] key, io.distcache.protocol.ValueType type, byte[] payload, long expireAtMillis);
 
+  /**
+   * {@link #putTyped} of a payload the caller knows carries no hash field expiry times (PackedEdit
+   * builds none): the store skips the walk of the whole payload that looks for them (the
+   * field-expiry index learns the key has none). A store that wraps another must forward it.
+   */
+  default void putTypedWithoutFieldTimes(byte[] key, io.distcache.protocol.ValueType type, byte[] payload,
+      long expireAtMillis) {
+    putTyped(key, type, payload, expireAtMillis);
+  }
+
   /** Many keys at once; the result has the same order and size, null where absent. */
   List<byte[]> getAll(List<byte[]> keys);
 

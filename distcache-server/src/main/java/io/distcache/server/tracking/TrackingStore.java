@@ -187,6 +187,15 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public void putTypedWithoutFieldTimes(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
+    try {
+      store.putTypedWithoutFieldTimes(key, type, payload, expireAtMillis);
+    } finally {
+      table.invalidate(key);
+    }
+  }
+
+  @Override
   public SetResult set(byte[] key, byte[] value, SetArgs args) {
     SetResult r = store.set(key, value, args);
     if (r.written()) {
