@@ -11,8 +11,10 @@ import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.CollectionCodec.Bytes;
 import io.distcache.server.store.FieldExpiryIndex;
 import io.distcache.server.store.RedisNumbers;
+import io.distcache.server.store.PackedEdit;
 import io.distcache.server.store.PackedLookup;
 import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
 import io.distcache.server.store.StoreException;
 import io.distcache.server.store.TypedEntry;
 import java.util.ArrayList;
@@ -25,13 +27,19 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /*
  * Design: the HASH opcode (Redis's hash commands) against the store. A hash is one entry of type
- * HASH whose payload is CollectionCodec's packed array. A read decodes it under the key's gate
- * stripe, shared; a write decodes, changes and writes the whole payload back while holding the
- * stripe exclusive, so no other request on the key runs in between: every command is atomic, also
- * inside a TRANSACTION (which holds the stripes already). A write keeps the key's expiry, and one
- * that removes the last field removes the key, as in Redis. A write that would pass
- * MAX_COLLECTION_ELEMENTS fields is refused before the new payload is built; the payload's bytes
- * are bounded by the store's value limit.
+ * HASH whose payload is CollectionCodec's packed array. A read holds the key's gate stripe shared;
+ * a write holds it exclusive from its read to its write back, so no other request on the key runs
+ * in between: every command is atomic, also inside a TRANSACTION (which holds the stripes
+ * already). The point reads (HGET, HMGET of up to MAX_NAMES, HEXISTS, HSTRLEN, HLEN) walk the
+ * payload where the store keeps it (PackedLookup); HSET of up to MAX_NAMES fields, HSETNX, HDEL of
+ * up to MAX_NAMES, HINCRBY and HINCRBYFLOAT on a hash without field expiry times build the new
+ * payload from that view (PackedEdit: no object per element) and write it back once. Every other
+ * command, and these on a hash with field expiry times, decodes the payload into a map, changes it
+ * and encodes it again. Either way a write copies the whole payload: O(size) per write. A write
+ * keeps the key's expiry, and one that removes the last field removes the key, as in Redis. A
+ * write that would pass MAX_COLLECTION_ELEMENTS fields is refused before the new payload is built;
+ * the payload's bytes are checked against the store's value limit (PackedEdit before it
+ * allocates).
  *
  * Arguments are checked here too (binary clients send HASH directly); the Redis handler has
  * already refused, with Redis's texts, what Redis refuses.
@@ -114,6 +122,12 @@ final class HashRequests {
       if (!write && pointRead((int) command, args)) {
         return lookUp(r, (int) command, args);
       }
+      if (write && editable((int) command, args)) {
+        Frame edited = edit(r, (int) command, args);
+        if (edited != null) {
+          return edited;
+        }
+      }
       TypedEntry e = store.getTyped(r.key());
       if (e != null && e.type() != ValueType.HASH) {
         return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
@@ -158,8 +172,7 @@ final class HashRequests {
           yield r.replyOk(v == null ? 0 : v.length);
         }
         case HEXISTS -> r.replyOk(hash.containsKey(new Bytes(one(args, "HEXISTS"))) ? 1 : 0);
-        case HINCRBY -> hincrby(r, args, hash, ttl, expireAt);
-        case HINCRBYFLOAT -> hincrbyfloat(r, args, hash, ttl, expireAt);
+        case HINCRBY, HINCRBYFLOAT -> hincr(r, (int) command, args, hash, ttl, expireAt);
         case HEXPIRE -> hexpire(r, args, hash, ttl, expireAt, now);
         case HTTL -> httl(r, args, hash, ttl, now);
         case HPERSIST -> hpersist(r, args, hash, ttl, expireAt);
@@ -232,50 +245,56 @@ final class HashRequests {
     return r.replyOk(removed);
   }
 
-  private Frame hincrby(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
-      long expireAt) {
-    Bytes field = new Bytes(one(args, "HINCRBY"));
+  /** HINCRBY and HINCRBYFLOAT on the decoded hash; the field's expiry stays, as in Redis. */
+  private Frame hincr(Frame r, int command, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash,
+      Map<Bytes, Long> ttl, long expireAt) {
+    Bytes field = new Bytes(one(args, command == HINCRBY ? "HINCRBY" : "HINCRBYFLOAT"));
     byte[] old = hash.get(field);
-    long current;
-    try {
-      current = old == null ? 0 : RedisNumbers.parseLong(old);
-    } catch (StoreException notAnInteger) {
-      return r.replyError(Status.BAD_REQUEST, NOT_INTEGER);
-    }
-    long next;
-    try {
-      next = Math.addExact(current, r.extra(1, 0));
-    } catch (ArithmeticException overflow) {
-      return r.reply(Status.OVERFLOW);
+    Incremented next = increment(r, command, old);
+    if (next.value() == null) {
+      return next.reply();
     }
     if (old == null) {
       checkRoom(r, hash.size() + 1);
     }
-    hash.put(field, RedisNumbers.formatLong(next));
+    hash.put(field, next.value());
     save(r, hash, ttl, expireAt);
-    return r.replyOk(next);
+    return next.reply();
   }
 
-  private Frame hincrbyfloat(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
-      long expireAt) {
-    double delta = Double.longBitsToDouble(r.extra(1, 0)); // the increment's IEEE 754 bits
-    Bytes field = new Bytes(one(args, "HINCRBYFLOAT"));
-    byte[] old = hash.get(field);
+  /** An increment's new value and its reply; no value (null) when the reply is an error. */
+  private record Incremented(byte[] value, Frame reply) {}
+
+  /**
+   * HINCRBY's (extra 1 the delta) or HINCRBYFLOAT's (extra 1 the delta's IEEE 754 bits) new value
+   * of {@code old} (null: absent, counts as 0), or the error it gets.
+   */
+  private static Incremented increment(Frame r, int command, byte[] old) {
+    if (command == HINCRBY) {
+      long current;
+      try {
+        current = old == null ? 0 : RedisNumbers.parseLong(old);
+      } catch (StoreException notAnInteger) {
+        return new Incremented(null, r.replyError(Status.BAD_REQUEST, NOT_INTEGER));
+      }
+      long next;
+      try {
+        next = Math.addExact(current, r.extra(1, 0));
+      } catch (ArithmeticException overflow) {
+        return new Incremented(null, r.reply(Status.OVERFLOW));
+      }
+      return new Incremented(RedisNumbers.formatLong(next), r.replyOk(next));
+    }
     byte[] next;
     try {
-      next = RedisNumbers.addFloat(old, delta);
+      next = RedisNumbers.addFloat(old, Double.longBitsToDouble(r.extra(1, 0)));
     } catch (StoreException e) {
       if (e.reason() == StoreException.Reason.NOT_A_NUMBER) {
-        return r.replyError(Status.BAD_REQUEST, NOT_FLOAT);
+        return new Incremented(null, r.replyError(Status.BAD_REQUEST, NOT_FLOAT));
       }
-      return r.reply(Status.OVERFLOW);
+      return new Incremented(null, r.reply(Status.OVERFLOW));
     }
-    if (old == null) {
-      checkRoom(r, hash.size() + 1);
-    }
-    hash.put(field, next);
-    save(r, hash, ttl, expireAt);
-    return r.replyValue(next);
+    return new Incremented(next, r.replyValue(next));
   }
 
   /*
@@ -314,9 +333,6 @@ final class HashRequests {
     }
   }
 
-  // ---- field expiry ----
-
-  /** Drops the fields whose time has come (at or before {@code now}) from the decoded hash; how many. */
   /** The reads answered by walking the payload (PackedLookup) instead of decoding it. */
   private static boolean pointRead(int command, List<byte[]> args) {
     return command == HGET || command == HEXISTS || command == HSTRLEN || command == HLEN
@@ -345,6 +361,83 @@ final class HashRequests {
     };
   }
 
+  /**
+   * The writes that edit the payload in place (PackedEdit) when the hash has no field expiries:
+   * well-formed ones of at most MAX_NAMES fields (a malformed one gets the decoding path's answer,
+   * after its type check).
+   */
+  private static boolean editable(int command, List<byte[]> args) {
+    return switch (command) {
+      case HSET -> !args.isEmpty() && args.size() % 2 == 0 && args.size() / 2 <= PackedLookup.MAX_NAMES;
+      case HSETNX -> args.size() == 2;
+      case HDEL -> !args.isEmpty() && args.size() <= PackedLookup.MAX_NAMES;
+      case HINCRBY, HINCRBYFLOAT -> !args.isEmpty();
+      default -> false;
+    };
+  }
+
+  /**
+   * HSET, HSETNX, HDEL, HINCRBY and HINCRBYFLOAT on the payload's view (PackedEdit), with the
+   * decoding path's replies, limits and order; null when the hash has field expiry times, which
+   * the decoding path handles (it hides and reaps expired fields).
+   */
+  private Frame edit(Frame r, int command, List<byte[]> args) {
+    List<byte[]> names = switch (command) {
+      case HSET -> {
+        List<byte[]> fields = new ArrayList<>(args.size() / 2);
+        for (int i = 0; i < args.size(); i += 2) {
+          fields.add(args.get(i));
+        }
+        yield fields;
+      }
+      case HDEL -> args;
+      default -> List.of(args.get(0));
+    };
+    StoreConfig limits = store.config();
+    PackedWrite w = store.readTyped(r.key(), ValueType.HASH, (payload, expireAt) -> {
+      PackedEdit e = PackedEdit.hash(payload, names);
+      if (e.hasTrailer()) {
+        return null;
+      }
+      Frame reply = switch (command) {
+        case HSET -> {
+          for (int i = 0; i < names.size(); i++) {
+            e.put(i, args.get(2 * i + 1));
+          }
+          yield r.replyOk(e.size() - e.count());
+        }
+        case HSETNX -> {
+          if (e.found(0)) {
+            yield r.replyOk(0);
+          }
+          e.put(0, args.get(1));
+          yield r.replyOk(1);
+        }
+        case HDEL -> {
+          for (int i = 0; i < names.size(); i++) {
+            e.remove(i);
+          }
+          yield r.replyOk(e.count() - e.size());
+        }
+        default -> {
+          Incremented next = increment(r, command, e.value(0));
+          if (next.value() != null) {
+            e.put(0, next.value());
+          }
+          yield next.reply();
+        }
+      };
+      if (e.size() > e.count() && e.size() > maxFields) {
+        checkRoom(r, Math.max(e.count(), maxFields) + 1); // the size the decoding path names
+      }
+      return PackedWrite.of(reply, e, expireAt, limits);
+    });
+    return w == null ? null : w.save(store, r.key(), ValueType.HASH);
+  }
+
+  // ---- field expiry ----
+
+  /** Drops the fields whose time has come (at or before {@code now}) from the decoded hash; how many. */
   private static int hideExpired(LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl, long now) {
     if (ttl.isEmpty()) {
       return 0;

@@ -6,8 +6,10 @@ import io.distcache.protocol.Status;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.CollectionCodec.Bytes;
+import io.distcache.server.store.PackedEdit;
 import io.distcache.server.store.PackedLookup;
 import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
 import io.distcache.server.store.StoreException;
 import io.distcache.server.store.TypedEntry;
 import java.util.ArrayList;
@@ -25,6 +27,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * Every key a command reads must hold a set (WRONG_TYPE otherwise, as Redis checks each one); a
  * STORE form replaces its destination whatever it held, with no expiry, and deletes it for an
  * empty result; a write that removes the last member removes the key.
+ *
+ * SISMEMBER, SMISMEMBER (up to MAX_NAMES) and SCARD walk the payload where the store keeps it
+ * (PackedLookup); SADD and SREM of up to MAX_NAMES members build the new payload from that view
+ * (PackedEdit: no object per member, the payload still copied once per write) and write it back
+ * once, under the stripe held exclusive from the read to the write.
  */
 
 /** Runs SETS requests (docs/PROTOCOL.md, "Sets") under the transaction gate. */
@@ -158,6 +165,9 @@ final class SetRequests {
     if (command == SISMEMBER || command == SCARD || command == SMISMEMBER && args.size() <= PackedLookup.MAX_NAMES) {
       return lookUp(r, command, args);
     }
+    if ((command == SADD || command == SREM) && !args.isEmpty() && args.size() <= PackedLookup.MAX_NAMES) {
+      return edit(r, command == SADD, args);
+    }
     Loaded set = load(r.key());
     LinkedHashMap<Bytes, Boolean> m = set.members();
     switch (command) {
@@ -212,6 +222,26 @@ final class SetRequests {
         return srandmember(r, m);
       }
     }
+  }
+
+  /** SADD or SREM on the payload's view (PackedEdit), with the decoding path's replies and limits. */
+  private Frame edit(Frame r, boolean add, List<byte[]> members) {
+    StoreConfig limits = store.config();
+    PackedWrite w = store.readTyped(r.key(), ValueType.SET, (payload, expireAt) -> {
+      PackedEdit e = PackedEdit.set(payload, members);
+      for (int i = 0; i < members.size(); i++) {
+        if (add) {
+          e.add(i);
+        } else {
+          e.remove(i);
+        }
+      }
+      if (e.size() > e.count() && e.size() > maxMembers) {
+        checkRoom(r.key(), Math.max(e.count(), maxMembers) + 1); // the size the decoding path names
+      }
+      return PackedWrite.of(r.replyOk(Math.abs(e.size() - e.count())), e, expireAt, limits);
+    });
+    return w.save(store, r.key(), ValueType.SET);
   }
 
   /** SISMEMBER, SMISMEMBER and SCARD by walking the payload (PackedLookup) instead of decoding it. */

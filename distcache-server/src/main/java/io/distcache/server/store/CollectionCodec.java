@@ -9,9 +9,11 @@ import java.util.Map;
  * Design: the payload of a collection entry, one packed array in the spirit of Redis's listpack:
  * a varint count, then per element a varint length and its bytes (a hash: field then value; a set:
  * the member). It is what the store keeps and what copies an entry whole (type, payload, version,
- * expiry). A command decodes it into an insertion-ordered map, changes it and encodes it again:
- * O(size) per command, which is why the number of elements per collection has a limit (see
- * CollectionLimits), checked before anything is decoded or allocated.
+ * expiry). The point reads walk it where the store keeps it (PackedLookup) and the common writes of
+ * a few named elements build the new payload from it by splicing (PackedEdit); every other command
+ * decodes it into an insertion-ordered map, changes it and encodes it again. Either way O(size)
+ * per command (a write copies the whole payload), which is why the number of elements per
+ * collection has a limit (see CollectionLimits), checked before anything is decoded or allocated.
  *
  * A payload comes only from this class, but it is checked as if hostile: a count or length that
  * runs past the end is reported, never trusted for an allocation.
@@ -260,7 +262,7 @@ public final class CollectionCodec {
     return out;
   }
 
-  private static void writeBytes(ByteBuffer b, byte[] bytes) {
+  static void writeBytes(ByteBuffer b, byte[] bytes) {
     writeVarint(b, bytes.length);
     b.put(bytes);
   }
@@ -284,7 +286,7 @@ public final class CollectionCodec {
     throw new IllegalStateException("collection payload varint longer than 5 bytes at " + b.position());
   }
 
-  private static void writeVarint(ByteBuffer b, int v) {
+  static void writeVarint(ByteBuffer b, int v) {
     while ((v & ~0x7F) != 0) {
       b.put((byte) ((v & 0x7F) | 0x80));
       v >>>= 7;

@@ -335,13 +335,13 @@ final class OffHeapStore implements Store {
   }
 
   @Override
-  public <T> T readTyped(byte[] key, ValueType type, java.util.function.Function<java.nio.ByteBuffer, T> reader) {
+  public <T> T readTyped(byte[] key, ValueType type, TypedReader<T> reader) {
     // Under the read lock, as readValue: the view stays valid and whole for the call.
     return read(key, true, reader, (s, slot, r) -> {
       if (slot >= 0 && s.type(slot) != type.code()) {
         throw StoreException.wrongType();
       }
-      return r.apply(slot < 0 ? null : s.valueView(slot));
+      return slot < 0 ? r.read(null, NO_EXPIRY) : r.read(s.valueView(slot), s.expireAt(slot));
     });
   }
 
@@ -540,7 +540,17 @@ final class OffHeapStore implements Store {
   public void putTyped(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
     checkExpireAt(expireAtMillis);
     // Read outside the lock: finding a hash's earliest field time walks its whole payload.
-    long due = FieldExpiryIndex.dueTime(type, payload, expireAtMillis);
+    putTyped(key, type, payload, expireAtMillis, FieldExpiryIndex.dueTime(type, payload, expireAtMillis));
+  }
+
+  @Override
+  public void putTypedWithoutFieldTimes(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
+    checkExpireAt(expireAtMillis);
+    putTyped(key, type, payload, expireAtMillis, 0);
+  }
+
+  /** putTyped with the payload's field-expiry due time (FieldExpiryIndex.dueTime) already known. */
+  private void putTyped(byte[] key, ValueType type, byte[] payload, long expireAtMillis, long due) {
     write(key, payload, type, expireAtMillis, due, (s, slot, k, tag, now, v, t, at, d) -> {
       store(s, slot, k, tag, t, v, 0, at, now, true);
       indexFieldTimes(k, d, at, now);

@@ -151,9 +151,17 @@ public final class PackedLookup {
     return out;
   }
 
-  /** Whether the bytes at {@code at} in {@code b} are {@code name} (its length already compared). */
-  private static boolean same(ByteBuffer b, int at, byte[] name) {
-    for (int i = 0; i < name.length; i++) {
+  /**
+   * Whether the bytes at {@code at} in {@code b} are {@code name} (its length already compared).
+   * The last byte first: names of one length often share a prefix ("f000000042", "user:17"), so it
+   * refutes most of them with one read.
+   */
+  static boolean same(ByteBuffer b, int at, byte[] name) {
+    int last = name.length - 1;
+    if (last >= 0 && b.get(at + last) != name[last]) {
+      return false;
+    }
+    for (int i = 0; i < last; i++) {
       if (b.get(at + i) != name[i]) {
         return false;
       }

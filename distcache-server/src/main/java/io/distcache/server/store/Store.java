@@ -72,11 +72,34 @@ public interface Store extends AutoCloseable {
    */
   default <T> T readTyped(byte[] key, io.distcache.protocol.ValueType type,
       java.util.function.Function<java.nio.ByteBuffer, T> reader) {
+    return readTyped(key, type, (payload, expireAtMillis) -> reader.apply(payload));
+  }
+
+  /** A reader of a collection's payload in place and of its key's expiry. */
+  @FunctionalInterface
+  interface TypedReader<T> {
+    /**
+     * @param payload the read-only view, or null when the key is absent
+     * @param expireAtMillis the key's expiry, {@link #NO_EXPIRY} for none (and when absent)
+     */
+    T read(java.nio.ByteBuffer payload, long expireAtMillis);
+  }
+
+  /**
+   * Like {@link #readTyped(byte[], io.distcache.protocol.ValueType, java.util.function.Function)},
+   * the reader also given the key's expiry, read with the payload under the same lock: a write that
+   * builds its new payload from the view (PackedEdit) writes it back with the expiry it was read
+   * with, as a write that decodes a {@link #getTyped} copy does. This default reads such a copy;
+   * the off-heap store lends its own memory, and a store that wraps another must forward this
+   * method (TrackingStore does) or every caller pays for a heap copy of the whole collection.
+   */
+  default <T> T readTyped(byte[] key, io.distcache.protocol.ValueType type, TypedReader<T> reader) {
     TypedEntry e = getTyped(key);
     if (e != null && e.type() != type) {
       throw StoreException.wrongType();
     }
-    return reader.apply(e == null ? null : java.nio.ByteBuffer.wrap(e.value()).asReadOnlyBuffer());
+    return e == null ? reader.read(null, NO_EXPIRY)
+        : reader.read(java.nio.ByteBuffer.wrap(e.value()).asReadOnlyBuffer(), e.expireAtMillis());
   }
 
   /**
@@ -96,6 +119,16 @@ public interface Store extends AutoCloseable {
    * key instead.
    */
   void putTyped(byte[] key, io.distcache.protocol.ValueType type, byte[] payload, long expireAtMillis);
+
+  /**
+   * {@link #putTyped} of a payload the caller knows carries no hash field expiry times (PackedEdit
+   * builds none): the store skips the walk of the whole payload that looks for them (the
+   * field-expiry index learns the key has none). A store that wraps another must forward it.
+   */
+  default void putTypedWithoutFieldTimes(byte[] key, io.distcache.protocol.ValueType type, byte[] payload,
+      long expireAtMillis) {
+    putTyped(key, type, payload, expireAtMillis);
+  }
 
   /** Many keys at once; the result has the same order and size, null where absent. */
   List<byte[]> getAll(List<byte[]> keys);

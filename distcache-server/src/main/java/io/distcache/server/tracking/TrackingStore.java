@@ -81,6 +81,11 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public <T> T readTyped(byte[] key, ValueType type, TypedReader<T> reader) {
+    return store.readTyped(key, type, reader); // the store's in-place view, not the interface's copy
+  }
+
+  @Override
   public ValueType typeOf(byte[] key) {
     return store.typeOf(key);
   }
@@ -176,6 +181,15 @@ public final class TrackingStore implements Store {
   public void putTyped(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
     try {
       store.putTyped(key, type, payload, expireAtMillis);
+    } finally {
+      table.invalidate(key);
+    }
+  }
+
+  @Override
+  public void putTypedWithoutFieldTimes(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
+    try {
+      store.putTypedWithoutFieldTimes(key, type, payload, expireAtMillis);
     } finally {
       table.invalidate(key);
     }

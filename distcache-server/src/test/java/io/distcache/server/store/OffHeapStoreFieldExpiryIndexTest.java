@@ -38,6 +38,19 @@ class OffHeapStoreFieldExpiryIndexTest {
   }
 
   @Test
+  void putTypedWithoutFieldTimes_overAnIndexedHash_takesItOutOfTheIndex() {
+    store = new OffHeapStore(new StoreConfig(4L << 20, 1 << 20, EvictionPolicy.ALLKEYS_LRU, clock));
+    store.putTyped(b("h"), ValueType.HASH, hashWithFieldTime(T0 + 60_000), Store.NO_EXPIRY);
+    assertThat(store.fieldExpiryIndex().size()).isEqualTo(1);
+
+    byte[] plain = CollectionCodec.encodeHash(Map.of(new Bytes(b("a")), b("2")));
+    store.putTypedWithoutFieldTimes(b("h"), ValueType.HASH, plain, Store.NO_EXPIRY);
+
+    assertThat(store.fieldExpiryIndex().size()).isZero();
+    assertThat(store.getTyped(b("h")).value()).isEqualTo(plain);
+  }
+
+  @Test
   void evictedHashes_leaveTheIndex_soAFullIndexTakesNewOnesAgain() {
     long bound = 4L << 20;
     store = new OffHeapStore(new StoreConfig(bound, 1 << 20, EvictionPolicy.ALLKEYS_LRU, clock));

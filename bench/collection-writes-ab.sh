@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Hash and set writes (and the point reads beside them) on collections of about 10 and 10,000
+# elements: Redis and two distcache server jars, a build before a change and one after, side by
+# side in alternating rounds (docs/BENCHMARKS.md, "Hashes and sets (issue 13, part 2)").
+#
+#   BEFORE_JAR=/tmp/before-all.jar AFTER_JAR=/tmp/after-all.jar bench/collection-writes-ab.sh
+#
+# Options (environment): ROUNDS (3), CLIENTS (50), N_FAST (100000: Redis's runs and every run on
+# 10 elements), N_SLOW (10000: distcache on 10,000 elements), PORT_RANGE (as bench/lib.sh), JAVA
+# (java), JAVA_OPTS (more JVM flags, split on spaces; on JDK 24+ the launcher adds
+# "--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow").
+# Both jars run with the launcher's memory and GC flags (bin/distcache: a 512 MiB pre-touched heap,
+# G1), 1 GiB of direct memory, and their defaults otherwise. Rows (redis-benchmark -c CLIENTS -q,
+# a 20-byte value):
+#   HSET h10  f__rand_int__ V -r 10        one hash of 10 fields: every command rewrites a field
+#   HSET h10k f__rand_int__ V -r 10000     one hash of 10,000 fields, the same
+#   SADD sg:__rand_int__ m__rand_int__ -r 1000, 10,000 commands: 1,000 sets growing from 5 to about
+#                                          15 members (each command adds one; reset every run)
+#   SADD sg10k m__rand_int__ -r 100000000, 5,000 commands: one set growing from 7,500 to 12,500
+#                                          members, each command adding one (reset every run)
+#   HGET h10 / h10k, SISMEMBER s10 / s10k  the reads on the same sizes
+# One line per run ("round server row req/s"), then the median of each row per server. Logs go to a
+# fresh /tmp/collection-writes.* directory; every process started is stopped on exit (by PID).
+# Only 127.0.0.1 is contacted. Not run by CI.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROUNDS="${ROUNDS:-3}"
+CLIENTS="${CLIENTS:-50}"
+N_FAST="${N_FAST:-100000}"
+N_SLOW="${N_SLOW:-10000}"
+JAVA="${JAVA:-java}"
+[[ -f "${BEFORE_JAR:-}" && -f "${AFTER_JAR:-}" ]] || { echo "set BEFORE_JAR and AFTER_JAR to two server jars" >&2; exit 2; }
+for tool in redis-server redis-benchmark redis-cli python3; do
+  command -v "$tool" >/dev/null || { echo "collection-writes-ab: $tool not found" >&2; exit 1; }
+done
+
+HOST=127.0.0.1
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+
+OUT="$(mktemp -d /tmp/collection-writes.XXXXXX)"
+rport="$(free_port)"
+redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no --daemonize no --logfile "$OUT/redis.log" &
+PIDS+=("$!")
+declare -A PORT=([redis]="$rport")
+for server in before after; do
+  jar="$BEFORE_JAR"
+  if [[ "$server" == after ]]; then
+    jar="$AFTER_JAR"
+  fi
+  port="$(free_port)"
+  PORT[$server]="$port"
+  # shellcheck disable=SC2086
+  "$JAVA" -Xms512m -Xmx512m -XX:MaxDirectMemorySize=1g -XX:+UseG1GC -XX:MaxGCPauseMillis=50 -XX:+AlwaysPreTouch \
+    -XX:+ExitOnOutOfMemoryError -Dio.netty.tryReflectionSetAccessible=true --add-opens=java.base/java.nio=ALL-UNNAMED \
+    ${JAVA_OPTS:-} -jar "$jar" -addr "127.0.0.1:$port" >"$OUT/$server.out" 2>"$OUT/$server.err" &
+  PIDS+=("$!")
+done
+for server in redis before after; do
+  wait_ping "${PORT[$server]}" 60 || die "$server on port ${PORT[$server]} did not answer PING; see $OUT"
+done
+log "redis ${PORT[redis]}, before ${PORT[before]} ($BEFORE_JAR), after ${PORT[after]} ($AFTER_JAR); logs in $OUT"
+
+# The collections, as RESP for redis-cli --pipe: names in redis-benchmark's __rand_int__ form.
+python3 - "$OUT" <<'EOF'
+import sys
+
+def cmd(*args):
+    out = "*%d\r\n" % len(args)
+    for a in args:
+        out += "$%d\r\n%s\r\n" % (len(a.encode()), a)
+    return out
+
+def chunks(key, verb, names, value=None, per=100):
+    out = ""
+    for i in range(0, len(names), per):
+        args = [verb, key]
+        for n in names[i:i + per]:
+            args += [n, value] if value else [n]
+        out += cmd(*args)
+    return out
+
+v = "v" * 20
+with open(sys.argv[1] + "/fixed.resp", "w") as f:
+    f.write(cmd("DEL", "h10", "h10k", "s10", "s10k"))
+    f.write(chunks("h10", "HSET", ["f%012d" % i for i in range(10)], v))
+    f.write(chunks("h10k", "HSET", ["f%012d" % i for i in range(10000)], v))
+    f.write(chunks("s10", "SADD", ["m%012d" % i for i in range(10)]))
+    f.write(chunks("s10k", "SADD", ["m%012d" % i for i in range(10000)]))
+with open(sys.argv[1] + "/growth.resp", "w") as f:
+    f.write(cmd("DEL", "sg10k"))
+    f.write(chunks("sg10k", "SADD", ["x%012d" % i for i in range(7500)]))
+    for k in range(1000):
+        key = "sg:%012d" % k
+        f.write(cmd("DEL", key))
+        f.write(chunks(key, "SADD", ["x%d" % i for i in range(5)]))
+EOF
+
+load() { # port file
+  redis-cli -h "$HOST" -p "$1" --pipe <"$OUT/$2" >>"$OUT/load.log" 2>&1 || die "loading $2 on port $1 failed; see $OUT/load.log"
+}
+
+V=vvvvvvvvvvvvvvvvvvvv
+ROWS=(
+  "HSET-10|HSET h10 f__rand_int__ $V|10|fast"
+  "HSET-10k|HSET h10k f__rand_int__ $V|10000|slow"
+  "SADD-10|SADD sg:__rand_int__ m__rand_int__|1000|10000"
+  "SADD-10k|SADD sg10k m__rand_int__|100000000|5000"
+  "HGET-10|HGET h10 f__rand_int__|10|fast"
+  "HGET-10k|HGET h10k f__rand_int__|10000|slow"
+  "SISMEMBER-10|SISMEMBER s10 m__rand_int__|10|fast"
+  "SISMEMBER-10k|SISMEMBER s10k m__rand_int__|10000|slow"
+)
+
+run_row() { # server row-spec [requests] -> prints req/s
+  local server="$1" spec="$2" name command r n
+  IFS='|' read -r name command r n <<<"$spec"
+  if [[ "$n" == fast || ("$n" == slow && "$server" == redis) ]]; then
+    n="$N_FAST"
+  elif [[ "$n" == slow ]]; then
+    n="$N_SLOW"
+  fi
+  if [[ -n "${3:-}" ]]; then
+    n="$3"
+  fi
+  if [[ "$name" == SADD-* ]]; then
+    load "${PORT[$server]}" growth.resp
+  fi
+  # shellcheck disable=SC2086
+  redis-benchmark -h "$HOST" -p "${PORT[$server]}" -c "$CLIENTS" -n "$n" -r "$r" -q $command 2>&1 | tr '\r' '\n' \
+    | awk '/requests per second/ { for (i = 1; i <= NF; i++) if ($i == "requests") rps = $(i - 1) } END { print rps }'
+}
+
+for server in redis before after; do
+  load "${PORT[$server]}" fixed.resp
+done
+log "warm-up"
+for server in redis before after; do
+  for spec in "${ROWS[@]}"; do
+    run_row "$server" "$spec" 2000 >/dev/null
+  done
+done
+
+ORDERS=("redis before after" "before after redis" "after redis before")
+for round in $(seq "$ROUNDS"); do
+  log "round $round, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  for spec in "${ROWS[@]}"; do
+    for server in ${ORDERS[$(((round - 1) % 3))]}; do
+      echo "$round $server ${spec%%|*} $(run_row "$server" "$spec")" | tee -a "$OUT/runs.txt"
+    done
+  done
+done
+log "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+
+python3 - "$OUT/runs.txt" <<'EOF'
+import statistics, sys
+rows, runs = [], {}
+for line in open(sys.argv[1]):
+    _, server, row, rps = line.split()
+    if row not in rows:
+        rows.append(row)
+    runs.setdefault((server, row), []).append(float(rps))
+print("%-14s %10s %10s %10s %8s %10s" % ("row", "redis", "before", "after", "a/b", "redis/a"))
+for row in rows:
+    m = {s: statistics.median(runs[(s, row)]) for s in ("redis", "before", "after")}
+    print("%-14s %10.0f %10.0f %10.0f %8.2f %10.2f" % (row, m["redis"], m["before"], m["after"],
+          m["after"] / m["before"], m["redis"] / m["after"]))
+EOF

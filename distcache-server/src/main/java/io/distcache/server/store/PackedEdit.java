@@ -1,0 +1,311 @@
+package io.distcache.server.store;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+
+/*
+ * Design: a write of a few named elements of a hash or set (HSET, HSETNX, HDEL, HINCRBY,
+ * HINCRBYFLOAT, SADD, SREM) that builds the new payload from the old one where the store keeps it
+ * (Store.readTyped's read-only view), instead of decoding it into an insertion-ordered map (three
+ * objects per element), changing the map and encoding it again.
+ *
+ * One walk over the payload (CollectionCodec's layout, read as hostile as PackedLookup reads it)
+ * finds where each named element starts and ends. The command then says what happens to each name
+ * (put a value, add, remove) and build() writes the new payload in one pass: the new count varint,
+ * the unchanged runs between edited elements in bulk copies from the view, a replaced element
+ * where it was (an updated field keeps its place, as LinkedHashMap.put keeps it), nothing for a
+ * removed one, and the new elements at the end in the order they were put (a new field or member
+ * is appended, as the map appends it; one removed and then put again moves last, as in the map).
+ * The result is byte for byte what decoding, changing and encoding gives (PackedEditTest checks it
+ * on random payloads and sequences of edits). A name given twice is one element: its last put wins
+ * and it is added once, as the map has it.
+ *
+ * A hash whose fields carry expiry times (CollectionCodec's trailer after the pairs) is not edited
+ * here: the trailer's indices name field positions, which a removal or a new field would shift,
+ * and a write on such a hash must first remove its expired fields for good (HashRequests does that
+ * by decoding). hasTrailer() tells the caller to decode instead; build() refuses such a payload.
+ *
+ * The cost is still O(size of the payload) per write: one walk comparing lengths, then a copy of
+ * the whole payload (the store keeps a value whole, so a new version is a new value). What goes is
+ * the per-element allocation and hashing. The walk compares each element with every name, so the
+ * callers edit this way at most PackedLookup.MAX_NAMES names and decode for more. Nothing is
+ * allocated in proportion to the payload before the caller checked length() against the value
+ * limit.
+ */
+
+/** The in-place edit of a packed hash or set payload: one walk to find the names, one pass to build. */
+public final class PackedEdit {
+  private static final byte KEEP = 0;
+  private static final byte PUT = 1;
+  private static final byte REMOVE = 2;
+  /** New at the end: a name not in the payload, or one removed and then given again (the map moves it last). */
+  private static final byte APPEND = 3;
+
+  /** The old payload's view (null: the key is absent, an empty collection). */
+  private final ByteBuffer payload;
+  private final boolean pairs;
+  private final List<byte[]> names;
+  /** For each name, the index of the first name with the same bytes: the one that carries the state. */
+  private final int[] first;
+  private final int count;
+  /** Where the elements start (after the count) and end (where a hash's expiry trailer would start). */
+  private final int elementsAt;
+  private final int elementsEnd;
+  private final boolean trailer;
+  /** Each name's element in the old payload: [start, end), start -1 when absent; a hash's value too. */
+  private final int[] start;
+  private final int[] end;
+  private final int[] valueAt;
+  private final byte[] state;
+  private final byte[][] values;
+  /** The order of the APPEND names: the map appends in the order the names were put. */
+  private final int[] appendSeq;
+  private int nextSeq;
+
+  private PackedEdit(ByteBuffer payload, List<byte[]> names, boolean pairs) {
+    this.payload = payload;
+    this.pairs = pairs;
+    this.names = names;
+    int k = names.size();
+    first = new int[k];
+    start = new int[k];
+    end = new int[k];
+    valueAt = new int[k];
+    state = new byte[k];
+    values = pairs ? new byte[k][] : null;
+    appendSeq = new int[k];
+    Arrays.fill(start, -1);
+    for (int i = 0; i < k; i++) {
+      first[i] = i;
+      for (int j = 0; j < i; j++) {
+        if (Arrays.equals(names.get(i), names.get(j))) {
+          first[i] = j;
+          break;
+        }
+      }
+    }
+    if (payload == null) {
+      count = 0;
+      elementsAt = 0;
+      elementsEnd = 0;
+      trailer = false;
+      return;
+    }
+    ByteBuffer b = payload.duplicate();
+    count = CollectionCodec.readVarint(b, pairs ? b.remaining() / 2 : b.remaining());
+    elementsAt = b.position();
+    for (int e = 0; e < count; e++) {
+      int at = b.position();
+      int len = CollectionCodec.readVarint(b, b.remaining());
+      int nameAt = b.position();
+      b.position(nameAt + len);
+      int vAt = -1;
+      if (pairs) {
+        int vLen = CollectionCodec.readVarint(b, b.remaining());
+        vAt = b.position();
+        b.position(vAt + vLen);
+      }
+      for (int i = 0; i < k; i++) {
+        byte[] name = names.get(i);
+        if (first[i] == i && start[i] < 0 && name.length == len && PackedLookup.same(b, nameAt, name)) {
+          start[i] = at;
+          end[i] = b.position();
+          valueAt[i] = vAt;
+        }
+      }
+    }
+    elementsEnd = b.position();
+    trailer = pairs && b.hasRemaining();
+  }
+
+  /** An edit of a hash payload (null: absent) naming {@code fields}. */
+  public static PackedEdit hash(ByteBuffer payload, List<byte[]> fields) {
+    return new PackedEdit(payload, fields, true);
+  }
+
+  /** An edit of a set payload (null: absent) naming {@code members}. */
+  public static PackedEdit set(ByteBuffer payload, List<byte[]> members) {
+    return new PackedEdit(payload, members, false);
+  }
+
+  /** Whether the hash carries field expiry times: the caller must decode it instead (see above). */
+  public boolean hasTrailer() {
+    return trailer;
+  }
+
+  /** The elements before the edit. */
+  public int count() {
+    return count;
+  }
+
+  /** Whether name {@code i} was in the payload before the edit. */
+  public boolean found(int i) {
+    return start[first[i]] >= 0;
+  }
+
+  /** Field {@code i}'s value as the edit leaves it so far (a copy), null when it has none. */
+  public byte[] value(int i) {
+    int f = first[i];
+    if (state[f] != KEEP) {
+      return state[f] == REMOVE ? null : values[f];
+    }
+    if (start[f] < 0) {
+      return null;
+    }
+    int vAt = valueAt[f];
+    byte[] out = new byte[end[f] - vAt];
+    payload.get(vAt, out);
+    return out;
+  }
+
+  /** Sets field {@code i} to {@code value}: in place when present, appended when new. */
+  public void put(int i, byte[] value) {
+    int f = first[i];
+    values[f] = value;
+    if (state[f] == KEEP && start[f] >= 0) {
+      state[f] = PUT;
+    } else if (state[f] == REMOVE || state[f] == KEEP) {
+      append(f);
+    }
+  }
+
+  /** Adds member {@code i} (appended when new, nothing when present). */
+  public void add(int i) {
+    int f = first[i];
+    if (state[f] == REMOVE || state[f] == KEEP && start[f] < 0) {
+      append(f);
+    }
+  }
+
+  private void append(int f) {
+    state[f] = APPEND;
+    appendSeq[f] = nextSeq++;
+  }
+
+  /** Removes element {@code i} (nothing when absent). */
+  public void remove(int i) {
+    int f = first[i];
+    state[f] = start[f] >= 0 ? REMOVE : KEEP;
+    if (pairs) {
+      values[f] = null;
+    }
+  }
+
+  /**
+   * Whether the edit changes the payload: a put always does (the decoding path writes then too),
+   * an add of a member present or a removal of a name absent does not.
+   */
+  public boolean changed() {
+    for (int i = 0; i < state.length; i++) {
+      if (state[i] != KEEP) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The elements after the edit (0: the key goes). */
+  public int size() {
+    int n = count;
+    for (int i = 0; i < state.length; i++) {
+      if (start[i] >= 0 && (state[i] == REMOVE || state[i] == APPEND)) {
+        n--;
+      }
+      if (state[i] == APPEND) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** The new payload's length in bytes, to check against the value limit before build(). */
+  public long length() {
+    long body = elementsEnd - elementsAt;
+    for (int i = 0; i < state.length; i++) {
+      if (state[i] != KEEP && start[i] >= 0) {
+        body -= end[i] - start[i];
+      }
+      if (state[i] == PUT || state[i] == APPEND) {
+        body += elementLength(i);
+      }
+    }
+    return CollectionCodec.varintSize(size()) + body;
+  }
+
+  /** The new payload (see above); for a hash without an expiry trailer. */
+  public byte[] build() {
+    if (trailer) {
+      throw new IllegalStateException("a hash with field expiry times is edited by decoding it, not in place");
+    }
+    long length = length();
+    if (length > Integer.MAX_VALUE - 16) {
+      throw new StoreException(StoreException.Reason.TOO_LARGE, "collection of " + length + " bytes exceeds 2^31");
+    }
+    byte[] out = new byte[(int) length];
+    ByteBuffer w = ByteBuffer.wrap(out);
+    CollectionCodec.writeVarint(w, size());
+    int from = elementsAt;
+    for (int i : editedInPayloadOrder()) {
+      from = copy(w, from, start[i]);
+      if (state[i] == PUT) {
+        writeElement(w, i);
+      }
+      from = end[i];
+    }
+    copy(w, from, elementsEnd);
+    for (int seq = 0; seq < nextSeq; seq++) {
+      for (int i = 0; i < state.length; i++) {
+        if (state[i] == APPEND && appendSeq[i] == seq) {
+          writeElement(w, i);
+        }
+      }
+    }
+    if (w.hasRemaining()) {
+      throw new IllegalStateException("packed edit wrote " + w.position() + " of " + out.length + " bytes");
+    }
+    return out;
+  }
+
+  /** The names edited where they are in the payload, by where they start (a few: insertion sort). */
+  private int[] editedInPayloadOrder() {
+    int[] order = new int[state.length];
+    int n = 0;
+    for (int i = 0; i < state.length; i++) {
+      if (state[i] != KEEP && start[i] >= 0) {
+        int j = n++;
+        while (j > 0 && start[order[j - 1]] > start[i]) {
+          order[j] = order[j - 1];
+          j--;
+        }
+        order[j] = i;
+      }
+    }
+    return Arrays.copyOf(order, n);
+  }
+
+  /** Copies the old payload's bytes [from, to) into {@code w}; returns {@code to}. */
+  private int copy(ByteBuffer w, int from, int to) {
+    if (to > from) {
+      payload.get(from, w.array(), w.position(), to - from);
+      w.position(w.position() + to - from);
+    }
+    return to;
+  }
+
+  private long elementLength(int i) {
+    byte[] name = names.get(i);
+    long n = CollectionCodec.varintSize(name.length) + (long) name.length;
+    if (pairs) {
+      n += CollectionCodec.varintSize(values[i].length) + (long) values[i].length;
+    }
+    return n;
+  }
+
+  private void writeElement(ByteBuffer w, int i) {
+    CollectionCodec.writeBytes(w, names.get(i));
+    if (pairs) {
+      CollectionCodec.writeBytes(w, values[i]);
+    }
+  }
+}
