@@ -149,8 +149,8 @@ public final class ClusterRouter implements Router, ClusterView {
   }
 
   /**
-   * Serves a request here whatever the key's slot (a keyless script; any key of a one-member
-   * cluster), on the script lane when it runs a script. Through the replicator all the same: a
+   * Serves a request here whatever the key's slot (a keyless script), on the script lane when it
+   * runs a script. Through the replicator all the same: a
    * member may join while it waits there, and the write must then reach it (Replicator.execute).
    */
   private CompletableFuture<Frame> served(Frame request) {
@@ -243,11 +243,17 @@ public final class ClusterRouter implements Router, ClusterView {
   }
 
   /**
-   * A write held while its slot changed hands (a hand-off, a learner taking slots over), sent on:
-   * served here if this node owns the slot now, else forwarded to the owner, also when the write
-   * was itself forwarded here (the owner cannot send it back: it owns the slot).
+   * A write held while its slot changed hands (a hand-off, a learner taking slots over), or routed
+   * under a placement older than the installed one, sent on: a client's own is routed as a new
+   * request (a multi-key write split by slot again: sent whole to its first key's owner, it got
+   * TRY_AGAIN there when its keys' slots now had different owners, a reviewer); one forwarded here
+   * is served here if this node owns the slot now, else forwarded to the owner (the owner cannot
+   * send it back: it owns the slot).
    */
   private CompletableFuture<Frame> reroute(Frame r) {
+    if (!r.hasFlag(io.distcache.protocol.Flags.FORWARDED)) {
+      return route(r);
+    }
     Placement now = cluster.placement();
     Member owner = now.isEmpty() ? null : now.owner(KeySlot.of(r.key() != null && r.key().length > 0 ? r.key()
         : firstKey(r)));

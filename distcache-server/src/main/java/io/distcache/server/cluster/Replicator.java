@@ -278,7 +278,11 @@ public final class Replicator implements AutoCloseable {
    * the member has the write from its copy or from this. Acknowledged only while this node still
    * owns every slot written and holds none of them for a learner; else it answers BUSY (applied
    * here, not promised), since its slot may have gone elsewhere without it. Reaching that takes a
-   * learner's whole copy and hand-over during one write's run: a thread stalled for seconds.
+   * learner's whole copy and hand-over during one write's run: a thread stalled for seconds, or a
+   * keyless script on a one-member cluster that runs for seconds (it holds no slot lock, and a
+   * copy does not wait for the script lane), whose writes are then answered BUSY and whose
+   * partial effects the new owner may hold (a reviewer; rare: a keyless script may write no key in
+   * a cluster, so only a one-member node's can).
    */
   private CompletableFuture<Frame> appliedUnlocked(Frame request, Placement p) {
     Frame reply = local.apply(request);
@@ -1221,6 +1225,8 @@ public final class Replicator implements AutoCloseable {
    * leaves the placement, so at most one entry per member.
    */
   private final Map<String, Long> cancelledRounds = new ConcurrentHashMap<>();
+  /** Ids whose cancelled rounds are remembered at most, members aside (see the cancel's handling). */
+  static final int MAX_CANCELLED_ROUNDS = 1_024;
   /** The union of the held slots, or null when no learner is taking slots over (the common case). */
   private volatile long[] migratingSlots;
   private volatile java.util.function.Function<Frame, CompletableFuture<Frame>> reroute;
@@ -1378,9 +1384,13 @@ public final class Replicator implements AutoCloseable {
       // The learner will not take its slots over on that round (another owner refused): serve them
       // again, unless a later round of it asked meanwhile (a cancel sent again, see MigrationCancels).
       MigrationHold[] gone = new MigrationHold[1];
-      boolean member = memberOf(placement.get(), id) != null; // remembered only for members (bounded)
+      // Remembered for a learner this node does not know yet too: its prepare of that round may
+      // still be on its way, and would otherwise make a hold once the placement naming it arrives
+      // (a reviewer). Bounded: pruned to the members at each placement, and at most
+      // MAX_CANCELLED_ROUNDS ids meanwhile.
+      boolean remember = memberOf(placement.get(), id) != null || cancelledRounds.size() < MAX_CANCELLED_ROUNDS;
       migrations.compute(id, (k, h) -> {
-        if (round != 0 && member) {
+        if (round != 0 && remember) {
           cancelledRounds.merge(id, round, Math::max);
         }
         if (h != null && (round == 0 || h.round <= round)) {
