@@ -30,22 +30,15 @@ import redis.clients.jedis.Jedis;
  * and the Awaitility bounds only turn that hang into a failure; nothing here is timed).
  */
 class BinaryScriptWaitTest {
-  /** Long enough that nothing in a test turns BUSY: requests wait for the script instead. */
-  private static final String NEVER_BUSY_MILLIS = "600000";
-
   private DistCacheNode node;
   private Jedis admin;
   private FrameClient frames;
 
   @BeforeEach
   void start() {
-    node = DistCacheNode.builder()
-        .address("127.0.0.1", 0)
-        .maxMemoryBytes(64L * 1024 * 1024)
-        .ioThreads(1)
-        .start();
+    node = OneLoopNode.start();
     admin = jedis();
-    admin.configSet("busy-reply-threshold", NEVER_BUSY_MILLIS);
+    admin.configSet("busy-reply-threshold", OneLoopNode.NEVER_BUSY_MILLIS);
     admin.set("k", "v");
     frames = FrameClient.builder().requestTimeout(Duration.ofSeconds(60)).build();
     // The binary connection is open (and on the loop) before the script starts: PING never waits.
