@@ -24,16 +24,20 @@
 #      warm-up per size; ROUNDS alternating rounds; prints ratios and p99s per size.
 #   5. largemem (PARTS="largemem"): fresh instances; LARGEMEM sets of N keys of SIZE bytes each
 #      ("10000x65536 1000x1048576") through `redis-cli --pipe`, then every key DELeted; VmRSS before,
-#      after the load, and 2 s and 10 s after the deletes, and INFO used_memory.
+#      after the load, and 2 s and 10 s after the deletes, and INFO used_memory. NODES compares
+#      launcher settings there: nodes named and configured in turn, one after the other against the
+#      same Redis figures, e.g. NODES="before:DISTCACHE_HEAP=512m;after:" (entries separated by ';',
+#      each NAME:ASSIGNMENTS, the assignments read as shell words and put in the node's environment).
 #
 # Environment (all optional): ROUNDS (3), PARTS ("throughput memory cluster"), CONFIGS (the
 # throughput cells, "c50-P1 c50-P16 c1-P1"), N_P1 (300000),
 # N_P16 (2000000), N_C1 (60000), MEM_ENTRIES (1000000), SIZES (1024,4096,16384,65536,262144,1048576),
-# SIZE_BYTES (536870912), LARGEMEM ("10000x65536 1000x1048576"), OUT (a directory for logs and raw CSV,
-# default a fresh temporary one), DISTCACHE_JAVA_OPTS (passed to every node, e.g. a JFR recording),
-# PORT_RANGE (e.g. 7820-7839: every server's port from that range, see bench/lib.sh), PIN (1: every
-# server on CPU 0 and redis-benchmark on CPU 1 with taskset, so the two never compete for a core:
-# steadier figures on a 2-core machine, and Redis and distcache each get one core).
+# SIZE_BYTES (536870912), LARGEMEM ("10000x65536 1000x1048576"), NODES (largemem only, "distcache:"),
+# OUT (a directory for logs and raw CSV, default a fresh temporary one), DISTCACHE_JAVA_OPTS (passed
+# to every node, e.g. a JFR recording), PORT_RANGE (e.g. 7820-7839: every server's port from that
+# range, see bench/lib.sh), PIN (1: every server on CPU 0 and redis-benchmark on CPU 1 with taskset,
+# so the two never compete for a core: steadier figures on a 2-core machine, and Redis and distcache
+# each get one core).
 #
 # Every process it starts is stopped on exit (by PID). Nothing but 127.0.0.1 is ever contacted.
 # Not run by the tests or CI.
@@ -104,10 +108,11 @@ start_redis() { # port -> PID in REDIS_PID
   wait_ping "$1" 20 || die "redis-server on port $1 did not answer PING"
 }
 
+NODE_ENV=() # VAR=VALUE words for the next start_node (largemem's NODES)
 start_node() { # port [extra args...] -> PID in NODE_PID
   local port="$1"
   shift
-  "${SERVER_CPU[@]}" "$ROOT/bin/distcache" -addr "$HOST:$port" "$@" >"$OUT/distcache-$port.out" 2>"$OUT/distcache-$port.err" &
+  env ${NODE_ENV[@]+"${NODE_ENV[@]}"} "${SERVER_CPU[@]}" "$ROOT/bin/distcache" -addr "$HOST:$port" "$@" >"$OUT/distcache-$port.out" 2>"$OUT/distcache-$port.err" &
   NODE_PID=$!
   PIDS+=("$NODE_PID")
   # The launcher execs the JVM, so NODE_PID is the JVM itself (its RSS is the node's).
@@ -452,7 +457,9 @@ largemem_one() { # name port pid count size
 }
 
 largemem() {
-  local spec count size rport dport
+  local spec count size rport dport node name
+  local -a nodes
+  IFS=';' read -r -a nodes <<<"${NODES:-distcache:}"
   : >"$OUT/largemem.csv"
   for spec in $LARGEMEM; do
     count="${spec%x*}"
@@ -462,10 +469,20 @@ largemem() {
     start_redis "$rport"
     largemem_one redis "$rport" "$REDIS_PID" "$count" "$size"
     stop "$REDIS_PID"
-    dport="$(free_port)"
-    start_node "$dport"
-    largemem_one distcache "$dport" "$NODE_PID" "$count" "$size"
-    stop "$NODE_PID"
+    for node in "${nodes[@]}"; do
+      name="${node%%:*}"
+      [[ -n "$name" && "$name" != redis && "$name" =~ ^[A-Za-z0-9_.=-]+$ ]] \
+        || die "NODES entry '$node': expected NAME:ASSIGNMENTS with a NAME of letters, digits, '_.=-' other than redis"
+      # The operator's own words, e.g. DISTCACHE_JAVA_OPTS='-Xms32m -Xmx128m': quoting is kept.
+      eval "NODE_ENV=(${node#*:})"
+      check_budget
+      dport="$(free_port)"
+      start_node "$dport"
+      log "$name: $(head -n 1 "$OUT/distcache-$dport.out") with ${NODE_ENV[*]:-no settings of its own}"
+      largemem_one "$name" "$dport" "$NODE_PID" "$count" "$size"
+      stop "$NODE_PID"
+      NODE_ENV=()
+    done
   done
   echo
   echo "## RSS with large values: COUNT SETs of SIZE bytes (redis-cli --pipe), then every key DELeted (load average $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -171,7 +171,7 @@ public final class DistCacheNode implements AutoCloseable {
         fieldExpiry = fieldExpirySweeper(store, clusterRouter).start();
         ProtocolInstaller binary = new BinaryProtocol(router, config.maxFrameBytes, peerAccess)
             .withUsers(users, protectedModeApplies()).withTlsEndpoints(tlsEndpoints)
-            .withTracking(trackingTable, clusterTracking);
+            .withTracking(trackingTable, clusterTracking).withScripts(executor.scripts());
         ProtocolInstaller other = config.otherProtocol != null ? config.otherProtocol.create(router, store) : redis();
         NetConfig net =
             NetConfig.of(config.bindAddress())

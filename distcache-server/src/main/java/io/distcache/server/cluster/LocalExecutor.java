@@ -160,6 +160,27 @@ public final class LocalExecutor {
     }
   }
 
+  /**
+   * True when {@code request} would wait for a script holding the node if run now: it takes key
+   * stripes of the TransactionGate (a keyed request, a multi-key one, or one that takes its own) or
+   * the keyspace barrier, as {@link #executeGated} does. Not SCRIPT (the lane queues it), SCRIPT_KILL,
+   * a shard channel's publish (its key is a channel) nor the keyless rest (PING, STATS, AUTH,
+   * membership and replication traffic). A connection parks such a request off its event loop
+   * while the node is held (net/BinaryRequestHandler).
+   */
+  public static boolean waitsForScript(Frame request) {
+    Opcode op = request.op();
+    if (op == null) {
+      return false;
+    }
+    return switch (op) {
+      case SCRIPT, SCRIPT_KILL, SHARD_PUBLISH -> false;
+      case TRANSACTION, BITS, KEY_OP, HASH, SETS, ZSETS, SCAN, SIZE, RANDOM_KEY, FLUSH, MULTI_GET, MULTI_SET,
+          MULTI_SET_IF_ABSENT, MULTI_DELETE, MULTI_EXISTS -> true;
+      default -> op.keyed();
+    };
+  }
+
   private Frame executeGated(Frame request) {
     Opcode op = request.op();
     if (op == null || op == Opcode.TRANSACTION || op == Opcode.BITS || op == Opcode.KEY_OP || op == Opcode.HASH

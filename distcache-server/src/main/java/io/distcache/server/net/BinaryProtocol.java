@@ -73,6 +73,15 @@ public final class BinaryProtocol implements ProtocolInstaller {
     return this;
   }
 
+  /** Null: the node runs no scripts. */
+  private io.distcache.server.cluster.ScriptHost scripts;
+
+  /** Requests that would wait for a script holding the node wait off the event loops (BinaryRequestHandler). */
+  public BinaryProtocol withScripts(io.distcache.server.cluster.ScriptHost scripts) {
+    this.scripts = scripts;
+    return this;
+  }
+
   @Override
   public void install(ChannelPipeline pipeline) {
     pipeline.addLast("frameDecoder", new MeteredFrameDecoder(maxFrameBytes));
@@ -81,7 +90,8 @@ public final class BinaryProtocol implements ProtocolInstaller {
       pipeline.addLast("peerGate", new PeerGate(peers, false, null));
     }
     pipeline.addLast("binaryHandler", new BinaryRequestHandler(router, BinaryRequestHandler.MAX_IN_FLIGHT, misuseLog)
-        .withUsers(users, protectedMode).withTlsEndpoints(tlsEndpoints).withTracking(trackingTable, clusterTracking));
+        .withUsers(users, protectedMode).withTlsEndpoints(tlsEndpoints).withTracking(trackingTable, clusterTracking)
+        .withScripts(scripts));
   }
 
   @Override
@@ -92,7 +102,8 @@ public final class BinaryProtocol implements ProtocolInstaller {
     pipeline.addLast("frameDecoder", new MeteredFrameDecoder(maxFrameBytes));
     pipeline.addLast("frameEncoder", ENCODER);
     pipeline.addLast("peerGate", new PeerGate(peers, true, rejection));
-    pipeline.addLast("binaryHandler", new BinaryRequestHandler(router, BinaryRequestHandler.MAX_IN_FLIGHT, misuseLog));
+    pipeline.addLast("binaryHandler", new BinaryRequestHandler(router, BinaryRequestHandler.MAX_IN_FLIGHT, misuseLog)
+        .withScripts(scripts));
     return true;
   }
 }

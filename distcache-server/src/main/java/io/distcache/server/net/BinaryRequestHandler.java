@@ -7,7 +7,10 @@ import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.TransactionCodec;
 import io.distcache.server.cluster.HeldReply;
+import io.distcache.server.cluster.LocalExecutor;
 import io.distcache.server.cluster.Router;
+import io.distcache.server.cluster.ScriptHost;
+import io.distcache.server.cluster.ScriptParking;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -43,6 +46,15 @@ import org.slf4j.LoggerFactory;
  * BAD_REQUEST and never reach the router, a PEER_HELLO after the first frame is BAD_REQUEST, and
  * the FORWARDED flag is cleared before routing, so a client cannot make a node serve a key it does
  * not own. Each is logged at most once per 10 s per node (the limiter is shared), not per frame.
+ *
+ * Behind a script: while a script holds the node (ScriptHost.holdsClients), a client's request, or
+ * one a peer forwards, that would wait for it (LocalExecutor.waitsForScript: it takes key stripes or
+ * the keyspace barrier) is not routed on the event loop, where it would wait up to the busy threshold
+ * and stall every connection of the loop, SCRIPT KILL included. It takes its place in HeldOrder as
+ * a request behind a held write does (what follows it on the connection, or for its slot on a
+ * peer's, waits behind it, so replies keep their order) and is routed once the script's hold ended
+ * or the script passed its busy threshold (SCRIPT_BUSY then, at once), woken by ScriptParking. A
+ * request read in the microseconds before a script took the node may still wait on the loop.
  *
  * Errors: an oversize frame is answered TOO_LARGE with its own request id (the decoder knows it
  * from the header) and the connection closed; a malformed stream (bad magic, bad version) cannot
@@ -151,6 +163,18 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     this.router = router;
     this.maxInFlight = maxInFlight;
     this.misuseLog = misuseLog;
+  }
+
+  /** Null: the node runs no scripts, so no request waits for one. */
+  private ScriptHost scripts;
+  /** Completes once no script holds the node; made when a request first waits for one. Event loop only. */
+  private CompletableFuture<Void> scriptEnd;
+  private ScriptParking scriptParking;
+
+  /** Requests that would wait for a script holding the node wait off the event loop (see the design note). */
+  BinaryRequestHandler withScripts(ScriptHost scripts) {
+    this.scripts = scripts;
+    return this;
   }
 
   /** Called by PeerGate once the handshake succeeded: membership messages and FORWARDED are allowed. */
@@ -267,6 +291,9 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
         ? io.distcache.protocol.cluster.KeySlot.of(request.key()) : HeldOrder.ANY_SLOT;
     CompletableFuture<?> before = order.before(slot);
     if (before == null) {
+      before = scriptReleased(request);
+    }
+    if (before == null) {
       CompletableFuture<Frame> reply = dispatch(ctx, request);
       if (HeldReply.holds(reply)) {
         order.occupy(slot, reply); // see HeldReply: what comes next (for its slot, from a peer) waits for it
@@ -275,18 +302,33 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     }
     if (peer && order.waiting >= MAX_WAITING_BEHIND_HELD) {
       write(ctx, request.replyError(Status.TRY_AGAIN, order.waiting + " forwarded requests already wait behind"
-          + " writes held while their slots change owner (the limit); not applied, try again"));
+          + " writes held while their slots change owner, or behind a running script (the limit); not applied,"
+          + " try again"));
       return;
     }
-    // Behind a held write: routed once it (and every request queued behind it before this one) has gone.
+    // Behind a held write or a script: routed once it (and every request queued behind it before this one) has gone.
     CompletableFuture<Void> routedHere = new CompletableFuture<>();
     order.occupy(slot, routedHere);
     order.waiting++;
     if (!peer && ++inFlight == maxInFlight) {
       updateAutoRead(ctx); // a client's: counted as in flight, so its reading pauses at the usual bound
     }
-    Runnable counted = router.deferred(); // a graceful stop waits for it (DrainingRouter)
+    routeAfter(ctx, before, request, routedHere, router.deferred()); // a graceful stop waits for it (DrainingRouter)
+  }
+
+  /**
+   * Routes {@code request}, which holds its place in the order ({@code routedHere}), once {@code
+   * before} completed and no script holds the node for it (a script may have started meanwhile: it
+   * then waits for that one, keeping its place). {@code counted} ends the graceful stop's wait for it.
+   */
+  private void routeAfter(ChannelHandlerContext ctx, CompletableFuture<?> before, Frame request,
+      CompletableFuture<Void> routedHere, Runnable counted) {
     before.whenComplete((x, e) -> ctx.executor().execute(() -> {
+      CompletableFuture<Void> script = scriptReleased(request);
+      if (script != null) {
+        routeAfter(ctx, script, request, routedHere, counted);
+        return;
+      }
       order.waiting--;
       if (!peer && inFlight-- == maxInFlight) {
         updateAutoRead(ctx);
@@ -305,6 +347,38 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       flushAtCycleEnd(ctx);
       closeIfAnswered(ctx);
     }));
+  }
+
+  /**
+   * What {@code request} must wait for before it is routed because a script holds the node: a future
+   * completed on this event loop once the hold ended or the script passed its busy threshold; null
+   * when no script holds the node or the request would not wait for one.
+   */
+  private CompletableFuture<Void> scriptReleased(Frame request) {
+    if (scripts == null || !scripts.holdsClients() || !LocalExecutor.waitsForScript(request)) {
+      return null;
+    }
+    if (scriptEnd == null || scriptEnd.isDone()) {
+      scriptEnd = new CompletableFuture<>();
+    }
+    if (scriptParking == null) {
+      scriptParking = new ScriptParking(ctx.executor(), this::checkScript);
+    }
+    scriptParking.wakeAfter(scripts);
+    return scriptEnd;
+  }
+
+  /** ScriptParking's wake: lets the parked requests go once no script holds the node, else waits on. */
+  private void checkScript() {
+    CompletableFuture<Void> released = scriptEnd;
+    if (released == null || released.isDone()) {
+      return;
+    }
+    if (scripts.holdsClients()) {
+      scriptParking.wakeAfter(scripts);
+    } else {
+      released.complete(null);
+    }
   }
 
   /** Routes the request and writes its reply, now or when it completes; the reply, or null when it failed here. */

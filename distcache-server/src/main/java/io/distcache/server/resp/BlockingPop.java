@@ -71,7 +71,7 @@ final class BlockingPop implements KeyWaits.Waiter {
   /** An attempt waits for a script holding the node (see attempt). */
   private boolean deferred;
   /** Wakes the deferred attempt (made on first use). */
-  private ScriptWait.Parking scriptParking;
+  private io.distcache.server.cluster.ScriptParking scriptParking;
 
   /** A pop of {@code count} members from the first of {@code keys} with any; timeout 0: no end. */
   BlockingPop(RespSession session, String command, List<byte[]> keys, boolean max, long count, long timeoutMillis) {
@@ -108,7 +108,7 @@ final class BlockingPop implements KeyWaits.Waiter {
       // threshold); a wake meanwhile marks it dirty, which changes nothing for an attempt not yet made.
       deferred = true;
       if (scriptParking == null) {
-        scriptParking = new ScriptWait.Parking(loop, () -> {
+        scriptParking = new io.distcache.server.cluster.ScriptParking(loop, () -> {
           if (deferred && !result.isDone()) {
             deferred = false;
             attempt();

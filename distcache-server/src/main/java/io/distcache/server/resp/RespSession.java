@@ -623,7 +623,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       return false;
     }
     if (scriptParking == null) {
-      scriptParking = new ScriptWait.Parking(ctx.executor(), () -> {
+      scriptParking = new io.distcache.server.cluster.ScriptParking(ctx.executor(), () -> {
         if (ctx.channel().isActive()) {
           runWaiting();
           updateAutoRead();
@@ -635,7 +635,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   }
 
   /** Wakes the commands parked behind a script (made on first use; event loop only). */
-  private ScriptWait.Parking scriptParking;
+  private io.distcache.server.cluster.ScriptParking scriptParking;
 
   /** This connection's event loop (blocking pops schedule their retries and timeouts there). */
   io.netty.util.concurrent.EventExecutor loop() {

@@ -24,10 +24,11 @@ import io.distcache.server.cluster.ScriptHost;
  * wait for it (waitsForScript: every command but the allow_busy ones without keys; keyed commands
  * too, which would wait for their stripe in TransactionGate, and the keyspace ones for the barrier):
  * it keeps the command, and what the connection sent after it, in its queue of unrun commands, and
- * Parking wakes it when the hold ends or, every 10 ms at most, to see whether the threshold passed
- * (the command then runs and gets BUSY from the checks below at once, without waiting). The
- * blocking waits below (and TransactionGate's) remain for what reaches them anyway: a command read
- * in the microseconds before a script took the node, requests of the binary protocol and of peers.
+ * cluster/ScriptParking wakes it when the hold ends or, every 10 ms at most, to see whether the
+ * threshold passed (the command then runs and gets BUSY from the checks below at once, without
+ * waiting). Binary-protocol and forwarded requests are parked the same way (net/BinaryRequestHandler).
+ * The blocking waits below (and TransactionGate's) remain for what reaches them anyway: a command
+ * read in the microseconds before a script took the node.
  *
  * It waits for the script's end and lets go of the barrier at once, rather than holding it while
  * the command runs: none of these commands reads or changes the data, so what matters is that it
@@ -78,54 +79,6 @@ final class ScriptWait {
       }
     }
     return !spec.flags().contains(ALLOW_BUSY) || !namesNoKey(spec);
-  }
-
-  /**
-   * Wakes something parked behind a script (a connection's waiting commands, a blocked client's
-   * retry) on its event loop: once the script's hold ends, and every 10 ms at most meanwhile, so a
-   * script that passes its busy threshold (or a threshold lowered by CONFIG SET) is noticed and
-   * the parked work answered BUSY. At most one callback per hold and one pending timer, however
-   * often it is armed; the woken code checks again and re-arms when the node is still held.
-   */
-  static final class Parking {
-    private final io.netty.util.concurrent.EventExecutor loop;
-    private final Runnable wake;
-    // Event loop only.
-    private java.util.concurrent.CompletableFuture<Void> wakeOn;
-    private boolean timerSet;
-
-    Parking(io.netty.util.concurrent.EventExecutor loop, Runnable wake) {
-      this.loop = loop;
-      this.wake = wake;
-    }
-
-    /** Arranges a wake-up after {@code h}'s current hold (or its next look at the threshold). Event loop only. */
-    void wakeAfter(ScriptHost h) {
-      java.util.concurrent.CompletableFuture<Void> end = h.released();
-      try {
-        if (end != wakeOn) {
-          wakeOn = end;
-          end.whenComplete((v, e) -> execute(wake));
-        }
-        if (!timerSet) {
-          timerSet = true;
-          loop.schedule(() -> {
-            timerSet = false;
-            wake.run();
-          }, h.nanosUntilRecheck(), java.util.concurrent.TimeUnit.NANOSECONDS);
-        }
-      } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
-        timerSet = false; // the loop is gone, and the connection with it
-      }
-    }
-
-    private void execute(Runnable task) {
-      try {
-        loop.execute(task);
-      } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
-        // the loop is gone, and the connection with it
-      }
-    }
   }
 
   /** Before {@code spec} runs on {@code s} (CommandTable.dispatch): waits when it names no key. */

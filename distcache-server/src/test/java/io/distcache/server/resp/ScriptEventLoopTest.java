@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.distcache.server.DistCacheNode;
 import io.distcache.server.NodeAccess;
+import io.distcache.server.OneLoopNode;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -28,21 +29,14 @@ import redis.clients.jedis.Jedis;
  * bounds only turn that hang into a failure; nothing here is timed).
  */
 class ScriptEventLoopTest {
-  /** Long enough that nothing in a test turns BUSY: commands wait for the script instead. */
-  private static final String NEVER_BUSY_MILLIS = "600000";
-
   private DistCacheNode node;
   private Jedis admin;
 
   @BeforeEach
   void start() {
-    node = DistCacheNode.builder()
-        .address("127.0.0.1", 0)
-        .maxMemoryBytes(64L * 1024 * 1024)
-        .ioThreads(1)
-        .start();
+    node = OneLoopNode.start();
     admin = jedis();
-    admin.configSet("busy-reply-threshold", NEVER_BUSY_MILLIS);
+    admin.configSet("busy-reply-threshold", OneLoopNode.NEVER_BUSY_MILLIS);
   }
 
   @AfterEach
