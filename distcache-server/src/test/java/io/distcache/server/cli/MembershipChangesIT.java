@@ -183,8 +183,8 @@ class MembershipChangesIT {
     return errors.size() - mark;
   }
 
-  @Test
-  void killJoinSigtermJoinStall_underWriteLoad_nothingAcknowledgedIsLost() throws Exception {
+  /** Three nodes, n1 and n2 joining through n0, settled, with KEYS keys written through n0; their ports. */
+  private int[] threeNodesWithKeys() throws Exception {
     int p0 = start("n0", null);
     int p1 = start("n1", p0);
     int p2 = start("n2", p0);
@@ -194,6 +194,15 @@ class MembershipChangesIT {
       first.put("k" + i, "a" + i);
     }
     apply(p0, first);
+    return new int[] {p0, p1, p2};
+  }
+
+  @Test
+  void killJoinSigtermJoinStall_underWriteLoad_nothingAcknowledgedIsLost() throws Exception {
+    int[] ports = threeNodesWithKeys();
+    int p0 = ports[0];
+    int p1 = ports[1];
+    int p2 = ports[2];
     startWriter(() -> p0);
     assertIntact("3 nodes");
 
@@ -269,15 +278,10 @@ class MembershipChangesIT {
    */
   @Test
   void rollingRestart_underWriteLoad_nothingAcknowledgedIsLost() throws Exception {
-    int p0 = start("n0", null);
-    int p1 = start("n1", p0);
-    int p2 = start("n2", p0);
-    awaitSettled();
-    Map<String, String> first = new LinkedHashMap<>();
-    for (int i = 0; i < KEYS; i++) {
-      first.put("k" + i, "a" + i);
-    }
-    apply(p0, first);
+    int[] ports = threeNodesWithKeys();
+    int p0 = ports[0];
+    int p1 = ports[1];
+    int p2 = ports[2];
     java.util.concurrent.atomic.AtomicInteger entry = new java.util.concurrent.atomic.AtomicInteger(p0);
     startWriter(entry::get);
     assertIntact("3 nodes");
