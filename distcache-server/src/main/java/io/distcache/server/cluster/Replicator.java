@@ -255,9 +255,7 @@ public final class Replicator implements AutoCloseable {
         reply = null;
       }
     } finally {
-      for (int i = order.length - 1; i >= 0; i--) {
-        stripes[order[i]].unlock();
-      }
+      unlockStripes(order, order.length);
     }
     if (moved) {
       return send(request);
@@ -315,9 +313,7 @@ public final class Replicator implements AutoCloseable {
         ship(now, key, effectOf(key), last);
       }
     } finally {
-      for (int i = order.length - 1; i >= 0; i--) {
-        stripes[order[i]].unlock();
-      }
+      unlockStripes(order, order.length);
     }
     return acknowledge(request, reply, last, now);
   }
@@ -358,15 +354,20 @@ public final class Replicator implements AutoCloseable {
           }
         }
       } catch (InterruptedException | ScriptBusyException e) {
-        for (int j = i - 1; j >= 0; j--) {
-          stripes[order[j]].unlock();
-        }
+        unlockStripes(order, i);
         if (e instanceof InterruptedException) {
           Thread.currentThread().interrupt();
           throw new ScriptBusyException();
         }
         throw (ScriptBusyException) e;
       }
+    }
+  }
+
+  /** Lets go of the first {@code count} stripes of {@code order} that lockStripes took, in reverse. */
+  private void unlockStripes(int[] order, int count) {
+    for (int i = count - 1; i >= 0; i--) {
+      stripes[order[i]].unlock();
     }
   }
 
