@@ -57,6 +57,8 @@ class OlderPlacementWriteTest {
   private final AtomicReference<Placement> installed = new AtomicReference<>(Placement.empty());
   /** Runs once inside the owner's next apply, before the write: a change that overtakes a running write. */
   private final AtomicReference<Runnable> beforeNextApply = new AtomicReference<>();
+  /** Runs once right after the owner's next read of its installed placement (the write's first check). */
+  private final AtomicReference<Runnable> afterNextPlacementRead = new AtomicReference<>();
   /** The requests the owner sent on to another member instead of applying them. */
   private final List<Frame> sentOn = new CopyOnWriteArrayList<>();
 
@@ -85,7 +87,7 @@ class OlderPlacementWriteTest {
     key = TestKeys.inSlot(slot);
     ownerStore = store();
     LocalExecutor executor = new LocalExecutor(ownerStore);
-    owner = new Replicator(ownerStore, installed::get, () -> A, peers, ReplicationMode.SYNC, r -> {
+    owner = new Replicator(ownerStore, this::readPlacement, () -> A, peers, ReplicationMode.SYNC, r -> {
       Runnable change = beforeNextApply.getAndSet(null);
       if (change != null) {
         change.run();
@@ -108,6 +110,16 @@ class OlderPlacementWriteTest {
     installOnOwner(p1);
     onB.install(p1);
     assertThat(set(p1, OLD).join().status()).isEqualTo(Status.OK);
+  }
+
+  /** The owner's view of the installed placement: the value read is the one before an armed change runs. */
+  private Placement readPlacement() {
+    Placement read = installed.get();
+    Runnable change = afterNextPlacementRead.getAndSet(null);
+    if (change != null) {
+      change.run();
+    }
+    return read;
   }
 
   private ReplicaSide replicaSide(Member m) {
@@ -200,6 +212,40 @@ class OlderPlacementWriteTest {
     assertThat(sentOn.get(0).key()).isEqualTo(key);
     assertThat(ownerStore.get(key)).as("not applied on the old owner, where no later owner would see it")
         .isEqualTo(OLD);
+  }
+
+  @Test
+  void execute_withReplicas_learnerArrivesBetweenTheFirstCheckAndTheSlotLock_recheckedUnderTheLock_reachesTheLearner() {
+    start(1);
+    // The write's first check reads p1 (not moved); before it takes the slot's lock, L arrives and
+    // its copy reads the key. Only the check under the lock sees p2: applied under p1 it would go to
+    // B alone and never reach L.
+    afterNextPlacementRead.set(() -> {
+      moveTo(p2);
+      learnerCopiesTheKey();
+    });
+    assertThat(set(p1, NEW).join().status()).isEqualTo(Status.OK);
+    assertThat(afterNextPlacementRead.get()).as("the change ran inside the write's first check").isNull();
+    assertTheNewOwnerHoldsTheWriteOnceItJoined();
+  }
+
+  @Test
+  void execute_withoutReplicas_slotChangedHandsWhileTheWriteRan_answersBusy_notAcknowledged() {
+    start(0);
+    // The write takes no lock (no replicas, no learners); while it runs, L arrives, copies the key,
+    // prepares and joins: the slot is L's before the write returns, and L's copy is from before it.
+    beforeNextApply.set(() -> {
+      moveTo(p2);
+      learnerCopiesTheKey();
+      assertThat(owner.prepareMigration(Frame.request(Opcode.MIGRATE_PREPARE, 0,
+          L.id().getBytes(StandardCharsets.US_ASCII), null, p2.epoch(), p2.fingerprint())).join().status())
+          .isEqualTo(Status.OK);
+      moveTo(p3);
+    });
+    Frame reply = set(p1, NEW).join();
+    assertThat(reply.status()).as("a write the new owner may lack is never acknowledged").isEqualTo(Status.BUSY);
+    assertThat(reply.valueText()).contains("slot changed hands");
+    assertThat(onL.store.get(key)).as("the new owner has the value its copy read").isEqualTo(OLD);
   }
 
   @AfterEach
