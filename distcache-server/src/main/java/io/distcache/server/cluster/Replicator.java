@@ -1550,8 +1550,40 @@ public final class Replicator implements AutoCloseable {
    * the slot that bypasses it tells it so first (RELEASED, see the design note).
    */
   void placementChanged(Placement previous, Placement next) {
+    notePromotions(previous, next);
     noteReleases(next);
     placementChanged(next);
+  }
+
+  /** Slots this node took over from their owner while its copy of them was not whole (INFO). */
+  private final java.util.concurrent.atomic.AtomicLong promotedIncomplete = new java.util.concurrent.atomic.AtomicLong();
+
+  /**
+   * A replica promoted to owner serves its copy as it is. A copy that was not whole (its owner left
+   * or died before its copy to this node finished: two failures within one copy time with one
+   * replica) lacks the keys not copied yet. They are misses, never older values (what was copied
+   * and every effect after it arrived in order), but acknowledged writes are gone, so the operator
+   * is told: a WARN and INFO replication's replication_promoted_incomplete_slots.
+   */
+  private void notePromotions(Placement previous, Placement next) {
+    Member me = self.get();
+    if (me == null || previous.isEmpty()) {
+      return;
+    }
+    int count = 0;
+    int first = -1;
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (next.owns(me, s) && !previous.owns(me, s) && previous.isReplica(me, s) && !current(s)) {
+        count++;
+        first = first < 0 ? s : first;
+      }
+    }
+    if (count > 0) {
+      promotedIncomplete.addAndGet(count);
+      log.warn("took over {} slots (the first is {}) whose copy here was not whole: their owner left before its"
+          + " copy to this node finished, so the keys it had not copied yet are missing (misses, never older"
+          + " values; two failures within one copy time)", count, first);
+    }
   }
 
   /**
@@ -1792,6 +1824,7 @@ public final class Replicator implements AutoCloseable {
     line(sb, "replication_mode", mode.flagName());
     line(sb, "replication_under_replicated", underReplicated ? 1 : 0);
     line(sb, "replication_lag_effects", maxLag);
+    line(sb, "replication_promoted_incomplete_slots", promotedIncomplete.get());
     return sb.toString();
   }
 
