@@ -277,10 +277,8 @@ public final class Replicator implements AutoCloseable {
    * owns every slot written and holds none of them for a learner; else it answers BUSY (applied
    * here, not promised), since its slot may have gone elsewhere without it. Reaching that takes a
    * learner's whole copy and hand-over during one write's run: a thread stalled for seconds, or a
-   * keyless script on a one-member cluster that runs for seconds (it holds no slot lock, and a
-   * copy does not wait for the script lane), whose writes are then answered BUSY and whose
-   * partial effects the new owner may hold (a reviewer; rare: a keyless script may write no key in
-   * a cluster, so only a one-member node's can).
+   * keyless script (it takes no slot lock) that started just after the learner's MIGRATE_PREPARE
+   * was answered; one running when the prepare arrives makes it ask again (prepareMigration).
    */
   private CompletableFuture<Frame> appliedUnlocked(Frame request, Placement p) {
     Frame reply = local.apply(request);
@@ -1420,6 +1418,15 @@ public final class Replicator implements AutoCloseable {
       // Holding writes now would hold them until the learner caught up: ask again when it has.
       return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN, "learner " + id + " is "
           + behind.lagBytes() + " bytes behind (at most " + PREPARE_MAX_LAG_BYTES + " before its slots are held)"));
+    }
+    ScriptHost running = scripts;
+    if (running != null && running.nodeHeld()) {
+      // A script that names no key (a one-member node's) takes no slot lock, and the learner's copy
+      // does not wait for it: taken over mid-run, the learner could hold some of its writes and the
+      // client get BUSY (a reviewer). Asked again once it ended, its writes reach the learner as
+      // appliedUnlocked ships them. Answered at once: this runs on a peer connection's event loop.
+      return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN,
+          "a script is running on this node; ask again when it is done"));
     }
     long[] slots = new long[KeySlot.SLOTS / 64];
     for (int s = 0; s < KeySlot.SLOTS; s++) {

@@ -387,6 +387,11 @@ public final class ScriptHost implements AutoCloseable {
     }
   }
 
+  /** True while a script holds the node (from before it runs until after); never waits. */
+  boolean nodeHeld() {
+    return hold != null;
+  }
+
   /**
    * True while a script (or a batch holding scripts) holds the node's keys and has not passed its
    * busy threshold: a client's command would wait for it, so the connection parks the command

@@ -248,6 +248,43 @@ class OlderPlacementWriteTest {
     assertThat(onL.store.get(key)).as("the new owner has the value its copy read").isEqualTo(OLD);
   }
 
+  @Test
+  void prepareMigration_whileAScriptRuns_asksAgain_andIsAnsweredOnceTheScriptEnded() {
+    start(0);
+    ScriptHost scripts = new ScriptHost(new ManualClock());
+    closing.add(scripts::close);
+    owner.scripts(scripts);
+    moveTo(p2);
+    learnerCopiesTheKey();
+    // A script (a keyless one takes no slot lock) runs on the lane until released.
+    java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    Frame eval = Frame.request(Opcode.SCRIPT, 0, null, null);
+    CompletableFuture<Frame> script = scripts.submit(eval, () -> {
+      running.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return CompletableFuture.completedFuture(eval.replyOk());
+    });
+    await().atMost(Duration.ofSeconds(10)).until(() -> running.getCount() == 0);
+
+    Frame whileRunning = prepare().join();
+    assertThat(whileRunning.status()).as("the learner's prepare while a script runs").isEqualTo(Status.TRY_AGAIN);
+    assertThat(whileRunning.valueText()).contains("a script is running");
+    release.countDown();
+    assertThat(script.join().status()).isEqualTo(Status.OK);
+    await().atMost(Duration.ofSeconds(10)).until(() -> !scripts.running());
+    assertThat(prepare().join().status()).isEqualTo(Status.OK);
+  }
+
+  private CompletableFuture<Frame> prepare() {
+    return owner.prepareMigration(Frame.request(Opcode.MIGRATE_PREPARE, 0, L.id().getBytes(StandardCharsets.US_ASCII),
+        null, p2.epoch(), p2.fingerprint()));
+  }
+
   @AfterEach
   void close() throws Exception {
     for (int i = closing.size() - 1; i >= 0; i--) {
