@@ -269,6 +269,45 @@ class SlotGuardTest {
     }
   }
 
+  @Test
+  void ownerBackOnlyAsALearner_inAPlacementThatSkippedItsDeath_itsReplicaKeepsTheCopy_asInAFailover() {
+    // B saw C stall and come back, but never installed the placement without C that A made when it
+    // declared C dead: it goes from {A, B, C} straight to {A, B} with C learning (C emptied its
+    // store when it learned of its death). B's copies of C's slots are the only ones left.
+    List<long[]> dropped = new ArrayList<>();
+    SlotGuard.Dropper recorder = (slots, done) -> {
+      dropped.add(slots.clone());
+      done.run();
+    };
+    Placement all = Placement.of(15, List.of(A, B, C), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    Placement withoutC = Placement.of(16, List.of(A, B), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    Placement cLearning = Placement.of(17, List.of(A, B), List.of(C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    SlotGuard b = new SlotGuard(clock, LEASE);
+    b.placementChanged(B, Placement.empty(), all, recorder);
+    int promoted = -1;
+    for (int s = 0; s < KeySlot.SLOTS && promoted < 0; s++) {
+      if (all.owner(s).equals(C) && all.isReplica(B, s) && cLearning.owns(B, s)) {
+        promoted = s;
+      }
+    }
+    assertThat(promoted).as("a slot of C's that B replicated and owns once C is gone").isNotNegative();
+
+    dropped.clear();
+    b.placementChanged(B, all, cLearning, recorder);
+    for (long[] d : dropped) {
+      assertThat(SlotGuard.has(d, promoted)).as("B's copy of slot %d, the only one left, dropped", promoted).isFalse();
+    }
+
+    // The same as when B hears of the death (the failover it always kept).
+    SlotGuard viaDeath = new SlotGuard(clock, LEASE);
+    viaDeath.placementChanged(B, Placement.empty(), all, recorder);
+    dropped.clear();
+    viaDeath.placementChanged(B, all, withoutC, recorder);
+    for (long[] d : dropped) {
+      assertThat(SlotGuard.has(d, promoted)).isFalse();
+    }
+  }
+
   private static final Member D = new Member("d".repeat(40), new Address("127.0.0.1", 7004));
 
   /** A slot A owns under both placements whose replica under {@code before} is still a member of {@code after} but no longer its replica. */
