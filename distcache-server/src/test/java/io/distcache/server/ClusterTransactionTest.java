@@ -92,6 +92,30 @@ class ClusterTransactionTest {
   }
 
   @Test
+  void clusterConnection_queuedKeyOfAnotherNode_movedAtOnce_andExecAborts() {
+    String key = "{m}a";
+    DistCacheNode owner = ownerOf(key);
+    Jedis j = redis(notOwnerOf(key));
+    assertThat(j.readwrite()).isEqualTo("OK"); // only cluster clients send it: routed by their map
+    assertThat(j.sendCommand(redis.clients.jedis.Protocol.Command.MULTI)).isEqualTo(b("OK"));
+    // As Redis Cluster answers: MOVED while queueing, then EXECABORT, so a cluster client sends the
+    // whole transaction to the owner instead of a lone EXEC.
+    assertThatThrownBy(() -> j.sendCommand(redis.clients.jedis.Protocol.Command.SET, key, "1"))
+        .isInstanceOf(redis.clients.jedis.exceptions.JedisMovedDataException.class)
+        .hasMessage("MOVED " + KeySlot.of(b(key)) + " 127.0.0.1:" + owner.port());
+    assertThatThrownBy(() -> j.sendCommand(redis.clients.jedis.Protocol.Command.EXEC))
+        .isInstanceOf(JedisDataException.class).hasMessageStartingWith("EXECABORT");
+    assertThat(owner.store().get(b(key))).isNull();
+
+    Jedis onOwner = redis(owner);
+    assertThat(onOwner.readwrite()).isEqualTo("OK");
+    Transaction t = onOwner.multi();
+    t.set(key, "1");
+    t.incr("{m}b");
+    assertThat(t.exec()).containsExactly("OK", 1L);
+  }
+
+  @Test
   void keysOfTwoSlots_crossSlotAndNothingApplied() {
     String k1 = "x1";
     String k2 = "x2";

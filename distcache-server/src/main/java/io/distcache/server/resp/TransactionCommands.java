@@ -114,6 +114,7 @@ final class TransactionCommands {
       CommandTable.Checked checked = s.commands().check(args);
       // Redis checks permissions when it queues: a denied command aborts the EXEC, runs nothing.
       AclCheck.check(s, checked.top(), checked.spec(), checked.fullName(), args);
+      movedIfElsewhere(s, checked.spec(), args);
       long bytes = 0;
       for (byte[] a : args) {
         bytes += a.length + PER_ARG_OVERHEAD;
@@ -131,6 +132,31 @@ final class TransactionCommands {
       throw e;
     }
     s.out().simple("QUEUED");
+  }
+
+  /**
+   * Redis Cluster answers a queued command whose key another node owns with -MOVED at once, and the
+   * EXEC with -EXECABORT, so a cluster client sends the whole transaction again to the owner.
+   * Answered MOVED only at EXEC, a client that follows it sent the owner a lone EXEC ("EXEC without
+   * MULTI"; a tester). Only on a connection routed by a cluster map, as for any keyed command: a
+   * plain connection's transaction is forwarded whole at EXEC. Not after READONLY (a replica may
+   * answer its reads) nor over TLS (the owner's TLS port is found when the EXEC is routed).
+   */
+  private static void movedIfElsewhere(RespSession s, CommandSpec spec, byte[][] args) {
+    io.distcache.server.cluster.ClusterView cluster = s.context().cluster();
+    if (cluster == null || s.tlsClient() || s.routing().readOnly() || CommandKeys.movable(spec)) {
+      return;
+    }
+    List<byte[]> keys = CommandKeys.keys(spec, args);
+    if (keys.isEmpty() || (s.routing().flagsFor(keys.get(0)) & io.distcache.protocol.Flags.ROUTED) == 0) {
+      return;
+    }
+    io.distcache.protocol.cluster.Member owner = cluster.owner(keys.get(0));
+    io.distcache.protocol.cluster.Member self = cluster.self();
+    if (owner != null && self != null && !owner.equals(self)) {
+      throw new CommandException("MOVED " + io.distcache.protocol.cluster.KeySlot.of(keys.get(0)) + " "
+          + owner.address());
+    }
   }
 
   private static void multi(RespSession s, byte[][] a) {
