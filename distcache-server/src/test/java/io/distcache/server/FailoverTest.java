@@ -74,6 +74,24 @@ class FailoverTest {
     cluster.assertIntact(acked);
   }
 
+  /**
+   * Keys k:0 .. k:count-1 written through the first node until each was acknowledged: under heavy
+   * load a sync write can run out of time waiting for its replica (BUSY, so not acknowledged), and
+   * a client writes it again (failed once at load 17-21).
+   */
+  private Map<String, String> writeEvery(int count) {
+    Map<String, String> acked = write(nodes.get(0), "k:", count);
+    await().atMost(ClusterTest.DEADLINE).until(() -> {
+      for (int i = 0; i < count; i++) {
+        if (!acked.containsKey("k:" + i)) {
+          acked.putAll(ClusterFixture.writeOne(nodes.get(0), "k:" + i));
+        }
+      }
+      return acked.size() == count;
+    });
+    return acked;
+  }
+
   @Test
   void ownerKilledUnderWriteLoad_everyAcknowledgedWriteSurvives_andCopiesAreRecreated() throws Exception {
     cluster(3);
@@ -112,17 +130,7 @@ class FailoverTest {
   @Test
   void newReplicaKilledWhileItIsBeingFilled_copyGoesToTheNextMember_andNothingIsLost() {
     cluster(4);
-    Map<String, String> acked = write(nodes.get(0), "k:", 2000);
-    // Under heavy load a sync write can run out of time waiting for its replica (BUSY, so not
-    // acknowledged); a client writes it again (failed once at load 17-21).
-    await().atMost(ClusterTest.DEADLINE).until(() -> {
-      for (int i = 0; i < 2000; i++) {
-        if (!acked.containsKey("k:" + i)) {
-          acked.putAll(ClusterFixture.writeOne(nodes.get(0), "k:" + i));
-        }
-      }
-      return acked.size() == 2000;
-    });
+    Map<String, String> acked = writeEvery(2000);
     DistCacheNode doomedOwner = nodes.get(3);
     DistCacheNode newReplica = nodes.get(2);
     // The new replica receives no replicated frames: its copies can never complete.
@@ -170,15 +178,7 @@ class FailoverTest {
   @Test
   void ownerKilledBeforeItsNewReplicasCopyFinished_theReplicaTakesOverWithMissesOnly_andSaysSo() {
     cluster(4);
-    Map<String, String> acked = write(nodes.get(0), "k:", 2000);
-    await().atMost(ClusterTest.DEADLINE).until(() -> {
-      for (int i = 0; i < 2000; i++) {
-        if (!acked.containsKey("k:" + i)) {
-          acked.putAll(ClusterFixture.writeOne(nodes.get(0), "k:" + i));
-        }
-      }
-      return acked.size() == 2000;
-    });
+    Map<String, String> acked = writeEvery(2000);
     DistCacheNode firstDead = nodes.get(3);
     DistCacheNode secondDead = nodes.get(1);
     DistCacheNode newReplica = nodes.get(2);

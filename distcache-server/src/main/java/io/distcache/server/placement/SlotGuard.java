@@ -393,15 +393,16 @@ public final class SlotGuard {
       // owner and the others stay replicas, each with the copy it replicated (sync replication:
       // every acknowledged write is on it). Not a learner's copy: owners acknowledge without
       // waiting for a learner (Replicator.acknowledge), so the dead owner's last acknowledged
-      // writes may never have reached it; it learns the slot again from the new owner. An owner
-      // back in next only as a learner left the ring too: it was declared dead (or left) in a
-      // placement this node skipped, emptied its store (rule 3) and joins again. Taken for a mere
-      // change of owner, the copy here, the only one left, was dropped (a tester: a 3.5 s stall
-      // lost a third of the keys when one member went from "all three" straight to "two, and
-      // the stalled one learning").
+      // writes may never have reached it; it learns the slot again from the new owner. Another
+      // owner back in next only as a learner left the ring too: it was declared dead (or left) in
+      // a placement this node skipped, emptied its store (rule 3) and joins again. Taken for a
+      // mere change of owner, the copy here, the only one left, was dropped (a tester: a 3.5 s
+      // stall lost a third of the keys when one member went from "all three" straight to "two,
+      // and the stalled one learning"). Not this node itself going from alone to learning: what
+      // it holds is dropped and learned again (its copies are asked for once dropped).
       Member ownerBefore = previous.owner(s);
-      boolean failover = ownerBefore != null && (!next.contains(ownerBefore) || next.isLearner(ownerBefore))
-          && !previous.isLearner(me, s);
+      boolean failover = ownerBefore != null && (!next.contains(ownerBefore)
+          || next.isLearner(ownerBefore) && !ownerBefore.equals(me)) && !previous.isLearner(me, s);
       // A learner that has joined keeps the slots it learned whole: their old owner stopped
       // applying writes to them and it had every effect before the learner joined (Replicator,
       // MIGRATE_PREPARE); the old owner, now the slot's replica under the learner, keeps its copy.

@@ -156,8 +156,7 @@ class OlderPlacementWriteTest {
 
   /** L prepares its join (A waits until L applied every effect sent), joins, and owns s: it must hold the write. */
   private void assertTheNewOwnerHoldsTheWriteOnceItJoined() {
-    Frame prepared = owner.prepareMigration(Frame.request(Opcode.MIGRATE_PREPARE, 0,
-        L.id().getBytes(StandardCharsets.US_ASCII), null, p2.epoch(), p2.fingerprint())).join();
+    Frame prepared = prepare().join();
     assertThat(prepared.status()).isEqualTo(Status.OK);
     moveTo(p3);
     assertThat(onL.store.get(key)).as("slot %d's new owner after the join lacks the write its old owner"
@@ -201,9 +200,7 @@ class OlderPlacementWriteTest {
     start(1);
     moveTo(p2);
     learnerCopiesTheKey();
-    assertThat(owner.prepareMigration(Frame.request(Opcode.MIGRATE_PREPARE, 0,
-        L.id().getBytes(StandardCharsets.US_ASCII), null, p2.epoch(), p2.fingerprint())).join().status())
-        .isEqualTo(Status.OK);
+    assertThat(prepare().join().status()).isEqualTo(Status.OK);
     moveTo(p3);
 
     // Routed under p2, when A still owned s, run once L owns it.
@@ -237,9 +234,7 @@ class OlderPlacementWriteTest {
     beforeNextApply.set(() -> {
       moveTo(p2);
       learnerCopiesTheKey();
-      assertThat(owner.prepareMigration(Frame.request(Opcode.MIGRATE_PREPARE, 0,
-          L.id().getBytes(StandardCharsets.US_ASCII), null, p2.epoch(), p2.fingerprint())).join().status())
-          .isEqualTo(Status.OK);
+      assertThat(prepare().join().status()).isEqualTo(Status.OK);
       moveTo(p3);
     });
     Frame reply = set(p1, NEW).join();
