@@ -276,9 +276,10 @@ public final class Replicator implements AutoCloseable {
    * the member has the write from its copy or from this. Acknowledged only while this node still
    * owns every slot written and holds none of them for a learner; else it answers BUSY (applied
    * here, not promised), since its slot may have gone elsewhere without it. Reaching that takes a
-   * learner's whole copy and hand-over during one write's run: a thread stalled for seconds, or a
-   * keyless script (it takes no slot lock) that started just after the learner's MIGRATE_PREPARE
-   * was answered; one running when the prepare arrives makes it ask again (prepareMigration).
+   * learner's whole copy and hand-over during one write's run: a thread stalled for seconds. Not a
+   * script that started while this node was alone (it takes no slot lock): the learner's
+   * MIGRATE_PREPARE is asked again while one runs (prepareMigration), and one that starts once the
+   * learner is in the placement runs under the one-slot rule.
    */
   private CompletableFuture<Frame> appliedUnlocked(Frame request, Placement p) {
     Frame reply = local.apply(request);
@@ -1420,11 +1421,13 @@ public final class Replicator implements AutoCloseable {
           + behind.lagBytes() + " bytes behind (at most " + PREPARE_MAX_LAG_BYTES + " before its slots are held)"));
     }
     ScriptHost running = scripts;
-    if (running != null && running.nodeHeld()) {
-      // A script that names no key (a one-member node's) takes no slot lock, and the learner's copy
-      // does not wait for it: taken over mid-run, the learner could hold some of its writes and the
-      // client get BUSY (a reviewer). Asked again once it ended, its writes reach the learner as
-      // appliedUnlocked ships them. Answered at once: this runs on a peer connection's event loop.
+    if (running != null && running.unclusteredScriptRunning()) {
+      // A script that started while this node was alone may write any key without its slot's lock
+      // (the one-slot rule did not apply), and the learner's copy does not wait for it: taken over
+      // mid-run, the learner could hold some of its writes and the client get BUSY (a reviewer).
+      // Asked again once it ended, its writes reach the learner as appliedUnlocked ships them. A
+      // script started in a cluster writes only its slot, under the slot's lock, which this waits
+      // for below. Answered at once: this runs on a peer connection's event loop.
       return CompletableFuture.completedFuture(request.replyError(Status.TRY_AGAIN,
           "a script is running on this node; ask again when it is done"));
     }

@@ -387,10 +387,15 @@ public final class ScriptHost implements AutoCloseable {
     }
   }
 
-  /** True while a script holds the node (from before it runs until after); never waits. */
-  boolean nodeHeld() {
-    return hold != null;
+  /**
+   * True while a script that started on a node alone runs: the one-slot rule did not apply to it,
+   * so it may write any key without its slot's lock. Never waits.
+   */
+  boolean unclusteredScriptRunning() {
+    return unclustered;
   }
+
+  private volatile boolean unclustered;
 
   /**
    * True while a script (or a batch holding scripts) holds the node's keys and has not passed its
@@ -447,18 +452,21 @@ public final class ScriptHost implements AutoCloseable {
     if (!script.keys().isEmpty()) {
       slot = KeySlot.of(script.keys().get(0));
     }
-    Calls calls = new Calls(held, clustered.getAsBoolean(), slot);
+    boolean inCluster = clustered.getAsBoolean();
+    Calls calls = new Calls(held, inCluster, slot);
     Thread previous = laneThread;
     laneThread = Thread.currentThread();
     wrote = false;
     killRequested = false;
     startedNanos = clock.nanos();
     current = script;
+    unclustered = !inCluster;
     running = true;
     try {
       return r.run(request, script, calls);
     } finally {
       running = false;
+      unclustered = false;
       current = null;
       laneThread = previous;
       batchWritten.addAll(calls.written);

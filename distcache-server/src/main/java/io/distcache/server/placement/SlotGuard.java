@@ -398,8 +398,8 @@ public final class SlotGuard {
       // a placement this node skipped, emptied its store (rule 3) and joins again. Taken for a
       // mere change of owner, the copy here, the only one left, was dropped (a tester: a 3.5 s
       // stall lost a third of the keys when one member went from "all three" straight to "two,
-      // and the stalled one learning"). Not this node itself going from alone to learning: what
-      // it holds is dropped and learned again (its copies are asked for once dropped).
+      // and the stalled one learning"). Not this node's own step to learning (it was declared
+      // dead): what it held is dropped and learned again (its copies are asked for once dropped).
       Member ownerBefore = previous.owner(s);
       boolean failover = ownerBefore != null && (!next.contains(ownerBefore)
           || next.isLearner(ownerBefore) && !ownerBefore.equals(me)) && !previous.isLearner(me, s);

@@ -148,7 +148,7 @@ final class TransactionCommands {
       return;
     }
     List<byte[]> keys = CommandKeys.keys(spec, args);
-    if (keys.isEmpty() || (s.routing().flagsFor(keys.get(0)) & io.distcache.protocol.Flags.ROUTED) == 0) {
+    if (keys.isEmpty() || (s.routing().flagsFor(keys, 1) & io.distcache.protocol.Flags.ROUTED) == 0) {
       return;
     }
     io.distcache.protocol.cluster.Member owner = cluster.owner(keys.get(0));

@@ -57,7 +57,8 @@ class OlderPlacementWriteTest {
   private final AtomicReference<Placement> installed = new AtomicReference<>(Placement.empty());
   /** Runs once inside the owner's next apply, before the write: a change that overtakes a running write. */
   private final AtomicReference<Runnable> beforeNextApply = new AtomicReference<>();
-  /** Runs once right after the owner's next read of its installed placement (the write's first check). */
+  private final Thread testThread = Thread.currentThread();
+  /** Runs once right after the owner's next read of its installed placement on the test's thread (the write's first check). */
   private final AtomicReference<Runnable> afterNextPlacementRead = new AtomicReference<>();
   /** The requests the owner sent on to another member instead of applying them. */
   private final List<Frame> sentOn = new CopyOnWriteArrayList<>();
@@ -115,7 +116,8 @@ class OlderPlacementWriteTest {
   /** The owner's view of the installed placement: the value read is the one before an armed change runs. */
   private Placement readPlacement() {
     Placement read = installed.get();
-    Runnable change = afterNextPlacementRead.getAndSet(null);
+    // Only the test's own thread (the write's first check), not the replicator's background threads.
+    Runnable change = Thread.currentThread() == testThread ? afterNextPlacementRead.getAndSet(null) : null;
     if (change != null) {
       change.run();
     }
@@ -243,36 +245,68 @@ class OlderPlacementWriteTest {
     assertThat(onL.store.get(key)).as("the new owner has the value its copy read").isEqualTo(OLD);
   }
 
+  /** A script run through the script lane until {@code release} opens; {@code started} opens once it runs. */
+  private CompletableFuture<Frame> scriptOnTheLane(ScriptHost scripts, java.util.concurrent.CountDownLatch started,
+      java.util.concurrent.CountDownLatch release) {
+    scripts.runner((request, script, calls) -> {
+      started.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return request.replyOk();
+    });
+    Frame eval = io.distcache.protocol.ScriptCodec.request(b("return 1"), "default", List.of(), List.of(), 0);
+    return scripts.submit(eval, () -> CompletableFuture.completedFuture(
+        scripts.run(eval, new TransactionGate(scripts), r -> r)));
+  }
+
   @Test
-  void prepareMigration_whileAScriptRuns_asksAgain_andIsAnsweredOnceTheScriptEnded() {
+  void prepareMigration_whileAScriptStartedAloneRuns_asksAgain_andIsAnsweredOnceTheScriptEnded() throws Exception {
     start(0);
     ScriptHost scripts = new ScriptHost(new ManualClock());
     closing.add(scripts::close);
     owner.scripts(scripts);
     moveTo(p2);
     learnerCopiesTheKey();
-    // A script (a keyless one takes no slot lock) runs on the lane until released.
-    java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+    // A script that started while its node was alone (keyless there, it may write any key without
+    // a slot lock) runs until released.
+    scripts.clustered(() -> false);
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-    Frame eval = Frame.request(Opcode.SCRIPT, 0, null, null);
-    CompletableFuture<Frame> script = scripts.submit(eval, () -> {
-      running.countDown();
-      try {
-        release.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return CompletableFuture.completedFuture(eval.replyOk());
-    });
-    await().atMost(Duration.ofSeconds(10)).until(() -> running.getCount() == 0);
+    CompletableFuture<Frame> script = scriptOnTheLane(scripts, started, release);
+    assertThat(started.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
 
     Frame whileRunning = prepare().join();
-    assertThat(whileRunning.status()).as("the learner's prepare while a script runs").isEqualTo(Status.TRY_AGAIN);
+    assertThat(whileRunning.status()).as("the learner's prepare while such a script runs").isEqualTo(Status.TRY_AGAIN);
     assertThat(whileRunning.valueText()).contains("a script is running");
     release.countDown();
     assertThat(script.join().status()).isEqualTo(Status.OK);
-    await().atMost(Duration.ofSeconds(10)).until(() -> !scripts.running());
+    await().atMost(Duration.ofSeconds(10)).until(() -> !scripts.unclusteredScriptRunning());
     assertThat(prepare().join().status()).isEqualTo(Status.OK);
+  }
+
+  @Test
+  void prepareMigration_whileAScriptStartedInTheClusterRuns_isAnswered() throws Exception {
+    start(0);
+    ScriptHost scripts = new ScriptHost(new ManualClock());
+    closing.add(scripts::close);
+    owner.scripts(scripts);
+    moveTo(p2);
+    learnerCopiesTheKey();
+    // Started in a cluster, a script writes only its slot, under the slot's lock: no reason to wait.
+    scripts.clustered(() -> true);
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    CompletableFuture<Frame> script = scriptOnTheLane(scripts, started, release);
+    assertThat(started.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    try {
+      assertThat(prepare().join().status()).isEqualTo(Status.OK);
+    } finally {
+      release.countDown();
+    }
+    assertThat(script.join().status()).isEqualTo(Status.OK);
   }
 
   private CompletableFuture<Frame> prepare() {

@@ -308,6 +308,31 @@ class SlotGuardTest {
     }
   }
 
+  @Test
+  void declaredDeadThenLearning_thisNodesOwnStepIsNoFailover_itDropsWhatItOwnedAndLearnsItAgain() {
+    List<long[]> dropped = new ArrayList<>();
+    SlotGuard.Dropper recorder = (slots, done) -> {
+      dropped.add(slots.clone());
+      done.run();
+    };
+    Placement all = Placement.of(15, List.of(A, B, C), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    Placement cLearning = Placement.of(17, List.of(A, B), List.of(C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    int relearned = -1;
+    for (int s = 0; s < KeySlot.SLOTS && relearned < 0; s++) {
+      if (all.owns(C, s) && cLearning.isReplica(C, s)) {
+        relearned = s;
+      }
+    }
+    assertThat(relearned).as("a slot C owned and learns again").isNotNegative();
+    SlotGuard c = new SlotGuard(clock, LEASE);
+    c.placementChanged(C, Placement.empty(), all, recorder);
+    dropped.clear();
+    c.placementChanged(C, all, cLearning, recorder);
+    int slot = relearned;
+    assertThat(dropped).as("C's own copy of a slot it learns again is dropped, so that it is asked for")
+        .anyMatch(d -> SlotGuard.has(d, slot));
+  }
+
   private static final Member D = new Member("d".repeat(40), new Address("127.0.0.1", 7004));
 
   /** A slot A owns under both placements whose replica under {@code before} is still a member of {@code after} but no longer its replica. */
