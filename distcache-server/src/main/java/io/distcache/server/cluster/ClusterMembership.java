@@ -146,6 +146,7 @@ public final class ClusterMembership implements AutoCloseable {
     placement.addListener((previous, next) -> placementChanged(self, previous, next));
     e.onDeathDecision((candidate, aliveIds) -> guard.majorityAlive(aliveIds));
     e.onDeclaredDead(() -> {
+      emptyingListeners.forEach(Runnable::run);
       guard.declaredDead();
       store.flush();
       declaredDeadListeners.forEach(Runnable::run);
@@ -418,6 +419,13 @@ public final class ClusterMembership implements AutoCloseable {
   /** Runs {@code action} with each set of slots (a 16,384-bit map) whose keys were dropped here. */
   public void onSlotsDropped(java.util.function.Consumer<long[]> action) {
     droppedListeners.add(action);
+  }
+
+  private final List<Runnable> emptyingListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /** Runs {@code action} each time this node learns it was declared dead, before its store is emptied. */
+  public void onEmptying(Runnable action) {
+    emptyingListeners.add(action);
   }
 
   /** Runs {@code action} each time this node learns it was declared dead, after its store is emptied. */

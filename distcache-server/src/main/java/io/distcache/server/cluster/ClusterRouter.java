@@ -102,6 +102,7 @@ public final class ClusterRouter implements Router, ClusterView {
     cluster.onLearning(new JoinDriver(cluster, replicator::whole, replicator::askAgainIfStuck, peers));
     cluster.placements().addListener(replicator::placementChanged);
     replicator.onStaleCopies(cluster::dropCopies);
+    cluster.onEmptying(replicator::emptying);
     cluster.onDeclaredDead(() -> {
       // Emptied: every copy this node replicates is asked for again once the owners have it back.
       applier.forget();

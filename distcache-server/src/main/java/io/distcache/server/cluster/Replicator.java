@@ -228,6 +228,7 @@ public final class Replicator implements AutoCloseable {
     int[] order = stripesOf(keys);
     Map<ReplicaLink, Long> last = new HashMap<>();
     Frame reply;
+    long emptied = emptyings.get();
     try {
       lockStripes(order);
     } catch (ScriptBusyException e) {
@@ -260,7 +261,7 @@ public final class Replicator implements AutoCloseable {
     if (moved) {
       return send(request);
     }
-    return acknowledge(request, reply, last, p);
+    return acknowledge(request, reply, last, p, emptied);
   }
 
   /** True when the installed placement is not {@code p}: a request routed under {@code p} is out of date. */
@@ -282,6 +283,7 @@ public final class Replicator implements AutoCloseable {
    * learner is in the placement runs under the one-slot rule.
    */
   private CompletableFuture<Frame> appliedUnlocked(Frame request, Placement p) {
+    long emptied = emptyings.get();
     Frame reply = local.apply(request);
     if (!moved(p)) {
       return CompletableFuture.completedFuture(reply);
@@ -314,7 +316,7 @@ public final class Replicator implements AutoCloseable {
     } finally {
       unlockStripes(order, order.length);
     }
-    return acknowledge(request, reply, last, now);
+    return acknowledge(request, reply, last, now, emptied);
   }
 
   private static Frame appliedNotPromised(Frame request) {
@@ -449,7 +451,29 @@ public final class Replicator implements AutoCloseable {
     }
   }
 
-  private CompletableFuture<Frame> acknowledge(Frame request, Frame reply, Map<ReplicaLink, Long> last, Placement p) {
+  /**
+   * Times this node heard it was declared dead, counted before its store is emptied (emptying).
+   * A write applied before and acknowledged after such a moment is gone from this node, and its
+   * replicas' confirmations may not mean they hold it: a replica that moved on to the placement
+   * without this node's ownership skips the effect and confirms it all the same (ReplicaApplier).
+   * Found with bench/stall-rounds.sh: a member resumed from a 3.5 s SIGSTOP applied a forwarded
+   * SET, was told it was dead and emptied its store, and the replica's skip-and-confirm then
+   * acknowledged the SET, which no node held (reads gave nil until it was written again).
+   */
+  private final java.util.concurrent.atomic.AtomicLong emptyings = new java.util.concurrent.atomic.AtomicLong();
+
+  /** This node learned it was declared dead: its store is about to be emptied (ClusterMembership). */
+  void emptying() {
+    emptyings.incrementAndGet();
+  }
+
+  private static Frame lostToDeath(Frame request) {
+    return request.replyError(Status.BUSY, "the write was applied on this node, but the cluster declared the node"
+        + " dead before its replicas confirmed it; it is lost");
+  }
+
+  private CompletableFuture<Frame> acknowledge(Frame request, Frame reply, Map<ReplicaLink, Long> last, Placement p,
+      long emptied) {
     List<CompletableFuture<Void>> waits = new ArrayList<>(last.size());
     for (Map.Entry<ReplicaLink, Long> e : last.entrySet()) {
       // A learner's copy need not hold a write before the client hears of it while it merely
@@ -470,13 +494,13 @@ public final class Replicator implements AutoCloseable {
       }
     }
     if (waits.isEmpty()) {
-      return CompletableFuture.completedFuture(reply);
+      return CompletableFuture.completedFuture(emptyings.get() == emptied ? reply : lostToDeath(request));
     }
     CompletableFuture<Void> all = waits.size() == 1 ? waits.get(0)
         : CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0]));
     return all.orTimeout(SYNC_WAIT_MILLIS, TimeUnit.MILLISECONDS).handle((v, error) -> {
       if (error == null) {
-        return reply;
+        return emptyings.get() == emptied ? reply : lostToDeath(request);
       }
       Throwable cause = error.getCause() != null ? error.getCause() : error;
       String why = cause instanceof TimeoutException ? "did not confirm it within " + SYNC_WAIT_MILLIS + " ms"
@@ -828,6 +852,7 @@ public final class Replicator implements AutoCloseable {
       flushing++;
     }
     Member me = self.get();
+    long emptied = emptyings.get();
     CompletableFuture.supplyAsync(() -> {
       Map<ReplicaLink, Long> last = new HashMap<>();
       // Never between a script's calls; BUSY (nothing deleted) past its threshold.
@@ -842,7 +867,7 @@ public final class Replicator implements AutoCloseable {
         flushing--;
       }
     }).thenCompose(last -> last == null ? CompletableFuture.completedFuture(scriptBusy(request))
-        : acknowledge(request, request.replyOk(), last, p)).whenComplete((reply, error) -> {
+        : acknowledge(request, request.replyOk(), last, p, emptied)).whenComplete((reply, error) -> {
       if (error == null) {
         out.complete(reply);
       } else {
