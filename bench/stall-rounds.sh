@@ -11,8 +11,9 @@
 # READONLY) compare each GET with the highest value acknowledged before it was sent. Each round
 # stops the third node for STALL seconds, lets it run 12 s, and counts the 20,000 keys that no
 # longer read back. At the end: reads that returned an older value or nil for an acknowledged key,
-# and every acknowledged key read back through each node. Needs python3-redis. Stops every process
-# it started, by PID.
+# and every acknowledged key read back through each node; for the first such keys, the writes of
+# nearby values with their answers and times. Needs python3-redis. Stops every process it started,
+# by PID.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BASE=${BASE:-7300}
@@ -59,16 +60,22 @@ from redis.cluster import RedisCluster
 base, flag = int(sys.argv[1]), sys.argv[2]
 ports, n = [base, base + 1, base + 2], 1500
 acked, lock, stale, counts, running = {}, threading.Lock(), [], collections.Counter(), True
+history = collections.defaultdict(list)
 def writer(port, wid):
     r, seq = redis.Redis(port=port, socket_timeout=10), 0
     while running:
         k = 'seq:%d' % (random.randrange(n // 2) * 2 + wid); seq += 1
+        t0 = time.time()
         try:
             r.set(k, seq)
             with lock:
                 acked[k] = max(acked.get(k, 0), seq)
+            history[k].append((seq, 'ok', t0, time.time()))
+            if len(history[k]) > 400:
+                del history[k][:200]
         except Exception as e:
             counts['write error ' + str(e)[:50]] += 1
+            history[k].append((seq, str(e)[:40], t0, time.time()))
 def reader(port, readonly):
     r, tag = None, '%s %d' % ('READONLY' if readonly else 'plain', port)
     while running:
@@ -100,6 +107,10 @@ kinds = [s[0] for s in stale]
 print('reads of an acknowledged key that returned nil: %d, an older value: %d' % (kinds.count('nil'), kinds.count('older')))
 for s in stale[:20]:
     print('  %s at %s through %s: %s acknowledged %d, read %s' % s)
+for k, lo, hi in sorted(set((s[3], int(s[5]) if s[5] is not None else s[4], s[4]) for s in stale))[:3]:
+    print('writes of', k, 'around the values involved:')
+    for h in [h for h in history[k] if lo - 3 <= h[0] <= hi + 3]:
+        print('   seq %d %s sent %s answered %s' % (h[0], h[1], time.strftime('%H:%M:%S', time.localtime(h[2])) + ('%.3f' % (h[2] % 1))[1:], time.strftime('%H:%M:%S', time.localtime(h[3])) + ('%.3f' % (h[3] % 1))[1:]))
 print('counts', dict(counts))
 rc = RedisCluster(host='127.0.0.1', port=base)
 print('acknowledged keys %d, wrong through the cluster client: %d' % (len(acked),
