@@ -78,7 +78,8 @@ public final class PackedIndex {
       throw new IllegalStateException("indexed collection payload version " + b.get(1) + " is not " + VERSION);
     }
     int capacity = b.getInt(CAPACITY_AT);
-    if (capacity <= 0 || Integer.bitCount(capacity) != 1 || capacity > (b.limit() - HEADER) / SLOT) {
+    if (capacity <= 0 || Integer.bitCount(capacity) != 1 || capacity > MAX_CAPACITY
+        || capacity > (b.limit() - HEADER) / SLOT) {
       throw new IllegalStateException("indexed collection capacity " + capacity + " is not a power of two that fits "
           + "the payload's " + b.limit() + " bytes");
     }
@@ -106,14 +107,19 @@ public final class PackedIndex {
     return HEADER + capacity * SLOT;
   }
 
+  /** The most slots a table may have: 1 GiB of offsets, twice the largest value the store accepts. */
+  static final int MAX_CAPACITY = 1 << 28;
+
   /**
-   * The table's capacity for {@code count} elements: a power of two at least 3/2 of it; an
-   * IllegalArgumentException when that passes 2^30 slots (no value the store accepts holds so many).
+   * The table's capacity for {@code count} elements: a power of two at least 3/2 of it. Past
+   * MAX_CAPACITY (which also keeps elementsAt() within an int) the value is refused as too large,
+   * as the store would refuse it.
    */
   static int capacityFor(int count) {
     long wanted = Math.max(4L, (long) count + (count + 1) / 2);
-    if (wanted > 1 << 30) {
-      throw new IllegalArgumentException("an index for " + count + " elements needs more than 2^30 slots");
+    if (wanted > MAX_CAPACITY) {
+      throw new StoreException(StoreException.Reason.TOO_LARGE, "an index for " + count + " elements needs more than "
+          + MAX_CAPACITY + " slots");
     }
     return Integer.highestOneBit((int) wanted - 1) << 1;
   }

@@ -291,4 +291,12 @@ class PackedIndexTest {
     assertThatThrownBy(() -> CollectionCodec.decodeSet(capacity)).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("capacity " + (1 << 30));
   }
+  @Test
+  void capacityFor_sizesTheTableAtMostTwoThirdsFull_andRefusesPastItsLimit() {
+    assertThat(PackedIndex.capacityFor(LIMIT + 1)).isEqualTo(256);
+    assertThat(PackedIndex.capacityFor(10_000)).isEqualTo(16_384);
+    assertThat(PackedIndex.capacityFor(10_923)).isEqualTo(32_768); // 16,384 would be just over 2/3 full
+    assertThatThrownBy(() -> PackedIndex.capacityFor(200_000_000)).isInstanceOf(StoreException.class)
+        .hasMessageContaining("200000000 elements");
+  }
 }
