@@ -194,7 +194,8 @@ class HashCommandsTest {
         .isEqualTo(":0\r\n:5\r\n:2\r\n:1\r\n");
     assertThat(send("HDEL h f0", "OBJECT ENCODING h", "HLEN h", "HGET h f3", "HGET h f4"))
         .as("128 fields: packed again, f3 appended last").isEqualTo(":1\r\n$8\r\nlistpack\r\n:128\r\n$4\r\nback\r\n$2\r\nv4\r\n");
-    assertThat(send("HKEYS h")).startsWith("*128\r\n$2\r\nf1\r\n$2\r\nf2\r\n$2\r\nf4\r\n").endsWith("$4\r\nf128\r\n$2\r\nf3\r\n");
+    assertThat(send("HKEYS h")).startsWith("*128\r\n$2\r\nf1\r\n$2\r\nf2\r\n$2\r\nf4\r\n")
+        .endsWith("$4\r\nf128\r\n$2\r\nf3\r\n");
   }
 
   private static String bulkOf(String s) {
