@@ -48,9 +48,12 @@ public final class PeerHandshake {
   /**
    * 4: the layout and proofs of 3; nodes of version 4 compute placements with the slots evenly
    * spaced on the ring (Placement.position), which a version 3 node would never confirm, so the
-   * two are refused by name rather than left waiting for each other.
+   * two are refused by name rather than left waiting for each other. 5: the layout, proofs and
+   * placements of 4; nodes of version 5 keep hashes and sets of more than 128 elements in
+   * PackedIndex's layout, and values cross the peer links whole (replication, migration), where a
+   * version 4 node would read such a value as an empty collection.
    */
-  public static final int VERSION = 4;
+  public static final int VERSION = 5;
   public static final int MODE_OPEN = 0;
   public static final int MODE_SECRET = 1;
   public static final int ID_BYTES = 40;

@@ -30,12 +30,14 @@ import java.util.concurrent.ThreadLocalRandom;
  * HASH whose payload is CollectionCodec's packed array. A read holds the key's gate stripe shared;
  * a write holds it exclusive from its read to its write back, so no other request on the key runs
  * in between: every command is atomic, also inside a TRANSACTION (which holds the stripes
- * already). The point reads (HGET, HMGET of up to MAX_NAMES, HEXISTS, HSTRLEN, HLEN) walk the
+ * already). The point reads (HGET, HMGET of up to MAX_NAMES, HEXISTS, HSTRLEN, HLEN) look into the
  * payload where the store keeps it (PackedLookup); HSET of up to MAX_NAMES fields, HSETNX, HDEL of
  * up to MAX_NAMES, HINCRBY and HINCRBYFLOAT on a hash without field expiry times build the new
- * payload from that view (PackedEdit: no object per element) and write it back once. Every other
- * command, and these on a hash with field expiry times, decodes the payload into a map, changes it
- * and encodes it again. Either way a write copies the whole payload: O(size) per write. A write
+ * payload from that view (PackedEdit: no object per element) and write it back once. On a hash of
+ * more than 128 fields (PackedIndex's layout) both find their fields through the payload's offset
+ * table instead of a walk. Every other command, and these on a hash with field expiry times,
+ * decodes the payload into a map, changes it and encodes it again. Either way a write copies the
+ * whole payload. A write
  * keeps the key's expiry, and one that removes the last field removes the key, as in Redis. A
  * write that would pass MAX_COLLECTION_ELEMENTS fields is refused before the new payload is built;
  * the payload's bytes are checked against the store's value limit (PackedEdit before it

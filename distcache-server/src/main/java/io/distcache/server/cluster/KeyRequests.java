@@ -5,6 +5,7 @@ import io.distcache.protocol.KeyOperation;
 import io.distcache.protocol.Status;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.store.CollectionCodec;
+import io.distcache.server.store.PackedIndex;
 import io.distcache.server.store.RedisNumbers;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreException;
@@ -150,10 +151,13 @@ final class KeyRequests {
   /**
    * What Redis would report for this hash: listpack up to 128 fields with fields and values of at
    * most 64 bytes (hash-max-listpack-entries, hash-max-listpack-value), hashtable past them. The
-   * store keeps every hash packed (CollectionCodec); this names Redis's choice for clients that
-   * look.
+   * store keeps a hash of more than 128 fields indexed (PackedIndex: hashtable, told from the
+   * header without a walk), a smaller one packed; this names Redis's choice for those.
    */
   static String hashEncoding(byte[] payload) {
+    if (PackedIndex.isIndexed(payload)) {
+      return "hashtable";
+    }
     java.util.Map<CollectionCodec.Bytes, byte[]> hash = CollectionCodec.decodeHash(payload);
     if (hash.size() > 128) {
       return "hashtable";
@@ -170,8 +174,13 @@ final class KeyRequests {
   /**
    * What Redis would report for this set: intset for at most 512 members that are all integers
    * (set-max-intset-entries), listpack for at most 128 members of at most 64 bytes, else hashtable.
+   * A set of more than 128 members is indexed here (PackedIndex) and reported as hashtable, also
+   * when Redis would keep up to 512 integers in an intset (docs/PROTOCOL.md).
    */
   static String setEncoding(byte[] payload) {
+    if (PackedIndex.isIndexed(payload)) {
+      return "hashtable";
+    }
     java.util.Map<CollectionCodec.Bytes, Boolean> set = CollectionCodec.decodeSet(payload);
     boolean integers = set.size() <= 512;
     boolean small = set.size() <= 128;

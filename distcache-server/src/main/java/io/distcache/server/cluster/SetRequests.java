@@ -31,7 +31,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * SISMEMBER, SMISMEMBER (up to MAX_NAMES) and SCARD walk the payload where the store keeps it
  * (PackedLookup); SADD and SREM of up to MAX_NAMES members build the new payload from that view
  * (PackedEdit: no object per member, the payload still copied once per write) and write it back
- * once, under the stripe held exclusive from the read to the write.
+ * once, under the stripe held exclusive from the read to the write. On a set of more than 128
+ * members (PackedIndex's layout) both find their members through the payload's offset table.
  */
 
 /** Runs SETS requests (docs/PROTOCOL.md, "Sets") under the transaction gate. */

@@ -9,11 +9,17 @@ import java.util.Map;
  * Design: the payload of a collection entry, one packed array in the spirit of Redis's listpack:
  * a varint count, then per element a varint length and its bytes (a hash: field then value; a set:
  * the member). It is what the store keeps and what copies an entry whole (type, payload, version,
- * expiry). The point reads walk it where the store keeps it (PackedLookup) and the common writes of
- * a few named elements build the new payload from it by splicing (PackedEdit); every other command
- * decodes it into an insertion-ordered map, changes it and encodes it again. Either way O(size)
- * per command (a write copies the whole payload), which is why the number of elements per
- * collection has a limit (see CollectionLimits), checked before anything is decoded or allocated.
+ * expiry). The point reads look into it where the store keeps it (PackedLookup) and the common
+ * writes of a few named elements build the new payload from it by splicing (PackedEdit); every
+ * other command decodes it into an insertion-ordered map, changes it and encodes it again, O(size).
+ * A write copies the whole payload, which is why the number of elements per collection has a
+ * limit (see CollectionLimits), checked before anything is decoded or allocated.
+ *
+ * A hash or set of more than PackedIndex.INDEXED_ABOVE (128) elements without field expiry times
+ * is kept in the indexed layout instead (PackedIndex: a header that starts with a 0 byte, which no
+ * stored count is, an offset table, then the same elements), so that the point reads and writes
+ * find their elements in O(1) probes instead of a walk; encodeHash and encodeSet choose it by the
+ * count, whatever wrote the payload before, and every decoder here reads both (elements()).
  *
  * A payload comes only from this class, but it is checked as if hostile: a count or length that
  * runs past the end is reported, never trusted for an allocation.
@@ -23,7 +29,9 @@ import java.util.Map;
  * Unix ms). The times live in the value, so everything that copies an entry whole (replication
  * effects, migration, RENAME, COPY, MEMORY USAGE) carries them without knowing of them, and a hash
  * without expiring fields is byte for byte what it was before the trailer existed; a reader that
- * ignores the trailer (decodeHash(payload)) still sees every field.
+ * ignores the trailer (decodeHash(payload)) still sees every field. Such a hash is never indexed,
+ * whatever its size: the trailer names fields by position, which the index's edits would shift,
+ * and the writes on it decode anyway to reap expired fields.
  *
  * A sorted set (ZSET): a varint count, then per member a varint length, its bytes and its score
  * as an 8-byte big-endian IEEE 754 double, in ascending (score, member) order, which is the order
@@ -53,13 +61,15 @@ public final class CollectionCodec {
     if (payload == null) {
       return new LinkedHashMap<>();
     }
-    ByteBuffer b = ByteBuffer.wrap(payload);
-    int n = readVarint(b, payload.length / 2);
+    Elements e = elements(ByteBuffer.wrap(payload), true);
+    ByteBuffer b = e.b();
+    int n = e.count();
     LinkedHashMap<Bytes, byte[]> out = new LinkedHashMap<>(Math.max(16, n * 4 / 3 + 1));
     for (int i = 0; i < n; i++) {
       byte[] field = readBytes(b);
       out.put(new Bytes(field), readBytes(b));
     }
+    e.checkEnd(); // a plain hash's field expiry trailer is left to the other decodeHash
     return out;
   }
 
@@ -71,14 +81,16 @@ public final class CollectionCodec {
     if (payload == null) {
       return new LinkedHashMap<>();
     }
-    ByteBuffer b = ByteBuffer.wrap(payload);
-    int n = readVarint(b, payload.length / 2);
+    Elements e = elements(ByteBuffer.wrap(payload), true);
+    ByteBuffer b = e.b();
+    int n = e.count();
     LinkedHashMap<Bytes, byte[]> out = new LinkedHashMap<>(Math.max(16, n * 4 / 3 + 1));
     Bytes[] fields = new Bytes[n];
     for (int i = 0; i < n; i++) {
       fields[i] = new Bytes(readBytes(b));
       out.put(fields[i], readBytes(b));
     }
+    e.checkEnd();
     if (b.hasRemaining()) {
       int m = readVarint(b, n);
       for (int j = 0; j < m; j++) {
@@ -104,6 +116,10 @@ public final class CollectionCodec {
    * Walks the payload without copying a field, for the active sweep.
    */
   public static long earliestFieldExpiry(byte[] payload) {
+    if (PackedIndex.isIndexed(payload)) {
+      PackedIndex.open(ByteBuffer.wrap(payload), true);
+      return 0; // an indexed hash has no field expiry times
+    }
     ByteBuffer b = ByteBuffer.wrap(payload);
     int n = readVarint(b, payload.length / 2);
     for (int i = 0; i < 2 * n; i++) {
@@ -131,18 +147,47 @@ public final class CollectionCodec {
     if (payload == null) {
       return new LinkedHashMap<>();
     }
-    ByteBuffer b = ByteBuffer.wrap(payload);
-    int n = readVarint(b, payload.length);
+    Elements e = elements(ByteBuffer.wrap(payload), false);
+    ByteBuffer b = e.b();
+    int n = e.count();
     LinkedHashMap<Bytes, Boolean> out = new LinkedHashMap<>(Math.max(16, n * 4 / 3 + 1));
     for (int i = 0; i < n; i++) {
       out.put(new Bytes(readBytes(b)), Boolean.TRUE);
     }
+    e.checkEnd();
     return out;
   }
 
   /** The element count of a payload without decoding it. */
   public static int count(byte[] payload) {
-    return readVarint(ByteBuffer.wrap(payload), payload.length);
+    return PackedIndex.isIndexed(payload) ? PackedIndex.count(PackedIndex.open(ByteBuffer.wrap(payload), false))
+        : readVarint(ByteBuffer.wrap(payload), payload.length);
+  }
+
+  /**
+   * Where a hash's or set's elements are: {@code b} positioned at the first of {@code count}
+   * elements, in either layout (plain, or indexed: PackedIndex). In the indexed layout they run to
+   * the end of the payload, which checkEnd() checks after the walk.
+   */
+  record Elements(ByteBuffer b, int count, boolean indexed) {
+    void checkEnd() {
+      if (indexed && b.hasRemaining()) {
+        throw new IllegalStateException(b.remaining() + " bytes after the indexed collection's " + count + " elements");
+      }
+    }
+  }
+
+  /** The elements of a hash ({@code pairs}) or set payload view (from position 0), read as hostile. */
+  static Elements elements(ByteBuffer payload, boolean pairs) {
+    if (PackedIndex.isIndexed(payload)) {
+      ByteBuffer b = PackedIndex.open(payload, pairs);
+      b.position(PackedIndex.elementsAt(PackedIndex.capacity(b)));
+      return new Elements(b, PackedIndex.count(b), true);
+    }
+    ByteBuffer b = payload.duplicate();
+    b.position(0);
+    int n = readVarint(b, pairs ? b.remaining() / 2 : b.remaining());
+    return new Elements(b, n, false);
   }
 
   public static byte[] encodeHash(Map<Bytes, byte[]> hash) {
@@ -166,6 +211,15 @@ public final class CollectionCodec {
     }
     if (timed > 0) {
       size += varintSize(timed) + (long) timed * (5 + 8);
+    }
+    if (timed == 0 && hash.size() > PackedIndex.INDEXED_ABOVE) {
+      ByteBuffer b = startIndexed(size - varintSize(hash.size()), hash.size());
+      for (Map.Entry<Bytes, byte[]> e : hash.entrySet()) {
+        writeBytes(b, e.getKey().b());
+        writeBytes(b, e.getValue());
+      }
+      PackedIndex.build(b, hash.size(), true);
+      return b.array();
     }
     ByteBuffer b = allocate(size);
     writeVarint(b, hash.size());
@@ -194,12 +248,32 @@ public final class CollectionCodec {
     for (Bytes m : members) {
       size += varintSize(m.b().length) + m.b().length;
     }
+    if (count > PackedIndex.INDEXED_ABOVE) {
+      ByteBuffer b = startIndexed(size - varintSize(count), count);
+      for (Bytes m : members) {
+        writeBytes(b, m.b());
+      }
+      PackedIndex.build(b, count, false);
+      return b.array();
+    }
     ByteBuffer b = allocate(size);
     writeVarint(b, count);
     for (Bytes m : members) {
       writeBytes(b, m.b());
     }
     return b.array();
+  }
+
+  /**
+   * A buffer for an indexed payload (PackedIndex) of {@code count} elements in
+   * {@code elementBytes}: its header written, its table empty, positioned at the elements.
+   */
+  static ByteBuffer startIndexed(long elementBytes, int count) {
+    int capacity = PackedIndex.capacityFor(count);
+    ByteBuffer b = allocate(PackedIndex.elementsAt(capacity) + elementBytes);
+    PackedIndex.writeHeader(b, count, capacity);
+    b.position(PackedIndex.elementsAt(capacity));
+    return b;
   }
 
   /**
@@ -260,6 +334,12 @@ public final class CollectionCodec {
     byte[] out = new byte[len];
     b.get(out);
     return out;
+  }
+
+  /** Skips one length-prefixed element at {@code b}'s position (its length checked against what is left). */
+  static void skipBytes(ByteBuffer b) {
+    int len = readVarint(b, b.remaining());
+    b.position(b.position() + len);
   }
 
   static void writeBytes(ByteBuffer b, byte[] bytes) {

@@ -26,12 +26,26 @@ import java.util.List;
  * and a write on such a hash must first remove its expired fields for good (HashRequests does that
  * by decoding). hasTrailer() tells the caller to decode instead; build() refuses such a payload.
  *
- * The cost is still O(size of the payload) per write: one walk comparing lengths, then a copy of
- * the whole payload (the store keeps a value whole, so a new version is a new value). What goes is
- * the per-element allocation and hashing. The walk compares each element with every name, so the
- * callers edit this way at most PackedLookup.MAX_NAMES names and decode for more. Nothing is
- * allocated in proportion to the payload before the caller checked length() against the value
- * limit.
+ * On the plain layout the cost is O(size of the payload) per write: one walk comparing lengths,
+ * then a copy of the whole payload (the store keeps a value whole, so a new version is a new
+ * value). What goes is the per-element allocation and hashing. The walk compares each element with
+ * every name, so the callers edit this way at most PackedLookup.MAX_NAMES names and decode for
+ * more. Nothing is allocated in proportion to the payload before the caller checked length()
+ * against the value limit.
+ *
+ * On the indexed layout (PackedIndex, more than INDEXED_ABOVE elements) the names are found
+ * through the offset table, and build() writes the same elements in the same order after a new
+ * header and table, with no walk: the table is copied whole, the slots of removed elements emptied
+ * (their clusters shifted back), the offsets after an element whose length changed or which went
+ * moved by one pass over the table (skipped when no length changed: HINCRBY 1 -> 2, a value
+ * replaced by one as long), and the appended elements' slots filled. The table is rebuilt by one
+ * walk of the new elements only when the count crosses INDEXED_ABOVE upwards, or leaves the
+ * table's 1/8-3/4 load (PackedIndex.fits): amortised O(1) per element added. A result of at most
+ * INDEXED_ABOVE elements is written in the plain layout (the table dropped), so the layout always
+ * follows the count, as CollectionCodec's encoders choose it. The bytes are what decoding,
+ * changing and encoding gives except the table's slots, whose places depend on the order of
+ * insertions; PackedIndexTest checks the elements, their order and that the table finds each one.
+ * Still a copy of the whole payload per write; what goes is the walk.
  */
 
 /** The in-place edit of a packed hash or set payload: one walk to find the names, one pass to build. */
@@ -53,6 +67,8 @@ public final class PackedEdit {
   private final int elementsAt;
   private final int elementsEnd;
   private final boolean trailer;
+  /** The old payload opened in the indexed layout (PackedIndex), else null. */
+  private final ByteBuffer indexed;
   /** Each name's element in the old payload: [start, end), start -1 when absent; a hash's value too. */
   private final int[] start;
   private final int[] end;
@@ -90,11 +106,26 @@ public final class PackedEdit {
       elementsAt = 0;
       elementsEnd = 0;
       trailer = false;
+      indexed = null;
       return;
     }
-    ByteBuffer b = payload.duplicate();
-    count = CollectionCodec.readVarint(b, pairs ? b.remaining() / 2 : b.remaining());
-    elementsAt = b.position();
+    CollectionCodec.Elements elements = CollectionCodec.elements(payload, pairs);
+    count = elements.count();
+    elementsAt = elements.b().position();
+    if (elements.indexed()) {
+      indexed = elements.b();
+      elementsEnd = indexed.limit();
+      trailer = false;
+      for (int i = 0; i < k; i++) {
+        int slot = first[i] == i ? PackedIndex.find(indexed, names.get(i)) : -1;
+        if (slot >= 0) {
+          locate(i, PackedIndex.elementAt(indexed, slot));
+        }
+      }
+      return;
+    }
+    indexed = null;
+    ByteBuffer b = elements.b();
     for (int e = 0; e < count; e++) {
       int at = b.position();
       int len = CollectionCodec.readVarint(b, b.remaining());
@@ -117,6 +148,20 @@ public final class PackedEdit {
     }
     elementsEnd = b.position();
     trailer = pairs && b.hasRemaining();
+  }
+
+  /** Records name {@code i}'s element, which starts at {@code at} in the indexed payload. */
+  private void locate(int i, int at) {
+    ByteBuffer b = indexed.duplicate();
+    b.position(at);
+    CollectionCodec.skipBytes(b);
+    if (pairs) {
+      int vLen = CollectionCodec.readVarint(b, b.remaining());
+      valueAt[i] = b.position();
+      b.position(b.position() + vLen);
+    }
+    start[i] = at;
+    end[i] = b.position();
   }
 
   /** An edit of a hash payload (null: absent) naming {@code fields}. */
@@ -221,6 +266,11 @@ public final class PackedEdit {
 
   /** The new payload's length in bytes, to check against the value limit before build(). */
   public long length() {
+    return header() + body();
+  }
+
+  /** The new elements' bytes. */
+  private long body() {
     long body = elementsEnd - elementsAt;
     for (int i = 0; i < state.length; i++) {
       if (state[i] != KEEP && start[i] >= 0) {
@@ -230,7 +280,24 @@ public final class PackedEdit {
         body += elementLength(i);
       }
     }
-    return CollectionCodec.varintSize(size()) + body;
+    return body;
+  }
+
+  /**
+   * The new payload's bytes before its elements: the count varint, or in the indexed layout (more
+   * than INDEXED_ABOVE elements) the header and the table.
+   */
+  private long header() {
+    int size = size();
+    return size > PackedIndex.INDEXED_ABOVE ? PackedIndex.elementsAt(newCapacity(size)) : CollectionCodec.varintSize(size);
+  }
+
+  /** The new table's capacity: the old one while it fits the new count, else the count's own. */
+  private int newCapacity(int size) {
+    if (indexed != null && PackedIndex.fits(PackedIndex.capacity(indexed), size)) {
+      return PackedIndex.capacity(indexed);
+    }
+    return PackedIndex.capacityFor(size);
   }
 
   /** The new payload (see above); for a hash without an expiry trailer. */
@@ -244,9 +311,22 @@ public final class PackedEdit {
     }
     byte[] out = new byte[(int) length];
     ByteBuffer w = ByteBuffer.wrap(out);
-    CollectionCodec.writeVarint(w, size());
+    int size = size();
+    boolean index = size > PackedIndex.INDEXED_ABOVE;
+    int capacity = index ? newCapacity(size) : 0;
+    if (index) {
+      PackedIndex.writeHeader(w, size, capacity);
+      w.position(PackedIndex.elementsAt(capacity));
+    } else {
+      CollectionCodec.writeVarint(w, size);
+    }
+    int newElementsAt = w.position();
+    int[] edited = editedInPayloadOrder();
     int from = elementsAt;
-    for (int i : editedInPayloadOrder()) {
+    for (int i : edited) {
+      if (start[i] < from) { // only an indexed payload's corrupt offsets can make two elements overlap
+        throw new IllegalStateException("collection elements at " + start[i] + " and before " + from + " overlap");
+      }
       from = copy(w, from, start[i]);
       if (state[i] == PUT) {
         writeElement(w, i);
@@ -254,9 +334,11 @@ public final class PackedEdit {
       from = end[i];
     }
     copy(w, from, elementsEnd);
+    int[] appendedAt = new int[state.length];
     for (int seq = 0; seq < nextSeq; seq++) {
       for (int i = 0; i < state.length; i++) {
         if (state[i] == APPEND && appendSeq[i] == seq) {
+          appendedAt[i] = w.position() - newElementsAt;
           writeElement(w, i);
         }
       }
@@ -264,7 +346,49 @@ public final class PackedEdit {
     if (w.hasRemaining()) {
       throw new IllegalStateException("packed edit wrote " + w.position() + " of " + out.length + " bytes");
     }
+    if (index && indexed != null && capacity == PackedIndex.capacity(indexed)) {
+      editTable(w, capacity, edited, appendedAt);
+    } else if (index) {
+      PackedIndex.build(w.clear(), size, pairs); // crossed the threshold or resized: one walk
+    }
     return out;
+  }
+
+  /**
+   * The new table from the old one (same capacity), without a walk: a bulk copy, the slots of the
+   * elements that went emptied, the offsets after an element that changed its length or went moved
+   * (one pass over the table, only when one did), the appended elements' slots filled.
+   */
+  private void editTable(ByteBuffer w, int capacity, int[] edited, int[] appendedAt) {
+    int tableBytes = PackedIndex.elementsAt(capacity) - PackedIndex.HEADER;
+    indexed.get(PackedIndex.HEADER, w.array(), PackedIndex.HEADER, tableBytes);
+    int[] editedAt = new int[edited.length];
+    int[] delta = new int[edited.length];
+    boolean moved = false;
+    for (int k = 0; k < edited.length; k++) {
+      int i = edited[k];
+      editedAt[k] = start[i] - elementsAt;
+      if (state[i] == PUT) {
+        delta[k] = (int) (elementLength(i) - (end[i] - start[i]));
+      } else { // REMOVE, or APPEND of an element that was here: it goes from its place
+        delta[k] = start[i] - end[i];
+        PackedIndex.remove(w, capacity, hashOf(i), editedAt[k], indexed);
+      }
+      moved |= delta[k] != 0;
+    }
+    if (moved) {
+      PackedIndex.shift(w, capacity, editedAt, delta, edited.length);
+    }
+    for (int i = 0; i < state.length; i++) {
+      if (state[i] == APPEND) {
+        PackedIndex.insert(w, capacity, hashOf(i), appendedAt[i]);
+      }
+    }
+  }
+
+  private int hashOf(int i) {
+    byte[] name = names.get(i);
+    return PackedIndex.hash(ByteBuffer.wrap(name), 0, name.length);
   }
 
   /** The names edited where they are in the payload, by where they start (a few: insertion sort). */

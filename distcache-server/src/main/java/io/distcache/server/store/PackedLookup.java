@@ -11,8 +11,9 @@ import java.util.List;
  * the segment's read lock), instead of copying it to the heap and decoding it into a map. Decoding
  * allocates two arrays and a map entry per element (about 30,000 objects for a hash of 10,000
  * fields) and the copy the whole payload, to look up one; the walk allocates only what it
- * returns. It is still a walk, O(size of the payload): it lowers the constant of the
- * large-collection reads, it is not the per-element index a large collection needs
+ * returns. On a payload in the plain layout it is a walk, O(size of the payload); a collection of
+ * more than PackedIndex.INDEXED_ABOVE elements is in the indexed layout, where each name is found
+ * through the offset table in O(1) probes and the count read from the header
  * (docs/BENCHMARKS.md, "Hashes and sets").
  *
  * Several names are looked up in the same pass; the callers use it for at most MAX_NAMES of them
@@ -35,6 +36,16 @@ public final class PackedLookup {
   public static byte[][] hashValues(ByteBuffer payload, List<byte[]> fields, long nowMillis) {
     byte[][] out = new byte[fields.size()][];
     if (payload == null) {
+      return out;
+    }
+    if (PackedIndex.isIndexed(payload)) {
+      ByteBuffer opened = PackedIndex.open(payload, true);
+      for (int f = 0; f < out.length; f++) {
+        int slot = PackedIndex.find(opened, fields.get(f));
+        if (slot >= 0) {
+          out[f] = valueAt(opened, PackedIndex.elementAt(opened, slot)); // no field expiry times here
+        }
+      }
       return out;
     }
     int[] index = new int[fields.size()];
@@ -79,6 +90,9 @@ public final class PackedLookup {
     if (payload == null) {
       return 0;
     }
+    if (PackedIndex.isIndexed(payload)) {
+      return PackedIndex.count(PackedIndex.open(payload, true));
+    }
     ByteBuffer b = payload.duplicate();
     int n = CollectionCodec.readVarint(b, b.remaining() / 2);
     for (int i = 0; i < 2 * n; i++) {
@@ -104,6 +118,13 @@ public final class PackedLookup {
     if (payload == null) {
       return out;
     }
+    if (PackedIndex.isIndexed(payload)) {
+      ByteBuffer opened = PackedIndex.open(payload, false);
+      for (int k = 0; k < out.length; k++) {
+        out[k] = PackedIndex.find(opened, members.get(k)) >= 0;
+      }
+      return out;
+    }
     ByteBuffer b = payload.duplicate();
     int n = CollectionCodec.readVarint(b, b.remaining());
     for (int i = 0; i < n; i++) {
@@ -120,9 +141,22 @@ public final class PackedLookup {
     return out;
   }
 
-  /** The members of a set or sorted-set payload (null: 0): its leading count. */
+  /** The members of a set or sorted-set payload (null: 0): its leading count (an indexed set's header's). */
   public static int count(ByteBuffer payload) {
+    if (PackedIndex.isIndexed(payload)) {
+      return PackedIndex.count(PackedIndex.open(payload, false));
+    }
     return payload == null ? 0 : CollectionCodec.readVarint(payload.duplicate(), payload.remaining());
+  }
+
+  /** A copy of the value of the hash pair that starts at {@code at} (the field's length varint). */
+  private static byte[] valueAt(ByteBuffer opened, int at) {
+    ByteBuffer b = opened.duplicate();
+    b.position(at);
+    CollectionCodec.skipBytes(b);
+    byte[] value = new byte[CollectionCodec.readVarint(b, b.remaining())];
+    b.get(value);
+    return value;
   }
 
   /** The scores of {@code members} in a sorted-set payload (null: empty), null where absent. */

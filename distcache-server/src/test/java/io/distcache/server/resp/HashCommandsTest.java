@@ -178,4 +178,27 @@ class HashCommandsTest {
         + " fields; the limit is " + ProtocolConstants.MAX_COLLECTION_ELEMENTS + " fields per hash (--max-collection-elements)\r\n");
     assertThat(send("EXISTS h")).as("nothing was written").isEqualTo(":0\r\n");
   }
+  @Test
+  void hash_crossingTheIndexThresholdBothWays_keepsOrderAndAnswers_hashtableWhileIndexed() {
+    StringBuilder hset = new StringBuilder("HSET h");
+    StringBuilder all = new StringBuilder("*258\r\n");
+    for (int i = 0; i < 129; i++) {
+      hset.append(" f").append(i).append(" v").append(i);
+      all.append(bulkOf("f" + i)).append(bulkOf("v" + i));
+    }
+    assertThat(send(hset.toString(), "OBJECT ENCODING h", "HLEN h")).isEqualTo(":129\r\n$9\r\nhashtable\r\n:129\r\n");
+    assertThat(send("HGETALL h")).as("the order the fields were set in").isEqualTo(all.toString());
+    assertThat(send("HGET h f128", "HGET h f129", "HEXISTS h f0", "HSTRLEN h f100", "HMGET h f7 nope f8"))
+        .isEqualTo("$4\r\nv128\r\n$-1\r\n:1\r\n:4\r\n*3\r\n$2\r\nv7\r\n$-1\r\n$2\r\nv8\r\n");
+    assertThat(send("HSET h f3 longer-value", "HINCRBY h n 5", "HDEL h f3 n", "HSETNX h f3 back"))
+        .isEqualTo(":0\r\n:5\r\n:2\r\n:1\r\n");
+    assertThat(send("HDEL h f0", "OBJECT ENCODING h", "HLEN h", "HGET h f3", "HGET h f4"))
+        .as("128 fields: packed again, f3 appended last").isEqualTo(":1\r\n$8\r\nlistpack\r\n:128\r\n$4\r\nback\r\n$2\r\nv4\r\n");
+    assertThat(send("HKEYS h")).startsWith("*128\r\n$2\r\nf1\r\n$2\r\nf2\r\n$2\r\nf4\r\n")
+        .endsWith("$4\r\nf128\r\n$2\r\nf3\r\n");
+  }
+
+  private static String bulkOf(String s) {
+    return "$" + s.length() + "\r\n" + s + "\r\n";
+  }
 }

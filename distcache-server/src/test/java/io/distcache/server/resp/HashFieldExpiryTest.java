@@ -10,6 +10,7 @@ import io.distcache.server.cluster.LocalRouter;
 import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.CollectionCodec.Bytes;
 import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.PackedIndex;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreConfig;
 import io.distcache.server.store.Stores;
@@ -255,6 +256,28 @@ class HashFieldExpiryTest {
     }
     Map<Bytes, Long> ttl = new HashMap<>();
     assertThat(CollectionCodec.decodeHash(store.getTyped(b("h")).value(), ttl)).hasSize(2);
+  }
+
+  @Test
+  void largeHash_givenAFieldTime_leavesItsIndex_andGetsItBackWhenTheTimeIsGoneOrReaped() {
+    StringBuilder hset = new StringBuilder("HSET h");
+    for (int i = 0; i < 200; i++) {
+      hset.append(" f").append(i).append(" v").append(i);
+    }
+    send(hset.toString());
+    assertThat(PackedIndex.isIndexed(store.getTyped(b("h")).value())).as("200 fields: indexed").isTrue();
+    assertThat(send("HEXPIRE h 100 FIELDS 1 f1", "HGET h f2", "HLEN h", "HSET h f3 w"))
+        .isEqualTo("*1\r\n:1\r\n$2\r\nv2\r\n:200\r\n:0\r\n");
+    assertThat(PackedIndex.isIndexed(store.getTyped(b("h")).value())).as("a field with a time: plain, with the trailer")
+        .isFalse();
+    assertThat(send("HPERSIST h FIELDS 1 f1", "HGET h f3", "HTTL h FIELDS 1 f1"))
+        .isEqualTo("*1\r\n:1\r\n$1\r\nw\r\n*1\r\n:-1\r\n");
+    assertThat(PackedIndex.isIndexed(store.getTyped(b("h")).value())).as("no time left: indexed again").isTrue();
+    send("HEXPIRE h 100 FIELDS 2 f5 f6");
+    clock.advanceMillis(200_000);
+    assertThat(send("HDEL h f7", "HLEN h", "HGET h f5", "HGET h f8")).as("the write reaps f5 and f6")
+        .isEqualTo(":1\r\n:197\r\n$-1\r\n$2\r\nv8\r\n");
+    assertThat(PackedIndex.isIndexed(store.getTyped(b("h")).value())).as("reaped: indexed again").isTrue();
   }
 
   @Test

@@ -162,4 +162,17 @@ class SetCommandsTest {
       assertThat(bounded.send("PING")).isEqualTo("+PONG\r\n");
     }
   }
+  @Test
+  void set_ofMoreThan128Integers_isIndexed_reportedHashtable_thenIntsetBelow() {
+    StringBuilder sadd = new StringBuilder("SADD s");
+    for (int i = 0; i < 129; i++) {
+      sadd.append(' ').append(i);
+    }
+    assertThat(send(sadd.toString(), "OBJECT ENCODING s", "SCARD s", "SISMEMBER s 128", "SISMEMBER s 129",
+        "SMISMEMBER s 0 500 64")).as("Redis would say intset up to 512 integers; distcache indexes past 128")
+        .isEqualTo(":129\r\n$9\r\nhashtable\r\n:129\r\n:1\r\n:0\r\n*3\r\n:1\r\n:0\r\n:1\r\n");
+    assertThat(send("SREM s 0 1", "SADD s 1", "OBJECT ENCODING s", "SCARD s")).isEqualTo(":2\r\n:1\r\n$6\r\nintset\r\n:128\r\n");
+    assertThat(send("SMEMBERS s")).as("insertion order, 1 added again last").startsWith("*128\r\n$1\r\n2\r\n")
+        .endsWith("$3\r\n128\r\n$1\r\n1\r\n");
+  }
 }

@@ -37,8 +37,28 @@ class PackedEditTest {
     return step.list().ofMaxSize(12);
   }
 
+  /**
+   * Removes (where {@code removes}) or adds each of {@code names} in the edit and in the model
+   * {@code set}; whether the model changed.
+   */
+  static boolean applyToSet(PackedEdit edit, LinkedHashMap<Bytes, Boolean> set, List<byte[]> names,
+      java.util.function.IntPredicate removes) {
+    boolean changed = false;
+    for (int i = 0; i < names.size(); i++) {
+      Bytes name = new Bytes(names.get(i));
+      if (removes.test(i)) {
+        changed |= set.remove(name) != null;
+        edit.remove(i);
+      } else {
+        changed |= set.putIfAbsent(name, Boolean.TRUE) == null;
+        edit.add(i);
+      }
+    }
+    return changed;
+  }
+
   /** The payload as the store lends it: a read-only view, on or off the heap. */
-  private static ByteBuffer view(byte[] payload, boolean direct) {
+  static ByteBuffer view(byte[] payload, boolean direct) {
     if (payload == null) {
       return null;
     }
@@ -119,17 +139,7 @@ class PackedEditTest {
 
     PackedEdit edit = PackedEdit.set(view(before, direct), names);
     assertThat(edit.count()).isEqualTo(set.size());
-    boolean changed = false;
-    for (int i = 0; i < steps.size(); i++) {
-      Bytes name = new Bytes(names.get(i));
-      if (steps.get(i).value() == null) {
-        changed |= set.remove(name) != null;
-        edit.remove(i);
-      } else {
-        changed |= set.putIfAbsent(name, Boolean.TRUE) == null;
-        edit.add(i);
-      }
-    }
+    boolean changed = applyToSet(edit, set, names, i -> steps.get(i).value() == null);
 
     assertThat(edit.size()).isEqualTo(set.size());
     assertBuilds(edit, before, set.isEmpty() ? null : CollectionCodec.encodeSet(set.keySet(), set.size()));

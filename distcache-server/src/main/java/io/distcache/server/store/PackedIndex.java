@@ -1,0 +1,330 @@
+package io.distcache.server.store;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/*
+ * Design: the index of a large hash or set payload, an open-addressing hash table of element
+ * offsets, so that a point read or write finds its element in O(1) probes instead of walking the
+ * payload (docs/ARCHITECTURE.md, "Collections"). A collection of more than INDEXED_ABOVE elements
+ * (128, Redis's hash-max-listpack-entries and set-max-listpack-entries) without hash field expiry
+ * times is kept in this layout; a smaller one, or a hash with field expiry times, stays in the
+ * plain packed layout (CollectionCodec). Which of the two a payload is, is a function of its
+ * contents (count and trailer), whichever path wrote it.
+ *
+ *   byte 0      0x00: the marker. A plain payload starts with its varint count, and an empty
+ *               collection is never stored (its key is removed), so a payload that starts with 0
+ *               and has more bytes can be nothing else; a lone 0 is still the empty collection.
+ *   byte 1      VERSION (1: this layout, linear probing, hash() below)
+ *   bytes 2-5   the element count, big-endian
+ *   bytes 6-9   the table's capacity, a power of two, big-endian
+ *   table       capacity slots of 4 bytes, big-endian: 0 for an empty slot, else 1 + the offset
+ *               of an element (its length varint) from the start of the elements
+ *   elements    the plain layout's elements, in insertion order (a hash: field then value), to the
+ *               end of the payload; no field expiry trailer
+ *
+ * Offsets count from the start of the elements, so a count that changes, or a table copied
+ * whole, moves none of them. The table is sized so at most 3/4 of its slots are used
+ * (capacityFor: at most 2/3 when built), which keeps linear probing short (about 2 probes for a
+ * hit, 5 for a miss at 2/3) and leaves an empty slot that ends every probe. A removal empties its
+ * slot by shifting the rest of its cluster back (no tombstones), so the count of used slots is
+ * the count of elements. The table costs 4 x capacity bytes: 6-13 bytes per element.
+ *
+ * The hash is fixed (a seedless 64-bit multiply-xorshift mix of the element's bytes), because the
+ * payload is copied whole to replicas and migration targets, which read the same table. A client
+ * that picks fields which collide only makes its probes as long as the walk they replace: the
+ * table cannot hold more elements than its 3/4 bound, and every probe ends at an empty slot or
+ * after capacity slots.
+ *
+ * The payload is read as hostile, as CollectionCodec reads it: the header is checked against the
+ * payload's size, every slot's offset against the elements' bounds and every length read at an
+ * offset against what is left, and a table with no empty slot is reported. What is reported is
+ * the codec's IllegalStateException. The reads check bounds, not that each slot points at the
+ * start of an element (that would be a walk); verify() checks that, for tests.
+ */
+
+/** The offset table of an indexed hash or set payload (the layout above). */
+public final class PackedIndex {
+  private PackedIndex() {}
+
+  /** A collection of more elements than this (and no field expiry times) is indexed. */
+  public static final int INDEXED_ABOVE = 128;
+
+  static final byte VERSION = 1;
+  static final int HEADER = 10;
+  private static final int COUNT_AT = 2;
+  private static final int CAPACITY_AT = 6;
+  private static final int SLOT = Integer.BYTES;
+
+  /** Whether {@code payload} (a view from position 0; null: absent) is in the indexed layout. */
+  public static boolean isIndexed(ByteBuffer payload) {
+    return payload != null && payload.limit() > 1 && payload.get(0) == 0;
+  }
+
+  /** Whether {@code payload} (null: absent) is in the indexed layout. */
+  public static boolean isIndexed(byte[] payload) {
+    return payload != null && payload.length > 1 && payload[0] == 0;
+  }
+
+  /** A big-endian view of {@code payload} from position 0, its header checked (see above). */
+  static ByteBuffer open(ByteBuffer payload, boolean pairs) {
+    ByteBuffer b = payload.duplicate().order(ByteOrder.BIG_ENDIAN);
+    b.position(0);
+    if (b.limit() < HEADER) {
+      throw new IllegalStateException("indexed collection payload of " + b.limit() + " bytes is shorter than its "
+          + HEADER + "-byte header");
+    }
+    if (b.get(1) != VERSION) {
+      throw new IllegalStateException("indexed collection payload version " + b.get(1) + " is not " + VERSION);
+    }
+    int capacity = b.getInt(CAPACITY_AT);
+    if (capacity <= 0 || Integer.bitCount(capacity) != 1 || capacity > MAX_CAPACITY
+        || capacity > (b.limit() - HEADER) / SLOT) {
+      throw new IllegalStateException("indexed collection capacity " + capacity + " is not a power of two that fits "
+          + "the payload's " + b.limit() + " bytes");
+    }
+    int count = b.getInt(COUNT_AT);
+    int elements = b.limit() - elementsAt(capacity);
+    if (count <= 0 || count > capacity - capacity / 4 || count > (pairs ? elements / 2 : elements)) {
+      throw new IllegalStateException("indexed collection count " + count + " does not fit its capacity " + capacity
+          + " and " + elements + " bytes of elements");
+    }
+    return b;
+  }
+
+  /** An opened payload's element count. */
+  static int count(ByteBuffer opened) {
+    return opened.getInt(COUNT_AT);
+  }
+
+  /** An opened payload's table capacity. */
+  static int capacity(ByteBuffer opened) {
+    return opened.getInt(CAPACITY_AT);
+  }
+
+  /** Where the elements start in a payload whose table has {@code capacity} slots. */
+  static int elementsAt(int capacity) {
+    return HEADER + capacity * SLOT;
+  }
+
+  /** The most slots a table may have: 1 GiB of offsets, twice the largest value the store accepts. */
+  static final int MAX_CAPACITY = 1 << 28;
+
+  /**
+   * The table's capacity for {@code count} elements: a power of two at least 3/2 of it. Past
+   * MAX_CAPACITY (which also keeps elementsAt() within an int) the value is refused as too large,
+   * as the store would refuse it.
+   */
+  static int capacityFor(int count) {
+    long wanted = Math.max(4L, (long) count + (count + 1) / 2);
+    if (wanted > MAX_CAPACITY) {
+      throw new StoreException(StoreException.Reason.TOO_LARGE, "an index for " + count + " elements needs more than "
+          + MAX_CAPACITY + " slots");
+    }
+    return Integer.highestOneBit((int) wanted - 1) << 1;
+  }
+
+  /** Whether a table of {@code capacity} slots can keep {@code count} elements without a rebuild. */
+  static boolean fits(int capacity, int count) {
+    return count <= capacity - capacity / 4 && (long) count * 8 >= capacity;
+  }
+
+  /** Writes the header of an indexed payload into {@code out} at 0. */
+  static void writeHeader(ByteBuffer out, int count, int capacity) {
+    out.put(0, (byte) 0).put(1, VERSION).putInt(COUNT_AT, count).putInt(CAPACITY_AT, capacity);
+  }
+
+  /**
+   * The slot of the element named {@code name} in an opened payload, or -1 when absent. The
+   * element's start is {@link #elementAt}.
+   */
+  static int find(ByteBuffer opened, byte[] name) {
+    int capacity = capacity(opened);
+    int mask = capacity - 1;
+    int elementsAt = elementsAt(capacity);
+    ByteBuffer walker = opened.duplicate();
+    for (int probe = 0, s = hash(ByteBuffer.wrap(name), 0, name.length) & mask; probe < capacity;
+        probe++, s = (s + 1) & mask) {
+      int v = opened.getInt(HEADER + s * SLOT);
+      if (v == 0) {
+        return -1;
+      }
+      walker.position(checkedStart(opened, elementsAt, v));
+      int len = CollectionCodec.readVarint(walker, walker.remaining());
+      if (len == name.length && PackedLookup.same(walker, walker.position(), name)) {
+        return s;
+      }
+    }
+    throw new IllegalStateException("indexed collection table of " + capacity + " slots has no empty slot");
+  }
+
+  /** The absolute position of the element in slot {@code slot} of an opened payload. */
+  static int elementAt(ByteBuffer opened, int slot) {
+    int capacity = capacity(opened);
+    return checkedStart(opened, elementsAt(capacity), opened.getInt(HEADER + slot * SLOT));
+  }
+
+  private static int checkedStart(ByteBuffer opened, int elementsAt, int slotValue) {
+    long at = (long) elementsAt + (slotValue - 1L);
+    if (slotValue <= 0 || at >= opened.limit()) {
+      throw new IllegalStateException("indexed collection slot value " + slotValue + " is outside the "
+          + (opened.limit() - elementsAt) + " bytes of elements");
+    }
+    return (int) at;
+  }
+
+  /**
+   * Fills the table of {@code out} (header written, capacity slots zero) from its {@code count}
+   * elements, which run from the table's end to {@code out}'s limit: one walk.
+   */
+  static void build(ByteBuffer out, int count, boolean pairs) {
+    int capacity = capacity(out);
+    int elementsAt = elementsAt(capacity);
+    ByteBuffer b = out.duplicate();
+    b.position(elementsAt);
+    for (int i = 0; i < count; i++) {
+      int at = b.position();
+      int len = CollectionCodec.readVarint(b, b.remaining());
+      int h = hash(b, b.position(), len);
+      b.position(b.position() + len);
+      if (pairs) {
+        int valueLen = CollectionCodec.readVarint(b, b.remaining());
+        b.position(b.position() + valueLen);
+      }
+      insert(out, capacity, h, at - elementsAt);
+    }
+    if (b.hasRemaining()) {
+      throw new IllegalStateException(b.remaining() + " bytes after the indexed collection's " + count + " elements");
+    }
+  }
+
+  /** Puts the element at {@code offset} (from the elements' start) whose name hashes to {@code h}. */
+  static void insert(ByteBuffer out, int capacity, int h, int offset) {
+    int mask = capacity - 1;
+    for (int probe = 0, s = h & mask; probe < capacity; probe++, s = (s + 1) & mask) {
+      if (out.getInt(HEADER + s * SLOT) == 0) {
+        out.putInt(HEADER + s * SLOT, offset + 1);
+        return;
+      }
+    }
+    throw new IllegalStateException("indexed collection table of " + capacity + " slots is full");
+  }
+
+  /**
+   * Empties the slot of {@code out}'s table that holds {@code offset} for the name hashing to
+   * {@code h}, shifting the rest of its cluster back; the names of the slots' elements are read
+   * from {@code elements} (the payload the offsets point into, opened).
+   */
+  static void remove(ByteBuffer out, int capacity, int h, int offset, ByteBuffer elements) {
+    int mask = capacity - 1;
+    int elementsAt = elementsAt(capacity);
+    int hole = -1;
+    for (int probe = 0, s = h & mask; probe < capacity; probe++, s = (s + 1) & mask) {
+      int v = out.getInt(HEADER + s * SLOT);
+      if (v == 0) {
+        break;
+      }
+      if (v == offset + 1) {
+        hole = s;
+        break;
+      }
+    }
+    if (hole < 0) {
+      throw new IllegalStateException("indexed collection table has no slot for offset " + offset);
+    }
+    ByteBuffer walker = elements.duplicate();
+    out.putInt(HEADER + hole * SLOT, 0);
+    for (int j = (hole + 1) & mask, probe = 0; probe < capacity; j = (j + 1) & mask, probe++) {
+      int v = out.getInt(HEADER + j * SLOT);
+      if (v == 0) {
+        return;
+      }
+      walker.position(checkedStart(elements, elementsAt, v));
+      int len = CollectionCodec.readVarint(walker, walker.remaining());
+      int home = hash(walker, walker.position(), len) & mask;
+      // The entry at j may move back into the hole unless its home lies cyclically in (hole, j].
+      boolean stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!stays) {
+        out.putInt(HEADER + hole * SLOT, v);
+        out.putInt(HEADER + j * SLOT, 0);
+        hole = j;
+      }
+    }
+    throw new IllegalStateException("indexed collection table of " + capacity + " slots has no empty slot");
+  }
+
+  /**
+   * Moves every offset of {@code out}'s table past an edit: an offset greater than
+   * {@code editedAt[k]} (ascending, offsets from the elements' start) moves by the sum of
+   * {@code delta[0..k]}. One pass over the table.
+   */
+  static void shift(ByteBuffer out, int capacity, int[] editedAt, int[] delta, int edits) {
+    for (int s = 0; s < capacity; s++) {
+      int v = out.getInt(HEADER + s * SLOT);
+      if (v == 0 || v - 1 <= editedAt[0]) {
+        continue;
+      }
+      int d = 0;
+      for (int k = 0; k < edits && editedAt[k] < v - 1; k++) {
+        d += delta[k];
+      }
+      if (d != 0) {
+        out.putInt(HEADER + s * SLOT, v + d);
+      }
+    }
+  }
+
+  /**
+   * The hash of {@code len} bytes at {@code at} in {@code b}: 8 bytes at a time through a
+   * multiply-xorshift mix, the tail packed into one long, then a final avalanche.
+   */
+  static int hash(ByteBuffer b, int at, int len) {
+    long h = 0x9E3779B97F4A7C15L ^ len;
+    int i = 0;
+    for (; i + Long.BYTES <= len; i += Long.BYTES) {
+      h = (h ^ b.getLong(at + i)) * 0xBF58476D1CE4E5B9L;
+      h ^= h >>> 31;
+    }
+    long tail = 0;
+    for (; i < len; i++) {
+      tail = (tail << 8) | (b.get(at + i) & 0xFF);
+    }
+    h = (h ^ tail) * 0x94D049BB133111EBL;
+    h ^= h >>> 29;
+    h *= 0xBF58476D1CE4E5B9L;
+    h ^= h >>> 32;
+    return (int) h;
+  }
+
+  /**
+   * Checks that every element of an indexed payload is found at its own offset and that the table
+   * holds nothing else: one walk and one lookup per element (for tests and diagnosis).
+   */
+  static void verify(ByteBuffer payload, boolean pairs) {
+    ByteBuffer opened = open(payload, pairs);
+    int count = count(opened);
+    int capacity = capacity(opened);
+    int used = 0;
+    for (int s = 0; s < capacity; s++) {
+      used += opened.getInt(HEADER + s * SLOT) == 0 ? 0 : 1;
+    }
+    if (used != count) {
+      throw new IllegalStateException("indexed collection table holds " + used + " offsets for " + count + " elements");
+    }
+    ByteBuffer b = opened.duplicate();
+    b.position(elementsAt(capacity));
+    for (int i = 0; i < count; i++) {
+      int at = b.position();
+      int len = CollectionCodec.readVarint(b, b.remaining());
+      byte[] name = new byte[len];
+      b.get(name);
+      if (pairs) {
+        CollectionCodec.skipBytes(b);
+      }
+      int slot = find(opened, name);
+      if (slot < 0 || elementAt(opened, slot) != at) {
+        throw new IllegalStateException("indexed collection element " + i + " at " + at + " is not found by its slot");
+      }
+    }
+  }
+}
