@@ -171,11 +171,6 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
     waitingHeld -= b;
   }
 
-  /** Bytes of complete requests this connection has waiting to run, as counted in the budget. */
-  long waitingHeld() {
-    return waitingHeld;
-  }
-
   /** Logs the refusal of {@code more} bytes and keeps its message for the client. */
   private void refused(long more) {
     long used = budget.usedBytes();
