@@ -14,8 +14,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * A complete request counts here too while it waits to run: a connection that waits (behind a
  * slower reply, a blocking pop, a script, replies its client does not read) stops reading, but
- * holds what its last reads completed, up to a --max-frame request each; 20 connections each
- * holding a million decoded arguments behind a wait filled a 512 MiB heap. A complete request that
+ * holds what its last reads completed, up to a --max-frame request each; 29 connections each
+ * holding a million decoded arguments behind a blocking pop filled a 128 MiB heap. A complete request that
  * runs at once is never counted, so clients that send whole requests to a node that keeps up never
  * meet this bound (InputMeter.holdWaiting). HTTP, which answers one request at a time, counts the
  * requests a connection pipelined behind the one being answered (up to 16 each, with up to 12 KiB
