@@ -1,6 +1,7 @@
 package io.distcache.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Logger;
@@ -116,6 +117,76 @@ class HostileClientsTest {
     });
   }
 
+  /** {@code n} keys of 7 bytes: a DEL of 100,000 is 1.5 MB on the wire, about 3.9 MB held while it waits to run. */
+  private static String[] keys(int n) {
+    String[] keys = new String[n];
+    for (int i = 0; i < n; i++) {
+      keys[i] = String.format("k%06d", i);
+    }
+    return keys;
+  }
+
+  private static byte[] del(String[] keys) {
+    StringBuilder sb = new StringBuilder("*").append(keys.length + 1).append("\r\n$3\r\nDEL\r\n");
+    for (String k : keys) {
+      sb.append('$').append(k.length()).append("\r\n").append(k).append("\r\n");
+    }
+    return sb.toString().getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** One line of a reply, without its CRLF. */
+  private static String readLine(Socket s) throws IOException {
+    StringBuilder sb = new StringBuilder();
+    InputStream in = s.getInputStream();
+    for (int c; (c = in.read()) >= 0 && c != '\n'; ) {
+      sb.append((char) c);
+    }
+    return sb.toString().stripTrailing();
+  }
+
+  @Test
+  void requestsWaitingForAScript_pastTheNodeWideBound_lastIsRefused_othersAnsweredAfterIt() throws Exception {
+    String[] keys = keys(100_000);
+    byte[] del = del(keys);
+    // Room for three such requests waiting, not four (each is held at about 3.9 MB).
+    DistCacheNode node = node(DistCacheNode.builder().maxInputBufferBytes(3L * 3_900_000 + 2_000_000));
+    io.distcache.server.net.InputBudget budget = node.inputBudget();
+    try (Jedis admin = new Jedis("127.0.0.1", node.port());
+        Jedis last = new Jedis("127.0.0.1", node.port(), 30_000)) {
+      admin.configSet("busy-reply-threshold", OneLoopNode.NEVER_BUSY_MILLIS);
+      Socket script = connect(node.port());
+      script.getOutputStream().write("*3\r\n$4\r\nEVAL\r\n$17\r\nwhile true do end\r\n$1\r\n0\r\n"
+          .getBytes(StandardCharsets.US_ASCII));
+      await().atMost(Duration.ofSeconds(10)).until(() -> NodeAccess.scripts(node).running());
+      List<Socket> waiting = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        Socket s = connect(node.port());
+        long before = budget.usedBytes();
+        s.getOutputStream().write(del);
+        // Read whole and waiting for the script: it holds its share of the bound until it runs.
+        await().atMost(Duration.ofSeconds(10)).until(() -> budget.usedBytes() >= before + 3_800_000);
+        waiting.add(s);
+      }
+
+      // The fourth, from Jedis, would pass the bound: refused with the figures, while the script still runs.
+      assertThatThrownBy(() -> last.del(keys))
+          .isInstanceOf(redis.clients.jedis.exceptions.JedisDataException.class)
+          .hasMessageMatching("ERR the node's buffers for requests not yet run are full: all connections hold \\d+"
+              + " bytes, the limit is 13700000 \\(--max-input-buffer\\), and this connection needs \\d+ more;"
+              + " closing the connection");
+      assertThat(NodeAccess.scripts(node).running()).isTrue();
+      assertThat(budget.refusals()).isEqualTo(1);
+
+      assertThat(admin.scriptKill()).isEqualTo("OK");
+      assertThat(readLine(script)).startsWith("-ERR Script killed by user with SCRIPT KILL");
+      for (Socket s : waiting) {
+        assertThat(readLine(s)).as("each DEL ran once the script ended").isEqualTo(":0");
+      }
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> budget.usedBytes() == 0);
+    assertThat(node.isRunning()).isTrue();
+  }
+
   @Test
   void refusedConnection_isToldWhy() throws Exception {
     DistCacheNode node = node(DistCacheNode.builder().maxInputBufferBytes(1024 * 1024));
@@ -133,8 +204,9 @@ class HostileClientsTest {
       }
     });
     writer.start();
-    assertThat(readUntilClosed(s))
-        .isEqualTo("-ERR the node's buffers for incomplete requests are full; closing the connection\r\n");
+    assertThat(readUntilClosed(s)).matches("-ERR the node's buffers for requests not yet run are full: all connections"
+        + " hold \\d+ bytes, the limit is 1048576 \\(--max-input-buffer\\), and this connection needs \\d+ more;"
+        + " closing the connection\r\n");
     writer.join();
   }
 
@@ -154,7 +226,7 @@ class HostileClientsTest {
       io.distcache.protocol.Frame reply = client.read();
       assertThat(reply.requestId()).isEqualTo(42);
       assertThat(reply.status()).isEqualTo(io.distcache.protocol.Status.BUSY);
-      assertThat(new String(reply.value(), StandardCharsets.UTF_8)).contains("buffers for incomplete requests are full");
+      assertThat(new String(reply.value(), StandardCharsets.UTF_8)).contains("buffers for requests not yet run are full");
     }
   }
 

@@ -55,6 +55,10 @@ import org.slf4j.LoggerFactory;
  * peer's, waits behind it, so replies keep their order) and is routed once the script's hold ended
  * or the script passed its busy threshold (SCRIPT_BUSY then, at once), woken by ScriptParking. A
  * request read in the microseconds before a script took the node may still wait on the loop.
+ * A request that waits so counts in the node-wide input bound (InputBudget, via the connection's
+ * InputMeter: the frame's encoded bytes plus FRAME_OVERHEAD) until it is routed or the connection
+ * closes; one that would pass it is refused (refuseWaiting), so many connections each holding
+ * frames of up to --max-frame behind a script cannot fill the heap between them.
  *
  * Errors: an oversize frame is answered TOO_LARGE with its own request id (the decoder knows it
  * from the header) and the connection closed; a malformed stream (bad magic, bad version) cannot
@@ -188,9 +192,13 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     return peer;
   }
 
+  /** This connection's share of the node-wide input bound. */
+  private InputMeter meter;
+
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    this.meter = InputMeter.of(ctx.channel());
   }
 
   @Override
@@ -306,6 +314,11 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
           + " try again"));
       return;
     }
+    long heldBytes = heldBytes(request);
+    if (!meter.holdWaiting(heldBytes)) {
+      refuseWaiting(ctx, request);
+      return;
+    }
     // Behind a held write or a script: routed once it (and every request queued behind it before this one) has gone.
     CompletableFuture<Void> routedHere = new CompletableFuture<>();
     order.occupy(slot, routedHere);
@@ -313,7 +326,36 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     if (!peer && ++inFlight == maxInFlight) {
       updateAutoRead(ctx); // a client's: counted as in flight, so its reading pauses at the usual bound
     }
-    routeAfter(ctx, before, request, routedHere, router.deferred()); // a graceful stop waits for it (DrainingRouter)
+    routeAfter(ctx, before, request, heldBytes, routedHere, router.deferred()); // a graceful stop waits for it (DrainingRouter)
+  }
+
+  /** Heap a decoded frame takes beyond its encoded bytes: the Frame and its three arrays' headers. */
+  static final int FRAME_OVERHEAD = 96;
+
+  /** What a frame waiting to be routed counts in the node-wide input bound (InputBudget). */
+  static long heldBytes(Frame request) {
+    return (long) request.encodedLength() + FRAME_OVERHEAD;
+  }
+
+  /**
+   * The node-wide input bound has no room for {@code request} to wait. A peer's forward is answered
+   * TRY_AGAIN, unapplied, as when too many wait behind held writes: the link stays up. A client is
+   * answered BUSY with the request's id and closed, as when its incomplete frame would pass the bound.
+   */
+  private void refuseWaiting(ChannelHandlerContext ctx, Frame request) {
+    if (peer) {
+      write(ctx, request.replyError(Status.TRY_AGAIN, meter.refusal(false) + "; not applied, try again"));
+      return;
+    }
+    closing = true;
+    flushPending = false;
+    Frame reply = request.replyError(Status.BUSY, meter.refusal(true));
+    MeteredFrameDecoder decoder = ctx.pipeline().get(MeteredFrameDecoder.class);
+    if (decoder != null) {
+      decoder.refuse(reply); // drops the rest of the input; the close lingers so the client reads why
+    } else {
+      ctx.writeAndFlush(reply).addListener(ChannelFutureListener.CLOSE);
+    }
   }
 
   /**
@@ -321,14 +363,15 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
    * before} completed and no script holds the node for it (a script may have started meanwhile: it
    * then waits for that one, keeping its place). {@code counted} ends the graceful stop's wait for it.
    */
-  private void routeAfter(ChannelHandlerContext ctx, CompletableFuture<?> before, Frame request,
+  private void routeAfter(ChannelHandlerContext ctx, CompletableFuture<?> before, Frame request, long heldBytes,
       CompletableFuture<Void> routedHere, Runnable counted) {
     before.whenComplete((x, e) -> ctx.executor().execute(() -> {
       CompletableFuture<Void> script = scriptReleased(request);
       if (script != null) {
-        routeAfter(ctx, script, request, routedHere, counted);
+        routeAfter(ctx, script, request, heldBytes, routedHere, counted);
         return;
       }
+      meter.releaseWaiting(heldBytes);
       order.waiting--;
       if (!peer && inFlight-- == maxInFlight) {
         updateAutoRead(ctx);

@@ -12,17 +12,20 @@ import java.util.concurrent.atomic.AtomicLong;
  * heap copies of a Redis request's arguments already parsed), kept by InputMeter. A connection whose
  * growth would take the sum past the limit is refused and closed; the others keep what they hold.
  *
- * A complete request is not counted once decoded: only what waits for more bytes. So clients that
- * send whole requests never meet this bound, only those that hold partial ones. The exception is
- * HTTP, which answers one request at a time: the requests a connection pipelined behind the one
- * being answered wait decoded (up to 16 each, with up to 12 KiB of line and headers), and count
- * here until their turn.
+ * A complete request counts here too while it waits to run: a connection that waits (behind a
+ * slower reply, a blocking pop, a script, replies its client does not read) stops reading, but
+ * holds what its last reads completed, up to a --max-frame request each; 29 connections each
+ * holding a million decoded arguments behind a blocking pop filled a 128 MiB heap. A complete request that
+ * runs at once is never counted, so clients that send whole requests to a node that keeps up never
+ * meet this bound (InputMeter.holdWaiting). HTTP, which answers one request at a time, counts the
+ * requests a connection pipelined behind the one being answered (up to 16 each, with up to 12 KiB
+ * of line and headers) until their turn.
  *
  * The default is a quarter of the heap or an eighth of direct memory, whichever is smaller (at
  * least 16 MiB): the bytes sit in direct buffers while they arrive and on the heap once parsed.
  */
 
-/** The node-wide bound on bytes buffered for requests that have not completely arrived (or been answered). */
+/** The node-wide bound on bytes held for requests that have not completely arrived, or not yet run. */
 public final class InputBudget {
   static final long MIN_DEFAULT_BYTES = 16L * 1024 * 1024;
 
@@ -69,7 +72,7 @@ public final class InputBudget {
     return limit;
   }
 
-  /** Bytes held for incomplete requests now, over every connection. */
+  /** Bytes held for requests not yet complete or not yet run now, over every connection. */
   public long usedBytes() {
     return used.get();
   }

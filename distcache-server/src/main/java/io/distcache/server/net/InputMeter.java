@@ -18,6 +18,12 @@ import org.slf4j.LoggerFactory;
  * holds for the request not yet complete and how many requests it completed; from that the meter
  *
  *  - keeps the connection's share of the node-wide InputBudget, refusing the read that would pass it;
+ *  - keeps, in the same budget, the requests that arrived whole but wait to run because the
+ *    connection waits (holdWaiting/releaseWaiting, called by RespSession and BinaryRequestHandler
+ *    only when a request is queued instead of run, so a connection that runs what it reads pays
+ *    nothing per request). A request that completes while queued takes over what its incomplete
+ *    part held (it is the same memory), so it is never counted twice. What waits is released as
+ *    it runs, and all of it when the connection closes;
  *  - enforces --request-timeout: a request must arrive completely within it, counted from the read
  *    that brought its first byte. A client trickling a byte a second is closed at the deadline.
  *    While reading is paused (the client does not read its replies, or too many are in flight) the
@@ -54,8 +60,12 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
 
   private ChannelHandlerContext ctx;
   private Refuser refuser;
-  /** Bytes this connection holds in the budget. */
+  /** Bytes this connection holds in the budget for its incomplete request. */
   private long held;
+  /** Bytes this connection holds in the budget for complete requests waiting to run. */
+  private long waitingHeld;
+  /** Why the last refusal was made (see refusal()); null until one. */
+  private String refusal;
   /** A request has begun and not completely arrived; since when (the event loop's ticker). */
   private boolean pending;
   private long pendingSince;
@@ -122,10 +132,7 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
       pendingSince = now;
     }
     if (!budget.resize(held, heldBytes)) {
-      ClientLog.warn(log, "input-budget",
-          "refusing {}: the node holds {} bytes for incomplete requests of all connections, the limit is {};"
-              + " this one would hold {}",
-          ctx.channel().remoteAddress(), budget.usedBytes(), budget.limitBytes(), heldBytes);
+      refused(heldBytes - held);
       return false;
     }
     held = heldBytes;
@@ -133,7 +140,62 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
     return true;
   }
 
-  /** The connection is refused or failed: what it held no longer counts, no timer fires. */
+  /**
+   * A complete request of {@code bytes} (its heap and buffers) waits to run on this connection:
+   * counted until {@link #releaseWaiting}, first out of what its incomplete part held. False (nothing
+   * changed) when the rest would pass the node-wide limit: the caller refuses the connection in its
+   * protocol, with {@link #refusal(boolean)}. Event loop only.
+   */
+  public boolean holdWaiting(long bytes) {
+    if (this == UNMETERED) {
+      return true;
+    }
+    long fromIncomplete = Math.min(held, bytes);
+    long more = bytes - fromIncomplete;
+    if (!budget.resize(0, more)) {
+      refused(more);
+      return false;
+    }
+    held -= fromIncomplete;
+    waitingHeld += bytes;
+    return true;
+  }
+
+  /** A request counted by {@link #holdWaiting} runs now (or is dropped): it no longer counts. */
+  public void releaseWaiting(long bytes) {
+    if (this == UNMETERED) {
+      return;
+    }
+    long b = Math.min(bytes, waitingHeld); // after the close, everything was released already
+    budget.resize(b, 0);
+    waitingHeld -= b;
+  }
+
+  /** Logs the refusal of {@code more} bytes and keeps its message for the client. */
+  private void refused(long more) {
+    long used = budget.usedBytes();
+    refusal = "the node's buffers for requests not yet run are full: all connections hold " + used
+        + " bytes, the limit is " + budget.limitBytes() + " (--max-input-buffer), and this connection needs "
+        + more + " more";
+    ClientLog.warn(log, "input-budget",
+        "refusing {}: the node holds {} bytes for requests of all connections not yet complete or waiting to run,"
+            + " the limit is {}; this one needs {} more",
+        ctx.channel().remoteAddress(), used, budget.limitBytes(), more);
+  }
+
+  /**
+   * What the client is told when {@link #afterRead} or {@link #holdWaiting} refused it: the bytes
+   * held, the limit and what it needed; {@code closing} adds that the connection closes.
+   */
+  public String refusal(boolean closing) {
+    String why = refusal != null ? refusal : "the node's buffers for requests not yet run are full";
+    return closing ? why + "; closing the connection" : why;
+  }
+
+  /**
+   * The incomplete request is refused or failed: what it held no longer counts, no timer fires.
+   * Requests waiting to run keep their share until they run or the connection closes.
+   */
   public void release() {
     if (this == UNMETERED) {
       return;
@@ -173,13 +235,19 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-    release();
+    closed();
     super.channelInactive(ctx);
   }
 
   @Override
   public void handlerRemoved(ChannelHandlerContext ctx) {
+    closed();
+  }
+
+  /** The connection is gone: nothing it held counts any more, whoever still holds its requests. */
+  private void closed() {
     release();
+    releaseWaiting(waitingHeld);
   }
 
   private long nextDeadline() {

@@ -55,8 +55,22 @@ final class MeteredFrameDecoder extends FrameDecoder {
     completed = 0;
     if (!meter.afterRead(internalBuffer().readableBytes(), done)) {
       meter.release();
-      refuse(Status.BUSY, "the node's buffers for incomplete requests are full; closing the connection");
+      refuse(Status.BUSY, meter.refusal(true));
     }
+  }
+
+  /**
+   * Answers {@code reply} (a refusal of a frame already decoded: BinaryRequestHandler's, when the
+   * node-wide bound refuses a frame that would wait), drops every byte held or still to come, and closes.
+   */
+  void refuse(Frame reply) {
+    if (refused) {
+      return;
+    }
+    refused = true;
+    meter.release();
+    internalBuffer().skipBytes(internalBuffer().readableBytes());
+    LingeringClose.after(ctx.channel().writeAndFlush(reply));
   }
 
   /** Answers {@code status} for the pending frame, drops every byte held or still to come, and closes. */

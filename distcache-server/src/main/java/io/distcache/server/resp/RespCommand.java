@@ -17,16 +17,18 @@ import io.netty.buffer.ByteBufUtil;
 /** One decoded Redis request: the command name and its arguments, as sent. */
 final class RespCommand {
   final byte[][] args;
+  /**
+   * The memory the request takes, heap and buffers, as RespDecoder estimates it: what the node-wide
+   * input bound counts while the request waits to run (RespSession).
+   */
+  final long heldBytes;
   /** Large bulks still in their buffers, by argument index (args holds null there); null when none. */
   private ByteBuf[] buffers;
 
-  RespCommand(byte[][] args) {
-    this(args, null);
-  }
-
-  RespCommand(byte[][] args, ByteBuf[] buffers) {
+  RespCommand(byte[][] args, ByteBuf[] buffers, long heldBytes) {
     this.args = args;
     this.buffers = buffers;
+    this.heldBytes = heldBytes;
   }
 
   /** True while some argument is still in a buffer. */

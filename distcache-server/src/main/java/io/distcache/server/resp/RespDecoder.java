@@ -43,7 +43,10 @@ import java.util.function.BooleanSupplier;
  * plus ARG_OVERHEAD, the array header and reference: a request of a million empty arguments is 6 MB
  * on the wire but 24 MB of heap; empty arguments share one array, so they cost only the reference).
  * The meter may refuse the connection (the node-wide bound) or time the request out; the decoder
- * then emits a RespProtocolError the session answers before it closes.
+ * then emits a RespProtocolError the session answers before it closes. Each RespCommand carries the
+ * same estimate for the whole request (heldBytes: its arguments' bytes, ARG_OVERHEAD for each
+ * non-empty one, 8 per reference and the reference array's header), which the session has the
+ * meter keep while the request waits to run.
  */
 
 /** Decodes RESP arrays of bulk strings and inline commands. */
@@ -147,8 +150,25 @@ final class RespDecoder extends ByteToMessageDecoder {
         + (partialHeld == 0 ? 0 : partialHeld + ARG_OVERHEAD);
     if (!meter.afterRead(held, done)) {
       meter.release();
-      refuse(Status.BUSY, "the node's buffers for incomplete requests are full; closing the connection");
+      refuse(Status.BUSY, meter.refusal(true));
     }
+  }
+
+  /**
+   * The session refused a complete request (the node-wide bound, RespSession.channelRead) and
+   * answers it in its place: nothing after it is decoded, what is held of the next is dropped, and
+   * the rest of the input is discarded until the close.
+   */
+  void discardInput() {
+    if (failed) {
+      return;
+    }
+    failed = true;
+    meter.release();
+    dropRequest();
+    remainingArgs = 0;
+    ByteBuf held = internalBuffer();
+    held.skipBytes(held.readableBytes());
   }
 
   /** Drops the incomplete request and has the session answer {@code message} and close. */
@@ -304,7 +324,7 @@ final class RespDecoder extends ByteToMessageDecoder {
       args[argCount++] = arg;
       remainingArgs--;
     }
-    RespCommand command = new RespCommand(args, buffers);
+    RespCommand command = new RespCommand(args, buffers, argBytes + 8L * args.length + ARG_OVERHEAD);
     args = null;
     buffers = null;
     argCount = 0;
@@ -363,7 +383,8 @@ final class RespDecoder extends ByteToMessageDecoder {
     if (parts.isEmpty()) {
       return NOTHING;
     }
-    return new RespCommand(parts.toArray(new byte[0][]));
+    // Counted like an array request's arguments (see the design note), should it wait to run.
+    return new RespCommand(parts.toArray(new byte[0][]), null, line.length + (long) parts.size() * (ARG_OVERHEAD + 8));
   }
 
   /** The index of the first CR at or after {@code from}, looking no further than the length-line limit. */

@@ -45,7 +45,10 @@ import org.slf4j.LoggerFactory;
  * can grow without bound; parked bytes count in CLIENT LIST's omem. Requests already
  * decoded when that happens wait in `waiting`, unexecuted, until the channel is writable again
  * (channelWritabilityChanged) or the parked replies drain: what they would reply is never produced
- * ahead of the client. `waiting` holds at most what the last reads delivered.
+ * ahead of the client. `waiting` holds at most what the last reads delivered, and it counts in the
+ * node-wide input bound (net/InputBudget, via the connection's InputMeter) until it runs: a request
+ * that would pass the bound takes its place as an error, answered in order, and the connection
+ * closes after it (refuseWaiting). A request run as it arrives costs no accounting.
  *
  * Blocking pops (BlockingPop): while one waits, the commands the connection sends after it wait in
  * `waiting` too (Redis runs nothing of a blocked client), and reading stops once one has come, so
@@ -770,6 +773,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
+    this.meter = io.distcache.server.net.InputMeter.of(ctx.channel());
     this.tlsClient = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
     long now = context.clock().nanos();
     client = new ClientState(context.stats().nextClientId(), address(ctx.channel().remoteAddress()),
@@ -821,14 +825,51 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (!(msg instanceof RespCommand) && !(msg instanceof RespProtocolError)) {
       ReferenceCountUtil.release(msg);
+    } else if (inputRefused) {
+      if (msg instanceof RespCommand c) {
+        c.release(); // decoded in the same read as the refused request, after it: never run
+      }
     } else if (!waiting.isEmpty() || behind() || blocked() || behindOwnScript() || behindNodeScript(msg)) {
       // While blocked, reading goes on until the client sends more (so a disconnect is seen at
       // once), then stops: what it sent runs after the blocking pop, as in Redis.
-      waiting.add(msg);
+      if (msg instanceof RespCommand c && !meter.holdWaiting(c.heldBytes)) {
+        refuseWaiting(c);
+      } else {
+        waiting.add(msg);
+      }
       updateAutoRead();
     } else {
       handle(msg);
     }
+  }
+
+  /**
+   * The node-wide input bound (InputBudget) has no room for {@code c} to wait: it is dropped and its
+   * place taken by the refusal, which the client reads after the replies of what it sent before
+   * (in order, as a protocol error is answered), and then the connection closes. Nothing more is
+   * read meanwhile, so the connection holds nothing beyond the requests ahead of the refusal.
+   */
+  private void refuseWaiting(RespCommand c) {
+    c.release();
+    inputRefused = true;
+    waiting.add(new RespProtocolError(meter.refusal(true)));
+    if (ctx.pipeline().get(RespPipeline.DECODER) instanceof RespDecoder decoder) {
+      decoder.discardInput();
+    }
+  }
+
+  /** Set once a request was refused a place in {@code waiting}: what follows it is dropped. */
+  private boolean inputRefused;
+  /** This connection's share of the node-wide input bound (set in handlerAdded). */
+  private io.distcache.server.net.InputMeter meter;
+
+  /** Takes the next request that waited: it runs now, so the input bound no longer counts it. */
+  private Object nextWaiting() {
+    Object msg = waiting.poll();
+    if (msg instanceof RespCommand c) {
+      meter.releaseWaiting(c.heldBytes);
+    }
+    return msg;
   }
 
   @Override
@@ -986,7 +1027,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     runningWaiting = true;
     try {
       while (!waiting.isEmpty() && !behind() && !blocked() && !behindOwnScript() && !behindNodeScript(waiting.peek())) {
-        handle(waiting.poll());
+        handle(nextWaiting());
       }
     } finally {
       runningWaiting = false;
@@ -1216,12 +1257,11 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     if (parkedBytes > 0) {
       countParked(-parkedBytes);
     }
-    for (Object w : waiting) {
-      if (w instanceof RespCommand c) {
+    while (!waiting.isEmpty()) {
+      if (nextWaiting() instanceof RespCommand c) {
         c.release();
       }
     }
-    waiting.clear();
   }
 
   private static String address(SocketAddress a) {

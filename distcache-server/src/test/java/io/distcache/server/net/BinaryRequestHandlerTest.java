@@ -133,6 +133,99 @@ class BinaryRequestHandlerTest {
     ch.finishAndReleaseAll();
   }
 
+  /** A connection with the node's input accounting in front: meter, frame decoder, handler. */
+  private static EmbeddedChannel metered(InputBudget budget, BinaryRequestHandler handler) {
+    EmbeddedChannel ch = new EmbeddedChannel();
+    ch.pipeline().addLast(new InputMeter(budget, java.time.Duration.ZERO, java.time.Duration.ZERO),
+        new MeteredFrameDecoder(1 << 20), handler);
+    return ch;
+  }
+
+  private static void send(EmbeddedChannel ch, Frame... frames) {
+    io.netty.buffer.ByteBuf buf = Unpooled.buffer();
+    for (Frame f : frames) {
+      io.distcache.protocol.FrameEncoder.write(f, buf);
+    }
+    ch.writeInbound(buf);
+    ch.runPendingTasks();
+  }
+
+  /** Holds every SET whose value is one byte (a write held while its slot changes owner); answers the rest. */
+  private static Router holdingOneByteSets(List<HeldReply> held, List<Frame> routed) {
+    return r -> {
+      routed.add(r);
+      if (r.op() == Opcode.SET && r.value().length == 1) {
+        HeldReply h = new HeldReply();
+        held.add(h);
+        return h;
+      }
+      return CompletableFuture.completedFuture(r.replyOk());
+    };
+  }
+
+  private static Frame set(int id, byte[] key, int valueBytes, int flags) {
+    return Frame.request(Opcode.SET, flags, key, new byte[valueBytes]).withRequestId(id);
+  }
+
+  @Test
+  void framesWaitingBehindAHeldWrite_pastTheNodeWideBound_clientAnsweredBusyAndClosed_othersRoutedLater() {
+    List<HeldReply> held = new ArrayList<>();
+    List<Frame> routed = new ArrayList<>();
+    byte[] k = "k".getBytes(StandardCharsets.UTF_8);
+    Frame waits = set(2, k, 400, 0);
+    long each = BinaryRequestHandler.heldBytes(waits);
+    InputBudget budget = new InputBudget(each + each / 2);
+    EmbeddedChannel first = metered(budget, new BinaryRequestHandler(holdingOneByteSets(held, routed)));
+    EmbeddedChannel second = metered(budget, new BinaryRequestHandler(holdingOneByteSets(held, routed)));
+
+    send(first, set(1, k, 1, 0), waits);
+    assertThat(budget.usedBytes()).as("the second SET waits behind the held one, counted").isEqualTo(each);
+    send(second, set(1, k, 1, 0), waits, ping(3));
+
+    Frame refusal = second.readOutbound();
+    assertThat(refusal.requestId()).isEqualTo(2);
+    assertThat(refusal.status()).isEqualTo(Status.BUSY);
+    assertThat(refusal.valueText()).isEqualTo("the node's buffers for requests not yet run are full: all connections hold "
+        + each + " bytes, the limit is " + budget.limitBytes() + " (--max-input-buffer), and this connection needs "
+        + each + " more; closing the connection");
+    assertThat((Object) second.readOutbound()).as("nothing after the refused frame is served").isNull();
+    assertThat(second.isOpen()).isFalse();
+    assertThat(budget.usedBytes()).isEqualTo(each);
+
+    held.get(0).complete(set(1, k, 1, 0).replyOk());
+    first.runPendingTasks();
+    assertThat(routed).extracting(Frame::requestId).containsExactly(1, 1, 2);
+    assertThat(budget.usedBytes()).isZero();
+    first.finishAndReleaseAll();
+  }
+
+  @Test
+  void forwardsWaitingBehindAHeldWrite_pastTheNodeWideBound_peerAnsweredTryAgain_linkStaysUp() {
+    List<HeldReply> held = new ArrayList<>();
+    List<Frame> routed = new ArrayList<>();
+    byte[] k = "k".getBytes(StandardCharsets.UTF_8);
+    Frame waits = set(2, k, 400, io.distcache.protocol.Flags.FORWARDED);
+    long each = BinaryRequestHandler.heldBytes(waits);
+    InputBudget budget = new InputBudget(each + each / 2);
+    BinaryRequestHandler handler = new BinaryRequestHandler(holdingOneByteSets(held, routed));
+    EmbeddedChannel peer = metered(budget, handler);
+    handler.becomePeer();
+
+    send(peer, set(1, k, 1, io.distcache.protocol.Flags.FORWARDED), waits, set(3, k, 400, io.distcache.protocol.Flags.FORWARDED));
+
+    Frame refusal = peer.readOutbound();
+    assertThat(refusal.requestId()).isEqualTo(3);
+    assertThat(refusal.status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(refusal.valueText()).startsWith("the node's buffers for requests not yet run are full")
+        .endsWith("; not applied, try again");
+    assertThat(peer.isOpen()).isTrue();
+    held.get(0).complete(set(1, k, 1, 0).replyOk());
+    peer.runPendingTasks();
+    assertThat(routed).extracting(Frame::requestId).containsExactly(1, 2);
+    assertThat(budget.usedBytes()).isZero();
+    peer.finishAndReleaseAll();
+  }
+
   private static Frame forwardedSet(int id, byte[] key) {
     return Frame.request(Opcode.SET, io.distcache.protocol.Flags.FORWARDED, key, "v".getBytes(StandardCharsets.UTF_8))
         .withRequestId(id);

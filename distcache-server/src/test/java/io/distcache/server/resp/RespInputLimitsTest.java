@@ -82,7 +82,11 @@ class RespInputLimitsTest {
 
     String reply = send(second, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$9000\r\n" + "y".repeat(5_000));
 
-    assertThat(reply).isEqualTo("-ERR the node's buffers for incomplete requests are full; closing the connection\r\n");
+    // The second would hold its 5,000 bytes of value, SET and k (3 and 1 bytes + 24 each) and their
+    // three references (8 each): with the first's, over the limit of 10,000.
+    assertThat(reply).isEqualTo("-ERR the node's buffers for requests not yet run are full: all connections hold "
+        + held + " bytes, the limit is 10000 (--max-input-buffer), and this connection needs "
+        + 5_076 + " more; closing the connection\r\n");
     assertThat(second.isOpen()).isFalse();
     assertThat(budget.usedBytes()).isEqualTo(held);
     assertThat(budget.refusals()).isEqualTo(1);
@@ -100,9 +104,82 @@ class RespInputLimitsTest {
     assertThat(budget.usedBytes()).isGreaterThanOrEqualTo(8L * 1_000);
     assertThat(reply).isEmpty();
     reply = send(ch, "$0\r\n\r\n".repeat(1_000));
-    assertThat(reply).startsWith("-ERR the node's buffers for incomplete requests are full");
+    assertThat(reply).startsWith("-ERR the node's buffers for requests not yet run are full");
     assertThat(ch.isOpen()).isFalse();
     assertThat(budget.usedBytes()).isZero();
+  }
+
+  /** The client stops reading its replies (the channel turns unwritable): what it sends next waits to run. */
+  private static void clientReads(EmbeddedChannel ch, boolean reads) {
+    ch.unsafe().outboundBuffer().setUserDefinedWritability(1, reads);
+    ch.runPendingTasks();
+  }
+
+  /** PING, then ECHO of 3,000 bytes: counted at 36 (inline: 4 + 32) and 3,092 bytes while they wait. */
+  private static final String PING_AND_ECHO = "PING\r\n*2\r\n$4\r\nECHO\r\n$3000\r\n" + "e".repeat(3_000) + "\r\n";
+  private static final long PING_AND_ECHO_HELD = 36 + 3_092;
+
+  @Test
+  void completeRequestsWaitingToRun_pastTheNodeWideBound_lastIsRefusedInOrder_othersRunWhenTheWaitEnds() {
+    java.util.List<EmbeddedChannel> waiting = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      EmbeddedChannel ch = connection(Duration.ZERO, Duration.ZERO);
+      clientReads(ch, false);
+      assertThat(send(ch, PING_AND_ECHO)).as("both wait, unrun").isEmpty();
+      waiting.add(ch);
+    }
+    assertThat(budget.usedBytes()).isEqualTo(3 * PING_AND_ECHO_HELD);
+    EmbeddedChannel last = connection(Duration.ZERO, Duration.ZERO);
+    clientReads(last, false);
+
+    // Its PING fits (36 more); its ECHO (3,092 more) would pass 10,000: refused, its place taken by the error.
+    assertThat(send(last, PING_AND_ECHO + "PING\r\n")).isEmpty();
+    assertThat(budget.usedBytes()).isEqualTo(3 * PING_AND_ECHO_HELD + 36);
+    assertThat(budget.refusals()).isEqualTo(1);
+
+    String echoed = "+PONG\r\n$3000\r\n" + "e".repeat(3_000) + "\r\n";
+    for (EmbeddedChannel ch : waiting) {
+      clientReads(ch, true);
+      assertThat(output(ch)).isEqualTo(echoed);
+      assertThat(ch.isOpen()).isTrue();
+    }
+    clientReads(last, true);
+    assertThat(output(last)).isEqualTo("+PONG\r\n-ERR the node's buffers for requests not yet run are full: all"
+        + " connections hold " + (3 * PING_AND_ECHO_HELD + 36) + " bytes, the limit is 10000 (--max-input-buffer),"
+        + " and this connection needs 3092 more; closing the connection\r\n");
+    assertThat(last.isOpen()).isFalse();
+    assertThat(budget.usedBytes()).isZero();
+    waiting.forEach(EmbeddedChannel::finishAndReleaseAll);
+  }
+
+  @Test
+  void requestsWaitingToRun_connectionClosed_releaseTheirShare() {
+    EmbeddedChannel ch = connection(Duration.ZERO, Duration.ZERO);
+    clientReads(ch, false);
+    send(ch, PING_AND_ECHO);
+    assertThat(budget.usedBytes()).isEqualTo(PING_AND_ECHO_HELD);
+
+    ch.close();
+
+    assertThat(budget.usedBytes()).isZero();
+  }
+
+  @Test
+  void requestCompletingWhileTheConnectionWaits_takesOverWhatItsIncompletePartHeld() {
+    EmbeddedChannel ch = connection(Duration.ZERO, Duration.ZERO);
+    clientReads(ch, false);
+    String echo = "*2\r\n$4\r\nECHO\r\n$3000\r\n" + "e".repeat(3_000) + "\r\n";
+    assertThat(send(ch, echo.substring(0, 2_000))).isEmpty();
+    long incomplete = budget.usedBytes();
+    assertThat(incomplete).isGreaterThan(1_900);
+
+    assertThat(send(ch, echo.substring(2_000))).isEmpty();
+
+    assertThat(budget.usedBytes()).as("counted once, at its heap estimate").isEqualTo(3_092);
+    clientReads(ch, true);
+    assertThat(output(ch)).isEqualTo("$3000\r\n" + "e".repeat(3_000) + "\r\n");
+    assertThat(budget.usedBytes()).isZero();
+    ch.finishAndReleaseAll();
   }
 
   @Test
