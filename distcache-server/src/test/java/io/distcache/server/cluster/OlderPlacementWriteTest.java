@@ -245,6 +245,18 @@ class OlderPlacementWriteTest {
     assertThat(onL.store.get(key)).as("the new owner has the value its copy read").isEqualTo(OLD);
   }
 
+  /** L is learning (p2) and copied the key; the owner runs scripts that start {@code clustered} or alone. */
+  private ScriptHost learnerCopiedBesideScripts(boolean clustered) {
+    start(0);
+    ScriptHost scripts = new ScriptHost(new ManualClock());
+    closing.add(scripts::close);
+    owner.scripts(scripts);
+    moveTo(p2);
+    learnerCopiesTheKey();
+    scripts.clustered(() -> clustered);
+    return scripts;
+  }
+
   /** A script run through the script lane until {@code release} opens; {@code started} opens once it runs. */
   private CompletableFuture<Frame> scriptOnTheLane(ScriptHost scripts, java.util.concurrent.CountDownLatch started,
       java.util.concurrent.CountDownLatch release) {
@@ -264,15 +276,9 @@ class OlderPlacementWriteTest {
 
   @Test
   void prepareMigration_whileAScriptStartedAloneRuns_asksAgain_andIsAnsweredOnceTheScriptEnded() throws Exception {
-    start(0);
-    ScriptHost scripts = new ScriptHost(new ManualClock());
-    closing.add(scripts::close);
-    owner.scripts(scripts);
-    moveTo(p2);
-    learnerCopiesTheKey();
     // A script that started while its node was alone (keyless there, it may write any key without
     // a slot lock) runs until released.
-    scripts.clustered(() -> false);
+    ScriptHost scripts = learnerCopiedBesideScripts(false);
     java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     CompletableFuture<Frame> script = scriptOnTheLane(scripts, started, release);
@@ -289,14 +295,8 @@ class OlderPlacementWriteTest {
 
   @Test
   void prepareMigration_whileAScriptStartedInTheClusterRuns_isAnswered() throws Exception {
-    start(0);
-    ScriptHost scripts = new ScriptHost(new ManualClock());
-    closing.add(scripts::close);
-    owner.scripts(scripts);
-    moveTo(p2);
-    learnerCopiesTheKey();
     // Started in a cluster, a script writes only its slot, under the slot's lock: no reason to wait.
-    scripts.clustered(() -> true);
+    ScriptHost scripts = learnerCopiedBesideScripts(true);
     java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     CompletableFuture<Frame> script = scriptOnTheLane(scripts, started, release);
