@@ -465,6 +465,11 @@ public final class Replicator implements AutoCloseable {
   /** This node learned it was declared dead: its store is about to be emptied (ClusterMembership). */
   void emptying() {
     emptyings.incrementAndGet();
+    // Every copy here is about to go: READONLY reads of them stop now, not once the store is empty
+    // and the declared-dead listeners run (a tester read nil through READONLY in between).
+    long[] all = new long[KeySlot.SLOTS / 64];
+    java.util.Arrays.fill(all, -1L);
+    slotsDropping(all);
   }
 
   private static Frame lostToDeath(Frame request) {

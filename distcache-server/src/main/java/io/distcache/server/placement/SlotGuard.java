@@ -161,8 +161,17 @@ public final class SlotGuard {
    * checks that its copy of the slot is current (not dropped since its last whole copy).
    */
   public boolean mayServeReplica(Placement current) {
-    return replicaReads && quorum && !learning && current.size() > 1 && leaseValid(clock.nanos());
+    return replicaReads && quorum && !learning && current.size() > 1 && current.fingerprint() == installed
+        && leaseValid(clock.nanos());
   }
+
+  /**
+   * The fingerprint of the last placement placementChanged finished with: the copies it gained or
+   * lost are marked dropping by then (Dropper), so ReplicaSyncRequester.current is false for them.
+   * The router sees a new placement a moment before this guard has processed it; a READONLY read of
+   * a copy gained in it, not marked yet, answered nil from a copy that had not arrived (a tester).
+   */
+  private volatile long installed;
 
   /** Replicas answer READONLY reads (sync replication): owners then keep rule 7. */
   public void replicaReads(boolean on) {
@@ -430,6 +439,7 @@ public final class SlotGuard {
       forEach(dirty, s -> pendingDrops[s]++);
       cleaner.drop(dirty, () -> dropped(dirty));
     }
+    installed = next.fingerprint();
     waiting = true;
     confirmIfAgreed();
   }

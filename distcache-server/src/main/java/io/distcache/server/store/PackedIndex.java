@@ -32,9 +32,12 @@ import java.nio.ByteOrder;
  *
  * The hash is fixed (a seedless 64-bit multiply-xorshift mix of the element's bytes), because the
  * payload is copied whole to replicas and migration targets, which read the same table. A client
- * that picks fields which collide only makes its probes as long as the walk they replace: the
- * table cannot hold more elements than its 3/4 bound, and every probe ends at an empty slot or
- * after capacity slots.
+ * that picks fields which collide makes one lookup as long as the walk it replaces (every probe
+ * ends at an empty slot or after capacity slots), but a build of the whole table would be
+ * quadratic (a reviewer: 16,384 colliding fields took 208 ms per build, 65,536 took 3 s): a build
+ * that passes BUILD_PROBES_PER_ELEMENT probes per element is refused (TOO_LARGE), so such a
+ * collection stops growing where its next build would be (a per-payload seed in the header would
+ * remove the cause; not done).
  *
  * The payload is read as hostile, as CollectionCodec reads it: the header is checked against the
  * payload's size, every slot's offset against the elements' bounds and every length read at an
@@ -182,6 +185,7 @@ public final class PackedIndex {
     int elementsAt = elementsAt(capacity);
     ByteBuffer b = out.duplicate();
     b.position(elementsAt);
+    long probesLeft = BUILD_PROBES_PER_ELEMENT * count + BUILD_PROBES_SLACK;
     for (int i = 0; i < count; i++) {
       int at = b.position();
       int len = CollectionCodec.readVarint(b, b.remaining());
@@ -191,20 +195,34 @@ public final class PackedIndex {
         int valueLen = CollectionCodec.readVarint(b, b.remaining());
         b.position(b.position() + valueLen);
       }
-      insert(out, capacity, h, at - elementsAt);
+      probesLeft -= insert(out, capacity, h, at - elementsAt);
+      if (probesLeft < 0) {
+        // Names chosen to collide (the hash is fixed and, for short names, invertible: a reviewer
+        // built 16,384 fields of one slot, and one write's build took 208 ms instead of 6.5):
+        // refused before the build turns quadratic. Random names average under 3 probes each.
+        throw new StoreException(StoreException.Reason.TOO_LARGE, "the " + count + " names of this collection"
+            + " collide in its index (more than " + BUILD_PROBES_PER_ELEMENT + " probes per name); refused");
+      }
     }
     if (b.hasRemaining()) {
       throw new IllegalStateException(b.remaining() + " bytes after the indexed collection's " + count + " elements");
     }
   }
 
-  /** Puts the element at {@code offset} (from the elements' start) whose name hashes to {@code h}. */
-  static void insert(ByteBuffer out, int capacity, int h, int offset) {
+  /** The probes one build may make per element, and beyond them in all (see build). */
+  static final long BUILD_PROBES_PER_ELEMENT = 32;
+  static final long BUILD_PROBES_SLACK = 4096;
+
+  /**
+   * Puts the element at {@code offset} (from the elements' start) whose name hashes to {@code h};
+   * returns the probes it took.
+   */
+  static int insert(ByteBuffer out, int capacity, int h, int offset) {
     int mask = capacity - 1;
     for (int probe = 0, s = h & mask; probe < capacity; probe++, s = (s + 1) & mask) {
       if (out.getInt(HEADER + s * SLOT) == 0) {
         out.putInt(HEADER + s * SLOT, offset + 1);
-        return;
+        return probe + 1;
       }
     }
     throw new IllegalStateException("indexed collection table of " + capacity + " slots is full");

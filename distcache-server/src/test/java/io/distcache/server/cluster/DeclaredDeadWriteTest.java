@@ -104,6 +104,14 @@ class DeclaredDeadWriteTest {
     assertThat(answer.valueText()).contains("declared the node dead");
   }
 
+  @Test
+  void emptying_everyCopyStopsBeingCurrent_beforeTheStoreIsEmptied() {
+    int slot = firstSlotOf(B); // a slot A replicates for B
+    assertThat(owner.current(slot)).isTrue();
+    owner.emptying();
+    assertThat(owner.current(slot)).as("READONLY reads of it stop before the store empties").isFalse();
+  }
+
   private static byte[] b(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }

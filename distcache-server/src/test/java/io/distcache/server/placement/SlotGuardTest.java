@@ -414,4 +414,19 @@ class SlotGuardTest {
     guard.learning(true);
     assertThat(guard.mayServeReplica(three)).isFalse();
   }
+
+  @Test
+  void mayServeReplica_notForAPlacementThisGuardHasNotProcessed() {
+    guard.replicaReads(true);
+    Placement three = Placement.of(1, List.of(A, B, C), List.of(), 64, 1);
+    guard.placementChanged(A, Placement.empty(), three, cleaner);
+    confirmAll(three, B, C);
+    assertThat(guard.mayServeReplica(three)).isTrue();
+    // The router sees the next placement before the guard has marked the copies it gains or loses.
+    Placement withD = Placement.of(2, List.of(A, B, C, D), List.of(), 64, 1);
+    assertThat(guard.mayServeReplica(withD)).as("copies of a placement not processed yet").isFalse();
+    guard.placementChanged(A, three, withD, cleaner);
+    confirmAll(withD, B, C, D);
+    assertThat(guard.mayServeReplica(withD)).isTrue();
+  }
 }

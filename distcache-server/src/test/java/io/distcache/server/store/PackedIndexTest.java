@@ -299,4 +299,31 @@ class PackedIndexTest {
     assertThatThrownBy(() -> PackedIndex.capacityFor(200_000_000)).isInstanceOf(StoreException.class)
         .hasMessageContaining("200000000 elements");
   }
+
+  /** {@code n} distinct names whose hash falls in one slot of a table of {@code capacity}. */
+  private static List<Bytes> colliding(int n, int capacity) {
+    List<Bytes> out = new ArrayList<>();
+    for (long i = 0; out.size() < n; i++) {
+      byte[] name = b("m" + i);
+      if ((PackedIndex.hash(ByteBuffer.wrap(name), 0, name.length) & (capacity - 1)) == 0) {
+        out.add(new Bytes(name));
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void build_namesChosenToCollide_refusedBeforeItTurnsQuadratic_randomNamesBuildAsUsual() {
+    int n = 600;
+    int capacity = PackedIndex.capacityFor(n);
+    List<Bytes> hostile = colliding(n, capacity);
+    assertThatThrownBy(() -> CollectionCodec.encodeSet(hostile, n))
+        .isInstanceOf(StoreException.class).hasMessageContaining("collide in its index");
+    List<Bytes> plain = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      plain.add(new Bytes(b("m" + i)));
+    }
+    byte[] set = CollectionCodec.encodeSet(plain, n);
+    assertThat(CollectionCodec.decodeSet(set)).hasSize(n);
+  }
 }
