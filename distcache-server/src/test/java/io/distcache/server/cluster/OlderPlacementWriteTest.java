@@ -152,6 +152,12 @@ class OlderPlacementWriteTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> java.util.Arrays.equals(onL.store.get(key), OLD));
   }
 
+  /** L arrives (p2 everywhere) and its copy of s reads the key. */
+  private void learnerArrivesAndCopiesTheKey() {
+    moveTo(p2);
+    learnerCopiesTheKey();
+  }
+
   private CompletableFuture<Frame> set(Placement routedUnder, byte[] value) {
     return owner.execute(Frame.request(Opcode.SET, 0, key, value), routedUnder);
   }
@@ -189,10 +195,7 @@ class OlderPlacementWriteTest {
     start(0);
     // Checked under p1, then L arrives and its copy reads the key before the write changes it: the
     // write takes no slot lock without replicas or learners.
-    beforeNextApply.set(() -> {
-      moveTo(p2);
-      learnerCopiesTheKey();
-    });
+    beforeNextApply.set(this::learnerArrivesAndCopiesTheKey);
     assertThat(set(p1, NEW).join().status()).isEqualTo(Status.OK);
     assertTheNewOwnerHoldsTheWriteOnceItJoined();
   }
@@ -219,10 +222,7 @@ class OlderPlacementWriteTest {
     // The write's first check reads p1 (not moved); before it takes the slot's lock, L arrives and
     // its copy reads the key. Only the check under the lock sees p2: applied under p1 it would go to
     // B alone and never reach L.
-    afterNextPlacementRead.set(() -> {
-      moveTo(p2);
-      learnerCopiesTheKey();
-    });
+    afterNextPlacementRead.set(this::learnerArrivesAndCopiesTheKey);
     assertThat(set(p1, NEW).join().status()).isEqualTo(Status.OK);
     assertThat(afterNextPlacementRead.get()).as("the change ran inside the write's first check").isNull();
     assertTheNewOwnerHoldsTheWriteOnceItJoined();
@@ -234,8 +234,7 @@ class OlderPlacementWriteTest {
     // The write takes no lock (no replicas, no learners); while it runs, L arrives, copies the key,
     // prepares and joins: the slot is L's before the write returns, and L's copy is from before it.
     beforeNextApply.set(() -> {
-      moveTo(p2);
-      learnerCopiesTheKey();
+      learnerArrivesAndCopiesTheKey();
       assertThat(prepare().join().status()).isEqualTo(Status.OK);
       moveTo(p3);
     });
