@@ -188,6 +188,38 @@ class HostileClientsTest {
   }
 
   @Test
+  void blockingPopOnManyKeys_pastTheNodeWideBound_isAnsweredNotParked_andTheConnectionStaysOpen() throws Exception {
+    String[] keys = keys(20_000);
+    // A parked pop of these keys holds about 5.3 MB (KeyWaits.heldBytes) beside its 0.8 MB of
+    // arguments: room for one, not two.
+    DistCacheNode node = node(DistCacheNode.builder().maxInputBufferBytes(9_000_000));
+    io.distcache.server.net.InputBudget budget = node.inputBudget();
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try (Jedis admin = new Jedis("127.0.0.1", node.port());
+        Jedis first = new Jedis("127.0.0.1", node.port(), 0);
+        Jedis second = new Jedis("127.0.0.1", node.port(), 30_000)) {
+      Future<redis.clients.jedis.util.KeyValue<String, redis.clients.jedis.resps.Tuple>> popped =
+          pool.submit(() -> first.bzpopmin(0, keys));
+      await().atMost(Duration.ofSeconds(10)).until(() -> admin.info("clients").contains("blocked_clients:1"));
+      assertThat(budget.usedBytes()).as("the parked pop's keys and arguments").isGreaterThan(6_000_000);
+
+      assertThatThrownBy(() -> second.bzpopmin(0, keys))
+          .isInstanceOf(redis.clients.jedis.exceptions.JedisDataException.class)
+          .hasMessageMatching("ERR the node's buffers for requests not yet run are full: all connections hold \\d+"
+              + " bytes, the limit is 9000000 \\(--max-input-buffer\\), and this connection needs \\d+ more;"
+              + " BZPOPMIN was not parked");
+      assertThat(second.ping()).as("refused, not closed").isEqualTo("PONG");
+      assertThat(admin.info("clients")).contains("blocked_clients:1");
+
+      admin.zadd(keys[19_999], 1, "m");
+      assertThat(popped.get(10, TimeUnit.SECONDS).getKey()).isEqualTo(keys[19_999]);
+    } finally {
+      pool.shutdownNow();
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> budget.usedBytes() == 0);
+  }
+
+  @Test
   void refusedConnection_isToldWhy() throws Exception {
     DistCacheNode node = node(DistCacheNode.builder().maxInputBufferBytes(1024 * 1024));
     Socket s = connect(node.port());

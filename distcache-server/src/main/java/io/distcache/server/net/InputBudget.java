@@ -68,6 +68,21 @@ public final class InputBudget {
     return true;
   }
 
+  /**
+   * Counts {@code bytes} more whatever the limit: for what is already held and cannot be refused
+   * any more (a request that ran and waits for its reply). Others' growth is refused meanwhile.
+   */
+  public void force(long bytes) {
+    if (bytes > 0) {
+      used.addAndGet(bytes);
+    }
+  }
+
+  /** True when nothing more fits. */
+  public boolean full() {
+    return used.get() >= limit;
+  }
+
   public long limitBytes() {
     return limit;
   }

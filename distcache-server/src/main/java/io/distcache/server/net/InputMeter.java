@@ -161,6 +161,47 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
     return true;
   }
 
+  /**
+   * A request that has run but holds {@code bytes} of heap while it waits inside the node (a
+   * blocking pop's parked keys): counted like a waiting request until {@link #releaseWaiting}, but
+   * never out of the incomplete part's share, which by now belongs to the next request. False
+   * (nothing changed) when it would pass the node-wide limit; the caller answers the request with
+   * {@link #refusal(boolean)} instead of holding it. Event loop only.
+   */
+  public boolean holdRunning(long bytes) {
+    if (this == UNMETERED) {
+      return true;
+    }
+    if (!budget.resize(0, bytes)) {
+      refused(bytes);
+      return false;
+    }
+    waitingHeld += bytes;
+    return true;
+  }
+
+  /**
+   * A request that ran holds {@code bytes} of heap until its reply comes (forwarded to its owner,
+   * waiting for its replicas or a blocking pop): counted like a waiting request until
+   * {@link #releaseWaiting}, first out of what its incomplete part held, and never refused (it
+   * already ran); past the limit the other connections' growth is refused, and the caller stops
+   * reading while {@link #full()}. Event loop only.
+   */
+  public void holdInFlight(long bytes) {
+    if (this == UNMETERED) {
+      return;
+    }
+    long fromIncomplete = Math.min(held, bytes);
+    budget.force(bytes - fromIncomplete);
+    held -= fromIncomplete;
+    waitingHeld += bytes;
+  }
+
+  /** The node-wide bound holds as much as it may: a connection holding requests in flight stops reading. */
+  public boolean full() {
+    return this != UNMETERED && budget.full();
+  }
+
   /** A request counted by {@link #holdWaiting} runs now (or is dropped): it no longer counts. */
   public void releaseWaiting(long bytes) {
     if (this == UNMETERED) {

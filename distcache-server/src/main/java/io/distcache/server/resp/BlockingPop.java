@@ -25,8 +25,10 @@ import java.util.concurrent.TimeUnit;
  * it just hands a retry to that loop.
  *
  *   1. attempt: members, or an error (WRONGTYPE, MOVED, CROSSSLOT ...) answer at once
- *   2. nothing: park on KeyWaits (refused past its node-wide bound), then, when first in a key's
- *      queue, attempt once more, since a write between the first attempt and the parking woke nobody
+ *   2. nothing: park on KeyWaits (refused past its node-wide count of clients, or when the heap its
+ *      keys hold there would pass --max-input-buffer, in which a parked pop counts as a request not
+ *      yet run), then, when first in a key's queue, attempt once more, since a write between the
+ *      first attempt and the parking woke nobody
  *   3. a wake retries; a wake during an attempt marks it dirty, so the attempt that found nothing is
  *      made again instead of missing the write
  *   4. the timeout answers nil (a null array), unless an attempt is in flight: then its answer is the
@@ -68,6 +70,8 @@ final class BlockingPop implements KeyWaits.Waiter {
   private boolean unblockedWithError;
   private ScheduledFuture<?> timer;
   private ScheduledFuture<?> ownerCheck;
+  /** What parking counts in the node-wide input bound (KeyWaits.heldBytes), 0 when not parked. */
+  private long heldBytes;
   /** An attempt waits for a script holding the node (see attempt). */
   private boolean deferred;
   /** Wakes the deferred attempt (made on first use). */
@@ -150,6 +154,14 @@ final class BlockingPop implements KeyWaits.Waiter {
 
   private void park() {
     KeyWaits waits = session.context().keyWaits();
+    long bytes = KeyWaits.heldBytes(keys);
+    String full = session.holdParked(bytes);
+    if (full != null) {
+      finish(request.replyError(Status.BAD_REQUEST, full + "; " + command.toUpperCase(java.util.Locale.ROOT)
+          + " was not parked"), null);
+      return;
+    }
+    heldBytes = bytes;
     KeyWaits.Parked parked = waits.park(this, keys);
     if (parked == KeyWaits.Parked.REFUSED) {
       finish(request.replyError(Status.BAD_REQUEST, "too many clients are blocked on this node (the limit is "
@@ -264,12 +276,17 @@ final class BlockingPop implements KeyWaits.Waiter {
       parkedOn.unpark(this, keys);
       parkedOn = null;
     }
+    if (heldBytes > 0) {
+      session.releaseParked(heldBytes);
+      heldBytes = 0;
+    }
     if (timer != null) {
       timer.cancel(false);
     }
     if (ownerCheck != null) {
       ownerCheck.cancel(false);
     }
+    session.unblocked(this);
     if (e != null) {
       result.completeExceptionally(e);
     } else {

@@ -48,7 +48,13 @@ import org.slf4j.LoggerFactory;
  * ahead of the client. `waiting` holds at most what the last reads delivered, and it counts in the
  * node-wide input bound (net/InputBudget, via the connection's InputMeter) until it runs: a request
  * that would pass the bound takes its place as an error, answered in order, and the connection
- * closes after it (refuseWaiting). A request run as it arrives costs no accounting.
+ * closes after it (refuseWaiting). A request run as it arrives costs no accounting. A request that
+ * ran but whose reply has not come (forwarded to its owner, waiting for its replicas, a blocking
+ * pop) keeps its arguments on the heap until its reply is written, so it counts in the same bound
+ * from the moment its reply is parked (await) until then; it cannot be refused any more, so it is
+ * counted even past the limit, and a connection holding such requests reads no more while the
+ * bound is full (behind), so what the node holds grows past the limit by at most what one read
+ * of each connection completes.
  *
  * Blocking pops (BlockingPop): while one waits, the commands the connection sends after it wait in
  * `waiting` too (Redis runs nothing of a blocked client), and reading stops once one has come, so
@@ -202,7 +208,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
         writer.target(burst());
       } else {
         ByteBuf own = ctx.alloc().buffer();
-        parked.add(new Parked(null, null, own, writer.protocol(), null, null, 0));
+        parked.add(new Parked(null, null, own, writer.protocol(), null, null, 0, 0));
         writer.target(own);
         parkedOwn = own; // counted once the command has written its reply (countParkedReply)
       }
@@ -543,7 +549,13 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       render(response, reply);
       return;
     }
-    Parked p = new Parked(response, reply, null, writer.protocol(), current, currentArgs, currentStart);
+    long held = currentHeld;
+    currentHeld = 0; // one share per request, however many responses it waits for
+    if (held > 0) {
+      meter.holdInFlight(held);
+      inFlightHeld += held;
+    }
+    Parked p = new Parked(response, reply, null, writer.protocol(), current, currentArgs, currentStart, held);
     currentParked = true;
     parked.add(p);
     response.whenComplete((r, e) -> {
@@ -571,6 +583,32 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   void block(BlockingPop pop) {
     blocked = pop;
     client.blockingPop = pop;
+  }
+
+  /**
+   * Counts a parked blocking pop's heap ({@code bytes}) in the node-wide input bound
+   * (--max-input-buffer) until {@link #releaseParked}; null when counted, else the refusal's text.
+   */
+  String holdParked(long bytes) {
+    return meter.holdRunning(bytes) ? null : meter.refusal(false);
+  }
+
+  /** A pop counted by {@link #holdParked} has answered or was cancelled. */
+  void releaseParked(long bytes) {
+    meter.releaseWaiting(bytes);
+  }
+
+  /**
+   * {@code pop} has answered (or was cancelled): nothing can unblock it any more, so the connection
+   * lets go of it, and of its keys and request with it (a pop of a million keys holds tens of MB).
+   */
+  void unblocked(BlockingPop pop) {
+    if (blocked == pop) {
+      blocked = null;
+    }
+    if (client.blockingPop == pop) {
+      client.blockingPop = null;
+    }
   }
 
   /** A blocking pop of this connection has not answered yet. */
@@ -755,7 +793,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       ByteBuf own = ctx.alloc().buffer();
       writer.target(own);
       render.accept(writer);
-      parked.add(new Parked(null, null, own, writer.protocol(), null, null, 0));
+      parked.add(new Parked(null, null, own, writer.protocol(), null, null, 0, 0));
       countParked(own.readableBytes());
     }
     writer.target(target);
@@ -960,11 +998,13 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       return;
     }
     if (msg instanceof RespCommand command) {
+      currentHeld = command.heldBytes;
       try {
         execute(prepared(command));
       } finally {
         command.release(); // what the command did not take (it failed, or never reached the store)
         this.command = null;
+        currentHeld = 0;
       }
     } else {
       replyStarted = false;
@@ -987,8 +1027,21 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
    */
   private boolean behind() {
     return !ctx.channel().isWritable() || parked.size() >= MAX_PARKED
-        || parkedBytes > 0 && (parkedBytes >= ctx.channel().config().getWriteBufferHighWaterMark() || memory.spent());
+        || parkedBytes > 0 && (parkedBytes >= ctx.channel().config().getWriteBufferHighWaterMark() || memory.spent())
+        || inFlightHeld > 0 && meter.full();
   }
+
+  /**
+   * The heap estimate (RespCommand.heldBytes) of the request being handled, until a reply it waits
+   * for is parked (await) and takes it over; 0 outside handle (event loop only).
+   */
+  private long currentHeld;
+  /**
+   * What the requests whose replies are parked, not yet come, hold in the node-wide input bound:
+   * their arguments stay on the heap until then (for the statistics and the slow log). While the
+   * bound is full such a connection reads no more; it reads again once its own replies drain.
+   */
+  private long inFlightHeld;
 
   /**
    * Bytes of replies rendered into parked buffers (waiting behind a reply that has not come), not
@@ -1147,6 +1200,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
         break;
       }
       parked.poll();
+      releaseInFlight(p);
       ByteBuf out = burst();
       if (p.rendered != null) {
         int bytes = p.rendered.readableBytes();
@@ -1251,6 +1305,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       if (p.rendered != null) {
         p.rendered.release();
       }
+      releaseInFlight(p);
     }
     parked.clear();
     parkedOwn = null;
@@ -1275,5 +1330,13 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   /** A reply waiting for an earlier one: a pending response, or an immediate reply already rendered. */
   private record Parked(CompletableFuture<Frame> response, Reply reply, ByteBuf rendered, int protocol,
-      CommandSpec command, byte[][] args, long startNanos) {}
+      CommandSpec command, byte[][] args, long startNanos, long held) {}
+
+  /** A parked reply has been written or dropped: the request's share of the input bound goes (event loop only). */
+  private void releaseInFlight(Parked p) {
+    if (p.held > 0) {
+      meter.releaseWaiting(p.held);
+      inFlightHeld -= p.held;
+    }
+  }
 }

@@ -183,6 +183,42 @@ class RespInputLimitsTest {
   }
 
   @Test
+  void requestWaitingForItsReply_countsUntilTheReplyIsWritten() {
+    EmbeddedChannel ch = connection(Duration.ZERO, Duration.ZERO);
+    router.hold(true);
+    String get = "*2\r\n$3\r\nGET\r\n$1000\r\n" + "k".repeat(1_000) + "\r\n";
+
+    assertThat(send(ch, get)).as("forwarded, its reply not come").isEmpty();
+
+    // Its arguments stay on the heap until then: 1,003 bytes + 2 x 24 + 2 x 8 + 24.
+    assertThat(budget.usedBytes()).isEqualTo(1_091);
+    router.pending.get(0).complete(router.last().reply(io.distcache.protocol.Status.NOT_FOUND));
+    assertThat(output(ch)).isEqualTo("$-1\r\n");
+    assertThat(budget.usedBytes()).isZero();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void requestsWaitingForTheirReplies_passTheBound_areCountedStill_andOthersAreRefused() {
+    EmbeddedChannel ch = connection(Duration.ZERO, Duration.ZERO);
+    router.hold(true);
+    String get = "*2\r\n$3\r\nGET\r\n$4000\r\n" + "k".repeat(4_000) + "\r\n";
+    send(ch, get + get + get);
+    // Three ran and wait for their replies (4,091 each): past the 10,000 bound, but they already ran.
+    assertThat(budget.usedBytes()).isEqualTo(3 * 4_091);
+
+    EmbeddedChannel other = connection(Duration.ZERO, Duration.ZERO);
+    assertThat(send(other, "*2\r\n$4\r\nECHO\r\n$100\r\n" + "e".repeat(50))).startsWith(
+        "-ERR the node's buffers for requests not yet run are full");
+    assertThat(other.isOpen()).isFalse();
+
+    router.pending.forEach(p -> p.complete(router.last().reply(io.distcache.protocol.Status.NOT_FOUND)));
+    assertThat(output(ch)).isEqualTo("$-1\r\n".repeat(3));
+    assertThat(budget.usedBytes()).isZero();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
   void request_notCompleteWithinTheDeadline_isAnsweredAndClosed() {
     EmbeddedChannel ch = connection(Duration.ofSeconds(5), Duration.ZERO);
     assertThat(send(ch, "*1\r\n$10\r\nPI")).isEmpty();
