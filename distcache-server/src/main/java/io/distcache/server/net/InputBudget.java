@@ -83,6 +83,22 @@ public final class InputBudget {
     return used.get() >= limit;
   }
 
+  /**
+   * Counts {@code bytes} more only if the total stays at or below {@code ceiling} (a share of the
+   * limit that one kind of holder may fill); false, nothing changed, otherwise.
+   */
+  public boolean reserveWithin(long bytes, long ceiling) {
+    if (bytes <= 0) {
+      return true;
+    }
+    if (used.addAndGet(bytes) > Math.min(ceiling, limit)) {
+      used.addAndGet(-bytes);
+      refusals.incrementAndGet();
+      return false;
+    }
+    return true;
+  }
+
   public long limitBytes() {
     return limit;
   }

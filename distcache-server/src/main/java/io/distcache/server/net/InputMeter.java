@@ -162,22 +162,30 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
   }
 
   /**
-   * A request that has run but holds {@code bytes} of heap while it waits inside the node (a
-   * blocking pop's parked keys): counted like a waiting request until {@link #releaseWaiting}, but
-   * never out of the incomplete part's share, which by now belongs to the next request. False
-   * (nothing changed) when it would pass the node-wide limit; the caller answers the request with
-   * {@link #refusal(boolean)} instead of holding it. Event loop only.
+   * A request that has run but holds {@code bytes} of heap while it waits inside the node for as
+   * long as its client likes (a blocking pop's parked keys): counted like a waiting request until
+   * {@link #releaseWaiting}, but never out of the incomplete part's share, which by now belongs to
+   * the next request. Such holders may fill only half the node-wide limit, so clients parked for
+   * ever cannot leave the others no room to send a request. Null when counted, else why not (for
+   * the client; logged like the other refusals). Event loop only.
    */
-  public boolean holdRunning(long bytes) {
+  public String holdParked(long bytes) {
     if (this == UNMETERED) {
-      return true;
+      return null;
     }
-    if (!budget.resize(0, bytes)) {
-      refused(bytes);
-      return false;
+    long ceiling = budget.limitBytes() / 2;
+    if (!budget.reserveWithin(bytes, ceiling)) {
+      long used = budget.usedBytes();
+      ClientLog.warn(log, "input-budget",
+          "refusing to park {}: the node holds {} bytes for requests of all connections not yet answered, parked"
+              + " clients may fill {} of the limit {}; this one needs {} more",
+          ctx.channel().remoteAddress(), used, ceiling, budget.limitBytes(), bytes);
+      return "the node's buffers for requests not yet run hold " + used + " bytes, a blocked client may be parked"
+          + " only while they stay within half the limit of " + budget.limitBytes()
+          + " (--max-input-buffer), and this one needs " + bytes + " more";
     }
     waitingHeld += bytes;
-    return true;
+    return null;
   }
 
   /**

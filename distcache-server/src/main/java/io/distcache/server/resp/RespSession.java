@@ -587,10 +587,11 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   /**
    * Counts a parked blocking pop's heap ({@code bytes}) in the node-wide input bound
-   * (--max-input-buffer) until {@link #releaseParked}; null when counted, else the refusal's text.
+   * (--max-input-buffer, of which parked clients may fill half) until {@link #releaseParked}; null
+   * when counted, else the refusal's text.
    */
   String holdParked(long bytes) {
-    return meter.holdRunning(bytes) ? null : meter.refusal(false);
+    return meter.holdParked(bytes);
   }
 
   /** A pop counted by {@link #holdParked} has answered or was cancelled. */
