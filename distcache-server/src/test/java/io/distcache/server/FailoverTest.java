@@ -243,6 +243,40 @@ class FailoverTest {
     }
   }
 
+  @Test
+  void ownerLeavesGracefullyBeforeItsNewReplicaHasItsCopy_sendsTheCopyBeforeLeaving_nothingLost() {
+    cluster(4);
+    Map<String, String> acked = writeEvery(2000);
+    DistCacheNode firstDead = nodes.get(3);
+    DistCacheNode leaving = nodes.get(1);
+    DistCacheNode newReplica = nodes.get(2);
+    // newReplica's requests for full copies never reach `leaving`: its new copies stay empty unless
+    // `leaving` sends them on its own (the tester's case: the copies not asked for yet, or queued).
+    firewall.dropOpcode(address(newReplica), address(leaving), Opcode.REPLICA_SYNC);
+    before = nodes.get(0).membership().placement();
+    kill(firstDead);
+    awaitSettled();
+    Placement afterFirst = nodes.get(0).membership().placement();
+    Member nr = newReplica.membership().self();
+    Member lv = leaving.membership().self();
+    List<String> uncopied = new java.util.ArrayList<>();
+    for (Map.Entry<String, String> e : acked.entrySet()) {
+      int slot = KeySlot.of(b(e.getKey()));
+      if (afterFirst.owns(lv, slot) && afterFirst.isReplica(nr, slot) && !before.isReplica(nr, slot)
+          && newReplica.store().get(b(e.getKey())) == null) {
+        uncopied.add(e.getKey());
+      }
+    }
+    assertThat(uncopied).as("keys of %s's slots that %s replicates since the first death and lacks", lv.address(),
+        nr.address()).isNotEmpty();
+
+    cluster.stop(leaving); // SIGTERM, while newReplica still lacks them
+    firewall.clear();
+    awaitSettled();
+
+    cluster.assertIntact(acked);
+  }
+
   @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.ValueSource(strings = {"SIGTERM", "SHUTDOWN"})
   void sigtermOrShutdown_underWriteLoad_handsItsSlotsToTheReplicas_noClientErrorAndNothingLost(String how)

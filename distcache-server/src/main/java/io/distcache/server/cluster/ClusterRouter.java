@@ -230,12 +230,16 @@ public final class ClusterRouter implements Router, ClusterView {
     }
     long t0 = System.nanoTime();
     long missed = replicator.holdAndDrain(t0 + timeout.toNanos());
-    if (missed == 0) {
-      log.info("handing off {} slots: every replica is current after {} ms; leaving", p.slotCount(cluster.self()),
-          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+    // A replica new to a slot since the last change holds it whole only once its full copy ended;
+    // leaving before that would have it promoted with what it lacks gone (a tester).
+    int owed = replicator.settleCopies(t0 + timeout.toNanos());
+    if (missed == 0 && owed == 0) {
+      log.info("handing off {} slots: every replica is current and holds a whole copy after {} ms; leaving",
+          p.slotCount(cluster.self()), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
     } else {
-      log.warn("handing off: replicas still miss {} writes after {} ms (--shutdown-timeout {} s); leaving anyway",
-          missed, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), timeout.toSeconds());
+      log.warn("handing off: replicas still miss {} writes and whole copies of {} slots after {} ms"
+          + " (--shutdown-timeout {} s); leaving anyway", missed, owed,
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), timeout.toSeconds());
     }
     handedOff = true; // before LEFT: from the moment our placement drops us, late forwards go on
     leave.run();

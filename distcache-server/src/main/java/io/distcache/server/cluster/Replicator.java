@@ -959,6 +959,7 @@ public final class Replicator implements AutoCloseable {
       if (token != 0 && !copies.add(job)) {
         return request.replyOk();
       }
+      owed.requested(id, slots);
       copier.execute(() -> {
         try {
           copy(replica, slots, n, token);
@@ -968,6 +969,43 @@ public final class Replicator implements AutoCloseable {
       });
     }
     return request.replyOk();
+  }
+
+  /** The full copies this node owes its replicas (a graceful leave waits for them: settleCopies). */
+  private final OwedCopies owed = new OwedCopies();
+
+  /**
+   * Part of a graceful leave, after holdAndDrain: sends every full copy this node still owes a
+   * replica (OwedCopies: a replica new to a slot since the last change, whose copy was not asked
+   * for yet, or is queued or running) and waits until each has ended and been applied there, at
+   * most until {@code deadlineNanos}. Returns the slots still owed then, over every replica.
+   */
+  int settleCopies(long deadlineNanos) {
+    Placement p = placement.get();
+    for (Map.Entry<String, long[]> e : owed.owed().entrySet()) {
+      Member to = memberOf(p, e.getKey());
+      if (to == null) {
+        continue;
+      }
+      long[] slots = e.getValue();
+      int n = 0;
+      for (long w : slots) {
+        n += Long.bitCount(w);
+      }
+      int count = n;
+      copier.execute(() -> copy(to, slots, count, 0)); // token 0: the replica marks nothing whole; entries are states
+    }
+    try {
+      return owed.awaitNone(deadlineNanos);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return owed.count();
+    }
+  }
+
+  /** Slots whose full copy this node owes a replica, over every replica (INFO, tests). */
+  int owedCopies() {
+    return owed.count();
   }
 
   /** Full copies queued or running, as "replica id/token". */
@@ -1008,6 +1046,7 @@ public final class Replicator implements AutoCloseable {
     // later placement may give them back, and then they must not end with COPIED (their copy has a
     // hole); the replica asks for them again (askAgainIfStuck).
     long[] partial = new long[slots.length];
+    long started = owed.start();
     log.info("copying {} slots to their new replica {}", slotCount, to);
     CopyPacer pacer = copyPacer;
     while (true) {
@@ -1091,6 +1130,7 @@ public final class Replicator implements AutoCloseable {
         break;
       }
     }
+    settleWhenApplied(to, slots, partial, stream, started);
     if (token != 0) {
       // Each slot's copy ends with a COPIED effect after its entries: the replica knows it is whole.
       Placement p = placement.get();
@@ -1124,6 +1164,38 @@ public final class Replicator implements AutoCloseable {
     log.info("copied {} keys ({} bytes) of {} slots to {} in {} ms ({} ms of it paced, copy share {}%)", copied,
         bytes, slotCount, to, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0),
         TimeUnit.NANOSECONDS.toMillis(paused), pacer.sharePercent());
+  }
+
+  /**
+   * A copy of {@code slots} to {@code to} read every entry to the end: once {@code to} has applied
+   * everything sent to it so far, the slots it still replicates for this node under the current
+   * placement, less those the copy skipped ({@code partial}), are no longer owed (OwedCopies).
+   */
+  private void settleWhenApplied(Member to, long[] slots, long[] partial, ReplicaLink stream, long started) {
+    Member me = self.get();
+    Placement p = placement.get();
+    long[] done = new long[slots.length];
+    boolean any = false;
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if ((slots[s >>> 6] & (1L << s)) != 0 && (partial[s >>> 6] & (1L << s)) == 0 && p.owns(me, s)
+          && p.isReplica(to, s)) {
+        done[s >>> 6] |= 1L << s;
+        any = true;
+      }
+    }
+    if (!any) {
+      return;
+    }
+    ReplicaLink link = stream != null ? stream : linkFor(to, p);
+    if (link == null) {
+      return; // no stream to it under this placement: the next change forgets or marks again
+    }
+    long seq = link.offsets()[0];
+    link.whenApplied(seq).whenComplete((v, e) -> {
+      if (e == null && link.offsets()[1] >= seq) { // a closed link completes its waiters too
+        owed.settled(to.id(), done, started);
+      }
+    });
   }
 
   /** A copy whose replica acknowledged nothing for this long stops (without COPIED). */
@@ -1590,6 +1662,7 @@ public final class Replicator implements AutoCloseable {
    * the slot that bypasses it tells it so first (RELEASED, see the design note).
    */
   void placementChanged(Placement previous, Placement next) {
+    owed.placementChanged(self.get(), previous, next);
     notePromotions(previous, next);
     noteReleases(next);
     placementChanged(next);
