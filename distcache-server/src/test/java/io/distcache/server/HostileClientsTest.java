@@ -188,35 +188,36 @@ class HostileClientsTest {
   }
 
   @Test
-  void blockingPopOnManyKeys_pastTheNodeWideBound_isAnsweredNotParked_andTheConnectionStaysOpen() throws Exception {
-    String[] keys = keys(20_000);
-    // A parked pop of these keys holds about 5.3 MB (KeyWaits.heldBytes) beside its 0.8 MB of
-    // arguments; parked clients may fill half the bound: room for one, not two.
-    DistCacheNode node = node(DistCacheNode.builder().maxInputBufferBytes(14_000_000));
+  void blockingPopOnManyKeys_pastItsShareOfTheNodeWideBound_isAnsweredNotParked_andTheConnectionStaysOpen()
+      throws Exception {
+    // One parked client may hold a sixteenth of the bound: 562,500 bytes here. A pop of 1,000 keys
+    // parks at about 267 KB; one of 3,000 would take about 801 KB.
+    DistCacheNode node = node(DistCacheNode.builder().maxInputBufferBytes(9_000_000));
     io.distcache.server.net.InputBudget budget = node.inputBudget();
     ExecutorService pool = Executors.newSingleThreadExecutor();
+    String[] small = keys(1_000);
     try (Jedis admin = new Jedis("127.0.0.1", node.port());
         Jedis first = new Jedis("127.0.0.1", node.port(), 0);
         Jedis second = new Jedis("127.0.0.1", node.port(), 30_000)) {
       Future<redis.clients.jedis.util.KeyValue<String, redis.clients.jedis.resps.Tuple>> popped =
-          pool.submit(() -> first.bzpopmin(0, keys));
+          pool.submit(() -> first.bzpopmin(0, small));
       await().atMost(Duration.ofSeconds(10)).until(() -> admin.info("clients").contains("blocked_clients:1"));
-      assertThat(budget.usedBytes()).as("the parked pop's keys and arguments").isGreaterThan(6_000_000);
+      assertThat(budget.parkedBytes()).as("the parked pop's keys").isGreaterThan(260_000);
 
-      assertThatThrownBy(() -> second.bzpopmin(0, keys))
+      assertThatThrownBy(() -> second.bzpopmin(0, keys(3_000)))
           .isInstanceOf(redis.clients.jedis.exceptions.JedisDataException.class)
-          .hasMessageMatching("ERR the node's buffers for requests not yet run hold \\d+ bytes, a blocked client may"
-              + " be parked only while they stay within half the limit of 14000000 \\(--max-input-buffer\\), and this"
-              + " one needs \\d+ more; BZPOPMIN was not parked");
+          .hasMessageMatching("ERR a blocked client's keys would take \\d+ bytes of the node's buffers for requests"
+              + " not yet answered; parked clients hold \\d+ of the 4500000 they may \\(half of 9000000,"
+              + " --max-input-buffer, at most 562500 each\\), all requests \\d+; BZPOPMIN was not parked");
       assertThat(second.ping()).as("refused, not closed").isEqualTo("PONG");
       assertThat(admin.info("clients")).contains("blocked_clients:1");
 
-      admin.zadd(keys[19_999], 1, "m");
-      assertThat(popped.get(10, TimeUnit.SECONDS).getKey()).isEqualTo(keys[19_999]);
+      admin.zadd(small[999], 1, "m");
+      assertThat(popped.get(10, TimeUnit.SECONDS).getKey()).isEqualTo(small[999]);
     } finally {
       pool.shutdownNow();
     }
-    await().atMost(Duration.ofSeconds(10)).until(() -> budget.usedBytes() == 0);
+    await().atMost(Duration.ofSeconds(10)).until(() -> budget.usedBytes() == 0 && budget.parkedBytes() == 0);
   }
 
   @Test

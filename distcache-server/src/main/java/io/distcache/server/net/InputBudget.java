@@ -32,6 +32,8 @@ public final class InputBudget {
   private final long limit;
   private final AtomicLong used = new AtomicLong();
   private final AtomicLong refusals = new AtomicLong();
+  /** The part of {@code used} that parked clients hold (reserveParked). */
+  private final AtomicLong parked = new AtomicLong();
 
   public InputBudget(long limitBytes) {
     if (limitBytes < 1) {
@@ -84,20 +86,50 @@ public final class InputBudget {
   }
 
   /**
-   * Counts {@code bytes} more only if the total stays at or below {@code ceiling} (a share of the
-   * limit that one kind of holder may fill); false, nothing changed, otherwise.
+   * Counts {@code bytes} for a parked client (a blocking pop's keys, held for as long as its client
+   * likes), in a share of its own: refused when one parked client would take more than a sixteenth
+   * of the limit, when the parked clients together would pass half of it, or when the whole bound
+   * would. So they can never leave the other requests less than half, and filling their half takes
+   * many connections (bounded by maxclients and the blocked-client limit); ordinary traffic, for
+   * its part, never keeps a pop from parking while the bound has room. False: nothing changed.
    */
-  public boolean reserveWithin(long bytes, long ceiling) {
+  public boolean reserveParked(long bytes) {
     if (bytes <= 0) {
       return true;
     }
-    if (used.addAndGet(bytes) > Math.min(ceiling, limit)) {
+    if (bytes > limit / PARKED_SHARES_PER_CLIENT) {
+      refusals.incrementAndGet();
+      return false;
+    }
+    if (parked.addAndGet(bytes) > limit / 2) {
+      parked.addAndGet(-bytes);
+      refusals.incrementAndGet();
+      return false;
+    }
+    if (used.addAndGet(bytes) > limit) {
       used.addAndGet(-bytes);
+      parked.addAndGet(-bytes);
       refusals.incrementAndGet();
       return false;
     }
     return true;
   }
+
+  /** A parked client counted by {@link #reserveParked} answered or went: its bytes no longer count. */
+  public void releaseParked(long bytes) {
+    if (bytes > 0) {
+      parked.addAndGet(-bytes);
+      used.addAndGet(-bytes);
+    }
+  }
+
+  /** Bytes of parked clients (part of {@link #usedBytes}). */
+  public long parkedBytes() {
+    return parked.get();
+  }
+
+  /** One parked client may hold at most this fraction (1/16) of the limit. */
+  static final int PARKED_SHARES_PER_CLIENT = 16;
 
   public long limitBytes() {
     return limit;

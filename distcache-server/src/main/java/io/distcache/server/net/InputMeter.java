@@ -64,6 +64,8 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
   private long held;
   /** Bytes this connection holds in the budget for complete requests waiting to run. */
   private long waitingHeld;
+  /** Bytes this connection holds in the parked clients' share (a parked blocking pop). */
+  private long parkedHeld;
   /** Why the last refusal was made (see refusal()); null until one. */
   private String refusal;
   /** A request has begun and not completely arrived; since when (the event loop's ticker). */
@@ -163,29 +165,38 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
 
   /**
    * A request that has run but holds {@code bytes} of heap while it waits inside the node for as
-   * long as its client likes (a blocking pop's parked keys): counted like a waiting request until
-   * {@link #releaseWaiting}, but never out of the incomplete part's share, which by now belongs to
-   * the next request. Such holders may fill only half the node-wide limit, so clients parked for
-   * ever cannot leave the others no room to send a request. Null when counted, else why not (for
-   * the client; logged like the other refusals). Event loop only.
+   * long as its client likes (a blocking pop's parked keys): counted in the parked clients' own
+   * share of the node-wide bound (InputBudget.reserveParked) until {@link #releaseParked}. Null
+   * when counted, else why not (for the client; logged like the other refusals). Event loop only.
    */
   public String holdParked(long bytes) {
     if (this == UNMETERED) {
       return null;
     }
-    long ceiling = budget.limitBytes() / 2;
-    if (!budget.reserveWithin(bytes, ceiling)) {
-      long used = budget.usedBytes();
+    if (!budget.reserveParked(bytes)) {
+      long limit = budget.limitBytes();
       ClientLog.warn(log, "input-budget",
-          "refusing to park {}: the node holds {} bytes for requests of all connections not yet answered, parked"
-              + " clients may fill {} of the limit {}; this one needs {} more",
-          ctx.channel().remoteAddress(), used, ceiling, budget.limitBytes(), bytes);
-      return "the node's buffers for requests not yet run hold " + used + " bytes, a blocked client may be parked"
-          + " only while they stay within half the limit of " + budget.limitBytes()
-          + " (--max-input-buffer), and this one needs " + bytes + " more";
+          "not parking a blocked client of {}: it needs {} bytes; parked clients hold {} of the {} they may"
+              + " (half of --max-input-buffer {}, at most {} each), all requests {}",
+          ctx.channel().remoteAddress(), bytes, budget.parkedBytes(), limit / 2, limit,
+          limit / InputBudget.PARKED_SHARES_PER_CLIENT, budget.usedBytes());
+      return "a blocked client's keys would take " + bytes + " bytes of the node's buffers for requests not yet"
+          + " answered; parked clients hold " + budget.parkedBytes() + " of the " + limit / 2 + " they may (half of "
+          + limit + ", --max-input-buffer, at most " + limit / InputBudget.PARKED_SHARES_PER_CLIENT
+          + " each), all requests " + budget.usedBytes();
     }
-    waitingHeld += bytes;
+    parkedHeld += bytes;
     return null;
+  }
+
+  /** A parked client counted by {@link #holdParked} answered or went. Event loop only. */
+  public void releaseParked(long bytes) {
+    if (this == UNMETERED) {
+      return;
+    }
+    long b = Math.min(bytes, parkedHeld); // after the close, everything was released already
+    budget.releaseParked(b);
+    parkedHeld -= b;
   }
 
   /**
@@ -193,13 +204,16 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
    * waiting for its replicas or a blocking pop): counted like a waiting request until
    * {@link #releaseWaiting}, first out of what its incomplete part held, and never refused (it
    * already ran); past the limit the other connections' growth is refused, and the caller stops
-   * reading while {@link #full()}. Event loop only.
+   * reading while {@link #full()}. {@code fromThisRead}: the request completed in the read being
+   * handled (its incomplete part's share is its own). Event loop only.
    */
-  public void holdInFlight(long bytes) {
+  public void holdInFlight(long bytes, boolean fromThisRead) {
     if (this == UNMETERED) {
       return;
     }
-    long fromIncomplete = Math.min(held, bytes);
+    // A request run from the connection's waiting queue released its own share as it ran; what the
+    // incomplete part holds now belongs to a later request.
+    long fromIncomplete = fromThisRead ? Math.min(held, bytes) : 0;
     budget.force(bytes - fromIncomplete);
     held -= fromIncomplete;
     waitingHeld += bytes;
@@ -297,6 +311,7 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
   private void closed() {
     release();
     releaseWaiting(waitingHeld);
+    releaseParked(parkedHeld);
   }
 
   private long nextDeadline() {

@@ -552,7 +552,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     long held = currentHeld;
     currentHeld = 0; // one share per request, however many responses it waits for
     if (held > 0) {
-      meter.holdInFlight(held);
+      meter.holdInFlight(held, !currentFromWaiting);
       inFlightHeld += held;
     }
     Parked p = new Parked(response, reply, null, writer.protocol(), current, currentArgs, currentStart, held);
@@ -596,7 +596,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   /** A pop counted by {@link #holdParked} has answered or was cancelled. */
   void releaseParked(long bytes) {
-    meter.releaseWaiting(bytes);
+    meter.releaseParked(bytes);
   }
 
   /**
@@ -871,7 +871,13 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     } else if (!waiting.isEmpty() || behind() || blocked() || behindOwnScript() || behindNodeScript(msg)) {
       // While blocked, reading goes on until the client sends more (so a disconnect is seen at
       // once), then stops: what it sent runs after the blocking pop, as in Redis.
-      if (msg instanceof RespCommand c && !meter.holdWaiting(c.heldBytes)) {
+      if (msg instanceof RespCommand c && inFlightHeld > 0 && meter.full()) {
+        // This connection stopped reading because its own requests in flight filled the bound:
+        // what the last read completed waits, counted past the limit (one read at most), and is
+        // not refused: the connection reads again as its replies are written.
+        meter.holdInFlight(c.heldBytes, true);
+        waiting.add(msg);
+      } else if (msg instanceof RespCommand c && !meter.holdWaiting(c.heldBytes)) {
         refuseWaiting(c);
       } else {
         waiting.add(msg);
@@ -1029,8 +1035,11 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   private boolean behind() {
     return !ctx.channel().isWritable() || parked.size() >= MAX_PARKED
         || parkedBytes > 0 && (parkedBytes >= ctx.channel().config().getWriteBufferHighWaterMark() || memory.spent())
-        || inFlightHeld > 0 && meter.full();
+        || inFlightHeld > 0 && meter.full() && !blocked(); // a blocked connection reads on, to see its close
   }
+
+  /** The request being handled came from {@code waiting} (runWaiting), not from the read being handled. */
+  private boolean currentFromWaiting;
 
   /**
    * The heap estimate (RespCommand.heldBytes) of the request being handled, until a reply it waits
@@ -1081,7 +1090,12 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     runningWaiting = true;
     try {
       while (!waiting.isEmpty() && !behind() && !blocked() && !behindOwnScript() && !behindNodeScript(waiting.peek())) {
-        handle(nextWaiting());
+        currentFromWaiting = true;
+        try {
+          handle(nextWaiting());
+        } finally {
+          currentFromWaiting = false;
+        }
       }
     } finally {
       runningWaiting = false;

@@ -219,6 +219,31 @@ class RespInputLimitsTest {
   }
 
   @Test
+  void pipelineBehindItsOwnRequestsInFlight_whenTheBoundFills_stopsReadingAndIsNotRefused() {
+    EmbeddedChannel ch = connection(Duration.ZERO, Duration.ZERO);
+    router.hold(true);
+    String get = "*2\r\n$3\r\nGET\r\n$4000\r\n" + "k".repeat(4_000) + "\r\n";
+    String small = "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n";
+
+    assertThat(send(ch, get + get + get + small)).isEmpty();
+
+    // Three ran and filled the bound with their arguments; the fourth waits, counted, not refused.
+    assertThat(budget.usedBytes()).isEqualTo(3 * 4_091 + 92);
+    assertThat(router.pending).hasSize(3);
+    assertThat(ch.config().isAutoRead()).as("reading stops while its own requests fill the bound").isFalse();
+    assertThat(ch.isOpen()).isTrue();
+
+    router.pending.forEach(p -> p.complete(router.last().reply(io.distcache.protocol.Status.NOT_FOUND)));
+    ch.runPendingTasks();
+    assertThat(router.pending).as("the fourth ran once the replies came").hasSize(4);
+    router.pending.get(3).complete(router.last().reply(io.distcache.protocol.Status.NOT_FOUND));
+    assertThat(output(ch)).isEqualTo("$-1\r\n".repeat(4));
+    assertThat(ch.config().isAutoRead()).isTrue();
+    assertThat(budget.usedBytes()).isZero();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
   void request_notCompleteWithinTheDeadline_isAnsweredAndClosed() {
     EmbeddedChannel ch = connection(Duration.ofSeconds(5), Duration.ZERO);
     assertThat(send(ch, "*1\r\n$10\r\nPI")).isEmpty();
