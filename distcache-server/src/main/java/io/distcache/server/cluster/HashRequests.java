@@ -11,10 +11,10 @@ import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.CollectionCodec.Bytes;
 import io.distcache.server.store.FieldExpiryIndex;
 import io.distcache.server.store.RedisNumbers;
+import io.distcache.server.store.PackedChange;
 import io.distcache.server.store.PackedEdit;
 import io.distcache.server.store.PackedLookup;
 import io.distcache.server.store.Store;
-import io.distcache.server.store.StoreConfig;
 import io.distcache.server.store.StoreException;
 import io.distcache.server.store.TypedEntry;
 import java.util.ArrayList;
@@ -395,11 +395,10 @@ final class HashRequests {
       case HDEL -> args;
       default -> List.of(args.get(0));
     };
-    StoreConfig limits = store.config();
-    PackedWrite w = store.readTyped(r.key(), ValueType.HASH, (payload, expireAt) -> {
+    PackedChange<Frame> change = store.editPacked(r.key(), ValueType.HASH, payload -> {
       PackedEdit e = PackedEdit.hash(payload, names);
       if (e.hasTrailer()) {
-        return null;
+        return new PackedChange<>(null, null);
       }
       Frame reply = switch (command) {
         case HSET -> {
@@ -432,9 +431,9 @@ final class HashRequests {
       if (e.size() > e.count() && e.size() > maxFields) {
         checkRoom(r, Math.max(e.count(), maxFields) + 1); // the size the decoding path names
       }
-      return PackedWrite.of(reply, e, expireAt, limits);
+      return new PackedChange<>(reply, e);
     });
-    return w == null ? null : w.save(store, r.key(), ValueType.HASH);
+    return change.result();
   }
 
   // ---- field expiry ----

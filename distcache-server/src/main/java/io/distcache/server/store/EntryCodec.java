@@ -94,6 +94,11 @@ final class EntryCodec {
     return pg.getLong(off + VERSION_AT);
   }
 
+  /** Overwrites the version: a collection edited in place (Segment.editInPlace) takes a new one as a put does. */
+  static void putVersion(ByteBuffer pg, int off, long version) {
+    pg.putLong(off + VERSION_AT, version);
+  }
+
   /** The entry's expiry, or {@link Store#NO_EXPIRY} when it has no expiry field. */
   static long expireAt(ByteBuffer pg, int off) {
     return (pg.get(off) & FLAG_EXPIRES) != 0 ? pg.getLong(off + EXPIRY_AT) : Store.NO_EXPIRY;
@@ -280,6 +285,17 @@ final class EntryCodec {
     lb.putInt(0, key.length);
     lb.put(4, key, 0, key.length);
     putValue(lb, 4 + key.length, value, buffered);
+  }
+
+  /** Writes a large entry's key (its value is the caller's to write at largeValueAt). */
+  static void writeLargeKey(ByteBuffer lb, byte[] key) {
+    lb.putInt(0, key.length);
+    lb.put(4, key, 0, key.length);
+  }
+
+  /** Where a large entry's value starts in its buffer: after the key's length and the key. */
+  static int largeValueAt(ByteBuffer lb) {
+    return 4 + lb.getInt(0);
   }
 
   // ---------------------------------------------------------------- key and value

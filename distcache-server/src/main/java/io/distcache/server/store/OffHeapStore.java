@@ -559,6 +559,50 @@ final class OffHeapStore implements Store {
   }
 
   /**
+   * Under the segment's write lock from the view to the write, so no reader sees a payload half
+   * edited and nothing else moves the entry meanwhile. A large indexed collection is edited where
+   * it lies (Segment.editInPlace) or rebuilt straight into a new buffer with room to grow
+   * (Segment.putRebuilt); anything else (a plain collection, one that just fell to 128 elements,
+   * a rebuild the budget has no room for without evicting) is built on the heap and put through
+   * store(), as putTypedWithoutFieldTimes would. Either way the key gets a new version, keeps its
+   * expiry and counts as used; the field-expiry index learns it has no field times.
+   */
+  @Override
+  public <T> PackedChange<T> editPacked(byte[] key, ValueType type, PackedEditor<T> editor) {
+    StoreConfig.checkKey(key);
+    long h = KeyHash.hash(key);
+    int tag = Segment.tag(h);
+    Segment s = segmentFor(h);
+    long stamp = s.lock.writeLock();
+    try {
+      long now = now();
+      int slot = s.findLiveForWrite(key, tag, now);
+      if (slot >= 0 && s.type(slot) != type.code()) {
+        throw StoreException.wrongType();
+      }
+      (slot < 0 ? misses : hits).increment();
+      PackedChange<T> change = editor.edit(slot < 0 ? null : s.valueView(slot));
+      if (!change.wrote()) {
+        return change;
+      }
+      PackedEdit edit = change.edit();
+      if (edit.size() == 0) {
+        s.remove(slot, Segment.Cause.DELETED); // an edit that empties the key had elements to remove
+        return change;
+      }
+      config.checkValueLength(edit.length());
+      boolean large = slot >= 0 && edit.indexedAfter() && (s.editInPlace(slot, edit) || s.putRebuilt(slot, key, tag, edit));
+      if (!large) {
+        store(s, slot, key, tag, type, edit.build(), 0, slot < 0 ? NO_EXPIRY : s.expireAt(slot), now, true);
+      }
+      fieldIndex.written(key, 0);
+      return change;
+    } finally {
+      s.lock.unlockWrite(stamp);
+    }
+  }
+
+  /**
    * The entry keeps its owner's version and later versions of this store go above it (observed
    * even when the copy is already expired, so a promoted replica never reuses it).
    */

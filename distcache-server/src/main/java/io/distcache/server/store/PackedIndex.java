@@ -137,6 +137,13 @@ public final class PackedIndex {
     out.put(0, (byte) 0).put(1, VERSION).putInt(COUNT_AT, count).putInt(CAPACITY_AT, capacity);
   }
 
+  /** Zeroes the {@code capacity} slots of {@code out}'s table (a build needs them empty). */
+  static void clearTable(ByteBuffer out, int capacity) {
+    for (int at = HEADER, end = elementsAt(capacity); at < end; at += Long.BYTES) { // capacity >= 4: 16-byte steps
+      out.putLong(at, 0L);
+    }
+  }
+
   /**
    * The slot of the element named {@code name} in an opened payload, or -1 when absent. The
    * element's start is {@link #elementAt}.
