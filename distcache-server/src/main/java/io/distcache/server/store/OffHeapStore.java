@@ -1170,6 +1170,15 @@ final class OffHeapStore implements Store {
     }
   }
 
+  /**
+   * Bytes of memory the key's large buffer holds, its value's room to grow included (Segment
+   * .editInPlace); -1 when the entry is inline in a page, -2 when the key is absent. For tests and
+   * diagnosis.
+   */
+  long largeRoom(byte[] key) {
+    return readLong(key, (s, slot) -> slot < 0 ? -2 : s.largeRoom(slot));
+  }
+
   /** Sum of the bytes live entries take in pages and large buffers (no index, no dead bytes). */
   long liveBytes() {
     long b = 0;

@@ -367,6 +367,15 @@ final class Segment {
     return true;
   }
 
+  /** Bytes of memory the large buffer of the entry at slot holds (its room), or -1 when it is inline. */
+  int largeRoom(int slot) {
+    long e = index.get(slot);
+    ByteBuffer pg = log.page(SlotIndex.page(e));
+    int off = SlotIndex.offset(e);
+    int flags = EntryCodec.flags(pg, off);
+    return (flags & EntryCodec.FLAG_LARGE) == 0 ? -1 : log.largeRoom(EntryCodec.largeHandle(pg, off, flags));
+  }
+
   /** Replication: versions given after this are above {@code version} (whatever segment gave it). */
   void observeVersion(long version) {
     versionSeq = Math.max(versionSeq, version >>> 6);
