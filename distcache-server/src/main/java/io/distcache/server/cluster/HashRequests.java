@@ -33,11 +33,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * already). The point reads (HGET, HMGET of up to MAX_NAMES, HEXISTS, HSTRLEN, HLEN) look into the
  * payload where the store keeps it (PackedLookup); HSET of up to MAX_NAMES fields, HSETNX, HDEL of
  * up to MAX_NAMES, HINCRBY and HINCRBYFLOAT on a hash without field expiry times build the new
- * payload from that view (PackedEdit: no object per element) and write it back once. On a hash of
- * more than 128 fields (PackedIndex's layout) both find their fields through the payload's offset
- * table instead of a walk. Every other command, and these on a hash with field expiry times,
- * decodes the payload into a map, changes it and encodes it again. Either way a write copies the
- * whole payload. A write
+ * payload from that view (PackedEdit: no object per element), inside Store.editPacked, which
+ * applies it under the key's segment lock. On a hash of more than 128 fields (PackedIndex's
+ * layout) both find their fields through the payload's offset table instead of a walk, and the
+ * store edits such a hash where it lies (a new or same-length field writes that field only:
+ * Segment.editInPlace). Every other command, and these on a hash with field expiry times,
+ * decodes the payload into a map, changes it and encodes it again, copying the whole payload. A
+ * write
  * keeps the key's expiry, and one that removes the last field removes the key, as in Redis. A
  * write that would pass MAX_COLLECTION_ELEMENTS fields is refused before the new payload is built;
  * the payload's bytes are checked against the store's value limit (PackedEdit before it

@@ -29,10 +29,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * empty result; a write that removes the last member removes the key.
  *
  * SISMEMBER, SMISMEMBER (up to MAX_NAMES) and SCARD walk the payload where the store keeps it
- * (PackedLookup); SADD and SREM of up to MAX_NAMES members build the new payload from that view
- * (PackedEdit: no object per member, the payload still copied once per write) and write it back
- * once, under the stripe held exclusive from the read to the write. On a set of more than 128
- * members (PackedIndex's layout) both find their members through the payload's offset table.
+ * (PackedLookup); SADD and SREM of up to MAX_NAMES members edit the payload from that view
+ * (PackedEdit: no object per member) inside Store.editPacked, under the stripe held exclusive and
+ * the key's segment lock. On a set of more than 128 members (PackedIndex's layout) both find their
+ * members through the payload's offset table, and the store edits such a set where it lies (a new
+ * member writes that member only: Segment.editInPlace); a smaller set is copied once per write.
  */
 
 /** Runs SETS requests (docs/PROTOCOL.md, "Sets") under the transaction gate. */

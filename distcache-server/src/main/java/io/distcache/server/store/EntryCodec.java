@@ -11,7 +11,9 @@ import java.util.concurrent.ThreadLocalRandom;
  *   accessClock(3) when CLOCK] then either
  *   varint keyLength, varint valueLength, key, value                 (inline)
  *   int handle of an out-of-line buffer                              (LARGE)
- * and a large entry's buffer holds [int keyLength][key][value]. Flags: EXPIRES, ACCESSED (the
+ * and a large entry's buffer holds [int keyLength][key][value], the value running to the end of
+ * the segment's view of the buffer (PageLog.larges); the memory behind the view may be longer, the
+ * room a large hash or set grows into in place (Segment.editInPlace). Flags: EXPIRES, ACCESSED (the
  * CLOCK hand's mark), LARGE, DEAD, bits 4-5 the ValueType code, LFU, CLOCK. An entry without expiry
  * has no expiry field. The 3-byte use field is Redis's 24-bit `lru` field: an entry written under
  * an LFU policy carries the counter and minute stamp there (LFU), one written under any other

@@ -451,6 +451,9 @@ final class OffHeapStore implements Store {
    * Argument errors that are not limits (a negative time or offset) are thrown before the
    * template, as the reference store throws them. The multi-key writes (setAll, setAllIfAbsent)
    * lock their segments in ascending order through writeAll, then use the same primitives.
+   * editPacked takes the same steps by hand (it counts a hit or a miss, which a step cannot
+   * without capturing the store) and changes the key through the same primitives plus
+   * Segment.editInPlace and Segment.putRebuilt, which give a new version as put does.
    *
    * Steps capture nothing: an operation's arguments travel through the template (value, one
    * object, two longs), so each step is one constant lambda and a write allocates no step object.

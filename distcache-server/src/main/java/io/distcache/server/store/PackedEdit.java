@@ -46,7 +46,23 @@ import java.util.List;
  * follows the count, as CollectionCodec's encoders choose it. The bytes are what decoding,
  * changing and encoding gives except the table's slots, whose places depend on the order of
  * insertions; PackedIndexTest checks the elements, their order and that the table finds each one.
- * Still a copy of the whole payload per write; what goes is the walk.
+ *
+ * In place (issue 13): build() copies the whole payload, O(size) per write. The store instead
+ * keeps a large indexed collection in a buffer with room after the payload (Segment.editInPlace)
+ * and calls applyInPlace(), which makes the same edit where the payload lies, under the segment's
+ * write lock: the removed elements' slots emptied first (while every offset still points where
+ * the table says), then each element edited where it is, from the last to the first, moving the
+ * bytes after it by its change of length (a memmove inside the buffer; none for a value of the
+ * same length), the offsets after them moved by one pass over the table, and the new elements
+ * written after the last one with their slots. An append or a same-length replacement so writes
+ * O(element) bytes; a removal or a change of length moves the tail after it and passes over the
+ * table once, with no allocation. The result is the layout build() gives, element for element
+ * (PackedEditInPlaceTest). applyInPlace() refuses, writing nothing, what needs a new table (the
+ * count crossing INDEXED_ABOVE or leaving the table's load) or more bytes than the room (counted
+ * at the furthest the tail reaches while it moves); the store then builds the new payload with
+ * build(ByteBuffer) straight into a new buffer of its own memory, so no write allocates a heap
+ * array of the payload's size unless the store has no room without evicting (then build() and a
+ * put, as before).
  */
 
 /** The in-place edit of a packed hash or set payload: one walk to find the names, one pass to build. */

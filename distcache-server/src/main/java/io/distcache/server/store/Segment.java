@@ -12,8 +12,8 @@ import java.util.concurrent.locks.StampedLock;
  * arrays and buffers whatever the entry count.
  *
  * This class is what ties the three together and what OffHeapStore calls: lookups (find a key's
- * slot, read an entry's fields), the three mutations every write lands through (put, remove,
- * setExpiry), versions, and the whole-segment walks over the index (sweep, rangeKeys, randomKey).
+ * slot, read an entry's fields), the mutations every write lands through (put, remove, setExpiry,
+ * and for a large hash or set editInPlace and putRebuilt, below), versions, and the whole-segment walks over the index (sweep, rangeKeys, randomKey).
  * It keeps the counts (entries, entries with an expiry) that the store reads without the lock.
  * put makes room before it looks the key up again: the index may grow and the log may compact,
  * evict or move entries while room is made, so slots found before a put are stale after it.
