@@ -137,6 +137,36 @@ class OffHeapStoreEditPackedTest {
     }
   }
 
+  @Property(tries = 20)
+  void editPacked_onTheReferenceStore_leavesWhatTheOffHeapStoreLeaves(
+      @ForAll("commands") List<PackedIndexTest.Command> commands) {
+    OffHeapStore offHeap = store(1L << 20, StoreConfig.DEFAULT_MAX_VALUE_BYTES, EvictionPolicy.NOEVICTION);
+    try (ReferenceStore reference = new ReferenceStore(offHeap.config())) {
+      byte[] key = b("h");
+      for (int i = 0; i < 2 * LIMIT; i++) {
+        hset(offHeap, key, "f" + i, "v");
+        hset(reference, key, "f" + i, "v");
+      }
+      for (PackedIndexTest.Command c : commands) {
+        List<byte[]> names = new ArrayList<>();
+        List<byte[]> values = new ArrayList<>();
+        for (int i = 0; i < c.names().size(); i++) {
+          names.add(b("f" + c.names().get(i)));
+          values.add(c.values().get(i) == null ? null : b(c.values().get(i)));
+        }
+        assertThat(hset(reference, key, names, values)).isEqualTo(hset(offHeap, key, names, values));
+        TypedEntry mine = offHeap.getTyped(key);
+        TypedEntry theirs = reference.getTyped(key);
+        if (theirs == null) {
+          assertThat(mine).isNull();
+        } else {
+          assertThat(CollectionCodec.decodeHash(mine.value())).containsExactlyEntriesOf(
+              CollectionCodec.decodeHash(theirs.value()));
+        }
+      }
+    }
+  }
+
   @Test
   void editPacked_appendsAndSameLengthReplacements_stayInTheirBuffer() {
     OffHeapStore store = store(64L << 20, StoreConfig.DEFAULT_MAX_VALUE_BYTES, EvictionPolicy.NOEVICTION);
