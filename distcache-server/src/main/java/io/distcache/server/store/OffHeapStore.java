@@ -451,9 +451,8 @@ final class OffHeapStore implements Store {
    * Argument errors that are not limits (a negative time or offset) are thrown before the
    * template, as the reference store throws them. The multi-key writes (setAll, setAllIfAbsent)
    * lock their segments in ascending order through writeAll, then use the same primitives.
-   * editPacked takes the same steps by hand (it counts a hit or a miss, which a step cannot
-   * without capturing the store) and changes the key through the same primitives plus
-   * Segment.editInPlace and Segment.putRebuilt, which give a new version as put does.
+   * editPacked's step also changes a large collection through Segment.editInPlace and
+   * Segment.putRebuilt, which give a new version as put does.
    *
    * Steps capture nothing: an operation's arguments travel through the template (value, one
    * object, two longs), so each step is one constant lambda and a write allocates no step object.
@@ -572,19 +571,14 @@ final class OffHeapStore implements Store {
    */
   @Override
   public <T> PackedChange<T> editPacked(byte[] key, ValueType type, PackedEditor<T> editor) {
-    StoreConfig.checkKey(key);
-    long h = KeyHash.hash(key);
-    int tag = Segment.tag(h);
-    Segment s = segmentFor(h);
-    long stamp = s.lock.writeLock();
-    try {
-      long now = now();
-      int slot = s.findLiveForWrite(key, tag, now);
+    // The step counts a hit or a miss and feeds the field-expiry index, so it captures the store
+    // (one small object per write, as putTyped's).
+    return write(key, null, editor, 0, 0, (s, slot, k, tag, now, unused, ed, unusedA, unusedB) -> {
       if (slot >= 0 && s.type(slot) != type.code()) {
         throw StoreException.wrongType();
       }
       (slot < 0 ? misses : hits).increment();
-      PackedChange<T> change = editor.edit(slot < 0 ? null : s.valueView(slot));
+      PackedChange<T> change = ed.edit(slot < 0 ? null : s.valueView(slot));
       if (!change.wrote()) {
         return change;
       }
@@ -594,15 +588,14 @@ final class OffHeapStore implements Store {
         return change;
       }
       config.checkValueLength(edit.length());
-      boolean large = slot >= 0 && edit.indexedAfter() && (s.editInPlace(slot, edit) || s.putRebuilt(slot, key, tag, edit));
+      boolean large = slot >= 0 && edit.indexedAfter()
+          && (s.editInPlace(slot, edit) || s.putRebuilt(slot, k, tag, edit));
       if (!large) {
-        store(s, slot, key, tag, type, edit.build(), 0, slot < 0 ? NO_EXPIRY : s.expireAt(slot), now, true);
+        store(s, slot, k, tag, type, edit.build(), 0, slot < 0 ? NO_EXPIRY : s.expireAt(slot), now, true);
       }
-      fieldIndex.written(key, 0);
+      fieldIndex.written(k, 0);
       return change;
-    } finally {
-      s.lock.unlockWrite(stamp);
-    }
+    });
   }
 
   /**
