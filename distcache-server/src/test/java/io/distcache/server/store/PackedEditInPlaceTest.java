@@ -108,17 +108,7 @@ class PackedEditInPlaceTest {
       List<byte[]> names = new ArrayList<>();
       c.names().forEach(n -> names.add(b("f" + n)));
       PackedEdit edit = PackedEdit.hash(room.view(), names);
-      for (int i = 0; i < names.size(); i++) {
-        Bytes name = new Bytes(names.get(i));
-        String v = c.values().get(i);
-        if (v == null) {
-          model.remove(name);
-          edit.remove(i);
-        } else {
-          model.put(name, b(v));
-          edit.put(i, b(v));
-        }
-      }
+      c.applyTo(edit, model, names);
       if (edit.changed()) {
         PackedIndexTest.assertHashInOrder(room.step(edit, model.size(), true), model);
       }
