@@ -18,6 +18,9 @@
 #                                          15 members (each command adds one; reset every run)
 #   SADD sg10k m__rand_int__ -r 100000000, 5,000 commands: one set growing from 7,500 to 12,500
 #                                          members, each command adding one (reset every run)
+#   HDEL hd10k f__rand_int__ -r 10000,     5,000 commands: one hash shrinking from 10,000 fields to
+#                                          about 6,000 (about 4 in 5 commands remove one; reset every run)
+#   SREM sd10k m__rand_int__ -r 10000,     the same on a set of 10,000 members
 #   HGET h10 / h10k, SISMEMBER s10 / s10k  the reads on the same sizes
 # One line per run ("round server row req/s"), then the median of each row per server. Logs go to a
 # fresh /tmp/collection-writes.* directory; every process started is stopped on exit (by PID).
@@ -95,6 +98,10 @@ with open(sys.argv[1] + "/growth.resp", "w") as f:
         key = "sg:%012d" % k
         f.write(cmd("DEL", key))
         f.write(chunks(key, "SADD", ["x%d" % i for i in range(5)]))
+with open(sys.argv[1] + "/shrink.resp", "w") as f:
+    f.write(cmd("DEL", "hd10k", "sd10k"))
+    f.write(chunks("hd10k", "HSET", ["f%012d" % i for i in range(10000)], v))
+    f.write(chunks("sd10k", "SADD", ["m%012d" % i for i in range(10000)]))
 EOF
 
 load() { # port file
@@ -107,6 +114,8 @@ ROWS=(
   "HSET-10k|HSET h10k f__rand_int__ $V|10000|slow"
   "SADD-10|SADD sg:__rand_int__ m__rand_int__|1000|10000"
   "SADD-10k|SADD sg10k m__rand_int__|100000000|5000"
+  "HDEL-10k|HDEL hd10k f__rand_int__|10000|5000"
+  "SREM-10k|SREM sd10k m__rand_int__|10000|5000"
   "HGET-10|HGET h10 f__rand_int__|10|fast"
   "HGET-10k|HGET h10k f__rand_int__|10000|slow"
   "SISMEMBER-10|SISMEMBER s10 m__rand_int__|10|fast"
@@ -126,6 +135,8 @@ run_row() { # server row-spec [requests] -> prints req/s
   fi
   if [[ "$name" == SADD-* ]]; then
     load "${PORT[$server]}" growth.resp
+  elif [[ "$name" == HDEL-* || "$name" == SREM-* ]]; then
+    load "${PORT[$server]}" shrink.resp
   fi
   # shellcheck disable=SC2086
   redis-benchmark -h "$HOST" -p "${PORT[$server]}" -c "$CLIENTS" -n "$n" -r "$r" -q $command 2>&1 | tr '\r' '\n' \

@@ -6,7 +6,10 @@
 #  2. throughput with redis-benchmark (-c 50 -P 1): HSET/HGET/SADD/SISMEMBER on many small
 #     collections (a random key of 100,000, one element each) and on one collection of up to
 #     10,000 elements (a random element of 10,000), Redis then distcache.
-# Fields and members are 10 bytes (f000000042), values 10 bytes. Every process it starts is
+# Fields and members are 10 bytes (f000000042), values 10 bytes. BATCH (default 100) is the
+# elements one command adds to a collection of 10,000 while loading it (1: one HSET or SADD per
+# element, the growth that in-place edits serve; a collection of 10 is loaded 10 a command).
+# NODE_JAR runs that server jar with JAVA (java) instead of bin/distcache. Every process it starts is
 # stopped on exit (by PID); only 127.0.0.1 is contacted. Not run by CI. Needs redis-server and
 # redis-tools (apt-get install -y redis-server).
 set -euo pipefail
@@ -27,7 +30,12 @@ start_pair() { # sets RPORT DPORT RPID DPID
   redis-server --bind 127.0.0.1 --port "$RPORT" --save '' --appendonly no --daemonize no --logfile "$OUT/redis.log" &
   RPID=$!
   PIDS+=("$RPID")
-  "$ROOT/bin/distcache" -addr "127.0.0.1:$DPORT" >"$OUT/node.out" 2>"$OUT/node.err" &
+  if [[ -n "${NODE_JAR:-}" ]]; then
+    "${JAVA:-java}" -XX:MaxDirectMemorySize=2g -Dio.netty.tryReflectionSetAccessible=true \
+      --add-opens=java.base/java.nio=ALL-UNNAMED -jar "$NODE_JAR" -addr "127.0.0.1:$DPORT" >"$OUT/node.out" 2>"$OUT/node.err" &
+  else
+    "$ROOT/bin/distcache" -addr "127.0.0.1:$DPORT" >"$OUT/node.out" 2>"$OUT/node.err" &
+  fi
   DPID=$!
   PIDS+=("$DPID")
   wait_ping "$RPORT" 20 || die "redis-server did not answer PING"
@@ -64,7 +72,7 @@ gen() {
 
 memory() { # kind keys per
   local kind="$1" keys="$2" per="$3" batch=10 total=$(($2 * $3))
-  [[ "$per" -gt 100 ]] && batch=100
+  [[ "$per" -gt 100 ]] && batch="${BATCH:-100}"
   start_pair
   local dpid
   dpid="$(node_pid "$DPID")"

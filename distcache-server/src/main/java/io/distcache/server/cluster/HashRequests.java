@@ -11,10 +11,10 @@ import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.CollectionCodec.Bytes;
 import io.distcache.server.store.FieldExpiryIndex;
 import io.distcache.server.store.RedisNumbers;
+import io.distcache.server.store.PackedChange;
 import io.distcache.server.store.PackedEdit;
 import io.distcache.server.store.PackedLookup;
 import io.distcache.server.store.Store;
-import io.distcache.server.store.StoreConfig;
 import io.distcache.server.store.StoreException;
 import io.distcache.server.store.TypedEntry;
 import java.util.ArrayList;
@@ -33,11 +33,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * already). The point reads (HGET, HMGET of up to MAX_NAMES, HEXISTS, HSTRLEN, HLEN) look into the
  * payload where the store keeps it (PackedLookup); HSET of up to MAX_NAMES fields, HSETNX, HDEL of
  * up to MAX_NAMES, HINCRBY and HINCRBYFLOAT on a hash without field expiry times build the new
- * payload from that view (PackedEdit: no object per element) and write it back once. On a hash of
- * more than 128 fields (PackedIndex's layout) both find their fields through the payload's offset
- * table instead of a walk. Every other command, and these on a hash with field expiry times,
- * decodes the payload into a map, changes it and encodes it again. Either way a write copies the
- * whole payload. A write
+ * payload from that view (PackedEdit: no object per element), inside Store.editPacked, which
+ * applies it under the key's segment lock. On a hash of more than 128 fields (PackedIndex's
+ * layout) both find their fields through the payload's offset table instead of a walk, and the
+ * store edits such a hash where it lies (a new or same-length field writes that field only:
+ * Segment.editInPlace). Every other command, and these on a hash with field expiry times,
+ * decodes the payload into a map, changes it and encodes it again, copying the whole payload. A
+ * write
  * keeps the key's expiry, and one that removes the last field removes the key, as in Redis. A
  * write that would pass MAX_COLLECTION_ELEMENTS fields is refused before the new payload is built;
  * the payload's bytes are checked against the store's value limit (PackedEdit before it
@@ -395,11 +397,10 @@ final class HashRequests {
       case HDEL -> args;
       default -> List.of(args.get(0));
     };
-    StoreConfig limits = store.config();
-    PackedWrite w = store.readTyped(r.key(), ValueType.HASH, (payload, expireAt) -> {
+    PackedChange<Frame> change = store.editPacked(r.key(), ValueType.HASH, payload -> {
       PackedEdit e = PackedEdit.hash(payload, names);
       if (e.hasTrailer()) {
-        return null;
+        return new PackedChange<>(null, null);
       }
       Frame reply = switch (command) {
         case HSET -> {
@@ -432,9 +433,9 @@ final class HashRequests {
       if (e.size() > e.count() && e.size() > maxFields) {
         checkRoom(r, Math.max(e.count(), maxFields) + 1); // the size the decoding path names
       }
-      return PackedWrite.of(reply, e, expireAt, limits);
+      return new PackedChange<>(reply, e);
     });
-    return w == null ? null : w.save(store, r.key(), ValueType.HASH);
+    return change.result();
   }
 
   // ---- field expiry ----

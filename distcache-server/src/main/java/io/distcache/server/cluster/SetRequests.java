@@ -6,10 +6,10 @@ import io.distcache.protocol.Status;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.CollectionCodec.Bytes;
+import io.distcache.server.store.PackedChange;
 import io.distcache.server.store.PackedEdit;
 import io.distcache.server.store.PackedLookup;
 import io.distcache.server.store.Store;
-import io.distcache.server.store.StoreConfig;
 import io.distcache.server.store.StoreException;
 import io.distcache.server.store.TypedEntry;
 import java.util.ArrayList;
@@ -29,10 +29,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * empty result; a write that removes the last member removes the key.
  *
  * SISMEMBER, SMISMEMBER (up to MAX_NAMES) and SCARD walk the payload where the store keeps it
- * (PackedLookup); SADD and SREM of up to MAX_NAMES members build the new payload from that view
- * (PackedEdit: no object per member, the payload still copied once per write) and write it back
- * once, under the stripe held exclusive from the read to the write. On a set of more than 128
- * members (PackedIndex's layout) both find their members through the payload's offset table.
+ * (PackedLookup); SADD and SREM of up to MAX_NAMES members edit the payload from that view
+ * (PackedEdit: no object per member) inside Store.editPacked, under the stripe held exclusive and
+ * the key's segment lock. On a set of more than 128 members (PackedIndex's layout) both find their
+ * members through the payload's offset table, and the store edits such a set where it lies (a new
+ * member writes that member only: Segment.editInPlace); a smaller set is copied once per write.
  */
 
 /** Runs SETS requests (docs/PROTOCOL.md, "Sets") under the transaction gate. */
@@ -227,8 +228,7 @@ final class SetRequests {
 
   /** SADD or SREM on the payload's view (PackedEdit), with the decoding path's replies and limits. */
   private Frame edit(Frame r, boolean add, List<byte[]> members) {
-    StoreConfig limits = store.config();
-    PackedWrite w = store.readTyped(r.key(), ValueType.SET, (payload, expireAt) -> {
+    return store.editPacked(r.key(), ValueType.SET, payload -> {
       PackedEdit e = PackedEdit.set(payload, members);
       for (int i = 0; i < members.size(); i++) {
         if (add) {
@@ -240,9 +240,8 @@ final class SetRequests {
       if (e.size() > e.count() && e.size() > maxMembers) {
         checkRoom(r.key(), Math.max(e.count(), maxMembers) + 1); // the size the decoding path names
       }
-      return PackedWrite.of(r.replyOk(Math.abs(e.size() - e.count())), e, expireAt, limits);
-    });
-    return w.save(store, r.key(), ValueType.SET);
+      return new PackedChange<>(r.replyOk(Math.abs(e.size() - e.count())), e);
+    }).result();
   }
 
   /** SISMEMBER, SMISMEMBER and SCARD by walking the payload (PackedLookup) instead of decoding it. */

@@ -11,7 +11,9 @@ import java.util.concurrent.ThreadLocalRandom;
  *   accessClock(3) when CLOCK] then either
  *   varint keyLength, varint valueLength, key, value                 (inline)
  *   int handle of an out-of-line buffer                              (LARGE)
- * and a large entry's buffer holds [int keyLength][key][value]. Flags: EXPIRES, ACCESSED (the
+ * and a large entry's buffer holds [int keyLength][key][value], the value running to the end of
+ * the segment's view of the buffer (PageLog.larges); the memory behind the view may be longer, the
+ * room a large hash or set grows into in place (Segment.editInPlace). Flags: EXPIRES, ACCESSED (the
  * CLOCK hand's mark), LARGE, DEAD, bits 4-5 the ValueType code, LFU, CLOCK. An entry without expiry
  * has no expiry field. The 3-byte use field is Redis's 24-bit `lru` field: an entry written under
  * an LFU policy carries the counter and minute stamp there (LFU), one written under any other
@@ -92,6 +94,11 @@ final class EntryCodec {
 
   static long version(ByteBuffer pg, int off) {
     return pg.getLong(off + VERSION_AT);
+  }
+
+  /** Overwrites the version: a collection edited in place (Segment.editInPlace) takes a new one as a put does. */
+  static void putVersion(ByteBuffer pg, int off, long version) {
+    pg.putLong(off + VERSION_AT, version);
   }
 
   /** The entry's expiry, or {@link Store#NO_EXPIRY} when it has no expiry field. */
@@ -280,6 +287,17 @@ final class EntryCodec {
     lb.putInt(0, key.length);
     lb.put(4, key, 0, key.length);
     putValue(lb, 4 + key.length, value, buffered);
+  }
+
+  /** Writes a large entry's key (its value is the caller's to write at largeValueAt). */
+  static void writeLargeKey(ByteBuffer lb, byte[] key) {
+    lb.putInt(0, key.length);
+    lb.put(4, key, 0, key.length);
+  }
+
+  /** Where a large entry's value starts in its buffer: after the key's length and the key. */
+  static int largeValueAt(ByteBuffer lb) {
+    return 4 + lb.getInt(0);
   }
 
   // ---------------------------------------------------------------- key and value

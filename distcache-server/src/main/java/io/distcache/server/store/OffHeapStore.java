@@ -451,6 +451,8 @@ final class OffHeapStore implements Store {
    * Argument errors that are not limits (a negative time or offset) are thrown before the
    * template, as the reference store throws them. The multi-key writes (setAll, setAllIfAbsent)
    * lock their segments in ascending order through writeAll, then use the same primitives.
+   * editPacked's step also changes a large collection through Segment.editInPlace and
+   * Segment.putRebuilt, which give a new version as put does.
    *
    * Steps capture nothing: an operation's arguments travel through the template (value, one
    * object, two longs), so each step is one constant lambda and a write allocates no step object.
@@ -555,6 +557,44 @@ final class OffHeapStore implements Store {
       store(s, slot, k, tag, t, v, 0, at, now, true);
       indexFieldTimes(k, d, at, now);
       return null;
+    });
+  }
+
+  /**
+   * Under the segment's write lock from the view to the write, so no reader sees a payload half
+   * edited and nothing else moves the entry meanwhile. A large indexed collection is edited where
+   * it lies (Segment.editInPlace) or rebuilt straight into a new buffer with room to grow
+   * (Segment.putRebuilt); anything else (a plain collection, one that just fell to 128 elements,
+   * a rebuild the budget has no room for without evicting) is built on the heap and put through
+   * store(), as putTypedWithoutFieldTimes would. Either way the key gets a new version, keeps its
+   * expiry and counts as used; the field-expiry index learns it has no field times.
+   */
+  @Override
+  public <T> PackedChange<T> editPacked(byte[] key, ValueType type, PackedEditor<T> editor) {
+    // The step counts a hit or a miss and feeds the field-expiry index, so it captures the store
+    // (one small object per write, as putTyped's).
+    return write(key, null, editor, 0, 0, (s, slot, k, tag, now, unused, ed, unusedA, unusedB) -> {
+      if (slot >= 0 && s.type(slot) != type.code()) {
+        throw StoreException.wrongType();
+      }
+      (slot < 0 ? misses : hits).increment();
+      PackedChange<T> change = ed.edit(slot < 0 ? null : s.valueView(slot));
+      if (!change.wrote()) {
+        return change;
+      }
+      PackedEdit edit = change.edit();
+      if (edit.size() == 0) {
+        s.remove(slot, Segment.Cause.DELETED); // an edit that empties the key had elements to remove
+        return change;
+      }
+      config.checkValueLength(edit.length());
+      boolean large = slot >= 0 && edit.indexedAfter()
+          && (s.editInPlace(slot, edit) || s.putRebuilt(slot, k, tag, edit));
+      if (!large) {
+        store(s, slot, k, tag, type, edit.build(), 0, slot < 0 ? NO_EXPIRY : s.expireAt(slot), now, true);
+      }
+      fieldIndex.written(k, 0);
+      return change;
     });
   }
 
@@ -1124,6 +1164,15 @@ final class OffHeapStore implements Store {
         segments[i].lock.unlockWrite(stamps[i]);
       }
     }
+  }
+
+  /**
+   * Bytes of memory the key's large buffer holds, its value's room to grow included (Segment
+   * .editInPlace); -1 when the entry is inline in a page, -2 when the key is absent. For tests and
+   * diagnosis.
+   */
+  long largeRoom(byte[] key) {
+    return readLong(key, (s, slot) -> slot < 0 ? -2 : s.largeRoom(slot));
   }
 
   /** Sum of the bytes live entries take in pages and large buffers (no index, no dead bytes). */

@@ -1,6 +1,7 @@
 package io.distcache.server.store;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.List;
 
@@ -45,7 +46,23 @@ import java.util.List;
  * follows the count, as CollectionCodec's encoders choose it. The bytes are what decoding,
  * changing and encoding gives except the table's slots, whose places depend on the order of
  * insertions; PackedIndexTest checks the elements, their order and that the table finds each one.
- * Still a copy of the whole payload per write; what goes is the walk.
+ *
+ * In place (issue 13): build() copies the whole payload, O(size) per write. The store instead
+ * keeps a large indexed collection in a buffer with room after the payload (Segment.editInPlace)
+ * and calls applyInPlace(), which makes the same edit where the payload lies, under the segment's
+ * write lock: the removed elements' slots emptied first (while every offset still points where
+ * the table says), then each element edited where it is, from the last to the first, moving the
+ * bytes after it by its change of length (a memmove inside the buffer; none for a value of the
+ * same length), the offsets after them moved by one pass over the table, and the new elements
+ * written after the last one with their slots. An append or a same-length replacement so writes
+ * O(element) bytes; a removal or a change of length moves the tail after it and passes over the
+ * table once, with no allocation. The result is the layout build() gives, element for element
+ * (PackedEditInPlaceTest). applyInPlace() refuses, writing nothing, what needs a new table (the
+ * count crossing INDEXED_ABOVE or leaving the table's load) or more bytes than the room (counted
+ * at the furthest the tail reaches while it moves); the store then builds the new payload with
+ * build(ByteBuffer) straight into a new buffer of its own memory, so no write allocates a heap
+ * array of the payload's size unless the store has no room without evicting (then build() and a
+ * put, as before).
  */
 
 /** The in-place edit of a packed hash or set payload: one walk to find the names, one pass to build. */
@@ -300,17 +317,30 @@ public final class PackedEdit {
     return PackedIndex.capacityFor(size);
   }
 
-  /** The new payload (see above); for a hash without an expiry trailer. */
+  /** The new payload (see above) in a heap array; for a hash without an expiry trailer. */
   public byte[] build() {
-    if (trailer) {
-      throw new IllegalStateException("a hash with field expiry times is edited by decoding it, not in place");
-    }
     long length = length();
     if (length > Integer.MAX_VALUE - 16) {
       throw new StoreException(StoreException.Reason.TOO_LARGE, "collection of " + length + " bytes exceeds 2^31");
     }
     byte[] out = new byte[(int) length];
-    ByteBuffer w = ByteBuffer.wrap(out);
+    build(ByteBuffer.wrap(out));
+    return out;
+  }
+
+  /**
+   * Writes the new payload into {@code out} from its index 0 ({@code out}'s limit is exactly
+   * {@link #length()}, big-endian; the store's off-heap memory or a heap array), reading the old
+   * payload, which must stay where it is and unchanged meanwhile.
+   */
+  public void build(ByteBuffer out) {
+    if (trailer) {
+      throw new IllegalStateException("a hash with field expiry times is edited by decoding it, not in place");
+    }
+    if (out.limit() != length()) {
+      throw new IllegalStateException("packed edit of " + length() + " bytes given " + out.limit() + " to write");
+    }
+    ByteBuffer w = out.duplicate().order(ByteOrder.BIG_ENDIAN).position(0);
     int size = size();
     boolean index = size > PackedIndex.INDEXED_ABOVE;
     int capacity = index ? newCapacity(size) : 0;
@@ -336,22 +366,124 @@ public final class PackedEdit {
     copy(w, from, elementsEnd);
     int[] appendedAt = new int[state.length];
     for (int seq = 0; seq < nextSeq; seq++) {
-      for (int i = 0; i < state.length; i++) {
-        if (state[i] == APPEND && appendSeq[i] == seq) {
-          appendedAt[i] = w.position() - newElementsAt;
-          writeElement(w, i);
-        }
+      int i = appendedInOrder(seq);
+      if (i < 0) {
+        continue;
       }
+      appendedAt[i] = w.position() - newElementsAt;
+      writeElement(w, i);
     }
     if (w.hasRemaining()) {
-      throw new IllegalStateException("packed edit wrote " + w.position() + " of " + out.length + " bytes");
+      throw new IllegalStateException("packed edit wrote " + w.position() + " of " + w.limit() + " bytes");
     }
     if (index && indexed != null && capacity == PackedIndex.capacity(indexed)) {
       editTable(w, capacity, edited, appendedAt);
     } else if (index) {
+      PackedIndex.clearTable(w, capacity); // off-heap memory comes unzeroed
       PackedIndex.build(w.clear(), size, pairs); // crossed the threshold or resized: one walk
     }
-    return out;
+  }
+
+  /**
+   * The name appended {@code seq}-th, or -1 (APPEND names are numbered in the order they were
+   * put; a name appended and then removed leaves its number unused).
+   */
+  private int appendedInOrder(int seq) {
+    for (int i = 0; i < state.length; i++) {
+      if (state[i] == APPEND && appendSeq[i] == seq) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** Whether the new payload is in the indexed layout (more than INDEXED_ABOVE elements). */
+  public boolean indexedAfter() {
+    return size() > PackedIndex.INDEXED_ABOVE;
+  }
+
+  /**
+   * Applies the edit to the payload where it lies: {@code room} (big-endian, writable) holds the
+   * old payload from index 0 (the bytes the view this edit was made from shows) and has
+   * {@code room.capacity()} bytes for the new one. Only an indexed payload that stays indexed with
+   * the same table capacity, whose new length fits the room, is edited so; false, with nothing
+   * written, otherwise (the caller builds a new payload instead). The edit is spent after either.
+   *
+   * In order: the slots of the elements that go are emptied while every element is still where
+   * the table says (a removal reads its cluster's names); the elements edited where they are are
+   * rewritten from the last to the first, each moving the bytes after it by its change of length
+   * (nothing moves for a value of the same length); the offsets after a change of length move by
+   * one pass over the table; the new elements are written after the last one, with their slots.
+   * So an append or a same-length replacement writes O(element) bytes, a removal or a change of
+   * length moves the tail after it and passes over the table once.
+   */
+  public boolean applyInPlace(ByteBuffer room) {
+    int size = size();
+    if (indexed == null || size <= PackedIndex.INDEXED_ABOVE || newCapacity(size) != PackedIndex.capacity(indexed)
+        || length() > room.capacity()) {
+      return false;
+    }
+    ByteBuffer w = room.duplicate().order(ByteOrder.BIG_ENDIAN).clear();
+    int capacity = PackedIndex.capacity(indexed);
+    int[] edited = editedInPayloadOrder();
+    int[] editedAt = new int[edited.length];
+    int[] delta = new int[edited.length];
+    boolean moved = false;
+    for (int k = 0; k < edited.length; k++) {
+      int i = edited[k];
+      if (k > 0 && start[i] < end[edited[k - 1]]) { // only corrupt offsets can make two elements overlap
+        throw new IllegalStateException("collection elements at " + start[edited[k - 1]] + " and " + start[i]
+            + " overlap");
+      }
+      editedAt[k] = start[i] - elementsAt;
+      delta[k] = (int) ((state[i] == PUT ? elementLength(i) : 0) - (end[i] - start[i]));
+      moved |= delta[k] != 0;
+    }
+    // The tail moves from the last edit to the first, so it may pass its final end on the way (a
+    // value grown after one shrunk): the room must hold the furthest it reaches, checked before
+    // anything is written.
+    long reach = elementsEnd;
+    for (int k = edited.length - 1, sum = 0; k >= 0; k--) {
+      sum += delta[k];
+      reach = Math.max(reach, (long) elementsEnd + sum);
+    }
+    if (reach > room.capacity()) {
+      return false;
+    }
+    for (int k = 0; k < edited.length; k++) {
+      if (state[edited[k]] != PUT) { // REMOVE, or APPEND of an element that was here: it goes from its place
+        PackedIndex.remove(w, capacity, hashOf(edited[k]), editedAt[k], indexed);
+      }
+    }
+    int tail = elementsEnd;
+    for (int k = edited.length - 1; k >= 0; k--) {
+      int i = edited[k];
+      if (delta[k] != 0) {
+        w.put(end[i] + delta[k], w, end[i], tail - end[i]); // a memmove: the regions may overlap
+        tail += delta[k];
+      }
+      if (state[i] == PUT) {
+        writeElement(w.position(start[i]), i);
+      }
+    }
+    if (moved) {
+      PackedIndex.shift(w, capacity, editedAt, delta, edited.length);
+    }
+    w.position(tail);
+    for (int seq = 0; seq < nextSeq; seq++) {
+      int i = appendedInOrder(seq);
+      if (i < 0) {
+        continue;
+      }
+      int at = w.position() - elementsAt;
+      writeElement(w, i);
+      PackedIndex.insert(w, capacity, hashOf(i), at);
+    }
+    if (w.position() != length()) {
+      throw new IllegalStateException("packed edit in place wrote " + w.position() + " of " + length() + " bytes");
+    }
+    PackedIndex.writeHeader(w, size, capacity);
+    return true;
   }
 
   /**
@@ -361,7 +493,7 @@ public final class PackedEdit {
    */
   private void editTable(ByteBuffer w, int capacity, int[] edited, int[] appendedAt) {
     int tableBytes = PackedIndex.elementsAt(capacity) - PackedIndex.HEADER;
-    indexed.get(PackedIndex.HEADER, w.array(), PackedIndex.HEADER, tableBytes);
+    w.put(PackedIndex.HEADER, indexed, PackedIndex.HEADER, tableBytes);
     int[] editedAt = new int[edited.length];
     int[] delta = new int[edited.length];
     boolean moved = false;
@@ -411,7 +543,7 @@ public final class PackedEdit {
   /** Copies the old payload's bytes [from, to) into {@code w}; returns {@code to}. */
   private int copy(ByteBuffer w, int from, int to) {
     if (to > from) {
-      payload.get(from, w.array(), w.position(), to - from);
+      w.put(w.position(), payload, from, to - from);
       w.position(w.position() + to - from);
     }
     return to;

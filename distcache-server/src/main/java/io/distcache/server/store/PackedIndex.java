@@ -2,6 +2,7 @@ package io.distcache.server.store;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.IntBuffer;
 
 /*
  * Design: the index of a large hash or set payload, an open-addressing hash table of element
@@ -29,6 +30,12 @@ import java.nio.ByteOrder;
  * hit, 5 for a miss at 2/3) and leaves an empty slot that ends every probe. A removal empties its
  * slot by shifting the rest of its cluster back (no tombstones), so the count of used slots is
  * the count of elements. The table costs 4 x capacity bytes: 6-13 bytes per element.
+ *
+ * The layout is the same wherever a payload is: built on the heap, or edited where the store
+ * keeps it (PackedEdit.applyInPlace: a large collection's buffer has room after the payload,
+ * which is not part of it). So a copy of the payload (replication, migration, RENAME, COPY) is a
+ * payload like any other, and every reader decodes it unchanged. Slots hold offsets, never
+ * addresses, so the payload can be copied or moved anywhere.
  *
  * The hash is fixed (a seedless 64-bit multiply-xorshift mix of the element's bytes), because the
  * payload is copied whole to replicas and migration targets, which read the same table. A client
@@ -135,6 +142,13 @@ public final class PackedIndex {
   /** Writes the header of an indexed payload into {@code out} at 0. */
   static void writeHeader(ByteBuffer out, int count, int capacity) {
     out.put(0, (byte) 0).put(1, VERSION).putInt(COUNT_AT, count).putInt(CAPACITY_AT, capacity);
+  }
+
+  /** Zeroes the {@code capacity} slots of {@code out}'s table (a build needs them empty). */
+  static void clearTable(ByteBuffer out, int capacity) {
+    for (int at = HEADER, end = elementsAt(capacity); at < end; at += Long.BYTES) { // capacity >= 4: 16-byte steps
+      out.putLong(at, 0L);
+    }
   }
 
   /**
@@ -277,9 +291,15 @@ public final class PackedIndex {
    * {@code delta[0..k]}. One pass over the table.
    */
   static void shift(ByteBuffer out, int capacity, int[] editedAt, int[] delta, int edits) {
+    // Through an int view of the table: one call site type per kind of memory, so the JIT inlines
+    // the reads (ByteBuffer.getInt on the store's direct memory, seen beside heap and read-only
+    // buffers, cost about 25 ns a slot: 90% of an HDEL on 10,000 fields).
+    IntBuffer table = out.duplicate().order(ByteOrder.BIG_ENDIAN).position(HEADER).limit(elementsAt(capacity))
+        .slice().order(ByteOrder.BIG_ENDIAN).asIntBuffer();
+    int first = editedAt[0];
     for (int s = 0; s < capacity; s++) {
-      int v = out.getInt(HEADER + s * SLOT);
-      if (v == 0 || v - 1 <= editedAt[0]) {
+      int v = table.get(s);
+      if (v - 1 <= first) { // also an empty slot (0)
         continue;
       }
       int d = 0;
@@ -287,7 +307,7 @@ public final class PackedIndex {
         d += delta[k];
       }
       if (d != 0) {
-        out.putInt(HEADER + s * SLOT, v + d);
+        table.put(s, v + d);
       }
     }
   }

@@ -13,7 +13,9 @@ import java.util.Arrays;
  * Appending: entries are appended to the head page; a delete or overwrite only sets the DEAD flag
  * and leaves its bytes behind (kill). Large entries (more than a quarter page) keep a stub in the
  * page and their key and value in their own direct buffer, freed the moment the entry dies, so a
- * page never has to hold more than a small entry and big values cost no slack. Pages are linked
+ * page never has to hold more than a small entry and big values cost no slack (except the room a
+ * large hash or set keeps to grow in place: Segment.editInPlace; the budget counts the whole
+ * buffer, the live bytes the entry's part of it). Pages are linked
  * oldest (tail) to newest (head); a page whose live bytes reach 0 is freed.
  *
  * Reclaim: when the head is full and the memory budget has no page to spare, the oldest page is
@@ -240,6 +242,11 @@ final class PageLog {
         throw store.outOfMemory(bytes);
       }
     }
+    return fileLarge(memory, bytes);
+  }
+
+  /** Files {@code memory} under a new handle, its view in larges {@code bytes} long. */
+  private int fileLarge(CleanableDirectBuffer memory, int bytes) {
     ByteBuffer whole = memory.buffer();
     ByteBuffer lb = (whole.capacity() == bytes ? whole : whole.slice(0, bytes)).order(ByteOrder.LITTLE_ENDIAN);
     int h;
@@ -258,7 +265,63 @@ final class PageLog {
     return h;
   }
 
-  private void freeLarge(int h) {
+  /**
+   * A large buffer for an entry whose key and value take {@code bytes}, with room for
+   * {@code capacity} (at least {@code bytes}): a pooled one that fits, else new memory reserved
+   * without evicting, so no entry moves or goes while the caller still reads another entry's
+   * value (an edit building its new payload from the old). -1 when the budget has no such room;
+   * else the handle, whose view in larges is {@code bytes} long and whose contents are the
+   * caller's to write (key first: EntryCodec.writeLargeKey).
+   */
+  int newLargeWithoutEvicting(int bytes, int capacity) {
+    CleanableDirectBuffer memory = budget.reuseLarge(capacity);
+    if (memory == null) {
+      if (!budget.tryReserve(capacity)) {
+        return -1;
+      }
+      memory = budget.allocate(capacity);
+      if (memory == null) {
+        return -1;
+      }
+    }
+    return fileLarge(memory, bytes);
+  }
+
+  /** Bytes of memory large buffer h holds, of which its entry uses the view's length. */
+  int largeRoom(int h) {
+    return largeMemory[h].buffer().capacity();
+  }
+
+  /** The whole memory of large buffer h (its entry's key and value at the front), to edit in place. */
+  ByteBuffer largeMemory(int h) {
+    return largeMemory[h].buffer();
+  }
+
+  /**
+   * Sets the length large buffer h's entry uses (at most its memory, largeRoom) after an edit in
+   * place changed its value's length; the live bytes follow.
+   */
+  void resizeLarge(int h, int bytes) {
+    int old = larges[h].capacity();
+    larges[h] = largeMemory[h].buffer().slice(0, bytes).order(ByteOrder.LITTLE_ENDIAN);
+    liveBytes += bytes - old;
+  }
+
+  /**
+   * Makes the head page able to take the stub of a large entry whose buffer (handle h) is filled
+   * already (which may compact, evict or move other entries); on failure h is given back.
+   */
+  void prepareStub(int h, int header) {
+    try {
+      ensureRoom(header + EntryCodec.HANDLE_BYTES);
+    } catch (RuntimeException e) {
+      freeLarge(h);
+      throw e;
+    }
+  }
+
+  /** Gives back large buffer h (pooled or freed): a dead entry's, or one no entry took. */
+  void freeLarge(int h) {
     budget.freeLarge(largeMemory[h]);
     larges[h] = null;
     largeMemory[h] = null;

@@ -12,8 +12,8 @@ import java.util.concurrent.locks.StampedLock;
  * arrays and buffers whatever the entry count.
  *
  * This class is what ties the three together and what OffHeapStore calls: lookups (find a key's
- * slot, read an entry's fields), the three mutations every write lands through (put, remove,
- * setExpiry), versions, and the whole-segment walks over the index (sweep, rangeKeys, randomKey).
+ * slot, read an entry's fields), the mutations every write lands through (put, remove, setExpiry,
+ * and for a large hash or set editInPlace and putRebuilt, below), versions, and the whole-segment walks over the index (sweep, rangeKeys, randomKey).
  * It keeps the counts (entries, entries with an expiry) that the store reads without the lock.
  * put makes room before it looks the key up again: the index may grow and the log may compact,
  * evict or move entries while room is made, so slots found before a put are stale after it.
@@ -225,9 +225,20 @@ final class Segment {
       index.grow();
     }
     boolean expires = expireAt != Store.NO_EXPIRY;
+    int handle = log.prepare(key, value, buffered, EntryCodec.headerSize(expires, true));
+    land(key, tag, type, value, buffered, handle, version, expireAt);
+  }
+
+  /**
+   * The rest of a put once the log has room for the entry (and a large one's buffer, {@code
+   * handle} >= 0, is filled): finds the key again, appends the entry and points the index at it,
+   * killing the entry it replaces. Nothing in here throws between the append and the index update.
+   */
+  private void land(byte[] key, int tag, int type, byte[] value, io.distcache.protocol.BufferedValue buffered,
+      int handle, long version, long expireAt) {
+    boolean expires = expireAt != Store.NO_EXPIRY;
     StoreConfig c = store.config();
     boolean lfu = c.policy().lfu();
-    int handle = log.prepare(key, value, buffered, EntryCodec.headerSize(expires, true));
     int slot = find(key, tag);
     int counter = LfuCounter.INIT;
     int nowMinutes = 0;
@@ -268,6 +279,101 @@ final class Segment {
     if (expires) {
       expiring++;
     }
+  }
+
+  // ---------------------------------------------------------------- collections edited in place
+
+  /*
+   * A large hash or set (PackedIndex's layout) keeps spare room at the end of its large buffer
+   * (the buffer's memory is longer than the entry's view of it: PageLog.largeRoom), so that a
+   * write which adds an element or replaces one writes that element where the payload lies
+   * (PackedEdit.applyInPlace) instead of a whole new value. When the room runs out, the table must
+   * grow or the entry is inline in a page, the edit builds the new payload straight into a new
+   * large buffer with room for 1/ROOM_GROWTH of it again (putRebuilt), so a collection growing one element a
+   * write copies its payload O(1) times per element, amortised. A buffer whose payload fills less
+   * than 1/ROOM_SHRINK of it is rebuilt smaller on the next write. The room is memory the store
+   * holds: reserved in the budget like any buffer (so --max-memory counts it, and INFO's
+   * used_memory shows it), never more than the value limit (--max-value) lets the payload grow to.
+   */
+
+  /** A rebuilt buffer has room for its payload and half of it again (1.5x). */
+  private static final int ROOM_GROWTH = 2;
+  /** A payload that fills less than a quarter of its buffer is rebuilt smaller. */
+  private static final int ROOM_SHRINK = 4;
+
+  /**
+   * Applies {@code edit}, made under this write lock from the view of the entry at slot, to the
+   * entry's large buffer where it lies: the entry keeps its place, gets a new version (WATCH and
+   * compare-and-set see the change as they see a put's) and counts as used, as a put's overwrite
+   * does; its expiry stays. False, with nothing changed, when the entry is inline, its buffer's
+   * room is too small or mostly unused, or the edit cannot be made in place (PackedEdit).
+   */
+  boolean editInPlace(int slot, PackedEdit edit) {
+    long e = index.get(slot);
+    ByteBuffer pg = log.page(SlotIndex.page(e));
+    int off = SlotIndex.offset(e);
+    int flags = EntryCodec.flags(pg, off);
+    if ((flags & EntryCodec.FLAG_LARGE) == 0) {
+      return false;
+    }
+    int h = EntryCodec.largeHandle(pg, off, flags);
+    int valueAt = EntryCodec.largeValueAt(log.larges()[h]);
+    int room = log.largeRoom(h);
+    long length = valueAt + edit.length();
+    if (length > room || length * ROOM_SHRINK < room) {
+      return false;
+    }
+    if (!edit.applyInPlace(log.largeMemory(h).slice(valueAt, room - valueAt))) {
+      return false;
+    }
+    touch(slot);
+    log.resizeLarge(h, (int) length);
+    EntryCodec.putVersion(pg, off, nextVersion());
+    return true;
+  }
+
+  /**
+   * Replaces the entry at slot (its type and expiry kept) with {@code edit}'s payload built
+   * straight into a new large buffer with room to grow (see above), with a new version; false,
+   * with nothing changed, when the budget has no room for the buffer without evicting, which
+   * might take the entry the edit reads (the caller then builds the payload on the heap and puts
+   * it, evicting as any put). Makes room for the new stub, which may move or evict other entries.
+   */
+  boolean putRebuilt(int slot, byte[] key, int tag, PackedEdit edit) {
+    long length = edit.length();
+    long bytes = EntryCodec.largeSize(key, 0) + length;
+    long limit = EntryCodec.largeSize(key, 0) + store.config().maxValueBytes();
+    long room = Math.min(Math.min(bytes + length / ROOM_GROWTH, limit), Integer.MAX_VALUE - 16);
+    if (closed || bytes > room) {
+      return false;
+    }
+    int type = type(slot);
+    long expireAt = expireAt(slot);
+    int handle = log.newLargeWithoutEvicting((int) bytes, (int) room);
+    if (handle < 0) {
+      return false;
+    }
+    try {
+      ByteBuffer lb = log.larges()[handle];
+      EntryCodec.writeLargeKey(lb, key);
+      edit.build(lb.slice(EntryCodec.largeValueAt(lb), (int) length));
+    } catch (RuntimeException ex) {
+      log.freeLarge(handle);
+      throw ex;
+    }
+    touch(slot);
+    log.prepareStub(handle, EntryCodec.headerSize(expireAt != Store.NO_EXPIRY, true));
+    land(key, tag, type, null, null, handle, nextVersion(), expireAt);
+    return true;
+  }
+
+  /** Bytes of memory the large buffer of the entry at slot holds (its room), or -1 when it is inline. */
+  int largeRoom(int slot) {
+    long e = index.get(slot);
+    ByteBuffer pg = log.page(SlotIndex.page(e));
+    int off = SlotIndex.offset(e);
+    int flags = EntryCodec.flags(pg, off);
+    return (flags & EntryCodec.FLAG_LARGE) == 0 ? -1 : log.largeRoom(EntryCodec.largeHandle(pg, off, flags));
   }
 
   /** Replication: versions given after this are above {@code version} (whatever segment gave it). */

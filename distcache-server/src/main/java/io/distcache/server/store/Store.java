@@ -102,6 +102,52 @@ public interface Store extends AutoCloseable {
         : reader.read(java.nio.ByteBuffer.wrap(e.value()).asReadOnlyBuffer(), e.expireAtMillis());
   }
 
+  /** Decides an edit of a hash or set payload (Store.editPacked) under the key's lock. */
+  @FunctionalInterface
+  interface PackedEditor<T> {
+    /**
+     * @param payload the read-only view of the payload (position 0, limit its length), null when
+     *     the key is absent; lent for the call only, as {@link TypedReader}'s
+     * @return the result and the edit made from {@code payload} (PackedEdit.hash or .set) to apply
+     */
+    PackedChange<T> edit(java.nio.ByteBuffer payload);
+  }
+
+  /**
+   * A write of a few elements of a hash or set (HSET, HDEL, SADD...): {@code editor} decides the
+   * edit from the payload's view, under the key's lock, and the store applies it before the lock
+   * is released: nothing when it changes nothing, a delete when no element is left, else the new
+   * payload with a new version and the key's expiry kept, as {@link #putTypedWithoutFieldTimes}
+   * would write it (the edit writes no field expiry times). The new payload is checked against the
+   * value limit first (TOO_LARGE). The editor must not call the store; what it throws leaves the
+   * key as it was. Counts a hit or a miss, as {@link #readTyped}.
+   *
+   * <p>The off-heap store edits a large collection where it lies (PackedEdit.applyInPlace,
+   * Segment.editInPlace); this default reads a copy and puts the built payload, which is atomic
+   * only for callers that serialise the key's writes (the collection commands hold its gate
+   * stripe). A store that wraps another must forward it (TrackingStore does) or lose the
+   * in-place edit.
+   *
+   * @throws StoreException WRONG_TYPE when the key holds another type than {@code type}
+   */
+  default <T> PackedChange<T> editPacked(byte[] key, io.distcache.protocol.ValueType type, PackedEditor<T> editor) {
+    TypedEntry e = getTyped(key);
+    if (e != null && e.type() != type) {
+      throw StoreException.wrongType();
+    }
+    PackedChange<T> change = editor.edit(e == null ? null : java.nio.ByteBuffer.wrap(e.value()).asReadOnlyBuffer());
+    if (change.wrote()) {
+      PackedEdit edit = change.edit();
+      if (edit.size() == 0) {
+        delete(key);
+      } else {
+        config().checkValueLength(edit.length());
+        putTypedWithoutFieldTimes(key, type, edit.build(), e == null ? NO_EXPIRY : e.expireAtMillis());
+      }
+    }
+    return change;
+  }
+
   /**
    * The hashes with field expiry times that the active sweep visits (see {@link FieldExpiryIndex});
    * null when this store keeps no such index, and the sweep walks the keys instead.

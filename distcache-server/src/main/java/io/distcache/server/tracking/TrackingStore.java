@@ -187,6 +187,18 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public <T> io.distcache.server.store.PackedChange<T> editPacked(byte[] key, ValueType type,
+      PackedEditor<T> editor) {
+    // the store's edit in place, not the interface's copy; invalidated when it wrote (a throw
+    // leaves the key as it was)
+    io.distcache.server.store.PackedChange<T> change = store.editPacked(key, type, editor);
+    if (change.wrote()) {
+      table.invalidate(key);
+    }
+    return change;
+  }
+
+  @Override
   public void putTypedWithoutFieldTimes(byte[] key, ValueType type, byte[] payload, long expireAtMillis) {
     try {
       store.putTypedWithoutFieldTimes(key, type, payload, expireAtMillis);

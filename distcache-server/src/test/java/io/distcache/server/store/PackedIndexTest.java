@@ -95,7 +95,23 @@ class PackedIndexTest {
   }
 
   /** One command: puts (a value) or removals (null) of names by number; numbers past the hash are new. */
-  record Command(List<Integer> names, List<String> values) {}
+  record Command(List<Integer> names, List<String> values) {
+    /** Puts or removes each of {@code names} in the edit and the model, checking each value first. */
+    void applyTo(PackedEdit edit, LinkedHashMap<Bytes, byte[]> model, List<byte[]> names) {
+      for (int i = 0; i < names.size(); i++) {
+        Bytes name = new Bytes(names.get(i));
+        assertThat(edit.value(i)).isEqualTo(model.get(name));
+        String v = values.get(i);
+        if (v == null) {
+          model.remove(name);
+          edit.remove(i);
+        } else {
+          model.put(name, b(v));
+          edit.put(i, b(v));
+        }
+      }
+    }
+  }
 
   @Provide
   Arbitrary<List<Command>> commands() {
@@ -115,18 +131,7 @@ class PackedIndexTest {
       List<byte[]> names = new ArrayList<>();
       c.names().forEach(n -> names.add(b("f" + n)));
       PackedEdit edit = PackedEdit.hash(view(payload, direct), names);
-      for (int i = 0; i < names.size(); i++) {
-        Bytes name = new Bytes(names.get(i));
-        assertThat(edit.value(i)).isEqualTo(model.get(name));
-        String v = c.values().get(i);
-        if (v == null) {
-          model.remove(name);
-          edit.remove(i);
-        } else {
-          model.put(name, b(v));
-          edit.put(i, b(v));
-        }
-      }
+      c.applyTo(edit, model, names);
       assertThat(edit.size()).isEqualTo(model.size());
       if (!edit.changed()) {
         continue;
@@ -139,11 +144,16 @@ class PackedIndexTest {
       payload = edit.build();
       assertThat(payload).hasSize((int) edit.length());
       assertLayout(payload, model.size(), true);
-      LinkedHashMap<Bytes, byte[]> got = CollectionCodec.decodeHash(payload);
-      assertThat(new ArrayList<>(got.keySet())).as("the order decode-change-encode keeps")
-          .isEqualTo(new ArrayList<>(model.keySet()));
-      got.forEach((k, v) -> assertThat(v).isEqualTo(model.get(k)));
+      assertHashInOrder(payload, model);
     }
+  }
+
+  /** The payload decodes to the model's fields, in the order decode-change-encode keeps, and values. */
+  static void assertHashInOrder(byte[] payload, LinkedHashMap<Bytes, byte[]> model) {
+    LinkedHashMap<Bytes, byte[]> got = CollectionCodec.decodeHash(payload);
+    assertThat(new ArrayList<>(got.keySet())).as("the order decode-change-encode keeps")
+        .isEqualTo(new ArrayList<>(model.keySet()));
+    got.forEach((k, v) -> assertThat(v).isEqualTo(model.get(k)));
   }
 
   @Property(tries = 150)

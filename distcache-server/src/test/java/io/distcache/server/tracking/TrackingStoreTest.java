@@ -5,10 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.ManualClock;
 import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.PackedChange;
+import io.distcache.server.store.PackedEdit;
+import io.distcache.server.store.PackedLookup;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreConfig;
 import io.distcache.server.store.Stores;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** What TrackingStore passes through to the store it sits in front of. */
@@ -36,6 +41,64 @@ class TrackingStoreTest {
       assertThat(readExpiry).isEqualTo(expireAt);
       assertThat(length).isEqualTo(payload.length);
       assertThat(absent).isTrue();
+    }
+  }
+
+  @Test
+  void editPacked_editsInTheStoresOwnMemory_andInvalidatesOnlyWhenItWrote() {
+    byte[] key = "big".getBytes(StandardCharsets.UTF_8);
+    TrackingTable table = new TrackingTable();
+    List<List<byte[]>> told = new ArrayList<>();
+    table.enable(new TrackingTable.Reader() {
+      @Override
+      public long id() {
+        return 7;
+      }
+
+      @Override
+      public boolean noLoop() {
+        return false;
+      }
+
+      @Override
+      public List<byte[]> prefixes() {
+        return null;
+      }
+
+      @Override
+      public void invalidate(List<byte[]> keys) {
+        told.add(keys);
+      }
+    });
+    try (Store store = new TrackingStore(
+        Stores.create(new StoreConfig(8L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock)), table)) {
+      List<Boolean> direct = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        List<byte[]> field = List.of(("f" + i).getBytes(StandardCharsets.UTF_8));
+        store.editPacked(key, ValueType.HASH, view -> {
+          direct.add(view == null || view.isDirect());
+          PackedEdit e = PackedEdit.hash(view, field);
+          e.put(0, field.get(0));
+          return new PackedChange<>(null, e);
+        });
+      }
+      assertThat(direct).as("the store's own view, not the interface's heap copy").containsOnly(true);
+
+      table.remember(7, key);
+      store.editPacked(key, ValueType.HASH, view -> {
+        PackedEdit e = PackedEdit.hash(view, List.of("absent".getBytes(StandardCharsets.UTF_8)));
+        e.remove(0); // removes nothing: no write
+        return new PackedChange<>(null, e);
+      });
+      assertThat(told).as("an edit that changed nothing").isEmpty();
+      store.editPacked(key, ValueType.HASH, view -> {
+        PackedEdit e = PackedEdit.hash(view, List.of("f1".getBytes(StandardCharsets.UTF_8)));
+        e.remove(0);
+        return new PackedChange<>(null, e);
+      });
+      assertThat(told).hasSize(1);
+      assertThat(told.get(0)).containsExactly(key);
+      assertThat(store.readTyped(key, ValueType.HASH, PackedLookup::count)).isEqualTo(199);
     }
   }
 }
