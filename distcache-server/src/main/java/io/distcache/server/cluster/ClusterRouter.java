@@ -229,10 +229,14 @@ public final class ClusterRouter implements Router, ClusterView {
       return 0;
     }
     long t0 = System.nanoTime();
-    long missed = replicator.holdAndDrain(t0 + timeout.toNanos());
+    long deadline = t0 + timeout.toNanos();
     // A replica new to a slot since the last change holds it whole only once its full copy ended;
-    // leaving before that would have it promoted with what it lacks gone (a tester).
-    int owed = replicator.settleCopies(t0 + timeout.toNanos());
+    // leaving before that would have it promoted with what it lacks gone (a tester). The copies
+    // run while this node still serves (writes held for their length were refused after 1.5 s, a
+    // reviewer); what changed meanwhile is settled again once writes are held.
+    replicator.settleCopies(deadline);
+    long missed = replicator.holdAndDrain(deadline);
+    int owed = replicator.settleCopies(deadline);
     if (missed == 0 && owed == 0) {
       log.info("handing off {} slots: every replica is current and holds a whole copy after {} ms; leaving",
           p.slotCount(cluster.self()), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));

@@ -21,10 +21,13 @@ import java.util.Map;
  * Each mark has a number from one counter; a copy takes the counter when it starts reading the
  * store and clears only marks at or below it, so a replica that asked again meanwhile (it dropped
  * the copy being sent) stays owed until the next copy ends. A change marks the replicas that drop
- * their copy of the slot (SlotGuard's rule, seen from the owner: keepsItsCopy); one that keeps it
- * (the other replicas of a failover, the old owner that handed the slot to this node when it
- * learned it) is not marked, since it never asks and a leave would otherwise send it the slot
- * again. Where the owner cannot tell, it marks (a copy not needed is harmless: entries are states).
+ * their copy of the slot (SlotGuard's rule, seen from the owner: keepsItsCopy); one that surely
+ * keeps a whole one (the owner unchanged, or the old owner that handed the slot to this node when
+ * it learned it) is not marked, since it never asks and a leave would otherwise send it the slot
+ * again. Where the owner cannot tell, it marks (a copy not needed is harmless: entries are states):
+ * after a failover the kept copies may be unfinished. What the owner cannot see: a replica that
+ * installed a placement the owner skipped, and dropped its copy there, is owed only from its
+ * REPLICA_SYNC on (within about 100 ms); a leave in between does not wait for it.
  * Learners are never marked: nothing promotes them, and they copy what they learn themselves.
  * Marks for slots this node no longer owns, or whose replica changed, go at the next change.
  */
@@ -44,7 +47,9 @@ final class OwedCopies {
    * marks next makes pointless. The first placement marks nothing (there was no replica before).
    */
   synchronized void placementChanged(Member me, Placement previous, Placement next) {
+    processed = next.fingerprint();
     if (me == null) {
+      notifyAll();
       return;
     }
     for (Iterator<Map.Entry<String, long[]>> it = marks.entrySet().iterator(); it.hasNext(); ) {
@@ -84,21 +89,21 @@ final class OwedCopies {
   }
 
   /**
-   * True when replica {@code r} of slot {@code s} keeps through the change a copy that was whole,
-   * as its SlotGuard decides on its side: it held the slot before and the owner stayed this node,
-   * or a failover made this node the owner (not for a copy it was still learning), or it owned the
-   * slot itself and handed it to this node, which learned it. Anything else it drops and asks for
-   * again; where this errs, it errs towards owing (a copy sent at a leave that was not needed).
+   * True when replica {@code r} of slot {@code s} surely keeps through the change a copy that was
+   * whole (its SlotGuard decides on its side): it held the slot before and the owner stayed this
+   * node, or it owned the slot itself and handed it to this node, which learned it. Anything else
+   * is owed, a failover's kept copies included; where this errs, it errs towards owing (a copy sent
+   * at a leave that was not needed).
    */
   private static boolean keepsItsCopy(Member me, Member r, int s, Member ownerBefore, boolean failover,
       Placement previous) {
     if (r.equals(ownerBefore)) {
       return previous.wouldOwn(me, s);
     }
-    if (!previous.isReplica(r, s)) {
-      return false;
-    }
-    return me.equals(ownerBefore) || failover && !previous.isLearner(r, s);
+    // After a failover the other replicas keep their copies, but one may have been unfinished (its
+    // copy from the dead owner still running) and it asks again only when it sees it stuck, 10 s
+    // later (a reviewer): owed, so a leave sends it the slot.
+    return previous.isReplica(r, s) && me.equals(ownerBefore);
   }
 
   /** {@code replicaId} asked for a full copy of {@code slots} (a 16,384-bit map): owed until one ends. */
@@ -161,6 +166,17 @@ final class OwedCopies {
       }
     }
     return n;
+  }
+
+  /** The fingerprint of the last placement processed, 0 before any. Guarded by this. */
+  private long processed;
+
+  /** Waits until the placement with {@code fingerprint} was processed, or the deadline passes. */
+  synchronized void awaitProcessed(long fingerprint, long deadlineNanos) throws InterruptedException {
+    long left;
+    while (processed != fingerprint && (left = deadlineNanos - System.nanoTime()) > 0) {
+      wait(Math.max(1, java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(left)));
+    }
   }
 
   /** Waits until nothing is owed or {@code deadlineNanos} (System.nanoTime()) passes; what is owed then. */

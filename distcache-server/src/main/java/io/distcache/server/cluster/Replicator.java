@@ -975,32 +975,62 @@ public final class Replicator implements AutoCloseable {
   private final OwedCopies owed = new OwedCopies();
 
   /**
-   * Part of a graceful leave, after holdAndDrain: sends every full copy this node still owes a
-   * replica (OwedCopies: a replica new to a slot since the last change, whose copy was not asked
-   * for yet, or is queued or running) and waits until each has ended and been applied there, at
-   * most until {@code deadlineNanos}. Returns the slots still owed then, over every replica.
+   * Part of a graceful leave: sends every full copy this node still owes a replica (OwedCopies: a
+   * replica new to a slot since the last change, whose copy was not asked for yet, or is queued or
+   * running), unpaced, and waits until each has ended and been applied there, at most until
+   * {@code deadlineNanos}. A replica with a copy it asked for queued or running is left to that
+   * copy until it ends. Called first while the node still serves (copied entries are states, and
+   * writes after them follow on the same stream), then once more after the writes are held, for
+   * what changed meanwhile. Returns the slots still owed at the end, over every replica.
    */
   int settleCopies(long deadlineNanos) {
-    Placement p = placement.get();
-    for (Map.Entry<String, long[]> e : owed.owed().entrySet()) {
-      Member to = memberOf(p, e.getKey());
-      if (to == null) {
-        continue;
-      }
-      long[] slots = e.getValue();
-      int n = 0;
-      for (long w : slots) {
-        n += Long.bitCount(w);
-      }
-      int count = n;
-      copier.execute(() -> copy(to, slots, count, 0)); // token 0: the replica marks nothing whole; entries are states
-    }
     try {
-      return owed.awaitNone(deadlineNanos);
+      // The placement is installed before its listeners ran: its marks may not be made yet.
+      owed.awaitProcessed(placement.get().fingerprint(), deadlineNanos);
+      Set<String> pushed = new HashSet<>();
+      while (true) {
+        Map<String, long[]> now = owed.owed();
+        if (now.isEmpty() || System.nanoTime() - deadlineNanos >= 0) {
+          return owed.count();
+        }
+        Placement p = placement.get();
+        for (Map.Entry<String, long[]> e : now.entrySet()) {
+          Member to = memberOf(p, e.getKey());
+          if (to == null || pushed.contains(e.getKey()) || copyRunningFor(e.getKey())) {
+            continue;
+          }
+          pushed.add(e.getKey());
+          long[] slots = e.getValue();
+          int n = 0;
+          for (long w : slots) {
+            n += Long.bitCount(w);
+          }
+          int count = n;
+          copier.execute(() -> {
+            try {
+              copy(to, slots, count, 0, CopyPacer.system(100)); // token 0: the replica marks nothing whole
+            } catch (RuntimeException failed) {
+              log.warn("the copy of {} slots owed to {} before this node leaves failed", count, to, failed);
+            }
+          });
+        }
+        owed.awaitNone(Math.min(deadlineNanos, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100)));
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return owed.count();
     }
+  }
+
+  /** A full copy that {@code replicaId} asked for is queued or running here. */
+  private boolean copyRunningFor(String replicaId) {
+    String prefix = replicaId + "/";
+    for (String job : copies) {
+      if (job.startsWith(prefix)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Slots whose full copy this node owes a replica, over every replica (INFO, tests). */
@@ -1034,6 +1064,11 @@ public final class Replicator implements AutoCloseable {
    * bounded: the copy waits whenever the replica has COPY_WINDOW_BYTES unacknowledged.
    */
   private void copy(Member to, long[] slots, int slotCount, long token) {
+    copy(to, slots, slotCount, token, copyPacer);
+  }
+
+  /** {@link #copy(Member, long[], int, long)} at the pace of {@code pacer}. */
+  private void copy(Member to, long[] slots, int slotCount, long token, CopyPacer pacer) {
     long t0 = System.nanoTime();
     long copied = 0;
     long bytes = 0;
@@ -1048,7 +1083,6 @@ public final class Replicator implements AutoCloseable {
     long[] partial = new long[slots.length];
     long started = owed.start();
     log.info("copying {} slots to their new replica {}", slotCount, to);
-    CopyPacer pacer = copyPacer;
     while (true) {
       long pageStart = pacer.pageStart();
       Placement p = placement.get();

@@ -60,6 +60,28 @@ class OwedCopiesTest {
   }
 
   @Test
+  void failover_owesTheReplicasThatKeptTheirCopies_whichMayHaveBeenUnfinished() {
+    Placement four = Placement.of(1, List.of(A, B, C, D), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 2);
+    Placement three = Placement.of(2, List.of(A, B, C), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 2);
+    OwedCopies owed = new OwedCopies();
+
+    owed.placementChanged(A, four, three);
+
+    int keptThroughFailover = 0;
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (four.owner(s).equals(D) && three.owns(A, s)) {
+        for (Member r : three.replicas(s)) {
+          if (four.isReplica(r, s)) {
+            keptThroughFailover++;
+            assertThat(owed.owed().get(r.id())[s >>> 6] & (1L << s)).as("slot %d to %s", s, r.address()).isNotZero();
+          }
+        }
+      }
+    }
+    assertThat(keptThroughFailover).isPositive();
+  }
+
+  @Test
   void replicaAskingAgainDuringACopy_staysOwedUntilTheNextCopyEnds() {
     OwedCopies owed = new OwedCopies();
     long[] slots = new long[KeySlot.SLOTS / 64];
