@@ -244,6 +244,24 @@ class FailoverTest {
   }
 
   @Test
+  void replicaLeavesGracefullyWhileItsOwnerIsSuspected_waitsForTheVerdict_nothingLost() {
+    cluster(3);
+    Map<String, String> acked = writeEvery(2000);
+    DistCacheNode owner = nodes.get(2);
+    DistCacheNode leaving = nodes.get(1);
+    String ownerId = owner.membership().self().id();
+
+    kill(owner);
+    // The leaving node holds the only live copy of the slots it replicates for the dead owner.
+    await().atMost(ClusterTest.DEADLINE).until(() -> leaving.membership().snapshot().flatMap(s -> s.state(ownerId))
+        .map(st -> st == io.distcache.server.membership.MemberState.SUSPECT).orElse(false));
+    cluster.stop(leaving); // SIGTERM while the owner is only suspected
+    awaitSettled();
+
+    cluster.assertIntact(acked);
+  }
+
+  @Test
   void ownerLeavesGracefullyBeforeItsNewReplicaHasItsCopy_sendsTheCopyBeforeLeaving_nothingLost() {
     cluster(4);
     Map<String, String> acked = writeEvery(2000);

@@ -607,10 +607,9 @@ public final class Replicator implements AutoCloseable {
       stripe.unlock();
     }
     long left = 0;
-    Placement now = placement.get();
     for (ReplicaLink link : links.values()) {
-      if (link.isClosed() && memberOf(now, link.replica.id()) == null) {
-        continue; // its replica left: what it missed is nobody's loss (it was counted as lost, a tester)
+      if (memberOf(placement.get(), link.replica.id()) == null) {
+        continue; // its replica left or was declared dead: what it missed is nobody's loss (a tester)
       }
       long last = link.offsets()[0];
       CompletableFuture<Void> f = link.whenApplied(last);
@@ -627,7 +626,9 @@ public final class Replicator implements AutoCloseable {
         }
       }
       long[] o = link.offsets();
-      left += o[0] - o[1];
+      if (memberOf(placement.get(), link.replica.id()) != null) {
+        left += o[0] - o[1];
+      }
     }
     return left;
   }
