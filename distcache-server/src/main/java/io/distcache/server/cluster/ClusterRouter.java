@@ -259,10 +259,23 @@ public final class ClusterRouter implements Router, ClusterView {
    * So the leave first waits, at most until {@code deadline}, until no member is suspected and the
    * placement holds no member declared dead: one declared dead has its slots taken over (by this
    * node among others, which then owes and sends their new replicas' copies), one that answers is
-   * alive. Polled: a leave happens once.
+   * alive; the takeover is waited for at most TAKEOVER_WAIT_NANOS after the last verdict (one
+   * that cannot be installed, on the minority side of a partition, would hold the leave for the
+   * whole timeout: 30 s more per stopped node in the tests), and the whole wait at most
+   * SUSPECT_WAIT_NANOS. Polled: a leave happens once.
    */
-  private void awaitNoSuspects(long deadline) {
+  /** How long a leave waits at most for suspicions to end and their takeovers (see awaitNoSuspects). */
+  private static final long SUSPECT_WAIT_NANOS = TimeUnit.SECONDS.toNanos(6);
+
+  /** How long a leave waits, after the last suspicion ended, for a declared-dead member to leave the placement. */
+  private static final long TAKEOVER_WAIT_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+  private void awaitNoSuspects(long shutdownDeadline) {
     boolean told = false;
+    long verdictAt = 0; // when no member was suspected any more, 0 while one is
+    // A suspicion ends within the suspicion timeout (2.5 s by default) unless this node is the one
+    // cut off, where it may never end: then its copies are not the last ones, and it goes.
+    long deadline = Math.min(shutdownDeadline, System.nanoTime() + SUSPECT_WAIT_NANOS);
     while (System.nanoTime() - deadline < 0) {
       Optional<MembershipSnapshot> snap = cluster.snapshot();
       Member me = cluster.self();
@@ -273,11 +286,17 @@ public final class ClusterRouter implements Router, ClusterView {
       // moment after the declaration, and the copies it makes this node owe are marked then.
       boolean pending = snap.isPresent() && cluster.placement().members().stream().anyMatch(m -> snap.get()
           .state(m.id()).map(st -> !st.ownsKeys()).orElse(false));
-      if (suspects.isEmpty() && !pending) {
-        return;
+      long others = snap.isEmpty() ? 0 : snap.get().members().stream()
+          .filter(m -> m.state().ownsKeys() && !m.member().equals(me)).count();
+      if (!suspects.isEmpty() && suspects.size() == others) {
+        return; // every other member suspected: this node is the one cut off, or nobody is left to take over
       }
+      if (suspects.isEmpty() && (!pending || verdictAt != 0 && System.nanoTime() - verdictAt > TAKEOVER_WAIT_NANOS)) {
+        return; // a takeover not installed by then may never be (this side of a partition): go
+      }
+      verdictAt = suspects.isEmpty() ? (verdictAt == 0 ? System.nanoTime() : verdictAt) : 0;
       if (!told) {
-        log.info("handing off: waiting until the suspected {} answer or are declared dead (--shutdown-timeout {} s left)",
+        log.info("handing off: waiting until the suspected {} answer or are declared dead (at most {} s)",
             suspects, TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime()));
         told = true;
       }
