@@ -54,7 +54,7 @@ final class OwedCopies {
     }
     for (Iterator<Map.Entry<String, long[]>> it = marks.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<String, long[]> e = it.next();
-      Member r = memberOf(next, e.getKey());
+      Member r = Replicator.memberOf(next, e.getKey());
       long[] m = e.getValue();
       boolean any = false;
       for (int s = 0; s < KeySlot.SLOTS; s++) {
@@ -110,7 +110,7 @@ final class OwedCopies {
   synchronized void requested(String replicaId, long[] slots) {
     long mark = ++counter;
     long[] m = marks.computeIfAbsent(replicaId, k -> new long[KeySlot.SLOTS]);
-    forEach(slots, s -> m[s] = mark);
+    io.distcache.server.placement.SlotGuard.forEach(slots, s -> m[s] = mark);
   }
 
   /** The number a copy starting now takes: it settles the marks at or below it. */
@@ -127,7 +127,7 @@ final class OwedCopies {
     if (m == null) {
       return;
     }
-    forEach(slots, s -> {
+    io.distcache.server.placement.SlotGuard.forEach(slots, s -> {
       if (m[s] != 0 && m[s] <= started) {
         m[s] = 0;
       }
@@ -186,24 +186,5 @@ final class OwedCopies {
       wait(Math.max(1, java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(left)));
     }
     return count();
-  }
-
-  private static Member memberOf(Placement p, String id) {
-    for (Member m : p.members()) {
-      if (m.id().equals(id)) {
-        return m;
-      }
-    }
-    return null;
-  }
-
-  private static void forEach(long[] bits, java.util.function.IntConsumer action) {
-    for (int w = 0; w < bits.length; w++) {
-      long word = bits[w];
-      while (word != 0) {
-        action.accept(w * 64 + Long.numberOfTrailingZeros(word));
-        word &= word - 1;
-      }
-    }
   }
 }

@@ -1862,7 +1862,8 @@ public final class Replicator implements AutoCloseable {
     return union;
   }
 
-  private static Member memberOf(Placement p, String id) {
+  /** The member of {@code p} with {@code id}, or null. */
+  static Member memberOf(Placement p, String id) {
     for (Member m : p.members()) {
       if (m.id().equals(id)) {
         return m;

@@ -598,7 +598,7 @@ public final class SlotGuard {
     return true;
   }
 
-  static void forEach(long[] bits, IntConsumer action) {
+  public static void forEach(long[] bits, IntConsumer action) {
     for (int w = 0; w < bits.length; w++) {
       long word = bits[w];
       while (word != 0) {
