@@ -22,8 +22,13 @@ import java.util.function.Supplier;
  * Per sending owner it keeps the stream id and the last number applied. A batch that starts past
  * the next number (a batch lost or overtaken) is refused with TRY_AGAIN and the last applied, and
  * the owner resends from there; numbers already applied are skipped, so a resent batch changes
- * nothing. A new stream id is taken only at number 1 (a new link); anything else from an unknown
- * stream is answered with -1, which closes the owner's link.
+ * nothing. A new stream id is taken only at number 1 (a new link). A later batch of a stream this
+ * node forgot (its store was emptied, below) is answered with -1, which closes the owner's link:
+ * what the node had applied of it is gone. A later batch of a stream it never applied anything of
+ * is a gap like any other (TRY_AGAIN, 0 applied: resend from 1): a new link's first batch can be
+ * refused while this node still installs the owner's placement and its second, sent meanwhile,
+ * arrive after the install; answered -1, that closed the link and failed the writes waiting on it
+ * with BUSY (seen once in PythonAndNodeClusterClientsIT, after a join).
  *
  * An effect is applied only under the placement the owner sent it with (same fingerprint, so both
  * agree who owns and who replicates every slot) and only once the slot's old keys are dropped
@@ -94,8 +99,14 @@ final class ReplicaApplier {
     this.guard = guard;
   }
 
+  /** The ids of the streams forgotten at the last emptying: their later batches get -1 (see the design note). */
+  private volatile java.util.Set<Long> forgotten = java.util.Set.of();
+
   /** Forgets every stream (this node's store was emptied). */
   void forget() {
+    java.util.Set<Long> ids = new java.util.HashSet<>();
+    streams.values().forEach(st -> ids.add(st.id));
+    forgotten = ids;
     streams.clear();
   }
 
@@ -125,9 +136,13 @@ final class ReplicaApplier {
     Stream st = streams.computeIfAbsent(owner, id -> new Stream());
     synchronized (st) {
       if (st.id != streamId) {
-        if (first != 1) {
+        if (first != 1 && forgotten.contains(streamId)) {
           return request.reply(Status.TRY_AGAIN, 0,
               ("unknown replication stream " + streamId + " from " + owner).getBytes(StandardCharsets.UTF_8), -1);
+        }
+        if (first != 1) {
+          return request.reply(Status.TRY_AGAIN, 0, ("effects 1.." + (first - 1) + " of replication stream " + streamId
+              + " from " + owner + " are missing").getBytes(StandardCharsets.UTF_8), 0);
         }
         st.id = streamId;
         st.applied = 0;

@@ -100,12 +100,29 @@ class ReplicaApplierTest {
   }
 
   @Test
-  void apply_unknownStreamNotFromTheStart_answersMinusOne() {
+  void apply_forgottenStreamNotFromTheStart_answersMinusOne() {
     byte[] k = keys(A, B, 1).get(0);
-    Frame r = applier.apply(batch(A, 8, 5, placement.fingerprint(), put(k, "v", 64)));
+    assertThat(applier.apply(batch(A, 8, 1, placement.fingerprint(), put(k, "v", 64))).status()).isEqualTo(Status.OK);
+    applier.forget(); // this node's store was emptied: what it applied of stream 8 is gone
+    Frame r = applier.apply(batch(A, 8, 2, placement.fingerprint(), put(k, "v2", 64)));
     assertThat(r.status()).isEqualTo(Status.TRY_AGAIN);
     assertThat(r.extras()).containsExactly(-1);
+  }
+
+  @Test
+  void apply_newStreamWhoseFirstBatchWasRefused_isAGapNotALostStream_andResentFromOneApplies() {
+    byte[] k = keys(A, B, 1).get(0);
+    // The first batch came while this node's placement still differed (refused); the second after.
+    assertThat(applier.apply(batch(A, 8, 1, placement.fingerprint() + 1, put(k, "v1", 64))).status())
+        .isEqualTo(Status.TRY_AGAIN);
+    Frame r = applier.apply(batch(A, 8, 2, placement.fingerprint(), put(k, "v2", 64)));
+    assertThat(r.status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(r.extras()).as("nothing applied: resend from 1").containsExactly(0);
     assertThat(store.get(k)).isNull();
+
+    assertThat(applier.apply(batch(A, 8, 1, placement.fingerprint(), put(k, "v1", 64))).status()).isEqualTo(Status.OK);
+    assertThat(applier.apply(batch(A, 8, 2, placement.fingerprint(), put(k, "v2", 128))).status()).isEqualTo(Status.OK);
+    assertThat(store.get(k)).isEqualTo("v2".getBytes(StandardCharsets.UTF_8));
   }
 
   @Test
