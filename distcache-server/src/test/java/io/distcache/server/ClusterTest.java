@@ -108,9 +108,10 @@ class ClusterTest {
     return out;
   }
 
+  /** Each join learns, then takes over (ClusterFixture.awaitSettled): a loaded machine took over 15 s for 3. */
   private static void awaitConverged(List<DistCacheNode> nodes) {
     Map<String, MemberState> expected = allAlive(nodes);
-    await().atMost(DEADLINE).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
+    await().atMost(DEADLINE.multipliedBy(3)).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
       for (DistCacheNode n : nodes) {
         assertThat(view(n)).as("view of %s", n.membership().self()).containsAllEntriesOf(expected);
         assertThat(n.membership().placement().members()).as("ring of %s", n.membership().self())
