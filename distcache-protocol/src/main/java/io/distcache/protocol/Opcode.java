@@ -9,7 +9,11 @@ package io.distcache.protocol;
  * in which case they are absolute Unix milliseconds.
  */
 public enum Opcode {
-  /** value: optional payload → OK, value echoed. */
+  /**
+   * value: optional payload → OK, value echoed. With extras:[{@link
+   * ProtocolConstants#PING_ASKS_LEAVING}] (member to member) → OK extras:[1 when the receiver's
+   * graceful leave has begun, else 0].
+   */
   PING(0x01, false),
   /** key; flag WITH_META → OK value [extras: version, expireAtMillis (0 = none)] | NOT_FOUND. */
   GET(0x02, true),
@@ -280,7 +284,20 @@ public enum Opcode {
    * value:[the receiver's changes the sender lacks] extras:[1 when more remain, else 0] |
    * BAD_REQUEST.
    */
-  FUNCTION_SYNC(0x4B, false);
+  FUNCTION_SYNC(0x4B, false),
+
+  // 0x4C: a graceful leave's question to the replicas.
+
+  /**
+   * Node to node, on a peer connection only: an owner about to leave asks one of its replicas which
+   * of its slots' copies are not whole there (dropped and not copied in full since), so that it
+   * sends them before it goes (docs/ARCHITECTURE.md, "Hand-off"). key:[the owner's member id,
+   * ASCII] extras:[placement epoch, placement fingerprint] → OK extras:[epoch, fingerprint]
+   * value:[count u16 (at most {@link ProtocolConstants#MAX_LACKING_GROUPS}), then per group: the copy
+   * token u64 the replica will count the copy under, and a 16,384-bit slot map as REPLICA_SYNC's] |
+   * TRY_AGAIN (the placements differ, or the receiver is still installing this one) | BAD_REQUEST.
+   */
+  REPLICA_LACKS(0x4C, false);
 
   /** {@link #FUNCTION_SYNC}'s kind extra: a change made on the sender, for the receiver to apply. */
   public static final long FUNCTION_SYNC_PUSH = 0;

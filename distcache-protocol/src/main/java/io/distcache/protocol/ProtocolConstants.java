@@ -53,4 +53,16 @@ public final class ProtocolConstants {
 
   /** MIGRATE_PREPARE request extras [2]: end the hold of the sender's slots instead (0: prepare; see Opcode). */
   public static final long MIGRATE_CANCEL = 1;
+
+  /**
+   * REPLICA_LACKS reply: the most groups (one per copy token) a replica answers with; a replica
+   * with more distinct tokens pending gives the rest one new token.
+   */
+  public static final int MAX_LACKING_GROUPS = 16;
+
+  /**
+   * PING request extras [0], between members: also asks whether the receiver's hand-off has begun;
+   * the reply is OK extras:[1 leaving, 0 not] with no value.
+   */
+  public static final long PING_ASKS_LEAVING = 1;
 }

@@ -262,6 +262,22 @@ class FailoverTest {
   }
 
   @Test
+  void replicaLeavesGracefullyRightAfterItsOwnerWasKilled_beforeAnySuspicion_waitsForTheVerdict_nothingLost() {
+    cluster(3);
+    Map<String, String> acked = writeEvery(2000);
+    DistCacheNode owner = nodes.get(2);
+    DistCacheNode leaving = nodes.get(1);
+
+    kill(owner);
+    // SIGTERM at once, before the failure detector probed the owner (its ping alone takes 500 ms):
+    // the leaving node holds the only live copy of the owner's slots.
+    cluster.stop(leaving);
+    awaitSettled();
+
+    cluster.assertIntact(acked);
+  }
+
+  @Test
   void ownerLeavesGracefullyBeforeItsNewReplicaHasItsCopy_sendsTheCopyBeforeLeaving_nothingLost() {
     cluster(4);
     Map<String, String> acked = writeEvery(2000);

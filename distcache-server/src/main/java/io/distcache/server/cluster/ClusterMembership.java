@@ -448,6 +448,17 @@ public final class ClusterMembership implements AutoCloseable {
     return received.sum();
   }
 
+  /**
+   * How long the failure detector may take to declare dead a member that died just now: a probe
+   * round over every member (one is probed per protocol period), the probe timeout, then the
+   * suspicion timeout.
+   */
+  long verdictNanos() {
+    int members = snapshot().map(s -> s.members().size()).orElse(1);
+    return config.protocolPeriod().toNanos() * Math.max(1, members) + config.probeTimeout().toNanos()
+        + config.suspicionTimeout().toNanos();
+  }
+
   /** Which owned slots may be served now. */
   public SlotGuard guard() {
     return guard;

@@ -214,6 +214,9 @@ public final class ClusterRouter implements Router, ClusterView {
 
   private volatile boolean handedOff;
 
+  /** This node's hand-off has begun: a member's leave that asks waits for this one if its id is higher. */
+  private volatile boolean leaving;
+
   /**
    * Graceful leave (SIGTERM, SHUTDOWN) with replicas: new writes to this node's slots are held, the
    * replicas catch up with every write applied here (at most until {@code timeout}), {@code leave}
@@ -228,16 +231,34 @@ public final class ClusterRouter implements Router, ClusterView {
       leave.run();
       return 0;
     }
+    leaving = true;
     long t0 = System.nanoTime();
     long deadline = t0 + timeout.toNanos();
     awaitNoSuspects(deadline);
     // A replica new to a slot since the last change holds it whole only once its full copy ended;
     // leaving before that would have it promoted with what it lacks gone (a tester). The copies
     // run while this node still serves (writes held for their length were refused after 1.5 s, a
-    // reviewer); what changed meanwhile is settled again once writes are held.
-    replicator.settleCopies(deadline);
+    // reviewer), with at most half the time left; what changed meanwhile is settled again once
+    // writes are held.
+    replicator.settleCopies(t0 + (deadline - t0) / 2);
+    long settledUnder = cluster.placement().fingerprint();
     long missed = replicator.holdAndDrain(deadline);
     int owed = replicator.settleCopies(deadline);
+    // A member may have died, or left, since the wait (a reviewer: a replica killed during the
+    // drain; two members stopped at once, where the first to leave made the second the owner of
+    // its slots with a survivor as their new replica, which the second never copied to). While
+    // writes stay held: wait for the verdict and its takeover again, and drain and settle under
+    // the placement that brings, until one round finds every member answering and the placement
+    // unchanged. (Two leaves whose LEFTs cross after this check still lose the slots the first
+    // gave the second: the leaves are not ordered.)
+    while (System.nanoTime() - deadline < 0
+        && (cluster.placement().fingerprint() != settledUnder || !ping(liveOthers()).quiet())) {
+      log.info("handing off: the membership changed during the hand-off; settling again");
+      awaitNoSuspects(deadline);
+      settledUnder = cluster.placement().fingerprint();
+      missed = replicator.holdAndDrain(deadline);
+      owed = replicator.settleCopies(deadline);
+    }
     if (missed == 0 && owed == 0) {
       log.info("handing off {} slots: every replica is current and holds a whole copy after {} ms; leaving",
           p.slotCount(cluster.self()), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
@@ -252,6 +273,16 @@ public final class ClusterRouter implements Router, ClusterView {
     return missed;
   }
 
+  /** How long a leave waits, after the last suspicion ended, for a declared-dead member to leave the placement. */
+  private static final long TAKEOVER_WAIT_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+  /**
+   * How long "every other member is suspected" must hold before the leave goes without waiting:
+   * one instant of it (a member suspected for a moment under load, another dead) took the only
+   * live copy of the dead one's slots away (a reviewer).
+   */
+  private static final long ALL_SUSPECTED_NANOS = TimeUnit.SECONDS.toNanos(1);
+
   /**
    * A member suspected now may be dead, and this node may hold the only live copy of its slots (as
    * their replica): leaving now would take that copy away before anyone took the slots over (a
@@ -261,47 +292,132 @@ public final class ClusterRouter implements Router, ClusterView {
    * node among others, which then owes and sends their new replicas' copies), one that answers is
    * alive; the takeover is waited for at most TAKEOVER_WAIT_NANOS after the last verdict (one
    * that cannot be installed, on the minority side of a partition, would hold the leave for the
-   * whole timeout: 30 s more per stopped node in the tests), and the whole wait at most
-   * SUSPECT_WAIT_NANOS. Polled: a leave happens once.
+   * whole timeout: 30 s more per stopped node in the tests), and the whole wait at most as long as
+   * the failure detector takes to reach a verdict on a member that died just now (a probe round
+   * over every member, the probe timeout, the suspicion timeout) and the takeover after it: a
+   * fixed 6 s gave up before the verdict under a longer --suspicion-timeout (a reviewer). Polled:
+   * a leave happens once.
+   *
+   * A member killed a moment before the leave is not suspected yet (the failure detector probes
+   * one member per period): so the leave first pings every member itself, and one that does not
+   * answer within LEAVE_PING_MILLIS counts as suspected, pinged again each round, until it answers
+   * or the detector's verdict takes over (kill -9 of one member and SIGTERM of its replica 0.5 s
+   * later went before anything was suspected).
    */
-  /** How long a leave waits at most for suspicions to end and their takeovers (see awaitNoSuspects). */
-  private static final long SUSPECT_WAIT_NANOS = TimeUnit.SECONDS.toNanos(6);
-
-  /** How long a leave waits, after the last suspicion ended, for a declared-dead member to leave the placement. */
-  private static final long TAKEOVER_WAIT_NANOS = TimeUnit.SECONDS.toNanos(2);
-
   private void awaitNoSuspects(long shutdownDeadline) {
     boolean told = false;
     long verdictAt = 0; // when no member was suspected any more, 0 while one is
     // A suspicion ends within the suspicion timeout (2.5 s by default) unless this node is the one
     // cut off, where it may never end: then its copies are not the last ones, and it goes.
-    long deadline = Math.min(shutdownDeadline, System.nanoTime() + SUSPECT_WAIT_NANOS);
-    while (System.nanoTime() - deadline < 0) {
+    long verdictDeadline = Math.min(shutdownDeadline, System.nanoTime() + cluster.verdictNanos() + TAKEOVER_WAIT_NANOS);
+    long allSuspectedSince = 0;
+    PingRound round = ping(liveOthers());
+    while (true) {
+      // A member leaving before this one hands its slots over for as long as its own timeout.
+      long deadline = round.leavingFirst().isEmpty() ? verdictDeadline : shutdownDeadline;
+      if (System.nanoTime() - deadline >= 0) {
+        return;
+      }
       Optional<MembershipSnapshot> snap = cluster.snapshot();
       Member me = cluster.self();
+      PingRound seen = round;
       List<Member> suspects = snap.isEmpty() ? List.of() : snap.get().members().stream()
-          .filter(m -> m.state() == io.distcache.server.membership.MemberState.SUSPECT && !m.member().equals(me))
+          .filter(m -> !m.member().equals(me) && (m.state() == io.distcache.server.membership.MemberState.SUSPECT
+              || m.state() == io.distcache.server.membership.MemberState.ALIVE && seen.waitsFor(m.member())))
           .map(io.distcache.server.membership.MemberStatus::member).toList();
       // And one declared dead must be gone from the placement too: its takeover is installed a
       // moment after the declaration, and the copies it makes this node owe are marked then.
       boolean pending = snap.isPresent() && cluster.placement().members().stream().anyMatch(m -> snap.get()
           .state(m.id()).map(st -> !st.ownsKeys()).orElse(false));
       long others = snap.isEmpty() ? 0 : snap.get().members().stream()
-          .filter(m -> m.state().ownsKeys() && !m.member().equals(me)).count();
-      if (!suspects.isEmpty() && suspects.size() == others) {
-        return; // every other member suspected: this node is the one cut off, or nobody is left to take over
+          .filter(m -> m.state().ownsKeys() && !m.member().equals(me) && !seen.leavingFirst().contains(m.member()))
+          .count();
+      long cutOff = suspects.stream().filter(m -> !seen.leavingFirst().contains(m)).count();
+      if (cutOff > 0 && cutOff == others) {
+        allSuspectedSince = allSuspectedSince != 0 ? allSuspectedSince : System.nanoTime();
+        if (System.nanoTime() - allSuspectedSince >= ALL_SUSPECTED_NANOS) {
+          return; // every other member suspected: this node is the one cut off, or nobody is left to take over
+        }
+      } else {
+        allSuspectedSince = 0;
       }
       if (suspects.isEmpty() && (!pending || verdictAt != 0 && System.nanoTime() - verdictAt > TAKEOVER_WAIT_NANOS)) {
         return; // a takeover not installed by then may never be (this side of a partition): go
       }
       verdictAt = suspects.isEmpty() ? (verdictAt == 0 ? System.nanoTime() : verdictAt) : 0;
       if (!told) {
-        log.info("handing off: waiting until the suspected {} answer or are declared dead (at most {} s)",
-            suspects, TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime()));
+        log.info("handing off: waiting until the suspected {} answer or are declared dead, and the members"
+            + " leaving before this one {} have left (at most {} s)", round.silent(), round.leavingFirst(),
+            TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime()));
         told = true;
       }
-      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+      if (round.quiet()) {
+        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+      } else {
+        java.util.Set<Member> again = new java.util.HashSet<>(round.silent());
+        again.addAll(round.leavingFirst());
+        round = ping(again); // waits up to LEAVE_PING_MILLIS for their answers
+      }
     }
+  }
+
+  /** How long a leave waits for a member's answer to its own PING (see awaitNoSuspects). */
+  private static final long LEAVE_PING_MILLIS = 500;
+
+  /** The members that own keys, other than this node, in the current view. */
+  private java.util.Set<Member> liveOthers() {
+    Member me = cluster.self();
+    return cluster.snapshot().map(s -> s.members().stream()
+        .filter(m -> m.state().ownsKeys() && !m.member().equals(me))
+        .map(io.distcache.server.membership.MemberStatus::member)
+        .collect(java.util.stream.Collectors.toSet())).orElse(java.util.Set.of());
+  }
+
+  /**
+   * What one round of the leave's own pings found: the members that did not answer, and those
+   * leaving too whose id is lower than this node's. Leaves go one at a time, in id order: two at
+   * once each handed its slots to replicas, then the first to leave made the other the owner of
+   * some with a survivor as their new replica, and the other left without copying them there (a
+   * reviewer: a sixth of the keys lost when two of four members were stopped together).
+   */
+  private record PingRound(java.util.Set<Member> silent, java.util.Set<Member> leavingFirst) {
+    boolean quiet() {
+      return silent.isEmpty() && leavingFirst.isEmpty();
+    }
+
+    boolean waitsFor(Member m) {
+      return silent.contains(m) || leavingFirst.contains(m);
+    }
+  }
+
+  /** Pings {@code members} over the cluster bus, asking whether they are leaving; waits up to LEAVE_PING_MILLIS. */
+  private PingRound ping(java.util.Set<Member> members) {
+    Member me = cluster.self();
+    java.util.Map<Member, CompletableFuture<Frame>> pings = new java.util.HashMap<>();
+    for (Member m : members) {
+      pings.put(m, peers.send(m.address(), Frame.request(Opcode.PING, 0, null, null,
+          io.distcache.protocol.ProtocolConstants.PING_ASKS_LEAVING)));
+    }
+    long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LEAVE_PING_MILLIS);
+    java.util.Set<Member> silent = new java.util.HashSet<>();
+    java.util.Set<Member> leavingFirst = new java.util.HashSet<>();
+    for (java.util.Map.Entry<Member, CompletableFuture<Frame>> e : pings.entrySet()) {
+      Member m = e.getKey();
+      try {
+        Frame reply = e.getValue().get(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (reply.status() != Status.OK) {
+          silent.add(m);
+        } else if (reply.extras().length >= 1 && reply.extras()[0] == 1 && me != null && m.id().compareTo(me.id()) < 0) {
+          leavingFirst.add(m);
+        }
+      } catch (InterruptedException stop) {
+        Thread.currentThread().interrupt();
+        return new PingRound(java.util.Set.of(), java.util.Set.of());
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException noAnswer) {
+        silent.add(m);
+      }
+    }
+    return new PingRound(silent, leavingFirst);
   }
 
   /**
@@ -391,6 +507,9 @@ public final class ClusterRouter implements Router, ClusterView {
       case STATS:
         return done(withRoutingStats(local.execute(request)));
       case PING:
+        if (request.extras().length >= 1 && request.extras()[0] == io.distcache.protocol.ProtocolConstants.PING_ASKS_LEAVING) {
+          return done(request.replyOk(leaving ? 1 : 0)); // a member's leave asks (see ping)
+        }
         return done(local.execute(request));
       case SCAN, SIZE, RANDOM_KEY, FLUSH:
         return serveNodeLocal(request);
@@ -399,6 +518,8 @@ public final class ClusterRouter implements Router, ClusterView {
         return done(applier.apply(request));
       case REPLICA_SYNC:
         return done(replicator.syncRequested(request));
+      case REPLICA_LACKS:
+        return done(replicator.lacksRequested(request, cluster.guard().processedFingerprint()));
       case MIGRATE_PREPARE:
         return replicator.prepareMigration(request);
       // A member's function library changes, or its pull (peer connections only).

@@ -272,8 +272,8 @@ public final class LocalExecutor {
         case SCRIPT_KILL -> scripts.kill(request);
         // Membership traffic is answered by the cluster layer before a request reaches the store;
         // one that gets here was sent to a node that runs without it.
-        case CLUSTER_GOSSIP, CLUSTER_MEMBERS, CLUSTER_OWNER, PEER_HELLO, REPLICATE, REPLICA_SYNC, MIGRATE_PREPARE,
-            FUNCTION_SYNC ->
+        case CLUSTER_GOSSIP, CLUSTER_MEMBERS, CLUSTER_OWNER, PEER_HELLO, REPLICATE, REPLICA_SYNC, REPLICA_LACKS,
+            MIGRATE_PREPARE, FUNCTION_SYNC ->
             request.replyError(Status.BAD_REQUEST, op + " is a cluster message; this node has no cluster layer to answer it");
         // AUTH is answered by the connection (net/BinaryAuth) on a node with users; a server built
         // without them has no password to check.

@@ -27,7 +27,8 @@ import java.util.Map;
  * again. Where the owner cannot tell, it marks (a copy not needed is harmless: entries are states):
  * after a failover the kept copies may be unfinished. What the owner cannot see: a replica that
  * installed a placement the owner skipped, and dropped its copy there, is owed only from its
- * REPLICA_SYNC on (within about 100 ms); a leave in between does not wait for it.
+ * REPLICA_SYNC on, which the owner refuses until their placements agree; a leave asks each
+ * replica what it lacks (REPLICA_LACKS, Replicator.askWhatReplicasLack) and marks that too.
  * Learners are never marked: nothing promotes them, and they copy what they learn themselves.
  * Marks for slots this node no longer owns, or whose replica changed, go at the next change.
  */
@@ -171,10 +172,15 @@ final class OwedCopies {
   /** The fingerprint of the last placement processed, 0 before any. Guarded by this. */
   private long processed;
 
-  /** Waits until the placement with {@code fingerprint} was processed, or the deadline passes. */
-  synchronized void awaitProcessed(long fingerprint, long deadlineNanos) throws InterruptedException {
+  /**
+   * Waits until the placement {@code installed} holds now was processed, or the deadline passes.
+   * Read again at each wake-up: one installed right after the one read first moves processed past
+   * it, and a wait for the first would sleep to the deadline (a reviewer).
+   */
+  synchronized void awaitProcessed(java.util.function.Supplier<Placement> installed, long deadlineNanos)
+      throws InterruptedException {
     long left;
-    while (processed != fingerprint && (left = deadlineNanos - System.nanoTime()) > 0) {
+    while (processed != installed.get().fingerprint() && (left = deadlineNanos - System.nanoTime()) > 0) {
       wait(Math.max(1, java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(left)));
     }
   }

@@ -142,6 +142,73 @@ final class ReplicaSyncRequester {
     }
   }
 
+  /**
+   * REPLICA_LACKS: {@code owner}, about to leave, asks which of its slots this node replicates under
+   * {@code p} (the placement both have installed, and this node's guard has processed) without a
+   * whole copy here. Each such slot is answered with the token its copy will count under: the
+   * token of a request already sent for it (the owner runs one copy per replica and token, so a
+   * REPLICA_SYNC still on its way costs nothing more), else a new one. Either way this answer is the
+   * slot's accepted request (the owner starts the copy on receiving it; a copy that never ends is
+   * asked again with that token, askAgainIfStuck). Past MAX_LACKING_GROUPS - 1 distinct tokens
+   * the rest take the new one. Returns the groups, encoded (see Opcode.REPLICA_LACKS).
+   */
+  synchronized byte[] lacking(Member owner, Placement p) {
+    Member me = self.get();
+    java.util.LinkedHashMap<Long, byte[]> groups = new java.util.LinkedHashMap<>();
+    long fresh = 0;
+    long now = nanos.getAsLong();
+    for (int s = 0; me != null && !p.isLearner(me) && s < KeySlot.SLOTS; s++) {
+      if (current(s) || !p.isReplica(me, s) || !owner.equals(p.owner(s))) {
+        continue;
+      }
+      long token = tokens[s];
+      if (token == 0 || !groups.containsKey(token)
+          && groups.size() >= io.distcache.protocol.ProtocolConstants.MAX_LACKING_GROUPS - 1) {
+        if (fresh == 0) {
+          fresh = ++nextToken;
+        }
+        token = fresh;
+        tokens[s] = token;
+      }
+      // This answer is the slot's request, accepted now: a refused one is not asked again under a
+      // new token (which would void the owner's copy under this one).
+      needed[s >>> 6] &= ~(1L << s);
+      acceptedAt[s] = now;
+      groups.computeIfAbsent(token, t -> new byte[KeySlot.SLOTS / 8])[s >>> 3] |= (byte) (1 << (s & 7));
+    }
+    java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(2 + groups.size() * (8 + KeySlot.SLOTS / 8));
+    out.putShort((short) groups.size());
+    groups.forEach((token, bits) -> out.putLong(token).put(bits));
+    return out.array();
+  }
+
+  /**
+   * Reads a REPLICA_LACKS answer, as hostile as any peer bytes: per copy token, its slots (a
+   * 16,384-bit map), or null when the value is malformed (a count past MAX_LACKING_GROUPS, or a
+   * length that is not exactly the count's).
+   */
+  static Map<Long, long[]> decodeLacking(byte[] value) {
+    int group = 8 + KeySlot.SLOTS / 8;
+    if (value == null || value.length < 2) {
+      return null;
+    }
+    java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(value);
+    int count = Short.toUnsignedInt(in.getShort());
+    if (count > io.distcache.protocol.ProtocolConstants.MAX_LACKING_GROUPS || value.length != 2 + count * group) {
+      return null;
+    }
+    Map<Long, long[]> out = new java.util.LinkedHashMap<>();
+    for (int g = 0; g < count; g++) {
+      long token = in.getLong();
+      long[] slots = out.computeIfAbsent(token, t -> new long[KeySlot.SLOTS / 64]);
+      for (int b = 0; b < KeySlot.SLOTS / 8; b++) {
+        int bits = in.get() & 0xFF;
+        slots[b >>> 3] |= (long) bits << ((b & 7) * 8);
+      }
+    }
+    return out;
+  }
+
   /** A drop of {@code slots} begins: their copies here stop being whole now, before any key goes. */
   synchronized void dropping(long[] slots) {
     for (int w = 0; w < whole.length; w++) {

@@ -954,30 +954,155 @@ public final class Replicator implements AutoCloseable {
         count++;
       }
     }
-    Member replica = to;
-    int n = count;
-    long token = x.length >= 3 ? x[2] : 0;
-    if (n > 0) {
-      // One copy per replica and token: a replica asks again with the same token when a copy is
-      // slow (ReplicaSyncRequester.askAgainIfStuck); the copy queued or running ends those slots.
-      String job = id + "/" + token;
-      if (token != 0 && !copies.add(job)) {
-        return request.replyOk();
-      }
-      owed.requested(id, slots);
-      copier.execute(() -> {
-        try {
-          copy(replica, slots, n, token);
-        } finally {
-          copies.remove(job);
-        }
-      });
+    if (count > 0) {
+      // Unpaced while this node leaves: its writes may be held meanwhile (a reviewer).
+      startCopy(to, slots, count, x.length >= 3 ? x[2] : 0, leaving ? CopyPacer.system(100) : copyPacer);
     }
     return request.replyOk();
   }
 
+  /**
+   * A full copy of {@code slots} to {@code replica}, asked for (REPLICA_SYNC) or found lacking
+   * (REPLICA_LACKS): owed until it ends, run on the copier. One copy per replica and token: a
+   * replica asks again with the same token when a copy is slow (ReplicaSyncRequester.askAgainIfStuck),
+   * and the copy queued or running ends those slots.
+   */
+  private void startCopy(Member replica, long[] slots, int count, long token, CopyPacer pacer) {
+    String job = replica.id() + "/" + token;
+    if (token != 0 && !copies.add(job)) {
+      return;
+    }
+    owed.requested(replica.id(), slots);
+    copier.execute(() -> {
+      try {
+        copy(replica, slots, count, token, pacer);
+      } finally {
+        copies.remove(job);
+      }
+    });
+  }
+
+  /**
+   * REPLICA_LACKS (the replica's side): the leaving owner named by the key asks which of its slots'
+   * copies here are not whole. Answered only under the placement the owner has installed, once this
+   * node's guard has processed it ({@code processedFingerprint}): its drops are marked by then, so
+   * no copy about to be dropped is reported whole.
+   */
+  Frame lacksRequested(Frame request, long processedFingerprint) {
+    long[] x = request.extras();
+    if (x.length < 2 || request.key() == null || request.key().length == 0) {
+      return request.replyError(Status.BAD_REQUEST, "REPLICA_LACKS needs the owner's id as key and 2 extras (epoch,"
+          + " fingerprint), got " + x.length + " extras");
+    }
+    Placement p = placement.get();
+    if (p.fingerprint() != x[1] || processedFingerprint != x[1]) {
+      return request.replyError(Status.TRY_AGAIN, "this node's placement (epoch " + p.epoch()
+          + ") differs or is still being installed");
+    }
+    Member owner = memberOf(p, new String(request.key(), java.nio.charset.StandardCharsets.US_ASCII));
+    if (owner == null) {
+      return request.replyError(Status.BAD_REQUEST, "REPLICA_LACKS from a member not in placement epoch " + p.epoch());
+    }
+    return request.replyValue(syncRequester.lacking(owner, p), p.epoch(), p.fingerprint());
+  }
+
+  /** How long a leave asks its replicas what they lack while their placements differ from its own, at most. */
+  private static final long LACKS_WAIT_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+  /** How long a leave waits for one replica's answer to REPLICA_LACKS. */
+  private static final long LACKS_ANSWER_MILLIS = 1000;
+
+  /**
+   * Part of a graceful leave: asks each replica of this node's slots (no learner) which of them it
+   * holds no whole copy of (REPLICA_LACKS), and starts their copies, unpaced. OwedCopies marks what
+   * this node's own placement changes make it owe, but a replica that installed a placement this
+   * node skipped, and dropped its copy there, asks for it (REPLICA_SYNC) only once their
+   * placements agree: a leave before that went without sending it (a reviewer). A replica whose
+   * placement differs is asked again every 50 ms, at most LACKS_WAIT_NANOS; one that does not
+   * answer, or an older node that does not know the question, is left to what OwedCopies knows.
+   */
+  private void askWhatReplicasLack(long deadlineNanos) {
+    long until = Math.min(deadlineNanos, System.nanoTime() + LACKS_WAIT_NANOS);
+    Set<String> answered = new HashSet<>();
+    while (true) {
+      Placement p = placement.get();
+      Member me = self.get();
+      if (me == null || p.isEmpty()) {
+        return;
+      }
+      Map<Member, CompletableFuture<Frame>> asked = new HashMap<>();
+      byte[] id = me.id().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      for (Member r : replicasOfMine(p, me)) {
+        if (!answered.contains(r.id())) {
+          asked.put(r, peers.send(r.address(), Frame.request(Opcode.REPLICA_LACKS, 0, id, null, p.epoch(),
+              p.fingerprint())));
+        }
+      }
+      for (Map.Entry<Member, CompletableFuture<Frame>> e : asked.entrySet()) {
+        Member r = e.getKey();
+        Frame reply;
+        try {
+          reply = e.getValue().get(LACKS_ANSWER_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException stop) {
+          Thread.currentThread().interrupt();
+          return;
+        } catch (java.util.concurrent.ExecutionException | TimeoutException noAnswer) {
+          answered.add(r.id()); // unreachable: nothing to learn from it
+          continue;
+        }
+        if (reply.status() == Status.TRY_AGAIN) {
+          continue;
+        }
+        answered.add(r.id());
+        Map<Long, long[]> groups = reply.status() == Status.OK ? ReplicaSyncRequester.decodeLacking(reply.value()) : null;
+        if (groups == null) {
+          log.warn("{} answered REPLICA_LACKS with {} ({}); its copies are taken to be whole", r, reply.status(),
+              reply.status() == Status.OK ? "a malformed slot list" : reply.valueText());
+          continue;
+        }
+        groups.forEach((token, slots) -> {
+          int n = 0;
+          for (int s = 0; s < KeySlot.SLOTS; s++) {
+            boolean lacked = (slots[s >>> 6] & (1L << s)) != 0;
+            if (lacked && p.owns(me, s) && p.isReplica(r, s)) {
+              n++;
+            } else {
+              slots[s >>> 6] &= ~(1L << s); // not its to replicate for this node here: not ours to send
+            }
+          }
+          if (n > 0) {
+            log.info("handing off: {} lacks whole copies of {} slots; sending them", r, n);
+            startCopy(r, slots, n, token, CopyPacer.system(100));
+          }
+        });
+      }
+      if (asked.keySet().stream().allMatch(r -> answered.contains(r.id())) || System.nanoTime() - until >= 0) {
+        return;
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+    }
+  }
+
+  /** The members (no learners) that replicate a slot {@code me} owns under {@code p}. */
+  private static Set<Member> replicasOfMine(Placement p, Member me) {
+    Set<Member> out = new HashSet<>();
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (p.owns(me, s)) {
+        for (Member r : p.replicas(s)) {
+          if (!p.isLearner(r)) {
+            out.add(r);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   /** The full copies this node owes its replicas (a graceful leave waits for them: settleCopies). */
   private final OwedCopies owed = new OwedCopies();
+
+  /** This node's graceful leave has begun (settleCopies): copies run unpaced from now on. */
+  private volatile boolean leaving;
 
   /**
    * Part of a graceful leave: sends every full copy this node still owes a replica (OwedCopies: a
@@ -990,9 +1115,14 @@ public final class Replicator implements AutoCloseable {
    */
   int settleCopies(long deadlineNanos) {
     try {
+      leaving = true;
       // The placement is installed before its listeners ran: its marks may not be made yet.
-      owed.awaitProcessed(placement.get().fingerprint(), deadlineNanos);
-      Set<String> pushed = new HashSet<>();
+      owed.awaitProcessed(placement, deadlineNanos);
+      askWhatReplicasLack(deadlineNanos);
+      // Per replica, the copy pushed to it in this call: pushed again once it ended with the
+      // replica still owed (a mark made after it started, or a copy that stopped without settling:
+      // waiting for it to the deadline starved the drain after it, a reviewer).
+      Map<String, java.util.concurrent.Future<?>> pushed = new HashMap<>();
       while (true) {
         Map<String, long[]> now = owed.owed();
         if (now.isEmpty() || System.nanoTime() - deadlineNanos >= 0) {
@@ -1001,23 +1131,23 @@ public final class Replicator implements AutoCloseable {
         Placement p = placement.get();
         for (Map.Entry<String, long[]> e : now.entrySet()) {
           Member to = memberOf(p, e.getKey());
-          if (to == null || pushed.contains(e.getKey()) || copyRunningFor(e.getKey())) {
+          java.util.concurrent.Future<?> last = pushed.get(e.getKey());
+          if (to == null || last != null && !last.isDone() || copyRunningFor(e.getKey())) {
             continue;
           }
-          pushed.add(e.getKey());
           long[] slots = e.getValue();
           int n = 0;
           for (long w : slots) {
             n += Long.bitCount(w);
           }
           int count = n;
-          copier.execute(() -> {
+          pushed.put(e.getKey(), copier.submit(() -> {
             try {
               copy(to, slots, count, 0, CopyPacer.system(100)); // token 0: the replica marks nothing whole
             } catch (RuntimeException failed) {
               log.warn("the copy of {} slots owed to {} before this node leaves failed", count, to, failed);
             }
-          });
+          }));
         }
         owed.awaitNone(Math.min(deadlineNanos, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100)));
       }
@@ -1066,13 +1196,9 @@ public final class Replicator implements AutoCloseable {
   /**
    * Appends every entry of {@code slots} to {@code to}'s stream, under each slot's stripe lock, so
    * live writes of a key land before or after its copied state, never in between. Memory stays
-   * bounded: the copy waits whenever the replica has COPY_WINDOW_BYTES unacknowledged.
+   * bounded: the copy waits whenever the replica has COPY_WINDOW_BYTES unacknowledged. Paced by
+   * {@code pacer}.
    */
-  private void copy(Member to, long[] slots, int slotCount, long token) {
-    copy(to, slots, slotCount, token, copyPacer);
-  }
-
-  /** {@link #copy(Member, long[], int, long)} at the pace of {@code pacer}. */
   private void copy(Member to, long[] slots, int slotCount, long token, CopyPacer pacer) {
     long t0 = System.nanoTime();
     long copied = 0;

@@ -622,7 +622,8 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     if (request.op() == Opcode.PEER_HELLO) {
       return request.replyError(Status.BAD_REQUEST, "PEER_HELLO is only accepted as the first frame of a connection");
     }
-    if (request.op() == Opcode.REPLICATE || request.op() == Opcode.REPLICA_SYNC || request.op() == Opcode.MIGRATE_PREPARE
+    if (request.op() == Opcode.REPLICATE || request.op() == Opcode.REPLICA_SYNC || request.op() == Opcode.REPLICA_LACKS
+        || request.op() == Opcode.MIGRATE_PREPARE
         || request.op() == Opcode.PUBSUB_PUBLISH || request.op() == Opcode.TRACK_REGISTER
         || request.op() == Opcode.TRACK_INVALIDATE || request.op() == Opcode.FUNCTION_SYNC) {
       misuse(ctx, "sent a replication frame (" + request.op() + "; refused)");

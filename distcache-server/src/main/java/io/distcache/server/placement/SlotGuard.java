@@ -173,6 +173,11 @@ public final class SlotGuard {
    */
   private volatile long installed;
 
+  /** The fingerprint of the last placement this guard has processed (its drops marked), 0 before any. */
+  public long processedFingerprint() {
+    return installed;
+  }
+
   /** Replicas answer READONLY reads (sync replication): owners then keep rule 7. */
   public void replicaReads(boolean on) {
     replicaReads = on;
