@@ -266,6 +266,52 @@ class PackedEditInPlaceTest {
     PackedIndexTest.assertHashInOrder(room.bytes(), model);
   }
 
+  @Test
+  void randomPutsRemovalsAndLengthChanges_matchTheModel_throughCompactions() {
+    Random random = new Random(13);
+    LinkedHashMap<Bytes, byte[]> model = new LinkedHashMap<>();
+    for (int i = 0; i < 600; i++) {
+      model.put(new Bytes(b("f" + i)), b("v" + i % 10));
+    }
+    Room room = new Room(true, 8192);
+    room.fill(CollectionCodec.encodeHash(model));
+    int compactions = 0;
+    int inPlace = 0;
+    for (int step = 0; step < 4000; step++) {
+      List<byte[]> names = new ArrayList<>();
+      for (int k = random.nextInt(3); k >= 0; k--) {
+        names.add(b("f" + random.nextInt(900))); // about 540 held: 3 in 5 puts against 2 in 5 removals
+      }
+      PackedEdit edit = PackedEdit.hash(room.view(), names);
+      boolean indexed = model.size() > LIMIT;
+      for (int i = 0; i < names.size(); i++) {
+        if (random.nextInt(5) < 2) {
+          edit.remove(i);
+          model.remove(new Bytes(names.get(i)));
+        } else {
+          byte[] value = b("x".repeat(random.nextInt(30)));
+          edit.put(i, value);
+          PackedIndexTest.put(model, new Bytes(names.get(i)), value, indexed);
+        }
+      }
+      if (!edit.changed()) {
+        continue;
+      }
+      int deadBefore = indexed ? PackedIndex.dead(PackedIndex.open(room.view(), true)) : 0;
+      int rebuiltBefore = room.rebuilt;
+      byte[] payload = room.step(edit, model.size(), true);
+      PackedIndexTest.assertHashInOrder(payload, model);
+      if (room.rebuilt == rebuiltBefore) {
+        inPlace++;
+      } else if (deadBefore > 0 && model.size() > LIMIT) {
+        assertThat(PackedIndex.dead(PackedIndex.open(ByteBuffer.wrap(payload), true))).isZero();
+        compactions++;
+      }
+    }
+    assertThat(compactions).as("rebuilds that dropped dead runs").isGreaterThanOrEqualTo(3);
+    assertThat(inPlace).as("writes made in place").isGreaterThan(3000);
+  }
+
   private static int elementAt(Room room, String name) {
     ByteBuffer opened = PackedIndex.open(room.view(), true);
     return PackedIndex.elementAt(opened, PackedIndex.find(opened, b(name)));

@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The indexed layout (PackedIndex) answers every lookup as a decode would, and edits through its
- * table leave what decoding, changing and encoding leaves (the same elements in the same order),
+ * table leave what decoding, changing and encoding leaves (the same elements in the same order,
+ * but for a field whose value changed length, which moves last),
  * at sizes that cross INDEXED_ABOVE both ways; a corrupt payload gets the codec's error.
  */
 class PackedIndexTest {
