@@ -21,6 +21,9 @@
 #   HDEL hd10k f__rand_int__ -r 10000,     5,000 commands: one hash shrinking from 10,000 fields to
 #                                          about 6,000 (about 4 in 5 commands remove one; reset every run)
 #   SREM sd10k m__rand_int__ -r 10000,     the same on a set of 10,000 members
+#   HSET hl10k f__rand_int__ V -r 10000,   5,000 commands on a hash of 10,000 fields whose values are
+#                                          1 byte: about 4 in 5 commands change a value's length
+#                                          (1 to 20 bytes; reset every run)
 #   HGET h10 / h10k, SISMEMBER s10 / s10k  the reads on the same sizes
 # One line per run ("round server row req/s"), then the median of each row per server. Logs go to a
 # fresh /tmp/collection-writes.* directory; every process started is stopped on exit (by PID).
@@ -102,6 +105,9 @@ with open(sys.argv[1] + "/shrink.resp", "w") as f:
     f.write(cmd("DEL", "hd10k", "sd10k"))
     f.write(chunks("hd10k", "HSET", ["f%012d" % i for i in range(10000)], v))
     f.write(chunks("sd10k", "SADD", ["m%012d" % i for i in range(10000)]))
+with open(sys.argv[1] + "/relength.resp", "w") as f:
+    f.write(cmd("DEL", "hl10k"))
+    f.write(chunks("hl10k", "HSET", ["f%012d" % i for i in range(10000)], "v"))
 EOF
 
 load() { # port file
@@ -116,6 +122,7 @@ ROWS=(
   "SADD-10k|SADD sg10k m__rand_int__|100000000|5000"
   "HDEL-10k|HDEL hd10k f__rand_int__|10000|5000"
   "SREM-10k|SREM sd10k m__rand_int__|10000|5000"
+  "HSETLEN-10k|HSET hl10k f__rand_int__ $V|10000|5000"
   "HGET-10|HGET h10 f__rand_int__|10|fast"
   "HGET-10k|HGET h10k f__rand_int__|10000|slow"
   "SISMEMBER-10|SISMEMBER s10 m__rand_int__|10|fast"
@@ -137,6 +144,8 @@ run_row() { # server row-spec [requests] -> prints req/s
     load "${PORT[$server]}" growth.resp
   elif [[ "$name" == HDEL-* || "$name" == SREM-* ]]; then
     load "${PORT[$server]}" shrink.resp
+  elif [[ "$name" == HSETLEN-* ]]; then
+    load "${PORT[$server]}" relength.resp
   fi
   # shellcheck disable=SC2086
   redis-benchmark -h "$HOST" -p "${PORT[$server]}" -c "$CLIENTS" -n "$n" -r "$r" -q $command 2>&1 | tr '\r' '\n' \

@@ -56,7 +56,8 @@ class InPlaceCollectionWritesTest {
       for (int i = 0; i < 600; i += 7) {
         j.hset(h, "field-" + i, "VALUE-" + i); // same length
         hash.put("field-" + i, "VALUE-" + i);
-        j.hset(h, "field-" + (i + 1), "longer-value-" + i);
+        j.hset(h, "field-" + (i + 1), "longer-value-" + i); // a length change: the field moves last
+        hash.remove("field-" + (i + 1));
         hash.put("field-" + (i + 1), "longer-value-" + i);
         assertThat(j.hdel(h, "field-" + (i + 2))).isEqualTo(1);
         hash.remove("field-" + (i + 2));
@@ -64,7 +65,7 @@ class InPlaceCollectionWritesTest {
         set.remove("member-" + i);
       }
       assertThat(j.hincrBy(h, "counter", 41)).isEqualTo(41);
-      assertThat(j.hincrBy(h, "counter", 1)).isEqualTo(42);
+      assertThat(j.hincrBy(h, "counter", 1)).isEqualTo(42); // 41 -> 42: the same length, in place
       hash.put("counter", "42");
       assertThat(j.hgetAll(h)).isEqualTo(hash);
     }

@@ -19,7 +19,10 @@ import java.util.Map;
  * is kept in the indexed layout instead (PackedIndex: a header that starts with a 0 byte, which no
  * stored count is, an offset table, then the same elements), so that the point reads and writes
  * find their elements in O(1) probes instead of a walk; encodeHash and encodeSet choose it by the
- * count, whatever wrote the payload before, and every decoder here reads both (elements()).
+ * count, whatever wrote the payload before, and every decoder here reads both (elements()). An
+ * indexed payload edited in place may hold dead runs between its elements (where removed ones
+ * were: PackedIndex); every walk here skips them (Elements.next) and checks that they add up to
+ * the header's count.
  *
  * A payload comes only from this class, but it is checked as if hostile: a count or length that
  * runs past the end is reported, never trusted for an allocation.
@@ -66,7 +69,7 @@ public final class CollectionCodec {
     int n = e.count();
     LinkedHashMap<Bytes, byte[]> out = new LinkedHashMap<>(Math.max(16, n * 4 / 3 + 1));
     for (int i = 0; i < n; i++) {
-      byte[] field = readBytes(b);
+      byte[] field = readBytes(e.next());
       out.put(new Bytes(field), readBytes(b));
     }
     e.checkEnd(); // a plain hash's field expiry trailer is left to the other decodeHash
@@ -87,7 +90,7 @@ public final class CollectionCodec {
     LinkedHashMap<Bytes, byte[]> out = new LinkedHashMap<>(Math.max(16, n * 4 / 3 + 1));
     Bytes[] fields = new Bytes[n];
     for (int i = 0; i < n; i++) {
-      fields[i] = new Bytes(readBytes(b));
+      fields[i] = new Bytes(readBytes(e.next()));
       out.put(fields[i], readBytes(b));
     }
     e.checkEnd();
@@ -152,7 +155,7 @@ public final class CollectionCodec {
     int n = e.count();
     LinkedHashMap<Bytes, Boolean> out = new LinkedHashMap<>(Math.max(16, n * 4 / 3 + 1));
     for (int i = 0; i < n; i++) {
-      out.put(new Bytes(readBytes(b)), Boolean.TRUE);
+      out.put(new Bytes(readBytes(e.next())), Boolean.TRUE);
     }
     e.checkEnd();
     return out;
@@ -166,13 +169,59 @@ public final class CollectionCodec {
 
   /**
    * Where a hash's or set's elements are: {@code b} positioned at the first of {@code count}
-   * elements, in either layout (plain, or indexed: PackedIndex). In the indexed layout they run to
-   * the end of the payload, which checkEnd() checks after the walk.
+   * elements, in either layout (plain, or indexed: PackedIndex). A walk calls next() before each
+   * element, which skips the indexed layout's dead runs; there the elements run to the end of the
+   * payload and the dead bytes add up to the header's, which checkEnd() checks after the walk.
    */
-  record Elements(ByteBuffer b, int count, boolean indexed) {
+  static final class Elements {
+    private final ByteBuffer b;
+    private final int count;
+    private final boolean indexed;
+    /** The header's dead bytes (0: no run to look for) and the walk's so far. */
+    private final int dead;
+    private int skipped;
+    /** Where the element with the empty name starts (PackedIndex.emptyAt), looked up when there are dead runs. */
+    private final int emptyAt;
+
+    private Elements(ByteBuffer b, int count, boolean indexed, int dead, int emptyAt) {
+      this.b = b;
+      this.count = count;
+      this.indexed = indexed;
+      this.dead = dead;
+      this.emptyAt = emptyAt;
+    }
+
+    ByteBuffer b() {
+      return b;
+    }
+
+    int count() {
+      return count;
+    }
+
+    boolean indexed() {
+      return indexed;
+    }
+
+    /** Positions b at the next element: past the dead runs before it (the indexed layout only). */
+    ByteBuffer next() {
+      if (dead > 0) {
+        skipped += PackedIndex.skipDead(b, emptyAt);
+      }
+      return b;
+    }
+
     void checkEnd() {
-      if (indexed && b.hasRemaining()) {
+      if (!indexed) {
+        return;
+      }
+      next();
+      if (b.hasRemaining()) {
         throw new IllegalStateException(b.remaining() + " bytes after the indexed collection's " + count + " elements");
+      }
+      if (skipped != dead) {
+        throw new IllegalStateException("indexed collection has " + skipped + " dead bytes where its header says "
+            + dead);
       }
     }
   }
@@ -181,13 +230,15 @@ public final class CollectionCodec {
   static Elements elements(ByteBuffer payload, boolean pairs) {
     if (PackedIndex.isIndexed(payload)) {
       ByteBuffer b = PackedIndex.open(payload, pairs);
+      int dead = PackedIndex.dead(b);
+      int emptyAt = dead > 0 ? PackedIndex.emptyAt(b) : -1;
       b.position(PackedIndex.elementsAt(PackedIndex.capacity(b)));
-      return new Elements(b, PackedIndex.count(b), true);
+      return new Elements(b, PackedIndex.count(b), true, dead, emptyAt);
     }
     ByteBuffer b = payload.duplicate();
     b.position(0);
     int n = readVarint(b, pairs ? b.remaining() / 2 : b.remaining());
-    return new Elements(b, n, false);
+    return new Elements(b, n, false, 0, -1);
   }
 
   public static byte[] encodeHash(Map<Bytes, byte[]> hash) {
@@ -271,7 +322,7 @@ public final class CollectionCodec {
   static ByteBuffer startIndexed(long elementBytes, int count) {
     int capacity = PackedIndex.capacityFor(count);
     ByteBuffer b = allocate(PackedIndex.elementsAt(capacity) + elementBytes);
-    PackedIndex.writeHeader(b, count, capacity);
+    PackedIndex.writeHeader(b, count, capacity, 0);
     b.position(PackedIndex.elementsAt(capacity));
     return b;
   }

@@ -35,34 +35,39 @@ import java.util.List;
  * against the value limit.
  *
  * On the indexed layout (PackedIndex, more than INDEXED_ABOVE elements) the names are found
- * through the offset table, and build() writes the same elements in the same order after a new
- * header and table, with no walk: the table is copied whole, the slots of removed elements emptied
- * (their clusters shifted back), the offsets after an element whose length changed or which went
- * moved by one pass over the table (skipped when no length changed: HINCRBY 1 -> 2, a value
- * replaced by one as long), and the appended elements' slots filled. The table is rebuilt by one
- * walk of the new elements only when the count crosses INDEXED_ABOVE upwards, or leaves the
- * table's 1/8-3/4 load (PackedIndex.fits): amortised O(1) per element added. A result of at most
- * INDEXED_ABOVE elements is written in the plain layout (the table dropped), so the layout always
- * follows the count, as CollectionCodec's encoders choose it. The bytes are what decoding,
- * changing and encoding gives except the table's slots, whose places depend on the order of
- * insertions; PackedIndexTest checks the elements, their order and that the table finds each one.
+ * through the offset table, and a put that changes the length of a present field's element (its
+ * value's) is a removal and an append: the field moves last, as if removed and set again (Redis
+ * promises no order for a hash this large; docs/PROTOCOL.md). That is what lets the store edit
+ * such a payload without moving anything (below). build() writes the live elements in the same
+ * order after a new header and table, leaving out the old payload's dead runs: with no dead run
+ * and the same capacity, the table is copied whole, the slots of removed elements emptied (their
+ * clusters shifted back), the offsets after an element that went moved by one pass over the table
+ * and the appended elements' slots filled, with no walk of the elements; with dead runs (a
+ * compaction), the crossing of INDEXED_ABOVE upwards, or a count that leaves the table's 1/8-3/4
+ * load (PackedIndex.fits), the table is rebuilt by one walk of the new elements: amortised O(1)
+ * per element added. A result of at most INDEXED_ABOVE elements is written in the plain layout
+ * (the table dropped), so the layout always follows the count, as CollectionCodec's encoders
+ * choose it. PackedIndexTest checks the elements, their order and that the table finds each one.
  *
  * In place (issue 13): build() copies the whole payload, O(size) per write. The store instead
  * keeps a large indexed collection in a buffer with room after the payload (Segment.editInPlace)
  * and calls applyInPlace(), which makes the same edit where the payload lies, under the segment's
- * write lock: the removed elements' slots emptied first (while every offset still points where
- * the table says), then each element edited where it is, from the last to the first, moving the
- * bytes after it by its change of length (a memmove inside the buffer; none for a value of the
- * same length), the offsets after them moved by one pass over the table, and the new elements
- * written after the last one with their slots. An append or a same-length replacement so writes
- * O(element) bytes; a removal or a change of length moves the tail after it and passes over the
- * table once, with no allocation. The result is the layout build() gives, element for element
- * (PackedEditInPlaceTest). applyInPlace() refuses, writing nothing, what needs a new table (the
- * count crossing INDEXED_ABOVE or leaving the table's load) or more bytes than the room (counted
- * at the furthest the tail reaches while it moves); the store then builds the new payload with
- * build(ByteBuffer) straight into a new buffer of its own memory, so no write allocates a heap
- * array of the payload's size unless the store has no room without evicting (then build() and a
- * put, as before).
+ * write lock, without moving a byte of any other element: the slots of the elements that go are
+ * emptied first (while every element is still where the table says), a value replaced by one of
+ * the same length is overwritten where it is, an element removed or moved last leaves its bytes
+ * as a dead run (PackedIndex: a 1- or 2-to-6-byte header, counted in the payload's header) or, when
+ * it ends the payload, is cut off, and the new and moved elements are written after the last one
+ * with their slots. So every write of a few names costs O(their elements) bytes and O(1) probes,
+ * removals and changes of length included, with no allocation. The cost is memory: dead bytes
+ * stay until a write would leave more than 1/COMPACT_ABOVE (a quarter) of the payload dead; that
+ * write is refused in place, and the store rebuilds the payload with build(), which leaves the
+ * dead runs out, into a new buffer: O(payload) paid for by the payload/4 bytes of elements that
+ * went since the last compaction, amortised O(1) per byte removed. applyInPlace() also refuses,
+ * writing nothing, what needs a new table (the count crossing INDEXED_ABOVE or leaving the
+ * table's load) or more bytes than the room (lengthInPlace(), which counts the dead runs; length()
+ * is build()'s); the store then builds the new payload with build(ByteBuffer) straight into a new
+ * buffer of its own memory, so no write allocates a heap array of the payload's size unless the
+ * store has no room without evicting (then build() and a put, as before).
  */
 
 /** The in-place edit of a packed hash or set payload: one walk to find the names, one pass to build. */
@@ -70,7 +75,10 @@ public final class PackedEdit {
   private static final byte KEEP = 0;
   private static final byte PUT = 1;
   private static final byte REMOVE = 2;
-  /** New at the end: a name not in the payload, or one removed and then given again (the map moves it last). */
+  /**
+   * New at the end: a name not in the payload, one removed and then given again (the map moves it
+   * last), or in the indexed layout a field whose value changed length.
+   */
   private static final byte APPEND = 3;
 
   /** The old payload's view (null: the key is absent, an empty collection). */
@@ -86,6 +94,11 @@ public final class PackedEdit {
   private final boolean trailer;
   /** The old payload opened in the indexed layout (PackedIndex), else null. */
   private final ByteBuffer indexed;
+  /** The old indexed payload's dead bytes, and where its element with the empty name starts (when it has dead runs). */
+  private final int oldDead;
+  private final int emptyAt;
+  /** The bytes applyInPlace() wrote among the elements (package-private, for tests). */
+  private long writtenInPlace;
   /** Each name's element in the old payload: [start, end), start -1 when absent; a hash's value too. */
   private final int[] start;
   private final int[] end;
@@ -124,6 +137,8 @@ public final class PackedEdit {
       elementsEnd = 0;
       trailer = false;
       indexed = null;
+      oldDead = 0;
+      emptyAt = -1;
       return;
     }
     CollectionCodec.Elements elements = CollectionCodec.elements(payload, pairs);
@@ -133,6 +148,8 @@ public final class PackedEdit {
       indexed = elements.b();
       elementsEnd = indexed.limit();
       trailer = false;
+      oldDead = PackedIndex.dead(indexed);
+      emptyAt = oldDead > 0 ? PackedIndex.emptyAt(indexed) : -1;
       for (int i = 0; i < k; i++) {
         int slot = first[i] == i ? PackedIndex.find(indexed, names.get(i)) : -1;
         if (slot >= 0) {
@@ -142,6 +159,8 @@ public final class PackedEdit {
       return;
     }
     indexed = null;
+    oldDead = 0;
+    emptyAt = -1;
     ByteBuffer b = elements.b();
     for (int e = 0; e < count; e++) {
       int at = b.position();
@@ -221,15 +240,29 @@ public final class PackedEdit {
     return out;
   }
 
-  /** Sets field {@code i} to {@code value}: in place when present, appended when new. */
+  /**
+   * Sets field {@code i} to {@code value}: in place when present, appended when new. In the
+   * indexed layout a present field whose element changes length (its value's) is appended instead,
+   * as a removal and a put (see above): it moves last.
+   */
   public void put(int i, byte[] value) {
     int f = first[i];
+    long before = currentLength(f);
     values[f] = value;
-    if (state[f] == KEEP && start[f] >= 0) {
-      state[f] = PUT;
-    } else if (state[f] == REMOVE || state[f] == KEEP) {
+    if (before < 0 || indexed != null && elementLength(f) != before) {
       append(f);
+    } else if (state[f] == KEEP) {
+      state[f] = PUT;
     }
+  }
+
+  /** The length of name {@code f}'s element as the edit leaves it so far, -1 when it has none. */
+  private long currentLength(int f) {
+    return switch (state[f]) {
+      case KEEP -> start[f] < 0 ? -1 : end[f] - start[f];
+      case REMOVE -> -1;
+      default -> elementLength(f);
+    };
   }
 
   /** Adds member {@code i} (appended when new, nothing when present). */
@@ -286,9 +319,9 @@ public final class PackedEdit {
     return header() + body();
   }
 
-  /** The new elements' bytes. */
+  /** The new elements' bytes (build() leaves no dead run). */
   private long body() {
-    long body = elementsEnd - elementsAt;
+    long body = elementsEnd - elementsAt - oldDead;
     for (int i = 0; i < state.length; i++) {
       if (state[i] != KEEP && start[i] >= 0) {
         body -= end[i] - start[i];
@@ -345,7 +378,7 @@ public final class PackedEdit {
     boolean index = size > PackedIndex.INDEXED_ABOVE;
     int capacity = index ? newCapacity(size) : 0;
     if (index) {
-      PackedIndex.writeHeader(w, size, capacity);
+      PackedIndex.writeHeader(w, size, capacity, 0);
       w.position(PackedIndex.elementsAt(capacity));
     } else {
       CollectionCodec.writeVarint(w, size);
@@ -376,11 +409,11 @@ public final class PackedEdit {
     if (w.hasRemaining()) {
       throw new IllegalStateException("packed edit wrote " + w.position() + " of " + w.limit() + " bytes");
     }
-    if (index && indexed != null && capacity == PackedIndex.capacity(indexed)) {
+    if (index && indexed != null && capacity == PackedIndex.capacity(indexed) && oldDead == 0) {
       editTable(w, capacity, edited, appendedAt);
     } else if (index) {
       PackedIndex.clearTable(w, capacity); // off-heap memory comes unzeroed
-      PackedIndex.build(w.clear(), size, pairs); // crossed the threshold or resized: one walk
+      PackedIndex.build(w.clear(), size, pairs); // crossed the threshold, resized or compacted: one walk
     }
   }
 
@@ -403,73 +436,100 @@ public final class PackedEdit {
   }
 
   /**
+   * A payload in place is compacted (rebuilt by build(), without its dead runs) when more than
+   * 1/COMPACT_ABOVE of it would be dead after a write.
+   */
+  static final int COMPACT_ABOVE = 4;
+
+  /**
+   * The new payload's length as applyInPlace() leaves it (its dead runs kept: at least length()),
+   * for the store to check against the room before it calls applyInPlace(); length() where the
+   * edit cannot be made in place.
+   */
+  public long lengthInPlace() {
+    InPlace plan = planInPlace();
+    return plan == null ? length() : plan.length();
+  }
+
+  /** What applyInPlace() would leave: the elements' new end before the appended ones, the length and the dead bytes. */
+  private record InPlace(int[] edited, int tail, long length, long dead) {}
+
+  /**
+   * The in-place edit's shape, or null when it cannot be made so: the payload is not indexed, or
+   * the write needs another table (the count crossing INDEXED_ABOVE, or leaving the table's load).
+   * Elements that go from the very end of the payload (removed, or moved last) are cut off rather
+   * than left dead; every other one that goes leaves its bytes dead.
+   */
+  private InPlace planInPlace() {
+    int size = size();
+    if (indexed == null || size <= PackedIndex.INDEXED_ABOVE || newCapacity(size) != PackedIndex.capacity(indexed)) {
+      return null;
+    }
+    int[] edited = editedInPayloadOrder();
+    for (int k = 1; k < edited.length; k++) {
+      if (start[edited[k]] < end[edited[k - 1]]) { // only corrupt offsets can make two elements overlap
+        throw new IllegalStateException("collection elements at " + start[edited[k - 1]] + " and "
+            + start[edited[k]] + " overlap");
+      }
+    }
+    int tail = elementsEnd;
+    for (int k = edited.length - 1; k >= 0 && state[edited[k]] != PUT && end[edited[k]] == tail; k--) {
+      tail = start[edited[k]];
+    }
+    long dead = oldDead;
+    long length = tail;
+    for (int i = 0; i < state.length; i++) {
+      if (start[i] >= 0 && state[i] != KEEP && state[i] != PUT && start[i] < tail) {
+        dead += end[i] - start[i];
+      }
+      if (state[i] == APPEND) {
+        length += elementLength(i);
+      }
+    }
+    return new InPlace(edited, tail, length, dead);
+  }
+
+  /**
    * Applies the edit to the payload where it lies: {@code room} (big-endian, writable) holds the
    * old payload from index 0 (the bytes the view this edit was made from shows) and has
    * {@code room.capacity()} bytes for the new one. Only an indexed payload that stays indexed with
-   * the same table capacity, whose new length fits the room, is edited so; false, with nothing
-   * written, otherwise (the caller builds a new payload instead). The edit is spent after either.
+   * the same table capacity, whose new length (lengthInPlace()) fits the room and which would be
+   * at most 1/COMPACT_ABOVE dead, is edited so; false, with nothing written, otherwise (the caller
+   * builds a new payload instead, which compacts it). The edit is spent after either.
    *
    * In order: the slots of the elements that go are emptied while every element is still where
-   * the table says (a removal reads its cluster's names); the elements edited where they are are
-   * rewritten from the last to the first, each moving the bytes after it by its change of length
-   * (nothing moves for a value of the same length); the offsets after a change of length move by
-   * one pass over the table; the new elements are written after the last one, with their slots.
-   * So an append or a same-length replacement writes O(element) bytes, a removal or a change of
-   * length moves the tail after it and passes over the table once.
+   * the table says (a removal reads its cluster's names); a value replaced by one of the same
+   * length is overwritten where it is; an element that goes (removed, or moved last because its
+   * length changed: put()) becomes a dead run where it is, or is cut off when it ends the payload;
+   * the new and moved elements are written after the last one, with their slots. Nothing after an
+   * edited element moves and no other offset changes: each edit writes O(element) bytes
+   * (writtenInPlace() counts them) and probes the table O(1) times, with no allocation.
    */
   public boolean applyInPlace(ByteBuffer room) {
-    int size = size();
-    if (indexed == null || size <= PackedIndex.INDEXED_ABOVE || newCapacity(size) != PackedIndex.capacity(indexed)
-        || length() > room.capacity()) {
+    InPlace plan = planInPlace();
+    if (plan == null || plan.length() > room.capacity() || plan.dead() * COMPACT_ABOVE > plan.length()) {
       return false;
     }
     ByteBuffer w = room.duplicate().order(ByteOrder.BIG_ENDIAN).clear();
     int capacity = PackedIndex.capacity(indexed);
-    int[] edited = editedInPayloadOrder();
-    int[] editedAt = new int[edited.length];
-    int[] delta = new int[edited.length];
-    boolean moved = false;
-    for (int k = 0; k < edited.length; k++) {
-      int i = edited[k];
-      if (k > 0 && start[i] < end[edited[k - 1]]) { // only corrupt offsets can make two elements overlap
-        throw new IllegalStateException("collection elements at " + start[edited[k - 1]] + " and " + start[i]
-            + " overlap");
-      }
-      editedAt[k] = start[i] - elementsAt;
-      delta[k] = (int) ((state[i] == PUT ? elementLength(i) : 0) - (end[i] - start[i]));
-      moved |= delta[k] != 0;
-    }
-    // The tail moves from the last edit to the first, so it may pass its final end on the way (a
-    // value grown after one shrunk): the room must hold the furthest it reaches, checked before
-    // anything is written.
-    long reach = elementsEnd;
-    for (int k = edited.length - 1, sum = 0; k >= 0; k--) {
-      sum += delta[k];
-      reach = Math.max(reach, (long) elementsEnd + sum);
-    }
-    if (reach > room.capacity()) {
-      return false;
-    }
-    for (int k = 0; k < edited.length; k++) {
-      if (state[edited[k]] != PUT) { // REMOVE, or APPEND of an element that was here: it goes from its place
-        PackedIndex.remove(w, capacity, hashOf(edited[k]), editedAt[k], indexed);
+    for (int i : plan.edited()) {
+      if (state[i] != PUT) { // REMOVE, or APPEND of an element that was here: it goes from its place
+        PackedIndex.remove(w, capacity, hashOf(i), start[i] - elementsAt, indexed);
       }
     }
-    int tail = elementsEnd;
-    for (int k = edited.length - 1; k >= 0; k--) {
-      int i = edited[k];
-      if (delta[k] != 0) {
-        w.put(end[i] + delta[k], w, end[i], tail - end[i]); // a memmove: the regions may overlap
-        tail += delta[k];
-      }
+    for (int i : plan.edited()) {
       if (state[i] == PUT) {
+        if (elementLength(i) != end[i] - start[i]) {
+          throw new IllegalStateException("a value of another length is put last, not in place"); // put() sees to it
+        }
         writeElement(w.position(start[i]), i);
+        writtenInPlace += end[i] - start[i];
+      } else if (start[i] < plan.tail()) {
+        PackedIndex.writeDead(w, start[i], end[i] - start[i]);
+        writtenInPlace += Math.min(end[i] - start[i], CollectionCodec.varintSize(end[i] - start[i]) + 1);
       }
     }
-    if (moved) {
-      PackedIndex.shift(w, capacity, editedAt, delta, edited.length);
-    }
-    w.position(tail);
+    w.position(plan.tail());
     for (int seq = 0; seq < nextSeq; seq++) {
       int i = appendedInOrder(seq);
       if (i < 0) {
@@ -477,13 +537,19 @@ public final class PackedEdit {
       }
       int at = w.position() - elementsAt;
       writeElement(w, i);
+      writtenInPlace += w.position() - elementsAt - at;
       PackedIndex.insert(w, capacity, hashOf(i), at);
     }
-    if (w.position() != length()) {
-      throw new IllegalStateException("packed edit in place wrote " + w.position() + " of " + length() + " bytes");
+    if (w.position() != plan.length()) {
+      throw new IllegalStateException("packed edit in place wrote " + w.position() + " of " + plan.length() + " bytes");
     }
-    PackedIndex.writeHeader(w, size, capacity);
+    PackedIndex.writeHeader(w, size(), capacity, (int) plan.dead());
     return true;
+  }
+
+  /** The bytes among the elements the last applyInPlace() wrote: element bytes and dead runs' headers. */
+  long writtenInPlace() {
+    return writtenInPlace;
   }
 
   /**
@@ -540,13 +606,49 @@ public final class PackedEdit {
     return Arrays.copyOf(order, n);
   }
 
-  /** Copies the old payload's bytes [from, to) into {@code w}; returns {@code to}. */
+  /**
+   * Copies the old payload's elements in [from, to) into {@code w}, leaving out the dead runs
+   * (an indexed payload with dead bytes: a walk finds them; else one bulk copy); returns
+   * {@code to}.
+   */
   private int copy(ByteBuffer w, int from, int to) {
+    if (oldDead == 0) {
+      copyBytes(w, from, to);
+      return to;
+    }
+    ByteBuffer b = indexed.duplicate();
+    b.position(from);
+    int live = from;
+    while (b.position() < to) {
+      int at = b.position();
+      int run = PackedIndex.deadRunAt(b, at, emptyAt);
+      if (run > 0) {
+        copyBytes(w, live, at);
+        live = at + run;
+        b.position(live);
+      } else {
+        CollectionCodec.skipBytes(b);
+        if (pairs) {
+          CollectionCodec.skipBytes(b);
+        }
+      }
+    }
+    if (b.position() != to) {
+      throw new IllegalStateException("collection element or dead run at " + live + " runs past " + to);
+    }
+    copyBytes(w, live, to);
+    return to;
+  }
+
+  private void copyBytes(ByteBuffer w, int from, int to) {
+    if (to - from > w.remaining()) { // only a header whose dead bytes are short of the runs' makes it
+      throw new IllegalStateException("packed edit has " + w.remaining() + " bytes left for " + (to - from)
+          + " bytes of elements");
+    }
     if (to > from) {
       w.put(w.position(), payload, from, to - from);
       w.position(w.position() + to - from);
     }
-    return to;
   }
 
   private long elementLength(int i) {
@@ -559,6 +661,10 @@ public final class PackedEdit {
   }
 
   private void writeElement(ByteBuffer w, int i) {
+    if (elementLength(i) > w.remaining()) { // only a header whose dead bytes are short of the runs' makes it
+      throw new IllegalStateException("packed edit has " + w.remaining() + " bytes left for an element of "
+          + elementLength(i));
+    }
     CollectionCodec.writeBytes(w, names.get(i));
     if (pairs) {
       CollectionCodec.writeBytes(w, values[i]);

@@ -16,20 +16,38 @@ import java.nio.IntBuffer;
  *   byte 0      0x00: the marker. A plain payload starts with its varint count, and an empty
  *               collection is never stored (its key is removed), so a payload that starts with 0
  *               and has more bytes can be nothing else; a lone 0 is still the empty collection.
- *   byte 1      VERSION (1: this layout, linear probing, hash() below)
+ *   byte 1      VERSION (2: this layout, linear probing, hash() below, dead runs; 1 had no dead
+ *               bytes field and is not read: nothing persists across a restart)
  *   bytes 2-5   the element count, big-endian
  *   bytes 6-9   the table's capacity, a power of two, big-endian
+ *   bytes 10-13 the dead bytes among the elements (below), big-endian
  *   table       capacity slots of 4 bytes, big-endian: 0 for an empty slot, else 1 + the offset
  *               of an element (its length varint) from the start of the elements
- *   elements    the plain layout's elements, in insertion order (a hash: field then value), to the
- *               end of the payload; no field expiry trailer
+ *   elements    the plain layout's elements (a hash: field then value), to the end of the
+ *               payload, with dead runs between them; no field expiry trailer
+ *
+ * Dead runs (issue 13) are where removed elements were: an element removed where it lies, or one
+ * whose length changed (written again after the last one), leaves its bytes as a dead run that
+ * every walk skips, so neither moves the bytes after it nor any offset in the table: O(element).
+ * A run of n >= 2 bytes starts with n as a varint whose last byte carries the continuation bit,
+ * followed by a 0 byte (varint(n) | 0x80 on its last byte, then 0x00; the rest of the run is not
+ * read): writeVarint never writes a length so (its last byte is never 0 after a continuation), so
+ * no element starts that way. A run of 1 byte (only the empty member of a set is 1 byte long) is a
+ * 0 byte, which is also how the element with the empty name starts: a walk tells the two apart by
+ * the table, which finds the empty name at one offset only (emptyAt, looked up once per walk). The
+ * header counts the dead bytes; PackedEdit compacts (rebuilds the payload without them) when a
+ * write would leave more than a quarter of the payload dead, so the waste is bounded and the
+ * compaction's O(payload) is paid for by the at least payload/4 bytes of elements removed since
+ * the last one: amortised O(1) per byte removed. The order of the live elements is the order of
+ * their bytes: insertion order, except that an element written again after the last one (a value
+ * whose length changed) moves there.
  *
  * Offsets count from the start of the elements, so a count that changes, or a table copied
  * whole, moves none of them. The table is sized so at most 3/4 of its slots are used
  * (capacityFor: at most 2/3 when built), which keeps linear probing short (about 2 probes for a
  * hit, 5 for a miss at 2/3) and leaves an empty slot that ends every probe. A removal empties its
- * slot by shifting the rest of its cluster back (no tombstones), so the count of used slots is
- * the count of elements. The table costs 4 x capacity bytes: 6-13 bytes per element.
+ * slot by shifting the rest of its cluster back (the table has no tombstones; the elements' dead
+ * runs are another thing), so the count of used slots is the count of elements. The table costs 4 x capacity bytes: 6-13 bytes per element.
  *
  * The layout is the same wherever a payload is: built on the heap, or edited where the store
  * keeps it (PackedEdit.applyInPlace: a large collection's buffer has room after the payload,
@@ -47,8 +65,9 @@ import java.nio.IntBuffer;
  * remove the cause; not done).
  *
  * The payload is read as hostile, as CollectionCodec reads it: the header is checked against the
- * payload's size, every slot's offset against the elements' bounds and every length read at an
- * offset against what is left, and a table with no empty slot is reported. What is reported is
+ * payload's size, every slot's offset against the elements' bounds, every length read at an
+ * offset (an element's or a dead run's) against what is left, and a walk's dead bytes against the
+ * header's; a table with no empty slot is reported. What is reported is
  * the codec's IllegalStateException. The reads check bounds, not that each slot points at the
  * start of an element (that would be a walk); verify() checks that, for tests.
  */
@@ -60,10 +79,12 @@ public final class PackedIndex {
   /** A collection of more elements than this (and no field expiry times) is indexed. */
   public static final int INDEXED_ABOVE = 128;
 
-  static final byte VERSION = 1;
-  static final int HEADER = 10;
+  static final byte VERSION = 2;
+  static final int HEADER = 14;
   private static final int COUNT_AT = 2;
   private static final int CAPACITY_AT = 6;
+  private static final int DEAD_AT = 10;
+  private static final byte[] EMPTY_NAME = {};
   private static final int SLOT = Integer.BYTES;
 
   /** Whether {@code payload} (a view from position 0; null: absent) is in the indexed layout. */
@@ -93,13 +114,92 @@ public final class PackedIndex {
       throw new IllegalStateException("indexed collection capacity " + capacity + " is not a power of two that fits "
           + "the payload's " + b.limit() + " bytes");
     }
-    int count = b.getInt(COUNT_AT);
     int elements = b.limit() - elementsAt(capacity);
-    if (count <= 0 || count > capacity - capacity / 4 || count > (pairs ? elements / 2 : elements)) {
+    int dead = b.getInt(DEAD_AT);
+    if (dead < 0 || dead > elements) {
+      throw new IllegalStateException("indexed collection dead bytes " + dead + " do not fit its " + elements
+          + " bytes of elements");
+    }
+    int count = b.getInt(COUNT_AT);
+    int live = elements - dead;
+    if (count <= 0 || count > capacity - capacity / 4 || count > (pairs ? live / 2 : live)) {
       throw new IllegalStateException("indexed collection count " + count + " does not fit its capacity " + capacity
-          + " and " + elements + " bytes of elements");
+          + " and " + live + " live bytes of elements");
     }
     return b;
+  }
+
+  /** An opened payload's dead bytes (see above). */
+  static int dead(ByteBuffer opened) {
+    return opened.getInt(DEAD_AT);
+  }
+
+  /**
+   * The position of the live element with the empty name in an opened payload, or -1: the one
+   * place where a 0 byte starts an element rather than a 1-byte dead run.
+   */
+  static int emptyAt(ByteBuffer opened) {
+    int slot = find(opened, EMPTY_NAME);
+    return slot < 0 ? -1 : elementAt(opened, slot);
+  }
+
+  /**
+   * The length of the dead run at {@code at} in an opened payload ({@code at} below its limit),
+   * or 0 when an element starts there; {@code emptyAt} is emptyAt()'s answer. A run's length is
+   * checked against what is left; an element's bytes are left to the element's reader.
+   */
+  static int deadRunAt(ByteBuffer opened, int at, int emptyAt) {
+    int x = opened.get(at) & 0xFF;
+    if (x == 0) {
+      return at == emptyAt ? 0 : 1;
+    }
+    int run = 0;
+    for (int i = 0; (x & 0x80) != 0 && i < 5; i++) {
+      run |= (x & 0x7F) << (7 * i);
+      if (at + i + 1 >= opened.limit()) {
+        return 0; // a length varint that runs past the end: its element's reader reports it
+      }
+      x = opened.get(at + i + 1) & 0xFF;
+      if (x == 0) {
+        if (run < i + 2 || run > opened.limit() - at) {
+          throw new IllegalStateException("indexed collection dead run of " + run + " bytes at " + at
+              + " does not fit the " + (opened.limit() - at) + " bytes left");
+        }
+        return run;
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * Moves {@code b} (a view of an opened payload) past the dead runs at its position, up to its
+   * limit; returns the bytes skipped.
+   */
+  static int skipDead(ByteBuffer b, int emptyAt) {
+    int skipped = 0;
+    while (b.hasRemaining()) {
+      int run = deadRunAt(b, b.position(), emptyAt);
+      if (run == 0) {
+        break;
+      }
+      b.position(b.position() + run);
+      skipped += run;
+    }
+    return skipped;
+  }
+
+  /** Writes a dead run of {@code length} >= 1 bytes at {@code at} in {@code out} (see above). */
+  static void writeDead(ByteBuffer out, int at, int length) {
+    if (length == 1) {
+      out.put(at, (byte) 0);
+      return;
+    }
+    int v = length;
+    while ((v & ~0x7F) != 0) {
+      out.put(at++, (byte) ((v & 0x7F) | 0x80));
+      v >>>= 7;
+    }
+    out.put(at, (byte) (v | 0x80)).put(at + 1, (byte) 0);
   }
 
   /** An opened payload's element count. */
@@ -140,8 +240,8 @@ public final class PackedIndex {
   }
 
   /** Writes the header of an indexed payload into {@code out} at 0. */
-  static void writeHeader(ByteBuffer out, int count, int capacity) {
-    out.put(0, (byte) 0).put(1, VERSION).putInt(COUNT_AT, count).putInt(CAPACITY_AT, capacity);
+  static void writeHeader(ByteBuffer out, int count, int capacity, int dead) {
+    out.put(0, (byte) 0).put(1, VERSION).putInt(COUNT_AT, count).putInt(CAPACITY_AT, capacity).putInt(DEAD_AT, dead);
   }
 
   /** Zeroes the {@code capacity} slots of {@code out}'s table (a build needs them empty). */
@@ -192,7 +292,8 @@ public final class PackedIndex {
 
   /**
    * Fills the table of {@code out} (header written, capacity slots zero) from its {@code count}
-   * elements, which run from the table's end to {@code out}'s limit: one walk.
+   * elements, which run from the table's end to {@code out}'s limit with no dead runs (a payload
+   * just written whole): one walk.
    */
   static void build(ByteBuffer out, int count, boolean pairs) {
     int capacity = capacity(out);
@@ -351,7 +452,10 @@ public final class PackedIndex {
     }
     ByteBuffer b = opened.duplicate();
     b.position(elementsAt(capacity));
+    int emptyAt = emptyAt(opened);
+    int dead = 0;
     for (int i = 0; i < count; i++) {
+      dead += skipDead(b, emptyAt);
       int at = b.position();
       int len = CollectionCodec.readVarint(b, b.remaining());
       byte[] name = new byte[len];
@@ -363,6 +467,11 @@ public final class PackedIndex {
       if (slot < 0 || elementAt(opened, slot) != at) {
         throw new IllegalStateException("indexed collection element " + i + " at " + at + " is not found by its slot");
       }
+    }
+    dead += skipDead(b, emptyAt);
+    if (b.hasRemaining() || dead != dead(opened)) {
+      throw new IllegalStateException("indexed collection has " + b.remaining() + " bytes after its " + count
+          + " elements and " + dead + " dead bytes where its header says " + dead(opened));
     }
   }
 }

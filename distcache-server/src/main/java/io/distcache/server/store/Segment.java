@@ -286,11 +286,12 @@ final class Segment {
   /*
    * A large hash or set (PackedIndex's layout) keeps spare room at the end of its large buffer
    * (the buffer's memory is longer than the entry's view of it: PageLog.largeRoom), so that a
-   * write which adds an element or replaces one writes that element where the payload lies
-   * (PackedEdit.applyInPlace) instead of a whole new value. When the room runs out, the table must
-   * grow or the entry is inline in a page, the edit builds the new payload straight into a new
-   * large buffer with room for 1/ROOM_GROWTH of it again (putRebuilt), so a collection growing one element a
-   * write copies its payload O(1) times per element, amortised. A buffer whose payload fills less
+   * write which adds, replaces or removes an element writes that element (or a dead run where it
+   * was) where the payload lies (PackedEdit.applyInPlace) instead of a whole new value. When the
+   * room runs out, the table must grow, the payload would be more than a quarter dead or the entry
+   * is inline in a page, the edit builds the new payload (without dead runs) straight into a new
+   * large buffer with room for 1/ROOM_GROWTH of it again (putRebuilt), so a collection growing one
+   * element a write copies its payload O(1) times per element, amortised. A buffer whose payload fills less
    * than 1/ROOM_SHRINK of it is rebuilt smaller on the next write. The room is memory the store
    * holds: reserved in the budget like any buffer (so --max-memory counts it, and INFO's
    * used_memory shows it), never more than the value limit (--max-value) lets the payload grow to.
@@ -319,7 +320,7 @@ final class Segment {
     int h = EntryCodec.largeHandle(pg, off, flags);
     int valueAt = EntryCodec.largeValueAt(log.larges()[h]);
     int room = log.largeRoom(h);
-    long length = valueAt + edit.length();
+    long length = valueAt + edit.lengthInPlace();
     if (length > room || length * ROOM_SHRINK < room) {
       return false;
     }

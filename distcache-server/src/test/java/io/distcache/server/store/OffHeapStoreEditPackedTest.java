@@ -114,6 +114,7 @@ class OffHeapStoreEditPackedTest {
     for (PackedIndexTest.Command c : commands) {
       List<byte[]> names = new ArrayList<>();
       List<byte[]> values = new ArrayList<>();
+      boolean indexed = model.size() > LIMIT;
       for (int i = 0; i < c.names().size(); i++) {
         names.add(b("f" + c.names().get(i)));
         String v = c.values().get(i);
@@ -121,7 +122,7 @@ class OffHeapStoreEditPackedTest {
         if (v == null) {
           model.remove(new Bytes(names.get(i)));
         } else {
-          model.put(new Bytes(names.get(i)), b(v));
+          PackedIndexTest.put(model, new Bytes(names.get(i)), b(v), indexed);
         }
       }
       TypedEntry before = store.getTyped(key);
