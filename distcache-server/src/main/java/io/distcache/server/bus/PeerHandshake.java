@@ -51,9 +51,12 @@ public final class PeerHandshake {
    * two are refused by name rather than left waiting for each other. 5: the layout, proofs and
    * placements of 4; nodes of version 5 keep hashes and sets of more than 128 elements in
    * PackedIndex's layout, and values cross the peer links whole (replication, migration), where a
-   * version 4 node would read such a value as an empty collection.
+   * version 4 node would read such a value as an empty collection. 6: the layout, proofs and
+   * placements of 5; nodes of version 6 write PackedIndex's version 2 (dead runs), which a version
+   * 5 node refuses as corrupt, so a large hash or set replicated or migrated between the two would
+   * be lost (a reviewer); also, a leaving node asks its replicas REPLICA_LACKS, which 5 does not know.
    */
-  public static final int VERSION = 5;
+  public static final int VERSION = 6;
   public static final int MODE_OPEN = 0;
   public static final int MODE_SECRET = 1;
   public static final int ID_BYTES = 40;
