@@ -252,7 +252,7 @@ public final class ClusterRouter implements Router, ClusterView {
     // unchanged. (Two leaves whose LEFTs cross after this check still lose the slots the first
     // gave the second: the leaves are not ordered.)
     while (System.nanoTime() - deadline < 0
-        && (cluster.placement().fingerprint() != settledUnder || !ping(liveOthers()).quiet())) {
+        && (cluster.placement().fingerprint() != settledUnder || removalPending() || !ping(liveOthers()).quiet())) {
       log.info("handing off: the membership changed during the hand-off; settling again");
       awaitNoSuspects(deadline);
       settledUnder = cluster.placement().fingerprint();
@@ -309,12 +309,15 @@ public final class ClusterRouter implements Router, ClusterView {
     long verdictAt = 0; // when no member was suspected any more, 0 while one is
     // A suspicion ends within the suspicion timeout (2.5 s by default) unless this node is the one
     // cut off, where it may never end: then its copies are not the last ones, and it goes.
-    long verdictDeadline = Math.min(shutdownDeadline, System.nanoTime() + cluster.verdictNanos() + TAKEOVER_WAIT_NANOS);
+    long start = System.nanoTime();
+    long verdictDeadline = Math.min(shutdownDeadline, start + cluster.verdictNanos() + TAKEOVER_WAIT_NANOS);
+    // Members leaving before this one are waited for at most half the time left, so this node's
+    // own copies keep the other half (a reviewer: several stopped at once left the last none).
+    long leaversDeadline = start + (shutdownDeadline - start) / 2;
     long allSuspectedSince = 0;
     PingRound round = ping(liveOthers());
     while (true) {
-      // A member leaving before this one hands its slots over for as long as its own timeout.
-      long deadline = round.leavingFirst().isEmpty() ? verdictDeadline : shutdownDeadline;
+      long deadline = round.leavingFirst().isEmpty() ? verdictDeadline : leaversDeadline;
       if (System.nanoTime() - deadline >= 0) {
         return;
       }
@@ -327,12 +330,15 @@ public final class ClusterRouter implements Router, ClusterView {
           .map(io.distcache.server.membership.MemberStatus::member).toList();
       // And one declared dead must be gone from the placement too: its takeover is installed a
       // moment after the declaration, and the copies it makes this node owe are marked then.
-      boolean pending = snap.isPresent() && cluster.placement().members().stream().anyMatch(m -> snap.get()
-          .state(m.id()).map(st -> !st.ownsKeys()).orElse(false));
+      boolean pending = removalPending();
       long others = snap.isEmpty() ? 0 : snap.get().members().stream()
           .filter(m -> m.state().ownsKeys() && !m.member().equals(me) && !seen.leavingFirst().contains(m.member()))
           .count();
-      long cutOff = suspects.stream().filter(m -> !seen.leavingFirst().contains(m)).count();
+      // Only the failure detector's suspicions: a member merely slow to answer this leave's ping
+      // (a survivor in a GC pause) must not let it go before a dead member's verdict (a reviewer).
+      long cutOff = snap.isEmpty() ? 0 : snap.get().members().stream()
+          .filter(m -> !m.member().equals(me) && m.state() == io.distcache.server.membership.MemberState.SUSPECT)
+          .count();
       if (cutOff > 0 && cutOff == others) {
         allSuspectedSince = allSuspectedSince != 0 ? allSuspectedSince : System.nanoTime();
         if (System.nanoTime() - allSuspectedSince >= ALL_SUSPECTED_NANOS) {
@@ -351,14 +357,28 @@ public final class ClusterRouter implements Router, ClusterView {
             TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime()));
         told = true;
       }
-      if (round.quiet()) {
-        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
-      } else {
+      // Paced: a member leaving first answers at once, and re-pinging it at round-trip rate took
+      // the CPU its own hand-off needs (a reviewer).
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+      if (!round.quiet()) {
         java.util.Set<Member> again = new java.util.HashSet<>(round.silent());
         again.addAll(round.leavingFirst());
-        round = ping(again); // waits up to LEAVE_PING_MILLIS for their answers
+        PingRound next = ping(again); // waits up to LEAVE_PING_MILLIS for their answers
+        if (!round.leavingFirst().isEmpty() && !next.leavingFirst().containsAll(round.leavingFirst())) {
+          // One that left: its removal and the takeover of its slots get the verdict's time again
+          // (the deadline fixed at the start had passed while it was waited for, a reviewer).
+          verdictDeadline = Math.min(shutdownDeadline, System.nanoTime() + cluster.verdictNanos() + TAKEOVER_WAIT_NANOS);
+        }
+        round = next;
       }
     }
+  }
+
+  /** A member that left or was declared dead is still in the placement: its takeover is not installed yet. */
+  private boolean removalPending() {
+    Optional<MembershipSnapshot> snap = cluster.snapshot();
+    return snap.isPresent() && cluster.placement().members().stream()
+        .anyMatch(m -> snap.get().state(m.id()).map(st -> !st.ownsKeys()).orElse(false));
   }
 
   /** How long a leave waits for a member's answer to its own PING (see awaitNoSuspects). */

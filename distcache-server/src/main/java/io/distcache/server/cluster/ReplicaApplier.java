@@ -99,15 +99,32 @@ final class ReplicaApplier {
     this.guard = guard;
   }
 
-  /** The ids of the streams forgotten at the last emptying: their later batches get -1 (see the design note). */
-  private volatile java.util.Set<Long> forgotten = java.util.Set.of();
+  /** The most stream ids remembered as forgotten (oldest dropped first): a few per member per emptying. */
+  private static final int MAX_FORGOTTEN = 1024;
+
+  /**
+   * The ids of the streams forgotten at emptyings, newest last: their later batches get -1 (see
+   * the design note). Kept across emptyings: one replaced at each lost a stream forgotten twice
+   * before its next batch (a reviewer). Guarded by itself.
+   */
+  private final java.util.LinkedHashSet<Long> forgotten = new java.util.LinkedHashSet<>();
 
   /** Forgets every stream (this node's store was emptied). */
   void forget() {
-    java.util.Set<Long> ids = new java.util.HashSet<>();
-    streams.values().forEach(st -> ids.add(st.id));
-    forgotten = ids;
+    synchronized (forgotten) {
+      streams.values().forEach(st -> forgotten.add(st.id));
+      for (java.util.Iterator<Long> it = forgotten.iterator(); forgotten.size() > MAX_FORGOTTEN; ) {
+        it.next();
+        it.remove();
+      }
+    }
     streams.clear();
+  }
+
+  private boolean forgot(long streamId) {
+    synchronized (forgotten) {
+      return forgotten.contains(streamId);
+    }
   }
 
   Frame apply(Frame request) {
@@ -136,7 +153,7 @@ final class ReplicaApplier {
     Stream st = streams.computeIfAbsent(owner, id -> new Stream());
     synchronized (st) {
       if (st.id != streamId) {
-        if (first != 1 && forgotten.contains(streamId)) {
+        if (first != 1 && forgot(streamId)) {
           return request.reply(Status.TRY_AGAIN, 0,
               ("unknown replication stream " + streamId + " from " + owner).getBytes(StandardCharsets.UTF_8), -1);
         }

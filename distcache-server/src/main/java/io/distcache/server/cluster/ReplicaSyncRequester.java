@@ -27,8 +27,10 @@ import java.util.function.Supplier;
  * request is answered: each request starts a full copy on its owner. A slot dropped again after a request was sent is asked again: the
  * drop may have deleted what the first copy brought.
  *
- * Whole copies. Each request carries a token; the owner ends the copy of each slot with a COPIED
- * effect bearing it, after every entry it copied, on the same ordered stream. A slot's copy is
+ * Whole copies. Each request carries a token, the slot's until its next drop (asked again, or
+ * named in an answer to a leaving owner's REPLICA_LACKS, it is the same); the owner ends the copy
+ * of each slot with a COPIED effect bearing it, after every entry it copied, on the same ordered
+ * stream. A slot's copy is
  * whole once that effect is applied here with the token of the latest request for the slot and no
  * drop since; a learner (a joining member) takes its slots over only when all of them are whole.
  */
@@ -147,9 +149,9 @@ final class ReplicaSyncRequester {
    * {@code p} (the placement both have installed, and this node's guard has processed) without a
    * whole copy here. Each such slot is answered with the token its copy will count under: the
    * token of a request already sent for it (the owner runs one copy per replica and token, so a
-   * REPLICA_SYNC still on its way costs nothing more), else a new one. Either way this answer is the
-   * slot's accepted request (the owner starts the copy on receiving it; a copy that never ends is
-   * asked again with that token, askAgainIfStuck). Past MAX_LACKING_GROUPS - 1 distinct tokens
+   * REPLICA_SYNC still on its way costs nothing more), else a new one, which run() then asks with
+   * too: a slot keeps its token until its next drop, so the owner's copy under it counts whichever
+   * of the answer and the replica's own request started it. Past MAX_LACKING_GROUPS - 1 distinct tokens
    * the rest take the new one. Returns the groups, encoded (see Opcode.REPLICA_LACKS).
    */
   synchronized byte[] lacking(Member owner, Placement p) {
@@ -170,9 +172,8 @@ final class ReplicaSyncRequester {
         token = fresh;
         tokens[s] = token;
       }
-      // This answer is the slot's request, accepted now: a refused one is not asked again under a
-      // new token (which would void the owner's copy under this one).
-      needed[s >>> 6] &= ~(1L << s);
+      // The slot stays needed: if the owner drops this answer (no reply in time), the replica's
+      // own REPLICA_SYNC, asked again under the same token (run), still gets it the copy.
       acceptedAt[s] = now;
       groups.computeIfAbsent(token, t -> new byte[KeySlot.SLOTS / 8])[s >>> 3] |= (byte) (1 << (s & 7));
     }
@@ -228,6 +229,7 @@ final class ReplicaSyncRequester {
   /** The owner finished a full copy of {@code slot} for the request with {@code token}. */
   synchronized void copied(int slot, long token) {
     if (token != 0 && tokens[slot] == token) {
+      needed[slot >>> 6] &= ~(1L << slot); // whole: a request still being retried is not needed
       whole[slot >>> 6] |= 1L << slot;
       incomplete.getAndUpdate(slot >>> 6, bits -> bits & ~(1L << slot));
     }
@@ -268,13 +270,17 @@ final class ReplicaSyncRequester {
   private void run() {
     Placement p = placement.get();
     Member me = self.get();
-    Map<Member, byte[]> byOwner = new HashMap<>();
-    Map<Member, int[]> counts = new HashMap<>();
+    // Per owner and token ("id/token"): the slots asked, and the drop count each was asked at.
+    Map<String, byte[]> bySlots = new HashMap<>();
+    Map<String, Member> owners = new HashMap<>();
+    Map<String, Long> tokenOf = new HashMap<>();
+    Map<String, int[]> counts = new HashMap<>();
     synchronized (this) {
       scheduled = false;
       if (me == null) {
         return;
       }
+      Map<Member, Long> fresh = new HashMap<>();
       for (int s = 0; s < KeySlot.SLOTS; s++) {
         if ((needed[s >>> 6] & (1L << s)) == 0) {
           continue;
@@ -287,29 +293,26 @@ final class ReplicaSyncRequester {
           continue; // its request is on its way; the answer asks again if it must
         }
         Member owner = p.owner(s);
-        byOwner.computeIfAbsent(owner, o -> new byte[KeySlot.SLOTS / 8])[s >>> 3] |= (byte) (1 << (s & 7));
-        counts.computeIfAbsent(owner, o -> new int[KeySlot.SLOTS])[s] = drops[s];
+        // A slot asked before since its last drop keeps its token (REPLICA_LACKS may have given
+        // the owner that one): assigned here, under the same lock as the choice, so no answer
+        // in between is overwritten (a reviewer).
+        long token = tokens[s] != 0 ? tokens[s] : fresh.computeIfAbsent(owner, o -> ++nextToken);
+        tokens[s] = token;
+        asking[s >>> 6] |= 1L << s;
+        askedAtDrop[s] = drops[s];
+        String group = owner.id() + "/" + token;
+        owners.put(group, owner);
+        tokenOf.put(group, token);
+        bySlots.computeIfAbsent(group, g -> new byte[KeySlot.SLOTS / 8])[s >>> 3] |= (byte) (1 << (s & 7));
+        counts.computeIfAbsent(group, g -> new int[KeySlot.SLOTS])[s] = drops[s];
       }
     }
     byte[] id = me.id().getBytes(StandardCharsets.US_ASCII);
-    for (Map.Entry<Member, byte[]> e : byOwner.entrySet()) {
+    for (Map.Entry<String, byte[]> e : bySlots.entrySet()) {
       int[] asked = counts.get(e.getKey());
-      long token;
-      synchronized (this) {
-        token = ++nextToken;
-        byte[] bits = e.getValue();
-        for (int s = 0; s < KeySlot.SLOTS; s++) {
-          if ((bits[s >>> 3] & (1 << (s & 7))) != 0) {
-            asking[s >>> 6] |= 1L << s;
-            askedAtDrop[s] = asked[s];
-            if (drops[s] == asked[s]) {
-              tokens[s] = token;
-            }
-          }
-        }
-      }
+      long token = tokenOf.get(e.getKey());
       Frame request = Frame.request(Opcode.REPLICA_SYNC, 0, id, e.getValue(), p.epoch(), p.fingerprint(), token);
-      peers.send(e.getKey().address(), request)
+      peers.send(owners.get(e.getKey()).address(), request)
           .whenComplete((reply, error) -> answered(e.getValue(), asked, token, reply, error));
     }
   }

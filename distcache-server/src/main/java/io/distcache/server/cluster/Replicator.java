@@ -600,7 +600,11 @@ public final class Replicator implements AutoCloseable {
    * effects still unacknowledged at the end (0: every replica is current).
    */
   long holdAndDrain(long deadlineNanos) {
-    holdingSinceNanos = nanos.getAsLong();
+    if (!holding) {
+      // A second drain (the leave's re-check) must not restart the clock of the forwards held
+      // since the first: their senders' timeouts run from then (a reviewer).
+      holdingSinceNanos = nanos.getAsLong();
+    }
     holding = true;
     for (ReentrantLock stripe : stripes) {
       stripe.lock(); // a write between "apply" and "append" finishes first
@@ -627,7 +631,9 @@ public final class Replicator implements AutoCloseable {
       }
       long[] o = link.offsets();
       if (memberOf(placement.get(), link.replica.id()) != null) {
-        left += o[0] - o[1];
+        // Effects sent before the hold only: a copy's entries appended meanwhile are the settle's
+        // to wait for (counted here, a leave reported COPIED markers as missed writes).
+        left += Math.max(0, last - o[1]);
       }
     }
     return left;
@@ -1076,7 +1082,13 @@ public final class Replicator implements AutoCloseable {
           }
         });
       }
-      if (asked.keySet().stream().allMatch(r -> answered.contains(r.id())) || System.nanoTime() - until >= 0) {
+      if (asked.keySet().stream().allMatch(r -> answered.contains(r.id()))) {
+        return;
+      }
+      if (System.nanoTime() - until >= 0) {
+        asked.keySet().stream().filter(r -> !answered.contains(r.id())).forEach(r -> log.warn(
+            "handing off: {} still refused REPLICA_LACKS after {} ms (its placement differs); copies it may lack"
+            + " beyond what this node knows it owes are not sent", r, TimeUnit.NANOSECONDS.toMillis(LACKS_WAIT_NANOS)));
         return;
       }
       java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
@@ -1295,7 +1307,6 @@ public final class Replicator implements AutoCloseable {
         break;
       }
     }
-    settleWhenApplied(to, slots, partial, stream, started);
     if (token != 0) {
       // Each slot's copy ends with a COPIED effect after its entries: the replica knows it is whole.
       Placement p = placement.get();
@@ -1326,6 +1337,9 @@ public final class Replicator implements AutoCloseable {
         }
       }
     }
+    // After the COPIED effects: a leave that asks the replica what it lacks once the copy is
+    // settled must find it whole, not send the slots again (seen in a SIGTERM's log).
+    settleWhenApplied(to, slots, partial, stream, started);
     log.info("copied {} keys ({} bytes) of {} slots to {} in {} ms ({} ms of it paced, copy share {}%)", copied,
         bytes, slotCount, to, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0),
         TimeUnit.NANOSECONDS.toMillis(paused), pacer.sharePercent());

@@ -144,4 +144,17 @@ class HandOffHoldTest {
     replicator.releaseHeld(this::onward);
     assertThat(sentOn).isEmpty();
   }
+
+  @Test
+  void forwardHeldAcrossASecondDrain_isStillAnsweredTryAgainWithinTheWait() {
+    String fwd = ownKey("again");
+    replicator.holdAndDrain(System.nanoTime() + 1_000_000_000L);
+    CompletableFuture<Frame> held = setForwarded(fwd);
+    nanos.addAndGet(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(ClusterRouter.WAIT_MILLIS - 100));
+    // handOff's re-check: the membership changed, so it drains and settles again, writes still held
+    replicator.holdAndDrain(System.nanoTime() + 1_000_000_000L);
+    nanos.addAndGet(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100));
+    assertThat(replicator.expireForwardedHolds()).as("held for the whole wait: its sender gives up soon").isZero();
+    assertThat(held.join().status()).isEqualTo(Status.TRY_AGAIN);
+  }
 }

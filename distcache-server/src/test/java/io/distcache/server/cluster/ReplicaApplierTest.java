@@ -110,6 +110,16 @@ class ReplicaApplierTest {
   }
 
   @Test
+  void apply_streamForgottenThenEmptiedAgain_stillAnswersMinusOne() {
+    byte[] k = keys(A, B, 1).get(0);
+    assertThat(applier.apply(batch(A, 8, 1, placement.fingerprint(), put(k, "v", 64))).status()).isEqualTo(Status.OK);
+    applier.forget();
+    applier.forget(); // emptied twice before stream 8's next batch came
+    Frame r = applier.apply(batch(A, 8, 2, placement.fingerprint(), put(k, "v2", 64)));
+    assertThat(r.extras()).containsExactly(-1);
+  }
+
+  @Test
   void apply_newStreamWhoseFirstBatchWasRefused_isAGapNotALostStream_andResentFromOneApplies() {
     byte[] k = keys(A, B, 1).get(0);
     // The first batch came while this node's placement still differed (refused); the second after.
