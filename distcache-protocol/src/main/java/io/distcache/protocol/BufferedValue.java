@@ -77,6 +77,20 @@ public final class BufferedValue {
     b.release();
   }
 
+  /**
+   * Runs {@code reader} on the value's bytes (the live buffer, or a wrapper of the copy once
+   * released with one) under the instance's lock; the reader must not move the buffer's indexes
+   * or keep it, only copy out or take retained slices (BufferedPairs).
+   */
+  synchronized <T> T read(java.util.function.Function<ByteBuf, T> reader) {
+    return reader.apply(copy != null ? io.netty.buffer.Unpooled.wrappedBuffer(copy) : live());
+  }
+
+  /** True once a heap array of the value was made (array(), release(true)): what a buffered path avoids. */
+  public synchronized boolean copied() {
+    return copy != null;
+  }
+
   /** True while the buffer is held (not yet released). */
   public synchronized boolean held() {
     return buffer != null;

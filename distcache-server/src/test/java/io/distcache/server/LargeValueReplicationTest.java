@@ -172,4 +172,31 @@ class LargeValueReplicationTest {
       assertOnOwnerAndReplica(keys.get(i), values.get(i));
     }
   }
+
+  @Test
+  void largeMsetGetsetAndSetGet_onTheOwnerAndSplitAcrossOwners_answerAsRedis_andReachTheReplicas() {
+    DistCacheNode a = start();
+    DistCacheNode b = start(a);
+    awaitSettled();
+    byte[] a1 = keyOwnedBy(a, "a1-");
+    byte[] a2 = keyOwnedBy(a, "a2-");
+    byte[] b1 = keyOwnedBy(b, "b1-");
+    byte[] v1 = value(200_000, 4);
+    byte[] v2 = value(50_000, 5);
+    byte[] v3 = value(1 << 20, 6);
+    byte[] v4 = value(80_000, 7);
+
+    try (Jedis j = new Jedis("127.0.0.1", a.port())) {
+      assertThat(j.mset(a1, v1, a2, v2)).isEqualTo("OK"); // a owns both: served from the buffers
+      assertThat(j.mset(a2, v3, b1, v1)).isEqualTo("OK"); // split: b's part forwarded
+      assertThat(j.msetnx(a1, v2, b1, v2)).isZero(); // both exist: nothing written
+      assertThat(j.getSet(a1, v4)).isEqualTo(v1);
+      assertThat(j.setGet(b1, v2)).isEqualTo(v1); // b owns it: forwarded with a copy
+      assertThat(j.mget(a1, a2, b1)).containsExactly(v4, v3, v2);
+    }
+
+    assertOnOwnerAndReplica(a1, v4);
+    assertOnOwnerAndReplica(a2, v3);
+    assertOnOwnerAndReplica(b1, v2);
+  }
 }

@@ -21,7 +21,7 @@ final class BatchKeys {
     try {
       return switch (op) {
         case MULTI_GET, MULTI_DELETE, MULTI_EXISTS -> ListCodec.decodeKeys(request.value());
-        case MULTI_SET, MULTI_SET_IF_ABSENT -> evens(ListCodec.decodePairs(request.value()));
+        case MULTI_SET, MULTI_SET_IF_ABSENT -> io.distcache.protocol.BufferedPairs.keys(request);
         default -> null;
       };
     } catch (ListCodec.MalformedListException e) {
@@ -47,7 +47,7 @@ final class BatchKeys {
       }
       switch (op) {
         case MULTI_GET, MULTI_DELETE, MULTI_EXISTS -> keys.addAll(ListCodec.decodeKeys(request.value()));
-        case MULTI_SET, MULTI_SET_IF_ABSENT -> keys.addAll(evens(ListCodec.decodePairs(request.value())));
+        case MULTI_SET, MULTI_SET_IF_ABSENT -> keys.addAll(io.distcache.protocol.BufferedPairs.keys(request));
         case PING -> { }
         case BITS -> {
           keys.add(request.key());
@@ -95,13 +95,5 @@ final class BatchKeys {
       case SCRIPT -> ScriptCodec.keys(request);
       default -> null;
     };
-  }
-
-  private static List<byte[]> evens(List<byte[]> pairs) {
-    List<byte[]> out = new ArrayList<>(pairs.size() / 2);
-    for (int i = 0; i < pairs.size(); i += 2) {
-      out.add(pairs.get(i));
-    }
-    return out;
   }
 }

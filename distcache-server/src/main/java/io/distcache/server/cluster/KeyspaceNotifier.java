@@ -74,12 +74,11 @@ final class KeyspaceNotifier {
         }
       }
       case MULTI_SET, MULTI_SET_IF_ABSENT -> {
-        List<byte[]> pairs = ListCodec.decodePairs(r.value());
         boolean expires = r.op() == Opcode.MULTI_SET && r.extra(0, 0) != 0;
-        for (int i = 0; i < pairs.size(); i += 2) {
-          ev.notify(STRING, "set", pairs.get(i));
+        for (byte[] k : io.distcache.protocol.BufferedPairs.keys(r)) {
+          ev.notify(STRING, "set", k);
           if (expires) {
-            ev.notify(GENERIC, "expire", pairs.get(i));
+            ev.notify(GENERIC, "expire", k);
           }
         }
       }

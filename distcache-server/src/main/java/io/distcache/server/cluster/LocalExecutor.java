@@ -1,5 +1,6 @@
 package io.distcache.server.cluster;
 
+import io.distcache.protocol.BufferedPairs;
 import io.distcache.protocol.Flags;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
@@ -426,7 +427,9 @@ public final class LocalExecutor {
 
   private Frame getAndSet(Frame r) {
     SetArgs args = new SetArgs(SetArgs.Condition.ALWAYS, expiry(r, r.extra(0, 0)), false, true);
-    return withPrevious(r, Status.OK, store.set(r.key(), r.value(), args).previous());
+    io.distcache.protocol.BufferedValue buffered = r.buffered();
+    SetResult res = buffered != null ? store.set(r.key(), buffered, args) : store.set(r.key(), r.value(), args);
+    return withPrevious(r, Status.OK, res.previous());
   }
 
   /** A reply whose value is the previous value, flagged PREVIOUS_PRESENT when there was one. */
@@ -577,14 +580,35 @@ public final class LocalExecutor {
 
   private Frame multiSet(Frame r) {
     long expireAt = expiry(r, r.extra(0, 0));
+    if (r.buffered() != null) {
+      // A pair list whose values are in buffers: each copied from there into the store (BufferedPairs).
+      BufferedPairs.Pairs pairs = BufferedPairs.split(r.buffered());
+      try {
+        store.setAllBuffered(pairs.keys(), pairs.values(), expireAt);
+      } finally {
+        pairs.release();
+      }
+      return r.replyOk();
+    }
     List<byte[]> pairs = ListCodec.decodePairs(r.value());
     store.setAll(evens(pairs), odds(pairs), expireAt);
     return r.replyOk();
   }
 
   private Frame multiSetIfAbsent(Frame r) {
-    List<byte[]> pairs = ListCodec.decodePairs(r.value());
-    return r.reply(store.setAllIfAbsent(evens(pairs), odds(pairs)) ? Status.OK : Status.CONDITION_FAILED);
+    boolean written;
+    if (r.buffered() != null) {
+      BufferedPairs.Pairs pairs = BufferedPairs.split(r.buffered());
+      try {
+        written = store.setAllIfAbsentBuffered(pairs.keys(), pairs.values());
+      } finally {
+        pairs.release();
+      }
+    } else {
+      List<byte[]> pairs = ListCodec.decodePairs(r.value());
+      written = store.setAllIfAbsent(evens(pairs), odds(pairs));
+    }
+    return r.reply(written ? Status.OK : Status.CONDITION_FAILED);
   }
 
   private Frame multiDelete(Frame r) {

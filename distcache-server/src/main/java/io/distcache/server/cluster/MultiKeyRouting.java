@@ -1,5 +1,6 @@
 package io.distcache.server.cluster;
 
+import io.distcache.protocol.BufferedPairs;
 import io.distcache.protocol.Flags;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
@@ -63,30 +64,27 @@ final class MultiKeyRouting {
     }
     Opcode op = request.op();
     boolean pairs = op == Opcode.MULTI_SET || op == Opcode.MULTI_SET_IF_ABSENT;
-    List<byte[]> items;
+    List<byte[]> keys;
     try {
-      items = pairs ? ListCodec.decodePairs(request.value()) : ListCodec.decodeKeys(request.value());
+      // The keys alone: a pair list's values may be in buffers, copied only if it is split (BufferedPairs).
+      keys = pairs ? BufferedPairs.keys(request) : ListCodec.decodeKeys(request.value());
     } catch (ListCodec.MalformedListException e) {
       return done(request.replyError(Status.BAD_REQUEST, e.getMessage()));
     }
-    int step = pairs ? 2 : 1;
     if (request.hasFlag(Flags.FORWARDED)) {
-      return router.serveIfOwned(request, keysOf(items, step), placement); // forwarded at most once
+      return router.serveIfOwned(request, keys, placement); // forwarded at most once
     }
     Map<Member, Group> groups = new LinkedHashMap<>();
-    for (int i = 0; i < items.size(); i += step) {
-      Group g = groups.computeIfAbsent(placement.ownerOf(items.get(i)), m -> new Group());
-      g.positions.add(i / step);
-      g.keys.add(items.get(i));
-      if (pairs) {
-        g.values.add(items.get(i + 1));
-      }
+    for (int i = 0; i < keys.size(); i++) {
+      Group g = groups.computeIfAbsent(placement.ownerOf(keys.get(i)), m -> new Group());
+      g.positions.add(i);
+      g.keys.add(keys.get(i));
     }
-    if (request.hasFlag(Flags.ROUTED) && !items.isEmpty()) {
+    if (request.hasFlag(Flags.ROUTED) && !keys.isEmpty()) {
       // A cluster client routes a multi-key command by its first key; the others are ours to split.
-      Member first = placement.ownerOf(items.get(0));
+      Member first = placement.ownerOf(keys.get(0));
       if (!router.isSelf(first)) {
-        return done(ClusterRouter.notOwner(request, first, placement, KeySlot.of(items.get(0))));
+        return done(ClusterRouter.notOwner(request, first, placement, KeySlot.of(keys.get(0))));
       }
     }
     if (groups.size() <= 1) {
@@ -97,8 +95,17 @@ final class MultiKeyRouting {
       return router.isSelf(owner) ? router.serveIfOwned(request, groups.get(owner).keys, placement)
           : router.forward(owner, request, groups.get(owner).keys);
     }
+    if (pairs) {
+      // Split across owners: each part is a new pair list of arrays (well-formed: keys() checked it).
+      List<byte[]> items = ListCodec.decodePairs(request.value());
+      for (Group g : groups.values()) {
+        for (int position : g.positions) {
+          g.values.add(items.get(2 * position + 1));
+        }
+      }
+    }
     return switch (op) {
-      case MULTI_GET -> multiGet(request, groups, items.size());
+      case MULTI_GET -> multiGet(request, groups, keys.size());
       case MULTI_DELETE, MULTI_EXISTS -> sumCounts(request, op, groups);
       case MULTI_SET -> allOk(request, op, groups);
       case MULTI_SET_IF_ABSENT -> setIfAbsent(request, groups);
@@ -194,17 +201,6 @@ final class MultiKeyRouting {
           : router.forward(e.getKey(), part, g.keys));
     }
     return parts;
-  }
-
-  private static List<byte[]> keysOf(List<byte[]> items, int step) {
-    if (step == 1) {
-      return items;
-    }
-    List<byte[]> keys = new ArrayList<>(items.size() / 2);
-    for (int i = 0; i < items.size(); i += 2) {
-      keys.add(items.get(i));
-    }
-    return keys;
   }
 
   /** The first part whose status is not {@code expected}, or null. */

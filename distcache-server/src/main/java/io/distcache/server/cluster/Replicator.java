@@ -784,14 +784,7 @@ public final class Replicator implements AutoCloseable {
     Opcode op = request.op();
     try {
       return switch (op) {
-        case MULTI_SET, MULTI_SET_IF_ABSENT -> {
-          List<byte[]> items = ListCodec.decodePairs(request.value());
-          List<byte[]> keys = new ArrayList<>(items.size() / 2);
-          for (int i = 0; i < items.size(); i += 2) {
-            keys.add(items.get(i));
-          }
-          yield keys;
-        }
+        case MULTI_SET, MULTI_SET_IF_ABSENT -> io.distcache.protocol.BufferedPairs.keys(request);
         case MULTI_DELETE -> ListCodec.decodeKeys(request.value());
         // A transaction, a BITOP or a RENAME/COPY writes keys besides its routing key (all in its
         // slot, which the router checked): ship the state of every key it names, so a replica that

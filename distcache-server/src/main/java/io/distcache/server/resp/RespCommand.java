@@ -36,13 +36,13 @@ final class RespCommand {
     return buffers != null;
   }
 
-  /** True when argument {@code i}, and only it, is in a buffer. */
-  boolean onlyBuffered(int i) {
-    if (buffers == null || i >= buffers.length || buffers[i] == null) {
+  /** True when some argument is in a buffer and every such argument's index satisfies {@code may}. */
+  boolean bufferedOnlyWhere(java.util.function.IntPredicate may) {
+    if (buffers == null) {
       return false;
     }
     for (int j = 0; j < buffers.length; j++) {
-      if (j != i && buffers[j] != null) {
+      if (buffers[j] != null && !may.test(j)) {
         return false;
       }
     }

@@ -298,31 +298,41 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   }
 
   /**
-   * The commands whose value the store may copy from its buffer, with that value's argument index
-   * (every one a SET opcode: LocalExecutor.set takes a BufferedValue). Any other command gets its
-   * buffered arguments as arrays (RespCommand).
+   * The commands whose values the store may copy from their buffers, with the argument indexes
+   * those values may be at: the SET family and GETSET (one value; LocalExecutor.set and getAndSet
+   * take a BufferedValue), MSET and MSETNX (every value, at the even indexes from 2; the pair list
+   * is a BufferedPairs). Any other command gets its buffered arguments as arrays (RespCommand).
    */
-  private static final java.util.Map<String, Integer> BUFFERED_VALUE_COMMANDS =
-      java.util.Map.of("set", 2, "setnx", 2, "setex", 3, "psetex", 3);
+  private static final java.util.Map<String, java.util.function.IntPredicate> BUFFERED_VALUE_COMMANDS;
 
-  /** The command being executed, whose buffered value routeWithValue may take; null between commands. */
+  static {
+    java.util.function.IntPredicate pairValues = i -> i >= 2 && i % 2 == 0;
+    BUFFERED_VALUE_COMMANDS = java.util.Map.of("set", i -> i == 2, "setnx", i -> i == 2, "setex", i -> i == 3,
+        "psetex", i -> i == 3, "getset", i -> i == 2, "mset", pairValues, "msetnx", pairValues);
+  }
+
+  /** The command being executed, whose buffered values routeWithValue and takeValue may take; null between commands. */
   private RespCommand command;
 
   /**
-   * Leaves a command's large value in its buffer when the command can take it from there (a SET of
-   * BUFFERED_VALUE_COMMANDS, outside MULTI, with no MONITOR to show it whole), with the slow log's
-   * shortened form in its place among the arguments; gives every other command arrays.
+   * Leaves a command's large values in their buffers when the command can take them from there
+   * (BUFFERED_VALUE_COMMANDS, outside MULTI, with no MONITOR to show them whole), with the slow
+   * log's shortened form in their places among the arguments; gives every other command arrays.
    */
   private byte[][] prepared(RespCommand c) {
     if (!c.buffered()) {
       return c.args;
     }
-    Integer at = c.args[0] == null ? null : BUFFERED_VALUE_COMMANDS.get(Args.lower(c.args[0]));
-    if (at != null && c.onlyBuffered(at) && !transaction.inMulti && !context.monitors().active()) {
-      ByteBuf value = c.peek(at);
-      byte[] head = new byte[Math.min(SlowLog.MAX_ARG_BYTES, value.readableBytes())];
-      value.getBytes(value.readerIndex(), head);
-      c.args[at] = SlowLog.shortened(head, value.readableBytes());
+    java.util.function.IntPredicate may = c.args[0] == null ? null : BUFFERED_VALUE_COMMANDS.get(Args.lower(c.args[0]));
+    if (may != null && c.bufferedOnlyWhere(may) && !transaction.inMulti && !context.monitors().active()) {
+      for (int at = 0; at < c.args.length; at++) {
+        ByteBuf value = c.peek(at);
+        if (value != null) {
+          byte[] head = new byte[Math.min(SlowLog.MAX_ARG_BYTES, value.readableBytes())];
+          value.getBytes(value.readerIndex(), head);
+          c.args[at] = SlowLog.shortened(head, value.readableBytes());
+        }
+      }
       command = c;
     } else {
       c.materialize();
@@ -331,19 +341,33 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   }
 
   /**
+   * Takes argument {@code argIndex}'s buffer from the command being executed, when prepared() left
+   * it there: the caller owns (and releases) it. Null when the argument is an array.
+   */
+  ByteBuf takeValue(int argIndex) {
+    return command == null ? null : command.take(argIndex);
+  }
+
+  /**
    * Like {@link #route} for a request whose value is argument {@code argIndex} of the command being
    * executed: when that argument is still in its buffer (see {@link #prepared}), the request carries
    * the buffer instead of an array (BufferedValue), and the node that serves it locally copies the
-   * value from there into the store. The buffer is released once the request is sent; one still in
-   * flight then (forwarded, waiting for its slot) keeps a heap copy of the value.
+   * value from there into the store.
    */
   void routeWithValue(Frame request, int argIndex, Reply reply) {
-    ByteBuf b = command == null ? null : command.take(argIndex);
+    ByteBuf b = takeValue(argIndex);
     if (b == null) {
       route(request, reply);
       return;
     }
-    io.distcache.protocol.BufferedValue value = new io.distcache.protocol.BufferedValue(b);
+    routeBuffered(request, new io.distcache.protocol.BufferedValue(b), reply);
+  }
+
+  /**
+   * Routes {@code request} with {@code value} as its value. The buffer is released once the request
+   * is sent; one still in flight then (forwarded, waiting for its slot) keeps a heap copy of it.
+   */
+  void routeBuffered(Frame request, io.distcache.protocol.BufferedValue value, Reply reply) {
     if (capture != null) {
       value.release(true); // a captured request is kept: it carries a copy (prepared() leaves none for MULTI)
       route(request.withValue(value), reply);
@@ -525,12 +549,13 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       List<byte[]> keys = List.of();
       if (routing.wantsKeys()) {
         try {
-          keys = pairs ? ListCodec.decodePairs(request.value()) : ListCodec.decodeKeys(request.value());
+          // the keys alone: a pair list's values may be in buffers (BufferedPairs)
+          keys = pairs ? io.distcache.protocol.BufferedPairs.keys(request) : ListCodec.decodeKeys(request.value());
         } catch (ListCodec.MalformedListException e) {
           return request; // the router answers BAD_REQUEST with the codec's words
         }
       }
-      flags = routing.flagsFor(keys, pairs ? 2 : 1);
+      flags = routing.flagsFor(keys, 1);
     } else {
       flags = 0;
     }

@@ -164,7 +164,7 @@ final class StringCommands {
   }
 
   private static void getset(RespSession s, byte[][] a) {
-    s.route(Frame.request(Opcode.GET_AND_SET, 0, key(a[1]), a[2], 0L), StringCommands::previousOrNull);
+    s.routeWithValue(Frame.request(Opcode.GET_AND_SET, 0, key(a[1]), a[2], 0L), 2, StringCommands::previousOrNull);
   }
 
   static void previousOrNull(Frame r, RespWriter w) {
@@ -253,29 +253,48 @@ final class StringCommands {
     });
   }
 
-  private static Frame pairsRequest(Opcode op, byte[][] a, String command, long... extras) {
+  /**
+   * Routes MSET's or MSETNX's pairs as one pair list. Values the connection still holds in buffers
+   * (RespSession.takeValue) stay there: the list is then a BufferedPairs, and the node that serves
+   * it copies each value from its buffer into the store.
+   */
+  private static void routePairs(RespSession s, Opcode op, byte[][] a, String command, RespSession.Reply reply,
+      long... extras) {
     if (a.length % 2 == 0) {
       throw new CommandException(RespErrors.wrongArity(command));
     }
     List<byte[]> keys = new ArrayList<>(a.length / 2);
-    List<byte[]> values = new ArrayList<>(a.length / 2);
     for (int i = 1; i < a.length; i += 2) {
       keys.add(key(a[i]));
-      values.add(a[i + 1]);
     }
-    return Frame.request(op, 0, null, ListCodec.encodePairs(keys, values), extras);
+    // Every key checked before any buffer is taken: what is not taken, the session releases.
+    List<byte[]> values = new ArrayList<>(keys.size());
+    List<io.netty.buffer.ByteBuf> buffers = new ArrayList<>(keys.size());
+    boolean buffered = false;
+    for (int i = 2; i < a.length; i += 2) {
+      io.netty.buffer.ByteBuf b = s.takeValue(i);
+      values.add(b == null ? a[i] : null);
+      buffers.add(b);
+      buffered |= b != null;
+    }
+    if (!buffered) {
+      s.route(Frame.request(op, 0, null, ListCodec.encodePairs(keys, values), extras), reply);
+      return;
+    }
+    io.distcache.protocol.BufferedValue list = io.distcache.protocol.BufferedPairs.encode(keys, values, buffers);
+    s.routeBuffered(Frame.request(op, 0, null, Frame.EMPTY, extras), list, reply);
   }
 
   private static void mset(RespSession s, byte[][] a) {
-    s.route(pairsRequest(Opcode.MULTI_SET, a, "mset", 0L), (r, w) -> {
+    routePairs(s, Opcode.MULTI_SET, a, "mset", (r, w) -> {
       if (!failed(r, w)) {
         w.ok();
       }
-    });
+    }, 0L);
   }
 
   private static void msetnx(RespSession s, byte[][] a) {
-    s.route(pairsRequest(Opcode.MULTI_SET_IF_ABSENT, a, "msetnx"), StringCommands::oneIfOk);
+    routePairs(s, Opcode.MULTI_SET_IF_ABSENT, a, "msetnx", StringCommands::oneIfOk);
   }
 
   private static void append(RespSession s, byte[][] a) {

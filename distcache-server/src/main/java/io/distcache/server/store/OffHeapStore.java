@@ -515,7 +515,7 @@ final class OffHeapStore implements Store {
       return;
     }
     if (slot >= 0 && touch) {
-      s.touch(slot);
+      s.touch(slot, now); // the write's own time: no second clock read (a SET's profile, issue 16)
     }
     s.put(key, tag, type.code(), value, buffered, version != 0 ? version : s.nextVersion(), expireAt);
   }
@@ -673,8 +673,18 @@ final class OffHeapStore implements Store {
 
   @Override
   public void setAll(List<byte[]> keys, List<byte[]> values, long expireAtMillis) {
+    setAll(keys, values, null, expireAtMillis);
+  }
+
+  @Override
+  public void setAllBuffered(List<byte[]> keys, List<BufferedValue> values, long expireAtMillis) {
+    setAll(keys, null, values, expireAtMillis);
+  }
+
+  /** setAll with the values in {@code arrays}, or when that is null copied from {@code buffers}. */
+  private void setAll(List<byte[]> keys, List<byte[]> arrays, List<BufferedValue> buffers, long expireAtMillis) {
     checkExpireAt(expireAtMillis);
-    writeAll(keys, values, (hashes, now) -> {
+    writeAll(keys, arrays, buffers, (hashes, now) -> {
       for (int i = 0; i < keys.size(); i++) {
         Segment s = segmentFor(hashes[i]);
         int tag = Segment.tag(hashes[i]);
@@ -682,7 +692,8 @@ final class OffHeapStore implements Store {
         // only a past expiry needs the slot (to delete); an expired entry found there is deleted,
         // not counted as expired, and a put replaces one without a lookup of its own here
         int slot = expireAtMillis != NO_EXPIRY && expireAtMillis <= now ? s.find(k, tag) : -1;
-        store(s, slot, k, tag, ValueType.STRING, values.get(i), 0, expireAtMillis, now, false);
+        store(s, slot, k, tag, ValueType.STRING, arrays == null ? null : arrays.get(i),
+            buffers == null ? null : buffers.get(i), 0, expireAtMillis, now, false);
       }
       return null;
     });
@@ -690,7 +701,17 @@ final class OffHeapStore implements Store {
 
   @Override
   public boolean setAllIfAbsent(List<byte[]> keys, List<byte[]> values) {
-    return writeAll(keys, values, (hashes, now) -> {
+    return setAllIfAbsent(keys, values, null);
+  }
+
+  @Override
+  public boolean setAllIfAbsentBuffered(List<byte[]> keys, List<BufferedValue> values) {
+    return setAllIfAbsent(keys, null, values);
+  }
+
+  /** setAllIfAbsent with the values in {@code arrays}, or when that is null copied from {@code buffers}. */
+  private boolean setAllIfAbsent(List<byte[]> keys, List<byte[]> arrays, List<BufferedValue> buffers) {
+    return writeAll(keys, arrays, buffers, (hashes, now) -> {
       for (int i = 0; i < keys.size(); i++) {
         if (segmentFor(hashes[i]).findLiveForWrite(keys.get(i), Segment.tag(hashes[i]), now) >= 0) {
           return false;
@@ -698,7 +719,8 @@ final class OffHeapStore implements Store {
       }
       for (int i = 0; i < keys.size(); i++) {
         Segment s = segmentFor(hashes[i]);
-        s.put(keys.get(i), Segment.tag(hashes[i]), values.get(i), s.nextVersion(), NO_EXPIRY);
+        s.put(keys.get(i), Segment.tag(hashes[i]), ValueType.STRING.code(), arrays == null ? null : arrays.get(i),
+            buffers == null ? null : buffers.get(i), s.nextVersion(), NO_EXPIRY);
       }
       return true;
     });
@@ -715,8 +737,8 @@ final class OffHeapStore implements Store {
    * The multi-key write template: validates every pair, then locks the keys' segments in ascending
    * order (which cannot deadlock) and runs the step.
    */
-  private <T> T writeAll(List<byte[]> keys, List<byte[]> values, WriteAllStep<T> step) {
-    checkPairs(keys, values);
+  private <T> T writeAll(List<byte[]> keys, List<byte[]> arrays, List<BufferedValue> buffers, WriteAllStep<T> step) {
+    checkPairs(keys, arrays, buffers);
     long[] hashes = hashes(keys);
     int[] order = segmentOrder(hashes);
     long[] stamps = lockAll(order);
@@ -1237,12 +1259,18 @@ final class OffHeapStore implements Store {
     }
   }
 
-  private void checkPairs(List<byte[]> keys, List<byte[]> values) {
-    if (keys.size() != values.size()) {
+  /** The values are {@code arrays}, or when that is null {@code buffers}. */
+  private void checkPairs(List<byte[]> keys, List<byte[]> arrays, List<BufferedValue> buffers) {
+    int values = arrays != null ? arrays.size() : buffers.size();
+    if (keys.size() != values) {
       throw new IllegalArgumentException(
-          "keys and values differ in number: " + keys.size() + " keys, " + values.size() + " values");
+          "keys and values differ in number: " + keys.size() + " keys, " + values + " values");
     }
     keys.forEach(StoreConfig::checkKey);
-    values.forEach(config::checkValue);
+    if (arrays != null) {
+      arrays.forEach(config::checkValue);
+    } else {
+      buffers.forEach(v -> config.checkValueLength(v.length()));
+    }
   }
 }

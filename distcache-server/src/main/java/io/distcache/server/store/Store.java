@@ -212,6 +212,25 @@ public interface Store extends AutoCloseable {
   /** Redis MSETNX: sets every pair only if none of the keys exists; atomic across the keys. */
   boolean setAllIfAbsent(List<byte[]> keys, List<byte[]> values);
 
+  /**
+   * Like {@link #setAll} with each value copied from its buffer straight into the store's memory
+   * (no heap array of its size; see BufferedValue). The buffers must stay held for the call.
+   */
+  default void setAllBuffered(List<byte[]> keys, List<io.distcache.protocol.BufferedValue> values,
+      long expireAtMillis) {
+    setAll(keys, arrays(values), expireAtMillis);
+  }
+
+  /** Like {@link #setAllIfAbsent} with the values in buffers, as {@link #setAllBuffered}. */
+  default boolean setAllIfAbsentBuffered(List<byte[]> keys, List<io.distcache.protocol.BufferedValue> values) {
+    return setAllIfAbsent(keys, arrays(values));
+  }
+
+  /** The values as heap arrays, for a store that does not copy from buffers. */
+  private static List<byte[]> arrays(List<io.distcache.protocol.BufferedValue> values) {
+    return values.stream().map(io.distcache.protocol.BufferedValue::array).toList();
+  }
+
   /** True when the key existed and was removed. */
   boolean delete(byte[] key);
 

@@ -244,6 +244,24 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public void setAllBuffered(List<byte[]> keys, List<io.distcache.protocol.BufferedValue> values, long expireAtMillis) {
+    try {
+      store.setAllBuffered(keys, values, expireAtMillis);
+    } finally {
+      invalidate(keys);
+    }
+  }
+
+  @Override
+  public boolean setAllIfAbsentBuffered(List<byte[]> keys, List<io.distcache.protocol.BufferedValue> values) {
+    boolean written = store.setAllIfAbsentBuffered(keys, values);
+    if (written) {
+      invalidate(keys);
+    }
+    return written;
+  }
+
+  @Override
   public boolean delete(byte[] key) {
     boolean deleted = store.delete(key);
     if (deleted) {

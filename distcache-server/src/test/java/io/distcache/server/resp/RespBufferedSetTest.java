@@ -41,8 +41,11 @@ class RespBufferedSetTest {
   private final LocalRouter local = new LocalRouter(new LocalExecutor(store));
   /** For each request routed: whether its value was buffered. */
   private final List<Boolean> buffered = new ArrayList<>();
+  /** Each request routed, in order. */
+  private final List<Frame> routed = new ArrayList<>();
   private final Router recording = request -> {
     buffered.add(request.buffered() != null);
+    routed.add(request);
     return local.route(request);
   };
   private final TrackingAllocator allocator = new TrackingAllocator();
@@ -337,5 +340,164 @@ class RespBufferedSetTest {
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> seen.get(0).value())
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("released");
     assertAllReleased();
+  }
+
+  /**
+   * The request carried its value in a buffer and no heap array of it was made while it ran: a
+   * BufferedValue keeps any array it makes, so only one never copied is unreadable once released.
+   */
+  private static void assertNoArrayMade(Frame request) {
+    assertThat(request.buffered()).as("a buffered value").isNotNull();
+    assertThat(request.buffered().held()).as("given back once answered").isFalse();
+    org.assertj.core.api.Assertions.assertThatThrownBy(request::value)
+        .as("no heap copy of the value").isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void set_withEachOption_takesItsValueFromTheBuffer_andAnswersAsRedis() {
+    RespChannel c = connection(recording);
+    byte[] v1 = value(50_000, 20);
+    byte[] v2 = value(70_000, 21);
+    byte[] v3 = value(90_000, 22);
+    store.put(b("old"), b("before"));
+    store.put(b("ttl"), b("x"));
+    store.expireAt(b("ttl"), clock.millis() + 60_000, io.distcache.server.store.ExpireCondition.ALWAYS);
+
+    String replies = send(c, concat(
+        command(b("SET"), b("old"), v1, b("GET")), // the old value back
+        command(b("SET"), b("new"), v1, b("GET")), // none: nil
+        command(b("SET"), b("old"), v2, b("NX")), // exists: nil, unchanged
+        command(b("SET"), b("absent"), v2, b("XX")), // absent: nil, not created
+        command(b("SET"), b("old"), v2, b("XX"), b("PX"), b("5000")),
+        command(b("SET"), b("ttl"), v3, b("KEEPTTL")),
+        command(b("SET"), b("ex"), v3, b("NX"), b("EX"), b("100"), b("GET"))), 9_001);
+
+    assertThat(replies).isEqualTo(bulk(b("before")) + "$-1\r\n" + "$-1\r\n" + "$-1\r\n" + "+OK\r\n" + "+OK\r\n"
+        + "$-1\r\n");
+    assertThat(store.get(b("old"))).isEqualTo(v2);
+    assertThat(store.ttlMillis(b("old"))).isEqualTo(5_000);
+    assertThat(store.get(b("new"))).isEqualTo(v1);
+    assertThat(store.exists(b("absent"))).isFalse();
+    assertThat(store.get(b("ttl"))).isEqualTo(v3);
+    assertThat(store.ttlMillis(b("ttl"))).isEqualTo(60_000);
+    assertThat(store.get(b("ex"))).isEqualTo(v3);
+    assertThat(store.ttlMillis(b("ex"))).isEqualTo(100_000);
+    assertThat(routed).hasSize(7).allSatisfy(RespBufferedSetTest::assertNoArrayMade);
+    assertAllReleased();
+  }
+
+  @Test
+  void getset_largeValue_storedFromItsBuffer_repliesTheOldValue() {
+    RespChannel c = connection(recording);
+    byte[] v1 = value(60_000, 23);
+    byte[] v2 = value(300_000, 24);
+
+    String replies = send(c, concat(command(b("GETSET"), b("k"), v1), command(b("GETSET"), b("k"), v2)), 7_000);
+
+    assertThat(replies).isEqualTo("$-1\r\n" + bulk(v1));
+    assertThat(store.get(b("k"))).isEqualTo(v2);
+    assertThat(routed).hasSize(2).allSatisfy(RespBufferedSetTest::assertNoArrayMade);
+    assertAllReleased();
+  }
+
+  @Test
+  void getsetAndSetGet_onAHash_wrongType_storeNothing_andRelease() {
+    RespChannel c = connection(recording);
+    send(c, command(b("HSET"), b("h"), b("f"), b("v")), 1 << 20);
+    routed.clear();
+
+    String replies = send(c, concat(command(b("GETSET"), b("h"), value(40_000, 25)),
+        command(b("SET"), b("h"), value(40_000, 26), b("GET"))), 1 << 20);
+
+    String wrongType = "-" + RespErrors.WRONGTYPE + "\r\n";
+    assertThat(replies).isEqualTo(wrongType + wrongType);
+    assertThat(store.typeOf(b("h"))).isEqualTo(io.distcache.protocol.ValueType.HASH);
+    assertThat(routed).hasSize(2).allSatisfy(RespBufferedSetTest::assertNoArrayMade);
+    assertAllReleased();
+  }
+
+  @Test
+  void mset_largeAndSmallValues_inSmallReads_eachStoredFromItsBuffer() {
+    RespChannel c = connection(recording);
+    byte[] a = value(100_000, 27);
+    byte[] small = b("small");
+    byte[] d = value(RespDecoder.STREAM_BULK_BYTES, 28);
+    byte[] e = value(700_000, 29);
+
+    String reply = send(c, command(b("MSET"), b("a"), a, b("s"), small, b("d"), d, b("e"), e, b("a"), d), 5_003);
+
+    assertThat(reply).isEqualTo("+OK\r\n");
+    assertThat(store.get(b("a"))).as("the last of a key's values, as Redis").isEqualTo(d);
+    assertThat(store.get(b("s"))).isEqualTo(small);
+    assertThat(store.get(b("d"))).isEqualTo(d);
+    assertThat(store.get(b("e"))).isEqualTo(e);
+    assertThat(routed).hasSize(1).allSatisfy(RespBufferedSetTest::assertNoArrayMade);
+    assertAllReleased();
+  }
+
+  @Test
+  void msetnx_largeValues_allOrNothing_fromTheirBuffers() {
+    RespChannel c = connection(recording);
+    byte[] x = value(80_000, 30);
+    byte[] y = value(90_000, 31);
+
+    String replies = send(c, concat(command(b("MSETNX"), b("x"), x, b("y"), y),
+        command(b("MSETNX"), b("z"), x, b("y"), x)), 1 << 20);
+
+    assertThat(replies).isEqualTo(":1\r\n:0\r\n");
+    assertThat(store.get(b("x"))).isEqualTo(x);
+    assertThat(store.get(b("y"))).isEqualTo(y);
+    assertThat(store.exists(b("z"))).as("nothing written when one key exists").isFalse();
+    assertThat(routed).hasSize(2).allSatisfy(RespBufferedSetTest::assertNoArrayMade);
+    assertAllReleased();
+  }
+
+  @Test
+  void mset_refusals_wrongArityOrTooLarge_storeNothing_andRelease() {
+    RespChannel c = connection(recording);
+
+    String arity = send(c, command(b("MSET"), b("a"), value(50_000, 32), b("b")), 1 << 20);
+    String tooLarge = send(c, command(b("MSET"), b("a"), value(50_000, 33), b("b"), value(MAX_VALUE + 1, 34)), 65_536);
+
+    assertThat(arity).isEqualTo("-" + RespErrors.wrongArity("mset") + "\r\n");
+    assertThat(tooLarge).isEqualTo("-" + RespErrors.TOO_LARGE + "\r\n");
+    assertThat(store.exists(b("a"))).isFalse();
+    assertThat(store.exists(b("b"))).isFalse();
+    assertAllReleased();
+  }
+
+  @Test
+  void mset_insideMulti_getsItsValuesAsArrays_andExecStoresThem() {
+    RespChannel c = connection(recording);
+    byte[] v = value(90_000, 35);
+
+    String replies = send(c, concat(command(b("MULTI")), command(b("MSET"), b("k"), v, b("l"), v),
+        command(b("EXEC"))), 1 << 20);
+
+    assertThat(replies).isEqualTo("+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n");
+    assertThat(store.get(b("k"))).isEqualTo(v);
+    assertThat(store.get(b("l"))).isEqualTo(v);
+    assertThat(buffered).doesNotContain(true);
+    assertAllReleased();
+  }
+
+  @Test
+  void mset_stillInFlightWhenSent_keepsACopyOfItsPairList_andReleasesItsBuffers() {
+    ScriptedRouter router = new ScriptedRouter();
+    router.hold(true); // as a request forwarded to its owner: answered later, on another thread
+    RespChannel c = connection(router);
+    byte[] v = value(120_000, 36);
+
+    send(c, command(b("MSET"), b("k"), v, b("s"), b("small")), 1 << 20);
+    Frame request = router.last();
+
+    assertThat(request.buffered()).isNotNull();
+    assertThat(request.buffered().held()).as("the buffers were given back once sent").isFalse();
+    assertAllReleased();
+    // what a forward encodes, read after the send: the pair list an array-built MSET would carry
+    assertThat(request.value()).isEqualTo(io.distcache.protocol.ListCodec.encodePairs(List.of(b("k"), b("s")),
+        List.of(v, b("small"))));
+    router.pending.get(0).complete(request.replyOk());
+    assertThat(c.output()).isEqualTo("+OK\r\n");
   }
 }

@@ -209,4 +209,53 @@ class OffHeapStoreBufferedSetTest {
 
     assertThat(s.pooledLargeBytes()).isZero();
   }
+
+  @Test
+  void setAllBuffered_largeAndSmallValues_storedExactly_withoutAHeapCopy() {
+    OffHeapStore s = store(256L << 20, EvictionPolicy.ALLKEYS_LRU);
+    s.set(b("b"), value(10, 1), SetArgs.ALWAYS);
+    List<byte[]> values = List.of(value(300_000, 2), value(5, 3), value(70_000, 4));
+    List<BufferedValue> given = values.stream().map(this::buffered).toList();
+
+    s.setAllBuffered(List.of(b("a"), b("b"), b("c")), given, clock.millis() + 30_000);
+
+    assertThat(s.get(b("a"))).isEqualTo(values.get(0));
+    assertThat(s.get(b("b"))).isEqualTo(values.get(1));
+    assertThat(s.get(b("c"))).isEqualTo(values.get(2));
+    assertThat(s.ttlMillis(b("b"))).isEqualTo(30_000);
+    assertThat(given).allSatisfy(v -> {
+      assertThat(v.copied()).as("no heap array of the value").isFalse();
+      assertThat(v.held()).isTrue();
+    });
+  }
+
+  @Test
+  void setAllIfAbsentBuffered_writesAllOrNothing_withoutAHeapCopy() {
+    OffHeapStore s = store(256L << 20, EvictionPolicy.ALLKEYS_LRU);
+    BufferedValue x = buffered(value(100_000, 5));
+    BufferedValue y = buffered(value(200_000, 6));
+    BufferedValue z = buffered(value(100_000, 7));
+
+    assertThat(s.setAllIfAbsentBuffered(List.of(b("x"), b("y")), List.of(x, y))).isTrue();
+    assertThat(s.setAllIfAbsentBuffered(List.of(b("z"), b("y")), List.of(z, x))).isFalse();
+
+    assertThat(s.get(b("x"))).isEqualTo(value(100_000, 5));
+    assertThat(s.get(b("y"))).isEqualTo(value(200_000, 6));
+    assertThat(s.exists(b("z"))).isFalse();
+    assertThat(List.of(x, y, z)).noneMatch(BufferedValue::copied);
+  }
+
+  @Test
+  void setAllBuffered_oneValueOverTheLimit_refusedWithNothingStored() {
+    OffHeapStore s = store(256L << 20, EvictionPolicy.ALLKEYS_LRU);
+    long used = s.stats().bytesUsed();
+    List<BufferedValue> given = List.of(buffered(value(1_000, 8)), buffered(value(MAX_VALUE + 1, 9)));
+
+    assertThatThrownBy(() -> s.setAllBuffered(List.of(b("a"), b("b")), given, Store.NO_EXPIRY))
+        .isInstanceOfSatisfying(StoreException.class, e -> assertThat(e.reason()).isEqualTo(StoreException.Reason.TOO_LARGE))
+        .hasMessageContaining(String.valueOf(MAX_VALUE + 1));
+
+    assertThat(s.exists(b("a"))).isFalse();
+    assertThat(s.stats().bytesUsed()).isEqualTo(used);
+  }
 }
