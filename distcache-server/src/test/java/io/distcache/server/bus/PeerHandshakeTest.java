@@ -29,7 +29,7 @@ class PeerHandshakeTest {
 
     assertThat(v).hasSize(77);
     assertThat(v[0]).isEqualTo((byte) 1); // step HELLO
-    assertThat(v[1]).isEqualTo((byte) 5); // version
+    assertThat(v[1]).isEqualTo((byte) 6); // version
     assertThat(v[2]).isEqualTo((byte) 1); // mode: secret
     assertThat(new String(v, 3, 40, StandardCharsets.US_ASCII)).isEqualTo(DIALER);
     PeerHandshake.Hello h = PeerHandshake.decodeHello(v);

@@ -13,10 +13,7 @@ import io.distcache.protocol.cluster.Placement;
 import io.distcache.server.ManualClock;
 import io.distcache.server.bus.Peers;
 import io.distcache.server.placement.SlotGuard;
-import io.distcache.server.store.EvictionPolicy;
-import io.distcache.server.store.ReferenceStore;
 import io.distcache.server.store.Store;
-import io.distcache.server.store.StoreConfig;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,9 +84,7 @@ class HandOffLacksTest {
   }
 
   private Store store() {
-    Store s = new ReferenceStore(new StoreConfig(16L << 20, 1024, EvictionPolicy.ALLKEYS_LRU, new ManualClock()));
-    closing.add(s);
-    return s;
+    return TestStores.reference(closing);
   }
 
   /** The first slots A owns under p with B as their replica. */

@@ -14,10 +14,7 @@ import io.distcache.server.ManualClock;
 import io.distcache.server.bus.Peers;
 import io.distcache.server.cluster.EffectCodec.Effect;
 import io.distcache.server.placement.SlotGuard;
-import io.distcache.server.store.EvictionPolicy;
-import io.distcache.server.store.ReferenceStore;
 import io.distcache.server.store.Store;
-import io.distcache.server.store.StoreConfig;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -60,9 +57,7 @@ class SkippedPlacementTest {
   }
 
   private Store store() {
-    Store s = new ReferenceStore(new StoreConfig(16L << 20, 1024, EvictionPolicy.ALLKEYS_LRU, new ManualClock()));
-    closing.add(s);
-    return s;
+    return TestStores.reference(closing);
   }
 
   /** Slots A owns under p1 and p2 that {@code r} replicates under p1 and not under p2 (D took its place). */
