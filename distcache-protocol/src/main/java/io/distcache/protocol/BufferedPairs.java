@@ -62,8 +62,8 @@ public final class BufferedPairs {
         head.writeInt(b.readableBytes());
         list.addComponent(true, head);
         head = Unpooled.buffer();
+        taken = i + 1; // the composite owns b from the call on, even if it throws (it releases b then)
         list.addComponent(true, b);
-        taken = i + 1;
       }
       list.addComponent(true, head);
       taken = n;

@@ -18,6 +18,13 @@ import java.nio.ByteBuffer;
  * so release(false) drops the bytes, and a late value() fails loudly instead of reading freed
  * memory. Every method holds the instance's lock, so a reader on another thread sees either the
  * live buffer or the copy, never a released buffer.
+ *
+ * A request served here whose answer waits for the replicas (sync replication, the default) is
+ * still in flight when send returns, but its value is in the store by then and nothing reads the
+ * request's value again (replication ships what the store holds; a write held, queued or
+ * forwarded is sent before it is applied, never after): the executor marks it stored() once the
+ * store has copied it, and release(true) then keeps no copy (a reviewer: every large SET, MSET and
+ * GETSET on a node with a replica still made one).
  */
 
 /** A request value held in a (reference-counted) Netty buffer instead of a heap array. */
@@ -69,7 +76,7 @@ public final class BufferedValue {
     if (buffer == null) {
       return;
     }
-    if (keepCopy) {
+    if (keepCopy && !stored) {
       array();
     }
     ByteBuf b = buffer;
@@ -84,6 +91,14 @@ public final class BufferedValue {
    */
   synchronized <T> T read(java.util.function.Function<ByteBuf, T> reader) {
     return reader.apply(copy != null ? io.netty.buffer.Unpooled.wrappedBuffer(copy) : live());
+  }
+
+  /** Set once the store has copied the value (see the design note): release(true) then keeps no copy. */
+  private boolean stored;
+
+  /** The request was served here and the store holds its value: nothing reads it from the request again. */
+  public synchronized void stored() {
+    stored = true;
   }
 
   /** True once a heap array of the value was made (array(), release(true)): what a buffered path avoids. */

@@ -420,6 +420,9 @@ public final class LocalExecutor {
     io.distcache.protocol.BufferedValue buffered = r.buffered();
     // A value still in its connection's buffer is copied from there into the store (BufferedValue).
     SetResult res = buffered != null ? store.set(r.key(), buffered, args) : store.set(r.key(), r.value(), args);
+    if (buffered != null) {
+      buffered.stored(); // served: its reply may wait for the replicas, its value is not read again
+    }
     Status status = res.written() ? Status.OK : Status.CONDITION_FAILED;
     long[] extras = res.written() ? new long[] {res.version()} : Frame.NO_EXTRAS;
     return withPrevious(r, status, res.previous(), extras);
@@ -429,6 +432,9 @@ public final class LocalExecutor {
     SetArgs args = new SetArgs(SetArgs.Condition.ALWAYS, expiry(r, r.extra(0, 0)), false, true);
     io.distcache.protocol.BufferedValue buffered = r.buffered();
     SetResult res = buffered != null ? store.set(r.key(), buffered, args) : store.set(r.key(), r.value(), args);
+    if (buffered != null) {
+      buffered.stored();
+    }
     return withPrevious(r, Status.OK, res.previous());
   }
 
@@ -588,6 +594,7 @@ public final class LocalExecutor {
       } finally {
         pairs.release();
       }
+      r.buffered().stored();
       return r.replyOk();
     }
     List<byte[]> pairs = ListCodec.decodePairs(r.value());
@@ -604,6 +611,7 @@ public final class LocalExecutor {
       } finally {
         pairs.release();
       }
+      r.buffered().stored();
     } else {
       List<byte[]> pairs = ListCodec.decodePairs(r.value());
       written = store.setAllIfAbsent(evens(pairs), odds(pairs));
