@@ -29,6 +29,10 @@ class OwnerUnreachableReadsTest {
 
   @AfterEach
   void tearDown() {
+    // Stopped like killed processes: under PATIENT the killed owner stays suspected for minutes,
+    // and a graceful leave waits for a suspected member's verdict up to its whole shutdown
+    // timeout (30 s per node, what a real node with replicas must do; nothing here tests it).
+    List.copyOf(cluster.live()).forEach(cluster::kill);
     cluster.close();
   }
 

@@ -234,7 +234,7 @@ public final class ClusterRouter implements Router, ClusterView {
     leaving = true;
     long t0 = System.nanoTime();
     long deadline = t0 + timeout.toNanos();
-    awaitNoSuspects(deadline);
+    java.util.Set<String> givenUp = awaitNoSuspects(deadline);
     // A replica new to a slot since the last change holds it whole only once its full copy ended;
     // leaving before that would have it promoted with what it lacks gone (a tester). The copies
     // run while this node still serves (writes held for their length were refused after 1.5 s, a
@@ -249,12 +249,14 @@ public final class ClusterRouter implements Router, ClusterView {
     // its slots with a survivor as their new replica, which the second never copied to). While
     // writes stay held: wait for the verdict and its takeover again, and drain and settle under
     // the placement that brings, until one round finds every member answering and the placement
-    // unchanged. (Two leaves whose LEFTs cross after this check still lose the slots the first
-    // gave the second: the leaves are not ordered.)
+    // unchanged. Members the wait gave up on (a partition, a takeover that is not installed) do
+    // not start another round: only a change since does (every round waited the whole timeout at
+    // each test's teardown). (Two leaves whose LEFTs cross after this check still lose the slots
+    // the first gave the second.)
     while (System.nanoTime() - deadline < 0
-        && (cluster.placement().fingerprint() != settledUnder || removalPending() || !ping(liveOthers()).quiet())) {
+        && (cluster.placement().fingerprint() != settledUnder || !givenUp.containsAll(troubled()))) {
       log.info("handing off: the membership changed during the hand-off; settling again");
-      awaitNoSuspects(deadline);
+      givenUp = awaitNoSuspects(deadline);
       settledUnder = cluster.placement().fingerprint();
       missed = replicator.holdAndDrain(deadline);
       owed = replicator.settleCopies(deadline);
@@ -304,7 +306,7 @@ public final class ClusterRouter implements Router, ClusterView {
    * or the detector's verdict takes over (kill -9 of one member and SIGTERM of its replica 0.5 s
    * later went before anything was suspected).
    */
-  private void awaitNoSuspects(long shutdownDeadline) {
+  private java.util.Set<String> awaitNoSuspects(long shutdownDeadline) {
     boolean told = false;
     long verdictAt = 0; // when no member was suspected any more, 0 while one is
     // A suspicion ends within the suspicion timeout (2.5 s by default) unless this node is the one
@@ -319,7 +321,7 @@ public final class ClusterRouter implements Router, ClusterView {
     while (true) {
       long deadline = round.leavingFirst().isEmpty() ? verdictDeadline : leaversDeadline;
       if (System.nanoTime() - deadline >= 0) {
-        return;
+        return troubled(round);
       }
       Optional<MembershipSnapshot> snap = cluster.snapshot();
       Member me = cluster.self();
@@ -342,13 +344,16 @@ public final class ClusterRouter implements Router, ClusterView {
       if (cutOff > 0 && cutOff == others) {
         allSuspectedSince = allSuspectedSince != 0 ? allSuspectedSince : System.nanoTime();
         if (System.nanoTime() - allSuspectedSince >= ALL_SUSPECTED_NANOS) {
-          return; // every other member suspected: this node is the one cut off, or nobody is left to take over
+          return troubled(round); // every other member suspected: this node is the one cut off, or nobody is left to take over
         }
       } else {
         allSuspectedSince = 0;
       }
-      if (suspects.isEmpty() && (!pending || verdictAt != 0 && System.nanoTime() - verdictAt > TAKEOVER_WAIT_NANOS)) {
-        return; // a takeover not installed by then may never be (this side of a partition): go
+      if (suspects.isEmpty() && !pending) {
+        return java.util.Set.of();
+      }
+      if (suspects.isEmpty() && verdictAt != 0 && System.nanoTime() - verdictAt > TAKEOVER_WAIT_NANOS) {
+        return troubled(round); // a takeover not installed by then may never be (this side of a partition): go
       }
       verdictAt = suspects.isEmpty() ? (verdictAt == 0 ? System.nanoTime() : verdictAt) : 0;
       if (!told) {
@@ -379,6 +384,32 @@ public final class ClusterRouter implements Router, ClusterView {
     Optional<MembershipSnapshot> snap = cluster.snapshot();
     return snap.isPresent() && cluster.placement().members().stream()
         .anyMatch(m -> snap.get().state(m.id()).map(st -> !st.ownsKeys()).orElse(false));
+  }
+
+  /** What a leave still waits on now, by member id: see {@link #troubled(PingRound)}, after a fresh ping. */
+  private java.util.Set<String> troubled() {
+    return troubled(ping(liveOthers()));
+  }
+
+  /**
+   * The members a leave would wait on, by id: silent or leaving first in {@code round}, suspected
+   * by the failure detector, or gone but still in the placement (their takeover not installed).
+   */
+  private java.util.Set<String> troubled(PingRound round) {
+    java.util.Set<String> out = new java.util.HashSet<>();
+    round.silent().forEach(m -> out.add(m.id()));
+    round.leavingFirst().forEach(m -> out.add(m.id()));
+    Optional<MembershipSnapshot> snap = cluster.snapshot();
+    Member me = cluster.self();
+    if (snap.isPresent()) {
+      snap.get().members().stream()
+          .filter(m -> !m.member().equals(me) && m.state() == io.distcache.server.membership.MemberState.SUSPECT)
+          .forEach(m -> out.add(m.member().id()));
+      cluster.placement().members().stream()
+          .filter(m -> snap.get().state(m.id()).map(st -> !st.ownsKeys()).orElse(false))
+          .forEach(m -> out.add(m.id()));
+    }
+    return out;
   }
 
   /** How long a leave waits for a member's answer to its own PING (see awaitNoSuspects). */
