@@ -184,6 +184,21 @@ final class ClusterFixture implements AutoCloseable {
     }
   }
 
+  /** Writes k:0..count-1 through the first node until each was acknowledged once. */
+  Map<String, String> writeEvery(int count) {
+    DistCacheNode entry = nodes.get(0);
+    Map<String, String> acked = write(entry, "k:", count);
+    await().atMost(ClusterTest.DEADLINE).until(() -> {
+      for (int i = 0; i < count; i++) {
+        if (!acked.containsKey("k:" + i)) {
+          acked.putAll(writeOne(entry, "k:" + i));
+        }
+      }
+      return acked.size() == count;
+    });
+    return acked;
+  }
+
   /** Every acknowledged write reads back through every live node, and is held by its owner and replicas. */
   void assertIntact(Map<String, String> acked) {
     for (DistCacheNode n : live()) {

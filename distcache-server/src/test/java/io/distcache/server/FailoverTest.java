@@ -80,16 +80,7 @@ class FailoverTest {
    * a client writes it again (failed once at load 17-21).
    */
   private Map<String, String> writeEvery(int count) {
-    Map<String, String> acked = write(nodes.get(0), "k:", count);
-    await().atMost(ClusterTest.DEADLINE).until(() -> {
-      for (int i = 0; i < count; i++) {
-        if (!acked.containsKey("k:" + i)) {
-          acked.putAll(ClusterFixture.writeOne(nodes.get(0), "k:" + i));
-        }
-      }
-      return acked.size() == count;
-    });
-    return acked;
+    return cluster.writeEvery(count);
   }
 
   @Test

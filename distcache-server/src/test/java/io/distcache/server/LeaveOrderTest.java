@@ -23,19 +23,8 @@ class LeaveOrderTest {
     cluster.close();
   }
 
-  /** Writes k:0..count-1 through the first node until each was acknowledged once. */
   private Map<String, String> writeEvery(int count) {
-    DistCacheNode entry = cluster.nodes.get(0);
-    Map<String, String> acked = ClusterFixture.write(entry, "k:", count);
-    await().atMost(ClusterTest.DEADLINE).until(() -> {
-      for (int i = 0; i < count; i++) {
-        if (!acked.containsKey("k:" + i)) {
-          acked.putAll(ClusterFixture.writeOne(entry, "k:" + i));
-        }
-      }
-      return acked.size() == count;
-    });
-    return acked;
+    return cluster.writeEvery(count);
   }
 
   @Test

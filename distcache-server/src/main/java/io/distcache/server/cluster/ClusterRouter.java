@@ -332,15 +332,13 @@ public final class ClusterRouter implements Router, ClusterView {
           .map(io.distcache.server.membership.MemberStatus::member).toList();
       // And one declared dead must be gone from the placement too: its takeover is installed a
       // moment after the declaration, and the copies it makes this node owe are marked then.
-      boolean pending = removalPending();
+      boolean pending = !pendingRemovals().isEmpty();
       long others = snap.isEmpty() ? 0 : snap.get().members().stream()
           .filter(m -> m.state().ownsKeys() && !m.member().equals(me) && !seen.leavingFirst().contains(m.member()))
           .count();
       // Only the failure detector's suspicions: a member merely slow to answer this leave's ping
       // (a survivor in a GC pause) must not let it go before a dead member's verdict (a reviewer).
-      long cutOff = snap.isEmpty() ? 0 : snap.get().members().stream()
-          .filter(m -> !m.member().equals(me) && m.state() == io.distcache.server.membership.MemberState.SUSPECT)
-          .count();
+      long cutOff = suspected().size();
       if (cutOff > 0 && cutOff == others) {
         allSuspectedSince = allSuspectedSince != 0 ? allSuspectedSince : System.nanoTime();
         if (System.nanoTime() - allSuspectedSince >= ALL_SUSPECTED_NANOS) {
@@ -379,11 +377,20 @@ public final class ClusterRouter implements Router, ClusterView {
     }
   }
 
-  /** A member that left or was declared dead is still in the placement: its takeover is not installed yet. */
-  private boolean removalPending() {
+  /** The ids of members that left or were declared dead but are still in the placement (takeover not installed). */
+  private java.util.Set<String> pendingRemovals() {
     Optional<MembershipSnapshot> snap = cluster.snapshot();
-    return snap.isPresent() && cluster.placement().members().stream()
-        .anyMatch(m -> snap.get().state(m.id()).map(st -> !st.ownsKeys()).orElse(false));
+    return snap.isEmpty() ? java.util.Set.of() : cluster.placement().members().stream()
+        .filter(m -> snap.get().state(m.id()).map(st -> !st.ownsKeys()).orElse(false))
+        .map(Member::id).collect(java.util.stream.Collectors.toSet());
+  }
+
+  /** The ids of the other members the failure detector suspects now. */
+  private java.util.Set<String> suspected() {
+    Member me = cluster.self();
+    return cluster.snapshot().map(s -> s.members().stream()
+        .filter(m -> !m.member().equals(me) && m.state() == io.distcache.server.membership.MemberState.SUSPECT)
+        .map(m -> m.member().id()).collect(java.util.stream.Collectors.toSet())).orElse(java.util.Set.of());
   }
 
   /** What a leave still waits on now, by member id: see {@link #troubled(PingRound)}, after a fresh ping. */
@@ -399,16 +406,8 @@ public final class ClusterRouter implements Router, ClusterView {
     java.util.Set<String> out = new java.util.HashSet<>();
     round.silent().forEach(m -> out.add(m.id()));
     round.leavingFirst().forEach(m -> out.add(m.id()));
-    Optional<MembershipSnapshot> snap = cluster.snapshot();
-    Member me = cluster.self();
-    if (snap.isPresent()) {
-      snap.get().members().stream()
-          .filter(m -> !m.member().equals(me) && m.state() == io.distcache.server.membership.MemberState.SUSPECT)
-          .forEach(m -> out.add(m.member().id()));
-      cluster.placement().members().stream()
-          .filter(m -> snap.get().state(m.id()).map(st -> !st.ownsKeys()).orElse(false))
-          .forEach(m -> out.add(m.id()));
-    }
+    out.addAll(suspected());
+    out.addAll(pendingRemovals());
     return out;
   }
 
