@@ -39,7 +39,13 @@ import org.slf4j.LoggerFactory;
  * MAX_IN_FLIGHT unanswered requests the connection stops being read (autoRead off) and resumes as
  * soon as one completes; requests already in the socket buffer are still decoded, so the cap is
  * exceeded by at most one read's worth. Reading needs both this and writability (WritabilityGate),
- * so each recomputes from both when its own condition changes.
+ * so each recomputes from both when its own condition changes. The count alone bounds nothing
+ * node-wide (a thousand connections of a thousand 1 MiB SETs each, held while their slots change
+ * owner or their replicas lag, are a terabyte), so each request in flight also keeps its frame's
+ * bytes in the node-wide input bound (InputBudget, as a Redis request waiting for its reply does)
+ * until its reply is written: counted past the limit, since it already ran, and a client's
+ * connection with requests in flight stops reading while the bound is full, reading again as its
+ * replies go out (a peer's link reads on: it also carries the membership messages).
  *
  * Clients and peers: a connection is a client's unless PeerGate accepted a peer handshake on it
  * (becomePeer). On a client connection, membership messages (CLUSTER_GOSSIP) are answered
@@ -84,6 +90,10 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
   private boolean closing;
   /** Routed requests whose reply has not been written yet; touched only on the event loop. */
   private int inFlight;
+  /** What those requests hold in the node-wide input bound (heldBytes each); event loop only. */
+  private long inFlightHeld;
+  /** Reading stopped because the bound is full while this connection has requests in flight. */
+  private boolean pausedForBudget;
   /** What this connection's next requests wait for while a write is held (see HeldOrder); set with the peer flag. */
   private HeldOrder order = new HeldOrder(false);
   /**
@@ -275,24 +285,27 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
           if (inFlight-- == maxInFlight) {
             updateAutoRead(ctx);
           }
-          serve(ctx, r, null);
+          serve(ctx, r, null, false);
           flushAtCycleEnd(ctx);
         }));
         return;
       }
     }
-    serve(ctx, request, immediate);
+    serve(ctx, request, immediate, true);
   }
 
-  /** Writes {@code immediate} when there is one, else routes the request and writes its reply. */
-  private void serve(ChannelHandlerContext ctx, Frame request, Frame immediate) {
+  /**
+   * Writes {@code immediate} when there is one, else routes the request and writes its reply.
+   * {@code fromThisRead}: the request completed in the read being handled (see InputMeter.holdInFlight).
+   */
+  private void serve(ChannelHandlerContext ctx, Frame request, Frame immediate, boolean fromThisRead) {
     if (immediate != null) {
       write(ctx, immediate);
       return;
     }
     boolean ordered = !peer || request.hasFlag(Flags.FORWARDED); // a client's request, or one a peer forwards
     if (!ordered) {
-      dispatch(ctx, request);
+      dispatch(ctx, request, fromThisRead);
       return;
     }
     int slot = peer && request.key() != null && request.key().length > 0
@@ -302,7 +315,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       before = scriptReleased(request);
     }
     if (before == null) {
-      CompletableFuture<Frame> reply = dispatch(ctx, request);
+      CompletableFuture<Frame> reply = dispatch(ctx, request, fromThisRead);
       if (HeldReply.holds(reply)) {
         order.occupy(slot, reply); // see HeldReply: what comes next (for its slot, from a peer) waits for it
       }
@@ -378,7 +391,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
       }
       CompletableFuture<Frame> reply = null;
       try {
-        reply = dispatch(ctx, request);
+        reply = dispatch(ctx, request, false); // its waiting share was released just above
       } finally {
         counted.run(); // after dispatch, which counted the routed request itself if it is still in flight
         if (HeldReply.holds(reply)) {
@@ -425,7 +438,7 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
   }
 
   /** Routes the request and writes its reply, now or when it completes; the reply, or null when it failed here. */
-  private CompletableFuture<Frame> dispatch(ChannelHandlerContext ctx, Frame request) {
+  private CompletableFuture<Frame> dispatch(ChannelHandlerContext ctx, Frame request, boolean fromThisRead) {
     CompletableFuture<Frame> reply;
     CompletableFuture<Frame> routed;
     try {
@@ -450,27 +463,32 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
     if (reply.isDone()) {
       write(ctx, resolve(request, reply));
     } else {
-      if (++inFlight == maxInFlight) {
+      long held = heldBytes(request);
+      meter.holdInFlight(held, fromThisRead);
+      inFlightHeld += held;
+      if (++inFlight == maxInFlight || meter.full()) {
         updateAutoRead(ctx);
       }
       reply.whenComplete(
           (r, e) -> {
             Frame out = r != null ? r : internalError(request, e);
             if (ctx.executor().inEventLoop()) {
-              replied(ctx, out);
+              replied(ctx, out, held);
             } else {
-              ctx.executor().execute(() -> replied(ctx, out));
+              ctx.executor().execute(() -> replied(ctx, out, held));
             }
           });
     }
     return routed;
   }
 
-  /** Writes a reply that completed later, on the event loop, and frees its in-flight slot. */
-  private void replied(ChannelHandlerContext ctx, Frame out) {
+  /** Writes a reply that completed later, on the event loop, and frees its in-flight slot and bytes. */
+  private void replied(ChannelHandlerContext ctx, Frame out, long held) {
     write(ctx, out);
     flushAtCycleEnd(ctx);
-    if (inFlight-- == maxInFlight) {
+    meter.releaseWaiting(held);
+    inFlightHeld -= held;
+    if (inFlight-- == maxInFlight || pausedForBudget) {
       updateAutoRead(ctx);
     }
     closeIfAnswered(ctx);
@@ -504,7 +522,11 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
 
   /** Reads while the client reads its replies and fewer than maxInFlight requests are unanswered. */
   private void updateAutoRead(ChannelHandlerContext ctx) {
-    boolean read = ctx.channel().isWritable() && inFlight < maxInFlight;
+    // Its own requests in flight filled the node-wide bound: read again as their replies go out. Not
+    // a peer's link, which carries the membership messages and lease renewals too: pausing it could
+    // get a live member suspected; its sender bounds what it forwards (PeerBus.MAX_QUEUED_BYTES).
+    pausedForBudget = !peer && inFlightHeld > 0 && meter.full();
+    boolean read = ctx.channel().isWritable() && inFlight < maxInFlight && !pausedForBudget;
     if (ctx.channel().config().isAutoRead() != read) {
       ctx.channel().config().setAutoRead(read);
     }

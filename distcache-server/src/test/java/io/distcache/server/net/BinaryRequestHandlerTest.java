@@ -178,19 +178,21 @@ class BinaryRequestHandlerTest {
     EmbeddedChannel first = metered(budget, new BinaryRequestHandler(holdingOneByteSets(held, routed)));
     EmbeddedChannel second = metered(budget, new BinaryRequestHandler(holdingOneByteSets(held, routed)));
 
+    long one = BinaryRequestHandler.heldBytes(set(1, k, 1, 0));
     send(first, set(1, k, 1, 0), waits);
-    assertThat(budget.usedBytes()).as("the second SET waits behind the held one, counted").isEqualTo(each);
+    assertThat(budget.usedBytes()).as("the held SET in flight, and the second waiting behind it, counted")
+        .isEqualTo(one + each);
     send(second, set(1, k, 1, 0), waits, ping(3));
 
     Frame refusal = second.readOutbound();
     assertThat(refusal.requestId()).isEqualTo(2);
     assertThat(refusal.status()).isEqualTo(Status.BUSY);
     assertThat(refusal.valueText()).isEqualTo("the node's buffers for requests not yet run are full: all connections hold "
-        + each + " bytes, the limit is " + budget.limitBytes() + " (--max-input-buffer), and this connection needs "
-        + each + " more; closing the connection");
+        + (2 * one + each) + " bytes, the limit is " + budget.limitBytes() + " (--max-input-buffer), and this connection"
+        + " needs " + each + " more; closing the connection");
     assertThat((Object) second.readOutbound()).as("nothing after the refused frame is served").isNull();
     assertThat(second.isOpen()).isFalse();
-    assertThat(budget.usedBytes()).isEqualTo(each);
+    assertThat(budget.usedBytes()).as("the closed connection's held SET no longer counts").isEqualTo(one + each);
 
     held.get(0).complete(set(1, k, 1, 0).replyOk());
     first.runPendingTasks();
@@ -346,6 +348,48 @@ class BinaryRequestHandlerTest {
 
     ch.writeInbound(ping(4));
     assertThat(ch.config().isAutoRead()).isFalse();
+    ch.finishAndReleaseAll();
+  }
+
+  @Test
+  void requestsInFlight_keepTheirBytesInTheNodeWideBound_untilAnswered_andPauseReadingWhileItIsFull() {
+    List<CompletableFuture<Frame>> pending = new ArrayList<>();
+    Router router = r -> {
+      CompletableFuture<Frame> f = new CompletableFuture<>();
+      pending.add(f);
+      return f;
+    };
+    byte[] k = "k".getBytes(StandardCharsets.UTF_8);
+    long each = BinaryRequestHandler.heldBytes(set(1, k, 4_000, 0));
+    InputBudget budget = new InputBudget(2 * each + each / 2);
+    EmbeddedChannel ch = metered(budget, new BinaryRequestHandler(router));
+
+    send(ch, set(1, k, 4_000, 0), set(2, k, 4_000, 0));
+    assertThat(budget.usedBytes()).as("two SETs waiting for their replies (forwarded, replicas)").isEqualTo(2 * each);
+    assertThat(ch.config().isAutoRead()).isTrue();
+
+    send(ch, set(3, k, 4_000, 0));
+    assertThat(pending).as("it already ran: counted past the bound, not refused").hasSize(3);
+    assertThat(budget.usedBytes()).isEqualTo(3 * each);
+    assertThat(ch.config().isAutoRead()).as("reading stops while its own requests fill the bound").isFalse();
+    EmbeddedChannel other = metered(budget, new BinaryRequestHandler(router));
+    io.netty.buffer.ByteBuf half = Unpooled.buffer();
+    io.distcache.protocol.FrameEncoder.write(set(9, k, 4_000, 0), half);
+    other.writeInbound(half.retainedSlice(0, 3_000));
+    half.release();
+    other.runPendingTasks();
+    assertThat(((Frame) other.readOutbound()).status()).as("another connection's incomplete frame is refused")
+        .isEqualTo(Status.BUSY);
+    assertThat(other.isOpen()).isFalse();
+
+    pending.get(0).complete(set(1, k, 1, 0).replyOk());
+    ch.runPendingTasks();
+    assertThat(budget.usedBytes()).isEqualTo(2 * each);
+    assertThat(ch.config().isAutoRead()).as("reading again once the bound has room").isTrue();
+    pending.get(1).complete(set(2, k, 1, 0).replyOk());
+    pending.get(2).complete(set(3, k, 1, 0).replyOk());
+    ch.runPendingTasks();
+    assertThat(budget.usedBytes()).isZero();
     ch.finishAndReleaseAll();
   }
 
