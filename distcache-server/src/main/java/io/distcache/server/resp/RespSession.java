@@ -1177,6 +1177,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       ScriptWait.beforeQueued(this, args);
       TransactionCommands.queue(this, args);
     } else {
+      if (transaction.inMulti) {
+        TransactionCommands.checkRunAtOnce(this, args);
+      }
       commands.dispatch(this, args);
     }
   }

@@ -107,6 +107,27 @@ final class TransactionCommands {
     return spec == null || !RUN_AT_ONCE.contains(spec.name());
   }
 
+  /**
+   * Inside MULTI, the commands Redis runs at once (EXEC, DISCARD, MULTI, WATCH, ...) still get its
+   * queue-time checks first: one that fails them (wrong arity) flags the transaction as a queued
+   * command would, and a failing EXEC discards it at once with EXECABORT, as Redis's rejectCommand
+   * does. Their own errors when run (nested MULTI, WATCH inside MULTI) flag nothing, as in Redis.
+   */
+  static void checkRunAtOnce(RespSession s, byte[][] args) {
+    State t = s.transaction();
+    try {
+      s.commands().check(args);
+    } catch (CommandException e) {
+      t.dirty = true;
+      if (s.commands().lookup(args[0]) != null && "exec".equals(s.commands().lookup(args[0]).name())) {
+        t.discard();
+        String why = e.getMessage().startsWith("ERR ") ? e.getMessage().substring(4) : e.getMessage();
+        throw new CommandException("EXECABORT Transaction discarded because of: " + why);
+      }
+      throw e;
+    }
+  }
+
   /** Queues a command after Redis's queue-time checks; an error flags the transaction. */
   static void queue(RespSession s, byte[][] args) {
     State t = s.transaction();

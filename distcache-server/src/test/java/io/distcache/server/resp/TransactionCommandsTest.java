@@ -107,8 +107,21 @@ class TransactionCommandsTest {
     // Neither nesting nor WATCH flags the transaction, as in Redis.
     assertThat(send("MULTI", "MULTI", "WATCH a", "SET a 1", "EXEC")).isEqualTo("+OK\r\n"
         + "-ERR MULTI calls can not be nested\r\n-ERR WATCH inside MULTI is not allowed\r\n+QUEUED\r\n*1\r\n+OK\r\n");
-    assertThat(send("MULTI", "EXEC WHAT")).isEqualTo("+OK\r\n-ERR wrong number of arguments for 'exec' command\r\n");
-    assertThat(send("DISCARD")).isEqualTo("+OK\r\n");
+  }
+
+  @Test
+  void wrongArityOfACommandRunAtOnceInsideMulti_flagsTheTransaction_asRedisRejectCommandDoes() {
+    // EXEC itself: the transaction is discarded at once.
+    assertThat(send("MULTI", "SET a 1", "EXEC WHAT")).isEqualTo("+OK\r\n+QUEUED\r\n"
+        + "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command\r\n");
+    assertThat(send("EXEC")).isEqualTo("-ERR EXEC without MULTI\r\n");
+    assertThat(value("a")).isNull();
+    // DISCARD, MULTI, WATCH: an error now, EXECABORT at EXEC, nothing run.
+    for (String bad : new String[] {"DISCARD x", "MULTI x", "WATCH"}) {
+      assertThat(send("MULTI", "SET a 1", bad, "EXEC")).as(bad).startsWith("+OK\r\n+QUEUED\r\n-ERR wrong number of arguments")
+          .endsWith("-" + RespErrors.EXECABORT + "\r\n");
+      assertThat(value("a")).as(bad).isNull();
+    }
   }
 
   @Test
