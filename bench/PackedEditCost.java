@@ -11,8 +11,8 @@
  * SPOP and many names in place) a second table: SREM and HDEL of 17 random names (500 edits), SPOP
  * (5,000) and SPOP of 5 (1,000), each in place (the edit the server now makes) and by decoding
  * (a copy of the payload decoded into a map, changed and encoded again: what the server did before
- * for these commands, without its store copies), on the same jar. Works on a jar from before PackedEdit.lengthInPlace (it
- * then uses length(), which was the in-place length). Not run by CI.
+ * for these commands, without its store copies), on the same jar. Works on a jar from before
+ * PackedEdit.lengthInPlace (it then uses length(), which was the in-place length). Not run by CI.
  *
  *   java -XX:MaxDirectMemorySize=1g -cp distcache-server/target/distcache-server-*-all.jar bench/PackedEditCost.java
  */
@@ -207,15 +207,19 @@ public class PackedEditCost {
       Op spopDecoded = (room, r) -> spopDecoded(room, 1, r);
       Op spop5Decoded = (room, r) -> spopDecoded(room, 5, r);
       double[] in = {
-          measure("SREM17", PackedEditCost::set, srem17, 500), measure("HDEL17", () -> hash("v".repeat(20)), hdel17, 500),
-          measure("SPOP", PackedEditCost::set, spop, 5_000), measure("SPOP5", PackedEditCost::set, spop5, 1_000)};
+          measure("SREM17", PackedEditCost::set, srem17, 500),
+          measure("HDEL17", () -> hash("v".repeat(20)), hdel17, 500),
+          measure("SPOP", PackedEditCost::set, spop, 5_000),
+          measure("SPOP5", PackedEditCost::set, spop5, 1_000)};
       double[] de = {
           measure("SREM17", PackedEditCost::set, srem17Decoded, 500),
           measure("HDEL17", () -> hash("v".repeat(20)), hdel17Decoded, 500),
-          measure("SPOP", PackedEditCost::set, spopDecoded, 5_000), measure("SPOP5", PackedEditCost::set, spop5Decoded, 1_000)};
+          measure("SPOP", PackedEditCost::set, spopDecoded, 5_000),
+          measure("SPOP5", PackedEditCost::set, spop5Decoded, 1_000)};
       if (round >= 2) {
-        System.out.printf("round %d: SREM 17 names %.0f ns in place, %.0f decoding; HDEL 17 names %.0f / %.0f; SPOP %.0f / %.0f;"
-            + " SPOP 5 %.0f / %.0f ns of CPU per command%n", round - 1, in[0], de[0], in[1], de[1], in[2], de[2], in[3], de[3]);
+        System.out.printf("round %d: SREM 17 names %.0f ns in place, %.0f decoding; HDEL 17 names %.0f / %.0f;"
+            + " SPOP %.0f / %.0f; SPOP 5 %.0f / %.0f ns of CPU per command%n",
+            round - 1, in[0], de[0], in[1], de[1], in[2], de[2], in[3], de[3]);
       }
     }
     for (int round = 0; round < 5; round++) { // 5,000 removals of 10,000 leave ~6,000: each run starts afresh

@@ -33,8 +33,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * in between: every command is atomic, also inside a TRANSACTION (which holds the stripes
  * already). The point reads (HGET, HMGET of up to MAX_NAMES, HEXISTS, HSTRLEN, HLEN) look into the
  * payload where the store keeps it (PackedLookup); HSET, HSETNX, HDEL (of any number of fields on
- * an indexed hash, up to MAX_NAMES on a plain one), HINCRBY and HINCRBYFLOAT on a hash without field expiry times build the new
- * payload from that view (PackedEdit: no object per element), inside Store.editPacked, which
+ * an indexed hash, up to MAX_NAMES on a plain one), HINCRBY and HINCRBYFLOAT on a hash without
+ * field expiry times build the new payload from that view (PackedEdit: no object per element), inside Store.editPacked, which
  * applies it under the key's segment lock. On a hash of more than 128 fields (PackedIndex's
  * layout) both find their fields through the payload's offset table instead of a walk, and the
  * store edits such a hash where it lies (a new or same-length field writes that field only:

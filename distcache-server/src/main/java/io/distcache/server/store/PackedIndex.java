@@ -298,7 +298,8 @@ public final class PackedIndex {
           slot = s;
         }
       }
-      for (int probe = 0, s = rnd.nextInt(capacity); slot < 0 && probe < capacity; probe++, s = (s + 1) & (capacity - 1)) {
+      int mask = capacity - 1;
+      for (int probe = 0, s = rnd.nextInt(capacity); slot < 0 && probe < capacity; probe++, s = (s + 1) & mask) {
         if (opened.getInt(HEADER + s * SLOT) != 0 && !drawn.contains(s)) {
           slot = s;
         }

@@ -102,7 +102,8 @@ class LargeCollectionWritesTest {
     calls.clear();
 
     assertThat(resp.send("SREM {k}s" + names("m", 5000, 17))).isEqualTo(":17\r\n");
-    assertThat(PackedPayloads.deadBytes(payload("{k}s"), false)).as("17 members left dead where they were").isPositive();
+    assertThat(PackedPayloads.deadBytes(payload("{k}s"), false)).as("17 members left dead where they were")
+        .isPositive();
     assertThat(resp.send("HDEL h" + names("f", 5000, 17))).isEqualTo(":17\r\n");
     assertThat(PackedPayloads.deadBytes(payload("h"), true)).as("17 fields left dead where they were").isPositive();
     assertThat(resp.send("SADD {k}s" + names("n", 0, 17))).isEqualTo(":17\r\n");
@@ -118,7 +119,8 @@ class LargeCollectionWritesTest {
     assertThat(resp.send("SCARD {k}s")).isEqualTo(":" + (10_000 - 17 + 17 - 11) + "\r\n");
     assertThat(wholeValueCalls()).as("SPOP: " + calls).isZero();
 
-    assertThat(resp.send("SMOVE {k}s {k}t m1", "SMOVE {k}s {k}t m1", "SMOVE {k}s {k}new m2")).isEqualTo(":1\r\n:0\r\n:1\r\n");
+    assertThat(resp.send("SMOVE {k}s {k}t m1", "SMOVE {k}s {k}t m1", "SMOVE {k}s {k}new m2"))
+        .isEqualTo(":1\r\n:0\r\n:1\r\n");
     assertThat(wholeValueCalls()).as("SMOVE: " + calls).isZero();
     assertThat(calls("editPacked")).isGreaterThanOrEqualTo(8);
     assertThat(resp.send("SISMEMBER {k}t m1", "SISMEMBER {k}s m1", "SCARD {k}t", "SMEMBERS {k}new"))

@@ -128,7 +128,8 @@ class PackedRandomMembersTest {
     assertThat(PackedIndex.dead(PackedIndex.open(view, false))).as("dead runs among the members").isPositive();
     assertThat(PackedIndex.count(PackedIndex.open(view, false))).isEqualTo(600);
     assertUniform(view, new ArrayList<>(set), 1, 200_000, 9);
-    assertUniform(view, new ArrayList<>(set), 300, 30_000, 10); // the first of 300: every draw uniform over what is left
+    // the first of 300: every draw is uniform over what is left
+    assertUniform(view, new ArrayList<>(set), 300, 30_000, 10);
   }
 
   @Test
