@@ -6,7 +6,8 @@
 #   BEFORE_JAR=/tmp/before-all.jar AFTER_JAR=/tmp/after-all.jar bench/collection-writes-ab.sh
 #
 # Options (environment): ROUNDS (3), CLIENTS (50), N_FAST (100000: Redis's runs and every run on
-# 10 elements), N_SLOW (10000: distcache on 10,000 elements), PORT_RANGE (as bench/lib.sh), JAVA
+# 10 elements), N_SLOW (10000: distcache on 10,000 elements), START_WAIT (60: the seconds a server
+# may take to answer PING, longer on a loaded machine), ONLY (below), PORT_RANGE (as bench/lib.sh), JAVA
 # (java), JAVA_OPTS (more JVM flags, split on spaces; on JDK 24+ the launcher adds
 # "--enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow").
 # Both jars run with the launcher's memory and GC flags (bin/distcache: a 512 MiB pre-touched heap,
@@ -24,7 +25,15 @@
 #   HSET hl10k f__rand_int__ V -r 10000,   5,000 commands on a hash of 10,000 fields whose values are
 #                                          1 byte: about 4 in 5 commands change a value's length
 #                                          (1 to 20 bytes; reset every run)
+#   SPOP sp10k,                            5,000 commands: one set of 10,000 members popped to 5,000
+#   SPOP spn10k 5,                         1,000 commands: the same, 5 a command
+#   SMOVE {mv}a {mv}b m__rand_int__ -r 10000, 5,000 commands between two sets of 10,000 (about 4 in 5
+#                                          move a member; the rest find it gone)
+#   SREM sr10k m__rand_int__ x17 -r 10000, 500 commands of 17 names: one set shrinking from 10,000
+#                                          to about 4,300
+#   HDEL hr10k f__rand_int__ x17 -r 10000, the same on a hash (each of these reset every run)
 #   HGET h10 / h10k, SISMEMBER s10 / s10k  the reads on the same sizes
+# ONLY (a regular expression, default every row) picks the rows by name, e.g. ONLY='SPOP|SMOVE|17'.
 # One line per run ("round server row req/s"), then the median of each row per server. Logs go to a
 # fresh /tmp/collection-writes.* directory; every process started is stopped on exit (by PID).
 # Only 127.0.0.1 is contacted. Not run by CI.
@@ -64,7 +73,7 @@ for server in before after; do
   PIDS+=("$!")
 done
 for server in redis before after; do
-  wait_ping "${PORT[$server]}" 60 || die "$server on port ${PORT[$server]} did not answer PING; see $OUT"
+  wait_ping "${PORT[$server]}" "${START_WAIT:-60}" || die "$server on port ${PORT[$server]} did not answer PING; see $OUT"
 done
 log "redis ${PORT[redis]}, before ${PORT[before]} ($BEFORE_JAR), after ${PORT[after]} ($AFTER_JAR); logs in $OUT"
 
@@ -105,6 +114,12 @@ with open(sys.argv[1] + "/shrink.resp", "w") as f:
     f.write(cmd("DEL", "hd10k", "sd10k"))
     f.write(chunks("hd10k", "HSET", ["f%012d" % i for i in range(10000)], v))
     f.write(chunks("sd10k", "SADD", ["m%012d" % i for i in range(10000)]))
+with open(sys.argv[1] + "/pop.resp", "w") as f:
+    f.write(cmd("DEL", "sp10k", "spn10k", "{mv}a", "{mv}b", "sr10k", "hr10k"))
+    for key in ("sp10k", "spn10k", "{mv}a", "sr10k"):
+        f.write(chunks(key, "SADD", ["m%012d" % i for i in range(10000)]))
+    f.write(chunks("{mv}b", "SADD", ["y%012d" % i for i in range(10000)]))
+    f.write(chunks("hr10k", "HSET", ["f%012d" % i for i in range(10000)], v))
 with open(sys.argv[1] + "/relength.resp", "w") as f:
     f.write(cmd("DEL", "hl10k"))
     f.write(chunks("hl10k", "HSET", ["f%012d" % i for i in range(10000)], "v"))
@@ -123,6 +138,11 @@ ROWS=(
   "HDEL-10k|HDEL hd10k f__rand_int__|10000|5000"
   "SREM-10k|SREM sd10k m__rand_int__|10000|5000"
   "HSETLEN-10k|HSET hl10k f__rand_int__ $V|10000|5000"
+  "SPOP-10k|SPOP sp10k|10000|5000"
+  "SPOP5-10k|SPOP spn10k 5|10000|1000"
+  "SMOVE-10k|SMOVE {mv}a {mv}b m__rand_int__|10000|5000"
+  "SREM17-10k|SREM sr10k$(printf ' m__rand_int__%.0s' {1..17})|10000|500"
+  "HDEL17-10k|HDEL hr10k$(printf ' f__rand_int__%.0s' {1..17})|10000|500"
   "HGET-10|HGET h10 f__rand_int__|10|fast"
   "HGET-10k|HGET h10k f__rand_int__|10000|slow"
   "SISMEMBER-10|SISMEMBER s10 m__rand_int__|10|fast"
@@ -144,6 +164,8 @@ run_row() { # server row-spec [requests] -> prints req/s
     load "${PORT[$server]}" growth.resp
   elif [[ "$name" == HDEL-* || "$name" == SREM-* ]]; then
     load "${PORT[$server]}" shrink.resp
+  elif [[ "$name" == SPOP* || "$name" == SMOVE-* || "$name" == *17-* ]]; then
+    load "${PORT[$server]}" pop.resp
   elif [[ "$name" == HSETLEN-* ]]; then
     load "${PORT[$server]}" relength.resp
   fi
@@ -152,6 +174,13 @@ run_row() { # server row-spec [requests] -> prints req/s
     | awk '/requests per second/ { for (i = 1; i <= NF; i++) if ($i == "requests") rps = $(i - 1) } END { print rps }'
 }
 
+SELECTED=()
+for spec in "${ROWS[@]}"; do
+  if [[ "${spec%%|*}" =~ ${ONLY:-.} ]]; then
+    SELECTED+=("$spec")
+  fi
+done
+ROWS=("${SELECTED[@]}")
 for server in redis before after; do
   load "${PORT[$server]}" fixed.resp
 done

@@ -87,6 +87,52 @@ class InPlaceCollectionWritesTest {
     assertThat(members).containsExactlyElementsOf(set);
   }
 
+  /** SPOP, SMOVE and writes of more than 16 names, edited in place (issue 13), ship what the owner holds. */
+  @Test
+  void spopSmoveAndManyNameWrites_inPlace_reachTheReplica_asTheOwnerHoldsThem() {
+    cluster.cluster(2);
+    String a = "{pop}a";
+    String b = "{pop}b";
+    String h = "{pop}h";
+    Placement p = cluster.nodes.get(0).membership().placement();
+    Member owner = p.owner(KeySlot.of(ClusterFixture.b(a)));
+    DistCacheNode ownerNode = cluster.nodeOf(owner);
+    DistCacheNode replicaNode = cluster.nodeOf(p.replicas(KeySlot.of(ClusterFixture.b(a))).get(0));
+    try (Jedis j = new Jedis("127.0.0.1", ownerNode.port())) {
+      for (int i = 0; i < 1000; i += 100) {
+        String[] members = new String[100];
+        Map<String, String> fields = new HashMap<>();
+        for (int k = 0; k < 100; k++) {
+          members[k] = "m" + (i + k);
+          fields.put("f" + (i + k), "v" + (i + k));
+        }
+        j.sadd(a, members);
+        j.sadd(b, "b" + i, "b" + (i + 1), "b" + (i + 2));
+        j.hset(h, fields);
+      }
+      for (int i = 0; i < 20; i++) {
+        assertThat(j.spop(a)).isNotNull();
+        assertThat(j.spop(a, 3)).hasSize(3);
+        j.smove(a, b, "m" + (500 + i));
+        String[] names = new String[17];
+        for (int k = 0; k < 17; k++) {
+          names[k] = "m" + (100 + 17 * i + k);
+        }
+        j.srem(a, names);
+        for (int k = 0; k < 17; k++) {
+          names[k] = "f" + (100 + 17 * i + k);
+        }
+        assertThat(j.hdel(h, names)).isEqualTo(17);
+      }
+    }
+    for (String key : List.of(a, b, h)) {
+      TypedEntry mine = ownerNode.store().peekEntry(ClusterFixture.b(key));
+      TypedEntry theirs = replicaNode.store().peekEntry(ClusterFixture.b(key));
+      assertThat(theirs.value()).as(key).isEqualTo(mine.value());
+      assertThat(theirs.version()).as(key).isEqualTo(mine.version());
+    }
+  }
+
   @Test
   void watch_onALargeHashWrittenInPlace_abortsTheTransaction() {
     DistCacheNode node = single.start();

@@ -13,6 +13,7 @@ import io.distcache.server.store.FieldExpiryIndex;
 import io.distcache.server.store.RedisNumbers;
 import io.distcache.server.store.PackedChange;
 import io.distcache.server.store.PackedEdit;
+import io.distcache.server.store.PackedIndex;
 import io.distcache.server.store.PackedLookup;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreException;
@@ -31,9 +32,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * a write holds it exclusive from its read to its write back, so no other request on the key runs
  * in between: every command is atomic, also inside a TRANSACTION (which holds the stripes
  * already). The point reads (HGET, HMGET of up to MAX_NAMES, HEXISTS, HSTRLEN, HLEN) look into the
- * payload where the store keeps it (PackedLookup); HSET of up to MAX_NAMES fields, HSETNX, HDEL of
- * up to MAX_NAMES, HINCRBY and HINCRBYFLOAT on a hash without field expiry times build the new
- * payload from that view (PackedEdit: no object per element), inside Store.editPacked, which
+ * payload where the store keeps it (PackedLookup); HSET, HSETNX, HDEL (of any number of fields on
+ * an indexed hash, up to MAX_NAMES on a plain one), HINCRBY and HINCRBYFLOAT on a hash without
+ * field expiry times build the new payload from that view (PackedEdit: no object per element), inside Store.editPacked, which
  * applies it under the key's segment lock. On a hash of more than 128 fields (PackedIndex's
  * layout) both find their fields through the payload's offset table instead of a walk, and the
  * store edits such a hash where it lies (a new or same-length field writes that field only:
@@ -367,14 +368,14 @@ final class HashRequests {
 
   /**
    * The writes that edit the payload in place (PackedEdit) when the hash has no field expiries:
-   * well-formed ones of at most MAX_NAMES fields (a malformed one gets the decoding path's answer,
-   * after its type check).
+   * well-formed ones (a malformed one gets the decoding path's answer, after its type check); of
+   * more than MAX_NAMES fields only on an indexed hash (edit() decides under the lock).
    */
   private static boolean editable(int command, List<byte[]> args) {
     return switch (command) {
-      case HSET -> !args.isEmpty() && args.size() % 2 == 0 && args.size() / 2 <= PackedLookup.MAX_NAMES;
+      case HSET -> !args.isEmpty() && args.size() % 2 == 0;
       case HSETNX -> args.size() == 2;
-      case HDEL -> !args.isEmpty() && args.size() <= PackedLookup.MAX_NAMES;
+      case HDEL -> !args.isEmpty();
       case HINCRBY, HINCRBYFLOAT -> !args.isEmpty();
       default -> false;
     };
@@ -383,7 +384,8 @@ final class HashRequests {
   /**
    * HSET, HSETNX, HDEL, HINCRBY and HINCRBYFLOAT on the payload's view (PackedEdit), with the
    * decoding path's replies, limits and order; null when the hash has field expiry times, which
-   * the decoding path handles (it hides and reaps expired fields).
+   * the decoding path handles (it hides and reaps expired fields), or when more than MAX_NAMES
+   * fields are named on a hash that is not indexed (a plain hash's edit walks it once per name).
    */
   private Frame edit(Frame r, int command, List<byte[]> args) {
     List<byte[]> names = switch (command) {
@@ -398,6 +400,9 @@ final class HashRequests {
       default -> List.of(args.get(0));
     };
     PackedChange<Frame> change = store.editPacked(r.key(), ValueType.HASH, payload -> {
+      if (names.size() > PackedLookup.MAX_NAMES && !PackedIndex.isIndexed(payload)) {
+        return new PackedChange<>(null, null);
+      }
       PackedEdit e = PackedEdit.hash(payload, names);
       if (e.hasTrailer()) {
         return new PackedChange<>(null, null);

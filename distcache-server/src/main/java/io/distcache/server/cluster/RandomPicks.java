@@ -17,9 +17,7 @@ final class RandomPicks {
    * in random order. A negative one: |count| elements drawn independently, so they may repeat.
    */
   static <T> List<T> pick(List<T> from, long count, RandomGenerator rnd) {
-    if (count < -MAX_PICK || count > MAX_PICK) {
-      throw new IllegalArgumentException("count " + count + " is out of range: at most " + MAX_PICK + " either way");
-    }
+    checkCount(count);
     if (from.isEmpty() || count == 0) {
       return List.of();
     }
@@ -39,6 +37,13 @@ final class RandomPicks {
       copy.set(j, t);
     }
     return copy.subList(0, n);
+  }
+
+  /** Refuses a count whose reply would be too large to build (see MAX_PICK). */
+  static void checkCount(long count) {
+    if (count < -MAX_PICK || count > MAX_PICK) {
+      throw new IllegalArgumentException("count " + count + " is out of range: at most " + MAX_PICK + " either way");
+    }
   }
 
   /** A key for an error message: its text, cut at 64 characters. */

@@ -8,6 +8,7 @@ import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.CollectionCodec.Bytes;
 import io.distcache.server.store.PackedChange;
 import io.distcache.server.store.PackedEdit;
+import io.distcache.server.store.PackedIndex;
 import io.distcache.server.store.PackedLookup;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreException;
@@ -29,11 +30,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * empty result; a write that removes the last member removes the key.
  *
  * SISMEMBER, SMISMEMBER (up to MAX_NAMES) and SCARD walk the payload where the store keeps it
- * (PackedLookup); SADD and SREM of up to MAX_NAMES members edit the payload from that view
- * (PackedEdit: no object per member) inside Store.editPacked, under the stripe held exclusive and
- * the key's segment lock. On a set of more than 128 members (PackedIndex's layout) both find their
- * members through the payload's offset table, and the store edits such a set where it lies (a new
- * member writes that member only: Segment.editInPlace); a smaller set is copied once per write.
+ * (PackedLookup); SADD and SREM (of any number of members on an indexed set, up to MAX_NAMES on a
+ * plain one), SPOP and SMOVE edit the payload from that view (PackedEdit: no object per member)
+ * inside Store.editPacked, under the stripe held exclusive and the key's segment lock. On a set of
+ * more than 128 members (PackedIndex's layout) they find their members through the payload's
+ * offset table (SPOP draws them through it), and the store edits such a set where it lies (a new
+ * member writes that member only, a removed one leaves a dead run: Segment.editInPlace), so each
+ * costs O(members named), not O(size); a smaller set is copied once per write.
  */
 
 /** Runs SETS requests (docs/PROTOCOL.md, "Sets") under the transaction gate. */
@@ -167,8 +170,14 @@ final class SetRequests {
     if (command == SISMEMBER || command == SCARD || command == SMISMEMBER && args.size() <= PackedLookup.MAX_NAMES) {
       return lookUp(r, command, args);
     }
-    if ((command == SADD || command == SREM) && !args.isEmpty() && args.size() <= PackedLookup.MAX_NAMES) {
-      return edit(r, command == SADD, args);
+    if ((command == SADD || command == SREM) && !args.isEmpty()) {
+      Frame edited = edit(r, command == SADD, args);
+      if (edited != null) {
+        return edited;
+      }
+    }
+    if (command == SPOP) {
+      return spop(r);
     }
     Loaded set = load(r.key());
     LinkedHashMap<Bytes, Boolean> m = set.members();
@@ -217,18 +226,22 @@ final class SetRequests {
       case SCARD -> {
         return r.replyOk(m.size());
       }
-      case SPOP -> {
-        return spop(r, set);
-      }
       default -> {
         return srandmember(r, m);
       }
     }
   }
 
-  /** SADD or SREM on the payload's view (PackedEdit), with the decoding path's replies and limits. */
+  /**
+   * SADD or SREM on the payload's view (PackedEdit), with the decoding path's replies and limits;
+   * null, having written nothing, for more than MAX_NAMES members on a set that is not indexed (a
+   * plain set's edit walks it once per name), which the decoding path then serves.
+   */
   private Frame edit(Frame r, boolean add, List<byte[]> members) {
     return store.editPacked(r.key(), ValueType.SET, payload -> {
+      if (members.size() > PackedLookup.MAX_NAMES && !PackedIndex.isIndexed(payload)) {
+        return new PackedChange<Frame>(null, null);
+      }
       PackedEdit e = PackedEdit.set(payload, members);
       for (int i = 0; i < members.size(); i++) {
         if (add) {
@@ -264,33 +277,33 @@ final class SetRequests {
     return r.replyValue(ListCodec.encodeValues(out));
   }
 
-  /* extras: [command, has count, count]. Without a count: one member or NOT_FOUND. */
-  private Frame spop(Frame r, Loaded set) {
-    LinkedHashMap<Bytes, Boolean> m = set.members();
+  /*
+   * extras: [command, has count, count]. Without a count: one member or NOT_FOUND. The members are
+   * drawn from the payload where it lies (PackedLookup.randomSetMembers: uniform, through the
+   * offset table of a large set) and removed by a PackedEdit, so a large set loses them in place:
+   * O(count), not O(size).
+   */
+  private Frame spop(Frame r) {
     boolean hasCount = r.extra(1, 0) != 0;
-    long count = r.extra(2, 0);
+    long count = hasCount ? r.extra(2, 0) : 1;
     if (count < 0) {
       throw new IllegalArgumentException("SPOP count " + count + " is negative");
     }
-    List<Bytes> all = new ArrayList<>(m.keySet());
-    ThreadLocalRandom rnd = ThreadLocalRandom.current();
-    if (!hasCount) {
-      if (all.isEmpty()) {
-        return r.reply(Status.NOT_FOUND);
+    return store.editPacked(r.key(), ValueType.SET, payload -> {
+      RandomPicks.checkCount(Math.min(count, PackedLookup.count(payload)));
+      List<byte[]> picked = PackedLookup.randomSetMembers(payload, count, ThreadLocalRandom.current());
+      PackedEdit e = PackedEdit.set(payload, picked);
+      for (int i = 0; i < picked.size(); i++) {
+        e.remove(i);
       }
-      Bytes picked = all.get(rnd.nextInt(all.size()));
-      m.remove(picked);
-      save(r.key(), m, set.expireAt());
-      return r.replyValue(picked.b());
-    }
-    List<Bytes> picked = RandomPicks.pick(all, Math.min(count, all.size()), rnd);
-    for (Bytes b : picked) {
-      m.remove(b);
-    }
-    if (!picked.isEmpty()) {
-      save(r.key(), m, set.expireAt());
-    }
-    return r.replyValue(ListCodec.encodeValues(list(picked)));
+      Frame reply;
+      if (hasCount) {
+        reply = r.replyValue(ListCodec.encodeValues(picked));
+      } else {
+        reply = picked.isEmpty() ? r.reply(Status.NOT_FOUND) : r.replyValue(picked.get(0));
+      }
+      return new PackedChange<>(reply, e);
+    }).result();
   }
 
   private Frame srandmember(Frame r, LinkedHashMap<Bytes, Boolean> m) {
@@ -303,29 +316,49 @@ final class SetRequests {
     return r.replyValue(ListCodec.encodeValues(list(RandomPicks.pick(all, r.extra(2, 0), rnd))));
   }
 
-  /* key: the source; value: [destination, member]. */
+  /*
+   * key: the source; value: [destination, member]. Both keys are type-checked first, as Redis
+   * checks them, then the member is looked up in each (PackedLookup: O(1) on a large set), the
+   * destination's room checked, the member added to the destination and only then removed from the
+   * source, each an editPacked write (in place on a large set): O(1), not O(size). Both stripes
+   * are held exclusive, so nothing runs between the two writes; a write that fails (the memory
+   * bound, the value limit) leaves the member where it was, and at worst (the second write
+   * refused) in both sets, never in neither.
+   */
   private Frame smove(Frame r, List<byte[]> args) {
     if (args.size() != 2) {
       throw new IllegalArgumentException("SMOVE needs a destination and a member, got " + args.size() + " values");
     }
     byte[] destination = args.get(0);
-    Bytes member = new Bytes(args.get(1));
-    Loaded source = load(r.key());
-    Loaded target = load(destination);
-    if (!source.members().containsKey(member)) {
+    List<byte[]> member = List.of(args.get(1));
+    boolean inSource = store.readTyped(r.key(), ValueType.SET, p -> PackedLookup.setContains(p, member))[0];
+    long[] target = store.readTyped(destination, ValueType.SET,
+        p -> new long[] {PackedLookup.count(p), PackedLookup.setContains(p, member)[0] ? 1 : 0});
+    if (!inSource) {
       return r.replyOk(0);
     }
     if (java.util.Arrays.equals(r.key(), destination)) {
       return r.replyOk(1); // Redis: moving to the same set changes nothing and answers 1
     }
-    if (!target.members().containsKey(member)) {
-      checkRoom(destination, target.members().size() + 1);
+    if (target[1] == 0) {
+      checkRoom(destination, (int) Math.min(Integer.MAX_VALUE, target[0] + 1));
+      editOne(destination, member, true);
     }
-    source.members().remove(member);
-    target.members().put(member, Boolean.TRUE);
-    save(r.key(), source.members(), source.expireAt());
-    save(destination, target.members(), target.expireAt());
+    editOne(r.key(), member, false);
     return r.replyOk(1);
+  }
+
+  /** Adds or removes one member of the set at {@code key} through editPacked. */
+  private void editOne(byte[] key, List<byte[]> member, boolean add) {
+    store.editPacked(key, ValueType.SET, payload -> {
+      PackedEdit e = PackedEdit.set(payload, member);
+      if (add) {
+        e.add(0);
+      } else {
+        e.remove(0);
+      }
+      return new PackedChange<Void>(null, e);
+    });
   }
 
   /*

@@ -380,7 +380,7 @@ public final class CollectionCodec {
     return ByteBuffer.allocate((int) size);
   }
 
-  private static byte[] readBytes(ByteBuffer b) {
+  static byte[] readBytes(ByteBuffer b) {
     int len = readVarint(b, b.remaining());
     byte[] out = new byte[len];
     b.get(out);

@@ -36,9 +36,11 @@ import java.nio.IntBuffer;
  * 0 byte, which is also how the element with the empty name starts: a walk tells the two apart by
  * the table, which finds the empty name at one offset only (emptyAt, looked up once per walk). The
  * header counts the dead bytes; PackedEdit compacts (rebuilds the payload without them) when a
- * write would leave more than a quarter of the payload dead, so the waste is bounded and the
- * compaction's O(payload) is paid for by the at least payload/4 bytes of elements removed since
- * the last one: amortised O(1) per byte removed. The order of the live elements is the order of
+ * write would leave more than a quarter of the elements' bytes dead (the table not counted: a
+ * walk such as HGETALL's covers the elements only, so it covers at most 4/3 of the live bytes),
+ * so the waste is bounded and the compaction's O(payload) is paid for by the at least
+ * elements/4 bytes removed since the last one (the table is at most 32 bytes per live element,
+ * PackedIndex.fits): amortised O(1) per byte removed. The order of the live elements is the order of
  * their bytes: insertion order, except that an element written again after the last one (a value
  * whose length changed) moves there.
  *
@@ -275,6 +277,49 @@ public final class PackedIndex {
     throw new IllegalStateException("indexed collection table of " + capacity + " slots has no empty slot");
   }
 
+  /**
+   * {@code count} distinct names of an opened payload, each drawn uniformly among those not drawn
+   * yet (PackedLookup.randomSetMembers; {@code count} at most half the elements): a uniform slot,
+   * drawn again when empty or drawn before. After RANDOM_MISSES misses in a row (at least 1/16 of
+   * the slots qualify, so (15/16)^1024, about 1e-29, for a table this code wrote) the draw takes
+   * the next qualifying slot from a random one, so a corrupt table (a count above its used slots)
+   * ends in the codec's error, not a loop.
+   */
+  static java.util.List<byte[]> randomNames(ByteBuffer opened, int count, java.util.random.RandomGenerator rnd) {
+    int capacity = capacity(opened);
+    java.util.List<byte[]> out = new java.util.ArrayList<>(count);
+    java.util.HashSet<Integer> drawn = new java.util.HashSet<>(count * 4 / 3 + 1);
+    ByteBuffer walker = opened.duplicate();
+    for (int k = 0; k < count; k++) {
+      int slot = -1;
+      for (int miss = 0; slot < 0 && miss < RANDOM_MISSES; miss++) {
+        int s = rnd.nextInt(capacity);
+        if (opened.getInt(HEADER + s * SLOT) != 0 && !drawn.contains(s)) {
+          slot = s;
+        }
+      }
+      int mask = capacity - 1;
+      for (int probe = 0, s = rnd.nextInt(capacity); slot < 0 && probe < capacity; probe++, s = (s + 1) & mask) {
+        if (opened.getInt(HEADER + s * SLOT) != 0 && !drawn.contains(s)) {
+          slot = s;
+        }
+      }
+      if (slot < 0) {
+        throw new IllegalStateException("indexed collection table of " + capacity + " slots holds fewer than its count "
+            + count(opened) + " of elements");
+      }
+      drawn.add(slot);
+      walker.position(elementAt(opened, slot));
+      byte[] name = new byte[CollectionCodec.readVarint(walker, walker.remaining())];
+      walker.get(name);
+      out.add(name);
+    }
+    return out;
+  }
+
+  /** Misses in a row after which randomNames() stops drawing slots for one name (see there). */
+  static final int RANDOM_MISSES = 1024;
+
   /** The absolute position of the element in slot {@code slot} of an opened payload. */
   static int elementAt(ByteBuffer opened, int slot) {
     int capacity = capacity(opened);
@@ -389,7 +434,9 @@ public final class PackedIndex {
   /**
    * Moves every offset of {@code out}'s table past an edit: an offset greater than
    * {@code editedAt[k]} (ascending, offsets from the elements' start) moves by the sum of
-   * {@code delta[0..k]}. One pass over the table.
+   * {@code delta[0..k]}. One pass over the table; each offset's sum is added up edit by edit for
+   * a few edits, found by a binary search of their running sums for more (a write of many names),
+   * so the pass is O(capacity x log edits), not O(capacity x edits).
    */
   static void shift(ByteBuffer out, int capacity, int[] editedAt, int[] delta, int edits) {
     // Through an int view of the table: one call site type per kind of memory, so the JIT inlines
@@ -398,19 +445,49 @@ public final class PackedIndex {
     IntBuffer table = out.duplicate().order(ByteOrder.BIG_ENDIAN).position(HEADER).limit(elementsAt(capacity))
         .slice().order(ByteOrder.BIG_ENDIAN).asIntBuffer();
     int first = editedAt[0];
+    int[] sums = null;
+    if (edits > SHIFT_LINEAR_EDITS) {
+      sums = new int[edits];
+      for (int k = 0, d = 0; k < edits; k++) {
+        d += delta[k];
+        sums[k] = d;
+      }
+    }
     for (int s = 0; s < capacity; s++) {
       int v = table.get(s);
       if (v - 1 <= first) { // also an empty slot (0)
         continue;
       }
       int d = 0;
-      for (int k = 0; k < edits && editedAt[k] < v - 1; k++) {
-        d += delta[k];
+      if (sums == null) {
+        for (int k = 0; k < edits && editedAt[k] < v - 1; k++) {
+          d += delta[k];
+        }
+      } else {
+        d = sums[lastBelow(editedAt, edits, v - 1)];
       }
       if (d != 0) {
         table.put(s, v + d);
       }
     }
+  }
+
+  /** Edits shift() adds up one by one for each offset; past them it searches their running sums. */
+  private static final int SHIFT_LINEAR_EDITS = 8;
+
+  /** The last k < n with {@code sorted[k] < x}, given that {@code sorted[0] < x}. */
+  private static int lastBelow(int[] sorted, int n, int x) {
+    int lo = 0;
+    int hi = n - 1;
+    while (lo < hi) {
+      int mid = (lo + hi + 1) >>> 1;
+      if (sorted[mid] < x) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return lo;
   }
 
   /**

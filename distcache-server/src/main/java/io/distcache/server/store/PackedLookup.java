@@ -1,8 +1,11 @@
 package io.distcache.server.store;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.random.RandomGenerator;
 
 /*
  * Design: the point reads of a collection (HGET, HMGET, HEXISTS, HSTRLEN, HLEN, SISMEMBER,
@@ -139,6 +142,43 @@ public final class PackedLookup {
       }
     }
     return out;
+  }
+
+  /**
+   * {@code count} distinct members of a set payload (null: empty) drawn at random, all of them
+   * when it has no more, in the order drawn (SPOP): each draw is uniform over the members not yet
+   * drawn, as a partial Fisher-Yates shuffle of the members gives. On an indexed payload, for at
+   * most half of its members, each draw picks a slot of the offset table uniformly and draws again
+   * on an empty or already drawn one: every member holds exactly one slot, so every member is
+   * equally likely, and at least 1/8 of the slots are used (PackedIndex.fits), at least 1/16 still
+   * undrawn, so a draw costs O(1) probes expected, never a walk. Otherwise (a plain payload, or
+   * more than half of the members) the members are walked once and shuffled, O(size), which the
+   * reply of more than half of them costs anyway.
+   */
+  public static List<byte[]> randomSetMembers(ByteBuffer payload, long count, RandomGenerator rnd) {
+    if (count < 0) {
+      throw new IllegalArgumentException("random members count " + count + " is negative");
+    }
+    if (payload == null || count == 0) {
+      return List.of();
+    }
+    if (PackedIndex.isIndexed(payload)) {
+      ByteBuffer opened = PackedIndex.open(payload, false);
+      if (count <= PackedIndex.count(opened) / 2) {
+        return PackedIndex.randomNames(opened, (int) count, rnd);
+      }
+    }
+    CollectionCodec.Elements e = CollectionCodec.elements(payload, false);
+    List<byte[]> all = new ArrayList<>(e.count());
+    for (int i = 0; i < e.count(); i++) {
+      all.add(CollectionCodec.readBytes(e.next()));
+    }
+    e.checkEnd();
+    int n = (int) Math.min(count, all.size());
+    for (int i = 0; i < n; i++) {
+      Collections.swap(all, i, i + rnd.nextInt(all.size() - i));
+    }
+    return all.subList(0, n);
   }
 
   /** The members of a set or sorted-set payload (null: 0): its leading count (an indexed set's header's). */

@@ -81,9 +81,10 @@ class PackedEditInPlaceTest {
       byte[] payload = bytes();
       if (size > LIMIT) {
         PackedIndex.verify(ByteBuffer.wrap(payload), pairs);
-        int dead = PackedIndex.dead(PackedIndex.open(ByteBuffer.wrap(payload), pairs));
-        assertThat((long) dead * PackedEdit.COMPACT_ABOVE).as("dead bytes, at most a quarter")
-            .isLessThanOrEqualTo(payload.length);
+        ByteBuffer opened = PackedIndex.open(ByteBuffer.wrap(payload), pairs);
+        int dead = PackedIndex.dead(opened);
+        assertThat((long) dead * PackedEdit.COMPACT_ABOVE).as("dead bytes, at most a quarter of the elements'")
+            .isLessThanOrEqualTo(payload.length - PackedIndex.elementsAt(PackedIndex.capacity(opened)));
         deadSeen |= dead > 0;
       }
       return payload;
@@ -312,13 +313,68 @@ class PackedEditInPlaceTest {
     assertThat(inPlace).as("writes made in place").isGreaterThan(3000);
   }
 
+  /**
+   * Writes of 17 to 300 names (HSET, HDEL with many fields: PackedEdit finds a repeated name
+   * through a hash map and moves the table's offsets by a binary search of the edits past 8 of
+   * them) leave what the model says, whether built anew from a payload without dead runs (the
+   * table edited, not rebuilt) or applied in place.
+   */
+  @Test
+  void manyNames_builtOrInPlace_matchTheModel() {
+    Random random = new Random(17);
+    LinkedHashMap<Bytes, byte[]> model = new LinkedHashMap<>();
+    for (int i = 0; i < 3000; i++) {
+      model.put(new Bytes(b("f" + i)), b("v" + i % 10));
+    }
+    Room room = new Room(true, 1 << 16);
+    room.fill(CollectionCodec.encodeHash(model));
+    int tableEdits = 0;
+    for (int step = 0; step < 60; step++) {
+      List<byte[]> names = new ArrayList<>();
+      for (int k = 17 + random.nextInt(284); k > 0; k--) {
+        names.add(b("f" + random.nextInt(4000))); // repeats among them
+      }
+      PackedEdit edit = PackedEdit.hash(room.view(), names);
+      LinkedHashMap<Bytes, byte[]> next = new LinkedHashMap<>(model);
+      for (int i = 0; i < names.size(); i++) {
+        if (random.nextInt(3) == 0) {
+          edit.remove(i);
+          next.remove(new Bytes(names.get(i)));
+        } else {
+          byte[] value = b("x".repeat(random.nextInt(4)));
+          edit.put(i, value);
+          PackedIndexTest.put(next, new Bytes(names.get(i)), value, true);
+        }
+      }
+      boolean deadFree = PackedIndex.dead(PackedIndex.open(room.view(), true)) == 0;
+      byte[] built = edit.build();
+      PackedIndex.verify(ByteBuffer.wrap(built), true);
+      PackedIndexTest.assertHashInOrder(built, next);
+      if (deadFree && PackedIndex.capacity(PackedIndex.open(ByteBuffer.wrap(built), true))
+          == PackedIndex.capacity(PackedIndex.open(room.view(), true))) {
+        tableEdits++;
+      }
+      PackedIndexTest.assertHashInOrder(room.step(edit, next.size(), true), next);
+      model = next;
+      if (step % 3 == 0) {
+        room.fill(built); // now and then from a payload without dead runs again
+      }
+    }
+    assertThat(tableEdits).as("builds that edited the table (a shift over many edits)").isGreaterThan(10);
+  }
+
   private static int elementAt(Room room, String name) {
     ByteBuffer opened = PackedIndex.open(room.view(), true);
     return PackedIndex.elementAt(opened, PackedIndex.find(opened, b(name)));
   }
 
+  /**
+   * The dead share is counted among the elements' bytes, which a walk (HGETALL, SMEMBERS) covers,
+   * not among the whole payload's: with the offset table counted (16 KiB here, beside 26 KB of
+   * members) 815 removals stayed in place, and a walk covered up to 1.45x the live bytes.
+   */
   @Test
-  void applyInPlace_removalsPastAQuarterOfThePayload_leaveTheCompactionToBuild() {
+  void applyInPlace_removalsPastAQuarterOfTheElements_leaveTheCompactionToBuild() {
     LinkedHashSet<Bytes> model = new LinkedHashSet<>();
     for (int i = 0; i < 2000; i++) {
       model.add(new Bytes(b(String.format("member-%05d", i)))); // 13 bytes each
@@ -326,6 +382,7 @@ class PackedEditInPlaceTest {
     Room room = new Room(false, 0);
     room.fill(CollectionCodec.encodeSet(model, model.size()));
     int length = room.bytes().length;
+    int elements = 2000 * 13;
     int inPlace = 0;
     for (int i = 0; ; i++) { // from the front: none is cut off the end
       Bytes m = new Bytes(b(String.format("member-%05d", i)));
@@ -337,7 +394,8 @@ class PackedEditInPlaceTest {
       }
       inPlace++;
     }
-    assertThat(inPlace).as("removals in place before a quarter of the payload is dead").isEqualTo(length / (13 * 4));
+    assertThat(inPlace).as("removals in place before a quarter of the elements' bytes is dead")
+        .isEqualTo(elements / (13 * 4));
     byte[] compacted = room.bytes();
     assertThat(compacted).hasSize(length - 13 * (inPlace + 1));
     assertThat(PackedIndex.dead(PackedIndex.open(ByteBuffer.wrap(compacted), false))).isZero();
