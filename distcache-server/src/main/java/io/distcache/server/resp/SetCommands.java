@@ -105,7 +105,7 @@ final class SetCommands {
     }
   }
 
-  /** A member list as an array (SPOP and SRANDMEMBER with a count: Redis answers arrays). */
+  /** A member list as an array (SRANDMEMBER with a count, whose members may repeat: Redis answers an array). */
   private static void array(Frame r, RespWriter w) {
     if (StringCommands.failed(r, w)) {
       return;
@@ -129,7 +129,8 @@ final class SetCommands {
     if (count < 0) {
       throw new CommandException(SPOP_NEGATIVE);
     }
-    send(s, a[1], SPOP, List.of(), SetCommands::array, 1, Math.min(count, ProtocolConstants.MAX_COLLECTION_ELEMENTS));
+    // A set in RESP3 (distinct members, as Redis 7 answers), unlike SRANDMEMBER's array.
+    send(s, a[1], SPOP, List.of(), SetCommands::members, 1, Math.min(count, ProtocolConstants.MAX_COLLECTION_ELEMENTS));
   }
 
   private static void srandmember(RespSession s, byte[][] a) {

@@ -55,6 +55,15 @@ class SetCommandsTest {
   }
 
   @Test
+  void spopWithACount_isASetInResp3_srandmemberAnArray_asRedis7() {
+    send("HELLO 3");
+    send("SADD s a b c");
+    assertThat(send("SPOP nokey 2")).isEqualTo("~0\r\n");
+    assertThat(send("SRANDMEMBER s 2")).startsWith("*2\r\n");
+    assertThat(send("SPOP s 2")).startsWith("~2\r\n");
+  }
+
+  @Test
   void srandmember_countsAsRedis() {
     assertThat(send("SRANDMEMBER nokey", "SRANDMEMBER nokey 3", "SRANDMEMBER nokey -3")).isEqualTo("$-1\r\n*0\r\n*0\r\n");
     send("SADD s a b c");
