@@ -337,6 +337,28 @@ public final class Main implements Callable<Integer> {
   }
 
   /** The builder these flags describe. */
+  /** This JVM's heap limit (a field so tests can stand in for a smaller heap). */
+  long heapBytes = Runtime.getRuntime().maxMemory();
+
+  /** A value may be this many times on the heap at once while one command rewrites it (see valueBeyondHeap). */
+  static final int VALUE_COPIES_ON_HEAP = 3;
+
+  /**
+   * Null when values of {@code maxValue} bytes fit the heap, else why not. A command that rewrites a
+   * value (SETBIT, BITFIELD, SETRANGE, APPEND, a script's SET of a built string) holds it, its new
+   * form and the reply or replica copy on the heap: a tester's node with --max-value 512mb and a 1 GiB
+   * heap died of OutOfMemoryError at its first BITFIELD SET past the 4 GiB-th bit; with 1.5 GiB it served.
+   */
+  static String valueBeyondHeap(int maxValue, long maxHeapBytes) {
+    long needed = (long) maxValue * VALUE_COPIES_ON_HEAP;
+    if (needed <= maxHeapBytes) {
+      return null;
+    }
+    return "--max-value " + maxValue + " bytes needs a heap of at least " + needed + " bytes (" + VALUE_COPIES_ON_HEAP
+        + " times the value: a command that rewrites one holds it and its new form there), but the heap is "
+        + maxHeapBytes + " bytes; lower --max-value or raise the heap (DISTCACHE_HEAP, or -Xmx in DISTCACHE_JAVA_OPTS)";
+  }
+
   DistCacheNode.Builder toBuilder() {
     if (maxConnections < 1) {
       throw new ParameterException(spec.commandLine(), "--max-connections must be at least 1, got " + maxConnections);
@@ -351,6 +373,10 @@ public final class Main implements Callable<Integer> {
       throw new ParameterException(
           spec.commandLine(),
           "--max-value " + maxValue + " bytes exceeds the limit " + StoreConfig.MAX_VALUE_BYTES_LIMIT + " bytes (512mb)");
+    }
+    String heapShort = valueBeyondHeap(maxValue, heapBytes);
+    if (heapShort != null) {
+      throw new ParameterException(spec.commandLine(), heapShort);
     }
     try {
       DistCacheNode.Builder b =

@@ -1,6 +1,7 @@
 package io.distcache.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.cluster.HashRing;
@@ -232,6 +233,25 @@ class MainTest {
   void run_maxFrameTooSmallForMaxValue_exits2NamingBoth() {
     assertThat(run("--max-frame", "1mb")).isEqualTo(2);
     assertThat(err.toString()).contains("max frame 1048576").contains("max value 16777216");
+  }
+
+  @Test
+  void valueBeyondHeap_aValueMustFitThreeTimesInTheHeap() {
+    long mib = 1024 * 1024;
+    assertThat(Main.valueBeyondHeap(16 * (int) mib, 512 * mib)).isNull();
+    assertThat(Main.valueBeyondHeap(512 * (int) mib, 1536 * mib)).isNull();
+    assertThat(Main.valueBeyondHeap(512 * (int) mib, 1024 * mib)).isEqualTo("--max-value 536870912 bytes needs a heap of"
+        + " at least 1610612736 bytes (3 times the value: a command that rewrites one holds it and its new form there),"
+        + " but the heap is 1073741824 bytes; lower --max-value or raise the heap (DISTCACHE_HEAP, or -Xmx in"
+        + " DISTCACHE_JAVA_OPTS)");
+  }
+
+  @Test
+  void toBuilder_maxValueBeyondTheHeap_refusedNamingBoth() {
+    Main m = parse("--max-value", "512mb", "--max-frame", "600mb");
+    m.heapBytes = 1024L * 1024 * 1024;
+    assertThatThrownBy(m::toBuilder).isInstanceOf(picocli.CommandLine.ParameterException.class)
+        .hasMessageContaining("--max-value 536870912 bytes needs a heap of at least 1610612736 bytes");
   }
 
   @Test
