@@ -770,10 +770,48 @@ public final class LocalExecutor {
         return r.reply(Status.CONDITION_FAILED);
       }
     }
+    Frame full = refusedForMemory(r, batch);
+    if (full != null) {
+      return full;
+    }
     for (Frame request : batch.requests()) {
       replies.add(run(request, true));
     }
     return null;
+  }
+
+  /** What a stored entry costs beyond its key and value, for the estimate below. */
+  private static final int ENTRY_ESTIMATE_OVERHEAD = 64;
+
+  /**
+   * Under noeviction, a batch whose writes would not fit in the memory left is refused whole,
+   * before any of them runs: run one by one, the first ones applied and a later one failed with
+   * OUT_OF_MEMORY, a transaction half applied (an auditor, with MULTI SET/HSET/SADD on a full node).
+   * Redis refuses a write while over maxmemory when it is queued, so its EXEC then runs nothing. An
+   * estimate (each write's key and value and an entry's overhead): a write that grows a collection
+   * by less than its arguments fits the same test. With eviction, writes make room as they go.
+   */
+  private Frame refusedForMemory(Frame r, TransactionCodec.Batch batch) {
+    if (store.config().policy() != io.distcache.server.store.EvictionPolicy.NOEVICTION) {
+      return null;
+    }
+    long needed = 0;
+    for (Frame request : batch.requests()) {
+      if (request.op() != null && !request.op().readOnly()) {
+        needed += ENTRY_ESTIMATE_OVERHEAD + (request.key() == null ? 0 : request.key().length)
+            + (request.value() == null ? 0 : request.value().length);
+      }
+    }
+    if (needed == 0) {
+      return null;
+    }
+    io.distcache.server.store.StoreStats stats = store.stats();
+    if (stats.bytesUsed() + needed <= stats.bytesMax()) {
+      return null;
+    }
+    return r.replyError(Status.OUT_OF_MEMORY, "the transaction's writes need about " + needed + " bytes, but "
+        + (stats.bytesMax() - stats.bytesUsed()) + " of " + stats.bytesMax() + " are free (--max-memory, noeviction);"
+        + " nothing was applied");
   }
 
   private boolean holds(TransactionCodec.Condition c) {

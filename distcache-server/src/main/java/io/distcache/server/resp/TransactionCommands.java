@@ -305,6 +305,10 @@ final class TransactionCommands {
     return (r, w) -> {
       if (r.status() == Status.CONDITION_FAILED) {
         w.nullArray();
+      } else if (r.status() == Status.OUT_OF_MEMORY) {
+        // The owner refused the whole batch before running it (no room for its writes): as Redis
+        // answers an EXEC whose queued writes were refused for memory, nothing ran.
+        w.error("EXECABORT Transaction discarded because of: " + RespErrors.OOM);
       } else if (r.status().isError()) {
         w.error(RespErrors.fromStatus(r, false));
       } else {

@@ -71,6 +71,28 @@ class TransactionCommandsTest {
   }
 
   @Test
+  void fullNodeUnderNoeviction_execRefusedWhole_nothingApplied() {
+    assertThat(send("CONFIG SET maxmemory-policy noeviction")).isEqualTo("+OK\r\n");
+    byte[] big = new byte[256 * 1024];
+    java.util.Arrays.fill(big, (byte) 'x');
+    String refused = null;
+    for (int i = 0; i < 1_000 && refused == null; i++) {
+      String reply = call("SET", "fill" + i, new String(big, StandardCharsets.ISO_8859_1));
+      if (!reply.equals("+OK\r\n")) {
+        refused = reply;
+      }
+    }
+    assertThat(refused).as("the store filled up").startsWith("-OOM");
+    String half = "y".repeat(256 * 1024); // as large as the SET the store just refused
+    assertThat(send("MULTI", "SET p small")).isEqualTo("+OK\r\n+QUEUED\r\n");
+    assertThat(call("SET", "q", half)).isEqualTo("+QUEUED\r\n");
+    assertThat(send("EXEC")).isEqualTo("-EXECABORT Transaction discarded because of: " + RespErrors.OOM + "\r\n");
+    assertThat(value("p")).as("nothing of the transaction was applied").isNull();
+    // A transaction that fits still runs.
+    assertThat(send("DEL fill0", "MULTI", "SET p small", "EXEC")).isEqualTo(":1\r\n+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n");
+  }
+
+  @Test
   void emptyTransaction_answersEmptyArray() {
     assertThat(send("MULTI", "EXEC")).isEqualTo("+OK\r\n*0\r\n");
   }
