@@ -159,6 +159,19 @@ public final class NetServer implements AutoCloseable {
     return maxConnections / 10 + 16;
   }
 
+  /** The largest buffer one read of a client connection may be given (see readSizes). */
+  static final int MAX_READ_BYTES = 1 << 20;
+
+  /**
+   * How large each read's buffer is: Netty's adaptive guess (from 2 KiB, shrinking after small
+   * reads), allowed to grow to MAX_READ_BYTES instead of Netty's 64 KiB, so a large value already
+   * queued on the socket comes in one read and reaches RespDecoder whole (a slice, no copy into its
+   * chunks) rather than in 64 KiB reads, each a system call and each copied again (issue 16).
+   */
+  static io.netty.channel.AdaptiveRecvByteBufAllocator readSizes() {
+    return new io.netty.channel.AdaptiveRecvByteBufAllocator(64, 2048, MAX_READ_BYTES);
+  }
+
   /**
    * Binds and starts serving.
    *
@@ -183,6 +196,7 @@ public final class NetServer implements AutoCloseable {
             // read that met the FIN, so the channel must stay open for writing until the protocol
             // handler has answered; each handler then closes it (ChannelInputShutdownEvent).
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .childOption(ChannelOption.RECVBUF_ALLOCATOR, readSizes())
             .childOption(
                 ChannelOption.WRITE_BUFFER_WATER_MARK,
                 new WriteBufferWaterMark(config.writeBufferLowBytes(), config.writeBufferHighBytes()))
@@ -214,6 +228,7 @@ public final class NetServer implements AutoCloseable {
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(ChannelOption.SO_KEEPALIVE, true)
             .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+            .childOption(ChannelOption.RECVBUF_ALLOCATOR, readSizes())
             .childOption(
                 ChannelOption.WRITE_BUFFER_WATER_MARK,
                 new WriteBufferWaterMark(config.writeBufferLowBytes(), config.writeBufferHighBytes()))

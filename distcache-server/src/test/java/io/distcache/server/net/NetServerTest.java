@@ -92,6 +92,35 @@ class NetServerTest {
   }
 
   @Test
+  void clientConnection_fullReads_readBufferGrowsPastNettysDefaultTo1MiB() {
+    // The connection's own read-size policy, as the node configured it: a read that fills its
+    // buffer lets the next one be larger, up to MAX_READ_BYTES (Netty's default stops at 64 KiB,
+    // so a 1 MiB value took 16 reads and 15 copies into the decoder's chunks).
+    java.util.concurrent.CompletableFuture<io.netty.channel.ChannelConfig> seen = new java.util.concurrent.CompletableFuture<>();
+    NetConfig config = NetConfig.of(new InetSocketAddress("127.0.0.1", 0)).withIoThreads(1);
+    NetServer server = new NetServer(config, new BinaryProtocol(new MapRouter(), ProtocolConstants.DEFAULT_MAX_FRAME_BYTES),
+        pipeline -> seen.complete(pipeline.channel().config()));
+    server.start();
+    toClose.add(server);
+    connect(server).sendBytes("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+    io.netty.channel.ChannelConfig channel = seen.orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).join();
+
+    io.netty.channel.RecvByteBufAllocator.ExtendedHandle reads =
+        (io.netty.channel.RecvByteBufAllocator.ExtendedHandle) channel.getRecvByteBufAllocator().newHandle();
+    int largest = 0;
+    for (int burst = 0; burst < 8; burst++) {
+      reads.reset(channel);
+      int size = reads.guess();
+      largest = Math.max(largest, size);
+      reads.attemptedBytesRead(size);
+      reads.lastBytesRead(size); // the buffer came back full: more was waiting
+      reads.readComplete();
+    }
+
+    assertThat(largest).isEqualTo(NetServer.MAX_READ_BYTES).isEqualTo(1 << 20);
+  }
+
+  @Test
   void setThenGet_sameConnection_returnsTheValue() {
     RawClient c = connect(start());
 
