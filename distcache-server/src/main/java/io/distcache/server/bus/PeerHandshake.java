@@ -55,8 +55,11 @@ public final class PeerHandshake {
    * placements of 5; nodes of version 6 write PackedIndex's version 2 (dead runs), which a version
    * 5 node refuses as corrupt, so a large hash or set replicated or migrated between the two would
    * be lost (a reviewer); also, a leaving node asks its replicas REPLICA_LACKS, which 5 does not know.
+   * 7: the layout, proofs and placements of 6; REPLICATE frames may carry edit effects (EffectCodec's
+   * EDIT_HASH and EDIT_SET) for large hashes and sets, which a version 6 replica refuses as a
+   * malformed batch, so it would never apply another write of the owner's stream.
    */
-  public static final int VERSION = 6;
+  public static final int VERSION = 7;
   public static final int MODE_OPEN = 0;
   public static final int MODE_SECRET = 1;
   public static final int ID_BYTES = 40;

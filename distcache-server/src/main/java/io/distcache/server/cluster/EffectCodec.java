@@ -2,6 +2,8 @@ package io.distcache.server.cluster;
 
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.ValueType;
+import io.distcache.server.store.EditJournal;
+import io.distcache.server.store.PackedEdit;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +19,20 @@ import java.util.List;
  * 4 PUT of a set, 7 PUT of a sorted set: the kind carries the value's type, so a typed value
  * costs no extra byte; 5 COPIED and 6 RELEASED, see below), key length u24, key, and for a PUT: version i64, expireAt i64 (absolute
  * Unix ms, 0 none), value length u32, value (a collection's packed encoding for a hash, set or sorted set).
+ * EDIT_HASH (8) and EDIT_SET (9) carry an edit of a large hash or set instead of its value (issue
+ * 11 and 13: one HSET of a 10,000-field hash shipped its 440 KB): key length u24, key, version i64
+ * (after the edit), expireAt i64, base version i64 (before it), call count u16, then per call its
+ * kind u8 (1 put of a hash field, 2 add of a set member, 3 removal), name length u32, name, and
+ * for a put value length u32, value: the calls PackedEdit made on the owner (its ops), which the
+ * replica replays on its copy only when that copy is at exactly the base version, type and expiry
+ * (Store.applyReplicatedEdit), so the copy ends as the owner's, version included. At the edit's
+ * version already, it changes nothing (applied twice, as any effect); at any other state the copy
+ * diverged, and the replica drops the slot's copy and asks for a full one rather than guess
+ * (a command that changed nothing, SADD of a member present, ships an edit whose base version is
+ * its version: only that check, where it shipped the whole value before)
+ * (ReplicaApplier). The owner sends an edit only for a collection in the indexed layout (more than
+ * PackedIndex.INDEXED_ABOVE elements), from at most EditJournal.MAX_OPS calls, that one edit alone
+ * explains (EditJournal), and when it is smaller than the value; else the whole value, as before.
  * COPIED ends a full copy of one slot (REPLICA_SYNC): its key is the slot u16 and the copy's token
  * i64 (the replica's request), so a replica knows its copy of the slot is whole once it applied it.
  * RELEASED (its key: the slot u16) tells a member that it stopped replicating the slot for this
@@ -41,19 +57,44 @@ final class EffectCodec {
   static final byte COPIED = 5;
   static final byte RELEASED = 6;
   static final byte PUT_ZSET = 7;
+  static final byte EDIT_HASH = 8;
+  static final byte EDIT_SET = 9;
   /** The highest kind. */
-  private static final byte LAST_KIND = PUT_ZSET;
+  private static final byte LAST_KIND = EDIT_SET;
   /** expireAtMillis of the markers, which carry no value: COPIED and RELEASED. */
   private static final long COPIED_MARK = -1;
   private static final long RELEASED_MARK = -2;
 
   private EffectCodec() {}
 
-  /** The state one write left on one key: {@code value} null means the key is gone. */
-  record Effect(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
+  /**
+   * What an edit effect changes: the version the replica's copy must be at, and the calls that made
+   * the edit on the owner (PackedEdit.ops), to replay there.
+   */
+  record Edit(long baseVersion, List<PackedEdit.Op> ops) {}
+
+  /**
+   * The state one write left on one key: {@code value} null means the key is gone, unless {@code
+   * edit} is set: then the state is the copy at {@code edit.baseVersion()} with the edit made.
+   */
+  record Effect(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version, Edit edit) {
+    Effect(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
+      this(key, type, value, expireAtMillis, version, null);
+    }
+
     /** A string's effect. */
     Effect(byte[] key, byte[] value, long expireAtMillis, long version) {
       this(key, ValueType.STRING, value, expireAtMillis, version);
+    }
+
+    /** The edit of a hash or set from {@code baseVersion} to {@code version} by {@code ops}. */
+    static Effect edited(byte[] key, ValueType type, long baseVersion, long version, long expireAtMillis,
+        List<PackedEdit.Op> ops) {
+      return new Effect(key, type, null, expireAtMillis, version, new Edit(baseVersion, ops));
+    }
+
+    boolean isEdit() {
+      return edit != null;
     }
 
     static Effect delete(byte[] key) {
@@ -73,16 +114,16 @@ final class EffectCodec {
     }
 
     boolean isCopied() {
-      return value == null && expireAtMillis == COPIED_MARK;
+      return value == null && edit == null && expireAtMillis == COPIED_MARK;
     }
 
     boolean isReleased() {
-      return value == null && expireAtMillis == RELEASED_MARK;
+      return value == null && edit == null && expireAtMillis == RELEASED_MARK;
     }
 
     /** COPIED or RELEASED: about a slot, not a key. */
     boolean isMarker() {
-      return value == null && expireAtMillis < 0;
+      return value == null && edit == null && expireAtMillis < 0;
     }
 
     /** The slot a COPIED or RELEASED effect is about. */
@@ -96,10 +137,17 @@ final class EffectCodec {
     }
 
     boolean isDelete() {
-      return value == null && expireAtMillis >= 0;
+      return value == null && edit == null && expireAtMillis >= 0;
     }
 
     int encodedBytes() {
+      if (edit != null) {
+        long n = 1 + 3 + key.length + 8 + 8 + 8 + 2;
+        for (PackedEdit.Op op : edit.ops()) {
+          n += 1 + 4 + op.name().length + (op.kind() == PackedEdit.Op.PUT ? 4 + op.value().length : 0);
+        }
+        return (int) Math.min(n, Integer.MAX_VALUE);
+      }
       return 1 + 3 + key.length + (value == null ? 0 : 8 + 8 + 4 + value.length);
     }
   }
@@ -112,11 +160,14 @@ final class EffectCodec {
     ByteBuffer out = ByteBuffer.allocate(size);
     out.putShort((short) effects.size());
     for (Effect e : effects) {
-      out.put(e.isCopied() ? COPIED : e.isReleased() ? RELEASED : e.isDelete() ? DELETE : putKind(e.type()));
+      out.put(e.isEdit() ? editKind(e.type()) : e.isCopied() ? COPIED : e.isReleased() ? RELEASED
+          : e.isDelete() ? DELETE : putKind(e.type()));
       int n = e.key().length;
       out.put((byte) (n >>> 16)).put((byte) (n >>> 8)).put((byte) n);
       out.put(e.key());
-      if (e.value() != null) {
+      if (e.isEdit()) {
+        encodeEdit(out, e);
+      } else if (e.value() != null) {
         out.putLong(e.version());
         out.putLong(e.expireAtMillis());
         out.putInt(e.value().length);
@@ -167,6 +218,10 @@ final class EffectCodec {
         out.add(new Effect(key, ValueType.STRING, null, kind == COPIED ? COPIED_MARK : RELEASED_MARK, 0));
         continue;
       }
+      if (kind == EDIT_HASH || kind == EDIT_SET) {
+        out.add(decodeEdit(in, i, key, kind == EDIT_HASH));
+        continue;
+      }
       if (in.remaining() < 16) {
         throw new IllegalArgumentException("effect " + i + " is cut off before its version and expiry");
       }
@@ -182,6 +237,63 @@ final class EffectCodec {
       throw new IllegalArgumentException(in.remaining() + " trailing bytes after " + count + " effects");
     }
     return out;
+  }
+
+  private static byte editKind(ValueType type) {
+    return switch (type) {
+      case HASH -> EDIT_HASH;
+      case SET -> EDIT_SET;
+      default -> throw new IllegalArgumentException("no edit effect for a " + type);
+    };
+  }
+
+  private static void encodeEdit(ByteBuffer out, Effect e) {
+    out.putLong(e.version()).putLong(e.expireAtMillis()).putLong(e.edit().baseVersion());
+    out.putShort((short) e.edit().ops().size());
+    for (PackedEdit.Op op : e.edit().ops()) {
+      out.put(op.kind()).putInt(op.name().length).put(op.name());
+      if (op.kind() == PackedEdit.Op.PUT) {
+        out.putInt(op.value().length).put(op.value());
+      }
+    }
+  }
+
+  /** An EDIT_HASH or EDIT_SET after its key: every count and length checked before allocating. */
+  private static Effect decodeEdit(ByteBuffer in, int i, byte[] key, boolean hash) {
+    if (in.remaining() < 8 + 8 + 8 + 2) {
+      throw new IllegalArgumentException("edit effect " + i + " is cut off before its versions, expiry and call count");
+    }
+    long version = in.getLong();
+    long expireAt = in.getLong();
+    long base = in.getLong();
+    if (expireAt < 0) {
+      throw new IllegalArgumentException("effect " + i + " has a negative expiry " + expireAt);
+    }
+    if (version == 0 || base == 0) {
+      throw new IllegalArgumentException("edit effect " + i + " goes from version " + base + " to " + version
+          + ": both must be set");
+    }
+    int count = in.getShort() & 0xFFFF;
+    if (count < 1 || count > EditJournal.MAX_OPS) {
+      throw new IllegalArgumentException("edit effect " + i + " has " + count + " calls, outside 1.."
+          + EditJournal.MAX_OPS);
+    }
+    List<PackedEdit.Op> ops = new ArrayList<>(count);
+    for (int c = 0; c < count; c++) {
+      if (in.remaining() < 1) {
+        throw new IllegalArgumentException("call " + c + " of edit effect " + i + " is cut off");
+      }
+      byte op = in.get();
+      boolean valid = op == PackedEdit.Op.REMOVE || op == (hash ? PackedEdit.Op.PUT : PackedEdit.Op.ADD);
+      if (!valid) {
+        throw new IllegalArgumentException("call " + c + " of edit effect " + i + " has kind " + op + ", not one of a "
+            + (hash ? "hash's (1 put, 3 remove)" : "set's (2 add, 3 remove)"));
+      }
+      byte[] name = readBytes(in, "name", Integer.MAX_VALUE);
+      byte[] value = op == PackedEdit.Op.PUT ? readBytes(in, "value", Integer.MAX_VALUE) : null;
+      ops.add(new PackedEdit.Op(op, name, value));
+    }
+    return Effect.edited(key, hash ? ValueType.HASH : ValueType.SET, base, version, expireAt, ops);
   }
 
   private static byte putKind(ValueType type) {

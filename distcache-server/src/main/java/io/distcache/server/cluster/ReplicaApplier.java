@@ -50,6 +50,17 @@ import java.util.function.Supplier;
  * and before any later effect of such a slot is applied: that effect then waits, refused, until
  * the drop is done.
  *
+ * An edit effect (EffectCodec's EDIT kinds: the calls that edited a large hash or set) is applied
+ * only to a copy at exactly its base version (Store.applyReplicatedEdit); one already at its
+ * version is left as it is (a resent effect). Any other copy diverged: guessing would make it
+ * differ for good, so its slot is dropped on the spot (SlotCopies.diverged: READONLY reads of the
+ * slot stop before this batch is answered, later effects of the slot wait for the drop) and a full
+ * copy is asked for, as after a RELEASED effect. Not while the slot's copy is being refilled
+ * (dropped, not whole again: SlotCopies.current): then the key's state is still on its way in the
+ * owner's copy, which ships it after every effect sent before it read the key, so an edit that
+ * finds the key missing or older is skipped, and the copy brings its result; dropping again there
+ * would restart the copy at every write.
+ *
  * Streams are forgotten when this node is declared dead (its store is emptied then): owners open
  * new links when it is back.
  */
@@ -74,6 +85,21 @@ final class ReplicaApplier {
 
     /** Drops this node's copies of {@code slots} (a 16,384-bit map): they missed writes; new copies are asked for. */
     void drop(long[] slots);
+
+    /**
+     * Drops this node's copy of {@code slot} at once, as {@link #drop}: an edit effect found it
+     * diverged from its owner's ({@code why}).
+     */
+    default void diverged(int slot, String why) {
+      long[] one = new long[KeySlot.SLOTS / 64];
+      one[slot >>> 6] |= 1L << slot;
+      drop(one);
+    }
+
+    /** False while this node's copy of {@code slot} was dropped and is not whole again (ReplicaSyncRequester). */
+    default boolean current(int slot) {
+      return true;
+    }
   }
 
   private static final SlotCopies IGNORED = new SlotCopies() {
@@ -234,6 +260,14 @@ final class ReplicaApplier {
       try {
         if (e.isDelete()) {
           store.delete(e.key());
+        } else if (e.isEdit()) {
+          Store.ReplicatedEdit done = store.applyReplicatedEdit(e.key(), e.type(), e.edit().baseVersion(), e.version(),
+              e.expireAtMillis(), e.edit().ops());
+          if (done == Store.ReplicatedEdit.DIVERGED && copies.current(slot)) {
+            // Dropped before any later effect or reply: no READONLY read of the slot sees the copy.
+            copies.diverged(slot, "an edit of a " + e.type() + " from version " + e.edit().baseVersion() + " to "
+                + e.version() + " found its copy at another version, type or expiry, or missing");
+          }
         } else {
           store.applyReplicated(e.key(), e.type(), e.value(), e.expireAtMillis(), e.version());
         }

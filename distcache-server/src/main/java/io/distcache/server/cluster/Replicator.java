@@ -11,6 +11,7 @@ import io.distcache.protocol.cluster.Member;
 import io.distcache.protocol.cluster.Placement;
 import io.distcache.server.bus.Peers;
 import io.distcache.server.cluster.EffectCodec.Effect;
+import io.distcache.server.store.EditJournal;
 import io.distcache.server.store.ScanResult;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoredEntry;
@@ -248,9 +249,18 @@ public final class Replicator implements AutoCloseable {
       // have read these keys meanwhile. From here on a copy reads them only after this write.
       moved = moved(p);
       if (!moved) {
-        reply = local.apply(request);
-        for (byte[] key : effectKeys(request, keys)) {
-          ship(p, key, effectOf(key), last);
+        // The in-place edits of large hashes and sets a hash or set command makes, shipped as edits
+        // (effectOf); not a transaction's or a script's, which may write a key before editing it.
+        EditJournal journal = request.op() == Opcode.HASH || request.op() == Opcode.SETS ? EditJournal.open() : null;
+        try {
+          reply = local.apply(request);
+          for (byte[] key : effectKeys(request, keys)) {
+            ship(p, key, effectOf(key, journal), last);
+          }
+        } finally {
+          if (journal != null) {
+            journal.close();
+          }
         }
       } else {
         reply = null;
@@ -396,6 +406,33 @@ public final class Replicator implements AutoCloseable {
   }
 
   private Effect effectOf(byte[] key) {
+    return effectOf(key, null);
+  }
+
+  /** Effects shipped as edits rather than whole values (INFO replication's replication_edits_shipped). */
+  private final java.util.concurrent.atomic.LongAdder editsShipped = new java.util.concurrent.atomic.LongAdder();
+
+  /**
+   * The key's state as an effect: the edit that {@code journal} recorded when that edit alone
+   * explains the state and is smaller than the value (EffectCodec's EDIT kinds: the replica
+   * replays it on its copy at the edit's base version), else the whole value or a delete.
+   */
+  private Effect effectOf(byte[] key, EditJournal journal) {
+    if (journal != null) {
+      Store.EntryHead head = store.peekHead(key);
+      if (head == null) {
+        return Effect.delete(key);
+      }
+      EditJournal.Edit edit = journal.edit(key, head.version(), head.expireAtMillis());
+      if (edit != null && edit.type() == head.type()) {
+        Effect edited = Effect.edited(key, head.type(), edit.baseVersion(), head.version(), head.expireAtMillis(),
+            edit.ops());
+        if (edited.encodedBytes() < edit.length()) {
+          editsShipped.increment();
+          return edited;
+        }
+      }
+    }
     io.distcache.server.store.TypedEntry e = store.peekEntry(key);
     return e == null ? Effect.delete(key) : new Effect(key, e.type(), e.value(), e.expireAtMillis(), e.version());
   }
@@ -2032,8 +2069,28 @@ public final class Replicator implements AutoCloseable {
             + " skipped a placement); they are dropped and copied again", n);
         staleCopies.accept(slots);
       }
+
+      @Override
+      public void diverged(int slot, String why) {
+        long now = System.nanoTime();
+        long was = lastDivergedLog.get();
+        if (now - was >= TimeUnit.SECONDS.toNanos(10) && lastDivergedLog.compareAndSet(was, now)) {
+          log.warn("the copy of slot {} here diverged from its owner's ({}); it is dropped and copied again (logged"
+              + " once per 10 s)", slot, why);
+        }
+        ReplicaApplier.SlotCopies.super.diverged(slot, why);
+      }
+
+      @Override
+      public boolean current(int slot) {
+        return syncRequester.current(slot);
+      }
     };
   }
+
+  /** When a diverged copy was last logged (nanoTime): a replica short of memory may diverge at every write. */
+  private final java.util.concurrent.atomic.AtomicLong lastDivergedLog =
+      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - TimeUnit.SECONDS.toNanos(10));
 
   private volatile java.util.function.Consumer<long[]> staleCopies = slots -> {};
 
@@ -2111,6 +2168,7 @@ public final class Replicator implements AutoCloseable {
     line(sb, "replication_under_replicated", underReplicated ? 1 : 0);
     line(sb, "replication_lag_effects", maxLag);
     line(sb, "replication_promoted_incomplete_slots", promotedIncomplete.get());
+    line(sb, "replication_edits_shipped", editsShipped.sum());
     return sb.toString();
   }
 

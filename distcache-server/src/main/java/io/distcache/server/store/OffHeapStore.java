@@ -580,6 +580,13 @@ final class OffHeapStore implements Store {
       (slot < 0 ? misses : hits).increment();
       PackedChange<T> change = ed.edit(slot < 0 ? null : s.valueView(slot));
       if (!change.wrote()) {
+        EditJournal journal = slot < 0 || change.edit() == null ? null : EditJournal.current();
+        if (journal != null) {
+          // changed nothing: replication ships a check of the version instead of the whole value
+          long v = s.version(slot);
+          PackedEdit edit = change.edit();
+          journal.record(k, type, v, v, s.expireAt(slot), edit.length(), edit.indexedAfter(), edit.ops());
+        }
         return change;
       }
       PackedEdit edit = change.edit();
@@ -587,15 +594,63 @@ final class OffHeapStore implements Store {
         s.remove(slot, Segment.Cause.DELETED); // an edit that empties the key had elements to remove
         return change;
       }
-      config.checkValueLength(edit.length());
-      boolean large = slot >= 0 && edit.indexedAfter()
-          && (s.editInPlace(slot, edit) || s.putRebuilt(slot, k, tag, edit));
-      if (!large) {
-        store(s, slot, k, tag, type, edit.build(), 0, slot < 0 ? NO_EXPIRY : s.expireAt(slot), now, true);
+      long base = slot < 0 ? 0 : s.version(slot);
+      long expireAt = slot < 0 ? NO_EXPIRY : s.expireAt(slot);
+      long version = s.nextVersion();
+      applyEdit(s, slot, k, tag, type, edit, version, expireAt, now);
+      EditJournal journal = EditJournal.current();
+      if (journal != null) {
+        journal.record(k, type, base, version, expireAt, edit.length(), edit.indexedAfter(), edit.ops());
       }
-      fieldIndex.written(k, 0);
       return change;
     });
+  }
+
+  /**
+   * Writes {@code edit}, made under the segment's write lock from the view of the entry at slot
+   * (-1: none), with {@code version} and {@code expireAt} (the entry's own: an edit keeps it).
+   */
+  private void applyEdit(Segment s, int slot, byte[] k, int tag, ValueType type, PackedEdit edit, long version,
+      long expireAt, long now) {
+    config.checkValueLength(edit.length());
+    boolean large = slot >= 0 && edit.indexedAfter()
+        && (s.editInPlace(slot, edit, version) || s.putRebuilt(slot, k, tag, edit, version));
+    if (!large) {
+      store(s, slot, k, tag, type, edit.build(), version, expireAt, now, true);
+    }
+    fieldIndex.written(k, 0);
+  }
+
+  /** The arguments of a replica's edit that the write template's two longs do not carry. */
+  private record ReplicaEdit(ValueType type, long baseVersion, List<PackedEdit.Op> ops) {}
+
+  /** Under the segment's write lock, as editPacked: a replica's copy is edited where it lies too. */
+  @Override
+  public ReplicatedEdit applyReplicatedEdit(byte[] key, ValueType type, long baseVersion, long version,
+      long expireAtMillis, List<PackedEdit.Op> ops) {
+    return write(key, null, new ReplicaEdit(type, baseVersion, ops), expireAtMillis, version,
+        (s, slot, k, tag, now, unused, re, at, ver) -> {
+          if (slot >= 0 && s.version(slot) == ver) {
+            return ReplicatedEdit.ALREADY_APPLIED;
+          }
+          if (slot < 0 || s.type(slot) != re.type().code() || s.version(slot) != re.baseVersion()
+              || s.expireAt(slot) != at) {
+            return ReplicatedEdit.DIVERGED;
+          }
+          PackedEdit edit = PackedEdit.replay(s.valueView(slot), re.type() == ValueType.HASH, re.ops());
+          if (edit == null || edit.size() == 0) {
+            return ReplicatedEdit.DIVERGED; // field times, or emptied: the owner ships those whole or as a delete
+          }
+          s.observeVersion(ver);
+          applyEdit(s, slot, k, tag, re.type(), edit, ver, at, now);
+          return ReplicatedEdit.APPLIED;
+        });
+  }
+
+  @Override
+  public EntryHead peekHead(byte[] key) {
+    return read(key, false, (s, slot) -> slot < 0 ? null
+        : new EntryHead(ValueType.fromCode(s.type(slot)), s.version(slot), s.expireAt(slot)));
   }
 
   /**

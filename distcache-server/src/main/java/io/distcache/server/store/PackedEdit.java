@@ -114,6 +114,11 @@ public final class PackedEdit {
   /** The order of the APPEND names: the map appends in the order the names were put. */
   private final int[] appendSeq;
   private int nextSeq;
+  /**
+   * The calls that made this edit, in order (ops()): replication ships them to a replica whose copy
+   * is the same payload, which replays them (replay) and gets the same elements in the same order.
+   */
+  private final List<Op> ops = new java.util.ArrayList<>(2);
 
   private PackedEdit(ByteBuffer payload, List<byte[]> names, boolean pairs) {
     this.payload = payload;
@@ -233,6 +238,60 @@ public final class PackedEdit {
     return new PackedEdit(payload, members, false);
   }
 
+  /**
+   * One call that made an edit: a put of a field's {@code value} (a hash), an add of a member (a
+   * set) or a removal of a field or member ({@code value} null but for PUT).
+   */
+  public record Op(byte kind, byte[] name, byte[] value) {
+    public static final byte PUT = 1;
+    public static final byte ADD = 2;
+    public static final byte REMOVE = 3;
+  }
+
+  /** The calls that made this edit so far, in order. */
+  public List<Op> ops() {
+    return ops;
+  }
+
+  /**
+   * The edit that {@code ops} (another edit's ops(), made on a payload with the same elements in
+   * the same order) make on {@code payload}: the same elements in the same order as that edit left
+   * (the calls are the same on the same elements; their place in a payload with dead runs or
+   * without changes nothing). Null when {@code payload} carries field expiry times.
+   *
+   * @throws IllegalArgumentException on a PUT without a value in a set's edit or with none in a hash's
+   */
+  public static PackedEdit replay(ByteBuffer payload, boolean hash, List<Op> ops) {
+    List<byte[]> names = new java.util.ArrayList<>(ops.size());
+    for (Op op : ops) {
+      names.add(op.name());
+    }
+    PackedEdit e = new PackedEdit(payload, names, hash);
+    if (e.hasTrailer()) {
+      return null;
+    }
+    for (int i = 0; i < ops.size(); i++) {
+      Op op = ops.get(i);
+      switch (op.kind()) {
+        case Op.PUT -> {
+          if (!hash || op.value() == null) {
+            throw new IllegalArgumentException("a PUT of " + (hash ? "a hash field without a value" : "a set member"));
+          }
+          e.put(i, op.value());
+        }
+        case Op.ADD -> {
+          if (hash) {
+            throw new IllegalArgumentException("an ADD of a hash field");
+          }
+          e.add(i);
+        }
+        case Op.REMOVE -> e.remove(i);
+        default -> throw new IllegalArgumentException("unknown edit call " + op.kind());
+      }
+    }
+    return e;
+  }
+
   /** Whether the hash carries field expiry times: the caller must decode it instead (see above). */
   public boolean hasTrailer() {
     return trailer;
@@ -269,6 +328,7 @@ public final class PackedEdit {
    * as a removal and a put (see above): it moves last.
    */
   public void put(int i, byte[] value) {
+    ops.add(new Op(Op.PUT, names.get(i), value));
     int f = first[i];
     long before = currentLength(f);
     values[f] = value;
@@ -290,6 +350,7 @@ public final class PackedEdit {
 
   /** Adds member {@code i} (appended when new, nothing when present). */
   public void add(int i) {
+    ops.add(new Op(Op.ADD, names.get(i), null));
     int f = first[i];
     if (state[f] == REMOVE || state[f] == KEEP && start[f] < 0) {
       append(f);
@@ -303,6 +364,7 @@ public final class PackedEdit {
 
   /** Removes element {@code i} (nothing when absent). */
   public void remove(int i) {
+    ops.add(new Op(Op.REMOVE, names.get(i), null));
     int f = first[i];
     state[f] = start[f] >= 0 ? REMOVE : KEEP;
     if (pairs) {

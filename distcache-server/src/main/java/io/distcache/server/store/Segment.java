@@ -304,12 +304,13 @@ final class Segment {
 
   /**
    * Applies {@code edit}, made under this write lock from the view of the entry at slot, to the
-   * entry's large buffer where it lies: the entry keeps its place, gets a new version (WATCH and
+   * entry's large buffer where it lies: the entry keeps its place, gets {@code version} (nextVersion(),
+   * or a replica's copy of its owner's edit: the owner's; WATCH and
    * compare-and-set see the change as they see a put's) and counts as used, as a put's overwrite
    * does; its expiry stays. False, with nothing changed, when the entry is inline, its buffer's
    * room is too small or mostly unused, or the edit cannot be made in place (PackedEdit).
    */
-  boolean editInPlace(int slot, PackedEdit edit) {
+  boolean editInPlace(int slot, PackedEdit edit, long version) {
     long e = index.get(slot);
     ByteBuffer pg = log.page(SlotIndex.page(e));
     int off = SlotIndex.offset(e);
@@ -329,18 +330,18 @@ final class Segment {
     }
     touch(slot);
     log.resizeLarge(h, (int) length);
-    EntryCodec.putVersion(pg, off, nextVersion());
+    EntryCodec.putVersion(pg, off, version);
     return true;
   }
 
   /**
    * Replaces the entry at slot (its type and expiry kept) with {@code edit}'s payload built
-   * straight into a new large buffer with room to grow (see above), with a new version; false,
+   * straight into a new large buffer with room to grow (see above), with {@code version}; false,
    * with nothing changed, when the budget has no room for the buffer without evicting, which
    * might take the entry the edit reads (the caller then builds the payload on the heap and puts
    * it, evicting as any put). Makes room for the new stub, which may move or evict other entries.
    */
-  boolean putRebuilt(int slot, byte[] key, int tag, PackedEdit edit) {
+  boolean putRebuilt(int slot, byte[] key, int tag, PackedEdit edit, long version) {
     long length = edit.length();
     long bytes = EntryCodec.largeSize(key, 0) + length;
     long limit = EntryCodec.largeSize(key, 0) + store.config().maxValueBytes();
@@ -364,7 +365,7 @@ final class Segment {
     }
     touch(slot);
     log.prepareStub(handle, EntryCodec.headerSize(expireAt != Store.NO_EXPIRY, true));
-    land(key, tag, type, null, null, handle, nextVersion(), expireAt);
+    land(key, tag, type, null, null, handle, version, expireAt);
     return true;
   }
 

@@ -312,6 +312,58 @@ public interface Store extends AutoCloseable {
   void applyReplicated(byte[] key, io.distcache.protocol.ValueType type, byte[] value, long expireAtMillis,
       long version);
 
+  /** What {@link #applyReplicatedEdit} did. */
+  enum ReplicatedEdit {
+    /** The copy had the base version: edited, it now has the owner's version. */
+    APPLIED,
+    /** The copy already has the edit's version (a resent effect): nothing changed. */
+    ALREADY_APPLIED,
+    /** The copy is absent, of another type, at another version or expiry: nothing changed. */
+    DIVERGED
+  }
+
+  /**
+   * Replication of an edit of a large hash or set (EditJournal, EffectCodec's EDIT kinds): when the
+   * key holds {@code type} at exactly {@code baseVersion} and expiry {@code expireAtMillis}, replays
+   * {@code ops} (PackedEdit.replay) on it, in place where the store can, and gives the result the
+   * owner's {@code version} (later versions of this store go above it, as {@link #applyReplicated}).
+   * Otherwise changes nothing: the copy is not the one the owner edited, and guessing would make it
+   * differ for good.
+   *
+   * <p>This default reads a copy and puts the rebuilt payload, atomic only for a caller that
+   * serialises the key's writes (the replica's applier applies a stream in order). A store that
+   * wraps another must forward it.
+   *
+   * @throws IllegalArgumentException when {@code ops} are malformed for {@code type}
+   */
+  default ReplicatedEdit applyReplicatedEdit(byte[] key, io.distcache.protocol.ValueType type, long baseVersion,
+      long version, long expireAtMillis, List<PackedEdit.Op> ops) {
+    TypedEntry e = peekEntry(key);
+    if (e != null && e.version() == version) {
+      return ReplicatedEdit.ALREADY_APPLIED;
+    }
+    if (e == null || e.type() != type || e.version() != baseVersion || e.expireAtMillis() != expireAtMillis) {
+      return ReplicatedEdit.DIVERGED;
+    }
+    PackedEdit edit = PackedEdit.replay(java.nio.ByteBuffer.wrap(e.value()).asReadOnlyBuffer(),
+        type == io.distcache.protocol.ValueType.HASH, ops);
+    if (edit == null || edit.size() == 0) {
+      return ReplicatedEdit.DIVERGED; // field times, or emptied: the owner ships those whole or as a delete
+    }
+    config().checkValueLength(edit.length());
+    applyReplicated(key, type, edit.build(), expireAtMillis, version);
+    return ReplicatedEdit.APPLIED;
+  }
+
+  /** The type, version and expiry of a live key without copying its value, or null; counts nothing. */
+  default EntryHead peekHead(byte[] key) {
+    TypedEntry e = peekEntry(key);
+    return e == null ? null : new EntryHead(e.type(), e.version(), e.expireAtMillis());
+  }
+
+  /** A live key's type, version and absolute expiry ({@link #NO_EXPIRY} for none). */
+  record EntryHead(io.distcache.protocol.ValueType type, long version, long expireAtMillis) {}
+
   /** Removes every entry. */
   void flush();
 

@@ -76,6 +76,22 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public EntryHead peekHead(byte[] key) {
+    return store.peekHead(key);
+  }
+
+  @Override
+  public ReplicatedEdit applyReplicatedEdit(byte[] key, ValueType type, long baseVersion, long version,
+      long expireAtMillis, java.util.List<io.distcache.server.store.PackedEdit.Op> ops) {
+    // the store's edit in place, not the interface's copy; invalidated when it wrote
+    ReplicatedEdit done = store.applyReplicatedEdit(key, type, baseVersion, version, expireAtMillis, ops);
+    if (done == ReplicatedEdit.APPLIED) {
+      table.invalidate(key);
+    }
+    return done;
+  }
+
+  @Override
   public TypedEntry getTyped(byte[] key) {
     return store.getTyped(key);
   }

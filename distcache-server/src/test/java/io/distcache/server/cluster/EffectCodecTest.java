@@ -3,7 +3,9 @@ package io.distcache.server.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.distcache.protocol.ValueType;
 import io.distcache.server.cluster.EffectCodec.Effect;
+import io.distcache.server.store.PackedEdit.Op;
 import java.nio.ByteBuffer;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -78,8 +80,8 @@ class EffectCodecTest {
         .hasMessageContaining("effect count is cut off");
     assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0x13, (byte) 0x88}))
         .hasMessageContaining("effect count 5000 is outside 0..4096");
-    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 9}))
-        .hasMessageContaining("unknown kind 9");
+    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 10}))
+        .hasMessageContaining("unknown kind 10");
     // a key length past the key limit (and the bytes left): refused before allocating
     assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 2, 0x7f, 0, 0}))
         .hasMessageContaining("key length 8323072 is outside");
@@ -89,5 +91,83 @@ class EffectCodecTest {
         .hasMessageContaining("1 trailing bytes after 0 effects");
     assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 1, 0, 0, 1, 'k', 0, 0}))
         .hasMessageContaining("cut off before its version");
+  }
+
+  private static byte[] b(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void encodeDecode_edits_roundTrip_withTheirCallsInOrder() {
+    List<Effect> in = List.of(
+        Effect.edited(b("h"), ValueType.HASH, 64, 128, 5000,
+            List.of(new Op(Op.PUT, b("f1"), b("v1")), new Op(Op.REMOVE, b("f2"), null), new Op(Op.PUT, b("f1"), b("")))),
+        Effect.edited(b("s"), ValueType.SET, 65, 129, 0, List.of(new Op(Op.ADD, b("m"), null),
+            new Op(Op.REMOVE, b("n"), null))));
+
+    byte[] encoded = EffectCodec.encode(in);
+    List<Effect> out = EffectCodec.decode(encoded);
+
+    assertThat(encoded).hasSize(2 + in.get(0).encodedBytes() + in.get(1).encodedBytes());
+    assertThat(out).allMatch(Effect::isEdit).noneMatch(Effect::isDelete).noneMatch(Effect::isMarker);
+    Effect h = out.get(0);
+    assertThat(h.type()).isEqualTo(ValueType.HASH);
+    assertThat(h.key()).isEqualTo(b("h"));
+    assertThat(h.edit().baseVersion()).isEqualTo(64);
+    assertThat(h.version()).isEqualTo(128);
+    assertThat(h.expireAtMillis()).isEqualTo(5000);
+    assertThat(h.edit().ops()).extracting(Op::kind).containsExactly(Op.PUT, Op.REMOVE, Op.PUT);
+    assertThat(h.edit().ops().get(0).value()).isEqualTo(b("v1"));
+    assertThat(h.edit().ops().get(1).name()).isEqualTo(b("f2"));
+    assertThat(h.edit().ops().get(1).value()).isNull();
+    assertThat(h.edit().ops().get(2).value()).isEmpty();
+    assertThat(out.get(1).type()).isEqualTo(ValueType.SET);
+    assertThat(out.get(1).edit().ops()).extracting(Op::kind).containsExactly(Op.ADD, Op.REMOVE);
+    // count u16 1 | EDIT_SET | key length u24 1 | 's' | version | expiry | base | calls u16 1 | ADD | name u32 1 | 'm'
+    assertThat(EffectCodec.encode(List.of(Effect.edited(b("s"), ValueType.SET, 2, 3, 0, List.of(new Op(Op.ADD, b("m"),
+        null)))))).isEqualTo(new byte[] {0, 1, 9, 0, 0, 1, 's', 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 2, 0, 1, 2, 0, 0, 0, 1, 'm'});
+  }
+
+  /** One EDIT_SET effect of key 's' from version 2 to 3, its calls as given (count and bytes). */
+  private static byte[] setEdit(int calls, int... body) {
+    byte[] head = {0, 1, 9, 0, 0, 1, 's', 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+        (byte) (calls >>> 8), (byte) calls};
+    byte[] out = java.util.Arrays.copyOf(head, head.length + body.length);
+    for (int i = 0; i < body.length; i++) {
+      out[head.length + i] = (byte) body[i];
+    }
+    return out;
+  }
+
+  @Test
+  void decode_hostileEdits_namesTheProblem_beforeAllocating() {
+    assertThat(EffectCodec.decode(setEdit(1, 2, 0, 0, 0, 1, 'm'))).hasSize(1);
+    assertThatThrownBy(() -> EffectCodec.decode(setEdit(0)))
+        .hasMessageContaining("has 0 calls, outside 1..64");
+    assertThatThrownBy(() -> EffectCodec.decode(setEdit(65)))
+        .hasMessageContaining("has 65 calls, outside 1..64");
+    // a set's edit with a hash's put, and an unknown call
+    assertThatThrownBy(() -> EffectCodec.decode(setEdit(1, 1, 0, 0, 0, 1, 'm', 0, 0, 0, 1, 'v')))
+        .hasMessageContaining("has kind 1, not one of a set's (2 add, 3 remove)");
+    assertThatThrownBy(() -> EffectCodec.decode(setEdit(1, 7, 0, 0, 0, 1, 'm')))
+        .hasMessageContaining("has kind 7");
+    // a name of 2 GiB - 1 announced in 4 bytes: refused against the bytes left, nothing allocated
+    assertThatThrownBy(() -> EffectCodec.decode(setEdit(1, 2, 0x7f, 0xff, 0xff, 0xff)))
+        .hasMessageContaining("name length 2147483647 is outside 0..0");
+    assertThatThrownBy(() -> EffectCodec.decode(setEdit(2, 2, 0, 0, 0, 1, 'm')))
+        .hasMessageContaining("call 1 of edit effect 0 is cut off");
+    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 8, 0, 0, 1, 'h', 0, 0, 0}))
+        .hasMessageContaining("cut off before its versions, expiry and call count");
+    // versions: the same before and after is a command that changed nothing (a check); none is refused
+    byte[] same = setEdit(1, 2, 0, 0, 0, 1, 'm');
+    same[30] = 3;
+    assertThat(EffectCodec.decode(same).get(0).edit().baseVersion()).isEqualTo(3);
+    byte[] none = setEdit(1, 2, 0, 0, 0, 1, 'm');
+    none[30] = 0;
+    assertThatThrownBy(() -> EffectCodec.decode(none)).hasMessageContaining("goes from version 0 to 3");
+    byte[] negative = setEdit(1, 2, 0, 0, 0, 1, 'm');
+    negative[15] = (byte) 0x80;
+    assertThatThrownBy(() -> EffectCodec.decode(negative)).hasMessageContaining("negative expiry");
   }
 }

@@ -156,14 +156,122 @@ class ReplicaApplierTest {
 
   @Test
   void apply_malformed_badRequest() {
-    Frame r = applier.apply(Frame.request(Opcode.REPLICATE, 0, null, new byte[] {0, 1, 8}, 7, 1,
+    Frame r = applier.apply(Frame.request(Opcode.REPLICATE, 0, null, new byte[] {0, 1, 10}, 7, 1,
         placement.fingerprint(), 0));
     assertThat(r.status()).isEqualTo(Status.BAD_REQUEST);
-    assertThat(r.valueText()).contains("unknown kind 8");
+    assertThat(r.valueText()).contains("unknown kind 10");
     Frame noExtras = applier.apply(Frame.request(Opcode.REPLICATE, 0, null, new byte[0], 7, 1));
     assertThat(noExtras.status()).isEqualTo(Status.BAD_REQUEST);
     Frame badOwner = applier.apply(Frame.request(Opcode.REPLICATE, 0, null, new byte[] {0, 0}, 7, 1,
         placement.fingerprint(), 3));
     assertThat(badOwner.valueText()).contains("owner index 3 is outside 0..2");
+  }
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** A hash's fields and values in its order, as text. */
+  private static List<String> fields(io.distcache.server.store.TypedEntry e) {
+    List<String> out = new ArrayList<>();
+    io.distcache.server.store.CollectionCodec.decodeHash(e.value())
+        .forEach((f, v) -> out.add(new String(f.b(), StandardCharsets.UTF_8) + "=" + new String(v, StandardCharsets.UTF_8)));
+    return out;
+  }
+
+  /** Edits the hash at {@code key} on {@code s} as HSET/HDEL would: puts {@code put}, removes {@code remove}. */
+  private static void editHash(Store s, byte[] key, List<String> put, List<String> remove) {
+    List<byte[]> names = new ArrayList<>();
+    put.forEach(f -> names.add(b(f)));
+    remove.forEach(f -> names.add(b(f)));
+    s.editPacked(key, io.distcache.protocol.ValueType.HASH, payload -> {
+      io.distcache.server.store.PackedEdit e = io.distcache.server.store.PackedEdit.hash(payload, names);
+      for (int i = 0; i < names.size(); i++) {
+        if (i < put.size()) {
+          e.put(i, b("value of " + put.get(i) + " ".repeat(i)));
+        } else {
+          e.remove(i);
+        }
+      }
+      return new io.distcache.server.store.PackedChange<>(null, e);
+    });
+  }
+
+  /** The edit effect of one edit of the hash at {@code key} on the owner's store {@code s}. */
+  private static Effect shippedEdit(Store s, byte[] key, List<String> put, List<String> remove) {
+    io.distcache.server.store.EditJournal journal = io.distcache.server.store.EditJournal.open();
+    try {
+      editHash(s, key, put, remove);
+    } finally {
+      journal.close();
+    }
+    io.distcache.server.store.TypedEntry now = s.peekEntry(key);
+    io.distcache.server.store.EditJournal.Edit edit = journal.edit(key, now.version(), now.expireAtMillis());
+    assertThat(edit).as("the journal explains the key's state by the one edit").isNotNull();
+    return Effect.edited(key, io.distcache.protocol.ValueType.HASH, edit.baseVersion(), now.version(),
+        now.expireAtMillis(), edit.ops());
+  }
+
+  @Test
+  void edit_appliedOnTheCopyAtItsBase_resentChangesNothing_onADivergedCopyDropsTheSlotAndAppliesNothing() {
+    List<Integer> diverged = new ArrayList<>();
+    boolean[] current = {true};
+    ReplicaApplier withCopies = new ReplicaApplier(store, () -> placement, () -> B, guard, new ReplicaApplier.SlotCopies() {
+      @Override
+      public void copied(int slot, long token) {}
+
+      @Override
+      public void drop(long[] slots) {}
+
+      @Override
+      public void diverged(int slot, String why) {
+        diverged.add(slot);
+      }
+
+      @Override
+      public boolean current(int slot) {
+        return current[0];
+      }
+    });
+    byte[] k = keys(A, B, 1).get(0);
+    long fp = placement.fingerprint();
+    List<String> all = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      all.add("field" + i);
+    }
+    try (Store owner = Stores.create(new StoreConfig(16L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock))) {
+      editHash(owner, k, all, List.of());
+      io.distcache.server.store.TypedEntry base = owner.peekEntry(k);
+      store.applyReplicated(k, io.distcache.protocol.ValueType.HASH, base.value(), 0, base.version());
+
+      // a value of another length moves its field last (PackedIndex), a new one is appended
+      Effect edit = shippedEdit(owner, k, List.of("field7", "new"), List.of("field9", "absent"));
+      assertThat(edit.encodedBytes()).isLessThan(base.value().length / 50);
+      assertThat(withCopies.apply(batch(A, 7, 1, fp, edit)).status()).isEqualTo(Status.OK);
+      io.distcache.server.store.TypedEntry own = owner.peekEntry(k);
+      assertThat(fields(store.peekEntry(k))).containsExactlyElementsOf(fields(own));
+      assertThat(store.peekEntry(k).version()).isEqualTo(own.version());
+      // the same effect again (another number: a key named twice): the copy is at its version already
+      assertThat(withCopies.apply(batch(A, 7, 2, fp, edit)).status()).isEqualTo(Status.OK);
+      assertThat(fields(store.peekEntry(k))).containsExactlyElementsOf(fields(own));
+      assertThat(diverged).isEmpty();
+
+      // the copy diverged: it missed the owner's next edit
+      shippedEdit(owner, k, List.of("field1"), List.of());
+      Effect next = shippedEdit(owner, k, List.of("field2"), List.of("field3"));
+      byte[] before = store.peekEntry(k).value();
+      current[0] = false; // being refilled: the copy brings the key's state, nothing is dropped again
+      assertThat(withCopies.apply(batch(A, 7, 3, fp, next)).status()).isEqualTo(Status.OK);
+      assertThat(diverged).isEmpty();
+      current[0] = true;
+      assertThat(withCopies.apply(batch(A, 7, 4, fp, next)).status()).isEqualTo(Status.OK);
+      assertThat(diverged).as("the slot's copy is dropped").containsExactly(KeySlot.of(k));
+      assertThat(store.peekEntry(k).value()).as("never applied on a copy at another version").isEqualTo(before);
+      // and a copy that is gone altogether (evicted, say) is diverged too
+      store.delete(k);
+      assertThat(withCopies.apply(batch(A, 7, 5, fp, next)).status()).isEqualTo(Status.OK);
+      assertThat(diverged).hasSize(2);
+      assertThat(store.peekEntry(k)).isNull();
+    }
   }
 }
