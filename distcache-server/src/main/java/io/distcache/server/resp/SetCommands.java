@@ -149,18 +149,19 @@ final class SetCommands {
   }
 
   private static void sintercard(RespSession s, byte[][] a) {
-    long numkeys = Args.parseLong(a[1]);
+    // Redis's texts: a numkeys that is not a positive integer, then LIMIT options where the last wins.
+    long numkeys = Args.parseLong(a[1], ZSetAlgebraCommands.NUMKEYS_POSITIVE);
     if (numkeys <= 0) {
-      throw new CommandException("ERR numkeys should be greater than 0");
+      throw new CommandException(ZSetAlgebraCommands.NUMKEYS_POSITIVE);
     }
     if (numkeys > a.length - 2) {
       throw new CommandException("ERR Number of keys can't be greater than number of args");
     }
     int end = 2 + (int) numkeys;
     long limit = 0;
-    if (end < a.length) {
-      if (a.length == end + 2 && is(a[end], "limit")) {
-        limit = Args.parseLong(a[end + 1], "ERR LIMIT can't be negative");
+    for (int i = end; i < a.length; i += 2) {
+      if (i + 1 < a.length && is(a[i], "limit")) {
+        limit = Args.parseLong(a[i + 1], "ERR LIMIT can't be negative");
         if (limit < 0) {
           throw new CommandException("ERR LIMIT can't be negative");
         }

@@ -99,6 +99,9 @@ class SetCommandsTest {
     assertThat(send("SINTERCARD 3 a b")).isEqualTo("-ERR Number of keys can't be greater than number of args\r\n");
     assertThat(send("SINTERCARD 1 a LIMIT -1")).isEqualTo("-ERR LIMIT can't be negative\r\n");
     assertThat(send("SINTERCARD 1 a FOO 1")).isEqualTo("-ERR syntax error\r\n");
+    assertThat(send("SINTERCARD x a")).isEqualTo("-ERR numkeys should be greater than 0\r\n");
+    assertThat(send("SINTERCARD 1 a LIMIT 1 LIMIT")).isEqualTo("-ERR syntax error\r\n");
+    assertThat(send("SINTERCARD 2 a b LIMIT 1 LIMIT 0")).as("the last LIMIT wins").isEqualTo(":2\r\n");
     send("SET d old", "EXPIRE d 100");
     assertThat(send("SINTERSTORE d a b", "SMEMBERS d", "TTL d"))
         .as("the destination is replaced whatever it held, without expiry")
