@@ -613,8 +613,11 @@ final class OffHeapStore implements Store {
   private void applyEdit(Segment s, int slot, byte[] k, int tag, ValueType type, PackedEdit edit, long version,
       long expireAt, long now) {
     config.checkValueLength(edit.length());
+    // Last, when the compacting rebuild has no memory: in place past the dead bound rather than a
+    // put that needs memory (a removal must not fail for it, see PackedEdit.applyInPlace).
     boolean large = slot >= 0 && edit.indexedAfter()
-        && (s.editInPlace(slot, edit, version) || s.putRebuilt(slot, k, tag, edit, version));
+        && (s.editInPlace(slot, edit, version) || s.putRebuilt(slot, k, tag, edit, version)
+            || s.editInPlace(slot, edit, version, true));
     if (!large) {
       store(s, slot, k, tag, type, edit.build(), version, expireAt, now, true);
     }

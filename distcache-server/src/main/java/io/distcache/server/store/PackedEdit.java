@@ -599,8 +599,20 @@ public final class PackedEdit {
    * (writtenInPlace() counts them) and probes the table O(1) times, with no allocation.
    */
   public boolean applyInPlace(ByteBuffer room) {
+    return applyInPlace(room, false);
+  }
+
+  /**
+   * As {@link #applyInPlace(ByteBuffer)}; {@code pastDeadBound}: made in place even when more than
+   * 1/COMPACT_ABOVE would be dead. For the store when the compacting rebuild has no memory: a
+   * removal must not need memory (an SMOVE whose source removal failed for it left the member in
+   * both sets, and under noeviction an SREM on a full node answered OOM); the next write with room
+   * compacts.
+   */
+  public boolean applyInPlace(ByteBuffer room, boolean pastDeadBound) {
     InPlace plan = planInPlace();
-    if (plan == null || plan.length() > room.capacity() || plan.dead() * COMPACT_ABOVE > plan.length() - elementsAt) {
+    if (plan == null || plan.length() > room.capacity()
+        || !pastDeadBound && plan.dead() * COMPACT_ABOVE > plan.length() - elementsAt) {
       return false;
     }
     ByteBuffer w = room.duplicate().order(ByteOrder.BIG_ENDIAN).clear();

@@ -311,6 +311,11 @@ final class Segment {
    * room is too small or mostly unused, or the edit cannot be made in place (PackedEdit).
    */
   boolean editInPlace(int slot, PackedEdit edit, long version) {
+    return editInPlace(slot, edit, version, false);
+  }
+
+  /** As above; {@code pastDeadBound}: see PackedEdit.applyInPlace(ByteBuffer, boolean). */
+  boolean editInPlace(int slot, PackedEdit edit, long version, boolean pastDeadBound) {
     long e = index.get(slot);
     ByteBuffer pg = log.page(SlotIndex.page(e));
     int off = SlotIndex.offset(e);
@@ -322,10 +327,10 @@ final class Segment {
     int valueAt = EntryCodec.largeValueAt(log.larges()[h]);
     int room = log.largeRoom(h);
     long length = valueAt + edit.lengthInPlace();
-    if (length > room || length * ROOM_SHRINK < room) {
+    if (length > room || !pastDeadBound && length * ROOM_SHRINK < room) {
       return false;
     }
-    if (!edit.applyInPlace(log.largeMemory(h).slice(valueAt, room - valueAt))) {
+    if (!edit.applyInPlace(log.largeMemory(h).slice(valueAt, room - valueAt), pastDeadBound)) {
       return false;
     }
     touch(slot);
