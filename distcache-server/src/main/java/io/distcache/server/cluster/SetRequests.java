@@ -322,8 +322,8 @@ final class SetRequests {
    * destination's room checked, the member added to the destination and only then removed from the
    * source, each an editPacked write (in place on a large set): O(1), not O(size). Both stripes
    * are held exclusive, so nothing runs between the two writes; a write that fails (the memory
-   * bound, the value limit) leaves the member where it was, and at worst (the second write
-   * refused) in both sets, never in neither.
+   * bound, the value limit) leaves the member where it was: a removal refused after the add
+   * (rare: a removal is made in place when it cannot compact for memory) takes the add back.
    */
   private Frame smove(Frame r, List<byte[]> args) {
     if (args.size() != 2) {
@@ -332,6 +332,9 @@ final class SetRequests {
     byte[] destination = args.get(0);
     List<byte[]> member = List.of(args.get(1));
     boolean inSource = store.readTyped(r.key(), ValueType.SET, p -> PackedLookup.setContains(p, member))[0];
+    if (!inSource && !store.exists(r.key())) {
+      return r.replyOk(0); // Redis: a missing source answers 0 before the destination's type is checked
+    }
     long[] target = store.readTyped(destination, ValueType.SET,
         p -> new long[] {PackedLookup.count(p), PackedLookup.setContains(p, member)[0] ? 1 : 0});
     if (!inSource) {
@@ -340,11 +343,21 @@ final class SetRequests {
     if (java.util.Arrays.equals(r.key(), destination)) {
       return r.replyOk(1); // Redis: moving to the same set changes nothing and answers 1
     }
-    if (target[1] == 0) {
+    boolean added = target[1] == 0;
+    if (added) {
       checkRoom(destination, (int) Math.min(Integer.MAX_VALUE, target[0] + 1));
       editOne(destination, member, true);
     }
-    editOne(r.key(), member, false);
+    try {
+      editOne(r.key(), member, false);
+    } catch (RuntimeException e) {
+      if (added) {
+        // Taken back: the member was just appended, so its removal cuts the payload's end and
+        // needs no memory; the failed SMOVE then changed nothing.
+        editOne(destination, member, false);
+      }
+      throw e;
+    }
     return r.replyOk(1);
   }
 

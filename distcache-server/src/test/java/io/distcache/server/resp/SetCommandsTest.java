@@ -82,6 +82,8 @@ class SetCommandsTest {
         .isEqualTo(":1\r\n*1\r\n$1\r\nb\r\n*2\r\n$1\r\nc\r\n$1\r\na\r\n");
     assertThat(send("SMOVE src dst x", "SMOVE nokey dst a", "SMOVE src src b")).isEqualTo(":0\r\n:0\r\n:1\r\n");
     assertThat(send("SMOVE src str b", "SMOVE str dst v")).isEqualTo(WRONGTYPE + WRONGTYPE);
+    assertThat(send("SMOVE nokey str v")).as("a missing source answers 0 before the destination's type")
+        .isEqualTo(":0\r\n");
     assertThat(send("SMOVE src new b", "EXISTS src", "SMEMBERS new")).isEqualTo(":1\r\n:0\r\n*1\r\n$1\r\nb\r\n");
   }
 
