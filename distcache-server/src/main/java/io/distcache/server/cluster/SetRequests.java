@@ -179,6 +179,12 @@ final class SetRequests {
     if (command == SPOP) {
       return spop(r);
     }
+    if (command == SRANDMEMBER) {
+      Frame drawn = srandmemberInPlace(r);
+      if (drawn != null) {
+        return drawn;
+      }
+    }
     Loaded set = load(r.key());
     LinkedHashMap<Bytes, Boolean> m = set.members();
     switch (command) {
@@ -304,6 +310,45 @@ final class SetRequests {
       }
       return new PackedChange<>(reply, e);
     }).result();
+  }
+
+  /** Most draws SRANDMEMBER makes under the segment's read lock; a larger count copies the set first. */
+  static final int DRAWS_IN_PLACE = 4096;
+
+  /**
+   * SRANDMEMBER drawn from a large set where it lies (PackedLookup.randomSetMembers through the
+   * offset table: O(count), not O(size)): distinct members for a positive count, each draw
+   * independent for a negative one, as Redis. Null (the decoding path answers) for a set that is
+   * not indexed, or a count past DRAWS_IN_PLACE, which would hold the read lock that long.
+   */
+  private Frame srandmemberInPlace(Frame r) {
+    boolean hasCount = r.extra(1, 0) != 0;
+    long count = hasCount ? r.extra(2, 0) : 1;
+    RandomPicks.checkCount(count);
+    if (Math.abs(count) > DRAWS_IN_PLACE) {
+      return null;
+    }
+    ThreadLocalRandom rnd = ThreadLocalRandom.current();
+    List<byte[]> picked = store.readTyped(r.key(), ValueType.SET, p -> {
+      if (p == null || !io.distcache.server.store.PackedIndex.isIndexed(p)) {
+        return null;
+      }
+      if (count >= 0) {
+        return PackedLookup.randomSetMembers(p.duplicate(), count, rnd);
+      }
+      List<byte[]> out = new ArrayList<>((int) -count);
+      for (long i = 0; i < -count; i++) {
+        out.add(PackedLookup.randomSetMembers(p.duplicate(), 1, rnd).get(0));
+      }
+      return out;
+    });
+    if (picked == null) {
+      return null;
+    }
+    if (!hasCount) {
+      return picked.isEmpty() ? r.reply(Status.NOT_FOUND) : r.replyValue(picked.get(0));
+    }
+    return r.replyValue(ListCodec.encodeValues(picked));
   }
 
   private Frame srandmember(Frame r, LinkedHashMap<Bytes, Boolean> m) {

@@ -119,12 +119,22 @@ class LargeCollectionWritesTest {
     assertThat(resp.send("SCARD {k}s")).isEqualTo(":" + (10_000 - 17 + 17 - 11) + "\r\n");
     assertThat(wholeValueCalls()).as("SPOP: " + calls).isZero();
 
+    assertThat(resp.send("SRANDMEMBER {k}s")).startsWith("$");
+    String distinct = resp.send("SRANDMEMBER {k}s 50");
+    assertThat(distinct).startsWith("*50\r\n");
+    assertThat(new java.util.HashSet<>(java.util.Arrays.asList(distinct.split("\r\n")))).as("50 distinct members")
+        .hasSizeGreaterThanOrEqualTo(51);
+    assertThat(resp.send("SRANDMEMBER {k}s -60")).startsWith("*60\r\n");
+    assertThat(resp.send("SCARD {k}s")).as("SRANDMEMBER removes nothing").isEqualTo(":" + (10_000 - 11) + "\r\n");
+    assertThat(wholeValueCalls()).as("SRANDMEMBER: " + calls).isZero();
+
     assertThat(resp.send("SMOVE {k}s {k}t m1", "SMOVE {k}s {k}t m1", "SMOVE {k}s {k}new m2"))
         .isEqualTo(":1\r\n:0\r\n:1\r\n");
     assertThat(wholeValueCalls()).as("SMOVE: " + calls).isZero();
     assertThat(calls("editPacked")).isGreaterThanOrEqualTo(8);
     assertThat(resp.send("SISMEMBER {k}t m1", "SISMEMBER {k}s m1", "SCARD {k}t", "SMEMBERS {k}new"))
         .isEqualTo(":1\r\n:0\r\n:10001\r\n" + RespChannel.bulks("m2"));
+    assertThat(resp.send("SRANDMEMBER nokey 3", "SRANDMEMBER nokey")).isEqualTo("*0\r\n$-1\r\n");
   }
 
   @ParameterizedTest
