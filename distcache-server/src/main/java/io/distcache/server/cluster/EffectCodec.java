@@ -25,11 +25,11 @@ import java.util.List;
  * kind u8 (1 put of a hash field, 2 add of a set member, 3 removal), name length u32, name, and
  * for a put value length u32, value: the calls PackedEdit made on the owner (its ops), which the
  * replica replays on its copy only when that copy is at exactly the base version, type and expiry
- * (Store.applyReplicatedEdit), so the copy ends as the owner's, version included. At the edit's
- * version already, it changes nothing (applied twice, as any effect); at any other state the copy
- * diverged, and the replica drops the slot's copy and asks for a full one rather than guess
- * (a command that changed nothing, SADD of a member present, ships an edit whose base version is
- * its version: only that check, where it shipped the whole value before)
+ * (Store.applyReplicatedEdit), so the copy ends as the owner's, version included. A command
+ * that changed nothing (SADD of a member present) ships an edit whose base version is its version:
+ * only that check, where it shipped the whole value before. At any other state the copy diverged
+ * (a real edit finding the copy at its own version included: versions are unique per node only),
+ * and the replica removes the key rather than guess, a miss until a whole value of it comes
  * (ReplicaApplier). The owner sends an edit only for a collection in the indexed layout (more than
  * PackedIndex.INDEXED_ABOVE elements), from at most EditJournal.MAX_OPS calls, that one edit alone
  * explains (EditJournal), and when it is smaller than the value; else the whole value, as before.

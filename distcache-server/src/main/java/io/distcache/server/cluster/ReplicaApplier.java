@@ -51,15 +51,15 @@ import java.util.function.Supplier;
  * the drop is done.
  *
  * An edit effect (EffectCodec's EDIT kinds: the calls that edited a large hash or set) is applied
- * only to a copy at exactly its base version (Store.applyReplicatedEdit); one already at its
- * version is left as it is (a resent effect). Any other copy diverged: guessing would make it
- * differ for good, so its slot is dropped on the spot (SlotCopies.diverged: READONLY reads of the
- * slot stop before this batch is answered, later effects of the slot wait for the drop) and a full
- * copy is asked for, as after a RELEASED effect. Not while the slot's copy is being refilled
- * (dropped, not whole again: SlotCopies.current): then the key's state is still on its way in the
- * owner's copy, which ships it after every effect sent before it read the key, so an edit that
- * finds the key missing or older is skipped, and the copy brings its result; dropping again there
- * would restart the copy at every write.
+ * only to a copy at exactly its base version (Store.applyReplicatedEdit); a write that changed
+ * nothing (base and version equal) finding the copy at that version is left as it is. Any other
+ * copy diverged (missing, evicted here, another type, version or expiry, or at the edit's own
+ * version from another node's numbering after a failover): guessing would make it differ for
+ * good, so the key is removed here before any later effect or reply, a miss until a whole value
+ * of it comes (the next write the owner cannot ship as an edit, or a full copy of the slot).
+ * Only the key: the slot's other keys are whole (a refill in progress brings the key's state in
+ * the owner's copy anyway), and dropping the slot at every edit of a key a replica evicted
+ * recopied the slot again and again (a reviewer).
  *
  * Streams are forgotten when this node is declared dead (its store is emptied then): owners open
  * new links when it is back.
@@ -86,15 +86,8 @@ final class ReplicaApplier {
     /** Drops this node's copies of {@code slots} (a 16,384-bit map): they missed writes; new copies are asked for. */
     void drop(long[] slots);
 
-    /**
-     * Drops this node's copy of {@code slot} at once, as {@link #drop}: an edit effect found it
-     * diverged from its owner's ({@code why}).
-     */
-    default void diverged(int slot, String why) {
-      long[] one = new long[KeySlot.SLOTS / 64];
-      one[slot >>> 6] |= 1L << slot;
-      drop(one);
-    }
+    /** An edit effect found a key's copy in {@code slot} diverged from its owner's ({@code why}); the key was removed. */
+    default void diverged(int slot, String why) {}
 
     /** False while this node's copy of {@code slot} was dropped and is not whole again (ReplicaSyncRequester). */
     default boolean current(int slot) {
@@ -263,8 +256,12 @@ final class ReplicaApplier {
         } else if (e.isEdit()) {
           Store.ReplicatedEdit done = store.applyReplicatedEdit(e.key(), e.type(), e.edit().baseVersion(), e.version(),
               e.expireAtMillis(), e.edit().ops());
-          if (done == Store.ReplicatedEdit.DIVERGED && copies.current(slot)) {
-            // Dropped before any later effect or reply: no READONLY read of the slot sees the copy.
+          if (done == Store.ReplicatedEdit.DIVERGED) {
+            // Removed before any later effect or reply: a miss here until a whole value of the key
+            // comes, never a value the owner does not hold. The key alone, not the slot: a replica
+            // evicts on its own (evictions are not replicated), and dropping the slot at every edit
+            // of an evicted key recopied it again and again (a reviewer).
+            store.delete(e.key());
             copies.diverged(slot, "an edit of a " + e.type() + " from version " + e.edit().baseVersion() + " to "
                 + e.version() + " found its copy at another version, type or expiry, or missing");
           }

@@ -2075,10 +2075,9 @@ public final class Replicator implements AutoCloseable {
         long now = System.nanoTime();
         long was = lastDivergedLog.get();
         if (now - was >= TimeUnit.SECONDS.toNanos(10) && lastDivergedLog.compareAndSet(was, now)) {
-          log.warn("the copy of slot {} here diverged from its owner's ({}); it is dropped and copied again (logged"
-              + " once per 10 s)", slot, why);
+          log.warn("a copy of a key of slot {} here diverged from its owner's ({}); the key is removed here until"
+              + " a whole value of it comes (logged once per 10 s)", slot, why);
         }
-        ReplicaApplier.SlotCopies.super.diverged(slot, why);
       }
 
       @Override

@@ -633,8 +633,8 @@ final class OffHeapStore implements Store {
       long expireAtMillis, List<PackedEdit.Op> ops) {
     return write(key, null, new ReplicaEdit(type, baseVersion, ops), expireAtMillis, version,
         (s, slot, k, tag, now, unused, re, at, ver) -> {
-          if (slot >= 0 && s.version(slot) == ver) {
-            return ReplicatedEdit.ALREADY_APPLIED;
+          if (slot >= 0 && s.version(slot) == ver && re.baseVersion() == ver) {
+            return ReplicatedEdit.ALREADY_APPLIED; // a write that changed nothing: a check of the version
           }
           if (slot < 0 || s.type(slot) != re.type().code() || s.version(slot) != re.baseVersion()
               || s.expireAt(slot) != at) {

@@ -316,7 +316,12 @@ public interface Store extends AutoCloseable {
   enum ReplicatedEdit {
     /** The copy had the base version: edited, it now has the owner's version. */
     APPLIED,
-    /** The copy already has the edit's version (a resent effect): nothing changed. */
+    /**
+     * A write that changed nothing (base and version equal) found the copy at that version: nothing
+     * to do. A real edit that finds the copy at its own version is DIVERGED: versions are unique per
+     * node, not across nodes, so a replica that kept an owner's last unacknowledged edit can meet the
+     * promoted owner's first edit under the same number (a reviewer).
+     */
     ALREADY_APPLIED,
     /** The copy is absent, of another type, at another version or expiry: nothing changed. */
     DIVERGED
@@ -339,8 +344,8 @@ public interface Store extends AutoCloseable {
   default ReplicatedEdit applyReplicatedEdit(byte[] key, io.distcache.protocol.ValueType type, long baseVersion,
       long version, long expireAtMillis, List<PackedEdit.Op> ops) {
     TypedEntry e = peekEntry(key);
-    if (e != null && e.version() == version) {
-      return ReplicatedEdit.ALREADY_APPLIED;
+    if (e != null && e.version() == version && baseVersion == version) {
+      return ReplicatedEdit.ALREADY_APPLIED; // a write that changed nothing: a check of the version
     }
     if (e == null || e.type() != type || e.version() != baseVersion || e.expireAtMillis() != expireAtMillis) {
       return ReplicatedEdit.DIVERGED;
