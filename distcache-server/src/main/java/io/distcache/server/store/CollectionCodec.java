@@ -381,16 +381,29 @@ public final class CollectionCodec {
   }
 
   static byte[] readBytes(ByteBuffer b) {
-    int len = readVarint(b, b.remaining());
-    byte[] out = new byte[len];
+    byte[] out = new byte[elementLength(b)];
     b.get(out);
     return out;
   }
 
   /** Skips one length-prefixed element at {@code b}'s position (its length checked against what is left). */
   static void skipBytes(ByteBuffer b) {
-    int len = readVarint(b, b.remaining());
+    int len = elementLength(b);
     b.position(b.position() + len);
+  }
+
+  /**
+   * Reads an element's length prefix and checks it against the bytes left after the prefix (the
+   * varint's own bytes are no longer left: a corrupt length up to them once passed the end with a
+   * buffer exception instead of the codec's error, found by PackedEditInPlaceTest's property).
+   */
+  private static int elementLength(ByteBuffer b) {
+    int len = readVarint(b, b.remaining());
+    if (len > b.remaining()) {
+      throw new IllegalStateException("collection payload length " + len + " exceeds the " + b.remaining()
+          + " bytes left");
+    }
+    return len;
   }
 
   static void writeBytes(ByteBuffer b, byte[] bytes) {
