@@ -88,11 +88,6 @@ final class ReplicaApplier {
 
     /** An edit effect found a key's copy in {@code slot} diverged from its owner's ({@code why}); the key was removed. */
     default void diverged(int slot, String why) {}
-
-    /** False while this node's copy of {@code slot} was dropped and is not whole again (ReplicaSyncRequester). */
-    default boolean current(int slot) {
-      return true;
-    }
   }
 
   private static final SlotCopies IGNORED = new SlotCopies() {

@@ -2079,11 +2079,6 @@ public final class Replicator implements AutoCloseable {
               + " a whole value of it comes (logged once per 10 s)", slot, why);
         }
       }
-
-      @Override
-      public boolean current(int slot) {
-        return syncRequester.current(slot);
-      }
     };
   }
 
