@@ -9,6 +9,7 @@ import io.distcache.server.Clock;
 import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreConfig;
+import io.distcache.server.store.TypedEntry;
 import io.distcache.server.store.Stores;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -39,7 +40,10 @@ public class LargeCollectionLinearizabilityTest {
   private static final byte[] SET = b("{c}set");
   private static final int OTHERS = 200;
 
-  public LargeCollectionLinearizabilityTest() {
+  /** The two collections as first built, put back whole by each instance (building them is the slow part). */
+  private static final TypedEntry[] START = build();
+
+  private static TypedEntry[] build() {
     STORE.flush();
     List<byte[]> fields = new ArrayList<>();
     List<byte[]> members = new ArrayList<>();
@@ -50,6 +54,13 @@ public class LargeCollectionLinearizabilityTest {
     }
     filled(EXECUTOR.execute(Frame.request(Opcode.HASH, 0, HASH, ListCodec.encodeValues(fields), HashRequests.HSET)));
     filled(EXECUTOR.execute(Frame.request(Opcode.SETS, 0, SET, ListCodec.encodeValues(members), SetRequests.SADD)));
+    return new TypedEntry[] {STORE.peekEntry(HASH), STORE.peekEntry(SET)};
+  }
+
+  public LargeCollectionLinearizabilityTest() {
+    STORE.flush();
+    STORE.applyReplicated(HASH, START[0].type(), START[0].value(), Store.NO_EXPIRY, START[0].version());
+    STORE.applyReplicated(SET, START[1].type(), START[1].value(), Store.NO_EXPIRY, START[1].version());
   }
 
   private static void filled(Frame reply) {
