@@ -13,8 +13,25 @@ import java.util.Objects;
  * @param state what the reporting node believes about the member
  * @param incarnation the member's own counter for refuting suspicion
  * @param joining true while the member is joining: it learns the slots it will own and owns none yet
+ * @param departing true while the member is departing: it still owns its slots, which gain the
+ *     copies the cluster without it will hold, and it leaves once they are whole
  */
-public record ClusterMember(String id, String host, int port, State state, long incarnation, boolean joining) {
+public record ClusterMember(String id, String host, int port, State state, long incarnation, boolean joining,
+    boolean departing) {
+
+  /**
+   * A member that is not departing.
+   *
+   * @param id the member's id
+   * @param host the advertised host
+   * @param port the advertised port
+   * @param state the member's state
+   * @param incarnation the member's counter for refuting suspicion
+   * @param joining true while the member is joining
+   */
+  public ClusterMember(String id, String host, int port, State state, long incarnation, boolean joining) {
+    this(id, host, port, state, incarnation, joining, false);
+  }
 
   /**
    * A member that is not joining.
@@ -26,7 +43,7 @@ public record ClusterMember(String id, String host, int port, State state, long 
    * @param incarnation the member's counter for refuting suspicion
    */
   public ClusterMember(String id, String host, int port, State state, long incarnation) {
-    this(id, host, port, state, incarnation, false);
+    this(id, host, port, state, incarnation, false, false);
   }
 
   /**
@@ -68,6 +85,7 @@ public record ClusterMember(String id, String host, int port, State state, long 
    * @param state the member's state
    * @param incarnation the member's counter for refuting suspicion
    * @param joining whether the member is still joining
+   * @param departing whether the member is departing
    */
   public ClusterMember {
     Objects.requireNonNull(id, "id");
@@ -86,6 +104,7 @@ public record ClusterMember(String id, String host, int port, State state, long 
 
   @Override
   public String toString() {
-    return id + "@" + address() + " " + state + (joining ? " joining" : "") + " #" + incarnation;
+    return id + "@" + address() + " " + state + (joining ? " joining" : "") + (departing ? " departing" : "") + " #"
+        + incarnation;
   }
 }

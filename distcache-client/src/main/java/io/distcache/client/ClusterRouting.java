@@ -186,7 +186,8 @@ final class ClusterRouting {
       // The fingerprint is a function of the owning members and virtual nodes: a mismatch means
       // this client would not compute the node's table (a different Placement algorithm, or a
       // reply assembled from two moments); routing by it would send keys to the wrong owners.
-      long mine = Placement.fingerprint(list.owners(), list.learners(), list.virtualNodes(), list.replicas());
+      long mine = Placement.fingerprint(list.owners(), list.learners(), list.departing(), list.virtualNodes(),
+          list.replicas());
       if (mine != list.fingerprint()) {
         if (!warnedFingerprint) {
           warnedFingerprint = true;

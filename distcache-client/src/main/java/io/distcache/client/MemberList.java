@@ -73,6 +73,17 @@ record MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerp
     return learners;
   }
 
+  /** The owning members that are departing: their slots have extra replicas in the placement. */
+  Set<Member> departing() {
+    Set<Member> departing = new HashSet<>();
+    for (ClusterMember m : members) {
+      if (m.ownsKeys() && m.departing()) {
+        departing.add(new Member(m.id(), new Address(m.host(), m.port())));
+      }
+    }
+    return departing;
+  }
+
   /** True when a member with this id is in the list, in any state. */
   boolean knows(String id) {
     for (ClusterMember m : members) {

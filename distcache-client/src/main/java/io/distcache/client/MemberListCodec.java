@@ -23,6 +23,8 @@ import java.util.Set;
 final class MemberListCodec {
   /** Set in a member's state byte while it is joining (learning its slots, owning none). */
   private static final int JOINING_BIT = 0x10;
+  /** Set in a member's state byte while it is departing (its slots gain copies before it leaves). */
+  private static final int DEPARTING_BIT = 0x20;
   private static final ClusterMember.State[] STATES = ClusterMember.State.values();
   /** Per member at least: id length, one id byte, host length, one host byte, port, state, incarnation. */
   private static final int MIN_MEMBER_BYTES = 1 + 1 + 1 + 1 + 2 + 1 + 8;
@@ -118,10 +120,11 @@ final class MemberListCodec {
       int raw = in.u8(where + " state");
       long incarnation = in.u64(where + " incarnation");
       boolean joining = (raw & JOINING_BIT) != 0;
-      int state = raw & ~JOINING_BIT;
+      boolean departing = (raw & DEPARTING_BIT) != 0;
+      int state = raw & ~(JOINING_BIT | DEPARTING_BIT);
       if (state >= STATES.length) {
         throw malformed(where + " state " + raw + " is not one of 0..3 (ALIVE, SUSPECT, DEAD, LEFT), plus "
-            + JOINING_BIT + " while joining");
+            + JOINING_BIT + " while joining, " + DEPARTING_BIT + " while departing");
       }
       try {
         // The same checks the nodes apply: printable ASCII, bounded lengths, a real port.
@@ -129,7 +132,7 @@ final class MemberListCodec {
       } catch (IllegalArgumentException e) {
         throw malformed(where + ": " + e.getMessage());
       }
-      out.add(new ClusterMember(id, host, port, STATES[state], incarnation, joining));
+      out.add(new ClusterMember(id, host, port, STATES[state], incarnation, joining, departing));
     }
     return out;
   }

@@ -73,7 +73,7 @@ final class Topology {
 
   static Topology of(MemberList list) {
     return new Topology(list, Placement.of(list.epochKnown() ? list.epoch() : 0, list.owners(), list.learners(),
-        list.virtualNodes(), list.replicas()));
+        list.departing(), list.virtualNodes(), list.replicas()));
   }
 
   /**
@@ -83,7 +83,7 @@ final class Topology {
    */
   Topology update(MemberList next) {
     if (next.virtualNodes() == list.virtualNodes() && next.owners().equals(list.owners())
-        && next.learners().equals(list.learners())) {
+        && next.learners().equals(list.learners()) && next.departing().equals(list.departing())) {
       long epoch = next.epochKnown() ? next.epoch() : 0;
       return new Topology(next, epoch == placement.epoch() ? placement : placement.withEpoch(epoch));
     }

@@ -173,10 +173,11 @@ public enum Opcode {
   /**
    * For smart clients. → OK extras:[placement epoch, virtual nodes per member, placement
    * fingerprint, replicas per slot] value:[member list: count u16, then per member: id length u8, id (ASCII), host
-   * length u8, host (ASCII), port u16, state u8 (0 ALIVE, 1 SUSPECT, 2 DEAD, 3 LEFT), incarnation
-   * u64]. Members in state ALIVE or SUSPECT own slots; a client builds {@code
-   * Placement.of(epoch, thoseMembers, virtualNodes, replicas)} (replicas 0 when the fourth extra is
-   * absent), checks that its fingerprint is the one sent,
+   * length u8, host (ASCII), port u16, state u8 (0 ALIVE, 1 SUSPECT, 2 DEAD, 3 LEFT; plus 0x10
+   * while joining, 0x20 while departing), incarnation u64]. Members in state ALIVE or SUSPECT own
+   * slots, but joining ones learn; a client builds {@code Placement.of(epoch, owners, learners,
+   * departing, virtualNodes, replicas)} (replicas 0 when the fourth extra is absent), checks that
+   * its fingerprint is the one sent,
    * and gets the nodes' owner for every slot. Epochs are comparable across nodes: the placement
    * with the higher (epoch, fingerprint) is the newer. Nodes older than slots sent two extras.
    * A request with extras:[{@link ProtocolConstants#MEMBERS_WITH_TLS_PORTS}] also gets, after the

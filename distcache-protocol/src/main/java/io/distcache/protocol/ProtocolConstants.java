@@ -61,6 +61,13 @@ public final class ProtocolConstants {
   public static final int MAX_LACKING_GROUPS = 16;
 
   /**
+   * REPLICA_LACKS's third extra: the sender is a departing member asking about every owner's slots
+   * (not only its own) that the receiver replicates without a whole copy; answered in one group
+   * with token 0, and the question changes nothing on the receiver (no copy is counted for it).
+   */
+  public static final long LACKS_ANY_OWNER = 1;
+
+  /**
    * PING request extras [0], between members: also asks whether the receiver's hand-off has begun;
    * the reply is OK extras:[1 leaving, 0 not] with no value.
    */

@@ -49,12 +49,22 @@ import java.util.List;
  * the placement confirms it) and of the fingerprint ("l=<id>@<address>" lines, only when there
  * are learners, so placements without learners keep their fingerprints). A learner-only set of
  * members (every node starting at once, nothing to learn from) owns as ordinary members.
+ *
+ * Departing members (a graceful leave, see ARCHITECTURE.md "Hand-off"). A member about to leave
+ * keeps owning and replicating what it has; each slot it holds a copy of gains, as extra replicas
+ * after the ring's, the members that the ring WITHOUT the departing ones would add to its copies
+ * (walking clockwise past the slot's copies until it has replicas + 1 members that stay). So by
+ * the time it leaves, every slot already has, whole and current, every copy the placement without
+ * it will name: its leave promotes a replica and drops nothing else, and no slot is down to one
+ * copy while new replicas fill. Extras are real replicas (writes wait for them under sync
+ * replication; their owners copy them the slot). Departing members are in the fingerprint
+ * ("d=<id>@<address>" lines, only when there are some).
  */
 
 /** Slot to owner, with an epoch and a fingerprint. Immutable and thread-safe. */
 public final class Placement {
   private static final Comparator<Member> BY_ID = Comparator.comparing(Member::id);
-  private static final Placement EMPTY = new Placement(0, 0, new Member[0], null, 0, 0, null, null, null);
+  private static final Placement EMPTY = new Placement(0, 0, new Member[0], null, 0, 0, null, null, null, null);
   /** At most this many replicas per slot: more copies than any cluster of 64 members would want. */
   public static final int MAX_REPLICAS = 8;
 
@@ -72,12 +82,14 @@ public final class Placement {
   private final long[] learnerBits;
   /** Per slot, a bit per member index: the learners that own it once each alone becomes an owner. */
   private final long[] soloOwners;
+  /** Per slot, a bit per member index: its extra replicas while members depart; null without departing members. */
+  private final long[] extraBits;
   private final int ownerCount;
   /** A bit per member index: the members that own or replicate a slot (ring members); the rest learn. */
   private final long ringMask;
 
   private Placement(long epoch, long fingerprint, Member[] members, short[] owners, int virtualNodes, int replicas,
-      short[] replicaOf, long[] learnerBits, long[] soloOwners) {
+      short[] replicaOf, long[] learnerBits, long[] soloOwners, long[] extraBits) {
     this.epoch = epoch;
     this.fingerprint = fingerprint;
     this.members = members;
@@ -87,6 +99,7 @@ public final class Placement {
     this.replicaOf = replicaOf;
     this.learnerBits = learnerBits;
     this.soloOwners = soloOwners;
+    this.extraBits = extraBits;
     long owning = 0;
     long ring = 0;
     if (owners != null) {
@@ -142,6 +155,20 @@ public final class Placement {
    */
   public static Placement of(long epoch, Collection<Member> members, Collection<Member> learners, int virtualNodes,
       int replicas) {
+    return of(epoch, members, learners, List.of(), virtualNodes, replicas);
+  }
+
+  /**
+   * As {@link #of(long, Collection, Collection, int, int)}, with {@code departing} members (some of
+   * {@code members}, about to leave): each slot one of them holds a copy of gains, as extra
+   * replicas, the members the ring without them adds to its copies. Departing ids that are not
+   * owning members are ignored.
+   *
+   * @throws IllegalArgumentException for a negative epoch, a bad virtual node or replica count, or a
+   *     repeated id
+   */
+  public static Placement of(long epoch, Collection<Member> members, Collection<Member> learners,
+      Collection<Member> departing, int virtualNodes, int replicas) {
     if (replicas < 0 || replicas > MAX_REPLICAS) {
       throw new IllegalArgumentException("replicas " + replicas + " is outside 0.." + MAX_REPLICAS);
     }
@@ -156,7 +183,7 @@ public final class Placement {
     Member[] owning = ring.members().toArray(new Member[0]);
     if (owning.length == 0) {
       return new Placement(epoch, fingerprint(List.of(), virtualNodes, replicas), owning, null, virtualNodes,
-          replicas, null, null, null);
+          replicas, null, null, null, null);
     }
     Member[] sorted = owning;
     HashRing target = null;
@@ -181,8 +208,32 @@ public final class Placement {
       solo[li] = HashRing.of(epoch, withIt, virtualNodes, RingHash.XXHASH64);
       soloIndex[li++] = (short) Arrays.binarySearch(sorted, l, BY_ID);
     }
+    java.util.Set<Member> leaving = new java.util.HashSet<>();
+    for (Member d : departing) {
+      if (ring.contains(d)) {
+        leaving.add(d);
+      }
+    }
+    // The copies each slot has once the departing members are gone: replicas + 1 of those that stay.
+    int staying = owning.length - leaving.size();
+    int keptCopies = Math.min(replicas + 1, staying);
+    long[] extraBits = perSlot == 0 || leaving.isEmpty() || staying == 0 ? null : new long[KeySlot.SLOTS];
     for (int s = 0; s < KeySlot.SLOTS; s++) {
       long point = position(s);
+      if (extraBits != null) {
+        List<Member> walk = ring.ownersAt(point, owning.length);
+        int kept = 0;
+        for (int i = 0; i < walk.size() && kept < keptCopies; i++) {
+          Member m = walk.get(i);
+          if (leaving.contains(m)) {
+            continue;
+          }
+          kept++;
+          if (i > perSlot) {
+            extraBits[s] |= 1L << Arrays.binarySearch(sorted, m, BY_ID);
+          }
+        }
+      }
       if (perSlot == 0) {
         owners[s] = (short) Arrays.binarySearch(sorted, ring.ownerAt(point), BY_ID);
       } else {
@@ -206,8 +257,9 @@ public final class Placement {
         }
       }
     }
-    return new Placement(epoch, fingerprint(Arrays.asList(owning), learners, virtualNodes, replicas), sorted, owners,
-        virtualNodes, replicas, replicaOf, learnerBits, soloOwners);
+    List<Member> departingHere = new ArrayList<>(leaving);
+    return new Placement(epoch, fingerprint(Arrays.asList(owning), learners, departingHere, virtualNodes, replicas),
+        sorted, owners, virtualNodes, replicas, replicaOf, learnerBits, soloOwners, extraBits);
   }
 
   /** Slot {@code s}'s position on the ring: the 16,384 slots evenly spaced, in order (2^50 apart). */
@@ -235,6 +287,16 @@ public final class Placement {
    */
   public static long fingerprint(Collection<Member> members, Collection<Member> learners, int virtualNodes,
       int replicas) {
+    return fingerprint(members, learners, List.of(), virtualNodes, replicas);
+  }
+
+  /**
+   * As {@link #fingerprint(Collection, Collection, int, int)}, then, only when some of {@code
+   * departing} are owning members and there are replicas (otherwise departing changes nothing), a
+   * line "\nd=id@host:port" per departing owning member in id order.
+   */
+  public static long fingerprint(Collection<Member> members, Collection<Member> learners,
+      Collection<Member> departing, int virtualNodes, int replicas) {
     if (members.isEmpty() && !learners.isEmpty()) {
       members = learners;
       learners = List.of();
@@ -254,6 +316,14 @@ public final class Placement {
     for (Member m : learning) {
       sb.append("\nl=").append(m.id()).append('@').append(m.address());
     }
+    if (replicas > 0 && sorted.length > 1) {
+      java.util.Set<Member> owning = new java.util.HashSet<>(Arrays.asList(sorted));
+      Member[] leaving = departing.stream().filter(owning::contains).distinct().toArray(Member[]::new);
+      Arrays.sort(leaving, BY_ID);
+      for (Member m : leaving) {
+        sb.append("\nd=").append(m.id()).append('@').append(m.address());
+      }
+    }
     return XxHash64.hash(sb.toString().getBytes(StandardCharsets.US_ASCII));
   }
 
@@ -263,7 +333,7 @@ public final class Placement {
       throw new IllegalArgumentException("epoch " + newEpoch + " is negative");
     }
     return new Placement(newEpoch, fingerprint, members, owners, virtualNodes, replicas, replicaOf, learnerBits,
-        soloOwners);
+        soloOwners, extraBits);
   }
 
   /** The configured replicas per slot (what the fingerprint covers). */
@@ -283,26 +353,33 @@ public final class Placement {
 
   /**
    * The replicas of {@code slot}, in ring order (the first takes over when the owner goes), then
-   * its learners in id order: every member that receives the slot's writes.
+   * its extra replicas while members depart and its learners, each in id order: every member that
+   * receives the slot's writes.
    */
   public List<Member> replicas(int slot) {
     int per = replicasPerSlot();
     long learning = learnerBits == null ? 0 : learnerBits[slot];
-    if (per == 0 && learning == 0) {
+    long extra = extraBits == null ? 0 : extraBits[slot] & ~learning;
+    if (per == 0 && learning == 0 && extra == 0) {
       return List.of();
     }
-    Member[] out = new Member[per + Long.bitCount(learning)];
+    Member[] out = new Member[per + Long.bitCount(extra) + Long.bitCount(learning)];
     for (int r = 0; r < per; r++) {
       out[r] = members[replicaOf[slot * per + r]];
     }
-    for (int r = per; learning != 0; r++) {
+    int r = per;
+    for (; extra != 0; r++) {
+      out[r] = members[Long.numberOfTrailingZeros(extra)];
+      extra &= extra - 1;
+    }
+    for (; learning != 0; r++) {
       out[r] = members[Long.numberOfTrailingZeros(learning)];
       learning &= learning - 1;
     }
     return List.of(out);
   }
 
-  /** True when {@code member} is one of the replicas or learners of {@code slot}. */
+  /** True when {@code member} is one of the replicas (extra ones included) or learners of {@code slot}. */
   public boolean isReplica(Member member, int slot) {
     int per = replicasPerSlot();
     for (int r = 0; r < per; r++) {
@@ -310,7 +387,24 @@ public final class Placement {
         return true;
       }
     }
-    return isLearner(member, slot);
+    return isExtra(member, slot) || isLearner(member, slot);
+  }
+
+  /**
+   * True when {@code member} is an extra replica of {@code slot}: a copy it gains while a member
+   * departs, which the placement without the departing members names.
+   */
+  public boolean isExtra(Member member, int slot) {
+    if (extraBits == null || extraBits[slot] == 0) {
+      return false;
+    }
+    int i = Arrays.binarySearch(members, member, BY_ID);
+    return i >= 0 && members[i].equals(member) && (extraBits[slot] & (1L << i)) != 0;
+  }
+
+  /** True when some member of this placement is departing (its slots have extra replicas). */
+  public boolean hasDeparting() {
+    return extraBits != null;
   }
 
   /** The members that own slots: all of them but the learners. */
@@ -437,7 +531,7 @@ public final class Placement {
   }
 
   private boolean sameReplicas(int a, int b) {
-    if (learnerBits != null && learnerBits[a] != learnerBits[b]) {
+    if (learnerBits != null && learnerBits[a] != learnerBits[b] || extraBits != null && extraBits[a] != extraBits[b]) {
       return false;
     }
     int per = replicasPerSlot();

@@ -58,8 +58,12 @@ public final class PeerHandshake {
    * 7: the layout, proofs and placements of 6; REPLICATE frames may carry edit effects (EffectCodec's
    * EDIT_HASH and EDIT_SET) for large hashes and sets, which a version 6 replica refuses as a
    * malformed batch, so it would never apply another write of the owner's stream.
+   * 8: the layout, proofs and effects of 7; members may be departing (GossipCodec's DEPARTING_BIT,
+   * a "d=" line in the placement's fingerprint), which a version 7 node refuses as a malformed
+   * status and would never confirm, and a departing member asks REPLICA_LACKS about every owner's
+   * slots (LACKS_ANY_OWNER), which a version 7 node answers for its own slots only.
    */
-  public static final int VERSION = 7;
+  public static final int VERSION = 8;
   public static final int MODE_OPEN = 0;
   public static final int MODE_SECRET = 1;
   public static final int ID_BYTES = 40;

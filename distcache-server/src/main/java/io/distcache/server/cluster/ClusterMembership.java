@@ -545,6 +545,17 @@ public final class ClusterMembership implements AutoCloseable {
   }
 
   /**
+   * The first step of a graceful leave with replicas: this node becomes departing, so every
+   * placement gives its slots the copies the cluster without it will hold (MembershipEngine.depart).
+   */
+  public void depart() {
+    MembershipEngine e = engine;
+    if (e != null) {
+      e.depart();
+    }
+  }
+
+  /**
    * Leaves the cluster: LEFT goes directly to every live member, and this waits (at most {@code
    * wait}) until they have answered, so the goodbye is not cut off by the close that follows.
    */

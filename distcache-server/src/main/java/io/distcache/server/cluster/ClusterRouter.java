@@ -235,6 +235,12 @@ public final class ClusterRouter implements Router, ClusterView {
     long t0 = System.nanoTime();
     long deadline = t0 + timeout.toNanos();
     java.util.Set<String> givenUp = awaitNoSuspects(deadline);
+    // Departing first: every slot this node holds a copy of gains the copies the cluster without
+    // it will name, and the leave waits (at most a third of the time) until they are whole, so the
+    // LEFT only promotes replicas and no slot is down to one copy while new replicas fill (SIGTERM
+    // then the death of the member that took a slot over lost what only it held). The copies of
+    // this node's own slots are settleCopies' below; the others' are their owners', asked here.
+    departAndAwaitCopies(t0 + (deadline - t0) / 3);
     // A replica new to a slot since the last change holds it whole only once its full copy ended;
     // leaving before that would have it promoted with what it lacks gone (a tester). The copies
     // run while this node still serves (writes held for their length were refused after 1.5 s, a
@@ -273,6 +279,28 @@ public final class ClusterRouter implements Router, ClusterView {
     leave.run();
     replicator.releaseHeld(this::reroute);
     return missed;
+  }
+
+  /**
+   * Makes this node departing and waits, until {@code until}, for its placement to show it so and
+   * for the extra replicas of other owners' slots to hold whole copies (Replicator.awaitExtrasWhole).
+   */
+  private void departAndAwaitCopies(long until) {
+    Member me = cluster.self();
+    cluster.depart();
+    Placement p = cluster.placement();
+    if (me == null || !p.hasDeparting()) {
+      return; // no slot gains a copy (too few members), or the membership is not running
+    }
+    long t0 = System.nanoTime();
+    int lacking = replicator.awaitExtrasWhole(until);
+    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    if (lacking == 0) {
+      log.info("handing off: the members that replicate this node's copies next hold them whole after {} ms", ms);
+    } else {
+      log.warn("handing off: {} after {} ms; going on (those slots have one copy fewer until their copies end)",
+          lacking < 0 ? "members did not confirm this placement" : lacking + " slot copies are still not whole", ms);
+    }
   }
 
   /** How long a leave waits, after the last suspicion ended, for a declared-dead member to leave the placement. */

@@ -184,6 +184,24 @@ final class ReplicaSyncRequester {
   }
 
   /**
+   * REPLICA_LACKS from a departing member (ProtocolConstants.LACKS_ANY_OWNER): the slots this node
+   * replicates under {@code p}, for any owner, without a whole copy here, encoded as one group of
+   * token 0. Read-only: the copies themselves are the owners' (asked for with REPLICA_SYNC as usual).
+   */
+  synchronized byte[] lackingAnyOwner(Placement p) {
+    Member me = self.get();
+    byte[] bits = new byte[KeySlot.SLOTS / 8];
+    for (int s = 0; me != null && !p.isLearner(me) && s < KeySlot.SLOTS; s++) {
+      if (!current(s) && p.isReplica(me, s)) {
+        bits[s >>> 3] |= (byte) (1 << (s & 7));
+      }
+    }
+    java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(2 + 8 + bits.length);
+    out.putShort((short) 1).putLong(0).put(bits);
+    return out.array();
+  }
+
+  /**
    * Reads a REPLICA_LACKS answer, as hostile as any peer bytes: per copy token, its slots (a
    * 16,384-bit map), or null when the value is malformed (a count past MAX_LACKING_GROUPS, or a
    * length that is not exactly the count's).

@@ -1039,7 +1039,90 @@ public final class Replicator implements AutoCloseable {
     if (owner == null) {
       return request.replyError(Status.BAD_REQUEST, "REPLICA_LACKS from a member not in placement epoch " + p.epoch());
     }
+    if (x.length >= 3 && x[2] == ProtocolConstants.LACKS_ANY_OWNER) {
+      return request.replyValue(syncRequester.lackingAnyOwner(p), p.epoch(), p.fingerprint());
+    }
     return request.replyValue(syncRequester.lacking(owner, p), p.epoch(), p.fingerprint());
+  }
+
+  /**
+   * Part of a graceful leave, once this node is departing (Placement, "Departing members"): waits
+   * until every member that is an extra replica of a slot this node does not own holds a whole
+   * copy of each such slot, asking each with REPLICA_LACKS (LACKS_ANY_OWNER) every 50 ms, at most
+   * until {@code deadlineNanos}. The copies are their owners' (the extra asks for them with
+   * REPLICA_SYNC once it installed the placement); this node's own slots are settleCopies' part.
+   * A member that does not answer is not waited for (it may be dead: the verdict changes the
+   * placement, which the hand-off settles again). Returns the slots still lacking at the end.
+   */
+  int awaitExtrasWhole(long deadlineNanos) {
+    Set<String> unreachable = new HashSet<>();
+    int lacking = 0;
+    while (true) {
+      Placement p = placement.get();
+      Member me = self.get();
+      if (me == null || !p.hasDeparting()) {
+        return 0;
+      }
+      Map<Member, CompletableFuture<Frame>> asked = new HashMap<>();
+      byte[] id = me.id().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      for (Member m : extrasOfOthers(p, me)) {
+        if (!unreachable.contains(m.id())) {
+          asked.put(m, peers.send(m.address(), Frame.request(Opcode.REPLICA_LACKS, 0, id, null, p.epoch(),
+              p.fingerprint(), ProtocolConstants.LACKS_ANY_OWNER)));
+        }
+      }
+      lacking = 0;
+      boolean unsure = false;
+      for (Map.Entry<Member, CompletableFuture<Frame>> e : asked.entrySet()) {
+        Member m = e.getKey();
+        Frame reply;
+        try {
+          reply = e.getValue().get(LACKS_ANSWER_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException stop) {
+          Thread.currentThread().interrupt();
+          return lacking;
+        } catch (java.util.concurrent.ExecutionException | TimeoutException noAnswer) {
+          unreachable.add(m.id());
+          log.warn("handing off: {} did not answer whether it holds its new copies ({}); not waited for", m,
+              noAnswer.getMessage());
+          continue;
+        }
+        Map<Long, long[]> groups = reply.status() == Status.OK ? ReplicaSyncRequester.decodeLacking(reply.value()) : null;
+        if (groups == null) {
+          unsure = true; // TRY_AGAIN: its placement differs, or it is still installing this one
+          continue;
+        }
+        for (long[] slots : groups.values()) {
+          for (int s = 0; s < KeySlot.SLOTS; s++) {
+            if ((slots[s >>> 6] & (1L << s)) != 0 && p.isExtra(m, s) && !p.owns(me, s)) {
+              lacking++;
+            }
+          }
+        }
+      }
+      if (!unsure && lacking == 0) {
+        return 0;
+      }
+      if (System.nanoTime() - deadlineNanos >= 0) {
+        return unsure && lacking == 0 ? -1 : lacking;
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+    }
+  }
+
+  /** The members that are an extra replica under {@code p} of a slot {@code me} does not own. */
+  private static Set<Member> extrasOfOthers(Placement p, Member me) {
+    Set<Member> out = new HashSet<>();
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (!p.owns(me, s)) {
+        for (Member r : p.replicas(s)) {
+          if (p.isExtra(r, s)) {
+            out.add(r);
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /** How long a leave asks its replicas what they lack while their placements differ from its own, at most. */

@@ -51,6 +51,8 @@ public final class GossipCodec {
   private static final MemberState[] STATES = MemberState.values();
   /** Set in a status's state byte while the member is joining (learning its slots). */
   static final int JOINING_BIT = 0x10;
+  /** Set in a status's state byte while the member is departing (handing its copies over before it leaves). */
+  static final int DEPARTING_BIT = 0x20;
 
   private GossipCodec() {}
 
@@ -91,7 +93,7 @@ public final class GossipCodec {
     b.putShort((short) statuses.size());
     for (MemberStatus s : statuses) {
       putMember(b, s.member());
-      b.put((byte) (s.state().ordinal() | (s.joining() ? JOINING_BIT : 0)));
+      b.put((byte) (s.state().ordinal() | (s.joining() ? JOINING_BIT : 0) | (s.departing() ? DEPARTING_BIT : 0)));
       b.putLong(s.incarnation());
     }
   }
@@ -244,7 +246,8 @@ public final class GossipCodec {
       Member m = getMember(b, "status " + i);
       int raw = b.get() & 0xFF;
       boolean joining = (raw & JOINING_BIT) != 0;
-      int state = raw & ~JOINING_BIT;
+      boolean departing = (raw & DEPARTING_BIT) != 0;
+      int state = raw & ~(JOINING_BIT | DEPARTING_BIT);
       if (state >= STATES.length) {
         throw new MalformedGossipException("status " + i + ": state " + state + " is unknown");
       }
@@ -252,7 +255,7 @@ public final class GossipCodec {
       if (incarnation < 0) {
         throw new MalformedGossipException("status " + i + ": incarnation " + incarnation + " is negative");
       }
-      out.add(new MemberStatus(m, STATES[state], incarnation, joining));
+      out.add(new MemberStatus(m, STATES[state], incarnation, joining, departing));
     }
     return out;
   }

@@ -60,17 +60,20 @@ final class MemberTable {
     long sinceNanos;
     /** Still learning its slots (MemberStatus.joining). */
     boolean joining;
+    /** Handing its copies over before it leaves (MemberStatus.departing). */
+    boolean departing;
 
-    Entry(Member member, MemberState state, long incarnation, long sinceNanos, boolean joining) {
+    Entry(Member member, MemberState state, long incarnation, long sinceNanos, boolean joining, boolean departing) {
       this.member = member;
       this.state = state;
       this.incarnation = incarnation;
       this.sinceNanos = sinceNanos;
       this.joining = joining;
+      this.departing = departing;
     }
 
     MemberStatus status() {
-      return new MemberStatus(member, state, incarnation, joining);
+      return new MemberStatus(member, state, incarnation, joining, departing);
     }
   }
 
@@ -84,7 +87,7 @@ final class MemberTable {
 
   MemberTable(Member self, long nowNanos, boolean joining) {
     this.self = self;
-    entries.put(self.id(), new Entry(self, MemberState.ALIVE, 0, nowNanos, joining));
+    entries.put(self.id(), new Entry(self, MemberState.ALIVE, 0, nowNanos, joining, false));
     version = 1;
   }
 
@@ -109,11 +112,23 @@ final class MemberTable {
     setSelf(state, incarnation, nowNanos, self().joining);
   }
 
-  /** Changes our own entry, joining or not (a new incarnation must come with a change of joining). */
+  /**
+   * Changes our own entry, joining or not (a new incarnation must come with a change of joining);
+   * departing stays as it is (only {@link #setSelfDeparting} sets it).
+   */
   void setSelf(MemberState state, long incarnation, long nowNanos, boolean joining) {
     Entry e = self();
     e.joining = joining;
     e.state = state;
+    e.incarnation = incarnation;
+    e.sinceNanos = nowNanos;
+    version++;
+  }
+
+  /** Our own entry becomes departing at {@code incarnation} (a new one: the status changes). */
+  void setSelfDeparting(long incarnation, long nowNanos) {
+    Entry e = self();
+    e.departing = true;
     e.incarnation = incarnation;
     e.sinceNanos = nowNanos;
     version++;
@@ -148,6 +163,7 @@ final class MemberTable {
     }
     change(c, u.state(), u.incarnation(), nowNanos);
     c.joining = u.joining();
+    c.departing = u.departing();
     return List.of(c.status());
   }
 
@@ -232,12 +248,13 @@ final class MemberTable {
     }
     change(existing, u.state(), u.incarnation(), nowNanos);
     existing.joining = u.joining();
+    existing.departing = u.departing();
     return existing.status();
   }
 
   /** Records a superseded process as DEAD so that its old gossip cannot bring it back. */
   private MemberStatus bury(MemberStatus u, Entry existing, long nowNanos) {
-    MemberStatus dead = new MemberStatus(u.member(), MemberState.DEAD, u.incarnation(), u.joining());
+    MemberStatus dead = new MemberStatus(u.member(), MemberState.DEAD, u.incarnation(), u.joining(), u.departing());
     if (existing == null) {
       return put(dead, nowNanos);
     }
@@ -255,7 +272,7 @@ final class MemberTable {
   }
 
   private MemberStatus put(MemberStatus u, long nowNanos) {
-    entries.put(u.id(), new Entry(u.member(), u.state(), u.incarnation(), nowNanos, u.joining()));
+    entries.put(u.id(), new Entry(u.member(), u.state(), u.incarnation(), nowNanos, u.joining(), u.departing()));
     version++;
     return u;
   }

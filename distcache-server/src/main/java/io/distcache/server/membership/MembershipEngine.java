@@ -224,6 +224,30 @@ public final class MembershipEngine {
   }
 
   /**
+   * The first step of a graceful leave with replicas: this node becomes departing (a new
+   * incarnation), told directly to every live member, so every placement gives its slots the
+   * copies the placement without it names while it still serves (Placement, "Departing members").
+   * Nothing for a node that is joining (it holds no copy anyone needs) or has left.
+   */
+  public synchronized void depart() {
+    MemberTable.Entry me = table.self();
+    if (left || me.joining || me.departing) {
+      return;
+    }
+    table.setSelfDeparting(me.incarnation + 1, clock.nanos());
+    broadcasts.add(table.self().status());
+    publish();
+    GossipMessage news = new GossipMessage.Gossip(self, List.of(table.self().status()));
+    for (MemberTable.Entry e : table.entries()) {
+      if (e.member != self && e.state.ownsKeys()) {
+        transport.send(e.member.address(), news);
+      }
+    }
+    log.info("{} is departing: its slots gain the copies the cluster without it will need (incarnation {})", self,
+        table.self().incarnation);
+  }
+
+  /**
    * Leaves gracefully: tells every live member directly that we LEFT, so they take us out of
    * their rings at once instead of after failure detection. The engine is inert afterwards.
    */

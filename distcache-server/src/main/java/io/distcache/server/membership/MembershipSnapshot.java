@@ -28,6 +28,11 @@ public record MembershipSnapshot(long version, Member self, List<MemberStatus> m
     return members.stream().filter(s -> s.state().ownsKeys() && s.joining()).map(MemberStatus::member).toList();
   }
 
+  /** The owning members that are departing (handing their copies over before they leave). */
+  public List<Member> departing() {
+    return members.stream().filter(s -> s.owns() && s.departing()).map(MemberStatus::member).toList();
+  }
+
   public Optional<MemberStatus> status(String memberId) {
     return members.stream().filter(s -> s.id().equals(memberId)).findFirst();
   }

@@ -82,7 +82,7 @@ public final class PlacementHolder implements MembershipListener {
       }
       snapshotVersion = snapshot.version();
     }
-    install(snapshot.ringMembers(), snapshot.learners());
+    install(snapshot.ringMembers(), snapshot.learners(), snapshot.departing());
   }
 
   /** Installs the placement of these owning members when they differ from the current ones. */
@@ -91,14 +91,22 @@ public final class PlacementHolder implements MembershipListener {
   }
 
   /** Installs the placement of these owning members and learners when they differ from the current ones. */
-  public synchronized void install(List<Member> owners, List<Member> learners) {
+  public void install(List<Member> owners, List<Member> learners) {
+    install(owners, learners, List.of());
+  }
+
+  /**
+   * Installs the placement of these owning members, learners and departing members (some of the
+   * owners) when it differs from the current one.
+   */
+  public synchronized void install(List<Member> owners, List<Member> learners, List<Member> departing) {
     Placement previous = current;
-    long fingerprint = Placement.fingerprint(owners, learners, virtualNodes, replicas);
+    long fingerprint = Placement.fingerprint(owners, learners, departing, virtualNodes, replicas);
     if (previous.epoch() != 0 && previous.fingerprint() == fingerprint) {
       return;
     }
     highestSeen = Math.addExact(Math.max(highestSeen, previous.epoch()), 1);
-    Placement next = Placement.of(highestSeen, owners, learners, virtualNodes, replicas);
+    Placement next = Placement.of(highestSeen, owners, learners, departing, virtualNodes, replicas);
     current = next;
     for (PlacementListener l : listeners) {
       l.placementChanged(previous, next);
