@@ -188,7 +188,7 @@ class MemberListCodecTest {
     bytes[9] = 4; // first member's state
 
     assertThatThrownBy(() -> MemberListCodec.decodeMembers(bytes))
-        .hasMessageEndingWith("member 0 state 4 is not one of 0..3 (ALIVE, SUSPECT, DEAD, LEFT), plus 16 while joining");
+        .hasMessageEndingWith("member 0 state 4 is not one of 0..3 (ALIVE, SUSPECT, DEAD, LEFT), plus 16 while joining, 32 while departing");
   }
 
   @Test
@@ -202,6 +202,19 @@ class MemberListCodecTest {
     assertThat(first.joining()).isTrue();
     assertThat(first.ownsKeys()).isFalse();
     assertThat(MemberListCodec.decodeMembers(TWO_MEMBERS).get(0).ownsKeys()).isTrue();
+  }
+
+  @Test
+  void decodeMembers_departingBit_isAMemberThatStillOwns() {
+    byte[] bytes = TWO_MEMBERS.clone();
+    bytes[9] = 0x21; // first member: SUSPECT, departing
+
+    ClusterMember first = MemberListCodec.decodeMembers(bytes).get(0);
+
+    assertThat(first.state()).isEqualTo(ClusterMember.State.SUSPECT);
+    assertThat(first.departing()).isTrue();
+    assertThat(first.joining()).isFalse();
+    assertThat(first.ownsKeys()).isTrue();
   }
 
   @Test

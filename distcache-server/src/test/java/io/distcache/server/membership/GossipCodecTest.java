@@ -69,6 +69,16 @@ class GossipCodecTest {
   }
 
   @Test
+  void departingStatus_roundTrips_withTheDepartingBitInItsStateByte_andStillOwns() {
+    MemberStatus departing = new MemberStatus(A, MemberState.ALIVE, 4, false, true);
+    byte[] bytes = GossipCodec.encodeStatuses(List.of(departing));
+
+    assertThat(GossipCodec.decodeStatuses(bytes)).containsExactly(departing);
+    assertThat(bytes[bytes.length - 9]).isEqualTo((byte) (GossipCodec.DEPARTING_BIT | MemberState.ALIVE.ordinal()));
+    assertThat(departing.owns()).isTrue();
+  }
+
+  @Test
   void decodeStatuses_encodedList_roundTrips() {
     assertThat(GossipCodec.decodeStatuses(GossipCodec.encodeStatuses(UPDATES))).isEqualTo(UPDATES);
     assertThat(GossipCodec.decodeStatuses(new byte[] {0, 0})).isEmpty();

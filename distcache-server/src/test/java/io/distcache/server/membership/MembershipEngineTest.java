@@ -273,6 +273,27 @@ class MembershipEngineTest {
   }
 
   @Test
+  void depart_toldToEveryLiveMemberWithANewIncarnation_keptThroughARefutation_andOthersSeeIt() {
+    a.onMessage(gossip(alive(B, 0), alive(C, 0)));
+    sent.clear();
+
+    a.depart();
+    a.depart(); // once only
+
+    MemberStatus departing = new MemberStatus(A, MemberState.ALIVE, 1, false, true);
+    assertThat(sent).extracting(Sent::to).containsExactlyInAnyOrder(B.address(), C.address());
+    assertThat(sent.get(0).message().updates()).containsExactly(departing);
+    assertThat(a.snapshot().departing()).containsExactly(A);
+    assertThat(a.snapshot().ringMembers()).contains(A);
+    a.onMessage(gossip(alive(B, 0), new MemberStatus(A, MemberState.SUSPECT, 1, false, true)));
+    assertThat(a.snapshot().status(A.id())).contains(new MemberStatus(A, MemberState.ALIVE, 2, false, true));
+
+    MembershipEngine b = new MembershipEngine(B, config, (to, m) -> { }, clock, new Random(2));
+    b.onMessage(gossip(departing));
+    assertThat(b.snapshot().departing()).containsExactly(A);
+  }
+
+  @Test
   void onMessage_floodOfInventedMembers_stopsAtTheLiveLimit() {
     for (int round = 0; round < 3; round++) {
       List<MemberStatus> flood = new ArrayList<>();
