@@ -547,6 +547,8 @@ final class ClusterCommands {
     line(sb, "cluster_under_replicated", placement.underReplicated() ? 1 : 0);
     // Members joining: in the placement, learning their slots, owning none yet (ARCHITECTURE.md "Rebalancing").
     line(sb, "cluster_learning_nodes", placement.size() - placement.ownerCount());
+    // Members leaving gracefully while their slots gain their next copies (ARCHITECTURE.md "Hand-off").
+    line(sb, "cluster_departing_nodes", view.snapshot().map(s -> s.departing().size()).orElse(0));
     line(sb, "forwarded_requests", view.forwardedRequests());
     return sb.toString();
   }
