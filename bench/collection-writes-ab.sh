@@ -33,6 +33,8 @@
 #                                          to about 4,300
 #   HDEL hr10k f__rand_int__ x17 -r 10000, the same on a hash (each of these reset every run)
 #   HGET h10 / h10k, SISMEMBER s10 / s10k  the reads on the same sizes
+#   HMGET h10k f__rand_int__ x20, SMISMEMBER s10k m__rand_int__ x20: 20 names a command on 10,000
+#   HRANDFIELD h10k, HRANDFIELD h10k 5 WITHVALUES, HRANDFIELD h10k -5: random fields of 10,000
 # ONLY (a regular expression, default every row) picks the rows by name, e.g. ONLY='SPOP|SMOVE|17'.
 # One line per run ("round server row req/s"), then the median of each row per server. Logs go to a
 # fresh /tmp/collection-writes.* directory; every process started is stopped on exit (by PID).
@@ -147,6 +149,11 @@ ROWS=(
   "HGET-10k|HGET h10k f__rand_int__|10000|slow"
   "SISMEMBER-10|SISMEMBER s10 m__rand_int__|10|fast"
   "SISMEMBER-10k|SISMEMBER s10k m__rand_int__|10000|slow"
+  "HMGET20-10k|HMGET h10k$(printf ' f__rand_int__%.0s' {1..20})|10000|slow"
+  "SMISMEMBER20-10k|SMISMEMBER s10k$(printf ' m__rand_int__%.0s' {1..20})|10000|slow"
+  "HRANDFIELD-10k|HRANDFIELD h10k|10000|slow"
+  "HRANDFIELD5V-10k|HRANDFIELD h10k 5 WITHVALUES|10000|slow"
+  "HRANDFIELDN5-10k|HRANDFIELD h10k -5|10000|slow"
 )
 
 run_row() { # server row-spec [requests] -> prints req/s

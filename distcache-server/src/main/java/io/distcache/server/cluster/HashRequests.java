@@ -31,8 +31,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * HASH whose payload is CollectionCodec's packed array. A read holds the key's gate stripe shared;
  * a write holds it exclusive from its read to its write back, so no other request on the key runs
  * in between: every command is atomic, also inside a TRANSACTION (which holds the stripes
- * already). The point reads (HGET, HMGET of up to MAX_NAMES, HEXISTS, HSTRLEN, HLEN) look into the
- * payload where the store keeps it (PackedLookup); HSET, HSETNX, HDEL (of any number of fields on
+ * already). The point reads (HGET, HMGET of any number of fields, HEXISTS, HSTRLEN, HLEN) and
+ * HRANDFIELD of up to RandomPicks.DRAWS_IN_PLACE fields look into the payload where the store
+ * keeps it (PackedLookup; on a large hash through its offset table, O(fields named or drawn)); HSET, HSETNX, HDEL (of any number of fields on
  * an indexed hash, up to MAX_NAMES on a plain one), HINCRBY and HINCRBYFLOAT on a hash without
  * field expiry times build the new payload from that view (PackedEdit: no object per element), inside Store.editPacked, which
  * applies it under the key's segment lock. On a hash of more than 128 fields (PackedIndex's
@@ -124,8 +125,14 @@ final class HashRequests {
     long[] stamps = lock ? gate.lockAll(mask, write) : null;
     try {
       List<byte[]> args = r.value().length == 0 ? List.of() : ListCodec.decodeValues(r.value());
-      if (!write && pointRead((int) command, args)) {
+      if (!write && pointRead((int) command)) {
         return lookUp(r, (int) command, args);
+      }
+      if (command == HRANDFIELD) {
+        Frame drawn = RandomPicks.drawInPlace(store, r, ValueType.HASH, clock.millis());
+        if (drawn != null) {
+          return drawn;
+        }
       }
       if (write && editable((int) command, args)) {
         Frame edited = edit(r, (int) command, args);
@@ -159,13 +166,6 @@ final class HashRequests {
         case HGET -> {
           byte[] v = hash.get(new Bytes(one(args, "HGET")));
           yield v == null ? r.reply(Status.NOT_FOUND) : r.replyValue(v);
-        }
-        case HMGET -> {
-          List<byte[]> out = new ArrayList<>(args.size());
-          for (byte[] f : args) {
-            out.add(hash.get(new Bytes(f)));
-          }
-          yield r.replyValue(ListCodec.encodeValues(out));
         }
         case HGETALL -> r.replyValue(ListCodec.encodeValues(flatten(hash, true, true)));
         case HKEYS -> r.replyValue(ListCodec.encodeValues(flatten(hash, true, false)));
@@ -339,9 +339,8 @@ final class HashRequests {
   }
 
   /** The reads answered by walking the payload (PackedLookup) instead of decoding it. */
-  private static boolean pointRead(int command, List<byte[]> args) {
-    return command == HGET || command == HEXISTS || command == HSTRLEN || command == HLEN
-        || command == HMGET && args.size() <= PackedLookup.MAX_NAMES;
+  private static boolean pointRead(int command) {
+    return command == HGET || command == HEXISTS || command == HSTRLEN || command == HLEN || command == HMGET;
   }
 
   private Frame lookUp(Frame r, int command, List<byte[]> args) {

@@ -1,8 +1,15 @@
 package io.distcache.server.cluster;
 
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.ListCodec;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.ValueType;
+import io.distcache.server.store.PackedLookup;
+import io.distcache.server.store.Store;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.random.RandomGenerator;
 
 /** Redis's rules for a random pick with a count (HRANDFIELD, SRANDMEMBER), and key text for errors. */
@@ -10,7 +17,36 @@ final class RandomPicks {
   /** The largest |count| one pick answers: its reply is built in memory before it is sent. */
   static final long MAX_PICK = io.distcache.protocol.ProtocolConstants.MAX_RANDOM_PICK;
 
+  /** Most draws made under the segment's read lock (drawInPlace); a larger count copies the collection first. */
+  static final int DRAWS_IN_PLACE = 4096;
+
   private RandomPicks() {}
+
+  /**
+   * HRANDFIELD or SRANDMEMBER (extras: command, has count, count, and for a hash with values)
+   * drawn from the collection where it lies (PackedLookup.randomElements, under the segment's read
+   * lock): through the offset table of a large one, O(count) and not O(size), with Redis's rules
+   * (distinct elements for a positive count, independent draws for a negative one); a field whose
+   * time has come ({@code nowMillis}) is never drawn. Without a count: one element or NOT_FOUND.
+   * Null, having read nothing, for a |count| past DRAWS_IN_PLACE, which would hold the read lock
+   * that long: the caller's decoding path answers it.
+   */
+  static Frame drawInPlace(Store store, Frame r, ValueType type, long nowMillis) {
+    boolean hasCount = r.extra(1, 0) != 0;
+    long count = hasCount ? r.extra(2, 0) : 1;
+    boolean values = type == ValueType.HASH && hasCount && r.extra(3, 0) != 0;
+    checkCount(count);
+    if (Math.abs(count) > DRAWS_IN_PLACE) {
+      return null;
+    }
+    ThreadLocalRandom rnd = ThreadLocalRandom.current();
+    List<byte[]> picked = store.readTyped(r.key(), type,
+        p -> PackedLookup.randomElements(p, type == ValueType.HASH, count, values, nowMillis, rnd));
+    if (!hasCount) {
+      return picked.isEmpty() ? r.reply(Status.NOT_FOUND) : r.replyValue(picked.get(0));
+    }
+    return r.replyValue(ListCodec.encodeValues(picked));
+  }
 
   /**
    * A non-negative count: that many distinct elements (all of them when the count is larger),

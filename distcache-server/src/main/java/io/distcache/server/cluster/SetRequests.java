@@ -29,9 +29,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * STORE form replaces its destination whatever it held, with no expiry, and deletes it for an
  * empty result; a write that removes the last member removes the key.
  *
- * SISMEMBER, SMISMEMBER (up to MAX_NAMES) and SCARD walk the payload where the store keeps it
- * (PackedLookup); SADD and SREM (of any number of members on an indexed set, up to MAX_NAMES on a
- * plain one), SPOP and SMOVE edit the payload from that view (PackedEdit: no object per member)
+ * SISMEMBER, SMISMEMBER (any number of members), SCARD and SRANDMEMBER (up to
+ * RandomPicks.DRAWS_IN_PLACE draws) read the payload where the store keeps it (PackedLookup);
+ * SADD and SREM (of any number of members on an indexed set, up to MAX_NAMES on a plain one), SPOP and SMOVE edit the payload from that view (PackedEdit: no object per member)
  * inside Store.editPacked, under the stripe held exclusive and the key's segment lock. On a set of
  * more than 128 members (PackedIndex's layout) they find their members through the payload's
  * offset table (SPOP draws them through it), and the store edits such a set where it lies (a new
@@ -167,7 +167,7 @@ final class SetRequests {
   }
 
   private Frame single(Frame r, int command, List<byte[]> args) {
-    if (command == SISMEMBER || command == SCARD || command == SMISMEMBER && args.size() <= PackedLookup.MAX_NAMES) {
+    if (command == SISMEMBER || command == SCARD || command == SMISMEMBER) {
       return lookUp(r, command, args);
     }
     if ((command == SADD || command == SREM) && !args.isEmpty()) {
@@ -180,7 +180,7 @@ final class SetRequests {
       return spop(r);
     }
     if (command == SRANDMEMBER) {
-      Frame drawn = srandmemberInPlace(r);
+      Frame drawn = RandomPicks.drawInPlace(store, r, ValueType.SET, 0);
       if (drawn != null) {
         return drawn;
       }
@@ -215,22 +215,6 @@ final class SetRequests {
       }
       case SMEMBERS -> {
         return r.replyValue(ListCodec.encodeValues(list(m.keySet())));
-      }
-      case SISMEMBER -> {
-        if (args.size() != 1) {
-          throw new IllegalArgumentException("SISMEMBER needs one member, got " + args.size());
-        }
-        return r.replyOk(m.containsKey(new Bytes(args.get(0))) ? 1 : 0);
-      }
-      case SMISMEMBER -> {
-        List<byte[]> out = new ArrayList<>(args.size());
-        for (byte[] member : args) {
-          out.add(m.containsKey(new Bytes(member)) ? ONE : ZERO);
-        }
-        return r.replyValue(ListCodec.encodeValues(out));
-      }
-      case SCARD -> {
-        return r.replyOk(m.size());
       }
       default -> {
         return srandmember(r, m);
@@ -310,45 +294,6 @@ final class SetRequests {
       }
       return new PackedChange<>(reply, e);
     }).result();
-  }
-
-  /** Most draws SRANDMEMBER makes under the segment's read lock; a larger count copies the set first. */
-  static final int DRAWS_IN_PLACE = 4096;
-
-  /**
-   * SRANDMEMBER drawn from a large set where it lies (PackedLookup.randomSetMembers through the
-   * offset table: O(count), not O(size)): distinct members for a positive count, each draw
-   * independent for a negative one, as Redis. Null (the decoding path answers) for a set that is
-   * not indexed, or a count past DRAWS_IN_PLACE, which would hold the read lock that long.
-   */
-  private Frame srandmemberInPlace(Frame r) {
-    boolean hasCount = r.extra(1, 0) != 0;
-    long count = hasCount ? r.extra(2, 0) : 1;
-    RandomPicks.checkCount(count);
-    if (Math.abs(count) > DRAWS_IN_PLACE) {
-      return null;
-    }
-    ThreadLocalRandom rnd = ThreadLocalRandom.current();
-    List<byte[]> picked = store.readTyped(r.key(), ValueType.SET, p -> {
-      if (p == null || !io.distcache.server.store.PackedIndex.isIndexed(p)) {
-        return null;
-      }
-      if (count >= 0) {
-        return PackedLookup.randomSetMembers(p.duplicate(), count, rnd);
-      }
-      List<byte[]> out = new ArrayList<>((int) -count);
-      for (long i = 0; i < -count; i++) {
-        out.add(PackedLookup.randomSetMembers(p.duplicate(), 1, rnd).get(0));
-      }
-      return out;
-    });
-    if (picked == null) {
-      return null;
-    }
-    if (!hasCount) {
-      return picked.isEmpty() ? r.reply(Status.NOT_FOUND) : r.replyValue(picked.get(0));
-    }
-    return r.replyValue(ListCodec.encodeValues(picked));
   }
 
   private Frame srandmember(Frame r, LinkedHashMap<Bytes, Boolean> m) {

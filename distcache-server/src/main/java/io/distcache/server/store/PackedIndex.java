@@ -278,29 +278,32 @@ public final class PackedIndex {
   }
 
   /**
-   * {@code count} distinct names of an opened payload, each drawn uniformly among those not drawn
-   * yet (PackedLookup.randomSetMembers; {@code count} at most half the elements): a uniform slot,
-   * drawn again when empty or drawn before. After RANDOM_MISSES misses in a row (at least 1/16 of
-   * the slots qualify, so (15/16)^1024, about 1e-29, for a table this code wrote) the draw takes
-   * the next qualifying slot from a random one, so a corrupt table (a count above its used slots)
-   * ends in the codec's error, not a loop.
+   * Where {@code count} elements of an opened payload drawn at random start (their name's length
+   * varint), each uniform: a uniform slot, drawn again when empty (or, {@code distinct}, drawn
+   * before), so every element, holding exactly one slot, is equally likely whatever the dead runs
+   * and the clusters. {@code distinct} draws (PackedLookup.randomElements; {@code count} at most
+   * half the elements) are uniform over the elements not drawn yet; the others are independent
+   * (HRANDFIELD's and SRANDMEMBER's negative counts). At least 1/8 of the slots are used
+   * (PackedIndex.fits), at least 1/16 still undrawn, so a draw costs O(1) probes expected. After
+   * RANDOM_MISSES misses in a row ((15/16)^1024, about 1e-29, for a table this code wrote) the draw
+   * takes the next qualifying slot from a random one, so a corrupt table (a count above its used
+   * slots) ends in the codec's error, not a loop.
    */
-  static java.util.List<byte[]> randomNames(ByteBuffer opened, int count, java.util.random.RandomGenerator rnd) {
+  static int[] randomElements(ByteBuffer opened, int count, boolean distinct, java.util.random.RandomGenerator rnd) {
     int capacity = capacity(opened);
-    java.util.List<byte[]> out = new java.util.ArrayList<>(count);
-    java.util.HashSet<Integer> drawn = new java.util.HashSet<>(count * 4 / 3 + 1);
-    ByteBuffer walker = opened.duplicate();
+    int mask = capacity - 1;
+    int[] out = new int[count];
+    java.util.HashSet<Integer> drawn = distinct ? new java.util.HashSet<>(count * 4 / 3 + 1) : null;
     for (int k = 0; k < count; k++) {
       int slot = -1;
       for (int miss = 0; slot < 0 && miss < RANDOM_MISSES; miss++) {
         int s = rnd.nextInt(capacity);
-        if (opened.getInt(HEADER + s * SLOT) != 0 && !drawn.contains(s)) {
+        if (opened.getInt(HEADER + s * SLOT) != 0 && (drawn == null || !drawn.contains(s))) {
           slot = s;
         }
       }
-      int mask = capacity - 1;
       for (int probe = 0, s = rnd.nextInt(capacity); slot < 0 && probe < capacity; probe++, s = (s + 1) & mask) {
-        if (opened.getInt(HEADER + s * SLOT) != 0 && !drawn.contains(s)) {
+        if (opened.getInt(HEADER + s * SLOT) != 0 && (drawn == null || !drawn.contains(s))) {
           slot = s;
         }
       }
@@ -308,16 +311,15 @@ public final class PackedIndex {
         throw new IllegalStateException("indexed collection table of " + capacity + " slots holds fewer than its count "
             + count(opened) + " of elements");
       }
-      drawn.add(slot);
-      walker.position(elementAt(opened, slot));
-      byte[] name = new byte[CollectionCodec.readVarint(walker, walker.remaining())];
-      walker.get(name);
-      out.add(name);
+      if (drawn != null) {
+        drawn.add(slot);
+      }
+      out[k] = elementAt(opened, slot);
     }
     return out;
   }
 
-  /** Misses in a row after which randomNames() stops drawing slots for one name (see there). */
+  /** Misses in a row after which randomElements() stops drawing slots for one name (see there). */
   static final int RANDOM_MISSES = 1024;
 
   /** The absolute position of the element in slot {@code slot} of an opened payload. */
@@ -495,7 +497,16 @@ public final class PackedIndex {
    * multiply-xorshift mix, the tail packed into one long, then a final avalanche.
    */
   static int hash(ByteBuffer b, int at, int len) {
-    long h = 0x9E3779B97F4A7C15L ^ len;
+    return hash(b, at, len, 0x9E3779B97F4A7C15L);
+  }
+
+  /**
+   * {@link #hash(ByteBuffer, int, int)} from another starting state: with a seed drawn at random
+   * (PackedLookup's table of the names one request looks for) a client cannot choose names that
+   * collide, as it can in the payload's own table, whose hash must be fixed.
+   */
+  static int hash(ByteBuffer b, int at, int len, long seed) {
+    long h = seed ^ len;
     int i = 0;
     for (; i + Long.BYTES <= len; i += Long.BYTES) {
       h = (h ^ b.getLong(at + i)) * 0xBF58476D1CE4E5B9L;

@@ -3,32 +3,37 @@ package io.distcache.server.store;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.random.RandomGenerator;
 
 /*
  * Design: the point reads of a collection (HGET, HMGET, HEXISTS, HSTRLEN, HLEN, SISMEMBER,
- * SMISMEMBER, SCARD, ZSCORE, ZMSCORE, ZCARD) answered by walking the packed payload
- * (CollectionCodec's layout) where the store keeps it (Store.readTyped: a read-only view, under
- * the segment's read lock), instead of copying it to the heap and decoding it into a map. Decoding
- * allocates two arrays and a map entry per element (about 30,000 objects for a hash of 10,000
- * fields) and the copy the whole payload, to look up one; the walk allocates only what it
- * returns. On a payload in the plain layout it is a walk, O(size of the payload); a collection of
- * more than PackedIndex.INDEXED_ABOVE elements is in the indexed layout, where each name is found
- * through the offset table in O(1) probes and the count read from the header
- * (docs/BENCHMARKS.md, "Hashes and sets").
+ * SMISMEMBER, SCARD, ZSCORE, ZMSCORE, ZCARD) and the random draws (HRANDFIELD, SRANDMEMBER, SPOP)
+ * answered from the packed payload (CollectionCodec's layout) where the store keeps it
+ * (Store.readTyped: a read-only view, under the segment's read lock), instead of copying it to the
+ * heap and decoding it into a map. Decoding allocates two arrays and a map entry per element
+ * (about 30,000 objects for a hash of 10,000 fields) and the copy the whole payload, to look up
+ * one; the walk allocates only what it returns. On a payload in the plain layout it is a walk,
+ * O(size of the payload); a collection of more than PackedIndex.INDEXED_ABOVE elements is in the
+ * indexed layout, where each name is found through the offset table in O(1) probes, the count read
+ * from the header and a random element drawn as a uniform used slot (docs/BENCHMARKS.md, "Hashes
+ * and sets").
  *
- * Several names are looked up in the same pass; the callers use it for at most MAX_NAMES of them
- * (an HMGET of more decodes, so one command is never O(size x names)). A payload is read as
- * hostile, like CollectionCodec reads it: every length is checked against what is left.
+ * Any number of names is looked up at once (HMGET, SMISMEMBER of thousands): on the indexed layout
+ * each is one lookup; a walk of the plain layout compares each element with up to MAX_NAMES names
+ * one by one and finds it among more through a table of the names (Names), so one command costs
+ * O(payload + names), never O(payload x names). A payload is read as hostile, like
+ * CollectionCodec reads it: every length is checked against what is left.
  */
 
 /** Point reads of packed hash, set and sorted-set payloads without decoding them. */
 public final class PackedLookup {
   private PackedLookup() {}
 
-  /** The most names one walk looks up; more are answered by decoding (CollectionCodec). */
+  /**
+   * The most names a walk compares each element with one by one; past them it finds the element
+   * among the names through a table (Names). The writes and ZMSCORE decode past them instead.
+   */
   public static final int MAX_NAMES = 16;
 
   /**
@@ -51,8 +56,9 @@ public final class PackedLookup {
       }
       return out;
     }
-    int[] index = new int[fields.size()];
-    Arrays.fill(index, -1);
+    Names names = new Names(fields);
+    int[] element = new int[fields.size()]; // where each distinct name was found, -1: not (yet)
+    Arrays.fill(element, -1);
     ByteBuffer b = payload.duplicate();
     int n = CollectionCodec.readVarint(b, b.remaining() / 2);
     for (int i = 0; i < n; i++) {
@@ -62,29 +68,31 @@ public final class PackedLookup {
       int valueLen = CollectionCodec.readVarint(b, b.remaining());
       int valueAt = b.position();
       b.position(valueAt + valueLen);
-      for (int f = 0; f < out.length; f++) {
-        byte[] field = fields.get(f);
-        if (index[f] < 0 && field.length == len && same(b, at, field)) {
-          index[f] = i;
-          out[f] = new byte[valueLen];
-          b.get(valueAt, out[f]);
-        }
+      int f = names.match(b, at, len);
+      if (f >= 0 && element[f] < 0) {
+        element[f] = i;
+        out[f] = new byte[valueLen];
+        b.get(valueAt, out[f]);
       }
     }
     if (b.hasRemaining()) {
+      java.util.HashMap<Integer, Integer> named = new java.util.HashMap<>(); // element -> its name, found ones only
+      for (int f = 0; f < element.length; f++) {
+        if (element[f] >= 0) {
+          named.put(element[f], f);
+        }
+      }
       int m = CollectionCodec.readVarint(b, n);
       for (int j = 0; j < m; j++) {
         int i = CollectionCodec.readVarint(b, n - 1);
         long at = expiry(b);
-        if (at <= nowMillis) {
-          for (int f = 0; f < out.length; f++) {
-            if (index[f] == i) {
-              out[f] = null;
-            }
-          }
+        Integer f = named.get(i);
+        if (at <= nowMillis && f != null) {
+          out[f] = null;
         }
       }
     }
+    names.copyToRepeats(out);
     return out;
   }
 
@@ -128,57 +136,133 @@ public final class PackedLookup {
       }
       return out;
     }
+    Names names = new Names(members);
     ByteBuffer b = payload.duplicate();
     int n = CollectionCodec.readVarint(b, b.remaining());
     for (int i = 0; i < n; i++) {
       int len = CollectionCodec.readVarint(b, b.remaining());
       int at = b.position();
       b.position(at + len);
-      for (int k = 0; k < out.length; k++) {
-        byte[] member = members.get(k);
-        if (!out[k] && member.length == len && same(b, at, member)) {
-          out[k] = true;
-        }
+      int k = names.match(b, at, len);
+      if (k >= 0) {
+        out[k] = true;
       }
     }
+    names.copyToRepeats(out);
     return out;
   }
 
   /**
    * {@code count} distinct members of a set payload (null: empty) drawn at random, all of them
-   * when it has no more, in the order drawn (SPOP): each draw is uniform over the members not yet
-   * drawn, as a partial Fisher-Yates shuffle of the members gives. On an indexed payload, for at
-   * most half of its members, each draw picks a slot of the offset table uniformly and draws again
-   * on an empty or already drawn one: every member holds exactly one slot, so every member is
-   * equally likely, and at least 1/8 of the slots are used (PackedIndex.fits), at least 1/16 still
-   * undrawn, so a draw costs O(1) probes expected, never a walk. Otherwise (a plain payload, or
-   * more than half of the members) the members are walked once and shuffled, O(size), which the
-   * reply of more than half of them costs anyway.
+   * when it has no more, in the order drawn (SPOP): {@link #randomElements} with a count >= 0.
    */
   public static List<byte[]> randomSetMembers(ByteBuffer payload, long count, RandomGenerator rnd) {
     if (count < 0) {
       throw new IllegalArgumentException("random members count " + count + " is negative");
     }
+    return randomElements(payload, false, count, false, 0, rnd);
+  }
+
+  /**
+   * Elements of a hash ({@code pairs}) or set payload (null: empty) drawn at random by Redis's
+   * rules (HRANDFIELD, SRANDMEMBER, SPOP): a count >= 0 draws that many distinct elements (all of
+   * them when there are no more), in the order drawn, each draw uniform over the elements not
+   * drawn yet, as a partial Fisher-Yates shuffle gives; a negative count draws |count| elements
+   * independently, so they may repeat. The list is flat: each element's name, then its value when
+   * {@code values} (a hash). A field whose expiry time is at or before {@code nowMillis} is never
+   * drawn, as the commands that decode hide it.
+   *
+   * On an indexed payload each draw is a uniform used slot of the offset table
+   * (PackedIndex.randomElements: every element holds exactly one slot): O(1) probes expected, no
+   * walk, for a negative count and for a positive one up to half of the elements. Otherwise (a
+   * plain payload, or more than half of the elements distinct) the live elements are walked once
+   * and drawn from: O(size), which a reply of more than half of them costs anyway, and a plain
+   * payload holds at most PackedIndex.INDEXED_ABOVE elements unless its fields have expiry times.
+   */
+  public static List<byte[]> randomElements(ByteBuffer payload, boolean pairs, long count, boolean values,
+      long nowMillis, RandomGenerator rnd) {
+    if (count < -MAX_DRAWS) {
+      throw new IllegalArgumentException("random elements count " + count + " is out of range: at least -"
+          + MAX_DRAWS);
+    }
     if (payload == null || count == 0) {
       return List.of();
     }
+    // a positive count is at most the elements (below); a negative one is honoured as asked
+    int draws = (int) Math.min(Math.abs(count), MAX_DRAWS);
     if (PackedIndex.isIndexed(payload)) {
-      ByteBuffer opened = PackedIndex.open(payload, false);
-      if (count <= PackedIndex.count(opened) / 2) {
-        return PackedIndex.randomNames(opened, (int) count, rnd);
+      ByteBuffer opened = PackedIndex.open(payload, pairs);
+      if (count < 0 || count <= PackedIndex.count(opened) / 2) {
+        return read(opened, PackedIndex.randomElements(opened, draws, count > 0, rnd), draws, pairs, values);
       }
     }
-    CollectionCodec.Elements e = CollectionCodec.elements(payload, false);
-    List<byte[]> all = new ArrayList<>(e.count());
-    for (int i = 0; i < e.count(); i++) {
-      all.add(CollectionCodec.readBytes(e.next()));
+    CollectionCodec.Elements e = CollectionCodec.elements(payload, pairs);
+    ByteBuffer b = e.b();
+    int n = e.count();
+    int[] starts = new int[Math.min(n, 1024)]; // grown as the walk goes: the count is read from the payload
+    for (int i = 0; i < n; i++) {
+      if (i == starts.length) {
+        starts = Arrays.copyOf(starts, (int) Math.min(n, 2L * i));
+      }
+      starts[i] = e.next().position();
+      CollectionCodec.skipBytes(b);
+      if (pairs) {
+        CollectionCodec.skipBytes(b);
+      }
     }
     e.checkEnd();
-    int n = (int) Math.min(count, all.size());
-    for (int i = 0; i < n; i++) {
-      Collections.swap(all, i, i + rnd.nextInt(all.size() - i));
+    int live = n;
+    if (pairs && b.hasRemaining()) { // a plain hash's field expiry times: the expired fields are not drawn
+      boolean[] expired = new boolean[n];
+      int m = CollectionCodec.readVarint(b, n);
+      for (int j = 0; j < m; j++) {
+        int i = CollectionCodec.readVarint(b, n - 1);
+        expired[i] |= expiry(b) <= nowMillis;
+      }
+      live = 0;
+      for (int i = 0; i < n; i++) {
+        if (!expired[i]) {
+          starts[live++] = starts[i];
+        }
+      }
     }
-    return all.subList(0, n);
+    if (live == 0) {
+      return List.of();
+    }
+    int[] picked;
+    if (count < 0) {
+      picked = new int[draws];
+      for (int k = 0; k < draws; k++) {
+        picked[k] = starts[rnd.nextInt(live)];
+      }
+    } else {
+      draws = Math.min(draws, live);
+      for (int k = 0; k < draws; k++) {
+        int j = k + rnd.nextInt(live - k);
+        int t = starts[k];
+        starts[k] = starts[j];
+        starts[j] = t;
+      }
+      picked = starts;
+    }
+    return read(b, picked, draws, pairs, values);
+  }
+
+  /** The most draws of a negative count: a reply is built in memory (callers bound it lower). */
+  static final int MAX_DRAWS = 1 << 24;
+
+  /** The first {@code n} elements starting at {@code starts} in {@code b}: names, and values when asked. */
+  private static List<byte[]> read(ByteBuffer b, int[] starts, int n, boolean pairs, boolean values) {
+    List<byte[]> out = new ArrayList<>(values ? 2 * n : n);
+    ByteBuffer walker = b.duplicate();
+    for (int k = 0; k < n; k++) {
+      walker.position(starts[k]);
+      out.add(CollectionCodec.readBytes(walker));
+      if (pairs && values) {
+        out.add(CollectionCodec.readBytes(walker));
+      }
+    }
+    return out;
   }
 
   /** The members of a set or sorted-set payload (null: 0): its leading count (an indexed set's header's). */
@@ -224,6 +308,111 @@ public final class PackedLookup {
     }
     return out;
   }
+
+  /**
+   * The names one walk of a plain payload looks for (HMGET, SMISMEMBER), and which of them an
+   * element is. Up to MAX_NAMES distinct names are compared one by one (a length compare refutes
+   * most); more are found through an open-addressing table of the names (at most half full), hashed
+   * from a seed drawn per request so that no client can choose names that collide in it: a walk of
+   * n elements for k names costs O(n + k), not O(n x k). A name given twice is looked up once:
+   * {@link #copyToRepeats} gives its later positions the first one's answer.
+   */
+  static final class Names {
+    private final List<byte[]> names;
+    /** For each position, the first position holding the same bytes. */
+    private final int[] first;
+    /** The distinct positions, in order (compared one by one), or null when the table is used. */
+    private final int[] distinct;
+    /** 1 + a distinct position per used slot, 0 for an empty one; null for a few names. */
+    private final int[] table;
+    private final long seed;
+
+    Names(List<byte[]> names) {
+      this.names = names;
+      int k = names.size();
+      first = new int[k];
+      if (k <= MAX_NAMES) {
+        int[] d = new int[k];
+        int distinctCount = 0;
+        for (int i = 0; i < k; i++) {
+          first[i] = i;
+          for (int j = 0; j < i; j++) {
+            if (Arrays.equals(names.get(i), names.get(j))) {
+              first[i] = j;
+              break;
+            }
+          }
+          if (first[i] == i) {
+            d[distinctCount++] = i;
+          }
+        }
+        distinct = Arrays.copyOf(d, distinctCount);
+        table = null;
+        seed = 0;
+        return;
+      }
+      distinct = null;
+      seed = java.util.concurrent.ThreadLocalRandom.current().nextLong();
+      if (k > MAX_TABLE_NAMES) {
+        throw new IllegalArgumentException("a lookup of " + k + " names is over the limit of " + MAX_TABLE_NAMES);
+      }
+      // At most 4 ints a name, less than the names' own arrays that the request already holds.
+      table = new int[Integer.highestOneBit(2 * k - 1) << 1];
+      int mask = table.length - 1;
+      for (int i = 0; i < k; i++) {
+        byte[] name = names.get(i);
+        first[i] = i;
+        for (int s = PackedIndex.hash(ByteBuffer.wrap(name), 0, name.length, seed) & mask; ; s = (s + 1) & mask) {
+          if (table[s] == 0) {
+            table[s] = i + 1;
+            break;
+          }
+          if (Arrays.equals(names.get(table[s] - 1), name)) {
+            first[i] = table[s] - 1;
+            break;
+          }
+        }
+      }
+    }
+
+    /** The first position of the name that the {@code len} bytes at {@code at} in {@code b} are, or -1. */
+    int match(ByteBuffer b, int at, int len) {
+      if (table == null) {
+        for (int i : distinct) {
+          byte[] name = names.get(i);
+          if (name.length == len && same(b, at, name)) {
+            return i;
+          }
+        }
+        return -1;
+      }
+      int mask = table.length - 1;
+      for (int s = PackedIndex.hash(b, at, len, seed) & mask; table[s] != 0; s = (s + 1) & mask) {
+        byte[] name = names.get(table[s] - 1);
+        if (name.length == len && same(b, at, name)) {
+          return table[s] - 1;
+        }
+      }
+      return -1;
+    }
+
+    /** Gives every repeated name the value found for its first position. */
+    void copyToRepeats(byte[][] answers) {
+      for (int i = 0; i < first.length; i++) {
+        answers[i] = answers[first[i]];
+      }
+    }
+
+    /** Gives every repeated name the answer found for its first position. */
+    void copyToRepeats(boolean[] answers) {
+      for (int i = 0; i < first.length; i++) {
+        answers[i] = answers[first[i]];
+      }
+    }
+  }
+
+  /** The most names one Names table takes (2^28: its table would pass 2^30 slots). */
+  static final int MAX_TABLE_NAMES = 1 << 28;
 
   /**
    * Whether the bytes at {@code at} in {@code b} are {@code name} (its length already compared).

@@ -137,6 +137,51 @@ class LargeCollectionWritesTest {
     assertThat(resp.send("SRANDMEMBER nokey 3", "SRANDMEMBER nokey")).isEqualTo("*0\r\n$-1\r\n");
   }
 
+  @Test
+  void manyNameReadsAndRandomFields_onLargeCollections_readInPlace_withoutAWholeValueCopy() {
+    load("SADD", "s", "m", 10_000);
+    load("HSET", "h", "f", 10_000);
+    calls.clear();
+
+    // 20 names, two absent, one given twice: each through the offset table, not a copy and decode
+    String fields = names("f", 4990, 17) + " nof1 f4990 nof2";
+    List<String> want = new ArrayList<>();
+    for (String f : fields.trim().split(" ")) {
+      want.add(f.startsWith("no") ? null : "value-" + f.substring(1));
+    }
+    String reply = resp.send("HMGET h" + fields);
+    assertThat(reply).startsWith("*20\r\n").contains("$-1\r\n");
+    List<String> got = new ArrayList<>();
+    for (String line : reply.split("\r\n")) {
+      if (line.equals("$-1")) {
+        got.add(null);
+      } else if (!line.startsWith("$") && !line.startsWith("*")) {
+        got.add(line);
+      }
+    }
+    assertThat(got).isEqualTo(want);
+    assertThat(resp.send("SMISMEMBER s" + names("m", 9990, 18) + " m3 nothere"))
+        .isEqualTo("*20\r\n" + ":1\r\n".repeat(10) + ":0\r\n".repeat(8) + ":1\r\n:0\r\n");
+    assertThat(wholeValueCalls()).as("HMGET and SMISMEMBER of 20: " + calls).isZero();
+
+    assertThat(resp.send("HRANDFIELD h")).matches("\\$\\d+\r\nf\\d+\r\n");
+    List<String> five = parse(resp.send("HRANDFIELD h 5 WITHVALUES"));
+    assertThat(five).hasSize(10);
+    for (int i = 0; i < 10; i += 2) {
+      assertThat(five.get(i + 1)).as("the value of %s", five.get(i)).isEqualTo("value-" + five.get(i).substring(1));
+    }
+    assertThat(List.of(five.get(0), five.get(2), five.get(4), five.get(6), five.get(8))).doesNotHaveDuplicates();
+    List<String> repeats = parse(resp.send("HRANDFIELD h -3000"));
+    assertThat(repeats).hasSize(3000).allMatch(f -> f.matches("f\\d+"));
+    assertThat(new java.util.HashSet<>(repeats)).as("3,000 independent draws of 10,000 repeat some").hasSizeLessThan(3000);
+    List<String> pairs = parse(resp.send("HRANDFIELD h -4 WITHVALUES"));
+    assertThat(pairs).hasSize(8);
+    assertThat(pairs.get(1)).isEqualTo("value-" + pairs.get(0).substring(1));
+    assertThat(resp.send("HRANDFIELD nokey", "HRANDFIELD nokey -3", "HRANDFIELD h 0")).isEqualTo("$-1\r\n*0\r\n*0\r\n");
+    assertThat(wholeValueCalls()).as("HRANDFIELD: " + calls).isZero();
+    assertThat(resp.send("HLEN h")).isEqualTo(":10000\r\n");
+  }
+
   @ParameterizedTest
   @ValueSource(longs = {1, 2, 3})
   void randomWritesOnLargeCollections_matchTheModel(long seed) {

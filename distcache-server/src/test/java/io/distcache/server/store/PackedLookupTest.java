@@ -25,11 +25,16 @@ class PackedLookupTest {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
+  /*
+   * Up to 300 fields: the plain layout and (past 128, without field times) the indexed one; up to
+   * 60 names asked, short ones so that they repeat: compared one by one (up to 16) and through
+   * the table of names (more).
+   */
   @Property(tries = 300)
   void hashValues_andHashSize_matchTheDecodedHash_withExpiredFieldsHidden(
-      @ForAll @Size(max = 40) List<@StringLength(max = 6) String> fields,
-      @ForAll @Size(max = 40) List<@IntRange(min = -2, max = 2) Integer> expiries,
-      @ForAll @Size(max = 20) List<@StringLength(max = 6) String> asked) {
+      @ForAll @Size(max = 300) List<@StringLength(max = 3) String> fields,
+      @ForAll @Size(max = 300) List<@IntRange(min = -2, max = 2) Integer> expiries,
+      @ForAll @Size(max = 60) List<@StringLength(max = 2) String> asked) {
     LinkedHashMap<Bytes, byte[]> hash = new LinkedHashMap<>();
     Map<Bytes, Long> ttl = new HashMap<>();
     for (int i = 0; i < fields.size(); i++) {
@@ -66,8 +71,8 @@ class PackedLookupTest {
 
   @Property(tries = 300)
   void setContains_andCount_matchTheDecodedSet(
-      @ForAll @Size(max = 40) List<@StringLength(max = 6) String> members,
-      @ForAll @Size(max = 20) List<@StringLength(max = 6) String> asked) {
+      @ForAll @Size(max = 300) List<@StringLength(max = 3) String> members,
+      @ForAll @Size(max = 60) List<@StringLength(max = 2) String> asked) {
     LinkedHashMap<Bytes, Boolean> set = new LinkedHashMap<>();
     members.forEach(m -> set.put(new Bytes(b(m)), Boolean.TRUE));
     java.nio.ByteBuffer payload = set.isEmpty() ? null

@@ -17,8 +17,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * PackedLookup.randomSetMembers, SPOP's draw: distinct members of the set, as many as asked or all
- * of them, each draw uniform (a chi-squared test over many draws, on both layouts and on an indexed
+ * PackedLookup.randomSetMembers, SPOP's draw, and randomElements, HRANDFIELD's and SRANDMEMBER's
+ * (positive counts distinct, negative ones independent, a hash's values with its fields, due
+ * fields never drawn): distinct members of the set, as many as asked or all of them, each draw uniform (a chi-squared test over many draws, on both layouts and on an indexed
  * set with dead runs), through the offset table without a walk for up to half the members, and a
  * table that holds fewer members than its count reported as the codec's error, not a loop.
  */
@@ -77,14 +78,20 @@ class PackedRandomMembersTest {
       List<byte[]> got = PackedLookup.randomSetMembers(payload, count, rnd);
       hits[cell.get(new Bytes(got.get(0)))]++;
     }
-    double expected = (double) draws / n;
+    assertChiSquared(hits, draws + " draws over " + n + " members");
+  }
+
+  /** A fair draw's cell counts {@code hits} stay under the bound (5 standard deviations). */
+  private static void assertChiSquared(long[] hits, String what) {
+    int n = hits.length;
+    double expected = (double) java.util.Arrays.stream(hits).sum() / n;
     double chi2 = 0;
     for (long h : hits) {
       chi2 += (h - expected) * (h - expected) / expected;
     }
     // n - 1 degrees of freedom; mean n - 1, sd sqrt(2(n - 1)): 5 sd is far out for a fair draw
     double bound = (n - 1) + 5 * Math.sqrt(2.0 * (n - 1));
-    assertThat(chi2).as("chi-squared of %s draws over %s members", draws, n).isLessThan(bound);
+    assertThat(chi2).as("chi-squared of %s", what).isLessThan(bound);
   }
 
   @Test
@@ -130,6 +137,113 @@ class PackedRandomMembersTest {
     assertUniform(view, new ArrayList<>(set), 1, 200_000, 9);
     // the first of 300: every draw is uniform over what is left
     assertUniform(view, new ArrayList<>(set), 300, 30_000, 10);
+  }
+
+  // ---- HRANDFIELD and SRANDMEMBER: randomElements ----
+
+  private static final long NOW = 1_000_000L;
+
+  private static java.util.LinkedHashMap<Bytes, byte[]> fields(int n) {
+    java.util.LinkedHashMap<Bytes, byte[]> hash = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < n; i++) {
+      hash.put(new Bytes(b("f" + i)), b("value-" + i));
+    }
+    return hash;
+  }
+
+  private static ByteBuffer hashPayload(java.util.LinkedHashMap<Bytes, byte[]> hash, java.util.Map<Bytes, Long> ttl) {
+    return ByteBuffer.wrap(CollectionCodec.encodeHash(hash, ttl)).asReadOnlyBuffer();
+  }
+
+  /** The drawn fields of a flat (field, value) list, each checked to come with its own value. */
+  private static List<String> checkedPairs(List<byte[]> flat, java.util.Map<Bytes, byte[]> hash) {
+    assertThat(flat.size() % 2).isZero();
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < flat.size(); i += 2) {
+      assertThat(flat.get(i + 1)).isEqualTo(hash.get(new Bytes(flat.get(i))));
+      names.add(new String(flat.get(i), StandardCharsets.UTF_8));
+    }
+    return names;
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {100, 1000})
+  void hashDraws_positiveDistinct_negativeRepeating_withTheirValues_asRedis(int n) {
+    java.util.LinkedHashMap<Bytes, byte[]> hash = fields(n);
+    ByteBuffer payload = hashPayload(hash, java.util.Map.of());
+    assertThat(PackedIndex.isIndexed(payload)).isEqualTo(n > PackedIndex.INDEXED_ABOVE);
+    Random rnd = new Random(n);
+
+    for (int count : new int[] {1, 7, n / 2, n / 2 + 1, n, n + 10}) {
+      List<String> got = checkedPairs(PackedLookup.randomElements(payload, true, count, true, NOW, rnd), hash);
+      assertThat(got).as("count %s", count).hasSize(Math.min(count, n)).doesNotHaveDuplicates();
+    }
+    List<String> repeats = checkedPairs(PackedLookup.randomElements(payload, true, -3 * n, true, NOW, rnd), hash);
+    assertThat(repeats).as("a negative count is honoured and repeats").hasSize(3 * n);
+    assertThat(new HashSet<>(repeats)).hasSizeLessThan(3 * n);
+    assertThat(PackedLookup.randomElements(payload, true, -5, false, NOW, rnd)).hasSize(5)
+        .allMatch(f -> hash.containsKey(new Bytes(f)));
+    assertThat(PackedLookup.randomElements(null, true, -5, true, NOW, rnd)).isEmpty();
+    assertThat(PackedLookup.randomElements(payload, true, 0, true, NOW, rnd)).isEmpty();
+    assertThat(PackedLookup.randomElements(payload, true, Long.MAX_VALUE, false, NOW, rnd)).as("all of them")
+        .hasSize(n);
+  }
+
+  @Test
+  void hashDraws_neverReturnAFieldWhoseTimeHasCome() {
+    java.util.LinkedHashMap<Bytes, byte[]> hash = fields(300); // field times: the plain layout at any size
+    java.util.Map<Bytes, Long> ttl = new java.util.HashMap<>();
+    int i = 0;
+    for (Bytes f : hash.keySet()) {
+      if (i++ % 3 != 0) {
+        ttl.put(f, i % 2 == 0 ? NOW : NOW + 1); // two in three timed, half of them due
+      }
+    }
+    ByteBuffer payload = hashPayload(hash, ttl);
+    Random rnd = new Random(5);
+    List<String> drawn = new ArrayList<>();
+    drawn.addAll(checkedPairs(PackedLookup.randomElements(payload, true, -5000, true, NOW, rnd), hash));
+    drawn.addAll(checkedPairs(PackedLookup.randomElements(payload, true, 1000, true, NOW, rnd), hash));
+    long live = hash.keySet().stream().filter(f -> !ttl.containsKey(f) || ttl.get(f) > NOW).count();
+    assertThat(new HashSet<>(drawn)).as("every live field, no due one").hasSize((int) live)
+        .allMatch(f -> !ttl.containsKey(new Bytes(b(f))) || ttl.get(new Bytes(b(f))) > NOW);
+  }
+
+  /** Every element drawn by {@code draws} calls of randomElements(count) over {@code order}: uniform. */
+  private static void assertDrawsUniform(ByteBuffer payload, boolean pairs, List<Bytes> order, int count, int draws,
+      long seed) {
+    java.util.Map<Bytes, Integer> cell = new java.util.HashMap<>();
+    for (int i = 0; i < order.size(); i++) {
+      cell.put(order.get(i), i);
+    }
+    long[] hits = new long[order.size()];
+    Random rnd = new Random(seed);
+    for (int d = 0; d < draws; d++) {
+      for (byte[] e : PackedLookup.randomElements(payload, pairs, count, false, NOW, rnd)) {
+        hits[cell.get(new Bytes(e))]++;
+      }
+    }
+    assertChiSquared(hits, draws + " draws of " + count + " over " + order.size() + (pairs ? " fields" : " members"));
+  }
+
+  @Test
+  void hashDraws_areUniform_withAndWithoutRepeats_onAnIndexedHashAndAPlainOne() {
+    java.util.LinkedHashMap<Bytes, byte[]> large = fields(1000);
+    ByteBuffer indexed = hashPayload(large, java.util.Map.of());
+    List<Bytes> order = new ArrayList<>(large.keySet());
+    assertDrawsUniform(indexed, true, order, 1, 200_000, 11);
+    assertDrawsUniform(indexed, true, order, -20, 10_000, 12); // independent draws: every one counts
+    assertDrawsUniform(indexed, true, order, 300, 700, 13); // distinct: each field once per call at most
+    java.util.LinkedHashMap<Bytes, byte[]> small = fields(100);
+    ByteBuffer plain = hashPayload(small, java.util.Map.of());
+    assertDrawsUniform(plain, true, new ArrayList<>(small.keySet()), -10, 10_000, 14);
+    assertDrawsUniform(plain, true, new ArrayList<>(small.keySet()), 1, 100_000, 15);
+  }
+
+  @Test
+  void setDraws_withRepeats_areUniform() {
+    LinkedHashSet<Bytes> set = members(1000);
+    assertDrawsUniform(payload(set), false, new ArrayList<>(set), -20, 10_000, 16);
   }
 
   @Test
