@@ -199,15 +199,19 @@ final class KeyspaceNotifier {
         delIfGone(ev, store, key);
       }
     } else if (command == SetRequests.SPOP) {
-      ev.notify(SET, "spop", key);
-      delIfGone(ev, store, key);
+      if (reply.extra(0, 0) > 0) { // popped some: Redis sends nothing for a missing key or a count of 0
+        ev.notify(SET, "spop", key);
+        delIfGone(ev, store, key);
+      }
     } else if (command == SetRequests.SMOVE) {
       if (reply.extra(0, 0) == 1) {
         byte[] destination = ListCodec.decodeValues(r.value()).get(0);
         if (!java.util.Arrays.equals(key, destination)) {
           ev.notify(SET, "srem", key);
           delIfGone(ev, store, key);
-          ev.notify(SET, "sadd", destination);
+          if (reply.extra(1, 0) == 1) { // Redis: no "sadd" when the destination held the member already
+            ev.notify(SET, "sadd", destination);
+          }
         }
       }
     } else if (command == SetRequests.SINTERSTORE || command == SetRequests.SUNIONSTORE

@@ -286,11 +286,11 @@ final class SetRequests {
       for (int i = 0; i < picked.size(); i++) {
         e.remove(i);
       }
-      Frame reply;
+      Frame reply; // extra 0: how many were popped (KeyspaceNotifier: "spop" only when some were)
       if (hasCount) {
-        reply = r.replyValue(ListCodec.encodeValues(picked));
+        reply = r.replyValue(ListCodec.encodeValues(picked), picked.size());
       } else {
-        reply = picked.isEmpty() ? r.reply(Status.NOT_FOUND) : r.replyValue(picked.get(0));
+        reply = picked.isEmpty() ? r.reply(Status.NOT_FOUND) : r.replyValue(picked.get(0), 1);
       }
       return new PackedChange<>(reply, e);
     }).result();
@@ -310,7 +310,9 @@ final class SetRequests {
    * key: the source; value: [destination, member]. Both keys are type-checked first, as Redis
    * checks them, then the member is looked up in each (PackedLookup: O(1) on a large set), the
    * destination's room checked, the member added to the destination and only then removed from the
-   * source, each an editPacked write (in place on a large set): O(1), not O(size). Both stripes
+   * source, each an editPacked write (in place on a large set): O(1), not O(size). The reply's
+   * extra 1 says whether the destination gained the member (1) or held it already (0), which
+   * decides Redis's "sadd" event on it (KeyspaceNotifier). Both stripes
    * are held exclusive, so nothing runs between the two writes; a write that fails (the memory
    * bound, the value limit) leaves the member where it was: a removal refused after the add
    * (rare: a removal is made in place when it cannot compact for memory) takes the add back.
@@ -331,7 +333,7 @@ final class SetRequests {
       return r.replyOk(0);
     }
     if (java.util.Arrays.equals(r.key(), destination)) {
-      return r.replyOk(1); // Redis: moving to the same set changes nothing and answers 1
+      return r.replyOk(1, 0); // Redis: moving to the same set changes nothing and answers 1
     }
     boolean added = target[1] == 0;
     if (added) {
@@ -348,7 +350,7 @@ final class SetRequests {
       }
       throw e;
     }
-    return r.replyOk(1);
+    return r.replyOk(1, added ? 1 : 0); // extra 1: the destination gained it (Redis's "sadd" event)
   }
 
   /** Adds or removes one member of the set at {@code key} through editPacked. */

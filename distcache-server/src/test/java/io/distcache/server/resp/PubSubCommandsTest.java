@@ -272,6 +272,26 @@ class PubSubCommandsTest {
   }
 
   @Test
+  void keyspaceEvents_smoveAndSpop_asRedis() {
+    pub.send("CONFIG SET notify-keyspace-events Kgs");
+    sub.send("PSUBSCRIBE __keyspace@0__:*");
+    // The sequence and its events were taken from redis-server 7.0.15: no "sadd" on a destination
+    // that held the member already, nothing for an SPOP that popped nothing.
+    assertThat(pub.send("SADD src a b", "SADD dst a", "SMOVE src dst a", "SMOVE src dst b", "SPOP nokey",
+        "SPOP nokey 3", "SADD s1 x y", "SPOP s1 0", "SMOVE dst dst a", "SMOVE nosrc dst a", "SPOP s1 5"))
+        .startsWith(":2\r\n:1\r\n:1\r\n:1\r\n$-1\r\n*0\r\n:2\r\n*0\r\n:1\r\n:0\r\n*2\r\n");
+    String expected = "";
+    String[][] events = {{"src", "sadd"}, {"dst", "sadd"}, {"src", "srem"}, {"src", "srem"}, {"src", "del"},
+        {"dst", "sadd"}, {"s1", "sadd"}, {"s1", "spop"}, {"s1", "del"}};
+    for (String[] e : events) {
+      String ch = "__keyspace@0__:" + e[0];
+      expected += "*4\r\n$8\r\npmessage\r\n$16\r\n__keyspace@0__:*\r\n$" + ch.length() + "\r\n" + ch + "\r\n$"
+          + e[1].length() + "\r\n" + e[1] + "\r\n";
+    }
+    assertThat(sub.output()).isEqualTo(expected);
+  }
+
+  @Test
   void keyspaceEvents_keyeventOnly_classFiltered() {
     pub.send("CONFIG SET notify-keyspace-events E$");
     sub.send("SUBSCRIBE __keyevent@0__:set __keyevent@0__:del");
