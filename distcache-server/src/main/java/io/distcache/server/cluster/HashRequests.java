@@ -400,11 +400,11 @@ final class HashRequests {
     };
     PackedChange<Frame> change = store.editPacked(r.key(), ValueType.HASH, payload -> {
       if (names.size() > PackedLookup.MAX_NAMES && !PackedIndex.isIndexed(payload)) {
-        return new PackedChange<>(null, null);
+        return PackedChange.decline();
       }
       PackedEdit e = PackedEdit.hash(payload, names);
       if (e.hasTrailer()) {
-        return new PackedChange<>(null, null);
+        return PackedChange.decline();
       }
       Frame reply = switch (command) {
         case HSET -> {

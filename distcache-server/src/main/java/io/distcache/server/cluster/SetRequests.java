@@ -230,7 +230,7 @@ final class SetRequests {
   private Frame edit(Frame r, boolean add, List<byte[]> members) {
     return store.editPacked(r.key(), ValueType.SET, payload -> {
       if (members.size() > PackedLookup.MAX_NAMES && !PackedIndex.isIndexed(payload)) {
-        return new PackedChange<Frame>(null, null);
+        return PackedChange.<Frame>decline();
       }
       PackedEdit e = PackedEdit.set(payload, members);
       for (int i = 0; i < members.size(); i++) {

@@ -577,8 +577,17 @@ final class OffHeapStore implements Store {
       if (slot >= 0 && s.type(slot) != type.code()) {
         throw StoreException.wrongType();
       }
+      PackedChange<T> change;
+      try {
+        change = ed.edit(slot < 0 ? null : s.valueView(slot));
+      } catch (RuntimeException refused) {
+        (slot < 0 ? misses : hits).increment(); // a refused write read the key all the same
+        throw refused;
+      }
+      if (change.declined()) {
+        return change; // the caller's other path reads the key again and counts it: once
+      }
       (slot < 0 ? misses : hits).increment();
-      PackedChange<T> change = ed.edit(slot < 0 ? null : s.valueView(slot));
       if (!change.wrote()) {
         EditJournal journal = slot < 0 || change.edit() == null ? null : EditJournal.current();
         if (journal != null) {

@@ -121,6 +121,33 @@ public final class ReferenceStore implements Store {
     });
   }
 
+  /**
+   * The interface's default (a copy edited, the built payload put), with the read counted as the
+   * off-heap store counts it: after the editor decided, and not when it declined.
+   */
+  @Override
+  public <T> PackedChange<T> editPacked(byte[] key, ValueType type, PackedEditor<T> editor) {
+    return locked(() -> {
+      Key k = toKey(key);
+      Entry e = live(k);
+      if (e != null && e.type != type) {
+        throw StoreException.wrongType();
+      }
+      PackedChange<T> change;
+      try {
+        change = editor.edit(e == null ? null : java.nio.ByteBuffer.wrap(e.value).asReadOnlyBuffer());
+      } catch (RuntimeException refused) {
+        liveCounted(k);
+        throw refused;
+      }
+      if (!change.declined()) {
+        liveCounted(k);
+        PackedChange.putBuilt(this, key, type, change, e == null ? NO_EXPIRY : e.expireAtMillis);
+      }
+      return change;
+    });
+  }
+
   @Override
   public ValueType typeOf(byte[] key) {
     return locked(() -> {

@@ -120,13 +120,15 @@ public interface Store extends AutoCloseable {
    * payload with a new version and the key's expiry kept, as {@link #putTypedWithoutFieldTimes}
    * would write it (the edit writes no field expiry times). The new payload is checked against the
    * value limit first (TOO_LARGE). The editor must not call the store; what it throws leaves the
-   * key as it was. Counts a hit or a miss, as {@link #readTyped}.
+   * key as it was. Counts a hit or a miss, as {@link #readTyped}, unless the editor declines
+   * ({@link PackedChange#decline}: its caller reads the key again on another path, which counts).
    *
    * <p>The off-heap store edits a large collection where it lies (PackedEdit.applyInPlace,
    * Segment.editInPlace); this default reads a copy and puts the built payload, which is atomic
    * only for callers that serialise the key's writes (the collection commands hold its gate
-   * stripe). A store that wraps another must forward it (TrackingStore does) or lose the
-   * in-place edit.
+   * stripe). It counts its read before the editor decides, so a declined edit too: a store that
+   * counts must override it (ReferenceStore does). A store that wraps another must forward it
+   * (TrackingStore does) or lose the in-place edit.
    *
    * @throws StoreException WRONG_TYPE when the key holds another type than {@code type}
    */
@@ -136,15 +138,7 @@ public interface Store extends AutoCloseable {
       throw StoreException.wrongType();
     }
     PackedChange<T> change = editor.edit(e == null ? null : java.nio.ByteBuffer.wrap(e.value()).asReadOnlyBuffer());
-    if (change.wrote()) {
-      PackedEdit edit = change.edit();
-      if (edit.size() == 0) {
-        delete(key);
-      } else {
-        config().checkValueLength(edit.length());
-        putTypedWithoutFieldTimes(key, type, edit.build(), e == null ? NO_EXPIRY : e.expireAtMillis());
-      }
-    }
+    PackedChange.putBuilt(this, key, type, change, e == null ? NO_EXPIRY : e.expireAtMillis());
     return change;
   }
 

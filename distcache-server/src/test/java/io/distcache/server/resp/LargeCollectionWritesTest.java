@@ -182,6 +182,29 @@ class LargeCollectionWritesTest {
     assertThat(resp.send("HLEN h")).isEqualTo(":10000\r\n");
   }
 
+  /*
+   * A write that leaves the edit in place to the decoding path (more than 16 names on a small
+   * collection, a hash with field expiry times) and SRANDMEMBER on a small set each read the key
+   * once: one keyspace hit or miss, as every other collection command (editPacked counted its look
+   * and the decoding path its own read: two).
+   */
+  @Test
+  void commandsThatTakeTheDecodingPath_countOneKeyspaceHitOrMiss() {
+    load("SADD", "s", "m", 10);
+    load("HSET", "h", "f", 10);
+    resp.send("HPEXPIRE h 100000 FIELDS 1 f0");
+    long hits = real.stats().hits();
+    long misses = real.stats().misses();
+
+    assertThat(resp.send("SADD s" + names("n", 0, 17), "SREM s" + names("n", 0, 17), "HSET h f1 x", "HDEL h f2",
+        "SRANDMEMBER s 3", "SRANDMEMBER s -3", "HRANDFIELD h 2", "HMGET h" + names("f", 0, 17)))
+        .startsWith(":17\r\n:17\r\n:0\r\n:1\r\n*3\r\n");
+    assertThat(real.stats().hits() - hits).as("8 commands on present keys").isEqualTo(8);
+    assertThat(resp.send("SADD t" + names("n", 0, 17), "SRANDMEMBER nokey 2", "HMGET nokey" + names("f", 0, 17)))
+        .startsWith(":17\r\n*0\r\n");
+    assertThat(real.stats().misses() - misses).as("3 commands on absent keys").isEqualTo(3);
+  }
+
   @ParameterizedTest
   @ValueSource(longs = {1, 2, 3})
   void randomWritesOnLargeCollections_matchTheModel(long seed) {
