@@ -642,12 +642,11 @@ final class OffHeapStore implements Store {
       long expireAtMillis, List<PackedEdit.Op> ops) {
     return write(key, null, new ReplicaEdit(type, baseVersion, ops), expireAtMillis, version,
         (s, slot, k, tag, now, unused, re, at, ver) -> {
-          if (slot >= 0 && s.version(slot) == ver && re.baseVersion() == ver) {
-            return ReplicatedEdit.ALREADY_APPLIED; // a write that changed nothing: a check of the version
-          }
-          if (slot < 0 || s.type(slot) != re.type().code() || s.version(slot) != re.baseVersion()
-              || s.expireAt(slot) != at) {
-            return ReplicatedEdit.DIVERGED;
+          ReplicatedEdit verdict = slot < 0 ? ReplicatedEdit.before(null, 0, 0, re.type(), re.baseVersion(), ver, at)
+              : ReplicatedEdit.before(ValueType.fromCode(s.type(slot)), s.version(slot), s.expireAt(slot), re.type(),
+                  re.baseVersion(), ver, at);
+          if (verdict != null) {
+            return verdict;
           }
           PackedEdit edit = PackedEdit.replay(s.valueView(slot), re.type() == ValueType.HASH, re.ops());
           if (edit == null || edit.size() == 0) {

@@ -318,7 +318,30 @@ public interface Store extends AutoCloseable {
      */
     ALREADY_APPLIED,
     /** The copy is absent, of another type, at another version or expiry: nothing changed. */
-    DIVERGED
+    DIVERGED;
+
+    /**
+     * The verdict every store gives a replicated edit before replaying it (one rule, so a store
+     * that wraps another and the off-heap store cannot drift apart): ALREADY_APPLIED when a write
+     * that changed nothing ({@code baseVersion == version}) finds the copy at that version;
+     * DIVERGED when the copy is absent ({@code held} null), of another type, or at another
+     * version or expiry than the owner edited; null when it is the copy the owner edited, to
+     * replay.
+     *
+     * @param held the copy's type, null when the key is absent
+     * @param heldVersion the copy's version (ignored when absent)
+     * @param heldExpireAt the copy's expiry (ignored when absent)
+     */
+    public static ReplicatedEdit before(io.distcache.protocol.ValueType held, long heldVersion, long heldExpireAt,
+        io.distcache.protocol.ValueType type, long baseVersion, long version, long expireAtMillis) {
+      if (held != null && heldVersion == version && baseVersion == version) {
+        return ALREADY_APPLIED; // a write that changed nothing: a check of the version
+      }
+      if (held == null || held != type || heldVersion != baseVersion || heldExpireAt != expireAtMillis) {
+        return DIVERGED;
+      }
+      return null;
+    }
   }
 
   /**
@@ -338,11 +361,10 @@ public interface Store extends AutoCloseable {
   default ReplicatedEdit applyReplicatedEdit(byte[] key, io.distcache.protocol.ValueType type, long baseVersion,
       long version, long expireAtMillis, List<PackedEdit.Op> ops) {
     TypedEntry e = peekEntry(key);
-    if (e != null && e.version() == version && baseVersion == version) {
-      return ReplicatedEdit.ALREADY_APPLIED; // a write that changed nothing: a check of the version
-    }
-    if (e == null || e.type() != type || e.version() != baseVersion || e.expireAtMillis() != expireAtMillis) {
-      return ReplicatedEdit.DIVERGED;
+    ReplicatedEdit verdict = e == null ? ReplicatedEdit.before(null, 0, 0, type, baseVersion, version, expireAtMillis)
+        : ReplicatedEdit.before(e.type(), e.version(), e.expireAtMillis(), type, baseVersion, version, expireAtMillis);
+    if (verdict != null) {
+      return verdict;
     }
     PackedEdit edit = PackedEdit.replay(java.nio.ByteBuffer.wrap(e.value()).asReadOnlyBuffer(),
         type == io.distcache.protocol.ValueType.HASH, ops);

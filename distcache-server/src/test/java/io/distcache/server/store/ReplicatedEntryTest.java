@@ -99,4 +99,41 @@ class ReplicatedEntryTest {
       store.close();
     }
   }
+
+  /*
+   * Store.applyReplicatedEdit's verdict, one rule (ReplicatedEdit.before) on both stores: the
+   * off-heap store's own and the interface's default, which ReferenceStore takes.
+   */
+  @ParameterizedTest
+  @MethodSource("stores")
+  void applyReplicatedEdit_appliesOnlyToTheCopyTheOwnerEdited(Function<StoreConfig, Store> f) {
+    Store store = open(f);
+    io.distcache.protocol.ValueType set = io.distcache.protocol.ValueType.SET;
+    java.util.List<PackedEdit.Op> addB = java.util.List.of(new PackedEdit.Op(PackedEdit.Op.ADD, b("b"), null));
+    try {
+      assertThat(store.applyReplicatedEdit(b("s"), set, 5, 6, Store.NO_EXPIRY, addB))
+          .as("absent").isEqualTo(Store.ReplicatedEdit.DIVERGED);
+      store.applyReplicated(b("s"), set, CollectionCodec.encodeSet(
+          java.util.List.of(new CollectionCodec.Bytes(b("a"))), 1), Store.NO_EXPIRY, 5);
+      assertThat(store.applyReplicatedEdit(b("s"), io.distcache.protocol.ValueType.HASH, 5, 6, Store.NO_EXPIRY, addB))
+          .as("another type").isEqualTo(Store.ReplicatedEdit.DIVERGED);
+      assertThat(store.applyReplicatedEdit(b("s"), set, 5, 6, clock.millis() + 1000, addB))
+          .as("another expiry").isEqualTo(Store.ReplicatedEdit.DIVERGED);
+      assertThat(store.applyReplicatedEdit(b("s"), set, 4, 6, Store.NO_EXPIRY, addB))
+          .as("another base version").isEqualTo(Store.ReplicatedEdit.DIVERGED);
+      assertThat(store.applyReplicatedEdit(b("s"), set, 5, 5, Store.NO_EXPIRY, addB))
+          .as("a write that changed nothing, at its version").isEqualTo(Store.ReplicatedEdit.ALREADY_APPLIED);
+      assertThat(store.applyReplicatedEdit(b("s"), set, 5, 6, Store.NO_EXPIRY, addB)).isEqualTo(Store.ReplicatedEdit.APPLIED);
+      TypedEntry e = store.peekEntry(b("s"));
+      assertThat(e.version()).isEqualTo(6);
+      assertThat(CollectionCodec.decodeSet(e.value())).containsOnlyKeys(new CollectionCodec.Bytes(b("a")),
+          new CollectionCodec.Bytes(b("b")));
+      assertThat(store.applyReplicatedEdit(b("s"), set, 6, 6, Store.NO_EXPIRY, addB))
+          .as("repeated check of the version").isEqualTo(Store.ReplicatedEdit.ALREADY_APPLIED);
+      assertThat(store.applyReplicatedEdit(b("s"), set, 5, 6, Store.NO_EXPIRY, addB))
+          .as("a real edit finding the copy at its own version").isEqualTo(Store.ReplicatedEdit.DIVERGED);
+    } finally {
+      store.close();
+    }
+  }
 }
