@@ -191,9 +191,9 @@ public final class PackedEdit {
 
   /**
    * Fills {@code first} (see the field): by pairs for a few names, through a hash map for more, so
-   * a write of many names costs O(names), not O(names^2).
+   * a write of many names costs O(names), not O(names^2). PackedLookup.Names uses it too.
    */
-  private static void firstOfEach(List<byte[]> names, int[] first) {
+  static void firstOfEach(List<byte[]> names, int[] first) {
     int k = names.size();
     if (k <= PackedLookup.MAX_NAMES) {
       for (int i = 0; i < k; i++) {

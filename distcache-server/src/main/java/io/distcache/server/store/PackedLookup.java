@@ -331,17 +331,11 @@ public final class PackedLookup {
       this.names = names;
       int k = names.size();
       first = new int[k];
+      PackedEdit.firstOfEach(names, first);
       if (k <= MAX_NAMES) {
         int[] d = new int[k];
         int distinctCount = 0;
         for (int i = 0; i < k; i++) {
-          first[i] = i;
-          for (int j = 0; j < i; j++) {
-            if (Arrays.equals(names.get(i), names.get(j))) {
-              first[i] = j;
-              break;
-            }
-          }
           if (first[i] == i) {
             d[distinctCount++] = i;
           }
@@ -351,26 +345,22 @@ public final class PackedLookup {
         seed = 0;
         return;
       }
-      distinct = null;
-      seed = java.util.concurrent.ThreadLocalRandom.current().nextLong();
       if (k > MAX_TABLE_NAMES) {
         throw new IllegalArgumentException("a lookup of " + k + " names is over the limit of " + MAX_TABLE_NAMES);
       }
+      distinct = null;
+      seed = java.util.concurrent.ThreadLocalRandom.current().nextLong();
       // At most 4 ints a name, less than the names' own arrays that the request already holds.
       table = new int[Integer.highestOneBit(2 * k - 1) << 1];
       int mask = table.length - 1;
       for (int i = 0; i < k; i++) {
-        byte[] name = names.get(i);
-        first[i] = i;
-        for (int s = PackedIndex.hash(ByteBuffer.wrap(name), 0, name.length, seed) & mask; ; s = (s + 1) & mask) {
-          if (table[s] == 0) {
-            table[s] = i + 1;
-            break;
+        if (first[i] == i) {
+          byte[] name = names.get(i);
+          int s = PackedIndex.hash(ByteBuffer.wrap(name), 0, name.length, seed) & mask;
+          while (table[s] != 0) {
+            s = (s + 1) & mask;
           }
-          if (Arrays.equals(names.get(table[s] - 1), name)) {
-            first[i] = table[s] - 1;
-            break;
-          }
+          table[s] = i + 1;
         }
       }
     }

@@ -215,22 +215,27 @@ class PubSubCommandsTest {
     assertThat(pub.send("CONFIG GET notify-keyspace-events")).contains("$3\r\ngxE\r\n");
   }
 
+  /** The pmessages of PSUBSCRIBE __keyspace@0__:* for {@code events}, each {key, event}. */
+  private static String keyspaceMessages(String[][] events) {
+    StringBuilder expected = new StringBuilder();
+    for (String[] e : events) {
+      String ch = "__keyspace@0__:" + e[0];
+      expected.append("*4\r\n$8\r\npmessage\r\n$16\r\n__keyspace@0__:*\r\n$").append(ch.length()).append("\r\n")
+          .append(ch).append("\r\n$").append(e[1].length()).append("\r\n").append(e[1]).append("\r\n");
+    }
+    return expected.toString();
+  }
+
   @Test
   void keyspaceEvents_writes_publishKeyspaceAndKeyevent() {
     pub.send("CONFIG SET notify-keyspace-events KA");
     sub.send("PSUBSCRIBE __keyspace@0__:*");
     pub.send("SET k v EX 100", "INCR n", "APPEND k x", "EXPIRE k 50", "PERSIST k", "RENAME k k2", "DEL k2 missing",
         "HSET h f 1", "HDEL h f", "SADD s a", "SREM s a", "GET n");
-    String expected = "";
     String[][] events = {{"k", "set"}, {"k", "expire"}, {"n", "incrby"}, {"k", "append"}, {"k", "expire"},
         {"k", "persist"}, {"k", "rename_from"}, {"k2", "rename_to"}, {"k2", "del"}, {"h", "hset"}, {"h", "hdel"},
         {"h", "del"}, {"s", "sadd"}, {"s", "srem"}, {"s", "del"}};
-    for (String[] e : events) {
-      String ch = "__keyspace@0__:" + e[0];
-      expected += "*4\r\n$8\r\npmessage\r\n$16\r\n__keyspace@0__:*\r\n$" + ch.length() + "\r\n" + ch + "\r\n$"
-          + e[1].length() + "\r\n" + e[1] + "\r\n";
-    }
-    assertThat(sub.output()).isEqualTo(expected);
+    assertThat(sub.output()).isEqualTo(keyspaceMessages(events));
   }
 
   @Test
@@ -280,15 +285,9 @@ class PubSubCommandsTest {
     assertThat(pub.send("SADD src a b", "SADD dst a", "SMOVE src dst a", "SMOVE src dst b", "SPOP nokey",
         "SPOP nokey 3", "SADD s1 x y", "SPOP s1 0", "SMOVE dst dst a", "SMOVE nosrc dst a", "SPOP s1 5"))
         .startsWith(":2\r\n:1\r\n:1\r\n:1\r\n$-1\r\n*0\r\n:2\r\n*0\r\n:1\r\n:0\r\n*2\r\n");
-    String expected = "";
     String[][] events = {{"src", "sadd"}, {"dst", "sadd"}, {"src", "srem"}, {"src", "srem"}, {"src", "del"},
         {"dst", "sadd"}, {"s1", "sadd"}, {"s1", "spop"}, {"s1", "del"}};
-    for (String[] e : events) {
-      String ch = "__keyspace@0__:" + e[0];
-      expected += "*4\r\n$8\r\npmessage\r\n$16\r\n__keyspace@0__:*\r\n$" + ch.length() + "\r\n" + ch + "\r\n$"
-          + e[1].length() + "\r\n" + e[1] + "\r\n";
-    }
-    assertThat(sub.output()).isEqualTo(expected);
+    assertThat(sub.output()).isEqualTo(keyspaceMessages(events));
   }
 
   @Test
