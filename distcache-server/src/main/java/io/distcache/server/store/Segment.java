@@ -358,8 +358,7 @@ final class Segment {
   boolean putRebuilt(int slot, byte[] key, int tag, PackedEdit edit, long version) {
     long length = edit.length();
     long bytes = EntryCodec.largeSize(key, 0) + length;
-    long limit = EntryCodec.largeSize(key, 0) + store.config().maxValueBytes();
-    long room = Math.min(Math.min(bytes + length / ROOM_GROWTH, limit), Integer.MAX_VALUE - 16);
+    long room = roomToGrow(key, length);
     if (closed || bytes > room) {
       return false;
     }
@@ -433,10 +432,9 @@ final class Segment {
       }
     }
     long bytes = EntryCodec.largeSize(key, 0) + newLength;
-    long room = bytes;
-    if (slot >= 0) {
-      long limit = EntryCodec.largeSize(key, 0) + store.config().maxValueBytes();
-      room = Math.max(bytes, Math.min(Math.min(bytes + newLength / ROOM_GROWTH, limit), Integer.MAX_VALUE - 16));
+    long room = slot >= 0 ? roomToGrow(key, newLength) : bytes;
+    if (bytes > room) {
+      return false;
     }
     int handle = log.newLargeWithoutEvicting((int) bytes, (int) room);
     if (handle < 0) {
@@ -480,6 +478,17 @@ final class Segment {
 
   StoreConfig config() {
     return store.config();
+  }
+
+  /**
+   * The memory of a large buffer for {@code key} and a value of {@code length} with room to grow:
+   * 1/ROOM_GROWTH of the value again, no more than the value limit lets it grow to (nor than a
+   * buffer may hold).
+   */
+  private long roomToGrow(byte[] key, long length) {
+    long bytes = EntryCodec.largeSize(key, 0) + length;
+    long limit = EntryCodec.largeSize(key, 0) + store.config().maxValueBytes();
+    return Math.min(Math.min(bytes + length / ROOM_GROWTH, limit), Integer.MAX_VALUE - 16);
   }
 
   /** Bytes of memory the large buffer of the entry at slot holds (its room), or -1 when it is inline. */

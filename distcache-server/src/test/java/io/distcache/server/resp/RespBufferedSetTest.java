@@ -203,27 +203,30 @@ class RespBufferedSetTest {
     assertAllReleased();
   }
 
+  /** SETs k0, k1, ... to {@code v} until one is refused for memory; returns how many were stored. */
+  private int fillUntilRefused(RespChannel c, byte[] v) {
+    for (int i = 0; i < 20; i++) {
+      String reply = send(c, command(b("SET"), b("k" + i), v), 1 << 20);
+      if (reply.startsWith("-OOM")) {
+        return i;
+      }
+      assertThat(reply).isEqualTo("+OK\r\n");
+    }
+    throw new AssertionError("20 SETs of " + v.length + " bytes were all stored");
+  }
+
   @Test
   void set_refusedForMemory_storesNothing_andReleasesItsBuffer() {
     Store small = Stores.create(new StoreConfig(8L << 20, MAX_VALUE, EvictionPolicy.NOEVICTION, clock));
     try {
       RespChannel c = connection(new LocalRouter(new LocalExecutor(small)));
       byte[] v = value(700_000, 4);
-      String replies = "";
-      int stored = 0;
-      byte[] key = null;
-      for (int i = 0; i < 20 && !replies.contains("-OOM"); i++) {
-        key = b("k" + i);
-        replies = send(c, command(b("SET"), key, v), 1 << 20);
-        if (replies.equals("+OK\r\n")) {
-          stored++;
-        }
-      }
+      int stored = fillUntilRefused(c, v);
+      byte[] key = b("k" + stored); // the refused key: its index has grown already
       long used = small.stats().bytesUsed();
 
-      String again = send(c, command(b("SET"), key, v), 1 << 20); // the refused key: its index has grown already
+      String again = send(c, command(b("SET"), key, v), 1 << 20);
 
-      assertThat(replies).startsWith("-OOM");
       assertThat(again).startsWith("-OOM");
       assertThat(stored).isPositive();
       assertThat(small.exists(key)).isFalse();
@@ -560,12 +563,8 @@ class RespBufferedSetTest {
     try {
       RespChannel c = connection(new LocalRouter(new LocalExecutor(small)));
       byte[] v = value(700_000, 45);
-      String replies = "";
+      assertThat(fillUntilRefused(c, v)).isPositive();
       byte[] first = b("k0");
-      for (int i = 0; i < 20 && !replies.contains("-OOM"); i++) {
-        replies = send(c, command(b("SET"), b("k" + i), v), 1 << 20);
-      }
-      assertThat(replies).startsWith("-OOM");
 
       String refused = send(c, command(b("SET"), first, value(900_000, 46), b("GET")), 1 << 20);
 

@@ -7,11 +7,8 @@ import io.distcache.protocol.BufferedValue;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.ManualClock;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.util.internal.PlatformDependent;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -48,31 +45,21 @@ class OffHeapStoreLargeStringEditTest {
   }
 
   private static byte[] value(int length, int seed) {
-    byte[] v = new byte[length];
-    for (int i = 0; i < length; i++) {
-      v[i] = (byte) (i * 13 + seed);
-    }
-    return v;
+    return StoreTestValues.value(length, seed);
   }
 
   private static byte[] b(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
+    return StoreTestValues.b(s);
+  }
+
+  private BufferedValue buffered(byte[] v) {
+    return StoreTestValues.buffered(v, buffers);
   }
 
   private static byte[] concat(byte[] a, byte[] b) {
     byte[] out = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, out, a.length, b.length);
     return out;
-  }
-
-  private BufferedValue buffered(byte[] v) {
-    CompositeByteBuf c = Unpooled.compositeBuffer(Integer.MAX_VALUE);
-    for (int at = 0; at < v.length; at += 50_000) {
-      int n = Math.min(50_000, v.length - at);
-      c.addComponent(true, Unpooled.directBuffer(n).writeBytes(v, at, n));
-    }
-    buffers.add(c);
-    return new BufferedValue(c);
   }
 
   /** Where the key's value lies in memory (the address of its lent view). */
