@@ -80,7 +80,7 @@ final class LentValue implements ValueSink, RespSession.Reply {
           value.limit(end);
           chunks.addComponent(true, chunk); // filled first: a component's length is fixed when added
         }
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) { // OutOfDirectMemoryError too: the chunks taken go back
         chunks.release();
         throw e;
       }
