@@ -364,17 +364,9 @@ final class Segment {
     }
     int type = type(slot);
     long expireAt = expireAt(slot);
-    int handle = log.newLargeWithoutEvicting((int) bytes, (int) room);
+    int handle = newLargeFilled(key, bytes, room, edit::build);
     if (handle < 0) {
       return false;
-    }
-    try {
-      ByteBuffer lb = log.larges()[handle];
-      EntryCodec.writeLargeKey(lb, key);
-      edit.build(lb.slice(EntryCodec.largeValueAt(lb), (int) length));
-    } catch (RuntimeException ex) {
-      log.freeLarge(handle);
-      throw ex;
     }
     touch(slot);
     log.prepareStub(handle, EntryCodec.headerSize(expireAt != Store.NO_EXPIRY, true));
@@ -436,21 +428,14 @@ final class Segment {
     if (bytes > room) {
       return false;
     }
-    int handle = log.newLargeWithoutEvicting((int) bytes, (int) room);
+    int handle = newLargeFilled(key, bytes, room, value -> {
+      if (oldLength > 0) {
+        value.put(0, valueView(slot), 0, oldLength); // store memory to store memory
+      }
+      writeSplice(value, 0, oldLength, offset, src, buffered);
+    });
     if (handle < 0) {
       return false;
-    }
-    try {
-      ByteBuffer lb = log.larges()[handle];
-      EntryCodec.writeLargeKey(lb, key);
-      int valueAt = EntryCodec.largeValueAt(lb);
-      if (oldLength > 0) {
-        lb.put(valueAt, valueView(slot), 0, oldLength); // store memory to store memory
-      }
-      writeSplice(lb, valueAt, oldLength, offset, src, buffered);
-    } catch (RuntimeException ex) {
-      log.freeLarge(handle);
-      throw ex;
     }
     if (slot >= 0) {
       touch(slot);
@@ -462,7 +447,10 @@ final class Segment {
 
   private static final byte[] ZEROS = new byte[4096];
 
-  /** Writes the source at {@code offset} of the value at {@code valueAt} in {@code to}, zeros from its end to offset. */
+  /**
+   * Writes the source at {@code offset} of the value at {@code valueAt} in {@code to}, zeros from the
+   * value's old end to offset.
+   */
   private static void writeSplice(ByteBuffer to, int valueAt, int oldLength, long offset, byte[] src,
       io.distcache.protocol.BufferedValue buffered) {
     for (long at = oldLength; at < offset; at += ZEROS.length) {
@@ -478,6 +466,29 @@ final class Segment {
 
   StoreConfig config() {
     return store.config();
+  }
+
+  /**
+   * A new large buffer of {@code bytes} (the key's part and the value) with memory for {@code room},
+   * reserved without evicting (PageLog.newLargeWithoutEvicting: the entry being read stays), the key
+   * written and the value written by {@code fill} into a view of the value's place; its handle, or
+   * -1 when the budget has no such room. What {@code fill} throws gives the buffer back.
+   */
+  private int newLargeFilled(byte[] key, long bytes, long room, java.util.function.Consumer<ByteBuffer> fill) {
+    int handle = log.newLargeWithoutEvicting((int) bytes, (int) room);
+    if (handle < 0) {
+      return -1;
+    }
+    try {
+      ByteBuffer lb = log.larges()[handle];
+      EntryCodec.writeLargeKey(lb, key);
+      int valueAt = EntryCodec.largeValueAt(lb);
+      fill.accept(lb.slice(valueAt, lb.capacity() - valueAt));
+    } catch (RuntimeException ex) {
+      log.freeLarge(handle);
+      throw ex;
+    }
+    return handle;
   }
 
   /**
