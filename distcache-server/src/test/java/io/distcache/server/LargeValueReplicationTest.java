@@ -199,4 +199,56 @@ class LargeValueReplicationTest {
     assertOnOwnerAndReplica(a2, v3);
     assertOnOwnerAndReplica(b1, v2);
   }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  @Test
+  void largeAppendSetrangeGetdelAndGetex_onTheOwnerAndForwarded_answerAsRedis_andReachTheReplicas() {
+    DistCacheNode a = start();
+    DistCacheNode b = start(a);
+    awaitSettled();
+    byte[] grown = keyOwnedBy(a, "grown-");
+    byte[] ranged = keyOwnedBy(a, "ranged-");
+    byte[] gone = keyOwnedBy(a, "gone-");
+    byte[] remote = keyOwnedBy(b, "remote-");
+    byte[] v1 = value(300_000, 8);
+    byte[] v2 = value(90_000, 9);
+    byte[] v3 = value(500_000, 10);
+
+    byte[] expectedGrown = v1;
+    byte[] expectedRanged = java.util.Arrays.copyOf(v3, 600_000);
+    System.arraycopy(v2, 0, expectedRanged, 510_000, v2.length);
+    System.arraycopy(v2, 0, expectedRanged, 20_000, v2.length);
+    try (Jedis j = new Jedis("127.0.0.1", a.port())) {
+      assertThat(j.append(grown, v1)).isEqualTo(300_000L);
+      for (int i = 0; i < 5; i++) { // the first outgrows the value's buffer, the rest fit its room
+        byte[] suffix = value(40_000 + i, i);
+        expectedGrown = concat(expectedGrown, suffix);
+        assertThat(j.append(grown, suffix)).isEqualTo(expectedGrown.length);
+        assertOnOwnerAndReplica(grown, expectedGrown);
+      }
+      assertThat(j.set(ranged, v3)).isEqualTo("OK");
+      assertThat(j.setrange(ranged, 510_000, v2)).isEqualTo(600_000L); // past the end: zeros between
+      assertThat(j.setrange(ranged, 20_000, v2)).isEqualTo(600_000L); // inside: in place
+      assertThat(j.set(gone, v2)).isEqualTo("OK");
+      assertThat(j.setGet(gone, v3)).isEqualTo(v2);
+      assertThat(j.getEx(gone, redis.clients.jedis.params.GetExParams.getExParams().ex(100))).isEqualTo(v3);
+      assertOnOwnerAndReplica(gone, v3);
+      assertThat(j.getDel(gone)).isEqualTo(v3);
+      assertThat(j.set(remote, v1)).isEqualTo("OK"); // b owns it: forwarded, answered in the frame
+      assertThat(j.append(remote, v2)).isEqualTo(390_000L);
+      assertThat(j.getDel(remote)).isEqualTo(concat(v1, v2));
+    }
+
+    assertOnOwnerAndReplica(grown, expectedGrown);
+    assertOnOwnerAndReplica(ranged, expectedRanged);
+    for (DistCacheNode n : nodes) {
+      assertThat(n.store().peekEntry(gone)).as("GETDEL reached the replica").isNull();
+      assertThat(n.store().peekEntry(remote)).isNull();
+    }
+  }
 }

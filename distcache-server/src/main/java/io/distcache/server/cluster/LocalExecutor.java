@@ -244,7 +244,7 @@ public final class LocalExecutor {
         case GET_AND_DELETE -> getAndDelete(request);
         case INCREMENT -> increment(request);
         case INCREMENT_FLOAT -> incrementFloat(request);
-        case APPEND -> request.replyOk(store.append(request.key(), request.value()));
+        case APPEND -> append(request);
         case COMPARE_AND_SET -> compareAndSet(request);
         case STRLEN -> request.replyOk(store.strlen(request.key()));
         case GET_RANGE -> getRange(request);
@@ -417,12 +417,7 @@ public final class LocalExecutor {
         ifAbsent ? SetArgs.Condition.IF_ABSENT : ifPresent ? SetArgs.Condition.IF_PRESENT : SetArgs.Condition.ALWAYS;
     boolean returnPrevious = r.hasFlag(Flags.RETURN_PREVIOUS);
     SetArgs args = new SetArgs(condition, expiry(r, ttl), keepTtl, returnPrevious);
-    io.distcache.protocol.BufferedValue buffered = r.buffered();
-    // A value still in its connection's buffer is copied from there into the store (BufferedValue).
-    SetResult res = buffered != null ? store.set(r.key(), buffered, args) : store.set(r.key(), r.value(), args);
-    if (buffered != null) {
-      buffered.stored(); // served: its reply may wait for the replicas, its value is not read again
-    }
+    SetResult res = store(r, args);
     Status status = res.written() ? Status.OK : Status.CONDITION_FAILED;
     long[] extras = res.written() ? new long[] {res.version()} : Frame.NO_EXTRAS;
     return withPrevious(r, status, res.previous(), extras);
@@ -430,15 +425,34 @@ public final class LocalExecutor {
 
   private Frame getAndSet(Frame r) {
     SetArgs args = new SetArgs(SetArgs.Condition.ALWAYS, expiry(r, r.extra(0, 0)), false, true);
-    io.distcache.protocol.BufferedValue buffered = r.buffered();
-    SetResult res = buffered != null ? store.set(r.key(), buffered, args) : store.set(r.key(), r.value(), args);
-    if (buffered != null) {
-      buffered.stored();
-    }
-    return withPrevious(r, Status.OK, res.previous());
+    return withPrevious(r, Status.OK, store(r, args).previous());
   }
 
-  /** A reply whose value is the previous value, flagged PREVIOUS_PRESENT when there was one. */
+  /**
+   * SET's and GETSET's store call. A value still in its connection's buffer is copied from there
+   * into the store (BufferedValue); a previous value asked for by a requester that can take it where
+   * it lies (ValueSink) is lent to it instead of copied into the result (SetResult.LENT), so neither
+   * crosses the heap as an array of its size.
+   */
+  private SetResult store(Frame r, SetArgs args) {
+    io.distcache.protocol.BufferedValue buffered = r.buffered();
+    io.distcache.protocol.ValueSink sink = r.sink();
+    SetResult res;
+    if (args.returnPrevious() && sink != null && sink.accepts(r.key())) {
+      res = store.setLendingPrevious(r.key(), buffered != null ? null : r.value(), buffered, args, sink);
+    } else {
+      res = buffered != null ? store.set(r.key(), buffered, args) : store.set(r.key(), r.value(), args);
+    }
+    if (buffered != null) {
+      buffered.stored(); // served: its reply may wait for the replicas, its value is not read again
+    }
+    return res;
+  }
+
+  /**
+   * A reply whose value is the previous value, flagged PREVIOUS_PRESENT when there was one; empty
+   * when it was lent to the requester's sink (SetResult.LENT).
+   */
   private static Frame withPrevious(Frame r, Status status, byte[] previous, long... extras) {
     return previous == null
         ? r.reply(status, 0, Frame.EMPTY, extras)
@@ -446,6 +460,11 @@ public final class LocalExecutor {
   }
 
   private Frame getAndDelete(Frame r) {
+    io.distcache.protocol.ValueSink sink = r.sink();
+    if (sink != null && sink.accepts(r.key())) {
+      // Lent to the requester before the entry dies, as GET's (ValueSink): no heap array.
+      return store.getAndDelete(r.key(), sink) ? r.replyOk() : r.reply(Status.NOT_FOUND);
+    }
     byte[] value = store.getAndDelete(r.key());
     return value == null ? r.reply(Status.NOT_FOUND) : r.replyValue(value);
   }
@@ -472,6 +491,16 @@ public final class LocalExecutor {
       case VERSION_MISMATCH -> r.reply(Status.VERSION_MISMATCH, 0, Frame.EMPTY, res.version());
       case NOT_FOUND -> r.reply(Status.NOT_FOUND);
     };
+  }
+
+  private Frame append(Frame r) {
+    io.distcache.protocol.BufferedValue buffered = r.buffered();
+    if (buffered == null) {
+      return r.replyOk(store.append(r.key(), r.value()));
+    }
+    long length = store.append(r.key(), buffered); // from the connection's buffer, as SET's value
+    buffered.stored();
+    return r.replyOk(length);
   }
 
   private Frame getRange(Frame r) {

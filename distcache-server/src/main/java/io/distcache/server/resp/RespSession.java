@@ -298,17 +298,66 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   }
 
   /**
+   * Like {@link #route} (or {@link #routeWithValue} for a {@code valueArg} of 0 or more) for a
+   * request answered with a value the store holds and gives up or replaces (SET with GET, GETSET,
+   * GETDEL): the node serving it here may lend that value to a LentValue, which copies it off the
+   * heap until the reply is rendered. Offered outside MULTI and scripts only; a value not lent comes
+   * in the frame, and {@code render} gets a null LentValue.
+   */
+  void routeLending(Frame request, int valueArg, LentValue.Render render) {
+    LentValue lent = lender(request.key(), render);
+    if (lent == null) {
+      Reply reply = (r, w) -> render.write(r, null, w);
+      if (valueArg >= 0) {
+        routeWithValue(request, valueArg, reply);
+      } else {
+        route(request, reply);
+      }
+      return;
+    }
+    lent.armed(true);
+    try {
+      if (valueArg >= 0) {
+        routeWithValue(request.withSink(lent), valueArg, lent);
+      } else {
+        route(request.withSink(lent), lent);
+      }
+    } finally {
+      lent.armed(false);
+    }
+  }
+
+  /** A LentValue for a request on {@code key} rendered by {@code render}, or null where none is offered. */
+  LentValue lender(byte[] key, LentValue.Render render) {
+    return capture != null ? null : new LentValue(ctx, key, render);
+  }
+
+  /** Sends {@code request} (on {@code lent}'s key) with {@code lent} armed as its sink; see routeLending. */
+  CompletableFuture<Frame> sendLending(Frame request, LentValue lent) {
+    if (lent == null) {
+      return send(request);
+    }
+    lent.armed(true);
+    try {
+      return send(request.withSink(lent));
+    } finally {
+      lent.armed(false);
+    }
+  }
+
+  /**
    * The commands whose values the store may copy from their buffers, with the argument indexes
    * those values may be at: the SET family and GETSET (one value; LocalExecutor.set and getAndSet
    * take a BufferedValue), MSET and MSETNX (every value, at the even indexes from 2; the pair list
-   * is a BufferedPairs). Any other command gets its buffered arguments as arrays (RespCommand).
+   * is a BufferedPairs), APPEND (its suffix; LocalExecutor.append). Any other command gets its
+   * buffered arguments as arrays (RespCommand).
    */
   private static final java.util.Map<String, java.util.function.IntPredicate> BUFFERED_VALUE_COMMANDS;
 
   static {
     java.util.function.IntPredicate pairValues = i -> i >= 2 && i % 2 == 0;
     BUFFERED_VALUE_COMMANDS = java.util.Map.of("set", i -> i == 2, "setnx", i -> i == 2, "setex", i -> i == 3,
-        "psetex", i -> i == 3, "getset", i -> i == 2, "mset", pairValues, "msetnx", pairValues);
+        "psetex", i -> i == 3, "getset", i -> i == 2, "mset", pairValues, "msetnx", pairValues, "append", i -> i == 2);
   }
 
   /** The command being executed, whose buffered values routeWithValue and takeValue may take; null between commands. */
@@ -1206,6 +1255,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     try {
       reply.write(response.join(), writer);
     } catch (RuntimeException e) {
+      if (reply instanceof LentValue lent) {
+        lent.release(); // not rendered: the response failed
+      }
       // A malformed response must not leave half a reply in the stream. A CommandException is the
       // client's error found while rendering (a MATCH pattern over its step budget): no log line.
       CommandException refusal = refusal(e);
@@ -1347,6 +1399,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     for (Parked p : parked) {
       if (p.rendered != null) {
         p.rendered.release();
+      }
+      if (p.reply instanceof LentValue lent) {
+        lent.release(); // a lent value whose reply is never rendered
       }
       releaseInFlight(p);
     }

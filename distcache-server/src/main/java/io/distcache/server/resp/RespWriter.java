@@ -129,6 +129,20 @@ final class RespWriter {
     out.writeBytes(CRLF);
   }
 
+  /** A bulk string of {@code value}'s readable bytes (left unread; a composite's pieces one by one). */
+  void bulk(ByteBuf value) {
+    int length = value.readableBytes();
+    header('$', length);
+    if (length < PIECE_BYTES || rollover == null) {
+      out.writeBytes(value, value.readerIndex(), length);
+    } else {
+      for (java.nio.ByteBuffer piece : value.nioBuffers()) {
+        pieces(piece);
+      }
+    }
+    out.writeBytes(CRLF);
+  }
+
   /** A large bulk's bytes, in buffers of at most PIECE_BYTES where the session allows (design note). */
   private void pieces(java.nio.ByteBuffer value) {
     int end = value.limit();

@@ -107,15 +107,16 @@ final class StringCommands {
     }
     // Like Redis, the amount is read only once every option is known to be well-formed.
     Expiry expiry = expiryAt < 0 ? Expiry.NONE : expiryOption(s, a, expiryAt, "set");
-    boolean returnPrevious = Flags.has(flags, Flags.RETURN_PREVIOUS);
     Frame request = Frame.request(Opcode.SET, flags | expiry.flags(), key, a[2], expiry.ttl());
+    if (Flags.has(flags, Flags.RETURN_PREVIOUS)) {
+      s.routeLending(request, 2, StringCommands::previousOrNull);
+      return;
+    }
     s.routeWithValue(request, 2, (r, w) -> {
       if (failed(r, w)) {
         return;
       }
-      if (returnPrevious) {
-        w.bulkOrNull(r.hasFlag(Flags.PREVIOUS_PRESENT) ? r.value() : null);
-      } else if (r.status() == Status.OK) {
+      if (r.status() == Status.OK) {
         w.ok();
       } else {
         w.nil();
@@ -164,17 +165,34 @@ final class StringCommands {
   }
 
   private static void getset(RespSession s, byte[][] a) {
-    s.routeWithValue(Frame.request(Opcode.GET_AND_SET, 0, key(a[1]), a[2], 0L), 2, StringCommands::previousOrNull);
+    s.routeLending(Frame.request(Opcode.GET_AND_SET, 0, key(a[1]), a[2], 0L), 2, StringCommands::previousOrNull);
   }
 
-  static void previousOrNull(Frame r, RespWriter w) {
-    if (!failed(r, w)) {
-      w.bulkOrNull(r.hasFlag(Flags.PREVIOUS_PRESENT) ? r.value() : null);
+  /** SET GET's and GETSET's reply: the previous value, lent (LentValue) or in the frame, or null. */
+  private static void previousOrNull(Frame r, LentValue lent, RespWriter w) {
+    if (failed(r, w)) {
+      return;
+    }
+    if (!r.hasFlag(Flags.PREVIOUS_PRESENT)) {
+      w.nil();
+    } else if (lent != null) {
+      lent.writeBulk(w);
+    } else {
+      w.bulk(r.value());
+    }
+  }
+
+  /** A value reply (GET's form) whose value may have been lent (LentValue). */
+  private static void valueOrNull(Frame r, LentValue lent, RespWriter w) {
+    if (lent != null && r.status() == Status.OK) {
+      lent.writeBulk(w);
+    } else {
+      valueOrNull(r, w);
     }
   }
 
   private static void getdel(RespSession s, byte[][] a) {
-    s.route(Frame.request(Opcode.GET_AND_DELETE, key(a[1])), StringCommands::valueOrNull);
+    s.routeLending(Frame.request(Opcode.GET_AND_DELETE, key(a[1])), -1, StringCommands::valueOrNull);
   }
 
   /*
@@ -207,7 +225,17 @@ final class StringCommands {
         badExpiry = e.getMessage();
       }
     }
-    CompletableFuture<Frame> got = s.send(Frame.request(Opcode.GET, key));
+    String error = badExpiry;
+    LentValue.Render render = (r, lent, w) -> {
+      if (error != null && r.status() == Status.OK) {
+        w.error(error);
+      } else {
+        valueOrNull(r, lent, w);
+      }
+    };
+    // The GET's value may be lent (kept off the heap until the EXPIRE is answered; LentValue).
+    LentValue lender = s.lender(key, render);
+    CompletableFuture<Frame> got = s.sendLending(Frame.request(Opcode.GET, key), lender);
     Frame then;
     if (expiry != null) {
       then = Frame.request(Opcode.EXPIRE, expiry.flags(), key, null, expiry.ttl(), 0L);
@@ -221,14 +249,7 @@ final class StringCommands {
         : got.thenCompose(r -> r.status() == Status.OK
             ? s.send(then).thenApply(ignored -> r)
             : CompletableFuture.completedFuture(r));
-    String error = badExpiry;
-    s.await(done, (r, w) -> {
-      if (error != null && r.status() == Status.OK) {
-        w.error(error);
-      } else {
-        valueOrNull(r, w);
-      }
-    });
+    s.await(done, lender != null ? lender : (r, w) -> render.write(r, null, w));
   }
 
   private static void mget(RespSession s, byte[][] a) {
@@ -298,7 +319,8 @@ final class StringCommands {
   }
 
   private static void append(RespSession s, byte[][] a) {
-    s.route(Frame.request(Opcode.APPEND, 0, key(a[1]), a[2]), StringCommands::firstExtra);
+    // A suffix still in the connection's buffer goes from there into the store (BufferedValue).
+    s.routeWithValue(Frame.request(Opcode.APPEND, 0, key(a[1]), a[2]), 2, StringCommands::firstExtra);
   }
 
   private static void strlen(RespSession s, byte[][] a) {

@@ -446,8 +446,9 @@ final class OffHeapStore implements Store {
    * picks the segment, takes its write lock, finds the key's live entry (an expired one is removed
    * there and counted as expired) and hands the step the segment, the slot (-1: no live entry),
    * the key, its tag and the time read once under the lock. A step changes the key only through
-   * store(), rewrite(), Segment.remove and Segment.setExpiry, so whatever must see every change of
-   * a key (its version for WATCH and compare-and-set, a replication effect) hooks in there, once.
+   * store(), rewrite(), Segment.remove, Segment.setExpiry and Segment.spliceString, so whatever
+   * must see every change of a key (its version for WATCH and compare-and-set, a replication
+   * effect) hooks in there, once.
    * Argument errors that are not limits (a negative time or offset) are thrown before the
    * template, as the reference store throws them. The multi-key writes (setAll, setAllIfAbsent)
    * lock their segments in ascending order through writeAll, then use the same primitives.
@@ -722,11 +723,43 @@ final class OffHeapStore implements Store {
         setString(s, slot, k, tag, now, null, value, sa));
   }
 
+  @Override
+  public SetResult setLendingPrevious(byte[] key, byte[] value, BufferedValue buffered, SetArgs args,
+      java.util.function.Consumer<java.nio.ByteBuffer> previousInto) {
+    if (!args.returnPrevious()) {
+      throw new IllegalArgumentException("setLendingPrevious needs SetArgs.returnPrevious()");
+    }
+    if (buffered != null) {
+      config.checkValueLength(buffered.length());
+    }
+    // A capturing step (one object per call), as the buffered set's: the reader is the third argument.
+    return write(key, buffered != null ? null : value, args, 0, 0, (s, slot, k, tag, now, v, sa, unusedA, unusedB) ->
+        setString(s, slot, k, tag, now, v, buffered, sa, previousInto));
+  }
+
   /** SET's step under the key's write lock; the value is {@code buffered}'s when that is not null. */
   private static SetResult setString(Segment s, int slot, byte[] k, int tag, long now, byte[] v,
       BufferedValue buffered, SetArgs sa) {
+    return setString(s, slot, k, tag, now, v, buffered, sa, null);
+  }
+
+  /**
+   * As above; a previous value asked for goes to {@code previousInto} when that is not null (lent
+   * in place before the write, which may move or free it; the result says LENT), else into the result.
+   */
+  private static SetResult setString(Segment s, int slot, byte[] k, int tag, long now, byte[] v,
+      BufferedValue buffered, SetArgs sa, java.util.function.Consumer<java.nio.ByteBuffer> previousInto) {
     boolean exists = slot >= 0;
-    byte[] previous = sa.returnPrevious() && exists ? stringValue(s, slot) : null;
+    byte[] previous = null;
+    if (sa.returnPrevious() && exists) {
+      if (previousInto == null) {
+        previous = stringValue(s, slot);
+      } else {
+        requireString(s, slot);
+        previousInto.accept(s.valueView(slot));
+        previous = SetResult.LENT;
+      }
+    }
     if ((sa.condition() == SetArgs.Condition.IF_ABSENT && exists)
         || (sa.condition() == SetArgs.Condition.IF_PRESENT && !exists)) {
       return new SetResult(false, previous, 0);
@@ -825,6 +858,19 @@ final class OffHeapStore implements Store {
     return remove(key, true);
   }
 
+  @Override
+  public boolean getAndDelete(byte[] key, java.util.function.Consumer<java.nio.ByteBuffer> into) {
+    return write(key, null, into, 0, 0, (s, slot, k, tag, now, unused, to, unusedA, unusedB) -> {
+      if (slot < 0) {
+        return false;
+      }
+      requireString(s, slot);
+      to.accept(s.valueView(slot)); // lent before the entry dies (its large buffer may be reused at once)
+      s.remove(slot, Segment.Cause.DELETED);
+      return true;
+    });
+  }
+
   /**
    * Deletes a live key. Returns null when there was none, else its value when wanted, or EMPTY
    * as a mere "found" so DEL does not copy a value it throws away.
@@ -884,14 +930,23 @@ final class OffHeapStore implements Store {
 
   @Override
   public long append(byte[] key, byte[] suffix) {
-    return write(key, suffix, config, 0, 0, (s, slot, k, tag, now, sfx, c, unusedA, unusedB) -> {
-      byte[] old = slot < 0 ? EMPTY : stringValue(s, slot);
-      c.checkValueLength((long) old.length + sfx.length);
-      byte[] next = Arrays.copyOf(old, old.length + sfx.length);
-      System.arraycopy(sfx, 0, next, old.length, sfx.length);
-      rewrite(s, slot, k, tag, next);
-      return (long) next.length;
-    });
+    return write(key, suffix, null, 0, 0, OffHeapStore::appendStep);
+  }
+
+  @Override
+  public long append(byte[] key, BufferedValue suffix) {
+    config.checkValueLength(suffix.length());
+    return write(key, null, suffix, 0, 0, OffHeapStore::appendStep);
+  }
+
+  /** APPEND's step: the suffix is {@code buffered}'s when that is not null. */
+  private static long appendStep(Segment s, int slot, byte[] k, int tag, long now, byte[] sfx, BufferedValue buffered,
+      long unusedA, long unusedB) {
+    requireString(s, slot);
+    long old = slot < 0 ? 0 : s.valueLength(slot);
+    int length = buffered != null ? buffered.length() : sfx.length;
+    s.config().checkValueLength(old + length);
+    return splice(s, slot, k, tag, old, sfx, buffered);
   }
 
   @Override
@@ -912,12 +967,34 @@ final class OffHeapStore implements Store {
                 + " exceeds the limit "
                 + c.maxValueBytes());
       }
-      byte[] old = slot < 0 ? EMPTY : s.value(slot);
-      byte[] next = Arrays.copyOf(old, (int) Math.max(old.length, off + v.length));
-      System.arraycopy(v, 0, next, (int) off, v.length);
-      rewrite(s, slot, k, tag, next);
-      return (long) next.length;
+      return splice(s, slot, k, tag, off, v, null);
     });
+  }
+
+  /**
+   * APPEND's and SETRANGE's write (limits checked, the slot a string or -1): {@code src} (or
+   * {@code buffered}'s bytes) at {@code offset} of the value, zeros between its end and offset, with
+   * a new version and the expiry kept; returns the new length. A result stored in a large buffer is
+   * written there from the store's memory and the source (Segment.spliceString: in place when the
+   * buffer has room, else into a new one with room to grow); a small one, or one the budget has no
+   * room for without evicting (eviction could take the very entry being copied), is built on the
+   * heap and rewritten, as every write of a small value is.
+   */
+  private static long splice(Segment s, int slot, byte[] k, int tag, long offset, byte[] src, BufferedValue buffered) {
+    int length = buffered != null ? buffered.length() : src.length;
+    long newLength = Math.max(slot < 0 ? 0 : s.valueLength(slot), offset + length);
+    if (s.spliceString(slot, k, tag, offset, src, buffered, newLength)) {
+      return newLength;
+    }
+    byte[] old = slot < 0 ? EMPTY : s.value(slot);
+    byte[] next = Arrays.copyOf(old, (int) newLength);
+    if (buffered != null) {
+      buffered.copyTo(java.nio.ByteBuffer.wrap(next, (int) offset, length));
+    } else {
+      System.arraycopy(src, 0, next, (int) offset, length);
+    }
+    rewrite(s, slot, k, tag, next);
+    return newLength;
   }
 
   // ---------------------------------------------------------------- expiry

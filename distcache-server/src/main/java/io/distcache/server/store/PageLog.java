@@ -146,7 +146,7 @@ final class PageLog {
     long inline = EntryCodec.inlineSize(header, key, buffered != null ? buffered.length() : value.length);
     int handle = -1;
     int size;
-    if (inline <= pageSize / 4) {
+    if (!isLarge(inline)) {
       size = (int) inline;
     } else {
       handle = storeLarge(key, value, buffered);
@@ -161,6 +161,11 @@ final class PageLog {
       throw e;
     }
     return handle;
+  }
+
+  /** True when an entry of {@code inlineBytes} (EntryCodec.inlineSize) is stored in a large buffer of its own. */
+  boolean isLarge(long inlineBytes) {
+    return inlineBytes > pageSize / 4;
   }
 
   /**

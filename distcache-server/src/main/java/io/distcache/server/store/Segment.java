@@ -211,6 +211,18 @@ final class Segment {
   /** Like put, with the value copied from {@code buffered} when it is not null ({@code value} unused). */
   void put(byte[] key, int tag, int type, byte[] value, io.distcache.protocol.BufferedValue buffered, long version,
       long expireAt) {
+    roomForNewKey();
+    boolean expires = expireAt != Store.NO_EXPIRY;
+    int handle = log.prepare(key, value, buffered, EntryCodec.headerSize(expires, true));
+    land(key, tag, type, value, buffered, handle, version, expireAt);
+  }
+
+  /**
+   * Before a write that may add a key: refuses when the store is closed or over a lowered bound it
+   * cannot evict down from, and grows the index when one more key would pass its load (which may
+   * evict or move entries: slots found before are stale after).
+   */
+  private void roomForNewKey() {
     if (closed) {
       throw new IllegalStateException("store is closed");
     }
@@ -224,9 +236,6 @@ final class Segment {
       log.reserve(indexBytes);
       index.grow();
     }
-    boolean expires = expireAt != Store.NO_EXPIRY;
-    int handle = log.prepare(key, value, buffered, EntryCodec.headerSize(expires, true));
-    land(key, tag, type, value, buffered, handle, version, expireAt);
   }
 
   /**
@@ -349,29 +358,148 @@ final class Segment {
   boolean putRebuilt(int slot, byte[] key, int tag, PackedEdit edit, long version) {
     long length = edit.length();
     long bytes = EntryCodec.largeSize(key, 0) + length;
-    long limit = EntryCodec.largeSize(key, 0) + store.config().maxValueBytes();
-    long room = Math.min(Math.min(bytes + length / ROOM_GROWTH, limit), Integer.MAX_VALUE - 16);
+    long room = roomToGrow(key, length);
     if (closed || bytes > room) {
       return false;
     }
     int type = type(slot);
     long expireAt = expireAt(slot);
-    int handle = log.newLargeWithoutEvicting((int) bytes, (int) room);
+    int handle = newLargeFilled(key, bytes, room, edit::build);
     if (handle < 0) {
       return false;
-    }
-    try {
-      ByteBuffer lb = log.larges()[handle];
-      EntryCodec.writeLargeKey(lb, key);
-      edit.build(lb.slice(EntryCodec.largeValueAt(lb), (int) length));
-    } catch (RuntimeException ex) {
-      log.freeLarge(handle);
-      throw ex;
     }
     touch(slot);
     log.prepareStub(handle, EntryCodec.headerSize(expireAt != Store.NO_EXPIRY, true));
     land(key, tag, type, null, null, handle, version, expireAt);
     return true;
+  }
+
+  /*
+   * APPEND and SETRANGE on a large string (issue 16) write the changed bytes where the value lies,
+   * as Redis writes into its string's spare room (sds): a large string's buffer may have room after
+   * the value (given when an APPEND or SETRANGE outgrew the old buffer, 1/ROOM_GROWTH of the value
+   * again, as for a collection), so a string grown by appends copies its bytes O(1) times, amortised,
+   * and never through a heap array. The room is counted in the budget as a collection's is; a SET
+   * over the key replaces the buffer with one of the value's exact size.
+   */
+
+  /**
+   * Writes {@code src} (or {@code buffered}'s bytes) at {@code offset} of the string at slot (-1:
+   * none, an empty one), zeros between the value's end and offset, the result {@code newLength}
+   * long (the caller checked it against the limit), with a new version, the expiry kept, counted as
+   * a use. In the entry's large buffer when its room holds the result; else into a new large buffer
+   * with room to grow (only an existing string gets room: a new one is written at its exact size),
+   * the old value copied from where it lies. False, with nothing changed, when the result would be
+   * inline (small: the caller builds it on the heap) or the budget has no room for the new buffer
+   * without evicting (which might take the entry being copied). Makes room for a new stub, which
+   * may move or evict other entries.
+   */
+  boolean spliceString(int slot, byte[] key, int tag, long offset, byte[] src,
+      io.distcache.protocol.BufferedValue buffered, long newLength) {
+    long expireAt = slot < 0 ? Store.NO_EXPIRY : expireAt(slot);
+    int header = EntryCodec.headerSize(expireAt != Store.NO_EXPIRY, true);
+    if (closed || newLength > Integer.MAX_VALUE - 16 - EntryCodec.largeSize(key, 0)
+        || !log.isLarge(EntryCodec.inlineSize(header, key, (int) newLength))) {
+      return false;
+    }
+    if (slot < 0) {
+      roomForNewKey(); // nothing to copy yet, so it may evict
+    }
+    int oldLength = slot < 0 ? 0 : valueLength(slot);
+    if (slot >= 0) {
+      long e = index.get(slot);
+      ByteBuffer pg = log.page(SlotIndex.page(e));
+      int off = SlotIndex.offset(e);
+      int flags = EntryCodec.flags(pg, off);
+      if ((flags & EntryCodec.FLAG_LARGE) != 0) {
+        int h = EntryCodec.largeHandle(pg, off, flags);
+        int valueAt = EntryCodec.largeValueAt(log.larges()[h]);
+        if (valueAt + newLength <= log.largeRoom(h)) {
+          writeSplice(log.largeMemory(h), valueAt, oldLength, offset, src, buffered);
+          touch(slot);
+          log.resizeLarge(h, (int) (valueAt + newLength));
+          EntryCodec.putVersion(pg, off, nextVersion());
+          return true;
+        }
+      }
+    }
+    long bytes = EntryCodec.largeSize(key, 0) + newLength;
+    long room = slot >= 0 ? roomToGrow(key, newLength) : bytes;
+    if (bytes > room) {
+      return false;
+    }
+    int handle = newLargeFilled(key, bytes, room, value -> {
+      if (oldLength > 0) {
+        value.put(0, valueView(slot), 0, oldLength); // store memory to store memory
+      }
+      writeSplice(value, 0, oldLength, offset, src, buffered);
+    });
+    if (handle < 0) {
+      return false;
+    }
+    if (slot >= 0) {
+      touch(slot);
+    }
+    log.prepareStub(handle, header);
+    land(key, tag, ValueType.STRING.code(), null, null, handle, nextVersion(), expireAt);
+    return true;
+  }
+
+  private static final byte[] ZEROS = new byte[4096];
+
+  /**
+   * Writes the source at {@code offset} of the value at {@code valueAt} in {@code to}, zeros from the
+   * value's old end to offset.
+   */
+  private static void writeSplice(ByteBuffer to, int valueAt, int oldLength, long offset, byte[] src,
+      io.distcache.protocol.BufferedValue buffered) {
+    for (long at = oldLength; at < offset; at += ZEROS.length) {
+      to.put(valueAt + (int) at, ZEROS, 0, (int) Math.min(ZEROS.length, offset - at));
+    }
+    int from = valueAt + (int) offset;
+    if (buffered != null) {
+      buffered.copyTo(to.duplicate().position(from));
+    } else {
+      to.put(from, src);
+    }
+  }
+
+  StoreConfig config() {
+    return store.config();
+  }
+
+  /**
+   * A new large buffer of {@code bytes} (the key's part and the value) with memory for {@code room},
+   * reserved without evicting (PageLog.newLargeWithoutEvicting: the entry being read stays), the key
+   * written and the value written by {@code fill} into a view of the value's place; its handle, or
+   * -1 when the budget has no such room. What {@code fill} throws gives the buffer back.
+   */
+  private int newLargeFilled(byte[] key, long bytes, long room, java.util.function.Consumer<ByteBuffer> fill) {
+    int handle = log.newLargeWithoutEvicting((int) bytes, (int) room);
+    if (handle < 0) {
+      return -1;
+    }
+    try {
+      ByteBuffer lb = log.larges()[handle];
+      EntryCodec.writeLargeKey(lb, key);
+      int valueAt = EntryCodec.largeValueAt(lb);
+      fill.accept(lb.slice(valueAt, lb.capacity() - valueAt));
+    } catch (RuntimeException ex) {
+      log.freeLarge(handle);
+      throw ex;
+    }
+    return handle;
+  }
+
+  /**
+   * The memory of a large buffer for {@code key} and a value of {@code length} with room to grow:
+   * 1/ROOM_GROWTH of the value again, no more than the value limit lets it grow to (nor than a
+   * buffer may hold).
+   */
+  private long roomToGrow(byte[] key, long length) {
+    long bytes = EntryCodec.largeSize(key, 0) + length;
+    long limit = EntryCodec.largeSize(key, 0) + store.config().maxValueBytes();
+    return Math.min(Math.min(bytes + length / ROOM_GROWTH, limit), Integer.MAX_VALUE - 16);
   }
 
   /** Bytes of memory the large buffer of the entry at slot holds (its room), or -1 when it is inline. */

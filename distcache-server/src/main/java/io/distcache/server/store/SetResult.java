@@ -8,4 +8,10 @@ package io.distcache.server.store;
  *     key existed; null otherwise
  * @param version the entry's version after the call (0 when not written)
  */
-public record SetResult(boolean written, byte[] previous, long version) {}
+public record SetResult(boolean written, byte[] previous, long version) {
+  /**
+   * The previous value of {@link Store#setLendingPrevious}: there was one, and it went to the
+   * caller's reader instead of into this result (compared by identity; empty).
+   */
+  public static final byte[] LENT = new byte[0];
+}

@@ -195,6 +195,25 @@ public interface Store extends AutoCloseable {
     return set(key, value.array(), args);
   }
 
+  /**
+   * Like {@link #set(byte[], byte[], SetArgs)} (or, when {@code buffered} is not null, the buffered
+   * form with its value) with {@code args.returnPrevious()}, without a heap copy of the previous
+   * value: when the key held a string, {@code previousInto} is called once with a read-only view of
+   * it, lent as {@link #readValue}'s (under the key's lock, before the write), and the result's
+   * previous is {@link SetResult#LENT}; null when the key held none. What {@code previousInto}
+   * throws leaves the key unwritten. This default copies, as a store without memory to lend does;
+   * a store that wraps another must forward it.
+   */
+  default SetResult setLendingPrevious(byte[] key, byte[] value, io.distcache.protocol.BufferedValue buffered,
+      SetArgs args, java.util.function.Consumer<java.nio.ByteBuffer> previousInto) {
+    SetResult r = buffered != null ? set(key, buffered, args) : set(key, value, args);
+    if (r.previous() == null) {
+      return r;
+    }
+    previousInto.accept(java.nio.ByteBuffer.wrap(r.previous()).asReadOnlyBuffer());
+    return new SetResult(r.written(), SetResult.LENT, r.version());
+  }
+
   /** Plain set without expiry: shorthand for {@code set(key, value, SetArgs.ALWAYS)}. */
   default void put(byte[] key, byte[] value) {
     set(key, value, SetArgs.ALWAYS);
@@ -232,6 +251,21 @@ public interface Store extends AutoCloseable {
   byte[] getAndDelete(byte[] key);
 
   /**
+   * Like {@link #getAndDelete(byte[])} without a heap copy: when the key holds a string, calls
+   * {@code into} once with a read-only view of it (lent as {@link #readValue}'s, before the delete)
+   * and returns true; false when absent. What {@code into} throws leaves the key in place. A store
+   * that wraps another must forward it.
+   */
+  default boolean getAndDelete(byte[] key, java.util.function.Consumer<java.nio.ByteBuffer> into) {
+    byte[] v = getAndDelete(key);
+    if (v == null) {
+      return false;
+    }
+    into.accept(java.nio.ByteBuffer.wrap(v).asReadOnlyBuffer());
+    return true;
+  }
+
+  /**
    * Compare-and-set against the entry's version (from {@link #getEntry}). Writes the value with
    * {@code expireAtMillis} only when the current version equals {@code expectedVersion}.
    */
@@ -256,6 +290,14 @@ public interface Store extends AutoCloseable {
 
   /** Appends to the value (creating it when absent), keeping the TTL; returns the new length. */
   long append(byte[] key, byte[] suffix);
+
+  /**
+   * Like {@link #append(byte[], byte[])} with the suffix copied from its buffer straight into the
+   * store's memory (see BufferedValue); the buffer must stay held for the call.
+   */
+  default long append(byte[] key, io.distcache.protocol.BufferedValue suffix) {
+    return append(key, suffix.array());
+  }
 
   /**
    * Redis SETRANGE: overwrites from {@code offset}, zero-padding when the value is shorter;

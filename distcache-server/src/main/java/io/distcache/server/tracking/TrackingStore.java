@@ -242,6 +242,16 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public SetResult setLendingPrevious(byte[] key, byte[] value, io.distcache.protocol.BufferedValue buffered,
+      SetArgs args, java.util.function.Consumer<java.nio.ByteBuffer> previousInto) {
+    SetResult r = store.setLendingPrevious(key, value, buffered, args, previousInto);
+    if (r.written()) {
+      table.invalidate(key);
+    }
+    return r;
+  }
+
+  @Override
   public void setAll(List<byte[]> keys, List<byte[]> values, long expireAtMillis) {
     try {
       store.setAll(keys, values, expireAtMillis);
@@ -323,6 +333,22 @@ public final class TrackingStore implements Store {
     long n = store.append(key, suffix);
     table.invalidate(key);
     return n;
+  }
+
+  @Override
+  public long append(byte[] key, io.distcache.protocol.BufferedValue suffix) {
+    long n = store.append(key, suffix);
+    table.invalidate(key);
+    return n;
+  }
+
+  @Override
+  public boolean getAndDelete(byte[] key, java.util.function.Consumer<java.nio.ByteBuffer> into) {
+    boolean found = store.getAndDelete(key, into);
+    if (found) {
+      table.invalidate(key);
+    }
+    return found;
   }
 
   @Override

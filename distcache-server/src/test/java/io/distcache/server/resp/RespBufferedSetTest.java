@@ -203,27 +203,30 @@ class RespBufferedSetTest {
     assertAllReleased();
   }
 
+  /** SETs k0, k1, ... to {@code v} until one is refused for memory; returns how many were stored. */
+  private int fillUntilRefused(RespChannel c, byte[] v) {
+    for (int i = 0; i < 20; i++) {
+      String reply = send(c, command(b("SET"), b("k" + i), v), 1 << 20);
+      if (reply.startsWith("-OOM")) {
+        return i;
+      }
+      assertThat(reply).isEqualTo("+OK\r\n");
+    }
+    throw new AssertionError("20 SETs of " + v.length + " bytes were all stored");
+  }
+
   @Test
   void set_refusedForMemory_storesNothing_andReleasesItsBuffer() {
     Store small = Stores.create(new StoreConfig(8L << 20, MAX_VALUE, EvictionPolicy.NOEVICTION, clock));
     try {
       RespChannel c = connection(new LocalRouter(new LocalExecutor(small)));
       byte[] v = value(700_000, 4);
-      String replies = "";
-      int stored = 0;
-      byte[] key = null;
-      for (int i = 0; i < 20 && !replies.contains("-OOM"); i++) {
-        key = b("k" + i);
-        replies = send(c, command(b("SET"), key, v), 1 << 20);
-        if (replies.equals("+OK\r\n")) {
-          stored++;
-        }
-      }
+      int stored = fillUntilRefused(c, v);
+      byte[] key = b("k" + stored); // the refused key: its index has grown already
       long used = small.stats().bytesUsed();
 
-      String again = send(c, command(b("SET"), key, v), 1 << 20); // the refused key: its index has grown already
+      String again = send(c, command(b("SET"), key, v), 1 << 20);
 
-      assertThat(replies).startsWith("-OOM");
       assertThat(again).startsWith("-OOM");
       assertThat(stored).isPositive();
       assertThat(small.exists(key)).isFalse();
@@ -288,8 +291,8 @@ class RespBufferedSetTest {
     RespChannel c = connection(recording);
     byte[] v = value(60_000, 10);
 
-    String replies = send(c, concat(command(b("APPEND"), b("k"), v), command(b("ECHO"), v), command(b("GET"), b("k"))),
-        1 << 20);
+    String replies = send(c, concat(command(b("SETRANGE"), b("k"), b("0"), v), command(b("ECHO"), v),
+        command(b("GET"), b("k"))), 1 << 20);
 
     assertThat(replies).isEqualTo(":60000\r\n" + bulk(v) + bulk(v));
     assertThat(buffered).doesNotContain(true);
@@ -499,5 +502,103 @@ class RespBufferedSetTest {
         List.of(v, b("small"))));
     router.pending.get(0).complete(request.replyOk());
     assertThat(c.output()).isEqualTo("+OK\r\n");
+  }
+
+  @Test
+  void append_largeSuffixes_storedFromTheirBuffers_atOddReadBoundaries() {
+    RespChannel c = connection(recording);
+    byte[] a = value(300_000, 40);
+    byte[] d = value(70_000, 41);
+
+    String replies = send(c, concat(command(b("APPEND"), b("k"), a), command(b("APPEND"), b("k"), d),
+        command(b("APPEND"), b("k"), b("tail")), command(b("GET"), b("k"))), 6_007);
+
+    byte[] all = concat(a, d, b("tail"));
+    assertThat(replies).isEqualTo(":300000\r\n:370000\r\n:370004\r\n" + bulk(all));
+    assertThat(store.get(b("k"))).isEqualTo(all);
+    assertThat(routed.subList(0, 2)).allSatisfy(RespBufferedSetTest::assertNoArrayMade);
+    assertAllReleased();
+  }
+
+  /** Each response the local router gave, in order (the lent ones carry no value). */
+  private final List<Frame> responses = new ArrayList<>();
+  private final Router answering = request -> local.route(request).thenApply(r -> {
+    responses.add(r);
+    return r;
+  });
+
+  @Test
+  void setGetGetsetGetdelGetex_largeOldValues_areLentOffTheHeap_andRepliedAsRedis() {
+    RespChannel c = connection(answering);
+    byte[] v1 = value(200_000, 42);
+    byte[] v2 = value(40_000, 43);
+    byte[] v3 = value(700_000, 44);
+    byte[] small = b("small");
+
+    String replies = send(c, concat(
+        command(b("SET"), b("k"), v1),
+        command(b("SET"), b("k"), v2, b("GET")), // v1
+        command(b("GETSET"), b("k"), v3), // v2
+        command(b("SET"), b("k"), v1, b("NX"), b("GET")), // not written: v3
+        command(b("GETEX"), b("k"), b("EX"), b("100")), // v3, and a TTL
+        command(b("GETDEL"), b("k")), // v3
+        command(b("GETDEL"), b("k")), // nil
+        command(b("SET"), b("s"), small),
+        command(b("SET"), b("s"), v2, b("GET"))), 9_013); // small: lent as an array
+
+    assertThat(replies).isEqualTo("+OK\r\n" + bulk(v1) + bulk(v2) + bulk(v3) + bulk(v3) + bulk(v3) + "$-1\r\n"
+        + "+OK\r\n" + bulk(small));
+    assertThat(store.exists(b("k"))).isFalse();
+    assertThat(store.get(b("s"))).isEqualTo(v2);
+    // The store's answers carried no value: each was lent to the connection (LentValue)
+    for (int i : new int[] {1, 2, 3, 4, 6, 9}) {
+      assertThat(responses.get(i).value()).as("response %d (%s)", i, responses.get(i).op()).isEmpty();
+    }
+    assertAllReleased();
+  }
+
+  @Test
+  void setGet_refusedForMemory_afterTheOldValueWasLent_repliesOnlyTheError_andReleasesIt() {
+    Store small = Stores.create(new StoreConfig(8L << 20, MAX_VALUE, EvictionPolicy.NOEVICTION, clock));
+    try {
+      RespChannel c = connection(new LocalRouter(new LocalExecutor(small)));
+      byte[] v = value(700_000, 45);
+      assertThat(fillUntilRefused(c, v)).isPositive();
+      byte[] first = b("k0");
+
+      String refused = send(c, command(b("SET"), first, value(900_000, 46), b("GET")), 1 << 20);
+
+      assertThat(refused).startsWith("-OOM").doesNotContain("$");
+      assertThat(small.get(first)).isEqualTo(v);
+      assertAllReleased();
+    } finally {
+      small.close();
+    }
+  }
+
+  @Test
+  void lentValue_whoseReplyWaits_isWrittenWhenAnswered_orReleasedWhenTheConnectionCloses() {
+    // As a write that waits for its replicas: served here at once (the value lent), answered later.
+    List<CompletableFuture<Frame>> later = new ArrayList<>();
+    List<Frame> answers = new ArrayList<>();
+    Router waiting = request -> {
+      answers.add(local.route(request).join());
+      CompletableFuture<Frame> f = new CompletableFuture<>();
+      later.add(f);
+      return f;
+    };
+    byte[] v = value(150_000, 47);
+    store.put(b("a"), v);
+    store.put(b("b"), v);
+    RespChannel c = connection(waiting);
+
+    assertThat(send(c, command(b("GETDEL"), b("a")), 1 << 20)).isEmpty();
+    later.get(0).complete(answers.get(0));
+    assertThat(c.output()).isEqualTo(bulk(v));
+
+    send(c, command(b("GETDEL"), b("b")), 1 << 20);
+    assertThat(answers.get(1).value()).as("lent").isEmpty();
+    c.channel.close();
+    assertAllReleased(); // the chunks of b's value, never written
   }
 }

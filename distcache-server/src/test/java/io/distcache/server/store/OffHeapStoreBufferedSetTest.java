@@ -6,9 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.distcache.protocol.BufferedValue;
 import io.distcache.server.ManualClock;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.CompositeByteBuf;
-import io.netty.buffer.Unpooled;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -43,26 +40,15 @@ class OffHeapStoreBufferedSetTest {
   }
 
   private static byte[] value(int length, int seed) {
-    byte[] v = new byte[length];
-    for (int i = 0; i < length; i++) {
-      v[i] = (byte) (i * 13 + seed);
-    }
-    return v;
+    return StoreTestValues.value(length, seed);
   }
 
   private static byte[] b(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
+    return StoreTestValues.b(s);
   }
 
-  /** The value in a composite of direct pieces of at most 50,000 bytes, as the RESP decoder builds it. */
   private BufferedValue buffered(byte[] v) {
-    CompositeByteBuf c = Unpooled.compositeBuffer(Integer.MAX_VALUE);
-    for (int at = 0; at < v.length; at += 50_000) {
-      int n = Math.min(50_000, v.length - at);
-      c.addComponent(true, Unpooled.directBuffer(n).writeBytes(v, at, n));
-    }
-    buffers.add(c);
-    return new BufferedValue(c);
+    return StoreTestValues.buffered(v, buffers);
   }
 
   @Test

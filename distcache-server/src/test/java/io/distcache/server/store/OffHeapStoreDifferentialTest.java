@@ -160,6 +160,68 @@ class OffHeapStoreDifferentialTest {
     }
   }
 
+  /**
+   * Large strings (issue 16): APPEND and SETRANGE written where the value lies or into a new buffer
+   * with room, the old values of SET GET and GETDEL lent, suffixes from buffers. 8 MiB: 8 KiB
+   * pages, so entries from 2 KiB are large; values up to 64 KiB, so appends reach the limit.
+   */
+  @Property(tries = 100)
+  void randomLargeStringEdits_answerLikeTheReference(
+      @ForAll long seed, @ForAll @IntRange(min = 1, max = 300) int steps, @ForAll EvictionPolicy policy) {
+    ManualClock clock = new ManualClock();
+    StoreConfig config = new StoreConfig(8L << 20, 64 * 1024, policy, clock);
+    List<io.netty.buffer.ByteBuf> buffers = new ArrayList<>();
+    try (OffHeapStore actual = new OffHeapStore(config);
+        ReferenceStore expected = new ReferenceStore(config)) {
+      Random rnd = new Random(seed);
+      for (int step = 0; step < steps; step++) {
+        int op = rnd.nextInt(9);
+        byte[] k = ("k" + rnd.nextInt(6)).getBytes(UTF_8);
+        byte[] v = StoreTestValues.value(rnd.nextInt(4) == 0 ? rnd.nextInt(100) : rnd.nextInt(20_000), step);
+        long at = rnd.nextInt(3) == 0 ? clock.millis() + rnd.nextInt(50) : Store.NO_EXPIRY;
+        String what = "step " + step + " op " + op + " key " + new String(k, UTF_8) + " length " + v.length;
+        switch (op) {
+          case 0 -> same(what, actual, expected, s -> s.append(k, v));
+          case 1 -> same(what, actual, expected, s -> s.append(k, StoreTestValues.buffered(v, buffers)));
+          case 2 -> {
+            long off = rnd.nextInt(3) == 0 ? rnd.nextInt(70_000) : rnd.nextInt(30_000);
+            same(what, actual, expected, s -> s.setRange(k, off, v));
+          }
+          case 3 -> {
+            SetArgs args = new SetArgs(SetArgs.Condition.values()[rnd.nextInt(3)], at, false, true);
+            boolean fromBuffer = rnd.nextBoolean();
+            same(what, actual, expected, s -> {
+              StringBuilder lent = new StringBuilder();
+              SetResult r = s.setLendingPrevious(k, fromBuffer ? null : v,
+                  fromBuffer ? StoreTestValues.buffered(v, buffers) : null, args, view -> lent.append(bytes(view)));
+              return r.written() + ":" + (r.previous() == SetResult.LENT) + ":" + lent;
+            });
+          }
+          case 4 -> same(what, actual, expected, s -> {
+            StringBuilder lent = new StringBuilder();
+            return s.getAndDelete(k, view -> lent.append(bytes(view))) + ":" + lent;
+          });
+          case 5 -> same(what, actual, expected, s -> s.expireAt(k, at == Store.NO_EXPIRY ? clock.millis() + 1_000 : at,
+              ExpireCondition.ALWAYS));
+          case 6 -> clock.advanceMillis(rnd.nextInt(30));
+          case 7 -> same(what, actual, expected, s -> s.ttlMillis(k) + "/" + s.strlen(k));
+          default -> same(what, actual, expected, s -> Arrays.hashCode(s.get(k)));
+        }
+        assertThat(actual.validate()).as(what).isNull();
+      }
+      same("end", actual, expected, s -> keys(s));
+    } finally {
+      buffers.forEach(io.netty.buffer.ByteBuf::release);
+    }
+  }
+
+  /** A lent view's bytes, summarised (length and hash). */
+  private static String bytes(java.nio.ByteBuffer view) {
+    byte[] b = new byte[view.remaining()];
+    view.get(b);
+    return b.length + "#" + Arrays.hashCode(b);
+  }
+
   private static byte[] key(Random rnd) {
     return ("k" + rnd.nextInt(12)).getBytes(UTF_8);
   }
