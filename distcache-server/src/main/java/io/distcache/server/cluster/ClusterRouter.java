@@ -241,6 +241,16 @@ public final class ClusterRouter implements Router, ClusterView {
     // then the death of the member that took a slot over lost what only it held). The copies of
     // this node's own slots are settleCopies' below; the others' are their owners', asked here.
     departAndAwaitCopies(t0 + (deadline - t0) / 3);
+    // Departing takes seconds: a member with a lower id may have begun its own leave meanwhile (two
+    // SIGTERMs 0.3 s apart), and its LEFT during this node's hold below made this node settle again
+    // with writes held, past the 1.5 s after which held forwards are refused (a tester: 16
+    // TRYAGAIN). So it is waited for now, while this node still serves, and the copies its leave
+    // names after it.
+    long departedUnder = cluster.placement().fingerprint();
+    givenUp = awaitNoSuspects(deadline);
+    if (cluster.placement().fingerprint() != departedUnder) {
+      replicator.awaitExtrasWhole(t0 + (deadline - t0) / 2);
+    }
     // A replica new to a slot since the last change holds it whole only once its full copy ended;
     // leaving before that would have it promoted with what it lacks gone (a tester). The copies
     // run while this node still serves (writes held for their length were refused after 1.5 s, a
@@ -263,6 +273,7 @@ public final class ClusterRouter implements Router, ClusterView {
         && (cluster.placement().fingerprint() != settledUnder || !givenUp.containsAll(troubled()))) {
       log.info("handing off: the membership changed during the hand-off; settling again");
       givenUp = awaitNoSuspects(deadline);
+      replicator.awaitExtrasWhole(deadline); // the change may have named new extras (a reviewer)
       settledUnder = cluster.placement().fingerprint();
       missed = replicator.holdAndDrain(deadline);
       owed = replicator.settleCopies(deadline);

@@ -101,6 +101,27 @@ final class ReplicaSyncRequester {
   }
 
   /**
+   * The owner of the slots {@code changed} selects changed without a drop here (a failover: the
+   * old owner left or died and this node kept its copy as the new owner's replica): a copy of them
+   * asked for and not whole yet is asked of the new owner now, with the same token (as
+   * askAgainIfStuck, whose 10 s would otherwise leave the slot with one whole copy that long; a
+   * reviewer: a member killed while departing left its extras' half-made copies waiting).
+   */
+  synchronized void ownerChanged(java.util.function.IntPredicate changed) {
+    boolean any = false;
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      long bit = 1L << s;
+      if ((whole[s >>> 6] & bit) == 0 && tokens[s] != 0 && (needed[s >>> 6] & bit) == 0 && changed.test(s)) {
+        needed[s >>> 6] |= bit;
+        any = true;
+      }
+    }
+    if (any) {
+      schedule(0);
+    }
+  }
+
+  /**
    * A copy accepted {@code afterNanos} ago or earlier that never became whole (its stream was
    * replaced on the way, or its end was skipped when the placement moved meanwhile) is asked for
    * again, for the slots {@code mine} selects, WITH THE SAME TOKEN: nothing was dropped since (a

@@ -1042,6 +1042,10 @@ public final class Replicator implements AutoCloseable {
     if (x.length >= 3 && x[2] == ProtocolConstants.LACKS_ANY_OWNER) {
       return request.replyValue(syncRequester.lackingAnyOwner(p), p.epoch(), p.fingerprint());
     }
+    if (x.length >= 3 && x[2] != 0) {
+      return request.replyError(Status.BAD_REQUEST, "REPLICA_LACKS's third extra is 0 (the sender's slots) or "
+          + ProtocolConstants.LACKS_ANY_OWNER + " (any owner's), got " + x[2]);
+    }
     return request.replyValue(syncRequester.lacking(owner, p), p.epoch(), p.fingerprint());
   }
 
@@ -1051,11 +1055,13 @@ public final class Replicator implements AutoCloseable {
    * copy of each such slot, asking each with REPLICA_LACKS (LACKS_ANY_OWNER) every 50 ms, at most
    * until {@code deadlineNanos}. The copies are their owners' (the extra asks for them with
    * REPLICA_SYNC once it installed the placement); this node's own slots are settleCopies' part.
-   * A member that does not answer is not waited for (it may be dead: the verdict changes the
-   * placement, which the hand-off settles again). Returns the slots still lacking at the end.
+   * A member that does not answer (or answers TRY_AGAIN) is asked again each round until the
+   * deadline: one that died leaves the placement once declared dead, and its extras with it.
+   * Returns the slot copies still lacking at the end, -1 when none lacked but some member did not
+   * answer.
    */
   int awaitExtrasWhole(long deadlineNanos) {
-    Set<String> unreachable = new HashSet<>();
+    leaving = true; // this node's own copies to its slots' extras run unpaced from now on
     int lacking = 0;
     while (true) {
       Placement p = placement.get();
@@ -1066,10 +1072,8 @@ public final class Replicator implements AutoCloseable {
       Map<Member, CompletableFuture<Frame>> asked = new HashMap<>();
       byte[] id = me.id().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
       for (Member m : extrasOfOthers(p, me)) {
-        if (!unreachable.contains(m.id())) {
-          asked.put(m, peers.send(m.address(), Frame.request(Opcode.REPLICA_LACKS, 0, id, null, p.epoch(),
-              p.fingerprint(), ProtocolConstants.LACKS_ANY_OWNER)));
-        }
+        asked.put(m, peers.send(m.address(), Frame.request(Opcode.REPLICA_LACKS, 0, id, null, p.epoch(),
+            p.fingerprint(), ProtocolConstants.LACKS_ANY_OWNER)));
       }
       lacking = 0;
       boolean unsure = false;
@@ -1082,9 +1086,9 @@ public final class Replicator implements AutoCloseable {
           Thread.currentThread().interrupt();
           return lacking;
         } catch (java.util.concurrent.ExecutionException | TimeoutException noAnswer) {
-          unreachable.add(m.id());
-          log.warn("handing off: {} did not answer whether it holds its new copies ({}); not waited for", m,
-              noAnswer.getMessage());
+          // Asked again next round: a slow answer says nothing; a dead member leaves the placement
+          // (and its extras with it) once declared dead.
+          unsure = true;
           continue;
         }
         Map<Long, long[]> groups = reply.status() == Status.OK ? ReplicaSyncRequester.decodeLacking(reply.value()) : null;
@@ -1958,6 +1962,11 @@ public final class Replicator implements AutoCloseable {
     notePromotions(previous, next);
     noteReleases(next);
     placementChanged(next);
+    Member me = self.get();
+    if (me != null && !previous.isEmpty() && !next.isEmpty()) {
+      syncRequester.ownerChanged(s -> !previous.owner(s).equals(next.owner(s)) && next.isReplica(me, s)
+          && !next.isLearner(me, s));
+    }
   }
 
   /** Slots this node took over from their owner while its copy of them was not whole (INFO). */

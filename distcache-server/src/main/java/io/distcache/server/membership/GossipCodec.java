@@ -93,7 +93,10 @@ public final class GossipCodec {
     b.putShort((short) statuses.size());
     for (MemberStatus s : statuses) {
       putMember(b, s.member());
-      b.put((byte) (s.state().ordinal() | (s.joining() ? JOINING_BIT : 0) | (s.departing() ? DEPARTING_BIT : 0)));
+      // Departing only matters while the member owns: a LEFT or DEAD status goes without the bit,
+      // which clients older than it refuse as a malformed state (a reviewer).
+      boolean departing = s.departing() && s.state().ownsKeys();
+      b.put((byte) (s.state().ordinal() | (s.joining() ? JOINING_BIT : 0) | (departing ? DEPARTING_BIT : 0)));
       b.putLong(s.incarnation());
     }
   }

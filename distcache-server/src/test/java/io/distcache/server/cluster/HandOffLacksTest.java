@@ -198,4 +198,35 @@ class HandOffLacksTest {
     assertThat(decoded).containsOnlyKeys(42L);
     assertThat(decoded.get(42L)[0]).isEqualTo(1L << 10);
   }
+
+  @Test
+  void anyOwnerQuestion_answersEverySlotNotWholeReadOnly_andAnUnknownThirdExtraIsRefused() {
+    List<Integer> slots = slotsOfAReplicatedByB(2);
+    replicaDrops(slots.get(0));
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> !syncsRefused.isEmpty());
+    int asked = syncsRefused.size();
+    byte[] id = "c".repeat(40).getBytes(StandardCharsets.US_ASCII); // not A: any member may ask this
+    byte[] aId = A.id().getBytes(StandardCharsets.US_ASCII);
+
+    // Asked by a member of the placement with LACKS_ANY_OWNER: one group, token 0, the dropped slot only.
+    Frame any = replica.lacksRequested(Frame.request(Opcode.REPLICA_LACKS, 0, aId, null, p.epoch(), p.fingerprint(),
+        io.distcache.protocol.ProtocolConstants.LACKS_ANY_OWNER), replicaGuard.processedFingerprint());
+    assertThat(any.status()).isEqualTo(Status.OK);
+    java.util.Map<Long, long[]> groups = ReplicaSyncRequester.decodeLacking(any.value());
+    assertThat(groups).containsOnlyKeys(0L);
+    long[] lacking = groups.get(0L);
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      assertThat((lacking[s >>> 6] & (1L << s)) != 0).as("slot %d", s).isEqualTo(s == slots.get(0));
+    }
+    assertThat(replica.whole(slots.get(0))).isFalse();
+    assertThat(syncsRefused).as("the question starts no request of its own").hasSize(asked);
+
+    Frame unknown = replica.lacksRequested(Frame.request(Opcode.REPLICA_LACKS, 0, aId, null, p.epoch(), p.fingerprint(),
+        7), replicaGuard.processedFingerprint());
+    assertThat(unknown.status()).isEqualTo(Status.BAD_REQUEST);
+    assertThat(unknown.valueText()).contains("got 7");
+    Frame stranger = replica.lacksRequested(Frame.request(Opcode.REPLICA_LACKS, 0, id, null, p.epoch(), p.fingerprint(),
+        io.distcache.protocol.ProtocolConstants.LACKS_ANY_OWNER), replicaGuard.processedFingerprint());
+    assertThat(stranger.status()).isEqualTo(Status.BAD_REQUEST);
+  }
 }
