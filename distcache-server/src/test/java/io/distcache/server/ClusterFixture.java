@@ -224,6 +224,20 @@ final class ClusterFixture implements AutoCloseable {
     });
   }
 
+  /** No acknowledged key is answered TRY_AGAIN through any live node (a dead owner's lease has run out). */
+  boolean noneRefused(Map<String, String> acked) {
+    for (DistCacheNode n : live()) {
+      try (RawClient c = new RawClient(n.port())) {
+        for (String k : acked.keySet()) {
+          if (call(c, Frame.request(Opcode.GET, b(k))).status() == Status.TRY_AGAIN) {
+            return false;
+          }
+        }
+      }
+    }
+    return true;
+  }
+
   @Override
   public void close() {
     for (DistCacheNode n : nodes) {

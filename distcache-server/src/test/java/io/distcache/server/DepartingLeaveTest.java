@@ -3,14 +3,10 @@ package io.distcache.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.distcache.protocol.Frame;
-import io.distcache.protocol.Opcode;
-import io.distcache.protocol.Status;
 import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Member;
 import io.distcache.protocol.cluster.Placement;
 import io.distcache.server.cluster.ReplicationMode;
-import io.distcache.server.net.RawClient;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -69,22 +65,7 @@ class DepartingLeaveTest {
     cluster.awaitSettled();
 
     // The victim's slots are served by their new owners once its lease has surely ended.
-    await().atMost(Duration.ofSeconds(60)).until(() -> noneRefused(acked));
+    await().atMost(Duration.ofSeconds(60)).until(() -> cluster.noneRefused(acked));
     cluster.assertIntact(acked);
-  }
-
-  /** No acknowledged key is answered TRY_AGAIN through any live node. */
-  private boolean noneRefused(Map<String, String> acked) {
-    for (DistCacheNode n : cluster.live()) {
-      try (RawClient c = new RawClient(n.port())) {
-        for (String k : acked.keySet()) {
-          Frame r = ClusterFixture.call(c, Frame.request(Opcode.GET, ClusterFixture.b(k)));
-          if (r.status() == Status.TRY_AGAIN) {
-            return false;
-          }
-        }
-      }
-    }
-    return true;
   }
 }

@@ -64,23 +64,7 @@ class LeaveOrderTest {
     // The dead owner's slots are served by their new owners only once its lease (probe and
     // suspicion timeouts, about 9.5 s here) has surely ended: TRY_AGAIN until then. Waited for
     // that alone; a nil (a lost key) fails at once below.
-    await().atMost(Duration.ofSeconds(60)).until(() -> noneRefused(acked));
+    await().atMost(Duration.ofSeconds(60)).until(() -> cluster.noneRefused(acked));
     cluster.assertIntact(acked);
-  }
-
-  /** No acknowledged key is answered TRY_AGAIN through any live node. */
-  private boolean noneRefused(Map<String, String> acked) {
-    for (DistCacheNode n : cluster.live()) {
-      try (io.distcache.server.net.RawClient c = new io.distcache.server.net.RawClient(n.port())) {
-        for (String k : acked.keySet()) {
-          io.distcache.protocol.Frame r = ClusterFixture.call(c, io.distcache.protocol.Frame.request(
-              io.distcache.protocol.Opcode.GET, ClusterFixture.b(k)));
-          if (r.status() == io.distcache.protocol.Status.TRY_AGAIN) {
-            return false;
-          }
-        }
-      }
-    }
-    return true;
   }
 }

@@ -212,6 +212,15 @@ public final class MembershipEngine {
       return;
     }
     table.setSelf(me.state, me.incarnation + 1, clock.nanos(), false);
+    announceSelf();
+    log.info("{} holds every slot it learned: it owns its share now (incarnation {})", self, me.incarnation);
+  }
+
+  /**
+   * Our own new status goes out at once: gossiped, installed here, and told directly to every live
+   * member, so placements change everywhere within a round trip.
+   */
+  private void announceSelf() {
     broadcasts.add(table.self().status());
     publish();
     GossipMessage news = new GossipMessage.Gossip(self, List.of(table.self().status()));
@@ -220,7 +229,6 @@ public final class MembershipEngine {
         transport.send(e.member.address(), news);
       }
     }
-    log.info("{} holds every slot it learned: it owns its share now (incarnation {})", self, me.incarnation);
   }
 
   /**
@@ -235,14 +243,7 @@ public final class MembershipEngine {
       return;
     }
     table.setSelfDeparting(me.incarnation + 1, clock.nanos());
-    broadcasts.add(table.self().status());
-    publish();
-    GossipMessage news = new GossipMessage.Gossip(self, List.of(table.self().status()));
-    for (MemberTable.Entry e : table.entries()) {
-      if (e.member != self && e.state.ownsKeys()) {
-        transport.send(e.member.address(), news);
-      }
-    }
+    announceSelf();
     log.info("{} is departing: its slots gain the copies the cluster without it will need (incarnation {})", self,
         table.self().incarnation);
   }
