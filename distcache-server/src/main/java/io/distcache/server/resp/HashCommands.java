@@ -15,8 +15,9 @@ import java.util.List;
 /*
  * Design: like the bit commands, each handler checks its arguments in Redis's order with Redis's
  * texts, builds one HASH request (docs/PROTOCOL.md, "Hashes") and renders the reply; the hash
- * itself is read and changed on the key's owner (cluster/HashRequests), atomically. HGETALL and
- * HRANDFIELD WITHVALUES answer a map in RESP3 (a flat array in RESP2), as Redis does. HSCAN
+ * itself is read and changed on the key's owner (cluster/HashRequests), atomically. HGETALL answers
+ * a map in RESP3 (a flat array in RESP2), as Redis does; HRANDFIELD WITHVALUES a flat array in
+ * both (Redis 7 nests [field, value] pairs in RESP3: a difference PROTOCOL.md lists). HSCAN
  * answers every field in one step with cursor 0, which Redis also does for a packed hash.
  */
 

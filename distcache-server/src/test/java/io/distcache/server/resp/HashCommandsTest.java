@@ -45,6 +45,28 @@ class HashCommandsTest {
   }
 
   @Test
+  void hmget_smismember_repeatedNames_eachAnswered_withFewAndManyNames() {
+    send("HSET hs a 1 b 2", "SADD ss a b");
+    // Few names (the direct walk) and more than 16 (the request's table of names): every repeat of a
+    // present name gets its answer, not only the first (a reviewer: no test failed without it).
+    assertThat(send("HMGET hs a a x a b")).isEqualTo("*5\r\n$1\r\n1\r\n$1\r\n1\r\n$-1\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    assertThat(send("SMISMEMBER ss a a x a")).isEqualTo("*4\r\n:1\r\n:1\r\n:0\r\n:1\r\n");
+    StringBuilder hm = new StringBuilder("HMGET hs");
+    StringBuilder sm = new StringBuilder("SMISMEMBER ss");
+    StringBuilder hmWant = new StringBuilder("*20\r\n");
+    StringBuilder smWant = new StringBuilder("*20\r\n");
+    for (int i = 0; i < 20; i++) {
+      String name = i % 3 == 0 ? "a" : i % 3 == 1 ? "b" : "x" + i;
+      hm.append(' ').append(name);
+      sm.append(' ').append(name);
+      hmWant.append(name.equals("a") ? "$1\r\n1\r\n" : name.equals("b") ? "$1\r\n2\r\n" : "$-1\r\n");
+      smWant.append(name.startsWith("x") ? ":0\r\n" : ":1\r\n");
+    }
+    assertThat(send(hm.toString())).isEqualTo(hmWant.toString());
+    assertThat(send(sm.toString())).isEqualTo(smWant.toString());
+  }
+
+  @Test
   void arityErrors() {
     assertThat(send("HSET h a")).isEqualTo("-ERR wrong number of arguments for 'hset' command\r\n");
     assertThat(send("HSET h a 1 b")).isEqualTo("-ERR wrong number of arguments for 'hset' command\r\n");
