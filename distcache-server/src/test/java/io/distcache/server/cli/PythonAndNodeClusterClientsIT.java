@@ -73,7 +73,8 @@ class PythonAndNodeClusterClientsIT {
 
   private static Path itDir;
 
-  @TempDir Path tmp;
+  /** Kept when a test fails: the nodes' logs are what explains a client that got no reply. */
+  @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) Path tmp;
 
   private NodeProcesses nodes;
   private final List<ScriptClient> clients = new ArrayList<>();
@@ -498,7 +499,7 @@ class PythonAndNodeClusterClientsIT {
       String line = lines.poll(limit.toMillis(), TimeUnit.MILLISECONDS);
       if (line == null) {
         fail(name + " gave no reply within " + limit + (process.isAlive() ? "" : " (exited " + process.exitValue() + ")")
-            + "; stderr:\n" + stderr());
+            + "; stderr:\n" + stderr() + "\n(the nodes' logs are kept in " + stderr.getParent() + ")");
       }
       return Reply.parse(line);
     }
