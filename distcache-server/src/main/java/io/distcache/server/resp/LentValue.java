@@ -64,6 +64,7 @@ final class LentValue implements ValueSink, RespSession.Reply {
 
   @Override
   public void accept(ByteBuffer value) {
+    release(); // a second lending (no store path makes one) must not leak the first one's chunks
     int n = value.remaining();
     if (n < CHUNKED_BYTES) {
       small = new byte[n];
