@@ -53,35 +53,27 @@ record MemberList(long epoch, int virtualNodes, boolean epochKnown, long fingerp
 
   /** The members that own keys (ALIVE or SUSPECT), as ring members. */
   Set<Member> owners() {
-    Set<Member> owners = new HashSet<>();
-    for (ClusterMember m : members) {
-      if (m.ownsKeys()) {
-        owners.add(new Member(m.id(), new Address(m.host(), m.port())));
-      }
-    }
-    return owners;
+    return where(ClusterMember::ownsKeys);
   }
 
   /** The members joining: in the placement as learners, owning nothing yet. */
   Set<Member> learners() {
-    Set<Member> learners = new HashSet<>();
-    for (ClusterMember m : members) {
-      if (m.state().ownsKeys() && m.joining()) {
-        learners.add(new Member(m.id(), new Address(m.host(), m.port())));
-      }
-    }
-    return learners;
+    return where(m -> m.state().ownsKeys() && m.joining());
   }
 
   /** The owning members that are departing: their slots have extra replicas in the placement. */
   Set<Member> departing() {
-    Set<Member> departing = new HashSet<>();
+    return where(m -> m.ownsKeys() && m.departing());
+  }
+
+  private Set<Member> where(java.util.function.Predicate<ClusterMember> test) {
+    Set<Member> out = new HashSet<>();
     for (ClusterMember m : members) {
-      if (m.ownsKeys() && m.departing()) {
-        departing.add(new Member(m.id(), new Address(m.host(), m.port())));
+      if (test.test(m)) {
+        out.add(new Member(m.id(), new Address(m.host(), m.port())));
       }
     }
-    return departing;
+    return out;
   }
 
   /** True when a member with this id is in the list, in any state. */

@@ -198,6 +198,11 @@ final class ReplicaSyncRequester {
       acceptedAt[s] = now;
       groups.computeIfAbsent(token, t -> new byte[KeySlot.SLOTS / 8])[s >>> 3] |= (byte) (1 << (s & 7));
     }
+    return encodeLacking(groups);
+  }
+
+  /** A REPLICA_LACKS answer: the group count, then per group its token and its 2,048-byte slot map. */
+  private static byte[] encodeLacking(Map<Long, byte[]> groups) {
     java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(2 + groups.size() * (8 + KeySlot.SLOTS / 8));
     out.putShort((short) groups.size());
     groups.forEach((token, bits) -> out.putLong(token).put(bits));
@@ -217,9 +222,7 @@ final class ReplicaSyncRequester {
         bits[s >>> 3] |= (byte) (1 << (s & 7));
       }
     }
-    java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(2 + 8 + bits.length);
-    out.putShort((short) 1).putLong(0).put(bits);
-    return out.array();
+    return encodeLacking(Map.of(0L, bits));
   }
 
   /**
