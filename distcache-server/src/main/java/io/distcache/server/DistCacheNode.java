@@ -162,6 +162,7 @@ public final class DistCacheNode implements AutoCloseable {
         executor = new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements);
         clusterRouter = new ClusterRouter(executor, membership, peers, store, config.replication);
         clusterRouter.copyShare(config.copySharePercent);
+        clusterRouter.unsentWait(config.forwardTimeout);
         wirePubSub(executor);
         clusterTracking = new io.distcache.server.tracking.ClusterTracking(trackingTable, peers, membership::self,
             membership::placement);

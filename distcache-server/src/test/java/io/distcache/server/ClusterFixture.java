@@ -34,6 +34,8 @@ final class ClusterFixture implements AutoCloseable {
   private final ReplicationMode mode;
 
   private final io.distcache.server.membership.MembershipConfig membership;
+  /** The nodes' forward timeout (DistCacheNode.Builder.forwardTimeout); the default when null. */
+  java.time.Duration forwardTimeout;
 
   ClusterFixture(int replicas, ReplicationMode mode) {
     this(replicas, mode, ClusterTest.FAST);
@@ -56,15 +58,18 @@ final class ClusterFixture implements AutoCloseable {
       join.add(InetSocketAddress.createUnresolved("127.0.0.1", s.port()));
     }
     FirewallPeers[] wrapped = new FirewallPeers[1];
-    DistCacheNode n = DistCacheNode.builder()
+    DistCacheNode.Builder builder = DistCacheNode.builder()
         .address("127.0.0.1", port)
         .maxMemoryBytes(64L * 1024 * 1024)
         .membership(membership)
         .replicas(replicas)
         .replication(mode)
         .joinAddresses(join)
-        .peersDecorator(p -> wrapped[0] = new FirewallPeers(p, firewall))
-        .start();
+        .peersDecorator(p -> wrapped[0] = new FirewallPeers(p, firewall));
+    if (forwardTimeout != null) {
+      builder.forwardTimeout(forwardTimeout);
+    }
+    DistCacheNode n = builder.start();
     nodes.add(n);
     wrapped[0].self(address(n));
     return n;

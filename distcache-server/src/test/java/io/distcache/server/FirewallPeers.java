@@ -3,7 +3,7 @@ package io.distcache.server;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.cluster.Address;
 import io.distcache.server.bus.Peers;
-import java.net.ConnectException;
+import io.distcache.server.bus.NotSentException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -106,7 +106,7 @@ final class FirewallPeers implements Peers {
     }
     switch (a) {
       case BLOCK:
-        return CompletableFuture.failedFuture(new ConnectException("firewall: " + self + " -> " + to + " blocked"));
+        return CompletableFuture.failedFuture(new NotSentException("firewall: " + self + " -> " + to + " blocked"));
       case DROP:
         return new CompletableFuture<Frame>().orTimeout(2, TimeUnit.SECONDS);
       default:

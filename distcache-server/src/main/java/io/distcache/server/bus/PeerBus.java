@@ -366,7 +366,7 @@ public final class PeerBus implements Peers {
       }
       long now = System.nanoTime();
       if (state == State.IDLE && lastFailure != null && now - failedAtNanos < RETRY_AFTER_NANOS) {
-        reply.completeExceptionally(new ConnectException(lastFailure));
+        reply.completeExceptionally(new NotSentException(lastFailure));
         return;
       }
       Pending p = new Pending(request, reply, now + requestTimeout.toNanos());
@@ -385,7 +385,7 @@ public final class PeerBus implements Peers {
       if (state == State.IDLE) {
         connect();
         if (state == State.IDLE) { // could not even start (no member id yet)
-          reply.completeExceptionally(new ConnectException(lastFailure));
+          reply.completeExceptionally(new NotSentException(lastFailure));
           return;
         }
       }
@@ -680,16 +680,21 @@ public final class PeerBus implements Peers {
         handshakeTimer.cancel(false);
         handshakeTimer = null;
       }
-      List<Pending> all = new ArrayList<>(waiting);
+      List<Pending> unsent = new ArrayList<>(waiting);
       waiting.clear();
       waitingBytes = 0;
-      all.addAll(inFlight.values());
+      List<Pending> sent = new ArrayList<>(inFlight.values());
       inFlight.clear();
       if (sweeper != null) {
         sweeper.cancel(false);
         sweeper = null;
       }
-      for (Pending p : all) {
+      // Those never written cannot have been applied (NotSentException: the router may send them
+      // elsewhere); those written may have been. Failed in the order they were queued.
+      for (Pending p : unsent) {
+        p.reply.completeExceptionally(new NotSentException(why));
+      }
+      for (Pending p : sent) {
         p.reply.completeExceptionally(new ConnectException(why));
       }
     }

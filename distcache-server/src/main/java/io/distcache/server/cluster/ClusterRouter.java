@@ -101,6 +101,7 @@ public final class ClusterRouter implements Router, ClusterView {
     cluster.guard().wholeCopies(replicator::whole);
     cluster.onLearning(new JoinDriver(cluster, replicator::whole, replicator::askAgainIfStuck, peers));
     cluster.placements().addListener(replicator::placementChanged);
+    cluster.placements().addListener((before, after) -> unsent.placementChanged(java.util.concurrent.ForkJoinPool.commonPool()));
     replicator.onStaleCopies(cluster::dropCopies);
     cluster.onEmptying(replicator::emptying);
     cluster.onDeclaredDead(() -> {
@@ -170,6 +171,8 @@ public final class ClusterRouter implements Router, ClusterView {
   private final SlotWaits waits;
   /** Forwards in flight per slot: a request for a slot whose owner changed waits for those to the old one. */
   private final SlotForwards inFlight = new SlotForwards();
+  /** Clients' forwards that could not be sent, held for their slot's next owner. */
+  private final UnsentForwards unsent = new UnsentForwards(inFlight, this::ownerNow, this::route, this::unsentExpired);
 
   /** True when this node owns {@code slot} now and may serve it. */
   private boolean servableHere(int slot) {
@@ -881,11 +884,15 @@ public final class ClusterRouter implements Router, ClusterView {
       }
     }
     forwarded.increment();
+    if (holdable(request, slots)) {
+      return forwardHeldIfUnsent(owner, request, slots[0]);
+    }
     CompletableFuture<Frame> sent = peers.send(owner.address(), request.withFlags(Flags.FORWARDED));
     if (slots.length > 0) {
       sent.whenComplete((r, e) -> {
         for (int s : slots) {
           inFlight.answered(s);
+          unsent.poke(s);
         }
       });
     }
@@ -901,6 +908,79 @@ public final class ClusterRouter implements Router, ClusterView {
       }
     });
     return out;
+  }
+
+  /**
+   * A client's request for one key (never a peer's forward, whose sender decides): when it cannot
+   * be sent to its owner, it may wait for the slot's next owner (UnsentForwards).
+   */
+  private static boolean holdable(Frame request, int[] slots) {
+    Opcode op = request.op();
+    return slots.length == 1 && op != null && op.keyed() && !request.hasFlag(Flags.FORWARDED) && request.key() != null
+        && request.key().length > 0;
+  }
+
+  /**
+   * {@link #forward} of a holdable request: sent to {@code owner}, or held behind its slot's
+   * requests held for that owner; one that could not be sent is held until the slot's owner
+   * changes (then routed again, in order) or the forward timeout passes (then answered as any
+   * failed forward: BUSY, a read from a replica).
+   */
+  private CompletableFuture<Frame> forwardHeldIfUnsent(Member owner, Frame request, int slot) {
+    CompletableFuture<Frame> joined = unsent.join(slot, owner, request);
+    if (joined != null) {
+      return joined;
+    }
+    long seq = unsent.nextSequence();
+    CompletableFuture<Frame> sent = peers.send(owner.address(), request.withFlags(Flags.FORWARDED));
+    CompletableFuture<Frame> out = new CompletableFuture<>();
+    sent.whenComplete((reply, error) -> {
+      if (error == null) {
+        inFlight.answered(slot);
+        unsent.poke(slot);
+        out.complete(relay(request, reply));
+        return;
+      }
+      boolean read = readsElsewhere(request);
+      if (notSent(error) && unsent.hold(slot, owner, seq, request, error, read, out)) {
+        return; // still counted in flight to the owner: what is routed after it waits for it
+      }
+      inFlight.answered(slot);
+      unsent.poke(slot);
+      if (read) {
+        readFromAReplica(request, owner, error).whenComplete((r, e) -> out.complete(r));
+      } else {
+        out.complete(unreachable(request, owner, error));
+      }
+    });
+    return out;
+  }
+
+  private static boolean notSent(Throwable error) {
+    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    return cause instanceof io.distcache.server.bus.NotSentException;
+  }
+
+  /** A held request's wait ended before its slot changed owner: answered as a failed forward. */
+  private CompletableFuture<Frame> unsentExpired(Frame request, Member owner, Throwable error, long heldMillis) {
+    if (readsElsewhere(request)) {
+      return readFromAReplica(request, owner, error);
+    }
+    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    return done(request.replyError(Status.BUSY, "owner " + owner.address() + " unreachable: "
+        + (cause == null ? "cannot connect" : cause.getMessage()) + "; held " + heldMillis
+        + " ms (--forward-timeout) for its slot to get another owner, which did not happen; not applied"));
+  }
+
+  /** The slot's owner in the current placement (this node when it is alone). */
+  private Member ownerNow(int slot) {
+    Placement p = cluster.placement();
+    return alone(p) ? cluster.self() : p.owner(slot);
+  }
+
+  /** How long a client's request whose owner cannot be connected to waits for another owner (the forward timeout). */
+  public void unsentWait(java.time.Duration wait) {
+    unsent.waitFor(wait);
   }
 
   /** A client's read of one key (never a peer's forward): it may be answered by a replica instead. */
@@ -989,6 +1069,11 @@ public final class ClusterRouter implements Router, ClusterView {
   @Override
   public long messagesReceived() {
     return cluster.messagesReceived();
+  }
+
+  @Override
+  public long[] unsentForwards() {
+    return unsent.totals();
   }
 
   /** Requests this node sent on to an owner since it started (multi-key parts count one each). */

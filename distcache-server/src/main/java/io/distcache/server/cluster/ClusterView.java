@@ -26,6 +26,14 @@ public interface ClusterView {
   /** Requests this node forwarded to an owner since it started. */
   long forwardedRequests();
 
+  /**
+   * Clients' requests whose owner could not be connected to, since start: held for the slot's next
+   * owner, then routed there, and answered BUSY at the end of the forward timeout (UnsentForwards).
+   */
+  default long[] unsentForwards() {
+    return new long[3];
+  }
+
   /** READONLY reads this node answered from its replica copies since it started. */
   default long replicaReads() {
     return 0;

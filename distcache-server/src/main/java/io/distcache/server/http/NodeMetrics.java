@@ -121,6 +121,12 @@ public final class NodeMetrics implements AutoCloseable {
     if (cluster != null) {
       counter("distcache_forwarded_requests", "Requests forwarded to the owner of their key (INFO forwarded_requests).",
           cluster::forwardedRequests);
+      counter("distcache_unsent_forwards_held", "Requests whose owner could not be connected to, held for the slot's"
+          + " next owner (INFO unsent_forwards_held).", () -> cluster.unsentForwards()[0]);
+      counter("distcache_unsent_forwards_rerouted", "Held requests routed to their slot's new owner"
+          + " (INFO unsent_forwards_rerouted).", () -> cluster.unsentForwards()[1]);
+      counter("distcache_unsent_forwards_expired", "Held requests answered BUSY when the forward timeout passed first"
+          + " (INFO unsent_forwards_expired).", () -> cluster.unsentForwards()[2]);
       gauge("distcache_placement_epoch", "The epoch of the slot placement this node uses (CLUSTER INFO cluster_current_epoch).",
           () -> cluster.placement().epoch());
       gauge("distcache_slots_owned", "Slots this node owns in its placement.", () -> ownedSlots(cluster));

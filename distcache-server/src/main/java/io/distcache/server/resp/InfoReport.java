@@ -162,6 +162,10 @@ final class InfoReport {
           line(sb, "total_error_replies", c.errorStats().total());
           if (c.cluster() != null) {
             line(sb, "forwarded_requests", c.cluster().forwardedRequests());
+            long[] unsent = c.cluster().unsentForwards();
+            line(sb, "unsent_forwards_held", unsent[0]);
+            line(sb, "unsent_forwards_rerouted", unsent[1]);
+            line(sb, "unsent_forwards_expired", unsent[2]);
             line(sb, "replica_reads", c.cluster().replicaReads());
           }
         }

@@ -1,0 +1,143 @@
+package io.distcache.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.cluster.ReplicationMode;
+import io.distcache.server.net.RawClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.Response;
+
+/**
+ * Writes through a plain connection to a key whose owner was just killed, before the cluster has
+ * declared it dead (issue 11: requests for a suspected primary's slots wait, bounded by the
+ * forward timeout, instead of failing at once). They cannot be sent to the owner, are held, and
+ * reach the slot's new owner (its replica) in the order the client pipelined them: every one is
+ * acknowledged, the read pipelined behind them sees the last, and every node agrees afterwards.
+ */
+class OwnerKilledWritesTest {
+  private final ClusterFixture cluster = new ClusterFixture(1, ReplicationMode.SYNC, ClusterTest.FAST);
+
+  OwnerKilledWritesTest() {
+    cluster.forwardTimeout = Duration.ofSeconds(8); // past FAST's detection time and the new owner's lease
+  }
+
+  @AfterEach
+  void tearDown() {
+    List.copyOf(cluster.live()).forEach(cluster::kill);
+    cluster.close();
+  }
+
+  enum Entry { THE_REPLICA, ANOTHER_MEMBER }
+
+  /** A key the doomed member owns, and the live member to write it through. */
+  private record Target(String key, DistCacheNode entry, DistCacheNode doomed) {}
+
+  private Target target(Entry via) {
+    cluster.cluster(4);
+    DistCacheNode doomed = cluster.nodes.get(3);
+    Member dead = doomed.membership().self();
+    Placement p = cluster.nodes.get(0).membership().placement();
+    for (int i = 0; ; i++) {
+      String k = "w:" + i;
+      int slot = KeySlot.of(ClusterFixture.b(k));
+      if (!p.owner(slot).equals(dead)) {
+        continue;
+      }
+      Member replica = p.replicas(slot).get(0);
+      List<DistCacheNode> others = new ArrayList<>(cluster.nodes.subList(0, 3));
+      DistCacheNode entry = others.stream()
+          .filter(n -> via == Entry.THE_REPLICA == n.membership().self().equals(replica))
+          .findFirst().orElseThrow();
+      assertThat(ClusterFixture.writeOne(entry, k)).as("the first write of %s", k).isNotEmpty();
+      return new Target(k, entry, doomed);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Entry.class)
+  void binaryPipeline_toAKilledOwner_isHeldAndAppliedInOrderByTheNewOwner(Entry via) {
+    Target t = target(via);
+    cluster.kill(t.doomed());
+
+    int writes = 20;
+    java.util.Map<Integer, Frame> replies = new java.util.HashMap<>(); // binary replies come by request id
+    try (RawClient c = new RawClient(t.entry().port())) {
+      Frame[] pipeline = new Frame[writes + 1];
+      for (int i = 0; i < writes; i++) {
+        pipeline[i] = Frame.request(Opcode.SET, 0, ClusterFixture.b(t.key()), ClusterFixture.b("v" + i)).withRequestId(i + 1);
+      }
+      pipeline[writes] = Frame.request(Opcode.GET, ClusterFixture.b(t.key())).withRequestId(writes + 1);
+      c.send(pipeline);
+      for (int i = 0; i <= writes; i++) {
+        Frame r = c.read();
+        replies.put(r.requestId(), r);
+      }
+    }
+
+    for (int i = 0; i < writes; i++) {
+      Frame r = replies.get(i + 1);
+      assertThat(r.status()).as("SET v%d: %s", i, r.valueText()).isEqualTo(Status.OK);
+    }
+    assertThat(replies.get(writes + 1).status()).isEqualTo(Status.OK);
+    assertThat(replies.get(writes + 1).valueText()).as("the read pipelined behind the writes").isEqualTo("v" + (writes - 1));
+    assertEveryNodeReads(t.key(), "v" + (writes - 1));
+  }
+
+  @ParameterizedTest
+  @EnumSource(Entry.class)
+  void redisPipeline_toAKilledOwner_isHeldAndAppliedInOrderByTheNewOwner(Entry via) {
+    Target t = target(via);
+    cluster.kill(t.doomed());
+
+    List<Response<String>> sets = new ArrayList<>();
+    Response<String> read;
+    try (Jedis j = new Jedis("127.0.0.1", t.entry().port(), 15_000)) {
+      Pipeline p = j.pipelined();
+      for (int i = 0; i < 20; i++) {
+        sets.add(p.set(t.key(), "r" + i));
+      }
+      read = p.get(t.key());
+      p.sync();
+      String stats = j.info("stats");
+      assertThat(counter(stats, "unsent_forwards_rerouted")).as(stats).isPositive();
+    }
+
+    for (Response<String> r : sets) {
+      assertThat(r.get()).isEqualTo("OK");
+    }
+    assertThat(read.get()).isEqualTo("r19");
+    assertEveryNodeReads(t.key(), "r19");
+  }
+
+  private static long counter(String info, String name) {
+    for (String line : info.split("\r\n")) {
+      if (line.startsWith(name + ":")) {
+        return Long.parseLong(line.substring(name.length() + 1));
+      }
+    }
+    throw new AssertionError(name + " not in INFO: " + info);
+  }
+
+  private void assertEveryNodeReads(String key, String value) {
+    for (DistCacheNode n : cluster.live()) {
+      try (RawClient c = new RawClient(n.port())) {
+        Frame r = ClusterFixture.call(c, Frame.request(Opcode.GET, ClusterFixture.b(key)));
+        assertThat(r.status()).as("GET through %d: %s", n.port(), r.valueText()).isEqualTo(Status.OK);
+        assertThat(r.valueText()).as("GET through %d", n.port()).isEqualTo(value);
+      }
+    }
+  }
+}
