@@ -10,6 +10,12 @@
 #   bench/join-move.sh              # 1,000,000 keys
 #   bench/join-move.sh -k 200000
 #   COPY_SHARE=100 bench/join-move.sh   # every node's --copy-share (default: the node's default)
+#   WARM_JOINER=1 bench/join-move.sh    # the joiner's JVM starts first, and joins 5 s later
+#
+# WARM_JOINER=1 separates the move from the joiner's JVM start on the same cores: node 4 starts
+# with -join naming a port nothing listens on yet, answers PING alone, is warmed with a round of
+# its own, and only then a TCP forwarder on that port to node 1 lets it reach its seed (seeds
+# are retried every 5 s); the "during" rounds start with the forwarder.
 #
 # Every process it starts is stopped on exit (by PID); only 127.0.0.1 is contacted. Not run by CI.
 set -euo pipefail
@@ -70,18 +76,57 @@ summary() { # file: one line per round and test: avg p50 p95 p99 max in ms
 log "foreground before the join: 3 rounds"
 for _ in 1 2 3; do round "$OUT/before.txt"; done
 
+SEED=$P1
+if [[ -n "${WARM_JOINER:-}" ]]; then
+  SEED=$(free_port)
+  P4=$(free_port)
+  log "starting node 4 (seed $SEED, not listening yet) and warming it alone"
+  DISTCACHE_DIRECT_MEMORY=2g "$ROOT/bin/distcache" -addr "$HOST:$P4" --max-memory 1g --replicas 1 --replication sync \
+    ${COPY_SHARE:+--copy-share "$COPY_SHARE"} -join "$HOST:$SEED" >"$OUT/n4.log" 2>&1 &
+  N4=$!
+  PIDS+=("$N4")
+  wait_ping "$P4" 60 || die "node 4 did not answer on $P4"
+  # A joining node serves nothing alone (TRYAGAIN), but its RESP path, JIT and heap warm up.
+  redis-benchmark -h "$HOST" -p "$P4" -t ping -n 200000 -c 50 -P 1 -q >/dev/null 2>&1 || true
+  cat >"$OUT/forward.py" <<'PY'
+import asyncio, sys
+listen, target = int(sys.argv[1]), int(sys.argv[2])
+async def pipe(r, w):
+    try:
+        while data := await r.read(65536):
+            w.write(data)
+            await w.drain()
+    finally:
+        w.close()
+async def handle(r, w):
+    tr, tw = await asyncio.open_connection("127.0.0.1", target)
+    await asyncio.gather(pipe(r, tw), pipe(tr, w), return_exceptions=True)
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", listen)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+PY
+fi
+
 log "joining node 4 while rounds run"
 ( while [[ ! -e "$OUT/stop" ]]; do round "$OUT/during.txt"; done ) &
 FG=$!
 sleep 1
-P4=$(free_port) # chosen late: an ephemeral port of the load's connections could take an early pick
 j0=$(date +%s%N)
-DISTCACHE_DIRECT_MEMORY=2g "$ROOT/bin/distcache" -addr "$HOST:$P4" --max-memory 1g --replicas 1 --replication sync \
-  ${COPY_SHARE:+--copy-share "$COPY_SHARE"} -join "$HOST:$P1" >"$OUT/n4.log" 2>&1 &
-PIDS+=("$!")
+if [[ -n "${WARM_JOINER:-}" ]]; then
+  python3 "$OUT/forward.py" "$SEED" "$P1" &
+  PIDS+=("$!")
+else
+  P4=$(free_port) # chosen late: an ephemeral port of the load's connections could take an early pick
+  DISTCACHE_DIRECT_MEMORY=2g "$ROOT/bin/distcache" -addr "$HOST:$P4" --max-memory 1g --replicas 1 --replication sync \
+    ${COPY_SHARE:+--copy-share "$COPY_SHARE"} -join "$HOST:$P1" >"$OUT/n4.log" 2>&1 &
+  N4=$!
+  PIDS+=("$N4")
+fi
 for _ in $(seq 1200); do
   grep -q "joined:" "$OUT/n4.log" && break
-  kill -0 "${PIDS[-1]}" 2>/dev/null || break
+  kill -0 "$N4" 2>/dev/null || break
   sleep 0.1
 done
 j1=$(date +%s%N)
@@ -93,7 +138,9 @@ keys4=$(redis-cli -p "$P4" INFO keyspace | tr -d '\r' | awk -F'[=,:]' '/^db0:/{p
 mem4=$(redis-cli -p "$P4" INFO memory | tr -d '\r' | awk -F: '/^used_memory:/{print $2}')
 own4=$(redis-cli -p "$P4" CLUSTER INFO | tr -d '\r' | awk -F: '/^cluster_size:/{print $2}')
 ms=$(( (j1 - j0) / 1000000 ))
-log "node 4: process start to joined ${ms} ms; entries in its store (owned and replica copies) $keys4; used_memory $mem4 bytes; cluster_size $own4"
+from="process start"
+[[ -n "${WARM_JOINER:-}" ]] && from="seed reachable"
+log "node 4: $from to joined ${ms} ms; entries in its store (owned and replica copies) $keys4; used_memory $mem4 bytes; cluster_size $own4"
 echo "joined_ms=$ms entries=$keys4 used_memory=$mem4"
 echo "before:"; summary "$OUT/before.txt"
 echo "during:"; summary "$OUT/during.txt"
