@@ -172,7 +172,7 @@ public final class ClusterRouter implements Router, ClusterView {
   /** Forwards in flight per slot: a request for a slot whose owner changed waits for those to the old one. */
   private final SlotForwards inFlight = new SlotForwards();
   /** Clients' forwards that could not be sent, held for their slot's next owner. */
-  private final UnsentForwards unsent = new UnsentForwards(inFlight, this::ownerNow, this::route, this::unsentExpired);
+  private final UnsentForwards unsent = new UnsentForwards(inFlight, this::ownerNow, this::resendHeld, this::unsentExpired);
 
   /** True when this node owns {@code slot} now and may serve it. */
   private boolean servableHere(int slot) {
@@ -961,15 +961,54 @@ public final class ClusterRouter implements Router, ClusterView {
     return cause instanceof io.distcache.server.bus.NotSentException;
   }
 
-  /** A held request's wait ended before its slot changed owner: answered as a failed forward. */
-  private CompletableFuture<Frame> unsentExpired(Frame request, Member owner, Throwable error, long heldMillis) {
-    if (readsElsewhere(request)) {
+  /**
+   * A held request whose wait ended: as a failed forward (BUSY, never applied; a read from a
+   * replica while the owner is unchanged, as for any read that cannot reach its owner).
+   */
+  private CompletableFuture<Frame> unsentExpired(Frame request, Member owner, Throwable error, long heldMillis,
+      boolean ownerChanged) {
+    if (!ownerChanged && readsElsewhere(request)) {
       return readFromAReplica(request, owner, error);
     }
     Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     return done(request.replyError(Status.BUSY, "owner " + owner.address() + " unreachable: "
-        + (cause == null ? "cannot connect" : cause.getMessage()) + "; held " + heldMillis
-        + " ms (--forward-timeout) for its slot to get another owner, which did not happen; not applied"));
+        + (cause == null ? "cannot connect" : cause.getMessage()) + "; held " + heldMillis + " ms (--forward-timeout) "
+        + (ownerChanged ? "and its slot's new owner did not take it in time" : "for its slot to get another owner,"
+            + " which did not happen") + "; not applied"));
+  }
+
+  /**
+   * Sends a held request (UnsentForwards) to its slot's owner now: served here when that is this
+   * node, else forwarded, in both cases without waiting in SlotForwards, where the held requests
+   * themselves are what later requests wait behind. Completes exceptionally only with a
+   * NotSentException (the new owner cannot be connected to either: not applied); other failures
+   * are answered BUSY.
+   */
+  private CompletableFuture<Frame> resendHeld(Frame request, int slot) {
+    Placement placement = cluster.placement();
+    Member self = cluster.self();
+    if (alone(placement)) {
+      return cluster.guard().mayServe(placement, 0) ? replicated(request, placement) : done(joining(request));
+    }
+    Member owner = placement.owner(slot);
+    if (owner.equals(self)) {
+      if (!waits.busy(slot) && cluster.guard().mayServe(placement, slot)) {
+        return replicated(request, placement);
+      }
+      return waitFor(slot, request, placement);
+    }
+    forwarded.increment();
+    CompletableFuture<Frame> out = new CompletableFuture<>();
+    peers.send(owner.address(), request.withFlags(Flags.FORWARDED)).whenComplete((reply, error) -> {
+      if (error == null) {
+        out.complete(relay(request, reply));
+      } else if (notSent(error)) {
+        out.completeExceptionally(error);
+      } else {
+        out.complete(unreachable(request, owner, error));
+      }
+    });
+    return out;
   }
 
   /** The slot's owner in the current placement (this node when it is alone). */

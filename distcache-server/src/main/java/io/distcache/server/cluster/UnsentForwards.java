@@ -12,18 +12,20 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Function;
 import java.util.function.IntFunction;
 
 /*
  * Design: a client's forwards that never left this node because their owner could not be
  * connected to (killed, its host gone: bus.NotSentException), held until their slot's owner
- * changes and then routed again, instead of answered BUSY at once. A killed owner is declared dead
- * after the detection time (about 3.5-5 s with the defaults) and its first replica, which holds
- * every acknowledged write (sync replication), takes its slots over: a write held until then is
- * applied there and its client sees no error. Each request waits at most the wait (the forward
- * timeout, 2 s by default); then it is answered as before (BUSY, not applied; a read goes to a
- * replica), so a client waits no longer than it did for an owner that does not answer.
+ * changes and then sent to the new one, instead of answered BUSY at once. A killed owner is
+ * declared dead after the detection time (about 3.5-5 s with the defaults) and its first replica,
+ * which holds every acknowledged write (sync replication), takes its slots over: a write held
+ * until then is applied there and its client sees no error. A slot's held requests wait at most
+ * the wait (the forward timeout, 2 s by default) from the first of them while the owner stays the
+ * same; then every one of them is answered as before (BUSY, not applied; a read goes to a
+ * replica) and the slot's requests are sent normally again, so a moment's connect failure to a
+ * live owner (a handshake timeout under load) costs at most one wait, never a slot that holds
+ * every request for ever (a reviewer).
  *
  * Only what was never sent is held: its owner cannot have applied it, so sending it elsewhere
  * applies it once. A request lost with its connection (written, no reply) may have been applied;
@@ -34,46 +36,67 @@ import java.util.function.IntFunction;
  * later may overtake them. So:
  *   - held requests are kept per slot in the order they were first sent (a sequence number taken
  *     just before the send: one connection's requests are routed on its event loop in order);
- *   - a held request stays counted in SlotForwards as in flight to the old owner, so a request
- *     routed to the new owner (or served here, when this node is the new owner) waits, as it does
- *     behind any forward to an old owner, until the held ones have gone first;
+ *   - a held request stays counted in SlotForwards as in flight to the old owner until it has
+ *     been answered, so a request routed to the new owner (or served here, when this node is the
+ *     new owner) waits, as it waits behind any forward to an old owner (HeldReply: its
+ *     connection's next requests wait behind it), until every held one has its answer;
  *   - a request routed to the old owner while some of its slot's are held joins them unsent;
- *   - a slot's held requests are routed again only when every forward to the old owner for that
- *     slot has come back (count in SlotForwards equals the held count): one still on its way,
+ *   - a slot's held requests are sent again only when every forward to the old owner for that
+ *     slot has come back (the count in SlotForwards equals the held count): one still on its way,
  *     failing later, would otherwise go after requests sent behind it;
- *   - they are routed again in sequence order under the slot's lock, before the requests that
- *     waited for them are released (SlotForwards.detachAll).
+ *   - they are sent one at a time, each after the previous one's answer, bypassing SlotForwards
+ *     (ClusterRouter.resendHeld): the new owner applies them in order whichever connection or
+ *     thread carries them, and the new owner's not being ready yet (TRY_AGAIN) or refusing
+ *     connections too (NotSentException) leaves the request held and tried again shortly, which
+ *     is safe while nothing behind it can pass.
  * A read whose owner cannot be reached goes to a replica at once (ClusterRouter.readFromAReplica)
  * unless requests of its slot are held: then it is held behind them, or it could read the value
- * before a write its connection sent first.
+ * from before a write its connection sent first. Past MAX_HELD, a request whose slot has held
+ * requests is answered BUSY at once, for the same reason.
  *
- * What triggers a slot's check: a request held or answered for it, a placement change, and a
- * timer at its oldest request's deadline. Bounded: at most MAX_HELD requests node-wide (past it a
- * request is answered as before), each for at most the wait; the requests themselves are already
- * counted against their connections' limits (replies waiting, requests in flight).
+ * What triggers a slot's step: a request held or answered for it, a placement change, and a timer
+ * at the next deadline or retry. Bounded: at most MAX_HELD requests node-wide, each for at most
+ * the wait while the owner stays (plus the forward timeout of the connect attempt that failed),
+ * or its own wait once the owner changed; the requests themselves are already counted against
+ * their connections' limits (replies waiting, requests in flight).
  */
 
 /** Forwards whose owner could not be connected to, held in order until their slot's owner changes. */
 final class UnsentForwards {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(UnsentForwards.class);
 
-  /** Requests held at once, node-wide; past it a request is answered at once as before. */
+  /** Requests held at once, node-wide. */
   static final int MAX_HELD = 65_536;
+  /** A held request the new owner could not be connected to either is tried again after this. */
+  static final long NOT_SENT_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+  /** A held request the new owner answered TRY_AGAIN (not serving the slot yet) is tried again after this. */
+  static final long TRY_AGAIN_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
-  /** What a held request is answered with when its wait ends before its slot's owner changed. */
+  /** What a held request is answered with when its wait ends: before its slot changed owner, or unsent since. */
   @FunctionalInterface
   interface Expired {
-    CompletableFuture<Frame> answer(Frame request, Member owner, Throwable error, long heldMillis);
+    CompletableFuture<Frame> answer(Frame request, Member owner, Throwable error, long heldMillis, boolean ownerChanged);
+  }
+
+  /**
+   * Sends a held request of {@code slot} to the slot's owner now, bypassing SlotForwards. Completes
+   * exceptionally only with a NotSentException (not applied); any other failure is an answer.
+   */
+  @FunctionalInterface
+  interface Resend {
+    CompletableFuture<Frame> to(Frame request, int slot);
   }
 
   private static final class Held {
+    final long seq;
     final Frame request;
     final Throwable error;
     final long since;
     final long deadline;
     final CompletableFuture<Frame> reply;
 
-    Held(Frame request, Throwable error, long since, long deadline, CompletableFuture<Frame> reply) {
+    Held(long seq, Frame request, Throwable error, long since, long deadline, CompletableFuture<Frame> reply) {
+      this.seq = seq;
       this.request = request;
       this.error = error;
       this.since = since;
@@ -82,11 +105,17 @@ final class UnsentForwards {
     }
   }
 
-  /** One slot's held requests, all to one owner; closed once they have been routed again. */
+  /** One slot's held requests, all first sent to one owner; closed once empty. */
   private static final class Lane {
     final Member owner;
     final TreeMap<Long, Held> held = new TreeMap<>();
+    /** While the owner stays the same, every request still held then is answered (the first one's deadline). */
+    long expiresAt;
     boolean closed;
+    /** A request of this lane is on its way to the new owner: the next goes after its answer. */
+    boolean sending;
+    /** Not before this (System.nanoTime()) is a request sent again after the new owner refused it. */
+    long nextAttempt;
     long timerAt;
 
     Lane(Member owner) {
@@ -96,7 +125,7 @@ final class UnsentForwards {
 
   private final SlotForwards inFlight;
   private final IntFunction<Member> ownerNow;
-  private final Function<Frame, CompletableFuture<Frame>> resend;
+  private final Resend resend;
   private final Expired expired;
   private final ConcurrentHashMap<Integer, Lane> lanes = new ConcurrentHashMap<>();
   private final AtomicLong sequence = new AtomicLong();
@@ -108,11 +137,10 @@ final class UnsentForwards {
   private volatile long waitNanos = TimeUnit.SECONDS.toNanos(2);
 
   /**
-   * {@code ownerNow}: the slot's owner in the current placement; {@code resend}: routes a request
-   * afresh (never completes exceptionally); {@code expired}: the answer once its wait is over.
+   * {@code ownerNow}: the slot's owner in the current placement; {@code resend}: sends a held
+   * request to it; {@code expired}: the answer once its wait is over.
    */
-  UnsentForwards(SlotForwards inFlight, IntFunction<Member> ownerNow, Function<Frame, CompletableFuture<Frame>> resend,
-      Expired expired) {
+  UnsentForwards(SlotForwards inFlight, IntFunction<Member> ownerNow, Resend resend, Expired expired) {
     this.inFlight = inFlight;
     this.ownerNow = ownerNow;
     this.resend = resend;
@@ -131,62 +159,90 @@ final class UnsentForwards {
 
   /**
    * A request routed to {@code owner} for {@code slot}, already counted in SlotForwards: held
-   * behind the slot's held requests when there are some to that owner (its future), else null
-   * (send it).
+   * behind the slot's held requests when there are some to that owner (its future; BUSY at once
+   * past MAX_HELD), else null (send it).
    */
   CompletableFuture<Frame> join(int slot, Member owner, Frame request) {
     Lane lane = lanes.get(slot);
-    if (lane == null || waitNanos == 0) {
+    if (lane == null) {
       return null;
     }
     CompletableFuture<Frame> reply = new CompletableFuture<>();
     synchronized (lane) {
-      if (lane.closed || !lane.owner.equals(owner) || holding.get() >= MAX_HELD) {
+      if (lane.closed || !lane.owner.equals(owner)) {
         return null;
       }
-      Throwable error = lane.held.isEmpty() ? null : lane.held.firstEntry().getValue().error;
-      add(lane, nextSequence(), request, error, reply);
+      if (holding.get() >= MAX_HELD) {
+        reply = null;
+      } else {
+        Throwable error = lane.held.isEmpty() ? null : lane.held.firstEntry().getValue().error;
+        add(lane, nextSequence(), request, error, reply);
+      }
     }
-    check(slot);
+    if (reply == null) {
+      return refused(slot, owner, request);
+    }
+    step(slot);
     return reply;
   }
 
   /**
    * {@code request}, sent to {@code owner} as forward number {@code seq}, could not be sent: true
-   * when it is held (its answer will complete {@code reply}, and it stays counted in SlotForwards
-   * until then); false when the caller answers it now (nothing is held past MAX_HELD, and a read
-   * is held only behind held requests of its slot: {@code onlyBehindOthers}).
+   * when this takes care of it (held: its answer will complete {@code reply}, and it stays counted
+   * in SlotForwards until then; or refused BUSY past MAX_HELD behind held requests); false when
+   * the caller answers it now (nothing to hold it behind for a read, {@code onlyBehindOthers}, or
+   * past MAX_HELD with nothing held for the slot).
    */
   boolean hold(int slot, Member owner, long seq, Frame request, Throwable error, boolean onlyBehindOthers,
       CompletableFuture<Frame> reply) {
-    if (waitNanos == 0 || holding.get() >= MAX_HELD) {
+    if (waitNanos == 0) {
       return false;
     }
     while (true) {
-      Lane lane = onlyBehindOthers ? lanes.get(slot) : lanes.computeIfAbsent(slot, s -> new Lane(owner));
+      Lane lane = onlyBehindOthers || holding.get() >= MAX_HELD ? lanes.get(slot)
+          : lanes.computeIfAbsent(slot, s -> new Lane(owner));
       if (lane == null) {
         return false;
       }
+      boolean refuse = false;
       synchronized (lane) {
         if (lane.closed) {
-          continue; // routed again just now: a fresh lane, or none
+          continue; // emptied just now: a fresh lane, or none
         }
-        if (!lane.owner.equals(owner) || onlyBehindOthers && lane.held.isEmpty()) {
+        if (!lane.owner.equals(owner) || lane.held.isEmpty() && (onlyBehindOthers || holding.get() >= MAX_HELD)) {
           return false;
         }
-        if (lane.held.isEmpty()) {
-          logHolding(slot, owner, error);
+        if (holding.get() >= MAX_HELD) {
+          refuse = true;
+        } else {
+          if (lane.held.isEmpty()) {
+            lane.expiresAt = System.nanoTime() + waitNanos;
+            logHolding(slot, owner, error);
+          }
+          add(lane, seq, request, error, reply);
         }
-        add(lane, seq, request, error, reply);
       }
-      check(slot);
+      if (refuse) {
+        refused(slot, owner, request).whenComplete((r, e) -> reply.complete(r));
+      } else {
+        step(slot);
+      }
       return true;
     }
   }
 
+  /** BUSY at once for a request that cannot be held behind its slot's held requests (counted answered). */
+  private CompletableFuture<Frame> refused(int slot, Member owner, Frame request) {
+    inFlight.answered(slot);
+    step(slot);
+    return CompletableFuture.completedFuture(request.replyError(io.distcache.protocol.Status.BUSY, "owner "
+        + owner.address() + " unreachable, and " + MAX_HELD + " requests already wait for their slots' next owners"
+        + " on this node (the limit); not applied"));
+  }
+
   private void add(Lane lane, long seq, Frame request, Throwable error, CompletableFuture<Frame> reply) {
     long now = System.nanoTime();
-    lane.held.put(seq, new Held(request, error, now, now + waitNanos, reply));
+    lane.held.put(seq, new Held(seq, request, error, now, now + waitNanos, reply));
     holding.incrementAndGet();
     heldTotal.increment();
   }
@@ -194,7 +250,7 @@ final class UnsentForwards {
   /** A forward for {@code slot} has been answered or given up: held requests there may go now. */
   void poke(int slot) {
     if (!lanes.isEmpty() && lanes.containsKey(slot)) {
-      check(slot);
+      step(slot);
     }
   }
 
@@ -203,81 +259,147 @@ final class UnsentForwards {
     if (!lanes.isEmpty()) {
       executor.execute(() -> {
         for (Integer slot : List.copyOf(lanes.keySet())) {
-          check(slot);
+          Lane lane = lanes.get(slot);
+          if (lane != null) {
+            synchronized (lane) {
+              lane.nextAttempt = 0;
+            }
+            step(slot);
+          }
         }
       });
     }
   }
 
   /**
-   * Routes {@code slot}'s held requests again when their owner changed and none to the old owner
-   * is still on its way; answers those whose wait is over; keeps a timer at the next deadline.
+   * Moves {@code slot}'s held requests on: answers those whose wait is over, and once the slot's
+   * owner changed and no forward to the old one is still out, sends them to the new owner one at a
+   * time; keeps a timer at the next deadline or retry.
    */
-  void check(int slot) {
+  void step(int slot) {
     Lane lane = lanes.get(slot);
     if (lane == null) {
       return;
     }
-    List<Held> over = null;
-    CompletableFuture<Void> release = null;
-    boolean resent = false;
-    synchronized (lane) {
-      if (lane.closed) {
-        return;
-      }
-      int n = lane.held.size();
-      if (n > 0 && !lane.owner.equals(ownerNow.apply(slot))) {
-        release = inFlight.detachAll(slot, lane.owner, n); // null while another forward to the old owner is out
-      }
-      if (release != null) {
-        close(slot, lane);
-        for (Held h : lane.held.values()) {
-          resend.apply(h.request).whenComplete((r, e) -> h.reply.complete(r));
+    while (true) {
+      Held head = null;
+      List<Held> over = null;
+      boolean moved;
+      synchronized (lane) {
+        if (lane.closed || lane.sending) {
+          return;
         }
-        holding.addAndGet(-n);
-        resentTotal.add(n);
-        resent = true;
-      } else {
         long now = System.nanoTime();
-        while (!lane.held.isEmpty() && now - lane.held.firstEntry().getValue().deadline >= 0) {
-          (over == null ? over = new ArrayList<>() : over).add(lane.held.pollFirstEntry().getValue());
-        }
-        if (lane.held.isEmpty()) {
-          close(slot, lane);
+        moved = !lane.owner.equals(ownerNow.apply(slot));
+        if (!moved && now - lane.expiresAt >= 0) {
+          over = new ArrayList<>(lane.held.values()); // the owner stayed: the whole slot's wait is over
+          lane.held.clear();
         } else {
-          long next = lane.held.firstEntry().getValue().deadline;
-          if (lane.timerAt == 0 || next - lane.timerAt < 0) {
-            lane.timerAt = next;
-            CompletableFuture.delayedExecutor(Math.max(1, next - now), TimeUnit.NANOSECONDS).execute(() -> {
-              synchronized (lane) {
-                lane.timerAt = 0;
-              }
-              check(slot);
-            });
+          while (!lane.held.isEmpty() && now - lane.held.firstEntry().getValue().deadline >= 0) {
+            (over == null ? over = new ArrayList<>() : over).add(lane.held.pollFirstEntry().getValue());
           }
         }
+        if (lane.held.isEmpty()) {
+          lane.closed = true;
+          lanes.remove(slot, lane);
+        } else if (moved && now - lane.nextAttempt >= 0 && inFlight.count(slot, lane.owner) == lane.held.size()) {
+          head = lane.held.firstEntry().getValue();
+          lane.sending = true;
+        } else {
+          long wake = lane.held.firstEntry().getValue().deadline;
+          if (!moved && lane.expiresAt - wake < 0) {
+            wake = lane.expiresAt;
+          }
+          if (moved && lane.nextAttempt - wake < 0 && lane.nextAttempt - now > 0) {
+            wake = lane.nextAttempt;
+          }
+          timer(slot, lane, wake, now);
+        }
       }
-    }
-    if (release != null) {
-      release.complete(null); // the requests that waited for the held ones, after them
-    }
-    if (over != null) {
-      holding.addAndGet(-over.size());
-      expiredTotal.add(over.size());
-      for (Held h : over) {
-        inFlight.answered(slot);
-        long heldMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - h.since);
-        expired.answer(h.request, lane.owner, h.error, heldMillis).whenComplete((r, e) -> h.reply.complete(r));
+      if (over != null) {
+        answerOver(slot, lane.owner, over, moved);
       }
-    }
-    if (resent) {
-      log.debug("slot {}: requests held for {} routed to its new owner", slot, lane.owner.address());
+      if (head == null) {
+        return;
+      }
+      CompletableFuture<Frame> sent;
+      try {
+        sent = resend.to(head.request, slot);
+      } catch (RuntimeException e) {
+        sent = CompletableFuture.failedFuture(e);
+      }
+      boolean now = sent.isDone();
+      Held h = head;
+      sent.whenComplete((r, e) -> {
+        sentAgain(slot, lane, h, r, e);
+        if (!now) {
+          step(slot);
+        }
+      });
+      if (!now) {
+        return;
+      }
     }
   }
 
-  private void close(int slot, Lane lane) {
-    lane.closed = true;
-    lanes.remove(slot, lane);
+  /** The new owner's answer to a held request sent again, or its failure. */
+  private void sentAgain(int slot, Lane lane, Held h, Frame reply, Throwable error) {
+    Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+        ? error.getCause() : error;
+    boolean notSent = cause instanceof io.distcache.server.bus.NotSentException;
+    boolean again = notSent || error == null && reply != null && reply.status() == io.distcache.protocol.Status.TRY_AGAIN;
+    synchronized (lane) {
+      lane.sending = false;
+      if (again) {
+        lane.nextAttempt = System.nanoTime() + (notSent ? NOT_SENT_RETRY_NANOS : TRY_AGAIN_RETRY_NANOS);
+      } else {
+        lane.held.remove(h.seq);
+      }
+    }
+    if (again) {
+      return; // still held; the caller steps on, which sets the timer for the retry
+    }
+    holding.decrementAndGet();
+    resentTotal.increment();
+    inFlight.answered(slot);
+    if (error == null) {
+      h.reply.complete(reply);
+    } else {
+      long heldMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - h.since);
+      expired.answer(h.request, lane.owner, cause, heldMillis, true).whenComplete((r, e) -> h.reply.complete(r));
+    }
+  }
+
+  private void answerOver(int slot, Member owner, List<Held> over, boolean moved) {
+    holding.addAndGet(-over.size());
+    expiredTotal.add(over.size());
+    for (Held h : over) {
+      inFlight.answered(slot);
+      long heldMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - h.since);
+      CompletableFuture<Frame> answer;
+      try {
+        answer = expired.answer(h.request, owner, h.error, heldMillis, moved);
+      } catch (RuntimeException e) {
+        answer = CompletableFuture.completedFuture(h.request.replyError(io.distcache.protocol.Status.BUSY,
+            "owner " + owner.address() + " unreachable; not applied"));
+      }
+      answer.whenComplete((r, e) -> h.reply.complete(r));
+    }
+  }
+
+  private void timer(int slot, Lane lane, long wake, long now) {
+    if (lane.timerAt != 0 && lane.timerAt - wake <= 0) {
+      return; // one is set already, at or before this
+    }
+    lane.timerAt = wake;
+    CompletableFuture.delayedExecutor(Math.max(1, wake - now), TimeUnit.NANOSECONDS).execute(() -> {
+      synchronized (lane) {
+        if (lane.timerAt == wake) {
+          lane.timerAt = 0;
+        }
+      }
+      step(slot);
+    });
   }
 
   private void logHolding(int slot, Member owner, Throwable error) {
@@ -297,7 +419,7 @@ final class UnsentForwards {
     return holding.get();
   }
 
-  /** Requests held since start, routed again to a new owner, and answered at the end of their wait. */
+  /** Requests held since start, sent on to a new owner, and answered at the end of their wait. */
   long[] totals() {
     return new long[] {heldTotal.sum(), resentTotal.sum(), expiredTotal.sum()};
   }
