@@ -20,7 +20,8 @@ import java.util.List;
  * Design: the keyspace events of a write, worked out from the request and its response after the
  * executor ran it (on the thread that ran it, with its key stripes still held, so the events of
  * one key come out in the order its writes were applied). Keeping the mapping here, one switch
- * beside LocalExecutor's, leaves the store and the request handlers untouched; the executor calls
+ * beside LocalExecutor's, leaves the store untouched (a handler only says in its reply what the
+ * request alone cannot tell, as BITFIELD's extra 0 whether it changed the value); the executor calls
  * it only while some class is on. Event names are Redis's for the command the opcode carries.
  *
  * Class n ("new") needs what the response cannot tell: whether a key was there before the request
