@@ -34,6 +34,7 @@
 #   HDEL hr10k f__rand_int__ x17 -r 10000, the same on a hash (each of these reset every run)
 #   HGET h10 / h10k, SISMEMBER s10 / s10k  the reads on the same sizes
 #   HMGET h10k f__rand_int__ x20, SMISMEMBER s10k m__rand_int__ x20: 20 names a command on 10,000
+#   ZMSCORE z10k m__rand_int__ x16 and x20: 16 and 20 names a command on a sorted set of 10,000
 #   HRANDFIELD h10k, HRANDFIELD h10k 5 WITHVALUES, HRANDFIELD h10k -5: random fields of 10,000
 # ONLY (a regular expression, default every row) picks the rows by name, e.g. ONLY='SPOP|SMOVE|17'.
 # One line per run ("round server row req/s"), then the median of each row per server. Logs go to a
@@ -105,6 +106,9 @@ with open(sys.argv[1] + "/fixed.resp", "w") as f:
     f.write(chunks("h10k", "HSET", ["f%012d" % i for i in range(10000)], v))
     f.write(chunks("s10", "SADD", ["m%012d" % i for i in range(10)]))
     f.write(chunks("s10k", "SADD", ["m%012d" % i for i in range(10000)]))
+    f.write(cmd("DEL", "z10k"))
+    for i in range(0, 10000, 100):
+        f.write(cmd("ZADD", "z10k", *[a for j in range(i, i + 100) for a in (str(j), "m%012d" % j)]))
 with open(sys.argv[1] + "/growth.resp", "w") as f:
     f.write(cmd("DEL", "sg10k"))
     f.write(chunks("sg10k", "SADD", ["x%012d" % i for i in range(7500)]))
@@ -151,6 +155,8 @@ ROWS=(
   "SISMEMBER-10k|SISMEMBER s10k m__rand_int__|10000|slow"
   "HMGET20-10k|HMGET h10k$(printf ' f__rand_int__%.0s' {1..20})|10000|slow"
   "SMISMEMBER20-10k|SMISMEMBER s10k$(printf ' m__rand_int__%.0s' {1..20})|10000|slow"
+  "ZMSCORE16-10k|ZMSCORE z10k$(printf ' m__rand_int__%.0s' {1..16})|10000|slow"
+  "ZMSCORE20-10k|ZMSCORE z10k$(printf ' m__rand_int__%.0s' {1..20})|10000|slow"
   "HRANDFIELD-10k|HRANDFIELD h10k|10000|slow"
   "HRANDFIELD5V-10k|HRANDFIELD h10k 5 WITHVALUES|10000|slow"
   "HRANDFIELDN5-10k|HRANDFIELD h10k -5|10000|slow"

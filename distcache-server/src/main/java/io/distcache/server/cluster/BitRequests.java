@@ -109,7 +109,7 @@ final class BitRequests {
   /*
    * value: per operation 3 longs: kind | signed << 8 | bits << 16 | overflow << 24, offset, argument.
    * Reply: a value list, per operation its 8-byte big-endian result, missing where OVERFLOW FAIL
-   * refused it.
+   * refused it; extra 0: 1 when a SET or INCRBY changed the value's bytes, else 0.
    */
   private Frame bitField(Frame r, boolean lock) {
     byte[] v = r.value();
@@ -166,7 +166,10 @@ final class BitRequests {
     if (changed) {
       write(r.key(), value);
     }
-    return r.replyValue(ListCodec.encodeValues(results));
+    // extra 0: whether a SET or INCRBY changed the bytes (KeyspaceNotifier's "setbit": Redis 7 sends
+    // it when the value was created, grown or given another field value, not for the same value)
+    boolean altered = changed && (current == null || !java.util.Arrays.equals(current, value));
+    return r.replyValue(ListCodec.encodeValues(results), altered ? 1 : 0);
   }
 
   private void write(byte[] key, byte[] value) {

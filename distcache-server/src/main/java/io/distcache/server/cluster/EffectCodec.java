@@ -4,6 +4,7 @@ import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.store.EditJournal;
 import io.distcache.server.store.PackedEdit;
+import io.distcache.server.store.PackedIndex;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,7 +42,9 @@ import java.util.List;
  * purpose: a REPLICATE frame of one effect with the largest key and value must fit in the frame
  * limit that a client's SET of them fits in (header, 8 extras and a key field of 64 KiB). Decoding
  * checks every count and length against its limit and the bytes left before allocating, and
- * rejects unknown kinds and trailing bytes.
+ * rejects unknown kinds and trailing bytes, and an indexed hash or set whose offset table is
+ * malformed (PackedIndex.checkArrived: its header, load and every slot), so a peer's bytes cannot
+ * leave the store a table that makes reads slow.
  */
 
 /** Encodes and decodes the batches of effects that REPLICATE frames carry. */
@@ -231,6 +234,14 @@ final class EffectCodec {
         throw new IllegalArgumentException("effect " + i + " has a negative expiry " + expireAt);
       }
       byte[] value = readBytes(in, "value", Integer.MAX_VALUE);
+      if ((kind == PUT_HASH || kind == PUT_SET) && PackedIndex.isIndexed(value)) {
+        try {
+          PackedIndex.checkArrived(ByteBuffer.wrap(value), kind == PUT_HASH);
+        } catch (IllegalStateException e) {
+          throw new IllegalArgumentException("effect " + i + " (a " + typeOf(kind) + " of " + value.length
+              + " bytes): " + e.getMessage());
+        }
+      }
       out.add(new Effect(key, typeOf(kind), value, expireAt, version));
     }
     if (in.hasRemaining()) {

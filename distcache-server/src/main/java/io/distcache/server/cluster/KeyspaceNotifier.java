@@ -20,23 +20,27 @@ import java.util.List;
  * Design: the keyspace events of a write, worked out from the request and its response after the
  * executor ran it (on the thread that ran it, with its key stripes still held, so the events of
  * one key come out in the order its writes were applied). Keeping the mapping here, one switch
- * beside LocalExecutor's, leaves the store and the request handlers untouched; the executor calls
+ * beside LocalExecutor's, leaves the store untouched (a handler only says in its reply what the
+ * request alone cannot tell, as BITFIELD's extra 0 whether it changed the value); the executor calls
  * it only while some class is on. Event names are Redis's for the command the opcode carries.
  *
- * Not derived (documented in docs/PROTOCOL.md): BITFIELD's writes (its operations are inside the
- * value), and the "del" Redis sends when a set STORE form's empty result deletes an existing
- * destination (the sorted-set STORE forms tell it in their reply, and send it).
+ * Class n ("new") needs what the response cannot tell: whether a key was there before the request
+ * ran. The executor asks before running it, for the keys the request may create only (Absent), and
+ * the events below send "new" right before the event of the key's creation, where Redis 7 sends
+ * it: first for a single-key write, before "sadd" on SMOVE's destination (after the source's
+ * "srem"), before each created key's "set" of MSET (once for a repeated key). RENAME and COPY
+ * send it for their destination even when one was there: Redis deletes it and adds it anew. The
+ * empty result of BITOP or a set STORE form sends "del" only for a destination that was there
+ * (Redis), so their key is asked too (the sorted-set STORE forms tell it in their reply).
  */
 
 /** Publishes the keyspace events of one executed request. */
 final class KeyspaceNotifier {
   private KeyspaceNotifier() {}
 
-  /**
-   * True for a request that may create its key (class n, "new"): the single-key writes. A key that
-   * a multi-key request (MSET, RENAME, COPY, a STORE form) creates sends no "new" (documented).
-   */
-  static boolean createsKey(Frame r) {
+  /* True for a request that may create its own key: the single-key writes, and the STORE forms
+   * (their key is the destination). */
+  private static boolean createsKey(Frame r) {
     if (r.op() == null || r.key() == null || r.key().length == 0) {
       return false;
     }
@@ -46,7 +50,81 @@ final class KeyspaceNotifier {
     };
   }
 
-  static void after(KeyspaceEvents ev, Store store, Frame r, Frame reply) {
+  /**
+   * The keys {@code r} may create that are absent now, asked before it runs: only those whose
+   * events an enabled class needs (class n: every key it may create; class g: BITOP's destination).
+   */
+  static Absent absentBefore(KeyspaceEvents ev, Store store, Frame r) {
+    try {
+      return absentBefore(ev, store, r, r.op());
+    } catch (ListCodec.MalformedListException | IllegalArgumentException e) {
+      return Absent.NONE; // a malformed request: the executor refuses it
+    }
+  }
+
+  private static Absent absentBefore(KeyspaceEvents ev, Store store, Frame r, Opcode op) {
+    List<byte[]> candidates;
+    if (op != null && ev.enabled(KeyspaceEvents.NEW)) {
+      candidates = new java.util.ArrayList<>(4);
+      if (createsKey(r)) {
+        candidates.add(r.key());
+      }
+      if (r.op() == Opcode.SETS && r.extra(0, -1) == SetRequests.SMOVE) {
+        candidates.add(ListCodec.decodeValues(r.value()).get(0));
+      } else if (r.op() == Opcode.MULTI_SET || r.op() == Opcode.MULTI_SET_IF_ABSENT) {
+        candidates.addAll(io.distcache.protocol.BufferedPairs.keys(r));
+      }
+    } else if (ev.enabled(GENERIC) && storesOrDeletes(r)) {
+      candidates = new java.util.ArrayList<>(List.of(r.key()));
+    } else {
+      return Absent.NONE;
+    }
+    candidates.removeIf(store::exists);
+    return candidates.isEmpty() ? Absent.NONE : new Absent(candidates);
+  }
+
+  /* BITOP and the set STORE forms: an empty result deletes the destination, and Redis sends "del"
+   * only when there was one to delete. */
+  private static boolean storesOrDeletes(Frame r) {
+    long command = r.extra(0, -1);
+    return r.op() == Opcode.BITS && command == BitRequests.BITOP
+        || r.op() == Opcode.SETS && (command == SetRequests.SINTERSTORE || command == SetRequests.SUNIONSTORE
+            || command == SetRequests.SDIFFSTORE);
+  }
+
+  /** The keys a request may create that were not there before it ran (class n, BITOP's "del"). */
+  static final class Absent {
+    static final Absent NONE = new Absent(List.of());
+    private final List<byte[]> keys;
+
+    private Absent(List<byte[]> keys) {
+      this.keys = keys;
+    }
+
+    boolean was(byte[] key) {
+      return indexOf(key) >= 0;
+    }
+
+    /* "new" for a key the request created, once (MSET a 1 a 2 sends one), where Redis sends it:
+     * right before the event that tells of its creation. */
+    void created(KeyspaceEvents ev, Store store, byte[] key) {
+      if (was(key) && store.exists(key)) {
+        keys.removeIf(k -> java.util.Arrays.equals(k, key));
+        ev.notify(KeyspaceEvents.NEW, "new", key);
+      }
+    }
+
+    private int indexOf(byte[] key) {
+      for (int i = 0; i < keys.size(); i++) {
+        if (java.util.Arrays.equals(keys.get(i), key)) {
+          return i;
+        }
+      }
+      return -1;
+    }
+  }
+
+  static void after(KeyspaceEvents ev, Store store, Frame r, Frame reply, Absent absent) {
     if (reply.status() == Status.NOT_FOUND && r.op() == Opcode.GET) {
       ev.notify(KEY_MISS, "keymiss", r.key()); // class m: a read of a key that is not there
       return;
@@ -55,6 +133,9 @@ final class KeyspaceNotifier {
       return;
     }
     byte[] key = r.key();
+    if (createsKey(r)) {
+      absent.created(ev, store, key); // before the command's own event, as Redis
+    }
     switch (r.op()) {
       case SET, COMPARE_AND_SET, GET_AND_SET -> {
         ev.notify(STRING, "set", key);
@@ -76,16 +157,17 @@ final class KeyspaceNotifier {
       case MULTI_SET, MULTI_SET_IF_ABSENT -> {
         boolean expires = r.op() == Opcode.MULTI_SET && r.extra(0, 0) != 0;
         for (byte[] k : io.distcache.protocol.BufferedPairs.keys(r)) {
+          absent.created(ev, store, k);
           ev.notify(STRING, "set", k);
           if (expires) {
             ev.notify(GENERIC, "expire", k);
           }
         }
       }
-      case BITS -> bits(ev, r, reply);
+      case BITS -> bits(ev, r, reply, absent);
       case KEY_OP -> keyOp(ev, r, reply);
       case HASH -> hash(ev, store, r, reply);
-      case SETS -> sets(ev, store, r, reply);
+      case SETS -> sets(ev, store, r, reply, absent);
       case ZSETS -> zsets(ev, store, r, reply);
       default -> {
         // reads, MULTI_DELETE (the executor reports each deleted key), FLUSH (Redis sends none)
@@ -93,21 +175,31 @@ final class KeyspaceNotifier {
     }
   }
 
-  private static void bits(KeyspaceEvents ev, Frame r, Frame reply) {
+  private static void bits(KeyspaceEvents ev, Frame r, Frame reply, Absent absent) {
     long command = r.extra(0, -1);
-    if (command == BitRequests.SETBIT) {
-      ev.notify(STRING, "setbit", r.key());
+    if (command == BitRequests.SETBIT || command == BitRequests.BITFIELD && reply.extra(0, 0) == 1) {
+      ev.notify(STRING, "setbit", r.key()); // BITFIELD: once, when a SET or INCRBY wrote (Redis)
     } else if (command == BitRequests.BITOP) {
-      ev.notify(reply.extra(0, 0) > 0 ? STRING : GENERIC, reply.extra(0, 0) > 0 ? "set" : "del", r.key());
+      if (reply.extra(0, 0) > 0) {
+        ev.notify(STRING, "set", r.key());
+      } else if (!absent.was(r.key())) { // Redis: an empty result deletes a destination that was there
+        ev.notify(GENERIC, "del", r.key());
+      }
     }
   }
 
   private static void keyOp(KeyspaceEvents ev, Frame r, Frame reply) {
     long op = r.extra(0, -1);
-    if ((op == KeyRequests.RENAME || op == KeyRequests.RENAMENX) && reply.extra(0, 0) == 1) {
+    if (reply.extra(0, 0) != 1 || java.util.Arrays.equals(r.key(), r.value())) {
+      return; // nothing done, or RENAME of a key to itself (Redis sends no event)
+    }
+    // Redis deletes a destination that was there and adds it anew: "new" whether or not it existed.
+    if (op == KeyRequests.RENAME || op == KeyRequests.RENAMENX) {
+      ev.notify(KeyspaceEvents.NEW, "new", r.value());
       ev.notify(GENERIC, "rename_from", r.key());
       ev.notify(GENERIC, "rename_to", r.value());
-    } else if (op == KeyRequests.COPY && reply.extra(0, 0) == 1) {
+    } else if (op == KeyRequests.COPY) {
+      ev.notify(KeyspaceEvents.NEW, "new", r.value());
       ev.notify(GENERIC, "copy_to", r.value());
     }
   }
@@ -186,7 +278,7 @@ final class KeyspaceNotifier {
     }
   }
 
-  private static void sets(KeyspaceEvents ev, Store store, Frame r, Frame reply) {
+  private static void sets(KeyspaceEvents ev, Store store, Frame r, Frame reply, Absent absent) {
     long command = r.extra(0, -1);
     byte[] key = r.key();
     if (command == SetRequests.SADD) {
@@ -210,6 +302,7 @@ final class KeyspaceNotifier {
           ev.notify(SET, "srem", key);
           delIfGone(ev, store, key);
           if (reply.extra(1, 0) == 1) { // Redis: no "sadd" when the destination held the member already
+            absent.created(ev, store, destination);
             ev.notify(SET, "sadd", destination);
           }
         }
@@ -220,6 +313,8 @@ final class KeyspaceNotifier {
         String name = command == SetRequests.SINTERSTORE ? "sinterstore"
             : command == SetRequests.SUNIONSTORE ? "sunionstore" : "sdiffstore";
         ev.notify(SET, name, key);
+      } else if (!absent.was(key)) { // an empty result deleted the destination that was there
+        ev.notify(GENERIC, "del", key);
       }
     }
   }

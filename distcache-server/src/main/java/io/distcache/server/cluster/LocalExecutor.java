@@ -225,11 +225,11 @@ public final class LocalExecutor {
       return request.replyError(Status.UNKNOWN_OPCODE, String.format("unknown opcode 0x%02x", request.opcode() & 0xFF));
     }
     Frame reply;
-    // Class n ("new"): whether the request's key existed before it ran, asked only while the class
-    // is on and only for the writes that can create their key.
+    // Class n ("new"): which keys the request may create were absent before it ran, asked only
+    // while some class is on (KeyspaceNotifier.absentBefore asks only what the enabled classes need).
     KeyspaceEvents before = events;
-    boolean mayBeNew = before != null && before.enabled(KeyspaceEvents.NEW) && KeyspaceNotifier.createsKey(request)
-        && !store.exists(request.key());
+    KeyspaceNotifier.Absent absent = before != null && before.flags() != 0
+        ? KeyspaceNotifier.absentBefore(before, store, request) : KeyspaceNotifier.Absent.NONE;
     try {
       reply = switch (op) {
         case PING -> request.replyValue(request.value());
@@ -302,10 +302,7 @@ public final class LocalExecutor {
     KeyspaceEvents ev = events;
     if (ev != null && ev.flags() != 0) {
       try {
-        if (mayBeNew && reply.status() == Status.OK && store.exists(request.key())) {
-          ev.notify(KeyspaceEvents.NEW, "new", request.key()); // before the command's own, as Redis
-        }
-        KeyspaceNotifier.after(ev, store, request, reply);
+        KeyspaceNotifier.after(ev, store, request, reply, absent);
       } catch (RuntimeException e) {
         // The write is done and must be acknowledged; only its notification is lost.
         log.warn("keyspace notification for {} failed", op, e);

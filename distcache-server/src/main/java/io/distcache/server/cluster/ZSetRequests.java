@@ -100,8 +100,7 @@ final class ZSetRequests {
       if (command >= SortedSets.ZUNION) {
         return severalKeys(r, (int) command, args);
       }
-      if (command == SortedSets.ZSCORE || command == SortedSets.ZCARD
-          || command == SortedSets.ZMSCORE && args.size() <= PackedLookup.MAX_NAMES) {
+      if (command == SortedSets.ZSCORE || command == SortedSets.ZCARD || command == SortedSets.ZMSCORE) {
         return lookUp(r, (int) command, args);
       }
       TypedEntry e = store.getTyped(r.key());
@@ -116,14 +115,6 @@ final class ZSetRequests {
         case SortedSets.ZSCORE -> {
           Double score = z.score(one(args, "ZSCORE"));
           yield score == null ? r.reply(Status.NOT_FOUND) : r.replyValue(encodeScore(score));
-        }
-        case SortedSets.ZMSCORE -> {
-          List<byte[]> out = new ArrayList<>(args.size());
-          for (byte[] member : args) {
-            Double score = z.score(member);
-            out.add(score == null ? null : encodeScore(score));
-          }
-          yield r.replyValue(ListCodec.encodeValues(out));
         }
         case SortedSets.ZCARD -> r.replyOk(z.size());
         case SortedSets.ZCOUNT -> {

@@ -197,10 +197,16 @@ final class StringCommands {
 
   /*
    * GETEX is a GET followed, when the key exists, by EXPIRE or PERSIST: two requests to the same
-   * owner, not one atomic step (see docs/PROTOCOL.md).
+   * owner, not one atomic step (see docs/PROTOCOL.md). Without an option it is a GET, and its
+   * value is written into the reply from the store as GET's is (one copy); with one, the value is
+   * lent (copied off the heap) until the second request is answered.
    */
   private static void getex(RespSession s, byte[][] a) {
     byte[] key = key(a[1]);
+    if (a.length == 2) {
+      s.routeValue(Frame.request(Opcode.GET, key), StringCommands::valueOrNull);
+      return;
+    }
     int expiryAt = -1;
     boolean persist = false;
     for (int i = 2; i < a.length; i++) {

@@ -69,8 +69,10 @@ import java.nio.IntBuffer;
  * The payload is read as hostile, as CollectionCodec reads it: the header is checked against the
  * payload's size, every slot's offset against the elements' bounds, every length read at an
  * offset (an element's or a dead run's) against what is left, and a walk's dead bytes against the
- * header's; a table with no empty slot is reported. What is reported is
- * the codec's IllegalStateException. The reads check bounds, not that each slot points at the
+ * header's; a table with no empty slot is reported, and open() refuses a count outside the 1/8-3/4
+ * load this code keeps (fits). A payload from a peer is checked whole before it is stored
+ * (checkArrived: every slot, called by the replication codec), so a table that would make draws
+ * slow is refused where it arrives. What is reported is the codec's IllegalStateException. The reads check bounds, not that each slot points at the
  * start of an element (that would be a walk); verify() checks that, for tests.
  */
 
@@ -124,11 +126,41 @@ public final class PackedIndex {
     }
     int count = b.getInt(COUNT_AT);
     int live = elements - dead;
-    if (count <= 0 || count > capacity - capacity / 4 || count > (pairs ? live / 2 : live)) {
+    if (!fits(capacity, count) || count > (pairs ? live / 2 : live)) { // fits: a count from 1/8 to 3/4 of the slots
       throw new IllegalStateException("indexed collection count " + count + " does not fit its capacity " + capacity
-          + " and " + live + " live bytes of elements");
+          + " (from 1/8 to 3/4 of it) and " + live + " live bytes of elements");
     }
     return b;
+  }
+
+  /**
+   * Checks an indexed payload that came from outside this node (a peer's replication, full copy or
+   * migration: hostile bytes) before the store takes it: the header as {@link #open} checks it
+   * (the count from 1/8 to 3/4 of the capacity), and one pass over the
+   * table: as many used slots as the count says, each offset within the elements. A table with
+   * fewer used slots than its count would make every random draw miss RANDOM_MISSES times and then
+   * scan the table (slow, not wrong); one with more, lookups long. O(capacity), no allocation; it
+   * does not check that each offset is an element's start (verify() does, one lookup per element):
+   * a slot pointing elsewhere answers wrongly for its name, within the value's bounds.
+   *
+   * @throws IllegalStateException naming what is malformed
+   */
+  public static void checkArrived(ByteBuffer payload, boolean pairs) {
+    ByteBuffer opened = open(payload, pairs);
+    int capacity = capacity(opened);
+    int elementsAt = elementsAt(capacity);
+    int used = 0;
+    for (int s = 0; s < capacity; s++) {
+      int v = opened.getInt(HEADER + s * SLOT);
+      if (v != 0) {
+        checkedStart(opened, elementsAt, v);
+        used++;
+      }
+    }
+    if (used != count(opened)) {
+      throw new IllegalStateException("indexed collection table holds " + used + " offsets for its count "
+          + count(opened) + " of elements");
+    }
   }
 
   /** An opened payload's dead bytes (see above). */

@@ -19,8 +19,9 @@ import java.util.random.RandomGenerator;
  * from the header and a random element drawn as a uniform used slot (docs/BENCHMARKS.md, "Hashes
  * and sets").
  *
- * Any number of names is looked up at once (HMGET, SMISMEMBER of thousands): on the indexed layout
- * each is one lookup; a walk of the plain layout compares each element with up to MAX_NAMES names
+ * Any number of names is looked up at once (HMGET, SMISMEMBER, ZMSCORE of thousands): on the
+ * indexed layout (hashes and sets only: a sorted set has no offset table) each is one lookup; a
+ * walk of the plain layout (every sorted set) compares each element with up to MAX_NAMES names
  * one by one and finds it among more through a table of the names (Names), so one command costs
  * O(payload + names), never O(payload x names). A payload is read as hostile, like
  * CollectionCodec reads it: every length is checked against what is left.
@@ -32,7 +33,8 @@ public final class PackedLookup {
 
   /**
    * The most names a walk compares each element with one by one; past them it finds the element
-   * among the names through a table (Names). The writes and ZMSCORE decode past them instead.
+   * among the names through a table (Names), ZMSCORE's too. The writes of a plain payload decode
+   * past them instead.
    */
   public static final int MAX_NAMES = 16;
 
@@ -283,12 +285,17 @@ public final class PackedLookup {
     return value;
   }
 
-  /** The scores of {@code members} in a sorted-set payload (null: empty), null where absent. */
+  /**
+   * The scores of {@code members} in a sorted-set payload (null: empty), null where absent: one
+   * walk, O(payload + members), as a sorted set has no offset table to probe (its elements are kept
+   * in score order for the range commands, and no layout of it is indexed).
+   */
   public static Double[] zsetScores(ByteBuffer payload, List<byte[]> members) {
     Double[] out = new Double[members.size()];
     if (payload == null) {
       return out;
     }
+    Names names = new Names(members);
     ByteBuffer b = payload.duplicate();
     int n = CollectionCodec.readVarint(b, b.remaining() / (1 + Double.BYTES));
     for (int i = 0; i < n; i++) {
@@ -299,13 +306,12 @@ public final class PackedLookup {
       }
       b.position(at + len);
       double score = b.getDouble();
-      for (int k = 0; k < out.length; k++) {
-        byte[] member = members.get(k);
-        if (out[k] == null && member.length == len && same(b, at, member)) {
-          out[k] = score;
-        }
+      int k = names.match(b, at, len);
+      if (k >= 0) {
+        out[k] = score;
       }
     }
+    names.copyToRepeats(out);
     return out;
   }
 
@@ -387,7 +393,7 @@ public final class PackedLookup {
     }
 
     /** Gives every repeated name the value found for its first position. */
-    void copyToRepeats(byte[][] answers) {
+    <T> void copyToRepeats(T[] answers) {
       for (int i = 0; i < first.length; i++) {
         answers[i] = answers[first[i]];
       }

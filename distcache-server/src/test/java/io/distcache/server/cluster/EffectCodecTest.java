@@ -97,6 +97,38 @@ class EffectCodecTest {
     return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
+  /*
+   * An indexed set from a peer whose table holds fewer offsets than its count (crafted bytes: the
+   * layout is PackedIndex's, a 14-byte header with the capacity at byte 6, then 4-byte slots) is
+   * refused where it arrives, with what is wrong, rather than stored to make draws miss.
+   */
+  @Test
+  void decode_indexedSetOrHashWithAMalformedTable_isRefusedNamingIt() {
+    java.util.List<io.distcache.server.store.CollectionCodec.Bytes> members = new java.util.ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      members.add(new io.distcache.server.store.CollectionCodec.Bytes(b("m" + i)));
+    }
+    byte[] set = io.distcache.server.store.CollectionCodec.encodeSet(members, members.size());
+    assertThat(EffectCodec.decode(EffectCodec.encode(List.of(new Effect(b("s"), ValueType.SET, set, 0, 1)))))
+        .hasSize(1);
+    ByteBuffer w = ByteBuffer.wrap(set);
+    int capacity = w.getInt(6);
+    int removed = 0;
+    for (int s = 0; s < capacity && removed < 100; s++) {
+      if (w.getInt(14 + 4 * s) != 0) {
+        w.putInt(14 + 4 * s, 0);
+        removed++;
+      }
+    }
+    byte[] batch = EffectCodec.encode(List.of(Effect.delete(b("x")), new Effect(b("s"), ValueType.SET, set, 0, 1)));
+    assertThatThrownBy(() -> EffectCodec.decode(batch)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("effect 1 (a SET of " + set.length + " bytes): indexed collection table holds 100"
+            + " offsets for its count 200 of elements");
+    byte[] hashBatch = EffectCodec.encode(List.of(new Effect(b("h"), ValueType.HASH, set, 0, 1)));
+    assertThatThrownBy(() -> EffectCodec.decode(hashBatch)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("effect 0 (a HASH");
+  }
+
   @Test
   void encodeDecode_edits_roundTrip_withTheirCallsInOrder() {
     List<Effect> in = List.of(

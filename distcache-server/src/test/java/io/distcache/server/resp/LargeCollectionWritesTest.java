@@ -164,6 +164,19 @@ class LargeCollectionWritesTest {
         .isEqualTo("*20\r\n" + ":1\r\n".repeat(10) + ":0\r\n".repeat(8) + ":1\r\n:0\r\n");
     assertThat(wholeValueCalls()).as("HMGET and SMISMEMBER of 20: " + calls).isZero();
 
+    // A sorted set has no offset table: ZMSCORE of more than 16 names is one walk of the payload
+    // where it lies (a table of the names), not a copy and decode.
+    StringBuilder zadd = new StringBuilder("ZADD z");
+    for (int i = 0; i < 1000; i++) {
+      zadd.append(' ').append(i).append(" z").append(i);
+    }
+    resp.send(zadd.toString());
+    calls.clear();
+    assertThat(resp.send("ZMSCORE z" + names("z", 990, 17) + " noz z990 z999"))
+        .isEqualTo("*20\r\n" + java.util.stream.IntStream.range(990, 1000).mapToObj(i -> "$3\r\n" + i + "\r\n")
+            .collect(java.util.stream.Collectors.joining()) + "$-1\r\n".repeat(8) + "$3\r\n990\r\n$3\r\n999\r\n");
+    assertThat(wholeValueCalls()).as("ZMSCORE of 20: " + calls).isZero();
+
     assertThat(resp.send("HRANDFIELD h")).matches("\\$\\d+\r\nf\\d+\r\n");
     List<String> five = parse(resp.send("HRANDFIELD h 5 WITHVALUES"));
     assertThat(five).hasSize(10);

@@ -291,6 +291,41 @@ class PubSubCommandsTest {
   }
 
   @Test
+  void keyspaceEvents_classN_multiKeyWritesCreatingKeys_asRedis() {
+    pub.send("SET old 1", "SET str{x} v", "SADD src{x} a b", "SET dst{x} w", "SET c{x} w", "SADD full{x} q");
+    pub.send("CONFIG SET notify-keyspace-events KAn");
+    sub.send("PSUBSCRIBE __keyspace@0__:*");
+    // The sequence and its events were taken from redis-server 7.0.15 (KEAn, PSUBSCRIBE '__key*__:*'):
+    // "new" right before the event that creates the key; once for a key MSET names twice; RENAME's
+    // and COPY's destination is new even when one was there (Redis deletes it and adds it anew);
+    // RENAME of a key to itself sends nothing.
+    assertThat(pub.send("SMOVE src{x} smd{x} a", "SMOVE src{x} smd{x} b", "MSET old 2 m1 1 m1 2",
+        "MSETNX m2 1 m3 2", "RENAME str{x} rn{x}", "RENAME rn{x} dst{x}", "RENAME dst{x} dst{x}", "COPY dst{x} cp{x}",
+        "COPY dst{x} c{x} REPLACE", "SINTERSTORE full{x} nokey{x}", "SINTERSTORE empty{x} nokey{x}"))
+        .isEqualTo(":1\r\n:1\r\n+OK\r\n:1\r\n+OK\r\n+OK\r\n+OK\r\n:1\r\n:1\r\n:0\r\n:0\r\n");
+    String[][] events = {{"src{x}", "srem"}, {"smd{x}", "new"}, {"smd{x}", "sadd"}, {"src{x}", "srem"},
+        {"src{x}", "del"}, {"smd{x}", "sadd"}, {"old", "set"}, {"m1", "new"}, {"m1", "set"}, {"m1", "set"},
+        {"m2", "new"}, {"m2", "set"}, {"m3", "new"}, {"m3", "set"}, {"rn{x}", "new"}, {"str{x}", "rename_from"},
+        {"rn{x}", "rename_to"}, {"dst{x}", "new"}, {"rn{x}", "rename_from"}, {"dst{x}", "rename_to"},
+        {"cp{x}", "new"}, {"cp{x}", "copy_to"}, {"c{x}", "new"}, {"c{x}", "copy_to"}, {"full{x}", "del"}};
+    assertThat(sub.output()).isEqualTo(keyspaceMessages(events));
+  }
+
+  @Test
+  void keyspaceEvents_bitopAndBitfield_asRedis() {
+    pub.send("SET d1 x", "SET k abc");
+    pub.send("CONFIG SET notify-keyspace-events KA");
+    sub.send("PSUBSCRIBE __keyspace@0__:*");
+    // From redis-server 7.0.15: an empty BITOP result sends "del" only for a destination that was
+    // there; BITFIELD sends one "setbit" when a SET or INCRBY changed the value, none for GETs or
+    // for a SET of the value the field held.
+    pub.send("BITOP OR d0 nokey", "BITOP OR d1 nokey", "BITFIELD k GET u8 0", "BITFIELD k SET u8 0 97",
+        "BITFIELD k SET u8 0 98 INCRBY u8 8 1", "BITFIELD k OVERFLOW FAIL INCRBY u2 0 5", "BITFIELD nk SET u8 0 0");
+    String[][] events = {{"d1", "del"}, {"k", "setbit"}, {"nk", "setbit"}};
+    assertThat(sub.output()).isEqualTo(keyspaceMessages(events));
+  }
+
+  @Test
   void keyspaceEvents_keyeventOnly_classFiltered() {
     pub.send("CONFIG SET notify-keyspace-events E$");
     sub.send("SUBSCRIBE __keyevent@0__:set __keyevent@0__:del");

@@ -557,6 +557,29 @@ class RespBufferedSetTest {
     assertAllReleased();
   }
 
+  /*
+   * GETEX without an option is a GET: its value goes from the store into the reply once, through
+   * the connection's own sink, as GET's does (issue 16: it was lent, copied into chunks and then
+   * into the reply). With an option it is still lent, as the EXPIRE must be answered first.
+   */
+  @Test
+  void getexWithoutOptions_writesTheValueOnceAsGet_withOptionsLendsIt() {
+    RespChannel c = connection(recording);
+    byte[] v = value(300_000, 47);
+    store.set(b("k"), v, new io.distcache.server.store.SetArgs(io.distcache.server.store.SetArgs.Condition.ALWAYS,
+        Store.NO_EXPIRY, true, false));
+
+    String replies = send(c, concat(command(b("GET"), b("k")), command(b("GETEX"), b("k")),
+        command(b("GETEX"), b("k"), b("PERSIST")), command(b("GETEX"), b("nokey"))), 8_191);
+
+    assertThat(replies).isEqualTo(bulk(v) + bulk(v) + bulk(v) + "$-1\r\n");
+    assertThat(routed.get(1).op()).isEqualTo(io.distcache.protocol.Opcode.GET);
+    assertThat(routed.get(1).sink()).as("GETEX's sink is GET's").isNotNull()
+        .isNotInstanceOf(LentValue.class).hasSameClassAs(routed.get(0).sink());
+    assertThat(routed.get(2).sink()).as("GETEX PERSIST lends its value").isInstanceOf(LentValue.class);
+    assertAllReleased();
+  }
+
   @Test
   void setGet_refusedForMemory_afterTheOldValueWasLent_repliesOnlyTheError_andReleasesIt() {
     Store small = Stores.create(new StoreConfig(8L << 20, MAX_VALUE, EvictionPolicy.NOEVICTION, clock));

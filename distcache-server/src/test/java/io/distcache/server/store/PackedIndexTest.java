@@ -304,6 +304,58 @@ class PackedIndexTest {
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("no empty slot");
   }
 
+  /*
+   * A table this code writes is at least 1/8 full (PackedIndex.fits), so a random draw finds a used
+   * slot in about 8 tries at worst. 129 members in 16,384 slots (crafted: a peer's bytes are
+   * hostile) would miss about 127 times in 128 per draw; open() refuses it before any read.
+   */
+  @Test
+  void sparseTable_countBelowAnEighthOfItsSlots_isRefusedByEveryReader() {
+    int count = LIMIT + 1;
+    byte[] dense = CollectionCodec.encodeSet(hashOf(count, 0).keySet(), count);
+    int denseCapacity = PackedIndex.capacity(PackedIndex.open(ByteBuffer.wrap(dense), false));
+    byte[] elements = java.util.Arrays.copyOfRange(dense, PackedIndex.elementsAt(denseCapacity), dense.length);
+    int capacity = 1 << 14;
+    ByteBuffer sparse = ByteBuffer.allocate(PackedIndex.elementsAt(capacity) + elements.length);
+    PackedIndex.writeHeader(sparse, count, capacity, 0);
+    sparse.put(PackedIndex.elementsAt(capacity), elements);
+    PackedIndex.build(sparse, count, false); // every element at its slot: well formed but for its load
+
+    assertThatThrownBy(() -> PackedIndex.open(sparse, false)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("count 129 does not fit its capacity 16384 (from 1/8 to 3/4 of it)");
+    assertThatThrownBy(() -> PackedIndex.checkArrived(sparse, false)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("from 1/8 to 3/4");
+    assertThatThrownBy(() -> PackedLookup.randomSetMembers(sparse, 5, new Random(1)))
+        .isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> CollectionCodec.decodeSet(sparse.array())).isInstanceOf(IllegalStateException.class);
+    PackedIndex.checkArrived(ByteBuffer.wrap(dense), false); // what this code writes passes
+  }
+
+  @Test
+  void checkArrived_fewerOrMoreUsedSlotsThanTheCount_orAnOffsetPastTheElements_isRefused() {
+    int count = 200;
+    byte[] payload = CollectionCodec.encodeHash(hashOf(count, 3));
+    PackedIndex.checkArrived(ByteBuffer.wrap(payload), true);
+    int capacity = PackedIndex.capacity(PackedIndex.open(ByteBuffer.wrap(payload), true));
+    int firstUsed = java.util.stream.IntStream.range(0, capacity)
+        .filter(s -> ByteBuffer.wrap(payload).getInt(PackedIndex.HEADER + 4 * s) != 0).findFirst().orElseThrow();
+    int firstEmpty = java.util.stream.IntStream.range(0, capacity)
+        .filter(s -> ByteBuffer.wrap(payload).getInt(PackedIndex.HEADER + 4 * s) == 0).findFirst().orElseThrow();
+
+    byte[] fewer = payload.clone();
+    ByteBuffer.wrap(fewer).putInt(PackedIndex.HEADER + 4 * firstUsed, 0);
+    assertThatThrownBy(() -> PackedIndex.checkArrived(ByteBuffer.wrap(fewer), true))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("holds 199 offsets for its count 200");
+    byte[] more = payload.clone();
+    ByteBuffer.wrap(more).putInt(PackedIndex.HEADER + 4 * firstEmpty, 1);
+    assertThatThrownBy(() -> PackedIndex.checkArrived(ByteBuffer.wrap(more), true))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("holds 201 offsets for its count 200");
+    byte[] past = payload.clone();
+    ByteBuffer.wrap(past).putInt(PackedIndex.HEADER + 4 * firstUsed, payload.length);
+    assertThatThrownBy(() -> PackedIndex.checkArrived(ByteBuffer.wrap(past), true))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("outside");
+  }
+
   @Test
   void headerOfAnotherVersionOrACapacityPastThePayload_isReported() {
     byte[] payload = CollectionCodec.encodeSet(hashOf(LIMIT + 1, 0).keySet(), LIMIT + 1);
