@@ -9,6 +9,8 @@
 # "base" node; this checkout runs the "new" one. CELLS: SIZE:KEYS:REQUESTS for redis-benchmark
 # -d SIZE -r KEYS -n REQUESTS -c 50 (KEYS small against REQUESTS: mostly overwrites of live keys;
 # default "65536:2000:8000 262144:500:3000 1048576:300:1500"). TESTS: redis-benchmark -t (set,get).
+# PIPELINE: redis-benchmark -P (1). PIN=1: the three servers on CPU 0 and redis-benchmark on CPU 1
+# (taskset), as redis-compare.sh's PIN, so the servers never share a core with the load generator.
 # First one discarded pass over every cell on each server (the JIT compiles every path before
 # anything is measured), then ROUNDS (4) rounds per cell, the servers' order alternating. Prints one
 # line per run: throughput and p99 per test, and the server's user+system CPU (from /proc) per
@@ -21,6 +23,9 @@ BASE_ROOT="${BASE_ROOT:?set BASE_ROOT to the checkout of the base build}"
 CELLS="${CELLS:-65536:2000:8000 262144:500:3000 1048576:300:1500}"
 TESTS="${TESTS:-set,get}"
 ROUNDS="${ROUNDS:-4}"
+PIPELINE="${PIPELINE:-1}"
+SERVER_CPU=() LOAD_CPU=()
+if [[ "${PIN:-0}" == 1 ]]; then SERVER_CPU=(taskset -c 0) LOAD_CPU=(taskset -c 1); fi
 HOST=127.0.0.1
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
@@ -37,12 +42,12 @@ for who in base new; do
   PORT[$who]="$(free_port)"
   tree="$ROOT"
   [[ "$who" == base ]] && tree="$BASE_ROOT"
-  "$tree/bin/distcache" -addr "$HOST:${PORT[$who]}" >"$OUT/$who.out" 2>"$OUT/$who.err" &
+  "${SERVER_CPU[@]}" "$tree/bin/distcache" -addr "$HOST:${PORT[$who]}" >"$OUT/$who.out" 2>"$OUT/$who.err" &
   PID[$who]=$!
   PIDS+=("${PID[$who]}")
 done
 PORT[redis]="$(free_port)"
-redis-server --bind "$HOST" --port "${PORT[redis]}" --save '' --appendonly no --daemonize no \
+"${SERVER_CPU[@]}" redis-server --bind "$HOST" --port "${PORT[redis]}" --save '' --appendonly no --daemonize no \
   --logfile "$OUT/redis.log" &
 PID[redis]=$!
 PIDS+=("${PID[redis]}")
@@ -52,7 +57,7 @@ done
 log "base pid ${PID[base]} port ${PORT[base]}, new pid ${PID[new]} port ${PORT[new]}, redis pid ${PID[redis]} port ${PORT[redis]}"
 
 bench() { # who size keys requests
-  redis-benchmark -h "$HOST" -p "${PORT[$1]}" -t "$TESTS" -d "$2" -r "$3" -n "$4" -c 50 --csv 2>/dev/null
+  "${LOAD_CPU[@]}" redis-benchmark -h "$HOST" -p "${PORT[$1]}" -t "$TESTS" -d "$2" -r "$3" -n "$4" -c 50 -P "$PIPELINE" --csv 2>/dev/null
 }
 
 for cell in $CELLS; do
@@ -68,7 +73,7 @@ for cell in $CELLS; do
       t0="$(ticks "${PID[$who]}")"
       line="$(bench "$who" "$size" "$keys" "$n" | tr -d '"' | awk -F, 'NR > 1 { printf "%s %.0f/s p99 %s ms; ", $1, $2, $7 }')"
       t1="$(ticks "${PID[$who]}")"
-      echo "size $size keys $keys round $r $who: ${line}cpu $(((t1 - t0) * 1000000 / hz / n)) us per request (load $(cut -d' ' -f1 /proc/loadavg))"
+      echo "size $size keys $keys round $r $who: ${line}cpu $(awk -v t="$((t1 - t0))" -v hz="$hz" -v n="$n" 'BEGIN { printf "%.2f", t * 1000000 / hz / n }') us per request (load $(cut -d' ' -f1 /proc/loadavg))"
     done
   done
   echo "size $size RSS MiB: base $(($(rss_kb "${PID[base]}") / 1024)), new $(($(rss_kb "${PID[new]}") / 1024)), redis $(($(rss_kb "${PID[redis]}") / 1024))"

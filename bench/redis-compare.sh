@@ -21,7 +21,8 @@
 #      (FLUSHALL on both servers first) and `redis-benchmark -t set,get -c 50 -r 10000 -d SIZE`
 #      at P1, and at P16 up to 16 KiB; fewer requests for larger values (SIZE_BYTES, default 512 MiB
 #      a cell, between 1,000 and 60,000 requests) so each cell takes a few seconds; a discarded
-#      warm-up per size; ROUNDS alternating rounds; prints ratios and p99s per size.
+#      warm-up of the node's JIT at 100 bytes (SIZE_WARMUP), then one per size; ROUNDS alternating
+#      rounds; prints ratios and p99s per size.
 #   5. largemem (PARTS="largemem"): fresh instances; LARGEMEM sets of N keys of SIZE bytes each
 #      ("10000x65536 1000x1048576") through `redis-cli --pipe`, then every key DELeted; VmRSS before,
 #      after the load, and 2 s and 10 s after the deletes, and INFO used_memory. NODES compares
@@ -32,7 +33,7 @@
 # Environment (all optional): ROUNDS (3), PARTS ("throughput memory cluster"), CONFIGS (the
 # throughput cells, "c50-P1 c50-P16 c1-P1"), N_P1 (300000),
 # N_P16 (2000000), N_C1 (60000), MEM_ENTRIES (1000000), SIZES (1024,4096,16384,65536,262144,1048576),
-# SIZE_BYTES (536870912), LARGEMEM ("10000x65536 1000x1048576"), NODES (largemem only, "distcache:"),
+# SIZE_BYTES (536870912), SIZE_WARMUP (1000000: 100-byte requests warming the node's JIT before the sizes), LARGEMEM ("10000x65536 1000x1048576"), NODES (largemem only, "distcache:"),
 # OUT (a directory for logs and raw CSV, default a fresh temporary one), DISTCACHE_JAVA_OPTS (passed
 # to every node, e.g. a JFR recording), PORT_RANGE (e.g. 7820-7839: every server's port from that
 # range, see bench/lib.sh), PIN (1: every server on CPU 0 and redis-benchmark on CPU 1 with taskset,
@@ -62,6 +63,7 @@ while (($# > 0)); do
 done
 SIZES="${SIZES:-1024,4096,16384,65536,262144,1048576}"
 SIZE_BYTES="${SIZE_BYTES:-536870912}"
+SIZE_WARMUP="${SIZE_WARMUP:-1000000}"
 LARGEMEM="${LARGEMEM:-10000x65536 1000x1048576}"
 ROUNDS="${ROUNDS:-3}"
 PARTS="${PARTS:-throughput memory cluster}"
@@ -356,6 +358,11 @@ sizes() {
   start_redis "$rport"
   start_node "$dport"
   log "Redis pid $REDIS_PID on $HOST:$rport; distcache pid $NODE_PID on $HOST:$dport ($(head -n 1 "$OUT/distcache-$dport.out"))"
+  # The node's JIT first (discarded, as the throughput part's warm-up): without it the first size's
+  # cells measured compilation (a 1 KiB SET cost 15.7 µs of CPU in round 1, 8.2-8.5 in rounds 2-3).
+  log "warm-up (discarded): JIT compilation, 100-byte SET and GET at P16 and P1"
+  timeout 120 "${LOAD_CPU[@]}" redis-benchmark -h "$HOST" -p "$dport" -t set,get -d 100 -r 100000 -n "$SIZE_WARMUP" -c 50 -P 16 -q >/dev/null 2>&1 || true
+  timeout 120 "${LOAD_CPU[@]}" redis-benchmark -h "$HOST" -p "$dport" -t set,get -d 100 -r 100000 -n "$((SIZE_WARMUP / 4))" -c 50 -P 1 -q >/dev/null 2>&1 || true
   : >"$OUT/sizes.csv"
   for size in ${SIZES//,/ }; do
     check_budget

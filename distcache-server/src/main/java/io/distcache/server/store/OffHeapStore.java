@@ -518,7 +518,7 @@ final class OffHeapStore implements Store {
     if (slot >= 0 && touch) {
       s.touch(slot, now); // the write's own time: no second clock read (a SET's profile, issue 16)
     }
-    s.put(key, tag, type.code(), value, buffered, version != 0 ? version : s.nextVersion(), expireAt);
+    s.put(key, tag, type.code(), value, buffered, version != 0 ? version : s.nextVersion(), expireAt, now);
   }
 
   /** Writes a new string value with a new version, keeping the entry's expiry (none when it is new). */

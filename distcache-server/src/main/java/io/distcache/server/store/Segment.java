@@ -211,10 +211,19 @@ final class Segment {
   /** Like put, with the value copied from {@code buffered} when it is not null ({@code value} unused). */
   void put(byte[] key, int tag, int type, byte[] value, io.distcache.protocol.BufferedValue buffered, long version,
       long expireAt) {
+    put(key, tag, type, value, buffered, version, expireAt, store.now());
+  }
+
+  /**
+   * Like put, the entry's access clock taken from {@code now}, the write's own time (store.now()),
+   * so a write reads the clock once (a 1 KiB SET's profile, issue 16: four clock reads a request).
+   */
+  void put(byte[] key, int tag, int type, byte[] value, io.distcache.protocol.BufferedValue buffered, long version,
+      long expireAt, long now) {
     roomForNewKey();
     boolean expires = expireAt != Store.NO_EXPIRY;
     int handle = log.prepare(key, value, buffered, EntryCodec.headerSize(expires, true));
-    land(key, tag, type, value, buffered, handle, version, expireAt);
+    land(key, tag, type, value, buffered, handle, version, expireAt, now);
   }
 
   /**
@@ -244,7 +253,7 @@ final class Segment {
    * killing the entry it replaces. Nothing in here throws between the append and the index update.
    */
   private void land(byte[] key, int tag, int type, byte[] value, io.distcache.protocol.BufferedValue buffered,
-      int handle, long version, long expireAt) {
+      int handle, long version, long expireAt, long now) {
     boolean expires = expireAt != Store.NO_EXPIRY;
     StoreConfig c = store.config();
     boolean lfu = c.policy().lfu();
@@ -253,9 +262,9 @@ final class Segment {
     int nowMinutes = 0;
     int clock = 0;
     if (!lfu) {
-      clock = EntryCodec.accessClock(store.now()); // a write is a use: IDLETIME 0
+      clock = EntryCodec.accessClock(now); // a write is a use: IDLETIME 0
     } else {
-      nowMinutes = LfuCounter.minutes(store.now());
+      nowMinutes = LfuCounter.minutes(now);
       if (slot >= 0) {
         // an overwrite keeps the key's counter (the write's lookup already stepped it, as in Redis)
         long old = index.get(slot);
@@ -370,7 +379,7 @@ final class Segment {
     }
     touch(slot);
     log.prepareStub(handle, EntryCodec.headerSize(expireAt != Store.NO_EXPIRY, true));
-    land(key, tag, type, null, null, handle, version, expireAt);
+    land(key, tag, type, null, null, handle, version, expireAt, store.now());
     return true;
   }
 
@@ -441,7 +450,7 @@ final class Segment {
       touch(slot);
     }
     log.prepareStub(handle, header);
-    land(key, tag, ValueType.STRING.code(), null, null, handle, nextVersion(), expireAt);
+    land(key, tag, ValueType.STRING.code(), null, null, handle, nextVersion(), expireAt, store.now());
     return true;
   }
 
