@@ -177,6 +177,95 @@ class OwnerKilledWritesTest {
     assertThat(busy).as("SETs answered BUSY (none expected: the forward timeout covers the detection)").isZero();
   }
 
+  /**
+   * A long pipeline of SETs held for a killed owner, then, while they are being sent on to the new
+   * owner (this node), a multi-key DEL and a GET on the same connection: the DEL must not be served
+   * before them (a reviewer: the key came back after an acknowledged DEL).
+   */
+  @org.junit.jupiter.api.Test
+  void aMultiKeyDeleteBehindHeldWrites_onTheNewOwner_waitsForThem_andTheKeyStaysDeleted() throws Exception {
+    cluster.cluster(4);
+    DistCacheNode doomed = cluster.nodes.get(3);
+    Placement p = cluster.nodes.get(0).membership().placement();
+    String tag = null;
+    for (int i = 0; tag == null; i++) {
+      if (p.owner(KeySlot.of(ClusterFixture.b("{t" + i + "}"))).equals(doomed.membership().self())) {
+        tag = "{t" + i + "}";
+      }
+    }
+    Member replica = p.replicas(KeySlot.of(ClusterFixture.b(tag))).get(0);
+    DistCacheNode entry = cluster.nodes.stream().filter(n -> n.membership().self().equals(replica)).findFirst().orElseThrow();
+    String a = tag + "a";
+    assertThat(ClusterFixture.writeOne(entry, a)).isNotEmpty();
+    cluster.kill(doomed);
+
+    int n = 3000;
+    List<String> replies = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", entry.port());
+        Jedis stats = new Jedis("127.0.0.1", entry.port(), 15_000)) {
+      s.setSoTimeout(60_000);
+      java.io.InputStream in = new java.io.BufferedInputStream(s.getInputStream());
+      Thread reader = new Thread(() -> {
+        try {
+          for (int i = 0; i < n + 2; i++) {
+            replies.add(respLine(in));
+          }
+        } catch (java.io.IOException e) {
+          replies.add("EXC " + e);
+        }
+      });
+      reader.start();
+      java.io.ByteArrayOutputStream sets = new java.io.ByteArrayOutputStream();
+      for (int i = 0; i < n; i++) {
+        sets.write(resp("SET", a, "v" + i));
+      }
+      s.getOutputStream().write(sets.toByteArray());
+      s.getOutputStream().flush();
+      org.awaitility.Awaitility.await().atMost(ClusterTest.DEADLINE).pollInterval(Duration.ofMillis(2))
+          .until(() -> counter(stats.info("stats"), "unsent_forwards_held") > 0
+              && cluster.live().get(0).membership().placement().owner(KeySlot.of(ClusterFixture.b(a))).equals(replica));
+      s.getOutputStream().write(resp("DEL", a, tag + "b"));
+      s.getOutputStream().write(resp("GET", a));
+      s.getOutputStream().flush();
+      reader.join(60_000);
+    }
+    assertThat(replies).hasSize(n + 2);
+    assertThat(replies.subList(0, n)).as("the SETs").containsOnly("+OK");
+    assertThat(replies.get(n)).as("the DEL").isEqualTo(":1");
+    assertThat(replies.get(n + 1)).as("the GET after the DEL").isEqualTo("$-1");
+    for (DistCacheNode node : cluster.live()) {
+      try (Jedis j = new Jedis("127.0.0.1", node.port())) {
+        assertThat(j.get(a)).as("through %d", node.port()).isNull();
+      }
+    }
+  }
+
+  private static byte[] resp(String... args) {
+    StringBuilder sb = new StringBuilder("*" + args.length + "\r\n");
+    for (String arg : args) {
+      sb.append('$').append(arg.getBytes(java.nio.charset.StandardCharsets.UTF_8).length).append("\r\n").append(arg).append("\r\n");
+    }
+    return sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** One RESP reply of a simple kind (status, integer, error, bulk or nil), as a line ("$" + value for a bulk). */
+  private static String respLine(java.io.InputStream in) throws java.io.IOException {
+    String line = crlfLine(in);
+    return line.startsWith("$") && !line.equals("$-1") ? "$" + crlfLine(in) : line;
+  }
+
+  private static String crlfLine(java.io.InputStream in) throws java.io.IOException {
+    StringBuilder sb = new StringBuilder();
+    for (int c = in.read(); c != '\r'; c = in.read()) {
+      if (c < 0) {
+        throw new java.io.EOFException("closed after " + sb);
+      }
+      sb.append((char) c);
+    }
+    in.read(); // the \n
+    return sb.toString();
+  }
+
   private static java.util.Set<String> merged(java.util.Set<String> values, String one) {
     java.util.Set<String> all = new java.util.HashSet<>(values);
     all.add(one);

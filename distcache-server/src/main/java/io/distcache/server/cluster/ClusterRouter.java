@@ -781,6 +781,18 @@ public final class ClusterRouter implements Router, ClusterView {
    * placement} and may serve it now; TRY_AGAIN otherwise.
    */
   CompletableFuture<Frame> serveIfOwned(Frame request, List<byte[]> keys, Placement placement) {
+    if (!request.hasFlag(Flags.FORWARDED)) {
+      for (byte[] key : keys) {
+        CompletableFuture<Void> earlier = inFlight.pending(KeySlot.of(key));
+        if (earlier != null) {
+          // As for one key (routeOnce): we own the slot now, but requests we forwarded to its old
+          // owner, or hold for its new one (UnsentForwards), have not been answered yet; serving
+          // this first could overtake them (a reviewer: a pipelined DEL served while held SETs of
+          // the same key were still being sent on, and the key came back).
+          return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> serveIfOwned(request, keys, placement())));
+        }
+      }
+    }
     Member self = cluster.self();
     boolean alone = alone(placement);
     if (alone && !cluster.guard().mayServe(placement, 0)) {

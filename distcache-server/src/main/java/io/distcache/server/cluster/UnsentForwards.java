@@ -20,12 +20,14 @@ import java.util.function.IntFunction;
  * changes and then sent to the new one, instead of answered BUSY at once. A killed owner is
  * declared dead after the detection time (about 3.5-5 s with the defaults) and its first replica,
  * which holds every acknowledged write (sync replication), takes its slots over: a write held
- * until then is applied there and its client sees no error. A slot's held requests wait at most
- * the wait (the forward timeout, 2 s by default) from the first of them while the owner stays the
- * same; then every one of them is answered as before (BUSY, not applied; a read goes to a
- * replica) and the slot's requests are sent normally again, so a moment's connect failure to a
- * live owner (a handshake timeout under load) costs at most one wait, never a slot that holds
- * every request for ever (a reviewer).
+ * until then is applied there and its client sees no error. While the owner stays the same it is
+ * tried again every 200 ms (the bus's own retry interval), so a moment's connect failure to a
+ * live owner (a handshake timeout under load) delays its slot's requests by about that; a slot's
+ * held requests wait at most the wait (the forward timeout, 2 s by default) from the first of
+ * them, then every one is answered as before (BUSY, not applied; a read goes to a replica) and
+ * the slot's requests are sent normally again: never a slot that holds every request for ever (a
+ * reviewer). Once the owner changed, each held request gets a whole wait from then (the new
+ * owner may wait out its lease first: a tester saw requests expire just as it began to serve).
  *
  * Only what was never sent is held: its owner cannot have applied it, so sending it elsewhere
  * applies it once. A request lost with its connection (written, no reply) may have been applied;
@@ -44,11 +46,15 @@ import java.util.function.IntFunction;
  *   - a slot's held requests are sent again only when every forward to the old owner for that
  *     slot has come back (the count in SlotForwards equals the held count): one still on its way,
  *     failing later, would otherwise go after requests sent behind it;
- *   - they are sent one at a time, each after the previous one's answer, bypassing SlotForwards
- *     (ClusterRouter.resendHeld): the new owner applies them in order whichever connection or
- *     thread carries them, and the new owner's not being ready yet (TRY_AGAIN) or refusing
- *     connections too (NotSentException) leaves the request held and tried again shortly, which
- *     is safe while nothing behind it can pass.
+ *   - they are sent bypassing SlotForwards (ClusterRouter.resendHeld): the first alone, and
+ *     while the owner does not take it (TRY_AGAIN: a new owner waiting out its lease;
+ *     NotSentException: it refuses connections too) it stays held and is tried again shortly,
+ *     which is safe while nothing behind it can pass; once the owner served one, the rest go
+ *     together, in order, from one thread and so over one peer connection, which the owner
+ *     serves in order per slot (one at a time each after the previous answer drained a backlog
+ *     7x slower under a tester's load, so requests expired; all at once from several threads let
+ *     a client's next request overtake them, a reviewer). One of those the owner does not take
+ *     is answered so (not applied), never sent again: the ones after it may have been applied.
  * A read whose owner cannot be reached goes to a replica at once (ClusterRouter.readFromAReplica)
  * unless requests of its slot are held: then it is held behind them, or it could read the value
  * from before a write its connection sent first. Past MAX_HELD, a request whose slot has held
@@ -112,10 +118,14 @@ final class UnsentForwards {
     /** While the owner stays the same, every request still held then is answered (the first one's deadline). */
     long expiresAt;
     boolean closed;
-    /** A request of this lane is on its way to the new owner: the next goes after its answer. */
-    boolean sending;
+    /** Requests of this lane on their way to the new owner: the next go after their answers. */
+    int sending;
+    /** The new owner has served one of them: the rest may go together (see step). */
+    boolean proven;
     /** Not before this (System.nanoTime()) is a request sent again after the new owner refused it. */
     long nextAttempt;
+    /** When this lane first saw its slot's owner changed (0: not yet); each held request waits from then again. */
+    long movedAt;
     long timerAt;
 
     Lane(Member owner) {
@@ -216,7 +226,9 @@ final class UnsentForwards {
           refuse = true;
         } else {
           if (lane.held.isEmpty()) {
-            lane.expiresAt = System.nanoTime() + waitNanos;
+            long now = System.nanoTime();
+            lane.expiresAt = now + waitNanos;
+            lane.nextAttempt = now + NOT_SENT_RETRY_NANOS; // the owner is tried again then (see step)
             logHolding(slot, owner, error);
           }
           add(lane, seq, request, error, reply);
@@ -272,9 +284,13 @@ final class UnsentForwards {
   }
 
   /**
-   * Moves {@code slot}'s held requests on: answers those whose wait is over, and once the slot's
-   * owner changed and no forward to the old one is still out, sends them to the new owner one at a
-   * time; keeps a timer at the next deadline or retry.
+   * Moves {@code slot}'s held requests on: answers those whose wait is over, and, when no forward
+   * to the old owner is still out, sends them to the slot's owner now (the new one once it
+   * changed; the same one, every NOT_SENT_RETRY_NANOS, in case it was only a moment's connect
+   * failure): the first alone, tried again until that owner serves it (a new owner may wait out
+   * its lease, or refuse connections too), then the rest together, in order, from one thread and
+   * so over one peer connection (the owner keeps one connection's requests for a slot in order);
+   * keeps a timer at the next deadline or retry.
    */
   void step(int slot) {
     Lane lane = lanes.get(slot);
@@ -282,35 +298,39 @@ final class UnsentForwards {
       return;
     }
     while (true) {
-      Held head = null;
+      List<Held> batch = null;
       List<Held> over = null;
       boolean moved;
       synchronized (lane) {
-        if (lane.closed || lane.sending) {
+        if (lane.closed || lane.sending > 0) {
           return;
         }
         long now = System.nanoTime();
         moved = !lane.owner.equals(ownerNow.apply(slot));
+        if (moved && lane.movedAt == 0) {
+          lane.movedAt = now;
+          lane.nextAttempt = 0; // a new owner: try it now, not at the old owner's retry time
+        }
         if (!moved && now - lane.expiresAt >= 0) {
           over = new ArrayList<>(lane.held.values()); // the owner stayed: the whole slot's wait is over
           lane.held.clear();
         } else {
-          while (!lane.held.isEmpty() && now - lane.held.firstEntry().getValue().deadline >= 0) {
+          while (!lane.held.isEmpty() && now - deadline(lane, lane.held.firstEntry().getValue()) >= 0) {
             (over == null ? over = new ArrayList<>() : over).add(lane.held.pollFirstEntry().getValue());
           }
         }
         if (lane.held.isEmpty()) {
           lane.closed = true;
           lanes.remove(slot, lane);
-        } else if (moved && now - lane.nextAttempt >= 0 && inFlight.count(slot, lane.owner) == lane.held.size()) {
-          head = lane.held.firstEntry().getValue();
-          lane.sending = true;
+        } else if (now - lane.nextAttempt >= 0 && inFlight.count(slot, lane.owner) == lane.held.size()) {
+          batch = lane.proven ? new ArrayList<>(lane.held.values()) : List.of(lane.held.firstEntry().getValue());
+          lane.sending = batch.size();
         } else {
-          long wake = lane.held.firstEntry().getValue().deadline;
+          long wake = deadline(lane, lane.held.firstEntry().getValue());
           if (!moved && lane.expiresAt - wake < 0) {
             wake = lane.expiresAt;
           }
-          if (moved && lane.nextAttempt - wake < 0 && lane.nextAttempt - now > 0) {
+          if (lane.nextAttempt - wake < 0 && lane.nextAttempt - now > 0) {
             wake = lane.nextAttempt;
           }
           timer(slot, lane, wake, now);
@@ -319,45 +339,62 @@ final class UnsentForwards {
       if (over != null) {
         answerOver(slot, lane.owner, over, moved);
       }
-      if (head == null) {
+      if (batch == null) {
         return;
       }
-      CompletableFuture<Frame> sent;
-      try {
-        sent = resend.to(head.request, slot);
-      } catch (RuntimeException e) {
-        sent = CompletableFuture.failedFuture(e);
-      }
-      boolean now = sent.isDone();
-      Held h = head;
-      sent.whenComplete((r, e) -> {
-        sentAgain(slot, lane, h, r, e);
-        if (!now) {
-          step(slot);
+      boolean alone = batch.size() == 1 && !lane.proven;
+      for (Held h : batch) {
+        CompletableFuture<Frame> sent;
+        try {
+          sent = resend.to(h.request, slot);
+        } catch (RuntimeException e) {
+          sent = CompletableFuture.failedFuture(e);
         }
-      });
-      if (!now) {
-        return;
+        sent.whenComplete((r, e) -> {
+          if (sentAgain(slot, lane, h, r, e, alone)) {
+            step(slot); // the last of the batch has its answer: the next may go (a batch at most deep)
+          }
+        });
       }
+      return;
     }
   }
 
-  /** The new owner's answer to a held request sent again, or its failure. */
-  private void sentAgain(int slot, Lane lane, Held h, Frame reply, Throwable error) {
+  /** A held request's deadline: its own, or, once its slot's owner changed, a whole wait from then. */
+  private long deadline(Lane lane, Held h) {
+    if (lane.movedAt == 0) {
+      return h.deadline;
+    }
+    long fromMove = lane.movedAt + waitNanos;
+    return fromMove - h.deadline > 0 ? fromMove : h.deadline;
+  }
+
+  /**
+   * The new owner's answer to a held request sent again, or its failure; true when it was the
+   * last of its batch. Sent {@code alone} (nothing else of the slot on its way), a request it did
+   * not take (it refuses connections too, or answers TRY_AGAIN: not applied) stays held and is
+   * tried again shortly; in a batch it is answered so, as the ones after it may have been applied.
+   */
+  private boolean sentAgain(int slot, Lane lane, Held h, Frame reply, Throwable error, boolean alone) {
     Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
         ? error.getCause() : error;
     boolean notSent = cause instanceof io.distcache.server.bus.NotSentException;
-    boolean again = notSent || error == null && reply != null && reply.status() == io.distcache.protocol.Status.TRY_AGAIN;
+    boolean tryAgain = error == null && reply != null && reply.status() == io.distcache.protocol.Status.TRY_AGAIN;
+    boolean again = alone && (notSent || tryAgain);
+    boolean last;
     synchronized (lane) {
-      lane.sending = false;
+      last = --lane.sending == 0;
       if (again) {
         lane.nextAttempt = System.nanoTime() + (notSent ? NOT_SENT_RETRY_NANOS : TRY_AGAIN_RETRY_NANOS);
       } else {
         lane.held.remove(h.seq);
+        if (!notSent && !tryAgain) {
+          lane.proven = true;
+        }
       }
     }
     if (again) {
-      return; // still held; the caller steps on, which sets the timer for the retry
+      return last; // still held; the caller steps on, which sets the timer for the retry
     }
     holding.decrementAndGet();
     resentTotal.increment();
@@ -368,6 +405,7 @@ final class UnsentForwards {
       long heldMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - h.since);
       expired.answer(h.request, lane.owner, cause, heldMillis, true).whenComplete((r, e) -> h.reply.complete(r));
     }
+    return last;
   }
 
   private void answerOver(int slot, Member owner, List<Held> over, boolean moved) {

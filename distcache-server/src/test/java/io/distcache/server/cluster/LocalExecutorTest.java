@@ -829,4 +829,24 @@ class LocalExecutorTest {
     assertThat(reply.status()).isEqualTo(Status.OK);
     assertThat(reply.encodedLength()).isEqualTo(limited.maxFrameBytes());
   }
+
+  @Test
+  void classNewEventsOn_malformedOrOversizedSmove_isAnsweredNotThrown() {
+    io.distcache.server.pubsub.PubSubHub hub = new io.distcache.server.pubsub.PubSubHub();
+    io.distcache.server.pubsub.KeyspaceEvents events = new io.distcache.server.pubsub.KeyspaceEvents(hub);
+    events.flags(io.distcache.server.pubsub.KeyspaceEvents.parse("KEAn"));
+    executor.pubSub(hub, events);
+    byte[] tooLong = new byte[70_000];
+    java.util.Arrays.fill(tooLong, (byte) 'd');
+
+    Frame oversized = executor.execute(Frame.request(Opcode.SETS, 0, "src".getBytes(UTF_8),
+        ListCodec.encodeValues(List.of(tooLong, "m".getBytes(UTF_8))), SetRequests.SMOVE));
+    Frame empty = executor.execute(Frame.request(Opcode.SETS, 0, "src".getBytes(UTF_8),
+        ListCodec.encodeValues(List.of()), SetRequests.SMOVE));
+
+    // Answered (the source is missing: nothing moved; the member list empty: refused), never thrown.
+    assertThat(oversized.status()).as(oversized.valueText()).isIn(Status.OK, Status.NOT_FOUND, Status.TOO_LARGE,
+        Status.BAD_REQUEST);
+    assertThat(empty.status()).as(empty.valueText()).isEqualTo(Status.BAD_REQUEST);
+  }
 }

@@ -31,7 +31,13 @@ class UnsentForwardsTest {
   private final List<String> events = new CopyOnWriteArrayList<>();
   /** How the new owner answers a held request sent to it; OK at once unless a test says otherwise. */
   private volatile Function<Frame, CompletableFuture<Frame>> newOwner = r -> CompletableFuture.completedFuture(r.replyOk());
+  /** Whether X, the old owner, takes connections again (a moment's failure, not a death). */
+  private volatile boolean xUp;
   private final UnsentForwards unsent = new UnsentForwards(inFlight, s -> owner.get(), (request, slot) -> {
+    if (owner.get() == X && !xUp) {
+      events.add("probe " + text(request));
+      return CompletableFuture.failedFuture(new NotSentException("X still refuses"));
+    }
     events.add("resend " + text(request));
     return newOwner.apply(request);
   }, (request, to, error, heldMillis, ownerChanged) -> {
@@ -155,10 +161,27 @@ class UnsentForwardsTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> first.isDone() && later.stream().allMatch(CompletableFuture::isDone));
     assertThat(first.join().status()).isEqualTo(Status.BUSY);
     assertThat(later).allSatisfy(r -> assertThat(r.join().status()).isEqualTo(Status.BUSY));
-    assertThat(events).containsExactly("expired 1", "expired 2", "expired 3");
+    assertThat(events).filteredOn(e -> !e.startsWith("probe ")).containsExactly("expired 1", "expired 2", "expired 3");
+    assertThat(events).as("the owner was tried again meanwhile, with the first request alone").contains("probe 1")
+        .doesNotContain("probe 2", "probe 3");
     assertThat(inFlight.slotsInFlight()).isZero();
     assertThat(inFlight.sendOrWait(SLOT, X)).isNull();
     assertThat(unsent.join(SLOT, X, set("4"))).as("the next request is sent, not held").isNull();
+  }
+
+  @Test
+  void theOwnerTakesConnectionsAgain_theHeldRequestsGoToItInOrder_firstAloneThenTheRest() {
+    long seq = sent();
+    CompletableFuture<Frame> first = new CompletableFuture<>();
+    assertThat(unsent.hold(SLOT, X, seq, set("1"), refused, false, first)).isTrue();
+    List<CompletableFuture<Frame>> later = List.of(joined("2"), joined("3"));
+    xUp = true; // a moment's connect failure: X is alive
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> first.isDone() && later.stream().allMatch(CompletableFuture::isDone));
+    assertThat(first.join().status()).isEqualTo(Status.OK);
+    assertThat(later).allSatisfy(r -> assertThat(r.join().status()).isEqualTo(Status.OK));
+    assertThat(events).filteredOn(e -> !e.startsWith("probe ")).containsExactly("resend 1", "resend 2", "resend 3");
+    assertThat(inFlight.slotsInFlight()).isZero();
   }
 
   @Test
