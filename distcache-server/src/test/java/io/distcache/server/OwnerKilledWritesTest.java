@@ -223,7 +223,7 @@ class OwnerKilledWritesTest {
       s.getOutputStream().flush();
       org.awaitility.Awaitility.await().atMost(ClusterTest.DEADLINE).pollInterval(Duration.ofMillis(2))
           .until(() -> counter(stats.info("stats"), "unsent_forwards_held") > 0
-              && cluster.live().get(0).membership().placement().owner(KeySlot.of(ClusterFixture.b(a))).equals(replica));
+              && entry.membership().placement().owner(KeySlot.of(ClusterFixture.b(a))).equals(replica));
       s.getOutputStream().write(resp("DEL", a, tag + "b"));
       s.getOutputStream().write(resp("GET", a));
       s.getOutputStream().flush();

@@ -899,6 +899,21 @@ public final class ClusterRouter implements Router, ClusterView {
     if (holdable(request, slots)) {
       return forwardHeldIfUnsent(owner, request, slots[0]);
     }
+    if (!request.hasFlag(Flags.FORWARDED)) {
+      for (int s : slots) {
+        if (unsent.holds(s, owner)) {
+          // A multi-key part cannot join the held one-key requests of its slot (UnsentForwards),
+          // and sent now it could overtake them if the owner answers again (a reviewer: a DEL
+          // applied, then a held SET of its key). Refused unapplied, as any part to an owner that
+          // refuses connections was.
+          for (int t : slots) {
+            inFlight.answered(t);
+          }
+          return done(request.replyError(Status.BUSY, "owner " + owner.address() + " unreachable: requests of slot " + s
+              + " wait for it or its successor (UnsentForwards); not applied"));
+        }
+      }
+    }
     CompletableFuture<Frame> sent = peers.send(owner.address(), request.withFlags(Flags.FORWARDED));
     if (slots.length > 0) {
       sent.whenComplete((r, e) -> {
@@ -992,9 +1007,8 @@ public final class ClusterRouter implements Router, ClusterView {
   /**
    * Sends a held request (UnsentForwards) to its slot's owner now: served here when that is this
    * node, else forwarded, in both cases without waiting in SlotForwards, where the held requests
-   * themselves are what later requests wait behind. Completes exceptionally only with a
-   * NotSentException (the new owner cannot be connected to either: not applied); other failures
-   * are answered BUSY.
+   * themselves are what later requests wait behind. Completes exceptionally when the owner did not
+   * answer (a NotSentException: not sent, not applied; anything else: outcome unknown).
    */
   private CompletableFuture<Frame> resendHeld(Frame request, int slot) {
     Placement placement = cluster.placement();
@@ -1014,10 +1028,8 @@ public final class ClusterRouter implements Router, ClusterView {
     peers.send(owner.address(), request.withFlags(Flags.FORWARDED)).whenComplete((reply, error) -> {
       if (error == null) {
         out.complete(relay(request, reply));
-      } else if (notSent(error)) {
-        out.completeExceptionally(error);
       } else {
-        out.complete(unreachable(request, owner, error));
+        out.completeExceptionally(error); // UnsentForwards answers it (BUSY) or holds it again (not sent)
       }
     });
     return out;

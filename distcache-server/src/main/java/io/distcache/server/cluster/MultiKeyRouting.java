@@ -116,7 +116,9 @@ final class MultiKeyRouting {
   private CompletableFuture<Frame> multiGet(Frame request, Map<Member, Group> groups, int keyCount) {
     List<Member> owners = new ArrayList<>(groups.keySet());
     List<CompletableFuture<Frame>> parts = sendAll(request, Opcode.MULTI_GET, groups);
-    return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
+    // Kept held when a part is (our own part waiting behind forwards of its slots, see
+    // ClusterRouter.serveIfOwned): the connection's next request must not overtake it (a reviewer).
+    return HeldReply.keepHeld(parts, CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
       Frame failed = firstFailure(parts, Status.OK);
       if (failed != null) {
         return asReplyTo(request, failed);
@@ -143,7 +145,7 @@ final class MultiKeyRouting {
       // Every part fitted a frame, but together they may not.
       Frame tooLarge = LocalExecutor.multiGetTooLarge(request, Arrays.asList(values), router.maxFrameBytes());
       return tooLarge != null ? tooLarge : request.replyValue(ListCodec.encodeValues(Arrays.asList(values)));
-    });
+    }));
   }
 
   private CompletableFuture<Frame> sumCounts(Frame request, Opcode op, Map<Member, Group> groups) {
@@ -172,7 +174,9 @@ final class MultiKeyRouting {
   /** Check-then-set across owners; see the design note for what is and is not guaranteed. */
   private CompletableFuture<Frame> setIfAbsent(Frame request, Map<Member, Group> groups) {
     Frame check = Frame.request(Opcode.MULTI_EXISTS, 0, null, Frame.EMPTY).withRequestId(request.requestId());
-    return sumCounts(check, Opcode.MULTI_EXISTS, groups).thenCompose(existing -> {
+    CompletableFuture<Frame> counted = sumCounts(check, Opcode.MULTI_EXISTS, groups);
+    boolean held = HeldReply.holds(counted); // the check waits behind forwards of its slots: so does the whole
+    CompletableFuture<Frame> result = counted.thenCompose(existing -> {
       if (existing.status() != Status.OK) {
         return done(asReplyTo(request, existing));
       }
@@ -185,6 +189,7 @@ final class MultiKeyRouting {
         return failed != null ? asReplyTo(request, failed) : request.replyOk();
       });
     });
+    return held ? HeldReply.of(result) : result;
   }
 
   /** One sub-request of {@code op} per owner, in owner order; our own runs here, now. */

@@ -86,7 +86,8 @@ final class UnsentForwards {
 
   /**
    * Sends a held request of {@code slot} to the slot's owner now, bypassing SlotForwards. Completes
-   * exceptionally only with a NotSentException (not applied); any other failure is an answer.
+   * exceptionally when no answer came from the owner: with a NotSentException when it was not sent
+   * (not applied), with another exception when its outcome is unknown.
    */
   @FunctionalInterface
   interface Resend {
@@ -124,12 +125,15 @@ final class UnsentForwards {
     boolean proven;
     /** Not before this (System.nanoTime()) is a request sent again after the new owner refused it. */
     long nextAttempt;
-    /** When this lane first saw its slot's owner changed (0: not yet); each held request waits from then again. */
+    /** When this lane last saw its slot's owner change (0: not yet); each held request waits from then again. */
     long movedAt;
+    /** The owner this lane's requests were last tried on (the old owner until the placement changes). */
+    Member target;
     long timerAt;
 
     Lane(Member owner) {
       this.owner = owner;
+      this.target = owner;
     }
   }
 
@@ -306,10 +310,15 @@ final class UnsentForwards {
           return;
         }
         long now = System.nanoTime();
-        moved = !lane.owner.equals(ownerNow.apply(slot));
-        if (moved && lane.movedAt == 0) {
+        Member target = ownerNow.apply(slot);
+        moved = !lane.owner.equals(target);
+        if (!target.equals(lane.target)) {
+          // A new owner (A -> B, or B -> C): tried now, not at the old one's retry time, with the first
+          // request alone again, and every held request gets a whole wait from now.
+          lane.target = target;
           lane.movedAt = now;
-          lane.nextAttempt = 0; // a new owner: try it now, not at the old owner's retry time
+          lane.nextAttempt = 0;
+          lane.proven = false;
         }
         if (!moved && now - lane.expiresAt >= 0) {
           over = new ArrayList<>(lane.held.values()); // the owner stayed: the whole slot's wait is over
@@ -324,7 +333,7 @@ final class UnsentForwards {
           lanes.remove(slot, lane);
         } else if (now - lane.nextAttempt >= 0 && inFlight.count(slot, lane.owner) == lane.held.size()) {
           batch = lane.proven ? new ArrayList<>(lane.held.values()) : List.of(lane.held.firstEntry().getValue());
-          lane.sending = batch.size();
+          lane.sending = 1; // the loop below holds one count until it has sent what it sends
         } else {
           long wake = deadline(lane, lane.held.firstEntry().getValue());
           if (!moved && lane.expiresAt - wake < 0) {
@@ -342,12 +351,15 @@ final class UnsentForwards {
       if (batch == null) {
         return;
       }
-      boolean alone = batch.size() == 1 && !lane.proven;
+      boolean alone = batch.size() == 1;
       for (Held h : batch) {
+        synchronized (lane) {
+          lane.sending++;
+        }
         CompletableFuture<Frame> sent;
         try {
           sent = resend.to(h.request, slot);
-        } catch (RuntimeException e) {
+        } catch (Throwable e) {
           sent = CompletableFuture.failedFuture(e);
         }
         sent.whenComplete((r, e) -> {
@@ -355,8 +367,19 @@ final class UnsentForwards {
             step(slot); // the last of the batch has its answer: the next may go (a batch at most deep)
           }
         });
+        if (HeldReply.holds(sent)) {
+          // Served here on the script lane (an EVAL, or EXEC holding one): what follows must wait for
+          // it, as a connection's next request does (a reviewer: SET k 2 applied before EVAL's SET k 1).
+          break;
+        }
       }
-      return;
+      boolean last;
+      synchronized (lane) {
+        last = --lane.sending == 0;
+      }
+      if (!last) {
+        return; // the last answer steps on
+      }
     }
   }
 
@@ -382,16 +405,18 @@ final class UnsentForwards {
     boolean tryAgain = error == null && reply != null && reply.status() == io.distcache.protocol.Status.TRY_AGAIN;
     boolean again = alone && (notSent || tryAgain);
     boolean last;
+    boolean moved;
     synchronized (lane) {
       last = --lane.sending == 0;
+      moved = lane.movedAt != 0;
       if (again) {
         lane.nextAttempt = System.nanoTime() + (notSent ? NOT_SENT_RETRY_NANOS : TRY_AGAIN_RETRY_NANOS);
       } else {
         lane.held.remove(h.seq);
-        if (!notSent && !tryAgain) {
-          lane.proven = true;
-        }
       }
+      // Only an answer from the owner proves it serves the slot; a refusal, a TRY_AGAIN or a lost
+      // connection sends the next ones alone again (a reviewer).
+      lane.proven = error == null && !tryAgain;
     }
     if (again) {
       return last; // still held; the caller steps on, which sets the timer for the retry
@@ -403,7 +428,14 @@ final class UnsentForwards {
       h.reply.complete(reply);
     } else {
       long heldMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - h.since);
-      expired.answer(h.request, lane.owner, cause, heldMillis, true).whenComplete((r, e) -> h.reply.complete(r));
+      CompletableFuture<Frame> answer;
+      try {
+        answer = expired.answer(h.request, lane.owner, cause, heldMillis, moved);
+      } catch (RuntimeException e) {
+        answer = CompletableFuture.completedFuture(h.request.replyError(io.distcache.protocol.Status.BUSY,
+            "owner " + lane.owner.address() + " unreachable; not applied"));
+      }
+      answer.whenComplete((r, e) -> h.reply.complete(r));
     }
     return last;
   }
@@ -449,6 +481,20 @@ final class UnsentForwards {
       log.info("owner {} of slot {} (and perhaps others) cannot be connected to ({}): holding its requests for up to"
           + " {} ms (--forward-timeout) until the cluster gives its slots to another member",
           owner.address(), slot, cause == null ? "unknown" : cause.getMessage(), TimeUnit.NANOSECONDS.toMillis(waitNanos));
+    }
+  }
+
+  /** True when requests of {@code slot} are held for {@code owner}: what cannot join them must not pass them. */
+  boolean holds(int slot, Member owner) {
+    if (lanes.isEmpty()) {
+      return false;
+    }
+    Lane lane = lanes.get(slot);
+    if (lane == null) {
+      return false;
+    }
+    synchronized (lane) {
+      return !lane.closed && lane.owner.equals(owner);
     }
   }
 

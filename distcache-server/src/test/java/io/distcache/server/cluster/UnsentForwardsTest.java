@@ -141,6 +141,28 @@ class UnsentForwardsTest {
   }
 
   @Test
+  void aHeldRequestServedOnTheScriptLane_holdsBackTheRestOfItsBatchUntilItIsDone() {
+    long seq = sent();
+    CompletableFuture<Frame> first = new CompletableFuture<>();
+    assertThat(unsent.hold(SLOT, X, seq, set("0"), refused, false, first)).isTrue();
+    CompletableFuture<Frame> script = joined("1");
+    CompletableFuture<Frame> after = joined("2");
+    HeldReply lane = new HeldReply(); // an EVAL served here: its reply comes from the script lane
+    newOwner = r -> text(r).equals("1") ? lane : CompletableFuture.completedFuture(r.replyOk());
+
+    owner.set(Y);
+    unsent.placementChanged(Runnable::run);
+
+    assertThat(events).as("the first alone, then the batch stops at the script").containsExactly("resend 0", "resend 1");
+    assertThat(after).isNotDone();
+    lane.complete(set("1").replyOk());
+    assertThat(events).containsExactly("resend 0", "resend 1", "resend 2");
+    assertThat(script.join().status()).isEqualTo(Status.OK);
+    assertThat(after.join().status()).isEqualTo(Status.OK);
+    assertThat(inFlight.slotsInFlight()).isZero();
+  }
+
+  @Test
   void aReadWithNothingHeldBeforeIt_isNotHeld() {
     long seq = sent();
     assertThat(unsent.hold(SLOT, X, seq, set("r"), refused, true, new CompletableFuture<>()))
