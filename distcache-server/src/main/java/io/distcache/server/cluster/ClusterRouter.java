@@ -888,6 +888,7 @@ public final class ClusterRouter implements Router, ClusterView {
       if (earlier != null) {
         for (int j = 0; j < i; j++) {
           inFlight.answered(slots[j]); // not sent after all
+          unsent.poke(slots[j]);
         }
         // The slot changed owner while a request for it is on its way to the old one, which may be
         // holding it (see SlotForwards): this one goes once that has been answered. A HeldReply,
@@ -908,6 +909,7 @@ public final class ClusterRouter implements Router, ClusterView {
           // refuses connections was.
           for (int t : slots) {
             inFlight.answered(t);
+            unsent.poke(t); // its held ones may have waited for this count to drop
           }
           return done(request.replyError(Status.BUSY, "owner " + owner.address() + " unreachable: requests of slot " + s
               + " wait for it or its successor (UnsentForwards); not applied"));
