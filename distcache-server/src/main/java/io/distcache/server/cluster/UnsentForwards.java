@@ -352,7 +352,14 @@ final class UnsentForwards {
         return;
       }
       boolean alone = batch.size() == 1;
+      Member to;
+      synchronized (lane) {
+        to = lane.target;
+      }
       for (Held h : batch) {
+        if (!to.equals(ownerNow.apply(slot))) {
+          break; // the owner changed meanwhile: the rest go to the new one, first alone (a reviewer)
+        }
         synchronized (lane) {
           lane.sending++;
         }
@@ -426,6 +433,11 @@ final class UnsentForwards {
     inFlight.answered(slot);
     if (error == null) {
       h.reply.complete(reply);
+    } else if (!notSent) {
+      // Sent, and no answer (a timeout, a lost connection): it may have been applied, so never
+      // "not applied" (a client would retry an INCR; a reviewer).
+      h.reply.complete(h.request.replyError(io.distcache.protocol.Status.BUSY, "owner " + lane.target.address()
+          + " unreachable: " + cause.getMessage()));
     } else {
       long heldMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - h.since);
       CompletableFuture<Frame> answer;
