@@ -55,6 +55,11 @@ import java.util.function.IntFunction;
  *     7x slower under a tester's load, so requests expired; all at once from several threads let
  *     a client's next request overtake them, a reviewer). One of those the owner does not take
  *     is answered so (not applied), never sent again: the ones after it may have been applied.
+ *     A batch stops at a request served here on the script lane (what follows waits for it, as a
+ *     connection's next request does) and when the slot's owner changes under it.
+ *   - a multi-key part (MGET, MSET, DEL of several keys) cannot join held one-key requests: for a
+ *     slot with requests held for its owner it is refused unapplied (ClusterRouter.forward), and
+ *     one this node serves as the new owner waits behind them (ClusterRouter.serveIfOwned).
  * A read whose owner cannot be reached goes to a replica at once (ClusterRouter.readFromAReplica)
  * unless requests of its slot are held: then it is held behind them, or it could read the value
  * from before a write its connection sent first. Past MAX_HELD, a request whose slot has held
@@ -63,7 +68,7 @@ import java.util.function.IntFunction;
  * What triggers a slot's step: a request held or answered for it, a placement change, and a timer
  * at the next deadline or retry. Bounded: at most MAX_HELD requests node-wide, each for at most
  * the wait while the owner stays (plus the forward timeout of the connect attempt that failed),
- * or its own wait once the owner changed; the requests themselves are already counted against
+ * and a whole wait again from each change of owner; the requests themselves are already counted against
  * their connections' limits (replies waiting, requests in flight).
  */
 
