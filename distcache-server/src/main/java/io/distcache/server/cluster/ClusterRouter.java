@@ -17,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -986,7 +985,7 @@ public final class ClusterRouter implements Router, ClusterView {
   }
 
   private static boolean notSent(Throwable error) {
-    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    Throwable cause = UnsentForwards.cause(error);
     return cause instanceof io.distcache.server.bus.NotSentException;
   }
 
@@ -999,7 +998,7 @@ public final class ClusterRouter implements Router, ClusterView {
     if (!ownerChanged && readsElsewhere(request)) {
       return readFromAReplica(request, owner, error);
     }
-    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    Throwable cause = UnsentForwards.cause(error);
     return done(request.replyError(Status.BUSY, "owner " + owner.address() + " unreachable: "
         + (cause == null ? "cannot connect" : cause.getMessage()) + "; held " + heldMillis + " ms (--forward-timeout) "
         + (ownerChanged ? "and its slot's new owner did not take it in time" : "for its slot to get another owner,"
@@ -1105,7 +1104,7 @@ public final class ClusterRouter implements Router, ClusterView {
   }
 
   private static Frame unreachable(Frame request, Member owner, Throwable error) {
-    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    Throwable cause = UnsentForwards.cause(error);
     return request.replyError(Status.BUSY, "owner " + owner.address() + " unreachable: " + cause.getMessage());
   }
 

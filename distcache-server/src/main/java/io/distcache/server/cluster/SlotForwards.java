@@ -77,28 +77,10 @@ final class SlotForwards {
     return f == null ? null : f.answered;
   }
 
-  /** Forwards for {@code slot} in flight to {@code to}: 0 when none, or when they went to another member (for tests). */
+  /** Forwards for {@code slot} in flight to {@code to}: 0 when none, or when they went to another member. */
   int count(int slot, Member to) {
     InFlight f = slots.get(slot);
     return f != null && f.to.equals(to) ? f.count : 0;
-  }
-
-  /**
-   * When exactly {@code n} forwards for {@code slot} are in flight, all to {@code to}: counts them
-   * answered without waking what waits for them, and returns what does (the caller, UnsentForwards,
-   * first sends them on to the new owner, then completes it, so the requests that waited go after
-   * them). Null, changing nothing, when the count differs (one more is on its way).
-   */
-  CompletableFuture<Void> detachAll(int slot, Member to, int n) {
-    CompletableFuture<Void>[] done = new CompletableFuture[1];
-    slots.computeIfPresent(slot, (s, f) -> {
-      if (!f.to.equals(to) || f.count != n) {
-        return f;
-      }
-      done[0] = f.answered;
-      return null;
-    });
-    return done[0];
   }
 
   /** Slots with forwards in flight (for tests). */

@@ -411,8 +411,7 @@ final class UnsentForwards {
    * tried again shortly; in a batch it is answered so, as the ones after it may have been applied.
    */
   private boolean sentAgain(int slot, Lane lane, Held h, Frame reply, Throwable error, boolean alone) {
-    Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-        ? error.getCause() : error;
+    Throwable cause = cause(error);
     boolean notSent = cause instanceof io.distcache.server.bus.NotSentException;
     boolean tryAgain = error == null && reply != null && reply.status() == io.distcache.protocol.Status.TRY_AGAIN;
     boolean again = alone && (notSent || tryAgain);
@@ -493,12 +492,16 @@ final class UnsentForwards {
     long now = System.nanoTime();
     long last = lastLog.get();
     if (now - last >= TimeUnit.SECONDS.toNanos(10) && lastLog.compareAndSet(last, now)) {
-      Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-          ? error.getCause() : error;
+      Throwable cause = cause(error);
       log.info("owner {} of slot {} (and perhaps others) cannot be connected to ({}): holding its requests for up to"
           + " {} ms (--forward-timeout) until the cluster gives its slots to another member",
           owner.address(), slot, cause == null ? "unknown" : cause.getMessage(), TimeUnit.NANOSECONDS.toMillis(waitNanos));
     }
+  }
+
+  /** What a failed future failed with: the cause a CompletionException wraps. */
+  static Throwable cause(Throwable error) {
+    return error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
   }
 
   /** True when requests of {@code slot} are held for {@code owner}: what cannot join them must not pass them. */
