@@ -54,6 +54,10 @@ class ClusterRespTest {
       for (DistCacheNode n : c) {
         assertThat(n.membership().placement().members()).as("ring of %s", n.membership().self()).hasSize(3);
         assertThat(n.membership().placement().hasLearners()).as("learners").isFalse();
+        // One placement everywhere: two of three members with three in their rings may still
+        // differ for a moment (a failure at load 16: CLUSTER OWNER named two owners).
+        assertThat(n.membership().placement().fingerprint()).as("placement of %s", n.membership().self())
+            .isEqualTo(c.get(0).membership().placement().fingerprint());
       }
     });
     return c;
@@ -127,14 +131,17 @@ class ClusterRespTest {
 
     for (DistCacheNode n : c) {
       Jedis j = redis(n);
-      assertThat(str(j.sendCommand(Protocol.Command.CLUSTER, "OWNER", "user:42"))).isEqualTo("127.0.0.1:" + owner.port());
-      @SuppressWarnings("unchecked")
-      List<List<Object>> members = (List<List<Object>>) j.sendCommand(Protocol.Command.CLUSTER, "MEMBERS");
-      assertThat(members).hasSize(3);
-      assertThat(members).allSatisfy(m -> assertThat(str(m.get(2))).isEqualTo("alive"));
-      assertThat(members.stream().map(m -> str(m.get(1))))
-          .containsExactlyInAnyOrderElementsOf(c.stream().map(x -> "127.0.0.1:" + x.port()).toList());
-      assertThat(str(j.sendCommand(Protocol.Command.CLUSTER, "INFO"))).contains("cluster_known_nodes:3\r\n");
+      // Awaited: under load a member may be suspected for a moment (a failure at load 16).
+      await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+        assertThat(str(j.sendCommand(Protocol.Command.CLUSTER, "OWNER", "user:42"))).isEqualTo("127.0.0.1:" + owner.port());
+        @SuppressWarnings("unchecked")
+        List<List<Object>> members = (List<List<Object>>) j.sendCommand(Protocol.Command.CLUSTER, "MEMBERS");
+        assertThat(members).hasSize(3);
+        assertThat(members).allSatisfy(m -> assertThat(str(m.get(2))).isEqualTo("alive"));
+        assertThat(members.stream().map(m -> str(m.get(1))))
+            .containsExactlyInAnyOrderElementsOf(c.stream().map(x -> "127.0.0.1:" + x.port()).toList());
+        assertThat(str(j.sendCommand(Protocol.Command.CLUSTER, "INFO"))).contains("cluster_known_nodes:3\r\n");
+      });
     }
   }
 
