@@ -797,17 +797,29 @@ public final class ClusterRouter implements Router, ClusterView {
     if (alone && !cluster.guard().mayServe(placement, 0)) {
       return done(joining(request));
     }
+    boolean fromCopies = false;
     if (!alone) {
+      // A peer's read of slots this node replicates: their owner could not be reached from there
+      // (ClusterRouter.forwardPart); a current copy answers, as for one key (routeOnce).
+      boolean replicaMay = request.hasFlag(Flags.FORWARDED) && request.op() != null && request.op().readOnly();
       for (byte[] key : keys) {
         int slot = KeySlot.of(key);
         Member owner = placement.owner(slot);
         if (!owner.equals(self)) {
+          if (replicaMay && servesReplicaRead(placement, slot)) {
+            fromCopies = true;
+            continue;
+          }
           return done(notOursToServe(request, slot, owner, placement));
         }
         if (!cluster.guard().mayServe(placement, slot)) {
           return done(movingHere(request, slot, placement));
         }
       }
+    }
+    if (fromCopies) {
+      replicaReads.increment();
+      return done(local.execute(request));
     }
     return replicated(request, placement);
   }
@@ -870,12 +882,17 @@ public final class ClusterRouter implements Router, ClusterView {
 
   /** {@link #forward(Member, Frame)} of a multi-key part whose keys are {@code keys}: each slot is counted. */
   CompletableFuture<Frame> forward(Member owner, Frame request, List<byte[]> keys) {
-    return forward(owner, request, keys.stream().mapToInt(KeySlot::of).distinct().toArray());
+    return forward(owner, request, keys.stream().mapToInt(KeySlot::of).distinct().toArray(), keys);
   }
 
   private static final int[] NO_SLOTS = {};
 
   private CompletableFuture<Frame> forward(Member owner, Frame request, int[] slots) {
+    return forward(owner, request, slots, null);
+  }
+
+  /** {@code keys}: a multi-key request's keys, in order (null for any other request). */
+  private CompletableFuture<Frame> forward(Member owner, Frame request, int[] slots, List<byte[]> keys) {
     long bytes = request.encodedLength();
     if (bytes > local.maxFrameBytes()) {
       String op = request.op() != null ? request.op().name() : "request";
@@ -892,20 +909,23 @@ public final class ClusterRouter implements Router, ClusterView {
         // The slot changed owner while a request for it is on its way to the old one, which may be
         // holding it (see SlotForwards): this one goes once that has been answered. A HeldReply,
         // so the client's next requests wait behind it in turn (see HeldReply).
-        return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> forward(owner, request, slots)));
+        return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> forward(owner, request, slots, keys)));
       }
     }
     forwarded.increment();
     if (holdable(request, slots)) {
       return forwardHeldIfUnsent(owner, request, slots[0]);
     }
+    if (keys != null && holdablePart(request, slots)) {
+      return forwardPart(owner, request, slots, keys);
+    }
     if (!request.hasFlag(Flags.FORWARDED)) {
       for (int s : slots) {
         if (unsent.holds(s, owner)) {
-          // A multi-key part cannot join the held one-key requests of its slot (UnsentForwards),
-          // and sent now it could overtake them if the owner answers again (a reviewer: a DEL
-          // applied, then a held SET of its key). Refused unapplied, as any part to an owner that
-          // refuses connections was.
+          // MSETNX's set phase (all or nothing on its owner) cannot be split to join the held
+          // requests of its slots (UnsentForwards), and sent now it could overtake them if the owner
+          // answers again (a reviewer: a DEL applied, then a held SET of its key). Refused
+          // unapplied, as any part to an owner that refuses connections was.
           for (int t : slots) {
             inFlight.answered(t);
             unsent.poke(t); // its held ones may have waited for this count to drop
@@ -949,6 +969,60 @@ public final class ClusterRouter implements Router, ClusterView {
   }
 
   /**
+   * A client's multi-key request, or one owner's part of it (MGET, MSET, DEL, EXISTS; not MSETNX's
+   * set phase, all or nothing on its owner): when it cannot be sent, each slot's share of it may
+   * wait for that slot's next owner (forwardPart).
+   */
+  private static boolean holdablePart(Frame request, int[] slots) {
+    Opcode op = request.op();
+    return slots.length > 0 && !request.hasFlag(Flags.FORWARDED)
+        && (op == Opcode.MULTI_GET || op == Opcode.MULTI_SET || op == Opcode.MULTI_DELETE || op == Opcode.MULTI_EXISTS);
+  }
+
+  /**
+   * {@link #forward} of a holdable multi-key part, already counted in SlotForwards once per slot.
+   * Sent whole to {@code owner} while none of its slots has requests held for it (the common case:
+   * one message, atomic on the owner). When some have, or when it could not be sent, it is split
+   * by slot (MultiKeyRouting.bySlot) and each slot's share goes the way of a one-key request:
+   * joins that slot's held requests, or is sent, or (not sent) is held under the part's own
+   * sequence number, so it keeps its place among the requests of each of its slots; a read share
+   * with nothing held before it is answered by the slot's replicas. A share held past its wait is
+   * answered BUSY, not applied, while the other slots' shares may have been: the reply is then
+   * that error, as when one owner of a multi-key request fails (MultiKeyRouting).
+   */
+  private CompletableFuture<Frame> forwardPart(Member owner, Frame request, int[] slots, List<byte[]> keys) {
+    for (int s : slots) {
+      if (unsent.holds(s, owner)) {
+        return multiKey.bySlot(request, keys, (slot, share) -> forwardHeldIfUnsent(owner, share, slot));
+      }
+    }
+    long seq = unsent.nextSequence();
+    CompletableFuture<Frame> sent = peers.send(owner.address(), request.withFlags(Flags.FORWARDED));
+    CompletableFuture<Frame> out = new CompletableFuture<>();
+    sent.whenComplete((reply, error) -> {
+      boolean read = request.op().readOnly();
+      if (error == null || !read && !notSent(error)) {
+        for (int s : slots) {
+          inFlight.answered(s);
+          unsent.poke(s);
+        }
+        out.complete(error == null ? relay(request, reply) : unreachable(request, owner, error));
+        return;
+      }
+      multiKey.bySlot(request, keys, (slot, share) -> {
+        CompletableFuture<Frame> held = new CompletableFuture<>();
+        if (notSent(error) && unsent.hold(slot, owner, seq, share, error, read, held)) {
+          return held;
+        }
+        inFlight.answered(slot);
+        unsent.poke(slot);
+        return read ? readFromAReplica(share, slot, owner, error) : done(unreachable(share, owner, error));
+      }).whenComplete((r, e) -> out.complete(r != null ? r : unreachable(request, owner, e)));
+    });
+    return out;
+  }
+
+  /**
    * {@link #forward} of a holdable request: sent to {@code owner}, or held behind its slot's
    * requests held for that owner; one that could not be sent is held until the slot's owner
    * changes (then routed again, in order) or the forward timeout passes (then answered as any
@@ -969,14 +1043,14 @@ public final class ClusterRouter implements Router, ClusterView {
         out.complete(relay(request, reply));
         return;
       }
-      boolean read = readsElsewhere(request);
+      boolean read = readsElsewhere(request) || readPart(request);
       if (notSent(error) && unsent.hold(slot, owner, seq, request, error, read, out)) {
         return; // still counted in flight to the owner: what is routed after it waits for it
       }
       inFlight.answered(slot);
       unsent.poke(slot);
       if (read) {
-        readFromAReplica(request, owner, error).whenComplete((r, e) -> out.complete(r));
+        readFromAReplica(request, slot, owner, error).whenComplete((r, e) -> out.complete(r));
       } else {
         out.complete(unreachable(request, owner, error));
       }
@@ -993,10 +1067,10 @@ public final class ClusterRouter implements Router, ClusterView {
    * A held request whose wait ended: as a failed forward (BUSY, never applied; a read from a
    * replica while the owner is unchanged, as for any read that cannot reach its owner).
    */
-  private CompletableFuture<Frame> unsentExpired(Frame request, Member owner, Throwable error, long heldMillis,
+  private CompletableFuture<Frame> unsentExpired(Frame request, int slot, Member owner, Throwable error, long heldMillis,
       boolean ownerChanged) {
-    if (!ownerChanged && readsElsewhere(request)) {
-      return readFromAReplica(request, owner, error);
+    if (!ownerChanged && (readsElsewhere(request) || readPart(request))) {
+      return readFromAReplica(request, slot, owner, error);
     }
     Throwable cause = UnsentForwards.cause(error);
     return done(request.replyError(Status.BUSY, "owner " + owner.address() + " unreachable: "
@@ -1054,6 +1128,12 @@ public final class ClusterRouter implements Router, ClusterView {
         && request.key().length > 0;
   }
 
+  /** One slot's share of a client's MGET or EXISTS of several keys (forwardPart): it may be answered by a replica. */
+  private static boolean readPart(Frame request) {
+    Opcode op = request.op();
+    return (op == Opcode.MULTI_GET || op == Opcode.MULTI_EXISTS) && !request.hasFlag(Flags.FORWARDED);
+  }
+
   /**
    * The owner of a client's read could not be reached (killed, stalled, cut off): until the
    * cluster declares it dead and promotes a replica, which takes the detection time, its slots
@@ -1064,8 +1144,12 @@ public final class ClusterRouter implements Router, ClusterView {
    * owner when no replica can answer.
    */
   private CompletableFuture<Frame> readFromAReplica(Frame request, Member owner, Throwable error) {
+    return readFromAReplica(request, KeySlot.of(request.key()), owner, error);
+  }
+
+  /** {@link #readFromAReplica(Frame, Member, Throwable)} of a read of {@code slot} (one key, or one slot's share of several). */
+  private CompletableFuture<Frame> readFromAReplica(Frame request, int slot, Member owner, Throwable error) {
     Placement p = cluster.placement();
-    int slot = KeySlot.of(request.key());
     if (!owner.equals(p.owner(slot))) {
       return route(request); // the placement changed meanwhile: route afresh (a read may be resent)
     }
@@ -1073,13 +1157,14 @@ public final class ClusterRouter implements Router, ClusterView {
       replicaReads.increment();
       return done(local.execute(request));
     }
-    return askReplicas(request, p.replicas(slot), 0, owner, error);
+    return askReplicas(request, slot, p.replicas(slot), 0, owner, error);
   }
 
-  private CompletableFuture<Frame> askReplicas(Frame request, List<Member> replicas, int i, Member owner, Throwable error) {
+  private CompletableFuture<Frame> askReplicas(Frame request, int slot, List<Member> replicas, int i, Member owner,
+      Throwable error) {
     if (i >= replicas.size()) {
       Placement now = cluster.placement();
-      if (!owner.equals(now.owner(KeySlot.of(request.key())))) {
+      if (!owner.equals(now.owner(slot))) {
         // The owner was declared dead meanwhile and its replica, the new owner, is waiting out the
         // lease: TRY_AGAIN, which route() retries for a read under the new placement.
         return done(request.replyError(Status.TRY_AGAIN, "owner " + owner.address()
@@ -1089,11 +1174,11 @@ public final class ClusterRouter implements Router, ClusterView {
     }
     Member r = replicas.get(i);
     if (r.equals(cluster.self()) || r.equals(owner)) {
-      return askReplicas(request, replicas, i + 1, owner, error);
+      return askReplicas(request, slot, replicas, i + 1, owner, error);
     }
     return peers.send(r.address(), request.withFlags(Flags.FORWARDED)).handle((reply, e) -> e == null
             && reply.status() != Status.TRY_AGAIN ? done(relay(request, reply))
-            : askReplicas(request, replicas, i + 1, owner, error))
+            : askReplicas(request, slot, replicas, i + 1, owner, error))
         .thenCompose(f -> f);
   }
 

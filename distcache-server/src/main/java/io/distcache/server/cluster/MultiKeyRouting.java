@@ -96,96 +96,135 @@ final class MultiKeyRouting {
           : router.forward(owner, request, groups.get(owner).keys);
     }
     if (pairs) {
-      // Split across owners: each part is a new pair list of arrays (well-formed: keys() checked it).
-      List<byte[]> items = ListCodec.decodePairs(request.value());
-      for (Group g : groups.values()) {
-        for (int position : g.positions) {
-          g.values.add(items.get(2 * position + 1));
-        }
-      }
+      values(request, groups.values()); // split across owners: each part is a new pair list of arrays
     }
     return switch (op) {
-      case MULTI_GET -> multiGet(request, groups, keys.size());
-      case MULTI_DELETE, MULTI_EXISTS -> sumCounts(request, op, groups);
-      case MULTI_SET -> allOk(request, op, groups);
+      case MULTI_GET -> toEveryOwner(request, op, groups, keys.size());
+      case MULTI_DELETE, MULTI_EXISTS, MULTI_SET -> toEveryOwner(request, op, groups, 0);
       case MULTI_SET_IF_ABSENT -> setIfAbsent(request, groups);
       default -> throw new IllegalArgumentException(op + " is not a multi-key opcode");
     };
   }
 
-  private CompletableFuture<Frame> multiGet(Frame request, Map<Member, Group> groups, int keyCount) {
-    List<Member> owners = new ArrayList<>(groups.keySet());
-    List<CompletableFuture<Frame>> parts = sendAll(request, Opcode.MULTI_GET, groups);
-    // Kept held when a part is (our own part waiting behind forwards of its slots, see
-    // ClusterRouter.serveIfOwned): the connection's next request must not overtake it (a reviewer).
+  /** {@code op} sent to every owner's keys at once, the replies merged (see merge). */
+  private CompletableFuture<Frame> toEveryOwner(Frame request, Opcode op, Map<Member, Group> groups, int keyCount) {
+    return merge(request, op, List.copyOf(groups.values()), owners(groups), sendAll(request, op, groups), keyCount);
+  }
+
+  private static List<String> owners(Map<Member, Group> groups) {
+    return groups.keySet().stream().map(m -> "owner " + m.address()).toList();
+  }
+
+  /**
+   * One reply to {@code request} ({@code op}) from its parts' replies, part i answering the keys of
+   * {@code groups.get(i)} ({@code names.get(i)} in an error): MULTI_GET's values back at their
+   * keys' positions, counts added, OK when every part is; the first failed part's reply when one
+   * failed. Kept held when a part is (our own part waiting behind forwards of its slots, see
+   * ClusterRouter.serveIfOwned): the connection's next request must not overtake it (a reviewer).
+   */
+  private CompletableFuture<Frame> merge(Frame request, Opcode op, List<Group> groups, List<String> names,
+      List<CompletableFuture<Frame>> parts, int keyCount) {
     return HeldReply.keepHeld(parts, CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
       Frame failed = firstFailure(parts, Status.OK);
       if (failed != null) {
         return asReplyTo(request, failed);
       }
-      byte[][] values = new byte[keyCount][];
-      for (int p = 0; p < parts.size(); p++) {
-        Frame reply = parts.get(p).join();
-        List<byte[]> got;
-        try {
-          got = ListCodec.decodeValues(reply.value());
-        } catch (ListCodec.MalformedListException e) {
-          return request.replyError(Status.INTERNAL_ERROR,
-              "owner " + owners.get(p).address() + " sent a malformed MULTI_GET reply: " + e.getMessage());
+      return switch (op) {
+        case MULTI_GET -> values(request, groups, names, parts, keyCount);
+        case MULTI_DELETE, MULTI_EXISTS -> {
+          long sum = 0;
+          for (CompletableFuture<Frame> part : parts) {
+            sum += part.join().extra(0, 0);
+          }
+          yield request.replyOk(sum);
         }
-        List<Integer> positions = groups.get(owners.get(p)).positions;
-        if (got.size() != positions.size()) {
-          return request.replyError(Status.INTERNAL_ERROR, "owner " + owners.get(p).address() + " returned "
-              + got.size() + " values for " + positions.size() + " keys");
-        }
-        for (int i = 0; i < got.size(); i++) {
-          values[positions.get(i)] = got.get(i);
-        }
-      }
-      // Every part fitted a frame, but together they may not.
-      Frame tooLarge = LocalExecutor.multiGetTooLarge(request, Arrays.asList(values), router.maxFrameBytes());
-      return tooLarge != null ? tooLarge : request.replyValue(ListCodec.encodeValues(Arrays.asList(values)));
+        default -> request.replyOk();
+      };
     }));
   }
 
-  private CompletableFuture<Frame> sumCounts(Frame request, Opcode op, Map<Member, Group> groups) {
-    List<CompletableFuture<Frame>> parts = sendAll(request, op, groups);
-    return HeldReply.keepHeld(parts, CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
-      Frame failed = firstFailure(parts, Status.OK);
-      if (failed != null) {
-        return asReplyTo(request, failed);
+  private Frame values(Frame request, List<Group> groups, List<String> names, List<CompletableFuture<Frame>> parts,
+      int keyCount) {
+    byte[][] values = new byte[keyCount][];
+    for (int p = 0; p < parts.size(); p++) {
+      Frame reply = parts.get(p).join();
+      List<byte[]> got;
+      try {
+        got = ListCodec.decodeValues(reply.value());
+      } catch (ListCodec.MalformedListException e) {
+        return request.replyError(Status.INTERNAL_ERROR, names.get(p) + " sent a malformed MULTI_GET reply: " + e.getMessage());
       }
-      long sum = 0;
-      for (CompletableFuture<Frame> part : parts) {
-        sum += part.join().extra(0, 0);
+      List<Integer> positions = groups.get(p).positions;
+      if (got.size() != positions.size()) {
+        return request.replyError(Status.INTERNAL_ERROR, names.get(p) + " returned " + got.size() + " values for "
+            + positions.size() + " keys");
       }
-      return request.replyOk(sum);
-    }));
+      for (int i = 0; i < got.size(); i++) {
+        values[positions.get(i)] = got.get(i);
+      }
+    }
+    // Every part fitted a frame, but together they may not.
+    Frame tooLarge = LocalExecutor.multiGetTooLarge(request, Arrays.asList(values), router.maxFrameBytes());
+    return tooLarge != null ? tooLarge : request.replyValue(ListCodec.encodeValues(Arrays.asList(values)));
   }
 
-  private CompletableFuture<Frame> allOk(Frame request, Opcode op, Map<Member, Group> groups) {
-    List<CompletableFuture<Frame>> parts = sendAll(request, op, groups);
-    return HeldReply.keepHeld(parts, CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
-      Frame failed = firstFailure(parts, Status.OK);
-      return failed != null ? asReplyTo(request, failed) : request.replyOk();
-    }));
+  /**
+   * {@code part}, a multi-key request for one owner ({@code keys}, in order), split by slot: one
+   * request per slot of its keys, given to {@code send} with that slot, and their replies merged
+   * into one reply to {@code part}. How a part whose owner could not be connected to waits for each
+   * slot's next owner (ClusterRouter.forwardPart): per slot, the unit in which a cluster keeps
+   * requests in order and applies them atomically (Redis Cluster's MSET and DEL are one slot's).
+   */
+  CompletableFuture<Frame> bySlot(Frame part, List<byte[]> keys, java.util.function.BiFunction<Integer, Frame,
+      CompletableFuture<Frame>> send) {
+    Opcode op = part.op();
+    Map<Integer, Group> groups = new LinkedHashMap<>();
+    for (int i = 0; i < keys.size(); i++) {
+      Group g = groups.computeIfAbsent(KeySlot.of(keys.get(i)), s -> new Group());
+      g.positions.add(i);
+      g.keys.add(keys.get(i));
+    }
+    boolean pairs = op == Opcode.MULTI_SET || op == Opcode.MULTI_SET_IF_ABSENT;
+    if (pairs) {
+      values(part, groups.values());
+    }
+    List<CompletableFuture<Frame>> parts = new ArrayList<>(groups.size());
+    List<String> names = new ArrayList<>(groups.size());
+    for (Map.Entry<Integer, Group> e : groups.entrySet()) {
+      parts.add(send.apply(e.getKey(), part(part, op, e.getValue(), pairs)));
+      names.add("slot " + e.getKey() + "'s owner");
+    }
+    return merge(part, op, List.copyOf(groups.values()), names, parts, keys.size());
+  }
+
+  /** Each group's values, from {@code request}'s pair list (well-formed: BufferedPairs.keys checked it). */
+  private static void values(Frame request, java.util.Collection<Group> groups) {
+    List<byte[]> items = ListCodec.decodePairs(request.value());
+    for (Group g : groups) {
+      for (int position : g.positions) {
+        g.values.add(items.get(2 * position + 1));
+      }
+    }
+  }
+
+  /** The sub-request of {@code op} for one group's keys: the request's flags (EXPIRY_ABSOLUTE) and extras (a ttl), never ROUTED. */
+  private static Frame part(Frame request, Opcode op, Group g, boolean pairs) {
+    byte[] list = pairs ? ListCodec.encodePairs(g.keys, g.values) : ListCodec.encodeKeys(g.keys);
+    return new Frame(op.code(), request.flags() & ~Flags.ROUTED, request.requestId(), Status.OK,
+        op == request.op() ? request.extras() : Frame.NO_EXTRAS, Frame.EMPTY, list);
   }
 
   /** Check-then-set across owners; see the design note for what is and is not guaranteed. */
   private CompletableFuture<Frame> setIfAbsent(Frame request, Map<Member, Group> groups) {
     Frame check = Frame.request(Opcode.MULTI_EXISTS, 0, null, Frame.EMPTY).withRequestId(request.requestId());
-    CompletableFuture<Frame> result = sumCounts(check, Opcode.MULTI_EXISTS, groups).thenCompose(existing -> {
+    CompletableFuture<Frame> result = toEveryOwner(check, Opcode.MULTI_EXISTS, groups, 0).thenCompose(existing -> {
       if (existing.status() != Status.OK) {
         return done(asReplyTo(request, existing));
       }
       if (existing.extra(0, 0) > 0) {
         return done(request.reply(Status.CONDITION_FAILED));
       }
-      List<CompletableFuture<Frame>> parts = sendAll(request, Opcode.MULTI_SET_IF_ABSENT, groups);
-      return CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
-        Frame failed = firstFailure(parts, Status.OK);
-        return failed != null ? asReplyTo(request, failed) : request.replyOk();
-      });
+      return toEveryOwner(request, Opcode.MULTI_SET_IF_ABSENT, groups, 0);
     });
     // Held, always: its set phase starts only once the check is answered, and a request the
     // connection pipelined after it, routed at once, could land between the two (a reviewer: SET k1 x
@@ -196,13 +235,10 @@ final class MultiKeyRouting {
   /** One sub-request of {@code op} per owner, in owner order; our own runs here, now. */
   private List<CompletableFuture<Frame>> sendAll(Frame request, Opcode op, Map<Member, Group> groups) {
     List<CompletableFuture<Frame>> parts = new ArrayList<>(groups.size());
+    boolean pairs = op == Opcode.MULTI_SET || op == Opcode.MULTI_SET_IF_ABSENT;
     for (Map.Entry<Member, Group> e : groups.entrySet()) {
       Group g = e.getValue();
-      boolean pairs = op == Opcode.MULTI_SET || op == Opcode.MULTI_SET_IF_ABSENT;
-      byte[] list = pairs ? ListCodec.encodePairs(g.keys, g.values) : ListCodec.encodeKeys(g.keys);
-      // Keep the flags (EXPIRY_ABSOLUTE) and extras (MULTI_SET's ttl) of the request; never ROUTED.
-      Frame part = new Frame(op.code(), request.flags() & ~Flags.ROUTED, request.requestId(), Status.OK,
-          op == request.op() ? request.extras() : Frame.NO_EXTRAS, Frame.EMPTY, list);
+      Frame part = part(request, op, g, pairs);
       parts.add(router.isSelf(e.getKey()) ? router.serveIfOwned(part, g.keys, router.placement())
           : router.forward(e.getKey(), part, g.keys));
     }

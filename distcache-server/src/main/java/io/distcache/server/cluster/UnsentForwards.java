@@ -57,9 +57,12 @@ import java.util.function.IntFunction;
  *     is answered so (not applied), never sent again: the ones after it may have been applied.
  *     A batch stops at a request served here on the script lane (what follows waits for it, as a
  *     connection's next request does) and when the slot's owner changes under it.
- *   - a multi-key part (MGET, MSET, DEL of several keys) cannot join held one-key requests: for a
- *     slot with requests held for its owner it is refused unapplied (ClusterRouter.forward), and
- *     one this node serves as the new owner waits behind them (ClusterRouter.serveIfOwned).
+ *   - a multi-key request (MGET, MSET, DEL, EXISTS of several keys) goes whole while none of its
+ *     slots has requests held for its owner; else, or when it could not be sent, it is split by
+ *     slot and each slot's share is held like a one-key request (under the whole request's
+ *     sequence number when it was not sent: its place in every one of its slots); MSETNX's set
+ *     phase, all or nothing on its owner, is refused unapplied instead (ClusterRouter.forward).
+ *     One this node serves as the new owner waits behind them (ClusterRouter.serveIfOwned).
  * A read whose owner cannot be reached goes to a replica at once (ClusterRouter.readFromAReplica)
  * unless requests of its slot are held: then it is held behind them, or it could read the value
  * from before a write its connection sent first. Past MAX_HELD, a request whose slot has held
@@ -86,7 +89,8 @@ final class UnsentForwards {
   /** What a held request is answered with when its wait ends: before its slot changed owner, or unsent since. */
   @FunctionalInterface
   interface Expired {
-    CompletableFuture<Frame> answer(Frame request, Member owner, Throwable error, long heldMillis, boolean ownerChanged);
+    CompletableFuture<Frame> answer(Frame request, int slot, Member owner, Throwable error, long heldMillis,
+        boolean ownerChanged);
   }
 
   /**
@@ -446,7 +450,7 @@ final class UnsentForwards {
       long heldMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - h.since);
       CompletableFuture<Frame> answer;
       try {
-        answer = expired.answer(h.request, lane.owner, cause, heldMillis, moved);
+        answer = expired.answer(h.request, slot, lane.owner, cause, heldMillis, moved);
       } catch (RuntimeException e) {
         answer = CompletableFuture.completedFuture(h.request.replyError(io.distcache.protocol.Status.BUSY,
             "owner " + lane.owner.address() + " unreachable; not applied"));
@@ -464,7 +468,7 @@ final class UnsentForwards {
       long heldMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - h.since);
       CompletableFuture<Frame> answer;
       try {
-        answer = expired.answer(h.request, owner, h.error, heldMillis, moved);
+        answer = expired.answer(h.request, slot, owner, h.error, heldMillis, moved);
       } catch (RuntimeException e) {
         answer = CompletableFuture.completedFuture(h.request.replyError(io.distcache.protocol.Status.BUSY,
             "owner " + owner.address() + " unreachable; not applied"));

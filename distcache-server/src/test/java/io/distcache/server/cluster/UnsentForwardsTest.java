@@ -40,7 +40,7 @@ class UnsentForwardsTest {
     }
     events.add("resend " + text(request));
     return newOwner.apply(request);
-  }, (request, to, error, heldMillis, ownerChanged) -> {
+  }, (request, slot, to, error, heldMillis, ownerChanged) -> {
     events.add("expired " + text(request));
     return CompletableFuture.completedFuture(request.replyError(Status.BUSY, "held " + heldMillis));
   });
