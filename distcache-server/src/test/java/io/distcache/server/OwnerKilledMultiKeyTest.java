@@ -130,6 +130,42 @@ class OwnerKilledMultiKeyTest {
     }
   }
 
+  /**
+   * MSETNX of a key of the killed owner and one of a live owner, both absent: its check phase must
+   * not wait for a successor nor read a replica, since its set phase goes to the owners grouped
+   * at the start: it fails, and nothing is written (a reviewer: the live owner's key was written
+   * while the command answered BUSY).
+   */
+  @Test
+  void msetnxAcrossALiveAndAKilledOwner_failsAndWritesNothing() {
+    cluster = new ClusterFixture(1, ReplicationMode.SYNC, ClusterTest.PATIENT);
+    cluster.forwardTimeout = Duration.ofMillis(800);
+    cluster.cluster(4);
+    DistCacheNode doomed = cluster.nodes.get(3);
+    DistCacheNode entry = cluster.nodes.get(1);
+    Placement p = entry.membership().placement();
+    String his = null;
+    String other = null;
+    for (int i = 0; his == null || other == null; i++) {
+      String k = "nx:" + i;
+      Member o = p.owner(KeySlot.of(ClusterFixture.b(k)));
+      if (o.equals(doomed.membership().self())) {
+        his = his == null ? k : his;
+      } else if (!o.equals(entry.membership().self())) {
+        other = other == null ? k : other;
+      }
+    }
+    cluster.kill(doomed);
+    try (Jedis j = new Jedis("127.0.0.1", entry.port(), 15_000)) {
+      String a = his;
+      String b = other;
+      Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> j.msetnx(a, "x", b, "y"));
+      assertThat(refused).as("the MSETNX").isNotNull();
+      assertThat(refused.getMessage()).contains("unreachable");
+      assertThat(j.get(b)).as("the live owner's key").isNull();
+    }
+  }
+
   private static long counter(String info, String name) {
     for (String line : info.split("\r\n")) {
       if (line.startsWith(name + ":")) {

@@ -89,7 +89,7 @@ public final class ClusterRouter implements Router, ClusterView {
     this.peers = peers;
     this.multiKey = new MultiKeyRouting(this);
     this.waits = new SlotWaits(this::servableHere, this::ownedHere, r -> replicated(r, cluster.placement()),
-        r -> movingHere(r, KeySlot.of(r.key()), cluster.placement()), WAIT_MILLIS, DIRECT_WAIT_MILLIS);
+        r -> movingHere(r, waitingSlot(r), cluster.placement()), WAIT_MILLIS, DIRECT_WAIT_MILLIS);
     this.replicator = new Replicator(store, cluster::placement, cluster::self, peers, replication, local::execute);
     replicator.scripts(local.scripts());
     local.scripts().clustered(() -> !alone(cluster.placement())); // a node that left is no longer alone
@@ -799,6 +799,14 @@ public final class ClusterRouter implements Router, ClusterView {
     }
     boolean fromCopies = false;
     if (!alone) {
+      int only = oneSlot(keys);
+      if (only >= 0 && placement.owner(only).equals(self)) {
+        // Keys of one slot, ours: as for one key (routeOnce), it waits in the slot's line while the
+        // slot is not servable yet or requests wait for it, rather than TRY_AGAIN at once (a held
+        // share of an MSET sent on to this new owner in a batch took TRY_AGAIN as final, a reviewer).
+        return !waits.busy(only) && cluster.guard().mayServe(placement, only) ? replicated(request, placement)
+            : waitFor(only, request, placement);
+      }
       // A peer's read of slots this node replicates: their owner could not be reached from there
       // (ClusterRouter.forwardPart); a current copy answers, as for one key (routeOnce).
       boolean replicaMay = request.hasFlag(Flags.FORWARDED) && request.op() != null && request.op().readOnly();
@@ -809,6 +817,14 @@ public final class ClusterRouter implements Router, ClusterView {
           if (replicaMay && servesReplicaRead(placement, slot)) {
             fromCopies = true;
             continue;
+          }
+          List<Member> replicas = placement.replicas(slot);
+          if (only >= 0 && request.hasFlag(Flags.FORWARDED) && !replicas.isEmpty() && replicas.get(0).equals(self)) {
+            // As for one key: the sender most likely knows already that we own the slot now.
+            CompletableFuture<Frame> wait = waits.enqueue(slot, request, true);
+            if (wait != null) {
+              return wait;
+            }
           }
           return done(notOursToServe(request, slot, owner, placement));
         }
@@ -822,6 +838,33 @@ public final class ClusterRouter implements Router, ClusterView {
       return done(local.execute(request));
     }
     return replicated(request, placement);
+  }
+
+  /** The slot every one of {@code keys} hashes to; -1 when they span several (or there are none). */
+  private static int oneSlot(List<byte[]> keys) {
+    int slot = -1;
+    for (byte[] key : keys) {
+      int s = KeySlot.of(key);
+      if (slot >= 0 && s != slot) {
+        return -1;
+      }
+      slot = s;
+    }
+    return slot;
+  }
+
+  /** The slot a request waits for in SlotWaits: its key's, or its first key's for a multi-key one (0 when unreadable). */
+  private static int waitingSlot(Frame r) {
+    if (r.key() != null && r.key().length > 0) {
+      return KeySlot.of(r.key());
+    }
+    try {
+      List<byte[]> keys = r.op() == Opcode.MULTI_SET || r.op() == Opcode.MULTI_SET_IF_ABSENT
+          ? io.distcache.protocol.BufferedPairs.keys(r) : ListCodec.decodeKeys(r.value());
+      return keys.isEmpty() ? 0 : KeySlot.of(keys.get(0));
+    } catch (RuntimeException e) {
+      return 0;
+    }
   }
 
   private static Frame joining(Frame request) {
@@ -883,6 +926,11 @@ public final class ClusterRouter implements Router, ClusterView {
   /** {@link #forward(Member, Frame)} of a multi-key part whose keys are {@code keys}: each slot is counted. */
   CompletableFuture<Frame> forward(Member owner, Frame request, List<byte[]> keys) {
     return forward(owner, request, keys.stream().mapToInt(KeySlot::of).distinct().toArray(), keys);
+  }
+
+  /** {@link #forward(Member, Frame, List)}, failing at once when it cannot be sent (MSETNX's phases: never held). */
+  CompletableFuture<Frame> forwardAtOnce(Member owner, Frame request, List<byte[]> keys) {
+    return forward(owner, request, keys.stream().mapToInt(KeySlot::of).distinct().toArray(), null);
   }
 
   private static final int[] NO_SLOTS = {};
@@ -1009,15 +1057,28 @@ public final class ClusterRouter implements Router, ClusterView {
         out.complete(error == null ? relay(request, reply) : unreachable(request, owner, error));
         return;
       }
-      multiKey.bySlot(request, keys, (slot, share) -> {
-        CompletableFuture<Frame> held = new CompletableFuture<>();
-        if (notSent(error) && unsent.hold(slot, owner, seq, share, error, read, held)) {
-          return held;
+      java.util.Set<Integer> released = new java.util.HashSet<>();
+      try {
+        multiKey.bySlot(request, keys, (slot, share) -> {
+          CompletableFuture<Frame> held = new CompletableFuture<>();
+          released.add(slot); // taken care of from here: held (answered later) or answered now
+          if (notSent(error) && unsent.hold(slot, owner, seq, share, error, read, held)) {
+            return held;
+          }
+          inFlight.answered(slot);
+          unsent.poke(slot);
+          return read ? readFromAReplica(share, slot, owner, error) : done(unreachable(share, owner, error));
+        }).whenComplete((r, e) -> out.complete(r != null ? r : unreachable(request, owner, e)));
+      } catch (RuntimeException e) {
+        // Never a client left waiting, nor a slot's count left taken (its later requests would wait for ever).
+        for (int s : slots) {
+          if (!released.contains(s)) {
+            inFlight.answered(s);
+            unsent.poke(s);
+          }
         }
-        inFlight.answered(slot);
-        unsent.poke(slot);
-        return read ? readFromAReplica(share, slot, owner, error) : done(unreachable(share, owner, error));
-      }).whenComplete((r, e) -> out.complete(r != null ? r : unreachable(request, owner, e)));
+        out.complete(unreachable(request, owner, e));
+      }
     });
     return out;
   }

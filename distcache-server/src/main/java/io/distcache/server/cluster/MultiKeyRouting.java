@@ -108,7 +108,7 @@ final class MultiKeyRouting {
 
   /** {@code op} sent to every owner's keys at once, the replies merged (see merge). */
   private CompletableFuture<Frame> toEveryOwner(Frame request, Opcode op, Map<Member, Group> groups, int keyCount) {
-    return merge(request, op, List.copyOf(groups.values()), owners(groups), sendAll(request, op, groups), keyCount);
+    return merge(request, op, List.copyOf(groups.values()), owners(groups), sendAll(request, op, groups, true), keyCount);
   }
 
   private static List<String> owners(Map<Member, Group> groups) {
@@ -127,6 +127,12 @@ final class MultiKeyRouting {
     return HeldReply.keepHeld(parts, CompletableFuture.allOf(parts.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {
       Frame failed = firstFailure(parts, Status.OK);
       if (failed != null) {
+        if (op != Opcode.MULTI_GET && op != Opcode.MULTI_EXISTS && failed.status() == Status.BUSY
+            && parts.stream().anyMatch(p -> p.join().status() == Status.OK)) {
+          // "not applied" is about the failed part alone: a client must not retry believing nothing was written.
+          return request.replyError(Status.BUSY, failed.valueText() + " (that part only: the command's other keys"
+              + " were written)");
+        }
         return asReplyTo(request, failed);
       }
       return switch (op) {
@@ -217,7 +223,12 @@ final class MultiKeyRouting {
   /** Check-then-set across owners; see the design note for what is and is not guaranteed. */
   private CompletableFuture<Frame> setIfAbsent(Frame request, Map<Member, Group> groups) {
     Frame check = Frame.request(Opcode.MULTI_EXISTS, 0, null, Frame.EMPTY).withRequestId(request.requestId());
-    CompletableFuture<Frame> result = toEveryOwner(check, Opcode.MULTI_EXISTS, groups, 0).thenCompose(existing -> {
+    // Each owner's check goes to that owner, never waits for a successor nor reads a replica: the
+    // set phase goes to the owners grouped now, so a check answered elsewhere let a live owner's part
+    // be written while a dead one's failed (a reviewer).
+    List<CompletableFuture<Frame>> checks = sendAll(check, Opcode.MULTI_EXISTS, groups, false);
+    CompletableFuture<Frame> result = merge(check, Opcode.MULTI_EXISTS, List.copyOf(groups.values()), owners(groups),
+        checks, 0).thenCompose(existing -> {
       if (existing.status() != Status.OK) {
         return done(asReplyTo(request, existing));
       }
@@ -232,15 +243,19 @@ final class MultiKeyRouting {
     return HeldReply.of(result);
   }
 
-  /** One sub-request of {@code op} per owner, in owner order; our own runs here, now. */
-  private List<CompletableFuture<Frame>> sendAll(Frame request, Opcode op, Map<Member, Group> groups) {
+  /**
+   * One sub-request of {@code op} per owner, in owner order; our own runs here, now. {@code
+   * mayWait}: a part whose owner cannot be connected to may wait for its slots' next owners, or
+   * read their replicas (ClusterRouter.forwardPart); else it fails at once, as MSETNX's phases need.
+   */
+  private List<CompletableFuture<Frame>> sendAll(Frame request, Opcode op, Map<Member, Group> groups, boolean mayWait) {
     List<CompletableFuture<Frame>> parts = new ArrayList<>(groups.size());
     boolean pairs = op == Opcode.MULTI_SET || op == Opcode.MULTI_SET_IF_ABSENT;
     for (Map.Entry<Member, Group> e : groups.entrySet()) {
       Group g = e.getValue();
       Frame part = part(request, op, g, pairs);
       parts.add(router.isSelf(e.getKey()) ? router.serveIfOwned(part, g.keys, router.placement())
-          : router.forward(e.getKey(), part, g.keys));
+          : mayWait ? router.forward(e.getKey(), part, g.keys) : router.forwardAtOnce(e.getKey(), part, g.keys));
     }
     return parts;
   }
