@@ -166,6 +166,58 @@ class OwnerKilledMultiKeyTest {
     }
   }
 
+  /**
+   * At the takeover, while the new owner waits out its lease: a pipelined MGET of two of its new
+   * slots, then SETs of both keys, then MGET again. The first MGET must read the values from before
+   * the SETs (a tester: retried 20 ms later on its own, it read the SETs pipelined after it), and
+   * the SETs and the second MGET succeed.
+   */
+  @Test
+  void aPipelinedMgetAtTheTakeover_readsNothingWrittenAfterIt() {
+    cluster = new ClusterFixture(1, ReplicationMode.SYNC, ClusterTest.FAST);
+    cluster.forwardTimeout = Duration.ofSeconds(8);
+    cluster.cluster(4);
+    DistCacheNode doomed = cluster.nodes.get(3);
+    Placement p = cluster.nodes.get(0).membership().placement();
+    String a = null;
+    String b = null;
+    for (int i = 0; b == null; i++) {
+      String k = "t:" + i;
+      int slot = KeySlot.of(ClusterFixture.b(k));
+      if (!p.owner(slot).equals(doomed.membership().self())) {
+        continue;
+      }
+      if (a == null) {
+        a = k;
+      } else if (KeySlot.of(ClusterFixture.b(a)) != slot && p.replicas(slot).get(0).equals(p.replicas(KeySlot.of(ClusterFixture.b(a))).get(0))) {
+        b = k;
+      }
+    }
+    DistCacheNode entry = cluster.nodeOf(p.replicas(KeySlot.of(ClusterFixture.b(a))).get(0));
+    for (String k : List.of(a, b)) {
+      assertThat(ClusterFixture.writeOne(entry, k)).as("the first write of %s", k).isNotEmpty();
+    }
+    cluster.kill(doomed);
+    int slotA = KeySlot.of(ClusterFixture.b(a));
+    org.awaitility.Awaitility.await().atMost(ClusterTest.DEADLINE).pollInterval(Duration.ofMillis(1)).until(() -> {
+      Placement now = entry.membership().placement();
+      return now.owner(slotA).equals(entry.membership().self()) && !entry.membership().guard().mayServe(now, slotA);
+    });
+
+    List<Object> replies;
+    try (Jedis j = new Jedis("127.0.0.1", entry.port(), 15_000)) {
+      Pipeline pipe = j.pipelined();
+      pipe.mget(a, b);
+      pipe.set(a, "new-a");
+      pipe.set(b, "new-b");
+      pipe.mget(a, b);
+      replies = pipe.syncAndReturnAll();
+    }
+    assertThat(replies.get(0)).as("the MGET sent before the SETs").isEqualTo(List.of("v-" + a, "v-" + b));
+    assertThat(replies.subList(1, 3)).as("the SETs").containsOnly("OK");
+    assertThat(replies.get(3)).as("the MGET after them").isEqualTo(List.of("new-a", "new-b"));
+  }
+
   private static long counter(String info, String name) {
     for (String line : info.split("\r\n")) {
       if (line.startsWith(name + ":")) {

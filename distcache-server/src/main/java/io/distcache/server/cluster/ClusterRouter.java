@@ -48,7 +48,8 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * A TRY_AGAIN for a client's read (not FORWARDED) is retried here every RETRY_MILLIS for up to
  * RETRY_WINDOW_MILLIS, routing afresh each time, so reads ride through a membership change
- * (usually one round trip of confirmations) instead of failing. Writes are never retried here:
+ * (usually one round trip of confirmations) instead of failing, held (HeldReply) so that the
+ * connection's later requests wait for the retries. Writes are never retried here:
  * a write retried 20 ms later could land after a write pipelined behind it on the same
  * connection, already acknowledged, and leave the older value in place (found in review); the
  * client gets TRY_AGAIN and decides. A ROUTED request whose slot turns out to be owned elsewhere
@@ -567,7 +568,9 @@ public final class ClusterRouter implements Router, ClusterView {
       return reply; // the common case: answered at once
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RETRY_WINDOW_MILLIS);
-    return reply.thenCompose(r -> retryWhileMoving(request, r, deadline, replicaMay));
+    // Held: the connection's later requests wait for the retries, or a pipelined MGET, retried 20
+    // ms later, read values written by commands sent after it (a tester, at a takeover).
+    return HeldReply.of(reply.thenCompose(r -> retryWhileMoving(request, r, deadline, replicaMay)));
   }
 
   private CompletableFuture<Frame> retryWhileMoving(Frame request, Frame reply, long deadline, boolean replicaMay) {
@@ -780,6 +783,11 @@ public final class ClusterRouter implements Router, ClusterView {
    * placement} and may serve it now; TRY_AGAIN otherwise.
    */
   CompletableFuture<Frame> serveIfOwned(Frame request, List<byte[]> keys, Placement placement) {
+    return serveIfOwned(request, keys, placement, 0);
+  }
+
+  /** {@code waitingUntil}: when it has waited for its slots to become servable here, until then (else 0). */
+  private CompletableFuture<Frame> serveIfOwned(Frame request, List<byte[]> keys, Placement placement, long waitingUntil) {
     if (!request.hasFlag(Flags.FORWARDED)) {
       for (byte[] key : keys) {
         CompletableFuture<Void> earlier = inFlight.pending(KeySlot.of(key));
@@ -788,7 +796,8 @@ public final class ClusterRouter implements Router, ClusterView {
           // owner, or hold for its new one (UnsentForwards), have not been answered yet; serving
           // this first could overtake them (a reviewer: a pipelined DEL served while held SETs of
           // the same key were still being sent on, and the key came back).
-          return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> serveIfOwned(request, keys, placement())));
+          return HeldReply.of(earlier.handle((x, e) -> null)
+              .thenCompose(x -> serveIfOwned(request, keys, placement(), waitingUntil)));
         }
       }
     }
@@ -828,8 +837,20 @@ public final class ClusterRouter implements Router, ClusterView {
           }
           return done(notOursToServe(request, slot, owner, placement));
         }
-        if (!cluster.guard().mayServe(placement, slot)) {
-          return done(movingHere(request, slot, placement));
+        if (!cluster.guard().mayServe(placement, slot) || waits.busy(slot)) {
+          // Ours, not servable yet (a takeover's lease, a join's confirmations) or others wait for it:
+          // it waits too, as a one-key request does in SlotWaits, polled since its keys span slots,
+          // and held, so the connection's later requests wait behind it (a tester: an MSET answered
+          // TRYAGAIN at a takeover while one-key writes of its slots waited and succeeded).
+          long now = System.nanoTime();
+          long until = waitingUntil != 0 ? waitingUntil
+              : now + TimeUnit.MILLISECONDS.toNanos(request.hasFlag(Flags.FORWARDED) ? WAIT_MILLIS : DIRECT_WAIT_MILLIS);
+          if (now - until >= 0) {
+            return done(movingHere(request, slot, placement));
+          }
+          return HeldReply.of(CompletableFuture.supplyAsync(() -> request,
+                  CompletableFuture.delayedExecutor(RETRY_MILLIS, TimeUnit.MILLISECONDS))
+              .thenCompose(r -> serveIfOwned(r, keys, placement(), until)));
         }
       }
     }
