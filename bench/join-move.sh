@@ -11,6 +11,8 @@
 #   bench/join-move.sh -k 200000
 #   COPY_SHARE=100 bench/join-move.sh   # every node's --copy-share (default: the node's default)
 #   WARM_JOINER=1 bench/join-move.sh    # the joiner's JVM starts first, and joins 5 s later
+#   PROBE=1 bench/join-move.sh          # also per-request latency during the join (bench/join-probe.py,
+#                                       # redis-py): every 100 ms window, by op and where its slot went
 #
 # WARM_JOINER=1 separates the move from the joiner's JVM start on the same cores: node 4 starts
 # with -join naming a port nothing listens on yet, answers PING alone, is warmed with a round of
@@ -38,6 +40,10 @@ source "$ROOT/bench/lib.sh"
 
 OUT="$(mktemp -d /tmp/join-move.XXXXXX)"
 log "logs in $OUT"
+# Nodes keep a peers file (distcache-PORT.peers) in their working directory and use it as seeds
+# when started without -join: shared between runs, a node 1 on a port used before found the last
+# run's node 4 by it, before the warm joiner was meant to be reachable.
+cd "$OUT"
 "$ROOT/bin/distcache" --version >/dev/null 2>&1 || true # builds the launcher jar on first use
 
 start_node() { # name port [seed]
@@ -112,6 +118,10 @@ fi
 log "joining node 4 while rounds run"
 ( while [[ ! -e "$OUT/stop" ]]; do round "$OUT/during.txt"; done ) &
 FG=$!
+if [[ -n "${PROBE:-}" ]]; then
+  python3 "$ROOT/bench/join-probe.py" run "$P1" "$KEYS" 4 "$OUT/probe.txt" "$OUT/stop-probe" &
+  PROBE_PID=$!
+fi
 sleep 1
 j0=$(date +%s%N)
 if [[ -n "${WARM_JOINER:-}" ]]; then
@@ -132,6 +142,12 @@ done
 j1=$(date +%s%N)
 touch "$OUT/stop"
 wait "$FG" || true
+if [[ -n "${PROBE:-}" ]]; then
+  sleep 2 # the writes the owners held reach the new owner after its "joined"
+  touch "$OUT/stop-probe"
+  wait "$PROBE_PID" || true
+  redis-cli -p "$P1" CLUSTER NODES >"$OUT/nodes.txt"
+fi
 
 grep "joined:" "$OUT/n4.log" || die "node 4 did not join (see $OUT/n4.log)"
 keys4=$(redis-cli -p "$P4" INFO keyspace | tr -d '\r' | awk -F'[=,:]' '/^db0:/{print $3}')
@@ -144,3 +160,7 @@ log "node 4: $from to joined ${ms} ms; entries in its store (owned and replica c
 echo "joined_ms=$ms entries=$keys4 used_memory=$mem4"
 echo "before:"; summary "$OUT/before.txt"
 echo "during:"; summary "$OUT/during.txt"
+if [[ -n "${PROBE:-}" ]]; then
+  echo "per-request probe through node 1 (bench/join-probe.py; the join window is 1 s in):"
+  python3 "$ROOT/bench/join-probe.py" report "$OUT/probe.txt" "$OUT/nodes.txt" "$P4"
+fi

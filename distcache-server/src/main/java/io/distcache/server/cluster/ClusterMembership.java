@@ -42,11 +42,16 @@ import org.slf4j.LoggerFactory;
  * Design: the membership engine has no threads or sockets; this class gives it both.
  *
  * Threads. One single-threaded event loop ("distcache-membership") calls tick() every
- * tickInterval and handles every reply that comes back from a peer. Incoming CLUSTER_GOSSIP
- * requests are handled on the server event loop that read them, because the reply (an ACK) rides
- * on the same request's response. The engine's public methods are synchronized (checked in
- * MembershipEngine), so the two callers serialise on its lock; both are short (no I/O under the
- * lock: sends only enqueue on a peer connection).
+ * tickInterval, handles every reply that comes back from a peer, and handles incoming
+ * CLUSTER_GOSSIP requests too (answerGossip): the reply (an ACK) rides on the request's response,
+ * completed from this loop. They were handled on the server event loop that read them, but a
+ * message that changes the placement installs it right there (Placement.of and every listener: a
+ * walk of the 16,384 slots each), and with one event loop (a 2-core machine) every request of every
+ * connection waited: 100-250 ms per change on each node on a loaded host, twice per join, which
+ * was most of a join's foreground p99 (docs/BENCHMARKS.md, nineteenth session). Placements were
+ * installed on this loop already (from replies), so nothing about them depends on the thread.
+ * The engine's public methods are synchronized (checked in MembershipEngine); no I/O under the
+ * lock (sends only enqueue on a peer connection).
  *
  * Transport. Each message is one CLUSTER_GOSSIP request on the cluster bus's multiplexed peer
  * connection to its address (Peers; CLUSTER_GOSSIP is refused on client connections); the
@@ -483,6 +488,28 @@ public final class ClusterMembership implements AutoCloseable {
   public Optional<MembershipSnapshot> snapshot() {
     MembershipEngine e = engine;
     return e == null ? Optional.empty() : Optional.of(e.snapshot());
+  }
+
+  /**
+   * Answers one CLUSTER_GOSSIP request on the membership loop, never on the event loop that read
+   * it (see the design note, "Threads"): the returned reply completes there. A node whose
+   * membership stopped answers BUSY, as before it started.
+   */
+  CompletableFuture<Frame> answerGossip(Frame request) {
+    CompletableFuture<Frame> reply = new CompletableFuture<>();
+    try {
+      loop.execute(() -> {
+        try {
+          reply.complete(onGossip(request));
+        } catch (RuntimeException e) {
+          log.warn("a membership message failed: {}", e.toString(), e);
+          reply.complete(request.replyError(Status.INTERNAL_ERROR, "membership message failed: " + e));
+        }
+      });
+    } catch (RejectedExecutionException stopped) {
+      reply.complete(request.replyError(Status.BUSY, "membership is stopped"));
+    }
+    return reply;
   }
 
   /** Answers one CLUSTER_GOSSIP request: the engine's reply in the value, empty when it has none. */

@@ -591,7 +591,7 @@ public final class ClusterRouter implements Router, ClusterView {
     switch (op) {
       // Cluster opcodes: about the receiving node, answered here, never forwarded.
       case CLUSTER_GOSSIP:
-        return done(cluster.onGossip(request));
+        return cluster.answerGossip(request); // on the membership loop: an install there stalls no request
       case CLUSTER_MEMBERS:
         return done(members(request));
       case CLUSTER_OWNER:
