@@ -1,0 +1,120 @@
+package io.distcache.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.distcache.protocol.Frame;
+import io.distcache.protocol.Opcode;
+import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.Address;
+import io.distcache.protocol.cluster.KeySlot;
+import io.distcache.protocol.cluster.Member;
+import io.distcache.protocol.cluster.Placement;
+import io.distcache.server.ManualClock;
+import io.distcache.server.bus.Peers;
+import io.distcache.server.cluster.EffectCodec.Effect;
+import io.distcache.server.store.EvictionPolicy;
+import io.distcache.server.store.ReferenceStore;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A replica that refuses a REPLICATE batch (BAD_REQUEST: it cannot read it, e.g. a format that
+ * differs between versions in a rolling upgrade). Before the fix the owner resent the refused batch
+ * every 100 ms for ever: every write waiting on that replica (of any slot it replicates, the stream
+ * being one) hung SYNC_WAIT_MILLIS and got BUSY, and the replica got nothing more.
+ */
+class ReplicaRefusalTest {
+  private static final Member A = new Member("a".repeat(40), new Address("127.0.0.1", 7001));
+  private static final Member B = new Member("b".repeat(40), new Address("127.0.0.1", 7002));
+
+  private final Store store = new ReferenceStore(new StoreConfig(16L << 20, 1024, EvictionPolicy.ALLKEYS_LRU,
+      new ManualClock()));
+  private final LocalExecutor local = new LocalExecutor(store);
+  private final Placement placement = Placement.of(1, List.of(A, B), 64, 1);
+  /** The key whose batches the replica refuses. */
+  private volatile String poisoned;
+  /** Batches that carried the poisoned key: the replica refuses each. */
+  private final AtomicInteger refusedBatches = new AtomicInteger();
+  /** Every effect B applied, in stream order (a new stream restarts at 1). */
+  private final List<Effect> applied = new ArrayList<>();
+  private final Peers peers = TestPeers.answering((to, request) -> {
+    if (request.op() != Opcode.REPLICATE) {
+      return CompletableFuture.completedFuture(request.replyOk());
+    }
+    List<Effect> effects = EffectCodec.decode(request.value());
+    for (Effect e : effects) {
+      if (!e.isMarker() && new String(e.key(), StandardCharsets.UTF_8).equals(poisoned)) {
+        refusedBatches.incrementAndGet();
+        return CompletableFuture.completedFuture(request.replyError(Status.BAD_REQUEST,
+            "malformed REPLICATE batch: an effect of an unknown kind 99"));
+      }
+    }
+    synchronized (applied) {
+      applied.addAll(effects);
+    }
+    return CompletableFuture.completedFuture(request.replyOk(request.extras()[1] + effects.size() - 1));
+  });
+  private final Replicator replicator = new Replicator(store, () -> placement, () -> A, peers, ReplicationMode.SYNC,
+      local::execute);
+
+  @AfterEach
+  void close() {
+    replicator.close();
+    store.close();
+  }
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** A key of a slot that A owns and B replicates, other than the ones in {@code not}. */
+  private String keyReplicatedToB(String prefix) {
+    for (int i = 0; ; i++) {
+      String k = prefix + i;
+      int s = KeySlot.of(b(k));
+      if (placement.owns(A, s) && placement.isReplica(B, s)) {
+        return k;
+      }
+    }
+  }
+
+  private Frame set(String key, String value) {
+    return replicator.execute(Frame.request(Opcode.SET, 0, b(key), b(value)), placement).join();
+  }
+
+  @Test
+  void refusedBatch_isNotResent_theWriteFailsAndTheReplicaGetsItsSlotAgain() {
+    replicator.placementChanged(placement);
+    poisoned = keyReplicatedToB("bad");
+    String good = keyReplicatedToB("good");
+    assertThat(set(good, "before").status()).isEqualTo(Status.OK);
+
+    Frame refused = set(poisoned, "x");
+    // The client hears the replica did not take it (as when the replica is unreachable), while the
+    // owner holds it: BUSY, never OK.
+    assertThat(refused.status()).isEqualTo(Status.BUSY);
+    assertThat(refused.valueText()).contains("refused").contains("malformed REPLICATE batch");
+
+    // The stream goes on: a later write of another key reaches the replica and is acknowledged.
+    Frame later = set(good, "after");
+    assertThat(later.status()).as(later.valueText()).isEqualTo(Status.OK);
+    assertThat(refusedBatches.get()).as("times the refused batch was sent").isEqualTo(1);
+
+    // The replica is told its copy of the poisoned key's slot missed a write (RELEASED, before the
+    // later write in the new stream): it drops the copy and asks for a new one, as after a skipped
+    // placement.
+    int slot = KeySlot.of(b(poisoned));
+    synchronized (applied) {
+      assertThat(applied.stream().filter(e -> e.isReleased() && e.copiedSlot() == slot)).hasSize(1);
+    }
+    assertThat(replicator.infoLines(1, false)).contains("replication_refused_batches:1");
+    assertThat(local.execute(Frame.request(Opcode.GET, 0, b(poisoned), null)).valueText()).isEqualTo("x");
+  }
+}
