@@ -2011,6 +2011,11 @@ public final class Replicator implements AutoCloseable {
     if (release.isEmpty()) {
       return; // the refused link closes; the next write opens a new one (linkFor)
     }
+    // Owed from now, not only from the replica's REPLICA_SYNC: a graceful leave in between would
+    // otherwise not wait for the copy the replica is about to drop and ask for (OwedCopies).
+    long[] owedSlots = new long[KeySlot.SLOTS / 64];
+    release.forEach(s -> owedSlots[s >>> 6] |= 1L << s);
+    owed.requested(replica.id(), owedSlots);
     // In the refused link's place before it closes: a write from now on goes behind the RELEASED
     // effects. A link that already replaced it (none should: a link is replaced once closed) gets
     // them instead; none when the member left the placement meanwhile (nothing goes to it).

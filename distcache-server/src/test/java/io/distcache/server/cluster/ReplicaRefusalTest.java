@@ -40,6 +40,11 @@ class ReplicaRefusalTest {
   private final Placement placement = Placement.of(1, List.of(A, B), 64, 1);
   /** The key whose batches the replica refuses. */
   private volatile String poisoned;
+  /** How many more batches with the poisoned key the replica refuses. */
+  private final AtomicInteger refusalsLeft = new AtomicInteger(Integer.MAX_VALUE);
+  /** When set, B applies what it does not refuse as a node does. */
+  private final java.util.concurrent.atomic.AtomicReference<ReplicaApplier> replicaApplier =
+      new java.util.concurrent.atomic.AtomicReference<>();
   /** Batches that carried the poisoned key: the replica refuses each. */
   private final AtomicInteger refusedBatches = new AtomicInteger();
   /** Every effect B applied, in stream order (a new stream restarts at 1). */
@@ -50,11 +55,16 @@ class ReplicaRefusalTest {
     }
     List<Effect> effects = EffectCodec.decode(request.value());
     for (Effect e : effects) {
-      if (!e.isMarker() && new String(e.key(), StandardCharsets.UTF_8).equals(poisoned)) {
+      if (!e.isMarker() && new String(e.key(), StandardCharsets.UTF_8).equals(poisoned)
+          && refusalsLeft.getAndDecrement() > 0) {
         refusedBatches.incrementAndGet();
         return CompletableFuture.completedFuture(request.replyError(Status.BAD_REQUEST,
             "malformed REPLICATE batch: an effect of an unknown kind 99"));
       }
+    }
+    ReplicaApplier real = replicaApplier.get();
+    if (real != null) {
+      return CompletableFuture.completedFuture(real.apply(request));
     }
     synchronized (applied) {
       applied.addAll(effects);
@@ -115,6 +125,59 @@ class ReplicaRefusalTest {
       assertThat(applied.stream().filter(e -> e.isReleased() && e.copiedSlot() == slot)).hasSize(1);
     }
     assertThat(replicator.infoLines(1, false)).contains("replication_refused_batches:1");
+    assertThat(replicator.owedCopies()).as("the slot's copy is owed until the replica has a new one").isEqualTo(1);
     assertThat(local.execute(Frame.request(Opcode.GET, 0, b(poisoned), null)).valueText()).isEqualTo("x");
+  }
+
+  /**
+   * The whole path with B's applier: refused once (say, mid-upgrade), the owner's RELEASED makes B
+   * drop its copy of the slot and ask for a new one (as its node does: ReplicaSyncRequester), and
+   * the full copy brings back both the key B had and the one it refused.
+   */
+  @Test
+  void refusedOnce_theReplicaDropsItsCopyOfTheSlotAndAFullCopyMakesItWholeAgain() {
+    refusalsLeft.set(1);
+    Store replicaStore = new ReferenceStore(new StoreConfig(16L << 20, 1024, EvictionPolicy.ALLKEYS_LRU,
+        new ManualClock()));
+    String tag = keyReplicatedToB("t");
+    poisoned = "{" + tag + "}bad";
+    String kept = "{" + tag + "}kept";
+    int slot = KeySlot.of(b(poisoned));
+    java.util.Set<Integer> copied = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.Set<Integer> dropped = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    ReplicaApplier.SlotCopies copies = new ReplicaApplier.SlotCopies() {
+      @Override
+      public void copied(int s, long token) {
+        copied.add(s);
+      }
+
+      @Override
+      public void drop(long[] slots) {
+        // As B's node: the slot's keys go (its cleaner), then the slot is asked of its owner.
+        assertThat(slots[slot >>> 6] & (1L << slot)).isNotZero();
+        dropped.add(slot);
+        replicaStore.delete(b(kept));
+        replicaStore.delete(b(poisoned));
+        byte[] bits = new byte[KeySlot.SLOTS / 8];
+        bits[slot >>> 3] |= (byte) (1 << (slot & 7));
+        assertThat(replicator.syncRequested(Frame.request(Opcode.REPLICA_SYNC, 0, B.id().getBytes(
+            StandardCharsets.US_ASCII), bits, placement.epoch(), placement.fingerprint(), 1L)).status())
+            .isEqualTo(Status.OK);
+      }
+    };
+    io.distcache.server.placement.SlotGuard guard = new io.distcache.server.placement.SlotGuard(new ManualClock(),
+        1_000_000_000L);
+    guard.placementChanged(B, Placement.empty(), placement, null);
+    replicaApplier.set(new ReplicaApplier(replicaStore, () -> placement, () -> B, guard, copies));
+    replicator.placementChanged(placement);
+
+    assertThat(set(kept, "1").status()).isEqualTo(Status.OK);
+    assertThat(set(poisoned, "x").status()).isEqualTo(Status.BUSY);
+
+    org.awaitility.Awaitility.await().until(() -> copied.contains(slot));
+    assertThat(dropped).containsExactly(slot);
+    assertThat(replicaStore.get(b(kept))).isEqualTo(b("1"));
+    assertThat(replicaStore.get(b(poisoned))).isEqualTo(b("x"));
+    assertThat(refusedBatches.get()).isEqualTo(1);
   }
 }
