@@ -12,10 +12,7 @@ import io.distcache.protocol.cluster.Placement;
 import io.distcache.server.ManualClock;
 import io.distcache.server.bus.Peers;
 import io.distcache.server.cluster.EffectCodec.Effect;
-import io.distcache.server.store.EvictionPolicy;
-import io.distcache.server.store.ReferenceStore;
 import io.distcache.server.store.Store;
-import io.distcache.server.store.StoreConfig;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,8 +31,8 @@ class ReplicaRefusalTest {
   private static final Member A = new Member("a".repeat(40), new Address("127.0.0.1", 7001));
   private static final Member B = new Member("b".repeat(40), new Address("127.0.0.1", 7002));
 
-  private final Store store = new ReferenceStore(new StoreConfig(16L << 20, 1024, EvictionPolicy.ALLKEYS_LRU,
-      new ManualClock()));
+  private final List<AutoCloseable> closing = new ArrayList<>();
+  private final Store store = TestStores.reference(closing);
   private final LocalExecutor local = new LocalExecutor(store);
   private final Placement placement = Placement.of(1, List.of(A, B), 64, 1);
   /** The key whose batches the replica refuses. */
@@ -75,24 +72,24 @@ class ReplicaRefusalTest {
       local::execute);
 
   @AfterEach
-  void close() {
+  void close() throws Exception {
     replicator.close();
-    store.close();
+    for (AutoCloseable c : closing) {
+      c.close();
+    }
   }
 
   private static byte[] b(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** A key of a slot that A owns and B replicates, other than the ones in {@code not}. */
-  private String keyReplicatedToB(String prefix) {
-    for (int i = 0; ; i++) {
-      String k = prefix + i;
-      int s = KeySlot.of(b(k));
-      if (placement.owns(A, s) && placement.isReplica(B, s)) {
-        return k;
-      }
+  /** A key named {@code name} in the first slot that A owns and B replicates (all such keys share it). */
+  private String keyReplicatedToB(String name) {
+    int slot = 0;
+    while (!placement.owns(A, slot) || !placement.isReplica(B, slot)) {
+      slot++;
     }
+    return "{" + new String(TestKeys.inSlot(slot), StandardCharsets.UTF_8) + "}" + name;
   }
 
   private Frame set(String key, String value) {
@@ -137,11 +134,9 @@ class ReplicaRefusalTest {
   @Test
   void refusedOnce_theReplicaDropsItsCopyOfTheSlotAndAFullCopyMakesItWholeAgain() {
     refusalsLeft.set(1);
-    Store replicaStore = new ReferenceStore(new StoreConfig(16L << 20, 1024, EvictionPolicy.ALLKEYS_LRU,
-        new ManualClock()));
-    String tag = keyReplicatedToB("t");
-    poisoned = "{" + tag + "}bad";
-    String kept = "{" + tag + "}kept";
+    Store replicaStore = TestStores.reference(closing);
+    poisoned = keyReplicatedToB("bad");
+    String kept = keyReplicatedToB("kept");
     int slot = KeySlot.of(b(poisoned));
     java.util.Set<Integer> copied = java.util.concurrent.ConcurrentHashMap.newKeySet();
     java.util.Set<Integer> dropped = java.util.concurrent.ConcurrentHashMap.newKeySet();
