@@ -300,8 +300,11 @@ final class ReplicaLink {
       String fault = problem;
       // First the replicator puts a new link in this one's place (the next write goes there, after
       // the effects that make the replica's copies again), then the writes waiting here fail.
-      refusals.refused(this, slots, fault);
-      close(new IllegalStateException(replica.address() + " refused a replication batch (" + fault + ")"));
+      try {
+        refusals.refused(this, slots, fault);
+      } finally {
+        close(new IllegalStateException(replica.address() + " refused a replication batch (" + fault + ")"));
+      }
     } else if (problem != null) {
       if (problem.startsWith("it does not know")) {
         log.error("replica {} lost the replication stream: {}; closing it", replica, problem);
