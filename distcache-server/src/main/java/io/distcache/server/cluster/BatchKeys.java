@@ -40,43 +40,51 @@ final class BatchKeys {
       keys.add(c.key());
     }
     for (Frame request : batch.requests()) {
-      Opcode op = request.op();
-      if (op == null) {
-        throw new IllegalArgumentException(
-            String.format("unknown opcode 0x%02x in a transaction", request.opcode() & 0xFF));
-      }
-      switch (op) {
-        case MULTI_GET, MULTI_DELETE, MULTI_EXISTS -> keys.addAll(ListCodec.decodeKeys(request.value()));
-        case MULTI_SET, MULTI_SET_IF_ABSENT -> keys.addAll(io.distcache.protocol.BufferedPairs.keys(request));
-        case PING -> { }
-        case BITS -> {
-          keys.add(request.key());
-          keys.addAll(BitRequests.sources(request));
-        }
-        case KEY_OP -> {
-          keys.add(request.key());
-          keys.addAll(KeyRequests.destinations(request));
-        }
-        case SETS -> {
-          keys.add(request.key());
-          keys.addAll(SetRequests.otherKeys(request));
-        }
-        case ZSETS -> {
-          keys.add(request.key());
-          keys.addAll(ZSetRequests.otherKeys(request));
-        }
-        // A Redis EXEC holding EVAL or FCALL: its declared keys (the keys it writes besides them
-        // are in their slot, ScriptHost). The node runs such a batch on its script lane.
-        case SCRIPT -> keys.addAll(ScriptCodec.keys(request));
-        default -> {
-          if (!op.keyed() || op == Opcode.TRANSACTION) {
-            throw new IllegalArgumentException(op + " cannot be part of a transaction: only data requests on keys can");
-          }
-          keys.add(request.key());
-        }
-      }
+      addKeys(request, keys);
     }
     return keys;
+  }
+
+  /**
+   * Adds every key {@code request} names, as a batch's part (see {@link #of}), to {@code keys}:
+   * what a TRANSACTION, or one request run alone on its keys, locks.
+   */
+  static void addKeys(Frame request, List<byte[]> keys) {
+    Opcode op = request.op();
+    if (op == null) {
+      throw new IllegalArgumentException(
+          String.format("unknown opcode 0x%02x in a transaction", request.opcode() & 0xFF));
+    }
+    switch (op) {
+      case MULTI_GET, MULTI_DELETE, MULTI_EXISTS -> keys.addAll(ListCodec.decodeKeys(request.value()));
+      case MULTI_SET, MULTI_SET_IF_ABSENT -> keys.addAll(io.distcache.protocol.BufferedPairs.keys(request));
+      case PING -> { }
+      case BITS -> {
+        keys.add(request.key());
+        keys.addAll(BitRequests.sources(request));
+      }
+      case KEY_OP -> {
+        keys.add(request.key());
+        keys.addAll(KeyRequests.destinations(request));
+      }
+      case SETS -> {
+        keys.add(request.key());
+        keys.addAll(SetRequests.otherKeys(request));
+      }
+      case ZSETS -> {
+        keys.add(request.key());
+        keys.addAll(ZSetRequests.otherKeys(request));
+      }
+      // A Redis EXEC holding EVAL or FCALL: its declared keys (the keys it writes besides them
+      // are in their slot, ScriptHost). The node runs such a batch on its script lane.
+      case SCRIPT -> keys.addAll(ScriptCodec.keys(request));
+      default -> {
+        if (!op.keyed() || op == Opcode.TRANSACTION) {
+          throw new IllegalArgumentException(op + " cannot be part of a transaction: only data requests on keys can");
+        }
+        keys.add(request.key());
+      }
+    }
   }
 
   /**

@@ -109,7 +109,7 @@ final class BitRequests {
   /*
    * value: per operation 3 longs: kind | signed << 8 | bits << 16 | overflow << 24, offset, argument.
    * Reply: a value list, per operation its 8-byte big-endian result, missing where OVERFLOW FAIL
-   * refused it; extra 0: 1 when a SET or INCRBY changed the value's bytes, else 0.
+   * refused it; extra 0: 1 when a SET or INCRBY changed the value (see applyFields), else 0.
    */
   private Frame bitField(Frame r, boolean lock) {
     byte[] v = r.value();
@@ -137,10 +137,31 @@ final class BitRequests {
         : shared(r, lock, () -> applyFields(r, fields));
   }
 
+  /*
+   * As Redis 7 (bitfieldGeneric): a BITFIELD with a SET or INCRBY first makes its value long enough
+   * for the farthest field any of them names, creating a missing key as zero bytes, before any
+   * runs, so a key is created or grown even when OVERFLOW FAIL then refuses every write (the "new"
+   * event included). A write counts as a change when the value was created or grown, or when it
+   * gave its field another value; one or more changes store the value and send one "setbit", even
+   * when a later write changed the field back (SET u8 0 255 SET u8 0 0: the bytes end as they
+   * were). A value grown while every write failed is stored with no "setbit", as Redis does.
+   */
   private Frame applyFields(Frame r, List<Field> fields) {
     byte[] current = store.get(r.key());
     byte[] value = current;
-    boolean changed = false;
+    boolean dirty = false;
+    long farthest = 0;
+    for (Field f : fields) {
+      if (f.kind() != FIELD_GET) {
+        farthest = Math.max(farthest, f.offset() + f.bits());
+      }
+    }
+    if (farthest > 0) {
+      value = BitOps.grownFor(current, farthest);
+      dirty = current == null || value.length != current.length;
+      value = value == current ? current.clone() : value;
+    }
+    int changes = 0;
     List<byte[]> results = new ArrayList<>(fields.size());
     for (Field f : fields) {
       long old = BitOps.getField(value, f.offset(), f.bits(), f.signed());
@@ -155,21 +176,17 @@ final class BitRequests {
         results.add(null);
         continue;
       }
-      if (!changed) {
-        value = value == null ? new byte[0] : value.clone();
-        changed = true;
+      if (dirty || old != next) {
+        changes++;
       }
-      value = BitOps.grownFor(value, f.offset() + f.bits());
       BitOps.setField(value, f.offset(), f.bits(), next);
       results.add(longBytes(f.kind() == FIELD_SET ? old : next));
     }
-    if (changed) {
+    if (dirty || changes > 0) {
       write(r.key(), value);
     }
-    // extra 0: whether a SET or INCRBY changed the bytes (KeyspaceNotifier's "setbit": Redis 7 sends
-    // it when the value was created, grown or given another field value, not for the same value)
-    boolean altered = changed && (current == null || !java.util.Arrays.equals(current, value));
-    return r.replyValue(ListCodec.encodeValues(results), altered ? 1 : 0);
+    // extra 0: whether a SET or INCRBY changed the value (KeyspaceNotifier's "setbit")
+    return r.replyValue(ListCodec.encodeValues(results), changes > 0 ? 1 : 0);
   }
 
   private void write(byte[] key, byte[] value) {

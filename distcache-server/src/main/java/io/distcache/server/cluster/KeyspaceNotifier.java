@@ -50,6 +50,11 @@ final class KeyspaceNotifier {
     };
   }
 
+  /** True for a request whose "new" events depend on absentBefore: it may create a key. */
+  static boolean mayCreateKeys(Frame r) {
+    return createsKey(r) || r.op() == Opcode.MULTI_SET || r.op() == Opcode.MULTI_SET_IF_ABSENT;
+  }
+
   /**
    * The keys {@code r} may create that are absent now, asked before it runs: only those whose
    * events an enabled class needs (class n: every key it may create; class g: BITOP's destination).

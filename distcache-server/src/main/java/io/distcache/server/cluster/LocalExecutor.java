@@ -184,6 +184,23 @@ public final class LocalExecutor {
 
   private Frame executeGated(Frame request) {
     Opcode op = request.op();
+    KeyspaceEvents ev = events;
+    if (ev != null && ev.enabled(KeyspaceEvents.NEW) && KeyspaceNotifier.mayCreateKeys(request)) {
+      // Class n: whether a key was absent is asked before the request runs, and "new" sent after
+      // it. Under shared stripes (or before a request took its own) two writers creating one key
+      // both found it absent and both sent "new"; run alone on its keys' stripes, as one request
+      // of a TRANSACTION runs, a creator's ask, write and event are one step for those keys.
+      // Only while class n is on: otherwise this costs a plain write one volatile read.
+      long mask = aloneMask(request);
+      if (mask != 0) {
+        long[] stamps = gate.lockAll(mask, true);
+        try {
+          return run(request, true);
+        } finally {
+          gate.unlockAll(mask, stamps);
+        }
+      }
+    }
     if (op == null || op == Opcode.TRANSACTION || op == Opcode.BITS || op == Opcode.KEY_OP || op == Opcode.HASH
         || op == Opcode.SETS || op == Opcode.ZSETS || op == Opcode.SCRIPT) {
       return run(request, false); // these take their keys' stripes themselves
@@ -213,6 +230,22 @@ public final class LocalExecutor {
     } finally {
       gate.unlockAll(mask, stamps);
     }
+  }
+
+  /** The stripes of every key {@code request} names (BatchKeys); 0 for a malformed one, which run() answers. */
+  private static long aloneMask(Frame request) {
+    List<byte[]> keys = new ArrayList<>(2);
+    try {
+      BatchKeys.addKeys(request, keys);
+    } catch (IllegalArgumentException | ListCodec.MalformedListException e) {
+      return 0;
+    }
+    for (byte[] k : keys) {
+      if (k == null) {
+        return 0;
+      }
+    }
+    return TransactionGate.mask(keys);
   }
 
   /**

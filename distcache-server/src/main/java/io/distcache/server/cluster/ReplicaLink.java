@@ -3,6 +3,7 @@ package io.distcache.server.cluster;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
+import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.protocol.cluster.Member;
 import io.distcache.protocol.cluster.Placement;
 import io.distcache.server.bus.Peers;
@@ -37,6 +38,15 @@ import org.slf4j.LoggerFactory;
  * acknowledged number, after a short pause. So the replica applies every effect once, in order,
  * or the link is closed (the member is no longer a replica of any of our slots: dead, left, or
  * moved on the ring), and then nothing waits on it.
+ *
+ * A batch the replica refuses outright (BAD_REQUEST: it cannot read it, say a format one version
+ * writes and the other does not know during a rolling upgrade) is not resent: sent again it is
+ * refused again, and the stream, one per replica for all of our slots, stalled for good behind it
+ * (every sync write to the replica's slots waited SYNC_WAIT_MILLIS and got BUSY, found in review).
+ * The link closes instead: what waits on it fails, as when a replica loses the stream (the write
+ * is applied here, the client is told a replica did not confirm it), and the replicator is told
+ * which slots the unacknowledged effects touched (their copies there missed writes). The next
+ * write opens a new stream.
  *
  * Bounds: unacknowledged effects are held until acknowledged; their accounted bytes are the lag,
  * which the replicator keeps under MAX_LAG_BYTES by making writes wait (async mode turns into
@@ -77,14 +87,30 @@ final class ReplicaLink {
   private int generation;
   private boolean scheduled;
   private boolean closed;
+  /** Why the link closed, when a failure closed it: later waits for effects it never confirmed fail too. */
+  private RuntimeException closedBy;
   private long lastAckMillis = System.currentTimeMillis();
 
   private record Entry(long seq, Effect effect) {}
+
+  /** Told when the replica refused a batch outright, before the link closes (see the design note). */
+  interface Refusals {
+    /** {@code slots} (a 16,384-bit map): the slots of the effects the replica never acknowledged. */
+    void refused(ReplicaLink link, long[] slots, String fault);
+  }
+
+  private final Refusals refusals;
 
   private record Waiter(long seq, CompletableFuture<Void> done) {}
 
   ReplicaLink(Member replica, Supplier<Member> self, Supplier<Placement> placement, Peers peers,
       ScheduledExecutorService sender) {
+    this(replica, self, placement, peers, sender, (link, slots, fault) -> {});
+  }
+
+  ReplicaLink(Member replica, Supplier<Member> self, Supplier<Placement> placement, Peers peers,
+      ScheduledExecutorService sender, Refusals refusals) {
+    this.refusals = refusals;
     this.replica = replica;
     this.self = self;
     this.placement = placement;
@@ -107,10 +133,18 @@ final class ReplicaLink {
     return seq;
   }
 
-  /** Completes once the replica has applied effect {@code seq}, or the link is closed. */
+  /**
+   * Completes once the replica has applied effect {@code seq}, or the link is closed: normally (the
+   * member is no longer a replica), or with the failure that closed it (abort, a refused batch).
+   */
   synchronized CompletableFuture<Void> whenApplied(long seq) {
-    if (closed || seq <= acked) {
+    if (seq <= acked || closed && closedBy == null) {
       return CompletableFuture.completedFuture(null);
+    }
+    if (closed) {
+      // Closed by a failure after the effect was appended and before this was asked (the sender
+      // thread may close the link first): the effect is as unconfirmed as for a waiter it failed.
+      return CompletableFuture.failedFuture(closedBy);
     }
     CompletableFuture<Void> f = new CompletableFuture<>();
     waiters.add(new Waiter(seq, f));
@@ -153,6 +187,7 @@ final class ReplicaLink {
         return;
       }
       closed = true;
+      closedBy = failure;
       sent.clear();
       pending.clear();
       lagBytes = 0;
@@ -219,6 +254,7 @@ final class ReplicaLink {
   private void answered(int gen, Frame reply, Throwable error) {
     List<Waiter> done = new ArrayList<>();
     String problem = null;
+    long[] refusedSlots = null;
     synchronized (this) {
       if (reply != null && (reply.status() == Status.OK || reply.status() == Status.TRY_AGAIN)
           && reply.extras().length >= 1) {
@@ -234,6 +270,11 @@ final class ReplicaLink {
         } else if (reply != null && reply.status() == Status.TRY_AGAIN && reply.extras().length >= 1
             && reply.extras()[0] < 0) {
           problem = "it does not know this stream (" + reply.valueText() + ")";
+        } else if (reply != null && reply.status() == Status.BAD_REQUEST) {
+          refusedSlots = unacknowledgedSlots();
+          problem = reply.valueText();
+          generation++; // later answers of this stream change nothing: it closes below
+          inFlight = 0;
         } else {
           // Rewind: everything unacknowledged goes again, in order, after a pause.
           generation++;
@@ -254,7 +295,17 @@ final class ReplicaLink {
       }
     }
     done.forEach(w -> w.done.complete(null));
-    if (problem != null) {
+    if (refusedSlots != null) {
+      long[] slots = refusedSlots;
+      String fault = problem;
+      // First the replicator puts a new link in this one's place (the next write goes there, after
+      // the effects that make the replica's copies again), then the writes waiting here fail.
+      try {
+        refusals.refused(this, slots, fault);
+      } finally {
+        close(new IllegalStateException(replica.address() + " refused a replication batch (" + fault + ")"));
+      }
+    } else if (problem != null) {
       if (problem.startsWith("it does not know")) {
         log.error("replica {} lost the replication stream: {}; closing it", replica, problem);
         close(new IllegalStateException(replica.address() + " lost the replication stream"));
@@ -266,6 +317,18 @@ final class ReplicaLink {
         }
       }
     }
+  }
+
+  /** Guarded by this: the slots of the effects sent or pending, as a 16,384-bit map. */
+  private long[] unacknowledgedSlots() {
+    long[] slots = new long[KeySlot.SLOTS / 64];
+    for (ArrayDeque<Entry> q : List.of(sent, pending)) {
+      for (Entry e : q) {
+        int slot = e.effect.isMarker() ? e.effect.copiedSlot() : KeySlot.of(e.effect.key());
+        slots[slot >>> 6] |= 1L << slot;
+      }
+    }
+    return slots;
   }
 
   /** Guarded by this: the replica applied every effect up to {@code seq}. */

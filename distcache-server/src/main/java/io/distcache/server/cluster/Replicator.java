@@ -590,7 +590,7 @@ public final class Replicator implements AutoCloseable {
         return null;
       }
       link = links.compute(m.id(), (id, l) -> l == null || l.isClosed()
-          ? new ReplicaLink(m, self, placement, peers, sender) : l);
+          ? new ReplicaLink(m, self, placement, peers, sender, this::refused) : l);
     }
     return link;
   }
@@ -1969,6 +1969,63 @@ public final class Replicator implements AutoCloseable {
     }
   }
 
+  /** Batches a replica refused outright (BAD_REQUEST), each closing its link (INFO). */
+  private final java.util.concurrent.atomic.AtomicLong refusedBatches = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong lastRefusalLog =
+      new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - REFUSAL_LOG_NANOS);
+  private static final long REFUSAL_LOG_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+  /**
+   * {@code link}'s replica refused a batch it cannot read ({@code fault}); the link closed without
+   * resending it (ReplicaLink's design note), before the writes waiting on it get BUSY. The
+   * replica's copies of {@code slots} (those of the effects it never acknowledged) missed writes:
+   * each slot this node still owns with that member as its replica gets a RELEASED effect on a new
+   * link, the path of a replica that skipped a placement: it drops its copy and asks for a new one
+   * (ReplicaApplier, ReplicaSyncRequester), and serves no read from the old one meanwhile. The new
+   * link is in place, its first batch the RELEASED effects, before the refused link closes and its
+   * waiting writes are answered: a write their clients send next goes behind them.
+   * A copy the replica refuses again (a value it cannot read in any form) goes the same way, one
+   * copy at a time, until the versions agree: the stream of every other slot flows meanwhile.
+   */
+  private void refused(ReplicaLink link, long[] slots, String fault) {
+    long total = refusedBatches.incrementAndGet();
+    Placement p = placement.get();
+    Member me = self.get();
+    Member replica = link.replica;
+    List<Integer> release = new ArrayList<>();
+    for (int w = 0; w < slots.length; w++) {
+      for (long word = slots[w]; word != 0; word &= word - 1) {
+        int s = w * 64 + Long.numberOfTrailingZeros(word);
+        if (me != null && p.owns(me, s) && p.isReplica(replica, s)) {
+          release.add(s);
+        }
+      }
+    }
+    long now = System.nanoTime();
+    long last = lastRefusalLog.get();
+    if (now - last >= REFUSAL_LOG_NANOS && lastRefusalLog.compareAndSet(last, now)) {
+      log.warn("replica {} refused a replication batch ({}); not resending it: the writes waiting on it get BUSY,"
+          + " and its copies of {} slots (the first is {}) are made again ({} refused since start)", replica, fault,
+          release.size(), release.isEmpty() ? "none" : release.get(0), total);
+    }
+    if (release.isEmpty()) {
+      return; // the refused link closes; the next write opens a new one (linkFor)
+    }
+    // Owed from now, not only from the replica's REPLICA_SYNC: a graceful leave in between would
+    // otherwise not wait for the copy the replica is about to drop and ask for (OwedCopies).
+    long[] owedSlots = new long[KeySlot.SLOTS / 64];
+    release.forEach(s -> owedSlots[s >>> 6] |= 1L << s);
+    owed.requested(replica.id(), owedSlots);
+    // In the refused link's place before it closes: a write from now on goes behind the RELEASED
+    // effects. A link that already replaced it (none should: a link is replaced once closed) gets
+    // them instead; none when the member left the placement meanwhile (nothing goes to it).
+    ReplicaLink current = links.compute(replica.id(), (id, l) -> l == link
+        ? new ReplicaLink(replica, self, placement, peers, sender, this::refused) : l);
+    if (current != null) {
+      release.forEach(s -> current.append(Effect.released(s)));
+    }
+  }
+
   /** Slots this node took over from their owner while its copy of them was not whole (INFO). */
   private final java.util.concurrent.atomic.AtomicLong promotedIncomplete = new java.util.concurrent.atomic.AtomicLong();
 
@@ -2254,6 +2311,7 @@ public final class Replicator implements AutoCloseable {
     line(sb, "replication_under_replicated", underReplicated ? 1 : 0);
     line(sb, "replication_lag_effects", maxLag);
     line(sb, "replication_promoted_incomplete_slots", promotedIncomplete.get());
+    line(sb, "replication_refused_batches", refusedBatches.get());
     line(sb, "replication_edits_shipped", editsShipped.sum());
     return sb.toString();
   }

@@ -849,4 +849,63 @@ class LocalExecutorTest {
         Status.BAD_REQUEST);
     assertThat(empty.status()).as(empty.valueText()).isEqualTo(Status.BAD_REQUEST);
   }
+
+  /**
+   * Class n: two SETs creating one key at once. Whether the key was absent is asked before a
+   * request runs; under shared stripes both asked before either wrote, and both sent "new" (Redis,
+   * single-threaded, sends one). The first pauses right after its ask; the second then either runs
+   * through (both send "new") or waits for the first's stripe, as a request run alone on its keys.
+   */
+  @Test
+  void classNew_twoWritersCreatingOneKeyAtOnce_sendOneNew() throws Exception {
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicBoolean asked = new java.util.concurrent.atomic.AtomicBoolean();
+    Store pausing = (Store) Proxy.newProxyInstance(Store.class.getClassLoader(), new Class<?>[] {Store.class},
+        (proxy, method, args) -> {
+          Object answer;
+          try {
+            answer = method.invoke(store, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+          if (method.getName().equals("exists") && !asked.get()) {
+            asked.set(true);
+            release.await(); // the first writer was told the key is absent, and has not written yet
+          }
+          return answer;
+        });
+    LocalExecutor both = new LocalExecutor(pausing);
+    io.distcache.server.pubsub.PubSubHub hub = new io.distcache.server.pubsub.PubSubHub();
+    io.distcache.server.pubsub.KeyspaceEvents events = new io.distcache.server.pubsub.KeyspaceEvents(hub);
+    events.flags(io.distcache.server.pubsub.KeyspaceEvents.parse("KEAn"));
+    both.pubSub(hub, events);
+    List<String> created = new java.util.concurrent.CopyOnWriteArrayList<>();
+    hub.subscribe(new io.distcache.server.pubsub.Subscriber() {
+      @Override
+      public void message(byte[] channel, byte[] message) {
+        created.add(new String(message, UTF_8));
+      }
+
+      @Override
+      public void patternMessage(byte[] pattern, byte[] channel, byte[] message) {}
+
+      @Override
+      public void shardMessage(byte[] channel, byte[] message) {}
+    }, b("__keyevent@0__:new"));
+
+    List<Frame> replies = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Thread first = new Thread(() -> replies.add(both.execute(Frame.request(Opcode.SET, 0, b("k"), b("1")))));
+    first.start();
+    org.awaitility.Awaitility.await().untilTrue(asked);
+    Thread second = new Thread(() -> replies.add(both.execute(Frame.request(Opcode.SET, 0, b("k"), b("2")))));
+    second.start();
+    org.awaitility.Awaitility.await().until(() -> !second.isAlive() || second.getState() == Thread.State.WAITING
+        || second.getState() == Thread.State.TIMED_WAITING);
+    release.countDown();
+    first.join();
+    second.join();
+
+    assertThat(replies).extracting(Frame::status).containsExactly(Status.OK, Status.OK);
+    assertThat(created).containsExactly("k");
+  }
 }

@@ -119,6 +119,18 @@ class BitCommandsTest {
   }
 
   @Test
+  void bitfield_overflowFailOnAMissingKey_createsItZeroFilled_asRedis() {
+    // redis-server 7.0.15: the value is made long enough for the farthest SET or INCRBY before any
+    // runs, so a key is created (or grown) even when FAIL refuses every write; GETs create nothing.
+    assertThat(send("BITFIELD f OVERFLOW FAIL INCRBY u2 100 5", "EXISTS f", "STRLEN f", "BITCOUNT f"))
+        .isEqualTo("*1\r\n$-1\r\n:1\r\n:13\r\n:0\r\n");
+    assertThat(send("SET g a", "BITFIELD g OVERFLOW FAIL INCRBY u2 100 5", "STRLEN g"))
+        .isEqualTo("+OK\r\n*1\r\n$-1\r\n:13\r\n");
+    assertThat(send("BITFIELD g GET u8 0", "BITFIELD n GET u8 100", "EXISTS n"))
+        .isEqualTo("*1\r\n:97\r\n*1\r\n:0\r\n:0\r\n");
+  }
+
+  @Test
   void bitfield_errors() {
     String type = "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.\r\n";
     assertThat(send("BITFIELD k GET u64 0")).isEqualTo(type);

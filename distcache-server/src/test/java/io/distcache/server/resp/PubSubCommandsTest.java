@@ -326,6 +326,27 @@ class PubSubCommandsTest {
   }
 
   @Test
+  void keyspaceEvents_bitfieldCreatingGrowingOrChangingBack_asRedis() {
+    pub.send("SETBIT z 7 0", "SET g a");
+    pub.send("CONFIG SET notify-keyspace-events KAn");
+    sub.send("PSUBSCRIBE __keyspace@0__:*");
+    // From redis-server 7.0.15 (bench/keyspace-events.py, KEAn): a write makes the value long
+    // enough first, so OVERFLOW FAIL on a missing key creates it ("new", no "setbit"); a value
+    // created or grown counts every write that ran as a change; a field changed and changed back
+    // sends "setbit"; a value only grown (every write failed) sends nothing.
+    assertThat(pub.send("BITFIELD f1 OVERFLOW FAIL INCRBY u2 100 5",
+        "BITFIELD f2 OVERFLOW FAIL SET u2 100 5 INCRBY u8 200 1", "BITFIELD z SET u8 0 255 SET u8 0 0",
+        "BITFIELD z INCRBY u8 0 1 INCRBY u8 0 255", "BITFIELD z OVERFLOW FAIL INCRBY u2 16 5 SET u8 0 0",
+        "BITFIELD g OVERFLOW FAIL INCRBY u2 100 5", "BITFIELD z SET u8 0 0", "BITFIELD nk GET u8 0", "STRLEN f1",
+        "STRLEN f2", "STRLEN z", "STRLEN g", "EXISTS nk")).isEqualTo("*1\r\n$-1\r\n*2\r\n$-1\r\n:1\r\n"
+            + "*2\r\n:0\r\n:255\r\n*2\r\n:1\r\n:0\r\n*2\r\n$-1\r\n:0\r\n*1\r\n$-1\r\n*1\r\n:0\r\n*1\r\n:0\r\n"
+            + ":13\r\n:26\r\n:3\r\n:13\r\n:0\r\n");
+    String[][] events = {{"f1", "new"}, {"f2", "new"}, {"f2", "setbit"}, {"z", "setbit"}, {"z", "setbit"},
+        {"z", "setbit"}};
+    assertThat(sub.output()).isEqualTo(keyspaceMessages(events));
+  }
+
+  @Test
   void keyspaceEvents_keyeventOnly_classFiltered() {
     pub.send("CONFIG SET notify-keyspace-events E$");
     sub.send("SUBSCRIBE __keyevent@0__:set __keyevent@0__:del");
