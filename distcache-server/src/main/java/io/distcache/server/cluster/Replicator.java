@@ -530,8 +530,8 @@ public final class Replicator implements AutoCloseable {
       }
       if (mode == ReplicationMode.SYNC || e.getKey().lagging()) {
         CompletableFuture<Void> w = e.getKey().whenApplied(e.getValue());
-        if (!w.isDone()) {
-          waits.add(w);
+        if (!w.isDone() || w.isCompletedExceptionally()) {
+          waits.add(w); // failed already: the link closed by a failure before this asked (BUSY below)
         }
       }
     }
