@@ -247,8 +247,9 @@ public final class ClusterRouter implements Router, ClusterView {
     // Departing takes seconds: a member with a lower id may have begun its own leave meanwhile (two
     // SIGTERMs 0.3 s apart), and its LEFT during this node's hold below made this node settle again
     // with writes held, past the 1.5 s after which held forwards are refused (a tester: 16
-    // TRYAGAIN). So it is waited for now, while this node still serves, and the copies its leave
-    // names after it.
+    // TRYAGAIN). One that saw this node departing waits for it (goesFirst); one that departed too
+    // (their pings crossed, or its wait ran out) is waited for now, while this node still serves,
+    // and the copies its leave names after it.
     long departedUnder = cluster.placement().fingerprint();
     givenUp = awaitNoSuspects(deadline);
     if (cluster.placement().fingerprint() != departedUnder) {
@@ -467,7 +468,7 @@ public final class ClusterRouter implements Router, ClusterView {
 
   /**
    * What one round of the leave's own pings found: the members that did not answer, and those
-   * leaving too whose id is lower than this node's. Leaves go one at a time, in id order: two at
+   * leaving too that go before this node (goesFirst). Leaves go one at a time, in id order: two at
    * once each handed its slots to replicas, then the first to leave made the other the owner of
    * some with a survivor as their new replica, and the other left without copying them there (a
    * reviewer: a sixth of the keys lost when two of four members were stopped together).
@@ -482,9 +483,26 @@ public final class ClusterRouter implements Router, ClusterView {
     }
   }
 
+  /**
+   * Whether {@code other}, whose leave has begun, leaves before {@code me}: one already departing
+   * goes first, whatever its id, unless this node is departing too (then the lower id, as before).
+   * By id alone, a member whose leave began while a higher one was departing departed as well, and
+   * the first LEFT made the other, still departing, the first replica of slots it never held (the
+   * placement of both departing names the copies the cluster without both needs, not those it needs
+   * without one): the death of such a slot's owner then promoted it with a copy it never
+   * received, and the copies it handed on at its own leave lacked those keys (TwoLeavesTest). A departing member does not wait for one that is not departing yet, which waits
+   * for it: neither waits for the other.
+   */
+  private static boolean goesFirst(Member other, Member me, java.util.Set<Member> departing) {
+    boolean lower = other.id().compareTo(me.id()) < 0;
+    return departing.contains(me) ? lower && departing.contains(other) : lower || departing.contains(other);
+  }
+
   /** Pings {@code members} over the cluster bus, asking whether they are leaving; waits up to LEAVE_PING_MILLIS. */
   private PingRound ping(java.util.Set<Member> members) {
     Member me = cluster.self();
+    java.util.Set<Member> departing = cluster.snapshot().map(s -> java.util.Set.copyOf(s.departing()))
+        .orElse(java.util.Set.of());
     java.util.Map<Member, CompletableFuture<Frame>> pings = new java.util.HashMap<>();
     for (Member m : members) {
       pings.put(m, peers.send(m.address(), Frame.request(Opcode.PING, 0, null, null,
@@ -499,7 +517,7 @@ public final class ClusterRouter implements Router, ClusterView {
         Frame reply = e.getValue().get(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
         if (reply.status() != Status.OK) {
           silent.add(m);
-        } else if (reply.extras().length >= 1 && reply.extras()[0] == 1 && me != null && m.id().compareTo(me.id()) < 0) {
+        } else if (reply.extras().length >= 1 && reply.extras()[0] == 1 && me != null && goesFirst(m, me, departing)) {
           leavingFirst.add(m);
         }
       } catch (InterruptedException stop) {
