@@ -4,6 +4,7 @@
 #
 #   bench/two-sigterms.sh                    # ports 7450-7454, 20,000 keys
 #   BASE=7450 KEYS=20000 GAP=0 bench/two-sigterms.sh
+#   REVERSE=1 GAP=0.3 bench/two-sigterms.sh   # the 5th (higher id) first
 #
 # Starts five launcher nodes (--replicas 1; EXTRA adds flags), waits until they agree, writes KEYS
 # keys through the first node, then a redis-py writer keeps rewriting them there (each key set to
@@ -75,9 +76,11 @@ PYEOF
 writer=$!
 for _ in $(seq 1 600); do [[ -s "$LOGS/passes" ]] && break; sleep 0.2; done
 log_at() { date +%H:%M:%S.%N | cut -c1-12; }
-echo "$(log_at) SIGTERM ${ports[3]}, then ${ports[4]} ${GAP}s later"
+first=3 second=4
+[[ -n "${REVERSE:-}" ]] && first=4 second=3
+echo "$(log_at) SIGTERM ${ports[$first]}, then ${ports[$second]} ${GAP}s later"
 date +%s.%N > "$LOGS/sigterm"
-kill -TERM "${pids[3]}"; sleep "$GAP"; kill -TERM "${pids[4]}"
+kill -TERM "${pids[$first]}"; sleep "$GAP"; kill -TERM "${pids[$second]}"
 t0=$SECONDS
 wait "${pids[3]}" || true; wait "${pids[4]}" || true
 echo "$(log_at) both exited after $((SECONDS - t0)) s"
