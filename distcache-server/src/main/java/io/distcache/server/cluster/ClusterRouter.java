@@ -221,6 +221,14 @@ public final class ClusterRouter implements Router, ClusterView {
   private volatile boolean leaving;
 
   /**
+   * This node is departing (set just before the membership says so): a leave that asks goes after
+   * it whatever the ids (goesFirst). Answered from here, not the asker's membership view, which
+   * may not have heard yet (a leave begun the moment a third member saw this one departing
+   * departed as well).
+   */
+  private volatile boolean departing;
+
+  /**
    * Graceful leave (SIGTERM, SHUTDOWN) with replicas: new writes to this node's slots are held, the
    * replicas catch up with every write applied here (at most until {@code timeout}), {@code leave}
    * runs (the others then promote each slot's first replica, which is current), and the held
@@ -302,6 +310,7 @@ public final class ClusterRouter implements Router, ClusterView {
    */
   private void departAndAwaitCopies(long until) {
     Member me = cluster.self();
+    departing = true;
     cluster.depart();
     Placement p = cluster.placement();
     if (me == null || !p.hasDeparting()) {
@@ -484,24 +493,25 @@ public final class ClusterRouter implements Router, ClusterView {
   }
 
   /**
-   * Whether {@code other}, whose leave has begun, leaves before {@code me}: one already departing
+   * Whether another member whose leave has begun leaves before this one: one already departing
    * goes first, whatever its id, unless this node is departing too (then the lower id, as before).
    * By id alone, a member whose leave began while a higher one was departing departed as well, and
    * the first LEFT made the other, still departing, the first replica of slots it never held (the
-   * placement of both departing names the copies the cluster without both needs, not those it needs
-   * without one): the death of such a slot's owner then promoted it with a copy it never
-   * received, and the copies it handed on at its own leave lacked those keys (TwoLeavesTest). A departing member does not wait for one that is not departing yet, which waits
-   * for it: neither waits for the other.
+   * placement of both departing names the copies the cluster without both needs, not those it
+   * needs without one): the death of such a slot's owner then promoted it with a copy it never
+   * received, and the copies it handed on at its own leave lacked those keys (TwoLeavesTest). A
+   * departing member does not wait for one that is not departing yet, which waits for it: neither
+   * waits for the other. The other's departing comes from its answer to the ping (an older node's
+   * answer has no such extra: then this node's membership view).
    */
-  private static boolean goesFirst(Member other, Member me, java.util.Set<Member> departing) {
-    boolean lower = other.id().compareTo(me.id()) < 0;
-    return departing.contains(me) ? lower && departing.contains(other) : lower || departing.contains(other);
+  private static boolean goesFirst(boolean lower, boolean otherDeparting, boolean meDeparting) {
+    return meDeparting ? lower && otherDeparting : lower || otherDeparting;
   }
 
   /** Pings {@code members} over the cluster bus, asking whether they are leaving; waits up to LEAVE_PING_MILLIS. */
   private PingRound ping(java.util.Set<Member> members) {
     Member me = cluster.self();
-    java.util.Set<Member> departing = cluster.snapshot().map(s -> java.util.Set.copyOf(s.departing()))
+    java.util.Set<Member> departingSeen = cluster.snapshot().map(s -> java.util.Set.copyOf(s.departing()))
         .orElse(java.util.Set.of());
     java.util.Map<Member, CompletableFuture<Frame>> pings = new java.util.HashMap<>();
     for (Member m : members) {
@@ -517,7 +527,9 @@ public final class ClusterRouter implements Router, ClusterView {
         Frame reply = e.getValue().get(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
         if (reply.status() != Status.OK) {
           silent.add(m);
-        } else if (reply.extras().length >= 1 && reply.extras()[0] == 1 && me != null && goesFirst(m, me, departing)) {
+        } else if (reply.extras().length >= 1 && reply.extras()[0] == 1 && me != null
+            && goesFirst(m.id().compareTo(me.id()) < 0,
+                reply.extras().length >= 2 && reply.extras()[1] == 1 || departingSeen.contains(m), departing)) {
           leavingFirst.add(m);
         }
       } catch (InterruptedException stop) {
@@ -620,7 +632,7 @@ public final class ClusterRouter implements Router, ClusterView {
         return done(withRoutingStats(local.execute(request)));
       case PING:
         if (request.extras().length >= 1 && request.extras()[0] == io.distcache.protocol.ProtocolConstants.PING_ASKS_LEAVING) {
-          return done(request.replyOk(leaving ? 1 : 0)); // a member's leave asks (see ping)
+          return done(request.replyOk(leaving ? 1 : 0, departing ? 1 : 0)); // a member's leave asks (see ping)
         }
         return done(local.execute(request));
       case SCAN, SIZE, RANDOM_KEY, FLUSH:
