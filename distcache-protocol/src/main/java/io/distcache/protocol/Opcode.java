@@ -12,7 +12,7 @@ public enum Opcode {
   /**
    * value: optional payload → OK, value echoed. With extras:[{@link
    * ProtocolConstants#PING_ASKS_LEAVING}] (member to member) → OK extras:[1 when the receiver's
-   * graceful leave has begun, else 0].
+   * graceful leave has begun, else 0; 1 when it is departing, else 0].
    */
   PING(0x01, false),
   /** key; flag WITH_META → OK value [extras: version, expireAtMillis (0 = none)] | NOT_FOUND. */

@@ -69,7 +69,8 @@ public final class ProtocolConstants {
 
   /**
    * PING request extras [0], between members: also asks whether the receiver's hand-off has begun;
-   * the reply is OK extras:[1 leaving, 0 not] with no value.
+   * the reply is OK extras:[1 leaving, 0 not; 1 departing, 0 not] with no value (an older node
+   * answers the first alone).
    */
   public static final long PING_ASKS_LEAVING = 1;
 }

@@ -36,6 +36,8 @@ final class ClusterFixture implements AutoCloseable {
   private final io.distcache.server.membership.MembershipConfig membership;
   /** The nodes' forward timeout (DistCacheNode.Builder.forwardTimeout); the default when null. */
   java.time.Duration forwardTimeout;
+  /** The --shutdown-timeout of the nodes started from now on; the default when null. */
+  java.time.Duration shutdownTimeout;
 
   ClusterFixture(int replicas, ReplicationMode mode) {
     this(replicas, mode, ClusterTest.FAST);
@@ -68,6 +70,9 @@ final class ClusterFixture implements AutoCloseable {
         .peersDecorator(p -> wrapped[0] = new FirewallPeers(p, firewall));
     if (forwardTimeout != null) {
       builder.forwardTimeout(forwardTimeout);
+    }
+    if (shutdownTimeout != null) {
+      builder.shutdownTimeout(shutdownTimeout);
     }
     DistCacheNode n = builder.start();
     nodes.add(n);

@@ -221,6 +221,14 @@ public final class ClusterRouter implements Router, ClusterView {
   private volatile boolean leaving;
 
   /**
+   * This node is departing (set just before the membership says so): a leave that asks goes after
+   * it whatever the ids (goesFirst). Answered from here, not the asker's membership view, which
+   * may not have heard yet (a leave begun the moment a third member saw this one departing
+   * departed as well).
+   */
+  private volatile boolean departing;
+
+  /**
    * Graceful leave (SIGTERM, SHUTDOWN) with replicas: new writes to this node's slots are held, the
    * replicas catch up with every write applied here (at most until {@code timeout}), {@code leave}
    * runs (the others then promote each slot's first replica, which is current), and the held
@@ -247,8 +255,9 @@ public final class ClusterRouter implements Router, ClusterView {
     // Departing takes seconds: a member with a lower id may have begun its own leave meanwhile (two
     // SIGTERMs 0.3 s apart), and its LEFT during this node's hold below made this node settle again
     // with writes held, past the 1.5 s after which held forwards are refused (a tester: 16
-    // TRYAGAIN). So it is waited for now, while this node still serves, and the copies its leave
-    // names after it.
+    // TRYAGAIN). One that saw this node departing waits for it (goesFirst); one that departed too
+    // (their pings crossed, or its wait ran out) is waited for now, while this node still serves,
+    // and the copies its leave names after it.
     long departedUnder = cluster.placement().fingerprint();
     givenUp = awaitNoSuspects(deadline);
     if (cluster.placement().fingerprint() != departedUnder) {
@@ -301,6 +310,7 @@ public final class ClusterRouter implements Router, ClusterView {
    */
   private void departAndAwaitCopies(long until) {
     Member me = cluster.self();
+    departing = true;
     cluster.depart();
     Placement p = cluster.placement();
     if (me == null || !p.hasDeparting()) {
@@ -467,7 +477,7 @@ public final class ClusterRouter implements Router, ClusterView {
 
   /**
    * What one round of the leave's own pings found: the members that did not answer, and those
-   * leaving too whose id is lower than this node's. Leaves go one at a time, in id order: two at
+   * leaving too that go before this node (goesFirst). Leaves go one at a time, in id order: two at
    * once each handed its slots to replicas, then the first to leave made the other the owner of
    * some with a survivor as their new replica, and the other left without copying them there (a
    * reviewer: a sixth of the keys lost when two of four members were stopped together).
@@ -482,9 +492,27 @@ public final class ClusterRouter implements Router, ClusterView {
     }
   }
 
+  /**
+   * Whether another member whose leave has begun leaves before this one: one already departing
+   * goes first, whatever its id, unless this node is departing too (then the lower id, as before).
+   * By id alone, a member whose leave began while a higher one was departing departed as well, and
+   * the first LEFT made the other, still departing, the first replica of slots it never held (the
+   * placement of both departing names the copies the cluster without both needs, not those it
+   * needs without one): the death of such a slot's owner then promoted it with a copy it never
+   * received, and the copies it handed on at its own leave lacked those keys (TwoLeavesTest). A
+   * departing member does not wait for one that is not departing yet, which waits for it: neither
+   * waits for the other. The other's departing comes from its answer to the ping (an older node's
+   * answer has no such extra: then this node's membership view).
+   */
+  private static boolean goesFirst(boolean lower, boolean otherDeparting, boolean meDeparting) {
+    return meDeparting ? lower && otherDeparting : lower || otherDeparting;
+  }
+
   /** Pings {@code members} over the cluster bus, asking whether they are leaving; waits up to LEAVE_PING_MILLIS. */
   private PingRound ping(java.util.Set<Member> members) {
     Member me = cluster.self();
+    java.util.Set<Member> departingSeen = cluster.snapshot().map(s -> java.util.Set.copyOf(s.departing()))
+        .orElse(java.util.Set.of());
     java.util.Map<Member, CompletableFuture<Frame>> pings = new java.util.HashMap<>();
     for (Member m : members) {
       pings.put(m, peers.send(m.address(), Frame.request(Opcode.PING, 0, null, null,
@@ -499,7 +527,9 @@ public final class ClusterRouter implements Router, ClusterView {
         Frame reply = e.getValue().get(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
         if (reply.status() != Status.OK) {
           silent.add(m);
-        } else if (reply.extras().length >= 1 && reply.extras()[0] == 1 && me != null && m.id().compareTo(me.id()) < 0) {
+        } else if (reply.extras().length >= 1 && reply.extras()[0] == 1 && me != null
+            && goesFirst(m.id().compareTo(me.id()) < 0,
+                reply.extras().length >= 2 && reply.extras()[1] == 1 || departingSeen.contains(m), departing)) {
           leavingFirst.add(m);
         }
       } catch (InterruptedException stop) {
@@ -602,7 +632,7 @@ public final class ClusterRouter implements Router, ClusterView {
         return done(withRoutingStats(local.execute(request)));
       case PING:
         if (request.extras().length >= 1 && request.extras()[0] == io.distcache.protocol.ProtocolConstants.PING_ASKS_LEAVING) {
-          return done(request.replyOk(leaving ? 1 : 0)); // a member's leave asks (see ping)
+          return done(request.replyOk(leaving ? 1 : 0, departing ? 1 : 0)); // a member's leave asks (see ping)
         }
         return done(local.execute(request));
       case SCAN, SIZE, RANDOM_KEY, FLUSH:
