@@ -598,9 +598,12 @@ public final class ClusterRouter implements Router, ClusterView {
       return reply; // the common case: answered at once
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RETRY_WINDOW_MILLIS);
-    // Held: the connection's later requests wait for the retries, or a pipelined MGET, retried 20
-    // ms later, read values written by commands sent after it (a tester, at a takeover).
-    return HeldReply.of(reply.thenCompose(r -> retryWhileMoving(request, r, deadline, replicaMay)));
+    CompletableFuture<Frame> retried = reply.thenCompose(r -> retryWhileMoving(request, r, deadline, replicaMay));
+    // Held when it is retried from now on, or was held already (waiting in its slot's line): the
+    // connection's later requests wait for it, or a pipelined MGET, retried 20 ms later, read
+    // values that SETs sent after it wrote (a tester, at a takeover). Not a read merely forwarded:
+    // holding every one serialised a connection's pipelined reads, one round trip each (a reviewer).
+    return now != null || HeldReply.holds(reply) ? HeldReply.of(retried) : retried;
   }
 
   private CompletableFuture<Frame> retryWhileMoving(Frame request, Frame reply, long deadline, boolean replicaMay) {
@@ -839,7 +842,11 @@ public final class ClusterRouter implements Router, ClusterView {
     boolean fromCopies = false;
     if (!alone) {
       int only = oneSlot(keys);
-      if (only >= 0 && placement.owner(only).equals(self)) {
+      // A client's own request waits below; a peer's does not: its multi-key frame has no key, so
+      // on the peer connection a wait would hold every later forward of any slot (HeldOrder), up
+      // to 1.5 s (a reviewer); its sender gets TRY_AGAIN at once, as before.
+      boolean mayWait = !request.hasFlag(Flags.FORWARDED);
+      if (mayWait && only >= 0 && placement.owner(only).equals(self)) {
         // Keys of one slot, ours: as for one key (routeOnce), it waits in the slot's line while the
         // slot is not servable yet or requests wait for it, rather than TRY_AGAIN at once (a held
         // share of an MSET sent on to this new owner in a batch took TRY_AGAIN as final, a reviewer).
@@ -857,24 +864,18 @@ public final class ClusterRouter implements Router, ClusterView {
             fromCopies = true;
             continue;
           }
-          List<Member> replicas = placement.replicas(slot);
-          if (only >= 0 && request.hasFlag(Flags.FORWARDED) && !replicas.isEmpty() && replicas.get(0).equals(self)) {
-            // As for one key: the sender most likely knows already that we own the slot now.
-            CompletableFuture<Frame> wait = waits.enqueue(slot, request, true);
-            if (wait != null) {
-              return wait;
-            }
-          }
           return done(notOursToServe(request, slot, owner, placement));
         }
-        if (!cluster.guard().mayServe(placement, slot) || waits.busy(slot)) {
+        if (!cluster.guard().mayServe(placement, slot) || mayWait && waits.busy(slot)) {
+          if (!mayWait) {
+            return done(movingHere(request, slot, placement));
+          }
           // Ours, not servable yet (a takeover's lease, a join's confirmations) or others wait for it:
           // it waits too, as a one-key request does in SlotWaits, polled since its keys span slots,
           // and held, so the connection's later requests wait behind it (a tester: an MSET answered
           // TRYAGAIN at a takeover while one-key writes of its slots waited and succeeded).
           long now = System.nanoTime();
-          long until = waitingUntil != 0 ? waitingUntil
-              : now + TimeUnit.MILLISECONDS.toNanos(request.hasFlag(Flags.FORWARDED) ? WAIT_MILLIS : DIRECT_WAIT_MILLIS);
+          long until = waitingUntil != 0 ? waitingUntil : now + TimeUnit.MILLISECONDS.toNanos(DIRECT_WAIT_MILLIS);
           if (now - until >= 0) {
             return done(movingHere(request, slot, placement));
           }

@@ -43,10 +43,11 @@ import org.slf4j.LoggerFactory;
  * writes and the other does not know during a rolling upgrade) is not resent: sent again it is
  * refused again, and the stream, one per replica for all of our slots, stalled for good behind it
  * (every sync write to the replica's slots waited SYNC_WAIT_MILLIS and got BUSY, found in review).
- * The link closes instead: what waits on it fails, as when a replica loses the stream (the write
- * is applied here, the client is told a replica did not confirm it), and the replicator is told
- * which slots the unacknowledged effects touched (their copies there missed writes). The next
- * write opens a new stream.
+ * The link closes instead, at once and under its lock with the slots of every effect it took, so
+ * an effect is either on it or refused by append (its writer goes to the next stream): what waits
+ * on it fails, as when a replica loses the stream (the write is applied here, the client is told a
+ * replica did not confirm it), and the replicator is told which slots the unacknowledged effects
+ * touched (their copies there missed writes). The next write opens a new stream.
  *
  * Bounds: unacknowledged effects are held until acknowledged; their accounted bytes are the lag,
  * which the replicator keeps under MAX_LAG_BYTES by making writes wait (async mode turns into
@@ -186,13 +187,7 @@ final class ReplicaLink {
       if (closed) {
         return;
       }
-      closed = true;
-      closedBy = failure;
-      sent.clear();
-      pending.clear();
-      lagBytes = 0;
-      release = new ArrayList<>(waiters);
-      waiters.clear();
+      release = closeLocked(failure);
     }
     for (Waiter w : release) {
       if (failure == null) {
@@ -201,6 +196,18 @@ final class ReplicaLink {
         w.done.completeExceptionally(failure);
       }
     }
+  }
+
+  /** Guarded by this: closes the link, dropping what it holds; returns the waiters to complete. */
+  private List<Waiter> closeLocked(RuntimeException failure) {
+    closed = true;
+    closedBy = failure;
+    sent.clear();
+    pending.clear();
+    lagBytes = 0;
+    List<Waiter> release = new ArrayList<>(waiters);
+    waiters.clear();
+    return release;
   }
 
   private void schedule(long delayMillis) {
@@ -255,6 +262,8 @@ final class ReplicaLink {
     List<Waiter> done = new ArrayList<>();
     String problem = null;
     long[] refusedSlots = null;
+    List<Waiter> refusedWaiters = null;
+    RuntimeException refusal = null;
     synchronized (this) {
       if (reply != null && (reply.status() == Status.OK || reply.status() == Status.TRY_AGAIN)
           && reply.extras().length >= 1) {
@@ -271,10 +280,16 @@ final class ReplicaLink {
             && reply.extras()[0] < 0) {
           problem = "it does not know this stream (" + reply.valueText() + ")";
         } else if (reply != null && reply.status() == Status.BAD_REQUEST) {
+          // Closed here, with the slots of every effect it took: an effect appended after the slots
+          // were listed and before a later close was neither released nor on any stream (a
+          // reviewer: writes answered OK that the replica never got). From now on append refuses
+          // (the writer goes to the link in this one's place, Replicator.ship), whenApplied fails.
           refusedSlots = unacknowledgedSlots();
           problem = reply.valueText();
-          generation++; // later answers of this stream change nothing: it closes below
+          refusal = new IllegalStateException(replica.address() + " refused a replication batch (" + problem + ")");
+          generation++;
           inFlight = 0;
+          refusedWaiters = closeLocked(refusal);
         } else {
           // Rewind: everything unacknowledged goes again, in order, after a pause.
           generation++;
@@ -298,12 +313,15 @@ final class ReplicaLink {
     if (refusedSlots != null) {
       long[] slots = refusedSlots;
       String fault = problem;
-      // First the replicator puts a new link in this one's place (the next write goes there, after
-      // the effects that make the replica's copies again), then the writes waiting here fail.
+      // The replicator puts a new link in this one's place, with the effects that make the
+      // replica's copies again, then the writes waiting here fail: a write their clients send next
+      // goes behind those effects.
       try {
         refusals.refused(this, slots, fault);
       } finally {
-        close(new IllegalStateException(replica.address() + " refused a replication batch (" + fault + ")"));
+        for (Waiter w : refusedWaiters) {
+          w.done.completeExceptionally(refusal);
+        }
       }
     } else if (problem != null) {
       if (problem.startsWith("it does not know")) {

@@ -449,10 +449,13 @@ public final class Replicator implements AutoCloseable {
     }
     for (Member m : p.replicas(slot)) {
       ReplicaLink link = linkFor(m, p);
-      if (link == null) {
-        continue;
+      long seq = link == null ? 0 : link.append(effect);
+      if (link != null && seq == 0) {
+        // Closed just now (a refused batch, a lost stream): the effect goes on the stream in its
+        // place, or it reached no stream and its write was acknowledged all the same (a reviewer).
+        link = linkFor(m, p);
+        seq = link == null ? 0 : link.append(effect);
       }
-      long seq = link.append(effect);
       if (seq > 0) {
         last.merge(link, seq, Math::max);
       }
