@@ -977,12 +977,17 @@ public final class ClusterRouter implements Router, ClusterView {
 
   /** {@link #forward(Member, Frame)} of a multi-key part whose keys are {@code keys}: each slot is counted. */
   CompletableFuture<Frame> forward(Member owner, Frame request, List<byte[]> keys) {
-    return forward(owner, request, keys.stream().mapToInt(KeySlot::of).distinct().toArray(), keys);
+    return forward(owner, request, slotsOf(keys), keys);
+  }
+
+  /** The distinct slots of {@code keys}: each counted once in SlotForwards. */
+  private static int[] slotsOf(List<byte[]> keys) {
+    return keys.stream().mapToInt(KeySlot::of).distinct().toArray();
   }
 
   /** {@link #forward(Member, Frame, List)}, failing at once when it cannot be sent (MSETNX's phases: never held). */
   CompletableFuture<Frame> forwardAtOnce(Member owner, Frame request, List<byte[]> keys) {
-    return forward(owner, request, keys.stream().mapToInt(KeySlot::of).distinct().toArray(), null);
+    return forward(owner, request, slotsOf(keys), null);
   }
 
   private static final int[] NO_SLOTS = {};

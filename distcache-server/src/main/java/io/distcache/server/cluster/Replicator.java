@@ -1984,9 +1984,10 @@ public final class Replicator implements AutoCloseable {
    * replica's copies of {@code slots} (those of the effects it never acknowledged) missed writes:
    * each slot this node still owns with that member as its replica gets a RELEASED effect on a new
    * link, the path of a replica that skipped a placement: it drops its copy and asks for a new one
-   * (ReplicaApplier, ReplicaSyncRequester), and serves no read from the old one meanwhile. The new
-   * link is in place, its first batch the RELEASED effects, before the refused link closes and its
-   * waiting writes are answered: a write their clients send next goes behind them.
+   * (ReplicaApplier, ReplicaSyncRequester), and serves no read from the old one meanwhile. The
+   * refused link is closed already (an append to it is refused and goes to the link in its place,
+   * ship); its waiting writes are answered after this returns, so a write their clients send next
+   * goes behind the RELEASED effects.
    * A copy the replica refuses again (a value it cannot read in any form) goes the same way, one
    * copy at a time, until the versions agree: the stream of every other slot flows meanwhile.
    */
@@ -1996,11 +1997,13 @@ public final class Replicator implements AutoCloseable {
     Member me = self.get();
     Member replica = link.replica;
     List<Integer> release = new ArrayList<>();
+    long[] owedSlots = new long[KeySlot.SLOTS / 64];
     for (int w = 0; w < slots.length; w++) {
       for (long word = slots[w]; word != 0; word &= word - 1) {
         int s = w * 64 + Long.numberOfTrailingZeros(word);
         if (me != null && p.owns(me, s) && p.isReplica(replica, s)) {
           release.add(s);
+          owedSlots[w] |= word & -word;
         }
       }
     }
@@ -2016,12 +2019,10 @@ public final class Replicator implements AutoCloseable {
     }
     // Owed from now, not only from the replica's REPLICA_SYNC: a graceful leave in between would
     // otherwise not wait for the copy the replica is about to drop and ask for (OwedCopies).
-    long[] owedSlots = new long[KeySlot.SLOTS / 64];
-    release.forEach(s -> owedSlots[s >>> 6] |= 1L << s);
     owed.requested(replica.id(), owedSlots);
-    // In the refused link's place before it closes: a write from now on goes behind the RELEASED
-    // effects. A link that already replaced it (none should: a link is replaced once closed) gets
-    // them instead; none when the member left the placement meanwhile (nothing goes to it).
+    // In the refused link's place: a write from now on goes behind the RELEASED effects. A link a
+    // writer opened since the close (ship) gets them after its effects, which the drop then covers;
+    // none when the member left the placement meanwhile (nothing goes to it).
     ReplicaLink current = links.compute(replica.id(), (id, l) -> l == link
         ? new ReplicaLink(replica, self, placement, peers, sender, this::refused) : l);
     if (current != null) {
