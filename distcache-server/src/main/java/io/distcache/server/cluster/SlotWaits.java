@@ -26,6 +26,17 @@ import java.util.function.UnaryOperator;
  * A request that waits past the deadline is answered TRY_AGAIN, not run; those behind it may then
  * run, which is fine: the client was told the earlier one failed.
  *
+ * A slot this node stops owning while requests wait for it (a join's placement gave it to the
+ * member that learned it) no longer answers them all TRY_AGAIN: what becomes of each is the
+ * router's decision (Unowned). A peer's forward of a slot this node handed over is passed on to
+ * the slot's owner now, in queue order, outside the lock (a forward
+ * may wait on the peer bus); the slot counts as busy until they are sent, so a newcomer the router
+ * would pass on too queues behind them. A peer's forward the router cannot place yet (its
+ * SlotGuard has not processed the new placement, so whether this node handed the slot over is not
+ * known) waits on; others are refused as before. Found in a join under load: a peer's SET for a
+ * slot this node had just handed over arrived between the router's placement and the guard's
+ * install of it, waited 1.5 s for an ownership that never came, and its client got TRYAGAIN.
+ *
  * Bounds: at most MAX_WAITING requests wait node-wide; past that, TRY_AGAIN at once. The queues
  * are checked every POLL_MILLIS while a request waits, and not at all otherwise: an idle node's
  * 200 wake-ups a second cost 6-7 ms of CPU a second, taken from the event loops on a busy core.
@@ -37,6 +48,25 @@ final class SlotWaits implements AutoCloseable {
   static final int MAX_WAITING = 100_000;
   static final long POLL_MILLIS = 5;
 
+  /** What becomes of a request waiting for a slot this node does not own (any more). */
+  enum Fate {
+    /** Waits on, until its deadline (or until the slot is ours and servable). */
+    WAIT,
+    /** Goes to the slot's owner now (the passOn function), in queue order. */
+    PASS_ON,
+    /** Answered with the expired reply (TRY_AGAIN: not applied) at once. */
+    REFUSE
+  }
+
+  /** Decides a waiting request's fate once its slot is not this node's. */
+  @FunctionalInterface
+  interface Unowned {
+    Fate of(int slot, Frame request, boolean untilOwned);
+  }
+
+  /** The behaviour without a router: one waiting until owned waits on, any other is refused. */
+  private static final Unowned REFUSE_UNLESS_UNTIL_OWNED = (slot, request, untilOwned) -> untilOwned ? Fate.WAIT : Fate.REFUSE;
+
   /** {@code untilOwned}: the slot is not ours yet but is expected to become ours (a failover or hand-off). */
   private record Waiting(Frame request, CompletableFuture<Frame> reply, long deadlineNanos, boolean untilOwned) {}
 
@@ -44,6 +74,8 @@ final class SlotWaits implements AutoCloseable {
   private final IntPredicate ours;
   private final java.util.function.Function<Frame, CompletableFuture<Frame>> execute;
   private final UnaryOperator<Frame> expired;
+  private final Unowned unowned;
+  private final java.util.function.Function<Frame, CompletableFuture<Frame>> passOn;
   private final long waitNanos;
   /** How long a client's own request (not a peer's forward, see the constructor) may wait. */
   private final long directWaitNanos;
@@ -53,6 +85,8 @@ final class SlotWaits implements AutoCloseable {
   private volatile int waiting;
   /** Guarded by this: per slot, a request run from its queue and not applied yet (a HeldReply). */
   private final Map<Integer, CompletableFuture<Frame>> notApplied = new HashMap<>();
+  /** Guarded by this: slots whose passed-on requests are being sent (outside the lock): still busy. */
+  private final java.util.Set<Integer> passing = new java.util.HashSet<>();
   /** A drain is scheduled; guarded by this. */
   private boolean scheduled;
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -63,7 +97,8 @@ final class SlotWaits implements AutoCloseable {
 
   /**
    * @param servable whether a slot may be served here now
-   * @param ours whether this node still owns a slot (a slot it lost is answered at once)
+   * @param ours whether this node still owns a slot (its waiters are answered at once when it is
+   *     lost, unless waiting until owned; see Unowned for the router's finer decision)
    * @param execute serves a request locally
    * @param expired the answer to a request that waited too long (TRY_AGAIN)
    */
@@ -82,10 +117,23 @@ final class SlotWaits implements AutoCloseable {
    */
   SlotWaits(IntPredicate servable, IntPredicate ours, java.util.function.Function<Frame, CompletableFuture<Frame>> execute,
       UnaryOperator<Frame> expired, long waitMillis, long directWaitMillis) {
+    this(servable, ours, execute, expired, REFUSE_UNLESS_UNTIL_OWNED, null, waitMillis, directWaitMillis);
+  }
+
+  /**
+   * @param unowned what becomes of a request whose slot this node does not own (any more)
+   * @param passOn sends a request the router passes on (Fate.PASS_ON) to the slot's owner now;
+   *     never through this SlotWaits again (it is not this node's slot)
+   */
+  SlotWaits(IntPredicate servable, IntPredicate ours, java.util.function.Function<Frame, CompletableFuture<Frame>> execute,
+      UnaryOperator<Frame> expired, Unowned unowned, java.util.function.Function<Frame, CompletableFuture<Frame>> passOn,
+      long waitMillis, long directWaitMillis) {
     this.servable = servable;
     this.ours = ours;
     this.execute = execute;
     this.expired = expired;
+    this.unowned = unowned;
+    this.passOn = passOn;
     this.waitNanos = TimeUnit.MILLISECONDS.toNanos(waitMillis);
     this.directWaitNanos = TimeUnit.MILLISECONDS.toNanos(directWaitMillis);
   }
@@ -96,7 +144,7 @@ final class SlotWaits implements AutoCloseable {
       return false;
     }
     synchronized (this) {
-      return queues.containsKey(slot);
+      return queues.containsKey(slot) || passing.contains(slot);
     }
   }
 
@@ -140,19 +188,51 @@ final class SlotWaits implements AutoCloseable {
   /** Runs the queues whose slot became servable, and answers the requests past their deadline. */
   private void drain() {
     long now = System.nanoTime();
+    Map<Integer, java.util.List<Waiting>> passed = new HashMap<>();
     synchronized (this) {
       scheduled = false;
       try {
-        drainLocked(now);
+        drainLocked(now, passed);
       } finally {
         if (waiting > 0) {
           scheduleDrain();
         }
       }
     }
+    if (passed.isEmpty()) {
+      return;
+    }
+    // Sent outside the lock, on this one thread, in queue order; their slots stay busy meanwhile.
+    for (java.util.List<Waiting> ws : passed.values()) {
+      for (Waiting w : ws) {
+        send(w);
+      }
+    }
+    synchronized (this) {
+      passing.removeAll(passed.keySet());
+      // (close() may have zeroed it meanwhile)
+      waiting = Math.max(0, waiting - passed.values().stream().mapToInt(java.util.List::size).sum());
+      if (waiting > 0) {
+        scheduleDrain(); // newcomers queued behind the ones passed on
+      }
+    }
   }
 
-  private void drainLocked(long now) {
+  private void send(Waiting w) {
+    try {
+      passOn.apply(w.request()).whenComplete((r, e) -> {
+        if (e == null) {
+          w.reply().complete(r);
+        } else {
+          w.reply().completeExceptionally(e);
+        }
+      });
+    } catch (RuntimeException e) {
+      w.reply().completeExceptionally(e);
+    }
+  }
+
+  private void drainLocked(long now, Map<Integer, java.util.List<Waiting>> passed) {
     for (Iterator<Map.Entry<Integer, ArrayDeque<Waiting>>> it = queues.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<Integer, ArrayDeque<Waiting>> e = it.next();
       ArrayDeque<Waiting> q = e.getValue();
@@ -178,13 +258,22 @@ final class SlotWaits implements AutoCloseable {
         }
       } else {
         // Deadlines differ (a peer's forward waits less than a client's own request), so one past
-        // its deadline is answered wherever it is in the queue; nothing runs out of order.
+        // its deadline is answered wherever it is in the queue; nothing runs out of order: one is
+        // passed on only while none ahead of it waits on.
+        boolean waitingAhead = false;
         for (Iterator<Waiting> wi = q.iterator(); wi.hasNext(); ) {
           Waiting w = wi.next();
-          if ((lost && !w.untilOwned()) || now - w.deadlineNanos() >= 0) {
+          Fate fate = lost ? unowned.of(e.getKey(), w.request(), w.untilOwned()) : Fate.WAIT;
+          if (fate == Fate.PASS_ON && !waitingAhead && passOn != null) {
+            passed.computeIfAbsent(e.getKey(), k -> new java.util.ArrayList<>()).add(w);
+            passing.add(e.getKey());
+            wi.remove(); // still counted in waiting until sent (drain)
+          } else if (fate == Fate.REFUSE || now - w.deadlineNanos() >= 0) {
             complete(w, expired);
             wi.remove();
             waiting--;
+          } else {
+            waitingAhead = true;
           }
         }
       }

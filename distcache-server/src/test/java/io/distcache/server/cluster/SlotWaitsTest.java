@@ -131,4 +131,89 @@ class SlotWaitsTest {
     assertThat(executed).containsExactly("script", "after");
     assertThat(first.join().status()).isEqualTo(Status.OK);
   }
+
+  private volatile SlotWaits.Fate fate = SlotWaits.Fate.WAIT;
+  private final List<String> passedOn = new CopyOnWriteArrayList<>();
+
+  /** A SlotWaits whose waiters, once the slot is not ours, meet {@code fate}; passed-on ones answer OK. */
+  private SlotWaits routed() {
+    waits = new SlotWaits(slot -> servable, slot -> ours, r -> {
+      executed.add(new String(r.value(), StandardCharsets.UTF_8));
+      return CompletableFuture.completedFuture(r.replyOk());
+    }, r -> r.replyError(Status.TRY_AGAIN, "moving"), (slot, r, untilOwned) -> fate, r -> {
+      passedOn.add(new String(r.value(), StandardCharsets.UTF_8));
+      return CompletableFuture.completedFuture(r.replyOk());
+    }, 60_000, 60_000);
+    return waits;
+  }
+
+  @Test
+  void aSlotThisNodeLost_whoseWaitersTheRouterPassesOn_sendsThemOnInOrder_noneRefused() {
+    SlotWaits w = routed();
+    fate = SlotWaits.Fate.PASS_ON;
+    CompletableFuture<Frame> first = w.enqueue(7, set("1"));
+    CompletableFuture<Frame> second = w.enqueue(7, set("2").withFlags(io.distcache.protocol.Flags.FORWARDED), true);
+    CompletableFuture<Frame> third = w.enqueue(7, set("3"));
+
+    ours = false; // a join's placement gave the slot to the member that learned it
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> first.isDone() && second.isDone() && third.isDone());
+    assertThat(List.of(first.join(), second.join(), third.join())).allSatisfy(r -> assertThat(r.status()).isEqualTo(Status.OK));
+    assertThat(passedOn).containsExactly("1", "2", "3");
+    assertThat(executed).isEmpty();
+    await().atMost(Duration.ofSeconds(5)).until(() -> !w.busy(7));
+  }
+
+  @Test
+  void aWaiterTheRouterCannotPlaceYet_waitsOn_andIsPassedOnOnceItCan() {
+    SlotWaits w = routed();
+    fate = SlotWaits.Fate.WAIT; // the guard has not processed the placement that took the slot away
+    CompletableFuture<Frame> waiting = w.enqueue(7, set("x").withFlags(io.distcache.protocol.Flags.FORWARDED));
+    ours = false;
+
+    // Refused at once before the router decided (the TRYAGAIN a client saw during a join).
+    await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> !waiting.isDone());
+    assertThat(w.busy(7)).isTrue();
+
+    fate = SlotWaits.Fate.PASS_ON; // the guard caught up: this node handed the slot over
+    await().atMost(Duration.ofSeconds(5)).until(waiting::isDone);
+    assertThat(waiting.join().status()).isEqualTo(Status.OK);
+    assertThat(passedOn).containsExactly("x");
+  }
+
+  @Test
+  void aWaiterPassedOn_neverOvertakesOneAheadOfItThatWaitsOn() {
+    java.util.Map<String, SlotWaits.Fate> fates = new java.util.concurrent.ConcurrentHashMap<>();
+    waits = new SlotWaits(slot -> servable, slot -> ours, r -> CompletableFuture.completedFuture(r.replyOk()),
+        r -> r.replyError(Status.TRY_AGAIN, "moving"),
+        (slot, r, untilOwned) -> fates.getOrDefault(new String(r.value(), StandardCharsets.UTF_8), SlotWaits.Fate.PASS_ON),
+        r -> {
+          passedOn.add(new String(r.value(), StandardCharsets.UTF_8));
+          return CompletableFuture.completedFuture(r.replyOk());
+        }, 60_000, 60_000);
+    fates.put("ahead", SlotWaits.Fate.WAIT);
+    CompletableFuture<Frame> ahead = waits.enqueue(7, set("ahead"), true);
+    CompletableFuture<Frame> behind = waits.enqueue(7, set("behind"));
+    ours = false;
+
+    await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> !behind.isDone());
+    assertThat(passedOn).isEmpty();
+
+    fates.put("ahead", SlotWaits.Fate.PASS_ON);
+    await().atMost(Duration.ofSeconds(5)).until(() -> ahead.isDone() && behind.isDone());
+    assertThat(passedOn).containsExactly("ahead", "behind");
+  }
+
+  @Test
+  void aWaiterTheRouterRefuses_isAnsweredTryAgainAtOnce_andThoseBehindItMayGoOn() {
+    SlotWaits w = routed();
+    fate = SlotWaits.Fate.REFUSE;
+    CompletableFuture<Frame> refused = w.enqueue(7, set("x").withFlags(io.distcache.protocol.Flags.FORWARDED));
+    ours = false;
+
+    await().atMost(Duration.ofSeconds(5)).until(refused::isDone);
+    assertThat(refused.join().status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(passedOn).isEmpty();
+    assertThat(executed).isEmpty();
+  }
 }
