@@ -217,10 +217,12 @@ public final class ClusterRouter implements Router, ClusterView {
    * router's placement yet, whether it did is unknown, so the request waits (the install takes
    * milliseconds to, on a starved node, a few hundred). Otherwise the sender's placement differs:
    * refused (TRY_AGAIN), or, waiting to become the owner (first replica), on until its deadline.
-   * A client's own request is refused (TRY_AGAIN, not applied) as before: routed afresh from here
-   * after a failover and a join in a row, one never got an answer (RebalanceTest, three runs of
-   * three; not explained yet), and a plain client meets that only when a slot it waited for
-   * changes owner twice within the wait.
+   * A client's own request is refused (TRY_AGAIN, not applied) as before. Routed afresh from here
+   * it can wait for itself: a request UnsentForwards held for a killed owner and sends here once
+   * this node took the slot over stays counted in SlotForwards as in flight to the dead owner
+   * until answered, so forward() would make it wait for its own answer (RebalanceTest, a failover
+   * then a join: a SET never answered). A plain client meets the refusal only when a slot it
+   * waited for changes owner twice within the wait.
    */
   private SlotWaits.Fate unownedFate(int slot, Frame request, boolean untilOwned) {
     if (!request.hasFlag(Flags.FORWARDED)) {
