@@ -224,18 +224,37 @@ public final class ClusterRouter implements Router, ClusterView {
    * then a join: a SET never answered). A plain client meets the refusal only when a slot it
    * waited for changes owner twice within the wait.
    */
-  private SlotWaits.Fate unownedFate(int slot, Frame request, boolean untilOwned) {
+  private SlotWaits.Fate unownedFate(int slot, Frame request, boolean untilOwned, int mark, long waitedNanos) {
     if (!request.hasFlag(Flags.FORWARDED)) {
       return SlotWaits.Fate.REFUSE;
     }
     Placement placement = cluster.placement();
     if (guardBehind(placement)) {
-      return handedOff ? SlotWaits.Fate.PASS_ON : SlotWaits.Fate.WAIT;
+      return handedOff ? passOnIfTimely(waitedNanos) : SlotWaits.Fate.WAIT;
     }
-    if (handedOff || cluster.guard().handedOver(slot)) {
-      return SlotWaits.Fate.PASS_ON;
+    // A request queued as sent under an older placement (SENDER_BEHIND): the slot this node gave
+    // away in the placement it now holds, confirmed everywhere since or not (handedOver alone
+    // would take the sender for one ahead once every member confirmed, a reviewer).
+    if (handedOff || (mark == SENDER_BEHIND ? cluster.guard().gaveAway(slot) : cluster.guard().handedOver(slot))) {
+      return passOnIfTimely(waitedNanos);
     }
     return untilOwned && firstReplica(placement, slot) ? SlotWaits.Fate.WAIT : SlotWaits.Fate.REFUSE;
+  }
+
+  /** SlotWaits' mark for a peer's forward sent under a placement older than this node's. */
+  private static final int SENDER_BEHIND = 1;
+
+  /**
+   * How long a peer's forward may have waited here and still be passed on. The new owner may make
+   * it wait WAIT_MILLIS in turn, and the sender gives up at its forward timeout (2 s by default):
+   * a request passed on later could be applied after the sender answered BUSY and its client's
+   * next write of the key, routed straight to the new owner, was applied first (a reviewer).
+   * Refused instead (TRY_AGAIN, not applied). A guard's lag is about 100 ms here, loaded.
+   */
+  static final long PASS_ON_WITHIN_NANOS = TimeUnit.MILLISECONDS.toNanos(300);
+
+  private static SlotWaits.Fate passOnIfTimely(long waitedNanos) {
+    return waitedNanos <= PASS_ON_WITHIN_NANOS ? SlotWaits.Fate.PASS_ON : SlotWaits.Fate.REFUSE;
   }
 
   /** True when the guard has not processed {@code placement} yet (the router sees a placement first). */
@@ -791,20 +810,21 @@ public final class ClusterRouter implements Router, ClusterView {
         // after 1.5 s (a reviewer). Behind any request for the slot still waiting here, which
         // SlotWaits passes on in order (unownedFate).
         if (waits.busy(slot)) {
-          CompletableFuture<Frame> wait = waits.enqueue(slot, request, true);
+          CompletableFuture<Frame> wait = waits.enqueue(slot, request, true, SENDER_BEHIND);
           if (wait != null) {
             return wait;
           }
         }
         return forward(owner, request);
       }
-      if (firstReplica(placement, slot) || guardBehind(placement)) {
+      boolean behind = guardBehind(placement);
+      if (firstReplica(placement, slot) || behind) {
         // We are the slot's first replica: the sender most likely knows already that the owner
         // died or left and that we own the slot now. Wait for our placement to say so (bounded),
         // rather than fail a write the client cannot safely retry. Or the guard has not processed
         // this placement yet, so whether we handed the slot over is not known: it waits for that
         // (SlotWaits asks unownedFate again on every poll).
-        CompletableFuture<Frame> wait = waits.enqueue(slot, request, true);
+        CompletableFuture<Frame> wait = waits.enqueue(slot, request, true, behind ? SENDER_BEHIND : 0);
         if (wait != null) {
           return wait;
         }

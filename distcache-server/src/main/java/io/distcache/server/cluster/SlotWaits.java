@@ -61,14 +61,20 @@ final class SlotWaits implements AutoCloseable {
   /** Decides a waiting request's fate once its slot is not this node's. */
   @FunctionalInterface
   interface Unowned {
-    Fate of(int slot, Frame request, boolean untilOwned);
+    /**
+     * @param mark what the router noted when it queued the request (enqueue's mark; 0 if none)
+     * @param waitedNanos how long it has waited here
+     */
+    Fate of(int slot, Frame request, boolean untilOwned, int mark, long waitedNanos);
   }
 
   /** The behaviour without a router: one waiting until owned waits on, any other is refused. */
-  private static final Unowned REFUSE_UNLESS_UNTIL_OWNED = (slot, request, untilOwned) -> untilOwned ? Fate.WAIT : Fate.REFUSE;
+  private static final Unowned REFUSE_UNLESS_UNTIL_OWNED =
+      (slot, request, untilOwned, mark, waitedNanos) -> untilOwned ? Fate.WAIT : Fate.REFUSE;
 
   /** {@code untilOwned}: the slot is not ours yet but is expected to become ours (a failover or hand-off). */
-  private record Waiting(Frame request, CompletableFuture<Frame> reply, long deadlineNanos, boolean untilOwned) {}
+  private record Waiting(Frame request, CompletableFuture<Frame> reply, long sinceNanos, long deadlineNanos,
+      boolean untilOwned, int mark) {}
 
   private final IntPredicate servable;
   private final IntPredicate ours;
@@ -158,15 +164,21 @@ final class SlotWaits implements AutoCloseable {
    * owner (until the deadline) instead of being answered as soon as the slot is not ours.
    */
   synchronized CompletableFuture<Frame> enqueue(int slot, Frame request, boolean untilOwned) {
+    return enqueue(slot, request, untilOwned, 0);
+  }
+
+  /** {@link #enqueue(int, Frame, boolean)} with a {@code mark} the router gets back in Unowned. */
+  synchronized CompletableFuture<Frame> enqueue(int slot, Frame request, boolean untilOwned, int mark) {
     if (waiting >= MAX_WAITING) {
       return null;
     }
     // Held: the connection's later requests wait for it (HeldReply), as they would for a held
     // write; it has not been applied, and one for another slot must not overtake it.
     CompletableFuture<Frame> reply = new HeldReply();
+    long now = System.nanoTime();
     queues.computeIfAbsent(slot, s -> new ArrayDeque<>())
-        .add(new Waiting(request, reply, System.nanoTime()
-            + (request.hasFlag(io.distcache.protocol.Flags.FORWARDED) ? waitNanos : directWaitNanos), untilOwned));
+        .add(new Waiting(request, reply, now,
+            now + (request.hasFlag(io.distcache.protocol.Flags.FORWARDED) ? waitNanos : directWaitNanos), untilOwned, mark));
     waiting++;
     scheduleDrain();
     return reply;
@@ -218,6 +230,16 @@ final class SlotWaits implements AutoCloseable {
     }
   }
 
+  /** The router's decision for a waiter whose slot is not ours; refused if the decision itself fails. */
+  private Fate fate(int slot, Waiting w, long now) {
+    try {
+      return unowned.of(slot, w.request(), w.untilOwned(), w.mark(), now - w.sinceNanos());
+    } catch (RuntimeException e) {
+      // Never leave waiters moved to the pass-on list unsent, or the slot busy for ever (a reviewer).
+      return Fate.REFUSE;
+    }
+  }
+
   private void send(Waiting w) {
     try {
       passOn.apply(w.request()).whenComplete((r, e) -> {
@@ -263,7 +285,7 @@ final class SlotWaits implements AutoCloseable {
         boolean waitingAhead = false;
         for (Iterator<Waiting> wi = q.iterator(); wi.hasNext(); ) {
           Waiting w = wi.next();
-          Fate fate = lost ? unowned.of(e.getKey(), w.request(), w.untilOwned()) : Fate.WAIT;
+          Fate fate = lost ? fate(e.getKey(), w, now) : Fate.WAIT;
           if (fate == Fate.PASS_ON && !waitingAhead && passOn != null) {
             passed.computeIfAbsent(e.getKey(), k -> new java.util.ArrayList<>()).add(w);
             passing.add(e.getKey());

@@ -285,12 +285,23 @@ public final class SlotGuard {
    * request must wait for our placement instead (found by CI: forwarded on to the dead owner).
    */
   public boolean handedOver(int slot) {
-    if ((handedOverSlots[slot >>> 6] & (1L << slot)) == 0) {
+    if (!gaveAway(slot)) {
       return false;
     }
     synchronized (this) {
       return waiting;
     }
+  }
+
+  /**
+   * True when the placement this guard last processed moved {@code slot} from this node to the
+   * member that learned it (a join), whether or not every member has confirmed it since. For a
+   * request known to have been sent under an older placement (it arrived before this guard
+   * processed the current one), which handedOver's confirmation test cannot tell: every peer
+   * may have confirmed meanwhile (a reviewer).
+   */
+  public boolean gaveAway(int slot) {
+    return (handedOverSlots[slot >>> 6] & (1L << slot)) != 0;
   }
 
   /** This node was started with seeds to join: alone, it serves nothing until it has joined. */

@@ -140,7 +140,7 @@ class SlotWaitsTest {
     waits = new SlotWaits(slot -> servable, slot -> ours, r -> {
       executed.add(new String(r.value(), StandardCharsets.UTF_8));
       return CompletableFuture.completedFuture(r.replyOk());
-    }, r -> r.replyError(Status.TRY_AGAIN, "moving"), (slot, r, untilOwned) -> fate, r -> {
+    }, r -> r.replyError(Status.TRY_AGAIN, "moving"), (slot, r, untilOwned, mark, waited) -> fate, r -> {
       passedOn.add(new String(r.value(), StandardCharsets.UTF_8));
       return CompletableFuture.completedFuture(r.replyOk());
     }, 60_000, 60_000);
@@ -186,7 +186,7 @@ class SlotWaitsTest {
     java.util.Map<String, SlotWaits.Fate> fates = new java.util.concurrent.ConcurrentHashMap<>();
     waits = new SlotWaits(slot -> servable, slot -> ours, r -> CompletableFuture.completedFuture(r.replyOk()),
         r -> r.replyError(Status.TRY_AGAIN, "moving"),
-        (slot, r, untilOwned) -> fates.getOrDefault(new String(r.value(), StandardCharsets.UTF_8), SlotWaits.Fate.PASS_ON),
+        (slot, r, untilOwned, mark, waited) -> fates.getOrDefault(new String(r.value(), StandardCharsets.UTF_8), SlotWaits.Fate.PASS_ON),
         r -> {
           passedOn.add(new String(r.value(), StandardCharsets.UTF_8));
           return CompletableFuture.completedFuture(r.replyOk());
@@ -215,5 +215,65 @@ class SlotWaitsTest {
     assertThat(refused.join().status()).isEqualTo(Status.TRY_AGAIN);
     assertThat(passedOn).isEmpty();
     assertThat(executed).isEmpty();
+  }
+
+  @Test
+  void whileWaitersPassedOnAreBeingSent_theSlotStaysBusy_soANewcomerQueuesBehindThem() throws Exception {
+    java.util.concurrent.CountDownLatch sending = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch letGo = new java.util.concurrent.CountDownLatch(1);
+    waits = new SlotWaits(slot -> servable, slot -> ours, r -> CompletableFuture.completedFuture(r.replyOk()),
+        r -> r.replyError(Status.TRY_AGAIN, "moving"), (slot, r, untilOwned, mark, waited) -> SlotWaits.Fate.PASS_ON,
+        r -> {
+          sending.countDown();
+          try {
+            letGo.await(); // a send that takes a while (the peer bus's queue)
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          passedOn.add(new String(r.value(), StandardCharsets.UTF_8));
+          return CompletableFuture.completedFuture(r.replyOk());
+        }, 60_000, 60_000);
+    CompletableFuture<Frame> first = waits.enqueue(7, set("1"), true);
+    ours = false;
+    assertThat(sending.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+    assertThat(waits.busy(7)).as("the queue is gone, but its requests are still on their way").isTrue();
+    CompletableFuture<Frame> newcomer = waits.enqueue(7, set("2"), true);
+    letGo.countDown();
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> first.isDone() && newcomer.isDone());
+    assertThat(passedOn).containsExactly("1", "2");
+    await().atMost(Duration.ofSeconds(5)).until(() -> !waits.busy(7));
+  }
+
+  @Test
+  void theRoutersMark_andHowLongTheRequestWaited_reachItsDecision() {
+    java.util.List<long[]> seen = new CopyOnWriteArrayList<>();
+    waits = new SlotWaits(slot -> servable, slot -> ours, r -> CompletableFuture.completedFuture(r.replyOk()),
+        r -> r.replyError(Status.TRY_AGAIN, "moving"), (slot, r, untilOwned, mark, waited) -> {
+          seen.add(new long[] {mark, waited});
+          return waited >= java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100) ? SlotWaits.Fate.REFUSE : SlotWaits.Fate.WAIT;
+        }, r -> CompletableFuture.completedFuture(r.replyOk()), 60_000, 60_000);
+    CompletableFuture<Frame> waiting = waits.enqueue(7, set("x"), true, 5);
+    ours = false;
+
+    await().atMost(Duration.ofSeconds(5)).until(waiting::isDone);
+    assertThat(waiting.join().status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(seen).allSatisfy(m -> assertThat(m[0]).isEqualTo(5));
+    assertThat(seen.get(seen.size() - 1)[1]).isGreaterThanOrEqualTo(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(100));
+  }
+
+  @Test
+  void aDecisionThatFails_refusesTheWaiter_andLeavesTheSlotFree() {
+    waits = new SlotWaits(slot -> servable, slot -> ours, r -> CompletableFuture.completedFuture(r.replyOk()),
+        r -> r.replyError(Status.TRY_AGAIN, "moving"), (slot, r, untilOwned, mark, waited) -> {
+          throw new IllegalStateException("boom");
+        }, r -> CompletableFuture.completedFuture(r.replyOk()), 60_000, 60_000);
+    CompletableFuture<Frame> waiting = waits.enqueue(7, set("x"), true);
+    ours = false;
+
+    await().atMost(Duration.ofSeconds(5)).until(waiting::isDone);
+    assertThat(waiting.join().status()).isEqualTo(Status.TRY_AGAIN);
+    await().atMost(Duration.ofSeconds(5)).until(() -> !waits.busy(7));
   }
 }

@@ -104,6 +104,8 @@ class SlotGuardTest {
     finishDrops();
     assertThat(guard.settled()).isTrue();
     assertThat(guard.handedOver(given)).as("confirmed everywhere: a peer sending it here is ahead of us").isFalse();
+    assertThat(guard.gaveAway(given)).as("but the placement still gave it away (a request sent before it)").isTrue();
+    assertThat(guard.gaveAway(kept)).isFalse();
   }
 
   @Test
