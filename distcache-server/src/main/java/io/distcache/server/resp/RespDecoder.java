@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntPredicate;
 
 /*
  * Design: one pass over whatever a read burst delivered, emitting a RespCommand per complete
@@ -17,6 +18,18 @@ import java.util.function.BooleanSupplier;
  *
  * Every length read from the network is checked against RespLimits before anything is allocated:
  * a bulk's bytes are copied out only once they have all arrived, and argument arrays start small.
+ *
+ * A SET's value of SLICE_BULK_BYTES up to STREAM_BULK_BYTES (a value of a command RespCommand's
+ * valueArgs names, at one of its value indexes) is kept as a retained slice of the read buffer it
+ * arrived in, whole as every bulk below STREAM_BULK_BYTES is read, so that it reaches the store
+ * without a heap array of its size (issue 16): the bytes are copied once, from the read buffer into
+ * the store's page. A slice keeps its read buffer (up to NetServer's 1 MiB) alive, which costs
+ * nothing while the request runs within the read that delivered it; a request still incomplete at
+ * the end of a read copies such slices into buffers of their own (detachSlices), so that a client
+ * trickling a long MSET cannot hold a read buffer per value while each is counted at its length
+ * (RespSession does the same for a complete request that has to wait: RespCommand.detach). Below
+ * SLICE_BULK_BYTES, and for every other command's arguments, a bulk is copied into a heap array:
+ * there the slice's reference counting and the BufferedValue around it cost more than the copy.
  *
  * A large bulk (STREAM_BULK_BYTES or more) is kept off the heap, in a Netty buffer (RespCommand
  * holds it beside the arguments), so that a large SET's value reaches the store without a heap
@@ -59,6 +72,14 @@ final class RespDecoder extends ByteToMessageDecoder {
   static final int STREAM_BULK_BYTES = 32 * 1024;
   /** The least a streamed bulk's array is given or grown by. */
   static final int STREAM_STEP_BYTES = 64 * 1024;
+  /**
+   * A SET-family value of at least this many bytes (and below STREAM_BULK_BYTES) is kept as a slice
+   * of the read buffer instead of copied into a heap array (see the design note); chosen by
+   * measurement (docs/BENCHMARKS.md, issue 16, twentieth session).
+   */
+  static final int SLICE_BULK_BYTES = Integer.getInteger("distcache.sliceBulkBytes", 1024);
+  /** valueArgs before the current request's command name was looked up. */
+  private static final IntPredicate NOT_LOOKED_UP = i -> false;
 
   private final RespLimits limits;
 
@@ -73,8 +94,13 @@ final class RespDecoder extends ByteToMessageDecoder {
   private boolean failed;
   /** Heap held by the arguments of the incomplete request, as counted for the InputMeter. */
   private long argBytes;
-  /** Buffered large bulks of the current request, by argument index; null until it has one. */
+  /** Buffered bulks of the current request, by argument index; null until it has one. */
   private ByteBuf[] buffers;
+  /** Where the current request's command takes values from buffers (RespCommand.valueArgs); null: nowhere. */
+  private IntPredicate valueArgs = NOT_LOOKED_UP;
+  /** Values below STREAM_BULK_BYTES the current request holds as slices of read buffers, from index {@code firstSlice}. */
+  private int slices;
+  private int firstSlice;
   /** The full chunks a large bulk is copied into as it arrives (see STREAM_BULK_BYTES); null when none. */
   private CompositeByteBuf partial;
   /** The chunk being filled, not yet in {@code partial}; null when none. */
@@ -200,6 +226,7 @@ final class RespDecoder extends ByteToMessageDecoder {
         message = readInline(in);
       }
       if (message == null) {
+        detachSlices();
         return;
       }
       if (message != NOTHING) {
@@ -247,6 +274,9 @@ final class RespDecoder extends ByteToMessageDecoder {
     args = new byte[(int) Math.min(n, INITIAL_ARGS)][];
     argCount = 0;
     bulkLength = -1;
+    valueArgs = NOT_LOOKED_UP;
+    slices = 0;
+    firstSlice = 0;
     return readArguments(in);
   }
 
@@ -302,9 +332,15 @@ final class RespDecoder extends ByteToMessageDecoder {
         if (in.readableBytes() < bulkLength + 2) {
           return null;
         }
-        arg = bulkLength == 0 ? EMPTY : new byte[(int) bulkLength];
-        if (bulkLength > 0) {
+        if (bulkLength >= SLICE_BULK_BYTES && takesBuffer(argCount)) {
+          buffered = in.readRetainedSlice((int) bulkLength);
+          arg = null;
+          slices++;
+        } else {
+          arg = bulkLength == 0 ? EMPTY : new byte[(int) bulkLength];
           in.readBytes(arg);
+        }
+        if (bulkLength > 0) {
           argBytes += bulkLength + ARG_OVERHEAD;
         }
         in.skipBytes(2);
@@ -330,6 +366,35 @@ final class RespDecoder extends ByteToMessageDecoder {
     argCount = 0;
     argBytes = 0;
     return command;
+  }
+
+  /** True when argument {@code index} of the current request is a value its command takes from a buffer. */
+  private boolean takesBuffer(int index) {
+    if (index == 0) {
+      return false;
+    }
+    if (valueArgs == NOT_LOOKED_UP) {
+      valueArgs = args[0] == null ? null : RespCommand.valueArgs(args[0]); // a buffered name is no command
+    }
+    return valueArgs != null && valueArgs.test(index);
+  }
+
+  /**
+   * The read ends inside a request: its values held as slices (below STREAM_BULK_BYTES) are copied
+   * into buffers of their own, so the read buffers they came from can go (see the design note).
+   */
+  private void detachSlices() {
+    if (slices == 0) {
+      return;
+    }
+    for (int i = firstSlice; i < argCount; i++) {
+      ByteBuf b = buffers[i];
+      if (b != null && b.readableBytes() < STREAM_BULK_BYTES) {
+        buffers[i] = RespCommand.ownCopy(b, ctx.alloc()); // should it fail, b is still held here, and dropped with the request
+      }
+    }
+    slices = 0;
+    firstSlice = argCount;
   }
 
   /**

@@ -345,41 +345,24 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     }
   }
 
-  /**
-   * The commands whose values the store may copy from their buffers, with the argument indexes
-   * those values may be at: the SET family and GETSET (one value; LocalExecutor.set and getAndSet
-   * take a BufferedValue), MSET and MSETNX (every value, at the even indexes from 2; the pair list
-   * is a BufferedPairs), APPEND (its suffix; LocalExecutor.append). Any other command gets its
-   * buffered arguments as arrays (RespCommand).
-   */
-  private static final java.util.Map<String, java.util.function.IntPredicate> BUFFERED_VALUE_COMMANDS;
-
-  static {
-    java.util.function.IntPredicate pairValues = i -> i >= 2 && i % 2 == 0;
-    BUFFERED_VALUE_COMMANDS = java.util.Map.of("set", i -> i == 2, "setnx", i -> i == 2, "setex", i -> i == 3,
-        "psetex", i -> i == 3, "getset", i -> i == 2, "mset", pairValues, "msetnx", pairValues, "append", i -> i == 2);
-  }
-
   /** The command being executed, whose buffered values routeWithValue and takeValue may take; null between commands. */
   private RespCommand command;
 
   /**
-   * Leaves a command's large values in their buffers when the command can take them from there
-   * (BUFFERED_VALUE_COMMANDS, outside MULTI, with no MONITOR to show them whole), with the slow
-   * log's shortened form in their places among the arguments; gives every other command arrays.
+   * Leaves a command's values in their buffers when the command can take them from there
+   * (RespCommand.valueArgs, outside MULTI, with no MONITOR to show them whole), with
+   * RespCommand.IN_BUFFER in their places among the arguments (the slow log sees {@link #shown});
+   * gives every other command arrays.
    */
   private byte[][] prepared(RespCommand c) {
     if (!c.buffered()) {
       return c.args;
     }
-    java.util.function.IntPredicate may = c.args[0] == null ? null : BUFFERED_VALUE_COMMANDS.get(Args.lower(c.args[0]));
+    java.util.function.IntPredicate may = c.args[0] == null ? null : RespCommand.valueArgs(c.args[0]);
     if (may != null && c.bufferedOnlyWhere(may) && !transaction.inMulti && !context.monitors().active()) {
       for (int at = 0; at < c.args.length; at++) {
-        ByteBuf value = c.peek(at);
-        if (value != null) {
-          byte[] head = new byte[Math.min(SlowLog.MAX_ARG_BYTES, value.readableBytes())];
-          value.getBytes(value.readerIndex(), head);
-          c.args[at] = SlowLog.shortened(head, value.readableBytes());
+        if (c.peek(at) != null) {
+          c.args[at] = RespCommand.IN_BUFFER;
         }
       }
       command = c;
@@ -390,8 +373,17 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   }
 
   /**
-   * Takes argument {@code argIndex}'s buffer from the command being executed, when prepared() left
-   * it there: the caller owns (and releases) it. Null when the argument is an array.
+   * {@code args} as the slow log and MONITOR show them: a value the command being executed still
+   * holds in its buffer as its head and length (RespCommand.shown); made only for a command that is
+   * logged, fed to a monitor or parked, not for every SET.
+   */
+  private byte[][] shown(byte[][] args) {
+    return command == null ? args : command.shown(args);
+  }
+
+  /**
+   * Argument {@code argIndex}'s buffer in the command being executed, when prepared() left it there,
+   * with a reference the caller owns (and releases; RespCommand.take). Null when the argument is an array.
    */
   ByteBuf takeValue(int argIndex) {
     return command == null ? null : command.take(argIndex);
@@ -629,7 +621,8 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       meter.holdInFlight(held, !currentFromWaiting);
       inFlightHeld += held;
     }
-    Parked p = new Parked(response, reply, null, writer.protocol(), current, currentArgs, currentStart, held);
+    // What the slow log will show: the values' buffers are gone by the time the reply comes.
+    Parked p = new Parked(response, reply, null, writer.protocol(), current, shown(currentArgs), currentStart, held);
     currentParked = true;
     parked.add(p);
     response.whenComplete((r, e) -> {
@@ -945,6 +938,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     } else if (!waiting.isEmpty() || behind() || blocked() || behindOwnScript() || behindNodeScript(msg)) {
       // While blocked, reading goes on until the client sends more (so a disconnect is seen at
       // once), then stops: what it sent runs after the blocking pop, as in Redis.
+      if (msg instanceof RespCommand c) {
+        waits(c);
+      }
       if (msg instanceof RespCommand c && inFlightHeld > 0 && meter.full()) {
         // This connection stopped reading because its own requests in flight filled the bound:
         // what the last read completed waits, counted past the limit (one read at most), and is
@@ -959,6 +955,19 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       updateAutoRead();
     } else {
       handle(msg);
+    }
+  }
+
+  /**
+   * {@code c} waits to run, for as long as what is ahead of it takes (a blocking pop, a script):
+   * its values are copied out of the read buffer they are slices of (RespCommand.detach).
+   */
+  private void waits(RespCommand c) {
+    try {
+      c.detach(ctx.alloc());
+    } catch (RuntimeException e) {
+      c.release(); // out of direct memory: exceptionCaught answers it and closes
+      throw e;
     }
   }
 
@@ -1216,7 +1225,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       finished(current, args, start, writer.errors() != errorsBefore);
     }
     if (context.monitors().active()) {
-      context.monitors().feed(this, Redaction.of(args));
+      context.monitors().feed(this, Redaction.of(shown(args)));
     }
     currentArgs = null;
   }
@@ -1242,7 +1251,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     long micros = (context.clock().nanos() - startNanos) / 1000;
     spec.stats().record(micros, failed);
     if (context.slowLog().isSlow(micros)) {
-      context.slowLog().add(context.clock().millis() / 1000, micros, Redaction.of(args), client.address, client.name);
+      context.slowLog().add(context.clock().millis() / 1000, micros, Redaction.of(shown(args)), client.address, client.name);
     }
     if (context.latencyMonitor().thresholdMillis() > 0) {
       context.latencyMonitor().commandTook(spec.flags().contains("fast"), micros, context.clock().millis() / 1000);
