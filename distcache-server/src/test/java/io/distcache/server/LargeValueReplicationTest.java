@@ -216,6 +216,48 @@ class LargeValueReplicationTest {
     assertOnOwnerAndReplica(b1, v2);
   }
 
+  /**
+   * Values from 1 KiB below 32 KiB (RespDecoder.SLICE_BULK_BYTES up: slices of the read buffer into
+   * the owner's store) set on the owner, forwarded, split across owners by MSET and pipelined 16 at
+   * a time, reach the replicas byte for byte.
+   */
+  @Test
+  void smallSlicedValues_onTheOwnerForwardedSplitAndPipelined_reachTheReplicas() {
+    DistCacheNode a = start();
+    DistCacheNode b = start(a);
+    awaitSettled();
+    int[] lengths = {1023, 1024, 4096, 32767};
+    List<byte[]> keys = new ArrayList<>();
+    List<byte[]> values = new ArrayList<>();
+    try (Jedis j = new Jedis("127.0.0.1", a.port())) {
+      for (int i = 0; i < lengths.length; i++) {
+        byte[] local = keyOwnedBy(a, "s-local" + i + "-");
+        byte[] forwarded = keyOwnedBy(b, "s-forwarded" + i + "-");
+        byte[] other = keyOwnedBy(a, "s-other" + i + "-");
+        byte[] v = value(lengths[i], 20 + i);
+        byte[] w = value(lengths[i], 30 + i);
+        assertThat(j.set(local, v)).isEqualTo("OK");
+        assertThat(j.setex(forwarded, 100, v)).isEqualTo("OK"); // b owns it: a forwards the request
+        assertThat(j.mset(other, w, forwarded, w)).isEqualTo("OK"); // split: b's part forwarded
+        keys.addAll(List.of(local, forwarded, other));
+        values.addAll(List.of(v, w, w));
+      }
+      Pipeline p = j.pipelined();
+      for (int i = 0; i < 16; i++) {
+        byte[] k = i % 2 == 0 ? keyOwnedBy(a, "s-p" + i + "-") : keyOwnedBy(b, "s-p" + i + "-");
+        byte[] v = value(1024 + 64 * i, 40 + i);
+        p.set(k, v);
+        keys.add(k);
+        values.add(v);
+      }
+      assertThat(p.syncAndReturnAll()).hasSize(16).containsOnly("OK");
+    }
+
+    for (int i = 0; i < keys.size(); i++) {
+      assertOnOwnerAndReplica(keys.get(i), values.get(i));
+    }
+  }
+
   private static byte[] concat(byte[] a, byte[] b) {
     byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, out, a.length, b.length);

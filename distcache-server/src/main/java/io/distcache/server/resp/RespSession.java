@@ -69,7 +69,8 @@ import org.slf4j.LoggerFactory;
 /** The Redis protocol's per-connection handler: executes commands and keeps replies in order. */
 final class RespSession extends ChannelInboundHandlerAdapter implements FlushBatch.Member {
   private static final Logger log = LoggerFactory.getLogger(RespSession.class);
-  private static final int MAX_PARKED = 4096;
+  /** Replies a connection may have waiting behind one not yet come before what it sends waits too. */
+  static final int MAX_PARKED = 4096;
   /** The burst buffer's first size when nothing is known yet (a lone short reply). */
   private static final int MIN_BURST_BYTES = 256;
   /** The burst buffer is never pre-sized beyond this; a bigger burst grows it as it goes. */

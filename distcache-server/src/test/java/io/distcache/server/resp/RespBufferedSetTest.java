@@ -22,9 +22,11 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * A RESP SET whose value is a large bulk (RespDecoder.STREAM_BULK_BYTES and up) goes from the
+ * A RESP SET whose value is a bulk of RespDecoder.SLICE_BULK_BYTES (1 KiB) and up goes from the
  * connection's buffer into the store without a heap array (BufferedValue): the value stored is the
  * one sent, whatever the read boundaries, the entry size and the command's options; every buffer
  * the connection allocated or received is released exactly once, on success and on every refusal;
@@ -623,5 +625,135 @@ class RespBufferedSetTest {
     assertThat(answers.get(1).value()).as("lent").isEmpty();
     c.channel.close();
     assertAllReleased(); // the chunks of b's value, never written
+  }
+
+  // ---- values below STREAM_BULK_BYTES: slices of the read buffer from SLICE_BULK_BYTES ----
+
+  /**
+   * SET, SETEX and MSET of a value of each size around the thresholds, in one read and split across
+   * reads of 7 and 1,000 bytes: from RespDecoder.SLICE_BULK_BYTES the value reaches the store from
+   * the connection's buffer, with no heap array of it; below, as an array.
+   */
+  @ParameterizedTest
+  @CsvSource({"1023, false", "1024, true", "4096, true", "32767, true", "32768, true"})
+  void setSetexMset_valuesAroundTheThresholds_wholeOrSplit_storedExactly_fromTheBufferFromTheSliceThreshold(
+      int length, boolean fromBuffer) {
+    RespChannel c = connection(recording);
+    int i = 0;
+    for (int read : new int[] {1 << 20, 7, 1_000}) {
+      byte[] v = value(length, i);
+      byte[] w = value(length, i + 1);
+      String replies = send(c, concat(command(b("SET"), b("k" + i), v), command(b("SETEX"), b("e" + i), b("100"), v),
+          command(b("MSET"), b("m" + i), v, b("n" + i), w)), read);
+
+      assertThat(replies).as("reads of %d", read).isEqualTo("+OK\r\n+OK\r\n+OK\r\n");
+      assertThat(store.get(b("k" + i))).isEqualTo(v);
+      assertThat(store.get(b("e" + i))).isEqualTo(v);
+      assertThat(store.ttlMillis(b("e" + i))).isEqualTo(100_000);
+      assertThat(store.get(b("m" + i))).isEqualTo(v);
+      assertThat(store.get(b("n" + i))).isEqualTo(w);
+      i += 2;
+    }
+    assertThat(buffered).hasSize(9).containsOnly(fromBuffer);
+    if (fromBuffer) {
+      assertThat(routed).allSatisfy(RespBufferedSetTest::assertNoArrayMade);
+    }
+    assertAllReleased();
+  }
+
+  @Test
+  void pipelinedBurst_ofSixteenSmallSets_inOneRead_eachFromTheReadBuffer_whichIsReleasedAfter() {
+    RespChannel c = connection(recording);
+    List<byte[]> values = new ArrayList<>();
+    byte[][] requests = new byte[16][];
+    for (int i = 0; i < 16; i++) {
+      values.add(value(RespDecoder.SLICE_BULK_BYTES + 100 * i, i));
+      requests[i] = command(b("SET"), b("k" + i), values.get(i));
+    }
+
+    String replies = send(c, concat(requests), 1 << 20);
+
+    assertThat(replies).isEqualTo("+OK\r\n".repeat(16));
+    for (int i = 0; i < 16; i++) {
+      assertThat(store.get(b("k" + i))).isEqualTo(values.get(i));
+    }
+    assertThat(routed).hasSize(16).allSatisfy(RespBufferedSetTest::assertNoArrayMade);
+    assertAllReleased();
+  }
+
+  @Test
+  void smallValueSets_insideMulti_getTheirValuesAsArrays_andExecStoresThem() {
+    RespChannel c = connection(recording);
+    byte[] v = value(2_000, 50);
+    byte[] w = value(RespDecoder.SLICE_BULK_BYTES, 51);
+
+    String replies = send(c, concat(command(b("MULTI")), command(b("SET"), b("k"), v),
+        command(b("MSET"), b("a"), w, b("b"), v), command(b("GETSET"), b("k"), w), command(b("EXEC"))), 1_001);
+
+    assertThat(replies).isEqualTo("+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n+OK\r\n+OK\r\n" + bulk(v));
+    assertThat(store.get(b("k"))).isEqualTo(w);
+    assertThat(store.get(b("a"))).isEqualTo(w);
+    assertThat(store.get(b("b"))).isEqualTo(v);
+    assertThat(buffered).doesNotContain(true);
+    assertAllReleased();
+  }
+
+  /**
+   * A SET that waits to run (here behind MAX_PARKED replies not yet come, as behind a blocking pop
+   * or a script) copies its value out of the read buffer when it is queued: the read buffer is
+   * released at once, and the SET later stores the value from its own buffer, without an array.
+   */
+  @Test
+  void set_waitingBehindParkedReplies_copiesItsValueOutOfTheReadBuffer_thenStoresItFromItsOwnBuffer() {
+    List<CompletableFuture<Frame>> gets = new ArrayList<>();
+    RespChannel c = connection(request -> {
+      if (request.op() == io.distcache.protocol.Opcode.GET) {
+        CompletableFuture<Frame> f = new CompletableFuture<>();
+        gets.add(f);
+        return f;
+      }
+      return recording.route(request);
+    });
+    byte[] v = value(3_000, 52);
+    byte[][] requests = new byte[RespSession.MAX_PARKED + 1][];
+    java.util.Arrays.fill(requests, 0, RespSession.MAX_PARKED, command(b("GET"), b("x")));
+    requests[RespSession.MAX_PARKED] = command(b("SET"), b("k"), v);
+
+    assertThat(send(c, concat(requests), 1 << 20)).isEmpty();
+
+    assertThat(gets).hasSize(RespSession.MAX_PARKED);
+    assertThat(routed).as("the SET waits").isEmpty();
+    assertThat(sent).hasSize(1).allSatisfy(buf -> assertThat(buf.refCnt()).as("the read buffer").isZero());
+    gets.forEach(f -> f.complete(Frame.request(io.distcache.protocol.Opcode.GET, b("x")).replyOk()));
+    assertThat(c.output()).endsWith("+OK\r\n");
+    assertThat(store.get(b("k"))).isEqualTo(v);
+    assertThat(routed).hasSize(1).allSatisfy(RespBufferedSetTest::assertNoArrayMade);
+    assertAllReleased();
+  }
+
+  /** The slow log shows a value that went to the store from its buffer as Redis: 128 bytes and how many more. */
+  @Test
+  void slowlog_showsTheHeadOfABufferedValue_servedAtOnceOrAnsweredLater() {
+    ScriptedRouter router = new ScriptedRouter();
+    RespChannel c = connection(router);
+    send(c, concat(command(b("CONFIG"), b("SET"), b("slowlog-log-slower-than"), b("0")), command(b("SLOWLOG"),
+        b("RESET"))), 1 << 20);
+    byte[] v = value(2_000, 53);
+    byte[] w = value(40_000, 54);
+    byte[] shownV = concat(java.util.Arrays.copyOf(v, SlowLog.MAX_ARG_BYTES), b("... (1872 more bytes)"));
+    byte[] shownW = concat(java.util.Arrays.copyOf(w, SlowLog.MAX_ARG_BYTES), b("... (39872 more bytes)"));
+
+    send(c, concat(command(b("SET"), b("k"), v), command(b("MSET"), b("a"), w, b("b"), v)), 1 << 20);
+    router.hold(true); // answered later: the reply, and the slow log's entry, come after the buffer is gone
+    send(c, command(b("SET"), b("later"), w), 1 << 20);
+    router.pending.get(0).complete(router.last().replyOk());
+    c.output();
+    router.hold(false);
+    String log = send(c, command(b("SLOWLOG"), b("GET"), b("3")), 1 << 20);
+
+    assertThat(log).contains("$3\r\nSET\r\n$5\r\nlater\r\n" + bulk(shownW))
+        .contains("$4\r\nMSET\r\n$1\r\na\r\n" + bulk(shownW) + "$1\r\nb\r\n" + bulk(shownV))
+        .contains("$3\r\nSET\r\n$1\r\nk\r\n" + bulk(shownV));
+    assertAllReleased();
   }
 }

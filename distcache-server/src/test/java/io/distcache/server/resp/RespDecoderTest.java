@@ -235,4 +235,80 @@ class RespDecoderTest {
     }
     assertThat(exact.finish()).isFalse();
   }
+
+  private static ByteBuf request(byte[]... args) {
+    ByteBuf buf = Unpooled.buffer();
+    buf.writeCharSequence("*" + args.length + "\r\n", StandardCharsets.US_ASCII);
+    for (byte[] a : args) {
+      buf.writeCharSequence("$" + a.length + "\r\n", StandardCharsets.US_ASCII);
+      buf.writeBytes(a).writeCharSequence("\r\n", StandardCharsets.US_ASCII);
+    }
+    return buf;
+  }
+
+  /** Which arguments of each request came as buffers (by index), the others being arrays. */
+  private static List<List<Integer>> bufferedIndexes(EmbeddedChannel ch) {
+    List<List<Integer>> out = new ArrayList<>();
+    RespCommand c;
+    while ((c = ch.readInbound()) != null) {
+      List<Integer> at = new ArrayList<>();
+      for (int i = 0; i < c.args.length; i++) {
+        if (c.peek(i) != null) {
+          assertThat(c.args[i]).isNull();
+          at.add(i);
+        } else {
+          assertThat(c.args[i]).as("argument %d", i).isNotNull();
+        }
+      }
+      c.release();
+      out.add(at);
+    }
+    return out;
+  }
+
+  @Test
+  void decode_setFamilyValuesFromTheSliceThreshold_areBuffers_everyOtherArgumentAnArray() {
+    EmbeddedChannel ch = new EmbeddedChannel(new RespDecoder(RespLimits.forMaxValueBytes(1 << 20)));
+    byte[] at = "v".repeat(RespDecoder.SLICE_BULK_BYTES).getBytes(StandardCharsets.US_ASCII);
+    byte[] below = Arrays.copyOf(at, at.length - 1);
+    byte[] k = {'k'};
+    ByteBuf all = Unpooled.buffer();
+    for (ByteBuf r : List.of(request("SET".getBytes(), k, at), request("set".getBytes(), k, below),
+        request("SetEx".getBytes(), k, "10".getBytes(), at), request("PSETEX".getBytes(), at, "10".getBytes(), at),
+        request("GETSET".getBytes(), k, at), request("APPEND".getBytes(), k, at),
+        request("MSET".getBytes(), at, at, k, below, k, at), request("MSETNX".getBytes(), at, at),
+        request("HSET".getBytes(), k, at, at), request("ECHO".getBytes(), at), request("SET".getBytes(), at, k),
+        request(at, k, at))) {
+      all.writeBytes(r);
+      r.release();
+    }
+
+    ch.writeInbound(all);
+
+    assertThat(bufferedIndexes(ch)).containsExactly(List.of(2), List.of(), List.of(3), List.of(3), List.of(2),
+        List.of(2), List.of(2, 6), List.of(2), List.of(), List.of(), List.of(), List.of());
+    assertThat(ch.finish()).isFalse();
+  }
+
+  @Test
+  void decode_requestIncompleteAtTheEndOfARead_copiesItsSlicesOut_andTheReadBufferIsReleased() {
+    EmbeddedChannel ch = new EmbeddedChannel(new RespDecoder(RespLimits.forMaxValueBytes(1 << 20)));
+    byte[] v = new byte[2000];
+    Arrays.fill(v, (byte) '\r');
+    ByteBuf whole = request("MSET".getBytes(), "a".getBytes(), v, "b".getBytes(), v);
+    int firstPart = whole.readableBytes() - (v.length + 2) - 7; // up to the second value's header: "$2000\r\n"
+    ByteBuf first = Unpooled.directBuffer(firstPart).writeBytes(whole, firstPart);
+
+    ch.writeInbound(first);
+
+    assertThat(first.refCnt()).as("the first value no longer holds the read buffer").isZero();
+    ch.writeInbound(whole);
+    RespCommand c = ch.readInbound();
+    assertThat(c.peek(2)).isNotNull();
+    assertThat(c.peek(4)).isNotNull();
+    c.materialize();
+    assertThat(c.args[2]).isEqualTo(v);
+    assertThat(c.args[4]).isEqualTo(v);
+    assertThat(ch.finish()).isFalse();
+  }
 }
