@@ -261,10 +261,22 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   private final DirectValue direct = new DirectValue();
 
   /**
-   * This connection's ValueSink: writes a GET's value as a bulk reply into the burst buffer, from
-   * the store's memory (under the entry's lock), on this connection's event loop only.
+   * GET values of at least this many bytes that the store keeps in a buffer of their own are written
+   * from that buffer, not copied into the reply (DirectValue.acceptShared). 64 KiB: Netty's default
+   * high water mark and FLUSH_BYTES, so such a reply is flushed at once whether copied or not; the
+   * copy was 27% of a 256 KiB GET's CPU (docs/BENCHMARKS.md, issue 16), and below 64 KiB the value
+   * is stored inline in a page anyway with the default page size.
    */
-  private final class DirectValue implements io.distcache.protocol.ValueSink {
+  static final int SHARED_BULK_BYTES = 64 * 1024;
+
+  /**
+   * This connection's ValueSink: writes a GET's value as a bulk reply into the burst buffer, from
+   * the store's memory (under the entry's lock), on this connection's event loop only. A large value
+   * is not copied: the store hands a reference to its memory, which goes to the channel as its own
+   * buffer between the bulk's header and its end (acceptShared).
+   */
+  private final class DirectValue implements io.distcache.protocol.ValueSink,
+      io.distcache.server.store.SharedValueReader {
     /** The key array of the GET being sent now, null between sends (event loop only). */
     private byte[] armed;
     /** The value of the GET being sent was written (event loop only). */
@@ -296,7 +308,45 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       }
       written = true;
     }
+
+    @Override
+    public int sharedFrom() {
+      return SHARED_BULK_BYTES;
+    }
+
+    /**
+     * Writes the bulk's header at the end of the burst, hands the burst to the channel, then the
+     * value (the store's memory, held until the channel releases it: written, or dropped with the
+     * connection), and starts a fresh burst with the bulk's end. The value's bytes count in the
+     * channel's pending bytes (its writability, CLIENT LIST's omem) as a copy's did.
+     */
+    @Override
+    public void acceptShared(ByteBuf value) {
+      replyStarted = true;
+      ByteBuf target = burst();
+      writer.target(target);
+      int mark = target.writerIndex();
+      ByteBuf next;
+      try {
+        writer.bulkHeader(value.readableBytes());
+        next = ctx.alloc().ioBuffer(burstHint); // before anything goes out: a failure leaves no half reply
+      } catch (RuntimeException | Error e) {
+        target.writerIndex(mark);
+        value.release();
+        throw e;
+      }
+      handedBytes += target.readableBytes() + value.readableBytes();
+      burst = next;
+      ctx.write(target, ctx.voidPromise());
+      ctx.write(value, ctx.voidPromise());
+      writer.target(next);
+      writer.crlf();
+      written = true;
+    }
   }
+
+  /** Bytes handed to the channel since the last flush outside the burst buffer (acceptShared, rollOver). */
+  private long handedBytes;
 
   /**
    * Like {@link #route} (or {@link #routeWithValue} for a {@code valueArg} of 0 or more) for a
@@ -1104,7 +1154,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       lingerOnClose = true;
     }
     countParkedReply();
-    if (burst != null && burst.readableBytes() >= FLUSH_BYTES) {
+    if (burst != null && burst.readableBytes() + handedBytes >= FLUSH_BYTES) {
       flush();
     }
   }
@@ -1336,6 +1386,8 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       return; // LingeringClose closes it
     }
     boolean closeNow = closing && parked.isEmpty();
+    boolean handed = handedBytes > 0;
+    handedBytes = 0;
     if (closeNow && lingerOnClose) {
       ByteBuf out = io.netty.buffer.Unpooled.EMPTY_BUFFER;
       if (burst != null && burst.isReadable()) {
@@ -1359,6 +1411,8 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       }
     } else if (closeNow) {
       ctx.close();
+    } else if (handed) {
+      ctx.flush();
     }
   }
 
@@ -1376,6 +1430,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     ByteBuf full = burst;
     burst = ctx.alloc().ioBuffer(bytes);
     if (full.isReadable()) {
+      handedBytes += full.readableBytes();
       ctx.write(full, ctx.voidPromise());
     } else {
       full.release();

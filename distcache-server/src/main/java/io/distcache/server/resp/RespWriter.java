@@ -143,6 +143,19 @@ final class RespWriter {
     out.writeBytes(CRLF);
   }
 
+  /**
+   * The start of a bulk string of {@code length} bytes that the caller writes itself (a value handed
+   * to the channel as its own buffer), to be ended by {@link #crlf}.
+   */
+  void bulkHeader(int length) {
+    header('$', length);
+  }
+
+  /** The end of a bulk string begun with {@link #bulkHeader}. */
+  void crlf() {
+    out.writeBytes(CRLF);
+  }
+
   /** A large bulk's bytes, in buffers of at most PIECE_BYTES where the session allows (design note). */
   private void pieces(java.nio.ByteBuffer value) {
     int end = value.limit();

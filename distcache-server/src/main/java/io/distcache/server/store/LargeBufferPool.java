@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongConsumer;
 import java.util.function.LongSupplier;
 
@@ -29,8 +30,12 @@ import java.util.function.LongSupplier;
  * buffer not taken again within IDLE_NANOS is freed by the expiry sweeper's tick, so the RSS of
  * deleted values falls back within seconds once writes stop.
  *
+ * Lent: the buffer of an entry that died while a reply still held it (LargeMemory) comes here, or is
+ * freed, only once that reply is released; until then its bytes are counted as lent, under this lock
+ * as the pooled ones, so that besidesPooled (the store's own memory) stays exact while replies go.
+ *
  * Thread-safety: one lock; buffers are freed outside it (an munmap can take a while), by the
- * thread that trims.
+ * thread that trims (or releases a lent one).
  */
 
 /** Freed large-entry buffers kept for reuse, by capacity, within a byte bound. */
@@ -45,6 +50,8 @@ final class LargeBufferPool {
   /** Pooled buffers by capacity, newest first. */
   private final TreeMap<Integer, ArrayDeque<Pooled>> byCapacity = new TreeMap<>();
   private long bytes;
+  /** Bytes of dead entries' buffers that replies still hold (reserved in the budget, not pooled yet). */
+  private long lent;
 
   /** Bytes pooled now (all of them reserved in the budget). */
   synchronized long bytes() {
@@ -97,11 +104,43 @@ final class LargeBufferPool {
   }
 
   /**
-   * {@code used} minus the pooled bytes, read together under the pool's lock, where drains also
-   * give their bytes back: a consistent view for a check while another thread trims.
+   * {@code used} minus the pooled and the lent bytes, read together under the pool's lock, where
+   * drains and lent buffers' returns also give their bytes back: a consistent view for a check while
+   * another thread trims or a reply is released.
    */
   synchronized long besidesPooled(LongSupplier used) {
-    return used.getAsLong() - bytes;
+    return used.getAsLong() - bytes - lent;
+  }
+
+  /** Bytes of dead entries' buffers that replies still hold. */
+  synchronized long lent() {
+    return lent;
+  }
+
+  /**
+   * An entry died whose buffer a reply may hold: when {@code stillHeld} (the entry's release, under
+   * this lock) says one does, its {@code capacity} bytes are lent until {@link #returnLent}; true.
+   */
+  synchronized boolean lendIfHeld(BooleanSupplier stillHeld, int capacity) {
+    if (!stillHeld.getAsBoolean()) {
+      return false;
+    }
+    lent += capacity;
+    return true;
+  }
+
+  /**
+   * The last reply holding a lent buffer let go: pooled when the pool has room under {@code limit},
+   * else {@code released} is told its bytes (under this lock) and false says the caller frees it.
+   */
+  synchronized boolean returnLent(CleanableDirectBuffer buffer, long limit, long nowNanos, LongConsumer released) {
+    int capacity = buffer.buffer().capacity();
+    lent -= capacity;
+    if (offer(buffer, limit, nowNanos)) {
+      return true;
+    }
+    released.accept(capacity);
+    return false;
   }
 
   private List<CleanableDirectBuffer> removeIf(long pooledAtOrBefore, LongConsumer released) {

@@ -18,10 +18,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * Large entries' buffers are the exception: freed, one waits in the LargeBufferPool for the next
  * large write (still counted here, as the process still holds it). A reservation that does not fit
  * empties the pool first, so pooled memory is given up before any entry is evicted or refused.
+ * And a large entry's buffer that a reply still holds when the entry dies (LargeMemory) is lent:
+ * counted here until the reply is released, then pooled or freed.
  */
 final class MemoryBudget {
   /** The bound; CONFIG SET maxmemory may move it while serving (then used may exceed it for a while). */
   private volatile long max;
+  /** The store closed: buffers coming back from replies are freed, not pooled for writes that will not come. */
+  private volatile boolean closed;
   private final AtomicLong used = new AtomicLong();
   private final LargeBufferPool pool = new LargeBufferPool();
 
@@ -96,10 +100,39 @@ final class MemoryBudget {
 
   /** Gives back a dead large entry's buffer: pooled while the pool has room, else freed. */
   void freeLarge(CleanableDirectBuffer buffer) {
-    long limit = Math.min(LargeBufferPool.MAX_POOL_BYTES, max / 16);
-    if (!pool.offer(buffer, limit, System.nanoTime())) {
+    if (closed || !pool.offer(buffer, poolLimit(), System.nanoTime())) {
       free(buffer);
     }
+  }
+
+  /**
+   * See LargeBufferPool.lendIfHeld: true when a reply still holds the dead entry's buffer, whose
+   * bytes stay counted until {@link #returnLent}.
+   */
+  boolean lendIfHeld(java.util.function.BooleanSupplier stillHeld, int capacity) {
+    return pool.lendIfHeld(stillHeld, capacity);
+  }
+
+  /** The last reply holding a dead entry's buffer let go: pooled while the pool has room, else freed. */
+  void returnLent(CleanableDirectBuffer buffer) {
+    long limit = closed ? 0 : poolLimit();
+    if (!pool.returnLent(buffer, limit, System.nanoTime(), this::release)) {
+      buffer.clean();
+    }
+  }
+
+  /** Bytes of dead entries' buffers that replies still hold (part of {@link #used}). */
+  long lent() {
+    return pool.lent();
+  }
+
+  /** The store is closing: what comes back from now on is freed (call before its last flush). */
+  void close() {
+    closed = true;
+  }
+
+  private long poolLimit() {
+    return Math.min(LargeBufferPool.MAX_POOL_BYTES, max / 16);
   }
 
   /** Bytes of freed large buffers kept for reuse (part of {@link #used}). */
@@ -117,7 +150,7 @@ final class MemoryBudget {
     return clean(pool.drainIdle(nowNanos, this::release));
   }
 
-  /** {@link #used} less the pooled bytes, both read at one instant (a bookkeeping check). */
+  /** {@link #used} less the pooled and the lent bytes, read at one instant (a bookkeeping check). */
   long usedBesidesPooled() {
     return pool.besidesPooled(used::get);
   }

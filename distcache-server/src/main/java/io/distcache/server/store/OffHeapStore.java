@@ -307,6 +307,15 @@ final class OffHeapStore implements Store {
         return false;
       }
       requireString(s, slot);
+      if (to instanceof SharedValueReader sharing) {
+        // A large value is handed as a reference to its own buffer, which no write frees or reuses
+        // until the reader releases it (LargeMemory): the reply is written with no copy.
+        io.netty.buffer.ByteBuf held = s.shareValue(slot, sharing.sharedFrom());
+        if (held != null) {
+          sharing.acceptShared(held);
+          return true;
+        }
+      }
       to.accept(s.valueView(slot));
       return true;
     });
@@ -1293,6 +1302,7 @@ final class OffHeapStore implements Store {
       return;
     }
     sweeper.close();
+    budget.close(); // buffers replies still hold are freed when released, not pooled
     flush();
     CleanableDirectBuffer spare = sparePage.getAndSet(null);
     if (spare != null) {
@@ -1329,6 +1339,25 @@ final class OffHeapStore implements Store {
         segments[i].lock.unlockWrite(stamps[i]);
       }
     }
+  }
+
+  /** Bytes of dead entries' large buffers that replies still hold (LargeMemory), counted in used memory. */
+  @Override
+  public long replyHeldBytes() {
+    return budget.lent();
+  }
+
+  /** Bytes of freed large buffers kept for the next large write (LargeBufferPool); for tests. */
+  long pooledBytes() {
+    return budget.pooled();
+  }
+
+  /**
+   * The reference count of the key's large buffer (1: its entry's only; LargeMemory), -1 when the
+   * entry is inline, -2 when the key is absent. For tests.
+   */
+  int largeRefCount(byte[] key) {
+    return (int) readLong(key, (s, slot) -> slot < 0 ? -2 : s.largeRefCount(slot));
   }
 
   /**

@@ -12,8 +12,8 @@ import java.util.Arrays;
  *
  * Appending: entries are appended to the head page; a delete or overwrite only sets the DEAD flag
  * and leaves its bytes behind (kill). Large entries (more than a quarter page) keep a stub in the
- * page and their key and value in their own direct buffer, freed the moment the entry dies, so a
- * page never has to hold more than a small entry and big values cost no slack (except the room a
+ * page and their key and value in their own direct buffer, given back the moment the entry dies
+ * (or once the last GET reply written from it is released: LargeMemory), so a page never has to hold more than a small entry and big values cost no slack (except the room a
  * large hash or set keeps to grow in place: Segment.editInPlace; the budget counts the whole
  * buffer, the live bytes the entry's part of it). Pages are linked
  * oldest (tail) to newest (head); a page whose live bytes reach 0 is freed.
@@ -98,7 +98,8 @@ final class PageLog {
   private int tail = -1;
 
   private ByteBuffer[] larges = new ByteBuffer[4];
-  private CleanableDirectBuffer[] largeMemory = new CleanableDirectBuffer[4];
+  /** Each large buffer's memory with its reference count (replies may hold it: LargeMemory). */
+  private LargeMemory[] largeMemory = new LargeMemory[4];
   private int[] freeLarges = new int[4];
   private int freeLargeCount;
   private int largeSlots;
@@ -266,7 +267,7 @@ final class PageLog {
       h = largeSlots++;
     }
     larges[h] = lb;
-    largeMemory[h] = memory;
+    largeMemory[h] = new LargeMemory(memory, budget);
     return h;
   }
 
@@ -297,6 +298,28 @@ final class PageLog {
     return largeMemory[h].buffer().capacity();
   }
 
+  /**
+   * True while a reply holds large buffer h (LargeMemory): it must not be written where it lies
+   * (caller holds the write lock, under which no reply can take it).
+   */
+  boolean largeShared(int h) {
+    return largeMemory[h].shared();
+  }
+
+  /**
+   * The part of large buffer h from {@code at} to its entry's end as a read-only ByteBuf that holds
+   * the memory until released (LargeMemory.share); the caller holds the lock (a read lock will do).
+   */
+  io.netty.buffer.ByteBuf shareLarge(int h, int at) {
+    ByteBuffer lb = larges[h];
+    return largeMemory[h].share(largeMemory[h].buffer().slice(at, lb.capacity() - at));
+  }
+
+  /** Large buffer h's reference count (1: only its entry holds it), for tests. */
+  int largeRefCount(int h) {
+    return largeMemory[h].refCount();
+  }
+
   /** The whole memory of large buffer h (its entry's key and value at the front), to edit in place. */
   ByteBuffer largeMemory(int h) {
     return largeMemory[h].buffer();
@@ -325,9 +348,12 @@ final class PageLog {
     }
   }
 
-  /** Gives back large buffer h (pooled or freed): a dead entry's, or one no entry took. */
+  /**
+   * Gives back large buffer h (pooled or freed, now or when the last reply holding it is released):
+   * a dead entry's, or one no entry took.
+   */
   void freeLarge(int h) {
-    budget.freeLarge(largeMemory[h]);
+    largeMemory[h].entryGone();
     larges[h] = null;
     largeMemory[h] = null;
     freeLarges[freeLargeCount++] = h;

@@ -182,6 +182,34 @@ final class Segment {
     return EntryCodec.valueView(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges());
   }
 
+  /**
+   * The string value of the entry at slot as a read-only ByteBuf over the store's memory, holding
+   * it until released (LargeMemory): when the entry is large and its value at least {@code
+   * minBytes} long; else null (read {@link #valueView} under the lock instead).
+   */
+  io.netty.buffer.ByteBuf shareValue(int slot, int minBytes) {
+    long e = index.get(slot);
+    ByteBuffer pg = log.page(SlotIndex.page(e));
+    int off = SlotIndex.offset(e);
+    int flags = EntryCodec.flags(pg, off);
+    if ((flags & EntryCodec.FLAG_LARGE) == 0) {
+      return null;
+    }
+    int h = EntryCodec.largeHandle(pg, off, flags);
+    ByteBuffer lb = log.larges()[h];
+    int valueAt = EntryCodec.largeValueAt(lb);
+    return lb.capacity() - valueAt < minBytes ? null : log.shareLarge(h, valueAt);
+  }
+
+  /** The reference count of the large buffer of the entry at slot (1: its entry's only), -1 when inline; for tests. */
+  int largeRefCount(int slot) {
+    long e = index.get(slot);
+    ByteBuffer pg = log.page(SlotIndex.page(e));
+    int off = SlotIndex.offset(e);
+    int flags = EntryCodec.flags(pg, off);
+    return (flags & EntryCodec.FLAG_LARGE) == 0 ? -1 : log.largeRefCount(EntryCodec.largeHandle(pg, off, flags));
+  }
+
   int valueLength(int slot) {
     long e = index.get(slot);
     return EntryCodec.valueLength(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges());
@@ -342,6 +370,9 @@ final class Segment {
       return false;
     }
     int h = EntryCodec.largeHandle(pg, off, flags);
+    if (log.largeShared(h)) {
+      return false; // a reply is being written from it: the edit builds a new buffer (LargeMemory)
+    }
     int valueAt = EntryCodec.largeValueAt(log.larges()[h]);
     int room = log.largeRoom(h);
     long length = valueAt + edit.lengthInPlace();
@@ -423,7 +454,8 @@ final class Segment {
       if ((flags & EntryCodec.FLAG_LARGE) != 0) {
         int h = EntryCodec.largeHandle(pg, off, flags);
         int valueAt = EntryCodec.largeValueAt(log.larges()[h]);
-        if (valueAt + newLength <= log.largeRoom(h)) {
+        // not where a reply is being written from (LargeMemory): then a new buffer, as when it is full
+        if (valueAt + newLength <= log.largeRoom(h) && !log.largeShared(h)) {
           writeSplice(log.largeMemory(h), valueAt, oldLength, offset, src, buffered);
           touch(slot);
           log.resizeLarge(h, (int) (valueAt + newLength));

@@ -45,6 +45,14 @@ public interface Store extends AutoCloseable {
    */
   boolean readValue(byte[] key, java.util.function.Consumer<java.nio.ByteBuffer> into);
 
+  /**
+   * Bytes of values gone from the store (overwritten, deleted, expired, evicted) that replies not
+   * yet written still hold (SharedValueReader): counted in the store's used memory until released.
+   */
+  default long replyHeldBytes() {
+    return 0;
+  }
+
   /** The value with its version and expiry, or null when absent. Counts a hit or a miss. */
   StoredEntry getEntry(byte[] key);
 

@@ -66,6 +66,11 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public long replyHeldBytes() {
+    return store.replyHeldBytes();
+  }
+
+  @Override
   public StoredEntry getEntry(byte[] key) {
     return store.getEntry(key);
   }
