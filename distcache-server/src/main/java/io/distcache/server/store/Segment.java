@@ -188,14 +188,10 @@ final class Segment {
    * minBytes} long; else null (read {@link #valueView} under the lock instead).
    */
   io.netty.buffer.ByteBuf shareValue(int slot, int minBytes) {
-    long e = index.get(slot);
-    ByteBuffer pg = log.page(SlotIndex.page(e));
-    int off = SlotIndex.offset(e);
-    int flags = EntryCodec.flags(pg, off);
-    if ((flags & EntryCodec.FLAG_LARGE) == 0) {
+    int h = largeHandle(slot);
+    if (h < 0) {
       return null;
     }
-    int h = EntryCodec.largeHandle(pg, off, flags);
     ByteBuffer lb = log.larges()[h];
     int valueAt = EntryCodec.largeValueAt(lb);
     return lb.capacity() - valueAt < minBytes ? null : log.shareLarge(h, valueAt);
@@ -203,11 +199,17 @@ final class Segment {
 
   /** The reference count of the large buffer of the entry at slot (1: its entry's only), -1 when inline; for tests. */
   int largeRefCount(int slot) {
+    int h = largeHandle(slot);
+    return h < 0 ? -1 : log.largeRefCount(h);
+  }
+
+  /** The handle of the large buffer of the entry at slot, -1 when the entry is inline. */
+  private int largeHandle(int slot) {
     long e = index.get(slot);
     ByteBuffer pg = log.page(SlotIndex.page(e));
     int off = SlotIndex.offset(e);
     int flags = EntryCodec.flags(pg, off);
-    return (flags & EntryCodec.FLAG_LARGE) == 0 ? -1 : log.largeRefCount(EntryCodec.largeHandle(pg, off, flags));
+    return (flags & EntryCodec.FLAG_LARGE) == 0 ? -1 : EntryCodec.largeHandle(pg, off, flags);
   }
 
   int valueLength(int slot) {
@@ -545,11 +547,8 @@ final class Segment {
 
   /** Bytes of memory the large buffer of the entry at slot holds (its room), or -1 when it is inline. */
   int largeRoom(int slot) {
-    long e = index.get(slot);
-    ByteBuffer pg = log.page(SlotIndex.page(e));
-    int off = SlotIndex.offset(e);
-    int flags = EntryCodec.flags(pg, off);
-    return (flags & EntryCodec.FLAG_LARGE) == 0 ? -1 : log.largeRoom(EntryCodec.largeHandle(pg, off, flags));
+    int h = largeHandle(slot);
+    return h < 0 ? -1 : log.largeRoom(h);
   }
 
   /** Replication: versions given after this are above {@code version} (whatever segment gave it). */
