@@ -336,9 +336,12 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
         throw e;
       }
       handedBytes += target.readableBytes() + value.readableBytes();
-      burst = next;
+      // No burst while the writes run: a flush they may cause (a writability event runs waiting
+      // requests, which flushes) sends what was handed and nothing that belongs after the value.
+      burst = null;
       ctx.write(target, ctx.voidPromise());
       ctx.write(value, ctx.voidPromise());
+      burst = next;
       writer.target(next);
       writer.crlf();
       written = true;
