@@ -99,7 +99,7 @@ final class RespDecoder extends ByteToMessageDecoder {
   private ByteBuf[] buffers;
   /** Where the current request's command takes values from buffers (RespCommand.valueArgs); null: nowhere. */
   private IntPredicate valueArgs = NOT_LOOKED_UP;
-  /** Values below STREAM_BULK_BYTES the current request holds as slices of read buffers, from index {@code firstSlice}. */
+  /** Values the current request holds as slices of read buffers (any size), from index {@code firstSlice}. */
   private int slices;
   private int firstSlice;
   /** The full chunks a large bulk is copied into as it arrives (see STREAM_BULK_BYTES); null when none. */
@@ -316,6 +316,7 @@ final class RespDecoder extends ByteToMessageDecoder {
       if (bulkLength >= STREAM_BULK_BYTES) {
         if (partialFilled == 0 && in.readableBytes() >= bulkLength + 2) {
           buffered = in.readRetainedSlice((int) bulkLength); // arrived whole: no copy
+          slices++; // a slice of the read buffer all the same (detachSlices)
           in.skipBytes(2);
         } else {
           if (!streamBulk(in)) {
@@ -388,9 +389,15 @@ final class RespDecoder extends ByteToMessageDecoder {
     if (slices == 0) {
       return;
     }
-    for (int i = firstSlice; i < argCount; i++) {
+    // buffers grows only when a buffered value is added: it may be shorter than args (a reviewer:
+    // an MSET with a 1 KiB value early and more than 16 arguments, split across reads, failed
+    // with an index out of bounds and lost the connection). A large value that arrived whole is a
+    // slice too and is copied as well (it pinned a read buffer of up to 1 MiB while counted at its
+    // length); a streamed one (CompositeByteBuf of pooled chunks) is the request's own already.
+    int end = Math.min(argCount, buffers == null ? 0 : buffers.length);
+    for (int i = firstSlice; i < end; i++) {
       ByteBuf b = buffers[i];
-      if (b != null && b.readableBytes() < STREAM_BULK_BYTES) {
+      if (b != null && !(b instanceof CompositeByteBuf)) {
         buffers[i] = RespCommand.ownCopy(b, ctx.alloc()); // should it fail, b is still held here, and dropped with the request
       }
     }

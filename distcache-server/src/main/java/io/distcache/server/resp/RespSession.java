@@ -1019,8 +1019,10 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
   private void waits(RespCommand c) {
     try {
       c.detach(ctx.alloc());
-    } catch (RuntimeException e) {
-      c.release(); // out of direct memory: exceptionCaught answers it and closes
+    } catch (RuntimeException | Error e) {
+      // Out of direct memory (Netty's OutOfDirectMemoryError is an Error): exceptionCaught answers
+      // it and closes; c is in neither waiting nor parked yet, so it is released here (a reviewer).
+      c.release();
       throw e;
     }
   }

@@ -311,4 +311,50 @@ class RespDecoderTest {
     assertThat(c.args[4]).isEqualTo(v);
     assertThat(ch.finish()).isFalse();
   }
+
+  @Test
+  void decode_anMsetWithASlicedValueEarly_andMoreArgumentsThanItsBufferTable_splitAcrossReads_decodesWhole() {
+    EmbeddedChannel ch = new EmbeddedChannel(new RespDecoder(RespLimits.forMaxValueBytes(1 << 20)));
+    byte[] big = new byte[1024];
+    Arrays.fill(big, (byte) 'v');
+    java.util.List<byte[]> parts = new java.util.ArrayList<>(List.of("MSET".getBytes(), "k0".getBytes(), big));
+    for (int i = 1; i < 10; i++) {
+      parts.add(("k" + i).getBytes());
+      parts.add("x".getBytes());
+    }
+    ByteBuf whole = request(parts.toArray(new byte[0][]));
+    int firstPart = whole.readableBytes() - 10; // the last value's header and bytes still to come
+    ByteBuf first = Unpooled.directBuffer(firstPart).writeBytes(whole, firstPart);
+
+    ch.writeInbound(first);
+    ch.writeInbound(whole);
+
+    RespCommand c = ch.readInbound();
+    assertThat(c).as("the request, not a decoder failure").isNotNull();
+    c.materialize();
+    assertThat(c.args.length).isEqualTo(21);
+    assertThat(c.args[2]).isEqualTo(big);
+    assertThat(c.args[20]).isEqualTo("x".getBytes());
+    assertThat(first.refCnt()).isZero();
+    assertThat(ch.finish()).isFalse();
+  }
+
+  @Test
+  void decode_aLargeValueThatArrivedWhole_inARequestIncompleteAtTheEndOfARead_doesNotPinTheReadBuffer() {
+    EmbeddedChannel ch = new EmbeddedChannel(new RespDecoder(RespLimits.forMaxValueBytes(1 << 20)));
+    byte[] v = new byte[40_000];
+    Arrays.fill(v, (byte) 'w');
+    ByteBuf whole = request("MSET".getBytes(), "a".getBytes(), v, "b".getBytes(), "y".getBytes());
+    int firstPart = whole.readableBytes() - 14; // the last two arguments, "b" and "y", still to come
+    ByteBuf first = Unpooled.directBuffer(firstPart).writeBytes(whole, firstPart);
+
+    ch.writeInbound(first);
+
+    assertThat(first.refCnt()).as("a 40,000-byte slice no longer holds the read buffer").isZero();
+    ch.writeInbound(whole);
+    RespCommand c = ch.readInbound();
+    c.materialize();
+    assertThat(c.args[2]).isEqualTo(v);
+    assertThat(ch.finish()).isFalse();
+  }
 }
