@@ -323,7 +323,13 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     @Override
     public void acceptShared(ByteBuf value) {
       replyStarted = true;
-      ByteBuf target = burst();
+      ByteBuf target;
+      try {
+        target = burst(); // may allocate: the store's reference is given back if it fails (a reviewer)
+      } catch (RuntimeException | Error e) {
+        value.release();
+        throw e;
+      }
       writer.target(target);
       int mark = target.writerIndex();
       ByteBuf next;
