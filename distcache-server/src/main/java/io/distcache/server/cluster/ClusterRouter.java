@@ -228,14 +228,17 @@ public final class ClusterRouter implements Router, ClusterView {
     if (!request.hasFlag(Flags.FORWARDED)) {
       return SlotWaits.Fate.REFUSE;
     }
+    if (handedOff) {
+      return passOnIfTimely(waitedNanos);
+    }
     Placement placement = cluster.placement();
     if (guardBehind(placement)) {
-      return handedOff ? passOnIfTimely(waitedNanos) : SlotWaits.Fate.WAIT;
+      return SlotWaits.Fate.WAIT;
     }
     // A request queued as sent under an older placement (SENDER_BEHIND): the slot this node gave
     // away in the placement it now holds, confirmed everywhere since or not (handedOver alone
     // would take the sender for one ahead once every member confirmed, a reviewer).
-    if (handedOff || (mark == SENDER_BEHIND ? cluster.guard().gaveAway(slot) : cluster.guard().handedOver(slot))) {
+    if (mark == SENDER_BEHIND ? cluster.guard().gaveAway(slot) : cluster.guard().handedOver(slot)) {
       return passOnIfTimely(waitedNanos);
     }
     return untilOwned && firstReplica(placement, slot) ? SlotWaits.Fate.WAIT : SlotWaits.Fate.REFUSE;

@@ -130,10 +130,18 @@ final class RespCommand {
    * request's own already and stay.
    */
   void detach(ByteBufAllocator alloc) {
-    if (buffers == null) {
-      return;
+    if (buffers != null) {
+      detach(buffers, 0, buffers.length, alloc);
     }
-    for (int i = 0; i < buffers.length; i++) {
+  }
+
+  /**
+   * Replaces each slice among {@code buffers[from..to)} by a copy of its own (ownCopy); the chunks
+   * of a streamed bulk (a CompositeByteBuf) are the request's own already and stay. Should a copy
+   * fail, the slices not yet copied are still in place, held, and released with the request.
+   */
+  static void detach(ByteBuf[] buffers, int from, int to, ByteBufAllocator alloc) {
+    for (int i = from; i < to; i++) {
       ByteBuf b = buffers[i];
       if (b != null && !(b instanceof CompositeByteBuf)) {
         buffers[i] = ownCopy(b, alloc);

@@ -382,8 +382,8 @@ final class RespDecoder extends ByteToMessageDecoder {
   }
 
   /**
-   * The read ends inside a request: its values held as slices (below STREAM_BULK_BYTES) are copied
-   * into buffers of their own, so the read buffers they came from can go (see the design note).
+   * The read ends inside a request: its values held as slices are copied into buffers of their own,
+   * so the read buffers they came from can go (see the design note).
    */
   private void detachSlices() {
     if (slices == 0) {
@@ -394,12 +394,8 @@ final class RespDecoder extends ByteToMessageDecoder {
     // with an index out of bounds and lost the connection). A large value that arrived whole is a
     // slice too and is copied as well (it pinned a read buffer of up to 1 MiB while counted at its
     // length); a streamed one (CompositeByteBuf of pooled chunks) is the request's own already.
-    int end = Math.min(argCount, buffers == null ? 0 : buffers.length);
-    for (int i = firstSlice; i < end; i++) {
-      ByteBuf b = buffers[i];
-      if (b != null && !(b instanceof CompositeByteBuf)) {
-        buffers[i] = RespCommand.ownCopy(b, ctx.alloc()); // should it fail, b is still held here, and dropped with the request
-      }
+    if (buffers != null) {
+      RespCommand.detach(buffers, firstSlice, Math.min(argCount, buffers.length), ctx.alloc());
     }
     slices = 0;
     firstSlice = argCount;

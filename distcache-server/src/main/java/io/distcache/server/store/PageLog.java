@@ -13,10 +13,11 @@ import java.util.Arrays;
  * Appending: entries are appended to the head page; a delete or overwrite only sets the DEAD flag
  * and leaves its bytes behind (kill). Large entries (more than a quarter page) keep a stub in the
  * page and their key and value in their own direct buffer, given back the moment the entry dies
- * (or once the last GET reply written from it is released: LargeMemory), so a page never has to hold more than a small entry and big values cost no slack (except the room a
- * large hash or set keeps to grow in place: Segment.editInPlace; the budget counts the whole
- * buffer, the live bytes the entry's part of it). Pages are linked
- * oldest (tail) to newest (head); a page whose live bytes reach 0 is freed.
+ * (or once the last GET reply written from it is released: LargeMemory), so a page never has to
+ * hold more than a small entry and big values cost no slack (except the room a large hash or set
+ * keeps to grow in place: Segment.editInPlace; the budget counts the whole buffer, the live bytes
+ * the entry's part of it). Pages are linked oldest (tail) to newest (head); a page whose live
+ * bytes reach 0 is freed.
  *
  * Reclaim: when the head is full and the memory budget has no page to spare, the oldest page is
  * compacted in place: live entries slide to its front, dead bytes vanish and the page becomes the
