@@ -99,16 +99,37 @@ final class ClusterFixture implements AutoCloseable {
    */
   void awaitSettled() {
     List<DistCacheNode> live = live();
-    await().atMost(ClusterTest.DEADLINE.multipliedBy(3)).untilAsserted(() -> {
-      long fp = live.get(0).membership().placement().fingerprint();
-      for (DistCacheNode n : live) {
-        Placement p = n.membership().placement();
-        assertThat(p.members()).hasSize(live.size());
-        assertThat(p.hasLearners()).as("learners in %s", p).isFalse();
-        assertThat(p.fingerprint()).isEqualTo(fp);
-        assertThat(n.membership().guard().settled()).isTrue();
-      }
-    });
+    try {
+      await().atMost(ClusterTest.DEADLINE.multipliedBy(3)).untilAsserted(() -> {
+        long fp = live.get(0).membership().placement().fingerprint();
+        for (DistCacheNode n : live) {
+          Placement p = n.membership().placement();
+          assertThat(p.members()).hasSize(live.size());
+          assertThat(p.hasLearners()).as("learners in %s", p).isFalse();
+          assertThat(p.fingerprint()).isEqualTo(fp);
+          assertThat(n.membership().guard().settled()).isTrue();
+        }
+      });
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError("the cluster did not settle:" + describe(live), e);
+    }
+  }
+
+  /**
+   * Each node's placement, the members it counts as learning, whether its guard settled and the
+   * member states it holds: a formation that stalled once in CI left nothing else to go on.
+   */
+  static String describe(List<DistCacheNode> live) {
+    StringBuilder b = new StringBuilder();
+    for (DistCacheNode n : live) {
+      Placement p = n.membership().placement();
+      b.append("\n  ").append(n.membership().self()).append(": ").append(p).append(", learners ")
+          .append(p.members().stream().filter(p::isLearner).map(Member::id).toList()).append(", settled ")
+          .append(n.membership().guard().settled()).append(", join: ").append(n.membership().joinState())
+          .append(", states ")
+          .append(n.membership().snapshot().map(s -> s.members().toString()).orElse("none"));
+    }
+    return b.toString();
   }
 
   void kill(DistCacheNode n) {

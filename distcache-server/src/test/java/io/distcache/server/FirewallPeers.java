@@ -66,8 +66,19 @@ final class FirewallPeers implements Peers {
       droppedOps.put(from + ">" + to + ">" + op, Boolean.TRUE);
     }
 
+    /** Frames of {@code op} to {@code to} from any node get no reply (for a node whose address is not known yet). */
+    void dropOpcodeFromAnyone(Address to, io.distcache.protocol.Opcode op) {
+      droppedOps.put("*>" + to + ">" + op, Boolean.TRUE);
+    }
+
+    /** Lifts {@link #dropOpcodeFromAnyone}. */
+    void passOpcodeFromAnyone(Address to, io.distcache.protocol.Opcode op) {
+      droppedOps.remove("*>" + to + ">" + op);
+    }
+
     boolean dropsOpcode(Address from, Address to, io.distcache.protocol.Opcode op) {
-      return from != null && droppedOps.containsKey(from + ">" + to + ">" + op);
+      return from != null && (droppedOps.containsKey(from + ">" + to + ">" + op)
+          || droppedOps.containsKey("*>" + to + ">" + op));
     }
 
     Action action(Address from, Address to) {

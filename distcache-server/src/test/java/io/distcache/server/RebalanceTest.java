@@ -119,6 +119,26 @@ class RebalanceTest {
     joinUnderLoad(1, ReplicationMode.ASYNC);
   }
 
+  /**
+   * A join that cannot finish says why (ClusterMembership.joinState, what ClusterFixture prints
+   * for a cluster that does not settle): here its owner never answers MIGRATE_PREPARE. Once it
+   * answers, the joiner owns its share and says it is no longer joining.
+   */
+  @Test
+  void aJoinWhoseOwnerDoesNotAnswerThePrepare_saysSo_andFinishesOnceItAnswers() {
+    cluster = new ClusterFixture(1, ReplicationMode.SYNC);
+    DistCacheNode founder = cluster.start();
+    cluster.firewall.dropOpcodeFromAnyone(address(founder), Opcode.MIGRATE_PREPARE);
+    DistCacheNode joiner = cluster.start(founder);
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> assertThat(joiner.membership().joinState())
+        .contains(": not every owner").contains("TimeoutException"));
+    assertThat(founder.membership().placement().isLearner(joiner.membership().self())).isTrue();
+
+    cluster.firewall.passOpcodeFromAnyone(address(founder), Opcode.MIGRATE_PREPARE);
+    cluster.awaitSettled();
+    assertThat(joiner.membership().joinState()).isEqualTo("not joining");
+  }
+
   @Test
   void twoMembersJoiningAtOnce_bothGetTheirShare() throws Exception {
     cluster = new ClusterFixture(1, ReplicationMode.SYNC);

@@ -382,6 +382,12 @@ public final class ClusterMembership implements AutoCloseable {
     this.joinDriver = driver;
   }
 
+  /** What this node's join waits for now ("not joining" once it owns its share, or without replicas). */
+  public String joinState() {
+    JoinDriver d = joinDriver;
+    return d == null ? "not joining" : d.state();
+  }
+
   /** A joiner takes its slots over only once {@code ready} too (JoinDriver.before). Call after onLearning. */
   void joinAfter(java.util.function.BooleanSupplier ready) {
     JoinDriver d = joinDriver;

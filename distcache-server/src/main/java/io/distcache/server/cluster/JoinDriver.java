@@ -81,6 +81,13 @@ final class JoinDriver {
   private volatile long lastRefusalLog = System.nanoTime() - PROGRESS_LOG_NANOS;
   private long lastTick;
   private long lastProgressLog;
+  /**
+   * What the join waits for, as of the last tick that looked (for an operator or a test that asks
+   * why a join takes long; the same words as the progress log).
+   */
+  private volatile String state = "not joining";
+  /** Why the last round of MIGRATE_PREPARE did not end in the join, kept while the next one is asked ("" for none). */
+  private volatile String lastRefusal = "";
   /** What else must be in place before this node owns slots (the function libraries, FunctionSync). */
   private volatile java.util.function.BooleanSupplier before = () -> true;
 
@@ -98,10 +105,17 @@ final class JoinDriver {
     this.before = ready;
   }
 
+  /** What this node's join waits for now, or "not joining". */
+  String state() {
+    return state;
+  }
+
   /** On the membership loop, every tick. */
   void tick(long now, MembershipEngine engine) {
     if (!engine.joining()) {
       learning = false; // joined (or never joining): a later rejoin starts its own count
+      state = "not joining";
+      lastRefusal = "";
     }
     if (!asking.get()) {
       cancels.retry(now, cluster.placement()); // also once joined: an owner still holding for a dropped round
@@ -113,7 +127,8 @@ final class JoinDriver {
     Placement p = cluster.placement();
     Member me = engine.self();
     if (!p.contains(me) || p.size() < 2) {
-      return; // alone: waiting for the seeds
+      state = "alone: waiting for the seeds to answer";
+      return;
     }
     if (!p.hasLearners()) {
       // Everyone is joining: nobody served anything (a joining member serves nothing), so there is
@@ -139,6 +154,7 @@ final class JoinDriver {
       learningSinceNanos = System.nanoTime();
     }
     if (missing > 0) {
+      state = (learned - missing) + " of " + learned + " slots copied whole (placement epoch " + p.epoch() + ")";
       askAgainIfStuck.accept(s -> p.isLearner(me, s));
       if (now - lastProgressLog >= PROGRESS_LOG_NANOS) {
         lastProgressLog = now;
@@ -147,6 +163,7 @@ final class JoinDriver {
       return;
     }
     if (!before.getAsBoolean()) {
+      state = "every slot copied; waiting for the other members' function libraries";
       if (now - lastProgressLog >= PROGRESS_LOG_NANOS) {
         lastProgressLog = now;
         log.info("joining: every slot copied; waiting for the other members' function libraries");
@@ -157,22 +174,36 @@ final class JoinDriver {
     Set<Member> owners = ownersToPrepare(p, me);
     byte[] id = me.id().getBytes(StandardCharsets.US_ASCII);
     long round = rounds.incrementAndGet();
+    state = "asked " + owners.size() + " owners to prepare (round " + round + ", placement epoch " + p.epoch() + ")"
+        + lastRefusal;
     List<CompletableFuture<Frame>> replies = new ArrayList<>();
     for (Member owner : owners) {
       cancels.asking(owner);
-      replies.add(peers.send(owner.address(),
-          Frame.request(Opcode.MIGRATE_PREPARE, 0, id, null, p.epoch(), p.fingerprint(), 0, round)));
+      CompletableFuture<Frame> reply;
+      try {
+        reply = peers.send(owner.address(),
+            Frame.request(Opcode.MIGRATE_PREPARE, 0, id, null, p.epoch(), p.fingerprint(), 0, round));
+      } catch (RuntimeException e) {
+        // Counted as a refusal below: thrown out of the tick, it would leave `asking` set, and this
+        // node a learner for good.
+        reply = CompletableFuture.failedFuture(e);
+      }
+      replies.add(reply);
     }
     int slots = learned;
     CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]))
         .orTimeout(PREPARE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS).whenComplete((v, error) -> {
       try {
         boolean ready = error == null && replies.stream().allMatch(f -> f.join().status() == Status.OK);
-        if (!ready && System.nanoTime() - lastRefusalLog >= PROGRESS_LOG_NANOS) {
-          lastRefusalLog = System.nanoTime();
-          log.info("joining: not every owner is ready to hand its slots over yet ({}); asking again",
-              error != null ? error.toString() : replies.stream().map(f -> f.join()).filter(r -> r.status() != Status.OK)
-                  .map(r -> r.status() + " " + r.valueText()).findFirst().orElse("?"));
+        if (!ready) {
+          String why = error != null ? error.toString() : replies.stream().map(f -> f.join())
+              .filter(r -> r.status() != Status.OK).map(r -> r.status() + " " + r.valueText()).findFirst().orElse("?");
+          lastRefusal = "; round " + round + ": not every owner was ready (" + why + ")";
+          state = "round " + round + ": not every owner is ready (" + why + ")";
+          if (System.nanoTime() - lastRefusalLog >= PROGRESS_LOG_NANOS) {
+            lastRefusalLog = System.nanoTime();
+            log.info("joining: not every owner is ready to hand its slots over yet ({}); asking again", why);
+          }
         }
         if (ready) {
           engine.joined(() -> stillReady(p, me));
@@ -180,6 +211,10 @@ final class JoinDriver {
             log.info("joined: {} slots learned in {} ms; {} owners prepared for it", slots,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - learningSinceNanos), owners.size());
           }
+        }
+        if (ready && engine.joining()) {
+          lastRefusal = "; round " + round + ": every owner was ready, then the placement or a copy changed";
+          state = "round " + round + ": every owner was ready, then the placement or a copy changed";
         }
         if (engine.joining()) {
           // Not taking the slots over on this round: the owners that hold for us serve their slots
