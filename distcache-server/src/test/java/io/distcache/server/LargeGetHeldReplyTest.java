@@ -225,6 +225,36 @@ class LargeGetHeldReplyTest {
     }
   }
 
+  /**
+   * Every GET of a live key gives the store's reference back once its reply is written, one at a
+   * time or pipelined: deleted afterwards, nothing of the value stays held (a reference kept would
+   * leave its memory counted, and never freed, for good).
+   */
+  @Test
+  void getsOfALiveKey_giveEveryReferenceBack_soItsDeleteFreesIt() {
+    start(DistCacheNode.builder());
+    byte[] key = "live".getBytes(StandardCharsets.US_ASCII);
+    byte[] v = value(7);
+    try (Jedis j = jedis()) {
+      j.set(key, v);
+      for (int i = 0; i < 10; i++) {
+        assertThat(j.get(key)).isEqualTo(v);
+      }
+      redis.clients.jedis.Pipeline p = j.pipelined();
+      List<redis.clients.jedis.Response<byte[]>> gets = new ArrayList<>();
+      for (int i = 0; i < GETS; i++) {
+        gets.add(p.get(key));
+      }
+      p.sync();
+      for (redis.clients.jedis.Response<byte[]> r : gets) {
+        assertThat(r.get()).isEqualTo(v);
+      }
+      assertThat(store.replyHeldBytes()).as("nothing is held for a live key").isZero();
+      assertThat(j.del(key)).isEqualTo(1L);
+    }
+    await().atMost(Duration.ofSeconds(20)).until(() -> store.replyHeldBytes() == 0);
+  }
+
   @Test
   void manyReaders_whileTheValueIsRewritten_eachReplyIsOneWholeValue() throws Exception {
     start(DistCacheNode.builder());
