@@ -136,7 +136,8 @@ class RebalanceTest {
 
     cluster.firewall.passOpcodeFromAnyone(address(founder), Opcode.MIGRATE_PREPARE);
     cluster.awaitSettled();
-    assertThat(joiner.membership().joinState()).isEqualTo("not joining");
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> assertThat(joiner.membership().joinState())
+        .isEqualTo("not joining"));
   }
 
   @Test

@@ -208,6 +208,8 @@ final class JoinDriver {
         if (ready) {
           engine.joined(() -> stillReady(p, me));
           if (!engine.joining()) {
+            state = "not joining";
+            lastRefusal = "";
             log.info("joined: {} slots learned in {} ms; {} owners prepared for it", slots,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - learningSinceNanos), owners.size());
           }

@@ -62,7 +62,16 @@ import java.util.function.Supplier;
  * recopied the slot again and again (a reviewer).
  *
  * Streams are forgotten when this node is declared dead (its store is emptied then): owners open
- * new links when it is back.
+ * new links when it is back. Each stream is forgotten under its own lock, so a batch that was
+ * waiting for it finds it gone and starts from the map as it is now: forgotten all at once, a new
+ * link's first batch could apply to a stream no longer in the map, answer its owner OK, and leave
+ * the next batch a gap nobody can fill (a reviewer: the owner resent it every 20 ms, a learner's
+ * copy never ended and it never joined).
+ *
+ * A stream this node left for a newer one of the same owner (each link has a new id) is never
+ * taken again: a first batch of it that arrives late (over a connection dialled again) would
+ * otherwise reset the newer stream's count, and every later batch of the newer one be a gap
+ * (the same reviewer). Its batches get -1, which closes a link that is not closed already.
  */
 
 /** Applies the effects that owners send to this node as a replica. */
@@ -76,7 +85,14 @@ final class ReplicaApplier {
   private static final class Stream {
     long id = -1;
     long applied;
+    /** Forgotten (out of the map): a batch that waited for this lock looks the owner's stream up again. */
+    boolean gone;
+    /** The ids this owner's stream had before, newest last, at most SUPERSEDED_KEPT. */
+    final java.util.ArrayDeque<Long> superseded = new java.util.ArrayDeque<>();
   }
+
+  /** Replaced stream ids remembered per owner: one per link the owner opened since, a few in a row at most. */
+  private static final int SUPERSEDED_KEPT = 16;
 
   /** What this tells the replicator about whole slots rather than keys (COPIED and RELEASED effects). */
   interface SlotCopies {
@@ -125,14 +141,20 @@ final class ReplicaApplier {
 
   /** Forgets every stream (this node's store was emptied). */
   void forget() {
-    synchronized (forgotten) {
-      streams.values().forEach(st -> forgotten.add(st.id));
-      for (java.util.Iterator<Long> it = forgotten.iterator(); forgotten.size() > MAX_FORGOTTEN; ) {
-        it.next();
-        it.remove();
+    for (Map.Entry<String, Stream> e : streams.entrySet()) {
+      Stream st = e.getValue();
+      synchronized (st) {
+        st.gone = true;
+        synchronized (forgotten) {
+          forgotten.add(st.id);
+          for (java.util.Iterator<Long> it = forgotten.iterator(); forgotten.size() > MAX_FORGOTTEN; ) {
+            it.next();
+            it.remove();
+          }
+        }
+        streams.remove(e.getKey(), st);
       }
     }
-    streams.clear();
   }
 
   private boolean forgot(long streamId) {
@@ -164,46 +186,66 @@ final class ReplicaApplier {
       return request.replyError(Status.BAD_REQUEST, "owner index " + x[3] + " is outside 0.." + (p.size() - 1));
     }
     String owner = p.members().get((int) x[3]).id();
-    Stream st = streams.computeIfAbsent(owner, id -> new Stream());
-    synchronized (st) {
-      if (st.id != streamId) {
-        if (first != 1 && forgot(streamId)) {
-          return request.reply(Status.TRY_AGAIN, 0,
-              ("unknown replication stream " + streamId + " from " + owner).getBytes(StandardCharsets.UTF_8), -1);
-        }
-        if (first != 1) {
-          return request.reply(Status.TRY_AGAIN, 0, ("effects 1.." + (first - 1) + " of replication stream " + streamId
-              + " from " + owner + " are missing").getBytes(StandardCharsets.UTF_8), 0);
-        }
-        st.id = streamId;
-        st.applied = 0;
-      }
-      if (first > st.applied + 1) {
-        return refuse(request, st, "effects " + (st.applied + 1) + ".." + (first - 1) + " are missing");
-      }
-      List<Effect> effects;
-      try {
-        effects = EffectCodec.decode(request.value());
-      } catch (IllegalArgumentException e) {
-        return request.replyError(Status.BAD_REQUEST, "malformed REPLICATE batch: " + e.getMessage());
-      }
-      // Only a batch with a RELEASED marker (rare: a placement change) needs the 2 KiB slot map.
-      long[] stale = null;
-      for (Effect e : effects) {
-        if (e.isReleased()) {
-          stale = new long[KeySlot.SLOTS / 64];
-          break;
+    while (true) {
+      Stream st = streams.computeIfAbsent(owner, id -> new Stream());
+      synchronized (st) {
+        if (!st.gone) {
+          return apply(request, st, p, me, owner, streamId, first, fingerprint);
         }
       }
-      try {
-        return applyAll(request, st, p, me, owner, fingerprint, first, effects, stale);
-      } finally {
-        if (stale != null) {
-          for (long w : stale) {
-            if (w != 0) {
-              copies.drop(stale);
-              break;
-            }
+    }
+  }
+
+  /** Guarded by st, the owner's stream in the map. */
+  private Frame apply(Frame request, Stream st, Placement p, Member me, String owner, long streamId, long first,
+      long fingerprint) {
+    if (st.id != streamId && st.superseded.contains(streamId)) {
+      return request.reply(Status.TRY_AGAIN, 0, ("replication stream " + streamId + " from " + owner
+          + " was replaced by stream " + st.id).getBytes(StandardCharsets.UTF_8), -1);
+    }
+    if (st.id != streamId) {
+      if (first != 1 && forgot(streamId)) {
+        return request.reply(Status.TRY_AGAIN, 0,
+            ("unknown replication stream " + streamId + " from " + owner).getBytes(StandardCharsets.UTF_8), -1);
+      }
+      if (first != 1) {
+        return request.reply(Status.TRY_AGAIN, 0, ("effects 1.." + (first - 1) + " of replication stream " + streamId
+            + " from " + owner + " are missing").getBytes(StandardCharsets.UTF_8), 0);
+      }
+      if (st.id != -1) {
+        st.superseded.addLast(st.id);
+        if (st.superseded.size() > SUPERSEDED_KEPT) {
+          st.superseded.removeFirst();
+        }
+      }
+      st.id = streamId;
+      st.applied = 0;
+    }
+    if (first > st.applied + 1) {
+      return refuse(request, st, "effects " + (st.applied + 1) + ".." + (first - 1) + " are missing");
+    }
+    List<Effect> effects;
+    try {
+      effects = EffectCodec.decode(request.value());
+    } catch (IllegalArgumentException e) {
+      return request.replyError(Status.BAD_REQUEST, "malformed REPLICATE batch: " + e.getMessage());
+    }
+    // Only a batch with a RELEASED marker (rare: a placement change) needs the 2 KiB slot map.
+    long[] stale = null;
+    for (Effect e : effects) {
+      if (e.isReleased()) {
+        stale = new long[KeySlot.SLOTS / 64];
+        break;
+      }
+    }
+    try {
+      return applyAll(request, st, p, me, owner, fingerprint, first, effects, stale);
+    } finally {
+      if (stale != null) {
+        for (long w : stale) {
+          if (w != 0) {
+            copies.drop(stale);
+            break;
           }
         }
       }

@@ -76,6 +76,8 @@ final class ReplicaLink {
   private final Peers peers;
   private final ScheduledExecutorService sender;
   private final AtomicLong lastLog = new AtomicLong(System.nanoTime() - LOG_INTERVAL_NANOS);
+  /** Guarded by this: since when every batch was refused (TRY_AGAIN) without one answered OK; 0 when the last was OK. */
+  private long refusedSinceNanos;
 
   // Guarded by this.
   private final ArrayDeque<Entry> sent = new ArrayDeque<>();
@@ -271,6 +273,7 @@ final class ReplicaLink {
       }
       if (!closed && gen == generation) {
         if (reply != null && reply.status() == Status.OK) {
+          refusedSinceNanos = 0;
           inFlight--;
           if (!pending.isEmpty() && !scheduled) {
             scheduled = true;
@@ -301,6 +304,13 @@ final class ReplicaLink {
           boolean refused = reply != null && reply.status() == Status.TRY_AGAIN;
           if (!refused) {
             problem = error != null ? String.valueOf(error.getMessage()) : reply.status() + " " + reply.valueText();
+          } else if (refusedSinceNanos == 0) {
+            refusedSinceNanos = System.nanoTime();
+          } else if (System.nanoTime() - refusedSinceNanos >= LOG_INTERVAL_NANOS) {
+            // Refusals are resent quietly (a placement being installed, a slot being cleaned take
+            // moments); one that lasts says so, or a stream stuck for good looks like a quiet one.
+            problem = "refused for " + TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - refusedSinceNanos)
+                + " s: " + reply.valueText();
           }
           if (!scheduled) {
             scheduled = true;

@@ -119,6 +119,60 @@ class ReplicaApplierTest {
     assertThat(r.extras()).containsExactly(-1);
   }
 
+  /**
+   * A first batch of a link the owner already replaced, arriving late (over a connection dialled
+   * again), is refused with -1 and leaves the newer stream as it was: taken, it reset the count,
+   * and every later batch of the newer stream was a gap for good (a reviewer).
+   */
+  @Test
+  void apply_lateFirstBatchOfAReplacedStream_isRefusedMinusOne_andTheNewerStreamGoesOn() {
+    byte[] k = keys(A, B, 1).get(0);
+    long fp = placement.fingerprint();
+    assertThat(applier.apply(batch(A, 8, 1, fp, put(k, "old", 64))).status()).isEqualTo(Status.OK);
+    assertThat(applier.apply(batch(A, 9, 1, fp, put(k, "v1", 128))).status()).isEqualTo(Status.OK);
+
+    Frame late = applier.apply(batch(A, 8, 1, fp, put(k, "old", 64)));
+    assertThat(late.status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(late.extras()).containsExactly(-1);
+    assertThat(store.get(k)).isEqualTo("v1".getBytes(StandardCharsets.UTF_8));
+
+    Frame next = applier.apply(batch(A, 9, 2, fp, put(k, "v2", 192)));
+    assertThat(next.status()).isEqualTo(Status.OK);
+    assertThat(next.extras()).containsExactly(2);
+    assertThat(store.get(k)).isEqualTo("v2".getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * A new link's first batch that waits for the owner's stream while this node forgets its streams
+   * (declared dead) starts a stream the map holds: its next batch follows on. Applied to the stream
+   * just forgotten, it was answered OK while the map lost it, and the next batch was a gap that no
+   * resend could fill (a reviewer: a learner's copy never ended).
+   */
+  @Test
+  void apply_firstBatchWaitingWhileStreamsAreForgotten_startsAStreamTheNextBatchFollows() throws Exception {
+    byte[] k = keys(A, B, 1).get(0);
+    long fp = placement.fingerprint();
+    assertThat(applier.apply(batch(A, 8, 1, fp, put(k, "old", 64))).status()).isEqualTo(Status.OK);
+    java.lang.reflect.Field f = ReplicaApplier.class.getDeclaredField("streams");
+    f.setAccessible(true);
+    Object stream = ((java.util.Map<?, ?>) f.get(applier)).get(A.id());
+    java.util.concurrent.atomic.AtomicReference<Frame> first = new java.util.concurrent.atomic.AtomicReference<>();
+    Thread t = new Thread(() -> first.set(applier.apply(batch(A, 9, 1, fp, put(k, "v1", 128)))));
+    synchronized (stream) {
+      t.start();
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> t.getState() == Thread.State.BLOCKED);
+      applier.forget(); // the membership loop: this node was declared dead
+    }
+    t.join(10_000);
+    assertThat(first.get().status()).isEqualTo(Status.OK);
+
+    Frame next = applier.apply(batch(A, 9, 2, fp, put(k, "v2", 192)));
+    assertThat(next.status()).as("%s", next.valueText()).isEqualTo(Status.OK);
+    assertThat(next.extras()).containsExactly(2);
+    assertThat(store.get(k)).isEqualTo("v2".getBytes(StandardCharsets.UTF_8));
+  }
+
   @Test
   void apply_newStreamWhoseFirstBatchWasRefused_isAGapNotALostStream_andResentFromOneApplies() {
     byte[] k = keys(A, B, 1).get(0);
