@@ -95,6 +95,13 @@ class LargeGetHeldReplyTest {
     return v;
   }
 
+  /** A numeric field of INFO memory. */
+  private static long infoField(Jedis j, String name) {
+    return Arrays.stream(j.info("memory").split("\r\n")).filter(l -> l.startsWith(name + ":"))
+        .mapToLong(l -> Long.parseLong(l.substring(name.length() + 1).trim())).findFirst()
+        .orElseThrow(() -> new AssertionError(name + " is not in INFO memory"));
+  }
+
   private Jedis jedis() {
     return new Jedis("127.0.0.1", node.port());
   }
@@ -186,6 +193,7 @@ class LargeGetHeldReplyTest {
         assertThat(store.replyHeldBytes()).as("a queued reply holds the old buffer").isGreaterThanOrEqualTo(SIZE);
         assertThat(store.stats().bytesUsed()).as("counted in used memory")
             .isGreaterThanOrEqualTo(store.replyHeldBytes());
+        assertThat(infoField(j, "distcache_reply_held_bytes")).as("and shown in INFO").isGreaterThanOrEqualTo(SIZE);
         for (int i = 0; i < 6; i++) { // same-size writes: they would take the buffer if it were pooled
           byte[] churn = ("churn" + i).getBytes(StandardCharsets.US_ASCII);
           j.set(churn, value(50 + i));
@@ -205,6 +213,7 @@ class LargeGetHeldReplyTest {
         }
         assertThat(oldReplies).isPositive();
         await().atMost(Duration.ofSeconds(20)).until(() -> store.replyHeldBytes() == 0);
+        assertThat(infoField(j, "distcache_reply_held_bytes")).isZero();
       }
     }
   }

@@ -115,6 +115,8 @@ final class InfoReport {
           }
           line(sb, "mem_allocator", "distcache-offheap");
           Runtime rt = Runtime.getRuntime();
+          // Part of used_memory: large values deleted or overwritten whose bytes a queued GET reply still sends.
+          line(sb, "distcache_reply_held_bytes", store.replyHeldBytes());
           line(sb, "distcache_heap_used", rt.totalMemory() - rt.freeMemory());
           line(sb, "distcache_heap_max", rt.maxMemory());
         }
