@@ -6,6 +6,7 @@ import io.distcache.protocol.cluster.Member;
 import io.distcache.protocol.cluster.Placement;
 import io.distcache.server.bus.Peers;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -103,7 +104,15 @@ final class MigrationCancels {
   }
 
   private void send(Member owner, Frame cancel) {
-    peers.send(owner.address(), cancel).whenComplete((reply, error) -> {
+    CompletableFuture<Frame> sent;
+    try {
+      sent = peers.send(owner.address(), cancel);
+    } catch (RuntimeException e) {
+      // Still owed, sent again at the next retry: thrown, it would skip the other owners' cancels
+      // (or the rest of the membership tick).
+      return;
+    }
+    sent.whenComplete((reply, error) -> {
       if (error == null && reply.status() == Status.OK) {
         // Unless a later round or a later cancel replaced it meanwhile.
         owed.computeIfPresent(owner, (k, o) -> o.cancel() == cancel ? null : o);
