@@ -159,9 +159,35 @@ final class ReplicaSyncRequester {
     }
     byte[] id = me.id().getBytes(StandardCharsets.US_ASCII);
     for (Map.Entry<String, byte[]> e : bySlots.entrySet()) {
-      // A refusal or no answer is retried afterNanos later, by the next call.
+      long token = tokenOf.get(e.getKey());
       peers.send(owners.get(e.getKey()).address(), Frame.request(Opcode.REPLICA_SYNC, 0, id, e.getValue(), p.epoch(),
-          p.fingerprint(), tokenOf.get(e.getKey())));
+          p.fingerprint(), token)).whenComplete((reply, error) -> {
+            if (error != null || reply.status() != Status.OK) {
+              askedAgainRefused(e.getValue(), token);
+            }
+          });
+    }
+  }
+
+  /**
+   * A copy asked again (askAgainIfStuck) was refused or not answered (the owner's placement differed
+   * for a moment, say): its slots are asked as run() asks them, every RETRY_MILLIS until accepted,
+   * with the same token, instead of only a stuck time later (a reviewer: each such refusal cost a
+   * learner another 10 s). Not a slot whose copy is whole, dropped since (a new token), or already
+   * being asked.
+   */
+  private synchronized void askedAgainRefused(byte[] slots, long token) {
+    boolean any = false;
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      long bit = 1L << s;
+      if ((slots[s >>> 3] & (1 << (s & 7))) != 0 && (whole[s >>> 6] & bit) == 0 && tokens[s] == token
+          && (needed[s >>> 6] & bit) == 0) {
+        needed[s >>> 6] |= bit;
+        any = true;
+      }
+    }
+    if (any) {
+      schedule(RETRY_MILLIS);
     }
   }
 
