@@ -57,15 +57,8 @@ class SlowCopyTest {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  @Test
-  void replica_asksAgainWithTheSameToken_soTheSlowCopysEndStillCounts() {
-    AtomicLong nanos = new AtomicLong(TimeUnit.HOURS.toNanos(1));
-    List<Frame> asked = new CopyOnWriteArrayList<>();
-    Peers peers = TestPeers.answering((to, request) -> {
-      asked.add(request);
-      return CompletableFuture.completedFuture(request.replyOk());
-    });
-    ReplicaSyncRequester replica = new ReplicaSyncRequester(() -> placement, () -> B, peers, timer, nanos::get);
+  /** B's copies of A's slots are dropped: B asks A for them. Returns the first such slot. */
+  private int dropCopiesOfASlots(ReplicaSyncRequester replica) {
     long[] slots = new long[KeySlot.SLOTS / 64];
     int slot = -1;
     for (int s = 0; s < KeySlot.SLOTS; s++) {
@@ -75,6 +68,19 @@ class SlowCopyTest {
       }
     }
     replica.dropped(slots);
+    return slot;
+  }
+
+  @Test
+  void replica_asksAgainWithTheSameToken_soTheSlowCopysEndStillCounts() {
+    AtomicLong nanos = new AtomicLong(TimeUnit.HOURS.toNanos(1));
+    List<Frame> asked = new CopyOnWriteArrayList<>();
+    Peers peers = TestPeers.answering((to, request) -> {
+      asked.add(request);
+      return CompletableFuture.completedFuture(request.replyOk());
+    });
+    ReplicaSyncRequester replica = new ReplicaSyncRequester(() -> placement, () -> B, peers, timer, nanos::get);
+    int slot = dropCopiesOfASlots(replica);
     await().atMost(Duration.ofSeconds(10)).until(() -> asked.size() == 1 && replica.pendingSlots() == 0);
     long token = asked.get(0).extras()[2];
 
@@ -110,15 +116,7 @@ class SlowCopyTest {
           ? request.replyError(Status.TRY_AGAIN, "this node's placement differs") : request.replyOk());
     });
     ReplicaSyncRequester replica = new ReplicaSyncRequester(() -> placement, () -> B, peers, timer, nanos::get);
-    long[] slots = new long[KeySlot.SLOTS / 64];
-    int slot = -1;
-    for (int s = 0; s < KeySlot.SLOTS; s++) {
-      if (placement.owns(A, s) && placement.isReplica(B, s)) {
-        slots[s >>> 6] |= 1L << s;
-        slot = slot < 0 ? s : slot;
-      }
-    }
-    replica.dropped(slots);
+    int slot = dropCopiesOfASlots(replica);
     await().atMost(Duration.ofSeconds(10)).until(() -> asked.size() == 1 && replica.pendingSlots() == 0);
     long token = asked.get(0).extras()[2];
 
