@@ -104,6 +104,13 @@ final class ReplicaApplier {
 
     /** An edit effect found a key's copy in {@code slot} diverged from its owner's ({@code why}); the key was removed. */
     default void diverged(int slot, String why) {}
+
+    /**
+     * This node refused a batch of a stream of {@code ownerId} it forgot (-1): the owner closes that
+     * link, and what it still held goes with it, the COPIED effects of copies this node asked for
+     * after it was emptied among them. Those copies are asked for again.
+     */
+    default void streamLost(String ownerId) {}
   }
 
   private static final SlotCopies IGNORED = new SlotCopies() {
@@ -205,6 +212,7 @@ final class ReplicaApplier {
     }
     if (st.id != streamId) {
       if (first != 1 && forgot(streamId)) {
+        copies.streamLost(owner);
         return request.reply(Status.TRY_AGAIN, 0,
             ("unknown replication stream " + streamId + " from " + owner).getBytes(StandardCharsets.UTF_8), -1);
       }

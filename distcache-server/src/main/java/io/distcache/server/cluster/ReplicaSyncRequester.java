@@ -108,16 +108,32 @@ final class ReplicaSyncRequester {
    * reviewer: a member killed while departing left its extras' half-made copies waiting).
    */
   synchronized void ownerChanged(java.util.function.IntPredicate changed) {
+    askAgainSameToken(changed, 0);
+  }
+
+  /**
+   * This node answered -1 to a stream of the owner of the slots {@code lost} selects (it forgot the
+   * stream when it was emptied): the owner closes that link with what it held, and a copy this
+   * node asked for since may have put its COPIED effects there. Those copies (accepted, not whole)
+   * are asked again with the same token, after RETRY_MILLIS so that the owner has closed the link
+   * first, instead of only a stuck time later (seen: a falsely suspected joiner waited 10 s).
+   */
+  synchronized void streamLost(java.util.function.IntPredicate lost) {
+    askAgainSameToken(lost, RETRY_MILLIS);
+  }
+
+  /** Guarded by this: the selected slots asked for and not whole are asked again, with their token. */
+  private void askAgainSameToken(java.util.function.IntPredicate which, long delayMillis) {
     boolean any = false;
     for (int s = 0; s < KeySlot.SLOTS; s++) {
       long bit = 1L << s;
-      if ((whole[s >>> 6] & bit) == 0 && tokens[s] != 0 && (needed[s >>> 6] & bit) == 0 && changed.test(s)) {
+      if ((whole[s >>> 6] & bit) == 0 && tokens[s] != 0 && (needed[s >>> 6] & bit) == 0 && which.test(s)) {
         needed[s >>> 6] |= bit;
         any = true;
       }
     }
     if (any) {
-      schedule(0);
+      schedule(delayMillis);
     }
   }
 

@@ -2224,6 +2224,18 @@ public final class Replicator implements AutoCloseable {
       }
 
       @Override
+      public void streamLost(String ownerId) {
+        Placement p = placement.get();
+        Member me = self.get();
+        if (me != null) {
+          syncRequester.streamLost(s -> {
+            Member owner = p.owner(s);
+            return owner != null && owner.id().equals(ownerId) && p.isReplica(me, s);
+          });
+        }
+      }
+
+      @Override
       public void diverged(int slot, String why) {
         long now = System.nanoTime();
         long was = lastDivergedLog.get();

@@ -109,6 +109,30 @@ class ReplicaApplierTest {
     assertThat(r.extras()).containsExactly(-1);
   }
 
+  /** The -1 for a forgotten stream tells the copies its owner's link took along are lost (they are asked again). */
+  @Test
+  void apply_forgottenStream_minusOne_saysItsOwnersStreamIsLost() {
+    List<String> lost = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ReplicaApplier recording = new ReplicaApplier(store, () -> placement, () -> B, guard, new ReplicaApplier.SlotCopies() {
+      @Override
+      public void copied(int slot, long token) {}
+
+      @Override
+      public void drop(long[] slots) {}
+
+      @Override
+      public void streamLost(String ownerId) {
+        lost.add(ownerId);
+      }
+    });
+    byte[] k = keys(A, B, 1).get(0);
+    assertThat(recording.apply(batch(A, 8, 1, placement.fingerprint(), put(k, "v", 64))).status()).isEqualTo(Status.OK);
+    assertThat(lost).isEmpty();
+    recording.forget();
+    assertThat(recording.apply(batch(A, 8, 2, placement.fingerprint(), put(k, "v2", 64))).extras()).containsExactly(-1);
+    assertThat(lost).containsExactly(A.id());
+  }
+
   @Test
   void apply_streamForgottenThenEmptiedAgain_stillAnswersMinusOne() {
     byte[] k = keys(A, B, 1).get(0);

@@ -57,6 +57,26 @@ class SlowCopyTest {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
+  /** Replica B's requester after its first request for A's slots was answered: the requests A got, the token, a slot. */
+  private record FirstAsk(ReplicaSyncRequester replica, List<Frame> asked, long token, int slot) {}
+
+  /**
+   * B drops its copies of A's slots and its request is answered: OK, except the request numbered
+   * {@code refusedNumber} (from 1; 0 for none), answered TRY_AGAIN. {@code nanos} is B's clock.
+   */
+  private FirstAsk firstAsk(AtomicLong nanos, int refusedNumber) {
+    List<Frame> asked = new CopyOnWriteArrayList<>();
+    Peers peers = TestPeers.answering((to, request) -> {
+      asked.add(request);
+      return CompletableFuture.completedFuture(asked.size() == refusedNumber
+          ? request.replyError(Status.TRY_AGAIN, "this node's placement differs") : request.replyOk());
+    });
+    ReplicaSyncRequester replica = new ReplicaSyncRequester(() -> placement, () -> B, peers, timer, nanos::get);
+    int slot = dropCopiesOfASlots(replica);
+    await().atMost(Duration.ofSeconds(10)).until(() -> asked.size() == 1 && replica.pendingSlots() == 0);
+    return new FirstAsk(replica, asked, asked.get(0).extras()[2], slot);
+  }
+
   /** B's copies of A's slots are dropped: B asks A for them. Returns the first such slot. */
   private int dropCopiesOfASlots(ReplicaSyncRequester replica) {
     long[] slots = new long[KeySlot.SLOTS / 64];
@@ -74,15 +94,11 @@ class SlowCopyTest {
   @Test
   void replica_asksAgainWithTheSameToken_soTheSlowCopysEndStillCounts() {
     AtomicLong nanos = new AtomicLong(TimeUnit.HOURS.toNanos(1));
-    List<Frame> asked = new CopyOnWriteArrayList<>();
-    Peers peers = TestPeers.answering((to, request) -> {
-      asked.add(request);
-      return CompletableFuture.completedFuture(request.replyOk());
-    });
-    ReplicaSyncRequester replica = new ReplicaSyncRequester(() -> placement, () -> B, peers, timer, nanos::get);
-    int slot = dropCopiesOfASlots(replica);
-    await().atMost(Duration.ofSeconds(10)).until(() -> asked.size() == 1 && replica.pendingSlots() == 0);
-    long token = asked.get(0).extras()[2];
+    FirstAsk f = firstAsk(nanos, 0);
+    ReplicaSyncRequester replica = f.replica();
+    List<Frame> asked = f.asked();
+    long token = f.token();
+    int slot = f.slot();
 
     nanos.addAndGet(STUCK - 1);
     replica.askAgainIfStuck(s -> true, STUCK);
@@ -109,16 +125,11 @@ class SlowCopyTest {
   @Test
   void replica_aRefusedReAsk_isAskedAgainShortly_withTheSameToken() {
     AtomicLong nanos = new AtomicLong(TimeUnit.HOURS.toNanos(1));
-    List<Frame> asked = new CopyOnWriteArrayList<>();
-    Peers peers = TestPeers.answering((to, request) -> {
-      asked.add(request);
-      return CompletableFuture.completedFuture(asked.size() == 2
-          ? request.replyError(Status.TRY_AGAIN, "this node's placement differs") : request.replyOk());
-    });
-    ReplicaSyncRequester replica = new ReplicaSyncRequester(() -> placement, () -> B, peers, timer, nanos::get);
-    int slot = dropCopiesOfASlots(replica);
-    await().atMost(Duration.ofSeconds(10)).until(() -> asked.size() == 1 && replica.pendingSlots() == 0);
-    long token = asked.get(0).extras()[2];
+    FirstAsk f = firstAsk(nanos, 2);
+    ReplicaSyncRequester replica = f.replica();
+    List<Frame> asked = f.asked();
+    long token = f.token();
+    int slot = f.slot();
 
     nanos.addAndGet(STUCK);
     replica.askAgainIfStuck(s -> true, STUCK); // refused
@@ -128,6 +139,32 @@ class SlowCopyTest {
 
     replica.copied(slot, token);
     assertThat(replica.whole(slot)).isTrue();
+  }
+
+  /**
+   * The replica answered -1 to a stream its owner still used after the replica was emptied: copies
+   * it asked for since may have lost their COPIED with that link, so they are asked again shortly
+   * with the same token (a falsely suspected joiner waited 10 s for the stuck-copy re-ask); a
+   * slot whose copy is whole is not.
+   */
+  @Test
+  void replica_aLostStream_asksItsOwnersCopiesAgainShortly_withTheSameToken() {
+    AtomicLong nanos = new AtomicLong(TimeUnit.HOURS.toNanos(1));
+    FirstAsk f = firstAsk(nanos, 0);
+    ReplicaSyncRequester replica = f.replica();
+    List<Frame> asked = f.asked();
+    long token = f.token();
+    int slot = f.slot();
+    replica.copied(slot, token); // this one's copy ended whole
+
+    replica.streamLost(s -> true);
+    await().atMost(Duration.ofSeconds(10)).until(() -> asked.size() == 2 && replica.pendingSlots() == 0);
+    assertThat(asked.get(1).extras()[2]).as("the same token").isEqualTo(token);
+    byte[] again = asked.get(1).value();
+    assertThat(again[slot >>> 3] & (1 << (slot & 7))).as("the whole slot is not asked again").isZero();
+    byte[] first = asked.get(0).value().clone();
+    first[slot >>> 3] &= (byte) ~(1 << (slot & 7));
+    assertThat(again).as("every other slot is").isEqualTo(first);
   }
 
   @Test
