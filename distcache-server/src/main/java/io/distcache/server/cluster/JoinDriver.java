@@ -110,6 +110,12 @@ final class JoinDriver {
     return state;
   }
 
+  /** A round that did not end in the join: what the join waits for now, and kept for the next round's state. */
+  private void refused(long round, String why) {
+    lastRefusal = "round " + round + ": " + why;
+    state = lastRefusal;
+  }
+
   /** On the membership loop, every tick. */
   void tick(long now, MembershipEngine engine) {
     if (!engine.joining()) {
@@ -175,7 +181,7 @@ final class JoinDriver {
     byte[] id = me.id().getBytes(StandardCharsets.US_ASCII);
     long round = rounds.incrementAndGet();
     state = "asked " + owners.size() + " owners to prepare (round " + round + ", placement epoch " + p.epoch() + ")"
-        + lastRefusal;
+        + (lastRefusal.isEmpty() ? "" : "; " + lastRefusal);
     List<CompletableFuture<Frame>> replies = new ArrayList<>();
     for (Member owner : owners) {
       cancels.asking(owner);
@@ -198,8 +204,7 @@ final class JoinDriver {
         if (!ready) {
           String why = error != null ? error.toString() : replies.stream().map(f -> f.join())
               .filter(r -> r.status() != Status.OK).map(r -> r.status() + " " + r.valueText()).findFirst().orElse("?");
-          lastRefusal = "; round " + round + ": not every owner was ready (" + why + ")";
-          state = "round " + round + ": not every owner is ready (" + why + ")";
+          refused(round, "not every owner was ready (" + why + ")");
           if (System.nanoTime() - lastRefusalLog >= PROGRESS_LOG_NANOS) {
             lastRefusalLog = System.nanoTime();
             log.info("joining: not every owner is ready to hand its slots over yet ({}); asking again", why);
@@ -215,8 +220,7 @@ final class JoinDriver {
           }
         }
         if (ready && engine.joining()) {
-          lastRefusal = "; round " + round + ": every owner was ready, then the placement or a copy changed";
-          state = "round " + round + ": every owner was ready, then the placement or a copy changed";
+          refused(round, "every owner was ready, then the placement or a copy changed");
         }
         if (engine.joining()) {
           // Not taking the slots over on this round: the owners that hold for us serve their slots

@@ -193,18 +193,7 @@ final class ReplicaSyncRequester {
    * being asked.
    */
   private synchronized void askedAgainRefused(byte[] slots, long token) {
-    boolean any = false;
-    for (int s = 0; s < KeySlot.SLOTS; s++) {
-      long bit = 1L << s;
-      if ((slots[s >>> 3] & (1 << (s & 7))) != 0 && (whole[s >>> 6] & bit) == 0 && tokens[s] == token
-          && (needed[s >>> 6] & bit) == 0) {
-        needed[s >>> 6] |= bit;
-        any = true;
-      }
-    }
-    if (any) {
-      schedule(RETRY_MILLIS);
-    }
+    askAgainSameToken(s -> (slots[s >>> 3] & (1 << (s & 7))) != 0 && tokens[s] == token, RETRY_MILLIS);
   }
 
   /**

@@ -47,6 +47,8 @@ class SlowCopyTest {
 
   private final Placement placement = Placement.of(1, List.of(A, B), 64, 1);
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+  /** The replica's clock in the tests built on {@link #firstAsk}. */
+  private final AtomicLong nanos = new AtomicLong(TimeUnit.HOURS.toNanos(1));
 
   @AfterEach
   void stop() {
@@ -62,9 +64,9 @@ class SlowCopyTest {
 
   /**
    * B drops its copies of A's slots and its request is answered: OK, except the request numbered
-   * {@code refusedNumber} (from 1; 0 for none), answered TRY_AGAIN. {@code nanos} is B's clock.
+   * {@code refusedNumber} (from 1; 0 for none), answered TRY_AGAIN. B's clock is {@link #nanos}.
    */
-  private FirstAsk firstAsk(AtomicLong nanos, int refusedNumber) {
+  private FirstAsk firstAsk(int refusedNumber) {
     List<Frame> asked = new CopyOnWriteArrayList<>();
     Peers peers = TestPeers.answering((to, request) -> {
       asked.add(request);
@@ -93,8 +95,7 @@ class SlowCopyTest {
 
   @Test
   void replica_asksAgainWithTheSameToken_soTheSlowCopysEndStillCounts() {
-    AtomicLong nanos = new AtomicLong(TimeUnit.HOURS.toNanos(1));
-    FirstAsk f = firstAsk(nanos, 0);
+    FirstAsk f = firstAsk(0);
     ReplicaSyncRequester replica = f.replica();
     List<Frame> asked = f.asked();
     long token = f.token();
@@ -124,21 +125,14 @@ class SlowCopyTest {
    */
   @Test
   void replica_aRefusedReAsk_isAskedAgainShortly_withTheSameToken() {
-    AtomicLong nanos = new AtomicLong(TimeUnit.HOURS.toNanos(1));
-    FirstAsk f = firstAsk(nanos, 2);
-    ReplicaSyncRequester replica = f.replica();
-    List<Frame> asked = f.asked();
-    long token = f.token();
-    int slot = f.slot();
-
+    FirstAsk f = firstAsk(2);
     nanos.addAndGet(STUCK);
-    replica.askAgainIfStuck(s -> true, STUCK); // refused
-    await().atMost(Duration.ofSeconds(10)).until(() -> asked.size() == 3 && replica.pendingSlots() == 0);
-    assertThat(asked.get(2).extras()[2]).as("the same token").isEqualTo(token);
-    assertThat(asked.get(2).value()).isEqualTo(asked.get(0).value());
-
-    replica.copied(slot, token);
-    assertThat(replica.whole(slot)).isTrue();
+    f.replica().askAgainIfStuck(s -> true, STUCK); // refused
+    await().atMost(Duration.ofSeconds(10)).until(() -> f.asked().size() == 3 && f.replica().pendingSlots() == 0);
+    assertThat(f.asked().get(2).extras()[2]).as("the same token").isEqualTo(f.token());
+    assertThat(f.asked().get(2).value()).isEqualTo(f.asked().get(0).value());
+    f.replica().copied(f.slot(), f.token());
+    assertThat(f.replica().whole(f.slot())).isTrue();
   }
 
   /**
@@ -149,20 +143,15 @@ class SlowCopyTest {
    */
   @Test
   void replica_aLostStream_asksItsOwnersCopiesAgainShortly_withTheSameToken() {
-    AtomicLong nanos = new AtomicLong(TimeUnit.HOURS.toNanos(1));
-    FirstAsk f = firstAsk(nanos, 0);
-    ReplicaSyncRequester replica = f.replica();
-    List<Frame> asked = f.asked();
-    long token = f.token();
+    FirstAsk f = firstAsk(0);
     int slot = f.slot();
-    replica.copied(slot, token); // this one's copy ended whole
-
-    replica.streamLost(s -> true);
-    await().atMost(Duration.ofSeconds(10)).until(() -> asked.size() == 2 && replica.pendingSlots() == 0);
-    assertThat(asked.get(1).extras()[2]).as("the same token").isEqualTo(token);
-    byte[] again = asked.get(1).value();
+    f.replica().copied(slot, f.token()); // this one's copy ended whole
+    f.replica().streamLost(s -> true);
+    await().atMost(Duration.ofSeconds(10)).until(() -> f.asked().size() == 2 && f.replica().pendingSlots() == 0);
+    assertThat(f.asked().get(1).extras()[2]).as("the same token").isEqualTo(f.token());
+    byte[] again = f.asked().get(1).value();
     assertThat(again[slot >>> 3] & (1 << (slot & 7))).as("the whole slot is not asked again").isZero();
-    byte[] first = asked.get(0).value().clone();
+    byte[] first = f.asked().get(0).value().clone();
     first[slot >>> 3] &= (byte) ~(1 << (slot & 7));
     assertThat(again).as("every other slot is").isEqualTo(first);
   }
