@@ -30,7 +30,8 @@ class OffHeapStoreSharedValueTest {
   private static final int LARGE = 256 * 1024;
   private final ManualClock clock = new ManualClock();
   private final List<OffHeapStore> stores = new ArrayList<>();
-  private final List<ByteBuf> held = new ArrayList<>();
+  /** Every reference handed out, released at the end if a test left it; readers on several threads add to it. */
+  private final List<ByteBuf> held = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   @AfterEach
   void releaseValidateAndClose() {
