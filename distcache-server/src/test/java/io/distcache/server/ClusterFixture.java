@@ -151,6 +151,16 @@ final class ClusterFixture implements AutoCloseable {
     return new Address("127.0.0.1", n.port());
   }
 
+  /** A counter of an INFO section's text ({@code name:value}). */
+  static long counter(String info, String name) {
+    for (String line : info.split("\r\n")) {
+      if (line.startsWith(name + ":")) {
+        return Long.parseLong(line.substring(name.length() + 1));
+      }
+    }
+    throw new AssertionError(name + " not in INFO: " + info);
+  }
+
   static byte[] b(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }

@@ -84,8 +84,8 @@ class OwnerKilledMultiKeyTest {
       p.mget(k.a(), k.b(), k.c());
       replies = p.syncAndReturnAll();
       String stats = j.info("stats");
-      assertThat(counter(stats, "unsent_forwards_held")).as(stats).isPositive();
-      assertThat(counter(stats, "unsent_forwards_expired")).as(stats).isZero();
+      assertThat(ClusterFixture.counter(stats, "unsent_forwards_held")).as(stats).isPositive();
+      assertThat(ClusterFixture.counter(stats, "unsent_forwards_expired")).as(stats).isZero();
     }
 
     assertThat(replies.get(0)).as("SET a").isEqualTo("OK");
@@ -122,7 +122,7 @@ class OwnerKilledMultiKeyTest {
       assertThat(refused).as("the MSET").isNotNull();
       assertThat(refused.getMessage()).contains("unreachable").contains("not applied");
       assertThat(j.mget(k.a(), k.b())).as("after the refused MSET").containsExactly("v-" + k.a(), "v-" + k.b());
-      assertThat(counter(j.info("stats"), "unsent_forwards_expired")).isPositive();
+      assertThat(ClusterFixture.counter(j.info("stats"), "unsent_forwards_expired")).isPositive();
     }
     for (DistCacheNode n : cluster.live()) {
       Placement p = n.membership().placement();
@@ -216,14 +216,5 @@ class OwnerKilledMultiKeyTest {
     assertThat(replies.get(0)).as("the MGET sent before the SETs").isEqualTo(List.of("v-" + a, "v-" + b));
     assertThat(replies.subList(1, 3)).as("the SETs").containsOnly("OK");
     assertThat(replies.get(3)).as("the MGET after them").isEqualTo(List.of("new-a", "new-b"));
-  }
-
-  private static long counter(String info, String name) {
-    for (String line : info.split("\r\n")) {
-      if (line.startsWith(name + ":")) {
-        return Long.parseLong(line.substring(name.length() + 1));
-      }
-    }
-    throw new AssertionError(name + " not in INFO: " + info);
   }
 }

@@ -112,7 +112,7 @@ class OwnerKilledWritesTest {
       read = p.get(t.key());
       p.sync();
       String stats = j.info("stats");
-      assertThat(counter(stats, "unsent_forwards_rerouted")).as(stats).isPositive();
+      assertThat(ClusterFixture.counter(stats, "unsent_forwards_rerouted")).as(stats).isPositive();
     }
 
     for (Response<String> r : sets) {
@@ -168,7 +168,7 @@ class OwnerKilledWritesTest {
           assertThat(read).as("GET after window %d (unknown outcomes %s)", w, maybe).isIn(merged(maybe, last));
           last = (String) read;
         }
-        if (reroutedAt < 0 && counter(j.info("stats"), "unsent_forwards_rerouted") > 0) {
+        if (reroutedAt < 0 && ClusterFixture.counter(j.info("stats"), "unsent_forwards_rerouted") > 0) {
           reroutedAt = w;
         }
       }
@@ -222,7 +222,7 @@ class OwnerKilledWritesTest {
       s.getOutputStream().write(sets.toByteArray());
       s.getOutputStream().flush();
       org.awaitility.Awaitility.await().atMost(ClusterTest.DEADLINE).pollInterval(Duration.ofMillis(2))
-          .until(() -> counter(stats.info("stats"), "unsent_forwards_held") > 0
+          .until(() -> ClusterFixture.counter(stats.info("stats"), "unsent_forwards_held") > 0
               && entry.membership().placement().owner(KeySlot.of(ClusterFixture.b(a))).equals(replica));
       s.getOutputStream().write(resp("DEL", a, tag + "b"));
       s.getOutputStream().write(resp("GET", a));
@@ -270,15 +270,6 @@ class OwnerKilledWritesTest {
     java.util.Set<String> all = new java.util.HashSet<>(values);
     all.add(one);
     return all;
-  }
-
-  private static long counter(String info, String name) {
-    for (String line : info.split("\r\n")) {
-      if (line.startsWith(name + ":")) {
-        return Long.parseLong(line.substring(name.length() + 1));
-      }
-    }
-    throw new AssertionError(name + " not in INFO: " + info);
   }
 
   private void assertEveryNodeReads(String key, String value) {

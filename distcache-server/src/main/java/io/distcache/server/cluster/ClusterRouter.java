@@ -627,6 +627,12 @@ public final class ClusterRouter implements Router, ClusterView {
    * send it back: it owns the slot).
    */
   private CompletableFuture<Frame> reroute(Frame r) {
+    if (resending.contains(r)) {
+      // A held request resent here (UnsentForwards) that the replicator held or found routed under
+      // an older placement: routed as a new request it would wait in its slot's line behind the
+      // held requests, itself among them, for ever (ResentHeldRequestTest). Resent again instead.
+      return resendHeld(r, KeySlot.of(r.key() != null && r.key().length > 0 ? r.key() : firstKey(r)));
+    }
     if (!r.hasFlag(io.distcache.protocol.Flags.FORWARDED)) {
       return route(r);
     }
@@ -1292,14 +1298,13 @@ public final class ClusterRouter implements Router, ClusterView {
     Placement placement = cluster.placement();
     Member self = cluster.self();
     if (alone(placement)) {
-      return cluster.guard().mayServe(placement, 0) ? replicated(request, placement) : done(joining(request));
+      return servedAsResent(request, () -> cluster.guard().mayServe(placement, 0) ? replicated(request, placement)
+          : done(joining(request)));
     }
     Member owner = placement.owner(slot);
     if (owner.equals(self)) {
-      if (!waits.busy(slot) && cluster.guard().mayServe(placement, slot)) {
-        return replicated(request, placement);
-      }
-      return waitFor(slot, request, placement);
+      return servedAsResent(request, () -> !waits.busy(slot) && cluster.guard().mayServe(placement, slot)
+          ? replicated(request, placement) : waitFor(slot, request, placement));
     }
     forwarded.increment();
     CompletableFuture<Frame> out = new CompletableFuture<>();
@@ -1311,6 +1316,28 @@ public final class ClusterRouter implements Router, ClusterView {
       }
     });
     return out;
+  }
+
+  /**
+   * Held requests (UnsentForwards) being served here as resent, by identity (two clients' equal
+   * requests are two requests), until answered: the replicator may hold one (a hand-off, a slot
+   * moving to a learner) or find it routed under an older placement, and send it on through
+   * {@link #reroute}, which must resend it rather than route it as new.
+   */
+  private final java.util.Set<Frame> resending =
+      java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+
+  private CompletableFuture<Frame> servedAsResent(Frame request, java.util.function.Supplier<CompletableFuture<Frame>> serve) {
+    resending.add(request);
+    CompletableFuture<Frame> reply;
+    try {
+      reply = serve.get();
+    } catch (RuntimeException e) {
+      resending.remove(request);
+      throw e;
+    }
+    reply.whenComplete((r, e) -> resending.remove(request));
+    return reply;
   }
 
   /** The slot's owner in the current placement (this node when it is alone). */

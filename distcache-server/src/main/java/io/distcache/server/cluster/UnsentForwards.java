@@ -56,7 +56,9 @@ import java.util.function.IntFunction;
  *     a client's next request overtake them, a reviewer). One of those the owner does not take
  *     is answered so (not applied), never sent again: the ones after it may have been applied.
  *     A batch stops at a request served here on the script lane (what follows waits for it, as a
- *     connection's next request does) and when the slot's owner changes under it.
+ *     connection's next request does) and when the slot's owner changes under it. One served
+ *     here that the replicator sends on (held, or routed under an older placement) is resent
+ *     again, never routed as new: it would wait behind itself (ClusterRouter.servedAsResent).
  *   - a multi-key request (MGET, MSET, DEL, EXISTS of several keys) goes whole while none of its
  *     slots has requests held for its owner; else, or when it could not be sent, it is split by
  *     slot and each slot's share is held like a one-key request (under the whole request's
