@@ -620,18 +620,19 @@ public final class ClusterRouter implements Router, ClusterView {
 
   /**
    * A write held while its slot changed hands (a hand-off, a learner taking slots over), or routed
-   * under a placement older than the installed one, sent on: a client's own is routed as a new
+   * under a placement older than the installed one, sent on: a held request being resent
+   * (UnsentForwards) is resent again; another of the client's own is routed as a new
    * request (a multi-key write split by slot again: sent whole to its first key's owner, it got
    * TRY_AGAIN there when its keys' slots now had different owners, a reviewer); one forwarded here
    * is served here if this node owns the slot now, else forwarded to the owner (the owner cannot
    * send it back: it owns the slot).
    */
   private CompletableFuture<Frame> reroute(Frame r) {
-    if (resending.contains(r)) {
+    if (resent(r)) {
       // A held request resent here (UnsentForwards) that the replicator held or found routed under
       // an older placement: routed as a new request it would wait in its slot's line behind the
       // held requests, itself among them, for ever (ResentHeldRequestTest). Resent again instead.
-      return resendHeld(r, KeySlot.of(r.key() != null && r.key().length > 0 ? r.key() : firstKey(r)));
+      return resendHeld(r, KeySlot.of(r.key() != null && r.key().length > 0 ? r.key() : firstKey(r)), true);
     }
     if (!r.hasFlag(io.distcache.protocol.Flags.FORWARDED)) {
       return route(r);
@@ -779,7 +780,14 @@ public final class ClusterRouter implements Router, ClusterView {
     }
     Placement placement = cluster.placement();
     if (alone(placement)) {
-      // One-node cluster (or not started): every key is ours, unless we are still joining.
+      // One-node cluster (or not started): every key is ours, unless we are still joining; and once
+      // requests forwarded (or held) for the slot's old owner have been answered, as below (the
+      // other member of two left while they were held: a DEL served first, the key came back).
+      CompletableFuture<Void> earlier = request.hasFlag(Flags.FORWARDED) ? null
+          : inFlight.pending(KeySlot.of(request.key()));
+      if (earlier != null) {
+        return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> routeOnce(request, replicaMay)));
+      }
       if (!cluster.guard().mayServe(placement, 0)) {
         return done(joining(request));
       }
@@ -927,6 +935,14 @@ public final class ClusterRouter implements Router, ClusterView {
     }
     Member self = cluster.self();
     boolean alone = alone(placement);
+    CompletableFuture<Void> anyEarlier = alone && keys.isEmpty() && !request.hasFlag(Flags.FORWARDED)
+        ? inFlight.anyPending() : null;
+    if (anyEarlier != null) {
+      // Owning every slot, a multi-key request is served without its keys decoded (MultiKeyRouting):
+      // it waits until no forward of any slot is in flight, which is rare and short.
+      return HeldReply.of(anyEarlier.handle((x, e) -> null)
+          .thenCompose(x -> serveIfOwned(request, keys, placement(), waitingUntil)));
+    }
     if (alone && !cluster.guard().mayServe(placement, 0)) {
       return done(joining(request));
     }
@@ -1295,6 +1311,16 @@ public final class ClusterRouter implements Router, ClusterView {
    * answer (a NotSentException: not sent, not applied; anything else: outcome unknown).
    */
   private CompletableFuture<Frame> resendHeld(Frame request, int slot) {
+    return resendHeld(request, slot, false);
+  }
+
+  /**
+   * {@code again}: sent on by the replicator after it was resent (reroute). It was in its slot's
+   * line already (it came out of SlotWaits, a hold or the script lane) and what queued behind it
+   * waits for its reply, so it does not queue behind them again (it would wait for itself until
+   * its deadline, a reviewer); it waits only while the slot is not servable here.
+   */
+  private CompletableFuture<Frame> resendHeld(Frame request, int slot, boolean again) {
     Placement placement = cluster.placement();
     Member self = cluster.self();
     if (alone(placement)) {
@@ -1303,7 +1329,7 @@ public final class ClusterRouter implements Router, ClusterView {
     }
     Member owner = placement.owner(slot);
     if (owner.equals(self)) {
-      return servedAsResent(request, () -> !waits.busy(slot) && cluster.guard().mayServe(placement, slot)
+      return servedAsResent(request, () -> (again || !waits.busy(slot)) && cluster.guard().mayServe(placement, slot)
           ? replicated(request, placement) : waitFor(slot, request, placement));
     }
     forwarded.increment();
@@ -1324,20 +1350,38 @@ public final class ClusterRouter implements Router, ClusterView {
    * moving to a learner) or find it routed under an older placement, and send it on through
    * {@link #reroute}, which must resend it rather than route it as new.
    */
-  private final java.util.Set<Frame> resending =
-      java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+  private final java.util.Map<Frame, int[]> resending = new java.util.IdentityHashMap<>();
 
   private CompletableFuture<Frame> servedAsResent(Frame request, java.util.function.Supplier<CompletableFuture<Frame>> serve) {
-    resending.add(request);
+    synchronized (resending) {
+      resending.computeIfAbsent(request, r -> new int[1])[0]++;
+    }
     CompletableFuture<Frame> reply;
     try {
       reply = serve.get();
-    } catch (RuntimeException e) {
-      resending.remove(request);
+    } catch (Throwable e) {
+      notResent(request);
       throw e;
     }
-    reply.whenComplete((r, e) -> resending.remove(request));
+    // Counted, not a flag: UnsentForwards may resend it again from its own callback on this reply,
+    // which runs before this one (a reviewer), and that attempt must stay marked.
+    reply.whenComplete((r, e) -> notResent(request));
     return reply;
+  }
+
+  private void notResent(Frame request) {
+    synchronized (resending) {
+      int[] count = resending.get(request);
+      if (count != null && --count[0] == 0) {
+        resending.remove(request);
+      }
+    }
+  }
+
+  private boolean resent(Frame request) {
+    synchronized (resending) {
+      return resending.containsKey(request);
+    }
   }
 
   /** The slot's owner in the current placement (this node when it is alone). */

@@ -193,7 +193,10 @@ public final class ScriptHost implements AutoCloseable {
     return result;
   }
 
-  /** Runs {@code work} on the lane; SCRIPT_BUSY when too many scripts wait already. Never exceptional. */
+  /**
+   * Runs {@code work} on the lane; SCRIPT_BUSY when too many scripts wait already. Exceptional only
+   * with the NotSentException of a held request resent on (see above), which its sender handles.
+   */
   CompletableFuture<Frame> submit(Frame request, Supplier<CompletableFuture<Frame>> work) {
     if (running && nanosUntilBusy() == 0) {
       // As in Redis, a script sent while another is busy is answered BUSY, not queued behind it.
@@ -209,6 +212,10 @@ public final class ScriptHost implements AutoCloseable {
           work.get().whenComplete((r, e) -> {
             if (e == null) {
               reply.complete(r);
+            } else if (UnsentForwards.cause(e) instanceof io.distcache.server.bus.NotSentException) {
+              // A held request resent here that the replicator sent on to an owner it could not
+              // connect to (ClusterRouter.reroute): not applied, and UnsentForwards holds it again.
+              reply.completeExceptionally(e);
             } else {
               reply.complete(request.replyError(Status.INTERNAL_ERROR, "script failed: " + e));
             }

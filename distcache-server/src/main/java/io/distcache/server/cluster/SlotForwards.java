@@ -77,6 +77,18 @@ final class SlotForwards {
     return f == null ? null : f.answered;
   }
 
+  /**
+   * Null when no forward of any slot is in flight; otherwise completes once those of one slot have
+   * all been answered (ask again). For a request whose keys are not known here (a multi-key request
+   * on a node that owns every slot).
+   */
+  CompletableFuture<Void> anyPending() {
+    for (InFlight f : slots.values()) {
+      return f.answered;
+    }
+    return null;
+  }
+
   /** Forwards for {@code slot} in flight to {@code to}: 0 when none, or when they went to another member. */
   int count(int slot, Member to) {
     InFlight f = slots.get(slot);
