@@ -643,6 +643,14 @@ public final class ClusterRouter implements Router, ClusterView {
     return owner == null || owner.equals(cluster.self()) ? route(r) : forward(owner, r);
   }
 
+  /** Opcodes whose request may name keys of other slots than its routing key's (crossSlot checks them). */
+  private static boolean mayNameOtherSlots(Opcode op) {
+    return switch (op) {
+      case TRANSACTION, SCRIPT, BITS, KEY_OP, SETS, ZSETS -> true;
+      default -> false;
+    };
+  }
+
   private static byte[] firstKey(Frame r) {
     List<byte[]> keys = Replicator.writtenKeys(r);
     return keys.isEmpty() ? new byte[0] : keys.get(0);
@@ -782,9 +790,11 @@ public final class ClusterRouter implements Router, ClusterView {
     if (alone(placement)) {
       // One-node cluster (or not started): every key is ours, unless we are still joining; and once
       // requests forwarded (or held) for the slot's old owner have been answered, as below (the
-      // other member of two left while they were held: a DEL served first, the key came back).
+      // other member of two left while they were held: a DEL served first, the key came back). A
+      // batch, script or two-key command may name keys of any slot here (no CROSSSLOT when alone):
+      // it waits until no forward is in flight at all.
       CompletableFuture<Void> earlier = request.hasFlag(Flags.FORWARDED) ? null
-          : inFlight.pending(KeySlot.of(request.key()));
+          : mayNameOtherSlots(op) ? inFlight.anyPending() : inFlight.pending(KeySlot.of(request.key()));
       if (earlier != null) {
         return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> routeOnce(request, replicaMay)));
       }
