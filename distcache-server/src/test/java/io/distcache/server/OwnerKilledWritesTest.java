@@ -192,7 +192,7 @@ class OwnerKilledWritesTest {
    * script may name keys of any slot.
    */
   @ParameterizedTest
-  @org.junit.jupiter.params.provider.CsvSource({"KILL, DEL2", "LEAVE, DEL2", "LEAVE, DEL", "LEAVE, EVAL"})
+  @org.junit.jupiter.params.provider.CsvSource({"KILL, DEL2", "LEAVE, DEL2", "LEAVE, DEL", "LEAVE, EVAL", "LEAVE, EVAL0"})
   void aDeleteBehindHeldWrites_onTheNewOwner_waitsForThem_andTheKeyStaysDeleted(String how, String delete)
       throws Exception {
     boolean leave = how.equals("LEAVE");
@@ -251,7 +251,9 @@ class OwnerKilledWritesTest {
         case "DEL2" -> resp("DEL", a, tag + "b");
         case "DEL" -> resp("DEL", a);
         // A script whose first key (the one it is routed by) is of another slot.
-        default -> resp("EVAL", "return redis.call('DEL', KEYS[2])", "2", "other", a);
+        case "EVAL" -> resp("EVAL", "return redis.call('DEL', KEYS[2])", "2", "other", a);
+        // A script that declares no key, which may touch any on a node that owns every slot.
+        default -> resp("EVAL", "return redis.call('DEL', '" + a + "')", "0");
       });
       s.getOutputStream().write(resp("GET", a));
       s.getOutputStream().flush();

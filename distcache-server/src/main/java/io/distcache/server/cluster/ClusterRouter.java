@@ -155,9 +155,17 @@ public final class ClusterRouter implements Router, ClusterView {
    * Serves a request here whatever the key's slot (a keyless script), on the script lane when it
    * runs a script. Through the replicator all the same: a
    * member may join while it waits there, and the write must then reach it (Replicator.execute).
+   * On a node that owns every slot such a script may touch any key: it waits until no forward is in
+   * flight, as a keyed one does there (routeOnce).
    */
   private CompletableFuture<Frame> served(Frame request) {
-    return replicated(request, cluster.placement());
+    Placement placement = cluster.placement();
+    CompletableFuture<Void> earlier = !request.hasFlag(Flags.FORWARDED) && alone(placement) ? inFlight.anyPending()
+        : null;
+    if (earlier != null) {
+      return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> served(request)));
+    }
+    return replicated(request, placement);
   }
 
   /** How long a forwarded request waits on its owner for a slot that is moving there. */
