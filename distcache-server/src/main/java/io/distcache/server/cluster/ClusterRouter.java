@@ -651,6 +651,13 @@ public final class ClusterRouter implements Router, ClusterView {
     return owner == null || owner.equals(cluster.self()) ? route(r) : forward(owner, r);
   }
 
+  /** Completes once no forward of any slot is in flight from this node (held ones included). */
+  CompletableFuture<Void> forwardsAnswered() {
+    CompletableFuture<Void> earlier = inFlight.anyPending();
+    return earlier == null ? CompletableFuture.completedFuture(null)
+        : earlier.handle((x, e) -> null).thenCompose(x -> forwardsAnswered());
+  }
+
   /** Opcodes whose request may name keys of other slots than its routing key's (crossSlot checks them). */
   private static boolean mayNameOtherSlots(Opcode op) {
     return switch (op) {

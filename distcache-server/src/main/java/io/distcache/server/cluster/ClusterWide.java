@@ -76,8 +76,23 @@ public final class ClusterWide {
     });
   }
 
-  /** FLUSHALL / FLUSHDB: OK once every member has emptied its store. */
+  /**
+   * FLUSHALL / FLUSHDB: OK once every member has emptied its store. It starts once this node's
+   * forwards in flight have been answered (requests held for an owner that cannot be connected to
+   * among them): a client's SETs sent before it, held and then applied by their slot's new owner,
+   * outlived an acknowledged FLUSHALL. The connection's later requests wait for it (HeldReply).
+   */
   public CompletableFuture<Frame> flush() {
+    CompletableFuture<Void> before = router.forwardsAnswered();
+    return before.isDone() ? flushNow() : HeldReply.of(before.thenCompose(x -> flushNow()));
+  }
+
+  /** True while this node has forwards in flight (held ones included). */
+  public boolean forwardsInFlight() {
+    return !router.forwardsAnswered().isDone();
+  }
+
+  private CompletableFuture<Frame> flushNow() {
     Frame request = Frame.request(Opcode.FLUSH, 0, null, null);
     List<CompletableFuture<Frame>> parts = toEveryMember(request);
     return allOf(parts).thenApply(ignored -> {

@@ -300,8 +300,13 @@ final class ServerCommands {
    */
   private static ClusterWide wide(RespSession s) {
     ClusterWide wide = s.context().clusterWide();
-    if (wide == null || inScript(s) || s.routing().perNode()
-        || s.context().cluster().placement().isAlone(s.context().cluster().self())) {
+    if (wide == null || inScript(s) || s.routing().perNode()) {
+      return null;
+    }
+    // A node that owns every slot answers from its own store, unless requests it forwarded (or
+    // holds) for a member that was there are still in flight: then through ClusterWide, whose
+    // FLUSHALL waits for them (they outlived an acknowledged FLUSHALL).
+    if (s.context().cluster().placement().isAlone(s.context().cluster().self()) && !wide.forwardsInFlight()) {
       return null;
     }
     return wide;
