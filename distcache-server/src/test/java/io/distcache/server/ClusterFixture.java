@@ -38,6 +38,8 @@ final class ClusterFixture implements AutoCloseable {
   java.time.Duration forwardTimeout;
   /** The --shutdown-timeout of the nodes started from now on; the default when null. */
   java.time.Duration shutdownTimeout;
+  /** The --redirects of the nodes started from now on; the default when null. */
+  io.distcache.server.resp.RedirectMode redirects;
 
   ClusterFixture(int replicas, ReplicationMode mode) {
     this(replicas, mode, ClusterTest.FAST);
@@ -73,6 +75,9 @@ final class ClusterFixture implements AutoCloseable {
     }
     if (shutdownTimeout != null) {
       builder.shutdownTimeout(shutdownTimeout);
+    }
+    if (redirects != null) {
+      builder.redirects(redirects);
     }
     DistCacheNode n = builder.start();
     nodes.add(n);

@@ -193,10 +193,14 @@ class OwnerKilledWritesTest {
    */
   @ParameterizedTest
   @org.junit.jupiter.params.provider.CsvSource({"KILL, DEL2", "LEAVE, DEL2", "LEAVE, DEL", "LEAVE, EVAL", "LEAVE, EVAL0",
-      "KILL, FLUSHALL", "LEAVE, FLUSHALL"})
+      "KILL, FLUSHALL", "LEAVE, FLUSHALL", "KILL, NODE_FLUSHALL"})
   void aDeleteBehindHeldWrites_onTheNewOwner_waitsForThem_andTheKeyStaysDeleted(String how, String delete)
       throws Exception {
     boolean leave = how.equals("LEAVE");
+    boolean perNode = delete.equals("NODE_FLUSHALL");
+    if (perNode) {
+      cluster.redirects = io.distcache.server.resp.RedirectMode.FORWARD; // keys forwarded, FLUSHALL this node's
+    }
     cluster.cluster(leave ? 2 : 4);
     DistCacheNode doomed = cluster.nodes.get(leave ? 1 : 3);
     Placement p = cluster.nodes.get(0).membership().placement();
@@ -223,6 +227,11 @@ class OwnerKilledWritesTest {
         Jedis stats = new Jedis("127.0.0.1", entry.port(), 15_000)) {
       s.setSoTimeout(60_000);
       java.io.InputStream in = new java.io.BufferedInputStream(s.getInputStream());
+      if (perNode) {
+        // A connection that asked for the topology: its keyspace commands are this node's only.
+        s.getOutputStream().write(resp("CLUSTER", "NODES"));
+        assertThat(respLine(in)).contains("myself");
+      }
       Thread reader = new Thread(() -> {
         try {
           for (int i = 0; i < n + 2; i++) {
@@ -255,7 +264,7 @@ class OwnerKilledWritesTest {
         case "EVAL" -> resp("EVAL", "return redis.call('DEL', KEYS[2])", "2", "other", a);
         // A script that declares no key, which may touch any on a node that owns every slot.
         case "EVAL0" -> resp("EVAL", "return redis.call('DEL', '" + a + "')", "0");
-        default -> resp("FLUSHALL");
+        default -> resp("FLUSHALL"); // FLUSHALL, NODE_FLUSHALL
       });
       s.getOutputStream().write(resp("GET", a));
       s.getOutputStream().flush();
@@ -263,7 +272,7 @@ class OwnerKilledWritesTest {
     }
     assertThat(replies).hasSize(n + 2);
     assertThat(replies.subList(0, n)).as("the SETs").containsOnly("+OK");
-    assertThat(replies.get(n)).as("the DEL").isEqualTo(delete.equals("FLUSHALL") ? "+OK" : ":1");
+    assertThat(replies.get(n)).as("the DEL").isEqualTo(delete.endsWith("FLUSHALL") ? "+OK" : ":1");
     assertThat(replies.get(n + 1)).as("the GET after the DEL").isEqualTo("$-1");
     for (DistCacheNode node : cluster.live()) {
       try (Jedis j = new Jedis("127.0.0.1", node.port())) {

@@ -651,6 +651,11 @@ public final class ClusterRouter implements Router, ClusterView {
     return owner == null || owner.equals(cluster.self()) ? route(r) : forward(owner, r);
   }
 
+  /** True while a forward of some slot is in flight from this node (held ones included). */
+  boolean forwardsInFlight() {
+    return inFlight.anyPending() != null;
+  }
+
   /** Completes once no forward of any slot is in flight from this node (held ones included). */
   CompletableFuture<Void> forwardsAnswered() {
     CompletableFuture<Void> earlier = inFlight.anyPending();
@@ -744,8 +749,15 @@ public final class ClusterRouter implements Router, ClusterView {
           return done(request.replyOk(leaving ? 1 : 0, departing ? 1 : 0)); // a member's leave asks (see ping)
         }
         return done(local.execute(request));
-      case SCAN, SIZE, RANDOM_KEY, FLUSH:
+      case SCAN, SIZE, RANDOM_KEY:
         return serveNodeLocal(request);
+      case FLUSH: {
+        // As a cluster-wide FLUSHALL (ClusterWide.flush): once this node's forwards in flight (held
+        // ones included) are answered, or a client's SETs sent before it could land after it.
+        CompletableFuture<Void> before = request.hasFlag(Flags.FORWARDED) ? null : inFlight.anyPending();
+        return before == null ? serveNodeLocal(request)
+            : HeldReply.of(before.handle((x, e) -> null).thenCompose(x -> routeOnce(request, replicaMay)));
+      }
       // Replicated writes from the owner of slots this node replicates (peer connections only).
       case REPLICATE:
         return done(applier.apply(request));
@@ -964,9 +976,9 @@ public final class ClusterRouter implements Router, ClusterView {
         ? inFlight.anyPending() : null;
     if (anyEarlier != null) {
       // Owning every slot, a multi-key request is served without its keys decoded (MultiKeyRouting):
-      // it waits until no forward of any slot is in flight, which is rare and short.
-      return HeldReply.of(anyEarlier.handle((x, e) -> null)
-          .thenCompose(x -> serveIfOwned(request, keys, placement(), waitingUntil)));
+      // it waits until no forward of any slot is in flight, which is rare and short, then is routed
+      // afresh (a member may have joined meanwhile, and its keys are not known here, a reviewer).
+      return HeldReply.of(anyEarlier.handle((x, e) -> null).thenCompose(x -> multiKey.route(request)));
     }
     if (alone && !cluster.guard().mayServe(placement, 0)) {
       return done(joining(request));

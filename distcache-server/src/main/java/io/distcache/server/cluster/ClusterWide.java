@@ -89,7 +89,7 @@ public final class ClusterWide {
 
   /** True while this node has forwards in flight (held ones included). */
   public boolean forwardsInFlight() {
-    return !router.forwardsAnswered().isDone();
+    return router.forwardsInFlight();
   }
 
   private CompletableFuture<Frame> flushNow() {

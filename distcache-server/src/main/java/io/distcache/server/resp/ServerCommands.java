@@ -379,7 +379,10 @@ final class ServerCommands {
       throw new CommandException(RespErrors.SYNTAX);
     }
     ClusterWide wide = wide(s);
-    if (wide == null && copiesHere(s)) {
+    // This node only, through the router when it holds copies or has forwards in flight: its FLUSH
+    // waits for them there (ClusterRouter.routeOnce), as a cluster-wide one does.
+    ClusterWide cluster = s.context().clusterWide();
+    if (wide == null && (copiesHere(s) || cluster != null && !inScript(s) && cluster.forwardsInFlight())) {
       s.await(own(s, Opcode.FLUSH), (r, w) -> {
         if (!StringCommands.failed(r, w)) {
           w.ok();

@@ -49,4 +49,18 @@ class SlotForwardsTest {
     assertThat(pending).isDone();
     assertThat(forwards.pending(7)).isNull();
   }
+
+  @Test
+  void anyPending_isNullOnlyWhenNoSlotHasAForwardInFlight() {
+    assertThat(forwards.anyPending()).isNull();
+    assertThat(forwards.sendOrWait(7, OLD)).isNull();
+    assertThat(forwards.sendOrWait(9, NEW)).isNull();
+
+    CompletableFuture<Void> first = forwards.anyPending();
+    assertThat(first).isNotNull();
+    forwards.answered(7);
+    forwards.answered(9);
+    assertThat(first).isDone();
+    assertThat(forwards.anyPending()).as("every slot answered").isNull();
+  }
 }
