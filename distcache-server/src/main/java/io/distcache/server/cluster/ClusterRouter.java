@@ -163,7 +163,7 @@ public final class ClusterRouter implements Router, ClusterView {
     CompletableFuture<Void> earlier = !request.hasFlag(Flags.FORWARDED) && alone(placement) ? inFlight.anyPending()
         : null;
     if (earlier != null) {
-      return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> served(request)));
+      return after(earlier, () -> served(request));
     }
     return replicated(request, placement);
   }
@@ -663,6 +663,15 @@ public final class ClusterRouter implements Router, ClusterView {
         : earlier.handle((x, e) -> null).thenCompose(x -> forwardsAnswered());
   }
 
+  /**
+   * {@code then}, once {@code earlier} (forwards that must be answered first) has completed, however
+   * it did; a HeldReply, so the connection's next requests wait for it.
+   */
+  private static CompletableFuture<Frame> after(CompletableFuture<Void> earlier,
+      java.util.function.Supplier<CompletableFuture<Frame>> then) {
+    return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> then.get()));
+  }
+
   /** Opcodes whose request may name keys of other slots than its routing key's (crossSlot checks them). */
   private static boolean mayNameOtherSlots(Opcode op) {
     return switch (op) {
@@ -756,7 +765,7 @@ public final class ClusterRouter implements Router, ClusterView {
         // ones included) are answered, or a client's SETs sent before it could land after it.
         CompletableFuture<Void> before = request.hasFlag(Flags.FORWARDED) ? null : inFlight.anyPending();
         return before == null ? serveNodeLocal(request)
-            : HeldReply.of(before.handle((x, e) -> null).thenCompose(x -> routeOnce(request, replicaMay)));
+            : after(before, () -> routeOnce(request, replicaMay));
       }
       // Replicated writes from the owner of slots this node replicates (peer connections only).
       case REPLICATE:
@@ -823,7 +832,7 @@ public final class ClusterRouter implements Router, ClusterView {
       CompletableFuture<Void> earlier = request.hasFlag(Flags.FORWARDED) ? null
           : mayNameOtherSlots(op) ? inFlight.anyPending() : inFlight.pending(KeySlot.of(request.key()));
       if (earlier != null) {
-        return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> routeOnce(request, replicaMay)));
+        return after(earlier, () -> routeOnce(request, replicaMay));
       }
       if (!cluster.guard().mayServe(placement, 0)) {
         return done(joining(request));
@@ -839,7 +848,7 @@ public final class ClusterRouter implements Router, ClusterView {
       if (earlier != null) {
         // We became the owner while requests we forwarded to the old owner are on their way (it may
         // hold them, see SlotForwards): this one is routed once they have been answered.
-        return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> routeOnce(request, replicaMay)));
+        return after(earlier, () -> routeOnce(request, replicaMay));
       }
       if (!waits.busy(slot) && cluster.guard().mayServe(placement, slot)) {
         return replicated(request, placement); // we own it
@@ -965,8 +974,7 @@ public final class ClusterRouter implements Router, ClusterView {
           // owner, or hold for its new one (UnsentForwards), have not been answered yet; serving
           // this first could overtake them (a reviewer: a pipelined DEL served while held SETs of
           // the same key were still being sent on, and the key came back).
-          return HeldReply.of(earlier.handle((x, e) -> null)
-              .thenCompose(x -> serveIfOwned(request, keys, placement(), waitingUntil)));
+          return after(earlier, () -> serveIfOwned(request, keys, placement(), waitingUntil));
         }
       }
     }
@@ -978,7 +986,7 @@ public final class ClusterRouter implements Router, ClusterView {
       // Owning every slot, a multi-key request is served without its keys decoded (MultiKeyRouting):
       // it waits until no forward of any slot is in flight, which is rare and short, then is routed
       // afresh (a member may have joined meanwhile, and its keys are not known here, a reviewer).
-      return HeldReply.of(anyEarlier.handle((x, e) -> null).thenCompose(x -> multiKey.route(request)));
+      return after(anyEarlier, () -> multiKey.route(request));
     }
     if (alone && !cluster.guard().mayServe(placement, 0)) {
       return done(joining(request));
@@ -1158,7 +1166,7 @@ public final class ClusterRouter implements Router, ClusterView {
         // The slot changed owner while a request for it is on its way to the old one, which may be
         // holding it (see SlotForwards): this one goes once that has been answered. A HeldReply,
         // so the client's next requests wait behind it in turn (see HeldReply).
-        return HeldReply.of(earlier.handle((x, e) -> null).thenCompose(x -> forward(owner, request, slots, keys)));
+        return after(earlier, () -> forward(owner, request, slots, keys));
       }
     }
     forwarded.increment();
