@@ -90,11 +90,16 @@ final class BitRequests {
       throw new IllegalArgumentException("BITOP " + op + " needs " + (op == BitOps.Op.NOT ? "one" : "at least one")
           + " source key, got " + keys.size());
     }
-    byte[][] sources = new byte[keys.size()][];
-    for (int i = 0; i < sources.length; i++) {
-      sources[i] = store.get(keys.get(i));
+    // The result's length first (the longest source), then the sources one at a time: every
+    // source on the heap at once could exceed it (BitOps.fold). The keys' stripes are held.
+    long len = 0;
+    for (byte[] key : keys) {
+      len = Math.max(len, store.strlen(key));
     }
-    byte[] result = BitOps.bitOp(op, sources);
+    byte[] result = new byte[(int) len];
+    for (int i = 0; i < keys.size(); i++) {
+      BitOps.fold(op, result, store.get(keys.get(i)), i == 0);
+    }
     if (result.length == 0) {
       store.delete(r.key());
     } else {

@@ -120,6 +120,47 @@ public final class BitOps {
     return ((r[1] >>> 3) + 1) * 8;
   }
 
+  /**
+   * Folds one BITOP source (null for a missing key) into {@code out}, which is as long as the
+   * longest source: the first source is copied (inverted for NOT), each later one combined with
+   * it; bytes past a source's end count as 0. One source at a time, so a BITOP holds its result
+   * and one source on the heap, never every source at once (forty sources of 16 MiB each made
+   * 640 MiB and killed a node with a 512 MiB heap).
+   */
+  public static void fold(Op op, byte[] out, byte[] source, boolean first) {
+    int n = source == null ? 0 : Math.min(source.length, out.length);
+    if (first) {
+      if (n > 0) {
+        System.arraycopy(source, 0, out, 0, n);
+      }
+      if (op == Op.NOT) {
+        for (int i = 0; i < out.length; i++) {
+          out[i] = (byte) ~out[i];
+        }
+      }
+      return;
+    }
+    switch (op) {
+      case AND -> {
+        for (int i = 0; i < n; i++) {
+          out[i] &= source[i];
+        }
+        java.util.Arrays.fill(out, n, out.length, (byte) 0);
+      }
+      case OR -> {
+        for (int i = 0; i < n; i++) {
+          out[i] |= source[i];
+        }
+      }
+      case XOR -> {
+        for (int i = 0; i < n; i++) {
+          out[i] ^= source[i];
+        }
+      }
+      case NOT -> throw new IllegalArgumentException("BITOP NOT takes one source");
+    }
+  }
+
   /** BITOP over the sources (null for a missing key); the result is as long as the longest. */
   public static byte[] bitOp(Op op, byte[][] sources) {
     int len = 0;
@@ -127,21 +168,8 @@ public final class BitOps {
       len = Math.max(len, s == null ? 0 : s.length);
     }
     byte[] out = new byte[len];
-    for (int i = 0; i < len; i++) {
-      int acc = byteAt(sources[0], i);
-      if (op == Op.NOT) {
-        acc = ~acc;
-      }
-      for (int k = 1; k < sources.length; k++) {
-        int b = byteAt(sources[k], i);
-        acc = switch (op) {
-          case AND -> acc & b;
-          case OR -> acc | b;
-          case XOR -> acc ^ b;
-          case NOT -> acc;
-        };
-      }
-      out[i] = (byte) acc;
+    for (int k = 0; k < sources.length; k++) {
+      fold(op, out, sources[k], k == 0);
     }
     return out;
   }
