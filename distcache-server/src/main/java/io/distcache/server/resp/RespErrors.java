@@ -76,7 +76,9 @@ final class RespErrors {
   static String fromStatus(Frame response, boolean floatCommand) {
     return switch (response.status()) {
       case OUT_OF_MEMORY -> OOM;
-      case TOO_LARGE -> TOO_LARGE;
+      // A reply over the frame limit (MGET, EXEC of many large values) says so; a value over the
+      // value limit has Redis's text.
+      case TOO_LARGE -> response.valueText().contains("max frame") ? "ERR " + response.valueText() : TOO_LARGE;
       case NOT_A_NUMBER -> floatCommand ? NOT_FLOAT : NOT_INTEGER;
       case OVERFLOW -> floatCommand ? FLOAT_OVERFLOW : OVERFLOW;
       case AUTH_REQUIRED -> NOAUTH;

@@ -375,7 +375,7 @@ final class OffHeapStore implements Store {
   }
 
   @Override
-  public List<byte[]> getAll(List<byte[]> keys) {
+  public List<byte[]> getAll(List<byte[]> keys, long maxBytes) {
     keys.forEach(StoreConfig::checkKey);
     long[] hashes = hashes(keys);
     int[] order = segmentOrder(hashes);
@@ -386,6 +386,7 @@ final class OffHeapStore implements Store {
     try {
       long now = now();
       List<byte[]> out = new ArrayList<>(keys.size());
+      long bytes = 0;
       for (int i = 0; i < keys.size(); i++) {
         Segment s = segmentFor(hashes[i]);
         int slot = s.findLive(keys.get(i), Segment.tag(hashes[i]), now);
@@ -397,6 +398,10 @@ final class OffHeapStore implements Store {
           s.touch(slot, now); // and a use
           out.add(null);
         } else {
+          bytes += s.valueLength(slot);
+          if (bytes > maxBytes) {
+            return null;
+          }
           hits.increment();
           s.touch(slot, now);
           out.add(s.value(slot));

@@ -206,13 +206,19 @@ public final class ReferenceStore implements Store {
   }
 
   @Override
-  public List<byte[]> getAll(List<byte[]> keys) {
+  public List<byte[]> getAll(List<byte[]> keys, long maxBytes) {
     return locked(() -> {
       List<Key> ks = toKeys(keys);
       List<byte[]> out = new ArrayList<>(ks.size());
+      long bytes = 0;
       for (Key k : ks) {
         Entry e = liveCounted(k);
-        out.add(e == null || e.type != ValueType.STRING ? null : e.value.clone());
+        boolean string = e != null && e.type == ValueType.STRING;
+        bytes += string ? e.value.length : 0;
+        if (bytes > maxBytes) {
+          return null;
+        }
+        out.add(string ? e.value.clone() : null);
       }
       return out;
     });

@@ -179,7 +179,16 @@ public interface Store extends AutoCloseable {
   }
 
   /** Many keys at once; the result has the same order and size, null where absent. */
-  List<byte[]> getAll(List<byte[]> keys);
+  default List<byte[]> getAll(List<byte[]> keys) {
+    return getAll(keys, Long.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #getAll(List)}, or null, having copied no more, as soon as the values found pass
+   * {@code maxBytes} together: an MGET's reply is bounded before it is built (sixty values of 16
+   * MiB copied onto a 512 MiB heap killed a node).
+   */
+  List<byte[]> getAll(List<byte[]> keys, long maxBytes);
 
   boolean exists(byte[] key);
 

@@ -112,8 +112,8 @@ public final class TrackingStore implements Store {
   }
 
   @Override
-  public List<byte[]> getAll(List<byte[]> keys) {
-    return store.getAll(keys);
+  public List<byte[]> getAll(List<byte[]> keys, long maxBytes) {
+    return store.getAll(keys, maxBytes);
   }
 
   @Override

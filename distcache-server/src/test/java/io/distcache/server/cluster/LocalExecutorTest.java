@@ -779,6 +779,21 @@ class LocalExecutorTest {
   @Test
   void multiGet_replyOverTheMaxFrame_answersTooLargeNamingSizeAndLimit() {
     LocalExecutor limited = new LocalExecutor(store, 1024);
+    store.set(b("a"), new byte[500], SetArgs.ALWAYS);
+    store.set(b("b"), new byte[500], SetArgs.ALWAYS);
+    byte[] both = ListCodec.encodeKeys(List.of(b("a"), b("b")));
+
+    Frame reply = limited.execute(Frame.request(Opcode.MULTI_GET, 0, null, both).withRequestId(REQUEST_ID));
+
+    assertThat(reply.status()).isEqualTo(Status.TOO_LARGE);
+    assertThat(reply.requestId()).isEqualTo(REQUEST_ID);
+    // header 20 + count 4 + two values of (length 4 + 500 bytes)
+    assertThat(reply.valueText()).contains("reply of 1032 bytes for 2 keys exceeds the max frame 1024");
+  }
+
+  @Test
+  void multiGet_valuesOverTheMaxFrame_answersTooLargeBeforeCopyingThemAll() {
+    LocalExecutor limited = new LocalExecutor(store, 1024);
     store.set(b("a"), new byte[600], SetArgs.ALWAYS);
     store.set(b("b"), new byte[600], SetArgs.ALWAYS);
     byte[] both = ListCodec.encodeKeys(List.of(b("a"), b("b")));
@@ -786,9 +801,24 @@ class LocalExecutorTest {
     Frame reply = limited.execute(Frame.request(Opcode.MULTI_GET, 0, null, both).withRequestId(REQUEST_ID));
 
     assertThat(reply.status()).isEqualTo(Status.TOO_LARGE);
-    assertThat(reply.requestId()).isEqualTo(REQUEST_ID);
-    // header 20 + count 4 + two values of (length 4 + 600 bytes)
-    assertThat(reply.valueText()).contains("reply of 1232 bytes for 2 keys exceeds the max frame 1024");
+    assertThat(reply.valueText()).contains("reply of more than 1024 bytes").contains("2 keys")
+        .contains("exceeds the max frame 1024");
+  }
+
+  @Test
+  void transaction_repliesOverTheMaxFrame_runEveryRequest_andAnswerTooLarge() {
+    LocalExecutor limited = new LocalExecutor(store, 1024);
+    store.set(b("a"), new byte[600], SetArgs.ALWAYS);
+    store.set(b("b"), new byte[600], SetArgs.ALWAYS);
+    List<Frame> requests = List.of(Frame.request(Opcode.GET, b("a")), Frame.request(Opcode.GET, b("b")),
+        Frame.request(Opcode.SET, 0, b("c"), b("written")));
+
+    Frame reply = limited.execute(Frame.request(Opcode.TRANSACTION, 0, b("a"),
+        io.distcache.protocol.TransactionCodec.encodeRequest(List.of(), requests)));
+
+    assertThat(reply.status()).isEqualTo(Status.TOO_LARGE);
+    assertThat(reply.valueText()).contains("the transaction ran").contains("max frame 1024");
+    assertThat(store.get(b("c"))).as("the batch ran whole").isEqualTo(b("written"));
   }
 
   @Test

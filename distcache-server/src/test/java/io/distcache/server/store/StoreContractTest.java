@@ -321,6 +321,15 @@ public abstract class StoreContractTest {
   // ---- multi-key ----
 
   @Test
+  void getAll_valuesPastMaxBytes_isNull_withinItTheValues() {
+    store.put(b("a"), new byte[600]);
+    store.put(b("b"), new byte[600]);
+
+    assertThat(store.getAll(List.of(b("a"), b("b")), 1199)).as("1,200 bytes of values").isNull();
+    assertThat(store.getAll(List.of(b("a"), b("b"), b("absent")), 1200)).hasSize(3);
+  }
+
+  @Test
   void getAll_mixedKeys_returnsSameOrderWithNulls() {
     store.put(b("a"), b("1"));
     store.put(b("c"), b("3"));
