@@ -36,6 +36,13 @@ public final class ProtocolConstants {
   /** The largest |count| of HRANDFIELD (and SRANDMEMBER): its reply is built in memory first. */
   public static final long MAX_RANDOM_PICK = 1_000_000;
 
+  /**
+   * The most bytes of elements one random pick (HRANDFIELD, SRANDMEMBER, ZRANDMEMBER) answers: a
+   * negative count repeats elements, so a count within MAX_RANDOM_PICK of one 64 KiB member made a
+   * reply of gigabytes on the heap and killed a node. The default frame limit (--max-frame).
+   */
+  public static final long MAX_RANDOM_PICK_BYTES = 32L * 1024 * 1024;
+
   public static final int DEFAULT_MAX_FRAME_BYTES = 32 * 1024 * 1024;
 
   /** Keys are at most 64 KiB everywhere. */

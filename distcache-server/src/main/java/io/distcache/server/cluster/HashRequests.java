@@ -327,6 +327,7 @@ final class HashRequests {
         out.add(e.getValue());
       }
     }
+    RandomPicks.checkBytes(out);
     return r.replyValue(ListCodec.encodeValues(out));
   }
 

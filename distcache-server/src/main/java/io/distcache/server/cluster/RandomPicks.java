@@ -75,6 +75,18 @@ final class RandomPicks {
     return copy.subList(0, n);
   }
 
+  /**
+   * Refuses (TOO_LARGE) a pick whose elements pass MAX_RANDOM_PICK_BYTES before its reply is built:
+   * the list holds references (a negative count repeats them), the reply would hold copies.
+   */
+  static void checkBytes(List<byte[]> picked) {
+    long bytes = 0;
+    for (byte[] b : picked) {
+      bytes += b.length;
+      PackedLookup.checkPickBytes(bytes);
+    }
+  }
+
   /** Refuses a count whose reply would be too large to build (see MAX_PICK). */
   static void checkCount(long count) {
     if (count < -MAX_PICK || count > MAX_PICK) {

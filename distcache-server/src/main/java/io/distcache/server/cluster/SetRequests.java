@@ -303,7 +303,9 @@ final class SetRequests {
     if (!hasCount) {
       return all.isEmpty() ? r.reply(Status.NOT_FOUND) : r.replyValue(all.get(rnd.nextInt(all.size())).b());
     }
-    return r.replyValue(ListCodec.encodeValues(list(RandomPicks.pick(all, r.extra(2, 0), rnd))));
+    List<byte[]> out = list(RandomPicks.pick(all, r.extra(2, 0), rnd));
+    RandomPicks.checkBytes(out);
+    return r.replyValue(ListCodec.encodeValues(out));
   }
 
   /*

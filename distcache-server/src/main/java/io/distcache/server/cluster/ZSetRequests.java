@@ -534,6 +534,7 @@ final class ZSetRequests {
       out.add(s.member());
       out.add(encodeScore(s.score()));
     }
+    RandomPicks.checkBytes(out);
     return r.replyValue(ListCodec.encodeValues(out));
   }
 }

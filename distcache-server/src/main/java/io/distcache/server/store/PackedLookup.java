@@ -257,14 +257,26 @@ public final class PackedLookup {
   private static List<byte[]> read(ByteBuffer b, int[] starts, int n, boolean pairs, boolean values) {
     List<byte[]> out = new ArrayList<>(values ? 2 * n : n);
     ByteBuffer walker = b.duplicate();
+    long bytes = 0;
     for (int k = 0; k < n; k++) {
       walker.position(starts[k]);
       out.add(CollectionCodec.readBytes(walker));
       if (pairs && values) {
         out.add(CollectionCodec.readBytes(walker));
       }
+      bytes += out.get(out.size() - 1).length + (pairs && values ? out.get(out.size() - 2).length : 0);
+      checkPickBytes(bytes);
     }
     return out;
+  }
+
+  /** Refuses a random pick whose elements pass MAX_RANDOM_PICK_BYTES (TOO_LARGE), before it grows further. */
+  public static void checkPickBytes(long bytes) {
+    long max = io.distcache.protocol.ProtocolConstants.MAX_RANDOM_PICK_BYTES;
+    if (bytes > max) {
+      throw new StoreException(StoreException.Reason.TOO_LARGE, "a random pick's reply of more than " + max
+          + " bytes exceeds the max frame for one (" + max + "); ask for fewer elements");
+    }
   }
 
   /** The members of a set or sorted-set payload (null: 0): its leading count (an indexed set's header's). */

@@ -63,6 +63,32 @@ class SetCommandsTest {
     assertThat(send("SPOP s 2")).startsWith("~2\r\n");
   }
 
+  /**
+   * A negative count repeats elements: within the count limit, one large element made a reply of
+   * gigabytes on the heap and killed a node (a tester). Refused once the elements pass the max
+   * frame, drawn where they lie (up to 4,096 draws) or from the decoded collection (more).
+   */
+  @Test
+  void randomPicksWhoseReplyPassesTheMaxFrame_areRefused_beforeTheyAreBuilt() {
+    byte[] big = new byte[64 * 1024];
+    byte[] mid = new byte[8 * 1024];
+    assertThat(resp.call(b("SADD"), b("s"), big)).isEqualTo(":1\r\n");
+    assertThat(resp.call(b("HSET"), b("h"), b("f"), big)).isEqualTo(":1\r\n");
+    assertThat(resp.call(b("SADD"), b("m"), mid)).isEqualTo(":1\r\n");
+    assertThat(resp.call(b("ZADD"), b("z"), b("1"), mid)).isEqualTo(":1\r\n");
+    String refused = "-ERR a random pick's reply of more than 33554432 bytes exceeds the max frame";
+
+    assertThat(send("SRANDMEMBER s -1000")).as("in place").startsWith(refused);
+    assertThat(send("HRANDFIELD h -1000 WITHVALUES")).as("in place, with values").startsWith(refused);
+    assertThat(send("SRANDMEMBER m -5000")).as("decoded").startsWith(refused);
+    assertThat(send("ZRANDMEMBER z -5000")).as("a sorted set").startsWith(refused);
+    assertThat(send("SRANDMEMBER s -100")).as("within the limit").startsWith("*100\r\n");
+  }
+
+  private static byte[] b(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   @Test
   void srandmember_countsAsRedis() {
     assertThat(send("SRANDMEMBER nokey", "SRANDMEMBER nokey 3", "SRANDMEMBER nokey -3")).isEqualTo("$-1\r\n*0\r\n*0\r\n");
