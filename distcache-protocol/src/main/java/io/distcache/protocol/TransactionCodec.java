@@ -155,7 +155,8 @@ public final class TransactionCodec {
     }
   }
 
-  private static long itemSize(Frame f) {
+  /** The bytes one reply takes in an encoded batch reply (repliesSize is 4 plus the sum of these). */
+  public static long itemSize(Frame f) {
     return 5L + 8L * f.extras().length + 4 + f.key().length + 4 + f.value().length;
   }
 

@@ -636,18 +636,19 @@ public final class ClusterRouter implements Router, ClusterView {
    * send it back: it owns the slot).
    */
   private CompletableFuture<Frame> reroute(Frame r) {
-    if (resent(r)) {
+    boolean resent = resent(r);
+    if (!resent && !r.hasFlag(io.distcache.protocol.Flags.FORWARDED)) {
+      return route(r);
+    }
+    int slot = KeySlot.of(r.key() != null && r.key().length > 0 ? r.key() : firstKey(r));
+    if (resent) {
       // A held request resent here (UnsentForwards) that the replicator held or found routed under
       // an older placement: routed as a new request it would wait in its slot's line behind the
       // held requests, itself among them, for ever (ResentHeldRequestTest). Resent again instead.
-      return resendHeld(r, KeySlot.of(r.key() != null && r.key().length > 0 ? r.key() : firstKey(r)), true);
-    }
-    if (!r.hasFlag(io.distcache.protocol.Flags.FORWARDED)) {
-      return route(r);
+      return resendHeld(r, slot, true);
     }
     Placement now = cluster.placement();
-    Member owner = now.isEmpty() ? null : now.owner(KeySlot.of(r.key() != null && r.key().length > 0 ? r.key()
-        : firstKey(r)));
+    Member owner = now.isEmpty() ? null : now.owner(slot);
     return owner == null || owner.equals(cluster.self()) ? route(r) : forward(owner, r);
   }
 

@@ -796,7 +796,8 @@ public final class LocalExecutor {
    * A TRANSACTION: every key it names (conditions and requests) is locked exclusive in the gate,
    * the conditions are checked, and only when all hold do the requests run, in order, each
    * answered as it would be alone (a request's error fails only that request, as in Redis). A
-   * reply too large for one frame is refused only after the requests ran, so its message says so.
+   * reply too large for one frame is refused only after the requests ran, so its message says so;
+   * runBatch stops keeping replies once they pass the frame, so that is decided there.
    *
    * A batch holding a SCRIPT (a Redis EXEC with EVAL or FCALL) cannot know the keys its scripts
    * will touch: it takes the hold a script takes instead (every stripe and the keyspace barrier,
@@ -819,12 +820,7 @@ public final class LocalExecutor {
       }
     }
     if (failed != null) {
-      return failed;
-    }
-    long bytes = ProtocolConstants.HEADER_BYTES + TransactionCodec.repliesSize(replies);
-    if (bytes > maxFrameBytes) {
-      return r.replyError(Status.TOO_LARGE, "the transaction ran, but its reply of " + bytes
-          + " bytes exceeds the max frame " + maxFrameBytes + "; read large values outside transactions");
+      return failed; // a condition failed, or the replies passed the frame limit (runBatch)
     }
     return r.replyValue(TransactionCodec.encodeReplies(replies));
   }
@@ -846,7 +842,7 @@ public final class LocalExecutor {
     for (Frame request : batch.requests()) {
       Frame reply = run(request, true);
       if (bytes <= maxFrameBytes) {
-        bytes += TransactionCodec.repliesSize(List.of(reply)) - 4;
+        bytes += TransactionCodec.itemSize(reply);
         replies.add(reply);
       }
     }

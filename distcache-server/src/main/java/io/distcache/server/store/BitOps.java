@@ -174,10 +174,6 @@ public final class BitOps {
     return out;
   }
 
-  private static int byteAt(byte[] v, int i) {
-    return v == null || i >= v.length ? 0 : v[i] & 0xFF;
-  }
-
   /** The {@code bits}-bit field at {@code offset} (bits beyond the value read as 0), unsigned. */
   public static long getField(byte[] v, long offset, int bits) {
     long value = 0;

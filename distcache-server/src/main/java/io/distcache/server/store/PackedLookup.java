@@ -260,14 +260,19 @@ public final class PackedLookup {
     long bytes = 0;
     for (int k = 0; k < n; k++) {
       walker.position(starts[k]);
-      out.add(CollectionCodec.readBytes(walker));
+      bytes = added(out, CollectionCodec.readBytes(walker), bytes);
       if (pairs && values) {
-        out.add(CollectionCodec.readBytes(walker));
+        bytes = added(out, CollectionCodec.readBytes(walker), bytes);
       }
-      bytes += out.get(out.size() - 1).length + (pairs && values ? out.get(out.size() - 2).length : 0);
-      checkPickBytes(bytes);
     }
     return out;
+  }
+
+  /** Adds a drawn element to {@code out}; the pick's bytes with it, refused past the limit. */
+  private static long added(List<byte[]> out, byte[] element, long bytes) {
+    out.add(element);
+    checkPickBytes(bytes + element.length);
+    return bytes + element.length;
   }
 
   /** Refuses a random pick whose elements pass MAX_RANDOM_PICK_BYTES (TOO_LARGE), before it grows further. */

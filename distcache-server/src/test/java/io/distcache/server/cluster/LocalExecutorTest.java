@@ -776,14 +776,18 @@ class LocalExecutorTest {
     });
   }
 
+  /** MULTI_GET of two values of {@code bytes} each through an executor whose max frame is 1024. */
+  private Frame multiGetOfTwo(int bytes) {
+    LocalExecutor limited = new LocalExecutor(store, 1024);
+    store.set(b("a"), new byte[bytes], SetArgs.ALWAYS);
+    store.set(b("b"), new byte[bytes], SetArgs.ALWAYS);
+    byte[] both = ListCodec.encodeKeys(List.of(b("a"), b("b")));
+    return limited.execute(Frame.request(Opcode.MULTI_GET, 0, null, both).withRequestId(REQUEST_ID));
+  }
+
   @Test
   void multiGet_replyOverTheMaxFrame_answersTooLargeNamingSizeAndLimit() {
-    LocalExecutor limited = new LocalExecutor(store, 1024);
-    store.set(b("a"), new byte[500], SetArgs.ALWAYS);
-    store.set(b("b"), new byte[500], SetArgs.ALWAYS);
-    byte[] both = ListCodec.encodeKeys(List.of(b("a"), b("b")));
-
-    Frame reply = limited.execute(Frame.request(Opcode.MULTI_GET, 0, null, both).withRequestId(REQUEST_ID));
+    Frame reply = multiGetOfTwo(500);
 
     assertThat(reply.status()).isEqualTo(Status.TOO_LARGE);
     assertThat(reply.requestId()).isEqualTo(REQUEST_ID);
@@ -793,12 +797,7 @@ class LocalExecutorTest {
 
   @Test
   void multiGet_valuesOverTheMaxFrame_answersTooLargeBeforeCopyingThemAll() {
-    LocalExecutor limited = new LocalExecutor(store, 1024);
-    store.set(b("a"), new byte[600], SetArgs.ALWAYS);
-    store.set(b("b"), new byte[600], SetArgs.ALWAYS);
-    byte[] both = ListCodec.encodeKeys(List.of(b("a"), b("b")));
-
-    Frame reply = limited.execute(Frame.request(Opcode.MULTI_GET, 0, null, both).withRequestId(REQUEST_ID));
+    Frame reply = multiGetOfTwo(600);
 
     assertThat(reply.status()).isEqualTo(Status.TOO_LARGE);
     assertThat(reply.valueText()).contains("reply of more than 1024 bytes").contains("2 keys")
