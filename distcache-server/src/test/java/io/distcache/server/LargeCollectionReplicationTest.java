@@ -160,4 +160,68 @@ class LargeCollectionReplicationTest {
       assertThat(j.hlen(hash)).isEqualTo(ownHash.size() / 2 + 1);
     }
   }
+
+  /** A hash's field times as {@code node}'s store holds them (field -> absolute Unix ms). */
+  private static java.util.Map<String, Long> times(DistCacheNode node, String key) {
+    TypedEntry e = node.store().peekEntry(key.getBytes(StandardCharsets.UTF_8));
+    java.util.Map<CollectionCodec.Bytes, Long> got = new java.util.HashMap<>();
+    if (e != null) {
+      CollectionCodec.decodeHash(e.value(), got);
+    }
+    java.util.Map<String, Long> out = new java.util.HashMap<>();
+    got.forEach((f, at) -> out.put(new String(f.b(), StandardCharsets.UTF_8), at));
+    return out;
+  }
+
+  /**
+   * A large hash with field times (kept indexed with its times, PackedIndex.VERSION_TIMED): its
+   * HSET, HDEL, HINCRBY, HEXPIRE and HPERSIST replicate as edits too (the time calls among them),
+   * and the replica holds the owner's fields, order and times.
+   */
+  @Test
+  void largeHashWithFieldTimes_editedManyTimes_replicatesAsEdits_withItsTimes() {
+    cluster.cluster(3);
+    DistCacheNode owner = cluster.nodes.get(0);
+    Placement p = owner.membership().placement();
+    String hash = tagOwnedBy(p, owner) + "timed";
+    int slot = KeySlot.of(hash.getBytes(StandardCharsets.UTF_8));
+    Random random = new Random(17);
+    long shippedBefore;
+    try (Jedis w = new Jedis("127.0.0.1", owner.port())) {
+      shippedBefore = edits(w);
+      java.util.Map<String, String> fields = new java.util.LinkedHashMap<>();
+      for (int f = 0; f < 300; f++) {
+        fields.put("field" + f, "value" + f);
+      }
+      w.hset(hash, fields);
+      w.hpexpire(hash, 600_000, "field1", "field2", "field3");
+      for (int i = 0; i < 400; i++) {
+        int n = random.nextInt(350);
+        switch (random.nextInt(5)) {
+          case 0 -> w.hset(hash, "field" + n, "v".repeat(random.nextInt(20)));
+          case 1 -> w.hdel(hash, "field" + n);
+          case 2 -> w.hincrBy(hash, "counter" + n % 5, 9); // 9 -> 18 ... -> 108: changes of length, the time kept
+          case 3 -> w.hpexpire(hash, 600_000 + random.nextInt(60_000), "field" + n, "counter" + n % 5);
+          default -> w.hpersist(hash, "field" + n);
+        }
+      }
+    }
+    cluster.awaitSettled();
+    Placement now = cluster.live().get(0).membership().placement();
+    DistCacheNode o = cluster.nodeOf(now.owner(slot));
+    DistCacheNode replica = cluster.nodeOf(now.replicas(slot).get(0));
+    try (Jedis j = new Jedis("127.0.0.1", o.port())) {
+      assertThat(edits(j) - shippedBefore).as("effects shipped as edits").isGreaterThan(200);
+    }
+    List<String> ownHash = elements(o, hash);
+    java.util.Map<String, Long> ownTimes = times(o, hash);
+    assertThat(ownHash.size()).isGreaterThan(2 * 128);
+    assertThat(ownTimes).as("fields with times").hasSizeGreaterThan(10);
+    assertThat(io.distcache.server.store.PackedIndex.isIndexed(o.store().peekEntry(
+        hash.getBytes(StandardCharsets.UTF_8)).value())).as("kept indexed with its times").isTrue();
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      assertThat(elements(replica, hash)).containsExactlyElementsOf(ownHash);
+      assertThat(times(replica, hash)).isEqualTo(ownTimes);
+    });
+  }
 }

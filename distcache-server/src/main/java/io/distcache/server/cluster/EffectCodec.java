@@ -147,7 +147,7 @@ final class EffectCodec {
       if (edit != null) {
         long n = 1 + 3 + key.length + 8 + 8 + 8 + 2;
         for (PackedEdit.Op op : edit.ops()) {
-          n += 1 + 4 + op.name().length + (op.kind() == PackedEdit.Op.PUT ? 4 + op.value().length : 0);
+          n += 1 + 4 + op.name().length + (op.value() != null ? 4 + op.value().length : 0);
         }
         return (int) Math.min(n, Integer.MAX_VALUE);
       }
@@ -263,7 +263,7 @@ final class EffectCodec {
     out.putShort((short) e.edit().ops().size());
     for (PackedEdit.Op op : e.edit().ops()) {
       out.put(op.kind()).putInt(op.name().length).put(op.name());
-      if (op.kind() == PackedEdit.Op.PUT) {
+      if (op.value() != null) { // PUT, PUT_KEEPING_TIME, TIME
         out.putInt(op.value().length).put(op.value());
       }
     }
@@ -295,13 +295,19 @@ final class EffectCodec {
         throw new IllegalArgumentException("call " + c + " of edit effect " + i + " is cut off");
       }
       byte op = in.get();
-      boolean valid = op == PackedEdit.Op.REMOVE || op == (hash ? PackedEdit.Op.PUT : PackedEdit.Op.ADD);
+      boolean withValue = hash && (op == PackedEdit.Op.PUT || op == PackedEdit.Op.PUT_KEEPING_TIME
+          || op == PackedEdit.Op.TIME);
+      boolean valid = op == PackedEdit.Op.REMOVE || withValue || !hash && op == PackedEdit.Op.ADD;
       if (!valid) {
         throw new IllegalArgumentException("call " + c + " of edit effect " + i + " has kind " + op + ", not one of a "
-            + (hash ? "hash's (1 put, 3 remove)" : "set's (2 add, 3 remove)"));
+            + (hash ? "hash's (1 put, 3 remove, 4 put keeping the time, 5 time)" : "set's (2 add, 3 remove)"));
       }
       byte[] name = readBytes(in, "name", Integer.MAX_VALUE);
-      byte[] value = op == PackedEdit.Op.PUT ? readBytes(in, "value", Integer.MAX_VALUE) : null;
+      byte[] value = withValue ? readBytes(in, "value", Integer.MAX_VALUE) : null;
+      if (op == PackedEdit.Op.TIME && (value.length != Long.BYTES || ByteBuffer.wrap(value).getLong() < 0)) {
+        throw new IllegalArgumentException("call " + c + " of edit effect " + i + " sets a time of " + value.length
+            + " bytes; a time is 8 bytes, at or after 0");
+      }
       ops.add(new PackedEdit.Op(op, name, value));
     }
     return Effect.edited(key, hash ? ValueType.HASH : ValueType.SET, base, version, expireAt, ops);

@@ -33,16 +33,18 @@ import java.util.concurrent.ThreadLocalRandom;
  * in between: every command is atomic, also inside a TRANSACTION (which holds the stripes
  * already). The point reads (HGET, HMGET of any number of fields, HEXISTS, HSTRLEN, HLEN) and
  * HRANDFIELD of up to RandomPicks.DRAWS_IN_PLACE fields look into the payload where the store
- * keeps it (PackedLookup; on a large hash through its offset table, O(fields named or drawn)); HSET, HSETNX, HDEL (of any number of fields on
- * an indexed hash, up to MAX_NAMES on a plain one), HINCRBY and HINCRBYFLOAT on a hash without
- * field expiry times build the new payload from that view (PackedEdit: no object per element), inside Store.editPacked, which
- * applies it under the key's segment lock. On a hash of more than 128 fields (PackedIndex's
- * layout) both find their fields through the payload's offset table instead of a walk, and the
- * store edits such a hash where it lies (a new or same-length field writes that field only:
- * Segment.editInPlace). Every other command, and these on a hash with field expiry times,
- * decodes the payload into a map, changes it and encodes it again, copying the whole payload. A
- * write
- * keeps the key's expiry, and one that removes the last field removes the key, as in Redis. A
+ * keeps it (PackedLookup; on a large hash through its offset table, O(fields named or drawn)), and
+ * so does HTTL on a large hash; HSET, HSETNX, HDEL (of any number of fields on an indexed hash, up
+ * to MAX_NAMES on a plain one), HINCRBY, HINCRBYFLOAT, HEXPIRE, HPERSIST, HGETDEL, HGETEX and
+ * HSETEX build the new payload
+ * from that view (PackedEdit: no object per element), inside Store.editPacked, which applies it
+ * under the key's segment lock. On a hash of more than 128 fields (PackedIndex's layout, its field
+ * times beside its table) they find their fields through the payload's offset table instead of a
+ * walk, and the store edits such a hash where it lies (a new or same-length field writes that
+ * field only: Segment.editInPlace). Every other command, these on a plain (small) hash with field
+ * expiry times, and these on a large one when a field's time may have come (its earliest bound is
+ * not after now: the expired fields are removed for good first), decodes the payload into a map,
+ * changes it and encodes it again, copying the whole payload. A write keeps the key's expiry, and one that removes the last field removes the key, as in Redis. A
  * write that would pass MAX_COLLECTION_ELEMENTS fields is refused before the new payload is built;
  * the payload's bytes are checked against the store's value limit (PackedEdit before it
  * allocates).
@@ -51,7 +53,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * already refused, with Redis's texts, what Redis refuses.
  *
  * Field expiry (HashFieldExpiry's commands): each field's absolute expiry lives in the payload
- * (CollectionCodec's trailer), so it is replicated, migrated and copied with the value. A field
+ * (CollectionCodec's trailer on a small hash, PackedIndex's times on a large one), so it is
+ * replicated, migrated and copied with the value. A field
  * whose time has come is invisible to every command from that moment (the clock is read once per
  * request). Reads only hide it; a write on the hash, or the node's active sweep (HREAP, from
  * FieldExpirySweeper), removes it for good, publishes "hexpired" (and "del" when it was the last
@@ -127,6 +130,14 @@ final class HashRequests {
       List<byte[]> args = r.value().length == 0 ? List.of() : ListCodec.decodeValues(r.value());
       if (!write && pointRead((int) command)) {
         return lookUp(r, (int) command, args);
+      }
+      if (command == HTTL) {
+        checkFields(args, "HTTL");
+        long now = clock.millis();
+        long[] times = store.readTyped(r.key(), ValueType.HASH, p -> PackedLookup.hashTimes(p, args, now));
+        if (times != null) { // an indexed hash, through its table; a small one is decoded below
+          return r.reply(Status.OK, 0, HashFieldExpiry.encodeCodes(times), new long[] {now});
+        }
       }
       if (command == HRANDFIELD) {
         Frame drawn = RandomPicks.drawInPlace(store, r, ValueType.HASH, clock.millis());
@@ -377,6 +388,8 @@ final class HashRequests {
       case HSETNX -> args.size() == 2;
       case HDEL -> !args.isEmpty();
       case HINCRBY, HINCRBYFLOAT -> !args.isEmpty();
+      case HEXPIRE, HPERSIST, HGETDEL, HGETEX -> !args.isEmpty();
+      case HSETEX -> !args.isEmpty() && args.size() % 2 == 0;
       default -> false;
     };
   }
@@ -388,15 +401,30 @@ final class HashRequests {
    * fields are named on a hash that is not indexed (a plain hash's edit walks it once per name).
    */
   private Frame edit(Frame r, int command, List<byte[]> args) {
+    long now = clock.millis();
+    long at = 0;
+    try {
+      at = switch (command) {
+        case HEXPIRE, HPERSIST, HGETDEL, HGETEX -> {
+          checkFields(args, "the command");
+          yield command == HEXPIRE ? expiryAt(r, now) : command == HGETEX ? hgetexAt(r, now) : 0;
+        }
+        case HSETEX -> hsetexAt(r, args, now);
+        default -> 0;
+      };
+    } catch (IllegalArgumentException malformed) {
+      return null; // the decoding path answers it, after its type check
+    }
+    long time = at;
     List<byte[]> names = switch (command) {
-      case HSET -> {
+      case HSET, HSETEX -> {
         List<byte[]> fields = new ArrayList<>(args.size() / 2);
         for (int i = 0; i < args.size(); i += 2) {
           fields.add(args.get(i));
         }
         yield fields;
       }
-      case HDEL -> args;
+      case HDEL, HEXPIRE, HPERSIST, HGETDEL, HGETEX -> args;
       default -> List.of(args.get(0));
     };
     PackedChange<Frame> change = store.editPacked(r.key(), ValueType.HASH, payload -> {
@@ -404,8 +432,8 @@ final class HashRequests {
         return PackedChange.decline();
       }
       PackedEdit e = PackedEdit.hash(payload, names);
-      if (e.hasTrailer()) {
-        return PackedChange.decline();
+      if (e.hasTrailer() || e.mayHoldExpiredFields(now)) {
+        return PackedChange.decline(); // the decoding path removes the expired fields first
       }
       Frame reply = switch (command) {
         case HSET -> {
@@ -427,14 +455,43 @@ final class HashRequests {
           }
           yield r.replyOk(e.count() - e.size());
         }
+        case HEXPIRE -> r.replyValue(HashFieldExpiry.encodeCodes(hexpire(r, e, time, now)));
+        case HPERSIST -> {
+          long[] codes = new long[names.size()];
+          for (int i = 0; i < codes.length; i++) {
+            codes[i] = !e.present(i) ? HashFieldExpiry.NO_FIELD : e.time(i) == 0 ? HashFieldExpiry.NO_TTL
+                : HashFieldExpiry.SET;
+            if (codes[i] == HashFieldExpiry.SET) {
+              e.expire(i, 0);
+            }
+          }
+          yield r.replyValue(HashFieldExpiry.encodeCodes(codes));
+        }
+        case HGETDEL -> {
+          List<byte[]> out = new ArrayList<>(names.size());
+          int deleted = 0;
+          for (int i = 0; i < names.size(); i++) {
+            out.add(e.value(i));
+            if (e.present(i)) {
+              e.remove(i);
+              deleted++;
+            }
+          }
+          yield r.replyValue(ListCodec.encodeValues(out), deleted);
+        }
+        case HGETEX -> hgetex(r, e, time, now);
+        case HSETEX -> hsetex(r, e, args, time, now);
         default -> {
           Incremented next = increment(r, command, e.value(0));
           if (next.value() != null) {
-            e.put(0, next.value());
+            e.putKeepingTime(0, next.value()); // Redis keeps an incremented field's time
           }
           yield next.reply();
         }
       };
+      if (e.needsDecode()) {
+        return PackedChange.decline(); // a small hash's times live in its trailer, which the decoding path writes
+      }
       if (e.size() > e.count() && e.size() > maxFields) {
         checkRoom(r, Math.max(e.count(), maxFields) + 1); // the size the decoding path names
       }
@@ -474,13 +531,117 @@ final class HashRequests {
     }
   }
 
-  /*
-   * extras: [command, time ms, flags]. Per field, in Redis's order: absent (-2); condition (0),
-   * where a field without expiry counts as an infinite one for GT and LT; a time at or before now
-   * deletes the field (2); else the expiry is set (1). Saved once, when anything changed.
+  /**
+   * HEXPIRE on the payload's view (PackedEdit), with the decoding path's codes (below); {@code at}
+   * is expiryAt()'s.
    */
-  private Frame hexpire(Frame r, List<byte[]> fields, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
-      long expireAt, long now) {
+  private static long[] hexpire(Frame r, PackedEdit e, long at, long now) {
+    int condition = (int) (r.extra(2, 0) & HashFieldExpiry.CONDITION_MASK);
+    long[] codes = new long[e.names()];
+    for (int i = 0; i < codes.length; i++) {
+      if (!e.present(i)) {
+        codes[i] = HashFieldExpiry.NO_FIELD;
+        continue;
+      }
+      long current = e.time(i);
+      if (!holds(condition, current == 0 ? null : current, at)) {
+        codes[i] = HashFieldExpiry.CONDITION_NOT_MET;
+      } else if (at <= now) {
+        e.remove(i);
+        codes[i] = HashFieldExpiry.DELETED;
+      } else {
+        e.expire(i, at);
+        codes[i] = HashFieldExpiry.SET;
+      }
+    }
+    return codes;
+  }
+
+  /** HGETEX on the payload's view (PackedEdit), with the decoding path's reply (below). */
+  private static Frame hgetex(Frame r, PackedEdit e, long at, long now) {
+    boolean persist = (r.extra(2, 0) & HashFieldExpiry.PERSIST) != 0;
+    boolean setExpiry = (r.extra(2, 0) & HashFieldExpiry.SET_EXPIRY) != 0;
+    List<byte[]> out = new ArrayList<>(e.names());
+    int updated = 0;
+    int deleted = 0;
+    for (int i = 0; i < e.names(); i++) {
+      byte[] v = e.value(i);
+      out.add(v);
+      if (v == null) {
+        continue;
+      }
+      if (persist) {
+        if (e.time(i) != 0) {
+          e.expire(i, 0);
+          updated++;
+        }
+      } else if (setExpiry) {
+        if (expireOrRemove(e, i, at, now)) {
+          deleted++;
+        } else {
+          updated++;
+        }
+      }
+    }
+    return r.replyValue(ListCodec.encodeValues(out), updated, deleted);
+  }
+
+  /** Sets field {@code i}'s time, or removes the field when the time is now or past (Redis's rule); true when removed. */
+  private static boolean expireOrRemove(PackedEdit e, int i, long at, long now) {
+    if (at <= now) {
+      e.remove(i);
+      return true;
+    }
+    e.expire(i, at);
+    return false;
+  }
+
+  /** HSETEX on the payload's view (PackedEdit), with the decoding path's reply and order (below). */
+  private static Frame hsetex(Frame r, PackedEdit e, List<byte[]> args, long at, long now) {
+    long flags = r.extra(2, 0);
+    boolean setExpiry = (flags & HashFieldExpiry.SET_EXPIRY) != 0;
+    boolean keepTtl = (flags & HashFieldExpiry.KEEP_TTL) != 0;
+    boolean fnx = (flags & HashFieldExpiry.FNX) != 0;
+    boolean fxx = (flags & HashFieldExpiry.FXX) != 0;
+    if (fnx || fxx) {
+      for (int i = 0; i < e.names(); i++) {
+        if (fnx == e.present(i)) { // FNX found one, or FXX missed one
+          return r.replyOk(0, 0, 0);
+        }
+      }
+    }
+    int updated = 0;
+    int deleted = 0;
+    for (int i = 0; i < e.names(); i++) {
+      if (keepTtl) {
+        e.putKeepingTime(i, args.get(2 * i + 1));
+      } else {
+        e.put(i, args.get(2 * i + 1));
+      }
+      if (setExpiry) {
+        if (expireOrRemove(e, i, at, now)) {
+          deleted++;
+        } else {
+          updated++;
+        }
+      }
+    }
+    return r.replyOk(1, updated, deleted);
+  }
+
+  /** HEXPIRE's condition on a field's current time (null: none, infinite for GT and LT) and the new one. */
+  private static boolean holds(int condition, Long current, long at) {
+    return switch (condition) {
+      case HashFieldExpiry.NX -> current == null;
+      case HashFieldExpiry.XX -> current != null;
+      case HashFieldExpiry.GT -> current != null && at > current;
+      case HashFieldExpiry.LT -> current == null || at < current;
+      default -> true;
+    };
+  }
+
+  /** HEXPIRE's absolute time (Unix ms) from its extras [command, time ms, flags], checked. */
+  private static long expiryAt(Frame r, long now) {
     long time = r.extra(1, -1);
     long flags = r.extra(2, 0);
     int condition = (int) (flags & HashFieldExpiry.CONDITION_MASK);
@@ -493,8 +654,19 @@ final class HashRequests {
       throw new IllegalArgumentException("HEXPIRE time " + time + " ms" + (absolute ? "" : " from now")
           + " is past the latest field expiry " + HashFieldExpiry.MAX_EXPIRE_AT_MILLIS);
     }
+    return absolute ? time : now + time;
+  }
+
+  /*
+   * extras: [command, time ms, flags]. Per field, in Redis's order: absent (-2); condition (0),
+   * where a field without expiry counts as an infinite one for GT and LT; a time at or before now
+   * deletes the field (2); else the expiry is set (1). Saved once, when anything changed.
+   */
+  private Frame hexpire(Frame r, List<byte[]> fields, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
+      long expireAt, long now) {
+    long at = expiryAt(r, now);
+    int condition = (int) (r.extra(2, 0) & HashFieldExpiry.CONDITION_MASK);
     checkFields(fields, "HEXPIRE");
-    long at = absolute ? time : now + time;
     long[] codes = new long[fields.size()];
     boolean changed = false;
     for (int i = 0; i < codes.length; i++) {
@@ -503,15 +675,7 @@ final class HashRequests {
         codes[i] = HashFieldExpiry.NO_FIELD;
         continue;
       }
-      Long current = ttl.get(field);
-      boolean holds = switch (condition) {
-        case HashFieldExpiry.NX -> current == null;
-        case HashFieldExpiry.XX -> current != null;
-        case HashFieldExpiry.GT -> current != null && at > current;
-        case HashFieldExpiry.LT -> current == null || at < current;
-        default -> true;
-      };
-      if (!holds) {
+      if (!holds(condition, ttl.get(field), at)) {
         codes[i] = HashFieldExpiry.CONDITION_NOT_MET;
       } else if (at <= now) {
         hash.remove(field);
@@ -594,17 +758,9 @@ final class HashRequests {
   private Frame hgetex(Frame r, List<byte[]> fields, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
       long expireAt, long now) {
     checkFields(fields, "HGETEX");
-    long time = r.extra(1, 0);
-    long flags = r.extra(2, 0);
-    boolean persist = (flags & HashFieldExpiry.PERSIST) != 0;
-    boolean setExpiry = (flags & HashFieldExpiry.SET_EXPIRY) != 0;
-    boolean absolute = (flags & HashFieldExpiry.ABSOLUTE) != 0;
-    if ((flags & ~(HashFieldExpiry.PERSIST | HashFieldExpiry.SET_EXPIRY | HashFieldExpiry.ABSOLUTE)) != 0
-        || (persist && setExpiry) || time < 0 || time > HashFieldExpiry.MAX_EXPIRE_AT_MILLIS - (absolute ? 0 : now)) {
-      throw new IllegalArgumentException("HGETEX needs flags of PERSIST or SET_EXPIRY (with ABSOLUTE) and a time of 0 to "
-          + HashFieldExpiry.MAX_EXPIRE_AT_MILLIS + " ms, got flags " + flags + " and " + time);
-    }
-    long at = absolute ? time : now + time;
+    long at = hgetexAt(r, now);
+    boolean persist = (r.extra(2, 0) & HashFieldExpiry.PERSIST) != 0;
+    boolean setExpiry = (r.extra(2, 0) & HashFieldExpiry.SET_EXPIRY) != 0;
     List<byte[]> out = new ArrayList<>(fields.size());
     int updated = 0;
     int deleted = 0;
@@ -636,6 +792,21 @@ final class HashRequests {
     return r.replyValue(ListCodec.encodeValues(out), updated, deleted);
   }
 
+  /** HGETEX's absolute time (Unix ms; unused without SET_EXPIRY) from its extras [command, time ms, flags], checked. */
+  private static long hgetexAt(Frame r, long now) {
+    long time = r.extra(1, 0);
+    long flags = r.extra(2, 0);
+    boolean persist = (flags & HashFieldExpiry.PERSIST) != 0;
+    boolean setExpiry = (flags & HashFieldExpiry.SET_EXPIRY) != 0;
+    boolean absolute = (flags & HashFieldExpiry.ABSOLUTE) != 0;
+    if ((flags & ~(HashFieldExpiry.PERSIST | HashFieldExpiry.SET_EXPIRY | HashFieldExpiry.ABSOLUTE)) != 0
+        || (persist && setExpiry) || time < 0 || time > HashFieldExpiry.MAX_EXPIRE_AT_MILLIS - (absolute ? 0 : now)) {
+      throw new IllegalArgumentException("HGETEX needs flags of PERSIST or SET_EXPIRY (with ABSOLUTE) and a time of 0 to "
+          + HashFieldExpiry.MAX_EXPIRE_AT_MILLIS + " ms, got flags " + flags + " and " + time);
+    }
+    return absolute ? time : now + time;
+  }
+
   /*
    * Redis 8's HSETEX. extras: [command, time ms, flags]; value: field, value pairs. FNX and FXX look
    * at the fields before anything changes (an expired field is absent) and, when they fail, answer
@@ -645,27 +816,12 @@ final class HashRequests {
    */
   private Frame hsetex(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
       long expireAt, long now) {
-    if (args.isEmpty() || args.size() % 2 != 0) {
-      throw new IllegalArgumentException("HSETEX needs field value pairs, got " + args.size() + " values");
-    }
-    if (args.size() / 2 > maxFields) {
-      throw new IllegalArgumentException("HSETEX needs 1 to " + maxFields + " fields (--max-collection-elements), got "
-          + args.size() / 2);
-    }
-    long time = r.extra(1, 0);
+    long at = hsetexAt(r, args, now);
     long flags = r.extra(2, 0);
     boolean setExpiry = (flags & HashFieldExpiry.SET_EXPIRY) != 0;
     boolean keepTtl = (flags & HashFieldExpiry.KEEP_TTL) != 0;
-    boolean absolute = (flags & HashFieldExpiry.ABSOLUTE) != 0;
     boolean fnx = (flags & HashFieldExpiry.FNX) != 0;
     boolean fxx = (flags & HashFieldExpiry.FXX) != 0;
-    long known = HashFieldExpiry.SET_EXPIRY | HashFieldExpiry.ABSOLUTE | HashFieldExpiry.KEEP_TTL | HashFieldExpiry.FNX
-        | HashFieldExpiry.FXX;
-    if ((flags & ~known) != 0 || (fnx && fxx) || (setExpiry && keepTtl) || (absolute && !setExpiry) || time < 0
-        || (!setExpiry && time != 0) || time > HashFieldExpiry.MAX_EXPIRE_AT_MILLIS - (absolute ? 0 : now)) {
-      throw new IllegalArgumentException("HSETEX needs flags of SET_EXPIRY (with ABSOLUTE) or KEEP_TTL, and FNX or FXX,"
-          + " with a time of 0 to " + HashFieldExpiry.MAX_EXPIRE_AT_MILLIS + " ms, got flags " + flags + " and " + time);
-    }
     if (fnx || fxx) {
       for (int i = 0; i < args.size(); i += 2) {
         boolean exists = hash.containsKey(new Bytes(args.get(i)));
@@ -674,7 +830,6 @@ final class HashRequests {
         }
       }
     }
-    long at = absolute ? time : now + time;
     int updated = 0;
     int deleted = 0;
     for (int i = 0; i < args.size(); i += 2) {
@@ -698,6 +853,32 @@ final class HashRequests {
     }
     save(r, hash, ttl, expireAt);
     return r.replyOk(1, updated, deleted);
+  }
+
+  /** HSETEX's absolute time (Unix ms; unused without SET_EXPIRY) from its pairs and extras [command, time ms, flags], checked. */
+  private long hsetexAt(Frame r, List<byte[]> args, long now) {
+    if (args.isEmpty() || args.size() % 2 != 0) {
+      throw new IllegalArgumentException("HSETEX needs field value pairs, got " + args.size() + " values");
+    }
+    if (args.size() / 2 > maxFields) {
+      throw new IllegalArgumentException("HSETEX needs 1 to " + maxFields + " fields (--max-collection-elements), got "
+          + args.size() / 2);
+    }
+    long time = r.extra(1, 0);
+    long flags = r.extra(2, 0);
+    boolean setExpiry = (flags & HashFieldExpiry.SET_EXPIRY) != 0;
+    boolean keepTtl = (flags & HashFieldExpiry.KEEP_TTL) != 0;
+    boolean absolute = (flags & HashFieldExpiry.ABSOLUTE) != 0;
+    boolean fnx = (flags & HashFieldExpiry.FNX) != 0;
+    boolean fxx = (flags & HashFieldExpiry.FXX) != 0;
+    long known = HashFieldExpiry.SET_EXPIRY | HashFieldExpiry.ABSOLUTE | HashFieldExpiry.KEEP_TTL | HashFieldExpiry.FNX
+        | HashFieldExpiry.FXX;
+    if ((flags & ~known) != 0 || (fnx && fxx) || (setExpiry && keepTtl) || (absolute && !setExpiry) || time < 0
+        || (!setExpiry && time != 0) || time > HashFieldExpiry.MAX_EXPIRE_AT_MILLIS - (absolute ? 0 : now)) {
+      throw new IllegalArgumentException("HSETEX needs flags of SET_EXPIRY (with ABSOLUTE) or KEEP_TTL, and FNX or FXX,"
+          + " with a time of 0 to " + HashFieldExpiry.MAX_EXPIRE_AT_MILLIS + " ms, got flags " + flags + " and " + time);
+    }
+    return absolute ? time : now + time;
   }
 
   /** One to maxFields fields (a hash holds no more distinct ones), which bounds the 8-byte-per-field reply. */

@@ -15,8 +15,8 @@ import java.util.Map;
  * A write copies the whole payload, which is why the number of elements per collection has a
  * limit (see CollectionLimits), checked before anything is decoded or allocated.
  *
- * A hash or set of more than PackedIndex.INDEXED_ABOVE (128) elements without field expiry times
- * is kept in the indexed layout instead (PackedIndex: a header that starts with a 0 byte, which no
+ * A hash or set of more than PackedIndex.INDEXED_ABOVE (128) elements is kept in the indexed
+ * layout instead (PackedIndex: a header that starts with a 0 byte, which no
  * stored count is, an offset table, then the same elements), so that the point reads and writes
  * find their elements in O(1) probes instead of a walk; encodeHash and encodeSet choose it by the
  * count, whatever wrote the payload before, and every decoder here reads both (elements()). An
@@ -27,14 +27,15 @@ import java.util.Map;
  * A payload comes only from this class, but it is checked as if hostile: a count or length that
  * runs past the end is reported, never trusted for an allocation.
  *
- * Field expiry (HEXPIRE): a hash whose fields carry expiry times has a trailer after its pairs: a
- * varint count m, then m times (varint index of the field in the pairs, 8-byte big-endian absolute
- * Unix ms). The times live in the value, so everything that copies an entry whole (replication
- * effects, migration, RENAME, COPY, MEMORY USAGE) carries them without knowing of them, and a hash
- * without expiring fields is byte for byte what it was before the trailer existed; a reader that
- * ignores the trailer (decodeHash(payload)) still sees every field. Such a hash is never indexed,
- * whatever its size: the trailer names fields by position, which the index's edits would shift,
- * and the writes on it decode anyway to reap expired fields.
+ * Field expiry (HEXPIRE): a plain hash whose fields carry expiry times has a trailer after its
+ * pairs: a varint count m, then m times (varint index of the field in the pairs, 8-byte big-endian
+ * absolute Unix ms). The times live in the value, so everything that copies an entry whole
+ * (replication effects, migration, RENAME, COPY, MEMORY USAGE) carries them without knowing of
+ * them, and a hash without expiring fields is byte for byte what it was before the trailer
+ * existed; a reader that ignores the trailer (decodeHash(payload)) still sees every field. A hash
+ * of more than INDEXED_ABOVE fields with times is indexed with its times in the table instead
+ * (PackedIndex.VERSION_TIMED: the trailer names fields by position, which the index's edits would
+ * shift, so the times are kept per slot there).
  *
  * A sorted set (ZSET): a varint count, then per member a varint length, its bytes and its score
  * as an 8-byte big-endian IEEE 754 double, in ascending (score, member) order, which is the order
@@ -88,12 +89,27 @@ public final class CollectionCodec {
     ByteBuffer b = e.b();
     int n = e.count();
     LinkedHashMap<Bytes, byte[]> out = new LinkedHashMap<>(Math.max(16, n * 4 / 3 + 1));
-    Bytes[] fields = new Bytes[n];
+    boolean timed = e.indexed() && PackedIndex.timed(b);
+    Bytes[] fields = timed ? null : new Bytes[n];
     for (int i = 0; i < n; i++) {
-      fields[i] = new Bytes(readBytes(e.next()));
-      out.put(fields[i], readBytes(b));
+      Bytes field = new Bytes(readBytes(e.next()));
+      if (!timed) {
+        fields[i] = field;
+      }
+      out.put(field, readBytes(b));
     }
     e.checkEnd();
+    if (timed) { // the times are the table's: one per slot, found through the slot's element
+      ByteBuffer walker = b.duplicate();
+      for (int s = 0, capacity = PackedIndex.capacity(b); s < capacity; s++) {
+        long at = PackedIndex.timeAt(b, s);
+        if (at != 0) {
+          walker.position(PackedIndex.elementAt(b, s));
+          expiries.put(new Bytes(readBytes(walker)), at);
+        }
+      }
+      return out;
+    }
     if (b.hasRemaining()) {
       int m = readVarint(b, n);
       for (int j = 0; j < m; j++) {
@@ -120,8 +136,8 @@ public final class CollectionCodec {
    */
   public static long earliestFieldExpiry(byte[] payload) {
     if (PackedIndex.isIndexed(payload)) {
-      PackedIndex.open(ByteBuffer.wrap(payload), true);
-      return 0; // an indexed hash has no field expiry times
+      ByteBuffer opened = PackedIndex.open(ByteBuffer.wrap(payload), true);
+      return PackedIndex.timed(opened) ? PackedIndex.earliestTime(opened) : 0;
     }
     ByteBuffer b = ByteBuffer.wrap(payload);
     int n = readVarint(b, payload.length / 2);
@@ -163,7 +179,8 @@ public final class CollectionCodec {
 
   /** The element count of a payload without decoding it. */
   public static int count(byte[] payload) {
-    return PackedIndex.isIndexed(payload) ? PackedIndex.count(PackedIndex.open(ByteBuffer.wrap(payload), false))
+    return PackedIndex.isIndexed(payload) // a timed one is a hash's: opened as pairs
+        ? PackedIndex.count(PackedIndex.open(ByteBuffer.wrap(payload), payload[1] == PackedIndex.VERSION_TIMED))
         : readVarint(ByteBuffer.wrap(payload), payload.length);
   }
 
@@ -232,7 +249,7 @@ public final class CollectionCodec {
       ByteBuffer b = PackedIndex.open(payload, pairs);
       int dead = PackedIndex.dead(b);
       int emptyAt = dead > 0 ? PackedIndex.emptyAt(b) : -1;
-      b.position(PackedIndex.elementsAt(PackedIndex.capacity(b)));
+      b.position(PackedIndex.elementsAt(b));
       return new Elements(b, PackedIndex.count(b), true, dead, emptyAt);
     }
     ByteBuffer b = payload.duplicate();
@@ -260,17 +277,29 @@ public final class CollectionCodec {
       size += varintSize(e.getKey().b().length) + e.getKey().b().length + varintSize(e.getValue().length)
           + e.getValue().length;
     }
-    if (timed > 0) {
-      size += varintSize(timed) + (long) timed * (5 + 8);
-    }
-    if (timed == 0 && hash.size() > PackedIndex.INDEXED_ABOVE) {
-      ByteBuffer b = startIndexed(size - varintSize(hash.size()), hash.size());
+    if (hash.size() > PackedIndex.INDEXED_ABOVE) {
+      ByteBuffer b = startIndexed(size - varintSize(hash.size()), hash.size(), timed > 0);
       for (Map.Entry<Bytes, byte[]> e : hash.entrySet()) {
         writeBytes(b, e.getKey().b());
         writeBytes(b, e.getValue());
       }
       PackedIndex.build(b, hash.size(), true);
+      if (timed > 0) { // each time in its field's slot, one lookup per timed field
+        int capacity = PackedIndex.capacity(b);
+        long earliest = Long.MAX_VALUE;
+        for (Map.Entry<Bytes, byte[]> e : hash.entrySet()) {
+          Long at = expiries.get(e.getKey());
+          if (at != null) {
+            PackedIndex.timeAt(b, capacity, PackedIndex.find(b, e.getKey().b()), at);
+            earliest = Math.min(earliest, at);
+          }
+        }
+        PackedIndex.earliest(b, capacity, earliest);
+      }
       return b.array();
+    }
+    if (timed > 0) {
+      size += varintSize(timed) + (long) timed * (5 + 8);
     }
     ByteBuffer b = allocate(size);
     writeVarint(b, hash.size());
@@ -300,7 +329,7 @@ public final class CollectionCodec {
       size += varintSize(m.b().length) + m.b().length;
     }
     if (count > PackedIndex.INDEXED_ABOVE) {
-      ByteBuffer b = startIndexed(size - varintSize(count), count);
+      ByteBuffer b = startIndexed(size - varintSize(count), count, false);
       for (Bytes m : members) {
         writeBytes(b, m.b());
       }
@@ -319,11 +348,12 @@ public final class CollectionCodec {
    * A buffer for an indexed payload (PackedIndex) of {@code count} elements in
    * {@code elementBytes}: its header written, its table empty, positioned at the elements.
    */
-  static ByteBuffer startIndexed(long elementBytes, int count) {
+  static ByteBuffer startIndexed(long elementBytes, int count, boolean timed) {
     int capacity = PackedIndex.capacityFor(count);
-    ByteBuffer b = allocate(PackedIndex.elementsAt(capacity) + elementBytes);
-    PackedIndex.writeHeader(b, count, capacity, 0);
-    b.position(PackedIndex.elementsAt(capacity));
+    int elementsAt = PackedIndex.elementsAt(capacity, timed);
+    ByteBuffer b = allocate(elementsAt + elementBytes);
+    PackedIndex.writeHeader(b, count, capacity, 0, timed);
+    b.position(elementsAt);
     return b;
   }
 

@@ -645,7 +645,9 @@ final class OffHeapStore implements Store {
     if (!large) {
       store(s, slot, k, tag, type, edit.build(), version, expireAt, now, true);
     }
-    fieldIndex.written(k, 0);
+    // a hash with field times: when the sweep should look (its bound, a hint: the sweep reads the times)
+    long due = edit.timedAfter() ? edit.earliestAfter() : 0;
+    indexFieldTimes(k, due == Long.MAX_VALUE ? 0 : expireAt > 0 ? Math.min(due, expireAt) : due, expireAt, now);
   }
 
   /** The arguments of a replica's edit that the write template's two longs do not carry. */

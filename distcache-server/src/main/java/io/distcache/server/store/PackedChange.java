@@ -42,7 +42,11 @@ public record PackedChange<T>(T result, PackedEdit edit, boolean declined) {
       store.delete(key);
     } else {
       store.config().checkValueLength(edit.length());
-      store.putTypedWithoutFieldTimes(key, type, edit.build(), expireAtMillis);
+      if (edit.timedAfter()) {
+        store.putTyped(key, type, edit.build(), expireAtMillis); // the store finds its field times
+      } else {
+        store.putTypedWithoutFieldTimes(key, type, edit.build(), expireAtMillis);
+      }
     }
   }
 }

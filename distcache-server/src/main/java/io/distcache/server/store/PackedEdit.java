@@ -23,10 +23,19 @@ import java.util.List;
  * on random payloads and sequences of edits). A name given twice is one element: its last put wins
  * and it is added once, as the map has it.
  *
- * A hash whose fields carry expiry times (CollectionCodec's trailer after the pairs) is not edited
- * here: the trailer's indices name field positions, which a removal or a new field would shift,
- * and a write on such a hash must first remove its expired fields for good (HashRequests does that
- * by decoding). hasTrailer() tells the caller to decode instead; build() refuses such a payload.
+ * A plain hash whose fields carry expiry times (CollectionCodec's trailer after the pairs) is not
+ * edited here: the trailer's indices name field positions, which a removal or a new field would
+ * shift (HashRequests decodes it; at most INDEXED_ABOVE fields). hasTrailer() tells the caller so.
+ * An indexed hash keeps its times beside its table (PackedIndex.VERSION_TIMED) and is edited here
+ * like any other: the edit knows each named field's time before (from its slot) and after (put()
+ * drops it, as HSET does; putKeepingTime() keeps it, as HINCRBY does; expire() sets or clears it,
+ * as HEXPIRE and HPERSIST do; ops() carries those calls for a replica's replay), edits the elements
+ * and the table as below (a slot's time moves with the slot), and then writes the named fields'
+ * times into their slots and the earliest bound: O(names) more. An edit that would leave a timed
+ * hash plain (at most INDEXED_ABOVE fields), or give a plain one a time, needsDecode() and is made
+ * by decoding; giving an untimed indexed hash its first time is a rebuild (the times need room
+ * before the elements), later ones are in place. The caller also decodes when a field's time may
+ * have come (mayHoldExpiredFields): a write removes expired fields for good first.
  *
  * On the plain layout the cost is O(size of the payload) per write: one walk comparing lengths,
  * then a copy of the whole payload (the store keeps a value whole, so a new version is a new
@@ -100,6 +109,16 @@ public final class PackedEdit {
   private final boolean trailer;
   /** The old payload opened in the indexed layout (PackedIndex), else null. */
   private final ByteBuffer indexed;
+  /** Whether the old payload is an indexed hash with field times beside its table (PackedIndex.VERSION_TIMED). */
+  private final boolean oldTimed;
+  /**
+   * A hash's edit: each name's field time before the edit (0: none, or absent) and as the edit
+   * leaves it (put() drops it, putKeepingTime() keeps it, expire() sets it), and whether expire()
+   * was called for it. Null for a set.
+   */
+  private final long[] oldTime;
+  private final long[] newTime;
+  private final boolean[] timeSet;
   /** The old indexed payload's dead bytes, and where its element with the empty name starts (when it has dead runs). */
   private final int oldDead;
   private final int emptyAt;
@@ -131,6 +150,9 @@ public final class PackedEdit {
     valueAt = new int[k];
     state = new byte[k];
     values = pairs ? new byte[k][] : null;
+    oldTime = pairs ? new long[k] : null;
+    newTime = pairs ? new long[k] : null;
+    timeSet = pairs ? new boolean[k] : null;
     appendSeq = new int[k];
     Arrays.fill(start, -1);
     firstOfEach(names, first);
@@ -140,6 +162,7 @@ public final class PackedEdit {
       elementsEnd = 0;
       trailer = false;
       indexed = null;
+      oldTimed = false;
       oldDead = 0;
       emptyAt = -1;
       return;
@@ -151,17 +174,23 @@ public final class PackedEdit {
       indexed = elements.b();
       elementsEnd = indexed.limit();
       trailer = false;
+      oldTimed = PackedIndex.timed(indexed);
       oldDead = PackedIndex.dead(indexed);
       emptyAt = oldDead > 0 ? PackedIndex.emptyAt(indexed) : -1;
       for (int i = 0; i < k; i++) {
         int slot = first[i] == i ? PackedIndex.find(indexed, names.get(i)) : -1;
         if (slot >= 0) {
           locate(i, PackedIndex.elementAt(indexed, slot));
+          if (oldTimed) {
+            oldTime[i] = PackedIndex.timeAt(indexed, slot);
+            newTime[i] = oldTime[i];
+          }
         }
       }
       return;
     }
     indexed = null;
+    oldTimed = false;
     oldDead = 0;
     emptyAt = -1;
     ByteBuffer b = elements.b();
@@ -243,9 +272,19 @@ public final class PackedEdit {
    * set) or a removal of a field or member ({@code value} null but for PUT).
    */
   public record Op(byte kind, byte[] name, byte[] value) {
+    /** A hash field's value put; the field's time dropped (HSET). */
     public static final byte PUT = 1;
     public static final byte ADD = 2;
     public static final byte REMOVE = 3;
+    /** A hash field's value put; its time kept (HINCRBY). */
+    public static final byte PUT_KEEPING_TIME = 4;
+    /** A hash field's time set: the value is its 8 bytes, big-endian (0: none, HPERSIST). */
+    public static final byte TIME = 5;
+
+    /** The time of a TIME call. */
+    public long time() {
+      return ByteBuffer.wrap(value).getLong();
+    }
   }
 
   /** The calls that made this edit so far, in order. */
@@ -257,9 +296,11 @@ public final class PackedEdit {
    * The edit that {@code ops} (another edit's ops(), made on a payload with the same elements in
    * the same order) make on {@code payload}: the same elements in the same order as that edit left
    * (the calls are the same on the same elements; their place in a payload with dead runs or
-   * without changes nothing). Null when {@code payload} carries field expiry times.
+   * without changes nothing). Null when the edit is one the owner would have made by decoding
+   * (needsDecode()): the owner ships no calls for those.
    *
-   * @throws IllegalArgumentException on a PUT without a value in a set's edit or with none in a hash's
+   * @throws IllegalArgumentException on a hash's call in a set's edit, a put without a value, a
+   *     TIME without its 8 bytes or with a negative time
    */
   public static PackedEdit replay(ByteBuffer payload, boolean hash, List<Op> ops) {
     List<byte[]> names = new java.util.ArrayList<>(ops.size());
@@ -273,11 +314,24 @@ public final class PackedEdit {
     for (int i = 0; i < ops.size(); i++) {
       Op op = ops.get(i);
       switch (op.kind()) {
-        case Op.PUT -> {
+        case Op.PUT, Op.PUT_KEEPING_TIME -> {
           if (!hash || op.value() == null) {
             throw new IllegalArgumentException("a PUT of " + (hash ? "a hash field without a value" : "a set member"));
           }
-          e.put(i, op.value());
+          if (op.kind() == Op.PUT) {
+            e.put(i, op.value());
+          } else {
+            e.putKeepingTime(i, op.value());
+          }
+        }
+        case Op.TIME -> {
+          if (!hash || op.value() == null || op.value().length != Long.BYTES || op.time() < 0) {
+            throw new IllegalArgumentException("a TIME call needs a hash field and 8 bytes of a time at or after 0");
+          }
+          if (!e.present(i)) {
+            throw new IllegalArgumentException("a TIME call for a field the hash does not hold");
+          }
+          e.expire(i, op.time());
         }
         case Op.ADD -> {
           if (hash) {
@@ -289,12 +343,93 @@ public final class PackedEdit {
         default -> throw new IllegalArgumentException("unknown edit call " + op.kind());
       }
     }
-    return e;
+    return e.needsDecode() ? null : e;
   }
 
-  /** Whether the hash carries field expiry times: the caller must decode it instead (see above). */
+  /**
+   * Whether the hash is in the plain layout with field expiry times (the trailer): the caller must
+   * decode it instead (see above).
+   */
   public boolean hasTrailer() {
     return trailer;
+  }
+
+  /**
+   * Whether this edit, as made so far, must be made by decoding instead: a plain hash with field
+   * times (the trailer), or a result with field times that is not indexed (it would need the
+   * trailer: at most INDEXED_ABOVE fields, or a plain payload given a time). build() and
+   * applyInPlace() refuse such an edit.
+   */
+  public boolean needsDecode() {
+    return trailer || timedAfter() && (indexed == null || size() <= PackedIndex.INDEXED_ABOVE);
+  }
+
+  /**
+   * Whether the payload after the edit carries field times beside its table: it did before (a
+   * timed payload stays so, also when its last time goes: the decoding path drops the times), or
+   * the edit gives a present or new field one.
+   */
+  public boolean timedAfter() {
+    if (oldTimed) {
+      return true;
+    }
+    if (pairs) {
+      for (int i = 0; i < state.length; i++) {
+        if (newTime[i] != 0 && first[i] == i && live(i)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A bound on the payload's field times after the edit: no field's time is before it
+   * (Long.MAX_VALUE: none has one). The old payload's bound, lowered by the times this edit sets;
+   * a field whose time went leaves it where it was (a bound need not be a field's time).
+   */
+  public long earliestAfter() {
+    long earliest = oldTimed ? PackedIndex.earliest(indexed) : Long.MAX_VALUE;
+    if (pairs) {
+      for (int i = 0; i < state.length; i++) {
+        if (newTime[i] != 0 && first[i] == i && live(i)) {
+          earliest = Math.min(earliest, newTime[i]);
+        }
+      }
+    }
+    return earliest;
+  }
+
+  /** Whether name {@code f} (a first) is in the payload after the edit. */
+  private boolean live(int f) {
+    return state[f] == PUT || state[f] == APPEND || state[f] == KEEP && start[f] >= 0;
+  }
+
+  /**
+   * The time field {@code i} has as the edit leaves it so far (absolute Unix ms; 0: none, or the
+   * field is absent).
+   */
+  public long time(int i) {
+    int f = first[i];
+    return live(f) ? newTime[f] : 0;
+  }
+
+  /** The names this edit was made for (some may be the same). */
+  public int names() {
+    return names.size();
+  }
+
+  /** Whether name {@code i} is in the payload as the edit leaves it so far. */
+  public boolean present(int i) {
+    return live(first[i]);
+  }
+
+  /**
+   * Whether a field of the old payload may have an expiry time at or before {@code nowMillis}
+   * (its bound says so: PackedIndex.earliest): the caller removes those first, by decoding.
+   */
+  public boolean mayHoldExpiredFields(long nowMillis) {
+    return oldTimed && PackedIndex.earliest(indexed) <= nowMillis;
   }
 
   /** The elements before the edit. */
@@ -329,6 +464,42 @@ public final class PackedEdit {
    */
   public void put(int i, byte[] value) {
     ops.add(new Op(Op.PUT, names.get(i), value));
+    set(i, value);
+    if (pairs) {
+      newTime[first[i]] = 0; // a new value is a new field: Redis drops its time
+    }
+  }
+
+  /**
+   * As {@link #put}, keeping the field's time (HINCRBY and HINCRBYFLOAT, as in Redis); a new
+   * field has none.
+   */
+  public void putKeepingTime(int i, byte[] value) {
+    int f = first[i];
+    ops.add(new Op(oldTimed || newTime[f] != 0 ? Op.PUT_KEEPING_TIME : Op.PUT, names.get(i), value));
+    boolean present = live(f);
+    set(i, value);
+    if (!present) {
+      newTime[f] = 0;
+    }
+  }
+
+  /**
+   * Sets the time of field {@code i}, which must be in the hash as the edit leaves it so far
+   * ({@code at}: absolute Unix ms, 0: none, HPERSIST). A hash with field times is indexed with them
+   * (PackedIndex.VERSION_TIMED); one that would not be indexed after the edit needsDecode().
+   */
+  public void expire(int i, long at) {
+    int f = first[i];
+    if (!live(f)) {
+      throw new IllegalStateException("a time for a field the hash does not hold");
+    }
+    ops.add(new Op(Op.TIME, names.get(i), ByteBuffer.allocate(Long.BYTES).putLong(0, at).array()));
+    newTime[f] = at;
+    timeSet[f] = true;
+  }
+
+  private void set(int i, byte[] value) {
     int f = first[i];
     long before = currentLength(f);
     values[f] = value;
@@ -369,6 +540,8 @@ public final class PackedEdit {
     state[f] = start[f] >= 0 ? REMOVE : KEEP;
     if (pairs) {
       values[f] = null;
+      newTime[f] = 0;
+      timeSet[f] = false;
     }
   }
 
@@ -378,7 +551,7 @@ public final class PackedEdit {
    */
   public boolean changed() {
     for (int i = 0; i < state.length; i++) {
-      if (state[i] != KEEP) {
+      if (state[i] != KEEP || pairs && timeSet[i] && live(i)) {
         return true;
       }
     }
@@ -424,7 +597,8 @@ public final class PackedEdit {
    */
   private long header() {
     int size = size();
-    return size > PackedIndex.INDEXED_ABOVE ? PackedIndex.elementsAt(newCapacity(size)) : CollectionCodec.varintSize(size);
+    return size > PackedIndex.INDEXED_ABOVE ? PackedIndex.elementsAt(newCapacity(size), timedAfter())
+        : CollectionCodec.varintSize(size);
   }
 
   /** The new table's capacity: the old one while it fits the new count, else the count's own. */
@@ -452,8 +626,8 @@ public final class PackedEdit {
    * payload, which must stay where it is and unchanged meanwhile.
    */
   public void build(ByteBuffer out) {
-    if (trailer) {
-      throw new IllegalStateException("a hash with field expiry times is edited by decoding it, not in place");
+    if (needsDecode()) {
+      throw new IllegalStateException("a plain hash with field expiry times is edited by decoding it, not here");
     }
     if (out.limit() != length()) {
       throw new IllegalStateException("packed edit of " + length() + " bytes given " + out.limit() + " to write");
@@ -462,9 +636,10 @@ public final class PackedEdit {
     int size = size();
     boolean index = size > PackedIndex.INDEXED_ABOVE;
     int capacity = index ? newCapacity(size) : 0;
+    boolean timed = index && timedAfter();
     if (index) {
-      PackedIndex.writeHeader(w, size, capacity, 0);
-      w.position(PackedIndex.elementsAt(capacity));
+      PackedIndex.writeHeader(w, size, capacity, 0, timed);
+      w.position(PackedIndex.elementsAt(capacity, timed));
     } else {
       CollectionCodec.writeVarint(w, size);
     }
@@ -491,11 +666,53 @@ public final class PackedEdit {
       throw new IllegalStateException("packed edit wrote " + w.position() + " of " + w.limit() + " bytes");
     }
     if (index && indexed != null && capacity == PackedIndex.capacity(indexed) && oldDead == 0) {
-      editTable(w, capacity, edited, appendedAt);
+      editTable(w, capacity, edited, appendedAt, timed);
     } else if (index) {
-      PackedIndex.clearTable(w, capacity); // off-heap memory comes unzeroed
+      PackedIndex.clearTable(w, capacity, timed); // off-heap memory comes unzeroed
       PackedIndex.build(w.clear(), size, pairs); // crossed the threshold, resized or compacted: one walk
+      if (oldTimed) {
+        carryTimes(w, capacity);
+      }
     }
+    if (timed) {
+      writeTimes(w, capacity);
+    }
+  }
+
+  /**
+   * Puts the old payload's field times into the slots of a rebuilt table (one pass over the old
+   * table, one lookup per timed field; a field that went is not found). writeTimes() then sets
+   * the named fields' own.
+   */
+  private void carryTimes(ByteBuffer w, int capacity) {
+    ByteBuffer walker = indexed.duplicate();
+    for (int s = 0, old = PackedIndex.capacity(indexed); s < old; s++) {
+      long at = PackedIndex.timeAt(indexed, s);
+      if (at != 0) {
+        walker.position(PackedIndex.elementAt(indexed, s));
+        int slot = PackedIndex.find(w, CollectionCodec.readBytes(walker));
+        if (slot >= 0) {
+          PackedIndex.timeAt(w, capacity, slot, at);
+        }
+      }
+    }
+  }
+
+  /**
+   * Writes the named fields' times into their slots of {@code w} (an indexed timed payload, its
+   * header and table complete), and the earliest bound: O(names) lookups.
+   */
+  private void writeTimes(ByteBuffer w, int capacity) {
+    for (int i = 0; i < state.length; i++) {
+      if (first[i] == i && live(i)) {
+        int slot = PackedIndex.find(w, names.get(i));
+        if (slot < 0) {
+          throw new IllegalStateException("packed edit lost field " + i + " from its table");
+        }
+        PackedIndex.timeAt(w, capacity, slot, newTime[i]);
+      }
+    }
+    PackedIndex.earliest(w, capacity, earliestAfter());
   }
 
   /**
@@ -555,7 +772,8 @@ public final class PackedEdit {
    */
   private InPlace planInPlace() {
     int size = size();
-    if (indexed == null || size <= PackedIndex.INDEXED_ABOVE || newCapacity(size) != PackedIndex.capacity(indexed)) {
+    if (indexed == null || size <= PackedIndex.INDEXED_ABOVE || newCapacity(size) != PackedIndex.capacity(indexed)
+        || timedAfter() != oldTimed) { // times given to an untimed payload need room before its elements
       return null;
     }
     int[] edited = editedInPayloadOrder();
@@ -644,7 +862,10 @@ public final class PackedEdit {
     if (w.position() != plan.length()) {
       throw new IllegalStateException("packed edit in place wrote " + w.position() + " of " + plan.length() + " bytes");
     }
-    PackedIndex.writeHeader(w, size(), capacity, (int) plan.dead());
+    PackedIndex.writeHeader(w, size(), capacity, (int) plan.dead(), oldTimed);
+    if (oldTimed) {
+      writeTimes(w, capacity);
+    }
     return true;
   }
 
@@ -658,9 +879,14 @@ public final class PackedEdit {
    * elements that went emptied, the offsets after an element that changed its length or went moved
    * (one pass over the table, only when one did), the appended elements' slots filled.
    */
-  private void editTable(ByteBuffer w, int capacity, int[] edited, int[] appendedAt) {
-    int tableBytes = PackedIndex.elementsAt(capacity) - PackedIndex.HEADER;
+  private void editTable(ByteBuffer w, int capacity, int[] edited, int[] appendedAt, boolean timed) {
+    // the slots, and a timed payload's times with them (they follow the slots); an untimed one
+    // given times starts with none
+    int tableBytes = PackedIndex.elementsAt(capacity, oldTimed) - PackedIndex.HEADER;
     w.put(PackedIndex.HEADER, indexed, PackedIndex.HEADER, tableBytes);
+    if (timed && !oldTimed) {
+      PackedIndex.clearTimes(w, capacity);
+    }
     int[] editedAt = new int[edited.length];
     int[] delta = new int[edited.length];
     boolean moved = false;

@@ -8,23 +8,40 @@ import java.nio.IntBuffer;
  * Design: the index of a large hash or set payload, an open-addressing hash table of element
  * offsets, so that a point read or write finds its element in O(1) probes instead of walking the
  * payload (docs/ARCHITECTURE.md, "Collections"). A collection of more than INDEXED_ABOVE elements
- * (128, Redis's hash-max-listpack-entries and set-max-listpack-entries) without hash field expiry
- * times is kept in this layout; a smaller one, or a hash with field expiry times, stays in the
- * plain packed layout (CollectionCodec). Which of the two a payload is, is a function of its
- * contents (count and trailer), whichever path wrote it.
+ * (128, Redis's hash-max-listpack-entries and set-max-listpack-entries) is kept in this layout, a
+ * hash with field expiry times too (VERSION_TIMED, below); a smaller one stays in the plain packed
+ * layout (CollectionCodec), its field times in a trailer. Which of the two a payload is, is a
+ * function of its count, whichever path wrote it.
  *
  *   byte 0      0x00: the marker. A plain payload starts with its varint count, and an empty
  *               collection is never stored (its key is removed), so a payload that starts with 0
  *               and has more bytes can be nothing else; a lone 0 is still the empty collection.
  *   byte 1      VERSION (2: this layout, linear probing, hash() below, dead runs; 1 had no dead
- *               bytes field and is not read: nothing persists across a restart)
+ *               bytes field and is not read: nothing persists across a restart), or
+ *               VERSION_TIMED (3: a hash with field expiry times, with the times below)
  *   bytes 2-5   the element count, big-endian
  *   bytes 6-9   the table's capacity, a power of two, big-endian
  *   bytes 10-13 the dead bytes among the elements (below), big-endian
  *   table       capacity slots of 4 bytes, big-endian: 0 for an empty slot, else 1 + the offset
  *               of an element (its length varint) from the start of the elements
+ *   times       VERSION_TIMED only: 8 bytes, the earliest (a bound: no field's time is before
+ *               it; Long.MAX_VALUE when none has one), then capacity times of 8 bytes, slot by
+ *               slot: the absolute expiry (Unix ms) of the field in that slot, 0 for none and
+ *               for an empty slot
  *   elements    the plain layout's elements (a hash: field then value), to the end of the
  *               payload, with dead runs between them; no field expiry trailer
+ *
+ * Field times beside the table (issue 13: a large hash with field times was kept plain, with the
+ * trailer, and every command on it walked or decoded it): a field's time lives in its slot's time,
+ * so a read finds both with one lookup and hides a field whose time has come, and HTTL, HEXPIRE
+ * and HPERSIST touch 8 bytes. Every move of a slot (remove()'s shift of a cluster) moves its time
+ * with it, and offsets never name times, so the edits in place (PackedEdit) keep working: they
+ * write the named fields' times after the table is edited. The earliest bound lets a command know
+ * in O(1) that no field has expired (a read then needs no check past its own fields' times, a
+ * write no reaping first); a write that removes the earliest field leaves the bound where it was,
+ * so a bound at or before now only sends the command to the exact answer (a pass over the times,
+ * or the decoding path, which writes the exact bound). A timed payload stays timed when its last
+ * time goes (until a decoding write encodes it anew); a set is never timed.
  *
  * Dead runs (issue 13) are where removed elements were: an element removed where it lies, or one
  * whose length changed (written again after the last one), leaves its bytes as a dead run that
@@ -72,7 +89,8 @@ import java.nio.IntBuffer;
  * header's; a table with no empty slot is reported, and open() refuses a count outside the 1/8-3/4
  * load this code keeps (fits). A payload from a peer is checked whole before it is stored
  * (checkArrived: every slot, called by the replication codec), so a table that would make draws
- * slow is refused where it arrives. What is reported is the codec's IllegalStateException. The reads check bounds, not that each slot points at the
+ * slow is refused where it arrives, and so are times that could make a read show an expired field
+ * (one before the earliest bound, or one on an empty slot). What is reported is the codec's IllegalStateException. The reads check bounds, not that each slot points at the
  * start of an element (that would be a walk); verify() checks that, for tests.
  */
 
@@ -84,6 +102,8 @@ public final class PackedIndex {
   public static final int INDEXED_ABOVE = 128;
 
   static final byte VERSION = 2;
+  /** The layout of a hash with field expiry times: VERSION's, with the times' table (see above). */
+  static final byte VERSION_TIMED = 3;
   static final int HEADER = 14;
   private static final int COUNT_AT = 2;
   private static final int CAPACITY_AT = 6;
@@ -109,16 +129,19 @@ public final class PackedIndex {
       throw new IllegalStateException("indexed collection payload of " + b.limit() + " bytes is shorter than its "
           + HEADER + "-byte header");
     }
-    if (b.get(1) != VERSION) {
-      throw new IllegalStateException("indexed collection payload version " + b.get(1) + " is not " + VERSION);
+    byte version = b.get(1);
+    if (version != VERSION && (version != VERSION_TIMED || !pairs)) {
+      throw new IllegalStateException("indexed " + (pairs ? "hash" : "set") + " payload version " + version
+          + " is not " + (pairs ? VERSION + " or " + VERSION_TIMED : VERSION));
     }
+    boolean timed = version == VERSION_TIMED;
     int capacity = b.getInt(CAPACITY_AT);
     if (capacity <= 0 || Integer.bitCount(capacity) != 1 || capacity > MAX_CAPACITY
-        || capacity > (b.limit() - HEADER) / SLOT) {
+        || capacity > (b.limit() - HEADER - (timed ? Long.BYTES : 0)) / (timed ? SLOT + Long.BYTES : SLOT)) {
       throw new IllegalStateException("indexed collection capacity " + capacity + " is not a power of two that fits "
           + "the payload's " + b.limit() + " bytes");
     }
-    int elements = b.limit() - elementsAt(capacity);
+    int elements = b.limit() - elementsAt(capacity, timed);
     int dead = b.getInt(DEAD_AT);
     if (dead < 0 || dead > elements) {
       throw new IllegalStateException("indexed collection dead bytes " + dead + " do not fit its " + elements
@@ -148,7 +171,9 @@ public final class PackedIndex {
   public static void checkArrived(ByteBuffer payload, boolean pairs) {
     ByteBuffer opened = open(payload, pairs);
     int capacity = capacity(opened);
-    int elementsAt = elementsAt(capacity);
+    int elementsAt = elementsAt(opened);
+    boolean timed = timed(opened);
+    long earliest = timed ? earliest(opened) : 0;
     int used = 0;
     for (int s = 0; s < capacity; s++) {
       int v = opened.getInt(HEADER + s * SLOT);
@@ -156,11 +181,84 @@ public final class PackedIndex {
         checkedStart(opened, elementsAt, v);
         used++;
       }
+      if (timed) {
+        checkTime(opened, s, v != 0, earliest);
+      }
     }
     if (used != count(opened)) {
       throw new IllegalStateException("indexed collection table holds " + used + " offsets for its count "
           + count(opened) + " of elements");
     }
+  }
+
+  /**
+   * A slot's time in a timed payload that came from outside: none (0) for an empty slot, else none
+   * or a positive time no earlier than the header's earliest. A header that claimed a later
+   * earliest than a field's time would let a read skip hiding that field once its time came.
+   */
+  private static void checkTime(ByteBuffer opened, int slot, boolean used, long earliest) {
+    long at = timeAt(opened, slot);
+    if (at < 0 || at != 0 && (!used || at < earliest)) {
+      throw new IllegalStateException("indexed hash slot " + slot + (used ? "" : " (empty)") + " has field time " + at
+          + (used ? " before the header's earliest " + earliest : ""));
+    }
+  }
+
+  /** Whether {@code slot} of an opened payload's table holds an element. */
+  static boolean used(ByteBuffer opened, int slot) {
+    return opened.getInt(HEADER + slot * SLOT) != 0;
+  }
+
+  /** Whether an opened payload is a hash with field expiry times (VERSION_TIMED, see above). */
+  static boolean timed(ByteBuffer opened) {
+    return opened.get(1) == VERSION_TIMED;
+  }
+
+  /**
+   * The time of the field in {@code slot} of an opened timed payload (absolute Unix ms), 0 when it
+   * has none (or the slot is empty).
+   */
+  static long timeAt(ByteBuffer opened, int slot) {
+    return opened.getLong(timesAt(capacity(opened)) + slot * Long.BYTES); // open() checked that the times fit
+  }
+
+  /** Sets the time of the field in {@code slot} of a timed payload (0: none). */
+  static void timeAt(ByteBuffer out, int capacity, int slot, long at) {
+    out.putLong(timesAt(capacity) + slot * Long.BYTES, at);
+  }
+
+  /**
+   * A timed payload's earliest field time: no field's time is before it (Long.MAX_VALUE: no field
+   * has one). A bound, not always a field's time: a write that removes the earliest field leaves
+   * it, so a reader that finds it at or before now looks at the times themselves.
+   */
+  static long earliest(ByteBuffer opened) {
+    return opened.getLong(HEADER + capacity(opened) * SLOT);
+  }
+
+  static void earliest(ByteBuffer out, int capacity, long at) {
+    out.putLong(HEADER + capacity * SLOT, at);
+  }
+
+  /** Where a timed payload's per-slot times start: after the table and the earliest time. */
+  private static int timesAt(int capacity) {
+    return HEADER + capacity * SLOT + Long.BYTES;
+  }
+
+  /**
+   * The exact earliest field time of an opened timed payload (one pass over the times, no
+   * allocation), or 0 when no field has one.
+   */
+  static long earliestTime(ByteBuffer opened) {
+    int capacity = capacity(opened);
+    long earliest = 0;
+    for (int s = 0, at = timesAt(capacity); s < capacity; s++, at += Long.BYTES) {
+      long t = opened.getLong(at);
+      if (t > 0 && (earliest == 0 || t < earliest)) {
+        earliest = t;
+      }
+    }
+    return earliest;
   }
 
   /** An opened payload's dead bytes (see above). */
@@ -246,9 +344,30 @@ public final class PackedIndex {
     return opened.getInt(CAPACITY_AT);
   }
 
-  /** Where the elements start in a payload whose table has {@code capacity} slots. */
+  /** Where the elements start in a payload (without field times) whose table has {@code capacity} slots. */
   static int elementsAt(int capacity) {
     return HEADER + capacity * SLOT;
+  }
+
+  /**
+   * Where the elements start in a payload whose table has {@code capacity} slots, {@code timed}:
+   * after the times too (the earliest, then one per slot).
+   */
+  static int elementsAt(int capacity, boolean timed) {
+    if (!timed) {
+      return elementsAt(capacity);
+    }
+    long at = HEADER + (long) capacity * (SLOT + Long.BYTES) + Long.BYTES;
+    if (at > Integer.MAX_VALUE - 16) {
+      throw new StoreException(StoreException.Reason.TOO_LARGE, "an index of " + capacity
+          + " slots with field times passes 2^31 bytes");
+    }
+    return (int) at;
+  }
+
+  /** Where the elements start in an opened payload. */
+  static int elementsAt(ByteBuffer opened) {
+    return elementsAt(capacity(opened), timed(opened));
   }
 
   /** The most slots a table may have: 1 GiB of offsets, twice the largest value the store accepts. */
@@ -275,14 +394,35 @@ public final class PackedIndex {
 
   /** Writes the header of an indexed payload into {@code out} at 0. */
   static void writeHeader(ByteBuffer out, int count, int capacity, int dead) {
-    out.put(0, (byte) 0).put(1, VERSION).putInt(COUNT_AT, count).putInt(CAPACITY_AT, capacity).putInt(DEAD_AT, dead);
+    writeHeader(out, count, capacity, dead, false);
+  }
+
+  /** Writes the header of an indexed payload, {@code timed}: a hash with field times (VERSION_TIMED). */
+  static void writeHeader(ByteBuffer out, int count, int capacity, int dead, boolean timed) {
+    out.put(0, (byte) 0).put(1, timed ? VERSION_TIMED : VERSION).putInt(COUNT_AT, count).putInt(CAPACITY_AT, capacity).putInt(DEAD_AT, dead);
   }
 
   /** Zeroes the {@code capacity} slots of {@code out}'s table (a build needs them empty). */
   static void clearTable(ByteBuffer out, int capacity) {
+    clearTable(out, capacity, false);
+  }
+
+  /** Zeroes {@code out}'s table, and {@code timed}: its times, the earliest set to none. */
+  static void clearTable(ByteBuffer out, int capacity, boolean timed) {
     for (int at = HEADER, end = elementsAt(capacity); at < end; at += Long.BYTES) { // capacity >= 4: 16-byte steps
       out.putLong(at, 0L);
     }
+    if (timed) {
+      clearTimes(out, capacity);
+    }
+  }
+
+  /** Zeroes the times of {@code out}, a timed payload's (no field has one), and sets the earliest to none. */
+  static void clearTimes(ByteBuffer out, int capacity) {
+    for (int at = timesAt(capacity), end = elementsAt(capacity, true); at < end; at += Long.BYTES) {
+      out.putLong(at, 0L);
+    }
+    earliest(out, capacity, Long.MAX_VALUE);
   }
 
   /**
@@ -292,7 +432,7 @@ public final class PackedIndex {
   static int find(ByteBuffer opened, byte[] name) {
     int capacity = capacity(opened);
     int mask = capacity - 1;
-    int elementsAt = elementsAt(capacity);
+    int elementsAt = elementsAt(opened);
     ByteBuffer walker = opened.duplicate();
     for (int probe = 0, s = hash(ByteBuffer.wrap(name), 0, name.length) & mask; probe < capacity;
         probe++, s = (s + 1) & mask) {
@@ -356,8 +496,7 @@ public final class PackedIndex {
 
   /** The absolute position of the element in slot {@code slot} of an opened payload. */
   static int elementAt(ByteBuffer opened, int slot) {
-    int capacity = capacity(opened);
-    return checkedStart(opened, elementsAt(capacity), opened.getInt(HEADER + slot * SLOT));
+    return checkedStart(opened, elementsAt(opened), opened.getInt(HEADER + slot * SLOT));
   }
 
   private static int checkedStart(ByteBuffer opened, int elementsAt, int slotValue) {
@@ -376,7 +515,7 @@ public final class PackedIndex {
    */
   static void build(ByteBuffer out, int count, boolean pairs) {
     int capacity = capacity(out);
-    int elementsAt = elementsAt(capacity);
+    int elementsAt = elementsAt(out);
     ByteBuffer b = out.duplicate();
     b.position(elementsAt);
     long probesLeft = BUILD_PROBES_PER_ELEMENT * count + BUILD_PROBES_SLACK;
@@ -429,7 +568,8 @@ public final class PackedIndex {
    */
   static void remove(ByteBuffer out, int capacity, int h, int offset, ByteBuffer elements) {
     int mask = capacity - 1;
-    int elementsAt = elementsAt(capacity);
+    boolean timed = timed(out);
+    int elementsAt = elementsAt(elements); // where the names are read: the old payload's layout, not out's
     int hole = -1;
     for (int probe = 0, s = h & mask; probe < capacity; probe++, s = (s + 1) & mask) {
       int v = out.getInt(HEADER + s * SLOT);
@@ -446,6 +586,9 @@ public final class PackedIndex {
     }
     ByteBuffer walker = elements.duplicate();
     out.putInt(HEADER + hole * SLOT, 0);
+    if (timed) {
+      timeAt(out, capacity, hole, 0);
+    }
     for (int j = (hole + 1) & mask, probe = 0; probe < capacity; j = (j + 1) & mask, probe++) {
       int v = out.getInt(HEADER + j * SLOT);
       if (v == 0) {
@@ -459,6 +602,10 @@ public final class PackedIndex {
       if (!stays) {
         out.putInt(HEADER + hole * SLOT, v);
         out.putInt(HEADER + j * SLOT, 0);
+        if (timed) { // a field's time moves with its slot
+          timeAt(out, capacity, hole, out.getLong(timesAt(capacity) + j * Long.BYTES));
+          timeAt(out, capacity, j, 0);
+        }
         hole = j;
       }
     }
@@ -564,14 +711,20 @@ public final class PackedIndex {
     int count = count(opened);
     int capacity = capacity(opened);
     int used = 0;
+    boolean timed = timed(opened);
+    long earliest = timed ? earliest(opened) : 0;
     for (int s = 0; s < capacity; s++) {
-      used += opened.getInt(HEADER + s * SLOT) == 0 ? 0 : 1;
+      boolean inUse = opened.getInt(HEADER + s * SLOT) != 0;
+      used += inUse ? 1 : 0;
+      if (timed) {
+        checkTime(opened, s, inUse, earliest);
+      }
     }
     if (used != count) {
       throw new IllegalStateException("indexed collection table holds " + used + " offsets for " + count + " elements");
     }
     ByteBuffer b = opened.duplicate();
-    b.position(elementsAt(capacity));
+    b.position(elementsAt(opened));
     int emptyAt = emptyAt(opened);
     int dead = 0;
     for (int i = 0; i < count; i++) {

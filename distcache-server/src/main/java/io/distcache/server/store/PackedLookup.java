@@ -1,5 +1,6 @@
 package io.distcache.server.store;
 
+import io.distcache.protocol.HashFieldExpiry;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,7 +18,10 @@ import java.util.random.RandomGenerator;
  * O(size of the payload); a collection of more than PackedIndex.INDEXED_ABOVE elements is in the
  * indexed layout, where each name is found through the offset table in O(1) probes, the count read
  * from the header and a random element drawn as a uniform used slot (docs/BENCHMARKS.md, "Hashes
- * and sets").
+ * and sets"). A hash's field times are honoured in both: a field whose time has come is absent.
+ * Indexed, its time is in its slot (PackedIndex.VERSION_TIMED), so a lookup checks it for free;
+ * HLEN and the draws use the count and the table as they are while the earliest bound is after
+ * now, and otherwise pass over the times once (O(capacity), no element read).
  *
  * Any number of names is looked up at once (HMGET, SMISMEMBER, ZMSCORE of thousands): on the
  * indexed layout (hashes and sets only: a sorted set has no offset table) each is one lookup; a
@@ -50,10 +54,11 @@ public final class PackedLookup {
     }
     if (PackedIndex.isIndexed(payload)) {
       ByteBuffer opened = PackedIndex.open(payload, true);
+      boolean timed = PackedIndex.timed(opened);
       for (int f = 0; f < out.length; f++) {
         int slot = PackedIndex.find(opened, fields.get(f));
-        if (slot >= 0) {
-          out[f] = valueAt(opened, PackedIndex.elementAt(opened, slot)); // no field expiry times here
+        if (slot >= 0 && (!timed || live(PackedIndex.timeAt(opened, slot), nowMillis))) {
+          out[f] = valueAt(opened, PackedIndex.elementAt(opened, slot));
         }
       }
       return out;
@@ -98,13 +103,47 @@ public final class PackedLookup {
     return out;
   }
 
+  /**
+   * The expiry time of each of {@code fields} in an indexed hash payload (HTTL's answer, absolute
+   * Unix ms), found through its table: HashFieldExpiry.NO_FIELD for a field that is absent or whose
+   * time is at or before {@code nowMillis}, NO_TTL for one without a time. Null,
+   * having read nothing more, for a payload in the plain layout (at most INDEXED_ABOVE fields),
+   * which the caller decodes; an absent hash (null) has every field absent.
+   */
+  public static long[] hashTimes(ByteBuffer payload, List<byte[]> fields, long nowMillis) {
+    long[] out = new long[fields.size()];
+    if (payload == null) {
+      Arrays.fill(out, HashFieldExpiry.NO_FIELD);
+      return out;
+    }
+    if (!PackedIndex.isIndexed(payload)) {
+      return null;
+    }
+    ByteBuffer opened = PackedIndex.open(payload, true);
+    boolean timed = PackedIndex.timed(opened);
+    for (int f = 0; f < out.length; f++) {
+      int slot = PackedIndex.find(opened, fields.get(f));
+      long at = slot < 0 || !timed ? 0 : PackedIndex.timeAt(opened, slot);
+      out[f] = slot < 0 || !live(at, nowMillis) ? HashFieldExpiry.NO_FIELD : at == 0 ? HashFieldExpiry.NO_TTL : at;
+    }
+    return out;
+  }
+
   /** The fields of a hash payload (null: 0) whose expiry, if any, is after {@code nowMillis}. */
   public static int hashSize(ByteBuffer payload, long nowMillis) {
     if (payload == null) {
       return 0;
     }
     if (PackedIndex.isIndexed(payload)) {
-      return PackedIndex.count(PackedIndex.open(payload, true));
+      ByteBuffer opened = PackedIndex.open(payload, true);
+      int count = PackedIndex.count(opened);
+      if (!PackedIndex.timed(opened) || PackedIndex.earliest(opened) > nowMillis) {
+        return count;
+      }
+      for (int s = 0, capacity = PackedIndex.capacity(opened); s < capacity; s++) { // some may be due: count them
+        count -= live(PackedIndex.timeAt(opened, s), nowMillis) ? 0 : 1;
+      }
+      return count;
     }
     ByteBuffer b = payload.duplicate();
     int n = CollectionCodec.readVarint(b, b.remaining() / 2);
@@ -176,10 +215,12 @@ public final class PackedLookup {
    *
    * On an indexed payload each draw is a uniform used slot of the offset table
    * (PackedIndex.randomElements: every element holds exactly one slot): O(1) probes expected, no
-   * walk, for a negative count and for a positive one up to half of the elements. Otherwise (a
-   * plain payload, or more than half of the elements distinct) the live elements are walked once
-   * and drawn from: O(size), which a reply of more than half of them costs anyway, and a plain
-   * payload holds at most PackedIndex.INDEXED_ABOVE elements unless its fields have expiry times.
+   * walk, for a negative count and for a positive one up to half of the elements, while no field
+   * time may have come (the earliest bound). Otherwise (a plain payload, more than half of the
+   * elements distinct, or a field time that may have come) the live elements are found once (a
+   * walk, or on an indexed hash with times a pass over the table) and drawn from: O(size), which a
+   * reply of more than half of them costs anyway, and a plain payload holds at most
+   * PackedIndex.INDEXED_ABOVE elements.
    */
   public static List<byte[]> randomElements(ByteBuffer payload, boolean pairs, long count, boolean values,
       long nowMillis, RandomGenerator rnd) {
@@ -194,8 +235,24 @@ public final class PackedLookup {
     int draws = (int) Math.min(Math.abs(count), MAX_DRAWS);
     if (PackedIndex.isIndexed(payload)) {
       ByteBuffer opened = PackedIndex.open(payload, pairs);
-      if (count < 0 || count <= PackedIndex.count(opened) / 2) {
+      boolean timed = PackedIndex.timed(opened);
+      if ((!timed || PackedIndex.earliest(opened) > nowMillis)
+          && (count < 0 || count <= PackedIndex.count(opened) / 2)) {
         return read(opened, PackedIndex.randomElements(opened, draws, count > 0, rnd), draws, pairs, values);
+      }
+      if (timed) { // a field may be due: draw among the live slots' elements, found in one pass over the table
+        int capacity = PackedIndex.capacity(opened);
+        int[] starts = new int[PackedIndex.count(opened)];
+        int live = 0;
+        for (int s = 0; s < capacity; s++) {
+          if (PackedIndex.used(opened, s) && live(PackedIndex.timeAt(opened, s), nowMillis)) {
+            if (live == starts.length) {
+              throw new IllegalStateException("indexed hash table holds more elements than its count " + starts.length);
+            }
+            starts[live++] = PackedIndex.elementAt(opened, s);
+          }
+        }
+        return draw(opened, starts, live, count, draws, pairs, values, rnd);
       }
     }
     CollectionCodec.Elements e = CollectionCodec.elements(payload, pairs);
@@ -228,6 +285,12 @@ public final class PackedLookup {
         }
       }
     }
+    return draw(b, starts, live, count, draws, pairs, values, rnd);
+  }
+
+  /** Draws from the first {@code live} element starts of {@code b} by count's rules (see randomElements). */
+  private static List<byte[]> draw(ByteBuffer b, int[] starts, int live, long count, int draws, boolean pairs,
+      boolean values, RandomGenerator rnd) {
     if (live == 0) {
       return List.of();
     }
@@ -248,6 +311,11 @@ public final class PackedLookup {
       picked = starts;
     }
     return read(b, picked, draws, pairs, values);
+  }
+
+  /** Whether a field with time {@code at} (0: none) is still there at {@code nowMillis}. */
+  private static boolean live(long at, long nowMillis) {
+    return at == 0 || at > nowMillis;
   }
 
   /** The most draws of a negative count: a reply is built in memory (callers bound it lower). */

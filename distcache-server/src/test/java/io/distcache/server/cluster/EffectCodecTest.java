@@ -161,6 +161,31 @@ class EffectCodecTest {
         0, 0, 0, 0, 2, 0, 1, 2, 0, 0, 0, 1, 'm'});
   }
 
+  @Test
+  void encodeDecode_timedHashEdits_carryTheTimeCalls_andRefuseAMalformedTime() {
+    byte[] at = java.nio.ByteBuffer.allocate(8).putLong(0, 1_700_000_000_000L).array();
+    List<Effect> in = List.of(Effect.edited(b("h"), ValueType.HASH, 64, 128, 0, List.of(
+        new Op(Op.PUT_KEEPING_TIME, b("f1"), b("10")), new Op(Op.TIME, b("f2"), at),
+        new Op(Op.TIME, b("f3"), new byte[8]))));
+    byte[] encoded = EffectCodec.encode(in);
+    List<Op> ops = EffectCodec.decode(encoded).get(0).edit().ops();
+
+    assertThat(encoded).hasSize(2 + in.get(0).encodedBytes());
+    assertThat(ops).extracting(Op::kind).containsExactly(Op.PUT_KEEPING_TIME, Op.TIME, Op.TIME);
+    assertThat(ops.get(0).value()).isEqualTo(b("10"));
+    assertThat(ops.get(1).time()).isEqualTo(1_700_000_000_000L);
+    assertThat(ops.get(2).time()).as("a time of 0: none (HPERSIST)").isZero();
+
+    byte[] negative = EffectCodec.encode(List.of(Effect.edited(b("h"), ValueType.HASH, 64, 128, 0,
+        List.of(new Op(Op.TIME, b("f"), java.nio.ByteBuffer.allocate(8).putLong(0, -5).array())))));
+    assertThatThrownBy(() -> EffectCodec.decode(negative)).hasMessageContaining("a time is 8 bytes, at or after 0");
+    byte[] short7 = EffectCodec.encode(List.of(Effect.edited(b("h"), ValueType.HASH, 64, 128, 0,
+        List.of(new Op(Op.TIME, b("f"), new byte[7])))));
+    assertThatThrownBy(() -> EffectCodec.decode(short7)).hasMessageContaining("sets a time of 7 bytes");
+    assertThatThrownBy(() -> EffectCodec.decode(setEdit(1, 5, 0, 0, 0, 1, 'm', 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1)))
+        .as("a set has no times").hasMessageContaining("has kind 5, not one of a set's");
+  }
+
   /** One EDIT_SET effect of key 's' from version 2 to 3, its calls as given (count and bytes). */
   private static byte[] setEdit(int calls, int... body) {
     byte[] head = {0, 1, 9, 0, 0, 1, 's', 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,

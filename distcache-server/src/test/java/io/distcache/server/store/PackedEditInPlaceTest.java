@@ -16,6 +16,8 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * PackedEdit.applyInPlace, the edit the store makes where an indexed payload lies, leaves what
@@ -84,7 +86,7 @@ class PackedEditInPlaceTest {
         ByteBuffer opened = PackedIndex.open(ByteBuffer.wrap(payload), pairs);
         int dead = PackedIndex.dead(opened);
         assertThat((long) dead * PackedEdit.COMPACT_ABOVE).as("dead bytes, at most a quarter of the elements'")
-            .isLessThanOrEqualTo(payload.length - PackedIndex.elementsAt(PackedIndex.capacity(opened)));
+            .isLessThanOrEqualTo(payload.length - PackedIndex.elementsAt(opened));
         deadSeen |= dead > 0;
       }
       return payload;
@@ -311,6 +313,97 @@ class PackedEditInPlaceTest {
     }
     assertThat(compactions).as("rebuilds that dropped dead runs").isGreaterThanOrEqualTo(3);
     assertThat(inPlace).as("writes made in place").isGreaterThan(3000);
+  }
+
+  /**
+   * A hash with field times past INDEXED_ABOVE (PackedIndex.VERSION_TIMED), edited by puts that
+   * drop a field's time (HSET), puts that keep it (HINCRBY), times set and removed (HEXPIRE,
+   * HPERSIST) and removals, in place and rebuilt through compactions: each step leaves the fields
+   * and times the model has, a table whose times sit in their fields' slots (verify, checkArrived:
+   * an empty slot has none, the earliest bound is below every time), and replaying the step's
+   * calls on the old payload (a replica's copy) leaves the same. Started without times, the first
+   * time set turns the untimed table into a timed one (a rebuild that reads the old layout).
+   */
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void timedHash_putsTimesAndRemovals_matchTheModel_inPlaceRebuiltAndReplayed(boolean startTimed) {
+    Random random = new Random(29);
+    LinkedHashMap<Bytes, byte[]> model = new LinkedHashMap<>();
+    java.util.Map<Bytes, Long> times = new HashMap<>();
+    for (int i = 0; i < 600; i++) {
+      model.put(new Bytes(b("f" + i)), b("v" + i % 10));
+      if (startTimed && i % 7 == 0) {
+        times.put(new Bytes(b("f" + i)), 1_000L + random.nextInt(100_000));
+      }
+    }
+    Room room = new Room(random.nextBoolean(), 8192);
+    room.fill(CollectionCodec.encodeHash(model, times));
+    int inPlace = 0;
+    int rebuilt = 0;
+    for (int step = 0; step < 3000; step++) {
+      List<byte[]> names = new ArrayList<>();
+      for (int k = random.nextInt(3); k >= 0; k--) {
+        names.add(b("f" + random.nextInt(900)));
+      }
+      byte[] old = room.bytes();
+      PackedEdit edit = PackedEdit.hash(room.view(), names);
+      for (int i = 0; i < names.size(); i++) {
+        Bytes field = new Bytes(names.get(i));
+        int op = random.nextInt(10);
+        if (op < 2) {
+          edit.remove(i);
+          model.remove(field);
+          times.remove(field);
+        } else if (op < 5) {
+          byte[] value = b("x".repeat(random.nextInt(30)));
+          edit.put(i, value);
+          PackedIndexTest.put(model, field, value, true);
+          times.remove(field);
+        } else if (op < 7) {
+          byte[] value = b("y".repeat(random.nextInt(30)));
+          boolean present = model.containsKey(field);
+          edit.putKeepingTime(i, value);
+          PackedIndexTest.put(model, field, value, true);
+          if (!present) {
+            times.remove(field);
+          }
+        } else if (edit.present(i)) {
+          long at = op == 9 ? 0 : 1_000L + random.nextInt(100_000);
+          assertThat(edit.time(i)).as("step %d: the time the edit sees", step).isEqualTo(times.getOrDefault(field, 0L));
+          edit.expire(i, at);
+          if (at == 0) {
+            times.remove(field);
+          } else {
+            times.put(field, at);
+          }
+        }
+      }
+      assertThat(edit.needsDecode()).as("about 540 fields, all indexed").isFalse();
+      if (!edit.changed()) {
+        continue;
+      }
+      int rebuiltBefore = room.rebuilt;
+      byte[] payload = room.step(edit, model.size(), true);
+      if (room.rebuilt == rebuiltBefore) {
+        inPlace++;
+      } else {
+        rebuilt++;
+      }
+      PackedIndexTest.assertHashInOrder(payload, model);
+      java.util.Map<Bytes, Long> got = new HashMap<>();
+      CollectionCodec.decodeHash(payload, got);
+      assertThat(got).as("step %d: the times", step).isEqualTo(times);
+      PackedIndex.checkArrived(ByteBuffer.wrap(payload), true);
+      PackedEdit replayed = PackedEdit.replay(ByteBuffer.wrap(old).asReadOnlyBuffer(), true, edit.ops());
+      assertThat(replayed).isNotNull();
+      byte[] copy = replayed.build();
+      PackedIndexTest.assertHashInOrder(copy, model);
+      java.util.Map<Bytes, Long> copyTimes = new HashMap<>();
+      CollectionCodec.decodeHash(copy, copyTimes);
+      assertThat(copyTimes).as("step %d: the replayed times", step).isEqualTo(times);
+    }
+    assertThat(inPlace).as("writes made in place").isGreaterThan(2000);
+    assertThat(rebuilt).as("rebuilds (compactions)").isGreaterThanOrEqualTo(3);
   }
 
   /**

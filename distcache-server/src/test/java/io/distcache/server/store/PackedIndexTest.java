@@ -226,10 +226,11 @@ class PackedIndexTest {
   }
 
   @Test
-  void hash_withFieldExpiryTimes_staysInThePlainLayout() {
+  void hash_withFieldExpiryTimes_staysIndexed_withItsTimes() {
     LinkedHashMap<Bytes, byte[]> hash = hashOf(LIMIT * 2, 0);
     byte[] payload = CollectionCodec.encodeHash(hash, Map.of(new Bytes(b("f7")), 5_000L));
-    assertThat(PackedIndex.isIndexed(payload)).isFalse();
+    assertThat(PackedIndex.isIndexed(payload)).isTrue();
+    PackedIndex.verify(ByteBuffer.wrap(payload), true);
     assertThat(CollectionCodec.earliestFieldExpiry(payload)).isEqualTo(5_000L);
     assertThat(PackedIndex.isIndexed(CollectionCodec.encodeHash(hash, Map.of()))).isTrue();
   }
