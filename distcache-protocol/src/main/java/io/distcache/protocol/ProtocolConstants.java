@@ -43,6 +43,14 @@ public final class ProtocolConstants {
    */
   public static final long MAX_RANDOM_PICK_BYTES = 32L * 1024 * 1024;
 
+  /**
+   * The largest count one SCAN step honours, over either protocol. Count is only a hint, so capping
+   * it changes nothing a full cursor loop returns, and it keeps one step's reply bounded: RESP's
+   * `SCAN 0 COUNT 100000000` on a node of 5 million keys built a reply of 500 MB on the heap and
+   * killed the node (a tester).
+   */
+  public static final int MAX_SCAN_COUNT = 10_000;
+
   public static final int DEFAULT_MAX_FRAME_BYTES = 32 * 1024 * 1024;
 
   /** Keys are at most 64 KiB everywhere. */

@@ -57,11 +57,8 @@ public final class LocalExecutor {
 
   /** SCAN's count when the request gives none (Redis' default). */
   static final int DEFAULT_SCAN_COUNT = 10;
-  /**
-   * The largest count one SCAN step honours. Count is only a hint, so capping it keeps a single
-   * reply far below the frame limit without changing what a full cursor loop returns.
-   */
-  static final int MAX_SCAN_COUNT = 10_000;
+  /** The largest count one SCAN step honours (see ProtocolConstants). */
+  static final int MAX_SCAN_COUNT = ProtocolConstants.MAX_SCAN_COUNT;
 
   /** How each store refusal is reported; every Reason has a row. */
   private static final Map<StoreException.Reason, Status> STATUS_BY_REASON = new EnumMap<>(StoreException.Reason.class);

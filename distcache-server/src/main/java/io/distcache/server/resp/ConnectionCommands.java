@@ -220,10 +220,17 @@ final class ConnectionCommands {
       }
     }
     long now = s.context().clock().nanos();
+    // Bounded like KEYS (the frame limit): 9,000 connections with 4 KiB names, library names and
+    // versions made one reply of 110 MB, copied twice on the heap, and killed the node (a tester).
+    long max = s.context().limits().maxRequestBytes();
     StringBuilder sb = new StringBuilder();
     for (ClientState c : s.context().stats().clients()) {
       if ((ids == null || ids.contains(c.id)) && (pubsubType == null || pubsubType == (c.sub + c.psub + c.ssub > 0))) {
         sb.append(c.describe(now)).append('\n');
+        if (sb.length() > max) {
+          throw new CommandException("ERR CLIENT LIST of more than " + max + " bytes, the limit; ask for some clients"
+              + " with ID or TYPE");
+        }
       }
     }
     s.out().verbatim(sb.toString());

@@ -5,6 +5,7 @@ import static io.distcache.server.resp.Args.is;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.ListCodec;
 import io.distcache.protocol.Opcode;
+import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.ValueType;
 import io.distcache.protocol.Status;
 import io.distcache.server.cluster.ClusterWide;
@@ -427,6 +428,7 @@ final class ServerCommands {
         if (count < 1) {
           throw new CommandException(RespErrors.SYNTAX);
         }
+        count = Math.min(count, ProtocolConstants.MAX_SCAN_COUNT); // a hint: one step's reply stays bounded
       } else if (is(a[i], "type") && hasNext) {
         ValueType type = ValueType.fromRedisName(Args.latin1(a[++i]));
         // Redis knows more types (list, stream): none of our keys has one, so they match nothing.

@@ -276,6 +276,25 @@ class ObservabilityCommandsTest {
     assertThat(send("CLIENT NO-EVICT maybe")).isEqualTo("-ERR syntax error\r\n");
   }
 
+  /** A CLIENT LIST past the frame limit is refused, as KEYS is; a list asked by ID still answers. */
+  @Test
+  void clientList_pastTheFrameLimit_isRefused_byIdStillAnswers() {
+    RespContext small = RespContext.builder(new LocalRouter(new LocalExecutor(store)), store).clock(clock)
+        .version("test").limits(new RespLimits(4096, 1024, 4096, 8192)).build();
+    List<RespChannel> named = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      RespChannel c = new RespChannel(small);
+      others.add(c);
+      named.add(c);
+      assertThat(c.send("CLIENT SETNAME " + "n".repeat(2000) + i, "CLIENT SETINFO LIB-NAME " + "l".repeat(1500)))
+          .isEqualTo("+OK\r\n+OK\r\n");
+    }
+    assertThat(named.get(0).send("CLIENT LIST"))
+        .isEqualTo("-ERR CLIENT LIST of more than 8192 bytes, the limit; ask for some clients with ID or TYPE\r\n");
+    String id = named.get(1).send("CLIENT ID").trim().substring(1);
+    assertThat(named.get(0).send("CLIENT LIST ID " + id)).contains("id=" + id + " ").contains("n".repeat(2000) + "1");
+  }
+
   @Test
   void clientKill_byIdUserAndOldForm() {
     RespChannel other = another();

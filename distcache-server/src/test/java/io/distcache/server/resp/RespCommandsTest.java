@@ -349,6 +349,34 @@ class RespCommandsTest {
     assertThat(send("SCAN 9223372036854775808 BOGUS")).isEqualTo("-ERR syntax error\r\n");
   }
 
+  /** A huge COUNT is a hint honoured up to about 10,000 keys a step; the cursor loop still sees every key. */
+  @Test
+  void scan_hugeCount_stepsOfAtMostTenThousand_theLoopSeesEveryKey() {
+    for (int chunk = 0; chunk < 5; chunk++) {
+      StringBuilder mset = new StringBuilder("MSET");
+      for (int i = chunk * 5_000; i < (chunk + 1) * 5_000; i++) {
+        mset.append(" k").append(i).append(" v");
+      }
+      send(mset.toString());
+    }
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    String cursor = "0";
+    int steps = 0;
+    do {
+      String[] lines = send("SCAN " + cursor + " COUNT 100000000").split("\r\n");
+      cursor = lines[2];
+      int keys = Integer.parseInt(lines[3].substring(1));
+      // a step ends where the store's bucket ends, so it may pass 10,000 by a few keys, never all 25,000
+      assertThat(keys).as("keys in one step").isLessThan(11_000);
+      for (int i = 0; i < keys; i++) {
+        seen.add(lines[5 + 2 * i]);
+      }
+      steps++;
+    } while (!cursor.equals("0"));
+    assertThat(steps).isGreaterThanOrEqualTo(3);
+    assertThat(seen).hasSize(25_000);
+  }
+
   @Test
   void setrange_offsetNearLongMax_protoMaxBulkLenError() {
     assertThat(send("SETRANGE k 9223372036854775806 hello", "SETRANGE k 9223372036854775807 x", "EXISTS k"))
