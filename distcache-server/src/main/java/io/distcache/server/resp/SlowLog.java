@@ -20,6 +20,13 @@ public final class SlowLog {
   static final int MAX_ARG_BYTES = 128;
   static final long DEFAULT_SLOWER_THAN_MICROS = 10_000;
   static final int DEFAULT_MAX_LEN = 128;
+  /**
+   * The most entries slowlog-max-len keeps (a larger setting is taken as this): an entry holds up
+   * to 32 arguments of 128 bytes, about 4.6 KB on the heap, so a client's CONFIG SET
+   * slowlog-max-len 100000000 with slowlog-log-slower-than 0 filled a 512 MiB heap at 114,000
+   * entries (a tester). 10,000 of them hold at most about 46 MB.
+   */
+  static final int MAX_LEN = 10_000;
 
   /** One slow command. */
   record Entry(long id, long unixSeconds, long micros, List<byte[]> args, String client, String clientName) {}
@@ -44,7 +51,7 @@ public final class SlowLog {
   }
 
   synchronized void maxLen(int n) {
-    maxLen = n;
+    maxLen = Math.min(n, MAX_LEN);
     trim();
   }
 

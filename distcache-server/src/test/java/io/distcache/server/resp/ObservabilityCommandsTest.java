@@ -142,6 +142,8 @@ class ObservabilityCommandsTest {
         + "argument 'slowlog-max-len') - argument must be between 0 and 9223372036854775807 inclusive\r\n");
     assertThat(send("CONFIG SET slowlog-max-len x")).isEqualTo("-ERR CONFIG SET failed (possibly related to "
         + "argument 'slowlog-max-len') - argument couldn't be parsed into an integer\r\n");
+    assertThat(send("CONFIG SET slowlog-max-len 100000000", "CONFIG GET slowlog-max-len"))
+        .as("kept at 10,000 entries: each may hold 4.6 KB").isEqualTo("+OK\r\n*2\r\n$15\r\nslowlog-max-len\r\n$5\r\n10000\r\n");
     assertThat(send("CONFIG SET max-frame 5")).contains("restart with --max-frame");
   }
 

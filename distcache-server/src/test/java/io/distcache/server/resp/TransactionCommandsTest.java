@@ -332,12 +332,13 @@ class TransactionCommandsTest {
         .limits(new RespLimits(1024, 1024, 1024, 4096)).build();
     RespChannel tiny = new RespChannel(small);
     String k = "k".repeat(1000);
-    assertThat(tiny.send("WATCH " + k + "1 " + k + "2 " + k + "3 " + k + "4")).isEqualTo("+OK\r\n");
-    assertThat(tiny.send("WATCH " + k + "5")).isEqualTo("-ERR WATCH of 1017 more bytes of keys would watch over 4096"
-        + " bytes, the limit per connection (the node's request size)\r\n");
-    assertThat(small.clientMemory().used()).isEqualTo(4 * 1017);
+    int each = 1001 + TransactionCommands.WATCHED_KEY_OVERHEAD; // a key's bytes and what holding it costs
+    assertThat(tiny.send("WATCH " + k + "1 " + k + "2 " + k + "3")).isEqualTo("+OK\r\n");
+    assertThat(tiny.send("WATCH " + k + "5")).isEqualTo("-ERR WATCH of " + each + " more bytes of keys would watch"
+        + " over 4096 bytes, the limit per connection (the node's request size)\r\n");
+    assertThat(small.clientMemory().used()).isEqualTo(3 * each);
     assertThat(tiny.send("UNWATCH", "WATCH " + k + "5")).isEqualTo("+OK\r\n+OK\r\n");
-    assertThat(small.clientMemory().used()).isEqualTo(1017);
+    assertThat(small.clientMemory().used()).isEqualTo(each);
     tiny.close();
     assertThat(small.clientMemory().used()).isZero();
   }
