@@ -185,20 +185,29 @@ class SetCommandsTest {
   @Test
   void sinter_keyNamedManyTimes_loadsItOnce_distinctKeysOverTheBound_areRefused() {
     LocalExecutor executor = new LocalExecutor(store);
-    executor.maxAlgebraLoadBytes(3000);
+    executor.maxAlgebraLoadBytes(6000);
     try (RespChannel bounded = new RespChannel(new LocalRouter(executor), store, clock)) {
       StringBuilder members = new StringBuilder();
       for (int i = 0; i < 20; i++) {
         members.append(' ').append("m".repeat(90)).append(i);
       }
       bounded.send("SADD big" + members, "SADD {big}2" + members);
-      // About 1900 bytes each: one fits the 3000-byte bound however often it is named, two do not.
+      // About 1900 bytes each, 4460 decoded (128 more per member): one fits the 6000-byte bound
+      // however often it is named, two do not.
       String again = " big".repeat(60);
       assertThat(bounded.send("SINTER" + again)).startsWith("*20\r\n");
-      assertThat(bounded.send("SUNION big {big}2")).startsWith("-ERR the keys of this command hold more than 3000 bytes,"
+      assertThat(bounded.send("SUNION big {big}2")).startsWith("-ERR the keys of this command hold more than 6000 bytes,"
           + " the limit one set or sorted set command over several keys may load");
-      assertThat(bounded.send("ZUNION 2 big {big}2")).startsWith("-ERR the keys of this command hold more than 3000 bytes");
+      assertThat(bounded.send("ZUNION 2 big {big}2")).startsWith("-ERR the keys of this command hold more than 6000 bytes");
       assertThat(bounded.send("ZINTER 3 big big big")).startsWith("*20\r\n");
+      // 100 tiny members: about 400 bytes encoded, but 13,000 on the heap decoded
+      StringBuilder tiny = new StringBuilder();
+      for (int i = 0; i < 100; i++) {
+        tiny.append(' ').append(i);
+      }
+      bounded.send("SADD tiny" + tiny);
+      assertThat(bounded.send("SUNION tiny")).startsWith("-ERR the keys of this command hold more than 6000 bytes")
+          .contains("bytes decoded)");
       assertThat(bounded.send("PING")).isEqualTo("+PONG\r\n");
     }
   }
