@@ -51,7 +51,7 @@ final class BitRequests {
   Frame run(Frame r, boolean lock) {
     int command = (int) required(r, 0, "command");
     return switch (command) {
-      case GETBIT -> shared(r, lock, () -> r.replyOk(BitOps.getBit(store.get(r.key()), offset(r, required(r, 1, "offset"), 1))));
+      case GETBIT -> shared(r, lock, () -> r.replyOk(getBit(r)));
       case SETBIT -> exclusive(r, lock, List.of(), () -> setBit(r));
       case BITCOUNT -> shared(r, lock, () -> r.replyOk(BitOps.bitCount(store.get(r.key()), r.extra(1, 0) != 0,
           r.extra(2, 0), r.extra(3, 0), r.extra(4, 0) != 0)));
@@ -253,4 +253,15 @@ final class BitRequests {
     return r.extras()[index];
   }
 
+
+  /**
+   * GETBIT from the one byte that holds the bit (GETRANGE of it, read where the value lies), not
+   * from a copy of the whole value: 400 pipelined GETBITs of a 16 MiB value held the event loop
+   * for 5-7 s (a tester).
+   */
+  private long getBit(Frame r) {
+    long offset = offset(r, required(r, 1, "offset"), 1);
+    byte[] oneByte = store.getRange(r.key(), offset >>> 3, offset >>> 3);
+    return BitOps.getBit(oneByte, offset & 7);
+  }
 }

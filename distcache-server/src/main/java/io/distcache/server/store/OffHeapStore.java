@@ -428,12 +428,33 @@ final class OffHeapStore implements Store {
     });
   }
 
+  /**
+   * The bytes of the range read where the value lies (under the read lock), not a copy of the
+   * whole value first: GETRANGE k 0 0 of a 16 MiB value copied 16 MiB (8-10 ms a call), and 500
+   * of them pipelined held every other connection of the event loop for 3.9 s (a tester).
+   */
   @Override
   public byte[] getRange(byte[] key, long start, long end) {
-    byte[] v = read(key, false, (s, slot) -> slot < 0 ? EMPTY : stringValue(s, slot));
-    long len = v.length;
+    return read(key, true, (s, slot) -> { // counted as GET is (Redis's GETRANGE is): GETBIT reads through it
+      requireString(s, slot);
+      if (slot < 0) {
+        return EMPTY;
+      }
+      java.nio.ByteBuffer v = s.valueView(slot);
+      long[] r = range(v.remaining(), start, end);
+      if (r == null) {
+        return EMPTY;
+      }
+      byte[] out = new byte[(int) (r[1] - r[0] + 1)];
+      v.get(v.position() + (int) r[0], out);
+      return out;
+    });
+  }
+
+  /** GETRANGE's inclusive [first, last] of a value of {@code len} bytes (Redis's rules), or null when empty. */
+  private static long[] range(long len, long start, long end) {
     if (start < 0 && end < 0 && start > end) {
-      return EMPTY;
+      return null;
     }
     if (start < 0) {
       start += len;
@@ -447,9 +468,9 @@ final class OffHeapStore implements Store {
       end = len - 1;
     }
     if (len == 0 || start > end) {
-      return EMPTY;
+      return null;
     }
-    return Arrays.copyOfRange(v, (int) start, (int) end + 1);
+    return new long[] {start, end};
   }
 
   // ---------------------------------------------------------------- writes

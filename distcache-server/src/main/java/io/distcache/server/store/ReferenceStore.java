@@ -240,7 +240,7 @@ public final class ReferenceStore implements Store {
   @Override
   public byte[] getRange(byte[] key, long start, long end) {
     return locked(() -> {
-      Entry e = live(toKey(key));
+      Entry e = liveCounted(toKey(key)); // a read of the value, counted as GET's (Redis's GETRANGE is)
       if (e == null) {
         return new byte[0];
       }
