@@ -216,8 +216,13 @@ final class ScriptCache {
       return new Script(sha, body, p, noWrites);
     } catch (LuaError e) {
       throw new CommandException("ERR Error compiling script (new function): " + LuaEngine.plainMessage(e));
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException e) {
       throw new CommandException("ERR Error compiling script (new function): " + e.getMessage());
+    } catch (RuntimeException e) {
+      // luaj fails on its way to report some of Lua's limits (201 locals: a NullPointerException
+      // naming its compiler's fields); the client gets the limits instead of Java's internals
+      throw new CommandException("ERR Error compiling script (new function): the script passes a limit of Lua's"
+          + " compiler (200 local variables or 255 upvalues in one function, or too many constants)");
     } catch (StackOverflowError e) {
       throw new CommandException("ERR Error compiling script (new function): the script nests too deeply");
     }

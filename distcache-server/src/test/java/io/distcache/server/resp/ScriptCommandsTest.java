@@ -139,6 +139,12 @@ class ScriptCommandsTest {
         .isEqualTo("ERR RESP version must be 2 or 3. script: " + sha("return redis.setresp(4)") + ", on @user_script:1.");
     assertThat(error("return 1 +", 0)).startsWith("ERR Error compiling script (new function): user_script:1: ");
     assertThat(error("local x = 1\nreturn redis.call('nosuch')", 0)).endsWith(", on @user_script:2.");
+    StringBuilder locals = new StringBuilder(); // Lua allows 200 locals per function; luaj fails on the 201st with an NPE
+    for (int i = 0; i <= 200; i++) {
+      locals.append("local a").append(i).append(" = 1 ");
+    }
+    assertThat(error(locals + "return 1", 0)).isEqualTo("ERR Error compiling script (new function): the script passes a"
+        + " limit of Lua's compiler (200 local variables or 255 upvalues in one function, or too many constants)");
   }
 
   @Test
