@@ -391,6 +391,21 @@ class PubSubCommandsTest {
         .startsWith("-ERR CONFIG SET failed");
   }
 
+  /** PUBSUB CHANNELS past the frame limit is refused, as KEYS is; a narrower pattern still answers. */
+  @Test
+  void pubsubChannels_pastTheFrameLimit_isRefused_aNarrowerPatternAnswers() {
+    RespContext small = RespContext.builder(new LocalRouter(executor), store).clock(clock).version("test")
+        .limits(new RespLimits(4096, 1024, 4096, 8192)).build();
+    try (RespChannel subscriber = new RespChannel(small); RespChannel asker = new RespChannel(small)) {
+      for (int i = 0; i < 4; i++) {
+        subscriber.send("SUBSCRIBE " + "c".repeat(3000) + i);
+      }
+      assertThat(asker.send("PUBSUB CHANNELS"))
+          .isEqualTo("-ERR PUBSUB CHANNELS matched more than 8192 bytes of channels, the limit; give a narrower pattern\r\n");
+      assertThat(asker.send("PUBSUB CHANNELS *1")).startsWith("*1\r\n$3001\r\n");
+    }
+  }
+
   private static byte[] b(String s) {
     return s.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
   }
