@@ -375,6 +375,13 @@ final class OffHeapStore implements Store {
   }
 
   @Override
+  public <T> T peekValue(byte[] key, PeekReader<T> reader) {
+    // Under the read lock, as readTyped: the view stays valid and whole for the call.
+    return read(key, false, reader, (s, slot, r) -> slot < 0 ? r.read(null, null, NO_EXPIRY)
+        : r.read(ValueType.fromCode(s.type(slot)), s.valueView(slot), s.expireAt(slot)));
+  }
+
+  @Override
   public List<byte[]> getAll(List<byte[]> keys, long maxBytes) {
     keys.forEach(StoreConfig::checkKey);
     long[] hashes = hashes(keys);

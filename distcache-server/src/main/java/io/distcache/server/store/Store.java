@@ -64,6 +64,26 @@ public interface Store extends AutoCloseable {
   TypedEntry peekEntry(byte[] key);
 
   /**
+   * An entry read in place as {@link #peekEntry} finds it (not counted, not marked used): {@code
+   * reader} gets its type, a read-only view of its value (position 0, limit its length) and its
+   * expiry, or (null, null, NO_EXPIRY) when absent, under the key's lock; it must copy what it
+   * needs and must not call the store. For the commands that describe a value (OBJECT ENCODING,
+   * MEMORY USAGE), which read a few bytes of it or only its length. This default reads a copy; the
+   * off-heap store lends its memory, and a store that wraps another must forward it.
+   */
+  default <T> T peekValue(byte[] key, PeekReader<T> reader) {
+    TypedEntry e = peekEntry(key);
+    return e == null ? reader.read(null, null, NO_EXPIRY)
+        : reader.read(e.type(), java.nio.ByteBuffer.wrap(e.value()).asReadOnlyBuffer(), e.expireAtMillis());
+  }
+
+  /** A reader of an entry in place (see {@link #peekValue}). */
+  @FunctionalInterface
+  interface PeekReader<T> {
+    T read(io.distcache.protocol.ValueType type, java.nio.ByteBuffer value, long expireAtMillis);
+  }
+
+  /**
    * The whole entry whatever its type: type, payload (a collection's encoding), version, expiry;
    * null when absent. Counts a hit or a miss. This is what copies an entry (RENAME, COPY) and
    * what collection commands read.

@@ -81,6 +81,11 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public <T> T peekValue(byte[] key, PeekReader<T> reader) {
+    return store.peekValue(key, reader);
+  }
+
+  @Override
   public EntryHead peekHead(byte[] key) {
     return store.peekHead(key);
   }

@@ -77,6 +77,36 @@ public abstract class StoreContractTest {
 
   // ---- get / set / delete ----
 
+  /**
+   * peekValue lends the entry as peekEntry finds it: its type, its whole value and its expiry, a
+   * large value too; absent and expired keys are (null, null, NO_EXPIRY); nothing is counted.
+   */
+  @Test
+  void peekValue_lendsTypeValueAndExpiry_countsNothing() {
+    byte[] large = new byte[300_000];
+    java.util.Arrays.fill(large, (byte) 'x');
+    large[299_999] = 'y';
+    store.set(b("big"), large, SetArgs.ALWAYS);
+    store.set(b("short"), b("12"), SetArgs.expiringAt(clock.millis() + 5_000));
+    store.putTyped(b("h"), io.distcache.protocol.ValueType.HASH,
+        CollectionCodec.encodeHash(java.util.Map.of(new CollectionCodec.Bytes(b("f")), b("v"))), Store.NO_EXPIRY);
+    long hits = store.stats().hits();
+    long misses = store.stats().misses();
+
+    Store.PeekReader<String> describe = (type, v, at) -> type == null ? "absent " + v + " " + at
+        : type + " " + v.remaining() + " " + (char) v.get(v.position() + v.remaining() - 1) + " " + at;
+    assertThat(store.peekValue(b("big"), describe)).isEqualTo("STRING 300000 y 0");
+    assertThat(store.peekValue(b("short"), describe)).isEqualTo("STRING 2 2 " + (clock.millis() + 5_000));
+    Store.PeekReader<String> length = (type, v, at) -> type + " " + v.remaining();
+    assertThat(store.peekValue(b("h"), length))
+        .isEqualTo("HASH " + CollectionCodec.encodeHash(java.util.Map.of(new CollectionCodec.Bytes(b("f")), b("v"))).length);
+    assertThat(store.peekValue(b("nokey"), describe)).isEqualTo("absent null 0");
+    clock.advanceMillis(5_000);
+    assertThat(store.peekValue(b("short"), describe)).as("expired").isEqualTo("absent null 0");
+    assertThat(store.stats().hits()).isEqualTo(hits);
+    assertThat(store.stats().misses()).isEqualTo(misses);
+  }
+
   @Test
   void get_absentKey_returnsNull() {
     assertThat(store.get(b("nope"))).isNull();
