@@ -62,8 +62,13 @@ public final class PeerHandshake {
    * a "d=" line in the placement's fingerprint), which a version 7 node refuses as a malformed
    * status and would never confirm, and a departing member asks REPLICA_LACKS about every owner's
    * slots (LACKS_ANY_OWNER), which a version 7 node answers for its own slots only.
+   * 9: the layout, proofs and placements of 8; nodes of version 9 keep a hash of more than 128
+   * fields with field expiry times in PackedIndex's version 3 (its times beside the table) and
+   * ship its edits with TIME and PUT_KEEPING_TIME calls, which a version 8 node refuses as a
+   * corrupt payload or a malformed batch, so such a hash replicated or migrated between the two
+   * would be lost and the owner's stream stopped.
    */
-  public static final int VERSION = 8;
+  public static final int VERSION = 9;
   public static final int MODE_OPEN = 0;
   public static final int MODE_SECRET = 1;
   public static final int ID_BYTES = 40;
