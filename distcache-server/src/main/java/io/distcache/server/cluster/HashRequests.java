@@ -41,9 +41,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * under the key's segment lock. On a hash of more than 128 fields (PackedIndex's layout, its field
  * times beside its table) they find their fields through the payload's offset table instead of a
  * walk, and the store edits such a hash where it lies (a new or same-length field writes that
- * field only: Segment.editInPlace). Every other command, these on a plain (small) hash with field
- * expiry times, and these on a large one when a field's time may have come (its earliest bound is
- * not after now: the expired fields are removed for good first), decodes the payload into a map,
+ * field only: Segment.editInPlace). On a large hash whose earliest bound is not after now, the
+ * fields whose time came are removed for good in the same edit, before the command (up to
+ * MAX_REAPED_IN_EDIT; past them by decoding). Every other command, and these on a plain (small)
+ * hash with field expiry times, decodes the payload into a map,
  * changes it and encodes it again, copying the whole payload. A write keeps the key's expiry, and one that removes the last field removes the key, as in Redis. A
  * write that would pass MAX_COLLECTION_ELEMENTS fields is refused before the new payload is built;
  * the payload's bytes are checked against the store's value limit (PackedEdit before it
@@ -92,6 +93,12 @@ final class HashRequests {
   private static final int LAST = HSETEX;
 
   static final String NOT_INTEGER = "hash value is not an integer";
+  /**
+   * The most expired fields a write on a large hash removes in its own edit (more are removed by
+   * decoding the hash, whose copy they pay for): each is one more call shipped to the replicas,
+   * where EditJournal.MAX_OPS calls still ship as calls.
+   */
+  static final int MAX_REAPED_IN_EDIT = 32;
   static final String NOT_FLOAT = "hash value is not a float";
 
   private final Store store;
@@ -134,10 +141,9 @@ final class HashRequests {
       if (command == HTTL) {
         checkFields(args, "HTTL");
         long now = clock.millis();
+        // one read (one keyspace hit or miss): through a large hash's table, a small one decoded
         long[] times = store.readTyped(r.key(), ValueType.HASH, p -> PackedLookup.hashTimes(p, args, now));
-        if (times != null) { // an indexed hash, through its table; a small one is decoded below
-          return r.reply(Status.OK, 0, HashFieldExpiry.encodeCodes(times), new long[] {now});
-        }
+        return r.reply(Status.OK, 0, HashFieldExpiry.encodeCodes(times), new long[] {now});
       }
       if (command == HRANDFIELD) {
         Frame drawn = RandomPicks.drawInPlace(store, r, ValueType.HASH, clock.millis());
@@ -378,9 +384,10 @@ final class HashRequests {
   }
 
   /**
-   * The writes that edit the payload in place (PackedEdit) when the hash has no field expiries:
-   * well-formed ones (a malformed one gets the decoding path's answer, after its type check); of
-   * more than MAX_NAMES fields only on an indexed hash (edit() decides under the lock).
+   * The writes that edit the payload in place (PackedEdit): well-formed ones (a malformed one gets
+   * the decoding path's answer, after its type check); of more than MAX_NAMES fields only on an
+   * indexed hash, and on a small hash with field expiry times not at all (edit() decides under
+   * the lock).
    */
   private static boolean editable(int command, List<byte[]> args) {
     return switch (command) {
@@ -395,10 +402,12 @@ final class HashRequests {
   }
 
   /**
-   * HSET, HSETNX, HDEL, HINCRBY and HINCRBYFLOAT on the payload's view (PackedEdit), with the
-   * decoding path's replies, limits and order; null when the hash has field expiry times, which
-   * the decoding path handles (it hides and reaps expired fields), or when more than MAX_NAMES
-   * fields are named on a hash that is not indexed (a plain hash's edit walks it once per name).
+   * The writes editable() names on the payload's view (PackedEdit), with the decoding path's
+   * replies, limits and order; null when the decoding path must answer: a malformed request (after
+   * its type check there), a small hash with field expiry times (its trailer), a large one with
+   * more than MAX_REAPED_IN_EDIT fields whose time came, a result that would need the trailer, or
+   * more than MAX_NAMES fields named on a hash that is not indexed (a plain hash's edit walks it
+   * once per name).
    */
   private Frame edit(Frame r, int command, List<byte[]> args) {
     long now = clock.millis();
@@ -427,37 +436,66 @@ final class HashRequests {
       case HDEL, HEXPIRE, HPERSIST, HGETDEL, HGETEX -> args;
       default -> List.of(args.get(0));
     };
+    int n = names.size();
+    int[] reaped = new int[2]; // fields removed because their time came, and whether they were all the hash had
     PackedChange<Frame> change = store.editPacked(r.key(), ValueType.HASH, payload -> {
-      if (names.size() > PackedLookup.MAX_NAMES && !PackedIndex.isIndexed(payload)) {
+      if (n > PackedLookup.MAX_NAMES && !PackedIndex.isIndexed(payload)) {
         return PackedChange.decline();
       }
       PackedEdit e = PackedEdit.hash(payload, names);
-      if (e.hasTrailer() || e.mayHoldExpiredFields(now)) {
-        return PackedChange.decline(); // the decoding path removes the expired fields first
+      if (e.hasTrailer()) {
+        return PackedChange.decline(); // a small hash with times: the decoding path
+      }
+      if (e.mayHoldExpiredFields(now)) {
+        // A large hash whose bound says a field may have expired: the fields whose time came are
+        // removed for good in this same edit, before the command (named after its own names, so
+        // the command's indices stay 0..n-1), as the decoding path removes them; past
+        // MAX_REAPED_IN_EDIT of them the decoding path does it (its copy is paid for by them).
+        PackedLookup.Expired expired = PackedLookup.expiredFields(payload, now, MAX_REAPED_IN_EDIT);
+        if (expired == null) {
+          return PackedChange.decline();
+        }
+        List<byte[]> all = new ArrayList<>(n + expired.names().size());
+        all.addAll(names);
+        all.addAll(expired.names());
+        e = PackedEdit.hash(payload, all);
+        for (int j = 0; j < expired.names().size(); j++) {
+          e.remove(n + j);
+        }
+        e.reaped(expired.restEarliest());
+        reaped[0] = expired.names().size();
+        reaped[1] = reaped[0] > 0 && reaped[0] == e.count() ? 1 : 0;
+      } else {
+        reaped[0] = 0;
+        reaped[1] = 0;
       }
       Frame reply = switch (command) {
-        case HSET -> {
-          for (int i = 0; i < names.size(); i++) {
+        case HSET -> { // present(): as the edit leaves the hash so far, so a field just reaped counts as new
+          int added = 0;
+          for (int i = 0; i < n; i++) {
+            added += e.present(i) ? 0 : 1;
             e.put(i, args.get(2 * i + 1));
           }
-          yield r.replyOk(e.size() - e.count());
+          yield r.replyOk(added);
         }
         case HSETNX -> {
-          if (e.found(0)) {
+          if (e.present(0)) {
             yield r.replyOk(0);
           }
           e.put(0, args.get(1));
           yield r.replyOk(1);
         }
         case HDEL -> {
-          for (int i = 0; i < names.size(); i++) {
+          int removed = 0;
+          for (int i = 0; i < n; i++) {
+            removed += e.present(i) ? 1 : 0;
             e.remove(i);
           }
-          yield r.replyOk(e.count() - e.size());
+          yield r.replyOk(removed);
         }
-        case HEXPIRE -> r.replyValue(HashFieldExpiry.encodeCodes(hexpire(r, e, time, now)));
+        case HEXPIRE -> r.replyValue(HashFieldExpiry.encodeCodes(hexpire(r, e, n, time, now)));
         case HPERSIST -> {
-          long[] codes = new long[names.size()];
+          long[] codes = new long[n];
           for (int i = 0; i < codes.length; i++) {
             codes[i] = !e.present(i) ? HashFieldExpiry.NO_FIELD : e.time(i) == 0 ? HashFieldExpiry.NO_TTL
                 : HashFieldExpiry.SET;
@@ -468,9 +506,9 @@ final class HashRequests {
           yield r.replyValue(HashFieldExpiry.encodeCodes(codes));
         }
         case HGETDEL -> {
-          List<byte[]> out = new ArrayList<>(names.size());
+          List<byte[]> out = new ArrayList<>(n);
           int deleted = 0;
-          for (int i = 0; i < names.size(); i++) {
+          for (int i = 0; i < n; i++) {
             out.add(e.value(i));
             if (e.present(i)) {
               e.remove(i);
@@ -479,8 +517,8 @@ final class HashRequests {
           }
           yield r.replyValue(ListCodec.encodeValues(out), deleted);
         }
-        case HGETEX -> hgetex(r, e, time, now);
-        case HSETEX -> hsetex(r, e, args, time, now);
+        case HGETEX -> hgetex(r, e, n, time, now);
+        case HSETEX -> hsetex(r, e, n, args, time, now);
         default -> {
           Incremented next = increment(r, command, e.value(0));
           if (next.value() != null) {
@@ -497,6 +535,13 @@ final class HashRequests {
       }
       return new PackedChange<>(reply, e);
     });
+    if (change.wrote() && reaped[0] > 0) {
+      fieldsExpired(r.key(), reaped[1] == 1);
+      FieldExpiryIndex index = store.fieldExpiryIndex();
+      if (index != null) {
+        index.countExpired(reaped[0]); // INFO's expired_subkeys
+      }
+    }
     return change.result();
   }
 
@@ -535,9 +580,9 @@ final class HashRequests {
    * HEXPIRE on the payload's view (PackedEdit), with the decoding path's codes (below); {@code at}
    * is expiryAt()'s.
    */
-  private static long[] hexpire(Frame r, PackedEdit e, long at, long now) {
+  private static long[] hexpire(Frame r, PackedEdit e, int n, long at, long now) {
     int condition = (int) (r.extra(2, 0) & HashFieldExpiry.CONDITION_MASK);
-    long[] codes = new long[e.names()];
+    long[] codes = new long[n];
     for (int i = 0; i < codes.length; i++) {
       if (!e.present(i)) {
         codes[i] = HashFieldExpiry.NO_FIELD;
@@ -558,13 +603,13 @@ final class HashRequests {
   }
 
   /** HGETEX on the payload's view (PackedEdit), with the decoding path's reply (below). */
-  private static Frame hgetex(Frame r, PackedEdit e, long at, long now) {
+  private static Frame hgetex(Frame r, PackedEdit e, int n, long at, long now) {
     boolean persist = (r.extra(2, 0) & HashFieldExpiry.PERSIST) != 0;
     boolean setExpiry = (r.extra(2, 0) & HashFieldExpiry.SET_EXPIRY) != 0;
-    List<byte[]> out = new ArrayList<>(e.names());
+    List<byte[]> out = new ArrayList<>(n);
     int updated = 0;
     int deleted = 0;
-    for (int i = 0; i < e.names(); i++) {
+    for (int i = 0; i < n; i++) {
       byte[] v = e.value(i);
       out.add(v);
       if (v == null) {
@@ -597,14 +642,14 @@ final class HashRequests {
   }
 
   /** HSETEX on the payload's view (PackedEdit), with the decoding path's reply and order (below). */
-  private static Frame hsetex(Frame r, PackedEdit e, List<byte[]> args, long at, long now) {
+  private static Frame hsetex(Frame r, PackedEdit e, int n, List<byte[]> args, long at, long now) {
     long flags = r.extra(2, 0);
     boolean setExpiry = (flags & HashFieldExpiry.SET_EXPIRY) != 0;
     boolean keepTtl = (flags & HashFieldExpiry.KEEP_TTL) != 0;
     boolean fnx = (flags & HashFieldExpiry.FNX) != 0;
     boolean fxx = (flags & HashFieldExpiry.FXX) != 0;
     if (fnx || fxx) {
-      for (int i = 0; i < e.names(); i++) {
+      for (int i = 0; i < n; i++) {
         if (fnx == e.present(i)) { // FNX found one, or FXX missed one
           return r.replyOk(0, 0, 0);
         }
@@ -612,7 +657,7 @@ final class HashRequests {
     }
     int updated = 0;
     int deleted = 0;
-    for (int i = 0; i < e.names(); i++) {
+    for (int i = 0; i < n; i++) {
       if (keepTtl) {
         e.putKeepingTime(i, args.get(2 * i + 1));
       } else {

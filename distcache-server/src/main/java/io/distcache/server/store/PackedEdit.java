@@ -34,8 +34,9 @@ import java.util.List;
  * times into their slots and the earliest bound: O(names) more. An edit that would leave a timed
  * hash plain (at most INDEXED_ABOVE fields), or give a plain one a time, needsDecode() and is made
  * by decoding; giving an untimed indexed hash its first time is a rebuild (the times need room
- * before the elements), later ones are in place. The caller also decodes when a field's time may
- * have come (mayHoldExpiredFields): a write removes expired fields for good first.
+ * before the elements), later ones are in place. When a field's time may have come
+ * (mayHoldExpiredFields), the caller removes the expired fields first, in the same edit (their
+ * names after the command's, then reaped() with the others' earliest time) or by decoding.
  *
  * On the plain layout the cost is O(size of the payload) per write: one walk comparing lengths,
  * then a copy of the whole payload (the store keeps a value whole, so a new version is a new
@@ -109,6 +110,13 @@ public final class PackedEdit {
   private final boolean trailer;
   /** The old payload opened in the indexed layout (PackedIndex), else null. */
   private final ByteBuffer indexed;
+  /**
+   * The old indexed payload's table capacity and (timed) earliest bound, read once here: the store
+   * asks length() and earliestAfter() after it wrote the edit, when a rebuild has already freed
+   * the old buffer (a reviewer: reading the bound there crashed a node with SIGSEGV).
+   */
+  private final int oldCapacity;
+  private final long oldBound;
   /** Whether the old payload is an indexed hash with field times beside its table (PackedIndex.VERSION_TIMED). */
   private final boolean oldTimed;
   /**
@@ -119,6 +127,8 @@ public final class PackedEdit {
   private final long[] oldTime;
   private final long[] newTime;
   private final boolean[] timeSet;
+  /** What reaped() said the bound may rise to (Long.MIN_VALUE: nothing reaped). */
+  private long reapedBound = Long.MIN_VALUE;
   /** The old indexed payload's dead bytes, and where its element with the empty name starts (when it has dead runs). */
   private final int oldDead;
   private final int emptyAt;
@@ -163,6 +173,8 @@ public final class PackedEdit {
       trailer = false;
       indexed = null;
       oldTimed = false;
+      oldCapacity = 0;
+      oldBound = Long.MAX_VALUE;
       oldDead = 0;
       emptyAt = -1;
       return;
@@ -175,6 +187,8 @@ public final class PackedEdit {
       elementsEnd = indexed.limit();
       trailer = false;
       oldTimed = PackedIndex.timed(indexed);
+      oldCapacity = PackedIndex.capacity(indexed);
+      oldBound = oldTimed ? PackedIndex.earliest(indexed) : Long.MAX_VALUE;
       oldDead = PackedIndex.dead(indexed);
       emptyAt = oldDead > 0 ? PackedIndex.emptyAt(indexed) : -1;
       for (int i = 0; i < k; i++) {
@@ -191,6 +205,8 @@ public final class PackedEdit {
     }
     indexed = null;
     oldTimed = false;
+    oldCapacity = 0;
+    oldBound = Long.MAX_VALUE;
     oldDead = 0;
     emptyAt = -1;
     ByteBuffer b = elements.b();
@@ -389,7 +405,7 @@ public final class PackedEdit {
    * a field whose time went leaves it where it was (a bound need not be a field's time).
    */
   public long earliestAfter() {
-    long earliest = oldTimed ? PackedIndex.earliest(indexed) : Long.MAX_VALUE;
+    long earliest = oldTimed ? Math.max(oldBound, reapedBound) : Long.MAX_VALUE;
     if (pairs) {
       for (int i = 0; i < state.length; i++) {
         if (newTime[i] != 0 && first[i] == i && live(i)) {
@@ -398,6 +414,18 @@ public final class PackedEdit {
       }
     }
     return earliest;
+  }
+
+  /**
+   * The old payload's fields whose time has come were all removed by this edit, and the others'
+   * earliest time is {@code restEarliest} (PackedLookup.expiredFields): the bound the edit writes
+   * may rise to it (from the old bound, which was at or before now). A replica's replay of the
+   * calls keeps the old, lower bound, which is as true (a bound need not be a field's time): the
+   * two payloads then differ in those 8 bytes only, and the first write after a promotion that
+   * finds the lower bound at or before now looks at the times again.
+   */
+  public void reaped(long restEarliest) {
+    reapedBound = restEarliest;
   }
 
   /** Whether name {@code f} (a first) is in the payload after the edit. */
@@ -429,7 +457,7 @@ public final class PackedEdit {
    * (its bound says so: PackedIndex.earliest): the caller removes those first, by decoding.
    */
   public boolean mayHoldExpiredFields(long nowMillis) {
-    return oldTimed && PackedIndex.earliest(indexed) <= nowMillis;
+    return oldTimed && oldBound <= nowMillis;
   }
 
   /** The elements before the edit. */
@@ -603,8 +631,8 @@ public final class PackedEdit {
 
   /** The new table's capacity: the old one while it fits the new count, else the count's own. */
   private int newCapacity(int size) {
-    if (indexed != null && PackedIndex.fits(PackedIndex.capacity(indexed), size)) {
-      return PackedIndex.capacity(indexed);
+    if (indexed != null && PackedIndex.fits(oldCapacity, size)) {
+      return oldCapacity;
     }
     return PackedIndex.capacityFor(size);
   }
@@ -665,7 +693,7 @@ public final class PackedEdit {
     if (w.hasRemaining()) {
       throw new IllegalStateException("packed edit wrote " + w.position() + " of " + w.limit() + " bytes");
     }
-    if (index && indexed != null && capacity == PackedIndex.capacity(indexed) && oldDead == 0) {
+    if (index && indexed != null && capacity == oldCapacity && oldDead == 0) {
       editTable(w, capacity, edited, appendedAt, timed);
     } else if (index) {
       PackedIndex.clearTable(w, capacity, timed); // off-heap memory comes unzeroed
@@ -686,7 +714,7 @@ public final class PackedEdit {
    */
   private void carryTimes(ByteBuffer w, int capacity) {
     ByteBuffer walker = indexed.duplicate();
-    for (int s = 0, old = PackedIndex.capacity(indexed); s < old; s++) {
+    for (int s = 0, old = oldCapacity; s < old; s++) {
       long at = PackedIndex.timeAt(indexed, s);
       if (at != 0) {
         walker.position(PackedIndex.elementAt(indexed, s));
@@ -772,7 +800,7 @@ public final class PackedEdit {
    */
   private InPlace planInPlace() {
     int size = size();
-    if (indexed == null || size <= PackedIndex.INDEXED_ABOVE || newCapacity(size) != PackedIndex.capacity(indexed)
+    if (indexed == null || size <= PackedIndex.INDEXED_ABOVE || newCapacity(size) != oldCapacity
         || timedAfter() != oldTimed) { // times given to an untimed payload need room before its elements
       return null;
     }
@@ -834,7 +862,7 @@ public final class PackedEdit {
       return false;
     }
     ByteBuffer w = room.duplicate().order(ByteOrder.BIG_ENDIAN).clear();
-    int capacity = PackedIndex.capacity(indexed);
+    int capacity = oldCapacity;
     for (int i : plan.edited()) {
       if (state[i] != PUT) { // REMOVE, or APPEND of an element that was here: it goes from its place
         PackedIndex.remove(w, capacity, hashOf(i), start[i] - elementsAt, indexed);

@@ -98,7 +98,7 @@ import java.nio.IntBuffer;
 public final class PackedIndex {
   private PackedIndex() {}
 
-  /** A collection of more elements than this (and no field expiry times) is indexed. */
+  /** A collection of more elements than this is indexed (a hash with field expiry times too, VERSION_TIMED). */
   public static final int INDEXED_ABOVE = 128;
 
   static final byte VERSION = 2;

@@ -106,9 +106,9 @@ public final class PackedLookup {
   /**
    * The expiry time of each of {@code fields} in an indexed hash payload (HTTL's answer, absolute
    * Unix ms), found through its table: HashFieldExpiry.NO_FIELD for a field that is absent or whose
-   * time is at or before {@code nowMillis}, NO_TTL for one without a time. Null,
-   * having read nothing more, for a payload in the plain layout (at most INDEXED_ABOVE fields),
-   * which the caller decodes; an absent hash (null) has every field absent.
+   * time is at or before {@code nowMillis}, NO_TTL for one without a time. A payload in the plain
+   * layout (at most INDEXED_ABOVE fields) is decoded from a copy; an absent hash (null) has every
+   * field absent.
    */
   public static long[] hashTimes(ByteBuffer payload, List<byte[]> fields, long nowMillis) {
     long[] out = new long[fields.size()];
@@ -116,8 +116,18 @@ public final class PackedLookup {
       Arrays.fill(out, HashFieldExpiry.NO_FIELD);
       return out;
     }
-    if (!PackedIndex.isIndexed(payload)) {
-      return null;
+    if (!PackedIndex.isIndexed(payload)) { // at most INDEXED_ABOVE fields: decoded, with the trailer's times
+      byte[] copy = new byte[payload.remaining()];
+      payload.get(payload.position(), copy);
+      java.util.Map<CollectionCodec.Bytes, Long> times = new java.util.HashMap<>();
+      java.util.Map<CollectionCodec.Bytes, byte[]> hash = CollectionCodec.decodeHash(copy, times);
+      for (int f = 0; f < out.length; f++) {
+        CollectionCodec.Bytes name = new CollectionCodec.Bytes(fields.get(f));
+        Long at = times.get(name);
+        out[f] = !hash.containsKey(name) || at != null && at <= nowMillis ? HashFieldExpiry.NO_FIELD
+            : at == null ? HashFieldExpiry.NO_TTL : at;
+      }
+      return out;
     }
     ByteBuffer opened = PackedIndex.open(payload, true);
     boolean timed = PackedIndex.timed(opened);
@@ -128,6 +138,43 @@ public final class PackedLookup {
     }
     return out;
   }
+
+  /**
+   * The fields of an indexed hash with field times whose time is at or before {@code nowMillis}
+   * (copies of their names), and the earliest time of the others (Long.MAX_VALUE: none has one):
+   * one pass over the table's times, reading only the expired fields' names. Null when the payload
+   * is not such a hash, or when more than {@code max} fields have expired (the caller decodes).
+   */
+  public static Expired expiredFields(ByteBuffer payload, long nowMillis, int max) {
+    if (payload == null || !PackedIndex.isIndexed(payload)) {
+      return null;
+    }
+    ByteBuffer opened = PackedIndex.open(payload, true);
+    if (!PackedIndex.timed(opened)) {
+      return null;
+    }
+    List<byte[]> names = new ArrayList<>();
+    long rest = Long.MAX_VALUE;
+    ByteBuffer walker = opened.duplicate();
+    for (int s = 0, capacity = PackedIndex.capacity(opened); s < capacity; s++) {
+      long at = PackedIndex.timeAt(opened, s);
+      if (at == 0) {
+        continue;
+      }
+      if (at > nowMillis) {
+        rest = Math.min(rest, at);
+      } else if (names.size() == max) {
+        return null;
+      } else {
+        walker.position(PackedIndex.elementAt(opened, s));
+        names.add(CollectionCodec.readBytes(walker));
+      }
+    }
+    return new Expired(names, rest);
+  }
+
+  /** An indexed hash's expired fields and the earliest time of the others (see expiredFields). */
+  public record Expired(List<byte[]> names, long restEarliest) {}
 
   /** The fields of a hash payload (null: 0) whose expiry, if any, is after {@code nowMillis}. */
   public static int hashSize(ByteBuffer payload, long nowMillis) {

@@ -11,6 +11,7 @@ import io.distcache.server.store.CollectionCodec;
 import io.distcache.server.store.CollectionCodec.Bytes;
 import io.distcache.server.store.EvictionPolicy;
 import io.distcache.server.store.FieldExpiryIndex;
+import io.distcache.server.store.PackedIndex;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreConfig;
 import io.distcache.server.store.Stores;
@@ -119,6 +120,31 @@ class HashActiveExpiryTest {
         .replace("*4\r\n$8\r\npmessage", ">4\r\n$8\r\npmessage");
     assertThat(published).isEqualTo(events("g", "hexpired", "h", "hexpired", "h", "del")
         .replace("*4\r\n$8\r\npmessage", ">4\r\n$8\r\npmessage"));
+  }
+
+  /**
+   * A write on a large hash (the timed indexed layout) after some of its fields' times came
+   * removes them in its own edit, before its command (a reaped field counts as new for HSET), with
+   * the decoding path's events and count, and writes the bound of the fields left.
+   */
+  @Test
+  void largeHash_aWriteAfterFieldsExpired_removesThemInItsEdit_withTheirEventsAndCount() {
+    send("CONFIG SET notify-keyspace-events Kgh");
+    StringBuilder hset = new StringBuilder("HSET big");
+    for (int i = 0; i < 200; i++) {
+      hset.append(" f").append(i).append(" v").append(i);
+    }
+    send(hset.toString(), "HPEXPIRE big 100 FIELDS 2 f1 f2");
+    sub.send("PSUBSCRIBE __keyspace@0__:*");
+    sub.output();
+    clock.advanceMillis(100);
+
+    assertThat(send("HSET big f1 again", "HLEN big", "HGET big f2", "HGET big f1")).isEqualTo(":1\r\n:199\r\n$-1\r\n$5\r\nagain\r\n");
+    assertThat(sub.output()).isEqualTo(events("big", "hexpired", "big", "hset"));
+    assertThat(info("stats")).contains("expired_subkeys:2\r\n");
+    assertThat(index.timeOf(b("big"))).as("no field time left: out of the index").isZero();
+    assertThat(PackedIndex.isIndexed(store.peekEntry(b("big")).value())).isTrue();
+    assertThat(send("HDEL big f2 f3")).as("f2 went with its time, f3 is there").isEqualTo(":1\r\n");
   }
 
   @Test

@@ -286,6 +286,22 @@ class HashFieldExpiryTest {
     assertThat(CollectionCodec.earliestFieldExpiry(store.getTyped(b("h")).value())).as("no time left").isZero();
   }
 
+  /** HTTL reads the hash once, small or large: one keyspace hit, as Redis counts (a reviewer saw two on a small hash). */
+  @Test
+  void httl_countsOneKeyspaceHit() {
+    StringBuilder hset = new StringBuilder("HSET big");
+    for (int i = 0; i < 200; i++) {
+      hset.append(" f").append(i).append(" v");
+    }
+    send("HSET small a 1", "HPEXPIRE small 5000 FIELDS 1 a", hset.toString(), "HPEXPIRE big 5000 FIELDS 1 f1");
+    for (String key : new String[] {"small", "big"}) {
+      long before = store.stats().hits();
+      assertThat(send("HPTTL " + key + " FIELDS 2 " + (key.equals("small") ? "a" : "f1") + " nofield"))
+          .isEqualTo("*2\r\n:5000\r\n:-2\r\n");
+      assertThat(store.stats().hits()).as("hits counted by HPTTL of %s", key).isEqualTo(before + 1);
+    }
+  }
+
   @Test
   void objectEncoding_listpackex_whileAFieldHasATime() {
     send("HSET h a 1");
