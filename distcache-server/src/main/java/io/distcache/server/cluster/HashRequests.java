@@ -879,7 +879,7 @@ final class HashRequests {
     int deleted = 0;
     for (int i = 0; i < args.size(); i += 2) {
       Bytes field = new Bytes(args.get(i));
-      if (!hash.containsKey(field)) {
+      if (!hash.containsKey(field) && !(setExpiry && at <= now)) { // a field set with a past time never stays
         checkRoom(r, hash.size() + 1);
       }
       hash.put(field, args.get(i + 1));

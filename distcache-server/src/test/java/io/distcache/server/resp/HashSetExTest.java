@@ -157,4 +157,31 @@ class HashSetExTest {
     assertThat(sub.output()).isEqualTo(HashActiveExpiryTest.events("h", "hset", "h", "hset", "h", "hexpire", "h", "hset",
         "h", "hdel", "h", "del"));
   }
+
+  /**
+   * On a full hash, HSETEX of a new field with a time already past changes nothing and answers 1,
+   * small hash (decoded) or large (edited), as the field never stays (a reviewer: the decoding path
+   * refused it as over the limit while the edit answered 1).
+   */
+  @Test
+  void fullHash_hsetexOfANewFieldWithAPastTime_answersOne_onBothPaths() {
+    Store small = Stores.create(new StoreConfig(8L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock));
+    try (RespChannel large = new RespChannel(new LocalRouter(new LocalExecutor(small,
+            io.distcache.protocol.ProtocolConstants.DEFAULT_MAX_FRAME_BYTES, 200)), small, clock);
+        RespChannel few = new RespChannel(new LocalRouter(new LocalExecutor(small,
+            io.distcache.protocol.ProtocolConstants.DEFAULT_MAX_FRAME_BYTES, 3)), small, clock)) {
+      StringBuilder big = new StringBuilder("HSET big");
+      for (int i = 0; i < 200; i++) {
+        big.append(" f").append(i).append(" v");
+      }
+      large.send(big.toString(), "HPEXPIRE big 100000 FIELDS 1 f0");
+      String past = " PXAT " + (T0 - 1) + " FIELDS 1 new v";
+      assertThat(large.send("HSETEX big" + past, "HLEN big")).as("edited").isEqualTo(":1\r\n:200\r\n");
+      // a small hash with a field time (its trailer) is decoded
+      assertThat(few.send("HSET tiny a 1 b 2 c 3", "HPEXPIRE tiny 100000 FIELDS 1 a", "HSETEX tiny" + past, "HLEN tiny"))
+          .as("decoded").isEqualTo(":3\r\n*1\r\n:1\r\n:1\r\n:3\r\n");
+    } finally {
+      small.close();
+    }
+  }
 }
