@@ -64,7 +64,7 @@ public final class PeerHandshake {
    * slots (LACKS_ANY_OWNER), which a version 7 node answers for its own slots only.
    * 9: the layout, proofs and placements of 8; nodes of version 9 keep a hash of more than 128
    * fields with field expiry times in PackedIndex's version 3 (its times beside the table) and
-   * ship its edits with TIME and PUT_KEEPING_TIME calls, which a version 8 node refuses as a
+   * ship its edits with TIME, PUT_KEEPING_TIME and BOUND calls, which a version 8 node refuses as a
    * corrupt payload or a malformed batch, so such a hash replicated or migrated between the two
    * would be lost and the owner's stream stopped.
    */

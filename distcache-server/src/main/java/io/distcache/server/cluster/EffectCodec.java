@@ -296,15 +296,16 @@ final class EffectCodec {
       }
       byte op = in.get();
       boolean withValue = hash && (op == PackedEdit.Op.PUT || op == PackedEdit.Op.PUT_KEEPING_TIME
-          || op == PackedEdit.Op.TIME);
+          || op == PackedEdit.Op.TIME || op == PackedEdit.Op.BOUND);
       boolean valid = op == PackedEdit.Op.REMOVE || withValue || !hash && op == PackedEdit.Op.ADD;
       if (!valid) {
         throw new IllegalArgumentException("call " + c + " of edit effect " + i + " has kind " + op + ", not one of a "
-            + (hash ? "hash's (1 put, 3 remove, 4 put keeping the time, 5 time)" : "set's (2 add, 3 remove)"));
+            + (hash ? "hash's (1 put, 3 remove, 4 put keeping the time, 5 time, 6 bound)" : "set's (2 add, 3 remove)"));
       }
       byte[] name = readBytes(in, "name", Integer.MAX_VALUE);
       byte[] value = withValue ? readBytes(in, "value", Integer.MAX_VALUE) : null;
-      if (op == PackedEdit.Op.TIME && (value.length != Long.BYTES || ByteBuffer.wrap(value).getLong() < 0)) {
+      if ((op == PackedEdit.Op.TIME || op == PackedEdit.Op.BOUND)
+          && (value.length != Long.BYTES || ByteBuffer.wrap(value).getLong() < 0)) {
         throw new IllegalArgumentException("call " + c + " of edit effect " + i + " sets a time of " + value.length
             + " bytes; a time is 8 bytes, at or after 0");
       }

@@ -6,6 +6,7 @@ import io.distcache.protocol.Opcode;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.Clock;
 import io.distcache.server.store.FieldExpiryIndex;
+import io.distcache.server.store.PackedIndex;
 import io.distcache.server.store.ScanResult;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.TypedEntry;
@@ -129,13 +130,20 @@ public final class FieldExpirySweeper implements AutoCloseable {
   }
 
   private void visit(FieldExpiryIndex index, FieldExpiryIndex.Due d, long now, Budget budget) {
-    TypedEntry e = store.peekEntry(d.key());
-    if (e == null || e.type() != ValueType.HASH) {
+    // Read where the hash lies, not copied: a large hash's due time is a pass over its table's
+    // times. A replica's bound (the 8 bytes its replayed edits write) can stay at or before now
+    // while its fields are not due, so its entry comes due again after every replayed edit; a
+    // copy of the whole hash each time was a 10 MB copy per tick on a reviewer's replica.
+    // The step's byte budget counts what was read: a small hash whole (copied), a large one about
+    // its table's share (the times, not the fields).
+    long[] seen = store.peekValue(d.key(), (type, v, expireAt) -> type != ValueType.HASH ? null
+        : new long[] {FieldExpiryIndex.dueTime(v, expireAt), PackedIndex.isIndexed(v) ? v.limit() / 4 : v.limit()});
+    if (seen == null) {
       index.reschedule(d.key(), d.at(), 0); // deleted, evicted, expired or overwritten
       return;
     }
-    budget.bytes += e.value().length;
-    long at = FieldExpiryIndex.dueTime(e.value(), e.expireAtMillis());
+    budget.bytes += seen[1];
+    long at = seen[0];
     if (at == 0 || at > now) {
       index.reschedule(d.key(), d.at(), at); // no times left, or a later one than indexed
       return;

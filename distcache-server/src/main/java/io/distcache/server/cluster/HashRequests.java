@@ -438,7 +438,32 @@ final class HashRequests {
     };
     int n = names.size();
     int[] reaped = new int[2]; // fields removed because their time came, and whether they were all the hash had
-    PackedChange<Frame> change = store.editPacked(r.key(), ValueType.HASH, payload -> {
+    PackedChange<Frame> change;
+    try {
+      change = editReaping(r, command, args, names, n, time, now, reaped);
+    } catch (IllegalArgumentException | StoreException refused) {
+      if (reaped[0] > 0) {
+        // Refused after a reap in the same edit (over the field or value limit): nothing was
+        // written, so the decoding path removes the expired fields for good (their events and
+        // count), then refuses the command the same way (a reviewer).
+        return null;
+      }
+      throw refused;
+    }
+    if (change.wrote() && reaped[0] > 0) {
+      fieldsExpired(r.key(), reaped[1] == 1);
+      FieldExpiryIndex index = store.fieldExpiryIndex();
+      if (index != null) {
+        index.countExpired(reaped[0]); // INFO's expired_subkeys
+      }
+    }
+    return change.result();
+  }
+
+  /** edit()'s store step: the edit decided under the key's segment lock, expired fields reaped first. */
+  private PackedChange<Frame> editReaping(Frame r, int command, List<byte[]> args, List<byte[]> names, int n, long time,
+      long now, int[] reaped) {
+    return store.editPacked(r.key(), ValueType.HASH, payload -> {
       if (n > PackedLookup.MAX_NAMES && !PackedIndex.isIndexed(payload)) {
         return PackedChange.decline();
       }
@@ -535,14 +560,6 @@ final class HashRequests {
       }
       return new PackedChange<>(reply, e);
     });
-    if (change.wrote() && reaped[0] > 0) {
-      fieldsExpired(r.key(), reaped[1] == 1);
-      FieldExpiryIndex index = store.fieldExpiryIndex();
-      if (index != null) {
-        index.countExpired(reaped[0]); // INFO's expired_subkeys
-      }
-    }
-    return change.result();
   }
 
   // ---- field expiry ----

@@ -161,6 +161,21 @@ public final class CollectionCodec {
     return earliest;
   }
 
+  /**
+   * {@link #earliestFieldExpiry(byte[])} of a payload read where it lies (a view from position 0):
+   * a large hash's times are read from its table, a small hash is copied (at most INDEXED_ABOVE
+   * fields).
+   */
+  public static long earliestFieldExpiry(ByteBuffer payload) {
+    if (PackedIndex.isIndexed(payload)) {
+      ByteBuffer opened = PackedIndex.open(payload, true);
+      return PackedIndex.timed(opened) ? PackedIndex.earliestTime(opened) : 0;
+    }
+    byte[] copy = new byte[payload.limit()];
+    payload.get(0, copy);
+    return earliestFieldExpiry(copy);
+  }
+
   /** Decodes a set payload (null: empty) in its stored order; the map's values are unused. */
   public static LinkedHashMap<Bytes, Boolean> decodeSet(byte[] payload) {
     if (payload == null) {

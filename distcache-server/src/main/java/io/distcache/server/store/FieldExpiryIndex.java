@@ -151,6 +151,24 @@ public final class FieldExpiryIndex {
     return expireAtMillis > 0 ? Math.min(earliest, expireAtMillis) : earliest;
   }
 
+  /**
+   * {@link #dueTime(byte[], long)} of a hash payload read where it lies (the active sweep's look
+   * at a due hash: a large one's times are read from its table, not copied with its fields).
+   */
+  public static long dueTime(java.nio.ByteBuffer hashPayload, long expireAtMillis) {
+    long earliest;
+    try {
+      earliest = CollectionCodec.earliestFieldExpiry(hashPayload);
+    } catch (IllegalStateException | IllegalArgumentException | IndexOutOfBoundsException
+        | java.nio.BufferUnderflowException malformed) {
+      return 0; // not a payload CollectionCodec wrote: every hash command refuses it
+    }
+    if (earliest == 0) {
+      return 0;
+    }
+    return expireAtMillis > 0 ? Math.min(earliest, expireAtMillis) : earliest;
+  }
+
   /** Indexes {@code key} at {@code at}; an entry it already has changes only when {@code replace}. */
   private void put(byte[] key, long at, boolean replace) {
     Bytes k = new Bytes(key);

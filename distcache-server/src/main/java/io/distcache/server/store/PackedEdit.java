@@ -296,6 +296,11 @@ public final class PackedEdit {
     public static final byte PUT_KEEPING_TIME = 4;
     /** A hash field's time set: the value is its 8 bytes, big-endian (0: none, HPERSIST). */
     public static final byte TIME = 5;
+    /**
+     * The bound a reaping edit raises the hash's earliest time to (reaped()): no name (empty), the
+     * value its 8 bytes; so a replica's copy gets the owner's bound, byte for byte.
+     */
+    public static final byte BOUND = 6;
 
     /** The time of a TIME call. */
     public long time() {
@@ -339,6 +344,12 @@ public final class PackedEdit {
           } else {
             e.putKeepingTime(i, op.value());
           }
+        }
+        case Op.BOUND -> {
+          if (!hash || op.value() == null || op.value().length != Long.BYTES || op.time() < 0) {
+            throw new IllegalArgumentException("a BOUND call needs a hash and 8 bytes of a time at or after 0");
+          }
+          e.reaped(op.time());
         }
         case Op.TIME -> {
           if (!hash || op.value() == null || op.value().length != Long.BYTES || op.time() < 0) {
@@ -419,12 +430,12 @@ public final class PackedEdit {
   /**
    * The old payload's fields whose time has come were all removed by this edit, and the others'
    * earliest time is {@code restEarliest} (PackedLookup.expiredFields): the bound the edit writes
-   * may rise to it (from the old bound, which was at or before now). A replica's replay of the
-   * calls keeps the old, lower bound, which is as true (a bound need not be a field's time): the
-   * two payloads then differ in those 8 bytes only, and the first write after a promotion that
-   * finds the lower bound at or before now looks at the times again.
+   * may rise to it (from the old bound, which was at or before now). It is a call too (BOUND), so
+   * a replica's replay writes the same bound: left at the old one, the replica's field-expiry
+   * index put the hash due again after every replayed edit (a reviewer).
    */
   public void reaped(long restEarliest) {
+    ops.add(new Op(Op.BOUND, new byte[0], ByteBuffer.allocate(Long.BYTES).putLong(0, restEarliest).array()));
     reapedBound = restEarliest;
   }
 

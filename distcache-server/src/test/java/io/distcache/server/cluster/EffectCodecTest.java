@@ -166,12 +166,13 @@ class EffectCodecTest {
     byte[] at = java.nio.ByteBuffer.allocate(8).putLong(0, 1_700_000_000_000L).array();
     List<Effect> in = List.of(Effect.edited(b("h"), ValueType.HASH, 64, 128, 0, List.of(
         new Op(Op.PUT_KEEPING_TIME, b("f1"), b("10")), new Op(Op.TIME, b("f2"), at),
-        new Op(Op.TIME, b("f3"), new byte[8]))));
+        new Op(Op.TIME, b("f3"), new byte[8]), new Op(Op.BOUND, new byte[0], at))));
     byte[] encoded = EffectCodec.encode(in);
     List<Op> ops = EffectCodec.decode(encoded).get(0).edit().ops();
 
     assertThat(encoded).hasSize(2 + in.get(0).encodedBytes());
-    assertThat(ops).extracting(Op::kind).containsExactly(Op.PUT_KEEPING_TIME, Op.TIME, Op.TIME);
+    assertThat(ops).extracting(Op::kind).containsExactly(Op.PUT_KEEPING_TIME, Op.TIME, Op.TIME, Op.BOUND);
+    assertThat(ops.get(3).time()).as("the bound a reaping edit raised").isEqualTo(1_700_000_000_000L);
     assertThat(ops.get(0).value()).isEqualTo(b("10"));
     assertThat(ops.get(1).time()).isEqualTo(1_700_000_000_000L);
     assertThat(ops.get(2).time()).as("a time of 0: none (HPERSIST)").isZero();
