@@ -437,7 +437,9 @@ final class HashRequests {
       default -> List.of(args.get(0));
     };
     int n = names.size();
-    int[] reaped = new int[2]; // fields removed because their time came, and whether they were all the hash had
+    // Fields removed because their time came. Never all of the hash: it has more than 128 fields,
+    // at most MAX_REAPED_IN_EDIT go, and a result of 128 or fewer is decoded instead (needsDecode).
+    int[] reaped = new int[1];
     PackedChange<Frame> change;
     try {
       change = editReaping(r, command, args, names, n, time, now, reaped);
@@ -451,7 +453,7 @@ final class HashRequests {
       throw refused;
     }
     if (change.wrote() && reaped[0] > 0) {
-      fieldsExpired(r.key(), reaped[1] == 1);
+      fieldsExpired(r.key(), false);
       FieldExpiryIndex index = store.fieldExpiryIndex();
       if (index != null) {
         index.countExpired(reaped[0]); // INFO's expired_subkeys
@@ -489,10 +491,8 @@ final class HashRequests {
         }
         e.reaped(expired.restEarliest());
         reaped[0] = expired.names().size();
-        reaped[1] = reaped[0] > 0 && reaped[0] == e.count() ? 1 : 0;
       } else {
         reaped[0] = 0;
-        reaped[1] = 0;
       }
       Frame reply = switch (command) {
         case HSET -> { // present(): as the edit leaves the hash so far, so a field just reaped counts as new
@@ -606,15 +606,8 @@ final class HashRequests {
         continue;
       }
       long current = e.time(i);
-      if (!holds(condition, current == 0 ? null : current, at)) {
-        codes[i] = HashFieldExpiry.CONDITION_NOT_MET;
-      } else if (at <= now) {
-        e.remove(i);
-        codes[i] = HashFieldExpiry.DELETED;
-      } else {
-        e.expire(i, at);
-        codes[i] = HashFieldExpiry.SET;
-      }
+      codes[i] = !holds(condition, current == 0 ? null : current, at) ? HashFieldExpiry.CONDITION_NOT_MET
+          : expireOrRemove(e, i, at, now) ? HashFieldExpiry.DELETED : HashFieldExpiry.SET;
     }
     return codes;
   }
@@ -660,14 +653,10 @@ final class HashRequests {
 
   /** HSETEX on the payload's view (PackedEdit), with the decoding path's reply and order (below). */
   private static Frame hsetex(Frame r, PackedEdit e, int n, List<byte[]> args, long at, long now) {
-    long flags = r.extra(2, 0);
-    boolean setExpiry = (flags & HashFieldExpiry.SET_EXPIRY) != 0;
-    boolean keepTtl = (flags & HashFieldExpiry.KEEP_TTL) != 0;
-    boolean fnx = (flags & HashFieldExpiry.FNX) != 0;
-    boolean fxx = (flags & HashFieldExpiry.FXX) != 0;
-    if (fnx || fxx) {
+    SetExFlags f = SetExFlags.of(r);
+    if (f.fnx() || f.fxx()) {
       for (int i = 0; i < n; i++) {
-        if (fnx == e.present(i)) { // FNX found one, or FXX missed one
+        if (f.fnx() == e.present(i)) { // FNX found one, or FXX missed one
           return r.replyOk(0, 0, 0);
         }
       }
@@ -675,12 +664,12 @@ final class HashRequests {
     int updated = 0;
     int deleted = 0;
     for (int i = 0; i < n; i++) {
-      if (keepTtl) {
+      if (f.keepTtl()) {
         e.putKeepingTime(i, args.get(2 * i + 1));
       } else {
         e.put(i, args.get(2 * i + 1));
       }
-      if (setExpiry) {
+      if (f.setExpiry()) {
         if (expireOrRemove(e, i, at, now)) {
           deleted++;
         } else {
@@ -689,6 +678,15 @@ final class HashRequests {
       }
     }
     return r.replyOk(1, updated, deleted);
+  }
+
+  /** HSETEX's flags (extra 2), read once for either path. */
+  private record SetExFlags(boolean setExpiry, boolean keepTtl, boolean fnx, boolean fxx) {
+    static SetExFlags of(Frame r) {
+      long flags = r.extra(2, 0);
+      return new SetExFlags((flags & HashFieldExpiry.SET_EXPIRY) != 0, (flags & HashFieldExpiry.KEEP_TTL) != 0,
+          (flags & HashFieldExpiry.FNX) != 0, (flags & HashFieldExpiry.FXX) != 0);
+    }
   }
 
   /** HEXPIRE's condition on a field's current time (null: none, infinite for GT and LT) and the new one. */
@@ -879,12 +877,11 @@ final class HashRequests {
   private Frame hsetex(Frame r, List<byte[]> args, LinkedHashMap<Bytes, byte[]> hash, Map<Bytes, Long> ttl,
       long expireAt, long now) {
     long at = hsetexAt(r, args, now);
-    long flags = r.extra(2, 0);
-    boolean setExpiry = (flags & HashFieldExpiry.SET_EXPIRY) != 0;
-    boolean keepTtl = (flags & HashFieldExpiry.KEEP_TTL) != 0;
-    boolean fnx = (flags & HashFieldExpiry.FNX) != 0;
-    boolean fxx = (flags & HashFieldExpiry.FXX) != 0;
-    if (fnx || fxx) {
+    SetExFlags f = SetExFlags.of(r);
+    boolean setExpiry = f.setExpiry();
+    boolean keepTtl = f.keepTtl();
+    boolean fnx = f.fnx();
+    if (fnx || f.fxx()) {
       for (int i = 0; i < args.size(); i += 2) {
         boolean exists = hash.containsKey(new Bytes(args.get(i)));
         if (fnx == exists) { // FNX found one, or FXX missed one

@@ -453,11 +453,6 @@ public final class PackedEdit {
     return live(f) ? newTime[f] : 0;
   }
 
-  /** The names this edit was made for (some may be the same). */
-  public int names() {
-    return names.size();
-  }
-
   /** Whether name {@code i} is in the payload as the edit leaves it so far. */
   public boolean present(int i) {
     return live(first[i]);
