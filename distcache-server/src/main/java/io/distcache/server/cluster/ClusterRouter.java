@@ -100,7 +100,8 @@ public final class ClusterRouter implements Router, ClusterView {
         replicator.slotCopies());
     replicator.onRelease(this::reroute);
     cluster.guard().wholeCopies(replicator::whole);
-    cluster.onLearning(new JoinDriver(cluster, replicator::whole, replicator::askAgainIfStuck, peers));
+    cluster.onLearning(new JoinDriver(cluster, replicator::whole, replicator::askAgainIfStuck,
+        replicator::describeMissing, peers));
     cluster.placements().addListener(replicator::placementChanged);
     cluster.placements().addListener((before, after) -> unsent.placementChanged(java.util.concurrent.ForkJoinPool.commonPool()));
     replicator.onStaleCopies(cluster::dropCopies);

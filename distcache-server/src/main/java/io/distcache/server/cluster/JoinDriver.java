@@ -62,6 +62,8 @@ final class JoinDriver {
   private final ClusterMembership cluster;
   private final IntPredicate whole;
   private final java.util.function.Consumer<IntPredicate> askAgainIfStuck;
+  /** Where the missing copies of the slots selected stand (ReplicaSyncRequester.describeMissing), for the log. */
+  private final java.util.function.Function<IntPredicate, String> describeMissing;
   private final Peers peers;
   private final AtomicBoolean asking = new AtomicBoolean();
   /** Numbers this node's rounds of MIGRATE_PREPARE, from 1: an owner tells a late cancel from a current one. */
@@ -92,10 +94,11 @@ final class JoinDriver {
   private volatile java.util.function.BooleanSupplier before = () -> true;
 
   JoinDriver(ClusterMembership cluster, IntPredicate whole, java.util.function.Consumer<IntPredicate> askAgainIfStuck,
-      Peers peers) {
+      java.util.function.Function<IntPredicate, String> describeMissing, Peers peers) {
     this.cluster = cluster;
     this.whole = whole;
     this.askAgainIfStuck = askAgainIfStuck;
+    this.describeMissing = describeMissing;
     this.peers = peers;
     this.cancels = new MigrationCancels(peers);
   }
@@ -164,7 +167,8 @@ final class JoinDriver {
       askAgainIfStuck.accept(s -> p.isLearner(me, s));
       if (now - lastProgressLog >= PROGRESS_LOG_NANOS) {
         lastProgressLog = now;
-        log.info("joining: {} of {} slots copied whole so far", learned - missing, learned);
+        log.info("joining: {} of {} slots copied whole so far (placement epoch {}; of the rest: {})", learned - missing,
+            learned, p.epoch(), describeMissing.apply(s -> p.isLearner(me, s)));
       }
       return;
     }

@@ -68,8 +68,12 @@ final class ReplicaSyncRequester {
   private final long[] whole = new long[KeySlot.SLOTS / 64];
   /** When each slot's latest request was accepted or last asked again (the nanos clock), for {@link #askAgainIfStuck}. */
   private final long[] acceptedAt = new long[KeySlot.SLOTS];
+  /** When each slot's copy here last stopped being whole (its latest drop began; the nanos clock), 0 for never. */
+  private final long[] unwholeSince = new long[KeySlot.SLOTS];
   private long nextToken = new java.util.Random().nextLong() & 0x7FFF_FFFF_0000_0000L;
   private boolean scheduled;
+  /** Guarded by this: see orphansAsked(). */
+  private long orphansAsked;
 
   ReplicaSyncRequester(Supplier<Placement> placement, Supplier<Member> self, Peers peers,
       ScheduledExecutorService timer) {
@@ -160,8 +164,20 @@ final class ReplicaSyncRequester {
     Map<String, Long> tokenOf = new HashMap<>();
     synchronized (this) {
       long now = nanos.getAsLong();
+      boolean orphans = false;
       for (int s = 0; s < KeySlot.SLOTS; s++) {
         long bit = 1L << s;
+        if ((incomplete.get(s >>> 6) & bit) != 0 && (needed[s >>> 6] & bit) == 0 && !inFlight(s)
+            && (acceptedAt[s] == 0 || tokens[s] == 0) && now - unwholeSince[s] >= afterNanos && mine.test(s)
+            && p.isReplica(me, s)) {
+          // Not whole, and no request for it is waiting, on its way or accepted: nothing would ever
+          // ask for it again before its next drop (the next membership change). Asked as after a
+          // drop, with its token if it has one.
+          needed[s >>> 6] |= bit;
+          orphans = true;
+          orphansAsked++;
+          continue;
+        }
         if ((whole[s >>> 6] & bit) == 0 && (needed[s >>> 6] & bit) == 0 && acceptedAt[s] != 0 && tokens[s] != 0
             && now - acceptedAt[s] >= afterNanos && mine.test(s) && p.isReplica(me, s)) {
           Member owner = p.owner(s);
@@ -171,6 +187,9 @@ final class ReplicaSyncRequester {
           bySlots.computeIfAbsent(group, g -> new byte[KeySlot.SLOTS / 8])[s >>> 3] |= (byte) (1 << (s & 7));
           acceptedAt[s] = now; // asked again now: the next time is afterNanos later
         }
+      }
+      if (orphans) {
+        schedule(0);
       }
     }
     byte[] id = me.id().getBytes(StandardCharsets.US_ASCII);
@@ -285,7 +304,11 @@ final class ReplicaSyncRequester {
 
   /** A drop of {@code slots} begins: their copies here stop being whole now, before any key goes. */
   synchronized void dropping(long[] slots) {
+    long now = nanos.getAsLong();
     for (int w = 0; w < whole.length; w++) {
+      for (long word = slots[w]; word != 0; word &= word - 1) {
+        unwholeSince[w * 64 + Long.numberOfTrailingZeros(word)] = now;
+      }
       whole[w] &= ~slots[w];
       long dropped = slots[w];
       if (dropped != 0) {
@@ -316,6 +339,45 @@ final class ReplicaSyncRequester {
   /** True when this node's copy of {@code slot} is whole: copied in full since its last drop. */
   synchronized boolean whole(int slot) {
     return (whole[slot >>> 6] & (1L << slot)) != 0;
+  }
+
+  /** Guarded by this: a request for {@code slot} was sent since its latest drop and is not answered yet. */
+  private boolean inFlight(int slot) {
+    return (asking[slot >>> 6] & (1L << slot)) != 0 && askedAtDrop[slot] == drops[slot];
+  }
+
+  /** Slots found not whole with nothing asking for them, and asked for again (askAgainIfStuck; INFO, tests). */
+  synchronized long orphansAsked() {
+    return orphansAsked;
+  }
+
+  /**
+   * Where the copies of the slots {@code which} selects that are not whole here stand, for the
+   * join's progress log and state: waiting to be asked or accepted, asked and not answered, accepted
+   * (the owner copies), or none of these.
+   */
+  synchronized String describeMissing(java.util.function.IntPredicate which) {
+    int waiting = 0;
+    int asked = 0;
+    int accepted = 0;
+    int idle = 0;
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      long bit = 1L << s;
+      if ((whole[s >>> 6] & bit) != 0 || !which.test(s)) {
+        continue;
+      }
+      if (inFlight(s)) {
+        asked++;
+      } else if ((needed[s >>> 6] & bit) != 0) {
+        waiting++;
+      } else if (tokens[s] != 0 && acceptedAt[s] != 0) {
+        accepted++;
+      } else {
+        idle++;
+      }
+    }
+    return waiting + " to ask, " + asked + " asked, " + accepted + " accepted by their owners, " + idle
+        + " not asked";
   }
 
   /** Slots still waiting for an owner to accept (for tests and INFO). */

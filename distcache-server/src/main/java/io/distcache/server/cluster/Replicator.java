@@ -1950,6 +1950,11 @@ public final class Replicator implements AutoCloseable {
     }
   }
 
+  /** Where the copies of the slots {@code which} selects that are not whole here stand (the join's progress log). */
+  String describeMissing(java.util.function.IntPredicate which) {
+    return syncRequester.describeMissing(which);
+  }
+
   /** A COPIED effect was applied: the copy of {@code slot} asked for with {@code token} is whole. */
   void copied(int slot, long token) {
     syncRequester.copied(slot, token);
