@@ -434,8 +434,11 @@ public final class SlotGuard {
       // A slot it learned as a replica is kept too (heldBefore: a learner is a replica): its
       // owner acknowledged no write since MIGRATE_PREPARE before the learner had it.
       boolean tookOver = nowOwned && previous.wouldOwn(me, s) && whole.test(s);
+      // Not to a placement where this node learns: it was declared dead meanwhile and emptied its
+      // store, so it holds no copy to keep (its requester gave the slot up while it owned it, and
+      // only this drop asks for it again; a tester's rejoin waited for the next membership change).
       boolean handedOver = previous.owns(me, s) && !nowOwned && previous.wouldOwn(next.owner(s), s)
-          && next.isReplica(me, s);
+          && next.isReplica(me, s) && !next.isLearner(me);
       boolean newOwner = holdsNow && heldBefore && !next.owner(s).equals(ownerBefore) && !failover && !tookOver
           && !handedOver;
       if (handedOver) {

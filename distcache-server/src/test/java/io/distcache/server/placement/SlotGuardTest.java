@@ -337,6 +337,40 @@ class SlotGuardTest {
 
   private static final Member D = new Member("d".repeat(40), new Address("127.0.0.1", 7004));
 
+  /**
+   * C owned a slot while D learned it, then C was declared dead (it emptied its store) and comes
+   * back learning the same slot under D, D having joined meanwhile. That is no hand-over to D that
+   * leaves C's copy in place: C holds nothing, so the slot is dropped and asked for. Before, C took
+   * it for a hand-over, dropped nothing, and its requester, which had given the slot up while C
+   * still owned it, never asked for it again: a tester's rejoin sat at "6807 of 8082 slots copied
+   * whole" until the next membership change.
+   */
+  @Test
+  void ownerDeclaredDeadWhileALearnerTakesItsSlot_learnsItAgain_itIsNoHandOver() {
+    List<long[]> dropped = new ArrayList<>();
+    SlotGuard.Dropper recorder = (slots, done) -> {
+      dropped.add(slots.clone());
+      done.run();
+    };
+    Placement dLearning = Placement.of(27, List.of(A, B, C), List.of(D), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    Placement cLearning = Placement.of(29, List.of(A, B, D), List.of(C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    int relearned = -1;
+    for (int s = 0; s < KeySlot.SLOTS && relearned < 0; s++) {
+      if (dLearning.owns(C, s) && dLearning.wouldOwn(D, s) && cLearning.owns(D, s) && cLearning.isLearner(C, s)) {
+        relearned = s;
+      }
+    }
+    assertThat(relearned).as("a slot C owned, D learned, and C learns again under D").isNotNegative();
+    SlotGuard c = new SlotGuard(clock, LEASE);
+    c.placementChanged(C, Placement.empty(), dLearning, recorder);
+    dropped.clear();
+    c.placementChanged(C, dLearning, cLearning, recorder);
+    int slot = relearned;
+    assertThat(dropped).as("C's copy of slot %d is dropped, so that it is asked for", slot)
+        .anyMatch(d -> SlotGuard.has(d, slot));
+    assertThat(c.handedOver(slot)).as("C gave nothing to D: it was declared dead").isFalse();
+  }
+
   /** A slot A owns under both placements whose replica under {@code before} is still a member of {@code after} but no longer its replica. */
   private static int keptSlotLosingItsReplica(Placement before, Placement after) {
     for (int s = 0; s < KeySlot.SLOTS; s++) {
