@@ -380,6 +380,17 @@ final class ReplicaSyncRequester {
         + " not asked";
   }
 
+  /** How many of the slots {@code held} selects have a copy here dropped and not whole since (INFO). */
+  int incompleteCopies(java.util.function.IntPredicate held) {
+    int n = 0;
+    for (int w = 0; w < KeySlot.SLOTS / 64; w++) {
+      for (long word = incomplete.get(w); word != 0; word &= word - 1) {
+        n += held.test(w * 64 + Long.numberOfTrailingZeros(word)) ? 1 : 0;
+      }
+    }
+    return n;
+  }
+
   /** Slots still waiting for an owner to accept (for tests and INFO). */
   synchronized int pendingSlots() {
     int n = 0;

@@ -2334,6 +2334,12 @@ public final class Replicator implements AutoCloseable {
     line(sb, "replication_promoted_incomplete_slots", promotedIncomplete.get());
     line(sb, "replication_refused_batches", refusedBatches.get());
     line(sb, "replication_edits_shipped", editsShipped.sum());
+    Placement p = placement.get();
+    Member me = self.get();
+    line(sb, "replication_copies_incomplete", me == null ? 0 : syncRequester.incompleteCopies(s -> p.isReplica(me, s)));
+    line(sb, "replication_copies_waiting", syncRequester.pendingSlots());
+    line(sb, "replication_copies_reasked", syncRequester.orphansAsked());
+    line(sb, "replication_copies_owed", owed.count());
     return sb.toString();
   }
 

@@ -73,6 +73,7 @@ class OrphanCopyAskTest {
     current.set(two); // B replicates the slot now, with no drop to ask for it
     int s0 = slot;
     assertThat(replica.describeMissing(s -> s == s0)).isEqualTo("0 to ask, 0 asked, 0 accepted by their owners, 1 not asked");
+    assertThat(replica.incompleteCopies(s -> two.isReplica(B, s))).isEqualTo(1);
     nanos.addAndGet(STUCK - 1);
     replica.askAgainIfStuck(s -> true, STUCK);
     timer.submit(() -> { }).get(10, TimeUnit.SECONDS);
@@ -89,6 +90,7 @@ class OrphanCopyAskTest {
 
     replica.copied(slot, request.extras()[2]);
     assertThat(replica.whole(slot)).isTrue();
+    assertThat(replica.incompleteCopies(s -> true)).isZero();
     nanos.addAndGet(STUCK);
     replica.askAgainIfStuck(s -> true, STUCK);
     timer.submit(() -> { }).get(10, TimeUnit.SECONDS);
