@@ -1,6 +1,7 @@
 package io.distcache.protocol;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.internal.PlatformDependent;
 import java.nio.ByteBuffer;
 
 /*
@@ -54,6 +55,31 @@ public final class BufferedValue {
       // Through a view limited to the value, so a composite source fills it piece by piece.
       b.getBytes(b.readerIndex(), dst.duplicate().limit(at + length));
       dst.position(at + length);
+    }
+  }
+
+  /**
+   * Copies the value into {@code dst} at absolute index {@code at}, leaving {@code dst}'s position
+   * and limit alone (the store's pages are shared views: EntryCodec). A buffer with a memory address
+   * (a slice of the read buffer: every value the RESP decoder hands over whole) is copied address to
+   * address: the views the store made of its page and the one Netty's getBytes(int, ByteBuffer)
+   * makes of its own memory were three DirectByteBuffer objects per value, about 150 of the 684
+   * bytes of heap a 1 KiB SET allocated (docs/BENCHMARKS.md, issue 16). A composite or heap buffer
+   * goes through a view.
+   */
+  public synchronized void copyTo(ByteBuffer dst, int at) {
+    if (at < 0 || at > dst.limit() - length) {
+      throw new IndexOutOfBoundsException("value of " + length + " bytes at " + at + " in a buffer of " + dst.limit());
+    }
+    if (copy != null) {
+      dst.put(at, copy, 0, length);
+      return;
+    }
+    ByteBuf b = live();
+    if (dst.isDirect() && b.hasMemoryAddress() && PlatformDependent.hasUnsafe() && !dst.isReadOnly()) {
+      PlatformDependent.copyMemory(b.memoryAddress() + b.readerIndex(), PlatformDependent.directBufferAddress(dst) + at, length);
+    } else {
+      b.getBytes(b.readerIndex(), dst.duplicate().limit(at + length).position(at));
     }
   }
 

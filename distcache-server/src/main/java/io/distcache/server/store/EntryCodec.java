@@ -263,7 +263,7 @@ final class EntryCodec {
     if (buffered == null) {
       b.put(at, value, 0, value.length);
     } else {
-      buffered.copyTo(b.duplicate().position(at)); // straight from the request's buffer (issue 16)
+      buffered.copyTo(b, at); // straight from the request's buffer (issue 16)
     }
   }
 

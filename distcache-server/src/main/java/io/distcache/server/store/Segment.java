@@ -501,7 +501,7 @@ final class Segment {
     }
     int from = valueAt + (int) offset;
     if (buffered != null) {
-      buffered.copyTo(to.duplicate().position(from));
+      buffered.copyTo(to, from);
     } else {
       to.put(from, src);
     }
