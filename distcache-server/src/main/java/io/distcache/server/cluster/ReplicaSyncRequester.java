@@ -354,7 +354,8 @@ final class ReplicaSyncRequester {
   /**
    * Where the copies of the slots {@code which} selects that are not whole here stand, for the
    * join's progress log and state: waiting to be asked or accepted, asked and not answered, accepted
-   * (the owner copies), or none of these.
+   * (the owner copies), or none of these: a slot whose drop still runs (asked once it is done), or
+   * one nothing asks for (asked 10 s after its drop, askAgainIfStuck).
    */
   synchronized String describeMissing(java.util.function.IntPredicate which) {
     int waiting = 0;
@@ -377,7 +378,7 @@ final class ReplicaSyncRequester {
       }
     }
     return waiting + " to ask, " + asked + " asked, " + accepted + " accepted by their owners, " + idle
-        + " not asked";
+        + " not asked (being dropped, or asked 10 s after their drop)";
   }
 
   /** How many of the slots {@code held} selects have a copy here dropped and not whole since (INFO). */

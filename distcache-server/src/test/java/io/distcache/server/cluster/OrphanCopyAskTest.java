@@ -72,7 +72,7 @@ class OrphanCopyAskTest {
 
     current.set(two); // B replicates the slot now, with no drop to ask for it
     int s0 = slot;
-    assertThat(replica.describeMissing(s -> s == s0)).isEqualTo("0 to ask, 0 asked, 0 accepted by their owners, 1 not asked");
+    assertThat(replica.describeMissing(s -> s == s0)).isEqualTo("0 to ask, 0 asked, 0 accepted by their owners, 1 not asked (being dropped, or asked 10 s after their drop)");
     assertThat(replica.incompleteCopies(s -> two.isReplica(B, s))).isEqualTo(1);
     nanos.addAndGet(STUCK - 1);
     replica.askAgainIfStuck(s -> true, STUCK);
@@ -86,7 +86,7 @@ class OrphanCopyAskTest {
     assertThat(request.extras()[1]).as("asked under the placement of now").isEqualTo(two.fingerprint());
     assertThat(request.value()[slot >>> 3] & (1 << (slot & 7))).isNotZero();
     assertThat(replica.orphansAsked()).isEqualTo(1);
-    assertThat(replica.describeMissing(s -> s == s0)).isEqualTo("0 to ask, 0 asked, 1 accepted by their owners, 0 not asked");
+    assertThat(replica.describeMissing(s -> s == s0)).isEqualTo("0 to ask, 0 asked, 1 accepted by their owners, 0 not asked (being dropped, or asked 10 s after their drop)");
 
     replica.copied(slot, request.extras()[2]);
     assertThat(replica.whole(slot)).isTrue();
