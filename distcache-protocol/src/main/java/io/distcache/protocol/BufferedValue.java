@@ -77,6 +77,10 @@ public final class BufferedValue {
     }
     ByteBuf b = live();
     if (dst.isDirect() && b.hasMemoryAddress() && PlatformDependent.hasUnsafe() && !dst.isReadOnly()) {
+      if (b.readerIndex() > b.capacity() - length) { // as getBytes' checkIndex: never read past the source
+        throw new IndexOutOfBoundsException("value of " + length + " bytes at " + b.readerIndex() + " in a buffer of "
+            + b.capacity());
+      }
       PlatformDependent.copyMemory(b.memoryAddress() + b.readerIndex(), PlatformDependent.directBufferAddress(dst) + at, length);
     } else {
       b.getBytes(b.readerIndex(), dst.duplicate().limit(at + length).position(at));

@@ -70,6 +70,8 @@ final class ReplicaSyncRequester {
   private final long[] acceptedAt = new long[KeySlot.SLOTS];
   /** When each slot's copy here last stopped being whole (its latest drop began; the nanos clock), 0 for never. */
   private final long[] unwholeSince = new long[KeySlot.SLOTS];
+  /** Drops of each slot announced (dropping) and not done yet (dropped): the orphan ask waits for them. */
+  private final int[] dropsRunning = new int[KeySlot.SLOTS];
   private long nextToken = new java.util.Random().nextLong() & 0x7FFF_FFFF_0000_0000L;
   private boolean scheduled;
   /** Guarded by this: see orphansAsked(). */
@@ -92,7 +94,15 @@ final class ReplicaSyncRequester {
 
   /** The keys of {@code slots} (a 16,384-bit map) were dropped here. */
   synchronized void dropped(long[] slots) {
-    dropping(slots); // also when no drop was announced first (this node was emptied whole)
+    unwhole(slots); // also when no drop was announced first (this node was emptied whole)
+    for (int w = 0; w < slots.length; w++) {
+      for (long word = slots[w]; word != 0; word &= word - 1) {
+        int s = w * 64 + Long.numberOfTrailingZeros(word);
+        if (dropsRunning[s] > 0) {
+          dropsRunning[s]--;
+        }
+      }
+    }
     for (int w = 0; w < needed.length; w++) {
       needed[w] |= slots[w];
       long word = slots[w];
@@ -168,7 +178,7 @@ final class ReplicaSyncRequester {
       for (int s = 0; s < KeySlot.SLOTS; s++) {
         long bit = 1L << s;
         if ((incomplete.get(s >>> 6) & bit) != 0 && (needed[s >>> 6] & bit) == 0 && !inFlight(s)
-            && (acceptedAt[s] == 0 || tokens[s] == 0) && now - unwholeSince[s] >= afterNanos && mine.test(s)
+            && (acceptedAt[s] == 0 || tokens[s] == 0) && dropsRunning[s] == 0 && now - unwholeSince[s] >= afterNanos && mine.test(s)
             && p.isReplica(me, s)) {
           // Not whole, and no request for it is waiting, on its way or accepted: nothing would ever
           // ask for it again before its next drop (the next membership change). Asked as after a
@@ -304,6 +314,16 @@ final class ReplicaSyncRequester {
 
   /** A drop of {@code slots} begins: their copies here stop being whole now, before any key goes. */
   synchronized void dropping(long[] slots) {
+    unwhole(slots);
+    for (int w = 0; w < slots.length; w++) {
+      for (long word = slots[w]; word != 0; word &= word - 1) {
+        dropsRunning[w * 64 + Long.numberOfTrailingZeros(word)]++;
+      }
+    }
+  }
+
+  /** Guarded by this: the copies of {@code slots} stop being whole, and no request for them counts any more. */
+  private void unwhole(long[] slots) {
     long now = nanos.getAsLong();
     for (int w = 0; w < whole.length; w++) {
       for (long word = slots[w]; word != 0; word &= word - 1) {
@@ -316,7 +336,9 @@ final class ReplicaSyncRequester {
       }
       long word = slots[w];
       while (word != 0) {
-        tokens[w * 64 + Long.numberOfTrailingZeros(word)] = 0;
+        int s = w * 64 + Long.numberOfTrailingZeros(word);
+        tokens[s] = 0;
+        acceptedAt[s] = 0; // no request accepted since this drop (describeMissing counts it so)
         word &= word - 1;
       }
     }

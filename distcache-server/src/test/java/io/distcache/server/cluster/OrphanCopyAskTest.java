@@ -111,4 +111,37 @@ class OrphanCopyAskTest {
     timer.submit(() -> { }).get(10, TimeUnit.SECONDS);
     assertThat(asked).as("a founder's copies hold every acknowledged write: nothing to ask for").isEmpty();
   }
+
+  /**
+   * A drop is announced (dropping) when it is queued; drops run one at a time, each a pass over the
+   * store. A slot whose drop is still queued or running after the stuck time is not asked for: the
+   * drop's end asks for it (with a new token), and asking before made its owner copy it twice (a
+   * reviewer).
+   */
+  @Test
+  void aSlotWhoseDropStillRuns_isNotAskedBeforeTheDropIsDone() throws Exception {
+    Placement two = Placement.of(1, List.of(A, B), 64, 1);
+    int slot = -1;
+    for (int s = 0; s < KeySlot.SLOTS && slot < 0; s++) {
+      if (two.owns(A, s) && two.isReplica(B, s)) {
+        slot = s;
+      }
+    }
+    List<Frame> asked = new CopyOnWriteArrayList<>();
+    Peers peers = TestPeers.answering((to, request) -> {
+      asked.add(request);
+      return CompletableFuture.completedFuture(request.replyOk());
+    });
+    ReplicaSyncRequester replica = new ReplicaSyncRequester(() -> two, () -> B, peers, timer, nanos::get);
+    long[] slots = new long[KeySlot.SLOTS / 64];
+    slots[slot >>> 6] |= 1L << slot;
+    replica.dropping(slots); // the drop is queued behind others / runs its pass over a large store
+    nanos.addAndGet(STUCK);
+    replica.askAgainIfStuck(s -> true, STUCK); // Replicator.askAgainForStuckCopies, every second
+    timer.submit(() -> { }).get(10, TimeUnit.SECONDS);
+    replica.dropped(slots); // the drop is done
+    await().atMost(Duration.ofSeconds(10)).until(() -> replica.pendingSlots() == 0);
+    timer.submit(() -> { }).get(10, TimeUnit.SECONDS);
+    assertThat(asked).as("asked once, after the drop; not also while its keys were being deleted").hasSize(1);
+  }
 }
