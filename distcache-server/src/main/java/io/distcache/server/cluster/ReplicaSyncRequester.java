@@ -68,7 +68,7 @@ final class ReplicaSyncRequester {
   private final long[] whole = new long[KeySlot.SLOTS / 64];
   /** When each slot's latest request was accepted or last asked again (the nanos clock), for {@link #askAgainIfStuck}. */
   private final long[] acceptedAt = new long[KeySlot.SLOTS];
-  /** When each slot's copy here last stopped being whole (its latest drop began; the nanos clock), 0 for never. */
+  /** When each slot's latest drop was announced or ended, whichever came last (the nanos clock), 0 for never. */
   private final long[] unwholeSince = new long[KeySlot.SLOTS];
   /** Drops of each slot announced (dropping) and not done yet (dropped): the orphan ask waits for them. */
   private final int[] dropsRunning = new int[KeySlot.SLOTS];
