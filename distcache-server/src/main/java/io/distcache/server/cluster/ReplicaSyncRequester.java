@@ -95,20 +95,14 @@ final class ReplicaSyncRequester {
   /** The keys of {@code slots} (a 16,384-bit map) were dropped here. */
   synchronized void dropped(long[] slots) {
     unwhole(slots); // also when no drop was announced first (this node was emptied whole)
-    for (int w = 0; w < slots.length; w++) {
+    for (int w = 0; w < needed.length; w++) {
+      needed[w] |= slots[w];
       for (long word = slots[w]; word != 0; word &= word - 1) {
         int s = w * 64 + Long.numberOfTrailingZeros(word);
+        drops[s]++;
         if (dropsRunning[s] > 0) {
           dropsRunning[s]--;
         }
-      }
-    }
-    for (int w = 0; w < needed.length; w++) {
-      needed[w] |= slots[w];
-      long word = slots[w];
-      while (word != 0) {
-        drops[w * 64 + Long.numberOfTrailingZeros(word)]++;
-        word &= word - 1;
       }
     }
     schedule(0);
@@ -326,20 +320,16 @@ final class ReplicaSyncRequester {
   private void unwhole(long[] slots) {
     long now = nanos.getAsLong();
     for (int w = 0; w < whole.length; w++) {
-      for (long word = slots[w]; word != 0; word &= word - 1) {
-        unwholeSince[w * 64 + Long.numberOfTrailingZeros(word)] = now;
-      }
       whole[w] &= ~slots[w];
       long dropped = slots[w];
       if (dropped != 0) {
         incomplete.getAndUpdate(w, bits -> bits | dropped);
       }
-      long word = slots[w];
-      while (word != 0) {
+      for (long word = dropped; word != 0; word &= word - 1) {
         int s = w * 64 + Long.numberOfTrailingZeros(word);
+        unwholeSince[s] = now;
         tokens[s] = 0;
         acceptedAt[s] = 0; // no request accepted since this drop (describeMissing counts it so)
-        word &= word - 1;
       }
     }
   }
@@ -458,7 +448,7 @@ final class ReplicaSyncRequester {
           needed[s >>> 6] &= ~(1L << s); // not ours to hold any more
           continue;
         }
-        if ((asking[s >>> 6] & (1L << s)) != 0 && askedAtDrop[s] == drops[s]) {
+        if (inFlight(s)) {
           continue; // its request is on its way; the answer asks again if it must
         }
         Member owner = p.owner(s);
