@@ -219,7 +219,14 @@ class HandOffLacksTest {
       assertThat((lacking[s >>> 6] & (1L << s)) != 0).as("slot %d", s).isEqualTo(s == slots.get(0));
     }
     assertThat(replica.whole(slots.get(0))).isFalse();
-    assertThat(syncsRefused).as("the question starts no request of its own").hasSize(asked);
+    // The refused request is asked again every 100 ms (the same token and slots): only a request of
+    // the question's own, another token or other slots, would differ (a slow CI run saw a retry here).
+    Frame first = syncsRefused.get(0);
+    assertThat(syncsRefused).as("the question starts no request of its own").hasSizeGreaterThanOrEqualTo(asked)
+        .allSatisfy(r -> {
+          assertThat(r.extras()[2]).isEqualTo(first.extras()[2]);
+          assertThat(r.value()).isEqualTo(first.value());
+        });
 
     Frame unknown = replica.lacksRequested(Frame.request(Opcode.REPLICA_LACKS, 0, aId, null, p.epoch(), p.fingerprint(),
         7), replicaGuard.processedFingerprint());
