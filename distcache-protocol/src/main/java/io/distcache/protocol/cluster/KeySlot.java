@@ -47,6 +47,37 @@ public final class KeySlot {
     return crc16(key, 0, n) & (SLOTS - 1);
   }
 
+  /**
+   * The slot of the {@code len}-byte key at {@code off} in {@code buf} (absolute positions; the
+   * buffer's position and limit are untouched), as {@link #of(byte[])} computes it: a store walking
+   * its keys by slot reads them where they lie instead of copying each out first.
+   */
+  public static int of(java.nio.ByteBuffer buf, int off, int len) {
+    int end = off + len;
+    for (int open = off; open < end; open++) {
+      if (buf.get(open) == '{') {
+        for (int close = open + 1; close < end; close++) {
+          if (buf.get(close) == '}') {
+            if (close > open + 1) {
+              return crc16(buf, open + 1, close) & (SLOTS - 1);
+            }
+            break;
+          }
+        }
+        break;
+      }
+    }
+    return crc16(buf, off, end) & (SLOTS - 1);
+  }
+
+  private static int crc16(java.nio.ByteBuffer buf, int from, int to) {
+    int crc = 0;
+    for (int i = from; i < to; i++) {
+      crc = ((crc << 8) ^ TABLE[((crc >>> 8) ^ buf.get(i)) & 0xFF]) & 0xFFFF;
+    }
+    return crc;
+  }
+
   /** CRC16-XMODEM of {@code len} bytes of {@code data} from {@code off}: "123456789" gives 0x31C3. */
   public static int crc16(byte[] data, int off, int len) {
     int crc = 0;

@@ -38,6 +38,36 @@ class KeySlotTest {
     assertThat(KeySlot.of(unclosed)).isEqualTo(KeySlot.crc16(unclosed, 0, unclosed.length) & 16383);
   }
 
+  /** A key read where it lies in a buffer, between other bytes, has the slot of the key as an array. */
+  @net.jqwik.api.Property
+  void of_keyInABuffer_isTheSlotOfTheSameBytes(
+      @net.jqwik.api.ForAll @net.jqwik.api.constraints.Size(max = 40) java.util.List<@net.jqwik.api.constraints.CharRange(from = 'x', to = '}') Character> chars,
+      @net.jqwik.api.ForAll @net.jqwik.api.constraints.IntRange(max = 7) int before,
+      @net.jqwik.api.ForAll boolean direct) {
+    byte[] key = new byte[chars.size()];
+    for (int i = 0; i < key.length; i++) {
+      key[i] = (byte) (char) chars.get(i);
+    }
+    java.nio.ByteBuffer buf = direct ? java.nio.ByteBuffer.allocateDirect(before + key.length + 3)
+        : java.nio.ByteBuffer.allocate(before + key.length + 3);
+    for (int i = 0; i < buf.capacity(); i++) {
+      buf.put(i, (byte) '{'); // a tag opened around the key must not count
+    }
+    buf.put(before, key);
+    assertThat(KeySlot.of(buf, before, key.length)).isEqualTo(KeySlot.of(key));
+    assertThat(buf.position()).isZero();
+  }
+
+  @Test
+  void of_keyInABuffer_redisExamples() {
+    for (String k : new String[] {"foo", "{user1000}.following", "foo{}{bar}", "foo{{bar}}zap", "foo{bar}{zap}", ""}) {
+      byte[] key = bytes(k);
+      java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(key.length + 2);
+      buf.put(1, key);
+      assertThat(KeySlot.of(buf, 1, key.length)).as(k).isEqualTo(KeySlot.of(key));
+    }
+  }
+
   @Test
   void check_outOfRange_namesTheSlot() {
     assertThat(KeySlot.check(16383)).isEqualTo(16383);

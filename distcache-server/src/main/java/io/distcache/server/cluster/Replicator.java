@@ -1346,19 +1346,22 @@ public final class Replicator implements AutoCloseable {
     long[] partial = new long[slots.length];
     long started = owed.start();
     log.info("copying {} slots to their new replica {}", slotCount, to);
+    Placement sendsFor = null;
+    long[] sends = null;
     while (true) {
       long pageStart = pacer.pageStart();
       Placement p = placement.get();
-      ScanResult page = store.scan(cursor, FLUSH_BATCH);
+      if (p != sendsFor) {
+        sends = sendable(p, me, to, slots); // once per placement, not per key (a binary search by id each)
+        sendsFor = p;
+      }
+      ScanResult page = store.scanSlots(cursor, FLUSH_BATCH, slots);
       ReplicaLink link = null;
       long last = 0;
       boolean missed = false;
       for (byte[] key : page.keys()) {
         int slot = KeySlot.of(key);
-        if ((slots[slot >>> 6] & (1L << slot)) == 0) {
-          continue;
-        }
-        if (!p.owns(me, slot) || !p.isReplica(to, slot)) {
+        if ((sends[slot >>> 6] & (1L << slot)) == 0) {
           partial[slot >>> 6] |= 1L << slot;
           continue;
         }
@@ -1463,6 +1466,22 @@ public final class Replicator implements AutoCloseable {
     log.info("copied {} keys ({} bytes) of {} slots to {} in {} ms ({} ms of it paced, copy share {}%)", copied,
         bytes, slotCount, to, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0),
         TimeUnit.NANOSECONDS.toMillis(paused), pacer.sharePercent());
+  }
+
+  /** The slots of {@code slots} that {@code me} owns and {@code to} replicates under {@code p}. */
+  private static long[] sendable(Placement p, Member me, Member to, long[] slots) {
+    long[] out = new long[slots.length];
+    for (int w = 0; w < slots.length; w++) {
+      long word = slots[w];
+      while (word != 0) {
+        int slot = w * 64 + Long.numberOfTrailingZeros(word);
+        word &= word - 1;
+        if (p.owns(me, slot) && p.isReplica(to, slot)) {
+          out[w] |= 1L << slot;
+        }
+      }
+    }
+    return out;
   }
 
   /**

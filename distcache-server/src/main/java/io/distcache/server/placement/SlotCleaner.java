@@ -1,6 +1,5 @@
 package io.distcache.server.placement;
 
-import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.server.store.ScanResult;
 import io.distcache.server.store.Store;
 import java.util.concurrent.ExecutorService;
@@ -85,9 +84,9 @@ public final class SlotCleaner implements SlotGuard.Dropper, AutoCloseable {
       if (Thread.currentThread().isInterrupted()) {
         return -1;
       }
-      ScanResult page = store.scan(cursor, SCAN_BATCH);
+      ScanResult page = store.scanSlots(cursor, SCAN_BATCH, slots);
       for (byte[] key : page.keys()) {
-        if (SlotGuard.has(slots, KeySlot.of(key)) && store.delete(key)) {
+        if (store.delete(key)) {
           removed++;
         }
       }

@@ -436,10 +436,12 @@ final class ClusterCommands {
   private static long keysInSlot(Store store, int slot, long max, List<byte[]> out) {
     long n = 0;
     long cursor = 0;
+    long[] only = new long[KeySlot.SLOTS / 64];
+    only[slot >>> 6] = 1L << slot;
     do {
-      ScanResult step = store.scan(cursor, SLOT_SCAN_BATCH);
+      ScanResult step = store.scanSlots(cursor, SLOT_SCAN_BATCH, only);
       for (byte[] k : step.keys()) {
-        if (n < max && KeySlot.of(k) == slot) {
+        if (n < max) {
           n++;
           if (out != null) {
             out.add(k);

@@ -364,6 +364,20 @@ final class EntryCodec {
   }
 
   /** Copies the entry's key or value onto the heap. */
+  /** The cluster slot (KeySlot) of the key of the entry at {@code off}, read where it lies. */
+  static int keySlot(ByteBuffer pg, int off, ByteBuffer[] larges) {
+    int flags = pg.get(off);
+    int p = lengthsAt(off, flags);
+    if ((flags & FLAG_LARGE) != 0) {
+      ByteBuffer from = larges[pg.getInt(p)];
+      return io.distcache.protocol.cluster.KeySlot.of(from, 4, from.getInt(0));
+    }
+    int klen = readVarint(pg, p);
+    p += varintSize(klen);
+    p += varintSize(readVarint(pg, p));
+    return io.distcache.protocol.cluster.KeySlot.of(pg, p, klen);
+  }
+
   static byte[] copyOut(ByteBuffer pg, int off, ByteBuffer[] larges, boolean wantKey) {
     int flags = pg.get(off);
     int p = lengthsAt(off, flags);

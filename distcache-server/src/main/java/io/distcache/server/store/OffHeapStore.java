@@ -1137,6 +1137,25 @@ final class OffHeapStore implements Store {
     return new ScanResult(scanDone(cursor) ? 0 : cursor, keys);
   }
 
+  /** Steps of the index one scanSlots call takes at most, each of about count entries. */
+  private static final int MAX_SLOT_SCAN_STEPS = 16;
+
+  @Override
+  public ScanResult scanSlots(long cursor, int count, long[] slots) {
+    if (cursor < 0) {
+      throw new IllegalArgumentException("cursor cannot be negative: " + cursor);
+    }
+    Store.checkSlotBits(slots);
+    int want = Math.max(1, count);
+    List<byte[]> keys = new ArrayList<>(Math.min(want, 1024));
+    // Each step walks about `want` entries whatever matches, so a call is bounded by the steps,
+    // not by how many keys the slots hold (none, for a slot set this node holds nothing of).
+    for (int step = 0; step < MAX_SLOT_SCAN_STEPS && !scanDone(cursor) && keys.size() < want; step++) {
+      cursor = scanStep(cursor, want, keys, null, slots);
+    }
+    return new ScanResult(scanDone(cursor) ? 0 : cursor, keys);
+  }
+
   private boolean scanDone(long cursor) {
     return (cursor >>> Segment.TAG_BITS) >= segments.length;
   }
@@ -1148,13 +1167,17 @@ final class OffHeapStore implements Store {
    * segment, as the cursor is (segment << 28) + tag.
    */
   private long scanStep(long cursor, int want, List<byte[]> keys, List<KeyValue> entries) {
+    return scanStep(cursor, want, keys, entries, null);
+  }
+
+  private long scanStep(long cursor, int want, List<byte[]> keys, List<KeyValue> entries, long[] slots) {
     Segment s = segments[(int) (cursor >>> Segment.TAG_BITS)];
     long tag = cursor & (TAG_SPACE - 1);
     long span = Math.max(1, TAG_SPACE * want / Math.max(1, s.count()));
     long to = Math.min(TAG_SPACE, tag + span);
     long stamp = s.lock.readLock();
     try {
-      s.rangeKeys((int) tag, (int) to, now(), keys, entries);
+      s.rangeKeys((int) tag, (int) to, now(), keys, entries, slots);
     } finally {
       s.lock.unlockRead(stamp);
     }

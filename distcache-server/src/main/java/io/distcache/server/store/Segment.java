@@ -217,6 +217,12 @@ final class Segment {
     return EntryCodec.valueLength(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges());
   }
 
+  private boolean inSlots(long[] slots, int i) {
+    long e = index.get(i);
+    int s = EntryCodec.keySlot(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges());
+    return (slots[s >>> 6] & (1L << s)) != 0;
+  }
+
   byte[] key(int slot) {
     long e = index.get(slot);
     return EntryCodec.copyOut(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges(), true);
@@ -689,6 +695,16 @@ final class Segment {
    * home(toTag - 1).
    */
   void rangeKeys(int fromTag, int toTag, long now, List<byte[]> keys, List<KeyValue> entries) {
+    rangeKeys(fromTag, toTag, now, keys, entries, null);
+  }
+
+  /**
+   * Like rangeKeys, keeping only the keys of the cluster slots set in {@code slots} (a bit per
+   * KeySlot slot; null keeps every key). A key of another slot is passed over where it lies, not
+   * copied out: a copy or drop of a quarter of the slots walks the whole index, and copying out
+   * every key made the copier's walk its largest cost (docs/BENCHMARKS.md, "Rebalancing").
+   */
+  void rangeKeys(int fromTag, int toTag, long now, List<byte[]> keys, List<KeyValue> entries, long[] slots) {
     if (count == 0) {
       return;
     }
@@ -705,7 +721,7 @@ final class Segment {
         }
       } else {
         int tg = SlotIndex.tagOf(e);
-        if (tg >= fromTag && tg < toTag && !isExpired(i, now)) {
+        if (tg >= fromTag && tg < toTag && !isExpired(i, now) && (slots == null || inSlots(slots, i))) {
           if (entries != null) {
             entries.add(new KeyValue(key(i), value(i), expireAt(i)));
           } else {

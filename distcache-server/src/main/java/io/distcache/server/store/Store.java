@@ -369,6 +369,34 @@ public interface Store extends AutoCloseable {
    */
   ScanResult scan(long cursor, int count);
 
+  /**
+   * A step of {@link #scan} that returns only the keys of the cluster slots set in {@code slots}
+   * (a bit per KeySlot slot, {@code KeySlot.SLOTS / 64} words), with the same cursor and the same
+   * guarantees; a step may return fewer than {@code count} keys, or none, before the end. For the
+   * walks that want some slots' keys (a copy to a replica, a drop, a slot's count): a store may
+   * pass over other slots' keys without copying them out.
+   */
+  default ScanResult scanSlots(long cursor, int count, long[] slots) {
+    checkSlotBits(slots);
+    ScanResult all = scan(cursor, count);
+    java.util.List<byte[]> keys = new java.util.ArrayList<>();
+    for (byte[] k : all.keys()) {
+      int s = io.distcache.protocol.cluster.KeySlot.of(k);
+      if ((slots[s >>> 6] & (1L << s)) != 0) {
+        keys.add(k);
+      }
+    }
+    return new ScanResult(all.nextCursor(), keys);
+  }
+
+  /** Checks that {@code slots} has a bit for every cluster slot. */
+  static void checkSlotBits(long[] slots) {
+    int words = io.distcache.protocol.cluster.KeySlot.SLOTS / 64;
+    if (slots.length != words) {
+      throw new IllegalArgumentException("slot set of " + slots.length + " words; a bit per slot takes " + words);
+    }
+  }
+
   /** A weakly consistent iteration over live entries (for migration and KEYS). */
   java.util.Iterator<KeyValue> iterator();
 

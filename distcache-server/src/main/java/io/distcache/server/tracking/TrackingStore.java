@@ -152,6 +152,11 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public ScanResult scanSlots(long cursor, int count, long[] slots) {
+    return store.scanSlots(cursor, count, slots);
+  }
+
+  @Override
   public Iterator<KeyValue> iterator() {
     return store.iterator();
   }

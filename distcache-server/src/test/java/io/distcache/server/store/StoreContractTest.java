@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.server.ManualClock;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -1052,6 +1053,78 @@ public abstract class StoreContractTest {
     } while (cursor != 0);
 
     assertThat(seen).containsAll(steady);
+  }
+
+  /** Every key of the chosen slots, exactly, whatever the count; large values and hash tags too. */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 7, 100, 10_000})
+  void scanSlots_fullLoop_returnsExactlyTheKeysOfThoseSlots(int count) {
+    long[] slots = new long[KeySlot.SLOTS / 64];
+    Set<String> expected = new HashSet<>();
+    Set<String> everything = new HashSet<>();
+    byte[] large = new byte[70_000]; // kept in a buffer of its own, key included
+    for (int i = 0; i < 3_000; i++) {
+      String k = i % 3 == 0 ? "{tag" + (i % 40) + "}:" + i : "key-" + i;
+      store.put(b(k), i % 500 == 0 ? large : b("v"));
+      everything.add(k);
+      int slot = KeySlot.of(b(k));
+      if (i % 4 == 0) {
+        slots[slot >>> 6] |= 1L << slot; // the slots of about a quarter of the keys
+      }
+    }
+    for (String k : everything) {
+      int slot = KeySlot.of(b(k));
+      if ((slots[slot >>> 6] & (1L << slot)) != 0) {
+        expected.add(k);
+      }
+    }
+
+    List<byte[]> found = new ArrayList<>();
+    long cursor = 0;
+    int steps = 0;
+    do {
+      ScanResult r = store.scanSlots(cursor, count, slots);
+      found.addAll(r.keys());
+      cursor = r.nextCursor();
+      assertThat(++steps).as("scan steps").isLessThan(1_000_000);
+    } while (cursor != 0);
+
+    assertThat(found).hasSameSizeAs(expected);
+    assertThat(names(found)).isEqualTo(expected).hasSizeLessThan(everything.size());
+  }
+
+  @Test
+  void scanSlots_noKeyInThoseSlots_endsWithNothing() {
+    for (int i = 0; i < 2_000; i++) {
+      store.put(b("key-" + i), b("v"));
+    }
+    long[] slots = new long[KeySlot.SLOTS / 64];
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      slots[s >>> 6] |= 1L << s;
+    }
+    for (int i = 0; i < 2_000; i++) {
+      int s = KeySlot.of(b("key-" + i));
+      slots[s >>> 6] &= ~(1L << s);
+    }
+
+    List<byte[]> found = new ArrayList<>();
+    long cursor = 0;
+    int steps = 0;
+    do {
+      ScanResult r = store.scanSlots(cursor, 10, slots);
+      found.addAll(r.keys());
+      cursor = r.nextCursor();
+      assertThat(++steps).as("scan steps").isLessThan(1_000_000);
+    } while (cursor != 0);
+
+    assertThat(found).isEmpty();
+  }
+
+  @Test
+  void scanSlots_slotSetOfTheWrongSize_namesIt() {
+    assertThatThrownBy(() -> store.scanSlots(0, 10, new long[3]))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("slot set of 3 words; a bit per slot takes 256");
   }
 
   @Test
