@@ -55,4 +55,15 @@ public record Address(String host, int port) {
   public String toString() {
     return host.indexOf(':') >= 0 ? "[" + host + "]:" + port : host + ":" + port;
   }
+
+  /** The record's equality, written out with an identity test first (see Member.equals). */
+  @Override
+  public boolean equals(Object o) {
+    return this == o || o instanceof Address a && port == a.port && host.equals(a.host);
+  }
+
+  @Override
+  public int hashCode() {
+    return 31 * host.hashCode() + port;
+  }
 }

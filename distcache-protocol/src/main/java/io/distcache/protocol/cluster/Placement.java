@@ -262,6 +262,28 @@ public final class Placement {
         sorted, owners, virtualNodes, replicas, replicaOf, learnerBits, soloOwners, extraBits);
   }
 
+  /**
+   * The index of {@code member} (id and address both equal) in {@code members}, or -1. By identity
+   * first: callers ask about the same few instances (this node, one replica) slot after slot, and
+   * a placement change walks all 16,384 slots several times on the membership thread, in code that
+   * runs too rarely to be compiled (a join's JFR: member comparisons were the largest share of an
+   * install). A linear walk: at most 64 members.
+   */
+  private int indexOf(Member member) {
+    Member[] ms = members;
+    for (int i = 0; i < ms.length; i++) {
+      if (ms[i] == member) {
+        return i;
+      }
+    }
+    for (int i = 0; i < ms.length; i++) {
+      if (ms[i].equals(member)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
   /** Slot {@code s}'s position on the ring: the 16,384 slots evenly spaced, in order (2^50 apart). */
   public static long position(int s) {
     return (long) s << 50;
@@ -381,13 +403,18 @@ public final class Placement {
 
   /** True when {@code member} is one of the replicas (extra ones included) or learners of {@code slot}. */
   public boolean isReplica(Member member, int slot) {
+    int i = indexOf(member);
+    if (i < 0) {
+      return false;
+    }
     int per = replicasPerSlot();
     for (int r = 0; r < per; r++) {
-      if (members[replicaOf[slot * per + r]].equals(member)) {
+      if (replicaOf[slot * per + r] == i) {
         return true;
       }
     }
-    return isExtra(member, slot) || isLearner(member, slot);
+    return extraBits != null && (extraBits[slot] & (1L << i)) != 0
+        || learnerBits != null && (learnerBits[slot] & (1L << i)) != 0;
   }
 
   /**
@@ -398,8 +425,8 @@ public final class Placement {
     if (extraBits == null || extraBits[slot] == 0) {
       return false;
     }
-    int i = Arrays.binarySearch(members, member, BY_ID);
-    return i >= 0 && members[i].equals(member) && (extraBits[slot] & (1L << i)) != 0;
+    int i = indexOf(member);
+    return i >= 0 && (extraBits[slot] & (1L << i)) != 0;
   }
 
   /** True when some member of this placement is departing (its slots have extra replicas). */
@@ -422,8 +449,8 @@ public final class Placement {
     if (learnerBits == null) {
       return false;
     }
-    int i = Arrays.binarySearch(members, member, BY_ID);
-    return i >= 0 && members[i].equals(member) && (ringMask & (1L << i)) == 0;
+    int i = indexOf(member);
+    return i >= 0 && (ringMask & (1L << i)) == 0;
   }
 
   /** True when {@code member} learns {@code slot}: it will hold it once it has joined. */
@@ -431,8 +458,8 @@ public final class Placement {
     if (learnerBits == null || learnerBits[slot] == 0) {
       return false;
     }
-    int i = Arrays.binarySearch(members, member, BY_ID);
-    return i >= 0 && members[i].equals(member) && (learnerBits[slot] & (1L << i)) != 0;
+    int i = indexOf(member);
+    return i >= 0 && (learnerBits[slot] & (1L << i)) != 0;
   }
 
   /** True when {@code member} is a learner that owns {@code slot} once it alone becomes an owner. */
@@ -440,8 +467,8 @@ public final class Placement {
     if (soloOwners == null || soloOwners[slot] == 0) {
       return false;
     }
-    int i = Arrays.binarySearch(members, member, BY_ID);
-    return i >= 0 && members[i].equals(member) && (soloOwners[slot] & (1L << i)) != 0;
+    int i = indexOf(member);
+    return i >= 0 && (soloOwners[slot] & (1L << i)) != 0;
   }
 
   public long epoch() {
@@ -479,8 +506,8 @@ public final class Placement {
 
   /** True when {@code member} is a member here (it owns slots, or learns them). */
   public boolean contains(Member member) {
-    int i = Arrays.binarySearch(members, member, BY_ID);
-    return i >= 0 && members[i].equals(member);
+    int i = indexOf(member);
+    return i >= 0;
   }
 
   /** The owner of {@code slot}, or null when the placement is empty. */
@@ -545,8 +572,8 @@ public final class Placement {
 
   /** How many slots {@code member} owns. */
   public int slotCount(Member member) {
-    int i = Arrays.binarySearch(members, member, BY_ID);
-    if (owners == null || i < 0 || !members[i].equals(member)) {
+    int i = indexOf(member);
+    if (owners == null || i < 0) {
       return 0;
     }
     int n = 0;

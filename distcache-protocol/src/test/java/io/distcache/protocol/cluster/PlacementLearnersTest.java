@@ -56,6 +56,41 @@ class PlacementLearnersTest {
     }
   }
 
+  /**
+   * Questions about a member are answered by identity first (Placement.indexOf): an equal member
+   * that is another instance gets the same answers, and one with the same id at another address
+   * (not the same member) gets none.
+   */
+  @Test
+  void memberQuestions_equalInstanceAnswersAlike_sameIdElsewhereIsNotAMember() {
+    List<Member> five = members(5);
+    Member joiner = five.get(3);
+    Placement p = Placement.of(2, five.subList(0, 3), List.of(joiner), List.of(five.get(0)),
+        HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    for (Member m : five) {
+      Member twin = new Member(new String(m.id().toCharArray()), new Address(new String("127.0.0.1"), m.address().port()));
+      Member elsewhere = new Member(m.id(), new Address("127.0.0.2", m.address().port()));
+      assertThat(twin).isNotSameAs(m).isEqualTo(m).hasSameHashCodeAs(m);
+      assertThat(elsewhere).isNotEqualTo(m);
+      assertThat(p.contains(twin)).isEqualTo(p.contains(m));
+      assertThat(p.isLearner(twin)).isEqualTo(p.isLearner(m));
+      assertThat(p.contains(elsewhere)).isFalse();
+      assertThat(p.isLearner(elsewhere)).isFalse();
+      assertThat(p.slotCount(twin)).isEqualTo(p.slotCount(m));
+      for (int s = 0; s < KeySlot.SLOTS; s++) {
+        assertThat(p.owns(twin, s)).isEqualTo(p.owns(m, s));
+        assertThat(p.isReplica(twin, s)).as("slot %d", s).isEqualTo(p.isReplica(m, s))
+            .isEqualTo(p.replicas(s).contains(m));
+        assertThat(p.isLearner(twin, s)).isEqualTo(p.isLearner(m, s));
+        assertThat(p.isExtra(twin, s)).isEqualTo(p.isExtra(m, s));
+        assertThat(p.wouldOwn(twin, s)).isEqualTo(p.wouldOwn(m, s));
+        assertThat(p.owns(elsewhere, s) || p.isReplica(elsewhere, s) || p.isLearner(elsewhere, s)
+            || p.isExtra(elsewhere, s) || p.wouldOwn(elsewhere, s)).isFalse();
+      }
+    }
+    assertThat(p.hasDeparting()).isTrue();
+  }
+
   @Test
   void everyMemberLearning_theyOwnAsOrdinaryMembers() {
     List<Member> two = members(2);
