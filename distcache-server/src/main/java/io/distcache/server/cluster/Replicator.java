@@ -1352,7 +1352,7 @@ public final class Replicator implements AutoCloseable {
       long pageStart = pacer.pageStart();
       Placement p = placement.get();
       if (p != sendsFor) {
-        sends = sendable(p, me, to, slots); // once per placement, not per key (a binary search by id each)
+        sends = sendable(p, me, to, slots); // once per placement, not per key
         sendsFor = p;
       }
       ScanResult page = store.scanSlots(cursor, FLUSH_BATCH, slots);

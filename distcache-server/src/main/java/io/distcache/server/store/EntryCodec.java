@@ -363,7 +363,6 @@ final class EntryCodec {
     return pg.slice(p + klen, vlen).asReadOnlyBuffer();
   }
 
-  /** Copies the entry's key or value onto the heap. */
   /** The cluster slot (KeySlot) of the key of the entry at {@code off}, read where it lies. */
   static int keySlot(ByteBuffer pg, int off, ByteBuffer[] larges) {
     int flags = pg.get(off);
@@ -378,6 +377,7 @@ final class EntryCodec {
     return io.distcache.protocol.cluster.KeySlot.of(pg, p, klen);
   }
 
+  /** Copies the entry's key or value onto the heap. */
   static byte[] copyOut(ByteBuffer pg, int off, ByteBuffer[] larges, boolean wantKey) {
     int flags = pg.get(off);
     int p = lengthsAt(off, flags);

@@ -1148,10 +1148,11 @@ final class OffHeapStore implements Store {
     Store.checkSlotBits(slots);
     int want = Math.max(1, count);
     List<byte[]> keys = new ArrayList<>(Math.min(want, 1024));
-    // Each step walks about `want` entries whatever matches, so a call is bounded by the steps,
-    // not by how many keys the slots hold (none, for a slot set this node holds nothing of).
+    // Each step walks about as many entries as keys are still wanted, whatever matches, so a call
+    // returns at most about `count` keys (as scan does) and is bounded by the steps, not by how
+    // many keys the slots hold (none, for a slot set this node holds nothing of).
     for (int step = 0; step < MAX_SLOT_SCAN_STEPS && !scanDone(cursor) && keys.size() < want; step++) {
-      cursor = scanStep(cursor, want, keys, null, slots);
+      cursor = scanStep(cursor, want - keys.size(), keys, null, slots);
     }
     return new ScanResult(scanDone(cursor) ? 0 : cursor, keys);
   }

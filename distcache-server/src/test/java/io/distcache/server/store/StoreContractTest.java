@@ -1093,6 +1093,28 @@ public abstract class StoreContractTest {
     assertThat(names(found)).isEqualTo(expected).hasSizeLessThan(everything.size());
   }
 
+  /** A step returns about count keys, as scan does: a copy sends a page per step before it checks its window. */
+  @Test
+  void scanSlots_aStepReturnsAboutCountKeys() {
+    for (int i = 0; i < 20_000; i++) {
+      store.put(b("key-" + i), b("v"));
+    }
+    long[] all = new long[KeySlot.SLOTS / 64];
+    Arrays.fill(all, -1L);
+    int most = 0;
+    int total = 0;
+    long cursor = 0;
+    do {
+      ScanResult r = store.scanSlots(cursor, 100, all);
+      most = Math.max(most, r.keys().size());
+      total += r.keys().size();
+      cursor = r.nextCursor();
+    } while (cursor != 0);
+
+    assertThat(total).isEqualTo(20_000);
+    assertThat(most).as("keys in one step of count 100").isBetween(1, 150);
+  }
+
   @Test
   void scanSlots_noKeyInThoseSlots_endsWithNothing() {
     for (int i = 0; i < 2_000; i++) {
