@@ -506,8 +506,7 @@ public final class Placement {
 
   /** True when {@code member} is a member here (it owns slots, or learns them). */
   public boolean contains(Member member) {
-    int i = indexOf(member);
-    return i >= 0;
+    return indexOf(member) >= 0;
   }
 
   /** The owner of {@code slot}, or null when the placement is empty. */

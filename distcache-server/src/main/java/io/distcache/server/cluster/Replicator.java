@@ -1471,16 +1471,11 @@ public final class Replicator implements AutoCloseable {
   /** The slots of {@code slots} that {@code me} owns and {@code to} replicates under {@code p}. */
   private static long[] sendable(Placement p, Member me, Member to, long[] slots) {
     long[] out = new long[slots.length];
-    for (int w = 0; w < slots.length; w++) {
-      long word = slots[w];
-      while (word != 0) {
-        int slot = w * 64 + Long.numberOfTrailingZeros(word);
-        word &= word - 1;
-        if (p.owns(me, slot) && p.isReplica(to, slot)) {
-          out[w] |= 1L << slot;
-        }
+    io.distcache.server.placement.SlotGuard.forEach(slots, slot -> {
+      if (p.owns(me, slot) && p.isReplica(to, slot)) {
+        out[slot >>> 6] |= 1L << slot;
       }
-    }
+    });
     return out;
   }
 
