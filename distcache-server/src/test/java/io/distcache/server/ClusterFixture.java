@@ -131,7 +131,7 @@ final class ClusterFixture implements AutoCloseable {
       b.append("\n  ").append(n.membership().self()).append(": ").append(p).append(", learners ")
           .append(p.members().stream().filter(p::isLearner).map(Member::id).toList()).append(", settled ")
           .append(n.membership().guard().settled()).append(", join: ").append(n.membership().joinState())
-          .append(", states ")
+          .append(", replica copies not whole: ").append(n.membership().replicaCopiesState()).append(", states ")
           .append(n.membership().snapshot().map(s -> s.members().toString()).orElse("none"));
     }
     return b.toString();

@@ -140,6 +140,30 @@ class RebalanceTest {
         .isEqualTo("not joining"));
   }
 
+  /**
+   * A join whose copies are never answered says where they stand, in its state and in the replica
+   * copies' state (what ClusterFixture prints): asked or waiting to be asked, none accepted. Once
+   * the owner answers, the join finishes and no copy is left missing.
+   */
+  @Test
+  void aJoinWhoseCopiesAreNotAnswered_saysWhereTheyStand_andFinishesOnceAnswered() {
+    cluster = new ClusterFixture(1, ReplicationMode.SYNC);
+    DistCacheNode founder = cluster.start();
+    cluster.firewall.dropOpcodeFromAnyone(address(founder), Opcode.REPLICA_SYNC);
+    DistCacheNode joiner = cluster.start(founder);
+    String stuck = "of the rest: \\d+ to ask, \\d+ asked, 0 accepted by their owners";
+    await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> {
+      assertThat(joiner.membership().joinState()).containsPattern("^0 of [1-9]\\d* slots copied whole")
+          .containsPattern(stuck);
+      assertThat(joiner.membership().replicaCopiesState()).containsPattern("[1-9]\\d* (to ask|asked)");
+    });
+
+    cluster.firewall.passOpcodeFromAnyone(address(founder), Opcode.REPLICA_SYNC);
+    cluster.awaitSettled();
+    assertThat(joiner.membership().replicaCopiesState())
+        .isEqualTo("0 to ask, 0 asked, 0 accepted by their owners, 0 not asked (being dropped, or asked 10 s after their drop)");
+  }
+
   @Test
   void twoMembersJoiningAtOnce_bothGetTheirShare() throws Exception {
     cluster = new ClusterFixture(1, ReplicationMode.SYNC);

@@ -388,6 +388,18 @@ public final class ClusterMembership implements AutoCloseable {
     return d == null ? "not joining" : d.state();
   }
 
+  /**
+   * Where the copies this node replicates under its placement and does not hold whole stand: to
+   * ask, asked, accepted by their owners, or not asked (ReplicaSyncRequester.describeMissing). For
+   * a test that waits for a cluster to settle and must say why it did not.
+   */
+  public String replicaCopiesState() {
+    JoinDriver d = joinDriver;
+    Member me = self();
+    Placement p = placement();
+    return d == null || me == null ? "no replication" : d.describeMissing(s -> p.isReplica(me, s));
+  }
+
   /** A joiner takes its slots over only once {@code ready} too (JoinDriver.before). Call after onLearning. */
   void joinAfter(java.util.function.BooleanSupplier ready) {
     JoinDriver d = joinDriver;

@@ -113,6 +113,11 @@ final class JoinDriver {
     return state;
   }
 
+  /** Where the copies of the slots {@code which} selects that are not whole here stand. */
+  String describeMissing(IntPredicate which) {
+    return describeMissing.apply(which);
+  }
+
   /** A round that did not end in the join: what the join waits for now, and kept for the next round's state. */
   private void refused(long round, String why) {
     lastRefusal = "round " + round + ": " + why;
@@ -163,12 +168,16 @@ final class JoinDriver {
       learningSinceNanos = System.nanoTime();
     }
     if (missing > 0) {
-      state = (learned - missing) + " of " + learned + " slots copied whole (placement epoch " + p.epoch() + ")";
+      // Where the rest stands is part of the state, not only of the log: a test whose formation
+      // stalled once in CI logged at WARN and had nothing else to go on.
+      String rest = describeMissing.apply(s -> p.isLearner(me, s));
+      state = (learned - missing) + " of " + learned + " slots copied whole (placement epoch " + p.epoch()
+          + "; of the rest: " + rest + ")";
       askAgainIfStuck.accept(s -> p.isLearner(me, s));
       if (now - lastProgressLog >= PROGRESS_LOG_NANOS) {
         lastProgressLog = now;
         log.info("joining: {} of {} slots copied whole so far (placement epoch {}; of the rest: {})", learned - missing,
-            learned, p.epoch(), describeMissing.apply(s -> p.isLearner(me, s)));
+            learned, p.epoch(), rest);
       }
       return;
     }
