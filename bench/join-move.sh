@@ -11,6 +11,7 @@
 #   bench/join-move.sh -k 200000
 #   COPY_SHARE=100 bench/join-move.sh   # every node's --copy-share (default: the node's default)
 #   WARM_JOINER=1 bench/join-move.sh    # the joiner's JVM starts first, and joins 5 s later
+#   REPLICATION=async bench/join-move.sh  # every node with --replication async (default: sync)
 #   PROBE=1 bench/join-move.sh          # also per-request latency during the join (bench/join-probe.py,
 #                                       # redis-py): every 100 ms window, by op and where its slot went
 #
@@ -48,7 +49,7 @@ cd "$OUT"
 
 start_node() { # name port [seed]
   local name="$1" port="$2" seed="${3:-}"
-  local args=(-addr "$HOST:$port" --max-memory 1g --replicas 1 --replication sync)
+  local args=(-addr "$HOST:$port" --max-memory 1g --replicas 1 --replication "${REPLICATION:-sync}")
   [[ -n "${COPY_SHARE:-}" ]] && args+=(--copy-share "$COPY_SHARE")
   [[ -n "$seed" ]] && args+=(-join "$HOST:$seed")
   DISTCACHE_DIRECT_MEMORY=2g "$ROOT/bin/distcache" "${args[@]}" >"$OUT/$name.log" 2>&1 &

@@ -147,6 +147,9 @@ public final class ClusterMembership implements AutoCloseable {
     if (joinDriver != null) {
       e.learnBeforeOwning();
       e.addListener(snapshot -> guard.learning(snapshot.status(self.id()).map(MemberStatus::joining).orElse(false)));
+      // A learner before any peer can reach the engine (onGossip reads `engine`, set below): a peer
+      // that has this node as a seed may dial it before join() runs, and must hear it as joining.
+      e.startLearning(seedAddresses);
     }
     placement.addListener((previous, next) -> placementChanged(self, previous, next));
     e.onDeathDecision((candidate, aliveIds) -> guard.majorityAlive(aliveIds));

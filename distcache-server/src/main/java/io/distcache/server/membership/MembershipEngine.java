@@ -161,13 +161,7 @@ public final class MembershipEngine {
    * seeds answer, and unanswered seeds are retried every reconnect interval.
    */
   public synchronized void join(List<Address> seedAddresses) {
-    boolean anySeed = seedAddresses.stream().anyMatch(a -> !a.equals(self.address()));
-    if (learnFirst && anySeed && table.self().incarnation == 0 && !table.self().joining) {
-      // Not yet heard by anyone (nothing was sent before the first join): start as a learner.
-      table.setSelf(MemberState.ALIVE, 0, clock.nanos(), true);
-      broadcasts.add(table.self().status());
-      publish();
-    }
+    startLearning(seedAddresses);
     for (Address a : seedAddresses) {
       if (!a.equals(self.address()) && !seeds.contains(a)) {
         seeds.add(a);
@@ -179,6 +173,36 @@ public final class MembershipEngine {
   }
 
   private volatile boolean learnFirst;
+  /** Guarded by this: the first join (or startLearning) has run; later joins only add seeds. */
+  private boolean joinStarted;
+  /**
+   * Guarded by this: this node may have told a peer its own status (it answered a message, or its
+   * tick sent one). Peers keep the first status they hear of a member over a different one of the
+   * same incarnation, so a change of that status from then on takes a new incarnation.
+   */
+  private boolean spoken;
+
+  /**
+   * The first step of {@link #join}, callable before it: a node that learns before owning and will
+   * join through any of {@code seedAddresses} (not its own address) becomes a learner, once, at its
+   * first call. ClusterMembership calls it before any peer can reach this engine, so none ever hears
+   * this node as an owner. A node that has already spoken becomes a learner at a new incarnation:
+   * nodes started together, each the others' seed, are dialled before their own join, and a peer
+   * that kept "ALIVE, not joining" at incarnation 0 over "joining" at 0 counted this node an owner
+   * while it counted itself a learner; their placements never agreed (ClusterTest's mutual join
+   * stalled 45 s, in CI and in a repeated run).
+   */
+  public synchronized void startLearning(List<Address> seedAddresses) {
+    boolean first = !joinStarted;
+    joinStarted = true;
+    boolean anySeed = seedAddresses.stream().anyMatch(a -> !a.equals(self.address()));
+    MemberTable.Entry me = table.self();
+    if (learnFirst && anySeed && first && !me.joining && !left) {
+      table.setSelf(MemberState.ALIVE, spoken ? me.incarnation + 1 : me.incarnation, clock.nanos(), true);
+      broadcasts.add(table.self().status());
+      publish();
+    }
+  }
 
   /**
    * From now on this node learns before it owns: joining through seeds, or coming back after it was
@@ -274,6 +298,7 @@ public final class MembershipEngine {
     if (left) {
       return;
     }
+    spoken = true; // probes, syncs and reconnects carry this node's status
     long before = table.version();
     long now = clock.nanos();
     advanceProbes(now);
@@ -308,6 +333,7 @@ public final class MembershipEngine {
     if (left) {
       return Optional.empty();
     }
+    spoken = true; // an answer carries this node's status
     long before = table.version();
     long now = clock.nanos();
     merge(message.updates(), now);

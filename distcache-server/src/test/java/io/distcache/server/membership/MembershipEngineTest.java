@@ -374,6 +374,41 @@ class MembershipEngineTest {
     assertThat(seen.get(1).ringMembers()).containsExactly(A, B);
   }
 
+  /**
+   * Nodes started together, each with the others as seeds: a peer dialled this one before its own
+   * join, and its answer said "ALIVE, not joining" at incarnation 0. The join makes it a learner at
+   * a higher incarnation, so the peer's copy of its status changes too. At the same incarnation the
+   * peer kept the first: it counted this node an owner while the node counted itself a learner,
+   * their placements never agreed, and copies were refused for 45 s (ClusterTest's mutual join).
+   */
+  @Test
+  void join_afterAnsweringAPeerThatDialledFirst_theLearnerStatusReplacesTheOneSent() {
+    a.learnBeforeOwning();
+    MembershipEngine b = new MembershipEngine(B, config, (to, m) -> { }, clock, new Random(2));
+    GossipMessage answer = a.onMessage(new GossipMessage.Sync(B, false, List.of(alive(B, 0)))).orElseThrow();
+    assertThat(answer.updates()).contains(alive(A, 0));
+    b.onMessage(answer);
+    assertThat(b.snapshot().status(A.id()).orElseThrow().joining()).isFalse();
+
+    a.join(List.of(B.address()));
+    MemberStatus learner = a.snapshot().status(A.id()).orElseThrow();
+    assertThat(learner.joining()).isTrue();
+    b.onMessage(new GossipMessage.Gossip(A, List.of(learner)));
+
+    assertThat(b.snapshot().status(A.id()).orElseThrow()).isEqualTo(learner);
+    assertThat(b.snapshot().learners()).containsExactly(A);
+  }
+
+  /** A node that spoke to nobody before its join becomes a learner at incarnation 0, as before. */
+  @Test
+  void join_beforeAnyMessage_becomesALearnerAtIncarnationZero() {
+    a.learnBeforeOwning();
+
+    a.join(List.of(B.address()));
+
+    assertThat(a.snapshot().status(A.id()).orElseThrow()).isEqualTo(new MemberStatus(A, MemberState.ALIVE, 0, true));
+  }
+
   private static MemberStatus alive(Member m, long incarnation) {
     return new MemberStatus(m, MemberState.ALIVE, incarnation);
   }
