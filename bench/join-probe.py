@@ -3,12 +3,19 @@
 
   join-probe.py run PORT KEYS THREADS OUT STOPFILE   # SET/GET at random through PORT until STOPFILE exists
   join-probe.py report OUT NODES PORT4 [WINDOW_S]    # NODES: CLUSTER NODES after the join; PORT4: the joiner's
+  join-probe.py phases DIR                           # DIR: a join-move.sh run's log directory
 
 'run' writes one line per request: start time, milliseconds, S or G, slot, error text (if any).
 'report' prints each WINDOW_S (0.1) window: count, p50, p99, max, and the max per class: the
 request's op and where its slot went (4: to the node that joined; 1: owned by the node the
 probe talks to; o: another owner). A stall that hits every class is the node or the cluster
 stopping; one that hits S4 alone is the hand-over's hold. Redis-py, one connection per thread.
+
+'phases' splits DIR/probe.txt by the nodes' log lines (DIR/n1.log .. n4.log): steady (before an
+owner installs the placement with the learner), learning (until the first owner holds the moving
+slots' writes), hand-over (until the joiner's "joined:" line, plus 0.3 s), the owners' drops of
+the slots they gave up (until the last "SlotCleaner - dropped" line within 5 s of the join), and
+after; per phase: its length, count, p50, p99 and max in milliseconds.
 """
 import os
 import random
@@ -90,10 +97,66 @@ def report(out, nodes, joiner_port, window):
     print("requests %d, errors %d, over 50 ms %d" % (len(recs), len(errors), sum(float(r[1]) > 50 for r in recs)))
 
 
+def phases(d):
+    import datetime
+    import glob
+    import re
+
+    def stamp(line):
+        m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z", line)
+        if not m:
+            return None
+        t = datetime.datetime.fromisoformat(m.group(1)).replace(tzinfo=datetime.timezone.utc)
+        return t.timestamp()
+
+    records = []
+    with open(os.path.join(d, "probe.txt")) as f:
+        for line in f:
+            parts = line.split()
+            records.append((float(parts[0]), float(parts[1])))
+    if not records:
+        sys.exit("no probe records in " + d)
+    first, last = records[0][0], records[-1][0]
+    learn, hold, drops, joined = [], [], [], None
+    for path in sorted(glob.glob(os.path.join(d, "n[123].log"))):
+        with open(path) as f:
+            for line in f:
+                t = stamp(line)
+                if t is None:
+                    continue
+                if "1 learning" in line and "placement epoch" in line:
+                    learn.append(t)
+                elif "holding the writes" in line:
+                    hold.append(t)
+                elif "SlotCleaner - dropped" in line:
+                    drops.append(t)
+    with open(os.path.join(d, "n4.log")) as f:
+        for line in f:
+            t = stamp(line)
+            if t is not None and "joined:" in line:
+                joined = t
+    learn = [t for t in learn if t > first]
+    hold = [t for t in hold if t > first]
+    if not learn or not hold or joined is None:
+        sys.exit("the logs in " + d + " do not show a whole join during the probe")
+    began, held = min(learn), min(hold)
+    late = [t for t in drops if joined < t < joined + 5]
+    dropped = max(late) if late else joined
+    print(f"{d}: learning {held - began:.1f} s, hand-over {joined - held:.2f} s, drops end {dropped - joined:.1f} s after")
+    for name, a, b in [("steady", first, began), ("learning", began, held), ("hand-over", held, joined + 0.3),
+                       ("drops", joined + 0.3, dropped), ("after", dropped, last)]:
+        v = sorted(ms for t, ms in records if a <= t < b)
+        if v:
+            print(f"  {name:10s} {b - a:5.1f} s n={len(v):6d} p50={v[len(v) // 2]:6.1f} "
+                  f"p99={v[int(len(v) * 0.99)]:7.1f} max={v[-1]:7.1f}")
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 7 and sys.argv[1] == "run":
         run(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6])
     elif len(sys.argv) >= 5 and sys.argv[1] == "report":
         report(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]) if len(sys.argv) > 5 else 0.1)
+    elif len(sys.argv) >= 3 and sys.argv[1] == "phases":
+        phases(sys.argv[2])
     else:
         sys.exit(__doc__)
