@@ -42,8 +42,9 @@ import java.util.Map;
  * Lettuce fails commands for a slot it has no node for). MEMBERS shows such a member's address as
  * nil, and OWNER naming it is an error.
  *
- * COUNTKEYSINSLOT and GETKEYSINSLOT walk the local store (there is no per-slot index; Redis keeps
- * one): O(keys on this node), meant for tools, not for request paths.
+ * COUNTKEYSINSLOT reads the store's count of the slot's keys (Store.keysInSlot), as Redis does.
+ * GETKEYSINSLOT walks the local store (there is no per-slot index of keys; Redis keeps one): O(keys
+ * on this node), meant for tools, not for request paths.
  */
 
 /** CLUSTER subcommands, READONLY, READWRITE, ASKING. */
@@ -413,7 +414,7 @@ final class ClusterCommands {
     if (slot < 0 || slot >= KeySlot.SLOTS) {
       throw new CommandException("ERR Invalid slot");
     }
-    s.out().integer(ServerCommands.wholeStore(s, () -> keysInSlot(s.context().store(), (int) slot, Long.MAX_VALUE, null)));
+    s.out().integer(ServerCommands.wholeStore(s, () -> s.context().store().keysInSlot((int) slot)));
   }
 
   private static void getKeysInSlot(RespSession s, byte[][] a) {
@@ -424,7 +425,7 @@ final class ClusterCommands {
       throw new CommandException("ERR Invalid slot or number of keys");
     }
     List<byte[]> keys = new ArrayList<>();
-    ServerCommands.wholeStore(s, () -> keysInSlot(s.context().store(), (int) slot, max, keys));
+    ServerCommands.wholeStore(s, () -> keysOfSlot(s.context().store(), (int) slot, max, keys));
     RespWriter w = s.out();
     w.array(keys.size());
     for (byte[] k : keys) {
@@ -432,25 +433,21 @@ final class ClusterCommands {
     }
   }
 
-  /** Counts (and collects into {@code out}, when given) up to {@code max} local keys of {@code slot}. */
-  private static long keysInSlot(Store store, int slot, long max, List<byte[]> out) {
-    long n = 0;
+  /** Collects into {@code out} up to {@code max} local keys of {@code slot}. */
+  private static List<byte[]> keysOfSlot(Store store, int slot, long max, List<byte[]> out) {
     long cursor = 0;
     long[] only = new long[KeySlot.SLOTS / 64];
     only[slot >>> 6] = 1L << slot;
     do {
       ScanResult step = store.scanSlots(cursor, SLOT_SCAN_BATCH, only);
       for (byte[] k : step.keys()) {
-        if (n < max) {
-          n++;
-          if (out != null) {
-            out.add(k);
-          }
+        if (out.size() < max) {
+          out.add(k);
         }
       }
       cursor = step.nextCursor();
-    } while (cursor != 0 && n < max);
-    return n;
+    } while (cursor != 0 && out.size() < max);
+    return out;
   }
 
   /**

@@ -329,6 +329,7 @@ final class Segment {
     } else {
       index.set(-(slot + 1), packed);
       count++;
+      store.slotKeyAdded(key);
     }
     if (expires) {
       expiring++;
@@ -610,6 +611,7 @@ final class Segment {
       forgetFieldTimes(slot);
     }
     long e = index.get(slot);
+    store.slotKeyRemoved(EntryCodec.keySlot(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges()));
     log.kill(e);
     if (SlotIndex.expires(e)) {
       expiring--;
@@ -755,12 +757,28 @@ final class Segment {
 
   /** Frees every page and large buffer and starts again empty (close: stays closed). */
   void clear(boolean close) {
+    for (int i = 0, n = count == 0 ? 0 : index.capacity(); i < n; i++) {
+      long e = index.get(i);
+      if (e != 0) {
+        store.slotKeyRemoved(EntryCodec.keySlot(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges()));
+      }
+    }
     log.clear();
     index.drop();
     count = 0;
     expiring = 0;
     sweepCursor = 0;
     closed = close;
+  }
+
+  /** Adds one to {@code perSlot}'s count of each entry's cluster slot (OffHeapStore.validate). */
+  void countSlots(int[] perSlot) {
+    for (int i = 0, n = count == 0 ? 0 : index.capacity(); i < n; i++) {
+      long e = index.get(i);
+      if (e != 0) {
+        perSlot[EntryCodec.keySlot(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges())]++;
+      }
+    }
   }
 
   /** Checks the bookkeeping against the data; returns a description of the first mismatch or null. */

@@ -389,6 +389,30 @@ public interface Store extends AutoCloseable {
     return new ScanResult(all.nextCursor(), keys);
   }
 
+  /**
+   * How many keys of cluster slot {@code slot} this store holds, counted as {@link #size} counts
+   * them (a key expired and not removed yet included, as Redis's count includes it). CLUSTER
+   * COUNTKEYSINSLOT. This default walks the store; a store that keeps a count per slot answers at
+   * once.
+   *
+   * @throws IllegalArgumentException for a slot outside 0..16383
+   */
+  default long keysInSlot(int slot) {
+    if (slot < 0 || slot >= io.distcache.protocol.cluster.KeySlot.SLOTS) {
+      throw new IllegalArgumentException("slot " + slot + " is outside 0.." + (io.distcache.protocol.cluster.KeySlot.SLOTS - 1));
+    }
+    long[] only = new long[io.distcache.protocol.cluster.KeySlot.SLOTS / 64];
+    only[slot >>> 6] = 1L << slot;
+    long n = 0;
+    long cursor = 0;
+    do {
+      ScanResult step = scanSlots(cursor, 1024, only);
+      n += step.keys().size();
+      cursor = step.nextCursor();
+    } while (cursor != 0);
+    return n;
+  }
+
   /** Checks that {@code slots} has a bit for every cluster slot. */
   static void checkSlotBits(long[] slots) {
     int words = io.distcache.protocol.cluster.KeySlot.SLOTS / 64;

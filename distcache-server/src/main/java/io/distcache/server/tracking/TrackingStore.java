@@ -157,6 +157,11 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public long keysInSlot(int slot) {
+    return store.keysInSlot(slot);
+  }
+
+  @Override
   public Iterator<KeyValue> iterator() {
     return store.iterator();
   }

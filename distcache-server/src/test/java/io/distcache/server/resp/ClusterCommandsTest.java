@@ -198,6 +198,7 @@ class ClusterCommandsTest {
     assertThat(c.send("CLUSTER COUNTKEYSINSLOT " + slot)).isEqualTo(":2\r\n");
     assertThat(c.send("CLUSTER GETKEYSINSLOT " + slot + " 1")).startsWith("*1\r\n$4\r\n{x}");
     assertThat(c.send("CLUSTER GETKEYSINSLOT " + slot + " 10")).contains("{x}1", "{x}2").doesNotContain("{y}");
+    assertThat(c.send("SET {x}1 again", "DEL {x}2", "CLUSTER COUNTKEYSINSLOT " + slot)).endsWith(":1\r\n");
     assertThat(c.send("CLUSTER COUNTKEYSINSLOT 16384", "CLUSTER GETKEYSINSLOT 1 -1", "CLUSTER COUNTKEYSINSLOT x"))
         .isEqualTo("-ERR Invalid slot\r\n-ERR Invalid slot or number of keys\r\n"
             + "-ERR value is not an integer or out of range\r\n");

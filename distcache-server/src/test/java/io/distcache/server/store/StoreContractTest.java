@@ -8,9 +8,11 @@ import io.distcache.protocol.cluster.KeySlot;
 import io.distcache.server.ManualClock;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -1140,6 +1142,43 @@ public abstract class StoreContractTest {
     } while (cursor != 0);
 
     assertThat(found).isEmpty();
+  }
+
+  /** Each slot's count follows new keys, overwrites (no new key), deletes and a flush; large values and hash tags too. */
+  @Test
+  void keysInSlot_followsWritesDeletesAndFlush() {
+    Map<Integer, Integer> expected = new HashMap<>();
+    byte[] large = new byte[70_000]; // kept in a buffer of its own, key included
+    for (int i = 0; i < 3_000; i++) {
+      String k = i % 3 == 0 ? "{tag" + (i % 40) + "}:" + i : "key-" + i;
+      store.put(b(k), i % 500 == 0 ? large : b("v"));
+      store.put(b(k), i % 700 == 0 ? large : b("again"));
+      if (i % 5 == 0) {
+        assertThat(store.delete(b(k))).isTrue();
+      } else {
+        expected.merge(KeySlot.of(b(k)), 1, Integer::sum);
+      }
+    }
+    java.util.Set<Integer> checked = new java.util.TreeSet<>(expected.keySet());
+    for (int s = 0; s < 200; s++) {
+      checked.add(s * 81); // and slots with no key, most of them
+    }
+
+    for (int s : checked) {
+      assertThat(store.keysInSlot(s)).as("keys in slot %d", s).isEqualTo((long) expected.getOrDefault(s, 0));
+    }
+    store.flush();
+    for (int s : checked) {
+      assertThat(store.keysInSlot(s)).as("keys in slot %d after a flush", s).isZero();
+    }
+  }
+
+  @Test
+  void keysInSlot_outsideTheSlots_namesIt() {
+    assertThatThrownBy(() -> store.keysInSlot(KeySlot.SLOTS)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("slot 16384 is outside 0..16383");
+    assertThatThrownBy(() -> store.keysInSlot(-1)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("slot -1 is outside 0..16383");
   }
 
   @Test
