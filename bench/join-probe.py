@@ -103,11 +103,16 @@ def phases(d):
     import re
 
     def stamp(line):
-        m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z", line)
+        # The launcher logs in the JVM's time zone: "Z" in UTC, "+01:00" (or "+0100") elsewhere.
+        m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)(Z|[+-]\d\d:?\d\d)", line)
         if not m:
             return None
-        t = datetime.datetime.fromisoformat(m.group(1)).replace(tzinfo=datetime.timezone.utc)
-        return t.timestamp()
+        zone = m.group(2)
+        if zone == "Z":
+            zone = "+00:00"
+        elif ":" not in zone:
+            zone = zone[:3] + ":" + zone[3:]
+        return datetime.datetime.fromisoformat(m.group(1) + zone).timestamp()
 
     records = []
     with open(os.path.join(d, "probe.txt")) as f:

@@ -65,7 +65,8 @@ final class OffHeapStore implements Store {
 
   /**
    * Keys held per cluster slot, as size() counts them: changed under the lock of the entry's
-   * segment where Segment.count changes (land, removeAt, clear), so CLUSTER COUNTKEYSINSLOT is one
+   * segment where Segment.count changes (land, removeAt; flush zeroes them holding every segment),
+   * so CLUSTER COUNTKEYSINSLOT is one
    * read, as Redis's is. Walking the store for it cost O(keys on the node) per call: a tool's
    * 16,384 calls stalled a node long enough to be declared dead. 64 KiB, and a slot computed per
    * new key and per removal (about 50 ns), not per overwrite.
@@ -1266,12 +1267,24 @@ final class OffHeapStore implements Store {
   @Override
   public void flush() {
     fieldIndex.cleared(); // first: a hash written while the segments empty keeps its entry
-    for (Segment s : segments) {
-      long stamp = s.lock.writeLock();
-      try {
+    // Every segment at once, in ascending order as the multi-key writes take them: the per-slot
+    // counts are zeroed while no segment can add or remove a key, so a flush frees pages and
+    // writes 16,384 counts. Subtracting each key's slot instead took 1.2 s for 4 million keys (a
+    // reviewer), and a node declared dead empties its store under the membership engine's lock.
+    long[] stamps = new long[segments.length];
+    for (int i = 0; i < segments.length; i++) {
+      stamps[i] = segments[i].lock.writeLock();
+    }
+    try {
+      for (Segment s : segments) {
         s.clear(closed.get());
-      } finally {
-        s.lock.unlockWrite(stamp);
+      }
+      for (int slot = 0; slot < slotKeys.length(); slot++) {
+        slotKeys.set(slot, 0);
+      }
+    } finally {
+      for (int i = segments.length - 1; i >= 0; i--) {
+        segments[i].lock.unlockWrite(stamps[i]);
       }
     }
     budget.freePooled(); // FLUSHALL gives the memory back, the freed large buffers too

@@ -756,13 +756,8 @@ final class Segment {
   }
 
   /** Frees every page and large buffer and starts again empty (close: stays closed). */
+  /** The caller zeroes the store's per-slot counts while it holds every segment (OffHeapStore.flush). */
   void clear(boolean close) {
-    for (int i = 0, n = count == 0 ? 0 : index.capacity(); i < n; i++) {
-      long e = index.get(i);
-      if (e != 0) {
-        store.slotKeyRemoved(EntryCodec.keySlot(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges()));
-      }
-    }
     log.clear();
     index.drop();
     count = 0;

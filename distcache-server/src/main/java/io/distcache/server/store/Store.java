@@ -390,10 +390,10 @@ public interface Store extends AutoCloseable {
   }
 
   /**
-   * How many keys of cluster slot {@code slot} this store holds, counted as {@link #size} counts
-   * them (a key expired and not removed yet included, as Redis's count includes it). CLUSTER
-   * COUNTKEYSINSLOT. This default walks the store; a store that keeps a count per slot answers at
-   * once.
+   * How many keys of cluster slot {@code slot} this store holds. CLUSTER COUNTKEYSINSLOT. A store
+   * that keeps a count per slot answers at once and counts a key expired and not removed yet, as
+   * {@link #size} and Redis's count do (OffHeapStore); this default walks {@link #scanSlots},
+   * which passes over such a key.
    *
    * @throws IllegalArgumentException for a slot outside 0..16383
    */

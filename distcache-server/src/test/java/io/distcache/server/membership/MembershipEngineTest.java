@@ -409,6 +409,29 @@ class MembershipEngineTest {
     assertThat(a.snapshot().status(A.id()).orElseThrow()).isEqualTo(new MemberStatus(A, MemberState.ALIVE, 0, true));
   }
 
+  /** A founder (no seeds, or only itself) given seeds later (SeedResolver's addSeeds joins again) stays an owner. */
+  @Test
+  void join_ofAFounderGivenSeedsLater_leavesItAnOwner() {
+    a.learnBeforeOwning();
+    a.startLearning(List.of(A.address())); // a --join name that resolved to this node only
+    a.join(List.of(A.address()));
+    a.tick();
+    a.join(List.of(B.address()));
+
+    assertThat(a.snapshot().status(A.id()).orElseThrow()).isEqualTo(new MemberStatus(A, MemberState.ALIVE, 0, false));
+  }
+
+  /** A learner that joins again (more seeds) keeps its status: nothing new to tell. */
+  @Test
+  void join_again_keepsTheLearnerStatus() {
+    a.learnBeforeOwning();
+    a.startLearning(List.of(B.address()));
+    a.join(List.of(B.address()));
+    a.join(List.of(B.address(), C.address()));
+
+    assertThat(a.snapshot().status(A.id()).orElseThrow()).isEqualTo(new MemberStatus(A, MemberState.ALIVE, 0, true));
+  }
+
   private static MemberStatus alive(Member m, long incarnation) {
     return new MemberStatus(m, MemberState.ALIVE, incarnation);
   }
