@@ -65,11 +65,10 @@ final class OffHeapStore implements Store {
 
   /**
    * Keys held per cluster slot, as size() counts them: changed under the lock of the entry's
-   * segment where Segment.count changes (land, removeAt; flush zeroes them holding every segment),
-   * so CLUSTER COUNTKEYSINSLOT is one
-   * read, as Redis's is. Walking the store for it cost O(keys on the node) per call: a tool's
-   * 16,384 calls stalled a node long enough to be declared dead. 64 KiB, and a slot computed per
-   * new key and per removal (about 50 ns), not per overwrite.
+   * segment where Segment.count changes (land, removeAt; flush zeroes them holding every
+   * segment), so CLUSTER COUNTKEYSINSLOT is one read, as Redis's is. Walking the store for it cost
+   * O(keys on the node) per call: a tool's 16,384 calls stalled a node long enough to be declared
+   * dead. 64 KiB, and a slot computed per new key and per removal (about 50 ns), not per overwrite.
    */
   private final java.util.concurrent.atomic.AtomicIntegerArray slotKeys =
       new java.util.concurrent.atomic.AtomicIntegerArray(io.distcache.protocol.cluster.KeySlot.SLOTS);
