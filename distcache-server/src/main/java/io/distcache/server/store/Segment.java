@@ -217,9 +217,14 @@ final class Segment {
     return EntryCodec.valueLength(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges());
   }
 
+  /** The cluster slot of the key of index entry {@code e}, computed where the key lies. */
+  private int clusterSlot(long e) {
+    return EntryCodec.keySlot(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges());
+  }
+
   private boolean inSlots(long[] slots, int i) {
     long e = index.get(i);
-    int s = EntryCodec.keySlot(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges());
+    int s = clusterSlot(e);
     return (slots[s >>> 6] & (1L << s)) != 0;
   }
 
@@ -611,7 +616,7 @@ final class Segment {
       forgetFieldTimes(slot);
     }
     long e = index.get(slot);
-    store.slotKeyRemoved(EntryCodec.keySlot(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges()));
+    store.slotKeyRemoved(clusterSlot(e));
     log.kill(e);
     if (SlotIndex.expires(e)) {
       expiring--;
@@ -771,7 +776,7 @@ final class Segment {
     for (int i = 0, n = count == 0 ? 0 : index.capacity(); i < n; i++) {
       long e = index.get(i);
       if (e != 0) {
-        perSlot[EntryCodec.keySlot(log.page(SlotIndex.page(e)), SlotIndex.offset(e), log.larges())]++;
+        perSlot[clusterSlot(e)]++;
       }
     }
   }

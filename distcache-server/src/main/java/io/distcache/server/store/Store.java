@@ -398,9 +398,7 @@ public interface Store extends AutoCloseable {
    * @throws IllegalArgumentException for a slot outside 0..16383
    */
   default long keysInSlot(int slot) {
-    if (slot < 0 || slot >= io.distcache.protocol.cluster.KeySlot.SLOTS) {
-      throw new IllegalArgumentException("slot " + slot + " is outside 0.." + (io.distcache.protocol.cluster.KeySlot.SLOTS - 1));
-    }
+    checkSlot(slot);
     long[] only = new long[io.distcache.protocol.cluster.KeySlot.SLOTS / 64];
     only[slot >>> 6] = 1L << slot;
     long n = 0;
@@ -411,6 +409,13 @@ public interface Store extends AutoCloseable {
       cursor = step.nextCursor();
     } while (cursor != 0);
     return n;
+  }
+
+  /** Checks that {@code slot} is a cluster slot, 0..16383. */
+  static void checkSlot(int slot) {
+    if (slot < 0 || slot >= io.distcache.protocol.cluster.KeySlot.SLOTS) {
+      throw new IllegalArgumentException("slot " + slot + " is outside 0.." + (io.distcache.protocol.cluster.KeySlot.SLOTS - 1));
+    }
   }
 
   /** Checks that {@code slots} has a bit for every cluster slot. */
