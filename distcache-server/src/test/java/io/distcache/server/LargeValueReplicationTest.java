@@ -93,6 +93,59 @@ class LargeValueReplicationTest {
     }
   }
 
+  private long editsShipped() {
+    long n = 0;
+    for (DistCacheNode node : nodes) {
+      try (Jedis j = new Jedis("127.0.0.1", node.port())) {
+        n += Long.parseLong(j.info("replication").replaceAll("(?s).*replication_edits_shipped:(\\d+).*", "$1"));
+      }
+    }
+    return n;
+  }
+
+  /**
+   * APPEND and SETRANGE of a large string, on the owner and forwarded, reach the replica as the
+   * ranges they wrote (EDIT_STRING), not the whole value, and the replica holds the owner's bytes,
+   * version and expiry; suffixes of every size the decoder hands over differently (an array, a
+   * slice of the read buffer, a streamed bulk) included.
+   */
+  @Test
+  void appendsAndSetRanges_ofALargeString_shipAsEdits_andTheReplicaHoldsTheOwnersBytes() {
+    DistCacheNode a = start();
+    DistCacheNode b = start(a);
+    awaitSettled();
+    byte[] local = keyOwnedBy(a, "edit-local");
+    byte[] forwarded = keyOwnedBy(b, "edit-forwarded");
+    long before = editsShipped();
+    int writes = 0;
+    try (Jedis j = new Jedis("127.0.0.1", a.port())) {
+      for (byte[] key : List.of(local, forwarded)) {
+        java.io.ByteArrayOutputStream expected = new java.io.ByteArrayOutputStream();
+        byte[] start = value(300_000, 9);
+        assertThat(j.setex(key, 1000, start)).isEqualTo("OK");
+        expected.writeBytes(start);
+        for (int i = 0; i < 20; i++) {
+          byte[] suffix = value(i % 5 == 0 ? 40_000 : i % 3 == 0 ? 2_000 : 1 + i, i);
+          assertThat(j.append(key, suffix)).isEqualTo(expected.size() + suffix.length);
+          expected.writeBytes(suffix);
+          writes++;
+        }
+        byte[] now = expected.toByteArray();
+        byte[] patch = value(3_000, 77);
+        System.arraycopy(patch, 0, now, 1_000, patch.length);
+        assertThat(j.setrange(key, 1_000, patch)).isEqualTo(now.length);
+        long past = now.length + 10;
+        now = java.util.Arrays.copyOf(now, (int) past + 1);
+        now[(int) past] = 'z';
+        assertThat(j.setrange(key, past, new byte[] {'z'})).isEqualTo(now.length);
+        writes += 2;
+        assertOnOwnerAndReplica(key, now);
+        assertThat(j.get(key)).isEqualTo(now);
+      }
+    }
+    assertThat(editsShipped() - before).as("every APPEND and SETRANGE shipped as an edit").isEqualTo(writes);
+  }
+
   @Test
   void largeSets_onTheOwnerAndForwarded_replicaReadsBackByteIdentical() {
     DistCacheNode a = start();

@@ -67,8 +67,11 @@ public final class PeerHandshake {
    * ship its edits with TIME, PUT_KEEPING_TIME and BOUND calls, which a version 8 node refuses as a
    * corrupt payload or a malformed batch, so such a hash replicated or migrated between the two
    * would be lost and the owner's stream stopped.
+   * 10: the layout, proofs and placements of 9; REPLICATE frames may carry EffectCodec's
+   * EDIT_STRING (the ranges APPEND, SETRANGE and the bit commands write into a string), which a
+   * version 9 replica refuses as a malformed batch, stopping the owner's stream.
    */
-  public static final int VERSION = 9;
+  public static final int VERSION = 10;
   public static final int MODE_OPEN = 0;
   public static final int MODE_SECRET = 1;
   public static final int ID_BYTES = 40;

@@ -5,6 +5,8 @@ import io.distcache.protocol.ValueType;
 import io.distcache.server.store.EditJournal;
 import io.distcache.server.store.PackedEdit;
 import io.distcache.server.store.PackedIndex;
+import io.distcache.server.store.Store;
+import io.distcache.server.store.StoreConfig;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,6 +36,11 @@ import java.util.List;
  * (ReplicaApplier). The owner sends an edit only for a collection in the indexed layout (more than
  * PackedIndex.INDEXED_ABOVE elements), from at most EditJournal.MAX_OPS calls, that one edit alone
  * explains (EditJournal), and when it is smaller than the value; else the whole value, as before.
+ * EDIT_STRING (10) carries the ranges a string command wrote (APPEND, SETRANGE, SETBIT, BITFIELD's
+ * fields; issue 16: a SETBIT of a 16 MiB bitmap shipped 16 MiB) in the same layout: each call is
+ * kind 7 (range), the offset as an 8-byte name, and the bytes written (at least one) as its value,
+ * applied in order where the copy lies, zero-padding as SETRANGE does, under the same check of the
+ * base version, type and expiry; any string edit is shipped so when it is smaller than the value.
  * COPIED ends a full copy of one slot (REPLICA_SYNC): its key is the slot u16 and the copy's token
  * i64 (the replica's request), so a replica knows its copy of the slot is whole once it applied it.
  * RELEASED (its key: the slot u16) tells a member that it stopped replicating the slot for this
@@ -62,8 +69,9 @@ final class EffectCodec {
   static final byte PUT_ZSET = 7;
   static final byte EDIT_HASH = 8;
   static final byte EDIT_SET = 9;
+  static final byte EDIT_STRING = 10;
   /** The highest kind. */
-  private static final byte LAST_KIND = EDIT_SET;
+  private static final byte LAST_KIND = EDIT_STRING;
   /** expireAtMillis of the markers, which carry no value: COPIED and RELEASED. */
   private static final long COPIED_MARK = -1;
   private static final long RELEASED_MARK = -2;
@@ -221,8 +229,9 @@ final class EffectCodec {
         out.add(new Effect(key, ValueType.STRING, null, kind == COPIED ? COPIED_MARK : RELEASED_MARK, 0));
         continue;
       }
-      if (kind == EDIT_HASH || kind == EDIT_SET) {
-        out.add(decodeEdit(in, i, key, kind == EDIT_HASH));
+      if (kind == EDIT_HASH || kind == EDIT_SET || kind == EDIT_STRING) {
+        out.add(decodeEdit(in, i, key, kind == EDIT_HASH ? ValueType.HASH : kind == EDIT_SET ? ValueType.SET
+            : ValueType.STRING));
         continue;
       }
       if (in.remaining() < 16) {
@@ -254,6 +263,7 @@ final class EffectCodec {
     return switch (type) {
       case HASH -> EDIT_HASH;
       case SET -> EDIT_SET;
+      case STRING -> EDIT_STRING;
       default -> throw new IllegalArgumentException("no edit effect for a " + type);
     };
   }
@@ -269,8 +279,10 @@ final class EffectCodec {
     }
   }
 
-  /** An EDIT_HASH or EDIT_SET after its key: every count and length checked before allocating. */
-  private static Effect decodeEdit(ByteBuffer in, int i, byte[] key, boolean hash) {
+  /** An EDIT_HASH, EDIT_SET or EDIT_STRING after its key: every count and length checked before allocating. */
+  private static Effect decodeEdit(ByteBuffer in, int i, byte[] key, ValueType type) {
+    boolean hash = type == ValueType.HASH;
+    boolean string = type == ValueType.STRING;
     if (in.remaining() < 8 + 8 + 8 + 2) {
       throw new IllegalArgumentException("edit effect " + i + " is cut off before its versions, expiry and call count");
     }
@@ -296,13 +308,19 @@ final class EffectCodec {
       }
       byte op = in.get();
       boolean withValue = hash && (op == PackedEdit.Op.PUT || op == PackedEdit.Op.PUT_KEEPING_TIME
-          || op == PackedEdit.Op.TIME || op == PackedEdit.Op.BOUND);
-      boolean valid = op == PackedEdit.Op.REMOVE || withValue || !hash && op == PackedEdit.Op.ADD;
+          || op == PackedEdit.Op.TIME || op == PackedEdit.Op.BOUND) || string && op == PackedEdit.Op.RANGE;
+      boolean valid = string ? withValue
+          : op == PackedEdit.Op.REMOVE || withValue || !hash && op == PackedEdit.Op.ADD;
       if (!valid) {
         throw new IllegalArgumentException("call " + c + " of edit effect " + i + " has kind " + op + ", not one of a "
-            + (hash ? "hash's (1 put, 3 remove, 4 put keeping the time, 5 time, 6 bound)" : "set's (2 add, 3 remove)"));
+            + (hash ? "hash's (1 put, 3 remove, 4 put keeping the time, 5 time, 6 bound)"
+                : string ? "string's (7 range)" : "set's (2 add, 3 remove)"));
       }
-      byte[] name = readBytes(in, "name", Integer.MAX_VALUE);
+      byte[] name = readBytes(in, "name", string ? Long.BYTES : Integer.MAX_VALUE);
+      if (string && name.length != Long.BYTES) {
+        throw new IllegalArgumentException("call " + c + " of edit effect " + i + " has an offset of " + name.length
+            + " bytes; an offset is 8 bytes");
+      }
       byte[] value = withValue ? readBytes(in, "value", Integer.MAX_VALUE) : null;
       if ((op == PackedEdit.Op.TIME || op == PackedEdit.Op.BOUND)
           && (value.length != Long.BYTES || ByteBuffer.wrap(value).getLong() < 0)) {
@@ -311,7 +329,11 @@ final class EffectCodec {
       }
       ops.add(new PackedEdit.Op(op, name, value));
     }
-    return Effect.edited(key, hash ? ValueType.HASH : ValueType.SET, base, version, expireAt, ops);
+    if (string) {
+      // the store checks them again against its own --max-value-size before applying any
+      Store.checkRanges(ops, StoreConfig.MAX_VALUE_BYTES_LIMIT);
+    }
+    return Effect.edited(key, type, base, version, expireAt, ops);
   }
 
   private static byte putKind(ValueType type) {

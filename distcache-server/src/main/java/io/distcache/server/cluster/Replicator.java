@@ -249,9 +249,10 @@ public final class Replicator implements AutoCloseable {
       // have read these keys meanwhile. From here on a copy reads them only after this write.
       moved = moved(p);
       if (!moved) {
-        // The in-place edits of large hashes and sets a hash or set command makes, shipped as edits
-        // (effectOf); not a transaction's or a script's, which may write a key before editing it.
-        EditJournal journal = request.op() == Opcode.HASH || request.op() == Opcode.SETS ? EditJournal.open() : null;
+        // The in-place edits of large hashes and sets a hash or set command makes, and the ranges
+        // APPEND, SETRANGE and the bit commands write into a string, shipped as edits (effectOf);
+        // not a transaction's or a script's, which may write a key before editing it.
+        EditJournal journal = journaled(request.op()) ? EditJournal.open() : null;
         try {
           reply = local.apply(request);
           for (byte[] key : effectKeys(request, keys)) {
@@ -403,6 +404,12 @@ public final class Replicator implements AutoCloseable {
     out.addAll(named);
     out.addAll(written);
     return out;
+  }
+
+  /** Whether a write of {@code op} may ship its keys' edits (see EditJournal): single commands only. */
+  private static boolean journaled(Opcode op) {
+    return op == Opcode.HASH || op == Opcode.SETS || op == Opcode.APPEND || op == Opcode.SET_RANGE
+        || op == Opcode.BITS;
   }
 
   private Effect effectOf(byte[] key) {

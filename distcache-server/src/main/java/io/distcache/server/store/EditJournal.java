@@ -6,9 +6,10 @@ import java.util.Arrays;
 import java.util.List;
 
 /*
- * Design: what the in-place edits of large hashes and sets (Store.editPacked) did during one write,
- * so that replication can ship the edit instead of the whole value (issue 11 and 13: a 10,000-field
- * hash is 440 KB, one HSET of it a few dozen bytes). The owner's replicator opens a journal on its
+ * Design: what the in-place edits of large hashes and sets (Store.editPacked) and the range writes
+ * of strings (APPEND, SETRANGE, SETBIT, BITFIELD: OffHeapStore.splice) did during one write, so that
+ * replication can ship the edit instead of the whole value (issue 11 and 13: a 10,000-field hash is
+ * 440 KB, one HSET of it a few dozen bytes; issue 16: one SETBIT of a 16 MiB bitmap shipped 16 MiB). The owner's replicator opens a journal on its
  * thread around a write it ships (open, then close in a finally); the off-heap store records each
  * edit it applies on that thread: the key, its version before and after, its expiry and length after,
  * and the calls that made it (PackedEdit.ops); an edit that changed nothing (SADD of a member
@@ -24,14 +25,18 @@ import java.util.List;
  * calls are few. Every edit is recorded, small ones too, so that a second edit of a key is seen.
  * The base version must also be the one the replica holds, which only holds when no other write
  * of the key ran before the edit in the same request: the replicator opens a journal only for a
- * single hash or set command (never a transaction or a script, which may write the key another
- * way first), and such a command edits each key once or writes it another way, not both.
- * Anything else (two edits, an edit not recorded because the journal was full, an edit through the
+ * single hash, set, APPEND, SETRANGE or bit command (never a transaction or a script, which may
+ * write the key another way first), and such a command edits each key once or writes it another
+ * way, not both. A BITFIELD writes one range per field: ranges of one string recorded one after
+ * the other (each edit's base version the last one's version) make one edit, their calls in order,
+ * since replaying them in order from the first base gives the state the last left; any other second
+ * edit of a key makes its state no single edit's. For a string, "large" means nothing: the
+ * replicator ships the edit when it is smaller than the value (Replicator.effectOf). Anything else (two edits, an edit not recorded because the journal was full, an edit through the
  * decoding path or a store that records nothing) answers null, and the caller ships the whole value,
  * as before. Keys are few per write: a list searched linearly, bounded by MAX_KEYS.
  */
 
-/** The in-place edits of hashes and sets applied on this thread while a journal is open. */
+/** The in-place edits of hashes, sets and strings applied on this thread while a journal is open. */
 public final class EditJournal {
   /** At most this many edited keys per write are recorded; the rest are shipped whole. */
   static final int MAX_KEYS = 64;
@@ -73,7 +78,17 @@ public final class EditJournal {
   void record(byte[] key, ValueType type, long baseVersion, long version, long expireAtMillis, long length,
       boolean indexed, List<PackedEdit.Op> ops) {
     for (int i = 0; i < edits.size(); i++) {
-      if (Arrays.equals(edits.get(i).key(), key)) {
+      Edit e = edits.get(i);
+      if (Arrays.equals(e.key(), key)) {
+        if (type == ValueType.STRING && e.type() == ValueType.STRING && e.version() == baseVersion
+            && e.ops().size() + ops.size() <= MAX_OPS) {
+          // The next range of the same string (a BITFIELD's fields, one write each): replayed in
+          // order from the first edit's base, the ranges give the state this one left.
+          List<PackedEdit.Op> both = new ArrayList<>(e.ops());
+          both.addAll(ops);
+          edits.set(i, new Edit(key, type, e.baseVersion(), version, expireAtMillis, length, indexed, both));
+          return;
+        }
         edits.remove(i);
         repeated.add(key);
         return;

@@ -595,12 +595,17 @@ final class OffHeapStore implements Store {
 
   /** Writes a new string value with a new version, keeping the entry's expiry (none when it is new). */
   private static void rewrite(Segment s, int slot, byte[] key, int tag, byte[] value) {
+    rewrite(s, slot, key, tag, value, s.nextVersion());
+  }
+
+  /** Like rewrite, with {@code version}. */
+  private static void rewrite(Segment s, int slot, byte[] key, int tag, byte[] value, long version) {
     long expireAt = NO_EXPIRY;
     if (slot >= 0) {
       expireAt = s.expireAt(slot);
       s.touch(slot);
     }
-    s.put(key, tag, value, s.nextVersion(), expireAt);
+    s.put(key, tag, value, version, expireAt);
   }
 
   /** Hashes with field expiry times; fed here, under the segment lock, by every typed write. */
@@ -715,6 +720,9 @@ final class OffHeapStore implements Store {
   @Override
   public ReplicatedEdit applyReplicatedEdit(byte[] key, ValueType type, long baseVersion, long version,
       long expireAtMillis, List<PackedEdit.Op> ops) {
+    if (type == ValueType.STRING) {
+      Store.checkRanges(ops, config.maxValueBytes()); // all of them before the first is written
+    }
     return write(key, null, new ReplicaEdit(type, baseVersion, ops), expireAtMillis, version,
         (s, slot, k, tag, now, unused, re, at, ver) -> {
           ReplicatedEdit verdict = slot < 0 ? ReplicatedEdit.before(null, 0, 0, re.type(), re.baseVersion(), ver, at)
@@ -722,6 +730,15 @@ final class OffHeapStore implements Store {
                   re.baseVersion(), ver, at);
           if (verdict != null) {
             return verdict;
+          }
+          if (re.type() == ValueType.STRING) {
+            s.observeVersion(ver);
+            int where = slot;
+            for (PackedEdit.Op op : re.ops()) {
+              splice(s, where, k, tag, op.offset(), op.value(), null, ver);
+              where = s.find(k, tag); // a splice may have moved the entry (a new buffer, a rewrite)
+            }
+            return ReplicatedEdit.APPLIED;
           }
           PackedEdit edit = PackedEdit.replay(s.valueView(slot), re.type() == ValueType.HASH, re.ops());
           if (edit == null || edit.size() == 0) {
@@ -1052,12 +1069,36 @@ final class OffHeapStore implements Store {
    * written there from the store's memory and the source (Segment.spliceString: in place when the
    * buffer has room, else into a new one with room to grow); a small one, or one the budget has no
    * room for without evicting (eviction could take the very entry being copied), is built on the
-   * heap and rewritten, as every write of a small value is.
+   * heap and rewritten, as every write of a small value is. With a journal open (an owner shipping
+   * the write to replicas) the write is recorded as a RANGE call, so a replica gets the bytes written
+   * instead of the whole value.
    */
   private static long splice(Segment s, int slot, byte[] k, int tag, long offset, byte[] src, BufferedValue buffered) {
+    long base = slot < 0 ? 0 : s.version(slot);
+    long expireAt = slot < 0 ? NO_EXPIRY : s.expireAt(slot);
+    long version = s.nextVersion();
+    long newLength = splice(s, slot, k, tag, offset, src, buffered, version);
+    EditJournal journal = EditJournal.current();
+    if (journal != null) {
+      byte[] bytes;
+      if (buffered != null) {
+        bytes = new byte[buffered.length()];
+        buffered.copyTo(java.nio.ByteBuffer.wrap(bytes));
+      } else {
+        bytes = src.clone(); // the effect may be encoded after the request's arrays are gone
+      }
+      journal.record(k, ValueType.STRING, base, version, expireAt, newLength, true,
+          List.of(PackedEdit.Op.range(offset, bytes)));
+    }
+    return newLength;
+  }
+
+  /** The write of {@link #splice} with {@code version} given (a fresh one, or a replica's owner's). */
+  private static long splice(Segment s, int slot, byte[] k, int tag, long offset, byte[] src, BufferedValue buffered,
+      long version) {
     int length = buffered != null ? buffered.length() : src.length;
     long newLength = Math.max(slot < 0 ? 0 : s.valueLength(slot), offset + length);
-    if (s.spliceString(slot, k, tag, offset, src, buffered, newLength)) {
+    if (s.spliceString(slot, k, tag, offset, src, buffered, newLength, version)) {
       return newLength;
     }
     byte[] old = slot < 0 ? EMPTY : s.value(slot);
@@ -1067,7 +1108,7 @@ final class OffHeapStore implements Store {
     } else {
       System.arraycopy(src, 0, next, (int) offset, length);
     }
-    rewrite(s, slot, k, tag, next);
+    rewrite(s, slot, k, tag, next, version);
     return newLength;
   }
 

@@ -285,7 +285,9 @@ public final class PackedEdit {
 
   /**
    * One call that made an edit: a put of a field's {@code value} (a hash), an add of a member (a
-   * set) or a removal of a field or member ({@code value} null but for PUT).
+   * set), a removal of a field or member ({@code value} null but for PUT), or bytes written into a
+   * string (RANGE: strings have no PackedEdit, but their edits travel in the same journal and
+   * effects).
    */
   public record Op(byte kind, byte[] name, byte[] value) {
     /** A hash field's value put; the field's time dropped (HSET). */
@@ -301,6 +303,22 @@ public final class PackedEdit {
      * value its 8 bytes; so a replica's copy gets the owner's bound, byte for byte.
      */
     public static final byte BOUND = 6;
+    /**
+     * A string's bytes written at an offset (APPEND, SETRANGE, SETBIT, BITFIELD; OffHeapStore.splice):
+     * the name is the offset, 8 bytes big-endian, the value the bytes (at least one); a value shorter
+     * than the offset is zero-padded to it first, as SETRANGE does.
+     */
+    public static final byte RANGE = 7;
+
+    /** A RANGE call of {@code bytes} at {@code offset}. */
+    public static Op range(long offset, byte[] bytes) {
+      return new Op(RANGE, ByteBuffer.allocate(Long.BYTES).putLong(offset).array(), bytes);
+    }
+
+    /** The offset of a RANGE call. */
+    public long offset() {
+      return ByteBuffer.wrap(name).getLong();
+    }
 
     /** The time of a TIME call. */
     public long time() {

@@ -440,8 +440,8 @@ final class Segment {
   /**
    * Writes {@code src} (or {@code buffered}'s bytes) at {@code offset} of the string at slot (-1:
    * none, an empty one), zeros between the value's end and offset, the result {@code newLength}
-   * long (the caller checked it against the limit), with a new version, the expiry kept, counted as
-   * a use. In the entry's large buffer when its room holds the result; else into a new large buffer
+   * long (the caller checked it against the limit), with {@code version} (a fresh one of this
+   * segment, or the owner's on a replica), the expiry kept, counted as a use. In the entry's large buffer when its room holds the result; else into a new large buffer
    * with room to grow (only an existing string gets room: a new one is written at its exact size),
    * the old value copied from where it lies. False, with nothing changed, when the result would be
    * inline (small: the caller builds it on the heap) or the budget has no room for the new buffer
@@ -449,7 +449,7 @@ final class Segment {
    * may move or evict other entries.
    */
   boolean spliceString(int slot, byte[] key, int tag, long offset, byte[] src,
-      io.distcache.protocol.BufferedValue buffered, long newLength) {
+      io.distcache.protocol.BufferedValue buffered, long newLength, long version) {
     long expireAt = slot < 0 ? Store.NO_EXPIRY : expireAt(slot);
     int header = EntryCodec.headerSize(expireAt != Store.NO_EXPIRY, true);
     if (closed || newLength > Integer.MAX_VALUE - 16 - EntryCodec.largeSize(key, 0)
@@ -473,7 +473,7 @@ final class Segment {
           writeSplice(log.largeMemory(h), valueAt, oldLength, offset, src, buffered);
           touch(slot);
           log.resizeLarge(h, (int) (valueAt + newLength));
-          EntryCodec.putVersion(pg, off, nextVersion());
+          EntryCodec.putVersion(pg, off, version);
           return true;
         }
       }
@@ -496,7 +496,7 @@ final class Segment {
       touch(slot);
     }
     log.prepareStub(handle, header);
-    land(key, tag, ValueType.STRING.code(), null, null, handle, nextVersion(), expireAt, store.now());
+    land(key, tag, ValueType.STRING.code(), null, null, handle, version, expireAt, store.now());
     return true;
   }
 

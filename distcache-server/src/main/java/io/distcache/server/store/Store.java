@@ -1,5 +1,6 @@
 package io.distcache.server.store;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -481,9 +482,9 @@ public interface Store extends AutoCloseable {
   }
 
   /**
-   * Replication of an edit of a large hash or set (EditJournal, EffectCodec's EDIT kinds): when the
-   * key holds {@code type} at exactly {@code baseVersion} and expiry {@code expireAtMillis}, replays
-   * {@code ops} (PackedEdit.replay) on it, in place where the store can, and gives the result the
+   * Replication of an edit of a large hash or set, or of a string's ranges (EditJournal, EffectCodec's
+   * EDIT kinds): when the key holds {@code type} at exactly {@code baseVersion} and expiry {@code
+   * expireAtMillis}, replays {@code ops} (PackedEdit.replay; a string's RANGE calls in order) on it, in place where the store can, and gives the result the
    * owner's {@code version} (later versions of this store go above it, as {@link #applyReplicated}).
    * Otherwise changes nothing: the copy is not the one the owner edited, and guessing would make it
    * differ for good.
@@ -496,11 +497,24 @@ public interface Store extends AutoCloseable {
    */
   default ReplicatedEdit applyReplicatedEdit(byte[] key, io.distcache.protocol.ValueType type, long baseVersion,
       long version, long expireAtMillis, List<PackedEdit.Op> ops) {
+    if (type == io.distcache.protocol.ValueType.STRING) {
+      checkRanges(ops, config().maxValueBytes());
+    }
     TypedEntry e = peekEntry(key);
     ReplicatedEdit verdict = e == null ? ReplicatedEdit.before(null, 0, 0, type, baseVersion, version, expireAtMillis)
         : ReplicatedEdit.before(e.type(), e.version(), e.expireAtMillis(), type, baseVersion, version, expireAtMillis);
     if (verdict != null) {
       return verdict;
+    }
+    if (type == io.distcache.protocol.ValueType.STRING) {
+      byte[] value = e.value();
+      for (PackedEdit.Op op : ops) {
+        int at = (int) op.offset();
+        value = Arrays.copyOf(value, Math.max(value.length, at + op.value().length)); // zero-padded, as SETRANGE
+        System.arraycopy(op.value(), 0, value, at, op.value().length);
+      }
+      applyReplicated(key, type, value, expireAtMillis, version);
+      return ReplicatedEdit.APPLIED;
     }
     PackedEdit edit = PackedEdit.replay(java.nio.ByteBuffer.wrap(e.value()).asReadOnlyBuffer(),
         type == io.distcache.protocol.ValueType.HASH, ops);
@@ -510,6 +524,28 @@ public interface Store extends AutoCloseable {
     config().checkValueLength(edit.length());
     applyReplicated(key, type, edit.build(), expireAtMillis, version);
     return ReplicatedEdit.APPLIED;
+  }
+
+  /**
+   * Checks a string edit's calls (PackedEdit.Op.RANGE, from a peer's bytes) before any is applied:
+   * each writes at least one byte, at an offset from 0, ending within {@code maxValueBytes}.
+   *
+   * @throws IllegalArgumentException naming the first call that is not so
+   */
+  static void checkRanges(List<PackedEdit.Op> ops, long maxValueBytes) {
+    for (int i = 0; i < ops.size(); i++) {
+      PackedEdit.Op op = ops.get(i);
+      if (op.kind() != PackedEdit.Op.RANGE || op.name().length != Long.BYTES || op.value() == null
+          || op.value().length == 0) {
+        throw new IllegalArgumentException("call " + i + " of a string's edit is not a range of at least one byte at an"
+            + " 8-byte offset (kind " + op.kind() + ", name of " + op.name().length + " bytes)");
+      }
+      long offset = op.offset();
+      if (offset < 0 || offset > maxValueBytes - op.value().length) {
+        throw new IllegalArgumentException("call " + i + " of a string's edit writes " + op.value().length
+            + " bytes at offset " + offset + ": outside a value of at most " + maxValueBytes + " bytes");
+      }
+    }
   }
 
   /** The type, version and expiry of a live key without copying its value, or null; counts nothing. */

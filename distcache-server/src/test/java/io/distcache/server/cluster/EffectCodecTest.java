@@ -80,8 +80,8 @@ class EffectCodecTest {
         .hasMessageContaining("effect count is cut off");
     assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0x13, (byte) 0x88}))
         .hasMessageContaining("effect count 5000 is outside 0..4096");
-    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 10}))
-        .hasMessageContaining("unknown kind 10");
+    assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 11}))
+        .hasMessageContaining("unknown kind 11");
     // a key length past the key limit (and the bytes left): refused before allocating
     assertThatThrownBy(() -> EffectCodec.decode(new byte[] {0, 1, 2, 0x7f, 0, 0}))
         .hasMessageContaining("key length 8323072 is outside");
@@ -185,6 +185,50 @@ class EffectCodecTest {
     assertThatThrownBy(() -> EffectCodec.decode(short7)).hasMessageContaining("sets a time of 7 bytes");
     assertThatThrownBy(() -> EffectCodec.decode(setEdit(1, 5, 0, 0, 0, 1, 'm', 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1)))
         .as("a set has no times").hasMessageContaining("has kind 5, not one of a set's");
+  }
+
+  @Test
+  void encodeDecode_stringEdits_carryTheirRanges_andRefuseAHostileOne() {
+    List<Effect> in = List.of(Effect.edited(b("k"), ValueType.STRING, 7, 9, 4000,
+        List.of(Op.range(3, b("abc")), Op.range(1L << 20, new byte[] {1}))));
+    byte[] encoded = EffectCodec.encode(in);
+    Effect out = EffectCodec.decode(encoded).get(0);
+
+    assertThat(encoded).hasSize(2 + in.get(0).encodedBytes());
+    assertThat(encoded[2]).as("kind EDIT_STRING").isEqualTo((byte) 10);
+    assertThat(out.isEdit()).isTrue();
+    assertThat(out.type()).isEqualTo(ValueType.STRING);
+    assertThat(out.edit().baseVersion()).isEqualTo(7);
+    assertThat(out.version()).isEqualTo(9);
+    assertThat(out.expireAtMillis()).isEqualTo(4000);
+    assertThat(out.edit().ops()).extracting(Op::kind).containsExactly(Op.RANGE, Op.RANGE);
+    assertThat(out.edit().ops()).extracting(Op::offset).containsExactly(3L, 1L << 20);
+    assertThat(out.edit().ops().get(0).value()).isEqualTo(b("abc"));
+
+    // count 1 | EDIT_STRING | key 'k' | version 3 | expiry 0 | base 2 | calls, then the body
+    java.util.function.Function<int[], byte[]> edit = body -> {
+      byte[] head = {0, 1, 10, 0, 0, 1, 'k', 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+          0, 1};
+      byte[] all = java.util.Arrays.copyOf(head, head.length + body.length);
+      for (int i = 0; i < body.length; i++) {
+        all[head.length + i] = (byte) body[i];
+      }
+      return all;
+    };
+    assertThat(EffectCodec.decode(edit.apply(new int[] {7, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1, 'x'}))
+        .get(0).edit().ops().get(0).offset()).isEqualTo(5);
+    assertThatThrownBy(() -> EffectCodec.decode(edit.apply(new int[] {1, 0, 0, 0, 1, 'f', 0, 0, 0, 1, 'v'})))
+        .as("a hash's put in a string's edit").hasMessageContaining("has kind 1, not one of a string's (7 range)");
+    assertThatThrownBy(() -> EffectCodec.decode(edit.apply(new int[] {7, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1,
+        'x'}))).hasMessageContaining("has an offset of 7 bytes; an offset is 8 bytes");
+    assertThatThrownBy(() -> EffectCodec.decode(edit.apply(new int[] {7, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0,
+        0, 1, 'x'}))).hasMessageContaining("name length 9 is outside 0..8");
+    assertThatThrownBy(() -> EffectCodec.decode(edit.apply(new int[] {7, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0,
+        0}))).hasMessageContaining("is not a range of at least one byte");
+    assertThatThrownBy(() -> EffectCodec.decode(edit.apply(new int[] {7, 0, 0, 0, 8, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 1, 'x'}))).hasMessageContaining("at offset -9223372036854775808");
+    assertThatThrownBy(() -> EffectCodec.decode(edit.apply(new int[] {7, 0, 0, 0, 8, 0, 0, 0, 0, 0x20, 0, 0, 0, 0, 0,
+        0, 1, 'x'}))).hasMessageContaining("at offset 536870912: outside a value of at most 536870912 bytes");
   }
 
   /** One EDIT_SET effect of key 's' from version 2 to 3, its calls as given (count and bytes). */

@@ -234,10 +234,10 @@ class ReplicaApplierTest {
 
   @Test
   void apply_malformed_badRequest() {
-    Frame r = applier.apply(Frame.request(Opcode.REPLICATE, 0, null, new byte[] {0, 1, 10}, 7, 1,
+    Frame r = applier.apply(Frame.request(Opcode.REPLICATE, 0, null, new byte[] {0, 1, 11}, 7, 1,
         placement.fingerprint(), 0));
     assertThat(r.status()).isEqualTo(Status.BAD_REQUEST);
-    assertThat(r.valueText()).contains("unknown kind 10");
+    assertThat(r.valueText()).contains("unknown kind 11");
     Frame noExtras = applier.apply(Frame.request(Opcode.REPLICATE, 0, null, new byte[0], 7, 1));
     assertThat(noExtras.status()).isEqualTo(Status.BAD_REQUEST);
     Frame badOwner = applier.apply(Frame.request(Opcode.REPLICATE, 0, null, new byte[] {0, 0}, 7, 1,
