@@ -345,9 +345,11 @@ public final class Main implements Callable<Integer> {
 
   /**
    * Null when values of {@code maxValue} bytes fit the heap, else why not. A command that rewrites a
-   * value (SETBIT, BITFIELD, SETRANGE, APPEND, a script's SET of a built string) holds it, its new
-   * form and the reply or replica copy on the heap: a tester's node with --max-value 512mb and a 1 GiB
-   * heap died of OutOfMemoryError at its first BITFIELD SET past the 4 GiB-th bit; with 1.5 GiB it served.
+   * value (a script's SET of a built string; SETRANGE, APPEND, SETBIT and BITFIELD when the store has
+   * no room for the result's buffer without evicting) holds it, its new form and the reply or replica
+   * copy on the heap: a tester's node with --max-value 512mb and a 1 GiB heap died of OutOfMemoryError
+   * at its first BITFIELD SET past the 4 GiB-th bit (when BITFIELD still rewrote the whole value); with
+   * 1.5 GiB it served.
    */
   static String valueBeyondHeap(int maxValue, long maxHeapBytes) {
     long needed = (long) maxValue * VALUE_COPIES_ON_HEAP;

@@ -11,11 +11,19 @@ import java.util.List;
 
 /*
  * Design: the BITS opcode (Redis's bit commands) against the store. A read (GETBIT, BITCOUNT,
- * BITPOS, BITFIELD with only GETs) is one get under its key's gate stripe, shared; a write
+ * BITPOS, BITFIELD with only GETs) is one read under its key's gate stripe, shared; a write
  * (SETBIT, BITFIELD with SET/INCRBY, BITOP) reads, computes with BitOps and writes back while
  * holding its keys' stripes exclusive, so no other request on those keys runs in between: the
  * read-modify-write is atomic without a store method per command. Writes keep the key's expiry,
  * except BITOP, which replaces its destination as Redis does (and deletes it for an empty result).
+ *
+ * Design: no command copies a whole value to the heap, as none does in Redis. GETBIT and SETBIT
+ * read the one byte that holds the bit (Store.getRange) and SETBIT writes back that byte
+ * (Store.setRange, in place in a large value's buffer); BITFIELD reads the bytes its fields cover
+ * in one Store.readValue and writes back those it changed; BITCOUNT, BITPOS and BITOP's sources
+ * are computed on a view of the value where it lies (Store.readValue). Before, each called
+ * Store.get (and a write Store.set of a new array): one SETBIT of a 16 MiB bitmap copied 48 MiB,
+ * and a pipeline of them held the node's event loop for seconds (docs/BENCHMARKS.md).
  *
  * Every argument is checked here too (binary clients send BITS directly); the Redis handler has
  * already refused, with Redis's texts, what Redis refuses.
@@ -53,30 +61,49 @@ final class BitRequests {
     return switch (command) {
       case GETBIT -> shared(r, lock, () -> r.replyOk(getBit(r)));
       case SETBIT -> exclusive(r, lock, List.of(), () -> setBit(r));
-      case BITCOUNT -> shared(r, lock, () -> r.replyOk(BitOps.bitCount(store.get(r.key()), r.extra(1, 0) != 0,
-          r.extra(2, 0), r.extra(3, 0), r.extra(4, 0) != 0)));
-      case BITPOS -> shared(r, lock, () -> r.replyOk(BitOps.bitPos(store.get(r.key()), bit(required(r, 1, "bit")),
-          r.extra(2, 0) != 0, r.extra(3, 0), r.extra(4, 0) != 0, r.extra(5, 0), r.extra(6, 0) != 0)));
+      case BITCOUNT -> shared(r, lock, () -> r.replyOk(onValue(r.key(), v -> BitOps.bitCount(v, r.extra(1, 0) != 0,
+          r.extra(2, 0), r.extra(3, 0), r.extra(4, 0) != 0))));
+      case BITPOS -> {
+        int bit = bit(required(r, 1, "bit"));
+        yield shared(r, lock, () -> r.replyOk(onValue(r.key(), v -> BitOps.bitPos(v, bit,
+            r.extra(2, 0) != 0, r.extra(3, 0), r.extra(4, 0) != 0, r.extra(5, 0), r.extra(6, 0) != 0))));
+      }
       case BITOP -> exclusive(r, lock, sources(r), () -> bitOp(r));
       case BITFIELD -> bitField(r, lock);
       default -> throw new IllegalArgumentException("BITS command " + command + " is not one of 0..5");
     };
   }
 
+  /**
+   * The byte that holds the bit read, and written back only when the bit changes or the value
+   * must grow to hold it (Redis 7's SETBIT writes then, and when it creates the key): setRange
+   * zero-pads up to it, creates a missing key and keeps the expiry, as the whole new value did.
+   */
   private Frame setBit(Frame r) {
     long offset = offset(r, required(r, 1, "offset"), 1);
     int bit = bit(required(r, 2, "bit"));
-    byte[] current = store.get(r.key());
-    int old = BitOps.getBit(current, offset);
-    if (old != bit || current == null || (offset >>> 3) >= current.length) {
-      byte[] next = BitOps.grownFor(current, offset + 1);
-      if (next == current) {
-        next = current.clone();
-      }
-      BitOps.setBit(next, offset, bit);
-      write(r.key(), next);
+    long index = offset >>> 3;
+    byte[] held = store.getRange(r.key(), index, index); // empty: no key, or it ends before the byte
+    int old = BitOps.getBit(held, offset & 7);
+    if (old != bit || held.length == 0) {
+      byte[] next = held.length == 0 ? new byte[1] : held;
+      BitOps.setBit(next, offset & 7, bit);
+      store.setRange(r.key(), index, next);
     }
     return r.replyOk(old);
+  }
+
+  /**
+   * {@code f} of the key's value, a read-only view of it where it lies (Store.readValue, under the
+   * key's lock: f must not call the store), or of null when the key is absent: BitOps's answer
+   * for a missing key.
+   */
+  private long onValue(byte[] key, java.util.function.ToLongFunction<ByteBuffer> f) {
+    long[] out = new long[1];
+    if (!store.readValue(key, v -> out[0] = f.applyAsLong(v))) {
+      out[0] = f.applyAsLong(null);
+    }
+    return out[0];
   }
 
   private Frame bitOp(Frame r) {
@@ -90,15 +117,19 @@ final class BitRequests {
       throw new IllegalArgumentException("BITOP " + op + " needs " + (op == BitOps.Op.NOT ? "one" : "at least one")
           + " source key, got " + keys.size());
     }
-    // The result's length first (the longest source), then the sources one at a time: every
-    // source on the heap at once could exceed it (BitOps.fold). The keys' stripes are held.
+    // The result's length first (the longest source), then the sources one at a time, each read
+    // where it lies: only the result is on the heap (BitOps.fold). The keys' stripes are held.
     long len = 0;
     for (byte[] key : keys) {
       len = Math.max(len, store.strlen(key));
     }
     byte[] result = new byte[(int) len];
     for (int i = 0; i < keys.size(); i++) {
-      BitOps.fold(op, result, store.get(keys.get(i)), i == 0);
+      boolean first = i == 0;
+      onValue(keys.get(i), v -> {
+        BitOps.fold(op, result, v, first); // a missing source (null) folds as zeros
+        return 0;
+      });
     }
     if (result.length == 0) {
       store.delete(r.key());
@@ -150,26 +181,30 @@ final class BitRequests {
    * gave its field another value; one or more changes store the value and send one "setbit", even
    * when a later write changed the field back (SET u8 0 255 SET u8 0 0: the bytes end as they
    * were). A value grown while every write failed is stored with no "setbit", as Redis does.
+   *
+   * The fields run on the bytes they cover (FieldBytes), not on the whole value: storing is writing
+   * back the bytes the writes touched, and for a growth the new last byte (which the farthest
+   * field covers), so setRange zero-pads the value to its new length, creates a missing key and
+   * keeps the expiry, as storing the whole grown value did.
    */
   private Frame applyFields(Frame r, List<Field> fields) {
-    byte[] current = store.get(r.key());
-    byte[] value = current;
-    boolean dirty = false;
     long farthest = 0;
     for (Field f : fields) {
       if (f.kind() != FIELD_GET) {
         farthest = Math.max(farthest, f.offset() + f.bits());
       }
     }
-    if (farthest > 0) {
-      value = BitOps.grownFor(current, farthest);
-      dirty = current == null || value.length != current.length;
-      value = value == current ? current.clone() : value;
+    FieldBytes bytes = new FieldBytes(fields);
+    long length = store.readValue(r.key(), bytes::read) ? bytes.length : -1; // -1: no key
+    long grownTo = (farthest + 7) >>> 3;
+    boolean dirty = farthest > 0 && grownTo > length;
+    if (dirty) {
+      bytes.touch(grownTo - 1, 1);
     }
     int changes = 0;
     List<byte[]> results = new ArrayList<>(fields.size());
     for (Field f : fields) {
-      long old = BitOps.getField(value, f.offset(), f.bits(), f.signed());
+      long old = bytes.get(f);
       if (f.kind() == FIELD_GET) {
         results.add(longBytes(old));
         continue;
@@ -184,18 +219,106 @@ final class BitRequests {
       if (dirty || old != next) {
         changes++;
       }
-      BitOps.setField(value, f.offset(), f.bits(), next);
+      bytes.set(f, next);
       results.add(longBytes(f.kind() == FIELD_SET ? old : next));
     }
     if (dirty || changes > 0) {
-      write(r.key(), value);
+      bytes.writeBack(store, r.key());
     }
     // extra 0: whether a SET or INCRBY changed the value (KeyspaceNotifier's "setbit")
     return r.replyValue(ListCodec.encodeValues(results), changes > 0 ? 1 : 0);
   }
 
-  private void write(byte[] key, byte[] value) {
-    store.set(key, value, new SetArgs(SetArgs.Condition.ALWAYS, Store.NO_EXPIRY, true, false));
+  /**
+   * The bytes a BITFIELD's fields cover, and no more: the fields' byte ranges (at most 9 bytes
+   * each) merged into disjoint runs, in order, each a heap array read in one Store.readValue
+   * (bytes past the value's end read as 0, as BitOps.getField reads them). A field lies within
+   * one run, so it reads what an earlier field wrote there, as on the whole value; each run keeps
+   * the span of bytes written into it, which writeBack stores.
+   */
+  private static final class FieldBytes {
+    private final long[] starts; // each run's first byte of the value, ascending
+    private final byte[][] runs;
+    private final int[] touchedFrom; // per run, the written bytes [touchedFrom, touchedTo); none when equal
+    private final int[] touchedTo;
+    long length;
+
+    FieldBytes(List<Field> fields) {
+      long[][] ranges = new long[fields.size()][];
+      for (int i = 0; i < ranges.length; i++) {
+        Field f = fields.get(i);
+        ranges[i] = new long[] {f.offset() >>> 3, (f.offset() + f.bits() - 1) >>> 3};
+      }
+      java.util.Arrays.sort(ranges, java.util.Comparator.comparingLong(range -> range[0]));
+      List<long[]> merged = new ArrayList<>();
+      for (long[] range : ranges) {
+        long[] last = merged.isEmpty() ? null : merged.get(merged.size() - 1);
+        if (last != null && range[0] <= last[1] + 1) {
+          last[1] = Math.max(last[1], range[1]);
+        } else {
+          merged.add(range.clone());
+        }
+      }
+      starts = new long[merged.size()];
+      runs = new byte[merged.size()][];
+      touchedFrom = new int[merged.size()];
+      touchedTo = new int[merged.size()];
+      for (int k = 0; k < starts.length; k++) {
+        starts[k] = merged.get(k)[0];
+        runs[k] = new byte[(int) (merged.get(k)[1] - starts[k] + 1)];
+      }
+    }
+
+    /** Store.readValue's reader: copies each run's bytes that the value holds (under its lock). */
+    void read(ByteBuffer value) {
+      length = value.remaining();
+      for (int k = 0; k < starts.length && starts[k] < length; k++) {
+        value.get(value.position() + (int) starts[k], runs[k], 0, (int) Math.min(runs[k].length, length - starts[k]));
+      }
+    }
+
+    long get(Field f) {
+      int k = run(f.offset() >>> 3);
+      return BitOps.getField(runs[k], f.offset() - starts[k] * 8, f.bits(), f.signed());
+    }
+
+    void set(Field f, long value) {
+      int k = run(f.offset() >>> 3);
+      BitOps.setField(runs[k], f.offset() - starts[k] * 8, f.bits(), value);
+      touch(f.offset() >>> 3, (int) (((f.offset() + f.bits() - 1) >>> 3) - (f.offset() >>> 3) + 1));
+    }
+
+    /** Marks {@code count} bytes from byte {@code first} of the value (within one run) as written. */
+    void touch(long first, int count) {
+      int k = run(first);
+      int from = (int) (first - starts[k]);
+      if (touchedFrom[k] == touchedTo[k]) {
+        touchedFrom[k] = from;
+        touchedTo[k] = from + count;
+      } else {
+        touchedFrom[k] = Math.min(touchedFrom[k], from);
+        touchedTo[k] = Math.max(touchedTo[k], from + count);
+      }
+    }
+
+    /**
+     * Stores each run's written bytes, the last run first: that one holds any growth, so a store
+     * out of memory refuses the growth before any byte of the value has changed.
+     */
+    void writeBack(Store store, byte[] key) {
+      for (int k = starts.length - 1; k >= 0; k--) {
+        if (touchedFrom[k] != touchedTo[k]) {
+          store.setRange(key, starts[k] + touchedFrom[k],
+              java.util.Arrays.copyOfRange(runs[k], touchedFrom[k], touchedTo[k]));
+        }
+      }
+    }
+
+    /** The run holding byte {@code index} of the value (a byte some field covers). */
+    private int run(long index) {
+      int at = java.util.Arrays.binarySearch(starts, index);
+      return at >= 0 ? at : -at - 2;
+    }
   }
 
   private static byte[] longBytes(long v) {

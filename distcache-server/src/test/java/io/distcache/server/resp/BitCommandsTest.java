@@ -150,6 +150,59 @@ class BitCommandsTest {
         "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n:0\r\n:1\r\n*1\r\n:65\r\n");
   }
 
+  @Test
+  void aLargeValue_rangesFromTheEnd_andWritesInPlaceKeepTheExpiry() {
+    // 200,000 bytes: a buffer of its own, which SETBIT and BITFIELD change in place (setRange)
+    byte[] v = new byte[200_000];
+    v[0] = (byte) 0x80;
+    v[199_999] = 0x01; // bit 1,599,999, the last
+    resp.call(b("SET"), b("big"), v);
+    send("EXPIRE big 100");
+    assertThat(send("BITCOUNT big", "BITCOUNT big -1 -1", "BITCOUNT big -8 -1 BIT", "BITCOUNT big -2 -2 BIT",
+        "BITCOUNT big 5 2", "BITCOUNT big -300000 0"))
+        .isEqualTo(":2\r\n:1\r\n:1\r\n:0\r\n:0\r\n:1\r\n");
+    assertThat(send("BITPOS big 1 -1", "BITPOS big 1 -3 -1 BIT", "BITPOS big 0 -1 -1 BIT", "BITPOS big 1 1 -2",
+        "BITPOS big 0", "BITPOS big 1 1", "BITPOS big 1 -2 -3"))
+        .isEqualTo(":1599999\r\n:1599999\r\n:-1\r\n:-1\r\n:1\r\n:1599999\r\n:-1\r\n");
+
+    assertThat(send("SETBIT big 1599999 1", "SETBIT big 1600005 1", "STRLEN big", "TTL big"))
+        .as("no change, then a growth by one byte").isEqualTo(":1\r\n:0\r\n:200001\r\n:100\r\n");
+    assertThat(send("BITFIELD big OVERFLOW FAIL INCRBY u8 1600100 300", "STRLEN big", "TTL big"))
+        .as("grown to the farthest field though FAIL refused it").isEqualTo("*1\r\n$-1\r\n:200014\r\n:100\r\n");
+    // i16 from bit 1,599,999: 1, then byte 200,000 (0x04) less its last bit, then zeros: 0x8200
+    assertThat(send("BITFIELD big SET u4 1599996 15 GET u8 1599992 INCRBY i16 1599999 -1", "GETRANGE big -15 -13",
+        "BITCOUNT big -15 -1", "TTL big"))
+        .isEqualTo("*3\r\n:1\r\n:15\r\n:-32257\r\n$3\r\n\u000f\u0003\u00fe\r\n:13\r\n:100\r\n");
+    assertThat(send("SETBIT fresh 1000000 0", "STRLEN fresh", "TTL fresh", "BITCOUNT fresh"))
+        .as("a missing key created, bit 0 or not").isEqualTo(":0\r\n:125001\r\n:-1\r\n:0\r\n");
+  }
+
+  @Test
+  void bitfield_keepsTheExpiry_andGrowsUnderFail() {
+    send("SET t ab EX 100");
+    assertThat(send("BITFIELD t SET u8 0 99 OVERFLOW FAIL INCRBY u2 40 9", "GET t", "TTL t"))
+        .isEqualTo("*2\r\n:97\r\n$-1\r\n$6\r\ncb\u0000\u0000\u0000\u0000\r\n:100\r\n");
+  }
+
+  @Test
+  void everyBitCommand_refusesAKeyOfAnotherType_andChangesNothing() {
+    String wrongType = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    send("HSET l f a");
+    for (String c : new String[] {"SETBIT l 0 1", "GETBIT l 0", "BITFIELD l SET u8 0 1", "BITFIELD l GET u8 0",
+        "BITFIELD_RO l GET u8 0", "BITCOUNT l", "BITCOUNT l 0 -1 BIT", "BITPOS l 1", "BITPOS l 0 0 -1 BIT",
+        "BITOP OR d l", "BITOP AND d missing l", "BITOP NOT d l"}) {
+      assertThat(send(c)).as(c).isEqualTo(wrongType);
+    }
+    assertThat(send("EXISTS d", "HGETALL l")).isEqualTo(":0\r\n*2\r\n$1\r\nf\r\n$1\r\na\r\n");
+  }
+
+  @Test
+  void absentKeys_answerAsAnEmptyValue_andReadsCreateNothing() {
+    assertThat(send("BITCOUNT none 0 -1 BIT", "BITPOS none 0 3 -1 BIT", "BITPOS none 1 3 5", "BITPOS none 0",
+        "BITFIELD_RO none GET i64 0 GET u8 1000", "BITFIELD none GET u4 7", "BITOP OR d none", "EXISTS none d"))
+        .isEqualTo(":0\r\n:0\r\n:-1\r\n:0\r\n*2\r\n:0\r\n:0\r\n*1\r\n:0\r\n:0\r\n:0\r\n");
+  }
+
   private static byte[] b(String s) {
     return s.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
   }
