@@ -61,7 +61,9 @@ start() {
   for _ in $(seq 240); do
     local ok=0
     for q in "$Q0" "$Q1"; do
+      # both members known, and both owning slots (the joiner has taken its share over)
       redis-cli -p "$q" cluster info 2>/dev/null | tr -d '\r' | grep -q '^cluster_known_nodes:2' \
+        && redis-cli -p "$q" cluster info 2>/dev/null | tr -d '\r' | grep -q '^cluster_size:2' \
         && redis-cli -p "$q" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && ok=$((ok + 1))
     done
     [[ $ok == 2 ]] && return 0

@@ -104,13 +104,13 @@ class LargeValueReplicationTest {
   }
 
   /**
-   * APPEND and SETRANGE of a large string, on the owner and forwarded, reach the replica as the
-   * ranges they wrote (EDIT_STRING), not the whole value, and the replica holds the owner's bytes,
+   * APPEND, SETRANGE, SETBIT and BITFIELD of a large string, on the owner and forwarded, reach the
+   * replica as the ranges they wrote (EDIT_STRING; a BITFIELD's fields as one edit), not the whole value, and the replica holds the owner's bytes,
    * version and expiry; suffixes of every size the decoder hands over differently (an array, a
    * slice of the read buffer, a streamed bulk) included.
    */
   @Test
-  void appendsAndSetRanges_ofALargeString_shipAsEdits_andTheReplicaHoldsTheOwnersBytes() {
+  void appendsSetRangesAndBitWrites_ofALargeString_shipAsEdits_andTheReplicaHoldsTheOwnersBytes() {
     DistCacheNode a = start();
     DistCacheNode b = start(a);
     awaitSettled();
@@ -139,11 +139,24 @@ class LargeValueReplicationTest {
         now[(int) past] = 'z';
         assertThat(j.setrange(key, past, new byte[] {'z'})).isEqualTo(now.length);
         writes += 2;
+        // SETBIT and BITFIELD write their bytes through SETRANGE's path: one range, or one per field
+        boolean bit = (now[5] & 0x80) != 0;
+        assertThat(j.setbit(key, 8L * 5, !bit)).isEqualTo(bit); // a change: written
+        now[5] ^= (byte) 0x80;
+        byte[][] fields = java.util.stream.Stream.of("SET", "u8", "80", "255", "INCRBY", "u8", "8000", "1", "SET",
+            "u16", "24", "258").map(f -> f.getBytes(StandardCharsets.UTF_8)).toArray(byte[][]::new);
+        assertThat(j.bitfield(key, fields)).containsExactly((long) (now[10] & 0xFF), (long) ((now[1000] & 0xFF) + 1 & 0xFF),
+            (long) ((now[3] & 0xFF) << 8 | now[4] & 0xFF));
+        now[10] = (byte) 255;
+        now[1000] = (byte) (now[1000] + 1);
+        now[3] = 1;
+        now[4] = 2;
+        writes += 2;
         assertOnOwnerAndReplica(key, now);
         assertThat(j.get(key)).isEqualTo(now);
       }
     }
-    assertThat(editsShipped() - before).as("every APPEND and SETRANGE shipped as an edit").isEqualTo(writes);
+    assertThat(editsShipped() - before).as("every APPEND, SETRANGE, SETBIT and BITFIELD shipped as one edit").isEqualTo(writes);
   }
 
   @Test
