@@ -57,7 +57,7 @@ public final class FrameEncoder extends MessageToByteEncoder<Frame> {
       }
     } catch (RuntimeException | Error e) {
       pieces.forEach(ByteBuf::release);
-      promise.setFailure(e);
+      promise.tryFailure(e);
       return;
     }
     if (promise.isVoid()) {

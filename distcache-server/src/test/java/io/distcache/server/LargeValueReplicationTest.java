@@ -130,6 +130,8 @@ class LargeValueReplicationTest {
           expected.writeBytes(suffix);
           writes++;
         }
+        // APPEND of nothing writes no range (a replica refuses an empty one): the value ships whole
+        assertThat(j.append(key, new byte[0])).isEqualTo(expected.size());
         byte[] now = expected.toByteArray();
         byte[] patch = value(3_000, 77);
         System.arraycopy(patch, 0, now, 1_000, patch.length);
@@ -157,6 +159,56 @@ class LargeValueReplicationTest {
       }
     }
     assertThat(editsShipped() - before).as("every APPEND, SETRANGE, SETBIT and BITFIELD shipped as one edit").isEqualTo(writes);
+  }
+
+  private static long replOffset(Jedis j) {
+    return Long.parseLong(j.info("replication").replaceAll("(?s).*master_repl_offset:(\\d+).*", "$1"));
+  }
+
+  /**
+   * Reads whose opcode also carries writes (GETBIT and SETBIT are both BITS, HGET and HSET both
+   * HASH, a transaction or a script may only read), and writes that change nothing, ship no effect
+   * to the replica: each shipped the key's whole value before (an HGET of a large hash, a GETBIT of
+   * a large bitmap). The first real write after them ships one.
+   */
+  @Test
+  void readsAndWritesThatChangeNothing_shipNoEffect() {
+    DistCacheNode a = start();
+    start(a);
+    awaitSettled();
+    String tag = "{" + new String(keyOwnedBy(a, "t"), StandardCharsets.UTF_8) + "}";
+    byte[] tagged = (tag + "x").getBytes(StandardCharsets.UTF_8);
+    assertThat(a.membership().placement().owner(KeySlot.of(tagged))).isEqualTo(a.membership().self());
+    String str = tag + "s";
+    String hash = tag + "h";
+    String set = tag + "m";
+    try (Jedis j = new Jedis("127.0.0.1", a.port())) {
+      j.set(str.getBytes(StandardCharsets.UTF_8), value(300_000, 3));
+      for (int i = 0; i < 200; i++) {
+        j.hset(hash, "f" + i, "v" + i);
+        j.sadd(set, "m" + i);
+      }
+      long before = replOffset(j);
+      boolean bit = j.getbit(str, 100);
+      assertThat(j.bitcount(str, 0, 10)).isPositive();
+      assertThat(j.bitpos(str, true)).isGreaterThanOrEqualTo(0);
+      assertThat(j.setbit(str, 100, bit)).isEqualTo(bit); // the bit it holds: no change
+      assertThat(j.hget(hash, "f7")).isEqualTo("v7");
+      assertThat(j.hlen(hash)).isEqualTo(200);
+      assertThat(j.hsetnx(hash, "f7", "other")).isZero();
+      assertThat(j.sismember(set, "m9")).isTrue();
+      assertThat(j.sadd(set, "m9")).isZero();
+      assertThat(j.set(str, "short", redis.clients.jedis.params.SetParams.setParams().nx())).isNull();
+      assertThat(j.eval("return redis.call('HGET', KEYS[1], 'f8')", 1, hash)).isEqualTo("v8");
+      redis.clients.jedis.Transaction t = j.multi();
+      t.hget(hash, "f1");
+      t.scard(set);
+      assertThat(t.exec()).containsExactly("v1", 200L);
+      assertThat(replOffset(j)).as("no effect shipped by reads and unchanged writes").isEqualTo(before);
+
+      assertThat(j.hset(hash, "f7", "new")).isZero();
+      assertThat(replOffset(j)).as("a change ships one effect").isEqualTo(before + 1);
+    }
   }
 
   @Test

@@ -29,8 +29,9 @@ import java.util.List;
  * for a put value length u32, value: the calls PackedEdit made on the owner (its ops), which the
  * replica replays on its copy only when that copy is at exactly the base version, type and expiry
  * (Store.applyReplicatedEdit), so the copy ends as the owner's, version included. A command
- * that changed nothing (SADD of a member present) ships an edit whose base version is its version:
- * only that check, where it shipped the whole value before. At any other state the copy diverged
+ * that changed nothing (SADD of a member present) shipped an edit whose base version is its version
+ * (only that check); owners now ship nothing for it (Replicator.heads), and a replica still takes
+ * such an edit as that check. At any other state the copy diverged
  * (a real edit finding the copy at its own version included: versions are unique per node only),
  * and the replica removes the key rather than guess, a miss until a whole value of it comes
  * (ReplicaApplier). The owner sends an edit only for a collection in the indexed layout (more than

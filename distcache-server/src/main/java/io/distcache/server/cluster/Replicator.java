@@ -39,8 +39,10 @@ import org.slf4j.LoggerFactory;
  * Design: the owner's side of replication. A write to a slot that has replicas runs here:
  *
  *   lock the slot's stripe
+ *     read each key's head                          (Store.peekHead: type, version, expiry)
  *     apply the write to the local store            (LocalExecutor, as without replicas)
- *     read what it left on each key it wrote        (Store.peekEntry: value, absolute expiry, version)
+ *     read what it left on each key it changed      (Store.peekEntry: value, absolute expiry, version;
+ *                                                    a key whose head stayed is skipped: see heads)
  *     append that effect to each replica's link     (ReplicaLink: numbered, ordered, resent)
  *   unlock
  *   sync:  reply once every link has acknowledged the effect (bounded by SYNC_WAIT_MILLIS, then
@@ -253,10 +255,13 @@ public final class Replicator implements AutoCloseable {
         // APPEND, SETRANGE and the bit commands write into a string, shipped as edits (effectOf);
         // not a transaction's or a script's, which may write a key before editing it.
         EditJournal journal = journaled(request.op()) ? EditJournal.open() : null;
+        List<Store.EntryHead> before = heads(keys);
         try {
           reply = local.apply(request);
           for (byte[] key : effectKeys(request, keys)) {
-            ship(p, key, effectOf(key, journal), last);
+            if (!unchanged(key, keys, before)) {
+              ship(p, key, effectOf(key, journal), last);
+            }
           }
         } finally {
           if (journal != null) {
@@ -404,6 +409,37 @@ public final class Replicator implements AutoCloseable {
     out.addAll(named);
     out.addAll(written);
     return out;
+  }
+
+  /**
+   * The keys' heads (type, version, expiry; null when absent) before a write, read under their
+   * stripes. An opcode carries reads and writes alike (HGET and HSET are both HASH, GETBIT and SETBIT
+   * both BITS, a transaction or script may only read), and a write may change nothing (SETBIT of the
+   * bit it holds, SADD of a member present, SET NX of a present key): a key whose head the write left
+   * as it was has no effect to ship. Before, each such request shipped the key's whole value to every
+   * replica: an HGET of a 10,000-field hash 1 MiB, a GETBIT of a 1 MiB bitmap 1 MiB.
+   */
+  private List<Store.EntryHead> heads(List<byte[]> keys) {
+    List<Store.EntryHead> out = new ArrayList<>(keys.size());
+    for (byte[] key : keys) {
+      out.add(store.peekHead(key));
+    }
+    return out;
+  }
+
+  /**
+   * Whether {@code key} is one of {@code keys} and its head is what it was in {@code before}: no
+   * write changed it (every change of a value gives a new version, a change of expiry a new
+   * expiry; a key deleted and written again has a new version). A key not named there (one a
+   * script's writes named) counts as changed.
+   */
+  private boolean unchanged(byte[] key, List<byte[]> keys, List<Store.EntryHead> before) {
+    for (int i = 0; i < keys.size(); i++) {
+      if (keys.get(i) == key || java.util.Arrays.equals(keys.get(i), key)) {
+        return java.util.Objects.equals(before.get(i), store.peekHead(key));
+      }
+    }
+    return false;
   }
 
   /** Whether a write of {@code op} may ship its keys' edits (see EditJournal): single commands only. */

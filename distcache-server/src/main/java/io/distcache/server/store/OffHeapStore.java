@@ -595,15 +595,17 @@ final class OffHeapStore implements Store {
 
   /** Writes a new string value with a new version, keeping the entry's expiry (none when it is new). */
   private static void rewrite(Segment s, int slot, byte[] key, int tag, byte[] value) {
-    rewrite(s, slot, key, tag, value, s.nextVersion());
+    rewrite(s, slot, key, tag, value, s.nextVersion(), true);
   }
 
-  /** Like rewrite, with {@code version}. */
-  private static void rewrite(Segment s, int slot, byte[] key, int tag, byte[] value, long version) {
+  /** Like rewrite, with {@code version}, counted as a use when {@code touch}. */
+  private static void rewrite(Segment s, int slot, byte[] key, int tag, byte[] value, long version, boolean touch) {
     long expireAt = NO_EXPIRY;
     if (slot >= 0) {
       expireAt = s.expireAt(slot);
-      s.touch(slot);
+      if (touch) {
+        s.touch(slot);
+      }
     }
     s.put(key, tag, value, version, expireAt);
   }
@@ -669,7 +671,8 @@ final class OffHeapStore implements Store {
       if (!change.wrote()) {
         EditJournal journal = slot < 0 || change.edit() == null ? null : EditJournal.current();
         if (journal != null) {
-          // changed nothing: replication ships a check of the version instead of the whole value
+          // changed nothing: recorded so that a second edit of the key in the write is seen (the
+          // replicator ships nothing for a key whose version and expiry stayed, Replicator.heads)
           long v = s.version(slot);
           PackedEdit edit = change.edit();
           journal.record(k, type, v, v, s.expireAt(slot), edit.length(), edit.indexedAfter(), edit.ops());
@@ -734,9 +737,19 @@ final class OffHeapStore implements Store {
           if (re.type() == ValueType.STRING) {
             s.observeVersion(ver);
             int where = slot;
-            for (PackedEdit.Op op : re.ops()) {
-              splice(s, where, k, tag, op.offset(), op.value(), null, ver);
-              where = s.find(k, tag); // a splice may have moved the entry (a new buffer, a rewrite)
+            try {
+              for (PackedEdit.Op op : re.ops()) {
+                splice(s, where, k, tag, op.offset(), op.value(), null, ver, false);
+                where = s.find(k, tag); // a splice may have moved the entry (a new buffer, a rewrite)
+              }
+            } catch (RuntimeException e) {
+              // A later range refused (no memory for a new buffer) after earlier ones were written,
+              // at the owner's version: a value the owner never held. A miss instead (a reviewer).
+              where = s.find(k, tag);
+              if (where >= 0) {
+                s.remove(where, Segment.Cause.DELETED);
+              }
+              throw e;
             }
             return ReplicatedEdit.APPLIED;
           }
@@ -1077,8 +1090,11 @@ final class OffHeapStore implements Store {
     long base = slot < 0 ? 0 : s.version(slot);
     long expireAt = slot < 0 ? NO_EXPIRY : s.expireAt(slot);
     long version = s.nextVersion();
-    long newLength = splice(s, slot, k, tag, offset, src, buffered, version);
-    EditJournal journal = EditJournal.current();
+    long newLength = splice(s, slot, k, tag, offset, src, buffered, version, true);
+    // Not for a new key (no base a replica could hold: it ships whole) nor an empty write (APPEND
+    // of "": a range of no bytes, which a replica refuses as malformed, found in review).
+    EditJournal journal = slot < 0 || (buffered != null ? buffered.length() : src.length) == 0 ? null
+        : EditJournal.current();
     if (journal != null) {
       byte[] bytes;
       if (buffered != null) {
@@ -1093,12 +1109,15 @@ final class OffHeapStore implements Store {
     return newLength;
   }
 
-  /** The write of {@link #splice} with {@code version} given (a fresh one, or a replica's owner's). */
+  /**
+   * The write of {@link #splice} with {@code version} given (a fresh one, or a replica's owner's),
+   * counted as a use when {@code touch} (not on a replica).
+   */
   private static long splice(Segment s, int slot, byte[] k, int tag, long offset, byte[] src, BufferedValue buffered,
-      long version) {
+      long version, boolean touch) {
     int length = buffered != null ? buffered.length() : src.length;
     long newLength = Math.max(slot < 0 ? 0 : s.valueLength(slot), offset + length);
-    if (s.spliceString(slot, k, tag, offset, src, buffered, newLength, version)) {
+    if (s.spliceString(slot, k, tag, offset, src, buffered, newLength, version, touch)) {
       return newLength;
     }
     byte[] old = slot < 0 ? EMPTY : s.value(slot);
@@ -1108,7 +1127,7 @@ final class OffHeapStore implements Store {
     } else {
       System.arraycopy(src, 0, next, (int) offset, length);
     }
-    rewrite(s, slot, k, tag, next, version);
+    rewrite(s, slot, k, tag, next, version, touch);
     return newLength;
   }
 

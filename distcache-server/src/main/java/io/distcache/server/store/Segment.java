@@ -441,7 +441,8 @@ final class Segment {
    * Writes {@code src} (or {@code buffered}'s bytes) at {@code offset} of the string at slot (-1:
    * none, an empty one), zeros between the value's end and offset, the result {@code newLength}
    * long (the caller checked it against the limit), with {@code version} (a fresh one of this
-   * segment, or the owner's on a replica), the expiry kept, counted as a use. In the entry's large buffer when its room holds the result; else into a new large buffer
+   * segment, or the owner's on a replica), the expiry kept, counted as a use when {@code touch} (not
+   * a replica's copy, which a replicated write leaves unused as a whole value's does). In the entry's large buffer when its room holds the result; else into a new large buffer
    * with room to grow (only an existing string gets room: a new one is written at its exact size),
    * the old value copied from where it lies. False, with nothing changed, when the result would be
    * inline (small: the caller builds it on the heap) or the budget has no room for the new buffer
@@ -449,7 +450,7 @@ final class Segment {
    * may move or evict other entries.
    */
   boolean spliceString(int slot, byte[] key, int tag, long offset, byte[] src,
-      io.distcache.protocol.BufferedValue buffered, long newLength, long version) {
+      io.distcache.protocol.BufferedValue buffered, long newLength, long version, boolean touch) {
     long expireAt = slot < 0 ? Store.NO_EXPIRY : expireAt(slot);
     int header = EntryCodec.headerSize(expireAt != Store.NO_EXPIRY, true);
     if (closed || newLength > Integer.MAX_VALUE - 16 - EntryCodec.largeSize(key, 0)
@@ -471,7 +472,9 @@ final class Segment {
         // not where a reply is being written from (LargeMemory): then a new buffer, as when it is full
         if (valueAt + newLength <= log.largeRoom(h) && !log.largeShared(h)) {
           writeSplice(log.largeMemory(h), valueAt, oldLength, offset, src, buffered);
-          touch(slot);
+          if (touch) {
+            touch(slot);
+          }
           log.resizeLarge(h, (int) (valueAt + newLength));
           EntryCodec.putVersion(pg, off, version);
           return true;
@@ -492,7 +495,7 @@ final class Segment {
     if (handle < 0) {
       return false;
     }
-    if (slot >= 0) {
+    if (slot >= 0 && touch) {
       touch(slot);
     }
     log.prepareStub(handle, header);

@@ -94,7 +94,13 @@ public final class TrackingStore implements Store {
   public ReplicatedEdit applyReplicatedEdit(byte[] key, ValueType type, long baseVersion, long version,
       long expireAtMillis, java.util.List<io.distcache.server.store.PackedEdit.Op> ops) {
     // the store's edit in place, not the interface's copy; invalidated when it wrote
-    ReplicatedEdit done = store.applyReplicatedEdit(key, type, baseVersion, version, expireAtMillis, ops);
+    ReplicatedEdit done;
+    try {
+      done = store.applyReplicatedEdit(key, type, baseVersion, version, expireAtMillis, ops);
+    } catch (RuntimeException e) {
+      table.invalidate(key); // a refused string edit may have removed the key (OffHeapStore)
+      throw e;
+    }
     if (done == ReplicatedEdit.APPLIED) {
       table.invalidate(key);
     }

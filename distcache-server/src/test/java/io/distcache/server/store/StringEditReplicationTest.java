@@ -148,6 +148,49 @@ class StringEditReplicationTest {
     }
   }
 
+  /**
+   * A replica's edit of several ranges whose second finds no memory (noeviction, the budget full)
+   * after the first was written in place: the key is removed, a miss, not left half edited at the
+   * owner's version (a reviewer's finding: BITFIELD writes one range per run of fields).
+   */
+  @Test
+  void aStringEditWhoseSecondRangeFindsNoMemory_leavesAMiss_notHalfTheEdit() {
+    Store replica = Stores.create(new StoreConfig(8L * 1024 * 1024, 4 * 1024 * 1024, EvictionPolicy.NOEVICTION, clock));
+    byte[] key = b("s");
+    try {
+      replica.applyReplicated(key, ValueType.STRING, new byte[300_000], Store.NO_EXPIRY, 5 << 6);
+      for (int i = 0; ; i++) { // fill the budget
+        try {
+          replica.set(b("f" + i), new byte[50_000], SetArgs.ALWAYS);
+        } catch (StoreException e) {
+          break;
+        }
+      }
+      List<PackedEdit.Op> ops = List.of(PackedEdit.Op.range(0, new byte[] {1}), // in place
+          PackedEdit.Op.range(300_000, new byte[1_000_000])); // needs a new buffer: no room
+
+      assertThatThrownBy(() -> replica.applyReplicatedEdit(key, ValueType.STRING, 5 << 6, 9 << 6, Store.NO_EXPIRY,
+          ops)).isInstanceOf(StoreException.class);
+      assertThat(replica.peekEntry(key)).as("a miss, not the first range alone at the owner's version").isNull();
+    } finally {
+      replica.close();
+    }
+  }
+
+  @Test
+  void anEmptyAppend_recordsNoRange_soTheValueShipsWhole() {
+    Store owner = Stores.create(new StoreConfig(64L * 1024 * 1024, MAX_VALUE, EvictionPolicy.ALLKEYS_LRU, clock));
+    byte[] key = b("s");
+    try {
+      owner.set(key, new byte[100_000], SetArgs.ALWAYS);
+      assertThat(journaled(owner, key, () -> owner.append(key, new byte[0]))).isNull();
+      assertThat(journaled(owner, b("new"), () -> owner.append(b("new"), new byte[70_000])))
+          .as("a new key: no base a replica holds").isNull();
+    } finally {
+      owner.close();
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("replicas")
   void aStringEdit_appliesOnlyAtItsBase_andAHostileRangeIsRefusedBeforeAnyIsWritten(Function<StoreConfig, Store> f) {
