@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Writes into a large string with a replica (issues 11 and 16): APPEND, SETRANGE, SETBIT and
-# BITFIELD of a SIZE-byte value on a 2-node cluster from the launcher (--replicas 1, sync, the
+# BITFIELD of a SIZE-byte value, and reads whose opcode also carries writes (GETBIT, BITCOUNT, HGET
+# of a 10,000-field hash), on a 2-node cluster from the launcher (--replicas 1, sync, the
 # defaults), on this tree and, with BASE_ROOT, a base tree, beside Redis with one replica
 # (replicaof). Per command: requests per second and p50 (redis-benchmark -c 10), the owner's and
 # the replica's CPU (clock ticks of 10 ms, /proc/PID/stat) and the bytes each wrote to sockets
@@ -111,11 +112,24 @@ for round in $(seq "$ROUNDS"); do
     head -c "$SIZE" /dev/zero | redis-cli -p "$Q0" -x SET "${t}s" >/dev/null
     redis-cli -p "$Q0" SET "${t}warm" x >/dev/null
     bench "$who" "warm-up APPEND small" APPEND "${t}warm" x >/dev/null
+    python3 - "${t}h" <<'PY' | redis-cli -p "$Q0" --pipe >/dev/null
+import sys
+key = sys.argv[1].encode()
+out = []
+for i in range(10000):
+    f, v = b"f%06d" % i, b"v" * 100
+    out.append(b"*4\r\n$4\r\nHSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(f), f, len(v), v))
+sys.stdout.buffer.write(b"".join(out))
+PY
     bench "$who" "SET 10 bytes (control)" SET "${t}c" 0123456789
+    bench "$who" "GETBIT" GETBIT "${t}s" 100
+    bench "$who" "BITCOUNT 0 10" BITCOUNT "${t}s" 0 10
+    bench "$who" "HGET, 10,000-field hash" HGET "${t}h" f000007
     bench "$who" "APPEND 1 byte" APPEND "${t}s" x
     bench "$who" "SETRANGE 4 bytes" SETRANGE "${t}s" 100 abcd
     bench "$who" "SETBIT" SETBIT "${t}s" 12345 1
     bench "$who" "BITFIELD SET u8" BITFIELD "${t}s" SET u8 800 7
+    bench "$who" "BITFIELD INCRBY u8" BITFIELD "${t}s" INCRBY u8 800 1
     echo "$who | strlen owner $(redis-cli -p "$Q0" STRLEN "${t}s") | round $round" | tee -a "$OUT/results.txt"
     stop "$P0"
     stop "$P1"
