@@ -208,6 +208,15 @@ class LargeValueReplicationTest {
 
       assertThat(j.hset(hash, "f7", "new")).isZero();
       assertThat(replOffset(j)).as("a change ships one effect").isEqualTo(before + 1);
+      // A key absent here may still be on the replica (evictions are not replicated): its DEL
+      // goes out, so it cannot come back after a failover.
+      byte[] gone = (tag + "evicted").getBytes(StandardCharsets.UTF_8);
+      DistCacheNode replica = node(a.membership().placement().replicas(KeySlot.of(gone)).get(0));
+      replica.store().applyReplicated(gone, io.distcache.protocol.ValueType.STRING, value(10, 1),
+          io.distcache.server.store.Store.NO_EXPIRY, 1);
+      assertThat(j.del(gone)).isZero();
+      assertThat(replOffset(j)).isEqualTo(before + 2);
+      await().atMost(ClusterTest.DEADLINE).untilAsserted(() -> assertThat(replica.store().peekEntry(gone)).isNull());
     }
   }
 

@@ -428,15 +428,18 @@ public final class Replicator implements AutoCloseable {
   }
 
   /**
-   * Whether {@code key} is one of {@code keys} and its head is what it was in {@code before}: no
-   * write changed it (every change of a value gives a new version, a change of expiry a new
-   * expiry; a key deleted and written again has a new version). A key not named there (one a
-   * script's writes named) counts as changed.
+   * Whether {@code key} is one of {@code keys}, was present, and its head is what it was in {@code
+   * before}: no write changed it (every change of a value gives a new version, a change of expiry a
+   * new expiry; a key deleted and written again has a new version). A key not named there (one a
+   * script's writes named) counts as changed. So does a key absent before and after: its delete
+   * still goes out, since a replica may hold a key this node no longer does (evictions are not
+   * replicated), and a DEL of it must not leave it there to come back after a failover.
    */
   private boolean unchanged(byte[] key, List<byte[]> keys, List<Store.EntryHead> before) {
     for (int i = 0; i < keys.size(); i++) {
       if (keys.get(i) == key || java.util.Arrays.equals(keys.get(i), key)) {
-        return java.util.Objects.equals(before.get(i), store.peekHead(key));
+        Store.EntryHead was = before.get(i);
+        return was != null && was.equals(store.peekHead(key));
       }
     }
     return false;
