@@ -255,12 +255,14 @@ public final class Replicator implements AutoCloseable {
         // APPEND, SETRANGE and the bit commands write into a string, shipped as edits (effectOf);
         // not a transaction's or a script's, which may write a key before editing it.
         EditJournal journal = journaled(request.op()) ? EditJournal.open() : null;
-        List<Store.EntryHead> before = heads(keys);
         try {
+          List<Store.EntryHead> before = heads(keys);
           reply = local.apply(request);
           for (byte[] key : effectKeys(request, keys)) {
             if (!unchanged(key, keys, before)) {
               ship(p, key, effectOf(key, journal), last);
+            } else if (mode == ReplicationMode.SYNC && !awaitSent(p, key, last)) {
+              ship(p, key, effectOf(key, journal), last); // a replica with no open stream: as before
             }
           }
         } finally {
@@ -443,6 +445,35 @@ public final class Replicator implements AutoCloseable {
       }
     }
     return false;
+  }
+
+  /**
+   * For a key the request left as it was, in sync mode: its reply may rest on a write whose effect
+   * a replica has not confirmed yet (a second SADD of a member whose first SADD waits, an SREM of a
+   * member whose removal waits, a retry after BUSY), and acknowledging it before that write is
+   * confirmed acknowledges a state the cluster can lose (a reviewer). So it waits, shipping
+   * nothing, for everything already sent to the key's replicas (each link's last number); when a
+   * link has caught up that costs nothing. False, noting nothing, when a replica of the key has no
+   * open link (closed by a failure, or none yet): the caller ships the key's state then, as it did
+   * for every key before, which a new link carries.
+   */
+  private boolean awaitSent(Placement p, byte[] key, Map<ReplicaLink, Long> last) {
+    List<Member> replicas = p.replicas(KeySlot.of(key));
+    List<ReplicaLink> open = new ArrayList<>(replicas.size());
+    for (Member m : replicas) {
+      ReplicaLink link = links.get(m.id());
+      if (link == null || link.isClosed()) {
+        return false;
+      }
+      open.add(link);
+    }
+    for (ReplicaLink link : open) {
+      long sent = link.offsets()[0];
+      if (sent > 0) {
+        last.merge(link, sent, Math::max); // closed meanwhile: acknowledge answers BUSY, as for a write
+      }
+    }
+    return true;
   }
 
   /** Whether a write of {@code op} may ship its keys' edits (see EditJournal): single commands only. */
