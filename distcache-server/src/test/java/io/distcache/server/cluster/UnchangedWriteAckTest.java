@@ -28,7 +28,6 @@ class UnchangedWriteAckTest {
   private static final Member A = new Member("a".repeat(40), new Address("127.0.0.1", 7651));
   private static final Member B = new Member("b".repeat(40), new Address("127.0.0.1", 7652));
 
-  private final List<AutoCloseable> closing = new ArrayList<>();
   private final Store store = Stores.create(new StoreConfig(16L << 20, 1024, EvictionPolicy.ALLKEYS_LRU, new ManualClock()));
   private final LocalExecutor local = new LocalExecutor(store);
   private final Placement placement = Placement.of(1, List.of(A, B), 64, 1);
@@ -41,14 +40,16 @@ class UnchangedWriteAckTest {
     }
     int n = EffectCodec.decode(request.value()).size();
     Frame ok = request.replyOk(request.extras()[1] + n - 1);
-    if (!slow) {
-      return CompletableFuture.completedFuture(ok);
-    }
-    CompletableFuture<Frame> f = new CompletableFuture<>();
+    // Under the list's lock, as answerAll turns slow off: a batch sent by the link's thread while
+    // the test answers the held ones is either held and answered there, or answered here.
     synchronized (unanswered) {
+      if (!slow) {
+        return CompletableFuture.completedFuture(ok);
+      }
+      CompletableFuture<Frame> f = new CompletableFuture<>();
       unanswered.add(() -> f.complete(ok));
+      return f;
     }
-    return f;
   });
   private final Replicator replicator = new Replicator(store, () -> placement, () -> A, peers, ReplicationMode.SYNC,
       local::execute);
@@ -85,7 +86,7 @@ class UnchangedWriteAckTest {
     replicator.placementChanged(placement);
     String set = keyReplicatedToB("s");
     assertThat(sets(set, SetRequests.SADD, "x").join().status()).isEqualTo(io.distcache.protocol.Status.OK);
-    slow = true;
+    hold();
     CompletableFuture<Frame> first = sets(set, SetRequests.SADD, "m");
     assertThat(first).as("the SADD that added m waits for the replica").isNotDone();
     CompletableFuture<Frame> second = sets(set, SetRequests.SADD, "m");
@@ -98,11 +99,18 @@ class UnchangedWriteAckTest {
     assertThat(first.join().extras()[0]).isEqualTo(1);
   }
 
+  /** The replica holds back its answers from now on. */
+  private void hold() {
+    synchronized (unanswered) {
+      slow = true;
+    }
+  }
+
   /** The replica answers what it held back, and every batch from now on at once. */
   private void answerAll() {
-    slow = false;
     List<Runnable> now;
     synchronized (unanswered) {
+      slow = false;
       now = new ArrayList<>(unanswered);
       unanswered.clear();
     }
@@ -115,7 +123,7 @@ class UnchangedWriteAckTest {
     replicator.placementChanged(placement);
     String set = keyReplicatedToB("q");
     assertThat(sets(set, SetRequests.SADD, "m").join().status()).isEqualTo(io.distcache.protocol.Status.OK);
-    slow = true; // a batch sent now would be held: none is
+    hold(); // a batch sent now would be held: none is
     assertThat(sets(set, SetRequests.SADD, "m")).as("SADD of a member present").isDone();
     assertThat(sets(set, SetRequests.SREM, "absent")).as("SREM of a member absent").isDone();
   }
@@ -127,7 +135,7 @@ class UnchangedWriteAckTest {
     String set = keyReplicatedToB("r");
     assertThat(sets(set, SetRequests.SADD, "x").join().status()).isEqualTo(io.distcache.protocol.Status.OK);
     assertThat(sets(set, SetRequests.SADD, "m").join().status()).isEqualTo(io.distcache.protocol.Status.OK);
-    slow = true;
+    hold();
     CompletableFuture<Frame> first = sets(set, SetRequests.SREM, "m");
     assertThat(first).isNotDone();
     CompletableFuture<Frame> second = sets(set, SetRequests.SREM, "m");
