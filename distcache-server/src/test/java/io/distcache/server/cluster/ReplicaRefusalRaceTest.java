@@ -91,13 +91,7 @@ class ReplicaRefusalRaceTest {
   }
 
   private String keyReplicatedToB(int nth, String name) {
-    int slot = 0;
-    for (int n = 0; ; slot++) {
-      if (placement.owns(A, slot) && placement.isReplica(B, slot) && n++ == nth) {
-        break;
-      }
-    }
-    return "{" + new String(TestKeys.inSlot(slot), StandardCharsets.UTF_8) + "}" + name;
+    return TestKeys.replicatedBy(placement, A, B, nth, name);
   }
 
   private Frame set(String key, String value) {

@@ -85,11 +85,7 @@ class ReplicaRefusalTest {
 
   /** A key named {@code name} in the first slot that A owns and B replicates (all such keys share it). */
   private String keyReplicatedToB(String name) {
-    int slot = 0;
-    while (!placement.owns(A, slot) || !placement.isReplica(B, slot)) {
-      slot++;
-    }
-    return "{" + new String(TestKeys.inSlot(slot), StandardCharsets.UTF_8) + "}" + name;
+    return TestKeys.replicatedBy(placement, A, B, 0, name);
   }
 
   private Frame set(String key, String value) {

@@ -67,12 +67,9 @@ class UnchangedWriteAckTest {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
+  /** A key named {@code name} in the first slot that A owns and B replicates. */
   private String keyReplicatedToB(String name) {
-    int slot = 0;
-    while (!placement.owns(A, slot) || !placement.isReplica(B, slot)) {
-      slot++;
-    }
-    return "{" + new String(TestKeys.inSlot(slot), StandardCharsets.UTF_8) + "}" + name;
+    return TestKeys.replicatedBy(placement, A, B, 0, name);
   }
 
   private CompletableFuture<Frame> sets(String key, int command, String member) {
