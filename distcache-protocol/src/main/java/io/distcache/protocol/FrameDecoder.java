@@ -3,6 +3,7 @@ package io.distcache.protocol;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -11,8 +12,19 @@ import java.util.List;
  * <p>Design: no length from the network is trusted. As soon as the 20-byte header is readable the
  * declared sizes are checked, in {@code long} so that four u32/u16 fields cannot overflow, against
  * the limits; only then does the decoder wait for the body, so the bytes it buffers are bounded by
- * {@code maxFrameBytes} plus one socket read, and no array is allocated before the whole frame has
- * arrived.
+ * {@code maxFrameBytes} plus one socket read, and no array is allocated before the bytes it will
+ * hold have arrived.
+ *
+ * <p>A frame whose value is {@link #GATHER_VALUE_BYTES} or longer and has not arrived whole is
+ * gathered instead: once its header, extras and key are in, they are decoded, and the value's bytes
+ * are copied out of each read into heap chunks of at most {@link #CHUNK_BYTES} as they come, then
+ * joined into the value's array at its end. Left in the read cumulation, such a frame made Netty
+ * grow it to the frame's size by doubling, a fresh direct buffer and a copy per growth, whose pages
+ * the kernel faulted in and zeroed: 14% of a node's CPU under 1 MiB SETs replicated to it, and the
+ * cumulation's bytes were then copied once more into the value's array (issue 16, docs/BENCHMARKS.md).
+ * The chunks are allocated only as bytes arrive, so a header that claims a large value costs nothing
+ * until its bytes come, and what a connection holds stays its received bytes plus one chunk
+ * ({@link #gatheredBytes}, which the server's meter counts beside the cumulation).
  *
  * <p>Two kinds of failure, because they differ in whether the stream can go on:
  *
@@ -34,8 +46,14 @@ import java.util.List;
  * the receiver can answer UNKNOWN_OPCODE and keep the connection.
  */
 public class FrameDecoder extends ByteToMessageDecoder {
+  /** A frame with a value of at least this many bytes that has not arrived whole is gathered (see above). */
+  public static final int GATHER_VALUE_BYTES = 64 * 1024;
+  /** The largest chunk a gathered value is held in before the value's array is made. */
+  static final int CHUNK_BYTES = 64 * 1024;
 
   private final int maxFrameBytes;
+  /** The frame whose value is being gathered, or null. */
+  private Gathering gathering;
   /** Body bytes of a rejected oversize frame still to skip. */
   private long bytesToSkip;
   /** Set after a malformed frame: the stream cannot be trusted again. */
@@ -67,10 +85,16 @@ public class FrameDecoder extends ByteToMessageDecoder {
         return;
       }
     }
+    if (gathering != null) {
+      gather(in, out);
+      return;
+    }
     try {
       Frame frame = readFrame(in, maxFrameBytes);
       if (frame != null) {
         out.add(frame);
+      } else if (startGathering(in)) {
+        gather(in, out);
       }
     } catch (FrameTooLargeException e) {
       // The header is sound, so the frame's end is known: skip it and stay in sync.
@@ -136,34 +160,162 @@ public class FrameDecoder extends ByteToMessageDecoder {
           requestId, opcode, extrasBytes, keyBytes, valueBytes);
     }
 
-    Status status;
-    boolean response = (flags & Flags.RESPONSE) != 0;
-    if (response) {
-      status = Status.fromCode(statusCode);
-      if (status == null) {
-        throw new MalformedFrameException(
-            "unknown status code " + statusCode + " in the response to request id " + requestId);
-      }
-    } else {
-      // Requests carry no status: senders write 0 and receivers ignore the field.
-      Status known = Status.fromCode(statusCode);
-      status = known == null ? Status.OK : known;
-    }
+    Status status = status(flags, statusCode, requestId);
 
     if (in.readableBytes() < frameBytes) {
       return null;
     }
     in.skipBytes(ProtocolConstants.HEADER_BYTES);
-    long[] extras = Frame.NO_EXTRAS;
-    if (extrasBytes > 0) {
-      extras = new long[extrasBytes / 8];
-      for (int i = 0; i < extras.length; i++) {
-        extras[i] = in.readLong();
-      }
-    }
+    long[] extras = readExtras(in, extrasBytes);
     byte[] key = readBytes(in, (int) keyBytes);
     byte[] value = readBytes(in, (int) valueBytes);
     return new Frame(opcode, flags, requestId, status, extras, key, value);
+  }
+
+  private static Status status(int flags, int statusCode, int requestId) {
+    if ((flags & Flags.RESPONSE) != 0) {
+      Status status = Status.fromCode(statusCode);
+      if (status == null) {
+        throw new MalformedFrameException(
+            "unknown status code " + statusCode + " in the response to request id " + requestId);
+      }
+      return status;
+    }
+    // Requests carry no status: senders write 0 and receivers ignore the field.
+    Status known = Status.fromCode(statusCode);
+    return known == null ? Status.OK : known;
+  }
+
+  /**
+   * Called when readFrame found the frame at {@code in}'s reader index incomplete (its header, when
+   * readable, checked): starts gathering it when its value is long enough and everything before
+   * the value has arrived, consuming that much; false, consuming nothing, otherwise.
+   */
+  private boolean startGathering(ByteBuf in) {
+    if (in.readableBytes() < ProtocolConstants.HEADER_BYTES) {
+      return false;
+    }
+    int at = in.readerIndex();
+    long valueBytes = in.getUnsignedInt(at + 16);
+    int extrasBytes = in.getUnsignedShort(at + 10);
+    long keyBytes = in.getUnsignedInt(at + 12);
+    if (valueBytes < GATHER_VALUE_BYTES
+        || in.readableBytes() < ProtocolConstants.HEADER_BYTES + extrasBytes + keyBytes) {
+      return false;
+    }
+    byte opcode = in.getByte(at + 2);
+    int flags = in.getUnsignedByte(at + 3);
+    int requestId = in.getInt(at + 4);
+    Status status = status(flags, in.getUnsignedShort(at + 8), requestId);
+    in.skipBytes(ProtocolConstants.HEADER_BYTES);
+    long[] extras = readExtras(in, extrasBytes);
+    byte[] key = readBytes(in, (int) keyBytes);
+    gathering = new Gathering(opcode, flags, requestId, status, extras, key, (int) valueBytes);
+    return true;
+  }
+
+  /** Copies what {@code in} holds of the gathered value; once it is whole, emits the frame. */
+  private void gather(ByteBuf in, List<Object> out) {
+    Gathering g = gathering;
+    while (g.filled < g.valueBytes && in.isReadable()) {
+      g.take(in);
+    }
+    if (g.filled == g.valueBytes) {
+      gathering = null;
+      out.add(g.frame());
+    }
+  }
+
+  /** Heap bytes held for a frame being gathered (its chunks' and its key's), 0 when none. */
+  protected final long gatheredBytes() {
+    Gathering g = gathering;
+    return g == null ? 0 : g.heldBytes();
+  }
+
+  /** The opcode of the frame being gathered, or -1 when none. */
+  protected final int gatheringOpcode() {
+    Gathering g = gathering;
+    return g == null ? -1 : g.opcode & 0xFF;
+  }
+
+  /** The request id of the frame being gathered (meaningful only while gatheringOpcode() is not -1). */
+  protected final int gatheringRequestId() {
+    Gathering g = gathering;
+    return g == null ? 0 : g.requestId;
+  }
+
+  /** Drops the frame being gathered, if any (the connection is refused). */
+  protected final void dropGathered() {
+    gathering = null;
+  }
+
+  /** A frame whose header, extras and key are decoded and whose value is arriving in chunks. */
+  private static final class Gathering {
+    private final byte opcode;
+    private final int flags;
+    private final int requestId;
+    private final Status status;
+    private final long[] extras;
+    private final byte[] key;
+    private final int valueBytes;
+    private final List<byte[]> chunks = new ArrayList<>();
+    private long chunkBytes;
+    /** Bytes of the value received. */
+    private int filled;
+
+    Gathering(byte opcode, int flags, int requestId, Status status, long[] extras, byte[] key, int valueBytes) {
+      this.opcode = opcode;
+      this.flags = flags;
+      this.requestId = requestId;
+      this.status = status;
+      this.extras = extras;
+      this.key = key;
+      this.valueBytes = valueBytes;
+    }
+
+    /** Copies some of {@code in}'s bytes into the last chunk, opening one when it is full. */
+    void take(ByteBuf in) {
+      int inChunk = filled % CHUNK_BYTES;
+      if (inChunk == 0) {
+        byte[] chunk = new byte[Math.min(CHUNK_BYTES, valueBytes - filled)];
+        chunks.add(chunk);
+        chunkBytes += chunk.length;
+      }
+      byte[] chunk = chunks.get(chunks.size() - 1);
+      int n = Math.min(chunk.length - inChunk, in.readableBytes());
+      in.readBytes(chunk, inChunk, n);
+      filled += n;
+    }
+
+    long heldBytes() {
+      return chunkBytes + key.length;
+    }
+
+    Frame frame() {
+      byte[] v;
+      if (chunks.size() == 1) {
+        v = chunks.get(0); // exactly the value's length (a chunk is never longer than what is left)
+      } else {
+        v = new byte[valueBytes];
+        int at = 0;
+        for (byte[] c : chunks) {
+          System.arraycopy(c, 0, v, at, c.length);
+          at += c.length;
+        }
+      }
+      return new Frame(opcode, flags, requestId, status, extras, key, v);
+    }
+  }
+
+  private static long[] readExtras(ByteBuf in, int extrasBytes) {
+    if (extrasBytes == 0) {
+      return Frame.NO_EXTRAS;
+    }
+    long[] extras = new long[extrasBytes / 8];
+    for (int i = 0; i < extras.length; i++) {
+      extras[i] = in.readLong();
+    }
+    return extras;
   }
 
   private static byte[] readBytes(ByteBuf in, int length) {

@@ -8,7 +8,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.CorruptedFrameException;
 import java.nio.charset.StandardCharsets;
@@ -236,32 +235,5 @@ class FrameDecoderTest {
 
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  /** Records the largest buffer the decoder asks for (its cumulation). */
-  private static final class TrackingAllocator extends AbstractByteBufAllocator {
-    private final AtomicInteger largest;
-
-    TrackingAllocator(AtomicInteger largest) {
-      super(false);
-      this.largest = largest;
-    }
-
-    @Override
-    protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
-      largest.accumulateAndGet(initialCapacity, Math::max);
-      return Unpooled.buffer(initialCapacity, maxCapacity);
-    }
-
-    @Override
-    protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-      largest.accumulateAndGet(initialCapacity, Math::max);
-      return Unpooled.directBuffer(initialCapacity, maxCapacity);
-    }
-
-    @Override
-    public boolean isDirectBufferPooled() {
-      return false;
-    }
   }
 }

@@ -11,7 +11,8 @@ import java.util.List;
 
 /**
  * The binary protocol's decoder on client connections: a FrameDecoder that reports to the
- * connection's InputMeter after every read what it holds of a frame not yet complete, and refuses
+ * connection's InputMeter after every read what it holds of a frame not yet complete (its cumulation
+ * and a large frame's gathered bytes), and refuses
  * the connection (an error frame, then the close) when the node-wide bound or the request deadline
  * says so. The error frame carries the pending frame's opcode and request id when its header has
  * arrived (so the client can match it), else request id 0.
@@ -53,7 +54,8 @@ final class MeteredFrameDecoder extends FrameDecoder {
     }
     int done = completed;
     completed = 0;
-    if (!meter.afterRead(internalBuffer().readableBytes(), done)) {
+    // A large frame being gathered holds its bytes outside the cumulation (FrameDecoder).
+    if (!meter.afterRead(internalBuffer().readableBytes() + gatheredBytes(), done)) {
       meter.release();
       refuse(Status.BUSY, meter.refusal(true));
     }
@@ -69,6 +71,7 @@ final class MeteredFrameDecoder extends FrameDecoder {
     }
     refused = true;
     meter.release();
+    dropGathered();
     internalBuffer().skipBytes(internalBuffer().readableBytes());
     LingeringClose.after(ctx.channel().writeAndFlush(reply));
   }
@@ -82,10 +85,14 @@ final class MeteredFrameDecoder extends FrameDecoder {
     ByteBuf held = internalBuffer();
     byte opcode = 0;
     int requestId = 0;
-    if (held.readableBytes() >= 8) {
+    if (gatheringOpcode() >= 0) {
+      opcode = (byte) gatheringOpcode();
+      requestId = gatheringRequestId();
+    } else if (held.readableBytes() >= 8) {
       opcode = held.getByte(held.readerIndex() + 2);
       requestId = held.getInt(held.readerIndex() + 4);
     }
+    dropGathered();
     held.skipBytes(held.readableBytes());
     Frame reply = new Frame(opcode, Flags.RESPONSE, requestId, status, Frame.NO_EXTRAS, Frame.EMPTY,
         message.getBytes(StandardCharsets.UTF_8));
