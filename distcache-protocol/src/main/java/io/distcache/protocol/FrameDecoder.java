@@ -17,14 +17,16 @@ import java.util.List;
  *
  * <p>A frame whose value is {@link #GATHER_VALUE_BYTES} or longer and has not arrived whole is
  * gathered instead: once its header, extras and key are in, they are decoded, and the value's bytes
- * are copied out of each read into heap chunks of at most {@link #CHUNK_BYTES} as they come, then
- * joined into the value's array at its end. Left in the read cumulation, such a frame made Netty
- * grow it to the frame's size by doubling, a fresh direct buffer and a copy per growth, whose pages
- * the kernel faulted in and zeroed: 14% of a node's CPU under 1 MiB SETs replicated to it, and the
- * cumulation's bytes were then copied once more into the value's array (issue 16, docs/BENCHMARKS.md).
- * The chunks are allocated only as bytes arrive, so a header that claims a large value costs nothing
- * until its bytes come, and what a connection holds stays its received bytes plus one chunk
- * ({@link #gatheredBytes}, which the server's meter counts beside the cumulation).
+ * are copied into heap chunks of {@link #CHUNK_BYTES} (the last one shorter) as each chunk's bytes
+ * have all arrived, then joined into the value's array at its end. Left in the read cumulation,
+ * such a frame made Netty grow it to the frame's size by doubling, a fresh direct buffer and a copy
+ * per growth, whose pages the kernel faulted in and zeroed (14% of a node's CPU under 1 MiB SETs
+ * to new keys replicated to it, perf), and its bytes were then copied once more into the value's
+ * array (issue 16, docs/BENCHMARKS.md).
+ * A chunk is allocated only once all its bytes are here (a part waits in the cumulation), so a
+ * header that claims a large value costs nothing until its bytes come, and what a connection holds
+ * is what it sent ({@link #gatheredBytes}, which the server's meter counts beside the cumulation),
+ * until the last chunk arrives and the value's array is made beside the chunks for a moment.
  *
  * <p>Two kinds of failure, because they differ in whether the stream can go on:
  *
@@ -214,10 +216,14 @@ public class FrameDecoder extends ByteToMessageDecoder {
     return true;
   }
 
-  /** Copies what {@code in} holds of the gathered value; once it is whole, emits the frame. */
+  /**
+   * Copies the whole chunks {@code in} holds of the gathered value (a part of a chunk waits in the
+   * cumulation, counted there byte for byte: a chunk allocated at its first byte would let a
+   * connection that sent 22 bytes hold 64 KiB, a reviewer); once the value is whole, emits the frame.
+   */
   private void gather(ByteBuf in, List<Object> out) {
     Gathering g = gathering;
-    while (g.filled < g.valueBytes && in.isReadable()) {
+    while (g.filled < g.valueBytes && in.readableBytes() >= g.nextChunkBytes()) {
       g.take(in);
     }
     if (g.filled == g.valueBytes) {
@@ -226,7 +232,12 @@ public class FrameDecoder extends ByteToMessageDecoder {
     }
   }
 
-  /** Heap bytes held for a frame being gathered (its chunks' and its key's), 0 when none. */
+  /**
+   * Bytes of the frame being gathered that the decoder consumed (its header, extras and key, and
+   * the value's chunks so far), 0 when none: never 0 while one is, so the server's meter keeps
+   * the request pending and its deadline running from the header (a reviewer: a bare header
+   * claiming a large value stopped the deadline, and the connection stayed open for good).
+   */
   protected final long gatheredBytes() {
     Gathering g = gathering;
     return g == null ? 0 : g.heldBytes();
@@ -258,9 +269,10 @@ public class FrameDecoder extends ByteToMessageDecoder {
     private final long[] extras;
     private final byte[] key;
     private final int valueBytes;
+    /** The header's, extras' and key's bytes, consumed when the gathering began. */
+    private final int headBytes;
     private final List<byte[]> chunks = new ArrayList<>();
-    private long chunkBytes;
-    /** Bytes of the value received. */
+    /** Bytes of the value copied into chunks. */
     private int filled;
 
     Gathering(byte opcode, int flags, int requestId, Status status, long[] extras, byte[] key, int valueBytes) {
@@ -271,24 +283,24 @@ public class FrameDecoder extends ByteToMessageDecoder {
       this.extras = extras;
       this.key = key;
       this.valueBytes = valueBytes;
+      this.headBytes = ProtocolConstants.HEADER_BYTES + 8 * extras.length + key.length;
     }
 
-    /** Copies some of {@code in}'s bytes into the last chunk, opening one when it is full. */
+    /** The length of the next chunk: CHUNK_BYTES, or what is left of the value. */
+    int nextChunkBytes() {
+      return Math.min(CHUNK_BYTES, valueBytes - filled);
+    }
+
+    /** Copies the next chunk out of {@code in}, which holds all of it. */
     void take(ByteBuf in) {
-      int inChunk = filled % CHUNK_BYTES;
-      if (inChunk == 0) {
-        byte[] chunk = new byte[Math.min(CHUNK_BYTES, valueBytes - filled)];
-        chunks.add(chunk);
-        chunkBytes += chunk.length;
-      }
-      byte[] chunk = chunks.get(chunks.size() - 1);
-      int n = Math.min(chunk.length - inChunk, in.readableBytes());
-      in.readBytes(chunk, inChunk, n);
-      filled += n;
+      byte[] chunk = new byte[nextChunkBytes()];
+      in.readBytes(chunk);
+      chunks.add(chunk);
+      filled += chunk.length;
     }
 
     long heldBytes() {
-      return chunkBytes + key.length;
+      return headBytes + filled;
     }
 
     Frame frame() {
