@@ -9,6 +9,12 @@
 #
 #   PORT_RANGE=7300-7349 bench/replicated-large-sets.sh
 #   BASE_ROOT=/tmp/stredit-base ROUNDS=2 bench/replicated-large-sets.sh
+#   KEYSPACE=100 bench/replicated-large-sets.sh   # overwrites of 100 keys (-r 100): no new memory per SET
+#
+# KEYSPACE (default 100000, -r) decides what a cell measures: at 100000 nearly every SET makes a new
+# key, so both servers take fresh memory per SET and the kernel's zeroing of its pages weighs on both;
+# at 100 every SET overwrites a key the warm-up wrote, so memory is reused and the cell measures the
+# copies and the replication path.
 #
 # Every process it starts is stopped on exit (by PID). Not run by the tests or CI.
 set -euo pipefail
@@ -16,6 +22,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROUNDS="${ROUNDS:-1}"
 HOST=127.0.0.1
+KEYSPACE="${KEYSPACE:-100000}"
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
 for tool in redis-server redis-cli redis-benchmark; do
@@ -32,11 +39,11 @@ cells() { # who port cluster-flag
   local who=$1 port=$2 cl=$3 d n c line
   for d in 65536 1048576; do
     n=$((d == 65536 ? 6000 : 600))
-    redis-benchmark $cl -h "$HOST" -p "$port" -t set -n $((n / 3)) -c 50 -d "$d" -r 100000 -q >/dev/null 2>&1
+    redis-benchmark $cl -h "$HOST" -p "$port" -t set -n $((n / 3)) -c 50 -d "$d" -r "$KEYSPACE" -q >/dev/null 2>&1
     c=$(($(cpu "$P0") + $(cpu "$P1")))
-    line=$(redis-benchmark $cl -h "$HOST" -p "$port" -t set -n "$n" -c 50 -d "$d" -r 100000 --csv 2>/dev/null \
+    line=$(redis-benchmark $cl -h "$HOST" -p "$port" -t set -n "$n" -c 50 -d "$d" -r "$KEYSPACE" --csv 2>/dev/null \
       | tail -1 | tr -d '"')
-    echo "$who | SET $d | $(echo "$line" | cut -d, -f2) req/s | p50 $(echo "$line" | cut -d, -f5) ms | p99 $(echo "$line" | cut -d, -f7) ms | CPU $(( ($(cpu "$P0") + $(cpu "$P1") - c) * 10000 / n )) us/req | load $(cut -d' ' -f1 /proc/loadavg)" \
+    echo "$who | SET $d -r $KEYSPACE | $(echo "$line" | cut -d, -f2) req/s | p50 $(echo "$line" | cut -d, -f5) ms | p99 $(echo "$line" | cut -d, -f7) ms | CPU $(( ($(cpu "$P0") + $(cpu "$P1") - c) * 10000 / n )) us/req | load $(cut -d' ' -f1 /proc/loadavg)" \
       | tee -a "$OUT/results.txt"
   done
 }
