@@ -212,7 +212,7 @@ public class FrameDecoder extends ByteToMessageDecoder {
     in.skipBytes(ProtocolConstants.HEADER_BYTES);
     long[] extras = readExtras(in, extrasBytes);
     byte[] key = readBytes(in, (int) keyBytes);
-    gathering = new Gathering(opcode, flags, requestId, status, extras, key, (int) valueBytes);
+    gathering = new Gathering(new Frame(opcode, flags, requestId, status, extras, key, Frame.EMPTY), (int) valueBytes);
     return true;
   }
 
@@ -243,16 +243,10 @@ public class FrameDecoder extends ByteToMessageDecoder {
     return g == null ? 0 : g.heldBytes();
   }
 
-  /** The opcode of the frame being gathered, or -1 when none. */
-  protected final int gatheringOpcode() {
+  /** The frame being gathered, its value not yet there (empty), or null when none. */
+  protected final Frame gatheringHead() {
     Gathering g = gathering;
-    return g == null ? -1 : g.opcode & 0xFF;
-  }
-
-  /** The request id of the frame being gathered (meaningful only while gatheringOpcode() is not -1). */
-  protected final int gatheringRequestId() {
-    Gathering g = gathering;
-    return g == null ? 0 : g.requestId;
+    return g == null ? null : g.head;
   }
 
   /** Drops the frame being gathered, if any (the connection is refused). */
@@ -262,28 +256,16 @@ public class FrameDecoder extends ByteToMessageDecoder {
 
   /** A frame whose header, extras and key are decoded and whose value is arriving in chunks. */
   private static final class Gathering {
-    private final byte opcode;
-    private final int flags;
-    private final int requestId;
-    private final Status status;
-    private final long[] extras;
-    private final byte[] key;
+    /** The frame as decoded so far: everything but its value. */
+    private final Frame head;
     private final int valueBytes;
-    /** The header's, extras' and key's bytes, consumed when the gathering began. */
-    private final int headBytes;
     private final List<byte[]> chunks = new ArrayList<>();
     /** Bytes of the value copied into chunks. */
     private int filled;
 
-    Gathering(byte opcode, int flags, int requestId, Status status, long[] extras, byte[] key, int valueBytes) {
-      this.opcode = opcode;
-      this.flags = flags;
-      this.requestId = requestId;
-      this.status = status;
-      this.extras = extras;
-      this.key = key;
+    Gathering(Frame head, int valueBytes) {
+      this.head = head;
       this.valueBytes = valueBytes;
-      this.headBytes = ProtocolConstants.HEADER_BYTES + 8 * extras.length + key.length;
     }
 
     /** The length of the next chunk: CHUNK_BYTES, or what is left of the value. */
@@ -299,8 +281,9 @@ public class FrameDecoder extends ByteToMessageDecoder {
       filled += chunk.length;
     }
 
+    /** The header's, extras' and key's bytes (consumed when the gathering began) and the chunks'. */
     long heldBytes() {
-      return headBytes + filled;
+      return ProtocolConstants.HEADER_BYTES + 8L * head.extras().length + head.key().length + filled;
     }
 
     Frame frame() {
@@ -315,7 +298,7 @@ public class FrameDecoder extends ByteToMessageDecoder {
           at += c.length;
         }
       }
-      return new Frame(opcode, flags, requestId, status, extras, key, v);
+      return new Frame(head.opcode(), head.flags(), head.requestId(), head.status(), head.extras(), head.key(), v);
     }
   }
 

@@ -11,10 +11,9 @@ import java.util.List;
 
 /**
  * The binary protocol's decoder on client connections: a FrameDecoder that reports to the
- * connection's InputMeter after every read what it holds of a frame not yet complete (its cumulation
- * and a large frame's gathered bytes), and refuses
- * the connection (an error frame, then the close) when the node-wide bound or the request deadline
- * says so. The error frame carries the pending frame's opcode and request id when its header has
+ * connection's InputMeter after every read what it holds of a frame not yet complete (its
+ * cumulation and a large frame's gathered bytes), and refuses the connection (an error frame, then
+ * the close) when the node-wide bound or the request deadline says so. The error frame carries the pending frame's opcode and request id when its header has
  * arrived (so the client can match it), else request id 0.
  */
 final class MeteredFrameDecoder extends FrameDecoder {
@@ -85,9 +84,10 @@ final class MeteredFrameDecoder extends FrameDecoder {
     ByteBuf held = internalBuffer();
     byte opcode = 0;
     int requestId = 0;
-    if (gatheringOpcode() >= 0) {
-      opcode = (byte) gatheringOpcode();
-      requestId = gatheringRequestId();
+    Frame gathered = gatheringHead();
+    if (gathered != null) {
+      opcode = gathered.opcode();
+      requestId = gathered.requestId();
     } else if (held.readableBytes() >= 8) {
       opcode = held.getByte(held.readerIndex() + 2);
       requestId = held.getInt(held.readerIndex() + 4);
