@@ -70,8 +70,11 @@ public final class PeerHandshake {
    * 10: the layout, proofs and placements of 9; REPLICATE frames may carry EffectCodec's
    * EDIT_STRING (the ranges APPEND, SETRANGE and the bit commands write into a string), which a
    * version 9 replica refuses as a malformed batch, stopping the owner's stream.
+   * 11: the layout, proofs, placements and effects of 10; a REPLICATE stream id is larger than
+   * every earlier link's of the same owner, and a version 11 replica refuses a smaller one as an
+   * older link's: a version 10 owner's random ids would have every other new link refused.
    */
-  public static final int VERSION = 10;
+  public static final int VERSION = 11;
   public static final int MODE_OPEN = 0;
   public static final int MODE_SECRET = 1;
   public static final int ID_BYTES = 40;

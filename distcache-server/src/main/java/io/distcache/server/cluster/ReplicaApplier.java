@@ -19,16 +19,32 @@ import java.util.function.Supplier;
  * Design: the replica's side of replication. A REPLICATE frame (peer connections only) carries a
  * batch of effects from one owner's stream; this applies them in sequence order, once each.
  *
- * Per sending owner it keeps the stream id and the last number applied. A batch that starts past
- * the next number (a batch lost or overtaken) is refused with TRY_AGAIN and the last applied, and
- * the owner resends from there; numbers already applied are skipped, so a resent batch changes
- * nothing. A new stream id is taken only at number 1 (a new link). A later batch of a stream this
- * node forgot (its store was emptied, below) is answered with -1, which closes the owner's link:
- * what the node had applied of it is gone. A later batch of a stream it never applied anything of
- * is a gap like any other (TRY_AGAIN, 0 applied: resend from 1): a new link's first batch can be
- * refused while this node still installs the owner's placement and its second, sent meanwhile,
- * arrive after the install; answered -1, that closed the link and failed the writes waiting on it
- * with BUSY (seen once in PythonAndNodeClusterClientsIT, after a join).
+ * Per sending owner it keeps the newest stream id taken and the last number applied. A batch that
+ * starts past the next number (a batch lost or overtaken) is refused with TRY_AGAIN and the last
+ * applied, and the owner resends from there; numbers already applied are skipped, so a resent
+ * batch changes nothing. An owner's stream ids increase with each link it opens (ReplicaLink), so
+ * a new stream is a larger id, taken only at number 1; a later batch of a new stream is a gap like
+ * any other (TRY_AGAIN, 0 applied: resend from 1): a new link's first batch can be refused while
+ * this node still installs the owner's placement and its second, sent meanwhile, arrive after the
+ * install; answered -1, that closed the link and failed the writes waiting on it with BUSY (seen
+ * once in PythonAndNodeClusterClientsIT, after a join).
+ *
+ * A batch of a smaller id than the owner's newest is an older link's, which the owner replaced:
+ * arriving late (over a connection dialled again), taken, it would reset the newer stream's count
+ * (every later batch of the newer one a gap for good, a reviewer) and apply older writes over newer
+ * ones. It gets -1, which closes a link that is not closed already.
+ *
+ * When this node is declared dead its store is emptied and every owner's stream is marked lost if
+ * anything of it was applied: a later batch of that stream, from any number (a resend of the first
+ * batch, or one delayed in flight), gets -1, which closes the owner's link; what the link took along
+ * is asked for again (SlotCopies.streamLost), and the owner opens a new link, a larger id. A stream
+ * of which nothing was applied is not lost: its first batch is still taken. The streams stay in the
+ * map across emptyings, so a link older than the newest one is refused however often the node was
+ * emptied: they were once taken out of the map, and the first batch of a link replaced before an
+ * emptying, delayed past it and past the new link's first batch, was taken as a new stream (older
+ * writes applied over the new link's, the new link then refused and closed). The map holds one small
+ * entry per owner id ever seen (an id per process start); past MAX_OWNERS the entries of owners
+ * outside the current placement are dropped.
  *
  * An effect is applied only under the placement the owner sent it with (same fingerprint, so both
  * agree who owns and who replicates every slot) and only once the slot's old keys are dropped
@@ -60,18 +76,6 @@ import java.util.function.Supplier;
  * Only the key: the slot's other keys are whole (a refill in progress brings the key's state in
  * the owner's copy anyway), and dropping the slot at every edit of a key a replica evicted
  * recopied the slot again and again (a reviewer).
- *
- * Streams are forgotten when this node is declared dead (its store is emptied then): owners open
- * new links when it is back. Each stream is forgotten under its own lock, so a batch that was
- * waiting for it finds it gone and starts from the map as it is now: forgotten all at once, a new
- * link's first batch could apply to a stream no longer in the map, answer its owner OK, and leave
- * the next batch a gap nobody can fill (a reviewer: the owner resent it every 20 ms, a learner's
- * copy never ended and it never joined).
- *
- * A stream this node left for a newer one of the same owner (each link has a new id) is never
- * taken again: a first batch of it that arrives late (over a connection dialled again) would
- * otherwise reset the newer stream's count, and every later batch of the newer one be a gap
- * (the same reviewer). Its batches get -1, which closes a link that is not closed already.
  */
 
 /** Applies the effects that owners send to this node as a replica. */
@@ -83,16 +87,17 @@ final class ReplicaApplier {
   private final Map<String, Stream> streams = new ConcurrentHashMap<>();
 
   private static final class Stream {
+    /** The newest stream id taken from this owner (ids increase per owner), -1 before the first. */
     long id = -1;
     long applied;
-    /** Forgotten (out of the map): a batch that waited for this lock looks the owner's stream up again. */
-    boolean gone;
-    /** The ids this owner's stream had before, newest last, at most SUPERSEDED_KEPT. */
-    final java.util.ArrayDeque<Long> superseded = new java.util.ArrayDeque<>();
+    /** Effects of stream {@code id} were applied and then emptied out of the store: its batches get -1. */
+    boolean lost;
   }
 
-  /** Replaced stream ids remembered per owner: one per link the owner opened since, a few in a row at most. */
-  private static final int SUPERSEDED_KEPT = 16;
+  /** Owners whose streams are remembered before those outside the current placement are dropped. */
+  static final int MAX_OWNERS = 4096;
+
+  private final int maxOwners;
 
   /** What this tells the replicator about whole slots rather than keys (COPIED and RELEASED effects). */
   interface SlotCopies {
@@ -129,6 +134,12 @@ final class ReplicaApplier {
 
   ReplicaApplier(Store store, Supplier<Placement> placement, Supplier<Member> self, SlotGuard guard,
       SlotCopies copies) {
+    this(store, placement, self, guard, copies, MAX_OWNERS);
+  }
+
+  ReplicaApplier(Store store, Supplier<Placement> placement, Supplier<Member> self, SlotGuard guard,
+      SlotCopies copies, int maxOwners) {
+    this.maxOwners = maxOwners;
     this.copies = copies;
     this.store = store;
     this.placement = placement;
@@ -136,37 +147,18 @@ final class ReplicaApplier {
     this.guard = guard;
   }
 
-  /** The most stream ids remembered as forgotten (oldest dropped first): a few per member per emptying. */
-  private static final int MAX_FORGOTTEN = 1024;
-
   /**
-   * The ids of the streams forgotten at emptyings, newest last: their later batches get -1 (see
-   * the design note). Kept across emptyings: one replaced at each lost a stream forgotten twice
-   * before its next batch (a reviewer). Guarded by itself.
+   * This node's store was emptied: every stream of which something was applied is lost (see the
+   * design note). Each under its own lock, so a batch waiting for it then sees it lost.
    */
-  private final java.util.LinkedHashSet<Long> forgotten = new java.util.LinkedHashSet<>();
-
-  /** Forgets every stream (this node's store was emptied). */
   void forget() {
-    for (Map.Entry<String, Stream> e : streams.entrySet()) {
-      Stream st = e.getValue();
+    for (Stream st : streams.values()) {
       synchronized (st) {
-        st.gone = true;
-        synchronized (forgotten) {
-          forgotten.add(st.id);
-          for (java.util.Iterator<Long> it = forgotten.iterator(); forgotten.size() > MAX_FORGOTTEN; ) {
-            it.next();
-            it.remove();
-          }
+        if (st.applied > 0) {
+          st.lost = true;
+          st.applied = 0;
         }
-        streams.remove(e.getKey(), st);
       }
-    }
-  }
-
-  private boolean forgot(long streamId) {
-    synchronized (forgotten) {
-      return forgotten.contains(streamId);
     }
   }
 
@@ -193,41 +185,38 @@ final class ReplicaApplier {
       return request.replyError(Status.BAD_REQUEST, "owner index " + x[3] + " is outside 0.." + (p.size() - 1));
     }
     String owner = p.members().get((int) x[3]).id();
-    while (true) {
-      Stream st = streams.computeIfAbsent(owner, id -> new Stream());
-      synchronized (st) {
-        if (!st.gone) {
-          return apply(request, st, p, me, owner, streamId, first, fingerprint);
-        }
-      }
+    if (streams.size() >= maxOwners && !streams.containsKey(owner)) {
+      // One entry per owner process ever seen: those no longer members cannot send under this placement.
+      java.util.Set<String> members = new java.util.HashSet<>();
+      p.members().forEach(m -> members.add(m.id()));
+      streams.keySet().retainAll(members);
+    }
+    Stream st = streams.computeIfAbsent(owner, id -> new Stream());
+    synchronized (st) {
+      return apply(request, st, p, me, owner, streamId, first, fingerprint);
     }
   }
 
   /** Guarded by st, the owner's stream in the map. */
   private Frame apply(Frame request, Stream st, Placement p, Member me, String owner, long streamId, long first,
       long fingerprint) {
-    if (st.id != streamId && st.superseded.contains(streamId)) {
+    if (streamId < st.id) {
       return request.reply(Status.TRY_AGAIN, 0, ("replication stream " + streamId + " from " + owner
           + " was replaced by stream " + st.id).getBytes(StandardCharsets.UTF_8), -1);
     }
-    if (st.id != streamId) {
-      if (first != 1 && forgot(streamId)) {
-        copies.streamLost(owner);
-        return request.reply(Status.TRY_AGAIN, 0,
-            ("unknown replication stream " + streamId + " from " + owner).getBytes(StandardCharsets.UTF_8), -1);
-      }
+    if (streamId == st.id && st.lost) {
+      copies.streamLost(owner);
+      return request.reply(Status.TRY_AGAIN, 0, ("replication stream " + streamId + " from " + owner
+          + " is lost here: what this node applied of it was emptied out").getBytes(StandardCharsets.UTF_8), -1);
+    }
+    if (streamId > st.id) {
       if (first != 1) {
         return request.reply(Status.TRY_AGAIN, 0, ("effects 1.." + (first - 1) + " of replication stream " + streamId
             + " from " + owner + " are missing").getBytes(StandardCharsets.UTF_8), 0);
       }
-      if (st.id != -1) {
-        st.superseded.addLast(st.id);
-        if (st.superseded.size() > SUPERSEDED_KEPT) {
-          st.superseded.removeFirst();
-        }
-      }
       st.id = streamId;
       st.applied = 0;
+      st.lost = false;
     }
     if (first > st.applied + 1) {
       return refuse(request, st, "effects " + (st.applied + 1) + ".." + (first - 1) + " are missing");

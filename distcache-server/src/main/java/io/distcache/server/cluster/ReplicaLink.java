@@ -8,7 +8,6 @@ import io.distcache.protocol.cluster.Member;
 import io.distcache.protocol.cluster.Placement;
 import io.distcache.server.bus.Peers;
 import io.distcache.server.cluster.EffectCodec.Effect;
-import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -27,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * Design: the ordered stream of effects from this node (an owner) to one member that replicates
  * some of its slots, like a TCP connection over the bus's request/reply frames.
  *
- * Every effect gets the next sequence number of the stream (a random stream id, new for every
- * link, names the stream). Effects are appended under the owner's per-slot stripe lock, right
+ * Every effect gets the next sequence number of the stream (a stream id, new for every link and
+ * larger than every earlier link's of this process, names the stream: the replica refuses a batch
+ * of a link older than one it took from the same owner). Effects are appended under the owner's per-slot stripe lock, right
  * after the write they describe, so the stream has the writes of each slot in the order they were
  * applied. One thread (the replicator's) sends batches, in order, at most MAX_IN_FLIGHT at once;
  * the replica applies a batch only when its first number follows the last it applied (it skips
@@ -67,10 +67,15 @@ final class ReplicaLink {
   private static final long RETRY_AFTER_REFUSAL_MILLIS = 20;
   private static final long RETRY_AFTER_FAILURE_MILLIS = 100;
   private static final long LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
-  private static final SecureRandom RANDOM = new SecureRandom();
+  /**
+   * The last stream id given. Ids increase across the links this process opens (ReplicaApplier
+   * refuses a link older than one it took), starting from the clock in microseconds so that they
+   * would go on increasing even if a member id outlived its process.
+   */
+  private static final AtomicLong STREAM_IDS = new AtomicLong(System.currentTimeMillis() * 1000);
 
   final Member replica;
-  private final long streamId = RANDOM.nextLong() & Long.MAX_VALUE;
+  private final long streamId = STREAM_IDS.incrementAndGet();
   private final Supplier<Member> self;
   private final Supplier<Placement> placement;
   private final Peers peers;

@@ -29,7 +29,7 @@ class PeerHandshakeTest {
 
     assertThat(v).hasSize(77);
     assertThat(v[0]).isEqualTo((byte) 1); // step HELLO
-    assertThat(v[1]).isEqualTo((byte) 10); // version
+    assertThat(v[1]).isEqualTo((byte) 11); // version
     assertThat(v[2]).isEqualTo((byte) 1); // mode: secret
     assertThat(new String(v, 3, 40, StandardCharsets.US_ASCII)).isEqualTo(DIALER);
     PeerHandshake.Hello h = PeerHandshake.decodeHello(v);
@@ -78,59 +78,64 @@ class PeerHandshakeTest {
   void decode_badInput_namesWhatIsWrong() {
     byte[] hello = PeerHandshake.encodeHello(false, DIALER, N1);
     byte[] badVersion = hello.clone();
-    badVersion[1] = 11;
+    badVersion[1] = 12;
     byte[] badId = hello.clone();
     badId[3] = 'G';
 
     assertThatThrownBy(() -> PeerHandshake.decodeHello(new byte[3]))
         .hasMessage("PEER_HELLO of 3 bytes, expected 77");
     assertThatThrownBy(() -> PeerHandshake.decodeHello(badVersion))
-        .hasMessage("PEER_HELLO version 11 is not supported (this node speaks 10)");
+        .hasMessage("PEER_HELLO version 12 is not supported (this node speaks 11)");
+    // A version 10 HELLO (same layout, proofs, placements and effects; random stream ids) is refused.
+    byte[] v10 = hello.clone();
+    v10[1] = 10;
+    assertThatThrownBy(() -> PeerHandshake.decodeHello(v10))
+        .hasMessage("PEER_HELLO version 10 is not supported (this node speaks 11)");
     // A version 9 HELLO (same layout, proofs and placements; no string edits in REPLICATE) is refused.
     byte[] v9 = hello.clone();
     v9[1] = 9;
     assertThatThrownBy(() -> PeerHandshake.decodeHello(v9))
-        .hasMessage("PEER_HELLO version 9 is not supported (this node speaks 10)");
+        .hasMessage("PEER_HELLO version 9 is not supported (this node speaks 11)");
     // A version 8 HELLO (same layout, proofs and placements; no timed hash index, no time calls) is refused.
     byte[] v8 = hello.clone();
     v8[1] = 8;
     assertThatThrownBy(() -> PeerHandshake.decodeHello(v8))
-        .hasMessage("PEER_HELLO version 8 is not supported (this node speaks 10)");
+        .hasMessage("PEER_HELLO version 8 is not supported (this node speaks 11)");
     // A version 7 HELLO (same layout, proofs and effects; no departing members) is refused.
     byte[] v7 = hello.clone();
     v7[1] = 7;
     assertThatThrownBy(() -> PeerHandshake.decodeHello(v7))
-        .hasMessage("PEER_HELLO version 7 is not supported (this node speaks 10)");
+        .hasMessage("PEER_HELLO version 7 is not supported (this node speaks 11)");
     // A version 6 HELLO (same layout, proofs and placements; no edit effects in REPLICATE) is refused.
     byte[] v6 = hello.clone();
     v6[1] = 6;
     assertThatThrownBy(() -> PeerHandshake.decodeHello(v6))
-        .hasMessage("PEER_HELLO version 6 is not supported (this node speaks 10)");
+        .hasMessage("PEER_HELLO version 6 is not supported (this node speaks 11)");
     // A version 5 HELLO (same layout, proofs and placements; large hashes and sets without dead runs) is refused.
     byte[] v5 = hello.clone();
     v5[1] = 5;
     assertThatThrownBy(() -> PeerHandshake.decodeHello(v5))
-        .hasMessage("PEER_HELLO version 5 is not supported (this node speaks 10)");
+        .hasMessage("PEER_HELLO version 5 is not supported (this node speaks 11)");
     // A version 4 HELLO (same layout, proofs and placements; large hashes and sets not indexed) is refused.
     byte[] v4 = hello.clone();
     v4[1] = 4;
     assertThatThrownBy(() -> PeerHandshake.decodeHello(v4))
-        .hasMessage("PEER_HELLO version 4 is not supported (this node speaks 10)");
+        .hasMessage("PEER_HELLO version 4 is not supported (this node speaks 11)");
     // A version 3 HELLO (same layout and proofs; placements with hashed slot positions) is refused.
     byte[] v3 = hello.clone();
     v3[1] = 3;
     assertThatThrownBy(() -> PeerHandshake.decodeHello(v3))
-        .hasMessage("PEER_HELLO version 3 is not supported (this node speaks 10)");
+        .hasMessage("PEER_HELLO version 3 is not supported (this node speaks 11)");
     // A version 2 HELLO (same layout, proofs without the TLS ports) is refused by its version.
     byte[] v2 = hello.clone();
     v2[1] = 2;
     assertThatThrownBy(() -> PeerHandshake.decodeHello(v2))
-        .hasMessage("PEER_HELLO version 2 is not supported (this node speaks 10)");
+        .hasMessage("PEER_HELLO version 2 is not supported (this node speaks 11)");
     // A version 1 HELLO (75 bytes, no TLS port) is named as such, not as a length error.
     byte[] v1 = java.util.Arrays.copyOf(hello, 75);
     v1[1] = 1;
     assertThatThrownBy(() -> PeerHandshake.decodeHello(v1))
-        .hasMessage("PEER_HELLO version 1 is not supported (this node speaks 10)");
+        .hasMessage("PEER_HELLO version 1 is not supported (this node speaks 11)");
     assertThatThrownBy(() -> PeerHandshake.decodeHello(badId))
         .hasMessage("member id in PEER_HELLO is not 40 lowercase hex digits");
     assertThatThrownBy(() -> PeerHandshake.decodeProof(new byte[5]))

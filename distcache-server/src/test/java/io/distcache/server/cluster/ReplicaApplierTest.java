@@ -87,6 +87,22 @@ class ReplicaApplierTest {
     assertThat(store.peekEntry(k.get(1)).version()).isEqualTo(128);
   }
 
+  /** An applier that adds to {@code lost} the owner of each stream it says is lost. */
+  private ReplicaApplier recordingLostStreams(List<String> lost) {
+    return new ReplicaApplier(store, () -> placement, () -> B, guard, new ReplicaApplier.SlotCopies() {
+      @Override
+      public void copied(int slot, long token) {}
+
+      @Override
+      public void drop(long[] slots) {}
+
+      @Override
+      public void streamLost(String ownerId) {
+        lost.add(ownerId);
+      }
+    });
+  }
+
   @Test
   void apply_gap_refusedWithTheLastApplied() {
     byte[] k = keys(A, B, 1).get(0);
@@ -113,18 +129,7 @@ class ReplicaApplierTest {
   @Test
   void apply_forgottenStream_minusOne_saysItsOwnersStreamIsLost() {
     List<String> lost = new java.util.concurrent.CopyOnWriteArrayList<>();
-    ReplicaApplier recording = new ReplicaApplier(store, () -> placement, () -> B, guard, new ReplicaApplier.SlotCopies() {
-      @Override
-      public void copied(int slot, long token) {}
-
-      @Override
-      public void drop(long[] slots) {}
-
-      @Override
-      public void streamLost(String ownerId) {
-        lost.add(ownerId);
-      }
-    });
+    ReplicaApplier recording = recordingLostStreams(lost);
     byte[] k = keys(A, B, 1).get(0);
     assertThat(recording.apply(batch(A, 8, 1, placement.fingerprint(), put(k, "v", 64))).status()).isEqualTo(Status.OK);
     assertThat(lost).isEmpty();
@@ -195,6 +200,112 @@ class ReplicaApplierTest {
     assertThat(next.status()).as("%s", next.valueText()).isEqualTo(Status.OK);
     assertThat(next.extras()).containsExactly(2);
     assertThat(store.get(k)).isEqualTo("v2".getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * The first batch of a link its owner replaced before this node was emptied, delayed past the
+   * emptying and past the new link's first batch, is an older link's: refused with -1, the newer
+   * stream untouched. Taken as a new stream (once the emptying took the owner's streams out of the
+   * map), it wrote the old value over the new one and made the new link's next batch a refusal.
+   */
+  @Test
+  void apply_firstBatchOfALinkReplacedBeforeAnEmptying_arrivingLate_isRefused_andTheNewLinkGoesOn() {
+    byte[] k = keys(A, B, 1).get(0);
+    long fp = placement.fingerprint();
+    assertThat(applier.apply(batch(A, 8, 1, fp, put(k, "old", 64))).status()).isEqualTo(Status.OK);
+    applier.forget(); // declared dead: the store is emptied, and the owner opens a new link
+    store.flush();
+    assertThat(applier.apply(batch(A, 9, 1, fp, put(k, "v1", 128))).status()).isEqualTo(Status.OK);
+
+    Frame late = applier.apply(batch(A, 8, 1, fp, put(k, "old", 64)));
+    assertThat(late.status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(late.extras()).containsExactly(-1);
+    assertThat(late.valueText()).contains("replaced by stream 9");
+    assertThat(store.get(k)).isEqualTo("v1".getBytes(StandardCharsets.UTF_8));
+
+    Frame next = applier.apply(batch(A, 9, 2, fp, put(k, "v2", 192)));
+    assertThat(next.status()).as("%s", next.valueText()).isEqualTo(Status.OK);
+    assertThat(next.extras()).containsExactly(2);
+    assertThat(store.get(k)).isEqualTo("v2".getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * A first batch of a stream whose effects an emptying took, arriving again (a resend, or one
+   * delayed in flight), is refused with -1 and the owner's stream called lost: taken, it started the
+   * stream over in the emptied store with effects older than what the owner has since written.
+   */
+  @Test
+  void apply_firstBatchAgainOfAStreamAnEmptyingTook_isRefusedMinusOne_andTheStreamIsLost() {
+    List<String> lost = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ReplicaApplier recording = recordingLostStreams(lost);
+    byte[] k = keys(A, B, 1).get(0);
+    long fp = placement.fingerprint();
+    assertThat(recording.apply(batch(A, 8, 1, fp, put(k, "old", 64))).status()).isEqualTo(Status.OK);
+    recording.forget();
+    store.flush();
+
+    Frame again = recording.apply(batch(A, 8, 1, fp, put(k, "old", 64)));
+    assertThat(again.status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(again.extras()).containsExactly(-1);
+    assertThat(store.get(k)).isNull();
+    assertThat(lost).containsExactly(A.id());
+    // the owner's next link is a new stream
+    assertThat(recording.apply(batch(A, 10, 1, fp, put(k, "v1", 128))).status()).isEqualTo(Status.OK);
+    assertThat(store.get(k)).isEqualTo("v1".getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** A stream of which nothing was applied loses nothing to an emptying: its first batch is still taken. */
+  @Test
+  void apply_streamOfWhichNothingWasApplied_isNotLostByAnEmptying() {
+    byte[] k = keys(A, B, 1).get(0);
+    long fp = placement.fingerprint();
+    byte[] tooLarge = new byte[2 * 1024 * 1024]; // past the store's 1 MiB value limit: refused, nothing applied
+    Frame refused = applier.apply(batch(A, 8, 1, fp, new Effect(k, tooLarge, 0, 64)));
+    assertThat(refused.status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(refused.extras()).containsExactly(0);
+    applier.forget();
+
+    Frame r = applier.apply(batch(A, 8, 1, fp, put(k, "v1", 64)));
+    assertThat(r.status()).as("%s", r.valueText()).isEqualTo(Status.OK);
+    assertThat(r.extras()).containsExactly(1);
+    assertThat(store.get(k)).isEqualTo("v1".getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Past its bound of owners the map keeps those of the current placement; the others' entries go. */
+  @Test
+  void apply_pastTheBoundOfOwners_theEntriesOfOwnersNoLongerMembersAreDropped() throws Exception {
+    Member d = new Member("d".repeat(40), new Address("127.0.0.1", 7004));
+    Placement later = Placement.of(4, List.of(B, C, d), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    java.util.concurrent.atomic.AtomicReference<Placement> now = new java.util.concurrent.atomic.AtomicReference<>(placement);
+    SlotGuard both = new SlotGuard(clock, 1_000_000_000L);
+    both.placementChanged(B, Placement.empty(), placement, null);
+    ReplicaApplier bounded = new ReplicaApplier(store, now::get, () -> B, both, new ReplicaApplier.SlotCopies() {
+      @Override
+      public void copied(int slot, long token) {}
+
+      @Override
+      public void drop(long[] slots) {}
+    }, 2);
+    long fp = placement.fingerprint();
+    assertThat(bounded.apply(batch(A, 8, 1, fp, put(keys(A, B, 1).get(0), "a", 64))).status()).isEqualTo(Status.OK);
+    assertThat(bounded.apply(batch(C, 5, 1, fp, put(keys(C, B, 1).get(0), "c", 64))).status()).isEqualTo(Status.OK);
+
+    now.set(later);
+    both.placementChanged(B, placement, later, null);
+    byte[] dKey = null;
+    for (int i = 0; dKey == null; i++) {
+      byte[] k = ("d" + i).getBytes(StandardCharsets.UTF_8);
+      if (later.owner(KeySlot.of(k)).equals(d) && later.isReplica(B, KeySlot.of(k))) {
+        dKey = k;
+      }
+    }
+    Frame fromD = bounded.apply(Frame.request(Opcode.REPLICATE, 0, null, EffectCodec.encode(List.of(put(dKey, "d", 64))),
+        3, 1, later.fingerprint(), later.members().indexOf(d)));
+    assertThat(fromD.status()).as("%s", fromD.valueText()).isEqualTo(Status.OK);
+
+    java.lang.reflect.Field f = ReplicaApplier.class.getDeclaredField("streams");
+    f.setAccessible(true);
+    assertThat(new java.util.HashSet<Object>(((java.util.Map<?, ?>) f.get(bounded)).keySet())).containsExactlyInAnyOrder((Object) C.id(), d.id());
   }
 
   @Test
