@@ -34,8 +34,13 @@ import java.util.concurrent.atomic.LongAdder;
  * an entry that a concurrent invalidation has already taken out and read.
  *
  * Bounded: at most maxKeys keys (Redis's tracking-table-max-keys, default 1,000,000), and at most
- * maxBytes bytes of them (distcache's addition: a million 64 KiB keys would be 64 GB; the default
- * is an eighth of the heap). A registration that goes over either invalidates other keys first, as
+ * maxBytes bytes of heap (distcache's addition: a million 64 KiB keys would be 64 GB; the default
+ * is an eighth of the heap). A key's bytes are what its entry holds, not its length alone: the
+ * key's copy plus KEY_COST for the objects around it, and ITEM_COST for each reader remembered.
+ * Counted at its length alone, a million 60-byte keys read once (60 MB, under both bounds) held
+ * 319 MiB of live heap after a full collection, five times the bound, and with a 256 MiB heap one
+ * client reading 800,000 absent 30-byte keys ended the node with OutOfMemoryError (a tester,
+ * 2026-12-04). A registration that goes over either invalidates other keys first, as
  * Redis does for the count, so their readers drop them rather than miss a later change. The table
  * is node-wide and keys are shared by their readers, so the bound is the table's, not per client:
  * a client reading many keys pushes out others' (they only re-read sooner), never fails. A client that closes is removed from the readers
@@ -51,8 +56,18 @@ import java.util.concurrent.atomic.LongAdder;
 public final class TrackingTable implements PlacementListener {
   /** Redis's tracking-table-max-keys default. */
   public static final int DEFAULT_MAX_KEYS = 1_000_000;
-  /** The default bound on the bytes of the keys in the table: an eighth of the heap. */
+  /** The default bound on the heap the table's entries hold: an eighth of the heap. */
   public static final long DEFAULT_MAX_BYTES = Runtime.getRuntime().maxMemory() / 8;
+  /**
+   * Heap of a key's entry besides the key's bytes and its readers: the key's array header and
+   * padding, its ByteBuffer, the map's node and table slot, Readers and its empty HashSet. With
+   * ITEM_COST for the first reader this is the 274 bytes a key of 60 bytes read by one client took
+   * beyond its length (319 MiB of live heap for a million of them, measured with the launcher's
+   * JVM on JDK 25, compressed pointers).
+   */
+  public static final int KEY_COST = 224;
+  /** Heap of one reader remembered under a key: the set's node, the boxed id, the table's share. */
+  public static final int ITEM_COST = 56;
 
   /** A tracking client: where its invalidations go. */
   public interface Reader {
@@ -85,7 +100,7 @@ public final class TrackingTable implements PlacementListener {
 
   private final ConcurrentHashMap<ByteBuffer, Readers> keys = new ConcurrentHashMap<>();
   private final AtomicInteger size = new AtomicInteger();
-  /** Bytes of the keys in the table. */
+  /** Heap of the entries in the table (see KEY_COST). */
   private final java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
   private volatile long maxBytes = DEFAULT_MAX_BYTES;
   /** (key, reader) pairs: Redis's tracking_total_items. */
@@ -111,7 +126,7 @@ public final class TrackingTable implements PlacementListener {
     return maxKeys;
   }
 
-  /** Sets the bound on the bytes of the tracked keys (must be positive). */
+  /** Sets the bound on the heap the table's entries hold (must be positive). */
   public void maxBytes(long max) {
     if (max <= 0) {
       throw new IllegalArgumentException("the tracking table's byte bound must be positive: " + max);
@@ -120,7 +135,7 @@ public final class TrackingTable implements PlacementListener {
     evictOver(null);
   }
 
-  /** Bytes of the keys in the table. */
+  /** Heap the table's entries hold: keys, their entries' objects, their readers. */
   public long bytes() {
     return bytes.get();
   }
@@ -197,6 +212,7 @@ public final class TrackingTable implements PlacementListener {
     add(key, r -> {
       if (r.clients.add(id)) {
         items.incrementAndGet();
+        bytes.addAndGet(ITEM_COST);
       }
     });
   }
@@ -209,6 +225,7 @@ public final class TrackingTable implements PlacementListener {
       }
       if (r.peers.add(peer)) {
         items.incrementAndGet();
+        bytes.addAndGet(ITEM_COST);
       }
     });
   }
@@ -219,7 +236,7 @@ public final class TrackingTable implements PlacementListener {
       if (r == null) {
         r = new Readers();
         size.incrementAndGet();
-        bytes.addAndGet(key.length);
+        bytes.addAndGet(key.length + KEY_COST);
       }
       add.accept(r);
       return r;
@@ -259,8 +276,9 @@ public final class TrackingTable implements PlacementListener {
     List<byte[]> one = null;
     if (r != null) {
       size.decrementAndGet();
-      bytes.addAndGet(-key.length);
-      items.addAndGet(-(r.clients.size() + (r.peers == null ? 0 : r.peers.size())));
+      int n = r.clients.size() + (r.peers == null ? 0 : r.peers.size());
+      bytes.addAndGet(-(key.length + KEY_COST + (long) n * ITEM_COST));
+      items.addAndGet(-n);
       one = List.of(key);
       for (Long id : r.clients) {
         Reader c = readers.get(id);
@@ -297,8 +315,9 @@ public final class TrackingTable implements PlacementListener {
       Readers removed = keys.remove(e.getKey());
       if (removed != null) {
         size.decrementAndGet();
-        bytes.addAndGet(-e.getKey().capacity());
-        items.addAndGet(-(removed.clients.size() + (removed.peers == null ? 0 : removed.peers.size())));
+        int n = removed.clients.size() + (removed.peers == null ? 0 : removed.peers.size());
+        bytes.addAndGet(-(e.getKey().capacity() + KEY_COST + (long) n * ITEM_COST));
+        items.addAndGet(-n);
         Set<Address> ps = removed.peers;
         if (ps != null) {
           peers.addAll(ps);

@@ -214,22 +214,43 @@ class TrackingCommandsTest {
 
   @Test
   void tableOverItsByteBound_invalidatesOtherKeysToMakeRoom() {
-    table.maxBytes(2500);
+    // A key's entry counts its bytes, the objects around it and one reader's.
+    long one = 1000 + io.distcache.server.tracking.TrackingTable.KEY_COST
+        + io.distcache.server.tracking.TrackingTable.ITEM_COST;
+    table.maxBytes(2 * one + 500);
     resp3(a);
     a.send("CLIENT TRACKING ON");
     String k1 = "a".repeat(1000);
     String k2 = "b".repeat(1000);
     a.send("GET " + k1, "GET " + k2);
     assertThat(a.output()).isEmpty();
-    assertThat(table.bytes()).isEqualTo(2000);
-    // A third 1000-byte key would hold 3000 bytes: another key is invalidated first, this one kept.
+    assertThat(table.bytes()).isEqualTo(2 * one);
+    // A third 1000-byte key would pass the bound: another key is invalidated first, this one kept.
     String out = a.send("GET " + "c".repeat(1000));
     assertThat(out).contains("invalidate");
     assertThat(table.size()).isEqualTo(2);
-    assertThat(table.bytes()).isEqualTo(2000);
+    assertThat(table.bytes()).isEqualTo(2 * one);
     b.send("SET " + k1 + " x", "SET " + k2 + " x");
-    assertThat(table.bytes()).isEqualTo(1000);
+    assertThat(table.bytes()).isEqualTo(one);
     assertThat(a.send("PING")).contains("PONG");
+  }
+
+  /** A key read by a second client costs one more reader's bytes; its change gives all of them back. */
+  @Test
+  void tableBytes_countEachReaderOfAKey_andAChangeGivesThemAllBack() {
+    resp3(a);
+    resp3(b);
+    a.send("CLIENT TRACKING ON");
+    b.send("CLIENT TRACKING ON");
+    a.send("GET shared");
+    long oneReader = table.bytes();
+    assertThat(oneReader).isEqualTo("shared".length() + io.distcache.server.tracking.TrackingTable.KEY_COST
+        + io.distcache.server.tracking.TrackingTable.ITEM_COST);
+    b.send("GET shared");
+    assertThat(table.bytes()).isEqualTo(oneReader + io.distcache.server.tracking.TrackingTable.ITEM_COST);
+    a.send("SET shared x");
+    assertThat(table.bytes()).isZero();
+    assertThat(table.size()).isZero();
   }
 
   @Test
