@@ -44,7 +44,11 @@ import java.util.function.Supplier;
  * emptying, delayed past it and past the new link's first batch, was taken as a new stream (older
  * writes applied over the new link's, the new link then refused and closed). The map holds one small
  * entry per owner id ever seen (an id per process start); past MAX_OWNERS the entries of owners
- * outside the current placement are dropped.
+ * outside the batch's placement and the current one are dropped, and their ids remembered (as
+ * many again): such an owner's later batch not from number 1 (its link went on: an owner declared
+ * dead and back keeps its id, and a placement read before a join misses the joiner) gets -1, so
+ * its link starts over, where it found a gap no resend could fill and was refused for good (a
+ * reviewer). Only there can a first batch of a replaced link still be taken.
  *
  * An effect is applied only under the placement the owner sent it with (same fingerprint, so both
  * agree who owns and who replicates every slot) and only once the slot's old keys are dropped
@@ -98,6 +102,9 @@ final class ReplicaApplier {
   static final int MAX_OWNERS = 4096;
 
   private final int maxOwners;
+
+  /** Owners whose entries a prune dropped, newest last, at most maxOwners. Guarded by itself. */
+  private final java.util.LinkedHashSet<String> pruned = new java.util.LinkedHashSet<>();
 
   /** What this tells the replicator about whole slots rather than keys (COPIED and RELEASED effects). */
   interface SlotCopies {
@@ -186,14 +193,40 @@ final class ReplicaApplier {
     }
     String owner = p.members().get((int) x[3]).id();
     if (streams.size() >= maxOwners && !streams.containsKey(owner)) {
-      // One entry per owner process ever seen: those no longer members cannot send under this placement.
-      java.util.Set<String> members = new java.util.HashSet<>();
-      p.members().forEach(m -> members.add(m.id()));
-      streams.keySet().retainAll(members);
+      prune(p);
     }
     Stream st = streams.computeIfAbsent(owner, id -> new Stream());
     synchronized (st) {
       return apply(request, st, p, me, owner, streamId, first, fingerprint);
+    }
+  }
+
+  /**
+   * Drops the entries of owners outside both this batch's placement and the current one, and
+   * remembers whom it dropped (see wasPruned). Unlocked: a batch applying to a dropped entry goes
+   * on, and the owner's next batch finds a new entry, answered as a pruned owner's.
+   */
+  private void prune(Placement p) {
+    java.util.Set<String> members = new java.util.HashSet<>();
+    p.members().forEach(m -> members.add(m.id()));
+    placement.get().members().forEach(m -> members.add(m.id()));
+    for (String id : streams.keySet()) {
+      if (!members.contains(id) && streams.remove(id) != null) {
+        synchronized (pruned) {
+          pruned.remove(id);
+          pruned.add(id);
+          for (java.util.Iterator<String> it = pruned.iterator(); pruned.size() > maxOwners; ) {
+            it.next();
+            it.remove();
+          }
+        }
+      }
+    }
+  }
+
+  private boolean wasPruned(String owner) {
+    synchronized (pruned) {
+      return pruned.contains(owner);
     }
   }
 
@@ -210,6 +243,14 @@ final class ReplicaApplier {
           + " is lost here: what this node applied of it was emptied out").getBytes(StandardCharsets.UTF_8), -1);
     }
     if (streamId > st.id) {
+      if (first != 1 && st.id == -1 && wasPruned(owner)) {
+        // What this node knew of the owner's stream was dropped: a gap here could never be filled
+        // (the owner resends only from its last acknowledged number). -1: it opens a new link.
+        copies.streamLost(owner);
+        return request.reply(Status.TRY_AGAIN, 0, ("replication stream " + streamId + " from " + owner
+            + " is unknown here: this node dropped what it knew of that owner's streams").getBytes(StandardCharsets.UTF_8),
+            -1);
+      }
       if (first != 1) {
         return request.reply(Status.TRY_AGAIN, 0, ("effects 1.." + (first - 1) + " of replication stream " + streamId
             + " from " + owner + " are missing").getBytes(StandardCharsets.UTF_8), 0);

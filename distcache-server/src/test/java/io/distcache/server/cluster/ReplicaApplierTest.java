@@ -87,22 +87,6 @@ class ReplicaApplierTest {
     assertThat(store.peekEntry(k.get(1)).version()).isEqualTo(128);
   }
 
-  /** An applier that adds to {@code lost} the owner of each stream it says is lost. */
-  private ReplicaApplier recordingLostStreams(List<String> lost) {
-    return new ReplicaApplier(store, () -> placement, () -> B, guard, new ReplicaApplier.SlotCopies() {
-      @Override
-      public void copied(int slot, long token) {}
-
-      @Override
-      public void drop(long[] slots) {}
-
-      @Override
-      public void streamLost(String ownerId) {
-        lost.add(ownerId);
-      }
-    });
-  }
-
   @Test
   void apply_gap_refusedWithTheLastApplied() {
     byte[] k = keys(A, B, 1).get(0);
@@ -128,14 +112,14 @@ class ReplicaApplierTest {
   /** The -1 for a forgotten stream tells the copies its owner's link took along are lost (they are asked again). */
   @Test
   void apply_forgottenStream_minusOne_saysItsOwnersStreamIsLost() {
-    List<String> lost = new java.util.concurrent.CopyOnWriteArrayList<>();
-    ReplicaApplier recording = recordingLostStreams(lost);
+    LostStreams lost = new LostStreams();
+    ReplicaApplier recording = new ReplicaApplier(store, () -> placement, () -> B, guard, lost);
     byte[] k = keys(A, B, 1).get(0);
     assertThat(recording.apply(batch(A, 8, 1, placement.fingerprint(), put(k, "v", 64))).status()).isEqualTo(Status.OK);
-    assertThat(lost).isEmpty();
+    assertThat(lost.owners).isEmpty();
     recording.forget();
     assertThat(recording.apply(batch(A, 8, 2, placement.fingerprint(), put(k, "v2", 64))).extras()).containsExactly(-1);
-    assertThat(lost).containsExactly(A.id());
+    assertThat(lost.owners).containsExactly(A.id());
   }
 
   @Test
@@ -236,8 +220,8 @@ class ReplicaApplierTest {
    */
   @Test
   void apply_firstBatchAgainOfAStreamAnEmptyingTook_isRefusedMinusOne_andTheStreamIsLost() {
-    List<String> lost = new java.util.concurrent.CopyOnWriteArrayList<>();
-    ReplicaApplier recording = recordingLostStreams(lost);
+    LostStreams lost = new LostStreams();
+    ReplicaApplier recording = new ReplicaApplier(store, () -> placement, () -> B, guard, lost);
     byte[] k = keys(A, B, 1).get(0);
     long fp = placement.fingerprint();
     assertThat(recording.apply(batch(A, 8, 1, fp, put(k, "old", 64))).status()).isEqualTo(Status.OK);
@@ -248,7 +232,7 @@ class ReplicaApplierTest {
     assertThat(again.status()).isEqualTo(Status.TRY_AGAIN);
     assertThat(again.extras()).containsExactly(-1);
     assertThat(store.get(k)).isNull();
-    assertThat(lost).containsExactly(A.id());
+    assertThat(lost.owners).containsExactly(A.id());
     // the owner's next link is a new stream
     assertThat(recording.apply(batch(A, 10, 1, fp, put(k, "v1", 128))).status()).isEqualTo(Status.OK);
     assertThat(store.get(k)).isEqualTo("v1".getBytes(StandardCharsets.UTF_8));
@@ -269,43 +253,6 @@ class ReplicaApplierTest {
     assertThat(r.status()).as("%s", r.valueText()).isEqualTo(Status.OK);
     assertThat(r.extras()).containsExactly(1);
     assertThat(store.get(k)).isEqualTo("v1".getBytes(StandardCharsets.UTF_8));
-  }
-
-  /** Past its bound of owners the map keeps those of the current placement; the others' entries go. */
-  @Test
-  void apply_pastTheBoundOfOwners_theEntriesOfOwnersNoLongerMembersAreDropped() throws Exception {
-    Member d = new Member("d".repeat(40), new Address("127.0.0.1", 7004));
-    Placement later = Placement.of(4, List.of(B, C, d), HashRing.DEFAULT_VIRTUAL_NODES, 1);
-    java.util.concurrent.atomic.AtomicReference<Placement> now = new java.util.concurrent.atomic.AtomicReference<>(placement);
-    SlotGuard both = new SlotGuard(clock, 1_000_000_000L);
-    both.placementChanged(B, Placement.empty(), placement, null);
-    ReplicaApplier bounded = new ReplicaApplier(store, now::get, () -> B, both, new ReplicaApplier.SlotCopies() {
-      @Override
-      public void copied(int slot, long token) {}
-
-      @Override
-      public void drop(long[] slots) {}
-    }, 2);
-    long fp = placement.fingerprint();
-    assertThat(bounded.apply(batch(A, 8, 1, fp, put(keys(A, B, 1).get(0), "a", 64))).status()).isEqualTo(Status.OK);
-    assertThat(bounded.apply(batch(C, 5, 1, fp, put(keys(C, B, 1).get(0), "c", 64))).status()).isEqualTo(Status.OK);
-
-    now.set(later);
-    both.placementChanged(B, placement, later, null);
-    byte[] dKey = null;
-    for (int i = 0; dKey == null; i++) {
-      byte[] k = ("d" + i).getBytes(StandardCharsets.UTF_8);
-      if (later.owner(KeySlot.of(k)).equals(d) && later.isReplica(B, KeySlot.of(k))) {
-        dKey = k;
-      }
-    }
-    Frame fromD = bounded.apply(Frame.request(Opcode.REPLICATE, 0, null, EffectCodec.encode(List.of(put(dKey, "d", 64))),
-        3, 1, later.fingerprint(), later.members().indexOf(d)));
-    assertThat(fromD.status()).as("%s", fromD.valueText()).isEqualTo(Status.OK);
-
-    java.lang.reflect.Field f = ReplicaApplier.class.getDeclaredField("streams");
-    f.setAccessible(true);
-    assertThat(new java.util.HashSet<Object>(((java.util.Map<?, ?>) f.get(bounded)).keySet())).containsExactlyInAnyOrder((Object) C.id(), d.id());
   }
 
   @Test
