@@ -49,7 +49,10 @@ final class TransactionCommands {
   private static final Set<String> RUN_AT_ONCE = Set.of("exec", "discard", "multi", "watch", "quit", "reset");
   /** Keys one connection may watch at once. */
   static final int MAX_WATCHED_KEYS = 65_536;
-  /** What a queued command costs beyond its argument bytes, for the queue bound. */
+  /**
+   * What a queued argument costs beyond its bytes, for the queue bound; a large one also the whole
+   * heap regions it takes (ArrayHeap).
+   */
   private static final int PER_ARG_OVERHEAD = 16;
   /**
    * What a watched key costs beyond its bytes: its copy's array header, its entry in the watch
@@ -144,7 +147,7 @@ final class TransactionCommands {
       movedIfElsewhere(s, checked.spec(), args);
       long bytes = 0;
       for (byte[] a : args) {
-        bytes += a.length + PER_ARG_OVERHEAD;
+        bytes += a.length + PER_ARG_OVERHEAD + ArrayHeap.excess(a.length);
       }
       long limit = s.context().limits().maxRequestBytes();
       if (t.queuedBytes + bytes > limit) {

@@ -326,6 +326,28 @@ class TransactionCommandsTest {
     assertThat(value("c")).hasSize(900);
   }
 
+  /** A queued argument counts the heap it takes: under G1, whole regions for a large one. */
+  @Test
+  void queuedLargeArgument_countsTheHeapItTakes() {
+    RespContext shared = RespContext.builder(router, store).clock(clock).version("test")
+        .limits(new RespLimits(32 << 20, 1024, 1024, 64 << 20)).build();
+    try (RespChannel one = new RespChannel(shared)) {
+      one.send("MULTI");
+      // just over half a region of this JVM's G1 (the launcher's 1 MiB regions: 512 KiB), or 700 KiB
+      int length = ArrayHeap.REGION_BYTES > 0 ? (int) (ArrayHeap.REGION_BYTES / 2) : 700 * 1024;
+      byte[] big = new byte[length];
+      assertThat(one.call("SET".getBytes(StandardCharsets.UTF_8), "a".getBytes(StandardCharsets.UTF_8), big))
+          .isEqualTo("+QUEUED\r\n");
+      long expected = "SET".length() + "a".length() + length + 3 * 16 + ArrayHeap.excess(length);
+      assertThat(shared.clientMemory().used()).isEqualTo(expected);
+      if (ArrayHeap.REGION_BYTES > 0) {
+        assertThat(ArrayHeap.excess(length)).as("a humongous array takes a whole region").isPositive();
+      }
+      assertThat(one.send("DISCARD")).isEqualTo("+OK\r\n");
+      assertThat(shared.clientMemory().used()).isZero();
+    }
+  }
+
   @Test
   void watch_overTheBytesPerConnection_isRefused_andClosingGivesTheBudgetBack() {
     RespContext small = RespContext.builder(router, store).clock(clock).version("test")
