@@ -109,6 +109,9 @@ public final class TrackingTable implements PlacementListener {
   private final CopyOnWriteArrayList<Reader> bcast = new CopyOnWriteArrayList<>();
   private final LongAdder invalidations = new LongAdder();
   private volatile int maxKeys = DEFAULT_MAX_KEYS;
+  private final Object evictLock = new Object();
+  /** Where evictions go on from (see evictOver). Guarded by evictLock. */
+  private Iterator<ByteBuffer> hand;
   private volatile PeerNotifier peerNotifier;
   /** The client whose command runs on this thread (for NOLOOP), 0 for none. */
   private static final ThreadLocal<long[]> WRITER = ThreadLocal.withInitial(() -> new long[1]);
@@ -245,8 +248,11 @@ public final class TrackingTable implements PlacementListener {
   }
 
   /**
-   * Over a bound: invalidate keys (the map's first ones, as good as Redis's random pick) until
-   * under both, sparing {@code keep} (the key just read).
+   * Over a bound: invalidate keys until under both, sparing {@code keep} (the key just read). The
+   * keys go in the map's order, as good as Redis's random pick, from where the last eviction
+   * stopped: started again from the map's front each time, every eviction walked the bins the ones
+   * before it had emptied, and a client reading past the bound made each read cost a walk of the
+   * table (a million tracked reads took minutes once the table was full, 2026-12-04).
    */
   private void evictOver(ByteBuffer keep) {
     int max = maxKeys == 0 ? Integer.MAX_VALUE : maxKeys;
@@ -254,11 +260,21 @@ public final class TrackingTable implements PlacementListener {
     if (size.get() <= max && bytes.get() <= maxB) {
       return;
     }
-    Iterator<ByteBuffer> it = keys.keySet().iterator();
-    while ((size.get() > max || bytes.get() > maxB) && it.hasNext()) {
-      ByteBuffer k = it.next();
-      if (!k.equals(keep)) {
-        invalidate(array(k), 0);
+    synchronized (evictLock) {
+      boolean restarted = false;
+      while (size.get() > max || bytes.get() > maxB) {
+        if (hand == null || !hand.hasNext()) {
+          if (restarted) {
+            return; // a whole pass found nothing but keep
+          }
+          hand = keys.keySet().iterator();
+          restarted = true;
+          continue;
+        }
+        ByteBuffer k = hand.next();
+        if (!k.equals(keep)) {
+          invalidate(array(k), 0);
+        }
       }
     }
   }
