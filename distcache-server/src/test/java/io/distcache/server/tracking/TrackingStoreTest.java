@@ -48,28 +48,9 @@ class TrackingStoreTest {
   void editPacked_editsInTheStoresOwnMemory_andInvalidatesOnlyWhenItWrote() {
     byte[] key = "big".getBytes(StandardCharsets.UTF_8);
     TrackingTable table = new TrackingTable();
-    List<List<byte[]>> told = new ArrayList<>();
-    table.enable(new TrackingTable.Reader() {
-      @Override
-      public long id() {
-        return 7;
-      }
-
-      @Override
-      public boolean noLoop() {
-        return false;
-      }
-
-      @Override
-      public List<byte[]> prefixes() {
-        return null;
-      }
-
-      @Override
-      public void invalidate(List<byte[]> keys) {
-        told.add(keys);
-      }
-    });
+    RecordingReader reader = new RecordingReader();
+    List<List<byte[]>> told = reader.told;
+    table.enable(reader);
     try (Store store = new TrackingStore(
         Stores.create(new StoreConfig(8L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock)), table)) {
       List<Boolean> direct = new ArrayList<>();
