@@ -44,11 +44,12 @@ import java.util.function.Supplier;
  * emptying, delayed past it and past the new link's first batch, was taken as a new stream (older
  * writes applied over the new link's, the new link then refused and closed). The map holds one small
  * entry per owner id ever seen (an id per process start); past MAX_OWNERS the entries of owners
- * outside the batch's placement and the current one are dropped, and their ids remembered (as
- * many again): such an owner's later batch not from number 1 (its link went on: an owner declared
- * dead and back keeps its id, and a placement read before a join misses the joiner) gets -1, so
- * its link starts over, where it found a gap no resend could fill and was refused for good (a
- * reviewer). Only there can a first batch of a replaced link still be taken.
+ * outside the batch's placement and the current one are dropped, each owner's newest stream id
+ * remembered (as many again): when such an owner sends again (an owner declared dead and back keeps
+ * its id and its link, and a placement read before a join misses the joiner), its entry comes back
+ * at that stream, lost: a later batch of it gets -1 and its link starts over, where a new entry
+ * made it a gap no resend could fill, refused for good (a reviewer); an older link's batch gets -1
+ * as ever, and a newer link starts as any new one.
  *
  * An effect is applied only under the placement the owner sent it with (same fingerprint, so both
  * agree who owns and who replicates every slot) and only once the slot's old keys are dropped
@@ -103,8 +104,11 @@ final class ReplicaApplier {
 
   private final int maxOwners;
 
-  /** Owners whose entries a prune dropped, newest last, at most maxOwners. Guarded by itself. */
-  private final java.util.LinkedHashSet<String> pruned = new java.util.LinkedHashSet<>();
+  /**
+   * The newest stream id of each owner whose entry a prune dropped, newest last, at most
+   * maxOwners. Guarded by itself.
+   */
+  private final java.util.LinkedHashMap<String, Long> pruned = new java.util.LinkedHashMap<>();
 
   /** What this tells the replicator about whole slots rather than keys (COPIED and RELEASED effects). */
   interface SlotCopies {
@@ -195,7 +199,7 @@ final class ReplicaApplier {
     if (streams.size() >= maxOwners && !streams.containsKey(owner)) {
       prune(p);
     }
-    Stream st = streams.computeIfAbsent(owner, id -> new Stream());
+    Stream st = streams.computeIfAbsent(owner, this::newStream);
     synchronized (st) {
       return apply(request, st, p, me, owner, streamId, first, fingerprint);
     }
@@ -203,19 +207,24 @@ final class ReplicaApplier {
 
   /**
    * Drops the entries of owners outside both this batch's placement and the current one, and
-   * remembers whom it dropped (see wasPruned). Unlocked: a batch applying to a dropped entry goes
+   * remembers their newest streams (see newStream). Unlocked: a batch applying to a dropped entry goes
    * on, and the owner's next batch finds a new entry, answered as a pruned owner's.
    */
   private void prune(Placement p) {
     java.util.Set<String> members = new java.util.HashSet<>();
     p.members().forEach(m -> members.add(m.id()));
     placement.get().members().forEach(m -> members.add(m.id()));
-    for (String id : streams.keySet()) {
-      if (!members.contains(id) && streams.remove(id) != null) {
+    for (Map.Entry<String, Stream> e : streams.entrySet()) {
+      String id = e.getKey();
+      if (!members.contains(id) && streams.remove(id, e.getValue())) {
+        long newest;
+        synchronized (e.getValue()) {
+          newest = e.getValue().id;
+        }
         synchronized (pruned) {
           pruned.remove(id);
-          pruned.add(id);
-          for (java.util.Iterator<String> it = pruned.iterator(); pruned.size() > maxOwners; ) {
+          pruned.put(id, newest);
+          for (java.util.Iterator<String> it = pruned.keySet().iterator(); pruned.size() > maxOwners; ) {
             it.next();
             it.remove();
           }
@@ -224,10 +233,21 @@ final class ReplicaApplier {
     }
   }
 
-  private boolean wasPruned(String owner) {
+  /**
+   * An owner's entry: new, or, for an owner a prune dropped, at the stream it had then, lost (what
+   * was applied of it is not known any more): that stream's later batches and older ones get -1,
+   * a newer stream starts as any new link's.
+   */
+  private Stream newStream(String owner) {
+    Stream st = new Stream();
     synchronized (pruned) {
-      return pruned.contains(owner);
+      Long newest = pruned.remove(owner);
+      if (newest != null && newest != -1) {
+        st.id = newest;
+        st.lost = true;
+      }
     }
+    return st;
   }
 
   /** Guarded by st, the owner's stream in the map. */
@@ -243,14 +263,6 @@ final class ReplicaApplier {
           + " is lost here: what this node applied of it was emptied out").getBytes(StandardCharsets.UTF_8), -1);
     }
     if (streamId > st.id) {
-      if (first != 1 && st.id == -1 && wasPruned(owner)) {
-        // What this node knew of the owner's stream was dropped: a gap here could never be filled
-        // (the owner resends only from its last acknowledged number). -1: it opens a new link.
-        copies.streamLost(owner);
-        return request.reply(Status.TRY_AGAIN, 0, ("replication stream " + streamId + " from " + owner
-            + " is unknown here: this node dropped what it knew of that owner's streams").getBytes(StandardCharsets.UTF_8),
-            -1);
-      }
       if (first != 1) {
         return request.reply(Status.TRY_AGAIN, 0, ("effects 1.." + (first - 1) + " of replication stream " + streamId
             + " from " + owner + " are missing").getBytes(StandardCharsets.UTF_8), 0);

@@ -5,7 +5,7 @@ import java.lang.management.ManagementFactory;
 
 /*
  * Design: what a heap array of a client's bytes really holds, for the budgets that count them.
- * Under G1 an array of at least half a heap region is "humongous": it takes whole regions of its
+ * Under G1 an array of more than half a heap region is "humongous": it takes whole regions of its
  * own, so a 1 MiB argument takes 2 MiB with the launcher's 1 MiB regions (its header pushes it past
  * one). A tester queued 127 MiB of 1 MiB arguments in MULTI, within the 128 MiB budget, and they
  * held 268 MiB of heap; with a full tracking table beside them the node ran out of heap. The
@@ -32,8 +32,8 @@ final class ArrayHeap {
   /** Bytes an array of {@code length} holds beyond {@code length + HEADER} in G1 regions of {@code region} bytes (0: not G1). */
   static long excess(long length, long region) {
     long size = length + HEADER;
-    if (region <= 0 || size < region / 2) {
-      return 0;
+    if (region <= 0 || size <= region / 2) {
+      return 0; // G1: humongous is strictly more than half a region
     }
     long regions = (size + region - 1) / region;
     return regions * region - size;

@@ -79,7 +79,10 @@ final class TransactionCommands {
     /** An error while queueing: EXEC answers EXECABORT. */
     boolean dirty;
     final List<byte[][]> queued = new ArrayList<>();
+    /** The queued arguments' bytes, each with PER_ARG_OVERHEAD: bounded by the frame limit. */
     long queuedBytes;
+    /** What the queue took from the node-wide budget: queuedBytes and the whole regions of large arguments. */
+    long queuedHeap;
     final List<Watch> watches = new ArrayList<>();
     /** The watched keys' bytes, each counted with WATCHED_KEY_OVERHEAD. */
     long watchedBytes;
@@ -92,8 +95,9 @@ final class TransactionCommands {
       inMulti = false;
       dirty = false;
       queued.clear();
-      memory.release(queuedBytes);
+      memory.release(queuedHeap);
       queuedBytes = 0;
+      queuedHeap = 0;
       unwatch();
     }
 
@@ -146,17 +150,20 @@ final class TransactionCommands {
       AclCheck.check(s, checked.top(), checked.spec(), checked.fullName(), args);
       movedIfElsewhere(s, checked.spec(), args);
       long bytes = 0;
+      long heap = 0; // what the node-wide budget counts: large arguments take whole G1 regions
       for (byte[] a : args) {
-        bytes += a.length + PER_ARG_OVERHEAD + ArrayHeap.excess(a.length);
+        bytes += a.length + PER_ARG_OVERHEAD;
+        heap += ArrayHeap.excess(a.length);
       }
       long limit = s.context().limits().maxRequestBytes();
       if (t.queuedBytes + bytes > limit) {
         throw new CommandException("ERR transaction of more than " + limit
             + " bytes queued; the limit is the node's request size (max frame)");
       }
-      s.memory().take(bytes, "queueing this command");
+      s.memory().take(bytes + heap, "queueing this command");
       t.queued.add(args);
       t.queuedBytes += bytes;
+      t.queuedHeap += bytes + heap;
     } catch (CommandException e) {
       t.dirty = true;
       throw e;

@@ -63,11 +63,19 @@ public final class TrackingTable implements PlacementListener {
    * padding, its ByteBuffer, the map's node and table slot, Readers and its empty HashSet. With
    * ITEM_COST for the first reader this is the 274 bytes a key of 60 bytes read by one client took
    * beyond its length (319 MiB of live heap for a million of them, measured with the launcher's
-   * JVM on JDK 25, compressed pointers).
+   * JVM on JDK 25, compressed pointers; a reviewer measured 287 on JDK 17). Without compressed
+   * pointers (a heap of 32 GiB or more) entries are larger, which this does not model.
    */
   public static final int KEY_COST = 224;
   /** Heap of one reader remembered under a key: the set's node, the boxed id, the table's share. */
   public static final int ITEM_COST = 56;
+  /**
+   * Heap of a key's set of peers, made with its first peer (a HashSet, its map and table), and of
+   * each peer in it (ITEM_COST and the Address each registration frame brings): a key registered
+   * by one peer held 402 bytes beyond its length where one client's held 287 (a reviewer, JDK 17).
+   */
+  public static final int PEER_SET_COST = 88;
+  public static final int PEER_ITEM_COST = 96;
 
   /** A tracking client: where its invalidations go. */
   public interface Reader {
@@ -225,10 +233,11 @@ public final class TrackingTable implements PlacementListener {
     add(key, r -> {
       if (r.peers == null) {
         r.peers = new HashSet<>(2);
+        bytes.addAndGet(PEER_SET_COST);
       }
       if (r.peers.add(peer)) {
         items.incrementAndGet();
-        bytes.addAndGet(ITEM_COST);
+        bytes.addAndGet(PEER_ITEM_COST);
       }
     });
   }
@@ -273,7 +282,7 @@ public final class TrackingTable implements PlacementListener {
         }
         ByteBuffer k = hand.next();
         if (!k.equals(keep)) {
-          invalidate(array(k), 0);
+          invalidate(array(k), 0, false);
         }
       }
     }
@@ -284,17 +293,17 @@ public final class TrackingTable implements PlacementListener {
     if (idle()) {
       return;
     }
-    invalidate(key, WRITER.get()[0]);
+    invalidate(key, WRITER.get()[0], true);
   }
 
-  private void invalidate(byte[] key, long writer) {
+  /** {@code changed}: the key changed, so BCAST clients are told too; false for an eviction from the table. */
+  private void invalidate(byte[] key, long writer, boolean changed) {
     Readers r = keys.remove(ByteBuffer.wrap(key));
     List<byte[]> one = null;
     if (r != null) {
       size.decrementAndGet();
-      int n = r.clients.size() + (r.peers == null ? 0 : r.peers.size());
-      bytes.addAndGet(-(key.length + KEY_COST + (long) n * ITEM_COST));
-      items.addAndGet(-n);
+      bytes.addAndGet(-entryBytes(key.length, r));
+      items.addAndGet(-(r.clients.size() + (r.peers == null ? 0 : r.peers.size())));
       one = List.of(key);
       for (Long id : r.clients) {
         Reader c = readers.get(id);
@@ -311,7 +320,7 @@ public final class TrackingTable implements PlacementListener {
         }
       }
     }
-    for (Reader c : bcast) {
+    for (Reader c : changed ? bcast : List.<Reader>of()) {
       if (matches(c.prefixes(), key) && !(c.noLoop() && c.id() == writer)) {
         c.invalidate(one != null ? one : (one = List.of(key)));
         invalidations.increment();
@@ -331,9 +340,8 @@ public final class TrackingTable implements PlacementListener {
       Readers removed = keys.remove(e.getKey());
       if (removed != null) {
         size.decrementAndGet();
-        int n = removed.clients.size() + (removed.peers == null ? 0 : removed.peers.size());
-        bytes.addAndGet(-(e.getKey().capacity() + KEY_COST + (long) n * ITEM_COST));
-        items.addAndGet(-n);
+        bytes.addAndGet(-entryBytes(e.getKey().capacity(), removed));
+        items.addAndGet(-(removed.clients.size() + (removed.peers == null ? 0 : removed.peers.size())));
         Set<Address> ps = removed.peers;
         if (ps != null) {
           peers.addAll(ps);
@@ -370,7 +378,7 @@ public final class TrackingTable implements PlacementListener {
       }
     }
     for (byte[] key : moved) {
-      invalidate(key, 0);
+      invalidate(key, 0, true);
     }
   }
 
@@ -388,6 +396,15 @@ public final class TrackingTable implements PlacementListener {
       c.invalidate(null);
       invalidations.increment();
     }
+  }
+
+  /** What an entry taken out of the table counted (see KEY_COST). */
+  private static long entryBytes(int keyLength, Readers r) {
+    long b = keyLength + KEY_COST + (long) r.clients.size() * ITEM_COST;
+    if (r.peers != null) {
+      b += PEER_SET_COST + (long) r.peers.size() * PEER_ITEM_COST;
+    }
+    return b;
   }
 
   static boolean matches(List<byte[]> prefixes, byte[] key) {

@@ -140,4 +140,45 @@ class ReplicaApplierPruneTest {
     assertThat(r.status()).as("%s", r.valueText()).isEqualTo(Status.OK);
     assertThat(r.extras()).containsExactly(2);
   }
+
+  /** Drops A's entry (its stream 8 applied) by filling the bound with C's and D's. */
+  private Placement pruneA() {
+    Placement p1 = Placement.of(3, List.of(A, B, C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    install(p1);
+    assertThat(bounded.apply(batch(p1, A, 8, 1, put(key(p1, A, "a"), "a1", 64))).status()).isEqualTo(Status.OK);
+    assertThat(bounded.apply(batch(p1, C, 5, 1, put(key(p1, C, "c"), "c1", 64))).status()).isEqualTo(Status.OK);
+    Placement p2 = Placement.of(4, List.of(B, C, D), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    install(p2);
+    assertThat(bounded.apply(batch(p2, D, 3, 1, put(key(p2, D, "d"), "d1", 64))).status()).isEqualTo(Status.OK);
+    Placement p3 = Placement.of(5, List.of(A, B, C, D), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    install(p3);
+    return p3;
+  }
+
+  /** A dropped owner's NEW link whose second batch comes first is a gap like any new link's, not a lost stream. */
+  @Test
+  void droppedOwnersNewLink_secondBatchFirst_isAGap_thenItsFirstApplies() {
+    Placement p3 = pruneA();
+    byte[] k = key(p3, A, "a");
+    Frame early = bounded.apply(batch(p3, A, 9, 2, put(k, "a3", 192)));
+    assertThat(early.status()).isEqualTo(Status.TRY_AGAIN);
+    assertThat(early.extras()).as("%s", early.valueText()).containsExactly(0);
+    assertThat(lost.owners).isEmpty();
+    assertThat(bounded.apply(batch(p3, A, 9, 1, put(k, "a2", 128))).status()).isEqualTo(Status.OK);
+    assertThat(bounded.apply(batch(p3, A, 9, 2, put(k, "a3", 192))).status()).isEqualTo(Status.OK);
+    assertThat(store.get(k)).isEqualTo("a3".getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** A delayed first batch of a link older than the dropped owner's stream is still refused, and that stream is lost. */
+  @Test
+  void droppedOwner_olderLinksFirstBatch_refused_itsStreamLost_aNewLinkApplies() {
+    Placement p3 = pruneA();
+    byte[] k = key(p3, A, "a");
+    Frame old = bounded.apply(batch(p3, A, 7, 1, put(k, "old", 32)));
+    assertThat(old.extras()).as("%s", old.valueText()).containsExactly(-1);
+    assertThat(store.get(k)).as("not the older link's value").isNotEqualTo("old".getBytes(StandardCharsets.UTF_8));
+    assertThat(bounded.apply(batch(p3, A, 8, 2, put(k, "a2", 128))).extras()).containsExactly(-1);
+    assertThat(bounded.apply(batch(p3, A, 9, 1, put(k, "a3", 192))).status()).isEqualTo(Status.OK);
+    assertThat(store.get(k)).isEqualTo("a3".getBytes(StandardCharsets.UTF_8));
+  }
 }

@@ -6,13 +6,26 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-/** A tracking client (id 7, not NOLOOP, not BCAST) that keeps every invalidation it is told. */
+/** A tracking client (not NOLOOP) that keeps every invalidation it is told. */
 final class RecordingReader implements TrackingTable.Reader {
   final List<List<byte[]>> told = new CopyOnWriteArrayList<>();
+  private final long id;
+  private final List<byte[]> prefixes;
+
+  /** Client 7, not BCAST. */
+  RecordingReader() {
+    this(7, null);
+  }
+
+  /** Client {@code id}, in BCAST mode with {@code prefixes} (empty: every key) unless null. */
+  RecordingReader(long id, List<byte[]> prefixes) {
+    this.id = id;
+    this.prefixes = prefixes;
+  }
 
   @Override
   public long id() {
-    return 7;
+    return id;
   }
 
   @Override
@@ -22,7 +35,7 @@ final class RecordingReader implements TrackingTable.Reader {
 
   @Override
   public List<byte[]> prefixes() {
-    return null;
+    return prefixes;
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.distcache.server.tracking;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -45,5 +46,39 @@ class TrackingTableTest {
     table.remember(7, "x".repeat(1000).getBytes(StandardCharsets.UTF_8));
     assertThat(table.size()).as("the key just read is spared").isEqualTo(1);
     assertThat(reader.counts()).containsOnlyKeys("small");
+  }
+
+  @Test
+  void aPeersRegistration_countsItsSetAndItsPeer_andAChangeGivesThemBack() {
+    TrackingTable table = new TrackingTable();
+    table.enable(new RecordingReader());
+    byte[] key = "k".getBytes(StandardCharsets.UTF_8);
+    table.rememberPeer(new io.distcache.protocol.cluster.Address("127.0.0.1", 7001), key);
+    assertThat(table.bytes()).isEqualTo(1 + TrackingTable.KEY_COST + TrackingTable.PEER_SET_COST
+        + TrackingTable.PEER_ITEM_COST);
+    table.remember(7, key);
+    table.rememberPeer(new io.distcache.protocol.cluster.Address("127.0.0.1", 7002), key);
+    assertThat(table.bytes()).isEqualTo(1 + TrackingTable.KEY_COST + TrackingTable.ITEM_COST
+        + TrackingTable.PEER_SET_COST + 2 * TrackingTable.PEER_ITEM_COST);
+    table.invalidate(key);
+    assertThat(table.bytes()).isZero();
+  }
+
+  /** Making room in the table is no change of the key: BCAST clients hear of changes only. */
+  @Test
+  void anEvictionFromTheTable_isNotToldToBcastClients_aChangeIs() {
+    TrackingTable table = new TrackingTable();
+    RecordingReader reader = new RecordingReader();
+    RecordingReader bcast = new RecordingReader(8, List.of());
+    table.enable(reader);
+    table.enable(bcast);
+    table.maxKeys(1);
+    table.remember(7, "a".getBytes(StandardCharsets.UTF_8));
+    table.remember(7, "b".getBytes(StandardCharsets.UTF_8));
+    assertThat(reader.counts()).containsOnlyKeys("a");
+    assertThat(bcast.told).isEmpty();
+    table.invalidate("b".getBytes(StandardCharsets.UTF_8));
+    assertThat(bcast.counts()).containsOnlyKeys("b");
+    assertThat(reader.counts()).containsOnlyKeys("a", "b");
   }
 }
