@@ -71,14 +71,7 @@ class ReplicaApplierPruneTest {
   /** Past the bound, the entries of owners outside the placement go; members' entries and streams stay. */
   @Test
   void pastTheBound_theEntriesOfOwnersNoLongerMembersAreDropped_membersGoOn() throws Exception {
-    Placement p1 = Placement.of(3, List.of(A, B, C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
-    install(p1);
-    assertThat(bounded.apply(batch(p1, A, 8, 1, put(key(p1, A, "a"), "a1", 64))).status()).isEqualTo(Status.OK);
-    assertThat(bounded.apply(batch(p1, C, 5, 1, put(key(p1, C, "c"), "c1", 64))).status()).isEqualTo(Status.OK);
-
-    Placement p2 = Placement.of(4, List.of(B, C, D), HashRing.DEFAULT_VIRTUAL_NODES, 1);
-    install(p2);
-    assertThat(bounded.apply(batch(p2, D, 3, 1, put(key(p2, D, "d"), "d1", 64))).status()).isEqualTo(Status.OK);
+    Placement p2 = dropA();
 
     java.lang.reflect.Field f = ReplicaApplier.class.getDeclaredField("streams");
     f.setAccessible(true);
@@ -97,16 +90,7 @@ class ReplicaApplierPruneTest {
    */
   @Test
   void ownerBackFromDeath_afterItsEntryWasDropped_getsMinusOne_andItsNewLinkApplies() {
-    Placement p1 = Placement.of(3, List.of(A, B, C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
-    install(p1);
-    assertThat(bounded.apply(batch(p1, A, 8, 1, put(key(p1, A, "a"), "a1", 64))).status()).isEqualTo(Status.OK);
-    assertThat(bounded.apply(batch(p1, C, 5, 1, put(key(p1, C, "c"), "c1", 64))).status()).isEqualTo(Status.OK);
-    Placement p2 = Placement.of(4, List.of(B, C, D), HashRing.DEFAULT_VIRTUAL_NODES, 1); // A declared dead
-    install(p2);
-    assertThat(bounded.apply(batch(p2, D, 3, 1, put(key(p2, D, "d"), "d1", 64))).status()).isEqualTo(Status.OK);
-
-    Placement p3 = Placement.of(5, List.of(A, B, C, D), HashRing.DEFAULT_VIRTUAL_NODES, 1); // A back, same id
-    install(p3);
+    Placement p3 = pruneA(); // A declared dead (out of the placement), dropped, then back with the same id
     byte[] k = key(p3, A, "a");
     Frame r = bounded.apply(batch(p3, A, 8, 2, put(k, "a2", 128)));
     assertThat(r.status()).isEqualTo(Status.TRY_AGAIN);
@@ -141,8 +125,8 @@ class ReplicaApplierPruneTest {
     assertThat(r.extras()).containsExactly(2);
   }
 
-  /** Drops A's entry (its stream 8 applied) by filling the bound with C's and D's. */
-  private Placement pruneA() {
+  /** A (its stream 8 applied) leaves the placement and D's first batch fills the bound: A's entry is dropped. */
+  private Placement dropA() {
     Placement p1 = Placement.of(3, List.of(A, B, C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
     install(p1);
     assertThat(bounded.apply(batch(p1, A, 8, 1, put(key(p1, A, "a"), "a1", 64))).status()).isEqualTo(Status.OK);
@@ -150,6 +134,12 @@ class ReplicaApplierPruneTest {
     Placement p2 = Placement.of(4, List.of(B, C, D), HashRing.DEFAULT_VIRTUAL_NODES, 1);
     install(p2);
     assertThat(bounded.apply(batch(p2, D, 3, 1, put(key(p2, D, "d"), "d1", 64))).status()).isEqualTo(Status.OK);
+    return p2;
+  }
+
+  /** dropA, then A is back in the placement with the same member id. */
+  private Placement pruneA() {
+    dropA();
     Placement p3 = Placement.of(5, List.of(A, B, C, D), HashRing.DEFAULT_VIRTUAL_NODES, 1);
     install(p3);
     return p3;
