@@ -104,6 +104,11 @@ public final class TrackingTable implements PlacementListener {
   private static final class Readers {
     final Set<Long> clients = new HashSet<>(2);
     Set<Address> peers;
+
+    /** The (key, reader) pairs this entry holds: its clients and its peers. */
+    int items() {
+      return clients.size() + (peers == null ? 0 : peers.size());
+    }
   }
 
   private final ConcurrentHashMap<ByteBuffer, Readers> keys = new ConcurrentHashMap<>();
@@ -303,7 +308,7 @@ public final class TrackingTable implements PlacementListener {
     if (r != null) {
       size.decrementAndGet();
       bytes.addAndGet(-entryBytes(key.length, r));
-      items.addAndGet(-(r.clients.size() + (r.peers == null ? 0 : r.peers.size())));
+      items.addAndGet(-r.items());
       one = List.of(key);
       for (Long id : r.clients) {
         Reader c = readers.get(id);
@@ -320,7 +325,10 @@ public final class TrackingTable implements PlacementListener {
         }
       }
     }
-    for (Reader c : changed ? bcast : List.<Reader>of()) {
+    if (!changed) {
+      return; // an eviction from the table: BCAST clients, not in it, hear of changes only
+    }
+    for (Reader c : bcast) {
       if (matches(c.prefixes(), key) && !(c.noLoop() && c.id() == writer)) {
         c.invalidate(one != null ? one : (one = List.of(key)));
         invalidations.increment();
@@ -341,7 +349,7 @@ public final class TrackingTable implements PlacementListener {
       if (removed != null) {
         size.decrementAndGet();
         bytes.addAndGet(-entryBytes(e.getKey().capacity(), removed));
-        items.addAndGet(-(removed.clients.size() + (removed.peers == null ? 0 : removed.peers.size())));
+        items.addAndGet(-removed.items());
         Set<Address> ps = removed.peers;
         if (ps != null) {
           peers.addAll(ps);
