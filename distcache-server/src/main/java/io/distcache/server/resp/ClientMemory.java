@@ -10,8 +10,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * bounds their sum over all connections (a quarter of the heap by default), so that many
  * connections, each within its own bounds, cannot fill the heap together. A connection takes bytes
  * from the budget before it adds to one of them (the command is refused with an error naming the
- * limit when the budget is spent, and nothing is added), gives them back when it drops them (EXEC,
- * DISCARD, UNWATCH, CLIENT TRACKING OFF), and gives back all it holds when it closes.
+ * limit when the budget is spent, and nothing is added), gives them back when it drops them (DISCARD,
+ * UNWATCH, CLIENT TRACKING OFF; a queue once its EXEC has answered, since a forwarded transaction
+ * holds it until then), and gives back all it holds when it closes.
  *
  * Each connection's Account is used on its event loop only; the shared total is atomic. A release
  * never gives back more than the account holds, so a structure dropped after the connection closed

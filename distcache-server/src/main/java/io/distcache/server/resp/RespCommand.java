@@ -158,22 +158,29 @@ final class RespCommand {
     return own;
   }
 
-  /** Copies every buffered argument into args and releases its buffer. */
-  void materialize() {
+  /**
+   * Copies every buffered argument into args and releases its buffer. Returns the heap the new
+   * arrays hold beyond what heldBytes counts for them (ArrayHeap: G1 gives an array of more than
+   * half a region whole regions), which the session adds to the request's share while it waits.
+   */
+  long materialize() {
     if (buffers == null) {
-      return;
+      return 0;
     }
     ByteBuf[] held = buffers;
     buffers = null;
+    long excess = 0;
     try {
       for (int i = 0; i < held.length; i++) {
         if (held[i] != null) {
           args[i] = ByteBufUtil.getBytes(held[i]);
+          excess += ArrayHeap.excess(args[i].length);
         }
       }
     } finally {
       releaseAll(held);
     }
+    return excess;
   }
 
   /** Releases the buffers (the command ran, failed, or is dropped). */

@@ -427,7 +427,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       }
       command = c;
     } else {
-      c.materialize();
+      currentHeld += c.materialize(); // while it waits for a reply, the arrays count as the regions they take
     }
     return c.args;
   }

@@ -271,18 +271,36 @@ final class TransactionCommands {
     }
     List<byte[][]> queued = new ArrayList<>(t.queued);
     List<Watch> watches = new ArrayList<>(t.watches);
+    // The queue's arguments, and the batch made of them, stay on the heap until EXEC has answered
+    // (a forwarded transaction waits for its owner): what the queue took stays taken until then.
+    Capture capture = new Capture(t.queuedHeap);
+    t.queuedHeap = 0;
     t.discard(); // EXEC ends the transaction and unwatches, whatever happens next
-    Capture capture = new Capture();
+    CompletableFuture<Frame> ran;
     CompletableFuture<Void> compiled = compileScripts(s, queued, capture);
     if (compiled.isDone()) {
-      replay(s, queued, watches, capture);
+      ran = collectAndRun(s, queued, watches, capture);
+    } else {
+      // A queued script compiles off the event loop first (ScriptCompiler): the queue is replayed on
+      // the loop once every body is compiled, and this connection's next commands wait for EXEC.
+      ran = s.onEventLoop(compiled, ignored -> collectAndRun(s, queued, watches, capture));
+      s.runNextAfter(ran);
+    }
+    releaseWhenDone(s, ran, capture);
+    s.await(ran, rendered(capture));
+  }
+
+  /**
+   * Gives back what {@code capture} holds of the connection's budget once {@code ran} completes,
+   * on the connection's event loop (its account is used there only). A connection closed before
+   * then gave back all it held already: the release then gives back nothing (Account.release).
+   */
+  private static void releaseWhenDone(RespSession s, CompletableFuture<Frame> ran, Capture capture) {
+    if (ran.isDone()) {
+      s.memory().release(capture.heldBytes);
       return;
     }
-    // A queued script compiles off the event loop first (ScriptCompiler): the queue is replayed on
-    // the loop once every body is compiled, and this connection's next commands wait for EXEC.
-    CompletableFuture<Frame> ran = s.onEventLoop(compiled, ignored -> collectAndRun(s, queued, watches, capture));
-    s.runNextAfter(ran);
-    s.await(ran, rendered(capture));
+    ran.whenCompleteAsync((r, e) -> s.memory().release(capture.heldBytes), s.loop());
   }
 
   /**
@@ -309,11 +327,6 @@ final class TransactionCommands {
     }
     return pending.isEmpty() ? CompletableFuture.completedFuture(null)
         : CompletableFuture.allOf(pending.toArray(new CompletableFuture<?>[0])).handle((v, e) -> null);
-  }
-
-  /** Replays the queue now and renders EXEC's reply once its batch has run. */
-  private static void replay(RespSession s, List<byte[][]> queued, List<Watch> watches, Capture capture) {
-    s.await(collectAndRun(s, queued, watches, capture), rendered(capture));
   }
 
   /** EXEC's reply from what its batch answered. */
@@ -387,6 +400,9 @@ final class TransactionCommands {
     byte[] routingKey = !conditions.isEmpty() ? conditions.get(0).key() : firstKey(capture.requests);
     Frame batch = Frame.request(Opcode.TRANSACTION, 0, routingKey,
         TransactionCodec.encodeRequest(conditions, capture.requests));
+    int sent = capture.requests.size();
+    capture.requests.clear(); // the batch carries them now
+    capture.holdAtLeast(s, batch.value().length);
     return (place == null ? s.send(batch) : s.send(batch, place)).thenCompose(reply -> {
       if (reply.status() != Status.OK) {
         return CompletableFuture.completedFuture(reply);
@@ -398,9 +414,9 @@ final class TransactionCommands {
         return CompletableFuture.completedFuture(
             reply.replyError(Status.INTERNAL_ERROR, "malformed transaction reply: " + e.getMessage()));
       }
-      if (replies.size() != capture.requests.size()) {
+      if (replies.size() != sent) {
         return CompletableFuture.completedFuture(reply.replyError(Status.INTERNAL_ERROR,
-            "the transaction answered " + replies.size() + " replies for " + capture.requests.size() + " requests"));
+            "the transaction answered " + replies.size() + " replies for " + sent + " requests"));
       }
       for (int i = 0; i < replies.size(); i++) {
         capture.replies.get(i).complete(replies.get(i));
@@ -457,6 +473,11 @@ final class TransactionCommands {
    * renderer that writes it.
    */
   static class Capture {
+    /**
+     * What this EXEC holds of the connection's budget (ClientMemory) until it has answered: the
+     * queue's share, raised to the batch's heap when that is more (event loop only).
+     */
+    long heldBytes;
     /** EXEC's compiles of its queued script bodies, by the body's array (the replay's own arguments). */
     final java.util.IdentityHashMap<byte[], CompletableFuture<ScriptCache.Script>> precompiled =
         new java.util.IdentityHashMap<>();
@@ -468,6 +489,27 @@ final class TransactionCommands {
     private record Result(ByteBuf rendered, CompletableFuture<Frame> response, RespSession.Reply reply) {}
 
     private int requestsAtStart;
+
+    /** A capture that holds nothing of the budget (a script's calls). */
+    Capture() {
+      this(0);
+    }
+
+    Capture(long heldBytes) {
+      this.heldBytes = heldBytes;
+    }
+
+    /**
+     * The encoded batch of {@code length} bytes is on the heap until the transaction has answered:
+     * counted (it cannot be refused, EXEC is under way) when it holds more than the queue's share.
+     */
+    void holdAtLeast(RespSession s, long length) {
+      long heap = length + ArrayHeap.HEADER + ArrayHeap.excess(length);
+      if (heap > heldBytes) {
+        s.memory().charge(heap - heldBytes);
+        heldBytes = heap;
+      }
+    }
 
     void startCommand(RespSession s) {
       resultsAtStart = results.size();

@@ -198,6 +198,35 @@ class RespInputLimitsTest {
     ch.finishAndReleaseAll();
   }
 
+  /**
+   * An argument large enough to arrive in a buffer is copied to a heap array for a command that does
+   * not take buffers (HSET): while it waits for its reply it counts the whole G1 regions it takes.
+   */
+  @Test
+  void largeArgumentWaitingForItsReply_countsTheRegionsItsArrayTakes() {
+    InputBudget large = new InputBudget(64 << 20);
+    EmbeddedChannel ch = new EmbeddedChannel();
+    ch.freezeTime();
+    ch.pipeline().addLast(new InputMeter(large, Duration.ZERO, Duration.ZERO));
+    RespPipeline.install(ch.pipeline(), context);
+    router.hold(true);
+    // just over half a region of this JVM's G1, or 700 KiB when it runs another collector
+    int length = ArrayHeap.REGION_BYTES > 0 ? (int) (ArrayHeap.REGION_BYTES / 2) : 700 * 1024;
+    String hset = "*4\r\n$4\r\nHSET\r\n$1\r\nh\r\n$1\r\nf\r\n$" + length + "\r\n" + "v".repeat(length) + "\r\n";
+
+    assertThat(send(ch, hset)).as("forwarded, its reply not come").isEmpty();
+
+    // 4 + 1 + 1 + length bytes, 4 x 24 + 4 x 8 + 24, and the regions the value's array takes.
+    assertThat(large.usedBytes()).isEqualTo(6 + length + 4 * 24 + 4 * 8 + 24 + ArrayHeap.excess(length));
+    if (ArrayHeap.REGION_BYTES > 0) {
+      assertThat(ArrayHeap.excess(length)).as("a humongous array takes a whole region").isPositive();
+    }
+    router.pending.get(0).complete(router.last().replyOk(1));
+    assertThat(output(ch)).isEqualTo(":1\r\n");
+    assertThat(large.usedBytes()).isZero();
+    ch.finishAndReleaseAll();
+  }
+
   @Test
   void requestsWaitingForTheirReplies_passTheBound_areCountedStill_andOthersAreRefused() {
     EmbeddedChannel ch = connection(Duration.ZERO, Duration.ZERO);

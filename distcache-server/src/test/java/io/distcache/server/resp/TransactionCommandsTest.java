@@ -348,6 +348,61 @@ class TransactionCommandsTest {
     }
   }
 
+  /**
+   * A transaction forwarded to its owner keeps its queue and the batch made of it on the heap until
+   * the owner answers: what the queue took from the node's budget stays taken until EXEC's reply.
+   */
+  @Test
+  void forwardedExec_keepsTheQueuesShareUntilItsReplyIsWritten() {
+    ScriptedRouter owner = new ScriptedRouter();
+    owner.hold(true);
+    RespContext forwarding = RespContext.builder(owner, store).clock(clock).version("test")
+        .limits(new RespLimits(32 << 20, 1024, 1024, 64 << 20)).build();
+    try (RespChannel one = new RespChannel(forwarding)) {
+      one.send("MULTI");
+      int length = 300 * 1024;
+      assertThat(one.call("SET".getBytes(StandardCharsets.UTF_8), "a".getBytes(StandardCharsets.UTF_8),
+          new byte[length])).isEqualTo("+QUEUED\r\n");
+      long queued = forwarding.clientMemory().used();
+      assertThat(queued).isEqualTo("SET".length() + "a".length() + length + 3 * 16 + ArrayHeap.excess(length));
+
+      assertThat(one.send("EXEC")).as("forwarded; the owner has not answered").isEmpty();
+      io.distcache.protocol.Frame batch = owner.last();
+      assertThat(batch.op()).isEqualTo(io.distcache.protocol.Opcode.TRANSACTION);
+      long batchHeap = batch.value().length + ArrayHeap.HEADER + ArrayHeap.excess(batch.value().length);
+      assertThat(forwarding.clientMemory().used()).isEqualTo(Math.max(queued, batchHeap));
+
+      owner.pending.get(0).complete(batch.replyValue(io.distcache.protocol.TransactionCodec.encodeReplies(
+          java.util.List.of(batch.replyOk()))));
+      assertThat(one.output()).isEqualTo("*1\r\n+OK\r\n");
+      assertThat(forwarding.clientMemory().used()).isZero();
+    }
+  }
+
+  /** A connection closed while its EXEC waits gives everything back, and the late reply gives back nothing more. */
+  @Test
+  void forwardedExec_connectionClosedBeforeTheReply_givesItsShareBackOnce() {
+    ScriptedRouter owner = new ScriptedRouter();
+    owner.hold(true);
+    RespContext forwarding = RespContext.builder(owner, store).clock(clock).version("test").build();
+    RespChannel one = new RespChannel(forwarding);
+    RespChannel two = new RespChannel(forwarding);
+    one.send("MULTI", "SET a 1");
+    assertThat(one.send("EXEC")).isEmpty();
+    two.send("MULTI", "SET b 2");
+    one.close();
+    long twoHolds = forwarding.clientMemory().used();
+    assertThat(twoHolds).as("the second connection's queue, the first gave all it held back").isEqualTo(
+        "SET".length() + "b".length() + "2".length() + 3 * 16);
+    io.distcache.protocol.Frame batch = owner.requests.get(0);
+    owner.pending.get(0).complete(batch.replyValue(io.distcache.protocol.TransactionCodec.encodeReplies(
+        java.util.List.of(batch.replyOk()))));
+    one.output();
+    assertThat(forwarding.clientMemory().used()).isEqualTo(twoHolds);
+    two.close();
+    assertThat(forwarding.clientMemory().used()).isZero();
+  }
+
   @Test
   void watch_overTheBytesPerConnection_isRefused_andClosingGivesTheBudgetBack() {
     RespContext small = RespContext.builder(router, store).clock(clock).version("test")
