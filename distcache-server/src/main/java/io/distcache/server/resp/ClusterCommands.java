@@ -43,8 +43,9 @@ import java.util.Map;
  * nil, and OWNER naming it is an error.
  *
  * COUNTKEYSINSLOT reads the store's count of the slot's keys (Store.keysInSlot), as Redis does.
- * GETKEYSINSLOT walks the local store (there is no per-slot index of keys; Redis keeps one): O(keys
- * on this node), meant for tools, not for request paths.
+ * GETKEYSINSLOT walks the local store (there is no per-slot index of keys; Redis keeps one) until
+ * it has found the keys the count says the slot holds: nothing for a slot with no key here, up to
+ * O(keys on this node) for one that has some; meant for tools, not for request paths.
  */
 
 /** CLUSTER subcommands, READONLY, READWRITE, ASKING. */
@@ -433,20 +434,29 @@ final class ClusterCommands {
     }
   }
 
-  /** Collects into {@code out} up to {@code max} local keys of {@code slot}. */
+  /**
+   * Collects into {@code out} up to {@code max} local keys of {@code slot}. The walk stops once it
+   * has found as many as the store counts in the slot (a key expired and not removed yet is counted
+   * but not listed, so such a slot is walked to the end): a slot with no key here costs nothing,
+   * as does the last GETKEYSINSLOT of a tool that asks until a slot is empty.
+   */
   private static List<byte[]> keysOfSlot(Store store, int slot, long max, List<byte[]> out) {
+    long want = Math.min(max, store.keysInSlot(slot));
+    if (want == 0) {
+      return out;
+    }
     long cursor = 0;
     long[] only = new long[KeySlot.SLOTS / 64];
     only[slot >>> 6] = 1L << slot;
     do {
       ScanResult step = store.scanSlots(cursor, SLOT_SCAN_BATCH, only);
       for (byte[] k : step.keys()) {
-        if (out.size() < max) {
+        if (out.size() < want) {
           out.add(k);
         }
       }
       cursor = step.nextCursor();
-    } while (cursor != 0 && out.size() < max);
+    } while (cursor != 0 && out.size() < want);
     return out;
   }
 

@@ -204,6 +204,38 @@ class ClusterCommandsTest {
             + "-ERR value is not an integer or out of range\r\n");
   }
 
+  /** GETKEYSINSLOT walks only as far as the slot's count needs: not at all for a slot with no key here. */
+  @Test
+  void getKeysInSlot_stopsOnceTheSlotsKeysAreFound() {
+    java.util.concurrent.atomic.AtomicInteger walks = new java.util.concurrent.atomic.AtomicInteger();
+    Store counting = (Store) java.lang.reflect.Proxy.newProxyInstance(Store.class.getClassLoader(),
+        new Class<?>[] {Store.class}, (proxy, method, args) -> {
+          if (method.getName().equals("scanSlots")) {
+            walks.incrementAndGet();
+          }
+          try {
+            return method.invoke(store, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+    RespChannel c = new RespChannel(RespContext.builder(new LocalRouter(new LocalExecutor(counting)), counting)
+        .clock(clock).version("test").cluster(view).build());
+    channels.add(c);
+    c.send("SET {x}1 a", "SET {x}2 b", "SET {y}1 c", "SET {x}3 c PX 10");
+    int x = KeySlot.of("x".getBytes(StandardCharsets.US_ASCII));
+    int empty = KeySlot.of("z".getBytes(StandardCharsets.US_ASCII));
+
+    assertThat(c.send("CLUSTER GETKEYSINSLOT " + empty + " 10")).isEqualTo("*0\r\n");
+    assertThat(c.send("CLUSTER GETKEYSINSLOT " + x + " 0")).isEqualTo("*0\r\n");
+    assertThat(walks).as("no walk for a slot with no key here, nor for a count of 0").hasValue(0);
+    assertThat(c.send("CLUSTER GETKEYSINSLOT " + x + " 10")).contains("{x}1", "{x}2", "{x}3");
+
+    clock.advance(java.time.Duration.ofMillis(20)); // {x}3 expired, still counted until it is removed
+    String listed = c.send("CLUSTER GETKEYSINSLOT " + x + " 10");
+    assertThat(listed).startsWith("*2\r\n").contains("{x}1", "{x}2").doesNotContain("{x}3");
+  }
+
   @Test
   void readonlyReadwriteAsking_ok() {
     assertThat(local().send("READONLY", "READWRITE", "ASKING")).isEqualTo("+OK\r\n+OK\r\n+OK\r\n");
