@@ -11,8 +11,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * connections, each within its own bounds, cannot fill the heap together. A connection takes bytes
  * from the budget before it adds to one of them (the command is refused with an error naming the
  * limit when the budget is spent, and nothing is added), gives them back when it drops them (DISCARD,
- * UNWATCH, CLIENT TRACKING OFF; a queue once its EXEC has answered, since a forwarded transaction
- * holds it until then), and gives back all it holds when it closes.
+ * UNWATCH, CLIENT TRACKING OFF; a queue and its watched keys once the transaction EXEC sent has
+ * answered, since a forwarded one holds them, and the batch made of them, until then: EXEC charges
+ * the batch's heap when it is more, past the limit if need be), and gives back all it holds when it
+ * closes.
  *
  * Each connection's Account is used on its event loop only; the shared total is atomic. A release
  * never gives back more than the account holds, so a structure dropped after the connection closed

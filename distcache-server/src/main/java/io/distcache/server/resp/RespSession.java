@@ -478,7 +478,11 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     try {
       response = send(request.withValue(value));
     } finally {
-      value.release(response != null && !response.isDone());
+      boolean keepCopy = response != null && !response.isDone();
+      value.release(keepCopy);
+      if (keepCopy) {
+        currentHeld += ArrayHeap.excess(value.length()); // the copy is a heap array: whole regions when large
+      }
     }
     await(response, reply);
   }
@@ -513,6 +517,9 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     java.util.function.Supplier<CompletableFuture<Frame>> call =
         () -> readOnly ? context.router().routeReadOnly(routed) : context.router().route(routed);
     CompletableFuture<Frame> reply = place != null ? place.route(registered, call) : inOrder(registered, call);
+    if (!reply.isDone()) {
+      currentHeld += encodedHeld(request);
+    }
     if (!reply.isDone() && (request.op() == Opcode.SCRIPT
         || request.op() == Opcode.TRANSACTION && io.distcache.protocol.TransactionCodec.holds(request.value(), Opcode.SCRIPT))) {
       scriptAhead = reply; // a script, or EXEC holding one: what follows waits for it (see scriptAhead)
@@ -523,6 +530,30 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       reply = context.tlsEndpoints().forTlsClient(routed, reply, context.router()::route);
     }
     return reply;
+  }
+
+  /**
+   * The heap a request in flight holds beyond its command's arguments (counted in currentHeld): a
+   * large value the command encoded afresh (HSET's fields and values, a script's arguments) is a
+   * second array, kept until the reply comes (a forward may be retried). A value that is one of the
+   * arguments is counted already; small ones are left out (no per-request cost); EXEC's batch is
+   * counted by its transaction (TransactionCommands.Capture).
+   */
+  private long encodedHeld(Frame request) {
+    if (request.buffered() != null || request.op() == Opcode.TRANSACTION
+        || request.valueLength() < RespDecoder.STREAM_BULK_BYTES) {
+      return 0;
+    }
+    byte[] v = request.value();
+    byte[][] args = currentArgs;
+    if (args != null) {
+      for (byte[] a : args) {
+        if (a == v) {
+          return 0; // the argument's own array, counted with the arguments (and its regions, prepared)
+        }
+      }
+    }
+    return v.length + ArrayHeap.HEADER + ArrayHeap.excess(v.length);
   }
 
   /**

@@ -271,20 +271,27 @@ final class TransactionCommands {
     }
     List<byte[][]> queued = new ArrayList<>(t.queued);
     List<Watch> watches = new ArrayList<>(t.watches);
-    // The queue's arguments, and the batch made of them, stay on the heap until EXEC has answered
-    // (a forwarded transaction waits for its owner): what the queue took stays taken until then.
-    Capture capture = new Capture(t.queuedHeap);
+    // The queue's arguments, the batch made of them and the watched keys stay on the heap until the
+    // transaction has answered (a forwarded one waits for its owner, a WATCH for another node's
+    // version): what they took stays taken until then.
+    Capture capture = new Capture(t.queuedHeap + t.watchedBytes);
     t.queuedHeap = 0;
+    t.watchedBytes = 0;
     t.discard(); // EXEC ends the transaction and unwatches, whatever happens next
     CompletableFuture<Frame> ran;
-    CompletableFuture<Void> compiled = compileScripts(s, queued, capture);
-    if (compiled.isDone()) {
-      ran = collectAndRun(s, queued, watches, capture);
-    } else {
-      // A queued script compiles off the event loop first (ScriptCompiler): the queue is replayed on
-      // the loop once every body is compiled, and this connection's next commands wait for EXEC.
-      ran = s.onEventLoop(compiled, ignored -> collectAndRun(s, queued, watches, capture));
-      s.runNextAfter(ran);
+    try {
+      CompletableFuture<Void> compiled = compileScripts(s, queued, capture);
+      if (compiled.isDone()) {
+        ran = collectAndRun(s, queued, watches, capture);
+      } else {
+        // A queued script compiles off the event loop first (ScriptCompiler): the queue is replayed on
+        // the loop once every body is compiled, and this connection's next commands wait for EXEC.
+        ran = s.onEventLoop(compiled, ignored -> collectAndRun(s, queued, watches, capture));
+        s.runNextAfter(ran);
+      }
+    } catch (RuntimeException | Error e) {
+      s.memory().release(capture.heldBytes); // nothing was sent: nothing holds it any more
+      throw e;
     }
     releaseWhenDone(s, ran, capture);
     s.await(ran, rendered(capture));
@@ -366,6 +373,7 @@ final class TransactionCommands {
       }
     } finally {
       s.capture(null);
+      capture.precompiled.clear(); // the replay has found its scripts; the batch carries their bodies
     }
     CompletableFuture<Frame> watched = allDone(watchFutures(watches));
     CompletableFuture<Frame> ran;

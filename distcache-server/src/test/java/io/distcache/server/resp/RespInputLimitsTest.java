@@ -47,6 +47,10 @@ class RespInputLimitsTest {
   }
 
   private EmbeddedChannel connection(Duration requestTimeout, Duration idleTimeout) {
+    return connection(budget, requestTimeout, idleTimeout);
+  }
+
+  private EmbeddedChannel connection(InputBudget budget, Duration requestTimeout, Duration idleTimeout) {
     EmbeddedChannel ch = new EmbeddedChannel();
     ch.freezeTime();
     ch.pipeline().addLast(new InputMeter(budget, requestTimeout, idleTimeout));
@@ -205,10 +209,7 @@ class RespInputLimitsTest {
   @Test
   void largeArgumentWaitingForItsReply_countsTheRegionsItsArrayTakes() {
     InputBudget large = new InputBudget(64 << 20);
-    EmbeddedChannel ch = new EmbeddedChannel();
-    ch.freezeTime();
-    ch.pipeline().addLast(new InputMeter(large, Duration.ZERO, Duration.ZERO));
-    RespPipeline.install(ch.pipeline(), context);
+    EmbeddedChannel ch = connection(large, Duration.ZERO, Duration.ZERO);
     router.hold(true);
     // just over half a region of this JVM's G1, or 700 KiB when it runs another collector
     int length = ArrayHeap.REGION_BYTES > 0 ? (int) (ArrayHeap.REGION_BYTES / 2) : 700 * 1024;
@@ -216,13 +217,35 @@ class RespInputLimitsTest {
 
     assertThat(send(ch, hset)).as("forwarded, its reply not come").isEmpty();
 
-    // 4 + 1 + 1 + length bytes, 4 x 24 + 4 x 8 + 24, and the regions the value's array takes.
-    assertThat(large.usedBytes()).isEqualTo(6 + length + 4 * 24 + 4 * 8 + 24 + ArrayHeap.excess(length));
+    // 4 + 1 + 1 + length bytes, 4 x 24 + 4 x 8 + 24, and the regions the value's array takes; and
+    // the request's own encoding of the field and value, a second array kept while it is forwarded.
+    int encoded = router.last().valueLength();
+    assertThat(encoded).isGreaterThan(length);
+    assertThat(large.usedBytes()).isEqualTo(6 + length + 4 * 24 + 4 * 8 + 24 + ArrayHeap.excess(length)
+        + encoded + ArrayHeap.HEADER + ArrayHeap.excess(encoded));
     if (ArrayHeap.REGION_BYTES > 0) {
       assertThat(ArrayHeap.excess(length)).as("a humongous array takes a whole region").isPositive();
     }
     router.pending.get(0).complete(router.last().replyOk(1));
     assertThat(output(ch)).isEqualTo(":1\r\n");
+    assertThat(large.usedBytes()).isZero();
+    ch.finishAndReleaseAll();
+  }
+
+  /** A forwarded SET keeps a heap copy of its buffered value until the reply comes: whole regions when large. */
+  @Test
+  void largeSetValueWaitingForItsReply_countsTheRegionsItsCopyTakes() {
+    InputBudget large = new InputBudget(64 << 20);
+    EmbeddedChannel ch = connection(large, Duration.ZERO, Duration.ZERO);
+    router.hold(true);
+    int length = ArrayHeap.REGION_BYTES > 0 ? (int) (ArrayHeap.REGION_BYTES / 2) : 700 * 1024;
+    String set = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + length + "\r\n" + "v".repeat(length) + "\r\n";
+
+    assertThat(send(ch, set)).as("forwarded, its reply not come").isEmpty();
+
+    assertThat(large.usedBytes()).isEqualTo(4 + length + 3 * 24 + 3 * 8 + 24 + ArrayHeap.excess(length));
+    router.pending.get(0).complete(router.last().replyOk());
+    assertThat(output(ch)).isEqualTo("+OK\r\n");
     assertThat(large.usedBytes()).isZero();
     ch.finishAndReleaseAll();
   }

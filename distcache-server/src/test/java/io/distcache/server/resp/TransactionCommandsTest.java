@@ -353,7 +353,7 @@ class TransactionCommandsTest {
    * the owner answers: what the queue took from the node's budget stays taken until EXEC's reply.
    */
   @Test
-  void forwardedExec_keepsTheQueuesShareUntilItsReplyIsWritten() {
+  void forwardedExec_keepsTheQueuesShareUntilTheTransactionAnswers() {
     ScriptedRouter owner = new ScriptedRouter();
     owner.hold(true);
     RespContext forwarding = RespContext.builder(owner, store).clock(clock).version("test")
@@ -375,6 +375,42 @@ class TransactionCommandsTest {
       owner.pending.get(0).complete(batch.replyValue(io.distcache.protocol.TransactionCodec.encodeReplies(
           java.util.List.of(batch.replyOk()))));
       assertThat(one.output()).isEqualTo("*1\r\n+OK\r\n");
+      assertThat(forwarding.clientMemory().used()).isZero();
+    }
+  }
+
+  /**
+   * A batch that holds more heap than its queue (several arguments under half a G1 region that make
+   * one batch over it) counts the batch while it waits; a MULTI pipelined behind the EXEC keeps its own share.
+   */
+  @Test
+  void forwardedExec_batchLargerThanItsQueue_countsTheBatch() {
+    ScriptedRouter owner = new ScriptedRouter();
+    owner.hold(true);
+    RespContext forwarding = RespContext.builder(owner, store).clock(clock).version("test")
+        .limits(new RespLimits(32 << 20, 1024, 1024, 64 << 20)).build();
+    try (RespChannel one = new RespChannel(forwarding)) {
+      int length = ArrayHeap.REGION_BYTES > 0 ? (int) (ArrayHeap.REGION_BYTES / 4) : 256 * 1024;
+      one.send("MULTI");
+      for (String k : new String[] {"a", "b", "c"}) {
+        one.call("SET".getBytes(StandardCharsets.UTF_8), k.getBytes(StandardCharsets.UTF_8), new byte[length]);
+      }
+      long queued = forwarding.clientMemory().used();
+      assertThat(one.send("EXEC", "MULTI", "SET d 1")).isEmpty(); // replies wait behind EXEC's
+      io.distcache.protocol.Frame batch = owner.requests.get(0);
+      long batchHeap = batch.value().length + ArrayHeap.HEADER + ArrayHeap.excess(batch.value().length);
+      if (ArrayHeap.REGION_BYTES > 0) {
+        assertThat(batchHeap).as("three arguments of a quarter region make a humongous batch").isGreaterThan(queued);
+      }
+      long next = "SET".length() + "d".length() + "1".length() + 3 * 16;
+      long parked = "+OK\r\n+QUEUED\r\n".length(); // the later replies, rendered behind EXEC's
+      assertThat(forwarding.clientMemory().used()).isEqualTo(Math.max(queued, batchHeap) + next + parked);
+
+      owner.pending.get(0).complete(batch.replyValue(io.distcache.protocol.TransactionCodec.encodeReplies(
+          java.util.List.of(batch.replyOk(), batch.replyOk(), batch.replyOk()))));
+      assertThat(one.output()).isEqualTo("*3\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n+QUEUED\r\n");
+      assertThat(forwarding.clientMemory().used()).as("the second MULTI's queue only").isEqualTo(next);
+      one.send("DISCARD");
       assertThat(forwarding.clientMemory().used()).isZero();
     }
   }
