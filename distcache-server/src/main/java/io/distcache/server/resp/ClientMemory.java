@@ -28,14 +28,12 @@ final class ClientMemory {
 
   private final long max;
   private final AtomicLong used = new AtomicLong();
-  private final io.distcache.server.HeapGuard heap;
 
-  ClientMemory(long max, io.distcache.server.HeapGuard heap) {
+  ClientMemory(long max) {
     if (max <= 0) {
       throw new IllegalArgumentException("the connections' memory budget must be positive: " + max);
     }
     this.max = max;
-    this.heap = heap;
   }
 
   long max() {
@@ -60,13 +58,9 @@ final class ClientMemory {
 
     /**
      * Takes {@code bytes} for {@code what} (named in the error), or throws, taking nothing, when the
-     * node's budget would be exceeded or the heap is too full (HeapGuard).
+     * node's budget would be exceeded.
      */
     void take(long bytes, String what) {
-      if (heap.tripped()) {
-        throw new CommandException("ERR " + what + " (" + bytes + " bytes) is refused while " + heap.describe()
-            + "; retry later");
-      }
       long now = used.addAndGet(bytes);
       if (now > max) {
         used.addAndGet(-bytes);

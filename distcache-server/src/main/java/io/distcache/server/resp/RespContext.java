@@ -53,12 +53,9 @@ public final class RespContext {
   private final io.distcache.server.tracking.TrackingTable trackingTable;
   private final io.distcache.server.tracking.ClusterTracking clusterTracking;
   private final ClientMemory clientMemory;
-  private final io.distcache.server.HeapGuard heapGuard;
 
   private RespContext(Builder b) {
-    this.heapGuard = b.heapGuard != null ? b.heapGuard : io.distcache.server.HeapGuard.jvm();
-    this.clientMemory = new ClientMemory(b.clientMemoryBytes > 0 ? b.clientMemoryBytes : ClientMemory.DEFAULT_MAX_BYTES,
-        heapGuard);
+    this.clientMemory = new ClientMemory(b.clientMemoryBytes > 0 ? b.clientMemoryBytes : ClientMemory.DEFAULT_MAX_BYTES);
     this.scriptCompiler = new ScriptCompiler(ScriptCompiler.MAX_WAITING_BYTES, ScriptCompiler.MAX_WAITING, b.compileExecutor);
     this.router = b.router;
     this.store = b.store;
@@ -287,11 +284,6 @@ public final class RespContext {
     return clientMemory;
   }
 
-  /** Whether the heap is too full for clients to add to it (HeapGuard). */
-  io.distcache.server.HeapGuard heapGuard() {
-    return heapGuard;
-  }
-
   public RespLimits limits() {
     return limits;
   }
@@ -407,13 +399,6 @@ public final class RespContext {
     private Shutdown shutdown;
     private long scriptMemoryBytes;
     private long clientMemoryBytes;
-    private io.distcache.server.HeapGuard heapGuard;
-
-    /** The heap's breaker the budgets consult; default (null) this JVM's (HeapGuard.jvm()). */
-    public Builder heapGuard(io.distcache.server.HeapGuard guard) {
-      this.heapGuard = guard;
-      return this;
-    }
 
     /**
      * The heap all connections together may hold in MULTI queues, WATCHed keys and BCAST prefixes;

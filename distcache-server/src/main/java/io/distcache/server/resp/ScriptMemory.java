@@ -44,20 +44,16 @@ final class ScriptMemory {
   private static final List<MemoryPoolMXBean> KEPT = keptPools();
 
   private final long limit;
-  private final io.distcache.server.HeapGuard heap;
   private final long allocatedAtStart;
   /** Heap outside eden when the script's allocation passed half the limit; -1 before. */
   private long keptAtHalf = -1;
   private boolean exceeded;
-  /** Why the script was stopped, once it was. */
-  private String stopped;
 
-  ScriptMemory(long limit, io.distcache.server.HeapGuard heap) {
+  ScriptMemory(long limit) {
     if (limit <= 0) {
       throw new IllegalArgumentException("script memory limit must be positive: " + limit);
     }
     this.limit = limit;
-    this.heap = heap;
     this.allocatedAtStart = allocated();
   }
 
@@ -88,13 +84,6 @@ final class ScriptMemory {
     if (allocated <= limit / 2) {
       return;
     }
-    if (heap.tripped()) {
-      // a script that allocates this much while the heap is nearly full is stopped before it fills it
-      exceeded = true;
-      stopped = "script stopped: it allocated more than half the script memory limit of " + limit
-          + " bytes (script-memory) while " + heap.describe();
-      throw stopped();
-    }
     if (keptAtHalf < 0) {
       keptAtHalf = kept();
     }
@@ -108,8 +97,8 @@ final class ScriptMemory {
   }
 
   private LuaError stopped() {
-    return new LuaEngine.LibraryError(stopped != null ? stopped
-        : "script stopped: it used more than the script memory limit of " + limit + " bytes (script-memory)");
+    return new LuaEngine.LibraryError("script stopped: it used more than the script memory limit of " + limit
+        + " bytes (script-memory)");
   }
 
   private static long allocated() {

@@ -50,9 +50,6 @@ import java.util.concurrent.atomic.LongAdder;
  * Placement: a key whose slot is now served by a different owner than before (a move, a join's
  * hand-off, a failover) is invalidated on every node that tracks it: the new owner knows nothing
  * of the readers the old one registered, and the old one no longer sees the writes.
- *
- * While the heap's breaker is tripped (HeapGuard: nearly full after a collection) the table does not
- * grow: a newly tracked key invalidates others until it holds no more than before.
  */
 
 /** Which clients (and peers) may hold a copy of which key on this node, and telling them of changes. */
@@ -129,7 +126,6 @@ public final class TrackingTable implements PlacementListener {
   /** Where evictions go on from (see evictOver). Guarded by evictLock. */
   private Iterator<ByteBuffer> hand;
   private volatile PeerNotifier peerNotifier;
-  private volatile io.distcache.server.HeapGuard heap = io.distcache.server.HeapGuard.jvm();
   /** The client whose command runs on this thread (for NOLOOP), 0 for none. */
   private static final ThreadLocal<long[]> WRITER = ThreadLocal.withInitial(() -> new long[1]);
 
@@ -153,11 +149,6 @@ public final class TrackingTable implements PlacementListener {
     }
     this.maxBytes = max;
     evictOver(null);
-  }
-
-  /** The heap's breaker: while it is tripped the table does not grow (default this JVM's). */
-  public void heapGuard(io.distcache.server.HeapGuard guard) {
-    this.heap = guard;
   }
 
   /** Heap the table's entries hold: keys, their entries' objects, their readers. */
@@ -258,7 +249,6 @@ public final class TrackingTable implements PlacementListener {
 
   private void add(byte[] key, java.util.function.Consumer<Readers> add) {
     ByteBuffer added = ByteBuffer.wrap(key.clone());
-    long before = bytes.get();
     keys.compute(added, (k, r) -> {
       if (r == null) {
         r = new Readers();
@@ -268,13 +258,7 @@ public final class TrackingTable implements PlacementListener {
       add.accept(r);
       return r;
     });
-    if (heap.tripped()) {
-      // The heap is nearly full (HeapGuard): the table does not grow; what this read added, others
-      // give up (approximate under concurrent reads, which is enough to stop the growth).
-      evictOver(added, Math.min(maxBytes, Math.max(0, before)));
-    } else {
-      evictOver(added);
-    }
+    evictOver(added);
   }
 
   /**
@@ -285,12 +269,8 @@ public final class TrackingTable implements PlacementListener {
    * table (a million tracked reads took minutes once the table was full, 2026-12-04).
    */
   private void evictOver(ByteBuffer keep) {
-    evictOver(keep, maxBytes);
-  }
-
-  /** {@link #evictOver(ByteBuffer)} with {@code maxB} as the byte bound. */
-  private void evictOver(ByteBuffer keep, long maxB) {
     int max = maxKeys == 0 ? Integer.MAX_VALUE : maxKeys;
+    long maxB = maxBytes;
     if (size.get() <= max && bytes.get() <= maxB) {
       return;
     }

@@ -35,31 +35,6 @@ class TrackingTableTest {
     assertThat(table.bytes()).isEqualTo(expected);
   }
 
-  /** While the heap is nearly full (HeapGuard tripped) the table does not grow: each new key evicts others. */
-  @Test
-  void heapGuardTripped_newKeysDoNotGrowTheTable_untilItClears() {
-    io.distcache.server.HeapGuard guard = new io.distcache.server.HeapGuard(1000);
-    TrackingTable table = new TrackingTable();
-    table.heapGuard(guard);
-    RecordingReader reader = new RecordingReader();
-    table.enable(reader);
-    for (int i = 0; i < 10; i++) {
-      table.remember(7, String.format("key:%02d", i).getBytes(StandardCharsets.UTF_8)); // all of one size
-    }
-    long held = table.bytes();
-    guard.observe(950);
-    for (int i = 10; i < 50; i++) {
-      table.remember(7, String.format("key:%02d", i).getBytes(StandardCharsets.UTF_8));
-      assertThat(table.bytes()).isLessThanOrEqualTo(held);
-    }
-    assertThat(table.size()).isEqualTo(10);
-    assertThat(reader.counts()).hasSize(40).doesNotContainKey("key:49");
-
-    guard.observe(700);
-    table.remember(7, "key:50".getBytes(StandardCharsets.UTF_8));
-    assertThat(table.size()).as("cleared: the table grows again").isEqualTo(11);
-  }
-
   @Test
   void aKeyBiggerThanTheByteBound_isKeptAlone_andTheEvictionStops() {
     TrackingTable table = new TrackingTable();
