@@ -24,6 +24,11 @@ final class ArrayHeap {
   /** G1's region size, or 0 when the JVM does not run G1 (or does not say). */
   static final long REGION_BYTES = g1RegionBytes();
 
+  /** Bytes an array of {@code length} holds on this JVM's heap: its data, header and excess. */
+  static long heap(long length) {
+    return length + HEADER + excess(length);
+  }
+
   /** Bytes an array of {@code length} holds beyond {@code length + HEADER} on this JVM. */
   static long excess(long length) {
     return excess(length, REGION_BYTES);

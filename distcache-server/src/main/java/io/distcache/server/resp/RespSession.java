@@ -519,10 +519,10 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     CompletableFuture<Frame> reply = place != null ? place.route(registered, call) : inOrder(registered, call);
     if (!reply.isDone()) {
       currentHeld += encodedHeld(request);
-    }
-    if (!reply.isDone() && (request.op() == Opcode.SCRIPT
-        || request.op() == Opcode.TRANSACTION && io.distcache.protocol.TransactionCodec.holds(request.value(), Opcode.SCRIPT))) {
-      scriptAhead = reply; // a script, or EXEC holding one: what follows waits for it (see scriptAhead)
+      if (request.op() == Opcode.SCRIPT
+          || request.op() == Opcode.TRANSACTION && io.distcache.protocol.TransactionCodec.holds(request.value(), Opcode.SCRIPT)) {
+        scriptAhead = reply; // a script, or EXEC holding one: what follows waits for it (see scriptAhead)
+      }
     }
     if (tlsClient && routed.hasFlag(io.distcache.protocol.Flags.ROUTED) && context.tlsEndpoints() != null) {
       // Only a ROUTED request can be answered NOT_OWNER (MOVED): name the owner's TLS port, or
@@ -553,7 +553,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
         }
       }
     }
-    return v.length + ArrayHeap.HEADER + ArrayHeap.excess(v.length);
+    return ArrayHeap.heap(v.length);
   }
 
   /**

@@ -512,7 +512,7 @@ final class TransactionCommands {
      * counted (it cannot be refused, EXEC is under way) when it holds more than the queue's share.
      */
     void holdAtLeast(RespSession s, long length) {
-      long heap = length + ArrayHeap.HEADER + ArrayHeap.excess(length);
+      long heap = ArrayHeap.heap(length);
       if (heap > heldBytes) {
         s.memory().charge(heap - heldBytes);
         heldBytes = heap;
