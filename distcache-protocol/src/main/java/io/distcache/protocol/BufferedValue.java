@@ -1,6 +1,7 @@
 package io.distcache.protocol;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.util.internal.PlatformDependent;
 import java.nio.ByteBuffer;
 
@@ -26,18 +27,101 @@ import java.nio.ByteBuffer;
  * forwarded is sent before it is applied, never after): the executor marks it stored() once the
  * store has copied it, and release(true) then keeps no copy (a reviewer: every large SET, MSET and
  * GETSET on a node with a replica still made one).
+ *
+ * A replicated large string travels as one too (issue 16: a 1 MiB SET with a replica made five
+ * heap arrays of 1 MiB, each a G1 humongous object). Such a value is held on the heap in chunks
+ * below half a G1 region ({@link #heapCopyOf}: the owner's copy out of its store; {@link #ofHeap}:
+ * the chunks FrameDecoder gathered on the replica), so it needs no release and no array of its
+ * size: the collector frees it, and release does nothing to it. The frame encoder writes a buffered
+ * value from its buffer ({@link #copyTo(ByteBuf, int, int)}), and readers of a heap value take
+ * views of it ({@link #heapView}) that they may keep.
  */
 
 /** A request value held in a (reference-counted) Netty buffer instead of a heap array. */
 public final class BufferedValue {
   private final int length;
+  /** Held on the heap and never released (ofHeap, heapCopyOf). */
+  private final boolean heap;
   private ByteBuf buffer;
   private byte[] copy;
 
   /** Takes over one reference to {@code buffer}: its readable bytes are the value. */
   public BufferedValue(ByteBuf buffer) {
+    this(buffer, false);
+  }
+
+  private BufferedValue(ByteBuf buffer, boolean heap) {
     this.buffer = buffer;
     this.length = buffer.readableBytes();
+    this.heap = heap;
+  }
+
+  /** The largest chunk {@link #heapCopyOf} makes: far below half of G1's smallest region (1 MiB). */
+  public static final int HEAP_CHUNK_BYTES = 64 * 1024;
+
+  /**
+   * A value whose bytes are {@code heap}'s readable bytes, held on the heap (an array, or a
+   * composite of arrays): never released, so views of it may be kept (see the design note).
+   *
+   * @throws IllegalArgumentException when {@code heap} is not on the heap
+   */
+  public static BufferedValue ofHeap(ByteBuf heap) {
+    if (heap.isReadable() && (heap.isDirect() || heap.hasMemoryAddress())) {
+      throw new IllegalArgumentException("a heap value must be held in heap arrays, got " + heap);
+    }
+    return new BufferedValue(Unpooled.unreleasableBuffer(heap), true);
+  }
+
+  /**
+   * A heap copy of {@code src}'s remaining bytes (its position unchanged) in chunks of at most
+   * {@link #HEAP_CHUNK_BYTES}: no array of the value's size, whatever its size.
+   */
+  public static BufferedValue heapCopyOf(ByteBuffer src) {
+    int n = src.remaining();
+    byte[][] chunks = new byte[Math.max(1, (n + HEAP_CHUNK_BYTES - 1) / HEAP_CHUNK_BYTES)][];
+    for (int i = 0, at = 0; i < chunks.length; i++, at += HEAP_CHUNK_BYTES) {
+      chunks[i] = new byte[Math.min(HEAP_CHUNK_BYTES, n - at)];
+      src.get(src.position() + at, chunks[i]);
+    }
+    return ofHeap(Unpooled.wrappedBuffer(chunks));
+  }
+
+  /** True for a value held on the heap that is never released ({@link #ofHeap}, {@link #heapCopyOf}). */
+  public boolean onHeap() {
+    return heap;
+  }
+
+  /**
+   * A view of a heap value's bytes with its own indexes, which the caller may keep and slice; its
+   * release does nothing.
+   *
+   * @throws IllegalStateException for a value that is not {@link #onHeap}
+   */
+  public synchronized ByteBuf heapView() {
+    if (!heap) {
+      throw new IllegalStateException("only a heap value may be viewed beyond its request; this one is lent");
+    }
+    return live().duplicate();
+  }
+
+  /**
+   * Writes {@code n} bytes of the value from {@code from} at {@code dst}'s writer index, which
+   * advances (the frame encoder: a buffered value goes out without an array of its size).
+   */
+  public synchronized void copyTo(ByteBuf dst, int from, int n) {
+    if (from < 0 || n < 0 || from > length - n) {
+      throw new IndexOutOfBoundsException(n + " bytes from " + from + " of a value of " + length + " bytes");
+    }
+    if (copy != null) {
+      dst.writeBytes(copy, from, n);
+    } else {
+      ByteBuf b = live();
+      // From the source's side: a composite source copies piece by piece into dst. dst.writeBytes
+      // (src, ...) asks a source with no array and no address for one nioBuffer, which for a
+      // composite is a new array of the whole range (the profile of a replicated 1 MiB SET).
+      dst.ensureWritable(n);
+      b.getBytes(b.readerIndex() + from, dst, n);
+    }
   }
 
   /** The value's length in bytes. */
@@ -100,10 +184,10 @@ public final class BufferedValue {
 
   /**
    * Gives the buffer back; with {@code keepCopy} the value stays readable as a heap array (copied
-   * now unless it was already). Idempotent.
+   * now unless it was already). Idempotent. Nothing to give back for a heap value: it stays readable.
    */
   public synchronized void release(boolean keepCopy) {
-    if (buffer == null) {
+    if (buffer == null || heap) {
       return;
     }
     if (keepCopy && !stored) {

@@ -23,7 +23,7 @@ public final class Frame {
   private final byte[] value;
   /** In-process only, never encoded: see {@link ValueSink}. */
   private final ValueSink sink;
-  /** In-process only: the value held in a buffer instead of {@code value} (see {@link BufferedValue}). */
+  /** The value held in a buffer instead of {@code value} (see {@link BufferedValue}). */
   private final BufferedValue buffered;
 
   public Frame(byte opcode, int flags, int requestId, Status status, long[] extras, byte[] key, byte[] value) {
@@ -89,8 +89,8 @@ public final class Frame {
   }
 
   /**
-   * The same request with its value in {@code value}'s buffer instead of an array (in-process only:
-   * {@link #value()} copies it out when something needs the array, e.g. to forward the request).
+   * The same request with its value in {@code value}'s buffer instead of an array ({@link #value()}
+   * copies it out when something needs the array; FrameEncoder writes it from the buffer).
    */
   public Frame withValue(BufferedValue value) {
     return new Frame(this, flags, requestId, sink, value);

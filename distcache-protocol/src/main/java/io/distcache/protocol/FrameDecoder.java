@@ -1,6 +1,7 @@
 package io.distcache.protocol;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.ArrayList;
@@ -26,7 +27,8 @@ import java.util.List;
  * A chunk is allocated only once all its bytes are here (a part waits in the cumulation), so a
  * header that claims a large value costs nothing until its bytes come, and what a connection holds
  * is what it sent ({@link #gatheredBytes}, which the server's meter counts beside the cumulation),
- * until the last chunk arrives and the value's array is made beside the chunks for a moment.
+ * until the last chunk arrives and the value's array is made beside the chunks for a moment (or,
+ * for a receiver that reads the value from a buffer, {@link #lendsChunks}, the chunks are the value).
  *
  * <p>Two kinds of failure, because they differ in whether the stream can go on:
  *
@@ -228,7 +230,7 @@ public class FrameDecoder extends ByteToMessageDecoder {
     }
     if (g.filled == g.valueBytes) {
       gathering = null;
-      out.add(g.frame());
+      out.add(lendsChunks(g.head) ? g.lentFrame() : g.frame());
     }
   }
 
@@ -247,6 +249,17 @@ public class FrameDecoder extends ByteToMessageDecoder {
   protected final Frame gatheringHead() {
     Gathering g = gathering;
     return g == null ? null : g.head;
+  }
+
+  /**
+   * Whether a gathered frame like {@code head} (everything but its value) gets its value as the
+   * chunks themselves (a heap {@link BufferedValue}, {@link Frame#buffered}) instead of one array
+   * joined from them: for receivers that read the value from a buffer (the server's REPLICATE
+   * batches), so a large value arrives with no array of its size. Frame.value still answers such a
+   * frame, through a copy.
+   */
+  protected boolean lendsChunks(Frame head) {
+    return false;
   }
 
   /** Drops the frame being gathered, if any (the connection is refused). */
@@ -284,6 +297,11 @@ public class FrameDecoder extends ByteToMessageDecoder {
     /** The header's, extras' and key's bytes (consumed when the gathering began) and the chunks'. */
     long heldBytes() {
       return ProtocolConstants.HEADER_BYTES + 8L * head.extras().length + head.key().length + filled;
+    }
+
+    /** The frame with its value held in the chunks (see lendsChunks). */
+    Frame lentFrame() {
+      return head.withValue(BufferedValue.ofHeap(Unpooled.wrappedBuffer(chunks.toArray(new byte[0][]))));
     }
 
     Frame frame() {

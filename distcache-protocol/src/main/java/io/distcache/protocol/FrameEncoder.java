@@ -19,7 +19,8 @@ import java.util.List;
  * the stream stays whole): Netty's pool serves buffers up to about 1 MiB, and a larger one was a
  * fresh allocation per frame, whose memory the kernel zeroes page by page on first touch. A 1 MiB
  * SET with a replica sent its effect so, and half of the owner's CPU went to those page faults
- * (issue 16). It keeps no state, so one instance serves every channel.
+ * (issue 16). A value held in a buffer (BufferedValue: a replicated large string) is copied from
+ * there. It keeps no state, so one instance serves every channel.
  */
 @Sharable
 public final class FrameEncoder extends MessageToByteEncoder<Frame> {
@@ -40,20 +41,20 @@ public final class FrameEncoder extends MessageToByteEncoder<Frame> {
   }
 
   private static void writePieces(ChannelHandlerContext ctx, Frame frame, ChannelPromise promise) {
-    byte[] value = frame.value();
-    int head = frame.encodedLength() - value.length; // header, extras and key: at most 64 KiB and change
-    int first = Math.max(0, Math.min(value.length, PIECE_BYTES - head));
-    List<ByteBuf> pieces = new ArrayList<>(2 + (value.length - first) / PIECE_BYTES);
+    int length = frame.valueLength();
+    int head = frame.encodedLength() - length; // header, extras and key: at most 64 KiB and change
+    int first = Math.max(0, Math.min(length, PIECE_BYTES - head));
+    List<ByteBuf> pieces = new ArrayList<>(2 + (length - first) / PIECE_BYTES);
     try {
       ByteBuf b = ctx.alloc().ioBuffer(head + first, head + first);
       pieces.add(b);
       writeHead(frame, b);
-      b.writeBytes(value, 0, first);
-      for (int at = first; at < value.length; at += PIECE_BYTES) {
-        int n = Math.min(PIECE_BYTES, value.length - at);
+      writeValue(frame, b, 0, first);
+      for (int at = first; at < length; at += PIECE_BYTES) {
+        int n = Math.min(PIECE_BYTES, length - at);
         b = ctx.alloc().ioBuffer(n, n);
         pieces.add(b);
-        b.writeBytes(value, at, n);
+        writeValue(frame, b, at, n);
       }
     } catch (RuntimeException | Error e) {
       pieces.forEach(ByteBuf::release);
@@ -83,7 +84,20 @@ public final class FrameEncoder extends MessageToByteEncoder<Frame> {
   /** Writes the frame at the writer index of {@code out}, which must have room for it. */
   public static void write(Frame frame, ByteBuf out) {
     writeHead(frame, out);
-    out.writeBytes(frame.value());
+    writeValue(frame, out, 0, frame.valueLength());
+  }
+
+  /**
+   * Writes {@code n} bytes of the value from {@code from}: a buffered value from its buffer, never
+   * through a heap array of its size (Frame.value would make one: BufferedValue).
+   */
+  private static void writeValue(Frame frame, ByteBuf out, int from, int n) {
+    BufferedValue buffered = frame.buffered();
+    if (buffered != null) {
+      buffered.copyTo(out, from, n);
+    } else {
+      out.writeBytes(frame.value(), from, n);
+    }
   }
 
   /** The header, extras and key: everything but the value. */

@@ -1,5 +1,7 @@
 package io.distcache.server.cluster;
 
+import io.distcache.protocol.BufferedValue;
+import io.distcache.protocol.FrameDecoder;
 import io.distcache.protocol.ProtocolConstants;
 import io.distcache.protocol.ValueType;
 import io.distcache.server.store.EditJournal;
@@ -7,6 +9,8 @@ import io.distcache.server.store.PackedEdit;
 import io.distcache.server.store.PackedIndex;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreConfig;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,12 +57,23 @@ import java.util.List;
  * rejects unknown kinds and trailing bytes, and an indexed hash or set whose offset table is
  * malformed (PackedIndex.checkArrived: its header, load and every slot), so a peer's bytes cannot
  * leave the store a table that makes reads slow.
+ *
+ * A string of LARGE_VALUE_BYTES or more may be held in heap chunks instead of an array
+ * (Effect.large, issue 16): the owner copies it out of its store so, encodeBuffer writes the batch
+ * around the chunks without copying them, and a replica decoding a batch that arrived in the chunks
+ * it was gathered in (decode with lend) takes the value as a view of them. The bytes on the wire
+ * are the same either way.
  */
 
 /** Encodes and decodes the batches of effects that REPLICATE frames carry. */
 final class EffectCodec {
   /** At most this many effects in one frame. */
   static final int MAX_EFFECTS = 4096;
+  /**
+   * A string value at least this long travels in heap chunks (Effect.large): FrameDecoder gathers
+   * values from this length on, and below it one array costs what the chunks would.
+   */
+  static final int LARGE_VALUE_BYTES = FrameDecoder.GATHER_VALUE_BYTES;
   /** Bytes an effect adds to its key and value, at most (a PUT). */
   static final int EFFECT_OVERHEAD = 1 + 3 + 8 + 8 + 4;
   static final byte PUT = 1;
@@ -89,9 +104,26 @@ final class EffectCodec {
    * The state one write left on one key: {@code value} null means the key is gone, unless {@code
    * edit} is set: then the state is the copy at {@code edit.baseVersion()} with the edit made.
    */
-  record Effect(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version, Edit edit) {
+  record Effect(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version, Edit edit,
+      BufferedValue large) {
+    Effect(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version, Edit edit) {
+      this(key, type, value, expireAtMillis, version, edit, null);
+    }
+
     Effect(byte[] key, ValueType type, byte[] value, long expireAtMillis, long version) {
-      this(key, type, value, expireAtMillis, version, null);
+      this(key, type, value, expireAtMillis, version, null, null);
+    }
+
+    /**
+     * A string's effect whose value is held on the heap in chunks (BufferedValue.onHeap): a value
+     * of {@link #LARGE_VALUE_BYTES} or more, which no step of its way to the replica's store copies
+     * into an array of its size.
+     */
+    static Effect large(byte[] key, BufferedValue value, long expireAtMillis, long version) {
+      if (!value.onHeap()) {
+        throw new IllegalArgumentException("a large effect's value must be held on the heap");
+      }
+      return new Effect(key, ValueType.STRING, null, expireAtMillis, version, null, value);
     }
 
     /** A string's effect. */
@@ -107,6 +139,16 @@ final class EffectCodec {
 
     boolean isEdit() {
       return edit != null;
+    }
+
+    /** No value and no edit: a delete or a marker. */
+    private boolean bare() {
+      return value == null && edit == null && large == null;
+    }
+
+    /** The length of the value a PUT carries. */
+    int valueLength() {
+      return large != null ? large.length() : value.length;
     }
 
     static Effect delete(byte[] key) {
@@ -126,16 +168,16 @@ final class EffectCodec {
     }
 
     boolean isCopied() {
-      return value == null && edit == null && expireAtMillis == COPIED_MARK;
+      return bare() && expireAtMillis == COPIED_MARK;
     }
 
     boolean isReleased() {
-      return value == null && edit == null && expireAtMillis == RELEASED_MARK;
+      return bare() && expireAtMillis == RELEASED_MARK;
     }
 
     /** COPIED or RELEASED: about a slot, not a key. */
     boolean isMarker() {
-      return value == null && edit == null && expireAtMillis < 0;
+      return bare() && expireAtMillis < 0;
     }
 
     /** The slot a COPIED or RELEASED effect is about. */
@@ -149,7 +191,7 @@ final class EffectCodec {
     }
 
     boolean isDelete() {
-      return value == null && edit == null && expireAtMillis >= 0;
+      return bare() && expireAtMillis >= 0;
     }
 
     int encodedBytes() {
@@ -160,7 +202,7 @@ final class EffectCodec {
         }
         return (int) Math.min(n, Integer.MAX_VALUE);
       }
-      return 1 + 3 + key.length + (value == null ? 0 : 8 + 8 + 4 + value.length);
+      return 1 + 3 + key.length + (value == null && large == null ? 0 : 8 + 8 + 4 + valueLength());
     }
   }
 
@@ -170,6 +212,42 @@ final class EffectCodec {
       size += e.encodedBytes();
     }
     ByteBuffer out = ByteBuffer.allocate(size);
+    encodeInto(effects, out, null);
+    return out.array();
+  }
+
+  /**
+   * The batch as {@link #encode} writes it, in a buffer that holds each large value's chunks
+   * (Effect.large) as they are, beside arrays of the bytes between them: the frame encoder copies
+   * the batch from there into the socket's buffers, with no array of a large value's size (issue 16:
+   * the batch's array was the second of three on the owner).
+   */
+  static ByteBuf encodeBuffer(List<Effect> effects) {
+    int size = 2;
+    int parts = 1;
+    for (Effect e : effects) {
+      size += e.encodedBytes();
+      if (e.large() != null) {
+        size -= e.large().length();
+        parts += 2;
+      }
+    }
+    if (parts == 1) {
+      return Unpooled.wrappedBuffer(encode(effects));
+    }
+    ByteBuffer out = ByteBuffer.allocate(size);
+    List<ByteBuf> pieces = new ArrayList<>(parts);
+    encodeInto(effects, out, pieces);
+    return Unpooled.wrappedBuffer(pieces.size(), pieces.toArray(new ByteBuf[0]));
+  }
+
+  /**
+   * Writes the batch into {@code out}; with {@code pieces}, a large value is not written there:
+   * the bytes before it go to {@code pieces} as a view of {@code out}'s array, then the value's
+   * own view, and the bytes after the last one last.
+   */
+  private static void encodeInto(List<Effect> effects, ByteBuffer out, List<ByteBuf> pieces) {
+    int mark = 0;
     out.putShort((short) effects.size());
     for (Effect e : effects) {
       out.put(e.isEdit() ? editKind(e.type()) : e.isCopied() ? COPIED : e.isReleased() ? RELEASED
@@ -179,39 +257,60 @@ final class EffectCodec {
       out.put(e.key());
       if (e.isEdit()) {
         encodeEdit(out, e);
-      } else if (e.value() != null) {
+      } else if (!e.isDelete() && !e.isMarker()) {
         out.putLong(e.version());
         out.putLong(e.expireAtMillis());
-        out.putInt(e.value().length);
-        out.put(e.value());
+        out.putInt(e.valueLength());
+        if (e.large() == null) {
+          out.put(e.value());
+        } else if (pieces == null) {
+          e.large().copyTo(out);
+        } else {
+          pieces.add(Unpooled.wrappedBuffer(out.array(), mark, out.position() - mark));
+          pieces.add(e.large().heapView());
+          mark = out.position();
+        }
       }
     }
-    return out.array();
+    if (pieces != null && out.position() > mark) {
+      pieces.add(Unpooled.wrappedBuffer(out.array(), mark, out.position() - mark));
+    }
   }
 
   /** @throws IllegalArgumentException naming what is malformed */
   static List<Effect> decode(byte[] bytes) {
-    ByteBuffer in = ByteBuffer.wrap(bytes);
-    if (in.remaining() < 2) {
+    return decode(Unpooled.wrappedBuffer(bytes), false);
+  }
+
+  /**
+   * Decodes the batch in {@code in}'s readable bytes (its reader index moves). With {@code lend}
+   * ({@code in} is a view of a heap BufferedValue: a REPLICATE frame's gathered chunks), a string's
+   * value of {@link #LARGE_VALUE_BYTES} or more is a view of {@code in} (Effect.large) rather than a
+   * copy.
+   *
+   * @throws IllegalArgumentException naming what is malformed
+   */
+  static List<Effect> decode(ByteBuf in, boolean lend) {
+    if (in.readableBytes() < 2) {
       throw new IllegalArgumentException("effect count is cut off");
     }
-    int count = in.getShort() & 0xFFFF;
-    if (count < 0 || count > MAX_EFFECTS) {
+    int count = in.readUnsignedShort();
+    if (count > MAX_EFFECTS) {
       throw new IllegalArgumentException("effect count " + count + " is outside 0.." + MAX_EFFECTS);
     }
     List<Effect> out = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
-      if (in.remaining() < 1) {
+      if (in.readableBytes() < 1) {
         throw new IllegalArgumentException("effect " + i + " is cut off");
       }
-      byte kind = in.get();
+      byte kind = in.readByte();
       if (kind < PUT || kind > LAST_KIND) {
         throw new IllegalArgumentException("effect " + i + " has unknown kind " + kind);
       }
-      if (in.remaining() < 3) {
+      if (in.readableBytes() < 3) {
         throw new IllegalArgumentException("key length is cut off");
       }
-      int keyLength = (in.get() & 0xFF) << 16 | (in.get() & 0xFF) << 8 | (in.get() & 0xFF);
+      int keyLength = in.readUnsignedMedium();
       byte[] key = bytes(in, "key", keyLength, ProtocolConstants.MAX_KEY_BYTES);
       if (key.length == 0) {
         throw new IllegalArgumentException("effect " + i + " has an empty key");
@@ -235,15 +334,21 @@ final class EffectCodec {
             : ValueType.STRING));
         continue;
       }
-      if (in.remaining() < 16) {
+      if (in.readableBytes() < 16) {
         throw new IllegalArgumentException("effect " + i + " is cut off before its version and expiry");
       }
-      long version = in.getLong();
-      long expireAt = in.getLong();
+      long version = in.readLong();
+      long expireAt = in.readLong();
       if (expireAt < 0) {
         throw new IllegalArgumentException("effect " + i + " has a negative expiry " + expireAt);
       }
-      byte[] value = readBytes(in, "value", Integer.MAX_VALUE);
+      int length = readInt(in, "value length");
+      if (lend && kind == PUT && length >= LARGE_VALUE_BYTES) {
+        checkLength(in, "value", length, Integer.MAX_VALUE);
+        out.add(Effect.large(key, BufferedValue.ofHeap(in.readSlice(length)), expireAt, version));
+        continue;
+      }
+      byte[] value = bytes(in, "value", length, Integer.MAX_VALUE);
       if ((kind == PUT_HASH || kind == PUT_SET) && PackedIndex.isIndexed(value)) {
         try {
           PackedIndex.checkArrived(ByteBuffer.wrap(value), kind == PUT_HASH);
@@ -254,8 +359,8 @@ final class EffectCodec {
       }
       out.add(new Effect(key, typeOf(kind), value, expireAt, version));
     }
-    if (in.hasRemaining()) {
-      throw new IllegalArgumentException(in.remaining() + " trailing bytes after " + count + " effects");
+    if (in.isReadable()) {
+      throw new IllegalArgumentException(in.readableBytes() + " trailing bytes after " + count + " effects");
     }
     return out;
   }
@@ -281,15 +386,15 @@ final class EffectCodec {
   }
 
   /** An EDIT_HASH, EDIT_SET or EDIT_STRING after its key: every count and length checked before allocating. */
-  private static Effect decodeEdit(ByteBuffer in, int i, byte[] key, ValueType type) {
+  private static Effect decodeEdit(ByteBuf in, int i, byte[] key, ValueType type) {
     boolean hash = type == ValueType.HASH;
     boolean string = type == ValueType.STRING;
-    if (in.remaining() < 8 + 8 + 8 + 2) {
+    if (in.readableBytes() < 8 + 8 + 8 + 2) {
       throw new IllegalArgumentException("edit effect " + i + " is cut off before its versions, expiry and call count");
     }
-    long version = in.getLong();
-    long expireAt = in.getLong();
-    long base = in.getLong();
+    long version = in.readLong();
+    long expireAt = in.readLong();
+    long base = in.readLong();
     if (expireAt < 0) {
       throw new IllegalArgumentException("effect " + i + " has a negative expiry " + expireAt);
     }
@@ -297,17 +402,17 @@ final class EffectCodec {
       throw new IllegalArgumentException("edit effect " + i + " goes from version " + base + " to " + version
           + ": both must be set");
     }
-    int count = in.getShort() & 0xFFFF;
+    int count = in.readUnsignedShort();
     if (count < 1 || count > EditJournal.MAX_OPS) {
       throw new IllegalArgumentException("edit effect " + i + " has " + count + " calls, outside 1.."
           + EditJournal.MAX_OPS);
     }
     List<PackedEdit.Op> ops = new ArrayList<>(count);
     for (int c = 0; c < count; c++) {
-      if (in.remaining() < 1) {
+      if (in.readableBytes() < 1) {
         throw new IllegalArgumentException("call " + c + " of edit effect " + i + " is cut off");
       }
-      byte op = in.get();
+      byte op = in.readByte();
       boolean withValue = hash && (op == PackedEdit.Op.PUT || op == PackedEdit.Op.PUT_KEEPING_TIME
           || op == PackedEdit.Op.TIME || op == PackedEdit.Op.BOUND) || string && op == PackedEdit.Op.RANGE;
       boolean valid = string ? withValue
@@ -355,24 +460,28 @@ final class EffectCodec {
     };
   }
 
-  private static int readInt(ByteBuffer in, String what) {
-    if (in.remaining() < 4) {
+  private static int readInt(ByteBuf in, String what) {
+    if (in.readableBytes() < 4) {
       throw new IllegalArgumentException(what + " is cut off");
     }
-    return in.getInt();
+    return in.readInt();
   }
 
-  private static byte[] readBytes(ByteBuffer in, String what, int max) {
+  private static byte[] readBytes(ByteBuf in, String what, int max) {
     return bytes(in, what, readInt(in, what + " length"), max);
   }
 
-  private static byte[] bytes(ByteBuffer in, String what, int n, int max) {
-    if (n < 0 || n > max || n > in.remaining()) {
-      throw new IllegalArgumentException(what + " length " + n + " is outside 0.." + Math.min(max, in.remaining())
+  private static void checkLength(ByteBuf in, String what, int n, int max) {
+    if (n < 0 || n > max || n > in.readableBytes()) {
+      throw new IllegalArgumentException(what + " length " + n + " is outside 0.." + Math.min(max, in.readableBytes())
           + " (the bytes left)");
     }
+  }
+
+  private static byte[] bytes(ByteBuf in, String what, int n, int max) {
+    checkLength(in, what, n, max);
     byte[] b = new byte[n];
-    in.get(b);
+    in.readBytes(b);
     return b;
   }
 }

@@ -276,7 +276,10 @@ final class ReplicaApplier {
     }
     List<Effect> effects;
     try {
-      effects = EffectCodec.decode(request.value());
+      // A batch with a large value arrives in the chunks it was gathered in (MeteredFrameDecoder):
+      // read from there, and a large string is stored from there (no array of its size).
+      effects = request.buffered() != null && request.buffered().onHeap()
+          ? EffectCodec.decode(request.buffered().heapView(), true) : EffectCodec.decode(request.value());
     } catch (IllegalArgumentException e) {
       return request.replyError(Status.BAD_REQUEST, "malformed REPLICATE batch: " + e.getMessage());
     }
@@ -352,6 +355,8 @@ final class ReplicaApplier {
             copies.diverged(slot, "an edit of a " + e.type() + " from version " + e.edit().baseVersion() + " to "
                 + e.version() + " found its copy at another version, type or expiry, or missing");
           }
+        } else if (e.large() != null) {
+          store.applyReplicated(e.key(), e.large(), e.expireAtMillis(), e.version());
         } else {
           store.applyReplicated(e.key(), e.type(), e.value(), e.expireAtMillis(), e.version());
         }

@@ -1,5 +1,6 @@
 package io.distcache.server.cluster;
 
+import io.distcache.protocol.BufferedValue;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
@@ -254,8 +255,7 @@ final class ReplicaLink {
           batch.add(e.effect);
           bytes += e.effect.encodedBytes();
         }
-        frames.add(Frame.request(Opcode.REPLICATE, 0, null, EffectCodec.encode(batch), streamId, first,
-            p.fingerprint(), ownerIndex));
+        frames.add(batchFrame(batch, streamId, first, p.fingerprint(), ownerIndex));
         inFlight++;
       }
       gen = generation;
@@ -263,6 +263,23 @@ final class ReplicaLink {
     for (Frame f : frames) {
       peers.send(replica.address(), f).whenComplete((reply, error) -> answered(gen, reply, error));
     }
+  }
+
+  /**
+   * The REPLICATE frame of a batch: one with a large value (Effect.large) holds the value's chunks
+   * as they are (EffectCodec.encodeBuffer) and the frame encoder copies them to the socket.
+   */
+  private static Frame batchFrame(List<Effect> batch, long streamId, long first, long fingerprint, int ownerIndex) {
+    boolean large = false;
+    for (Effect e : batch) {
+      large |= e.large() != null;
+    }
+    if (!large) {
+      return Frame.request(Opcode.REPLICATE, 0, null, EffectCodec.encode(batch), streamId, first, fingerprint,
+          ownerIndex);
+    }
+    return Frame.request(Opcode.REPLICATE, 0, null, Frame.EMPTY, streamId, first, fingerprint, ownerIndex)
+        .withValue(BufferedValue.ofHeap(EffectCodec.encodeBuffer(batch)));
   }
 
   private void answered(int gen, Frame reply, Throwable error) {

@@ -510,8 +510,28 @@ public final class Replicator implements AutoCloseable {
         }
       }
     }
-    io.distcache.server.store.TypedEntry e = store.peekEntry(key);
-    return e == null ? Effect.delete(key) : new Effect(key, e.type(), e.value(), e.expireAtMillis(), e.version());
+    Effect put = stateOf(key);
+    return put == null ? Effect.delete(key) : put;
+  }
+
+  /**
+   * The key's entry as a PUT effect, null when absent: a string of EffectCodec.LARGE_VALUE_BYTES or
+   * more copied from the store's memory into heap chunks (Effect.large), every other value into an
+   * array as peekEntry gives it. Issue 16: the array of a 1 MiB string was the first of three on
+   * the owner, each a G1 humongous object.
+   */
+  private Effect stateOf(byte[] key) {
+    return store.peekEntry(key, (type, value, version, expireAt) -> {
+      if (type == null) {
+        return null;
+      }
+      if (type == io.distcache.protocol.ValueType.STRING && value.remaining() >= EffectCodec.LARGE_VALUE_BYTES) {
+        return Effect.large(key, io.distcache.protocol.BufferedValue.heapCopyOf(value), expireAt, version);
+      }
+      byte[] bytes = new byte[value.remaining()];
+      value.get(value.position(), bytes);
+      return new Effect(key, type, bytes, expireAt, version);
+    });
   }
 
   /** Appends the effect to the links of the key's slot's replicas, noting the last number per link. */
@@ -1445,7 +1465,7 @@ public final class Replicator implements AutoCloseable {
         ReentrantLock lock = stripes[slot % STRIPES];
         lock.lock();
         try {
-          io.distcache.server.store.TypedEntry e = store.peekEntry(key);
+          Effect e = stateOf(key);
           link = e == null ? link : linkFor(to, p);
           if (e != null && link == null) {
             missed = true; // the placement moved on under this page: see below
@@ -1461,7 +1481,7 @@ public final class Replicator implements AutoCloseable {
             stream = link;
           }
           if (e != null && link != null) {
-            Effect put = new Effect(key, e.type(), e.value(), e.expireAtMillis(), e.version());
+            Effect put = e;
             long seq = link.append(put);
             if (seq > 0) {
               last = seq;

@@ -3,6 +3,7 @@ package io.distcache.server.net;
 import io.distcache.protocol.Flags;
 import io.distcache.protocol.Frame;
 import io.distcache.protocol.FrameDecoder;
+import io.distcache.protocol.Opcode;
 import io.distcache.protocol.Status;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -32,6 +33,16 @@ final class MeteredFrameDecoder extends FrameDecoder {
     meter = InputMeter.of(ctx.channel());
     meter.refuser(this::refuse);
     super.handlerAdded(ctx);
+  }
+
+  /**
+   * A REPLICATE batch's large value stays in the chunks it was gathered in: ReplicaApplier reads
+   * the batch from them and the store copies a large string from there (issue 16: joined, then
+   * decoded, it made two heap arrays of the value's size on the replica).
+   */
+  @Override
+  protected boolean lendsChunks(Frame head) {
+    return head.opcode() == Opcode.REPLICATE.code() && !head.isResponse();
   }
 
   @Override

@@ -412,6 +412,12 @@ final class OffHeapStore implements Store {
   }
 
   @Override
+  public <T> T peekEntry(byte[] key, EntryReader<T> reader) {
+    return read(key, false, reader, (s, slot, r) -> slot < 0 ? r.read(null, null, 0, NO_EXPIRY)
+        : r.read(ValueType.fromCode(s.type(slot)), s.valueView(slot), s.version(slot), s.expireAt(slot)));
+  }
+
+  @Override
   public List<byte[]> getAll(List<byte[]> keys, long maxBytes) {
     keys.forEach(StoreConfig::checkKey);
     long[] hashes = hashes(keys);
@@ -785,6 +791,20 @@ final class OffHeapStore implements Store {
       // version 0 (none shipped) takes a fresh one and counts as a local write
       store(s, slot, k, tag, t.type(), v, ver, at, now, ver == 0);
       indexFieldTimes(k, t.due(), at, now);
+      return null;
+    });
+  }
+
+  @Override
+  public void applyReplicated(byte[] key, BufferedValue value, long expireAtMillis, long version) {
+    config.checkValueLength(value.length());
+    // write() checks no value (null): the length is checked above, the bytes are copied in put
+    write(key, null, value, expireAtMillis, version, (s, slot, k, tag, now, unused, v, at, ver) -> {
+      if (ver != 0) {
+        s.observeVersion(ver);
+      }
+      store(s, slot, k, tag, ValueType.STRING, null, v, ver, at, now, ver == 0);
+      indexFieldTimes(k, 0, at, now);
       return null;
     });
   }

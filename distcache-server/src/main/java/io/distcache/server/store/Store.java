@@ -78,6 +78,23 @@ public interface Store extends AutoCloseable {
         : reader.read(e.type(), java.nio.ByteBuffer.wrap(e.value()).asReadOnlyBuffer(), e.expireAtMillis());
   }
 
+  /**
+   * {@link #peekValue} with the entry's version: {@code reader} gets (null, null, 0, NO_EXPIRY)
+   * when the key is absent. Replication reads what a write left so, and copies a large value
+   * straight from the store's memory into the chunks it ships (no array of its size).
+   */
+  default <T> T peekEntry(byte[] key, EntryReader<T> reader) {
+    TypedEntry e = peekEntry(key);
+    return e == null ? reader.read(null, null, 0, NO_EXPIRY)
+        : reader.read(e.type(), java.nio.ByteBuffer.wrap(e.value()).asReadOnlyBuffer(), e.version(), e.expireAtMillis());
+  }
+
+  /** A reader of a whole entry in place (see {@link #peekEntry(byte[], EntryReader)}). */
+  @FunctionalInterface
+  interface EntryReader<T> {
+    T read(io.distcache.protocol.ValueType type, java.nio.ByteBuffer value, long version, long expireAtMillis);
+  }
+
   /** A reader of an entry in place (see {@link #peekValue}). */
   @FunctionalInterface
   interface PeekReader<T> {
@@ -442,6 +459,16 @@ public interface Store extends AutoCloseable {
    */
   void applyReplicated(byte[] key, io.distcache.protocol.ValueType type, byte[] value, long expireAtMillis,
       long version);
+
+  /**
+   * {@link #applyReplicated} of a string whose value is in {@code value}'s buffer (a replicated
+   * large value: BufferedValue.onHeap), copied from there into the store's memory with no array of
+   * its size. This default copies it into one.
+   */
+  default void applyReplicated(byte[] key, io.distcache.protocol.BufferedValue value, long expireAtMillis,
+      long version) {
+    applyReplicated(key, io.distcache.protocol.ValueType.STRING, value.array(), expireAtMillis, version);
+  }
 
   /** What {@link #applyReplicatedEdit} did. */
   enum ReplicatedEdit {

@@ -412,6 +412,21 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public void applyReplicated(byte[] key, io.distcache.protocol.BufferedValue value, long expireAtMillis,
+      long version) {
+    try {
+      store.applyReplicated(key, value, expireAtMillis, version);
+    } finally {
+      table.invalidate(key);
+    }
+  }
+
+  @Override
+  public <T> T peekEntry(byte[] key, EntryReader<T> reader) {
+    return store.peekEntry(key, reader);
+  }
+
+  @Override
   public void flush() {
     try {
       store.flush();

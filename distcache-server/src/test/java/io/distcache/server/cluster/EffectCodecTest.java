@@ -272,4 +272,69 @@ class EffectCodecTest {
     negative[15] = (byte) 0x80;
     assertThatThrownBy(() -> EffectCodec.decode(negative)).hasMessageContaining("negative expiry");
   }
+
+  private static byte[] random(long seed, int n) {
+    byte[] b = new byte[n];
+    new java.util.Random(seed).nextBytes(b);
+    return b;
+  }
+
+  private static byte[] bytes(io.netty.buffer.ByteBuf b) {
+    byte[] out = new byte[b.readableBytes()];
+    b.getBytes(b.readerIndex(), out);
+    return out;
+  }
+
+  /**
+   * Large strings travel in heap chunks (Effect.large, issue 16): the batch written around them is
+   * byte for byte the array encoding, and decoded from a heap view with lending it gives them back as
+   * views (no array of their size), while small values, collections and decoding without lending
+   * give arrays as before.
+   */
+  @Test
+  void largeValues_encodeAsTheArrayBatch_andDecodeAsViewsOnlyWhenLent() {
+    byte[] big = random(1, 3 * EffectCodec.LARGE_VALUE_BYTES + 17);
+    byte[] edge = random(2, EffectCodec.LARGE_VALUE_BYTES);
+    byte[] hash = random(3, EffectCodec.LARGE_VALUE_BYTES + 1);
+    io.distcache.protocol.BufferedValue bigHeld = io.distcache.protocol.BufferedValue.heapCopyOf(ByteBuffer.wrap(big));
+    List<Effect> in = List.of(new Effect(new byte[] {'a'}, new byte[] {1, 2}, 0, 1),
+        Effect.large(new byte[] {'b'}, bigHeld, 1234, 2), Effect.delete(new byte[] {'c'}),
+        new Effect(new byte[] {'h'}, ValueType.HASH, hash, 0, 3),
+        Effect.large(new byte[] {'e'}, io.distcache.protocol.BufferedValue.heapCopyOf(ByteBuffer.wrap(edge)), 0, 4));
+    List<Effect> asArrays = List.of(in.get(0), new Effect(new byte[] {'b'}, big, 1234, 2), in.get(2), in.get(3),
+        new Effect(new byte[] {'e'}, edge, 0, 4));
+
+    io.netty.buffer.ByteBuf buffer = EffectCodec.encodeBuffer(in);
+
+    assertThat(buffer.isDirect()).isFalse();
+    assertThat(bytes(buffer)).isEqualTo(EffectCodec.encode(asArrays)).isEqualTo(EffectCodec.encode(in));
+    assertThat(bigHeld.copied()).as("no array of the large value").isFalse();
+
+    List<Effect> lent = EffectCodec.decode(buffer.duplicate(), true);
+    assertThat(lent).extracting(e -> e.large() != null).containsExactly(false, true, false, false, true);
+    assertThat(bytes(lent.get(1).large().heapView())).isEqualTo(big);
+    assertThat(lent.get(1).value()).isNull();
+    assertThat(lent.get(1).expireAtMillis()).isEqualTo(1234);
+    assertThat(lent.get(1).version()).isEqualTo(2);
+    assertThat(lent.get(1).isDelete()).isFalse();
+    assertThat(lent.get(1).isMarker()).isFalse();
+    assertThat(lent.get(1).encodedBytes()).isEqualTo(asArrays.get(1).encodedBytes());
+    assertThat(bytes(lent.get(4).large().heapView())).isEqualTo(edge);
+    assertThat(lent.get(3).value()).as("a hash: an array, checked as before").isEqualTo(hash);
+    assertThat(lent.get(2).isDelete()).isTrue();
+
+    List<Effect> copied = EffectCodec.decode(buffer.duplicate(), false);
+    assertThat(copied).allMatch(e -> e.large() == null);
+    assertThat(copied.get(1).value()).isEqualTo(big);
+  }
+
+  @Test
+  void aLentLargeValue_cutShort_isRefused_beforeAnythingIsTaken() {
+    byte[] big = random(4, EffectCodec.LARGE_VALUE_BYTES + 10);
+    byte[] batch = EffectCodec.encode(List.of(new Effect(new byte[] {'b'}, big, 0, 2)));
+    io.netty.buffer.ByteBuf cut = io.netty.buffer.Unpooled.wrappedBuffer(batch, 0, batch.length - 1);
+
+    assertThatThrownBy(() -> EffectCodec.decode(cut, true)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("value length " + big.length + " is outside");
+  }
 }

@@ -418,4 +418,31 @@ class ReplicaApplierTest {
       assertThat(fields(store.peekEntry(k))).containsExactlyElementsOf(fields(owner.peekEntry(k)));
     }
   }
+
+  /**
+   * A batch whose large string arrived in the chunks it was gathered in (MeteredFrameDecoder lends
+   * them) is read from there and stored byte for byte, with no array of the frame or the value.
+   */
+  @Test
+  void apply_aBatchHeldInHeapChunks_storesItsLargeValueFromThem() {
+    List<byte[]> k = keys(A, B, 2);
+    byte[] big = new byte[5 * EffectCodec.LARGE_VALUE_BYTES + 3];
+    new java.util.Random(9).nextBytes(big);
+    io.distcache.protocol.BufferedValue held = io.distcache.protocol.BufferedValue.heapCopyOf(
+        java.nio.ByteBuffer.wrap(big));
+    io.distcache.protocol.BufferedValue frameValue = io.distcache.protocol.BufferedValue.ofHeap(EffectCodec.encodeBuffer(
+        List.of(Effect.large(k.get(0), held, 0, 640), put(k.get(1), "small", 704))));
+    Frame request = Frame.request(Opcode.REPLICATE, 0, null, Frame.EMPTY, 7, 1, placement.fingerprint(),
+        placement.members().indexOf(A)).withValue(frameValue);
+
+    Frame r = applier.apply(request);
+
+    assertThat(r.status()).isEqualTo(Status.OK);
+    assertThat(r.extras()).containsExactly(2);
+    assertThat(store.get(k.get(0))).isEqualTo(big);
+    assertThat(store.peekEntry(k.get(0)).version()).isEqualTo(640);
+    assertThat(store.get(k.get(1))).isEqualTo("small".getBytes(StandardCharsets.UTF_8));
+    assertThat(frameValue.copied()).as("the batch was read from its chunks").isFalse();
+    assertThat(held.copied()).isFalse();
+  }
 }
