@@ -52,7 +52,7 @@ import java.util.List;
 public class FrameDecoder extends ByteToMessageDecoder {
   /** A frame with a value of at least this many bytes that has not arrived whole is gathered (see above). */
   public static final int GATHER_VALUE_BYTES = 64 * 1024;
-  /** The largest chunk a gathered value is held in before the value's array is made. */
+  /** The largest chunk a gathered value is held in before the value's array is made (never, for a lending receiver). */
   static final int CHUNK_BYTES = 64 * 1024;
 
   private final int maxFrameBytes;

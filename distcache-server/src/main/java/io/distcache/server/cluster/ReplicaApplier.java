@@ -276,8 +276,9 @@ final class ReplicaApplier {
     }
     List<Effect> effects;
     try {
-      // A batch with a large value arrives in the chunks it was gathered in (MeteredFrameDecoder):
-      // read from there, and a large string is stored from there (no array of its size).
+      // A batch gathered because a large value had not arrived whole comes in the chunks it was
+      // gathered in (MeteredFrameDecoder): read from there, and a large string is stored from there
+      // (no array of its size). One that arrived whole in a read is an array, as before.
       effects = request.buffered() != null && request.buffered().onHeap()
           ? EffectCodec.decode(request.buffered().heapView(), true) : EffectCodec.decode(request.value());
     } catch (IllegalArgumentException e) {

@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * The binary protocol's decoder on client connections: a FrameDecoder that reports to the
+ * The binary protocol's decoder on client and peer connections: a FrameDecoder that reports to the
  * connection's InputMeter after every read what it holds of a frame not yet complete (its
  * cumulation and a large frame's gathered bytes), and refuses the connection (an error frame, then
  * the close) when the node-wide bound or the request deadline says so. The error frame carries the pending frame's opcode and request id when its header has

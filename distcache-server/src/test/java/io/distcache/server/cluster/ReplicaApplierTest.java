@@ -434,6 +434,21 @@ class ReplicaApplierTest {
         List.of(Effect.large(k.get(0), held, 0, 640), put(k.get(1), "small", 704))));
     Frame request = Frame.request(Opcode.REPLICATE, 0, null, Frame.EMPTY, 7, 1, placement.fingerprint(),
         placement.members().indexOf(A)).withValue(frameValue);
+    // The store sees the large value as a buffer and copies from it (the interface's default would
+    // make an array of it: value.array()).
+    List<io.distcache.protocol.BufferedValue> handed = new ArrayList<>();
+    Store recording = (Store) java.lang.reflect.Proxy.newProxyInstance(Store.class.getClassLoader(),
+        new Class<?>[] {Store.class}, (proxy, method, args) -> {
+          if (method.getName().equals("applyReplicated") && args[1] instanceof io.distcache.protocol.BufferedValue b) {
+            handed.add(b);
+          }
+          try {
+            return method.invoke(store, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+    ReplicaApplier applier = new ReplicaApplier(recording, () -> placement, () -> B, guard);
 
     Frame r = applier.apply(request);
 
@@ -443,6 +458,8 @@ class ReplicaApplierTest {
     assertThat(store.peekEntry(k.get(0)).version()).isEqualTo(640);
     assertThat(store.get(k.get(1))).isEqualTo("small".getBytes(StandardCharsets.UTF_8));
     assertThat(frameValue.copied()).as("the batch was read from its chunks").isFalse();
-    assertThat(held.copied()).isFalse();
+    assertThat(handed).hasSize(1);
+    assertThat(handed.get(0).length()).isEqualTo(big.length);
+    assertThat(handed.get(0).copied()).as("stored from the chunks, not through an array").isFalse();
   }
 }

@@ -82,4 +82,33 @@ class TrackingStoreTest {
       assertThat(store.readTyped(key, ValueType.HASH, PackedLookup::count)).isEqualTo(199);
     }
   }
+
+  /**
+   * A replicated large string (BufferedValue in heap chunks) lands through the store's own copy
+   * from the chunks, not the interface's default array, lends its bytes to peekEntry(key, reader),
+   * and invalidates the key's tracked readers as any replicated write does.
+   */
+  @Test
+  void applyReplicatedFromABuffer_storesFromIt_andInvalidates() {
+    byte[] key = "big".getBytes(StandardCharsets.UTF_8);
+    byte[] value = new byte[200_000];
+    new java.util.Random(4).nextBytes(value);
+    TrackingTable table = new TrackingTable();
+    RecordingReader reader = new RecordingReader();
+    table.enable(reader);
+    try (Store store = new TrackingStore(
+        Stores.create(new StoreConfig(8L * 1024 * 1024, 1024 * 1024, EvictionPolicy.ALLKEYS_LRU, clock)), table)) {
+      table.remember(7, key);
+      io.distcache.protocol.BufferedValue held = io.distcache.protocol.BufferedValue.heapCopyOf(
+          java.nio.ByteBuffer.wrap(value));
+
+      store.applyReplicated(key, held, Store.NO_EXPIRY, 99);
+
+      assertThat(held.copied()).as("stored from the chunks, not through an array of the value").isFalse();
+      assertThat(store.get(key)).isEqualTo(value);
+      assertThat(reader.told).hasSize(1);
+      long version = store.peekEntry(key, (type, view, v, at) -> view.isDirect() && type == ValueType.STRING ? v : -1);
+      assertThat(version).as("the store's own view, with the owner's version").isEqualTo(99);
+    }
+  }
 }
