@@ -77,3 +77,13 @@ wait_ping() { # port seconds
   done
   return 1
 }
+
+wait_pair() { # port0 port1: until both nodes of a 2-node cluster report cluster_size:2 (at most 120 s)
+  local _
+  for _ in $(seq 240); do
+    redis-cli -h "$HOST" -p "$2" cluster info 2>/dev/null | tr -d '\r' | grep -q '^cluster_size:2' \
+      && redis-cli -h "$HOST" -p "$1" cluster info 2>/dev/null | tr -d '\r' | grep -q '^cluster_size:2' && return 0
+    sleep 0.5
+  done
+  return 1
+}

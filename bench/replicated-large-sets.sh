@@ -84,11 +84,7 @@ for round in $(seq "$ROUNDS"); do
       "$tree/bin/distcache" -addr "$HOST:$Q1" -join "$HOST:$Q0" --peers-file none >"$OUT/$who-1.log" 2>&1 &
       P1=$!
       PIDS+=("$P1")
-      for _ in $(seq 240); do
-        redis-cli -p "$Q1" cluster info 2>/dev/null | tr -d '\r' | grep -q '^cluster_size:2' \
-          && redis-cli -p "$Q0" cluster info 2>/dev/null | tr -d '\r' | grep -q '^cluster_size:2' && break
-        sleep 0.5
-      done
+      wait_pair "$Q0" "$Q1" || die "the 2-node cluster did not form"
       redis-benchmark --cluster -h "$HOST" -p "$Q0" -t set -n 100000 -c 50 -P 16 -d 100 -r 100000 -q >/dev/null 2>&1
       cells "$who" "$Q0" --cluster
     fi

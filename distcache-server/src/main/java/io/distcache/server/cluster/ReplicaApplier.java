@@ -277,10 +277,10 @@ final class ReplicaApplier {
     List<Effect> effects;
     try {
       // A batch gathered because a large value had not arrived whole comes in the chunks it was
-      // gathered in (MeteredFrameDecoder): read from there, and a large string is stored from there
-      // (no array of its size). One that arrived whole in a read is an array, as before.
-      effects = request.buffered() != null && request.buffered().onHeap()
-          ? EffectCodec.decode(request.buffered().heapView(), true) : EffectCodec.decode(request.value());
+      // gathered in (MeteredFrameDecoder), one that arrived whole in one array: either way a large
+      // string is read as a view of them and stored from there (no copy of it on the heap).
+      effects = EffectCodec.decode(request.buffered() != null && request.buffered().onHeap()
+          ? request.buffered().heapView() : io.netty.buffer.Unpooled.wrappedBuffer(request.value()), true);
     } catch (IllegalArgumentException e) {
       return request.replyError(Status.BAD_REQUEST, "malformed REPLICATE batch: " + e.getMessage());
     }

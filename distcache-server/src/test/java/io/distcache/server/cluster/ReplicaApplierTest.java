@@ -437,18 +437,7 @@ class ReplicaApplierTest {
     // The store sees the large value as a buffer and copies from it (the interface's default would
     // make an array of it: value.array()).
     List<io.distcache.protocol.BufferedValue> handed = new ArrayList<>();
-    Store recording = (Store) java.lang.reflect.Proxy.newProxyInstance(Store.class.getClassLoader(),
-        new Class<?>[] {Store.class}, (proxy, method, args) -> {
-          if (method.getName().equals("applyReplicated") && args[1] instanceof io.distcache.protocol.BufferedValue b) {
-            handed.add(b);
-          }
-          try {
-            return method.invoke(store, args);
-          } catch (java.lang.reflect.InvocationTargetException e) {
-            throw e.getCause();
-          }
-        });
-    ReplicaApplier applier = new ReplicaApplier(recording, () -> placement, () -> B, guard);
+    ReplicaApplier applier = new ReplicaApplier(recording(handed), () -> placement, () -> B, guard);
 
     Frame r = applier.apply(request);
 
@@ -461,5 +450,37 @@ class ReplicaApplierTest {
     assertThat(handed).hasSize(1);
     assertThat(handed.get(0).length()).isEqualTo(big.length);
     assertThat(handed.get(0).copied()).as("stored from the chunks, not through an array").isFalse();
+  }
+
+  /** The store, recording each BufferedValue that applyReplicated is handed. */
+  private Store recording(List<io.distcache.protocol.BufferedValue> handed) {
+    return (Store) java.lang.reflect.Proxy.newProxyInstance(Store.class.getClassLoader(),
+        new Class<?>[] {Store.class}, (proxy, method, args) -> {
+          if (method.getName().equals("applyReplicated") && args[1] instanceof io.distcache.protocol.BufferedValue b) {
+            handed.add(b);
+          }
+          try {
+            return method.invoke(store, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+  }
+
+  /** A batch that arrived whole, in one array: its large string is stored from a view of it, not a copy. */
+  @Test
+  void apply_aBatchInOneArray_storesItsLargeValueFromAViewOfIt() {
+    byte[] k = keys(A, B, 1).get(0);
+    byte[] big = new byte[EffectCodec.LARGE_VALUE_BYTES + 5];
+    new java.util.Random(10).nextBytes(big);
+    List<io.distcache.protocol.BufferedValue> handed = new ArrayList<>();
+    ReplicaApplier applier = new ReplicaApplier(recording(handed), () -> placement, () -> B, guard);
+
+    Frame r = applier.apply(batch(A, 7, 1, placement.fingerprint(), new Effect(k, big, 0, 640)));
+
+    assertThat(r.status()).isEqualTo(Status.OK);
+    assertThat(store.get(k)).isEqualTo(big);
+    assertThat(handed).hasSize(1);
+    assertThat(handed.get(0).copied()).isFalse();
   }
 }
