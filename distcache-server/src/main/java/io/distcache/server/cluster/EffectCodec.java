@@ -224,19 +224,11 @@ final class EffectCodec {
    */
   static ByteBuf encodeBuffer(List<Effect> effects) {
     int size = 2;
-    int parts = 1;
     for (Effect e : effects) {
-      size += e.encodedBytes();
-      if (e.large() != null) {
-        size -= e.large().length();
-        parts += 2;
-      }
-    }
-    if (parts == 1) {
-      return Unpooled.wrappedBuffer(encode(effects));
+      size += e.encodedBytes() - (e.large() != null ? e.large().length() : 0);
     }
     ByteBuffer out = ByteBuffer.allocate(size);
-    List<ByteBuf> pieces = new ArrayList<>(parts);
+    List<ByteBuf> pieces = new ArrayList<>();
     encodeInto(effects, out, pieces);
     return Unpooled.wrappedBuffer(pieces.size(), pieces.toArray(new ByteBuf[0]));
   }

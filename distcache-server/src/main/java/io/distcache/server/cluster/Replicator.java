@@ -1481,12 +1481,11 @@ public final class Replicator implements AutoCloseable {
             stream = link;
           }
           if (e != null && link != null) {
-            Effect put = e;
-            long seq = link.append(put);
+            long seq = link.append(e);
             if (seq > 0) {
               last = seq;
               copied++;
-              bytes += put.encodedBytes();
+              bytes += e.encodedBytes();
             }
           }
         } finally {

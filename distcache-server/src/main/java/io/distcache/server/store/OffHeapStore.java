@@ -784,29 +784,28 @@ final class OffHeapStore implements Store {
     // Read outside the lock, as putTyped does: the time depends on the arguments alone. Type and
     // time travel together because the template's two longs carry the expiry and the version.
     TypedDue td = TypedDue.of(type, FieldExpiryIndex.dueTime(type, value, expireAtMillis));
-    write(key, value, td, expireAtMillis, version, (s, slot, k, tag, now, v, t, at, ver) -> {
-      if (ver != 0) {
-        s.observeVersion(ver);
-      }
-      // version 0 (none shipped) takes a fresh one and counts as a local write
-      store(s, slot, k, tag, t.type(), v, ver, at, now, ver == 0);
-      indexFieldTimes(k, t.due(), at, now);
-      return null;
-    });
+    write(key, value, td, expireAtMillis, version, (s, slot, k, tag, now, v, t, at, ver) ->
+        landReplicated(s, slot, k, tag, now, t.type(), v, null, t.due(), at, ver));
+  }
+
+  /** applyReplicated's step under the segment lock: the value is {@code buffered}'s when that is not null. */
+  private Void landReplicated(Segment s, int slot, byte[] k, int tag, long now, ValueType type, byte[] value,
+      BufferedValue buffered, long due, long expireAt, long version) {
+    if (version != 0) {
+      s.observeVersion(version);
+    }
+    // version 0 (none shipped) takes a fresh one and counts as a local write
+    store(s, slot, k, tag, type, value, buffered, version, expireAt, now, version == 0);
+    indexFieldTimes(k, due, expireAt, now);
+    return null;
   }
 
   @Override
   public void applyReplicated(byte[] key, BufferedValue value, long expireAtMillis, long version) {
     config.checkValueLength(value.length());
     // write() checks no value (null): the length is checked above, the bytes are copied in put
-    write(key, null, value, expireAtMillis, version, (s, slot, k, tag, now, unused, v, at, ver) -> {
-      if (ver != 0) {
-        s.observeVersion(ver);
-      }
-      store(s, slot, k, tag, ValueType.STRING, null, v, ver, at, now, ver == 0);
-      indexFieldTimes(k, 0, at, now);
-      return null;
-    });
+    write(key, null, value, expireAtMillis, version, (s, slot, k, tag, now, unused, v, at, ver) ->
+        landReplicated(s, slot, k, tag, now, ValueType.STRING, null, v, 0, at, ver));
   }
 
   /**
