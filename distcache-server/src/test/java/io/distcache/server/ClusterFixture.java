@@ -286,6 +286,8 @@ final class ClusterFixture implements AutoCloseable {
 
   @Override
   public void close() {
+    // Heal first: a node that closes behind a dropped link waits out its hand-off (--shutdown-timeout).
+    firewall.clear();
     for (DistCacheNode n : nodes) {
       if (!stopped.contains(n)) {
         n.close();

@@ -26,6 +26,8 @@ class ClusterPartitionTest {
 
   @AfterEach
   void tearDown() {
+    // Heal first: a node that closes behind a dropped link waits out its hand-off (--shutdown-timeout).
+    firewall.clear();
     for (DistCacheNode n : nodes) {
       n.close();
     }

@@ -29,6 +29,8 @@ class ReplicationTest {
 
   @AfterEach
   void tearDown() {
+    // Heal first: a node that closes behind a dropped link waits out its hand-off (--shutdown-timeout).
+    firewall.clear();
     for (DistCacheNode n : nodes) {
       n.close();
     }
