@@ -77,28 +77,42 @@ public final class HashRing {
         throw new IllegalArgumentException("member id " + sorted[i].id() + " appears twice");
       }
     }
+    // Each member's points sorted on their own (and kept: MemberPoints), then the runs merged
+    // pairwise, the left run first on a tie: members are in id order, so equal points end up in id
+    // order. Primitive arrays all the way: a sort of boxed indexes was most of a ring's build after
+    // the hashing, and it runs cold on every placement change.
     int n = sorted.length * virtualNodes;
-    long[] keys = new long[n];
-    int[] memberOf = new int[n];
-    Integer[] order = new Integer[n];
-    for (int m = 0; m < sorted.length; m++) {
-      for (int v = 0; v < virtualNodes; v++) {
-        int i = m * virtualNodes + v;
-        keys[i] = hash.hashPoint(sorted[m].id(), v);
-        memberOf[i] = m;
-        order[i] = i;
-      }
-    }
-    // Members are already in id order, so ordering ties by member index orders them by id.
-    Arrays.sort(order, (a, b) -> {
-      int c = Long.compare(keys[a], keys[b]);
-      return c != 0 ? c : Integer.compare(memberOf[a], memberOf[b]);
-    });
     long[] points = new long[n];
     int[] owners = new int[n];
-    for (int i = 0; i < n; i++) {
-      points[i] = keys[order[i]];
-      owners[i] = memberOf[order[i]];
+    for (int m = 0; m < sorted.length; m++) {
+      int from = m * virtualNodes;
+      System.arraycopy(MemberPoints.of(hash, sorted[m].id(), virtualNodes), 0, points, from, virtualNodes);
+      Arrays.fill(owners, from, from + virtualNodes, m);
+    }
+    long[] pointsTmp = new long[n];
+    int[] ownersTmp = new int[n];
+    for (int width = virtualNodes; width < n; width *= 2) {
+      for (int lo = 0; lo < n; lo += 2 * width) {
+        int mid = Math.min(lo + width, n);
+        int hi = Math.min(lo + 2 * width, n);
+        int i = lo;
+        int j = mid;
+        for (int k = lo; k < hi; k++) {
+          if (j >= hi || i < mid && points[i] <= points[j]) {
+            pointsTmp[k] = points[i];
+            ownersTmp[k] = owners[i++];
+          } else {
+            pointsTmp[k] = points[j];
+            ownersTmp[k] = owners[j++];
+          }
+        }
+      }
+      long[] p = points;
+      points = pointsTmp;
+      pointsTmp = p;
+      int[] o = owners;
+      owners = ownersTmp;
+      ownersTmp = o;
     }
     return new HashRing(version, sorted, points, owners, hash);
   }
@@ -171,13 +185,76 @@ public final class HashRing {
     return out;
   }
 
+  /**
+   * For each slot s below {@code slots}, the indexes (into the id-ordered members) of the first
+   * want = min(n, size()) distinct members clockwise from position {@code slotPosition(s)}, owner
+   * first: {@code want} ints per slot. What {@link #ownersAt} gives for each, without a list
+   * per slot, and walked once per run of slots that start at the same point (evenly spaced slots
+   * share a point about 16,384 / points times in a row).
+   */
+  int[] walkSlots(int slots, java.util.function.IntToLongFunction slotPosition, int n) {
+    int want = Math.min(n, members.length);
+    int[] out = new int[slots * want];
+    if (want == 0) {
+      return out;
+    }
+    int[] seenAt = new int[members.length];
+    int mark = 0;
+    int previousStart = -1;
+    int bound = 0;
+    long previous = Long.MIN_VALUE;
+    for (int s = 0; s < slots; s++) {
+      long h = slotPosition.applyAsLong(s);
+      // Ascending positions move the lower bound forward a few points at a time; a binary search
+      // only where they turn back (slot positions wrap once, at slot 8,192).
+      if (s == 0 || h < previous) {
+        bound = lowerBound(h);
+      } else {
+        while (bound < points.length && points[bound] < h) {
+          bound++;
+        }
+      }
+      previous = h;
+      int start = bound == points.length ? 0 : bound;
+      int base = s * want;
+      if (start == previousStart) {
+        System.arraycopy(out, base - want, out, base, want);
+        continue;
+      }
+      previousStart = start;
+      mark++;
+      int got = 0;
+      for (int step = 0, i = start; step < points.length && got < want; step++, i = i + 1 == points.length ? 0 : i + 1) {
+        int m = owners[i];
+        if (seenAt[m] != mark) {
+          seenAt[m] = mark;
+          out[base + got++] = m;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The members in id order, not copied: for Placement, which indexes into it. */
+  Member[] memberArray() {
+    return members;
+  }
+
   /** The index of the first point at or after {@code h}, wrapping past the last point to 0. */
   private int pointIndex(long h) {
     if (points.length == 0) {
       throw new IllegalStateException("the ring is empty (version " + version + ")");
     }
-    // Lower bound: the first point >= h. Equal points keep their tie order, so with a collision
-    // the member with the smaller id wins, on every node.
+    // Past the last point: the circle wraps, and the key belongs to the first point.
+    int lo = lowerBound(h);
+    return lo == points.length ? 0 : lo;
+  }
+
+  /**
+   * The first point >= h, or points.length when there is none. Equal points keep their tie order,
+   * so with a collision the member with the smaller id wins, on every node.
+   */
+  private int lowerBound(long h) {
     int lo = 0;
     int hi = points.length;
     while (lo < hi) {
@@ -188,8 +265,7 @@ public final class HashRing {
         hi = mid;
       }
     }
-    // Past the last point: the circle wraps, and the key belongs to the first point.
-    return lo == points.length ? 0 : lo;
+    return lo;
   }
 
   @Override

@@ -180,7 +180,7 @@ public final class Placement {
       learners = List.of();
     }
     HashRing ring = HashRing.of(epoch, members, virtualNodes, RingHash.XXHASH64);
-    Member[] owning = ring.members().toArray(new Member[0]);
+    Member[] owning = ring.memberArray();
     if (owning.length == 0) {
       return new Placement(epoch, fingerprint(List.of(), virtualNodes, replicas), owning, null, virtualNodes,
           replicas, null, null, null, null);
@@ -191,66 +191,78 @@ public final class Placement {
       List<Member> all = new ArrayList<>(members);
       all.addAll(learners);
       target = HashRing.of(epoch, all, virtualNodes, RingHash.XXHASH64);
-      sorted = target.members().toArray(new Member[0]);
+      sorted = target.memberArray();
     }
+    // Everything below works on member indexes: a ring's (id order among its members) mapped once
+    // to the placement's (id order among all). Placement changes run this cold, slot by slot.
+    int[] ringToSorted = indexesIn(owning, sorted);
     int perSlot = Math.min(replicas, owning.length - 1);
     int targetCopies = Math.min(replicas, sorted.length - 1) + 1;
     short[] owners = new short[KeySlot.SLOTS];
     short[] replicaOf = perSlot == 0 ? null : new short[KeySlot.SLOTS * perSlot];
     long[] learnerBits = target == null ? null : new long[KeySlot.SLOTS];
     long[] soloOwners = target == null ? null : new long[KeySlot.SLOTS];
-    HashRing[] solo = new HashRing[learners.size()];
-    short[] soloIndex = new short[learners.size()];
+    int[][] soloOwner = new int[learners.size()][];
+    int[][] soloToSorted = new int[learners.size()][];
+    int[] soloIndex = new int[learners.size()];
     int li = 0;
     for (Member l : learners) {
       List<Member> withIt = new ArrayList<>(members);
       withIt.add(l);
-      solo[li] = HashRing.of(epoch, withIt, virtualNodes, RingHash.XXHASH64);
-      soloIndex[li++] = (short) Arrays.binarySearch(sorted, l, BY_ID);
+      HashRing solo = HashRing.of(epoch, withIt, virtualNodes, RingHash.XXHASH64);
+      soloOwner[li] = solo.walkSlots(KeySlot.SLOTS, Placement::position, 1);
+      soloToSorted[li] = indexesIn(solo.memberArray(), sorted);
+      soloIndex[li++] = Arrays.binarySearch(sorted, l, BY_ID);
     }
     java.util.Set<Member> leaving = new java.util.HashSet<>();
+    boolean[] leavingAt = new boolean[owning.length];
     for (Member d : departing) {
       if (ring.contains(d)) {
         leaving.add(d);
+        leavingAt[Arrays.binarySearch(owning, d, BY_ID)] = true;
       }
     }
     // The copies each slot has once the departing members are gone: replicas + 1 of those that stay.
     int staying = owning.length - leaving.size();
     int keptCopies = Math.min(replicas + 1, staying);
     long[] extraBits = perSlot == 0 || leaving.isEmpty() || staying == 0 ? null : new long[KeySlot.SLOTS];
+    // With members departing, each slot's walk goes round the whole ring; otherwise its copies suffice.
+    int walkLength = extraBits != null ? owning.length : perSlot + 1;
+    int[] walk = ring.walkSlots(KeySlot.SLOTS, Placement::position, walkLength);
+    int[] targetWalk = target == null ? null : target.walkSlots(KeySlot.SLOTS, Placement::position, targetCopies);
+    boolean[] inRing = new boolean[sorted.length];
+    for (int i : ringToSorted) {
+      inRing[i] = true;
+    }
     for (int s = 0; s < KeySlot.SLOTS; s++) {
-      long point = position(s);
+      int base = s * walkLength;
       if (extraBits != null) {
-        List<Member> walk = ring.ownersAt(point, owning.length);
         int kept = 0;
-        for (int i = 0; i < walk.size() && kept < keptCopies; i++) {
-          Member m = walk.get(i);
-          if (leaving.contains(m)) {
+        for (int i = 0; i < walkLength && kept < keptCopies; i++) {
+          int m = walk[base + i];
+          if (leavingAt[m]) {
             continue;
           }
           kept++;
           if (i > perSlot) {
-            extraBits[s] |= 1L << Arrays.binarySearch(sorted, m, BY_ID);
+            extraBits[s] |= 1L << ringToSorted[m];
           }
         }
       }
-      if (perSlot == 0) {
-        owners[s] = (short) Arrays.binarySearch(sorted, ring.ownerAt(point), BY_ID);
-      } else {
-        List<Member> copies = ring.ownersAt(point, perSlot + 1);
-        owners[s] = (short) Arrays.binarySearch(sorted, copies.get(0), BY_ID);
-        for (int r = 0; r < perSlot; r++) {
-          replicaOf[s * perSlot + r] = (short) Arrays.binarySearch(sorted, copies.get(r + 1), BY_ID);
-        }
+      owners[s] = (short) ringToSorted[walk[base]];
+      for (int r = 0; r < perSlot; r++) {
+        replicaOf[s * perSlot + r] = (short) ringToSorted[walk[base + r + 1]];
       }
-      if (target != null) {
-        for (Member m : target.ownersAt(point, targetCopies)) {
-          if (!ring.contains(m)) {
-            learnerBits[s] |= 1L << Arrays.binarySearch(sorted, m, BY_ID);
+      if (targetWalk != null) {
+        // The target ring's members are `sorted` itself.
+        for (int i = s * targetCopies, end = i + targetCopies; i < end; i++) {
+          int m = targetWalk[i];
+          if (!inRing[m]) {
+            learnerBits[s] |= 1L << m;
           }
         }
-        for (int l = 0; l < solo.length; l++) {
-          if (solo[l].ownerAt(point).equals(sorted[soloIndex[l]])) {
+        for (int l = 0; l < soloOwner.length; l++) {
+          if (soloToSorted[l][soloOwner[l][s]] == soloIndex[l]) {
             soloOwners[s] |= 1L << soloIndex[l];
             learnerBits[s] |= 1L << soloIndex[l];
           }
@@ -260,6 +272,15 @@ public final class Placement {
     List<Member> departingHere = new ArrayList<>(leaving);
     return new Placement(epoch, fingerprint(Arrays.asList(owning), learners, departingHere, virtualNodes, replicas),
         sorted, owners, virtualNodes, replicas, replicaOf, learnerBits, soloOwners, extraBits);
+  }
+
+  /** For each of {@code some} (id-ordered, all in {@code all}), its index in {@code all} (id-ordered). */
+  private static int[] indexesIn(Member[] some, Member[] all) {
+    int[] out = new int[some.length];
+    for (int i = 0; i < some.length; i++) {
+      out[i] = Arrays.binarySearch(all, some[i], BY_ID);
+    }
+    return out;
   }
 
   /**
