@@ -193,6 +193,9 @@ public final class HashRing {
    * share a point about 16,384 / points times in a row).
    */
   int[] walkSlots(int slots, java.util.function.IntToLongFunction slotPosition, int n) {
+    if (n < 0) {
+      throw new IllegalArgumentException("replica count " + n + " is negative");
+    }
     int want = Math.min(n, members.length);
     int[] out = new int[slots * want];
     if (want == 0) {

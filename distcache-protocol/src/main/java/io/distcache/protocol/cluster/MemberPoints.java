@@ -10,7 +10,9 @@ import java.util.Map;
  * change builds up to 2 + learners rings of the same few members, in code too cold to be
  * compiled, where hashing 1,024 points per member was most of a ring's cost (about 1 ms per
  * member, measured). The cache is bounded (least recently used out), so members that left are
- * forgotten; at 1,024 points it holds at most 128 x 8 KiB.
+ * forgotten: at most 128 members, 1 MiB at the default 1,024 points and 4 MiB at the maximum
+ * 4,096, for the life of the JVM. More members than that churning through only costs speed.
+ * Hashes must be pure functions (RingHash says so).
  */
 
 /** The sorted points of one member on the ring, memoized. Thread-safe. */

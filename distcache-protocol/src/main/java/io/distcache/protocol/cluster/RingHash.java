@@ -5,6 +5,10 @@ import java.nio.charset.StandardCharsets;
 /**
  * Where keys and virtual nodes land on the ring. Production uses {@link #XXHASH64}; tests inject
  * a transparent hash so owners can be worked out by hand.
+ *
+ * <p>An implementation must be a pure function of its arguments: a member's points are computed
+ * once per (hash instance, id, virtual node count) and kept (MemberPoints), so a hash whose
+ * answers change over time would be read stale.
  */
 public interface RingHash {
 
