@@ -172,17 +172,29 @@ public final class HashRing {
     if (want == 0) {
       return out;
     }
-    boolean[] taken = new boolean[members.length];
-    int start = pointIndex(position);
-    // Walk clockwise from the owner's point; at most one lap, since a lap visits every member.
-    for (int step = 0; step < points.length && out.size() < want; step++) {
-      int m = owners[(start + step) % points.length];
-      if (!taken[m]) {
-        taken[m] = true;
-        out.add(members[m]);
-      }
+    int[] found = new int[want];
+    walk(pointIndex(position), want, new int[members.length], 1, found, 0);
+    for (int m : found) {
+      out.add(members[m]);
     }
     return out;
+  }
+
+  /**
+   * Writes to {@code out} from {@code base} the indexes of the first {@code want} distinct members
+   * clockwise from point {@code start} (want at most size()). A member is taken when its
+   * {@code seenAt} entry is not {@code mark}, and gets it: a new mark per walk reuses the array.
+   * At most one lap, since a lap visits every member.
+   */
+  private void walk(int start, int want, int[] seenAt, int mark, int[] out, int base) {
+    int got = 0;
+    for (int step = 0, i = start; step < points.length && got < want; step++, i = i + 1 == points.length ? 0 : i + 1) {
+      int m = owners[i];
+      if (seenAt[m] != mark) {
+        seenAt[m] = mark;
+        out[base + got++] = m;
+      }
+    }
   }
 
   /**
@@ -225,15 +237,7 @@ public final class HashRing {
         continue;
       }
       previousStart = start;
-      mark++;
-      int got = 0;
-      for (int step = 0, i = start; step < points.length && got < want; step++, i = i + 1 == points.length ? 0 : i + 1) {
-        int m = owners[i];
-        if (seenAt[m] != mark) {
-          seenAt[m] = mark;
-          out[base + got++] = m;
-        }
-      }
+      walk(start, want, seenAt, ++mark, out, base);
     }
     return out;
   }

@@ -214,18 +214,22 @@ public final class Placement {
       soloToSorted[li] = indexesIn(solo.memberArray(), sorted);
       soloIndex[li++] = Arrays.binarySearch(sorted, l, BY_ID);
     }
-    java.util.Set<Member> leaving = new java.util.HashSet<>();
+    // The departing owners, each once: by ring index for the walk, as a list for the fingerprint.
     boolean[] leavingAt = new boolean[owning.length];
+    List<Member> departingHere = new ArrayList<>();
     for (Member d : departing) {
       if (ring.contains(d)) {
-        leaving.add(d);
-        leavingAt[Arrays.binarySearch(owning, d, BY_ID)] = true;
+        int i = Arrays.binarySearch(owning, d, BY_ID);
+        if (!leavingAt[i]) {
+          leavingAt[i] = true;
+          departingHere.add(d);
+        }
       }
     }
     // The copies each slot has once the departing members are gone: replicas + 1 of those that stay.
-    int staying = owning.length - leaving.size();
+    int staying = owning.length - departingHere.size();
     int keptCopies = Math.min(replicas + 1, staying);
-    long[] extraBits = perSlot == 0 || leaving.isEmpty() || staying == 0 ? null : new long[KeySlot.SLOTS];
+    long[] extraBits = perSlot == 0 || departingHere.isEmpty() || staying == 0 ? null : new long[KeySlot.SLOTS];
     // With members departing, each slot's walk goes round the whole ring; otherwise its copies suffice.
     int walkLength = extraBits != null ? owning.length : perSlot + 1;
     int[] walk = ring.walkSlots(KeySlot.SLOTS, Placement::position, walkLength);
@@ -269,7 +273,6 @@ public final class Placement {
         }
       }
     }
-    List<Member> departingHere = new ArrayList<>(leaving);
     return new Placement(epoch, fingerprint(Arrays.asList(owning), learners, departingHere, virtualNodes, replicas),
         sorted, owners, virtualNodes, replicas, replicaOf, learnerBits, soloOwners, extraBits);
   }
