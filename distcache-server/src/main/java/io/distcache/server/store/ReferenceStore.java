@@ -815,10 +815,19 @@ public final class ReferenceStore implements Store {
   /** Evicts the policy's choice among the candidates other than keep; false when there is none. */
   private boolean evictOneExcept(Key keep) {
     EvictionPolicy p = config.policy();
+    // Under an LRU policy the first candidate is the victim: stop there rather than list them all
+    // (a flood that evicts on every write would otherwise be quadratic).
+    if (!p.evicts()) {
+      return false;
+    }
+    boolean firstWins = !p.random() && !p.lfu() && p != EvictionPolicy.VOLATILE_TTL;
     List<Key> candidates = new ArrayList<>();
     for (Map.Entry<Key, Entry> me : byRecency.entrySet()) { // least recently used first
       if (!me.getKey().equals(keep) && candidate(me.getValue())) {
         candidates.add(me.getKey());
+        if (firstWins) {
+          break;
+        }
       }
     }
     if (candidates.isEmpty()) {
