@@ -286,28 +286,6 @@ public final class Placement {
     return out;
   }
 
-  /**
-   * The index of {@code member} (id and address both equal) in {@code members}, or -1. By identity
-   * first: callers ask about the same few instances (this node, one replica) slot after slot, and
-   * a placement change walks all 16,384 slots several times on the membership thread, in code that
-   * runs too rarely to be compiled (a join's JFR: member comparisons were the largest share of an
-   * install). A linear walk: at most 64 members.
-   */
-  private int indexOf(Member member) {
-    Member[] ms = members;
-    for (int i = 0; i < ms.length; i++) {
-      if (ms[i] == member) {
-        return i;
-      }
-    }
-    for (int i = 0; i < ms.length; i++) {
-      if (ms[i].equals(member)) {
-        return i;
-      }
-    }
-    return -1;
-  }
-
   /** Slot {@code s}'s position on the ring: the 16,384 slots evenly spaced, in order (2^50 apart). */
   public static long position(int s) {
     return (long) s << 50;
@@ -423,6 +401,85 @@ public final class Placement {
       learning &= learning - 1;
     }
     return List.of(out);
+  }
+
+  // Index queries. A placement change walks every slot several times on the membership thread, in
+  // code too rarely run to be compiled: asked per member and per slot (owns, isReplica, replicas),
+  // each a member lookup or a list, a change cost each node tens of milliseconds cold, which every
+  // member's confirmation waits for. These answer with member indexes (positions in members()) and
+  // bit masks over them; a caller looks its members up once per change.
+
+  /**
+   * The position of {@code member} (id and address both equal) in {@link #members()}, or -1. By
+   * identity first (callers ask about the same few instances); a linear walk: at most 64 members.
+   */
+  public int indexOf(Member member) {
+    Member[] ms = members;
+    for (int i = 0; i < ms.length; i++) {
+      if (ms[i] == member) {
+        return i;
+      }
+    }
+    for (int i = 0; i < ms.length; i++) {
+      if (ms[i].equals(member)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** The position in {@link #members()} of {@code slot}'s owner, or -1 when the placement is empty. */
+  public int ownerIndex(int slot) {
+    return owners == null ? -1 : owners[slot];
+  }
+
+  /**
+   * A bit per position in {@link #members()}: the members that receive {@code slot}'s writes
+   * without owning it (its replicas, extra replicas and learners: {@link #replicas(int)} as a set).
+   */
+  public long replicaBits(int slot) {
+    long bits = learnerBits == null ? 0 : learnerBits[slot];
+    if (extraBits != null) {
+      bits |= extraBits[slot];
+    }
+    if (replicaOf != null) {
+      int per = replicaOf.length / KeySlot.SLOTS;
+      for (int r = 0, at = slot * per; r < per; r++) {
+        bits |= 1L << replicaOf[at + r];
+      }
+    }
+    return bits;
+  }
+
+  /** A bit per position in {@link #members()}: the learners of {@code slot} ({@link #isLearner(Member, int)}). */
+  public long learningBits(int slot) {
+    return learnerBits == null ? 0 : learnerBits[slot];
+  }
+
+  /** A bit per position in {@link #members()}: the learners that own {@code slot} once each alone becomes an owner. */
+  public long wouldOwnBits(int slot) {
+    return soloOwners == null ? 0 : soloOwners[slot];
+  }
+
+  /** A bit per position in {@link #members()}: the members that own nothing yet ({@link #isLearner(Member)}). */
+  public long learnerMask() {
+    if (learnerBits == null) {
+      return 0;
+    }
+    long all = members.length == 64 ? -1L : (1L << members.length) - 1;
+    return all & ~ringMask;
+  }
+
+  /**
+   * For each member of {@code other}, in its {@link #members()} order, its position in this
+   * placement's {@link #members()}, or -1 where it is not a member here.
+   */
+  public int[] indexesOf(Placement other) {
+    int[] out = new int[other.members.length];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = indexOf(other.members[i]);
+    }
+    return out;
   }
 
   /** True when {@code member} is one of the replicas (extra ones included) or learners of {@code slot}. */

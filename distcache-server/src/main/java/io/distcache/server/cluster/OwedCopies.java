@@ -5,6 +5,7 @@ import io.distcache.protocol.cluster.Member;
 import io.distcache.protocol.cluster.Placement;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
 /*
@@ -53,13 +54,19 @@ final class OwedCopies {
       notifyAll();
       return;
     }
+    // Member positions and bit masks (Placement's index queries): this runs once per change, too
+    // rarely to be compiled, and per slot and member lookups cost tens of milliseconds cold.
+    int meNext = next.indexOf(me);
+    long nextLearners = next.learnerMask();
     for (Iterator<Map.Entry<String, long[]>> it = marks.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<String, long[]> e = it.next();
       Member r = Replicator.memberOf(next, e.getKey());
+      int ri = r == null ? -1 : next.indexOf(r);
+      boolean gone = ri < 0 || (nextLearners & (1L << ri)) != 0 || meNext < 0;
       long[] m = e.getValue();
       boolean any = false;
       for (int s = 0; s < KeySlot.SLOTS; s++) {
-        if (m[s] != 0 && (r == null || next.isLearner(r) || !next.owns(me, s) || !next.isReplica(r, s))) {
+        if (m[s] != 0 && (gone || next.ownerIndex(s) != meNext || (next.replicaBits(s) & (1L << ri)) == 0)) {
           m[s] = 0;
         }
         any |= m[s] != 0;
@@ -73,16 +80,23 @@ final class OwedCopies {
       return;
     }
     long mark = ++counter;
-    for (int s = 0; s < KeySlot.SLOTS; s++) {
-      if (!next.owns(me, s)) {
+    int mePrev = previous.indexOf(me);
+    long mePrevBit = mePrev < 0 ? 0 : 1L << mePrev;
+    int[] nextToPrev = previous.indexesOf(next);
+    List<Member> nextMembers = next.members();
+    long[][] byIndex = new long[nextMembers.size()][];
+    for (int s = 0; meNext >= 0 && s < KeySlot.SLOTS; s++) {
+      if (next.ownerIndex(s) != meNext) {
         continue;
       }
-      Member ownerBefore = previous.owner(s);
-      boolean failover = ownerBefore != null && !ownerBefore.equals(me)
-          && (!next.contains(ownerBefore) || next.isLearner(ownerBefore));
-      for (Member r : next.replicas(s)) {
-        if (!next.isLearner(r) && !keepsItsCopy(me, r, s, ownerBefore, failover, previous)) {
-          marks.computeIfAbsent(r.id(), k -> new long[KeySlot.SLOTS])[s] = mark;
+      int ob = previous.ownerIndex(s);
+      for (long bits = next.replicaBits(s) & ~nextLearners; bits != 0; bits &= bits - 1) {
+        int j = Long.numberOfTrailingZeros(bits);
+        if (!keepsItsCopy(nextToPrev[j], s, ob, mePrev, mePrevBit, previous)) {
+          if (byIndex[j] == null) {
+            byIndex[j] = marks.computeIfAbsent(nextMembers.get(j).id(), k -> new long[KeySlot.SLOTS]);
+          }
+          byIndex[j][s] = mark;
         }
       }
     }
@@ -90,21 +104,23 @@ final class OwedCopies {
   }
 
   /**
-   * True when replica {@code r} of slot {@code s} surely keeps through the change a copy that was
-   * whole (its SlotGuard decides on its side): it held the slot before and the owner stayed this
-   * node, or it owned the slot itself and handed it to this node, which learned it. Anything else
+   * True when the replica of slot {@code s} at position {@code rPrev} of {@code previous} (-1: no
+   * member there; {@code ownerBefore} and {@code mePrev} likewise) surely keeps through the change
+   * a copy that was whole (its SlotGuard decides on its side): it held the slot before and the
+   * owner stayed this node, or it owned the slot itself and handed it to this node, which learned
+   * it. Anything else
    * is owed, a failover's kept copies included; where this errs, it errs towards owing (a copy sent
    * at a leave that was not needed).
    */
-  private static boolean keepsItsCopy(Member me, Member r, int s, Member ownerBefore, boolean failover,
+  private static boolean keepsItsCopy(int rPrev, int s, int ownerBefore, int mePrev, long mePrevBit,
       Placement previous) {
-    if (r.equals(ownerBefore)) {
-      return previous.wouldOwn(me, s);
+    if (ownerBefore >= 0 && rPrev == ownerBefore) {
+      return (previous.wouldOwnBits(s) & mePrevBit) != 0;
     }
     // After a failover the other replicas keep their copies, but one may have been unfinished (its
     // copy from the dead owner still running) and it asks again only when it sees it stuck, 10 s
     // later (a reviewer): owed, so a leave sends it the slot.
-    return previous.isReplica(r, s) && me.equals(ownerBefore);
+    return rPrev >= 0 && (previous.replicaBits(s) & (1L << rPrev)) != 0 && ownerBefore >= 0 && ownerBefore == mePrev;
   }
 
   /** {@code replicaId} asked for a full copy of {@code slots} (a 16,384-bit map): owed until one ends. */

@@ -2082,8 +2082,11 @@ public final class Replicator implements AutoCloseable {
     placementChanged(next);
     Member me = self.get();
     if (me != null && !previous.isEmpty() && !next.isEmpty()) {
-      syncRequester.ownerChanged(s -> !previous.owner(s).equals(next.owner(s)) && next.isReplica(me, s)
-          && !next.isLearner(me, s));
+      int[] prevToNext = next.indexesOf(previous);
+      int meNext = next.indexOf(me);
+      long meBit = meNext < 0 ? 0 : 1L << meNext;
+      syncRequester.ownerChanged(s -> prevToNext[previous.ownerIndex(s)] != next.ownerIndex(s)
+          && (next.replicaBits(s) & ~next.learningBits(s) & meBit) != 0);
     }
   }
 
@@ -2162,8 +2165,11 @@ public final class Replicator implements AutoCloseable {
     }
     int count = 0;
     int first = -1;
-    for (int s = 0; s < KeySlot.SLOTS; s++) {
-      if (next.owns(me, s) && !previous.owns(me, s) && previous.isReplica(me, s) && !current(s)) {
+    int meNext = next.indexOf(me);
+    int mePrev = previous.indexOf(me);
+    for (int s = 0; meNext >= 0 && mePrev >= 0 && s < KeySlot.SLOTS; s++) {
+      if (next.ownerIndex(s) == meNext && previous.ownerIndex(s) != mePrev
+          && (previous.replicaBits(s) & (1L << mePrev)) != 0 && !current(s)) {
         count++;
         first = first < 0 ? s : first;
       }
@@ -2213,22 +2219,27 @@ public final class Replicator implements AutoCloseable {
         unreleasedSlots = null;
         return;
       }
-      Map<String, Member> present = new HashMap<>();
-      for (Member m : next.members()) {
-        present.put(m.id(), m);
+      // Member positions and bit masks (Placement's index queries): this runs once per change, too
+      // rarely to be compiled.
+      List<Member> nextMembers = next.members();
+      Map<String, Integer> present = new HashMap<>();
+      for (int i = 0; i < nextMembers.size(); i++) {
+        present.put(nextMembers.get(i).id(), i);
       }
+      int meNext = next.indexOf(me);
+      int mePrev = previous.indexOf(me);
       // A pending release stays while this node still owns the slot and the member, still present,
       // still does not replicate it: no write has bypassed it yet, and none did before.
       for (java.util.Iterator<Map.Entry<String, long[]>> it = unreleased.entrySet().iterator(); it.hasNext(); ) {
         Map.Entry<String, long[]> e = it.next();
-        Member m = present.get(e.getKey());
+        Integer m = present.get(e.getKey());
         long[] bits = e.getValue();
         for (int w = 0; w < bits.length; w++) {
           long word = bits[w];
           while (word != 0) {
             int s = w * 64 + Long.numberOfTrailingZeros(word);
             word &= word - 1;
-            if (m == null || !next.owns(me, s) || next.isReplica(m, s)) {
+            if (m == null || next.ownerIndex(s) != meNext || (next.replicaBits(s) & (1L << m)) != 0) {
               bits[w] &= ~(1L << s);
             }
           }
@@ -2237,13 +2248,18 @@ public final class Replicator implements AutoCloseable {
           it.remove();
         }
       }
-      for (int s = 0; s < KeySlot.SLOTS; s++) {
-        if (!previous.owns(me, s) || !next.owns(me, s)) {
+      int[] prevToNext = next.indexesOf(previous);
+      List<Member> prevMembers = previous.members();
+      for (int s = 0; mePrev >= 0 && s < KeySlot.SLOTS; s++) {
+        if (previous.ownerIndex(s) != mePrev || next.ownerIndex(s) != meNext) {
           continue; // a slot this node no longer owns gets no write from it; its new owner decides
         }
-        for (Member m : previous.replicas(s)) {
-          if (next.contains(m) && !next.isReplica(m, s)) {
-            unreleased.computeIfAbsent(m.id(), id -> new long[KeySlot.SLOTS / 64])[s >>> 6] |= 1L << s;
+        long nextCopies = next.replicaBits(s);
+        for (long was = previous.replicaBits(s); was != 0; was &= was - 1) {
+          int i = Long.numberOfTrailingZeros(was);
+          int j = prevToNext[i];
+          if (j >= 0 && (nextCopies & (1L << j)) == 0) {
+            unreleased.computeIfAbsent(prevMembers.get(i).id(), id -> new long[KeySlot.SLOTS / 64])[s >>> 6] |= 1L << s;
           }
         }
       }
@@ -2380,14 +2396,16 @@ public final class Replicator implements AutoCloseable {
     }
     Member me = self.get();
     Set<String> keep = new HashSet<>();
-    if (me != null) {
-      for (int s = 0; s < KeySlot.SLOTS; s++) {
-        if (next.owns(me, s)) {
-          for (Member m : next.replicas(s)) {
-            keep.add(m.id());
-          }
-        }
+    int meNext = me == null ? -1 : next.indexOf(me);
+    long copies = 0;
+    for (int s = 0; meNext >= 0 && s < KeySlot.SLOTS; s++) {
+      if (next.ownerIndex(s) == meNext) {
+        copies |= next.replicaBits(s);
       }
+    }
+    List<Member> nextMembers = next.members();
+    for (; copies != 0; copies &= copies - 1) {
+      keep.add(nextMembers.get(Long.numberOfTrailingZeros(copies)).id());
     }
     replicaIds = Set.copyOf(keep);
     Set<String> present = new HashSet<>();

@@ -201,9 +201,12 @@ public final class SlotGuard {
    * confirmed {@code next}, it may still answer READONLY reads of the slot from a copy that writes
    * acknowledged under {@code next} no longer reach.
    */
-  private static boolean droppedLiveReplica(Placement previous, Placement next, int slot) {
-    for (Member m : previous.replicas(slot)) {
-      if (!previous.isLearner(m) && next.contains(m) && !next.isReplica(m, slot)) {
+  private static boolean droppedLiveReplica(Placement previous, Placement next, int[] prevToNext, long prevLearners,
+      int slot) {
+    long nextCopies = next.replicaBits(slot);
+    for (long bits = previous.replicaBits(slot) & ~prevLearners; bits != 0; bits &= bits - 1) {
+      int j = prevToNext[Long.numberOfTrailingZeros(bits)];
+      if (j >= 0 && (nextCopies & (1L << j)) == 0) {
         return true;
       }
     }
@@ -405,15 +408,37 @@ public final class SlotGuard {
     boolean aloneJoinsOthers = previous.size() == 1 && previous.contains(me) && next.size() > 1
         && !me.equals(oldestOwner(next));
     long[] gave = new long[WORDS];
+    // Every question below is about member positions (Placement's index queries), each member
+    // looked up once: this loop runs once per change, too rarely to be compiled.
+    int meNext = next.indexOf(me);
+    int mePrev = previous.indexOf(me);
+    long meNextBit = meNext < 0 ? 0 : 1L << meNext;
+    long mePrevBit = mePrev < 0 ? 0 : 1L << mePrev;
+    boolean learnerNext = (next.learnerMask() & meNextBit) != 0;
+    int[] prevToNext = next.indexesOf(previous);
+    int[] nextToPrev = previous.indexesOf(next);
+    long prevLearners = previous.learnerMask();
+    long nextLearners = next.learnerMask();
+    // Per owner in previous: it left the ring in next (gone, or back only as a learner, not this node).
+    boolean[] leftRing = new boolean[prevToNext.length];
+    for (int i = 0; i < leftRing.length; i++) {
+      int j = prevToNext[i];
+      leftRing[i] = j < 0 || (nextLearners & (1L << j)) != 0 && i != mePrev;
+    }
     for (int s = 0; s < KeySlot.SLOTS; s++) {
-      boolean nowOwned = next.owns(me, s);
-      if (nowOwned && (old[s >>> 6] & (1L << s)) != 0 && !(replicaReads && droppedLiveReplica(previous, next, s))) {
+      int on = next.ownerIndex(s);
+      int ob = previous.ownerIndex(s);
+      boolean nowOwned = meNext >= 0 && on == meNext;
+      if (nowOwned && (old[s >>> 6] & (1L << s)) != 0
+          && !(replicaReads && droppedLiveReplica(previous, next, prevToNext, prevLearners, s))) {
         keep[s >>> 6] |= 1L << s;
       }
       // A copy (owned or replicated) is kept only while this node holds it under the same owner:
       // a copy gained, lost, or under a new owner (which starts the slot empty) is dropped.
-      boolean holdsNow = nowOwned || next.isReplica(me, s);
-      boolean heldBefore = !aloneJoinsOthers && (previous.owns(me, s) || previous.isReplica(me, s));
+      boolean replicaNow = (next.replicaBits(s) & meNextBit) != 0;
+      boolean holdsNow = nowOwned || replicaNow;
+      boolean ownedBefore = mePrev >= 0 && ob == mePrev;
+      boolean heldBefore = !aloneJoinsOthers && (ownedBefore || (previous.replicaBits(s) & mePrevBit) != 0);
       // A failover keeps the copies: when the owner left the ring, its first replica becomes the
       // owner and the others stay replicas, each with the copy it replicated (sync replication:
       // every acknowledged write is on it). Not a learner's copy: owners acknowledge without
@@ -425,21 +450,19 @@ public final class SlotGuard {
       // stall lost a third of the keys when one member went from "all three" straight to "two,
       // and the stalled one learning"). Not this node's own step to learning (it was declared
       // dead): what it held is dropped and learned again (its copies are asked for once dropped).
-      Member ownerBefore = previous.owner(s);
-      boolean failover = ownerBefore != null && (!next.contains(ownerBefore)
-          || next.isLearner(ownerBefore) && !ownerBefore.equals(me)) && !previous.isLearner(me, s);
+      boolean failover = ob >= 0 && leftRing[ob] && (previous.learningBits(s) & mePrevBit) == 0;
       // A learner that has joined keeps the slots it learned whole: their old owner stopped
       // applying writes to them and it had every effect before the learner joined (Replicator,
       // MIGRATE_PREPARE); the old owner, now the slot's replica under the learner, keeps its copy.
       // A slot it learned as a replica is kept too (heldBefore: a learner is a replica): its
       // owner acknowledged no write since MIGRATE_PREPARE before the learner had it.
-      boolean tookOver = nowOwned && previous.wouldOwn(me, s) && whole.test(s);
+      boolean tookOver = nowOwned && mePrev >= 0 && (previous.wouldOwnBits(s) & mePrevBit) != 0 && whole.test(s);
       // Not to a placement where this node learns: it was declared dead meanwhile and emptied its
       // store, so it holds no copy to keep (its requester gave the slot up while it owned it, and
       // only this drop asks for it again; a tester's rejoin waited for the next membership change).
-      boolean handedOver = previous.owns(me, s) && !nowOwned && previous.wouldOwn(next.owner(s), s)
-          && next.isReplica(me, s) && !next.isLearner(me);
-      boolean newOwner = holdsNow && heldBefore && !next.owner(s).equals(ownerBefore) && !failover && !tookOver
+      boolean handedOver = ownedBefore && !nowOwned && on >= 0 && nextToPrev[on] >= 0
+          && replicaNow && !learnerNext && (previous.wouldOwnBits(s) & (1L << nextToPrev[on])) != 0;
+      boolean newOwner = holdsNow && heldBefore && !(ob >= 0 && prevToNext[ob] == on) && !failover && !tookOver
           && !handedOver;
       if (handedOver) {
         gave[s >>> 6] |= 1L << s;
