@@ -142,8 +142,10 @@ class ClientServerConnectionTest {
   void ping_nodeRestartsOnTheSamePort_clientReconnectsAndSeesTheNewNode() {
     DistCacheNode first = node(0);
     int port = first.port();
+    // The default policy's 20 attempts, but 5-20 ms apart: its backoff (up to 1 s) made the get
+    // to the stopped node retry for about 12 s before it threw.
     DistCacheClient client = closing(DistCacheClient.builder().addresses("127.0.0.1:" + port)
-        .connectionsPerNode(1).build());
+        .connectionsPerNode(1).retryPolicy(RetryPolicy.of(20, Duration.ofMillis(5), Duration.ofMillis(20))).build());
     client.set("k", "v");
     first.close();
 

@@ -83,8 +83,12 @@ class RebalanceTest {
       joiner = cluster.start(entry);
       cluster.awaitSettled();
       int at = acked.size();
-      await().atMost(ClusterTest.DEADLINE).until(() -> acked.size() > at + 200 && reader.reads.get() > 3000);
+      // The writer stops once it has 200 writes after the join: left running until the reader's
+      // 3,000 reads, a fast writer (async, no replicas) acknowledged 2,000 more keys, which every
+      // check below then reads through every member.
+      await().atMost(ClusterTest.DEADLINE).until(() -> acked.size() > at + 200);
       writer.close();
+      await().atMost(ClusterTest.DEADLINE).until(() -> reader.reads.get() > 3000);
       reader.close();
       assertThat(writer.errors).as("errors a writer saw while a member joined").isEmpty();
       assertThat(reader.wrong).as("reads of acknowledged keys that did not return them while a member joined")
