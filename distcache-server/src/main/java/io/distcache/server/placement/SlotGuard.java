@@ -475,7 +475,12 @@ public final class SlotGuard {
       }
     }
     servable = keep;
-    handedOverSlots = gave;
+    // The same table at a higher epoch (a peer installed it first with a greater one, and this node
+    // adopts it: PlacementHolder.observe, dozens of times in one RebalanceTest run, mostly within
+    // milliseconds of the change itself) hands nothing over, but the slots the table's change handed
+    // over still are: forgetting them made a forward from a peer that had not heard of the join yet
+    // wait for an ownership that never comes here, then TRY_AGAIN.
+    handedOverSlots = changedOwners ? gave : handedOverSlots;
     updateQuorum();
     if (cleaner != null && !isEmpty(dirty)) {
       forEach(dirty, s -> pendingDrops[s]++);

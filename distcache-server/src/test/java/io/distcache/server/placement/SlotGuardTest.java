@@ -108,6 +108,37 @@ class SlotGuardTest {
     assertThat(guard.gaveAway(kept)).isFalse();
   }
 
+  /**
+   * A peer installed the same table first, at a higher epoch, and this node adopts that epoch
+   * (PlacementHolder.observe): the table handed the same slots over, and a peer that has not heard
+   * of the join yet still forwards them here.
+   */
+  @Test
+  void handedOver_staysThroughTheSameTableAtAHigherEpoch_untilEveryMemberConfirmsIt() {
+    Placement two = Placement.of(1, List.of(A, B), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    Placement learning = Placement.of(2, List.of(A, B), List.of(C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    Placement joined = Placement.of(3, List.of(A, B, C), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    guard.placementChanged(A, Placement.empty(), two, cleaner);
+    guard.placementChanged(A, two, learning, cleaner);
+    guard.placementChanged(A, learning, joined, cleaner);
+    int given = -1;
+    for (int s = 0; s < KeySlot.SLOTS && given < 0; s++) {
+      if (learning.owns(A, s) && joined.owns(C, s) && joined.isReplica(A, s)) {
+        given = s;
+      }
+    }
+    assertThat(given).as("a slot of A's that C learned, A staying its replica").isNotNegative();
+
+    Placement bumped = joined.withEpoch(5);
+    guard.placementChanged(A, joined, bumped, cleaner);
+
+    assertThat(guard.handedOver(given)).as("the same table at epoch 5, not confirmed everywhere yet").isTrue();
+    assertThat(guard.gaveAway(given)).isTrue();
+    confirmAll(bumped, B, C);
+    assertThat(guard.handedOver(given)).as("confirmed everywhere").isFalse();
+    assertThat(guard.gaveAway(given)).isTrue();
+  }
+
   @Test
   void majority_aNodeCutOffFromTheOthersServesNothing_andMayNotDeclareThemDead() {
     Placement three = Placement.of(1, List.of(A, B, C));
