@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Placement's index queries (member positions and bit masks, what placement listeners ask slot by
- * slot) answer exactly what its member queries answer, for placements with replicas, learners and
- * departing members, asked with equal members that are other instances, and with members that are
+ * slot) answer exactly what its member queries answer, for placements of up to 64 members with
+ * replicas, learners and departing members, asked with equal members that are other instances, and with members that are
  * not in the placement (an id at another address).
  */
 class PlacementIndexQueriesTest {
@@ -31,7 +31,8 @@ class PlacementIndexQueriesTest {
     List<Member> learners = new ArrayList<>();
     List<Member> departing = new ArrayList<>();
     for (Member m : all) {
-      int r = random.nextInt(10);
+      // At the cluster limit every member is in (64 bits in use); below it some are left out.
+      int r = random.nextInt(all.size() == 64 ? 8 : 10);
       if (r < 6) {
         owning.add(m);
         if (random.nextInt(5) == 0) {
@@ -41,7 +42,8 @@ class PlacementIndexQueriesTest {
         learners.add(m);
       }
     }
-    int vn = new int[] {1, 7, 64, 1024}[random.nextInt(4)];
+    // Few points for large clusters: the member queries this compares against cost O(members) each.
+    int vn = all.size() > 9 ? 8 : new int[] {1, 7, 64, 1024}[random.nextInt(4)];
     return Placement.of(epoch, owning, learners, departing, vn, random.nextInt(4));
   }
 
@@ -50,9 +52,16 @@ class PlacementIndexQueriesTest {
     Random random = new Random(29);
     int learnersSeen = 0;
     int departingSeen = 0;
-    for (int round = 0; round < 40; round++) {
-      List<Member> all = members(random, 1 + random.nextInt(9));
+    int highLearners = 0;
+    for (int round = 0; round < 42; round++) {
+      // Small clusters, then the cluster limit (64 members: bit 63) and one past an int's bits.
+      int n = round < 40 ? 1 + random.nextInt(9) : round == 40 ? 64 : 33 + random.nextInt(31);
+      List<Member> all = members(random, n);
       Placement p = randomPlacement(random, all, 3);
+      if (n == 64 && (p.size() != 64 || !p.hasLearners())) {
+        throw new AssertionError("the 64-member round must have 64 members and learners; change the seed");
+      }
+      highLearners += Long.numberOfLeadingZeros(p.learnerMask()) < 32 ? 1 : 0;
       learnersSeen += p.hasLearners() ? 1 : 0;
       departingSeen += p.hasDeparting() ? 1 : 0;
       List<Member> ms = p.members();
@@ -111,6 +120,7 @@ class PlacementIndexQueriesTest {
       assertThat(actual[2]).as("%s: wouldOwnBits", what).isEqualTo(expected[2]);
     }
     assertThat(learnersSeen).as("placements with learners").isPositive();
+    assertThat(highLearners).as("placements with a learner past bit 31").isPositive();
     assertThat(departingSeen).as("placements with departing members").isPositive();
   }
 
@@ -118,7 +128,7 @@ class PlacementIndexQueriesTest {
   void indexesOf_mapsEachMemberOfAnotherPlacementByEquality() {
     Random random = new Random(31);
     for (int round = 0; round < 30; round++) {
-      List<Member> all = members(random, 1 + random.nextInt(9));
+      List<Member> all = members(random, round == 0 ? 64 : 1 + random.nextInt(9));
       Placement a = randomPlacement(random, all, 3);
       List<Member> moved = new ArrayList<>(all);
       if (!moved.isEmpty() && random.nextBoolean()) {

@@ -108,9 +108,8 @@ final class OwedCopies {
    * member there; {@code ownerBefore} and {@code mePrev} likewise) surely keeps through the change
    * a copy that was whole (its SlotGuard decides on its side): it held the slot before and the
    * owner stayed this node, or it owned the slot itself and handed it to this node, which learned
-   * it. Anything else
-   * is owed, a failover's kept copies included; where this errs, it errs towards owing (a copy sent
-   * at a leave that was not needed).
+   * it. Anything else is owed, a failover's kept copies included; where this errs, it errs towards
+   * owing (a copy sent at a leave that was not needed).
    */
   private static boolean keepsItsCopy(int rPrev, int s, int ownerBefore, int mePrev, long mePrevBit,
       Placement previous) {

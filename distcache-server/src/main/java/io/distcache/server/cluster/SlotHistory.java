@@ -65,8 +65,9 @@ public final class SlotHistory implements PlacementListener {
       return; // same owners, new epoch
     }
     long[] bits = new long[KeySlot.SLOTS / 64];
+    int at = placement.indexOf(member); // contained: checked above
     for (int s = 0; s < KeySlot.SLOTS; s++) {
-      if (placement.owns(member, s)) {
+      if (placement.ownerIndex(s) == at) {
         bits[s >>> 6] |= 1L << (s & 63);
       }
     }

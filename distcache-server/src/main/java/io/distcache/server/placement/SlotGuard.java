@@ -601,8 +601,9 @@ public final class SlotGuard {
     long[] before = servable;
     long[] all = new long[WORDS];
     boolean blocked = false;
+    int me = placement.indexOf(self); // contained: checked above
     for (int s = 0; s < KeySlot.SLOTS; s++) {
-      if (placement.owns(self, s)) {
+      if (placement.ownerIndex(s) == me) {
         if (pendingDrops[s] == 0) {
           all[s >>> 6] |= 1L << s;
         } else {
