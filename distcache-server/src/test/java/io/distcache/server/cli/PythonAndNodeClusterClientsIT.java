@@ -110,26 +110,42 @@ class PythonAndNodeClusterClientsIT {
     requireOnPath("redis-cli", "apt-get install -y redis-tools");
 
     int p0 = freePort();
-    launchNode("n0", p0, null);
-    launchNode("n1", freePort(), p0);
-    launchNode("n2", freePort(), p0);
+    // The three launched together (a joiner retries its seed until it is up), then awaited: JVM
+    // start-ups one after another cost several seconds each on a loaded machine.
+    Map<String, Process> three = new LinkedHashMap<>();
+    three.put("n0", launchNodeProcess("n0", p0, null));
+    three.put("n1", launchNodeProcess("n1", freePort(), p0));
+    three.put("n2", launchNodeProcess("n2", freePort(), p0));
+    int at = 0;
+    for (Map.Entry<String, Process> n : three.entrySet()) {
+      awaitAccepting(n.getKey(), n.getValue(), ports.get(at++));
+    }
     awaitSlotMapsAgree(3);
     redisCliClusterCheck(p0);
 
     String pyScript = itDir.resolve("python/redis_py_cluster.py").toString();
     String jsScript = itDir.resolve("node/ioredis_cluster.js").toString();
     String seed = Integer.toString(p0);
-    ScriptClient py = startClient("redis-py RedisCluster", List.of(python, pyScript, "127.0.0.1", seed, "py", "cluster"));
-    ScriptClient js = startClient("ioredis Redis.Cluster", List.of(node, jsScript, "127.0.0.1", seed, "js", "cluster"));
+    // The four scripts start together and load their keys (each its own prefix) at the same time:
+    // one after another, their interpreters' start-ups and 4 x KEYS_PER_CLIENT x 2 round trips
+    // added up; each client's load is still checked on its own reply.
+    ScriptClient py = spawnClient("redis-py RedisCluster", List.of(python, pyScript, "127.0.0.1", seed, "py", "cluster"));
+    ScriptClient js = spawnClient("ioredis Redis.Cluster", List.of(node, jsScript, "127.0.0.1", seed, "js", "cluster"));
     // Plain connections of the same libraries, each to one node: forwarded, never redirected.
-    ScriptClient pyPlain = startClient("redis-py Redis", List.of(python, pyScript, "127.0.0.1",
+    ScriptClient pyPlain = spawnClient("redis-py Redis", List.of(python, pyScript, "127.0.0.1",
         Integer.toString(ports.get(1)), "pyplain", "plain"));
-    ScriptClient jsPlain = startClient("ioredis Redis", List.of(node, jsScript, "127.0.0.1",
+    ScriptClient jsPlain = spawnClient("ioredis Redis", List.of(node, jsScript, "127.0.0.1",
         Integer.toString(ports.get(2)), "jsplain", "plain"));
     List<ScriptClient> clusterClients = List.of(py, js);
     List<ScriptClient> plainClients = List.of(pyPlain, jsPlain);
     for (ScriptClient c : List.of(py, js, pyPlain, jsPlain)) {
-      Reply loaded = c.request("load " + KEYS_PER_CLIENT, Duration.ofMinutes(3));
+      awaitReady(c);
+    }
+    for (ScriptClient c : List.of(py, js, pyPlain, jsPlain)) {
+      c.send("load " + KEYS_PER_CLIENT);
+    }
+    for (ScriptClient c : List.of(py, js, pyPlain, jsPlain)) {
+      Reply loaded = c.next(Duration.ofMinutes(3));
       loaded.assertNoStaleValue(c.name + " load");
       assertThat(loaded.num("misses")).as("%s: misses right after writing: %s", c.name, loaded.line).isZero();
     }
@@ -287,12 +303,20 @@ class PythonAndNodeClusterClientsIT {
   // ---- nodes ------------------------------------------------------------------------------------
 
   private void launchNode(String name, int port, Integer seed) throws IOException {
+    awaitAccepting(name, launchNodeProcess(name, port, seed), port);
+  }
+
+  private Process launchNodeProcess(String name, int port, Integer seed) throws IOException {
     List<String> args = new ArrayList<>(List.of("-addr", "127.0.0.1:" + port));
     if (seed != null) {
       args.addAll(List.of("-join", "127.0.0.1:" + seed));
     }
     Process p = nodes.launch(name, args.toArray(new String[0]));
     ports.add(port);
+    return p;
+  }
+
+  private void awaitAccepting(String name, Process p, int port) throws IOException {
     await().atMost(Duration.ofSeconds(90)).until(() -> !p.isAlive() || accepts(port));
     assertThat(p.isAlive()).as("%s running; stderr:%n%s", name, read(tmp.resolve(name + ".err"))).isTrue();
   }
@@ -417,12 +441,21 @@ class PythonAndNodeClusterClientsIT {
   // ---- the cluster clients' scripts -------------------------------------------------------------
 
   private ScriptClient startClient(String name, List<String> command) throws Exception {
+    ScriptClient c = spawnClient(name, command);
+    awaitReady(c);
+    return c;
+  }
+
+  private ScriptClient spawnClient(String name, List<String> command) throws Exception {
     ScriptClient c = new ScriptClient(name, command, tmp.resolve(name + ".err"));
     clients.add(c);
-    Reply ready = c.next(Duration.ofMinutes(1));
-    assertThat(ready.status).as("%s started: %s%nstderr:%n%s", name, ready.line, c.stderr()).isEqualTo("ready");
-    log.info("{} ready: {}", name, ready.line);
     return c;
+  }
+
+  private void awaitReady(ScriptClient c) throws Exception {
+    Reply ready = c.next(Duration.ofMinutes(1));
+    assertThat(ready.status).as("%s started: %s%nstderr:%n%s", c.name, ready.line, c.stderr()).isEqualTo("ready");
+    log.info("{} ready: {}", c.name, ready.line);
   }
 
   /** One reply line: "ok ops=1 misses=0 ... error=free text". */
@@ -490,9 +523,13 @@ class PythonAndNodeClusterClientsIT {
     }
 
     Reply request(String command, Duration limit) throws Exception {
+      send(command);
+      return next(limit);
+    }
+
+    void send(String command) throws IOException {
       stdin.write((command + "\n").getBytes(StandardCharsets.UTF_8));
       stdin.flush();
-      return next(limit);
     }
 
     Reply next(Duration limit) throws Exception {
