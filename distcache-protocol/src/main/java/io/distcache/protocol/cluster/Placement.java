@@ -485,17 +485,7 @@ public final class Placement {
   /** True when {@code member} is one of the replicas (extra ones included) or learners of {@code slot}. */
   public boolean isReplica(Member member, int slot) {
     int i = indexOf(member);
-    if (i < 0) {
-      return false;
-    }
-    int per = replicasPerSlot();
-    for (int r = 0; r < per; r++) {
-      if (replicaOf[slot * per + r] == i) {
-        return true;
-      }
-    }
-    return extraBits != null && (extraBits[slot] & (1L << i)) != 0
-        || learnerBits != null && (learnerBits[slot] & (1L << i)) != 0;
+    return i >= 0 && (replicaBits(slot) & (1L << i)) != 0;
   }
 
   /**
@@ -527,11 +517,8 @@ public final class Placement {
 
   /** True when {@code member} is a learner here (a member joining, which owns nothing yet). */
   public boolean isLearner(Member member) {
-    if (learnerBits == null) {
-      return false;
-    }
     int i = indexOf(member);
-    return i >= 0 && (ringMask & (1L << i)) == 0;
+    return i >= 0 && (learnerMask() & (1L << i)) != 0;
   }
 
   /** True when {@code member} learns {@code slot}: it will hold it once it has joined. */
