@@ -71,6 +71,8 @@ class ConfigSetNodeTest {
       assertThat(j.configSet("maxmemory", "32mb")).isEqualTo("OK");
       assertThat(j.configSet("maxmemory-policy", "allkeys-lfu")).isEqualTo("OK");
       assertThat(j.info("memory")).contains("maxmemory:33554432").contains("maxmemory_policy:allkeys-lfu");
+      // the decay counts wall-clock minutes; a minute boundary between SET and OBJECT FREQ would take a step off
+      assertThat(j.configSet("lfu-decay-time", "0")).isEqualTo("OK");
       j.set("k", "v");
       assertThat(j.objectFreq("k")).isEqualTo(5L);
     }
