@@ -128,6 +128,54 @@ class LauncherIT {
     }
   }
 
+  /**
+   * A JDK under JAVA_HOME newer than any installed, as a script that logs how it was called: the
+   * launcher picks it, reading the version from its release file without starting it, or, with no
+   * release file, from {@code java -version}.
+   */
+  @Test
+  void launcher_picksTheNewestJdk_byItsReleaseFile_elseByAskingIt() throws Exception {
+    Path calls = tmp.resolve("calls.txt");
+    Path withRelease = fakeJdk("with-release", "99.0.1", calls);
+    Files.writeString(withRelease.resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"99.0.1\"\n");
+    assertThat(runHelpWith(withRelease)).contains("fake-jdk 99.0.1 ran:").contains("--help");
+    assertThat(Files.readString(calls)).as("the release file said it; nobody asked").doesNotContain("-version");
+
+    Files.delete(calls);
+    Path withoutRelease = fakeJdk("without-release", "98.0.2", calls);
+    assertThat(runHelpWith(withoutRelease)).contains("fake-jdk 98.0.2 ran:");
+    assertThat(Files.readString(calls)).contains("-version");
+  }
+
+  private Path fakeJdk(String name, String version, Path calls) throws IOException {
+    Path home = tmp.resolve(name);
+    Files.createDirectories(home.resolve("bin"));
+    Path java = home.resolve("bin/java");
+    Files.writeString(java, "#!/bin/sh\n"
+        + "echo \"$*\" >> '" + calls + "'\n"
+        + "if [ \"$1\" = -version ]; then echo 'openjdk version \"" + version + "\" 2030-01-01' >&2; exit 0; fi\n"
+        + "echo \"fake-jdk " + version + " ran: $*\"\n");
+    assertThat(java.toFile().setExecutable(true)).isTrue();
+    return home;
+  }
+
+  private String runHelpWith(Path javaHome) throws Exception {
+    Path stdout = tmp.resolve("fake-out.txt");
+    ProcessBuilder pb = new ProcessBuilder(launcher.toString(), "--help");
+    pb.environment().put("JAVA_HOME", javaHome.toString());
+    pb.directory(tmp.toFile());
+    pb.redirectOutput(stdout.toFile());
+    pb.redirectError(tmp.resolve("stderr.txt").toFile());
+    Process p = pb.start();
+    try {
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).as("stderr:%n%s", stderr()).isZero();
+      return Files.readString(stdout);
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
   @Test
   void launcher_badFlag_exitsTwo() throws Exception {
     Process p = launch(tmp.resolve("bad.txt"), "--max-memory", "lots");
