@@ -281,8 +281,8 @@ public final class SlotGuard {
 
   /**
    * True when the current placement moved {@code slot} from this node to the member that learned
-   * it (a join), this node staying its replica, and not every member has confirmed that placement
-   * yet: a peer that forwards a request for it here has not heard yet, and the new owner, whose
+   * it (a join), this node staying its replica, and not every member has confirmed that table
+   * yet (at any epoch): a peer that forwards a request for it here has not heard yet, and the new owner, whose
    * placement is at least as new as ours, serves it. Once every member confirmed, a peer that
    * still sends it here is ahead of us (the new owner died and we are its first replica), and the
    * request must wait for our placement instead (found by CI: forwarded on to the dead owner).
@@ -292,9 +292,18 @@ public final class SlotGuard {
       return false;
     }
     synchronized (this) {
-      return waiting;
+      return !tableConfirmed;
     }
   }
+
+  /**
+   * Guarded by this: every member has reported the current table (at its epoch then), since the
+   * table last changed. Not {@code !waiting}, which an epoch adoption, a drop or this node's death
+   * reopens with the table unchanged: handedOver would again take a peer that is ahead (the new
+   * owner died, and we are its first replica) for one that has not heard of the join, and pass its
+   * request on to the dead owner (a reviewer).
+   */
+  private boolean tableConfirmed;
 
   /**
    * True when the placement this guard last processed moved {@code slot} from this node to the
@@ -481,6 +490,9 @@ public final class SlotGuard {
     // over still are: forgetting them made a forward from a peer that had not heard of the join yet
     // wait for an ownership that never comes here, then TRY_AGAIN.
     handedOverSlots = changedOwners ? gave : handedOverSlots;
+    if (changedOwners) {
+      tableConfirmed = false;
+    }
     updateQuorum();
     if (cleaner != null && !isEmpty(dirty)) {
       forEach(dirty, s -> pendingDrops[s]++);
@@ -580,6 +592,7 @@ public final class SlotGuard {
         return;
       }
     }
+    tableConfirmed = true;
     boolean someoneDied = false;
     for (String id : base) {
       if (!containsId(placement, id)) {

@@ -139,6 +139,54 @@ class SlotGuardTest {
     assertThat(guard.gaveAway(given)).isTrue();
   }
 
+  /**
+   * Once every member confirmed the table, nothing short of a new table makes a forward for a slot
+   * given away look like one from a peer that has not heard: not the same table adopted at a higher
+   * epoch (a flap elsewhere), nor a drop that reopens the guard's wait. Such a peer is ahead (the
+   * new owner died, this node is its first replica); passing its request on would send it to the
+   * dead owner.
+   */
+  @Test
+  void handedOver_onceTheTableIsConfirmedEverywhere_staysOffThroughEpochsAndDrops_untilTheTableChanges() {
+    Placement two = Placement.of(1, List.of(A, B), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    Placement learning = Placement.of(2, List.of(A, B), List.of(C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    Placement joined = Placement.of(3, List.of(A, B, C), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    guard.placementChanged(A, Placement.empty(), two, cleaner);
+    guard.placementChanged(A, two, learning, cleaner);
+    guard.placementChanged(A, learning, joined, cleaner);
+    int given = -1;
+    int replicated = -1;
+    for (int s = 0; s < KeySlot.SLOTS && (given < 0 || replicated < 0); s++) {
+      if (learning.owns(A, s) && joined.owns(C, s) && joined.isReplica(A, s)) {
+        given = s;
+      } else if (joined.isReplica(A, s) && !learning.owns(A, s)) {
+        replicated = s;
+      }
+    }
+    assertThat(given).as("a slot of A's that C learned, A staying its replica").isNotNegative();
+    assertThat(replicated).as("a slot A only replicates").isNotNegative();
+    confirmAll(joined, B, C);
+    assertThat(guard.handedOver(given)).isFalse();
+
+    Placement bumped = joined.withEpoch(7);
+    guard.placementChanged(A, joined, bumped, cleaner);
+    assertThat(guard.settled()).as("the new epoch waits for the members' reports").isFalse();
+    assertThat(guard.handedOver(given)).as("the same table, confirmed everywhere at epoch 3").isFalse();
+    assertThat(guard.gaveAway(given)).isTrue();
+
+    long[] slots = new long[KeySlot.SLOTS / 64];
+    slots[replicated >>> 6] |= 1L << replicated;
+    guard.drop(slots, cleaner);
+    finishDrops();
+    assertThat(guard.handedOver(given)).as("a drop of another slot's copy").isFalse();
+
+    Placement again = Placement.of(8, List.of(A, B), List.of(C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    Placement rejoined = Placement.of(9, List.of(A, B, C), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    guard.placementChanged(A, bumped, again, cleaner);
+    guard.placementChanged(A, again, rejoined, cleaner);
+    assertThat(guard.handedOver(given)).as("a new table: not confirmed by anyone yet").isTrue();
+  }
+
   @Test
   void majority_aNodeCutOffFromTheOthersServesNothing_andMayNotDeclareThemDead() {
     Placement three = Placement.of(1, List.of(A, B, C));
