@@ -102,6 +102,17 @@ class LargeGetHeldReplyTest {
         .orElseThrow(() -> new AssertionError(name + " is not in INFO memory"));
   }
 
+  /** A gauge of the node's Prometheus page. */
+  private double metric(String name) throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    String body = http.send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create("http://127.0.0.1:" + node.port() + "/metrics")).timeout(Duration.ofSeconds(5)).GET().build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    return Arrays.stream(body.split("\n")).filter(l -> l.startsWith(name + " "))
+        .mapToDouble(l -> Double.parseDouble(l.substring(name.length() + 1).trim())).findFirst()
+        .orElseThrow(() -> new AssertionError(name + " is not in /metrics"));
+  }
+
   private Jedis jedis() {
     return new Jedis("127.0.0.1", node.port());
   }
@@ -194,6 +205,7 @@ class LargeGetHeldReplyTest {
         assertThat(store.stats().bytesUsed()).as("counted in used memory")
             .isGreaterThanOrEqualTo(store.replyHeldBytes());
         assertThat(infoField(j, "distcache_reply_held_bytes")).as("and shown in INFO").isGreaterThanOrEqualTo(SIZE);
+        assertThat(metric("distcache_memory_reply_held_bytes")).as("and in the metrics").isGreaterThanOrEqualTo(SIZE);
         for (int i = 0; i < 6; i++) { // same-size writes: they would take the buffer if it were pooled
           byte[] churn = ("churn" + i).getBytes(StandardCharsets.US_ASCII);
           j.set(churn, value(50 + i));
@@ -214,6 +226,7 @@ class LargeGetHeldReplyTest {
         assertThat(oldReplies).isPositive();
         await().atMost(Duration.ofSeconds(20)).until(() -> store.replyHeldBytes() == 0);
         assertThat(infoField(j, "distcache_reply_held_bytes")).isZero();
+        assertThat(metric("distcache_memory_reply_held_bytes")).isZero();
       }
     }
   }

@@ -97,6 +97,10 @@ public final class NodeMetrics implements AutoCloseable {
     gauge("distcache_memory_used_bytes", "Bytes the store holds: entries, index and slack (INFO used_memory).",
         () -> store.stats().bytesUsed());
     gauge("distcache_memory_max_bytes", "The store's memory bound (INFO maxmemory).", () -> store.stats().bytesMax());
+    gauge("distcache_memory_reply_held_bytes",
+        "Part of used memory: deleted or overwritten large values whose GET replies are not written yet"
+            + " (INFO distcache_reply_held_bytes).",
+        store::replyHeldBytes);
     GaugeWithCallback.builder()
         .name("distcache_maxmemory_policy")
         .help("1, labelled with the eviction policy in force (INFO maxmemory_policy).")
