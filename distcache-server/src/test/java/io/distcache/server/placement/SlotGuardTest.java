@@ -78,25 +78,35 @@ class SlotGuardTest {
     assertThat(guard.mayServe(backToTwo, regained)).isTrue();
   }
 
-  @Test
-  void handedOver_theSlotsThisNodeGaveToTheMemberThatLearnedThem_onlyUntilTheNextPlacement() {
+  /** A and B own every slot; C learns its share. */
+  private static final Placement LEARNING =
+      Placement.of(2, List.of(A, B), List.of(C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+
+  /** A's guard through A and B, C learning, then C joined (epochs 1 to 3); the last placement. */
+  private Placement cJoinsAandB() {
     Placement two = Placement.of(1, List.of(A, B), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
-    Placement learning = Placement.of(2, List.of(A, B), List.of(C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
     Placement joined = Placement.of(3, List.of(A, B, C), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
     guard.placementChanged(A, Placement.empty(), two, cleaner);
-    guard.placementChanged(A, two, learning, cleaner);
-    guard.placementChanged(A, learning, joined, cleaner);
+    guard.placementChanged(A, two, LEARNING, cleaner);
+    guard.placementChanged(A, LEARNING, joined, cleaner);
+    return joined;
+  }
 
-    int given = -1;
-    int kept = -1;
-    for (int s = 0; s < KeySlot.SLOTS && (given < 0 || kept < 0); s++) {
-      if (learning.owns(A, s) && joined.owns(C, s) && joined.isReplica(A, s)) {
-        given = s;
-      } else if (joined.owns(A, s)) {
-        kept = s;
+  /** A slot of A's that C learned, A staying its replica. */
+  private static int slotGivenToC(Placement joined) {
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (LEARNING.owns(A, s) && joined.owns(C, s) && joined.isReplica(A, s)) {
+        return s;
       }
     }
-    assertThat(given).as("a slot of A's that C learned, A staying its replica").isNotNegative();
+    throw new AssertionError("no slot of A's went to C with A as its replica");
+  }
+
+  @Test
+  void handedOver_theSlotsThisNodeGaveToTheMemberThatLearnedThem_onlyUntilTheNextPlacement() {
+    Placement joined = cJoinsAandB();
+    int given = slotGivenToC(joined);
+    int kept = slotOwnedBy(joined, A, null);
     assertThat(guard.handedOver(given)).as("until every member confirmed the placement").isTrue();
     assertThat(guard.handedOver(kept)).as("a slot A still owns").isFalse();
 
@@ -115,19 +125,8 @@ class SlotGuardTest {
    */
   @Test
   void handedOver_staysThroughTheSameTableAtAHigherEpoch_untilEveryMemberConfirmsIt() {
-    Placement two = Placement.of(1, List.of(A, B), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
-    Placement learning = Placement.of(2, List.of(A, B), List.of(C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
-    Placement joined = Placement.of(3, List.of(A, B, C), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
-    guard.placementChanged(A, Placement.empty(), two, cleaner);
-    guard.placementChanged(A, two, learning, cleaner);
-    guard.placementChanged(A, learning, joined, cleaner);
-    int given = -1;
-    for (int s = 0; s < KeySlot.SLOTS && given < 0; s++) {
-      if (learning.owns(A, s) && joined.owns(C, s) && joined.isReplica(A, s)) {
-        given = s;
-      }
-    }
-    assertThat(given).as("a slot of A's that C learned, A staying its replica").isNotNegative();
+    Placement joined = cJoinsAandB();
+    int given = slotGivenToC(joined);
 
     Placement bumped = joined.withEpoch(5);
     guard.placementChanged(A, joined, bumped, cleaner);
@@ -148,22 +147,14 @@ class SlotGuardTest {
    */
   @Test
   void handedOver_onceTheTableIsConfirmedEverywhere_staysOffThroughEpochsAndDrops_untilTheTableChanges() {
-    Placement two = Placement.of(1, List.of(A, B), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
-    Placement learning = Placement.of(2, List.of(A, B), List.of(C), HashRing.DEFAULT_VIRTUAL_NODES, 1);
-    Placement joined = Placement.of(3, List.of(A, B, C), List.of(), HashRing.DEFAULT_VIRTUAL_NODES, 1);
-    guard.placementChanged(A, Placement.empty(), two, cleaner);
-    guard.placementChanged(A, two, learning, cleaner);
-    guard.placementChanged(A, learning, joined, cleaner);
-    int given = -1;
+    Placement joined = cJoinsAandB();
+    int given = slotGivenToC(joined);
     int replicated = -1;
-    for (int s = 0; s < KeySlot.SLOTS && (given < 0 || replicated < 0); s++) {
-      if (learning.owns(A, s) && joined.owns(C, s) && joined.isReplica(A, s)) {
-        given = s;
-      } else if (joined.isReplica(A, s) && !learning.owns(A, s)) {
+    for (int s = 0; s < KeySlot.SLOTS && replicated < 0; s++) {
+      if (joined.isReplica(A, s) && !LEARNING.owns(A, s)) {
         replicated = s;
       }
     }
-    assertThat(given).as("a slot of A's that C learned, A staying its replica").isNotNegative();
     assertThat(replicated).as("a slot A only replicates").isNotNegative();
     confirmAll(joined, B, C);
     assertThat(guard.handedOver(given)).isFalse();
