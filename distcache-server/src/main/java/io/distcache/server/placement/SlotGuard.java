@@ -292,7 +292,9 @@ public final class SlotGuard {
       return false;
     }
     synchronized (this) {
-      return !tableConfirmed;
+      // Again under the lock: a placement change between the two reads replaces both the slots and
+      // the flag, and the new table's cleared flag must not be read beside the old table's slots.
+      return gaveAway(slot) && !tableConfirmed;
     }
   }
 
