@@ -304,6 +304,22 @@ class SecurityTest {
     assertThat(admin.aclLog()).extracting(e -> e.getReason()).contains("auth");
   }
 
+  /** The documented aclfile's default line says nopass: --requirepass keeps the password at start and at ACL LOAD alike. */
+  @Test
+  void requirepass_besideAnAclfileWhoseDefaultIsNopass_staysThroughAclLoad() throws Exception {
+    Path acl = dir.resolve("users.acl");
+    Files.writeString(acl, "user default on nopass ~* &* +@all\n");
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().requirePass("s3cret").aclFile(acl));
+    assertThatThrownBy(() -> jedis(n, null, null).ping()).hasMessageStartingWith("NOAUTH");
+
+    assertThat(jedis(n, null, "s3cret").aclLoad()).isEqualTo("OK");
+
+    assertThatThrownBy(() -> jedis(n, null, null).ping()).as("after ACL LOAD").hasMessageStartingWith("NOAUTH");
+    assertThat(jedis(n, null, "s3cret").ping()).isEqualTo("PONG");
+    assertThat(jedis(n, null, "s3cret").aclSave()).isEqualTo("OK");
+    assertThat(Files.readString(acl)).contains("user default on #" + PasswordHash.of("s3cret")).doesNotContain("nopass");
+  }
+
   @Test
   void lettuce_withAnAclUser() {
     Path acl = dir.resolve("users.acl");

@@ -21,7 +21,8 @@ import java.util.function.LongSupplier;
  * once in it. Changes are serialized on this object.
  *
  * The "default" user always exists: Redis's "on nopass ~* &* +@all" unless the aclfile says
- * otherwise; --requirepass gives it a password (Redis: "resetpass >password"). A connection starts
+ * otherwise; --requirepass gives it a password (Redis: "resetpass >password"), over the aclfile's at
+ * start and at every ACL LOAD. A connection starts
  * authenticated as default when default needs no password and is enabled (Redis's rule).
  */
 
@@ -32,6 +33,8 @@ public final class Users {
   private final AclCatalog catalog;
   private final Path aclFile;
   private final AclLog log;
+  /** "#" and the SHA-256 of --requirepass, or null: laid over the default user at start and by every ACL LOAD. */
+  private final String requirePassRule;
   private volatile Map<String, User> byName;
 
   /**
@@ -51,17 +54,31 @@ public final class Users {
         throw new IllegalArgumentException(e.getMessage(), e);
       }
     }
-    if (requirePass != null) {
-      User d = initial.get(DEFAULT).copy();
-      try {
-        d.apply("resetpass", catalog);
-        d.apply(">" + requirePass, catalog);
-      } catch (AclException e) {
-        throw new IllegalStateException(e);
-      }
-      initial.put(DEFAULT, d);
+    requirePassRule = requirePass == null ? null : "#" + PasswordHash.of(requirePass);
+    byName = Collections.unmodifiableMap(new HashMap<>(withRequirePass(initial)));
+  }
+
+  /**
+   * The default user of {@code users} with --requirepass's password in place of its own, when the
+   * node was given one. At start and at every ACL LOAD alike: an aclfile whose default line says
+   * {@code nopass} (the documented example does) took the password away at ACL LOAD while the start
+   * had kept it, and the node was open to anyone (a tester). Redis ignores requirepass beside an
+   * aclfile; a flag the operator gave is kept here instead, since dropping it opens the node.
+   */
+  private Map<String, User> withRequirePass(Map<String, User> users) {
+    if (requirePassRule == null) {
+      return users;
     }
-    byName = Collections.unmodifiableMap(new HashMap<>(initial));
+    User d = users.get(DEFAULT).copy();
+    try {
+      d.apply("resetpass", catalog);
+      d.apply(requirePassRule, catalog);
+    } catch (AclException e) {
+      throw new IllegalStateException(e);
+    }
+    Map<String, User> out = new HashMap<>(users);
+    out.put(DEFAULT, d);
+    return out;
   }
 
   private User defaultUser() {
@@ -146,8 +163,7 @@ public final class Users {
 
   /** ACL LOAD: replaces every user with the file's, or changes nothing when the file has an error. */
   public synchronized void load() throws AclException {
-    Map<String, User> loaded = parseFile(aclFile);
-    byName = Collections.unmodifiableMap(new HashMap<>(loaded));
+    byName = Collections.unmodifiableMap(new HashMap<>(withRequirePass(parseFile(aclFile))));
   }
 
   /** ACL SAVE: writes every user to the aclfile (a temporary file renamed over it). */
