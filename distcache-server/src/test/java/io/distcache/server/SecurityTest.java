@@ -320,6 +320,27 @@ class SecurityTest {
     assertThat(Files.readString(acl)).contains("user default on #" + PasswordHash.of("s3cret")).doesNotContain("nopass");
   }
 
+  /**
+   * AUTH, HELLO, RESET and QUIT are not subject to a user's command rules (Redis's no-auth
+   * exemption): a user with no @connection command can still switch users, speak RESP3 and reset.
+   * Refusals count in the command's rejected_calls, as in Redis.
+   */
+  @Test
+  void noAuthCommands_passARestrictedUsersRules_andRefusalsCountAsRejectedCalls() throws Exception {
+    Path acl = dir.resolve("users.acl");
+    Files.writeString(acl, "user default on nopass ~* &* +@all\nuser app on >app-pw ~cache:* -@all +get\n");
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().aclFile(acl));
+    String replies = raw(n.port(), "127.0.0.1", "AUTH app app-pw\r\nAUTH app app-pw\r\nHELLO 3\r\n"
+        + "SET cache:1 x\r\nFLUSHALL\r\nRESET\r\nAUTH app app-pw\r\nGET cache:1\r\nQUIT\r\n");
+    assertThat(replies).startsWith("+OK\r\n+OK\r\n%").doesNotContain("'auth'", "'hello'", "'reset'", "'quit'")
+        .contains("-NOPERM User app has no permissions to run the 'set' command\r\n")
+        .contains("-NOPERM User app has no permissions to run the 'flushall' command\r\n")
+        .contains("+RESET\r\n+OK\r\n$-1\r\n+OK\r\n"); // RESET goes back to RESP2
+    String stats = jedis(n, null, null).info("commandstats");
+    assertThat(stats).containsPattern("cmdstat_set:calls=0,.*rejected_calls=1,")
+        .containsPattern("cmdstat_flushall:calls=0,.*rejected_calls=1,");
+  }
+
   @Test
   void lettuce_withAnAclUser() {
     Path acl = dir.resolve("users.acl");

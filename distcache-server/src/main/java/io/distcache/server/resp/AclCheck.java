@@ -11,8 +11,9 @@ import io.distcache.server.security.Users;
  * from the command table; not the shard channels of SPUBLISH, SSUBSCRIBE and SUNSUBSCRIBE, which Redis
  * does not treat as keys for ACLs), and for the pub/sub commands each channel (checkChannels). A key needs a pattern that allows reading for a "readonly" command and
  * writing for a "write" one (Redis 7 refines this per key with key-specs; distcache's commands each
- * read or write all their keys, so the command's flag says it). A denial is answered NOPERM and
- * recorded in ACL LOG. The default user with every command and key allowed (every node without
+ * read or write all their keys, so the command's flag says it). The no-auth commands skip the
+ * command rules after authentication too, as in Redis. A denial is answered NOPERM, recorded in
+ * ACL LOG and counted in the command's rejected_calls. The default user with every command and key allowed (every node without
  * ACLs) is recognised by one flag and skips the rest.
  */
 
@@ -25,6 +26,15 @@ final class AclCheck {
    * on this connection now; returns normally when it may.
    */
   static void check(RespSession s, CommandSpec top, CommandSpec spec, String fullName, byte[][] args) {
+    try {
+      checkOnce(s, top, spec, fullName, args);
+    } catch (CommandException refused) {
+      spec.stats().rejected(); // Redis counts NOAUTH and NOPERM refusals in rejected_calls, as arity errors
+      throw refused;
+    }
+  }
+
+  private static void checkOnce(RespSession s, CommandSpec top, CommandSpec spec, String fullName, byte[][] args) {
     ClientState c = s.client();
     Users users = s.context().users();
     if (!c.authenticated && top.flags().contains("no-auth")) {
@@ -41,6 +51,12 @@ final class AclCheck {
       throw new CommandException(RespErrors.NOAUTH);
     }
     if (u.unrestricted()) {
+      return;
+    }
+    if (top.flags().contains("no-auth")) {
+      // AUTH, HELLO, QUIT and RESET pass the user's command rules after authentication too
+      // (Redis's CMD_NO_AUTH exemption): a user without @connection could not switch users,
+      // upgrade to RESP3 (redis-cli -3), reset or quit (a tester). They have no keys to check.
       return;
     }
     if (!u.allows(fullName)) {
