@@ -41,10 +41,15 @@ public final class TestCerts {
 
   /** Makes a CA, a server and a client certificate in {@code dir}; skips the test without openssl. */
   public static TestCerts create(Path dir) throws Exception {
+    return create(dir, "distcache-test-ca");
+  }
+
+  /** As {@link #create(Path)}, with the CA's common name. */
+  public static TestCerts create(Path dir, String caName) throws Exception {
     assumeTrue(hasOpenssl(), "openssl is not installed");
     TestCerts c = new TestCerts(dir);
     openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-        "-subj", "/CN=distcache-test-ca");
+        "-subj", "/CN=" + caName);
     c.issueServer("server1");
     openssl(dir, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=client1");
     openssl(dir, "x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
@@ -66,9 +71,14 @@ public final class TestCerts {
 
   /** A client context trusting the test CA, with the client certificate when {@code withCert}. */
   public SSLContext clientContext(boolean withCert) throws Exception {
+    return clientContext(withCert, caCert);
+  }
+
+  /** A client context trusting the CA in {@code trusted} (another set's, say), with this set's client certificate when {@code withCert}. */
+  public SSLContext clientContext(boolean withCert, Path trusted) throws Exception {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
-    try (InputStream in = Files.newInputStream(caCert)) {
+    try (InputStream in = Files.newInputStream(trusted)) {
       trust.setCertificateEntry("ca", (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in));
     }
     TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());

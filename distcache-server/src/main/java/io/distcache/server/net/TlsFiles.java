@@ -4,7 +4,6 @@ import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -173,8 +172,9 @@ public final class TlsFiles {
         .sslProvider(provider)
         .protocols(PROTOCOLS)
         .clientAuth(auth.netty);
-    if (ca != null) {
-      b.trustManager(new File(ca.toString()));
+    CaTrust trust = ca == null ? null : CaTrust.of(ca, provider);
+    if (trust != null) {
+      b.trustManager(trust);
     }
     SslContext clients = b.build();
     if (ca == null) {
@@ -184,13 +184,13 @@ public final class TlsFiles {
         .sslProvider(provider)
         .protocols(PROTOCOLS)
         .clientAuth(ClientAuth.REQUIRE)
-        .trustManager(new File(ca.toString()))
+        .trustManager(trust)
         .build();
     SslContext busClient = SslContextBuilder.forClient()
         .sslProvider(provider)
         .protocols(PROTOCOLS)
         .keyManager(cert.toFile(), key.toFile())
-        .trustManager(new File(ca.toString()))
+        .trustManager(trust)
         .endpointIdentificationAlgorithm(null) // the chain, not the host name (see Design)
         .build();
     return new Contexts(clients, busServer, busClient);
