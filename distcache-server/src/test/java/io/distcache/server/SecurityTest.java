@@ -325,6 +325,45 @@ class SecurityTest {
   }
 
   @Test
+  void configSetRequirepass_replacesTheDefaultUsersPasswords_andEmptyMakesItNopass() throws Exception {
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().requirePass("old"));
+    Jedis admin = jedis(n, null, "old");
+    admin.aclSetUser("default", ">second"); // two passwords: CONFIG SET replaces both
+    admin.configSet("slowlog-log-slower-than", "0");
+    assertThat(admin.configSet("requirepass", "n3w")).isEqualTo("OK");
+    Map<String, Object> d = aclGetUser(admin, "default");
+    assertThat(d.get("passwords")).isEqualTo(List.of(PasswordHash.of("n3w")));
+    assertThat(d.get("flags")).isEqualTo(List.of("on"));
+    assertThat(jedis(n, null, "n3w").ping()).isEqualTo("PONG");
+    for (String gone : List.of("old", "second")) {
+      assertThatThrownBy(() -> jedis(n, null, gone).ping())
+          .hasMessage("WRONGPASS invalid username-password pair or user is disabled.");
+    }
+    assertThat(admin.ping()).isEqualTo("PONG"); // it authenticated: it stays so
+    // Only the hash is kept: CONFIG GET does not list it, and neither it nor the slow log shows the value.
+    assertThat(admin.configGet("requirepass")).isEmpty();
+    assertThat(admin.configGet("*")).doesNotContainKey("requirepass").doesNotContainValue("n3w");
+    assertThat(admin.slowlogGet(1000)).filteredOn(e -> e.getArgs().get(0).equalsIgnoreCase("config"))
+        .flatExtracting(e -> e.getArgs()).contains("(redacted)").doesNotContain("n3w");
+
+    assertThat(admin.configSet("requirepass", "")).isEqualTo("OK");
+    assertThat(aclGetUser(admin, "default").get("flags")).isEqualTo(List.of("on", "nopass"));
+    assertThat(jedis(n, null, null).set("k", "v")).isEqualTo("OK");
+  }
+
+  @Test
+  void configSetRequirepass_onAnOpenNode_makesConnectionsThatNeverAuthenticatedAuthenticate() throws Exception {
+    DistCacheNode n = loopbackNode(DistCacheNode.builder());
+    Jedis j = jedis(n, null, null);
+    assertThat(j.configSet("requirepass", "pw")).isEqualTo("OK");
+    assertThatThrownBy(j::ping).hasMessage("NOAUTH Authentication required.");
+    assertThat(j.auth("pw")).isEqualTo("OK");
+    assertThat(j.ping()).isEqualTo("PONG");
+    assertThat(raw(n.port(), "127.0.0.1", "GET k\r\nAUTH pw\r\nGET k\r\n"))
+        .isEqualTo("-NOAUTH Authentication required.\r\n+OK\r\n$-1\r\n");
+  }
+
+  @Test
   void secrets_areNotInInfoConfigOrClientList() throws Exception {
     DistCacheNode n = loopbackNode(DistCacheNode.builder().requirePass("s3cret-value"));
     Jedis j = jedis(n, null, "s3cret-value");

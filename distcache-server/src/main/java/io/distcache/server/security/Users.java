@@ -124,6 +124,26 @@ public final class Users {
     byName = Collections.unmodifiableMap(next);
   }
 
+  /**
+   * CONFIG SET requirepass: the default user's passwords become just {@code password}, or none
+   * ("nopass") when it is empty, as Redis applies {@code resetpass} then {@code >password} or
+   * {@code nopass}; whether default is on, and its keys and commands, are left as they are. Only
+   * the hash is kept.
+   */
+  public synchronized void setDefaultPassword(byte[] password) {
+    User d = byName.get(DEFAULT).copy();
+    try {
+      d.apply("resetpass", catalog);
+      // The hash of the bytes as sent, as AUTH hashes them: a ">" rule would take them as UTF-8 text.
+      d.apply(password.length == 0 ? "nopass" : "#" + PasswordHash.of(password), catalog);
+    } catch (AclException e) {
+      throw new IllegalStateException("resetpass, nopass and a #hash rule cannot fail: " + e.getMessage(), e);
+    }
+    Map<String, User> next = new HashMap<>(byName);
+    next.put(DEFAULT, d);
+    byName = Collections.unmodifiableMap(next);
+  }
+
   /** ACL DELUSER: the number removed; default cannot be. */
   public synchronized int delete(List<String> names) throws AclException {
     if (names.contains(DEFAULT)) {
