@@ -331,6 +331,33 @@ class HttpEndpointsTest {
     }
   }
 
+  /** What {@code curl -u USER:PASSWORD} and a browser send: Basic base64("USER:PASSWORD"). */
+  private int withBasic(int port, String path, String credentials) throws Exception {
+    String header = "Basic " + java.util.Base64.getEncoder().encodeToString(credentials.getBytes(StandardCharsets.UTF_8));
+    return send(port, HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .header("Authorization", header).GET()).statusCode();
+  }
+
+  @Test
+  void aPasswordWithAnEmptyUserName_isTheDefaultUsers_asCurlDashUColonPasswordSendsIt() throws Exception {
+    try (DistCacheNode guarded = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
+        .requirePass("s3cret").start()) {
+      int port = guarded.port();
+      try (Jedis admin = new Jedis("127.0.0.1", port)) {
+        admin.auth("s3cret");
+        admin.aclSetUser("alice", "on", ">wonder", "~*", "+@all");
+      }
+      assertThat(withBasic(port, "/api/cluster", ":s3cret")).isEqualTo(200);
+      assertThat(withBasic(port, "/", ":s3cret")).isEqualTo(200);
+      assertThat(withBasic(port, "/api/cluster", ":nope")).isEqualTo(401);
+      assertThat(withBasic(port, "/api/cluster", ":wonder")).isEqualTo(401); // alice's password is not default's
+      assertThat(withBasic(port, "/api/cluster", "alice:wonder")).isEqualTo(200);
+      assertThat(withBasic(port, "/api/cluster", "default:s3cret")).isEqualTo(200);
+      // The form without a colon stays a password for default (docs/OPERATIONS.md).
+      assertThat(withBasic(port, "/api/cluster", "s3cret")).isEqualTo(200);
+    }
+  }
+
   @Test
   void withoutAPassword_theAdminPageIsOpen_asEveryRedisConnectionIs() throws Exception {
     assertThat(get(node.port(), "/").statusCode()).isEqualTo(200);

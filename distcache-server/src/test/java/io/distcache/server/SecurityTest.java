@@ -2,6 +2,7 @@ package io.distcache.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.distcache.server.security.PasswordHash;
@@ -318,6 +319,13 @@ class SecurityTest {
     assertThat(jedis(n, null, "s3cret").ping()).isEqualTo("PONG");
     assertThat(jedis(n, null, "s3cret").aclSave()).isEqualTo("OK");
     assertThat(Files.readString(acl)).contains("user default on #" + PasswordHash.of("s3cret")).doesNotContain("nopass");
+
+    Files.writeString(acl, "user default on nopass ~* &* +@all\n");
+    Jedis admin = jedis(n, null, "s3cret");
+    assertThat(admin.configSet("requirepass", "n3w")).isEqualTo("OK");
+    assertThat(admin.aclLoad()).isEqualTo("OK");
+    assertThat(jedis(n, null, "n3w").ping()).as("CONFIG SET's password, not the start's").isEqualTo("PONG");
+    assertThatThrownBy(() -> jedis(n, null, "s3cret").ping()).hasMessageStartingWith("WRONGPASS");
   }
 
   /**
@@ -341,6 +349,69 @@ class SecurityTest {
         .containsPattern("cmdstat_flushall:calls=0,.*rejected_calls=1,");
   }
 
+  /** A connection that sent AUTH user password and read its +OK; closed by tearDown. */
+  private Socket authenticated(DistCacheNode n, String user, String password) throws IOException {
+    Socket s = new Socket();
+    toClose.add(s);
+    s.connect(new InetSocketAddress("127.0.0.1", n.port()), 5_000);
+    s.setSoTimeout(10_000);
+    s.getOutputStream().write(("AUTH " + user + " " + password + "\r\n").getBytes(StandardCharsets.US_ASCII));
+    assertThat(new String(s.getInputStream().readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("+OK\r\n");
+    return s;
+  }
+
+  /** What the node sends {@code s} until it closes it (a read timeout fails the test: still open). */
+  private static String untilClosed(Socket s) throws IOException {
+    try {
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+    } catch (SocketException reset) {
+      return "";
+    }
+  }
+
+  @Test
+  void aclDeluser_closesTheUsersConnectionsAtOnce_withoutAnsweringThem() throws Exception {
+    DistCacheNode n = loopbackNode(DistCacheNode.builder());
+    Jedis admin = jedis(n, null, null);
+    for (String u : List.of("bob", "carol", "dave")) {
+      admin.aclSetUser(u, "on", ">pw", "~*", "&*", "+@all");
+    }
+    Socket bob = authenticated(n, "bob", "pw");
+    Socket bobSubscriber = authenticated(n, "bob", "pw");
+    bobSubscriber.getOutputStream().write("SUBSCRIBE news\r\n".getBytes(StandardCharsets.US_ASCII));
+    bobSubscriber.getInputStream().readNBytes("*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n".length());
+    Socket carol = authenticated(n, "carol", "pw");
+    assertThat(admin.aclDelUser("bob")).isEqualTo(1);
+    // Idle ones too: closed without a command of theirs, and nothing sent before the close.
+    assertThat(untilClosed(bob)).isEmpty();
+    assertThat(untilClosed(bobSubscriber)).isEmpty();
+    await().atMost(java.time.Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(admin.clientList()).doesNotContain("user=bob"));
+    carol.getOutputStream().write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+    assertThat(new String(carol.getInputStream().readNBytes(7), StandardCharsets.US_ASCII)).isEqualTo("+PONG\r\n");
+
+    // Deleting its own user: the connection gets its reply, then is closed.
+    Socket dave = authenticated(n, "dave", "pw");
+    dave.getOutputStream().write("ACL DELUSER dave\r\nPING\r\n".getBytes(StandardCharsets.US_ASCII));
+    assertThat(untilClosed(dave)).isEqualTo(":1\r\n");
+  }
+
+  @Test
+  void aclLoad_closesTheConnectionsOfUsersTheFileNoLongerHas_andKeepsTheOthers() throws Exception {
+    Path acl = dir.resolve("users.acl");
+    Files.writeString(acl, "user default on nopass ~* &* +@all\nuser bob on >pw ~* &* +@all\n");
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().aclFile(acl));
+    Jedis admin = jedis(n, null, null);
+    admin.aclSetUser("eve", "on", ">pw", "~*", "+@all");
+    Socket eve = authenticated(n, "eve", "pw");
+    Socket bob = authenticated(n, "bob", "pw");
+    assertThat(admin.aclLoad()).isEqualTo("OK");
+    assertThat(untilClosed(eve)).isEmpty();
+    // As Redis 7.2 (redis#12171): a user the file still has keeps its connections.
+    bob.getOutputStream().write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+    assertThat(new String(bob.getInputStream().readNBytes(7), StandardCharsets.US_ASCII)).isEqualTo("+PONG\r\n");
+  }
+
   @Test
   void lettuce_withAnAclUser() {
     Path acl = dir.resolve("users.acl");
@@ -359,6 +430,45 @@ class SecurityTest {
       assertThatThrownBy(() -> c.sync().set("x", "1")).isInstanceOf(RedisCommandExecutionException.class)
           .hasMessage("NOPERM No permissions to access a key");
     }
+  }
+
+  @Test
+  void configSetRequirepass_replacesTheDefaultUsersPasswords_andEmptyMakesItNopass() throws Exception {
+    DistCacheNode n = loopbackNode(DistCacheNode.builder().requirePass("old"));
+    Jedis admin = jedis(n, null, "old");
+    admin.aclSetUser("default", ">second"); // two passwords: CONFIG SET replaces both
+    admin.configSet("slowlog-log-slower-than", "0");
+    assertThat(admin.configSet("requirepass", "n3w")).isEqualTo("OK");
+    Map<String, Object> d = aclGetUser(admin, "default");
+    assertThat(d.get("passwords")).isEqualTo(List.of(PasswordHash.of("n3w")));
+    assertThat(d.get("flags")).isEqualTo(List.of("on"));
+    assertThat(jedis(n, null, "n3w").ping()).isEqualTo("PONG");
+    for (String gone : List.of("old", "second")) {
+      assertThatThrownBy(() -> jedis(n, null, gone).ping())
+          .hasMessage("WRONGPASS invalid username-password pair or user is disabled.");
+    }
+    assertThat(admin.ping()).isEqualTo("PONG"); // it authenticated: it stays so
+    // Only the hash is kept: CONFIG GET does not list it, and neither it nor the slow log shows the value.
+    assertThat(admin.configGet("requirepass")).isEmpty();
+    assertThat(admin.configGet("*")).doesNotContainKey("requirepass").doesNotContainValue("n3w");
+    assertThat(admin.slowlogGet(1000)).filteredOn(e -> e.getArgs().get(0).equalsIgnoreCase("config"))
+        .flatExtracting(e -> e.getArgs()).contains("(redacted)").doesNotContain("n3w");
+
+    assertThat(admin.configSet("requirepass", "")).isEqualTo("OK");
+    assertThat(aclGetUser(admin, "default").get("flags")).isEqualTo(List.of("on", "nopass"));
+    assertThat(jedis(n, null, null).set("k", "v")).isEqualTo("OK");
+  }
+
+  @Test
+  void configSetRequirepass_onAnOpenNode_makesConnectionsThatNeverAuthenticatedAuthenticate() throws Exception {
+    DistCacheNode n = loopbackNode(DistCacheNode.builder());
+    Jedis j = jedis(n, null, null);
+    assertThat(j.configSet("requirepass", "pw")).isEqualTo("OK");
+    assertThatThrownBy(j::ping).hasMessage("NOAUTH Authentication required.");
+    assertThat(j.auth("pw")).isEqualTo("OK");
+    assertThat(j.ping()).isEqualTo("PONG");
+    assertThat(raw(n.port(), "127.0.0.1", "GET k\r\nAUTH pw\r\nGET k\r\n"))
+        .isEqualTo("-NOAUTH Authentication required.\r\n+OK\r\n$-1\r\n");
   }
 
   @Test

@@ -85,10 +85,30 @@ final class AclCommands {
     for (int i = 2; i < a.length; i++) {
       names.add(text(a[i]));
     }
+    int removed;
     try {
-      s.out().integer(s.context().users().delete(names));
+      removed = s.context().users().delete(names);
     } catch (AclException e) {
       throw new CommandException("ERR " + e.getMessage());
+    }
+    closeClientsOfRemovedUsers(s);
+    s.out().integer(removed);
+  }
+
+  /**
+   * Closes the Redis connections whose user no longer exists (ACL DELUSER, ACL LOAD), as Redis 7
+   * does: at once, without answering anything more, so an idle one (a subscriber) does not stay
+   * open as a user that is gone; the caller, if its own user went, after this reply. A command
+   * racing with the close on its own event loop still meets the check made before every command,
+   * which answers -NOAUTH and closes. Binary-protocol connections are not closed: the check before
+   * each of their requests answers AUTH_REQUIRED.
+   */
+  private static void closeClientsOfRemovedUsers(RespSession s) {
+    Users users = s.context().users();
+    for (ClientState c : s.context().stats().clients()) {
+      if (users.get(c.user) == null) {
+        ClientKill.close(s, c);
+      }
     }
   }
 
@@ -142,6 +162,7 @@ final class AclCommands {
     } catch (AclException e) {
       throw new CommandException("ERR " + e.getMessage());
     }
+    closeClientsOfRemovedUsers(s);
     s.out().ok();
   }
 

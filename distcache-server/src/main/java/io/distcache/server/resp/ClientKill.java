@@ -76,7 +76,8 @@ final class ClientKill {
     s.out().integer(victims.size());
   }
 
-  private static void close(RespSession s, ClientState c) {
+  /** Closes {@code c} at once; the caller's own connection after its reply. */
+  static void close(RespSession s, ClientState c) {
     if (c == s.client()) {
       s.closeAfterReply();
     } else if (c.channel != null) {

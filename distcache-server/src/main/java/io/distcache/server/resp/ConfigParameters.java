@@ -22,7 +22,7 @@ final class ConfigParameters {
   private ConfigParameters() {}
 
   private record Parameter(Function<RespContext, String> get, BiConsumer<RespContext, Long> set, long min,
-      String restartWith, java.util.function.BiFunction<RespContext, String, Runnable> text) {
+      String restartWith, java.util.function.BiFunction<RespContext, byte[], Runnable> text) {
     Parameter(Function<RespContext, String> get, BiConsumer<RespContext, Long> set, long min, String restartWith) {
       this(get, set, min, restartWith, null);
     }
@@ -34,7 +34,16 @@ final class ConfigParameters {
    */
   private static void settableText(String name, Function<RespContext, String> get,
       java.util.function.BiFunction<RespContext, String, Runnable> check) {
-    TABLE.put(name, new Parameter(get, null, 0, null, check));
+    TABLE.put(name, new Parameter(get, null, 0, null,
+        (c, v) -> check.apply(c, new String(v, java.nio.charset.StandardCharsets.UTF_8))));
+  }
+
+  /**
+   * A write-only setting: CONFIG SET takes its value's bytes as sent, CONFIG GET never lists it
+   * (its getter answers null).
+   */
+  private static void settableSecret(String name, java.util.function.BiFunction<RespContext, byte[], Runnable> check) {
+    TABLE.put(name, new Parameter(c -> null, null, 0, null, check));
   }
 
   private static final Map<String, Parameter> TABLE = new LinkedHashMap<>();
@@ -120,6 +129,11 @@ final class ConfigParameters {
     fixed("suspicion-timeout", c -> c.parameter("suspicion-timeout"), "--suspicion-timeout");
     fixed("forward-timeout", c -> c.parameter("forward-timeout"), "--forward-timeout");
     fixed("http-port", c -> c.parameter("http-port"), "--http-port");
+    // Redis's requirepass: the default user's password, on this node, until it restarts (see
+    // docs/OPERATIONS.md, Security). Only its hash is kept, so CONFIG GET cannot show it, and does
+    // not list it: an empty value there would read as "no password", and a CONFIG SET of what GET
+    // showed would then remove the password.
+    settableSecret("requirepass", (c, v) -> () -> c.users().setDefaultPassword(v));
     // Client tracking's bound (Redis's name and default; 0: no bound). Lowering it invalidates keys at once.
     settable("tracking-table-max-keys", c -> Integer.toString(c.trackingTable() == null
         ? io.distcache.server.tracking.TrackingTable.DEFAULT_MAX_KEYS : c.trackingTable().maxKeys()),
@@ -213,7 +227,10 @@ final class ConfigParameters {
     for (byte[] p : patterns) {
       for (Map.Entry<String, Parameter> e : TABLE.entrySet()) {
         if (!found.containsKey(e.getKey()) && GlobMatcher.matches(p, Args.utf8(e.getKey()))) {
-          found.put(e.getKey(), e.getValue().get().apply(c));
+          String value = e.getValue().get().apply(c);
+          if (value != null) { // null: a write-only setting (requirepass)
+            found.put(e.getKey(), value);
+          }
         }
       }
     }
@@ -235,7 +252,7 @@ final class ConfigParameters {
       }
       if (p.text() != null) {
         try {
-          texts.put(name, p.text().apply(c, new String(a[i + 1], java.nio.charset.StandardCharsets.UTF_8)));
+          texts.put(name, p.text().apply(c, a[i + 1]));
         } catch (IllegalArgumentException e) {
           throw new CommandException("ERR CONFIG SET failed (possibly related to argument '" + name + "') - "
               + e.getMessage());

@@ -8,7 +8,10 @@ import java.util.Base64;
  * Design: the admin page shows what CLUSTER and INFO show, so it asks for what a Redis connection
  * would: nothing while the default user needs no password, otherwise the name and password of an
  * enabled ACL user, sent as HTTP Basic credentials and checked against the same SHA-256 hashes as
- * AUTH. A header without a ':' is a password for the default user, as AUTH with one argument is.
+ * AUTH. A password alone is the default user's, as AUTH with one argument is: Basic cannot send a
+ * password without a user name, so browsers and `curl -u :password` send an empty one (":password"),
+ * which means default; a header without a ':' (documented before browsers were considered) does
+ * too. The cost: a user created with an empty name (ACL SETUSER "" ...) cannot open the page.
  * The header's length is already bounded by the HTTP decoder; a malformed one is simply refused.
  */
 /** HTTP Basic credentials checked against the node's ACL users. */
@@ -46,7 +49,8 @@ public final class HttpBasicAuth implements HttpAuthenticator {
         break;
       }
     }
-    String user = colon < 0 ? Users.DEFAULT : new String(decoded, 0, colon, StandardCharsets.UTF_8);
+    // An empty name is the default user's: Basic has no way to send a password without a name.
+    String user = colon <= 0 ? Users.DEFAULT : new String(decoded, 0, colon, StandardCharsets.UTF_8);
     byte[] password = colon < 0 ? decoded : java.util.Arrays.copyOfRange(decoded, colon + 1, decoded.length);
     return users.authenticate(user, password) != null;
   }

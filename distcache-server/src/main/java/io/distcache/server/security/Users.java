@@ -33,8 +33,11 @@ public final class Users {
   private final AclCatalog catalog;
   private final Path aclFile;
   private final AclLog log;
-  /** "#" and the SHA-256 of --requirepass, or null: laid over the default user at start and by every ACL LOAD. */
-  private final String requirePassRule;
+  /**
+   * "#" and the SHA-256 of --requirepass (or of the last CONFIG SET requirepass), or null: laid over
+   * the default user at start and by every ACL LOAD. Written under this object's lock.
+   */
+  private volatile String requirePassRule;
   private volatile Map<String, User> byName;
 
   /**
@@ -139,6 +142,28 @@ public final class Users {
     Map<String, User> next = new HashMap<>(byName);
     next.put(name, u);
     byName = Collections.unmodifiableMap(next);
+  }
+
+  /**
+   * CONFIG SET requirepass: the default user's passwords become just {@code password}, or none
+   * ("nopass") when it is empty, as Redis applies {@code resetpass} then {@code >password} or
+   * {@code nopass}; whether default is on, and its keys and commands, are left as they are. Only
+   * the hash is kept.
+   */
+  public synchronized void setDefaultPassword(byte[] password) {
+    User d = byName.get(DEFAULT).copy();
+    try {
+      d.apply("resetpass", catalog);
+      // The hash of the bytes as sent, as AUTH hashes them: a ">" rule would take them as UTF-8 text.
+      d.apply(password.length == 0 ? "nopass" : "#" + PasswordHash.of(password), catalog);
+    } catch (AclException e) {
+      throw new IllegalStateException("resetpass, nopass and a #hash rule cannot fail: " + e.getMessage(), e);
+    }
+    Map<String, User> next = new HashMap<>(byName);
+    next.put(DEFAULT, d);
+    byName = Collections.unmodifiableMap(next);
+    // It replaces --requirepass for the node's life: an ACL LOAD must not bring the old one back.
+    requirePassRule = password.length == 0 ? null : "#" + PasswordHash.of(password);
   }
 
   /** ACL DELUSER: the number removed; default cannot be. */
