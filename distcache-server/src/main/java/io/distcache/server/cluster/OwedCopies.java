@@ -32,6 +32,19 @@ import java.util.Map;
  * replica what it lacks (REPLICA_LACKS, Replicator.askWhatReplicasLack) and marks that too.
  * Learners are never marked: nothing promotes them, and they copy what they learn themselves.
  * Marks for slots this node no longer owns, or whose replica changed, go at the next change.
+ *
+ * Kept copies. A replica that kept its copy through a change of owner this node did not make (the
+ * old owner left or died, and this node took the slot over) is marked too, but it never asks for
+ * a copy when the one it kept is whole, so no copy ever came to clear that mark: every leave and
+ * failover left the new owner owing the kept slots for good (a tester: 862 and 639 owed on the
+ * two stayers of a restart, unchanged a minute later, every key on both its copies), and a later
+ * leave of its own sent them all again. Such marks are also noted as kept, and the replica is asked
+ * whether its copy is whole (Replicator.confirmKeptCopies: REPLICA_LACKS, read-only, once their
+ * placements agree); the slots it holds whole go (confirmedWhole), those it lacks stay owed until
+ * a copy ends there (it asks the new owner at once: ReplicaSyncRequester.ownerChanged). A replica
+ * that asks for a copy (requested) or drops its copy at a later change is owed for real, no longer
+ * merely kept. The answer clears only marks at or below the number taken before asking, as a copy
+ * does, so a mark made meanwhile (a newer change, a drop and REPLICA_SYNC) stays.
  */
 
 /** Per replica, the slots whose full copy this node owes it, and a wait until none is owed. Thread-safe. */
@@ -42,6 +55,12 @@ final class OwedCopies {
   private final Map<String, long[]> marks = new HashMap<>();
   /** The last mark number given; guarded by this. */
   private long counter;
+  /**
+   * Per replica id, a 16,384-bit map: the marked slots it kept a copy of through a change of owner
+   * this node did not make, until it says whether that copy is whole (see the design note). Each
+   * bit has a mark in {@link #marks}. Guarded by this.
+   */
+  private final Map<String, long[]> kept = new HashMap<>();
 
   /**
    * This node installed {@code next} after {@code previous}: marks every slot it owns in next for
@@ -75,6 +94,7 @@ final class OwedCopies {
         it.remove();
       }
     }
+    pruneKept();
     if (previous.isEmpty()) {
       notifyAll();
       return;
@@ -85,6 +105,7 @@ final class OwedCopies {
     int[] nextToPrev = previous.indexesOf(next);
     List<Member> nextMembers = next.members();
     long[][] byIndex = new long[nextMembers.size()][];
+    long[][] keptByIndex = new long[nextMembers.size()][];
     for (int s = 0; meNext >= 0 && s < KeySlot.SLOTS; s++) {
       if (next.ownerIndex(s) != meNext) {
         continue;
@@ -92,34 +113,53 @@ final class OwedCopies {
       int ob = previous.ownerIndex(s);
       for (long bits = next.replicaBits(s) & ~nextLearners; bits != 0; bits &= bits - 1) {
         int j = Long.numberOfTrailingZeros(bits);
-        if (!keepsItsCopy(nextToPrev[j], s, ob, mePrev, mePrevBit, previous)) {
+        int copy = keepsItsCopy(nextToPrev[j], s, ob, mePrev, mePrevBit, previous);
+        if (copy != KEEPS) {
           if (byIndex[j] == null) {
             byIndex[j] = marks.computeIfAbsent(nextMembers.get(j).id(), k -> new long[KeySlot.SLOTS]);
+            keptByIndex[j] = kept.computeIfAbsent(nextMembers.get(j).id(), k -> new long[WORDS]);
           }
           byIndex[j][s] = mark;
+          if (copy == KEPT) {
+            keptByIndex[j][s >>> 6] |= 1L << s;
+          } else {
+            keptByIndex[j][s >>> 6] &= ~(1L << s); // it drops its copy: owed for real
+          }
         }
       }
     }
+    kept.values().removeIf(OwedCopies::isEmpty);
     notifyAll();
   }
 
+  /** keepsItsCopy's answers: a whole copy kept, a copy owed, a copy kept that may be unfinished. */
+  private static final int KEEPS = 0;
+  private static final int OWED = 1;
+  private static final int KEPT = 2;
+
   /**
-   * True when the replica of slot {@code s} at position {@code rPrev} of {@code previous} (-1: no
+   * Whether the replica of slot {@code s} at position {@code rPrev} of {@code previous} (-1: no
    * member there; {@code ownerBefore} and {@code mePrev} likewise) surely keeps through the change
-   * a copy that was whole (its SlotGuard decides on its side): it held the slot before and the
-   * owner stayed this node, or it owned the slot itself and handed it to this node, which learned
-   * it. Anything else is owed, a failover's kept copies included; where this errs, it errs towards
-   * owing (a copy sent at a leave that was not needed).
+   * a copy that was whole (its SlotGuard decides on its side), KEEPS: it held the slot before and
+   * the owner stayed this node, or it owned the slot itself and handed it to this node, which
+   * learned it. KEPT: it held the slot before under another owner, which left or died (a graceful
+   * leave's copies and a failover's look alike here); it keeps its copy, which may have been
+   * unfinished, so it is owed until it says the copy is whole (see the design note). Anything else
+   * is OWED; where this errs, it errs towards owing (a copy sent at a leave that was not needed).
    */
-  private static boolean keepsItsCopy(int rPrev, int s, int ownerBefore, int mePrev, long mePrevBit,
+  private static int keepsItsCopy(int rPrev, int s, int ownerBefore, int mePrev, long mePrevBit,
       Placement previous) {
     if (ownerBefore >= 0 && rPrev == ownerBefore) {
-      return (previous.wouldOwnBits(s) & mePrevBit) != 0;
+      return (previous.wouldOwnBits(s) & mePrevBit) != 0 ? KEEPS : OWED;
+    }
+    if (rPrev < 0 || (previous.replicaBits(s) & (1L << rPrev)) == 0 || ownerBefore < 0) {
+      return OWED;
     }
     // After a failover the other replicas keep their copies, but one may have been unfinished (its
-    // copy from the dead owner still running) and it asks again only when it sees it stuck, 10 s
-    // later (a reviewer): owed, so a leave sends it the slot.
-    return rPrev >= 0 && (previous.replicaBits(s) & (1L << rPrev)) != 0 && ownerBefore >= 0 && ownerBefore == mePrev;
+    // copy from the dead owner still running; it asks the new owner again at once, but a leave of
+    // this node may come first, a reviewer): owed, so a leave sends it the slot, until it says the
+    // copy is whole.
+    return ownerBefore == mePrev ? KEEPS : KEPT;
   }
 
   /** {@code replicaId} asked for a full copy of {@code slots} (a 16,384-bit map): owed until one ends. */
@@ -127,6 +167,12 @@ final class OwedCopies {
     long mark = ++counter;
     long[] m = marks.computeIfAbsent(replicaId, k -> new long[KeySlot.SLOTS]);
     io.distcache.server.placement.SlotGuard.forEach(slots, s -> m[s] = mark);
+    long[] k = kept.get(replicaId);
+    if (k != null) { // it asked: owed for real until the copy ends, whatever it says of its copy meanwhile
+      for (int w = 0; w < WORDS; w++) {
+        k[w] &= ~slots[w];
+      }
+    }
   }
 
   /** The number a copy starting now takes: it settles the marks at or below it. */
@@ -148,6 +194,7 @@ final class OwedCopies {
         m[s] = 0;
       }
     });
+    pruneKept();
     for (long v : m) {
       if (v != 0) {
         notifyAll();
@@ -156,6 +203,72 @@ final class OwedCopies {
     }
     marks.remove(replicaId);
     notifyAll();
+  }
+
+  /** The slots whose marks were kept copies, per replica id, and the number their answers settle up to. */
+  record Kept(long asked, Map<String, long[]> slots) {}
+
+  /**
+   * What to ask the replicas that kept copies (see the design note): per replica id, the kept
+   * slots (a copy), and the mark number their answers settle up to; null when none, or while the
+   * placement with {@code installedFingerprint} (the one the question names) is not processed yet:
+   * its marks are not made, and an answer under it would settle marks of the one before.
+   */
+  synchronized Kept keptToConfirm(long installedFingerprint) {
+    if (kept.isEmpty() || processed != installedFingerprint) {
+      return null;
+    }
+    Map<String, long[]> out = new HashMap<>();
+    kept.forEach((id, k) -> out.put(id, k.clone()));
+    return new Kept(counter, out);
+  }
+
+  /**
+   * {@code replicaId} said it holds whole copies of {@code slots} (asked after {@link #keptToConfirm}
+   * gave {@code asked}): the kept marks among them at or below it go. Marks that are not kept
+   * copies stay: those the replica drops or asked for are cleared by the copy that ends there.
+   */
+  synchronized void confirmedWhole(String replicaId, long[] slots, long asked) {
+    long[] k = kept.get(replicaId);
+    if (k == null) {
+      return;
+    }
+    long[] both = new long[WORDS];
+    for (int w = 0; w < WORDS; w++) {
+      both[w] = slots[w] & k[w];
+    }
+    settled(replicaId, both, asked);
+  }
+
+  /** Guarded by this: kept bits whose mark is gone go too. */
+  private void pruneKept() {
+    for (Iterator<Map.Entry<String, long[]>> it = kept.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<String, long[]> e = it.next();
+      long[] m = marks.get(e.getKey());
+      long[] k = e.getValue();
+      boolean any = false;
+      for (int w = 0; w < WORDS; w++) {
+        for (long word = k[w]; word != 0; word &= word - 1) {
+          int s = w * 64 + Long.numberOfTrailingZeros(word);
+          if (m == null || m[s] == 0) {
+            k[w] &= ~(1L << s);
+          }
+        }
+        any |= k[w] != 0;
+      }
+      if (!any) {
+        it.remove();
+      }
+    }
+  }
+
+  private static boolean isEmpty(long[] bits) {
+    for (long w : bits) {
+      if (w != 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** What is owed now: per replica id, a 16,384-bit map of slots (a copy). */

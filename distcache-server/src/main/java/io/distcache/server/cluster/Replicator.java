@@ -162,9 +162,10 @@ public final class Replicator implements AutoCloseable {
     sender.scheduleAtFixedRate(() -> {
       try {
         askAgainForStuckCopies();
+        confirmKeptCopies();
       } catch (RuntimeException e) {
         // A failure must not cancel the schedule: later checks may succeed.
-        log.warn("asking again for stuck copies failed", e);
+        log.warn("asking again for stuck copies, or about kept ones, failed", e);
       }
     }, 1, 1, TimeUnit.SECONDS);
   }
@@ -1312,6 +1313,77 @@ public final class Replicator implements AutoCloseable {
     }
   }
 
+  /** Replica ids asked by confirmKeptCopies whose answer has not come yet: one question each at a time. */
+  private final Set<String> confirming = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Asks each replica that kept its copy of some of this node's slots through a change of owner
+   * this node did not make (OwedCopies, "Kept copies") which of them it holds no whole copy of:
+   * REPLICA_LACKS with the any-owner flag, read-only there (a replica lacking one asks for it
+   * itself). The slots it holds whole, among those it replicates for this node under the
+   * placement asked, are owed no more; the rest stay owed until their copy ends. Run after each
+   * change and every second: TRY_AGAIN (its placement differs, or it is still installing this
+   * one), no answer or a malformed one leaves the marks for the next round. Without it nothing ever
+   * cleared them: a whole kept copy is never asked for, and replication_copies_owed stayed above 0
+   * for good after any leave or failover (a tester).
+   */
+  void confirmKeptCopies() {
+    Placement p = placement.get();
+    Member me = self.get();
+    int meIndex = me == null ? -1 : p.indexOf(me);
+    if (meIndex < 0 || closed) {
+      return;
+    }
+    OwedCopies.Kept kept = owed.keptToConfirm(p.fingerprint());
+    if (kept == null) {
+      return;
+    }
+    byte[] id = me.id().getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    long learners = p.learnerMask();
+    kept.slots().forEach((replicaId, slots) -> {
+      Member r = memberOf(p, replicaId);
+      int ri = r == null ? -1 : p.indexOf(r);
+      if (ri < 0 || (learners & (1L << ri)) != 0 || !confirming.add(replicaId)) {
+        return; // gone or learning (its marks go at the next change), or asked already
+      }
+      CompletableFuture<Frame> asked;
+      try {
+        asked = peers.send(r.address(), Frame.request(Opcode.REPLICA_LACKS, 0, id, null, p.epoch(), p.fingerprint(),
+            ProtocolConstants.LACKS_ANY_OWNER));
+      } catch (RuntimeException e) {
+        confirming.remove(replicaId);
+        throw e;
+      }
+      asked.whenCompleteAsync((reply, failed) -> {
+        try {
+          Map<Long, long[]> groups = failed == null && reply.status() == Status.OK && reply.extras().length >= 2
+              && reply.extras()[1] == p.fingerprint() ? ReplicaSyncRequester.decodeLacking(reply.value()) : null;
+          if (groups == null) {
+            return; // asked again next round
+          }
+          // Whole: kept slots it does not name as lacking, and that it replicates for this node
+          // under the placement both had installed when it answered (its drops marked by then).
+          long[] whole = new long[slots.length];
+          for (int w = 0; w < slots.length; w++) {
+            long lacking = 0;
+            for (long[] g : groups.values()) {
+              lacking |= g[w];
+            }
+            for (long word = slots[w] & ~lacking; word != 0; word &= word - 1) {
+              int s = w * 64 + Long.numberOfTrailingZeros(word);
+              if (p.ownerIndex(s) == meIndex && (p.replicaBits(s) & (1L << ri)) != 0) {
+                whole[w] |= 1L << s;
+              }
+            }
+          }
+          owed.confirmedWhole(replicaId, whole, kept.asked());
+        } finally {
+          confirming.remove(replicaId);
+        }
+      }, sender); // off the peer's event loop: the answer walks every slot
+    });
+  }
+
   /** The members (no learners) that replicate a slot {@code me} owns under {@code p}. */
   private static Set<Member> replicasOfMine(Placement p, Member me) {
     Set<Member> out = new HashSet<>();
@@ -2077,6 +2149,13 @@ public final class Replicator implements AutoCloseable {
    */
   void placementChanged(Placement previous, Placement next) {
     owed.placementChanged(self.get(), previous, next);
+    if (!closed) {
+      try {
+        sender.execute(this::confirmKeptCopies); // refused until the replicas installed next too: the tick asks again
+      } catch (java.util.concurrent.RejectedExecutionException stopping) {
+        // closing: nothing is asked any more
+      }
+    }
     notePromotions(previous, next);
     noteReleases(next);
     placementChanged(next);
