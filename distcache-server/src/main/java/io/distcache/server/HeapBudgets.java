@@ -19,13 +19,15 @@ import java.util.concurrent.atomic.LongAdder;
  * from itself first and then from here, and on a refusal from either gives back to both, so a
  * refused growth leaves neither total changed. What a budget counts by force (bytes already held
  * that cannot be refused: parked replies, a request that ran and waits for its reply, a
- * subscription added after its reservation) is forced here too and may pass the limit; further
- * growth of every budget is then refused until releases bring the sum back.
+ * subscription added after its reservation, an HTTP response: a health probe must be answered) is
+ * forced here too and may pass the limit; every growth a budget may refuse is then refused until
+ * releases bring the sum back, and the tracking table, which refuses no read, invalidates other
+ * keys while the sum is over, as it does for its own bounds.
  *
  * The default limit is half the heap's cap (256 MiB with the launcher's 512 MiB). What the budgets
  * count is close to the heap it holds (they count object overhead and G1's humongous regions), but
- * the node needs the other half for itself: the store's index and its buffers in flight, replies
- * being written, one script's own heap (ScriptMemory measures, it does not count here; up to 1.5
+ * the node needs the other half for itself: connections, requests being run, replies being
+ * written, one script's own heap (ScriptMemory measures, it does not count here; up to 1.5
  * times --script-memory, a quarter of the cap), the bounds left out (the script cache, which drops
  * its least recently used scripts rather than refuse one, and the field expiry index, which is
  * part of the store's data), and the collector's headroom.
