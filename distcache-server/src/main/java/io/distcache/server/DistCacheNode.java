@@ -140,7 +140,9 @@ public final class DistCacheNode implements AutoCloseable {
           config.clock::millis);
       store = Stores.create(new StoreConfig(config.maxMemoryBytes, config.maxValueBytes, config.evictionPolicy, config.clock));
       // Client tracking sees every change of the data in front of the store (TrackingStore).
-      trackingTable = new io.distcache.server.tracking.TrackingTable();
+      // One parent over every heap budget the node builds below (HeapBudgets).
+      heapBudgets = new HeapBudgets(config.heapBudgetBytes > 0 ? config.heapBudgetBytes : HeapBudgets.defaultLimitBytes());
+      trackingTable = new io.distcache.server.tracking.TrackingTable(heapBudgets);
       store = new io.distcache.server.tracking.TrackingStore(store, trackingTable);
       bus = new PeerBus(config.clusterSecret, this::selfId, config.maxFrameBytes, config.forwardTimeout,
           config.forwardTimeout, PeerBus.DEFAULT_MAX_IN_FLIGHT);
@@ -160,6 +162,7 @@ public final class DistCacheNode implements AutoCloseable {
       tlsEndpoints = new io.distcache.server.cluster.TlsEndpoints(tlsPorts, membership::self, membership::placement);
       try {
         executor = new LocalExecutor(store, config.maxFrameBytes, config.maxCollectionElements);
+        executor.heapBudgets(heapBudgets);
         clusterRouter = new ClusterRouter(executor, membership, peers, store, config.replication);
         clusterRouter.copyShare(config.copySharePercent);
         clusterRouter.unsentWait(config.forwardTimeout);
@@ -187,13 +190,13 @@ public final class DistCacheNode implements AutoCloseable {
           io.distcache.server.http.HttpAuthenticator auth = config.httpAuthenticator != null ? config.httpAuthenticator
               : new io.distcache.server.security.HttpBasicAuth(users);
           http = new io.distcache.server.http.HttpProtocol(metrics, health(), auth,
-              new io.distcache.server.http.AdminPage(respContext, clusterWide), () -> server.inputBudget());
+              new io.distcache.server.http.AdminPage(respContext, clusterWide), () -> server.inputBudget(), heapBudgets);
           RespContext rc = respContext;
           clusterRouter.statsExtras(() -> "ops_per_sec:" + rc.opsPerSec() + "\n");
         }
         server = new NetServer(net, binary, other, http, new io.distcache.server.net.InputLimits(
             config.maxInputBufferBytes > 0 ? config.maxInputBufferBytes : io.distcache.server.net.InputBudget.defaultLimitBytes(),
-            config.requestTimeout));
+            config.requestTimeout, heapBudgets));
         if (config.tlsCluster != null) {
           server.clusterBusTls(config.tlsCluster, peerAccess);
         }
@@ -393,7 +396,7 @@ public final class DistCacheNode implements AutoCloseable {
    * node owns, not for its replica copies, so each event comes from one node.
    */
   private void wirePubSub(LocalExecutor executor) {
-    pubSub = new io.distcache.server.pubsub.PubSubHub();
+    pubSub = new io.distcache.server.pubsub.PubSubHub(heapBudgets);
     fanout = new io.distcache.server.cluster.PubSubFanout(clusterRouter, peers);
     pubSub.broadcaster(fanout);
     keyspaceEvents = new io.distcache.server.pubsub.KeyspaceEvents(pubSub);
@@ -419,6 +422,8 @@ public final class DistCacheNode implements AutoCloseable {
   }
 
   private io.distcache.server.pubsub.PubSubHub pubSub;
+  /** The limit on what the node's heap budgets hold together; one per node, made at start. */
+  private HeapBudgets heapBudgets;
   private io.distcache.server.cluster.FieldExpirySweeper fieldExpiry;
 
   /**
@@ -452,6 +457,7 @@ public final class DistCacheNode implements AutoCloseable {
         .clusterWide(clusterWide = new ClusterWide(clusterRouter, peers))
         .limits(RespLimits.forNode(config.maxValueBytes, config.maxFrameBytes))
         .scriptMemoryBytes(config.scriptMemoryBytes)
+        .heapBudgets(heapBudgets)
         .parameters(configParameters())
         .idleTimeoutSetter(this::idleTimeout)
         .shutdown(new io.distcache.server.resp.RespContext.Shutdown() {
@@ -641,6 +647,11 @@ public final class DistCacheNode implements AutoCloseable {
   /** The node-wide bound on bytes of incomplete requests, for tests. */
   io.distcache.server.net.InputBudget inputBudget() {
     return server.inputBudget();
+  }
+
+  /** The limit on what the node's heap budgets hold together, for tests. */
+  HeapBudgets heapBudgets() {
+    return heapBudgets;
   }
 
   /** The cluster bus's dialing side, for tests. */
@@ -834,6 +845,7 @@ public final class DistCacheNode implements AutoCloseable {
     private Duration requestTimeout = io.distcache.server.net.InputLimits.DEFAULT_REQUEST_TIMEOUT;
     /** 0: InputBudget.defaultLimitBytes(). */
     private long maxInputBufferBytes;
+    private long heapBudgetBytes;
     private Clock clock = Clock.system();
     private List<InetSocketAddress> joinAddresses = List.of();
     private ProtocolFactory otherProtocol;
@@ -1101,6 +1113,20 @@ public final class DistCacheNode implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The limit on what the node's heap budgets (connections' state, requests not yet run,
+     * subscriptions, the tracking table, set commands' sources, scripts waiting to compile, HTTP
+     * responses) hold together
+     * (HeapBudgets); 0, the default: half the JVM's heap cap.
+     */
+    public Builder heapBudgetBytes(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("the heap budgets' limit cannot be negative: " + bytes);
+      }
+      this.heapBudgetBytes = bytes;
+      return this;
+    }
+
     /** The time source for expiry. Default: the system clock. */
     public Builder clock(Clock clock) {
       if (clock == null) {
@@ -1291,6 +1317,7 @@ public final class DistCacheNode implements AutoCloseable {
       b.idleTimeout = idleTimeout;
       b.requestTimeout = requestTimeout;
       b.maxInputBufferBytes = maxInputBufferBytes;
+      b.heapBudgetBytes = heapBudgetBytes;
       b.clock = clock;
       b.joinAddresses = joinAddresses;
       b.otherProtocol = otherProtocol;

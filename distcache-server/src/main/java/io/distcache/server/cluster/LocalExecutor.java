@@ -130,6 +130,12 @@ public final class LocalExecutor {
     zsets.maxLoadBytes(bytes);
   }
 
+  /** The node's limit on its heap budgets together, where set and sorted-set commands' sources count too. */
+  public void heapBudgets(io.distcache.server.HeapBudgets heap) {
+    sets.heapBudgets(heap);
+    zsets.heapBudgets(heap);
+  }
+
   /** The clients blocking pops parked on this node (the Redis side parks them; writes here wake them). */
   public KeyWaits keyWaits() {
     return keyWaits;

@@ -79,6 +79,13 @@ final class SetRequests {
     this.maxLoadBytes = bytes;
   }
 
+  /** Where the sources' bytes count besides maxLoadBytes: the node's heap budgets together. */
+  private volatile io.distcache.server.HeapBudgets heap = io.distcache.server.HeapBudgets.unbounded();
+
+  void heapBudgets(io.distcache.server.HeapBudgets heap) {
+    this.heap = heap;
+  }
+
   /** The keys a request names beside its key: SMOVE's destination, the multi-key commands' other keys. */
   static List<byte[]> otherKeys(Frame r) {
     long command = r.extra(0, -1);
@@ -373,6 +380,13 @@ final class SetRequests {
    * none). The STORE forms: key the destination, value every source.
    */
   private Frame combine(Frame r, int command, List<byte[]> args) {
+    try (AlgebraSources<LinkedHashMap<Bytes, Boolean>> sources =
+        new AlgebraSources<>(store, maxLoadBytes, heap, SetRequests::members)) {
+      return combine(r, command, args, sources);
+    }
+  }
+
+  private Frame combine(Frame r, int command, List<byte[]> args, AlgebraSources<LinkedHashMap<Bytes, Boolean>> sources) {
     boolean stored = command >= SINTERSTORE;
     List<byte[]> keys = new ArrayList<>(args.size() + 1);
     if (!stored) {
@@ -383,7 +397,6 @@ final class SetRequests {
       throw new IllegalArgumentException("SETS command " + command + " needs at least one source key");
     }
     List<LinkedHashMap<Bytes, Boolean>> sets = new ArrayList<>(keys.size());
-    AlgebraSources<LinkedHashMap<Bytes, Boolean>> sources = new AlgebraSources<>(store, maxLoadBytes, SetRequests::members);
     for (byte[] k : keys) {
       sets.add(sources.get(k)); // every key is type-checked, as Redis does; a key named twice is one map, read only
     }

@@ -404,6 +404,13 @@ final class ZSetRequests {
     this.maxLoadBytes = bytes;
   }
 
+  /** Where the sources' bytes count besides maxLoadBytes: the node's heap budgets together. */
+  private volatile io.distcache.server.HeapBudgets heap = io.distcache.server.HeapBudgets.unbounded();
+
+  void heapBudgets(io.distcache.server.HeapBudgets heap) {
+    this.heap = heap;
+  }
+
   /* A source of the algebra: a sorted set, a set (members score 1), or nothing (empty; e null). */
   private static Map<Bytes, Double> source(TypedEntry e) {
     if (e == null) {
@@ -420,6 +427,12 @@ final class ZSetRequests {
 
   /* extras: [command, n, aggregate, weighted, limit]; value: n keys, then the weights. */
   private Frame algebra(Frame r, int command, List<byte[]> args) {
+    try (AlgebraSources<Map<Bytes, Double>> loads = new AlgebraSources<>(store, maxLoadBytes, heap, ZSetRequests::source)) {
+      return algebra(r, command, args, loads);
+    }
+  }
+
+  private Frame algebra(Frame r, int command, List<byte[]> args, AlgebraSources<Map<Bytes, Double>> loads) {
     boolean stored = command >= SortedSets.ZUNIONSTORE;
     int n = otherKeys(r).size();
     List<byte[]> keys = new ArrayList<>(n + 1);
@@ -450,7 +463,6 @@ final class ZSetRequests {
           + (weighted ? " and their weights" : "") + " needs " + expected + " values, got " + args.size());
     }
     List<ZSetAlgebra.Source> sources = new ArrayList<>(keys.size());
-    AlgebraSources<Map<Bytes, Double>> loads = new AlgebraSources<>(store, maxLoadBytes, ZSetRequests::source);
     for (int i = 0; i < keys.size(); i++) {
       double weight = weighted ? decodeScore(args.get(n + i)) : 1.0;
       if (Double.isNaN(weight)) {

@@ -92,9 +92,10 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
       long bytes = size(req);
       if (!input.resize(held, held + bytes)) {
         refused = true;
-        queued.add(new Waiting(null, 0, 503, "the node holds " + input.usedBytes() + " bytes of requests not yet"
-            + " answered or complete, the limit is " + input.limitBytes() + ", this request needs " + bytes
-            + "; retry later\n"));
+        queued.add(new Waiting(null, 0, 503, (input.parentRefused(bytes)
+            ? "this request (" + bytes + " bytes) " + input.heap().overLimit()
+            : "the node holds " + input.usedBytes() + " bytes of requests not yet answered or complete, the limit is "
+                + input.limitBytes() + ", this request needs " + bytes) + "; retry later\n"));
         return;
       }
       held += bytes;

@@ -39,10 +39,12 @@ public final class HttpProtocol implements ProtocolInstaller {
    * @param admin the admin page, or null for none
    * @param input the node's InputBudget, which pipelined requests waiting their turn count against
    *     (a supplier: the budget belongs to the server, made after this)
+   * @param heap the node's limit on its heap budgets together, where unsent responses count too
    */
   public HttpProtocol(NodeMetrics metrics, Health health, HttpAuthenticator auth, AdminPage admin,
-      Supplier<InputBudget> input) {
-    this(new HttpRoutes(metrics, health, auth, admin), new UnsentResponses(UnsentResponses.DEFAULT_MAX_BYTES), input);
+      Supplier<InputBudget> input, io.distcache.server.HeapBudgets heap) {
+    this(new HttpRoutes(metrics, health, auth, admin), new UnsentResponses(UnsentResponses.DEFAULT_MAX_BYTES, heap),
+        input);
   }
 
   HttpProtocol(HttpRoutes routes, UnsentResponses unsent, Supplier<InputBudget> input) {

@@ -101,6 +101,15 @@ public final class NodeMetrics implements AutoCloseable {
         "Part of used memory: deleted or overwritten large values whose GET replies are not written yet"
             + " (INFO distcache_reply_held_bytes).",
         store::replyHeldBytes);
+    gauge("distcache_heap_budgets_used_bytes",
+        "Heap the node's client budgets count together (INFO distcache_heap_budgets_used).",
+        () -> context.heapBudgets().usedBytes());
+    gauge("distcache_heap_budgets_limit_bytes",
+        "The limit on what the node's client budgets count together (INFO distcache_heap_budgets_limit).",
+        () -> context.heapBudgets().limitBytes());
+    counter("distcache_heap_budgets_refusals",
+        "Growths refused because the node's client budgets together were at their limit (INFO distcache_heap_budgets_refusals).",
+        () -> context.heapBudgets().refusals());
     GaugeWithCallback.builder()
         .name("distcache_maxmemory_policy")
         .help("1, labelled with the eviction policy in force (INFO maxmemory_policy).")

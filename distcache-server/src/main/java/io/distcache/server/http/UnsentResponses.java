@@ -1,5 +1,6 @@
 package io.distcache.server.http;
 
+import io.distcache.server.HeapBudgets;
 import java.util.concurrent.atomic.AtomicLong;
 
 /*
@@ -10,6 +11,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * this bounds their sum, as InputBudget bounds incomplete requests. A response that would pass it
  * is not written: its connection gets a short 503 and is closed. A response's bytes are given
  * back when its write completes or fails (the connection closed).
+ *
+ * Its bytes count in the node's HeapBudgets by force, never refused there: a response is small
+ * (tens of KiB) and refusing it for want of room that Redis clients took would answer /healthz and
+ * /readyz with 503, and a probe that sees those restarts a node that is well.
  */
 
 /** Bytes of HTTP responses waiting to be sent, over every connection of the node. */
@@ -19,12 +24,18 @@ final class UnsentResponses {
 
   private final long max;
   private final AtomicLong used = new AtomicLong();
+  private final HeapBudgets heap;
 
   UnsentResponses(long max) {
+    this(max, HeapBudgets.unbounded());
+  }
+
+  UnsentResponses(long max, HeapBudgets heap) {
     if (max < 1) {
       throw new IllegalArgumentException("the HTTP response budget must be positive: " + max);
     }
     this.max = max;
+    this.heap = heap;
   }
 
   /** Takes {@code bytes}; false, taking nothing, when that would pass the limit. */
@@ -33,11 +44,13 @@ final class UnsentResponses {
       used.addAndGet(-bytes);
       return false;
     }
+    heap.force(bytes);
     return true;
   }
 
   void release(long bytes) {
     used.addAndGet(-bytes);
+    heap.release(bytes);
   }
 
   long used() {

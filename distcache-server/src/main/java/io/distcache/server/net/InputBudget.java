@@ -1,5 +1,6 @@
 package io.distcache.server.net;
 
+import io.distcache.server.HeapBudgets;
 import io.netty.util.internal.PlatformDependent;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -21,6 +22,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * requests a connection pipelined behind the one being answered (up to 16 each, with up to 12 KiB
  * of line and headers) until their turn.
  *
+ * Every byte counted here is counted in the node's HeapBudgets too (a growth needs room in both,
+ * and a refusal by either leaves both unchanged; forced bytes are forced there; shrinking gives
+ * back to both), so requests cannot fill the heap together with the node's other budgets.
+ *
  * The default is a quarter of the heap or an eighth of direct memory, whichever is smaller (at
  * least 16 MiB): the bytes sit in direct buffers while they arrive and on the heap once parsed.
  */
@@ -34,12 +39,19 @@ public final class InputBudget {
   private final AtomicLong refusals = new AtomicLong();
   /** The part of {@code used} that parked clients hold (reserveParked). */
   private final AtomicLong parked = new AtomicLong();
+  private final HeapBudgets heap;
 
   public InputBudget(long limitBytes) {
+    this(limitBytes, HeapBudgets.unbounded());
+  }
+
+  /** A budget whose bytes count in the node's {@code heap} too. */
+  public InputBudget(long limitBytes, HeapBudgets heap) {
     if (limitBytes < 1) {
       throw new IllegalArgumentException("input buffer limit must be positive: " + limitBytes);
     }
     this.limit = limitBytes;
+    this.heap = heap;
   }
 
   /** The default limit for this JVM (see the design note). */
@@ -59,10 +71,11 @@ public final class InputBudget {
     if (delta <= 0) {
       if (delta < 0) {
         used.addAndGet(delta);
+        heap.release(-delta);
       }
       return true;
     }
-    if (used.addAndGet(delta) > limit) {
+    if (used.addAndGet(delta) > limit || !heap.take(delta)) {
       used.addAndGet(-delta);
       refusals.incrementAndGet();
       return false;
@@ -77,12 +90,13 @@ public final class InputBudget {
   public void force(long bytes) {
     if (bytes > 0) {
       used.addAndGet(bytes);
+      heap.force(bytes);
     }
   }
 
-  /** True when nothing more fits. */
+  /** True when nothing more fits, here or in the node's heap budgets together. */
   public boolean full() {
-    return used.get() >= limit;
+    return used.get() >= limit || heap.full();
   }
 
   /**
@@ -106,7 +120,7 @@ public final class InputBudget {
       refusals.incrementAndGet();
       return false;
     }
-    if (used.addAndGet(bytes) > limit) {
+    if (used.addAndGet(bytes) > limit || !heap.take(bytes)) {
       used.addAndGet(-bytes);
       parked.addAndGet(-bytes);
       refusals.incrementAndGet();
@@ -120,6 +134,7 @@ public final class InputBudget {
     if (bytes > 0) {
       parked.addAndGet(-bytes);
       used.addAndGet(-bytes);
+      heap.release(bytes);
     }
   }
 
@@ -133,6 +148,29 @@ public final class InputBudget {
 
   public long limitBytes() {
     return limit;
+  }
+
+  /** The node's limit on its heap budgets together, which this budget counts in too. */
+  public HeapBudgets heap() {
+    return heap;
+  }
+
+  /** True when a growth of {@code more} bytes just refused had room here: the node's heap budgets refused it. */
+  public boolean parentRefused(long more) {
+    return used.get() + more <= limit;
+  }
+
+  /**
+   * Why a growth of {@code more} bytes was refused, for the client and the log: this bound's
+   * limit, or the node's heap budgets' when this one had room.
+   */
+  String refusal(long more) {
+    long used = usedBytes();
+    if (!parentRefused(more)) {
+      return "the node's buffers for requests not yet run are full: all connections hold " + used
+          + " bytes, the limit is " + limit + " (--max-input-buffer), and this connection needs " + more + " more";
+    }
+    return "this connection's requests not yet run (" + more + " bytes more) " + heap.overLimit();
   }
 
   /** Bytes held for requests not yet complete or not yet run now, over every connection. */

@@ -175,6 +175,12 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
     }
     if (!budget.reserveParked(bytes)) {
       long limit = budget.limitBytes();
+      if (bytes <= limit / InputBudget.PARKED_SHARES_PER_CLIENT && budget.parkedBytes() + bytes <= limit / 2
+          && budget.usedBytes() + bytes <= limit) {
+        String why = "a blocked client's keys (" + bytes + " bytes) " + budget.heap().overLimit();
+        ClientLog.warn(log, "input-budget", "not parking a blocked client of {}: {}", ctx.channel().remoteAddress(), why);
+        return why;
+      }
       ClientLog.warn(log, "input-budget",
           "not parking a blocked client of {}: it needs {} bytes; parked clients hold {} of the {} they may"
               + " (half of --max-input-buffer {}, at most {} each), all requests {}",
@@ -236,14 +242,8 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
 
   /** Logs the refusal of {@code more} bytes and keeps its message for the client. */
   private void refused(long more) {
-    long used = budget.usedBytes();
-    refusal = "the node's buffers for requests not yet run are full: all connections hold " + used
-        + " bytes, the limit is " + budget.limitBytes() + " (--max-input-buffer), and this connection needs "
-        + more + " more";
-    ClientLog.warn(log, "input-budget",
-        "refusing {}: the node holds {} bytes for requests of all connections not yet complete or waiting to run,"
-            + " the limit is {}; this one needs {} more",
-        ctx.channel().remoteAddress(), used, budget.limitBytes(), more);
+    refusal = budget.refusal(more);
+    ClientLog.warn(log, "input-budget", "refusing {}: {}", ctx.channel().remoteAddress(), refusal);
   }
 
   /**

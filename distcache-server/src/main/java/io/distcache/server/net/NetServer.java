@@ -126,7 +126,7 @@ public final class NetServer implements AutoCloseable {
     this.other = other;
     this.http = http;
     this.rejectWait = rejectWait;
-    this.inputBudget = new InputBudget(input.maxBufferedBytes());
+    this.inputBudget = new InputBudget(input.maxBufferedBytes(), input.heap());
     this.meters = new InputMeter.Factory(inputBudget, input.requestTimeout(), config.idleTimeout());
   }
 

@@ -1,5 +1,6 @@
 package io.distcache.server.pubsub;
 
+import io.distcache.server.HeapBudgets;
 import io.distcache.server.resp.GlobMatcher;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +26,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * nobody and not sent to the other members. A message that cannot be refused (from a peer, a
  * keyspace notification) goes to the patterns matched within the budget; the others miss it and
  * INFO's pubsub_pattern_matches_cut_short counts the message.
+ *
+ * What subscriptions hold counts in the node's HeapBudgets too: a reservation needs room in both
+ * (checked, then given back: each subscription that is new takes its bytes again, by force, as it
+ * is added, since the command has been admitted), and an unsubscribe gives back to both.
  *
  * The cluster side is a Broadcaster: publish() delivers here and hands the message to it for the
  * other members (PubSubFanout); deliver() is local only, for messages that came from a peer,
@@ -86,11 +91,24 @@ public final class PubSubHub {
   /** Messages that could not be refused and missed patterns for want of steps. */
   private final java.util.concurrent.atomic.LongAdder cutShort = new java.util.concurrent.atomic.LongAdder();
 
+  private final HeapBudgets heap;
+
+  /** A hub counting its subscriptions in a parent of its own (no node around it). */
+  public PubSubHub() {
+    this(HeapBudgets.unbounded());
+  }
+
+  /** A hub whose subscriptions count in the node's {@code heap} too. */
+  public PubSubHub(HeapBudgets heap) {
+    this.heap = heap;
+  }
+
   /**
    * Reserves room for subscriptions of {@code names} (one connection's command, checked before it
-   * replies anything); false when the node-wide bound would be passed. Released by the unsubscribes.
+   * replies anything): null when there is room, else why not (the bound passed, with its limit and
+   * what is held). Released by the unsubscribes.
    */
-  public boolean reserve(List<byte[]> names) {
+  public String reserve(List<byte[]> names) {
     long cost = 0;
     for (byte[] n : names) {
       cost += n.length + SUBSCRIPTION_OVERHEAD_BYTES;
@@ -98,10 +116,15 @@ public final class PubSubHub {
     long now = subscriptionBytes.addAndGet(cost);
     if (now > MAX_SUBSCRIPTION_BYTES) {
       subscriptionBytes.addAndGet(-cost);
-      return false;
+      return "the node's subscriptions hold " + (now - cost) + " bytes; the limit is " + MAX_SUBSCRIPTION_BYTES;
     }
+    boolean room = heap.take(cost);
     subscriptionBytes.addAndGet(-cost); // taken again, exactly, by each add that is new
-    return true;
+    if (!room) {
+      return "these subscriptions (" + cost + " bytes) " + heap.overLimit();
+    }
+    heap.release(cost);
+    return null;
   }
 
   /** INFO: the bytes the node's subscriptions account for. */
@@ -154,6 +177,7 @@ public final class PubSubHub {
     });
     if (added[0]) {
       subscriptionBytes.addAndGet(name.length + SUBSCRIPTION_OVERHEAD_BYTES);
+      heap.force(name.length + SUBSCRIPTION_OVERHEAD_BYTES);
     }
     return added[0];
   }
@@ -166,6 +190,7 @@ public final class PubSubHub {
     });
     if (removed[0]) {
       subscriptionBytes.addAndGet(-(name.length + SUBSCRIPTION_OVERHEAD_BYTES));
+      heap.release(name.length + SUBSCRIPTION_OVERHEAD_BYTES);
     }
     return removed[0];
   }

@@ -1,5 +1,6 @@
 package io.distcache.server.resp;
 
+import io.distcache.server.HeapBudgets;
 import java.util.concurrent.atomic.AtomicLong;
 
 /*
@@ -16,6 +17,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * the batch's heap when it is more, past the limit if need be), and gives back all it holds when it
  * closes.
  *
+ * What it counts is counted in the node's HeapBudgets too (taken there after here, refused with the
+ * parent's limit named when the sum of the node's budgets would pass it; charged there by force;
+ * given back to both), so it cannot fill the heap together with the other budgets either.
+ *
  * Each connection's Account is used on its event loop only; the shared total is atomic. A release
  * never gives back more than the account holds, so a structure dropped after the connection closed
  * (and released everything) cannot drive the total below what others hold.
@@ -28,12 +33,18 @@ final class ClientMemory {
 
   private final long max;
   private final AtomicLong used = new AtomicLong();
+  private final HeapBudgets heap;
 
   ClientMemory(long max) {
+    this(max, HeapBudgets.unbounded());
+  }
+
+  ClientMemory(long max, HeapBudgets heap) {
     if (max <= 0) {
       throw new IllegalArgumentException("the connections' memory budget must be positive: " + max);
     }
     this.max = max;
+    this.heap = heap;
   }
 
   long max() {
@@ -58,7 +69,7 @@ final class ClientMemory {
 
     /**
      * Takes {@code bytes} for {@code what} (named in the error), or throws, taking nothing, when the
-     * node's budget would be exceeded.
+     * node's budget, or the node's heap budgets together, would be exceeded.
      */
     void take(long bytes, String what) {
       long now = used.addAndGet(bytes);
@@ -67,6 +78,10 @@ final class ClientMemory {
         throw new CommandException("ERR " + what + " (" + bytes + " bytes) would take the memory all connections"
             + " hold for MULTI queues, WATCH and BCAST prefixes over " + max + " bytes, the node's limit ("
             + (now - bytes) + " held); retry later");
+      }
+      if (!heap.take(bytes)) {
+        used.addAndGet(-bytes);
+        throw new CommandException("ERR " + what + " (" + bytes + " bytes) " + heap.overLimit() + "; retry later");
       }
       held += bytes;
     }
@@ -78,12 +93,13 @@ final class ClientMemory {
      */
     void charge(long bytes) {
       used.addAndGet(bytes);
+      heap.force(bytes);
       held += bytes;
     }
 
-    /** True when the node's budget is spent: a connection holding parked replies makes no more. */
+    /** True when the node's budget, or its heap budgets together, are spent: a connection holding parked replies makes no more. */
     boolean spent() {
-      return used.get() >= max;
+      return used.get() >= max || heap.full();
     }
 
     /** Gives back {@code bytes} (no more than the account holds). */
@@ -91,6 +107,7 @@ final class ClientMemory {
       long r = Math.min(bytes, held);
       held -= r;
       used.addAndGet(-r);
+      heap.release(r);
     }
 
     /** Gives back everything (the connection closed). */

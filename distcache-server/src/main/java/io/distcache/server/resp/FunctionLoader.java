@@ -101,7 +101,7 @@ final class FunctionLoader {
     LoadBridge bridge = new LoadBridge(deadline);
     java.util.List<LuaEngine.Registered> registered;
     try {
-      registered = engine.load(p, bridge, new ScriptMemory(context.scriptMemoryBytes()));
+      registered = engine.load(p, bridge, new ScriptMemory(context.scriptMemoryBytes(), context.heapBudgets()));
     } catch (LuaError e) {
       throw new CommandException("ERR Error registering functions: " + loadError(e));
     } catch (StackOverflowError e) {

@@ -119,6 +119,10 @@ final class InfoReport {
           line(sb, "distcache_reply_held_bytes", store.replyHeldBytes());
           line(sb, "distcache_heap_used", rt.totalMemory() - rt.freeMemory());
           line(sb, "distcache_heap_max", rt.maxMemory());
+          // What the node's heap budgets count together, and the limit on that sum (HeapBudgets).
+          line(sb, "distcache_heap_budgets_used", c.heapBudgets().usedBytes());
+          line(sb, "distcache_heap_budgets_limit", c.heapBudgets().limitBytes());
+          line(sb, "distcache_heap_budgets_refusals", c.heapBudgets().refusals());
         }
         case "persistence" -> {
           header(sb, "Persistence");

@@ -98,7 +98,7 @@ final class LuaScripts implements ScriptRunner {
         argv.rawset(i + 1, LuaValue.valueOf(script.args().get(i)));
       }
       try {
-        ScriptMemory memory = new ScriptMemory(context.scriptMemoryBytes());
+        ScriptMemory memory = new ScriptMemory(context.scriptMemoryBytes(), context.heapBudgets());
         LuaValue result = function != null ? engine.call(function.callback(), keys, argv, run, memory)
             : engine.run(compiled.prototype(), keys, argv, run, memory);
         LuaReplies.write(result, w, run.resp);

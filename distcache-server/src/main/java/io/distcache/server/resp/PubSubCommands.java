@@ -76,9 +76,9 @@ final class PubSubCommands {
       throw new CommandException("ERR this connection has " + has + " subscriptions and asks for " + names.size()
           + " more; the limit is " + PubSubHub.MAX_SUBSCRIPTIONS_PER_CONNECTION + " per connection");
     }
-    if (!s.context().pubSub().reserve(names)) {
-      throw new CommandException("ERR the node's subscriptions hold " + s.context().pubSub().subscriptionBytes()
-          + " bytes; the limit is " + PubSubHub.MAX_SUBSCRIPTION_BYTES);
+    String refused = s.context().pubSub().reserve(names);
+    if (refused != null) {
+      throw new CommandException("ERR " + refused);
     }
   }
 

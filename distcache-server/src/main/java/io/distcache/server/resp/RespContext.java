@@ -53,10 +53,14 @@ public final class RespContext {
   private final io.distcache.server.tracking.TrackingTable trackingTable;
   private final io.distcache.server.tracking.ClusterTracking clusterTracking;
   private final ClientMemory clientMemory;
+  private final io.distcache.server.HeapBudgets heapBudgets;
 
   private RespContext(Builder b) {
-    this.clientMemory = new ClientMemory(b.clientMemoryBytes > 0 ? b.clientMemoryBytes : ClientMemory.DEFAULT_MAX_BYTES);
-    this.scriptCompiler = new ScriptCompiler(ScriptCompiler.MAX_WAITING_BYTES, ScriptCompiler.MAX_WAITING, b.compileExecutor);
+    this.heapBudgets = b.heapBudgets != null ? b.heapBudgets : io.distcache.server.HeapBudgets.unbounded();
+    this.clientMemory = new ClientMemory(b.clientMemoryBytes > 0 ? b.clientMemoryBytes : ClientMemory.DEFAULT_MAX_BYTES,
+        heapBudgets);
+    this.scriptCompiler = new ScriptCompiler(ScriptCompiler.MAX_WAITING_BYTES, ScriptCompiler.MAX_WAITING, b.compileExecutor,
+        heapBudgets);
     this.router = b.router;
     this.store = b.store;
     this.clock = b.clock != null ? b.clock : b.store.config().clock();
@@ -77,7 +81,7 @@ public final class RespContext {
     this.users = b.users != null ? b.users
         : new io.distcache.server.security.Users(new TableCatalog(commands), null, null, clock::millis);
     this.protectedMode = b.protectedMode;
-    this.pubSub = b.pubSub != null ? b.pubSub : new io.distcache.server.pubsub.PubSubHub();
+    this.pubSub = b.pubSub != null ? b.pubSub : new io.distcache.server.pubsub.PubSubHub(heapBudgets);
     this.keyspaceEvents = b.keyspaceEvents != null ? b.keyspaceEvents : new io.distcache.server.pubsub.KeyspaceEvents(pubSub);
     this.fanoutDropped = b.fanoutDropped;
     this.trackingTable = b.trackingTable;
@@ -284,6 +288,11 @@ public final class RespContext {
     return clientMemory;
   }
 
+  /** The node's limit on what its heap budgets hold together (INFO, scripts' checks). */
+  public io.distcache.server.HeapBudgets heapBudgets() {
+    return heapBudgets;
+  }
+
   public RespLimits limits() {
     return limits;
   }
@@ -399,6 +408,13 @@ public final class RespContext {
     private Shutdown shutdown;
     private long scriptMemoryBytes;
     private long clientMemoryBytes;
+    private io.distcache.server.HeapBudgets heapBudgets;
+
+    /** The node's parent of its heap budgets; default (null) an unbounded one of this context's own. */
+    public Builder heapBudgets(io.distcache.server.HeapBudgets heap) {
+      this.heapBudgets = heap;
+      return this;
+    }
 
     /**
      * The heap all connections together may hold in MULTI queues, WATCHed keys and BCAST prefixes;

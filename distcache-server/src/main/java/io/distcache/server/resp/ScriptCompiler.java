@@ -23,6 +23,9 @@ import java.util.function.Supplier;
  * top-level code runs there), and their code counts against the same bound while it waits for the
  * lane (reserve).
  *
+ * The bytes waiting count in the node's HeapBudgets too, taken with this bound's (a body that does
+ * not fit there is refused as here, naming the shared limit) and given back with it.
+ *
  * The thread ends after 30 s without work, so an idle node (or a test's many nodes) keeps none.
  */
 
@@ -36,6 +39,7 @@ final class ScriptCompiler {
   private final long maxBytes;
   private final int maxCount;
   private final java.util.concurrent.Executor thread;
+  private final io.distcache.server.HeapBudgets heap;
   // Guarded by this.
   private long waitingBytes;
   private int waiting;
@@ -53,6 +57,13 @@ final class ScriptCompiler {
    * session on an EmbeddedChannel pass Runnable::run, compiling on the caller's thread).
    */
   ScriptCompiler(long maxBytes, int maxCount, java.util.concurrent.Executor executor) {
+    this(maxBytes, maxCount, executor, io.distcache.server.HeapBudgets.unbounded());
+  }
+
+  /** As above, with the waiting bytes counted in the node's {@code heap} too. */
+  ScriptCompiler(long maxBytes, int maxCount, java.util.concurrent.Executor executor,
+      io.distcache.server.HeapBudgets heap) {
+    this.heap = heap;
     if (maxBytes < 1 || maxCount < 1) {
       throw new IllegalArgumentException("compile bounds must be positive: " + maxBytes + " bytes, " + maxCount + " bodies");
     }
@@ -110,6 +121,10 @@ final class ScriptCompiler {
             + " bytes already wait to be compiled on this node; one more of " + bytes + " bytes is over the limit of "
             + maxCount + " scripts or " + maxBytes + " bytes (try again once they are done)"));
       }
+      if (!heap.take(bytes)) {
+        return CompletableFuture.failedFuture(new CommandException("ERR a script of " + bytes + " bytes waiting to be"
+            + " compiled " + heap.overLimit() + " (try again later)"));
+      }
       waiting++;
       waitingBytes += bytes;
     }
@@ -126,6 +141,7 @@ final class ScriptCompiler {
   private synchronized void release(long bytes) {
     waiting--;
     waitingBytes -= bytes;
+    heap.release(bytes);
   }
 
   /** Bytes of bodies waiting or compiling now. */

@@ -1,5 +1,6 @@
 package io.distcache.server.resp;
 
+import io.distcache.server.HeapBudgets;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
@@ -31,6 +32,14 @@ import org.luaj.vm2.LuaError;
  *
  * A single allocation larger than the limit is refused before it is made (a plain Lua error, which
  * pcall may catch: nothing was allocated).
+ *
+ * The node's HeapBudgets (the limit on what its budgets count together) is checked, not charged: a
+ * script's heap is measured, and its measure (garbage included until a collection, other threads'
+ * promotions too) is no count to hold other clients' budgets to. So a single allocation is refused
+ * too when it would not fit beside what the budgets hold, and a script whose measured growth (once
+ * measured, past its trigger) would not fit beside them is stopped as one over its own limit is.
+ * The script thus yields to the counted total; the total does not yield to a script, which is why
+ * the shared limit leaves room for one (HeapBudgets).
  */
 
 /** One script run's memory budget. Lane-confined: created, checked and dropped on the script thread. */
@@ -48,12 +57,20 @@ final class ScriptMemory {
   /** Heap outside eden when the script's allocation passed half the limit; -1 before. */
   private long keptAtHalf = -1;
   private boolean exceeded;
+  private final HeapBudgets heap;
+  /** Why the script was stopped, once it was. */
+  private String stopReason;
 
   ScriptMemory(long limit) {
+    this(limit, HeapBudgets.unbounded());
+  }
+
+  ScriptMemory(long limit, HeapBudgets heap) {
     if (limit <= 0) {
       throw new IllegalArgumentException("script memory limit must be positive: " + limit);
     }
     this.limit = limit;
+    this.heap = heap;
     this.allocatedAtStart = allocated();
   }
 
@@ -71,6 +88,9 @@ final class ScriptMemory {
     if (bytes > limit) {
       throw new LuaEngine.LibraryError(what + " of " + bytes + " bytes exceeds the script memory limit of " + limit
           + " bytes (script-memory)");
+    }
+    if (!heap.fits(bytes)) {
+      throw new LuaEngine.LibraryError(what + " of " + bytes + " bytes " + heap.overLimit());
     }
     check(bytes);
   }
@@ -90,15 +110,21 @@ final class ScriptMemory {
     if (allocated <= limit) {
       return;
     }
-    if (kept() - keptAtHalf + pending > limit) {
+    long grown = kept() - keptAtHalf + pending;
+    if (grown > limit) {
       exceeded = true;
+      throw stopped();
+    }
+    if (!heap.fits(grown)) {
+      exceeded = true;
+      stopReason = "script stopped: what it keeps (" + grown + " bytes) " + heap.overLimit();
       throw stopped();
     }
   }
 
   private LuaError stopped() {
-    return new LuaEngine.LibraryError("script stopped: it used more than the script memory limit of " + limit
-        + " bytes (script-memory)");
+    return new LuaEngine.LibraryError(stopReason != null ? stopReason
+        : "script stopped: it used more than the script memory limit of " + limit + " bytes (script-memory)");
   }
 
   private static long allocated() {

@@ -47,6 +47,12 @@ import java.util.concurrent.atomic.LongAdder;
  * map and the BCAST list; ids it left under keys go when those keys are next changed, evicted or
  * flushed (Redis also frees them lazily).
  *
+ * The entries' bytes count in the node's HeapBudgets too, by force (a read is never refused for
+ * the table), and the table answers the sum of the node's budgets passing its limit as it answers
+ * its own bounds: it invalidates other keys until the sum is back under it (or only the key just
+ * read is left), so tracking yields to what other budgets hold. Every change of the count is
+ * mirrored there, so the two never drift apart.
+ *
  * Placement: a key whose slot is now served by a different owner than before (a move, a join's
  * hand-off, a failover) is invalidated on every node that tracks it: the new owner knows nothing
  * of the readers the old one registered, and the old one no longer sees the writes.
@@ -116,6 +122,7 @@ public final class TrackingTable implements PlacementListener {
   /** Heap of the entries in the table (see KEY_COST). */
   private final java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
   private volatile long maxBytes = DEFAULT_MAX_BYTES;
+  private final io.distcache.server.HeapBudgets heap;
   /** (key, reader) pairs: Redis's tracking_total_items. */
   private final java.util.concurrent.atomic.AtomicLong items = new java.util.concurrent.atomic.AtomicLong();
   private final Map<Long, Reader> readers = new ConcurrentHashMap<>();
@@ -128,6 +135,26 @@ public final class TrackingTable implements PlacementListener {
   private volatile PeerNotifier peerNotifier;
   /** The client whose command runs on this thread (for NOLOOP), 0 for none. */
   private static final ThreadLocal<long[]> WRITER = ThreadLocal.withInitial(() -> new long[1]);
+
+  /** A table counting its entries in a parent of its own (no node around it). */
+  public TrackingTable() {
+    this(io.distcache.server.HeapBudgets.unbounded());
+  }
+
+  /** A table whose entries count in the node's {@code heap} too. */
+  public TrackingTable(io.distcache.server.HeapBudgets heap) {
+    this.heap = heap;
+  }
+
+  /** Changes the table's byte count, and the node's heap budgets' with it. */
+  private void count(long delta) {
+    bytes.addAndGet(delta);
+    if (delta > 0) {
+      heap.force(delta);
+    } else {
+      heap.release(-delta);
+    }
+  }
 
   /** Sets the bound on tracked keys (Redis's tracking-table-max-keys; 0 means no bound, as in Redis). */
   public void maxKeys(int max) {
@@ -228,7 +255,7 @@ public final class TrackingTable implements PlacementListener {
     add(key, r -> {
       if (r.clients.add(id)) {
         items.incrementAndGet();
-        bytes.addAndGet(ITEM_COST);
+        count(ITEM_COST);
       }
     });
   }
@@ -238,11 +265,11 @@ public final class TrackingTable implements PlacementListener {
     add(key, r -> {
       if (r.peers == null) {
         r.peers = new HashSet<>(2);
-        bytes.addAndGet(PEER_SET_COST);
+        count(PEER_SET_COST);
       }
       if (r.peers.add(peer)) {
         items.incrementAndGet();
-        bytes.addAndGet(PEER_ITEM_COST);
+        count(PEER_ITEM_COST);
       }
     });
   }
@@ -253,7 +280,7 @@ public final class TrackingTable implements PlacementListener {
       if (r == null) {
         r = new Readers();
         size.incrementAndGet();
-        bytes.addAndGet(key.length + KEY_COST);
+        count(key.length + KEY_COST);
       }
       add.accept(r);
       return r;
@@ -271,12 +298,12 @@ public final class TrackingTable implements PlacementListener {
   private void evictOver(ByteBuffer keep) {
     int max = maxKeys == 0 ? Integer.MAX_VALUE : maxKeys;
     long maxB = maxBytes;
-    if (size.get() <= max && bytes.get() <= maxB) {
+    if (size.get() <= max && bytes.get() <= maxB && !heap.over()) {
       return;
     }
     synchronized (evictLock) {
       boolean restarted = false;
-      while (size.get() > max || bytes.get() > maxB) {
+      while (size.get() > max || bytes.get() > maxB || heap.over() && size.get() > 0) {
         if (hand == null || !hand.hasNext()) {
           if (restarted) {
             return; // a whole pass found nothing but keep
@@ -307,7 +334,7 @@ public final class TrackingTable implements PlacementListener {
     List<byte[]> one = null;
     if (r != null) {
       size.decrementAndGet();
-      bytes.addAndGet(-entryBytes(key.length, r));
+      count(-entryBytes(key.length, r));
       items.addAndGet(-r.items());
       one = List.of(key);
       for (Long id : r.clients) {
@@ -348,7 +375,7 @@ public final class TrackingTable implements PlacementListener {
       Readers removed = keys.remove(e.getKey());
       if (removed != null) {
         size.decrementAndGet();
-        bytes.addAndGet(-entryBytes(e.getKey().capacity(), removed));
+        count(-entryBytes(e.getKey().capacity(), removed));
         items.addAndGet(-removed.items());
         Set<Address> ps = removed.peers;
         if (ps != null) {

@@ -40,4 +40,42 @@ class InputBudgetTest {
     assertThat(budget.reserveParked(1_000)).isTrue();
     assertThat(budget.usedBytes()).isEqualTo(13_000);
   }
+
+  @Test
+  void growth_withRoomHereButNotInTheNodesHeapBudgets_isRefused_andNeitherTotalChanges() {
+    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(10_000);
+    InputBudget shared = new InputBudget(16_000, heap);
+    heap.take(6_500); // another budget's bytes
+    assertThat(shared.resize(0, 3_000)).isTrue();
+    assertThat(shared.resize(3_000, 5_000)).as("5,000 here, 11,500 together").isFalse();
+    assertThat(shared.usedBytes()).isEqualTo(3_000);
+    assertThat(heap.usedBytes()).isEqualTo(9_500);
+    assertThat(shared.parentRefused(2_000)).isTrue();
+    assertThat(shared.refusal(2_000)).isEqualTo("this connection's requests not yet run (2000 bytes more) would pass"
+        + " 10000 bytes, the node's limit on what its heap budgets hold together (9500 held)");
+    assertThat(shared.reserveParked(1_000)).as("room in the parked share, not together").isFalse();
+    assertThat(shared.parkedBytes()).isZero();
+    assertThat(heap.usedBytes()).isEqualTo(9_500);
+    assertThat(shared.full()).as("full when the heap budgets together are").isFalse();
+    heap.take(500);
+    assertThat(shared.full()).isTrue();
+  }
+
+  @Test
+  void forcedAndParkedBytes_countInTheNodesHeapBudgets_andEveryReleaseGivesBackExactly() {
+    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(10_000);
+    InputBudget shared = new InputBudget(16_000, heap);
+    assertThat(shared.resize(0, 4_000)).isTrue();
+    shared.force(8_000);
+    assertThat(heap.usedBytes()).as("forced past the shared limit").isEqualTo(12_000);
+    assertThat(shared.resize(0, 1)).isFalse();
+    shared.resize(8_000, 0);
+    assertThat(shared.reserveParked(500)).isTrue();
+    assertThat(heap.usedBytes()).isEqualTo(4_500);
+    shared.releaseParked(500);
+    shared.resize(4_000, 1_000);
+    shared.resize(1_000, 0);
+    assertThat(shared.usedBytes()).isZero();
+    assertThat(heap.usedBytes()).isZero();
+  }
 }

@@ -85,4 +85,29 @@ class PubSubHubTest {
     assertThat(hub.patternMatchesCutShort()).isZero();
     assertThat(hub.matchSteps()).isLessThan(PubSubHub.MAX_PUBLISH_MATCH_STEPS / 50);
   }
+
+  @Test
+  void subscriptions_countInTheNodesHeapBudgets_refusedThereWithTheSharedLimit_andGivenBackExactly() {
+    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(2_000);
+    PubSubHub hub = new PubSubHub(heap);
+    Recorder r = new Recorder();
+    byte[] a = "a".repeat(100).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] b = "b".repeat(100).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    long each = 100 + PubSubHub.SUBSCRIPTION_OVERHEAD_BYTES;
+    assertThat(hub.reserve(java.util.List.of(a, b))).isNull();
+    assertThat(heap.usedBytes()).as("a reservation is given back; each new subscription takes again").isZero();
+    hub.subscribe(r, a);
+    hub.psubscribe(r, b);
+    assertThat(heap.usedBytes()).isEqualTo(2 * each);
+    heap.take(800); // another budget's bytes: 1,768 together
+    assertThat(hub.reserve(java.util.List.of(a))).isEqualTo("these subscriptions (484 bytes) would pass 2000 bytes,"
+        + " the node's limit on what its heap budgets hold together (1768 held)");
+    assertThat(heap.usedBytes()).as("a refusal changes neither total").isEqualTo(1_768);
+    assertThat(hub.subscriptionBytes()).isEqualTo(2 * each);
+    hub.unsubscribe(r, a);
+    hub.punsubscribe(r, b);
+    hub.unsubscribe(r, a); // not subscribed any more: gives back nothing
+    assertThat(hub.subscriptionBytes()).isZero();
+    assertThat(heap.usedBytes()).isEqualTo(800);
+  }
 }

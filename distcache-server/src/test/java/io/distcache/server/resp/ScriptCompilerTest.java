@@ -89,6 +89,27 @@ class ScriptCompilerTest {
   }
 
   @Test
+  void load_withinTheWaitingBounds_pastTheNodesHeapBudgets_isRefusedNamingTheSharedLimit_andGivenBackOnceCompiled() {
+    ScriptCache cache = new ScriptCache();
+    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(100);
+    ScriptCompiler compiler = new ScriptCompiler(1 << 20, 16, null, heap);
+    CountDownLatch release = new CountDownLatch(1);
+    CompletableFuture<Object> busy = occupy(compiler, release);
+    heap.take(85); // another budget's bytes
+    CompletableFuture<ScriptCache.Script> first = compiler.load(cache, b("return 11"));
+    assertThat(heap.usedBytes()).isEqualTo(94);
+    assertThat(error(compiler.load(cache, b("return 1234567890")))).isEqualTo("ERR a script of 17 bytes waiting to be"
+        + " compiled would pass 100 bytes, the node's limit on what its heap budgets hold together (94 held)"
+        + " (try again later)");
+    assertThat(compiler.waitingBytes()).as("a refusal changes neither total").isEqualTo(9);
+    release.countDown();
+    busy.join();
+    first.join();
+    assertThat(compiler.waitingBytes()).isZero();
+    assertThat(heap.usedBytes()).isEqualTo(85);
+  }
+
+  @Test
   void load_bodyOverThePerScriptLimit_refusedAtOnce() {
     ScriptCache cache = new ScriptCache(10, 1 << 20, 8);
     assertThat(error(new ScriptCompiler().load(cache, b("return 123"))))

@@ -212,6 +212,30 @@ class SetCommandsTest {
     }
   }
   @Test
+  void setAlgebra_withinItsBound_pastTheNodesHeapBudgets_isRefused_andGivesBackWhatItLoaded() {
+    LocalExecutor executor = new LocalExecutor(store);
+    executor.maxAlgebraLoadBytes(1 << 20);
+    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(8_000);
+    executor.heapBudgets(heap);
+    try (RespChannel bounded = new RespChannel(new LocalRouter(executor), store, clock)) {
+      StringBuilder members = new StringBuilder();
+      for (int i = 0; i < 20; i++) {
+        members.append(' ').append("m".repeat(90)).append(i);
+      }
+      bounded.send("SADD big" + members, "SADD {big}2" + members);
+      // About 4460 bytes decoded each: one fits the shared 8000, two do not (the command's own bound is 1 MiB).
+      assertThat(bounded.send("SUNION big")).startsWith("*20\r\n");
+      assertThat(heap.usedBytes()).as("given back when the command is done").isZero();
+      heap.take(1_000); // another budget holds some
+      assertThat(bounded.send("SUNION big {big}2")).startsWith("-ERR the keys of this command (with '{big}2', ")
+          .contains("bytes decoded) would pass 8000 bytes, the node's limit on what its heap budgets hold together"
+              + " (5411 held)"); // the other budget's and the first source's
+      assertThat(bounded.send("ZUNION 2 big {big}2")).contains("would pass 8000 bytes");
+      assertThat(heap.usedBytes()).as("a refused command gives back what it loaded").isEqualTo(1_000);
+    }
+  }
+
+  @Test
   void set_ofMoreThan128Integers_isIndexed_reportedHashtable_thenIntsetBelow() {
     StringBuilder sadd = new StringBuilder("SADD s");
     for (int i = 0; i < 129; i++) {

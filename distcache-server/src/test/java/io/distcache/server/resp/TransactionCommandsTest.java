@@ -326,6 +326,31 @@ class TransactionCommandsTest {
     assertThat(value("c")).hasSize(900);
   }
 
+  @Test
+  void queue_withinTheConnectionsBudget_pastTheNodesHeapBudgets_isRefusedWithTheSharedLimit_untilRoomIsGivenBack() {
+    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(2500);
+    RespContext shared = RespContext.builder(router, store).clock(clock).version("test").heapBudgets(heap).build();
+    try (RespChannel one = new RespChannel(shared)) {
+      String x = "x".repeat(900);
+      heap.force(600); // another budget's bytes (subscriptions, say)
+      one.send("MULTI");
+      assertThat(one.send("SET a " + x)).isEqualTo("+QUEUED\r\n");
+      assertThat(one.send("SET b " + x)).isEqualTo("-ERR queueing this command (952 bytes) would pass 2500 bytes, the"
+          + " node's limit on what its heap budgets hold together (1552 held); retry later\r\n");
+      assertThat(shared.clientMemory().used()).as("a refusal changes neither total").isEqualTo(952);
+      assertThat(heap.usedBytes()).isEqualTo(1552);
+      heap.release(600);
+      assertThat(one.send("DISCARD")).isEqualTo("+OK\r\n");
+      one.send("MULTI");
+      assertThat(one.send("SET a " + x, "SET b " + x)).isEqualTo("+QUEUED\r\n+QUEUED\r\n");
+      assertThat(one.send("DISCARD")).isEqualTo("+OK\r\n");
+      assertThat(heap.usedBytes()).isZero();
+      one.send("MULTI");
+      one.send("SET d " + x);
+    }
+    assertThat(heap.usedBytes()).as("a connection that closes gives back what it held").isZero();
+  }
+
   /** A queued argument counts the heap it takes: under G1, whole regions for a large one. */
   @Test
   void queuedLargeArgument_countsTheHeapItTakes() {

@@ -81,4 +81,26 @@ class TrackingTableTest {
     assertThat(bcast.counts()).containsOnlyKeys("b");
     assertThat(reader.counts()).containsOnlyKeys("a", "b");
   }
+
+  @Test
+  void entries_countInTheNodesHeapBudgets_andPastTheSharedLimit_otherKeysAreInvalidated() {
+    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(100_000);
+    TrackingTable table = new TrackingTable(heap);
+    RecordingReader reader = new RecordingReader();
+    table.enable(reader);
+    for (int i = 0; i < 100; i++) {
+      table.remember(7, ("key:" + i).getBytes(StandardCharsets.UTF_8));
+    }
+    assertThat(heap.usedBytes()).isEqualTo(table.bytes());
+    long others = 100_000 - table.bytes() - 100; // other budgets leave less than an entry's room (about 285)
+    heap.force(others);
+    table.remember(7, "key:new".getBytes(StandardCharsets.UTF_8));
+    assertThat(heap.over()).as("the table gave way").isFalse();
+    assertThat(table.size()).as("one key invalidated for the new one").isEqualTo(100);
+    assertThat(reader.counts()).hasSize(1).doesNotContainKey("key:new");
+    assertThat(heap.usedBytes()).isEqualTo(others + table.bytes());
+    table.invalidateAll();
+    assertThat(table.bytes()).isZero();
+    assertThat(heap.usedBytes()).as("only the other budgets' bytes are left").isEqualTo(others);
+  }
 }

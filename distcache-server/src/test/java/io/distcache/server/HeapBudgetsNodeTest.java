@@ -1,0 +1,215 @@
+package io.distcache.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The node's heap budgets filled together through a real node: a MULTI queue (ClientMemory) and
+ * subscriptions (PubSubHub), each far within its own bound, are held to the node's shared limit
+ * (HeapBudgets), and what was refused succeeds once the other is dropped.
+ */
+class HeapBudgetsNodeTest {
+  /** The shared limit of the nodes here; each budget's own bound is a share of the heap, far above it. */
+  private static final long LIMIT = 1_000_000;
+  private static final int VALUE_BYTES = 50_000;
+
+  private final List<AutoCloseable> toClose = new ArrayList<>();
+
+  @AfterEach
+  void tearDown() throws Exception {
+    for (int i = toClose.size() - 1; i >= 0; i--) {
+      toClose.get(i).close();
+    }
+  }
+
+  private DistCacheNode node() {
+    DistCacheNode n = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(64L * 1024 * 1024)
+        .heapBudgetBytes(LIMIT).start();
+    toClose.add(n);
+    return n;
+  }
+
+  private Conn connect(DistCacheNode node) throws IOException {
+    Socket s = new Socket();
+    s.connect(new InetSocketAddress("127.0.0.1", node.port()), 5_000);
+    s.setSoTimeout(10_000);
+    Conn c = new Conn(s);
+    toClose.add(c);
+    return c;
+  }
+
+  /** A connection holding a MULTI queue of 12 SETs of 50,000 bytes (about 600 KB counted), never EXEC'd. */
+  private Conn queueFilled(DistCacheNode node) throws IOException {
+    Conn c = connect(node);
+    assertThat(c.call("MULTI")).isEqualTo("+OK");
+    for (int i = 0; i < 12; i++) {
+      assertThat(c.call("SET", "k" + i, "v".repeat(VALUE_BYTES))).isEqualTo("+QUEUED");
+    }
+    return c;
+  }
+
+  /**
+   * SUBSCRIBE of 1,100 channels of 10 bytes: about 433 KB counted (each name's bytes and 384 for
+   * what holds it), more than the queue leaves, in a request small enough (about 21 KB) that the
+   * requests' budget, counted in the same total while it arrives, has room for it.
+   */
+  private static String[] channels() {
+    String[] names = new String[1_101];
+    names[0] = "SUBSCRIBE";
+    for (int i = 1; i < names.length; i++) {
+      names[i] = String.format("channel%03d", i);
+    }
+    return names;
+  }
+
+  @Test
+  void subscriptions_pastTheSharedLimitBesideAMultiQueue_areRefused_untilTheQueueIsDiscarded() throws Exception {
+    DistCacheNode node = node();
+    Conn queue = queueFilled(node);
+    Conn sub = connect(node);
+    long queued = node.heapBudgets().usedBytes();
+    assertThat(queued).as("the queue counts in the shared total").isBetween(600_000L, LIMIT);
+
+    String refused = sub.call(channels());
+    // What is held: the queue, and the SUBSCRIBE's own arguments while it runs (the requests' budget).
+    assertThat(refused).matches("-ERR these subscriptions \\(433501 bytes\\) would pass 1000000 bytes,"
+        + " the node's limit on what its heap budgets hold together \\(\\d+ held\\)");
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(
+        () -> assertThat(node.heapBudgets().usedBytes()).as("a refusal adds nothing").isEqualTo(queued));
+    // Each alone is far within its own bound: the subscriptions' is at least 16 MiB.
+    assertThat(sub.call("PING")).isEqualTo("+PONG");
+
+    assertThat(queue.call("DISCARD")).isEqualTo("+OK");
+    await().atMost(Duration.ofSeconds(10)).until(() -> node.heapBudgets().usedBytes() == 0);
+    String confirmed = sub.call(channels());
+    assertThat(confirmed).startsWith("*3").contains("subscribe");
+    assertThat(node.heapBudgets().usedBytes()).isGreaterThan(400_000L);
+
+    // And the other way round: the subscriptions now leave the queue too little (refused as it is
+    // queued, or while its request arrives: the requests' budget counts in the same total).
+    assertThat(queue.call("MULTI")).isEqualTo("+OK");
+    String last = "";
+    for (int i = 0; i < 12 && !last.startsWith("-"); i++) {
+      last = queue.call("SET", "k" + i, "v".repeat(VALUE_BYTES));
+    }
+    assertThat(last).startsWith("-ERR ").contains("would pass 1000000 bytes, the node's limit on what its heap budgets"
+        + " hold together");
+  }
+
+  @Test
+  void scriptsLargeAllocation_pastTheSharedLimitBesideAMultiQueue_isRefused_untilTheQueueIsDiscarded() throws Exception {
+    DistCacheNode node = node();
+    Conn queue = queueFilled(node);
+    Conn script = connect(node);
+    // Far within the script's own limit (a quarter of the heap): refused only for the queue beside it.
+    assertThat(script.call("EVAL", "return #string.rep('x', 500000)", "0")).startsWith("-ERR")
+        .contains("string.rep result of 500000 bytes would pass 1000000 bytes, the node's limit on what its heap"
+            + " budgets hold together (");
+    assertThat(queue.call("DISCARD")).isEqualTo("+OK");
+    await().atMost(Duration.ofSeconds(10)).until(() -> node.heapBudgets().usedBytes() == 0);
+    assertThat(script.call("EVAL", "return #string.rep('x', 500000)", "0")).isEqualTo(":500000");
+  }
+
+  @Test
+  void closingConnections_givesBackEverythingTheyHeld() throws Exception {
+    DistCacheNode node = node();
+    Conn queue = queueFilled(node);
+    Conn sub = connect(node);
+    String[] few = {"SUBSCRIBE", "a".repeat(50_000), "b".repeat(50_000)};
+    assertThat(sub.call(few)).startsWith("*3");
+    assertThat(node.heapBudgets().usedBytes()).isGreaterThan(700_000L);
+
+    Conn other = connect(node);
+    String memory = other.call("INFO", "memory");
+    assertThat(memory).contains("distcache_heap_budgets_used:" + node.heapBudgets().usedBytes() + "\r\n")
+        .contains("distcache_heap_budgets_limit:1000000\r\n");
+    assertThat(other.call(channels())).contains("the node's limit on what its heap budgets hold together");
+
+    // Closed without DISCARD or UNSUBSCRIBE: the queue and the subscriptions are given back whole.
+    queue.close();
+    sub.close();
+    await().atMost(Duration.ofSeconds(10)).until(() -> node.heapBudgets().usedBytes() == 0);
+    assertThat(other.call(channels())).startsWith("*3");
+  }
+
+  /** A raw RESP connection: each call sends one command and reads one reply (arrays read whole, flattened). */
+  private static final class Conn implements AutoCloseable {
+    private final Socket socket;
+    private final OutputStream out;
+    private final InputStream in;
+
+    Conn(Socket socket) throws IOException {
+      this.socket = socket;
+      this.out = socket.getOutputStream();
+      this.in = new BufferedInputStream(socket.getInputStream());
+    }
+
+    String call(String... args) throws IOException {
+      ByteArrayOutputStream b = new ByteArrayOutputStream();
+      b.writeBytes(("*" + args.length + "\r\n").getBytes(StandardCharsets.UTF_8));
+      for (String a : args) {
+        byte[] bytes = a.getBytes(StandardCharsets.UTF_8);
+        b.writeBytes(("$" + bytes.length + "\r\n").getBytes(StandardCharsets.UTF_8));
+        b.writeBytes(bytes);
+        b.writeBytes("\r\n".getBytes(StandardCharsets.UTF_8));
+      }
+      out.write(b.toByteArray());
+      out.flush();
+      return reply();
+    }
+
+    private String reply() throws IOException {
+      String line = line();
+      char type = line.charAt(0);
+      if (type == '$') {
+        int n = Integer.parseInt(line.substring(1));
+        if (n < 0) {
+          return line;
+        }
+        byte[] data = in.readNBytes(n + 2);
+        return new String(data, 0, n, StandardCharsets.UTF_8);
+      }
+      if (type == '*') {
+        int n = Integer.parseInt(line.substring(1));
+        StringBuilder sb = new StringBuilder(line);
+        for (int i = 0; i < n; i++) {
+          sb.append(' ').append(reply());
+        }
+        return sb.toString();
+      }
+      return line;
+    }
+
+    private String line() throws IOException {
+      ByteArrayOutputStream b = new ByteArrayOutputStream();
+      for (int c; (c = in.read()) != '\n'; ) {
+        if (c < 0) {
+          throw new IOException("closed");
+        }
+        if (c != '\r') {
+          b.write(c);
+        }
+      }
+      return b.toString(StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+}
