@@ -65,11 +65,17 @@ public final class HeapBudgets {
     if (bytes <= 0) {
       return true;
     }
-    if (used.addAndGet(bytes) > limit) {
-      used.addAndGet(-bytes);
-      refusals.increment();
-      return false;
-    }
+    // Compare-and-set, not add then take back: a refused large growth (a 60 MiB set source) must
+    // not show for a moment in the sum, where another budget's small growth would be refused for
+    // it, a script stopped or tracked keys invalidated (a reviewer).
+    long cur;
+    do {
+      cur = used.get();
+      if (cur + bytes > limit) {
+        refusals.increment();
+        return false;
+      }
+    } while (!used.compareAndSet(cur, cur + bytes));
     return true;
   }
 

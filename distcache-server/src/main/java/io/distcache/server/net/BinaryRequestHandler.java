@@ -195,6 +195,9 @@ final class BinaryRequestHandler extends ChannelInboundHandlerAdapter implements
   void becomePeer() {
     peer = true;
     order = new HeldOrder(true);
+    if (meter != null) {
+      meter.peerLink();
+    }
   }
 
   /** True on a connection accepted as a peer's (for tests). */

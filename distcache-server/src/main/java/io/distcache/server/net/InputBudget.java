@@ -84,6 +84,24 @@ public final class InputBudget {
   }
 
   /**
+   * As {@link #resize}, refused only by this bound: a growth is counted in the node's shared heap
+   * total by force (a peer's link, InputMeter.peerLink).
+   */
+  public boolean resizeOwn(long from, long to) {
+    long delta = to - from;
+    if (delta <= 0) {
+      return resize(from, to);
+    }
+    if (used.addAndGet(delta) > limit) {
+      used.addAndGet(-delta);
+      refusals.incrementAndGet();
+      return false;
+    }
+    heap.force(delta);
+    return true;
+  }
+
+  /**
    * Counts {@code bytes} more whatever the limit: for what is already held and cannot be refused
    * any more (a request that ran and waits for its reply). Others' growth is refused meanwhile.
    */

@@ -74,6 +74,8 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
   private long lastRequest;
   private ScheduledFuture<?> timer;
   private boolean refused;
+  /** A peer's link (PeerGate accepted it): its frames count against this bound alone, see peerLink. */
+  private boolean peerLink;
 
   /** One per connection; zero timeouts are disabled. */
   public InputMeter(InputBudget budget, Duration requestTimeout, Duration idleTimeout) {
@@ -107,6 +109,16 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
     return m != null ? m : UNMETERED;
   }
 
+  /**
+   * This connection is a peer's link. What its frames hold still counts against --max-input-buffer
+   * and is refused there as before, but only counted, never refused, in the node's shared heap
+   * total: MULTI queues and subscriptions that clients fill there must not close the link that
+   * carries forwarded replies and replication (a reviewer). Event loop only.
+   */
+  public void peerLink() {
+    peerLink = true;
+  }
+
   /** Called by the protocol's decoder when it is installed. */
   public void refuser(Refuser r) {
     if (this != UNMETERED) {
@@ -133,7 +145,7 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
       pending = true;
       pendingSince = now;
     }
-    if (!budget.resize(held, heldBytes)) {
+    if (!(peerLink ? budget.resizeOwn(held, heldBytes) : budget.resize(held, heldBytes))) {
       refused(heldBytes - held);
       return false;
     }

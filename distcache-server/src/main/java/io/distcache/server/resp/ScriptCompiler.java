@@ -131,7 +131,7 @@ final class ScriptCompiler {
     CompletableFuture<T> started;
     try {
       started = work.get();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) { // an Error too (no thread for the compiler): the bytes would stay counted for good
       release(bytes);
       throw e;
     }

@@ -162,7 +162,7 @@ public final class TrackingTable implements PlacementListener {
       throw new IllegalArgumentException("tracking-table-max-keys cannot be negative: " + max);
     }
     this.maxKeys = max;
-    evictOver(null);
+    evictOver(null, 0);
   }
 
   public int maxKeys() {
@@ -175,7 +175,7 @@ public final class TrackingTable implements PlacementListener {
       throw new IllegalArgumentException("the tracking table's byte bound must be positive: " + max);
     }
     this.maxBytes = max;
-    evictOver(null);
+    evictOver(null, 0);
   }
 
   /** Heap the table's entries hold: keys, their entries' objects, their readers. */
@@ -276,6 +276,7 @@ public final class TrackingTable implements PlacementListener {
 
   private void add(byte[] key, java.util.function.Consumer<Readers> add) {
     ByteBuffer added = ByteBuffer.wrap(key.clone());
+    long before = bytes.get();
     keys.compute(added, (k, r) -> {
       if (r == null) {
         r = new Readers();
@@ -285,7 +286,7 @@ public final class TrackingTable implements PlacementListener {
       add.accept(r);
       return r;
     });
-    evictOver(added);
+    evictOver(added, bytes.get() - before);
   }
 
   /**
@@ -295,15 +296,21 @@ public final class TrackingTable implements PlacementListener {
    * before it had emptied, and a client reading past the bound made each read cost a walk of the
    * table (a million tracked reads took minutes once the table was full, 2026-12-04).
    */
-  private void evictOver(ByteBuffer keep) {
+  private void evictOver(ByteBuffer keep, long grew) {
     int max = maxKeys == 0 ? Integer.MAX_VALUE : maxKeys;
     long maxB = maxBytes;
-    if (size.get() <= max && bytes.get() <= maxB && !heap.over()) {
+    // While the node's heap budgets together are over their limit, the table does not grow: it
+    // sheds the excess, but no more than the read just added. The rest of the excess is other
+    // budgets' forced bytes, which no eviction here can fix; shedding down to it wiped the whole
+    // table, an invalidation for every key, at the first tracked read (a reviewer).
+    long excess = heap.usedBytes() - heap.limitBytes();
+    long shedTo = grew > 0 && excess > 0 ? Math.max(0, bytes.get() - Math.min(grew, excess)) : Long.MAX_VALUE;
+    if (size.get() <= max && bytes.get() <= maxB && bytes.get() <= shedTo) {
       return;
     }
     synchronized (evictLock) {
       boolean restarted = false;
-      while (size.get() > max || bytes.get() > maxB || heap.over() && size.get() > 0) {
+      while (size.get() > max || bytes.get() > maxB || bytes.get() > shedTo && size.get() > 0) {
         if (hand == null || !hand.hasNext()) {
           if (restarted) {
             return; // a whole pass found nothing but keep

@@ -61,6 +61,50 @@ class InputBudgetTest {
     assertThat(shared.full()).isTrue();
   }
 
+  /** A peer's link: other budgets filling the shared total must not close it; its own bound still does. */
+  @Test
+  void resizeOwn_isRefusedByThisBoundAlone_andCountsInTheSharedTotalByForce() {
+    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(10_000);
+    InputBudget shared = new InputBudget(16_000, heap);
+    heap.take(9_000); // MULTI queues and subscriptions
+    assertThat(shared.resize(0, 3_000)).as("a client's growth").isFalse();
+    assertThat(shared.resizeOwn(0, 3_000)).as("a peer's").isTrue();
+    assertThat(heap.usedBytes()).isEqualTo(12_000);
+    assertThat(shared.resizeOwn(3_000, 17_000)).as("past --max-input-buffer").isFalse();
+    assertThat(shared.usedBytes()).isEqualTo(3_000);
+    assertThat(shared.resizeOwn(3_000, 0)).isTrue();
+    assertThat(heap.usedBytes()).isEqualTo(9_000);
+    assertThat(shared.usedBytes()).isZero();
+  }
+
+  /** A refused growth never shows in the shared total, even for a moment: compare-and-set, not add then take back. */
+  @Test
+  void refusedTake_neverRaisesTheSharedTotal_soASmallerGrowthBesideItFits() throws Exception {
+    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(10_000);
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicLong seenAbove = new java.util.concurrent.atomic.AtomicLong();
+    Thread big = new Thread(() -> {
+      while (!stop.get()) {
+        heap.take(1_000_000); // always refused
+      }
+    });
+    big.start();
+    try {
+      for (int i = 0; i < 200_000; i++) {
+        long u = heap.usedBytes();
+        if (u != 0) {
+          seenAbove.set(u);
+        }
+        assertThat(heap.take(100)).as("small growth beside a refused large one").isTrue();
+        heap.release(100);
+      }
+    } finally {
+      stop.set(true);
+      big.join();
+    }
+    assertThat(seenAbove.get()).isZero();
+  }
+
   @Test
   void forcedAndParkedBytes_countInTheNodesHeapBudgets_andEveryReleaseGivesBackExactly() {
     io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(10_000);

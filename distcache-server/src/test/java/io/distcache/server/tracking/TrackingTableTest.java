@@ -103,4 +103,21 @@ class TrackingTableTest {
     assertThat(table.bytes()).isZero();
     assertThat(heap.usedBytes()).as("only the other budgets' bytes are left").isEqualTo(others);
   }
+
+  /** Other budgets' forced bytes far past the shared limit: the table stops growing, it is not wiped. */
+  @Test
+  void sharedLimitPassedByOthers_aTrackedReadShedsWhatItAdded_notTheWholeTable() {
+    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(100_000);
+    TrackingTable table = new TrackingTable(heap);
+    RecordingReader reader = new RecordingReader();
+    table.enable(reader);
+    for (int i = 0; i < 100; i++) {
+      table.remember(7, ("key:" + i).getBytes(StandardCharsets.UTF_8));
+    }
+    heap.force(200_000); // requests waiting for replies, parked replies: nothing the table can free
+    table.remember(7, "key:new".getBytes(StandardCharsets.UTF_8));
+    // Keys of other lengths: shedding the new entry's bytes takes one or two of the older ones.
+    assertThat(table.size()).as("a key or two invalidated for the new one, the others kept").isBetween(99, 100);
+    assertThat(reader.counts()).hasSizeBetween(1, 2).doesNotContainKey("key:new");
+  }
 }
