@@ -493,6 +493,11 @@ public final class DistCacheNode implements AutoCloseable {
           public long maxClients() {
             return config.maxConnections;
           }
+
+          @Override
+          public long clusterConnections() {
+            return (bus == null ? 0 : bus.openConnections()) + (peerAccess == null ? 0 : peerAccess.peerConnections());
+          }
         })
         .build();
     respContext = context;

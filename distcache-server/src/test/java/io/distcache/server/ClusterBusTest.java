@@ -331,6 +331,11 @@ class ClusterBusTest {
     assertThat(set.status()).isEqualTo(Status.OK);
     assertThat(a.store().get(key)).isEqualTo("v".getBytes());
     assertThat(a.peerAccess().peerConnections()).isPositive();
+    // INFO clients counts the bus's sockets both ways, as Redis's cluster_connections (it said 0: a tester)
+    try (redis.clients.jedis.Jedis j = new redis.clients.jedis.Jedis("127.0.0.1", b.port())) {
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(j.info("clients"))
+          .containsPattern("cluster_connections:[1-9]"));
+    }
   }
 
   @Test

@@ -88,7 +88,7 @@ final class InfoReport {
         case "clients" -> {
           header(sb, "Clients");
           line(sb, "connected_clients", c.stats().connectedClients());
-          line(sb, "cluster_connections", 0);
+          line(sb, "cluster_connections", c.nodeCounters().clusterConnections());
           line(sb, "maxclients", c.nodeCounters().maxClients());
           line(sb, "blocked_clients", c.keyWaits() == null ? 0 : c.keyWaits().parked());
           line(sb, "tracking_clients", c.trackingTable() == null ? 0 : c.trackingTable().clients());

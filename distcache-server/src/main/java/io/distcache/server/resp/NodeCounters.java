@@ -14,6 +14,11 @@ public interface NodeCounters {
   /** The connection limit (maxclients). */
   long maxClients();
 
+  /** Cluster bus connections open now, this node's links to its peers and theirs to it (cluster_connections). */
+  default long clusterConnections() {
+    return 0;
+  }
+
   /** Counters that stay 0, for a context without a network (tests of the command layer). */
   NodeCounters NONE = new NodeCounters() {
     @Override
