@@ -145,7 +145,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
     this.context = context;
     this.commands = commands;
     this.memory = context.clientMemory().account();
-    this.transaction = new TransactionCommands.State(memory);
+    this.transaction = new TransactionCommands.State(memory, context.stats());
   }
 
   /**
@@ -1015,6 +1015,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
       blocked.cancel(); // unparked at once: nothing is popped for a client that is gone
     }
     releaseAll();
+    transaction.unwatch(); // INFO's watching clients and watched keys; its bytes go with the next line
     memory.releaseAll();
   }
 

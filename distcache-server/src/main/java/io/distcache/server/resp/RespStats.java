@@ -20,6 +20,37 @@ public final class RespStats {
   private final LongAdder connectionsReceived = new LongAdder();
   private final AtomicLong nextClientId = new AtomicLong();
   private final ConcurrentHashMap<Long, ClientState> clients = new ConcurrentHashMap<>();
+  private final LongAdder watchingClients = new LongAdder();
+  private final LongAdder watchedKeys = new LongAdder();
+
+  /** Clients watching at least one key now (Redis watching_clients). */
+  public long watchingClients() {
+    return watchingClients.sum();
+  }
+
+  /**
+   * Keys watched now, each connection's counted (Redis total_watched_keys counts a key that several
+   * clients watch once).
+   */
+  public long watchedKeys() {
+    return watchedKeys.sum();
+  }
+
+  /** A connection watches {@code keys} more, {@code firstKeys} when it watched none before. */
+  void watched(int keys, boolean firstKeys) {
+    if (firstKeys) {
+      watchingClients.increment();
+    }
+    watchedKeys.add(keys);
+  }
+
+  /** A connection that watched {@code keys} keys unwatched them all (UNWATCH, EXEC, DISCARD, RESET, close). */
+  void unwatched(int keys) {
+    if (keys > 0) {
+      watchingClients.decrement();
+      watchedKeys.add(-keys);
+    }
+  }
 
   /** Clients connected now. */
   public long connectedClients() {

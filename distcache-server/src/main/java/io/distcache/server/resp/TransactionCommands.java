@@ -87,8 +87,12 @@ final class TransactionCommands {
     /** The watched keys' bytes, each counted with WATCHED_KEY_OVERHEAD. */
     long watchedBytes;
 
-    State(ClientMemory.Account memory) {
+    /** The node's counters of watching clients and watched keys (INFO clients), or null. */
+    private final RespStats stats;
+
+    State(ClientMemory.Account memory, RespStats stats) {
       this.memory = memory;
+      this.stats = stats;
     }
 
     void discard() {
@@ -102,6 +106,9 @@ final class TransactionCommands {
     }
 
     void unwatch() {
+      if (stats != null) {
+        stats.unwatched(watches.size());
+      }
       watches.clear();
       memory.release(watchedBytes);
       watchedBytes = 0;
@@ -237,6 +244,9 @@ final class TransactionCommands {
     s.memory().take(bytes, "WATCH of these keys");
     t.watchedBytes += bytes;
     List<CompletableFuture<Frame>> reads = new ArrayList<>(a.length - 1);
+    if (t.stats != null) {
+      t.stats.watched(a.length - 1, t.watches.isEmpty());
+    }
     for (int i = 1; i < a.length; i++) {
       byte[] key = Args.key(a[i]);
       CompletableFuture<Frame> version = s.send(Frame.request(Opcode.VERSION, key));

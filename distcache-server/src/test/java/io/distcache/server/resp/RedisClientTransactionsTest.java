@@ -63,6 +63,30 @@ class RedisClientTransactionsTest {
     other.close();
   }
 
+  /** INFO clients counts watching clients and watched keys (it said 0 for both); a closed connection's go too. */
+  @Test
+  void infoClients_countsWatchingClientsAndWatchedKeys() {
+    try (RespTestServer own = new RespTestServer();
+        Jedis a = new Jedis("127.0.0.1", own.port());
+        Jedis b = new Jedis("127.0.0.1", own.port());
+        Jedis info = new Jedis("127.0.0.1", own.port())) {
+      a.watch("k1", "k2");
+      a.watch("k3");
+      b.watch("k1");
+      assertThat(info.info("clients")).contains("watching_clients:2\r\n", "total_watched_keys:4\r\n");
+      a.unwatch();
+      assertThat(info.info("clients")).contains("watching_clients:1\r\n", "total_watched_keys:1\r\n");
+      b.close();
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
+          assertThat(info.info("clients")).contains("watching_clients:0\r\n", "total_watched_keys:0\r\n"));
+      a.watch("k9");
+      Transaction t = a.multi();
+      t.set("k9", "v");
+      t.exec();
+      assertThat(info.info("clients")).as("EXEC unwatches").contains("watching_clients:0\r\n");
+    }
+  }
+
   @Test
   void jedis_multiExec() {
     Transaction t = jedis.multi();
