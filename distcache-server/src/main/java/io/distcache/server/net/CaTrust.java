@@ -90,58 +90,48 @@ final class CaTrust extends X509ExtendedTrustManager {
     return e;
   }
 
-  @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+  /** One of the JDK manager's checks. */
+  @FunctionalInterface
+  private interface Check {
+    void run() throws CertificateException;
+  }
+
+  private void checked(Check check) throws CertificateException {
     try {
-      jdk.checkClientTrusted(chain, authType);
+      check.run();
     } catch (CertificateException e) {
       throw named(e);
     }
+  }
+
+  @Override
+  public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    checked(() -> jdk.checkClientTrusted(chain, authType));
   }
 
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    try {
-      jdk.checkClientTrusted(chain, authType, socket);
-    } catch (CertificateException e) {
-      throw named(e);
-    }
+    checked(() -> jdk.checkClientTrusted(chain, authType, socket));
   }
 
   @Override
   public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    try {
-      jdk.checkClientTrusted(chain, authType, engine);
-    } catch (CertificateException e) {
-      throw named(e);
-    }
+    checked(() -> jdk.checkClientTrusted(chain, authType, engine));
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-    try {
-      jdk.checkServerTrusted(chain, authType);
-    } catch (CertificateException e) {
-      throw named(e);
-    }
+    checked(() -> jdk.checkServerTrusted(chain, authType));
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    try {
-      jdk.checkServerTrusted(chain, authType, socket);
-    } catch (CertificateException e) {
-      throw named(e);
-    }
+    checked(() -> jdk.checkServerTrusted(chain, authType, socket));
   }
 
   @Override
   public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    try {
-      jdk.checkServerTrusted(chain, authType, engine);
-    } catch (CertificateException e) {
-      throw named(e);
-    }
+    checked(() -> jdk.checkServerTrusted(chain, authType, engine));
   }
 
   @Override

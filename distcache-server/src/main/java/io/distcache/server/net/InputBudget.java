@@ -67,20 +67,7 @@ public final class InputBudget {
    * side, whose requests decoded but not yet answered count here too (http/HttpHandler).
    */
   public boolean resize(long from, long to) {
-    long delta = to - from;
-    if (delta <= 0) {
-      if (delta < 0) {
-        used.addAndGet(delta);
-        heap.release(-delta);
-      }
-      return true;
-    }
-    if (used.addAndGet(delta) > limit || !heap.take(delta)) {
-      used.addAndGet(-delta);
-      refusals.incrementAndGet();
-      return false;
-    }
-    return true;
+    return change(to - from, true);
   }
 
   /**
@@ -88,16 +75,25 @@ public final class InputBudget {
    * total by force (a peer's link, InputMeter.peerLink).
    */
   public boolean resizeOwn(long from, long to) {
-    long delta = to - from;
+    return change(to - from, false);
+  }
+
+  private boolean change(long delta, boolean sharedMayRefuse) {
     if (delta <= 0) {
-      return resize(from, to);
+      if (delta < 0) {
+        used.addAndGet(delta);
+        heap.release(-delta);
+      }
+      return true;
     }
-    if (used.addAndGet(delta) > limit) {
+    if (used.addAndGet(delta) > limit || sharedMayRefuse && !heap.take(delta)) {
       used.addAndGet(-delta);
       refusals.incrementAndGet();
       return false;
     }
-    heap.force(delta);
+    if (!sharedMayRefuse) {
+      heap.force(delta);
+    }
     return true;
   }
 

@@ -69,15 +69,17 @@ public final class Users {
    * aclfile; a flag the operator gave is kept here instead, since dropping it opens the node.
    */
   private Map<String, User> withRequirePass(Map<String, User> users) {
-    if (requirePassRule == null) {
-      return users;
-    }
+    return requirePassRule == null ? users : withDefaultPassword(users, requirePassRule);
+  }
+
+  /** {@code users} with the default user's passwords replaced by {@code rule} ("#hash" or "nopass"). */
+  private Map<String, User> withDefaultPassword(Map<String, User> users, String rule) {
     User d = users.get(DEFAULT).copy();
     try {
       d.apply("resetpass", catalog);
-      d.apply(requirePassRule, catalog);
+      d.apply(rule, catalog);
     } catch (AclException e) {
-      throw new IllegalStateException(e);
+      throw new IllegalStateException("resetpass, nopass and a #hash rule cannot fail: " + e.getMessage(), e);
     }
     Map<String, User> out = new HashMap<>(users);
     out.put(DEFAULT, d);
@@ -151,19 +153,11 @@ public final class Users {
    * the hash is kept.
    */
   public synchronized void setDefaultPassword(byte[] password) {
-    User d = byName.get(DEFAULT).copy();
-    try {
-      d.apply("resetpass", catalog);
-      // The hash of the bytes as sent, as AUTH hashes them: a ">" rule would take them as UTF-8 text.
-      d.apply(password.length == 0 ? "nopass" : "#" + PasswordHash.of(password), catalog);
-    } catch (AclException e) {
-      throw new IllegalStateException("resetpass, nopass and a #hash rule cannot fail: " + e.getMessage(), e);
-    }
-    Map<String, User> next = new HashMap<>(byName);
-    next.put(DEFAULT, d);
-    byName = Collections.unmodifiableMap(next);
+    // The hash of the bytes as sent, as AUTH hashes them: a ">" rule would take them as UTF-8 text.
+    String rule = password.length == 0 ? null : "#" + PasswordHash.of(password);
+    byName = Collections.unmodifiableMap(withDefaultPassword(byName, rule == null ? "nopass" : rule));
     // It replaces --requirepass for the node's life: an ACL LOAD must not bring the old one back.
-    requirePassRule = password.length == 0 ? null : "#" + PasswordHash.of(password);
+    requirePassRule = rule;
   }
 
   /** ACL DELUSER: the number removed; default cannot be. */

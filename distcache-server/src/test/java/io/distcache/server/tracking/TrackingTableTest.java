@@ -82,15 +82,21 @@ class TrackingTableTest {
     assertThat(reader.counts()).containsOnlyKeys("a", "b");
   }
 
-  @Test
-  void entries_countInTheNodesHeapBudgets_andPastTheSharedLimit_otherKeysAreInvalidated() {
-    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(100_000);
-    TrackingTable table = new TrackingTable(heap);
+  /** Client 7 reads key:0 to key:99 (a table whose node's heap budgets are tested). */
+  private static RecordingReader hundredKeysTrackedBy(TrackingTable table) {
     RecordingReader reader = new RecordingReader();
     table.enable(reader);
     for (int i = 0; i < 100; i++) {
       table.remember(7, ("key:" + i).getBytes(StandardCharsets.UTF_8));
     }
+    return reader;
+  }
+
+  @Test
+  void entries_countInTheNodesHeapBudgets_andPastTheSharedLimit_otherKeysAreInvalidated() {
+    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(100_000);
+    TrackingTable table = new TrackingTable(heap);
+    RecordingReader reader = hundredKeysTrackedBy(table);
     assertThat(heap.usedBytes()).isEqualTo(table.bytes());
     long others = 100_000 - table.bytes() - 100; // other budgets leave less than an entry's room (about 285)
     heap.force(others);
@@ -109,11 +115,7 @@ class TrackingTableTest {
   void sharedLimitPassedByOthers_aTrackedReadShedsWhatItAdded_notTheWholeTable() {
     io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(100_000);
     TrackingTable table = new TrackingTable(heap);
-    RecordingReader reader = new RecordingReader();
-    table.enable(reader);
-    for (int i = 0; i < 100; i++) {
-      table.remember(7, ("key:" + i).getBytes(StandardCharsets.UTF_8));
-    }
+    RecordingReader reader = hundredKeysTrackedBy(table);
     heap.force(200_000); // requests waiting for replies, parked replies: nothing the table can free
     table.remember(7, "key:new".getBytes(StandardCharsets.UTF_8));
     // Keys of other lengths: shedding the new entry's bytes takes one or two of the older ones.
