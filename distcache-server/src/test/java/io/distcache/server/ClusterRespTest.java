@@ -189,6 +189,10 @@ class ClusterRespTest {
 
     // Per node: the keys of the slots it owns (with --replicas 1 its store also holds copies of others').
     assertThat(clusterAware.dbSize()).isEqualTo(ownedKeys(c.get(0))).isLessThan(30);
+    // The same count in CLUSTER INFO; INFO keyspace counts the whole store, copies included.
+    assertThat(clusterAware.clusterInfo()).contains("cluster_owned_keys:" + ownedKeys(c.get(0)) + "\r\n");
+    assertThat(clusterAware.info("keyspace")).contains("db0:keys=" + c.get(0).store().size() + ",");
+    assertThat(c.get(0).store().size()).isGreaterThan(ownedKeys(c.get(0)));
     assertThat(clusterAware.flushDB()).isEqualTo("OK");
     assertThat(ownedKeys(c.get(0))).isZero();
     assertThat(ownedKeys(c.get(1)) + ownedKeys(c.get(2))).isEqualTo(plain.dbSize()).isPositive();

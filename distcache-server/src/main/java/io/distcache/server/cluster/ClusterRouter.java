@@ -1527,6 +1527,12 @@ public final class ClusterRouter implements Router, ClusterView {
   }
 
   @Override
+  public long ownedKeys() {
+    Placement p = cluster.placement();
+    return replicator.ownedKeys(p, cluster.self(), alone(p));
+  }
+
+  @Override
   public boolean leaseHeld() {
     return cluster.guard().leaseHeld(cluster.placement());
   }

@@ -47,6 +47,14 @@ public interface ClusterView {
     return true;
   }
 
+  /**
+   * Keys of the slots this node owns (DBSIZE on a cluster connection): its store also holds its
+   * replica copies of other owners' slots, which INFO keyspace counts too. -1 when not known.
+   */
+  default long ownedKeys() {
+    return -1;
+  }
+
   /** INFO replication's lines (CRLF-terminated), starting with role and connected_slaves. */
   default String replicationInfo() {
     return "role:master\r\nconnected_slaves:0\r\n";

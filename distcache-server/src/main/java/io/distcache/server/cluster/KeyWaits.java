@@ -44,6 +44,11 @@ public final class KeyWaits {
   public interface Waiter {
     /** One of its keys may have members for it; any thread, must not block. */
     void wake();
+
+    /** True when it waits with a timeout (INFO clients_in_timeout_table); the same for its whole wait. */
+    default boolean timed() {
+      return false;
+    }
   }
 
   /** What {@link #park} did. */
@@ -59,6 +64,7 @@ public final class KeyWaits {
   /** Each key's waiters, first parked first; a queue is only read or changed inside compute. */
   private final ConcurrentHashMap<Bytes, LinkedHashSet<Waiter>> byKey = new ConcurrentHashMap<>();
   private final AtomicInteger parked = new AtomicInteger();
+  private final AtomicInteger timed = new AtomicInteger();
   private final int maxParked;
 
   public KeyWaits(int maxParked) {
@@ -96,6 +102,9 @@ public final class KeyWaits {
       parked.decrementAndGet();
       return Parked.REFUSED;
     }
+    if (w.timed()) {
+      timed.incrementAndGet();
+    }
     boolean[] first = {false};
     for (byte[] k : keys) {
       byKey.compute(new Bytes(k), (key, queue) -> {
@@ -132,12 +141,20 @@ public final class KeyWaits {
         next[0].wake();
       }
     }
+    if (w.timed()) {
+      timed.decrementAndGet();
+    }
     parked.decrementAndGet();
   }
 
   /** Clients parked now (INFO blocked_clients). */
   public int parked() {
     return parked.get();
+  }
+
+  /** Clients parked now with a timeout (INFO clients_in_timeout_table, as Redis's timeout table). */
+  public int timed() {
+    return timed.get();
   }
 
   /** Keys clients are parked on now (INFO total_blocking_keys). */

@@ -1716,8 +1716,9 @@ public final class Replicator implements AutoCloseable {
   /**
    * SIZE, SCAN and RANDOM_KEY with replicas: this node's store also holds copies of other owners'
    * slots, so node-local keyspace answers count and list only the keys of slots this node owns
-   * (a cluster client that sums DBSIZE over the nodes then counts each key once). SIZE and a
-   * RANDOM_KEY that does not find an owned key at random walk the store off the event loops.
+   * (a cluster client that sums DBSIZE over the nodes then counts each key once). SIZE adds up the
+   * store's counts of the owned slots; a RANDOM_KEY that does not find an owned key at random
+   * walks the store off the event loops.
    */
   CompletableFuture<Frame> ownedKeyspace(Frame request, Placement p) {
     Member me = self.get();
@@ -1763,21 +1764,35 @@ public final class Replicator implements AutoCloseable {
         }, flusher);
       }
       case SIZE:
-        return CompletableFuture.supplyAsync(() -> {
-          long[] n = new long[1];
-          try (ScriptHost.Keyspace held = keyspaceShared()) {
-            walkOwned(p, me, k -> {
-              n[0]++;
-              return true;
-            });
-          } catch (ScriptBusyException e) {
-            return scriptBusy(request);
-          }
-          return request.replyOk(n[0]);
-        }, flusher);
+        try (ScriptHost.Keyspace held = keyspaceShared()) {
+          return CompletableFuture.completedFuture(request.replyOk(ownedKeys(p, me, false)));
+        } catch (ScriptBusyException e) {
+          return CompletableFuture.completedFuture(scriptBusy(request));
+        }
       default:
         return CompletableFuture.completedFuture(local.apply(request));
     }
+  }
+
+  /**
+   * The keys of the slots {@code me} owns in {@code p}: DBSIZE on a cluster connection, and INFO
+   * cluster's cluster_owned_keys. From the store's counts per slot, O(slots) and not O(keys): a
+   * monitor that polls DBSIZE must not walk a million keys each time.
+   */
+  long ownedKeys(Placement p, Member me, boolean alone) {
+    if (alone) {
+      return store.size(); // every key is this node's
+    }
+    if (me == null) {
+      return 0;
+    }
+    long[] owned = new long[KeySlot.SLOTS / 64];
+    for (int s = 0; s < KeySlot.SLOTS; s++) {
+      if (p.owns(me, s)) {
+        owned[s >>> 6] |= 1L << s;
+      }
+    }
+    return store.keysInSlots(owned);
   }
 
   /** Calls {@code visit} with each key of a slot {@code me} owns, while it returns true. */

@@ -93,7 +93,8 @@ public final class NodeMetrics implements AutoCloseable {
       gauge("distcache_keys_with_field_expiry", "Hashes with field expiry times (INFO keyspace subexpiry).",
           fields::size);
     }
-    gauge("distcache_keys", "Keys held by this node (DBSIZE on a cluster connection).", () -> store.stats().entries());
+    gauge("distcache_keys", "Keys in this node's store: its own slots' and its replica copies (INFO keyspace db0 keys).",
+        () -> store.stats().entries());
     gauge("distcache_memory_used_bytes", "Bytes the store holds: entries, index and slack (INFO used_memory).",
         () -> store.stats().bytesUsed());
     gauge("distcache_memory_max_bytes", "The store's memory bound (INFO maxmemory).", () -> store.stats().bytesMax());
@@ -143,6 +144,8 @@ public final class NodeMetrics implements AutoCloseable {
       gauge("distcache_placement_epoch", "The epoch of the slot placement this node uses (CLUSTER INFO cluster_current_epoch).",
           () -> cluster.placement().epoch());
       gauge("distcache_slots_owned", "Slots this node owns in its placement.", () -> ownedSlots(cluster));
+      gauge("distcache_keys_owned", "Keys of the slots this node owns (DBSIZE on a cluster connection,"
+          + " CLUSTER INFO cluster_owned_keys).", cluster::ownedKeys);
       GaugeWithCallback.builder()
           .name("distcache_cluster_members")
           .help("Members this node knows, by state.")

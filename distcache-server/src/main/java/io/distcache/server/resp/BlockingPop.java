@@ -204,6 +204,11 @@ final class BlockingPop implements KeyWaits.Waiter {
   }
 
   @Override
+  public boolean timed() {
+    return timeoutMillis > 0;
+  }
+
+  @Override
   public void wake() {
     run(() -> {
       if (result.isDone()) {

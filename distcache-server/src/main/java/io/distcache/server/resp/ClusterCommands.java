@@ -530,8 +530,14 @@ final class ClusterCommands {
       }
     }
     int assigned = placement.isEmpty() ? 0 : KeySlot.SLOTS;
+    boolean serving = view.leaseHeld();
+    if (!serving) {
+      // This node serves no slot (cut off, or joining through seeds that have not answered): none
+      // of them is ok from where it stands, as Redis's minority side sees every other node PFAIL.
+      pfailSlots = assigned;
+    }
     StringBuilder sb = new StringBuilder();
-    line(sb, "cluster_state", assigned == KeySlot.SLOTS && view.leaseHeld() ? "ok" : "fail");
+    line(sb, "cluster_state", assigned == KeySlot.SLOTS && serving ? "ok" : "fail");
     line(sb, "cluster_slots_assigned", assigned);
     line(sb, "cluster_slots_ok", assigned - pfailSlots);
     line(sb, "cluster_slots_pfail", pfailSlots);
@@ -559,6 +565,8 @@ final class ClusterCommands {
     // Members leaving gracefully while their slots gain their next copies (ARCHITECTURE.md "Hand-off").
     line(sb, "cluster_departing_nodes", view.snapshot().map(s -> s.departing().size()).orElse(0));
     line(sb, "forwarded_requests", view.forwardedRequests());
+    // DBSIZE on a cluster connection; INFO keyspace's db0 keys also count the replica copies.
+    line(sb, "cluster_owned_keys", view.ownedKeys());
     return sb.toString();
   }
 

@@ -94,7 +94,7 @@ final class InfoReport {
           line(sb, "tracking_clients", c.trackingTable() == null ? 0 : c.trackingTable().clients());
           line(sb, "pubsub_clients", pubsubClients(c));
           line(sb, "watching_clients", c.stats().watchingClients());
-          line(sb, "clients_in_timeout_table", 0);
+          line(sb, "clients_in_timeout_table", c.keyWaits() == null ? 0 : c.keyWaits().timed());
           line(sb, "total_watched_keys", c.stats().watchedKeys());
           line(sb, "total_blocking_keys", c.keyWaits() == null ? 0 : c.keyWaits().keys());
         }

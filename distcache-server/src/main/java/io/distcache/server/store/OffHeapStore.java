@@ -89,6 +89,18 @@ final class OffHeapStore implements Store {
     return slotKeys.get(slot);
   }
 
+  @Override
+  public long keysInSlots(long[] slots) {
+    Store.checkSlotBits(slots);
+    long n = 0;
+    for (int w = 0; w < slots.length; w++) {
+      for (long bits = slots[w]; bits != 0; bits &= bits - 1) {
+        n += slotKeys.get((w << 6) + Long.numberOfTrailingZeros(bits));
+      }
+    }
+    return n;
+  }
+
   /** 0..segments-1: lockAll's order for what holds every segment at once (flush, validate). */
   private final int[] everySegment;
 

@@ -419,10 +419,20 @@ public interface Store extends AutoCloseable {
     checkSlot(slot);
     long[] only = new long[io.distcache.protocol.cluster.KeySlot.SLOTS / 64];
     only[slot >>> 6] = 1L << slot;
+    return keysInSlots(only);
+  }
+
+  /**
+   * How many keys of the cluster slots set in {@code slots} (bits as in {@link #scanSlots}) this
+   * store holds: DBSIZE of a node that also holds other owners' copies. The same count as
+   * {@link #keysInSlot} summed, in one walk for a store without counts per slot.
+   */
+  default long keysInSlots(long[] slots) {
+    checkSlotBits(slots);
     long n = 0;
     long cursor = 0;
     do {
-      ScanResult step = scanSlots(cursor, 1024, only);
+      ScanResult step = scanSlots(cursor, 1024, slots);
       n += step.keys().size();
       cursor = step.nextCursor();
     } while (cursor != 0);

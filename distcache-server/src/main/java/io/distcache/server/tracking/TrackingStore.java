@@ -168,6 +168,11 @@ public final class TrackingStore implements Store {
   }
 
   @Override
+  public long keysInSlots(long[] slots) {
+    return store.keysInSlots(slots);
+  }
+
+  @Override
   public Iterator<KeyValue> iterator() {
     return store.iterator();
   }

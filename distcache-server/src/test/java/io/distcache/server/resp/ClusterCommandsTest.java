@@ -164,12 +164,15 @@ class ClusterCommandsTest {
   }
 
   @Test
-  void info_leaseLost_stateFail_andMessageCountsAreTheNodes() {
+  void info_leaseLost_stateFail_noSlotOk_andMessageCountsAreTheNodes() {
     view.leaseHeld = false;
     view.sent = 12;
     view.received = 34;
 
-    assertThat(local().send("CLUSTER INFO")).contains("cluster_state:fail\r\n")
+    // Before: cluster_slots_ok:16384 beside cluster_state:fail on a node that served nothing (a tester).
+    assertThat(local().send("CLUSTER INFO"))
+        .contains("cluster_state:fail\r\ncluster_slots_assigned:16384\r\ncluster_slots_ok:0\r\n"
+            + "cluster_slots_pfail:16384\r\ncluster_slots_fail:0\r\n")
         .contains("cluster_stats_messages_sent:12\r\ncluster_stats_messages_received:34\r\n");
   }
 

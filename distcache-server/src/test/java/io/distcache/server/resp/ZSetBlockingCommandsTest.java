@@ -102,6 +102,26 @@ class ZSetBlockingCommandsTest {
     assertThat(blockedClients()).isZero();
   }
 
+  private long infoClients(String field) {
+    String info = other.info("clients");
+    int at = info.indexOf(field + ":");
+    return Long.parseLong(info.substring(at + field.length() + 1, info.indexOf('\r', at)));
+  }
+
+  @Test
+  void clientsInTimeoutTable_countsThePopsWithATimeout_untilTheyEnd() throws IOException {
+    // Before: a constant 0 (a tester). Redis's timeout table holds the blocked clients with a timeout.
+    try (Socket forever = server.raw("BZPOPMIN k 0"); Socket timed = server.raw("BZPOPMAX j 600")) {
+      await().atMost(WAIT).until(() -> blockedClients() == 2);
+      assertThat(infoClients("clients_in_timeout_table")).isEqualTo(1);
+      timed.close();
+      await().atMost(WAIT).until(() -> blockedClients() == 1);
+      assertThat(infoClients("clients_in_timeout_table")).isZero();
+    }
+    await().atMost(WAIT).until(() -> blockedClients() == 0);
+    assertThat(infoClients("clients_in_timeout_table")).isZero();
+  }
+
   @Test
   void disconnectWhileParked_unparks_andPopsNothing() throws IOException {
     Socket s = server.raw("BZPOPMIN k 0");
