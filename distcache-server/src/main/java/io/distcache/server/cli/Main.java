@@ -314,6 +314,7 @@ public final class Main implements Callable<Integer> {
     if (System.getProperty("io.netty.allocator.lowMemory") == null) {
       System.setProperty("io.netty.allocator.lowMemory", "false");
     }
+    FatalErrors.install();
     System.exit(run(args));
   }
 

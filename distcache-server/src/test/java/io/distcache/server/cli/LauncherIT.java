@@ -147,6 +147,43 @@ class LauncherIT {
     assertThat(Files.readString(calls)).contains("-version");
   }
 
+  /**
+   * A build rewrites the shaded jar in place; nodes run a copy of it, so a rebuild while they run
+   * (a tester: one node restarted after a source change) leaves theirs as it was. Checked on a
+   * checkout of its own (the launcher and a jar) with a JDK that prints what it was given.
+   */
+  @Test
+  void launcher_runsACopyOfTheJar_thatARebuildDoesNotTouch() throws Exception {
+    Path root = tmp.resolve("checkout");
+    Files.createDirectories(root.resolve("bin"));
+    Path script = Files.copy(launcher, root.resolve("bin/distcache"));
+    assertThat(script.toFile().setExecutable(true)).isTrue();
+    Path target = Files.createDirectories(root.resolve("distcache-server/target"));
+    Path built = target.resolve("distcache-server-0.0.1-all.jar");
+    Files.writeString(built, "the first build");
+    Path jdk = fakeJdk("jdk-for-copies", "99.0.1", tmp.resolve("copy-calls.txt"));
+
+    Path first = jarItRan(script, jdk);
+    assertThat(first).isNotEqualTo(built).startsWith(target.resolve("launch"));
+    assertThat(Files.readString(first)).isEqualTo("the first build");
+    assertThat(jarItRan(script, jdk)).as("the same build, the same copy").isEqualTo(first);
+
+    Files.writeString(built, "the second build"); // as the shade plugin does: the same file, rewritten
+    Files.setLastModifiedTime(built, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+    Path second = jarItRan(script, jdk);
+    assertThat(second).isNotEqualTo(first);
+    assertThat(Files.readString(second)).isEqualTo("the second build");
+    assertThat(Files.readString(first)).as("what a running node has open").isEqualTo("the first build");
+  }
+
+  /** Runs {@code script --help} with {@code jdk} and returns the jar it gave {@code java -jar}. */
+  private Path jarItRan(Path script, Path jdk) throws Exception {
+    String out = runHelpWith(script, jdk);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("-jar (\\S+)").matcher(out);
+    assertThat(m.find()).as("java was given -jar: %s", out).isTrue();
+    return Path.of(m.group(1));
+  }
+
   private Path fakeJdk(String name, String version, Path calls) throws IOException {
     Path home = tmp.resolve(name);
     Files.createDirectories(home.resolve("bin"));
@@ -160,8 +197,12 @@ class LauncherIT {
   }
 
   private String runHelpWith(Path javaHome) throws Exception {
+    return runHelpWith(launcher, javaHome);
+  }
+
+  private String runHelpWith(Path script, Path javaHome) throws Exception {
     Path stdout = tmp.resolve("fake-out.txt");
-    ProcessBuilder pb = new ProcessBuilder(launcher.toString(), "--help");
+    ProcessBuilder pb = new ProcessBuilder(script.toString(), "--help");
     pb.environment().put("JAVA_HOME", javaHome.toString());
     pb.directory(tmp.toFile());
     pb.redirectOutput(stdout.toFile());
