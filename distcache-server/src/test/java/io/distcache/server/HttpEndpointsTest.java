@@ -359,6 +359,31 @@ class HttpEndpointsTest {
   }
 
   @Test
+  void anAclUser_seesTheAdminPage_onlyWhenAllowedTheCommandsItShows() throws Exception {
+    try (DistCacheNode guarded = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
+        .requirePass("s3cret").start()) {
+      int port = guarded.port();
+      try (Jedis admin = new Jedis("127.0.0.1", port)) {
+        admin.auth("s3cret");
+        admin.aclSetUser("app", "on", ">apppw", "~cache:*", "+@read", "+@write");
+        admin.aclSetUser("ops", "on", ">opspw", "+info", "+cluster");
+        admin.aclSetUser("half", "on", ">halfpw", "+info", "+cluster|slots");
+      }
+      // Before: 200 for every enabled user (a tester), an application's cache user included.
+      assertThat(withBasic(port, "/api/cluster", "app:apppw")).isEqualTo(403);
+      assertThat(withBasic(port, "/", "app:apppw")).isEqualTo(403);
+      assertThat(withBasic(port, "/api/cluster", "half:halfpw")).isEqualTo(403);
+      assertThat(withBasic(port, "/api/cluster", "ops:opspw")).isEqualTo(200);
+      assertThat(withBasic(port, "/api/cluster", "app:wrong")).isEqualTo(401);
+      assertThat(withBasic(port, "/metrics", "app:apppw")).as("metrics need no user").isEqualTo(200);
+      HttpResponse<String> refused = send(port, HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/"))
+          .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString("app:apppw".getBytes(StandardCharsets.UTF_8)))
+          .GET());
+      assertThat(refused.body()).contains("user app may not run").contains("cluster|nodes and info");
+    }
+  }
+
+  @Test
   void withoutAPassword_theAdminPageIsOpen_asEveryRedisConnectionIs() throws Exception {
     assertThat(get(node.port(), "/").statusCode()).isEqualTo(200);
   }

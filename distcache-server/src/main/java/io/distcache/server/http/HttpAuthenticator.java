@@ -15,6 +15,14 @@ public interface HttpAuthenticator {
    */
   boolean permits(String authorization);
 
+  /**
+   * Called once {@link #permits} said yes: why the credentials' user may still not see the page
+   * (answered 403 with this text), or null when it may.
+   */
+  default String forbidden(String authorization) {
+    return null;
+  }
+
   /** Allows every request (no authentication configured). */
   static HttpAuthenticator allowAll() {
     return authorization -> true;

@@ -49,6 +49,10 @@ final class HttpRoutes {
     if (page && !auth.permits(authorization)) {
       return done(Response.text(401, "credentials required\n", "WWW-Authenticate", "Basic realm=\"distcache\""));
     }
+    String forbidden = page ? auth.forbidden(authorization) : null;
+    if (forbidden != null) {
+      return done(Response.text(403, forbidden + "\n"));
+    }
     switch (path) {
       case "/" -> {
         return done(new Response(200, "text/html; charset=utf-8", admin.html()));
