@@ -113,7 +113,8 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
    * This connection is a peer's link. What its frames hold still counts against --max-input-buffer
    * and is refused there as before, but only counted, never refused, in the node's shared heap
    * total: MULTI queues and subscriptions that clients fill there must not close the link that
-   * carries forwarded replies and replication (a reviewer). Event loop only.
+   * carries forwarded replies and replication (a reviewer), nor turn a peer's forwarded request
+   * that waits behind a held write or a script into TRY_AGAIN (holdWaiting). Event loop only.
    */
   public void peerLink() {
     peerLink = true;
@@ -166,7 +167,8 @@ public final class InputMeter extends ChannelInboundHandlerAdapter {
     }
     long fromIncomplete = Math.min(held, bytes);
     long more = bytes - fromIncomplete;
-    if (!budget.resize(0, more)) {
+    // A peer's forwarded request waiting behind a held write is its link's, as its frames are (peerLink).
+    if (!(peerLink ? budget.resizeOwn(0, more) : budget.resize(0, more))) {
       refused(more);
       return false;
     }

@@ -77,6 +77,35 @@ class InputBudgetTest {
     assertThat(shared.usedBytes()).isZero();
   }
 
+  /**
+   * A peer's forwarded request waiting behind a held write: counted in the total by force, as its
+   * link's frames are; a client's waiting request is refused by a full total (helper 150 found the
+   * peer's refused too, answered TRY_AGAIN).
+   */
+  @Test
+  void holdWaiting_onAPeersLink_isNotRefusedByTheSharedTotal_aClientsIs() {
+    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(10_000);
+    InputBudget shared = new InputBudget(16_000, heap);
+    heap.take(9_500);
+    InputMeter peer = meterOnAChannel(shared);
+    peer.peerLink();
+    InputMeter client = meterOnAChannel(shared);
+
+    assertThat(client.holdWaiting(2_000)).isFalse();
+    assertThat(peer.holdWaiting(2_000)).isTrue();
+    assertThat(heap.usedBytes()).isEqualTo(11_500);
+    assertThat(peer.holdWaiting(15_000)).as("past --max-input-buffer").isFalse();
+    peer.releaseWaiting(2_000);
+    assertThat(heap.usedBytes()).isEqualTo(9_500);
+    assertThat(shared.usedBytes()).isZero();
+  }
+
+  private static InputMeter meterOnAChannel(InputBudget budget) {
+    InputMeter m = new InputMeter(budget, java.time.Duration.ZERO, java.time.Duration.ZERO);
+    new io.netty.channel.embedded.EmbeddedChannel(m);
+    return m;
+  }
+
   /** A refused growth never shows in the shared total, even for a moment: compare-and-set, not add then take back. */
   @Test
   void refusedTake_neverRaisesTheSharedTotal_soASmallerGrowthBesideItFits() throws Exception {
