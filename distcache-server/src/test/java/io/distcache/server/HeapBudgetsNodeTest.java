@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The node's heap budgets filled together through a real node: a MULTI queue (ClientMemory) and
  * subscriptions (PubSubHub), each far within its own bound, are held to the node's shared limit
- * (HeapBudgets), and what was refused succeeds once the other is dropped.
+ * (HeapBudgets), and what was refused succeeds once the other is dropped. A script's small strings
+ * are not refused for the total.
  */
 class HeapBudgetsNodeTest {
   /** The shared limit of the nodes here; each budget's own bound is a share of the heap, far above it. */
@@ -122,6 +123,35 @@ class HeapBudgetsNodeTest {
     assertThat(queue.call("DISCARD")).isEqualTo("+OK");
     await().atMost(Duration.ofSeconds(10)).until(() -> node.heapBudgets().usedBytes() == 0);
     assertThat(script.call("EVAL", "return #string.rep('x', 500000)", "0")).isEqualTo(":500000");
+  }
+
+  /**
+   * A script's small string (64 KiB or less) is judged by the script's measured growth, as a small
+   * concatenation is, not refused because the total has no room for it: the total's limit leaves a
+   * script its room outside it. A larger one is still refused before it is made.
+   */
+  @Test
+  void scriptsSmallStringRep_runsWhileTheTotalHasNoRoomForIt_aLargerOneIsRefused() throws Exception {
+    DistCacheNode node = node();
+    Conn script = connect(node);
+    // Loaded while there is room: a body the cache does not hold counts in the total while it compiles.
+    String sha = script.call("SCRIPT", "LOAD", "return #string.rep('x', tonumber(ARGV[1]))");
+    HeapBudgets heap = node.heapBudgets();
+    // Other budgets' bytes, up to 2,000 short of the limit: room for an EVALSHA that waits for the
+    // script lane to be let go by the one before (it counts in the total while it waits), none for
+    // a string of 4 KiB.
+    long filled = LIMIT - 2_000 - heap.usedBytes();
+    heap.force(filled);
+    try {
+      for (String size : List.of("10", "4096", "65536")) {
+        assertThat(script.call("EVALSHA", sha, "0", size)).isEqualTo(":" + size);
+      }
+      assertThat(script.call("EVALSHA", sha, "0", "65537")).startsWith("-ERR")
+          .contains("string.rep result of 65537 bytes would pass 1000000 bytes, the node's limit on what its heap"
+              + " budgets hold together (");
+    } finally {
+      heap.release(filled);
+    }
   }
 
   @Test
