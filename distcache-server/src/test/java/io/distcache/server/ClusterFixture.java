@@ -42,6 +42,8 @@ final class ClusterFixture implements AutoCloseable {
   java.time.Duration shutdownTimeout;
   /** The --redirects of the nodes started from now on; the default when null. */
   io.distcache.server.resp.RedirectMode redirects;
+  /** The heap budgets' shared limit of the nodes started from now on (Builder.heapBudgetBytes); the default when 0. */
+  long heapBudgetBytes;
 
   ClusterFixture(int replicas, ReplicationMode mode) {
     this(replicas, mode, ClusterTest.FAST);
@@ -80,6 +82,9 @@ final class ClusterFixture implements AutoCloseable {
     }
     if (redirects != null) {
       builder.redirects(redirects);
+    }
+    if (heapBudgetBytes > 0) {
+      builder.heapBudgetBytes(heapBudgetBytes);
     }
     DistCacheNode n = builder.start();
     nodes.add(n);

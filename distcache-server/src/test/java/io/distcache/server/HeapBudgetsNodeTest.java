@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The node's heap budgets filled together through a real node: a MULTI queue (ClientMemory) and
  * subscriptions (PubSubHub), each far within its own bound, are held to the node's shared limit
- * (HeapBudgets), and what was refused succeeds once the other is dropped.
+ * (HeapBudgets), and what was refused succeeds once the other is dropped. A script's small strings
+ * are not refused for the total, and a replica's peer link is not refused by a total its clients filled.
  */
 class HeapBudgetsNodeTest {
   /** The shared limit of the nodes here; each budget's own bound is a share of the heap, far above it. */
@@ -122,6 +123,97 @@ class HeapBudgetsNodeTest {
     assertThat(queue.call("DISCARD")).isEqualTo("+OK");
     await().atMost(Duration.ofSeconds(10)).until(() -> node.heapBudgets().usedBytes() == 0);
     assertThat(script.call("EVAL", "return #string.rep('x', 500000)", "0")).isEqualTo(":500000");
+  }
+
+  /**
+   * A script's small string (64 KiB or less) is judged by the script's measured growth, as a small
+   * concatenation is, not refused because the total has no room for it: the total's limit leaves a
+   * script its room outside it. A larger one is still refused before it is made.
+   */
+  @Test
+  void scriptsSmallStringRep_runsWhileTheTotalHasNoRoomForIt_aLargerOneIsRefused() throws Exception {
+    DistCacheNode node = node();
+    Conn script = connect(node);
+    // Loaded while there is room: a body the cache does not hold counts in the total while it compiles.
+    String sha = script.call("SCRIPT", "LOAD", "return #string.rep('x', tonumber(ARGV[1]))");
+    HeapBudgets heap = node.heapBudgets();
+    // Other budgets' bytes, up to 2,000 short of the limit: room for an EVALSHA that waits for the
+    // script lane to be let go by the one before (it counts in the total while it waits), none for
+    // a string of 4 KiB.
+    long filled = LIMIT - 2_000 - heap.usedBytes();
+    heap.force(filled);
+    try {
+      for (String size : List.of("10", "4096", "65536")) {
+        assertThat(script.call("EVALSHA", sha, "0", size)).isEqualTo(":" + size);
+      }
+      assertThat(script.call("EVALSHA", sha, "0", "65537")).startsWith("-ERR")
+          .contains("string.rep result of 65537 bytes would pass 1000000 bytes, the node's limit on what its heap"
+              + " budgets hold together (");
+    } finally {
+      heap.release(filled);
+    }
+  }
+
+  /**
+   * A peer's link (BinaryRequestHandler.becomePeer) is refused by --max-input-buffer alone: with the
+   * replica's total filled by its clients, a replicated write of 300,000 bytes, which arrives over
+   * several reads and so is held on the link while incomplete, still reaches the replica and is
+   * acknowledged (sync replication: OK only once the replica has it), while the replica's clients
+   * are refused what needs room in the total.
+   */
+  @Test
+  void replicatedWrites_reachAReplicaWhoseTotalItsClientsFilled_whileTheirRequestsAreRefused() throws Exception {
+    ClusterFixture cluster = new ClusterFixture(1, io.distcache.server.cluster.ReplicationMode.SYNC);
+    toClose.add(cluster);
+    cluster.heapBudgetBytes = LIMIT;
+    cluster.cluster(2);
+    DistCacheNode owner = cluster.nodes.get(0);
+    DistCacheNode replica = cluster.nodes.get(1);
+    String key = keyOwnedBy(owner, "replicated");
+    assertThat(owner.membership().placement().replicas(io.distcache.protocol.cluster.KeySlot.of(ClusterFixture.b(key))))
+        .containsExactly(replica.membership().self());
+
+    // The replica's clients fill its total: a MULTI queue, then subscriptions up to 20,000 bytes short of it.
+    Conn queue = queueFilled(replica);
+    Conn sub = connect(replica);
+    HeapBudgets heap = replica.heapBudgets();
+    String[] fill = new String[1 + (int) ((LIMIT - heap.usedBytes() - 20_000) / 394)]; // 10-byte names: 394 each
+    fill[0] = "SUBSCRIBE";
+    for (int i = 1; i < fill.length; i++) {
+      fill[i] = String.format("channel%03d", i);
+    }
+    assertThat(sub.call(fill)).startsWith("*3");
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(
+        () -> assertThat(heap.usedBytes()).isBetween(LIMIT - 30_000, LIMIT - 10_000));
+
+    Conn writer = connect(owner);
+    for (int i = 0; i < 3; i++) {
+      String value = "r".repeat(300_000) + i;
+      assertThat(writer.call("SET", key, value)).isEqualTo("+OK");
+      assertThat(replica.store().peekEntry(ClusterFixture.b(key))).as("the replica's copy after write %d", i)
+          .isNotNull().extracting(e -> e.value()).isEqualTo(ClusterFixture.b(value));
+    }
+
+    // The replica's clients, meanwhile, are refused what needs room in the total: as the request
+    // is queued or subscribed, or already while it arrives (then their connection is closed).
+    String shared = "would pass 1000000 bytes, the node's limit on what its heap budgets hold together";
+    Conn another = connect(replica);
+    assertThat(another.call("MULTI")).isEqualTo("+OK");
+    assertThat(another.call("SET", "more", "v".repeat(VALUE_BYTES))).startsWith("-ERR ").contains(shared);
+    assertThat(connect(replica).call(channels())).startsWith("-ERR ").contains(shared);
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(
+        () -> assertThat(heap.usedBytes()).as("the link's frames were counted while they arrived, then given back")
+            .isBetween(LIMIT - 30_000, LIMIT - 10_000));
+  }
+
+  private static String keyOwnedBy(DistCacheNode owner, String prefix) {
+    for (int i = 0; ; i++) {
+      String k = prefix + i;
+      int slot = io.distcache.protocol.cluster.KeySlot.of(ClusterFixture.b(k));
+      if (owner.membership().placement().owner(slot).equals(owner.membership().self())) {
+        return k;
+      }
+    }
   }
 
   @Test

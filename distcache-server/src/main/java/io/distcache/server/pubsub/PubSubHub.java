@@ -27,9 +27,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * keyspace notification) goes to the patterns matched within the budget; the others miss it and
  * INFO's pubsub_pattern_matches_cut_short counts the message.
  *
- * What subscriptions hold counts in the node's HeapBudgets too: a reservation needs room in both
- * (checked, then given back: each subscription that is new takes its bytes again, by force, as it
- * is added, since the command has been admitted), and an unsubscribe gives back to both.
+ * What subscriptions hold counts in the node's HeapBudgets too. A command's reservation takes its
+ * bytes in both at once and keeps them (a refusal by either leaves both unchanged); each
+ * subscription it adds moves its bytes from the reservation to what the hub holds, and closing the
+ * reservation gives back what no new subscription took (a name subscribed already or named twice).
+ * Checking and giving back, then counting each subscription as it is added, let two connections
+ * subscribing at once each be admitted into room for one (a reviewer): the room must stay taken
+ * from the check to the add. An unsubscribe gives back to both.
  *
  * The cluster side is a Broadcaster: publish() delivers here and hands the message to it for the
  * other members (PubSubFanout); deliver() is local only, for messages that came from a peer,
@@ -103,28 +107,67 @@ public final class PubSubHub {
     this.heap = heap;
   }
 
+  /** A SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE without room: nothing was reserved or subscribed. */
+  public static final class Refused extends RuntimeException {
+    Refused(String message) {
+      super(message, null, false, false);
+    }
+  }
+
   /**
-   * Reserves room for subscriptions of {@code names} (one connection's command, checked before it
-   * replies anything): null when there is room, else why not (the bound passed, with its limit and
-   * what is held). Released by the unsubscribes.
+   * Room taken for one command's subscriptions, in the hub's bound and the node's total. Confined
+   * to the connection's event loop, which reserves, subscribes and closes it in one command.
    */
-  public String reserve(List<byte[]> names) {
+  public final class Reservation implements AutoCloseable {
+    private long left;
+
+    private Reservation(long bytes) {
+      this.left = bytes;
+    }
+
+    /** A subscription of {@code bytes} was added: it holds them from now on, out of this reservation. */
+    private void use(long bytes) {
+      long taken = Math.min(left, bytes);
+      left -= taken;
+      // Never beyond what was reserved for the names given; if a caller adds another, it is
+      // already on the maps and cannot be refused.
+      count(bytes - taken);
+    }
+
+    /** Gives back what no new subscription took. */
+    @Override
+    public void close() {
+      if (left > 0) {
+        subscriptionBytes.addAndGet(-left);
+        heap.release(left);
+        left = 0;
+      }
+    }
+  }
+
+  /**
+   * Reserves room for subscriptions of {@code names} (one connection's command, before it replies
+   * anything); throws Refused, reserving nothing, when the hub's bound or the node's heap total
+   * has no room (the message names the limit and what is held). Subscribe with the reservation,
+   * then close it.
+   */
+  public Reservation reserve(List<byte[]> names) {
     long cost = 0;
     for (byte[] n : names) {
       cost += n.length + SUBSCRIPTION_OVERHEAD_BYTES;
     }
-    long now = subscriptionBytes.addAndGet(cost);
-    if (now > MAX_SUBSCRIPTION_BYTES) {
+    long held;
+    do {
+      held = subscriptionBytes.get();
+      if (held + cost > MAX_SUBSCRIPTION_BYTES) {
+        throw new Refused("the node's subscriptions hold " + held + " bytes; the limit is " + MAX_SUBSCRIPTION_BYTES);
+      }
+    } while (!subscriptionBytes.compareAndSet(held, held + cost));
+    if (!heap.take(cost)) {
       subscriptionBytes.addAndGet(-cost);
-      return "the node's subscriptions hold " + (now - cost) + " bytes; the limit is " + MAX_SUBSCRIPTION_BYTES;
+      throw new Refused("these subscriptions (" + cost + " bytes) " + heap.overLimit());
     }
-    boolean room = heap.take(cost);
-    subscriptionBytes.addAndGet(-cost); // taken again, exactly, by each add that is new
-    if (!room) {
-      return "these subscriptions (" + cost + " bytes) " + heap.overLimit();
-    }
-    heap.release(cost);
-    return null;
+    return new Reservation(cost);
   }
 
   /** INFO: the bytes the node's subscriptions account for. */
@@ -143,9 +186,15 @@ public final class PubSubHub {
   }
 
   // ---- subscriptions (true when the subscriber did not have it) ----
+  // With a reservation, a new subscription's bytes come out of it; without (tests, a subscriber
+  // with no command to refuse), they are counted by force.
 
   public boolean subscribe(Subscriber s, byte[] channel) {
-    return add(channels, s, channel);
+    return add(channels, s, channel, null);
+  }
+
+  public boolean subscribe(Subscriber s, byte[] channel, Reservation r) {
+    return add(channels, s, channel, r);
   }
 
   public boolean unsubscribe(Subscriber s, byte[] channel) {
@@ -153,7 +202,11 @@ public final class PubSubHub {
   }
 
   public boolean psubscribe(Subscriber s, byte[] pattern) {
-    return add(patterns, s, pattern);
+    return add(patterns, s, pattern, null);
+  }
+
+  public boolean psubscribe(Subscriber s, byte[] pattern, Reservation r) {
+    return add(patterns, s, pattern, r);
   }
 
   public boolean punsubscribe(Subscriber s, byte[] pattern) {
@@ -161,14 +214,18 @@ public final class PubSubHub {
   }
 
   public boolean ssubscribe(Subscriber s, byte[] channel) {
-    return add(shardChannels, s, channel);
+    return add(shardChannels, s, channel, null);
+  }
+
+  public boolean ssubscribe(Subscriber s, byte[] channel, Reservation r) {
+    return add(shardChannels, s, channel, r);
   }
 
   public boolean sunsubscribe(Subscriber s, byte[] channel) {
     return remove(shardChannels, s, channel);
   }
 
-  private boolean add(Map<Name, Set<Subscriber>> map, Subscriber s, byte[] name) {
+  private boolean add(Map<Name, Set<Subscriber>> map, Subscriber s, byte[] name, Reservation r) {
     boolean[] added = new boolean[1];
     map.compute(new Name(name), (k, set) -> {
       Set<Subscriber> subs = set != null ? set : ConcurrentHashMap.newKeySet();
@@ -176,10 +233,21 @@ public final class PubSubHub {
       return subs;
     });
     if (added[0]) {
-      subscriptionBytes.addAndGet(name.length + SUBSCRIPTION_OVERHEAD_BYTES);
-      heap.force(name.length + SUBSCRIPTION_OVERHEAD_BYTES);
+      if (r != null) {
+        r.use(name.length + SUBSCRIPTION_OVERHEAD_BYTES);
+      } else {
+        count(name.length + SUBSCRIPTION_OVERHEAD_BYTES);
+      }
     }
     return added[0];
+  }
+
+  /** Counts {@code bytes} a subscription already holds, in both totals, whatever their limits. */
+  private void count(long bytes) {
+    if (bytes > 0) {
+      subscriptionBytes.addAndGet(bytes);
+      heap.force(bytes);
+    }
   }
 
   private boolean remove(Map<Name, Set<Subscriber>> map, Subscriber s, byte[] name) {

@@ -92,7 +92,7 @@ final class LuaEngine {
   /** Values unpack and string.byte return at most: Lua 5.1's 8,000-slot stack as Redis's calls leave it (measured). */
   static final int MAX_RESULTS = 7997;
   /** Concatenations up to this size are left to the periodic memory check. */
-  private static final int SMALL_CONCAT = 64 * 1024;
+  private static final int SMALL_CONCAT = ScriptMemory.SMALL_BYTES;
   private static final int CHECK_EVERY = 1024;
   private static final LuaString ERR = LuaValue.valueOf("err");
   private static final LuaString OK = LuaValue.valueOf("ok");

@@ -60,9 +60,10 @@ final class PubSubCommands {
 
   /**
    * The bounds, checked before anything is subscribed or answered: channel names at most a key's
-   * size, at most MAX_SUBSCRIPTIONS_PER_CONNECTION per connection, and room in the node-wide budget.
+   * size, at most MAX_SUBSCRIPTIONS_PER_CONNECTION per connection, and room in the node-wide budget,
+   * taken until the command's subscriptions are added (close the reservation then).
    */
-  private static void checkRoom(RespSession s, byte[][] a, int maxNameBytes) {
+  private static PubSubHub.Reservation checkRoom(RespSession s, byte[][] a, int maxNameBytes) {
     List<byte[]> names = new ArrayList<>(a.length - 1);
     for (int i = 1; i < a.length; i++) {
       if (a[i].length > maxNameBytes) {
@@ -76,19 +77,21 @@ final class PubSubCommands {
       throw new CommandException("ERR this connection has " + has + " subscriptions and asks for " + names.size()
           + " more; the limit is " + PubSubHub.MAX_SUBSCRIPTIONS_PER_CONNECTION + " per connection");
     }
-    String refused = s.context().pubSub().reserve(names);
-    if (refused != null) {
-      throw new CommandException("ERR " + refused);
+    try {
+      return s.context().pubSub().reserve(names);
+    } catch (PubSubHub.Refused e) {
+      throw new CommandException("ERR " + e.getMessage());
     }
   }
 
   private static void subscribe(RespSession s, byte[][] a) {
-    checkRoom(s, a, PubSubHub.MAX_CHANNEL_BYTES);
     RespSubscriber sub = s.subscriber();
     RespWriter w = s.out();
-    for (int i = 1; i < a.length; i++) {
-      sub.subscribe(a[i]);
-      confirm(w, "subscribe", a[i], sub.count());
+    try (PubSubHub.Reservation room = checkRoom(s, a, PubSubHub.MAX_CHANNEL_BYTES)) {
+      for (int i = 1; i < a.length; i++) {
+        sub.subscribe(a[i], room);
+        confirm(w, "subscribe", a[i], sub.count());
+      }
     }
   }
 
@@ -118,12 +121,13 @@ final class PubSubCommands {
             + PubSubHub.MAX_PATTERN_BYTES + " bytes");
       }
     }
-    checkRoom(s, a, PubSubHub.MAX_PATTERN_BYTES);
     RespSubscriber sub = s.subscriber();
     RespWriter w = s.out();
-    for (int i = 1; i < a.length; i++) {
-      sub.psubscribe(a[i]);
-      confirm(w, "psubscribe", a[i], sub.count());
+    try (PubSubHub.Reservation room = checkRoom(s, a, PubSubHub.MAX_PATTERN_BYTES)) {
+      for (int i = 1; i < a.length; i++) {
+        sub.psubscribe(a[i], room);
+        confirm(w, "psubscribe", a[i], sub.count());
+      }
     }
   }
 
@@ -148,12 +152,13 @@ final class PubSubCommands {
 
   private static void ssubscribe(RespSession s, byte[][] a) {
     checkShardChannels(s, a);
-    checkRoom(s, a, PubSubHub.MAX_CHANNEL_BYTES);
     RespSubscriber sub = s.subscriber();
     RespWriter w = s.out();
-    for (int i = 1; i < a.length; i++) {
-      sub.ssubscribe(a[i]);
-      confirm(w, "ssubscribe", a[i], sub.shardChannels.size());
+    try (PubSubHub.Reservation room = checkRoom(s, a, PubSubHub.MAX_CHANNEL_BYTES)) {
+      for (int i = 1; i < a.length; i++) {
+        sub.ssubscribe(a[i], room);
+        confirm(w, "ssubscribe", a[i], sub.shardChannels.size());
+      }
     }
   }
 

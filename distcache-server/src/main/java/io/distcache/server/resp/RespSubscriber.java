@@ -89,10 +89,10 @@ final class RespSubscriber implements Subscriber {
 
   // ---- subscriptions (event loop) ----
 
-  boolean subscribe(byte[] name) {
+  boolean subscribe(byte[] name, PubSubHub.Reservation room) {
     boolean added = channels.add(new Name(name));
     if (added) {
-      hub.subscribe(this, name);
+      hub.subscribe(this, name, room);
     }
     published();
     return added;
@@ -107,10 +107,10 @@ final class RespSubscriber implements Subscriber {
     return removed;
   }
 
-  boolean psubscribe(byte[] name) {
+  boolean psubscribe(byte[] name, PubSubHub.Reservation room) {
     boolean added = patterns.add(new Name(name));
     if (added) {
-      hub.psubscribe(this, name);
+      hub.psubscribe(this, name, room);
     }
     published();
     return added;
@@ -125,10 +125,10 @@ final class RespSubscriber implements Subscriber {
     return removed;
   }
 
-  boolean ssubscribe(byte[] name) {
+  boolean ssubscribe(byte[] name, PubSubHub.Reservation room) {
     boolean added = shardChannels.add(new Name(name));
     if (added) {
-      hub.ssubscribe(this, name);
+      hub.ssubscribe(this, name, room);
     }
     published();
     return added;

@@ -35,15 +35,30 @@ import org.luaj.vm2.LuaError;
  *
  * The node's HeapBudgets (the limit on what its budgets count together) is checked, not charged: a
  * script's heap is measured, and its measure (garbage included until a collection, other threads'
- * promotions too) is no count to hold other clients' budgets to. So a single allocation is refused
- * too when it would not fit beside what the budgets hold, and a script whose measured growth (once
- * measured, past its trigger) would not fit beside them is stopped as one over its own limit is.
- * The script thus yields to the counted total; the total does not yield to a script, which is why
- * the shared limit leaves room for one (HeapBudgets).
+ * promotions too) is no count to hold other clients' budgets to. So a single large allocation
+ * (over SMALL_BYTES) is refused too when it would not fit beside what the budgets hold, and a
+ * script whose measured growth (once measured, past its trigger) would not fit beside them is
+ * stopped as one over its own limit is. The script thus yields to the counted total; the total
+ * does not yield to a script, which is why the shared limit leaves room for one (HeapBudgets).
+ *
+ * A small allocation is not compared with the total by itself: the total's limit leaves the
+ * script its room outside it, so a full total says nothing about whether a few more bytes fit,
+ * and a string.rep of ten bytes refused while clients fill MULTI queues is a script failing for
+ * room it has (a reviewer). Small results are judged as small concatenations always were, by
+ * check(): what the script keeps of them counts in its measured growth, which is compared with
+ * the total once the script's allocation passes its limit. SMALL_BYTES is the size below which the
+ * engine leaves concatenations, table.concat and string.gsub to that check, and string.rep's
+ * result is held to the same line.
  */
 
 /** One script run's memory budget. Lane-confined: created, checked and dropped on the script thread. */
 final class ScriptMemory {
+  /**
+   * An allocation up to this size is not compared with the node's heap total by itself, and a
+   * concatenation up to it is left to the periodic check (see the design note).
+   */
+  static final int SMALL_BYTES = 64 * 1024;
+
   /** Default budget when none is configured: a quarter of the JVM's heap, as a share a node can spare. */
   static long defaultLimit() {
     return Math.max(16L << 20, Runtime.getRuntime().maxMemory() / 4);
@@ -83,13 +98,16 @@ final class ScriptMemory {
     return exceeded;
   }
 
-  /** Refuses one allocation of {@code bytes} that alone is over the limit (a catchable Lua error). */
+  /**
+   * Refuses one allocation of {@code bytes} that alone is over the limit, or, over SMALL_BYTES,
+   * would not fit beside the node's heap total (a catchable Lua error); then checks the budget.
+   */
   void single(long bytes, String what) {
     if (bytes > limit) {
       throw new LuaEngine.LibraryError(what + " of " + bytes + " bytes exceeds the script memory limit of " + limit
           + " bytes (script-memory)");
     }
-    if (!heap.fits(bytes)) {
+    if (bytes > SMALL_BYTES && !heap.fits(bytes)) {
       throw new LuaEngine.LibraryError(what + " of " + bytes + " bytes " + heap.overLimit());
     }
     check(bytes);

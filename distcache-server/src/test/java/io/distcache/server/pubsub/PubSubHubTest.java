@@ -3,12 +3,16 @@ package io.distcache.server.pubsub;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.distcache.server.HeapBudgets;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** PubSubHub's bound on the work of matching one message against every pattern. */
+/**
+ * PubSubHub's bound on the work of matching one message against every pattern, and what its
+ * subscriptions count in the node's heap total.
+ */
 class PubSubHubTest {
   /** Records what it receives, on the publishing thread. */
   private static final class Recorder implements Subscriber {
@@ -88,26 +92,115 @@ class PubSubHubTest {
 
   @Test
   void subscriptions_countInTheNodesHeapBudgets_refusedThereWithTheSharedLimit_andGivenBackExactly() {
-    io.distcache.server.HeapBudgets heap = new io.distcache.server.HeapBudgets(2_000);
+    HeapBudgets heap = new HeapBudgets(2_000);
     PubSubHub hub = new PubSubHub(heap);
     Recorder r = new Recorder();
-    byte[] a = "a".repeat(100).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    byte[] b = "b".repeat(100).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] a = b("a".repeat(100));
+    byte[] c = b("c".repeat(100));
     long each = 100 + PubSubHub.SUBSCRIPTION_OVERHEAD_BYTES;
-    assertThat(hub.reserve(java.util.List.of(a, b))).isNull();
-    assertThat(heap.usedBytes()).as("a reservation is given back; each new subscription takes again").isZero();
-    hub.subscribe(r, a);
-    hub.psubscribe(r, b);
-    assertThat(heap.usedBytes()).isEqualTo(2 * each);
+    try (PubSubHub.Reservation room = hub.reserve(List.of(a, c))) {
+      assertThat(heap.usedBytes()).as("a reservation holds its room until its subscriptions are added")
+          .isEqualTo(2 * each);
+      hub.subscribe(r, a, room);
+      hub.psubscribe(r, c, room);
+    }
+    assertThat(heap.usedBytes()).as("each subscription took its bytes out of the reservation").isEqualTo(2 * each);
+    assertThat(hub.subscriptionBytes()).isEqualTo(2 * each);
     heap.take(800); // another budget's bytes: 1,768 together
-    assertThat(hub.reserve(java.util.List.of(a))).isEqualTo("these subscriptions (484 bytes) would pass 2000 bytes,"
-        + " the node's limit on what its heap budgets hold together (1768 held)");
+    assertThatThrownBy(() -> hub.reserve(List.of(a))).isInstanceOf(PubSubHub.Refused.class)
+        .hasMessage("these subscriptions (484 bytes) would pass 2000 bytes, the node's limit on what its heap budgets"
+            + " hold together (1768 held)");
     assertThat(heap.usedBytes()).as("a refusal changes neither total").isEqualTo(1_768);
     assertThat(hub.subscriptionBytes()).isEqualTo(2 * each);
     hub.unsubscribe(r, a);
-    hub.punsubscribe(r, b);
+    hub.punsubscribe(r, c);
     hub.unsubscribe(r, a); // not subscribed any more: gives back nothing
     assertThat(hub.subscriptionBytes()).isZero();
     assertThat(heap.usedBytes()).isEqualTo(800);
+  }
+
+  /**
+   * The review's race, in order: two connections reserve before either adds its subscriptions.
+   * Room for one: the second is refused, and what the first adds is counted once.
+   */
+  @Test
+  void twoReservations_inRoomForOne_secondIsRefused_beforeEitherSubscribes() {
+    long each = 100 + PubSubHub.SUBSCRIPTION_OVERHEAD_BYTES;
+    HeapBudgets heap = new HeapBudgets(each * 3 / 2);
+    PubSubHub hub = new PubSubHub(heap);
+    Recorder one = new Recorder();
+    byte[] a = b("a".repeat(100));
+    byte[] c = b("c".repeat(100));
+
+    PubSubHub.Reservation first = hub.reserve(List.of(a));
+    assertThatThrownBy(() -> hub.reserve(List.of(c))).isInstanceOf(PubSubHub.Refused.class)
+        .hasMessage("these subscriptions (484 bytes) would pass 726 bytes, the node's limit on what its heap budgets"
+            + " hold together (484 held)");
+    hub.subscribe(one, a, first);
+    first.close();
+    first.close(); // closing twice gives back nothing more
+    assertThat(heap.usedBytes()).isEqualTo(each);
+    assertThat(hub.subscriptionBytes()).isEqualTo(each);
+    hub.unsubscribe(one, a);
+    assertThat(heap.usedBytes()).isZero();
+    assertThat(hub.subscriptionBytes()).isZero();
+  }
+
+  /** The same race on threads: both reserve, then both subscribe; at most the total is ever counted. */
+  @Test
+  void concurrentReservations_inRoomForOne_admitOne_andTheTotalNeverPassesItsLimit() throws Exception {
+    long each = 100 + PubSubHub.SUBSCRIPTION_OVERHEAD_BYTES;
+    HeapBudgets heap = new HeapBudgets(each * 3 / 2);
+    PubSubHub hub = new PubSubHub(heap);
+    java.util.concurrent.CountDownLatch bothReserved = new java.util.concurrent.CountDownLatch(2);
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      List<java.util.concurrent.Future<Boolean>> admitted = new ArrayList<>();
+      for (String name : List.of("a", "c")) {
+        admitted.add(pool.submit(() -> {
+          byte[] channel = b(name.repeat(100));
+          PubSubHub.Reservation room;
+          try {
+            room = hub.reserve(List.of(channel));
+          } catch (PubSubHub.Refused e) {
+            bothReserved.countDown();
+            return false;
+          }
+          bothReserved.countDown();
+          bothReserved.await(); // the other has reserved or been refused before anyone subscribes
+          try (room) {
+            hub.subscribe(new Recorder(), channel, room);
+          }
+          return true;
+        }));
+      }
+      int count = 0;
+      for (java.util.concurrent.Future<Boolean> f : admitted) {
+        count += f.get(10, java.util.concurrent.TimeUnit.SECONDS) ? 1 : 0;
+      }
+      assertThat(count).as("subscriptions admitted").isEqualTo(1);
+      assertThat(heap.usedBytes()).isEqualTo(each).isLessThanOrEqualTo(heap.limitBytes());
+      assertThat(hub.subscriptionBytes()).isEqualTo(each);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** A name subscribed already, or named twice in one command, takes nothing: the reservation gives it back. */
+  @Test
+  void reservation_forNamesAlreadySubscribed_givesBackWhatNoNewSubscriptionTook() {
+    HeapBudgets heap = new HeapBudgets(10_000);
+    PubSubHub hub = new PubSubHub(heap);
+    Recorder r = new Recorder();
+    byte[] a = b("a".repeat(100));
+    long each = 100 + PubSubHub.SUBSCRIPTION_OVERHEAD_BYTES;
+    try (PubSubHub.Reservation room = hub.reserve(List.of(a, a, a))) {
+      assertThat(hub.subscribe(r, a, room)).isTrue();
+      assertThat(hub.subscribe(r, a, room)).isFalse();
+      assertThat(hub.subscribe(r, a, room)).isFalse();
+      assertThat(heap.usedBytes()).as("held until the command is done").isEqualTo(3 * each);
+    }
+    assertThat(heap.usedBytes()).isEqualTo(each);
+    assertThat(hub.subscriptionBytes()).isEqualTo(each);
   }
 }
