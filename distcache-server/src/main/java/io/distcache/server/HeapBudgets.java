@@ -19,10 +19,10 @@ import java.util.concurrent.atomic.LongAdder;
  * from itself first and then from here, and on a refusal from either gives back to both, so a
  * refused growth leaves neither total changed. What a budget admits stays taken until it is used
  * (a SUBSCRIBE's reservation until its subscriptions are added): a check given back before the
- * growth lets two clients each be admitted into room for one. What a budget counts by force (bytes already held
- * that cannot be refused: parked replies, a request that ran and waits for its reply, an HTTP
- * response: a health probe must be answered) is
- * forced here too and may pass the limit; every growth a budget may refuse is then refused until
+ * growth lets two clients each be admitted into room for one. What a budget counts by force
+ * (bytes already held that cannot be refused: parked replies, a request that ran and waits for
+ * its reply, an HTTP response: a health probe must be answered) is forced here too and may pass
+ * the limit; every growth a budget may refuse is then refused until
  * releases bring the sum back, and the tracking table, which refuses no read, invalidates other
  * keys while the sum is over, as it does for its own bounds.
  *

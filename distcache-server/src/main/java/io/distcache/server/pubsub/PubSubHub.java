@@ -134,6 +134,10 @@ public final class PubSubHub {
       count(bytes - taken);
     }
 
+    private PubSubHub hub() {
+      return PubSubHub.this;
+    }
+
     /** Gives back what no new subscription took. */
     @Override
     public void close() {
@@ -163,6 +167,8 @@ public final class PubSubHub {
         throw new Refused("the node's subscriptions hold " + held + " bytes; the limit is " + MAX_SUBSCRIPTION_BYTES);
       }
     } while (!subscriptionBytes.compareAndSet(held, held + cost));
+    // The hub's own count shows a cost the total then refuses for a moment, never the total: every
+    // budget reads the total, only SUBSCRIBEs read this one.
     if (!heap.take(cost)) {
       subscriptionBytes.addAndGet(-cost);
       throw new Refused("these subscriptions (" + cost + " bytes) " + heap.overLimit());
@@ -226,6 +232,10 @@ public final class PubSubHub {
   }
 
   private boolean add(Map<Name, Set<Subscriber>> map, Subscriber s, byte[] name, Reservation r) {
+    if (r != null && r.hub() != this) {
+      // Its bytes were taken from another node's counts: using them here would move them between nodes.
+      throw new IllegalArgumentException("a reservation of another node's hub");
+    }
     boolean[] added = new boolean[1];
     map.compute(new Name(name), (k, set) -> {
       Set<Subscriber> subs = set != null ? set : ConcurrentHashMap.newKeySet();

@@ -48,7 +48,9 @@ import org.luaj.vm2.LuaError;
  * check(): what the script keeps of them counts in its measured growth, which is compared with
  * the total once the script's allocation passes its limit. SMALL_BYTES is the size below which the
  * engine leaves concatenations, table.concat and string.gsub to that check, and string.rep's
- * result is held to the same line.
+ * result is held to the same line. A larger result is still refused by a full total: one array
+ * of more than 64 KiB is allocated whole (in G1, from half a region up, as a humongous object in
+ * the old generation), and those are what fill a heap fastest.
  */
 
 /** One script run's memory budget. Lane-confined: created, checked and dropped on the script thread. */
