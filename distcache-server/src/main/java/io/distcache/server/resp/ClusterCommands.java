@@ -23,14 +23,16 @@ import java.util.Map;
  * owning member is shown as a master with no replicas, its node id is the 40-hex member id, its
  * config epoch (and the cluster's current epoch) is the placement epoch, its slot ranges are
  * Placement.ranges(). Members that own nothing (dead, left) are not shown: a client must not
- * route to them. Every answer is this node's view, read without blocking; no request leaves the
- * node. Reply shapes follow Redis 7.2 in RESP2 and RESP3 (maps and verbatim text where Redis
- * uses them).
+ * route to them. A learner (joining, owning nothing yet) is shown in NODES and SHARDS as a master
+ * without slots, as Redis shows an empty master, and never as a replica (shownRanges). Every
+ * answer is this node's view, read without blocking; no request leaves the node. Reply shapes
+ * follow Redis 7.2 in RESP2 and RESP3 (maps and verbatim text where Redis uses them).
  *
  * READONLY, READWRITE and ASKING make the connection a cluster connection for the redirect rule
  * (ConnectionRouting): only cluster clients send them. CLUSTER SLOTS, SHARDS and NODES make its
  * keyspace commands per node, but are no redirect signal (people type them too).
  * CLUSTER MEMBERS and OWNER are distcache's own (the member list with states, a key's owner).
+ * CLUSTER MEET is known only to say how a node joins here (-join): the placement is never assigned.
  *
  * A client connected over TLS is told each member's TLS port in SLOTS and NODES (and MOVED, in
  * RespSession), and its TLS address in MEMBERS and OWNER; SHARDS gives every client both "port"
@@ -54,6 +56,14 @@ final class ClusterCommands {
 
   /** Redis's answer to CLUSTER commands on a node without cluster support. */
   static final String DISABLED = "ERR This instance has cluster support disabled";
+  /**
+   * CLUSTER MEET's answer, on any node: redis-cli --cluster add-node sends it last (after FUNCTION
+   * RESTORE of the cluster's libraries, which a restart with -join clears), and an unknown
+   * subcommand told the operator nothing about how a node joins here.
+   */
+  static final String MEET_REFUSED = "ERR CLUSTER MEET is not supported: distcache places the slots itself;"
+      + " start the new node with -join host:port naming any member (README \"A cluster\","
+      + " docs/OPERATIONS.md \"Membership changes: what you see\")";
   /** Store keys read per step by the slot-counting commands. */
   private static final int SLOT_SCAN_BATCH = 1024;
 
@@ -69,6 +79,9 @@ final class ClusterCommands {
         Registry.sub("getkeysinslot", 4, "loading stale", "cluster", ClusterCommands::getKeysInSlot),
         Registry.sub("members", 2, "loading stale", "cluster", ClusterCommands::members),
         Registry.sub("owner", 3, "loading stale", "cluster", ClusterCommands::owner),
+        Registry.sub("meet", -4, "admin loading stale", "cluster", (s, a) -> {
+          throw new CommandException(MEET_REFUSED);
+        }),
         Registry.sub("help", 2, "loading stale", "cluster", (s, a) -> ConnectionCommands.helpReply(s, "CLUSTER",
             List.of("INFO", "    Return information about the cluster as this node sees it.",
                 "MYID", "    Return this node's id.",
@@ -80,6 +93,7 @@ final class ClusterCommands {
                 "GETKEYSINSLOT <slot> <count>", "    Return up to <count> keys in <slot> on this node.",
                 "MEMBERS", "    Return every known member: id, host:port, state, incarnation.",
                 "OWNER <key>", "    Return the host:port of the member that owns <key>.",
+                "MEET <ip> <port>", "    Not supported: a node joins when started with -join host:port.",
                 "HELP", "    Print this help.")))));
     r.add("readonly", 1, "loading stale fast", "connection", (s, a) -> readOnly(s, true));
     r.add("readwrite", 1, "loading stale fast", "connection", (s, a) -> readOnly(s, false));
@@ -113,7 +127,7 @@ final class ClusterCommands {
   }
 
   private static void info(RespSession s, byte[][] a) {
-    s.out().verbatim(infoLines(view(s), s.context().redirects()));
+    s.out().verbatim(infoLines(s, view(s)));
   }
 
   private static void myid(RespSession s, byte[][] a) {
@@ -205,23 +219,36 @@ final class ClusterCommands {
   }
 
   /**
-   * The placement's ranges as this connection is shown them: as they are to a plain client; to a
-   * TLS client, a range whose owner's TLS port is unknown is this node's (which forwards its keys),
-   * and replicas whose TLS port is unknown are left out.
+   * The placement's ranges as this connection is shown them: without learners among the replicas
+   * (below); to a TLS client, a range whose owner's TLS port is unknown is this node's (which
+   * forwards its keys), and replicas whose TLS port is unknown are left out.
+   *
+   * A learner (a member joining, which owns nothing yet) receives its slots' writes but answers no
+   * READONLY read (ARCHITECTURE.md "Replica reads"), so it is no replica to a client. Listed as one,
+   * it misled redis-py (4.3.4) for good: its topology refresh keeps a node object it knows and never
+   * changes its role, so a refresh during a restarted node's 1-2 s of learning left that node a
+   * "replica" after it owned slots again; and a MOVED to a slot's listed replica reads to it as a
+   * failover, which makes the slot's owner a replica. Either way scan_iter(), which scans primaries
+   * only, skipped whole nodes' keys for the client's whole life (2,037 and 1,025 keys of 3,000).
    */
   private static List<SlotRange> shownRanges(RespSession s, ClusterView view) {
-    List<SlotRange> ranges = view.placement().ranges();
+    Placement placement = view.placement();
+    List<SlotRange> ranges = placement.ranges();
     io.distcache.server.cluster.TlsEndpoints tls = s.context().tlsEndpoints();
     Member self = view.self();
-    if (tls == null || !s.tlsClient() || self == null) {
+    boolean tlsClient = tls != null && s.tlsClient() && self != null;
+    long learners = placement.learnerMask();
+    if (!tlsClient && learners == 0) {
       return ranges;
     }
     List<SlotRange> out = new ArrayList<>(ranges.size());
     for (SlotRange r : ranges) {
-      Member owner = tls.tlsPort(r.owner()) != 0 ? r.owner() : self;
+      Member owner = !tlsClient || tls.tlsPort(r.owner()) != 0 ? r.owner() : self;
       List<Member> replicas = new ArrayList<>();
       for (Member replica : r.replicas()) {
-        if (tls.tlsPort(replica) != 0 && !replica.equals(owner)) {
+        int at = placement.indexOf(replica);
+        boolean learner = at >= 0 && (learners & (1L << at)) != 0;
+        if (!learner && (!tlsClient || tls.tlsPort(replica) != 0) && !replica.equals(owner)) {
           replicas.add(replica);
         }
       }
@@ -508,9 +535,9 @@ final class ClusterCommands {
 
   /**
    * CLUSTER INFO's lines, CRLF-terminated: Redis's fields first (same names and meaning), then
-   * distcache's own (member states, the redirect mode, forwarded requests).
+   * distcache's own (member states, the redirect mode, forwarded requests), as {@code s} is shown them.
    */
-  static String infoLines(ClusterView view, RedirectMode redirects) {
+  static String infoLines(RespSession s, ClusterView view) {
     int alive = 0;
     int suspect = 0;
     int dead = 0;
@@ -542,9 +569,10 @@ final class ClusterCommands {
     line(sb, "cluster_slots_ok", assigned - pfailSlots);
     line(sb, "cluster_slots_pfail", pfailSlots);
     line(sb, "cluster_slots_fail", 0);
-    // Members that left gracefully are gone, as a node CLUSTER FORGET removed is in Redis; dead ones
-    // stay known, as failed nodes do there (a tester: 10 known after 7 restarts, 3 in CLUSTER NODES).
-    line(sb, "cluster_known_nodes", alive + suspect + dead);
+    // The nodes CLUSTER NODES lists, as in Redis, where the two agree (redis-cli --cluster's
+    // emptiness check reads this count). Dead members are not listed there (a client must not route
+    // to them), so counting them gave 6 beside 4 lines; cluster_dead_nodes counts them.
+    line(sb, "cluster_known_nodes", listedNodes(s, view));
     line(sb, "cluster_size", placement.ownerCount());
     line(sb, "cluster_current_epoch", placement.epoch());
     line(sb, "cluster_my_epoch", placement.epoch());
@@ -555,7 +583,7 @@ final class ClusterCommands {
     line(sb, "cluster_suspect_nodes", suspect);
     line(sb, "cluster_dead_nodes", dead);
     line(sb, "cluster_left_nodes", left);
-    line(sb, "cluster_redirects", redirects.flagName());
+    line(sb, "cluster_redirects", s.context().redirects().flagName());
     // Copies: what --replicas asks for, and what the members allow (fewer members than copies).
     line(sb, "cluster_replicas", placement.replicas());
     line(sb, "cluster_replicas_per_slot", placement.replicasPerSlot());
@@ -563,11 +591,20 @@ final class ClusterCommands {
     // Members joining: in the placement, learning their slots, owning none yet (ARCHITECTURE.md "Rebalancing").
     line(sb, "cluster_learning_nodes", placement.size() - placement.ownerCount());
     // Members leaving gracefully while their slots gain their next copies (ARCHITECTURE.md "Hand-off").
-    line(sb, "cluster_departing_nodes", view.snapshot().map(s -> s.departing().size()).orElse(0));
+    line(sb, "cluster_departing_nodes", view.snapshot().map(snap -> snap.departing().size()).orElse(0));
     line(sb, "forwarded_requests", view.forwardedRequests());
     // DBSIZE on a cluster connection; INFO keyspace's db0 keys also count the replica copies.
     line(sb, "cluster_owned_keys", view.ownedKeys());
     return sb.toString();
+  }
+
+  /** How many lines CLUSTER NODES gives {@code s}: the placement's members (a TLS client's: see shownRanges). */
+  private static int listedNodes(RespSession s, ClusterView view) {
+    io.distcache.server.cluster.TlsEndpoints tls = s.context().tlsEndpoints();
+    if (tls == null || !s.tlsClient() || view.self() == null) {
+      return view.placement().size(); // every range's owner is a member
+    }
+    return byOwner(shownMembers(s, view), shownRanges(s, view)).size();
   }
 
   private static void line(StringBuilder sb, String name, Object value) {

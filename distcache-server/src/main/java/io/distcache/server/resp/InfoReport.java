@@ -238,7 +238,7 @@ final class InfoReport {
             line(sb, "cluster_enabled", 0);
           } else {
             line(sb, "cluster_enabled", 1);
-            sb.append(ClusterCommands.infoLines(c.cluster(), c.redirects()));
+            sb.append(ClusterCommands.infoLines(s, c.cluster()));
           }
         }
         case "keyspace" -> {

@@ -117,6 +117,42 @@ class ClusterCommandsReplicasTest {
         .contains("cluster_replicas:1\r\ncluster_replicas_per_slot:0\r\ncluster_under_replicated:1\r\n");
   }
 
+  /**
+   * A learner (D joining: in the placement, owning nothing yet) is no replica a client can read
+   * from, so no command lists it as one. Before: CLUSTER SLOTS listed D as a replica of the slots it
+   * learns, and redis-py (4.3.4), which never changes a known node's role on a refresh, kept D a
+   * "replica" after it owned slots: scan_iter() skipped its keys for the client's whole life (a tester).
+   */
+  @Test
+  void slotsShardsNodes_aLearner_neverAReplica_aMasterWithoutSlotsInNodesAndShards() {
+    Member d = FixedClusterView.D;
+    Placement p = Placement.of(5, List.of(A, B, C), List.of(d), HashRing.DEFAULT_VIRTUAL_NODES, 1);
+    assertThat(p.isLearner(d)).isTrue();
+    assertThat(p.ranges()).as("the placement sends D writes of the slots it learns")
+        .anySatisfy(r -> assertThat(r.replicas()).contains(d));
+    view.placement = p;
+    RespChannel c = local();
+
+    String slots = c.send("CLUSTER SLOTS");
+    assertThat(slots).doesNotContain(d.id()).doesNotContain(":" + d.address().port() + "\r\n");
+    // every entry still [first, last, owner, its ring replica], all slots covered by their owners
+    int entries = Integer.parseInt(slots.substring(1, slots.indexOf('\r')));
+    assertThat(count(slots, "\r\n*4\r\n:")).isEqualTo(entries);
+    List<Placement.SlotRange> shown = ClusterCommands.ownersFirst(p.ranges());
+    assertThat(entries).as("ranges that differed only by the learner are one entry").isLessThan(shown.size());
+
+    String shards = c.send("CLUSTER SHARDS");
+    // D heads its own shard without slots and is in no other shard
+    assertThat(count(shards, d.id())).isEqualTo(1);
+    assertThat(shards).contains("*4\r\n$5\r\nslots\r\n*0\r\n$5\r\nnodes\r\n*1\r\n*14\r\n$2\r\nid\r\n$40\r\n" + d.id());
+    assertThat(count(shards, "$7\r\nreplica\r\n")).isEqualTo(6);
+
+    String nodes = c.send("CLUSTER NODES");
+    assertThat(nodes).contains(d.id() + " 127.0.0.1:7004@7004 master - 0 " + clock.millis() + " 5 connected\n");
+    assertThat(c.send("CLUSTER INFO")).contains("cluster_known_nodes:4\r\n", "cluster_size:3\r\n",
+        "cluster_learning_nodes:1\r\n");
+  }
+
   @Test
   void nodes_withReplicas_everyMemberStillAMasterOfItsSlots() {
     String text = ClusterCommands.nodesText(view, 1234);

@@ -152,15 +152,31 @@ class ClusterCommandsTest {
   }
 
   @Test
-  void info_knownNodes_countDeadMembers_notThoseThatLeft() {
+  void info_knownNodes_theNodesClusterNodesLists_deadAndLeftCountedApart() {
+    view.placement = Placement.of(5, List.of(A, B));
     view.departed.add(new io.distcache.server.membership.MemberStatus(FixedClusterView.C,
         io.distcache.server.membership.MemberState.DEAD, 0));
     view.departed.add(new io.distcache.server.membership.MemberStatus(FixedClusterView.D,
         io.distcache.server.membership.MemberState.LEFT, 0));
+    RespChannel c = local();
 
-    // Before: 3, while CLUSTER NODES listed 1 (a member that left is gone, as one Redis's CLUSTER FORGET removed).
-    assertThat(local().send("CLUSTER INFO")).contains("cluster_known_nodes:2\r\n")
-        .contains("cluster_dead_nodes:1\r\ncluster_left_nodes:1\r\n");
+    // Before: 3 (dead ones counted) beside 2 lines of CLUSTER NODES; in Redis the two agree.
+    String nodes = c.send("CLUSTER NODES");
+    assertThat(nodes).contains(ID_A, B.id()).doesNotContain(C.id(), FixedClusterView.D.id());
+    assertThat(c.send("CLUSTER INFO")).contains("cluster_known_nodes:2\r\n")
+        .contains("cluster_alive_nodes:2\r\ncluster_suspect_nodes:0\r\ncluster_dead_nodes:1\r\ncluster_left_nodes:1\r\n");
+  }
+
+  /** redis-cli --cluster add-node ends with CLUSTER MEET: told how a node joins here, not "unknown subcommand". */
+  @Test
+  void meet_refused_sayingHowANodeJoins() {
+    RespChannel c = local();
+
+    assertThat(c.send("CLUSTER MEET 127.0.0.1 7002", "CLUSTER MEET 127.0.0.1 7002 17002"))
+        .isEqualTo("-" + ClusterCommands.MEET_REFUSED + "\r\n-" + ClusterCommands.MEET_REFUSED + "\r\n");
+    assertThat(ClusterCommands.MEET_REFUSED).startsWith("ERR CLUSTER MEET is not supported")
+        .contains("-join host:port", "Membership changes");
+    assertThat(view.placement.members()).containsExactly(A);
   }
 
   @Test
