@@ -572,7 +572,7 @@ final class ClusterCommands {
     // The nodes CLUSTER NODES lists, as in Redis, where the two agree (redis-cli --cluster's
     // emptiness check reads this count). Dead members are not listed there (a client must not route
     // to them), so counting them gave 6 beside 4 lines; cluster_dead_nodes counts them.
-    line(sb, "cluster_known_nodes", listedNodes(s, view));
+    line(sb, "cluster_known_nodes", listedNodes(s, view, placement));
     line(sb, "cluster_size", placement.ownerCount());
     line(sb, "cluster_current_epoch", placement.epoch());
     line(sb, "cluster_my_epoch", placement.epoch());
@@ -599,10 +599,10 @@ final class ClusterCommands {
   }
 
   /** How many lines CLUSTER NODES gives {@code s}: the placement's members (a TLS client's: see shownRanges). */
-  private static int listedNodes(RespSession s, ClusterView view) {
+  private static int listedNodes(RespSession s, ClusterView view, Placement placement) {
     io.distcache.server.cluster.TlsEndpoints tls = s.context().tlsEndpoints();
     if (tls == null || !s.tlsClient() || view.self() == null) {
-      return view.placement().size(); // every range's owner is a member
+      return placement.size(); // every range's owner is a member; the placement the reply's other lines read
     }
     return byOwner(shownMembers(s, view), shownRanges(s, view)).size();
   }
