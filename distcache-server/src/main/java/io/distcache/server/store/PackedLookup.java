@@ -430,14 +430,16 @@ public final class PackedLookup {
     Names names = new Names(members);
     ByteBuffer b = payload.duplicate();
     int n = CollectionCodec.readVarint(b, b.remaining() / (1 + Double.BYTES));
-    for (int i = 0; i < n; i++) {
+    int found = 0;
+    for (int i = 0; i < n && found < names.distinctCount(); i++) { // on average half a walk for one name
       int len = CollectionCodec.zsetMemberLength(b);
       int at = b.position();
       b.position(at + len);
       double score = b.getDouble();
       int k = names.match(b, at, len);
-      if (k >= 0) {
+      if (k >= 0 && out[k] == null) {
         out[k] = score;
+        found++;
       }
     }
     names.copyToRepeats(out);
@@ -515,12 +517,21 @@ public final class PackedLookup {
     /** 1 + a distinct position per used slot, 0 for an empty one; null for a few names. */
     private final int[] table;
     private final long seed;
+    /** How many distinct names there are; the one name when there is one (the usual ZSCORE, ZADD), else null. */
+    private final int distinctCount;
+    private final byte[] single;
 
     Names(List<byte[]> names) {
       this.names = names;
       int k = names.size();
       first = new int[k];
       PackedEdit.firstOfEach(names, first);
+      int firsts = 0;
+      for (int i = 0; i < k; i++) {
+        firsts += first[i] == i ? 1 : 0;
+      }
+      distinctCount = firsts;
+      single = firsts == 1 ? names.get(0) : null;
       if (k <= MAX_NAMES) {
         int[] d = new int[k];
         int distinctCount = 0;
@@ -556,6 +567,9 @@ public final class PackedLookup {
 
     /** The first position of the name that the {@code len} bytes at {@code at} in {@code b} are, or -1. */
     int match(ByteBuffer b, int at, int len) {
+      if (single != null) {
+        return single.length == len && same(b, at, single) ? 0 : -1;
+      }
       if (table == null) {
         for (int i : distinct) {
           byte[] name = names.get(i);
@@ -573,6 +587,11 @@ public final class PackedLookup {
         }
       }
       return -1;
+    }
+
+    /** How many distinct names: a walk that found as many can stop. */
+    int distinctCount() {
+      return distinctCount;
     }
 
     /** For each position, the first position holding the same bytes (ZsetEdit keeps its state there). */

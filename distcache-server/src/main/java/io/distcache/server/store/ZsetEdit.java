@@ -15,8 +15,8 @@ import java.util.List;
  * The layout is CollectionCodec's, unchanged (a varint count, then per member a varint length, its
  * bytes and an 8-byte big-endian score, in ascending (score, member) order): no table, so finding a
  * member is a walk. One walk (of()) finds each named member's element and score, compared by
- * length and bytes through PackedLookup.Names. The command then says, name by name and in its own
- * order, what happens (score() reads the state its earlier calls left, put() and remove() change
+ * length and bytes through PackedLookup.Names, and stops at the last one found. The command then
+ * says, name by name and in its own order, what happens (score() reads the state its earlier calls left, put() and remove() change
  * it), so a name given twice sees its first pair's effect, as the decoding path's sequential
  * updates do. build() writes the new payload in one pass: the new count, the unchanged runs
  * between the edited elements in bulk copies from the view, a removed element left out and each
@@ -72,7 +72,10 @@ public final class ZsetEdit {
     b.position(0);
     count = CollectionCodec.readVarint(b, b.remaining() / (1 + Double.BYTES));
     elementsAt = b.position();
-    for (int i = 0; i < count; i++) {
+    int found = 0;
+    // The walk stops at the last name found (on average half of it for one name): no trailer follows
+    // a sorted set's members, so they end where the payload does, and places() reads the rest.
+    for (int i = 0; i < count && found < lookup.distinctCount(); i++) {
       int at = b.position();
       int len = CollectionCodec.zsetMemberLength(b);
       int memberAt = b.position();
@@ -80,6 +83,7 @@ public final class ZsetEdit {
       double s = b.getDouble();
       int f = lookup.match(b, memberAt, len);
       if (f >= 0 && start[f] < 0) {
+        found++;
         start[f] = at;
         end[f] = b.position();
         oldScore[f] = s;
@@ -87,10 +91,7 @@ public final class ZsetEdit {
         score[f] = s;
       }
     }
-    if (b.hasRemaining()) {
-      throw new IllegalStateException(b.remaining() + " bytes after the sorted set's members");
-    }
-    elementsEnd = b.position();
+    elementsEnd = b.limit();
     size = count;
   }
 
@@ -260,9 +261,9 @@ public final class ZsetEdit {
       double previous = Double.NEGATIVE_INFINITY;
       while (b.position() < elementsEnd && j < sortedIn.length) {
         int elementAt = b.position();
-        int len = CollectionCodec.readVarint(b, b.remaining());
+        int len = CollectionCodec.zsetMemberLength(b); // the first walk may have stopped before this one
         int memberAt = b.position();
-        b.position(memberAt + len); // the first walk checked every length
+        b.position(memberAt + len);
         double s = b.getDouble();
         if (Double.isNaN(s) || s < previous) {
           throw new IllegalStateException("sorted set payload is out of order (or has a NaN score) at byte " + elementAt);
