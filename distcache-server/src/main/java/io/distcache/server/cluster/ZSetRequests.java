@@ -28,7 +28,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * is one entry of type ZSET whose payload is CollectionCodec's packed member list in (score,
  * member) order. A command holds its key's gate stripe (shared to read, exclusive to write) while
  * it decodes, computes and writes back, so it is atomic, inside a TRANSACTION too; a write keeps
- * the key's expiry and a write that removes the last member removes the key.
+ * the key's expiry and a write that removes the last member removes the key. ZSCORE, ZMSCORE,
+ * ZCARD, ZRANK and ZRANGE by rank read the payload where the store keeps it (PackedLookup), and
+ * ZADD, ZINCRBY and ZREM build the new payload from it (ZsetEdit) and put that: none of them
+ * decodes the set (docs/BENCHMARKS.md, "Large sorted sets without decoding").
  *
  * The commands over several keys (ZUNION, ZINTER, ZDIFF, ZINTERCARD, the STORE forms, ZRANGESTORE,
  * ZMPOP) name their other keys in the value (otherKeys), as SetRequests' multi-key commands do: the

@@ -9,7 +9,7 @@ import java.util.random.RandomGenerator;
 
 /*
  * Design: the point reads of a collection (HGET, HMGET, HEXISTS, HSTRLEN, HLEN, SISMEMBER,
- * SMISMEMBER, SCARD, ZSCORE, ZMSCORE, ZCARD) and the random draws (HRANDFIELD, SRANDMEMBER, SPOP)
+ * SMISMEMBER, SCARD, ZSCORE, ZMSCORE, ZCARD, ZRANK, ZRANGE by rank) and the random draws (HRANDFIELD, SRANDMEMBER, SPOP)
  * answered from the packed payload (CollectionCodec's layout) where the store keeps it
  * (Store.readTyped: a read-only view, under the segment's read lock), instead of copying it to the
  * heap and decoding it into a map. Decoding allocates two arrays and a map entry per element
