@@ -159,6 +159,39 @@ class ReplicationTest {
     }
   }
 
+  /**
+   * ZADD (its flags), ZINCRBY and ZREM build a large sorted set's new payload from the stored one
+   * (ZsetEdit) instead of decoding it: the replica must hold the owner's bytes after each.
+   */
+  @Test
+  void sync_largeSortedSetWrites_leaveTheReplicaWithTheOwnersBytes() {
+    cluster(2, ReplicationMode.SYNC);
+    byte[] key = b("board");
+    java.util.Random rnd = new java.util.Random(14);
+    try (Jedis j = new Jedis("127.0.0.1", nodes.get(0).port())) {
+      java.util.Map<String, Double> start = new java.util.HashMap<>();
+      for (int i = 0; i < 400; i++) {
+        start.put("player:" + i, (double) (i % 50)); // ties, ordered by member bytes
+      }
+      j.zadd("board", start);
+      assertReplicaMatchesOwner(key);
+      for (int i = 0; i < 200; i++) {
+        String member = "player:" + rnd.nextInt(450); // about 1 in 9 new
+        double score = rnd.nextInt(60) - 5 + (rnd.nextBoolean() ? 0.5 : 0);
+        switch (i % 6) {
+          case 0 -> j.zadd("board", score, member);
+          case 1 -> j.zadd("board", score, member, redis.clients.jedis.params.ZAddParams.zAddParams().xx().gt());
+          case 2 -> j.zadd("board", score, member, redis.clients.jedis.params.ZAddParams.zAddParams().nx());
+          case 3 -> j.zincrby("board", score, member);
+          case 4 -> j.zrem("board", member, "player:" + rnd.nextInt(450));
+          default -> j.zadd("board", java.util.Map.of(member, score, "new:" + i, -score));
+        }
+        assertReplicaMatchesOwner(key); // sync: on the replica before the reply
+      }
+      assertThat(j.zcard("board")).isGreaterThan(300);
+    }
+  }
+
   @Test
   void flushOnEveryNode_emptiesEveryCopy() {
     cluster(3, ReplicationMode.SYNC);

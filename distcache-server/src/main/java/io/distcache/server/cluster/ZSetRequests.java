@@ -13,6 +13,7 @@ import io.distcache.server.store.CollectionCodec.Bytes;
 import io.distcache.server.store.ScoredMembers;
 import io.distcache.server.store.ScoredMembers.Scored;
 import io.distcache.server.store.ZSetAlgebra;
+import io.distcache.server.store.ZsetEdit;
 import io.distcache.server.store.PackedLookup;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreException;
@@ -27,7 +28,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * is one entry of type ZSET whose payload is CollectionCodec's packed member list in (score,
  * member) order. A command holds its key's gate stripe (shared to read, exclusive to write) while
  * it decodes, computes and writes back, so it is atomic, inside a TRANSACTION too; a write keeps
- * the key's expiry and a write that removes the last member removes the key.
+ * the key's expiry and a write that removes the last member removes the key. ZSCORE, ZMSCORE,
+ * ZCARD, ZRANK and ZRANGE by rank read the payload where the store keeps it (PackedLookup), and
+ * ZADD, ZINCRBY and ZREM build the new payload from it (ZsetEdit) and put that: none of them
+ * decodes the set (docs/BENCHMARKS.md, "Large sorted sets without decoding").
  *
  * The commands over several keys (ZUNION, ZINTER, ZDIFF, ZINTERCARD, the STORE forms, ZRANGESTORE,
  * ZMPOP) name their other keys in the value (otherKeys), as SetRequests' multi-key commands do: the
@@ -100,8 +104,18 @@ final class ZSetRequests {
       if (command >= SortedSets.ZUNION) {
         return severalKeys(r, (int) command, args);
       }
-      if (command == SortedSets.ZSCORE || command == SortedSets.ZCARD || command == SortedSets.ZMSCORE) {
+      if (command == SortedSets.ZSCORE || command == SortedSets.ZCARD || command == SortedSets.ZMSCORE
+          || command == SortedSets.ZRANK) {
         return lookUp(r, (int) command, args);
+      }
+      if (command == SortedSets.ZRANGE && r.extra(1, SortedSets.BY_RANK) == SortedSets.BY_RANK) {
+        return rankRangeInPlace(r);
+      }
+      if (command == SortedSets.ZADD) {
+        return zadd(r, args);
+      }
+      if (command == SortedSets.ZREM) {
+        return zrem(r, args);
       }
       TypedEntry e = store.getTyped(r.key());
       if (e != null && e.type() != ValueType.ZSET) {
@@ -110,24 +124,9 @@ final class ZSetRequests {
       ScoredMembers z = ScoredMembers.decode(e == null ? null : e.value());
       long expireAt = e == null ? Store.NO_EXPIRY : e.expireAtMillis();
       return switch ((int) command) {
-        case SortedSets.ZADD -> zadd(r, args, z, expireAt);
-        case SortedSets.ZREM -> zrem(r, args, z, expireAt);
-        case SortedSets.ZSCORE -> {
-          Double score = z.score(one(args, "ZSCORE"));
-          yield score == null ? r.reply(Status.NOT_FOUND) : r.replyValue(encodeScore(score));
-        }
-        case SortedSets.ZCARD -> r.replyOk(z.size());
         case SortedSets.ZCOUNT -> {
           int[] range = range(r, args, z, false);
           yield r.replyOk(range[1] - range[0]);
-        }
-        case SortedSets.ZRANK -> {
-          byte[] member = one(args, "ZRANK");
-          int rank = z.rank(member);
-          if (rank < 0) {
-            yield r.reply(Status.NOT_FOUND);
-          }
-          yield r.replyValue(encodeScore(z.get(rank).score()), r.extra(1, 0) != 0 ? z.size() - 1 - rank : rank);
         }
         case SortedSets.ZRANGE -> zrange(r, args, z);
         case SortedSets.ZREMRANGE -> {
@@ -156,8 +155,17 @@ final class ZSetRequests {
     }
   }
 
-  /** ZSCORE, ZMSCORE and ZCARD by walking the payload (PackedLookup) instead of decoding it. */
+  /** ZSCORE, ZMSCORE, ZRANK and ZCARD by walking the payload (PackedLookup) instead of decoding it. */
   private Frame lookUp(Frame r, int command, List<byte[]> args) {
+    if (command == SortedSets.ZRANK) {
+      byte[] member = one(args, "ZRANK");
+      PackedLookup.Ranked found = store.readTyped(r.key(), ValueType.ZSET, p -> PackedLookup.zsetRank(p, member));
+      if (found == null) {
+        return r.reply(Status.NOT_FOUND);
+      }
+      int rank = r.extra(1, 0) != 0 ? found.size() - 1 - found.rank() : found.rank();
+      return r.replyValue(encodeScore(found.score()), rank);
+    }
     if (command == SortedSets.ZCARD) {
       int n = store.readTyped(r.key(), ValueType.ZSET, PackedLookup::count);
       return r.replyOk(n);
@@ -182,6 +190,47 @@ final class ZSetRequests {
     return args.get(0);
   }
 
+  /**
+   * ZRANGE by rank (ZREVRANGE too) by walking the payload to the range and copying only it
+   * (PackedLookup.zsetRange), instead of decoding the set: ZREVRANGE 0 9 of 10,000 members skips
+   * 9,990 by their lengths.
+   */
+  private Frame rankRangeInPlace(Frame r) {
+    boolean rev = (r.extra(2, 0) & SortedSets.REV) != 0;
+    List<Scored> members = store.readTyped(r.key(), ValueType.ZSET, p -> {
+      int[] picked = picked(r, rankRange(r, p == null ? 0 : PackedLookup.count(p), rev));
+      return PackedLookup.zsetRange(p, picked[0], picked[1]);
+    });
+    if (rev) {
+      java.util.Collections.reverse(members);
+    }
+    return r.replyValue(ListCodec.encodeValues(pairs(members)));
+  }
+
+  /** What a write decided from the payload's view: its reply, and the payload to put (null: delete). */
+  private record Decided(Frame reply, boolean write, byte[] payload, long expireAt) {}
+
+  /** Writes what a ZsetEdit decided (outside the view's lock: the reader must not call the store). */
+  private Frame apply(byte[] key, Decided d) {
+    if (d.write()) {
+      if (d.payload() == null) {
+        store.delete(key);
+      } else {
+        store.putTyped(key, ValueType.ZSET, d.payload(), d.expireAt());
+      }
+    }
+    return d.reply();
+  }
+
+  /** The new payload of an edit that changed the set (null: it is empty, the key goes). */
+  private byte[] built(ZsetEdit z) {
+    if (z.size() == 0) {
+      return null;
+    }
+    store.config().checkValueLength(z.length());
+    return z.build();
+  }
+
   private void save(byte[] key, ScoredMembers z, long expireAt) {
     if (z.size() == 0) {
       store.delete(key);
@@ -190,8 +239,11 @@ final class ZSetRequests {
     }
   }
 
-  /* extras: [command, flags]; value: score, member pairs. Redis's zsetAdd, pair by pair. */
-  private Frame zadd(Frame r, List<byte[]> args, ScoredMembers z, long expireAt) {
+  /*
+   * extras: [command, flags]; value: score, member pairs. Redis's zsetAdd, pair by pair, on a
+   * ZsetEdit of the payload where it lies (the state each pair leaves is the next one's).
+   */
+  private Frame zadd(Frame r, List<byte[]> args) {
     long flags = r.extra(1, 0);
     boolean nx = (flags & SortedSets.NX) != 0;
     boolean xx = (flags & SortedSets.XX) != 0;
@@ -217,13 +269,28 @@ final class ZSetRequests {
         throw new IllegalArgumentException(NOT_FLOAT);
       }
     }
+    List<byte[]> members = new ArrayList<>(scores.length);
+    for (int i = 0; i < scores.length; i++) {
+      members.add(args.get(2 * i + 1));
+    }
+    return apply(r.key(), store.readTyped(r.key(), ValueType.ZSET, (payload, expireAt) -> {
+      ZsetEdit z = ZsetEdit.of(payload, members);
+      return zadd(r, flags, scores, z, expireAt);
+    }));
+  }
+
+  private Decided zadd(Frame r, long flags, double[] scores, ZsetEdit z, long expireAt) {
+    boolean nx = (flags & SortedSets.NX) != 0;
+    boolean xx = (flags & SortedSets.XX) != 0;
+    boolean gt = (flags & SortedSets.GT) != 0;
+    boolean lt = (flags & SortedSets.LT) != 0;
+    boolean incr = (flags & SortedSets.INCR) != 0;
     int added = 0;
     int changed = 0;
     Double result = null;
     for (int i = 0; i < scores.length; i++) {
-      byte[] member = args.get(2 * i + 1);
       double score = scores[i];
-      Double current = z.score(member);
+      Double current = z.score(i);
       if (current != null) {
         if (nx) {
           continue;
@@ -239,7 +306,7 @@ final class ZSetRequests {
         }
         result = score;
         if (score != current) { // -0.0 and 0.0 are one score, as in Redis
-          z.put(member, score);
+          z.put(i, score);
           changed++;
         }
       } else if (!xx) {
@@ -248,32 +315,34 @@ final class ZSetRequests {
               + (z.size() + 1) + " members; the limit is " + maxMembers
               + " members per sorted set (--max-collection-elements)");
         }
-        z.put(member, score);
+        z.put(i, score);
         added++;
         result = score;
       }
     }
-    if (added + changed > 0) {
-      save(r.key(), z, expireAt);
-    }
+    boolean write = added + changed > 0;
+    byte[] payload = write ? built(z) : null;
     // Extra 1, the members added or changed, tells the keyspace events whether anything changed.
     if (incr) {
-      return result == null ? r.reply(Status.NOT_FOUND) : r.replyValue(encodeScore(result), added + changed, added + changed);
+      Frame reply = result == null ? r.reply(Status.NOT_FOUND)
+          : r.replyValue(encodeScore(result), added + changed, added + changed);
+      return new Decided(reply, write, payload, expireAt);
     }
-    return r.replyOk((flags & SortedSets.CH) != 0 ? added + changed : added, added + changed);
+    return new Decided(r.replyOk((flags & SortedSets.CH) != 0 ? added + changed : added, added + changed), write,
+        payload, expireAt);
   }
 
-  private Frame zrem(Frame r, List<byte[]> args, ScoredMembers z, long expireAt) {
-    int removed = 0;
-    for (byte[] member : args) {
-      if (z.remove(member)) {
-        removed++;
+  private Frame zrem(Frame r, List<byte[]> args) {
+    return apply(r.key(), store.readTyped(r.key(), ValueType.ZSET, (payload, expireAt) -> {
+      ZsetEdit z = ZsetEdit.of(payload, args);
+      int removed = 0;
+      for (int i = 0; i < args.size(); i++) {
+        if (z.remove(i)) {
+          removed++;
+        }
       }
-    }
-    if (removed > 0) {
-      save(r.key(), z, expireAt);
-    }
-    return r.replyOk(removed);
+      return new Decided(r.replyOk(removed), removed > 0, removed > 0 ? built(z) : null, expireAt);
+    }));
   }
 
   /**
@@ -289,17 +358,7 @@ final class ZSetRequests {
     }
     int n = z.size();
     if (by == SortedSets.BY_RANK) {
-      long start = r.extra(3, 0);
-      long stop = r.extra(4, -1);
-      start = start < 0 ? start + n : start;
-      stop = stop < 0 ? stop + n : stop;
-      start = Math.max(0, start);
-      if (start > stop || start >= n) {
-        return new int[] {0, 0};
-      }
-      stop = Math.min(stop, n - 1);
-      // REV counts ranks from the highest score.
-      return rev ? new int[] {(int) (n - 1 - stop), (int) (n - start)} : new int[] {(int) start, (int) stop + 1};
+      return rankRange(r, n, rev);
     }
     if (by == SortedSets.BY_SCORE) {
       double lo = Double.longBitsToDouble(r.extra(3, 0));
@@ -320,6 +379,38 @@ final class ZSetRequests {
     throw new IllegalArgumentException("range kind " + by + " is not 0 (rank), 1 (score) or 2 (lex)");
   }
 
+  /* The ascending ranks [from, to) of a range by rank (extras 3 and 4: start, stop) in a set of n. */
+  private static int[] rankRange(Frame r, int n, boolean rev) {
+    long start = r.extra(3, 0);
+    long stop = r.extra(4, -1);
+    start = start < 0 ? start + n : start;
+    stop = stop < 0 ? stop + n : stop;
+    start = Math.max(0, start);
+    if (start > stop || start >= n) {
+      return new int[] {0, 0};
+    }
+    stop = Math.min(stop, n - 1);
+    // REV counts ranks from the highest score.
+    return rev ? new int[] {(int) (n - 1 - stop), (int) (n - start)} : new int[] {(int) start, (int) stop + 1};
+  }
+
+  /*
+   * The ascending ranks [from, to) that LIMIT (extras 5 and 6: offset, count) picks from a range's
+   * [from, to); REV takes them from the top, to be read from to - 1 down.
+   */
+  private static int[] picked(Frame r, int[] range) {
+    boolean rev = (r.extra(2, 0) & SortedSets.REV) != 0;
+    long offset = r.extra(5, 0);
+    long count = r.extra(6, SortedSets.NO_LIMIT);
+    int size = Math.max(0, range[1] - range[0]);
+    if (offset < 0 || offset >= size) {
+      return new int[] {0, 0};
+    }
+    long take = count < 0 ? size - offset : Math.min(count, size - offset);
+    return rev ? new int[] {(int) (range[1] - offset - take), (int) (range[1] - offset)}
+        : new int[] {(int) (range[0] + offset), (int) (range[0] + offset + take)};
+  }
+
   /* The range, in the order asked for, after LIMIT: member, score pairs. */
   private static Frame zrange(Frame r, List<byte[]> args, ScoredMembers z) {
     return r.replyValue(ListCodec.encodeValues(pairs(ranged(r, args, z))));
@@ -327,17 +418,10 @@ final class ZSetRequests {
 
   /* The members a ZRANGE or ZRANGESTORE request picks, in the order asked for, after LIMIT. */
   private static List<Scored> ranged(Frame r, List<byte[]> args, ScoredMembers z) {
-    int[] range = range(r, args, z, true);
-    boolean rev = (r.extra(2, 0) & SortedSets.REV) != 0;
-    long offset = r.extra(5, 0);
-    long count = r.extra(6, SortedSets.NO_LIMIT);
-    List<Scored> out = new ArrayList<>();
-    int size = Math.max(0, range[1] - range[0]);
-    if (offset >= 0 && offset < size) {
-      long take = count < 0 ? size - offset : Math.min(count, size - offset);
-      for (long i = offset; i < offset + take; i++) {
-        out.add(z.get(rev ? (int) (range[1] - 1 - i) : (int) (range[0] + i)));
-      }
+    int[] picked = picked(r, range(r, args, z, true));
+    List<Scored> out = new ArrayList<>(z.slice(picked[0], picked[1]));
+    if ((r.extra(2, 0) & SortedSets.REV) != 0) {
+      java.util.Collections.reverse(out);
     }
     return out;
   }

@@ -403,6 +403,18 @@ public final class CollectionCodec {
     return out;
   }
 
+  /**
+   * Reads the length of the sorted-set element at {@code b}'s position and checks that its member
+   * and score are there: returns the member's length, {@code b} positioned at the member.
+   */
+  static int zsetMemberLength(ByteBuffer b) {
+    int len = readVarint(b, b.remaining());
+    if (b.remaining() < len + Double.BYTES) {
+      throw new IllegalStateException("sorted set payload truncated at byte " + b.position());
+    }
+    return len;
+  }
+
   /** A sorted-set payload of members already in ascending (score, member) order. */
   public static byte[] encodeZset(java.util.List<ScoredMembers.Scored> members) {
     long size = varintSize(members.size());

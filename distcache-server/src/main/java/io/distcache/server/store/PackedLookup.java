@@ -9,7 +9,7 @@ import java.util.random.RandomGenerator;
 
 /*
  * Design: the point reads of a collection (HGET, HMGET, HEXISTS, HSTRLEN, HLEN, SISMEMBER,
- * SMISMEMBER, SCARD, ZSCORE, ZMSCORE, ZCARD) and the random draws (HRANDFIELD, SRANDMEMBER, SPOP)
+ * SMISMEMBER, SCARD, ZSCORE, ZMSCORE, ZCARD, ZRANK, ZRANGE by rank) and the random draws (HRANDFIELD, SRANDMEMBER, SPOP)
  * answered from the packed payload (CollectionCodec's layout) where the store keeps it
  * (Store.readTyped: a read-only view, under the segment's read lock), instead of copying it to the
  * heap and decoding it into a map. Decoding allocates two arrays and a map entry per element
@@ -430,20 +430,73 @@ public final class PackedLookup {
     Names names = new Names(members);
     ByteBuffer b = payload.duplicate();
     int n = CollectionCodec.readVarint(b, b.remaining() / (1 + Double.BYTES));
-    for (int i = 0; i < n; i++) {
-      int len = CollectionCodec.readVarint(b, b.remaining());
+    int found = 0;
+    for (int i = 0; i < n && found < names.distinctCount(); i++) { // on average half a walk for one name
+      int len = CollectionCodec.zsetMemberLength(b);
       int at = b.position();
-      if (b.remaining() < len + Double.BYTES) {
-        throw new IllegalStateException("sorted set payload truncated at byte " + at);
-      }
       b.position(at + len);
       double score = b.getDouble();
       int k = names.match(b, at, len);
-      if (k >= 0) {
+      if (k >= 0 && out[k] == null) {
         out[k] = score;
+        found++;
       }
     }
     names.copyToRepeats(out);
+    return out;
+  }
+
+  /**
+   * The ascending rank of {@code member} in a sorted-set payload (null: empty) and its score, or
+   * null when it is not a member: one walk to it, O(payload), nothing decoded (ZRANK).
+   */
+  public static Ranked zsetRank(ByteBuffer payload, byte[] member) {
+    if (payload == null) {
+      return null;
+    }
+    ByteBuffer b = payload.duplicate();
+    int n = CollectionCodec.readVarint(b, b.remaining() / (1 + Double.BYTES));
+    for (int i = 0; i < n; i++) {
+      int len = CollectionCodec.zsetMemberLength(b);
+      int at = b.position();
+      b.position(at + len);
+      double score = b.getDouble();
+      if (len == member.length && same(b, at, member)) {
+        return new Ranked(i, n, score);
+      }
+    }
+    return null;
+  }
+
+  /** A member's ascending rank among {@code size} members, and its score. */
+  public record Ranked(int rank, int size, double score) {}
+
+  /**
+   * The members of ascending ranks {@code from} (inclusive) to {@code to} (exclusive) of a
+   * sorted-set payload (the caller bounds them by its count): a walk that skips the members before
+   * {@code from} by their lengths and copies only the range (ZRANGE and ZREVRANGE by rank).
+   */
+  public static List<ScoredMembers.Scored> zsetRange(ByteBuffer payload, int from, int to) {
+    List<ScoredMembers.Scored> out = new ArrayList<>(Math.max(0, to - from));
+    if (payload == null || from >= to) {
+      return out;
+    }
+    ByteBuffer b = payload.duplicate();
+    int n = CollectionCodec.readVarint(b, b.remaining() / (1 + Double.BYTES));
+    if (from < 0 || to > n) {
+      throw new IllegalArgumentException("ranks " + from + ".." + to + " out of a sorted set of " + n);
+    }
+    for (int i = 0; i < to; i++) {
+      int len = CollectionCodec.zsetMemberLength(b);
+      int at = b.position();
+      if (i < from) {
+        b.position(at + len + Double.BYTES);
+        continue;
+      }
+      byte[] member = new byte[len];
+      b.get(member);
+      out.add(new ScoredMembers.Scored(member, b.getDouble()));
+    }
     return out;
   }
 
@@ -464,12 +517,21 @@ public final class PackedLookup {
     /** 1 + a distinct position per used slot, 0 for an empty one; null for a few names. */
     private final int[] table;
     private final long seed;
+    /** How many distinct names there are; the one name when there is one (the usual ZSCORE, ZADD), else null. */
+    private final int distinctCount;
+    private final byte[] single;
 
     Names(List<byte[]> names) {
       this.names = names;
       int k = names.size();
       first = new int[k];
       PackedEdit.firstOfEach(names, first);
+      int firsts = 0;
+      for (int i = 0; i < k; i++) {
+        firsts += first[i] == i ? 1 : 0;
+      }
+      distinctCount = firsts;
+      single = firsts == 1 ? names.get(0) : null;
       if (k <= MAX_NAMES) {
         int[] d = new int[k];
         int distinctCount = 0;
@@ -505,6 +567,9 @@ public final class PackedLookup {
 
     /** The first position of the name that the {@code len} bytes at {@code at} in {@code b} are, or -1. */
     int match(ByteBuffer b, int at, int len) {
+      if (single != null) {
+        return single.length == len && same(b, at, single) ? 0 : -1;
+      }
       if (table == null) {
         for (int i : distinct) {
           byte[] name = names.get(i);
@@ -522,6 +587,16 @@ public final class PackedLookup {
         }
       }
       return -1;
+    }
+
+    /** How many distinct names: a walk that found as many can stop. */
+    int distinctCount() {
+      return distinctCount;
+    }
+
+    /** For each position, the first position holding the same bytes (ZsetEdit keeps its state there). */
+    int[] first() {
+      return first;
     }
 
     /** Gives every repeated name the value found for its first position. */
@@ -552,7 +627,16 @@ public final class PackedLookup {
     if (last >= 0 && b.get(at + last) != name[last]) {
       return false;
     }
-    for (int i = 0; i < last; i++) {
+    int i = 0;
+    if (name.length >= Long.BYTES) { // 8 bytes a read: a walk of ZSCORE spent most of its time here byte by byte
+      ByteBuffer n = ByteBuffer.wrap(name).order(b.order());
+      for (; i <= name.length - Long.BYTES; i += Long.BYTES) {
+        if (b.getLong(at + i) != n.getLong(i)) {
+          return false;
+        }
+      }
+    }
+    for (; i < last; i++) {
       if (b.get(at + i) != name[i]) {
         return false;
       }
