@@ -227,7 +227,7 @@ final class ZSetRequests {
     if (z.size() == 0) {
       return null;
     }
-    store.config().checkValueLength(z.length());
+    store.config().checkValueLength(z.length()); // a field read of the store's settings: no lock, no store call
     return z.build();
   }
 

@@ -28,8 +28,10 @@ import java.util.List;
  * 0.0 is stored: a put of a score equal to the present one (== compares them equal, as Redis's <
  * and > do) changes nothing, as ZSetRequests decides before it calls put.
  *
- * The payload is read as hostile (every length against what is left; a score out of order or NaN
- * is reported as the decoder reports it), though it comes only from this store.
+ * The payload comes only from this store, and is read so that no byte outside it is read: every
+ * length is checked against what is left. Unlike the decoder, the edit does not check the order of
+ * the whole payload (only where it walks to place a name), nor that the element count matches its
+ * bytes: a payload corrupted in memory would be copied on, where decoding refused it (review 154).
  */
 
 /** An edit of a packed sorted-set payload: one walk to find the names, one pass to build. */
