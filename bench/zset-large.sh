@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Point operations on one sorted set of 10,000 members (and the small-set rows beside them): Redis
 # and a distcache node, already started, side by side, Redis first in each row (docs/BENCHMARKS.md,
-# "Large sorted sets in place").
+# "Large sorted sets without decoding").
 #
 #   redis-server --port 7450 --save '' &
 #   bin/distcache -addr 127.0.0.1:7451 &

@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -333,20 +334,35 @@ class HttpEndpointsTest {
 
   /** What {@code curl -u USER:PASSWORD} and a browser send: Basic base64("USER:PASSWORD"). */
   private int withBasic(int port, String path, String credentials) throws Exception {
+    return sendWithBasic(port, path, credentials).statusCode();
+  }
+
+  private HttpResponse<String> sendWithBasic(int port, String path, String credentials) throws Exception {
     String header = "Basic " + java.util.Base64.getEncoder().encodeToString(credentials.getBytes(StandardCharsets.UTF_8));
     return send(port, HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-        .header("Authorization", header).GET()).statusCode();
+        .header("Authorization", header).GET());
+  }
+
+  /** A node whose default user's password is s3cret, with {@code users}' ACL SETUSER rules applied. */
+  private static DistCacheNode guardedWith(List<List<String>> users) throws Exception {
+    DistCacheNode guarded = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
+        .requirePass("s3cret").start();
+    try (Jedis admin = new Jedis("127.0.0.1", guarded.port())) {
+      admin.auth("s3cret");
+      for (List<String> rules : users) {
+        admin.aclSetUser(rules.get(0), rules.subList(1, rules.size()).toArray(String[]::new));
+      }
+    } catch (RuntimeException e) {
+      guarded.close();
+      throw e;
+    }
+    return guarded;
   }
 
   @Test
   void aPasswordWithAnEmptyUserName_isTheDefaultUsers_asCurlDashUColonPasswordSendsIt() throws Exception {
-    try (DistCacheNode guarded = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
-        .requirePass("s3cret").start()) {
+    try (DistCacheNode guarded = guardedWith(List.of(List.of("alice", "on", ">wonder", "~*", "+@all")))) {
       int port = guarded.port();
-      try (Jedis admin = new Jedis("127.0.0.1", port)) {
-        admin.auth("s3cret");
-        admin.aclSetUser("alice", "on", ">wonder", "~*", "+@all");
-      }
       assertThat(withBasic(port, "/api/cluster", ":s3cret")).isEqualTo(200);
       assertThat(withBasic(port, "/", ":s3cret")).isEqualTo(200);
       assertThat(withBasic(port, "/api/cluster", ":nope")).isEqualTo(401);
@@ -360,15 +376,11 @@ class HttpEndpointsTest {
 
   @Test
   void anAclUser_seesTheAdminPage_onlyWhenAllowedTheCommandsItShows() throws Exception {
-    try (DistCacheNode guarded = DistCacheNode.builder().address("127.0.0.1", 0).maxMemoryBytes(16L * 1024 * 1024)
-        .requirePass("s3cret").start()) {
+    try (DistCacheNode guarded = guardedWith(List.of(
+        List.of("app", "on", ">apppw", "~cache:*", "+@read", "+@write"),
+        List.of("ops", "on", ">opspw", "+info", "+cluster"),
+        List.of("half", "on", ">halfpw", "+info", "+cluster|slots")))) {
       int port = guarded.port();
-      try (Jedis admin = new Jedis("127.0.0.1", port)) {
-        admin.auth("s3cret");
-        admin.aclSetUser("app", "on", ">apppw", "~cache:*", "+@read", "+@write");
-        admin.aclSetUser("ops", "on", ">opspw", "+info", "+cluster");
-        admin.aclSetUser("half", "on", ">halfpw", "+info", "+cluster|slots");
-      }
       // Before: 200 for every enabled user (a tester), an application's cache user included.
       assertThat(withBasic(port, "/api/cluster", "app:apppw")).isEqualTo(403);
       assertThat(withBasic(port, "/", "app:apppw")).isEqualTo(403);
@@ -376,10 +388,7 @@ class HttpEndpointsTest {
       assertThat(withBasic(port, "/api/cluster", "ops:opspw")).isEqualTo(200);
       assertThat(withBasic(port, "/api/cluster", "app:wrong")).isEqualTo(401);
       assertThat(withBasic(port, "/metrics", "app:apppw")).as("metrics need no user").isEqualTo(200);
-      HttpResponse<String> refused = send(port, HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/"))
-          .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString("app:apppw".getBytes(StandardCharsets.UTF_8)))
-          .GET());
-      assertThat(refused.body()).contains("user app may not run").contains("cluster|nodes and info");
+      assertThat(sendWithBasic(port, "/", "app:apppw").body()).contains("user app may not run").contains("cluster|nodes and info");
     }
   }
 

@@ -1783,12 +1783,13 @@ public final class Replicator implements AutoCloseable {
     if (alone) {
       return store.size(); // every key is this node's
     }
-    if (me == null) {
+    int at = me == null ? -1 : p.indexOf(me); // once, not a member comparison per slot
+    if (at < 0) {
       return 0;
     }
     long[] owned = new long[KeySlot.SLOTS / 64];
     for (int s = 0; s < KeySlot.SLOTS; s++) {
-      if (p.owns(me, s)) {
+      if (p.ownerIndex(s) == at) {
         owned[s >>> 6] |= 1L << s;
       }
     }

@@ -16,11 +16,18 @@ public interface HttpAuthenticator {
   boolean permits(String authorization);
 
   /**
-   * Called once {@link #permits} said yes: why the credentials' user may still not see the page
-   * (answered 403 with this text), or null when it may.
+   * Null when the request may see the page; else why not: 401 with a Basic challenge when the
+   * credentials are missing or wrong, 403 when their user may not see it. The routes ask this
+   * once per request (a Basic check hashes the password); this default asks {@link #permits}.
    */
-  default String forbidden(String authorization) {
-    return null;
+  default Refusal check(String authorization) {
+    return permits(authorization) ? null : Refusal.CREDENTIALS;
+  }
+
+  /** Why a request may not see the page: its HTTP status (401 or 403) and the text answered. */
+  record Refusal(int status, String text) {
+    /** Missing or wrong credentials: 401 with a Basic challenge. */
+    public static final Refusal CREDENTIALS = new Refusal(401, "credentials required");
   }
 
   /** Allows every request (no authentication configured). */

@@ -46,12 +46,11 @@ final class HttpRoutes {
     if (!method.equals("GET") && !method.equals("HEAD")) {
       return done(Response.text(405, "method " + method + " not allowed: use GET or HEAD\n", "Allow", "GET, HEAD"));
     }
-    if (page && !auth.permits(authorization)) {
-      return done(Response.text(401, "credentials required\n", "WWW-Authenticate", "Basic realm=\"distcache\""));
-    }
-    String forbidden = page ? auth.forbidden(authorization) : null;
-    if (forbidden != null) {
-      return done(Response.text(403, forbidden + "\n"));
+    HttpAuthenticator.Refusal refused = page ? auth.check(authorization) : null;
+    if (refused != null) {
+      return done(refused.status() == 401
+          ? Response.text(401, refused.text() + "\n", "WWW-Authenticate", "Basic realm=\"distcache\"")
+          : Response.text(refused.status(), refused.text() + "\n"));
     }
     switch (path) {
       case "/" -> {

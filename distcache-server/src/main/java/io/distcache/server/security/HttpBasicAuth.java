@@ -35,19 +35,20 @@ public final class HttpBasicAuth implements HttpAuthenticator {
 
   @Override
   public boolean permits(String authorization) {
-    return user(authorization) != null;
+    return check(authorization) == null;
   }
 
   @Override
-  public String forbidden(String authorization) {
+  public Refusal check(String authorization) {
     User u = user(authorization);
     if (u == null) {
-      return "credentials required";
+      return Refusal.CREDENTIALS;
     }
     for (String command : PAGE_COMMANDS) {
       if (!u.allows(command)) {
-        return "user " + u.name() + " may not run " + command.replace('|', ' ').toUpperCase(java.util.Locale.ROOT)
-            + ", which this page shows (it needs " + String.join(" and ", PAGE_COMMANDS) + ")";
+        return new Refusal(403, "user " + u.name() + " may not run "
+            + command.replace('|', ' ').toUpperCase(java.util.Locale.ROOT)
+            + ", which this page shows (it needs " + String.join(" and ", PAGE_COMMANDS) + ")");
       }
     }
     return null;
