@@ -3,6 +3,7 @@ package io.distcache.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.distcache.server.pubsub.PubSubHub;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -238,6 +239,53 @@ class HeapBudgetsNodeTest {
     assertThat(other.call(channels())).startsWith("*3");
   }
 
+  /**
+   * A SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE of names the connection holds already adds nothing, so it
+   * is confirmed while the total has no room for it, as Redis needs no memory for it either; a new
+   * name of each kind is still refused. (Each name used to be counted again, and refused.)
+   */
+  @Test
+  void resubscribing_namesTheConnectionHolds_isConfirmedWithTheTotalFull_whileNewNamesOfEachKindAreRefused()
+      throws Exception {
+    DistCacheNode node = node();
+    Conn sub = connect(node);
+    String[] names = channels();
+    assertThat(sub.call(names)).isEqualTo("*3 subscribe channel001 :1");
+    assertThat(sub.replies(names.length - 2)).isEqualTo("*3 subscribe channel1100 :1100");
+    assertThat(sub.call("PSUBSCRIBE", "news.*")).isEqualTo("*3 psubscribe news.* :1101");
+    assertThat(sub.call("SSUBSCRIBE", "orders")).isEqualTo("*3 ssubscribe orders :1");
+
+    // A queue beside them takes what is left, down to less than one more subscription's bytes.
+    Conn queue = connect(node);
+    assertThat(queue.call("MULTI")).isEqualTo("+OK");
+    int k = 0;
+    for (int size : new int[] {VALUE_BYTES, 5_000, 500, 50, 1}) {
+      while (queue.call("SET", "k" + k++, "v".repeat(size)).equals("+QUEUED")) {
+        // queued: try another of this size
+      }
+    }
+    long full = node.heapBudgets().usedBytes();
+    assertThat(LIMIT - full).as("room left").isLessThan(PubSubHub.SUBSCRIPTION_OVERHEAD_BYTES);
+
+    // Ten held names (about 3.9 KB if counted again): a request small enough that the requests'
+    // budget, in the same total, still takes it.
+    String[] ten = java.util.Arrays.copyOfRange(names, 0, 11);
+    assertThat(sub.call(ten)).isEqualTo("*3 subscribe channel001 :1101");
+    assertThat(sub.replies(9)).isEqualTo("*3 subscribe channel010 :1101");
+    assertThat(sub.call("PSUBSCRIBE", "news.*")).isEqualTo("*3 psubscribe news.* :1101");
+    assertThat(sub.call("SSUBSCRIBE", "orders")).isEqualTo("*3 ssubscribe orders :1");
+    assertThat(sub.call("SUBSCRIBE", "channel001", "channel001")).isEqualTo("*3 subscribe channel001 :1101");
+    assertThat(sub.replies(1)).isEqualTo("*3 subscribe channel001 :1101");
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(
+        () -> assertThat(node.heapBudgets().usedBytes()).as("nothing more held").isEqualTo(full));
+
+    assertThat(sub.call("SUBSCRIBE", "channel001", "fresh")).startsWith("-ERR these subscriptions (")
+        .contains("the node's limit on what its heap budgets hold together");
+    assertThat(sub.call("PSUBSCRIBE", "fresh.*")).startsWith("-ERR these subscriptions (");
+    assertThat(sub.call("SSUBSCRIBE", "fresh")).startsWith("-ERR these subscriptions (");
+    assertThat(sub.call("PING")).isEqualTo("*2 pong ");
+  }
+
   /** A raw RESP connection: each call sends one command and reads one reply (arrays read whole, flattened). */
   private static final class Conn implements AutoCloseable {
     private final Socket socket;
@@ -262,6 +310,15 @@ class HeapBudgetsNodeTest {
       out.write(b.toByteArray());
       out.flush();
       return reply();
+    }
+
+    /** Reads {@code n} more replies (the rest of a multi-name SUBSCRIBE's), returning the last. */
+    String replies(int n) throws IOException {
+      String last = null;
+      for (int i = 0; i < n; i++) {
+        last = reply();
+      }
+      return last;
     }
 
     private String reply() throws IOException {

@@ -160,6 +160,9 @@ public final class PubSubHub {
     for (byte[] n : names) {
       cost += n.length + SUBSCRIPTION_OVERHEAD_BYTES;
     }
+    if (cost == 0) {
+      return new Reservation(0); // nothing new to hold: never refused, even past a limit counted by force
+    }
     long held;
     do {
       held = subscriptionBytes.get();

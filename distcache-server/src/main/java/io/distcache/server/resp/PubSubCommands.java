@@ -8,7 +8,9 @@ import io.distcache.protocol.cluster.Member;
 import io.distcache.server.pubsub.Name;
 import io.distcache.server.pubsub.PubSubHub;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /*
  * Design: Redis's pub/sub commands over the node's PubSubHub. Replies follow Redis exactly: one
@@ -61,16 +63,23 @@ final class PubSubCommands {
   /**
    * The bounds, checked before anything is subscribed or answered: channel names at most a key's
    * size, at most MAX_SUBSCRIPTIONS_PER_CONNECTION per connection, and room in the node-wide budget,
-   * taken until the command's subscriptions are added (close the reservation then).
+   * taken until the command's subscriptions are added (close the reservation then). Only names the
+   * connection does not hold yet ({@code held}, the set of this command's kind) count, each once:
+   * they are all the command adds, so a repeated SUBSCRIBE succeeds with every budget full, as it
+   * costs Redis nothing either.
    */
-  private static PubSubHub.Reservation checkRoom(RespSession s, byte[][] a, int maxNameBytes) {
+  private static PubSubHub.Reservation checkRoom(RespSession s, byte[][] a, int maxNameBytes, Set<Name> held) {
     List<byte[]> names = new ArrayList<>(a.length - 1);
+    Set<Name> seen = new HashSet<>();
     for (int i = 1; i < a.length; i++) {
       if (a[i].length > maxNameBytes) {
         throw new CommandException("ERR channel name of " + a[i].length + " bytes is longer than the limit of "
             + maxNameBytes + " bytes");
       }
-      names.add(a[i]);
+      Name n = new Name(a[i]);
+      if (!held.contains(n) && seen.add(n)) {
+        names.add(a[i]);
+      }
     }
     int has = s.subscriber().total();
     if ((long) has + names.size() > PubSubHub.MAX_SUBSCRIPTIONS_PER_CONNECTION) {
@@ -87,7 +96,7 @@ final class PubSubCommands {
   private static void subscribe(RespSession s, byte[][] a) {
     RespSubscriber sub = s.subscriber();
     RespWriter w = s.out();
-    try (PubSubHub.Reservation room = checkRoom(s, a, PubSubHub.MAX_CHANNEL_BYTES)) {
+    try (PubSubHub.Reservation room = checkRoom(s, a, PubSubHub.MAX_CHANNEL_BYTES, sub.channels)) {
       for (int i = 1; i < a.length; i++) {
         sub.subscribe(a[i], room);
         confirm(w, "subscribe", a[i], sub.count());
@@ -123,7 +132,7 @@ final class PubSubCommands {
     }
     RespSubscriber sub = s.subscriber();
     RespWriter w = s.out();
-    try (PubSubHub.Reservation room = checkRoom(s, a, PubSubHub.MAX_PATTERN_BYTES)) {
+    try (PubSubHub.Reservation room = checkRoom(s, a, PubSubHub.MAX_PATTERN_BYTES, sub.patterns)) {
       for (int i = 1; i < a.length; i++) {
         sub.psubscribe(a[i], room);
         confirm(w, "psubscribe", a[i], sub.count());
@@ -154,7 +163,7 @@ final class PubSubCommands {
     checkShardChannels(s, a);
     RespSubscriber sub = s.subscriber();
     RespWriter w = s.out();
-    try (PubSubHub.Reservation room = checkRoom(s, a, PubSubHub.MAX_CHANNEL_BYTES)) {
+    try (PubSubHub.Reservation room = checkRoom(s, a, PubSubHub.MAX_CHANNEL_BYTES, sub.shardChannels)) {
       for (int i = 1; i < a.length; i++) {
         sub.ssubscribe(a[i], room);
         confirm(w, "ssubscribe", a[i], sub.shardChannels.size());
