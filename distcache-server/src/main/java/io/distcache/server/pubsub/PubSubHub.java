@@ -195,12 +195,8 @@ public final class PubSubHub {
   }
 
   // ---- subscriptions (true when the subscriber did not have it) ----
-  // With a reservation, a new subscription's bytes come out of it; without (tests, a subscriber
-  // with no command to refuse), they are counted by force.
-
-  public boolean subscribe(Subscriber s, byte[] channel) {
-    return add(channels, s, channel, null);
-  }
+  // A new subscription's bytes come out of the reservation (reserve), taken for the names of the
+  // command that adds it.
 
   public boolean subscribe(Subscriber s, byte[] channel, Reservation r) {
     return add(channels, s, channel, r);
@@ -210,20 +206,12 @@ public final class PubSubHub {
     return remove(channels, s, channel);
   }
 
-  public boolean psubscribe(Subscriber s, byte[] pattern) {
-    return add(patterns, s, pattern, null);
-  }
-
   public boolean psubscribe(Subscriber s, byte[] pattern, Reservation r) {
     return add(patterns, s, pattern, r);
   }
 
   public boolean punsubscribe(Subscriber s, byte[] pattern) {
     return remove(patterns, s, pattern);
-  }
-
-  public boolean ssubscribe(Subscriber s, byte[] channel) {
-    return add(shardChannels, s, channel, null);
   }
 
   public boolean ssubscribe(Subscriber s, byte[] channel, Reservation r) {
@@ -235,7 +223,7 @@ public final class PubSubHub {
   }
 
   private boolean add(Map<Name, Set<Subscriber>> map, Subscriber s, byte[] name, Reservation r) {
-    if (r != null && r.hub() != this) {
+    if (r.hub() != this) {
       // Its bytes were taken from another node's counts: using them here would move them between nodes.
       throw new IllegalArgumentException("a reservation of another node's hub");
     }
@@ -246,11 +234,7 @@ public final class PubSubHub {
       return subs;
     });
     if (added[0]) {
-      if (r != null) {
-        r.use(name.length + SUBSCRIPTION_OVERHEAD_BYTES);
-      } else {
-        count(name.length + SUBSCRIPTION_OVERHEAD_BYTES);
-      }
+      r.use(name.length + SUBSCRIPTION_OVERHEAD_BYTES);
     }
     return added[0];
   }

@@ -909,7 +909,7 @@ class LocalExecutorTest {
     events.flags(io.distcache.server.pubsub.KeyspaceEvents.parse("KEAn"));
     both.pubSub(hub, events);
     List<String> created = new java.util.concurrent.CopyOnWriteArrayList<>();
-    hub.subscribe(new io.distcache.server.pubsub.Subscriber() {
+    io.distcache.server.pubsub.HubSubscriptions.subscribe(hub, new io.distcache.server.pubsub.Subscriber() {
       @Override
       public void message(byte[] channel, byte[] message) {
         created.add(new String(message, UTF_8));

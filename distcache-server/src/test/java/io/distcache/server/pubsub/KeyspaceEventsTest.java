@@ -37,7 +37,7 @@ class KeyspaceEventsTest {
       @Override
       public void shardMessage(byte[] channel, byte[] message) {}
     };
-    hub.psubscribe(s, "__key*".getBytes(StandardCharsets.UTF_8));
+    HubSubscriptions.psubscribe(hub, s, "__key*".getBytes(StandardCharsets.UTF_8));
     KeyspaceEvents ev = new KeyspaceEvents(hub);
     boolean[] changed = new boolean[1];
     ev.onChange(() -> changed[0] = true);
