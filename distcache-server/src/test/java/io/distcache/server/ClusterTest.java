@@ -318,6 +318,64 @@ class ClusterTest {
     assertThat(call(c.get(0), Frame.request(Opcode.STATS, null)).valueText()).contains("forwarded_requests:2\n");
   }
 
+  /**
+   * Three plain connections on one event loop, each pipelining 5,000 INCRs of a key another node
+   * owns, all forwarded over that loop's one link: more than the link's 4,096 in flight, so the
+   * rest queue and go out as replies come. Every INCR is applied and answered, none refused (they
+   * were answered BUSY "too many requests in flight" from a healthy owner, found by a tester).
+   */
+  @Test
+  void pipelines_throughANonOwner_pastTheLinksRequestsInFlight_areAllAnswered() throws Exception {
+    // PATIENT: the busy loop may delay a heartbeat; a placement change would answer TRYAGAIN.
+    DistCacheNode first = track(builder(0, PATIENT).ioThreads(1).start());
+    DistCacheNode second = start(PATIENT, first);
+    awaitConverged(List.of(first, second));
+    byte[] key = keyNotOwnedBy(List.of(first, second), 0);
+    int perConnection = 5_000;
+    byte[] incr = ("*2\r\n$4\r\nINCR\r\n$" + key.length + "\r\n" + new String(key, StandardCharsets.UTF_8) + "\r\n")
+        .getBytes(StandardCharsets.UTF_8);
+    List<java.net.Socket> sockets = new ArrayList<>();
+    try {
+      for (int c = 0; c < 3; c++) {
+        java.net.Socket s = new java.net.Socket("127.0.0.1", first.port());
+        s.setSoTimeout(30_000);
+        sockets.add(s);
+      }
+      List<CompletableFuture<Void>> writers = new ArrayList<>();
+      for (java.net.Socket s : sockets) {
+        writers.add(CompletableFuture.runAsync(() -> {
+          try {
+            java.io.OutputStream out = new java.io.BufferedOutputStream(s.getOutputStream(), 1 << 16);
+            for (int i = 0; i < perConnection; i++) {
+              out.write(incr);
+            }
+            out.flush();
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }));
+      }
+      List<String> errors = new ArrayList<>();
+      for (java.net.Socket s : sockets) {
+        java.io.BufferedReader in = new java.io.BufferedReader(
+            new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+        for (int i = 0; i < perConnection; i++) {
+          String line = in.readLine();
+          if (line == null || !line.startsWith(":")) {
+            errors.add(line);
+          }
+        }
+      }
+      CompletableFuture.allOf(writers.toArray(new CompletableFuture[0])).get(30, TimeUnit.SECONDS);
+      assertThat(errors).as("replies other than an integer").isEmpty();
+      assertThat(call(first, Frame.request(Opcode.GET, key)).valueText()).isEqualTo(String.valueOf(3 * perConnection));
+    } finally {
+      for (java.net.Socket s : sockets) {
+        s.close();
+      }
+    }
+  }
+
   @Test
   void smartClient_throughOneSeedAddress_sendsEveryKeyToItsOwnerWithoutForwarding() {
     List<DistCacheNode> c = cluster(3, FAST);

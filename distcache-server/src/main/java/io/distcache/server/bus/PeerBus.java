@@ -61,14 +61,21 @@ import org.slf4j.LoggerFactory;
  * (found with `redis-cli --pipe` through a non-owner); a peer that stopped answering is still
  * given up on after requestTimeout. Timeouts are checked by one sweep task per link while it
  * has requests waiting, not by a timer per request: a timer per request would re-arm the event
- * loop's wake-up deadline (a syscall) on nearly every request of the forwarding hot path. At most
- * maxInFlight wait per link (more fail at once, "too many requests in flight"). A link whose
- * write buffer is over its high mark (8 MiB unsent; 4 MiB low mark) queues new requests, in
- * order, up to MAX_QUEUED_BYTES (64 MiB, so a few values at the largest --max-value fit), and
- * writes them as the peer reads; past that, or past their timeout, they fail. A peer that reads
- * slowly (large values forwarded back to back) then slows its senders down instead of failing
- * them (before: BUSY "write buffer full" for a second 16 MiB SET, found by a tester). A reply larger than the max frame fails only
- * its own request with TOO_LARGE (the decoder skips it and stays in sync).
+ * loop's wake-up deadline (a syscall) on nearly every request of the forwarding hot path.
+ *
+ * Bounds, per link: at most maxInFlight requests sent and unanswered. Past that, or while the
+ * write buffer is over its high mark (8 MiB unsent; 4 MiB low mark), new requests queue, in
+ * order, and are written as replies come and the peer reads: up to QUEUED_PER_IN_FLIGHT times
+ * maxInFlight of them and MAX_QUEUED_BYTES (64 MiB, so a few values at the largest --max-value
+ * fit); past either bound, or past their timeout, they fail. Queued requests of a peer that keeps
+ * answering get the same grace as sent ones. So clients pipelining through a non-owner slow down
+ * to what the owner answers instead of failing: each client connection already stops reading at
+ * 4,096 replies waiting (RespSession.MAX_PARKED), but one such connection has 4,097 forwards out
+ * and several share a link (before: BUSY "too many requests in flight" for a healthy owner, 1,848
+ * of 9,000 INCRs from three pipelining clients, found by a tester). A peer that reads slowly
+ * (large values forwarded back to back) slows its senders down the same way (before: BUSY "write
+ * buffer full" for a second 16 MiB SET, found by a tester). A reply larger than the max frame
+ * fails only its own request with TOO_LARGE (the decoder skips it and stays in sync).
  *
  * A link opens with the PEER_HELLO handshake (PeerHandshake); requests queue until it completes.
  * With a cluster secret the acceptor proves it first, so nothing is sent to a process that cannot.
@@ -93,8 +100,10 @@ public final class PeerBus implements Peers {
   /** Most bytes of requests one link queues behind a full write buffer (see the design note). */
   static final long MAX_QUEUED_BYTES = 64L << 20;
 
-  /** Requests waiting on one connection at once (queued for the handshake or sent). */
+  /** Requests sent on one connection and not answered yet. */
   public static final int DEFAULT_MAX_IN_FLIGHT = 4096;
+  /** Requests one link queues beyond those in flight, as a multiple of maxInFlight (see the design note). */
+  static final int QUEUED_PER_IN_FLIGHT = 16;
   /** A request whose connection keeps answering others waits up to this many times the request timeout. */
   static final int PROGRESS_GRACE = 4;
   /** After a failed connect or handshake, requests fail at once for this long before a new try. */
@@ -352,16 +361,16 @@ public final class PeerBus implements Peers {
         reply.completeExceptionally(new IllegalStateException("connection to " + address + " is closed"));
         return;
       }
-      if (inFlight.size() + waiting.size() >= maxInFlight) {
-        reply.completeExceptionally(new IllegalStateException(
-            "too many requests in flight to " + address + " (limit " + maxInFlight + ")"));
+      if (waiting.size() >= (long) maxInFlight * QUEUED_PER_IN_FLIGHT) {
+        reply.completeExceptionally(new IllegalStateException("too many requests for " + address + ": "
+            + inFlight.size() + " in flight and " + waiting.size() + " queued (limits " + maxInFlight + " and "
+            + (long) maxInFlight * QUEUED_PER_IN_FLIGHT + ")"));
         return;
       }
       long bytes = request.encodedLength();
-      if (state == State.READY && (!channel.isWritable() || !waiting.isEmpty())
-          && waitingBytes + bytes > MAX_QUEUED_BYTES && !waiting.isEmpty()) {
-        reply.completeExceptionally(new IllegalStateException("peer " + address + " is not reading its requests ("
-            + waitingBytes + " bytes queued behind a full write buffer; the limit is " + MAX_QUEUED_BYTES + ")"));
+      if (!waiting.isEmpty() && waitingBytes + bytes > MAX_QUEUED_BYTES) {
+        reply.completeExceptionally(new IllegalStateException("peer " + address + " is not taking its requests ("
+            + waitingBytes + " bytes queued for it; the limit is " + MAX_QUEUED_BYTES + ")"));
         return;
       }
       long now = System.nanoTime();
@@ -374,12 +383,14 @@ public final class PeerBus implements Peers {
         long every = Math.max(TimeUnit.MILLISECONDS.toNanos(10), requestTimeout.toNanos() / 8);
         sweeper = loop.scheduleAtFixedRate(this::sweep, every, every, TimeUnit.NANOSECONDS);
       }
-      if (state == State.READY && channel.isWritable() && waiting.isEmpty()) {
+      if (state == State.READY && channel.isWritable() && waiting.isEmpty() && inFlight.size() < maxInFlight) {
         write(p);
         return;
       }
       if (state == State.READY) {
-        queue(p); // behind a full write buffer: written, in order, as the peer reads (channelWritabilityChanged)
+        // Behind a full write buffer or maxInFlight: written, in order, as the peer reads
+        // (channelWritabilityChanged) and answers (channelRead).
+        queue(p);
         return;
       }
       if (state == State.IDLE) {
@@ -405,9 +416,9 @@ public final class PeerBus implements Peers {
       return p;
     }
 
-    /** Writes queued requests, in order, while the write buffer takes them. */
+    /** Writes queued requests, in order, while the write buffer takes them and fewer than maxInFlight wait. */
     private void writeQueued() {
-      while (state == State.READY && !waiting.isEmpty() && channel.isWritable()) {
+      while (state == State.READY && !waiting.isEmpty() && channel.isWritable() && inFlight.size() < maxInFlight) {
         write(unqueue());
       }
     }
@@ -423,14 +434,16 @@ public final class PeerBus implements Peers {
     /** Fails the requests past their deadline; stops itself when nothing waits any more. */
     private void sweep() {
       long now = System.nanoTime();
-      while (!waiting.isEmpty() && now - waiting.peek().deadlineNanos >= 0) {
+      long timeout = requestTimeout.toNanos();
+      // Replies keep coming: the peer works through a queue; wait on, up to the grace.
+      boolean answering = now - lastReplyNanos < timeout;
+      // Queued in order of their deadlines; those queued behind answered ones get the same grace.
+      long queuedGrace = answering && state == State.READY ? (PROGRESS_GRACE - 1) * timeout : 0;
+      while (!waiting.isEmpty() && now - waiting.peek().deadlineNanos >= queuedGrace) {
         timedOut(unqueue());
       }
       if (!inFlight.isEmpty()) {
         List<Pending> late = null;
-        long timeout = requestTimeout.toNanos();
-        // Replies keep coming: the peer works through a queue; wait on, up to the grace.
-        boolean answering = now - lastReplyNanos < timeout;
         for (Pending p : inFlight.values()) {
           if (now - p.deadlineNanos >= 0
               && (!answering || now - p.deadlineNanos >= (PROGRESS_GRACE - 1) * timeout)) {
@@ -557,6 +570,9 @@ public final class PeerBus implements Peers {
         Pending p = inFlight.remove(reply.requestId());
         if (p != null) {
           p.reply.complete(reply.withRequestId(p.request.requestId()));
+          if (!waiting.isEmpty()) {
+            writeQueued(); // room under maxInFlight
+          }
         }
         return;
       }
@@ -657,6 +673,7 @@ public final class PeerBus implements Peers {
         if (p != null) {
           p.reply.complete(p.request.replyError(Status.TOO_LARGE, "the reply from " + address
               + " is larger than the max frame: " + tooLarge.getMessage()));
+          writeQueued();
         }
         return;
       }

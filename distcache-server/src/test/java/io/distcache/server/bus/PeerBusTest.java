@@ -60,17 +60,51 @@ class PeerBusTest {
   }
 
   @Test
-  void inFlightLimit_reached_failsAtOnce() throws Exception {
+  void queueBound_reached_failsAtOnce_namingBothLimits() throws Exception {
     try (ServerSocket silent = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
       Address to = new Address("127.0.0.1", silent.getLocalPort());
-      PeerBus b = bus(Duration.ofSeconds(30), 2);
-      b.send(to, ping());
-      b.send(to, ping());
+      PeerBus b = bus(Duration.ofSeconds(30), 1);
+      List<CompletableFuture<Frame>> queued = new java.util.ArrayList<>();
+      for (int i = 0; i < PeerBus.QUEUED_PER_IN_FLIGHT; i++) {
+        queued.add(b.send(to, ping()));
+      }
 
-      CompletableFuture<Frame> third = b.send(to, ping());
+      CompletableFuture<Frame> past = b.send(to, ping());
 
-      assertThat(third).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(ExecutionException.class)
-          .withMessageContaining("too many requests in flight to " + to + " (limit 2)");
+      assertThat(past).failsWithin(Duration.ofSeconds(5)).withThrowableOfType(ExecutionException.class)
+          .withMessageContaining("too many requests for " + to + ": 0 in flight and 16 queued (limits 1 and 16)");
+      assertThat(queued).as("those within the bound wait for the handshake").noneMatch(CompletableFuture::isDone);
+    }
+  }
+
+  /**
+   * Past maxInFlight, requests queue and go out as replies come: with one of four slots taken by a
+   * request the peer never answers, 60 requests at once (within the 64 a link of 4 queues) all succeed. (They
+   * used to fail at once, "too many requests in flight", which a client pipelining through a
+   * non-owner got as BUSY from a healthy owner.)
+   */
+  @Test
+  void pastMaxInFlight_requestsQueue_andAreSentAsRepliesCome() throws Exception {
+    try (ServerSocket listener = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+      Address to = new Address("127.0.0.1", listener.getLocalPort());
+      Thread peer = answeringPeer(listener, -1);
+      PeerBus b = bus(Duration.ofSeconds(30), 4);
+      connected(b, to);
+      CompletableFuture<Frame> held = b.send(to, Frame.request(Opcode.GET, "held".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+
+      List<CompletableFuture<Frame>> burst = new java.util.ArrayList<>();
+      for (int i = 0; i < 60; i++) {
+        burst.add(b.send(to, Frame.request(Opcode.GET, ("k" + i).getBytes(java.nio.charset.StandardCharsets.US_ASCII))));
+      }
+
+      for (int i = 0; i < burst.size(); i++) {
+        int n = i;
+        assertThat(burst.get(i)).succeedsWithin(Duration.ofSeconds(10))
+            .satisfies(f -> assertThat(f.status()).as("request %d", n).isEqualTo(io.distcache.protocol.Status.OK));
+      }
+      assertThat(held).isNotDone();
+      b.close();
+      peer.join(5_000);
     }
   }
 
