@@ -220,6 +220,44 @@ class HostileClientsTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> budget.usedBytes() == 0 && budget.parkedBytes() == 0);
   }
 
+  /**
+   * One connection pipelining slow commands (each a walk of 20,000 keys) no longer holds its event
+   * loop until the whole read has run: after a turn of about 2 ms the rest waits behind the loop's
+   * other connections, so a PING on a second connection of the same loop is answered while most
+   * of the pipeline is still to run. (One client pipelining INFO held a cluster member's loop for
+   * tens of seconds and got it declared dead, a tester found.)
+   */
+  @Test
+  void pipelineOfSlowCommands_givesTheLoopsOtherConnectionsATurn() throws Exception {
+    DistCacheNode node = OneLoopNode.start();
+    toClose.add(node);
+    try (Jedis filler = new Jedis("127.0.0.1", node.port())) {
+      redis.clients.jedis.Pipeline p = filler.pipelined();
+      for (int i = 0; i < 20_000; i++) {
+        p.set("k" + i, "v");
+      }
+      p.sync();
+    }
+    int pairs = 100;
+    StringBuilder pipeline = new StringBuilder();
+    for (int i = 0; i < pairs; i++) {
+      pipeline.append("*2\r\n$4\r\nKEYS\r\n$8\r\nnomatch*\r\n*2\r\n$4\r\nINCR\r\n$4\r\nturn\r\n");
+    }
+    Socket slow = connect(node.port());
+    slow.getOutputStream().write(pipeline.toString().getBytes(StandardCharsets.US_ASCII));
+    slow.getOutputStream().flush();
+    byte[] turn = "turn".getBytes(StandardCharsets.US_ASCII);
+    await().atMost(Duration.ofSeconds(30)).until(() -> node.store().get(turn) != null);
+
+    try (Jedis other = new Jedis("127.0.0.1", node.port())) {
+      assertThat(other.ping()).isEqualTo("PONG");
+      long ran = Long.parseLong(new String(node.store().get(turn), StandardCharsets.US_ASCII));
+      assertThat(ran).as("pairs run before the other connection's PING was answered").isLessThan(pairs);
+    }
+    await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(node.store().get(turn))
+        .as("and the rest ran after it").isEqualTo(String.valueOf(pairs).getBytes(StandardCharsets.US_ASCII)));
+  }
+
   @Test
   void refusedConnection_isToldWhy() throws Exception {
     DistCacheNode node = node(DistCacheNode.builder().maxInputBufferBytes(1024 * 1024));
