@@ -8,8 +8,8 @@
 #   REDIS_PORT=7450 NODE_PORT=7451 bench/zset-large.sh
 #
 # Options (environment): ROUNDS (2; the first warms the JIT up, both are printed), CLIENTS (50),
-# N (20000: requests of the large-set rows), N_SMALL (100000), N_EDIT (3000: the ZREM and new-member
-# ZADD rows), ONLY (a regular expression picking rows by name).
+# N (20000: requests of the large-set rows), N_SMALL (100000), N_EDIT (3000: the ZREM, new-member
+# ZADD, ZREMRANGEBYRANK and ZPOP rows), ONLY (a regular expression picking rows by name).
 # The set bigz is loaded before each round with members m000000000000..m000000009999 scored 0..9999
 # (the names redis-benchmark's __rand_int__ gives with -r 10000), then the rows run in this order
 # (redis-benchmark -c CLIENTS -P 1 -q):
@@ -23,6 +23,22 @@
 #   ZINCRBY       -r 10000 ZINCRBY bigz 1 m__rand_int__          an existing member moved a little
 #   ZREM          -r 10000 ZREM bigz m__rand_int__, N_EDIT commands: about 26% of the set removed
 #   ZADD-new      -r 100000000 ZADD bigz __rand_int__ n__rand_int__, N_EDIT commands: new members
+#   (bigz loaded again: the rows from here on were added by helper 159)
+#   ZCOUNT        -r 10000 ZCOUNT bigz __rand_int__ +inf
+#   ZLEXCOUNT     -r 10000 ZLEXCOUNT bigz [m__rand_int__ +
+#   ZRANGEBYSCORE -r 10000 ZRANGEBYSCORE bigz __rand_int__ +inf WITHSCORES LIMIT 0 10
+#   ZREVRANGEBYSCORE -r 10000 ZREVRANGEBYSCORE bigz __rand_int__ -inf WITHSCORES LIMIT 0 10
+#   ZRANGEBYLEX   -r 10000 ZRANGEBYLEX bigz [m__rand_int__ + LIMIT 0 10  (lex on mixed scores: the
+#                 members' order is their scores' here, as a range by lex assumes)
+#   ZRANGE-BYSCORE-REV -r 10000 ZRANGE bigz +inf __rand_int__ BYSCORE REV LIMIT 5 10 WITHSCORES
+#   ZRANDMEMBER   ZRANDMEMBER bigz
+#   ZRANDMEMBER-10 ZRANDMEMBER bigz 10 WITHSCORES
+#   ZREMRANGEBYSCORE-none ZREMRANGEBYSCORE bigz (5000 (5001    every score is an integer, so it
+#                 removes nothing: the walk to the middle, no write
+#   (bigz loaded again before each of the rows below: each removes N_EDIT members, 30% of the set)
+#   ZREMRANGEBYRANK ZREMRANGEBYRANK bigz 5000 5000, N_EDIT commands: the middle member each
+#   ZPOPMIN       ZPOPMIN bigz, N_EDIT commands
+#   ZPOPMAX       ZPOPMAX bigz, N_EDIT commands
 # Only 127.0.0.1 is contacted; nothing is started or stopped. Not run by CI.
 set -euo pipefail
 
@@ -57,6 +73,22 @@ ROWS=(
   "ZINCRBY|$N|-r 10000 ZINCRBY bigz 1 m__rand_int__"
   "ZREM|$N_EDIT|-r 10000 ZREM bigz m__rand_int__"
   "ZADD-new|$N_EDIT|-r 100000000 ZADD bigz __rand_int__ n__rand_int__"
+  "LOAD"
+  "ZCOUNT|$N|-r 10000 ZCOUNT bigz __rand_int__ +inf"
+  "ZLEXCOUNT|$N|-r 10000 ZLEXCOUNT bigz [m__rand_int__ +"
+  "ZRANGEBYSCORE|$N|-r 10000 ZRANGEBYSCORE bigz __rand_int__ +inf WITHSCORES LIMIT 0 10"
+  "ZREVRANGEBYSCORE|$N|-r 10000 ZREVRANGEBYSCORE bigz __rand_int__ -inf WITHSCORES LIMIT 0 10"
+  "ZRANGEBYLEX|$N|-r 10000 ZRANGEBYLEX bigz [m__rand_int__ + LIMIT 0 10"
+  "ZRANGE-BYSCORE-REV|$N|-r 10000 ZRANGE bigz +inf __rand_int__ BYSCORE REV LIMIT 5 10 WITHSCORES"
+  "ZRANDMEMBER|$N|ZRANDMEMBER bigz"
+  "ZRANDMEMBER-10|$N|ZRANDMEMBER bigz 10 WITHSCORES"
+  "ZREMRANGEBYSCORE-none|$N|ZREMRANGEBYSCORE bigz (5000 (5001"
+  "LOAD"
+  "ZREMRANGEBYRANK|$N_EDIT|ZREMRANGEBYRANK bigz 5000 5000"
+  "LOAD"
+  "ZPOPMIN|$N_EDIT|ZPOPMIN bigz"
+  "LOAD"
+  "ZPOPMAX|$N_EDIT|ZPOPMAX bigz"
 )
 
 for round in $(seq "$ROUNDS"); do
@@ -67,6 +99,11 @@ for round in $(seq "$ROUNDS"); do
   done
   echo "round $round, $(date -u +%H:%M:%S) UTC, load average $(cut -d' ' -f1-3 /proc/loadavg), bigz: $(redis-cli -p "$REDIS_PORT" ZCARD bigz) / $(redis-cli -p "$NODE_PORT" ZCARD bigz)"
   for row in "${ROWS[@]}"; do
+    if [[ "$row" == LOAD ]]; then # the removing rows start from the full set again
+      load "$REDIS_PORT"
+      load "$NODE_PORT"
+      continue
+    fi
     IFS='|' read -r name n args <<<"$row"
     [[ "$name" =~ $ONLY ]] || continue
     line="$name"

@@ -192,6 +192,48 @@ class ReplicationTest {
     }
   }
 
+  /**
+   * ZREMRANGEBYSCORE/RANK/LEX, ZPOPMIN/MAX, ZMPOP and BZPOPMIN build a large sorted set's new payload
+   * from the stored one (ZsetRanges: two bulk copies around the removed run) instead of decoding it:
+   * the replica must hold the owner's bytes after each, the key's expiry kept, and lose the key
+   * with the owner when the last member goes. The replies are the counts Redis gives on this set.
+   */
+  @Test
+  void sync_largeSortedSetRemovals_leaveTheReplicaWithTheOwnersBytes() {
+    cluster(2, ReplicationMode.SYNC);
+    byte[] key = b("board");
+    java.util.Map<String, Double> start = new java.util.HashMap<>();
+    try (Jedis j = new Jedis("127.0.0.1", nodes.get(0).port())) {
+      for (int i = 0; i < 400; i++) {
+        start.put(String.format("p%03d", i), (double) (i % 40)); // ties, ordered by member bytes
+      }
+      j.zadd("board", start);
+      j.pexpire("board", 3_600_000);
+      assertReplicaMatchesOwner(key);
+      assertThat(j.zremrangeByScore("board", "(10", "12")).isEqualTo(20); // 11 and 12, ten members each
+      assertReplicaMatchesOwner(key);
+      assertThat(j.zremrangeByRank("board", 5, 9)).isEqualTo(5);
+      assertThat(j.zremrangeByRank("board", -3, -1)).isEqualTo(3);
+      assertThat(j.zremrangeByScore("board", "39", "+inf")).isEqualTo(7); // p039..p399 by 40, 3 of them ranked last
+      assertReplicaMatchesOwner(key);
+      assertThat(j.zpopmin("board", 3)).hasSize(3);
+      assertThat(j.zpopmax("board")).isNotNull();
+      assertReplicaMatchesOwner(key);
+      assertThat(j.zmpop(redis.clients.jedis.args.SortedSetOption.MAX, 4, "board").getValue()).hasSize(4);
+      assertThat(j.bzpopmin(1, "board")).isNotNull();
+      assertReplicaMatchesOwner(key);
+      j.zadd("lex", java.util.Map.of("a", 0.0, "b", 0.0, "c", 0.0, "d", 0.0));
+      assertThat(j.zremrangeByLex("lex", "(a", "[c")).isEqualTo(2);
+      assertReplicaMatchesOwner(b("lex"));
+      long left = j.zcard("board");
+      assertThat(left).isEqualTo(400 - 20 - 5 - 3 - 7 - 3 - 1 - 4 - 1);
+      assertThat(j.pttl("board")).as("the expiry kept through every removal").isPositive();
+      assertThat(j.zremrangeByRank("board", 0, -1)).isEqualTo(left);
+      assertReplicaMatchesOwner(key); // gone on both
+      assertThat(j.exists("board")).isFalse();
+    }
+  }
+
   @Test
   void flushOnEveryNode_emptiesEveryCopy() {
     cluster(3, ReplicationMode.SYNC);

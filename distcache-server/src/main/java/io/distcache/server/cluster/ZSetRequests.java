@@ -14,6 +14,7 @@ import io.distcache.server.store.ScoredMembers;
 import io.distcache.server.store.ScoredMembers.Scored;
 import io.distcache.server.store.ZSetAlgebra;
 import io.distcache.server.store.ZsetEdit;
+import io.distcache.server.store.ZsetRanges;
 import io.distcache.server.store.PackedLookup;
 import io.distcache.server.store.Store;
 import io.distcache.server.store.StoreException;
@@ -29,9 +30,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * member) order. A command holds its key's gate stripe (shared to read, exclusive to write) while
  * it decodes, computes and writes back, so it is atomic, inside a TRANSACTION too; a write keeps
  * the key's expiry and a write that removes the last member removes the key. ZSCORE, ZMSCORE,
- * ZCARD, ZRANK and ZRANGE by rank read the payload where the store keeps it (PackedLookup), and
- * ZADD, ZINCRBY and ZREM build the new payload from it (ZsetEdit) and put that: none of them
- * decodes the set (docs/BENCHMARKS.md, "Large sorted sets without decoding").
+ * ZCARD, ZRANK, ZRANDMEMBER and ZRANGE by rank read the payload where the store keeps it
+ * (PackedLookup), ZCOUNT and the ranges by score and lex (ZRANGE's forms, ZRANGESTORE's source)
+ * walk it to their range (ZsetRanges), ZADD, ZINCRBY and ZREM build the new payload from it
+ * (ZsetEdit) and ZREMRANGE, ZPOP and ZMPOP from the copies around the removed run (ZsetRanges),
+ * and put that: none of them decodes the set (docs/BENCHMARKS.md, "Large sorted sets without
+ * decoding"), but for ZRANDMEMBER's large negative counts and the algebra over several keys.
  *
  * The commands over several keys (ZUNION, ZINTER, ZDIFF, ZINTERCARD, the STORE forms, ZRANGESTORE,
  * ZMPOP) name their other keys in the value (otherKeys), as SetRequests' multi-key commands do: the
@@ -117,29 +121,17 @@ final class ZSetRequests {
       if (command == SortedSets.ZREM) {
         return zrem(r, args);
       }
-      TypedEntry e = store.getTyped(r.key());
-      if (e != null && e.type() != ValueType.ZSET) {
-        return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
-      }
-      ScoredMembers z = ScoredMembers.decode(e == null ? null : e.value());
-      long expireAt = e == null ? Store.NO_EXPIRY : e.expireAtMillis();
       return switch ((int) command) {
-        case SortedSets.ZCOUNT -> {
-          int[] range = range(r, args, z, false);
-          yield r.replyOk(range[1] - range[0]);
-        }
-        case SortedSets.ZRANGE -> zrange(r, args, z);
-        case SortedSets.ZREMRANGE -> {
-          int[] range = range(r, args, z, false);
-          int removed = Math.max(0, range[1] - range[0]);
-          if (removed > 0) {
-            z.removeRange(range[0], range[1]);
-            save(r.key(), z, expireAt);
-          }
-          yield r.replyOk(removed);
-        }
-        case SortedSets.ZPOP -> zpop(r, z, expireAt);
-        default -> zrandmember(r, z);
+        case SortedSets.ZCOUNT -> r.replyOk(store.readTyped(r.key(), ValueType.ZSET, p -> range(r, args, p, false)).size());
+        case SortedSets.ZRANGE -> r.replyValue(ListCodec.encodeValues(pairs(
+            store.readTyped(r.key(), ValueType.ZSET, p -> ranged(r, args, p)))));
+        case SortedSets.ZREMRANGE -> apply(r.key(), store.readTyped(r.key(), ValueType.ZSET, (payload, expireAt) -> {
+          ZsetRanges.Span range = range(r, args, payload, false);
+          return range.size() <= 0 ? new Decided(r.replyOk(0), false, null, expireAt)
+              : new Decided(r.replyOk(range.size()), true, ZsetRanges.without(payload, range), expireAt);
+        }));
+        case SortedSets.ZPOP -> zpop(r);
+        default -> zrandmember(r);
       };
     } catch (SetRequests.WrongType e) {
       return r.replyError(Status.WRONG_TYPE, StoreException.WRONG_TYPE_TEXT);
@@ -229,14 +221,6 @@ final class ZSetRequests {
     }
     store.config().checkValueLength(z.length()); // a field read of the store's settings: no lock, no store call
     return z.build();
-  }
-
-  private void save(byte[] key, ScoredMembers z, long expireAt) {
-    if (z.size() == 0) {
-      store.delete(key);
-    } else {
-      store.putTyped(key, ValueType.ZSET, z.encode(), expireAt);
-    }
   }
 
   /*
@@ -346,19 +330,21 @@ final class ZSetRequests {
   }
 
   /**
-   * The ascending ranks [from, to) a range request names (extras [command, by, flags, lo, hi,
-   * offset, count]), before LIMIT; from ≥ to when nothing is in range.
+   * The range a request names (extras [command, by, flags, lo, hi, offset, count]; a lex range's
+   * bounds in {@code args}), before LIMIT, found by walking the payload (ZsetRanges; null: an empty
+   * set). Its arguments are checked in the order they were when the set was decoded first: REV,
+   * then the kind's own (a lex bound only when the set has members).
    */
-  private static int[] range(Frame r, List<byte[]> args, ScoredMembers z, boolean reverseAllowed) {
+  private static ZsetRanges.Span range(Frame r, List<byte[]> args, java.nio.ByteBuffer payload, boolean reverseAllowed) {
     long by = r.extra(1, SortedSets.BY_RANK);
     long flags = r.extra(2, 0);
     boolean rev = (flags & SortedSets.REV) != 0;
     if (rev && !reverseAllowed) {
       throw new IllegalArgumentException("REV applies to ZRANGE only");
     }
-    int n = z.size();
     if (by == SortedSets.BY_RANK) {
-      return rankRange(r, n, rev);
+      int[] ranks = rankRange(r, PackedLookup.count(payload), rev);
+      return ZsetRanges.byRank(payload, ranks[0], ranks[1]);
     }
     if (by == SortedSets.BY_SCORE) {
       double lo = Double.longBitsToDouble(r.extra(3, 0));
@@ -366,21 +352,20 @@ final class ZSetRequests {
       if (Double.isNaN(lo) || Double.isNaN(hi)) {
         throw new IllegalArgumentException("min or max is not a float");
       }
-      int from = z.firstFrom(lo, (flags & SortedSets.EXCLUSIVE_LO) != 0);
-      int to = z.firstFrom(hi, (flags & SortedSets.EXCLUSIVE_HI) == 0);
-      return new int[] {from, Math.max(from, to)};
+      return ZsetRanges.byScore(payload, lo, (flags & SortedSets.EXCLUSIVE_LO) != 0, hi,
+          (flags & SortedSets.EXCLUSIVE_HI) != 0);
     }
     if (by == SortedSets.BY_LEX) {
       if (args.size() != 2) {
         throw new IllegalArgumentException("a lex range needs two bounds, got " + args.size());
       }
-      return z.lexRange(args.get(0), args.get(1), rev);
+      return ZsetRanges.byLex(payload, args.get(0), args.get(1), rev);
     }
     throw new IllegalArgumentException("range kind " + by + " is not 0 (rank), 1 (score) or 2 (lex)");
   }
 
   /* The ascending ranks [from, to) of a range by rank (extras 3 and 4: start, stop) in a set of n. */
-  private static int[] rankRange(Frame r, int n, boolean rev) {
+  static int[] rankRange(Frame r, int n, boolean rev) {
     long start = r.extra(3, 0);
     long stop = r.extra(4, -1);
     start = start < 0 ? start + n : start;
@@ -398,7 +383,7 @@ final class ZSetRequests {
    * The ascending ranks [from, to) that LIMIT (extras 5 and 6: offset, count) picks from a range's
    * [from, to); REV takes them from the top, to be read from to - 1 down.
    */
-  private static int[] picked(Frame r, int[] range) {
+  static int[] picked(Frame r, int[] range) {
     boolean rev = (r.extra(2, 0) & SortedSets.REV) != 0;
     long offset = r.extra(5, 0);
     long count = r.extra(6, SortedSets.NO_LIMIT);
@@ -411,22 +396,21 @@ final class ZSetRequests {
         : new int[] {(int) (range[0] + offset), (int) (range[0] + offset + take)};
   }
 
-  /* The range, in the order asked for, after LIMIT: member, score pairs. */
-  private static Frame zrange(Frame r, List<byte[]> args, ScoredMembers z) {
-    return r.replyValue(ListCodec.encodeValues(pairs(ranged(r, args, z))));
-  }
-
-  /* The members a ZRANGE or ZRANGESTORE request picks, in the order asked for, after LIMIT. */
-  private static List<Scored> ranged(Frame r, List<byte[]> args, ScoredMembers z) {
-    int[] picked = picked(r, range(r, args, z, true));
-    List<Scored> out = new ArrayList<>(z.slice(picked[0], picked[1]));
+  /*
+   * The members a ZRANGE or ZRANGESTORE request picks from a payload (null: empty), in the order
+   * asked for, after LIMIT: only LIMIT's pick is copied.
+   */
+  private static List<Scored> ranged(Frame r, List<byte[]> args, java.nio.ByteBuffer payload) {
+    ZsetRanges.Span range = range(r, args, payload, true);
+    int[] picked = picked(r, new int[] {range.from(), range.to()});
+    List<Scored> out = ZsetRanges.members(payload, range, picked[0], picked[1]);
     if ((r.extra(2, 0) & SortedSets.REV) != 0) {
       java.util.Collections.reverse(out);
     }
     return out;
   }
 
-  private static List<byte[]> pairs(List<Scored> members) {
+  static List<byte[]> pairs(List<Scored> members) {
     List<byte[]> out = new ArrayList<>(2 * members.size());
     for (Scored s : members) {
       out.add(s.member());
@@ -436,33 +420,38 @@ final class ZSetRequests {
   }
 
   /* extras: [command, 1 max / 0 min, count]. */
-  private Frame zpop(Frame r, ScoredMembers z, long expireAt) {
-    long count = r.extra(2, 1);
-    if (count < 0) {
-      throw new IllegalArgumentException("ZPOP count " + count + " is negative");
-    }
+  private Frame zpop(Frame r) {
     List<byte[]> out = new ArrayList<>();
-    int take = pop(r.key(), z, r.extra(1, 0) != 0, count, expireAt, out);
+    int take = Math.max(0, pop(r.key(), r.extra(1, 0) != 0, r.extra(2, 1), "ZPOP", out));
     return r.replyValue(ListCodec.encodeValues(out), take);
   }
 
-  /* Pops up to count members from the lowest (or highest) scores into out as pairs; saves the set. */
-  private int pop(byte[] key, ScoredMembers z, boolean max, long count, long expireAt, List<byte[]> out) {
-    int take = (int) Math.min(count, z.size());
-    for (int i = 0; i < take; i++) {
-      Scored s = z.get(max ? z.size() - 1 - i : i);
-      out.add(s.member());
-      out.add(encodeScore(s.score()));
-    }
-    if (take > 0) {
-      if (max) {
-        z.removeRange(z.size() - take, z.size());
-      } else {
-        z.removeRange(0, take);
+  /*
+   * Pops up to count members from the lowest (or highest) scores of the sorted set at key into out
+   * as pairs, the highest first for max, and writes the rest back (ZsetRanges: the popped elements
+   * read where they lie, the others copied around them in bulk). Returns how many, -1 when the key
+   * is absent. The count is checked after the key's type, as when the set was decoded first.
+   */
+  private int pop(byte[] key, boolean max, long count, String command, List<byte[]> out) {
+    int[] take = {-1};
+    apply(key, store.readTyped(key, ValueType.ZSET, (payload, expireAt) -> {
+      if (count < 0) {
+        throw new IllegalArgumentException(command + " count " + count + " is negative");
       }
-      save(key, z, expireAt);
-    }
-    return take;
+      int n = PackedLookup.count(payload);
+      take[0] = payload == null ? -1 : (int) Math.min(count, n);
+      if (take[0] <= 0) {
+        return new Decided(null, false, null, expireAt);
+      }
+      ZsetRanges.Span span = max ? ZsetRanges.byRank(payload, n - take[0], n) : ZsetRanges.byRank(payload, 0, take[0]);
+      List<Scored> popped = ZsetRanges.members(payload, span, span.from(), span.to());
+      if (max) {
+        java.util.Collections.reverse(popped);
+      }
+      out.addAll(pairs(popped));
+      return new Decided(null, true, ZsetRanges.without(payload, span), expireAt);
+    }));
+    return take[0];
   }
 
   // ---- the commands over several keys ----
@@ -473,15 +462,6 @@ final class ZSetRequests {
       case SortedSets.ZMPOP -> zmpop(r, args);
       default -> algebra(r, command, args);
     };
-  }
-
-  /* A sorted set or nothing (an empty one); SetRequests.WrongType for any other type. */
-  private ScoredMembers sortedSet(byte[] key) {
-    TypedEntry e = store.getTyped(key);
-    if (e != null && e.type() != ValueType.ZSET) {
-      throw new SetRequests.WrongType();
-    }
-    return ScoredMembers.decode(e == null ? null : e.value());
   }
 
   void maxLoadBytes(long bytes) {
@@ -587,8 +567,7 @@ final class ZSetRequests {
     if (args.isEmpty()) {
       throw new IllegalArgumentException("ZRANGESTORE needs its source key in the value");
     }
-    ScoredMembers z = sortedSet(args.get(0));
-    List<Scored> picked = new ArrayList<>(ranged(r, args.subList(1, args.size()), z));
+    List<Scored> picked = store.readTyped(args.get(0), ValueType.ZSET, p -> ranged(r, args.subList(1, args.size()), p));
     picked.sort(ScoredMembers.ORDER);
     return storeResult(r.key(), picked, r);
   }
@@ -602,23 +581,47 @@ final class ZSetRequests {
     List<byte[]> keys = new ArrayList<>(others.size() + 1);
     keys.add(r.key());
     keys.addAll(others);
-    for (byte[] key : keys) {
-      TypedEntry e = store.getTyped(key);
-      if (e == null) {
-        continue;
-      }
-      if (e.type() != ValueType.ZSET) {
-        throw new SetRequests.WrongType(); // only up to the first sorted set with members, as Redis
-      }
+    for (byte[] key : keys) { // a wrong type only up to the first sorted set with members, as Redis
       List<byte[]> out = new ArrayList<>();
       out.add(key);
-      int take = pop(key, ScoredMembers.decode(e.value()), r.extra(1, 0) != 0, count, e.expireAtMillis(), out);
-      return r.replyValue(ListCodec.encodeValues(out), take);
+      int take = pop(key, r.extra(1, 0) != 0, count, "ZMPOP", out);
+      if (take >= 0) {
+        return r.replyValue(ListCodec.encodeValues(out), take);
+      }
     }
     return r.reply(Status.NOT_FOUND);
   }
 
-  /* extras: [command, has count, count]. */
+  /*
+   * extras: [command, has count, count]. Drawn from the payload where it lies (one walk for the
+   * elements' offsets, then the draws copied), as RandomPicks.pick draws from the decoded set, but
+   * for a negative count past RandomPicks.DRAWS_IN_PLACE draws, which would hold the segment's read
+   * lock that long: that one decodes a copy, as HRANDFIELD and SRANDMEMBER do.
+   */
+  private Frame zrandmember(Frame r) {
+    if (r.extra(1, 0) != 0 && r.extra(2, 0) < -RandomPicks.DRAWS_IN_PLACE) {
+      TypedEntry e = store.getTyped(r.key());
+      if (e != null && e.type() != ValueType.ZSET) {
+        throw new SetRequests.WrongType();
+      }
+      return zrandmember(r, ScoredMembers.decode(e == null ? null : e.value()));
+    }
+    ThreadLocalRandom rnd = ThreadLocalRandom.current();
+    return store.readTyped(r.key(), ValueType.ZSET, p -> {
+      int n = PackedLookup.count(p);
+      if (r.extra(1, 0) == 0) {
+        if (n == 0) {
+          return r.reply(Status.NOT_FOUND);
+        }
+        int i = rnd.nextInt(n);
+        return r.replyValue(PackedLookup.zsetRange(p, i, i + 1).get(0).member());
+      }
+      long count = r.extra(2, 0);
+      RandomPicks.checkCount(count);
+      return r.replyValue(ListCodec.encodeValues(pairs(PackedLookup.randomZsetMembers(p, count, rnd))));
+    });
+  }
+
   private static Frame zrandmember(Frame r, ScoredMembers z) {
     ThreadLocalRandom rnd = ThreadLocalRandom.current();
     if (r.extra(1, 0) == 0) {

@@ -9,7 +9,8 @@ import java.util.random.RandomGenerator;
 
 /*
  * Design: the point reads of a collection (HGET, HMGET, HEXISTS, HSTRLEN, HLEN, SISMEMBER,
- * SMISMEMBER, SCARD, ZSCORE, ZMSCORE, ZCARD, ZRANK, ZRANGE by rank) and the random draws (HRANDFIELD, SRANDMEMBER, SPOP)
+ * SMISMEMBER, SCARD, ZSCORE, ZMSCORE, ZCARD, ZRANK, ZRANGE by rank) and the random draws (HRANDFIELD, SRANDMEMBER, SPOP,
+ * ZRANDMEMBER)
  * answered from the packed payload (CollectionCodec's layout) where the store keeps it
  * (Store.readTyped: a read-only view, under the segment's read lock), instead of copying it to the
  * heap and decoding it into a map. Decoding allocates two arrays and a map entry per element
@@ -341,23 +342,31 @@ public final class PackedLookup {
     if (live == 0) {
       return List.of();
     }
-    int[] picked;
+    int[] picked = drawStarts(starts, live, count, draws, rnd);
+    return read(b, picked, picked.length, pairs, values);
+  }
+
+  /**
+   * The element starts drawn from the first {@code live} of {@code starts} by count's rules (see
+   * randomElements; {@code draws} is |count| bounded), in the order drawn: independent draws for a
+   * negative count, a partial Fisher-Yates shuffle of {@code starts} in place for the others.
+   */
+  private static int[] drawStarts(int[] starts, int live, long count, int draws, RandomGenerator rnd) {
     if (count < 0) {
-      picked = new int[draws];
+      int[] picked = new int[draws];
       for (int k = 0; k < draws; k++) {
         picked[k] = starts[rnd.nextInt(live)];
       }
-    } else {
-      draws = Math.min(draws, live);
-      for (int k = 0; k < draws; k++) {
-        int j = k + rnd.nextInt(live - k);
-        int t = starts[k];
-        starts[k] = starts[j];
-        starts[j] = t;
-      }
-      picked = starts;
+      return picked;
     }
-    return read(b, picked, draws, pairs, values);
+    int distinct = Math.min(draws, live);
+    for (int k = 0; k < distinct; k++) {
+      int j = k + rnd.nextInt(live - k);
+      int t = starts[k];
+      starts[k] = starts[j];
+      starts[j] = t;
+    }
+    return Arrays.copyOf(starts, distinct);
   }
 
   /** Whether a field with time {@code at} (0: none) is still there at {@code nowMillis}. */
@@ -495,6 +504,47 @@ public final class PackedLookup {
       }
       byte[] member = new byte[len];
       b.get(member);
+      out.add(new ScoredMembers.Scored(member, b.getDouble()));
+    }
+    return out;
+  }
+
+  /**
+   * Members of a sorted-set payload (null: empty) drawn at random (ZRANDMEMBER with a count), the
+   * draws RandomPicks.pick makes from the decoded set with {@code rnd}, in the same order: a count
+   * >= 0 draws that many distinct members (all when there are no more) by a partial Fisher-Yates
+   * shuffle, a negative one |count| members independently. One walk records each element's offset
+   * (an int per member, where decoding made three objects), then only the drawn ones are copied;
+   * their bytes, each score counted as its 8, are refused past MAX_RANDOM_PICK_BYTES as they add
+   * up. The caller bounds |count| (the draws hold the segment's read lock).
+   */
+  public static List<ScoredMembers.Scored> randomZsetMembers(ByteBuffer payload, long count, RandomGenerator rnd) {
+    if (count < -MAX_DRAWS) {
+      throw new IllegalArgumentException("random members count " + count + " is out of range: at least -" + MAX_DRAWS);
+    }
+    if (payload == null || count == 0) {
+      return List.of();
+    }
+    ByteBuffer b = payload.duplicate();
+    int n = CollectionCodec.readVarint(b, b.remaining() / (1 + Double.BYTES));
+    if (n == 0) {
+      return List.of();
+    }
+    int[] starts = new int[n]; // the count is bounded by the payload's bytes (9 a member at least)
+    for (int i = 0; i < n; i++) {
+      starts[i] = b.position();
+      int len = CollectionCodec.zsetMemberLength(b);
+      b.position(b.position() + len + Double.BYTES);
+    }
+    int[] picked = drawStarts(starts, n, count, (int) (count < 0 ? -count : Math.min(count, n)), rnd);
+    List<ScoredMembers.Scored> out = new ArrayList<>(picked.length);
+    long bytes = 0;
+    for (int k = 0; k < picked.length; k++) {
+      b.position(picked[k]);
+      byte[] member = new byte[CollectionCodec.zsetMemberLength(b)];
+      b.get(member);
+      bytes += member.length + Double.BYTES;
+      checkPickBytes(bytes);
       out.add(new ScoredMembers.Scored(member, b.getDouble()));
     }
     return out;

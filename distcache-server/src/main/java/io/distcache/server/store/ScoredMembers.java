@@ -1,6 +1,5 @@
 package io.distcache.server.store;
 
-import io.distcache.protocol.SortedSets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -18,12 +17,7 @@ import java.util.List;
  * (--max-collection-elements) that hashes and sets have. Redis's skiplist (O(log n) per write
  * for large sets) is not built here; a structure for large collections is separate work.
  *
- * Ranges by lex walk the list as Redis walks a listpack: if the range can hold anything (the last
- * member at or above the lower bound, the first at or below the upper one), the first member at
- * or above the lower bound, then on while members stay at or below the upper one (from the end
- * for REV). For a set
- * whose members all have one score, which is what Redis documents these commands for, that is
- * the lexicographic range; for mixed scores it answers what Redis's listpack answers.
+ * The ranges by score, lex and rank are found on the payload itself (ZsetRanges), not here.
  */
 
 /** A sorted set decoded for one command: ordered members and their scores. */
@@ -97,118 +91,10 @@ public final class ScoredMembers {
     return true;
   }
 
-  /** Removes ascending ranks {@code from} (inclusive) to {@code to} (exclusive). */
-  public void removeRange(int from, int to) {
-    List<Scored> range = sorted.subList(from, to);
-    for (Scored s : range) {
-      scores.remove(new CollectionCodec.Bytes(s.member()));
-    }
-    range.clear();
-  }
-
   /** The member's ascending rank, or -1 when it is not a member. */
   public int rank(byte[] member) {
     Double score = score(member);
     return score == null ? -1 : indexOf(score, member);
-  }
-
-  /** The first ascending rank whose score is above {@code bound} (or at it, when not exclusive). */
-  public int firstFrom(double bound, boolean exclusive) {
-    int lo = 0;
-    int hi = sorted.size();
-    while (lo < hi) {
-      int mid = (lo + hi) >>> 1;
-      double s = sorted.get(mid).score();
-      if (exclusive ? s > bound : s >= bound) {
-        hi = mid;
-      } else {
-        lo = mid + 1;
-      }
-    }
-    return lo;
-  }
-
-  /**
-   * The ascending ranks [from, to) of the lex range {@code min}..{@code max} (SortedSets.isLexBound
-   * syntax), walked as Redis walks a listpack, from the start or (reverse) from the end.
-   */
-  public int[] lexRange(byte[] min, byte[] max, boolean reverse) {
-    int n = sorted.size();
-    // Redis first tests that the range can hold anything: min not above max, the last member at
-    // or above min and the first at or below max; the walks below start only then.
-    if (n == 0 || emptyLex(min, max) || !atLeast(sorted.get(n - 1).member(), min)
-        || !atMost(sorted.get(0).member(), max)) {
-      return new int[] {0, 0};
-    }
-    if (!reverse) {
-      int from = 0;
-      while (from < n && !atLeast(sorted.get(from).member(), min)) {
-        from++;
-      }
-      int to = from;
-      while (to < n && atMost(sorted.get(to).member(), max)) {
-        to++;
-      }
-      return new int[] {from, to};
-    }
-    int last = n - 1;
-    while (last >= 0 && !atMost(sorted.get(last).member(), max)) {
-      last--;
-    }
-    int first = last;
-    while (first >= 0 && atLeast(sorted.get(first).member(), min)) {
-      first--;
-    }
-    return new int[] {first + 1, last + 1};
-  }
-
-  /** A range no member can be in: min above max, or equal with one end exclusive. */
-  private static boolean emptyLex(byte[] min, byte[] max) {
-    checkLex(min);
-    checkLex(max);
-    int c;
-    if (Arrays.equals(min, max) && min.length == 1) {
-      c = 0; // "-" to "-" or "+" to "+"
-    } else if (min.length == 1 && min[0] == '-' || max.length == 1 && max[0] == '+') {
-      c = -1;
-    } else if (min.length == 1 && min[0] == '+' || max.length == 1 && max[0] == '-') {
-      c = 1;
-    } else {
-      c = Arrays.compareUnsigned(min, 1, min.length, max, 1, max.length);
-    }
-    return c > 0 || c == 0 && (min[0] == '(' || max[0] == '(');
-  }
-
-  /** True when {@code member} is at or above the lex bound {@code min}. */
-  private static boolean atLeast(byte[] member, byte[] min) {
-    checkLex(min);
-    if (min.length == 1 && min[0] == '-') {
-      return true;
-    }
-    if (min.length == 1 && min[0] == '+') {
-      return false;
-    }
-    int c = Arrays.compareUnsigned(member, 0, member.length, min, 1, min.length);
-    return min[0] == '[' ? c >= 0 : c > 0;
-  }
-
-  /** True when {@code member} is at or below the lex bound {@code max}. */
-  private static boolean atMost(byte[] member, byte[] max) {
-    checkLex(max);
-    if (max.length == 1 && max[0] == '+') {
-      return true;
-    }
-    if (max.length == 1 && max[0] == '-') {
-      return false;
-    }
-    int c = Arrays.compareUnsigned(member, 0, member.length, max, 1, max.length);
-    return max[0] == '[' ? c <= 0 : c < 0;
-  }
-
-  private static void checkLex(byte[] bound) {
-    if (!SortedSets.isLexBound(bound)) {
-      throw new IllegalArgumentException("min or max not valid string range item");
-    }
   }
 
   private int indexOf(double score, byte[] member) {

@@ -188,6 +188,24 @@ class ZSetCommandsTest {
   }
 
   @Test
+  void ranges_ofALargeSet_areFoundOnItsPayload_andItsRemovalsLeaveTheRest() {
+    StringBuilder zadd = new StringBuilder("ZADD z");
+    for (int i = 0; i < 1000; i++) {
+      zadd.append(' ').append(i / 10).append(String.format(" m%04d", i)); // ten members a score
+    }
+    assertThat(send(zadd.toString())).isEqualTo(":1000\r\n");
+    assertThat(send("ZCOUNT z (10 20", "ZLEXCOUNT z [m0100 (m0200", "ZRANGEBYSCORE z (49 +inf LIMIT 2 3",
+        "ZREVRANGEBYSCORE z 50 -inf WITHSCORES LIMIT 0 2", "ZRANGE z + [m0990 BYLEX REV LIMIT 1 2",
+        "ZRANGE z (99 98 BYSCORE REV LIMIT 8 5", "ZRANGEBYLEX z (m0997 + LIMIT 0 -1"))
+        .isEqualTo(":100\r\n:100\r\n" + bulks("m0502", "m0503", "m0504") + bulks("m0509", "50", "m0508", "50")
+            + bulks("m0998", "m0997") + bulks("m0981", "m0980") + bulks("m0998", "m0999"));
+    assertThat(send("ZREMRANGEBYSCORE z 0 0", "ZREMRANGEBYRANK z -10 -1", "ZPOPMIN z 2", "ZPOPMAX z",
+        "ZREMRANGEBYLEX z [m0500 [m0599", "ZCARD z", "ZRANGE z 0 0", "ZRANGE z -1 -1", "ZRANGE z 487 488"))
+        .isEqualTo(":10\r\n:10\r\n" + bulks("m0010", "1", "m0011", "1") + bulks("m0989", "98") + ":100\r\n:877\r\n"
+            + bulks("m0012") + bulks("m0988") + bulks("m0499", "m0600"));
+  }
+
+  @Test
   void zpopmin_zpopmax() {
     send("ZADD z 1 a 2 b 3 c 4 d");
     assertThat(send("ZPOPMIN z", "ZPOPMAX z 2", "ZPOPMIN z 0", "ZPOPMIN z 10", "EXISTS z", "ZPOPMIN nokey", "ZPOPMAX nokey 2"))

@@ -45,20 +45,6 @@ class ScoredMembersTest {
   }
 
   @Test
-  void firstFrom_inclusiveAndExclusive_andInfinities() {
-    ScoredMembers z = ScoredMembers.decode(null);
-    z.put(b("a"), 1);
-    z.put(b("b"), 2);
-    z.put(b("c"), 2);
-    z.put(b("d"), Double.POSITIVE_INFINITY);
-    assertThat(z.firstFrom(2, false)).isEqualTo(1);
-    assertThat(z.firstFrom(2, true)).isEqualTo(3);
-    assertThat(z.firstFrom(Double.NEGATIVE_INFINITY, false)).isZero();
-    assertThat(z.firstFrom(Double.POSITIVE_INFINITY, false)).isEqualTo(3);
-    assertThat(z.firstFrom(Double.POSITIVE_INFINITY, true)).isEqualTo(4);
-  }
-
-  @Test
   void put_nan_isRefused() {
     ScoredMembers z = ScoredMembers.decode(null);
     assertThatThrownBy(() -> z.put(b("a"), Double.NaN)).isInstanceOf(IllegalArgumentException.class);
