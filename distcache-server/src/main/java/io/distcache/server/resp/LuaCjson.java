@@ -1,9 +1,6 @@
 package io.distcache.server.resp;
 
 import java.io.ByteArrayOutputStream;
-import java.math.BigDecimal;
-import java.math.MathContext;
-import java.math.RoundingMode;
 import org.luaj.vm2.LuaError;
 import org.luaj.vm2.LuaString;
 import org.luaj.vm2.LuaTable;
@@ -37,7 +34,6 @@ final class LuaCjson {
   static final int MAX_DEPTH = 1000;
   /** Redis's cjson.null: a userdata that is none of the script's values. */
   static final LuaUserdata NULL = new LuaUserdata(new Object());
-  private static final MathContext G14 = new MathContext(14, RoundingMode.HALF_EVEN);
 
   private final LuaEngine engine;
 
@@ -182,23 +178,7 @@ final class LuaCjson {
     if (Double.isNaN(d) || Double.isInfinite(d)) {
       throw new LuaEngine.LibraryError("Cannot serialise number: must not be NaN or Inf");
     }
-    return formatG14(d);
-  }
-
-  /** C's printf("%.14g", d): what Lua 5.1 and lua-cjson print numbers as. */
-  static String formatG14(double d) {
-    if (d == 0) {
-      return 1 / d < 0 ? "-0" : "0";
-    }
-    BigDecimal b = new BigDecimal(d).round(G14);
-    int exponent = b.precision() - b.scale() - 1;
-    if (exponent < -4 || exponent >= 14) {
-      BigDecimal mantissa = b.movePointLeft(exponent).stripTrailingZeros();
-      String m = mantissa.toPlainString();
-      int e = Math.abs(exponent);
-      return m + "e" + (exponent < 0 ? "-" : "+") + (e < 10 ? "0" : "") + e;
-    }
-    return b.stripTrailingZeros().toPlainString();
+    return CPrintf.g(d, 14); // "%.14g", as lua-cjson prints numbers with Redis's defaults
   }
 
   // ---- decode ----

@@ -59,19 +59,19 @@ final class LuaCmsgpack {
     t.rawset("unpack", new VarArgFunction() {
       @Override
       public Varargs invoke(Varargs a) {
-        return unpack(a.checkstring(1), 0, 0, false);
+        return unpack(LuaNumbers.asString(a.arg1()).checkstring(), 0, 0, false);
       }
     });
     t.rawset("unpack_one", new VarArgFunction() {
       @Override
       public Varargs invoke(Varargs a) {
-        return unpack(a.checkstring(1), 1, a.optlong(2, 0), true);
+        return unpack(LuaNumbers.asString(a.arg1()).checkstring(), 1, a.optlong(2, 0), true);
       }
     });
     t.rawset("unpack_limit", new VarArgFunction() {
       @Override
       public Varargs invoke(Varargs a) {
-        return unpack(a.checkstring(1), a.checklong(2), a.optlong(3, 0), true);
+        return unpack(LuaNumbers.asString(a.arg1()).checkstring(), a.checklong(2), a.optlong(3, 0), true);
       }
     });
     t.rawset("_NAME", "cmsgpack");

@@ -105,6 +105,28 @@ final class LuaEngine {
   private Bridge bridge;
   private ScriptMemory memory;
   private final KillHook hook = new KillHook();
+  /** tostring, tonumber, error, assert, pcall and xpcall as Lua 5.1 has them. */
+  private final LuaBase base = new LuaBase(new LuaBase.Host() {
+    @Override
+    public int lineAt(int level) {
+      return hook.lineAt(level);
+    }
+
+    @Override
+    public String chunk() {
+      return chunk;
+    }
+
+    @Override
+    public void enterJava() {
+      hook.enterJava();
+    }
+
+    @Override
+    public void exitJava() {
+      hook.exitJava();
+    }
+  });
   /** The globals behind the read-only proxy (what a function sees when it runs). */
   private LuaTable backing;
   /**
@@ -122,6 +144,7 @@ final class LuaEngine {
 
   LuaEngine(int maxStringBytes) {
     this.maxStringBytes = maxStringBytes;
+    LuaNumbers.init();
     globals.load(new BaseLib());
     globals.load(new PackageLib()); // the libraries register in package.loaded; removed below
     globals.load(new TableLib());
@@ -158,16 +181,43 @@ final class LuaEngine {
     });
     string.rawset("byte", boundedByte(string.get("byte")));
     string.rawset("gsub", boundedGsub(string.get("gsub")));
+    string.rawset("format", new LuaStringFormat(new LuaStringFormat.Host() {
+      @Override
+      public LuaError error(String text) {
+        return base.libraryError(1, text);
+      }
+
+      @Override
+      public void reserve(long bytes, String what) {
+        memory().single(bytes, what);
+      }
+    }));
+    // Lua 5.1 reads a number passed for a string as its "%.14g" text (LuaJ: Java's float text)
+    numbersAsText(string, "byte", 1);
+    numbersAsText(string, "find", 1, 2);
+    numbersAsText(string, "gmatch", 1, 2);
+    numbersAsText(string, "gsub", 1, 2, 3);
+    numbersAsText(string, "len", 1);
+    numbersAsText(string, "lower", 1);
+    numbersAsText(string, "match", 1, 2);
+    numbersAsText(string, "rep", 1);
+    numbersAsText(string, "reverse", 1);
+    numbersAsText(string, "sub", 1);
+    numbersAsText(string, "upper", 1);
     LuaTable table = globals.get("table").checktable();
-    table.rawset("unpack", boundedUnpack(table.get("unpack")));
-    table.rawset("concat", boundedConcat(table.get("concat")));
-    globals.rawset("unpack", table.get("unpack")); // Lua 5.1's name, which Redis scripts use
+    table.rawset("concat", new TableConcat());
+    // Lua 5.1's name, which Redis scripts use; table.unpack is Lua 5.2's and Redis has none
+    globals.rawset("unpack", boundedUnpack(table.get("unpack")));
+    table.rawset("unpack", LuaValue.NIL);
+    base.install(globals);
+    globals.rawset("_VERSION", "Lua 5.1");
     table.rawset("getn", new OneArgFunction() {
       @Override
       public LuaValue call(LuaValue t) {
         return LuaValue.valueOf(t.checktable().length());
       }
     });
+    lua51Compat(table, globals.get("math").checktable(), string);
     globals.rawset("bit", bitLibrary());
     globals.rawset("redis", redisLibrary());
     globals.rawset("cjson", new LuaCjson(this).library());
@@ -331,6 +381,36 @@ final class LuaEngine {
     }
   }
 
+  /**
+   * An error whose value is exactly what Lua 5.1 raises (error(), assert, the libraries' errors,
+   * already positioned), with the line the script was at when it was raised: the line an uncaught
+   * error's reply names ("on" the chunk and line), as Redis's error handler finds it.
+   */
+  static final class ScriptError extends LuaError {
+    final LuaValue value;
+    final String chunk;
+    final int line;
+
+    ScriptError(LuaValue value, String chunk, int line) {
+      super(value);
+      this.value = value;
+      this.chunk = chunk;
+      this.line = line;
+    }
+  }
+
+  /** The Lua value an error carries, as Lua 5.1 would hand it to pcall: a table, or the positioned message. */
+  static LuaValue errorValue(LuaError e) {
+    if (e instanceof ScriptError se) {
+      return se.value;
+    }
+    LuaValue obj = e.getMessageObject();
+    if (obj != null && !obj.isstring()) {
+      return obj;
+    }
+    return e.getMessage() == null ? LuaValue.NIL : LuaValue.valueOf(plainMessage(e));
+  }
+
   /** The running script's memory budget (a library function called outside a run gets a tiny one). */
   private ScriptMemory memory() {
     ScriptMemory m = memory;
@@ -385,35 +465,162 @@ final class LuaEngine {
     return p >= 0 ? Math.min(p, len) : Math.max(0, len + p + 1);
   }
 
-  /** table.concat: the result's size is known before it is built; refused past the memory limit. */
-  private VarArgFunction boundedConcat(LuaValue concat) {
-    return new VarArgFunction() {
+  /** Lua 5.1's functions that LuaJ (a Lua 5.2) lacks and Redis has: deprecated, but scripts may call them. */
+  private void lua51Compat(LuaTable table, LuaTable math, LuaTable string) {
+    math.rawset("mod", math.get("fmod"));
+    math.rawset("log10", new OneArgFunction() {
+      @Override
+      public LuaValue call(LuaValue x) {
+        return LuaValue.valueOf(Math.log10(x.checkdouble()));
+      }
+    });
+    string.rawset("gfind", string.get("gmatch"));
+    table.rawset("maxn", new VarArgFunction() {
       @Override
       public Varargs invoke(Varargs a) {
-        LuaTable t = a.checktable(1);
-        long sep = a.isnoneornil(2) ? 0 : a.checkstring(2).length();
-        long i = a.optlong(3, 1);
-        long j = a.isnoneornil(4) ? t.length() : a.checklong(4);
-        long total = 0;
-        for (long k = i; k <= j; k++) {
-          LuaValue v = t.get(LuaValue.valueOf((double) k));
-          if (v.type() == LuaValue.TSTRING) {
-            total += ((LuaString) v).m_length;
-          } else if (v.type() == LuaValue.TNUMBER) {
-            total += 24;
-          } else {
-            break; // LuaJ raises its own error for it
-          }
-          if (k < j) {
-            total += sep;
-          }
-          if (total > SMALL_CONCAT) {
-            memory().single(total, "table.concat result");
+        LuaTable t = checkTable(a, 1, "maxn");
+        double max = 0;
+        for (Varargs n = t.next(LuaValue.NIL); !n.arg1().isnil(); n = t.next(n.arg1())) {
+          if (n.arg1().type() == LuaValue.TNUMBER) {
+            max = Math.max(max, n.arg1().todouble());
           }
         }
-        return concat.invoke(a);
+        return LuaValue.valueOf(max);
       }
-    };
+    });
+    table.rawset("foreach", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        LuaTable t = checkTable(a, 1, "foreach");
+        LuaValue f = checkFunction(a, 2, "foreach");
+        for (Varargs n = t.next(LuaValue.NIL); !n.arg1().isnil(); n = t.next(n.arg1())) {
+          LuaValue r = f.call(n.arg1(), n.arg(2));
+          if (!r.isnil()) {
+            return r;
+          }
+        }
+        return LuaValue.NONE;
+      }
+    });
+    table.rawset("foreachi", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        LuaTable t = checkTable(a, 1, "foreachi");
+        LuaValue f = checkFunction(a, 2, "foreachi");
+        int n = t.length();
+        for (int i = 1; i <= n; i++) {
+          LuaValue r = f.call(LuaValue.valueOf(i), t.rawget(i));
+          if (!r.isnil()) {
+            return r;
+          }
+        }
+        return LuaValue.NONE;
+      }
+    });
+    table.rawset("setn", new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        checkTable(a, 1, "setn");
+        throw base.libraryError(1, "'setn' is obsolete");
+      }
+    });
+  }
+
+  private LuaTable checkTable(Varargs a, int arg, String fn) {
+    return (LuaTable) checkArg(a, arg, fn, "table", a.arg(arg).istable());
+  }
+
+  private LuaValue checkFunction(Varargs a, int arg, String fn) {
+    return checkArg(a, arg, fn, "function", a.arg(arg).isfunction());
+  }
+
+  /** Argument {@code arg} of {@code fn}, or Lua 5.1's "bad argument" error when it is not the {@code expected} type. */
+  private LuaValue checkArg(Varargs a, int arg, String fn, String expected, boolean ok) {
+    if (!ok) {
+      throw base.libraryError(1, "bad argument #" + arg + " to '" + fn + "' (" + expected + " expected, got "
+          + typeName(a, arg) + ")");
+    }
+    return a.arg(arg);
+  }
+
+  /** Lua 5.1's luaL_typename of an argument: "no value" past the last one. */
+  private static String typeName(Varargs a, int arg) {
+    return arg > a.narg() ? "no value" : a.arg(arg).typename();
+  }
+
+  /** Wraps string.NAME so that numbers at {@code positions} reach it as their Lua 5.1 text. */
+  private static void numbersAsText(LuaTable string, String name, int... positions) {
+    LuaValue f = string.get(name);
+    string.rawset(name, new VarArgFunction() {
+      @Override
+      public Varargs invoke(Varargs a) {
+        LuaValue[] args = null;
+        for (int p : positions) {
+          if (a.arg(p).type() == LuaValue.TNUMBER) {
+            if (args == null) {
+              args = new LuaValue[a.narg()];
+              for (int k = 0; k < args.length; k++) {
+                args[k] = a.arg(k + 1);
+              }
+            }
+            args[p - 1] = LuaNumbers.asString(args[p - 1]);
+          }
+        }
+        return f.invoke(args == null ? a : LuaValue.varargsOf(args));
+      }
+    });
+  }
+
+  /*
+   * table.concat as Lua 5.1's (numbers as their "%.14g" text, Redis's error text for a value that
+   * is neither), built here rather than by LuaJ: the result's size is known before it is built, and
+   * refused past the memory limit.
+   */
+  private final class TableConcat extends VarArgFunction {
+    @Override
+    public Varargs invoke(Varargs a) {
+      LuaValue sepValue = a.arg(2);
+      if (!a.isnoneornil(2) && !sepValue.isstring()) {
+        throw base.libraryError(1, "bad argument #2 to 'concat' (string expected, got " + sepValue.typename() + ")");
+      }
+      if (!a.arg1().istable()) {
+        throw base.libraryError(1, "bad argument #1 to 'concat' (table expected, got " + typeName(a, 1) + ")");
+      }
+      LuaTable t = (LuaTable) a.arg1();
+      byte[] sep = a.isnoneornil(2) ? new byte[0] : bytes(LuaNumbers.asString(sepValue).checkstring());
+      long i = a.isnoneornil(3) ? 1 : a.checklong(3);
+      long j = a.isnoneornil(4) ? t.length() : a.checklong(4);
+      if (i > j) {
+        return LuaValue.EMPTYSTRING;
+      }
+      long total = 0;
+      for (long k = i; k <= j; k++) {
+        total += field(t, k).m_length + (k < j ? sep.length : 0);
+        if (total > SMALL_CONCAT) {
+          memory().single(total, "table.concat result");
+        }
+      }
+      byte[] out = new byte[(int) total];
+      int at = 0;
+      for (long k = i; k <= j; k++) {
+        LuaString v = field(t, k);
+        v.copyInto(0, out, at, v.m_length);
+        at += v.m_length;
+        if (k < j) {
+          System.arraycopy(sep, 0, out, at, sep.length);
+          at += sep.length;
+        }
+      }
+      return LuaValue.valueOf(out);
+    }
+
+    private LuaString field(LuaTable t, long k) {
+      LuaValue v = t.rawget(LuaValue.valueOf((double) k));
+      if (!v.isstring()) {
+        throw base.libraryError(1, "invalid value (" + v.typename() + ") at index " + k + " in table for 'concat'");
+      }
+      return LuaNumbers.asString(v).checkstring();
+    }
   }
 
   /*
@@ -436,7 +643,8 @@ final class LuaEngine {
             @Override
             public Varargs invoke(Varargs captures) {
               memory().check(0);
-              return target.isfunction() ? target.invoke(captures) : target.get(captures.arg1());
+              LuaValue r = target.isfunction() ? target.invoke(captures).arg1() : target.get(captures.arg1());
+              return LuaNumbers.asString(r);
             }
           };
           return gsub.invoke(LuaValue.varargsOf(new LuaValue[] {a.arg1(), a.arg(2), checked}, a.subargs(4)));
@@ -467,6 +675,9 @@ final class LuaEngine {
 
   /** LuaJ's "@user_script:3 message" as Lua 5.1 words it: "user_script:3: message". */
   static String plainMessage(LuaError e) {
+    if (e instanceof ScriptError se) {
+      return LuaNumbers.display(se.value);
+    }
     String m = withoutTraceback(e);
     Matcher matcher = FILELINE.matcher(m);
     return matcher.matches() ? matcher.group(1) + ": " + matcher.group(2) : m;
@@ -474,6 +685,9 @@ final class LuaEngine {
 
   /** "user_script:3" of a LuaJ error, or "user_script:?" when it names none. */
   static String fileline(LuaError e) {
+    if (e instanceof ScriptError se) {
+      return se.chunk + ":" + (se.line > 0 ? String.valueOf(se.line) : "?");
+    }
     LuaValue obj = e.getMessageObject();
     if (obj != null && obj.istable() && obj.get(LINE).isnumber()) {
       return obj.get(SOURCE).optjstring("user_script") + ":" + obj.get(LINE).toint();
@@ -507,13 +721,13 @@ final class LuaEngine {
   /** Redis's reply text for a script that failed with {@code e}. */
   static String errorReply(LuaError e, String sha) {
     String suffix = " script: " + sha + ", on @" + fileline(e) + ".";
-    LuaValue obj = e.getMessageObject();
-    if (obj != null && obj.istable()) {
-      LuaValue err = obj.get(ERR);
-      String text = err.isstring() ? err.tojstring() : "ERR unknown error";
+    LuaValue value = errorValue(e);
+    if (value.istable()) {
+      LuaValue err = value.get(ERR);
+      String text = err.isstring() ? LuaNumbers.display(err) : "ERR unknown error";
       return oneLine(text) + suffix;
     }
-    String message = plainMessage(e);
+    String message = LuaNumbers.display(value);
     if (message.contains(KILLED)) {
       return KILLED + suffix;
     }
@@ -528,6 +742,26 @@ final class LuaEngine {
   /** An error of the redis library, worded and placed as Redis's ("ERR text script: ..., on @user_script:N."). */
   private LuaError libError(String text) {
     return raise(errorTable("ERR " + text));
+  }
+
+  /**
+   * redis.error_reply's text as Redis 7 words it: "-CODE message" or "CODE message" keep their
+   * code, a text without a space gets "ERR" ("x" becomes "ERR x"); CR and LF around the message go.
+   */
+  static String errorCode(String text) {
+    String s = text.startsWith("-") ? text : "-" + text;
+    int space = s.indexOf(' ');
+    String code = space < 0 ? "ERR" : s.substring(1, space);
+    String message = space < 0 ? s.substring(1) : s.substring(space + 1);
+    int from = 0;
+    int to = message.length();
+    while (from < to && (message.charAt(from) == '\r' || message.charAt(from) == '\n')) {
+      from++;
+    }
+    while (to > from && (message.charAt(to - 1) == '\r' || message.charAt(to - 1) == '\n')) {
+      to--;
+    }
+    return code + " " + message.substring(from, to);
   }
 
   /** An error table, {err = text}: what redis.call raises and redis.pcall returns. */
@@ -568,20 +802,21 @@ final class LuaEngine {
         return current().call(a, false);
       }
     });
-    redis.rawset("error_reply", new OneArgFunction() {
+    redis.rawset("error_reply", new VarArgFunction() {
       @Override
-      public LuaValue call(LuaValue msg) {
-        if (!msg.isstring()) {
-          throw libError("wrong number or type of arguments");
+      public Varargs invoke(Varargs a) {
+        if (a.narg() != 1 || a.arg1().type() != LuaValue.TSTRING) {
+          return errorTable("ERR wrong number or type of arguments"); // returned, not raised, as Redis does
         }
-        return errorTable(msg.tojstring());
+        return errorTable(errorCode(a.arg1().tojstring()));
       }
     });
-    redis.rawset("status_reply", new OneArgFunction() {
+    redis.rawset("status_reply", new VarArgFunction() {
       @Override
-      public LuaValue call(LuaValue msg) {
-        if (!msg.isstring()) {
-          throw libError("wrong number or type of arguments");
+      public Varargs invoke(Varargs a) {
+        LuaValue msg = a.arg1();
+        if (a.narg() != 1 || msg.type() != LuaValue.TSTRING) {
+          return errorTable("ERR wrong number or type of arguments");
         }
         LuaTable t = new LuaTable();
         t.rawset(OK, msg.checkstring());
@@ -594,7 +829,10 @@ final class LuaEngine {
         if (a.narg() != 1) {
           throw libError("wrong number of arguments");
         }
-        return LuaValue.valueOf(ScriptCache.sha1Hex(bytes(a.checkstring(1))));
+        LuaValue v = a.arg1();
+        // lua_tolstring: a number is its text; anything else hashes as the empty string in Redis
+        byte[] data = v.isstring() ? bytes(LuaNumbers.asString(v).checkstring()) : new byte[0];
+        return LuaValue.valueOf(ScriptCache.sha1Hex(data));
       }
     });
     redis.rawset("log", new VarArgFunction() {
@@ -615,7 +853,7 @@ final class LuaEngine {
           if (i > 2) {
             sb.append(' ');
           }
-          sb.append(a.arg(i).tojstring());
+          sb.append(LuaNumbers.display(a.arg(i)));
         }
         current().log(level, sb.toString());
         return LuaValue.NONE;
@@ -893,6 +1131,11 @@ final class LuaEngine {
 
     @Override
     public void onCall(LuaClosure c, Varargs varargs, LuaValue[] stack) {
+      push(c.p, stack);
+    }
+
+    /** A frame: a Lua function's, or (p null) a Java function's that calls Lua code (pcall). */
+    private void push(Prototype p, LuaValue[] stack) {
       // Thrown before the frame is entered: LuaJ calls onReturn only for frames it entered.
       if (depth >= MAX_CALL_DEPTH) {
         throw new LibraryError("stack overflow (Lua calls nested more than " + MAX_CALL_DEPTH + " deep)");
@@ -903,9 +1146,10 @@ final class LuaEngine {
         pcs = java.util.Arrays.copyOf(pcs, depth * 2);
       }
       stacks[depth] = stack;
-      frames[depth] = c.p;
+      frames[depth] = p;
       pcs[depth] = 0;
       depth++;
+      returned = false;
     }
 
     @Override
@@ -914,20 +1158,53 @@ final class LuaEngine {
         // "return redis.call(...)" is a tail call: LuaJ leaves the frame before calling, so the
         // call's line is the one the frame left from.
         lastLine = line(depth - 1);
+        returned = true;
         stacks[depth - 1] = null;
         frames[--depth] = null;
       }
     }
 
+    void enterJava() {
+      push(null, null);
+    }
+
+    void exitJava() {
+      if (depth > 0 && frames[depth - 1] == null) {
+        depth--;
+        pcs[depth] = 0;
+      }
+    }
+
     private int lastLine;
+    /**
+     * True from a Lua frame's return until the next instruction or call: a function called now
+     * was tail-called from that frame (LuaJ leaves the frame first; Lua 5.1 keeps it for a C
+     * function), so the frame's line is lastLine.
+     */
+    private boolean returned;
 
     /** The line the innermost Lua frame is at (or last left, for a tail call), or 0. */
     int currentLine() {
-      return depth == 0 ? lastLine : line(depth - 1);
+      return lineAt(1);
+    }
+
+    /**
+     * The line of the function at Lua's error {@code level} (1: the innermost), as luaL_where
+     * finds it; 0 when that is a Java function or there is none.
+     */
+    int lineAt(int level) {
+      if (level == 1 && (returned || depth == 0)) {
+        return lastLine;
+      }
+      int frame = depth - level + (returned ? 1 : 0);
+      return frame >= 0 && frame < depth ? line(frame) : 0;
     }
 
     private int line(int frame) {
       Prototype p = frames[frame];
+      if (p == null) {
+        return 0;
+      }
       int pc = pcs[frame];
       return p.lineinfo != null && pc >= 0 && pc < p.lineinfo.length ? p.lineinfo[pc] : 0;
     }
@@ -937,10 +1214,12 @@ final class LuaEngine {
       java.util.Arrays.fill(stacks, 0, depth, null);
       depth = 0;
       lastLine = 0;
+      returned = false;
     }
 
     @Override
     public void onInstruction(int pc, Varargs v, int top) {
+      returned = false;
       if (depth > 0) {
         pcs[depth - 1] = pc;
         int i = frames[depth - 1].code[pc];
@@ -958,11 +1237,24 @@ final class LuaEngine {
       }
     }
 
-    /** R(b) .. ... .. R(c): its size is known before LuaJ builds it. */
+    /**
+     * R(b) .. ... .. R(c): its size is known before LuaJ builds it. When every operand is a
+     * string or a number, the numbers are replaced by their Lua 5.1 text first (LuaJ would write
+     * Java's float text); the registers are the instruction's temporaries, dead once it has run.
+     * With any other operand a __concat metamethod may see the values, which are left as they are.
+     */
     private void concat(LuaValue[] stack, int b, int c) {
+      boolean plain = true;
+      for (int r = b; r <= c && r < stack.length; r++) {
+        LuaValue v = stack[r];
+        plain &= v != null && (v.type() == LuaValue.TSTRING || v.type() == LuaValue.TNUMBER);
+      }
       long total = 0;
       for (int r = b; r <= c && r < stack.length; r++) {
         LuaValue v = stack[r];
+        if (plain && v instanceof org.luaj.vm2.LuaDouble) {
+          stack[r] = v = LuaNumbers.asString(v);
+        }
         if (v != null && v.type() == LuaValue.TSTRING) {
           total += ((LuaString) v).m_length;
         } else {

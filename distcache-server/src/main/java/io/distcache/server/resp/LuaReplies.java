@@ -188,7 +188,7 @@ final class LuaReplies {
     }
     switch (v.type()) {
       case LuaValue.TSTRING -> w.bulk(LuaEngine.bytes(v.checkstring()));
-      case LuaValue.TNUMBER -> w.integer((long) v.todouble());
+      case LuaValue.TNUMBER -> w.integer(LuaNumbers.reply(v));
       case LuaValue.TBOOLEAN -> {
         if (scriptResp == 2) {
           if (v.toboolean()) {
@@ -207,12 +207,12 @@ final class LuaReplies {
 
   private static void writeTable(LuaTable t, RespWriter w, int scriptResp, int depth) {
     LuaValue err = t.rawget(ERR);
-    if (err.isstring()) {
+    if (err.type() == LuaValue.TSTRING) {
       w.error(LuaEngine.oneLine(err.tojstring()));
       return;
     }
     LuaValue ok = t.rawget(OK);
-    if (ok.isstring()) {
+    if (ok.type() == LuaValue.TSTRING) {
       w.simple(LuaEngine.oneLine(ok.tojstring()));
       return;
     }

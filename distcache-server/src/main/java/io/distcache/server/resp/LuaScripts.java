@@ -9,6 +9,9 @@ import io.distcache.server.cluster.ScriptRunner;
 import io.distcache.server.net.ClientLog;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.luaj.vm2.LuaError;
@@ -45,6 +48,17 @@ final class LuaScripts implements ScriptRunner {
   private static final Set<String> DENIED = Set.of("hello", "auth", "client", "quit", "reset", "monitor", "eval",
       "evalsha", "eval_ro", "evalsha_ro", "script", "multi", "exec", "discard", "watch", "unwatch", "subscribe",
       "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "shutdown");
+  /**
+   * Redis 7.0's noscript commands this node does not have, with their arity (negative: at least):
+   * a script calling one gets Redis's "not allowed" (or its arity error), not "Unknown command".
+   */
+  private static final Map<String, Integer> REDIS_NOSCRIPT = Map.ofEntries(
+      Map.entry("blpop", -3), Map.entry("brpop", -3), Map.entry("brpoplpush", 4),
+      Map.entry("blmove", 6), Map.entry("bgrewriteaof", 1), Map.entry("bgsave", -1),
+      Map.entry("save", 1), Map.entry("debug", -2), Map.entry("failover", -1),
+      Map.entry("psync", -3), Map.entry("replconf", -1), Map.entry("replicaof", 3),
+      Map.entry("slaveof", 3), Map.entry("role", 1), Map.entry("sync", 1),
+      Map.entry("wait", 3), Map.entry("module", -2));
 
   private final RespContext context;
   private final ScriptCache cache;
@@ -173,7 +187,7 @@ final class LuaScripts implements ScriptRunner {
         if (v.type() == LuaValue.TSTRING) {
           args[i] = LuaEngine.bytes((LuaString) v);
         } else if (v.type() == LuaValue.TNUMBER) {
-          args[i] = LuaEngine.bytes(v.tojstring());
+          args[i] = LuaEngine.bytes(LuaNumbers.argument(v)); // "%.17g", as Redis passes numbers
         } else {
           return LuaEngine.errorTable("ERR Lua redis lib command arguments must be strings or integers");
         }
@@ -184,7 +198,14 @@ final class LuaScripts implements ScriptRunner {
       } catch (CommandException e) {
         String m = e.getMessage();
         if (m.startsWith("ERR unknown command")) {
-          return LuaEngine.errorTable("ERR Unknown Redis command called from script");
+          Integer arity = REDIS_NOSCRIPT.get(new String(args[0], StandardCharsets.ISO_8859_1).toLowerCase(Locale.ROOT));
+          if (arity == null) {
+            return LuaEngine.errorTable("ERR Unknown Redis command called from script");
+          }
+          if (arity > 0 ? args.length != arity : args.length < -arity) {
+            return LuaEngine.errorTable("ERR Wrong number of args calling Redis command from script");
+          }
+          return LuaEngine.errorTable("ERR This Redis command is not allowed from script");
         }
         if (m.startsWith("ERR wrong number of arguments")) {
           return LuaEngine.errorTable("ERR Wrong number of args calling Redis command from script");

@@ -205,7 +205,7 @@ final class LuaStruct {
     if (!v.isstring()) {
       throw new LuaEngine.LibraryError("bad argument #" + arg + " to '" + fn + "' (string expected, got " + typeName(v) + ")");
     }
-    return v.checkstring();
+    return LuaNumbers.asString(v).checkstring();
   }
 
   private static String typeName(LuaValue v) {

@@ -87,6 +87,11 @@ class ScriptLimitsTest {
             "script stopped: it used more than the script memory limit"),
         Arguments.of("local big = string.rep('y', 1000) return #string.gsub(string.rep('x', 1e6), '.', {x = big})",
             "script stopped: it used more than the script memory limit"),
+        // refused as the result passes 8 MiB, or stopped by the memory check made on the way there
+        Arguments.of("local s = string.rep('x', 5e6) return #string.format('%s%s', s, s)",
+            "the script memory limit of 8388608 bytes"),
+        Arguments.of("return #string.format('%q', string.rep('\\0', 3e6))",
+            "string.format result of 12000002 bytes exceeds the script memory limit"),
         Arguments.of("return select('#', unpack({}, 1, 1e8))", "too many results to unpack"),
         Arguments.of("return select('#', string.byte(string.rep('x', 1e5), 1, -1))", "string slice too long"),
         Arguments.of("local s = string.rep('x', 1e6) local t = {} for i = 1, 100 do t[i] = s end return t",
