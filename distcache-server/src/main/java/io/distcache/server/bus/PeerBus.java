@@ -116,6 +116,8 @@ public final class PeerBus implements Peers {
   private final Duration connectTimeout;
   private final Duration requestTimeout;
   private final int maxInFlight;
+  /** Requests one link queues beyond those in flight: QUEUED_PER_IN_FLIGHT times maxInFlight. */
+  private final long maxQueued;
   private final Map<Address, AtomicReferenceArray<Link>> links = new ConcurrentHashMap<>();
   /** Which connection failures are logged as WARN: the first per address, then rarely (UnreachableLog). */
   private final UnreachableLog unreachable = new UnreachableLog(System::nanoTime);
@@ -147,6 +149,7 @@ public final class PeerBus implements Peers {
     this.connectTimeout = connectTimeout;
     this.requestTimeout = requestTimeout;
     this.maxInFlight = maxInFlight;
+    this.maxQueued = (long) maxInFlight * QUEUED_PER_IN_FLIGHT;
   }
 
   /**
@@ -361,10 +364,10 @@ public final class PeerBus implements Peers {
         reply.completeExceptionally(new IllegalStateException("connection to " + address + " is closed"));
         return;
       }
-      if (waiting.size() >= (long) maxInFlight * QUEUED_PER_IN_FLIGHT) {
+      if (waiting.size() >= maxQueued) {
         reply.completeExceptionally(new IllegalStateException("too many requests for " + address + ": "
             + inFlight.size() + " in flight and " + waiting.size() + " queued (limits " + maxInFlight + " and "
-            + (long) maxInFlight * QUEUED_PER_IN_FLIGHT + ")"));
+            + maxQueued + ")"));
         return;
       }
       long bytes = request.encodedLength();

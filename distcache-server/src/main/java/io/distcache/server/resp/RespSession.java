@@ -1109,7 +1109,7 @@ final class RespSession extends ChannelInboundHandlerAdapter implements FlushBat
 
   /**
    * This connection's turn has run for TURN_NANOS (measured at the last request's start, which
-   * execute reads anyway): what follows waits for a continuation (continueTurn). Starts a turn at
+   * execute reads anyway): what follows waits for the next turn (queueTurn). Starts a turn at
    * its first request.
    */
   private boolean turnOver() {
